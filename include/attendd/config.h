@@ -1,0 +1,61 @@
+/* Daemon configuration: `key = value` file, ATTENDD_<KEY> environment overrides, typed and
+ * range-checked through one table of keys (src/util/config.c). docs/configuration.md lists every key. */
+#ifndef ATTENDD_CONFIG_H
+#define ATTENDD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "attendd/errors.h"
+#include "attendd/log.h"
+
+#define CFG_PATH_MAX 512
+#define CFG_STR_MAX 1024
+
+struct att_config {
+    /* http */
+    char listen_address[64];        /* IPv4/IPv6 literal to bind; default 127.0.0.1 */
+    int port;                       /* TCP port; 0 = pick a free one (tests) */
+    int http_threads;               /* libmicrohttpd thread pool size */
+    int max_connections;            /* concurrent connections accepted */
+    int connection_timeout_s;       /* idle connection timeout */
+    long max_body_bytes;            /* request bodies above this get 413 */
+    bool allow_remote_http;         /* plain HTTP on a non-loopback address only if true */
+    /* database */
+    char database_url[CFG_STR_MAX]; /* libpq conninfo or URI; empty = not configured */
+    int db_pool_size;               /* connections kept open */
+    /* files */
+    char models_dir[CFG_PATH_MAX];        /* directory with fr_*.onnx */
+    char template_key_file[CFG_PATH_MAX]; /* 32-byte template encryption key (0600) */
+    char token_key_file[CFG_PATH_MAX];    /* 32-byte key for API token hashes (0600) */
+    char state_dir[CFG_PATH_MAX];         /* spool and other local state */
+    /* process */
+    enum log_level log_level;
+    int shutdown_timeout_s;         /* bound on a graceful stop */
+    int watchdog_interval_s;        /* 0 = from WATCHDOG_USEC, else this */
+};
+
+/* Fill with built-in defaults. */
+void cfg_defaults(struct att_config *cfg);
+
+/* Set one key from its text value. On failure returns ATT_E_CONFIG and writes a message naming
+ * the key into err. */
+att_err cfg_set(struct att_config *cfg, const char *key, const char *value, char *err, size_t errlen);
+
+/* Read a `key = value` file (# comments, blank lines). On failure err names the file and line. */
+att_err cfg_load_file(struct att_config *cfg, const char *path, char *err, size_t errlen);
+
+/* Apply ATTENDD_<KEY> environment variables (key upper-cased). */
+att_err cfg_apply_env(struct att_config *cfg, char *err, size_t errlen);
+
+/* Cross-key checks (e.g. remote plain HTTP). */
+att_err cfg_validate(const struct att_config *cfg, char *err, size_t errlen);
+
+/* Iterate key names and current values as text (for --help / docs / diagnostics).
+ * Returns the number of keys; fills name/value for index i < count. */
+size_t cfg_key_count(void);
+const char *cfg_key_name(size_t i);
+const char *cfg_key_help(size_t i);
+void cfg_key_value(const struct att_config *cfg, size_t i, char *buf, size_t len);
+
+#endif

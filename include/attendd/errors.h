@@ -1,0 +1,44 @@
+/* attendd error registry: one list of error codes shared by the daemon, the API and the CLI.
+ * Each entry maps to an HTTP status, a stable machine code (the problem body's "code") and a title. */
+#ifndef ATTENDD_ERRORS_H
+#define ATTENDD_ERRORS_H
+
+/* X(NAME, http_status, "code", "Title") — append new entries at the end of a group, never renumber. */
+#define ATT_ERRORS(X)                                                                         \
+    X(OK,            200, "ok",                     "OK")                                     \
+    X(E_NOMEM,       500, "out_of_memory",          "Out of memory")                          \
+    X(E_INTERNAL,    500, "internal_error",         "Internal error")                         \
+    X(E_IO,          500, "io_error",               "I/O error")                              \
+    X(E_CONFIG,      500, "config_error",           "Configuration error")                    \
+    X(E_DB,          503, "database_unavailable",   "Database unavailable")                   \
+    X(E_DB_QUERY,    500, "database_error",         "Database error")                         \
+    X(E_SCHEMA,      500, "schema_mismatch",        "Database schema mismatch")               \
+    X(E_CRYPTO,      500, "crypto_error",           "Cryptographic operation failed")         \
+    X(E_BAD_REQUEST, 400, "bad_request",            "Bad request")                            \
+    X(E_BAD_JSON,    400, "malformed_json",         "Malformed JSON body")                    \
+    X(E_BAD_PARAM,   400, "bad_parameter",          "Bad query parameter")                    \
+    X(E_UNAUTHORIZED,401, "unauthorized",           "Authentication required")                \
+    X(E_FORBIDDEN,   403, "forbidden",              "Not allowed for this token's role")      \
+    X(E_NOT_FOUND,   404, "not_found",              "Not found")                              \
+    X(E_METHOD,      405, "method_not_allowed",     "Method not allowed")                     \
+    X(E_CONFLICT,    409, "conflict",               "Conflict")                               \
+    X(E_TOO_LARGE,   413, "payload_too_large",      "Request body too large")                 \
+    X(E_MEDIA_TYPE,  415, "unsupported_media_type", "Unsupported media type")                 \
+    X(E_INVALID,     422, "invalid_field",          "Invalid field")                          \
+    X(E_RATE_LIMIT,  429, "too_many_requests",      "Too many requests")                      \
+    X(E_NOT_READY,   503, "not_ready",              "Service not ready")                      \
+    X(E_UNAVAILABLE, 503, "unavailable",            "Service unavailable")
+
+typedef enum att_err {
+#define ATT_ERR_ENUM(name, status, code, title) ATT_##name,
+    ATT_ERRORS(ATT_ERR_ENUM)
+#undef ATT_ERR_ENUM
+    ATT_ERR__COUNT
+} att_err;
+
+/* Static strings/values for an error; unknown values map to E_INTERNAL. Never NULL. */
+const char *att_err_code(att_err e);
+const char *att_err_title(att_err e);
+int att_err_http_status(att_err e);
+
+#endif

@@ -1,0 +1,34 @@
+/* API tokens in PostgreSQL (table api_tokens): only keyed hashes are stored. */
+#ifndef ATTENDD_STORE_TOKENS_H
+#define ATTENDD_STORE_TOKENS_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "attendd/errors.h"
+#include "attendd/token.h"
+
+struct token_info {
+    char id[UUID_STR_LEN];
+    char name[128];
+    enum att_role role;
+    char created_at[40];   /* RFC 3339 UTC */
+    char last_used_at[40]; /* "" if never */
+    bool revoked;
+};
+
+/* Generate a token, store its hash with name/role; token_out receives the secret (show it once).
+ * created_by: id of the token that made it, or NULL (CLI). ATT_E_INVALID for a bad name/role. */
+att_err store_token_create(PGconn *c, const struct token_key *key, const char *name, enum att_role role,
+                           const char *created_by, char token_out[TOKEN_STR_MAX], char id_out[UUID_STR_LEN]);
+/* Find a live (not revoked) token by hash. ATT_E_NOT_FOUND if none. */
+att_err store_token_lookup(PGconn *c, const unsigned char hash[TOKEN_HASH_BYTES], struct token_info *out);
+/* All tokens, newest first; *out malloc'd (free()), *n entries. */
+att_err store_token_list(PGconn *c, struct token_info **out, size_t *n);
+/* Revoke by id; ATT_E_NOT_FOUND if no such live token; ATT_E_INVALID if id is not a uuid. */
+att_err store_token_revoke(PGconn *c, const char *id);
+/* Record use (updates last_used_at at most once a minute per token). */
+att_err store_token_touch(PGconn *c, const char *id);
+
+#endif

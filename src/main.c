@@ -1,0 +1,208 @@
+/* attendd: the daemon's entry point — configuration, signals, sd_notify, start and stop order.
+ * Start: config → keys → database → models → HTTP → READY. Stop: STOPPING → HTTP drain → database. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "attendd/app.h"
+#include "attendd/config.h"
+#include "attendd/db.h"
+#include "attendd/http.h"
+#include "attendd/log.h"
+#include "attendd/migrations.h"
+#include "attendd/models.h"
+#include "attendd/sdnotify.h"
+#include "attendd/token.h"
+#include "config.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: attendd [--config FILE] [--check-config] [--help] [--version]\n\n"
+            "Face-recognition attendance daemon. Configuration: --config FILE (or $ATTENDD_CONFIG),\n"
+            "then ATTENDD_<KEY> environment variables. Keys and defaults:\n\n");
+    struct att_config d;
+    cfg_defaults(&d);
+    for (size_t i = 0; i < cfg_key_count(); i++) {
+        char v[CFG_STR_MAX];
+        cfg_key_value(&d, i, v, sizeof v);
+        fprintf(f, "  %-22s %-28s %s\n", cfg_key_name(i), v[0] ? v : "\"\"", cfg_key_help(i));
+    }
+    fprintf(f, "\nSignals: SIGTERM/SIGINT stop gracefully, SIGHUP reloads the configuration.\n");
+}
+
+/* Read the configuration from defaults, the file (if any) and the environment. */
+static att_err load_config(const char *path, struct att_config *cfg, char *err, size_t errlen)
+{
+    cfg_defaults(cfg);
+    if (path && cfg_load_file(cfg, path, err, errlen) != ATT_OK) return ATT_E_CONFIG;
+    if (cfg_apply_env(cfg, err, errlen) != ATT_OK) return ATT_E_CONFIG;
+    if (cfg_validate(cfg, err, errlen) != ATT_OK) return ATT_E_CONFIG;
+    if (cfg->database_url[0] == '\0') {
+        snprintf(err, errlen, "database_url is not set (config file or ATTENDD_DATABASE_URL)");
+        return ATT_E_CONFIG;
+    }
+    return ATT_OK;
+}
+
+/* Check (and, with the database reachable, bring up to date) the schema. A database newer than this
+ * binary is fatal; an unreachable one is not: the daemon starts not-ready and readyz says why. */
+static att_err check_schema(struct app *app)
+{
+    PGconn *c;
+    att_err e = db_acquire(app->db, 5000, &c);
+    if (e != ATT_OK) {
+        log_warn("main", "database not reachable at start-up; starting not-ready");
+        return ATT_OK;
+    }
+    char err[512];
+    int applied = 0;
+    e = db_migrate(c, &applied, err, sizeof err);
+    db_release(app->db, c);
+    if (e != ATT_OK) {
+        log_error("main", "database schema: %s", err);
+        return e;
+    }
+    if (applied) log_notice("main", "applied %d database migration(s)", applied);
+    return ATT_OK;
+}
+
+/* SIGHUP: re-read the file; keys that can change live are applied, the rest are reported. */
+static void reload(struct app *app, const char *path)
+{
+    struct att_config next;
+    char err[1024];
+    sdn_notify("RELOADING=1");
+    if (load_config(path, &next, err, sizeof err) != ATT_OK) {
+        log_error("main", "reload refused, keeping the running configuration: %s", err);
+    } else {
+        for (size_t i = 0; i < cfg_key_count(); i++) {
+            char a[CFG_STR_MAX], b[CFG_STR_MAX];
+            cfg_key_value(&app->cfg, i, a, sizeof a);
+            cfg_key_value(&next, i, b, sizeof b);
+            if (strcmp(a, b) != 0 && strcmp(cfg_key_name(i), "log_level") != 0)
+                log_warn("main", "reload: %s changed; takes effect after a restart", cfg_key_name(i));
+        }
+        app->cfg.log_level = next.log_level;
+        log_set_level(next.log_level);
+        log_notice("main", "configuration reloaded");
+    }
+    sdn_notify("READY=1");
+}
+
+int main(int argc, char **argv)
+{
+    const char *conf = getenv("ATTENDD_CONFIG");
+    bool check_only = false;
+    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+                                          {"check-config", no_argument, NULL, 'C'},
+                                          {"help", no_argument, NULL, 'h'},
+                                          {"version", no_argument, NULL, 'V'},
+                                          {NULL, 0, NULL, 0}};
+    int o;
+    while ((o = getopt_long(argc, argv, "c:hV", opts, NULL)) != -1) {
+        switch (o) {
+        case 'c': conf = optarg; break;
+        case 'C': check_only = true; break;
+        case 'h': usage(stdout); return 0;
+        case 'V': printf("attendd %s\n", ATTENDD_VERSION); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "attendd: unexpected argument '%s'\n", argv[optind]);
+        return 2;
+    }
+
+    static struct app app; /* static: large, and lives for the whole process */
+    char err[1024];
+    if (load_config(conf, &app.cfg, err, sizeof err) != ATT_OK) {
+        log_error("main", "configuration: %s", err);
+        return 2;
+    }
+    log_set_level(app.cfg.log_level);
+    if (check_only) {
+        printf("configuration OK\n");
+        return 0;
+    }
+    if (sodium_init() < 0) {
+        log_error("main", "libsodium initialisation failed");
+        return 1;
+    }
+
+    /* Signals are taken synchronously by the main thread; block them before any thread starts. */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (token_key_load(app.cfg.token_key_file, &app.token_key, err, sizeof err) != ATT_OK) {
+        log_error("main", "token key: %s", err);
+        return 1;
+    }
+    if (db_pool_open(app.cfg.database_url, app.cfg.db_pool_size, &app.db, err, sizeof err) != ATT_OK) {
+        log_error("main", "database: %s", err);
+        return 1;
+    }
+    if (check_schema(&app) != ATT_OK) {
+        db_pool_close(app.db);
+        return 1;
+    }
+    if (models_verify(app.cfg.models_dir, app.models_error, sizeof app.models_error) == ATT_OK) {
+        atomic_store(&app.models_ready, true);
+    } else {
+        log_error("main", "models: %s", app.models_error);
+    }
+
+    http_server *srv;
+    if (http_server_start(&app, &srv, err, sizeof err) != ATT_OK) {
+        log_error("main", "http: %s", err);
+        db_pool_close(app.db);
+        return 1;
+    }
+    log_notice("main", "attendd %s listening on %s:%u", ATTENDD_VERSION, app.cfg.listen_address,
+               (unsigned)http_server_port(srv));
+    sdn_notify("READY=1\nSTATUS=serving");
+
+    uint64_t wd_usec = sdn_watchdog_usec();
+    long tick_ms = app.cfg.watchdog_interval_s > 0 ? app.cfg.watchdog_interval_s * 1000L
+                   : wd_usec                       ? (long)(wd_usec / 2000)
+                                                   : 1000;
+    for (;;) {
+        struct timespec ts = {.tv_sec = tick_ms / 1000, .tv_nsec = (tick_ms % 1000) * 1000000L};
+        int sig = sigtimedwait(&sigs, NULL, &ts);
+        if (sig == SIGHUP) {
+            reload(&app, conf);
+        } else if (sig == SIGTERM || sig == SIGINT) {
+            log_notice("main", "received %s; stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+            break;
+        } else if (sig < 0 && errno != EAGAIN && errno != EINTR) {
+            log_error("main", "sigtimedwait: %s", strerror(errno));
+            break;
+        }
+        if (wd_usec) sdn_notify("WATCHDOG=1");
+    }
+
+    sdn_notify("STOPPING=1");
+    atomic_store(&app.stopping, true);
+    /* A second signal during the drain means "now": restore default dispositions. */
+    signal(SIGTERM, SIG_DFL);
+    signal(SIGINT, SIG_DFL);
+    pthread_sigmask(SIG_UNBLOCK, &sigs, NULL);
+    http_server_quiesce(srv);
+    att_err e = http_server_stop(srv, app.cfg.shutdown_timeout_s * 1000);
+    if (e != ATT_OK) log_warn("main", "connections still open at the shutdown deadline were closed");
+    db_pool_close(app.db);
+    sodium_memzero(&app.token_key, sizeof app.token_key);
+    log_notice("main", "stopped");
+    return 0;
+}

@@ -1,0 +1,243 @@
+/* Configuration parsing: one table of typed keys with ranges; file, environment and defaults. */
+#include "attendd/config.h"
+
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum key_type { K_STR, K_INT, K_LONG, K_BOOL, K_LEVEL };
+
+struct key_def {
+    const char *name;
+    enum key_type type;
+    size_t off;
+    size_t size;      /* for strings: buffer size */
+    long min, max;    /* for numbers */
+    const char *dflt; /* default as text */
+    const char *help;
+};
+
+#define F(field) offsetof(struct att_config, field), sizeof(((struct att_config *)0)->field)
+
+static const struct key_def keys[] = {
+    {"listen_address", K_STR, F(listen_address), 0, 0, "127.0.0.1", "address to bind the HTTP API"},
+    {"port", K_INT, F(port), 0, 65535, "8080", "TCP port of the HTTP API (0 = any free port)"},
+    {"http_threads", K_INT, F(http_threads), 1, 256, "4", "HTTP worker threads"},
+    {"max_connections", K_INT, F(max_connections), 1, 100000, "512", "concurrent HTTP connections"},
+    {"connection_timeout_s", K_INT, F(connection_timeout_s), 1, 3600, "30", "idle HTTP connection timeout, seconds"},
+    {"max_body_bytes", K_LONG, F(max_body_bytes), 1024, 1L << 30, "10485760", "largest accepted request body, bytes"},
+    {"allow_remote_http", K_BOOL, F(allow_remote_http), 0, 1, "false", "allow plain HTTP on a non-loopback address"},
+    {"database_url", K_STR, F(database_url), 0, 0, "", "libpq connection string or URI"},
+    {"db_pool_size", K_INT, F(db_pool_size), 1, 256, "8", "PostgreSQL connections kept open"},
+    {"models_dir", K_STR, F(models_dir), 0, 0, ATTENDD_DATADIR "/models", "directory holding fr_*.onnx"},
+    {"template_key_file", K_STR, F(template_key_file), 0, 0, "/etc/attendd/template.key", "template encryption key file (32 bytes, 0600)"},
+    {"token_key_file", K_STR, F(token_key_file), 0, 0, "/etc/attendd/token.key", "API token hashing key file (32 bytes, 0600)"},
+    {"state_dir", K_STR, F(state_dir), 0, 0, "/var/lib/attendd", "local state (event spool)"},
+    {"log_level", K_LEVEL, F(log_level), 0, 0, "info", "debug, info, notice, warning or error"},
+    {"shutdown_timeout_s", K_INT, F(shutdown_timeout_s), 1, 600, "10", "bound on a graceful stop, seconds"},
+    {"watchdog_interval_s", K_INT, F(watchdog_interval_s), 0, 3600, "0", "watchdog ping interval; 0 = half of WATCHDOG_USEC"},
+};
+#define NKEYS (sizeof keys / sizeof keys[0])
+
+static const struct key_def *find_key(const char *name)
+{
+    for (size_t i = 0; i < NKEYS; i++)
+        if (strcmp(keys[i].name, name) == 0) return &keys[i];
+    return NULL;
+}
+
+static att_err set_value(struct att_config *cfg, const struct key_def *k, const char *value, char *err,
+                         size_t errlen)
+{
+    char *field = (char *)cfg + k->off;
+    switch (k->type) {
+    case K_STR:
+        if (strlen(value) >= k->size) {
+            snprintf(err, errlen, "%s: value too long (max %zu bytes)", k->name, k->size - 1);
+            return ATT_E_CONFIG;
+        }
+        memcpy(field, value, strlen(value) + 1);
+        return ATT_OK;
+    case K_INT:
+    case K_LONG: {
+        char *end;
+        errno = 0;
+        long v = strtol(value, &end, 10);
+        if (errno || end == value || *end != '\0') {
+            snprintf(err, errlen, "%s: '%s' is not an integer", k->name, value);
+            return ATT_E_CONFIG;
+        }
+        if (v < k->min || v > k->max) {
+            snprintf(err, errlen, "%s: %ld out of range [%ld, %ld]", k->name, v, k->min, k->max);
+            return ATT_E_CONFIG;
+        }
+        if (k->type == K_INT)
+            *(int *)field = (int)v;
+        else
+            *(long *)field = v;
+        return ATT_OK;
+    }
+    case K_BOOL:
+        if (!strcmp(value, "true") || !strcmp(value, "yes") || !strcmp(value, "on") || !strcmp(value, "1")) {
+            *(bool *)field = true;
+        } else if (!strcmp(value, "false") || !strcmp(value, "no") || !strcmp(value, "off") ||
+                   !strcmp(value, "0")) {
+            *(bool *)field = false;
+        } else {
+            snprintf(err, errlen, "%s: '%s' is not a boolean (true/false)", k->name, value);
+            return ATT_E_CONFIG;
+        }
+        return ATT_OK;
+    case K_LEVEL:
+        if (log_level_parse(value, (enum log_level *)field) != 0) {
+            snprintf(err, errlen, "%s: unknown level '%s' (debug, info, notice, warning, error)", k->name,
+                     value);
+            return ATT_E_CONFIG;
+        }
+        return ATT_OK;
+    }
+    snprintf(err, errlen, "%s: internal: bad key type", k->name);
+    return ATT_E_INTERNAL;
+}
+
+void cfg_defaults(struct att_config *cfg)
+{
+    char err[256];
+    memset(cfg, 0, sizeof *cfg);
+    for (size_t i = 0; i < NKEYS; i++) {
+        att_err e = set_value(cfg, &keys[i], keys[i].dflt, err, sizeof err);
+        (void)e; /* defaults are compile-time constants, checked by tests/test_config.c */
+    }
+}
+
+att_err cfg_set(struct att_config *cfg, const char *key, const char *value, char *err, size_t errlen)
+{
+    const struct key_def *k = find_key(key);
+    if (!k) {
+        snprintf(err, errlen, "unknown key '%s'", key);
+        return ATT_E_CONFIG;
+    }
+    return set_value(cfg, k, value, err, errlen);
+}
+
+static char *trim(char *s)
+{
+    while (isspace((unsigned char)*s)) s++;
+    char *e = s + strlen(s);
+    while (e > s && isspace((unsigned char)e[-1])) *--e = '\0';
+    return s;
+}
+
+att_err cfg_load_file(struct att_config *cfg, const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return ATT_E_CONFIG;
+    }
+    char line[4096];
+    int lineno = 0;
+    att_err rc = ATT_OK;
+    while (fgets(line, sizeof line, f)) {
+        lineno++;
+        size_t n = strlen(line);
+        if (n == sizeof line - 1 && line[n - 1] != '\n' && !feof(f)) {
+            snprintf(err, errlen, "%s:%d: line too long (max %zu bytes)", path, lineno, sizeof line - 2);
+            rc = ATT_E_CONFIG;
+            break;
+        }
+        char *s = trim(line);
+        if (*s == '\0' || *s == '#') continue;
+        char *eq = strchr(s, '=');
+        if (!eq) {
+            snprintf(err, errlen, "%s:%d: expected 'key = value'", path, lineno);
+            rc = ATT_E_CONFIG;
+            break;
+        }
+        *eq = '\0';
+        char *key = trim(s), *value = trim(eq + 1);
+        size_t vl = strlen(value);
+        /* optional double quotes keep leading/trailing spaces and '#' */
+        if (vl >= 2 && value[0] == '"' && value[vl - 1] == '"') {
+            value[vl - 1] = '\0';
+            value++;
+        }
+        if (*key == '\0') {
+            snprintf(err, errlen, "%s:%d: empty key", path, lineno);
+            rc = ATT_E_CONFIG;
+            break;
+        }
+        char kerr[512];
+        if (cfg_set(cfg, key, value, kerr, sizeof kerr) != ATT_OK) {
+            snprintf(err, errlen, "%s:%d: %s", path, lineno, kerr);
+            rc = ATT_E_CONFIG;
+            break;
+        }
+    }
+    if (rc == ATT_OK && ferror(f)) {
+        snprintf(err, errlen, "%s: read error", path);
+        rc = ATT_E_CONFIG;
+    }
+    fclose(f);
+    return rc;
+}
+
+att_err cfg_apply_env(struct att_config *cfg, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < NKEYS; i++) {
+        char var[96] = "ATTENDD_";
+        size_t p = strlen(var);
+        for (const char *c = keys[i].name; *c && p < sizeof var - 1; c++) var[p++] = (char)toupper((unsigned char)*c);
+        var[p] = '\0';
+        const char *v = getenv(var);
+        if (!v) continue;
+        char kerr[512];
+        if (set_value(cfg, &keys[i], v, kerr, sizeof kerr) != ATT_OK) {
+            snprintf(err, errlen, "environment %s: %s", var, kerr);
+            return ATT_E_CONFIG;
+        }
+    }
+    return ATT_OK;
+}
+
+static bool is_loopback(const char *addr)
+{
+    return strncmp(addr, "127.", 4) == 0 || strcmp(addr, "::1") == 0 || strcmp(addr, "localhost") == 0;
+}
+
+att_err cfg_validate(const struct att_config *cfg, char *err, size_t errlen)
+{
+    if (!is_loopback(cfg->listen_address) && !cfg->allow_remote_http) {
+        snprintf(err, errlen,
+                 "listen_address %s is not loopback: plain HTTP there needs allow_remote_http = true",
+                 cfg->listen_address);
+        return ATT_E_CONFIG;
+    }
+    return ATT_OK;
+}
+
+size_t cfg_key_count(void) { return NKEYS; }
+const char *cfg_key_name(size_t i) { return i < NKEYS ? keys[i].name : NULL; }
+const char *cfg_key_help(size_t i) { return i < NKEYS ? keys[i].help : NULL; }
+
+void cfg_key_value(const struct att_config *cfg, size_t i, char *buf, size_t len)
+{
+    if (i >= NKEYS) {
+        snprintf(buf, len, "?");
+        return;
+    }
+    const struct key_def *k = &keys[i];
+    const char *field = (const char *)cfg + k->off;
+    switch (k->type) {
+    case K_STR: snprintf(buf, len, "%s", field); break;
+    case K_INT: snprintf(buf, len, "%d", *(const int *)field); break;
+    case K_LONG: snprintf(buf, len, "%ld", *(const long *)field); break;
+    case K_BOOL: snprintf(buf, len, "%s", *(const bool *)field ? "true" : "false"); break;
+    case K_LEVEL: snprintf(buf, len, "%s", log_level_name(*(const enum log_level *)field)); break;
+    }
+}

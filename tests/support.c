@@ -1,0 +1,343 @@
+/* Test fixtures (see support.h): temp PostgreSQL clusters through scripts/pg-cluster, the real
+ * attendd binary as a child process on a free loopback port, attendctl, and HTTP via libcurl. */
+#include "support.h"
+
+#include <arpa/inet.h>
+#include <check.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+const char *ts_env(const char *name)
+{
+    const char *v = getenv(name);
+    ck_assert_msg(v && *v, "environment variable %s is not set (run the tests through make)", name);
+    return v;
+}
+
+char *ts_data_path(const char *rel)
+{
+    char *p;
+    ck_assert(asprintf(&p, "%s/%s", ts_env("ATTENDD_DATA"), rel) > 0);
+    return p;
+}
+
+/* Run argv, capture stdout (first outlen-1 bytes) if out; stderr passes through. Returns exit status. */
+static int run_capture(char *const argv[], char *out, size_t outlen)
+{
+    int fds[2];
+    if (pipe(fds) != 0) return -1;
+    pid_t pid = fork();
+    if (pid < 0) return -1;
+    if (pid == 0) {
+        dup2(fds[1], STDOUT_FILENO);
+        close(fds[0]);
+        close(fds[1]);
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    close(fds[1]);
+    size_t used = 0;
+    char buf[4096];
+    ssize_t n;
+    while ((n = read(fds[0], buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR)) {
+        if (n <= 0) continue;
+        if (out && used < outlen - 1) {
+            size_t take = (size_t)n < outlen - 1 - used ? (size_t)n : outlen - 1 - used;
+            memcpy(out + used, buf, take);
+            used += take;
+        }
+    }
+    close(fds[0]);
+    if (out) {
+        out[used] = '\0';
+        while (used > 0 && (out[used - 1] == '\n' || out[used - 1] == '\r')) out[--used] = '\0';
+    }
+    int st;
+    while (waitpid(pid, &st, 0) < 0)
+        if (errno != EINTR) return -1;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static int make_temp_dir(char *dir, size_t len, const char *tag)
+{
+    snprintf(dir, len, "/tmp/attendd-%s-XXXXXX", tag);
+    if (!mkdtemp(dir)) return -1;
+    /* the cluster runs as an unprivileged user, who must be able to traverse this directory */
+    return chmod(dir, 0755);
+}
+
+static void pg_script(char *path, size_t len)
+{
+    snprintf(path, len, "%s/scripts/pg-cluster", ts_env("ATTENDD_SRCDIR"));
+}
+
+int ts_pg_start(struct ts_pg *pg)
+{
+    char root[200], script[512];
+    if (make_temp_dir(root, sizeof root, "pg") != 0) return -1;
+    snprintf(pg->dir, sizeof pg->dir, "%s/pg", root);
+    pg_script(script, sizeof script);
+    char *init[] = {script, "init", pg->dir, "--fast", NULL};
+    char *start[] = {script, "start", pg->dir, NULL};
+    if (run_capture(init, NULL, 0) != 0 || run_capture(start, NULL, 0) != 0) return -1;
+    snprintf(pg->base, sizeof pg->base, "host=%s/sock port=5432 user=attendd", pg->dir);
+    return 0;
+}
+
+void ts_pg_stop(struct ts_pg *pg)
+{
+    char script[512], root[256];
+    pg_script(script, sizeof script);
+    char *stop[] = {script, "stop", pg->dir, NULL};
+    run_capture(stop, NULL, 0);
+    snprintf(root, sizeof root, "%s", pg->dir);
+    char *slash = strrchr(root, '/');
+    if (slash && strncmp(root, "/tmp/attendd-pg-", 16) == 0) {
+        *slash = '\0';
+        char *rm[] = {"rm", "-rf", root, NULL};
+        run_capture(rm, NULL, 0);
+    }
+}
+
+int ts_pg_new_db(struct ts_pg *pg, char *conninfo, size_t len)
+{
+    static int counter;
+    char name[64], script[512];
+    snprintf(name, sizeof name, "t_%ld_%d_%d", (long)getpid(), counter++, rand() % 100000);
+    pg_script(script, sizeof script);
+    char *create[] = {script, "createdb", pg->dir, name, NULL};
+    if (run_capture(create, NULL, 0) != 0) return -1;
+    snprintf(conninfo, len, "%s dbname=%s", pg->base, name);
+    return 0;
+}
+
+int ts_psql(const char *conninfo, const char *sql, char *out, size_t outlen)
+{
+    char psql[512];
+    snprintf(psql, sizeof psql, "%s/psql", ts_env("ATTENDD_PG_BINDIR"));
+    char *argv[] = {psql, (char *)conninfo, "-XAtq", "-v", "ON_ERROR_STOP=1", "-c", (char *)sql, NULL};
+    return run_capture(argv, out, out ? outlen : 0);
+}
+
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t sl = sizeof sa;
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
+        getsockname(fd, (struct sockaddr *)&sa, &sl) != 0) {
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    close(fd);
+    return ntohs(sa.sin_port);
+}
+
+static int write_key(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    if (fd < 0) return -1;
+    unsigned char k[32];
+    FILE *r = fopen("/dev/urandom", "rb");
+    int ok = r && fread(k, 1, sizeof k, r) == sizeof k;
+    if (r) fclose(r);
+    ok = ok && write(fd, k, sizeof k) == (ssize_t)sizeof k;
+    close(fd);
+    return ok ? 0 : -1;
+}
+
+int ts_attendctl(const struct ts_daemon *d, char *out, size_t outlen, const char *const *args)
+{
+    char bin[512];
+    snprintf(bin, sizeof bin, "%s/attendctl", ts_env("ATTENDD_BUILD"));
+    const char *argv[32] = {bin, "--config", d->conf};
+    size_t n = 3;
+    for (; args && *args && n < 31; args++) argv[n++] = *args;
+    argv[n] = NULL;
+    return run_capture((char *const *)argv, out, outlen);
+}
+
+static void dump_log(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return;
+    char line[1024];
+    fprintf(stderr, "---- %s ----\n", path);
+    while (fgets(line, sizeof line, f)) fputs(line, stderr);
+    fclose(f);
+}
+
+int ts_daemon_start(struct ts_daemon *d, const char *conninfo, const char *extra_conf)
+{
+    int want_tokens = !d->no_tokens;
+    memset(d, 0, sizeof *d);
+    d->no_tokens = !want_tokens;
+    if (make_temp_dir(d->dir, sizeof d->dir, "daemon") != 0) return -1;
+    d->port = free_port();
+    if (d->port <= 0) return -1;
+    snprintf(d->url, sizeof d->url, "http://127.0.0.1:%d", d->port);
+    snprintf(d->conf, sizeof d->conf, "%s/attendd.conf", d->dir);
+    snprintf(d->log, sizeof d->log, "%s/attendd.log", d->dir);
+    char tk[300], tpl[300];
+    snprintf(tk, sizeof tk, "%s/token.key", d->dir);
+    snprintf(tpl, sizeof tpl, "%s/template.key", d->dir);
+    if (write_key(tk) != 0 || write_key(tpl) != 0) return -1;
+
+    FILE *f = fopen(d->conf, "w");
+    if (!f) return -1;
+    fprintf(f,
+            "listen_address = 127.0.0.1\nport = %d\ndatabase_url = \"%s\"\nmodels_dir = %s\n"
+            "token_key_file = %s\ntemplate_key_file = %s\nstate_dir = %s/state\nlog_level = debug\n"
+            "shutdown_timeout_s = 10\n%s\n",
+            d->port, conninfo, ts_env("ATTENDD_MODELS_DIR"), tk, tpl, d->dir, extra_conf ? extra_conf : "");
+    fclose(f);
+
+    char bin[512];
+    snprintf(bin, sizeof bin, "%s/attendd", ts_env("ATTENDD_BUILD"));
+    pid_t pid = fork();
+    if (pid < 0) return -1;
+    if (pid == 0) {
+        int fd = open(d->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0) {
+            dup2(fd, STDOUT_FILENO);
+            dup2(fd, STDERR_FILENO);
+            close(fd);
+        }
+        execl(bin, bin, "--config", d->conf, (char *)NULL);
+        _exit(127);
+    }
+    d->pid = pid;
+
+    /* wait for /healthz (generous: sanitizer builds on a loaded machine are slow) */
+    char url[128];
+    snprintf(url, sizeof url, "%s/healthz", d->url);
+    for (int i = 0; i < 600; i++) {
+        int st;
+        if (waitpid(pid, &st, WNOHANG) == pid) {
+            d->pid = 0;
+            dump_log(d->log);
+            return -1;
+        }
+        struct ts_resp r;
+        if (ts_http("GET", url, NULL, NULL, 0, NULL, &r) == 0) {
+            long s = r.status;
+            ts_resp_free(&r);
+            if (s == 200) break;
+        }
+        usleep(50000);
+        if (i == 599) {
+            dump_log(d->log);
+            ts_daemon_stop(d, SIGKILL, 5);
+            return -1;
+        }
+    }
+    if (!want_tokens) return 0;
+    const char *adm[] = {"token", "create", "--role", "admin", "--name", "test-admin", NULL};
+    const char *hr[] = {"token", "create", "--role", "hr", "--name", "test-hr", NULL};
+    if (ts_attendctl(d, d->admin_token, sizeof d->admin_token, adm) != 0 ||
+        ts_attendctl(d, d->hr_token, sizeof d->hr_token, hr) != 0) {
+        dump_log(d->log);
+        ts_daemon_stop(d, SIGKILL, 5);
+        return -1;
+    }
+    return 0;
+}
+
+int ts_daemon_stop(struct ts_daemon *d, int sig, int timeout_s)
+{
+    if (d->pid <= 0) return -1;
+    kill(d->pid, sig);
+    int st = 0;
+    for (int i = 0; i < timeout_s * 20; i++) {
+        pid_t r = waitpid(d->pid, &st, WNOHANG);
+        if (r == d->pid) {
+            d->pid = 0;
+            int rc = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+            if (rc != 0 && sig != SIGKILL) dump_log(d->log);
+            return rc;
+        }
+        usleep(50000);
+    }
+    kill(d->pid, SIGKILL);
+    waitpid(d->pid, &st, 0);
+    d->pid = 0;
+    dump_log(d->log);
+    return -1;
+}
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static void curl_init(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
+
+static size_t on_body(char *p, size_t sz, size_t n, void *ud)
+{
+    struct ts_resp *r = ud;
+    size_t add = sz * n;
+    char *nb = realloc(r->body, r->len + add + 1);
+    if (!nb) return 0;
+    memcpy(nb + r->len, p, add);
+    r->body = nb;
+    r->len += add;
+    r->body[r->len] = '\0';
+    return add;
+}
+
+int ts_http(const char *method, const char *url, const char *token, const void *body, size_t len,
+            const char *content_type, struct ts_resp *out)
+{
+    pthread_once(&curl_once, curl_init);
+    memset(out, 0, sizeof *out);
+    out->body = calloc(1, 1);
+    CURL *c = curl_easy_init();
+    if (!c || !out->body) return -1;
+    struct curl_slist *h = NULL;
+    char auth[160], ct[160];
+    if (token) {
+        snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
+        h = curl_slist_append(h, auth);
+    }
+    if (content_type) {
+        snprintf(ct, sizeof ct, "Content-Type: %s", content_type);
+        h = curl_slist_append(h, ct);
+    }
+    h = curl_slist_append(h, "Expect:");
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    if (body) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    }
+    if (!strcmp(method, "HEAD")) curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    CURLcode rc = curl_easy_perform(c);
+    if (rc == CURLE_OK) {
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
+        char *t = NULL;
+        curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &t);
+        if (t) snprintf(out->content_type, sizeof out->content_type, "%s", t);
+    }
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    return rc == CURLE_OK ? 0 : -1;
+}
+
+void ts_resp_free(struct ts_resp *r)
+{
+    free(r->body);
+    r->body = NULL;
+}

@@ -1,0 +1,56 @@
+/* Shared test fixtures: environment paths, a throwaway PostgreSQL cluster, the daemon as a child
+ * process, and a small libcurl HTTP client. Used by the integration suites in tests/test_*.c. */
+#ifndef ATTENDD_TESTS_SUPPORT_H
+#define ATTENDD_TESTS_SUPPORT_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Value of a required environment variable (set by `make test`); aborts the test if missing. */
+const char *ts_env(const char *name);
+/* Path under ATTENDD_DATA (../shared/data). Returns a static-per-call-site-safe malloc'd string. */
+char *ts_data_path(const char *rel);
+
+/* Throwaway cluster in a fresh temp directory (scripts/pg-cluster init/start --fast). */
+struct ts_pg {
+    char dir[256];      /* cluster directory */
+    char base[512];     /* conninfo without dbname */
+};
+int ts_pg_start(struct ts_pg *pg);        /* 0 on success */
+void ts_pg_stop(struct ts_pg *pg);        /* stops and removes the directory */
+/* Create a fresh, uniquely named database; writes its full conninfo. 0 on success. */
+int ts_pg_new_db(struct ts_pg *pg, char *conninfo, size_t len);
+/* Run one SQL command (psql) on conninfo; 0 on success. Output (first line) into out if given. */
+int ts_psql(const char *conninfo, const char *sql, char *out, size_t outlen);
+
+/* attendd run as a child on a free loopback port, with a temp config (key files included).
+ * extra_conf: more `key = value` lines, or NULL. Returns 0 once /healthz answers. */
+struct ts_daemon {
+    pid_t pid;
+    int port;
+    char dir[256];           /* temp dir: attendd.conf, keys, log, state */
+    char conf[320];
+    char log[320];
+    char url[64];            /* "http://127.0.0.1:PORT" */
+    char admin_token[64];
+    char hr_token[64];
+    int no_tokens;           /* set before start: do not create tokens (database down on purpose) */
+};
+int ts_daemon_start(struct ts_daemon *d, const char *conninfo, const char *extra_conf);
+/* Send sig (SIGTERM usually), wait up to timeout_s; returns the exit status, or -1 if it had to be killed. */
+int ts_daemon_stop(struct ts_daemon *d, int sig, int timeout_s);
+/* Run attendctl with the daemon's config; stdout captured into out. Returns exit status. */
+int ts_attendctl(const struct ts_daemon *d, char *out, size_t outlen, const char *const *args);
+
+struct ts_resp {
+    long status;
+    char *body;              /* NUL-terminated */
+    size_t len;
+    char content_type[128];
+};
+/* One HTTP request. token may be NULL (no Authorization header). Returns 0 if a response arrived. */
+int ts_http(const char *method, const char *url, const char *token, const void *body, size_t len,
+            const char *content_type, struct ts_resp *out);
+void ts_resp_free(struct ts_resp *r);
+
+#endif
