@@ -231,11 +231,10 @@ int ts_daemon_start(struct ts_daemon *d, const char *conninfo, const char *extra
             return -1;
         }
         struct ts_resp r;
-        if (ts_http("GET", url, NULL, NULL, 0, NULL, &r) == 0) {
-            long s = r.status;
-            ts_resp_free(&r);
-            if (s == 200) break;
-        }
+        int got = ts_http("GET", url, NULL, NULL, 0, NULL, &r);
+        long s = r.status;
+        ts_resp_free(&r);
+        if (got == 0 && s == 200) break;
         usleep(50000);
         if (i == 599) {
             dump_log(d->log);

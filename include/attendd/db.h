@@ -27,8 +27,9 @@ att_err db_ping(db_pool *pool);
 
 /* ---- additions by the store layer ---------------------------------------------------------- */
 
-/* db_acquire also answers ATT_E_SCHEMA when a new connection cannot prepare the statements
- * (database not migrated yet); the pool retries on the next call, so readiness recovers by itself. */
+/* A database without the schema (not migrated yet) still lends connections, so the daemon can
+ * migrate through the pool; until the schema is there, store calls on them answer ATT_E_SCHEMA and
+ * db_ping answers ATT_E_SCHEMA. Each borrow retries the preparation, so this recovers by itself. */
 
 /* Seconds libpq waits for a connection when the conninfo does not say (connect_timeout). */
 #define DB_CONNECT_TIMEOUT_S 3

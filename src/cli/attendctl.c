@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "attendd/config.h"
+#include "attendd/db.h"
 #include "attendd/log.h"
 #include "cli.h"
 #include "config.h"
@@ -19,10 +20,10 @@ int cli_db_connect(PGconn **out)
         fprintf(stderr, "attendctl: database_url is not configured (use --config FILE or ATTENDD_DATABASE_URL)\n");
         return 1;
     }
-    PGconn *c = PQconnectdb(g_cfg.database_url);
-    if (PQstatus(c) != CONNECTION_OK) {
-        fprintf(stderr, "attendctl: cannot connect to the database: %s", PQerrorMessage(c));
-        PQfinish(c);
+    char err[512];
+    PGconn *c;
+    if (db_connect(g_cfg.database_url, "attendctl", &c, err, sizeof err) != ATT_OK) {
+        fprintf(stderr, "attendctl: cannot connect to the database: %s\n", err);
         return 1;
     }
     *out = c;

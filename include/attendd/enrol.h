@@ -1,0 +1,49 @@
+/* Enrolment checks: from one uploaded photo to one template, or a precise reason for refusal
+ * (no_face, multiple_faces, face_too_small, too_blurry, not_frontal, spoof_suspected, bad_image). */
+#ifndef ATTENDD_ENROL_H
+#define ATTENDD_ENROL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "attendd/errors.h"
+#include "attendd/vision.h"
+
+struct enrol_policy {
+    int min_face_px;       /* shortest acceptable face box height, image px */
+    float min_sharpness;   /* av_quality.sharpness floor (variance of Laplacian on the crop) */
+    float min_frontalness; /* av_quality.frontalness floor, 0..1 */
+    float min_liveness;    /* P(real) floor */
+    uint64_t max_pixels;   /* decoded-size limit checked on the header before decoding */
+};
+
+void enrol_policy_default(struct enrol_policy *p);
+
+typedef enum enrol_outcome {
+    ENROL_OK = 0,
+    ENROL_BAD_IMAGE,
+    ENROL_NO_FACE,
+    ENROL_MULTIPLE_FACES,
+    ENROL_FACE_TOO_SMALL,
+    ENROL_TOO_BLURRY,
+    ENROL_NOT_FRONTAL,
+    ENROL_SPOOF_SUSPECTED,
+} enrol_outcome;
+
+/* Stable API code for an outcome ("no_face", ...). Never NULL. */
+const char *enrol_outcome_code(enrol_outcome o);
+
+struct enrol_result {
+    enrol_outcome outcome;
+    char detail[256];          /* human-readable reason when refused (no personal data) */
+    av_face face;              /* the face used (valid when a face was found) */
+    av_quality quality;        /* its quality report, liveness filled in */
+    float emb[AV_EMBED_DIM];   /* the template when outcome == ENROL_OK; wipe after use */
+};
+
+/* Decode the photo and apply the policy. ATT_OK means the check ran (see out->outcome);
+ * another att_err means the check itself failed (out of memory, model failure). */
+att_err enrol_extract(av_pipeline *p, const void *buf, size_t len, const struct enrol_policy *pol,
+                      struct enrol_result *out);
+
+#endif

@@ -1,0 +1,72 @@
+/* In-memory face gallery: L2-normalised 512-d templates of enrolled people, searched by cosine
+ * similarity (int8 scan + fp16 re-rank, docs/gallery.md). Biometric data only: identities stay with the caller. */
+#ifndef ATTENDD_GALLERY_H
+#define ATTENDD_GALLERY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "attendd/errors.h"
+
+#define GAL_DIM 512        /* embedding length (fr_feature.onnx) */
+#define GAL_UUID_STR 37    /* canonical uuid text, 36 chars + NUL */
+#define GAL_TOPK_MAX 64    /* largest k gal_topk accepts */
+
+typedef struct gal gal;
+
+/* One search hit: a person (counted once) and the best of that person's faces. */
+struct gal_match {
+    char person_id[GAL_UUID_STR]; /* lower-case canonical uuid */
+    char face_id[GAL_UUID_STR];   /* the person's best-matching face */
+    float similarity;             /* cosine, within 0.001 of the exact float32 value */
+    void *user;                   /* the caller's value from gal_person_put, or NULL */
+};
+
+/* New empty gallery. Returns NULL only when out of memory. Free with gal_free. */
+gal *gal_new(void);
+/* Wipe every template (sodium_memzero), unlock and unmap. NULL is a no-op. The gallery must no longer
+ * be in use by any thread. */
+void gal_free(gal *g);
+
+/* Pre-size for n templates in total (a loader that knows the row count avoids regrowth and slack).
+ * ATT_E_NOMEM if the memory cannot be mapped. */
+att_err gal_reserve(gal *g, size_t n);
+
+/* Create or update a person. user is opaque to the gallery: never dereferenced, never freed; a search
+ * hands it back in gal_match.user (the caller keeps it valid for as long as a result may be used;
+ * mapping person_id to an identity under the caller's own lock is the safer pattern).
+ * ATT_E_INVALID for a malformed uuid. */
+att_err gal_person_put(gal *g, const char *person_id, bool active, void *user);
+/* Include (true) or exclude (false) a person's faces from searches. ATT_E_NOT_FOUND if unknown. */
+att_err gal_person_set_active(gal *g, const char *person_id, bool active);
+/* Remove a person and wipe all of the person's templates. ATT_E_NOT_FOUND if unknown. */
+att_err gal_person_remove(gal *g, const char *person_id);
+
+/* Add one template. vec is normalised here (it need not be unit length); a vector with a NaN/Inf
+ * component or zero norm is refused with ATT_E_INVALID, as is a malformed uuid. A person not yet
+ * known is created active with user NULL. ATT_E_CONFLICT if face_id is already present;
+ * ATT_E_NOMEM if the gallery cannot grow. The gallery keeps no pointer to vec. */
+att_err gal_face_add(gal *g, const char *person_id, const char *face_id, const float vec[GAL_DIM]);
+/* Remove one template (wiped). ATT_E_NOT_FOUND if unknown. The person stays, possibly with no face. */
+att_err gal_face_remove(gal *g, const char *face_id);
+
+/* Best person among the active ones. ATT_OK with *out filled; ATT_E_NOT_FOUND when no active person
+ * has a face; ATT_E_INVALID for a non-finite or zero query. The query need not be normalised. */
+att_err gal_top1(gal *g, const float query[GAL_DIM], struct gal_match *out);
+/* Up to k (1..GAL_TOPK_MAX) distinct people, best first; *n_out receives how many were written
+ * (0 when the gallery holds no active face). ATT_E_INVALID for a bad query or k. */
+att_err gal_topk(gal *g, const float query[GAL_DIM], size_t k, struct gal_match *out, size_t *n_out);
+
+/* Counters for status pages and tests. */
+size_t gal_face_count(gal *g);
+size_t gal_person_count(gal *g);
+/* Bytes held by the gallery: mapped template memory (capacity, not just rows in use) plus indexes
+ * and the person table. bytes / gal_face_count() is the memory cost per template. */
+size_t gal_bytes(gal *g);
+/* True while every template region is mlock'ed. When locking is refused (RLIMIT_MEMLOCK) the gallery
+ * still works; a warning is logged once per process. */
+bool gal_locked(gal *g);
+/* Name of the dot-product kernels in use: "avx2" or "portable" (runtime CPU dispatch). */
+const char *gal_kernel_name(void);
+
+#endif

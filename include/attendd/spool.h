@@ -1,0 +1,97 @@
+/* Durable event spool: attendance events are appended (and fdatasync'ed) to checksummed segment
+ * files before they go to PostgreSQL, and acknowledged once the database has them. Survives
+ * crashes and SIGKILL; format and recovery in docs/pipeline.md "Durable spool". Thread-safe. */
+#ifndef ATTENDD_SPOOL_H
+#define ATTENDD_SPOOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "attendd/errors.h"
+#include "attendd/rules.h"
+
+#define SPOOL_UUID_BYTES 16
+#define SPOOL_SOURCE_MAX 32                  /* "camera", "manual", ... incl. NUL */
+#define SPOOL_PAYLOAD_MAX 1024               /* bytes; a record larger than this is corrupt */
+#define SPOOL_DEFAULT_SEGMENT_BYTES (4u << 20)
+
+/* One attendance event as spooled (payload version 1). */
+struct spool_event {
+    uint8_t id[SPOOL_UUID_BYTES];      /* event uuid, made by the daemon: the DB's idempotency key */
+    uint8_t person[SPOOL_UUID_BYTES];
+    uint8_t camera[SPOOL_UUID_BYTES];
+    enum rules_kind kind;              /* RULES_KIND_IN or RULES_KIND_OUT */
+    int64_t ts_us;                     /* capture time of the deciding frame, µs since epoch UTC */
+    float similarity;
+    float liveness;
+    char source[SPOOL_SOURCE_MAX];     /* [a-z0-9_-]{1,31}, e.g. "camera" */
+};
+
+/* Where a record lives: segment sequence number and byte offset. Totally ordered (seg, off). */
+struct spool_pos {
+    uint64_t seg;
+    uint64_t off;
+};
+
+struct spool_record {
+    struct spool_pos pos;              /* pass to spool_ack() */
+    struct spool_event ev;
+};
+
+/* Open options; zero/NULL fields take defaults. The function hooks exist for fault-injection
+ * tests (ENOSPC, EIO) and must behave like pwrite(2)/fdatasync(2). */
+struct spool_opts {
+    size_t segment_bytes;              /* rotate to a new segment past this size; default 4 MiB */
+    ssize_t (*pwrite_fn)(int fd, const void *buf, size_t n, off_t off);
+    int (*fdatasync_fn)(int fd);
+};
+
+struct spool_stats {
+    size_t depth;                      /* records appended and not yet acknowledged */
+    size_t segments;                   /* segment files on disk */
+    uint64_t appended;                 /* since open */
+    uint64_t acked;                    /* since open */
+    uint64_t append_errors;            /* failed appends (disk full, I/O error) */
+    uint64_t corrupt_skipped;          /* corrupt records/regions skipped (open and reads) */
+    uint64_t torn_truncated;           /* torn tails cut at open (0 or 1 per open) */
+};
+
+typedef struct spool spool;
+
+/* Open (creating it if needed) the spool directory dir, e.g. "<state_dir>/spool", recover it
+ * (torn tail truncated, corrupt records skipped with an error log, acknowledged segments
+ * deleted) and lock it against a second process. err (may be NULL) receives a message on
+ * failure: ATT_E_IO for file system errors or a spool already in use, ATT_E_INVALID for bad opts. */
+att_err spool_open(const char *dir, const struct spool_opts *opts, spool **out, char *err, size_t errlen);
+/* Close files and free; pending records stay on disk for the next open. NULL is a no-op. */
+void spool_close(spool *s);
+
+/* Append one event; durable (fdatasync'ed) when ATT_OK returns. pos (may be NULL) receives its
+ * position. On ATT_E_IO (e.g. disk full) nothing was added and the files are as before the call.
+ * ATT_E_INVALID for a bad kind or source. */
+att_err spool_append(spool *s, const struct spool_event *ev, struct spool_pos *pos, char *err, size_t errlen);
+
+/* Copy up to max of the oldest unacknowledged records, in append order, into out; *n gets the
+ * count. Does not consume them: the same records come back until acknowledged. */
+att_err spool_pending(spool *s, struct spool_record *out, size_t max, size_t *n, char *err, size_t errlen);
+
+/* Acknowledge every pending record up to and including pos (cumulative, like an offset commit),
+ * durably. Positions already acknowledged are a no-op; ATT_E_NOT_FOUND if pos is not a pending
+ * record. Segments left with no pending record are deleted. */
+att_err spool_ack(spool *s, struct spool_pos pos, char *err, size_t errlen);
+
+size_t spool_depth(spool *s);
+void spool_get_stats(spool *s, struct spool_stats *out);
+
+/* Payload codec (compact JSON, versioned), exposed for tools and tests. encode: ATT_E_INVALID for
+ * a bad event, ATT_E_TOO_LARGE if it does not fit cap. decode: ATT_E_INVALID for anything but a
+ * well-formed version-1 payload. */
+att_err spool_event_encode(const struct spool_event *ev, char *buf, size_t cap, size_t *len);
+att_err spool_event_decode(const char *buf, size_t len, struct spool_event *ev);
+
+/* CRC32C (Castagnoli) as used in the record header; exposed for tests that craft records. */
+uint32_t spool_crc32c(uint32_t crc, const void *buf, size_t n);
+
+#endif

@@ -1,0 +1,139 @@
+/* Enrolment policy: exactly one usable face (size, sharpness, frontalness, liveness) per photo,
+ * checked in that order so the reason given is the first thing the photographer must fix. */
+#include "attendd/enrol.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char *const outcome_codes[] = {
+    [ENROL_OK] = "ok",
+    [ENROL_BAD_IMAGE] = "bad_image",
+    [ENROL_NO_FACE] = "no_face",
+    [ENROL_MULTIPLE_FACES] = "multiple_faces",
+    [ENROL_FACE_TOO_SMALL] = "face_too_small",
+    [ENROL_TOO_BLURRY] = "too_blurry",
+    [ENROL_NOT_FRONTAL] = "not_frontal",
+    [ENROL_SPOOF_SUSPECTED] = "spoof_suspected",
+};
+
+const char *enrol_outcome_code(enrol_outcome o)
+{
+    if ((int)o < 0 || (size_t)o >= sizeof outcome_codes / sizeof outcome_codes[0]) return "internal_error";
+    return outcome_codes[o];
+}
+
+void enrol_policy_default(struct enrol_policy *p)
+{
+    p->min_face_px = 80;
+    p->min_sharpness = 20.0f;
+    p->min_frontalness = 0.6f;
+    p->min_liveness = AV_LIVE_THRESHOLD;
+    p->max_pixels = AV_DEFAULT_MAX_PIXELS;
+}
+
+static att_err from_av(av_status s)
+{
+    return s == AV_E_NOMEM ? ATT_E_NOMEM : ATT_E_INTERNAL;
+}
+
+static bool is_image_error(av_status s)
+{
+    return s == AV_E_IMG_EMPTY || s == AV_E_IMG_TRUNCATED || s == AV_E_IMG_CORRUPT || s == AV_E_IMG_TOO_LARGE ||
+           s == AV_E_IMG_NOT_IMAGE || s == AV_E_IMG_UNSUPPORTED;
+}
+
+__attribute__((format(printf, 3, 4))) static void refuse(struct enrol_result *out, enrol_outcome o,
+                                                          const char *fmt, ...)
+{
+    out->outcome = o;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(out->detail, sizeof out->detail, fmt, ap);
+    va_end(ap);
+}
+
+#define MAX_FACES 32
+
+att_err enrol_extract(av_pipeline *p, const void *buf, size_t len, const struct enrol_policy *pol,
+                      struct enrol_result *out)
+{
+    memset(out, 0, sizeof *out);
+    av_err e;
+    av_image *img = NULL;
+    av_status s = av_image_decode(buf, len, pol->max_pixels, &img, &e);
+    if (s != AV_OK) {
+        if (!is_image_error(s)) return from_av(s);
+        out->outcome = ENROL_BAD_IMAGE;
+        snprintf(out->detail, sizeof out->detail, "%.40s: %.200s", av_status_name(s), e.msg);
+        return ATT_OK;
+    }
+
+    av_face faces[MAX_FACES];
+    size_t n = 0;
+    av_detect_opts o;
+    av_detect_opts_init(&o);
+    /* look for faces somewhat smaller than acceptable, so a small face is reported as too small
+     * rather than as absent, and a small second face still counts as a second person */
+    o.min_face_px = pol->min_face_px / 2 > 20 ? pol->min_face_px / 2 : 20;
+    s = av_detect(p, img, NULL, &o, faces, MAX_FACES, &n, &e);
+    att_err rc = ATT_OK;
+    if (s != AV_OK) {
+        rc = from_av(s);
+        goto done;
+    }
+    if (n == 0) {
+        refuse(out, ENROL_NO_FACE, "no face found in the photo");
+        goto done;
+    }
+    size_t usable = 0;
+    for (size_t i = 0; i < n && i < MAX_FACES; i++)
+        if (faces[i].box.y2 - faces[i].box.y1 >= (float)pol->min_face_px) usable++;
+    out->face = faces[0]; /* largest first */
+    float h = faces[0].box.y2 - faces[0].box.y1;
+    if (usable > 1) {
+        refuse(out, ENROL_MULTIPLE_FACES, "%zu faces of enrolment size in the photo; exactly one is required",
+               usable);
+        goto done;
+    }
+    if (h < (float)pol->min_face_px) {
+        refuse(out, ENROL_FACE_TOO_SMALL, "face is %.0f px tall; at least %d px required", (double)h, pol->min_face_px);
+        goto done;
+    }
+    if (!faces[0].has_landmarks) {
+        rc = ATT_E_INTERNAL;
+        goto done;
+    }
+
+    av_crop crop;
+    if ((s = av_align(img, &faces[0], &crop, &e)) != AV_OK ||
+        (s = av_quality_assess(img, &faces[0], &crop, &out->quality, &e)) != AV_OK ||
+        (s = av_liveness(p, img, &faces[0], 1, &out->quality.liveness, &e)) != AV_OK) {
+        rc = from_av(s);
+        goto done;
+    }
+    if (out->quality.sharpness < pol->min_sharpness) {
+        refuse(out, ENROL_TOO_BLURRY, "sharpness %.1f is below %.1f", (double)out->quality.sharpness,
+               (double)pol->min_sharpness);
+        goto done;
+    }
+    if (out->quality.frontalness < pol->min_frontalness) {
+        refuse(out, ENROL_NOT_FRONTAL, "frontalness %.2f is below %.2f", (double)out->quality.frontalness,
+               (double)pol->min_frontalness);
+        goto done;
+    }
+    if (out->quality.liveness < pol->min_liveness) {
+        refuse(out, ENROL_SPOOF_SUSPECTED, "liveness %.2f is below %.2f", (double)out->quality.liveness,
+               (double)pol->min_liveness);
+        goto done;
+    }
+    if ((s = av_embed(p, &crop, 1, out->emb, &e)) != AV_OK) {
+        rc = from_av(s);
+        goto done;
+    }
+    out->outcome = ENROL_OK;
+done:
+    av_image_free(img);
+    return rc;
+}

@@ -1,0 +1,141 @@
+/* Bearer-token authentication: syntax check, keyed hash, lookup (cached for a few seconds so
+ * polling dashboards do not cost a database round trip per request), role check (admin ⊇ hr). */
+#include "http_internal.h"
+
+#include <pthread.h>
+#include <sodium.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "attendd/log.h"
+
+/* Cache of hash → token info. Only successful lookups are cached (an attacker's guesses must not
+ * evict real entries); entries live HTTP_AUTH_CACHE_TTL_S seconds, so a token revoked by another
+ * process (attendctl) stops working within that time; one revoked through this API is dropped at
+ * once (http_auth_forget). 64 entries: far more live tokens than a site has dashboards. */
+#define CACHE_SLOTS 64
+
+struct cache_entry {
+    unsigned char hash[TOKEN_HASH_BYTES]; /* keyed hash of the token (never the token itself) */
+    struct token_info info;               /* as read from the database */
+    double expires;                       /* monotonic seconds; 0 = free slot */
+};
+
+static struct cache_entry cache[CACHE_SLOTS];
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static bool cache_get(const unsigned char hash[TOKEN_HASH_BYTES], struct token_info *out)
+{
+    double now = now_s();
+    bool hit = false;
+    pthread_mutex_lock(&cache_lock);
+    for (size_t i = 0; i < CACHE_SLOTS; i++) {
+        if (cache[i].expires <= now) continue;
+        if (sodium_memcmp(cache[i].hash, hash, TOKEN_HASH_BYTES) == 0) {
+            *out = cache[i].info;
+            hit = true;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&cache_lock);
+    return hit;
+}
+
+static void cache_put(const unsigned char hash[TOKEN_HASH_BYTES], const struct token_info *info)
+{
+    double now = now_s();
+    pthread_mutex_lock(&cache_lock);
+    size_t victim = 0; /* a free/expired slot, else the one expiring first */
+    for (size_t i = 0; i < CACHE_SLOTS; i++) {
+        if (cache[i].expires <= now || sodium_memcmp(cache[i].hash, hash, TOKEN_HASH_BYTES) == 0) {
+            victim = i;
+            break;
+        }
+        if (cache[i].expires < cache[victim].expires) victim = i;
+    }
+    memcpy(cache[victim].hash, hash, TOKEN_HASH_BYTES);
+    cache[victim].info = *info;
+    cache[victim].expires = now + HTTP_AUTH_CACHE_TTL_S;
+    pthread_mutex_unlock(&cache_lock);
+}
+
+void http_auth_forget(const char *token_id)
+{
+    pthread_mutex_lock(&cache_lock);
+    for (size_t i = 0; i < CACHE_SLOTS; i++)
+        if (cache[i].expires > 0 && strcmp(cache[i].info.id, token_id) == 0) cache[i].expires = 0;
+    pthread_mutex_unlock(&cache_lock);
+}
+
+void http_auth_cache_clear(void)
+{
+    pthread_mutex_lock(&cache_lock);
+    sodium_memzero(cache, sizeof cache);
+    pthread_mutex_unlock(&cache_lock);
+}
+
+static att_err unauthorized(struct http_request *req, struct http_response *resp, bool invalid_token,
+                            const char *why)
+{
+    char addr[64];
+    http_client_addr(req->conn, addr, sizeof addr);
+    log_notice("http", "401 %s %s from %s: %s", req->method, req->path, addr, why);
+    /* RFC 6750 §3: the challenge names the scheme; error="invalid_token" when one was presented */
+    http_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+                invalid_token ? "Bearer realm=\"attendd\", error=\"invalid_token\"" : "Bearer realm=\"attendd\"");
+    return http_problem(resp, ATT_E_UNAUTHORIZED, NULL, "%s", why);
+}
+
+att_err http_auth(struct http_request *req, struct http_response *resp, enum att_role min_role,
+                  struct token_info *out)
+{
+    const char *h = http_req_header(req, MHD_HTTP_HEADER_AUTHORIZATION);
+    if (h == NULL) return unauthorized(req, resp, false, "an Authorization: Bearer token is required");
+    while (*h == ' ') h++;
+    if (strncasecmp(h, "Bearer ", 7) != 0)
+        return unauthorized(req, resp, false, "the Authorization scheme must be Bearer");
+    const char *tok = h + 7;
+    while (*tok == ' ') tok++;
+    size_t len = strlen(tok);
+    while (len > 0 && (tok[len - 1] == ' ' || tok[len - 1] == '\t')) len--;
+    if (len == 0 || len >= TOKEN_STR_MAX || !token_well_formed(tok, len))
+        return unauthorized(req, resp, true, "the bearer token is malformed");
+
+    unsigned char hash[TOKEN_HASH_BYTES];
+    token_hash(&req->app->token_key, tok, len, hash);
+
+    struct token_info info;
+    if (!cache_get(hash, &info)) {
+        PGconn *c;
+        att_err e = http_req_db(req, resp, &c);
+        if (e != ATT_OK) return e;
+        e = store_token_lookup(c, hash, &info);
+        if (e == ATT_E_NOT_FOUND) return unauthorized(req, resp, true, "unknown or revoked token");
+        if (e != ATT_OK) return http_problem(resp, e, NULL, "the token could not be checked");
+        if (info.revoked) return unauthorized(req, resp, true, "unknown or revoked token");
+        /* last_used_at is refreshed only on cache misses, i.e. at most every TTL seconds per token;
+         * the store limits it further. A failed touch must not refuse a valid token. */
+        att_err te = store_token_touch(c, info.id);
+        if (te != ATT_OK) log_warn("http", "token %s: last_used_at not updated: %s", info.id, att_err_code(te));
+        cache_put(hash, &info);
+    }
+    sodium_memzero(hash, sizeof hash);
+
+    if (info.role < min_role) {
+        log_notice("http", "403 %s %s: token %s has role %s, needs %s", req->method, req->path, info.id,
+                   role_name(info.role), role_name(min_role));
+        *out = info;
+        return http_problem(resp, ATT_E_FORBIDDEN, NULL, "this route needs the %s role; the token has %s",
+                            role_name(min_role), role_name(info.role));
+    }
+    *out = info;
+    return ATT_OK;
+}

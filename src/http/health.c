@@ -1,0 +1,48 @@
+/* Probes without authentication: /healthz (the process answers) and /readyz (it can do its job:
+ * database reachable, models loaded, not stopping) for load balancers and systemd/k8s checks. */
+#include "http_internal.h"
+
+#include <stdio.h>
+#include <string.h>
+
+att_err http_health_get(struct http_request *req, struct http_response *resp)
+{
+    (void)req;
+    return http_json(resp, MHD_HTTP_OK, json_pack("{s:s}", "status", "ok"));
+}
+
+att_err http_ready_get(struct http_request *req, struct http_response *resp)
+{
+    struct app *app = req->app;
+    char detail[512] = "";
+    size_t off = 0;
+    json_t *reasons = json_array();
+    if (reasons == NULL) return http_problem(resp, ATT_E_NOMEM, NULL, NULL);
+
+    /* Each failing check adds a machine-readable reason and a sentence to the detail. */
+#define NOT_READY(code, ...)                                                                   \
+    do {                                                                                       \
+        json_array_append_new(reasons, json_string(code));                                     \
+        int n_ = snprintf(detail + off, sizeof detail - off, "%s", off ? "; " : "");           \
+        if (n_ > 0 && (size_t)n_ < sizeof detail - off) off += (size_t)n_;                     \
+        n_ = snprintf(detail + off, sizeof detail - off, __VA_ARGS__);                         \
+        if (n_ > 0) off = (size_t)n_ < sizeof detail - off ? off + (size_t)n_ : sizeof detail - 1; \
+    } while (0)
+
+    if (atomic_load(&app->stopping)) NOT_READY("stopping", "the daemon is stopping");
+    if (app->db == NULL)
+        NOT_READY("database_unreachable", "no database is configured");
+    else if (db_ping(app->db) != ATT_OK)
+        NOT_READY("database_unreachable", "the database is unreachable");
+    if (!atomic_load(&app->models_ready))
+        NOT_READY("models_not_loaded", "models not loaded: %s",
+                  app->models_error[0] ? app->models_error : "loading has not finished");
+#undef NOT_READY
+
+    if (json_array_size(reasons) == 0) {
+        json_decref(reasons);
+        return http_json(resp, MHD_HTTP_OK, json_pack("{s:s}", "status", "ready"));
+    }
+    json_t *extra = json_pack("{s:o}", "reasons", reasons);
+    return http_problem_ext(resp, ATT_E_NOT_READY, NULL, extra, "%s", detail);
+}

@@ -1,0 +1,173 @@
+/* Internal interface of the HTTP layer: the request/response structs every handler sees, the route
+ * table entry, and the helpers (problem bodies, JSON, query strings, auth, audit). Not installed. */
+#ifndef ATTENDD_HTTP_INTERNAL_H
+#define ATTENDD_HTTP_INTERNAL_H
+
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <microhttpd.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "attendd/app.h"
+#include "attendd/errors.h"
+#include "attendd/store_tokens.h"
+#include "attendd/token.h"
+
+#define HTTP_MAX_PATH_PARAMS 4   /* {name} segments per route pattern */
+#define HTTP_MAX_HEADERS 8       /* extra response headers per response */
+#define HTTP_JSON_MAX_DEPTH 16   /* deepest nesting accepted in a request body */
+#define HTTP_DB_WAIT_MS 2000     /* how long a request waits for a pooled database connection */
+#define HTTP_AUTH_CACHE_TTL_S 5  /* auth cache lifetime: a revocation outside this process takes
+                                    effect within this many seconds (see auth.c) */
+/* Problem "type" URIs are this prefix + the registry code; identifiers, not fetched (docs/api.md). */
+#define HTTP_PROBLEM_TYPE_BASE "https://attendd.example/problems/"
+
+/* ---- request --------------------------------------------------------------------------------- */
+
+struct http_param {
+    char name[32];     /* pattern segment name without braces, e.g. "id" */
+    char value[256];   /* the matched path segment (already percent-decoded by libmicrohttpd) */
+};
+
+struct http_request {
+    struct app *app;                  /* shared daemon context; never freed by handlers */
+    struct MHD_Connection *conn;      /* for headers and query arguments; prefer the helpers */
+    const char *method;               /* "GET", "POST", ... ("HEAD" is routed as "GET") */
+    const char *path;                 /* URL path without the query string */
+    struct http_param params[HTTP_MAX_PATH_PARAMS]; /* {name} segments of the matched route */
+    size_t nparams;
+    const char *body;                 /* request body, NUL-terminated for convenience; "" if none */
+    size_t body_len;                  /* body length in bytes (≤ cfg.max_body_bytes) */
+    const struct token_info *token;   /* authenticated token, NULL on routes with ROLE_NONE */
+    PGconn *db;                       /* borrowed lazily by http_req_db, released by the router */
+};
+
+/* ---- response -------------------------------------------------------------------------------- */
+
+struct http_header {
+    char name[48];
+    char value[256];
+};
+
+struct http_response {
+    unsigned int status;            /* 0 until a handler sets one */
+    char *body;                     /* malloc'd, NUL-terminated (wiped with strlen before free) */
+    size_t body_len;
+    const char *content_type;       /* static string, or NULL for no body */
+    struct http_header headers[HTTP_MAX_HEADERS];
+    size_t nheaders;
+};
+
+/* A handler answers one route. It fills resp through the helpers below and returns ATT_OK, or the
+ * att_err of the problem it wrote (http_problem returns its error so `return http_problem(...)`
+ * reads naturally). If it returns an error without writing a response, the router answers the
+ * registry's generic problem for that error and logs a warning. Handlers run on a libmicrohttpd
+ * worker thread and may block on the database. */
+typedef att_err (*http_handler)(struct http_request *req, struct http_response *resp);
+
+struct http_route {
+    const char *method;        /* "GET", "POST", "PUT", "PATCH", "DELETE" */
+    const char *pattern;       /* "/api/v1/tokens/{id}": literal segments and {name} segments */
+    enum att_role min_role;    /* ROLE_NONE: no authentication; ROLE_HR: hr or admin; ROLE_ADMIN */
+    http_handler handler;
+};
+
+/* ---- response helpers (problem.c) ------------------------------------------------------------ */
+
+/* 200/201... with a JSON body; steals the reference to body (also on failure). */
+att_err http_json(struct http_response *resp, unsigned int status, json_t *body);
+/* A status without a body (204). */
+att_err http_status(struct http_response *resp, unsigned int status);
+/* Add a response header (copied); ATT_E_INTERNAL if there is no room or it is too long. */
+att_err http_header(struct http_response *resp, const char *name, const char *value);
+/* Write an application/problem+json body for err (status, code and title from the registry).
+ * field: the offending field or parameter (422/400), or NULL. detail: printf format, or NULL for
+ * the title. Returns err. */
+att_err http_problem(struct http_response *resp, att_err err, const char *field, const char *detail, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Same with extra members merged into the body (stolen; may be NULL), e.g. readyz "reasons". */
+att_err http_problem_ext(struct http_response *resp, att_err err, const char *field, json_t *extra,
+                         const char *detail, ...) __attribute__((format(printf, 5, 6)));
+/* Free what a response owns (the router does this). */
+void http_response_clear(struct http_response *resp);
+
+/* ---- request helpers (request.c) -------------------------------------------------------------- */
+
+/* Value of path parameter {name}; NULL if the route has none of that name. */
+const char *http_param(const struct http_request *req, const char *name);
+/* Request header (case-insensitive) or NULL. */
+const char *http_req_header(const struct http_request *req, const char *name);
+/* A pooled database connection for this request (borrowed once, released after the handler).
+ * On failure writes a 503 problem into resp and returns its error. */
+att_err http_req_db(struct http_request *req, struct http_response *resp, PGconn **out);
+
+enum http_json_type { HJ_STRING, HJ_INTEGER, HJ_NUMBER, HJ_BOOLEAN, HJ_OBJECT, HJ_ARRAY };
+
+/* One expected member of a JSON request object. A spec is an array ended by {NULL}. */
+struct http_json_field {
+    const char *name;
+    enum http_json_type type;
+    bool required;
+    bool nullable;                 /* JSON null accepted (PATCH "clear this") */
+    size_t min_len, max_len;       /* strings: length bounds in bytes (max 0 = no bound) */
+    const char *const *one_of;     /* strings: allowed values, NULL-terminated; NULL = any */
+    long long min, max;            /* integers: bounds when min < max */
+};
+
+/* Parse the body as a JSON object (Content-Type application/json) checked against spec:
+ * 415 for another media type, 400 (malformed_json) for bad syntax, duplicate keys or nesting
+ * deeper than HTTP_JSON_MAX_DEPTH, 400 if it is not an object, 422 (invalid_field, "field" set)
+ * for a missing, unknown or ill-typed member. On success *out is a new reference (json_decref). */
+att_err http_json_body(const struct http_request *req, struct http_response *resp,
+                       const struct http_json_field *spec, json_t **out);
+
+/* Query-string helpers: an absent parameter gives the default (or NULL); a bad one writes a 400
+ * bad_parameter problem naming it. */
+att_err http_query_int(const struct http_request *req, struct http_response *resp, const char *name,
+                       long long min, long long max, long long dflt, long long *out);
+att_err http_query_bool(const struct http_request *req, struct http_response *resp, const char *name,
+                        int dflt, int *out); /* dflt/out: 0, 1, or -1 for "absent" */
+/* *out = index into allowed (NULL-terminated), or dflt when absent. */
+att_err http_query_enum(const struct http_request *req, struct http_response *resp, const char *name,
+                        const char *const *allowed, int dflt, int *out);
+/* *out = the raw value or NULL; 400 if longer than max_len bytes. */
+att_err http_query_str(const struct http_request *req, struct http_response *resp, const char *name,
+                       size_t max_len, const char **out);
+
+/* Audit row for an action by the request's token (actor = token name). outcome: "ok" or an error
+ * code. Uses the request's connection. Logs and returns the error if the insert fails. */
+att_err http_audit(struct http_request *req, const char *action, const char *target_type,
+                   const char *target_id, const char *outcome, const char *detail_json);
+
+/* ---- routing and auth (router.c, auth.c) ------------------------------------------------------ */
+
+enum http_match { HTTP_MATCH_OK, HTTP_MATCH_NO_PATH, HTTP_MATCH_BAD_METHOD };
+/* Find the route for method+path; fills req->params on success. On HTTP_MATCH_BAD_METHOD, allow
+ * receives the comma-separated methods the path supports (for the Allow header). */
+enum http_match http_route_find(const char *method, const char *path, struct http_request *req,
+                                const struct http_route **route, char *allow, size_t allowlen);
+
+/* Authenticate the Authorization header for a route needing min_role. On success fills *out.
+ * 401 (with WWW-Authenticate) for a missing, malformed, unknown or revoked token; 403 for a
+ * role below min_role; 503 when the database cannot be asked. */
+att_err http_auth(struct http_request *req, struct http_response *resp, enum att_role min_role,
+                  struct token_info *out);
+/* Drop a token from the auth cache at once (after revocation through the API). */
+void http_auth_forget(const char *token_id);
+/* Drop the whole cache (tests, SIGHUP). */
+void http_auth_cache_clear(void);
+
+/* Client address as text ("127.0.0.1", "::1") for logs; "?" if unknown (server.c). */
+void http_client_addr(struct MHD_Connection *conn, char *buf, size_t len);
+
+/* ---- handlers (one file per resource) -------------------------------------------------------- */
+
+att_err http_health_get(struct http_request *req, struct http_response *resp);
+att_err http_ready_get(struct http_request *req, struct http_response *resp);
+att_err http_whoami_get(struct http_request *req, struct http_response *resp);
+att_err http_tokens_list(struct http_request *req, struct http_response *resp);
+att_err http_tokens_create(struct http_request *req, struct http_response *resp);
+att_err http_tokens_delete(struct http_request *req, struct http_response *resp);
+
+#endif

@@ -1,0 +1,82 @@
+/* The API's one route table and the matcher: method + path pattern ({name} segments) → handler and
+ * minimum role. To add a resource: write src/http/<resource>.c, declare its handlers in
+ * http_internal.h, add rows here. */
+#include "http_internal.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* First match wins: list a literal path ("/people/search") before a pattern that would also match
+ * it ("/people/{id}"). */
+static const struct http_route routes[] = {
+    /* probes: no authentication, cheap */
+    {"GET", "/healthz", ROLE_NONE, http_health_get},
+    {"GET", "/readyz", ROLE_NONE, http_ready_get},
+    /* identity of the presented token */
+    {"GET", "/api/v1/whoami", ROLE_HR, http_whoami_get},
+    /* API tokens (tokens.c) */
+    {"GET", "/api/v1/tokens", ROLE_ADMIN, http_tokens_list},
+    {"POST", "/api/v1/tokens", ROLE_ADMIN, http_tokens_create},
+    {"DELETE", "/api/v1/tokens/{id}", ROLE_ADMIN, http_tokens_delete},
+};
+#define NROUTES (sizeof routes / sizeof routes[0])
+
+/* Match path against pattern; on success fill params (if given). Segments are compared exactly;
+ * a {name} segment matches one non-empty segment of at most 255 bytes. */
+static bool match_pattern(const char *pattern, const char *path, struct http_param *params, size_t *nparams)
+{
+    size_t np = 0;
+    const char *p = pattern, *u = path;
+    while (*p != '\0' && *u != '\0') {
+        if (*p != '/' || *u != '/') return false;
+        p++;
+        u++;
+        const char *pe = strchr(p, '/');
+        const char *ue = strchr(u, '/');
+        size_t plen = pe ? (size_t)(pe - p) : strlen(p);
+        size_t ulen = ue ? (size_t)(ue - u) : strlen(u);
+        if (plen >= 2 && p[0] == '{' && p[plen - 1] == '}') {
+            if (ulen == 0 || np >= HTTP_MAX_PATH_PARAMS || ulen >= sizeof params[0].value ||
+                plen - 2 >= sizeof params[0].name)
+                return false;
+            if (params != NULL) {
+                memcpy(params[np].name, p + 1, plen - 2);
+                params[np].name[plen - 2] = '\0';
+                memcpy(params[np].value, u, ulen);
+                params[np].value[ulen] = '\0';
+            }
+            np++;
+        } else if (plen != ulen || memcmp(p, u, plen) != 0) {
+            return false;
+        }
+        p += plen;
+        u += ulen;
+    }
+    if (*p != '\0' || *u != '\0') return false; /* one is longer (this also refuses a trailing '/') */
+    if (nparams != NULL) *nparams = np;
+    return true;
+}
+
+enum http_match http_route_find(const char *method, const char *path, struct http_request *req,
+                                const struct http_route **route, char *allow, size_t allowlen)
+{
+    /* HEAD is GET without the body (libmicrohttpd drops the body of a HEAD response itself) */
+    const char *m = strcmp(method, "HEAD") == 0 ? "GET" : method;
+    bool path_known = false;
+    size_t alen = 0;
+    if (allowlen > 0) allow[0] = '\0';
+    for (size_t r = 0; r < NROUTES; r++) {
+        size_t np = 0;
+        if (!match_pattern(routes[r].pattern, path, NULL, &np)) continue;
+        path_known = true;
+        if (strcmp(routes[r].method, m) == 0) {
+            match_pattern(routes[r].pattern, path, req->params, &req->nparams);
+            *route = &routes[r];
+            return HTTP_MATCH_OK;
+        }
+        int n = snprintf(allow + alen, allowlen - alen, "%s%s%s", alen ? ", " : "", routes[r].method,
+                         strcmp(routes[r].method, "GET") == 0 ? ", HEAD" : "");
+        if (n > 0 && (size_t)n < allowlen - alen) alen += (size_t)n;
+    }
+    return path_known ? HTTP_MATCH_BAD_METHOD : HTTP_MATCH_NO_PATH;
+}

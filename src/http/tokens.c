@@ -1,0 +1,149 @@
+/* /api/v1/tokens (admin): create (the secret is shown once), list (never hashes or secrets),
+ * revoke; every call leaves an audit row. /api/v1/whoami: the presented token's identity. */
+#include "http_internal.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "attendd/log.h"
+
+/* Action and audit row in one transaction: a token never exists without its audit row. On a
+ * failed action the transaction is rolled back and the failure is audited on its own. */
+
+static const char *const role_names[] = {"admin", "hr", NULL};
+
+static const struct http_json_field create_spec[] = {
+    {.name = "name", .type = HJ_STRING, .required = true, .min_len = 1, .max_len = sizeof(((struct token_info *)0)->name) - 1},
+    {.name = "role", .type = HJ_STRING, .required = true, .one_of = role_names},
+    {NULL},
+};
+
+/* Fail closed: if the audit row cannot be written the action is refused. */
+static att_err audit_failed(struct http_response *resp, att_err e)
+{
+    return http_problem(resp, e == ATT_E_DB ? ATT_E_DB : ATT_E_INTERNAL, NULL, "the audit log could not be written");
+}
+
+att_err http_tokens_create(struct http_request *req, struct http_response *resp)
+{
+    json_t *body;
+    att_err e = http_json_body(req, resp, create_spec, &body);
+    if (e != ATT_OK) return e;
+    const char *name = json_string_value(json_object_get(body, "name"));
+    enum att_role role;
+    if (role_parse(json_string_value(json_object_get(body, "role")), &role) != 0) { /* spec allows only valid */
+        json_decref(body);
+        return http_problem(resp, ATT_E_INVALID, "role", "'role' must be \"admin\" or \"hr\"");
+    }
+    PGconn *c;
+    if ((e = http_req_db(req, resp, &c)) != ATT_OK) {
+        json_decref(body);
+        return e;
+    }
+    char detail[64];
+    snprintf(detail, sizeof detail, "{\"role\":\"%s\"}", role_name(role));
+
+    char token[TOKEN_STR_MAX], id[UUID_STR_LEN];
+    e = db_begin(c);
+    if (e == ATT_OK) e = store_token_create(c, &req->app->token_key, name, role, req->token->id, token, id);
+    if (e == ATT_OK) {
+        e = http_audit(req, "token.create", "token", id, "ok", detail);
+        if (e == ATT_OK) e = db_commit(c);
+        if (e != ATT_OK) {
+            db_rollback(c);
+            sodium_memzero(token, sizeof token);
+            json_decref(body);
+            return audit_failed(resp, e);
+        }
+    } else {
+        db_rollback(c);
+        (void)http_audit(req, "token.create", "token", NULL, att_err_code(e), detail);
+        json_decref(body);
+        if (e == ATT_E_INVALID) return http_problem(resp, e, "name", "'name' is not acceptable for a token");
+        return http_problem(resp, e, NULL, "the token could not be created");
+    }
+    log_info("http", "token %s (%s) created by token %s", id, role_name(role), req->token->id);
+
+    json_t *out = json_pack("{s:s, s:s, s:s, s:s}", "id", id, "name", name, "role", role_name(role), "token", token);
+    sodium_memzero(token, sizeof token);
+    json_decref(body);
+    /* the secret is in this body: no cache anywhere may keep it */
+    http_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    char location[80];
+    snprintf(location, sizeof location, "/api/v1/tokens/%s", id);
+    http_header(resp, MHD_HTTP_HEADER_LOCATION, location);
+    return http_json(resp, MHD_HTTP_CREATED, out);
+}
+
+att_err http_tokens_list(struct http_request *req, struct http_response *resp)
+{
+    PGconn *c;
+    att_err e = http_req_db(req, resp, &c);
+    if (e != ATT_OK) return e;
+    struct token_info *list = NULL;
+    size_t n = 0;
+    e = store_token_list(c, &list, &n);
+    if (e != ATT_OK) {
+        (void)http_audit(req, "token.list", "token", NULL, att_err_code(e), NULL);
+        return http_problem(resp, e, NULL, "the tokens could not be listed");
+    }
+    if ((e = http_audit(req, "token.list", "token", NULL, "ok", NULL)) != ATT_OK) {
+        free(list);
+        return audit_failed(resp, e);
+    }
+    json_t *arr = json_array();
+    for (size_t i = 0; arr != NULL && i < n; i++) {
+        const struct token_info *t = &list[i];
+        json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:o, s:b}", "id", t->id, "name", t->name, "role",
+                              role_name(t->role), "created_at", t->created_at, "last_used_at",
+                              t->last_used_at[0] ? json_string(t->last_used_at) : json_null(), "revoked", t->revoked);
+        if (o == NULL || json_array_append_new(arr, o) != 0) {
+            json_decref(arr);
+            arr = NULL;
+        }
+    }
+    free(list);
+    if (arr == NULL) return http_problem(resp, ATT_E_NOMEM, NULL, NULL);
+    http_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    return http_json(resp, MHD_HTTP_OK, json_pack("{s:o}", "tokens", arr));
+}
+
+att_err http_tokens_delete(struct http_request *req, struct http_response *resp)
+{
+    const char *id = http_param(req, "id");
+    PGconn *c;
+    att_err e = http_req_db(req, resp, &c);
+    if (e != ATT_OK) return e;
+    if (!db_uuid_valid(id)) {
+        (void)http_audit(req, "token.revoke", "token", NULL, att_err_code(ATT_E_NOT_FOUND), NULL);
+        return http_problem(resp, ATT_E_NOT_FOUND, NULL, "no token with this id");
+    }
+    e = db_begin(c);
+    if (e == ATT_OK) e = store_token_revoke(c, id);
+    if (e == ATT_OK) {
+        e = http_audit(req, "token.revoke", "token", id, "ok", NULL);
+        if (e == ATT_OK) e = db_commit(c);
+        if (e != ATT_OK) {
+            db_rollback(c);
+            return audit_failed(resp, e);
+        }
+    } else {
+        db_rollback(c);
+        (void)http_audit(req, "token.revoke", "token", id, att_err_code(e), NULL);
+        if (e == ATT_E_NOT_FOUND || e == ATT_E_INVALID)
+            return http_problem(resp, ATT_E_NOT_FOUND, NULL, "no live token with id %s", id);
+        return http_problem(resp, e, NULL, "the token could not be revoked");
+    }
+    http_auth_forget(id); /* effective now in this process, not after the cache TTL */
+    log_info("http", "token %s revoked by token %s", id, req->token->id);
+    return http_status(resp, MHD_HTTP_NO_CONTENT);
+}
+
+att_err http_whoami_get(struct http_request *req, struct http_response *resp)
+{
+    const struct token_info *t = req->token;
+    return http_json(resp, MHD_HTTP_OK,
+                     json_pack("{s:s, s:s, s:s}", "id", t->id, "name", t->name, "role", role_name(t->role)));
+}

@@ -1,0 +1,101 @@
+/* Running registered statements and transaction control, with one mapping from server errors
+ * (SQLSTATE) to att_err for the whole store layer; uuid syntax checks for ids coming from users. */
+#include <ctype.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include "attendd/db.h"
+#include "attendd/log.h"
+#include "src/store/statements.h"
+
+static bool state_is(const char *st, const char *want) { return st && strcmp(st, want) == 0; }
+static bool state_class(const char *st, const char *cls) { return st && strncmp(st, cls, 2) == 0; }
+
+/* Map a failed result to att_err; connection-level failures first, since after a lost connection
+ * any SQLSTATE is incidental. */
+static att_err map_failure(PGconn *c, const PGresult *res, const char *st)
+{
+    if (!res || PQstatus(c) != CONNECTION_OK) return ATT_E_DB;
+    if (state_class(st, "08") || state_class(st, "57")) return ATT_E_DB; /* connection / operator intervention */
+    /* statement missing from the session: the pool lent it before the schema existed */
+    if (state_is(st, "26000")) return ATT_E_SCHEMA;
+    if (state_is(st, "23505") || state_is(st, "23503")) return ATT_E_CONFLICT;
+    if (state_is(st, "23514") || state_is(st, "23502") || state_class(st, "22")) return ATT_E_INVALID;
+    return ATT_E_DB_QUERY;
+}
+
+att_err db_exec_prepared(PGconn *c, const char *name, int nparams, const char *const *values,
+                         const int *lengths, const int *formats, PGresult **res, char sqlstate[6])
+{
+    *res = NULL;
+    if (sqlstate) sqlstate[0] = '\0';
+    const struct db_statement *s = db_statement_find(name);
+    if (!s || s->nparams != nparams) {
+        /* a programming error, not a database one: say so loudly */
+        log_error("db", "statement %s: %s", name, s ? "wrong parameter count" : "not in the registry");
+        return ATT_E_INTERNAL;
+    }
+    if (!c) return ATT_E_DB;
+    PGresult *r = PQexecPrepared(c, name, nparams, values, lengths, formats, 0);
+    ExecStatusType status = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+    if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {
+        *res = r;
+        return ATT_OK;
+    }
+    const char *st = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    const char *msg = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    if (!msg) msg = PQerrorMessage(c);
+    if (sqlstate && st) {
+        strncpy(sqlstate, st, 5);
+        sqlstate[5] = '\0';
+    }
+    att_err rc = map_failure(c, r, st);
+    /* Constraint and syntax messages can quote the offending value: keep them out of normal logs. */
+    if (rc == ATT_E_INVALID || rc == ATT_E_CONFLICT)
+        log_debug("db", "statement %s refused (SQLSTATE %s): %s", name, st ? st : "-", msg);
+    else if (rc == ATT_E_SCHEMA)
+        log_warn("db", "statement %s is not prepared: database schema not migrated", name);
+    else
+        log_error("db", "statement %s failed (SQLSTATE %s): %s", name, st ? st : "-", msg);
+    PQclear(r);
+    return rc;
+}
+
+att_err db_exec_simple(PGconn *c, const char *sql)
+{
+    if (!c) return ATT_E_DB;
+    PGresult *r = PQexec(c, sql);
+    ExecStatusType status = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+    if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {
+        PQclear(r);
+        return ATT_OK;
+    }
+    const char *st = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    const char *msg = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    log_error("db", "%s failed (SQLSTATE %s): %s", sql, st ? st : "-", msg ? msg : PQerrorMessage(c));
+    att_err rc = map_failure(c, r, st);
+    PQclear(r);
+    return rc == ATT_E_DB ? ATT_E_DB : ATT_E_DB_QUERY;
+}
+
+att_err db_begin(PGconn *c) { return db_exec_simple(c, "BEGIN"); }
+att_err db_commit(PGconn *c) { return db_exec_simple(c, "COMMIT"); }
+
+void db_rollback(PGconn *c)
+{
+    /* Nothing to undo outside a transaction; after a lost connection ROLLBACK cannot help either. */
+    if (!c || PQstatus(c) != CONNECTION_OK) return;
+    PGTransactionStatusType ts = PQtransactionStatus(c);
+    if (ts != PQTRANS_INTRANS && ts != PQTRANS_INERROR) return;
+    (void)db_exec_simple(c, "ROLLBACK"); /* a failure is logged and leaves c broken: release resets it */
+}
+
+bool db_uuid_valid(const char *s)
+{
+    if (!s) return false;
+    for (int i = 0; i < 36; i++) {
+        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash ? s[i] != '-' : !isxdigit((unsigned char)s[i])) return false;
+    }
+    return s[36] == '\0';
+}

@@ -1,0 +1,37 @@
+/* Internal to src/store: the one registry of named prepared statements every pooled connection
+ * prepares, and a helper that runs one of them and maps failures onto att_err. */
+#ifndef ATTENDD_STORE_STATEMENTS_H
+#define ATTENDD_STORE_STATEMENTS_H
+
+#include <libpq-fe.h>
+#include <stddef.h>
+
+#include "attendd/errors.h"
+
+struct db_statement {
+    const char *name; /* PREPARE name, "<module>_<verb>" */
+    const char *sql;  /* parameters $1..$n; cast them ($1::uuid) so types never depend on inference */
+    int nparams;      /* number of $n parameters; checked on every execution */
+};
+
+extern const struct db_statement db_statements[];
+extern const size_t db_statements_count;
+
+/* Registry entry by name, or NULL. */
+const struct db_statement *db_statement_find(const char *name);
+
+/* Run registered statement `name` with nparams text (or binary, per formats) parameters; values[i]
+ * NULL is SQL NULL; lengths/formats may be NULL (all text). On ATT_OK *res holds a COMMAND_OK or
+ * TUPLES_OK result the caller PQclear()s. On failure *res is NULL and sqlstate (if not NULL)
+ * receives the five-character SQLSTATE ("" when the server sent none). Failures map to:
+ * connection lost -> ATT_E_DB; statement not prepared (schema was missing when the connection was
+ * lent) -> ATT_E_SCHEMA; unique or foreign key violation -> ATT_E_CONFLICT; check / not-null
+ * violation or bad input syntax -> ATT_E_INVALID; anything else -> ATT_E_DB_QUERY. The server's
+ * primary message is logged (never the parameters, never its DETAIL, which may quote values). */
+att_err db_exec_prepared(PGconn *c, const char *name, int nparams, const char *const *values,
+                         const int *lengths, const int *formats, PGresult **res, char sqlstate[6]);
+
+/* Run a fixed SQL command (no parameters, no user data: BEGIN, COMMIT, ROLLBACK...). */
+att_err db_exec_simple(PGconn *c, const char *sql);
+
+#endif

@@ -1,0 +1,164 @@
+/* API tokens in PostgreSQL (api_tokens): create, look up by keyed hash, list, revoke, touch.
+ * Only hashes reach the database; every value is a bound parameter of a prepared statement. */
+#include "attendd/store_tokens.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "attendd/db.h"
+#include "attendd/log.h"
+#include "src/store/statements.h"
+
+/* Names are shown in listings and the audit log: printable UTF-8, 1..127 bytes (fits token_info). */
+static bool name_ok(const char *s)
+{
+    if (!s) return false;
+    size_t len = strlen(s);
+    if (len == 0 || len >= sizeof ((struct token_info *)0)->name) return false;
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        unsigned char c = *p;
+        size_t extra;
+        unsigned int cp;
+        if (c < 0x80) {
+            if (c < 0x20 || c == 0x7f) return false; /* control characters */
+            p++;
+            continue;
+        } else if ((c & 0xe0) == 0xc0) {
+            extra = 1;
+            cp = c & 0x1f;
+        } else if ((c & 0xf0) == 0xe0) {
+            extra = 2;
+            cp = c & 0x0f;
+        } else if ((c & 0xf8) == 0xf0) {
+            extra = 3;
+            cp = c & 0x07;
+        } else {
+            return false;
+        }
+        for (size_t i = 1; i <= extra; i++) {
+            if ((p[i] & 0xc0) != 0x80) return false;
+            cp = (cp << 6) | (p[i] & 0x3f);
+        }
+        /* overlong forms, surrogates, beyond Unicode */
+        static const unsigned int min_cp[4] = {0, 0x80, 0x800, 0x10000};
+        if (cp < min_cp[extra] || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff) return false;
+        p += extra + 1;
+    }
+    return true;
+}
+
+static bool copy_field(char *dst, size_t dstlen, const char *src)
+{
+    size_t n = strlen(src);
+    if (n >= dstlen) return false;
+    memcpy(dst, src, n + 1);
+    return true;
+}
+
+/* One row of TOKEN_COLS (see statements.c) into *out. */
+static att_err fill_info(const PGresult *r, int row, struct token_info *out)
+{
+    memset(out, 0, sizeof *out);
+    if (PQnfields(r) != 6) return ATT_E_INTERNAL;
+    if (!copy_field(out->id, sizeof out->id, PQgetvalue(r, row, 0)) ||
+        !copy_field(out->name, sizeof out->name, PQgetvalue(r, row, 1)) ||
+        role_parse(PQgetvalue(r, row, 2), &out->role) != 0 ||
+        !copy_field(out->created_at, sizeof out->created_at, PQgetvalue(r, row, 3)) ||
+        !copy_field(out->last_used_at, sizeof out->last_used_at, PQgetvalue(r, row, 4))) {
+        log_error("db", "api_tokens row does not fit token_info");
+        return ATT_E_INTERNAL;
+    }
+    out->revoked = PQgetvalue(r, row, 5)[0] == 't';
+    return ATT_OK;
+}
+
+att_err store_token_create(PGconn *c, const struct token_key *key, const char *name, enum att_role role,
+                           const char *created_by, char token_out[TOKEN_STR_MAX], char id_out[UUID_STR_LEN])
+{
+    token_out[0] = '\0';
+    id_out[0] = '\0';
+    if (!key || !name_ok(name) || (role != ROLE_ADMIN && role != ROLE_HR) ||
+        (created_by && !db_uuid_valid(created_by)))
+        return ATT_E_INVALID;
+
+    char tok[TOKEN_STR_MAX];
+    att_err rc = token_generate(tok);
+    if (rc != ATT_OK) return rc;
+    unsigned char hash[TOKEN_HASH_BYTES];
+    token_hash(key, tok, strlen(tok), hash);
+
+    const char *values[4] = {name, role_name(role), (const char *)hash, created_by};
+    const int lengths[4] = {0, 0, TOKEN_HASH_BYTES, 0};
+    const int formats[4] = {0, 0, 1, 0}; /* the hash goes in binary: no hex round trip */
+    PGresult *r;
+    char st[6];
+    rc = db_exec_prepared(c, "token_insert", 4, values, lengths, formats, &r, st);
+    if (rc == ATT_OK) {
+        if (PQntuples(r) != 1 || !copy_field(id_out, UUID_STR_LEN, PQgetvalue(r, 0, 0))) rc = ATT_E_INTERNAL;
+        PQclear(r);
+    } else if (strcmp(st, "23503") == 0) {
+        rc = ATT_E_INVALID; /* created_by names no token */
+    }
+    if (rc == ATT_OK) memcpy(token_out, tok, strlen(tok) + 1);
+    else id_out[0] = '\0';
+    sodium_memzero(tok, sizeof tok);
+    return rc;
+}
+
+att_err store_token_lookup(PGconn *c, const unsigned char hash[TOKEN_HASH_BYTES], struct token_info *out)
+{
+    const char *values[1] = {(const char *)hash};
+    const int lengths[1] = {TOKEN_HASH_BYTES};
+    const int formats[1] = {1};
+    PGresult *r;
+    att_err rc = db_exec_prepared(c, "token_lookup", 1, values, lengths, formats, &r, NULL);
+    if (rc != ATT_OK) return rc;
+    rc = PQntuples(r) == 1 ? fill_info(r, 0, out) : ATT_E_NOT_FOUND;
+    PQclear(r);
+    return rc;
+}
+
+att_err store_token_list(PGconn *c, struct token_info **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    PGresult *r;
+    att_err rc = db_exec_prepared(c, "token_list", 0, NULL, NULL, NULL, &r, NULL);
+    if (rc != ATT_OK) return rc;
+    int rows = PQntuples(r);
+    struct token_info *v = calloc(rows > 0 ? (size_t)rows : 1, sizeof *v);
+    if (!v) {
+        PQclear(r);
+        return ATT_E_NOMEM;
+    }
+    for (int i = 0; i < rows && rc == ATT_OK; i++) rc = fill_info(r, i, &v[i]);
+    PQclear(r);
+    if (rc != ATT_OK) {
+        free(v);
+        return rc;
+    }
+    *out = v;
+    *n = (size_t)rows;
+    return ATT_OK;
+}
+
+/* Run an UPDATE by token id; ATT_E_NOT_FOUND when it touched no row and that matters. */
+static att_err update_by_id(PGconn *c, const char *stmt, const char *id, bool zero_is_not_found)
+{
+    if (!db_uuid_valid(id)) return ATT_E_INVALID;
+    const char *values[1] = {id};
+    PGresult *r;
+    att_err rc = db_exec_prepared(c, stmt, 1, values, NULL, NULL, &r, NULL);
+    if (rc != ATT_OK) return rc;
+    if (zero_is_not_found && strcmp(PQcmdTuples(r), "0") == 0) rc = ATT_E_NOT_FOUND;
+    PQclear(r);
+    return rc;
+}
+
+att_err store_token_revoke(PGconn *c, const char *id) { return update_by_id(c, "token_revoke", id, true); }
+
+/* Zero rows is normal here: the token was touched less than a minute ago. */
+att_err store_token_touch(PGconn *c, const char *id) { return update_by_id(c, "token_touch", id, false); }

@@ -1,0 +1,434 @@
+/* Per-camera face tracker and per-track decision rule (see include/attendd/tracker.h and
+ * docs/pipeline.md "Tracker"). All memory is allocated in trk_new(); trk_update() never allocates. */
+#include "attendd/tracker.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Weight of the newest displacement in the velocity estimate: high enough to follow a walker who
+ * speeds up, low enough that one jittery box does not throw the prediction off. */
+#define TRK_VEL_ALPHA 0.5f
+
+/* One recognition in a track's history. */
+struct trk_hist {
+    bool matched;                    /* counts for `person` if similarity passes too */
+    uint8_t person[TRK_UUID_BYTES];
+    float similarity;
+    float liveness;
+    float quality;
+    int64_t ts_us;                   /* frame time of the crop */
+};
+
+struct trk_track {
+    bool used;                       /* slot holds a live track */
+    uint32_t id;                     /* never 0 */
+    float x, y, w, h;                /* last associated box */
+    float vx, vy;                    /* centre velocity, pixels per second */
+    bool have_vel;                   /* vx/vy measured at least once */
+    int64_t born_us, last_seen_us;   /* frame times */
+    int missed;                      /* consecutive frames without a detection */
+    int hits;                        /* frames associated */
+    bool have_emb;                   /* emb holds the last embedding seen */
+    float emb[TRK_EMB_DIM];
+    struct trk_hist hist[TRK_WINDOW_MAX]; /* ring of the last window_m recognitions */
+    int hist_head;                   /* next write index */
+    int hist_n;                      /* valid entries, <= window_m */
+    int recognitions;                /* total received */
+    bool decided;                    /* emitted its one decision */
+    bool not_live;                   /* judged not live: never decides */
+    float px, py;                    /* scratch: predicted top-left for this frame */
+};
+
+/* Candidate pairing for the greedy passes. */
+struct trk_pair {
+    float key;                       /* IoU (pass 1, larger first) or distance (pass 2, smaller first) */
+    uint32_t ti, di;                 /* track slot, detection index */
+};
+
+struct trk_tracker {
+    struct trk_params p;             /* validated parameters */
+    struct trk_track *tracks;        /* p.max_tracks slots */
+    struct trk_pair *pairs;          /* scratch, max_tracks * max_dets */
+    int32_t *det_track;              /* scratch, per detection: slot or -1 */
+    bool *track_taken;               /* scratch, per slot */
+    struct trk_decision *queue;      /* ring of p.max_decisions */
+    size_t q_head, q_n;
+    uint32_t next_id;
+    int64_t last_ts_us;              /* newest frame time seen */
+    bool have_ts;
+    struct trk_stats stats;
+};
+
+void trk_params_defaults(struct trk_params *p)
+{
+    p->iou_min = 0.25f;
+    p->centre_max = 2.0f;
+    p->size_ratio_max = 2.5f;
+    p->emb_min = 0.25f;
+    p->min_score = 0.5f;
+    p->max_missed = 10;
+    p->max_unseen_us = 2000000;
+    p->sim_threshold = 0.45f;
+    p->live_threshold = 0.5f;
+    p->agree_k = 3;
+    p->window_m = 5;
+    p->spoof_k = 2;
+    p->max_tracks = 64;
+    p->max_dets = 64;
+    p->max_decisions = 64;
+}
+
+static bool unit(float v) { return v >= 0.0f && v <= 1.0f; }
+
+static att_err validate(const struct trk_params *p)
+{
+    if (!unit(p->iou_min) || !unit(p->sim_threshold) || !unit(p->live_threshold) || !unit(p->min_score))
+        return ATT_E_INVALID;
+    if (!(p->emb_min >= -1.0f && p->emb_min <= 1.0f)) return ATT_E_INVALID;
+    if (!(p->centre_max >= 0.0f) || !(p->size_ratio_max >= 1.0f)) return ATT_E_INVALID;
+    if (p->agree_k < 1 || p->window_m < p->agree_k || p->window_m > TRK_WINDOW_MAX) return ATT_E_INVALID;
+    if (p->spoof_k < 1 || p->spoof_k > p->window_m) return ATT_E_INVALID;
+    if (p->max_missed < 1 || p->max_unseen_us <= 0) return ATT_E_INVALID;
+    if (p->max_tracks < 1 || p->max_tracks > 4096 || p->max_dets < 1 || p->max_dets > 4096) return ATT_E_INVALID;
+    if (p->max_decisions < 1) return ATT_E_INVALID;
+    return ATT_OK;
+}
+
+att_err trk_new(const struct trk_params *p, trk_tracker **out)
+{
+    struct trk_params prm;
+    if (p) prm = *p;
+    else trk_params_defaults(&prm);
+    att_err e = validate(&prm);
+    if (e != ATT_OK) return e;
+
+    trk_tracker *t = calloc(1, sizeof *t);
+    if (!t) return ATT_E_NOMEM;
+    t->p = prm;
+    t->tracks = calloc(prm.max_tracks, sizeof *t->tracks);
+    t->pairs = calloc(prm.max_tracks * prm.max_dets, sizeof *t->pairs);
+    t->det_track = calloc(prm.max_dets, sizeof *t->det_track);
+    t->track_taken = calloc(prm.max_tracks, sizeof *t->track_taken);
+    t->queue = calloc(prm.max_decisions, sizeof *t->queue);
+    if (!t->tracks || !t->pairs || !t->det_track || !t->track_taken || !t->queue) {
+        trk_free(t);
+        return ATT_E_NOMEM;
+    }
+    t->next_id = 1;
+    *out = t;
+    return ATT_OK;
+}
+
+void trk_free(trk_tracker *t)
+{
+    if (!t) return;
+    free(t->tracks);
+    free(t->pairs);
+    free(t->det_track);
+    free(t->track_taken);
+    free(t->queue);
+    free(t);
+}
+
+static float iou(float ax, float ay, float aw, float ah, float bx, float by, float bw, float bh)
+{
+    float x1 = fmaxf(ax, bx), y1 = fmaxf(ay, by);
+    float x2 = fminf(ax + aw, bx + bw), y2 = fminf(ay + ah, by + bh);
+    float iw = x2 - x1, ih = y2 - y1;
+    if (iw <= 0.0f || ih <= 0.0f) return 0.0f;
+    float inter = iw * ih;
+    float uni = aw * ah + bw * bh - inter;
+    return uni > 0.0f ? inter / uni : 0.0f;
+}
+
+static float dot(const float *a, const float *b)
+{
+    float s = 0.0f;
+    for (int i = 0; i < TRK_EMB_DIM; i++) s += a[i] * b[i];
+    return s;
+}
+
+/* Appearance veto: two faces that clearly are different people never share a track, which is
+ * what keeps two crossing walkers apart when their boxes overlap. */
+static bool vetoed(const trk_tracker *t, const struct trk_track *tr, const struct trk_det *d)
+{
+    return tr->have_emb && d->embedding && dot(tr->emb, d->embedding) < t->p.emb_min;
+}
+
+static int cmp_desc(const void *a, const void *b)
+{
+    const struct trk_pair *x = a, *y = b;
+    if (x->key != y->key) return x->key > y->key ? -1 : 1;
+    /* ties broken by slot and index so the result never depends on qsort's order */
+    if (x->ti != y->ti) return x->ti < y->ti ? -1 : 1;
+    return x->di < y->di ? -1 : (x->di > y->di);
+}
+
+static int cmp_asc(const void *a, const void *b) { return cmp_desc(b, a); }
+
+static void end_track(trk_tracker *t, struct trk_track *tr)
+{
+    if (!tr->decided) t->stats.ended_undecided++;
+    t->stats.tracks_ended++;
+    tr->used = false;
+}
+
+static void push_decision(trk_tracker *t, const struct trk_decision *d)
+{
+    if (t->q_n == t->p.max_decisions) {
+        /* the caller stopped polling; keep the newest, count the loss */
+        t->q_head = (t->q_head + 1) % t->p.max_decisions;
+        t->q_n--;
+        t->stats.decisions_dropped++;
+    }
+    t->queue[(t->q_head + t->q_n) % t->p.max_decisions] = *d;
+    t->q_n++;
+}
+
+static bool counts_for(const trk_tracker *t, const struct trk_hist *h)
+{
+    return h->matched && h->similarity >= t->p.sim_threshold && h->liveness >= t->p.live_threshold;
+}
+
+/* Record one recognition and decide if the window now agrees. */
+static void recognise(trk_tracker *t, struct trk_track *tr, int64_t ts_us, const struct trk_recog *rec)
+{
+    tr->recognitions++;
+    if (tr->decided || tr->not_live) return;
+
+    struct trk_hist *h = &tr->hist[tr->hist_head];
+    h->matched = rec->matched;
+    memcpy(h->person, rec->person, TRK_UUID_BYTES);
+    h->similarity = rec->similarity;
+    h->liveness = rec->liveness;
+    h->quality = rec->quality;
+    h->ts_us = ts_us;
+    tr->hist_head = (tr->hist_head + 1) % t->p.window_m;
+    if (tr->hist_n < t->p.window_m) tr->hist_n++;
+
+    int spoofs = 0;
+    for (int i = 0; i < tr->hist_n; i++)
+        if (!(tr->hist[i].liveness >= t->p.live_threshold)) spoofs++;  /* NaN counts as not live */
+    if (spoofs >= t->p.spoof_k) {
+        /* sticky: a presentation attack may show a few convincing frames; one judged attack
+         * spoils the whole pass */
+        tr->not_live = true;
+        t->stats.spoof_tracks++;
+        return;
+    }
+
+    /* Only the newest recognition can complete an agreement that did not exist before. */
+    if (!counts_for(t, h)) return;
+    int agree = 0;
+    float sim = 0.0f, live = 0.0f;
+    for (int i = 0; i < tr->hist_n; i++) {
+        const struct trk_hist *o = &tr->hist[i];
+        if (counts_for(t, o) && memcmp(o->person, h->person, TRK_UUID_BYTES) == 0) {
+            agree++;
+            sim += o->similarity;
+            live += o->liveness;
+        }
+    }
+    if (agree < t->p.agree_k) return;
+
+    struct trk_decision d;
+    memset(&d, 0, sizeof d);
+    d.track_id = tr->id;
+    memcpy(d.person, h->person, TRK_UUID_BYTES);
+    d.ts_us = ts_us;
+    d.similarity = sim / (float)agree;
+    d.liveness = live / (float)agree;
+    d.agreeing = agree;
+    d.x = tr->x;
+    d.y = tr->y;
+    d.w = tr->w;
+    d.h = tr->h;
+    tr->decided = true;
+    t->stats.decisions++;
+    push_decision(t, &d);
+}
+
+static void greedy(trk_tracker *t, size_t np)
+{
+    for (size_t k = 0; k < np; k++) {
+        const struct trk_pair *pr = &t->pairs[k];
+        if (t->track_taken[pr->ti] || t->det_track[pr->di] >= 0) continue;
+        t->track_taken[pr->ti] = true;
+        t->det_track[pr->di] = (int32_t)pr->ti;
+    }
+}
+
+static void follow(struct trk_track *tr, int64_t ts_us, const struct trk_det *d)
+{
+    float dt = (float)(ts_us - tr->last_seen_us) / 1e6f;
+    if (dt > 0.0f) {
+        float mvx = ((d->x + d->w / 2) - (tr->x + tr->w / 2)) / dt;
+        float mvy = ((d->y + d->h / 2) - (tr->y + tr->h / 2)) / dt;
+        if (tr->have_vel) {
+            tr->vx = TRK_VEL_ALPHA * mvx + (1 - TRK_VEL_ALPHA) * tr->vx;
+            tr->vy = TRK_VEL_ALPHA * mvy + (1 - TRK_VEL_ALPHA) * tr->vy;
+        } else {
+            tr->vx = mvx;
+            tr->vy = mvy;
+            tr->have_vel = true;
+        }
+    }
+    tr->x = d->x;
+    tr->y = d->y;
+    tr->w = d->w;
+    tr->h = d->h;
+    tr->last_seen_us = ts_us;
+    tr->missed = 0;
+    tr->hits++;
+    if (d->embedding) {
+        memcpy(tr->emb, d->embedding, sizeof tr->emb);
+        tr->have_emb = true;
+    }
+}
+
+static struct trk_track *birth(trk_tracker *t, int64_t ts_us, const struct trk_det *d)
+{
+    for (size_t i = 0; i < t->p.max_tracks; i++) {
+        struct trk_track *tr = &t->tracks[i];
+        if (tr->used) continue;
+        memset(tr, 0, sizeof *tr);
+        tr->used = true;
+        tr->id = t->next_id++;
+        if (t->next_id == 0) t->next_id = 1;  /* 0 means "not tracked" */
+        tr->born_us = ts_us;
+        tr->last_seen_us = ts_us;
+        follow(tr, ts_us, d);
+        t->stats.tracks_born++;
+        return tr;
+    }
+    t->stats.untracked_dets++;
+    return NULL;
+}
+
+att_err trk_update(trk_tracker *t, int64_t ts_us, const struct trk_det *dets, size_t n,
+                   struct trk_assign *assign)
+{
+    if (n > t->p.max_dets) return ATT_E_INVALID;
+    if (t->have_ts && ts_us < t->last_ts_us) return ATT_E_INVALID;
+    for (size_t i = 0; i < n; i++)
+        if (!(dets[i].w > 0.0f) || !(dets[i].h > 0.0f)) return ATT_E_INVALID;
+    t->last_ts_us = ts_us;
+    t->have_ts = true;
+
+    /* Tracks unseen for too long cannot claim a box: that face is gone. */
+    for (size_t i = 0; i < t->p.max_tracks; i++) {
+        struct trk_track *tr = &t->tracks[i];
+        t->track_taken[i] = false;
+        if (!tr->used) continue;
+        if (ts_us - tr->last_seen_us > t->p.max_unseen_us) {
+            end_track(t, tr);
+            continue;
+        }
+        float dt = (float)(ts_us - tr->last_seen_us) / 1e6f;
+        tr->px = tr->x + (tr->have_vel ? tr->vx * dt : 0.0f);
+        tr->py = tr->y + (tr->have_vel ? tr->vy * dt : 0.0f);
+    }
+    for (size_t d = 0; d < n; d++) t->det_track[d] = -1;
+
+    /* Pass 1: greedy on IoU against the motion-predicted box. */
+    size_t np = 0;
+    for (size_t i = 0; i < t->p.max_tracks; i++) {
+        const struct trk_track *tr = &t->tracks[i];
+        if (!tr->used) continue;
+        for (size_t d = 0; d < n; d++) {
+            const struct trk_det *dt = &dets[d];
+            if (dt->score < t->p.min_score) continue;
+            float v = iou(tr->px, tr->py, tr->w, tr->h, dt->x, dt->y, dt->w, dt->h);
+            if (v < t->p.iou_min || v <= 0.0f || vetoed(t, tr, dt)) continue;
+            t->pairs[np++] = (struct trk_pair){v, (uint32_t)i, (uint32_t)d};
+        }
+    }
+    qsort(t->pairs, np, sizeof *t->pairs, cmp_desc);
+    greedy(t, np);
+
+    /* Pass 2: centre distance, for boxes that moved further than their own size between two
+     * analysed frames (fast walker, low analysis fps), if the sizes are compatible. */
+    np = 0;
+    for (size_t i = 0; i < t->p.max_tracks; i++) {
+        const struct trk_track *tr = &t->tracks[i];
+        if (!tr->used || t->track_taken[i]) continue;
+        float tcx = tr->px + tr->w / 2, tcy = tr->py + tr->h / 2;
+        float scale = fmaxf(tr->w, tr->h);
+        for (size_t d = 0; d < n; d++) {
+            const struct trk_det *dt = &dets[d];
+            if (t->det_track[d] >= 0 || dt->score < t->p.min_score) continue;
+            float ratio = (dt->w * dt->h) / (tr->w * tr->h);
+            if (ratio > t->p.size_ratio_max || ratio * t->p.size_ratio_max < 1.0f) continue;
+            float dist = hypotf(dt->x + dt->w / 2 - tcx, dt->y + dt->h / 2 - tcy) / scale;
+            if (dist > t->p.centre_max || vetoed(t, tr, dt)) continue;
+            t->pairs[np++] = (struct trk_pair){dist, (uint32_t)i, (uint32_t)d};
+        }
+    }
+    qsort(t->pairs, np, sizeof *t->pairs, cmp_asc);
+    greedy(t, np);
+
+    for (size_t d = 0; d < n; d++)
+        if (t->det_track[d] >= 0) follow(&t->tracks[t->det_track[d]], ts_us, &dets[d]);
+
+    /* Unmatched tracks age; they end after max_missed frames in a row. */
+    for (size_t i = 0; i < t->p.max_tracks; i++) {
+        struct trk_track *tr = &t->tracks[i];
+        if (!tr->used || t->track_taken[i]) continue;
+        if (++tr->missed >= t->p.max_missed) end_track(t, tr);
+    }
+
+    for (size_t d = 0; d < n; d++) {
+        struct trk_track *tr = NULL;
+        if (t->det_track[d] >= 0) tr = &t->tracks[t->det_track[d]];
+        else if (dets[d].score >= t->p.min_score) tr = birth(t, ts_us, &dets[d]);
+        if (tr && dets[d].recog) recognise(t, tr, ts_us, dets[d].recog);
+        if (assign) {
+            assign[d].track_id = tr ? tr->id : 0;
+            assign[d].want_recog = tr && !tr->decided && !tr->not_live;
+        }
+    }
+    return ATT_OK;
+}
+
+att_err trk_add_recognition(trk_tracker *t, uint32_t track_id, int64_t ts_us, const struct trk_recog *rec)
+{
+    if (track_id == 0) return ATT_E_NOT_FOUND;
+    for (size_t i = 0; i < t->p.max_tracks; i++) {
+        struct trk_track *tr = &t->tracks[i];
+        if (tr->used && tr->id == track_id) {
+            recognise(t, tr, ts_us, rec);
+            return ATT_OK;
+        }
+    }
+    return ATT_E_NOT_FOUND;
+}
+
+bool trk_pop_decision(trk_tracker *t, struct trk_decision *out)
+{
+    if (t->q_n == 0) return false;
+    *out = t->queue[t->q_head];
+    t->q_head = (t->q_head + 1) % t->p.max_decisions;
+    t->q_n--;
+    return true;
+}
+
+size_t trk_tracks(const trk_tracker *t, struct trk_track_info *out, size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < t->p.max_tracks; i++) {
+        const struct trk_track *tr = &t->tracks[i];
+        if (!tr->used) continue;
+        if (out && n < max) {
+            out[n] = (struct trk_track_info){
+                .id = tr->id, .x = tr->x, .y = tr->y, .w = tr->w, .h = tr->h,
+                .born_us = tr->born_us, .last_seen_us = tr->last_seen_us, .hits = tr->hits,
+                .recognitions = tr->recognitions, .decided = tr->decided, .not_live = tr->not_live,
+            };
+        }
+        n++;
+    }
+    return n;
+}
+
+void trk_get_stats(const trk_tracker *t, struct trk_stats *out) { *out = t->stats; }

@@ -1,0 +1,86 @@
+// embed.cpp: batched 512-d face embeddings from aligned crops (fr_feature.onnx), cosine
+// similarity, and the largest-face template used by the CLI and enrolment.
+#include "internal.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+extern "C" av_status av_embed(av_pipeline *p, const av_crop *crops, size_t n, float *out,
+                              av_err *err) {
+    AV_TRY {
+        if (!p || (n && (!crops || !out)))
+            return avi::fail(err, AV_E_ARG, "av_embed: pipeline, crops and out are required");
+        const int S = AV_CROP_SIZE;
+        const size_t plane = (size_t)S * S;
+        cv::dnn::Net &net = p->net[AVM_FEATURE];
+        for (size_t base = 0; base < n; base += avi::kEmbedBatch) {
+            const int b = (int)std::min<size_t>(avi::kEmbedBatch, n - base);
+            const int shape[4] = {b, 3, S, S};
+            p->blob.create(4, shape, CV_32F);
+            for (int i = 0; i < b; i++) {
+                const cv::Mat crop(S, S, CV_8UC3, const_cast<uint8_t *>(crops[base + i].bgr));
+                avi::bgr_to_planar(crop, p->blob.ptr<float>() + (size_t)i * 3 * plane, 127.f,
+                                   1.f / 128.f, true);
+            }
+            net.setInput(p->blob);
+            cv::Mat o = net.forward();
+            // The net's last Reshape hard-codes batch 1: a batch of b comes back as [1, b*512],
+            // one face after another.
+            if (o.total() != (size_t)b * AV_EMBED_DIM || o.type() != CV_32F)
+                return avi::fail(err, AV_E_INTERNAL, "feature net returned %zu values for %d faces",
+                                 o.total(), b);
+            const float *src = o.ptr<float>();
+            for (int i = 0; i < b; i++) {
+                const float *e = src + (size_t)i * AV_EMBED_DIM;
+                double ss = 0;
+                for (int k = 0; k < AV_EMBED_DIM; k++)
+                    ss += (double)e[k] * e[k];
+                if (!(ss > 1e-12) || !std::isfinite(ss))
+                    return avi::fail(err, AV_E_INTERNAL, "feature net returned a null embedding");
+                const float inv = (float)(1.0 / std::sqrt(ss));
+                float *d = out + (base + i) * AV_EMBED_DIM;
+                for (int k = 0; k < AV_EMBED_DIM; k++)
+                    d[k] = e[k] * inv;
+            }
+        }
+        return avi::ok(err);
+    }
+    AV_CATCH(err, "av_embed")
+}
+
+extern "C" float av_similarity(const float *a, const float *b) {
+    if (!a || !b)
+        return 0.f;
+    float s = 0.f;
+    for (int k = 0; k < AV_EMBED_DIM; k++)
+        s += a[k] * b[k];
+    return s;
+}
+
+extern "C" av_status av_face_template(av_pipeline *p, const av_image *img, float emb[AV_EMBED_DIM],
+                                      av_face *face_out, av_err *err) {
+    AV_TRY {
+        if (!p || !img || !emb)
+            return avi::fail(err, AV_E_ARG, "av_face_template: pipeline, image and emb are required");
+        av_detect_opts o;
+        av_detect_opts_init(&o);
+        o.min_face_px = std::max(o.min_face_px, std::min(img->bgr.cols, img->bgr.rows) / 16);
+        av_face face;
+        size_t found = 0;
+        av_status st = av_detect(p, img, nullptr, &o, &face, 1, &found, err);
+        if (st != AV_OK)
+            return st;
+        if (found == 0)
+            return avi::fail(err, AV_E_NO_FACE, "no face of %d px or more found", o.min_face_px);
+        av_crop crop;
+        st = av_align(img, &face, &crop, err);
+        if (st == AV_OK)
+            st = av_embed(p, &crop, 1, emb, err);
+        if (st != AV_OK)
+            return st;
+        if (face_out)
+            *face_out = face;
+        return avi::ok(err);
+    }
+    AV_CATCH(err, "av_face_template")
+}
