@@ -16,8 +16,8 @@ trap 'rm -rf "$tmp"' EXIT INT TERM
 /usr/bin/python3 "$src/bench/vision_ref.py" "$models" "$data" ${VISION_BENCH_ARGS:-} > "$tmp/py.tsv"
 
 grep '^#' "$tmp/c.tsv" "$tmp/py.tsv" | sed 's/^[^#]*//'
-echo "# 1t = 1 OpenCV thread; 2t = 2 OpenCV threads, one pipeline; 2w = 2 workers x 1 thread,"
-echo "#      one pipeline each (throughput per item). Python cannot run 2w (one interpreter)."
+echo "# 1t = 1 OpenCV thread (CPU time of the thread); 2t = 2 OpenCV threads, one pipeline (wall);"
+echo "# 2w = 2 workers x 1 thread, one pipeline each (wall, throughput per item; not possible in Python)."
 awk -F '\t' '
     FNR == 1 { file++ }
     /^#/ || $1 == "stage" { next }

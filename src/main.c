@@ -16,7 +16,7 @@
 #include "attendd/http.h"
 #include "attendd/log.h"
 #include "attendd/migrations.h"
-#include "attendd/models.h"
+#include "attendd/gallery_loader.h"
 #include "attendd/sdnotify.h"
 #include "attendd/token.h"
 #include "config.h"
@@ -71,6 +71,63 @@ static att_err check_schema(struct app *app)
     }
     if (applied) log_notice("main", "applied %d database migration(s)", applied);
     return ATT_OK;
+}
+
+void app_gallery_error(struct app *app, char *out, size_t len)
+{
+    pthread_mutex_lock(&app->status_lock);
+    snprintf(out, len, "%s", app->gallery_error);
+    pthread_mutex_unlock(&app->status_lock);
+}
+
+static void set_gallery_error(struct app *app, const char *msg)
+{
+    pthread_mutex_lock(&app->status_lock);
+    snprintf(app->gallery_error, sizeof app->gallery_error, "%s", msg);
+    pthread_mutex_unlock(&app->status_lock);
+}
+
+/* Models and the pipelines API requests borrow. A failure leaves the daemon running, not ready. */
+static void load_models(struct app *app)
+{
+    av_err e;
+    char err[256];
+    /* one pipeline per request thread: OpenCV's own pool would only oversubscribe the cores */
+    if (av_set_num_threads(1, &e) != AV_OK ||
+        av_models_load(app->cfg.models_dir, 0, &app->models, &e) != AV_OK) {
+        snprintf(app->models_error, sizeof app->models_error, "%s", e.msg);
+    } else if (vpool_new(app->models, app->cfg.vision_workers, &app->vision, err, sizeof err) != ATT_OK) {
+        snprintf(app->models_error, sizeof app->models_error, "%s", err);
+    } else {
+        atomic_store(&app->models_ready, true);
+        return;
+    }
+    log_error("main", "models: %s", app->models_error);
+}
+
+/* Fill the gallery from the database; retried from the main loop while the database is away. */
+static void load_gallery(struct app *app)
+{
+    PGconn *c;
+    char err[512];
+    if (db_acquire(app->db, 2000, &c) != ATT_OK) {
+        set_gallery_error(app, "database unreachable");
+        return;
+    }
+    size_t n = 0;
+    att_err e = gallery_load(app->gallery, c, app->template_key, &n, err, sizeof err);
+    db_release(app->db, c);
+    if (e != ATT_OK) {
+        set_gallery_error(app, err);
+        log_error("main", "gallery: %s", err);
+        /* start again from empty on the next try rather than keep a partial gallery */
+        gal_free(app->gallery);
+        app->gallery = gal_new();
+        return;
+    }
+    log_notice("main", "gallery: %zu template(s) loaded, memory %s", n,
+               gal_locked(app->gallery) ? "locked" : "NOT locked (raise LimitMEMLOCK)");
+    atomic_store(&app->gallery_ready, true);
 }
 
 /* SIGHUP: re-read the file; keys that can change live are applied, the rest are reported. */
@@ -157,11 +214,24 @@ int main(int argc, char **argv)
         db_pool_close(app.db);
         return 1;
     }
-    if (models_verify(app.cfg.models_dir, app.models_error, sizeof app.models_error) == ATT_OK) {
-        atomic_store(&app.models_ready, true);
-    } else {
-        log_error("main", "models: %s", app.models_error);
+    if (tcrypt_key_load(app.cfg.template_key_file, &app.template_key, err, sizeof err) != ATT_OK) {
+        log_error("main", "template key: %s", err);
+        db_pool_close(app.db);
+        return 1;
     }
+    enrol_policy_default(&app.enrol);
+    app.enrol.min_face_px = app.cfg.enrol_min_face_px;
+    app.enrol.min_sharpness = (float)app.cfg.enrol_min_sharpness;
+    app.enrol.min_frontalness = (float)app.cfg.enrol_min_frontalness;
+    app.enrol.min_liveness = (float)app.cfg.enrol_min_liveness;
+    app.enrol.max_pixels = (uint64_t)app.cfg.max_image_pixels;
+    pthread_mutex_init(&app.status_lock, NULL);
+    load_models(&app);
+    if (!(app.gallery = gal_new())) {
+        log_error("main", "gallery: out of memory");
+        return 1;
+    }
+    load_gallery(&app);
 
     http_server *srv;
     if (http_server_start(&app, &srv, err, sizeof err) != ATT_OK) {
@@ -177,6 +247,7 @@ int main(int argc, char **argv)
     long tick_ms = app.cfg.watchdog_interval_s > 0 ? app.cfg.watchdog_interval_s * 1000L
                    : wd_usec                       ? (long)(wd_usec / 2000)
                                                    : 1000;
+    time_t gallery_retry_at = time(NULL) + 5;
     for (;;) {
         struct timespec ts = {.tv_sec = tick_ms / 1000, .tv_nsec = (tick_ms % 1000) * 1000000L};
         int sig = sigtimedwait(&sigs, NULL, &ts);
@@ -188,6 +259,11 @@ int main(int argc, char **argv)
         } else if (sig < 0 && errno != EAGAIN && errno != EINTR) {
             log_error("main", "sigtimedwait: %s", strerror(errno));
             break;
+        }
+        /* retry a failed gallery load every few seconds (database back, key file fixed) */
+        if (!atomic_load(&app.gallery_ready) && time(NULL) >= gallery_retry_at) {
+            load_gallery(&app);
+            gallery_retry_at = time(NULL) + 5;
         }
         if (wd_usec) sdn_notify("WATCHDOG=1");
     }
@@ -202,6 +278,10 @@ int main(int argc, char **argv)
     att_err e = http_server_stop(srv, app.cfg.shutdown_timeout_s * 1000);
     if (e != ATT_OK) log_warn("main", "connections still open at the shutdown deadline were closed");
     db_pool_close(app.db);
+    vpool_free(app.vision);
+    av_models_free(app.models);
+    gal_free(app.gallery); /* wipes the templates */
+    tcrypt_key_free(app.template_key);
     sodium_memzero(&app.token_key, sizeof app.token_key);
     log_notice("main", "stopped");
     return 0;

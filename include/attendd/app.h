@@ -9,15 +9,31 @@
 
 #include "attendd/config.h"
 #include "attendd/db.h"
+#include "attendd/enrol.h"
+#include "attendd/gallery.h"
+#include "attendd/template_crypto.h"
 #include "attendd/token.h"
+#include "attendd/vision.h"
+#include "attendd/vpool.h"
 
 struct app {
     struct att_config cfg;         /* effective configuration (read-only after start except on reload) */
     db_pool *db;                   /* PostgreSQL connection pool */
     struct token_key token_key;    /* keyed-hash key for API tokens */
+    tcrypt_key *template_key;      /* encrypts templates at rest */
+    av_models *models;             /* the four ONNX models, verified (NULL if they failed to load) */
+    vpool *vision;                 /* pipelines borrowed by API requests (NULL without models) */
+    struct enrol_policy enrol;     /* enrolment checks, from the configuration */
+    gal *gallery;                  /* decrypted templates of enrolled people, in locked memory */
     atomic_bool models_ready;      /* vision models loaded and verified */
     char models_error[256];        /* why models are not ready (written once at start) */
+    atomic_bool gallery_ready;     /* the gallery holds every stored template */
+    pthread_mutex_t status_lock;   /* guards gallery_error */
+    char gallery_error[512];       /* why the gallery is not ready; read with app_gallery_error */
     atomic_bool stopping;          /* graceful stop in progress: readyz answers 503 */
 };
+
+/* Copy the reason the gallery is not loaded (thread-safe). */
+void app_gallery_error(struct app *app, char *out, size_t len);
 
 #endif

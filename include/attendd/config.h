@@ -33,6 +33,14 @@ struct att_config {
     enum log_level log_level;
     int shutdown_timeout_s;         /* bound on a graceful stop */
     int watchdog_interval_s;        /* 0 = from WATCHDOG_USEC, else this */
+    /* vision and enrolment */
+    int vision_workers;             /* pipelines shared by API requests */
+    double match_threshold;         /* cosine similarity for a match */
+    long max_image_pixels;          /* header-declared pixel limit, checked before decoding */
+    int enrol_min_face_px;          /* enrolment policy (src/gallery/enrol.c) */
+    double enrol_min_sharpness;
+    double enrol_min_frontalness;
+    double enrol_min_liveness;
 };
 
 /* Fill with built-in defaults. */

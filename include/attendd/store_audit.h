@@ -4,6 +4,8 @@
 #define ATTENDD_STORE_AUDIT_H
 
 #include <libpq-fe.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "attendd/errors.h"
 
@@ -18,5 +20,38 @@ struct audit_entry {
 };
 
 att_err store_audit_insert(PGconn *c, const struct audit_entry *e);
+
+/* ---- listing (GET /audit) ------------------------------------------------------------------------ */
+
+#define AUDIT_LIST_DEFAULT_LIMIT 50
+#define AUDIT_LIST_MAX_LIMIT 500
+#define AUDIT_CURSOR_MAX 64 /* opaque cursor (base64url) + NUL */
+
+struct audit_filter {
+    size_t limit;              /* 1..AUDIT_LIST_MAX_LIMIT, else ATT_E_BAD_PARAM */
+    const char *cursor;        /* next_cursor of the previous page, or NULL/"" */
+    const char *action;        /* an action or a dotted prefix of one ("person" matches "person" and
+                                * "person.read"), or NULL */
+    const char *target_type;   /* exact, or NULL */
+    const char *target_id;     /* exact, or NULL */
+};
+
+/* One audit row. Strings point into the same allocation as the array; NULL is SQL NULL. */
+struct audit_row {
+    int64_t id;
+    const char *ts;            /* RFC 3339 UTC with microseconds: "2024-05-01T07:59:12.123456Z" */
+    const char *token_id;      /* NULL for attendctl / system */
+    const char *actor;
+    const char *action;
+    const char *target_type;   /* may be NULL */
+    const char *target_id;     /* may be NULL */
+    const char *outcome;
+    const char *detail_json;   /* JSON object text, or NULL */
+};
+
+/* Newest first (keyset on ts DESC, id DESC). *out is ONE malloc'd block: free(*out) frees everything;
+ * *n rows; next_cursor "" on the last page. ATT_E_BAD_PARAM for a bad limit or a malformed cursor. */
+att_err store_audit_list(PGconn *c, const struct audit_filter *f, struct audit_row **out, size_t *n,
+                         char next_cursor[AUDIT_CURSOR_MAX]);
 
 #endif

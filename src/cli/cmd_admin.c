@@ -1,16 +1,24 @@
-/* attendctl administration: `migrate`, `token create|list|revoke`, `key create`. Data changes
+/* attendctl administration: `migrate`, `token create|list|revoke`, `key create|rotate`. Data changes
  * write an audit row (actor "attendctl") in the same transaction as the change. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <jansson.h>
 #include <sodium.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "attendd/db.h"
+#include "attendd/keyfile.h"
 #include "attendd/migrations.h"
 #include "attendd/store_audit.h"
+#include "attendd/store_faces.h"
 #include "attendd/store_tokens.h"
+#include "attendd/template_crypto.h"
 #include "attendd/token.h"
 #include "cli.h"
 
@@ -272,13 +280,177 @@ int cmd_token(int argc, char **argv)
 
 static int key_usage(void)
 {
-    fprintf(stderr, "usage: attendctl key create FILE\n");
+    fprintf(stderr, "usage: attendctl key create FILE\n"
+                    "       attendctl key rotate --new-key FILE\n");
     return EXIT_USAGE;
+}
+
+/* ---- key rotate ------------------------------------------------------------------------------------
+ * 1. Load the current key (template_key_file), <template_key_file>.old if present (a previous rotation's
+ *    key: templates enrolled under it by a daemon not yet restarted get re-encrypted too) and the new key.
+ * 2. One transaction: lock faces, re-encrypt every row under an old key (rows under the new key are
+ *    skipped), audit row "key.rotate", commit. Interrupted here: nothing changed.
+ * 3. Install: current key -> <file>.old, new key -> <file>, each written to a temp file, fsync'ed and
+ *    renamed (the file always holds a whole key). Interrupted here: the rerun re-encrypts 0 rows and
+ *    installs. A rerun after completion finds the new key installed and only catches stragglers. */
+
+/* Write 32 raw key bytes to path atomically: temp file (0600, owner/group copied from like_path if
+ * given), fsync, rename, fsync the directory. */
+static int write_key_atomic(const char *path, const unsigned char key[KEYFILE_BYTES], const char *like_path)
+{
+    char tmp[CFG_PATH_MAX + 16], dir[CFG_PATH_MAX + 16];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) {
+        fprintf(stderr, "attendctl: key path too long: %s\n", path);
+        return -1;
+    }
+    (void)unlink(tmp); /* a stale temp file from an interrupted run */
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+        fprintf(stderr, "attendctl: creating %s: %s\n", tmp, strerror(errno));
+        return -1;
+    }
+    int rc = fchmod(fd, 0600);
+    struct stat st;
+    /* the daemon's user must still be able to read the key when attendctl runs as root */
+    if (rc == 0 && like_path && stat(like_path, &st) == 0 && fchown(fd, st.st_uid, st.st_gid) != 0 &&
+        (st.st_uid != geteuid()))
+        fprintf(stderr, "attendctl: warning: cannot give %s the owner of %s: %s\n", path, like_path, strerror(errno));
+    size_t off = 0;
+    while (rc == 0 && off < KEYFILE_BYTES) {
+        ssize_t w = write(fd, key + off, KEYFILE_BYTES - off);
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0) rc = -1;
+        else off += (size_t)w;
+    }
+    if (rc == 0) rc = fsync(fd);
+    if (close(fd) != 0) rc = -1;
+    if (rc == 0) rc = rename(tmp, path);
+    if (rc != 0) {
+        fprintf(stderr, "attendctl: writing %s: %s\n", path, strerror(errno));
+        (void)unlink(tmp);
+        return -1;
+    }
+    /* the rename itself must survive a crash */
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash == dir) slash[1] = '\0';
+    else if (slash) *slash = '\0';
+    else snprintf(dir, sizeof dir, ".");
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        (void)fsync(dfd);
+        close(dfd);
+    }
+    return 0;
+}
+
+static int key_rotate(int argc, char **argv)
+{
+    const char *new_path = NULL;
+    for (int i = 2; i < argc; i++) {
+        if (take_opt(argc, argv, &i, "--new-key", &new_path)) continue;
+        fprintf(stderr, "attendctl: key rotate: unexpected argument '%s'\n", argv[i]);
+        return key_usage();
+    }
+    if (!new_path || !*new_path) {
+        fprintf(stderr, "attendctl: key rotate: --new-key FILE is required\n");
+        return key_usage();
+    }
+    const char *cur_path = cli_config()->template_key_file;
+    char old_path[CFG_PATH_MAX + 8];
+    if (snprintf(old_path, sizeof old_path, "%s.old", cur_path) >= (int)sizeof old_path) {
+        fprintf(stderr, "attendctl: template_key_file path too long\n");
+        return EXIT_FAIL;
+    }
+
+    char err[1024];
+    int status = EXIT_FAIL;
+    unsigned char cur_raw[KEYFILE_BYTES], new_raw[KEYFILE_BYTES];
+    tcrypt_key *cur = NULL, *prev = NULL, *next = NULL;
+    PGconn *c = NULL;
+    char *detail = NULL;
+    if (keyfile_load(cur_path, cur_raw, err, sizeof err) != ATT_OK ||
+        keyfile_load(new_path, new_raw, err, sizeof err) != ATT_OK) {
+        fprintf(stderr, "attendctl: key rotate: %s\n", err);
+        goto out;
+    }
+    if (tcrypt_key_from_bytes(cur_raw, &cur) != ATT_OK || tcrypt_key_from_bytes(new_raw, &next) != ATT_OK) {
+        fprintf(stderr, "attendctl: key rotate: cannot set up the keys\n");
+        goto out;
+    }
+    if (access(old_path, F_OK) == 0 && tcrypt_key_load(old_path, &prev, err, sizeof err) != ATT_OK) {
+        fprintf(stderr, "attendctl: key rotate: %s\n", err);
+        goto out;
+    }
+    uint32_t new_id = tcrypt_key_id(next), cur_id = tcrypt_key_id(cur);
+    const tcrypt_key *olds[2];
+    size_t n_old = 0;
+    if (cur_id != new_id) olds[n_old++] = cur;
+    if (prev && tcrypt_key_id(prev) != new_id && tcrypt_key_id(prev) != cur_id) olds[n_old++] = prev;
+
+    if (admin_connect(true, &c) != EXIT_OK) goto out;
+    struct rekey_stats st = {0, 0};
+    att_err rc = db_begin(c);
+    if (rc == ATT_OK) {
+        rc = store_faces_rekey(c, olds, n_old, next, &st, err, sizeof err);
+        if (rc == ATT_OK) {
+            detail = detail_json(json_pack("{s:I, s:I, s:I}", "reencrypted", (json_int_t)st.reencrypted,
+                                           "skipped", (json_int_t)st.skipped, "new_key_id", (json_int_t)new_id));
+            char target[16];
+            snprintf(target, sizeof target, "%" PRIu32, new_id);
+            struct audit_entry e = {NULL, ACTOR, "key.rotate", "template_key", target, "ok", detail};
+            rc = detail ? store_audit_insert(c, &e) : ATT_E_NOMEM;
+            if (rc != ATT_OK) snprintf(err, sizeof err, "writing the audit row failed: %s", att_err_title(rc));
+        }
+        if (rc == ATT_OK) {
+            rc = db_commit(c);
+            if (rc != ATT_OK) snprintf(err, sizeof err, "commit failed: %s", att_err_title(rc));
+        } else {
+            db_rollback(c);
+        }
+    } else {
+        snprintf(err, sizeof err, "cannot start a transaction: %s", att_err_title(rc));
+    }
+    if (rc != ATT_OK) {
+        fprintf(stderr, "attendctl: key rotate: %s; nothing was changed\n", err);
+        if (rc == ATT_E_CRYPTO)
+            fprintf(stderr, "attendctl: if an earlier rotation committed but did not finish, rerun it with the "
+                            "same --new-key\n");
+        struct audit_entry e = {NULL, ACTOR, "key.rotate", "template_key", NULL, att_err_code(rc), NULL};
+        (void)store_audit_insert(c, &e); /* the refused attempt is an admin action too */
+        goto out;
+    }
+    fprintf(stderr, "re-encrypted %zu template%s (%zu already under the new key)\n", st.reencrypted,
+            st.reencrypted == 1 ? "" : "s", st.skipped);
+
+    if (cur_id == new_id) {
+        fprintf(stderr, "the new key is already installed as %s\n", cur_path);
+    } else {
+        /* the old key first: at every instant each key is in a file */
+        if (write_key_atomic(old_path, cur_raw, cur_path) != 0 || write_key_atomic(cur_path, new_raw, cur_path) != 0) {
+            fprintf(stderr, "attendctl: key rotate: the templates are re-encrypted but the new key is not "
+                            "installed: rerun `attendctl key rotate --new-key %s`\n", new_path);
+            goto out;
+        }
+        fprintf(stderr, "installed the new key as %s (previous key kept as %s)\n", cur_path, old_path);
+    }
+    fprintf(stderr, "restart attendd now so it loads the new key\n");
+    status = EXIT_OK;
+out:
+    sodium_memzero(cur_raw, sizeof cur_raw);
+    sodium_memzero(new_raw, sizeof new_raw);
+    tcrypt_key_free(cur);
+    tcrypt_key_free(prev);
+    tcrypt_key_free(next);
+    free(detail);
+    if (c) PQfinish(c);
+    return status;
 }
 
 int cmd_key(int argc, char **argv)
 {
     if (argc < 2) return key_usage();
+    if (strcmp(argv[1], "rotate") == 0) return key_rotate(argc, argv);
     if (strcmp(argv[1], "create") == 0) {
         if (argc != 3) return key_usage();
         char err[1024];

@@ -21,6 +21,8 @@
 
 #include "attendd/log.h"
 
+#define LINGER_BYTES (1u << 20) /* body bytes read and dropped after an early 413 before closing */
+
 struct http_server {
     struct app *app;              /* shared context (not owned) */
     struct MHD_Daemon *daemon;
@@ -257,8 +259,9 @@ static enum MHD_Result body_data(struct http_server *srv, struct req_ctx *rc, st
     size_t max = (size_t)srv->app->cfg.max_body_bytes;
     if (rc->too_large) {
         rc->discarded += n;
-        /* after the early 413 give the client time to read it, but not forever */
-        if (rc->raw_replied && rc->discarded > max) return MHD_NO;
+        /* After the early 413, read on for a while: closing with unread data sends a reset that
+         * can destroy the answer before the client reads it. Not forever, though. */
+        if (rc->raw_replied && rc->discarded > (max > LINGER_BYTES ? max : LINGER_BYTES)) return MHD_NO;
         return MHD_YES;
     }
     if (n > max - rc->len) {

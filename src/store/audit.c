@@ -1,12 +1,18 @@
-/* Append-only audit log (audit_log): one INSERT per entry, every field a bound parameter.
- * The table's trigger refuses UPDATE, DELETE and TRUNCATE; there is no API for them here either. */
+/* Append-only audit log (audit_log): one INSERT per entry, every field a bound parameter, and a
+ * newest-first keyset-paginated listing. The table's trigger refuses UPDATE, DELETE and TRUNCATE. */
 #include "attendd/store_audit.h"
 
+#include <inttypes.h>
 #include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "attendd/db.h"
+#include "src/store/cursor.h"
 #include "src/store/statements.h"
+
+#define AUDIT_NCOLS 10 /* audit_list's columns; the last is ts in microseconds, for the cursor */
 
 static bool nonempty(const char *s) { return s && *s; }
 
@@ -23,4 +29,89 @@ att_err store_audit_insert(PGconn *c, const struct audit_entry *e)
     att_err rc = db_exec_prepared(c, "audit_insert", 7, values, NULL, NULL, &r, NULL);
     if (rc == ATT_OK) PQclear(r);
     return rc;
+}
+
+/* Filter values are compared with = only, so any text is safe; just keep them sane and bounded. */
+static bool filter_ok(const char *s) { return !s || (*s && strlen(s) <= 200); }
+
+att_err store_audit_list(PGconn *c, const struct audit_filter *f, struct audit_row **out, size_t *n,
+                         char next_cursor[AUDIT_CURSOR_MAX])
+{
+    *out = NULL;
+    *n = 0;
+    next_cursor[0] = '\0';
+    if (!f || f->limit < 1 || f->limit > AUDIT_LIST_MAX_LIMIT || !filter_ok(f->action) ||
+        !filter_ok(f->target_type) || !filter_ok(f->target_id))
+        return ATT_E_BAD_PARAM;
+    char ts[CURSOR_TS_TEXT], after_id[24];
+    bool has_cursor = f->cursor && *f->cursor;
+    if (has_cursor) {
+        unsigned char key[8];
+        if (!cursor_decode(f->cursor, CURSOR_AUDIT, sizeof key, ts, key)) return ATT_E_BAD_PARAM;
+        uint64_t id = 0;
+        for (int i = 0; i < 8; i++) id = id << 8 | key[i];
+        if (id > INT64_MAX) return ATT_E_BAD_PARAM;
+        snprintf(after_id, sizeof after_id, "%" PRIu64, id);
+    }
+    char limit[24];
+    snprintf(limit, sizeof limit, "%zu", f->limit + 1);
+    const char *values[6] = {f->action, f->target_type, f->target_id, has_cursor ? ts : NULL,
+                             has_cursor ? after_id : NULL, limit};
+    PGresult *r;
+    /* invalid UTF-8 in a filter comes back as ATT_E_INVALID: it is a bad query parameter */
+    att_err rc = db_exec_prepared(c, "audit_list", 6, values, NULL, NULL, &r, NULL);
+    if (rc == ATT_E_INVALID) return ATT_E_BAD_PARAM;
+    if (rc != ATT_OK) return rc;
+    if (PQnfields(r) != AUDIT_NCOLS) {
+        PQclear(r);
+        return ATT_E_INTERNAL;
+    }
+    size_t rows = (size_t)PQntuples(r), take = rows > f->limit ? f->limit : rows;
+    /* one block: the array, then the strings of columns 1..8 */
+    size_t bytes = take * sizeof(struct audit_row);
+    for (size_t i = 0; i < take; i++)
+        for (int k = 1; k <= 8; k++)
+            if (!PQgetisnull(r, (int)i, k)) bytes += (size_t)PQgetlength(r, (int)i, k) + 1;
+    struct audit_row *v = calloc(1, bytes ? bytes : 1);
+    if (!v) {
+        PQclear(r);
+        return ATT_E_NOMEM;
+    }
+    char *p = (char *)(v + take);
+    int64_t micros = 0;
+    for (size_t i = 0; i < take; i++) {
+        const char *col[9] = {NULL};
+        for (int k = 1; k <= 8; k++) {
+            if (PQgetisnull(r, (int)i, k)) continue;
+            size_t len = (size_t)PQgetlength(r, (int)i, k);
+            memcpy(p, PQgetvalue(r, (int)i, k), len + 1);
+            col[k] = p;
+            p += len + 1;
+        }
+        v[i] = (struct audit_row){
+            .id = strtoll(PQgetvalue(r, (int)i, 0), NULL, 10),
+            .ts = col[1],
+            .token_id = col[2],
+            .actor = col[3],
+            .action = col[4],
+            .target_type = col[5],
+            .target_id = col[6],
+            .outcome = col[7],
+            .detail_json = col[8],
+        };
+        micros = strtoll(PQgetvalue(r, (int)i, 9), NULL, 10);
+    }
+    PQclear(r);
+    if (rows > take) {
+        unsigned char key[8];
+        uint64_t id = (uint64_t)v[take - 1].id;
+        for (int i = 0; i < 8; i++) key[i] = (unsigned char)(id >> (56 - 8 * i));
+        if (!cursor_encode(CURSOR_AUDIT, micros, key, sizeof key, next_cursor, AUDIT_CURSOR_MAX)) {
+            free(v);
+            return ATT_E_INTERNAL;
+        }
+    }
+    *out = v;
+    *n = take;
+    return ATT_OK;
 }

@@ -1,11 +1,13 @@
 /* Running registered statements and transaction control, with one mapping from server errors
- * (SQLSTATE) to att_err for the whole store layer; uuid syntax checks for ids coming from users. */
+ * (SQLSTATE) to att_err for the whole store layer; uuid syntax checks and random uuids. */
 #include <ctype.h>
+#include <sodium.h>
 #include <stdbool.h>
 #include <string.h>
 
 #include "attendd/db.h"
 #include "attendd/log.h"
+#include "src/store/cursor.h"
 #include "src/store/statements.h"
 
 static bool state_is(const char *st, const char *want) { return st && strcmp(st, want) == 0; }
@@ -27,6 +29,13 @@ static att_err map_failure(PGconn *c, const PGresult *res, const char *st)
 att_err db_exec_prepared(PGconn *c, const char *name, int nparams, const char *const *values,
                          const int *lengths, const int *formats, PGresult **res, char sqlstate[6])
 {
+    return db_exec_prepared_fmt(c, name, nparams, values, lengths, formats, 0, res, sqlstate);
+}
+
+att_err db_exec_prepared_fmt(PGconn *c, const char *name, int nparams, const char *const *values,
+                             const int *lengths, const int *formats, int result_format, PGresult **res,
+                             char sqlstate[6])
+{
     *res = NULL;
     if (sqlstate) sqlstate[0] = '\0';
     const struct db_statement *s = db_statement_find(name);
@@ -36,7 +45,7 @@ att_err db_exec_prepared(PGconn *c, const char *name, int nparams, const char *c
         return ATT_E_INTERNAL;
     }
     if (!c) return ATT_E_DB;
-    PGresult *r = PQexecPrepared(c, name, nparams, values, lengths, formats, 0);
+    PGresult *r = PQexecPrepared(c, name, nparams, values, lengths, formats, result_format ? 1 : 0);
     ExecStatusType status = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
     if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {
         *res = r;
@@ -98,4 +107,15 @@ bool db_uuid_valid(const char *s)
         if (dash ? s[i] != '-' : !isxdigit((unsigned char)s[i])) return false;
     }
     return s[36] == '\0';
+}
+
+void store_uuid_new(char out[37])
+{
+    unsigned char b[16];
+    int init = sodium_init(); /* idempotent; randombytes works from the system source even if it failed */
+    (void)init;
+    randombytes_buf(b, sizeof b);
+    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40); /* version 4 */
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+    cursor_uuid_format(b, out);
 }

@@ -15,6 +15,15 @@
     "id::text, name, role::text, " RFC3339("created_at") ", coalesce(" RFC3339("last_used_at") \
     ", ''), revoked_at IS NOT NULL"
 
+/* Microseconds since the epoch, exact (extract() returns numeric): the keyset cursors carry it. */
+#define EPOCH_US(col) "(extract(epoch FROM " col ") * 1000000)::bigint::text"
+
+/* struct person, in fill order (src/store/people.c); the last column feeds the cursor */
+#define PERSON_COLS                                                                                   \
+    "id::text, coalesce(employee_no, ''), coalesce(name, ''), coalesce(department, ''),"              \
+    " coalesce(title, ''), active, " RFC3339("created_at") ", " RFC3339("updated_at") ","             \
+    " erased_at IS NOT NULL, " EPOCH_US("created_at")
+
 const struct db_statement db_statements[] = {
     /* ---- api tokens (src/store/tokens.c) ---- */
     {"token_insert",
@@ -30,11 +39,81 @@ const struct db_statement db_statements[] = {
      "AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')",
      1},
 
+    /* ---- roster (src/store/people.c) ---- */
+    {"person_insert",
+     "INSERT INTO people (employee_no, name, department, title, active) "
+     "VALUES ($1::text, $2::text, $3::text, $4::text, $5::boolean) RETURNING id::text",
+     5},
+    {"person_get", "SELECT " PERSON_COLS " FROM people WHERE id = $1::uuid AND erased_at IS NULL", 1},
+    /* $2 is a LIKE pattern body with \\ % _ already escaped by the caller; $4/$5 the keyset position */
+    {"person_list",
+     "SELECT " PERSON_COLS " FROM people WHERE erased_at IS NULL"
+     " AND ($1::text IS NULL OR department = $1::text)"
+     " AND ($2::text IS NULL OR name ILIKE '%' || $2::text || '%' OR employee_no ILIKE '%' || $2::text || '%')"
+     " AND ($3::boolean IS NULL OR active = $3::boolean)"
+     " AND ($4::timestamptz IS NULL OR (created_at, id) > ($4::timestamptz, $5::uuid))"
+     " ORDER BY created_at, id LIMIT $6::integer",
+     6},
+    /* department/title: $4/$6 say whether to set them (possibly to NULL) */
+    {"person_update",
+     "UPDATE people SET employee_no = coalesce($2::text, employee_no), name = coalesce($3::text, name),"
+     " department = CASE WHEN $4::boolean THEN $5::text ELSE department END,"
+     " title = CASE WHEN $6::boolean THEN $7::text ELSE title END,"
+     " active = coalesce($8::boolean, active)"
+     " WHERE id = $1::uuid AND erased_at IS NULL RETURNING " PERSON_COLS,
+     8},
+    /* erasure: tombstone first (row lock: a concurrent face insert waits, then sees it erased), then the faces */
+    {"person_erase",
+     "UPDATE people SET employee_no = NULL, name = NULL, department = NULL, title = NULL, active = false,"
+     " erased_at = now() WHERE id = $1::uuid AND erased_at IS NULL RETURNING id::text",
+     1},
+    {"person_erase_faces", "DELETE FROM faces WHERE person_id = $1::uuid", 1},
+
+    /* ---- faces (src/store/faces.c) ---- */
+    /* FOR SHARE on the person: an erasure in progress blocks this insert until it commits, after
+     * which the re-checked row no longer qualifies and nothing is inserted */
+    {"face_insert",
+     "INSERT INTO faces (id, person_id, model_id, key_id, template, quality) "
+     "SELECT $2::uuid, p.id, $3::text, $4::bigint, $5::bytea, coalesce($6::jsonb, '{}'::jsonb) "
+     "FROM people p WHERE p.id = $1::uuid AND p.erased_at IS NULL FOR SHARE OF p",
+     6},
+    /* one row with NULL face columns: the person exists but has no face; no row: no such person */
+    {"face_list",
+     "SELECT f.id::text, f.model_id, " RFC3339("f.created_at") ", f.quality::text FROM people p"
+     " LEFT JOIN faces f ON f.person_id = p.id WHERE p.id = $1::uuid AND p.erased_at IS NULL"
+     " ORDER BY f.created_at, f.id",
+     1},
+    {"face_delete", "DELETE FROM faces WHERE id = $2::uuid AND person_id = $1::uuid", 2},
+    {"faces_count",
+     "SELECT count(*) FROM faces f JOIN people p ON p.id = f.person_id WHERE p.erased_at IS NULL", 0},
+    /* binary results (template as raw bytes): every other column is cast to text, whose binary form is its bytes */
+    {"faces_load",
+     "SELECT p.id::text, p.active::text, coalesce(p.employee_no, ''), coalesce(p.name, ''), f.id::text,"
+     " f.model_id, f.key_id::text, f.template FROM faces f JOIN people p ON p.id = f.person_id"
+     " WHERE p.erased_at IS NULL ORDER BY p.id, f.created_at, f.id",
+     0},
+    /* key rotation: the next batch of rows not yet under the new key ($1); run under a table lock */
+    {"faces_rekey_batch",
+     "SELECT id::text, person_id::text, model_id, key_id::text, template FROM faces"
+     " WHERE key_id <> $1::bigint ORDER BY id LIMIT $2::integer FOR UPDATE",
+     2},
+    {"faces_total", "SELECT count(*) FROM faces", 0},
+    {"faces_rekey_update", "UPDATE faces SET template = $2::bytea, key_id = $3::bigint WHERE id = $1::uuid", 3},
+
     /* ---- audit log (src/store/audit.c) ---- */
     {"audit_insert",
      "INSERT INTO audit_log (token_id, actor, action, target_type, target_id, outcome, detail) "
      "VALUES ($1::uuid, $2::text, $3::text, $4::text, $5::text, $6::text, $7::jsonb)",
      7},
+    /* newest first; $1 action or dotted prefix, $4/$5 the keyset position */
+    {"audit_list",
+     "SELECT id::text, to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), token_id::text, actor,"
+     " action, target_type, target_id, outcome, detail::text, " EPOCH_US("ts") " FROM audit_log"
+     " WHERE ($1::text IS NULL OR action = $1::text OR starts_with(action, $1::text || '.'))"
+     " AND ($2::text IS NULL OR target_type = $2::text) AND ($3::text IS NULL OR target_id = $3::text)"
+     " AND ($4::timestamptz IS NULL OR (ts, id) < ($4::timestamptz, $5::bigint))"
+     " ORDER BY ts DESC, id DESC LIMIT $6::integer",
+     6},
 };
 
 const size_t db_statements_count = sizeof db_statements / sizeof db_statements[0];

@@ -31,6 +31,12 @@ const struct db_statement *db_statement_find(const char *name);
 att_err db_exec_prepared(PGconn *c, const char *name, int nparams, const char *const *values,
                          const int *lengths, const int *formats, PGresult **res, char sqlstate[6]);
 
+/* As db_exec_prepared, with the result in text (0) or binary (1) format. Binary suits bytea columns;
+ * cast every other column to text (its binary form is its bytes, NUL-terminated by libpq). */
+att_err db_exec_prepared_fmt(PGconn *c, const char *name, int nparams, const char *const *values,
+                             const int *lengths, const int *formats, int result_format, PGresult **res,
+                             char sqlstate[6]);
+
 /* Run a fixed SQL command (no parameters, no user data: BEGIN, COMMIT, ROLLBACK...). */
 att_err db_exec_simple(PGconn *c, const char *sql);
 

@@ -10,14 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum key_type { K_STR, K_INT, K_LONG, K_BOOL, K_LEVEL };
+enum key_type { K_STR, K_INT, K_LONG, K_BOOL, K_LEVEL, K_DOUBLE };
 
 struct key_def {
     const char *name;
     enum key_type type;
     size_t off;
     size_t size;      /* for strings: buffer size */
-    long min, max;    /* for numbers */
+    double min, max;  /* for numbers */
     const char *dflt; /* default as text */
     const char *help;
 };
@@ -41,6 +41,13 @@ static const struct key_def keys[] = {
     {"log_level", K_LEVEL, F(log_level), 0, 0, "info", "debug, info, notice, warning or error"},
     {"shutdown_timeout_s", K_INT, F(shutdown_timeout_s), 1, 600, "10", "bound on a graceful stop, seconds"},
     {"watchdog_interval_s", K_INT, F(watchdog_interval_s), 0, 3600, "0", "watchdog ping interval; 0 = half of WATCHDOG_USEC"},
+    {"vision_workers", K_INT, F(vision_workers), 1, 64, "2", "face pipelines for API requests (enrol, identify)"},
+    {"match_threshold", K_DOUBLE, F(match_threshold), 0.0, 1.0, "0.45", "cosine similarity at or above which a face matches"},
+    {"max_image_pixels", K_LONG, F(max_image_pixels), 10000, 200000000, "50000000", "largest image accepted, pixels (checked before decoding)"},
+    {"enrol_min_face_px", K_INT, F(enrol_min_face_px), 20, 4000, "80", "enrolment: shortest face box height, px"},
+    {"enrol_min_sharpness", K_DOUBLE, F(enrol_min_sharpness), 0.0, 100000.0, "20", "enrolment: sharpness floor (variance of Laplacian)"},
+    {"enrol_min_frontalness", K_DOUBLE, F(enrol_min_frontalness), 0.0, 1.0, "0.6", "enrolment: frontalness floor, 0..1"},
+    {"enrol_min_liveness", K_DOUBLE, F(enrol_min_liveness), 0.0, 1.0, "0.5", "enrolment: liveness floor, P(real)"},
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
 
@@ -73,13 +80,28 @@ static att_err set_value(struct att_config *cfg, const struct key_def *k, const 
             return ATT_E_CONFIG;
         }
         if (v < k->min || v > k->max) {
-            snprintf(err, errlen, "%s: %ld out of range [%ld, %ld]", k->name, v, k->min, k->max);
+            snprintf(err, errlen, "%s: %ld out of range [%.0f, %.0f]", k->name, v, k->min, k->max);
             return ATT_E_CONFIG;
         }
         if (k->type == K_INT)
             *(int *)field = (int)v;
         else
             *(long *)field = v;
+        return ATT_OK;
+    }
+    case K_DOUBLE: {
+        char *end;
+        errno = 0;
+        double v = strtod(value, &end);
+        if (errno || end == value || *end != '\0' || v != v) {
+            snprintf(err, errlen, "%s: '%s' is not a number", k->name, value);
+            return ATT_E_CONFIG;
+        }
+        if (v < k->min || v > k->max) {
+            snprintf(err, errlen, "%s: %g out of range [%g, %g]", k->name, v, k->min, k->max);
+            return ATT_E_CONFIG;
+        }
+        *(double *)field = v;
         return ATT_OK;
     }
     case K_BOOL:
@@ -239,5 +261,6 @@ void cfg_key_value(const struct att_config *cfg, size_t i, char *buf, size_t len
     case K_LONG: snprintf(buf, len, "%ld", *(const long *)field); break;
     case K_BOOL: snprintf(buf, len, "%s", *(const bool *)field ? "true" : "false"); break;
     case K_LEVEL: snprintf(buf, len, "%s", log_level_name(*(const enum log_level *)field)); break;
+    case K_DOUBLE: snprintf(buf, len, "%g", *(const double *)field); break;
     }
 }

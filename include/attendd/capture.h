@@ -1,0 +1,214 @@
+/* Camera capture: one thread per camera decoding at stream rate (RTSP, a video file played in real
+ * time, /dev/videoN), sampling frames at the analysis rate into a fair, bounded, drop-oldest queue.
+ *
+ * Plain C over a small C++ shim (src/capture/source.cpp, OpenCV VideoCapture); no exception
+ * crosses this header. Fallible functions return att_err and, where a reason helps, write a
+ * one-line message into the caller's buffer (never a URL with its credentials).
+ *
+ * Queue fairness: one cap_frame_queue is the single pop point for the detection pool, but inside it
+ * each camera has its own small lane (capacity per lane). A full lane drops its OWN oldest frame,
+ * and pop serves the lanes round-robin, so a busy camera can neither push out nor starve another
+ * camera's frames, and what waits is always the most recent picture of each camera.
+ *
+ * Lifetimes: frames are refcounted (cap_frame_ref / cap_frame_free). A camera holds a reference on
+ * its queue, so the queue may be "freed" by its owner first; memory goes with the last user.
+ */
+#ifndef ATTENDD_CAPTURE_H
+#define ATTENDD_CAPTURE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "attendd/errors.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CAP_URL_MAX        2048  /* longest accepted source URL or path, bytes (excl. NUL) */
+#define CAP_NAME_MAX       64    /* camera name kept for logs, bytes incl. NUL (longer: cut) */
+#define CAP_ERR_MAX        256   /* last_error text, bytes incl. NUL */
+#define CAP_FPS_MIN        0.5   /* analysis_fps range */
+#define CAP_FPS_MAX        30.0
+
+/* ---- URLs ----------------------------------------------------------------------------------- */
+
+enum cap_source_kind {
+    CAP_SRC_RTSP = 1,    /* rtsp:// or rtsps:// */
+    CAP_SRC_FILE = 2,    /* absolute path to a video file, played at its native rate */
+    CAP_SRC_V4L2 = 3     /* /dev/videoN */
+};
+
+/* Check a camera source: rtsp://[user[:pass]@]host[:port][/path][?query] (rtsps:// too), an
+ * absolute file path (not under /dev/ other than /dev/videoN), or /dev/videoN. No control
+ * characters, no whitespace in URLs, at most CAP_URL_MAX bytes. ATT_E_INVALID (the API's 422)
+ * with a reason in err that never repeats the URL; kind (may be NULL) receives the source kind. */
+att_err cap_url_validate(const char *url, enum cap_source_kind *kind, char *err, size_t errlen);
+
+/* Copy url into out with credentials masked: rtsp://user:pass@host/x -> rtsp://***@host/x, and
+ * the values of query parameters that look secret (user, pass, pwd, token, auth, key, secret,
+ * sig...) -> ***. Userinfo is taken up to the last '@' before any '?' or '#', so a malformed URL
+ * is over-masked rather than leaked. Always NUL-terminates (out of at least 1 byte); returns
+ * ATT_E_TOO_LARGE if the result was cut (still safe to print), ATT_E_INVALID for NULL args. */
+att_err cap_url_redact(const char *url, char *out, size_t outlen);
+
+/* The same masking applied to every "scheme://..." found in free text (an FFmpeg or OpenCV
+ * message, say). Returns like cap_url_redact(). */
+att_err cap_text_redact(const char *text, char *out, size_t outlen);
+
+/* ---- frames --------------------------------------------------------------------------------- */
+
+struct cap_roi {
+    int x, y, w, h;              /* region of interest in frame pixels; w, h > 0 */
+};
+
+typedef struct cap_frame {
+    uint8_t camera_id[16];       /* the camera's id (cfg.id), opaque to capture */
+    uint64_t tag;                /* cfg.tag: an integer the owner chose (e.g. its slot number) */
+    uint32_t session;            /* 1 for the camera's first successful open, +1 per reconnect */
+    uint64_t frame_no;           /* decoded frame number in this session, 0 = first */
+    uint64_t seq;                /* sampled-frame number on this camera, 1, 2, ... (all sessions) */
+    int64_t stream_ms;           /* stream position, ms since the first frame of this session
+                                    (from the stream's timestamps; keeps growing across file loops) */
+    int64_t mono_us;             /* CLOCK_MONOTONIC when decoded, µs */
+    int64_t wall_us;             /* CLOCK_REALTIME when decoded, µs since the epoch UTC */
+    int width, height;           /* pixels */
+    size_t stride;               /* bytes per row, >= width * 3 */
+    uint8_t *bgr;                /* 8-bit BGR, owned by the frame (av_image_wrap_bgr() it) */
+    int has_roi;                 /* roi valid (the camera's ROI when the frame was sampled,
+                                    clipped to the frame) */
+    struct cap_roi roi;
+} cap_frame;
+
+/* Allocate a frame with an owned w x h BGR buffer (uninitialised), refcount 1. For tests and
+ * tools; cameras make their own. */
+att_err cap_frame_new(int width, int height, cap_frame **out);
+/* Take another reference (e.g. to keep a frame past the detection stage). Returns f. */
+cap_frame *cap_frame_ref(cap_frame *f);
+/* Drop a reference; the last one frees the frame and its pixels. Accepts NULL. */
+void cap_frame_free(cap_frame *f);
+
+/* ---- queue ---------------------------------------------------------------------------------- */
+
+typedef struct cap_frame_queue cap_frame_queue;
+typedef struct cap_lane cap_lane;   /* one producer's (camera's) part of a queue */
+
+/* lane_capacity: frames each lane holds before dropping its oldest (1..64; 2 suggested: one being
+ * replaced while one waits keeps latency lowest and memory at 2 frames per camera). */
+att_err cap_queue_new(size_t lane_capacity, cap_frame_queue **out);
+/* Close (poppers wake up; pushes are refused) and drop the owner's reference. Frames still
+ * queued are freed with the last reference. Accepts NULL. */
+void cap_queue_free(cap_frame_queue *q);
+/* Close without freeing: cap_queue_pop() returns what is left, then ATT_E_UNAVAILABLE. */
+void cap_queue_close(cap_frame_queue *q);
+
+/* A lane for one producer. Cameras make their own; tests and tools may make lanes directly. */
+att_err cap_lane_new(cap_frame_queue *q, cap_lane **out);
+/* Remove the lane; its queued frames are freed (counted as discarded). Accepts NULL. */
+void cap_lane_free(cap_lane *l);
+
+/* Queue a frame, taking the caller's reference. Never blocks. When the lane is full its oldest
+ * frame is freed and counted as dropped (*dropped, may be NULL, gets 1). ATT_E_UNAVAILABLE if
+ * the queue is closed (the frame is freed, not counted as dropped). */
+att_err cap_queue_push(cap_lane *l, cap_frame *f, int *dropped);
+
+/* Take the oldest frame of the next non-empty lane (round-robin), waiting up to timeout_ms
+ * (< 0: no limit, 0: don't wait). ATT_OK with *out = NULL on timeout; ATT_E_UNAVAILABLE once the
+ * queue is closed and empty. The caller owns the frame (cap_frame_free()). */
+att_err cap_queue_pop(cap_frame_queue *q, int timeout_ms, cap_frame **out);
+
+struct cap_queue_stats {
+    uint64_t pushed;             /* frames accepted by push */
+    uint64_t popped;             /* frames handed to consumers */
+    uint64_t dropped;            /* oldest frames dropped because a lane was full */
+    uint64_t discarded;          /* frames freed with their lane, or refused after close */
+    size_t depth;                /* frames waiting now */
+    size_t lanes;                /* lanes attached */
+};
+void cap_queue_get_stats(cap_frame_queue *q, struct cap_queue_stats *st);
+/* A lane's own counters (pushed, popped, dropped, discarded, depth; lanes = 1). */
+void cap_lane_get_stats(cap_lane *l, struct cap_queue_stats *st);
+
+/* ---- cameras -------------------------------------------------------------------------------- */
+
+enum cap_state {
+    CAP_CONNECTING = 0,          /* first open since start/enable in progress */
+    CAP_STREAMING,               /* frames arriving */
+    CAP_RECONNECTING,            /* stream ended, stalled or could not be opened: backing off and
+                                    retrying (last_error says why); also a non-looping file that
+                                    reached its end (ended = 1, no retry) */
+    CAP_DISABLED,                /* enabled = 0: no connection held */
+    CAP_ERROR                    /* error_after attempts in a row failed to produce a frame; still
+                                    retrying with backoff, last_error says why */
+};
+/* "connecting", "streaming", "reconnecting", "disabled", "error". Never NULL. */
+const char *cap_state_name(enum cap_state s);
+
+struct cap_camera_cfg {
+    const char *url;             /* required; validated by cap_url_validate(); copied */
+    const char *name;            /* for logs and thread names; NULL = "camera"; copied */
+    uint8_t id[16];              /* copied into every frame */
+    uint64_t tag;                /* copied into every frame */
+    double analysis_fps;         /* frames per second handed to the queue, CAP_FPS_MIN..MAX (5) */
+    int enabled;                 /* 0: created disabled (1) */
+    int has_roi;                 /* pass roi along with every frame (0) */
+    struct cap_roi roi;
+    int loop;                    /* file sources: restart at the end instead of ending (0) */
+    int open_timeout_ms;         /* connect + probe limit (5000; 100..600000) */
+    int read_timeout_ms;         /* no frame for this long = stalled, reconnect (5000; 100..600000) */
+    int backoff_initial_ms;      /* first retry delay (500; 10..600000) */
+    int backoff_max_ms;          /* delay cap (8000; >= initial). Below 10 s so a camera is back
+                                    within 10 s of its server's return */
+    int stable_ms;               /* a session streaming this long resets the backoff (5000) */
+    int error_after;             /* consecutive failed attempts before state error (3; >= 1) */
+};
+/* Fill the defaults shown above (url NULL, id zero). */
+void cap_camera_cfg_init(struct cap_camera_cfg *c);
+
+typedef struct cap_camera cap_camera;
+
+/* Validate cfg (ATT_E_INVALID naming the field: "url: ...", "analysis_fps: ...", "roi: ..."),
+ * copy it and attach a lane on q. q NULL = decode only (frames are counted, none retrieved or
+ * queued: the decode-ceiling benchmark). The thread starts with cap_camera_start(). */
+att_err cap_camera_new(const struct cap_camera_cfg *cfg, cap_frame_queue *q, cap_camera **out,
+                       char *err, size_t errlen);
+/* Start the capture thread. ATT_E_CONFLICT if already started, ATT_E_INTERNAL if no thread. */
+att_err cap_camera_start(cap_camera *c, char *err, size_t errlen);
+/* Ask the thread to stop; returns at once (the thread ends after its current open/read, bounded
+ * by the open/read timeouts, usually within a frame). Lets a caller stop many cameras in
+ * parallel before freeing them. Accepts NULL. */
+void cap_camera_stop(cap_camera *c);
+/* Stop, wait for the thread (see cap_camera_stop for the bound), free the lane with its queued
+ * frames, free the camera. Accepts NULL. */
+void cap_camera_free(cap_camera *c);
+
+/* Take effect at once (the next frame or, when disabling, after the current read). */
+att_err cap_camera_set_enabled(cap_camera *c, int enabled);
+att_err cap_camera_set_analysis_fps(cap_camera *c, double fps);   /* ATT_E_INVALID out of range */
+att_err cap_camera_set_roi(cap_camera *c, const struct cap_roi *roi);  /* NULL = none */
+
+struct cap_status {
+    enum cap_state state;
+    int ended;                   /* a non-looping file played to its end */
+    char last_error[CAP_ERR_MAX];/* why the last attempt/stream failed, "" if never; redacted */
+    int64_t last_error_wall_us;  /* when, 0 if never */
+    uint64_t frames_in;          /* frames decoded (all sessions) */
+    uint64_t frames_sampled;     /* frames handed to the queue */
+    uint64_t frames_dropped;     /* of those, dropped by the queue (lane full, oldest first) */
+    uint64_t frames_taken;       /* of those, popped by consumers */
+    uint64_t timestamp_fixups;   /* frames without a usable timestamp, placed one interval on */
+    uint32_t sessions;           /* successful opens */
+    uint32_t failures;           /* failed attempts or lost streams since the last stable stream */
+    double input_fps;            /* decoded frames per second, smoothed; 0 unless streaming */
+    double stream_fps;           /* the stream's nominal rate (container/SDP), 0 if unknown */
+    int width, height;           /* last decoded frame size, 0 before the first */
+    int64_t last_frame_wall_us;  /* wall time of the last decoded frame, 0 if none yet */
+    int64_t last_frame_mono_us;
+};
+att_err cap_camera_get_status(cap_camera *c, struct cap_status *st);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

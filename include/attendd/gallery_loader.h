@@ -1,0 +1,18 @@
+/* Fill the in-memory gallery from the database at start-up: decrypt each stored template with the
+ * template key (into locked gallery memory only) and add it. */
+#ifndef ATTENDD_GALLERY_LOADER_H
+#define ATTENDD_GALLERY_LOADER_H
+
+#include <libpq-fe.h>
+#include <stddef.h>
+
+#include "attendd/errors.h"
+#include "attendd/gallery.h"
+#include "attendd/template_crypto.h"
+
+/* Load every face of every non-erased person into g (which should be empty). *loaded = faces added.
+ * A template that fails to decrypt (wrong key, tampered or moved row) stops the load with
+ * ATT_E_CRYPTO and err naming the face id: a silently smaller gallery would mean missed clock-ins. */
+att_err gallery_load(gal *g, PGconn *c, const tcrypt_key *key, size_t *loaded, char *err, size_t errlen);
+
+#endif

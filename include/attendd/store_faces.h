@@ -1,0 +1,79 @@
+/* Encrypted face templates in PostgreSQL (table faces): insert, list metadata, delete, stream all
+ * of them to the gallery at start-up, and re-encrypt them under a new key (key rotation). The blobs
+ * are made and opened by attendd/template_crypto.h; this layer never sees a plaintext embedding. */
+#ifndef ATTENDD_STORE_FACES_H
+#define ATTENDD_STORE_FACES_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "attendd/errors.h"
+#include "attendd/store_people.h"
+#include "attendd/template_crypto.h"
+#include "attendd/token.h" /* UUID_STR_LEN */
+
+#define FACE_MODEL_ID_MAX 65 /* model_id: 1..64 characters (ASCII in practice) + NUL */
+
+/* Metadata of one face; never the template. */
+struct face_meta {
+    char id[UUID_STR_LEN];
+    char model_id[FACE_MODEL_ID_MAX];
+    char created_at[STORE_TS_LEN];   /* RFC 3339 UTC */
+    const char *quality_json;        /* JSON object text; points into the same allocation */
+};
+
+/* Store one template. face_id comes from the caller (store_uuid_new in attendd/db.h) because it is
+ * bound into the blob's associated data before the row exists. key_id must equal the blob's key id.
+ * quality_json: a JSON object text, or NULL for {}. ATT_E_NOT_FOUND if the person does not exist or is
+ * erased (also for a malformed person id); ATT_E_CONFLICT if face_id is taken; ATT_E_INVALID for a
+ * malformed face id, model id, blob or quality. Safe against a concurrent erasure (the person row is
+ * share-locked). */
+att_err store_face_insert(PGconn *c, const char *person_id, const char *face_id, const char *model_id,
+                          uint32_t key_id, const unsigned char *blob, size_t len, const char *quality_json);
+/* A person's faces, oldest first. *out is ONE malloc'd block (free(*out) frees the strings too); *n rows.
+ * ATT_E_NOT_FOUND if the person does not exist or is erased (an existing person may have 0 faces). */
+att_err store_face_list(PGconn *c, const char *person_id, struct face_meta **out, size_t *n);
+/* Delete one face of one person. ATT_E_NOT_FOUND if that person has no such face (or an id is malformed). */
+att_err store_face_delete(PGconn *c, const char *person_id, const char *face_id);
+
+/* One row for the gallery loader. Every pointer is valid only during the callback. */
+struct face_row {
+    const char *person_id;
+    bool active;                     /* the person's active flag */
+    const char *employee_no;         /* the person's identity, for match answers */
+    const char *name;
+    const char *face_id;
+    const char *model_id;
+    uint32_t key_id;
+    const unsigned char *blob;
+    size_t len;
+};
+/* Return ATT_OK to continue; anything else stops the load and is returned by store_faces_load. */
+typedef att_err (*store_face_cb)(void *arg, const struct face_row *row);
+
+/* Number of faces of non-erased people (to size the gallery before loading). */
+att_err store_faces_count(PGconn *c, size_t *n);
+/* Stream every face of every non-erased person (one query, single-row mode: memory stays flat at
+ * 100k+ rows), ordered by person. count (may be NULL) receives the rows delivered. Must not run inside
+ * another query on c. */
+att_err store_faces_load(PGconn *c, store_face_cb cb, void *arg, size_t *count);
+
+/* ---- key rotation ------------------------------------------------------------------------------ */
+
+struct rekey_stats {
+    size_t reencrypted; /* rows moved from an old key to the new one */
+    size_t skipped;     /* rows already under the new key */
+};
+
+/* Re-encrypt every template under new_key. MUST run inside a transaction the caller opened (and then
+ * commits, after its audit row, or rolls back): takes `LOCK faces IN SHARE ROW EXCLUSIVE MODE` (reads
+ * go on; inserts, updates and deletes wait), then re-encrypts rows under any of old_keys in batches
+ * (SELECT ... FOR UPDATE). Rows already under new_key are skipped, so a rerun is idempotent and a
+ * rolled-back run changed nothing. A row under none of the keys, or one that fails to decrypt, is a
+ * hard error (ATT_E_CRYPTO) and err names the face id. ATT_E_INVALID without an open transaction. */
+att_err store_faces_rekey(PGconn *c, const tcrypt_key *const *old_keys, size_t n_old, const tcrypt_key *new_key,
+                          struct rekey_stats *stats, char *err, size_t errlen);
+
+#endif

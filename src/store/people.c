@@ -1,0 +1,264 @@
+/* The roster (people): create, get, filtered keyset-paginated listing, patch and erasure. Every
+ * value is a bound parameter of a registered statement; text fields are checked here first. */
+#include "attendd/store_people.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "attendd/db.h"
+#include "attendd/log.h"
+#include "src/store/cursor.h"
+#include "src/store/statements.h"
+
+#define PERSON_NCOLS 10 /* PERSON_COLS in statements.c */
+#define Q_MAX_CHARS 200 /* longest `q` search text */
+
+/* Characters in s if it is valid UTF-8 without control characters (C0, DEL, C1), else -1. */
+static long text_chars(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    long chars = 0;
+    while (*p) {
+        unsigned char c = *p;
+        size_t extra;
+        unsigned int cp;
+        if (c < 0x80) {
+            if (c < 0x20 || c == 0x7f) return -1;
+            p++;
+            chars++;
+            continue;
+        } else if ((c & 0xe0) == 0xc0) {
+            extra = 1;
+            cp = c & 0x1f;
+        } else if ((c & 0xf0) == 0xe0) {
+            extra = 2;
+            cp = c & 0x0f;
+        } else if ((c & 0xf8) == 0xf0) {
+            extra = 3;
+            cp = c & 0x07;
+        } else {
+            return -1;
+        }
+        for (size_t i = 1; i <= extra; i++) {
+            if ((p[i] & 0xc0) != 0x80) return -1;
+            cp = (cp << 6) | (p[i] & 0x3f);
+        }
+        static const unsigned int min_cp[4] = {0, 0x80, 0x800, 0x10000};
+        if (cp < min_cp[extra] || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff || (cp >= 0x80 && cp <= 0x9f))
+            return -1;
+        p += extra + 1;
+        chars++;
+    }
+    return chars;
+}
+
+static bool text_ok(const char *s, long max_chars)
+{
+    long n = text_chars(s);
+    return n >= 1 && n <= max_chars;
+}
+
+const char *person_new_invalid_field(const struct person_new *p)
+{
+    if (!p->employee_no || !text_ok(p->employee_no, PERSON_EMPLOYEE_NO_CHARS)) return "employee_no";
+    if (!p->name || !text_ok(p->name, PERSON_TEXT_CHARS)) return "name";
+    if (p->department && !text_ok(p->department, PERSON_TEXT_CHARS)) return "department";
+    if (p->title && !text_ok(p->title, PERSON_TEXT_CHARS)) return "title";
+    return NULL;
+}
+
+const char *person_patch_invalid_field(const struct person_patch *p)
+{
+    if (p->employee_no && !text_ok(p->employee_no, PERSON_EMPLOYEE_NO_CHARS)) return "employee_no";
+    if (p->name && !text_ok(p->name, PERSON_TEXT_CHARS)) return "name";
+    if (p->department && (p->clear_department || !text_ok(p->department, PERSON_TEXT_CHARS))) return "department";
+    if (p->title && (p->clear_title || !text_ok(p->title, PERSON_TEXT_CHARS))) return "title";
+    return NULL;
+}
+
+static bool copy_field(char *dst, size_t dstlen, const char *src)
+{
+    size_t n = strlen(src);
+    if (n >= dstlen) return false;
+    memcpy(dst, src, n + 1);
+    return true;
+}
+
+/* One PERSON_COLS row into *out; *micros (may be NULL) gets created_at for the cursor. */
+static att_err fill_person(const PGresult *r, int row, struct person *out, int64_t *micros)
+{
+    memset(out, 0, sizeof *out);
+    if (PQnfields(r) != PERSON_NCOLS) return ATT_E_INTERNAL;
+    if (!copy_field(out->id, sizeof out->id, PQgetvalue(r, row, 0)) ||
+        !copy_field(out->employee_no, sizeof out->employee_no, PQgetvalue(r, row, 1)) ||
+        !copy_field(out->name, sizeof out->name, PQgetvalue(r, row, 2)) ||
+        !copy_field(out->department, sizeof out->department, PQgetvalue(r, row, 3)) ||
+        !copy_field(out->title, sizeof out->title, PQgetvalue(r, row, 4)) ||
+        !copy_field(out->created_at, sizeof out->created_at, PQgetvalue(r, row, 6)) ||
+        !copy_field(out->updated_at, sizeof out->updated_at, PQgetvalue(r, row, 7))) {
+        log_error("db", "people row does not fit struct person");
+        return ATT_E_INTERNAL;
+    }
+    out->active = PQgetvalue(r, row, 5)[0] == 't';
+    out->erased = PQgetvalue(r, row, 8)[0] == 't';
+    if (micros) *micros = strtoll(PQgetvalue(r, row, 9), NULL, 10);
+    return ATT_OK;
+}
+
+att_err store_person_create(PGconn *c, const struct person_new *p, char id_out[UUID_STR_LEN])
+{
+    id_out[0] = '\0';
+    if (!p || person_new_invalid_field(p)) return ATT_E_INVALID;
+    const char *values[5] = {p->employee_no, p->name, p->department, p->title, p->active ? "true" : "false"};
+    PGresult *r;
+    att_err rc = db_exec_prepared(c, "person_insert", 5, values, NULL, NULL, &r, NULL);
+    if (rc != ATT_OK) return rc; /* 23505 on employee_no -> ATT_E_CONFLICT */
+    if (PQntuples(r) != 1 || !copy_field(id_out, UUID_STR_LEN, PQgetvalue(r, 0, 0))) rc = ATT_E_INTERNAL;
+    PQclear(r);
+    return rc;
+}
+
+att_err store_person_get(PGconn *c, const char *id, struct person *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!db_uuid_valid(id)) return ATT_E_NOT_FOUND;
+    const char *values[1] = {id};
+    PGresult *r;
+    att_err rc = db_exec_prepared(c, "person_get", 1, values, NULL, NULL, &r, NULL);
+    if (rc != ATT_OK) return rc;
+    rc = PQntuples(r) == 1 ? fill_person(r, 0, out, NULL) : ATT_E_NOT_FOUND;
+    PQclear(r);
+    return rc;
+}
+
+/* `q` as a LIKE pattern body: \ % _ escaped with the default escape character (backslash). */
+static char *like_escape(const char *q)
+{
+    size_t n = strlen(q);
+    char *out = malloc(2 * n + 1), *o = out;
+    if (!out) return NULL;
+    for (const char *s = q; *s; s++) {
+        if (*s == '\\' || *s == '%' || *s == '_') *o++ = '\\';
+        *o++ = *s;
+    }
+    *o = '\0';
+    return out;
+}
+
+att_err store_person_list(PGconn *c, const struct person_filter *f, struct person **out, size_t *n,
+                          char next_cursor[STORE_CURSOR_MAX])
+{
+    *out = NULL;
+    *n = 0;
+    next_cursor[0] = '\0';
+    if (!f || f->limit < 1 || f->limit > PERSON_LIST_MAX_LIMIT) return ATT_E_BAD_PARAM;
+    if (f->department && !text_ok(f->department, PERSON_TEXT_CHARS)) return ATT_E_BAD_PARAM;
+    bool has_q = f->q && *f->q;
+    if (has_q && !text_ok(f->q, Q_MAX_CHARS)) return ATT_E_BAD_PARAM;
+    if (f->active != PERSON_ACTIVE_ANY && f->active != PERSON_ACTIVE_ONLY && f->active != PERSON_INACTIVE_ONLY)
+        return ATT_E_BAD_PARAM;
+
+    char ts[CURSOR_TS_TEXT], after_id[UUID_STR_LEN];
+    bool has_cursor = f->cursor && *f->cursor;
+    if (has_cursor) {
+        unsigned char key[16];
+        if (!cursor_decode(f->cursor, CURSOR_PEOPLE, sizeof key, ts, key)) return ATT_E_BAD_PARAM;
+        cursor_uuid_format(key, after_id);
+    }
+    char *pattern = NULL;
+    if (has_q && !(pattern = like_escape(f->q))) return ATT_E_NOMEM;
+    char limit[24];
+    snprintf(limit, sizeof limit, "%zu", f->limit + 1); /* one more: is there a next page? */
+    const char *active = f->active == PERSON_ACTIVE_ONLY ? "true" : f->active == PERSON_INACTIVE_ONLY ? "false" : NULL;
+    const char *values[6] = {f->department, pattern, active, has_cursor ? ts : NULL, has_cursor ? after_id : NULL,
+                             limit};
+    PGresult *r;
+    att_err rc = db_exec_prepared(c, "person_list", 6, values, NULL, NULL, &r, NULL);
+    free(pattern);
+    if (rc != ATT_OK) return rc;
+
+    size_t rows = (size_t)PQntuples(r), take = rows > f->limit ? f->limit : rows;
+    struct person *v = calloc(take ? take : 1, sizeof *v);
+    if (!v) {
+        PQclear(r);
+        return ATT_E_NOMEM;
+    }
+    int64_t micros = 0;
+    for (size_t i = 0; i < take && rc == ATT_OK; i++) rc = fill_person(r, (int)i, &v[i], &micros);
+    PQclear(r);
+    if (rc == ATT_OK && rows > take) {
+        unsigned char key[16];
+        if (!cursor_uuid_parse(v[take - 1].id, key) ||
+            !cursor_encode(CURSOR_PEOPLE, micros, key, sizeof key, next_cursor, STORE_CURSOR_MAX))
+            rc = ATT_E_INTERNAL;
+    }
+    if (rc != ATT_OK) {
+        free(v);
+        next_cursor[0] = '\0';
+        return rc;
+    }
+    *out = v;
+    *n = take;
+    return ATT_OK;
+}
+
+att_err store_person_update(PGconn *c, const char *id, const struct person_patch *p, struct person *out)
+{
+    struct person tmp;
+    if (!out) out = &tmp;
+    memset(out, 0, sizeof *out);
+    if (!db_uuid_valid(id)) return ATT_E_NOT_FOUND;
+    if (!p || person_patch_invalid_field(p)) return ATT_E_INVALID;
+    bool set_dep = p->department || p->clear_department, set_title = p->title || p->clear_title;
+    if (!p->employee_no && !p->name && !set_dep && !set_title && !p->set_active)
+        return store_person_get(c, id, out); /* nothing to change: no write, updated_at stays */
+    const char *values[8] = {id,
+                             p->employee_no,
+                             p->name,
+                             set_dep ? "true" : "false",
+                             p->department,
+                             set_title ? "true" : "false",
+                             p->title,
+                             p->set_active ? (p->active ? "true" : "false") : NULL};
+    PGresult *r;
+    att_err rc = db_exec_prepared(c, "person_update", 8, values, NULL, NULL, &r, NULL);
+    if (rc != ATT_OK) return rc;
+    rc = PQntuples(r) == 1 ? fill_person(r, 0, out, NULL) : ATT_E_NOT_FOUND;
+    PQclear(r);
+    return rc;
+}
+
+att_err store_person_erase(PGconn *c, const char *id, size_t *faces_deleted)
+{
+    if (faces_deleted) *faces_deleted = 0;
+    if (!db_uuid_valid(id)) return ATT_E_NOT_FOUND;
+    if (!c) return ATT_E_DB;
+    PGTransactionStatusType ts = PQtransactionStatus(c);
+    if (ts != PQTRANS_IDLE && ts != PQTRANS_INTRANS) return ts == PQTRANS_UNKNOWN ? ATT_E_DB : ATT_E_INTERNAL;
+    bool own = ts == PQTRANS_IDLE;
+    att_err rc = own ? db_begin(c) : ATT_OK;
+    if (rc != ATT_OK) return rc;
+
+    const char *values[1] = {id};
+    PGresult *r;
+    /* tombstone first: it row-locks the person, so a concurrent face insert (FOR SHARE) waits and
+     * then finds the person erased; faces inserted before are committed and visible to the DELETE */
+    rc = db_exec_prepared(c, "person_erase", 1, values, NULL, NULL, &r, NULL);
+    if (rc == ATT_OK) {
+        if (PQntuples(r) != 1) rc = ATT_E_NOT_FOUND;
+        PQclear(r);
+    }
+    if (rc == ATT_OK) rc = db_exec_prepared(c, "person_erase_faces", 1, values, NULL, NULL, &r, NULL);
+    if (rc == ATT_OK) {
+        if (faces_deleted) *faces_deleted = strtoul(PQcmdTuples(r), NULL, 10);
+        PQclear(r);
+    }
+    if (own) {
+        if (rc == ATT_OK) rc = db_commit(c);
+        else db_rollback(c);
+    }
+    if (rc != ATT_OK && faces_deleted) *faces_deleted = 0;
+    return rc;
+}

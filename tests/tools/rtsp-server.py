@@ -1,0 +1,67 @@
+#!/usr/bin/python3
+# rtsp-server.py: serve a video clip over RTSP on a loopback port (GStreamer RTSP server library),
+# for the camera tests and `make bench`. Prints "READY <port>" once listening; exits on SIGTERM/SIGINT.
+#
+# Usage: rtsp-server.py --clip FILE [--port N] [--host 127.0.0.1] [--mount /cam] [--copies N]
+#   --port 0 (default) binds a free port; the port actually bound is the one printed after READY.
+#   --copies N serves N mounts MOUNT1..MOUNTN (for the bench); without it, just MOUNT.
+# Every client gets its own pipeline (not shared), so each connection plays the clip from its
+# first frame at real-time rate; at the end of the clip the stream simply stops sending.
+# Needs Debian's python3-gi and gir1.2-gst-rtsp-server-1.0; run with /usr/bin/python3.
+import argparse
+import os
+import signal
+import sys
+
+import gi
+
+gi.require_version("Gst", "1.0")
+gi.require_version("GstRtspServer", "1.0")
+from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
+
+
+def main():
+    ap = argparse.ArgumentParser(description="serve a clip over RTSP for tests")
+    ap.add_argument("--clip", required=True, help="H.264 MP4 file to serve")
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--mount", default="/cam")
+    ap.add_argument("--copies", type=int, default=0)
+    a = ap.parse_args()
+
+    if not os.path.isfile(a.clip):
+        print(f"rtsp-server: no such clip: {a.clip}", file=sys.stderr)
+        return 2
+    if not a.mount.startswith("/") or a.copies < 0 or a.copies > 1024 or not 0 <= a.port < 65536:
+        print("rtsp-server: bad --mount/--copies/--port", file=sys.stderr)
+        return 2
+
+    Gst.init(None)
+    server = GstRtspServer.RTSPServer()
+    server.set_address(a.host)
+    server.set_service(str(a.port))
+    mounts = server.get_mount_points()
+    # The launch line from DESIGN.md §6; location is quoted for paths with spaces.
+    clip = a.clip.replace("\\", "\\\\").replace('"', '\\"')
+    launch = (f'( filesrc location="{clip}" ! qtdemux ! h264parse config-interval=-1 '
+              f'! rtph264pay name=pay0 pt=96 )')
+    names = [a.mount] if a.copies == 0 else [f"{a.mount}{i}" for i in range(1, a.copies + 1)]
+    for name in names:
+        f = GstRtspServer.RTSPMediaFactory()
+        f.set_launch(launch)
+        f.set_shared(False)
+        mounts.add_factory(name, f)
+
+    loop = GLib.MainLoop()
+    if server.attach(None) == 0:
+        print(f"rtsp-server: cannot listen on {a.host}:{a.port}", file=sys.stderr)
+        return 1
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        GLib.unix_signal_add(GLib.PRIORITY_HIGH, sig, loop.quit)
+    print(f"READY {server.get_bound_port()}", flush=True)
+    loop.run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
