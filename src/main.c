@@ -131,8 +131,9 @@ static void load_gallery(struct app *app)
 }
 
 /* SIGHUP: re-read the file; keys that can change live are applied, the rest are reported. */
-static void reload(struct app *app, const char *path)
+static void reload(struct app *app, const char *path, http_server *srv)
 {
+    http_server_reload(srv);
     struct att_config next;
     char err[1024];
     sdn_notify("RELOADING=1");
@@ -252,7 +253,7 @@ int main(int argc, char **argv)
         struct timespec ts = {.tv_sec = tick_ms / 1000, .tv_nsec = (tick_ms % 1000) * 1000000L};
         int sig = sigtimedwait(&sigs, NULL, &ts);
         if (sig == SIGHUP) {
-            reload(&app, conf);
+            reload(&app, conf, srv);
         } else if (sig == SIGTERM || sig == SIGINT) {
             log_notice("main", "received %s; stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
             break;

@@ -264,7 +264,13 @@ int ts_daemon_stop(struct ts_daemon *d, int sig, int timeout_s)
         if (r == d->pid) {
             d->pid = 0;
             int rc = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-            if (rc != 0 && sig != SIGKILL) dump_log(d->log);
+            if (rc != 0 && sig != SIGKILL) {
+                dump_log(d->log);
+            } else if (rc == 0 && strncmp(d->dir, "/tmp/attendd-daemon-", 20) == 0) {
+                /* a clean stop: nothing left to look at */
+                char *rm[] = {"rm", "-rf", d->dir, NULL};
+                run_capture(rm, NULL, 0);
+            }
             return rc;
         }
         usleep(50000);

@@ -126,6 +126,21 @@ static int req_full(const char *method, const char *url, const char *token, cons
     return out->curl == CURLE_OK ? 0 : -1;
 }
 
+/* GET on a handle kept between calls, so libcurl reuses its connection. */
+static void keep_get(CURL *c, const char *u, struct resp *out)
+{
+    memset(out, 0, sizeof *out);
+    curl_easy_setopt(c, CURLOPT_URL, u);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, out);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    out->curl = curl_easy_perform(c);
+    if (out->curl == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
+}
+
 /* Value of response header name (case-insensitive), trimmed, into buf; NULL if absent. */
 static const char *header(const struct resp *r, const char *name, char *buf, size_t len)
 {
@@ -704,15 +719,36 @@ START_TEST(shutdown_waits_for_request_in_flight)
     ck_assert_int_eq(pthread_create(&th, NULL, upload_thread, &u), 0);
     while (atomic_load(&u.body.pieces_sent) < 2) usleep(10000);
 
+    /* a client with a kept-alive connection, opened before the stop */
+    CURL *k = curl_easy_init();
+    struct resp kr;
+    keep_get(k, url(&d, "/healthz"), &kr);
+    ck_assert_int_eq(kr.status, 200);
+
+    const int total_pieces = (int)((u.body.len + u.body.piece - 1) / u.body.piece);
+#define UPLOADING() (atomic_load(&u.body.pieces_sent) < total_pieces)
     ck_assert_int_eq(kill(d.pid, SIGTERM), 0);
     /* the listener closes: a new connection is refused while the upload is still going */
     bool refused = false;
-    for (int i = 0; i < 100 && !refused && u.body.off < u.body.len; i++) {
+    for (int i = 0; i < 100 && !refused && UPLOADING(); i++) {
         struct resp r;
         if (req_full("GET", url(&d, "/healthz"), NULL, NULL, NULL, 0, NULL, &r) != 0) refused = true;
         else usleep(20000);
     }
-    ck_assert_msg(refused || u.body.off >= u.body.len, "new connections still accepted during the drain");
+    ck_assert_msg(refused || !UPLOADING(), "new connections still accepted during the drain");
+    /* the kept-alive connection is still served during the drain: not ready, and told to close */
+    if (refused && UPLOADING()) {
+        keep_get(k, url(&d, "/readyz"), &kr);
+        if (kr.curl == CURLE_OK || UPLOADING()) {
+            ck_assert_msg(kr.curl == CURLE_OK, "kept-alive connection: %s", curl_easy_strerror(kr.curl));
+            expect_problem(&kr, 503, "not_ready", NULL);
+            ck_assert_ptr_nonnull(strstr(kr.body, "\"stopping\""));
+            char c[32];
+            ck_assert_str_eq(header(&kr, "Connection", c, sizeof c), "close");
+        }
+    }
+#undef UPLOADING
+    curl_easy_cleanup(k);
 
     double took = 0;
     int rc = wait_exit(&d, 60, &took);

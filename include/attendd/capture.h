@@ -45,11 +45,12 @@ enum cap_source_kind {
  * with a reason in err that never repeats the URL; kind (may be NULL) receives the source kind. */
 att_err cap_url_validate(const char *url, enum cap_source_kind *kind, char *err, size_t errlen);
 
-/* Copy url into out with credentials masked: rtsp://user:pass@host/x -> rtsp://***@host/x, and
- * the values of query parameters that look secret (user, pass, pwd, token, auth, key, secret,
- * sig...) -> ***. Userinfo is taken up to the last '@' before any '?' or '#', so a malformed URL
- * is over-masked rather than leaked. Always NUL-terminates (out of at least 1 byte); returns
- * ATT_E_TOO_LARGE if the result was cut (still safe to print), ATT_E_INVALID for NULL args. */
+/* Copy url into out with credentials masked: the "user:pass" of rtsp://user:pass@host/x becomes
+ * "***", and so do the values of query parameters that look secret (user, pass, pwd, token,
+ * auth, key, secret, sig...). Userinfo is taken up to the last '@' before any '?' or '#', so a
+ * malformed URL is over-masked rather than leaked. Always NUL-terminates (out of at least 1
+ * byte); returns ATT_E_TOO_LARGE if the result was cut (still safe to print), ATT_E_INVALID
+ * for NULL arguments. */
 att_err cap_url_redact(const char *url, char *out, size_t outlen);
 
 /* The same masking applied to every "scheme://..." found in free text (an FFmpeg or OpenCV

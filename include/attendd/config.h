@@ -9,6 +9,10 @@
 #include "attendd/errors.h"
 #include "attendd/log.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define CFG_PATH_MAX 512
 #define CFG_STR_MAX 1024
 
@@ -18,6 +22,7 @@ struct att_config {
     int port;                       /* TCP port; 0 = pick a free one (tests) */
     int http_threads;               /* libmicrohttpd thread pool size */
     int max_connections;            /* concurrent connections accepted */
+    int max_connections_per_ip;     /* from one client address; 0 = no limit */
     int connection_timeout_s;       /* idle connection timeout */
     long max_body_bytes;            /* request bodies above this get 413 */
     bool allow_remote_http;         /* plain HTTP on a non-loopback address only if true */
@@ -65,5 +70,9 @@ size_t cfg_key_count(void);
 const char *cfg_key_name(size_t i);
 const char *cfg_key_help(size_t i);
 void cfg_key_value(const struct att_config *cfg, size_t i, char *buf, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

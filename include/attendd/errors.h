@@ -3,6 +3,10 @@
 #ifndef ATTENDD_ERRORS_H
 #define ATTENDD_ERRORS_H
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* X(NAME, http_status, "code", "Title") — append new entries at the end of a group, never renumber. */
 #define ATT_ERRORS(X)                                                                         \
     X(OK,            200, "ok",                     "OK")                                     \
@@ -40,5 +44,9 @@ typedef enum att_err {
 const char *att_err_code(att_err e);
 const char *att_err_title(att_err e);
 int att_err_http_status(att_err e);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

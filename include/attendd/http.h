@@ -14,6 +14,8 @@ typedef struct http_server http_server;
 att_err http_server_start(struct app *app, http_server **out, char *err, size_t errlen);
 /* The bound port (useful when cfg.port was 0). */
 uint16_t http_server_port(const http_server *srv);
+/* SIGHUP: forget cached token lookups, so revocations made elsewhere take effect at once. */
+void http_server_reload(http_server *srv);
 /* Stop accepting new connections; requests in flight go on. */
 void http_server_quiesce(http_server *srv);
 /* Wait up to timeout_ms for in-flight requests to finish, then stop and free the server.

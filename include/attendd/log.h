@@ -3,6 +3,10 @@
 #ifndef ATTENDD_LOG_H
 #define ATTENDD_LOG_H
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 enum log_level { LOG_DEBUG_LVL = 0, LOG_INFO_LVL, LOG_NOTICE_LVL, LOG_WARN_LVL, LOG_ERR_LVL };
 
 /* Parse "debug|info|notice|warning|error"; returns 0 on success, -1 on an unknown name. */
@@ -20,5 +24,9 @@ void log_msg(enum log_level lvl, const char *module, const char *fmt, ...)
 #define log_notice(mod, ...) log_msg(LOG_NOTICE_LVL, mod, __VA_ARGS__)
 #define log_warn(mod, ...)  log_msg(LOG_WARN_LVL, mod, __VA_ARGS__)
 #define log_error(mod, ...) log_msg(LOG_ERR_LVL, mod, __VA_ARGS__)
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

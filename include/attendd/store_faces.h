@@ -56,8 +56,8 @@ typedef att_err (*store_face_cb)(void *arg, const struct face_row *row);
 /* Number of faces of non-erased people (to size the gallery before loading). */
 att_err store_faces_count(PGconn *c, size_t *n);
 /* Stream every face of every non-erased person (one query, single-row mode: memory stays flat at
- * 100k+ rows), ordered by person. count (may be NULL) receives the rows delivered. Must not run inside
- * another query on c. */
+ * 100k+ rows), ordered by person. count (may be NULL) receives the rows delivered. When the callback
+ * stops the load, the query is cancelled and drained (inside a transaction that aborts it). */
 att_err store_faces_load(PGconn *c, store_face_cb cb, void *arg, size_t *count);
 
 /* ---- key rotation ------------------------------------------------------------------------------ */

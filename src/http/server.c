@@ -497,7 +497,8 @@ att_err http_server_start(struct app *app, http_server **out, char *err, size_t 
 
     /* Per-IP cap: one client (a runaway script) cannot take every slot, while a reverse proxy on
      * the same host still gets most of them. */
-    unsigned per_ip = (unsigned)(cfg->max_connections > 16 ? cfg->max_connections / 2 : cfg->max_connections);
+    /* 0 = no per-address limit (a reverse proxy on the same host is one address) */
+    unsigned per_ip = (unsigned)cfg->max_connections_per_ip;
     /* MHD_USE_ITC: required by MHD_quiesce_daemon with internal threads */
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
     srv->start_err = err;
@@ -580,4 +581,10 @@ att_err http_server_stop(http_server *srv, int timeout_ms)
     pthread_mutex_destroy(&srv->lock);
     free(srv);
     return left > 0 ? ATT_E_UNAVAILABLE : ATT_OK;
+}
+
+void http_server_reload(http_server *srv)
+{
+    (void)srv;
+    http_auth_cache_clear();
 }

@@ -8,7 +8,8 @@
 #include "attendd/db.h"
 #include "attendd/log.h"
 
-/* Timestamps leave the database as RFC 3339 UTC text, so C never parses time zones. */
+/* Timestamps leave the database as RFC 3339 UTC text, so C never parses time zones.
+ * ORDER BY names are table-qualified: a bare `id` would sort by the output column `id::text`. */
 #define RFC3339(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
 #define TOKEN_COLS                                                                          \
@@ -31,7 +32,7 @@ const struct db_statement db_statements[] = {
      "VALUES ($1::text, $2::token_role, $3::bytea, $4::uuid) RETURNING id::text",
      4},
     {"token_lookup", "SELECT " TOKEN_COLS " FROM api_tokens WHERE hash = $1::bytea AND revoked_at IS NULL", 1},
-    {"token_list", "SELECT " TOKEN_COLS " FROM api_tokens ORDER BY created_at DESC, id DESC", 0},
+    {"token_list", "SELECT " TOKEN_COLS " FROM api_tokens ORDER BY api_tokens.created_at DESC, api_tokens.id DESC", 0},
     {"token_revoke", "UPDATE api_tokens SET revoked_at = now() WHERE id = $1::uuid AND revoked_at IS NULL", 1},
     /* at most one write a minute per token: a busy client must not turn every request into an UPDATE */
     {"token_touch",
@@ -52,7 +53,7 @@ const struct db_statement db_statements[] = {
      " AND ($2::text IS NULL OR name ILIKE '%' || $2::text || '%' OR employee_no ILIKE '%' || $2::text || '%')"
      " AND ($3::boolean IS NULL OR active = $3::boolean)"
      " AND ($4::timestamptz IS NULL OR (created_at, id) > ($4::timestamptz, $5::uuid))"
-     " ORDER BY created_at, id LIMIT $6::integer",
+     " ORDER BY people.created_at, people.id LIMIT $6::integer",
      6},
     /* department/title: $4/$6 say whether to set them (possibly to NULL) */
     {"person_update",
@@ -95,7 +96,7 @@ const struct db_statement db_statements[] = {
     /* key rotation: the next batch of rows not yet under the new key ($1); run under a table lock */
     {"faces_rekey_batch",
      "SELECT id::text, person_id::text, model_id, key_id::text, template FROM faces"
-     " WHERE key_id <> $1::bigint ORDER BY id LIMIT $2::integer FOR UPDATE",
+     " WHERE key_id <> $1::bigint ORDER BY faces.id LIMIT $2::integer FOR UPDATE",
      2},
     {"faces_total", "SELECT count(*) FROM faces", 0},
     {"faces_rekey_update", "UPDATE faces SET template = $2::bytea, key_id = $3::bigint WHERE id = $1::uuid", 3},
@@ -112,7 +113,7 @@ const struct db_statement db_statements[] = {
      " WHERE ($1::text IS NULL OR action = $1::text OR starts_with(action, $1::text || '.'))"
      " AND ($2::text IS NULL OR target_type = $2::text) AND ($3::text IS NULL OR target_id = $3::text)"
      " AND ($4::timestamptz IS NULL OR (ts, id) < ($4::timestamptz, $5::bigint))"
-     " ORDER BY ts DESC, id DESC LIMIT $6::integer",
+     " ORDER BY audit_log.ts DESC, audit_log.id DESC LIMIT $6::integer",
      6},
 };
 

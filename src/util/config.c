@@ -29,6 +29,7 @@ static const struct key_def keys[] = {
     {"port", K_INT, F(port), 0, 65535, "8080", "TCP port of the HTTP API (0 = any free port)"},
     {"http_threads", K_INT, F(http_threads), 1, 256, "4", "HTTP worker threads"},
     {"max_connections", K_INT, F(max_connections), 1, 100000, "512", "concurrent HTTP connections"},
+    {"max_connections_per_ip", K_INT, F(max_connections_per_ip), 0, 100000, "64", "concurrent HTTP connections from one address (0 = no limit)"},
     {"connection_timeout_s", K_INT, F(connection_timeout_s), 1, 3600, "30", "idle HTTP connection timeout, seconds"},
     {"max_body_bytes", K_LONG, F(max_body_bytes), 1024, 1L << 30, "10485760", "largest accepted request body, bytes"},
     {"allow_remote_http", K_BOOL, F(allow_remote_http), 0, 1, "false", "allow plain HTTP on a non-loopback address"},
