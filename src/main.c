@@ -115,7 +115,7 @@ static void load_gallery(struct app *app)
         return;
     }
     size_t n = 0;
-    att_err e = gallery_load(app->gallery, c, app->template_key, &n, err, sizeof err);
+    att_err e = gallery_load(app->gallery, c, app->template_key, app->template_key_old, &n, err, sizeof err);
     db_release(app->db, c);
     if (e != ATT_OK) {
         set_gallery_error(app, err);
@@ -220,6 +220,15 @@ int main(int argc, char **argv)
         db_pool_close(app.db);
         return 1;
     }
+    /* the key `attendctl key rotate` retired, if any: templates enrolled during a rotation use it */
+    char old_path[CFG_PATH_MAX + 8];
+    snprintf(old_path, sizeof old_path, "%s.old", app.cfg.template_key_file);
+    if (access(old_path, F_OK) == 0 &&
+        tcrypt_key_load(old_path, &app.template_key_old, err, sizeof err) != ATT_OK) {
+        log_error("main", "previous template key: %s", err);
+        db_pool_close(app.db);
+        return 1;
+    }
     enrol_policy_default(&app.enrol);
     app.enrol.min_face_px = app.cfg.enrol_min_face_px;
     app.enrol.min_sharpness = (float)app.cfg.enrol_min_sharpness;
@@ -283,6 +292,7 @@ int main(int argc, char **argv)
     av_models_free(app.models);
     gal_free(app.gallery); /* wipes the templates */
     tcrypt_key_free(app.template_key);
+    tcrypt_key_free(app.template_key_old);
     sodium_memzero(&app.token_key, sizeof app.token_key);
     log_notice("main", "stopped");
     return 0;

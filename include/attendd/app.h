@@ -21,6 +21,7 @@ struct app {
     db_pool *db;                   /* PostgreSQL connection pool */
     struct token_key token_key;    /* keyed-hash key for API tokens */
     tcrypt_key *template_key;      /* encrypts templates at rest */
+    tcrypt_key *template_key_old;  /* previous key after a rotation (decrypt only), or NULL */
     av_models *models;             /* the four ONNX models, verified (NULL if they failed to load) */
     vpool *vision;                 /* pipelines borrowed by API requests (NULL without models) */
     struct enrol_policy enrol;     /* enrolment checks, from the configuration */

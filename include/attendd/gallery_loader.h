@@ -11,8 +11,12 @@
 #include "attendd/template_crypto.h"
 
 /* Load every face of every non-erased person into g (which should be empty). *loaded = faces added.
- * A template that fails to decrypt (wrong key, tampered or moved row) stops the load with
- * ATT_E_CRYPTO and err naming the face id: a silently smaller gallery would mean missed clock-ins. */
-att_err gallery_load(gal *g, PGconn *c, const tcrypt_key *key, size_t *loaded, char *err, size_t errlen);
+ * Each blob is opened with the key whose id it carries: key (current) or old_key (the previous key
+ * kept by `attendctl key rotate` as <template_key_file>.old; may be NULL), so templates enrolled
+ * while a rotation was under way still load. A template that fails to decrypt (unknown key,
+ * tampered or moved row) stops the load with ATT_E_CRYPTO and err naming the face id: a silently
+ * smaller gallery would mean missed clock-ins. */
+att_err gallery_load(gal *g, PGconn *c, const tcrypt_key *key, const tcrypt_key *old_key, size_t *loaded,
+                     char *err, size_t errlen);
 
 #endif

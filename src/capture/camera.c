@@ -44,6 +44,7 @@ struct cap_camera {
     struct cap_status st;
     int64_t fps_win_start_us;
     uint64_t fps_win_frames;
+    unsigned fps_windows;             /* windows completed in this streaming spell */
     uint64_t seq;                     /* last sampled-frame number */
     uint64_t rng;                     /* xorshift state for backoff jitter */
 };
@@ -358,16 +359,21 @@ static void run_session(cap_camera *c, struct session_result *r)
             c->st.ended = 0;
             c->fps_win_start_us = now_mono;
             c->fps_win_frames = 0;
+            c->fps_windows = 0;
             c->st.input_fps = 0;
             pthread_mutex_unlock(&c->mu);
             log_info("capture", "camera %s (%s): streaming (session %u)", c->name, c->url_safe, session);
             pthread_mutex_lock(&c->mu);
+        } else {
+            c->fps_win_frames++; /* frames after the window's first, over the window's time */
         }
-        c->fps_win_frames++;
         int64_t win = now_mono - c->fps_win_start_us;
-        if (win >= 1000000) { /* EWMA over 1 s windows, weight 0.3 for the newest */
+        if (win >= 1000000) {
+            /* EWMA over 1 s windows, weight 0.3 for the newest. The first window is skipped: an
+             * RTSP session delivers what was buffered during the open in one burst. */
             double rate = (double)c->fps_win_frames * 1e6 / (double)win;
-            c->st.input_fps = c->st.input_fps > 0 ? 0.7 * c->st.input_fps + 0.3 * rate : rate;
+            if (c->fps_windows++ > 0)
+                c->st.input_fps = c->st.input_fps > 0 ? 0.7 * c->st.input_fps + 0.3 * rate : rate;
             c->fps_win_start_us = now_mono;
             c->fps_win_frames = 0;
         }

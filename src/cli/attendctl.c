@@ -48,7 +48,7 @@ static const struct command commands[] = {
     {"version", cmd_version, "version                         print the version"},
     {"migrate", cmd_migrate, "migrate                         apply pending database migrations"},
     {"token", cmd_token, "token create --role admin|hr --name NAME | list | revoke ID"},
-    {"key", cmd_key, "key create FILE                 write a new random 32-byte key (mode 0600)"},
+    {"key", cmd_key, "key create FILE | key rotate --new-key FILE   new key file (0600) | re-encrypt all templates"},
     {"detect", cmd_detect, "detect IMAGE                    faces as JSON (box, score, landmarks5, quality, liveness)"},
     {"embed", cmd_embed, "embed IMAGE                     512-d embedding of the largest face as JSON"},
     {"compare", cmd_compare, "compare IMAGE1 IMAGE2           similarity and match at the default threshold"},

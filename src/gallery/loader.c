@@ -9,6 +9,7 @@
 struct load_ctx {
     gal *g;
     const tcrypt_key *key;
+    const tcrypt_key *old_key; /* may be NULL */
     char *err;
     size_t errlen;
 };
@@ -22,7 +23,10 @@ static att_err add_row(void *arg, const struct face_row *row)
         snprintf(ctx->err, ctx->errlen, "gallery: person %s: %s", row->person_id, att_err_code(e));
         return e;
     }
-    e = tcrypt_decrypt(ctx->key, row->blob, row->len, row->person_id, row->face_id, row->model_id, vec);
+    const tcrypt_key *k = ctx->key;
+    if (ctx->old_key && row->key_id == tcrypt_key_id(ctx->old_key) && row->key_id != tcrypt_key_id(ctx->key))
+        k = ctx->old_key;
+    e = tcrypt_decrypt(k, row->blob, row->len, row->person_id, row->face_id, row->model_id, vec);
     if (e != ATT_OK) {
         snprintf(ctx->err, ctx->errlen,
                  "template of face %s does not decrypt with the configured template key (key id %u in the row, "
@@ -36,7 +40,8 @@ static att_err add_row(void *arg, const struct face_row *row)
     return e;
 }
 
-att_err gallery_load(gal *g, PGconn *c, const tcrypt_key *key, size_t *loaded, char *err, size_t errlen)
+att_err gallery_load(gal *g, PGconn *c, const tcrypt_key *key, const tcrypt_key *old_key, size_t *loaded,
+                     char *err, size_t errlen)
 {
     size_t n = 0;
     att_err e = store_faces_count(c, &n);
@@ -49,7 +54,7 @@ att_err gallery_load(gal *g, PGconn *c, const tcrypt_key *key, size_t *loaded, c
         return e;
     }
     err[0] = '\0';
-    struct load_ctx ctx = {g, key, err, errlen};
+    struct load_ctx ctx = {g, key, old_key, err, errlen};
     e = store_faces_load(c, add_row, &ctx, loaded);
     if (e != ATT_OK && err[0] == '\0') snprintf(err, errlen, "loading templates: %s", att_err_code(e));
     return e;
