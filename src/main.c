@@ -1,5 +1,6 @@
 /* attendd: the daemon's entry point — configuration, signals, sd_notify, start and stop order.
- * Start: config → keys → database → models → HTTP → READY. Stop: STOPPING → HTTP drain → database. */
+ * Start: config → keys → database → models → event spool + writer → HTTP → READY.
+ * Stop: STOPPING → HTTP drain → event writer drain → database → spool. */
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -7,16 +8,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "attendd/app.h"
 #include "attendd/config.h"
 #include "attendd/db.h"
+#include "attendd/event_writer.h"
 #include "attendd/http.h"
 #include "attendd/log.h"
 #include "attendd/migrations.h"
 #include "attendd/gallery_loader.h"
+#include "attendd/metrics.h"
 #include "attendd/sdnotify.h"
 #include "attendd/token.h"
 #include "config.h"
@@ -128,6 +132,46 @@ static void load_gallery(struct app *app)
     log_notice("main", "gallery: %zu template(s) loaded, memory %s", n,
                gal_locked(app->gallery) ? "locked" : "NOT locked (raise LimitMEMLOCK)");
     atomic_store(&app->gallery_ready, true);
+}
+
+#define EVENTS_STOP_MS 5000 /* drain bound for the event writer at stop; what is left stays spooled */
+
+static double ready_gauge(void *ud) { return atomic_load((atomic_bool *)ud) ? 1 : 0; }
+
+/* The event path: the metrics registry, the spool in <state_dir>/spool (0700) and the writer thread,
+ * which first writes whatever a crash or a database outage left in the spool. */
+static att_err start_events(struct app *app)
+{
+    char err[1024], dir[CFG_PATH_MAX + 8];
+    const char *version[] = {"version", ATTENDD_VERSION, NULL};
+    metric *info, *m;
+    if (metrics_new(&app->metrics) != ATT_OK ||
+        metrics_gauge(app->metrics, "attendd_build_info", "attendd version (value always 1)", version, &info) != ATT_OK ||
+        metrics_callback(app->metrics, METRIC_GAUGE, "attendd_models_ready", "1 when the face models are loaded",
+                         NULL, ready_gauge, &app->models_ready, &m) != ATT_OK ||
+        metrics_callback(app->metrics, METRIC_GAUGE, "attendd_gallery_ready",
+                         "1 when the gallery holds every stored template", NULL, ready_gauge, &app->gallery_ready,
+                         &m) != ATT_OK) {
+        log_error("main", "metrics: out of memory");
+        return ATT_E_NOMEM;
+    }
+    metric_set(info, 1);
+    if (mkdir(app->cfg.state_dir, 0700) != 0 && errno != EEXIST) {
+        log_error("main", "state_dir %s: %s", app->cfg.state_dir, strerror(errno));
+        return ATT_E_IO;
+    }
+    snprintf(dir, sizeof dir, "%s/spool", app->cfg.state_dir);
+    if (spool_open(dir, NULL, &app->spool, err, sizeof err) != ATT_OK) {
+        log_error("main", "event spool (state_dir %s): %s", app->cfg.state_dir, err);
+        return ATT_E_IO;
+    }
+    if (event_writer_new(app->spool, app->cfg.database_url, NULL, app->metrics, &app->events, err, sizeof err) !=
+            ATT_OK ||
+        event_writer_start(app->events) != ATT_OK) {
+        log_error("main", "event writer: %s", err);
+        return ATT_E_INTERNAL;
+    }
+    return ATT_OK;
 }
 
 /* SIGHUP: re-read the file; keys that can change live are applied, the rest are reported. */
@@ -242,10 +286,18 @@ int main(int argc, char **argv)
         return 1;
     }
     load_gallery(&app);
+    if (start_events(&app) != ATT_OK) {
+        event_writer_free(app.events);
+        spool_close(app.spool);
+        db_pool_close(app.db);
+        return 1;
+    }
 
     http_server *srv;
     if (http_server_start(&app, &srv, err, sizeof err) != ATT_OK) {
         log_error("main", "http: %s", err);
+        event_writer_free(app.events);
+        spool_close(app.spool);
         db_pool_close(app.db);
         return 1;
     }
@@ -287,6 +339,11 @@ int main(int argc, char **argv)
     http_server_quiesce(srv);
     att_err e = http_server_stop(srv, app.cfg.shutdown_timeout_s * 1000);
     if (e != ATT_OK) log_warn("main", "connections still open at the shutdown deadline were closed");
+    /* no request can emit or read any more: drain the spool (bounded), then close it */
+    int drain_ms = app.cfg.shutdown_timeout_s * 1000 < EVENTS_STOP_MS ? app.cfg.shutdown_timeout_s * 1000 : EVENTS_STOP_MS;
+    (void)event_writer_stop(app.events, drain_ms); /* logs what stays spooled */
+    event_writer_free(app.events);
+    spool_close(app.spool);
     db_pool_close(app.db);
     vpool_free(app.vision);
     av_models_free(app.models);
@@ -294,6 +351,7 @@ int main(int argc, char **argv)
     tcrypt_key_free(app.template_key);
     tcrypt_key_free(app.template_key_old);
     sodium_memzero(&app.token_key, sizeof app.token_key);
+    metrics_free(app.metrics);
     log_notice("main", "stopped");
     return 0;
 }

@@ -179,31 +179,8 @@ static void dump_log(const char *path)
     fclose(f);
 }
 
-int ts_daemon_start(struct ts_daemon *d, const char *conninfo, const char *extra_conf)
+int ts_daemon_restart(struct ts_daemon *d)
 {
-    int want_tokens = !d->no_tokens;
-    memset(d, 0, sizeof *d);
-    d->no_tokens = !want_tokens;
-    if (make_temp_dir(d->dir, sizeof d->dir, "daemon") != 0) return -1;
-    d->port = free_port();
-    if (d->port <= 0) return -1;
-    snprintf(d->url, sizeof d->url, "http://127.0.0.1:%d", d->port);
-    snprintf(d->conf, sizeof d->conf, "%s/attendd.conf", d->dir);
-    snprintf(d->log, sizeof d->log, "%s/attendd.log", d->dir);
-    char tk[300], tpl[300];
-    snprintf(tk, sizeof tk, "%s/token.key", d->dir);
-    snprintf(tpl, sizeof tpl, "%s/template.key", d->dir);
-    if (write_key(tk) != 0 || write_key(tpl) != 0) return -1;
-
-    FILE *f = fopen(d->conf, "w");
-    if (!f) return -1;
-    fprintf(f,
-            "listen_address = 127.0.0.1\nport = %d\ndatabase_url = \"%s\"\nmodels_dir = %s\n"
-            "token_key_file = %s\ntemplate_key_file = %s\nstate_dir = %s/state\nlog_level = debug\n"
-            "shutdown_timeout_s = 10\n%s\n",
-            d->port, conninfo, ts_env("ATTENDD_MODELS_DIR"), tk, tpl, d->dir, extra_conf ? extra_conf : "");
-    fclose(f);
-
     char bin[512];
     snprintf(bin, sizeof bin, "%s/attendd", ts_env("ATTENDD_BUILD"));
     pid_t pid = fork();
@@ -242,6 +219,36 @@ int ts_daemon_start(struct ts_daemon *d, const char *conninfo, const char *extra
             return -1;
         }
     }
+    return 0;
+}
+
+int ts_daemon_start(struct ts_daemon *d, const char *conninfo, const char *extra_conf)
+{
+    int want_tokens = !d->no_tokens, keep = d->keep_dir;
+    memset(d, 0, sizeof *d);
+    d->no_tokens = !want_tokens;
+    d->keep_dir = keep;
+    if (make_temp_dir(d->dir, sizeof d->dir, "daemon") != 0) return -1;
+    d->port = free_port();
+    if (d->port <= 0) return -1;
+    snprintf(d->url, sizeof d->url, "http://127.0.0.1:%d", d->port);
+    snprintf(d->conf, sizeof d->conf, "%s/attendd.conf", d->dir);
+    snprintf(d->log, sizeof d->log, "%s/attendd.log", d->dir);
+    char tk[300], tpl[300];
+    snprintf(tk, sizeof tk, "%s/token.key", d->dir);
+    snprintf(tpl, sizeof tpl, "%s/template.key", d->dir);
+    if (write_key(tk) != 0 || write_key(tpl) != 0) return -1;
+
+    FILE *f = fopen(d->conf, "w");
+    if (!f) return -1;
+    fprintf(f,
+            "listen_address = 127.0.0.1\nport = %d\ndatabase_url = \"%s\"\nmodels_dir = %s\n"
+            "token_key_file = %s\ntemplate_key_file = %s\nstate_dir = %s/state\nlog_level = debug\n"
+            "shutdown_timeout_s = 10\n%s\n",
+            d->port, conninfo, ts_env("ATTENDD_MODELS_DIR"), tk, tpl, d->dir, extra_conf ? extra_conf : "");
+    fclose(f);
+
+    if (ts_daemon_restart(d) != 0) return -1;
     if (!want_tokens) return 0;
     const char *adm[] = {"token", "create", "--role", "admin", "--name", "test-admin", NULL};
     const char *hr[] = {"token", "create", "--role", "hr", "--name", "test-hr", NULL};
@@ -266,7 +273,7 @@ int ts_daemon_stop(struct ts_daemon *d, int sig, int timeout_s)
             int rc = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
             if (rc != 0 && sig != SIGKILL) {
                 dump_log(d->log);
-            } else if (rc == 0 && strncmp(d->dir, "/tmp/attendd-daemon-", 20) == 0) {
+            } else if (rc == 0 && !d->keep_dir && strncmp(d->dir, "/tmp/attendd-daemon-", 20) == 0) {
                 /* a clean stop: nothing left to look at */
                 char *rm[] = {"rm", "-rf", d->dir, NULL};
                 run_capture(rm, NULL, 0);

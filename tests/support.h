@@ -35,8 +35,12 @@ struct ts_daemon {
     char admin_token[64];
     char hr_token[64];
     int no_tokens;           /* set before start: do not create tokens (database down on purpose) */
+    int keep_dir;            /* set to keep dir after a clean stop (to restart, or to inspect) */
 };
 int ts_daemon_start(struct ts_daemon *d, const char *conninfo, const char *extra_conf);
+/* Start attendd again with the same directory, configuration and keys (after ts_daemon_stop).
+ * Returns 0 once /healthz answers. */
+int ts_daemon_restart(struct ts_daemon *d);
 /* Send sig (SIGTERM usually), wait up to timeout_s; returns the exit status, or -1 if it had to be killed. */
 int ts_daemon_stop(struct ts_daemon *d, int sig, int timeout_s);
 /* Run attendctl with the daemon's config; stdout captured into out. Returns exit status. */

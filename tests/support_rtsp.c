@@ -56,7 +56,7 @@ static int spawn(struct ts_rtsp *s, int port)
         close(fds[0]);
         close(fds[1]);
         execl(PYTHON, PYTHON, script, "--clip", s->clip, "--port", port_s, "--copies", copies_s,
-              (char *)NULL);
+              s->once ? "--once" : (char *)NULL, (char *)NULL);
         _exit(127);
     }
     close(fds[1]);
@@ -91,16 +91,27 @@ static int spawn(struct ts_rtsp *s, int port)
     return 0;
 }
 
-int ts_rtsp_start(struct ts_rtsp *s, const char *clip, int port, int copies)
+static int start(struct ts_rtsp *s, const char *clip, int port, int copies, int once)
 {
     memset(s, 0, sizeof *s);
     snprintf(s->clip, sizeof s->clip, "%s", clip);
     s->copies = copies;
+    s->once = once;
     if (spawn(s, port) != 0) {
         fprintf(stderr, "ts_rtsp: the RTSP server did not start (port %d)\n", port);
         return -1;
     }
     return 0;
+}
+
+int ts_rtsp_start(struct ts_rtsp *s, const char *clip, int port, int copies)
+{
+    return start(s, clip, port, copies, 0);
+}
+
+int ts_rtsp_start_once(struct ts_rtsp *s, const char *clip, int port, int copies)
+{
+    return start(s, clip, port, copies, 1);
 }
 
 int ts_rtsp_stop(struct ts_rtsp *s)

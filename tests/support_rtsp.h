@@ -10,6 +10,7 @@ struct ts_rtsp {
     pid_t pid;               /* server process, 0 when stopped */
     int port;                /* bound port (kept across stop/restart) */
     int copies;              /* 0: one mount "/cam"; N: "/cam1".."/camN" */
+    int once;                /* each mount plays to one client, then 404 (--once) */
     char clip[1024];         /* absolute path of the clip served */
 };
 
@@ -17,6 +18,8 @@ struct ts_rtsp {
  * itself, so there is no race); copies as above. Returns 0 once the server printed READY, -1
  * on failure (message on stderr). The server gets SIGTERM if the test process dies. */
 int ts_rtsp_start(struct ts_rtsp *s, const char *clip, int port, int copies);
+/* The same with --once: each mount serves the clip to one client only (no replay on reconnect). */
+int ts_rtsp_start_once(struct ts_rtsp *s, const char *clip, int port, int copies);
 /* SIGTERM and wait (SIGKILL after 5 s). Returns 0 if it exited by itself. No-op when stopped. */
 int ts_rtsp_stop(struct ts_rtsp *s);
 /* Start again on the same port and mounts (retries for a few seconds while the port is busy). */

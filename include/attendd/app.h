@@ -10,7 +10,10 @@
 #include "attendd/config.h"
 #include "attendd/db.h"
 #include "attendd/enrol.h"
+#include "attendd/event_writer.h"
 #include "attendd/gallery.h"
+#include "attendd/metrics.h"
+#include "attendd/spool.h"
 #include "attendd/template_crypto.h"
 #include "attendd/token.h"
 #include "attendd/vision.h"
@@ -32,6 +35,9 @@ struct app {
     pthread_mutex_t status_lock;   /* guards gallery_error */
     char gallery_error[512];       /* why the gallery is not ready; read with app_gallery_error */
     atomic_bool stopping;          /* graceful stop in progress: readyz answers 503 */
+    metrics *metrics;              /* registry behind GET /metrics; stages register their series */
+    spool *spool;                  /* durable event spool in <state_dir>/spool */
+    event_writer *events;          /* drains the spool into PostgreSQL; stages call event_emit(app->events) */
 };
 
 /* Copy the reason the gallery is not loaded (thread-safe). */

@@ -62,7 +62,7 @@ typedef struct av_err {
 /* Stable snake_case name ("image_truncated") for logs, JSON and the API. Never NULL. */
 const char *av_status_name(av_status s);
 /* Short English description of a status. Never NULL. */
-const char *av_strerror(av_status s);
+const char *av_status_text(av_status s);
 
 /* OpenCV's worker-thread count for the whole process (its pool is process-wide). With one
  * pipeline per worker thread, set 1 so workers do not oversubscribe the cores. n >= 1. */
@@ -76,9 +76,10 @@ enum {
     AV_MODELS_NO_VERIFY = 1u << 0  /* skip the SHA-256 check against the pinned digests */
 };
 
-/* Read fr_detect.onnx, fr_landmark.onnx, fr_feature.onnx and fr_liveness.onnx from dir once,
- * verify their SHA-256 (unless AV_MODELS_NO_VERIFY) and check that OpenCV can parse them.
- * On success *out owns the bytes; free with av_models_free(). Immutable, shareable. */
+/* Read fr_detect.onnx, fr_landmark.onnx, fr_feature.onnx and fr_liveness.onnx from dir once and
+ * verify their SHA-256 against the digests pinned in src/vision/models.cpp (unless
+ * AV_MODELS_NO_VERIFY). AV_E_MODEL names the file on a missing file or mismatch. On success *out
+ * owns the bytes; free with av_models_free(). Immutable, shareable across threads. */
 av_status av_models_load(const char *dir, unsigned flags, av_models **out, av_err *err);
 void av_models_free(av_models *m);
 
@@ -92,7 +93,8 @@ enum {
     AV_PIPE_STOCK_LAYERS = 1u << 0
 };
 
-/* Create the networks from the bytes held by m (m must outlive the pipeline). */
+/* Create the four networks from the bytes held by m (m must outlive the pipeline); AV_E_MODEL
+ * when OpenCV rejects a file. ~100 ms; make pipelines at start-up, not per request. */
 av_status av_pipeline_new(const av_models *m, unsigned flags, av_pipeline **out, av_err *err);
 void av_pipeline_free(av_pipeline *p);
 

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +49,8 @@ struct cap_camera {
     uint64_t seq;                     /* last sampled-frame number */
     uint64_t rng;                     /* xorshift state for backoff jitter */
 };
+
+static atomic_int g_init_done;       /* cap_global_init() ran (or its absence was reported) */
 
 const char *cap_state_name(enum cap_state s)
 {
@@ -168,14 +171,32 @@ att_err cap_camera_new(const struct cap_camera_cfg *cfg, cap_frame_queue *q, cap
             return e;
         }
     }
-    if (kind == CAP_SRC_RTSP) {
-        /* Setting this variable replaces OpenCV's default rtsp_transport=tcp (see source.cpp). */
-        const char *o = getenv("OPENCV_FFMPEG_CAPTURE_OPTIONS");
-        if (o && !strstr(o, "rtsp_transport"))
-            log_warn("capture", "camera %s: OPENCV_FFMPEG_CAPTURE_OPTIONS is set without "
-                     "rtsp_transport, so RTSP runs over UDP (lossy); add rtsp_transport;tcp", c->name);
-    }
+    if (!atomic_exchange(&g_init_done, 1))
+        log_warn("capture", "cap_global_init() was not called before the first camera: RTSP opens "
+                 "probe the frame rate (~0.9 s each, one camera at a time)");
     *out = c;
+    return ATT_OK;
+}
+
+att_err cap_global_init(char *err, size_t errlen)
+{
+    if (err && errlen) err[0] = '\0';
+    const char *o = getenv("OPENCV_FFMPEG_CAPTURE_OPTIONS");
+    if (!o) {
+        if (setenv("OPENCV_FFMPEG_CAPTURE_OPTIONS", CAP_FFMPEG_OPTIONS, 0) != 0) {
+            if (err && errlen) snprintf(err, errlen, "setenv: %s", strerror(errno));
+            return ATT_E_INTERNAL;
+        }
+    } else {
+        char safe[512];
+        cap_text_redact(o, safe, sizeof safe); /* a proxy option could carry credentials */
+        log_notice("capture", "FFmpeg capture options from OPENCV_FFMPEG_CAPTURE_OPTIONS: %s", safe);
+        if (!strstr(o, "rtsp_transport"))
+            log_warn("capture", "OPENCV_FFMPEG_CAPTURE_OPTIONS has no rtsp_transport: RTSP runs over "
+                     "UDP (lossy); add rtsp_transport;tcp");
+    }
+    cap_ffmpeg_log_install();
+    atomic_store(&g_init_done, 1);
     return ATT_OK;
 }
 
@@ -205,6 +226,8 @@ static bool should_leave(cap_camera *c)
     pthread_mutex_unlock(&c->mu);
     return r;
 }
+
+static int cancelled(void *arg) { return should_leave(arg); }
 
 /* Record a failure reason (already redacted by the source, redacted again to be sure). */
 static void set_error_locked(cap_camera *c, const char *reason)
@@ -279,6 +302,11 @@ static void run_session(cap_camera *c, struct session_result *r)
     cap_source *src = NULL;
     struct cap_source_info info = {0};
     char why[CAP_ERR_MAX - 40]; /* room for the prefixes added to r->reason */
+    if (c->kind == CAP_SRC_RTSP &&
+        cap_rtsp_probe(c->url, c->open_timeout_ms, cancelled, c, why, sizeof why) != ATT_OK) {
+        snprintf(r->reason, sizeof r->reason, "cannot open: %s", why);
+        return;
+    }
     if (cap_source_open(c->url, c->kind, c->open_timeout_ms, c->read_timeout_ms, &src, &info, why,
                         sizeof why) != ATT_OK) {
         snprintf(r->reason, sizeof r->reason, "%s", why);
@@ -298,12 +326,22 @@ static void run_session(cap_camera *c, struct session_result *r)
     uint64_t frame_no = 0, fixups = 0;
     bool real_time = c->kind == CAP_SRC_FILE;
 
+    /* How long recent grabs waited. After a read timeout OpenCV drains the decoder's delayed
+     * frames (frame threads, B-frame reordering) before it reports failure, so the grab that
+     * fails returns at once and the wait shows a few grabs earlier. */
+    int64_t waits_us[16] = {0};
+    unsigned wi = 0;
+
     for (;;) {
         if (should_leave(c)) break;
         int64_t t_before = cap_mono_us();
         double pos = -1;
-        if (cap_source_grab(src, &pos, why, sizeof why) != ATT_OK) {
-            int64_t waited_ms = (cap_mono_us() - t_before) / 1000;
+        att_err ge = cap_source_grab(src, &pos, why, sizeof why);
+        waits_us[wi++ % 16] = cap_mono_us() - t_before;
+        if (ge != ATT_OK) {
+            int64_t waited_ms = 0;
+            for (unsigned i = 0; i < 16; i++)
+                if (waits_us[i] / 1000 > waited_ms) waited_ms = waits_us[i] / 1000;
             if (c->kind == CAP_SRC_FILE && c->loop && clk.n > 0) {
                 /* loop: reopen (more robust than seeking) and continue the stream clock */
                 cap_source_close(src);

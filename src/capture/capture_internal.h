@@ -37,6 +37,15 @@ void cap_source_close(cap_source *s);
  * printing them (possibly with credentials) to stderr. Idempotent, thread-safe. */
 void cap_ffmpeg_log_install(void);
 
+/* Returns nonzero when a blocking step should give up (camera stopping or disabled). */
+typedef int (*cap_cancel_fn)(void *arg);
+
+/* RTSP pre-flight (probe.c): resolve, TCP-connect and send OPTIONS within timeout_ms, outside
+ * OpenCV's global open lock. ATT_OK when an RTSP server answered (rtsps: when TCP connected);
+ * ATT_E_IO with a reason; ATT_E_UNAVAILABLE if cancelled. */
+att_err cap_rtsp_probe(const char *url, int timeout_ms, cap_cancel_fn cancelled, void *arg,
+                       char *err, size_t errlen);
+
 /* Frame allocation with the pixel buffer in the same block (see queue.c). */
 cap_frame *cap_frame_alloc(int width, int height);
 

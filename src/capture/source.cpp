@@ -4,10 +4,15 @@
 // OpenCV 4.6 facts this relies on (checked on Debian 12):
 //  - CAP_PROP_OPEN_TIMEOUT_MSEC / CAP_PROP_READ_TIMEOUT_MSEC are "open-only": they work only in
 //    the params vector given to open(); FFmpeg's interrupt callback enforces them (default 30 s).
-//  - With OPENCV_FFMPEG_CAPTURE_OPTIONS unset, OpenCV asks FFmpeg for rtsp_transport=tcp itself
-//    (seen: one TCP connection, no UDP sockets). Setting the variable REPLACES that default, so
-//    an operator who sets it must include "rtsp_transport;tcp" (format "key;value|key;value").
-//    We never setenv() it: the environment is not thread-safe and it is process-wide.
+//  - OPENCV_FFMPEG_CAPTURE_OPTIONS ("key;value|key;value") is read with getenv() at every open
+//    and passed to avformat_open_input(). Unset, OpenCV asks for TCP itself (seen: one TCP
+//    connection, no UDP sockets); set, it REPLACES that default, so it must carry
+//    rtsp_transport;tcp. cap_global_init() sets it once, before threads exist (setenv() is not
+//    thread-safe), adding fpsprobesize;0: RTSP opens drop from ~0.9 s to ~0.1 s with the same
+//    fps, size and timestamps (the SDP carries a=framerate).
+//  - All FFmpeg opens in the process run under one OpenCV mutex (4.6 has no opt-out), so a dead
+//    camera inside its open timeout would stall every other camera's (re)connect; probe.c
+//    checks RTSP servers before VideoCapture is involved.
 //  - grab() decodes; retrieve() converts to BGR (sws_scale), so unsampled frames skip the
 //    conversion. CAP_PROP_POS_MSEC is the decoded picture's pts relative to the stream start;
 //    for RTSP the first picture has none (reported as 0) and the rest are offset by the B-frame
@@ -17,9 +22,7 @@
 //    which OpenCV links, found with dlsym so the build needs no FFmpeg headers.
 #include "capture_internal.h"
 
-extern "C" {  // log.h has no C++ guards of its own
 #include "attendd/log.h"
-}
 
 #include <opencv2/core.hpp>
 #include <opencv2/videoio.hpp>

@@ -54,7 +54,45 @@ __attribute__((format(printf, 3, 4))) static void refuse(struct enrol_result *ou
     va_end(ap);
 }
 
-#define MAX_FACES 32
+
+static float box_area(const av_box *b)
+{
+    float w = b->x2 - b->x1, h = b->y2 - b->y1;
+    return w > 0.f && h > 0.f ? w * h : 0.f;
+}
+
+static float overlap(const av_box *a, const av_box *b)
+{
+    float iw = (a->x2 < b->x2 ? a->x2 : b->x2) - (a->x1 > b->x1 ? a->x1 : b->x1);
+    float ih = (a->y2 < b->y2 ? a->y2 : b->y2) - (a->y1 > b->y1 ? a->y1 : b->y1);
+    return iw > 0.f && ih > 0.f ? iw * ih : 0.f;
+}
+
+size_t enrol_drop_nested(av_face *faces, size_t n)
+{
+    if (n > ENROL_MAX_FACES) n = ENROL_MAX_FACES;
+    bool keep[ENROL_MAX_FACES], done[ENROL_MAX_FACES];
+    for (size_t i = 0; i < n; i++) keep[i] = true, done[i] = false;
+    /* greedy, strongest first: each kept face takes out the weaker boxes that mostly overlap it */
+    for (;;) {
+        size_t best = n;
+        for (size_t i = 0; i < n; i++)
+            if (keep[i] && !done[i] && (best == n || faces[i].score > faces[best].score)) best = i;
+        if (best == n) break;
+        done[best] = true;
+        float a = box_area(&faces[best].box);
+        for (size_t j = 0; j < n; j++) {
+            if (!keep[j] || done[j]) continue;
+            float b = box_area(&faces[j].box), smaller = a < b ? a : b;
+            if (smaller > 0.f && overlap(&faces[best].box, &faces[j].box) >= ENROL_NESTED_FRACTION * smaller)
+                keep[j] = false;
+        }
+    }
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++)
+        if (keep[i]) faces[kept++] = faces[i];
+    return kept;
+}
 
 att_err enrol_extract(av_pipeline *p, const void *buf, size_t len, const struct enrol_policy *pol,
                       struct enrol_result *out)
@@ -70,25 +108,33 @@ att_err enrol_extract(av_pipeline *p, const void *buf, size_t len, const struct 
         return ATT_OK;
     }
 
-    av_face faces[MAX_FACES];
+    av_face faces[ENROL_MAX_FACES];
     size_t n = 0;
     av_detect_opts o;
     av_detect_opts_init(&o);
     /* look for faces somewhat smaller than acceptable, so a small face is reported as too small
      * rather than as absent, and a small second face still counts as a second person */
     o.min_face_px = pol->min_face_px / 2 > 20 ? pol->min_face_px / 2 : 20;
-    s = av_detect(p, img, NULL, &o, faces, MAX_FACES, &n, &e);
+    /* a large photo would need too many tiles to find faces that small; an enrolment face that is
+     * tiny relative to the photo is not usable anyway, so raise the floor until the plan fits */
+    int w = av_image_width(img), ih = av_image_height(img), shortest = w < ih ? w : ih;
+    if (o.min_face_px < shortest / 24) o.min_face_px = shortest / 24;
+    while (av_detect_plan(w, ih, &o) > o.max_passes) o.min_face_px += o.min_face_px / 2 + 1;
+    s = av_detect(p, img, NULL, &o, faces, ENROL_MAX_FACES, &n, &e);
     att_err rc = ATT_OK;
     if (s != AV_OK) {
         rc = from_av(s);
         goto done;
     }
+    /* n counts every face found, faces[] holds at most ENROL_MAX_FACES of them (the largest) */
+    if (n > ENROL_MAX_FACES) n = ENROL_MAX_FACES;
+    n = enrol_drop_nested(faces, n);
     if (n == 0) {
         refuse(out, ENROL_NO_FACE, "no face found in the photo");
         goto done;
     }
     size_t usable = 0;
-    for (size_t i = 0; i < n && i < MAX_FACES; i++)
+    for (size_t i = 0; i < n; i++)
         if (faces[i].box.y2 - faces[i].box.y1 >= (float)pol->min_face_px) usable++;
     out->face = faces[0]; /* largest first */
     float h = faces[0].box.y2 - faces[0].box.y1;

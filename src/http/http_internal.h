@@ -169,5 +169,8 @@ att_err http_whoami_get(struct http_request *req, struct http_response *resp);
 att_err http_tokens_list(struct http_request *req, struct http_response *resp);
 att_err http_tokens_create(struct http_request *req, struct http_response *resp);
 att_err http_tokens_delete(struct http_request *req, struct http_response *resp);
+/* events.c, metrics.c */
+att_err http_events_list(struct http_request *req, struct http_response *resp);
+att_err http_metrics_get(struct http_request *req, struct http_response *resp);
 
 #endif

@@ -18,6 +18,10 @@ static const struct http_route routes[] = {
     {"GET", "/api/v1/tokens", ROLE_ADMIN, http_tokens_list},
     {"POST", "/api/v1/tokens", ROLE_ADMIN, http_tokens_create},
     {"DELETE", "/api/v1/tokens/{id}", ROLE_ADMIN, http_tokens_delete},
+    /* attendance events (events.c) */
+    {"GET", "/api/v1/events", ROLE_HR, http_events_list},
+    /* Prometheus metrics (metrics.c): a token like the rest of the API, see docs/api.md */
+    {"GET", "/metrics", ROLE_HR, http_metrics_get},
 };
 #define NROUTES (sizeof routes / sizeof routes[0])
 

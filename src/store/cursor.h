@@ -11,7 +11,7 @@
 #define CURSOR_TS_TEXT 40    /* "YYYY-MM-DD HH:MM:SS.ffffff+00" + NUL */
 #define CURSOR_KEY_MAX 16
 
-enum cursor_kind { CURSOR_PEOPLE = 'P', CURSOR_AUDIT = 'A' };
+enum cursor_kind { CURSOR_PEOPLE = 'P', CURSOR_AUDIT = 'A', CURSOR_EVENTS = 'E' };
 
 /* Encode; false if keylen is too long or the text does not fit outlen. */
 bool cursor_encode(enum cursor_kind kind, int64_t micros, const unsigned char *key, size_t keylen, char *out,

@@ -115,6 +115,36 @@ const struct db_statement db_statements[] = {
      " AND ($4::timestamptz IS NULL OR (ts, id) < ($4::timestamptz, $5::bigint))"
      " ORDER BY audit_log.ts DESC, audit_log.id DESC LIMIT $6::integer",
      6},
+
+    /* ---- attendance events (src/store/events.c) ---- */
+    /* idempotent on the daemon-made id; a person/camera without a row becomes NULL (as ON DELETE SET
+     * NULL would have made it); ts from exact microseconds; RETURNING nothing means "already there" */
+    {"event_insert",
+     "INSERT INTO events (id, person_id, camera_id, kind, ts, similarity, liveness, source)"
+     " SELECT $1::uuid, (SELECT p.id FROM people p WHERE p.id = $2::uuid),"
+     " (SELECT c.id FROM cameras c WHERE c.id = $3::uuid), $4::event_kind,"
+     " 'epoch'::timestamptz + $5::bigint * interval '1 microsecond', $6::real, $7::real, $8::event_source"
+     " ON CONFLICT (id) DO NOTHING RETURNING events.person_id IS NULL, events.camera_id IS NULL",
+     8},
+    /* newest first; $5/$6 the keyset position; erased people have NULL employee_no and name */
+    {"event_list",
+     "SELECT e.id::text, e.person_id::text, p.employee_no, p.name, e.camera_id::text, e.kind::text,"
+     " to_char(e.ts AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), e.similarity::text,"
+     " e.liveness::text, e.source::text, " EPOCH_US("e.ts") " FROM events e"
+     " LEFT JOIN people p ON p.id = e.person_id WHERE e.voided_at IS NULL"
+     " AND ($1::timestamptz IS NULL OR e.ts >= $1::timestamptz)"
+     " AND ($2::timestamptz IS NULL OR e.ts < $2::timestamptz)"
+     " AND ($3::uuid IS NULL OR e.person_id = $3::uuid) AND ($4::uuid IS NULL OR e.camera_id = $4::uuid)"
+     " AND ($5::timestamptz IS NULL OR (e.ts, e.id) < ($5::timestamptz, $6::uuid))"
+     " ORDER BY e.ts DESC, e.id DESC LIMIT $7::integer",
+     7},
+    /* each person's latest punch since $1 (µs since the epoch), to seed the attendance rules */
+    {"event_last_per_person",
+     "SELECT DISTINCT ON (e.person_id) e.person_id::text, e.kind::text, " EPOCH_US("e.ts") " FROM events e"
+     " WHERE e.person_id IS NOT NULL AND e.voided_at IS NULL"
+     " AND e.ts >= 'epoch'::timestamptz + $1::bigint * interval '1 microsecond'"
+     " ORDER BY e.person_id, e.ts DESC, e.id DESC",
+     1},
 };
 
 const size_t db_statements_count = sizeof db_statements / sizeof db_statements[0];

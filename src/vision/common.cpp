@@ -38,7 +38,7 @@ extern "C" const char *av_status_name(av_status s) {
     return (unsigned)s < AV_E__COUNT ? kStatus[s].name : "internal_error";
 }
 
-extern "C" const char *av_strerror(av_status s) {
+extern "C" const char *av_status_text(av_status s) {
     return (unsigned)s < AV_E__COUNT ? kStatus[s].text : "unknown vision status";
 }
 

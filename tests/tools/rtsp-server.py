@@ -2,9 +2,11 @@
 # rtsp-server.py: serve a video clip over RTSP on a loopback port (GStreamer RTSP server library),
 # for the camera tests and `make bench`. Prints "READY <port>" once listening; exits on SIGTERM/SIGINT.
 #
-# Usage: rtsp-server.py --clip FILE [--port N] [--host 127.0.0.1] [--mount /cam] [--copies N]
+# Usage: rtsp-server.py --clip FILE [--port N] [--host 127.0.0.1] [--mount /cam] [--copies N] [--once]
 #   --port 0 (default) binds a free port; the port actually bound is the one printed after READY.
 #   --copies N serves N mounts MOUNT1..MOUNTN (for the bench); without it, just MOUNT.
+#   --once: each mount plays to one client only, then answers 404 (a camera that reconnects at the
+#   end of the clip does not replay it: "play the clip once" acceptance tests).
 # Every client gets its own pipeline (not shared), so each connection plays the clip from its
 # first frame at real-time rate; at the end of the clip the stream simply stops sending.
 # Needs Debian's python3-gi and gir1.2-gst-rtsp-server-1.0; run with /usr/bin/python3.
@@ -27,6 +29,7 @@ def main():
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--mount", default="/cam")
     ap.add_argument("--copies", type=int, default=0)
+    ap.add_argument("--once", action="store_true")
     a = ap.parse_args()
 
     if not os.path.isfile(a.clip):
@@ -46,10 +49,24 @@ def main():
     launch = (f'( filesrc location="{clip}" ! qtdemux ! h264parse config-interval=-1 '
               f'! rtph264pay name=pay0 pt=96 )')
     names = [a.mount] if a.copies == 0 else [f"{a.mount}{i}" for i in range(1, a.copies + 1)]
+    played = set()
+
+    def play_once(_factory, media, name):
+        # Remove the mount when this client's media starts playing: earlier, its own SETUP
+        # would no longer find the mount.
+        def on_state(_media, state):
+            if state == Gst.State.PLAYING and name not in played:
+                played.add(name)
+                mounts.remove_factory(name)
+                print(f"rtsp-server: {name} is playing once; mount removed", file=sys.stderr)
+        media.connect("new-state", on_state)
+
     for name in names:
         f = GstRtspServer.RTSPMediaFactory()
         f.set_launch(launch)
         f.set_shared(False)
+        if a.once:
+            f.connect("media-configure", play_once, name)
         mounts.add_factory(name, f)
 
     loop = GLib.MainLoop()

@@ -1,0 +1,88 @@
+/* The analysis stage: N worker threads pop sampled frames from the capture queue, detect and align
+ * faces, track them per camera, recognise undecided tracks and turn decisions into events.
+ * Design and figures in docs/pipeline.md "Analysis pipeline". */
+#ifndef ATTENDD_PIPELINE_H
+#define ATTENDD_PIPELINE_H
+
+#include <libpq-fe.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "attendd/capture.h"
+#include "attendd/errors.h"
+#include "attendd/event_writer.h"
+#include "attendd/gallery.h"
+#include "attendd/metrics.h"
+#include "attendd/rules.h"
+#include "attendd/spool.h"
+#include "attendd/token.h" /* UUID_STR_LEN */
+#include "attendd/tracker.h"
+#include "attendd/vision.h"
+
+#define PIPELINE_WORKERS_MAX 64
+#define PIPELINE_MAX_FACES 32   /* faces per frame handed to the tracker (largest first) */
+
+/* Which camera a frame's tag stands for (camera_mgr_lookup in the daemon). ATT_E_NOT_FOUND when the
+ * camera was removed: the frame is discarded and the camera's state freed. Called from workers. */
+typedef att_err (*pipeline_lookup_fn)(void *ud, uint64_t tag, char id_out[UUID_STR_LEN], enum rules_role *role);
+/* The camera's capture status (camera_mgr_status), for the frames in / dropped / queue metrics.
+ * Optional. Called from a worker's housekeeping about once a second, never under a metrics lock. */
+typedef att_err (*pipeline_status_fn)(void *ud, const char *camera_id, struct cap_status *out);
+
+struct pipeline_cfg {
+    int workers;                  /* analysis threads, 1..PIPELINE_WORKERS_MAX; 0 = online cores */
+    int min_face_px;              /* av_detect_opts.min_face_px (0 = whole-frame pass only) */
+    float match_threshold;        /* gallery top-1 similarity that counts as that person */
+    struct trk_params trk;        /* per-camera tracker; sim_threshold is set from match_threshold */
+    cap_frame_queue *queue;       /* borrowed; closing it ends the workers once drained */
+    pipeline_lookup_fn lookup;    /* required */
+    pipeline_status_fn status;    /* may be NULL */
+    void *ud;                     /* for lookup and status */
+    const av_models *models;      /* borrowed; one av_pipeline per worker is made from it */
+    gal *gallery;                 /* borrowed, thread-safe */
+    rules *rules;                 /* borrowed, thread-safe; seed it before start */
+    event_writer *events;         /* borrowed; event_emit() target */
+    metrics *metrics;             /* may be NULL; per-camera series are added as cameras appear */
+};
+
+/* Fill defaults: workers 0, min_face_px 0, match_threshold AV_DEFAULT_THRESHOLD, trk defaults;
+ * the pointers NULL. */
+void pipeline_cfg_defaults(struct pipeline_cfg *c);
+
+typedef struct pipeline pipeline;
+
+/* Check cfg, make one vision pipeline per worker (ATT_E_INTERNAL with err on a model failure),
+ * register the pipeline-wide metrics. Threads start with pipeline_start(). */
+att_err pipeline_new(const struct pipeline_cfg *cfg, pipeline **out, char *err, size_t errlen);
+/* Start the workers. ATT_E_CONFLICT if already started, ATT_E_INTERNAL if a thread failed. */
+att_err pipeline_start(pipeline *p);
+/* Wait for the workers to end: close the queue first (cap_queue_close), they finish the frames
+ * still queued, then return. Idempotent; fine if never started. */
+void pipeline_join(pipeline *p);
+/* Join, unregister metrics, free everything. NULL ok. */
+void pipeline_free(pipeline *p);
+
+struct pipeline_stats {
+    uint64_t frames;              /* frames analysed */
+    uint64_t stale;               /* frames dropped because a newer frame of the camera was tracked first */
+    uint64_t unknown_camera;      /* frames of a camera that no longer exists */
+    uint64_t faces;               /* faces detected */
+    uint64_t recognitions;        /* crops embedded and searched */
+    uint64_t decisions;           /* track decisions */
+    uint64_t events;              /* events made durable */
+    uint64_t suppressed;          /* decisions the rules turned into no event */
+    uint64_t errors;              /* vision, tracker or emit failures (logged) */
+    size_t cameras;               /* cameras with state */
+};
+void pipeline_get_stats(pipeline *p, struct pipeline_stats *out);
+
+/* ---- attendance (src/attendance/attendance.c) -------------------------------------------- */
+
+/* Seed r with each person's last punch: from the database (events since now - max_shift, c may be
+ * NULL to skip) and from the events still in the spool (s may be NULL), the newer winning. counts
+ * (may be NULL) receive how many punches came from each. ATT_E_DB / ATT_E_IO with err on failure;
+ * seeding is idempotent, so a failed database seed can be retried later. */
+att_err attendance_seed(rules *r, PGconn *c, spool *s, int64_t since_us, size_t *from_db, size_t *from_spool,
+                        char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,80 @@
+/* Attendance events in PostgreSQL (table events): the idempotent insert the spool writer uses, the
+ * newest-first listing behind GET /api/v1/events, and each person's last punch to seed the rules. */
+#ifndef ATTENDD_STORE_EVENTS_H
+#define ATTENDD_STORE_EVENTS_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "attendd/errors.h"
+#include "attendd/rules.h"
+#include "attendd/spool.h"
+
+#define EVENTS_LIST_DEFAULT_LIMIT 100
+#define EVENTS_LIST_MAX_LIMIT 500
+#define EVENTS_CURSOR_MAX 64       /* opaque cursor (base64url) + NUL */
+#define EVENTS_TIME_MAX 64         /* longest RFC 3339 text accepted as a filter */
+
+/* What store_event_insert did. */
+struct store_event_result {
+    bool inserted;         /* a new row; false: the id was already there (a replay), nothing changed */
+    bool person_missing;   /* inserted with person_id NULL: no such person row (see below) */
+    bool camera_missing;   /* inserted with camera_id NULL: the camera was deleted meanwhile */
+};
+
+/* INSERT ... ON CONFLICT (id) DO NOTHING, so replaying the spool stores each event exactly once.
+ * A person or camera id with no row is stored as NULL instead of failing the foreign key: it is what
+ * ON DELETE SET NULL would have done had the row been written a moment earlier, and a spooled event
+ * must never be blocked forever by a deleted camera. ATT_E_INVALID when the database refuses the
+ * values themselves (source not "camera", similarity outside -1..1, liveness outside 0..1): retrying
+ * cannot help. ATT_E_DB when the connection is lost; ATT_E_SCHEMA when not migrated. */
+att_err store_event_insert(PGconn *c, const struct spool_event *ev, struct store_event_result *res);
+
+/* RFC 3339 date-time ("2024-05-01T07:59:12Z", "2024-05-01T09:59:12.5+02:00"; 'T'/'Z' in either
+ * case; fraction up to 9 digits; seconds 00-60; years 0001-9999) to µs since the epoch (fraction
+ * truncated to µs; a leap second counts as the next second, as PostgreSQL reads it). false for
+ * anything else, including dates that do not exist. */
+bool store_events_time_parse(const char *s, int64_t *us);
+
+struct event_filter {
+    const char *since;      /* RFC 3339, inclusive, or NULL */
+    const char *until;      /* RFC 3339, exclusive, or NULL; not before since */
+    const char *person_id;  /* uuid text, or NULL */
+    const char *camera_id;  /* uuid text, or NULL */
+    size_t limit;           /* 1..EVENTS_LIST_MAX_LIMIT */
+    const char *cursor;     /* next_cursor of the previous page, or NULL/"" */
+};
+
+/* One listed event. Strings point into the same allocation as the array. */
+struct event_row {
+    const char *id;
+    const char *person_id;    /* NULL when the event is not linked to a person row */
+    const char *employee_no;  /* NULL for an erased person (de-identified) or no person */
+    const char *name;         /* idem */
+    const char *camera_id;    /* NULL for a manual punch or a deleted camera */
+    const char *kind;         /* "in" / "out" */
+    const char *ts;           /* RFC 3339 UTC with microseconds: "2024-05-01T07:59:12.123456Z" */
+    double similarity;        /* NAN when NULL (manual punches) */
+    double liveness;          /* idem */
+    const char *source;       /* "camera" / "manual" */
+};
+
+/* Events not voided, newest first (keyset on ts DESC, id DESC), with the person's employee_no and
+ * name. *out is ONE malloc'd block (free(*out)); next_cursor "" on the last page. Filters are checked
+ * here, before any SQL: ATT_E_BAD_PARAM with *bad_param (may be NULL) naming the query parameter
+ * ("since", "until", "person_id", "camera_id", "limit", "cursor"). */
+att_err store_events_list(PGconn *c, const struct event_filter *f, struct event_row **out, size_t *n,
+                          char next_cursor[EVENTS_CURSOR_MAX], const char **bad_param);
+
+/* Called once per person with their latest non-voided event at or after since_us; a non-ATT_OK return
+ * stops the walk and is returned. */
+typedef att_err (*store_events_last_fn)(void *ud, const uint8_t person[RULES_UUID_BYTES], enum rules_kind kind,
+                                        int64_t ts_us);
+
+/* Each person's last punch since since_us (µs since the epoch), for rules_seed() at start-up. Events
+ * still in the spool are not in the database yet: seed from spool_pending() too (the newer wins). */
+att_err store_events_last_per_person(PGconn *c, int64_t since_us, store_events_last_fn fn, void *ud);
+
+#endif

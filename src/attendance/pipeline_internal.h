@@ -1,0 +1,81 @@
+/* Internals shared by the analysis stage's files: per-camera state (pipeline_cams.c), recognition of
+ * track crops (recognize.c) and decision -> rules -> event (attendance.c). Not a public interface. */
+#ifndef ATTENDD_PIPELINE_INTERNAL_H
+#define ATTENDD_PIPELINE_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "attendd/pipeline.h"
+
+/* One camera as the analysis stage sees it. The table owns it; workers hold a reference while they
+ * work on one of its frames. */
+struct cam_state {
+    uint64_t tag;                 /* the frames' tag */
+    char id[UUID_STR_LEN];        /* camera uuid (text, metrics label) */
+    uint8_t id_bin[16];           /* the same, for events */
+    pthread_mutex_t lock;         /* serialises tracker, recognition and decisions of this camera */
+    pthread_cond_t turn;          /* signalled when a frame leaves `inflight` */
+    trk_tracker *trk;
+    int64_t last_ts_us;           /* last time fed to the tracker (kept non-decreasing) */
+    uint64_t last_seq;            /* last frame seq tracked; an older frame is stale */
+    uint64_t inflight[PIPELINE_WORKERS_MAX]; /* seqs popped and not yet tracked, so that frames
+                                                detected in parallel are tracked in order */
+    size_t n_inflight;
+    uint32_t session;             /* capture session of the origin estimate */
+    double origin_s;              /* min(wall - stream position) in this session, seconds */
+    int refs;                     /* workers using it (table lock) */
+    bool dead;                    /* camera gone: freed when refs drops to 0 */
+    struct cam_state *next;
+    /* cached capture status, refreshed by housekeeping, read by metrics callbacks */
+    _Atomic uint64_t st_in, st_dropped, st_depth, stale;
+    metric *m[12];                /* every series of this camera (for removal) */
+    size_t n_m;
+    metric *analysed, *faces, *recogs, *decisions, *events, *origin;
+    metric *h_detect, *h_recog, *h_event;
+};
+
+struct pipeline {
+    struct pipeline_cfg cfg;
+    int n_workers;
+    av_pipeline *vp[PIPELINE_WORKERS_MAX];
+    pthread_t threads[PIPELINE_WORKERS_MAX];
+    int started, joined;
+    pthread_mutex_t table_lock;   /* guards cams and every cam_state's refs/dead/next */
+    struct cam_state *cams;
+    pthread_mutex_t hk_lock;      /* one worker does housekeeping at a time */
+    _Atomic int64_t hk_next_us;   /* monotonic time of the next housekeeping */
+    metric *g_metrics[4];
+    size_t n_g;
+    _Atomic uint64_t frames, stale, unknown_camera, faces, recognitions, decisions, events, suppressed, errors;
+};
+
+/* ---- pipeline_cams.c ---- */
+/* The state for (tag, id), created on first sight (tracker + metrics), with a reference taken. */
+att_err cams_acquire(struct pipeline *p, uint64_t tag, const char *id, struct cam_state **out);
+void cams_release(struct pipeline *p, struct cam_state *c);
+/* About once a second: forget removed cameras, refresh cached capture status. */
+void cams_housekeeping(struct pipeline *p);
+/* Free every state (workers joined). */
+void cams_free_all(struct pipeline *p);
+size_t cams_count(struct pipeline *p);
+
+/* ---- recognize.c ---- */
+/* Align, embed (one batch), judge liveness and search the gallery for n faces (with landmarks) of
+ * img; out[i] receives faces[i]'s recognition. */
+att_err recog_faces(av_pipeline *vp, const av_image *img, const av_face *faces, size_t n, gal *g,
+                    struct trk_recog *out, char *err, size_t errlen);
+
+/* ---- attendance.c ---- */
+/* One track decision on camera (id, role): rules, then event_emit on RULES_EMIT. *emitted tells
+ * which. ATT_E_IO etc. with err when the event could not be made durable. */
+att_err attend_decision(rules *r, event_writer *w, const uint8_t camera[16], enum rules_role role,
+                        const struct trk_decision *d, struct rules_result *res, bool *emitted, char *err,
+                        size_t errlen);
+
+bool pl_uuid_parse(const char *s, uint8_t out[16]);
+void pl_uuid_format(const uint8_t in[16], char out[UUID_STR_LEN]);
+int64_t pl_mono_us(void);
+
+#endif

@@ -1,0 +1,266 @@
+/* Attendance events in PostgreSQL (include/attendd/store_events.h): idempotent insert from the
+ * spool, the newest-first keyset listing with its filters checked before SQL, and the rules seed. */
+#include "attendd/store_events.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "attendd/db.h"
+#include "attendd/log.h"
+#include "src/store/cursor.h"
+#include "src/store/statements.h"
+
+#define LIST_NCOLS 11 /* event_list's columns; the last is ts in µs, for the cursor */
+
+/* Keep instants within what timestamptz text round-trips through gmtime_r: years 0001..9999. */
+#define MICROS_MIN (-62135596800LL * 1000000)  /* 0001-01-01T00:00:00Z */
+#define MICROS_MAX (253402300799LL * 1000000)  /* 9999-12-31T23:59:59Z */
+
+/* ---- insert -------------------------------------------------------------------------------------- */
+
+att_err store_event_insert(PGconn *c, const struct spool_event *ev, struct store_event_result *res)
+{
+    *res = (struct store_event_result){0};
+    if (ev->kind != RULES_KIND_IN && ev->kind != RULES_KIND_OUT) return ATT_E_INVALID;
+    char id[37], person[37], camera[37], ts[24], sim[32], live[32], source[SPOOL_SOURCE_MAX];
+    cursor_uuid_format(ev->id, id);
+    cursor_uuid_format(ev->person, person);
+    cursor_uuid_format(ev->camera, camera);
+    snprintf(ts, sizeof ts, "%" PRId64, ev->ts_us);
+    /* %.9g reproduces a float exactly; NaN/Inf would be refused by the CHECKs anyway */
+    snprintf(sim, sizeof sim, "%.9g", (double)ev->similarity);
+    snprintf(live, sizeof live, "%.9g", (double)ev->liveness);
+    snprintf(source, sizeof source, "%s", ev->source);
+    const char *values[8] = {id, person, camera, rules_kind_name(ev->kind), ts, sim, live, source};
+    PGresult *r;
+    att_err rc = db_exec_prepared(c, "event_insert", 8, values, NULL, NULL, &r, NULL);
+    if (rc != ATT_OK) return rc;
+    if (PQntuples(r) == 1 && PQnfields(r) == 2) {
+        res->inserted = true;
+        res->person_missing = PQgetvalue(r, 0, 0)[0] == 't';
+        res->camera_missing = PQgetvalue(r, 0, 1)[0] == 't';
+    } else if (PQntuples(r) != 0) {
+        rc = ATT_E_INTERNAL;
+    }
+    PQclear(r);
+    return rc;
+}
+
+/* ---- RFC 3339 ------------------------------------------------------------------------------------ */
+
+static bool digits(const char *s, int n, int *out)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') return false;
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return true;
+}
+
+static bool leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil). */
+static int64_t days_from_civil(int y, int m, int d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+bool store_events_time_parse(const char *s, int64_t *us)
+{
+    static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (!s || strlen(s) > EVENTS_TIME_MAX - 1 || strlen(s) < 20) return false;
+    int Y, M, D, h, mi, sec;
+    if (!digits(s, 4, &Y) || s[4] != '-' || !digits(s + 5, 2, &M) || s[7] != '-' || !digits(s + 8, 2, &D) ||
+        (s[10] != 'T' && s[10] != 't') || !digits(s + 11, 2, &h) || s[13] != ':' || !digits(s + 14, 2, &mi) ||
+        s[16] != ':' || !digits(s + 17, 2, &sec))
+        return false;
+    if (Y < 1 || M < 1 || M > 12 || D < 1 || D > mdays[M - 1] + (M == 2 && leap(Y)) || h > 23 || mi > 59 ||
+        sec > 60)
+        return false;
+    const char *p = s + 19;
+    int64_t frac = 0;
+    if (*p == '.') {
+        int nd = 0;
+        p++;
+        while (*p >= '0' && *p <= '9') {
+            if (++nd > 9) return false;
+            if (nd <= 6) frac = frac * 10 + (*p - '0');
+            p++;
+        }
+        if (nd == 0) return false;
+        for (int i = nd; i < 6; i++) frac *= 10;
+    }
+    int64_t offset = 0;
+    if (*p == 'Z' || *p == 'z') {
+        p++;
+    } else if (*p == '+' || *p == '-') {
+        int oh, om;
+        if (!digits(p + 1, 2, &oh) || p[3] != ':' || !digits(p + 4, 2, &om) || oh > 23 || om > 59) return false;
+        offset = (int64_t)(oh * 3600 + om * 60) * (*p == '-' ? -1 : 1);
+        p += 6;
+    } else {
+        return false;
+    }
+    if (*p != '\0') return false;
+    int64_t secs = days_from_civil(Y, M, D) * 86400 + h * 3600 + mi * 60 + sec - offset;
+    int64_t v = secs * 1000000 + frac;
+    if (v < MICROS_MIN || v > MICROS_MAX) return false;
+    *us = v;
+    return true;
+}
+
+/* µs since the epoch as PostgreSQL timestamptz input in UTC ("2024-05-01 07:59:12.000000+00"). */
+static bool micros_text(int64_t micros, char out[40])
+{
+    int64_t secs = micros / 1000000, frac = micros % 1000000;
+    if (frac < 0) {
+        frac += 1000000;
+        secs -= 1;
+    }
+    time_t t = (time_t)secs;
+    struct tm tm;
+    if (!gmtime_r(&t, &tm)) return false;
+    char buf[96];
+    int n = snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d.%06d+00", tm.tm_year + 1900, tm.tm_mon + 1,
+                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)frac);
+    if (n < 0 || n >= 40) return false;
+    memcpy(out, buf, (size_t)n + 1);
+    return true;
+}
+
+/* ---- listing ------------------------------------------------------------------------------------- */
+
+static att_err bad(const char **bad_param, const char *name)
+{
+    if (bad_param) *bad_param = name;
+    return ATT_E_BAD_PARAM;
+}
+
+att_err store_events_list(PGconn *c, const struct event_filter *f, struct event_row **out, size_t *n,
+                          char next_cursor[EVENTS_CURSOR_MAX], const char **bad_param)
+{
+    *out = NULL;
+    *n = 0;
+    next_cursor[0] = '\0';
+    if (bad_param) *bad_param = NULL;
+    if (!f) return ATT_E_INVALID;
+    /* The timestamps go to PostgreSQL as canonical UTC text made from our own parse, so the
+     * database and the until-before-since check agree on what was asked. */
+    int64_t since_us = 0, until_us = 0;
+    char since[40], until[40];
+    if (f->since && (!store_events_time_parse(f->since, &since_us) || !micros_text(since_us, since)))
+        return bad(bad_param, "since");
+    if (f->until && (!store_events_time_parse(f->until, &until_us) || !micros_text(until_us, until)))
+        return bad(bad_param, "until");
+    if (f->since && f->until && until_us < since_us) return bad(bad_param, "until");
+    if (f->person_id && !db_uuid_valid(f->person_id)) return bad(bad_param, "person_id");
+    if (f->camera_id && !db_uuid_valid(f->camera_id)) return bad(bad_param, "camera_id");
+    if (f->limit < 1 || f->limit > EVENTS_LIST_MAX_LIMIT) return bad(bad_param, "limit");
+    char cur_ts[CURSOR_TS_TEXT], cur_id[37];
+    bool has_cursor = f->cursor && *f->cursor;
+    if (has_cursor) {
+        unsigned char key[16];
+        if (!cursor_decode(f->cursor, CURSOR_EVENTS, sizeof key, cur_ts, key)) return bad(bad_param, "cursor");
+        cursor_uuid_format(key, cur_id);
+    }
+    char limit[24];
+    snprintf(limit, sizeof limit, "%zu", f->limit + 1); /* one more tells whether a next page exists */
+    const char *values[7] = {f->since ? since : NULL, f->until ? until : NULL, f->person_id, f->camera_id,
+                             has_cursor ? cur_ts : NULL, has_cursor ? cur_id : NULL, limit};
+    PGresult *r;
+    att_err rc = db_exec_prepared(c, "event_list", 7, values, NULL, NULL, &r, NULL);
+    if (rc != ATT_OK) return rc;
+    if (PQnfields(r) != LIST_NCOLS) {
+        PQclear(r);
+        return ATT_E_INTERNAL;
+    }
+    size_t rows = (size_t)PQntuples(r), take = rows > f->limit ? f->limit : rows;
+    /* one block: the array, then the strings (text columns only; similarity/liveness are numbers) */
+    static const int text_cols[] = {0, 1, 2, 3, 4, 5, 6, 9};
+    size_t bytes = take * sizeof(struct event_row);
+    for (size_t i = 0; i < take; i++)
+        for (size_t k = 0; k < sizeof text_cols / sizeof text_cols[0]; k++)
+            if (!PQgetisnull(r, (int)i, text_cols[k])) bytes += (size_t)PQgetlength(r, (int)i, text_cols[k]) + 1;
+    struct event_row *v = calloc(1, bytes ? bytes : 1);
+    if (!v) {
+        PQclear(r);
+        return ATT_E_NOMEM;
+    }
+    char *p = (char *)(v + take);
+    int64_t last_us = 0;
+    for (size_t i = 0; i < take; i++) {
+        const char *col[LIST_NCOLS] = {NULL};
+        for (size_t k = 0; k < sizeof text_cols / sizeof text_cols[0]; k++) {
+            int cn = text_cols[k];
+            if (PQgetisnull(r, (int)i, cn)) continue;
+            size_t len = (size_t)PQgetlength(r, (int)i, cn);
+            memcpy(p, PQgetvalue(r, (int)i, cn), len + 1);
+            col[cn] = p;
+            p += len + 1;
+        }
+        v[i] = (struct event_row){
+            .id = col[0],
+            .person_id = col[1],
+            .employee_no = col[2],
+            .name = col[3],
+            .camera_id = col[4],
+            .kind = col[5],
+            .ts = col[6],
+            .similarity = PQgetisnull(r, (int)i, 7) ? NAN : strtod(PQgetvalue(r, (int)i, 7), NULL),
+            .liveness = PQgetisnull(r, (int)i, 8) ? NAN : strtod(PQgetvalue(r, (int)i, 8), NULL),
+            .source = col[9],
+        };
+        last_us = strtoll(PQgetvalue(r, (int)i, 10), NULL, 10);
+    }
+    PQclear(r);
+    if (rows > take) {
+        unsigned char key[16];
+        if (!cursor_uuid_parse(v[take - 1].id, key) ||
+            !cursor_encode(CURSOR_EVENTS, last_us, key, sizeof key, next_cursor, EVENTS_CURSOR_MAX)) {
+            free(v);
+            return ATT_E_INTERNAL;
+        }
+    }
+    *out = v;
+    *n = take;
+    return ATT_OK;
+}
+
+/* ---- rules seed ---------------------------------------------------------------------------------- */
+
+att_err store_events_last_per_person(PGconn *c, int64_t since_us, store_events_last_fn fn, void *ud)
+{
+    char since[24];
+    snprintf(since, sizeof since, "%" PRId64, since_us);
+    const char *values[1] = {since};
+    PGresult *r;
+    att_err rc = db_exec_prepared(c, "event_last_per_person", 1, values, NULL, NULL, &r, NULL);
+    if (rc != ATT_OK) return rc;
+    if (PQnfields(r) != 3) {
+        PQclear(r);
+        return ATT_E_INTERNAL;
+    }
+    for (int i = 0; rc == ATT_OK && i < PQntuples(r); i++) {
+        unsigned char person[16];
+        const char *kind = PQgetvalue(r, i, 1);
+        if (!cursor_uuid_parse(PQgetvalue(r, i, 0), person)) {
+            rc = ATT_E_INTERNAL;
+            break;
+        }
+        enum rules_kind k = strcmp(kind, "in") == 0 ? RULES_KIND_IN : RULES_KIND_OUT;
+        rc = fn(ud, person, k, strtoll(PQgetvalue(r, i, 2), NULL, 10));
+    }
+    PQclear(r);
+    return rc;
+}
