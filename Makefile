@@ -139,8 +139,15 @@ install: $(BINS) models
 	install -m 644 models/SHA256SUMS $(DESTDIR)$(datadir)/attendd/models/
 	install -m 755 models/fetch $(DESTDIR)$(datadir)/attendd/models/
 	install -m 644 models/*.onnx $(DESTDIR)$(datadir)/attendd/models/
-	[ -f $(DESTDIR)$(sysconfdir)/attendd/attendd.conf ] || install -m 640 conf/attendd.conf $(DESTDIR)$(sysconfdir)/attendd/attendd.conf
+	[ -f $(DESTDIR)$(sysconfdir)/attendd/attendd.conf ] || \
+	    sed -e 's|/usr/local/share/attendd|$(datadir)/attendd|g' -e 's|/etc/attendd|$(sysconfdir)/attendd|g' \
+	        conf/attendd.conf > $(DESTDIR)$(sysconfdir)/attendd/attendd.conf
 	install -m 644 docs/*.md $(DESTDIR)$(docdir)/
+	install -d $(DESTDIR)$(prefix)/lib/systemd/system $(DESTDIR)$(prefix)/lib/sysusers.d $(DESTDIR)$(prefix)/lib/tmpfiles.d
+	sed -e 's|/usr/local/sbin|$(sbindir)|g' -e 's|/usr/local/share/doc/attendd|$(docdir)|g' -e 's|/etc/attendd|$(sysconfdir)/attendd|g' \
+	    systemd/attendd.service > $(DESTDIR)$(prefix)/lib/systemd/system/attendd.service
+	install -m 644 systemd/attendd.sysusers $(DESTDIR)$(prefix)/lib/sysusers.d/attendd.conf
+	sed -e 's|/etc/attendd|$(sysconfdir)/attendd|g' systemd/attendd.tmpfiles > $(DESTDIR)$(prefix)/lib/tmpfiles.d/attendd.conf
 
 clean:
 	rm -rf build
