@@ -1,6 +1,6 @@
 /* attendd: the daemon's entry point — configuration, signals, sd_notify, start and stop order.
- * Start: config → keys → database → models → event spool + writer → HTTP → READY.
- * Stop: STOPPING → HTTP drain → event writer drain → database → spool. */
+ * Start: config → keys → database → models → cameras → event spool + writer → HTTP → READY.
+ * Stop: STOPPING → HTTP drain → cameras → event writer drain → database → spool. */
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include "attendd/app.h"
+#include "attendd/camera_mgr.h"
+#include "attendd/capture.h"
 #include "attendd/config.h"
 #include "attendd/db.h"
 #include "attendd/event_writer.h"
@@ -21,7 +23,9 @@
 #include "attendd/migrations.h"
 #include "attendd/gallery_loader.h"
 #include "attendd/metrics.h"
+#include "attendd/pipeline.h"
 #include "attendd/sdnotify.h"
+#include "attendd/store_cameras.h"
 #include "attendd/token.h"
 #include "config.h"
 
@@ -134,6 +138,48 @@ static void load_gallery(struct app *app)
     atomic_store(&app->gallery_ready, true);
 }
 
+#define FRAME_LANE_CAPACITY 2 /* frames waiting per camera: one being replaced while one waits */
+
+/* The frame queue and the camera manager (no camera yet: load_cameras adds them). */
+static att_err start_cameras(struct app *app)
+{
+    att_err e = cap_queue_new(FRAME_LANE_CAPACITY, &app->frames);
+    if (e == ATT_OK) e = camera_mgr_new(app->frames, &app->cameras);
+    if (e != ATT_OK) log_error("main", "cameras: %s", att_err_code(e));
+    return e;
+}
+
+/* Start every camera defined in the database; retried from the main loop while the database is
+ * away. API writes to cameras wait for this (camera_mgr_loaded). */
+static void load_cameras(struct app *app)
+{
+    PGconn *c;
+    if (db_acquire(app->db, 2000, &c) != ATT_OK) return;
+    struct camera_row *rows = NULL;
+    size_t n = 0;
+    att_err e = store_camera_list(c, &rows, &n);
+    db_release(app->db, c);
+    if (e != ATT_OK) {
+        log_error("main", "cameras: cannot read their definitions: %s", att_err_code(e));
+        return;
+    }
+    struct camera_def *defs = n ? calloc(n, sizeof *defs) : NULL;
+    if (n && !defs) {
+        free(rows);
+        log_error("main", "cameras: out of memory");
+        return;
+    }
+    for (size_t i = 0; i < n; i++) defs[i] = rows[i].def;
+    free(rows);
+    size_t failed = 0;
+    camera_mgr_write_lock(app->cameras);
+    (void)camera_mgr_sync(app->cameras, defs, n, &failed); /* each failure is logged and shown by the API */
+    camera_mgr_set_loaded(app->cameras);
+    camera_mgr_write_unlock(app->cameras);
+    free(defs);
+    log_notice("main", "cameras: %zu defined, %zu started%s", n, n - failed, failed ? " (see errors above)" : "");
+}
+
 #define EVENTS_STOP_MS 5000 /* drain bound for the event writer at stop; what is left stays spooled */
 
 static double ready_gauge(void *ud) { return atomic_load((atomic_bool *)ud) ? 1 : 0; }
@@ -237,6 +283,11 @@ int main(int argc, char **argv)
         log_error("main", "libsodium initialisation failed");
         return 1;
     }
+    /* before any thread exists: it may setenv() the FFmpeg capture options */
+    if (cap_global_init(err, sizeof err) != ATT_OK) {
+        log_error("main", "capture: %s", err);
+        return 1;
+    }
 
     /* Signals are taken synchronously by the main thread; block them before any thread starts. */
     sigset_t sigs;
@@ -286,16 +337,27 @@ int main(int argc, char **argv)
         return 1;
     }
     load_gallery(&app);
+    if (start_cameras(&app) != ATT_OK) {
+        db_pool_close(app.db);
+        return 1;
+    }
+    load_cameras(&app);
     if (start_events(&app) != ATT_OK) {
+        camera_mgr_free(app.cameras);
+        cap_queue_free(app.frames);
         event_writer_free(app.events);
         spool_close(app.spool);
         db_pool_close(app.db);
         return 1;
     }
 
+    (void)pipeline_app_start(&app); /* not ready yet (models, gallery, database): retried below */
+
     http_server *srv;
     if (http_server_start(&app, &srv, err, sizeof err) != ATT_OK) {
         log_error("main", "http: %s", err);
+        camera_mgr_free(app.cameras);
+        cap_queue_free(app.frames);
         event_writer_free(app.events);
         spool_close(app.spool);
         db_pool_close(app.db);
@@ -309,7 +371,7 @@ int main(int argc, char **argv)
     long tick_ms = app.cfg.watchdog_interval_s > 0 ? app.cfg.watchdog_interval_s * 1000L
                    : wd_usec                       ? (long)(wd_usec / 2000)
                                                    : 1000;
-    time_t gallery_retry_at = time(NULL) + 5;
+    time_t gallery_retry_at = time(NULL) + 5, cameras_retry_at = time(NULL) + 5, pipeline_retry_at = time(NULL) + 1;
     for (;;) {
         struct timespec ts = {.tv_sec = tick_ms / 1000, .tv_nsec = (tick_ms % 1000) * 1000000L};
         int sig = sigtimedwait(&sigs, NULL, &ts);
@@ -327,6 +389,14 @@ int main(int argc, char **argv)
             load_gallery(&app);
             gallery_retry_at = time(NULL) + 5;
         }
+        if (!app.pipeline && time(NULL) >= pipeline_retry_at) {
+            (void)pipeline_app_start(&app);
+            pipeline_retry_at = time(NULL) + 5;
+        }
+        if (!camera_mgr_loaded(app.cameras) && time(NULL) >= cameras_retry_at) {
+            load_cameras(&app);
+            cameras_retry_at = time(NULL) + 5;
+        }
         if (wd_usec) sdn_notify("WATCHDOG=1");
     }
 
@@ -339,11 +409,18 @@ int main(int argc, char **argv)
     http_server_quiesce(srv);
     att_err e = http_server_stop(srv, app.cfg.shutdown_timeout_s * 1000);
     if (e != ATT_OK) log_warn("main", "connections still open at the shutdown deadline were closed");
+    /* capture first (data flows one way): no new frames; the queue is closed so its poppers drain
+     * what is left and stop, and freed only after them (they hold no reference of their own) */
+    cap_queue_close(app.frames);  /* capture's pushes are refused from here on */
+    pipeline_app_stop(&app);      /* workers analyse what was queued (looking cameras up), then end */
+    camera_mgr_free(app.cameras);
+    app.cameras = NULL;
     /* no request can emit or read any more: drain the spool (bounded), then close it */
     int drain_ms = app.cfg.shutdown_timeout_s * 1000 < EVENTS_STOP_MS ? app.cfg.shutdown_timeout_s * 1000 : EVENTS_STOP_MS;
     (void)event_writer_stop(app.events, drain_ms); /* logs what stays spooled */
     event_writer_free(app.events);
     spool_close(app.spool);
+    cap_queue_free(app.frames);
     db_pool_close(app.db);
     vpool_free(app.vision);
     av_models_free(app.models);

@@ -65,7 +65,8 @@ START_TEST(url_validate_rejects)
         "rtsp://user:hunter2@/x", "rtsp://host:0/", "rtsp://host:99999/", "rtsp://host:12ab/",
         "rtsp://ho st/x", "rtsp://host/x\n", "rtsp://host/\x01x", "/srv/a\x7f.mp4", "/dev/sda",
         "/dev/video", "/dev/videoX", "/srv/clips/", "rtsp://[zz::1]/x", "rtsp://ho$t/x",
-        "javascript:alert(1)", "rtsp://user:hunter2@host:bad/x",
+        "javascript:alert(1)", "rtsp://user:hunter2@host:bad/x", "/tmp/../dev/sda", "/srv/./a.mp4",
+        "//dev/sda", "/srv/clips/..",
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         char err[160] = "";

@@ -7,6 +7,8 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
+#include "attendd/camera_mgr.h"
+#include "attendd/capture.h"
 #include "attendd/config.h"
 #include "attendd/db.h"
 #include "attendd/enrol.h"
@@ -38,6 +40,10 @@ struct app {
     metrics *metrics;              /* registry behind GET /metrics; stages register their series */
     spool *spool;                  /* durable event spool in <state_dir>/spool */
     event_writer *events;          /* drains the spool into PostgreSQL; stages call event_emit(app->events) */
+    cap_frame_queue *frames;       /* sampled camera frames, one lane per camera; the pipeline pops */
+    camera_mgr *cameras;           /* running cameras (capture threads); API writes apply through it */
+    struct pipeline *pipeline;     /* analysis workers (src/attendance/pipeline_app.c); NULL until started */
+    struct rules *rules;           /* attendance rules, seeded at pipeline start */
 };
 
 /* Copy the reason the gallery is not loaded (thread-safe). */

@@ -46,6 +46,13 @@ struct att_config {
     double enrol_min_sharpness;
     double enrol_min_frontalness;
     double enrol_min_liveness;
+    /* analysis pipeline (src/attendance/pipeline.c) */
+    int analysis_workers;           /* detection/recognition threads; 0 = one per online core */
+    int detect_min_face_px;         /* smallest face searched for, px; 0 = whole-frame pass only */
+    int track_agree_k;              /* a track decides when agree_k of ... */
+    int track_window_m;             /* ... its last window_m recognitions agree */
+    int cooldown_s;                 /* one punch per person per this many seconds */
+    int max_shift_h;                /* an open clock-in older than this no longer counts */
 };
 
 /* Fill with built-in defaults. */

@@ -19,6 +19,11 @@ struct enrol_policy {
 
 void enrol_policy_default(struct enrol_policy *p);
 
+/* Model id bound into every template made by this embedding network: the associated data of its
+ * encryption (template_crypto.h) and faces.model_id. The feature network's name and SHA-256 prefix,
+ * so templates of another network can never be taken for (or compared with) these. */
+#define ENROL_MODEL_ID "fr_feature-87aacdfe57510db2"
+
 typedef enum enrol_outcome {
     ENROL_OK = 0,
     ENROL_BAD_IMAGE,

@@ -31,7 +31,15 @@ extern "C" {
     X(E_INVALID,     422, "invalid_field",          "Invalid field")                          \
     X(E_RATE_LIMIT,  429, "too_many_requests",      "Too many requests")                      \
     X(E_NOT_READY,   503, "not_ready",              "Service not ready")                      \
-    X(E_UNAVAILABLE, 503, "unavailable",            "Service unavailable")
+    X(E_UNAVAILABLE, 503, "unavailable",            "Service unavailable")                    \
+    /* photo checks (enrolment, identification): codes equal enrol_outcome_code() */          \
+    X(E_BAD_IMAGE,   422, "bad_image",              "Not a usable image")                     \
+    X(E_NO_FACE,     422, "no_face",                "No face found")                          \
+    X(E_MULTIPLE_FACES, 422, "multiple_faces",      "More than one face")                     \
+    X(E_FACE_TOO_SMALL, 422, "face_too_small",      "Face too small")                         \
+    X(E_TOO_BLURRY,  422, "too_blurry",             "Photo too blurry")                       \
+    X(E_NOT_FRONTAL, 422, "not_frontal",            "Face not frontal")                       \
+    X(E_SPOOF,       422, "spoof_suspected",        "Presentation attack suspected")
 
 typedef enum att_err {
 #define ATT_ERR_ENUM(name, status, code, title) ATT_##name,

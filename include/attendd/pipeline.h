@@ -28,6 +28,8 @@ typedef att_err (*pipeline_lookup_fn)(void *ud, uint64_t tag, char id_out[UUID_S
 /* The camera's capture status (camera_mgr_status), for the frames in / dropped / queue metrics.
  * Optional. Called from a worker's housekeeping about once a second, never under a metrics lock. */
 typedef att_err (*pipeline_status_fn)(void *ud, const char *camera_id, struct cap_status *out);
+/* n faces were detected in an analysed frame of this tag (camera_mgr_add_faces_seen). Optional. */
+typedef att_err (*pipeline_faces_fn)(void *ud, uint64_t tag, uint64_t n);
 
 struct pipeline_cfg {
     int workers;                  /* analysis threads, 1..PIPELINE_WORKERS_MAX; 0 = online cores */
@@ -37,7 +39,8 @@ struct pipeline_cfg {
     cap_frame_queue *queue;       /* borrowed; closing it ends the workers once drained */
     pipeline_lookup_fn lookup;    /* required */
     pipeline_status_fn status;    /* may be NULL */
-    void *ud;                     /* for lookup and status */
+    pipeline_faces_fn faces_seen; /* may be NULL */
+    void *ud;                     /* for lookup, status and faces_seen */
     const av_models *models;      /* borrowed; one av_pipeline per worker is made from it */
     gal *gallery;                 /* borrowed, thread-safe */
     rules *rules;                 /* borrowed, thread-safe; seed it before start */
@@ -84,5 +87,16 @@ void pipeline_get_stats(pipeline *p, struct pipeline_stats *out);
  * seeding is idempotent, so a failed database seed can be retried later. */
 att_err attendance_seed(rules *r, PGconn *c, spool *s, int64_t since_us, size_t *from_db, size_t *from_spool,
                         char *err, size_t errlen);
+
+/* ---- in the daemon (src/attendance/pipeline_app.c) ------------------------------------------ */
+
+struct app;
+/* Seed the rules (database + spool) and start the workers on app->frames, once the models and the
+ * gallery are ready. ATT_OK when running (also if it already was); ATT_E_NOT_READY / ATT_E_DB
+ * while something it needs is not there yet: main retries. Other errors are logged. */
+att_err pipeline_app_start(struct app *app);
+/* After cap_queue_close(app->frames) and before the camera manager is freed (workers look cameras
+ * up until they end) and before the event writer stops. NULL-safe on what never started. */
+void pipeline_app_stop(struct app *app);
 
 #endif

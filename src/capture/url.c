@@ -85,6 +85,10 @@ att_err cap_url_validate(const char *url, enum cap_source_kind *kind, char *err,
             return ATT_OK;
         }
         if (url[len - 1] == '/') return fail(err, errlen, "names a directory, not a video file");
+        /* "/x/../dev/sda" would pass the /dev/ prefix test above: no dot segments, no doubled '/' */
+        if (strstr(url, "/../") || strstr(url, "/./") || strstr(url, "//") ||
+            (len >= 3 && strcmp(url + len - 3, "/..") == 0) || (len >= 2 && strcmp(url + len - 2, "/.") == 0))
+            return fail(err, errlen, "must be a plain absolute path (no '.', '..' or empty segments)");
         if (kind) *kind = CAP_SRC_FILE;
         return ATT_OK;
     }

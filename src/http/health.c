@@ -1,5 +1,6 @@
 /* Probes without authentication: /healthz (the process answers) and /readyz (it can do its job:
- * database reachable, models loaded, not stopping) for load balancers and systemd/k8s checks. */
+ * database reachable with the expected schema, models and gallery loaded, not stopping) for load
+ * balancers and systemd/k8s checks. */
 #include "http_internal.h"
 
 #include <stdio.h>
@@ -30,13 +31,21 @@ att_err http_ready_get(struct http_request *req, struct http_response *resp)
     } while (0)
 
     if (atomic_load(&app->stopping)) NOT_READY("stopping", "the daemon is stopping");
+    att_err ping = app->db != NULL ? db_ping(app->db) : ATT_E_DB;
     if (app->db == NULL)
         NOT_READY("database_unreachable", "no database is configured");
-    else if (db_ping(app->db) != ATT_OK)
+    else if (ping == ATT_E_SCHEMA) /* reachable, but without the tables this binary needs */
+        NOT_READY("schema_mismatch", "the database schema does not match this binary: run `attendctl migrate`");
+    else if (ping != ATT_OK)
         NOT_READY("database_unreachable", "the database is unreachable");
     if (!atomic_load(&app->models_ready))
         NOT_READY("models_not_loaded", "models not loaded: %s",
                   app->models_error[0] ? app->models_error : "loading has not finished");
+    if (!atomic_load(&app->gallery_ready)) {
+        char why[512];
+        app_gallery_error(app, why, sizeof why);
+        NOT_READY("gallery_not_loaded", "face gallery not loaded: %s", why[0] ? why : "loading has not finished");
+    }
 #undef NOT_READY
 
     if (json_array_size(reasons) == 0) {

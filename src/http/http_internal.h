@@ -140,6 +140,39 @@ att_err http_query_str(const struct http_request *req, struct http_response *res
 att_err http_audit(struct http_request *req, const char *action, const char *target_type,
                    const char *target_id, const char *outcome, const char *detail_json);
 
+/* ---- photo uploads (upload.c) ------------------------------------------------------------------ */
+
+#define HTTP_VISION_WAIT_MS 10000 /* how long a request waits for a free face pipeline */
+
+/* The photo of an enrolment or identification request, pointing into req->body: the raw body for
+ * Content-Type image/jpeg or image/png, or the one file part (image/jpeg or image/png) of a
+ * multipart/form-data body. Writes 415 for another media type (of the body or of the file part),
+ * 400 for a malformed multipart body and 422 (field "file") for zero or several file parts. */
+att_err http_image_body(const struct http_request *req, struct http_response *resp, const void **data, size_t *len);
+/* Borrow a face pipeline from app->vision (give it back with vpool_release). Writes 503 not_ready
+ * when the models are not loaded and 503 unavailable when none is free within HTTP_VISION_WAIT_MS. */
+att_err http_vision_acquire(struct http_request *req, struct http_response *resp, av_pipeline **out);
+/* The registry error for an enrolment outcome (ATT_E_NO_FACE, ...; ATT_OK for ENROL_OK). */
+att_err http_enrol_error(enrol_outcome o);
+
+/* ---- the roster lock (people.c) ----------------------------------------------------------------- */
+
+/* Held around "database commit + gallery update" by every roster write that changes the gallery
+ * (enrol, face delete, active flag, erasure), so the gallery applies them in commit order. */
+void http_roster_lock(void);
+void http_roster_unlock(void);
+/* Audit row ("ok", target type "person") and commit for a roster write in the open transaction on c.
+ * On failure rolls back and writes the problem: no change goes through without its audit row. */
+att_err http_audit_commit(struct http_request *req, struct http_response *resp, PGconn *c, const char *action,
+                          const char *target_id, const char *detail_json);
+/* Audit a refused roster request (outcome = err's code; a malformed target id is left out) and
+ * return err. Best effort: the refusal stands even if the row cannot be written (it is logged). */
+att_err http_audit_refusal(struct http_request *req, const char *action, const char *target_id, att_err err);
+/* ATT_OK when app->gallery is loaded; else writes 503 not_ready (with the loader's reason) and
+ * returns ATT_E_NOT_READY. Gallery-changing writes check it first: until the start-up load is done
+ * the daemon may replace the gallery, and the load picks their change up from the database anyway. */
+att_err http_gallery_ready(struct http_request *req, struct http_response *resp);
+
 /* ---- routing and auth (router.c, auth.c) ------------------------------------------------------ */
 
 enum http_match { HTTP_MATCH_OK, HTTP_MATCH_NO_PATH, HTTP_MATCH_BAD_METHOD };
@@ -172,5 +205,24 @@ att_err http_tokens_delete(struct http_request *req, struct http_response *resp)
 /* events.c, metrics.c */
 att_err http_events_list(struct http_request *req, struct http_response *resp);
 att_err http_metrics_get(struct http_request *req, struct http_response *resp);
+
+/* cameras.c */
+att_err http_cameras_list(struct http_request *req, struct http_response *resp);
+att_err http_cameras_create(struct http_request *req, struct http_response *resp);
+att_err http_cameras_get(struct http_request *req, struct http_response *resp);
+att_err http_cameras_update(struct http_request *req, struct http_response *resp);
+att_err http_cameras_delete(struct http_request *req, struct http_response *resp);
+
+/* people.c, faces.c, identify.c, audit.c (issue 4) */
+att_err http_people_create(struct http_request *req, struct http_response *resp);
+att_err http_people_list(struct http_request *req, struct http_response *resp);
+att_err http_people_get(struct http_request *req, struct http_response *resp);
+att_err http_people_update(struct http_request *req, struct http_response *resp);
+att_err http_people_erase(struct http_request *req, struct http_response *resp);
+att_err http_faces_enrol(struct http_request *req, struct http_response *resp);
+att_err http_faces_list(struct http_request *req, struct http_response *resp);
+att_err http_faces_delete(struct http_request *req, struct http_response *resp);
+att_err http_identify(struct http_request *req, struct http_response *resp);
+att_err http_audit_list(struct http_request *req, struct http_response *resp);
 
 #endif

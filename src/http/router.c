@@ -22,6 +22,23 @@ static const struct http_route routes[] = {
     {"GET", "/api/v1/events", ROLE_HR, http_events_list},
     /* Prometheus metrics (metrics.c): a token like the rest of the API, see docs/api.md */
     {"GET", "/metrics", ROLE_HR, http_metrics_get},
+    /* cameras (cameras.c): admin writes, hr may read */
+    {"GET", "/api/v1/cameras", ROLE_HR, http_cameras_list},
+    {"POST", "/api/v1/cameras", ROLE_ADMIN, http_cameras_create},
+    {"GET", "/api/v1/cameras/{id}", ROLE_HR, http_cameras_get},
+    {"PATCH", "/api/v1/cameras/{id}", ROLE_ADMIN, http_cameras_update},
+    {"DELETE", "/api/v1/cameras/{id}", ROLE_ADMIN, http_cameras_delete},
+    /* the roster (people.c, faces.c): admin writes, hr reads; identification and the audit log */
+    {"GET", "/api/v1/people", ROLE_HR, http_people_list},
+    {"POST", "/api/v1/people", ROLE_ADMIN, http_people_create},
+    {"GET", "/api/v1/people/{id}", ROLE_HR, http_people_get},
+    {"PATCH", "/api/v1/people/{id}", ROLE_ADMIN, http_people_update},
+    {"DELETE", "/api/v1/people/{id}", ROLE_ADMIN, http_people_erase},
+    {"GET", "/api/v1/people/{id}/faces", ROLE_HR, http_faces_list},
+    {"POST", "/api/v1/people/{id}/faces", ROLE_ADMIN, http_faces_enrol},
+    {"DELETE", "/api/v1/people/{id}/faces/{face_id}", ROLE_ADMIN, http_faces_delete},
+    {"POST", "/api/v1/identify", ROLE_HR, http_identify},
+    {"GET", "/api/v1/audit", ROLE_ADMIN, http_audit_list},
 };
 #define NROUTES (sizeof routes / sizeof routes[0])
 

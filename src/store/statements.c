@@ -25,6 +25,11 @@
     " coalesce(title, ''), active, " RFC3339("created_at") ", " RFC3339("updated_at") ","             \
     " erased_at IS NOT NULL, " EPOCH_US("created_at")
 
+/* struct camera_row, in fill order (src/store/cameras.c); url is the full URL (credentials too) */
+#define CAMERA_COLS                                                                                   \
+    "id::text, name, url, role::text, analysis_fps::text, enabled, roi_x::text, roi_y::text,"        \
+    " roi_w::text, roi_h::text, " RFC3339("created_at") ", " RFC3339("updated_at")
+
 const struct db_statement db_statements[] = {
     /* ---- api tokens (src/store/tokens.c) ---- */
     {"token_insert",
@@ -145,6 +150,27 @@ const struct db_statement db_statements[] = {
      " AND e.ts >= 'epoch'::timestamptz + $1::bigint * interval '1 microsecond'"
      " ORDER BY e.person_id, e.ts DESC, e.id DESC",
      1},
+
+    /* ---- cameras (src/store/cameras.c) ---- */
+    {"camera_insert",
+     "INSERT INTO cameras (name, url, role, analysis_fps, enabled, roi_x, roi_y, roi_w, roi_h)"
+     " VALUES ($1::text, $2::text, $3::camera_role, $4::real, $5::boolean, $6::integer, $7::integer,"
+     " $8::integer, $9::integer) RETURNING " CAMERA_COLS,
+     9},
+    {"camera_get", "SELECT " CAMERA_COLS " FROM cameras WHERE id = $1::uuid", 1},
+    {"camera_list", "SELECT " CAMERA_COLS " FROM cameras ORDER BY cameras.created_at, cameras.id", 0},
+    /* NULL leaves a column as it is; $7 says whether to set the roi (to $8..$11, all NULL = none) */
+    {"camera_update",
+     "UPDATE cameras SET name = coalesce($2::text, name), url = coalesce($3::text, url),"
+     " role = coalesce($4::camera_role, role), analysis_fps = coalesce($5::real, analysis_fps),"
+     " enabled = coalesce($6::boolean, enabled),"
+     " roi_x = CASE WHEN $7::boolean THEN $8::integer ELSE roi_x END,"
+     " roi_y = CASE WHEN $7::boolean THEN $9::integer ELSE roi_y END,"
+     " roi_w = CASE WHEN $7::boolean THEN $10::integer ELSE roi_w END,"
+     " roi_h = CASE WHEN $7::boolean THEN $11::integer ELSE roi_h END"
+     " WHERE id = $1::uuid RETURNING " CAMERA_COLS,
+     11},
+    {"camera_delete", "DELETE FROM cameras WHERE id = $1::uuid RETURNING id::text", 1},
 };
 
 const size_t db_statements_count = sizeof db_statements / sizeof db_statements[0];

@@ -49,6 +49,12 @@ static const struct key_def keys[] = {
     {"enrol_min_sharpness", K_DOUBLE, F(enrol_min_sharpness), 0.0, 100000.0, "20", "enrolment: sharpness floor (variance of Laplacian)"},
     {"enrol_min_frontalness", K_DOUBLE, F(enrol_min_frontalness), 0.0, 1.0, "0.6", "enrolment: frontalness floor, 0..1"},
     {"enrol_min_liveness", K_DOUBLE, F(enrol_min_liveness), 0.0, 1.0, "0.5", "enrolment: liveness floor, P(real)"},
+    {"analysis_workers", K_INT, F(analysis_workers), 0, 64, "0", "camera analysis threads (0 = one per CPU core)"},
+    {"detect_min_face_px", K_INT, F(detect_min_face_px), 0, 4000, "0", "smallest face searched for in camera frames, px (0 = whole-frame pass only)"},
+    {"track_agree_k", K_INT, F(track_agree_k), 1, 16, "3", "a track decides when this many of its last track_window_m recognitions agree"},
+    {"track_window_m", K_INT, F(track_window_m), 1, 16, "5", "recognitions a track's agreement looks back over"},
+    {"cooldown_s", K_INT, F(cooldown_s), 1, 86400, "120", "one punch per person within this many seconds"},
+    {"max_shift_h", K_INT, F(max_shift_h), 1, 168, "16", "an open clock-in older than this many hours no longer counts"},
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
 
@@ -235,6 +241,15 @@ static bool is_loopback(const char *addr)
 
 att_err cfg_validate(const struct att_config *cfg, char *err, size_t errlen)
 {
+    if (cfg->track_agree_k > cfg->track_window_m) {
+        snprintf(err, errlen, "track_agree_k (%d) must not exceed track_window_m (%d)", cfg->track_agree_k,
+                 cfg->track_window_m);
+        return ATT_E_CONFIG;
+    }
+    if ((long)cfg->cooldown_s > (long)cfg->max_shift_h * 3600) {
+        snprintf(err, errlen, "cooldown_s (%d) must not exceed max_shift_h (%d h)", cfg->cooldown_s, cfg->max_shift_h);
+        return ATT_E_CONFIG;
+    }
     if (!is_loopback(cfg->listen_address) && !cfg->allow_remote_http) {
         snprintf(err, errlen,
                  "listen_address %s is not loopback: plain HTTP there needs allow_remote_http = true",

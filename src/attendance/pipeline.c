@@ -1,0 +1,322 @@
+/* The analysis worker pool: pop a sampled frame, detect + landmarks (in parallel, no lock), then per
+ * camera and in frame order track, recognise undecided tracks and hand decisions to attendance. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "attendd/log.h"
+#include "pipeline_internal.h"
+
+#define POP_TIMEOUT_MS 500   /* idle workers still run housekeeping this often */
+
+void pipeline_cfg_defaults(struct pipeline_cfg *c)
+{
+    memset(c, 0, sizeof *c);
+    c->match_threshold = AV_DEFAULT_THRESHOLD;
+    trk_params_defaults(&c->trk);
+}
+
+static double queue_depth(void *ud)
+{
+    struct cap_queue_stats st;
+    cap_queue_get_stats(ud, &st);
+    return (double)st.depth;
+}
+
+att_err pipeline_new(const struct pipeline_cfg *cfg, pipeline **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    if (!cfg || !cfg->queue || !cfg->lookup || !cfg->models || !cfg->gallery || !cfg->rules || !cfg->events) {
+        snprintf(err, errlen, "pipeline: queue, lookup, models, gallery, rules and events are required");
+        return ATT_E_INVALID;
+    }
+    if (cfg->workers < 0 || cfg->workers > PIPELINE_WORKERS_MAX || cfg->min_face_px < 0 ||
+        !(cfg->match_threshold >= 0 && cfg->match_threshold <= 1)) {
+        snprintf(err, errlen, "pipeline: workers 0..%d, min_face_px >= 0, match_threshold 0..1", PIPELINE_WORKERS_MAX);
+        return ATT_E_INVALID;
+    }
+    struct pipeline *p = calloc(1, sizeof *p);
+    if (!p) {
+        snprintf(err, errlen, "pipeline: out of memory");
+        return ATT_E_NOMEM;
+    }
+    p->cfg = *cfg;
+    p->cfg.trk.sim_threshold = cfg->match_threshold;
+    trk_tracker *probe;
+    att_err e = trk_new(&p->cfg.trk, &probe); /* tracker parameters are checked once, here */
+    if (e != ATT_OK) {
+        snprintf(err, errlen, "pipeline: tracker parameters refused");
+        free(p);
+        return e;
+    }
+    trk_free(probe);
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    p->n_workers = cfg->workers ? cfg->workers : (int)(cores < 1 ? 1 : cores > PIPELINE_WORKERS_MAX ? PIPELINE_WORKERS_MAX : cores);
+    pthread_mutex_init(&p->table_lock, NULL);
+    pthread_mutex_init(&p->hk_lock, NULL);
+    for (int i = 0; i < p->n_workers; i++) {
+        av_err ve;
+        if (av_pipeline_new(cfg->models, 0, &p->vp[i], &ve) != AV_OK) {
+            snprintf(err, errlen, "pipeline: vision worker %d: %s", i, ve.msg);
+            pipeline_free(p);
+            return ATT_E_INTERNAL;
+        }
+    }
+    if (cfg->metrics) {
+        metric *s;
+        if (metrics_callback(cfg->metrics, METRIC_GAUGE, "attendd_analysis_queue_depth",
+                             "Frames of all cameras waiting for an analysis worker", NULL, queue_depth, cfg->queue,
+                             &s) == ATT_OK)
+            p->g_metrics[p->n_g++] = s;
+        if (metrics_gauge(cfg->metrics, "attendd_analysis_workers", "Analysis worker threads", NULL, &s) == ATT_OK) {
+            metric_set(s, p->n_workers);
+            p->g_metrics[p->n_g++] = s;
+        }
+    }
+    *out = p;
+    return ATT_OK;
+}
+
+/* Remove seq from the camera's in-flight set and wake the frames waiting behind it. Camera lock held. */
+static void inflight_done(struct cam_state *c, uint64_t seq)
+{
+    for (size_t i = 0; i < c->n_inflight; i++)
+        if (c->inflight[i] == seq) {
+            c->inflight[i] = c->inflight[--c->n_inflight];
+            break;
+        }
+    pthread_cond_broadcast(&c->turn);
+}
+
+static bool older_inflight(const struct cam_state *c, uint64_t seq)
+{
+    for (size_t i = 0; i < c->n_inflight; i++)
+        if (c->inflight[i] < seq) return true;
+    return false;
+}
+
+/* Track, recognise and decide for one detected frame. Camera lock held, frame's turn. */
+static void track_frame(struct pipeline *p, av_pipeline *vp, struct cam_state *c, enum rules_role role,
+                        const cap_frame *f, const av_image *img, const av_face *faces, size_t n)
+{
+    char err[256];
+    int64_t ts = f->wall_us > c->last_ts_us ? f->wall_us : c->last_ts_us; /* tracker time never goes back */
+    struct trk_det dets[PIPELINE_MAX_FACES];
+    struct trk_assign as[PIPELINE_MAX_FACES];
+    for (size_t i = 0; i < n; i++)
+        dets[i] = (struct trk_det){.x = faces[i].box.x1, .y = faces[i].box.y1, .w = faces[i].box.x2 - faces[i].box.x1,
+                                   .h = faces[i].box.y2 - faces[i].box.y1, .score = faces[i].score};
+    att_err e = trk_update(c->trk, ts, dets, n, as);
+    if (e != ATT_OK) {
+        log_error("pipeline", "camera %s: tracker: %s", c->id, att_err_code(e));
+        atomic_fetch_add(&p->errors, 1);
+        return;
+    }
+    c->last_ts_us = ts;
+    c->last_seq = f->seq;
+
+    /* crops of tracks still undecided (and not judged a spoof): one batch */
+    av_face want[PIPELINE_MAX_FACES];
+    uint32_t track[PIPELINE_MAX_FACES];
+    size_t nw = 0;
+    for (size_t i = 0; i < n; i++)
+        if (as[i].track_id && as[i].want_recog && faces[i].has_landmarks) {
+            want[nw] = faces[i];
+            track[nw++] = as[i].track_id;
+        }
+    if (nw) {
+        struct trk_recog rec[PIPELINE_MAX_FACES];
+        int64_t t0 = pl_mono_us();
+        e = recog_faces(vp, img, want, nw, p->cfg.gallery, rec, err, sizeof err);
+        metric_observe(c->h_recog, (double)(pl_mono_us() - t0) / 1e6);
+        if (e != ATT_OK) {
+            log_error("pipeline", "camera %s: recognition: %s", c->id, err);
+            atomic_fetch_add(&p->errors, 1);
+            return;
+        }
+        metric_add(c->recogs, nw);
+        atomic_fetch_add(&p->recognitions, nw);
+        for (size_t i = 0; i < nw; i++) {
+            if (log_get_level() <= LOG_DEBUG_LVL) {
+                char who[UUID_STR_LEN] = "-";
+                if (rec[i].matched) pl_uuid_format(rec[i].person, who);
+                log_debug("pipeline", "camera %s: track %u: %.0f px, top-1 %s similarity %.3f, liveness %.3f", c->id,
+                          (unsigned)track[i], want[i].box.y2 - want[i].box.y1, who, rec[i].similarity, rec[i].liveness);
+            }
+            e = trk_add_recognition(c->trk, track[i], ts, &rec[i]);
+            if (e != ATT_OK && e != ATT_E_NOT_FOUND)
+                log_error("pipeline", "camera %s: track %u: %s", c->id, (unsigned)track[i], att_err_code(e));
+        }
+    }
+
+    struct trk_decision d;
+    while (trk_pop_decision(c->trk, &d)) {
+        struct rules_result res;
+        bool emitted;
+        char person[UUID_STR_LEN];
+        pl_uuid_format(d.person, person);
+        metric_inc(c->decisions);
+        atomic_fetch_add(&p->decisions, 1);
+        e = attend_decision(p->cfg.rules, p->cfg.events, c->id_bin, role, &d, &res, &emitted, err, sizeof err);
+        if (e != ATT_OK) {
+            /* the spool refused it (disk full): the reason is logged, the punch is lost, never silently */
+            log_error("pipeline", "camera %s: person %s: event NOT recorded: %s", c->id, person, err);
+            atomic_fetch_add(&p->errors, 1);
+        } else if (emitted) {
+            metric_inc(c->events);
+            atomic_fetch_add(&p->events, 1);
+            metric_observe(c->h_event, (double)(pl_mono_us() - f->mono_us) / 1e6);
+            log_info("pipeline", "camera %s: person %s clock-%s (track %u, similarity %.3f, liveness %.3f, %d agreeing)",
+                     c->id, person, rules_kind_name(res.kind), (unsigned)d.track_id, d.similarity, d.liveness,
+                     d.agreeing);
+        } else {
+            atomic_fetch_add(&p->suppressed, 1);
+            log_debug("pipeline", "camera %s: person %s: no event (%s)", c->id, person, rules_reason_name(res.reason));
+        }
+    }
+}
+
+static void process(struct pipeline *p, av_pipeline *vp, cap_frame *f)
+{
+    char id[UUID_STR_LEN];
+    enum rules_role role;
+    att_err e = p->cfg.lookup(p->cfg.ud, f->tag, id, &role);
+    if (e != ATT_OK) {
+        atomic_fetch_add(&p->unknown_camera, 1); /* removed since the frame was queued */
+        return;
+    }
+    struct cam_state *c;
+    if ((e = cams_acquire(p, f->tag, id, &c)) != ATT_OK) {
+        log_error("pipeline", "camera %s: no analysis state: %s", id, att_err_code(e));
+        atomic_fetch_add(&p->errors, 1);
+        return;
+    }
+    pthread_mutex_lock(&c->lock);
+    if (c->n_inflight < PIPELINE_WORKERS_MAX) c->inflight[c->n_inflight++] = f->seq;
+    /* origin of the stream clock: decode delays only add, so the smallest difference is the best */
+    double origin = (double)f->wall_us / 1e6 - (double)f->stream_ms / 1e3;
+    if (f->session != c->session || origin < c->origin_s) {
+        c->session = f->session;
+        c->origin_s = origin;
+        metric_set(c->origin, origin);
+    }
+    pthread_mutex_unlock(&c->lock);
+
+    av_image *img = NULL;
+    av_face faces[PIPELINE_MAX_FACES];
+    size_t found = 0;
+    av_err ve;
+    av_detect_opts o;
+    av_detect_opts_init(&o);
+    o.min_face_px = p->cfg.min_face_px;
+    o.landmarks = 1;
+    av_box roi = {(float)f->roi.x, (float)f->roi.y, (float)(f->roi.x + f->roi.w), (float)(f->roi.y + f->roi.h)};
+    int64_t t0 = pl_mono_us();
+    bool ok = av_image_wrap_bgr(f->bgr, f->width, f->height, f->stride, &img, &ve) == AV_OK &&
+              av_detect(vp, img, f->has_roi ? &roi : NULL, &o, faces, PIPELINE_MAX_FACES, &found, &ve) == AV_OK;
+    int64_t t1 = pl_mono_us();
+    size_t n = found < PIPELINE_MAX_FACES ? found : PIPELINE_MAX_FACES;
+
+    pthread_mutex_lock(&c->lock);
+    while (older_inflight(c, f->seq)) pthread_cond_wait(&c->turn, &c->lock);
+    if (!ok) {
+        log_error("pipeline", "camera %s: detection: %s", c->id, ve.msg);
+        atomic_fetch_add(&p->errors, 1);
+    } else if (f->seq <= c->last_seq) {
+        /* a newer frame of this camera was tracked first (popped by another worker a moment
+         * earlier): tracking must not go back in time */
+        atomic_fetch_add(&c->stale, 1);
+        atomic_fetch_add(&p->stale, 1);
+    } else {
+        metric_observe(c->h_detect, (double)(t1 - t0) / 1e6);
+        metric_inc(c->analysed);
+        metric_add(c->faces, n);
+        if (n && p->cfg.faces_seen) (void)p->cfg.faces_seen(p->cfg.ud, f->tag, n); /* NOT_FOUND: removed meanwhile */
+        atomic_fetch_add(&p->frames, 1);
+        atomic_fetch_add(&p->faces, n);
+        track_frame(p, vp, c, role, f, img, faces, n);
+    }
+    inflight_done(c, f->seq);
+    pthread_mutex_unlock(&c->lock);
+    av_image_free(img);
+    cams_release(p, c);
+}
+
+
+static void *worker(void *arg)
+{
+    struct pipeline *p = ((void **)arg)[0];
+    av_pipeline *vp = ((void **)arg)[1];
+    free(arg);
+    for (;;) {
+        cap_frame *f = NULL;
+        att_err e = cap_queue_pop(p->cfg.queue, POP_TIMEOUT_MS, &f);
+        if (e == ATT_E_UNAVAILABLE) break; /* closed and drained */
+        if (f) {
+            process(p, vp, f);
+            cap_frame_free(f);
+        }
+        cams_housekeeping(p);
+    }
+    return NULL;
+}
+
+att_err pipeline_start(pipeline *p)
+{
+    if (p->started) return ATT_E_CONFLICT;
+    for (int i = 0; i < p->n_workers; i++) {
+        void **arg = malloc(2 * sizeof *arg);
+        if (!arg) return ATT_E_NOMEM;
+        arg[0] = p;
+        arg[1] = p->vp[i];
+        if (pthread_create(&p->threads[i], NULL, worker, arg) != 0) {
+            free(arg);
+            log_error("pipeline", "cannot start analysis worker %d", i);
+            p->started = i; /* join what did start */
+            cap_queue_close(p->cfg.queue);
+            pipeline_join(p);
+            return ATT_E_INTERNAL;
+        }
+        char name[16];
+        snprintf(name, sizeof name, "analysis-%d", i);
+        pthread_setname_np(p->threads[i], name);
+    }
+    p->started = p->n_workers;
+    log_notice("pipeline", "%d analysis worker(s) started (min face %d px, threshold %.2f)", p->n_workers,
+               p->cfg.min_face_px, p->cfg.match_threshold);
+    return ATT_OK;
+}
+
+void pipeline_join(pipeline *p)
+{
+    if (!p || p->joined) return;
+    for (int i = 0; i < p->started; i++) pthread_join(p->threads[i], NULL);
+    p->joined = 1;
+}
+
+void pipeline_free(pipeline *p)
+{
+    if (!p) return;
+    pipeline_join(p);
+    cams_free_all(p);
+    for (size_t i = 0; i < p->n_g; i++) metrics_remove(p->cfg.metrics, p->g_metrics[i]);
+    for (int i = 0; i < p->n_workers; i++) av_pipeline_free(p->vp[i]);
+    pthread_mutex_destroy(&p->table_lock);
+    pthread_mutex_destroy(&p->hk_lock);
+    free(p);
+}
+
+void pipeline_get_stats(pipeline *p, struct pipeline_stats *o)
+{
+    o->frames = atomic_load(&p->frames);
+    o->stale = atomic_load(&p->stale);
+    o->unknown_camera = atomic_load(&p->unknown_camera);
+    o->faces = atomic_load(&p->faces);
+    o->recognitions = atomic_load(&p->recognitions);
+    o->decisions = atomic_load(&p->decisions);
+    o->events = atomic_load(&p->events);
+    o->suppressed = atomic_load(&p->suppressed);
+    o->errors = atomic_load(&p->errors);
+    o->cameras = cams_count(p);
+}

@@ -1,0 +1,343 @@
+/* /api/v1/people: the roster. Create, list (filters, cursor pagination), get, patch and erasure;
+ * every call, refused ones included, leaves an audit row; changes reach the gallery at once. */
+#include "http_internal.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "attendd/log.h"
+#include "attendd/store_people.h"
+
+/* One lock for the roster writes that touch the gallery: two requests on one person (an enrolment
+ * and a deactivation, say) must reach the gallery in the order their transactions committed. The
+ * writes are rare admin actions; holding it across a commit costs nothing that matters. */
+static pthread_mutex_t roster_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void http_roster_lock(void) { pthread_mutex_lock(&roster_lock); }
+void http_roster_unlock(void) { pthread_mutex_unlock(&roster_lock); }
+
+att_err http_audit_commit(struct http_request *req, struct http_response *resp, PGconn *c, const char *action,
+                          const char *target_id, const char *detail_json)
+{
+    att_err e = http_audit(req, action, "person", target_id, "ok", detail_json);
+    if (e == ATT_OK) e = db_commit(c);
+    if (e != ATT_OK) {
+        db_rollback(c);
+        return http_problem(resp, e == ATT_E_DB ? ATT_E_DB : ATT_E_INTERNAL, NULL,
+                            "the change and its audit row could not be committed; nothing was changed");
+    }
+    return ATT_OK;
+}
+
+att_err http_audit_refusal(struct http_request *req, const char *action, const char *target_id, att_err err)
+{
+    /* a malformed id from the URL is not worth keeping (and may not fit the column) */
+    (void)http_audit(req, action, "person", target_id && db_uuid_valid(target_id) ? target_id : NULL,
+                     att_err_code(err), NULL);
+    return err;
+}
+
+att_err http_gallery_ready(struct http_request *req, struct http_response *resp)
+{
+    if (atomic_load(&req->app->gallery_ready)) return ATT_OK; /* never goes back to false */
+    char why[512];
+    app_gallery_error(req->app, why, sizeof why);
+    return http_problem(resp, ATT_E_NOT_READY, NULL, "the face gallery is not loaded yet (%s); retry shortly",
+                        why[0] ? why : "loading");
+}
+
+/* A read succeeded: its audit row must be written before the data goes out (fail closed). */
+static att_err audit_read(struct http_request *req, struct http_response *resp, const char *action,
+                          const char *target_id, const char *detail_json)
+{
+    att_err e = http_audit(req, action, "person", target_id, "ok", detail_json);
+    if (e != ATT_OK)
+        return http_problem(resp, e == ATT_E_DB ? ATT_E_DB : ATT_E_INTERNAL, NULL, "the audit log could not be written");
+    return ATT_OK;
+}
+
+static json_t *person_json(const struct person *p)
+{
+    return json_pack("{s:s, s:s, s:s, s:o, s:o, s:b, s:s, s:s}", "id", p->id, "employee_no", p->employee_no, "name",
+                     p->name, "department", p->department[0] ? json_string(p->department) : json_null(), "title",
+                     p->title[0] ? json_string(p->title) : json_null(), "active", p->active, "created_at",
+                     p->created_at, "updated_at", p->updated_at);
+}
+
+/* ---- POST /api/v1/people ---------------------------------------------------------------------- */
+
+static const struct http_json_field create_spec[] = {
+    {.name = "employee_no", .type = HJ_STRING, .required = true, .min_len = 1, .max_len = PERSON_EMPLOYEE_NO_BUF - 1},
+    {.name = "name", .type = HJ_STRING, .required = true, .min_len = 1, .max_len = PERSON_TEXT_BUF - 1},
+    {.name = "department", .type = HJ_STRING, .required = true, .min_len = 1, .max_len = PERSON_TEXT_BUF - 1},
+    {.name = "title", .type = HJ_STRING, .nullable = true, .min_len = 1, .max_len = PERSON_TEXT_BUF - 1},
+    {.name = "active", .type = HJ_BOOLEAN},
+    {NULL},
+};
+
+/* A field the store refuses (too many characters, control characters, invalid UTF-8). */
+static att_err bad_field(struct http_response *resp, const char *field)
+{
+    return http_problem(resp, ATT_E_INVALID, field,
+                        "'%s' must be 1 to %d characters of UTF-8 text without control characters", field,
+                        strcmp(field, "employee_no") == 0 ? PERSON_EMPLOYEE_NO_CHARS : PERSON_TEXT_CHARS);
+}
+
+att_err http_people_create(struct http_request *req, struct http_response *resp)
+{
+    static const char action[] = "person.create";
+    json_t *body;
+    att_err e = http_json_body(req, resp, create_spec, &body);
+    if (e != ATT_OK) return http_audit_refusal(req, action, NULL, e);
+    json_t *active = json_object_get(body, "active");
+    struct person_new pn = {
+        .employee_no = json_string_value(json_object_get(body, "employee_no")),
+        .name = json_string_value(json_object_get(body, "name")),
+        .department = json_string_value(json_object_get(body, "department")),
+        .title = json_string_value(json_object_get(body, "title")), /* NULL when absent or null */
+        .active = active == NULL || json_is_true(active),
+    };
+    const char *field = person_new_invalid_field(&pn);
+    if (field != NULL) {
+        e = bad_field(resp, field);
+        json_decref(body);
+        return http_audit_refusal(req, action, NULL, e);
+    }
+    PGconn *c;
+    if ((e = http_req_db(req, resp, &c)) != ATT_OK) {
+        json_decref(body);
+        return e;
+    }
+    char id[UUID_STR_LEN];
+    e = db_begin(c);
+    if (e == ATT_OK) e = store_person_create(c, &pn, id);
+    if (e != ATT_OK) {
+        db_rollback(c);
+        json_decref(body);
+        if (e == ATT_E_CONFLICT)
+            http_problem(resp, e, NULL, "a person with this employee_no already exists");
+        else if (e == ATT_E_INVALID)
+            http_problem(resp, e, NULL, "the person was refused by the database");
+        else
+            http_problem(resp, e, NULL, "the person could not be created");
+        return http_audit_refusal(req, action, NULL, e);
+    }
+    if ((e = http_audit_commit(req, resp, c, action, id, NULL)) != ATT_OK) {
+        json_decref(body);
+        return e;
+    }
+    json_decref(body);
+    log_info("http", "person %s created by token %s", id, req->token->id);
+
+    struct person p;
+    if ((e = store_person_get(c, id, &p)) != ATT_OK)
+        return http_problem(resp, e, NULL, "the person was created (id %s) but could not be read back", id);
+    char location[80];
+    snprintf(location, sizeof location, "/api/v1/people/%s", id);
+    http_header(resp, MHD_HTTP_HEADER_LOCATION, location);
+    return http_json(resp, MHD_HTTP_CREATED, person_json(&p));
+}
+
+/* ---- GET /api/v1/people ----------------------------------------------------------------------- */
+
+att_err http_people_list(struct http_request *req, struct http_response *resp)
+{
+    static const char action[] = "person.list";
+    long long limit;
+    int active;
+    const char *department, *q, *cursor;
+    att_err e;
+    if ((e = http_query_int(req, resp, "limit", 1, PERSON_LIST_MAX_LIMIT, PERSON_LIST_DEFAULT_LIMIT, &limit)) != ATT_OK ||
+        (e = http_query_str(req, resp, "department", PERSON_TEXT_BUF - 1, &department)) != ATT_OK ||
+        (e = http_query_str(req, resp, "q", PERSON_TEXT_BUF - 1, &q)) != ATT_OK ||
+        (e = http_query_bool(req, resp, "active", -1, &active)) != ATT_OK ||
+        (e = http_query_str(req, resp, "cursor", STORE_CURSOR_MAX - 1, &cursor)) != ATT_OK)
+        return http_audit_refusal(req, action, NULL, e);
+    PGconn *c;
+    if ((e = http_req_db(req, resp, &c)) != ATT_OK) return e;
+
+    struct person_filter f = {
+        .department = department && *department ? department : NULL,
+        .q = q,
+        .active = active < 0 ? PERSON_ACTIVE_ANY : active ? PERSON_ACTIVE_ONLY : PERSON_INACTIVE_ONLY,
+        .limit = (size_t)limit,
+        .cursor = cursor,
+    };
+    struct person *list = NULL;
+    size_t n = 0;
+    char next[STORE_CURSOR_MAX];
+    e = store_person_list(c, &f, &list, &n, next);
+    if (e == ATT_E_BAD_PARAM) {
+        /* the store checks department and q like the fields they search, and decodes the cursor */
+        struct person_patch dep = {.department = f.department}, name = {.name = q && *q ? q : NULL};
+        if (person_patch_invalid_field(&dep) != NULL)
+            http_problem(resp, e, "department", "query parameter 'department' must be 1 to %d characters of text",
+                         PERSON_TEXT_CHARS);
+        else if (person_patch_invalid_field(&name) != NULL)
+            http_problem(resp, e, "q", "query parameter 'q' must be at most %d characters of text", PERSON_TEXT_CHARS);
+        else
+            http_problem(resp, e, "cursor", "query parameter 'cursor' is not a cursor this list returned");
+        return http_audit_refusal(req, action, NULL, e);
+    }
+    if (e != ATT_OK) {
+        http_problem(resp, e, NULL, "the roster could not be listed");
+        return http_audit_refusal(req, action, NULL, e);
+    }
+    char detail[48];
+    snprintf(detail, sizeof detail, "{\"count\":%zu}", n);
+    if ((e = audit_read(req, resp, action, NULL, detail)) != ATT_OK) {
+        free(list);
+        return e;
+    }
+    json_t *items = json_array();
+    for (size_t i = 0; items != NULL && i < n; i++)
+        if (json_array_append_new(items, person_json(&list[i])) != 0) {
+            json_decref(items);
+            items = NULL;
+        }
+    free(list);
+    if (items == NULL) return http_problem(resp, ATT_E_NOMEM, NULL, NULL);
+    return http_json(resp, MHD_HTTP_OK,
+                     json_pack("{s:o, s:o}", "items", items, "next_cursor", next[0] ? json_string(next) : json_null()));
+}
+
+/* ---- GET /api/v1/people/{id} ------------------------------------------------------------------ */
+
+att_err http_people_get(struct http_request *req, struct http_response *resp)
+{
+    static const char action[] = "person.read";
+    const char *id = http_param(req, "id");
+    PGconn *c;
+    att_err e = http_req_db(req, resp, &c);
+    if (e != ATT_OK) return e;
+    struct person p;
+    e = store_person_get(c, id, &p);
+    if (e != ATT_OK) {
+        if (e == ATT_E_NOT_FOUND) http_problem(resp, e, NULL, "no person with this id");
+        else http_problem(resp, e, NULL, "the person could not be read");
+        return http_audit_refusal(req, action, id, e);
+    }
+    if ((e = audit_read(req, resp, action, p.id, NULL)) != ATT_OK) return e;
+    return http_json(resp, MHD_HTTP_OK, person_json(&p));
+}
+
+/* ---- PATCH /api/v1/people/{id} ---------------------------------------------------------------- */
+
+static const struct http_json_field patch_spec[] = {
+    {.name = "employee_no", .type = HJ_STRING, .min_len = 1, .max_len = PERSON_EMPLOYEE_NO_BUF - 1},
+    {.name = "name", .type = HJ_STRING, .min_len = 1, .max_len = PERSON_TEXT_BUF - 1},
+    {.name = "department", .type = HJ_STRING, .min_len = 1, .max_len = PERSON_TEXT_BUF - 1},
+    {.name = "title", .type = HJ_STRING, .nullable = true, .min_len = 1, .max_len = PERSON_TEXT_BUF - 1},
+    {.name = "active", .type = HJ_BOOLEAN},
+    {NULL},
+};
+
+att_err http_people_update(struct http_request *req, struct http_response *resp)
+{
+    static const char action[] = "person.update";
+    const char *id = http_param(req, "id");
+    json_t *body;
+    att_err e = http_json_body(req, resp, patch_spec, &body);
+    if (e != ATT_OK) return http_audit_refusal(req, action, id, e);
+    json_t *title = json_object_get(body, "title"), *active = json_object_get(body, "active");
+    struct person_patch pp = {
+        .employee_no = json_string_value(json_object_get(body, "employee_no")),
+        .name = json_string_value(json_object_get(body, "name")),
+        .department = json_string_value(json_object_get(body, "department")),
+        .title = json_string_value(title),
+        .clear_title = json_is_null(title),
+        .set_active = active != NULL,
+        .active = json_is_true(active),
+    };
+    const char *field = person_patch_invalid_field(&pp);
+    if (field != NULL) {
+        e = bad_field(resp, field);
+        json_decref(body);
+        return http_audit_refusal(req, action, id, e);
+    }
+    /* the audit row names the fields changed, never their values */
+    char detail[160] = "{\"fields\":[";
+    size_t off = strlen(detail);
+    const char *key;
+    json_t *v;
+    json_object_foreach(body, key, v) {
+        int n = snprintf(detail + off, sizeof detail - off, "%s\"%s\"", off > 11 ? "," : "", key);
+        if (n > 0 && (size_t)n < sizeof detail - off) off += (size_t)n;
+    }
+    snprintf(detail + off, sizeof detail - off, "]}");
+
+    if (pp.set_active && (e = http_gallery_ready(req, resp)) != ATT_OK) {
+        json_decref(body);
+        return http_audit_refusal(req, action, id, e);
+    }
+    PGconn *c;
+    if ((e = http_req_db(req, resp, &c)) != ATT_OK) {
+        json_decref(body);
+        return e;
+    }
+    struct person p;
+    http_roster_lock();
+    e = db_begin(c);
+    if (e == ATT_OK) e = store_person_update(c, id, &pp, &p);
+    if (e != ATT_OK) {
+        http_roster_unlock();
+        db_rollback(c);
+        json_decref(body);
+        if (e == ATT_E_NOT_FOUND) http_problem(resp, e, NULL, "no person with this id");
+        else if (e == ATT_E_CONFLICT) http_problem(resp, e, NULL, "another person has this employee_no");
+        else http_problem(resp, e, NULL, "the person could not be updated");
+        return http_audit_refusal(req, action, id, e);
+    }
+    e = http_audit_commit(req, resp, c, action, p.id, detail);
+    if (e == ATT_OK && pp.set_active) {
+        /* a person without faces is not in the gallery: nothing to change there */
+        att_err g = gal_person_set_active(req->app->gallery, p.id, p.active);
+        if (g != ATT_OK && g != ATT_E_NOT_FOUND)
+            log_error("http", "person %s: gallery active flag not updated: %s", p.id, att_err_code(g));
+    }
+    http_roster_unlock();
+    json_decref(body);
+    if (e != ATT_OK) return e;
+    log_info("http", "person %s updated by token %s", p.id, req->token->id);
+    return http_json(resp, MHD_HTTP_OK, person_json(&p));
+}
+
+/* ---- DELETE /api/v1/people/{id}: erasure ------------------------------------------------------ */
+
+att_err http_people_erase(struct http_request *req, struct http_response *resp)
+{
+    static const char action[] = "person.erase";
+    const char *id = http_param(req, "id");
+    att_err e = http_gallery_ready(req, resp);
+    if (e != ATT_OK) return http_audit_refusal(req, action, id, e);
+    PGconn *c;
+    if ((e = http_req_db(req, resp, &c)) != ATT_OK) return e;
+    size_t faces = 0;
+    http_roster_lock();
+    e = db_begin(c);
+    if (e == ATT_OK) e = store_person_erase(c, id, &faces);
+    if (e != ATT_OK) {
+        http_roster_unlock();
+        db_rollback(c);
+        if (e == ATT_E_NOT_FOUND) http_problem(resp, e, NULL, "no person with this id");
+        else http_problem(resp, e, NULL, "the person could not be erased");
+        return http_audit_refusal(req, action, id, e);
+    }
+    char detail[48], pid[UUID_STR_LEN];
+    snprintf(detail, sizeof detail, "{\"faces_deleted\":%zu}", faces);
+    for (size_t i = 0; i < sizeof pid; i++) /* canonical lower case, as the gallery and the audit log hold ids */
+        pid[i] = (char)(id[i] >= 'A' && id[i] <= 'F' ? id[i] - 'A' + 'a' : id[i]);
+    e = http_audit_commit(req, resp, c, action, pid, detail);
+    if (e == ATT_OK) {
+        /* at once: the next search, by the API or a camera, must no longer find this person */
+        att_err g = gal_person_remove(req->app->gallery, pid);
+        if (g != ATT_OK && g != ATT_E_NOT_FOUND)
+            log_error("http", "person %s: templates not removed from the gallery: %s", id, att_err_code(g));
+    }
+    http_roster_unlock();
+    if (e != ATT_OK) return e;
+    log_notice("http", "person %s erased (%zu templates) by token %s", id, faces, req->token->id);
+    return http_status(resp, MHD_HTTP_NO_CONTENT);
+}
