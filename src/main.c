@@ -1,6 +1,8 @@
 /* attendd: the daemon's entry point — configuration, signals, sd_notify, start and stop order.
- * Start: config → keys → database → models → cameras → event spool + writer → HTTP → READY.
- * Stop: STOPPING → HTTP drain → cameras → event writer drain → database → spool. */
+ * Start: config → keys → database → models → cameras → event spool + writer → analysis (once models
+ * and gallery are ready) → HTTP → READY.
+ * Stop: STOPPING → HTTP drain → frame queue closed → analysis drained → cameras → event writer drain →
+ * database → spool. */
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>

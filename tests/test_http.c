@@ -370,7 +370,8 @@ static void create_token(const char *name, const char *role, char *id, size_t id
     ck_assert_str_eq(jstr(j, "name"), name);
     ck_assert_str_eq(jstr(j, "role"), role);
     ck_assert_int_eq(strncmp(jstr(j, "token"), "att_", 4), 0);
-    ck_assert_int_eq(json_object_size(j), 4);
+    ck_assert(json_is_false(json_object_get(j, "pseudonymous"))); /* issue 6: shown, off by default */
+    ck_assert_int_eq(json_object_size(j), 5);
     snprintf(id, idlen, "%s", jstr(j, "id"));
     snprintf(tok, toklen, "%s", jstr(j, "token"));
     json_decref(j);
@@ -613,15 +614,19 @@ END_TEST
 
 /* ---- readiness failures ---------------------------------------------------------------------- */
 
-static void expect_not_ready(const struct ts_daemon *d, const char *reason, const char *detail_part)
+/* readyz answers 503 with reason first and, when given, also_reason (a consequence: without a
+ * database the gallery cannot load either), and no other. */
+static void expect_not_ready(const struct ts_daemon *d, const char *reason, const char *also_reason,
+                             const char *detail_part)
 {
     struct resp r;
     ck_assert_int_eq(req_full("GET", url(d, "/readyz"), NULL, NULL, NULL, 0, NULL, &r), 0);
     expect_problem(&r, 503, "not_ready", NULL);
     json_t *j = parse(&r);
     json_t *reasons = json_object_get(j, "reasons");
-    ck_assert_int_eq(json_array_size(reasons), 1);
+    ck_assert_int_eq(json_array_size(reasons), also_reason ? 2 : 1);
     ck_assert_str_eq(json_string_value(json_array_get(reasons, 0)), reason);
+    if (also_reason) ck_assert_str_eq(json_string_value(json_array_get(reasons, 1)), also_reason);
     ck_assert_msg(strstr(jstr(j, "detail"), detail_part), "detail: %s", jstr(j, "detail"));
     json_decref(j);
 }
@@ -636,7 +641,7 @@ START_TEST(readyz_database_unreachable)
     struct resp r;
     ck_assert_int_eq(req_full("GET", url(&d, "/healthz"), NULL, NULL, NULL, 0, NULL, &r), 0);
     ck_assert_int_eq(r.status, 200);
-    expect_not_ready(&d, "database_unreachable", "database");
+    expect_not_ready(&d, "database_unreachable", "gallery_not_loaded", "database");
     /* a well-formed token cannot be checked: 503, not 401 */
     ck_assert_int_eq(req_full("GET", url(&d, "/api/v1/whoami"),
                               "Bearer att_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", NULL, NULL, 0, NULL, &r), 0);
@@ -661,7 +666,7 @@ START_TEST(readyz_models_missing)
     int started = ts_daemon_start(&d, ci, extra);
     setenv("ATTENDD_MODELS_DIR", saved, 1);
     ck_assert_int_eq(started, 0);
-    expect_not_ready(&d, "models_not_loaded", "models not loaded");
+    expect_not_ready(&d, "models_not_loaded", NULL, "models not loaded");
     ck_assert_int_eq(ts_daemon_stop(&d, SIGTERM, 60), 0);
     ts_pg_stop(&p2);
     rmdir(dir);

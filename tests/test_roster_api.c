@@ -100,18 +100,27 @@ static void whoami_id(const char *token, char *id, size_t len)
     json_decref(j);
 }
 
-static void fx_start(const char *extra)
+static void daemon_up(const char *extra)
+{
+    ck_assert_int_eq(ts_daemon_start(&D, conninfo, extra), 0);
+    ck_assert_int_eq(wait_ready(), 200);
+    whoami_id(D.admin_token, admin_id, sizeof admin_id);
+    whoami_id(D.hr_token, hr_id, sizeof hr_id);
+}
+
+static void pg_up(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     snprintf(scratch, sizeof scratch, "/tmp/attendd-roster-XXXXXX");
     ck_assert_ptr_nonnull(mkdtemp(scratch));
     ck_assert_int_eq(ts_pg_start(&pg), 0);
     ck_assert_int_eq(ts_pg_new_db(&pg, conninfo, sizeof conninfo), 0);
-    D.keep_dir = 1;
-    ck_assert_int_eq(ts_daemon_start(&D, conninfo, extra), 0);
-    ck_assert_int_eq(wait_ready(), 200);
-    whoami_id(D.admin_token, admin_id, sizeof admin_id);
-    whoami_id(D.hr_token, hr_id, sizeof hr_id);
+}
+
+static void fx_start(const char *extra)
+{
+    pg_up();
+    daemon_up(extra);
 }
 
 static void fx_stop(void)
@@ -119,10 +128,12 @@ static void fx_stop(void)
     if (D.pid > 0) ck_assert_int_eq(ts_daemon_stop(&D, SIGTERM, 60), 0);
     ts_pg_stop(&pg);
     if (strncmp(scratch, "/tmp/attendd-roster-", 20) == 0) sh("rm -rf '%s'", scratch);
-    if (strncmp(D.dir, "/tmp/attendd-daemon-", 20) == 0) sh("rm -rf '%s'", D.dir);
 }
 
 static void fx_default(void) { fx_start(NULL); }
+/* The end-to-end case restarts its daemon, which only the process that started it can wait for:
+ * the test (a forked child) starts it itself. */
+static void fx_database_only(void) { pg_up(); }
 static void fx_errors(void)
 {
     char extra[64];
@@ -317,8 +328,62 @@ static const char *match_id(json_t *face)
 
 /* ---- end to end: enrol id01-id10, identify everything else, restart ------------------------------ */
 
+/* Identify every probe photo (the largest face of each): every photo but the first of id01-id10, every
+ * photo of the strangers id11-id13. Prints the figures under label. */
+struct figures {
+    int enrolled_probes, enrolled_right, wrong_person, strangers, stranger_matched, no_face, decisions, right;
+};
+
+static void probe_dataset(json_t *ids, char person[][40], const char *label, struct figures *fg)
+{
+    memset(fg, 0, sizeof *fg);
+    const char *key;
+    json_t *photos;
+    json_object_foreach(ids, key, photos) {
+        int k = atoi(key + 2);
+        size_t i;
+        json_t *p;
+        json_array_foreach(photos, i, p) {
+            if (k <= 10 && i == 0) continue;
+            const char *file = json_string_value(p);
+            json_t *f = identify_largest(face(file));
+            const char *got = match_id(f);
+            json_t *sim = f ? json_object_get(f, "similarity") : NULL;
+            if (!f) fg->no_face++;
+            if (k <= 10) {
+                fg->enrolled_probes++;
+                if (got && strcmp(got, person[k]) == 0) fg->enrolled_right++;
+                else if (got) fg->wrong_person++;
+                if (!got || strcmp(got, person[k]) != 0)
+                    fprintf(stderr, "  threshold %s: probe %s %s: %s (best similarity %.3f)\n", label, key, file,
+                            got ? "WRONG PERSON" : "no match", json_is_real(sim) ? json_real_value(sim) : -1.0);
+            } else {
+                fg->strangers++;
+                if (got) {
+                    fg->stranger_matched++;
+                    fprintf(stderr, "  threshold %s: stranger %s %s matched %s\n", label, key, file, got);
+                }
+                /* the nearest enrolled person is never named below the threshold */
+                ck_assert(f == NULL || json_is_null(json_object_get(f, "match")));
+            }
+            json_decref(f);
+        }
+    }
+    fg->decisions = fg->enrolled_probes + fg->strangers;
+    fg->right = fg->enrolled_right + (fg->strangers - fg->stranger_matched);
+    fprintf(stderr,
+            "identification at threshold %s: enrolled probes %d/%d (%.1f%%) matched correctly, %d to a wrong "
+            "person; strangers %d/%d unmatched; all probe photos %d/%d (%.1f%%) decided correctly; %d without a "
+            "face\n",
+            label, fg->enrolled_right, fg->enrolled_probes, 100.0 * fg->enrolled_right / fg->enrolled_probes,
+            fg->wrong_person, fg->strangers - fg->stranger_matched, fg->strangers, fg->right, fg->decisions,
+            100.0 * fg->right / fg->decisions, fg->no_face);
+}
+
 START_TEST(enrol_and_identify_dataset)
 {
+    D.keep_dir = 1; /* restarted below with the same keys */
+    daemon_up(NULL);
     char *ids_path = ts_data_path("faces/identities.json");
     json_error_t je;
     json_t *ids = json_load_file(ids_path, 0, &je);
@@ -361,51 +426,17 @@ START_TEST(enrol_and_identify_dataset)
     }
     ck_assert_int_eq(n_ident, 13);
 
-    /* probes: every other photo of id01..id10, every photo of the strangers id11..id13 */
-    int enrolled_probes = 0, enrolled_right = 0, rank_wrong = 0, strangers = 0, stranger_matched = 0, no_face = 0;
-    json_object_foreach(ids, key, photos) {
-        int k = atoi(key + 2);
-        size_t i;
-        json_t *p;
-        json_array_foreach(photos, i, p) {
-            if (k <= 10 && i == 0) continue;
-            const char *file = json_string_value(p);
-            json_t *f = identify_largest(face(file));
-            const char *got = match_id(f);
-            json_t *sim = f ? json_object_get(f, "similarity") : NULL;
-            if (!f) no_face++;
-            if (k <= 10) {
-                enrolled_probes++;
-                if (got && strcmp(got, person[k]) == 0) enrolled_right++;
-                else if (got) rank_wrong++;
-                if (!got || strcmp(got, person[k]) != 0)
-                    fprintf(stderr, "probe %s %s: %s (best similarity %.3f)\n", key, file,
-                            got ? "WRONG PERSON" : "no match", json_is_real(sim) ? json_real_value(sim) : -1.0);
-            } else {
-                strangers++;
-                if (got) {
-                    stranger_matched++;
-                    fprintf(stderr, "stranger %s %s matched %s\n", key, file, got);
-                }
-                /* the nearest enrolled person is never named below the threshold */
-                ck_assert(f == NULL || json_is_null(json_object_get(f, "match")));
-            }
-            json_decref(f);
-        }
-    }
-    int decisions = enrolled_probes + strangers, right = enrolled_right + (strangers - stranger_matched);
-    fprintf(stderr,
-            "identification at the default threshold: enrolled probes %d/%d (%.1f%%) matched correctly, %d matched "
-            "to a wrong person; strangers %d/%d correctly unmatched; all probe photos %d/%d (%.1f%%) decided "
-            "correctly; %d without a face\n",
-            enrolled_right, enrolled_probes, 100.0 * enrolled_right / enrolled_probes, rank_wrong,
-            strangers - stranger_matched, strangers, right, decisions, 100.0 * right / decisions, no_face);
-    ck_assert_int_eq(enrolled_probes, 38);
-    ck_assert_int_eq(strangers, 13);
-    ck_assert_int_eq(no_face, 0);
-    ck_assert_int_eq(stranger_matched, 0); /* no wrong person above the threshold for a stranger */
-    ck_assert_int_eq(rank_wrong, 0);       /* nor for anyone enrolled */
-    ck_assert_msg(100 * right >= 98 * decisions, "only %d/%d probe photos decided correctly", right, decisions);
+    /* at the default threshold (0.45) the issue's criterion: of every probe photo (38 of enrolled
+     * people, 13 of strangers) at least 98% decided right, no one matched to a wrong person */
+    struct figures fg;
+    probe_dataset(ids, person, "0.45 (default)", &fg);
+    ck_assert_int_eq(fg.enrolled_probes, 38);
+    ck_assert_int_eq(fg.strangers, 13);
+    ck_assert_int_eq(fg.no_face, 0);
+    ck_assert_int_eq(fg.stranger_matched, 0);
+    ck_assert_int_eq(fg.wrong_person, 0);
+    ck_assert_msg(100 * fg.right >= 98 * fg.decisions, "only %d/%d probe photos decided correctly", fg.right,
+                  fg.decisions);
 
     /* metadata only: the template never comes back */
     long st;
@@ -418,16 +449,22 @@ START_TEST(enrol_and_identify_dataset)
     ck_assert_ptr_nonnull(json_object_get(json_object_get(it, "quality"), "sharpness"));
     json_decref(j);
 
-    /* the gallery survives a restart: templates decrypted again from the database */
+    /* the gallery survives a restart: templates decrypted again from the database. Restarted at
+     * match_threshold 0.40 (docs/vision.md: 0 false rejects, 2 false accepts in 1,690 impostor pairs;
+     * docs/pipeline.md runs the camera acceptance there): the one enrolled probe under 0.45 (img12,
+     * id02 25 years younger than img3, 0.405) matches, and still no stranger does */
     ck_assert_int_eq(ts_daemon_stop(&D, SIGTERM, 60), 0);
-    ck_assert_int_eq(ts_daemon_restart(&D), 0);
+    setenv("ATTENDD_MATCH_THRESHOLD", "0.40", 1);
+    int restarted = ts_daemon_restart(&D);
+    unsetenv("ATTENDD_MATCH_THRESHOLD");
+    ck_assert_int_eq(restarted, 0);
     ck_assert_int_eq(wait_ready(), 200);
-    json_t *f = identify_largest(face("img2.jpg"));
-    ck_assert_str_eq(match_id(f), person[1]);
-    json_decref(f);
-    f = identify_largest(face("img27.jpg"));
-    ck_assert_str_eq(match_id(f), person[10]);
-    json_decref(f);
+    probe_dataset(ids, person, "0.40", &fg);
+    ck_assert_int_eq(fg.no_face, 0);
+    ck_assert_int_eq(fg.stranger_matched, 0);
+    ck_assert_int_eq(fg.wrong_person, 0);
+    ck_assert_msg(100 * fg.enrolled_right >= 98 * fg.enrolled_probes, "only %d/%d enrolled probes matched",
+                  fg.enrolled_right, fg.enrolled_probes);
 
     /* with another template key the gallery cannot load: not ready, and no identification */
     ck_assert_int_eq(ts_daemon_stop(&D, SIGTERM, 60), 0);
@@ -449,6 +486,8 @@ START_TEST(enrol_and_identify_dataset)
     j = post_file(url("/api/v1/people/%s/faces", person[1]), D.admin_token, face("img2.jpg"), "image/jpeg", &st);
     expect_problem(j, st, 503, "not_ready", NULL);
     json_decref(ids);
+    ck_assert_int_eq(ts_daemon_stop(&D, SIGTERM, 60), 0);
+    sh("rm -rf '%s'", D.dir);
 }
 END_TEST
 
@@ -989,12 +1028,62 @@ START_TEST(auth_on_every_route)
 }
 END_TEST
 
+/* ---- readiness: the schema and the gallery ------------------------------------------------------ */
+
+/* readyz's reasons as one string ("" when ready). */
+static void ready_reasons(const struct ts_daemon *d, char *out, size_t len)
+{
+    char u[128];
+    snprintf(u, sizeof u, "%s/readyz", d->url);
+    struct ts_resp r;
+    out[0] = '\0';
+    ck_assert_int_eq(ts_http("GET", u, NULL, NULL, 0, NULL, &r), 0);
+    if (r.status != 200) {
+        json_t *j = parse_body(&r);
+        char *t = json_dumps(json_object_get(j, "reasons"), JSON_COMPACT);
+        snprintf(out, len, "%s", t ? t : "?");
+        free(t);
+        json_decref(j);
+    }
+    ts_resp_free(&r);
+}
+
+START_TEST(readyz_schema_then_gallery)
+{
+    /* a database that does not exist yet: the daemon starts, not ready */
+    char ci[700], name[64], reasons[256];
+    snprintf(name, sizeof name, "late_%d", (int)getpid());
+    snprintf(ci, sizeof ci, "%s dbname=%s", pg.base, name);
+    struct ts_daemon d = {.no_tokens = 1};
+    ck_assert_int_eq(ts_daemon_start(&d, ci, NULL), 0);
+    ready_reasons(&d, reasons, sizeof reasons);
+    ck_assert_str_eq(reasons, "[\"database_unreachable\",\"gallery_not_loaded\"]");
+    /* it appears, empty: reachable, but not the schema this binary needs */
+    char sql[128];
+    snprintf(sql, sizeof sql, "CREATE DATABASE %s", name);
+    ck_assert_int_eq(ts_psql(conninfo, sql, NULL, 0), 0);
+    ready_reasons(&d, reasons, sizeof reasons);
+    ck_assert_str_eq(reasons, "[\"schema_mismatch\",\"gallery_not_loaded\"]");
+    /* migrated: the gallery loads on its next retry (every 5 s) and the daemon is ready */
+    const char *migrate[] = {"migrate", NULL};
+    char out[512];
+    ck_assert_int_eq(ts_attendctl(&d, out, sizeof out, migrate), 0);
+    for (int i = 0; i < 300; i++) {
+        ready_reasons(&d, reasons, sizeof reasons);
+        if (!reasons[0]) break;
+        usleep(100000);
+    }
+    ck_assert_msg(reasons[0] == '\0', "still not ready: %s", reasons);
+    ck_assert_int_eq(ts_daemon_stop(&d, SIGTERM, 60), 0);
+}
+END_TEST
+
 Suite *roster_api_suite(void)
 {
     Suite *s = suite_create("roster_api");
 
     TCase *e2e = tcase_create("e2e");
-    tcase_add_unchecked_fixture(e2e, fx_default, fx_stop);
+    tcase_add_unchecked_fixture(e2e, fx_database_only, fx_stop);
     tcase_set_timeout(e2e, 1800);
     tcase_add_test(e2e, enrol_and_identify_dataset);
     suite_add_tcase(s, e2e);
@@ -1021,6 +1110,7 @@ Suite *roster_api_suite(void)
     tcase_add_unchecked_fixture(auth, fx_default, fx_stop);
     tcase_set_timeout(auth, 300);
     tcase_add_test(auth, auth_on_every_route);
+    tcase_add_test(auth, readyz_schema_then_gallery);
     suite_add_tcase(s, auth);
     return s;
 }

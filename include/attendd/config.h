@@ -26,6 +26,8 @@ struct att_config {
     int connection_timeout_s;       /* idle connection timeout */
     long max_body_bytes;            /* request bodies above this get 413 */
     bool allow_remote_http;         /* plain HTTP on a non-loopback address only if true */
+    int sse_max_streams;            /* concurrent SSE feeds (issue 6); more get 503 */
+    int sse_ping_s;                 /* SSE heartbeat interval, seconds */
     /* database */
     char database_url[CFG_STR_MAX]; /* libpq conninfo or URI; empty = not configured */
     int db_pool_size;               /* connections kept open */
@@ -53,6 +55,10 @@ struct att_config {
     int track_window_m;             /* ... its last window_m recognitions agree */
     int cooldown_s;                 /* one punch per person per this many seconds */
     int max_shift_h;                /* an open clock-in older than this no longer counts */
+    /* attendance report (src/http/attendance.c, docs/reports.md) */
+    char timezone[64];              /* IANA zone of the hospital's wall clock; default UTC */
+    char day_cutoff[8];             /* "HH:MM": local time where one work day ends and the next begins */
+    int report_max_days;            /* longest from..to range of one report */
 };
 
 /* Fill with built-in defaults. */

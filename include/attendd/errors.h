@@ -39,7 +39,9 @@ extern "C" {
     X(E_FACE_TOO_SMALL, 422, "face_too_small",      "Face too small")                         \
     X(E_TOO_BLURRY,  422, "too_blurry",             "Photo too blurry")                       \
     X(E_NOT_FRONTAL, 422, "not_frontal",            "Face not frontal")                       \
-    X(E_SPOOF,       422, "spoof_suspected",        "Presentation attack suspected")
+    X(E_SPOOF,       422, "spoof_suspected",        "Presentation attack suspected")                    \
+    /* corrections (issue 6) */                                                                  \
+    X(E_NOT_MANUAL,  409, "not_manual_punch",       "Only manual punches can be voided")
 
 typedef enum att_err {
 #define ATT_ERR_ENUM(name, status, code, title) ATT_##name,

@@ -59,6 +59,11 @@ struct event_row {
     double similarity;        /* NAN when NULL (manual punches) */
     double liveness;          /* idem */
     const char *source;       /* "camera" / "manual" */
+    const char *reason;       /* manual punches: why; NULL for camera events */
+    const char *created_by;   /* manual punches: the API token's name; NULL for camera events */
+    const char *pseudonym;    /* people.pseudonym of the person, NULL when not linked */
+    int64_t seq;              /* commit-ordered position (events.seq): the SSE feed's id */
+    const char *voided_at;    /* RFC 3339 UTC when voided, else NULL (lists never hold voided rows) */
 };
 
 /* Events not voided, newest first (keyset on ts DESC, id DESC), with the person's employee_no and
@@ -67,6 +72,24 @@ struct event_row {
  * ("since", "until", "person_id", "camera_id", "limit", "cursor"). */
 att_err store_events_list(PGconn *c, const struct event_filter *f, struct event_row **out, size_t *n,
                           char next_cursor[EVENTS_CURSOR_MAX], const char **bad_param);
+
+/* One event by id, voided or not. *out ONE malloc'd row (free). ATT_E_NOT_FOUND (also for a non-uuid). */
+att_err store_event_get(PGconn *c, const char *id, struct event_row **out);
+
+/* Live (non-voided) events with seq > after, in seq order, at most limit. *out ONE block (free). */
+att_err store_events_since_seq(PGconn *c, int64_t after, size_t limit, struct event_row **out, size_t *n);
+/* Highest seq so far (0 for none). */
+att_err store_events_max_seq(PGconn *c, int64_t *out);
+
+/* A manual punch (source "manual") for a person who is not erased, ts in µs since the epoch. Run
+ * in the caller's transaction, with its audit row. ATT_E_NOT_FOUND: no such (or an erased) person;
+ * ATT_E_INVALID: bad kind, empty reason or created_by, or refused by a CHECK. id_out: the new id. */
+att_err store_punch_insert(PGconn *c, const char *person_id, const char *kind, int64_t ts_us, const char *reason,
+                           const char *created_by, char id_out[37]);
+/* Void a manual punch (voided_at = now(); the row stays). person_out: its person id or "".
+ * ATT_E_NOT_FOUND: no such event; ATT_E_NOT_MANUAL: a camera event (never voided through the API);
+ * ATT_E_CONFLICT: voided already. */
+att_err store_punch_void(PGconn *c, const char *id, char person_out[37]);
 
 /* Called once per person with their latest non-voided event at or after since_us; a non-ATT_OK return
  * stops the walk and is returned. */

@@ -16,12 +16,17 @@ struct token_info {
     char created_at[40];   /* RFC 3339 UTC */
     char last_used_at[40]; /* "" if never */
     bool revoked;
+    bool pseudonymous;     /* sees pseudonyms instead of identities; only pseudonym-safe routes */
 };
 
 /* Generate a token, store its hash with name/role; token_out receives the secret (show it once).
  * created_by: id of the token that made it, or NULL (CLI). ATT_E_INVALID for a bad name/role. */
 att_err store_token_create(PGconn *c, const struct token_key *key, const char *name, enum att_role role,
                            const char *created_by, char token_out[TOKEN_STR_MAX], char id_out[UUID_STR_LEN]);
+/* As store_token_create; pseudonymous: the token sees people only as people.pseudonym (issue 6). */
+att_err store_token_create_ex(PGconn *c, const struct token_key *key, const char *name, enum att_role role,
+                              bool pseudonymous, const char *created_by, char token_out[TOKEN_STR_MAX],
+                              char id_out[UUID_STR_LEN]);
 /* Find a live (not revoked) token by hash. ATT_E_NOT_FOUND if none. */
 att_err store_token_lookup(PGconn *c, const unsigned char hash[TOKEN_HASH_BYTES], struct token_info *out);
 /* All tokens, newest first; *out malloc'd (free()), *n entries. */

@@ -252,7 +252,10 @@ static void *worker(void *arg)
     for (;;) {
         cap_frame *f = NULL;
         att_err e = cap_queue_pop(p->cfg.queue, POP_TIMEOUT_MS, &f);
-        if (e == ATT_E_UNAVAILABLE) break; /* closed and drained */
+        if (e == ATT_E_UNAVAILABLE || atomic_load(&p->quit)) { /* closed and drained, or failed start */
+            cap_frame_free(f);
+            break;
+        }
         if (f) {
             process(p, vp, f);
             cap_frame_free(f);
@@ -273,8 +276,8 @@ att_err pipeline_start(pipeline *p)
         if (pthread_create(&p->threads[i], NULL, worker, arg) != 0) {
             free(arg);
             log_error("pipeline", "cannot start analysis worker %d", i);
-            p->started = i; /* join what did start */
-            cap_queue_close(p->cfg.queue);
+            p->started = i; /* end and join what did start; the queue stays open for its owner */
+            atomic_store(&p->quit, true);
             pipeline_join(p);
             return ATT_E_INTERNAL;
         }

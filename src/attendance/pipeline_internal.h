@@ -42,6 +42,7 @@ struct pipeline {
     av_pipeline *vp[PIPELINE_WORKERS_MAX];
     pthread_t threads[PIPELINE_WORKERS_MAX];
     int started, joined;
+    atomic_bool quit;             /* workers end at their next pop timeout (failed start only) */
     pthread_mutex_t table_lock;   /* guards cams and every cam_state's refs/dead/next */
     struct cam_state *cams;
     pthread_mutex_t hk_lock;      /* one worker does housekeeping at a time */

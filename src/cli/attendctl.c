@@ -47,7 +47,7 @@ struct command {
 static const struct command commands[] = {
     {"version", cmd_version, "version                         print the version"},
     {"migrate", cmd_migrate, "migrate                         apply pending database migrations"},
-    {"token", cmd_token, "token create --role admin|hr --name NAME | list | revoke ID"},
+    {"token", cmd_token, "token create --role admin|hr --name NAME [--pseudonymous] | list | revoke ID"},
     {"key", cmd_key, "key create FILE | key rotate --new-key FILE   new key file (0600) | re-encrypt all templates"},
     {"detect", cmd_detect, "detect IMAGE                    faces as JSON (box, score, landmarks5, quality, liveness)"},
     {"embed", cmd_embed, "embed IMAGE                     512-d embedding of the largest face as JSON"},

@@ -117,7 +117,7 @@ int cmd_migrate(int argc, char **argv)
 
 static int token_usage(void)
 {
-    fprintf(stderr, "usage: attendctl token create --role admin|hr --name NAME\n"
+    fprintf(stderr, "usage: attendctl token create --role admin|hr --name NAME [--pseudonymous]\n"
                     "       attendctl token list\n"
                     "       attendctl token revoke ID\n");
     return EXIT_USAGE;
@@ -142,8 +142,13 @@ static bool take_opt(int argc, char **argv, int *i, const char *opt, const char 
 static int token_create(int argc, char **argv)
 {
     const char *role_s = NULL, *name = NULL;
+    bool pseudonymous = false;
     for (int i = 2; i < argc; i++) {
         if (take_opt(argc, argv, &i, "--role", &role_s) || take_opt(argc, argv, &i, "--name", &name)) continue;
+        if (strcmp(argv[i], "--pseudonymous") == 0) {
+            pseudonymous = true;
+            continue;
+        }
         fprintf(stderr, "attendctl: token create: unexpected argument '%s'\n", argv[i]);
         return token_usage();
     }
@@ -169,10 +174,10 @@ static int token_create(int argc, char **argv)
         return EXIT_FAIL;
     }
     char token[TOKEN_STR_MAX], id[UUID_STR_LEN];
-    char *detail = detail_json(json_pack("{s:s}", "role", role_name(role)));
+    char *detail = detail_json(json_pack("{s:s, s:b}", "role", role_name(role), "pseudonymous", pseudonymous));
     att_err rc = detail ? db_begin(c) : ATT_E_NOMEM;
     if (rc == ATT_OK) {
-        rc = store_token_create(c, &key, name, role, NULL, token, id);
+        rc = store_token_create_ex(c, &key, name, role, pseudonymous, NULL, token, id);
         if (rc == ATT_OK) rc = audit(c, "token.create", id, ATT_OK, detail);
         if (rc == ATT_OK) rc = db_commit(c);
         else db_rollback(c);

@@ -1,5 +1,5 @@
 /* GET /api/v1/events (hr, admin): attendance events newest first with time, person and camera
- * filters and cursor pagination; every read is audited (ids and counts only, never names). */
+ * filters and cursor pagination; ETag/304 polling; every 200 is audited (ids and counts, never names). */
 #include "http_internal.h"
 
 #include <math.h>
@@ -36,13 +36,30 @@ static const char *param_rule(const char *name)
 static json_t *num_or_null(double v) { return isnan(v) ? json_null() : json_real(v); }
 static json_t *str_or_null(const char *s) { return s ? json_string(s) : json_null(); }
 
-static json_t *row_json(const struct event_row *e)
+json_t *http_event_json(const struct event_row *e, bool pseudonymous)
 {
-    return json_pack("{s:s, s:o, s:o, s:o, s:o, s:s, s:s, s:o, s:o, s:s}", "id", e->id, "person_id",
-                     str_or_null(e->person_id), "employee_no", str_or_null(e->employee_no), "name",
-                     str_or_null(e->name), "camera_id", str_or_null(e->camera_id), "kind", e->kind, "ts", e->ts,
-                     "similarity", num_or_null(e->similarity), "liveness", num_or_null(e->liveness), "source",
-                     e->source);
+    json_t *o = json_pack("{s:s, s:o, s:s, s:s, s:o, s:o, s:s}", "id", e->id, "camera_id", str_or_null(e->camera_id),
+                          "kind", e->kind, "ts", e->ts, "similarity", num_or_null(e->similarity), "liveness",
+                          num_or_null(e->liveness), "source", e->source);
+    if (!o) return NULL;
+    int bad = 0;
+    if (pseudonymous) {
+        bad |= json_object_set_new(o, "person_key", str_or_null(e->pseudonym));
+    } else {
+        bad |= json_object_set_new(o, "person_id", str_or_null(e->person_id));
+        bad |= json_object_set_new(o, "employee_no", str_or_null(e->employee_no));
+        bad |= json_object_set_new(o, "name", str_or_null(e->name));
+        if (strcmp(e->source, "manual") == 0) {
+            bad |= json_object_set_new(o, "created_by", str_or_null(e->created_by));
+            bad |= json_object_set_new(o, "reason", str_or_null(e->reason));
+        }
+    }
+    if (e->voided_at) bad |= json_object_set_new(o, "voided_at", json_string(e->voided_at));
+    if (bad) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
 }
 
 att_err http_events_list(struct http_request *req, struct http_response *resp)
@@ -64,6 +81,19 @@ att_err http_events_list(struct http_request *req, struct http_response *resp)
         (e = http_query_int(req, resp, "limit", 1, EVENTS_LIST_MAX_LIMIT, EVENTS_LIST_DEFAULT_LIMIT, &limit)) != ATT_OK)
         return e;
     f.limit = (size_t)limit;
+    bool pseudo = req->token && req->token->pseudonymous;
+    if (pseudo && f.person_id)
+        return http_problem(resp, ATT_E_FORBIDDEN, "person_id", "a pseudonymous token may not filter by person_id");
+
+    /* conditional GET: answered from memory, before the database (the token check before it is
+     * normally served by the auth cache) */
+    struct http_response tag = {0};
+    bool not_modified;
+    if ((e = http_etag_check(req, &tag, &not_modified)) != ATT_OK || not_modified) {
+        http_response_clear(resp);
+        *resp = tag;
+        return e;
+    }
 
     PGconn *c;
     if ((e = http_req_db(req, resp, &c)) != ATT_OK) return e;
@@ -98,7 +128,7 @@ att_err http_events_list(struct http_request *req, struct http_response *resp)
 
     json_t *items = json_array();
     for (size_t i = 0; items && i < n; i++) {
-        json_t *o = row_json(&rows[i]);
+        json_t *o = http_event_json(&rows[i], pseudo);
         if (!o || json_array_append_new(items, o) != 0) {
             json_decref(items);
             items = NULL;
@@ -106,6 +136,7 @@ att_err http_events_list(struct http_request *req, struct http_response *resp)
     }
     free(rows);
     if (!items) return http_problem(resp, ATT_E_NOMEM, NULL, NULL);
+    for (size_t i = 0; i < tag.nheaders; i++) http_header(resp, tag.headers[i].name, tag.headers[i].value);
     return http_json(resp, MHD_HTTP_OK,
                      json_pack("{s:o, s:o}", "items", items, "next_cursor", next[0] ? json_string(next) : json_null()));
 }

@@ -11,6 +11,7 @@
 
 #include "attendd/app.h"
 #include "attendd/errors.h"
+#include "attendd/store_events.h"
 #include "attendd/store_tokens.h"
 #include "attendd/token.h"
 
@@ -57,6 +58,8 @@ struct http_response {
     const char *content_type;       /* static string, or NULL for no body */
     struct http_header headers[HTTP_MAX_HEADERS];
     size_t nheaders;
+    struct MHD_Response *stream;    /* instead of body: a callback response (SSE), queued as is and
+                                       destroyed by the server; NULL for ordinary responses */
 };
 
 /* A handler answers one route. It fills resp through the helpers below and returns ATT_OK, or the
@@ -71,6 +74,8 @@ struct http_route {
     const char *pattern;       /* "/api/v1/tokens/{id}": literal segments and {name} segments */
     enum att_role min_role;    /* ROLE_NONE: no authentication; ROLE_HR: hr or admin; ROLE_ADMIN */
     http_handler handler;
+    bool pseudonym_ok;         /* a pseudonymous token may call it (it reveals no identity, or the
+                                  handler replaces identities by pseudonyms); false: 403 for them */
 };
 
 /* ---- response helpers (problem.c) ------------------------------------------------------------ */
@@ -194,6 +199,31 @@ void http_auth_cache_clear(void);
 /* Client address as text ("127.0.0.1", "::1") for logs; "?" if unknown (server.c). */
 void http_client_addr(struct MHD_Connection *conn, char *buf, size_t len);
 
+/* ---- cheap polling (etag.c) --------------------------------------------------------------------- */
+
+/* Conditional GET for a polled list: the ETag is the per-boot epoch, the data version
+ * (attendd/data_version.h) and a hash of the path, the sorted query string and the token's
+ * pseudonymity; Last-Modified is the time of the latest bump. Adds both headers to resp. When
+ * If-None-Match matches, resp becomes a 304 without a body and *not_modified is true: the handler
+ * returns ATT_OK at once, before touching the database (and writes no audit row: nothing is
+ * disclosed that the audited 200 did not). Call it after validating parameters, before the query. */
+att_err http_etag_check(struct http_request *req, struct http_response *resp, bool *not_modified);
+
+/* ---- events as JSON (events.c) ------------------------------------------------------------------ */
+
+/* One event for the API. pseudonymous: person_key (the pseudonym) instead of person_id,
+ * employee_no and name, and no reason/created_by (free text may name people). NULL on no memory. */
+json_t *http_event_json(const struct event_row *e, bool pseudonymous);
+
+/* ---- the SSE hub (sse.c) ------------------------------------------------------------------------- */
+
+/* Started and stopped by server.c: http_sse_open before the daemon, http_sse_shutdown on quiesce
+ * (every open stream ends at once, so the drain never waits on them), http_sse_close after
+ * MHD_stop_daemon. */
+att_err http_sse_open(struct app *app);
+void http_sse_shutdown(void);
+void http_sse_close(void);
+
 /* ---- handlers (one file per resource) -------------------------------------------------------- */
 
 att_err http_health_get(struct http_request *req, struct http_response *resp);
@@ -204,6 +234,10 @@ att_err http_tokens_create(struct http_request *req, struct http_response *resp)
 att_err http_tokens_delete(struct http_request *req, struct http_response *resp);
 /* events.c, metrics.c */
 att_err http_events_list(struct http_request *req, struct http_response *resp);
+/* sse.c, punches.c (issue 6) */
+att_err http_events_stream(struct http_request *req, struct http_response *resp);
+att_err http_punches_create(struct http_request *req, struct http_response *resp);
+att_err http_punches_void(struct http_request *req, struct http_response *resp);
 att_err http_metrics_get(struct http_request *req, struct http_response *resp);
 
 /* cameras.c */
@@ -224,5 +258,18 @@ att_err http_faces_list(struct http_request *req, struct http_response *resp);
 att_err http_faces_delete(struct http_request *req, struct http_response *resp);
 att_err http_identify(struct http_request *req, struct http_response *resp);
 att_err http_audit_list(struct http_request *req, struct http_response *resp);
+
+/* shifts.c, attendance.c (issue 6: shifts, schedules, the attendance report) */
+att_err http_shifts_list(struct http_request *req, struct http_response *resp);
+att_err http_shifts_create(struct http_request *req, struct http_response *resp);
+att_err http_shifts_get(struct http_request *req, struct http_response *resp);
+att_err http_shifts_update(struct http_request *req, struct http_response *resp);
+att_err http_shifts_delete(struct http_request *req, struct http_response *resp);
+att_err http_schedules_list(struct http_request *req, struct http_response *resp);
+att_err http_schedules_create(struct http_request *req, struct http_response *resp);
+att_err http_schedules_get(struct http_request *req, struct http_response *resp);
+att_err http_schedules_update(struct http_request *req, struct http_response *resp);
+att_err http_schedules_delete(struct http_request *req, struct http_response *resp);
+att_err http_attendance_get(struct http_request *req, struct http_response *resp);
 
 #endif

@@ -2,6 +2,8 @@
  * every call, refused ones included, leaves an audit row; changes reach the gallery at once. */
 #include "http_internal.h"
 
+#include "attendd/data_version.h"
+
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,14 +30,19 @@ att_err http_audit_commit(struct http_request *req, struct http_response *resp, 
         return http_problem(resp, e == ATT_E_DB ? ATT_E_DB : ATT_E_INTERNAL, NULL,
                             "the change and its audit row could not be committed; nothing was changed");
     }
+    app_data_version_bump(); /* names and erasures show in event lists and reports: new ETags */
     return ATT_OK;
 }
 
 att_err http_audit_refusal(struct http_request *req, const char *action, const char *target_id, att_err err)
 {
-    /* a malformed id from the URL is not worth keeping (and may not fit the column) */
-    (void)http_audit(req, action, "person", target_id && db_uuid_valid(target_id) ? target_id : NULL,
-                     att_err_code(err), NULL);
+    /* a malformed id from the URL is not worth keeping (and may not fit the column); a valid one is
+     * kept in lower case, as every other row names it, so a filter on the id finds them all */
+    char id[UUID_STR_LEN];
+    bool valid = target_id && db_uuid_valid(target_id);
+    for (size_t i = 0; valid && i < sizeof id; i++)
+        id[i] = (char)(target_id[i] >= 'A' && target_id[i] <= 'F' ? target_id[i] - 'A' + 'a' : target_id[i]);
+    (void)http_audit(req, action, "person", valid ? id : NULL, att_err_code(err), NULL);
     return err;
 }
 

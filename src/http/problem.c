@@ -17,6 +17,8 @@ void http_response_clear(struct http_response *resp)
     resp->content_type = NULL;
     resp->status = 0;
     resp->nheaders = 0;
+    if (resp->stream != NULL) MHD_destroy_response(resp->stream); /* never queued */
+    resp->stream = NULL;
 }
 
 /* Replace the body with the compact serialisation of v (stolen). */

@@ -98,7 +98,10 @@ static enum MHD_Result queue(struct http_server *srv, struct req_ctx *rc, struct
                              struct http_response *resp)
 {
     struct MHD_Response *r;
-    if (resp->body != NULL) {
+    if (resp->stream != NULL) {
+        r = resp->stream; /* SSE: a callback response; we drop our reference below */
+        resp->stream = NULL;
+    } else if (resp->body != NULL) {
         r = MHD_create_response_from_buffer_with_free_callback(resp->body_len, resp->body, free_body);
         if (r != NULL) resp->body = NULL;
     } else {
@@ -246,6 +249,12 @@ static enum MHD_Result begin(struct http_server *srv, struct req_ctx *rc, struct
         release_db(rc); /* never hold a pooled connection while a slow client uploads */
         if (e != ATT_OK) return refuse(srv, rc, conn, &resp);
         req->token = &rc->token;
+        /* fail closed: a pseudonymous token reaches only routes marked safe for it (issue 6) */
+        if (rc->token.pseudonymous && !rc->route->pseudonym_ok) {
+            log_notice("http", "403 %s %s: token %s is pseudonymous", req->method, req->path, rc->token.id);
+            http_problem(&resp, ATT_E_FORBIDDEN, NULL, "a pseudonymous token may not use this route");
+            return refuse(srv, rc, conn, &resp);
+        }
     }
 
     rc->declared = (size_t)declared;
@@ -267,6 +276,7 @@ static enum MHD_Result body_data(struct http_server *srv, struct req_ctx *rc, st
     if (n > max - rc->len) {
         rc->too_large = true;
         rc->discarded = n;
+        if (rc->body != NULL) sodium_memzero(rc->body, rc->cap); /* a photo's first megabytes */
         free(rc->body);
         rc->body = NULL;
         rc->len = rc->cap = 0;
@@ -287,8 +297,14 @@ static enum MHD_Result body_data(struct http_server *srv, struct req_ctx *rc, st
         while (cap < rc->len + n) cap *= 2;
         if (cap > limit) cap = limit;
         if (cap < rc->len + n) cap = rc->len + n;
-        char *b = realloc(rc->body, cap + 1);
+        /* not realloc: a moved block would leave a copy of the body (a photo, a token) in freed memory */
+        char *b = malloc(cap + 1);
         if (b == NULL) return MHD_NO;
+        if (rc->body != NULL) {
+            memcpy(b, rc->body, rc->len);
+            sodium_memzero(rc->body, rc->cap);
+            free(rc->body);
+        }
         rc->body = b;
         rc->cap = cap;
     }
@@ -494,13 +510,20 @@ att_err http_server_start(struct app *app, http_server **out, char *err, size_t 
 
     att_err e = open_listener(cfg->listen_address, cfg->port, &srv->listen_fd, &srv->port, err, errlen);
     if (e != ATT_OK) goto fail;
+    if ((e = http_sse_open(app)) != ATT_OK) {
+        snprintf(err, errlen, "the SSE hub could not start (is another HTTP server running in this process?)");
+        close(srv->listen_fd);
+        goto fail;
+    }
 
     /* Per-IP cap: one client (a runaway script) cannot take every slot, while a reverse proxy on
      * the same host still gets most of them. */
     /* 0 = no per-address limit (a reverse proxy on the same host is one address) */
     unsigned per_ip = (unsigned)cfg->max_connections_per_ip;
     /* MHD_USE_ITC: required by MHD_quiesce_daemon with internal threads */
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    /* MHD_ALLOW_SUSPEND_RESUME: SSE streams (sse.c) suspend while they have nothing to send */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG |
+                     MHD_ALLOW_SUSPEND_RESUME;
     srv->start_err = err;
     srv->start_errlen = errlen;
     if (errlen > 0) err[0] = '\0';
@@ -520,6 +543,7 @@ att_err http_server_start(struct app *app, http_server **out, char *err, size_t 
         if (errlen > 0 && err[0] == '\0') snprintf(err, errlen, "libmicrohttpd did not start");
         e = ATT_E_INTERNAL;
         close(srv->listen_fd);
+        http_sse_close();
         goto fail;
     }
     log_info("http", "listening on %s port %u (%d threads, %d connections, body limit %ld bytes)",
@@ -538,6 +562,7 @@ uint16_t http_server_port(const http_server *srv) { return srv->port; }
 void http_server_quiesce(http_server *srv)
 {
     if (srv == NULL || atomic_exchange(&srv->quiesced, true)) return;
+    http_sse_shutdown(); /* open event streams end now: they would hold the drain to its deadline */
     MHD_socket fd = MHD_quiesce_daemon(srv->daemon);
     if (fd == MHD_INVALID_SOCKET) {
         log_warn("http", "could not quiesce: new connections are accepted until the stop");
@@ -575,6 +600,7 @@ att_err http_server_stop(http_server *srv, int timeout_ms)
         log_warn("http", "stop: %u requests still running after %d ms are cut", left, timeout_ms);
     unsigned idle = atomic_load(&srv->connections);
     MHD_stop_daemon(srv->daemon); /* closes the remaining (idle keep-alive) connections */
+    http_sse_close();
     if (srv->fd_returned) close(srv->listen_fd); /* otherwise MHD_stop_daemon closed it */
     log_info("http", "stopped (%u connections were open)", idle);
     pthread_cond_destroy(&srv->idle);

@@ -17,6 +17,7 @@ static const char *const role_names[] = {"admin", "hr", NULL};
 static const struct http_json_field create_spec[] = {
     {.name = "name", .type = HJ_STRING, .required = true, .min_len = 1, .max_len = sizeof(((struct token_info *)0)->name) - 1},
     {.name = "role", .type = HJ_STRING, .required = true, .one_of = role_names},
+    {.name = "pseudonymous", .type = HJ_BOOLEAN}, /* issue 6: sees pseudonyms, not identities */
     {NULL},
 };
 
@@ -42,12 +43,14 @@ att_err http_tokens_create(struct http_request *req, struct http_response *resp)
         json_decref(body);
         return e;
     }
-    char detail[64];
-    snprintf(detail, sizeof detail, "{\"role\":\"%s\"}", role_name(role));
+    bool pseudo = json_is_true(json_object_get(body, "pseudonymous"));
+    char detail[80];
+    snprintf(detail, sizeof detail, "{\"role\":\"%s\",\"pseudonymous\":%s}", role_name(role),
+             pseudo ? "true" : "false");
 
     char token[TOKEN_STR_MAX], id[UUID_STR_LEN];
     e = db_begin(c);
-    if (e == ATT_OK) e = store_token_create(c, &req->app->token_key, name, role, req->token->id, token, id);
+    if (e == ATT_OK) e = store_token_create_ex(c, &req->app->token_key, name, role, pseudo, req->token->id, token, id);
     if (e == ATT_OK) {
         e = http_audit(req, "token.create", "token", id, "ok", detail);
         if (e == ATT_OK) e = db_commit(c);
@@ -66,7 +69,8 @@ att_err http_tokens_create(struct http_request *req, struct http_response *resp)
     }
     log_info("http", "token %s (%s) created by token %s", id, role_name(role), req->token->id);
 
-    json_t *out = json_pack("{s:s, s:s, s:s, s:s}", "id", id, "name", name, "role", role_name(role), "token", token);
+    json_t *out = json_pack("{s:s, s:s, s:s, s:b, s:s}", "id", id, "name", name, "role", role_name(role),
+                            "pseudonymous", pseudo, "token", token);
     sodium_memzero(token, sizeof token);
     json_decref(body);
     /* the secret is in this body: no cache anywhere may keep it */
@@ -96,9 +100,10 @@ att_err http_tokens_list(struct http_request *req, struct http_response *resp)
     json_t *arr = json_array();
     for (size_t i = 0; arr != NULL && i < n; i++) {
         const struct token_info *t = &list[i];
-        json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:o, s:b}", "id", t->id, "name", t->name, "role",
+        json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:o, s:b, s:b}", "id", t->id, "name", t->name, "role",
                               role_name(t->role), "created_at", t->created_at, "last_used_at",
-                              t->last_used_at[0] ? json_string(t->last_used_at) : json_null(), "revoked", t->revoked);
+                              t->last_used_at[0] ? json_string(t->last_used_at) : json_null(), "revoked", t->revoked,
+                              "pseudonymous", t->pseudonymous);
         if (o == NULL || json_array_append_new(arr, o) != 0) {
             json_decref(arr);
             arr = NULL;
@@ -145,5 +150,6 @@ att_err http_whoami_get(struct http_request *req, struct http_response *resp)
 {
     const struct token_info *t = req->token;
     return http_json(resp, MHD_HTTP_OK,
-                     json_pack("{s:s, s:s, s:s}", "id", t->id, "name", t->name, "role", role_name(t->role)));
+                     json_pack("{s:s, s:s, s:s, s:b}", "id", t->id, "name", t->name, "role", role_name(t->role),
+                               "pseudonymous", t->pseudonymous));
 }

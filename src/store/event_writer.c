@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "attendd/data_version.h"
 #include "attendd/db.h"
 #include "attendd/log.h"
 #include "attendd/store_events.h"
@@ -492,6 +493,7 @@ static att_err write_batch(event_writer *w, const struct spool_record *batch, si
     atomic_fetch_add(&w->duplicates, dup);
     atomic_fetch_add(&w->unlinked, unlinked);
     atomic_fetch_add(&w->batches, 1);
+    if (fresh) app_data_version_bump(); /* ETags and SSE streams see the new rows */
     if (dup) log_info(MOD, "%llu event(s) were already in the database (replay)", (unsigned long long)dup);
     struct timespec wall;
     clock_gettime(CLOCK_REALTIME, &wall);

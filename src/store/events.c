@@ -14,7 +14,7 @@
 #include "src/store/cursor.h"
 #include "src/store/statements.h"
 
-#define LIST_NCOLS 11 /* event_list's columns; the last is ts in µs, for the cursor */
+#define LIST_NCOLS 16 /* EVENT_COLS (statements.c); column 10 is ts in µs, for the cursor */
 
 /* Keep instants within what timestamptz text round-trips through gmtime_r: years 0001..9999. */
 #define MICROS_MIN (-62135596800LL * 1000000)  /* 0001-01-01T00:00:00Z */
@@ -139,6 +139,53 @@ static bool micros_text(int64_t micros, char out[40])
     return true;
 }
 
+/* Rows [0, take) of an EVENT_COLS result as ONE malloc'd block; *last_us: ts (µs) of the last row. */
+static att_err rows_from_result(const PGresult *r, size_t take, struct event_row **out, int64_t *last_us)
+{
+    *out = NULL;
+    if (PQnfields(r) != LIST_NCOLS) return ATT_E_INTERNAL;
+    /* one block: the array, then the strings (text columns only; similarity/liveness are numbers) */
+    static const int text_cols[] = {0, 1, 2, 3, 4, 5, 6, 9, 11, 12, 13, 14, 15};
+    size_t bytes = take * sizeof(struct event_row);
+    for (size_t i = 0; i < take; i++)
+        for (size_t k = 0; k < sizeof text_cols / sizeof text_cols[0]; k++)
+            if (!PQgetisnull(r, (int)i, text_cols[k])) bytes += (size_t)PQgetlength(r, (int)i, text_cols[k]) + 1;
+    struct event_row *v = calloc(1, bytes ? bytes : 1);
+    if (!v) return ATT_E_NOMEM;
+    char *p = (char *)(v + take);
+    for (size_t i = 0; i < take; i++) {
+        const char *col[LIST_NCOLS] = {NULL};
+        for (size_t k = 0; k < sizeof text_cols / sizeof text_cols[0]; k++) {
+            int cn = text_cols[k];
+            if (PQgetisnull(r, (int)i, cn)) continue;
+            size_t len = (size_t)PQgetlength(r, (int)i, cn);
+            memcpy(p, PQgetvalue(r, (int)i, cn), len + 1);
+            col[cn] = p;
+            p += len + 1;
+        }
+        v[i] = (struct event_row){
+            .id = col[0],
+            .person_id = col[1],
+            .employee_no = col[2],
+            .name = col[3],
+            .camera_id = col[4],
+            .kind = col[5],
+            .ts = col[6],
+            .similarity = PQgetisnull(r, (int)i, 7) ? NAN : strtod(PQgetvalue(r, (int)i, 7), NULL),
+            .liveness = PQgetisnull(r, (int)i, 8) ? NAN : strtod(PQgetvalue(r, (int)i, 8), NULL),
+            .source = col[9],
+            .reason = col[11],
+            .created_by = col[12],
+            .pseudonym = col[13],
+            .seq = col[14] ? strtoll(col[14], NULL, 10) : 0,
+            .voided_at = col[15],
+        };
+        *last_us = strtoll(PQgetvalue(r, (int)i, 10), NULL, 10);
+    }
+    *out = v;
+    return ATT_OK;
+}
+
 /* ---- listing ------------------------------------------------------------------------------------- */
 
 static att_err bad(const char **bad_param, const char *name)
@@ -181,49 +228,12 @@ att_err store_events_list(PGconn *c, const struct event_filter *f, struct event_
     PGresult *r;
     att_err rc = db_exec_prepared(c, "event_list", 7, values, NULL, NULL, &r, NULL);
     if (rc != ATT_OK) return rc;
-    if (PQnfields(r) != LIST_NCOLS) {
-        PQclear(r);
-        return ATT_E_INTERNAL;
-    }
     size_t rows = (size_t)PQntuples(r), take = rows > f->limit ? f->limit : rows;
-    /* one block: the array, then the strings (text columns only; similarity/liveness are numbers) */
-    static const int text_cols[] = {0, 1, 2, 3, 4, 5, 6, 9};
-    size_t bytes = take * sizeof(struct event_row);
-    for (size_t i = 0; i < take; i++)
-        for (size_t k = 0; k < sizeof text_cols / sizeof text_cols[0]; k++)
-            if (!PQgetisnull(r, (int)i, text_cols[k])) bytes += (size_t)PQgetlength(r, (int)i, text_cols[k]) + 1;
-    struct event_row *v = calloc(1, bytes ? bytes : 1);
-    if (!v) {
-        PQclear(r);
-        return ATT_E_NOMEM;
-    }
-    char *p = (char *)(v + take);
+    struct event_row *v;
     int64_t last_us = 0;
-    for (size_t i = 0; i < take; i++) {
-        const char *col[LIST_NCOLS] = {NULL};
-        for (size_t k = 0; k < sizeof text_cols / sizeof text_cols[0]; k++) {
-            int cn = text_cols[k];
-            if (PQgetisnull(r, (int)i, cn)) continue;
-            size_t len = (size_t)PQgetlength(r, (int)i, cn);
-            memcpy(p, PQgetvalue(r, (int)i, cn), len + 1);
-            col[cn] = p;
-            p += len + 1;
-        }
-        v[i] = (struct event_row){
-            .id = col[0],
-            .person_id = col[1],
-            .employee_no = col[2],
-            .name = col[3],
-            .camera_id = col[4],
-            .kind = col[5],
-            .ts = col[6],
-            .similarity = PQgetisnull(r, (int)i, 7) ? NAN : strtod(PQgetvalue(r, (int)i, 7), NULL),
-            .liveness = PQgetisnull(r, (int)i, 8) ? NAN : strtod(PQgetvalue(r, (int)i, 8), NULL),
-            .source = col[9],
-        };
-        last_us = strtoll(PQgetvalue(r, (int)i, 10), NULL, 10);
-    }
+    rc = rows_from_result(r, take, &v, &last_us);
     PQclear(r);
+    if (rc != ATT_OK) return rc;
     if (rows > take) {
         unsigned char key[16];
         if (!cursor_uuid_parse(v[take - 1].id, key) ||
@@ -261,6 +271,95 @@ att_err store_events_last_per_person(PGconn *c, int64_t since_us, store_events_l
         enum rules_kind k = strcmp(kind, "in") == 0 ? RULES_KIND_IN : RULES_KIND_OUT;
         rc = fn(ud, person, k, strtoll(PQgetvalue(r, i, 2), NULL, 10));
     }
+    PQclear(r);
+    return rc;
+}
+
+/* ---- one event, the feed, manual punches ------------------------------------------------------------- */
+
+att_err store_event_get(PGconn *c, const char *id, struct event_row **out)
+{
+    *out = NULL;
+    if (!id || !db_uuid_valid(id)) return ATT_E_NOT_FOUND;
+    const char *values[1] = {id};
+    PGresult *r;
+    att_err rc = db_exec_prepared(c, "event_get", 1, values, NULL, NULL, &r, NULL);
+    if (rc != ATT_OK) return rc;
+    int64_t last;
+    rc = PQntuples(r) == 1 ? rows_from_result(r, 1, out, &last) : ATT_E_NOT_FOUND;
+    PQclear(r);
+    return rc;
+}
+
+att_err store_events_since_seq(PGconn *c, int64_t after, size_t limit, struct event_row **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    char a[24], l[24];
+    snprintf(a, sizeof a, "%" PRId64, after);
+    snprintf(l, sizeof l, "%zu", limit);
+    const char *values[2] = {a, l};
+    PGresult *r;
+    att_err rc = db_exec_prepared(c, "event_since_seq", 2, values, NULL, NULL, &r, NULL);
+    if (rc != ATT_OK) return rc;
+    int64_t last;
+    size_t rows = (size_t)PQntuples(r);
+    rc = rows_from_result(r, rows, out, &last);
+    PQclear(r);
+    if (rc == ATT_OK) *n = rows;
+    return rc;
+}
+
+att_err store_events_max_seq(PGconn *c, int64_t *out)
+{
+    *out = 0;
+    PGresult *r;
+    att_err rc = db_exec_prepared(c, "event_max_seq", 0, NULL, NULL, NULL, &r, NULL);
+    if (rc != ATT_OK) return rc;
+    if (PQntuples(r) == 1) *out = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    else rc = ATT_E_INTERNAL;
+    PQclear(r);
+    return rc;
+}
+
+att_err store_punch_insert(PGconn *c, const char *person_id, const char *kind, int64_t ts_us, const char *reason,
+                           const char *created_by, char id_out[37])
+{
+    id_out[0] = '\0';
+    if (!person_id || !db_uuid_valid(person_id)) return ATT_E_NOT_FOUND;
+    if (!kind || (strcmp(kind, "in") != 0 && strcmp(kind, "out") != 0) || !reason || !*reason || !created_by ||
+        !*created_by)
+        return ATT_E_INVALID;
+    char ts[24];
+    snprintf(ts, sizeof ts, "%" PRId64, ts_us);
+    const char *values[5] = {person_id, kind, ts, reason, created_by};
+    PGresult *r;
+    att_err rc = db_exec_prepared(c, "punch_insert", 5, values, NULL, NULL, &r, NULL);
+    if (rc != ATT_OK) return rc;
+    if (PQntuples(r) == 1 && PQgetlength(r, 0, 0) == 36) memcpy(id_out, PQgetvalue(r, 0, 0), 37);
+    else rc = PQntuples(r) == 0 ? ATT_E_NOT_FOUND : ATT_E_INTERNAL;
+    PQclear(r);
+    return rc;
+}
+
+att_err store_punch_void(PGconn *c, const char *id, char person_out[37])
+{
+    person_out[0] = '\0';
+    if (!id || !db_uuid_valid(id)) return ATT_E_NOT_FOUND;
+    const char *values[1] = {id};
+    PGresult *r;
+    att_err rc = db_exec_prepared(c, "punch_void", 1, values, NULL, NULL, &r, NULL);
+    if (rc != ATT_OK) return rc;
+    bool done = PQntuples(r) == 1;
+    if (done && !PQgetisnull(r, 0, 0)) snprintf(person_out, 37, "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    if (done) return ATT_OK;
+    /* why not: no such event, a camera event, or voided already */
+    rc = db_exec_prepared(c, "event_state", 1, values, NULL, NULL, &r, NULL);
+    if (rc != ATT_OK) return rc;
+    if (PQntuples(r) != 1) rc = ATT_E_NOT_FOUND;
+    else if (strcmp(PQgetvalue(r, 0, 0), "manual") != 0) rc = ATT_E_NOT_MANUAL;
+    else rc = ATT_E_CONFLICT; /* voided already */
     PQclear(r);
     return rc;
 }

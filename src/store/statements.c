@@ -14,7 +14,7 @@
 
 #define TOKEN_COLS                                                                          \
     "id::text, name, role::text, " RFC3339("created_at") ", coalesce(" RFC3339("last_used_at") \
-    ", ''), revoked_at IS NOT NULL"
+    ", ''), revoked_at IS NOT NULL, pseudonymous"
 
 /* Microseconds since the epoch, exact (extract() returns numeric): the keyset cursors carry it. */
 #define EPOCH_US(col) "(extract(epoch FROM " col ") * 1000000)::bigint::text"
@@ -26,16 +26,32 @@
     " erased_at IS NOT NULL, " EPOCH_US("created_at")
 
 /* struct camera_row, in fill order (src/store/cameras.c); url is the full URL (credentials too) */
+/* struct event_row, in fill order (src/store/events.c); column 10 feeds the cursor */
+#define EVENT_COLS                                                                                    \
+    "e.id::text, e.person_id::text, p.employee_no, p.name, e.camera_id::text, e.kind::text,"         \
+    " to_char(e.ts AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), e.similarity::text,"     \
+    " e.liveness::text, e.source::text, " EPOCH_US("e.ts") ", e.reason, e.created_by, p.pseudonym::text," \
+    " e.seq::text, " RFC3339("e.voided_at")
+
 #define CAMERA_COLS                                                                                   \
     "id::text, name, url, role::text, analysis_fps::text, enabled, roi_x::text, roi_y::text,"        \
     " roi_w::text, roi_h::text, " RFC3339("created_at") ", " RFC3339("updated_at")
 
+/* struct shift_row / schedule_row, in fill order (src/store/shifts.c) */
+#define SHIFT_COLS                                                                                    \
+    "id::text, name, to_char(start_time, 'HH24:MI'), to_char(end_time, 'HH24:MI'), grace_late_min::text," \
+    " grace_early_min::text, break_min::text, " RFC3339("created_at") ", " RFC3339("updated_at")
+#define SCHEDULE_COLS                                                                                 \
+    "id::text, shift_id::text, coalesce(department, ''), coalesce(person_id::text, ''),"              \
+    " to_char(valid_from, 'YYYY-MM-DD'), coalesce(to_char(valid_to, 'YYYY-MM-DD'), ''), "            \
+    RFC3339("created_at") ", " RFC3339("updated_at")
+
 const struct db_statement db_statements[] = {
     /* ---- api tokens (src/store/tokens.c) ---- */
     {"token_insert",
-     "INSERT INTO api_tokens (name, role, hash, created_by) "
-     "VALUES ($1::text, $2::token_role, $3::bytea, $4::uuid) RETURNING id::text",
-     4},
+     "INSERT INTO api_tokens (name, role, hash, created_by, pseudonymous) "
+     "VALUES ($1::text, $2::token_role, $3::bytea, $4::uuid, coalesce($5::boolean, false)) RETURNING id::text",
+     5},
     {"token_lookup", "SELECT " TOKEN_COLS " FROM api_tokens WHERE hash = $1::bytea AND revoked_at IS NULL", 1},
     {"token_list", "SELECT " TOKEN_COLS " FROM api_tokens ORDER BY api_tokens.created_at DESC, api_tokens.id DESC", 0},
     {"token_revoke", "UPDATE api_tokens SET revoked_at = now() WHERE id = $1::uuid AND revoked_at IS NULL", 1},
@@ -133,9 +149,7 @@ const struct db_statement db_statements[] = {
      8},
     /* newest first; $5/$6 the keyset position; erased people have NULL employee_no and name */
     {"event_list",
-     "SELECT e.id::text, e.person_id::text, p.employee_no, p.name, e.camera_id::text, e.kind::text,"
-     " to_char(e.ts AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), e.similarity::text,"
-     " e.liveness::text, e.source::text, " EPOCH_US("e.ts") " FROM events e"
+     "SELECT " EVENT_COLS " FROM events e"
      " LEFT JOIN people p ON p.id = e.person_id WHERE e.voided_at IS NULL"
      " AND ($1::timestamptz IS NULL OR e.ts >= $1::timestamptz)"
      " AND ($2::timestamptz IS NULL OR e.ts < $2::timestamptz)"
@@ -143,6 +157,26 @@ const struct db_statement db_statements[] = {
      " AND ($5::timestamptz IS NULL OR (e.ts, e.id) < ($5::timestamptz, $6::uuid))"
      " ORDER BY e.ts DESC, e.id DESC LIMIT $7::integer",
      7},
+    /* one event by id, voided or not (punches.c answers with it) */
+    {"event_get", "SELECT " EVENT_COLS " FROM events e LEFT JOIN people p ON p.id = e.person_id WHERE e.id = $1::uuid", 1},
+    /* the SSE feed: live events committed after position $1, in commit order */
+    {"event_since_seq",
+     "SELECT " EVENT_COLS " FROM events e LEFT JOIN people p ON p.id = e.person_id"
+     " WHERE e.seq > $1::bigint AND e.voided_at IS NULL ORDER BY e.seq LIMIT $2::integer",
+     2},
+    {"event_max_seq", "SELECT coalesce(max(seq), 0)::text FROM events", 0},
+    /* manual punches (src/store/punches.c): a person that is not erased, or no row */
+    {"punch_insert",
+     "INSERT INTO events (id, person_id, camera_id, kind, ts, source, reason, created_by)"
+     " SELECT gen_random_uuid(), p.id, NULL, $2::event_kind,"
+     " 'epoch'::timestamptz + $3::bigint * interval '1 microsecond', 'manual', $4::text, $5::text"
+     " FROM people p WHERE p.id = $1::uuid AND p.erased_at IS NULL RETURNING id::text",
+     5},
+    {"punch_void",
+     "UPDATE events SET voided_at = now() WHERE id = $1::uuid AND source = 'manual' AND voided_at IS NULL"
+     " RETURNING person_id::text",
+     1},
+    {"event_state", "SELECT source::text, voided_at IS NOT NULL FROM events WHERE id = $1::uuid", 1},
     /* each person's latest punch since $1 (µs since the epoch), to seed the attendance rules */
     {"event_last_per_person",
      "SELECT DISTINCT ON (e.person_id) e.person_id::text, e.kind::text, " EPOCH_US("e.ts") " FROM events e"
@@ -150,6 +184,67 @@ const struct db_statement db_statements[] = {
      " AND e.ts >= 'epoch'::timestamptz + $1::bigint * interval '1 microsecond'"
      " ORDER BY e.person_id, e.ts DESC, e.id DESC",
      1},
+
+    /* ---- shifts, schedules and the attendance report (src/store/shifts.c) ---- */
+    {"shift_insert",
+     "INSERT INTO shifts (name, start_time, end_time, grace_late_min, grace_early_min, break_min)"
+     " VALUES ($1::text, $2::time, $3::time, $4::integer, $5::integer, $6::integer) RETURNING " SHIFT_COLS,
+     6},
+    {"shift_get", "SELECT " SHIFT_COLS " FROM shifts WHERE id = $1::uuid", 1},
+    {"shift_list", "SELECT " SHIFT_COLS " FROM shifts ORDER BY shifts.name, shifts.id", 0},
+    {"shift_update",
+     "UPDATE shifts SET name = coalesce($2::text, name), start_time = coalesce($3::time, start_time),"
+     " end_time = coalesce($4::time, end_time), grace_late_min = coalesce($5::integer, grace_late_min),"
+     " grace_early_min = coalesce($6::integer, grace_early_min), break_min = coalesce($7::integer, break_min)"
+     " WHERE id = $1::uuid RETURNING " SHIFT_COLS,
+     7},
+    {"shift_delete", "DELETE FROM shifts WHERE id = $1::uuid RETURNING id::text", 1},
+    {"shift_exists", "SELECT 1 FROM shifts WHERE id = $1::uuid", 1},
+    {"schedule_person_exists", "SELECT 1 FROM people WHERE id = $1::uuid AND erased_at IS NULL", 1},
+    {"schedule_insert",
+     "INSERT INTO schedules (shift_id, department, person_id, valid_from, valid_to)"
+     " VALUES ($1::uuid, $2::text, $3::uuid, $4::date, $5::date) RETURNING " SCHEDULE_COLS,
+     5},
+    {"schedule_get", "SELECT " SCHEDULE_COLS " FROM schedules WHERE id = $1::uuid", 1},
+    {"schedule_list",
+     "SELECT " SCHEDULE_COLS " FROM schedules WHERE ($1::text IS NULL OR department = $1::text)"
+     " AND ($2::uuid IS NULL OR person_id = $2::uuid) ORDER BY schedules.valid_from, schedules.id",
+     2},
+    /* $4 says whether to set valid_to (possibly to NULL = open-ended) */
+    {"schedule_update",
+     "UPDATE schedules SET shift_id = coalesce($2::uuid, shift_id), valid_from = coalesce($3::date, valid_from),"
+     " valid_to = CASE WHEN $4::boolean THEN $5::date ELSE valid_to END WHERE id = $1::uuid RETURNING " SCHEDULE_COLS,
+     5},
+    {"schedule_delete", "DELETE FROM schedules WHERE id = $1::uuid RETURNING id::text", 1},
+    {"report_department_known",
+     "SELECT EXISTS (SELECT 1 FROM people WHERE department = $1::text)"
+     " OR EXISTS (SELECT 1 FROM schedules WHERE department = $1::text)",
+     1},
+    {"report_people",
+     "SELECT id::text, employee_no, name, coalesce(department, '') FROM people WHERE erased_at IS NULL"
+     " AND ($1::text IS NULL OR department = $1::text) AND ($2::uuid IS NULL OR id = $2::uuid)"
+     " ORDER BY people.name, people.employee_no, people.id",
+     2},
+    /* dates as days since the epoch; an open end as '' */
+    {"report_schedules",
+     "SELECT coalesce(s.person_id::text, ''), s.department, (s.valid_from - date '1970-01-01')::text,"
+     " coalesce((s.valid_to - date '1970-01-01')::text, ''), h.id::text, h.name,"
+     " (extract(hour FROM h.start_time) * 60 + extract(minute FROM h.start_time))::integer::text,"
+     " (extract(hour FROM h.end_time) * 60 + extract(minute FROM h.end_time))::integer::text,"
+     " h.grace_late_min::text, h.grace_early_min::text, h.break_min::text"
+     " FROM schedules s JOIN shifts h ON h.id = s.shift_id"
+     " WHERE s.valid_from <= date '1970-01-01' + $2::integer"
+     " AND (s.valid_to IS NULL OR s.valid_to >= date '1970-01-01' + $1::integer)",
+     2},
+    {"report_punches",
+     "SELECT e.person_id::text, e.kind::text, " EPOCH_US("e.ts") " FROM events e"
+     " WHERE e.voided_at IS NULL AND e.person_id IS NOT NULL"
+     " AND e.ts >= 'epoch'::timestamptz + $1::bigint * interval '1 microsecond'"
+     " AND e.ts < 'epoch'::timestamptz + $2::bigint * interval '1 microsecond'"
+     " AND ($4::uuid IS NULL OR e.person_id = $4::uuid)"
+     " AND ($3::text IS NULL OR e.person_id IN (SELECT p.id FROM people p WHERE p.department = $3::text))"
+     " ORDER BY e.person_id, e.ts, e.id",
+     4},
 
     /* ---- cameras (src/store/cameras.c) ---- */
     {"camera_insert",

@@ -62,7 +62,7 @@ static bool copy_field(char *dst, size_t dstlen, const char *src)
 static att_err fill_info(const PGresult *r, int row, struct token_info *out)
 {
     memset(out, 0, sizeof *out);
-    if (PQnfields(r) != 6) return ATT_E_INTERNAL;
+    if (PQnfields(r) != 7) return ATT_E_INTERNAL;
     if (!copy_field(out->id, sizeof out->id, PQgetvalue(r, row, 0)) ||
         !copy_field(out->name, sizeof out->name, PQgetvalue(r, row, 1)) ||
         role_parse(PQgetvalue(r, row, 2), &out->role) != 0 ||
@@ -72,11 +72,19 @@ static att_err fill_info(const PGresult *r, int row, struct token_info *out)
         return ATT_E_INTERNAL;
     }
     out->revoked = PQgetvalue(r, row, 5)[0] == 't';
+    out->pseudonymous = PQgetvalue(r, row, 6)[0] == 't';
     return ATT_OK;
 }
 
 att_err store_token_create(PGconn *c, const struct token_key *key, const char *name, enum att_role role,
                            const char *created_by, char token_out[TOKEN_STR_MAX], char id_out[UUID_STR_LEN])
+{
+    return store_token_create_ex(c, key, name, role, false, created_by, token_out, id_out);
+}
+
+att_err store_token_create_ex(PGconn *c, const struct token_key *key, const char *name, enum att_role role,
+                              bool pseudonymous, const char *created_by, char token_out[TOKEN_STR_MAX],
+                              char id_out[UUID_STR_LEN])
 {
     token_out[0] = '\0';
     id_out[0] = '\0';
@@ -90,12 +98,12 @@ att_err store_token_create(PGconn *c, const struct token_key *key, const char *n
     unsigned char hash[TOKEN_HASH_BYTES];
     token_hash(key, tok, strlen(tok), hash);
 
-    const char *values[4] = {name, role_name(role), (const char *)hash, created_by};
-    const int lengths[4] = {0, 0, TOKEN_HASH_BYTES, 0};
-    const int formats[4] = {0, 0, 1, 0}; /* the hash goes in binary: no hex round trip */
+    const char *values[5] = {name, role_name(role), (const char *)hash, created_by, pseudonymous ? "true" : "false"};
+    const int lengths[5] = {0, 0, TOKEN_HASH_BYTES, 0, 0};
+    const int formats[5] = {0, 0, 1, 0, 0}; /* the hash goes in binary: no hex round trip */
     PGresult *r;
     char st[6];
-    rc = db_exec_prepared(c, "token_insert", 4, values, lengths, formats, &r, st);
+    rc = db_exec_prepared(c, "token_insert", 5, values, lengths, formats, &r, st);
     if (rc == ATT_OK) {
         if (PQntuples(r) != 1 || !copy_field(id_out, UUID_STR_LEN, PQgetvalue(r, 0, 0))) rc = ATT_E_INTERNAL;
         PQclear(r);

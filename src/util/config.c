@@ -1,6 +1,8 @@
 /* Configuration parsing: one table of typed keys with ranges; file, environment and defaults. */
 #include "attendd/config.h"
 
+#include "attendd/report.h"
+
 #include "config.h"
 
 #include <ctype.h>
@@ -32,6 +34,8 @@ static const struct key_def keys[] = {
     {"max_connections_per_ip", K_INT, F(max_connections_per_ip), 0, 100000, "64", "concurrent HTTP connections from one address (0 = no limit)"},
     {"connection_timeout_s", K_INT, F(connection_timeout_s), 1, 3600, "30", "idle HTTP connection timeout, seconds"},
     {"max_body_bytes", K_LONG, F(max_body_bytes), 1024, 1L << 30, "10485760", "largest accepted request body, bytes"},
+    {"sse_max_streams", K_INT, F(sse_max_streams), 0, 10000, "32", "concurrent GET /api/v1/events/stream feeds (0 = none)"},
+    {"sse_ping_s", K_INT, F(sse_ping_s), 1, 3600, "15", "SSE heartbeat interval, seconds (capped at half of connection_timeout_s)"},
     {"allow_remote_http", K_BOOL, F(allow_remote_http), 0, 1, "false", "allow plain HTTP on a non-loopback address"},
     {"database_url", K_STR, F(database_url), 0, 0, "", "libpq connection string or URI"},
     {"db_pool_size", K_INT, F(db_pool_size), 1, 256, "8", "PostgreSQL connections kept open"},
@@ -55,6 +59,9 @@ static const struct key_def keys[] = {
     {"track_window_m", K_INT, F(track_window_m), 1, 16, "5", "recognitions a track's agreement looks back over"},
     {"cooldown_s", K_INT, F(cooldown_s), 1, 86400, "120", "one punch per person within this many seconds"},
     {"max_shift_h", K_INT, F(max_shift_h), 1, 168, "16", "an open clock-in older than this many hours no longer counts"},
+    {"timezone", K_STR, F(timezone), 0, 0, "UTC", "IANA time zone of attendance reports (e.g. Europe/Berlin)"},
+    {"day_cutoff", K_STR, F(day_cutoff), 0, 0, "04:00", "local time HH:MM where one work day ends and the next begins"},
+    {"report_max_days", K_INT, F(report_max_days), 1, 366, "62", "longest date range of one attendance report, days"},
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
 
@@ -250,6 +257,18 @@ att_err cfg_validate(const struct att_config *cfg, char *err, size_t errlen)
         snprintf(err, errlen, "cooldown_s (%d) must not exceed max_shift_h (%d h)", cfg->cooldown_s, cfg->max_shift_h);
         return ATT_E_CONFIG;
     }
+    int cutoff;
+    if (!report_hhmm_parse(cfg->day_cutoff, &cutoff)) {
+        snprintf(err, errlen, "day_cutoff: '%s' is not a local time HH:MM (00:00 to 23:59)", cfg->day_cutoff);
+        return ATT_E_CONFIG;
+    }
+    report_tz *tz = NULL;
+    if (report_tz_load(cfg->timezone, NULL, &tz) != ATT_OK) {
+        snprintf(err, errlen, "timezone: '%s' is not a zone of the tz database (/usr/share/zoneinfo; package tzdata)",
+                 cfg->timezone);
+        return ATT_E_CONFIG;
+    }
+    report_tz_free(tz);
     if (!is_loopback(cfg->listen_address) && !cfg->allow_remote_http) {
         snprintf(err, errlen,
                  "listen_address %s is not loopback: plain HTTP there needs allow_remote_http = true",

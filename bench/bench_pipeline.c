@@ -1,0 +1,370 @@
+/* Pipeline benchmark (bench/pipeline.sh): N RTSP copies of shift-change.mp4 through capture ->
+ * analysis -> rules -> spool -> PostgreSQL in one process; prints one table row per run.
+ * Usage: bench_pipeline --url-base rtsp://127.0.0.1:PORT/cam --n N --conninfo CI [--decode-only]
+ *        [--fps F] [--threshold T] [--workers W] [--header] */
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "attendd/capture.h"
+#include "attendd/db.h"
+#include "attendd/event_writer.h"
+#include "attendd/log.h"
+#include "attendd/metrics.h"
+#include "attendd/migrations.h"
+#include "attendd/pipeline.h"
+#include "attendd/store_people.h"
+
+#define MAX_CAMS 64
+#define MAX_WALKERS 32
+
+struct walker {
+    char label[16];
+    double t, t_end;
+};
+static struct walker g_w[MAX_WALKERS];
+static size_t g_nw;
+static char g_enrol[16][2][64]; /* label, file */
+static size_t g_ne;
+
+static double now_s(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (double)tv.tv_sec + tv.tv_usec / 1e6;
+}
+
+static double cpu_s(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+           ru.ru_stime.tv_usec / 1e6;
+}
+
+static void die(const char *what, const char *why)
+{
+    fprintf(stderr, "bench_pipeline: %s: %s\n", what, why);
+    exit(1);
+}
+
+static void truth_load(const char *data)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/video/shift-change.json", data);
+    json_error_t je;
+    json_t *root = json_load_file(path, 0, &je);
+    if (!root) die(path, je.text);
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(root, "walkers"), i, v)
+    {
+        if (g_nw == MAX_WALKERS) break;
+        snprintf(g_w[g_nw].label, 16, "%s", json_string_value(json_object_get(v, "label")));
+        g_w[g_nw].t = json_number_value(json_object_get(v, "t"));
+        g_w[g_nw].t_end = json_number_value(json_object_get(v, "t_end"));
+        g_nw++;
+    }
+    const char *k;
+    json_object_foreach(json_object_get(root, "enrol"), k, v)
+    {
+        snprintf(g_enrol[g_ne][0], 64, "%s", k);
+        snprintf(g_enrol[g_ne][1], 64, "%s", json_string_value(v));
+        g_ne++;
+    }
+    json_decref(root);
+}
+
+static bool is_enrolled(const char *label)
+{
+    for (size_t i = 0; i < g_ne; i++)
+        if (!strcmp(g_enrol[i][0], label)) return true;
+    return false;
+}
+
+/* People in the database (for the events' foreign key) and their templates in the gallery. */
+static void enrol(PGconn *c, const char *data, const av_models *m, gal *g)
+{
+    av_pipeline *vp;
+    av_err ve;
+    if (av_pipeline_new(m, 0, &vp, &ve) != AV_OK) die("vision", ve.msg);
+    for (size_t i = 0; i < g_ne; i++) {
+        char id[UUID_STR_LEN], face[UUID_STR_LEN], path[2200], name[2100];
+        snprintf(name, sizeof name, "Walker %s", g_enrol[i][0]);
+        struct person_new pn = {.employee_no = g_enrol[i][0], .name = name, .active = true};
+        if (store_person_create(c, &pn, id) != ATT_OK) die("enrol", "person insert failed");
+        snprintf(path, sizeof path, "%s/faces/%s", data, g_enrol[i][1]);
+        av_image *img;
+        float emb[AV_EMBED_DIM];
+        if (av_image_load(path, 0, &img, &ve) != AV_OK || av_face_template(vp, img, emb, NULL, &ve) != AV_OK)
+            die(path, ve.msg);
+        av_image_free(img);
+        store_uuid_new(face);
+        if (gal_face_add(g, id, face, emb) != ATT_OK) die("enrol", "gallery add failed");
+    }
+    av_pipeline_free(vp);
+}
+
+struct cams {
+    size_t n;
+    uint64_t tag0;
+    char id[MAX_CAMS][UUID_STR_LEN];
+    cap_camera *cam[MAX_CAMS];
+};
+static att_err lookup(void *ud, uint64_t tag, char id_out[UUID_STR_LEN], enum rules_role *role)
+{
+    struct cams *c = ud;
+    if (tag < c->tag0 || tag >= c->tag0 + c->n) return ATT_E_NOT_FOUND;
+    memcpy(id_out, c->id[tag - c->tag0], UUID_STR_LEN);
+    *role = RULES_ROLE_AUTO;
+    return ATT_OK;
+}
+static att_err status(void *ud, const char *id, struct cap_status *st)
+{
+    struct cams *c = ud;
+    for (size_t i = 0; i < c->n; i++)
+        if (!strcmp(c->id[i], id)) return cap_camera_get_status(c->cam[i], st);
+    return ATT_E_NOT_FOUND;
+}
+
+static bool uuid_bytes(const char *s, uint8_t out[16])
+{
+    size_t j = 0;
+    for (; *s && j < 32; s++) {
+        if (*s == '-') continue;
+        char h[2] = {*s, 0};
+        char *end;
+        long v = strtol(h, &end, 16);
+        if (*end) return false;
+        out[j / 2] = (uint8_t)(j % 2 ? out[j / 2] | v : v << 4);
+        j++;
+    }
+    return j == 32;
+}
+
+/* Origin gauge of camera id from the registry's text. */
+static double origin_of(const char *text, const char *id)
+{
+    char key[128];
+    snprintf(key, sizeof key, "attendd_camera_stream_origin_seconds{camera=\"%s\"} ", id);
+    const char *p = strstr(text, key);
+    return p ? atof(p + strlen(key)) : 0;
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+int main(int argc, char **argv)
+{
+    const char *url_base = NULL, *conninfo = NULL;
+    int n = 1, decode_only = 0, workers = 0, header = 0;
+    double fps = 6, threshold = 0.40;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--url-base") && i + 1 < argc) url_base = argv[++i];
+        else if (!strcmp(argv[i], "--conninfo") && i + 1 < argc) conninfo = argv[++i];
+        else if (!strcmp(argv[i], "--n") && i + 1 < argc) n = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--fps") && i + 1 < argc) fps = atof(argv[++i]);
+        else if (!strcmp(argv[i], "--threshold") && i + 1 < argc) threshold = atof(argv[++i]);
+        else if (!strcmp(argv[i], "--workers") && i + 1 < argc) workers = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--decode-only")) decode_only = 1;
+        else if (!strcmp(argv[i], "--header")) header = 1;
+        else die("usage", "see the comment at the top of bench/bench_pipeline.c");
+    }
+    if (header) {
+        printf("%-4s %-8s %9s %8s %9s %7s %8s %9s %9s\n", "N", "mode", "fps/cam", "dropped", "passes", "false",
+               "cpu/cam", "lat_p50", "lat_p95");
+        return 0;
+    }
+    if (!url_base || n < 1 || n > MAX_CAMS) die("usage", "--url-base and --n 1..64 are required");
+    const char *data = getenv("ATTENDD_DATA"), *models_dir = getenv("ATTENDD_MODELS_DIR");
+    if (!data || !models_dir) die("environment", "ATTENDD_DATA and ATTENDD_MODELS_DIR must be set");
+    log_set_level(LOG_WARN_LVL);
+    char err[512];
+    if (cap_global_init(err, sizeof err) != ATT_OK) die("capture", err);
+    truth_load(data);
+
+    cap_frame_queue *q = NULL;
+    pipeline *p = NULL;
+    metrics *m = NULL;
+    spool *sp = NULL;
+    event_writer *w = NULL;
+    rules *r = NULL;
+    gal *g = NULL;
+    av_models *models = NULL;
+    PGconn *c = NULL;
+    struct cams cams = {.n = (size_t)n, .tag0 = 1};
+    char spool_dir[] = "/tmp/attendd-bench-spool-XXXXXX";
+    if (!decode_only) {
+        if (!conninfo) die("usage", "--conninfo is required unless --decode-only");
+        int applied;
+        if (db_connect(conninfo, "bench", &c, err, sizeof err) != ATT_OK) die("database", err);
+        if (db_migrate(c, &applied, err, sizeof err) != ATT_OK || db_prepare_all(c, err, sizeof err) != ATT_OK)
+            die("database", err);
+        PQclear(PQexec(c, "DELETE FROM events; DELETE FROM cameras; DELETE FROM faces; DELETE FROM people"));
+        av_err ve;
+        if (av_set_num_threads(1, &ve) != AV_OK || av_models_load(models_dir, 0, &models, &ve) != AV_OK)
+            die("models", ve.msg);
+        g = gal_new();
+        enrol(c, data, models, g);
+        for (int i = 0; i < n; i++) {
+            char sql[128];
+            snprintf(sql, sizeof sql, "INSERT INTO cameras (name, url) VALUES ('bench-%d', 'rtsp://x/%d') RETURNING id", i, i);
+            PGresult *res = PQexec(c, sql);
+            if (PQresultStatus(res) != PGRES_TUPLES_OK) die("database", PQerrorMessage(c));
+            snprintf(cams.id[i], UUID_STR_LEN, "%s", PQgetvalue(res, 0, 0));
+            PQclear(res);
+        }
+        if (!mkdtemp(spool_dir)) die("spool", "mkdtemp failed");
+        if (metrics_new(&m) != ATT_OK || spool_open(spool_dir, NULL, &sp, err, sizeof err) != ATT_OK ||
+            event_writer_new(sp, conninfo, NULL, m, &w, err, sizeof err) != ATT_OK || event_writer_start(w) != ATT_OK)
+            die("events", err);
+        struct rules_config rc;
+        rules_config_defaults(&rc);
+        /* every copy shows the same people at the same moment, which the rules rightly call one pass
+         * seen by N cameras (one event): with a 1 µs cooldown each camera's decisions become rows, so
+         * passes are counted per camera and a split track shows up as a false (second) event */
+        rc.cooldown_us = 1;
+        if (rules_new(&rc, &r) != ATT_OK) die("rules", "refused");
+        if (cap_queue_new(2, &q) != ATT_OK) die("queue", "no memory");
+        struct pipeline_cfg pc;
+        pipeline_cfg_defaults(&pc);
+        pc.workers = workers;
+        pc.match_threshold = (float)threshold;
+        pc.queue = q;
+        pc.lookup = lookup;
+        pc.status = status;
+        pc.ud = &cams;
+        pc.models = models;
+        pc.gallery = g;
+        pc.rules = r;
+        pc.events = w;
+        pc.metrics = m;
+        if (pipeline_new(&pc, &p, err, sizeof err) != ATT_OK || pipeline_start(p) != ATT_OK) die("pipeline", err);
+    } else {
+        for (int i = 0; i < n; i++) store_uuid_new(cams.id[i]);
+    }
+
+    double cpu0 = cpu_s();
+    double t_start = now_s();
+    double first_seen[MAX_CAMS] = {0};
+    for (int i = 0; i < n; i++) {
+        char url[256];
+        snprintf(url, sizeof url, "%s%d", url_base, i + 1);
+        struct cap_camera_cfg cc;
+        cap_camera_cfg_init(&cc);
+        cc.url = url;
+        cc.tag = cams.tag0 + (uint64_t)i;
+        cc.analysis_fps = fps;
+        uuid_bytes(cams.id[i], cc.id);
+        if (cap_camera_new(&cc, q, &cams.cam[i], err, sizeof err) != ATT_OK ||
+            cap_camera_start(cams.cam[i], err, sizeof err) != ATT_OK)
+            die("camera", err);
+    }
+    /* until every copy played to its end (--once: no replay), at most 90 s */
+    int done = 0;
+    struct cap_status st[MAX_CAMS];
+    while (!done && now_s() - t_start < 90) {
+        usleep(100000);
+        done = 1;
+        for (int i = 0; i < n; i++) {
+            cap_camera_get_status(cams.cam[i], &st[i]);
+            if (st[i].frames_in > 0 && first_seen[i] == 0) first_seen[i] = now_s();
+            if (!(st[i].sessions >= 1 && st[i].state != CAP_STREAMING && st[i].frames_in > 0)) done = 0;
+        }
+    }
+    double cpu = cpu_s() - cpu0, wall = now_s() - t_start;
+    double fps_sum = 0;
+    uint64_t dropped = 0, in = 0;
+    for (int i = 0; i < n; i++) {
+        double span = (double)st[i].last_frame_wall_us / 1e6 - first_seen[i] + 0.1; /* first poll lags <= 0.1 s */
+        fps_sum += span > 0 ? (double)st[i].frames_in / span : 0;
+        dropped += st[i].frames_dropped;
+        in += st[i].frames_in;
+    }
+    for (int i = 0; i < n; i++) cap_camera_stop(cams.cam[i]);
+
+    int passes = 0, want = 0, falses = 0;
+    double lat[MAX_CAMS * MAX_WALKERS];
+    size_t nl = 0;
+    if (!decode_only) {
+        char *text;
+        size_t len;
+        if (metrics_render(m, &text, &len) != ATT_OK) die("metrics", "render failed");
+        cap_queue_close(q);
+        pipeline_join(p);
+        struct pipeline_stats ps;
+        pipeline_get_stats(p, &ps);
+        dropped += ps.stale;
+        event_writer_stop(w, 10000);
+        for (int i = 0; i < n; i++) {
+            double origin = origin_of(text, cams.id[i]);
+            char sql[512];
+            snprintf(sql, sizeof sql,
+                     "SELECT p.employee_no, extract(epoch FROM e.ts)::float8, extract(epoch FROM e.inserted_at)::float8"
+                     " FROM events e JOIN people p ON p.id = e.person_id WHERE e.camera_id = '%s' ORDER BY e.ts",
+                     cams.id[i]);
+            PGresult *res = PQexec(c, sql);
+            if (PQresultStatus(res) != PGRES_TUPLES_OK) die("database", PQerrorMessage(c));
+            int hit[MAX_WALKERS] = {0};
+            for (int k = 0; k < PQntuples(res); k++) {
+                const char *label = PQgetvalue(res, k, 0);
+                double ts = atof(PQgetvalue(res, k, 1)) - origin, ins = atof(PQgetvalue(res, k, 2));
+                int found = -1;
+                for (size_t j = 0; j < g_nw; j++)
+                    if (!strcmp(g_w[j].label, label) && ts >= g_w[j].t - 0.25 && ts <= g_w[j].t_end + 0.25) found = (int)j;
+                if (found < 0 || hit[found]) {
+                    falses++;
+                    continue;
+                }
+                hit[found] = 1;
+                passes++;
+                lat[nl++] = ins - (origin + g_w[found].t_end);
+            }
+            PQclear(res);
+            for (size_t j = 0; j < g_nw; j++) want += is_enrolled(g_w[j].label);
+        }
+        free(text);
+    }
+    qsort(lat, nl, sizeof lat[0], cmp_d);
+    char passes_s[32], p50[16] = "-", p95[16] = "-";
+    if (decode_only)
+        snprintf(passes_s, sizeof passes_s, "-");
+    else
+        snprintf(passes_s, sizeof passes_s, "%d/%d", passes, want);
+    if (nl) {
+        snprintf(p50, sizeof p50, "%+.2fs", lat[nl / 2]);
+        snprintf(p95, sizeof p95, "%+.2fs", lat[(size_t)ceil(0.95 * (double)nl) - 1]);
+    }
+    char false_s[16] = "-";
+    if (!decode_only) snprintf(false_s, sizeof false_s, "%d", falses);
+    printf("%-4d %-8s %9.1f %8llu %9s %7s %7.0f%% %9s %9s\n", n, decode_only ? "decode" : "analyse", fps_sum / n,
+           (unsigned long long)dropped, passes_s, false_s, 100.0 * cpu / wall / n, p50, p95);
+    fflush(stdout);
+    (void)in;
+    for (int i = 0; i < n; i++) cap_camera_free(cams.cam[i]);
+    pipeline_free(p);
+    cap_queue_free(q);
+    event_writer_free(w);
+    spool_close(sp);
+    rules_free(r);
+    gal_free(g);
+    av_models_free(models);
+    metrics_free(m);
+    if (c) PQfinish(c);
+    if (!decode_only) {
+        char cmd[128];
+        snprintf(cmd, sizeof cmd, "rm -rf %s", spool_dir);
+        if (system(cmd) != 0) fprintf(stderr, "bench_pipeline: could not remove %s\n", spool_dir);
+    }
+    return 0;
+}

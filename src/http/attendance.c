@@ -1,0 +1,510 @@
+/* GET /api/v1/attendance (hr, admin): per person per work day shift, punches, worked/late/early/overtime
+ * minutes and status (src/attendance/report.c) as JSON or streamed RFC 4180 CSV; every read is audited. */
+#include "http_internal.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "attendd/db.h"
+#include "attendd/report.h"
+#include "attendd/store_shifts.h"
+
+static const char *const known_params[] = {"from", "to", "department", "person_id", "format", NULL};
+static const char *const formats[] = {"json", "csv", NULL};
+
+static enum MHD_Result find_unknown(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void)kind;
+    (void)value;
+    for (const char *const *k = known_params; *k; k++)
+        if (strcmp(*k, key) == 0) return MHD_YES;
+    *(const char **)cls = key;
+    return MHD_NO;
+}
+
+/* ---- the configured zone, loaded once per name and kept (zones are immutable and tiny) ---------------- */
+
+struct zone_cache {
+    struct zone_cache *next;
+    char name[64];
+    report_tz *tz;
+};
+static pthread_mutex_t zone_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct zone_cache *zones; /* never freed: a handful at most (one per configured name) */
+
+static att_err zone_get(const char *name, const report_tz **out)
+{
+    att_err e = ATT_OK;
+    pthread_mutex_lock(&zone_mu);
+    struct zone_cache *z = zones;
+    while (z && strcmp(z->name, name) != 0) z = z->next;
+    if (!z) {
+        z = calloc(1, sizeof *z);
+        if (!z) e = ATT_E_NOMEM;
+        else if (snprintf(z->name, sizeof z->name, "%s", name) >= (int)sizeof z->name ||
+                 (e = report_tz_load(name, NULL, &z->tz)) != ATT_OK) {
+            free(z);
+            z = NULL;
+            if (e == ATT_OK) e = ATT_E_CONFIG;
+        } else {
+            z->next = zones;
+            zones = z;
+        }
+    }
+    if (z) *out = z->tz;
+    pthread_mutex_unlock(&zone_mu);
+    return e;
+}
+
+/* ---- a growing output buffer ---------------------------------------------------------------------------- */
+
+struct buf {
+    char *p;
+    size_t len, cap;
+    bool oom;
+};
+
+static void buf_add(struct buf *b, const char *s, size_t n)
+{
+    if (b->oom) return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 65536;
+        while (cap < b->len + n + 1) cap *= 2;
+        char *p = realloc(b->p, cap);
+        if (!p) {
+            b->oom = true;
+            return;
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+/* One RFC 4180 field: quoted when it holds a comma, quote, CR or LF (quotes doubled). */
+static void csv_field(struct buf *b, const char *s, bool last)
+{
+    if (!s) s = "";
+    if (strpbrk(s, ",\"\r\n")) {
+        buf_add(b, "\"", 1);
+        for (const char *q; (q = strchr(s, '"')); s = q + 1) {
+            buf_add(b, s, (size_t)(q - s));
+            buf_add(b, "\"\"", 2);
+        }
+        buf_add(b, s, strlen(s));
+        buf_add(b, "\"", 1);
+    } else {
+        buf_add(b, s, strlen(s));
+    }
+    buf_add(b, last ? "\r\n" : ",", last ? 2 : 1);
+}
+
+/* ---- one report row ---------------------------------------------------------------------------------- */
+
+#define NCOLS 15
+static const char *const columns[NCOLS] = {"person_id", "employee_no", "name", "department", "date", "shift",
+                                           "scheduled_start", "scheduled_end", "first_in", "last_out",
+                                           "worked_minutes", "late_minutes", "early_leave_minutes",
+                                           "overtime_minutes", "status"};
+
+struct row_text {
+    char date[11], start[32], end[32], in[32], out[32], worked[24], late[24], early[24], over[24];
+};
+
+static void row_text(const report_tz *tz, const struct report_day *d, struct row_text *t)
+{
+    int y, m, dd;
+    report_civil_from_days(d->day, &y, &m, &dd);
+    snprintf(t->date, sizeof t->date, "%04d-%02d-%02d", y, m, dd);
+    t->start[0] = t->end[0] = t->in[0] = t->out[0] = '\0';
+    if (d->scheduled) {
+        report_format_time(tz, d->sched_start_us, t->start);
+        report_format_time(tz, d->sched_end_us, t->end);
+    }
+    if (d->has_in) report_format_time(tz, d->first_in_us, t->in);
+    if (d->has_out) report_format_time(tz, d->last_out_us, t->out);
+    snprintf(t->worked, sizeof t->worked, "%lld", (long long)d->worked_min);
+    snprintf(t->late, sizeof t->late, "%lld", (long long)d->late_min);
+    snprintf(t->early, sizeof t->early, "%lld", (long long)d->early_min);
+    snprintf(t->over, sizeof t->over, "%lld", (long long)d->overtime_min);
+}
+
+static json_t *str_or_null(const char *s) { return s && *s ? json_string(s) : json_null(); }
+
+/* A JSON string (quotes included) or null for NULL/"": the text is valid UTF-8 (from the database). */
+static void json_str(struct buf *b, const char *s)
+{
+    if (!s || !*s) {
+        buf_add(b, "null", 4);
+        return;
+    }
+    buf_add(b, "\"", 1);
+    const char *run = s;
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c != '"' && c != '\\' && c >= 0x20) continue;
+        buf_add(b, run, (size_t)(s - run));
+        char esc[8];
+        if (c == '"' || c == '\\') snprintf(esc, sizeof esc, "\\%c", c);
+        else snprintf(esc, sizeof esc, "\\u%04x", c);
+        buf_add(b, esc, strlen(esc));
+        run = s + 1;
+    }
+    buf_add(b, run, (size_t)(s - run));
+    buf_add(b, "\"", 1);
+}
+
+static void json_member(struct buf *b, const char *key, const char *val, bool quoted)
+{
+    buf_add(b, "\"", 1);
+    buf_add(b, key, strlen(key));
+    buf_add(b, "\":", 2);
+    if (quoted) json_str(b, val);
+    else buf_add(b, val, strlen(val));
+}
+
+static void row_json(struct buf *b, const struct rep_person *p, const struct rep_schedule *s, const struct row_text *t,
+                     const struct report_day *d)
+{
+    buf_add(b, "{", 1);
+    json_member(b, "person_id", p->id, true);
+    buf_add(b, ",", 1);
+    json_member(b, "employee_no", p->employee_no, true);
+    buf_add(b, ",", 1);
+    json_member(b, "name", p->name, true);
+    buf_add(b, ",", 1);
+    json_member(b, "department", p->department, true);
+    buf_add(b, ",", 1);
+    json_member(b, "date", t->date, true);
+    buf_add(b, ",\"shift\":", 9);
+    if (s) {
+        buf_add(b, "{", 1);
+        json_member(b, "id", s->shift_id, true);
+        buf_add(b, ",", 1);
+        json_member(b, "name", s->shift_name, true);
+        buf_add(b, "}", 1);
+    } else {
+        buf_add(b, "null", 4);
+    }
+    const char *k[] = {"scheduled_start", "scheduled_end", "first_in", "last_out"};
+    const char *v[] = {t->start, t->end, t->in, t->out};
+    for (int i = 0; i < 4; i++) {
+        buf_add(b, ",", 1);
+        json_member(b, k[i], v[i], true);
+    }
+    const char *nk[] = {"worked_minutes", "late_minutes", "early_leave_minutes", "overtime_minutes"};
+    const char *nv[] = {t->worked, t->late, t->early, t->over};
+    for (int i = 0; i < 4; i++) {
+        buf_add(b, ",", 1);
+        json_member(b, nk[i], nv[i], false);
+    }
+    buf_add(b, ",", 1);
+    json_member(b, "status", report_status_name(d->status), true);
+    buf_add(b, "}", 1);
+}
+
+static void row_csv(struct buf *b, const struct rep_person *p, const struct rep_schedule *s, const struct row_text *t,
+                    const struct report_day *d)
+{
+    const char *f[NCOLS] = {p->id,   p->employee_no, p->name,   p->department, t->date,  s ? s->shift_name : "",
+                            t->start, t->end,        t->in,     t->out,        t->worked, t->late,
+                            t->early, t->over,       report_status_name(d->status)};
+    for (int i = 0; i < NCOLS; i++) csv_field(b, f[i], i == NCOLS - 1);
+}
+
+/* ---- assembling --------------------------------------------------------------------------------------- */
+
+/* The schedule for person p on day: their own beats their department's. */
+static const struct rep_schedule *schedule_for(const struct rep_schedule *s, size_t n, const struct rep_person *p,
+                                               int64_t day)
+{
+    const struct rep_schedule *dept = NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (day < s[i].from_day || day > s[i].to_day) continue;
+        if (s[i].person_id[0] && strcmp(s[i].person_id, p->id) == 0) return &s[i];
+        if (!s[i].person_id[0] && s[i].department && p->department[0] && strcmp(s[i].department, p->department) == 0)
+            dept = &s[i];
+    }
+    return dept;
+}
+
+/* First punch of person id in the array sorted by person id (uuid order = lowercase hex text order). */
+static size_t punches_from(const struct rep_punch *a, size_t n, const char *id)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(a[mid].person_id, id) < 0) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
+}
+
+struct report_query {
+    const char *from_s, *to_s, *department, *person_id;
+    int64_t from, to;
+    bool csv;
+};
+
+static att_err bad_param(struct http_response *resp, att_err e, const char *name, const char *why)
+{
+    return http_problem(resp, e, name, "query parameter '%s' %s", name, why);
+}
+
+/* Check the query string; writes 400/422 naming the parameter. */
+static att_err read_query(struct http_request *req, struct http_response *resp, struct report_query *q)
+{
+    const char *unknown = NULL;
+    MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, find_unknown, &unknown);
+    if (unknown)
+        return http_problem(resp, ATT_E_BAD_PARAM, unknown,
+                            "unknown query parameter; accepted: from, to, department, person_id, format");
+    att_err e;
+    int fmt;
+    if ((e = http_query_str(req, resp, "from", 10, &q->from_s)) != ATT_OK ||
+        (e = http_query_str(req, resp, "to", 10, &q->to_s)) != ATT_OK ||
+        (e = http_query_str(req, resp, "department", SCHED_DEPT_MAX - 1, &q->department)) != ATT_OK ||
+        (e = http_query_str(req, resp, "person_id", 36, &q->person_id)) != ATT_OK ||
+        (e = http_query_enum(req, resp, "format", formats, -1, &fmt)) != ATT_OK)
+        return e;
+    if (!q->from_s || !report_date_parse(q->from_s, &q->from))
+        return bad_param(resp, ATT_E_BAD_PARAM, "from", "is required: a date YYYY-MM-DD");
+    if (!q->to_s || !report_date_parse(q->to_s, &q->to))
+        return bad_param(resp, ATT_E_BAD_PARAM, "to", "is required: a date YYYY-MM-DD");
+    if (q->to < q->from) return bad_param(resp, ATT_E_INVALID, "to", "must not be before 'from'");
+    int max = req->app->cfg.report_max_days;
+    if (q->to - q->from + 1 > max)
+        return http_problem(resp, ATT_E_INVALID, "to", "query parameter 'to': the range is over %d days (report_max_days)",
+                            max);
+    if (q->person_id && !db_uuid_valid(q->person_id))
+        return bad_param(resp, ATT_E_BAD_PARAM, "person_id", "must be a uuid");
+    if (q->department && !*q->department) return bad_param(resp, ATT_E_BAD_PARAM, "department", "must not be empty");
+    if (fmt >= 0) {
+        q->csv = fmt == 1;
+    } else {
+        const char *accept = http_req_header(req, "Accept");
+        q->csv = accept && strstr(accept, "text/csv") != NULL;
+    }
+    return ATT_OK;
+}
+
+struct report_data {
+    struct rep_person *people;
+    size_t npeople;
+    struct rep_schedule *sched;
+    size_t nsched;
+    struct rep_punch *punches;
+    size_t npunches;
+};
+
+static void data_free(struct report_data *d)
+{
+    free(d->people);
+    free(d->sched);
+    free(d->punches);
+}
+
+/* Everything needed to produce the rows, person by person: owned by the handler for JSON, by the
+ * libmicrohttpd callback response for CSV (the database is not needed any more once loaded). */
+struct report_run {
+    const report_tz *tz;                 /* from the zone cache: never freed */
+    int cutoff;
+    int64_t from;
+    size_t ndays;
+    struct report_data d;
+    const struct report_shift **shifts;  /* ndays + 2 scratch entries */
+    const struct rep_schedule **used;
+    struct report_day *days;             /* ndays */
+    struct report_punch *pp;             /* scratch for one person's punches */
+    bool json;                           /* JSON text, else CSV */
+    bool closed;                         /* JSON: the closing "]}" is produced */
+    size_t emitted;                      /* rows produced so far */
+    size_t next;                         /* next person to produce */
+    struct buf out;                      /* text produced and not yet sent */
+    size_t out_off;
+};
+
+static void run_free(void *cls)
+{
+    struct report_run *r = cls;
+    if (!r) return;
+    data_free(&r->d);
+    free(r->shifts);
+    free(r->used);
+    free(r->days);
+    free(r->pp);
+    free(r->out.p);
+    free(r);
+}
+
+/* Rows of person i, appended to r->out as JSON array elements or CSV records. */
+static att_err person_rows(struct report_run *r, size_t i)
+{
+    const struct rep_person *p = &r->d.people[i];
+    size_t nd = r->ndays;
+    for (size_t k = 0; k < nd + 2; k++) {
+        r->used[k] = schedule_for(r->d.sched, r->d.nsched, p, r->from - 1 + (int64_t)k);
+        r->shifts[k] = r->used[k] ? &r->used[k]->shift : NULL;
+    }
+    size_t first = punches_from(r->d.punches, r->d.npunches, p->id), last = first;
+    while (last < r->d.npunches && strcmp(r->d.punches[last].person_id, p->id) == 0) last++;
+    for (size_t k = first; k < last; k++) r->pp[k - first] = r->d.punches[k].p;
+    struct report_input in = {.tz = r->tz, .cutoff_min = r->cutoff, .first_day = r->from, .ndays = nd,
+                              .shifts = r->shifts, .punches = r->pp, .npunches = last - first};
+    att_err e = report_compute(&in, r->days);
+    for (size_t k = 0; e == ATT_OK && k < nd; k++) {
+        struct row_text t;
+        row_text(r->tz, &r->days[k], &t);
+        const struct rep_schedule *s = r->days[k].scheduled ? r->used[k + 1] : NULL;
+        if (r->json) {
+            if (r->emitted > 0) buf_add(&r->out, ",", 1);
+            row_json(&r->out, p, s, &t, &r->days[k]);
+        } else {
+            row_csv(&r->out, p, s, &t, &r->days[k]);
+        }
+        r->emitted++;
+        if (r->out.oom) e = ATT_E_NOMEM;
+    }
+    return e;
+}
+
+/* libmicrohttpd pulls the body: each time the produced text is sent, the next person's rows are made. */
+static ssize_t reader(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    (void)pos;
+    struct report_run *r = cls;
+    while (r->out_off == r->out.len) {
+        r->out.len = r->out_off = 0;
+        if (r->next < r->d.npeople) {
+            if (person_rows(r, r->next++) != ATT_OK) return MHD_CONTENT_READER_END_WITH_ERROR;
+        } else if (r->json && !r->closed) {
+            buf_add(&r->out, "]}", 2);
+            r->closed = true;
+            if (r->out.oom) return MHD_CONTENT_READER_END_WITH_ERROR;
+        } else {
+            return MHD_CONTENT_READER_END_OF_STREAM;
+        }
+    }
+    size_t n = r->out.len - r->out_off < max ? r->out.len - r->out_off : max;
+    memcpy(buf, r->out.p + r->out_off, n);
+    r->out_off += n;
+    return (ssize_t)n;
+}
+
+static att_err run_new(const report_tz *tz, int cutoff, const struct report_query *q, struct report_data *d,
+                       struct report_run **out)
+{
+    struct report_run *r = calloc(1, sizeof *r);
+    if (!r) return ATT_E_NOMEM;
+    r->tz = tz;
+    r->cutoff = cutoff;
+    r->from = q->from;
+    r->ndays = (size_t)(q->to - q->from + 1);
+    r->d = *d; /* ownership moves here */
+    *d = (struct report_data){0};
+    r->shifts = calloc(r->ndays + 2, sizeof *r->shifts);
+    r->used = calloc(r->ndays + 2, sizeof *r->used);
+    r->days = calloc(r->ndays, sizeof *r->days);
+    r->pp = calloc(r->d.npunches ? r->d.npunches : 1, sizeof *r->pp);
+    if (!r->shifts || !r->used || !r->days || !r->pp) {
+        run_free(r);
+        return ATT_E_NOMEM;
+    }
+    *out = r;
+    return ATT_OK;
+}
+
+att_err http_attendance_get(struct http_request *req, struct http_response *resp)
+{
+    struct report_query q = {0};
+    att_err e = read_query(req, resp, &q);
+    if (e != ATT_OK) return e;
+    const struct att_config *cfg = &req->app->cfg;
+    const report_tz *tz;
+    int cutoff;
+    if (!report_hhmm_parse(cfg->day_cutoff, &cutoff) || zone_get(cfg->timezone, &tz) != ATT_OK)
+        return http_problem(resp, ATT_E_CONFIG, NULL, "the configured timezone or day_cutoff is not usable");
+
+    PGconn *c;
+    if ((e = http_req_db(req, resp, &c)) != ATT_OK) return e;
+    if (q.department) {
+        bool known = false;
+        if ((e = store_report_department_known(c, q.department, &known)) != ATT_OK)
+            return http_problem(resp, e, NULL, "the report could not be read");
+        if (!known) return bad_param(resp, ATT_E_INVALID, "department", "names no department of any person or schedule");
+    }
+    struct report_data d = {0};
+    int64_t wfrom, wto;
+    report_punch_window(tz, q.from, q.to, &wfrom, &wto);
+    if ((e = store_report_people(c, q.department, q.person_id, &d.people, &d.npeople)) == ATT_OK &&
+        q.person_id && d.npeople == 0) {
+        data_free(&d);
+        return bad_param(resp, ATT_E_INVALID, "person_id", "names no person");
+    }
+    if (e == ATT_OK) e = store_report_schedules(c, q.from - 1, q.to + 1, &d.sched, &d.nsched);
+    if (e == ATT_OK) e = store_report_punches(c, wfrom, wto, q.department, q.person_id, &d.punches, &d.npunches);
+
+    struct report_run *run = NULL;
+    size_t rows = 0;
+    if (e == ATT_OK) e = run_new(tz, cutoff, &q, &d, &run);
+    data_free(&d);
+    if (e == ATT_OK) {
+        rows = run->d.npeople * run->ndays;
+        run->json = !q.csv;
+        if (q.csv) { /* the header now; the rows as libmicrohttpd asks for them */
+            for (int i = 0; i < NCOLS; i++) csv_field(&run->out, columns[i], i == NCOLS - 1);
+        } else {
+            buf_add(&run->out, "{", 1);
+            json_member(&run->out, "from", q.from_s, true);
+            buf_add(&run->out, ",", 1);
+            json_member(&run->out, "to", q.to_s, true);
+            buf_add(&run->out, ",", 1);
+            json_member(&run->out, "timezone", cfg->timezone, true);
+            buf_add(&run->out, ",", 1);
+            json_member(&run->out, "day_cutoff", cfg->day_cutoff, true);
+            buf_add(&run->out, ",\"items\":[", 10);
+        }
+        if (run->out.oom) e = ATT_E_NOMEM;
+    }
+
+    /* Audit: who read whose attendance, for which dates (ids and counts, no names). */
+    json_t *detail = json_pack("{s:s, s:s, s:o, s:o, s:s, s:I}", "from", q.from_s, "to", q.to_s, "department",
+                               str_or_null(q.department), "person_id", str_or_null(q.person_id), "format",
+                               q.csv ? "csv" : "json", "rows", (json_int_t)rows);
+    char *detail_txt = detail ? json_dumps(detail, JSON_COMPACT) : NULL;
+    json_decref(detail);
+    const char *ttype = q.person_id ? "person" : NULL;
+    if (e != ATT_OK) {
+        (void)http_audit(req, "attendance.read", ttype, q.person_id, att_err_code(e), detail_txt);
+        free(detail_txt);
+        run_free(run);
+        return http_problem(resp, e, NULL, "the report could not be computed");
+    }
+    att_err ae = detail_txt ? http_audit(req, "attendance.read", ttype, q.person_id, "ok", detail_txt) : ATT_E_NOMEM;
+    free(detail_txt);
+    if (ae != ATT_OK) { /* fail closed: no unaudited read of personal data */
+        run_free(run);
+        return http_problem(resp, ae == ATT_E_DB ? ATT_E_DB : ATT_E_INTERNAL, NULL, "the audit log could not be written");
+    }
+    /* Both formats are streamed: rows are computed person by person as libmicrohttpd sends them. */
+    resp->stream = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, reader, run, run_free);
+    if (!resp->stream) {
+        run_free(run);
+        return http_problem(resp, ATT_E_NOMEM, NULL, NULL);
+    }
+    resp->status = MHD_HTTP_OK;
+    if (!q.csv) {
+        resp->content_type = "application/json";
+        return ATT_OK;
+    }
+    char disp[96];
+    snprintf(disp, sizeof disp, "attachment; filename=\"attendance-%s-%s.csv\"", q.from_s, q.to_s);
+    resp->content_type = "text/csv; charset=utf-8";
+    return http_header(resp, "Content-Disposition", disp);
+}

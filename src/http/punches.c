@@ -1,0 +1,143 @@
+/* /api/v1/punches (hr, admin): manual corrections typed at a desk. POST adds an in/out with a reason,
+ * DELETE voids a manual punch; each is one transaction with its audit row, then bumps the data version. */
+#include "http_internal.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "attendd/data_version.h"
+#include "attendd/log.h"
+
+/* A correction may not be dated more than this after "now": clocks differ a little, a typo by a day
+ * must not pass. */
+#define PUNCH_MAX_FUTURE_S 300
+
+static const char *const kinds[] = {"in", "out", NULL};
+
+static const struct http_json_field create_spec[] = {
+    {.name = "person_id", .type = HJ_STRING, .required = true, .max_len = 64},
+    {.name = "kind", .type = HJ_STRING, .required = true, .one_of = kinds},
+    {.name = "ts", .type = HJ_STRING, .required = true, .max_len = EVENTS_TIME_MAX - 1},
+    {.name = "reason", .type = HJ_STRING, .required = true, .max_len = 1000},
+    {NULL},
+};
+
+static bool blank(const char *s)
+{
+    for (; *s; s++)
+        if (!isspace((unsigned char)*s)) return false;
+    return true;
+}
+
+/* Best-effort audit of a refused request (the refusal stands even if this fails; it is logged). */
+static att_err refused(struct http_request *req, const char *action, const char *target, att_err e)
+{
+    (void)http_audit(req, action, "event", target, att_err_code(e), NULL);
+    return e;
+}
+
+att_err http_punches_create(struct http_request *req, struct http_response *resp)
+{
+    json_t *body;
+    att_err e = http_json_body(req, resp, create_spec, &body);
+    if (e != ATT_OK) return e;
+    const char *person = json_string_value(json_object_get(body, "person_id"));
+    const char *kind = json_string_value(json_object_get(body, "kind"));
+    const char *ts = json_string_value(json_object_get(body, "ts"));
+    const char *reason = json_string_value(json_object_get(body, "reason"));
+    int64_t ts_us;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    if (!db_uuid_valid(person)) {
+        e = http_problem(resp, ATT_E_INVALID, "person_id", "'person_id' must be the uuid of a person");
+    } else if (!store_events_time_parse(ts, &ts_us)) {
+        e = http_problem(resp, ATT_E_INVALID, "ts", "'ts' must be an RFC 3339 date-time such as 2024-05-01T07:00:00Z");
+    } else if (ts_us / 1000000 > (int64_t)now.tv_sec + PUNCH_MAX_FUTURE_S) {
+        e = http_problem(resp, ATT_E_INVALID, "ts", "'ts' is in the future");
+    } else if (ts_us < 0) {
+        e = http_problem(resp, ATT_E_INVALID, "ts", "'ts' is before 1970");
+    } else if (blank(reason)) {
+        e = http_problem(resp, ATT_E_INVALID, "reason", "'reason' must say why the punch is added");
+    }
+    if (e != ATT_OK) {
+        json_decref(body);
+        return e;
+    }
+
+    PGconn *c;
+    if ((e = http_req_db(req, resp, &c)) != ATT_OK) {
+        json_decref(body);
+        return e;
+    }
+    char id[37] = "";
+    json_t *d = json_pack("{s:s, s:s, s:s}", "person_id", person, "kind", kind, "ts", ts);
+    char *detail = d ? json_dumps(d, JSON_COMPACT) : NULL;
+    json_decref(d);
+    e = detail ? db_begin(c) : ATT_E_NOMEM;
+    if (e == ATT_OK) {
+        e = store_punch_insert(c, person, kind, ts_us, reason, req->token->name, id);
+        if (e == ATT_OK) e = http_audit(req, "punch.create", "event", id, "ok", detail);
+        if (e == ATT_OK) e = db_commit(c);
+        if (e != ATT_OK) db_rollback(c);
+    }
+    char kind_txt[4];
+    snprintf(kind_txt, sizeof kind_txt, "%s", kind); /* body (and kind) are freed next */
+    json_decref(body);
+    if (e != ATT_OK) {
+        id[0] = '\0';
+        (void)http_audit(req, "punch.create", "event", NULL, att_err_code(e), detail);
+        free(detail);
+        if (e == ATT_E_NOT_FOUND) return http_problem(resp, ATT_E_INVALID, "person_id", "no such person");
+        if (e == ATT_E_INVALID) return http_problem(resp, e, "reason", "the punch was refused by the database");
+        return http_problem(resp, e, NULL, "the punch could not be recorded");
+    }
+    free(detail);
+    app_data_version_bump();
+    log_info("http", "manual punch %s (%s) added by token %s", id, kind_txt, req->token->id);
+
+    struct event_row *row = NULL;
+    if ((e = store_event_get(c, id, &row)) != ATT_OK)
+        return http_problem(resp, e, NULL, "the punch was recorded but could not be read back");
+    json_t *out = http_event_json(row, false);
+    free(row);
+    char location[80];
+    snprintf(location, sizeof location, "/api/v1/punches/%s", id);
+    http_header(resp, MHD_HTTP_HEADER_LOCATION, location);
+    return http_json(resp, MHD_HTTP_CREATED, out);
+}
+
+att_err http_punches_void(struct http_request *req, struct http_response *resp)
+{
+    const char *id = http_param(req, "id");
+    if (!db_uuid_valid(id)) return http_problem(resp, ATT_E_NOT_FOUND, NULL, "no event with this id");
+    PGconn *c;
+    att_err e = http_req_db(req, resp, &c);
+    if (e != ATT_OK) return e;
+    char person[37];
+    e = db_begin(c);
+    if (e == ATT_OK) {
+        e = store_punch_void(c, id, person);
+        if (e == ATT_OK) {
+            char detail[80];
+            snprintf(detail, sizeof detail, "{\"person_id\":%s%s%s}", person[0] ? "\"" : "",
+                     person[0] ? person : "null", person[0] ? "\"" : "");
+            e = http_audit(req, "punch.void", "event", id, "ok", detail);
+        }
+        if (e == ATT_OK) e = db_commit(c);
+        if (e != ATT_OK) db_rollback(c);
+    }
+    if (e != ATT_OK) {
+        refused(req, "punch.void", id, e);
+        if (e == ATT_E_NOT_FOUND) return http_problem(resp, e, NULL, "no event with id %s", id);
+        if (e == ATT_E_NOT_MANUAL)
+            return http_problem(resp, e, NULL, "event %s comes from a camera: camera events are never voided", id);
+        if (e == ATT_E_CONFLICT) return http_problem(resp, e, NULL, "punch %s is voided already", id);
+        return http_problem(resp, e, NULL, "the punch could not be voided");
+    }
+    app_data_version_bump();
+    log_info("http", "manual punch %s voided by token %s", id, req->token->id);
+    return http_status(resp, MHD_HTTP_NO_CONTENT);
+}
