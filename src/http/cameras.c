@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "attendd/camera_mgr.h"
+#include "attendd/text.h"
 #include "attendd/log.h"
 #include "attendd/store_cameras.h"
 
@@ -46,44 +47,10 @@ static const char *role_text(enum rules_role r)
 
 /* ---- checking a definition -------------------------------------------------------------------- */
 
-/* Names appear in logs and listings: valid UTF-8, no control characters, at most 100 characters. */
+/* Names appear in logs and listings: valid UTF-8, no control characters, at most NAME_MAX_CHARS. */
 static bool name_ok(const char *s, size_t bytes)
 {
-    if (strlen(s) != bytes) return false; /* an embedded \u0000 */
-    size_t chars = 0;
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p) {
-        unsigned char c = *p;
-        size_t extra;
-        unsigned int cp;
-        if (c < 0x80) {
-            if (c < 0x20 || c == 0x7f) return false;
-            p++;
-            chars++;
-            continue;
-        } else if ((c & 0xe0) == 0xc0) {
-            extra = 1;
-            cp = c & 0x1f;
-        } else if ((c & 0xf0) == 0xe0) {
-            extra = 2;
-            cp = c & 0x0f;
-        } else if ((c & 0xf8) == 0xf0) {
-            extra = 3;
-            cp = c & 0x07;
-        } else {
-            return false;
-        }
-        for (size_t i = 1; i <= extra; i++) {
-            if ((p[i] & 0xc0) != 0x80) return false;
-            cp = (cp << 6) | (p[i] & 0x3f);
-        }
-        static const unsigned int min_cp[4] = {0, 0x80, 0x800, 0x10000};
-        if (cp < min_cp[extra] || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff || (cp >= 0x80 && cp < 0xa0))
-            return false;
-        p += extra + 1;
-        chars++;
-    }
-    return chars >= 1 && chars <= NAME_MAX_CHARS;
+    return strlen(s) == bytes /* no embedded \u0000 */ && text_ok(s, 1, NAME_MAX_CHARS);
 }
 
 /* Check the members present in body and copy them into d (a full definition) and p (what changed).

@@ -1,6 +1,7 @@
 /* The roster (people): create, get, filtered keyset-paginated listing, patch and erasure. Every
  * value is a bound parameter of a registered statement; text fields are checked here first. */
 #include "attendd/store_people.h"
+#include "attendd/text.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -15,66 +16,23 @@
 #define PERSON_NCOLS 10 /* PERSON_COLS in statements.c */
 #define Q_MAX_CHARS 200 /* longest `q` search text */
 
-/* Characters in s if it is valid UTF-8 without control characters (C0, DEL, C1), else -1. */
-static long text_chars(const char *s)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    long chars = 0;
-    while (*p) {
-        unsigned char c = *p;
-        size_t extra;
-        unsigned int cp;
-        if (c < 0x80) {
-            if (c < 0x20 || c == 0x7f) return -1;
-            p++;
-            chars++;
-            continue;
-        } else if ((c & 0xe0) == 0xc0) {
-            extra = 1;
-            cp = c & 0x1f;
-        } else if ((c & 0xf0) == 0xe0) {
-            extra = 2;
-            cp = c & 0x0f;
-        } else if ((c & 0xf8) == 0xf0) {
-            extra = 3;
-            cp = c & 0x07;
-        } else {
-            return -1;
-        }
-        for (size_t i = 1; i <= extra; i++) {
-            if ((p[i] & 0xc0) != 0x80) return -1;
-            cp = (cp << 6) | (p[i] & 0x3f);
-        }
-        static const unsigned int min_cp[4] = {0, 0x80, 0x800, 0x10000};
-        if (cp < min_cp[extra] || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff || (cp >= 0x80 && cp <= 0x9f))
-            return -1;
-        p += extra + 1;
-        chars++;
-    }
-    return chars;
-}
-
-static bool text_ok(const char *s, long max_chars)
-{
-    long n = text_chars(s);
-    return n >= 1 && n <= max_chars;
-}
+static bool text_fits(const char *s, long max_chars) { return text_ok(s, 1, max_chars); }
 
 const char *person_new_invalid_field(const struct person_new *p)
 {
-    if (!p->employee_no || !text_ok(p->employee_no, PERSON_EMPLOYEE_NO_CHARS)) return "employee_no";
-    if (!p->name || !text_ok(p->name, PERSON_TEXT_CHARS)) return "name";
-    if (p->department && !text_ok(p->department, PERSON_TEXT_CHARS)) return "department";
-    if (p->title && !text_ok(p->title, PERSON_TEXT_CHARS)) return "title";
+    if (!p->employee_no || !text_fits(p->employee_no, PERSON_EMPLOYEE_NO_CHARS)) return "employee_no";
+    if (!p->name || !text_fits(p->name, PERSON_TEXT_CHARS)) return "name";
+    if (p->department && !text_fits(p->department, PERSON_TEXT_CHARS)) return "department";
+    if (p->title && !text_fits(p->title, PERSON_TEXT_CHARS)) return "title";
     return NULL;
 }
 
 const char *person_patch_invalid_field(const struct person_patch *p)
 {
-    if (p->employee_no && !text_ok(p->employee_no, PERSON_EMPLOYEE_NO_CHARS)) return "employee_no";
-    if (p->name && !text_ok(p->name, PERSON_TEXT_CHARS)) return "name";
-    if (p->department && (p->clear_department || !text_ok(p->department, PERSON_TEXT_CHARS))) return "department";
-    if (p->title && (p->clear_title || !text_ok(p->title, PERSON_TEXT_CHARS))) return "title";
+    if (p->employee_no && !text_fits(p->employee_no, PERSON_EMPLOYEE_NO_CHARS)) return "employee_no";
+    if (p->name && !text_fits(p->name, PERSON_TEXT_CHARS)) return "name";
+    if (p->department && (p->clear_department || !text_fits(p->department, PERSON_TEXT_CHARS))) return "department";
+    if (p->title && (p->clear_title || !text_fits(p->title, PERSON_TEXT_CHARS))) return "title";
     return NULL;
 }
 
@@ -154,9 +112,9 @@ att_err store_person_list(PGconn *c, const struct person_filter *f, struct perso
     *n = 0;
     next_cursor[0] = '\0';
     if (!f || f->limit < 1 || f->limit > PERSON_LIST_MAX_LIMIT) return ATT_E_BAD_PARAM;
-    if (f->department && !text_ok(f->department, PERSON_TEXT_CHARS)) return ATT_E_BAD_PARAM;
+    if (f->department && !text_fits(f->department, PERSON_TEXT_CHARS)) return ATT_E_BAD_PARAM;
     bool has_q = f->q && *f->q;
-    if (has_q && !text_ok(f->q, Q_MAX_CHARS)) return ATT_E_BAD_PARAM;
+    if (has_q && !text_fits(f->q, Q_MAX_CHARS)) return ATT_E_BAD_PARAM;
     if (f->active != PERSON_ACTIVE_ANY && f->active != PERSON_ACTIVE_ONLY && f->active != PERSON_INACTIVE_ONLY)
         return ATT_E_BAD_PARAM;
 
