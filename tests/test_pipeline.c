@@ -40,9 +40,10 @@
 #define COOLDOWN_S 10 /* below the 20 s between id01/id03's passes, above one pass (3 s) */
 #define TS_SLACK_S 0.25 /* decode-time jitter of the stream origin estimate */
 /* The clip's id02 walks as faces/img12.jpg and is enrolled from img3.jpg: the one same-person pair
- * under the default 0.45 (0.405 on the stills, docs/vision.md; 0.34-0.47 per frame in the clip, so
- * 3 of 5 never agree at 0.45). The acceptance wants every enrolled pass, so the test runs at 0.40;
- * visitors' best scores in the clip stay under 0.2. */
+ * under the single-photo threshold 0.45 (0.405 on the stills, docs/vision.md; 0.34-0.47 per frame in
+ * the clip). Tracks use track_match_threshold (default 0.40) because a decision also needs 3 of 5
+ * frames agreeing; the daemon tests run on that default, the in-process test mirrors it here.
+ * Visitors' best scores in the clip stay under 0.2. */
 #define MATCH_THRESHOLD 0.40
 
 /* ---- ground truth ------------------------------------------------------------------------------ */
@@ -488,8 +489,7 @@ static void run_setup(struct run *r)
     truth_load(&r->t);
     ck_assert_int_eq(ts_pg_new_db(&g_pg, r->conninfo, sizeof r->conninfo), 0);
     char extra[256];
-    snprintf(extra, sizeof extra, "cooldown_s = %d\nmatch_threshold = %.2f\nlog_level = info\n", COOLDOWN_S,
-             MATCH_THRESHOLD);
+    snprintf(extra, sizeof extra, "cooldown_s = %d\nlog_level = info\n", COOLDOWN_S);
     r->d.keep_dir = 1; /* the SIGKILL test restarts it */
     ck_assert_int_eq(ts_daemon_start(&r->d, r->conninfo, extra), 0);
     enrol_api(r);

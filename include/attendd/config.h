@@ -51,6 +51,7 @@ struct att_config {
     /* analysis pipeline (src/attendance/pipeline.c) */
     int analysis_workers;           /* detection/recognition threads; 0 = one per online core */
     int detect_min_face_px;         /* smallest face searched for, px; 0 = whole-frame pass only */
+    double track_match_threshold;   /* per-frame similarity inside a track (agreement adds evidence) */
     int track_agree_k;              /* a track decides when agree_k of ... */
     int track_window_m;             /* ... its last window_m recognitions agree */
     int cooldown_s;                 /* one punch per person per this many seconds */

@@ -55,6 +55,7 @@ static const struct key_def keys[] = {
     {"enrol_min_liveness", K_DOUBLE, F(enrol_min_liveness), 0.0, 1.0, "0.5", "enrolment: liveness floor, P(real)"},
     {"analysis_workers", K_INT, F(analysis_workers), 0, 64, "0", "camera analysis threads (0 = one per CPU core)"},
     {"detect_min_face_px", K_INT, F(detect_min_face_px), 0, 4000, "0", "smallest face searched for in camera frames, px (0 = whole-frame pass only)"},
+    {"track_match_threshold", K_DOUBLE, F(track_match_threshold), 0.0, 1.0, "0.40", "per-frame similarity a track recognition needs (a decision also needs track_agree_k agreeing frames)"},
     {"track_agree_k", K_INT, F(track_agree_k), 1, 16, "3", "a track decides when this many of its last track_window_m recognitions agree"},
     {"track_window_m", K_INT, F(track_window_m), 1, 16, "5", "recognitions a track's agreement looks back over"},
     {"cooldown_s", K_INT, F(cooldown_s), 1, 86400, "120", "one punch per person within this many seconds"},
