@@ -372,12 +372,44 @@ START_TEST(sse_limit_and_prompt_stop)
 }
 END_TEST
 
+/* The attendance report polls the same way: same ETag twice, 304 on If-None-Match, and a shift
+ * write (which changes what the report computes) gives a new ETag. */
+START_TEST(attendance_etag)
+{
+    const char *q = "/api/v1/attendance?from=2024-05-01&to=2024-05-02";
+    struct tp_resp a, b;
+    ck_assert_int_eq(get(q, D.hr_token, NULL, &a), 200);
+    ck_assert_msg(a.etag[0] == '"', "ETag missing: %s", a.headers);
+    ck_assert_int_eq(get(q, D.hr_token, NULL, &b), 200);
+    ck_assert_str_eq(a.etag, b.etag);
+    tp_resp_free(&b);
+    ck_assert_int_eq(get(q, D.hr_token, a.etag, &b), 304);
+    ck_assert_uint_eq(b.len, 0);
+    tp_resp_free(&b);
+    /* another query, another ETag */
+    ck_assert_int_eq(get("/api/v1/attendance?from=2024-05-01&to=2024-05-03", D.hr_token, NULL, &b), 200);
+    ck_assert_str_ne(a.etag, b.etag);
+    tp_resp_free(&b);
+    /* a new shift: the 304 no longer holds */
+    struct tp_resp w;
+    ck_assert_int_eq(tp_http("POST", url("/api/v1/shifts"), D.admin_token,
+                             "{\"name\":\"etag-day\",\"start\":\"08:00\",\"end\":\"16:00\"}", NULL, &w), 0);
+    ck_assert_msg(w.status == 201, "shift: %ld %s", w.status, w.body);
+    tp_resp_free(&w);
+    ck_assert_int_eq(get(q, D.hr_token, a.etag, &b), 200);
+    ck_assert_str_ne(a.etag, b.etag);
+    tp_resp_free(&b);
+    tp_resp_free(&a);
+}
+END_TEST
+
 Suite *polling_suite(void)
 {
     Suite *s = suite_create("polling");
     TCase *tc = tcase_create("api");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, etag_and_304);
+    tcase_add_test(tc, attendance_etag);
     tcase_add_test(tc, not_modified_without_database);
     tcase_add_test(tc, sse_feed);
     tcase_add_test(tc, sse_limit_and_prompt_stop);

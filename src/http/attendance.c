@@ -431,8 +431,20 @@ att_err http_attendance_get(struct http_request *req, struct http_response *resp
     if (!report_hhmm_parse(cfg->day_cutoff, &cutoff) || zone_get(cfg->timezone, &tz) != ATT_OK)
         return http_problem(resp, ATT_E_CONFIG, NULL, "the configured timezone or day_cutoff is not usable");
 
+    /* conditional GET: dashboards poll the same report; answered from memory, before the database */
+    struct http_response tag = {0};
+    bool not_modified;
+    if ((e = http_etag_check(req, &tag, &not_modified)) != ATT_OK || not_modified) {
+        http_response_clear(resp);
+        *resp = tag;
+        return e;
+    }
+
     PGconn *c;
-    if ((e = http_req_db(req, resp, &c)) != ATT_OK) return e;
+    if ((e = http_req_db(req, resp, &c)) != ATT_OK) {
+        http_response_clear(&tag);
+        return e;
+    }
     if (q.department) {
         bool known = false;
         if ((e = store_report_department_known(c, q.department, &known)) != ATT_OK)
@@ -499,6 +511,8 @@ att_err http_attendance_get(struct http_request *req, struct http_response *resp
         return http_problem(resp, ATT_E_NOMEM, NULL, NULL);
     }
     resp->status = MHD_HTTP_OK;
+    for (size_t i = 0; i < tag.nheaders; i++) http_header(resp, tag.headers[i].name, tag.headers[i].value);
+    http_response_clear(&tag);
     if (!q.csv) {
         resp->content_type = "application/json";
         return ATT_OK;

@@ -1,5 +1,6 @@
 /* /api/v1/shifts and /api/v1/schedules (admin writes, hr reads): named shifts in local wall time and
  * their assignment to a department or a person for a date range; every write is audited. */
+#include "attendd/data_version.h"
 #include "http_internal.h"
 
 #include <stdio.h>
@@ -91,6 +92,7 @@ static json_t *schedule_json(const struct schedule_row *s)
 static att_err audit_ok(struct http_request *req, struct http_response *resp, const char *action, const char *type,
                         const char *id)
 {
+    app_data_version_bump(); /* the write is committed: attendance reports change, so do their ETags */
     att_err e = http_audit(req, action, type, id, "ok", NULL);
     if (e != ATT_OK)
         return http_problem(resp, e == ATT_E_DB ? ATT_E_DB : ATT_E_INTERNAL, NULL, "the audit log could not be written");
