@@ -9,45 +9,16 @@
 
 #include "attendd/db.h"
 #include "attendd/log.h"
+#include "attendd/text.h"
 #include "src/store/statements.h"
 
-/* Names are shown in listings and the audit log: printable UTF-8, 1..127 bytes (fits token_info). */
+/* Names are shown in listings and the audit log: printable UTF-8 (text_ok), 1..127 bytes (fits
+ * token_info). */
 static bool name_ok(const char *s)
 {
     if (!s) return false;
     size_t len = strlen(s);
-    if (len == 0 || len >= sizeof ((struct token_info *)0)->name) return false;
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p) {
-        unsigned char c = *p;
-        size_t extra;
-        unsigned int cp;
-        if (c < 0x80) {
-            if (c < 0x20 || c == 0x7f) return false; /* control characters */
-            p++;
-            continue;
-        } else if ((c & 0xe0) == 0xc0) {
-            extra = 1;
-            cp = c & 0x1f;
-        } else if ((c & 0xf0) == 0xe0) {
-            extra = 2;
-            cp = c & 0x0f;
-        } else if ((c & 0xf8) == 0xf0) {
-            extra = 3;
-            cp = c & 0x07;
-        } else {
-            return false;
-        }
-        for (size_t i = 1; i <= extra; i++) {
-            if ((p[i] & 0xc0) != 0x80) return false;
-            cp = (cp << 6) | (p[i] & 0x3f);
-        }
-        /* overlong forms, surrogates, beyond Unicode */
-        static const unsigned int min_cp[4] = {0, 0x80, 0x800, 0x10000};
-        if (cp < min_cp[extra] || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff) return false;
-        p += extra + 1;
-    }
-    return true;
+    return len > 0 && len < sizeof ((struct token_info *)0)->name && text_ok(s, 1, (long)len);
 }
 
 static bool copy_field(char *dst, size_t dstlen, const char *src)
