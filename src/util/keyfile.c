@@ -1,25 +1,142 @@
-/* Key files for any 32-byte secret. The checks (mode, raw/hex forms, O_EXCL creation) live in
- * src/util/token.c today; this neutral entry point lets template encryption share them unchanged. */
+/* Key files for any 32-byte secret (API-token hashing, template encryption): mode checks, raw or
+ * hex forms, O_EXCL creation with mode 0600. */
 #include "attendd/keyfile.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <sodium.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
-#include "attendd/token.h"
+/* sodium_init is idempotent and thread-safe; it only fails when no entropy source works. */
+static att_err crypto_ready(void) { return sodium_init() < 0 ? ATT_E_CRYPTO : ATT_OK; }
 
-_Static_assert(TOKEN_KEY_BYTES == KEYFILE_BYTES, "token keys and key files differ in size");
+static att_err read_key(const char *path, unsigned char out[KEYFILE_BYTES], char *err, size_t errlen)
+{
+    if (!path || !*path) {
+        snprintf(err, errlen, "no key file configured");
+        return ATT_E_CONFIG;
+    }
+    if (crypto_ready() != ATT_OK) {
+        snprintf(err, errlen, "libsodium initialisation failed");
+        return ATT_E_CRYPTO;
+    }
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+        snprintf(err, errlen, "key file %s: %s", path, strerror(errno));
+        return ATT_E_IO;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        snprintf(err, errlen, "key file %s: %s", path, strerror(errno));
+        close(fd);
+        return ATT_E_IO;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "key file %s: not a regular file", path);
+        close(fd);
+        return ATT_E_CONFIG;
+    }
+    /* A key others can read is a leaked key; one others can write can be swapped. Refuse both
+     * rather than "fix" the mode: the operator has to notice. */
+    if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+        snprintf(err, errlen, "key file %s: mode %04o gives access to group/other; chmod 600 it", path,
+                 (unsigned)(st.st_mode & 07777));
+        close(fd);
+        return ATT_E_CONFIG;
+    }
+    /* read one byte more than the longest valid form to detect longer files */
+    unsigned char buf[2 * KEYFILE_BYTES + 2];
+    size_t n = 0;
+    while (n < sizeof buf) {
+        ssize_t r = read(fd, buf + n, sizeof buf - n);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) {
+            snprintf(err, errlen, "key file %s: %s", path, strerror(errno));
+            sodium_memzero(buf, sizeof buf);
+            close(fd);
+            return ATT_E_IO;
+        }
+        if (r == 0) break;
+        n += (size_t)r;
+    }
+    close(fd);
+
+    att_err rc = ATT_OK;
+    size_t hexlen = n;
+    if (hexlen == 2 * KEYFILE_BYTES + 1 && buf[hexlen - 1] == '\n') hexlen--;
+    if (n == KEYFILE_BYTES) {
+        memcpy(out, buf, KEYFILE_BYTES);
+    } else if (hexlen == 2 * KEYFILE_BYTES) {
+        size_t bin_len = 0;
+        const char *end = NULL;
+        if (sodium_hex2bin(out, KEYFILE_BYTES, (const char *)buf, hexlen, NULL, &bin_len, &end) != 0 ||
+            bin_len != KEYFILE_BYTES || end != (const char *)buf + hexlen) {
+            snprintf(err, errlen, "key file %s: 64 characters but not hexadecimal", path);
+            rc = ATT_E_CONFIG;
+        }
+    } else {
+        snprintf(err, errlen, "key file %s: must hold %d raw bytes or %d hex characters, not %s%zu bytes", path,
+                 KEYFILE_BYTES, 2 * KEYFILE_BYTES, n == sizeof buf ? "at least " : "", n);
+        rc = ATT_E_CONFIG;
+    }
+    sodium_memzero(buf, sizeof buf);
+    return rc;
+}
 
 att_err keyfile_load(const char *path, unsigned char out[KEYFILE_BYTES], char *err, size_t errlen)
 {
-    struct token_key k;
-    att_err e = token_key_load(path, &k, err, errlen);
-    if (e == ATT_OK) memcpy(out, k.k, KEYFILE_BYTES);
-    else memset(out, 0, KEYFILE_BYTES);
-    sodium_memzero(&k, sizeof k);
+    att_err e = read_key(path, out, err, errlen);
+    if (e != ATT_OK) sodium_memzero(out, KEYFILE_BYTES); /* never leave partial key bytes behind */
     return e;
 }
 
 att_err keyfile_create(const char *path, char *err, size_t errlen)
 {
-    return token_key_create(path, err, errlen);
+    if (!path || !*path) {
+        snprintf(err, errlen, "no key file path given");
+        return ATT_E_CONFIG;
+    }
+    if (crypto_ready() != ATT_OK) {
+        snprintf(err, errlen, "libsodium initialisation failed");
+        return ATT_E_CRYPTO;
+    }
+    /* O_EXCL: never overwrite a key, that would orphan every hash or template made with it */
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+        snprintf(err, errlen, "creating key file %s: %s", path, strerror(errno));
+        return ATT_E_IO;
+    }
+    unsigned char k[KEYFILE_BYTES];
+    randombytes_buf(k, sizeof k);
+    att_err rc = ATT_OK;
+    size_t off = 0;
+    /* fchmod: the umask could only have narrowed 0600, but be explicit about the result */
+    if (fchmod(fd, 0600) != 0) {
+        snprintf(err, errlen, "key file %s: chmod: %s", path, strerror(errno));
+        rc = ATT_E_IO;
+    }
+    while (rc == ATT_OK && off < sizeof k) {
+        ssize_t w = write(fd, k + off, sizeof k - off);
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0) {
+            snprintf(err, errlen, "writing key file %s: %s", path, strerror(errno));
+            rc = ATT_E_IO;
+            break;
+        }
+        off += (size_t)w;
+    }
+    sodium_memzero(k, sizeof k);
+    if (rc == ATT_OK && fsync(fd) != 0) {
+        snprintf(err, errlen, "key file %s: fsync: %s", path, strerror(errno));
+        rc = ATT_E_IO;
+    }
+    if (close(fd) != 0 && rc == ATT_OK) {
+        snprintf(err, errlen, "key file %s: close: %s", path, strerror(errno));
+        rc = ATT_E_IO;
+    }
+    if (rc != ATT_OK) unlink(path); /* a truncated key must not be mistaken for a good one */
+    return rc;
 }
