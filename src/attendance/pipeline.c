@@ -282,7 +282,7 @@ att_err pipeline_start(pipeline *p)
             return ATT_E_INTERNAL;
         }
         char name[16];
-        snprintf(name, sizeof name, "analysis-%d", i);
+        snprintf(name, sizeof name, "analysis-%u", (unsigned)i % 1000u); /* 15 chars max */
         pthread_setname_np(p->threads[i], name);
     }
     p->started = p->n_workers;
