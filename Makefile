@@ -159,3 +159,6 @@ help:
 	@echo "make check   - install deps, fetch models, run all tests (plain + ASan/UBSan)"
 	@echo "make bench   - benchmarks"
 	@echo "make install - install under PREFIX (DESTDIR-aware)"
+
+# ---- optional pieces (fuzzing, thread-sanitizer, long checks) each in its own file -------
+-include $(sort $(wildcard mk/*.mk))
