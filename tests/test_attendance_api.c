@@ -516,6 +516,18 @@ START_TEST(shift_and_schedule_api)
 {
     long st;
     char b[512], id[40], sid[40];
+    /* the list holds the three fixture shifts (hr may read it) */
+    json_t *l = call("GET", url("/api/v1/shifts"), D.hr_token, NULL, &st);
+    ck_assert_int_eq(st, 200);
+    json_t *items = json_object_get(l, "items");
+    ck_assert_int_ge(json_array_size(items), 3);
+    int named = 0;
+    for (size_t i = 0; i < json_array_size(items); i++) {
+        const char *nm = json_string_value(json_object_get(json_array_get(items, i), "name"));
+        named += nm && (!strcmp(nm, "Day") || !strcmp(nm, "Night") || !strcmp(nm, "Evening"));
+    }
+    ck_assert_int_eq(named, 3);
+    json_decref(l);
     /* duplicates and bad input */
     json_t *j = call("POST", url("/api/v1/shifts"), D.admin_token, "{\"name\":\"Day\",\"start\":\"07:00\",\"end\":\"15:00\"}", &st);
     expect_problem(j, st, 409, "conflict", "name");

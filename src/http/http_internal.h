@@ -82,6 +82,10 @@ struct http_route {
 
 /* 200/201... with a JSON body; steals the reference to body (also on failure). */
 att_err http_json(struct http_response *resp, unsigned int status, json_t *body);
+/* 200 with {"items": [...]} built by to_json from n rows of elem_size bytes each; to_json returns a
+ * new reference or NULL (then the whole answer is a 500 problem). */
+att_err http_json_items(struct http_response *resp, const void *rows, size_t n, size_t elem_size,
+                        json_t *(*to_json)(const void *row));
 /* A status without a body (204). */
 att_err http_status(struct http_response *resp, unsigned int status);
 /* Add a response header (copied); ATT_E_INTERNAL if there is no room or it is too long. */

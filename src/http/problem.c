@@ -43,6 +43,16 @@ att_err http_json(struct http_response *resp, unsigned int status, json_t *body)
     return ATT_OK;
 }
 
+att_err http_json_items(struct http_response *resp, const void *rows, size_t n, size_t elem_size,
+                        json_t *(*to_json)(const void *row))
+{
+    json_t *items = json_array();
+    for (size_t i = 0; items && i < n; i++)
+        if (json_array_append_new(items, to_json((const char *)rows + i * elem_size)) != 0) json_decref(items), items = NULL;
+    if (!items) return http_problem(resp, ATT_E_NOMEM, NULL, NULL);
+    return http_json(resp, MHD_HTTP_OK, json_pack("{s:o}", "items", items));
+}
+
 att_err http_status(struct http_response *resp, unsigned int status)
 {
     free(resp->body);

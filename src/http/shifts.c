@@ -88,6 +88,10 @@ static json_t *schedule_json(const struct schedule_row *s)
                      "valid_to", str_or_null(s->valid_to), "created_at", s->created_at, "updated_at", s->updated_at);
 }
 
+/* Adapters for http_json_items. */
+static json_t *shift_item(const void *r) { return shift_json(r); }
+static json_t *schedule_item(const void *r) { return schedule_json(r); }
+
 /* Audit a successful write; fail closed (500) when the row cannot be written. */
 static att_err audit_ok(struct http_request *req, struct http_response *resp, const char *action, const char *type,
                         const char *id)
@@ -160,12 +164,9 @@ att_err http_shifts_list(struct http_request *req, struct http_response *resp)
     struct shift_row *rows;
     size_t n;
     if ((e = store_shift_list(c, &rows, &n)) != ATT_OK) return store_problem(resp, e, "shift");
-    json_t *items = json_array();
-    for (size_t i = 0; items && i < n; i++)
-        if (json_array_append_new(items, shift_json(&rows[i])) != 0) json_decref(items), items = NULL;
+    e = http_json_items(resp, rows, n, sizeof *rows, shift_item);
     free(rows);
-    if (!items) return http_problem(resp, ATT_E_NOMEM, NULL, NULL);
-    return http_json(resp, MHD_HTTP_OK, json_pack("{s:o}", "items", items));
+    return e;
 }
 
 att_err http_shifts_get(struct http_request *req, struct http_response *resp)
@@ -315,12 +316,9 @@ att_err http_schedules_list(struct http_request *req, struct http_response *resp
     struct schedule_row *rows;
     size_t n;
     if ((e = store_schedule_list(c, dept, person, &rows, &n)) != ATT_OK) return store_problem(resp, e, "schedule");
-    json_t *items = json_array();
-    for (size_t i = 0; items && i < n; i++)
-        if (json_array_append_new(items, schedule_json(&rows[i])) != 0) json_decref(items), items = NULL;
+    e = http_json_items(resp, rows, n, sizeof *rows, schedule_item);
     free(rows);
-    if (!items) return http_problem(resp, ATT_E_NOMEM, NULL, NULL);
-    return http_json(resp, MHD_HTTP_OK, json_pack("{s:o}", "items", items));
+    return e;
 }
 
 att_err http_schedules_get(struct http_request *req, struct http_response *resp)
