@@ -142,7 +142,7 @@ install: $(BINS) models
 	[ -f $(DESTDIR)$(sysconfdir)/attendd/attendd.conf ] || \
 	    sed -e 's|/usr/local/share/attendd|$(datadir)/attendd|g' -e 's|/etc/attendd|$(sysconfdir)/attendd|g' \
 	        conf/attendd.conf > $(DESTDIR)$(sysconfdir)/attendd/attendd.conf
-	install -m 644 docs/*.md $(DESTDIR)$(docdir)/
+	install -m 644 docs/*.md docs/*.json $(DESTDIR)$(docdir)/
 	install -d $(DESTDIR)$(prefix)/lib/systemd/system $(DESTDIR)$(prefix)/lib/sysusers.d $(DESTDIR)$(prefix)/lib/tmpfiles.d
 	sed -e 's|/usr/local/sbin|$(sbindir)|g' -e 's|/usr/local/share/doc/attendd|$(docdir)|g' -e 's|/etc/attendd|$(sysconfdir)/attendd|g' \
 	    systemd/attendd.service > $(DESTDIR)$(prefix)/lib/systemd/system/attendd.service

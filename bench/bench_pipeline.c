@@ -1,7 +1,9 @@
 /* Pipeline benchmark (bench/pipeline.sh): N RTSP copies of shift-change.mp4 through capture ->
  * analysis -> rules -> spool -> PostgreSQL in one process; prints one table row per run.
  * Usage: bench_pipeline --url-base rtsp://127.0.0.1:PORT/cam --n N --conninfo CI [--decode-only]
- *        [--fps F] [--threshold T] [--workers W] [--header] */
+ *        [--fps F] [--threshold T] [--workers W] [--lane FRAMES (per camera, 2 as in the daemon)] [--header]
+ *        [--debug (per-crop log lines on stderr)] */
+#include <dirent.h>
 #include <jansson.h>
 #include <libpq-fe.h>
 #include <math.h>
@@ -117,7 +119,16 @@ struct cams {
     uint64_t tag0;
     char id[MAX_CAMS][UUID_STR_LEN];
     cap_camera *cam[MAX_CAMS];
+    rules *r[MAX_CAMS];
 };
+/* One rules engine per camera: the copies show the same people at the same moment, which one
+ * engine rightly merges into one pass (with a tiny cooldown it would drop a camera's decision as
+ * `late` whenever another camera's later frame of the same person was decided first). */
+static rules *rules_of(void *ud, uint64_t tag)
+{
+    struct cams *c = ud;
+    return c->r[tag - c->tag0];
+}
 static att_err lookup(void *ud, uint64_t tag, char id_out[UUID_STR_LEN], enum rules_role *role)
 {
     struct cams *c = ud;
@@ -158,6 +169,67 @@ static double origin_of(const char *text, const char *id)
     return p ? atof(p + strlen(key)) : 0;
 }
 
+/* CPU seconds of this process's threads by kind: capture ("cap:"; FFmpeg's decoder threads inherit
+ * the name) and analysis workers ("analysis-"). CPU time, not wall time, so the split holds on a
+ * machine shared with other jobs. Polled during the run: a thread's time leaves /proc when it ends
+ * (FFmpeg's threads end with their stream), so the last value seen per thread is kept. */
+#define MAX_TIDS 2048
+static struct { int tid, kind; double sec; } g_tids[MAX_TIDS];
+static size_t g_ntids;
+
+static void thread_cpu_poll(void)
+{
+    DIR *d = opendir("/proc/self/task");
+    if (!d) return;
+    long tck = sysconf(_SC_CLK_TCK);
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        char path[300], buf[1024];
+        snprintf(path, sizeof path, "/proc/self/task/%s/stat", e->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f) continue;
+        size_t len = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[len] = '\0';
+        char *l = strchr(buf, '('), *r = strrchr(buf, ')');
+        unsigned long ut = 0, st = 0;
+        /* after the name: state, then fields 4..13; utime and stime are fields 14 and 15 */
+        if (!l || !r || sscanf(r + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2) continue;
+        int tid = atoi(e->d_name), kind = !strncmp(l + 1, "cap:", 4) ? 1 : !strncmp(l + 1, "analysis-", 9) ? 2 : 0;
+        size_t i = 0;
+        while (i < g_ntids && g_tids[i].tid != tid) i++;
+        if (i == g_ntids) {
+            if (g_ntids == MAX_TIDS) continue;
+            g_ntids++;
+        }
+        g_tids[i].tid = tid;
+        g_tids[i].kind = kind;
+        g_tids[i].sec = (double)(ut + st) / (double)tck;
+    }
+    closedir(d);
+}
+
+static double thread_cpu(int kind)
+{
+    double s = 0;
+    for (size_t i = 0; i < g_ntids; i++)
+        if (g_tids[i].kind == kind) s += g_tids[i].sec;
+    return s;
+}
+
+/* Sample of a per-camera series (stage "" = none) from the registry's text, 0 when absent. */
+static double series_of(const char *text, const char *name, const char *id, const char *stage)
+{
+    char key[256];
+    if (*stage)
+        snprintf(key, sizeof key, "%s{camera=\"%s\",stage=\"%s\"} ", name, id, stage);
+    else
+        snprintf(key, sizeof key, "%s{camera=\"%s\"} ", name, id);
+    const char *p = strstr(text, key);
+    return p ? atof(p + strlen(key)) : 0;
+}
+
 static int cmp_d(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -167,7 +239,7 @@ static int cmp_d(const void *a, const void *b)
 int main(int argc, char **argv)
 {
     const char *url_base = NULL, *conninfo = NULL;
-    int n = 1, decode_only = 0, workers = 0, header = 0;
+    int n = 1, decode_only = 0, workers = 0, header = 0, debug = 0, lane = 2;
     double fps = 6, threshold = 0.40;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--url-base") && i + 1 < argc) url_base = argv[++i];
@@ -178,17 +250,20 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--workers") && i + 1 < argc) workers = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--decode-only")) decode_only = 1;
         else if (!strcmp(argv[i], "--header")) header = 1;
+        else if (!strcmp(argv[i], "--debug")) debug = 1;
+        else if (!strcmp(argv[i], "--lane") && i + 1 < argc) lane = atoi(argv[++i]);
         else die("usage", "see the comment at the top of bench/bench_pipeline.c");
     }
     if (header) {
-        printf("%-4s %-8s %9s %8s %9s %7s %8s %9s %9s\n", "N", "mode", "fps/cam", "dropped", "passes", "false",
-               "cpu/cam", "lat_p50", "lat_p95");
+        printf("%-4s %-8s %8s %8s %9s %6s %8s %8s %8s | %7s %7s %7s %7s %6s %7s %7s %6s\n", "N", "mode", "fps/cam",
+               "dropped", "passes", "false", "cpu/cam", "lat_p50", "lat_p95", "dec/cam", "anl/cam", "ceiling", "anl/s",
+               "idle%", "det_ms", "rec/cam", "rec_ms");
         return 0;
     }
     if (!url_base || n < 1 || n > MAX_CAMS) die("usage", "--url-base and --n 1..64 are required");
     const char *data = getenv("ATTENDD_DATA"), *models_dir = getenv("ATTENDD_MODELS_DIR");
     if (!data || !models_dir) die("environment", "ATTENDD_DATA and ATTENDD_MODELS_DIR must be set");
-    log_set_level(LOG_WARN_LVL);
+    log_set_level(debug ? LOG_DEBUG_LVL : LOG_WARN_LVL);
     char err[512];
     if (cap_global_init(err, sizeof err) != ATT_OK) die("capture", err);
     truth_load(data);
@@ -198,7 +273,6 @@ int main(int argc, char **argv)
     metrics *m = NULL;
     spool *sp = NULL;
     event_writer *w = NULL;
-    rules *r = NULL;
     gal *g = NULL;
     av_models *models = NULL;
     PGconn *c = NULL;
@@ -230,12 +304,12 @@ int main(int argc, char **argv)
             die("events", err);
         struct rules_config rc;
         rules_config_defaults(&rc);
-        /* every copy shows the same people at the same moment, which the rules rightly call one pass
-         * seen by N cameras (one event): with a 1 µs cooldown each camera's decisions become rows, so
-         * passes are counted per camera and a split track shows up as a false (second) event */
+        /* per camera, a 1 µs cooldown: each decision becomes a row, so a split track shows up as a
+         * false (second) event */
         rc.cooldown_us = 1;
-        if (rules_new(&rc, &r) != ATT_OK) die("rules", "refused");
-        if (cap_queue_new(2, &q) != ATT_OK) die("queue", "no memory");
+        for (int i = 0; i < n; i++)
+            if (rules_new(&rc, &cams.r[i]) != ATT_OK) die("rules", "refused");
+        if (cap_queue_new((size_t)lane, &q) != ATT_OK) die("queue", "lane capacity 1..64");
         struct pipeline_cfg pc;
         pipeline_cfg_defaults(&pc);
         pc.workers = workers;
@@ -246,7 +320,8 @@ int main(int argc, char **argv)
         pc.ud = &cams;
         pc.models = models;
         pc.gallery = g;
-        pc.rules = r;
+        pc.rules = cams.r[0];
+        pc.rules_of = rules_of;
         pc.events = w;
         pc.metrics = m;
         if (pipeline_new(&pc, &p, err, sizeof err) != ATT_OK || pipeline_start(p) != ATT_OK) die("pipeline", err);
@@ -273,8 +348,11 @@ int main(int argc, char **argv)
     /* until every copy played to its end (--once: no replay), at most 90 s */
     int done = 0;
     struct cap_status st[MAX_CAMS];
+    thread_cpu_poll(); /* baseline: time the workers spent before the cameras started */
+    double anl0 = thread_cpu(2);
     while (!done && now_s() - t_start < 90) {
         usleep(100000);
+        thread_cpu_poll();
         done = 1;
         for (int i = 0; i < n; i++) {
             cap_camera_get_status(cams.cam[i], &st[i]);
@@ -283,6 +361,8 @@ int main(int argc, char **argv)
         }
     }
     double cpu = cpu_s() - cpu0, wall = now_s() - t_start;
+    thread_cpu_poll();
+    double cpu_cap = thread_cpu(1), cpu_anl = thread_cpu(2) - anl0;
     double fps_sum = 0;
     uint64_t dropped = 0, in = 0;
     for (int i = 0; i < n; i++) {
@@ -296,16 +376,28 @@ int main(int argc, char **argv)
     int passes = 0, want = 0, falses = 0;
     double lat[MAX_CAMS * MAX_WALKERS];
     size_t nl = 0;
+    int missed[MAX_WALKERS] = {0}; /* per walker pass: cameras without its event */
+    /* where the analysis time went, summed over cameras */
+    double analysed = 0, idle = 0, det_s = 0, det_n = 0, rec_s = 0, recs = 0;
     if (!decode_only) {
         char *text;
         size_t len;
-        if (metrics_render(m, &text, &len) != ATT_OK) die("metrics", "render failed");
         cap_queue_close(q);
-        pipeline_join(p);
+        pipeline_join(p); /* the frames still queued are analysed; the camera states stay */
+        if (metrics_render(m, &text, &len) != ATT_OK) die("metrics", "render failed");
         struct pipeline_stats ps;
         pipeline_get_stats(p, &ps);
         dropped += ps.stale;
         event_writer_stop(w, 10000);
+        for (int i = 0; i < n; i++) {
+            const char *id = cams.id[i];
+            analysed += series_of(text, "attendd_camera_frames_analysed_total", id, "");
+            idle += series_of(text, "attendd_camera_frames_idle_skipped_total", id, "");
+            det_s += series_of(text, "attendd_camera_stage_seconds_sum", id, "detect");
+            det_n += series_of(text, "attendd_camera_stage_seconds_count", id, "detect");
+            rec_s += series_of(text, "attendd_camera_stage_seconds_sum", id, "recognize");
+            recs += series_of(text, "attendd_camera_recognitions_total", id, "");
+        }
         for (int i = 0; i < n; i++) {
             double origin = origin_of(text, cams.id[i]);
             char sql[512];
@@ -331,7 +423,10 @@ int main(int argc, char **argv)
                 lat[nl++] = ins - (origin + g_w[found].t_end);
             }
             PQclear(res);
-            for (size_t j = 0; j < g_nw; j++) want += is_enrolled(g_w[j].label);
+            for (size_t j = 0; j < g_nw; j++) {
+                want += is_enrolled(g_w[j].label);
+                if (is_enrolled(g_w[j].label) && !hit[j]) missed[j]++;
+            }
         }
         free(text);
     }
@@ -347,16 +442,33 @@ int main(int argc, char **argv)
     }
     char false_s[16] = "-";
     if (!decode_only) snprintf(false_s, sizeof false_s, "%d", falses);
-    printf("%-4d %-8s %9.1f %8llu %9s %7s %7.0f%% %9s %9s\n", n, decode_only ? "decode" : "analyse", fps_sum / n,
-           (unsigned long long)dropped, passes_s, false_s, 100.0 * cpu / wall / n, p50, p95);
+    double cpu_cam = 100.0 * cpu / wall / n, dec_cam = 100.0 * cpu_cap / wall / n;
+    char anl_cam[16] = "-", ceiling[16] = "-", anl[16] = "-", idle_s[16] = "-", det[16] = "-", rc[16] = "-", rms[16] = "-";
+    if (decode_only) {
+        /* cameras the whole machine could decode at this cost per camera */
+        snprintf(ceiling, sizeof ceiling, "%.0f", sysconf(_SC_NPROCESSORS_ONLN) * 100.0 / cpu_cam);
+    } else {
+        snprintf(anl_cam, sizeof anl_cam, "%.1f%%", 100.0 * cpu_anl / wall / n);
+        snprintf(anl, sizeof anl, "%.2f", analysed / n / wall);
+        snprintf(idle_s, sizeof idle_s, "%.0f", analysed + idle > 0 ? 100.0 * idle / (analysed + idle) : 0);
+        if (det_n > 0) snprintf(det, sizeof det, "%.2f", 1e3 * det_s / det_n);
+        snprintf(rc, sizeof rc, "%.0f", recs / n);
+        if (recs > 0) snprintf(rms, sizeof rms, "%.2f", 1e3 * rec_s / recs);
+    }
+    printf("%-4d %-8s %8.1f %8llu %9s %6s %7.1f%% %8s %8s | %6.1f%% %7s %7s %7s %6s %7s %7s %6s\n", n,
+           decode_only ? "decode" : "analyse", fps_sum / n, (unsigned long long)dropped, passes_s, false_s, cpu_cam,
+           p50, p95, dec_cam, anl_cam, ceiling, anl, idle_s, det, rc, rms);
     fflush(stdout);
+    for (size_t j = 0; j < g_nw; j++) /* which passes, for the next person to look at it */
+        if (missed[j]) fprintf(stderr, "bench_pipeline: N=%d: pass %s [%.1f, %.1f] missed on %d camera(s)\n", n,
+                               g_w[j].label, g_w[j].t, g_w[j].t_end, missed[j]);
     (void)in;
     for (int i = 0; i < n; i++) cap_camera_free(cams.cam[i]);
     pipeline_free(p);
     cap_queue_free(q);
     event_writer_free(w);
     spool_close(sp);
-    rules_free(r);
+    for (int i = 0; i < n; i++) rules_free(cams.r[i]);
     gal_free(g);
     av_models_free(models);
     metrics_free(m);

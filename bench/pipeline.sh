@@ -37,7 +37,11 @@ serve() {
 unserve() { kill "$srv_pid"; wait "$srv_pid" 2>/dev/null || true; srv_pid=; }
 
 echo "shift-change.mp4 (1280x720 H.264 25 fps, 33 s) over RTSP on loopback; analysis at $FPS fps per camera; $(nproc) cores"
-echo "passes = enrolled walker passes with exactly one event in [t, t_end]; lat = event row inserted - walker's t_end"
+echo "fps/cam = stream frames received per second per camera (input held); dropped = sampled frames not analysed (queue + stale);"
+echo "passes = enrolled walker passes with exactly one event in [t, t_end]; false = any other event; lat = event row inserted - walker's t_end"
+echo "cpu/cam = process CPU / wall / N; dec/cam, anl/cam = CPU of the capture (decode) and analysis threads per camera;"
+echo "ceiling = cameras $(nproc) cores could decode at that cost; anl/s = frames analysed per camera per s; idle% = sampled frames"
+echo "skipped by idle gating; det_ms = detection per frame, rec_ms = landmarks..search per crop (wall time: inflated on a busy machine)"
 "$BUILD/bench/bench_pipeline" --header
 for n in ${PIPELINE_BENCH_N:-1 4 8 16}; do
     serve "$n"

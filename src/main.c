@@ -16,6 +16,7 @@
 
 #include "attendd/app.h"
 #include "attendd/camera_mgr.h"
+#include "attendd/camera_seed.h"
 #include "attendd/capture.h"
 #include "attendd/config.h"
 #include "attendd/db.h"
@@ -83,13 +84,6 @@ static att_err check_schema(struct app *app)
     return ATT_OK;
 }
 
-void app_gallery_error(struct app *app, char *out, size_t len)
-{
-    pthread_mutex_lock(&app->status_lock);
-    snprintf(out, len, "%s", app->gallery_error);
-    pthread_mutex_unlock(&app->status_lock);
-}
-
 static void set_gallery_error(struct app *app, const char *msg)
 {
     pthread_mutex_lock(&app->status_lock);
@@ -151,22 +145,40 @@ static att_err start_cameras(struct app *app)
     return e;
 }
 
-/* Start every camera defined in the database; retried from the main loop while the database is
- * away. API writes to cameras wait for this (camera_mgr_loaded). */
-static void load_cameras(struct app *app)
+/* Write cfg's camera.NAME lines into the database, then run every camera defined there (added, changed
+ * and removed ones restart or stop; unchanged ones keep streaming). At start, retried from the main
+ * loop while the database is away; on SIGHUP with the new configuration. API writes to cameras wait
+ * for the first load (camera_mgr_loaded) and are kept out meanwhile by the manager's write lock. */
+static void load_cameras(struct app *app, const struct att_config *cfg)
 {
     PGconn *c;
-    if (db_acquire(app->db, 2000, &c) != ATT_OK) return;
+    if (db_acquire(app->db, 2000, &c) != ATT_OK) {
+        if (camera_mgr_loaded(app->cameras)) log_error("main", "cameras: database unreachable; not re-applied");
+        return;
+    }
     struct camera_row *rows = NULL;
-    size_t n = 0;
-    att_err e = store_camera_list(c, &rows, &n);
+    size_t n = 0, seed_failed = 0;
+    char err[1024];
+    att_err e = ATT_OK;
+    camera_mgr_write_lock(app->cameras);
+    /* always: lines removed while the daemon was stopped remove their cameras too */
+    if (mkdir(cfg->state_dir, 0700) != 0 && errno != EEXIST) {
+        snprintf(err, sizeof err, "state_dir %s: %s", cfg->state_dir, strerror(errno));
+        e = ATT_E_IO;
+    } else {
+        e = camera_seed(c, cfg, &seed_failed, err, sizeof err);
+    }
+    if (e != ATT_OK) log_error("main", "cameras from the configuration: %s", err);
+    if (e != ATT_E_DB) e = store_camera_list(c, &rows, &n); /* the database's cameras run regardless */
     db_release(app->db, c);
     if (e != ATT_OK) {
+        camera_mgr_write_unlock(app->cameras);
         log_error("main", "cameras: cannot read their definitions: %s", att_err_code(e));
         return;
     }
     struct camera_def *defs = n ? calloc(n, sizeof *defs) : NULL;
     if (n && !defs) {
+        camera_mgr_write_unlock(app->cameras);
         free(rows);
         log_error("main", "cameras: out of memory");
         return;
@@ -174,12 +186,49 @@ static void load_cameras(struct app *app)
     for (size_t i = 0; i < n; i++) defs[i] = rows[i].def;
     free(rows);
     size_t failed = 0;
-    camera_mgr_write_lock(app->cameras);
     (void)camera_mgr_sync(app->cameras, defs, n, &failed); /* each failure is logged and shown by the API */
     camera_mgr_set_loaded(app->cameras);
     camera_mgr_write_unlock(app->cameras);
     free(defs);
-    log_notice("main", "cameras: %zu defined, %zu started%s", n, n - failed, failed ? " (see errors above)" : "");
+    log_notice("main", "cameras: %zu defined, %zu started%s%s", n, n - failed,
+               seed_failed ? ", configuration lines not applied" : "", failed || seed_failed ? " (see errors above)" : "");
+}
+
+/* The watchdog ping says the daemon works, not just that its main loop turns: it is withheld while
+ * the analysis stage takes no frame although frames wait (every worker stuck), and the camera
+ * manager is asked for its list under its lock (a lock held forever stops the loop, so the pings). */
+#define ANALYSIS_STALL_S 30
+
+struct watch {
+    uint64_t popped;    /* frames taken from the queue at the last progress */
+    uint64_t pushed;    /* frames offered to the queue at the last check */
+    time_t progress_at; /* when the analysis was last seen taking frames, or idle (none offered) */
+    bool stalled;       /* logged once per stall */
+};
+
+static bool pipeline_healthy(struct app *app, struct watch *w)
+{
+    (void)camera_mgr_list(app->cameras, NULL, 0);
+    time_t now = time(NULL);
+    struct cap_queue_stats st;
+    cap_queue_get_stats(app->frames, &st);
+    /* idle: nothing waits and nothing new came (a camera that reconnects flushes its frames, so an
+     * empty queue alone would hide workers that take none of the frames still arriving) */
+    bool idle = st.depth == 0 && st.pushed == w->pushed;
+    w->pushed = st.pushed;
+    if (!app->pipeline || idle || st.popped != w->popped) {
+        w->popped = st.popped;
+        w->progress_at = now;
+        if (w->stalled) log_notice("main", "analysis is taking frames again; watchdog pings resume");
+        w->stalled = false;
+        return true;
+    }
+    if (now - w->progress_at < ANALYSIS_STALL_S) return true;
+    if (!w->stalled)
+        log_error("main", "analysis stalled: frames arriving, none taken for %ld s; withholding the watchdog ping",
+                  (long)(now - w->progress_at));
+    w->stalled = true;
+    return false;
 }
 
 #define EVENTS_STOP_MS 5000 /* drain bound for the event writer at stop; what is left stays spooled */
@@ -241,6 +290,10 @@ static void reload(struct app *app, const char *path, http_server *srv)
         }
         app->cfg.log_level = next.log_level;
         log_set_level(next.log_level);
+        /* camera.NAME lines apply live; the running state_dir keeps the record of what was seeded */
+        app->cfg.n_cameras = next.n_cameras;
+        memcpy(app->cfg.cameras, next.cameras, sizeof next.cameras);
+        if (camera_mgr_loaded(app->cameras)) load_cameras(app, &app->cfg); /* else the start-up retry does it */
         log_notice("main", "configuration reloaded");
     }
     sdn_notify("READY=1");
@@ -343,7 +396,7 @@ int main(int argc, char **argv)
         db_pool_close(app.db);
         return 1;
     }
-    load_cameras(&app);
+    load_cameras(&app, &app.cfg);
     if (start_events(&app) != ATT_OK) {
         camera_mgr_free(app.cameras);
         cap_queue_free(app.frames);
@@ -358,6 +411,8 @@ int main(int argc, char **argv)
     http_server *srv;
     if (http_server_start(&app, &srv, err, sizeof err) != ATT_OK) {
         log_error("main", "http: %s", err);
+        cap_queue_close(app.frames); /* the analysis workers pop from it: stop them before it is freed */
+        pipeline_app_stop(&app);
         camera_mgr_free(app.cameras);
         cap_queue_free(app.frames);
         event_writer_free(app.events);
@@ -370,6 +425,7 @@ int main(int argc, char **argv)
     sdn_notify("READY=1\nSTATUS=serving");
 
     uint64_t wd_usec = sdn_watchdog_usec();
+    struct watch watch = {.progress_at = time(NULL)};
     long tick_ms = app.cfg.watchdog_interval_s > 0 ? app.cfg.watchdog_interval_s * 1000L
                    : wd_usec                       ? (long)(wd_usec / 2000)
                                                    : 1000;
@@ -396,10 +452,10 @@ int main(int argc, char **argv)
             pipeline_retry_at = time(NULL) + 5;
         }
         if (!camera_mgr_loaded(app.cameras) && time(NULL) >= cameras_retry_at) {
-            load_cameras(&app);
+            load_cameras(&app, &app.cfg);
             cameras_retry_at = time(NULL) + 5;
         }
-        if (wd_usec) sdn_notify("WATCHDOG=1");
+        if (wd_usec && pipeline_healthy(&app, &watch)) sdn_notify("WATCHDOG=1");
     }
 
     sdn_notify("STOPPING=1");

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -208,7 +209,8 @@ int ts_daemon_restart(struct ts_daemon *d)
             return -1;
         }
         struct ts_resp r;
-        int got = ts_http("GET", url, NULL, NULL, 0, NULL, &r);
+        struct ts_http_opts o = {.cacert = d->cacert[0] ? d->cacert : NULL};
+        int got = ts_http_ex(&o, "GET", url, NULL, NULL, 0, NULL, &r);
         long s = r.status;
         ts_resp_free(&r);
         if (got == 0 && s == 200) break;
@@ -225,13 +227,16 @@ int ts_daemon_restart(struct ts_daemon *d)
 int ts_daemon_start(struct ts_daemon *d, const char *conninfo, const char *extra_conf)
 {
     int want_tokens = !d->no_tokens, keep = d->keep_dir;
+    char cacert[sizeof d->cacert];
+    snprintf(cacert, sizeof cacert, "%s", d->cacert);
     memset(d, 0, sizeof *d);
     d->no_tokens = !want_tokens;
     d->keep_dir = keep;
+    snprintf(d->cacert, sizeof d->cacert, "%s", cacert);
     if (make_temp_dir(d->dir, sizeof d->dir, "daemon") != 0) return -1;
     d->port = free_port();
     if (d->port <= 0) return -1;
-    snprintf(d->url, sizeof d->url, "http://127.0.0.1:%d", d->port);
+    snprintf(d->url, sizeof d->url, "%s://127.0.0.1:%d", d->cacert[0] ? "https" : "http", d->port);
     snprintf(d->conf, sizeof d->conf, "%s/attendd.conf", d->dir);
     snprintf(d->log, sizeof d->log, "%s/attendd.log", d->dir);
     char tk[300], tpl[300];
@@ -244,7 +249,10 @@ int ts_daemon_start(struct ts_daemon *d, const char *conninfo, const char *extra
     fprintf(f,
             "listen_address = 127.0.0.1\nport = %d\ndatabase_url = \"%s\"\nmodels_dir = %s\n"
             "token_key_file = %s\ntemplate_key_file = %s\nstate_dir = %s/state\nlog_level = debug\n"
-            "shutdown_timeout_s = 10\n%s\n",
+            "shutdown_timeout_s = 10\n"
+            /* suites send bad tokens from one address on purpose; only test_abuse.c wants lock-outs
+             * (extra_conf overrides this, the last line wins) */
+            "auth_fail_limit = 1000\n%s\n",
             d->port, conninfo, ts_env("ATTENDD_MODELS_DIR"), tk, tpl, d->dir, extra_conf ? extra_conf : "");
     fclose(f);
 
@@ -305,8 +313,28 @@ static size_t on_body(char *p, size_t sz, size_t n, void *ud)
     return add;
 }
 
+/* Response headers: keep the one ts_http_opts.want_header names. */
+static size_t on_header(char *p, size_t sz, size_t n, void *ud)
+{
+    struct ts_http_opts *o = ud;
+    size_t len = sz * n, nl = strlen(o->want_header);
+    if (len > nl && p[nl] == ':' && strncasecmp(p, o->want_header, nl) == 0) {
+        size_t b = nl + 1, e = len;
+        while (b < e && (p[b] == ' ' || p[b] == '\t')) b++;
+        while (e > b && (p[e - 1] == '\r' || p[e - 1] == '\n' || p[e - 1] == ' ')) e--;
+        snprintf(o->header_value, sizeof o->header_value, "%.*s", (int)(e - b), p + b);
+    }
+    return len;
+}
+
 int ts_http(const char *method, const char *url, const char *token, const void *body, size_t len,
             const char *content_type, struct ts_resp *out)
+{
+    return ts_http_ex(NULL, method, url, token, body, len, content_type, out);
+}
+
+int ts_http_ex(struct ts_http_opts *o, const char *method, const char *url, const char *token, const void *body,
+               size_t len, const char *content_type, struct ts_resp *out)
 {
     pthread_once(&curl_once, curl_init);
     memset(out, 0, sizeof *out);
@@ -336,6 +364,16 @@ int ts_http(const char *method, const char *url, const char *token, const void *
     curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
     curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    if (o != NULL) {
+        if (o->cacert) curl_easy_setopt(c, CURLOPT_CAINFO, o->cacert);
+        if (o->source_addr) curl_easy_setopt(c, CURLOPT_INTERFACE, o->source_addr);
+        if (o->timeout_ms > 0) curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, o->timeout_ms);
+        if (o->want_header) {
+            o->header_value[0] = '\0';
+            curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+            curl_easy_setopt(c, CURLOPT_HEADERDATA, o);
+        }
+    }
     CURLcode rc = curl_easy_perform(c);
     if (rc == CURLE_OK) {
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);

@@ -36,6 +36,8 @@ struct ts_daemon {
     char hr_token[64];
     int no_tokens;           /* set before start: do not create tokens (database down on purpose) */
     int keep_dir;            /* set to keep dir after a clean stop (to restart, or to inspect) */
+    char cacert[320];        /* set before start: the daemon serves HTTPS (tls_* keys in extra_conf),
+                                url is "https://127.0.0.1:PORT" and start-up is checked trusting this CA */
 };
 int ts_daemon_start(struct ts_daemon *d, const char *conninfo, const char *extra_conf);
 /* Start attendd again with the same directory, configuration and keys (after ts_daemon_stop).
@@ -56,5 +58,16 @@ struct ts_resp {
 int ts_http(const char *method, const char *url, const char *token, const void *body, size_t len,
             const char *content_type, struct ts_resp *out);
 void ts_resp_free(struct ts_resp *r);
+
+/* ts_http with more control; o may be NULL (then it is ts_http). */
+struct ts_http_opts {
+    const char *cacert;      /* HTTPS: trust this PEM CA file (certificate and host name are verified) */
+    const char *source_addr; /* bind the client socket to this local address, e.g. "127.0.0.2" */
+    const char *want_header; /* copy this response header's value (trimmed) into header_value */
+    char header_value[256];  /* "" if the header was absent */
+    long timeout_ms;         /* 0: 60 s */
+};
+int ts_http_ex(struct ts_http_opts *o, const char *method, const char *url, const char *token, const void *body,
+               size_t len, const char *content_type, struct ts_resp *out);
 
 #endif

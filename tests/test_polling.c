@@ -177,7 +177,14 @@ START_TEST(not_modified_without_database)
     pg_cluster("stop");
     ck_assert_int_eq(get("/api/v1/events", tok, a.etag, &r), 304); /* answered from memory */
     tp_resp_free(&r);
-    ck_assert_int_eq(get("/api/v1/events", tok, NULL, &r), 503); /* the 200 path needs the database */
+    /* the same answer again to the same token comes from the rendered-page cache (audited once
+     * already, like the 304); another answer, or another token's first read, needs the database */
+    ck_assert_int_eq(get("/api/v1/events", tok, NULL, &r), 200);
+    ck_assert_str_eq(r.etag, a.etag);
+    tp_resp_free(&r);
+    ck_assert_int_eq(get("/api/v1/events?limit=7", tok, NULL, &r), 503);
+    tp_resp_free(&r);
+    ck_assert_int_eq(get("/api/v1/events", D.hr_token, NULL, &r), 503); /* first read: audit row needed */
     tp_resp_free(&r);
     tp_resp_free(&a);
     pg_cluster("start");

@@ -158,13 +158,18 @@ START_TEST(visitor_never_decides)
 {
     trk_tracker *t = mk(NULL);
     /* best gallery match far below threshold, or no match at all */
-    struct trk_recog weak = rec(3, 0.31f, 0.97f), none = rec(0, 0.0f, 0.97f);
+    struct trk_recog weak = rec(3, 0.29f, 0.97f), none = rec(0, 0.0f, 0.97f);
     for (int f = 0; f < 30; f++) {
         struct trk_det d = {.x = 300, .y = 100 + 3.0f * f, .w = 90, .h = 90, .score = 0.9f,
                             .recog = (f % 2) ? &weak : &none};
         struct trk_assign a;
         ck_assert_int_eq(trk_update(t, T0 + f * FRAME_US, &d, 1, &a), ATT_OK);
-        ck_assert(a.want_recog);
+        /* budget: after lull_after (5) recognitions below threshold, every lull_every-th (3rd)
+         * frame only (this frame's recognition is the (f+1)-th) */
+        ck_assert_msg(a.want_recog == (f < 4 || (f - 3) % 3 == 0), "frame %d: want_recog %d", f, a.want_recog);
+        struct trk_track_info info;
+        ck_assert_uint_eq(trk_tracks(t, &info, 1), 1);
+        ck_assert(info.lulled == (f >= 4));
     }
     for (int f = 30; f < 45; f++) trk_update(t, T0 + f * FRAME_US, NULL, 0, NULL);
     struct trk_decision d;
@@ -173,6 +178,47 @@ START_TEST(visitor_never_decides)
     trk_get_stats(t, &st);
     ck_assert_uint_eq(st.tracks_born, 1);
     ck_assert_uint_eq(st.ended_undecided, 1);
+    trk_free(t);
+}
+END_TEST
+
+/* A lulled track (a late face that finally matches) is back at full rate after one good match and
+ * still decides; a near miss (>= lull_sim, < sim_threshold, like id02's 0.34-0.39 frames in
+ * shift-change.mp4) never starts a lull. */
+START_TEST(lull_ends_on_a_match)
+{
+    trk_tracker *t = mk(NULL);
+    struct trk_recog far = rec(2, 0.1f, -1.0f), good = rec(1, 0.7f, 0.95f);
+    struct trk_assign a;
+    struct trk_decision d;
+    int f = 0;
+    for (; f < 8; f++) {
+        struct trk_det det = {.x = 300, .y = 100, .w = 90, .h = 90, .score = 0.9f, .recog = &far};
+        ck_assert_int_eq(trk_update(t, T0 + f * FRAME_US, &det, 1, &a), ATT_OK);
+    }
+    struct trk_track_info info;
+    ck_assert_uint_eq(trk_tracks(t, &info, 1), 1);
+    ck_assert(info.lulled);
+    ck_assert_int_eq(trk_add_recognition(t, a.track_id, T0 + f * FRAME_US, &good), ATT_OK);
+    ck_assert_uint_eq(trk_tracks(t, &info, 1), 1);
+    ck_assert(!info.lulled);
+    for (int k = 0; k < 2; k++, f++) {
+        ck_assert_int_eq(trk_update(t, T0 + f * FRAME_US, &(struct trk_det){.x = 300, .y = 100, .w = 90, .h = 90,
+                                                                             .score = 0.9f}, 1, &a), ATT_OK);
+        ck_assert(a.want_recog); /* every frame again */
+        ck_assert_int_eq(trk_add_recognition(t, a.track_id, T0 + f * FRAME_US, &good), ATT_OK);
+    }
+    ck_assert(trk_pop_decision(t, &d));
+    ck_assert_int_eq(d.agreeing, 3);
+    trk_free(t);
+
+    t = mk(NULL);
+    struct trk_recog near = rec(1, 0.35f, -1.0f);
+    for (f = 0; f < 12; f++) {
+        struct trk_det det = {.x = 300, .y = 100, .w = 90, .h = 90, .score = 0.9f, .recog = &near};
+        ck_assert_int_eq(trk_update(t, T0 + f * FRAME_US, &det, 1, &a), ATT_OK);
+        ck_assert(a.want_recog);
+    }
     trk_free(t);
 }
 END_TEST
@@ -209,6 +255,36 @@ START_TEST(not_live_never_decides)
     trk_get_stats(u, &st);
     ck_assert_uint_eq(st.spoof_tracks, 1);
     trk_free(u);
+    trk_free(t);
+}
+END_TEST
+
+/* The pipeline measures liveness only for crops whose match could count (liveness < 0 = not
+ * measured): such recognitions neither condemn a track nor help it decide. */
+START_TEST(unmeasured_liveness_is_neither_live_nor_spoof)
+{
+    trk_tracker *t = mk(NULL);
+    struct trk_assign a;
+    struct trk_decision d;
+    ck_assert_int_eq(trk_update(t, T0, &(struct trk_det){.x = 10, .y = 10, .w = 50, .h = 50, .score = 0.9f}, 1, &a),
+                     ATT_OK);
+    /* small faces first: no match above threshold, liveness not measured; 4 of them would be 2+
+     * spoofs if "not measured" counted as not live */
+    struct trk_recog far = rec(1, 0.2f, -1.0f), live = rec(1, 0.8f, 0.95f), unmeasured_match = rec(1, 0.8f, -1.0f);
+    for (int i = 0; i < 4; i++) ck_assert_int_eq(trk_add_recognition(t, a.track_id, T0 + i, &far), ATT_OK);
+    /* a match whose liveness was not measured must not count towards the decision */
+    ck_assert_int_eq(trk_add_recognition(t, a.track_id, T0 + 10, &unmeasured_match), ATT_OK);
+    ck_assert_int_eq(trk_add_recognition(t, a.track_id, T0 + 11, &live), ATT_OK);
+    ck_assert_int_eq(trk_add_recognition(t, a.track_id, T0 + 12, &live), ATT_OK);
+    ck_assert(!trk_pop_decision(t, &d));
+    struct trk_track_info info;
+    ck_assert_uint_eq(trk_tracks(t, &info, 1), 1);
+    ck_assert(!info.not_live);
+    ck_assert_int_eq(trk_add_recognition(t, a.track_id, T0 + 13, &live), ATT_OK);
+    ck_assert(trk_pop_decision(t, &d));
+    ck_assert_int_eq(d.ts_us, T0 + 13);
+    ck_assert_int_eq(d.agreeing, 3);
+    ck_assert(fabsf(d.liveness - 0.95f) < 1e-5f);
     trk_free(t);
 }
 END_TEST
@@ -309,6 +385,9 @@ START_TEST(parameters_validated)
     p.sim_threshold = 1.5f;
     ck_assert_int_eq(trk_new(&p, &t), ATT_E_INVALID);
     trk_params_defaults(&p);
+    p.lull_every = 0;
+    ck_assert_int_eq(trk_new(&p, &t), ATT_E_INVALID);
+    trk_params_defaults(&p);
     p.max_dets = 2;
     t = mk(&p);
     struct trk_det d[3] = {{.w = 1, .h = 1, .score = 1}, {.w = 1, .h = 1, .score = 1}, {.w = 1, .h = 1, .score = 1}};
@@ -328,7 +407,9 @@ Suite *tracker_suite(void)
     tcase_add_test(tc, two_walkers_crossing);
     tcase_add_test(tc, embedding_veto_keeps_identities_apart);
     tcase_add_test(tc, visitor_never_decides);
+    tcase_add_test(tc, lull_ends_on_a_match);
     tcase_add_test(tc, not_live_never_decides);
+    tcase_add_test(tc, unmeasured_liveness_is_neither_live_nor_spoof);
     tcase_add_test(tc, k_of_m_agreement);
     tcase_add_test(tc, track_death_and_rebirth);
     tcase_add_test(tc, fast_walker_at_low_fps);

@@ -15,6 +15,8 @@ extern "C" {
 
 #define CFG_PATH_MAX 512
 #define CFG_STR_MAX 1024
+#define CFG_CAMERAS_MAX 32      /* camera.NAME lines in one configuration */
+#define CFG_CAMERA_NAME_MAX 65
 
 struct att_config {
     /* http */
@@ -26,6 +28,10 @@ struct att_config {
     int connection_timeout_s;       /* idle connection timeout */
     long max_body_bytes;            /* request bodies above this get 413 */
     bool allow_remote_http;         /* plain HTTP on a non-loopback address only if true */
+    char tls_cert_file[CFG_PATH_MAX]; /* PEM certificate chain: HTTPS when set (with tls_key_file) */
+    char tls_key_file[CFG_PATH_MAX];  /* PEM private key, not group/other readable */
+    int auth_fail_limit;            /* failed authentications from one address before 429; 0 = off */
+    int auth_fail_window_s;         /* ... within this many seconds; the lock-out lasts as long */
     int sse_max_streams;            /* concurrent SSE feeds (issue 6); more get 503 */
     int sse_ping_s;                 /* SSE heartbeat interval, seconds */
     /* database */
@@ -51,6 +57,7 @@ struct att_config {
     /* analysis pipeline (src/attendance/pipeline.c) */
     int analysis_workers;           /* detection/recognition threads; 0 = one per online core */
     int detect_min_face_px;         /* smallest face searched for, px; 0 = whole-frame pass only */
+    int analysis_idle_ms;           /* a camera with no undecided track: analyse a frame at most this often */
     double track_match_threshold;   /* per-frame similarity inside a track (agreement adds evidence) */
     int track_agree_k;              /* a track decides when agree_k of ... */
     int track_window_m;             /* ... its last window_m recognitions agree */
@@ -60,6 +67,16 @@ struct att_config {
     char timezone[64];              /* IANA zone of the hospital's wall clock; default UTC */
     char day_cutoff[8];             /* "HH:MM": local time where one work day ends and the next begins */
     int report_max_days;            /* longest from..to range of one report */
+    /* cameras seeded from `camera.NAME = URL [role=…] [fps=…] [enabled=…]` lines (src/main.c applies
+     * them to the database at start and on SIGHUP; docs/operations.md "Reload") */
+    int n_cameras;
+    struct cfg_camera {
+        char name[CFG_CAMERA_NAME_MAX]; /* [A-Za-z0-9._-]{1,64} */
+        char url[CFG_STR_MAX];          /* as the camera API takes it (no spaces) */
+        char role[8];                   /* "in", "out" or "auto" */
+        double fps;                     /* analysis_fps */
+        bool enabled;
+    } cameras[CFG_CAMERAS_MAX];
 };
 
 /* Fill with built-in defaults. */
@@ -69,8 +86,15 @@ void cfg_defaults(struct att_config *cfg);
  * the key into err. */
 att_err cfg_set(struct att_config *cfg, const char *key, const char *value, char *err, size_t errlen);
 
+#define CFG_LINE_MAX 4094        /* bytes of one config line, newline excluded */
+#define CFG_FILE_MAX (1 << 20)   /* a config file larger than this is refused */
+
 /* Read a `key = value` file (# comments, blank lines). On failure err names the file and line. */
 att_err cfg_load_file(struct att_config *cfg, const char *path, char *err, size_t errlen);
+/* The same on text in memory (cfg_load_file reads the file and calls this); name labels the errors
+ * ("name:line: ..."). A line longer than CFG_LINE_MAX or holding a NUL byte is an error. */
+att_err cfg_load_buffer(struct att_config *cfg, const char *name, const char *buf, size_t len, char *err,
+                        size_t errlen);
 
 /* Apply ATTENDD_<KEY> environment variables (key upper-cased). */
 att_err cfg_apply_env(struct att_config *cfg, char *err, size_t errlen);
@@ -83,6 +107,10 @@ att_err cfg_validate(const struct att_config *cfg, char *err, size_t errlen);
 size_t cfg_key_count(void);
 const char *cfg_key_name(size_t i);
 const char *cfg_key_help(size_t i);
+/* The built-in default as text ("" when there is none) and, for numeric keys, the accepted range
+ * (false for strings, booleans and levels). tests/test_docs.c checks docs/configuration.md with them. */
+const char *cfg_key_default(size_t i);
+bool cfg_key_range(size_t i, double *min, double *max, bool *integer);
 void cfg_key_value(const struct att_config *cfg, size_t i, char *buf, size_t len);
 
 #ifdef __cplusplus

@@ -41,7 +41,10 @@ extern "C" {
     X(E_NOT_FRONTAL, 422, "not_frontal",            "Face not frontal")                       \
     X(E_SPOOF,       422, "spoof_suspected",        "Presentation attack suspected")                    \
     /* corrections (issue 6) */                                                                  \
-    X(E_NOT_MANUAL,  409, "not_manual_punch",       "Only manual punches can be voided")
+    X(E_NOT_MANUAL,  409, "not_manual_punch",       "Only manual punches can be voided")      \
+    X(E_NOT_ACCEPTABLE, 406, "not_acceptable",      "Not acceptable")                         \
+    /* abuse resistance (issue 7) */                                                             \
+    X(E_AUTH_LOCKED, 429, "too_many_auth_failures", "Too many failed authentications")
 
 typedef enum att_err {
 #define ATT_ERR_ENUM(name, status, code, title) ATT_##name,

@@ -16,6 +16,7 @@
 #define EVENT_WRITER_BATCH_DEFAULT 256
 #define EVENT_WRITER_BACKOFF_MIN_MS 100
 #define EVENT_WRITER_BACKOFF_MAX_MS 2000
+#define EVENT_WRITER_BACKLOG_DEFAULT 4096    /* events held in memory while the spool cannot append */
 
 /* Tunables; zero/NULL fields take the defaults. */
 struct event_writer_opts {
@@ -24,11 +25,12 @@ struct event_writer_opts {
     int backoff_max_ms;    /* retry delay cap; default 2000 ms */
     int idle_check_ms;     /* re-read the spool this often even without a notify; default 1000 ms */
     const char *app_name;  /* PostgreSQL application_name; default "attendd-events" */
+    size_t backlog_max;    /* events held in memory while the spool cannot append (disk full); default 4096 */
 };
 
 struct event_writer_stats {
     uint64_t emitted;          /* event_emit() successes (durable in the spool) */
-    uint64_t emit_errors;      /* event_emit() failures: refused values or the spool could not append */
+    uint64_t emit_errors;      /* event_emit() failures: refused values, or spool and backlog both full */
     uint64_t written;          /* rows inserted */
     uint64_t duplicates;       /* records already in the database (a replay after a crash): ignored */
     uint64_t rejected;         /* records the database refuses for good: logged in full, then acknowledged */
@@ -40,6 +42,12 @@ struct event_writer_stats {
     bool running;              /* the thread is running */
     char last_error[256];      /* latest failure ("" if none yet); kept after recovery */
     int64_t last_error_at;     /* its time, seconds since the epoch (0 if none) */
+    size_t memory_backlog;     /* events held in memory because the spool could not append them */
+    uint64_t held;             /* events that went to the memory backlog (spool append failed) */
+    uint64_t backlog_spooled;  /* held events later appended to the spool (space came back) */
+    uint64_t backlog_direct;   /* held events written straight to the database */
+    uint64_t lost;             /* events neither spooled nor written: backlog full, or held at stop */
+    bool spool_writable;       /* false while spool appends fail */
 };
 
 /* One decision the rules turned into a punch. */
@@ -69,9 +77,10 @@ att_err event_writer_start(event_writer *w);
  * itself must call it after spool_append. Cheap, any thread, also before start. */
 void event_writer_notify(event_writer *w);
 
-/* Stop: the thread keeps writing (and retrying) until the spool is empty or timeout_ms has passed,
- * then closes its connection. ATT_E_UNAVAILABLE if events remain in the spool (they are written at
- * the next start); ATT_OK when all were written. A database call under way at the deadline is
+/* Stop: the thread keeps writing (and retrying) until the spool and the memory backlog are empty or
+ * timeout_ms has passed, then closes its connection. ATT_E_UNAVAILABLE if events remain in the spool
+ * (they are written at the next start) or in the backlog (lost: each is logged in full at error);
+ * ATT_OK when all were written. A database call under way at the deadline is
  * finished first (bounded by statement_timeout, 10 s). Idempotent; also fine if never started. */
 att_err event_writer_stop(event_writer *w, int timeout_ms);
 
@@ -81,10 +90,13 @@ void event_writer_free(event_writer *w);
 void event_writer_get_stats(event_writer *w, struct event_writer_stats *out);
 
 /* The single entry point of the attendance stage: give the event a new uuid (version 4), append it to
- * the spool (durable when this returns ATT_OK), wake the writer. id_out (may be NULL) receives the
- * uuid. ATT_E_INVALID for a bad kind, a non-finite or out-of-range similarity/liveness or a ts
- * outside years 1970..9999, ATT_E_IO when the spool cannot append (disk full: the event is NOT
- * recorded; err says why). Any thread; works whether or not the writer thread runs. */
+ * the spool (durable), wake the writer. id_out (may be NULL) receives the uuid. When the spool cannot
+ * append (disk full, I/O error) the event is held in a bounded memory backlog instead (logged at
+ * error, attendd_events_memory_backlog): the writer moves it to the spool once space returns, or
+ * straight to the database meanwhile; only a crash before then loses it. ATT_OK: spooled or held.
+ * ATT_E_INVALID for a bad kind, a non-finite or out-of-range similarity/liveness or a ts outside
+ * years 1970..9999; ATT_E_IO when the spool cannot append and the backlog is full (the event is NOT
+ * recorded; err says why, and it is logged in full). Any thread, whether or not the writer runs. */
 att_err event_emit(event_writer *w, const struct event_new *ev, uint8_t id_out[RULES_UUID_BYTES], char *err,
                    size_t errlen);
 

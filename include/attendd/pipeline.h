@@ -34,6 +34,9 @@ typedef att_err (*pipeline_faces_fn)(void *ud, uint64_t tag, uint64_t n);
 struct pipeline_cfg {
     int workers;                  /* analysis threads, 1..PIPELINE_WORKERS_MAX; 0 = online cores */
     int min_face_px;              /* av_detect_opts.min_face_px (0 = whole-frame pass only) */
+    int idle_ms;                  /* a camera with no undecided track is analysed at most every
+                                   * idle_ms of capture time (other sampled frames are skipped
+                                   * and counted); 0 = every sampled frame */
     float match_threshold;        /* gallery top-1 similarity that counts as that person */
     struct trk_params trk;        /* per-camera tracker; sim_threshold is set from match_threshold */
     cap_frame_queue *queue;       /* borrowed; closing it ends the workers once drained */
@@ -44,11 +47,15 @@ struct pipeline_cfg {
     const av_models *models;      /* borrowed; one av_pipeline per worker is made from it */
     gal *gallery;                 /* borrowed, thread-safe */
     rules *rules;                 /* borrowed, thread-safe; seed it before start */
+    rules *(*rules_of)(void *ud, uint64_t tag); /* optional: a rules engine per camera (the
+                                   * benchmark, whose N cameras show the same people at the same
+                                   * time: with one engine the rules rightly merge them into one
+                                   * pass); NULL = `rules` for every camera, as in the daemon */
     event_writer *events;         /* borrowed; event_emit() target */
     metrics *metrics;             /* may be NULL; per-camera series are added as cameras appear */
 };
 
-/* Fill defaults: workers 0, min_face_px 0, match_threshold AV_DEFAULT_THRESHOLD, trk defaults;
+/* Fill defaults: workers 0, min_face_px 0, idle_ms 300, match_threshold AV_DEFAULT_THRESHOLD, trk defaults;
  * the pointers NULL. */
 void pipeline_cfg_defaults(struct pipeline_cfg *c);
 
@@ -68,6 +75,7 @@ void pipeline_free(pipeline *p);
 struct pipeline_stats {
     uint64_t frames;              /* frames analysed */
     uint64_t stale;               /* frames dropped because a newer frame of the camera was tracked first */
+    uint64_t idle_skipped;        /* frames not analysed: no undecided track in view (idle_ms) */
     uint64_t unknown_camera;      /* frames of a camera that no longer exists */
     uint64_t faces;               /* faces detected */
     uint64_t recognitions;        /* crops embedded and searched */

@@ -91,6 +91,12 @@ void spool_get_stats(spool *s, struct spool_stats *out);
 att_err spool_event_encode(const struct spool_event *ev, char *buf, size_t cap, size_t *len);
 att_err spool_event_decode(const char *buf, size_t len, struct spool_event *ev);
 
+/* Decode the one record at the start of buf[0..size): frame (magic, length, CRC32C) and payload,
+ * as the open-time scan and spool_pending do. ATT_OK: *ev filled, *reclen = record length. Else
+ * ATT_E_INVALID with *reclen = 0 (no sound frame starts here) or *reclen > 0 (a sound frame whose
+ * payload is unreadable: skip that many bytes). */
+att_err spool_record_decode(const void *buf, size_t size, size_t *reclen, struct spool_event *ev);
+
 /* CRC32C (Castagnoli) as used in the record header; exposed for tests that craft records. */
 uint32_t spool_crc32c(uint32_t crc, const void *buf, size_t n);
 

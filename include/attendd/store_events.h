@@ -14,6 +14,7 @@
 
 #define EVENTS_LIST_DEFAULT_LIMIT 100
 #define EVENTS_LIST_MAX_LIMIT 500
+#define EVENTS_EXPORT_BATCH 1000   /* rows per query of a CSV export (one page of the keyset walk) */
 #define EVENTS_CURSOR_MAX 64       /* opaque cursor (base64url) + NUL */
 #define EVENTS_TIME_MAX 64         /* longest RFC 3339 text accepted as a filter */
 
@@ -72,6 +73,11 @@ struct event_row {
  * ("since", "until", "person_id", "camera_id", "limit", "cursor"). */
 att_err store_events_list(PGconn *c, const struct event_filter *f, struct event_row **out, size_t *n,
                           char next_cursor[EVENTS_CURSOR_MAX], const char **bad_param);
+
+/* The same walk for a CSV export: like store_events_list but with a batch of 1..EVENTS_EXPORT_BATCH
+ * rows instead of f->limit (ignored); call again with f->cursor = next_cursor until it is "". */
+att_err store_events_export_batch(PGconn *c, const struct event_filter *f, size_t batch, struct event_row **out,
+                                  size_t *n, char next_cursor[EVENTS_CURSOR_MAX], const char **bad_param);
 
 /* One event by id, voided or not. *out ONE malloc'd row (free). ATT_E_NOT_FOUND (also for a non-uuid). */
 att_err store_event_get(PGconn *c, const char *id, struct event_row **out);

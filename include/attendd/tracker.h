@@ -31,6 +31,11 @@ struct trk_params {
     int window_m;            /* ... the last window_m recognitions agree (<= TRK_WINDOW_MAX); 5 */
     int spoof_k;             /* a track with this many non-live recognitions in its window is
                               * judged not live for good; 2 */
+    int lull_after;          /* budget: after this many recognitions in a row below lull_sim (a
+                              * visitor, most likely) a track wants recognition only on every
+                              * lull_every-th frame, until one reaches lull_sim again; 5 (0 = off) */
+    int lull_every;          /* 3 */
+    float lull_sim;          /* "clearly nobody enrolled": well under sim_threshold; 0.30 */
     size_t max_tracks;       /* live tracks per camera; detections beyond are not tracked; 64 */
     size_t max_dets;         /* detections per frame accepted by trk_update(); 64 */
     size_t max_decisions;    /* decisions queued for trk_pop_decision(); oldest dropped; 64 */
@@ -41,7 +46,8 @@ struct trk_recog {
     bool matched;                      /* gallery returned a top-1 person */
     uint8_t person[TRK_UUID_BYTES];    /* that person (ignored when !matched) */
     float similarity;                  /* top-1 cosine similarity */
-    float liveness;                    /* probability of a real face, 0..1 */
+    float liveness;                    /* probability of a real face, 0..1; negative = not
+                                        * measured (never counts, neither live nor a spoof) */
     float quality;                     /* crop quality, 0..1; informational (kept in history) */
 };
 
@@ -81,6 +87,7 @@ struct trk_track_info {
     int recognitions;                  /* recognitions received in total */
     bool decided;                      /* has emitted its decision */
     bool not_live;                     /* judged not live: will never decide */
+    bool lulled;                       /* recognised only every lull_every-th frame for now */
 };
 
 struct trk_stats {

@@ -14,6 +14,7 @@ void pipeline_cfg_defaults(struct pipeline_cfg *c)
 {
     memset(c, 0, sizeof *c);
     c->match_threshold = AV_DEFAULT_THRESHOLD;
+    c->idle_ms = 300;
     trk_params_defaults(&c->trk);
 }
 
@@ -31,9 +32,10 @@ att_err pipeline_new(const struct pipeline_cfg *cfg, pipeline **out, char *err, 
         snprintf(err, errlen, "pipeline: queue, lookup, models, gallery, rules and events are required");
         return ATT_E_INVALID;
     }
-    if (cfg->workers < 0 || cfg->workers > PIPELINE_WORKERS_MAX || cfg->min_face_px < 0 ||
+    if (cfg->workers < 0 || cfg->workers > PIPELINE_WORKERS_MAX || cfg->min_face_px < 0 || cfg->idle_ms < 0 ||
         !(cfg->match_threshold >= 0 && cfg->match_threshold <= 1)) {
-        snprintf(err, errlen, "pipeline: workers 0..%d, min_face_px >= 0, match_threshold 0..1", PIPELINE_WORKERS_MAX);
+        snprintf(err, errlen, "pipeline: workers 0..%d, min_face_px >= 0, idle_ms >= 0, match_threshold 0..1",
+                 PIPELINE_WORKERS_MAX);
         return ATT_E_INVALID;
     }
     struct pipeline *p = calloc(1, sizeof *p);
@@ -116,19 +118,27 @@ static void track_frame(struct pipeline *p, av_pipeline *vp, struct cam_state *c
     c->last_ts_us = ts;
     c->last_seq = f->seq;
 
-    /* crops of tracks still undecided (and not judged a spoof): one batch */
+    /* crops of tracks still undecided (and not judged a spoof, not lulled): one batch. Landmarks
+     * only for these: the tracker needs boxes alone, and most faces in view belong to tracks that
+     * have decided already */
     av_face want[PIPELINE_MAX_FACES];
     uint32_t track[PIPELINE_MAX_FACES];
     size_t nw = 0;
     for (size_t i = 0; i < n; i++)
-        if (as[i].track_id && as[i].want_recog && faces[i].has_landmarks) {
+        if (as[i].track_id && as[i].want_recog) {
             want[nw] = faces[i];
             track[nw++] = as[i].track_id;
         }
     if (nw) {
         struct trk_recog rec[PIPELINE_MAX_FACES];
         int64_t t0 = pl_mono_us();
-        e = recog_faces(vp, img, want, nw, p->cfg.gallery, rec, err, sizeof err);
+        av_err ve;
+        if (av_landmarks(vp, img, want, nw, &ve) != AV_OK) {
+            log_error("pipeline", "camera %s: landmarks: %s", c->id, ve.msg);
+            atomic_fetch_add(&p->errors, 1);
+            return;
+        }
+        e = recog_faces(vp, img, want, nw, p->cfg.gallery, p->cfg.trk.sim_threshold, rec, err, sizeof err);
         metric_observe(c->h_recog, (double)(pl_mono_us() - t0) / 1e6);
         if (e != ATT_OK) {
             log_error("pipeline", "camera %s: recognition: %s", c->id, err);
@@ -158,7 +168,8 @@ static void track_frame(struct pipeline *p, av_pipeline *vp, struct cam_state *c
         pl_uuid_format(d.person, person);
         metric_inc(c->decisions);
         atomic_fetch_add(&p->decisions, 1);
-        e = attend_decision(p->cfg.rules, p->cfg.events, c->id_bin, role, &d, &res, &emitted, err, sizeof err);
+        rules *r = p->cfg.rules_of ? p->cfg.rules_of(p->cfg.ud, c->tag) : p->cfg.rules;
+        e = attend_decision(r, p->cfg.events, c->id_bin, role, &d, &res, &emitted, err, sizeof err);
         if (e != ATT_OK) {
             /* the spool refused it (disk full): the reason is logged, the punch is lost, never silently */
             log_error("pipeline", "camera %s: person %s: event NOT recorded: %s", c->id, person, err);
@@ -177,6 +188,31 @@ static void track_frame(struct pipeline *p, av_pipeline *vp, struct cam_state *c
     }
 }
 
+/* Gating: detection is most of the cost of a frame, and a camera with nobody undecided in view
+ * (an empty corridor, people already recognised, lulled visitors) needs just enough frames to
+ * notice a newcomer: one per idle_ms of stream time. A camera with an undecided track gets every sampled
+ * frame, so a pass still has its full rate once its face is found. Camera lock held. */
+static bool idle_skip(struct pipeline *p, struct cam_state *c, const cap_frame *f, bool new_session)
+{
+    if (p->cfg.idle_ms <= 0 || c->busy) return false;
+    if (!new_session && f->stream_ms >= c->idle_last_ms && f->stream_ms - c->idle_last_ms < p->cfg.idle_ms)
+        return true;
+    c->idle_last_ms = f->stream_ms;
+    return false;
+}
+
+/* Whether the camera has a live track still undecided and not lulled (tracker.h): worth every
+ * frame. Camera lock held. */
+static bool cam_busy(const struct cam_state *c)
+{
+    struct trk_track_info ti[PIPELINE_MAX_FACES];
+    size_t n = trk_tracks(c->trk, ti, PIPELINE_MAX_FACES);
+    if (n > PIPELINE_MAX_FACES) return true; /* more than we can look at: stay at full rate */
+    for (size_t i = 0; i < n; i++)
+        if (!ti[i].decided && !ti[i].not_live && !ti[i].lulled) return true;
+    return false;
+}
+
 static void process(struct pipeline *p, av_pipeline *vp, cap_frame *f)
 {
     char id[UUID_STR_LEN];
@@ -193,14 +229,22 @@ static void process(struct pipeline *p, av_pipeline *vp, cap_frame *f)
         return;
     }
     pthread_mutex_lock(&c->lock);
-    if (c->n_inflight < PIPELINE_WORKERS_MAX) c->inflight[c->n_inflight++] = f->seq;
     /* origin of the stream clock: decode delays only add, so the smallest difference is the best */
     double origin = (double)f->wall_us / 1e6 - (double)f->stream_ms / 1e3;
-    if (f->session != c->session || origin < c->origin_s) {
+    bool new_session = f->session != c->session;
+    if (new_session || origin < c->origin_s) {
         c->session = f->session;
         c->origin_s = origin;
         metric_set(c->origin, origin);
     }
+    if (idle_skip(p, c, f, new_session)) {
+        pthread_mutex_unlock(&c->lock);
+        metric_inc(c->idle_skipped);
+        atomic_fetch_add(&p->idle_skipped, 1);
+        cams_release(p, c);
+        return;
+    }
+    if (c->n_inflight < PIPELINE_WORKERS_MAX) c->inflight[c->n_inflight++] = f->seq;
     pthread_mutex_unlock(&c->lock);
 
     av_image *img = NULL;
@@ -210,7 +254,7 @@ static void process(struct pipeline *p, av_pipeline *vp, cap_frame *f)
     av_detect_opts o;
     av_detect_opts_init(&o);
     o.min_face_px = p->cfg.min_face_px;
-    o.landmarks = 1;
+    o.landmarks = 0; /* later, for the faces recognition wants (track_frame) */
     av_box roi = {(float)f->roi.x, (float)f->roi.y, (float)(f->roi.x + f->roi.w), (float)(f->roi.y + f->roi.h)};
     int64_t t0 = pl_mono_us();
     bool ok = av_image_wrap_bgr(f->bgr, f->width, f->height, f->stride, &img, &ve) == AV_OK &&
@@ -236,6 +280,7 @@ static void process(struct pipeline *p, av_pipeline *vp, cap_frame *f)
         atomic_fetch_add(&p->frames, 1);
         atomic_fetch_add(&p->faces, n);
         track_frame(p, vp, c, role, f, img, faces, n);
+        c->busy = cam_busy(c);
     }
     inflight_done(c, f->seq);
     pthread_mutex_unlock(&c->lock);
@@ -314,6 +359,7 @@ void pipeline_get_stats(pipeline *p, struct pipeline_stats *o)
 {
     o->frames = atomic_load(&p->frames);
     o->stale = atomic_load(&p->stale);
+    o->idle_skipped = atomic_load(&p->idle_skipped);
     o->unknown_camera = atomic_load(&p->unknown_camera);
     o->faces = atomic_load(&p->faces);
     o->recognitions = atomic_load(&p->recognitions);

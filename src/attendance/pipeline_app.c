@@ -66,6 +66,7 @@ att_err pipeline_app_start(struct app *app)
     pipeline_cfg_defaults(&pc);
     pc.workers = app->cfg.analysis_workers;
     pc.min_face_px = app->cfg.detect_min_face_px;
+    pc.idle_ms = app->cfg.analysis_idle_ms;
     pc.match_threshold = (float)app->cfg.track_match_threshold;
     pc.trk.agree_k = app->cfg.track_agree_k;
     pc.trk.window_m = app->cfg.track_window_m;

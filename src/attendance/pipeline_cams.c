@@ -33,6 +33,8 @@ static void cam_metrics(struct pipeline *p, struct cam_state *c)
          "Sampled frames not analysed: dropped by the full queue lane, or stale", &c->st_dropped, NULL},
         {METRIC_GAUGE, "attendd_camera_queue_depth", "Frames of this camera waiting for analysis", &c->st_depth, NULL},
         {METRIC_COUNTER, "attendd_camera_frames_analysed_total", "Frames run through detection and tracking", NULL, &c->analysed},
+        {METRIC_COUNTER, "attendd_camera_frames_idle_skipped_total",
+         "Sampled frames not analysed because the camera had no undecided track (analysis_idle_ms)", NULL, &c->idle_skipped},
         {METRIC_COUNTER, "attendd_camera_faces_total", "Faces detected (one per face per analysed frame)", NULL, &c->faces},
         {METRIC_COUNTER, "attendd_camera_recognitions_total", "Face crops embedded and searched in the gallery", NULL, &c->recogs},
         {METRIC_COUNTER, "attendd_camera_decisions_total", "Tracks that decided on a person", NULL, &c->decisions},
@@ -58,8 +60,9 @@ static void cam_metrics(struct pipeline *p, struct cam_state *c)
         const char *hl[] = {"camera", c->id, "stage", stages[i], NULL};
         metric *s = NULL;
         att_err e = metrics_histogram(m, "attendd_camera_stage_seconds",
-                                      "Analysis latency per stage: detection+landmarks per frame, recognition "
-                                      "per batch, deciding frame's decode to durable event",
+                                      "Analysis latency per stage: detection per frame, recognition (landmarks, "
+                                      "align, embed, liveness, search) per batch, deciding frame's decode to "
+                                      "durable event",
                                       hl, metrics_latency_buckets, metrics_latency_buckets_n, &s);
         if (e != ATT_OK) {
             log_warn("pipeline", "camera %s: stage histogram not registered: %s", c->id, att_err_code(e));

@@ -23,6 +23,8 @@ struct cam_state {
     uint64_t inflight[PIPELINE_WORKERS_MAX]; /* seqs popped and not yet tracked, so that frames
                                                 detected in parallel are tracked in order */
     size_t n_inflight;
+    bool busy;                    /* has a live, undecided track: every sampled frame counts */
+    int64_t idle_last_ms;         /* stream position of the last frame analysed while not busy */
     uint32_t session;             /* capture session of the origin estimate */
     double origin_s;              /* min(wall - stream position) in this session, seconds */
     int refs;                     /* workers using it (table lock) */
@@ -30,9 +32,9 @@ struct cam_state {
     struct cam_state *next;
     /* cached capture status, refreshed by housekeeping, read by metrics callbacks */
     _Atomic uint64_t st_in, st_dropped, st_depth, stale;
-    metric *m[12];                /* every series of this camera (for removal) */
+    metric *m[13];                /* every series of this camera (for removal) */
     size_t n_m;
-    metric *analysed, *faces, *recogs, *decisions, *events, *origin;
+    metric *analysed, *idle_skipped, *faces, *recogs, *decisions, *events, *origin;
     metric *h_detect, *h_recog, *h_event;
 };
 
@@ -49,7 +51,7 @@ struct pipeline {
     _Atomic int64_t hk_next_us;   /* monotonic time of the next housekeeping */
     metric *g_metrics[4];
     size_t n_g;
-    _Atomic uint64_t frames, stale, unknown_camera, faces, recognitions, decisions, events, suppressed, errors;
+    _Atomic uint64_t frames, stale, idle_skipped, unknown_camera, faces, recognitions, decisions, events, suppressed, errors;
 };
 
 /* ---- pipeline_cams.c ---- */
@@ -63,9 +65,10 @@ void cams_free_all(struct pipeline *p);
 size_t cams_count(struct pipeline *p);
 
 /* ---- recognize.c ---- */
-/* Align, embed (one batch), judge liveness and search the gallery for n faces (with landmarks) of
- * img; out[i] receives faces[i]'s recognition. */
-att_err recog_faces(av_pipeline *vp, const av_image *img, const av_face *faces, size_t n, gal *g,
+/* Align, embed (one batch) and search the gallery for n faces (with landmarks) of img; liveness
+ * only for faces whose top-1 reaches live_min_sim (others: liveness -1, not measured); out[i]
+ * receives faces[i]'s recognition. */
+att_err recog_faces(av_pipeline *vp, const av_image *img, const av_face *faces, size_t n, gal *g, float live_min_sim,
                     struct trk_recog *out, char *err, size_t errlen);
 
 /* ---- attendance.c ---- */

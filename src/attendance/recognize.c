@@ -46,16 +46,18 @@ void pl_uuid_format(const uint8_t in[16], char out[UUID_STR_LEN])
     out[o] = '\0';
 }
 
-att_err recog_faces(av_pipeline *vp, const av_image *img, const av_face *faces, size_t n, gal *g,
+att_err recog_faces(av_pipeline *vp, const av_image *img, const av_face *faces, size_t n, gal *g, float live_min_sim,
                     struct trk_recog *out, char *err, size_t errlen)
 {
     if (n == 0) return ATT_OK;
     av_crop *crops = malloc(n * sizeof *crops);
     float *emb = malloc(n * AV_EMBED_DIM * sizeof *emb);
     float *live = malloc(n * sizeof *live);
+    av_face *need = malloc(n * sizeof *need);
+    size_t *need_i = malloc(n * sizeof *need_i);
     att_err rc = ATT_OK;
     av_err ve;
-    if (!crops || !emb || !live) {
+    if (!crops || !emb || !live || !need || !need_i) {
         snprintf(err, errlen, "out of memory for %zu crops", n);
         rc = ATT_E_NOMEM;
         goto done;
@@ -67,15 +69,16 @@ att_err recog_faces(av_pipeline *vp, const av_image *img, const av_face *faces, 
             goto done;
         }
     }
-    if (av_embed(vp, crops, n, emb, &ve) != AV_OK || av_liveness(vp, img, faces, n, live, &ve) != AV_OK) {
-        snprintf(err, errlen, "embed/liveness: %s", ve.msg);
+    if (av_embed(vp, crops, n, emb, &ve) != AV_OK) {
+        snprintf(err, errlen, "embed: %s", ve.msg);
         rc = ATT_E_INTERNAL;
         goto done;
     }
+    size_t nn = 0;
     for (size_t i = 0; i < n; i++) {
         struct gal_match m;
         memset(&out[i], 0, sizeof out[i]);
-        out[i].liveness = live[i];
+        out[i].liveness = -1.0f; /* not measured (tracker.h) unless the match could count */
         att_err e = gal_top1(g, emb + i * AV_EMBED_DIM, &m);
         if (e == ATT_OK) {
             out[i].matched = pl_uuid_parse(m.person_id, out[i].person);
@@ -86,12 +89,26 @@ att_err recog_faces(av_pipeline *vp, const av_image *img, const av_face *faces, 
             goto done;
         }
         out[i].quality = faces[i].score;
+        /* liveness only matters for a crop that can count towards a decision: ~40% of the cost
+         * of a recognition saved on visitors and on a walker's first, still small, faces */
+        if (out[i].matched && out[i].similarity >= live_min_sim) {
+            need[nn] = faces[i];
+            need_i[nn++] = i;
+        }
     }
+    if (nn && av_liveness(vp, img, need, nn, live, &ve) != AV_OK) {
+        snprintf(err, errlen, "liveness: %s", ve.msg);
+        rc = ATT_E_INTERNAL;
+        goto done;
+    }
+    for (size_t k = 0; k < nn; k++) out[need_i[k]].liveness = live[k];
 done:
     if (emb) sodium_memzero(emb, n * AV_EMBED_DIM * sizeof *emb); /* biometric data */
     if (crops) sodium_memzero(crops, n * sizeof *crops);
     free(crops);
     free(emb);
     free(live);
+    free(need);
+    free(need_i);
     return rc;
 }

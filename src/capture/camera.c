@@ -19,6 +19,7 @@
 #define DEFAULT_FRAME_MS 40.0       /* a stream that announces no rate: assume 25 fps */
 #define TS_JUMP_MAX_MS 10000        /* a timestamp this far ahead of the last is not believed */
 #define PACE_LAG_MAX_US 1000000     /* a file more than 1 s behind real time re-anchors, no burst */
+#define SKIPPED_RUN_MAX 8           /* most stream frames one decoded picture may stand for */
 
 struct cap_camera {
     /* fixed at creation */
@@ -280,6 +281,16 @@ static double clock_next(struct stream_clock *k, double pos, uint64_t *fixups)
     return ms;
 }
 
+/* Stream frames a decoded picture stands for. With avdiscard;nonref (CAP_FFMPEG_OPTIONS) the
+ * decoder drops the non-reference pictures whose packets it was sent, so the position advances by
+ * more than one interval; those frames were received all the same. Capped, so that a real gap in
+ * the stream is not counted as frames. */
+static uint64_t frames_covered(double prev_ms, double ms, double frame_ms)
+{
+    double k = floor((ms - prev_ms) / frame_ms + 0.5);
+    return k < 1 ? 1 : k > SKIPPED_RUN_MAX ? SKIPPED_RUN_MAX : (uint64_t)k;
+}
+
 struct session_result {
     bool opened;
     bool ended;                       /* non-looping file at its end */
@@ -324,6 +335,7 @@ static void run_session(cap_camera *c, struct session_result *r)
     double next_sample_ms = -1;
     int64_t first_us = 0, pace_t0_us = 0;
     uint64_t frame_no = 0, fixups = 0;
+    double prev_ms = 0;
     bool real_time = c->kind == CAP_SRC_FILE;
 
     /* How long recent grabs waited. After a read timeout OpenCV drains the decoder's delayed
@@ -369,6 +381,8 @@ static void run_session(cap_camera *c, struct session_result *r)
             break;
         }
         double ms = clock_next(&clk, pos, &fixups);
+        uint64_t covered = frame_no == 0 ? 1 : frames_covered(prev_ms, ms, clk.frame_ms);
+        prev_ms = ms;
         if (real_time) {
             /* play the file at its native rate: frame at position ms is due at t0 + ms */
             int64_t now = cap_mono_us();
@@ -387,7 +401,7 @@ static void run_session(cap_camera *c, struct session_result *r)
         if (frame_no == 0) first_us = now_mono;
 
         pthread_mutex_lock(&c->mu);
-        c->st.frames_in++;
+        c->st.frames_in += covered;
         c->st.timestamp_fixups += fixups;
         fixups = 0;
         c->st.last_frame_mono_us = now_mono;
@@ -403,7 +417,7 @@ static void run_session(cap_camera *c, struct session_result *r)
             log_info("capture", "camera %s (%s): streaming (session %u)", c->name, c->url_safe, session);
             pthread_mutex_lock(&c->mu);
         } else {
-            c->fps_win_frames++; /* frames after the window's first, over the window's time */
+            c->fps_win_frames += covered; /* frames after the window's first, over its time */
         }
         int64_t win = now_mono - c->fps_win_start_us;
         if (win >= 1000000) {

@@ -18,5 +18,6 @@ int cmd_key(int argc, char **argv);
 int cmd_detect(int argc, char **argv);
 int cmd_embed(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
+int cmd_backup_check(int argc, char **argv);
 
 #endif

@@ -1,5 +1,6 @@
 /* GET /api/v1/attendance (hr, admin): per person per work day shift, punches, worked/late/early/overtime
  * minutes and status (src/attendance/report.c) as JSON or streamed RFC 4180 CSV; every read is audited. */
+#include "csv.h"
 #include "http_internal.h"
 
 #include <pthread.h>
@@ -14,17 +15,6 @@
 #include "attendd/store_shifts.h"
 
 static const char *const known_params[] = {"from", "to", "department", "person_id", "format", NULL};
-static const char *const formats[] = {"json", "csv", NULL};
-
-static enum MHD_Result find_unknown(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
-{
-    (void)kind;
-    (void)value;
-    for (const char *const *k = known_params; *k; k++)
-        if (strcmp(*k, key) == 0) return MHD_YES;
-    *(const char **)cls = key;
-    return MHD_NO;
-}
 
 /* ---- the configured zone, loaded once per name and kept (zones are immutable and tiny) ---------------- */
 
@@ -60,51 +50,6 @@ static att_err zone_get(const char *name, const report_tz **out)
     return e;
 }
 
-/* ---- a growing output buffer ---------------------------------------------------------------------------- */
-
-struct buf {
-    char *p;
-    size_t len, cap;
-    bool oom;
-};
-
-static void buf_add(struct buf *b, const char *s, size_t n)
-{
-    if (b->oom) return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 65536;
-        while (cap < b->len + n + 1) cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = true;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-/* One RFC 4180 field: quoted when it holds a comma, quote, CR or LF (quotes doubled). */
-static void csv_field(struct buf *b, const char *s, bool last)
-{
-    if (!s) s = "";
-    if (strpbrk(s, ",\"\r\n")) {
-        buf_add(b, "\"", 1);
-        for (const char *q; (q = strchr(s, '"')); s = q + 1) {
-            buf_add(b, s, (size_t)(q - s));
-            buf_add(b, "\"\"", 2);
-        }
-        buf_add(b, s, strlen(s));
-        buf_add(b, "\"", 1);
-    } else {
-        buf_add(b, s, strlen(s));
-    }
-    buf_add(b, last ? "\r\n" : ",", last ? 2 : 1);
-}
-
 /* ---- one report row ---------------------------------------------------------------------------------- */
 
 #define NCOLS 15
@@ -137,80 +82,60 @@ static void row_text(const report_tz *tz, const struct report_day *d, struct row
 
 static json_t *str_or_null(const char *s) { return s && *s ? json_string(s) : json_null(); }
 
-/* A JSON string (quotes included) or null for NULL/"": the text is valid UTF-8 (from the database). */
-static void json_str(struct buf *b, const char *s)
-{
-    if (!s || !*s) {
-        buf_add(b, "null", 4);
-        return;
-    }
-    buf_add(b, "\"", 1);
-    const char *run = s;
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c != '"' && c != '\\' && c >= 0x20) continue;
-        buf_add(b, run, (size_t)(s - run));
-        char esc[8];
-        if (c == '"' || c == '\\') snprintf(esc, sizeof esc, "\\%c", c);
-        else snprintf(esc, sizeof esc, "\\u%04x", c);
-        buf_add(b, esc, strlen(esc));
-        run = s + 1;
-    }
-    buf_add(b, run, (size_t)(s - run));
-    buf_add(b, "\"", 1);
-}
+/* A JSON string, or null for NULL or "" (a report's empty cells). */
+static void json_str(struct text_buf *b, const char *s) { json_text(b, s && *s ? s : NULL); }
 
-static void json_member(struct buf *b, const char *key, const char *val, bool quoted)
+static void json_member(struct text_buf *b, const char *key, const char *val, bool quoted)
 {
-    buf_add(b, "\"", 1);
-    buf_add(b, key, strlen(key));
-    buf_add(b, "\":", 2);
+    text_buf_add(b, "\"", 1);
+    text_buf_add(b, key, strlen(key));
+    text_buf_add(b, "\":", 2);
     if (quoted) json_str(b, val);
-    else buf_add(b, val, strlen(val));
+    else text_buf_add(b, val, strlen(val));
 }
 
-static void row_json(struct buf *b, const struct rep_person *p, const struct rep_schedule *s, const struct row_text *t,
-                     const struct report_day *d)
+static void row_json(struct text_buf *b, const struct rep_person *p, const struct rep_schedule *s,
+                     const struct row_text *t, const struct report_day *d)
 {
-    buf_add(b, "{", 1);
+    text_buf_add(b, "{", 1);
     json_member(b, "person_id", p->id, true);
-    buf_add(b, ",", 1);
+    text_buf_add(b, ",", 1);
     json_member(b, "employee_no", p->employee_no, true);
-    buf_add(b, ",", 1);
+    text_buf_add(b, ",", 1);
     json_member(b, "name", p->name, true);
-    buf_add(b, ",", 1);
+    text_buf_add(b, ",", 1);
     json_member(b, "department", p->department, true);
-    buf_add(b, ",", 1);
+    text_buf_add(b, ",", 1);
     json_member(b, "date", t->date, true);
-    buf_add(b, ",\"shift\":", 9);
+    text_buf_add(b, ",\"shift\":", 9);
     if (s) {
-        buf_add(b, "{", 1);
+        text_buf_add(b, "{", 1);
         json_member(b, "id", s->shift_id, true);
-        buf_add(b, ",", 1);
+        text_buf_add(b, ",", 1);
         json_member(b, "name", s->shift_name, true);
-        buf_add(b, "}", 1);
+        text_buf_add(b, "}", 1);
     } else {
-        buf_add(b, "null", 4);
+        text_buf_add(b, "null", 4);
     }
     const char *k[] = {"scheduled_start", "scheduled_end", "first_in", "last_out"};
     const char *v[] = {t->start, t->end, t->in, t->out};
     for (int i = 0; i < 4; i++) {
-        buf_add(b, ",", 1);
+        text_buf_add(b, ",", 1);
         json_member(b, k[i], v[i], true);
     }
     const char *nk[] = {"worked_minutes", "late_minutes", "early_leave_minutes", "overtime_minutes"};
     const char *nv[] = {t->worked, t->late, t->early, t->over};
     for (int i = 0; i < 4; i++) {
-        buf_add(b, ",", 1);
+        text_buf_add(b, ",", 1);
         json_member(b, nk[i], nv[i], false);
     }
-    buf_add(b, ",", 1);
+    text_buf_add(b, ",", 1);
     json_member(b, "status", report_status_name(d->status), true);
-    buf_add(b, "}", 1);
+    text_buf_add(b, "}", 1);
 }
 
-static void row_csv(struct buf *b, const struct rep_person *p, const struct rep_schedule *s, const struct row_text *t,
-                    const struct report_day *d)
+static void row_csv(struct text_buf *b, const struct rep_person *p, const struct rep_schedule *s,
+                    const struct row_text *t, const struct report_day *d)
 {
     const char *f[NCOLS] = {p->id,   p->employee_no, p->name,   p->department, t->date,  s ? s->shift_name : "",
                             t->start, t->end,        t->in,     t->out,        t->worked, t->late,
@@ -260,18 +185,13 @@ static att_err bad_param(struct http_response *resp, att_err e, const char *name
 /* Check the query string; writes 400/422 naming the parameter. */
 static att_err read_query(struct http_request *req, struct http_response *resp, struct report_query *q)
 {
-    const char *unknown = NULL;
-    MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, find_unknown, &unknown);
-    if (unknown)
-        return http_problem(resp, ATT_E_BAD_PARAM, unknown,
-                            "unknown query parameter; accepted: from, to, department, person_id, format");
-    att_err e;
-    int fmt;
+    att_err e = http_query_known(req, resp, known_params);
+    if (e != ATT_OK) return e;
     if ((e = http_query_str(req, resp, "from", 10, &q->from_s)) != ATT_OK ||
         (e = http_query_str(req, resp, "to", 10, &q->to_s)) != ATT_OK ||
         (e = http_query_str(req, resp, "department", SCHED_DEPT_MAX - 1, &q->department)) != ATT_OK ||
         (e = http_query_str(req, resp, "person_id", 36, &q->person_id)) != ATT_OK ||
-        (e = http_query_enum(req, resp, "format", formats, -1, &fmt)) != ATT_OK)
+        (e = http_pick_csv(req, resp, &q->csv)) != ATT_OK)
         return e;
     if (!q->from_s || !report_date_parse(q->from_s, &q->from))
         return bad_param(resp, ATT_E_BAD_PARAM, "from", "is required: a date YYYY-MM-DD");
@@ -285,12 +205,6 @@ static att_err read_query(struct http_request *req, struct http_response *resp, 
     if (q->person_id && !db_uuid_valid(q->person_id))
         return bad_param(resp, ATT_E_BAD_PARAM, "person_id", "must be a uuid");
     if (q->department && !*q->department) return bad_param(resp, ATT_E_BAD_PARAM, "department", "must not be empty");
-    if (fmt >= 0) {
-        q->csv = fmt == 1;
-    } else {
-        const char *accept = http_req_header(req, "Accept");
-        q->csv = accept && strstr(accept, "text/csv") != NULL;
-    }
     return ATT_OK;
 }
 
@@ -326,7 +240,7 @@ struct report_run {
     bool closed;                         /* JSON: the closing "]}" is produced */
     size_t emitted;                      /* rows produced so far */
     size_t next;                         /* next person to produce */
-    struct buf out;                      /* text produced and not yet sent */
+    struct text_buf out;                      /* text produced and not yet sent */
     size_t out_off;
 };
 
@@ -339,7 +253,7 @@ static void run_free(void *cls)
     free(r->used);
     free(r->days);
     free(r->pp);
-    free(r->out.p);
+    text_buf_free(&r->out);
     free(r);
 }
 
@@ -363,7 +277,7 @@ static att_err person_rows(struct report_run *r, size_t i)
         row_text(r->tz, &r->days[k], &t);
         const struct rep_schedule *s = r->days[k].scheduled ? r->used[k + 1] : NULL;
         if (r->json) {
-            if (r->emitted > 0) buf_add(&r->out, ",", 1);
+            if (r->emitted > 0) text_buf_add(&r->out, ",", 1);
             row_json(&r->out, p, s, &t, &r->days[k]);
         } else {
             row_csv(&r->out, p, s, &t, &r->days[k]);
@@ -384,7 +298,7 @@ static ssize_t reader(void *cls, uint64_t pos, char *buf, size_t max)
         if (r->next < r->d.npeople) {
             if (person_rows(r, r->next++) != ATT_OK) return MHD_CONTENT_READER_END_WITH_ERROR;
         } else if (r->json && !r->closed) {
-            buf_add(&r->out, "]}", 2);
+            text_buf_add(&r->out, "]}", 2);
             r->closed = true;
             if (r->out.oom) return MHD_CONTENT_READER_END_WITH_ERROR;
         } else {
@@ -434,7 +348,7 @@ att_err http_attendance_get(struct http_request *req, struct http_response *resp
     /* conditional GET: dashboards poll the same report; answered from memory, before the database */
     struct http_response tag = {0};
     bool not_modified;
-    if ((e = http_etag_check(req, &tag, &not_modified)) != ATT_OK || not_modified) {
+    if ((e = http_etag_check(req, q.csv ? "csv" : "json", &tag, &not_modified)) != ATT_OK || not_modified) {
         http_response_clear(resp);
         *resp = tag;
         return e;
@@ -472,15 +386,15 @@ att_err http_attendance_get(struct http_request *req, struct http_response *resp
         if (q.csv) { /* the header now; the rows as libmicrohttpd asks for them */
             for (int i = 0; i < NCOLS; i++) csv_field(&run->out, columns[i], i == NCOLS - 1);
         } else {
-            buf_add(&run->out, "{", 1);
+            text_buf_add(&run->out, "{", 1);
             json_member(&run->out, "from", q.from_s, true);
-            buf_add(&run->out, ",", 1);
+            text_buf_add(&run->out, ",", 1);
             json_member(&run->out, "to", q.to_s, true);
-            buf_add(&run->out, ",", 1);
+            text_buf_add(&run->out, ",", 1);
             json_member(&run->out, "timezone", cfg->timezone, true);
-            buf_add(&run->out, ",", 1);
+            text_buf_add(&run->out, ",", 1);
             json_member(&run->out, "day_cutoff", cfg->day_cutoff, true);
-            buf_add(&run->out, ",\"items\":[", 10);
+            text_buf_add(&run->out, ",\"items\":[", 10);
         }
         if (run->out.oom) e = ATT_E_NOMEM;
     }

@@ -1,9 +1,12 @@
-/* Bearer-token authentication: syntax check, keyed hash, lookup (cached for a few seconds so
- * polling dashboards do not cost a database round trip per request), role check (admin ⊇ hr). */
+/* Bearer-token authentication: lock-out check, syntax check, keyed hash, lookup (cached for a few
+ * seconds so polling dashboards do not cost a database round trip per request), role check (admin ⊇ hr). */
 #include "http_internal.h"
+
+#include "ratelimit.h"
 
 #include <pthread.h>
 #include <sodium.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -82,12 +85,36 @@ void http_auth_cache_clear(void)
     pthread_mutex_unlock(&cache_lock);
 }
 
+static const struct sockaddr *client_sockaddr(struct http_request *req)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    return ci != NULL ? ci->client_addr : NULL;
+}
+
+/* A failed authentication with credentials presented counts against the client address; the one
+ * that starts a lock-out is logged and audited (one row per lock-out, so a guesser cannot turn its
+ * guesses into database writes). A request without credentials is not a guess and is not counted. */
+static void count_failure(struct http_request *req, const char *addr)
+{
+    http_rl *rl = http_rl_global();
+    if (rl == NULL || !http_rl_fail(rl, client_sockaddr(req), now_s())) return;
+    const struct att_config *cfg = &req->app->cfg;
+    log_notice("http", "%s locked out for %d s after %d failed authentications", addr, cfg->auth_fail_window_s,
+               cfg->auth_fail_limit);
+    char detail[96];
+    snprintf(detail, sizeof detail, "{\"failures\":%d,\"window_s\":%d}", cfg->auth_fail_limit,
+             cfg->auth_fail_window_s);
+    (void)http_audit(req, "auth.lockout", "address", addr, att_err_code(ATT_E_AUTH_LOCKED), detail); /* a failed insert is logged; the 401 stands */
+}
+
 static att_err unauthorized(struct http_request *req, struct http_response *resp, bool invalid_token,
-                            const char *why)
+                            bool presented, const char *why)
 {
     char addr[64];
     http_client_addr(req->conn, addr, sizeof addr);
+    /* never the token itself: the reason says what was wrong with it */
     log_notice("http", "401 %s %s from %s: %s", req->method, req->path, addr, why);
+    if (presented) count_failure(req, addr);
     /* RFC 6750 §3: the challenge names the scheme; error="invalid_token" when one was presented */
     http_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
                 invalid_token ? "Bearer realm=\"attendd\", error=\"invalid_token\"" : "Bearer realm=\"attendd\"");
@@ -97,17 +124,28 @@ static att_err unauthorized(struct http_request *req, struct http_response *resp
 att_err http_auth(struct http_request *req, struct http_response *resp, enum att_role min_role,
                   struct token_info *out)
 {
+    /* An address locked out after too many failures is refused before its credentials are looked
+     * at (cheap, and the same answer for a right and a wrong token: no oracle while locked). */
+    http_rl *rl = http_rl_global();
+    int retry_after;
+    if (rl != NULL && http_rl_locked(rl, client_sockaddr(req), now_s(), &retry_after)) {
+        char ra[16];
+        snprintf(ra, sizeof ra, "%d", retry_after);
+        http_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, ra);
+        return http_problem(resp, ATT_E_AUTH_LOCKED, NULL,
+                            "too many failed authentications from this address; retry in %d s", retry_after);
+    }
     const char *h = http_req_header(req, MHD_HTTP_HEADER_AUTHORIZATION);
-    if (h == NULL) return unauthorized(req, resp, false, "an Authorization: Bearer token is required");
+    if (h == NULL) return unauthorized(req, resp, false, false, "an Authorization: Bearer token is required");
     while (*h == ' ') h++;
     if (strncasecmp(h, "Bearer ", 7) != 0)
-        return unauthorized(req, resp, false, "the Authorization scheme must be Bearer");
+        return unauthorized(req, resp, false, true, "the Authorization scheme must be Bearer");
     const char *tok = h + 7;
     while (*tok == ' ') tok++;
     size_t len = strlen(tok);
     while (len > 0 && (tok[len - 1] == ' ' || tok[len - 1] == '\t')) len--;
     if (len == 0 || len >= TOKEN_STR_MAX || !token_well_formed(tok, len))
-        return unauthorized(req, resp, true, "the bearer token is malformed");
+        return unauthorized(req, resp, true, true, "the bearer token is malformed");
 
     unsigned char hash[TOKEN_HASH_BYTES];
     token_hash(&req->app->token_key, tok, len, hash);
@@ -118,9 +156,9 @@ att_err http_auth(struct http_request *req, struct http_response *resp, enum att
         att_err e = http_req_db(req, resp, &c);
         if (e != ATT_OK) return e;
         e = store_token_lookup(c, hash, &info);
-        if (e == ATT_E_NOT_FOUND) return unauthorized(req, resp, true, "unknown or revoked token");
+        if (e == ATT_E_NOT_FOUND) return unauthorized(req, resp, true, true, "unknown or revoked token");
         if (e != ATT_OK) return http_problem(resp, e, NULL, "the token could not be checked");
-        if (info.revoked) return unauthorized(req, resp, true, "unknown or revoked token");
+        if (info.revoked) return unauthorized(req, resp, true, true, "unknown or revoked token");
         /* last_used_at is refreshed only on cache misses, i.e. at most every TTL seconds per token;
          * the store limits it further. A failed touch must not refuse a valid token. */
         att_err te = store_token_touch(c, info.id);

@@ -232,15 +232,37 @@ static void location(struct http_response *resp, const char *id)
 
 /* ---- handlers -------------------------------------------------------------------------------------- */
 
-att_err http_cameras_create(struct http_request *req, struct http_response *resp)
+att_err http_cameras_body(struct http_response *resp, const char *buf, size_t len, bool create,
+                          struct camera_def *d, struct camera_patch *p, char *changed, size_t changed_len)
 {
     json_t *body;
-    att_err e = http_json_body(req, resp, create_spec, &body);
+    att_err e = http_json_parse(resp, buf, len, create ? create_spec : patch_spec, &body);
     if (e != ATT_OK) return e;
+    if (changed && changed_len) {
+        changed[0] = '\0';
+        const char *k;
+        json_t *v;
+        json_object_foreach(body, k, v) {
+            size_t used = strlen(changed);
+            snprintf(changed + used, changed_len - used, "%s%s", used ? "," : "", k);
+        }
+    }
+    e = read_fields(resp, body, d, p);
+    if (e == ATT_OK) {
+        /* p points into body: keep copies in d and repoint */
+        if (p->name) p->name = d->name;
+        if (p->url) p->url = d->url;
+    }
+    json_decref(body);
+    return e;
+}
+
+att_err http_cameras_create(struct http_request *req, struct http_response *resp)
+{
     struct camera_def d = {.role = RULES_ROLE_AUTO, .analysis_fps = DEFAULT_FPS, .enabled = true};
     struct camera_patch p = {0};
-    e = read_fields(resp, body, &d, &p);
-    json_decref(body); /* d holds copies */
+    att_err e = http_json_media(req, resp);
+    if (e == ATT_OK) e = http_cameras_body(resp, req->body, req->body_len, true, &d, &p, NULL, 0);
     if (e != ATT_OK) return e;
     if ((e = writable(req, resp)) != ATT_OK) return e;
     PGconn *c;
@@ -317,25 +339,11 @@ att_err http_cameras_get(struct http_request *req, struct http_response *resp)
 att_err http_cameras_update(struct http_request *req, struct http_response *resp)
 {
     const char *id = http_param(req, "id");
-    json_t *body;
-    att_err e = http_json_body(req, resp, patch_spec, &body);
-    if (e != ATT_OK) return e;
     struct camera_def d = {0}; /* scratch: only the members present are read back, through p */
     struct camera_patch p = {0};
     char changed[96] = "";
-    const char *k;
-    json_t *v;
-    json_object_foreach(body, k, v) {
-        size_t len = strlen(changed);
-        snprintf(changed + len, sizeof changed - len, "%s%s", len ? "," : "", k);
-    }
-    e = read_fields(resp, body, &d, &p);
-    if (e == ATT_OK) {
-        /* p points into body: keep copies in d and repoint */
-        if (p.name) p.name = d.name;
-        if (p.url) p.url = d.url;
-    }
-    json_decref(body);
+    att_err e = http_json_media(req, resp);
+    if (e == ATT_OK) e = http_cameras_body(resp, req->body, req->body_len, false, &d, &p, changed, sizeof changed);
     if (e != ATT_OK) return e;
     if ((e = writable(req, resp)) != ATT_OK) return e;
     PGconn *c;

@@ -72,7 +72,8 @@ static bool none_match_hits(const char *header, const char *etag)
     return false;
 }
 
-att_err http_etag_check(struct http_request *req, struct http_response *resp, bool *not_modified)
+att_err http_etag_check(struct http_request *req, const char *variant, struct http_response *resp,
+                        bool *not_modified)
 {
     *not_modified = false;
     /* version first: a change committed while the answer is built gives the next poll a 200 */
@@ -91,6 +92,8 @@ att_err http_etag_check(struct http_request *req, struct http_response *resp, bo
     }
     hash_str(&st, q.overflow ? "overflow" : "");
     hash_str(&st, req->token && req->token->pseudonymous ? "pseudonymous" : "identified");
+    /* JSON and CSV of the same query are different representations (Accept may pick one) */
+    hash_str(&st, variant ? variant : "");
     crypto_generichash_final(&st, h, sizeof h);
 
     char etag[80];
@@ -103,6 +106,7 @@ att_err http_etag_check(struct http_request *req, struct http_response *resp, bo
     strftime(lm, sizeof lm, "%a, %d %b %Y %H:%M:%S GMT", &tm);
     att_err e = http_header(resp, MHD_HTTP_HEADER_ETAG, etag);
     if (e == ATT_OK) e = http_header(resp, MHD_HTTP_HEADER_LAST_MODIFIED, lm);
+    if (e == ATT_OK && variant) e = http_header(resp, MHD_HTTP_HEADER_VARY, "Accept"); /* Accept may pick it */
     if (e != ATT_OK) return http_problem(resp, e, NULL, NULL);
 
     const char *inm = http_req_header(req, MHD_HTTP_HEADER_IF_NONE_MATCH);

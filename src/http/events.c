@@ -1,27 +1,20 @@
 /* GET /api/v1/events (hr, admin): attendance events newest first with time, person and camera
- * filters and cursor pagination; ETag/304 polling; every 200 is audited (ids and counts, never names). */
+ * filters, as JSON pages (cursor pagination; repeats served from the rendered-page cache) or one
+ * streamed CSV export of every match; ETag/304 polling; reads are audited (ids and counts, never names). */
+#include "csv.h"
 #include "http_internal.h"
+#include "rcache.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "attendd/log.h"
 #include "attendd/store_events.h"
 
-static const char *const known_params[] = {"since", "until", "person_id", "camera_id", "limit", "cursor", NULL};
-
-/* A misspelt filter (?person=...) must not silently widen the answer to everyone's events. */
-static enum MHD_Result find_unknown(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
-{
-    (void)kind;
-    (void)value;
-    const char **unknown = cls;
-    for (const char *const *k = known_params; *k; k++)
-        if (strcmp(*k, key) == 0) return MHD_YES;
-    *unknown = key;
-    return MHD_NO;
-}
+static const char *const known_params[] = {"since", "until", "person_id", "camera_id", "limit", "cursor", "format",
+                                           NULL};
 
 static const char *param_rule(const char *name)
 {
@@ -62,24 +55,289 @@ json_t *http_event_json(const struct event_row *e, bool pseudonymous)
     return o;
 }
 
+/* ---- JSON page ------------------------------------------------------------------------------------------- */
+
+static void member(struct text_buf *b, const char *key, const char *val)
+{
+    text_buf_add(b, ",\"", 2);
+    text_buf_add(b, key, strlen(key));
+    text_buf_add(b, "\":", 2);
+    json_text(b, val);
+}
+
+static void num_member(struct text_buf *b, const char *key, double v)
+{
+    char t[48];
+    /* ≤ 15 digits reproduce the database's real text, which parses to the same double; a whole
+     * number keeps a ".0" so it stays a JSON real, as jansson wrote it */
+    int n = isnan(v) ? snprintf(t, sizeof t, ",\"%s\":null", key) : snprintf(t, sizeof t, ",\"%s\":%.15g", key, v);
+    if (n > 0 && !isnan(v) && !strpbrk(t + strlen(key) + 4, ".e") && (size_t)n + 2 < sizeof t) {
+        memcpy(t + n, ".0", 3);
+        n += 2;
+    }
+    if (n > 0 && (size_t)n < sizeof t) text_buf_add(b, t, (size_t)n);
+    else b->oom = true; /* cannot happen for these keys; never a silently wrong body */
+}
+
+/* {"items":[...],"next_cursor":...} written directly (a page is the hot path of polling dashboards);
+ * the members of each item are those of http_event_json, in the same order. */
+static void page_json(struct text_buf *b, const struct event_row *rows, size_t n, bool pseudo, const char *next)
+{
+    text_buf_add(b, "{\"items\":[", 10);
+    for (size_t i = 0; i < n; i++) {
+        const struct event_row *e = &rows[i];
+        text_buf_add(b, i ? ",{\"id\":" : "{\"id\":", i ? 7 : 6);
+        json_text(b, e->id);
+        member(b, "camera_id", e->camera_id);
+        member(b, "kind", e->kind);
+        member(b, "ts", e->ts);
+        num_member(b, "similarity", e->similarity);
+        num_member(b, "liveness", e->liveness);
+        member(b, "source", e->source);
+        if (pseudo) {
+            member(b, "person_key", e->pseudonym);
+        } else {
+            member(b, "person_id", e->person_id);
+            member(b, "employee_no", e->employee_no);
+            member(b, "name", e->name);
+            if (strcmp(e->source, "manual") == 0) {
+                member(b, "created_by", e->created_by);
+                member(b, "reason", e->reason);
+            }
+        }
+        if (e->voided_at) member(b, "voided_at", e->voided_at);
+        text_buf_add(b, "}", 1);
+    }
+    text_buf_add(b, "],\"next_cursor\":", 16);
+    json_text(b, next[0] ? next : NULL);
+    text_buf_add(b, "}", 1);
+}
+
+/* The audit row of a listing: who read which person's events, how many (ids and counts, no personal
+ * fields). count < 0: a CSV export, whose size is not known before its first byte is sent. */
+static att_err audit_list(struct http_request *req, const struct event_filter *f, long long count, const char *outcome)
+{
+    json_t *detail = json_pack("{s:o, s:o, s:o, s:o, s:s}", "person_id", str_or_null(f->person_id), "camera_id",
+                               str_or_null(f->camera_id), "since", str_or_null(f->since), "until",
+                               str_or_null(f->until), "format", count < 0 ? "csv" : "json");
+    if (detail && count >= 0 && json_object_set_new(detail, "count", json_integer(count)) != 0) {
+        json_decref(detail);
+        detail = NULL;
+    }
+    char *detail_txt = detail ? json_dumps(detail, JSON_COMPACT) : NULL;
+    json_decref(detail);
+    att_err e = detail_txt ? http_audit(req, "event.list", f->person_id ? "person" : NULL, f->person_id, outcome,
+                                        detail_txt)
+                           : ATT_E_NOMEM;
+    free(detail_txt);
+    return e;
+}
+
+/* ---- CSV export ------------------------------------------------------------------------------------------ */
+
+/* Columns mirror the JSON members; a pseudonymous token gets person_key instead of the identities. */
+static const char *const csv_cols[] = {"id",     "person_id",  "employee_no", "name",  "camera_id", "kind", "ts",
+                                       "similarity", "liveness", "source", "created_by", "reason", NULL};
+static const char *const csv_cols_pseudo[] = {"id", "person_key", "camera_id", "kind", "ts",
+                                              "similarity", "liveness", "source", NULL};
+
+/* One export in flight, owned by the libmicrohttpd callback response. Each batch borrows a pooled
+ * connection only for its query, so a slow reader never holds one. */
+struct export {
+    struct app *app;
+    struct event_filter f;                 /* strings point into the copies below */
+    char since[EVENTS_TIME_MAX], until[EVENTS_TIME_MAX], person[37], camera[37];
+    char cursor[EVENTS_CURSOR_MAX];        /* position after the rows produced so far; "" before the first */
+    bool pseudo;
+    bool done;                             /* the last batch is in out */
+    struct text_buf out;                   /* CSV produced and not yet sent */
+    size_t off;
+};
+
+static void export_free(void *cls)
+{
+    struct export *x = cls;
+    if (!x) return;
+    text_buf_free(&x->out);
+    free(x);
+}
+
+static void num_field(struct text_buf *b, double v)
+{
+    char t[32] = "";
+    if (!isnan(v)) snprintf(t, sizeof t, "%.15g", v); /* ≤ 15 digits: the database's real text exactly */
+    csv_field(b, t, false);
+}
+
+static void export_rows(struct export *x, const struct event_row *rows, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const struct event_row *e = &rows[i];
+        csv_field(&x->out, e->id, false);
+        if (x->pseudo) {
+            csv_field(&x->out, e->pseudonym, false);
+        } else {
+            csv_field(&x->out, e->person_id, false);
+            csv_field(&x->out, e->employee_no, false);
+            csv_field(&x->out, e->name, false);
+        }
+        csv_field(&x->out, e->camera_id, false);
+        csv_field(&x->out, e->kind, false);
+        csv_field(&x->out, e->ts, false);
+        num_field(&x->out, e->similarity);
+        num_field(&x->out, e->liveness);
+        bool manual = strcmp(e->source, "manual") == 0;
+        csv_field(&x->out, e->source, x->pseudo);
+        if (!x->pseudo) {
+            csv_field(&x->out, manual ? e->created_by : NULL, false);
+            csv_field(&x->out, manual ? e->reason : NULL, true);
+        }
+    }
+}
+
+/* The next batch after x->cursor into x->out. bad: the parameter at fault for ATT_E_BAD_PARAM. */
+static att_err export_batch(struct export *x, PGconn *c, const char **bad)
+{
+    x->f.cursor = x->cursor[0] ? x->cursor : NULL;
+    struct event_row *rows = NULL;
+    size_t n = 0;
+    char next[EVENTS_CURSOR_MAX];
+    att_err e = store_events_export_batch(c, &x->f, EVENTS_EXPORT_BATCH, &rows, &n, next, bad);
+    if (e != ATT_OK) return e;
+    export_rows(x, rows, n);
+    free(rows);
+    memcpy(x->cursor, next, sizeof next);
+    x->done = next[0] == '\0';
+    return x->out.oom ? ATT_E_NOMEM : ATT_OK;
+}
+
+/* libmicrohttpd pulls the body: when the produced text is sent, the next batch is read. */
+static ssize_t export_reader(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    (void)pos;
+    struct export *x = cls;
+    while (x->off == x->out.len) {
+        if (x->done) return MHD_CONTENT_READER_END_OF_STREAM;
+        x->out.len = x->off = 0;
+        PGconn *c;
+        att_err e = db_acquire(x->app->db, HTTP_DB_WAIT_MS, &c);
+        if (e == ATT_OK) {
+            const char *bad = NULL;
+            e = export_batch(x, c, &bad);
+            db_release(x->app->db, c);
+        }
+        if (e != ATT_OK) { /* the client sees a cut chunked body, never a silently short file */
+            log_warn("http", "GET /api/v1/events CSV export cut: %s", att_err_code(e));
+            return MHD_CONTENT_READER_END_WITH_ERROR;
+        }
+    }
+    size_t n = x->out.len - x->off < max ? x->out.len - x->off : max;
+    memcpy(buf, x->out.p + x->off, n);
+    x->off += n;
+    return (ssize_t)n;
+}
+
+static const char *copy_or_null(char *dst, size_t len, const char *s)
+{
+    if (!s) return NULL;
+    snprintf(dst, len, "%s", s);
+    return dst;
+}
+
+/* Every event matching f (limit ignored; cursor: start after it), streamed. The first batch is read
+ * here, so a bad filter or a database failure is still an ordinary problem answer. */
+static att_err export_csv(struct http_request *req, struct http_response *resp, PGconn *c,
+                          const struct event_filter *f, bool pseudo, struct http_response *tag)
+{
+    struct export *x = calloc(1, sizeof *x);
+    if (!x) return http_problem(resp, ATT_E_NOMEM, NULL, NULL);
+    x->app = req->app;
+    x->pseudo = pseudo;
+    /* lengths were bounded by http_query_str; the store checks the syntax */
+    x->f.since = copy_or_null(x->since, sizeof x->since, f->since);
+    x->f.until = copy_or_null(x->until, sizeof x->until, f->until);
+    x->f.person_id = copy_or_null(x->person, sizeof x->person, f->person_id);
+    x->f.camera_id = copy_or_null(x->camera, sizeof x->camera, f->camera_id);
+    if (f->cursor) snprintf(x->cursor, sizeof x->cursor, "%s", f->cursor);
+    const char *const *cols = pseudo ? csv_cols_pseudo : csv_cols;
+    for (size_t i = 0; cols[i]; i++) csv_field(&x->out, cols[i], cols[i + 1] == NULL);
+
+    const char *bad = NULL;
+    att_err e = export_batch(x, c, &bad);
+    if (e == ATT_E_BAD_PARAM) {
+        export_free(x);
+        return http_problem(resp, e, bad ? bad : "?", "query parameter '%s' %s", bad ? bad : "?",
+                            param_rule(bad ? bad : "?"));
+    }
+    if (e != ATT_OK) {
+        (void)audit_list(req, f, -1, att_err_code(e));
+        export_free(x);
+        return http_problem(resp, e, NULL, "the events could not be listed");
+    }
+    att_err ae = audit_list(req, f, -1, "ok");
+    if (ae != ATT_OK) { /* fail closed: no unaudited read of personal data */
+        export_free(x);
+        return http_problem(resp, ae == ATT_E_DB ? ATT_E_DB : ATT_E_INTERNAL, NULL,
+                            "the audit log could not be written");
+    }
+    resp->stream = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, export_reader, x, export_free);
+    if (!resp->stream) {
+        export_free(x);
+        return http_problem(resp, ATT_E_NOMEM, NULL, NULL);
+    }
+    resp->status = MHD_HTTP_OK;
+    resp->content_type = "text/csv; charset=utf-8";
+    for (size_t i = 0; i < tag->nheaders; i++) http_header(resp, tag->headers[i].name, tag->headers[i].value);
+    return http_header(resp, "Content-Disposition", "attachment; filename=\"events.csv\"");
+}
+
+/* A cached page: its first read by this token is audited like a fresh one (fail closed); a repeat
+ * of the same answer to the same token, like a 304, discloses nothing new and is not audited again. */
+static att_err from_cache(struct http_request *req, struct http_response *resp, const struct event_filter *f,
+                          const char *etag, struct rcache_hit *hit, struct http_response *tag)
+{
+    if (!hit->audited) {
+        att_err ae = audit_list(req, f, hit->count, "ok");
+        if (ae != ATT_OK) {
+            MHD_destroy_response(hit->response);
+            return http_problem(resp, ae == ATT_E_DB ? ATT_E_DB : ATT_E_INTERNAL, NULL,
+                                "the audit log could not be written");
+        }
+        http_rcache_audited(etag, req->token ? req->token->id : "");
+    }
+    resp->stream = hit->response;
+    resp->status = MHD_HTTP_OK;
+    resp->content_type = "application/json";
+    for (size_t i = 0; i < tag->nheaders; i++) http_header(resp, tag->headers[i].name, tag->headers[i].value);
+    return ATT_OK;
+}
+
+/* ---- the route ------------------------------------------------------------------------------------------- */
+
 att_err http_events_list(struct http_request *req, struct http_response *resp)
 {
-    const char *unknown = NULL;
-    MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, find_unknown, &unknown);
-    if (unknown)
-        return http_problem(resp, ATT_E_BAD_PARAM, unknown,
-                            "unknown query parameter; accepted: since, until, person_id, camera_id, limit, cursor");
+    att_err e = http_query_known(req, resp, known_params);
+    if (e != ATT_OK) return e;
 
     struct event_filter f = {0};
     long long limit;
-    att_err e;
+    bool csv;
+    const char *limit_s;
     if ((e = http_query_str(req, resp, "since", EVENTS_TIME_MAX - 1, &f.since)) != ATT_OK ||
         (e = http_query_str(req, resp, "until", EVENTS_TIME_MAX - 1, &f.until)) != ATT_OK ||
         (e = http_query_str(req, resp, "person_id", 36, &f.person_id)) != ATT_OK ||
         (e = http_query_str(req, resp, "camera_id", 36, &f.camera_id)) != ATT_OK ||
         (e = http_query_str(req, resp, "cursor", EVENTS_CURSOR_MAX - 1, &f.cursor)) != ATT_OK ||
-        (e = http_query_int(req, resp, "limit", 1, EVENTS_LIST_MAX_LIMIT, EVENTS_LIST_DEFAULT_LIMIT, &limit)) != ATT_OK)
+        (e = http_query_int(req, resp, "limit", 1, EVENTS_LIST_MAX_LIMIT, EVENTS_LIST_DEFAULT_LIMIT, &limit)) !=
+            ATT_OK ||
+        (e = http_query_str(req, resp, "limit", 32, &limit_s)) != ATT_OK ||
+        (e = http_pick_csv(req, resp, &csv)) != ATT_OK)
         return e;
+    /* an export is every matching event: a page size there would silently cut the file */
+    if (csv && limit_s)
+        return http_problem(resp, ATT_E_BAD_PARAM, "limit",
+                            "query parameter 'limit' does not apply to the CSV export, which holds every"
+                            " matching event");
     f.limit = (size_t)limit;
     bool pseudo = req->token && req->token->pseudonymous;
     if (pseudo && f.person_id)
@@ -89,13 +347,25 @@ att_err http_events_list(struct http_request *req, struct http_response *resp)
      * normally served by the auth cache) */
     struct http_response tag = {0};
     bool not_modified;
-    if ((e = http_etag_check(req, &tag, &not_modified)) != ATT_OK || not_modified) {
+    if ((e = http_etag_check(req, csv ? "csv" : "json", &tag, &not_modified)) != ATT_OK || not_modified) {
         http_response_clear(resp);
         *resp = tag;
         return e;
     }
 
     PGconn *c;
+    if (csv) {
+        if ((e = http_req_db(req, resp, &c)) != ATT_OK) return e;
+        return export_csv(req, resp, c, &f, pseudo, &tag);
+    }
+    /* the same answer rendered since the last write: no query */
+    const char *etag = NULL, *token_id = req->token ? req->token->id : "";
+    for (size_t i = 0; i < tag.nheaders; i++)
+        if (strcmp(tag.headers[i].name, MHD_HTTP_HEADER_ETAG) == 0) etag = tag.headers[i].value;
+    if (!etag) return http_problem(resp, ATT_E_INTERNAL, NULL, NULL);
+    struct rcache_hit hit;
+    if ((e = http_rcache_get(etag, token_id, &hit)) == ATT_OK) return from_cache(req, resp, &f, etag, &hit, &tag);
+    if (e != ATT_E_NOT_FOUND) return http_problem(resp, e, NULL, NULL);
     if ((e = http_req_db(req, resp, &c)) != ATT_OK) return e;
     struct event_row *rows = NULL;
     size_t n = 0;
@@ -105,38 +375,30 @@ att_err http_events_list(struct http_request *req, struct http_response *resp)
     if (e == ATT_E_BAD_PARAM)
         return http_problem(resp, e, bad ? bad : "?", "query parameter '%s' %s", bad ? bad : "?",
                             param_rule(bad ? bad : "?"));
-
-    /* Audit: who read which person's events, and how many (ids and counts, no personal fields). */
-    json_t *detail = json_pack("{s:o, s:o, s:o, s:o, s:I}", "person_id", str_or_null(f.person_id), "camera_id",
-                               str_or_null(f.camera_id), "since", str_or_null(f.since), "until",
-                               str_or_null(f.until), "count", (json_int_t)n);
-    char *detail_txt = detail ? json_dumps(detail, JSON_COMPACT) : NULL;
-    json_decref(detail);
-    const char *ttype = f.person_id ? "person" : NULL, *tid = f.person_id;
     if (e != ATT_OK) {
-        (void)http_audit(req, "event.list", ttype, tid, att_err_code(e), detail_txt);
-        free(detail_txt);
+        (void)audit_list(req, &f, (long long)n, att_err_code(e));
         return http_problem(resp, e, NULL, "the events could not be listed");
     }
-    att_err ae = detail_txt ? http_audit(req, "event.list", ttype, tid, "ok", detail_txt) : ATT_E_NOMEM;
-    free(detail_txt);
+    att_err ae = audit_list(req, &f, (long long)n, "ok");
     if (ae != ATT_OK) { /* fail closed: no unaudited read of personal data */
         free(rows);
         return http_problem(resp, ae == ATT_E_DB ? ATT_E_DB : ATT_E_INTERNAL, NULL,
                             "the audit log could not be written");
     }
 
-    json_t *items = json_array();
-    for (size_t i = 0; items && i < n; i++) {
-        json_t *o = http_event_json(&rows[i], pseudo);
-        if (!o || json_array_append_new(items, o) != 0) {
-            json_decref(items);
-            items = NULL;
-        }
-    }
+    struct text_buf page = {0};
+    page_json(&page, rows, n, pseudo, next);
     free(rows);
-    if (!items) return http_problem(resp, ATT_E_NOMEM, NULL, NULL);
+    if (page.oom) {
+        text_buf_free(&page);
+        return http_problem(resp, ATT_E_NOMEM, NULL, NULL);
+    }
+    att_err ce = http_rcache_put(etag, page.p, page.len, (long long)n, token_id);
+    if (ce != ATT_OK) log_warn("http", "GET /api/v1/events: answer not cached: %s", att_err_code(ce));
     for (size_t i = 0; i < tag.nheaders; i++) http_header(resp, tag.headers[i].name, tag.headers[i].value);
-    return http_json(resp, MHD_HTTP_OK,
-                     json_pack("{s:o, s:o}", "items", items, "next_cursor", next[0] ? json_string(next) : json_null()));
+    resp->body = page.p; /* the server frees it */
+    resp->body_len = page.len;
+    resp->content_type = "application/json";
+    resp->status = MHD_HTTP_OK;
+    return ATT_OK;
 }

@@ -8,6 +8,7 @@
 #include <microhttpd.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "attendd/app.h"
 #include "attendd/errors.h"
@@ -130,6 +131,11 @@ struct http_json_field {
  * for a missing, unknown or ill-typed member. On success *out is a new reference (json_decref). */
 att_err http_json_body(const struct http_request *req, struct http_response *resp,
                        const struct http_json_field *spec, json_t **out);
+/* The two halves of http_json_body: the 415 media-type check, and the body checks on body[0..len)
+ * alone (no connection), which the route body parsers below and fuzz/fuzz_json_body.c call. */
+att_err http_json_media(const struct http_request *req, struct http_response *resp);
+att_err http_json_parse(struct http_response *resp, const char *body, size_t len, const struct http_json_field *spec,
+                        json_t **out);
 
 /* Query-string helpers: an absent parameter gives the default (or NULL); a bad one writes a 400
  * bad_parameter problem naming it. */
@@ -143,6 +149,10 @@ att_err http_query_enum(const struct http_request *req, struct http_response *re
 /* *out = the raw value or NULL; 400 if longer than max_len bytes. */
 att_err http_query_str(const struct http_request *req, struct http_response *resp, const char *name,
                        size_t max_len, const char **out);
+/* The value rules of http_query_int and http_query_bool on one value: false if s is not a decimal
+ * integer in [min, max] / not true, false, 1 or 0 (*out untouched then). */
+bool http_parse_int(const char *s, long long min, long long max, long long *out);
+bool http_parse_bool(const char *s, int *out);
 
 /* Audit row for an action by the request's token (actor = token name). outcome: "ok" or an error
  * code. Uses the request's connection. Logs and returns the error if the insert fails. */
@@ -182,6 +192,34 @@ att_err http_audit_refusal(struct http_request *req, const char *action, const c
  * the daemon may replace the gallery, and the load picks their change up from the database anyway. */
 att_err http_gallery_ready(struct http_request *req, struct http_response *resp);
 
+/* ---- write-route bodies, checked without the database -------------------------------------------- */
+
+/* Each parses body[0..len) with its route's field spec, then applies the handler's own field rules
+ * (text, uuids, dates, URLs, ...); the handler calls it after http_json_media, and the fuzz targets
+ * (fuzz/) call it directly. On failure the 4xx problem is in resp and nothing is left to free. On
+ * success *json (where given) is the parsed object (json_decref it) and the outputs point into it. */
+struct camera_def;
+struct camera_patch;
+struct person_new;
+struct person_patch;
+att_err http_people_create_body(struct http_response *resp, const char *body, size_t len, json_t **json,
+                                struct person_new *out);
+att_err http_people_update_body(struct http_response *resp, const char *body, size_t len, json_t **json,
+                                struct person_patch *out);
+/* create: POST spec, else PATCH. d: the full definition (preset its defaults), p: what the body sets
+ * (strings point into d, not into the JSON, which is freed), changed: member names "a,b" (may be NULL). */
+att_err http_cameras_body(struct http_response *resp, const char *body, size_t len, bool create,
+                          struct camera_def *d, struct camera_patch *p, char *changed, size_t changed_len);
+att_err http_tokens_body(struct http_response *resp, const char *body, size_t len, json_t **json,
+                         enum att_role *role);
+/* now_s: the current time (seconds since the epoch) the "not in the future" rule compares with. */
+att_err http_punches_body(struct http_response *resp, const char *body, size_t len, int64_t now_s, json_t **json,
+                          int64_t *ts_us);
+att_err http_shifts_body(struct http_response *resp, const char *body, size_t len, bool create, json_t **json);
+/* vto: valid_to when set to a date, NULL when absent or null. */
+att_err http_schedules_body(struct http_response *resp, const char *body, size_t len, bool create, json_t **json,
+                            const char **vto);
+
 /* ---- routing and auth (router.c, auth.c) ------------------------------------------------------ */
 
 enum http_match { HTTP_MATCH_OK, HTTP_MATCH_NO_PATH, HTTP_MATCH_BAD_METHOD };
@@ -189,6 +227,10 @@ enum http_match { HTTP_MATCH_OK, HTTP_MATCH_NO_PATH, HTTP_MATCH_BAD_METHOD };
  * receives the comma-separated methods the path supports (for the Allow header). */
 enum http_match http_route_find(const char *method, const char *path, struct http_request *req,
                                 const struct http_route **route, char *allow, size_t allowlen);
+/* The route table, read-only, in table order: http_route_at(i) for i < http_route_count(), NULL past
+ * the end. tests/test_openapi.c checks docs/openapi.json against it. */
+size_t http_route_count(void);
+const struct http_route *http_route_at(size_t i);
 
 /* Authenticate the Authorization header for a route needing min_role. On success fills *out.
  * 401 (with WWW-Authenticate) for a missing, malformed, unknown or revoked token; 403 for a
@@ -206,12 +248,13 @@ void http_client_addr(struct MHD_Connection *conn, char *buf, size_t len);
 /* ---- cheap polling (etag.c) --------------------------------------------------------------------- */
 
 /* Conditional GET for a polled list: the ETag is the per-boot epoch, the data version
- * (attendd/data_version.h) and a hash of the path, the sorted query string and the token's
- * pseudonymity; Last-Modified is the time of the latest bump. Adds both headers to resp. When
+ * (attendd/data_version.h) and a hash of the path, the sorted query string, the token's
+ * pseudonymity and variant (the representation chosen, e.g. "json"/"csv"; NULL if one); Last-Modified is the time of the latest bump. Adds both headers to resp. When
  * If-None-Match matches, resp becomes a 304 without a body and *not_modified is true: the handler
  * returns ATT_OK at once, before touching the database (and writes no audit row: nothing is
  * disclosed that the audited 200 did not). Call it after validating parameters, before the query. */
-att_err http_etag_check(struct http_request *req, struct http_response *resp, bool *not_modified);
+att_err http_etag_check(struct http_request *req, const char *variant, struct http_response *resp,
+                        bool *not_modified);
 
 /* ---- events as JSON (events.c) ------------------------------------------------------------------ */
 

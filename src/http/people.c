@@ -92,26 +92,37 @@ static att_err bad_field(struct http_response *resp, const char *field)
                         strcmp(field, "employee_no") == 0 ? PERSON_EMPLOYEE_NO_CHARS : PERSON_TEXT_CHARS);
 }
 
-att_err http_people_create(struct http_request *req, struct http_response *resp)
+att_err http_people_create_body(struct http_response *resp, const char *buf, size_t len, json_t **json,
+                                struct person_new *out)
 {
-    static const char action[] = "person.create";
     json_t *body;
-    att_err e = http_json_body(req, resp, create_spec, &body);
-    if (e != ATT_OK) return http_audit_refusal(req, action, NULL, e);
+    att_err e = http_json_parse(resp, buf, len, create_spec, &body);
+    if (e != ATT_OK) return e;
     json_t *active = json_object_get(body, "active");
-    struct person_new pn = {
+    *out = (struct person_new){
         .employee_no = json_string_value(json_object_get(body, "employee_no")),
         .name = json_string_value(json_object_get(body, "name")),
         .department = json_string_value(json_object_get(body, "department")),
         .title = json_string_value(json_object_get(body, "title")), /* NULL when absent or null */
         .active = active == NULL || json_is_true(active),
     };
-    const char *field = person_new_invalid_field(&pn);
+    const char *field = person_new_invalid_field(out);
     if (field != NULL) {
-        e = bad_field(resp, field);
         json_decref(body);
-        return http_audit_refusal(req, action, NULL, e);
+        return bad_field(resp, field);
     }
+    *json = body;
+    return ATT_OK;
+}
+
+att_err http_people_create(struct http_request *req, struct http_response *resp)
+{
+    static const char action[] = "person.create";
+    json_t *body;
+    struct person_new pn;
+    att_err e = http_json_media(req, resp);
+    if (e == ATT_OK) e = http_people_create_body(resp, req->body, req->body_len, &body, &pn);
+    if (e != ATT_OK) return http_audit_refusal(req, action, NULL, e);
     PGconn *c;
     if ((e = http_req_db(req, resp, &c)) != ATT_OK) {
         json_decref(body);
@@ -241,15 +252,14 @@ static const struct http_json_field patch_spec[] = {
     {NULL},
 };
 
-att_err http_people_update(struct http_request *req, struct http_response *resp)
+att_err http_people_update_body(struct http_response *resp, const char *buf, size_t len, json_t **json,
+                                struct person_patch *out)
 {
-    static const char action[] = "person.update";
-    const char *id = http_param(req, "id");
     json_t *body;
-    att_err e = http_json_body(req, resp, patch_spec, &body);
-    if (e != ATT_OK) return http_audit_refusal(req, action, id, e);
+    att_err e = http_json_parse(resp, buf, len, patch_spec, &body);
+    if (e != ATT_OK) return e;
     json_t *title = json_object_get(body, "title"), *active = json_object_get(body, "active");
-    struct person_patch pp = {
+    *out = (struct person_patch){
         .employee_no = json_string_value(json_object_get(body, "employee_no")),
         .name = json_string_value(json_object_get(body, "name")),
         .department = json_string_value(json_object_get(body, "department")),
@@ -258,12 +268,24 @@ att_err http_people_update(struct http_request *req, struct http_response *resp)
         .set_active = active != NULL,
         .active = json_is_true(active),
     };
-    const char *field = person_patch_invalid_field(&pp);
+    const char *field = person_patch_invalid_field(out);
     if (field != NULL) {
-        e = bad_field(resp, field);
         json_decref(body);
-        return http_audit_refusal(req, action, id, e);
+        return bad_field(resp, field);
     }
+    *json = body;
+    return ATT_OK;
+}
+
+att_err http_people_update(struct http_request *req, struct http_response *resp)
+{
+    static const char action[] = "person.update";
+    const char *id = http_param(req, "id");
+    json_t *body;
+    struct person_patch pp;
+    att_err e = http_json_media(req, resp);
+    if (e == ATT_OK) e = http_people_update_body(resp, req->body, req->body_len, &body, &pp);
+    if (e != ATT_OK) return http_audit_refusal(req, action, id, e);
     /* the audit row names the fields changed, never their values */
     char detail[160] = "{\"fields\":[";
     size_t off = strlen(detail);

@@ -39,25 +39,22 @@ static att_err refused(struct http_request *req, const char *action, const char 
     return e;
 }
 
-att_err http_punches_create(struct http_request *req, struct http_response *resp)
+att_err http_punches_body(struct http_response *resp, const char *buf, size_t len, int64_t now_s, json_t **json,
+                          int64_t *ts_us)
 {
     json_t *body;
-    att_err e = http_json_body(req, resp, create_spec, &body);
+    att_err e = http_json_parse(resp, buf, len, create_spec, &body);
     if (e != ATT_OK) return e;
     const char *person = json_string_value(json_object_get(body, "person_id"));
-    const char *kind = json_string_value(json_object_get(body, "kind"));
     const char *ts = json_string_value(json_object_get(body, "ts"));
     const char *reason = json_string_value(json_object_get(body, "reason"));
-    int64_t ts_us;
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
     if (!db_uuid_valid(person)) {
         e = http_problem(resp, ATT_E_INVALID, "person_id", "'person_id' must be the uuid of a person");
-    } else if (!store_events_time_parse(ts, &ts_us)) {
+    } else if (!store_events_time_parse(ts, ts_us)) {
         e = http_problem(resp, ATT_E_INVALID, "ts", "'ts' must be an RFC 3339 date-time such as 2024-05-01T07:00:00Z");
-    } else if (ts_us / 1000000 > (int64_t)now.tv_sec + PUNCH_MAX_FUTURE_S) {
+    } else if (*ts_us / 1000000 > now_s + PUNCH_MAX_FUTURE_S) {
         e = http_problem(resp, ATT_E_INVALID, "ts", "'ts' is in the future");
-    } else if (ts_us < 0) {
+    } else if (*ts_us < 0) {
         e = http_problem(resp, ATT_E_INVALID, "ts", "'ts' is before 1970");
     } else if (blank(reason)) {
         e = http_problem(resp, ATT_E_INVALID, "reason", "'reason' must say why the punch is added");
@@ -66,6 +63,23 @@ att_err http_punches_create(struct http_request *req, struct http_response *resp
         json_decref(body);
         return e;
     }
+    *json = body;
+    return ATT_OK;
+}
+
+att_err http_punches_create(struct http_request *req, struct http_response *resp)
+{
+    json_t *body;
+    int64_t ts_us;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    att_err e = http_json_media(req, resp);
+    if (e == ATT_OK) e = http_punches_body(resp, req->body, req->body_len, (int64_t)now.tv_sec, &body, &ts_us);
+    if (e != ATT_OK) return e;
+    const char *person = json_string_value(json_object_get(body, "person_id"));
+    const char *kind = json_string_value(json_object_get(body, "kind"));
+    const char *ts = json_string_value(json_object_get(body, "ts"));
+    const char *reason = json_string_value(json_object_get(body, "reason"));
 
     PGconn *c;
     if ((e = http_req_db(req, resp, &c)) != ATT_OK) {

@@ -151,17 +151,31 @@ static att_err check_field(struct http_response *resp, const struct http_json_fi
     return ATT_OK;
 }
 
+att_err http_json_media(const struct http_request *req, struct http_response *resp)
+{
+    if (!is_json_media_type(http_req_header(req, MHD_HTTP_HEADER_CONTENT_TYPE)))
+        return http_problem(resp, ATT_E_MEDIA_TYPE, NULL, "the request body must be application/json");
+    return ATT_OK;
+}
+
 att_err http_json_body(const struct http_request *req, struct http_response *resp,
                        const struct http_json_field *spec, json_t **out)
 {
     *out = NULL;
-    if (!is_json_media_type(http_req_header(req, MHD_HTTP_HEADER_CONTENT_TYPE)))
-        return http_problem(resp, ATT_E_MEDIA_TYPE, NULL, "the request body must be application/json");
-    if (req->body_len == 0) return http_problem(resp, ATT_E_BAD_JSON, NULL, "the request body is empty");
+    att_err e = http_json_media(req, resp);
+    if (e != ATT_OK) return e;
+    return http_json_parse(resp, req->body, req->body_len, spec, out);
+}
+
+att_err http_json_parse(struct http_response *resp, const char *body, size_t len, const struct http_json_field *spec,
+                        json_t **out)
+{
+    *out = NULL;
+    if (len == 0) return http_problem(resp, ATT_E_BAD_JSON, NULL, "the request body is empty");
 
     json_error_t jerr;
     /* JSON_REJECT_DUPLICATES: {"role":"hr","role":"admin"} must not mean whatever the parser keeps */
-    json_t *root = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
     if (root == NULL)
         return http_problem(resp, ATT_E_BAD_JSON, NULL, "malformed JSON at line %d, column %d: %s", jerr.line,
                             jerr.column, jerr.text);
@@ -214,14 +228,32 @@ att_err http_query_int(const struct http_request *req, struct http_response *res
         *out = dflt;
         return ATT_OK;
     }
+    if (!http_parse_int(s, min, max, out))
+        return http_problem(resp, ATT_E_BAD_PARAM, name, "query parameter '%s' must be an integer from %lld to %lld",
+                            name, min, max);
+    return ATT_OK;
+}
+
+bool http_parse_int(const char *s, long long min, long long max, long long *out)
+{
     char *end;
     errno = 0;
     long long v = strtoll(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || isspace((unsigned char)*s) || v < min || v > max)
-        return http_problem(resp, ATT_E_BAD_PARAM, name, "query parameter '%s' must be an integer from %lld to %lld",
-                            name, min, max);
+    if (errno != 0 || end == s || *end != '\0' || isspace((unsigned char)*s) || v < min || v > max) return false;
     *out = v;
-    return ATT_OK;
+    return true;
+}
+
+bool http_parse_bool(const char *s, int *out)
+{
+    if (strcmp(s, "true") == 0 || strcmp(s, "1") == 0) {
+        *out = 1;
+    } else if (strcmp(s, "false") == 0 || strcmp(s, "0") == 0) {
+        *out = 0;
+    } else {
+        return false;
+    }
+    return true;
 }
 
 att_err http_query_bool(const struct http_request *req, struct http_response *resp, const char *name, int dflt,
@@ -232,13 +264,8 @@ att_err http_query_bool(const struct http_request *req, struct http_response *re
         *out = dflt;
         return ATT_OK;
     }
-    if (strcmp(s, "true") == 0 || strcmp(s, "1") == 0) {
-        *out = 1;
-    } else if (strcmp(s, "false") == 0 || strcmp(s, "0") == 0) {
-        *out = 0;
-    } else {
+    if (!http_parse_bool(s, out))
         return http_problem(resp, ATT_E_BAD_PARAM, name, "query parameter '%s' must be true or false", name);
-    }
     return ATT_OK;
 }
 

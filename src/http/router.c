@@ -60,6 +60,9 @@ static const struct http_route routes[] = {
 };
 #define NROUTES (sizeof routes / sizeof routes[0])
 
+size_t http_route_count(void) { return NROUTES; }
+const struct http_route *http_route_at(size_t i) { return i < NROUTES ? &routes[i] : NULL; }
+
 /* Match path against pattern; on success fill params (if given). Segments are compared exactly;
  * a {name} segment matches one non-empty segment of at most 255 bytes. */
 static bool match_pattern(const char *pattern, const char *path, struct http_param *params, size_t *nparams)

@@ -1,8 +1,11 @@
-/* The libmicrohttpd daemon: binds cfg.listen_address, enforces body limits, runs route → auth →
- * body → handler for each request, counts requests in flight so a stop can let them finish. */
+/* The libmicrohttpd daemon: binds cfg.listen_address (HTTPS when a certificate is configured),
+ * enforces connection and body limits, runs route → auth → body → handler for each request, counts
+ * requests in flight so a stop can let them finish. */
 #include "attendd/http.h"
 
 #include "http_internal.h"
+#include "ratelimit.h"
+#include "tls.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -15,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,6 +33,8 @@ struct http_server {
     int listen_fd;                /* ours: bound here so bind errors are exact and the port known */
     uint16_t port;                /* bound port */
     bool raw_413;                 /* 413 mid-upload written to the socket directly (plain HTTP only) */
+    bool tls;                     /* HTTPS */
+    http_rl *auth_rl;             /* failed-authentication lock-outs (NULL: auth_fail_limit = 0) */
     pthread_mutex_t lock;         /* guards inflight */
     pthread_cond_t idle;          /* signalled when inflight drops to 0 */
     unsigned inflight;            /* requests from their headers to their completion */
@@ -486,6 +492,42 @@ static att_err open_listener(const char *addr, int port, int *fd_out, uint16_t *
     return ATT_OK;
 }
 
+/* Descriptors the daemon needs besides its HTTP connections: database pool, cameras, epoll and
+ * inter-thread pipes, spool, logs. Generous: running out only refuses connections. */
+#define FD_RESERVE 256
+
+/* Raise the soft RLIMIT_NOFILE to the hard one (systemd starts services at 1024 soft) and check
+ * that max_connections fit; otherwise accept() would fail with EMFILE under load, well below the
+ * configured limit, and that is the moment not to find out. */
+static att_err raise_fd_limit(const struct att_config *cfg, char *err, size_t errlen)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+        snprintf(err, errlen, "getrlimit(RLIMIT_NOFILE): %s", strerror(errno));
+        return ATT_E_IO;
+    }
+    if (rl.rlim_cur < rl.rlim_max) {
+        rlim_t was = rl.rlim_cur;
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+            snprintf(err, errlen, "setrlimit(RLIMIT_NOFILE, %llu): %s", (unsigned long long)rl.rlim_max,
+                     strerror(errno));
+            return ATT_E_IO;
+        }
+        log_info("http", "open-file limit raised from %llu to %llu", (unsigned long long)was,
+                 (unsigned long long)rl.rlim_cur);
+    }
+    rlim_t need = (rlim_t)cfg->max_connections + FD_RESERVE + (rlim_t)cfg->db_pool_size;
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
+        snprintf(err, errlen,
+                 "max_connections %d needs about %llu open files, but the hard limit (RLIMIT_NOFILE) is %llu: "
+                 "raise it (LimitNOFILE= in the unit, ulimit -Hn) or lower max_connections",
+                 cfg->max_connections, (unsigned long long)need, (unsigned long long)rl.rlim_cur);
+        return ATT_E_CONFIG;
+    }
+    return ATT_OK;
+}
+
 att_err http_server_start(struct app *app, http_server **out, char *err, size_t errlen)
 {
     *out = NULL;
@@ -500,7 +542,8 @@ att_err http_server_start(struct app *app, http_server **out, char *err, size_t 
         return ATT_E_NOMEM;
     }
     srv->app = app;
-    srv->raw_413 = true; /* no TLS support yet; see send_raw_413 */
+    srv->tls = cfg->tls_cert_file[0] != '\0';
+    srv->raw_413 = !srv->tls; /* see send_raw_413 */
     pthread_mutex_init(&srv->lock, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -508,7 +551,26 @@ att_err http_server_start(struct app *app, http_server **out, char *err, size_t 
     pthread_cond_init(&srv->idle, &ca);
     pthread_condattr_destroy(&ca);
 
-    att_err e = open_listener(cfg->listen_address, cfg->port, &srv->listen_fd, &srv->port, err, errlen);
+    /* Files first, so a bad certificate or key stops the start before anything listens. Read once:
+     * a renewed certificate takes a restart (docs/security.md). */
+    struct http_tls tls = {0};
+    att_err e = ATT_OK;
+    if (srv->tls) {
+        if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+            snprintf(err, errlen, "tls_cert_file is set, but this libmicrohttpd was built without TLS (GnuTLS) support");
+            e = ATT_E_CONFIG;
+            goto fail;
+        }
+        if ((e = http_tls_load(cfg->tls_cert_file, cfg->tls_key_file, &tls, err, errlen)) != ATT_OK) goto fail;
+    }
+    if ((e = raise_fd_limit(cfg, err, errlen)) != ATT_OK) goto fail;
+    if (cfg->auth_fail_limit > 0 &&
+        (e = http_rl_new(cfg->auth_fail_limit, cfg->auth_fail_window_s, &srv->auth_rl)) != ATT_OK) {
+        snprintf(err, errlen, "the authentication-failure table could not be made: %s", att_err_code(e));
+        goto fail;
+    }
+
+    e = open_listener(cfg->listen_address, cfg->port, &srv->listen_fd, &srv->port, err, errlen);
     if (e != ATT_OK) goto fail;
     if ((e = http_sse_open(app)) != ATT_OK) {
         snprintf(err, errlen, "the SSE hub could not start (is another HTTP server running in this process?)");
@@ -523,10 +585,18 @@ att_err http_server_start(struct app *app, http_server **out, char *err, size_t 
     /* MHD_USE_ITC: required by MHD_quiesce_daemon with internal threads */
     /* MHD_ALLOW_SUSPEND_RESUME: SSE streams (sse.c) suspend while they have nothing to send */
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG |
-                     MHD_ALLOW_SUSPEND_RESUME;
+                     MHD_ALLOW_SUSPEND_RESUME | (srv->tls ? MHD_USE_TLS : 0);
+    /* TLS 1.2 and 1.3 only; GnuTLS copies certificate and key during MHD_start_daemon */
+    struct MHD_OptionItem tls_opts[] = {
+        {MHD_OPTION_HTTPS_MEM_CERT, 0, tls.cert},
+        {MHD_OPTION_HTTPS_MEM_KEY, 0, tls.key},
+        {MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"},
+        {MHD_OPTION_END, 0, NULL},
+    };
     srv->start_err = err;
     srv->start_errlen = errlen;
     if (errlen > 0) err[0] = '\0';
+    http_rl_set_global(srv->auth_rl); /* before the first request can arrive */
     srv->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, srv,
         MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv, /* first, or early messages bypass it */
@@ -537,20 +607,26 @@ att_err http_server_start(struct app *app, http_server **out, char *err, size_t 
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->connection_timeout_s,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
         MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
+        MHD_OPTION_ARRAY, srv->tls ? tls_opts : &tls_opts[3],
         MHD_OPTION_END);
     srv->start_err = NULL;
+    http_tls_free(&tls); /* the key is wiped whether or not the daemon started */
     if (srv->daemon == NULL) {
         if (errlen > 0 && err[0] == '\0') snprintf(err, errlen, "libmicrohttpd did not start");
         e = ATT_E_INTERNAL;
         close(srv->listen_fd);
         http_sse_close();
+        http_rl_set_global(NULL);
         goto fail;
     }
-    log_info("http", "listening on %s port %u (%d threads, %d connections, body limit %ld bytes)",
-             cfg->listen_address, srv->port, cfg->http_threads, cfg->max_connections, cfg->max_body_bytes);
+    log_info("http", "listening on %s port %u, %s (%d threads, %d connections, %d per address, body limit %ld bytes)",
+             cfg->listen_address, srv->port, srv->tls ? "HTTPS" : "plain HTTP", cfg->http_threads,
+             cfg->max_connections, cfg->max_connections_per_ip, cfg->max_body_bytes);
     *out = srv;
     return ATT_OK;
 fail:
+    http_tls_free(&tls);
+    http_rl_free(srv->auth_rl);
     pthread_cond_destroy(&srv->idle);
     pthread_mutex_destroy(&srv->lock);
     free(srv);
@@ -601,6 +677,8 @@ att_err http_server_stop(http_server *srv, int timeout_ms)
     unsigned idle = atomic_load(&srv->connections);
     MHD_stop_daemon(srv->daemon); /* closes the remaining (idle keep-alive) connections */
     http_sse_close();
+    http_rl_set_global(NULL); /* no request runs any more */
+    http_rl_free(srv->auth_rl);
     if (srv->fd_returned) close(srv->listen_fd); /* otherwise MHD_stop_daemon closed it */
     log_info("http", "stopped (%u connections were open)", idle);
     pthread_cond_destroy(&srv->idle);

@@ -132,15 +132,25 @@ static int int_member(json_t *b, const char *k, int dflt)
     return v ? (int)json_integer_value(v) : dflt;
 }
 
-att_err http_shifts_create(struct http_request *req, struct http_response *resp)
+att_err http_shifts_body(struct http_response *resp, const char *buf, size_t len, bool create, json_t **json)
 {
     json_t *b;
-    att_err e = http_json_body(req, resp, shift_create_spec, &b);
+    att_err e = http_json_parse(resp, buf, len, create ? shift_create_spec : shift_patch_spec, &b);
     if (e != ATT_OK) return e;
     if ((e = check_shift(resp, b)) != ATT_OK) {
         json_decref(b);
         return e;
     }
+    *json = b;
+    return ATT_OK;
+}
+
+att_err http_shifts_create(struct http_request *req, struct http_response *resp)
+{
+    json_t *b;
+    att_err e = http_json_media(req, resp);
+    if (e == ATT_OK) e = http_shifts_body(resp, req->body, req->body_len, true, &b);
+    if (e != ATT_OK) return e;
     PGconn *c;
     struct shift_row row;
     if ((e = http_req_db(req, resp, &c)) == ATT_OK) {
@@ -182,12 +192,9 @@ att_err http_shifts_get(struct http_request *req, struct http_response *resp)
 att_err http_shifts_update(struct http_request *req, struct http_response *resp)
 {
     json_t *b;
-    att_err e = http_json_body(req, resp, shift_patch_spec, &b);
+    att_err e = http_json_media(req, resp);
+    if (e == ATT_OK) e = http_shifts_body(resp, req->body, req->body_len, false, &b);
     if (e != ATT_OK) return e;
-    if ((e = check_shift(resp, b)) != ATT_OK) {
-        json_decref(b);
-        return e;
-    }
     struct shift_patch p = {
         .name = json_string_value(json_object_get(b, "name")),
         .start = json_string_value(json_object_get(b, "start")),
@@ -263,20 +270,37 @@ static att_err schedule_store_problem(struct http_response *resp, att_err e, con
     return store_problem(resp, e, "schedule");
 }
 
+att_err http_schedules_body(struct http_response *resp, const char *buf, size_t len, bool create, json_t **json,
+                            const char **vto)
+{
+    json_t *b;
+    att_err e = http_json_parse(resp, buf, len, create ? schedule_create_spec : schedule_patch_spec, &b);
+    if (e != ATT_OK) return e;
+    const char *dept = json_string_value(json_object_get(b, "department"));
+    const char *person = json_string_value(json_object_get(b, "person_id"));
+    if ((e = check_schedule(resp, b, vto)) == ATT_OK && create && (dept == NULL) == (person == NULL))
+        e = http_problem(resp, ATT_E_INVALID, dept ? "person_id" : "department",
+                         "exactly one of 'department' and 'person_id' is required");
+    if (e != ATT_OK) {
+        json_decref(b);
+        return e;
+    }
+    *json = b;
+    return ATT_OK;
+}
+
 att_err http_schedules_create(struct http_request *req, struct http_response *resp)
 {
     json_t *b;
-    att_err e = http_json_body(req, resp, schedule_create_spec, &b);
-    if (e != ATT_OK) return e;
     const char *vto = NULL, *bad = NULL;
+    att_err e = http_json_media(req, resp);
+    if (e == ATT_OK) e = http_schedules_body(resp, req->body, req->body_len, true, &b, &vto);
+    if (e != ATT_OK) return e;
     const char *dept = json_string_value(json_object_get(b, "department"));
     const char *person = json_string_value(json_object_get(b, "person_id"));
-    if ((e = check_schedule(resp, b, &vto)) == ATT_OK && (dept == NULL) == (person == NULL))
-        e = http_problem(resp, ATT_E_INVALID, dept ? "person_id" : "department",
-                         "exactly one of 'department' and 'person_id' is required");
     PGconn *c;
     struct schedule_row row;
-    if (e == ATT_OK && (e = http_req_db(req, resp, &c)) == ATT_OK) {
+    if ((e = http_req_db(req, resp, &c)) == ATT_OK) {
         e = store_schedule_create(c, json_string_value(json_object_get(b, "shift_id")), dept, person,
                                   json_string_value(json_object_get(b, "valid_from")), vto, &row, &bad);
         if (e != ATT_OK) e = schedule_store_problem(resp, e, bad);
@@ -334,12 +358,13 @@ att_err http_schedules_get(struct http_request *req, struct http_response *resp)
 att_err http_schedules_update(struct http_request *req, struct http_response *resp)
 {
     json_t *b;
-    att_err e = http_json_body(req, resp, schedule_patch_spec, &b);
-    if (e != ATT_OK) return e;
     const char *vto = NULL, *bad = NULL;
+    att_err e = http_json_media(req, resp);
+    if (e == ATT_OK) e = http_schedules_body(resp, req->body, req->body_len, false, &b, &vto);
+    if (e != ATT_OK) return e;
     PGconn *c;
     struct schedule_row row;
-    if ((e = check_schedule(resp, b, &vto)) == ATT_OK && (e = http_req_db(req, resp, &c)) == ATT_OK) {
+    if ((e = http_req_db(req, resp, &c)) == ATT_OK) {
         struct schedule_patch p = {.shift_id = json_string_value(json_object_get(b, "shift_id")),
                                    .valid_from = json_string_value(json_object_get(b, "valid_from")),
                                    .set_valid_to = json_object_get(b, "valid_to") != NULL,

@@ -27,17 +27,28 @@ static att_err audit_failed(struct http_response *resp, att_err e)
     return http_problem(resp, e == ATT_E_DB ? ATT_E_DB : ATT_E_INTERNAL, NULL, "the audit log could not be written");
 }
 
-att_err http_tokens_create(struct http_request *req, struct http_response *resp)
+att_err http_tokens_body(struct http_response *resp, const char *buf, size_t len, json_t **json,
+                         enum att_role *role)
 {
     json_t *body;
-    att_err e = http_json_body(req, resp, create_spec, &body);
+    att_err e = http_json_parse(resp, buf, len, create_spec, &body);
     if (e != ATT_OK) return e;
-    const char *name = json_string_value(json_object_get(body, "name"));
-    enum att_role role;
-    if (role_parse(json_string_value(json_object_get(body, "role")), &role) != 0) { /* spec allows only valid */
+    if (role_parse(json_string_value(json_object_get(body, "role")), role) != 0) { /* spec allows only valid */
         json_decref(body);
         return http_problem(resp, ATT_E_INVALID, "role", "'role' must be \"admin\" or \"hr\"");
     }
+    *json = body;
+    return ATT_OK;
+}
+
+att_err http_tokens_create(struct http_request *req, struct http_response *resp)
+{
+    json_t *body;
+    enum att_role role;
+    att_err e = http_json_media(req, resp);
+    if (e == ATT_OK) e = http_tokens_body(resp, req->body, req->body_len, &body, &role);
+    if (e != ATT_OK) return e;
+    const char *name = json_string_value(json_object_get(body, "name"));
     PGconn *c;
     if ((e = http_req_db(req, resp, &c)) != ATT_OK) {
         json_decref(body);

@@ -1,7 +1,7 @@
 /* The event writer (include/attendd/event_writer.h): event_emit() makes an event durable in the
- * spool; one thread moves spooled records to PostgreSQL in order, one transaction per batch, then
- * acknowledges them; it backs off and retries while the database is away and never skips a record
- * the database could still take. */
+ * spool (or, while the spool cannot append, holds it in a bounded memory backlog); one thread moves
+ * spooled records to PostgreSQL in order, one transaction per batch, then acknowledges them; it backs
+ * off and retries while the database is away and never skips a record the database could still take. */
 #include "attendd/event_writer.h"
 
 #include <errno.h>
@@ -51,13 +51,19 @@ struct event_writer {
     size_t ring_head, ring_len;
     char last_error[256];
     int64_t last_error_at;
+    /* Events the spool could not append (disk full), oldest first; only the thread removes them.
+     * While it is not empty, new events queue behind it, so the order stays the order of emits. */
+    struct spool_event *backlog;
+    size_t bl_head, bl_len, bl_cap;
+    char spool_error[256];            /* why the latest spool append failed */
 
     PGconn *conn;                     /* the thread's own; NULL while disconnected */
-    atomic_bool connected, running;
+    atomic_bool connected, running, spool_writable;
+    _Atomic uint64_t held, backlog_spooled, backlog_direct, lost;
     _Atomic uint64_t emitted, emit_errors, written, duplicates, rejected, unlinked, db_errors, batches;
 
     metrics *metrics;                 /* borrowed; NULL: no metrics */
-    metric *m_series[16];             /* registered here, removed at free */
+    metric *m_series[20];             /* registered here, removed at free */
     size_t m_count;
     metric *m_spool_latency;          /* append → committed and acknowledged */
     metric *m_capture_latency;        /* capture time → committed (new rows only) */
@@ -90,6 +96,8 @@ static bool before(const struct timespec *a, const struct timespec *b)
 static bool pos_le(struct spool_pos a, struct spool_pos b) { return a.seg < b.seg || (a.seg == b.seg && a.off <= b.off); }
 
 static void set_error(event_writer *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static size_t backlog_len(event_writer *w);
+static size_t backlog_drop(event_writer *w);
 
 /* Remember a failure for the stats (kept after recovery, with its time). */
 static void set_error(event_writer *w, const char *fmt, ...)
@@ -117,7 +125,19 @@ STAT_FN(duplicates)
 STAT_FN(rejected)
 STAT_FN(unlinked)
 STAT_FN(db_errors)
+STAT_FN(lost)
 #undef STAT_FN
+
+static double stat_backlog(void *ud)
+{
+    event_writer *w = ud;
+    pthread_mutex_lock(&w->lock);
+    size_t n = w->bl_len;
+    pthread_mutex_unlock(&w->lock);
+    return (double)n;
+}
+
+static double stat_spool_writable(void *ud) { return atomic_load(&((event_writer *)ud)->spool_writable) ? 1 : 0; }
 
 static double stat_connected(void *ud) { return atomic_load(&((event_writer *)ud)->connected) ? 1 : 0; }
 static double stat_depth(void *ud) { return (double)spool_depth(((event_writer *)ud)->spool); }
@@ -161,6 +181,12 @@ static att_err register_metrics(event_writer *w, metrics *m)
         {METRIC_COUNTER, "attendd_spool_append_errors_total", "Failed spool appends (disk full, I/O error)",
          stat_append_errors},
         {METRIC_COUNTER, "attendd_spool_corrupt_total", "Corrupt spool records or regions skipped", stat_corrupt},
+        {METRIC_GAUGE, "attendd_spool_writable", "0 while spool appends fail (disk full, I/O error)",
+         stat_spool_writable},
+        {METRIC_GAUGE, "attendd_events_memory_backlog",
+         "Events held in memory (not crash-safe) because the spool could not append them", stat_backlog},
+        {METRIC_COUNTER, "attendd_events_lost_total",
+         "Events neither spooled nor written (memory backlog full, or held at stop); each is logged", stat_lost},
     };
     for (size_t i = 0; i < sizeof cb / sizeof cb[0]; i++) {
         att_err rc = metrics_callback(m, cb[i].type, cb[i].name, cb[i].help, NULL, cb[i].fn, w, &w->m_series[w->m_count]);
@@ -199,7 +225,8 @@ att_err event_writer_new(spool *s, const char *conninfo, const struct event_writ
     if (!o.backoff_max_ms) o.backoff_max_ms = EVENT_WRITER_BACKOFF_MAX_MS;
     if (!o.idle_check_ms) o.idle_check_ms = 1000;
     if (!o.app_name) o.app_name = "attendd-events";
-    if (!s || !conninfo || !*conninfo || o.batch_max > 100000 || o.backoff_min_ms < 1 ||
+    if (!o.backlog_max) o.backlog_max = EVENT_WRITER_BACKLOG_DEFAULT;
+    if (!s || !conninfo || !*conninfo || o.batch_max > 100000 || o.backlog_max > 1000000 || o.backoff_min_ms < 1 ||
         o.backoff_max_ms < o.backoff_min_ms || o.idle_check_ms < 1 || strlen(o.app_name) >= 64) {
         snprintf(err, errlen, "event writer: invalid arguments");
         return ATT_E_INVALID;
@@ -214,7 +241,10 @@ att_err event_writer_new(spool *s, const char *conninfo, const struct event_writ
     snprintf(w->app_name, sizeof w->app_name, "%s", o.app_name);
     w->conninfo = strdup(conninfo);
     w->batch = calloc(o.batch_max, sizeof *w->batch);
-    if (!w->conninfo || !w->batch) goto nomem;
+    w->backlog = calloc(o.backlog_max, sizeof *w->backlog);
+    w->bl_cap = o.backlog_max;
+    atomic_store(&w->spool_writable, true);
+    if (!w->conninfo || !w->batch || !w->backlog) goto nomem;
     pthread_condattr_t ca;
     if (pthread_condattr_init(&ca) != 0) goto nomem;
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* a wall-clock step must not stretch a backoff */
@@ -237,6 +267,7 @@ nomem:
     if (w) {
         free(w->conninfo);
         free(w->batch);
+        free(w->backlog);
         free(w);
     }
     snprintf(err, errlen, "event writer: out of memory");
@@ -293,8 +324,9 @@ att_err event_writer_stop(event_writer *w, int timeout_ms)
         pthread_mutex_unlock(&w->lock);
     }
     size_t left = spool_depth(w->spool);
-    if (left == 0) return ATT_OK;
-    if (join) log_warn(MOD, "%zu event(s) left in the spool; they are written at the next start", left);
+    size_t lost = join ? backlog_drop(w) : 0;
+    if (left == 0 && lost == 0 && backlog_len(w) == 0) return ATT_OK;
+    if (join && left) log_warn(MOD, "%zu event(s) left in the spool; they are written at the next start", left);
     return ATT_E_UNAVAILABLE;
 }
 
@@ -302,11 +334,13 @@ void event_writer_free(event_writer *w)
 {
     if (!w) return;
     (void)event_writer_stop(w, 0);
+    (void)backlog_drop(w); /* never started: held events can go nowhere either */
     unregister_metrics(w);
     if (w->conn) PQfinish(w->conn);
     pthread_cond_destroy(&w->cv);
     pthread_mutex_destroy(&w->lock);
     free(w->batch);
+    free(w->backlog);
     free(w->conninfo);
     free(w);
 }
@@ -325,13 +359,29 @@ void event_writer_get_stats(event_writer *w, struct event_writer_stats *out)
     out->connected = atomic_load(&w->connected);
     out->running = atomic_load(&w->running);
     out->spool_depth = spool_depth(w->spool);
+    out->held = atomic_load(&w->held);
+    out->backlog_spooled = atomic_load(&w->backlog_spooled);
+    out->backlog_direct = atomic_load(&w->backlog_direct);
+    out->lost = atomic_load(&w->lost);
+    out->spool_writable = atomic_load(&w->spool_writable);
     pthread_mutex_lock(&w->lock);
+    out->memory_backlog = w->bl_len;
     snprintf(out->last_error, sizeof out->last_error, "%s", w->last_error);
     out->last_error_at = w->last_error_at;
     pthread_mutex_unlock(&w->lock);
 }
 
 /* ---- emit ------------------------------------------------------------------------------------------ */
+
+/* An event that leaves attendd without reaching the spool or the database: logged in full at error
+ * (ids and numbers, no names) so an operator can re-enter it by hand. */
+static void log_lost(const struct spool_event *ev, const char *why)
+{
+    char payload[SPOOL_PAYLOAD_MAX + 1];
+    size_t len = 0;
+    if (spool_event_encode(ev, payload, sizeof payload, &len) != ATT_OK) snprintf(payload, sizeof payload, "?");
+    log_error(MOD, "event LOST (%s): %s", why, payload);
+}
 
 att_err event_emit(event_writer *w, const struct event_new *ev, uint8_t id_out[RULES_UUID_BYTES], char *err,
                    size_t errlen)
@@ -362,21 +412,65 @@ att_err event_emit(event_writer *w, const struct event_new *ev, uint8_t id_out[R
     struct spool_pos pos;
     struct timespec t;
     mono_now(&t);
-    att_err rc = spool_append(w->spool, &se, &pos, err, errlen); /* logs its own failure */
-    if (rc != ATT_OK) {
-        atomic_fetch_add(&w->emit_errors, 1);
-        return rc;
-    }
-    atomic_fetch_add(&w->emitted, 1);
-    if (id_out) memcpy(id_out, se.id, sizeof se.id);
     pthread_mutex_lock(&w->lock);
-    if (w->ring_len < TIMING_RING) { /* full (a long outage): those appends are simply not timed */
-        w->ring[(w->ring_head + w->ring_len) % TIMING_RING] = (struct timing){pos, t};
-        w->ring_len++;
-    }
-    w->kick = true;
-    pthread_cond_broadcast(&w->cv);
+    bool behind = w->bl_len > 0; /* a backlog exists: queue behind it, keeping the emit order */
     pthread_mutex_unlock(&w->lock);
+    char reason[256] = "";
+    if (!behind) {
+        att_err rc = spool_append(w->spool, &se, &pos, reason, sizeof reason); /* logs its own failure */
+        if (rc == ATT_OK) {
+            atomic_store(&w->spool_writable, true);
+            atomic_fetch_add(&w->emitted, 1);
+            if (id_out) memcpy(id_out, se.id, sizeof se.id);
+            pthread_mutex_lock(&w->lock);
+            if (w->ring_len < TIMING_RING) { /* full (a long outage): those appends are simply not timed */
+                w->ring[(w->ring_head + w->ring_len) % TIMING_RING] = (struct timing){pos, t};
+                w->ring_len++;
+            }
+            w->kick = true;
+            pthread_cond_broadcast(&w->cv);
+            pthread_mutex_unlock(&w->lock);
+            return ATT_OK;
+        }
+        if (rc != ATT_E_IO) { /* a refused event or no memory: nothing a retry would change */
+            atomic_fetch_add(&w->emit_errors, 1);
+            if (err && errlen) snprintf(err, errlen, "%s", reason);
+            return rc;
+        }
+        atomic_store(&w->spool_writable, false);
+    }
+    /* The spool cannot take it (disk full, I/O error): hold it in memory for the thread, which
+     * spools it once space returns or writes it to the database meanwhile. */
+    pthread_mutex_lock(&w->lock);
+    if (reason[0]) snprintf(w->spool_error, sizeof w->spool_error, "%s", reason);
+    else snprintf(reason, sizeof reason, "%s", w->spool_error); /* queued behind: the latest failure */
+    bool room = w->bl_len < w->bl_cap;
+    size_t held = w->bl_len;
+    if (room) {
+        w->backlog[(w->bl_head + w->bl_len) % w->bl_cap] = se;
+        w->bl_len++;
+        held++;
+        w->kick = true;
+        pthread_cond_broadcast(&w->cv);
+    }
+    pthread_mutex_unlock(&w->lock);
+    if (!room) {
+        atomic_fetch_add(&w->emit_errors, 1);
+        atomic_fetch_add(&w->lost, 1);
+        log_lost(&se, "the spool cannot append and the memory backlog is full");
+        if (err && errlen)
+            snprintf(err, errlen, "event not recorded: the spool cannot append (%s) and %zu event(s) already wait in "
+                     "memory", reason, held);
+        return ATT_E_IO;
+    }
+    atomic_fetch_add(&w->held, 1);
+    if (id_out) memcpy(id_out, se.id, sizeof se.id);
+    if (!behind) {
+        char id[37];
+        cursor_uuid_format(se.id, id);
+        log_error(MOD, "event %s held in memory (not crash-safe; %zu held) until the spool or the database takes it: "
+                  "%s", id, held, reason);
+    }
     return ATT_OK;
 }
 
@@ -527,6 +621,78 @@ static att_err ack_through(event_writer *w, struct spool_pos pos)
     return ATT_OK;
 }
 
+/* ---- the memory backlog (events the spool could not append) ------------------------------------------ */
+
+static size_t backlog_len(event_writer *w)
+{
+    pthread_mutex_lock(&w->lock);
+    size_t n = w->bl_len;
+    pthread_mutex_unlock(&w->lock);
+    return n;
+}
+
+/* Copy up to max of the oldest held events into out (positions zero: they are not in the spool). */
+static size_t backlog_peek(event_writer *w, struct spool_record *out, size_t max)
+{
+    pthread_mutex_lock(&w->lock);
+    size_t n = w->bl_len < max ? w->bl_len : max;
+    for (size_t i = 0; i < n; i++)
+        out[i] = (struct spool_record){.pos = {0, 0}, .ev = w->backlog[(w->bl_head + i) % w->bl_cap]};
+    pthread_mutex_unlock(&w->lock);
+    return n;
+}
+
+/* Drop the n oldest held events (they are in the spool or the database now). Only the thread (or
+ * stop, after it) removes, so the n oldest are still the ones it copied. */
+static void backlog_pop(event_writer *w, size_t n)
+{
+    pthread_mutex_lock(&w->lock);
+    w->bl_head = (w->bl_head + n) % w->bl_cap;
+    w->bl_len -= n;
+    pthread_mutex_unlock(&w->lock);
+}
+
+/* Append held events to the spool, oldest first, while it takes them; *moved counts them. True once
+ * none is left. */
+static bool backlog_to_spool(event_writer *w, size_t *moved)
+{
+    struct spool_record r;
+    *moved = 0;
+    while (backlog_peek(w, &r, 1) == 1) {
+        char err[256];
+        if (spool_append(w->spool, &r.ev, NULL, err, sizeof err) != ATT_OK) { /* logs its own failure */
+            set_error(w, "%s", err);
+            pthread_mutex_lock(&w->lock);
+            snprintf(w->spool_error, sizeof w->spool_error, "%s", err);
+            pthread_mutex_unlock(&w->lock);
+            return false;
+        }
+        backlog_pop(w, 1);
+        atomic_fetch_add(&w->backlog_spooled, 1);
+        (*moved)++;
+    }
+    return true;
+}
+
+/* At stop: what is still held can go nowhere; each event is logged in full. Returns the count. */
+static size_t backlog_drop(event_writer *w)
+{
+    struct spool_record r;
+    size_t n = 0;
+    while (backlog_peek(w, &r, 1) == 1) {
+        log_lost(&r.ev, "held in memory at stop: the spool could not append it and the database did not take it");
+        backlog_pop(w, 1);
+        atomic_fetch_add(&w->lost, 1);
+        n++;
+    }
+    return n;
+}
+
+static int next_backoff(const event_writer *w, int cur)
+{
+    return cur ? (cur * 2 > w->backoff_max_ms ? w->backoff_max_ms : cur * 2) : w->backoff_min_ms;
+}
+
 static void *writer_main(void *arg)
 {
     event_writer *w = arg;
@@ -534,6 +700,8 @@ static void *writer_main(void *arg)
     bool outage = false;      /* a failure was logged; the recovery is logged once too */
     size_t cap = w->batch_max;
     char err[512];
+    int spool_backoff = 0;          /* paces retries of a failing spool append (held events) */
+    struct timespec spool_retry_at = {0, 0};
     size_t pending_at_start = spool_depth(w->spool);
     if (pending_at_start) log_notice(MOD, "%zu spooled event(s) pending from before; writing them", pending_at_start);
 
@@ -544,15 +712,42 @@ static void *writer_main(void *arg)
         pthread_mutex_unlock(&w->lock);
         if (quit) break;
 
-        size_t n = 0;
+        /* Held events go back to the spool first (space may have returned), paced while it fails. */
+        if (backlog_len(w) > 0) {
+            struct timespec now;
+            mono_now(&now);
+            if (!before(&now, &spool_retry_at)) {
+                size_t moved = 0;
+                bool all = backlog_to_spool(w, &moved);
+                if (moved)
+                    log_notice(MOD, "the spool takes appends again; %zu event(s) held in memory spooled", moved);
+                if (all) {
+                    atomic_store(&w->spool_writable, true);
+                    spool_backoff = 0;
+                } else {
+                    atomic_store(&w->spool_writable, false);
+                    spool_backoff = next_backoff(w, spool_backoff);
+                    spool_retry_at = now;
+                    add_ms(&spool_retry_at, spool_backoff);
+                }
+            }
+        }
+
+        size_t n = 0, want = cap;
         att_err rc = spool_pending(w->spool, w->batch, cap, &n, err, sizeof err);
         cap = w->batch_max;
         if (rc != ATT_OK) {
             /* the spool could not be read (I/O error): keep trying, the records are still on disk */
             set_error(w, "%s", err);
-            backoff = backoff ? (backoff * 2 > w->backoff_max_ms ? w->backoff_max_ms : backoff * 2) : w->backoff_min_ms;
+            backoff = next_backoff(w, backoff);
             backoff_wait(w, backoff);
             continue;
+        }
+        /* The spool is written out and the disk is still full: held events go straight to the database. */
+        bool direct = false;
+        if (n == 0) {
+            n = backlog_peek(w, w->batch, want);
+            direct = n > 0;
         }
         if (n == 0) {
             pthread_mutex_lock(&w->lock);
@@ -585,7 +780,13 @@ static void *writer_main(void *arg)
             if (outage) log_notice(MOD, "database writes resumed; %zu event(s) still spooled", spool_depth(w->spool));
             outage = false;
             backoff = 0;
-            if (ack_through(w, w->batch[n - 1].pos) != ATT_OK) backoff_wait(w, w->backoff_max_ms);
+            if (direct) {
+                backlog_pop(w, n);
+                atomic_fetch_add(&w->backlog_direct, n);
+                log_info(MOD, "%zu event(s) held in memory written straight to the database (the spool cannot append)", n);
+            } else if (ack_through(w, w->batch[n - 1].pos) != ATT_OK) {
+                backoff_wait(w, w->backoff_max_ms);
+            }
             continue;
         }
         if (rc == ATT_E_INVALID && strcmp(what, "write") == 0) {
@@ -599,7 +800,8 @@ static void *writer_main(void *arg)
             atomic_fetch_add(&w->rejected, 1);
             set_error(w, "an event was refused by the database and dropped (see the log)");
             log_rejected(&w->batch[0], rc);
-            (void)ack_through(w, w->batch[0].pos);
+            if (direct) backlog_pop(w, 1);
+            else (void)ack_through(w, w->batch[0].pos);
             continue;
         }
         /* Transient: the database is away, restarting, not migrated, or timed out. Retry the same
@@ -611,7 +813,7 @@ static void *writer_main(void *arg)
         else log_debug(MOD, "database %s failed again: %s", what, err);
         outage = true;
         if (rc == ATT_E_DB || rc == ATT_E_SCHEMA || (w->conn && PQstatus(w->conn) != CONNECTION_OK)) disconnect(w);
-        backoff = backoff ? (backoff * 2 > w->backoff_max_ms ? w->backoff_max_ms : backoff * 2) : w->backoff_min_ms;
+        backoff = next_backoff(w, backoff);
         backoff_wait(w, backoff);
     }
     disconnect(w);

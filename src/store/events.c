@@ -194,8 +194,10 @@ static att_err bad(const char **bad_param, const char *name)
     return ATT_E_BAD_PARAM;
 }
 
-att_err store_events_list(PGconn *c, const struct event_filter *f, struct event_row **out, size_t *n,
-                          char next_cursor[EVENTS_CURSOR_MAX], const char **bad_param)
+/* A page of at most limit rows (1..max_limit). */
+static att_err list_page(PGconn *c, const struct event_filter *f, size_t limit, size_t max_limit,
+                         struct event_row **out, size_t *n, char next_cursor[EVENTS_CURSOR_MAX],
+                         const char **bad_param)
 {
     *out = NULL;
     *n = 0;
@@ -213,7 +215,7 @@ att_err store_events_list(PGconn *c, const struct event_filter *f, struct event_
     if (f->since && f->until && until_us < since_us) return bad(bad_param, "until");
     if (f->person_id && !db_uuid_valid(f->person_id)) return bad(bad_param, "person_id");
     if (f->camera_id && !db_uuid_valid(f->camera_id)) return bad(bad_param, "camera_id");
-    if (f->limit < 1 || f->limit > EVENTS_LIST_MAX_LIMIT) return bad(bad_param, "limit");
+    if (limit < 1 || limit > max_limit) return bad(bad_param, "limit");
     char cur_ts[CURSOR_TS_TEXT], cur_id[37];
     bool has_cursor = f->cursor && *f->cursor;
     if (has_cursor) {
@@ -221,14 +223,14 @@ att_err store_events_list(PGconn *c, const struct event_filter *f, struct event_
         if (!cursor_decode(f->cursor, CURSOR_EVENTS, sizeof key, cur_ts, key)) return bad(bad_param, "cursor");
         cursor_uuid_format(key, cur_id);
     }
-    char limit[24];
-    snprintf(limit, sizeof limit, "%zu", f->limit + 1); /* one more tells whether a next page exists */
+    char limit_txt[24];
+    snprintf(limit_txt, sizeof limit_txt, "%zu", limit + 1); /* one more tells whether a next page exists */
     const char *values[7] = {f->since ? since : NULL, f->until ? until : NULL, f->person_id, f->camera_id,
-                             has_cursor ? cur_ts : NULL, has_cursor ? cur_id : NULL, limit};
+                             has_cursor ? cur_ts : NULL, has_cursor ? cur_id : NULL, limit_txt};
     PGresult *r;
     att_err rc = db_exec_prepared(c, "event_list", 7, values, NULL, NULL, &r, NULL);
     if (rc != ATT_OK) return rc;
-    size_t rows = (size_t)PQntuples(r), take = rows > f->limit ? f->limit : rows;
+    size_t rows = (size_t)PQntuples(r), take = rows > limit ? limit : rows;
     struct event_row *v;
     int64_t last_us = 0;
     rc = rows_from_result(r, take, &v, &last_us);
@@ -245,6 +247,18 @@ att_err store_events_list(PGconn *c, const struct event_filter *f, struct event_
     *out = v;
     *n = take;
     return ATT_OK;
+}
+
+att_err store_events_list(PGconn *c, const struct event_filter *f, struct event_row **out, size_t *n,
+                          char next_cursor[EVENTS_CURSOR_MAX], const char **bad_param)
+{
+    return list_page(c, f, f ? f->limit : 0, EVENTS_LIST_MAX_LIMIT, out, n, next_cursor, bad_param);
+}
+
+att_err store_events_export_batch(PGconn *c, const struct event_filter *f, size_t batch, struct event_row **out,
+                                  size_t *n, char next_cursor[EVENTS_CURSOR_MAX], const char **bad_param)
+{
+    return list_page(c, f, batch, EVENTS_EXPORT_BATCH, out, n, next_cursor, bad_param);
 }
 
 /* ---- rules seed ---------------------------------------------------------------------------------- */

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -173,7 +174,9 @@ static bool source_ok(const char *s)
 
 att_err spool_event_encode(const struct spool_event *ev, char *buf, size_t cap, size_t *len)
 {
-    if ((ev->kind != RULES_KIND_IN && ev->kind != RULES_KIND_OUT) || !source_ok(ev->source))
+    /* inf/nan would print as bare words: a record no decoder reads back (the event lost) */
+    if ((ev->kind != RULES_KIND_IN && ev->kind != RULES_KIND_OUT) || !source_ok(ev->source) ||
+        !isfinite(ev->similarity) || !isfinite(ev->liveness))
         return ATT_E_INVALID;
     char id[37], person[37], camera[37];
     uuid_fmt(ev->id, id);
@@ -222,6 +225,8 @@ att_err spool_event_decode(const char *buf, size_t len, struct spool_event *ev)
     ev->ts_us = (int64_t)json_integer_value(ts);
     ev->similarity = (float)json_number_value(sim);
     ev->liveness = (float)json_number_value(live);
+    /* 1e39 is valid JSON but no float: an event the encoder could not write back (found by fuzz/spool.c) */
+    if (!isfinite(ev->similarity) || !isfinite(ev->liveness)) goto out;
     if (strlen(json_string_value(src)) >= SPOOL_SOURCE_MAX) goto out;
     snprintf(ev->source, sizeof ev->source, "%s", json_string_value(src));
     if (!source_ok(ev->source)) goto out;
@@ -305,6 +310,13 @@ static size_t valid_record_at(const uint8_t *buf, size_t size, size_t pos)
     return HDR_BYTES + len;
 }
 
+att_err spool_record_decode(const void *buf, size_t size, size_t *reclen, struct spool_event *ev)
+{
+    *reclen = valid_record_at(buf, size, 0);
+    if (*reclen == 0) return ATT_E_INVALID;
+    return spool_event_decode((const char *)buf + HDR_BYTES, *reclen - HDR_BYTES, ev);
+}
+
 static size_t next_valid_record(const uint8_t *buf, size_t size, size_t from)
 {
     for (size_t p = from; p + HDR_BYTES <= size; p++) {
@@ -360,10 +372,11 @@ static att_err scan_segment(spool *s, uint64_t seq, bool is_last, char *err, siz
 
     size_t pos = 0;
     while (pos < size) {
-        size_t len = valid_record_at(buf, size, pos);
+        struct spool_event ev;
+        size_t len;
+        att_err de = spool_record_decode(buf + pos, size - pos, &len, &ev);
         if (len) {
-            struct spool_event ev;
-            if (spool_event_decode((const char *)buf + pos + HDR_BYTES, len - HDR_BYTES, &ev) != ATT_OK) {
+            if (de != ATT_OK) {
                 /* checksum fine but not a payload we understand: written by a newer version? */
                 log_error(MOD, "%s offset %zu: record with a valid checksum but an unreadable "
                           "payload skipped (event lost from the spool)", path, pos);
@@ -772,7 +785,7 @@ att_err spool_append(spool *s, const struct spool_event *ev, struct spool_pos *p
         rollback_tail(s);
         s->stats.append_errors++;
         rc = fail(err, errlen, ATT_E_IO, "spool: append to segment %016" PRIx64 " failed: %s%s", s->active_seq,
-                  strerror(e), e == ENOSPC ? " (disk full: event not recorded)" : "");
+                  strerror(e), e == ENOSPC ? " (disk full: not appended)" : "");
         goto out;
     }
     rc = idx_push(s, s->active_seq, (uint32_t)s->active_size, (uint32_t)rlen);
@@ -834,9 +847,8 @@ att_err spool_pending(spool *s, struct spool_record *out, size_t max, size_t *n,
             rc = fail(err, errlen, rc, "spool: read %s offset %u: %s", path, ie->off, strerror(errno));
             break;
         }
-        size_t len = valid_record_at(buf, ie->len, 0);
-        if (len != ie->len ||
-            spool_event_decode((const char *)buf + HDR_BYTES, len - HDR_BYTES, &out[*n].ev) != ATT_OK) {
+        size_t len;
+        if (spool_record_decode(buf, ie->len, &len, &out[*n].ev) != ATT_OK || len != ie->len) {
             /* it was whole when written or scanned; the medium changed it since */
             log_error(MOD, "%s offset %u: record went CORRUPT after it was written; skipped "
                       "(event lost from the spool)", path, ie->off);

@@ -236,13 +236,16 @@ const struct db_statement db_statements[] = {
      " WHERE s.valid_from <= date '1970-01-01' + $2::integer"
      " AND (s.valid_to IS NULL OR s.valid_to >= date '1970-01-01' + $1::integer)",
      2},
+    /* from people to their events: even the generic plan walks events_person_ts_idx per person
+     * (the IN-subquery form scanned the whole window by ts: 86 ms instead of 27 ms for 1 of 8
+     * departments of 1M events, bench/http.sh) */
     {"report_punches",
-     "SELECT e.person_id::text, e.kind::text, " EPOCH_US("e.ts") " FROM events e"
-     " WHERE e.voided_at IS NULL AND e.person_id IS NOT NULL"
+     "SELECT e.person_id::text, e.kind::text, " EPOCH_US("e.ts") " FROM people p JOIN events e ON e.person_id = p.id"
+     " WHERE e.voided_at IS NULL"
      " AND e.ts >= 'epoch'::timestamptz + $1::bigint * interval '1 microsecond'"
      " AND e.ts < 'epoch'::timestamptz + $2::bigint * interval '1 microsecond'"
-     " AND ($4::uuid IS NULL OR e.person_id = $4::uuid)"
-     " AND ($3::text IS NULL OR e.person_id IN (SELECT p.id FROM people p WHERE p.department = $3::text))"
+     " AND ($4::uuid IS NULL OR p.id = $4::uuid)"
+     " AND ($3::text IS NULL OR p.department = $3::text)"
      " ORDER BY e.person_id, e.ts, e.id",
      4},
 

@@ -37,6 +37,8 @@ struct trk_track {
     int recognitions;                /* total received */
     bool decided;                    /* emitted its one decision */
     bool not_live;                   /* judged not live: never decides */
+    int unmatched_run;               /* recognitions in a row below lull_sim */
+    int lull_tick;                   /* frames seen while lulled */
     float px, py;                    /* scratch: predicted top-left for this frame */
 };
 
@@ -74,6 +76,9 @@ void trk_params_defaults(struct trk_params *p)
     p->agree_k = 3;
     p->window_m = 5;
     p->spoof_k = 2;
+    p->lull_after = 5;
+    p->lull_every = 3;
+    p->lull_sim = 0.30f;
     p->max_tracks = 64;
     p->max_dets = 64;
     p->max_decisions = 64;
@@ -89,6 +94,8 @@ static att_err validate(const struct trk_params *p)
     if (!(p->centre_max >= 0.0f) || !(p->size_ratio_max >= 1.0f)) return ATT_E_INVALID;
     if (p->agree_k < 1 || p->window_m < p->agree_k || p->window_m > TRK_WINDOW_MAX) return ATT_E_INVALID;
     if (p->spoof_k < 1 || p->spoof_k > p->window_m) return ATT_E_INVALID;
+    if (p->lull_after < 0 || p->lull_after > 1000 || p->lull_every < 1 || p->lull_every > 100 || !unit(p->lull_sim))
+        return ATT_E_INVALID;
     if (p->max_missed < 1 || p->max_unseen_us <= 0) return ATT_E_INVALID;
     if (p->max_tracks < 1 || p->max_tracks > 4096 || p->max_dets < 1 || p->max_dets > 4096) return ATT_E_INVALID;
     if (p->max_decisions < 1) return ATT_E_INVALID;
@@ -206,10 +213,19 @@ static void recognise(trk_tracker *t, struct trk_track *tr, int64_t ts_us, const
     h->ts_us = ts_us;
     tr->hist_head = (tr->hist_head + 1) % t->p.window_m;
     if (tr->hist_n < t->p.window_m) tr->hist_n++;
+    if (h->matched && h->similarity >= t->p.lull_sim) { /* near someone: every frame counts */
+        tr->unmatched_run = 0;
+        tr->lull_tick = 0;
+    } else {
+        tr->unmatched_run++;
+    }
 
     int spoofs = 0;
-    for (int i = 0; i < tr->hist_n; i++)
-        if (!(tr->hist[i].liveness >= t->p.live_threshold)) spoofs++;  /* NaN counts as not live */
+    for (int i = 0; i < tr->hist_n; i++) {
+        float l = tr->hist[i].liveness;
+        if (l < 0.0f) continue;                     /* not measured: neither live nor a spoof */
+        if (!(l >= t->p.live_threshold)) spoofs++;  /* NaN counts as not live */
+    }
     if (spoofs >= t->p.spoof_k) {
         /* sticky: a presentation attack may show a few convincing frames; one judged attack
          * spoils the whole pass */
@@ -247,6 +263,13 @@ static void recognise(trk_tracker *t, struct trk_track *tr, int64_t ts_us, const
     tr->decided = true;
     t->stats.decisions++;
     push_decision(t, &d);
+}
+
+/* A track that has not come near any enrolled person for a while is most likely a visitor: it
+ * keeps being tracked, but its crops are worth recognising only now and then. */
+static bool lulled(const trk_tracker *t, const struct trk_track *tr)
+{
+    return t->p.lull_after > 0 && tr->unmatched_run >= t->p.lull_after;
 }
 
 static void greedy(trk_tracker *t, size_t np)
@@ -385,7 +408,9 @@ att_err trk_update(trk_tracker *t, int64_t ts_us, const struct trk_det *dets, si
         if (tr && dets[d].recog) recognise(t, tr, ts_us, dets[d].recog);
         if (assign) {
             assign[d].track_id = tr ? tr->id : 0;
-            assign[d].want_recog = tr && !tr->decided && !tr->not_live;
+            bool want = tr && !tr->decided && !tr->not_live;
+            if (want && lulled(t, tr)) want = ++tr->lull_tick % t->p.lull_every == 0;
+            assign[d].want_recog = want;
         }
     }
     return ATT_OK;
@@ -424,6 +449,7 @@ size_t trk_tracks(const trk_tracker *t, struct trk_track_info *out, size_t max)
                 .id = tr->id, .x = tr->x, .y = tr->y, .w = tr->w, .h = tr->h,
                 .born_us = tr->born_us, .last_seen_us = tr->last_seen_us, .hits = tr->hits,
                 .recognitions = tr->recognitions, .decided = tr->decided, .not_live = tr->not_live,
+                .lulled = lulled(t, tr),
             };
         }
         n++;

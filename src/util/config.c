@@ -37,6 +37,10 @@ static const struct key_def keys[] = {
     {"sse_max_streams", K_INT, F(sse_max_streams), 0, 10000, "32", "concurrent GET /api/v1/events/stream feeds (0 = none)"},
     {"sse_ping_s", K_INT, F(sse_ping_s), 1, 3600, "15", "SSE heartbeat interval, seconds (capped at half of connection_timeout_s)"},
     {"allow_remote_http", K_BOOL, F(allow_remote_http), 0, 1, "false", "allow plain HTTP on a non-loopback address"},
+    {"tls_cert_file", K_STR, F(tls_cert_file), 0, 0, "", "PEM certificate (chain) for HTTPS; with tls_key_file, or neither"},
+    {"tls_key_file", K_STR, F(tls_key_file), 0, 0, "", "PEM private key for HTTPS (not readable by group/other)"},
+    {"auth_fail_limit", K_INT, F(auth_fail_limit), 0, 100000, "10", "failed authentications from one address before it gets 429 (0 = no limit)"},
+    {"auth_fail_window_s", K_INT, F(auth_fail_window_s), 1, 86400, "60", "window of auth_fail_limit and length of the lock-out, seconds"},
     {"database_url", K_STR, F(database_url), 0, 0, "", "libpq connection string or URI"},
     {"db_pool_size", K_INT, F(db_pool_size), 1, 256, "8", "PostgreSQL connections kept open"},
     {"models_dir", K_STR, F(models_dir), 0, 0, ATTENDD_DATADIR "/models", "directory holding fr_*.onnx"},
@@ -55,6 +59,7 @@ static const struct key_def keys[] = {
     {"enrol_min_liveness", K_DOUBLE, F(enrol_min_liveness), 0.0, 1.0, "0.5", "enrolment: liveness floor, P(real)"},
     {"analysis_workers", K_INT, F(analysis_workers), 0, 64, "0", "camera analysis threads (0 = one per CPU core)"},
     {"detect_min_face_px", K_INT, F(detect_min_face_px), 0, 4000, "0", "smallest face searched for in camera frames, px (0 = whole-frame pass only)"},
+    {"analysis_idle_ms", K_INT, F(analysis_idle_ms), 0, 5000, "300", "a camera with no undecided track analyses a sampled frame at most every this many ms (0 = every sampled frame)"},
     {"track_match_threshold", K_DOUBLE, F(track_match_threshold), 0.0, 1.0, "0.40", "per-frame similarity a track recognition needs (a decision also needs track_agree_k agreeing frames)"},
     {"track_agree_k", K_INT, F(track_agree_k), 1, 16, "3", "a track decides when this many of its last track_window_m recognitions agree"},
     {"track_window_m", K_INT, F(track_window_m), 1, 16, "5", "recognitions a track's agreement looks back over"},
@@ -152,8 +157,61 @@ void cfg_defaults(struct att_config *cfg)
     }
 }
 
+/* `camera.NAME = URL [role=in|out|auto] [fps=N] [enabled=true|false]`: one seeded camera; the same
+ * NAME again replaces it (the last line wins, as for every key). */
+static att_err set_camera(struct att_config *cfg, const char *name, const char *value, char *err, size_t errlen)
+{
+    size_t nl = strlen(name);
+    if (nl == 0 || nl >= CFG_CAMERA_NAME_MAX || strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                                             "0123456789._-") != nl) {
+        snprintf(err, errlen, "camera.%.80s: the name must be 1-%d of A-Z a-z 0-9 . _ -", name,
+                 CFG_CAMERA_NAME_MAX - 1);
+        return ATT_E_CONFIG;
+    }
+    struct cfg_camera c = {.role = "auto", .fps = 6.0, .enabled = true}; /* the camera API's defaults */
+    snprintf(c.name, sizeof c.name, "%s", name);
+    char buf[CFG_LINE_MAX + 1];
+    snprintf(buf, sizeof buf, "%s", value);
+    char *save = NULL;
+    for (char *w = strtok_r(buf, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
+        char *end;
+        if (c.url[0] == '\0') {
+            if (strlen(w) >= sizeof c.url) {
+                snprintf(err, errlen, "camera.%s: URL too long", name);
+                return ATT_E_CONFIG;
+            }
+            snprintf(c.url, sizeof c.url, "%s", w); /* never echoed: it may hold a password */
+        } else if (!strncmp(w, "role=", 5) && (!strcmp(w + 5, "in") || !strcmp(w + 5, "out") || !strcmp(w + 5, "auto"))) {
+            snprintf(c.role, sizeof c.role, "%s", w + 5);
+        } else if (!strncmp(w, "fps=", 4) && (c.fps = strtod(w + 4, &end), end != w + 4 && *end == '\0') &&
+                   c.fps >= 0.5 && c.fps <= 30) {
+            continue;
+        } else if (!strcmp(w, "enabled=true") || !strcmp(w, "enabled=false")) {
+            c.enabled = w[8] == 't';
+        } else {
+            snprintf(err, errlen, "camera.%s: '%.40s' is not role=in|out|auto, fps=0.5..30 or enabled=true|false",
+                     name, w);
+            return ATT_E_CONFIG;
+        }
+    }
+    if (c.url[0] == '\0') {
+        snprintf(err, errlen, "camera.%s: a URL is required", name);
+        return ATT_E_CONFIG;
+    }
+    int i = 0;
+    while (i < cfg->n_cameras && strcmp(cfg->cameras[i].name, name) != 0) i++;
+    if (i == CFG_CAMERAS_MAX) {
+        snprintf(err, errlen, "camera.%s: more than %d cameras", name, CFG_CAMERAS_MAX);
+        return ATT_E_CONFIG;
+    }
+    cfg->cameras[i] = c;
+    if (i == cfg->n_cameras) cfg->n_cameras++;
+    return ATT_OK;
+}
+
 att_err cfg_set(struct att_config *cfg, const char *key, const char *value, char *err, size_t errlen)
 {
+    if (strncmp(key, "camera.", 7) == 0) return set_camera(cfg, key + 7, value, err, errlen);
     const struct key_def *k = find_key(key);
     if (!k) {
         snprintf(err, errlen, "unknown key '%s'", key);
@@ -170,6 +228,63 @@ static char *trim(char *s)
     return s;
 }
 
+/* One line (NUL-terminated, newline removed) of a config text; lineno and name label the error. */
+static att_err parse_line(struct att_config *cfg, char *line, const char *name, int lineno, char *err, size_t errlen)
+{
+    char *s = trim(line);
+    if (*s == '\0' || *s == '#') return ATT_OK;
+    char *eq = strchr(s, '=');
+    if (!eq) {
+        snprintf(err, errlen, "%s:%d: expected 'key = value'", name, lineno);
+        return ATT_E_CONFIG;
+    }
+    *eq = '\0';
+    char *key = trim(s), *value = trim(eq + 1);
+    size_t vl = strlen(value);
+    /* optional double quotes keep leading/trailing spaces and '#' */
+    if (vl >= 2 && value[0] == '"' && value[vl - 1] == '"') {
+        value[vl - 1] = '\0';
+        value++;
+    }
+    if (*key == '\0') {
+        snprintf(err, errlen, "%s:%d: empty key", name, lineno);
+        return ATT_E_CONFIG;
+    }
+    char kerr[512];
+    if (cfg_set(cfg, key, value, kerr, sizeof kerr) != ATT_OK) {
+        snprintf(err, errlen, "%s:%d: %s", name, lineno, kerr);
+        return ATT_E_CONFIG;
+    }
+    return ATT_OK;
+}
+
+att_err cfg_load_buffer(struct att_config *cfg, const char *name, const char *buf, size_t len, char *err,
+                        size_t errlen)
+{
+    char line[CFG_LINE_MAX + 1];
+    int lineno = 0;
+    size_t pos = 0;
+    while (pos < len) {
+        lineno++;
+        const char *nl = memchr(buf + pos, '\n', len - pos);
+        size_t n = nl ? (size_t)(nl - (buf + pos)) : len - pos;
+        if (n > CFG_LINE_MAX) {
+            snprintf(err, errlen, "%s:%d: line too long (max %d bytes)", name, lineno, CFG_LINE_MAX);
+            return ATT_E_CONFIG;
+        }
+        if (memchr(buf + pos, '\0', n)) { /* a binary file, not text: nothing after the NUL would be seen */
+            snprintf(err, errlen, "%s:%d: NUL byte in the line", name, lineno);
+            return ATT_E_CONFIG;
+        }
+        memcpy(line, buf + pos, n);
+        line[n] = '\0';
+        att_err rc = parse_line(cfg, line, name, lineno, err, errlen);
+        if (rc != ATT_OK) return rc;
+        pos += n + (nl != NULL);
+    }
+    return ATT_OK;
+}
+
 att_err cfg_load_file(struct att_config *cfg, const char *path, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "r");
@@ -177,50 +292,39 @@ att_err cfg_load_file(struct att_config *cfg, const char *path, char *err, size_
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         return ATT_E_CONFIG;
     }
-    char line[4096];
-    int lineno = 0;
+    /* read it whole (bounded), then parse the text like any other buffer */
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
     att_err rc = ATT_OK;
-    while (fgets(line, sizeof line, f)) {
-        lineno++;
-        size_t n = strlen(line);
-        if (n == sizeof line - 1 && line[n - 1] != '\n' && !feof(f)) {
-            snprintf(err, errlen, "%s:%d: line too long (max %zu bytes)", path, lineno, sizeof line - 2);
-            rc = ATT_E_CONFIG;
-            break;
+    for (;;) {
+        if (len == cap) {
+            if (cap > CFG_FILE_MAX) { /* one byte past the limit was read */
+                snprintf(err, errlen, "%s: larger than %d bytes", path, CFG_FILE_MAX);
+                rc = ATT_E_CONFIG;
+                break;
+            }
+            size_t ncap = cap ? cap * 2 : 8192;
+            if (ncap > (size_t)CFG_FILE_MAX + 1) ncap = (size_t)CFG_FILE_MAX + 1;
+            char *nb = realloc(buf, ncap);
+            if (!nb) {
+                snprintf(err, errlen, "%s: out of memory", path);
+                rc = ATT_E_NOMEM;
+                break;
+            }
+            buf = nb;
+            cap = ncap;
         }
-        char *s = trim(line);
-        if (*s == '\0' || *s == '#') continue;
-        char *eq = strchr(s, '=');
-        if (!eq) {
-            snprintf(err, errlen, "%s:%d: expected 'key = value'", path, lineno);
-            rc = ATT_E_CONFIG;
-            break;
-        }
-        *eq = '\0';
-        char *key = trim(s), *value = trim(eq + 1);
-        size_t vl = strlen(value);
-        /* optional double quotes keep leading/trailing spaces and '#' */
-        if (vl >= 2 && value[0] == '"' && value[vl - 1] == '"') {
-            value[vl - 1] = '\0';
-            value++;
-        }
-        if (*key == '\0') {
-            snprintf(err, errlen, "%s:%d: empty key", path, lineno);
-            rc = ATT_E_CONFIG;
-            break;
-        }
-        char kerr[512];
-        if (cfg_set(cfg, key, value, kerr, sizeof kerr) != ATT_OK) {
-            snprintf(err, errlen, "%s:%d: %s", path, lineno, kerr);
-            rc = ATT_E_CONFIG;
-            break;
-        }
+        size_t got = fread(buf + len, 1, cap - len, f);
+        len += got;
+        if (got == 0) break;
     }
     if (rc == ATT_OK && ferror(f)) {
         snprintf(err, errlen, "%s: read error", path);
         rc = ATT_E_CONFIG;
     }
     fclose(f);
+    if (rc == ATT_OK) rc = cfg_load_buffer(cfg, path, buf, len, err, errlen);
+    free(buf);
     return rc;
 }
 
@@ -270,9 +374,18 @@ att_err cfg_validate(const struct att_config *cfg, char *err, size_t errlen)
         return ATT_E_CONFIG;
     }
     report_tz_free(tz);
-    if (!is_loopback(cfg->listen_address) && !cfg->allow_remote_http) {
+    /* HTTPS needs both halves; one alone is a mistake, not a reason to fall back to plain HTTP */
+    if ((cfg->tls_cert_file[0] != '\0') != (cfg->tls_key_file[0] != '\0')) {
+        snprintf(err, errlen, "%s is set but %s is not: HTTPS needs both (or neither, for plain HTTP)",
+                 cfg->tls_cert_file[0] ? "tls_cert_file" : "tls_key_file",
+                 cfg->tls_cert_file[0] ? "tls_key_file" : "tls_cert_file");
+        return ATT_E_CONFIG;
+    }
+    bool tls = cfg->tls_cert_file[0] != '\0';
+    if (!tls && !is_loopback(cfg->listen_address) && !cfg->allow_remote_http) {
         snprintf(err, errlen,
-                 "listen_address %s is not loopback: plain HTTP there needs allow_remote_http = true",
+                 "listen_address %s is not loopback: plain HTTP there needs allow_remote_http = true "
+                 "(or set tls_cert_file and tls_key_file for HTTPS)",
                  cfg->listen_address);
         return ATT_E_CONFIG;
     }
@@ -282,6 +395,18 @@ att_err cfg_validate(const struct att_config *cfg, char *err, size_t errlen)
 size_t cfg_key_count(void) { return NKEYS; }
 const char *cfg_key_name(size_t i) { return i < NKEYS ? keys[i].name : NULL; }
 const char *cfg_key_help(size_t i) { return i < NKEYS ? keys[i].help : NULL; }
+const char *cfg_key_default(size_t i) { return i < NKEYS ? keys[i].dflt : NULL; }
+
+bool cfg_key_range(size_t i, double *min, double *max, bool *integer)
+{
+    if (i >= NKEYS) return false;
+    const struct key_def *k = &keys[i];
+    if (k->type != K_INT && k->type != K_LONG && k->type != K_DOUBLE) return false;
+    *min = k->min;
+    *max = k->max;
+    *integer = k->type != K_DOUBLE;
+    return true;
+}
 
 void cfg_key_value(const struct att_config *cfg, size_t i, char *buf, size_t len)
 {

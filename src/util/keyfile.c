@@ -7,11 +7,37 @@
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdint.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 /* sodium_init is idempotent and thread-safe; it only fails when no entropy source works. */
 static att_err crypto_ready(void) { return sodium_init() < 0 ? ATT_E_CRYPTO : ATT_OK; }
+
+/* A POSIX ACL that grants read to this process's user alone: how systemd hands a service its
+ * LoadCredential= file where the file system has ACLs (root-owned 0400 plus user:<service>:r--; stat
+ * then shows the ACL mask as group bits). 1: such an ACL, 0: no ACL (the mode bits decide), -1: an
+ * ACL giving access to anyone else. Layout: linux/posix_acl_xattr.h. */
+static int acl_private(int fd)
+{
+    unsigned char buf[512];
+    ssize_t n = fgetxattr(fd, "system.posix_acl_access", buf, sizeof buf);
+    if (n < 0) return (errno == ENODATA || errno == ENOTSUP) ? 0 : -1;
+    if (n < 4 || (n - 4) % 8 != 0 || buf[0] != 2 || buf[1] || buf[2] || buf[3]) return -1;
+    for (ssize_t off = 4; off < n; off += 8) {
+        unsigned tag = buf[off] | (unsigned)buf[off + 1] << 8, perm = buf[off + 2] | (unsigned)buf[off + 3] << 8;
+        uint32_t id = buf[off + 4] | (uint32_t)buf[off + 5] << 8 | (uint32_t)buf[off + 6] << 16 |
+                      (uint32_t)buf[off + 7] << 24;
+        switch (tag) {
+        case 0x01: case 0x10: break;                               /* owner; mask */
+        case 0x02: if (id != (uint32_t)geteuid() || (perm & ~4u)) return -1; break; /* named user: us, read */
+        case 0x04: case 0x08: case 0x20: if (perm) return -1; break; /* owning group, named group, other */
+        default: return -1;
+        }
+    }
+    return 1;
+}
 
 static att_err read_key(const char *path, unsigned char out[KEYFILE_BYTES], char *err, size_t errlen)
 {
@@ -41,9 +67,10 @@ static att_err read_key(const char *path, unsigned char out[KEYFILE_BYTES], char
     }
     /* A key others can read is a leaked key; one others can write can be swapped. Refuse both
      * rather than "fix" the mode: the operator has to notice. */
-    if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-        snprintf(err, errlen, "key file %s: mode %04o gives access to group/other; chmod 600 it", path,
-                 (unsigned)(st.st_mode & 07777));
+    int acl = acl_private(fd);
+    if (acl < 0 || (acl == 0 && (st.st_mode & (S_IRWXG | S_IRWXO)))) {
+        snprintf(err, errlen, "key file %s: mode %04o%s gives access to group/other; chmod 600 it", path,
+                 (unsigned)(st.st_mode & 07777), acl < 0 ? " with its ACL" : "");
         close(fd);
         return ATT_E_CONFIG;
     }
