@@ -147,6 +147,7 @@ static void pg_setup(void)
 static void pg_teardown(void) { ts_pg_stop(&pg); }
 
 #define BAD_TOKEN "att_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+#define BAD_TOKEN2 "att_BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB"
 
 /* GET path from source address src; returns the status, Retry-After into ra (if given). */
 static long get_from(const struct ts_daemon *d, const char *src, const char *path, const char *token, char *ra,
@@ -200,14 +201,14 @@ START_TEST(auth_failures_lock_out_an_address)
     ck_assert_int_eq(get_from(&d, "127.0.0.1", "/healthz", NULL, NULL, 0, NULL, 0), 200);
     /* another address is unaffected: its valid token works and its bad one is a plain 401 */
     ck_assert_int_eq(get_from(&d, "127.0.0.2", "/api/v1/whoami", d.admin_token, NULL, 0, NULL, 0), 200);
-    ck_assert_int_eq(get_from(&d, "127.0.0.2", "/api/v1/whoami", BAD_TOKEN, NULL, 0, code, sizeof code), 401);
+    ck_assert_int_eq(get_from(&d, "127.0.0.2", "/api/v1/whoami", BAD_TOKEN2, NULL, 0, code, sizeof code), 401);
     ck_assert_str_eq(code, "unauthorized");
 
     /* the lock-out is in the audit log, once, with the address and never a token */
     char out[256];
     ck_assert_int_eq(ts_psql(conninfo,
                              "SELECT count(*) || ' ' || min(target_id) || ' ' || min(outcome) FROM audit_log "
-                             "WHERE action = 'auth.lockout'",
+                             "WHERE action = 'auth.lockout' AND target_type = 'address'",
                              out, sizeof out), 0);
     ck_assert_str_eq(out, "1 127.0.0.1 too_many_auth_failures");
 
@@ -217,6 +218,41 @@ START_TEST(auth_failures_lock_out_an_address)
     double waited = (double)(now.tv_sec - locked_at.tv_sec) + (double)(now.tv_nsec - locked_at.tv_nsec) / 1e9;
     if (waited < 3.3) usleep((useconds_t)((3.3 - waited) * 1e6));
     ck_assert_int_eq(get_from(&d, "127.0.0.1", "/api/v1/whoami", d.admin_token, NULL, 0, NULL, 0), 200);
+    ck_assert_int_eq(ts_daemon_stop(&d, SIGTERM, 60), 0);
+}
+END_TEST
+
+START_TEST(auth_failures_lock_out_a_token_across_addresses)
+{
+    struct ts_daemon d = {0};
+    ck_assert_int_eq(ts_daemon_start(&d, conninfo, "auth_fail_limit = 3\nauth_fail_window_s = 3\n"), 0);
+    char ra[256], code[256], out[256];
+    /* audit rows before this test (the suite shares one database) */
+    ck_assert_int_eq(ts_psql(conninfo, "SELECT coalesce(max(id), 0) FROM audit_log", out, sizeof out), 0);
+    long long before = atoll(out);
+    /* one wrong token from three addresses: each address stays under its limit, the token does not */
+    const char *src[] = {"127.0.0.2", "127.0.0.3", "127.0.0.4"};
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(get_from(&d, src[i], "/api/v1/whoami", BAD_TOKEN, NULL, 0, code, sizeof code), 401);
+    ck_assert_int_eq(get_from(&d, "127.0.0.5", "/api/v1/whoami", BAD_TOKEN, ra, sizeof ra, code, sizeof code), 429);
+    ck_assert_str_eq(code, "too_many_auth_failures");
+    int retry = atoi(ra);
+    ck_assert_msg(retry >= 1 && retry <= 3, "Retry-After: '%s'", ra);
+    /* the addresses are not locked: a valid token from them works, and so does another wrong one (401) */
+    ck_assert_int_eq(get_from(&d, "127.0.0.5", "/api/v1/whoami", d.admin_token, NULL, 0, NULL, 0), 200);
+    ck_assert_int_eq(get_from(&d, "127.0.0.2", "/api/v1/whoami", d.hr_token, NULL, 0, NULL, 0), 200);
+    ck_assert_int_eq(get_from(&d, "127.0.0.5", "/api/v1/whoami", BAD_TOKEN2, NULL, 0, code, sizeof code), 401);
+    ck_assert_str_eq(code, "unauthorized");
+    /* audited once as a token lock-out, without the token or its hash */
+    char q[256];
+    snprintf(q, sizeof q,
+             "SELECT count(*) || ' ' || count(target_id) || ' ' || min(outcome) FROM audit_log "
+             "WHERE action = 'auth.lockout' AND target_type = 'token' AND id > %lld", before);
+    ck_assert_int_eq(ts_psql(conninfo, q, out, sizeof out), 0);
+    ck_assert_str_eq(out, "1 0 too_many_auth_failures");
+    /* after the window the token is looked up again (and is still unknown: 401) */
+    usleep(3300000);
+    ck_assert_int_eq(get_from(&d, "127.0.0.6", "/api/v1/whoami", BAD_TOKEN, NULL, 0, code, sizeof code), 401);
     ck_assert_int_eq(ts_daemon_stop(&d, SIGTERM, 60), 0);
 }
 END_TEST
@@ -404,6 +440,7 @@ Suite *abuse_suite(void)
     tcase_add_unchecked_fixture(d, pg_setup, pg_teardown);
     tcase_set_timeout(d, 240);
     tcase_add_test(d, auth_failures_lock_out_an_address);
+    tcase_add_test(d, auth_failures_lock_out_a_token_across_addresses);
     tcase_add_test(d, slow_clients_all_held_do_not_starve);
     tcase_add_test(d, slow_clients_capped_per_address_by_default);
     suite_add_tcase(s, d);

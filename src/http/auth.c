@@ -94,11 +94,21 @@ static const struct sockaddr *client_sockaddr(struct http_request *req)
 /* A failed authentication with credentials presented counts against the client address; the one
  * that starts a lock-out is logged and audited (one row per lock-out, so a guesser cannot turn its
  * guesses into database writes). A request without credentials is not a guess and is not counted. */
-static void count_failure(struct http_request *req, const char *addr)
+static void count_failure(struct http_request *req, const char *addr, const unsigned char *token_hash)
 {
     http_rl *rl = http_rl_global();
-    if (rl == NULL || !http_rl_fail(rl, client_sockaddr(req), now_s())) return;
+    if (rl == NULL) return;
     const struct att_config *cfg = &req->app->cfg;
+    double now = now_s();
+    if (token_hash != NULL && http_rl_token_fail(rl, token_hash, now)) {
+        log_notice("http", "a presented token is locked out for %d s after %d failed authentications",
+                   cfg->auth_fail_window_s, cfg->auth_fail_limit);
+        char detail[96];
+        snprintf(detail, sizeof detail, "{\"failures\":%d,\"window_s\":%d}", cfg->auth_fail_limit,
+                 cfg->auth_fail_window_s);
+        (void)http_audit(req, "auth.lockout", "token", NULL, att_err_code(ATT_E_AUTH_LOCKED), detail);
+    }
+    if (!http_rl_fail(rl, client_sockaddr(req), now)) return;
     log_notice("http", "%s locked out for %d s after %d failed authentications", addr, cfg->auth_fail_window_s,
                cfg->auth_fail_limit);
     char detail[96];
@@ -107,14 +117,15 @@ static void count_failure(struct http_request *req, const char *addr)
     (void)http_audit(req, "auth.lockout", "address", addr, att_err_code(ATT_E_AUTH_LOCKED), detail); /* a failed insert is logged; the 401 stands */
 }
 
+/* token_hash: the presented token's keyed hash when it was well formed (counted per token too), else NULL */
 static att_err unauthorized(struct http_request *req, struct http_response *resp, bool invalid_token,
-                            bool presented, const char *why)
+                            bool presented, const unsigned char *token_hash, const char *why)
 {
     char addr[64];
     http_client_addr(req->conn, addr, sizeof addr);
     /* never the token itself: the reason says what was wrong with it */
     log_notice("http", "401 %s %s from %s: %s", req->method, req->path, addr, why);
-    if (presented) count_failure(req, addr);
+    if (presented) count_failure(req, addr, token_hash);
     /* RFC 6750 §3: the challenge names the scheme; error="invalid_token" when one was presented */
     http_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
                 invalid_token ? "Bearer realm=\"attendd\", error=\"invalid_token\"" : "Bearer realm=\"attendd\"");
@@ -136,19 +147,28 @@ att_err http_auth(struct http_request *req, struct http_response *resp, enum att
                             "too many failed authentications from this address; retry in %d s", retry_after);
     }
     const char *h = http_req_header(req, MHD_HTTP_HEADER_AUTHORIZATION);
-    if (h == NULL) return unauthorized(req, resp, false, false, "an Authorization: Bearer token is required");
+    if (h == NULL) return unauthorized(req, resp, false, false, NULL, "an Authorization: Bearer token is required");
     while (*h == ' ') h++;
     if (strncasecmp(h, "Bearer ", 7) != 0)
-        return unauthorized(req, resp, false, true, "the Authorization scheme must be Bearer");
+        return unauthorized(req, resp, false, true, NULL, "the Authorization scheme must be Bearer");
     const char *tok = h + 7;
     while (*tok == ' ') tok++;
     size_t len = strlen(tok);
     while (len > 0 && (tok[len - 1] == ' ' || tok[len - 1] == '\t')) len--;
     if (len == 0 || len >= TOKEN_STR_MAX || !token_well_formed(tok, len))
-        return unauthorized(req, resp, true, true, "the bearer token is malformed");
+        return unauthorized(req, resp, true, true, NULL, "the bearer token is malformed");
 
     unsigned char hash[TOKEN_HASH_BYTES];
     token_hash(&req->app->token_key, tok, len, hash);
+    /* a token that failed too often (from any addresses) is refused before the database is asked */
+    if (rl != NULL && http_rl_token_locked(rl, hash, now_s(), &retry_after)) {
+        sodium_memzero(hash, sizeof hash);
+        char ra[16];
+        snprintf(ra, sizeof ra, "%d", retry_after);
+        http_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, ra);
+        return http_problem(resp, ATT_E_AUTH_LOCKED, NULL,
+                            "too many failed authentications with this token; retry in %d s", retry_after);
+    }
 
     struct token_info info;
     if (!cache_get(hash, &info)) {
@@ -156,9 +176,9 @@ att_err http_auth(struct http_request *req, struct http_response *resp, enum att
         att_err e = http_req_db(req, resp, &c);
         if (e != ATT_OK) return e;
         e = store_token_lookup(c, hash, &info);
-        if (e == ATT_E_NOT_FOUND) return unauthorized(req, resp, true, true, "unknown or revoked token");
+        if (e == ATT_E_NOT_FOUND) return unauthorized(req, resp, true, true, hash, "unknown or revoked token");
         if (e != ATT_OK) return http_problem(resp, e, NULL, "the token could not be checked");
-        if (info.revoked) return unauthorized(req, resp, true, true, "unknown or revoked token");
+        if (info.revoked) return unauthorized(req, resp, true, true, hash, "unknown or revoked token");
         /* last_used_at is refreshed only on cache misses, i.e. at most every TTL seconds per token;
          * the store limits it further. A failed touch must not refuse a valid token. */
         att_err te = store_token_touch(c, info.id);

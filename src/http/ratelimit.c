@@ -102,10 +102,8 @@ static struct rl_entry *find(struct rl_entry *b, const unsigned char key[17])
     return NULL;
 }
 
-bool http_rl_locked(http_rl *rl, const struct sockaddr *addr, double now, int *retry_after_s)
+static bool key_locked(http_rl *rl, const unsigned char key[17], double now, int *retry_after_s)
 {
-    unsigned char key[17];
-    if (rl == NULL || !addr_key(addr, key)) return false;
     bool locked = false;
     pthread_mutex_lock(&rl->lock);
     struct rl_entry *e = find(bucket(rl, key), key);
@@ -120,10 +118,8 @@ bool http_rl_locked(http_rl *rl, const struct sockaddr *addr, double now, int *r
     return locked;
 }
 
-bool http_rl_fail(http_rl *rl, const struct sockaddr *addr, double now)
+static bool key_fail(http_rl *rl, const unsigned char key[17], double now)
 {
-    unsigned char key[17];
-    if (rl == NULL || !addr_key(addr, key)) return false;
     bool starts = false;
     pthread_mutex_lock(&rl->lock);
     struct rl_entry *b = bucket(rl, key), *e = find(b, key);
@@ -161,4 +157,39 @@ bool http_rl_fail(http_rl *rl, const struct sockaddr *addr, double now)
     e->last = now;
     pthread_mutex_unlock(&rl->lock);
     return starts;
+}
+
+bool http_rl_locked(http_rl *rl, const struct sockaddr *addr, double now, int *retry_after_s)
+{
+    unsigned char key[17];
+    return rl != NULL && addr_key(addr, key) && key_locked(rl, key, now, retry_after_s);
+}
+
+bool http_rl_fail(http_rl *rl, const struct sockaddr *addr, double now)
+{
+    unsigned char key[17];
+    return rl != NULL && addr_key(addr, key) && key_fail(rl, key, now);
+}
+
+/* Tokens share the table under their own key family ('T'), so they cannot collide with addresses. */
+static void token_key(const unsigned char hash[HTTP_RL_TOKEN_BYTES], unsigned char key[17])
+{
+    key[0] = 'T';
+    memcpy(key + 1, hash, HTTP_RL_TOKEN_BYTES);
+}
+
+bool http_rl_token_locked(http_rl *rl, const unsigned char hash[HTTP_RL_TOKEN_BYTES], double now, int *retry_after_s)
+{
+    unsigned char key[17];
+    if (rl == NULL) return false;
+    token_key(hash, key);
+    return key_locked(rl, key, now, retry_after_s);
+}
+
+bool http_rl_token_fail(http_rl *rl, const unsigned char hash[HTTP_RL_TOKEN_BYTES], double now)
+{
+    unsigned char key[17];
+    if (rl == NULL) return false;
+    token_key(hash, key);
+    return key_fail(rl, key, now);
 }

@@ -39,7 +39,7 @@ static const struct key_def keys[] = {
     {"allow_remote_http", K_BOOL, F(allow_remote_http), 0, 1, "false", "allow plain HTTP on a non-loopback address"},
     {"tls_cert_file", K_STR, F(tls_cert_file), 0, 0, "", "PEM certificate (chain) for HTTPS; with tls_key_file, or neither"},
     {"tls_key_file", K_STR, F(tls_key_file), 0, 0, "", "PEM private key for HTTPS (not readable by group/other)"},
-    {"auth_fail_limit", K_INT, F(auth_fail_limit), 0, 100000, "10", "failed authentications from one address before it gets 429 (0 = no limit)"},
+    {"auth_fail_limit", K_INT, F(auth_fail_limit), 0, 100000, "10", "failed authentications from one address, or with one token, before it gets 429 (0 = no limit)"},
     {"auth_fail_window_s", K_INT, F(auth_fail_window_s), 1, 86400, "60", "window of auth_fail_limit and length of the lock-out, seconds"},
     {"database_url", K_STR, F(database_url), 0, 0, "", "libpq connection string or URI"},
     {"db_pool_size", K_INT, F(db_pool_size), 1, 256, "8", "PostgreSQL connections kept open"},
