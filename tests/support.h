@@ -4,10 +4,15 @@
 #define ATTENDD_TESTS_SUPPORT_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /* Value of a required environment variable (set by `make test`); aborts the test if missing. */
 const char *ts_env(const char *name);
+/* Monotonic seconds (durations), wall-clock microseconds (event times), and rm -rf of a test directory. */
+double ts_now_s(void);
+int64_t ts_wall_us(void);
+void ts_rm_rf(const char *dir);
 /* Path under ATTENDD_DATA (../shared/data). Returns a static-per-call-site-safe malloc'd string. */
 char *ts_data_path(const char *rel);
 

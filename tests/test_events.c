@@ -3,7 +3,6 @@
  * the events store, and GET /api/v1/events and GET /metrics through the real daemon. */
 #include <check.h>
 #include <errno.h>
-#include <ftw.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <math.h>
@@ -28,31 +27,9 @@
 
 /* ---- helpers ---------------------------------------------------------------------------------------- */
 
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-static int64_t wall_us(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_REALTIME, &t);
-    return (int64_t)t.tv_sec * 1000000 + t.tv_nsec / 1000;
-}
-
-static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(p);
-}
-
 static void rm_tree(const char *dir)
 {
-    if (dir[0]) nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    if (dir[0]) ts_rm_rf(dir);
 }
 
 /* Per test: a temp directory holding the spool (tmpdir/spool). */
@@ -172,9 +149,9 @@ static void emit_ok(event_writer *w, int64_t ts_us, uint8_t id[16])
 /* Wait (polling) until the spool is empty; seconds taken, or -1 at the timeout. */
 static double wait_drained(spool *s, double timeout_s)
 {
-    double t0 = now_s();
-    while (now_s() - t0 < timeout_s) {
-        if (spool_depth(s) == 0) return now_s() - t0;
+    double t0 = ts_now_s();
+    while (ts_now_s() - t0 < timeout_s) {
+        if (spool_depth(s) == 0) return ts_now_s() - t0;
         usleep(2000);
     }
     return -1;
@@ -446,17 +423,17 @@ START_TEST(writer_in_order_exactly_once)
 
     /* latency of single events into an idle writer: emit, then poll until the row is there */
     double worst = 0, total = 0;
-    int64_t base = wall_us() - 3600LL * 1000000;
+    int64_t base = ts_wall_us() - 3600LL * 1000000;
     for (int i = 0; i < 10; i++) {
         uint8_t id[16];
-        double t0 = now_s();
+        double t0 = ts_now_s();
         emit_ok(w, base + i, id);
         struct event_writer_stats st;
         do {
             event_writer_get_stats(w, &st);
             usleep(200);
-        } while (st.written < (uint64_t)i + 1 && now_s() - t0 < 10);
-        double dt = now_s() - t0;
+        } while (st.written < (uint64_t)i + 1 && ts_now_s() - t0 < 10);
+        double dt = ts_now_s() - t0;
         ck_assert_msg(st.written == (uint64_t)i + 1, "event %d not written within 10 s", i);
         if (dt > worst) worst = dt;
         total += dt;
@@ -468,11 +445,11 @@ START_TEST(writer_in_order_exactly_once)
 
     /* a burst from 4 "cameras" at once: all, once each, in spool order */
     enum { N = 400 };
-    double t0 = now_s();
+    double t0 = ts_now_s();
     for (int i = 0; i < N; i++) emit_ok(w, base + 1000 + i, NULL);
     double drained = wait_drained(s, 60);
     ck_assert_msg(drained >= 0, "spool not drained within 60 s");
-    fprintf(stderr, "events: burst of %d: spooled and written in %.2f s\n", N, now_s() - t0);
+    fprintf(stderr, "events: burst of %d: spooled and written in %.2f s\n", N, ts_now_s() - t0);
     ck_assert_int_eq(q_int(c, "SELECT count(*) FROM events"), N + 10);
     ck_assert_int_eq(q_int(c, "SELECT count(DISTINCT id) FROM events"), N + 10);
     ck_assert(rows_in_order(c));
@@ -530,7 +507,7 @@ START_TEST(replay_after_crash_is_idempotent)
     spool *s = spool_ok();
     event_writer *w = writer_ok(s, ci, NULL); /* never started: events only reach the spool */
     enum { N = 60 };
-    int64_t base = wall_us() - 7200LL * 1000000;
+    int64_t base = ts_wall_us() - 7200LL * 1000000;
     for (int i = 0; i < N; i++) emit_ok(w, base + i * 1000, NULL);
     ck_assert_uint_eq(spool_depth(s), N);
     /* the first half made it to the database before the "crash", unacknowledged */
@@ -578,7 +555,7 @@ START_TEST(sigkill_then_restart)
     PGconn *c = fresh_db(ci, sizeof ci);
     int fds[2];
     ck_assert_int_eq(pipe(fds), 0);
-    int64_t base = wall_us() - 3 * 3600LL * 1000000;
+    int64_t base = ts_wall_us() - 3 * 3600LL * 1000000;
     pid_t pid = fork();
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
@@ -603,8 +580,8 @@ START_TEST(sigkill_then_restart)
     enum { MAX = 4096 };
     uint8_t(*ids)[16] = calloc(MAX, 16);
     size_t got = 0;
-    double t0 = now_s();
-    while (got < 300 && now_s() - t0 < 60) {
+    double t0 = ts_now_s();
+    while (got < 300 && ts_now_s() - t0 < 60) {
         ssize_t r = read(fds[0], ids[got], 16);
         ck_assert_int_eq(r, 16);
         got++;
@@ -658,7 +635,7 @@ START_TEST(refused_record_does_not_block)
     PGconn *c = fresh_db(ci, sizeof ci);
     spool *s = spool_ok();
     event_writer *w = writer_ok(s, ci, NULL);
-    int64_t base = wall_us() - 3600LL * 1000000;
+    int64_t base = ts_wall_us() - 3600LL * 1000000;
     emit_ok(w, base, NULL);
     struct spool_event bad = {.kind = RULES_KIND_IN, .ts_us = base + 1, .similarity = 0.5f, .liveness = 0.9f};
     memcpy(bad.person, P1, 16);
@@ -697,7 +674,7 @@ START_TEST(emit_refuses_bad_values)
     spool *s = spool_ok();
     event_writer *w = writer_ok(s, "host=/nonexistent dbname=x", NULL);
     char err[256];
-    struct event_new e = ev_at(wall_us(), RULES_KIND_IN);
+    struct event_new e = ev_at(ts_wall_us(), RULES_KIND_IN);
     struct event_new bad[5] = {e, e, e, e, e};
     bad[0].similarity = NAN;
     bad[1].liveness = 1.5f;
@@ -733,11 +710,11 @@ START_TEST(stop_deadline_with_database_away)
     snprintf(ci, sizeof ci, "host=%s/nosock port=5432 user=attendd dbname=none connect_timeout=2", tmpdir);
     event_writer *w = writer_ok(s, ci, NULL);
     ck_assert_int_eq(event_writer_start(w), ATT_OK);
-    for (int i = 0; i < 3; i++) emit_ok(w, wall_us() - 1000 + i, NULL);
+    for (int i = 0; i < 3; i++) emit_ok(w, ts_wall_us() - 1000 + i, NULL);
     usleep(300000);
-    double t0 = now_s();
+    double t0 = ts_now_s();
     ck_assert_int_eq(event_writer_stop(w, 700), ATT_E_UNAVAILABLE);
-    double took = now_s() - t0;
+    double took = ts_now_s() - t0;
     ck_assert_msg(took < 5, "stop took %.2f s", took);
     ck_assert_uint_eq(spool_depth(s), 3);
     struct event_writer_stats st;
@@ -765,7 +742,7 @@ START_TEST(database_outage)
     /* default options: the backoff cap (2 s) bounds how long after its return the database waits */
     ck_assert_int_eq(event_writer_new(s, ci, NULL, m, &w, err, sizeof err), ATT_OK);
     ck_assert_int_eq(event_writer_start(w), ATT_OK);
-    int64_t base = wall_us() - 3600LL * 1000000;
+    int64_t base = ts_wall_us() - 3600LL * 1000000;
     for (int i = 0; i < 20; i++) emit_ok(w, base + i, NULL);
     ck_assert_msg(wait_drained(s, 30) >= 0, "not drained before the outage");
 
@@ -789,9 +766,9 @@ START_TEST(database_outage)
     ck_assert_ptr_null(strstr(text, "attendd_event_db_errors_total 0\n"));
     free(text);
 
-    double t0 = now_s();
+    double t0 = ts_now_s();
     pg_cluster("start");
-    double started = now_s() - t0;
+    double started = ts_now_s() - t0;
     double drained = wait_drained(s, 60);
     ck_assert_msg(drained >= 0, "spool not drained within 60 s of the database's return");
     fprintf(stderr, "events: outage: 50 events spooled; cluster start took %.2f s, all written %.2f s after it "
@@ -980,9 +957,9 @@ static void spool_offline(int n, int64_t base_us, uint8_t (*ids)[16])
 
 static void wait_rows(PGconn *c, long long want)
 {
-    double t0 = now_s();
+    double t0 = ts_now_s();
     long long got = -1;
-    while (now_s() - t0 < 30 && (got = q_int(c, "SELECT count(*) FROM events")) != want) usleep(20000);
+    while (ts_now_s() - t0 < 30 && (got = q_int(c, "SELECT count(*) FROM events")) != want) usleep(20000);
     ck_assert_msg(got == want, "events rows %lld, want %lld", got, want);
 }
 

@@ -4,7 +4,6 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <sched.h>
@@ -29,28 +28,6 @@
 
 /* ---- helpers ---------------------------------------------------------------------------------------- */
 
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-static int64_t wall_us(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_REALTIME, &t);
-    return (int64_t)t.tv_sec * 1000000 + t.tv_nsec / 1000;
-}
-
-static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(p);
-}
-
 static char tmpdir[256], spooldir[300];
 static struct ts_pg g_pg;
 static int g_pg_ok;
@@ -66,7 +43,7 @@ static void tmp_setup(void)
 static void tmp_teardown(void)
 {
     umount2(tmpdir, MNT_DETACH); /* only the disk-full test mounts; harmless otherwise */
-    nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    ts_rm_rf(tmpdir);
     char log[300];
     snprintf(log, sizeof log, "%s.log", tmpdir);
     unlink(log);
@@ -239,8 +216,8 @@ static void assert_exactly(PGconn *c, struct idset *want)
 
 static bool wait_until(bool (*cond)(void *), void *ud, double timeout_s)
 {
-    double t0 = now_s();
-    while (now_s() - t0 < timeout_s) {
+    double t0 = ts_now_s();
+    while (ts_now_s() - t0 < timeout_s) {
         if (cond(ud)) return true;
         usleep(10000);
     }
@@ -294,7 +271,7 @@ static event_writer *g_w;
 
 static void *producer(void *arg)
 {
-    int64_t base = wall_us() - 3600LL * 1000000 + (int64_t)(intptr_t)arg * 1000;
+    int64_t base = ts_wall_us() - 3600LL * 1000000 + (int64_t)(intptr_t)arg * 1000;
     for (int64_t i = 0; !atomic_load(&g_stop) && i < 5000; i++) {
         struct event_new e = ev_at(base + i * 10000);
         uint8_t id[16];
@@ -420,12 +397,12 @@ START_TEST(pg_restart_under_load)
     ck_assert_int_eq(pthread_create(&pu, NULL, puncher, person), 0);
 
     /* events flowing and being written, then the cluster restarts under them */
-    double t0 = now_s();
+    double t0 = ts_now_s();
     struct event_writer_stats st;
     do {
         usleep(50000);
         event_writer_get_stats(g_w, &st);
-    } while (st.written < 300 && now_s() - t0 < 60);
+    } while (st.written < 300 && ts_now_s() - t0 < 60);
     ck_assert_uint_ge(st.written, 300);
     pg_cluster("stop");
     usleep(1500 * 1000); /* events keep coming while it is down */
@@ -573,7 +550,7 @@ START_TEST(spool_disk_full)
     ck_assert_int_eq(event_writer_start(w), ATT_OK);
     struct idset ids;
     idset_init(&ids, 1000);
-    int64_t ts = wall_us() - 7200LL * 1000000;
+    int64_t ts = ts_wall_us() - 7200LL * 1000000;
     char err[256] = "";
     struct event_writer_stats st;
 
@@ -670,7 +647,7 @@ START_TEST(corrupt_records_skipped_neighbours_written)
     event_writer *w = writer_ok(s, conninfo, 0);
     uint8_t id[5][16];
     struct spool_record recs[5];
-    int64_t ts = wall_us() - 3600LL * 1000000;
+    int64_t ts = ts_wall_us() - 3600LL * 1000000;
     for (int i = 0; i < 5; i++) {
         struct event_new e = ev_at(ts + i * 1000000);
         char err[256] = "";
@@ -759,7 +736,7 @@ START_TEST(sigterm_with_events_in_flight)
     idset_init(&ids, 400);
     struct spool_event first;
     for (int i = 0; i < 400; i++) {
-        struct spool_event ev = {.kind = RULES_KIND_OUT, .ts_us = wall_us() - 600LL * 1000000 + i * 1000,
+        struct spool_event ev = {.kind = RULES_KIND_OUT, .ts_us = ts_wall_us() - 600LL * 1000000 + i * 1000,
                                  .similarity = 0.7f, .liveness = 0.9f};
         char hex[37];
         store_uuid_new(hex);
@@ -783,9 +760,9 @@ START_TEST(sigterm_with_events_in_flight)
     ck_assert_int_eq(store_event_insert(blocker, &first, &res), ATT_OK);
 
     ck_assert_int_eq(ts_daemon_restart(&D), 0);
-    double t0 = now_s();
+    double t0 = ts_now_s();
     long long waiting = 0;
-    while (waiting == 0 && now_s() - t0 < 60) {
+    while (waiting == 0 && ts_now_s() - t0 < 60) {
         usleep(50000);
         waiting = q_int(c, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'attendd-events'"
                            " AND wait_event_type = 'Lock'");
@@ -793,9 +770,9 @@ START_TEST(sigterm_with_events_in_flight)
     ck_assert_msg(waiting == 1, "the daemon's event writer never blocked on the held row");
 
     /* SIGTERM while the batch is in flight; the row stays locked past the writer's drain deadline */
-    double t1 = now_s();
+    double t1 = ts_now_s();
     int rc = ts_daemon_stop(&D, SIGTERM, 90);
-    double took = now_s() - t1;
+    double took = ts_now_s() - t1;
     ck_assert_int_eq(rc, 0);
     ck_assert_msg(took < 60, "stop took %.1f s", took);
     q_exec(blocker, "ROLLBACK");
@@ -810,8 +787,8 @@ START_TEST(sigterm_with_events_in_flight)
 
     /* after a restart every event is in the database exactly once */
     ck_assert_int_eq(ts_daemon_restart(&D), 0);
-    t0 = now_s();
-    while (q_int(c, "SELECT count(*) FROM events") < 400 && now_s() - t0 < 60) usleep(50000);
+    t0 = ts_now_s();
+    while (q_int(c, "SELECT count(*) FROM events") < 400 && ts_now_s() - t0 < 60) usleep(50000);
     assert_exactly(c, &ids);
     D.keep_dir = 0;
     ck_assert_int_eq(ts_daemon_stop(&D, SIGTERM, 60), 0);

@@ -24,13 +24,6 @@ static PGconn *db;
 static char person[37];
 static int ready;
 
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 static char *url(const char *pq)
 {
     static char buf[4][1024];
@@ -253,7 +246,7 @@ static void *stream_main(void *arg)
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &s->status);
     curl_slist_free_all(h);
     curl_easy_cleanup(c);
-    s->ended_at = now_s();
+    s->ended_at = ts_now_s();
     atomic_store(&s->ended, true);
     return NULL;
 }
@@ -277,8 +270,8 @@ static void stream_close(struct stream *s)
 /* Wait until the received text contains needle; true if it did within timeout_s. */
 static bool stream_wait(struct stream *s, const char *needle, double timeout_s)
 {
-    double t0 = now_s();
-    while (now_s() - t0 < timeout_s) {
+    double t0 = ts_now_s();
+    while (ts_now_s() - t0 < timeout_s) {
         pthread_mutex_lock(&s->lock);
         bool hit = s->buf && strstr(s->buf, needle);
         pthread_mutex_unlock(&s->lock);
@@ -366,12 +359,12 @@ START_TEST(sse_limit_and_prompt_stop)
     tp_resp_free(&r);
 
     /* the daemon stops promptly with streams open (shutdown_timeout_s is 20) */
-    double t0 = now_s();
+    double t0 = ts_now_s();
     ck_assert_int_eq(ts_daemon_stop(&D, SIGTERM, 30), 0);
-    double took = now_s() - t0;
+    double took = ts_now_s() - t0;
     ck_assert_msg(took < 5, "stop took %.1f s with streams open", took);
-    double w0 = now_s();
-    while (!(atomic_load(&a.ended) && atomic_load(&b.ended)) && now_s() - w0 < 5) usleep(20000);
+    double w0 = ts_now_s();
+    while (!(atomic_load(&a.ended) && atomic_load(&b.ended)) && ts_now_s() - w0 < 5) usleep(20000);
     ck_assert(atomic_load(&a.ended) && atomic_load(&b.ended));
     ck_assert_int_eq(a.status, 200);
     stream_close(&a);

@@ -4,7 +4,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -17,17 +16,10 @@
 #include <unistd.h>
 
 #include "attendd/spool.h"
+#include "support.h"
 
 static char tmpdir[256];   /* per test: the spool lives in tmpdir/spool */
 static char spooldir[300];
-
-static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(p);
-}
 
 static void setup(void)
 {
@@ -39,7 +31,7 @@ static void setup(void)
 static void teardown(void)
 {
     umount2(tmpdir, MNT_DETACH);  /* only the tmpfs test mounts; harmless otherwise */
-    nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    ts_rm_rf(tmpdir);
 }
 
 static void mk_event(struct spool_event *ev, unsigned n)

@@ -311,13 +311,6 @@ END_TEST
 
 /* ---- pool ---------------------------------------------------------------------------------------- */
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 START_TEST(pool_bad_arguments)
 {
     db_pool *p = (db_pool *)1;
@@ -336,18 +329,18 @@ START_TEST(pool_database_down_fails_fast)
     /* lazily connecting: opening works although nothing listens there */
     ck_assert_int_eq(db_pool_open("host=/nonexistent/attendd-sock dbname=x", 2, &p, err, sizeof err), ATT_OK);
     PGconn *c = (PGconn *)1;
-    double t0 = now_s();
+    double t0 = ts_now_s();
     ck_assert_int_eq(db_acquire(p, 1000, &c), ATT_E_DB);
     ck_assert_ptr_null(c);
     ck_assert_int_eq(db_ping(p), ATT_E_DB);
-    ck_assert_double_lt(now_s() - t0, 3.0);
+    ck_assert_double_lt(ts_now_s() - t0, 3.0);
     db_pool_close(p);
 
     /* an address nobody answers: connect_timeout bounds the wait (or the network says no at once) */
     ck_assert_int_eq(db_pool_open("host=192.0.2.1 port=5432 dbname=x", 1, &p, err, sizeof err), ATT_OK);
-    t0 = now_s();
+    t0 = ts_now_s();
     ck_assert_int_eq(db_acquire(p, 1000, &c), ATT_E_DB);
-    ck_assert_double_lt(now_s() - t0, DB_CONNECT_TIMEOUT_S + 3.0);
+    ck_assert_double_lt(ts_now_s() - t0, DB_CONNECT_TIMEOUT_S + 3.0);
     db_pool_close(p);
 }
 END_TEST
@@ -397,10 +390,10 @@ START_TEST(pool_waits_then_times_out)
     ck_assert_int_eq(db_pool_open(ci, 1, &p, err, sizeof err), ATT_OK);
     PGconn *a, *b = (PGconn *)1;
     ck_assert_int_eq(db_acquire(p, 1000, &a), ATT_OK);
-    double t0 = now_s();
+    double t0 = ts_now_s();
     ck_assert_int_eq(db_acquire(p, 200, &b), ATT_E_UNAVAILABLE);
     ck_assert_ptr_null(b);
-    double waited = now_s() - t0;
+    double waited = ts_now_s() - t0;
     ck_assert_double_ge(waited, 0.15);
     ck_assert_double_lt(waited, 2.0);
     /* a connection given back inside a transaction is rolled back before reuse */
