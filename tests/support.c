@@ -35,8 +35,7 @@ char *ts_data_path(const char *rel)
     return p;
 }
 
-/* Run argv, capture stdout (first outlen-1 bytes) if out; stderr passes through. Returns exit status. */
-static int run_capture(char *const argv[], char *out, size_t outlen)
+int ts_run(char *const argv[], char *out, size_t outlen, int with_stderr)
 {
     int fds[2];
     if (pipe(fds) != 0) return -1;
@@ -44,6 +43,7 @@ static int run_capture(char *const argv[], char *out, size_t outlen)
     if (pid < 0) return -1;
     if (pid == 0) {
         dup2(fds[1], STDOUT_FILENO);
+        if (with_stderr) dup2(fds[1], STDERR_FILENO);
         close(fds[0]);
         close(fds[1]);
         execvp(argv[0], argv);
@@ -93,7 +93,7 @@ int ts_pg_start(struct ts_pg *pg)
     pg_script(script, sizeof script);
     char *init[] = {script, "init", pg->dir, "--fast", NULL};
     char *start[] = {script, "start", pg->dir, NULL};
-    if (run_capture(init, NULL, 0) != 0 || run_capture(start, NULL, 0) != 0) return -1;
+    if (ts_run(init, NULL, 0, 0) != 0 || ts_run(start, NULL, 0, 0) != 0) return -1;
     snprintf(pg->base, sizeof pg->base, "host=%s/sock port=5432 user=attendd", pg->dir);
     return 0;
 }
@@ -103,13 +103,13 @@ void ts_pg_stop(struct ts_pg *pg)
     char script[512], root[256];
     pg_script(script, sizeof script);
     char *stop[] = {script, "stop", pg->dir, NULL};
-    run_capture(stop, NULL, 0);
+    ts_run(stop, NULL, 0, 0);
     snprintf(root, sizeof root, "%s", pg->dir);
     char *slash = strrchr(root, '/');
     if (slash && strncmp(root, "/tmp/attendd-pg-", 16) == 0) {
         *slash = '\0';
         char *rm[] = {"rm", "-rf", root, NULL};
-        run_capture(rm, NULL, 0);
+        ts_run(rm, NULL, 0, 0);
     }
 }
 
@@ -120,7 +120,7 @@ int ts_pg_new_db(struct ts_pg *pg, char *conninfo, size_t len)
     snprintf(name, sizeof name, "t_%ld_%d_%d", (long)getpid(), counter++, rand() % 100000);
     pg_script(script, sizeof script);
     char *create[] = {script, "createdb", pg->dir, name, NULL};
-    if (run_capture(create, NULL, 0) != 0) return -1;
+    if (ts_run(create, NULL, 0, 0) != 0) return -1;
     snprintf(conninfo, len, "%s dbname=%s", pg->base, name);
     return 0;
 }
@@ -130,7 +130,7 @@ int ts_psql(const char *conninfo, const char *sql, char *out, size_t outlen)
     char psql[512];
     snprintf(psql, sizeof psql, "%s/psql", ts_env("ATTENDD_PG_BINDIR"));
     char *argv[] = {psql, (char *)conninfo, "-XAtq", "-v", "ON_ERROR_STOP=1", "-c", (char *)sql, NULL};
-    return run_capture(argv, out, out ? outlen : 0);
+    return ts_run(argv, out, out ? outlen : 0, 0);
 }
 
 static int free_port(void)
@@ -168,7 +168,7 @@ int ts_attendctl(const struct ts_daemon *d, char *out, size_t outlen, const char
     size_t n = 3;
     for (; args && *args && n < 31; args++) argv[n++] = *args;
     argv[n] = NULL;
-    return run_capture((char *const *)argv, out, outlen);
+    return ts_run((char *const *)argv, out, outlen, 0);
 }
 
 static void dump_log(const char *path)
@@ -285,7 +285,7 @@ int ts_daemon_stop(struct ts_daemon *d, int sig, int timeout_s)
             } else if (rc == 0 && !d->keep_dir && strncmp(d->dir, "/tmp/attendd-daemon-", 20) == 0) {
                 /* a clean stop: nothing left to look at */
                 char *rm[] = {"rm", "-rf", d->dir, NULL};
-                run_capture(rm, NULL, 0);
+                ts_run(rm, NULL, 0, 0);
             }
             return rc;
         }

@@ -13,6 +13,9 @@ const char *ts_env(const char *name);
 double ts_now_s(void);
 int64_t ts_wall_us(void);
 void ts_rm_rf(const char *dir);
+/* Run argv; capture stdout (and stderr too if with_stderr) into out (first outlen-1 bytes, trailing
+ * newlines dropped) if out; otherwise they pass through. Returns the exit status (128+signal). */
+int ts_run(char *const argv[], char *out, size_t outlen, int with_stderr);
 /* Path under ATTENDD_DATA (../shared/data). Returns a static-per-call-site-safe malloc'd string. */
 char *ts_data_path(const char *rel);
 

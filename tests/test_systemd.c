@@ -26,39 +26,7 @@
 #include "support_rtsp.h" /* ts_free_port */
 
 /* Run argv; stdout and stderr together into out (truncated). Returns the exit status. */
-static int run(char *const argv[], char *out, size_t outlen)
-{
-    int fds[2];
-    ck_assert_int_eq(pipe(fds), 0);
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        dup2(fds[1], STDOUT_FILENO);
-        dup2(fds[1], STDERR_FILENO);
-        close(fds[0]);
-        close(fds[1]);
-        execvp(argv[0], argv);
-        _exit(127);
-    }
-    close(fds[1]);
-    size_t used = 0;
-    char buf[4096];
-    ssize_t n;
-    while ((n = read(fds[0], buf, sizeof buf)) != 0) {
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            break;
-        }
-        size_t take = used + (size_t)n < outlen - 1 ? (size_t)n : outlen - 1 - used;
-        memcpy(out + used, buf, take);
-        used += take;
-    }
-    out[used] = '\0';
-    close(fds[0]);
-    int st;
-    while (waitpid(pid, &st, 0) < 0) ck_assert_int_eq(errno, EINTR);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
+static int run(char *const argv[], char *out, size_t outlen) { return ts_run(argv, out, outlen, 1); }
 
 static void make_root(char *dir, size_t len)
 {
