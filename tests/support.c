@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <ftw.h>
+#include <stdarg.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -416,3 +417,43 @@ static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ft
 }
 
 void ts_rm_rf(const char *dir) { nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS); }
+
+long long ts_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void ts_sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+static char *url_buf(void)
+{
+    static __thread char buf[8][1024];
+    static __thread unsigned i;
+    return buf[i++ & 7];
+}
+
+char *ts_url(const struct ts_daemon *d, const char *path)
+{
+    char *u = url_buf();
+    snprintf(u, 1024, "%s%s", d->url, path);
+    return u;
+}
+
+char *ts_urlf(const struct ts_daemon *d, const char *fmt, ...)
+{
+    char *u = url_buf();
+    int n = snprintf(u, 1024, "%s", d->url);
+    if (n < 0 || n >= 1024) return u;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(u + n, 1024 - (size_t)n, fmt, ap);
+    va_end(ap);
+    return u;
+}

@@ -16,6 +16,9 @@ void ts_rm_rf(const char *dir);
 /* Run argv; capture stdout (and stderr too if with_stderr) into out (first outlen-1 bytes, trailing
  * newlines dropped) if out; otherwise they pass through. Returns the exit status (128+signal). */
 int ts_run(char *const argv[], char *out, size_t outlen, int with_stderr);
+/* Milliseconds on the monotonic clock; sleep ms (resumed after signals). */
+long long ts_now_ms(void);
+void ts_sleep_ms(int ms);
 /* Path under ATTENDD_DATA (../shared/data). Returns a static-per-call-site-safe malloc'd string. */
 char *ts_data_path(const char *rel);
 
@@ -47,6 +50,10 @@ struct ts_daemon {
     char cacert[320];        /* set before start: the daemon serves HTTPS (tls_* keys in extra_conf),
                                 url is "https://127.0.0.1:PORT" and start-up is checked trusting this CA */
 };
+/* d's base URL + path (ts_url) or + a printf-formatted path (ts_urlf), in one of 8 rotating
+ * per-thread buffers of 1024 bytes: valid until 8 more calls on the same thread. */
+char *ts_url(const struct ts_daemon *d, const char *path);
+char *ts_urlf(const struct ts_daemon *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int ts_daemon_start(struct ts_daemon *d, const char *conninfo, const char *extra_conf);
 /* Start attendd again with the same directory, configuration and keys (after ts_daemon_stop).
  * Returns 0 once /healthz answers. */

@@ -1,6 +1,7 @@
 /* Test support (see support_rtsp.h): runs tests/tools/rtsp-server.py with Debian's python3,
  * waits for its READY line, stops it with SIGTERM; loopback ports that refuse or stay silent. */
 #include "support_rtsp.h"
+#include "support.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -19,12 +20,6 @@
 #define PYTHON "/usr/bin/python3"
 #define READY_TIMEOUT_MS 20000
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* One attempt: fork/exec the server, read stdout until "READY <port>\n" or exit/timeout.
  * Returns 0 and fills s->pid/s->port; -1 with the child reaped. */
@@ -63,9 +58,9 @@ static int spawn(struct ts_rtsp *s, int port)
     char buf[256];
     size_t used = 0;
     int got = -1;
-    long long deadline = now_ms() + READY_TIMEOUT_MS;
+    long long deadline = ts_now_ms() + READY_TIMEOUT_MS;
     while (got < 0) {
-        long long left = deadline - now_ms();
+        long long left = deadline - ts_now_ms();
         if (left <= 0) break;
         struct pollfd pfd = {.fd = fds[0], .events = POLLIN};
         int pr = poll(&pfd, 1, (int)left);
@@ -119,12 +114,12 @@ int ts_rtsp_stop(struct ts_rtsp *s)
     if (!s->pid) return 0;
     kill(s->pid, SIGTERM);
     int status = 0;
-    long long deadline = now_ms() + 5000;
+    long long deadline = ts_now_ms() + 5000;
     for (;;) {
         pid_t r = waitpid(s->pid, &status, WNOHANG);
         if (r == s->pid) break;
         if (r < 0 && errno != EINTR) break;
-        if (now_ms() > deadline) {
+        if (ts_now_ms() > deadline) {
             kill(s->pid, SIGKILL);
             waitpid(s->pid, &status, 0);
             s->pid = 0;
@@ -139,11 +134,11 @@ int ts_rtsp_stop(struct ts_rtsp *s)
 int ts_rtsp_restart(struct ts_rtsp *s)
 {
     ts_rtsp_stop(s);
-    long long deadline = now_ms() + 10000;
+    long long deadline = ts_now_ms() + 10000;
     do {
         if (spawn(s, s->port) == 0) return 0;
         usleep(200000);
-    } while (now_ms() < deadline);
+    } while (ts_now_ms() < deadline);
     fprintf(stderr, "ts_rtsp: could not restart the RTSP server on port %d\n", s->port);
     return -1;
 }

@@ -24,19 +24,7 @@ static struct ts_daemon D;
 #define A_NAME "M\xc3\xbcller, Anna \"Ann\""
 #define B_NAME "\xe5\xb1\xb1\xe7\x94\xb0 \xe5\xa4\xaa\xe9\x83\x8e" /* 山田 太郎 */
 
-static char *url(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *url(const char *fmt, ...)
-{
-    static char buf[8][1024];
-    static int i;
-    char *b = buf[i++ % 8];
-    int n = snprintf(b, sizeof buf[0], "%s", D.url);
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(b + n, sizeof buf[0] - (size_t)n, fmt, ap);
-    va_end(ap);
-    return b;
-}
+#define url(...) ts_urlf(&D, __VA_ARGS__)
 
 static void sql(const char *s)
 {

@@ -15,18 +15,7 @@
 #include "support.h"
 #include "support_rtsp.h"
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
 
 /* ---- camera_mgr --------------------------------------------------------------------------------- */
 
@@ -56,8 +45,8 @@ static void expect_invalid(camera_mgr *m, const struct camera_def *d, const char
 static cap_frame *pop(cap_frame_queue *q)
 {
     cap_frame *f = NULL;
-    long long t0 = now_ms();
-    while (!f && now_ms() - t0 < 10000) ck_assert_int_eq(cap_queue_pop(q, 1000, &f), ATT_OK);
+    long long t0 = ts_now_ms();
+    while (!f && ts_now_ms() - t0 < 10000) ck_assert_int_eq(cap_queue_pop(q, 1000, &f), ATT_OK);
     ck_assert_msg(f != NULL, "no frame within 10 s");
     return f;
 }
@@ -129,11 +118,11 @@ START_TEST(mgr_tags_changes_remove)
     /* disable in place */
     a.enabled = false;
     ck_assert_int_eq(camera_mgr_apply(m, &a, err, sizeof err), ATT_OK);
-    long long t0 = now_ms();
+    long long t0 = ts_now_ms();
     do {
         ck_assert_int_eq(camera_mgr_status(m, ID_A, &st), ATT_OK);
-        if (st.state != CAP_DISABLED) sleep_ms(50);
-    } while (st.state != CAP_DISABLED && now_ms() - t0 < 5000);
+        if (st.state != CAP_DISABLED) ts_sleep_ms(50);
+    } while (st.state != CAP_DISABLED && ts_now_ms() - t0 < 5000);
     ck_assert_str_eq(cap_state_name(st.state), "disabled");
     uint64_t frames_before = st.frames_in;
     ck_assert_uint_gt(frames_before, 0);
@@ -334,7 +323,7 @@ static void delete_cam(const char *id)
 static json_t *wait_state_on(const struct ts_daemon *d, const char *id, const char *want, int timeout_ms,
                              long long *waited)
 {
-    long long t0 = now_ms();
+    long long t0 = ts_now_ms();
     char last[64] = "(no answer)", err[512] = "";
     char path[128];
     snprintf(path, sizeof path, "/api/v1/cameras/%s", id);
@@ -351,14 +340,14 @@ static json_t *wait_state_on(const struct ts_daemon *d, const char *id, const ch
             char wants[80];
             snprintf(wants, sizeof wants, "|%s|", want);
             if (strstr(wants, pat)) {
-                if (waited) *waited = now_ms() - t0;
+                if (waited) *waited = ts_now_ms() - t0;
                 return j;
             }
             json_decref(j);
         }
-        ck_assert_msg(now_ms() - t0 < timeout_ms, "camera %s: state %s after %d ms, want %s (last_error: %s)", id,
+        ck_assert_msg(ts_now_ms() - t0 < timeout_ms, "camera %s: state %s after %d ms, want %s (last_error: %s)", id,
                       last, timeout_ms, want, err);
-        sleep_ms(200);
+        ts_sleep_ms(200);
     }
 }
 
@@ -541,7 +530,7 @@ START_TEST(api_streaming_lifecycle)
     ck_assert(json_is_null(json_object_get(j, "last_error")));
     long long in0 = jint(j, "frames_in"), out0 = jint(j, "frames_analysed") + jint(j, "frames_dropped");
     json_decref(j);
-    sleep_ms(3000);
+    ts_sleep_ms(3000);
     j = get_cam(id);
     ck_assert_str_eq(jstr(j, "state"), "streaming");
     long long in1 = jint(j, "frames_in"), out1 = jint(j, "frames_analysed") + jint(j, "frames_dropped");
@@ -615,7 +604,7 @@ START_TEST(api_dead_url_does_not_affect_others)
     j = get_cam(good);
     long long in0 = jint(j, "frames_in");
     json_decref(j);
-    sleep_ms(3000);
+    ts_sleep_ms(3000);
     j = get_cam(good);
     ck_assert_str_eq(jstr(j, "state"), "streaming");
     ck_assert_msg(jint(j, "frames_in") - in0 >= 40, "good camera decoded %lld frames in 3 s",
@@ -642,7 +631,7 @@ START_TEST(api_rtsp_server_restart)
     ts_rtsp_url(&s, 0, url, sizeof url);
     json_decref(create("restart-cam", url, NULL, id));
     json_decref(wait_state(id, "streaming", 20000, NULL));
-    sleep_ms(1000);
+    ts_sleep_ms(1000);
 
     ck_assert_int_eq(ts_rtsp_stop(&s), 0);
     long long waited;
@@ -652,7 +641,7 @@ START_TEST(api_rtsp_server_restart)
     ck_assert_msg(jstr(j, "last_error") && *jstr(j, "last_error"), "no reason given");
     long long frames = jint(j, "frames_in");
     json_decref(j);
-    sleep_ms(1500); /* a couple of refused attempts */
+    ts_sleep_ms(1500); /* a couple of refused attempts */
 
     ck_assert_int_eq(ts_rtsp_restart(&s), 0);
     j = wait_state(id, "streaming", 10000, &waited);
@@ -721,7 +710,7 @@ START_TEST(api_credentials_never_shown_or_logged)
     snprintf(path, sizeof path, "/api/v1/cameras/%s", id);
     assert_body_clean("PATCH", path, body);
     json_decref(wait_state(id, "reconnecting|error", 20000, NULL));
-    sleep_ms(1500); /* a few more attempts, each logged */
+    ts_sleep_ms(1500); /* a few more attempts, each logged */
     assert_body_clean("GET", path, NULL);
     assert_body_clean("GET", "/api/v1/cameras", NULL);
 
@@ -798,7 +787,7 @@ START_TEST(daemon_loads_cameras_at_start)
     /* start with the database away: the daemon serves, and starts the cameras once it is back */
     pg_cluster("stop");
     ck_assert_int_eq(ts_daemon_restart(&d), 0);
-    sleep_ms(3000);
+    ts_sleep_ms(3000);
     pg_cluster("start");
     long long waited;
     json_decref(wait_state_on(&d, on, "streaming", 40000, &waited));

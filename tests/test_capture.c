@@ -17,19 +17,7 @@
 #include "support.h"
 #include "support_rtsp.h"
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0) {
-    }
-}
 
 /* ---- URLs ----------------------------------------------------------------------------------- */
 
@@ -153,7 +141,7 @@ static void *produce(void *arg)
         int d = 0;
         ck_assert_int_eq(cap_queue_push(p->lane, tiny((uint64_t)i, 1), &d), ATT_OK);
         p->dropped_seen += d;
-        sleep_ms(1);
+        ts_sleep_ms(1);
     }
     return NULL;
 }
@@ -179,7 +167,7 @@ START_TEST(queue_drop_oldest_slow_consumer)
         struct cap_queue_stats st;
         cap_queue_get_stats(q, &st);
         ck_assert_uint_eq(st.pushed, st.popped + st.dropped + st.depth);
-        sleep_ms(4); /* slow consumer */
+        ts_sleep_ms(4); /* slow consumer */
     }
     pthread_join(th, NULL);
     struct cap_queue_stats st, ls;
@@ -263,11 +251,11 @@ START_TEST(queue_timeout_close_and_refs)
     ck_assert_int_eq(cap_queue_new(2, &q), ATT_OK);
     cap_lane *l = NULL;
     ck_assert_int_eq(cap_lane_new(q, &l), ATT_OK);
-    long long t0 = now_ms();
+    long long t0 = ts_now_ms();
     cap_frame *f = (cap_frame *)1;
     ck_assert_int_eq(cap_queue_pop(q, 150, &f), ATT_OK);
     ck_assert_ptr_null(f);
-    ck_assert_int_ge(now_ms() - t0, 140);
+    ck_assert_int_ge(ts_now_ms() - t0, 140);
     /* a frame kept past the queue (ref) survives the consumer's free */
     cap_frame *kept = tiny(5, 1);
     cap_frame_ref(kept);
@@ -304,12 +292,12 @@ static struct cap_status status(cap_camera *c)
 /* Poll until the camera is in state want (and, if ended >= 0, ended matches); ms waited or -1. */
 static long long wait_state(cap_camera *c, enum cap_state want, int ended, int timeout_ms)
 {
-    long long t0 = now_ms();
+    long long t0 = ts_now_ms();
     for (;;) {
         struct cap_status st = status(c);
-        if (st.state == want && (ended < 0 || st.ended == ended)) return now_ms() - t0;
-        if (now_ms() - t0 > timeout_ms) return -1;
-        sleep_ms(20);
+        if (st.state == want && (ended < 0 || st.ended == ended)) return ts_now_ms() - t0;
+        if (ts_now_ms() - t0 > timeout_ms) return -1;
+        ts_sleep_ms(20);
     }
 }
 
@@ -434,10 +422,10 @@ START_TEST(file_plays_in_real_time_then_ends)
     start(c);
     long long t_stream = wait_state(c, CAP_STREAMING, -1, 10000);
     ck_assert_int_ge(t_stream, 0);
-    long long t0 = now_ms();
+    long long t0 = ts_now_ms();
     long long t_end = wait_state(c, CAP_RECONNECTING, 1, 20000);
     ck_assert_int_ge(t_end, 0);
-    long long played = now_ms() - t0;
+    long long played = ts_now_ms() - t0;
     struct cap_status st = status(c);
     /* 3 s of 25 fps, played at its own pace (loose: a slow, shared machine) */
     ck_assert_msg(played >= 2300 && played <= 9000, "played in %lld ms", played);
@@ -480,7 +468,7 @@ START_TEST(file_plays_in_real_time_then_ends)
     cap_frame_free(first);
     cap_frame_free(last);
     /* ended stays ended: no replay */
-    sleep_ms(1000);
+    ts_sleep_ms(1000);
     ck_assert_uint_eq(status(c).frames_in, st.frames_in);
     /* disable + enable replays it (session 2) */
     cap_camera_set_enabled(c, 0);
@@ -502,10 +490,10 @@ START_TEST(file_loops_with_a_continuous_clock)
     cap_camera *c = mk_camera(short_clip, "loop", 10, q, set_loop);
     start(c);
     ck_assert_int_ge(wait_state(c, CAP_STREAMING, -1, 10000), 0);
-    long long t0 = now_ms();
+    long long t0 = ts_now_ms();
     int64_t last_ms = -1;
     while (last_ms < 4500) {
-        ck_assert_msg(now_ms() - t0 < 15000, "the loop did not get past 4.5 s of stream");
+        ck_assert_msg(ts_now_ms() - t0 < 15000, "the loop did not get past 4.5 s of stream");
         cap_frame *f = NULL;
         ck_assert_int_eq(cap_queue_pop(q, 3000, &f), ATT_OK);
         ck_assert_ptr_nonnull(f);
@@ -553,7 +541,7 @@ START_TEST(decode_only_camera)
     cap_camera *c = mk_camera(short_clip, "decode-only", 5, NULL, set_loop);
     start(c);
     ck_assert_int_ge(wait_state(c, CAP_STREAMING, -1, 10000), 0);
-    sleep_ms(2500); /* input_fps skips the first 1 s window */
+    ts_sleep_ms(2500); /* input_fps skips the first 1 s window */
     struct cap_status st = status(c);
     ck_assert_uint_gt(st.frames_in, 40);
     ck_assert_uint_eq(st.frames_sampled, 0);
@@ -611,8 +599,8 @@ START_TEST(rtsp_streams_survives_server_restart)
     /* decode cost: this process only decodes (the server is another process) */
     struct cap_status a = status(c);
     double cpu0 = cpu_ms();
-    long long w0 = now_ms();
-    sleep_ms(4000);
+    long long w0 = ts_now_ms();
+    ts_sleep_ms(4000);
     struct cap_status b = status(c);
     double cpu = cpu_ms() - cpu0;
     uint64_t frames = b.frames_in - a.frames_in;
@@ -620,8 +608,8 @@ START_TEST(rtsp_streams_survives_server_restart)
     ck_assert_uint_gt(frames, 60);
     fprintf(stderr, "capture: RTSP 720p25: %.1f fps in, %.2f ms CPU per decoded frame (5 fps converted "
                     "to BGR), %.0f%% of a core, %llu sampled frames dropped by the idle consumer\n",
-            frames * 1000.0 / (double)(now_ms() - w0), cpu / (double)frames,
-            cpu / (double)(now_ms() - w0) * 100.0, (unsigned long long)b.frames_dropped);
+            frames * 1000.0 / (double)(ts_now_ms() - w0), cpu / (double)frames,
+            cpu / (double)(ts_now_ms() - w0) * 100.0, (unsigned long long)b.frames_dropped);
     ck_assert_uint_gt(b.frames_dropped, 0); /* nobody popped for 4 s: lane of 4 dropped the oldest */
 
     /* the server goes away mid-stream */
@@ -631,7 +619,7 @@ START_TEST(rtsp_streams_survives_server_restart)
     ck_assert_msg(t_lost >= 0, "state %s", cap_state_name(st.state));
     ck_assert_msg(st.last_error[0], "no reason given");
     fprintf(stderr, "capture: server stopped -> reconnecting in %lld ms: %s\n", t_lost, st.last_error);
-    sleep_ms(2000); /* a few refused attempts */
+    ts_sleep_ms(2000); /* a few refused attempts */
     st = status(c);
     ck_assert(st.state == CAP_RECONNECTING || st.state == CAP_ERROR);
     ck_assert_uint_ge(st.failures, 2);
@@ -680,14 +668,14 @@ START_TEST(rtsp_stall_detected_by_read_timeout)
     cap_camera *c = mk_camera(url, "stall", 5, NULL, stall_timeouts);
     start(c);
     ck_assert_int_ge(wait_state(c, CAP_STREAMING, -1, 15000), 0);
-    sleep_ms(1000);
+    ts_sleep_ms(1000);
     ck_assert_int_eq(kill(srv.pid, SIGSTOP), 0);
     long long t = wait_state(c, CAP_RECONNECTING, -1, 8000);
     struct cap_status st = status(c);
     ck_assert_msg(t >= 0, "state %s after the stall", cap_state_name(st.state));
     ck_assert_msg(strstr(st.last_error, "stalled"), "last_error: %s", st.last_error);
     fprintf(stderr, "capture: stall -> reconnecting in %lld ms: %s\n", t, st.last_error);
-    sleep_ms(1000);
+    ts_sleep_ms(1000);
     ck_assert_int_eq(kill(srv.pid, SIGCONT), 0);
     ck_assert_msg(wait_state(c, CAP_STREAMING, -1, 10000) >= 0, "not back: %s", status(c).last_error);
     ck_assert_uint_ge(status(c).sessions, 2);
@@ -708,7 +696,7 @@ START_TEST(rtsp_once_serves_one_client)
     cap_camera *a = mk_camera(url, "first", 5, NULL, stall_timeouts);
     start(a);
     ck_assert_int_ge(wait_state(a, CAP_STREAMING, -1, 15000), 0);
-    sleep_ms(500);
+    ts_sleep_ms(500);
     cap_camera *b = mk_camera(url, "second", 5, NULL, stall_timeouts);
     start(b);
     ck_assert_int_ge(wait_state(b, CAP_RECONNECTING, -1, 10000), 0);
@@ -755,7 +743,7 @@ START_TEST(rtsp_dead_urls_do_not_affect_others)
     cap_camera *good = mk_camera(url_ok, "good", 5, q, rtsp_timeouts);
     start(refused);
     start(silent);
-    sleep_ms(300); /* the silent camera is now inside its 6 s open */
+    ts_sleep_ms(300); /* the silent camera is now inside its 6 s open */
     start(good);
     long long t_good = wait_state(good, CAP_STREAMING, -1, 15000);
     ck_assert_int_ge(t_good, 0);
@@ -764,8 +752,8 @@ START_TEST(rtsp_dead_urls_do_not_affect_others)
 
     /* one consumer for all three: the good camera's frames keep coming at its rate */
     uint64_t good_frames = 0, other = 0;
-    long long t0 = now_ms();
-    while (now_ms() - t0 < 6000) {
+    long long t0 = ts_now_ms();
+    while (ts_now_ms() - t0 < 6000) {
         cap_frame *f = NULL;
         ck_assert_int_eq(cap_queue_pop(q, 2000, &f), ATT_OK);
         ck_assert_msg(f != NULL, "no frame for 2 s");
@@ -796,14 +784,14 @@ START_TEST(rtsp_dead_urls_do_not_affect_others)
             r.last_error, cap_state_name(s.state), s.last_error);
 
     /* stopping all three is quick even while one is inside a 1 s open */
-    long long t_stop = now_ms();
+    long long t_stop = ts_now_ms();
     cap_camera_stop(refused);
     cap_camera_stop(silent);
     cap_camera_stop(good);
     cap_camera_free(refused);
     cap_camera_free(silent);
     cap_camera_free(good);
-    ck_assert_int_lt(now_ms() - t_stop, 3000);
+    ck_assert_int_lt(ts_now_ms() - t_stop, 3000);
     close(silent_fd);
     cap_queue_free(q);
     ts_rtsp_stop(&srv);

@@ -884,14 +884,7 @@ static struct ts_daemon D;
 static char d_conninfo[600], d_state[256];
 static char persons[3][37], cams[2][37];
 
-static char *url(const char *path_and_query)
-{
-    static char buf[4][1024];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(buf[k], sizeof buf[k], "%s%s", D.url, path_and_query);
-    return buf[k];
-}
+static char *url(const char *pq) { return ts_url(&D, pq); }
 
 static json_t *get_json(const char *pq, const char *token, long want_status)
 {

@@ -171,14 +171,7 @@ static char admin_id[40], hr_id[40];
 
 #define BODY_LIMIT 4096
 
-static char *url(const struct ts_daemon *d, const char *path)
-{
-    static __thread char buf[4][256];
-    static __thread int i;
-    char *u = buf[i++ & 3];
-    snprintf(u, 256, "%s%s", d->url, path);
-    return u;
-}
+#define url ts_url
 
 static const char *bearer(const char *tok)
 {

@@ -24,14 +24,7 @@ static PGconn *db;
 static char person[37];
 static int ready;
 
-static char *url(const char *pq)
-{
-    static char buf[4][1024];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(buf[k], sizeof buf[k], "%s%s", D.url, pq);
-    return buf[k];
-}
+static char *url(const char *pq) { return ts_url(&D, pq); }
 
 static void setup(void)
 {

@@ -27,19 +27,7 @@ static char admin_id[40], hr_id[40];
 
 #define ERRORS_BODY_LIMIT (3L << 20) /* the "errors" daemon's max_body_bytes: every test photo fits */
 
-static char *url(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *url(const char *fmt, ...)
-{
-    static char buf[8][512];
-    static int i;
-    char *u = buf[i++ & 7];
-    int n = snprintf(u, 512, "%s", D.url);
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(u + n, 512 - (size_t)n, fmt, ap);
-    va_end(ap);
-    return u;
-}
+#define url(...) ts_urlf(&D, __VA_ARGS__)
 
 /* Run a shell command (ffmpeg, head); fail the test if it fails. */
 static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
