@@ -457,3 +457,26 @@ char *ts_urlf(const struct ts_daemon *d, const char *fmt, ...)
     va_end(ap);
     return u;
 }
+
+void ts_q_text(PGconn *c, const char *sql, char *out, size_t len)
+{
+    PGresult *r = PQexec(c, sql);
+    ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1, "%s: %s", sql, PQerrorMessage(c));
+    snprintf(out, len, "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+}
+
+long long ts_q_int(PGconn *c, const char *sql)
+{
+    char v[64];
+    ts_q_text(c, sql, v, sizeof v);
+    return strtoll(v, NULL, 10);
+}
+
+void ts_q_exec(PGconn *c, const char *sql)
+{
+    PGresult *r = PQexec(c, sql);
+    ExecStatusType st = PQresultStatus(r);
+    ck_assert_msg(st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK, "%s: %s", sql, PQerrorMessage(c));
+    PQclear(r);
+}

@@ -5,6 +5,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include <libpq-fe.h>
 #include <sys/types.h>
 
 /* Value of a required environment variable (set by `make test`); aborts the test if missing. */
@@ -16,6 +18,11 @@ void ts_rm_rf(const char *dir);
 /* Run argv; capture stdout (and stderr too if with_stderr) into out (first outlen-1 bytes, trailing
  * newlines dropped) if out; otherwise they pass through. Returns the exit status (128+signal). */
 int ts_run(char *const argv[], char *out, size_t outlen, int with_stderr);
+/* One-row queries on an open connection (the test fails on an error or another row count), and a
+ * statement whose result is not read. */
+void ts_q_text(PGconn *c, const char *sql, char *out, size_t len);
+long long ts_q_int(PGconn *c, const char *sql);
+void ts_q_exec(PGconn *c, const char *sql);
 /* Milliseconds on the monotonic clock; sleep ms (resumed after signals). */
 long long ts_now_ms(void);
 void ts_sleep_ms(int ms);

@@ -71,35 +71,10 @@ static PGconn *connect_ok(const char *conninfo)
     return c;
 }
 
-static long long q_int(PGconn *c, const char *sql)
-{
-    PGresult *r = PQexec(c, sql);
-    ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1, "%s: %s", sql, PQerrorMessage(c));
-    long long v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-    PQclear(r);
-    return v;
-}
-
-static void q_text(PGconn *c, const char *sql, char *out, size_t len)
-{
-    PGresult *r = PQexec(c, sql);
-    ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1, "%s: %s", sql, PQerrorMessage(c));
-    snprintf(out, len, "%s", PQgetvalue(r, 0, 0));
-    PQclear(r);
-}
-
-static void q_exec(PGconn *c, const char *sql)
-{
-    PGresult *r = PQexec(c, sql);
-    ExecStatusType st = PQresultStatus(r);
-    ck_assert_msg(st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK, "%s: %s", sql, PQerrorMessage(c));
-    PQclear(r);
-}
-
 /* Rows in insertion order (ctid: a fresh heap only ever appends) with strictly increasing ts. */
 static bool rows_in_order(PGconn *c)
 {
-    return q_int(c, "SELECT count(*) FROM (SELECT ts < lag(ts) OVER (ORDER BY ctid) AS back FROM events) x"
+    return ts_q_int(c, "SELECT count(*) FROM (SELECT ts < lag(ts) OVER (ORDER BY ctid) AS back FROM events) x"
                     " WHERE back") == 0;
 }
 
@@ -124,9 +99,9 @@ static PGconn *fresh_db(char *conninfo, size_t len)
     ck_assert_msg(db_migrate(c, &applied, err, sizeof err) == ATT_OK, "migrate: %s", err);
     ck_assert_msg(db_prepare_all(c, err, sizeof err) == ATT_OK, "prepare: %s", err);
     char id[64];
-    q_text(c, "INSERT INTO people (employee_no, name) VALUES ('E-1', 'Ada Lovelace') RETURNING id", id, sizeof id);
+    ts_q_text(c, "INSERT INTO people (employee_no, name) VALUES ('E-1', 'Ada Lovelace') RETURNING id", id, sizeof id);
     ck_assert(cursor_uuid_parse(id, P1));
-    q_text(c, "INSERT INTO cameras (name, url) VALUES ('ward 3', 'rtsp://127.0.0.1:1/x') RETURNING id", id, sizeof id);
+    ts_q_text(c, "INSERT INTO cameras (name, url) VALUES ('ward 3', 'rtsp://127.0.0.1:1/x') RETURNING id", id, sizeof id);
     ck_assert(cursor_uuid_parse(id, CAM));
     return c;
 }
@@ -450,8 +425,8 @@ START_TEST(writer_in_order_exactly_once)
     double drained = wait_drained(s, 60);
     ck_assert_msg(drained >= 0, "spool not drained within 60 s");
     fprintf(stderr, "events: burst of %d: spooled and written in %.2f s\n", N, ts_now_s() - t0);
-    ck_assert_int_eq(q_int(c, "SELECT count(*) FROM events"), N + 10);
-    ck_assert_int_eq(q_int(c, "SELECT count(DISTINCT id) FROM events"), N + 10);
+    ck_assert_int_eq(ts_q_int(c, "SELECT count(*) FROM events"), N + 10);
+    ck_assert_int_eq(ts_q_int(c, "SELECT count(DISTINCT id) FROM events"), N + 10);
     ck_assert(rows_in_order(c));
     struct event_writer_stats st;
     event_writer_get_stats(w, &st);
@@ -467,7 +442,7 @@ START_TEST(writer_in_order_exactly_once)
              "SELECT person_id::text || ' ' || camera_id::text || ' ' || kind || ' ' || source || ' ' ||"
              " similarity || ' ' || liveness || ' ' || (extract(epoch FROM ts) * 1000000)::bigint"
              " FROM events ORDER BY ts LIMIT 1");
-    q_text(c, sql, buf, sizeof buf);
+    ts_q_text(c, sql, buf, sizeof buf);
     char p1[37], cam[37], want[256];
     cursor_uuid_format(P1, p1);
     cursor_uuid_format(CAM, cam);
@@ -538,7 +513,7 @@ START_TEST(replay_after_crash_is_idempotent)
     event_writer_get_stats(w, &st);
     ck_assert_uint_eq(st.written, N / 2);
     ck_assert_uint_eq(st.duplicates, N / 2);
-    ck_assert_int_eq(q_int(c, "SELECT count(*) FROM events"), N);
+    ck_assert_int_eq(ts_q_int(c, "SELECT count(*) FROM events"), N);
     ck_assert(rows_in_order(c));
     ck_assert_int_eq(event_writer_stop(w, 5000), ATT_OK);
     event_writer_free(w);
@@ -594,7 +569,7 @@ START_TEST(sigkill_then_restart)
     ssize_t r;
     while (got < MAX && (r = read(fds[0], ids[got], 16)) == 16) got++;
     close(fds[0]);
-    long long before = q_int(c, "SELECT count(*) FROM events");
+    long long before = ts_q_int(c, "SELECT count(*) FROM events");
 
     spool *s = spool_ok();
     size_t pending = spool_depth(s);
@@ -610,14 +585,14 @@ START_TEST(sigkill_then_restart)
     spool_close(s);
 
     /* all reported ids exactly once; at most one more row (appended, killed before it was reported) */
-    long long rows = q_int(c, "SELECT count(*) FROM events");
-    ck_assert_int_eq(q_int(c, "SELECT count(DISTINCT id) FROM events"), rows);
+    long long rows = ts_q_int(c, "SELECT count(*) FROM events");
+    ck_assert_int_eq(ts_q_int(c, "SELECT count(DISTINCT id) FROM events"), rows);
     ck_assert_msg(rows >= (long long)got && rows <= (long long)got + 1, "rows %lld, reported %zu", rows, got);
     for (size_t i = 0; i < got; i++) {
         char id[37], sql[128];
         cursor_uuid_format(ids[i], id);
         snprintf(sql, sizeof sql, "SELECT count(*) FROM events WHERE id = '%s'", id);
-        ck_assert_int_eq(q_int(c, sql), 1);
+        ck_assert_int_eq(ts_q_int(c, sql), 1);
     }
     ck_assert(rows_in_order(c));
     ck_assert_uint_eq(wst.written + wst.duplicates, pending); /* each spooled record: new or a replay */
@@ -660,8 +635,8 @@ START_TEST(refused_record_does_not_block)
     ck_assert_uint_eq(st.rejected, 1);
     ck_assert_uint_eq(st.unlinked, 1);
     ck_assert_ptr_nonnull(strstr(st.last_error, "refused"));
-    ck_assert_int_eq(q_int(c, "SELECT count(*) FROM events"), 4);
-    ck_assert_int_eq(q_int(c, "SELECT count(*) FROM events WHERE camera_id IS NULL"), 1);
+    ck_assert_int_eq(ts_q_int(c, "SELECT count(*) FROM events"), 4);
+    ck_assert_int_eq(ts_q_int(c, "SELECT count(*) FROM events WHERE camera_id IS NULL"), 1);
     ck_assert(rows_in_order(c));
     event_writer_free(w);
     spool_close(s);
@@ -775,8 +750,8 @@ START_TEST(database_outage)
                     "returned\n", started, drained);
     ck_assert_msg(drained < 2.0 + DB_CONNECT_TIMEOUT_S + 5, "recovery took %.2f s", drained); /* loose: slow CI */
     c = connect_ok(ci);
-    ck_assert_int_eq(q_int(c, "SELECT count(*) FROM events"), 70);
-    ck_assert_int_eq(q_int(c, "SELECT count(DISTINCT id) FROM events"), 70);
+    ck_assert_int_eq(ts_q_int(c, "SELECT count(*) FROM events"), 70);
+    ck_assert_int_eq(ts_q_int(c, "SELECT count(DISTINCT id) FROM events"), 70);
     ck_assert(rows_in_order(c));
     event_writer_get_stats(w, &st);
     ck_assert_uint_eq(st.written, 70);
@@ -821,7 +796,7 @@ START_TEST(store_last_per_person_and_list_checks)
              " (gen_random_uuid(), '%s', 'out', '2024-05-01T21:00:00Z', 'manual', 'r', 'u', now()),"
              " (gen_random_uuid(), '%s', 'in', '2024-05-01T20:00:00.000001Z', 'manual', 'r', 'u', NULL)",
              p1, p1, p1);
-    q_exec(c, sql);
+    ts_q_exec(c, sql);
     struct seen sn = {0};
     ck_assert_int_eq(store_events_last_per_person(c, 0, seed_cb, &sn), ATT_OK);
     ck_assert_int_eq(sn.n, 1);
@@ -952,7 +927,7 @@ static void wait_rows(PGconn *c, long long want)
 {
     double t0 = ts_now_s();
     long long got = -1;
-    while (ts_now_s() - t0 < 30 && (got = q_int(c, "SELECT count(*) FROM events")) != want) usleep(20000);
+    while (ts_now_s() - t0 < 30 && (got = ts_q_int(c, "SELECT count(*) FROM events")) != want) usleep(20000);
     ck_assert_msg(got == want, "events rows %lld, want %lld", got, want);
 }
 
@@ -966,13 +941,13 @@ START_TEST(api_events_and_metrics)
         char sql[256];
         snprintf(sql, sizeof sql, "INSERT INTO people (employee_no, name) VALUES ('N-%d', '%s') RETURNING id", i,
                  names[i]);
-        q_text(c, sql, persons[i], sizeof persons[i]);
+        ts_q_text(c, sql, persons[i], sizeof persons[i]);
     }
     for (int i = 0; i < 2; i++) {
         char sql[256];
         snprintf(sql, sizeof sql, "INSERT INTO cameras (name, url) VALUES ('cam %d', 'rtsp://127.0.0.1:1/c%d') RETURNING id",
                  i, i);
-        q_text(c, sql, cams[i], sizeof cams[i]);
+        ts_q_text(c, sql, cams[i], sizeof cams[i]);
     }
     ck_assert_int_eq(ts_daemon_stop(&D, SIGTERM, 30), 0);
 
@@ -992,12 +967,12 @@ START_TEST(api_events_and_metrics)
              " '2024-05-02T00:00:00Z'::timestamptz + i * interval '1 minute', 0.5, 0.9, 'camera'"
              " FROM generate_series(0, 249) i",
              persons[0], persons[1], persons[2], cams[0], cams[1]);
-    q_exec(c, sql);
-    q_exec(c, "UPDATE events SET voided_at = now() WHERE ts = '2024-05-02T00:10:00Z'");
+    ts_q_exec(c, sql);
+    ts_q_exec(c, "UPDATE events SET voided_at = now() WHERE ts = '2024-05-02T00:10:00Z'");
     snprintf(sql, sizeof sql,
              "UPDATE people SET employee_no = NULL, name = NULL, title = NULL, active = false, erased_at = now()"
              " WHERE id = '%s'", persons[2]);
-    q_exec(c, sql);
+    ts_q_exec(c, sql);
 
     /* auth: no token, a bad token → 401 (every valid role may read, so there is no 403 here) */
     struct ts_resp r;
@@ -1101,12 +1076,12 @@ START_TEST(api_events_and_metrics)
     expect_bad_param("/api/v1/events?person=abc", "person");
 
     /* audit: every successful read, ids and counts only, never a name */
-    ck_assert_int_ge(q_int(c, "SELECT count(*) FROM audit_log WHERE action = 'event.list' AND outcome = 'ok'"), 8);
+    ck_assert_int_ge(ts_q_int(c, "SELECT count(*) FROM audit_log WHERE action = 'event.list' AND outcome = 'ok'"), 8);
     snprintf(sql, sizeof sql,
              "SELECT count(*) FROM audit_log WHERE action = 'event.list' AND target_type = 'person'"
              " AND target_id = '%s' AND (detail->>'count')::int = 83", persons[2]);
-    ck_assert_int_eq(q_int(c, sql), 1);
-    ck_assert_int_eq(q_int(c, "SELECT count(*) FROM audit_log WHERE action = 'event.list' AND (detail::text LIKE "
+    ck_assert_int_eq(ts_q_int(c, sql), 1);
+    ck_assert_int_eq(ts_q_int(c, "SELECT count(*) FROM audit_log WHERE action = 'event.list' AND (detail::text LIKE "
                               "'%Grace%' OR detail::text LIKE '%Turing%' OR detail::text LIKE '%N-0%')"),
                      0);
 
@@ -1130,7 +1105,7 @@ START_TEST(api_events_and_metrics)
     spool_offline(7, 1714636800000000LL - 3600LL * 1000000, NULL); /* 2024-05-01T23:00:00Z.. */
     start_daemon();
     wait_rows(c, 255 + 7);
-    ck_assert_int_eq(q_int(c, "SELECT count(DISTINCT id) FROM events"), 255 + 7);
+    ck_assert_int_eq(ts_q_int(c, "SELECT count(DISTINCT id) FROM events"), 255 + 7);
     ck_assert_int_eq(ts_daemon_stop(&D, SIGTERM, 30), 0);
     PQfinish(c);
 }

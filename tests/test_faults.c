@@ -75,38 +75,15 @@ static PGconn *connect_ok(const char *conninfo)
     return c;
 }
 
-static void q_text(PGconn *c, const char *sql, char *out, size_t len)
-{
-    PGresult *r = PQexec(c, sql);
-    ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1, "%s: %s", sql, PQerrorMessage(c));
-    snprintf(out, len, "%s", PQgetvalue(r, 0, 0));
-    PQclear(r);
-}
-
-static long long q_int(PGconn *c, const char *sql)
-{
-    char v[64];
-    q_text(c, sql, v, sizeof v);
-    return strtoll(v, NULL, 10);
-}
-
-static void q_exec(PGconn *c, const char *sql)
-{
-    PGresult *r = PQexec(c, sql);
-    ExecStatusType st = PQresultStatus(r);
-    ck_assert_msg(st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK, "%s: %s", sql, PQerrorMessage(c));
-    PQclear(r);
-}
-
 /* The person and camera every event names. */
 static uint8_t P1[16], CAM[16];
 
 static void add_roster(PGconn *c)
 {
     char id[64];
-    q_text(c, "INSERT INTO people (employee_no, name) VALUES ('F-1', 'Fault Tester') RETURNING id", id, sizeof id);
+    ts_q_text(c, "INSERT INTO people (employee_no, name) VALUES ('F-1', 'Fault Tester') RETURNING id", id, sizeof id);
     ck_assert(cursor_uuid_parse(id, P1));
-    q_text(c, "INSERT INTO cameras (name, url) VALUES ('ward 9', 'rtsp://127.0.0.1:1/x') RETURNING id", id, sizeof id);
+    ts_q_text(c, "INSERT INTO cameras (name, url) VALUES ('ward 9', 'rtsp://127.0.0.1:1/x') RETURNING id", id, sizeof id);
     ck_assert(cursor_uuid_parse(id, CAM));
 }
 
@@ -211,7 +188,7 @@ static void assert_exactly(PGconn *c, struct idset *want)
     ck_assert_msg(missing == 0 && extra == 0, "%zu event(s) accepted: %zu missing from the database, %zu extra rows",
                   want->n, missing, extra);
     /* events.id is the primary key; this is the belt to its braces */
-    ck_assert_int_eq(q_int(c, "SELECT count(*) - count(DISTINCT id) FROM events"), 0);
+    ck_assert_int_eq(ts_q_int(c, "SELECT count(*) - count(DISTINCT id) FROM events"), 0);
 }
 
 static bool wait_until(bool (*cond)(void *), void *ud, double timeout_s)
@@ -434,9 +411,9 @@ START_TEST(pg_restart_under_load)
     char sql[160];
     for (size_t i = 0; i < g_punches.n; i++) {
         snprintf(sql, sizeof sql, "SELECT count(*) FROM events WHERE id = '%s' AND source = 'manual'", g_punches.ids[i]);
-        ck_assert_int_eq(q_int(c, sql), 1);
+        ck_assert_int_eq(ts_q_int(c, sql), 1);
     }
-    long long manual = q_int(c, "SELECT count(*) FROM events WHERE source = 'manual'");
+    long long manual = ts_q_int(c, "SELECT count(*) FROM events WHERE source = 'manual'");
     ck_assert_int_ge(manual, (long long)g_punches.n);
     ck_assert_int_le(manual, (long long)g_punches.n + atomic_load(&g_punch_503));
     fprintf(stderr, "faults: %zu events, %zu spooled during the restart; readers: %d ok, %d 503; punches: %zu 201, "
@@ -755,7 +732,7 @@ START_TEST(sigterm_with_events_in_flight)
     PGconn *blocker = connect_ok(conninfo);
     char err[512] = "";
     ck_assert_msg(db_prepare_all(blocker, err, sizeof err) == ATT_OK, "%s", err);
-    q_exec(blocker, "BEGIN");
+    ts_q_exec(blocker, "BEGIN");
     struct store_event_result res;
     ck_assert_int_eq(store_event_insert(blocker, &first, &res), ATT_OK);
 
@@ -764,7 +741,7 @@ START_TEST(sigterm_with_events_in_flight)
     long long waiting = 0;
     while (waiting == 0 && ts_now_s() - t0 < 60) {
         usleep(50000);
-        waiting = q_int(c, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'attendd-events'"
+        waiting = ts_q_int(c, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'attendd-events'"
                            " AND wait_event_type = 'Lock'");
     }
     ck_assert_msg(waiting == 1, "the daemon's event writer never blocked on the held row");
@@ -775,10 +752,10 @@ START_TEST(sigterm_with_events_in_flight)
     double took = ts_now_s() - t1;
     ck_assert_int_eq(rc, 0);
     ck_assert_msg(took < 60, "stop took %.1f s", took);
-    q_exec(blocker, "ROLLBACK");
+    ts_q_exec(blocker, "ROLLBACK");
     PQfinish(blocker);
     /* the cancelled batch left nothing behind; everything is still spooled, and the log says so */
-    ck_assert_int_eq(q_int(c, "SELECT count(*) FROM events"), 0);
+    ck_assert_int_eq(ts_q_int(c, "SELECT count(*) FROM events"), 0);
     snprintf(logpath, sizeof logpath, "%s", D.log);
     char *log = captured_log();
     ck_assert_msg(strstr(log, "400 event(s) left in the spool; they are written at the next start"), "%s", log);
@@ -788,7 +765,7 @@ START_TEST(sigterm_with_events_in_flight)
     /* after a restart every event is in the database exactly once */
     ck_assert_int_eq(ts_daemon_restart(&D), 0);
     t0 = ts_now_s();
-    while (q_int(c, "SELECT count(*) FROM events") < 400 && ts_now_s() - t0 < 60) usleep(50000);
+    while (ts_q_int(c, "SELECT count(*) FROM events") < 400 && ts_now_s() - t0 < 60) usleep(50000);
     assert_exactly(c, &ids);
     D.keep_dir = 0;
     ck_assert_int_eq(ts_daemon_stop(&D, SIGTERM, 60), 0);
