@@ -36,7 +36,7 @@ LDFLAGS_ALL  := $(SAN) $(LDFLAGS)
 
 # ---- sources ---------------------------------------------------------------
 OBJ       := $(BUILD)/obj
-LIB_SRCS  := $(filter-out src/main.c src/cli/%,$(sort $(shell find src -name '*.c')))
+LIB_SRCS  := $(filter-out src/daemon/main.c src/cli/%,$(sort $(shell find src -name '*.c')))
 LIB_CXX   := $(sort $(shell find src -name '*.cpp'))
 CLI_SRCS  := $(sort $(wildcard src/cli/*.c))
 TEST_SRCS := $(sort $(wildcard tests/*.c))
@@ -75,7 +75,7 @@ $(BUILD)/gen/suites.h: $(filter tests/test_%,$(TEST_SRCS))
 $(LIB): $(LIB_OBJS)
 	@rm -f $@
 	$(AR) rcs $@ $^
-$(BUILD)/attendd: $(OBJ)/src/main.o $(LIB)
+$(BUILD)/attendd: $(OBJ)/src/daemon/main.o $(LIB)
 	$(CXX) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
 $(BUILD)/attendctl: $(CLI_OBJS) $(LIB)
 	$(CXX) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)

@@ -1,4 +1,4 @@
-/* Durable spool (src/store/spool.c): order, acknowledgement, crash recovery (torn tail, corrupt
+/* Durable spool (src/journal/spool.c): order, acknowledgement, crash recovery (torn tail, corrupt
  * middle), rotation, disk full (fault hook and a real 64 KiB tmpfs), exactly-once replay. */
 #include <check.h>
 #include <dirent.h>
