@@ -135,9 +135,9 @@ static inline att_err fz_json_body(const uint8_t *data, size_t size)
         break;
     }
     case FZ_TOKENS_CREATE: {
-        enum att_role role;
-        e = http_tokens_body(&resp, body, n, &json, &role);
-        if (e == ATT_OK) FZ_CHECK(role == ROLE_ADMIN || role == ROLE_HR);
+        struct token_request t;
+        e = http_tokens_body(&resp, body, n, &json, &t);
+        if (e == ATT_OK) FZ_CHECK((t.role == ROLE_ADMIN || t.role == ROLE_HR) && t.name && *t.name);
         break;
     }
     case FZ_PUNCHES_CREATE: {

@@ -87,6 +87,9 @@ att_err http_json(struct http_response *resp, unsigned int status, json_t *body)
  * new reference or NULL (then the whole answer is a 500 problem). */
 att_err http_json_items(struct http_response *resp, const void *rows, size_t n, size_t elem_size,
                         json_t *(*to_json)(const void *row));
+/* j as compact JSON text (malloc'd, free it); steals the reference to j. NULL when j is NULL or on
+ * no memory: audit details are built with jansson and turned into text here. */
+char *http_json_text(json_t *j);
 /* A status without a body (204). */
 att_err http_status(struct http_response *resp, unsigned int status);
 /* Add a response header (copied); ATT_E_INTERNAL if there is no room or it is too long. */
@@ -210,8 +213,14 @@ att_err http_people_update_body(struct http_response *resp, const char *body, si
  * (strings point into d, not into the JSON, which is freed), changed: member names "a,b" (may be NULL). */
 att_err http_cameras_body(struct http_response *resp, const char *body, size_t len, bool create,
                           struct camera_def *d, struct camera_patch *p, char *changed, size_t changed_len);
-att_err http_tokens_body(struct http_response *resp, const char *body, size_t len, json_t **json,
-                         enum att_role *role);
+/* A token to create: name points into *doc. */
+struct token_request {
+    const char *name;
+    enum att_role role;
+    bool pseudonymous;  /* sees pseudonyms instead of identities */
+};
+att_err http_tokens_body(struct http_response *resp, const char *body, size_t len, json_t **doc,
+                         struct token_request *out);
 /* now_s: the current time (seconds since the epoch) the "not in the future" rule compares with. */
 att_err http_punches_body(struct http_response *resp, const char *body, size_t len, int64_t now_s, json_t **json,
                           int64_t *ts_us);

@@ -145,3 +145,10 @@ att_err http_problem_ext(struct http_response *resp, att_err err, const char *fi
     va_end(ap);
     return r;
 }
+
+char *http_json_text(json_t *j)
+{
+    char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    return s;
+}

@@ -1,6 +1,7 @@
 /* /api/v1/tokens (admin): create (the secret is shown once), list (never hashes or secrets),
  * revoke; every call leaves an audit row. /api/v1/whoami: the presented token's identity. */
 #include "http_internal.h"
+#include "request_spec.h"
 
 #include <sodium.h>
 #include <stdio.h>
@@ -14,50 +15,54 @@
 
 static const char *const role_names[] = {"admin", "hr", NULL};
 
-static const struct http_json_field create_spec[] = {
-    {.name = "name", .type = HJ_STRING, .required = true, .min_len = 1, .max_len = sizeof(((struct token_info *)0)->name) - 1},
-    {.name = "role", .type = HJ_STRING, .required = true, .one_of = role_names},
-    {.name = "pseudonymous", .type = HJ_BOOLEAN}, /* issue 6: sees pseudonyms, not identities */
-    {NULL},
-};
-
 /* Fail closed: if the audit row cannot be written the action is refused. */
 static att_err audit_failed(struct http_response *resp, att_err e)
 {
     return http_problem(resp, e == ATT_E_DB ? ATT_E_DB : ATT_E_INTERNAL, NULL, "the audit log could not be written");
 }
 
-att_err http_tokens_body(struct http_response *resp, const char *buf, size_t len, json_t **json,
-                         enum att_role *role)
+att_err http_tokens_body(struct http_response *resp, const char *buf, size_t len, json_t **doc,
+                         struct token_request *out)
 {
-    json_t *body;
-    att_err e = http_json_parse(resp, buf, len, create_spec, &body);
+    const char *role = NULL;
+    *out = (struct token_request){0};
+    const struct http_field spec[] = {
+        {.name = "name", .type = HV_TEXT, .required = true, .min_len = 1,
+         .max_len = sizeof(((struct token_info *)0)->name) - 1, .text = &out->name},
+        {.name = "role", .type = HV_ENUM, .required = true, .one_of = role_names, .text = &role},
+        {.name = "pseudonymous", .type = HV_BOOL, .flag = &out->pseudonymous}, /* sees pseudonyms, not identities */
+        {NULL},
+    };
+    att_err e = http_body_parse(resp, buf, len, spec, doc);
     if (e != ATT_OK) return e;
-    if (role_parse(json_string_value(json_object_get(body, "role")), role) != 0) { /* spec allows only valid */
-        json_decref(body);
+    if (role_parse(role, &out->role) != 0) { /* the spec allows only valid ones */
+        json_decref(*doc);
+        *doc = NULL;
         return http_problem(resp, ATT_E_INVALID, "role", "'role' must be \"admin\" or \"hr\"");
     }
-    *json = body;
     return ATT_OK;
 }
 
 att_err http_tokens_create(struct http_request *req, struct http_response *resp)
 {
     json_t *body;
-    enum att_role role;
-    att_err e = http_json_media(req, resp);
-    if (e == ATT_OK) e = http_tokens_body(resp, req->body, req->body_len, &body, &role);
+    struct token_request t;
+    att_err e = http_body_media(req, resp);
+    if (e == ATT_OK) e = http_tokens_body(resp, req->body, req->body_len, &body, &t);
     if (e != ATT_OK) return e;
-    const char *name = json_string_value(json_object_get(body, "name"));
+    const char *name = t.name;
+    enum att_role role = t.role;
+    bool pseudo = t.pseudonymous;
     PGconn *c;
     if ((e = http_req_db(req, resp, &c)) != ATT_OK) {
         json_decref(body);
         return e;
     }
-    bool pseudo = json_is_true(json_object_get(body, "pseudonymous"));
-    char detail[80];
-    snprintf(detail, sizeof detail, "{\"role\":\"%s\",\"pseudonymous\":%s}", role_name(role),
-             pseudo ? "true" : "false");
+    char *detail = http_json_text(json_pack("{s:s, s:b}", "role", role_name(role), "pseudonymous", pseudo));
+    if (!detail) {
+        json_decref(body);
+        return http_problem(resp, ATT_E_NOMEM, NULL, NULL);
+    }
 
     char token[TOKEN_STR_MAX], id[UUID_STR_LEN];
     e = db_begin(c);
@@ -68,12 +73,15 @@ att_err http_tokens_create(struct http_request *req, struct http_response *resp)
         if (e != ATT_OK) {
             db_rollback(c);
             sodium_memzero(token, sizeof token);
+            free(detail);
             json_decref(body);
             return audit_failed(resp, e);
         }
+        free(detail);
     } else {
         db_rollback(c);
         (void)http_audit(req, "token.create", "token", NULL, att_err_code(e), detail);
+        free(detail);
         json_decref(body);
         if (e == ATT_E_INVALID) return http_problem(resp, e, "name", "'name' is not acceptable for a token");
         return http_problem(resp, e, NULL, "the token could not be created");
