@@ -1,4 +1,4 @@
--- Roster and templates, issue 4: template key ids are 32-bit fingerprints (template_crypto.h), so
+-- Roster and templates: template key ids are 32-bit fingerprints (template_crypto.h), so
 -- faces.key_id widens to bigint over 0..2^32-1; an index serves the roster's keyset pagination.
 -- Run by src/store/migrate.c in one transaction: nothing here may need to run outside one.
 

@@ -1,4 +1,4 @@
--- Cameras, issue 5: bound the columns by what the daemon holds (struct camera_def: name up to 128
+-- Cameras: bound the columns by what the daemon holds (struct camera_def: name up to 128
 -- bytes, url up to 1024 bytes) and analysis_fps by what capture accepts (0.5..30), so a row written
 -- by any path can always be loaded and started. Run by src/store/migrate.c in one transaction.
 

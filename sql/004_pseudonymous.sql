@@ -1,4 +1,4 @@
--- Issue 6 (corrections, live feed, pseudonymous mode): pseudonymous API tokens, and events.seq, the
+-- Corrections, live feed, pseudonymous mode: pseudonymous API tokens, and events.seq, the
 -- commit-ordered position behind the SSE feed's ids. Run by src/store/migrate.c in one transaction.
 
 -- A pseudonymous token sees people.pseudonym instead of person ids, names and employee numbers.

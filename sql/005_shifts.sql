@@ -1,4 +1,4 @@
--- Shifts and schedules, issue 6: named shifts (local wall times; end <= start = overnight) and their
+-- Shifts and schedules: named shifts (local wall times; end <= start = overnight) and their
 -- assignment to a department or one person for a date range. Run by src/store/migrate.c in one transaction.
 
 -- btree_gist lets one exclusion constraint say "no two overlapping assignments for the same target"

@@ -1,4 +1,4 @@
-/* Abuse resistance (issue 7): the failed-authentication table on its own (limit, window, IPv6 /64,
+/* Abuse resistance: the failed-authentication table on its own (limit, window, IPv6 /64,
  * bounded memory), lock-outs in the daemon (429 + Retry-After, per address, valid tokens refused
  * too, audited, lifted after the window), and 1,000 idle or slow connections not starving a new
  * client. Slow clients come from 127.0.0.2 (all of 127/8 is loopback on Linux). */
@@ -366,7 +366,7 @@ static int daemon_sockets(pid_t pid)
     return n;
 }
 
-/* A new client's GET /healthz: must be 200 within 1 s (the acceptance bound of issue 7). */
+/* A new client's GET /healthz: must be 200 within 1 s (the bound the daemon holds under load). */
 static void fresh_client_served(const struct ts_daemon *d)
 {
     char url[160];

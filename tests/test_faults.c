@@ -1,4 +1,4 @@
-/* Fault tests of the event path (issue 7): PostgreSQL restarted under load (events, API readers,
+/* Fault tests of the event path: PostgreSQL restarted under load (events, API readers,
  * manual punches), the spool on a really full file system, corrupt spool records next to good ones,
  * SIGTERM with events in flight. Each checks that no event is lost or stored twice. */
 #include <check.h>

@@ -363,7 +363,7 @@ static void create_token(const char *name, const char *role, char *id, size_t id
     ck_assert_str_eq(jstr(j, "name"), name);
     ck_assert_str_eq(jstr(j, "role"), role);
     ck_assert_int_eq(strncmp(jstr(j, "token"), "att_", 4), 0);
-    ck_assert(json_is_false(json_object_get(j, "pseudonymous"))); /* issue 6: shown, off by default */
+    ck_assert(json_is_false(json_object_get(j, "pseudonymous"))); /* shown, off by default */
     ck_assert_int_eq(json_object_size(j), 5);
     snprintf(id, idlen, "%s", jstr(j, "id"));
     snprintf(tok, toklen, "%s", jstr(j, "token"));

@@ -1,4 +1,4 @@
-/* Roster, enrolment, identification and audit through the real daemon (issue 4): the end-to-end
+/* Roster, enrolment, identification and audit through the real daemon: the end-to-end
  * acceptance on ../shared/data/faces (enrol id01-id10, identify every other photo, id11-id13 as
  * strangers), every enrolment error code, the roster routes, erasure, 401/403 on every route, audit
  * rows, and the gallery surviving a restart. One daemon and database per test case. */
@@ -414,7 +414,7 @@ START_TEST(enrol_and_identify_dataset)
     }
     ck_assert_int_eq(n_ident, 13);
 
-    /* at the default threshold (0.45) the issue's criterion: of every probe photo (38 of enrolled
+    /* at the default threshold (0.45) the recognition target: of every probe photo (38 of enrolled
      * people, 13 of strangers) at least 98% decided right, no one matched to a wrong person */
     struct figures fg;
     probe_dataset(ids, person, "0.45 (default)", &fg);

@@ -1,4 +1,4 @@
-/* Store side of the roster (issue 4) against a throwaway PostgreSQL cluster: people (conflicts,
+/* Store side of the roster against a throwaway PostgreSQL cluster: people (conflicts,
  * filters, keyset pagination, patch, erasure), encrypted faces, the gallery stream, key rotation
  * (store function and `attendctl key rotate`), audit listing, and a pg_dump free of plaintext. */
 #include <check.h>

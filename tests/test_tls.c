@@ -1,4 +1,4 @@
-/* HTTPS (issue 7): config checks (both tls keys or neither; TLS may listen off loopback without
+/* HTTPS: config checks (both tls keys or neither; TLS may listen off loopback without
  * allow_remote_http), a real HTTPS daemon with a self-signed certificate made here by openssl,
  * plain HTTP refused on its port, and start refused for a key file readable by group/other. */
 #include <check.h>

@@ -189,7 +189,7 @@ START_TEST(test_decode_bad_images)
     unsigned char *jpeg = vt_read(jp, &jlen);
     free(jp);
 
-    /* the five bad inputs of the issue, each with its own code */
+    /* five bad inputs, each refused with its own code */
     static const char text[] = "name,badge\nAda Lovelace,1815\n";
     unsigned char rnd[4096];
     uint32_t x = 2463534242u;

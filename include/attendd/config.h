@@ -32,7 +32,7 @@ struct att_config {
     char tls_key_file[CFG_PATH_MAX];  /* PEM private key, not group/other readable */
     int auth_fail_limit;            /* failed authentications from one address before 429; 0 = off */
     int auth_fail_window_s;         /* ... within this many seconds; the lock-out lasts as long */
-    int sse_max_streams;            /* concurrent SSE feeds (issue 6); more get 503 */
+    int sse_max_streams;            /* concurrent SSE feeds; more get 503 */
     int sse_ping_s;                 /* SSE heartbeat interval, seconds */
     /* database */
     char database_url[CFG_STR_MAX]; /* libpq conninfo or URI; empty = not configured */

@@ -40,10 +40,10 @@ extern "C" {
     X(E_TOO_BLURRY,  422, "too_blurry",             "Photo too blurry")                       \
     X(E_NOT_FRONTAL, 422, "not_frontal",            "Face not frontal")                       \
     X(E_SPOOF,       422, "spoof_suspected",        "Presentation attack suspected")                    \
-    /* corrections (issue 6) */                                                                  \
+    /* corrections, negotiation */                                                            \
     X(E_NOT_MANUAL,  409, "not_manual_punch",       "Only manual punches can be voided")      \
     X(E_NOT_ACCEPTABLE, 406, "not_acceptable",      "Not acceptable")                         \
-    /* abuse resistance (issue 7) */                                                             \
+    /* abuse resistance */                                                                    \
     X(E_AUTH_LOCKED, 429, "too_many_auth_failures", "Too many failed authentications")
 
 typedef enum att_err {

@@ -23,7 +23,7 @@ struct token_info {
  * created_by: id of the token that made it, or NULL (CLI). ATT_E_INVALID for a bad name/role. */
 att_err store_token_create(PGconn *c, const struct token_key *key, const char *name, enum att_role role,
                            const char *created_by, char token_out[TOKEN_STR_MAX], char id_out[UUID_STR_LEN]);
-/* As store_token_create; pseudonymous: the token sees people only as people.pseudonym (issue 6). */
+/* As store_token_create; pseudonymous: the token sees people only as people.pseudonym. */
 att_err store_token_create_ex(PGconn *c, const struct token_key *key, const char *name, enum att_role role,
                               bool pseudonymous, const char *created_by, char token_out[TOKEN_STR_MAX],
                               char id_out[UUID_STR_LEN]);

@@ -290,7 +290,7 @@ att_err http_tokens_create(struct http_request *req, struct http_response *resp)
 att_err http_tokens_delete(struct http_request *req, struct http_response *resp);
 /* events.c, metrics.c */
 att_err http_events_list(struct http_request *req, struct http_response *resp);
-/* sse.c, punches.c (issue 6) */
+/* sse.c, punches.c: the live event feed and manual corrections */
 att_err http_events_stream(struct http_request *req, struct http_response *resp);
 att_err http_punches_create(struct http_request *req, struct http_response *resp);
 att_err http_punches_void(struct http_request *req, struct http_response *resp);
@@ -303,7 +303,7 @@ att_err http_cameras_get(struct http_request *req, struct http_response *resp);
 att_err http_cameras_update(struct http_request *req, struct http_response *resp);
 att_err http_cameras_delete(struct http_request *req, struct http_response *resp);
 
-/* people.c, faces.c, identify.c, audit.c (issue 4) */
+/* people.c, faces.c, identify.c, audit.c: roster, enrolment, identification, audit log */
 att_err http_people_create(struct http_request *req, struct http_response *resp);
 att_err http_people_list(struct http_request *req, struct http_response *resp);
 att_err http_people_get(struct http_request *req, struct http_response *resp);
@@ -315,7 +315,7 @@ att_err http_faces_delete(struct http_request *req, struct http_response *resp);
 att_err http_identify(struct http_request *req, struct http_response *resp);
 att_err http_audit_list(struct http_request *req, struct http_response *resp);
 
-/* shifts.c, attendance.c (issue 6: shifts, schedules, the attendance report) */
+/* shifts.c, attendance.c: shifts, schedules, the attendance report */
 att_err http_shifts_list(struct http_request *req, struct http_response *resp);
 att_err http_shifts_create(struct http_request *req, struct http_response *resp);
 att_err http_shifts_get(struct http_request *req, struct http_response *resp);

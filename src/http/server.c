@@ -255,7 +255,7 @@ static enum MHD_Result begin(struct http_server *srv, struct req_ctx *rc, struct
         release_db(rc); /* never hold a pooled connection while a slow client uploads */
         if (e != ATT_OK) return refuse(srv, rc, conn, &resp);
         req->token = &rc->token;
-        /* fail closed: a pseudonymous token reaches only routes marked safe for it (issue 6) */
+        /* fail closed: a pseudonymous token reaches only routes marked safe for it */
         if (rc->token.pseudonymous && !rc->route->pseudonym_ok) {
             log_notice("http", "403 %s %s: token %s is pseudonymous", req->method, req->path, rc->token.id);
             http_problem(&resp, ATT_E_FORBIDDEN, NULL, "a pseudonymous token may not use this route");
