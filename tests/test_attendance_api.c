@@ -633,6 +633,82 @@ START_TEST(manual_correction_recomputes)
 }
 END_TEST
 
+/* First column of the first row of a query, as an integer. */
+static long long count(const char *q)
+{
+    char out[64];
+    ck_assert_msg(ts_psql(conninfo, q, out, sizeof out) == 0, "psql failed: %.300s", q);
+    return atoll(out);
+}
+
+/* A write answered with an error (5xx). */
+static void expect_refused(const char *method, const char *path, const char *json)
+{
+    long st;
+    json_t *j = call(method, url("%s", path), D.admin_token, json, &st);
+    char *txt = j ? json_dumps(j, JSON_COMPACT) : strdup("(no body)");
+    ck_assert_msg(st == 500, "%s %s: %ld %s", method, path, st, txt);
+    free(txt);
+    json_decref(j);
+}
+
+/* A shift or schedule change whose audit row cannot be written does not happen: the change and its
+ * audit row commit together or not at all. A trigger makes the audit insert fail for these actions. */
+START_TEST(write_without_audit_row_rolls_back)
+{
+    char sid[40], spare[40], scid[40], b[512], q[256];
+    post_ok("/api/v1/shifts", "{\"name\":\"Audited\",\"start\":\"09:00\",\"end\":\"17:00\"}", 201, sid);
+    post_ok("/api/v1/shifts", "{\"name\":\"Spare\",\"start\":\"10:00\",\"end\":\"18:00\"}", 201, spare);
+    snprintf(b, sizeof b, "{\"shift_id\":\"%s\",\"person_id\":\"%s\",\"valid_from\":\"2027-01-01\"}", sid, D_ID);
+    post_ok("/api/v1/schedules", b, 201, scid);
+    sql("CREATE FUNCTION test_refuse_audit() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN "
+        "IF NEW.action ~ '^(shift|schedule)[.]' THEN RAISE EXCEPTION 'audit row refused by the test'; END IF; "
+        "RETURN NEW; END$$");
+    sql("CREATE TRIGGER test_refuse_audit BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION test_refuse_audit()");
+    long long audits = count("SELECT count(*) FROM audit_log WHERE action ~ '^(shift|schedule)[.]'");
+
+    expect_refused("POST", "/api/v1/shifts", "{\"name\":\"Unaudited\",\"start\":\"09:00\",\"end\":\"17:00\"}");
+    ck_assert_int_eq(count("SELECT count(*) FROM shifts WHERE name = 'Unaudited'"), 0);
+    snprintf(b, sizeof b, "/api/v1/shifts/%s", sid);
+    expect_refused("PATCH", b, "{\"name\":\"Renamed\",\"break_min\":30}");
+    snprintf(q, sizeof q, "SELECT count(*) FROM shifts WHERE id = '%s' AND name = 'Audited' AND break_min = 0", sid);
+    ck_assert_int_eq(count(q), 1);
+    snprintf(b, sizeof b, "/api/v1/shifts/%s", spare);
+    expect_refused("DELETE", b, NULL);
+    snprintf(q, sizeof q, "SELECT count(*) FROM shifts WHERE id = '%s'", spare);
+    ck_assert_int_eq(count(q), 1);
+
+    char body[256];
+    snprintf(body, sizeof body, "{\"shift_id\":\"%s\",\"department\":\"Unaudited\",\"valid_from\":\"2027-01-01\"}", sid);
+    expect_refused("POST", "/api/v1/schedules", body);
+    ck_assert_int_eq(count("SELECT count(*) FROM schedules WHERE department = 'Unaudited'"), 0);
+    snprintf(b, sizeof b, "/api/v1/schedules/%s", scid);
+    expect_refused("PATCH", b, "{\"valid_from\":\"2027-02-01\",\"valid_to\":\"2027-12-31\"}");
+    snprintf(q, sizeof q, "SELECT count(*) FROM schedules WHERE id = '%s' AND valid_from = '2027-01-01' AND valid_to IS NULL",
+             scid);
+    ck_assert_int_eq(count(q), 1);
+    expect_refused("DELETE", b, NULL);
+    snprintf(q, sizeof q, "SELECT count(*) FROM schedules WHERE id = '%s'", scid);
+    ck_assert_int_eq(count(q), 1);
+    ck_assert_int_eq(count("SELECT count(*) FROM audit_log WHERE action ~ '^(shift|schedule)[.]'"), audits);
+
+    /* with the audit log writable again the same writes go through, each with its row */
+    sql("DROP TRIGGER test_refuse_audit ON audit_log");
+    sql("DROP FUNCTION test_refuse_audit()");
+    long st;
+    json_t *j = call("DELETE", url("%s", b), D.admin_token, NULL, &st);
+    ck_assert_int_eq(st, 204);
+    json_decref(j);
+    const char *ids[] = {sid, spare};
+    for (int i = 0; i < 2; i++) {
+        j = call("DELETE", url("/api/v1/shifts/%s", ids[i]), D.admin_token, NULL, &st);
+        ck_assert_int_eq(st, 204);
+        json_decref(j);
+    }
+    ck_assert_int_eq(count("SELECT count(*) FROM audit_log WHERE action ~ '^(shift|schedule)[.]'"), audits + 3);
+}
+END_TEST
+
 Suite *attendance_api_suite(void)
 {
     Suite *s = suite_create("attendance_api");
@@ -644,6 +720,7 @@ Suite *attendance_api_suite(void)
     tcase_add_test(tc, bad_parameters);
     tcase_add_test(tc, shift_and_schedule_api);
     tcase_add_test(tc, manual_correction_recomputes);
+    tcase_add_test(tc, write_without_audit_row_rolls_back);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -672,6 +672,67 @@ START_TEST(audit_insert_and_append_only)
 }
 END_TEST
 
+/* A transaction body for db_transaction: the first `fail` attempts end with server error `state`
+ * after an audit row is written; later ones write the row and succeed. undo counts commit failures. */
+struct tx_case {
+    int fail;           /* attempts that fail */
+    const char *state;  /* SQLSTATE they fail with */
+    int runs, undos;    /* what db_transaction did */
+};
+
+static att_err tx_run(PGconn *c, void *arg)
+{
+    struct tx_case *t = arg;
+    t->runs++;
+    struct audit_entry a = {.actor = "system", .action = "tx.test", .outcome = "ok"};
+    att_err e = store_audit_insert(c, &a);
+    if (e != ATT_OK || t->runs > t->fail) return e;
+    char sql[160];
+    snprintf(sql, sizeof sql, "DO $$BEGIN RAISE EXCEPTION 'test failure' USING ERRCODE = '%s'; END$$", t->state);
+    return db_exec_simple(c, sql);
+}
+
+static void tx_undo(void *arg) { ((struct tx_case *)arg)->undos++; }
+
+START_TEST(transaction_retries_serialization_failures)
+{
+    char ci[600];
+    PGconn *c = migrated_db(ci, sizeof ci);
+    /* serialization failures and deadlocks: the whole transaction runs again, the last attempt commits */
+    struct tx_case t = {.fail = 2, .state = "40001"};
+    ck_assert_int_eq(db_transaction(c, tx_run, tx_undo, &t), ATT_OK);
+    ck_assert_int_eq(t.runs, 3);
+    ck_assert_int_eq(query_int(c, "SELECT count(*) FROM audit_log WHERE action = 'tx.test'"), 1);
+    t = (struct tx_case){.fail = 1, .state = "40P01"};
+    ck_assert_int_eq(db_transaction(c, tx_run, tx_undo, &t), ATT_OK);
+    ck_assert_int_eq(t.runs, 2);
+    ck_assert_int_eq(query_int(c, "SELECT count(*) FROM audit_log WHERE action = 'tx.test'"), 2);
+    /* bounded: a transaction that keeps failing gives up after DB_TX_ATTEMPTS runs, nothing committed */
+    t = (struct tx_case){.fail = 100, .state = "40001"};
+    ck_assert_int_eq(db_transaction(c, tx_run, tx_undo, &t), ATT_E_DB_QUERY);
+    ck_assert_int_eq(t.runs, DB_TX_ATTEMPTS);
+    /* any other error is final at once */
+    t = (struct tx_case){.fail = 1, .state = "23514"};
+    ck_assert_int_eq(db_transaction(c, tx_run, tx_undo, &t), ATT_E_DB_QUERY);
+    ck_assert_int_eq(t.runs, 1);
+    ck_assert_int_eq(query_int(c, "SELECT count(*) FROM audit_log WHERE action = 'tx.test'"), 2);
+    ck_assert_int_eq(t.undos, 0);
+    ck_assert_int_eq(PQtransactionStatus(c), PQTRANS_IDLE);
+    /* a failed commit (a deferred constraint trigger) calls undo: run's changes outside the database go back */
+    ck_assert(exec_ok(c, "CREATE FUNCTION tx_check() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN "
+                         "RAISE EXCEPTION 'refused at commit' USING ERRCODE = '23514'; END$$"));
+    ck_assert(exec_ok(c, "CREATE CONSTRAINT TRIGGER tx_at_commit AFTER INSERT ON audit_log DEFERRABLE INITIALLY "
+                         "DEFERRED FOR EACH ROW EXECUTE FUNCTION tx_check()"));
+    t = (struct tx_case){.fail = 0, .state = "00000"};
+    ck_assert_int_eq(db_transaction(c, tx_run, tx_undo, &t), ATT_E_DB_QUERY);
+    ck_assert_int_eq(t.runs, 1);
+    ck_assert_int_eq(t.undos, 1);
+    ck_assert(exec_ok(c, "DROP TRIGGER tx_at_commit ON audit_log"));
+    ck_assert_int_eq(query_int(c, "SELECT count(*) FROM audit_log WHERE action = 'tx.test'"), 2);
+    PQfinish(c);
+}
+END_TEST
+
 START_TEST(audit_invalid_input)
 {
     char ci[600];
@@ -788,6 +849,7 @@ Suite *store_suite(void)
     tcase_add_test(db, tokens_invalid_input);
     tcase_add_test(db, audit_insert_and_append_only);
     tcase_add_test(db, audit_invalid_input);
+    tcase_add_test(db, transaction_retries_serialization_failures);
     tcase_add_test(db, schema_constraints);
     suite_add_tcase(s, db);
 

@@ -60,4 +60,19 @@ att_err db_begin(PGconn *c);
 att_err db_commit(PGconn *c);
 void db_rollback(PGconn *c);
 
+/* Times db_transaction runs a transaction the server aborted for a serialization failure or a
+ * deadlock (SQLSTATE 40001, 40P01) before it gives up with that error. */
+#define DB_TX_ATTEMPTS 4
+
+/* The statements of one transaction. run issues them on c (no BEGIN/COMMIT of its own) and returns
+ * ATT_OK to commit; on an error it has undone whatever it changed outside the database. undo (may be
+ * NULL) reverses run's changes outside the database when run succeeded but the commit failed. */
+typedef att_err (*db_tx_run)(PGconn *c, void *arg);
+typedef void (*db_tx_undo)(void *arg);
+
+/* BEGIN, run, COMMIT on c (idle: no transaction open); ROLLBACK when run or COMMIT fails. A
+ * serialization failure or deadlock anywhere in it runs the whole transaction again, up to
+ * DB_TX_ATTEMPTS times, after a short randomised pause. Returns run's error, or the commit's. */
+att_err db_transaction(PGconn *c, db_tx_run run, db_tx_undo undo, void *arg);
+
 #endif

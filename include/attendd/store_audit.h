@@ -21,6 +21,16 @@ struct audit_entry {
 
 att_err store_audit_insert(PGconn *c, const struct audit_entry *e);
 
+/* Who performs a change: the token_id and actor of the audit rows the use cases write. */
+struct audit_actor {
+    const char *token_id; /* the acting API token's id, or NULL (attendctl, system) */
+    const char *name;     /* the token's name, "attendctl" or "system" */
+};
+
+/* The "ok" audit row of a change by actor, in the caller's open transaction. */
+att_err store_audit_ok(PGconn *c, const struct audit_actor *actor, const char *action, const char *target_type,
+                       const char *target_id, const char *detail_json);
+
 /* ---- listing (GET /audit) ------------------------------------------------------------------------ */
 
 #define AUDIT_LIST_DEFAULT_LIMIT 50

@@ -12,6 +12,7 @@
 
 #include "attendd/app.h"
 #include "attendd/errors.h"
+#include "attendd/store_audit.h"
 #include "attendd/store_events.h"
 #include "attendd/store_tokens.h"
 #include "attendd/token.h"
@@ -161,6 +162,8 @@ bool http_parse_bool(const char *s, int *out);
  * code. Uses the request's connection. Logs and returns the error if the insert fails. */
 att_err http_audit(struct http_request *req, const char *action, const char *target_type,
                    const char *target_id, const char *outcome, const char *detail_json);
+/* The request's token as the actor of the audit rows a use case writes. */
+struct audit_actor http_actor(const struct http_request *req);
 
 /* ---- photo uploads (upload.c) ------------------------------------------------------------------ */
 

@@ -303,6 +303,11 @@ att_err http_query_str(const struct http_request *req, struct http_response *res
 
 /* ---- audit ---------------------------------------------------------------------------------- */
 
+struct audit_actor http_actor(const struct http_request *req)
+{
+    return (struct audit_actor){req->token ? req->token->id : NULL, req->token ? req->token->name : "anonymous"};
+}
+
 att_err http_audit(struct http_request *req, const char *action, const char *target_type, const char *target_id,
                    const char *outcome, const char *detail_json)
 {

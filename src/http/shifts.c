@@ -1,6 +1,5 @@
 /* /api/v1/shifts and /api/v1/schedules (admin writes, hr reads): named shifts in local wall time and
  * their assignment to a department or a person for a date range; every write is audited. */
-#include "attendd/data_version.h"
 #include "http_internal.h"
 
 #include <stdio.h>
@@ -9,6 +8,7 @@
 
 #include "attendd/db.h"
 #include "attendd/report.h"
+#include "attendd/roster.h"
 #include "attendd/store_shifts.h"
 
 #define NAME_MAX_CHARS 100  /* shifts_name_len in sql/005_shifts.sql */
@@ -92,17 +92,6 @@ static json_t *schedule_json(const struct schedule_row *s)
 static json_t *shift_item(const void *r) { return shift_json(r); }
 static json_t *schedule_item(const void *r) { return schedule_json(r); }
 
-/* Audit a successful write; fail closed (500) when the row cannot be written. */
-static att_err audit_ok(struct http_request *req, struct http_response *resp, const char *action, const char *type,
-                        const char *id)
-{
-    app_data_version_bump(); /* the write is committed: attendance reports change, so do their ETags */
-    att_err e = http_audit(req, action, type, id, "ok", NULL);
-    if (e != ATT_OK)
-        return http_problem(resp, e == ATT_E_DB ? ATT_E_DB : ATT_E_INTERNAL, NULL, "the audit log could not be written");
-    return ATT_OK;
-}
-
 static att_err store_problem(struct http_response *resp, att_err e, const char *what)
 {
     if (e == ATT_E_NOT_FOUND) return http_problem(resp, e, NULL, "no %s with this id", what);
@@ -154,13 +143,19 @@ att_err http_shifts_create(struct http_request *req, struct http_response *resp)
     PGconn *c;
     struct shift_row row;
     if ((e = http_req_db(req, resp, &c)) == ATT_OK) {
-        e = store_shift_create(c, json_string_value(json_object_get(b, "name")), json_string_value(json_object_get(b, "start")),
-                               json_string_value(json_object_get(b, "end")), int_member(b, "grace_late_min", 0),
-                               int_member(b, "grace_early_min", 0), int_member(b, "break_min", 0), &row);
+        struct audit_actor actor = http_actor(req);
+        struct shift_new sn = {
+            .name = json_string_value(json_object_get(b, "name")),
+            .start = json_string_value(json_object_get(b, "start")),
+            .end = json_string_value(json_object_get(b, "end")),
+            .grace_late_min = int_member(b, "grace_late_min", 0),
+            .grace_early_min = int_member(b, "grace_early_min", 0),
+            .break_min = int_member(b, "break_min", 0),
+        };
+        e = roster_shift_create(c, &actor, &sn, &row);
         if (e == ATT_E_CONFLICT) e = http_problem(resp, e, "name", "a shift with this name already exists");
         else if (e != ATT_OK) e = store_problem(resp, e, "shift");
-        else if ((e = audit_ok(req, resp, "shift.create", "shift", row.id)) == ATT_OK)
-            e = http_json(resp, MHD_HTTP_CREATED, shift_json(&row));
+        else e = http_json(resp, MHD_HTTP_CREATED, shift_json(&row));
     }
     json_decref(b);
     return e;
@@ -210,11 +205,11 @@ att_err http_shifts_update(struct http_request *req, struct http_response *resp)
     struct shift_row row;
     const char *id = http_param(req, "id");
     if ((e = http_req_db(req, resp, &c)) == ATT_OK) {
-        e = store_shift_update(c, id, &p, &row);
+        struct audit_actor actor = http_actor(req);
+        e = roster_shift_update(c, &actor, id, &p, &row);
         if (e == ATT_E_CONFLICT) e = http_problem(resp, e, "name", "a shift with this name already exists");
         else if (e != ATT_OK) e = store_problem(resp, e, "shift");
-        else if ((e = audit_ok(req, resp, "shift.update", "shift", row.id)) == ATT_OK)
-            e = http_json(resp, MHD_HTTP_OK, shift_json(&row));
+        else e = http_json(resp, MHD_HTTP_OK, shift_json(&row));
     }
     json_decref(b);
     return e;
@@ -226,10 +221,10 @@ att_err http_shifts_delete(struct http_request *req, struct http_response *resp)
     att_err e = http_req_db(req, resp, &c);
     if (e != ATT_OK) return e;
     const char *id = http_param(req, "id");
-    e = store_shift_delete(c, id);
+    struct audit_actor actor = http_actor(req);
+    e = roster_shift_delete(c, &actor, id);
     if (e == ATT_E_CONFLICT) return http_problem(resp, e, NULL, "the shift is still used by a schedule");
     if (e != ATT_OK) return store_problem(resp, e, "shift");
-    if ((e = audit_ok(req, resp, "shift.delete", "shift", id)) != ATT_OK) return e;
     return http_status(resp, MHD_HTTP_NO_CONTENT);
 }
 
@@ -301,11 +296,15 @@ att_err http_schedules_create(struct http_request *req, struct http_response *re
     PGconn *c;
     struct schedule_row row;
     if ((e = http_req_db(req, resp, &c)) == ATT_OK) {
-        e = store_schedule_create(c, json_string_value(json_object_get(b, "shift_id")), dept, person,
-                                  json_string_value(json_object_get(b, "valid_from")), vto, &row, &bad);
+        struct audit_actor actor = http_actor(req);
+        struct schedule_new sn = {.shift_id = json_string_value(json_object_get(b, "shift_id")),
+                                  .department = dept,
+                                  .person_id = person,
+                                  .valid_from = json_string_value(json_object_get(b, "valid_from")),
+                                  .valid_to = vto};
+        e = roster_schedule_create(c, &actor, &sn, &row, &bad);
         if (e != ATT_OK) e = schedule_store_problem(resp, e, bad);
-        else if ((e = audit_ok(req, resp, "schedule.create", "schedule", row.id)) == ATT_OK)
-            e = http_json(resp, MHD_HTTP_CREATED, schedule_json(&row));
+        else e = http_json(resp, MHD_HTTP_CREATED, schedule_json(&row));
     }
     json_decref(b);
     return e;
@@ -369,10 +368,10 @@ att_err http_schedules_update(struct http_request *req, struct http_response *re
                                    .valid_from = json_string_value(json_object_get(b, "valid_from")),
                                    .set_valid_to = json_object_get(b, "valid_to") != NULL,
                                    .valid_to = vto};
-        e = store_schedule_update(c, http_param(req, "id"), &p, &row, &bad);
+        struct audit_actor actor = http_actor(req);
+        e = roster_schedule_update(c, &actor, http_param(req, "id"), &p, &row, &bad);
         if (e != ATT_OK) e = schedule_store_problem(resp, e, bad);
-        else if ((e = audit_ok(req, resp, "schedule.update", "schedule", row.id)) == ATT_OK)
-            e = http_json(resp, MHD_HTTP_OK, schedule_json(&row));
+        else e = http_json(resp, MHD_HTTP_OK, schedule_json(&row));
     }
     json_decref(b);
     return e;
@@ -384,7 +383,7 @@ att_err http_schedules_delete(struct http_request *req, struct http_response *re
     att_err e = http_req_db(req, resp, &c);
     if (e != ATT_OK) return e;
     const char *id = http_param(req, "id");
-    if ((e = store_schedule_delete(c, id)) != ATT_OK) return store_problem(resp, e, "schedule");
-    if ((e = audit_ok(req, resp, "schedule.delete", "schedule", id)) != ATT_OK) return e;
+    struct audit_actor actor = http_actor(req);
+    if ((e = roster_schedule_delete(c, &actor, id)) != ATT_OK) return store_problem(resp, e, "schedule");
     return http_status(resp, MHD_HTTP_NO_CONTENT);
 }

@@ -31,6 +31,14 @@ att_err store_audit_insert(PGconn *c, const struct audit_entry *e)
     return rc;
 }
 
+att_err store_audit_ok(PGconn *c, const struct audit_actor *actor, const char *action, const char *target_type,
+                       const char *target_id, const char *detail_json)
+{
+    if (!actor) return ATT_E_INVALID;
+    struct audit_entry a = {actor->token_id, actor->name, action, target_type, target_id, "ok", detail_json};
+    return store_audit_insert(c, &a);
+}
+
 /* Filter values are compared with = only, so any text is safe; just keep them sane and bounded. */
 static bool filter_ok(const char *s) { return !s || (*s && strlen(s) <= 200); }
 

@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <sodium.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "attendd/db.h"
@@ -11,6 +12,20 @@
 #include "src/store/statements.h"
 
 static bool state_is(const char *st, const char *want) { return st && strcmp(st, want) == 0; }
+
+/* SQLSTATE of this thread's first failed command since db_failure_clear: lets the transaction helper
+ * tell a serialization failure or deadlock from the att_err a store function mapped it to. The first,
+ * because every later statement of the aborted transaction fails with 25P02. */
+static _Thread_local char last_failure[6];
+
+static void remember_failure(const char *st)
+{
+    if (last_failure[0] == '\0') snprintf(last_failure, sizeof last_failure, "%s", st ? st : "?");
+}
+
+void db_failure_clear(void) { last_failure[0] = '\0'; }
+
+bool db_failure_retryable(void) { return state_is(last_failure, "40001") || state_is(last_failure, "40P01"); }
 static bool state_class(const char *st, const char *cls) { return st && strncmp(st, cls, 2) == 0; }
 
 /* Map a failed result to att_err; connection-level failures first, since after a lost connection
@@ -53,6 +68,7 @@ att_err db_exec_prepared_fmt(PGconn *c, const char *name, int nparams, const cha
     }
     const char *st = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
     const char *msg = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    remember_failure(st);
     if (!msg) msg = PQerrorMessage(c);
     if (sqlstate && st) {
         strncpy(sqlstate, st, 5);
@@ -81,6 +97,7 @@ att_err db_exec_simple(PGconn *c, const char *sql)
     }
     const char *st = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
     const char *msg = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    remember_failure(st);
     log_error("db", "%s failed (SQLSTATE %s): %s", sql, st ? st : "-", msg ? msg : PQerrorMessage(c));
     att_err rc = map_failure(c, r, st);
     PQclear(r);

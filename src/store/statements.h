@@ -4,6 +4,7 @@
 #define ATTENDD_STORE_STATEMENTS_H
 
 #include <libpq-fe.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "attendd/errors.h"
@@ -36,6 +37,12 @@ att_err db_exec_prepared(PGconn *c, const char *name, int nparams, const char *c
 att_err db_exec_prepared_fmt(PGconn *c, const char *name, int nparams, const char *const *values,
                              const int *lengths, const int *formats, int result_format, PGresult **res,
                              char sqlstate[6]);
+
+/* The SQLSTATE of the calling thread's first failed command since db_failure_clear, as the
+ * transaction helper reads it: db_failure_retryable is true when it was a serialization failure
+ * (40001) or a deadlock (40P01), after which the whole transaction may simply run again. */
+void db_failure_clear(void);
+bool db_failure_retryable(void);
 
 /* Run a fixed SQL command (no parameters, no user data: BEGIN, COMMIT, ROLLBACK...). */
 att_err db_exec_simple(PGconn *c, const char *sql);

@@ -1,0 +1,113 @@
+/* The roster's use cases, called alike by the HTTP handlers and attendctl: people (create, update,
+ * activate/deactivate, erase), their face templates (enrol, delete), shifts and schedules. Each runs
+ * its whole sequence: checks of the values, one transaction holding the change and its audit row,
+ * the gallery kept in step (and put back when the commit fails), the data-version bump. A refused
+ * call changes nothing and writes no audit row: auditing the refusal is the caller's. */
+#ifndef ATTENDD_ROSTER_H
+#define ATTENDD_ROSTER_H
+
+#include <libpq-fe.h>
+#include <stddef.h>
+
+#include "attendd/enrol.h"
+#include "attendd/errors.h"
+#include "attendd/gallery.h"
+#include "attendd/store_audit.h"
+#include "attendd/store_people.h"
+#include "attendd/store_shifts.h"
+#include "attendd/template_crypto.h"
+#include "attendd/uuid.h"
+#include "attendd/vpool.h"
+
+/* What the people and face use cases work with; members a use case does not need may be NULL. */
+struct roster_deps {
+    PGconn *db;                       /* the caller's connection, no transaction open */
+    gal *gallery;                     /* the loaded in-memory gallery, or NULL in a process without one
+                                         (attendctl: the daemon picks the change up when it next loads) */
+    const tcrypt_key *template_key;   /* encrypts new templates (enrolment) */
+    vpool *vision;                    /* face pipelines (enrolment); NULL while the models are not loaded */
+    int vision_wait_ms;               /* how long enrolment waits for a free pipeline */
+    const struct enrol_policy *enrol; /* enrolment checks */
+};
+
+/* Roster writes that change the gallery hold this lock from their transaction to the gallery
+ * update, so the gallery applies them in the order they committed. Exposed for tests. */
+void roster_lock(void);
+void roster_unlock(void);
+
+/* ---- people ------------------------------------------------------------------------------------ */
+
+/* ATT_E_INVALID for a field person_new_invalid_field refuses (or the database refuses),
+ * ATT_E_CONFLICT when the employee_no is taken. id: the new person's id. Audit "person.create". */
+att_err roster_person_create(const struct roster_deps *d, const struct audit_actor *a, const struct person_new *p,
+                             char id[ATT_UUID_STR]);
+
+/* Apply a patch; set_active switches the person's faces in or out of gallery searches at once.
+ * ATT_E_NOT_FOUND (no such person, or a malformed id), ATT_E_INVALID, ATT_E_CONFLICT (employee_no
+ * taken). out: the person as committed. Audit "person.update" naming the fields, never their values. */
+att_err roster_person_update(const struct roster_deps *d, const struct audit_actor *a, const char *id,
+                             const struct person_patch *p, struct person *out);
+
+/* Erase a person: faces deleted, personal fields cleared, the tombstone kept for past events; the
+ * gallery forgets the person at once. ATT_E_NOT_FOUND. faces: how many templates went (may be
+ * NULL). Audit "person.erase" with the count. */
+att_err roster_person_erase(const struct roster_deps *d, const struct audit_actor *a, const char *id, size_t *faces);
+
+/* ---- face templates ---------------------------------------------------------------------------- */
+
+/* What enrolment reports about a photo, accepted or not; the template itself never leaves the use
+ * case (it goes encrypted to the database and in clear only to the gallery). */
+struct roster_enrolment {
+    char person_id[ATT_UUID_STR]; /* canonical (lower-case) person id */
+    char face_id[ATT_UUID_STR];   /* the new template's id (on success) */
+    enrol_outcome outcome;        /* the policy's verdict (ENROL_OK on success) */
+    av_face face;                 /* the face judged (when one was found) */
+    av_quality quality;           /* its quality report (from ENROL_TOO_BLURRY on) */
+    char detail[256];             /* on failure: the reason, for people (no personal data) */
+};
+
+/* Enrol one photo for a person: person checked, photo analysed under d->enrol, template encrypted
+ * with d->template_key and stored with its audit row ("face.enrol"), added to d->gallery. Errors:
+ * ATT_E_NOT_FOUND (no such person), ATT_E_NOT_READY (no models), ATT_E_UNAVAILABLE (no pipeline
+ * free in time), the outcome's error (enrol_outcome_error) for a photo the policy refuses, store and
+ * gallery errors; out->detail says why in every case. */
+att_err roster_face_enrol(const struct roster_deps *d, const struct audit_actor *a, const char *person_id,
+                          const void *photo, size_t len, struct roster_enrolment *out);
+
+/* Delete one template of a person; it leaves the gallery at once. ATT_E_NOT_FOUND when the person
+ * has no such face (or an id is malformed). Audit "face.delete". */
+att_err roster_face_delete(const struct roster_deps *d, const struct audit_actor *a, const char *person_id,
+                           const char *face_id);
+
+/* ---- shifts and schedules ------------------------------------------------------------------------ */
+
+/* A new shift: name, "HH:MM" local start and end (an end not after start ends the next day). */
+struct shift_new {
+    const char *name, *start, *end;
+    int grace_late_min, grace_early_min, break_min;
+};
+
+/* Errors as store_shift_create / _update / _delete (ATT_E_CONFLICT: name taken, or for delete the
+ * shift is still scheduled; ATT_E_NOT_FOUND; ATT_E_INVALID). Audit "shift.create" / "shift.update" /
+ * "shift.delete" (target type "shift") in the same transaction. */
+att_err roster_shift_create(PGconn *c, const struct audit_actor *a, const struct shift_new *s, struct shift_row *out);
+att_err roster_shift_update(PGconn *c, const struct audit_actor *a, const char *id, const struct shift_patch *p,
+                            struct shift_row *out);
+att_err roster_shift_delete(PGconn *c, const struct audit_actor *a, const char *id);
+
+/* A new schedule: a shift for exactly one of a department or a person, from valid_from
+ * ("YYYY-MM-DD") to valid_to (inclusive; NULL = open-ended). */
+struct schedule_new {
+    const char *shift_id, *department, *person_id, *valid_from, *valid_to;
+};
+
+/* Errors as store_schedule_create / _update / _delete; *bad names the missing referent
+ * ("shift_id", "person_id") of an ATT_E_NOT_FOUND. Audit "schedule.create" / "schedule.update" /
+ * "schedule.delete" (target type "schedule") in the same transaction. */
+att_err roster_schedule_create(PGconn *c, const struct audit_actor *a, const struct schedule_new *s,
+                               struct schedule_row *out, const char **bad);
+att_err roster_schedule_update(PGconn *c, const struct audit_actor *a, const char *id,
+                               const struct schedule_patch *p, struct schedule_row *out, const char **bad);
+att_err roster_schedule_delete(PGconn *c, const struct audit_actor *a, const char *id);
+
+#endif
