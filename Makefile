@@ -150,6 +150,7 @@ install: $(BINS) models
 	sed -e 's|/etc/attendd|$(sysconfdir)/attendd|g' systemd/attendd.tmpfiles > $(DESTDIR)$(prefix)/lib/tmpfiles.d/attendd.conf
 
 clean:
+	-[ ! -e build/run/pg ] || scripts/pg-cluster destroy build/run/pg
 	rm -rf build
 distclean: clean
 	rm -rf config.mk config.h config.log config.status configure autom4te.cache
