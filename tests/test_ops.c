@@ -4,11 +4,14 @@
 #include <check.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pwd.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -488,6 +491,183 @@ START_TEST(sighup_reapplies_config_cameras)
 }
 END_TEST
 
+/* Identify photo: the person id of the first face's match, or "" when it matched nobody. */
+static void identified_as(const struct ts_daemon *d, const char *img, char *person, size_t len)
+{
+    char u[160];
+    size_t n;
+    char *path = ts_data_path(img), *photo = read_all(path, &n);
+    snprintf(u, sizeof u, "%s/api/v1/identify", d->url);
+    json_t *j = api("POST", u, d->hr_token, photo, "image/jpeg", n, 200);
+    json_t *m = json_object_get(json_array_get(json_object_get(j, "faces"), 0), "match");
+    snprintf(person, len, "%s", json_is_object(m) ? json_string_value(json_object_get(m, "person_id")) : "");
+    json_decref(j);
+    free(photo);
+    free(path);
+}
+
+/* One template row altered in the table (anyone with write access to it can) does not stop the
+ * gallery: everyone else is still recognised, /readyz says how many templates are unreadable without
+ * naming anyone, the metric counts them, and the operator's log names the face. */
+START_TEST(altered_template_row_leaves_others_recognised)
+{
+    char conninfo[600], u[300], sql[400], got[64], bad_face[64];
+    ck_assert_int_eq(ts_pg_new_db(&pg, conninfo, sizeof conninfo), 0);
+    struct ts_daemon d = {.keep_dir = 1};
+    ck_assert_int_eq(ts_daemon_start(&d, conninfo, NULL), 0);
+    const char *enrol[3] = {"faces/img1.jpg", "faces/img3.jpg", "faces/img8.jpg"};   /* id01, id02, id03 */
+    const char *other[3] = {"faces/img2.jpg", "faces/img53.jpg", "faces/img9.jpg"};  /* the same three */
+    char person[3][64];
+    for (int i = 0; i < 3; i++) {
+        char body[200];
+        snprintf(u, sizeof u, "%s/api/v1/people", d.url);
+        snprintf(body, sizeof body, "{\"employee_no\":\"G-%d\",\"name\":\"Gallery %d\",\"department\":\"ICU\"}", i, i);
+        json_t *p = api("POST", u, d.admin_token, body, "application/json", 0, 201);
+        snprintf(person[i], sizeof person[i], "%s", json_string_value(json_object_get(p, "id")));
+        json_decref(p);
+        size_t n;
+        char *path = ts_data_path(enrol[i]), *photo = read_all(path, &n);
+        snprintf(u, sizeof u, "%s/api/v1/people/%s/faces", d.url, person[i]);
+        json_decref(api("POST", u, d.admin_token, photo, "image/jpeg", n, 201));
+        free(photo);
+        free(path);
+    }
+    ck_assert_int_eq(ts_daemon_stop(&d, SIGTERM, 60), 0);
+
+    /* one bit of person 0's ciphertext flipped */
+    snprintf(sql, sizeof sql, "SELECT id FROM faces WHERE person_id = '%s'", person[0]);
+    ck_assert_int_eq(ts_psql(conninfo, sql, bad_face, sizeof bad_face), 0);
+    snprintf(sql, sizeof sql, "UPDATE faces SET template = set_byte(template, 30, get_byte(template, 30) # 1) "
+                              "WHERE id = '%s'", bad_face);
+    ck_assert_int_eq(ts_psql(conninfo, sql, NULL, 0), 0);
+    ck_assert_int_eq(ts_daemon_restart(&d), 0);
+
+    /* the others are recognised, once the gallery is up */
+    for (int i = 0; i < 300; i++) {
+        struct ts_resp r;
+        ck_assert_int_eq(ts_http("GET", ts_url(&d, "/metrics"), d.hr_token, NULL, 0, NULL, &r), 0);
+        int loaded = r.status == 200 && strstr(r.body, "\nattendd_gallery_ready 1\n");
+        ts_resp_free(&r);
+        if (loaded) break;
+        usleep(100000);
+    }
+    for (int i = 1; i < 3; i++) {
+        identified_as(&d, other[i], got, sizeof got);
+        ck_assert_msg(strcmp(got, person[i]) == 0, "%s identified as '%s', not %s", other[i], got, person[i]);
+    }
+    identified_as(&d, other[0], got, sizeof got);
+    ck_assert_str_eq(got, ""); /* the altered template matches nobody */
+
+    /* readyz: not ready, the count, no identifier */
+    struct ts_resp r;
+    ck_assert_int_eq(ts_http("GET", ts_url(&d, "/readyz"), NULL, NULL, 0, NULL, &r), 0);
+    ck_assert_int_eq(r.status, 503);
+    ck_assert_msg(strstr(r.body, "\"gallery_incomplete\"") && strstr(r.body, "1 stored face template"), "%s", r.body);
+    ck_assert_msg(!strstr(r.body, "gallery_not_loaded"), "%s", r.body);
+    ck_assert_msg(!strstr(r.body, bad_face), "readyz names the face: %s", r.body);
+    for (int i = 0; i < 3; i++) ck_assert_msg(!strstr(r.body, person[i]), "readyz names a person: %s", r.body);
+    ts_resp_free(&r);
+    ck_assert_int_eq(ts_http("GET", ts_url(&d, "/metrics"), d.hr_token, NULL, 0, NULL, &r), 0);
+    ck_assert_msg(strstr(r.body, "\nattendd_gallery_templates_unreadable 1\n"), "%s", r.body);
+    ts_resp_free(&r);
+    char *log = read_all(d.log, NULL);
+    ck_assert_msg(strstr(log, bad_face) && strstr(log, "does not decrypt"), "the log does not name the face");
+    free(log);
+    d.keep_dir = 0;
+    ck_assert_int_eq(ts_daemon_stop(&d, SIGTERM, 60), 0);
+}
+END_TEST
+
+/* `make run` from a clone whose parents the cluster's user cannot traverse (root's 0700 home, a
+ * mktemp -d): the script's cluster starts, the daemon answers /readyz, Ctrl-C stops both, and
+ * `pg-cluster destroy` removes the cluster's home with the link. */
+START_TEST(make_run_starts_in_a_private_directory)
+{
+    char priv[] = "/tmp/attendd-private-XXXXXX", build[300], link[400], path[400], log[400], script[400];
+    ck_assert_ptr_nonnull(mkdtemp(priv));
+    ck_assert_int_eq(chmod(priv, 0700), 0);
+    snprintf(build, sizeof build, "%s/build", priv);
+    ck_assert_int_eq(mkdir(build, 0755), 0);
+    const char *bins[] = {"attendd", "attendctl"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/%s", ts_env("ATTENDD_BUILD"), bins[i]);
+        snprintf(link, sizeof link, "%s/%s", build, bins[i]);
+        ck_assert_int_eq(symlink(path, link), 0);
+    }
+    snprintf(log, sizeof log, "%s/run.log", priv);
+    snprintf(script, sizeof script, "%s/scripts/run-embedded", ts_env("ATTENDD_SRCDIR"));
+    int port = ts_free_port();
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        setpgid(0, 0);
+        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (fd >= 0) {
+            dup2(fd, STDOUT_FILENO);
+            dup2(fd, STDERR_FILENO);
+            close(fd);
+        }
+        char portstr[16];
+        snprintf(portstr, sizeof portstr, "%d", port);
+        unsetenv("ATTENDD_CONFIG");
+        setenv("ATTENDD_PORT", portstr, 1);
+        execl(script, script, build, ts_env("ATTENDD_MODELS_DIR"), (char *)NULL);
+        _exit(127);
+    }
+    char url[100];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/readyz", port);
+    long status = 0;
+    int exited = 0, st = 0;
+    for (int i = 0; i < 1200 && status != 200 && !exited; i++) {
+        struct ts_resp r = {0};
+        struct ts_http_opts o = {.timeout_ms = 2000};
+        if (ts_http_ex(&o, "GET", url, NULL, NULL, 0, NULL, &r) == 0) status = r.status;
+        ts_resp_free(&r);
+        if (status != 200) {
+            exited = waitpid(pid, &st, WNOHANG) == pid;
+            usleep(100000);
+        }
+    }
+    char out[4096] = "";
+    FILE *f = fopen(log, "r");
+    if (f) {
+        out[fread(out, 1, sizeof out - 1, f)] = '\0';
+        fclose(f);
+    }
+    ck_assert_msg(status == 200, "make run did not come up from a 0700 directory: %s", out);
+
+    /* the cluster lives outside the private directory, in a 0700 home of its own user */
+    struct stat sb;
+    char home[400] = "";
+    snprintf(link, sizeof link, "%s/run/pg", build);
+    ck_assert_int_eq(lstat(link, &sb), 0);
+    ck_assert_msg(S_ISLNK(sb.st_mode), "%s is not a link to the cluster's home", link);
+    ssize_t n = readlink(link, home, sizeof home - 1);
+    ck_assert_int_gt(n, 0);
+    home[n] = '\0';
+    ck_assert_msg(strncmp(home, priv, strlen(priv)) != 0, "cluster home %s is inside the private directory", home);
+    ck_assert_int_eq(stat(home, &sb), 0);
+    ck_assert_int_eq(sb.st_mode & 07777, 0700);
+    struct passwd *pw = getpwnam("postgres");
+    ck_assert_ptr_nonnull(pw);
+    ck_assert_int_eq(sb.st_uid, pw->pw_uid);
+
+    /* Ctrl-C (SIGINT to the foreground group) stops the daemon, then the cluster */
+    kill(-pid, SIGINT);
+    for (int i = 0; i < 600 && waitpid(pid, &st, WNOHANG) != pid; i++) usleep(100000);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "run-embedded ended with status %d", st);
+    snprintf(path, sizeof path, "%s/data/postmaster.pid", home);
+    ck_assert_int_ne(access(path, F_OK), 0);
+
+    snprintf(script, sizeof script, "%s/scripts/pg-cluster", ts_env("ATTENDD_SRCDIR"));
+    char *destroy[] = {script, "destroy", link, NULL};
+    ck_assert_int_eq(ts_run(destroy, NULL, 0, 0), 0);
+    ck_assert_int_ne(access(home, F_OK), 0);
+    ck_assert_int_ne(lstat(link, &sb), 0);
+    ts_rm_rf(priv);
+}
+END_TEST
+
 Suite *ops_suite(void)
 {
     Suite *s = suite_create("ops");
@@ -508,5 +688,14 @@ Suite *ops_suite(void)
     tcase_add_unchecked_fixture(r, pg_up, pg_down);
     tcase_add_test(r, sighup_reapplies_config_cameras);
     suite_add_tcase(s, r);
+    TCase *g = tcase_create("gallery");
+    tcase_set_timeout(g, 240);
+    tcase_add_unchecked_fixture(g, pg_up, pg_down);
+    tcase_add_test(g, altered_template_row_leaves_others_recognised);
+    suite_add_tcase(s, g);
+    TCase *m = tcase_create("make_run");
+    tcase_set_timeout(m, 240);
+    tcase_add_test(m, make_run_starts_in_a_private_directory);
+    suite_add_tcase(s, m);
     return s;
 }
