@@ -33,7 +33,8 @@ struct app {
     gal *gallery;                  /* decrypted templates of enrolled people, in locked memory */
     atomic_bool models_ready;      /* vision models loaded and verified */
     char models_error[256];        /* why models are not ready (written once at start) */
-    atomic_bool gallery_ready;     /* the gallery holds every stored template */
+    atomic_bool gallery_ready;     /* the gallery is loaded: every stored template that decrypts */
+    atomic_size_t gallery_unreadable; /* stored templates that did not decrypt at load (not recognised) */
     pthread_mutex_t status_lock;   /* guards gallery_error */
     char gallery_error[512];       /* why the gallery is not ready; read with app_gallery_error */
     atomic_bool stopping;          /* graceful stop in progress: readyz answers 503 */

@@ -14,9 +14,10 @@
  * Each blob is opened with the key whose id it carries: key (current) or old_key (the previous key
  * kept by `attendctl key rotate` as <template_key_file>.old; may be NULL), so templates enrolled
  * while a rotation was under way still load. A template that fails to decrypt (unknown key,
- * tampered or moved row) stops the load with ATT_E_CRYPTO and err naming the face id: a silently
- * smaller gallery would mean missed clock-ins. */
+ * tampered or moved row) is skipped: an error line in the log names its face id, and *unreadable
+ * counts it, for the caller to report (a silently smaller gallery would mean missed clock-ins; a
+ * load stopped by one row would mean nobody recognised). Other failures stop the load, err says why. */
 att_err gallery_load(gal *g, PGconn *c, const tcrypt_key *key, const tcrypt_key *old_key, size_t *loaded,
-                     char *err, size_t errlen);
+                     size_t *unreadable, char *err, size_t errlen);
 
 #endif

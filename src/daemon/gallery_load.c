@@ -1,15 +1,18 @@
-/* Gallery start-up load: stream templates from PostgreSQL, decrypt, add, wipe the plaintext. */
+/* Gallery start-up load: stream templates from PostgreSQL, decrypt, add, wipe the plaintext; a
+ * template that does not decrypt is logged and counted, and the others still load. */
 #include "attendd/gallery_loader.h"
 
 #include <sodium.h>
 #include <stdio.h>
 
+#include "attendd/log.h"
 #include "attendd/store_faces.h"
 
 struct load_ctx {
     gal *g;
     const tcrypt_key *key;
     const tcrypt_key *old_key; /* may be NULL */
+    size_t unreadable;         /* templates skipped because they did not decrypt */
     char *err;
     size_t errlen;
 };
@@ -28,11 +31,15 @@ static att_err add_row(void *arg, const struct face_row *row)
         k = ctx->old_key;
     e = tcrypt_decrypt(k, row->blob, row->len, row->person_id, row->face_id, row->model_id, vec);
     if (e != ATT_OK) {
-        snprintf(ctx->err, ctx->errlen,
-                 "template of face %s does not decrypt with the configured template key (key id %u in the row, "
-                 "%u configured): wrong key file, or the row was altered or moved",
-                 row->face_id, (unsigned)row->key_id, (unsigned)tcrypt_key_id(ctx->key));
-        return ATT_E_CRYPTO;
+        /* one row anyone with write access to the table can spoil must not blind every camera:
+         * skip it, say which one in the operator's log, and let the count reach metrics and readyz */
+        sodium_memzero(vec, sizeof vec);
+        ctx->unreadable++;
+        log_error("gallery",
+                  "template of face %s does not decrypt with the configured template key (key id %u in the row, "
+                  "%u configured): wrong key file, or the row was altered or moved; that face is not recognised",
+                  row->face_id, (unsigned)row->key_id, (unsigned)tcrypt_key_id(ctx->key));
+        return ATT_OK;
     }
     e = gal_face_add(ctx->g, row->person_id, row->face_id, vec);
     sodium_memzero(vec, sizeof vec);
@@ -41,8 +48,9 @@ static att_err add_row(void *arg, const struct face_row *row)
 }
 
 att_err gallery_load(gal *g, PGconn *c, const tcrypt_key *key, const tcrypt_key *old_key, size_t *loaded,
-                     char *err, size_t errlen)
+                     size_t *unreadable, char *err, size_t errlen)
 {
+    *unreadable = 0;
     size_t n = 0;
     att_err e = store_faces_count(c, &n);
     if (e != ATT_OK) {
@@ -54,8 +62,11 @@ att_err gallery_load(gal *g, PGconn *c, const tcrypt_key *key, const tcrypt_key 
         return e;
     }
     err[0] = '\0';
-    struct load_ctx ctx = {g, key, old_key, err, errlen};
-    e = store_faces_load(c, add_row, &ctx, loaded);
+    struct load_ctx ctx = {g, key, old_key, 0, err, errlen};
+    size_t rows = 0;
+    e = store_faces_load(c, add_row, &ctx, &rows);
     if (e != ATT_OK && err[0] == '\0') snprintf(err, errlen, "loading templates: %s", att_err_code(e));
+    *loaded = rows - ctx.unreadable;
+    *unreadable = ctx.unreadable;
     return e;
 }

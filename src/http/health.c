@@ -45,6 +45,11 @@ att_err http_ready_get(struct http_request *req, struct http_response *resp)
         char why[512];
         app_gallery_error(app, why, sizeof why);
         NOT_READY("gallery_not_loaded", "face gallery not loaded: %s", why[0] ? why : "loading has not finished");
+    } else if (atomic_load(&app->gallery_unreadable) > 0) {
+        /* everyone else is recognised, but someone would be missed: an operator must act (the log
+         * names the faces; this unauthenticated answer names none) */
+        NOT_READY("gallery_incomplete", "%zu stored face template(s) do not decrypt and are not recognised",
+                  (size_t)atomic_load(&app->gallery_unreadable));
     }
 #undef NOT_READY
 
