@@ -1,10 +1,12 @@
 /* The daemon process as systemd sees it: sd_notify READY/STOPPING over a real notify socket, SIGHUP
- * reload (a bad file is refused), and refusal to start against a schema newer than it knows. */
+ * reload (a bad file is refused), refusal to start against a schema newer than it knows, and no
+ * core files. */
 #include <check.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -136,6 +138,48 @@ START_TEST(refuses_newer_schema)
 }
 END_TEST
 
+/* The core-file size limit of pid (soft), from /proc/PID/limits; -1 for unlimited. */
+static long long core_limit(pid_t pid)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%ld/limits", (long)pid);
+    FILE *f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    long long v = -2;
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, "Max core file size", 18) == 0) {
+            char *p = line + 18;
+            while (*p == ' ') p++;
+            v = strncmp(p, "unlimited", 9) == 0 ? -1 : strtoll(p, NULL, 10);
+        }
+    fclose(f);
+    ck_assert_int_ne(v, -2);
+    return v;
+}
+
+/* Started with core files allowed, the daemon turns them off: a core file would hold its keys and
+ * decrypted templates. (That it is not dumpable either shows where it runs as a service user:
+ * test_systemd's starts_as_the_unit_does.) */
+START_TEST(core_files_off)
+{
+    char conninfo[600];
+    ck_assert_int_eq(ts_pg_new_db(&pg, conninfo, sizeof conninfo), 0);
+    struct rlimit keep, open_core;
+    ck_assert_int_eq(getrlimit(RLIMIT_CORE, &keep), 0);
+    open_core = keep;
+    open_core.rlim_cur = keep.rlim_max;
+    ck_assert_msg(keep.rlim_max != 0, "this host forbids core files outright: the test cannot tell");
+    ck_assert_int_eq(setrlimit(RLIMIT_CORE, &open_core), 0);
+    struct ts_daemon d = {.no_tokens = 1};
+    int started = ts_daemon_start(&d, conninfo, NULL);
+    ck_assert_int_eq(setrlimit(RLIMIT_CORE, &keep), 0);
+    ck_assert_int_eq(started, 0);
+
+    ck_assert_int_eq(core_limit(d.pid), 0);
+    ck_assert_int_eq(ts_daemon_stop(&d, SIGTERM, 60), 0);
+}
+END_TEST
+
 Suite *daemon_suite(void)
 {
     Suite *s = suite_create("daemon");
@@ -145,6 +189,7 @@ Suite *daemon_suite(void)
     tcase_add_test(t, notify_ready_watchdog_stopping);
     tcase_add_test(t, sighup_reloads_and_refuses_bad_file);
     tcase_add_test(t, refuses_newer_schema);
+    tcase_add_test(t, core_files_off);
     suite_add_tcase(s, t);
     return s;
 }

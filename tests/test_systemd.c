@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "attendd/keyfile.h"
+#include "src/http/tls.h"
 #include "support.h"
 #include "support_rtsp.h" /* ts_free_port */
 
@@ -208,6 +209,22 @@ START_TEST(security_exposure_at_most_2)
 }
 END_TEST
 
+/* The unit forbids core files and gives the service its own IPC namespace: what the daemon holds
+ * in memory (keys, decrypted templates, pictures) never reaches a core file or shared IPC objects. */
+START_TEST(unit_forbids_core_files)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/systemd/attendd.service", ts_env("ATTENDD_SRCDIR"));
+    struct unit u;
+    unit_load(&u, path);
+    const char *core = unit_get(&u, "LimitCORE", 0);
+    ck_assert_msg(core && strcmp(core, "0") == 0, "LimitCORE=%s", core ? core : "(unset)");
+    const char *ipc = unit_get(&u, "PrivateIPC", 0);
+    ck_assert_msg(ipc && strcmp(ipc, "yes") == 0, "PrivateIPC=%s", ipc ? ipc : "(unset)");
+    free(u.text);
+}
+END_TEST
+
 /* ---- credentials with an ACL ------------------------------------------------------------------------ */
 
 /* Set a POSIX access ACL (linux/posix_acl_xattr.h layout) from (tag, perm, id) triples. */
@@ -225,8 +242,9 @@ static void set_acl(const char *path, const unsigned (*e)[3], int n)
                   strerror(errno));
 }
 
-/* keyfile_load(path) in a child running as uid; its exit status is 0 when the key loaded. */
-static int load_as(uid_t uid, const char *path, char *msg, size_t len)
+/* load(path) in a child running as uid; its exit status is 0 when the key loaded. */
+static int load_with_as(att_err (*load)(const char *, unsigned char *, char *, size_t), uid_t uid, const char *path,
+                        char *msg, size_t len)
 {
     int fds[2];
     ck_assert_int_eq(pipe(fds), 0);
@@ -237,7 +255,7 @@ static int load_as(uid_t uid, const char *path, char *msg, size_t len)
         unsigned char k[KEYFILE_BYTES];
         char err[512] = "";
         if (setgid(uid) != 0 || setuid(uid) != 0) _exit(3);
-        int rc = keyfile_load(path, k, err, sizeof err) == ATT_OK ? 0 : 1;
+        int rc = load(path, k, err, sizeof err) == ATT_OK ? 0 : 1;
         if (write(fds[1], err, strlen(err)) < 0) _exit(4);
         _exit(rc);
     }
@@ -248,6 +266,23 @@ static int load_as(uid_t uid, const char *path, char *msg, size_t len)
     int st;
     ck_assert_int_eq(waitpid(pid, &st, 0), pid);
     return WIFEXITED(st) ? WEXITSTATUS(st) : 99;
+}
+
+/* The HTTPS key file (with cert) as the daemon loads it; err as keyfile_load's. */
+static const char *tls_cert_for_load;
+static att_err tls_load(const char *path, unsigned char *unused, char *err, size_t errlen)
+{
+    (void)unused;
+    struct http_tls t;
+    att_err e = http_tls_load(tls_cert_for_load, path, &t, err, errlen);
+    if (e == ATT_OK) http_tls_free(&t);
+    return e;
+}
+
+/* keyfile_load(path) in a child running as uid; its exit status is 0 when the key loaded. */
+static int load_as(uid_t uid, const char *path, char *msg, size_t len)
+{
+    return load_with_as(keyfile_load, uid, path, msg, len);
 }
 
 /* Where the credentials file system has ACLs, systemd writes each credential root-owned 0400 and
@@ -284,6 +319,36 @@ START_TEST(credential_acl_form_loads)
     ck_assert_int_eq(chown(key, svc, svc), 0);
     ck_assert_int_ne(load_as(svc, key, msg, sizeof msg), 0);
     ck_assert_msg(strstr(msg, "group/other"), "%s", msg);
+    remove_root(root);
+}
+END_TEST
+
+/* The HTTPS key reaches the daemon the same way (LoadCredential=tls.key): its ACL form loads too,
+ * and an ACL that lets anyone else in is still refused. */
+START_TEST(tls_key_credential_acl_form_loads)
+{
+    char root[64], key[128], cert[128], cmd[600], msg[600];
+    make_root(root, sizeof root);
+    snprintf(key, sizeof key, "%s/tls.key", root);
+    snprintf(cert, sizeof cert, "%s/tls.crt", root);
+    snprintf(cmd, sizeof cmd,
+             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 "
+             "-subj /CN=127.0.0.1 -keyout %s -out %s 2>/dev/null && chmod 644 %s",
+             key, cert, cert);
+    ck_assert_msg(system(cmd) == 0, "openssl could not make a certificate");
+    tls_cert_for_load = cert;
+    ck_assert_int_eq(chmod(key, 0400), 0);
+    const uid_t svc = 65534, stranger = 65533;
+    enum { OWNER = 1, USER = 2, GROUP_OBJ = 4, MASK = 0x10, OTHER = 0x20 };
+    const unsigned systemd_acl[][3] = {{OWNER, 4, 0}, {USER, 4, svc}, {GROUP_OBJ, 0, 0}, {MASK, 4, 0}, {OTHER, 0, 0}};
+    set_acl(key, systemd_acl, 5);
+    ck_assert_msg(load_with_as(tls_load, svc, key, msg, sizeof msg) == 0, "refused: %s", msg);
+    ck_assert_msg(load_with_as(tls_load, stranger, key, msg, sizeof msg) != 0, "another user read the key");
+    const unsigned other_user[][3] = {{OWNER, 4, 0}, {USER, 4, svc}, {USER, 4, stranger}, {GROUP_OBJ, 0, 0},
+                                      {MASK, 4, 0}, {OTHER, 0, 0}};
+    set_acl(key, other_user, 6);
+    ck_assert_int_ne(load_with_as(tls_load, svc, key, msg, sizeof msg), 0);
+    ck_assert_msg(strstr(msg, "tls_key_file") && strstr(msg, "ACL"), "%s", msg);
     remove_root(root);
 }
 END_TEST
@@ -545,9 +610,9 @@ START_TEST(starts_as_the_unit_does)
             close(lfd);
         }
         if (asprintf(&envp[watchdog_pid_slot], "WATCHDOG_PID=%ld", (long)getpid()) < 0) _exit(126);
-        const char *lim[] = {"LimitMEMLOCK", "LimitNOFILE"};
-        const int res[] = {RLIMIT_MEMLOCK, RLIMIT_NOFILE};
-        for (int i = 0; i < 2; i++) {
+        const char *lim[] = {"LimitMEMLOCK", "LimitNOFILE", "LimitCORE"};
+        const int res[] = {RLIMIT_MEMLOCK, RLIMIT_NOFILE, RLIMIT_CORE};
+        for (int i = 0; i < 3; i++) {
             const char *v = unit_get(&u, lim[i], 0);
             if (!v) continue;
             struct rlimit rl = {parse_limit(v), parse_limit(v)}, cur;
@@ -572,6 +637,11 @@ START_TEST(starts_as_the_unit_does)
     }
     ck_assert_msg(ready, "no READY=1 (wait status %#x); saw: %s; log: %s", wst, seen, slurp(logpath));
     ck_assert_int_eq(proc_uid(pid), uid);
+    /* not dumpable: the kernel gives its /proc entries to root, so its own user cannot read its memory */
+    snprintf(p, sizeof p, "/proc/%ld/mem", (long)pid);
+    struct stat mem;
+    ck_assert_int_eq(stat(p, &mem), 0);
+    ck_assert_msg(mem.st_uid == 0, "/proc/PID/mem belongs to uid %u: the daemon is dumpable", (unsigned)mem.st_uid);
     char url[128];
     long status = 0;
     snprintf(url, sizeof url, "http://127.0.0.1:%d/readyz", port);
@@ -723,7 +793,9 @@ Suite *systemd_suite(void)
     tcase_add_unchecked_fixture(t, pg_up, pg_down);
     tcase_add_test(t, installed_unit_verifies);
     tcase_add_test(t, security_exposure_at_most_2);
+    tcase_add_test(t, unit_forbids_core_files);
     tcase_add_test(t, credential_acl_form_loads);
+    tcase_add_test(t, tls_key_credential_acl_form_loads);
     tcase_add_test(t, starts_as_the_unit_does);
     suite_add_tcase(s, t);
     TCase *w = tcase_create("watchdog");

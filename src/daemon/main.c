@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -118,8 +120,9 @@ static void load_gallery(struct app *app)
         set_gallery_error(app, "database unreachable");
         return;
     }
-    size_t n = 0;
-    att_err e = gallery_load(app->gallery, c, app->template_key, app->template_key_old, &n, err, sizeof err);
+    size_t n = 0, unreadable = 0;
+    att_err e = gallery_load(app->gallery, c, app->template_key, app->template_key_old, &n, &unreadable, err,
+                             sizeof err);
     db_release(app->db, c);
     if (e != ATT_OK) {
         set_gallery_error(app, err);
@@ -131,6 +134,10 @@ static void load_gallery(struct app *app)
     }
     log_notice("main", "gallery: %zu template(s) loaded, memory %s", n,
                gal_locked(app->gallery) ? "locked" : "NOT locked (raise LimitMEMLOCK)");
+    if (unreadable)
+        log_error("main", "gallery: %zu stored template(s) do not decrypt and are not recognised (faces named above)",
+                  unreadable);
+    atomic_store(&app->gallery_unreadable, unreadable);
     atomic_store(&app->gallery_ready, true);
 }
 
@@ -234,6 +241,7 @@ static bool pipeline_healthy(struct app *app, struct watch *w)
 #define EVENTS_STOP_MS 5000 /* drain bound for the event writer at stop; what is left stays spooled */
 
 static double ready_gauge(void *ud) { return atomic_load((atomic_bool *)ud) ? 1 : 0; }
+static double count_gauge(void *ud) { return (double)atomic_load((atomic_size_t *)ud); }
 
 /* The event path: the metrics registry, the spool in <state_dir>/spool (0700) and the writer thread,
  * which first writes whatever a crash or a database outage left in the spool. */
@@ -247,8 +255,11 @@ static att_err start_events(struct app *app)
         metrics_callback(app->metrics, METRIC_GAUGE, "attendd_models_ready", "1 when the face models are loaded",
                          NULL, ready_gauge, &app->models_ready, &m) != ATT_OK ||
         metrics_callback(app->metrics, METRIC_GAUGE, "attendd_gallery_ready",
-                         "1 when the gallery holds every stored template", NULL, ready_gauge, &app->gallery_ready,
-                         &m) != ATT_OK) {
+                         "1 when the gallery is loaded", NULL, ready_gauge, &app->gallery_ready,
+                         &m) != ATT_OK ||
+        metrics_callback(app->metrics, METRIC_GAUGE, "attendd_gallery_templates_unreadable",
+                         "stored templates that did not decrypt at load (their faces are not recognised)", NULL,
+                         count_gauge, &app->gallery_unreadable, &m) != ATT_OK) {
         log_error("main", "metrics: out of memory");
         return ATT_E_NOMEM;
     }
@@ -299,6 +310,22 @@ static void reload(struct app *app, const char *path, http_server *srv)
     sdn_notify("READY=1");
 }
 
+/* Keys, templates, photos and frames live in this process's memory: no core file may carry them, and
+ * no process of the same user may read the memory (ptrace, /proc/PID/mem) without CAP_SYS_PTRACE. */
+static att_err no_core_dumps(char *err, size_t errlen)
+{
+    const struct rlimit none = {0, 0};
+    if (setrlimit(RLIMIT_CORE, &none) != 0) {
+        snprintf(err, errlen, "setrlimit(RLIMIT_CORE, 0): %s", strerror(errno));
+        return ATT_E_IO;
+    }
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+        snprintf(err, errlen, "prctl(PR_SET_DUMPABLE, 0): %s", strerror(errno));
+        return ATT_E_IO;
+    }
+    return ATT_OK;
+}
+
 int main(int argc, char **argv)
 {
     const char *conf = getenv("ATTENDD_CONFIG");
@@ -325,6 +352,10 @@ int main(int argc, char **argv)
 
     static struct app app; /* static: large, and lives for the whole process */
     char err[1024];
+    if (no_core_dumps(err, sizeof err) != ATT_OK) {
+        log_error("main", "%s", err);
+        return 1;
+    }
     if (load_config(conf, &app.cfg, err, sizeof err) != ATT_OK) {
         log_error("main", "configuration: %s", err);
         return 2;

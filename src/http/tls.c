@@ -2,6 +2,8 @@
  * it is read straight into a sodium_malloc buffer, wiped when freed. */
 #include "tls.h"
 
+#include "attendd/keyfile.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <sodium.h>
@@ -16,7 +18,7 @@
 #define KEY_MAX (64 << 10)
 
 /* Read path (key: the config key naming it, for messages) into a NUL-terminated buffer from alloc.
- * secret: refuse group/other permission bits. */
+ * secret: the file must be private to this process's user (keyfile_check_private). */
 static att_err read_pem(const char *key, const char *path, bool secret, size_t max, void *(*alloc)(size_t),
                         void (*release)(void *), char **out, char *err, size_t errlen)
 {
@@ -37,13 +39,15 @@ static att_err read_pem(const char *key, const char *path, bool secret, size_t m
         close(fd);
         return ATT_E_CONFIG;
     }
-    /* as for the other key files: a private key others can read is a leaked key; refuse rather
-     * than "fix" the mode, so the operator notices */
-    if (secret && (st.st_mode & (S_IRWXG | S_IRWXO))) {
-        snprintf(err, errlen, "%s %s: mode %04o gives access to group/other; chmod 600 it", key, path,
-                 (unsigned)(st.st_mode & 07777));
-        close(fd);
-        return ATT_E_CONFIG;
+    /* the same rule as the other key files (systemd's ACL credential form included) */
+    if (secret) {
+        char what[4200];
+        snprintf(what, sizeof what, "%s %s", key, path);
+        att_err e = keyfile_check_private(fd, &st, what, err, errlen);
+        if (e != ATT_OK) {
+            close(fd);
+            return e;
+        }
     }
     if (st.st_size <= 0 || (size_t)st.st_size > max) {
         snprintf(err, errlen, "%s %s: %lld bytes; a PEM file of 1 to %zu bytes is expected", key, path,

@@ -39,6 +39,19 @@ static int acl_private(int fd)
     return 1;
 }
 
+att_err keyfile_check_private(int fd, const struct stat *st, const char *what, char *err, size_t errlen)
+{
+    /* A key others can read is a leaked key; one others can write can be swapped. Refuse both
+     * rather than "fix" the mode: the operator has to notice. */
+    int acl = acl_private(fd);
+    if (acl < 0 || (acl == 0 && (st->st_mode & (S_IRWXG | S_IRWXO)))) {
+        snprintf(err, errlen, "%s: mode %04o%s gives access to group/other; chmod 600 it", what,
+                 (unsigned)(st->st_mode & 07777), acl < 0 ? " with its ACL" : "");
+        return ATT_E_CONFIG;
+    }
+    return ATT_OK;
+}
+
 static att_err read_key(const char *path, unsigned char out[KEYFILE_BYTES], char *err, size_t errlen)
 {
     if (!path || !*path) {
@@ -65,14 +78,12 @@ static att_err read_key(const char *path, unsigned char out[KEYFILE_BYTES], char
         close(fd);
         return ATT_E_CONFIG;
     }
-    /* A key others can read is a leaked key; one others can write can be swapped. Refuse both
-     * rather than "fix" the mode: the operator has to notice. */
-    int acl = acl_private(fd);
-    if (acl < 0 || (acl == 0 && (st.st_mode & (S_IRWXG | S_IRWXO)))) {
-        snprintf(err, errlen, "key file %s: mode %04o%s gives access to group/other; chmod 600 it", path,
-                 (unsigned)(st.st_mode & 07777), acl < 0 ? " with its ACL" : "");
+    char what[64 + 4096];
+    snprintf(what, sizeof what, "key file %s", path);
+    att_err e = keyfile_check_private(fd, &st, what, err, errlen);
+    if (e != ATT_OK) {
         close(fd);
-        return ATT_E_CONFIG;
+        return e;
     }
     /* read one byte more than the longest valid form to detect longer files */
     unsigned char buf[2 * KEYFILE_BYTES + 2];

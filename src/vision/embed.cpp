@@ -4,6 +4,20 @@
 
 #include <algorithm>
 #include <cmath>
+#include <string.h>
+
+namespace {
+// Wipes a Mat's pixels when the scope ends, however it ends (return, error, exception): the
+// network's input is the face crop and its output the raw embedding, both biometric data that
+// must not linger in buffers OpenCV reuses or frees later.
+struct WipeMat {
+    cv::Mat &m;
+    ~WipeMat() {
+        if (!m.empty() && m.isContinuous())
+            explicit_bzero(m.data, m.total() * m.elemSize());
+    }
+};
+} // namespace
 
 extern "C" av_status av_embed(av_pipeline *p, const av_crop *crops, size_t n, float *out,
                               av_err *err) {
@@ -22,8 +36,10 @@ extern "C" av_status av_embed(av_pipeline *p, const av_crop *crops, size_t n, fl
                 avi::bgr_to_planar(crop, p->blob.ptr<float>() + (size_t)i * 3 * plane, 127.f,
                                    1.f / 128.f, true);
             }
+            WipeMat wipe_in{p->blob};
             net.setInput(p->blob);
             cv::Mat o = net.forward();
+            WipeMat wipe_out{o};
             // The net's last Reshape hard-codes batch 1: a batch of b comes back as [1, b*512],
             // one face after another.
             if (o.total() != (size_t)b * AV_EMBED_DIM || o.type() != CV_32F)
@@ -76,6 +92,7 @@ extern "C" av_status av_face_template(av_pipeline *p, const av_image *img, float
         st = av_align(img, &face, &crop, err);
         if (st == AV_OK)
             st = av_embed(p, &crop, 1, emb, err);
+        explicit_bzero(&crop, sizeof crop); // the aligned face, no longer needed
         if (st != AV_OK)
             return st;
         if (face_out)
