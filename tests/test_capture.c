@@ -78,6 +78,50 @@ START_TEST(url_validate_rejects)
 }
 END_TEST
 
+/* The one URL model: whatever cap_url_parse accepts, cap_url_redact and cap_text_redact mask the
+ * password of (each URL below hides "S3c" where a naive parser would not look), and the two forms
+ * that once leaked ('#' or '?' inside the password) are refused. */
+START_TEST(url_model_validator_and_redactor_agree)
+{
+    static const char *const urls[] = {
+        "rtsp://admin:12345#S3cret@10.0.0.7/live", "rtsp://admin:554?pw=S3cret@10.0.0.7/live",
+        "rtsp://admin:S3cret@10.0.0.7/live", "rtsp://admin:S3c%40ret@10.0.0.7/live",
+        "rtsp://admin:S3c%3Aret@10.0.0.7/x", "rtsp://:S3cret@10.0.0.7/x", "rtsp://admin:S3c/ret@10.0.0.7/x",
+        "rtsp://admin:S3c@ret@10.0.0.7/x", "rtsp://admin:S3cret@[fd00::7]:554/x", "rtsp://[::1]:S3cret@h/x",
+        "rtsp://h/x?p=S3cret", "rtsp://h/x?u=a&pw=S3cret", "rtsp://h/x?P%57=S3cret", "rtsp://h/x;auth=S3cret",
+        "rtsp://h/user=admin_password=S3cret_channel=1", "rtsp://a:S3cret@h/x?n=rtsp://u:S3cret@i/",
+        "rtsp://admin:S3cret\"@h/x", "rtsp://admin:S3c%zzret@h/x", "rtsp://admin:S3cret@h:9@other/x",
+        "rtsp://h/x?token=S3cret#f", "RTSPS://admin:S3cret@h/x",
+    };
+    size_t ok = 0;
+    for (size_t i = 0; i < sizeof urls / sizeof *urls; i++) {
+        char err[256] = "", out[512], text[600];
+        att_err e = cap_url_validate(urls[i], NULL, err, sizeof err);
+        ck_assert_msg(!strstr(err, "S3c"), "reason repeats the password: %s", err);
+        if (e != ATT_OK) continue;
+        ok++;
+        ck_assert_int_eq(cap_url_redact(urls[i], out, sizeof out), ATT_OK);
+        ck_assert_msg(!strstr(out, "S3c"), "accepted %s, redacted to %s", urls[i], out);
+        snprintf(text, sizeof text, "opening '%s' failed", urls[i]);
+        ck_assert_int_eq(cap_text_redact(text, out, sizeof out), ATT_OK);
+        ck_assert_msg(!strstr(out, "S3c"), "accepted %s, text redacted to %s", urls[i], out);
+    }
+    ck_assert_int_gt(ok, 5);
+    char err[256];
+    ck_assert_int_eq(cap_url_validate(urls[0], NULL, err, sizeof err), ATT_E_INVALID);
+    ck_assert_int_eq(cap_url_validate(urls[1], NULL, err, sizeof err), ATT_E_INVALID);
+    /* the split the pre-flight and the network policy use */
+    struct cap_url u;
+    ck_assert_int_eq(cap_url_parse("rtsp://a%40b:p%3Aw@[fd00::7]:8554/x?y=1", &u, err, sizeof err), ATT_OK);
+    ck_assert_str_eq(u.host, "fd00::7");
+    ck_assert_str_eq(u.port, "8554");
+    ck_assert_int_eq(u.userinfo_len, strlen("a%40b:p%3Aw"));
+    ck_assert_int_eq(cap_url_parse("rtsps://cam.local/x", &u, err, sizeof err), ATT_OK);
+    ck_assert_str_eq(u.host, "cam.local");
+    ck_assert_str_eq(u.port, "322");
+}
+END_TEST
+
 START_TEST(url_redact_masks_credentials)
 {
     static const struct {
@@ -830,6 +874,7 @@ Suite *capture_suite(void)
     tcase_add_test(tc, url_validate_accepts);
     tcase_add_test(tc, url_validate_rejects);
     tcase_add_test(tc, url_redact_masks_credentials);
+    tcase_add_test(tc, url_model_validator_and_redactor_agree);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("ffmpeg");

@@ -56,17 +56,34 @@ enum cap_source_kind {
     CAP_SRC_V4L2 = 3     /* /dev/videoN */
 };
 
-/* Check a camera source: rtsp://[user[:pass]@]host[:port][/path][?query] (rtsps:// too), an
- * absolute file path (not under /dev/ other than /dev/videoN), or /dev/videoN. No control
- * characters, no whitespace in URLs, at most CAP_URL_MAX bytes. ATT_E_INVALID (the API's 422)
- * with a reason in err that never repeats the URL; kind (may be NULL) receives the source kind. */
+/* A camera source split once. Validation, redaction, the network policy and the RTSP pre-flight all
+ * read this one split, so they cannot disagree about where the credentials or the host are. */
+struct cap_url {
+    enum cap_source_kind kind;   /* what the source is */
+    int tls;                     /* rtsps:// */
+    size_t userinfo_len;         /* bytes of "user[:password]" after "://" (0: none); ends at the URL's
+                                    last '@', and holds no '/', '?', '#', '@' or other reserved byte */
+    size_t hostport_off, hostport_len; /* "host[:port]" as written (RTSP) */
+    size_t rest_off;             /* where the path and query start (RTSP; == strlen when none) */
+    char host[256];              /* host name or address, IPv6 without its brackets (RTSP) */
+    char port[6];                /* port digits, the scheme's default (554, rtsps 322) when absent */
+};
+
+/* Split and check a camera source: rtsp://[user[:pass]@]host[:port][/path][?query] (rtsps:// too), an
+ * absolute file path (not under /dev/ other than /dev/videoN), or /dev/videoN. Refused: control
+ * characters, whitespace, non-ASCII, quotes and angle brackets, '#' anywhere, a user part holding
+ * '/', '?', '@' or another reserved character (percent-encode them), an empty user name, a '%' that
+ * is no %HH escape; at most CAP_URL_MAX bytes. ATT_E_INVALID (the API's 422) with a reason in err
+ * that never repeats the URL. */
+att_err cap_url_parse(const char *url, struct cap_url *out, char *err, size_t errlen);
+/* cap_url_parse() for its verdict only; kind (may be NULL) receives the source kind. */
 att_err cap_url_validate(const char *url, enum cap_source_kind *kind, char *err, size_t errlen);
 
-/* Copy url into out with credentials masked: the "user:pass" of rtsp://user:pass@host/x becomes
- * "***", and so do the values of query parameters that look secret (user, pass, pwd, token,
- * auth, key, secret, sig...). Userinfo is taken up to the last '@' before any '?' or '#', so a
- * malformed URL is over-masked rather than leaked. Always NUL-terminates (out of at least 1
- * byte); returns ATT_E_TOO_LARGE if the result was cut (still safe to print), ATT_E_INVALID
+/* Copy url into out with credentials masked: everything between "://" and the last '@' becomes
+ * "***" (the user part of every URL cap_url_parse accepts, and more of a malformed one), and so do
+ * the values of name=value pieces of the path and query whose name, percent-decoded, looks secret
+ * (p, u, pw, user, pass, pwd, token, auth, key, secret, sig...). Always NUL-terminates (out of at
+ * least 1 byte); returns ATT_E_TOO_LARGE if the result was cut (still safe to print), ATT_E_INVALID
  * for NULL arguments. */
 att_err cap_url_redact(const char *url, char *out, size_t outlen);
 

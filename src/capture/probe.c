@@ -45,39 +45,13 @@ static int wait_fd(int fd, short events, int64_t deadline_us, cap_cancel_fn canc
 att_err cap_rtsp_probe(const char *url, int timeout_ms, cap_cancel_fn cancelled, void *arg,
                        char *err, size_t errlen)
 {
-    /* url was validated: scheme://[userinfo@]host[:port][/path][?query], no spaces/controls */
-    const char *sep = strstr(url, "://");
-    if (!sep) return fail(err, errlen, ATT_E_INVALID, "not an RTSP URL");
-    int tls = (size_t)(sep - url) == 5; /* rtsps */
-    const char *auth = sep + 3;
-    size_t alen = strcspn(auth, "/?#");
-    const char *hp = auth;
-    for (size_t i = 0; i < alen; i++)
-        if (auth[i] == '@') hp = auth + i + 1;
-    size_t hplen = (size_t)(auth + alen - hp);
-    char host[256], port[8];
-    const char *colon = NULL;
-    if (hplen && hp[0] == '[') {
-        const char *rb = memchr(hp, ']', hplen);
-        if (!rb || (size_t)(rb - hp - 1) >= sizeof host) return fail(err, errlen, ATT_E_INVALID, "bad host");
-        memcpy(host, hp + 1, (size_t)(rb - hp - 1));
-        host[rb - hp - 1] = '\0';
-        colon = rb + 1 < hp + hplen && rb[1] == ':' ? rb + 1 : NULL;
-    } else {
-        colon = memchr(hp, ':', hplen);
-        size_t hl = colon ? (size_t)(colon - hp) : hplen;
-        if (hl == 0 || hl >= sizeof host) return fail(err, errlen, ATT_E_INVALID, "bad host");
-        memcpy(host, hp, hl);
-        host[hl] = '\0';
-    }
-    if (colon) {
-        size_t pl = (size_t)(hp + hplen - colon - 1);
-        if (pl == 0 || pl >= sizeof port) return fail(err, errlen, ATT_E_INVALID, "bad port");
-        memcpy(port, colon + 1, pl);
-        port[pl] = '\0';
-    } else {
-        snprintf(port, sizeof port, "%s", tls ? "322" : "554");
-    }
+    struct cap_url u;
+    if (cap_url_parse(url, &u, err, errlen) != ATT_OK || u.kind != CAP_SRC_RTSP)
+        return fail(err, errlen, ATT_E_INVALID, "not an RTSP URL");
+    int tls = u.tls;
+    const char *host = u.host, *port = u.port;
+    const char *hp = url + u.hostport_off, *rest = url + u.rest_off;
+    size_t hplen = u.hostport_len;
 
     int64_t deadline = cap_mono_us() + (int64_t)timeout_ms * 1000;
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res = NULL;
@@ -124,7 +98,7 @@ att_err cap_rtsp_probe(const char *url, int timeout_ms, cap_cancel_fn cancelled,
     /* OPTIONS needs no authentication; the request-URI carries no userinfo */
     char req[CAP_URL_MAX + 128];
     int n = snprintf(req, sizeof req, "OPTIONS rtsp://%.*s%s RTSP/1.0\r\nCSeq: 1\r\nUser-Agent: attendd\r\n\r\n",
-                     (int)hplen, hp, auth + alen);
+                     (int)hplen, hp, rest);
     size_t off = 0;
     while (off < (size_t)n) {
         ssize_t w = send(fd, req + off, (size_t)n - off, MSG_NOSIGNAL);
