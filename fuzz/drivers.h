@@ -20,6 +20,8 @@
 #include "attendd/store_cameras.h"
 #include "attendd/store_events.h"
 #include "attendd/store_people.h"
+#include "attendd/time.h"
+#include "attendd/tz.h"
 #include "attendd/vision.h"
 #include "src/http/http_internal.h"
 #include "src/http/multipart.h"
@@ -156,7 +158,7 @@ static inline att_err fz_json_body(const uint8_t *data, size_t size)
         e = http_schedules_body(&resp, body, n, route == FZ_SCHEDULES_CREATE, &json, &vto);
         if (e == ATT_OK && vto) {
             int64_t days;
-            FZ_CHECK(report_date_parse(vto, &days));
+            FZ_CHECK(att_time_date_parse(vto, &days));
         }
         break;
     }
@@ -346,18 +348,18 @@ static inline bool fz_query(const uint8_t *data, size_t size)
     }
     case FZ_TIME: { /* since, until, a punch's ts */
         int64_t us;
-        ok = store_events_time_parse(s, &us);
+        ok = att_time_parse(s, &us);
         break;
     }
     case FZ_DATE: { /* from, to, valid_from, valid_to */
         int64_t days;
-        ok = report_date_parse(s, &days);
+        ok = att_time_date_parse(s, &days);
         if (ok) FZ_CHECK(strlen(s) == 10);
         break;
     }
     case FZ_HHMM: {
         int min;
-        ok = report_hhmm_parse(s, &min);
+        ok = att_time_hhmm_parse(s, &min);
         if (ok) FZ_CHECK(min >= 0 && min < 24 * 60);
         break;
     }

@@ -22,6 +22,7 @@
 #include "attendd/migrations.h"
 #include "attendd/spool.h"
 #include "attendd/store_events.h"
+#include "attendd/time.h"
 #include "src/store/cursor.h"
 #include "support.h"
 
@@ -367,12 +368,12 @@ END_TEST
 START_TEST(rfc3339_parse)
 {
     int64_t us;
-    ck_assert(store_events_time_parse("1970-01-01T00:00:00Z", &us) && us == 0);
-    ck_assert(store_events_time_parse("2024-05-01T07:59:12Z", &us) && us == 1714550352000000LL);
-    ck_assert(store_events_time_parse("2024-05-01T09:59:12.5+02:00", &us) && us == 1714550352500000LL);
-    ck_assert(store_events_time_parse("2024-05-01t07:59:12.123456789z", &us) && us == 1714550352123456LL);
-    ck_assert(store_events_time_parse("2024-02-29T00:00:00-00:30", &us));
-    ck_assert(store_events_time_parse("2016-12-31T23:59:60Z", &us) && us == 1483228800000000LL);
+    ck_assert(att_time_parse("1970-01-01T00:00:00Z", &us) && us == 0);
+    ck_assert(att_time_parse("2024-05-01T07:59:12Z", &us) && us == 1714550352000000LL);
+    ck_assert(att_time_parse("2024-05-01T09:59:12.5+02:00", &us) && us == 1714550352500000LL);
+    ck_assert(att_time_parse("2024-05-01t07:59:12.123456789z", &us) && us == 1714550352123456LL);
+    ck_assert(att_time_parse("2024-02-29T00:00:00-00:30", &us));
+    ck_assert(att_time_parse("2016-12-31T23:59:60Z", &us) && us == 1483228800000000LL);
     const char *bad[] = {"", "2024-05-01", "2024-05-01T07:59:12", "2024-05-01 07:59:12Z", "2023-02-29T00:00:00Z",
                          "2024-13-01T00:00:00Z", "2024-04-31T00:00:00Z", "2024-05-01T24:00:00Z",
                          "2024-05-01T07:60:00Z", "2024-05-01T07:59:61Z", "2024-05-01T07:59:12.Z",
@@ -380,7 +381,7 @@ START_TEST(rfc3339_parse)
                          "0000-01-01T00:00:00Z", "2024-05-01T07:59:12Zjunk", "now", "+2024-05-01T07:59:12Z",
                          "2024-05-01T07:59:12 Z", "2024-05-01T07:59:12.5+02:00'; DROP TABLE events;--"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        ck_assert_msg(!store_events_time_parse(bad[i], &us), "accepted '%s'", bad[i]);
+        ck_assert_msg(!att_time_parse(bad[i], &us), "accepted '%s'", bad[i]);
 }
 END_TEST
 

@@ -11,12 +11,13 @@
 #include "attendd/errors.h"
 #include "attendd/rules.h"
 #include "attendd/spool.h"
+#include "attendd/time.h"
 
 #define EVENTS_LIST_DEFAULT_LIMIT 100
 #define EVENTS_LIST_MAX_LIMIT 500
 #define EVENTS_EXPORT_BATCH 1000   /* rows per query of a CSV export (one page of the keyset walk) */
 #define EVENTS_CURSOR_MAX 64       /* opaque cursor (base64url) + NUL */
-#define EVENTS_TIME_MAX 64         /* longest RFC 3339 text accepted as a filter */
+#define EVENTS_TIME_MAX ATT_TIME_TEXT_MAX /* longest RFC 3339 text accepted as a filter */
 
 /* What store_event_insert did. */
 struct store_event_result {
@@ -32,12 +33,6 @@ struct store_event_result {
  * values themselves (source not "camera", similarity outside -1..1, liveness outside 0..1): retrying
  * cannot help. ATT_E_DB when the connection is lost; ATT_E_SCHEMA when not migrated. */
 att_err store_event_insert(PGconn *c, const struct spool_event *ev, struct store_event_result *res);
-
-/* RFC 3339 date-time ("2024-05-01T07:59:12Z", "2024-05-01T09:59:12.5+02:00"; 'T'/'Z' in either
- * case; fraction up to 9 digits; seconds 00-60; years 0001-9999) to µs since the epoch (fraction
- * truncated to µs; a leap second counts as the next second, as PostgreSQL reads it). false for
- * anything else, including dates that do not exist. */
-bool store_events_time_parse(const char *s, int64_t *us);
 
 struct event_filter {
     const char *since;      /* RFC 3339, inclusive, or NULL */

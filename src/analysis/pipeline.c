@@ -131,7 +131,7 @@ static void track_frame(struct pipeline *p, av_pipeline *vp, struct cam_state *c
         }
     if (nw) {
         struct trk_recog rec[PIPELINE_MAX_FACES];
-        int64_t t0 = pl_mono_us();
+        int64_t t0 = att_time_mono_us();
         av_err ve;
         if (av_landmarks(vp, img, want, nw, &ve) != AV_OK) {
             log_error("pipeline", "camera %s: landmarks: %s", c->id, ve.msg);
@@ -139,7 +139,7 @@ static void track_frame(struct pipeline *p, av_pipeline *vp, struct cam_state *c
             return;
         }
         e = recog_faces(vp, img, want, nw, p->cfg.gallery, p->cfg.trk.sim_threshold, rec, err, sizeof err);
-        metric_observe(c->h_recog, (double)(pl_mono_us() - t0) / 1e6);
+        metric_observe(c->h_recog, (double)(att_time_mono_us() - t0) / 1e6);
         if (e != ATT_OK) {
             log_error("pipeline", "camera %s: recognition: %s", c->id, err);
             atomic_fetch_add(&p->errors, 1);
@@ -177,7 +177,7 @@ static void track_frame(struct pipeline *p, av_pipeline *vp, struct cam_state *c
         } else if (emitted) {
             metric_inc(c->events);
             atomic_fetch_add(&p->events, 1);
-            metric_observe(c->h_event, (double)(pl_mono_us() - f->mono_us) / 1e6);
+            metric_observe(c->h_event, (double)(att_time_mono_us() - f->mono_us) / 1e6);
             log_info("pipeline", "camera %s: person %s clock-%s (track %u, similarity %.3f, liveness %.3f, %d agreeing)",
                      c->id, person, rules_kind_name(res.kind), (unsigned)d.track_id, d.similarity, d.liveness,
                      d.agreeing);
@@ -256,10 +256,10 @@ static void process(struct pipeline *p, av_pipeline *vp, cap_frame *f)
     o.min_face_px = p->cfg.min_face_px;
     o.landmarks = 0; /* later, for the faces recognition wants (track_frame) */
     av_box roi = {(float)f->roi.x, (float)f->roi.y, (float)(f->roi.x + f->roi.w), (float)(f->roi.y + f->roi.h)};
-    int64_t t0 = pl_mono_us();
+    int64_t t0 = att_time_mono_us();
     bool ok = av_image_wrap_bgr(f->bgr, f->width, f->height, f->stride, &img, &ve) == AV_OK &&
               av_detect(vp, img, f->has_roi ? &roi : NULL, &o, faces, PIPELINE_MAX_FACES, &found, &ve) == AV_OK;
-    int64_t t1 = pl_mono_us();
+    int64_t t1 = att_time_mono_us();
     size_t n = found < PIPELINE_MAX_FACES ? found : PIPELINE_MAX_FACES;
 
     pthread_mutex_lock(&c->lock);

@@ -3,17 +3,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "attendd/log.h"
 #include "pipeline_internal.h"
-
-int64_t pl_mono_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 static double read_u64(void *ud) { return (double)atomic_load((_Atomic uint64_t *)ud); }
 
@@ -150,7 +142,7 @@ void cams_release(struct pipeline *p, struct cam_state *c)
 
 void cams_housekeeping(struct pipeline *p)
 {
-    int64_t now = pl_mono_us();
+    int64_t now = att_time_mono_us();
     if (now < atomic_load(&p->hk_next_us) || pthread_mutex_trylock(&p->hk_lock) != 0) return;
     atomic_store(&p->hk_next_us, now + 1000000);
     /* snapshot (tag, id) under the table lock; call out (camera manager locks) without it */

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 
 #include "attendd/pipeline.h"
+#include "attendd/time.h"
 
 /* One camera as the analysis stage sees it. The table owns it; workers hold a reference while they
  * work on one of its frames. */
@@ -80,6 +81,5 @@ att_err attend_decision(rules *r, event_writer *w, const uint8_t camera[16], enu
 
 bool pl_uuid_parse(const char *s, uint8_t out[16]);
 void pl_uuid_format(const uint8_t in[16], char out[UUID_STR_LEN]);
-int64_t pl_mono_us(void);
 
 #endif

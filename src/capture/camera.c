@@ -161,7 +161,7 @@ att_err cap_camera_new(const struct cap_camera_cfg *cfg, cap_frame_queue *q, cap
     c->has_roi = cfg->has_roi != 0;
     if (c->has_roi) c->roi = cfg->roi;
     c->st.state = c->enabled ? CAP_CONNECTING : CAP_DISABLED;
-    c->rng = (uint64_t)cap_mono_us() ^ ((uint64_t)(uintptr_t)c << 17) ^ 0x9e3779b97f4a7c15ull;
+    c->rng = (uint64_t)att_time_mono_us() ^ ((uint64_t)(uintptr_t)c << 17) ^ 0x9e3779b97f4a7c15ull;
     if (q) {
         att_err e = cap_lane_new(q, &c->lane);
         if (e != ATT_OK) {
@@ -203,18 +203,10 @@ att_err cap_global_init(char *err, size_t errlen)
 
 /* ---- helpers for the thread ------------------------------------------------------------ */
 
-static void ts_after_us(struct timespec *ts, int64_t us)
-{
-    int64_t t = cap_mono_us() + (us > 0 ? us : 0);
-    ts->tv_sec = (time_t)(t / 1000000);
-    ts->tv_nsec = (long)(t % 1000000) * 1000;
-}
-
 /* Sleep up to us, waking early on stop or an enable change. Called with mu held. */
 static void wait_locked(cap_camera *c, int64_t us)
 {
-    struct timespec until;
-    ts_after_us(&until, us);
+    struct timespec until = att_time_timespec(att_time_deadline(us));
     bool was_enabled = c->enabled;
     while (!c->stop && c->enabled == was_enabled)
         if (pthread_cond_timedwait(&c->cv, &c->mu, &until) == ETIMEDOUT) break;
@@ -234,7 +226,7 @@ static int cancelled(void *arg) { return should_leave(arg); }
 static void set_error_locked(cap_camera *c, const char *reason)
 {
     cap_text_redact(reason, c->st.last_error, sizeof c->st.last_error);
-    c->st.last_error_wall_us = cap_wall_us();
+    c->st.last_error_wall_us = att_time_wall_us();
 }
 
 /* Backoff with "equal jitter": uniform in [d/2, d], d = initial * 2^k capped, so many cameras
@@ -346,10 +338,10 @@ static void run_session(cap_camera *c, struct session_result *r)
 
     for (;;) {
         if (should_leave(c)) break;
-        int64_t t_before = cap_mono_us();
+        int64_t t_before = att_time_mono_us();
         double pos = -1;
         att_err ge = cap_source_grab(src, &pos, why, sizeof why);
-        waits_us[wi++ % 16] = cap_mono_us() - t_before;
+        waits_us[wi++ % 16] = att_time_mono_us() - t_before;
         if (ge != ATT_OK) {
             int64_t waited_ms = 0;
             for (unsigned i = 0; i < 16; i++)
@@ -385,7 +377,7 @@ static void run_session(cap_camera *c, struct session_result *r)
         prev_ms = ms;
         if (real_time) {
             /* play the file at its native rate: frame at position ms is due at t0 + ms */
-            int64_t now = cap_mono_us();
+            int64_t now = att_time_mono_us();
             if (frame_no == 0) pace_t0_us = now - (int64_t)(ms * 1000.0);
             int64_t due = pace_t0_us + (int64_t)(ms * 1000.0);
             if (now - due > PACE_LAG_MAX_US) {
@@ -397,7 +389,7 @@ static void run_session(cap_camera *c, struct session_result *r)
                 if (should_leave(c)) break;
             }
         }
-        int64_t now_mono = cap_mono_us(), now_wall = cap_wall_us();
+        int64_t now_mono = att_time_mono_us(), now_wall = att_time_wall_us();
         if (frame_no == 0) first_us = now_mono;
 
         pthread_mutex_lock(&c->mu);
@@ -469,7 +461,7 @@ static void run_session(cap_camera *c, struct session_result *r)
         }
         frame_no++;
     }
-    if (first_us) r->stable = (cap_mono_us() - first_us) / 1000 >= c->stable_ms;
+    if (first_us) r->stable = (att_time_mono_us() - first_us) / 1000 >= c->stable_ms;
     cap_source_close(src);
 }
 

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "attendd/capture.h"
+#include "attendd/time.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -48,9 +49,6 @@ att_err cap_rtsp_probe(const char *url, int timeout_ms, cap_cancel_fn cancelled,
 
 /* Frame allocation with the pixel buffer in the same block (see queue.c). */
 cap_frame *cap_frame_alloc(int width, int height);
-
-int64_t cap_mono_us(void);
-int64_t cap_wall_us(void);
 
 #ifdef __cplusplus
 }

@@ -33,7 +33,7 @@ static int wait_fd(int fd, short events, int64_t deadline_us, cap_cancel_fn canc
 {
     for (;;) {
         if (cancelled && cancelled(arg)) return -1;
-        int64_t left = (deadline_us - cap_mono_us()) / 1000;
+        int64_t left = (deadline_us - att_time_mono_us()) / 1000;
         if (left <= 0) return 0;
         struct pollfd p = {.fd = fd, .events = events};
         int r = poll(&p, 1, left < SLICE_MS ? (int)left : SLICE_MS);
@@ -53,7 +53,7 @@ att_err cap_rtsp_probe(const char *url, int timeout_ms, cap_cancel_fn cancelled,
     const char *hp = url + u.hostport_off, *rest = url + u.rest_off;
     size_t hplen = u.hostport_len;
 
-    int64_t deadline = cap_mono_us() + (int64_t)timeout_ms * 1000;
+    int64_t deadline = att_time_mono_us() + (int64_t)timeout_ms * 1000;
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res = NULL;
     int gai = getaddrinfo(host, port, &hints, &res);
     if (gai != 0) return fail(err, errlen, ATT_E_IO, "cannot resolve the camera host: %s", gai_strerror(gai));

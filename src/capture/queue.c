@@ -63,17 +63,6 @@ void cap_frame_free(cap_frame *f)
     if (atomic_fetch_sub_explicit(&fi->refs, 1, memory_order_acq_rel) == 1) free(fi);
 }
 
-/* ---- time ------------------------------------------------------------------------------- */
-
-static int64_t clock_us(clockid_t id)
-{
-    struct timespec ts;
-    clock_gettime(id, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-int64_t cap_mono_us(void) { return clock_us(CLOCK_MONOTONIC); }
-int64_t cap_wall_us(void) { return clock_us(CLOCK_REALTIME); }
-
 /* ---- queue ------------------------------------------------------------------------------ */
 
 struct cap_lane {
@@ -271,16 +260,7 @@ att_err cap_queue_pop(cap_frame_queue *q, int timeout_ms, cap_frame **out)
 {
     if (!q || !out) return ATT_E_INVALID;
     *out = NULL;
-    struct timespec until;
-    if (timeout_ms > 0) {
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_sec += timeout_ms / 1000;
-        until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
-    }
+    struct timespec until = att_time_timespec(att_time_deadline((int64_t)timeout_ms * 1000));
     att_err rc = ATT_OK;
     pthread_mutex_lock(&q->mu);
     for (;;) {

@@ -13,6 +13,8 @@
 #include "attendd/db.h"
 #include "attendd/report.h"
 #include "attendd/store_shifts.h"
+#include "attendd/time.h"
+#include "attendd/tz.h"
 
 static const char *const known_params[] = {"from", "to", "department", "person_id", "format", NULL};
 
@@ -21,12 +23,12 @@ static const char *const known_params[] = {"from", "to", "department", "person_i
 struct zone_cache {
     struct zone_cache *next;
     char name[64];
-    report_tz *tz;
+    att_tz *tz;
 };
 static pthread_mutex_t zone_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct zone_cache *zones; /* never freed: a handful at most (one per configured name) */
 
-static att_err zone_get(const char *name, const report_tz **out)
+static att_err zone_get(const char *name, const att_tz **out)
 {
     att_err e = ATT_OK;
     pthread_mutex_lock(&zone_mu);
@@ -36,7 +38,7 @@ static att_err zone_get(const char *name, const report_tz **out)
         z = calloc(1, sizeof *z);
         if (!z) e = ATT_E_NOMEM;
         else if (snprintf(z->name, sizeof z->name, "%s", name) >= (int)sizeof z->name ||
-                 (e = report_tz_load(name, NULL, &z->tz)) != ATT_OK) {
+                 (e = att_tz_load(name, NULL, &z->tz)) != ATT_OK) {
             free(z);
             z = NULL;
             if (e == ATT_OK) e = ATT_E_CONFIG;
@@ -59,21 +61,19 @@ static const char *const columns[NCOLS] = {"person_id", "employee_no", "name", "
                                            "overtime_minutes", "status"};
 
 struct row_text {
-    char date[11], start[32], end[32], in[32], out[32], worked[24], late[24], early[24], over[24];
+    char date[ATT_DATE_TEXT], start[ATT_TZ_TEXT], end[ATT_TZ_TEXT], in[ATT_TZ_TEXT], out[ATT_TZ_TEXT], worked[24], late[24], early[24], over[24];
 };
 
-static void row_text(const report_tz *tz, const struct report_day *d, struct row_text *t)
+static void row_text(const att_tz *tz, const struct report_day *d, struct row_text *t)
 {
-    int y, m, dd;
-    report_civil_from_days(d->day, &y, &m, &dd);
-    snprintf(t->date, sizeof t->date, "%04d-%02d-%02d", y, m, dd);
+    (void)att_time_date_format(d->day, t->date); /* report days lie within years 1..9999 */
     t->start[0] = t->end[0] = t->in[0] = t->out[0] = '\0';
     if (d->scheduled) {
-        report_format_time(tz, d->sched_start_us, t->start);
-        report_format_time(tz, d->sched_end_us, t->end);
+        att_tz_format(tz, d->sched_start_us, t->start);
+        att_tz_format(tz, d->sched_end_us, t->end);
     }
-    if (d->has_in) report_format_time(tz, d->first_in_us, t->in);
-    if (d->has_out) report_format_time(tz, d->last_out_us, t->out);
+    if (d->has_in) att_tz_format(tz, d->first_in_us, t->in);
+    if (d->has_out) att_tz_format(tz, d->last_out_us, t->out);
     snprintf(t->worked, sizeof t->worked, "%lld", (long long)d->worked_min);
     snprintf(t->late, sizeof t->late, "%lld", (long long)d->late_min);
     snprintf(t->early, sizeof t->early, "%lld", (long long)d->early_min);
@@ -193,9 +193,9 @@ static att_err read_query(struct http_request *req, struct http_response *resp, 
         (e = http_query_str(req, resp, "person_id", 36, &q->person_id)) != ATT_OK ||
         (e = http_pick_csv(req, resp, &q->csv)) != ATT_OK)
         return e;
-    if (!q->from_s || !report_date_parse(q->from_s, &q->from))
+    if (!q->from_s || !att_time_date_parse(q->from_s, &q->from))
         return bad_param(resp, ATT_E_BAD_PARAM, "from", "is required: a date YYYY-MM-DD");
-    if (!q->to_s || !report_date_parse(q->to_s, &q->to))
+    if (!q->to_s || !att_time_date_parse(q->to_s, &q->to))
         return bad_param(resp, ATT_E_BAD_PARAM, "to", "is required: a date YYYY-MM-DD");
     if (q->to < q->from) return bad_param(resp, ATT_E_INVALID, "to", "must not be before 'from'");
     int max = req->app->cfg.report_max_days;
@@ -227,7 +227,7 @@ static void data_free(struct report_data *d)
 /* Everything needed to produce the rows, person by person: owned by the handler for JSON, by the
  * libmicrohttpd callback response for CSV (the database is not needed any more once loaded). */
 struct report_run {
-    const report_tz *tz;                 /* from the zone cache: never freed */
+    const att_tz *tz;                 /* from the zone cache: never freed */
     int cutoff;
     int64_t from;
     size_t ndays;
@@ -311,7 +311,7 @@ static ssize_t reader(void *cls, uint64_t pos, char *buf, size_t max)
     return (ssize_t)n;
 }
 
-static att_err run_new(const report_tz *tz, int cutoff, const struct report_query *q, struct report_data *d,
+static att_err run_new(const att_tz *tz, int cutoff, const struct report_query *q, struct report_data *d,
                        struct report_run **out)
 {
     struct report_run *r = calloc(1, sizeof *r);
@@ -340,9 +340,9 @@ att_err http_attendance_get(struct http_request *req, struct http_response *resp
     att_err e = read_query(req, resp, &q);
     if (e != ATT_OK) return e;
     const struct att_config *cfg = &req->app->cfg;
-    const report_tz *tz;
+    const att_tz *tz;
     int cutoff;
-    if (!report_hhmm_parse(cfg->day_cutoff, &cutoff) || zone_get(cfg->timezone, &tz) != ATT_OK)
+    if (!att_time_hhmm_parse(cfg->day_cutoff, &cutoff) || zone_get(cfg->timezone, &tz) != ATT_OK)
         return http_problem(resp, ATT_E_CONFIG, NULL, "the configured timezone or day_cutoff is not usable");
 
     /* conditional GET: dashboards poll the same report; answered from memory, before the database */

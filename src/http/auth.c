@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "attendd/log.h"
+#include "attendd/time.h"
 
 /* Cache of hash → token info. Only successful lookups are cached (an attacker's guesses must not
  * evict real entries); entries live HTTP_AUTH_CACHE_TTL_S seconds, so a token revoked by another
@@ -28,16 +29,9 @@ struct cache_entry {
 static struct cache_entry cache[CACHE_SLOTS];
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static bool cache_get(const unsigned char hash[TOKEN_HASH_BYTES], struct token_info *out)
 {
-    double now = now_s();
+    double now = att_time_mono_s();
     bool hit = false;
     pthread_mutex_lock(&cache_lock);
     for (size_t i = 0; i < CACHE_SLOTS; i++) {
@@ -54,7 +48,7 @@ static bool cache_get(const unsigned char hash[TOKEN_HASH_BYTES], struct token_i
 
 static void cache_put(const unsigned char hash[TOKEN_HASH_BYTES], const struct token_info *info)
 {
-    double now = now_s();
+    double now = att_time_mono_s();
     pthread_mutex_lock(&cache_lock);
     size_t victim = 0; /* a free/expired slot, else the one expiring first */
     for (size_t i = 0; i < CACHE_SLOTS; i++) {
@@ -99,7 +93,7 @@ static void count_failure(struct http_request *req, const char *addr, const unsi
     http_rl *rl = http_rl_global();
     if (rl == NULL) return;
     const struct att_config *cfg = &req->app->cfg;
-    double now = now_s();
+    double now = att_time_mono_s();
     if (token_hash != NULL && http_rl_token_fail(rl, token_hash, now)) {
         log_notice("http", "a presented token is locked out for %d s after %d failed authentications",
                    cfg->auth_fail_window_s, cfg->auth_fail_limit);
@@ -139,7 +133,7 @@ att_err http_auth(struct http_request *req, struct http_response *resp, enum att
      * at (cheap, and the same answer for a right and a wrong token: no oracle while locked). */
     http_rl *rl = http_rl_global();
     int retry_after;
-    if (rl != NULL && http_rl_locked(rl, client_sockaddr(req), now_s(), &retry_after)) {
+    if (rl != NULL && http_rl_locked(rl, client_sockaddr(req), att_time_mono_s(), &retry_after)) {
         char ra[16];
         snprintf(ra, sizeof ra, "%d", retry_after);
         http_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, ra);
@@ -161,7 +155,7 @@ att_err http_auth(struct http_request *req, struct http_response *resp, enum att
     unsigned char hash[TOKEN_HASH_BYTES];
     token_hash(&req->app->token_key, tok, len, hash);
     /* a token that failed too often (from any addresses) is refused before the database is asked */
-    if (rl != NULL && http_rl_token_locked(rl, hash, now_s(), &retry_after)) {
+    if (rl != NULL && http_rl_token_locked(rl, hash, att_time_mono_s(), &retry_after)) {
         sodium_memzero(hash, sizeof hash);
         char ra[16];
         snprintf(ra, sizeof ra, "%d", retry_after);

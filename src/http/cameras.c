@@ -7,12 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "attendd/camera_mgr.h"
 #include "attendd/text.h"
 #include "attendd/log.h"
 #include "attendd/store_cameras.h"
+#include "attendd/time.h"
 
 #define DEFAULT_FPS 6.0      /* the column default in sql/001_initial.sql */
 #define NAME_MAX_CHARS 100   /* cameras_name_len in sql/001_initial.sql */
@@ -133,18 +133,6 @@ static att_err read_fields(struct http_response *resp, json_t *body, struct came
 
 static json_t *str_or_null(const char *s) { return s && *s ? json_string(s) : json_null(); }
 
-static void wall_rfc3339(int64_t us, char out[64])
-{
-    time_t t = (time_t)(us / 1000000);
-    struct tm tm;
-    if (us <= 0 || !gmtime_r(&t, &tm)) {
-        out[0] = '\0';
-        return;
-    }
-    snprintf(out, 64, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-             tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(us % 1000000 / 1000));
-}
-
 /* The camera as the API shows it: definition (URL redacted) and live status. */
 static json_t *camera_json(struct app *app, const struct camera_row *r)
 {
@@ -163,8 +151,8 @@ static json_t *camera_json(struct app *app, const struct camera_row *r)
                      ? "not running"
                      : "not started yet: camera definitions are loaded once the database answers (retried every 5 s)");
     }
-    char last[64];
-    wall_rfc3339(st.last_frame_wall_us, last);
+    char last[64] = ""; /* "" (null in the answer) until a frame arrived */
+    if (st.last_frame_wall_us > 0) (void)att_time_format(st.last_frame_wall_us, 0, ATT_TIME_UTC_MS, last, sizeof last);
     json_t *roi = d->has_roi ? json_pack("{s:i, s:i, s:i, s:i}", "x", d->roi.x, "y", d->roi.y, "w", d->roi.w, "h",
                                          d->roi.h)
                              : json_null();

@@ -7,9 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "attendd/data_version.h"
+#include "attendd/time.h"
 
 #define QUERY_MAX_ARGS 32 /* more arguments than any route accepts: hashed as "too many" */
 
@@ -100,10 +100,7 @@ att_err http_etag_check(struct http_request *req, const char *variant, struct ht
     snprintf(etag, sizeof etag, "\"%016" PRIx64 "-%" PRIu64 "-%02x%02x%02x%02x%02x%02x%02x%02x\"", app_data_epoch(),
              version, h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]);
     char lm[64];
-    time_t t = app_data_last_modified();
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(lm, sizeof lm, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    (void)att_time_format((int64_t)app_data_last_modified() * 1000000, 0, ATT_TIME_HTTP, lm, sizeof lm);
     att_err e = http_header(resp, MHD_HTTP_HEADER_ETAG, etag);
     if (e == ATT_OK) e = http_header(resp, MHD_HTTP_HEADER_LAST_MODIFIED, lm);
     if (e == ATT_OK && variant) e = http_header(resp, MHD_HTTP_HEADER_VARY, "Accept"); /* Accept may pick it */

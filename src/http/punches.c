@@ -10,6 +10,7 @@
 
 #include "attendd/data_version.h"
 #include "attendd/log.h"
+#include "attendd/time.h"
 
 /* A correction may not be dated more than this after "now": clocks differ a little, a typo by a day
  * must not pass. */
@@ -50,7 +51,7 @@ att_err http_punches_body(struct http_response *resp, const char *buf, size_t le
     const char *reason = json_string_value(json_object_get(body, "reason"));
     if (!db_uuid_valid(person)) {
         e = http_problem(resp, ATT_E_INVALID, "person_id", "'person_id' must be the uuid of a person");
-    } else if (!store_events_time_parse(ts, ts_us)) {
+    } else if (!att_time_parse(ts, ts_us)) {
         e = http_problem(resp, ATT_E_INVALID, "ts", "'ts' must be an RFC 3339 date-time such as 2024-05-01T07:00:00Z");
     } else if (*ts_us / 1000000 > now_s + PUNCH_MAX_FUTURE_S) {
         e = http_problem(resp, ATT_E_INVALID, "ts", "'ts' is in the future");
@@ -71,10 +72,8 @@ att_err http_punches_create(struct http_request *req, struct http_response *resp
 {
     json_t *body;
     int64_t ts_us;
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
     att_err e = http_json_media(req, resp);
-    if (e == ATT_OK) e = http_punches_body(resp, req->body, req->body_len, (int64_t)now.tv_sec, &body, &ts_us);
+    if (e == ATT_OK) e = http_punches_body(resp, req->body, req->body_len, att_time_wall_us() / 1000000, &body, &ts_us);
     if (e != ATT_OK) return e;
     const char *person = json_string_value(json_object_get(body, "person_id"));
     const char *kind = json_string_value(json_object_get(body, "kind"));

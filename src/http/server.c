@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "attendd/log.h"
+#include "attendd/time.h"
 
 #define LINGER_BYTES (1u << 20) /* body bytes read and dropped after an early 413 before closing */
 
@@ -60,7 +61,7 @@ struct req_ctx {
     bool raw_replied;             /* the 413 went to the socket directly; close when the client stops */
     size_t discarded;             /* bytes dropped after the limit was crossed */
     unsigned status;              /* status sent, for the request log */
-    struct timespec started;
+    int64_t started_us;
 };
 
 /* ---- small helpers ---------------------------------------------------------------------------- */
@@ -75,13 +76,6 @@ void http_client_addr(struct MHD_Connection *conn, char *buf, size_t len)
         inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, buf, (socklen_t)len);
     else if (sa->sa_family == AF_INET6)
         inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, buf, (socklen_t)len);
-}
-
-static double elapsed_ms(const struct timespec *since)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (double)(now.tv_sec - since->tv_sec) * 1e3 + (double)(now.tv_nsec - since->tv_nsec) / 1e6;
 }
 
 /* Response bodies may hold secrets (a new token): wipe before freeing. */
@@ -361,7 +355,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (rc == NULL) {
         rc = calloc(1, sizeof *rc);
         if (rc == NULL) return MHD_NO;
-        clock_gettime(CLOCK_MONOTONIC, &rc->started);
+        rc->started_us = att_time_mono_us();
         rc->req.app = srv->app;
         rc->req.conn = conn;
         rc->req.method = method; /* both live as long as the request (connection memory pool) */
@@ -391,7 +385,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     *req_cls = NULL;
     release_db(rc);
     http_response_clear(&rc->refusal);
-    double ms = elapsed_ms(&rc->started);
+    double ms = (double)(att_time_mono_us() - rc->started_us) / 1e3;
     /* never the query string: it may hold names (?q=...) */
     if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && !rc->raw_replied)
         log_info("http", "%s %s %u aborted (%d) after %.1f ms", rc->req.method, rc->req.path, rc->status, (int)toe, ms);
@@ -659,14 +653,7 @@ att_err http_server_stop(http_server *srv, int timeout_ms)
 {
     if (srv == NULL) return ATT_OK;
     http_server_quiesce(srv);
-    struct timespec deadline;
-    clock_gettime(CLOCK_MONOTONIC, &deadline);
-    deadline.tv_sec += timeout_ms / 1000;
-    deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (deadline.tv_nsec >= 1000000000L) {
-        deadline.tv_sec++;
-        deadline.tv_nsec -= 1000000000L;
-    }
+    struct timespec deadline = att_time_timespec(att_time_deadline((int64_t)timeout_ms * 1000));
     pthread_mutex_lock(&srv->lock);
     while (srv->inflight > 0)
         if (pthread_cond_timedwait(&srv->idle, &srv->lock, &deadline) == ETIMEDOUT) break;

@@ -7,9 +7,9 @@
 #include <string.h>
 
 #include "attendd/db.h"
-#include "attendd/report.h"
 #include "attendd/roster.h"
 #include "attendd/store_shifts.h"
+#include "attendd/time.h"
 
 #define NAME_MAX_CHARS 100  /* shifts_name_len in sql/005_shifts.sql */
 #define DEPT_MAX_CHARS 200  /* schedules_department_len */
@@ -241,11 +241,11 @@ static att_err check_schedule(struct http_response *resp, json_t *b, const char 
     if ((v = json_object_get(b, "department")) && !text_ok(v, DEPT_MAX_CHARS))
         return http_problem(resp, ATT_E_INVALID, "department", "'department' must be 1 to %d printable characters",
                             DEPT_MAX_CHARS);
-    if ((v = json_object_get(b, "valid_from")) && !report_date_parse(json_string_value(v), &from))
+    if ((v = json_object_get(b, "valid_from")) && !att_time_date_parse(json_string_value(v), &from))
         return http_problem(resp, ATT_E_INVALID, "valid_from", "'valid_from' must be a date YYYY-MM-DD");
     *vto = NULL;
     if ((v = json_object_get(b, "valid_to")) && !json_is_null(v)) {
-        if (!report_date_parse(json_string_value(v), &to))
+        if (!att_time_date_parse(json_string_value(v), &to))
             return http_problem(resp, ATT_E_INVALID, "valid_to", "'valid_to' must be a date YYYY-MM-DD or null");
         if (json_object_get(b, "valid_from") && to < from)
             return http_problem(resp, ATT_E_INVALID, "valid_to", "'valid_to' must not be before 'valid_from'");

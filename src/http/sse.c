@@ -12,6 +12,7 @@
 
 #include "attendd/data_version.h"
 #include "attendd/log.h"
+#include "attendd/time.h"
 
 /* How it works: each stream is a libmicrohttpd callback response. When its callback has nothing to
  * send it suspends its connection (no thread, no poll); the hub thread checks the suspended streams
@@ -48,13 +49,6 @@ static struct {
     unsigned count;             /* streams open or being opened */
     struct sse_stream *head;
 } hub = {.lock = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
-
-static double mono(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
 
 static double ping_interval(void)
 {
@@ -124,7 +118,7 @@ static ssize_t reader(void *cls, uint64_t pos, char *out, size_t max)
     struct sse_stream *s = cls;
     if (s->off < s->len) return drain(s, out, max);
     if (atomic_load(&hub.stopping) || atomic_load(&hub.app->stopping)) return MHD_CONTENT_READER_END_OF_STREAM;
-    double now = mono();
+    double now = att_time_mono_s();
     uint64_t v = app_data_version();
     if ((s->need_query || v != s->seen_version) && now >= s->retry_at) {
         att_err e = fetch(s, v);
@@ -166,7 +160,7 @@ static void stream_free(void *cls)
 /* Resume the suspended streams that have something to do (all of them when stopping). hub.lock held. */
 static void wake_due(bool all)
 {
-    double now = mono();
+    double now = att_time_mono_s();
     uint64_t v = app_data_version();
     for (struct sse_stream *s = hub.head; s; s = s->next) {
         if (!s->suspended) continue;
@@ -182,13 +176,7 @@ static void *hub_main(void *arg)
     (void)arg;
     pthread_mutex_lock(&hub.lock);
     while (!hub.quit) {
-        struct timespec dl;
-        clock_gettime(CLOCK_REALTIME, &dl);
-        dl.tv_nsec += HUB_TICK_MS * 1000000L;
-        if (dl.tv_nsec >= 1000000000L) {
-            dl.tv_sec++;
-            dl.tv_nsec -= 1000000000L;
-        }
+        struct timespec dl = att_time_timespec(att_time_wall_us() + HUB_TICK_MS * 1000L); /* cv: default clock */
         pthread_cond_timedwait(&hub.cv, &hub.lock, &dl);
         wake_due(atomic_load(&hub.stopping) || atomic_load(&hub.app->stopping));
     }
@@ -296,7 +284,7 @@ att_err http_events_stream(struct http_request *req, struct http_response *resp)
     s->pseudonymous = req->token && req->token->pseudonymous;
     s->cursor = cursor;
     s->need_query = true;
-    s->next_ping = mono() + ping_interval();
+    s->next_ping = att_time_mono_s() + ping_interval();
     /* the browser's EventSource reconnects after this many ms; sent at once so headers go out now */
     if (!append(s, "retry: 3000\n\n", 13)) {
         free(s);

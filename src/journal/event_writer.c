@@ -18,18 +18,18 @@
 #include "attendd/db.h"
 #include "attendd/log.h"
 #include "attendd/store_events.h"
+#include "attendd/time.h"
 #include "src/store/cursor.h"
 #include "src/store/statements.h"
 
 #define MOD "events"
-#define TS_MAX_US (253402300799LL * 1000000) /* 9999-12-31T23:59:59Z */
 #define TIMING_RING 1024                      /* appends whose spool-to-database time is measured */
 #define STATEMENT_TIMEOUT "SET statement_timeout = '10s'"
 
 /* When an append happened, to measure how long the record stayed in the spool. */
 struct timing {
     struct spool_pos pos;
-    struct timespec at;    /* CLOCK_MONOTONIC */
+    int64_t at_us;         /* att_time_mono_us() */
 };
 
 struct event_writer {
@@ -44,7 +44,7 @@ struct event_writer {
     pthread_cond_t cv;                /* notify, stop */
     bool kick;                        /* appended since the thread last looked */
     bool stop;                        /* stop requested */
-    struct timespec stop_deadline;    /* CLOCK_MONOTONIC: give up draining after this */
+    int64_t stop_deadline;            /* monotonic µs: give up draining after this */
     bool started, joined;
     pthread_t thread;
     struct timing ring[TIMING_RING];  /* appends in (roughly) position order, oldest at ring_head */
@@ -70,28 +70,6 @@ struct event_writer {
 };
 
 /* ---- small helpers ------------------------------------------------------------------------------ */
-
-static void mono_now(struct timespec *t) { clock_gettime(CLOCK_MONOTONIC, t); }
-
-static double secs_between(const struct timespec *a, const struct timespec *b)
-{
-    return (double)(b->tv_sec - a->tv_sec) + (double)(b->tv_nsec - a->tv_nsec) / 1e9;
-}
-
-static void add_ms(struct timespec *t, long ms)
-{
-    t->tv_sec += ms / 1000;
-    t->tv_nsec += (ms % 1000) * 1000000L;
-    if (t->tv_nsec >= 1000000000L) {
-        t->tv_sec++;
-        t->tv_nsec -= 1000000000L;
-    }
-}
-
-static bool before(const struct timespec *a, const struct timespec *b)
-{
-    return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
-}
 
 static bool pos_le(struct spool_pos a, struct spool_pos b) { return a.seg < b.seg || (a.seg == b.seg && a.off <= b.off); }
 
@@ -312,8 +290,7 @@ att_err event_writer_stop(event_writer *w, int timeout_ms)
     bool join = w->started && !w->joined;
     if (join) {
         w->stop = true;
-        mono_now(&w->stop_deadline);
-        add_ms(&w->stop_deadline, timeout_ms > 0 ? timeout_ms : 0);
+        w->stop_deadline = att_time_deadline((int64_t)timeout_ms * 1000);
         pthread_cond_broadcast(&w->cv);
     }
     pthread_mutex_unlock(&w->lock);
@@ -393,7 +370,7 @@ att_err event_emit(event_writer *w, const struct event_new *ev, uint8_t id_out[R
         why = "similarity must be within -1..1";
     else if (!isfinite(ev->liveness) || ev->liveness < 0.0f || ev->liveness > 1.0f)
         why = "liveness must be within 0..1";
-    else if (ev->ts_us <= 0 || ev->ts_us > TS_MAX_US)
+    else if (ev->ts_us <= 0 || ev->ts_us > ATT_TIME_MAX_US)
         why = "ts out of range";
     if (why) {
         atomic_fetch_add(&w->emit_errors, 1);
@@ -410,8 +387,7 @@ att_err event_emit(event_writer *w, const struct event_new *ev, uint8_t id_out[R
     memcpy(se.camera, ev->camera, sizeof se.camera);
     snprintf(se.source, sizeof se.source, "camera");
     struct spool_pos pos;
-    struct timespec t;
-    mono_now(&t);
+    int64_t t = att_time_mono_us();
     pthread_mutex_lock(&w->lock);
     bool behind = w->bl_len > 0; /* a backlog exists: queue behind it, keeping the emit order */
     pthread_mutex_unlock(&w->lock);
@@ -480,25 +456,20 @@ att_err event_emit(event_writer *w, const struct event_new *ev, uint8_t id_out[R
 static bool must_quit_locked(event_writer *w)
 {
     if (!w->stop) return false;
-    struct timespec now;
-    mono_now(&now);
-    return !before(&now, &w->stop_deadline);
+    return att_time_expired(w->stop_deadline);
 }
 
 /* Wait ms (a backoff): notifications do not cut it short, or a busy producer would turn an outage
  * into a reconnect storm; a stop shortens it to the stop deadline. */
 static void backoff_wait(event_writer *w, int ms)
 {
-    struct timespec until;
-    mono_now(&until);
-    add_ms(&until, ms);
+    int64_t until = att_time_deadline((int64_t)ms * 1000);
     pthread_mutex_lock(&w->lock);
     for (;;) {
-        struct timespec now, end = until;
-        mono_now(&now);
-        if (w->stop && before(&w->stop_deadline, &end)) end = w->stop_deadline;
-        if (!before(&now, &end)) break;
-        pthread_cond_timedwait(&w->cv, &w->lock, &end);
+        int64_t end = w->stop && w->stop_deadline < until ? w->stop_deadline : until;
+        if (att_time_expired(end)) break;
+        struct timespec ts = att_time_timespec(end);
+        pthread_cond_timedwait(&w->cv, &w->lock, &ts);
     }
     pthread_mutex_unlock(&w->lock);
 }
@@ -589,9 +560,7 @@ static att_err write_batch(event_writer *w, const struct spool_record *batch, si
     atomic_fetch_add(&w->batches, 1);
     if (fresh) app_data_version_bump(); /* ETags and SSE streams see the new rows */
     if (dup) log_info(MOD, "%llu event(s) were already in the database (replay)", (unsigned long long)dup);
-    struct timespec wall;
-    clock_gettime(CLOCK_REALTIME, &wall);
-    int64_t now_us = (int64_t)wall.tv_sec * 1000000 + wall.tv_nsec / 1000;
+    int64_t now_us = att_time_wall_us();
     for (size_t i = 0; i < n; i++)
         if (is_new[i]) metric_observe(w->m_capture_latency, (double)(now_us - batch[i].ev.ts_us) / 1e6);
     free(is_new);
@@ -609,11 +578,10 @@ static att_err ack_through(event_writer *w, struct spool_pos pos)
                        "ignores them): %s", err);
         return rc;
     }
-    struct timespec now;
-    mono_now(&now);
+    int64_t now = att_time_mono_us();
     pthread_mutex_lock(&w->lock);
     while (w->ring_len > 0 && pos_le(w->ring[w->ring_head].pos, pos)) {
-        metric_observe(w->m_spool_latency, secs_between(&w->ring[w->ring_head].at, &now));
+        metric_observe(w->m_spool_latency, (double)(now - w->ring[w->ring_head].at_us) / 1e6);
         w->ring_head = (w->ring_head + 1) % TIMING_RING;
         w->ring_len--;
     }
@@ -701,7 +669,7 @@ static void *writer_main(void *arg)
     size_t cap = w->batch_max;
     char err[512];
     int spool_backoff = 0;          /* paces retries of a failing spool append (held events) */
-    struct timespec spool_retry_at = {0, 0};
+    int64_t spool_retry_at = 0;     /* monotonic µs */
     size_t pending_at_start = spool_depth(w->spool);
     if (pending_at_start) log_notice(MOD, "%zu spooled event(s) pending from before; writing them", pending_at_start);
 
@@ -714,9 +682,7 @@ static void *writer_main(void *arg)
 
         /* Held events go back to the spool first (space may have returned), paced while it fails. */
         if (backlog_len(w) > 0) {
-            struct timespec now;
-            mono_now(&now);
-            if (!before(&now, &spool_retry_at)) {
+            if (att_time_expired(spool_retry_at)) {
                 size_t moved = 0;
                 bool all = backlog_to_spool(w, &moved);
                 if (moved)
@@ -727,8 +693,7 @@ static void *writer_main(void *arg)
                 } else {
                     atomic_store(&w->spool_writable, false);
                     spool_backoff = next_backoff(w, spool_backoff);
-                    spool_retry_at = now;
-                    add_ms(&spool_retry_at, spool_backoff);
+                    spool_retry_at = att_time_deadline((int64_t)spool_backoff * 1000);
                 }
             }
         }
@@ -756,9 +721,7 @@ static void *writer_main(void *arg)
                 break;
             }
             if (!w->kick) {
-                struct timespec until;
-                mono_now(&until);
-                add_ms(&until, w->idle_check_ms);
+                struct timespec until = att_time_timespec(att_time_deadline((int64_t)w->idle_check_ms * 1000));
                 pthread_cond_timedwait(&w->cv, &w->lock, &until);
             }
             pthread_mutex_unlock(&w->lock);

@@ -3,16 +3,12 @@
 #include "src/store/cursor.h"
 
 #include <sodium.h>
-#include <stdio.h>
 #include <string.h>
-#include <time.h>
+
+#include "attendd/time.h"
 
 #define RAW_MAX (1 + 8 + CURSOR_KEY_MAX)
 #define B64 sodium_base64_VARIANT_URLSAFE_NO_PADDING
-
-/* Keep decoded timestamps within what timestamptz and gmtime_r take: years 1..9999. */
-#define MICROS_MIN (-62135596800LL * 1000000)  /* 0001-01-01 */
-#define MICROS_MAX (253402300799LL * 1000000)  /* 9999-12-31T23:59:59 */
 
 bool cursor_encode(enum cursor_kind kind, int64_t micros, const unsigned char *key, size_t keylen, char *out,
                    size_t outlen)
@@ -44,20 +40,10 @@ bool cursor_decode(const char *text, enum cursor_kind kind, size_t keylen, char 
     uint64_t u = 0;
     for (int i = 0; i < 8; i++) u = u << 8 | raw[1 + i];
     int64_t micros = (int64_t)u;
-    if (micros < MICROS_MIN || micros > MICROS_MAX) return false;
-    int64_t secs = micros / 1000000, frac = micros % 1000000;
-    if (frac < 0) {
-        frac += 1000000;
-        secs -= 1;
-    }
-    time_t t = (time_t)secs;
-    struct tm tm;
-    if (!gmtime_r(&t, &tm)) return false;
-    char buf[96]; /* the years are bounded above, but the compiler cannot know */
-    int len = snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d.%06d+00", tm.tm_year + 1900, tm.tm_mon + 1,
-                       tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)frac);
-    if (len < 0 || len >= CURSOR_TS_TEXT) return false;
-    memcpy(ts_out, buf, (size_t)len + 1);
+    /* timestamptz text keeps 4-digit years */
+    if (micros < ATT_TIME_MIN_US || micros > ATT_TIME_MAX_US ||
+        !att_time_format(micros, 0, ATT_TIME_SQL_UTC, ts_out, CURSOR_TS_TEXT))
+        return false;
     memcpy(key, raw + 9, keylen);
     return true;
 }

@@ -11,14 +11,11 @@
 
 #include "attendd/db.h"
 #include "attendd/log.h"
+#include "attendd/time.h"
 #include "src/store/cursor.h"
 #include "src/store/statements.h"
 
 #define LIST_NCOLS 16 /* EVENT_COLS (statements.c); column 10 is ts in µs, for the cursor */
-
-/* Keep instants within what timestamptz text round-trips through gmtime_r: years 0001..9999. */
-#define MICROS_MIN (-62135596800LL * 1000000)  /* 0001-01-01T00:00:00Z */
-#define MICROS_MAX (253402300799LL * 1000000)  /* 9999-12-31T23:59:59Z */
 
 /* ---- insert -------------------------------------------------------------------------------------- */
 
@@ -48,95 +45,6 @@ att_err store_event_insert(PGconn *c, const struct spool_event *ev, struct store
     }
     PQclear(r);
     return rc;
-}
-
-/* ---- RFC 3339 ------------------------------------------------------------------------------------ */
-
-static bool digits(const char *s, int n, int *out)
-{
-    int v = 0;
-    for (int i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9') return false;
-        v = v * 10 + (s[i] - '0');
-    }
-    *out = v;
-    return true;
-}
-
-static bool leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil). */
-static int64_t days_from_civil(int y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-bool store_events_time_parse(const char *s, int64_t *us)
-{
-    static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (!s || strlen(s) > EVENTS_TIME_MAX - 1 || strlen(s) < 20) return false;
-    int Y, M, D, h, mi, sec;
-    if (!digits(s, 4, &Y) || s[4] != '-' || !digits(s + 5, 2, &M) || s[7] != '-' || !digits(s + 8, 2, &D) ||
-        (s[10] != 'T' && s[10] != 't') || !digits(s + 11, 2, &h) || s[13] != ':' || !digits(s + 14, 2, &mi) ||
-        s[16] != ':' || !digits(s + 17, 2, &sec))
-        return false;
-    if (Y < 1 || M < 1 || M > 12 || D < 1 || D > mdays[M - 1] + (M == 2 && leap(Y)) || h > 23 || mi > 59 ||
-        sec > 60)
-        return false;
-    const char *p = s + 19;
-    int64_t frac = 0;
-    if (*p == '.') {
-        int nd = 0;
-        p++;
-        while (*p >= '0' && *p <= '9') {
-            if (++nd > 9) return false;
-            if (nd <= 6) frac = frac * 10 + (*p - '0');
-            p++;
-        }
-        if (nd == 0) return false;
-        for (int i = nd; i < 6; i++) frac *= 10;
-    }
-    int64_t offset = 0;
-    if (*p == 'Z' || *p == 'z') {
-        p++;
-    } else if (*p == '+' || *p == '-') {
-        int oh, om;
-        if (!digits(p + 1, 2, &oh) || p[3] != ':' || !digits(p + 4, 2, &om) || oh > 23 || om > 59) return false;
-        offset = (int64_t)(oh * 3600 + om * 60) * (*p == '-' ? -1 : 1);
-        p += 6;
-    } else {
-        return false;
-    }
-    if (*p != '\0') return false;
-    int64_t secs = days_from_civil(Y, M, D) * 86400 + h * 3600 + mi * 60 + sec - offset;
-    int64_t v = secs * 1000000 + frac;
-    if (v < MICROS_MIN || v > MICROS_MAX) return false;
-    *us = v;
-    return true;
-}
-
-/* µs since the epoch as PostgreSQL timestamptz input in UTC ("2024-05-01 07:59:12.000000+00"). */
-static bool micros_text(int64_t micros, char out[40])
-{
-    int64_t secs = micros / 1000000, frac = micros % 1000000;
-    if (frac < 0) {
-        frac += 1000000;
-        secs -= 1;
-    }
-    time_t t = (time_t)secs;
-    struct tm tm;
-    if (!gmtime_r(&t, &tm)) return false;
-    char buf[96];
-    int n = snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d.%06d+00", tm.tm_year + 1900, tm.tm_mon + 1,
-                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)frac);
-    if (n < 0 || n >= 40) return false;
-    memcpy(out, buf, (size_t)n + 1);
-    return true;
 }
 
 /* Rows [0, take) of an EVENT_COLS result as ONE malloc'd block; *last_us: ts (µs) of the last row. */
@@ -208,9 +116,11 @@ static att_err list_page(PGconn *c, const struct event_filter *f, size_t limit, 
      * database and the until-before-since check agree on what was asked. */
     int64_t since_us = 0, until_us = 0;
     char since[40], until[40];
-    if (f->since && (!store_events_time_parse(f->since, &since_us) || !micros_text(since_us, since)))
+    if (f->since && (!att_time_parse(f->since, &since_us) ||
+                     !att_time_format(since_us, 0, ATT_TIME_SQL_UTC, since, sizeof since)))
         return bad(bad_param, "since");
-    if (f->until && (!store_events_time_parse(f->until, &until_us) || !micros_text(until_us, until)))
+    if (f->until && (!att_time_parse(f->until, &until_us) ||
+                     !att_time_format(until_us, 0, ATT_TIME_SQL_UTC, until, sizeof until)))
         return bad(bad_param, "until");
     if (f->since && f->until && until_us < since_us) return bad(bad_param, "until");
     if (f->person_id && !db_uuid_valid(f->person_id)) return bad(bad_param, "person_id");

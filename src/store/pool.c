@@ -11,6 +11,7 @@
 
 #include "attendd/db.h"
 #include "attendd/log.h"
+#include "attendd/time.h"
 #include "src/store/statements.h"
 
 #define POOL_MAX_SIZE 1024
@@ -282,14 +283,7 @@ static att_err pool_acquire(db_pool *pool, int timeout_ms, PGconn **out, bool *p
     *prepared = false;
     if (!pool) return ATT_E_INTERNAL;
     if (timeout_ms < 0) timeout_ms = 0;
-    struct timespec deadline;
-    clock_gettime(CLOCK_MONOTONIC, &deadline);
-    deadline.tv_sec += timeout_ms / 1000;
-    deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (deadline.tv_nsec >= 1000000000L) {
-        deadline.tv_sec++;
-        deadline.tv_nsec -= 1000000000L;
-    }
+    struct timespec deadline = att_time_timespec(att_time_deadline((int64_t)timeout_ms * 1000));
 
     pthread_mutex_lock(&pool->mu);
     int idx;

@@ -1,7 +1,8 @@
 /* Configuration parsing: one table of typed keys with ranges; file, environment and defaults. */
 #include "attendd/config.h"
 
-#include "attendd/report.h"
+#include "attendd/time.h"
+#include "attendd/tz.h"
 
 #include "config.h"
 
@@ -363,17 +364,17 @@ att_err cfg_validate(const struct att_config *cfg, char *err, size_t errlen)
         return ATT_E_CONFIG;
     }
     int cutoff;
-    if (!report_hhmm_parse(cfg->day_cutoff, &cutoff)) {
+    if (!att_time_hhmm_parse(cfg->day_cutoff, &cutoff)) {
         snprintf(err, errlen, "day_cutoff: '%s' is not a local time HH:MM (00:00 to 23:59)", cfg->day_cutoff);
         return ATT_E_CONFIG;
     }
-    report_tz *tz = NULL;
-    if (report_tz_load(cfg->timezone, NULL, &tz) != ATT_OK) {
+    att_tz *tz = NULL;
+    if (att_tz_load(cfg->timezone, NULL, &tz) != ATT_OK) {
         snprintf(err, errlen, "timezone: '%s' is not a zone of the tz database (/usr/share/zoneinfo; package tzdata)",
                  cfg->timezone);
         return ATT_E_CONFIG;
     }
-    report_tz_free(tz);
+    att_tz_free(tz);
     /* HTTPS needs both halves; one alone is a mistake, not a reason to fall back to plain HTTP */
     if ((cfg->tls_cert_file[0] != '\0') != (cfg->tls_key_file[0] != '\0')) {
         snprintf(err, errlen, "%s is set but %s is not: HTTPS needs both (or neither, for plain HTTP)",

@@ -7,7 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+
+#include "attendd/time.h"
 
 static atomic_int min_level = LOG_INFO_LVL;
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -51,13 +52,9 @@ void log_msg(enum log_level lvl, const char *module, const char *fmt, ...)
     if (getenv("JOURNAL_STREAM")) {
         fprintf(stderr, "<%d>%s: %s\n", level_prio[lvl], module, msg);
     } else {
-        struct timespec ts;
-        struct tm tm;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        gmtime_r(&ts.tv_sec, &tm);
-        fprintf(stderr, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %-7s %s: %s\n", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000,
-                level_names[lvl], module, msg);
+        char ts[ATT_TIME_TEXT_MAX];
+        (void)att_time_format(att_time_wall_us(), 0, ATT_TIME_UTC_MS, ts, sizeof ts); /* the clock is past 1970 */
+        fprintf(stderr, "%s %-7s %s: %s\n", ts, level_names[lvl], module, msg);
     }
     fflush(stderr);
     pthread_mutex_unlock(&log_lock);

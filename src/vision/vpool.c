@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "attendd/time.h"
+
 struct vpool {
     pthread_mutex_t lock;
     pthread_cond_t freed;   /* signalled when a pipeline comes back */
@@ -51,14 +53,7 @@ att_err vpool_new(const av_models *m, int n, vpool **out, char *err, size_t errl
 
 att_err vpool_acquire(vpool *pool, int timeout_ms, av_pipeline **out)
 {
-    struct timespec dl;
-    clock_gettime(CLOCK_MONOTONIC, &dl);
-    dl.tv_sec += timeout_ms / 1000;
-    dl.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (dl.tv_nsec >= 1000000000L) {
-        dl.tv_sec++;
-        dl.tv_nsec -= 1000000000L;
-    }
+    struct timespec dl = att_time_timespec(att_time_deadline((int64_t)timeout_ms * 1000));
     pthread_mutex_lock(&pool->lock);
     while (pool->nidle == 0) {
         if (pthread_cond_timedwait(&pool->freed, &pool->lock, &dl) == ETIMEDOUT && pool->nidle == 0) {
