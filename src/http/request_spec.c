@@ -8,9 +8,8 @@
 #include <strings.h>
 
 #include "attendd/capture.h"
-#include "attendd/report.h"
-#include "attendd/store_events.h"
 #include "attendd/text.h"
+#include "attendd/time.h"
 #include "http_internal.h"
 #include "spec_value.h"
 
@@ -48,19 +47,19 @@ enum spec_fault spec_text_value(const struct http_field *f, const char *s, size_
     }
     case HV_DATE: {
         int64_t d;
-        if (!report_date_parse(s, &d)) return SPEC_BAD_VALUE;
+        if (!att_time_date_parse(s, &d)) return SPEC_BAD_VALUE;
         if (f->days) *f->days = d;
         break;
     }
     case HV_TIME: {
         int m;
-        if (!report_hhmm_parse(s, &m)) return SPEC_BAD_VALUE;
+        if (!att_time_hhmm_parse(s, &m)) return SPEC_BAD_VALUE;
         if (f->minutes) *f->minutes = m;
         break;
     }
     case HV_TIMESTAMP: {
         int64_t us;
-        if (!store_events_time_parse(s, &us)) return SPEC_BAD_VALUE;
+        if (!att_time_parse(s, &us)) return SPEC_BAD_VALUE;
         if (f->us) *f->us = us;
         break;
     }
