@@ -1,12 +1,16 @@
 /* Cameras: camera_mgr on its own (tags, in-place changes, removal, sync), and /api/v1/cameras
  * through the real daemon and a real RTSP server: live states, failures and recovery, 422/409,
  * auth, restart/load from the database, and credentials never shown or logged. */
+#include <arpa/inet.h>
 #include <check.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -822,6 +826,95 @@ START_TEST(api_hostile_urls_refused_or_never_leak)
 }
 END_TEST
 
+/* ---- camera_allow: where cameras may be, enforced before any connection --------------------------- */
+
+/* A TCP listener on addr (non-blocking); its port into *port. */
+static int listen_on(const char *addr, int *port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    ck_assert_int_ge(fd, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    ck_assert_int_eq(inet_pton(AF_INET, addr, &sa.sin_addr), 1);
+    socklen_t sl = sizeof sa;
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    ck_assert_int_eq(listen(fd, 16), 0);
+    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
+    *port = ntohs(sa.sin_port);
+    return fd;
+}
+
+/* Connections accepted on fd within ms (each closed at once). */
+static int connects_within(int fd, int ms)
+{
+    int n = 0;
+    for (long long t0 = ts_now_ms(); ts_now_ms() - t0 < ms; ts_sleep_ms(50)) {
+        int c;
+        while ((c = accept(fd, NULL, NULL)) >= 0) {
+            close(c);
+            n++;
+        }
+    }
+    return n;
+}
+
+/* With camera_allow = 127.0.0.2/32, a camera on 127.0.0.1 is refused with 422 naming `url` and
+ * never connected to, by address or by a name resolving there; one on 127.0.0.2 is (which shows the
+ * listeners would see a connection). File sources: no /proc path, no FIFO, no device behind a link. */
+START_TEST(api_camera_allow_enforced_before_connect)
+{
+    ck_assert(g_up);
+    struct ts_daemon d = {0};
+    ck_assert_int_eq(ts_daemon_start(&d, g_conninfo, "camera_allow = 127.0.0.2/32\n"), 0);
+    int out_port, in_port;
+    int outside = listen_on("127.0.0.1", &out_port), inside = listen_on("127.0.0.2", &in_port);
+    char url[128], id[UUID_STR_LEN], body[300];
+
+    snprintf(url, sizeof url, "rtsp://127.0.0.1:%d/x", out_port);
+    snprintf(body, sizeof body, "{\"name\":\"outside\",\"url\":\"%s\"}", url);
+    json_t *j = call_json(&d, "POST", "/api/v1/cameras", d.admin_token, body, 422);
+    ck_assert_str_eq(jstr(j, "field"), "url");
+    ck_assert_msg(strstr(jstr(j, "detail"), "camera_allow"), "%s", jstr(j, "detail"));
+    json_decref(j);
+    /* the decimal and short forms of the same address too */
+    snprintf(body, sizeof body, "{\"name\":\"outside\",\"url\":\"rtsp://2130706433:%d/x\"}", out_port);
+    json_decref(call_json(&d, "POST", "/api/v1/cameras", d.admin_token, body, 422));
+
+    /* a name is checked once resolved: the pre-flight connects to nothing outside */
+    snprintf(url, sizeof url, "rtsp://localhost:%d/x", out_port);
+    json_decref(create_on(&d, "by-name", url, NULL, id));
+    j = wait_state_on(&d, id, "reconnecting|error", 20000, NULL);
+    ck_assert_msg(strstr(jstr(j, "last_error"), "camera_allow"), "last_error: %s", jstr(j, "last_error"));
+    json_decref(j);
+
+    snprintf(url, sizeof url, "rtsp://127.0.0.2:%d/x", in_port);
+    char inside_id[UUID_STR_LEN];
+    json_decref(create_on(&d, "inside", url, NULL, inside_id));
+    ck_assert_int_gt(connects_within(inside, 10000), 0);
+    ck_assert_int_eq(connects_within(outside, 1500), 0);
+
+    /* file sources */
+    json_decref(call_json(&d, "POST", "/api/v1/cameras", d.admin_token,
+                          "{\"name\":\"proc\",\"url\":\"/proc/self/root/dev/zero\"}", 422));
+    char fifo[320], link[320];
+    snprintf(fifo, sizeof fifo, "%s/cam.mp4", d.dir);
+    ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+    json_decref(create_on(&d, "fifo", fifo, NULL, id));
+    j = wait_state_on(&d, id, "reconnecting|error", 10000, NULL);
+    ck_assert_msg(strstr(jstr(j, "last_error"), "not a regular file"), "last_error: %s", jstr(j, "last_error"));
+    json_decref(j);
+    snprintf(link, sizeof link, "%s/dev.mp4", d.dir);
+    ck_assert_int_eq(symlink("/dev/zero", link), 0);
+    json_decref(create_on(&d, "device", link, NULL, id));
+    j = wait_state_on(&d, id, "reconnecting|error", 10000, NULL);
+    ck_assert_msg(strstr(jstr(j, "last_error"), "not a regular file"), "last_error: %s", jstr(j, "last_error"));
+    json_decref(j);
+
+    close(outside);
+    close(inside);
+    ck_assert_int_eq(ts_daemon_stop(&d, SIGTERM, 30), 0);
+}
+END_TEST
+
 /* ---- start-up: cameras come from the database, also when it is away at first ---------------------- */
 
 static void pg_cluster(const char *cmd)
@@ -913,6 +1006,12 @@ Suite *cameras_suite(void)
     tcase_add_test(tc, api_rtsp_server_restart);
     tcase_add_test(tc, api_credentials_never_shown_or_logged);
     tcase_add_test(tc, api_hostile_urls_refused_or_never_leak);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("allow");
+    tcase_add_unchecked_fixture(tc, restart_setup, restart_teardown);
+    tcase_set_timeout(tc, 180);
+    tcase_add_test(tc, api_camera_allow_enforced_before_connect);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("restart");

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "attendd/cidr.h"
 #include "attendd/config.h"
 #include "attendd/errors.h"
 #include "support.h"
@@ -153,6 +154,44 @@ START_TEST(remote_plain_http_refused)
 }
 END_TEST
 
+/* camera_allow: a CIDR list checked at start (a bad one names the key), and what is inside it. */
+START_TEST(camera_allow_ranges)
+{
+    struct att_config c;
+    char err[256];
+    cfg_defaults(&c);
+    ck_assert_int_eq(cfg_validate(&c, err, sizeof err), ATT_OK);
+    ck_assert_int_eq(cfg_set(&c, "camera_allow", "10.1.0.0/16, fd00::/8 192.168.1.7", err, sizeof err), ATT_OK);
+    ck_assert_int_eq(cfg_validate(&c, err, sizeof err), ATT_OK);
+    static const char *const bad[] = {"10.0.0.0/33", "fd00::/129", "camera.local", "10.0.0.0/8 x", "10.0.0/8/1"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        ck_assert_int_eq(cfg_set(&c, "camera_allow", bad[i], err, sizeof err), ATT_OK);
+        ck_assert_msg(cfg_validate(&c, err, sizeof err) == ATT_E_CONFIG, "accepted %s", bad[i]);
+        ck_assert_msg(strncmp(err, "camera_allow:", 13) == 0, "%s", err);
+    }
+
+    struct cidr_list l;
+    ck_assert_int_eq(cidr_list_parse(CFG_CAMERA_ALLOW_DEFAULT, &l, err, sizeof err), ATT_OK);
+    static const struct {
+        const char *host;
+        int in;
+    } cases[] = {
+        {"127.0.0.1", 1}, {"127.1", 1}, {"2130706433", 1}, {"::1", 1}, {"::ffff:10.2.3.4", 1},
+        {"10.255.255.255", 1}, {"172.16.0.1", 1}, {"172.31.255.254", 1}, {"172.32.0.1", 0},
+        {"192.168.200.1", 1}, {"192.169.0.1", 0}, {"fd12:3456::1", 1}, {"fe80::1", 0}, {"8.8.8.8", 0},
+        {"2001:db8::1", 0}, {"169.254.169.254", 0}, {"0.0.0.0", 0}, {"camera.ward.local", -1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+        ck_assert_msg(cidr_list_has_literal(&l, cases[i].host) == cases[i].in, "%s: want %d", cases[i].host,
+                      cases[i].in);
+    ck_assert_int_eq(cidr_list_parse("127.0.0.2/32", &l, err, sizeof err), ATT_OK);
+    ck_assert_int_eq(cidr_list_has_literal(&l, "127.0.0.2"), 1);
+    ck_assert_int_eq(cidr_list_has_literal(&l, "127.0.0.1"), 0);
+    ck_assert_int_eq(cidr_list_parse("", &l, err, sizeof err), ATT_OK);
+    ck_assert_int_eq(cidr_list_has_literal(&l, "127.0.0.1"), 0);
+}
+END_TEST
+
 START_TEST(error_registry)
 {
     ck_assert_int_eq(att_err_http_status(ATT_E_NOT_FOUND), 404);
@@ -213,6 +252,7 @@ Suite *config_suite(void)
     tcase_add_test(t, env_overrides);
     tcase_add_test(t, remote_plain_http_refused);
     tcase_add_test(t, error_registry);
+    tcase_add_test(t, camera_allow_ranges);
     suite_add_tcase(s, t);
     TCase *d = tcase_create("daemon_cli");
     tcase_set_timeout(d, 60);

@@ -41,12 +41,23 @@ extern "C" {
  * few fps anyway, the pictures decoded are bit-exact, and a 720p IBBBP stream costs ~1/3 less CPU
  * (no effect on streams without B-frames). */
 #define CAP_FFMPEG_OPTIONS "rtsp_transport;tcp|fpsprobesize;0|avdiscard;nonref"
+/* FFmpeg protocols each kind of source may use (protocol_whitelist, added to the options of every
+ * open): RTSP its transports, a file the file system only (no playlist or SDP reaching the network). */
+#define CAP_FFMPEG_PROTOCOLS_RTSP "rtsp,rtsps,rtp,srtp,udp,tcp,tls"
+#define CAP_FFMPEG_PROTOCOLS_FILE "file"
 
 /* Call once from main() BEFORE any thread starts: exports CAP_FFMPEG_OPTIONS as
  * OPENCV_FFMPEG_CAPTURE_OPTIONS when unset (OpenCV reads only that variable, and setenv() is not
  * thread-safe), and routes FFmpeg's log through log.h with URLs redacted. Without it cameras
  * still work, with slow opens; the first open logs a warning saying so. */
 att_err cap_global_init(char *err, size_t errlen);
+
+/* Where cameras may be, for the whole process: the CIDR ranges of the camera_allow setting (until
+ * this is called, CFG_CAMERA_ALLOW_DEFAULT: loopback and private ranges). Call from main() before
+ * any camera starts. An RTSP URL whose host is an address outside is refused by cap_url_validate(),
+ * and the RTSP pre-flight connects to no resolved address outside (a host name is checked there).
+ * ATT_E_CONFIG for a bad list, the policy unchanged. */
+att_err cap_allow_set(const char *cidrs, char *err, size_t errlen);
 
 /* ---- URLs ----------------------------------------------------------------------------------- */
 
@@ -73,10 +84,11 @@ struct cap_url {
  * absolute file path (not under /dev/ other than /dev/videoN), or /dev/videoN. Refused: control
  * characters, whitespace, non-ASCII, quotes and angle brackets, '#' anywhere, a user part holding
  * '/', '?', '@' or another reserved character (percent-encode them), an empty user name, a '%' that
- * is no %HH escape; at most CAP_URL_MAX bytes. ATT_E_INVALID (the API's 422) with a reason in err
+ * is no %HH escape; a file path under /proc or /sys; at most CAP_URL_MAX bytes. ATT_E_INVALID (the API's 422) with a reason in err
  * that never repeats the URL. */
 att_err cap_url_parse(const char *url, struct cap_url *out, char *err, size_t errlen);
-/* cap_url_parse() for its verdict only; kind (may be NULL) receives the source kind. */
+/* cap_url_parse(), and an RTSP host that is an address must be inside camera_allow (cap_allow_set);
+ * kind (may be NULL) receives the source kind. */
 att_err cap_url_validate(const char *url, enum cap_source_kind *kind, char *err, size_t errlen);
 
 /* Copy url into out with credentials masked: everything between "://" and the last '@' becomes

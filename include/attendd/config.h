@@ -15,6 +15,8 @@ extern "C" {
 
 #define CFG_PATH_MAX 512
 #define CFG_STR_MAX 1024
+/* camera_allow's default: loopback and the private ranges (RFC 1918, IPv6 unique local) */
+#define CFG_CAMERA_ALLOW_DEFAULT "127.0.0.0/8 ::1/128 10.0.0.0/8 172.16.0.0/12 192.168.0.0/16 fc00::/7"
 #define CFG_CAMERAS_MAX 32      /* camera.NAME lines in one configuration */
 #define CFG_CAMERA_NAME_MAX 65
 
@@ -67,6 +69,8 @@ struct att_config {
     char timezone[64];              /* IANA zone of the hospital's wall clock; default UTC */
     char day_cutoff[8];             /* "HH:MM": local time where one work day ends and the next begins */
     int report_max_days;            /* longest from..to range of one report */
+    /* cameras */
+    char camera_allow[CFG_STR_MAX]; /* CIDR ranges camera URLs may reach (capture checks every address) */
     /* cameras seeded from `camera.NAME = URL [role=…] [fps=…] [enabled=…]` lines (src/main.c applies
      * them to the database at start and on SIGHUP; docs/operations.md "Reload") */
     int n_cameras;

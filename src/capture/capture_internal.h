@@ -3,8 +3,10 @@
 #ifndef ATTENDD_CAPTURE_INTERNAL_H
 #define ATTENDD_CAPTURE_INTERNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "attendd/capture.h"
 #include "attendd/time.h"
@@ -46,6 +48,14 @@ typedef int (*cap_cancel_fn)(void *arg);
  * ATT_E_IO with a reason; ATT_E_UNAVAILABLE if cancelled. */
 att_err cap_rtsp_probe(const char *url, int timeout_ms, cap_cancel_fn cancelled, void *arg,
                        char *err, size_t errlen);
+
+/* camera_allow (allow.c): whether a resolved address may be connected to; whether an RTSP host is
+ * acceptable (an address literal must be inside; a name is checked once resolved). */
+bool cap_allow_sockaddr(const struct sockaddr *sa);
+att_err cap_allow_host(const char *host, char *err, size_t errlen);
+/* A file source at open: a regular file, outside /proc, /sys and /dev once links are resolved (no
+ * FIFO, device or process file). ATT_E_IO with "cannot open: ..." otherwise. */
+att_err cap_file_source_check(const char *path, char *err, size_t errlen);
 
 /* Frame allocation with the pixel buffer in the same block (see queue.c). */
 cap_frame *cap_frame_alloc(int width, int height);

@@ -61,6 +61,10 @@ att_err cap_rtsp_probe(const char *url, int timeout_ms, cap_cancel_fn cancelled,
     int fd = -1;
     char why[128] = "no address";
     for (struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next) {
+        if (!cap_allow_sockaddr(ai->ai_addr)) {
+            snprintf(why, sizeof why, "the camera's address is outside camera_allow");
+            continue;
+        }
         fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
         if (fd < 0) {
             snprintf(why, sizeof why, "%s", strerror(errno));

@@ -147,6 +147,32 @@ extern "C" void cap_ffmpeg_log_install(void)
     }
 }
 
+// OPENCV_FFMPEG_CAPTURE_OPTIONS as cap_global_init() (or the operator) left it, captured at the
+// first open, and the lock under which it is rewritten for each open.
+static std::mutex &options_lock()
+{
+    static std::mutex m;
+    return m;
+}
+
+// Point OPENCV_FFMPEG_CAPTURE_OPTIONS at the base options plus this open's protocol whitelist. The
+// variable exists from cap_global_init() on, so glibc's setenv() swaps the value in place (no
+// reallocation of the environment that a concurrent getenv() could see freed), and it never frees
+// a value it handed out; opens themselves are serialised by this lock (OpenCV serialises them too).
+static void set_open_options(const char *protocols)
+{
+    static std::string base;
+    static bool have_base = false;
+    if (!have_base) {
+        const char *o = getenv("OPENCV_FFMPEG_CAPTURE_OPTIONS");
+        base = o ? o : CAP_FFMPEG_OPTIONS;
+        have_base = true;
+    }
+    std::string opts = base + (base.empty() ? "" : "|") + "protocol_whitelist;" + protocols;
+    const char *now = getenv("OPENCV_FFMPEG_CAPTURE_OPTIONS");
+    if (!now || opts != now) setenv("OPENCV_FFMPEG_CAPTURE_OPTIONS", opts.c_str(), 1);
+}
+
 extern "C" att_err cap_source_open(const char *url, enum cap_source_kind kind, int open_timeout_ms,
                                    int read_timeout_ms, cap_source **out,
                                    struct cap_source_info *info, char *err, size_t errlen)
@@ -170,8 +196,15 @@ extern "C" att_err cap_source_open(const char *url, enum cap_source_kind kind, i
             int index = atoi(url + strlen("/dev/video"));
             ok = s->cap.open(index, cv::CAP_V4L2);
         } else {
+            if (kind == CAP_SRC_FILE) {
+                att_err e = cap_file_source_check(url, err, errlen);
+                if (e != ATT_OK) return e;
+            }
             const std::vector<int> params = {cv::CAP_PROP_OPEN_TIMEOUT_MSEC, open_timeout_ms,
                                              cv::CAP_PROP_READ_TIMEOUT_MSEC, read_timeout_ms};
+            // OpenCV reads the options at open: set them for this kind and open under one lock
+            std::lock_guard<std::mutex> lock(options_lock());
+            set_open_options(kind == CAP_SRC_FILE ? CAP_FFMPEG_PROTOCOLS_FILE : CAP_FFMPEG_PROTOCOLS_RTSP);
             ok = s->cap.open(url, cv::CAP_FFMPEG, params);
         }
         cap_ffmpeg_log_install();

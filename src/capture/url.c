@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "attendd/capture.h"
+#include "capture_internal.h"
 
 static att_err fail(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -131,6 +132,9 @@ static att_err parse_path(const char *url, size_t len, struct cap_url *u, char *
         return ATT_OK;
     }
     if (url[len - 1] == '/') return fail(err, errlen, "names a directory, not a video file");
+    if (strncmp(url, "/proc/", 6) == 0 || strncmp(url, "/sys/", 5) == 0 || strcmp(url, "/proc") == 0 ||
+        strcmp(url, "/sys") == 0)
+        return fail(err, errlen, "paths under /proc and /sys are not accepted");
     /* "/x/../dev/sda" would pass the /dev/ prefix test above: no dot segments, no doubled '/' */
     if (strstr(url, "/../") || strstr(url, "/./") || strstr(url, "//") ||
         (len >= 3 && strcmp(url + len - 3, "/..") == 0) || (len >= 2 && strcmp(url + len - 2, "/.") == 0))
@@ -212,6 +216,7 @@ att_err cap_url_validate(const char *url, enum cap_source_kind *kind, char *err,
 {
     struct cap_url u;
     att_err e = cap_url_parse(url, &u, err, errlen);
+    if (e == ATT_OK && u.kind == CAP_SRC_RTSP) e = cap_allow_host(u.host, err, errlen);
     if (e == ATT_OK && kind) *kind = u.kind;
     return e;
 }

@@ -374,6 +374,10 @@ int main(int argc, char **argv)
         log_error("main", "capture: %s", err);
         return 1;
     }
+    if (cap_allow_set(app.cfg.camera_allow, err, sizeof err) != ATT_OK) {
+        log_error("main", "configuration: camera_allow: %s", err);
+        return 2;
+    }
 
     /* Signals are taken synchronously by the main thread; block them before any thread starts. */
     sigset_t sigs;

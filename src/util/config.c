@@ -1,6 +1,7 @@
 /* Configuration parsing: one table of typed keys with ranges; file, environment and defaults. */
 #include "attendd/config.h"
 
+#include "attendd/cidr.h"
 #include "attendd/time.h"
 #include "attendd/tz.h"
 
@@ -69,6 +70,7 @@ static const struct key_def keys[] = {
     {"timezone", K_STR, F(timezone), 0, 0, "UTC", "IANA time zone of attendance reports (e.g. Europe/Berlin)"},
     {"day_cutoff", K_STR, F(day_cutoff), 0, 0, "04:00", "local time HH:MM where one work day ends and the next begins"},
     {"report_max_days", K_INT, F(report_max_days), 1, 366, "62", "longest date range of one attendance report, days"},
+    {"camera_allow", K_STR, F(camera_allow), 0, 0, CFG_CAMERA_ALLOW_DEFAULT, "address ranges (CIDR, space or comma separated) cameras may be reached in"},
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
 
@@ -361,6 +363,12 @@ att_err cfg_validate(const struct att_config *cfg, char *err, size_t errlen)
     }
     if ((long)cfg->cooldown_s > (long)cfg->max_shift_h * 3600) {
         snprintf(err, errlen, "cooldown_s (%d) must not exceed max_shift_h (%d h)", cfg->cooldown_s, cfg->max_shift_h);
+        return ATT_E_CONFIG;
+    }
+    struct cidr_list allow;
+    char why[200];
+    if (cidr_list_parse(cfg->camera_allow, &allow, why, sizeof why) != ATT_OK) {
+        snprintf(err, errlen, "camera_allow: %s", why);
         return ATT_E_CONFIG;
     }
     int cutoff;
