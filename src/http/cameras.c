@@ -2,6 +2,7 @@
  * Writes go to the database with an audit row, then to the running cameras (camera_mgr) at once.
  * URLs leave this file only redacted (no credentials), in answers, audit rows and logs alike. */
 #include "http_internal.h"
+#include "request_spec.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -9,36 +10,16 @@
 #include <string.h>
 
 #include "attendd/camera_mgr.h"
-#include "attendd/text.h"
 #include "attendd/log.h"
 #include "attendd/store_cameras.h"
 #include "attendd/time.h"
 
 #define DEFAULT_FPS 6.0      /* the column default in sql/001_initial.sql */
 #define NAME_MAX_CHARS 100   /* cameras_name_len in sql/001_initial.sql */
+#define FPS_RANGE_TEXT "0.5 and 30" /* CAP_FPS_MIN and CAP_FPS_MAX */
 #define URL_SAFE_MAX (2 * CAMERA_URL_MAX) /* redaction may lengthen a very short secret to "***" */
 
 static const char *const role_names[] = {"in", "out", "auto", NULL};
-
-static const struct http_json_field create_spec[] = {
-    {.name = "name", .type = HJ_STRING, .required = true, .min_len = 1, .max_len = CAMERA_NAME_MAX - 1},
-    {.name = "url", .type = HJ_STRING, .required = true, .min_len = 1, .max_len = CAMERA_URL_MAX - 1},
-    {.name = "role", .type = HJ_STRING, .one_of = role_names},
-    {.name = "analysis_fps", .type = HJ_NUMBER},
-    {.name = "enabled", .type = HJ_BOOLEAN},
-    {.name = "roi", .type = HJ_OBJECT, .nullable = true},
-    {NULL},
-};
-
-static const struct http_json_field patch_spec[] = {
-    {.name = "name", .type = HJ_STRING, .min_len = 1, .max_len = CAMERA_NAME_MAX - 1},
-    {.name = "url", .type = HJ_STRING, .min_len = 1, .max_len = CAMERA_URL_MAX - 1},
-    {.name = "role", .type = HJ_STRING, .one_of = role_names},
-    {.name = "analysis_fps", .type = HJ_NUMBER},
-    {.name = "enabled", .type = HJ_BOOLEAN},
-    {.name = "roi", .type = HJ_OBJECT, .nullable = true},
-    {NULL},
-};
 
 static const char *role_text(enum rules_role r)
 {
@@ -47,85 +28,28 @@ static const char *role_text(enum rules_role r)
 
 /* ---- checking a definition -------------------------------------------------------------------- */
 
-/* Names appear in logs and listings: valid UTF-8, no control characters, at most NAME_MAX_CHARS. */
-static bool name_ok(const char *s, size_t bytes)
+/* The region of interest: exactly x, y, w, h, integers, inside a 65535-pixel frame. */
+static att_err read_roi(struct http_response *resp, json_t *v, struct cap_roi *out)
 {
-    return strlen(s) == bytes /* no embedded \u0000 */ && text_ok(s, 1, NAME_MAX_CHARS);
-}
-
-/* Check the members present in body and copy them into d (a full definition) and p (what changed).
- * Writes a 422 naming the field on the first bad one. */
-static att_err read_fields(struct http_response *resp, json_t *body, struct camera_def *d, struct camera_patch *p)
-{
-    json_t *v;
-    if ((v = json_object_get(body, "name"))) {
-        const char *s = json_string_value(v);
-        if (!name_ok(s, json_string_length(v)))
-            return http_problem(resp, ATT_E_INVALID, "name",
-                                "'name' must be 1 to %d characters of printable text (no control characters)",
-                                NAME_MAX_CHARS);
-        snprintf(d->name, sizeof d->name, "%s", s);
-        p->name = json_string_value(v);
+    static const char *const keys[4] = {"x", "y", "w", "h"};
+    json_int_t n[4];
+    const char *k;
+    json_t *m;
+    json_object_foreach(v, k, m) {
+        bool known = false;
+        for (int i = 0; i < 4; i++) known = known || strcmp(k, keys[i]) == 0;
+        if (!known)
+            return http_problem(resp, ATT_E_INVALID, "roi", "'roi' has an unknown member '%s' (expected x, y, w, h)", k);
     }
-    if ((v = json_object_get(body, "url"))) {
-        const char *s = json_string_value(v);
-        char why[160];
-        if (strlen(s) != json_string_length(v))
-            return http_problem(resp, ATT_E_INVALID, "url", "'url' contains control characters");
-        if (cap_url_validate(s, NULL, why, sizeof why) != ATT_OK) /* why never repeats the URL */
-            return http_problem(resp, ATT_E_INVALID, "url", "'url' %s", why);
-        snprintf(d->url, sizeof d->url, "%s", s);
-        p->url = s;
+    for (int i = 0; i < 4; i++) {
+        m = json_object_get(v, keys[i]);
+        if (!json_is_integer(m))
+            return http_problem(resp, ATT_E_INVALID, "roi", "'roi.%s' is required and must be an integer", keys[i]);
+        n[i] = json_integer_value(m);
     }
-    if ((v = json_object_get(body, "role"))) {
-        if (rules_role_parse(json_string_value(v), &d->role) != ATT_OK) /* the spec allows only valid ones */
-            return http_problem(resp, ATT_E_INVALID, "role", "'role' must be one of \"in\", \"out\", \"auto\"");
-        p->set_role = true;
-        p->role = d->role;
-    }
-    if ((v = json_object_get(body, "analysis_fps"))) {
-        double fps = json_number_value(v);
-        if (!isfinite(fps) || fps < CAP_FPS_MIN || fps > CAP_FPS_MAX)
-            return http_problem(resp, ATT_E_INVALID, "analysis_fps", "'analysis_fps' must be between %.1f and %.0f",
-                                CAP_FPS_MIN, CAP_FPS_MAX);
-        d->analysis_fps = fps;
-        p->set_fps = true;
-        p->analysis_fps = fps;
-    }
-    if ((v = json_object_get(body, "enabled"))) {
-        d->enabled = json_is_true(v);
-        p->set_enabled = true;
-        p->enabled = d->enabled;
-    }
-    if ((v = json_object_get(body, "roi"))) {
-        p->set_roi = true;
-        d->has_roi = p->has_roi = !json_is_null(v);
-        if (d->has_roi) {
-            static const char *const keys[4] = {"x", "y", "w", "h"};
-            json_int_t n[4];
-            const char *k;
-            json_t *m;
-            json_object_foreach(v, k, m) {
-                bool known = false;
-                for (int i = 0; i < 4; i++) known = known || strcmp(k, keys[i]) == 0;
-                if (!known)
-                    return http_problem(resp, ATT_E_INVALID, "roi",
-                                        "'roi' has an unknown member '%s' (expected x, y, w, h)", k);
-            }
-            for (int i = 0; i < 4; i++) {
-                m = json_object_get(v, keys[i]);
-                if (!json_is_integer(m))
-                    return http_problem(resp, ATT_E_INVALID, "roi", "'roi.%s' is required and must be an integer",
-                                        keys[i]);
-                n[i] = json_integer_value(m);
-            }
-            if (n[0] < 0 || n[1] < 0 || n[2] <= 0 || n[3] <= 0 || n[0] > 65535 - n[2] || n[1] > 65535 - n[3])
-                return http_problem(resp, ATT_E_INVALID, "roi",
-                                    "'roi' needs x, y >= 0 and w, h > 0 (pixels), within 65535");
-            d->roi = (struct cap_roi){(int)n[0], (int)n[1], (int)n[2], (int)n[3]};
-            p->roi = d->roi;
-        }
-    }
+    if (n[0] < 0 || n[1] < 0 || n[2] <= 0 || n[3] <= 0 || n[0] > 65535 - n[2] || n[1] > 65535 - n[3])
+        return http_problem(resp, ATT_E_INVALID, "roi", "'roi' needs x, y >= 0 and w, h > 0 (pixels), within 65535");
+    *out = (struct cap_roi){(int)n[0], (int)n[1], (int)n[2], (int)n[3]};
     return ATT_OK;
 }
 
@@ -172,10 +96,11 @@ static char *audit_detail(const struct camera_def *d, const char *changed)
     cap_url_redact(d->url, url, sizeof url);
     json_t *j = json_pack("{s:s, s:s, s:s, s:f, s:b}", "name", d->name, "url", url, "role", role_text(d->role),
                           "analysis_fps", d->analysis_fps, "enabled", d->enabled);
-    if (j && changed) json_object_set_new(j, "changed", json_string(changed));
-    char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
-    json_decref(j);
-    return s;
+    if (j && changed && json_object_set_new(j, "changed", json_string(changed)) != 0) {
+        json_decref(j);
+        return NULL;
+    }
+    return http_json_text(j);
 }
 
 static att_err audit_failed(struct http_response *resp, att_err e)
@@ -223,8 +148,22 @@ static void location(struct http_response *resp, const char *id)
 att_err http_cameras_body(struct http_response *resp, const char *buf, size_t len, bool create,
                           struct camera_def *d, struct camera_patch *p, char *changed, size_t changed_len)
 {
+    const char *name = NULL, *url = NULL, *role = NULL;
+    json_t *roi = NULL;
+    const struct http_field spec[] = {
+        /* names appear in logs and listings: printable text */
+        {.name = "name", .type = HV_TEXT, .required = create, .min_len = 1, .max_len = CAMERA_NAME_MAX - 1,
+         .max_chars = NAME_MAX_CHARS, .text = &name},
+        {.name = "url", .type = HV_URL, .required = create, .min_len = 1, .max_len = CAMERA_URL_MAX - 1, .text = &url},
+        {.name = "role", .type = HV_ENUM, .one_of = role_names, .text = &role, .seen = &p->set_role},
+        {.name = "analysis_fps", .type = HV_NUMBER, .fmin = CAP_FPS_MIN, .fmax = CAP_FPS_MAX,
+         .rule = "must be between " FPS_RANGE_TEXT, .number = &d->analysis_fps, .seen = &p->set_fps},
+        {.name = "enabled", .type = HV_BOOL, .flag = &d->enabled, .seen = &p->set_enabled},
+        {.name = "roi", .type = HV_OBJECT, .nullable = true, .json = &roi, .seen = &p->set_roi},
+        {NULL},
+    };
     json_t *body;
-    att_err e = http_json_parse(resp, buf, len, create ? create_spec : patch_spec, &body);
+    att_err e = http_body_parse(resp, buf, len, spec, &body);
     if (e != ATT_OK) return e;
     if (changed && changed_len) {
         changed[0] = '\0';
@@ -235,11 +174,23 @@ att_err http_cameras_body(struct http_response *resp, const char *buf, size_t le
             snprintf(changed + used, changed_len - used, "%s%s", used ? "," : "", k);
         }
     }
-    e = read_fields(resp, body, d, p);
+    if (role && rules_role_parse(role, &d->role) != ATT_OK) /* the spec allows only valid ones */
+        e = http_problem(resp, ATT_E_INVALID, "role", "'role' must be one of \"in\", \"out\", \"auto\"");
+    if (e == ATT_OK && p->set_roi) {
+        d->has_roi = roi != NULL;
+        if (roi) e = read_roi(resp, roi, &d->roi);
+    }
     if (e == ATT_OK) {
-        /* p points into body: keep copies in d and repoint */
-        if (p->name) p->name = d->name;
-        if (p->url) p->url = d->url;
+        /* copies in d outlive the document */
+        if (name) snprintf(d->name, sizeof d->name, "%s", name);
+        if (url) snprintf(d->url, sizeof d->url, "%s", url);
+        p->name = name ? d->name : NULL;
+        p->url = url ? d->url : NULL;
+        p->role = d->role;
+        p->analysis_fps = d->analysis_fps;
+        p->enabled = d->enabled;
+        p->has_roi = d->has_roi;
+        p->roi = d->roi;
     }
     json_decref(body);
     return e;
@@ -249,7 +200,7 @@ att_err http_cameras_create(struct http_request *req, struct http_response *resp
 {
     struct camera_def d = {.role = RULES_ROLE_AUTO, .analysis_fps = DEFAULT_FPS, .enabled = true};
     struct camera_patch p = {0};
-    att_err e = http_json_media(req, resp);
+    att_err e = http_body_media(req, resp);
     if (e == ATT_OK) e = http_cameras_body(resp, req->body, req->body_len, true, &d, &p, NULL, 0);
     if (e != ATT_OK) return e;
     if ((e = writable(req, resp)) != ATT_OK) return e;
@@ -330,7 +281,7 @@ att_err http_cameras_update(struct http_request *req, struct http_response *resp
     struct camera_def d = {0}; /* scratch: only the members present are read back, through p */
     struct camera_patch p = {0};
     char changed[96] = "";
-    att_err e = http_json_media(req, resp);
+    att_err e = http_body_media(req, resp);
     if (e == ATT_OK) e = http_cameras_body(resp, req->body, req->body_len, false, &d, &p, changed, sizeof changed);
     if (e != ATT_OK) return e;
     if ((e = writable(req, resp)) != ATT_OK) return e;
@@ -356,9 +307,9 @@ att_err http_cameras_update(struct http_request *req, struct http_response *resp
         apply_now(req, &row.def);
     } else {
         db_rollback(c);
-        char fail[160];
-        snprintf(fail, sizeof fail, "{\"changed\":\"%s\"}", changed); /* member names only: [a-z_,] */
+        char *fail = http_json_text(json_pack("{s:s}", "changed", changed));
         (void)http_audit(req, "camera.update", "camera", id, att_err_code(e), fail);
+        free(fail);
     }
     camera_mgr_write_unlock(req->app->cameras);
     free(detail);
