@@ -311,9 +311,10 @@ static inline bool fz_query(const uint8_t *data, size_t size)
             {CURSOR_PEOPLE, 16}, {CURSOR_AUDIT, 8}, {CURSOR_EVENTS, 16}};
         for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
             char ts[CURSOR_TS_TEXT];
-            unsigned char key[CURSOR_KEY_MAX];
-            if (cursor_decode(s, kinds[i].kind, kinds[i].keylen, ts, key)) {
+            struct cursor_pos pos;
+            if (cursor_decode(s, kinds[i].kind, kinds[i].keylen, &pos)) {
                 ok = true;
+                FZ_CHECK(cursor_ts_text(pos.micros, ts)); /* what the store sends PostgreSQL */
                 FZ_CHECK(strlen(ts) == 29 && ts[4] == '-' && ts[10] == ' ' && strcmp(ts + 26, "+00") == 0);
             }
         }
@@ -324,15 +325,16 @@ static inline bool fz_query(const uint8_t *data, size_t size)
         int64_t micros = 0;
         memcpy(&micros, data + 1, 8);
         size_t keylen = (size_t)data[9] % (CURSOR_KEY_MAX + 1);
-        unsigned char key[CURSOR_KEY_MAX] = {0}, back[CURSOR_KEY_MAX];
+        unsigned char key[CURSOR_KEY_MAX] = {0};
         memcpy(key, data + 10, n - 9 < keylen ? n - 9 : keylen);
-        char text[CURSOR_TEXT_MAX], ts[CURSOR_TS_TEXT];
+        char text[CURSOR_TEXT_MAX];
+        struct cursor_pos back;
         FZ_CHECK(cursor_encode(CURSOR_EVENTS, micros, key, keylen, text, sizeof text));
         bool in_range = micros >= -62135596800LL * 1000000 && micros <= 253402300799LL * 1000000;
-        ok = cursor_decode(text, CURSOR_EVENTS, keylen, ts, back);
+        ok = cursor_decode(text, CURSOR_EVENTS, keylen, &back);
         FZ_CHECK(ok == in_range);
-        FZ_CHECK(!ok || memcmp(key, back, keylen) == 0);
-        FZ_CHECK(!cursor_decode(text, CURSOR_PEOPLE, keylen, ts, back)); /* kinds never mix */
+        FZ_CHECK(!ok || (back.micros == micros && memcmp(key, back.key, keylen) == 0));
+        FZ_CHECK(!cursor_decode(text, CURSOR_PEOPLE, keylen, &back)); /* kinds never mix */
         break;
     }
     case FZ_UUID: {

@@ -23,6 +23,7 @@
 #include "attendd/spool.h"
 #include "attendd/store_events.h"
 #include "attendd/time.h"
+#include "src/http/http_internal.h"
 #include "src/store/cursor.h"
 #include "support.h"
 
@@ -784,6 +785,21 @@ static att_err seed_cb(void *ud, const uint8_t person[16], enum rules_kind kind,
     return ATT_OK;
 }
 
+/* The events route refuses this query with a 400 bad_parameter naming param. */
+static void expect_query_refused(const struct http_query_arg *args, size_t n, const char *param)
+{
+    struct http_request req = {.query = args, .nquery = n};
+    struct http_response resp = {0};
+    struct events_query q;
+    ck_assert_int_eq(http_events_query(&req, &resp, &q), ATT_E_BAD_PARAM);
+    ck_assert_uint_eq(resp.status, 400);
+    json_t *p = json_loads(resp.body, 0, NULL);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_str_eq(json_string_value(json_object_get(p, "field")), param);
+    json_decref(p);
+    http_response_clear(&resp);
+}
+
 START_TEST(store_last_per_person_and_list_checks)
 {
     char ci[600];
@@ -807,48 +823,47 @@ START_TEST(store_last_per_person_and_list_checks)
     ck_assert_int_eq(store_events_last_per_person(c, 1714593600000002LL, seed_cb, &sn), ATT_OK);
     ck_assert_int_eq(sn.n, 0);
 
-    /* listing: filters checked before SQL, each failure naming its parameter */
-    struct { struct event_filter f; const char *param; } bad[] = {
-        {{.since = "yesterday", .limit = 10}, "since"},
-        {{.until = "2024-05-01T25:00:00Z", .limit = 10}, "until"},
-        {{.since = "2024-05-02T00:00:00Z", .until = "2024-05-01T00:00:00Z", .limit = 10}, "until"},
-        {{.person_id = "not-a-uuid", .limit = 10}, "person_id"},
-        {{.camera_id = "5b1c", .limit = 10}, "camera_id"},
-        {{.limit = 0}, "limit"},
-        {{.limit = 501}, "limit"},
-        {{.cursor = "AAAA", .limit = 10}, "cursor"},
-    };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        struct event_row *rows;
+    /* listing: the route's filters are checked before any SQL, each failure naming its parameter */
+    static const struct {
+        struct http_query_arg args[2];
         size_t n;
-        char next[EVENTS_CURSOR_MAX];
-        const char *which = NULL;
-        ck_assert_int_eq(store_events_list(c, &bad[i].f, &rows, &n, next, &which), ATT_E_BAD_PARAM);
-        ck_assert_str_eq(which, bad[i].param);
-    }
+        const char *param;
+    } bad[] = {
+        {{{"since", "yesterday"}}, 1, "since"},
+        {{{"until", "2024-05-01T25:00:00Z"}}, 1, "until"},
+        {{{"since", "2024-05-02T00:00:00Z"}, {"until", "2024-05-01T00:00:00Z"}}, 2, "until"},
+        {{{"person_id", "not-a-uuid"}}, 1, "person_id"},
+        {{{"camera_id", "5b1c"}}, 1, "camera_id"},
+        {{{"limit", "0"}}, 1, "limit"},
+        {{{"limit", "501"}}, 1, "limit"},
+        {{{"cursor", "AAAA"}}, 1, "cursor"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        expect_query_refused(bad[i].args, bad[i].n, bad[i].param);
     /* a people cursor is not an events cursor */
     char pc[CURSOR_TEXT_MAX];
     ck_assert(cursor_encode(CURSOR_PEOPLE, 0, P1, 16, pc, sizeof pc));
-    struct event_filter f = {.cursor = pc, .limit = 10};
+    struct http_query_arg people_cursor = {"cursor", pc};
+    expect_query_refused(&people_cursor, 1, "cursor");
+    /* since == until is an empty window, not an error; the voided event is not listed */
+    struct event_filter f = {.has_since = true, .has_until = true, .limit = 10};
+    ck_assert(att_time_parse("2024-05-01T08:00:00Z", &f.since_us));
+    f.until_us = f.since_us;
     struct event_row *rows;
     size_t n;
-    char next[EVENTS_CURSOR_MAX];
-    const char *which;
-    ck_assert_int_eq(store_events_list(c, &f, &rows, &n, next, &which), ATT_E_BAD_PARAM);
-    ck_assert_str_eq(which, "cursor");
-    /* since == until is an empty window, not an error; the voided event is not listed */
-    f = (struct event_filter){.since = "2024-05-01T08:00:00Z", .until = "2024-05-01T08:00:00Z", .limit = 10};
-    ck_assert_int_eq(store_events_list(c, &f, &rows, &n, next, &which), ATT_OK);
+    struct event_pos next;
+    bool more = true;
+    ck_assert_int_eq(store_events_list(c, &f, &rows, &n, &next, &more), ATT_OK);
     ck_assert_uint_eq(n, 0);
     free(rows);
     f = (struct event_filter){.limit = 10};
-    ck_assert_int_eq(store_events_list(c, &f, &rows, &n, next, &which), ATT_OK);
+    ck_assert_int_eq(store_events_list(c, &f, &rows, &n, &next, &more), ATT_OK);
     ck_assert_uint_eq(n, 2);
     ck_assert_str_eq(rows[0].ts, "2024-05-01T20:00:00.000001Z");
     ck_assert_str_eq(rows[0].source, "manual");
     ck_assert(isnan(rows[0].similarity) && rows[0].camera_id == NULL);
     ck_assert_str_eq(rows[0].name, "Ada Lovelace");
-    ck_assert_str_eq(next, "");
+    ck_assert(!more); /* the last page: no next cursor */
     free(rows);
     PQfinish(c);
 }

@@ -984,15 +984,15 @@ START_TEST(audit_list_pagination)
         ck_assert_int_eq(store_audit_insert(c, &e), ATT_OK);
     }
     bool seen[25] = {false};
-    char cursor[AUDIT_CURSOR_MAX] = "";
+    struct audit_pos after;
+    bool more = false;
     int pages = 0, total = 0;
     int64_t last_id = INT64_MAX;
     do {
-        struct audit_filter f = {.limit = 10, .cursor = cursor};
+        struct audit_filter f = {.limit = 10, .has_after = pages > 0, .after = after};
         struct audit_row *v;
         size_t n;
-        char next[AUDIT_CURSOR_MAX];
-        ck_assert_int_eq(store_audit_list(c, &f, &v, &n, next), ATT_OK);
+        ck_assert_int_eq(store_audit_list(c, &f, &v, &n, &after, &more), ATT_OK);
         pages++;
         for (size_t i = 0; i < n; i++) {
             ck_assert_int_lt(v[i].id, last_id); /* newest first (ids grow with time here) */
@@ -1007,8 +1007,7 @@ START_TEST(audit_list_pagination)
             total++;
         }
         free(v);
-        snprintf(cursor, sizeof cursor, "%s", next);
-    } while (cursor[0] && pages < 10);
+    } while (more && pages < 10);
     ck_assert_int_eq(pages, 3);
     ck_assert_int_eq(total, 25);
 
@@ -1016,44 +1015,43 @@ START_TEST(audit_list_pagination)
     struct audit_filter f = {.limit = 100, .action = "person"};
     struct audit_row *v;
     size_t n;
-    char next[AUDIT_CURSOR_MAX];
-    ck_assert_int_eq(store_audit_list(c, &f, &v, &n, next), ATT_OK);
+    struct audit_pos next;
+    ck_assert_int_eq(store_audit_list(c, &f, &v, &n, &next, &more), ATT_OK);
     ck_assert_uint_eq(n, 15); /* person.read, person.update, person; not personnel.read */
     for (size_t i = 0; i < n; i++) ck_assert(strncmp(v[i].action, "personnel", 9) != 0);
     free(v);
     f = (struct audit_filter){.limit = 100, .action = "person.read"};
-    ck_assert_int_eq(store_audit_list(c, &f, &v, &n, next), ATT_OK);
+    ck_assert_int_eq(store_audit_list(c, &f, &v, &n, &next, &more), ATT_OK);
     ck_assert_uint_eq(n, 5);
     free(v);
     f = (struct audit_filter){.limit = 100, .action = "person_"}; /* no wildcard */
-    ck_assert_int_eq(store_audit_list(c, &f, &v, &n, next), ATT_OK);
+    ck_assert_int_eq(store_audit_list(c, &f, &v, &n, &next, &more), ATT_OK);
     ck_assert_uint_eq(n, 0);
     free(v);
     f = (struct audit_filter){.limit = 3, .target_type = "person", .target_id = "t1"};
-    ck_assert_int_eq(store_audit_list(c, &f, &v, &n, next), ATT_OK);
+    ck_assert_int_eq(store_audit_list(c, &f, &v, &n, &next, &more), ATT_OK);
     ck_assert_uint_eq(n, 3);
-    ck_assert_str_ne(next, "");
+    ck_assert(more);
     for (size_t i = 0; i < n; i++) ck_assert_str_eq(v[i].target_id, "t1");
     free(v);
-    f.cursor = next;
-    char next2[AUDIT_CURSOR_MAX];
-    ck_assert_int_eq(store_audit_list(c, &f, &v, &n, next2), ATT_OK);
+    f.has_after = true;
+    f.after = next;
+    ck_assert_int_eq(store_audit_list(c, &f, &v, &n, &next, &more), ATT_OK);
     ck_assert_uint_eq(n, 3); /* t1: i = 1, 5, 9, 13, 17, 21 */
-    ck_assert_str_eq(next2, "");
+    ck_assert(!more);
     free(v);
 
-    /* bad parameters */
+    /* bad filters; a malformed cursor or one of another list never becomes a position */
     f = (struct audit_filter){.limit = 0};
-    ck_assert_int_eq(store_audit_list(c, &f, &v, &n, next), ATT_E_BAD_PARAM);
-    f = (struct audit_filter){.limit = 10, .cursor = "garbage"};
-    ck_assert_int_eq(store_audit_list(c, &f, &v, &n, next), ATT_E_BAD_PARAM);
+    ck_assert_int_eq(store_audit_list(c, &f, &v, &n, &next, &more), ATT_E_INVALID);
+    struct cursor_pos pos;
+    ck_assert(!cursor_decode("garbage", CURSOR_AUDIT, 8, &pos));
     char pcur[64];
     unsigned char key16[16] = {1};
     ck_assert(cursor_encode(CURSOR_PEOPLE, 1700000000000000LL, key16, 16, pcur, sizeof pcur));
-    f.cursor = pcur;
-    ck_assert_int_eq(store_audit_list(c, &f, &v, &n, next), ATT_E_BAD_PARAM);
+    ck_assert(!cursor_decode(pcur, CURSOR_AUDIT, 8, &pos));
     f = (struct audit_filter){.limit = 10, .action = "\xff\xfe"};
-    ck_assert_int_eq(store_audit_list(c, &f, &v, &n, next), ATT_E_BAD_PARAM);
+    ck_assert_int_eq(store_audit_list(c, &f, &v, &n, &next, &more), ATT_E_INVALID);
     PQfinish(c);
 }
 END_TEST
@@ -1170,7 +1168,7 @@ START_TEST(uuid_new_and_cursor)
     ck_assert(strchr("89ab", a[19]) != NULL);
     for (int i = 0; i < 36; i++) ck_assert(a[i] == '-' || (a[i] >= '0' && a[i] <= '9') || (a[i] >= 'a' && a[i] <= 'f'));
 
-    unsigned char key[16], back[16];
+    unsigned char key[16];
     ck_assert(cursor_uuid_parse(a, key));
     char again[37];
     cursor_uuid_format(key, again);
@@ -1178,24 +1176,27 @@ START_TEST(uuid_new_and_cursor)
     ck_assert(!cursor_uuid_parse("0000000-0000-4000-8000-0000000000000", key));
 
     char cur[64], ts[CURSOR_TS_TEXT];
+    struct cursor_pos back;
     ck_assert(cursor_encode(CURSOR_PEOPLE, 1700000000123456LL, key, 16, cur, sizeof cur));
-    ck_assert(cursor_decode(cur, CURSOR_PEOPLE, 16, ts, back));
+    ck_assert(cursor_decode(cur, CURSOR_PEOPLE, 16, &back));
+    ck_assert(cursor_ts_text(back.micros, ts));
     ck_assert_str_eq(ts, "2023-11-14 22:13:20.123456+00");
-    ck_assert_mem_eq(key, back, 16);
-    ck_assert(!cursor_decode(cur, CURSOR_AUDIT, 16, ts, back));
-    ck_assert(!cursor_decode(cur, CURSOR_PEOPLE, 8, ts, back));
+    ck_assert_mem_eq(key, back.key, 16);
+    ck_assert(!cursor_decode(cur, CURSOR_AUDIT, 16, &back));
+    ck_assert(!cursor_decode(cur, CURSOR_PEOPLE, 8, &back));
     /* before 1970 */
     ck_assert(cursor_encode(CURSOR_PEOPLE, -1, key, 16, cur, sizeof cur));
-    ck_assert(cursor_decode(cur, CURSOR_PEOPLE, 16, ts, back));
+    ck_assert(cursor_decode(cur, CURSOR_PEOPLE, 16, &back));
+    ck_assert(cursor_ts_text(back.micros, ts));
     ck_assert_str_eq(ts, "1969-12-31 23:59:59.999999+00");
     /* out of range times are malformed */
     ck_assert(cursor_encode(CURSOR_PEOPLE, INT64_MAX, key, 16, cur, sizeof cur));
-    ck_assert(!cursor_decode(cur, CURSOR_PEOPLE, 16, ts, back));
+    ck_assert(!cursor_decode(cur, CURSOR_PEOPLE, 16, &back));
     /* one character changed to padding / outside the alphabet */
     ck_assert(cursor_encode(CURSOR_PEOPLE, 5, key, 16, cur, sizeof cur));
     cur[3] = '+';
-    ck_assert(!cursor_decode(cur, CURSOR_PEOPLE, 16, ts, back));
-    ck_assert(!cursor_decode("", CURSOR_PEOPLE, 16, ts, back));
+    ck_assert(!cursor_decode(cur, CURSOR_PEOPLE, 16, &back));
+    ck_assert(!cursor_decode("", CURSOR_PEOPLE, 16, &back));
 }
 END_TEST
 

@@ -4,6 +4,7 @@
 #define ATTENDD_STORE_AUDIT_H
 
 #include <libpq-fe.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,11 +36,16 @@ att_err store_audit_ok(PGconn *c, const struct audit_actor *actor, const char *a
 
 #define AUDIT_LIST_DEFAULT_LIMIT 50
 #define AUDIT_LIST_MAX_LIMIT 500
-#define AUDIT_CURSOR_MAX 64 /* opaque cursor (base64url) + NUL */
+/* A position in the newest-first walk: the sort key of the last row of a page. */
+struct audit_pos {
+    int64_t ts_us;             /* the row's ts, µs since the epoch */
+    int64_t id;                /* the row's id (ties on ts are ordered by id) */
+};
 
 struct audit_filter {
-    size_t limit;              /* 1..AUDIT_LIST_MAX_LIMIT, else ATT_E_BAD_PARAM */
-    const char *cursor;        /* next_cursor of the previous page, or NULL/"" */
+    size_t limit;              /* 1..AUDIT_LIST_MAX_LIMIT, else ATT_E_INVALID */
+    bool has_after;
+    struct audit_pos after;    /* start after this position (the previous page's next) */
     const char *action;        /* an action or a dotted prefix of one ("person" matches "person" and
                                 * "person.read"), or NULL */
     const char *target_type;   /* exact, or NULL */
@@ -60,8 +66,9 @@ struct audit_row {
 };
 
 /* Newest first (keyset on ts DESC, id DESC). *out is ONE malloc'd block: free(*out) frees everything;
- * *n rows; next_cursor "" on the last page. ATT_E_BAD_PARAM for a bad limit or a malformed cursor. */
+ * *n rows; *more: a next page exists, starting after *next. ATT_E_INVALID for a limit out of range, a
+ * filter that is empty or longer than 200 bytes, or one the database refuses as text (invalid UTF-8). */
 att_err store_audit_list(PGconn *c, const struct audit_filter *f, struct audit_row **out, size_t *n,
-                         char next_cursor[AUDIT_CURSOR_MAX]);
+                         struct audit_pos *next, bool *more);
 
 #endif

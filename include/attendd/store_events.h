@@ -12,11 +12,11 @@
 #include "attendd/rules.h"
 #include "attendd/spool.h"
 #include "attendd/time.h"
+#include "attendd/uuid.h"
 
 #define EVENTS_LIST_DEFAULT_LIMIT 100
 #define EVENTS_LIST_MAX_LIMIT 500
 #define EVENTS_EXPORT_BATCH 1000   /* rows per query of a CSV export (one page of the keyset walk) */
-#define EVENTS_CURSOR_MAX 64       /* opaque cursor (base64url) + NUL */
 #define EVENTS_TIME_MAX ATT_TIME_TEXT_MAX /* longest RFC 3339 text accepted as a filter */
 
 /* What store_event_insert did. */
@@ -34,13 +34,26 @@ struct store_event_result {
  * cannot help. ATT_E_DB when the connection is lost; ATT_E_SCHEMA when not migrated. */
 att_err store_event_insert(PGconn *c, const struct spool_event *ev, struct store_event_result *res);
 
+/* A position in the newest-first walk: the sort key of the last row of a page. */
+struct event_pos {
+    int64_t ts_us;            /* the row's ts, µs since the epoch */
+    att_uuid id;              /* the row's id (ties on ts are ordered by id) */
+};
+
+/* Which events a listing returns. Every member is a checked value: the API parses its query string
+ * into this; the store checks only what SQL needs. */
 struct event_filter {
-    const char *since;      /* RFC 3339, inclusive, or NULL */
-    const char *until;      /* RFC 3339, exclusive, or NULL; not before since */
-    const char *person_id;  /* uuid text, or NULL */
-    const char *camera_id;  /* uuid text, or NULL */
-    size_t limit;           /* 1..EVENTS_LIST_MAX_LIMIT */
-    const char *cursor;     /* next_cursor of the previous page, or NULL/"" */
+    bool has_since;
+    int64_t since_us;         /* inclusive, µs since the epoch */
+    bool has_until;
+    int64_t until_us;         /* exclusive; not before since_us */
+    bool has_person;
+    att_uuid person_id;
+    bool has_camera;
+    att_uuid camera_id;
+    bool has_after;
+    struct event_pos after;   /* start after this position (the previous page's next) */
+    size_t limit;             /* 1..EVENTS_LIST_MAX_LIMIT */
 };
 
 /* One listed event. Strings point into the same allocation as the array. */
@@ -63,16 +76,15 @@ struct event_row {
 };
 
 /* Events not voided, newest first (keyset on ts DESC, id DESC), with the person's employee_no and
- * name. *out is ONE malloc'd block (free(*out)); next_cursor "" on the last page. Filters are checked
- * here, before any SQL: ATT_E_BAD_PARAM with *bad_param (may be NULL) naming the query parameter
- * ("since", "until", "person_id", "camera_id", "limit", "cursor"). */
+ * name. *out is ONE malloc'd block (free(*out)). *more: a next page exists, starting after *next.
+ * ATT_E_INVALID for a filter outside its documented range (limit, until before since). */
 att_err store_events_list(PGconn *c, const struct event_filter *f, struct event_row **out, size_t *n,
-                          char next_cursor[EVENTS_CURSOR_MAX], const char **bad_param);
+                          struct event_pos *next, bool *more);
 
 /* The same walk for a CSV export: like store_events_list but with a batch of 1..EVENTS_EXPORT_BATCH
- * rows instead of f->limit (ignored); call again with f->cursor = next_cursor until it is "". */
+ * rows instead of f->limit (ignored); call again with f->after = *next while *more. */
 att_err store_events_export_batch(PGconn *c, const struct event_filter *f, size_t batch, struct event_row **out,
-                                  size_t *n, char next_cursor[EVENTS_CURSOR_MAX], const char **bad_param);
+                                  size_t *n, struct event_pos *next, bool *more);
 
 /* One event by id, voided or not. *out ONE malloc'd row (free). ATT_E_NOT_FOUND (also for a non-uuid). */
 att_err store_event_get(PGconn *c, const char *id, struct event_row **out);

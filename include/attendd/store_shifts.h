@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "attendd/errors.h"
+#include "attendd/uuid.h"
 #include "attendd/report.h"
 
 #define SHIFT_NAME_MAX 401   /* 100 characters of UTF-8 + NUL */
@@ -94,12 +95,12 @@ struct rep_punch {
 /* Does any person or schedule name this department? */
 att_err store_report_department_known(PGconn *c, const char *department, bool *known);
 /* Non-erased people, filtered (NULLs = all), by name. One block: free(*out). */
-att_err store_report_people(PGconn *c, const char *department, const char *person_id, struct rep_person **out,
+att_err store_report_people(PGconn *c, const char *department, const att_uuid *person_id, struct rep_person **out,
                             size_t *n);
 /* Schedules overlapping [from_day, to_day], with their shifts. One block: free(*out). */
 att_err store_report_schedules(PGconn *c, int64_t from_day, int64_t to_day, struct rep_schedule **out, size_t *n);
 /* Non-voided punches in [from_us, to_us) of people matching the filters, by person then time. free(*out). */
 att_err store_report_punches(PGconn *c, int64_t from_us, int64_t to_us, const char *department,
-                             const char *person_id, struct rep_punch **out, size_t *n);
+                             const att_uuid *person_id, struct rep_punch **out, size_t *n);
 
 #endif

@@ -16,8 +16,6 @@
 #include "attendd/time.h"
 #include "attendd/tz.h"
 
-static const char *const known_params[] = {"from", "to", "department", "person_id", "format", NULL};
-
 /* ---- the configured zone, loaded once per name and kept (zones are immutable and tiny) ---------------- */
 
 struct zone_cache {
@@ -171,40 +169,40 @@ static size_t punches_from(const struct rep_punch *a, size_t n, const char *id)
     return lo;
 }
 
+/* The query as typed values; the texts point into the query string. */
 struct report_query {
-    const char *from_s, *to_s, *department, *person_id;
-    int64_t from, to;
+    const char *from_s, *to_s, *department, *person_id; /* as given (department, person_id: or NULL) */
+    int64_t from, to;            /* days since 1970-01-01, to inclusive */
+    bool has_person;
+    att_uuid person;
     bool csv;
 };
-
-static att_err bad_param(struct http_response *resp, att_err e, const char *name, const char *why)
-{
-    return http_problem(resp, e, name, "query parameter '%s' %s", name, why);
-}
 
 /* Check the query string; writes 400/422 naming the parameter. */
 static att_err read_query(struct http_request *req, struct http_response *resp, struct report_query *q)
 {
-    att_err e = http_query_known(req, resp, known_params);
+    int format = -1;
+    const struct http_field spec[] = {
+        {.name = "from", .type = HV_DATE, .required = true, .max_len = 10, .rule = "is required: a date YYYY-MM-DD",
+         .days = &q->from, .text = &q->from_s},
+        {.name = "to", .type = HV_DATE, .required = true, .max_len = 10, .rule = "is required: a date YYYY-MM-DD",
+         .days = &q->to, .text = &q->to_s},
+        {.name = "department", .type = HV_TEXT, .min_len = 1, .max_len = SCHED_DEPT_MAX - 1,
+         .rule = "must not be empty", .text = &q->department},
+        {.name = "person_id", .type = HV_UUID, .max_len = 36, .uuid = &q->person, .seen = &q->has_person,
+         .text = &q->person_id},
+        HTTP_FORMAT_FIELD(&format),
+        {NULL},
+    };
+    att_err e = http_query_read(req, resp, spec, HTTP_QUERY_CLOSED);
+    if (e == ATT_OK) e = http_negotiate_csv(req, resp, format, &q->csv);
     if (e != ATT_OK) return e;
-    if ((e = http_query_str(req, resp, "from", 10, &q->from_s)) != ATT_OK ||
-        (e = http_query_str(req, resp, "to", 10, &q->to_s)) != ATT_OK ||
-        (e = http_query_str(req, resp, "department", SCHED_DEPT_MAX - 1, &q->department)) != ATT_OK ||
-        (e = http_query_str(req, resp, "person_id", 36, &q->person_id)) != ATT_OK ||
-        (e = http_pick_csv(req, resp, &q->csv)) != ATT_OK)
-        return e;
-    if (!q->from_s || !att_time_date_parse(q->from_s, &q->from))
-        return bad_param(resp, ATT_E_BAD_PARAM, "from", "is required: a date YYYY-MM-DD");
-    if (!q->to_s || !att_time_date_parse(q->to_s, &q->to))
-        return bad_param(resp, ATT_E_BAD_PARAM, "to", "is required: a date YYYY-MM-DD");
-    if (q->to < q->from) return bad_param(resp, ATT_E_INVALID, "to", "must not be before 'from'");
+    if (q->to < q->from)
+        return http_problem(resp, ATT_E_INVALID, "to", "query parameter 'to' must not be before 'from'");
     int max = req->app->cfg.report_max_days;
     if (q->to - q->from + 1 > max)
         return http_problem(resp, ATT_E_INVALID, "to", "query parameter 'to': the range is over %d days (report_max_days)",
                             max);
-    if (q->person_id && !db_uuid_valid(q->person_id))
-        return bad_param(resp, ATT_E_BAD_PARAM, "person_id", "must be a uuid");
-    if (q->department && !*q->department) return bad_param(resp, ATT_E_BAD_PARAM, "department", "must not be empty");
     return ATT_OK;
 }
 
@@ -363,18 +361,23 @@ att_err http_attendance_get(struct http_request *req, struct http_response *resp
         bool known = false;
         if ((e = store_report_department_known(c, q.department, &known)) != ATT_OK)
             return http_problem(resp, e, NULL, "the report could not be read");
-        if (!known) return bad_param(resp, ATT_E_INVALID, "department", "names no department of any person or schedule");
+        if (!known)
+            return http_problem(resp, ATT_E_INVALID, "department",
+                                "query parameter 'department' names no department of any person or schedule");
     }
     struct report_data d = {0};
     int64_t wfrom, wto;
     report_punch_window(tz, q.from, q.to, &wfrom, &wto);
-    if ((e = store_report_people(c, q.department, q.person_id, &d.people, &d.npeople)) == ATT_OK &&
-        q.person_id && d.npeople == 0) {
+    if ((e = store_report_people(c, q.department, q.has_person ? &q.person : NULL, &d.people, &d.npeople)) ==
+            ATT_OK &&
+        q.has_person && d.npeople == 0) {
         data_free(&d);
-        return bad_param(resp, ATT_E_INVALID, "person_id", "names no person");
+        return http_problem(resp, ATT_E_INVALID, "person_id", "query parameter 'person_id' names no person");
     }
     if (e == ATT_OK) e = store_report_schedules(c, q.from - 1, q.to + 1, &d.sched, &d.nsched);
-    if (e == ATT_OK) e = store_report_punches(c, wfrom, wto, q.department, q.person_id, &d.punches, &d.npunches);
+    if (e == ATT_OK)
+        e = store_report_punches(c, wfrom, wto, q.department, q.has_person ? &q.person : NULL, &d.punches,
+                                 &d.npunches);
 
     struct report_run *run = NULL;
     size_t rows = 0;

@@ -165,12 +165,8 @@ static bool accept_csv(const char *accept, bool *csv, bool *any)
     return *any;
 }
 
-att_err http_pick_csv(const struct http_request *req, struct http_response *resp, bool *csv)
+att_err http_negotiate_csv(const struct http_request *req, struct http_response *resp, int fmt, bool *csv)
 {
-    static const char *const formats[] = {"json", "csv", NULL};
-    int fmt;
-    att_err e = http_query_enum(req, resp, "format", formats, -1, &fmt);
-    if (e != ATT_OK) return e;
     *csv = false;
     if (fmt >= 0) {
         *csv = fmt == 1;

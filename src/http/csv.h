@@ -33,10 +33,10 @@ void json_text(struct text_buf *b, const char *s);
  * (both orders would share one ETag while only the first value is used). */
 att_err http_query_known(const struct http_request *req, struct http_response *resp, const char *const *known);
 
-/* JSON or CSV for this request: the query parameter `format` (json|csv) wins; without it the Accept
- * header decides (highest q; text/csv or any text type picks CSV; application/json, any application
- * type or any type picks JSON; no header: JSON). Writes 400 bad_parameter (field "format") for another format, 406
- * not_acceptable (field "Accept") when the header allows neither. */
-att_err http_pick_csv(const struct http_request *req, struct http_response *resp, bool *csv);
+/* JSON or CSV for this request: fmt, the query parameter `format` parsed by HTTP_FORMAT_FIELD (0 json,
+ * 1 csv, -1 absent), wins; without it the Accept header decides (highest q; text/csv or any text type
+ * picks CSV; application/json, any application type or any type picks JSON; no header: JSON).
+ * Writes 406 not_acceptable (field "Accept") when the header allows neither. */
+att_err http_negotiate_csv(const struct http_request *req, struct http_response *resp, int fmt, bool *csv);
 
 #endif

@@ -13,17 +13,48 @@
 #include "attendd/log.h"
 #include "attendd/store_events.h"
 
-static const char *const known_params[] = {"since", "until", "person_id", "camera_id", "limit", "cursor", "format",
-                                           NULL};
+#define UNTIL_RULE "must be an RFC 3339 date-time such as 2024-05-01T19:00:00Z, not before since"
 
-static const char *param_rule(const char *name)
+att_err http_events_query(const struct http_request *req, struct http_response *resp, struct events_query *q)
 {
-    if (strcmp(name, "since") == 0) return "must be an RFC 3339 date-time such as 2024-05-01T07:00:00Z";
-    if (strcmp(name, "until") == 0)
-        return "must be an RFC 3339 date-time such as 2024-05-01T19:00:00Z, not before since";
-    if (strcmp(name, "person_id") == 0 || strcmp(name, "camera_id") == 0) return "must be a uuid";
-    if (strcmp(name, "cursor") == 0) return "is not a cursor this API returned";
-    return "is not acceptable";
+    long long limit = EVENTS_LIST_DEFAULT_LIMIT;
+    struct cursor_pos after;
+    *q = (struct events_query){.format = -1};
+    struct event_filter *f = &q->f;
+    const struct http_field spec[] = {
+        {.name = "since", .type = HV_TIMESTAMP, .max_len = EVENTS_TIME_MAX - 1,
+         .rule = "must be an RFC 3339 date-time such as 2024-05-01T07:00:00Z", .us = &f->since_us,
+         .seen = &f->has_since, .text = &q->since},
+        {.name = "until", .type = HV_TIMESTAMP, .max_len = EVENTS_TIME_MAX - 1, .rule = UNTIL_RULE,
+         .us = &f->until_us, .seen = &f->has_until, .text = &q->until},
+        {.name = "person_id", .type = HV_UUID, .max_len = 36, .uuid = &f->person_id, .seen = &f->has_person,
+         .text = &q->person_id},
+        {.name = "camera_id", .type = HV_UUID, .max_len = 36, .uuid = &f->camera_id, .seen = &f->has_camera,
+         .text = &q->camera_id},
+        {.name = "limit", .type = HV_INT, .min = 1, .max = EVENTS_LIST_MAX_LIMIT, .integer = &limit,
+         .seen = &q->limit_given},
+        {.name = "cursor", .type = HV_CURSOR, .max_len = CURSOR_TEXT_MAX - 1, .cursor_kind = CURSOR_EVENTS,
+         .cursor_keylen = ATT_UUID_BYTES, .pos = &after, .seen = &f->has_after},
+        HTTP_FORMAT_FIELD(&q->format),
+        {NULL},
+    };
+    att_err e = http_query_read(req, resp, spec, HTTP_QUERY_CLOSED);
+    if (e != ATT_OK) return e;
+    if (f->has_since && f->has_until && f->until_us < f->since_us)
+        return http_problem(resp, ATT_E_BAD_PARAM, "until", "query parameter 'until' " UNTIL_RULE);
+    f->limit = (size_t)limit;
+    if (f->has_after) {
+        f->after.ts_us = after.micros;
+        memcpy(f->after.id.b, after.key, ATT_UUID_BYTES);
+    }
+    return ATT_OK;
+}
+
+/* The next page's cursor: "" on the last page. */
+static void next_cursor(bool more, const struct event_pos *next, char out[CURSOR_TEXT_MAX])
+{
+    if (!more || !cursor_encode(CURSOR_EVENTS, next->ts_us, next->id.b, ATT_UUID_BYTES, out, CURSOR_TEXT_MAX))
+        out[0] = '\0';
 }
 
 static json_t *num_or_null(double v) { return isnan(v) ? json_null() : json_real(v); }
@@ -115,18 +146,18 @@ static void page_json(struct text_buf *b, const struct event_row *rows, size_t n
 
 /* The audit row of a listing: who read which person's events, how many (ids and counts, no personal
  * fields). count < 0: a CSV export, whose size is not known before its first byte is sent. */
-static att_err audit_list(struct http_request *req, const struct event_filter *f, long long count, const char *outcome)
+static att_err audit_list(struct http_request *req, const struct events_query *q, long long count,
+                          const char *outcome)
 {
-    json_t *detail = json_pack("{s:o, s:o, s:o, s:o, s:s}", "person_id", str_or_null(f->person_id), "camera_id",
-                               str_or_null(f->camera_id), "since", str_or_null(f->since), "until",
-                               str_or_null(f->until), "format", count < 0 ? "csv" : "json");
+    json_t *detail = json_pack("{s:o, s:o, s:o, s:o, s:s}", "person_id", str_or_null(q->person_id), "camera_id",
+                               str_or_null(q->camera_id), "since", str_or_null(q->since), "until",
+                               str_or_null(q->until), "format", count < 0 ? "csv" : "json");
     if (detail && count >= 0 && json_object_set_new(detail, "count", json_integer(count)) != 0) {
         json_decref(detail);
         detail = NULL;
     }
-    char *detail_txt = detail ? json_dumps(detail, JSON_COMPACT) : NULL;
-    json_decref(detail);
-    att_err e = detail_txt ? http_audit(req, "event.list", f->person_id ? "person" : NULL, f->person_id, outcome,
+    char *detail_txt = http_json_text(detail);
+    att_err e = detail_txt ? http_audit(req, "event.list", q->person_id ? "person" : NULL, q->person_id, outcome,
                                         detail_txt)
                            : ATT_E_NOMEM;
     free(detail_txt);
@@ -145,9 +176,7 @@ static const char *const csv_cols_pseudo[] = {"id", "person_key", "camera_id", "
  * connection only for its query, so a slow reader never holds one. */
 struct export {
     struct app *app;
-    struct event_filter f;                 /* strings point into the copies below */
-    char since[EVENTS_TIME_MAX], until[EVENTS_TIME_MAX], person[37], camera[37];
-    char cursor[EVENTS_CURSOR_MAX];        /* position after the rows produced so far; "" before the first */
+    struct event_filter f;                 /* f.after: the position after the rows produced so far */
     bool pseudo;
     bool done;                             /* the last batch is in out */
     struct text_buf out;                   /* CSV produced and not yet sent */
@@ -195,19 +224,18 @@ static void export_rows(struct export *x, const struct event_row *rows, size_t n
     }
 }
 
-/* The next batch after x->cursor into x->out. bad: the parameter at fault for ATT_E_BAD_PARAM. */
-static att_err export_batch(struct export *x, PGconn *c, const char **bad)
+/* The next batch after x->f.after into x->out. */
+static att_err export_batch(struct export *x, PGconn *c)
 {
-    x->f.cursor = x->cursor[0] ? x->cursor : NULL;
     struct event_row *rows = NULL;
     size_t n = 0;
-    char next[EVENTS_CURSOR_MAX];
-    att_err e = store_events_export_batch(c, &x->f, EVENTS_EXPORT_BATCH, &rows, &n, next, bad);
+    bool more;
+    att_err e = store_events_export_batch(c, &x->f, EVENTS_EXPORT_BATCH, &rows, &n, &x->f.after, &more);
     if (e != ATT_OK) return e;
     export_rows(x, rows, n);
     free(rows);
-    memcpy(x->cursor, next, sizeof next);
-    x->done = next[0] == '\0';
+    x->f.has_after = more;
+    x->done = !more;
     return x->out.oom ? ATT_E_NOMEM : ATT_OK;
 }
 
@@ -222,8 +250,7 @@ static ssize_t export_reader(void *cls, uint64_t pos, char *buf, size_t max)
         PGconn *c;
         att_err e = db_acquire(x->app->db, HTTP_DB_WAIT_MS, &c);
         if (e == ATT_OK) {
-            const char *bad = NULL;
-            e = export_batch(x, c, &bad);
+            e = export_batch(x, c);
             db_release(x->app->db, c);
         }
         if (e != ATT_OK) { /* the client sees a cut chunked body, never a silently short file */
@@ -237,44 +264,26 @@ static ssize_t export_reader(void *cls, uint64_t pos, char *buf, size_t max)
     return (ssize_t)n;
 }
 
-static const char *copy_or_null(char *dst, size_t len, const char *s)
-{
-    if (!s) return NULL;
-    snprintf(dst, len, "%s", s);
-    return dst;
-}
-
 /* Every event matching f (limit ignored; cursor: start after it), streamed. The first batch is read
  * here, so a bad filter or a database failure is still an ordinary problem answer. */
 static att_err export_csv(struct http_request *req, struct http_response *resp, PGconn *c,
-                          const struct event_filter *f, bool pseudo, struct http_response *tag)
+                          const struct events_query *q, bool pseudo, struct http_response *tag)
 {
     struct export *x = calloc(1, sizeof *x);
     if (!x) return http_problem(resp, ATT_E_NOMEM, NULL, NULL);
     x->app = req->app;
     x->pseudo = pseudo;
-    /* lengths were bounded by http_query_str; the store checks the syntax */
-    x->f.since = copy_or_null(x->since, sizeof x->since, f->since);
-    x->f.until = copy_or_null(x->until, sizeof x->until, f->until);
-    x->f.person_id = copy_or_null(x->person, sizeof x->person, f->person_id);
-    x->f.camera_id = copy_or_null(x->camera, sizeof x->camera, f->camera_id);
-    if (f->cursor) snprintf(x->cursor, sizeof x->cursor, "%s", f->cursor);
+    x->f = q->f;
     const char *const *cols = pseudo ? csv_cols_pseudo : csv_cols;
     for (size_t i = 0; cols[i]; i++) csv_field(&x->out, cols[i], cols[i + 1] == NULL);
 
-    const char *bad = NULL;
-    att_err e = export_batch(x, c, &bad);
-    if (e == ATT_E_BAD_PARAM) {
-        export_free(x);
-        return http_problem(resp, e, bad ? bad : "?", "query parameter '%s' %s", bad ? bad : "?",
-                            param_rule(bad ? bad : "?"));
-    }
+    att_err e = export_batch(x, c);
     if (e != ATT_OK) {
-        (void)audit_list(req, f, -1, att_err_code(e));
+        (void)audit_list(req, q, -1, att_err_code(e));
         export_free(x);
         return http_problem(resp, e, NULL, "the events could not be listed");
     }
-    att_err ae = audit_list(req, f, -1, "ok");
+    att_err ae = audit_list(req, q, -1, "ok");
     if (ae != ATT_OK) { /* fail closed: no unaudited read of personal data */
         export_free(x);
         return http_problem(resp, ae == ATT_E_DB ? ATT_E_DB : ATT_E_INTERNAL, NULL,
@@ -293,11 +302,11 @@ static att_err export_csv(struct http_request *req, struct http_response *resp, 
 
 /* A cached page: its first read by this token is audited like a fresh one (fail closed); a repeat
  * of the same answer to the same token, like a 304, discloses nothing new and is not audited again. */
-static att_err from_cache(struct http_request *req, struct http_response *resp, const struct event_filter *f,
+static att_err from_cache(struct http_request *req, struct http_response *resp, const struct events_query *q,
                           const char *etag, struct rcache_hit *hit, struct http_response *tag)
 {
     if (!hit->audited) {
-        att_err ae = audit_list(req, f, hit->count, "ok");
+        att_err ae = audit_list(req, q, hit->count, "ok");
         if (ae != ATT_OK) {
             MHD_destroy_response(hit->response);
             return http_problem(resp, ae == ATT_E_DB ? ATT_E_DB : ATT_E_INTERNAL, NULL,
@@ -316,31 +325,18 @@ static att_err from_cache(struct http_request *req, struct http_response *resp, 
 
 att_err http_events_list(struct http_request *req, struct http_response *resp)
 {
-    att_err e = http_query_known(req, resp, known_params);
-    if (e != ATT_OK) return e;
-
-    struct event_filter f = {0};
-    long long limit;
+    struct events_query q;
     bool csv;
-    const char *limit_s;
-    if ((e = http_query_str(req, resp, "since", EVENTS_TIME_MAX - 1, &f.since)) != ATT_OK ||
-        (e = http_query_str(req, resp, "until", EVENTS_TIME_MAX - 1, &f.until)) != ATT_OK ||
-        (e = http_query_str(req, resp, "person_id", 36, &f.person_id)) != ATT_OK ||
-        (e = http_query_str(req, resp, "camera_id", 36, &f.camera_id)) != ATT_OK ||
-        (e = http_query_str(req, resp, "cursor", EVENTS_CURSOR_MAX - 1, &f.cursor)) != ATT_OK ||
-        (e = http_query_int(req, resp, "limit", 1, EVENTS_LIST_MAX_LIMIT, EVENTS_LIST_DEFAULT_LIMIT, &limit)) !=
-            ATT_OK ||
-        (e = http_query_str(req, resp, "limit", 32, &limit_s)) != ATT_OK ||
-        (e = http_pick_csv(req, resp, &csv)) != ATT_OK)
-        return e;
+    att_err e = http_events_query(req, resp, &q);
+    if (e == ATT_OK) e = http_negotiate_csv(req, resp, q.format, &csv);
+    if (e != ATT_OK) return e;
     /* an export is every matching event: a page size there would silently cut the file */
-    if (csv && limit_s)
+    if (csv && q.limit_given)
         return http_problem(resp, ATT_E_BAD_PARAM, "limit",
                             "query parameter 'limit' does not apply to the CSV export, which holds every"
                             " matching event");
-    f.limit = (size_t)limit;
     bool pseudo = req->token && req->token->pseudonymous;
-    if (pseudo && f.person_id)
+    if (pseudo && q.f.has_person)
         return http_problem(resp, ATT_E_FORBIDDEN, "person_id", "a pseudonymous token may not filter by person_id");
 
     /* conditional GET: answered from memory, before the database (the token check before it is
@@ -356,7 +352,7 @@ att_err http_events_list(struct http_request *req, struct http_response *resp)
     PGconn *c;
     if (csv) {
         if ((e = http_req_db(req, resp, &c)) != ATT_OK) return e;
-        return export_csv(req, resp, c, &f, pseudo, &tag);
+        return export_csv(req, resp, c, &q, pseudo, &tag);
     }
     /* the same answer rendered since the last write: no query */
     const char *etag = NULL, *token_id = req->token ? req->token->id : "";
@@ -364,28 +360,27 @@ att_err http_events_list(struct http_request *req, struct http_response *resp)
         if (strcmp(tag.headers[i].name, MHD_HTTP_HEADER_ETAG) == 0) etag = tag.headers[i].value;
     if (!etag) return http_problem(resp, ATT_E_INTERNAL, NULL, NULL);
     struct rcache_hit hit;
-    if ((e = http_rcache_get(etag, token_id, &hit)) == ATT_OK) return from_cache(req, resp, &f, etag, &hit, &tag);
+    if ((e = http_rcache_get(etag, token_id, &hit)) == ATT_OK) return from_cache(req, resp, &q, etag, &hit, &tag);
     if (e != ATT_E_NOT_FOUND) return http_problem(resp, e, NULL, NULL);
     if ((e = http_req_db(req, resp, &c)) != ATT_OK) return e;
     struct event_row *rows = NULL;
     size_t n = 0;
-    char next[EVENTS_CURSOR_MAX];
-    const char *bad = NULL;
-    e = store_events_list(c, &f, &rows, &n, next, &bad);
-    if (e == ATT_E_BAD_PARAM)
-        return http_problem(resp, e, bad ? bad : "?", "query parameter '%s' %s", bad ? bad : "?",
-                            param_rule(bad ? bad : "?"));
+    struct event_pos pos;
+    bool more;
+    e = store_events_list(c, &q.f, &rows, &n, &pos, &more);
     if (e != ATT_OK) {
-        (void)audit_list(req, &f, (long long)n, att_err_code(e));
+        (void)audit_list(req, &q, (long long)n, att_err_code(e));
         return http_problem(resp, e, NULL, "the events could not be listed");
     }
-    att_err ae = audit_list(req, &f, (long long)n, "ok");
+    att_err ae = audit_list(req, &q, (long long)n, "ok");
     if (ae != ATT_OK) { /* fail closed: no unaudited read of personal data */
         free(rows);
         return http_problem(resp, ae == ATT_E_DB ? ATT_E_DB : ATT_E_INTERNAL, NULL,
                             "the audit log could not be written");
     }
 
+    char next[CURSOR_TEXT_MAX];
+    next_cursor(more, &pos, next);
     struct text_buf page = {0};
     page_json(&page, rows, n, pseudo, next);
     free(rows);

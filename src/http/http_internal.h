@@ -17,6 +17,8 @@
 #include "attendd/store_tokens.h"
 #include "attendd/token.h"
 
+#include "request_spec.h"
+
 #define HTTP_MAX_PATH_PARAMS 4   /* {name} segments per route pattern */
 #define HTTP_MAX_HEADERS 8       /* extra response headers per response */
 #define HTTP_JSON_MAX_DEPTH 16   /* deepest nesting accepted in a request body */
@@ -27,6 +29,8 @@
 #define HTTP_PROBLEM_TYPE_BASE "https://attendd.example/problems/"
 
 /* ---- request --------------------------------------------------------------------------------- */
+
+struct http_query_arg;
 
 struct http_param {
     char name[32];     /* pattern segment name without braces, e.g. "id" */
@@ -44,6 +48,8 @@ struct http_request {
     size_t body_len;                  /* body length in bytes (≤ cfg.max_body_bytes) */
     const struct token_info *token;   /* authenticated token, NULL on routes with ROLE_NONE */
     PGconn *db;                       /* borrowed lazily by http_req_db, released by the router */
+    const struct http_query_arg *query; /* without a connection (tests, fuzzing): the query parameters */
+    size_t nquery;
 };
 
 /* ---- response -------------------------------------------------------------------------------- */
@@ -267,6 +273,19 @@ void http_client_addr(struct MHD_Connection *conn, char *buf, size_t len);
  * disclosed that the audited 200 did not). Call it after validating parameters, before the query. */
 att_err http_etag_check(struct http_request *req, const char *variant, struct http_response *resp,
                         bool *not_modified);
+
+/* ---- the events list (events.c) ------------------------------------------------------------------ */
+
+/* The query of GET /api/v1/events as typed values; the texts point into the query string (for the
+ * audit row, which records the filters as given). */
+struct events_query {
+    struct event_filter f;
+    const char *since, *until, *person_id, *camera_id; /* as given, or NULL */
+    int format;          /* format=: -1 absent, 0 json, 1 csv */
+    bool limit_given;    /* limit= present (refused for the CSV export) */
+};
+/* Parse and check the query (400 naming the parameter, as every GET route). */
+att_err http_events_query(const struct http_request *req, struct http_response *resp, struct events_query *q);
 
 /* ---- events as JSON (events.c) ------------------------------------------------------------------ */
 

@@ -157,6 +157,7 @@ static enum MHD_Result collect(void *cls, enum MHD_ValueKind kind, const char *k
 att_err http_query_read(const struct http_request *req, struct http_response *resp, const struct http_field *spec,
                         enum http_query_mode mode)
 {
+    if (!req->conn) return http_query_parse(resp, req->query, req->nquery, spec, mode);
     struct query_walk w = {.spec = spec};
     MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, collect, &w);
     return finish(resp, &w, mode);

@@ -66,6 +66,12 @@ enum spec_fault spec_text_value(const struct http_field *f, const char *s, size_
     case HV_URL:
         if (cap_url_validate(s, NULL, NULL, 0) != ATT_OK) return SPEC_BAD_VALUE;
         break;
+    case HV_CURSOR: {
+        struct cursor_pos pos;
+        if (!cursor_decode(s, f->cursor_kind, f->cursor_keylen, &pos)) return SPEC_BAD_VALUE;
+        if (f->pos) *f->pos = pos;
+        break;
+    }
     case HV_ENUM: {
         int i = 0;
         while (f->one_of[i] != NULL && strcmp(f->one_of[i], s) != 0) i++;
@@ -83,7 +89,7 @@ enum spec_fault spec_text_value(const struct http_field *f, const char *s, size_
 bool spec_is_string(enum http_vtype t)
 {
     return t == HV_TEXT || t == HV_UUID || t == HV_DATE || t == HV_TIME || t == HV_TIMESTAMP || t == HV_URL ||
-           t == HV_ENUM;
+           t == HV_ENUM || t == HV_CURSOR;
 }
 
 /* What a value of type t must be, after "'name' " or "query parameter 'name' ". */
@@ -107,6 +113,7 @@ void spec_rule(const struct http_field *f, char *out, size_t outlen)
     case HV_TIME: snprintf(out, outlen, "must be a time of day HH:MM"); return;
     case HV_TIMESTAMP: snprintf(out, outlen, "must be an RFC 3339 date-time such as 2024-05-01T07:00:00Z"); return;
     case HV_URL: snprintf(out, outlen, "must be an rtsp://, http(s):// or file URL capture accepts"); return;
+    case HV_CURSOR: snprintf(out, outlen, "is not a cursor this API returned"); return;
     case HV_ENUM:
         spec_list(f->one_of, true, list, sizeof list);
         snprintf(out, outlen, "must be one of %s", list);

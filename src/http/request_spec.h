@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "attendd/cursor.h"
 #include "attendd/errors.h"
 #include "attendd/uuid.h"
 
@@ -27,6 +28,7 @@ enum http_vtype {
     HV_BOOL,      /* JSON true/false; in a query true, false, 1 or 0 -> flag */
     HV_INT,       /* integer in [min, max] when min < max -> integer */
     HV_NUMBER,    /* finite number in [fmin, fmax] when fmin < fmax -> number */
+    HV_CURSOR,    /* a cursor this API returned for list cursor_kind (cursor_keylen key bytes) -> pos */
     HV_OBJECT,    /* body only: any JSON object -> json (borrowed from the document) */
     HV_ARRAY,     /* body only: any JSON array -> json (borrowed from the document) */
 };
@@ -45,6 +47,8 @@ struct http_field {
     const char *const *one_of;   /* HV_ENUM: allowed values, NULL-terminated */
     long long min, max;          /* HV_INT bounds when min < max */
     double fmin, fmax;           /* HV_NUMBER bounds when fmin < fmax */
+    enum cursor_kind cursor_kind;/* HV_CURSOR: the list it walks */
+    size_t cursor_keylen;        /* HV_CURSOR: key bytes of that list's position */
     const char *rule;            /* what a bad value breaks, for the problem detail ("must be ..."); NULL:
                                     the type's own wording */
 
@@ -58,6 +62,7 @@ struct http_field {
     bool *flag;
     long long *integer;
     double *number;
+    struct cursor_pos *pos;
     json_t **json;
     bool *seen;                  /* true when the field is present (a value or, body only, null) */
     bool *null;                  /* body only: true when the field is present as null */

@@ -43,32 +43,26 @@ att_err store_audit_ok(PGconn *c, const struct audit_actor *actor, const char *a
 static bool filter_ok(const char *s) { return !s || (*s && strlen(s) <= 200); }
 
 att_err store_audit_list(PGconn *c, const struct audit_filter *f, struct audit_row **out, size_t *n,
-                         char next_cursor[AUDIT_CURSOR_MAX])
+                         struct audit_pos *next, bool *more)
 {
     *out = NULL;
     *n = 0;
-    next_cursor[0] = '\0';
+    *more = false;
     if (!f || f->limit < 1 || f->limit > AUDIT_LIST_MAX_LIMIT || !filter_ok(f->action) ||
         !filter_ok(f->target_type) || !filter_ok(f->target_id))
-        return ATT_E_BAD_PARAM;
+        return ATT_E_INVALID;
     char ts[CURSOR_TS_TEXT], after_id[24];
-    bool has_cursor = f->cursor && *f->cursor;
-    if (has_cursor) {
-        unsigned char key[8];
-        if (!cursor_decode(f->cursor, CURSOR_AUDIT, sizeof key, ts, key)) return ATT_E_BAD_PARAM;
-        uint64_t id = 0;
-        for (int i = 0; i < 8; i++) id = id << 8 | key[i];
-        if (id > INT64_MAX) return ATT_E_BAD_PARAM;
-        snprintf(after_id, sizeof after_id, "%" PRIu64, id);
+    if (f->has_after) {
+        if (!cursor_ts_text(f->after.ts_us, ts)) return ATT_E_INVALID;
+        snprintf(after_id, sizeof after_id, "%" PRId64, f->after.id);
     }
     char limit[24];
     snprintf(limit, sizeof limit, "%zu", f->limit + 1);
-    const char *values[6] = {f->action, f->target_type, f->target_id, has_cursor ? ts : NULL,
-                             has_cursor ? after_id : NULL, limit};
+    const char *values[6] = {f->action, f->target_type, f->target_id, f->has_after ? ts : NULL,
+                             f->has_after ? after_id : NULL, limit};
     PGresult *r;
-    /* invalid UTF-8 in a filter comes back as ATT_E_INVALID: it is a bad query parameter */
+    /* invalid UTF-8 in a filter comes back as ATT_E_INVALID */
     att_err rc = db_exec_prepared(c, "audit_list", 6, values, NULL, NULL, &r, NULL);
-    if (rc == ATT_E_INVALID) return ATT_E_BAD_PARAM;
     if (rc != ATT_OK) return rc;
     if (PQnfields(r) != AUDIT_NCOLS) {
         PQclear(r);
@@ -111,13 +105,8 @@ att_err store_audit_list(PGconn *c, const struct audit_filter *f, struct audit_r
     }
     PQclear(r);
     if (rows > take) {
-        unsigned char key[8];
-        uint64_t id = (uint64_t)v[take - 1].id;
-        for (int i = 0; i < 8; i++) key[i] = (unsigned char)(id >> (56 - 8 * i));
-        if (!cursor_encode(CURSOR_AUDIT, micros, key, sizeof key, next_cursor, AUDIT_CURSOR_MAX)) {
-            free(v);
-            return ATT_E_INTERNAL;
-        }
+        *next = (struct audit_pos){.ts_us = micros, .id = v[take - 1].id};
+        *more = true;
     }
     *out = v;
     *n = take;

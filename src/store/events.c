@@ -1,5 +1,5 @@
 /* Attendance events in PostgreSQL (include/attendd/store_events.h): idempotent insert from the
- * spool, the newest-first keyset listing with its filters checked before SQL, and the rules seed. */
+ * spool, the newest-first keyset listing by typed filters, and the rules seed. */
 #include "attendd/store_events.h"
 
 #include <inttypes.h>
@@ -96,47 +96,30 @@ static att_err rows_from_result(const PGresult *r, size_t take, struct event_row
 
 /* ---- listing ------------------------------------------------------------------------------------- */
 
-static att_err bad(const char **bad_param, const char *name)
-{
-    if (bad_param) *bad_param = name;
-    return ATT_E_BAD_PARAM;
-}
-
 /* A page of at most limit rows (1..max_limit). */
 static att_err list_page(PGconn *c, const struct event_filter *f, size_t limit, size_t max_limit,
-                         struct event_row **out, size_t *n, char next_cursor[EVENTS_CURSOR_MAX],
-                         const char **bad_param)
+                         struct event_row **out, size_t *n, struct event_pos *next, bool *more)
 {
     *out = NULL;
     *n = 0;
-    next_cursor[0] = '\0';
-    if (bad_param) *bad_param = NULL;
-    if (!f) return ATT_E_INVALID;
-    /* The timestamps go to PostgreSQL as canonical UTC text made from our own parse, so the
-     * database and the until-before-since check agree on what was asked. */
-    int64_t since_us = 0, until_us = 0;
-    char since[40], until[40];
-    if (f->since && (!att_time_parse(f->since, &since_us) ||
-                     !att_time_format(since_us, 0, ATT_TIME_SQL_UTC, since, sizeof since)))
-        return bad(bad_param, "since");
-    if (f->until && (!att_time_parse(f->until, &until_us) ||
-                     !att_time_format(until_us, 0, ATT_TIME_SQL_UTC, until, sizeof until)))
-        return bad(bad_param, "until");
-    if (f->since && f->until && until_us < since_us) return bad(bad_param, "until");
-    if (f->person_id && !db_uuid_valid(f->person_id)) return bad(bad_param, "person_id");
-    if (f->camera_id && !db_uuid_valid(f->camera_id)) return bad(bad_param, "camera_id");
-    if (limit < 1 || limit > max_limit) return bad(bad_param, "limit");
-    char cur_ts[CURSOR_TS_TEXT], cur_id[37];
-    bool has_cursor = f->cursor && *f->cursor;
-    if (has_cursor) {
-        unsigned char key[16];
-        if (!cursor_decode(f->cursor, CURSOR_EVENTS, sizeof key, cur_ts, key)) return bad(bad_param, "cursor");
-        cursor_uuid_format(key, cur_id);
-    }
+    *more = false;
+    if (!f || limit < 1 || limit > max_limit || (f->has_since && f->has_until && f->until_us < f->since_us))
+        return ATT_E_INVALID;
+    /* timestamps as canonical UTC text, so the database compares exactly the instants asked for */
+    char since[CURSOR_TS_TEXT], until[CURSOR_TS_TEXT], after_ts[CURSOR_TS_TEXT];
+    char person[ATT_UUID_STR], camera[ATT_UUID_STR], after_id[ATT_UUID_STR];
+    if ((f->has_since && !cursor_ts_text(f->since_us, since)) || (f->has_until && !cursor_ts_text(f->until_us, until)) ||
+        (f->has_after && !cursor_ts_text(f->after.ts_us, after_ts)))
+        return ATT_E_INVALID;
+    if (f->has_person) att_uuid_format(&f->person_id, person);
+    if (f->has_camera) att_uuid_format(&f->camera_id, camera);
+    if (f->has_after) att_uuid_format(&f->after.id, after_id);
     char limit_txt[24];
     snprintf(limit_txt, sizeof limit_txt, "%zu", limit + 1); /* one more tells whether a next page exists */
-    const char *values[7] = {f->since ? since : NULL, f->until ? until : NULL, f->person_id, f->camera_id,
-                             has_cursor ? cur_ts : NULL, has_cursor ? cur_id : NULL, limit_txt};
+    const char *values[7] = {f->has_since ? since : NULL,      f->has_until ? until : NULL,
+                             f->has_person ? person : NULL,    f->has_camera ? camera : NULL,
+                             f->has_after ? after_ts : NULL,   f->has_after ? after_id : NULL,
+                             limit_txt};
     PGresult *r;
     att_err rc = db_exec_prepared(c, "event_list", 7, values, NULL, NULL, &r, NULL);
     if (rc != ATT_OK) return rc;
@@ -147,12 +130,12 @@ static att_err list_page(PGconn *c, const struct event_filter *f, size_t limit, 
     PQclear(r);
     if (rc != ATT_OK) return rc;
     if (rows > take) {
-        unsigned char key[16];
-        if (!cursor_uuid_parse(v[take - 1].id, key) ||
-            !cursor_encode(CURSOR_EVENTS, last_us, key, sizeof key, next_cursor, EVENTS_CURSOR_MAX)) {
+        if (!att_uuid_parse(v[take - 1].id, &next->id)) {
             free(v);
             return ATT_E_INTERNAL;
         }
+        next->ts_us = last_us;
+        *more = true;
     }
     *out = v;
     *n = take;
@@ -160,15 +143,15 @@ static att_err list_page(PGconn *c, const struct event_filter *f, size_t limit, 
 }
 
 att_err store_events_list(PGconn *c, const struct event_filter *f, struct event_row **out, size_t *n,
-                          char next_cursor[EVENTS_CURSOR_MAX], const char **bad_param)
+                          struct event_pos *next, bool *more)
 {
-    return list_page(c, f, f ? f->limit : 0, EVENTS_LIST_MAX_LIMIT, out, n, next_cursor, bad_param);
+    return list_page(c, f, f ? f->limit : 0, EVENTS_LIST_MAX_LIMIT, out, n, next, more);
 }
 
 att_err store_events_export_batch(PGconn *c, const struct event_filter *f, size_t batch, struct event_row **out,
-                                  size_t *n, char next_cursor[EVENTS_CURSOR_MAX], const char **bad_param)
+                                  size_t *n, struct event_pos *next, bool *more)
 {
-    return list_page(c, f, batch, EVENTS_EXPORT_BATCH, out, n, next_cursor, bad_param);
+    return list_page(c, f, batch, EVENTS_EXPORT_BATCH, out, n, next, more);
 }
 
 /* ---- rules seed ---------------------------------------------------------------------------------- */

@@ -121,9 +121,10 @@ att_err store_person_list(PGconn *c, const struct person_filter *f, struct perso
     char ts[CURSOR_TS_TEXT], after_id[UUID_STR_LEN];
     bool has_cursor = f->cursor && *f->cursor;
     if (has_cursor) {
-        unsigned char key[16];
-        if (!cursor_decode(f->cursor, CURSOR_PEOPLE, sizeof key, ts, key)) return ATT_E_BAD_PARAM;
-        cursor_uuid_format(key, after_id);
+        struct cursor_pos pos;
+        if (!cursor_decode(f->cursor, CURSOR_PEOPLE, 16, &pos) || !cursor_ts_text(pos.micros, ts))
+            return ATT_E_BAD_PARAM;
+        cursor_uuid_format(pos.key, after_id);
     }
     char *pattern = NULL;
     if (has_q && !(pattern = like_escape(f->q))) return ATT_E_NOMEM;

@@ -258,12 +258,14 @@ static const char *put(char **p, const PGresult *r, int i, int col)
     return s;
 }
 
-att_err store_report_people(PGconn *c, const char *department, const char *person_id, struct rep_person **out,
+att_err store_report_people(PGconn *c, const char *department, const att_uuid *person_id, struct rep_person **out,
                             size_t *n)
 {
     *out = NULL;
     *n = 0;
-    const char *v[2] = {department, person_id};
+    char person[ATT_UUID_STR];
+    if (person_id) att_uuid_format(person_id, person);
+    const char *v[2] = {department, person_id ? person : NULL};
     PGresult *r;
     att_err rc = db_exec_prepared(c, "report_people", 2, v, NULL, NULL, &r, NULL);
     if (rc != ATT_OK) return rc;
@@ -343,14 +345,15 @@ att_err store_report_schedules(PGconn *c, int64_t from_day, int64_t to_day, stru
 }
 
 att_err store_report_punches(PGconn *c, int64_t from_us, int64_t to_us, const char *department,
-                             const char *person_id, struct rep_punch **out, size_t *n)
+                             const att_uuid *person_id, struct rep_punch **out, size_t *n)
 {
     *out = NULL;
     *n = 0;
-    char f[24], t[24];
+    char f[24], t[24], person[ATT_UUID_STR];
+    if (person_id) att_uuid_format(person_id, person);
     snprintf(f, sizeof f, "%" PRId64, from_us);
     snprintf(t, sizeof t, "%" PRId64, to_us);
-    const char *v[4] = {f, t, department, person_id};
+    const char *v[4] = {f, t, department, person_id ? person : NULL};
     PGresult *r;
     att_err rc = db_exec_prepared(c, "report_punches", 4, v, NULL, NULL, &r, NULL);
     if (rc != ATT_OK) return rc;
