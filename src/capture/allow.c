@@ -3,6 +3,7 @@
  * source may name. */
 #include <errno.h>
 #include <limits.h>
+#include <netdb.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -57,6 +58,23 @@ att_err cap_allow_host(const char *host, char *err, size_t errlen)
     pthread_once(&g_once, load_default);
     if (cidr_list_has_literal(&g_allow, host) == 0)
         return fail(err, errlen, ATT_E_INVALID, "URL host is outside camera_allow (the networks cameras may be on)");
+    return ATT_OK;
+}
+
+att_err cap_allow_url_resolved(const char *url, char *err, size_t errlen)
+{
+    struct cap_url u;
+    att_err e = cap_url_parse(url, &u, err, errlen);
+    if (e != ATT_OK || u.kind != CAP_SRC_RTSP) return e;
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res = NULL;
+    int gai = getaddrinfo(u.host, u.port, &hints, &res);
+    if (gai != 0) return fail(err, errlen, ATT_E_IO, "cannot resolve the camera host: %s", gai_strerror(gai));
+    for (struct addrinfo *ai = res; ai; ai = ai->ai_next)
+        if (!cap_allow_sockaddr(ai->ai_addr)) {
+            freeaddrinfo(res);
+            return fail(err, errlen, ATT_E_IO, "the camera's address is outside camera_allow");
+        }
+    freeaddrinfo(res);
     return ATT_OK;
 }
 

@@ -53,6 +53,8 @@ att_err cap_rtsp_probe(const char *url, int timeout_ms, cap_cancel_fn cancelled,
  * acceptable (an address literal must be inside; a name is checked once resolved). */
 bool cap_allow_sockaddr(const struct sockaddr *sa);
 att_err cap_allow_host(const char *host, char *err, size_t errlen);
+/* An RTSP url's host resolved now: ATT_E_IO unless every address is inside camera_allow. */
+att_err cap_allow_url_resolved(const char *url, char *err, size_t errlen);
 /* A file source at open: a regular file, outside /proc, /sys and /dev once links are resolved (no
  * FIFO, device or process file). ATT_E_IO with "cannot open: ..." otherwise. */
 att_err cap_file_source_check(const char *path, char *err, size_t errlen);

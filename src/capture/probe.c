@@ -58,13 +58,15 @@ att_err cap_rtsp_probe(const char *url, int timeout_ms, cap_cancel_fn cancelled,
     int gai = getaddrinfo(host, port, &hints, &res);
     if (gai != 0) return fail(err, errlen, ATT_E_IO, "cannot resolve the camera host: %s", gai_strerror(gai));
 
+    /* every address, not just the one tried first: FFmpeg resolves the name again and may take another */
+    for (struct addrinfo *ai = res; ai; ai = ai->ai_next)
+        if (!cap_allow_sockaddr(ai->ai_addr)) {
+            freeaddrinfo(res);
+            return fail(err, errlen, ATT_E_IO, "the camera's address is outside camera_allow");
+        }
     int fd = -1;
     char why[128] = "no address";
     for (struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next) {
-        if (!cap_allow_sockaddr(ai->ai_addr)) {
-            snprintf(why, sizeof why, "the camera's address is outside camera_allow");
-            continue;
-        }
         fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
         if (fd < 0) {
             snprintf(why, sizeof why, "%s", strerror(errno));

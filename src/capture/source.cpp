@@ -196,10 +196,10 @@ extern "C" att_err cap_source_open(const char *url, enum cap_source_kind kind, i
             int index = atoi(url + strlen("/dev/video"));
             ok = s->cap.open(index, cv::CAP_V4L2);
         } else {
-            if (kind == CAP_SRC_FILE) {
-                att_err e = cap_file_source_check(url, err, errlen);
-                if (e != ATT_OK) return e;
-            }
+            // the last check before FFmpeg resolves and connects on its own
+            att_err e = kind == CAP_SRC_FILE ? cap_file_source_check(url, err, errlen)
+                                             : cap_allow_url_resolved(url, err, errlen);
+            if (e != ATT_OK) return e;
             const std::vector<int> params = {cv::CAP_PROP_OPEN_TIMEOUT_MSEC, open_timeout_ms,
                                              cv::CAP_PROP_READ_TIMEOUT_MSEC, read_timeout_ms};
             // OpenCV reads the options at open: set them for this kind and open under one lock
