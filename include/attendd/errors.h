@@ -3,6 +3,9 @@
 #ifndef ATTENDD_ERRORS_H
 #define ATTENDD_ERRORS_H
 
+#include <stdarg.h>
+#include <stddef.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -57,6 +60,13 @@ typedef enum att_err {
 const char *att_err_code(att_err e);
 const char *att_err_title(att_err e);
 int att_err_http_status(att_err e);
+
+/* The one way a failing function fills its caller's reason buffer: the printf-formatted text goes to
+ * err (truncated to errlen; nothing when err is NULL or errlen 0) and code comes back, so a failure
+ * reads `return att_fail(ATT_E_IO, err, errlen, "open %s: %s", path, strerror(errno));`. */
+att_err att_fail(att_err code, char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+att_err att_vfail(att_err code, char *err, size_t errlen, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
 
 #ifdef __cplusplus
 }

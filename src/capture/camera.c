@@ -79,19 +79,6 @@ void cap_camera_cfg_init(struct cap_camera_cfg *c)
     c->error_after = 5;
 }
 
-static att_err invalid(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static att_err invalid(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return ATT_E_INVALID;
-}
-
 static bool fps_ok(double fps) { return isfinite(fps) && fps >= CAP_FPS_MIN && fps <= CAP_FPS_MAX; }
 
 static bool roi_ok(const struct cap_roi *r)
@@ -106,27 +93,28 @@ att_err cap_camera_new(const struct cap_camera_cfg *cfg, cap_frame_queue *q, cap
                        char *err, size_t errlen)
 {
     if (err && errlen) err[0] = '\0';
-    if (!cfg || !out) return invalid(err, errlen, "cap_camera_new: missing argument");
+    if (!cfg || !out) return att_fail(ATT_E_INVALID, err, errlen, "cap_camera_new: missing argument");
     *out = NULL;
     enum cap_source_kind kind;
     char why[160];
     if (cap_url_validate(cfg->url, &kind, why, sizeof why) != ATT_OK)
-        return invalid(err, errlen, "url: %s", why);
+        return att_fail(ATT_E_INVALID, err, errlen, "url: %s", why);
     if (!fps_ok(cfg->analysis_fps))
-        return invalid(err, errlen, "analysis_fps: must be between %.1f and %.0f", CAP_FPS_MIN, CAP_FPS_MAX);
+        return att_fail(ATT_E_INVALID, err, errlen,
+                        "analysis_fps: must be between %.1f and %.0f", CAP_FPS_MIN, CAP_FPS_MAX);
     if (cfg->has_roi && !roi_ok(&cfg->roi))
-        return invalid(err, errlen, "roi: x, y >= 0 and w, h > 0 within 65535 pixels");
+        return att_fail(ATT_E_INVALID, err, errlen, "roi: x, y >= 0 and w, h > 0 within 65535 pixels");
     if (!ms_in(cfg->open_timeout_ms, TIMEOUT_MIN_MS, TIMEOUT_MAX_MS))
-        return invalid(err, errlen, "open_timeout_ms: must be %d..%d", TIMEOUT_MIN_MS, TIMEOUT_MAX_MS);
+        return att_fail(ATT_E_INVALID, err, errlen, "open_timeout_ms: must be %d..%d", TIMEOUT_MIN_MS, TIMEOUT_MAX_MS);
     if (!ms_in(cfg->read_timeout_ms, TIMEOUT_MIN_MS, TIMEOUT_MAX_MS))
-        return invalid(err, errlen, "read_timeout_ms: must be %d..%d", TIMEOUT_MIN_MS, TIMEOUT_MAX_MS);
+        return att_fail(ATT_E_INVALID, err, errlen, "read_timeout_ms: must be %d..%d", TIMEOUT_MIN_MS, TIMEOUT_MAX_MS);
     if (!ms_in(cfg->backoff_initial_ms, 10, TIMEOUT_MAX_MS))
-        return invalid(err, errlen, "backoff_initial_ms: must be 10..%d", TIMEOUT_MAX_MS);
+        return att_fail(ATT_E_INVALID, err, errlen, "backoff_initial_ms: must be 10..%d", TIMEOUT_MAX_MS);
     if (!ms_in(cfg->backoff_max_ms, cfg->backoff_initial_ms, TIMEOUT_MAX_MS))
-        return invalid(err, errlen, "backoff_max_ms: must be backoff_initial_ms..%d", TIMEOUT_MAX_MS);
+        return att_fail(ATT_E_INVALID, err, errlen, "backoff_max_ms: must be backoff_initial_ms..%d", TIMEOUT_MAX_MS);
     if (!ms_in(cfg->stable_ms, 0, TIMEOUT_MAX_MS))
-        return invalid(err, errlen, "stable_ms: must be 0..%d", TIMEOUT_MAX_MS);
-    if (cfg->error_after < 1) return invalid(err, errlen, "error_after: must be >= 1");
+        return att_fail(ATT_E_INVALID, err, errlen, "stable_ms: must be 0..%d", TIMEOUT_MAX_MS);
+    if (cfg->error_after < 1) return att_fail(ATT_E_INVALID, err, errlen, "error_after: must be >= 1");
 
     cap_camera *c = calloc(1, sizeof *c);
     if (!c || !(c->url = strdup(cfg->url))) {
@@ -553,7 +541,7 @@ static void *camera_main(void *arg)
 
 att_err cap_camera_start(cap_camera *c, char *err, size_t errlen)
 {
-    if (!c) return invalid(err, errlen, "cap_camera_start: no camera");
+    if (!c) return att_fail(ATT_E_INVALID, err, errlen, "cap_camera_start: no camera");
     if (c->started) {
         if (err && errlen) snprintf(err, errlen, "camera already started");
         return ATT_E_CONFLICT;

@@ -15,19 +15,6 @@
 
 #define SLICE_MS 100                  /* cancellation is checked this often */
 
-static att_err fail(char *err, size_t errlen, att_err code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static att_err fail(char *err, size_t errlen, att_err code, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
-
 /* Wait for events on fd until deadline; 1 ready, 0 timed out, -1 cancelled or error. */
 static int wait_fd(int fd, short events, int64_t deadline_us, cap_cancel_fn cancelled, void *arg)
 {
@@ -47,7 +34,7 @@ att_err cap_rtsp_probe(const char *url, int timeout_ms, cap_cancel_fn cancelled,
 {
     struct cap_url u;
     if (cap_url_parse(url, &u, err, errlen) != ATT_OK || u.kind != CAP_SRC_RTSP)
-        return fail(err, errlen, ATT_E_INVALID, "not an RTSP URL");
+        return att_fail(ATT_E_INVALID, err, errlen, "not an RTSP URL");
     int tls = u.tls;
     const char *host = u.host, *port = u.port;
     const char *hp = url + u.hostport_off, *rest = url + u.rest_off;
@@ -56,7 +43,7 @@ att_err cap_rtsp_probe(const char *url, int timeout_ms, cap_cancel_fn cancelled,
     int64_t deadline = att_time_mono_us() + (int64_t)timeout_ms * 1000;
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res = NULL;
     int gai = getaddrinfo(host, port, &hints, &res);
-    if (gai != 0) return fail(err, errlen, ATT_E_IO, "cannot resolve the camera host: %s", gai_strerror(gai));
+    if (gai != 0) return att_fail(ATT_E_IO, err, errlen, "cannot resolve the camera host: %s", gai_strerror(gai));
 
     /* every address, not just the one tried first: FFmpeg resolves the name again and may take another */
     for (struct addrinfo *ai = res; ai; ai = ai->ai_next)
@@ -79,8 +66,8 @@ att_err cap_rtsp_probe(const char *url, int timeout_ms, cap_cancel_fn cancelled,
                 close(fd);
                 freeaddrinfo(res);
                 if (w < 0 && cancelled && cancelled(arg))
-                    return fail(err, errlen, ATT_E_UNAVAILABLE, "cancelled");
-                return fail(err, errlen, ATT_E_IO, "no TCP connection within %d ms", timeout_ms);
+                    return att_fail(ATT_E_UNAVAILABLE, err, errlen, "cancelled");
+                return att_fail(ATT_E_IO, err, errlen, "no TCP connection within %d ms", timeout_ms);
             }
             int soerr = 0;
             socklen_t sl = sizeof soerr;
@@ -95,7 +82,7 @@ att_err cap_rtsp_probe(const char *url, int timeout_ms, cap_cancel_fn cancelled,
         }
     }
     freeaddrinfo(res);
-    if (fd < 0) return fail(err, errlen, ATT_E_IO, "TCP connection failed: %s", why);
+    if (fd < 0) return att_fail(ATT_E_IO, err, errlen, "TCP connection failed: %s", why);
     if (tls) { /* no TLS client here: the connection is all rtsps is checked for */
         close(fd);
         return ATT_OK;
@@ -116,12 +103,12 @@ att_err cap_rtsp_probe(const char *url, int timeout_ms, cap_cancel_fn cancelled,
             int r = wait_fd(fd, POLLOUT, deadline, cancelled, arg);
             if (r > 0) continue;
             close(fd);
-            if (r < 0) return fail(err, errlen, ATT_E_UNAVAILABLE, "cancelled");
-            return fail(err, errlen, ATT_E_IO, "no RTSP answer within %d ms", timeout_ms);
+            if (r < 0) return att_fail(ATT_E_UNAVAILABLE, err, errlen, "cancelled");
+            return att_fail(ATT_E_IO, err, errlen, "no RTSP answer within %d ms", timeout_ms);
         }
         int e = errno;
         close(fd);
-        return fail(err, errlen, ATT_E_IO, "sending RTSP OPTIONS: %s", strerror(e));
+        return att_fail(ATT_E_IO, err, errlen, "sending RTSP OPTIONS: %s", strerror(e));
     }
     char buf[16];
     size_t got = 0;
@@ -129,18 +116,18 @@ att_err cap_rtsp_probe(const char *url, int timeout_ms, cap_cancel_fn cancelled,
         int r = wait_fd(fd, POLLIN, deadline, cancelled, arg);
         if (r <= 0) {
             close(fd);
-            if (r < 0 && cancelled && cancelled(arg)) return fail(err, errlen, ATT_E_UNAVAILABLE, "cancelled");
-            return fail(err, errlen, ATT_E_IO, "connected, but no RTSP answer within %d ms", timeout_ms);
+            if (r < 0 && cancelled && cancelled(arg)) return att_fail(ATT_E_UNAVAILABLE, err, errlen, "cancelled");
+            return att_fail(ATT_E_IO, err, errlen, "connected, but no RTSP answer within %d ms", timeout_ms);
         }
         ssize_t k = recv(fd, buf + got, sizeof buf - got, 0);
         if (k < 0 && (errno == EAGAIN || errno == EINTR)) continue;
         if (k <= 0) {
             close(fd);
-            return fail(err, errlen, ATT_E_IO, "connection closed before an RTSP answer");
+            return att_fail(ATT_E_IO, err, errlen, "connection closed before an RTSP answer");
         }
         got += (size_t)k;
     }
     close(fd);
-    if (strncmp(buf, "RTSP/", 5) != 0) return fail(err, errlen, ATT_E_IO, "the server does not speak RTSP");
+    if (strncmp(buf, "RTSP/", 5) != 0) return att_fail(ATT_E_IO, err, errlen, "the server does not speak RTSP");
     return ATT_OK;
 }

@@ -14,19 +14,6 @@
 #include "attendd/capture.h"
 #include "capture_internal.h"
 
-static att_err fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static att_err fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return ATT_E_INVALID;
-}
-
 static bool is_alpha(int c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 static bool is_digit(int c) { return c >= '0' && c <= '9'; }
 static bool is_hex(int c) { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
@@ -87,15 +74,15 @@ static bool port_ok(const char *p, size_t n)
 /* host[:port] or [v6]:port of an rtsp authority (userinfo already removed) into u. */
 static att_err parse_hostport(const char *h, size_t n, struct cap_url *u, char *err, size_t errlen)
 {
-    if (n == 0) return fail(err, errlen, "URL has no host");
+    if (n == 0) return att_fail(ATT_E_INVALID, err, errlen, "URL has no host");
     size_t i = 0;
     const char *name = h;
     size_t name_len;
     if (h[0] == '[') {
         for (i = 1; i < n && h[i] != ']'; i++)
             if (!is_hex((unsigned char)h[i]) && h[i] != ':' && h[i] != '.')
-                return fail(err, errlen, "URL has an invalid IPv6 host");
-        if (i >= n || i == 1) return fail(err, errlen, "URL has an invalid IPv6 host");
+                return att_fail(ATT_E_INVALID, err, errlen, "URL has an invalid IPv6 host");
+        if (i >= n || i == 1) return att_fail(ATT_E_INVALID, err, errlen, "URL has an invalid IPv6 host");
         name = h + 1;
         name_len = i - 1;
         i++; /* past ']' */
@@ -103,19 +90,21 @@ static att_err parse_hostport(const char *h, size_t n, struct cap_url *u, char *
         for (; i < n && h[i] != ':'; i++) {
             int c = (unsigned char)h[i];
             if (!is_alpha(c) && !is_digit(c) && c != '-' && c != '.' && c != '_')
-                return fail(err, errlen, "URL host contains an invalid character");
+                return att_fail(ATT_E_INVALID, err, errlen, "URL host contains an invalid character");
         }
-        if (i == 0) return fail(err, errlen, "URL has no host");
+        if (i == 0) return att_fail(ATT_E_INVALID, err, errlen, "URL has no host");
         name_len = i;
     }
-    if (name_len >= sizeof u->host) return fail(err, errlen, "URL host is longer than %zu bytes", sizeof u->host - 1);
+    if (name_len >= sizeof u->host)
+        return att_fail(ATT_E_INVALID, err, errlen, "URL host is longer than %zu bytes", sizeof u->host - 1);
     memcpy(u->host, name, name_len);
     u->host[name_len] = '\0';
     if (i == n) {
         snprintf(u->port, sizeof u->port, "%s", u->tls ? "322" : "554");
         return ATT_OK;
     }
-    if (h[i] != ':' || !port_ok(h + i + 1, n - i - 1)) return fail(err, errlen, "URL has an invalid port (1-65535)");
+    if (h[i] != ':' || !port_ok(h + i + 1, n - i - 1))
+        return att_fail(ATT_E_INVALID, err, errlen, "URL has an invalid port (1-65535)");
     memcpy(u->port, h + i + 1, n - i - 1);
     u->port[n - i - 1] = '\0';
     return ATT_OK;
@@ -127,18 +116,18 @@ static att_err parse_path(const char *url, size_t len, struct cap_url *u, char *
         const char *n = url + 5;
         size_t digits = strlen(n) > 5 ? strlen(n) - 5 : 0;
         if (strncmp(n, "video", 5) != 0 || digits == 0 || digits > 3 || strspn(n + 5, "0123456789") != digits)
-            return fail(err, errlen, "device paths other than /dev/videoN are not accepted");
+            return att_fail(ATT_E_INVALID, err, errlen, "device paths other than /dev/videoN are not accepted");
         u->kind = CAP_SRC_V4L2;
         return ATT_OK;
     }
-    if (url[len - 1] == '/') return fail(err, errlen, "names a directory, not a video file");
+    if (url[len - 1] == '/') return att_fail(ATT_E_INVALID, err, errlen, "names a directory, not a video file");
     if (strncmp(url, "/proc/", 6) == 0 || strncmp(url, "/sys/", 5) == 0 || strcmp(url, "/proc") == 0 ||
         strcmp(url, "/sys") == 0)
-        return fail(err, errlen, "paths under /proc and /sys are not accepted");
+        return att_fail(ATT_E_INVALID, err, errlen, "paths under /proc and /sys are not accepted");
     /* "/x/../dev/sda" would pass the /dev/ prefix test above: no dot segments, no doubled '/' */
     if (strstr(url, "/../") || strstr(url, "/./") || strstr(url, "//") ||
         (len >= 3 && strcmp(url + len - 3, "/..") == 0) || (len >= 2 && strcmp(url + len - 2, "/.") == 0))
-        return fail(err, errlen, "must be a plain absolute path (no '.', '..' or empty segments)");
+        return att_fail(ATT_E_INVALID, err, errlen, "must be a plain absolute path (no '.', '..' or empty segments)");
     u->kind = CAP_SRC_FILE;
     return ATT_OK;
 }
@@ -146,14 +135,14 @@ static att_err parse_path(const char *url, size_t len, struct cap_url *u, char *
 att_err cap_url_parse(const char *url, struct cap_url *u, char *err, size_t errlen)
 {
     if (err && errlen) err[0] = '\0';
-    if (!u) return fail(err, errlen, "no output");
+    if (!u) return att_fail(ATT_E_INVALID, err, errlen, "no output");
     memset(u, 0, sizeof *u);
-    if (!url || !*url) return fail(err, errlen, "is empty");
+    if (!url || !*url) return att_fail(ATT_E_INVALID, err, errlen, "is empty");
     size_t len = strlen(url);
-    if (len > CAP_URL_MAX) return fail(err, errlen, "is longer than %d bytes", CAP_URL_MAX);
+    if (len > CAP_URL_MAX) return att_fail(ATT_E_INVALID, err, errlen, "is longer than %d bytes", CAP_URL_MAX);
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)url[i];
-        if (c < 0x20 || c == 0x7f) return fail(err, errlen, "contains control characters");
+        if (c < 0x20 || c == 0x7f) return att_fail(ATT_E_INVALID, err, errlen, "contains control characters");
     }
     if (url[0] == '/') return parse_path(url, len, u, err, errlen);
 
@@ -162,39 +151,46 @@ att_err cap_url_parse(const char *url, struct cap_url *u, char *err, size_t errl
         /* "scheme:..." without "//", or a relative path */
         size_t s = strspn(url, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-.");
         if (s > 0 && url[s] == ':' && is_alpha((unsigned char)url[0]))
-            return fail(err, errlen, "must be rtsp://, rtsps://, an absolute file path or /dev/videoN");
-        return fail(err, errlen, "is a relative path: give an absolute file path or an rtsp:// URL");
+            return att_fail(ATT_E_INVALID, err, errlen,
+                            "must be rtsp://, rtsps://, an absolute file path or /dev/videoN");
+        return att_fail(ATT_E_INVALID, err, errlen, "is a relative path: give an absolute file path or an rtsp:// URL");
     }
     size_t slen = (size_t)(sep - url);
     bool scheme_ok = slen > 0 && is_alpha((unsigned char)url[0]);
     for (size_t i = 0; scheme_ok && i < slen; i++) scheme_ok = is_scheme_char((unsigned char)url[i]);
-    if (!scheme_ok || slen > 16) return fail(err, errlen, "has an invalid scheme");
+    if (!scheme_ok || slen > 16) return att_fail(ATT_E_INVALID, err, errlen, "has an invalid scheme");
     if (!((slen == 4 && strncasecmp(url, "rtsp", 4) == 0) || (slen == 5 && strncasecmp(url, "rtsps", 5) == 0)))
-        return fail(err, errlen, "unsupported scheme '%.*s' (rtsp, rtsps, an absolute file path or /dev/videoN)",
-                    (int)slen, url);
+        return att_fail(ATT_E_INVALID, err, errlen,
+                        "unsupported scheme '%.*s' (rtsp, rtsps, an absolute file path or /dev/videoN)",
+                        (int)slen, url);
     u->kind = CAP_SRC_RTSP;
     u->tls = slen == 5;
 
     const char *auth = sep + 3, *end = url + len;
     for (const char *p = auth; p < end; p++) {
         unsigned char c = (unsigned char)*p;
-        if (c == ' ' || c >= 0x80) return fail(err, errlen, "URL contains spaces or non-ASCII bytes (percent-encode them)");
-        if (url_stop(c)) return fail(err, errlen, "URL contains a quote or angle bracket (percent-encode it)");
+        if (c == ' ' || c >= 0x80)
+            return att_fail(ATT_E_INVALID, err, errlen, "URL contains spaces or non-ASCII bytes (percent-encode them)");
+        if (url_stop(c))
+            return att_fail(ATT_E_INVALID, err, errlen, "URL contains a quote or angle bracket (percent-encode it)");
     }
     if (strchr(auth, '#'))
-        return fail(err, errlen, "URL contains '#': a camera URL has no fragment (in a password, write %%23)");
+        return att_fail(ATT_E_INVALID, err, errlen,
+                        "URL contains '#': a camera URL has no fragment (in a password, write %%23)");
     const char *at = userinfo_end(auth, end);
     const char *hp = auth;
     if (at) {
         size_t ulen = (size_t)(at - auth);
         for (size_t i = 0; i < ulen; i++)
             if (!userinfo_char((unsigned char)auth[i]))
-                return fail(err, errlen,
-                            "URL has '/', '?', '@', '[' or another reserved character before its last '@': in a "
-                            "user name or password percent-encode them (%%2F, %%3F, %%40, ...); elsewhere write "
-                            "'@' as %%40");
-        if (ulen == 0 || auth[0] == ':') return fail(err, errlen, "URL has an empty user name before '@'");
-        if (!pct_ok(auth, ulen)) return fail(err, errlen, "URL has a '%%' that is not a %%HH escape in its user part");
+                return att_fail(ATT_E_INVALID, err, errlen,
+                                "URL has '/', '?', '@', '[' or another reserved character before its last '@': in a "
+                                "user name or password percent-encode them (%%2F, %%3F, %%40, ...); elsewhere write "
+                                "'@' as %%40");
+        if (ulen == 0 || auth[0] == ':')
+            return att_fail(ATT_E_INVALID, err, errlen, "URL has an empty user name before '@'");
+        if (!pct_ok(auth, ulen))
+            return att_fail(ATT_E_INVALID, err, errlen, "URL has a '%%' that is not a %%HH escape in its user part");
         u->userinfo_len = ulen;
         hp = at + 1;
     }
@@ -206,9 +202,10 @@ att_err cap_url_parse(const char *url, struct cap_url *u, char *err, size_t errl
     u->rest_off = u->hostport_off + hplen;
     for (const char *p = url + u->rest_off; p < end; p++)
         if (!rest_char((unsigned char)*p))
-            return fail(err, errlen, "URL path or query contains a character that must be percent-encoded");
+            return att_fail(ATT_E_INVALID, err, errlen,
+                            "URL path or query contains a character that must be percent-encoded");
     if (!pct_ok(url + u->rest_off, (size_t)(end - url - u->rest_off)))
-        return fail(err, errlen, "URL has a '%%' that is not a %%HH escape");
+        return att_fail(ATT_E_INVALID, err, errlen, "URL has a '%%' that is not a %%HH escape");
     return ATT_OK;
 }
 

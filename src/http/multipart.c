@@ -7,17 +7,6 @@
 #include <string.h>
 #include <strings.h>
 
-__attribute__((format(printf, 4, 5))) static att_err fail(att_err e, char *err, size_t errlen, const char *fmt, ...)
-{
-    if (errlen > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return e;
-}
-
 static bool is_ows(char c) { return c == ' ' || c == '\t'; }
 
 /* RFC 9110 tchar: the characters of a token (parameter names, unquoted values). */
@@ -91,7 +80,7 @@ static int next_param(const char **sp, char *name, size_t namelen, char *val, si
 att_err mp_boundary(const char *content_type, char out[MP_BOUNDARY_MAX + 1], char *err, size_t errlen)
 {
     out[0] = '\0';
-    if (content_type == NULL) return fail(ATT_E_BAD_REQUEST, err, errlen, "no Content-Type");
+    if (content_type == NULL) return att_fail(ATT_E_BAD_REQUEST, err, errlen, "no Content-Type");
     const char *s = content_type;
     while (is_ows(*s)) s++;
     s += strcspn(s, "; \t"); /* the media type itself */
@@ -100,22 +89,22 @@ att_err mp_boundary(const char *content_type, char out[MP_BOUNDARY_MAX + 1], cha
     int r;
     while ((r = next_param(&s, name, sizeof name, val, sizeof val)) == 1) {
         if (strcmp(name, "boundary") != 0) continue;
-        if (found) return fail(ATT_E_BAD_REQUEST, err, errlen, "the Content-Type names two boundaries");
+        if (found) return att_fail(ATT_E_BAD_REQUEST, err, errlen, "the Content-Type names two boundaries");
         found = true;
         size_t n = strlen(val);
         if (n == 0 || n > MP_BOUNDARY_MAX || val[n - 1] == ' ')
-            return fail(ATT_E_BAD_REQUEST, err, errlen, "the multipart boundary must be 1 to %d characters",
-                        MP_BOUNDARY_MAX);
+            return att_fail(ATT_E_BAD_REQUEST, err, errlen, "the multipart boundary must be 1 to %d characters",
+                            MP_BOUNDARY_MAX);
         for (size_t i = 0; i < n; i++)
             if (!is_bchar(val[i]))
-                return fail(ATT_E_BAD_REQUEST, err, errlen, "the multipart boundary has a character RFC 2046 does "
-                                                            "not allow");
+                return att_fail(ATT_E_BAD_REQUEST, err, errlen, "the multipart boundary has a character RFC 2046 does "
+                                                                "not allow");
         memcpy(found_val, val, n + 1);
     }
     if (r < 0)
-        return fail(ATT_E_BAD_REQUEST, err, errlen, "malformed Content-Type parameters (or a boundary over %d "
-                                                    "characters)", MP_BOUNDARY_MAX);
-    if (!found) return fail(ATT_E_BAD_REQUEST, err, errlen, "the multipart Content-Type has no boundary parameter");
+        return att_fail(ATT_E_BAD_REQUEST, err, errlen, "malformed Content-Type parameters (or a boundary over %d "
+                                                        "characters)", MP_BOUNDARY_MAX);
+    if (!found) return att_fail(ATT_E_BAD_REQUEST, err, errlen, "the multipart Content-Type has no boundary parameter");
     memcpy(out, found_val, strlen(found_val) + 1); /* only a fully valid header sets out */
     return ATT_OK;
 }
@@ -142,44 +131,47 @@ static att_err parse_headers(const char *h, size_t hlen, struct part_info *pi, c
     while (off < hlen) {
         const char *eol = find(h + off, hlen - off, "\r\n", 2);
         size_t ll = eol ? (size_t)(eol - (h + off)) : hlen - off;
-        if (ll >= sizeof line) return fail(ATT_E_BAD_REQUEST, err, errlen, "a part header line is too long");
+        if (ll >= sizeof line) return att_fail(ATT_E_BAD_REQUEST, err, errlen, "a part header line is too long");
         memcpy(line, h + off, ll);
         line[ll] = '\0';
         off += ll + (eol ? 2 : 0);
         if (memchr(line, '\0', ll) != NULL || strpbrk(line, "\r\n") != NULL)
-            return fail(ATT_E_BAD_REQUEST, err, errlen, "a part header holds a NUL, CR or LF");
+            return att_fail(ATT_E_BAD_REQUEST, err, errlen, "a part header holds a NUL, CR or LF");
         if (ll == 0 || is_ows(line[0]))
-            return fail(ATT_E_BAD_REQUEST, err, errlen, "empty or folded part header line");
+            return att_fail(ATT_E_BAD_REQUEST, err, errlen, "empty or folded part header line");
         char *colon = strchr(line, ':');
-        if (colon == NULL || colon == line) return fail(ATT_E_BAD_REQUEST, err, errlen, "a part header has no name");
+        if (colon == NULL || colon == line)
+            return att_fail(ATT_E_BAD_REQUEST, err, errlen, "a part header has no name");
         *colon = '\0';
         for (char *c = line; *c; c++)
-            if (!is_tchar(*c)) return fail(ATT_E_BAD_REQUEST, err, errlen, "a part header name is not a token");
+            if (!is_tchar(*c)) return att_fail(ATT_E_BAD_REQUEST, err, errlen, "a part header name is not a token");
         const char *v = colon + 1;
         while (is_ows(*v)) v++;
         if (strcasecmp(line, "Content-Disposition") == 0) {
-            if (pi->has_disposition) return fail(ATT_E_BAD_REQUEST, err, errlen, "a part has two Content-Disposition headers");
+            if (pi->has_disposition)
+                return att_fail(ATT_E_BAD_REQUEST, err, errlen, "a part has two Content-Disposition headers");
             size_t n = strcspn(v, "; \t");
             if (n != strlen("form-data") || strncasecmp(v, "form-data", n) != 0)
-                return fail(ATT_E_BAD_REQUEST, err, errlen, "a part's Content-Disposition is not form-data");
+                return att_fail(ATT_E_BAD_REQUEST, err, errlen, "a part's Content-Disposition is not form-data");
             pi->has_disposition = true;
             const char *s = v + n;
             int r;
             while ((r = next_param(&s, name, sizeof name, val, sizeof val)) == 1)
                 if (strcmp(name, "filename") == 0 || strcmp(name, "filename*") == 0) pi->is_file = true;
-            if (r < 0) return fail(ATT_E_BAD_REQUEST, err, errlen, "malformed Content-Disposition parameters");
+            if (r < 0) return att_fail(ATT_E_BAD_REQUEST, err, errlen, "malformed Content-Disposition parameters");
         } else if (strcasecmp(line, "Content-Type") == 0) {
-            if (pi->content_type[0] != '\0') return fail(ATT_E_BAD_REQUEST, err, errlen, "a part has two Content-Type headers");
+            if (pi->content_type[0] != '\0')
+                return att_fail(ATT_E_BAD_REQUEST, err, errlen, "a part has two Content-Type headers");
             size_t n = strcspn(v, "; \t");
             if (n == 0 || n >= sizeof pi->content_type)
-                return fail(ATT_E_BAD_REQUEST, err, errlen, "a part's Content-Type is empty or too long");
+                return att_fail(ATT_E_BAD_REQUEST, err, errlen, "a part's Content-Type is empty or too long");
             for (size_t i = 0; i < n; i++)
                 pi->content_type[i] = (char)((v[i] >= 'A' && v[i] <= 'Z') ? v[i] - 'A' + 'a' : v[i]);
             pi->content_type[n] = '\0';
         } /* other headers (Content-Transfer-Encoding is deprecated by RFC 7578) are ignored */
     }
     if (!pi->has_disposition)
-        return fail(ATT_E_BAD_REQUEST, err, errlen, "a part has no Content-Disposition: form-data header");
+        return att_fail(ATT_E_BAD_REQUEST, err, errlen, "a part has no Content-Disposition: form-data header");
     return ATT_OK;
 }
 
@@ -188,7 +180,7 @@ att_err mp_find_file(const char *body, size_t len, const char *boundary, struct 
 {
     memset(out, 0, sizeof *out);
     size_t blen = boundary ? strlen(boundary) : 0;
-    if (blen == 0 || blen > MP_BOUNDARY_MAX) return fail(ATT_E_BAD_REQUEST, err, errlen, "bad multipart boundary");
+    if (blen == 0 || blen > MP_BOUNDARY_MAX) return att_fail(ATT_E_BAD_REQUEST, err, errlen, "bad multipart boundary");
     if (body == NULL) len = 0;
     char delim[4 + MP_BOUNDARY_MAX + 1]; /* CRLF "--" boundary */
     size_t dl = 4 + blen;
@@ -201,7 +193,7 @@ att_err mp_find_file(const char *body, size_t len, const char *boundary, struct 
         p = body + dl - 2;
     } else {
         const char *d = find(body, len, delim, dl);
-        if (d == NULL) return fail(ATT_E_BAD_REQUEST, err, errlen, "the multipart body has no opening boundary");
+        if (d == NULL) return att_fail(ATT_E_BAD_REQUEST, err, errlen, "the multipart body has no opening boundary");
         p = d + dl;
     }
 
@@ -211,11 +203,11 @@ att_err mp_find_file(const char *body, size_t len, const char *boundary, struct 
         if ((size_t)(end - p) >= 2 && p[0] == '-' && p[1] == '-') break; /* the epilogue is ignored */
         while (p < end && is_ows(*p)) p++;
         if ((size_t)(end - p) < 2 || p[0] != '\r' || p[1] != '\n')
-            return fail(ATT_E_BAD_REQUEST, err, errlen, "a multipart boundary line does not end in CRLF (or the "
-                                                        "closing boundary is missing)");
+            return att_fail(ATT_E_BAD_REQUEST, err, errlen, "a multipart boundary line does not end in CRLF (or the "
+                                                            "closing boundary is missing)");
         p += 2;
         if (++parts > MP_PARTS_MAX)
-            return fail(ATT_E_BAD_REQUEST, err, errlen, "more than %d multipart parts", MP_PARTS_MAX);
+            return att_fail(ATT_E_BAD_REQUEST, err, errlen, "more than %d multipart parts", MP_PARTS_MAX);
 
         /* header block: lines up to an empty line; may be empty itself */
         const char *hdr = p, *data;
@@ -229,8 +221,9 @@ att_err mp_find_file(const char *body, size_t len, const char *boundary, struct 
             const char *blank = find(p, window, "\r\n\r\n", 4);
             if (blank == NULL || (size_t)(blank - p) > MP_PART_HEADERS_MAX) {
                 if ((size_t)(end - p) > MP_PART_HEADERS_MAX)
-                    return fail(ATT_E_BAD_REQUEST, err, errlen, "a part's headers exceed %d bytes", MP_PART_HEADERS_MAX);
-                return fail(ATT_E_BAD_REQUEST, err, errlen, "a part's headers do not end with an empty line");
+                    return att_fail(ATT_E_BAD_REQUEST, err, errlen,
+                                    "a part's headers exceed %d bytes", MP_PART_HEADERS_MAX);
+                return att_fail(ATT_E_BAD_REQUEST, err, errlen, "a part's headers do not end with an empty line");
             }
             hlen = (size_t)(blank - p);
             data = blank + 4;
@@ -240,9 +233,10 @@ att_err mp_find_file(const char *body, size_t len, const char *boundary, struct 
         if (e != ATT_OK) return e;
 
         const char *d = find(data, (size_t)(end - data), delim, dl);
-        if (d == NULL) return fail(ATT_E_BAD_REQUEST, err, errlen, "the multipart body has no closing boundary");
+        if (d == NULL) return att_fail(ATT_E_BAD_REQUEST, err, errlen, "the multipart body has no closing boundary");
         if (pi.is_file) {
-            if (++files > 1) return fail(ATT_E_INVALID, err, errlen, "the multipart body has more than one file part");
+            if (++files > 1)
+                return att_fail(ATT_E_INVALID, err, errlen, "the multipart body has more than one file part");
             out->data = data;
             out->len = (size_t)(d - data);
             memcpy(out->content_type, pi.content_type, sizeof out->content_type);
@@ -251,7 +245,7 @@ att_err mp_find_file(const char *body, size_t len, const char *boundary, struct 
     }
     if (files == 0) {
         memset(out, 0, sizeof *out);
-        return fail(ATT_E_INVALID, err, errlen, "the multipart body has no file part");
+        return att_fail(ATT_E_INVALID, err, errlen, "the multipart body has no file part");
     }
     return ATT_OK;
 }

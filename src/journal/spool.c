@@ -113,11 +113,10 @@ static att_err fail(char *err, size_t errlen, att_err code, const char *fmt, ...
     char msg[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    att_vfail(code, msg, sizeof msg, fmt, ap);
     va_end(ap);
     log_error(MOD, "%s", strncmp(msg, "spool: ", 7) == 0 ? msg + 7 : msg);  /* MOD says it */
-    if (err && errlen) snprintf(err, errlen, "%s", msg);
-    return code;
+    return att_fail(code, err, errlen, "%s", msg);
 }
 
 /* ---- payload codec -------------------------------------------------------------------------- */

@@ -1,5 +1,7 @@
-/* Lookup tables for the error registry in include/attendd/errors.h. */
+/* Lookup tables for the error registry in include/attendd/errors.h, and the reason-buffer helper. */
 #include "attendd/errors.h"
+
+#include <stdio.h>
 
 struct err_info {
     int status;
@@ -22,3 +24,18 @@ static const struct err_info *lookup(att_err e)
 const char *att_err_code(att_err e) { return lookup(e)->code; }
 const char *att_err_title(att_err e) { return lookup(e)->title; }
 int att_err_http_status(att_err e) { return lookup(e)->status; }
+
+att_err att_vfail(att_err code, char *err, size_t errlen, const char *fmt, va_list ap)
+{
+    if (err && errlen) vsnprintf(err, errlen, fmt, ap);
+    return code;
+}
+
+att_err att_fail(att_err code, char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    att_vfail(code, err, errlen, fmt, ap);
+    va_end(ap);
+    return code;
+}
