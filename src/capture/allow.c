@@ -24,19 +24,6 @@ static void load_default(void)
     if (cidr_list_parse(CFG_CAMERA_ALLOW_DEFAULT, &g_allow, err, sizeof err) != ATT_OK) g_allow.n = 0;
 }
 
-static att_err fail(char *err, size_t errlen, att_err code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static att_err fail(char *err, size_t errlen, att_err code, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
-
 att_err cap_allow_set(const char *cidrs, char *err, size_t errlen)
 {
     struct cidr_list l;
@@ -57,7 +44,8 @@ att_err cap_allow_host(const char *host, char *err, size_t errlen)
 {
     pthread_once(&g_once, load_default);
     if (cidr_list_has_literal(&g_allow, host) == 0)
-        return fail(err, errlen, ATT_E_INVALID, "URL host is outside camera_allow (the networks cameras may be on)");
+        return att_fail(ATT_E_INVALID, err, errlen,
+                        "URL host is outside camera_allow (the networks cameras may be on)");
     return ATT_OK;
 }
 
@@ -89,9 +77,9 @@ att_err cap_file_source_check(const char *path, char *err, size_t errlen)
     char real[PATH_MAX];
     struct stat st;
     if (!realpath(path, real) || stat(real, &st) != 0)
-        return fail(err, errlen, ATT_E_IO, "cannot open: %s", strerror(errno));
+        return att_fail(ATT_E_IO, err, errlen, "cannot open: %s", strerror(errno));
     /* a FIFO would block the process-wide open lock; devices and process files are no videos */
     if (!S_ISREG(st.st_mode) || under(real, "/proc") || under(real, "/sys") || under(real, "/dev"))
-        return fail(err, errlen, ATT_E_IO, "cannot open: not a regular file");
+        return att_fail(ATT_E_IO, err, errlen, "cannot open: not a regular file");
     return ATT_OK;
 }
