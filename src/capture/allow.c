@@ -56,11 +56,11 @@ att_err cap_allow_url_resolved(const char *url, char *err, size_t errlen)
     if (e != ATT_OK || u.kind != CAP_SRC_RTSP) return e;
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res = NULL;
     int gai = getaddrinfo(u.host, u.port, &hints, &res);
-    if (gai != 0) return fail(err, errlen, ATT_E_IO, "cannot resolve the camera host: %s", gai_strerror(gai));
+    if (gai != 0) return att_fail(ATT_E_IO, err, errlen, "cannot resolve the camera host: %s", gai_strerror(gai));
     for (struct addrinfo *ai = res; ai; ai = ai->ai_next)
         if (!cap_allow_sockaddr(ai->ai_addr)) {
             freeaddrinfo(res);
-            return fail(err, errlen, ATT_E_IO, "the camera's address is outside camera_allow");
+            return att_fail(ATT_E_IO, err, errlen, "the camera's address is outside camera_allow");
         }
     freeaddrinfo(res);
     return ATT_OK;

@@ -49,7 +49,7 @@ att_err cap_rtsp_probe(const char *url, int timeout_ms, cap_cancel_fn cancelled,
     for (struct addrinfo *ai = res; ai; ai = ai->ai_next)
         if (!cap_allow_sockaddr(ai->ai_addr)) {
             freeaddrinfo(res);
-            return fail(err, errlen, ATT_E_IO, "the camera's address is outside camera_allow");
+            return att_fail(ATT_E_IO, err, errlen, "the camera's address is outside camera_allow");
         }
     int fd = -1;
     char why[128] = "no address";
