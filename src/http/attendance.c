@@ -1,6 +1,8 @@
 /* GET /api/v1/attendance (hr, admin): per person per work day shift, punches, worked/late/early/overtime
  * minutes and status (src/attendance/report.c) as JSON or streamed RFC 4180 CSV; every read is audited. */
 #include "csv.h"
+#include "json_text.h"
+#include "negotiate.h"
 #include "http_internal.h"
 
 #include <pthread.h>

@@ -2,6 +2,8 @@
  * filters, as JSON pages (cursor pagination; repeats served from the rendered-page cache) or one
  * streamed CSV export of every match; ETag/304 polling; reads are audited (ids and counts, never names). */
 #include "csv.h"
+#include "json_text.h"
+#include "negotiate.h"
 #include "http_internal.h"
 #include "rcache.h"
 

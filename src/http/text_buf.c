@@ -1,0 +1,30 @@
+/* The growing text buffer (src/http/text_buf.h): appends that record running out of memory once. */
+#include "text_buf.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void text_buf_add(struct text_buf *b, const char *s, size_t n)
+{
+    if (b->oom) return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 65536;
+        while (cap < b->len + n + 1) cap *= 2;
+        char *p = realloc(b->p, cap);
+        if (!p) {
+            b->oom = true;
+            return;
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+void text_buf_free(struct text_buf *b)
+{
+    free(b->p);
+    *b = (struct text_buf){0};
+}
