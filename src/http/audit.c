@@ -37,7 +37,8 @@ static att_err read_query(struct http_request *req, struct http_response *resp, 
         uint64_t id = 0;
         for (int i = 0; i < 8; i++) id = id << 8 | after.key[i];
         if (id > INT64_MAX)
-            return http_problem(resp, ATT_E_BAD_PARAM, "cursor", "query parameter 'cursor' is not a cursor this list returned");
+            return http_problem(resp, ATT_E_BAD_PARAM, "cursor",
+                                "query parameter 'cursor' is not a cursor this list returned");
         f->after = (struct audit_pos){.ts_us = after.micros, .id = (int64_t)id};
     }
     return ATT_OK;

@@ -39,7 +39,8 @@ static att_err read_roi(struct http_response *resp, json_t *v, struct cap_roi *o
         bool known = false;
         for (int i = 0; i < 4; i++) known = known || strcmp(k, keys[i]) == 0;
         if (!known)
-            return http_problem(resp, ATT_E_INVALID, "roi", "'roi' has an unknown member '%s' (expected x, y, w, h)", k);
+            return http_problem(resp, ATT_E_INVALID, "roi", "'roi' has an unknown member '%s' (expected x, y, w, h)",
+                                k);
     }
     for (int i = 0; i < 4; i++) {
         m = json_object_get(v, keys[i]);

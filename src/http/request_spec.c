@@ -236,7 +236,8 @@ static att_err body_value(struct http_response *resp, const struct http_field *f
         case SPEC_BAD_VALUE:
             if (f->type == HV_URL && !f->rule) {
                 char why[160] = "is not a URL capture accepts";
-                if (strlen(s) != len) return http_problem(resp, ATT_E_INVALID, f->name, "'%s' contains control characters", f->name);
+                if (strlen(s) != len)
+                    return http_problem(resp, ATT_E_INVALID, f->name, "'%s' contains control characters", f->name);
                 (void)cap_url_validate(s, NULL, why, sizeof why); /* why never repeats the URL */
                 return http_problem(resp, ATT_E_INVALID, f->name, "'%s' %s", f->name, why);
             }
