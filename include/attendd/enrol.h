@@ -37,6 +37,8 @@ typedef enum enrol_outcome {
 
 /* Stable API code for an outcome ("no_face", ...). Never NULL. */
 const char *enrol_outcome_code(enrol_outcome o);
+/* The registry error for an outcome (ATT_E_NO_FACE, ...; ATT_OK for ENROL_OK). */
+att_err enrol_outcome_error(enrol_outcome o);
 
 struct enrol_result {
     enrol_outcome outcome;

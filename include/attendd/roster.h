@@ -6,6 +6,7 @@
 #ifndef ATTENDD_ROSTER_H
 #define ATTENDD_ROSTER_H
 
+#include <jansson.h>
 #include <libpq-fe.h>
 #include <stddef.h>
 
@@ -73,6 +74,10 @@ struct roster_enrolment {
  * gallery errors; out->detail says why in every case. */
 att_err roster_face_enrol(const struct roster_deps *d, const struct audit_actor *a, const char *person_id,
                           const void *photo, size_t len, struct roster_enrolment *out);
+
+/* The quality report of a judged photo as far as the check got, as stored with the template and
+ * answered by the API; NULL when no face was measured (or out of memory). */
+json_t *roster_quality_json(const struct roster_enrolment *e);
 
 /* Delete one template of a person; it leaves the gallery at once. ATT_E_NOT_FOUND when the person
  * has no such face (or an id is malformed). Audit "face.delete". */

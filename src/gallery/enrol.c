@@ -24,6 +24,21 @@ const char *enrol_outcome_code(enrol_outcome o)
     return outcome_codes[o];
 }
 
+att_err enrol_outcome_error(enrol_outcome o)
+{
+    switch (o) {
+    case ENROL_OK: return ATT_OK;
+    case ENROL_BAD_IMAGE: return ATT_E_BAD_IMAGE;
+    case ENROL_NO_FACE: return ATT_E_NO_FACE;
+    case ENROL_MULTIPLE_FACES: return ATT_E_MULTIPLE_FACES;
+    case ENROL_FACE_TOO_SMALL: return ATT_E_FACE_TOO_SMALL;
+    case ENROL_TOO_BLURRY: return ATT_E_TOO_BLURRY;
+    case ENROL_NOT_FRONTAL: return ATT_E_NOT_FRONTAL;
+    case ENROL_SPOOF_SUSPECTED: return ATT_E_SPOOF;
+    }
+    return ATT_E_INTERNAL;
+}
+
 void enrol_policy_default(struct enrol_policy *p)
 {
     p->min_face_px = 80;

@@ -12,6 +12,7 @@
 
 #include "attendd/app.h"
 #include "attendd/errors.h"
+#include "attendd/roster.h"
 #include "attendd/store_audit.h"
 #include "attendd/store_events.h"
 #include "attendd/store_tokens.h"
@@ -183,19 +184,12 @@ att_err http_image_body(const struct http_request *req, struct http_response *re
 /* Borrow a face pipeline from app->vision (give it back with vpool_release). Writes 503 not_ready
  * when the models are not loaded and 503 unavailable when none is free within HTTP_VISION_WAIT_MS. */
 att_err http_vision_acquire(struct http_request *req, struct http_response *resp, av_pipeline **out);
-/* The registry error for an enrolment outcome (ATT_E_NO_FACE, ...; ATT_OK for ENROL_OK). */
-att_err http_enrol_error(enrol_outcome o);
 
-/* ---- the roster lock (people.c) ----------------------------------------------------------------- */
+/* ---- the roster (people.c) ---------------------------------------------------------------------- */
 
-/* Held around "database commit + gallery update" by every roster write that changes the gallery
- * (enrol, face delete, active flag, erasure), so the gallery applies them in commit order. */
-void http_roster_lock(void);
-void http_roster_unlock(void);
-/* Audit row ("ok", target type "person") and commit for a roster write in the open transaction on c.
- * On failure rolls back and writes the problem: no change goes through without its audit row. */
-att_err http_audit_commit(struct http_request *req, struct http_response *resp, PGconn *c, const char *action,
-                          const char *target_id, const char *detail_json);
+/* What the roster's use cases need from the daemon, with c as the connection (vision NULL while the
+ * models are not ready). */
+struct roster_deps http_roster_deps(const struct http_request *req, PGconn *c);
 /* Audit a refused roster request (outcome = err's code; a malformed target id is left out) and
  * return err. Best effort: the refusal stands even if the row cannot be written (it is logged). */
 att_err http_audit_refusal(struct http_request *req, const char *action, const char *target_id, att_err err);

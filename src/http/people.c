@@ -2,36 +2,31 @@
  * every call, refused ones included, leaves an audit row; changes reach the gallery at once. */
 #include "http_internal.h"
 
-#include "attendd/data_version.h"
-
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "attendd/log.h"
+#include "attendd/roster.h"
 #include "attendd/store_people.h"
 
-/* One lock for the roster writes that touch the gallery: two requests on one person (an enrolment
- * and a deactivation, say) must reach the gallery in the order their transactions committed. The
- * writes are rare admin actions; holding it across a commit costs nothing that matters. */
-static pthread_mutex_t roster_lock = PTHREAD_MUTEX_INITIALIZER;
-
-void http_roster_lock(void) { pthread_mutex_lock(&roster_lock); }
-void http_roster_unlock(void) { pthread_mutex_unlock(&roster_lock); }
-
-att_err http_audit_commit(struct http_request *req, struct http_response *resp, PGconn *c, const char *action,
-                          const char *target_id, const char *detail_json)
+struct roster_deps http_roster_deps(const struct http_request *req, PGconn *c)
 {
-    att_err e = http_audit(req, action, "person", target_id, "ok", detail_json);
-    if (e == ATT_OK) e = db_commit(c);
-    if (e != ATT_OK) {
-        db_rollback(c);
-        return http_problem(resp, e == ATT_E_DB ? ATT_E_DB : ATT_E_INTERNAL, NULL,
-                            "the change and its audit row could not be committed; nothing was changed");
-    }
-    app_data_version_bump(); /* names and erasures show in event lists and reports: new ETags */
-    return ATT_OK;
+    const struct app *app = req->app;
+    return (struct roster_deps){
+        .db = c,
+        .gallery = app->gallery,
+        .template_key = app->template_key,
+        .vision = atomic_load(&app->models_ready) ? app->vision : NULL,
+        .vision_wait_ms = HTTP_VISION_WAIT_MS,
+        .enrol = &app->enrol,
+    };
+}
+
+/* The problem for a roster write refused after its change: the audit row or the commit failed. */
+static att_err unaudited(struct http_response *resp, att_err e)
+{
+    return http_problem(resp, e, NULL, "the change and its audit row could not be committed; nothing was changed");
 }
 
 att_err http_audit_refusal(struct http_request *req, const char *action, const char *target_id, att_err err)
@@ -128,12 +123,13 @@ att_err http_people_create(struct http_request *req, struct http_response *resp)
         json_decref(body);
         return e;
     }
-    char id[UUID_STR_LEN];
-    e = db_begin(c);
-    if (e == ATT_OK) e = store_person_create(c, &pn, id);
+    char id[ATT_UUID_STR];
+    struct roster_deps deps = http_roster_deps(req, c);
+    struct audit_actor actor = http_actor(req);
+    e = roster_person_create(&deps, &actor, &pn, id);
+    json_decref(body);
+    if (e == ATT_E_DB || e == ATT_E_INTERNAL) return unaudited(resp, e);
     if (e != ATT_OK) {
-        db_rollback(c);
-        json_decref(body);
         if (e == ATT_E_CONFLICT)
             http_problem(resp, e, NULL, "a person with this employee_no already exists");
         else if (e == ATT_E_INVALID)
@@ -142,11 +138,6 @@ att_err http_people_create(struct http_request *req, struct http_response *resp)
             http_problem(resp, e, NULL, "the person could not be created");
         return http_audit_refusal(req, action, NULL, e);
     }
-    if ((e = http_audit_commit(req, resp, c, action, id, NULL)) != ATT_OK) {
-        json_decref(body);
-        return e;
-    }
-    json_decref(body);
     log_info("http", "person %s created by token %s", id, req->token->id);
 
     struct person p;
@@ -286,17 +277,6 @@ att_err http_people_update(struct http_request *req, struct http_response *resp)
     att_err e = http_json_media(req, resp);
     if (e == ATT_OK) e = http_people_update_body(resp, req->body, req->body_len, &body, &pp);
     if (e != ATT_OK) return http_audit_refusal(req, action, id, e);
-    /* the audit row names the fields changed, never their values */
-    char detail[160] = "{\"fields\":[";
-    size_t off = strlen(detail);
-    const char *key;
-    json_t *v;
-    json_object_foreach(body, key, v) {
-        int n = snprintf(detail + off, sizeof detail - off, "%s\"%s\"", off > 11 ? "," : "", key);
-        if (n > 0 && (size_t)n < sizeof detail - off) off += (size_t)n;
-    }
-    snprintf(detail + off, sizeof detail - off, "]}");
-
     if (pp.set_active && (e = http_gallery_ready(req, resp)) != ATT_OK) {
         json_decref(body);
         return http_audit_refusal(req, action, id, e);
@@ -307,28 +287,17 @@ att_err http_people_update(struct http_request *req, struct http_response *resp)
         return e;
     }
     struct person p;
-    http_roster_lock();
-    e = db_begin(c);
-    if (e == ATT_OK) e = store_person_update(c, id, &pp, &p);
+    struct roster_deps deps = http_roster_deps(req, c);
+    struct audit_actor actor = http_actor(req);
+    e = roster_person_update(&deps, &actor, id, &pp, &p);
+    json_decref(body);
+    if (e == ATT_E_DB || e == ATT_E_INTERNAL) return unaudited(resp, e);
     if (e != ATT_OK) {
-        http_roster_unlock();
-        db_rollback(c);
-        json_decref(body);
         if (e == ATT_E_NOT_FOUND) http_problem(resp, e, NULL, "no person with this id");
         else if (e == ATT_E_CONFLICT) http_problem(resp, e, NULL, "another person has this employee_no");
         else http_problem(resp, e, NULL, "the person could not be updated");
         return http_audit_refusal(req, action, id, e);
     }
-    e = http_audit_commit(req, resp, c, action, p.id, detail);
-    if (e == ATT_OK && pp.set_active) {
-        /* a person without faces is not in the gallery: nothing to change there */
-        att_err g = gal_person_set_active(req->app->gallery, p.id, p.active);
-        if (g != ATT_OK && g != ATT_E_NOT_FOUND)
-            log_error("http", "person %s: gallery active flag not updated: %s", p.id, att_err_code(g));
-    }
-    http_roster_unlock();
-    json_decref(body);
-    if (e != ATT_OK) return e;
     log_info("http", "person %s updated by token %s", p.id, req->token->id);
     return http_json(resp, MHD_HTTP_OK, person_json(&p));
 }
@@ -344,29 +313,15 @@ att_err http_people_erase(struct http_request *req, struct http_response *resp)
     PGconn *c;
     if ((e = http_req_db(req, resp, &c)) != ATT_OK) return e;
     size_t faces = 0;
-    http_roster_lock();
-    e = db_begin(c);
-    if (e == ATT_OK) e = store_person_erase(c, id, &faces);
+    struct roster_deps deps = http_roster_deps(req, c);
+    struct audit_actor actor = http_actor(req);
+    e = roster_person_erase(&deps, &actor, id, &faces);
+    if (e == ATT_E_DB || e == ATT_E_INTERNAL) return unaudited(resp, e);
     if (e != ATT_OK) {
-        http_roster_unlock();
-        db_rollback(c);
         if (e == ATT_E_NOT_FOUND) http_problem(resp, e, NULL, "no person with this id");
         else http_problem(resp, e, NULL, "the person could not be erased");
         return http_audit_refusal(req, action, id, e);
     }
-    char detail[48], pid[UUID_STR_LEN];
-    snprintf(detail, sizeof detail, "{\"faces_deleted\":%zu}", faces);
-    for (size_t i = 0; i < sizeof pid; i++) /* canonical lower case, as the gallery and the audit log hold ids */
-        pid[i] = (char)(id[i] >= 'A' && id[i] <= 'F' ? id[i] - 'A' + 'a' : id[i]);
-    e = http_audit_commit(req, resp, c, action, pid, detail);
-    if (e == ATT_OK) {
-        /* at once: the next search, by the API or a camera, must no longer find this person */
-        att_err g = gal_person_remove(req->app->gallery, pid);
-        if (g != ATT_OK && g != ATT_E_NOT_FOUND)
-            log_error("http", "person %s: templates not removed from the gallery: %s", id, att_err_code(g));
-    }
-    http_roster_unlock();
-    if (e != ATT_OK) return e;
     log_notice("http", "person %s erased (%zu templates) by token %s", id, faces, req->token->id);
     return http_status(resp, MHD_HTTP_NO_CONTENT);
 }

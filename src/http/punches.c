@@ -8,13 +8,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "attendd/data_version.h"
 #include "attendd/log.h"
+#include "attendd/punch.h"
 #include "attendd/time.h"
-
-/* A correction may not be dated more than this after "now": clocks differ a little, a typo by a day
- * must not pass. */
-#define PUNCH_MAX_FUTURE_S 300
 
 static const char *const kinds[] = {"in", "out", NULL};
 
@@ -85,31 +81,23 @@ att_err http_punches_create(struct http_request *req, struct http_response *resp
         json_decref(body);
         return e;
     }
-    char id[37] = "";
-    json_t *d = json_pack("{s:s, s:s, s:s}", "person_id", person, "kind", kind, "ts", ts);
-    char *detail = d ? json_dumps(d, JSON_COMPACT) : NULL;
-    json_decref(d);
-    e = detail ? db_begin(c) : ATT_E_NOMEM;
-    if (e == ATT_OK) {
-        e = store_punch_insert(c, person, kind, ts_us, reason, req->token->name, id);
-        if (e == ATT_OK) e = http_audit(req, "punch.create", "event", id, "ok", detail);
-        if (e == ATT_OK) e = db_commit(c);
-        if (e != ATT_OK) db_rollback(c);
-    }
-    char kind_txt[4];
-    snprintf(kind_txt, sizeof kind_txt, "%s", kind); /* body (and kind) are freed next */
-    json_decref(body);
+    char id[ATT_UUID_STR] = "";
+    struct audit_actor actor = http_actor(req);
+    struct punch_new pn = {.person_id = person, .kind = kind, .ts = ts, .ts_us = ts_us, .reason = reason};
+    e = punch_add(c, &actor, &pn, id);
     if (e != ATT_OK) {
-        id[0] = '\0';
+        json_t *d = json_pack("{s:s, s:s, s:s}", "person_id", person, "kind", kind, "ts", ts);
+        char *detail = d ? json_dumps(d, JSON_COMPACT) : NULL;
+        json_decref(d);
+        json_decref(body);
         (void)http_audit(req, "punch.create", "event", NULL, att_err_code(e), detail);
         free(detail);
         if (e == ATT_E_NOT_FOUND) return http_problem(resp, ATT_E_INVALID, "person_id", "no such person");
         if (e == ATT_E_INVALID) return http_problem(resp, e, "reason", "the punch was refused by the database");
         return http_problem(resp, e, NULL, "the punch could not be recorded");
     }
-    free(detail);
-    app_data_version_bump();
-    log_info("http", "manual punch %s (%s) added by token %s", id, kind_txt, req->token->id);
+    log_info("http", "manual punch %s (%s) added by token %s", id, kind, req->token->id);
+    json_decref(body);
 
     struct event_row *row = NULL;
     if ((e = store_event_get(c, id, &row)) != ATT_OK)
@@ -129,19 +117,8 @@ att_err http_punches_void(struct http_request *req, struct http_response *resp)
     PGconn *c;
     att_err e = http_req_db(req, resp, &c);
     if (e != ATT_OK) return e;
-    char person[37];
-    e = db_begin(c);
-    if (e == ATT_OK) {
-        e = store_punch_void(c, id, person);
-        if (e == ATT_OK) {
-            char detail[80];
-            snprintf(detail, sizeof detail, "{\"person_id\":%s%s%s}", person[0] ? "\"" : "",
-                     person[0] ? person : "null", person[0] ? "\"" : "");
-            e = http_audit(req, "punch.void", "event", id, "ok", detail);
-        }
-        if (e == ATT_OK) e = db_commit(c);
-        if (e != ATT_OK) db_rollback(c);
-    }
+    struct audit_actor actor = http_actor(req);
+    e = punch_void(c, &actor, id);
     if (e != ATT_OK) {
         refused(req, "punch.void", id, e);
         if (e == ATT_E_NOT_FOUND) return http_problem(resp, e, NULL, "no event with id %s", id);
@@ -150,7 +127,6 @@ att_err http_punches_void(struct http_request *req, struct http_response *resp)
         if (e == ATT_E_CONFLICT) return http_problem(resp, e, NULL, "punch %s is voided already", id);
         return http_problem(resp, e, NULL, "the punch could not be voided");
     }
-    app_data_version_bump();
     log_info("http", "manual punch %s voided by token %s", id, req->token->id);
     return http_status(resp, MHD_HTTP_NO_CONTENT);
 }

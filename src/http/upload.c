@@ -54,18 +54,3 @@ att_err http_vision_acquire(struct http_request *req, struct http_response *resp
     if (e != ATT_OK) return http_problem(resp, e, NULL, "no face pipeline could be borrowed");
     return ATT_OK;
 }
-
-att_err http_enrol_error(enrol_outcome o)
-{
-    switch (o) {
-    case ENROL_OK: return ATT_OK;
-    case ENROL_BAD_IMAGE: return ATT_E_BAD_IMAGE;
-    case ENROL_NO_FACE: return ATT_E_NO_FACE;
-    case ENROL_MULTIPLE_FACES: return ATT_E_MULTIPLE_FACES;
-    case ENROL_FACE_TOO_SMALL: return ATT_E_FACE_TOO_SMALL;
-    case ENROL_TOO_BLURRY: return ATT_E_TOO_BLURRY;
-    case ENROL_NOT_FRONTAL: return ATT_E_NOT_FRONTAL;
-    case ENROL_SPOOF_SUSPECTED: return ATT_E_SPOOF;
-    }
-    return ATT_E_INTERNAL;
-}

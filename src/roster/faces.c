@@ -1,0 +1,217 @@
+/* Face templates of people on the roster: enrol a photo (analysed, encrypted, stored with its audit
+ * row, added to the gallery; the gallery put back when the commit fails) and delete a template. */
+#include <jansson.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "attendd/data_version.h"
+#include "attendd/db.h"
+#include "attendd/log.h"
+#include "attendd/roster.h"
+#include "attendd/store_faces.h"
+#include "src/roster/roster_internal.h"
+
+json_t *roster_quality_json(const struct roster_enrolment *r)
+{
+    switch (r->outcome) {
+    case ENROL_OK:
+    case ENROL_TOO_BLURRY:
+    case ENROL_NOT_FRONTAL:
+    case ENROL_SPOOF_SUSPECTED:
+        return json_pack("{s:f, s:f, s:f, s:f, s:f}", "size_px", (double)r->quality.size_px, "sharpness",
+                         (double)r->quality.sharpness, "frontalness", (double)r->quality.frontalness, "yaw",
+                         (double)r->quality.yaw, "liveness", (double)r->quality.liveness);
+    case ENROL_FACE_TOO_SMALL:
+        return json_pack("{s:f}", "size_px", (double)(r->face.box.y2 - r->face.box.y1));
+    default:
+        return NULL;
+    }
+}
+
+/* Fail with e and a reason in out->detail. */
+__attribute__((format(printf, 3, 4))) static att_err refuse(struct roster_enrolment *out, att_err e, const char *fmt,
+                                                            ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(out->detail, sizeof out->detail, fmt, ap);
+    va_end(ap);
+    return e;
+}
+
+/* The transaction of an accepted photo, in the order that keeps database and gallery in step: row
+ * inserted, gallery updated, audit row; a failure after the gallery step takes the template out. */
+struct enrol_write {
+    const struct roster_deps *d;
+    const struct audit_actor *actor;
+    struct roster_enrolment *out;
+    const float *emb;            /* the plaintext template */
+    const unsigned char *blob;   /* ... encrypted */
+    const char *quality;         /* its quality report, JSON text */
+    bool in_gallery;             /* the gallery holds the template (taken out again on failure) */
+    bool changed;                /* row and gallery done: a later failure is the audit row's */
+};
+
+static void enrol_undo(void *arg)
+{
+    struct enrol_write *w = arg;
+    if (!w->in_gallery) return;
+    att_err g = gal_face_remove(w->d->gallery, w->out->face_id);
+    if (g != ATT_OK) log_error("roster", "face %s: not taken out of the gallery: %s", w->out->face_id, att_err_code(g));
+    w->in_gallery = false;
+}
+
+static att_err enrol_run(PGconn *c, void *arg)
+{
+    struct enrol_write *w = arg;
+    struct roster_enrolment *out = w->out;
+    const char *pid = out->person_id, *fid = out->face_id;
+    w->changed = false;
+    struct person p;
+    /* read under the transaction (and the roster lock): the gallery gets the active flag as committed */
+    att_err e = store_person_get(c, pid, &p);
+    if (e == ATT_OK)
+        e = store_face_insert(c, pid, fid, ENROL_MODEL_ID, tcrypt_key_id(w->d->template_key), w->blob,
+                              TCRYPT_BLOB_BYTES, w->quality);
+    if (e != ATT_OK)
+        return refuse(out, e, "%s", e == ATT_E_NOT_FOUND ? "no person with this id" : "the template could not be stored");
+    if (w->d->gallery) {
+        e = gal_person_put(w->d->gallery, pid, p.active, NULL);
+        if (e == ATT_OK) e = gal_face_add(w->d->gallery, pid, fid, w->emb);
+        if (e != ATT_OK) {
+            log_error("roster", "face %s of person %s: gallery refused the template: %s", fid, pid, att_err_code(e));
+            return refuse(out, e, "the template could not be added to the gallery; nothing was stored");
+        }
+        w->in_gallery = true;
+    }
+    w->changed = true;
+    json_t *o = json_pack("{s:s}", "face_id", fid);
+    char *detail = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    e = detail ? store_audit_ok(c, w->actor, "face.enrol", "person", pid, detail) : ATT_E_NOMEM;
+    free(detail);
+    if (e != ATT_OK) {
+        log_error("roster", "audit row for face.enrol not written: %s", att_err_code(e));
+        enrol_undo(w);
+    }
+    return e;
+}
+
+/* Encrypt the accepted template r and commit it under the roster lock. */
+static att_err enrol_store(const struct roster_deps *d, const struct audit_actor *a, const struct enrol_result *r,
+                           struct roster_enrolment *out)
+{
+    unsigned char blob[TCRYPT_BLOB_BYTES];
+    att_err e = tcrypt_encrypt(d->template_key, r->emb, out->person_id, out->face_id, ENROL_MODEL_ID, blob);
+    if (e != ATT_OK) return refuse(out, e, "the template could not be encrypted");
+    json_t *q = roster_quality_json(out);
+    char *quality = q ? json_dumps(q, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
+    json_decref(q);
+    if (quality == NULL) return refuse(out, ATT_E_NOMEM, "out of memory");
+    struct enrol_write w = {.d = d, .actor = a, .out = out, .emb = r->emb, .blob = blob, .quality = quality};
+    roster_lock();
+    e = db_transaction(d->db, enrol_run, enrol_undo, &w);
+    roster_unlock();
+    free(quality);
+    if (e != ATT_OK && w.changed) {
+        e = roster_unaudited(e);
+        refuse(out, e, "the change and its audit row could not be committed; nothing was changed");
+    }
+    if (e == ATT_OK) app_data_version_bump();
+    return e;
+}
+
+att_err roster_face_enrol(const struct roster_deps *d, const struct audit_actor *a, const char *person_id,
+                          const void *photo, size_t len, struct roster_enrolment *out)
+{
+    memset(out, 0, sizeof *out);
+    att_uuid u;
+    if (!att_uuid_parse(person_id, &u)) return refuse(out, ATT_E_NOT_FOUND, "no person with this id");
+    att_uuid_format(&u, out->person_id);
+    /* before the models run: an unknown person costs a query, not an analysis */
+    struct person p;
+    att_err e = store_person_get(d->db, out->person_id, &p);
+    if (e != ATT_OK)
+        return refuse(out, e, "%s", e == ATT_E_NOT_FOUND ? "no person with this id" : "the person could not be read");
+    if (d->vision == NULL) return refuse(out, ATT_E_NOT_READY, "the face models are not loaded");
+    av_pipeline *vp;
+    if ((e = vpool_acquire(d->vision, d->vision_wait_ms, &vp)) != ATT_OK) {
+        if (e == ATT_E_UNAVAILABLE)
+            return refuse(out, e, "no face pipeline became free within %d ms; retry later", d->vision_wait_ms);
+        return refuse(out, e, "no face pipeline could be borrowed");
+    }
+    struct enrol_result *r = sodium_malloc(sizeof *r); /* holds the template: guarded, wiped on free */
+    if (r == NULL) {
+        vpool_release(d->vision, vp);
+        return refuse(out, ATT_E_NOMEM, "out of memory");
+    }
+    e = enrol_extract(vp, photo, len, d->enrol, r);
+    vpool_release(d->vision, vp);
+    if (e != ATT_OK) {
+        sodium_free(r);
+        return refuse(out, e, "the photo could not be analysed");
+    }
+    out->outcome = r->outcome;
+    out->face = r->face;
+    out->quality = r->quality;
+    if (r->outcome != ENROL_OK) {
+        snprintf(out->detail, sizeof out->detail, "%s", r->detail);
+        sodium_free(r);
+        return enrol_outcome_error(out->outcome);
+    }
+    att_uuid f;
+    att_uuid_new(&f);
+    att_uuid_format(&f, out->face_id);
+    e = enrol_store(d, a, r, out);
+    sodium_free(r); /* the plaintext template: only the gallery keeps it now */
+    return e;
+}
+
+/* ---- delete --------------------------------------------------------------------------------------- */
+
+struct face_delete {
+    const struct audit_actor *actor;
+    const char *person_id, *face_id; /* canonical */
+    bool changed;                    /* the row is gone: a later failure is the audit row's */
+};
+
+static att_err delete_run(PGconn *c, void *arg)
+{
+    struct face_delete *w = arg;
+    w->changed = false;
+    att_err e = store_face_delete(c, w->person_id, w->face_id);
+    if (e != ATT_OK) return e;
+    w->changed = true;
+    json_t *o = json_pack("{s:s}", "face_id", w->face_id);
+    char *detail = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    e = detail ? store_audit_ok(c, w->actor, "face.delete", "person", w->person_id, detail) : ATT_E_NOMEM;
+    free(detail);
+    if (e != ATT_OK) log_error("roster", "audit row for face.delete not written: %s", att_err_code(e));
+    return e;
+}
+
+att_err roster_face_delete(const struct roster_deps *d, const struct audit_actor *a, const char *person_id,
+                           const char *face_id)
+{
+    att_uuid pu, fu;
+    if (!att_uuid_parse(person_id, &pu) || !att_uuid_parse(face_id, &fu)) return ATT_E_NOT_FOUND;
+    char pid[ATT_UUID_STR], fid[ATT_UUID_STR];
+    att_uuid_format(&pu, pid);
+    att_uuid_format(&fu, fid);
+    struct face_delete w = {.actor = a, .person_id = pid, .face_id = fid};
+    roster_lock();
+    att_err e = db_transaction(d->db, delete_run, NULL, &w);
+    if (e == ATT_OK && d->gallery) {
+        att_err g = gal_face_remove(d->gallery, fid);
+        if (g != ATT_OK) log_error("roster", "face %s: not removed from the gallery: %s", fid, att_err_code(g));
+    }
+    roster_unlock();
+    if (e != ATT_OK) return w.changed ? roster_unaudited(e) : e;
+    app_data_version_bump();
+    return ATT_OK;
+}
