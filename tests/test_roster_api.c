@@ -905,6 +905,40 @@ START_TEST(erasure)
 }
 END_TEST
 
+/* attendctl person deactivate|activate|erase: the roster use cases the API runs, audited as attendctl. */
+START_TEST(cli_person_commands)
+{
+    char id[40], out[512];
+    create_person("CLI-1", "Cli Person", "Ward 9", id);
+    enrol(id, face("img1.jpg"), NULL);
+    const char *deactivate[] = {"person", "deactivate", id, NULL}, *activate[] = {"person", "activate", id, NULL},
+               *erase[] = {"person", "erase", id, NULL};
+    ck_assert_int_eq(ts_attendctl(&D, out, sizeof out, deactivate), 0);
+    ck_assert_int_eq(psql_count("SELECT count(*) FROM people WHERE id = '%s' AND NOT active", id), 1);
+    ck_assert_int_eq(psql_count("SELECT count(*) FROM audit_log WHERE action = 'person.update' AND actor = 'attendctl' "
+                                "AND token_id IS NULL AND outcome = 'ok' AND target_id = '%s' "
+                                "AND detail->'fields' = '[\"active\"]'::jsonb", id), 1);
+    ck_assert_int_eq(ts_attendctl(&D, out, sizeof out, activate), 0);
+    ck_assert_int_eq(psql_count("SELECT count(*) FROM people WHERE id = '%s' AND active", id), 1);
+    ck_assert_int_eq(ts_attendctl(&D, out, sizeof out, erase), 0);
+    long st;
+    json_t *j = call("GET", url("/api/v1/people/%s", id), D.hr_token, NULL, &st);
+    expect_problem(j, st, 404, "not_found", NULL);
+    ck_assert_int_eq(psql_count("SELECT count(*) FROM faces WHERE person_id = '%s'", id), 0);
+    ck_assert_int_eq(psql_count("SELECT count(*) FROM audit_log WHERE action = 'person.erase' AND actor = 'attendctl' "
+                                "AND outcome = 'ok' AND target_id = '%s' AND (detail->>'faces_deleted')::int = 1",
+                                id),
+                     1);
+    /* refused: erased already (exit 1, audited), not a uuid, unknown action (exit 2) */
+    ck_assert_int_eq(ts_attendctl(&D, out, sizeof out, erase), 1);
+    ck_assert_int_eq(psql_count("SELECT count(*) FROM audit_log WHERE action = 'person.erase' AND actor = 'attendctl' "
+                                "AND outcome = 'not_found' AND target_id = '%s'", id), 1);
+    const char *bad_id[] = {"person", "erase", "not-a-uuid", NULL}, *bad_verb[] = {"person", "hide", id, NULL};
+    ck_assert_int_eq(ts_attendctl(&D, out, sizeof out, bad_id), 2);
+    ck_assert_int_eq(ts_attendctl(&D, out, sizeof out, bad_verb), 2);
+}
+END_TEST
+
 START_TEST(audit_rows_and_listing)
 {
     char id[40];
@@ -1092,6 +1126,7 @@ Suite *roster_api_suite(void)
     tcase_add_test(roster, face_delete);
     tcase_add_test(roster, erasure);
     tcase_add_test(roster, audit_rows_and_listing);
+    tcase_add_test(roster, cli_person_commands);
     suite_add_tcase(s, roster);
 
     TCase *auth = tcase_create("auth");

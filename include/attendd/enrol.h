@@ -48,20 +48,6 @@ struct enrol_result {
     float emb[AV_EMBED_DIM];   /* the template when outcome == ENROL_OK; wipe after use */
 };
 
-/* Overlap, as a fraction of the smaller box, above which two detections are one face (see
- * enrol_drop_nested). */
-#define ENROL_NESTED_FRACTION 0.5f
-/* Detections considered per photo (the largest). */
-#define ENROL_MAX_FACES 32
-
-/* Merge detections of one face: a box overlapping a higher-scoring one by ENROL_NESTED_FRACTION of
- * the smaller box's area is dropped. The tiled detector reports regions of a large face (eyes and
- * nose, mouth and chin) as faces of their own, which IoU-based suppression keeps because the boxes
- * differ in size; two people's faces do not overlap like that. Comparing scores (not sizes) keeps
- * the real face when a weak, larger box half-covers it. faces: sorted largest first, as av_detect
- * returns them; the order is kept. Looks at the first ENROL_MAX_FACES only. Returns the new count. */
-size_t enrol_drop_nested(av_face *faces, size_t n);
-
 /* Decode the photo and apply the policy. ATT_OK means the check ran (see out->outcome);
  * another att_err means the check itself failed (out of memory, model failure). */
 att_err enrol_extract(av_pipeline *p, const void *buf, size_t len, const struct enrol_policy *pol,

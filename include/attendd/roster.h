@@ -8,11 +8,14 @@
 
 #include <jansson.h>
 #include <libpq-fe.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "attendd/enrol.h"
 #include "attendd/errors.h"
 #include "attendd/gallery.h"
+#include "attendd/photo.h"
 #include "attendd/store_audit.h"
 #include "attendd/store_people.h"
 #include "attendd/store_shifts.h"
@@ -29,6 +32,8 @@ struct roster_deps {
     vpool *vision;                    /* face pipelines (enrolment); NULL while the models are not loaded */
     int vision_wait_ms;               /* how long enrolment waits for a free pipeline */
     const struct enrol_policy *enrol; /* enrolment checks */
+    uint64_t max_image_pixels;        /* identification: decoded-size limit of a photo */
+    double match_threshold;           /* identification: similarity a match needs */
 };
 
 /* Roster writes that change the gallery hold this lock from their transaction to the gallery
@@ -83,6 +88,32 @@ json_t *roster_quality_json(const struct roster_enrolment *e);
  * has no such face (or an id is malformed). Audit "face.delete". */
 att_err roster_face_delete(const struct roster_deps *d, const struct audit_actor *a, const char *person_id,
                            const char *face_id);
+
+/* ---- identification ------------------------------------------------------------------------------ */
+
+/* One face of an identified photo. */
+struct roster_face_match {
+    av_box box;             /* where, image px */
+    float liveness;         /* P(real face) */
+    bool searched;          /* similarity is set: someone active is enrolled */
+    float similarity;       /* the best similarity among active enrolled people */
+    bool matched;           /* similarity reaches the threshold and the person is on the roster, active */
+    struct person person;   /* the match (when matched) */
+};
+
+/* Every face of a photo with its best match (nothing is stored; auditing the read is the caller's). */
+struct roster_identification {
+    int width, height;                                /* the photo's size */
+    size_t n;                                         /* faces found (with landmarks), largest first */
+    struct roster_face_match faces[PHOTO_MAX_FACES];
+    char detail[256];                                 /* on failure: why, for people */
+};
+
+/* Find, embed and match every face of photo against d->gallery. Below the threshold only the
+ * similarity is given: the nearest stranger is nobody's business. Errors: ATT_E_BAD_IMAGE (an
+ * unusable photo), ATT_E_NOT_READY (no models), ATT_E_UNAVAILABLE (no pipeline free in time), store
+ * and vision errors; out->detail says why. */
+att_err roster_identify(const struct roster_deps *d, const void *photo, size_t len, struct roster_identification *out);
 
 /* ---- shifts and schedules ------------------------------------------------------------------------ */
 

@@ -7,6 +7,7 @@
 #include "attendd/config.h"
 #include "attendd/db.h"
 #include "attendd/log.h"
+#include "attendd/migrations.h"
 #include "cli.h"
 #include "config.h"
 
@@ -24,6 +25,25 @@ int cli_db_connect(PGconn **out)
     PGconn *c;
     if (db_connect(g_cfg.database_url, "attendctl", &c, err, sizeof err) != ATT_OK) {
         fprintf(stderr, "attendctl: cannot connect to the database: %s\n", err);
+        return 1;
+    }
+    *out = c;
+    return 0;
+}
+
+int cli_db_open(bool prepared, PGconn **out)
+{
+    char err[1024];
+    *out = NULL;
+    PGconn *c;
+    att_err rc = db_connect(g_cfg.database_url, "attendctl", &c, err, sizeof err);
+    if (rc == ATT_OK && prepared) {
+        rc = db_schema_check(c, NULL, err, sizeof err);
+        if (rc == ATT_OK) rc = db_prepare_all(c, err, sizeof err);
+        if (rc != ATT_OK) PQfinish(c);
+    }
+    if (rc != ATT_OK) {
+        fprintf(stderr, "attendctl: %s\n", err);
         return 1;
     }
     *out = c;
@@ -49,6 +69,7 @@ static const struct command commands[] = {
     {"migrate", cmd_migrate, "migrate                         apply pending database migrations"},
     {"token", cmd_token, "token create --role admin|hr --name NAME [--pseudonymous] | list | revoke ID"},
     {"key", cmd_key, "key create FILE | key rotate --new-key FILE   new key file (0600) | re-encrypt all templates"},
+    {"person", cmd_person, "person erase|activate|deactivate ID   erase a person, or switch recognition on or off"},
     {"detect", cmd_detect, "detect IMAGE                    faces as JSON (box, score, landmarks5, quality, liveness)"},
     {"embed", cmd_embed, "embed IMAGE                     512-d embedding of the largest face as JSON"},
     {"compare", cmd_compare, "compare IMAGE1 IMAGE2           similarity and match at the default threshold"},

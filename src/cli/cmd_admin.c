@@ -27,27 +27,6 @@
 /* Exit statuses shared with attendctl.c: 0 done, 1 failed, 2 bad usage. */
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
-/* Connect with the store's connection setup (connect_timeout, application_name). prepared: also
- * require the current schema and prepare the statements the store functions run. */
-static int admin_connect(bool prepared, PGconn **out)
-{
-    char err[1024];
-    *out = NULL;
-    PGconn *c;
-    att_err rc = db_connect(cli_config()->database_url, ACTOR, &c, err, sizeof err);
-    if (rc == ATT_OK && prepared) {
-        rc = db_schema_check(c, NULL, err, sizeof err);
-        if (rc == ATT_OK) rc = db_prepare_all(c, err, sizeof err);
-        if (rc != ATT_OK) PQfinish(c);
-    }
-    if (rc != ATT_OK) {
-        fprintf(stderr, "attendctl: %s\n", err);
-        return EXIT_FAIL;
-    }
-    *out = c;
-    return EXIT_OK;
-}
-
 /* Audit detail as a JSON object text (jansson escapes whatever the values hold); NULL on OOM. */
 static char *detail_json(json_t *obj)
 {
@@ -97,7 +76,7 @@ int cmd_migrate(int argc, char **argv)
         return EXIT_USAGE;
     }
     PGconn *c;
-    if (admin_connect(false, &c) != EXIT_OK) return EXIT_FAIL;
+    if (cli_db_open(false, &c) != EXIT_OK) return EXIT_FAIL;
     char err[1024];
     int applied = 0, version = 0;
     att_err rc = db_migrate(c, &applied, err, sizeof err);
@@ -169,7 +148,7 @@ static int token_create(int argc, char **argv)
         return EXIT_FAIL;
     }
     PGconn *c;
-    if (admin_connect(true, &c) != EXIT_OK) {
+    if (cli_db_open(true, &c) != EXIT_OK) {
         sodium_memzero(&key, sizeof key);
         return EXIT_FAIL;
     }
@@ -206,7 +185,7 @@ static int token_list(int argc, char **argv)
     (void)argv;
     if (argc != 2) return token_usage();
     PGconn *c;
-    if (admin_connect(true, &c) != EXIT_OK) return EXIT_FAIL;
+    if (cli_db_open(true, &c) != EXIT_OK) return EXIT_FAIL;
     struct token_info *v;
     size_t n;
     att_err rc = store_token_list(c, &v, &n);
@@ -247,7 +226,7 @@ static int token_revoke(int argc, char **argv)
         return EXIT_USAGE;
     }
     PGconn *c;
-    if (admin_connect(true, &c) != EXIT_OK) return EXIT_FAIL;
+    if (cli_db_open(true, &c) != EXIT_OK) return EXIT_FAIL;
     att_err rc = db_begin(c);
     att_err result = ATT_OK;
     if (rc == ATT_OK) {
@@ -393,7 +372,7 @@ static int key_rotate(int argc, char **argv)
     if (cur_id != new_id) olds[n_old++] = cur;
     if (prev && tcrypt_key_id(prev) != new_id && tcrypt_key_id(prev) != cur_id) olds[n_old++] = prev;
 
-    if (admin_connect(true, &c) != EXIT_OK) goto out;
+    if (cli_db_open(true, &c) != EXIT_OK) goto out;
     struct rekey_stats st = {0, 0};
     att_err rc = db_begin(c);
     if (rc == ATT_OK) {

@@ -1,12 +1,14 @@
 /* cmd_vision.c: offline face tools — `attendctl detect IMAGE`, `embed IMAGE`,
- * `compare IMAGE1 IMAGE2` — printing JSON on stdout. Exit status: 0 success, 1 no face,
- * 2 usage, 3 bad or unreadable image, 4 models or internal failure. */
+ * `compare IMAGE1 IMAGE2` — printing JSON on stdout; templates as enrolment and identification make
+ * them (attendd/photo.h). Exit status: 0 success, 1 no face, 2 usage, 3 bad or unreadable image,
+ * 4 models or internal failure. */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "attendd/photo.h"
 #include "attendd/vision.h"
 #include "cli.h"
 
@@ -204,14 +206,16 @@ int cmd_detect(int argc, char **argv)
         goto out;
     }
     av_detect_opts dopt;
-    av_detect_opts_init(&dopt);
     if (o.min_face >= 0) {
+        av_detect_opts_init(&dopt);
         dopt.min_face_px = o.min_face;
     } else {
-        /* a large photo would need too many tiles for 40 px faces: look for larger ones, and say so */
+        /* a large photo would need too many tiles for 40 px faces: the photo search rule looks for
+         * larger ones; say so */
+        const struct photo_search every_face = {.floor_px = 40, .div = 0, .max_passes = 64};
         int w = av_image_width(img), h = av_image_height(img);
-        while (av_detect_plan(w, h, &dopt) > dopt.max_passes) dopt.min_face_px += dopt.min_face_px / 4;
-        if (dopt.min_face_px != 40)
+        photo_detect_opts(&every_face, w, h, &dopt);
+        if (dopt.min_face_px != every_face.floor_px)
             fprintf(stderr, "attendctl detect: %s is %dx%d: looking for faces of %d px and more (--min-face to change)\n",
                     o.args[0], w, h, dopt.min_face_px);
     }

@@ -2,6 +2,8 @@
  * checked in that order so the reason given is the first thing the photographer must fix. */
 #include "attendd/enrol.h"
 
+#include "attendd/photo.h"
+
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -69,46 +71,8 @@ __attribute__((format(printf, 3, 4))) static void refuse(struct enrol_result *ou
     va_end(ap);
 }
 
-#define ENROL_DETECT_DIV 10 /* smallest face searched: short side of the photo / this (at least) */
-
-static float box_area(const av_box *b)
-{
-    float w = b->x2 - b->x1, h = b->y2 - b->y1;
-    return w > 0.f && h > 0.f ? w * h : 0.f;
-}
-
-static float overlap(const av_box *a, const av_box *b)
-{
-    float iw = (a->x2 < b->x2 ? a->x2 : b->x2) - (a->x1 > b->x1 ? a->x1 : b->x1);
-    float ih = (a->y2 < b->y2 ? a->y2 : b->y2) - (a->y1 > b->y1 ? a->y1 : b->y1);
-    return iw > 0.f && ih > 0.f ? iw * ih : 0.f;
-}
-
-size_t enrol_drop_nested(av_face *faces, size_t n)
-{
-    if (n > ENROL_MAX_FACES) n = ENROL_MAX_FACES;
-    bool keep[ENROL_MAX_FACES], done[ENROL_MAX_FACES];
-    for (size_t i = 0; i < n; i++) keep[i] = true, done[i] = false;
-    /* greedy, strongest first: each kept face takes out the weaker boxes that mostly overlap it */
-    for (;;) {
-        size_t best = n;
-        for (size_t i = 0; i < n; i++)
-            if (keep[i] && !done[i] && (best == n || faces[i].score > faces[best].score)) best = i;
-        if (best == n) break;
-        done[best] = true;
-        float a = box_area(&faces[best].box);
-        for (size_t j = 0; j < n; j++) {
-            if (!keep[j] || done[j]) continue;
-            float b = box_area(&faces[j].box), smaller = a < b ? a : b;
-            if (smaller > 0.f && overlap(&faces[best].box, &faces[j].box) >= ENROL_NESTED_FRACTION * smaller)
-                keep[j] = false;
-        }
-    }
-    size_t kept = 0;
-    for (size_t i = 0; i < n; i++)
-        if (keep[i]) faces[kept++] = faces[i];
-    return kept;
-}
+#define ENROL_DETECT_DIV 10  /* smallest face searched: short side of the photo / this (at least) */
+#define ENROL_MAX_PASSES 64  /* detector runs per photo */
 
 att_err enrol_extract(av_pipeline *p, const void *buf, size_t len, const struct enrol_policy *pol,
                       struct enrol_result *out)
@@ -124,33 +88,29 @@ att_err enrol_extract(av_pipeline *p, const void *buf, size_t len, const struct 
         return ATT_OK;
     }
 
-    av_face faces[ENROL_MAX_FACES];
-    size_t n = 0;
-    av_detect_opts o;
-    av_detect_opts_init(&o);
     /* look for faces somewhat smaller than acceptable, so a small face is reported as too small
-     * rather than as absent, and a small second face still counts as a second person */
-    o.min_face_px = pol->min_face_px / 2 > 20 ? pol->min_face_px / 2 : 20;
-    /* An enrolment photo is a portrait: search no finer than ENROL_DETECT_DIV of its short side.
+     * rather than as absent, and a small second face still counts as a second person.
+     * An enrolment photo is a portrait: search no finer than ENROL_DETECT_DIV of its short side.
      * Finer tiles find parts of a large face and of the body (chin, pendant, collar) as faces of
      * their own with scores up to 0.99: at 1/24 four of the ten enrolment photos of
      * ../shared/data/faces were refused as multiple_faces, at 1/10 none of the 61 single-person
-     * photos was. A large photo also needs too many tiles for small faces, so raise the floor
-     * until the plan fits; a face that small relative to the photo is not usable anyway. */
-    int w = av_image_width(img), ih = av_image_height(img), shortest = w < ih ? w : ih;
-    if (o.min_face_px < shortest / ENROL_DETECT_DIV) o.min_face_px = shortest / ENROL_DETECT_DIV;
-    while (av_detect_plan(w, ih, &o) > o.max_passes) o.min_face_px += o.min_face_px / 2 + 1;
-    s = av_detect(p, img, NULL, &o, faces, ENROL_MAX_FACES, &n, &e);
+     * photos was. */
+    const struct photo_search search = {
+        .floor_px = pol->min_face_px / 2 > 20 ? pol->min_face_px / 2 : 20,
+        .div = ENROL_DETECT_DIV,
+        .max_passes = ENROL_MAX_PASSES,
+    };
+    av_face faces[PHOTO_MAX_FACES];
+    size_t n = 0;
+    int min_px = 0;
+    s = photo_find_faces(p, img, &search, faces, &n, &min_px, &e);
     att_err rc = ATT_OK;
     if (s != AV_OK) {
         rc = from_av(s);
         goto done;
     }
-    /* n counts every face found, faces[] holds at most ENROL_MAX_FACES of them (the largest) */
-    if (n > ENROL_MAX_FACES) n = ENROL_MAX_FACES;
-    n = enrol_drop_nested(faces, n);
     if (n == 0) {
-        refuse(out, ENROL_NO_FACE, "no face of at least %d px found in the photo", (int)(0.8f * (float)o.min_face_px));
+        refuse(out, ENROL_NO_FACE, "no face of at least %d px found in the photo", (int)(0.8f * (float)min_px));
         goto done;
     }
     size_t usable = 0;

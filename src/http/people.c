@@ -20,6 +20,8 @@ struct roster_deps http_roster_deps(const struct http_request *req, PGconn *c)
         .vision = atomic_load(&app->models_ready) ? app->vision : NULL,
         .vision_wait_ms = HTTP_VISION_WAIT_MS,
         .enrol = &app->enrol,
+        .max_image_pixels = (uint64_t)app->cfg.max_image_pixels,
+        .match_threshold = app->cfg.match_threshold,
     };
 }
 

@@ -72,32 +72,3 @@ extern "C" float av_similarity(const float *a, const float *b) {
         s += a[k] * b[k];
     return s;
 }
-
-extern "C" av_status av_face_template(av_pipeline *p, const av_image *img, float emb[AV_EMBED_DIM],
-                                      av_face *face_out, av_err *err) {
-    AV_TRY {
-        if (!p || !img || !emb)
-            return avi::fail(err, AV_E_ARG, "av_face_template: pipeline, image and emb are required");
-        av_detect_opts o;
-        av_detect_opts_init(&o);
-        o.min_face_px = std::max(o.min_face_px, std::min(img->bgr.cols, img->bgr.rows) / 16);
-        av_face face;
-        size_t found = 0;
-        av_status st = av_detect(p, img, nullptr, &o, &face, 1, &found, err);
-        if (st != AV_OK)
-            return st;
-        if (found == 0)
-            return avi::fail(err, AV_E_NO_FACE, "no face of %d px or more found", o.min_face_px);
-        av_crop crop;
-        st = av_align(img, &face, &crop, err);
-        if (st == AV_OK)
-            st = av_embed(p, &crop, 1, emb, err);
-        explicit_bzero(&crop, sizeof crop); // the aligned face, no longer needed
-        if (st != AV_OK)
-            return st;
-        if (face_out)
-            *face_out = face;
-        return avi::ok(err);
-    }
-    AV_CATCH(err, "av_face_template")
-}

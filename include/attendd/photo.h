@@ -1,0 +1,57 @@
+/* From a still photo to faces and templates, one way for enrolment, identification and attendctl:
+ * the search rule, detection with nested detections merged, and alignment plus embedding.
+ *
+ * The search rule: the smallest face looked for is the larger of floor_px and the photo's short side
+ * divided by div; while the detector's plan for that size needs more than max_passes runs, the size
+ * grows by half plus one pixel. Finer tiles than a photo needs report parts of large faces (eyes and
+ * nose, chin) as faces of their own, and a large photo would otherwise need more detector runs than a
+ * request may spend; a face that small relative to the photo is not usable anyway. */
+#ifndef ATTENDD_PHOTO_H
+#define ATTENDD_PHOTO_H
+
+#include <stddef.h>
+
+#include "attendd/vision.h"
+
+/* Detections considered per photo (the largest). */
+#define PHOTO_MAX_FACES 32
+/* Overlap, as a fraction of the smaller box, above which two detections are one face. */
+#define PHOTO_NESTED_FRACTION 0.5f
+
+/* The search rule's three numbers for one use (see above). */
+struct photo_search {
+    int floor_px;   /* smallest face looked for, px */
+    int div;        /* ... and none smaller than the short side / div (0: no such bound) */
+    int max_passes; /* detector runs allowed */
+};
+
+/* The search behind av_face_template and `attendctl embed|compare`: faces of 40 px and at least 1/16
+ * of the short side, at most 64 detector runs. */
+extern const struct photo_search photo_search_template;
+
+/* Detection options for a w x h photo under s (defaults otherwise, landmarks on). */
+void photo_detect_opts(const struct photo_search *s, int w, int h, av_detect_opts *o);
+
+/* Merge detections of one face: a box overlapping a higher-scoring one by PHOTO_NESTED_FRACTION of
+ * the smaller box's area is dropped. The tiled detector reports regions of a large face (eyes and
+ * nose, mouth and chin) as faces of their own, which IoU-based suppression keeps because the boxes
+ * differ in size; two people's faces do not overlap like that. Comparing scores (not sizes) keeps
+ * the real face when a weak, larger box half-covers it. faces: sorted largest first, as av_detect
+ * returns them; the order is kept. Looks at the first PHOTO_MAX_FACES only. Returns the new count. */
+size_t photo_drop_nested(av_face *faces, size_t n);
+
+/* Faces of img under s, nested detections merged, largest first: up to PHOTO_MAX_FACES into
+ * faces[], their number in *n. *min_face_px (may be NULL): the smallest face the search looked for. */
+av_status photo_find_faces(av_pipeline *p, const av_image *img, const struct photo_search *s,
+                           av_face faces[PHOTO_MAX_FACES], size_t *n, int *min_face_px, av_err *err);
+
+/* Templates of n faces that have landmarks: each aligned, all embedded in one batch into
+ * emb[n * AV_EMBED_DIM]. */
+av_status photo_embed(av_pipeline *p, const av_image *img, const av_face *faces, size_t n, float *emb, av_err *err);
+
+/* The template of the largest face of img under s that has landmarks; face_out (may be NULL)
+ * receives it. AV_E_NO_FACE when there is none. */
+av_status photo_template(av_pipeline *p, const av_image *img, const struct photo_search *s,
+                         float emb[AV_EMBED_DIM], av_face *face_out, av_err *err);
+
+#endif
