@@ -150,15 +150,24 @@ static inline att_err fz_json_body(const uint8_t *data, size_t size)
     }
     case FZ_SHIFTS_CREATE:
     case FZ_SHIFTS_UPDATE:
-        e = http_shifts_body(&resp, body, n, route == FZ_SHIFTS_CREATE, &json);
+    {
+        struct shift_body sb;
+        e = http_shifts_body(&resp, body, n, route == FZ_SHIFTS_CREATE, &json, &sb);
+        if (e == ATT_OK) {
+            int min;
+            FZ_CHECK(!sb.start || att_time_hhmm_parse(sb.start, &min));
+            FZ_CHECK(!sb.end || att_time_hhmm_parse(sb.end, &min));
+            FZ_CHECK(route != FZ_SHIFTS_CREATE || (sb.name && sb.start && sb.end));
+        }
         break;
+    }
     case FZ_SCHEDULES_CREATE:
     case FZ_SCHEDULES_UPDATE: {
-        const char *vto = NULL;
-        e = http_schedules_body(&resp, body, n, route == FZ_SCHEDULES_CREATE, &json, &vto);
-        if (e == ATT_OK && vto) {
+        struct schedule_body sb;
+        e = http_schedules_body(&resp, body, n, route == FZ_SCHEDULES_CREATE, &json, &sb);
+        if (e == ATT_OK && sb.valid_to) {
             int64_t days;
-            FZ_CHECK(att_time_date_parse(vto, &days));
+            FZ_CHECK(att_time_date_parse(sb.valid_to, &days));
         }
         break;
     }

@@ -64,7 +64,7 @@ att_err store_schedule_create(PGconn *c, const char *shift_id, const char *depar
                               const char **bad);
 att_err store_schedule_get(PGconn *c, const char *id, struct schedule_row *out);
 /* Filters may be NULL. Ordered by valid_from. free(*out). */
-att_err store_schedule_list(PGconn *c, const char *department, const char *person_id, struct schedule_row **out,
+att_err store_schedule_list(PGconn *c, const char *department, const att_uuid *person_id, struct schedule_row **out,
                             size_t *n);
 /* As create for the errors (ATT_E_NOT_FOUND without *bad: no such schedule). */
 att_err store_schedule_update(PGconn *c, const char *id, const struct schedule_patch *p, struct schedule_row *out,

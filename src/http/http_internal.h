@@ -227,10 +227,22 @@ att_err http_tokens_body(struct http_response *resp, const char *body, size_t le
 /* now_s: the current time (seconds since the epoch) the "not in the future" rule compares with. */
 att_err http_punches_body(struct http_response *resp, const char *body, size_t len, int64_t now_s, json_t **json,
                           int64_t *ts_us);
-att_err http_shifts_body(struct http_response *resp, const char *body, size_t len, bool create, json_t **json);
-/* vto: valid_to when set to a date, NULL when absent or null. */
-att_err http_schedules_body(struct http_response *resp, const char *body, size_t len, bool create, json_t **json,
-                            const char **vto);
+/* A shift body as typed values (strings point into *doc). */
+struct shift_body {
+    const char *name, *start, *end;          /* NULL when absent */
+    bool set_grace_late, set_grace_early, set_break; /* the member is present */
+    long long grace_late_min, grace_early_min, break_min; /* 0 when absent */
+};
+att_err http_shifts_body(struct http_response *resp, const char *body, size_t len, bool create, json_t **doc,
+                         struct shift_body *out);
+/* A schedule body as typed values (strings point into *doc; NULL when absent). */
+struct schedule_body {
+    const char *shift_id, *department, *person_id, *valid_from;
+    bool set_valid_to;                       /* valid_to is present (a date or null) */
+    const char *valid_to;                    /* the date, NULL when absent or null (open-ended) */
+};
+att_err http_schedules_body(struct http_response *resp, const char *body, size_t len, bool create, json_t **doc,
+                            struct schedule_body *out);
 
 /* ---- routing and auth (router.c, auth.c) ------------------------------------------------------ */
 

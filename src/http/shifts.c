@@ -12,64 +12,10 @@
 #include "attendd/time.h"
 
 #define NAME_MAX_CHARS 100  /* shifts_name_len in sql/005_shifts.sql */
+#define NAME_MAX_TEXT "100"
 #define DEPT_MAX_CHARS 200  /* schedules_department_len */
+#define DEPT_MAX_TEXT "200"
 #define MINUTES_MAX 720     /* grace and break bounds in sql/005_shifts.sql */
-
-static const struct http_json_field shift_create_spec[] = {
-    {.name = "name", .type = HJ_STRING, .required = true, .min_len = 1, .max_len = SHIFT_NAME_MAX - 1},
-    {.name = "start", .type = HJ_STRING, .required = true, .min_len = 5, .max_len = 5},
-    {.name = "end", .type = HJ_STRING, .required = true, .min_len = 5, .max_len = 5},
-    {.name = "grace_late_min", .type = HJ_INTEGER, .min = 0, .max = MINUTES_MAX},
-    {.name = "grace_early_min", .type = HJ_INTEGER, .min = 0, .max = MINUTES_MAX},
-    {.name = "break_min", .type = HJ_INTEGER, .min = 0, .max = MINUTES_MAX},
-    {NULL},
-};
-
-static const struct http_json_field shift_patch_spec[] = {
-    {.name = "name", .type = HJ_STRING, .min_len = 1, .max_len = SHIFT_NAME_MAX - 1},
-    {.name = "start", .type = HJ_STRING, .min_len = 5, .max_len = 5},
-    {.name = "end", .type = HJ_STRING, .min_len = 5, .max_len = 5},
-    {.name = "grace_late_min", .type = HJ_INTEGER, .min = 0, .max = MINUTES_MAX},
-    {.name = "grace_early_min", .type = HJ_INTEGER, .min = 0, .max = MINUTES_MAX},
-    {.name = "break_min", .type = HJ_INTEGER, .min = 0, .max = MINUTES_MAX},
-    {NULL},
-};
-
-static const struct http_json_field schedule_create_spec[] = {
-    {.name = "shift_id", .type = HJ_STRING, .required = true, .min_len = 36, .max_len = 36},
-    {.name = "department", .type = HJ_STRING, .min_len = 1, .max_len = SCHED_DEPT_MAX - 1},
-    {.name = "person_id", .type = HJ_STRING, .min_len = 36, .max_len = 36},
-    {.name = "valid_from", .type = HJ_STRING, .required = true, .min_len = 10, .max_len = 10},
-    {.name = "valid_to", .type = HJ_STRING, .nullable = true, .min_len = 10, .max_len = 10},
-    {NULL},
-};
-
-static const struct http_json_field schedule_patch_spec[] = {
-    {.name = "shift_id", .type = HJ_STRING, .min_len = 36, .max_len = 36},
-    {.name = "valid_from", .type = HJ_STRING, .min_len = 10, .max_len = 10},
-    {.name = "valid_to", .type = HJ_STRING, .nullable = true, .min_len = 10, .max_len = 10},
-    {NULL},
-};
-
-/* Printable UTF-8 (no control characters, no NUL) of 1..max characters. */
-static bool text_ok(json_t *v, size_t max_chars)
-{
-    const char *s = json_string_value(v);
-    if (!s || strlen(s) != json_string_length(v)) return false;
-    size_t chars = 0;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p < 0x20 || *p == 0x7f) return false;
-        if ((*p & 0xc0) != 0x80) chars++; /* jansson guarantees valid UTF-8 */
-    }
-    return chars >= 1 && chars <= max_chars;
-}
-
-/* "HH:MM", 00:00..23:59 */
-static bool hhmm_ok(const char *s)
-{
-    return s && strlen(s) == 5 && s[0] >= '0' && s[0] <= '2' && s[1] >= '0' && s[1] <= '9' && s[2] == ':' &&
-           s[3] >= '0' && s[3] <= '5' && s[4] >= '0' && s[4] <= '9' && (s[0] - '0') * 10 + (s[1] - '0') < 24;
-}
 
 static json_t *shift_json(const struct shift_row *s)
 {
@@ -101,56 +47,48 @@ static att_err store_problem(struct http_response *resp, att_err e, const char *
 
 /* ---- shifts ---------------------------------------------------------------------------------------- */
 
-/* Check the members of a shift body; 422 naming the first bad one. */
-static att_err check_shift(struct http_response *resp, json_t *b)
+att_err http_shifts_body(struct http_response *resp, const char *buf, size_t len, bool create, json_t **doc,
+                         struct shift_body *out)
 {
-    json_t *v;
-    if ((v = json_object_get(b, "name")) && !text_ok(v, NAME_MAX_CHARS))
-        return http_problem(resp, ATT_E_INVALID, "name", "'name' must be 1 to %d printable characters", NAME_MAX_CHARS);
-    if ((v = json_object_get(b, "start")) && !hhmm_ok(json_string_value(v)))
-        return http_problem(resp, ATT_E_INVALID, "start", "'start' must be a local time HH:MM (00:00 to 23:59)");
-    if ((v = json_object_get(b, "end")) && !hhmm_ok(json_string_value(v)))
-        return http_problem(resp, ATT_E_INVALID, "end", "'end' must be a local time HH:MM (00:00 to 23:59); "
-                                                        "an end not after start ends the next day");
-    return ATT_OK;
-}
-
-static int int_member(json_t *b, const char *k, int dflt)
-{
-    json_t *v = json_object_get(b, k);
-    return v ? (int)json_integer_value(v) : dflt;
-}
-
-att_err http_shifts_body(struct http_response *resp, const char *buf, size_t len, bool create, json_t **json)
-{
-    json_t *b;
-    att_err e = http_json_parse(resp, buf, len, create ? shift_create_spec : shift_patch_spec, &b);
-    if (e != ATT_OK) return e;
-    if ((e = check_shift(resp, b)) != ATT_OK) {
-        json_decref(b);
-        return e;
-    }
-    *json = b;
-    return ATT_OK;
+    *out = (struct shift_body){0};
+    const struct http_field spec[] = {
+        {.name = "name", .type = HV_TEXT, .required = create, .min_len = 1, .max_len = SHIFT_NAME_MAX - 1,
+         .max_chars = NAME_MAX_CHARS, .rule = "must be 1 to " NAME_MAX_TEXT " printable characters",
+         .text = &out->name},
+        {.name = "start", .type = HV_TIME, .required = create, .rule = "must be a local time HH:MM (00:00 to 23:59)",
+         .text = &out->start},
+        {.name = "end", .type = HV_TIME, .required = create,
+         .rule = "must be a local time HH:MM (00:00 to 23:59); an end not after start ends the next day",
+         .text = &out->end},
+        {.name = "grace_late_min", .type = HV_INT, .min = 0, .max = MINUTES_MAX, .integer = &out->grace_late_min,
+         .seen = &out->set_grace_late},
+        {.name = "grace_early_min", .type = HV_INT, .min = 0, .max = MINUTES_MAX, .integer = &out->grace_early_min,
+         .seen = &out->set_grace_early},
+        {.name = "break_min", .type = HV_INT, .min = 0, .max = MINUTES_MAX, .integer = &out->break_min,
+         .seen = &out->set_break},
+        {NULL},
+    };
+    return http_body_parse(resp, buf, len, spec, doc);
 }
 
 att_err http_shifts_create(struct http_request *req, struct http_response *resp)
 {
     json_t *b;
-    att_err e = http_json_media(req, resp);
-    if (e == ATT_OK) e = http_shifts_body(resp, req->body, req->body_len, true, &b);
+    struct shift_body sb;
+    att_err e = http_body_media(req, resp);
+    if (e == ATT_OK) e = http_shifts_body(resp, req->body, req->body_len, true, &b, &sb);
     if (e != ATT_OK) return e;
     PGconn *c;
     struct shift_row row;
     if ((e = http_req_db(req, resp, &c)) == ATT_OK) {
         struct audit_actor actor = http_actor(req);
         struct shift_new sn = {
-            .name = json_string_value(json_object_get(b, "name")),
-            .start = json_string_value(json_object_get(b, "start")),
-            .end = json_string_value(json_object_get(b, "end")),
-            .grace_late_min = int_member(b, "grace_late_min", 0),
-            .grace_early_min = int_member(b, "grace_early_min", 0),
-            .break_min = int_member(b, "break_min", 0),
+            .name = sb.name,
+            .start = sb.start,
+            .end = sb.end,
+            .grace_late_min = (int)sb.grace_late_min,
+            .grace_early_min = (int)sb.grace_early_min,
+            .break_min = (int)sb.break_min,
         };
         e = roster_shift_create(c, &actor, &sn, &row);
         if (e == ATT_E_CONFLICT) e = http_problem(resp, e, "name", "a shift with this name already exists");
@@ -187,19 +125,20 @@ att_err http_shifts_get(struct http_request *req, struct http_response *resp)
 att_err http_shifts_update(struct http_request *req, struct http_response *resp)
 {
     json_t *b;
-    att_err e = http_json_media(req, resp);
-    if (e == ATT_OK) e = http_shifts_body(resp, req->body, req->body_len, false, &b);
+    struct shift_body sb;
+    att_err e = http_body_media(req, resp);
+    if (e == ATT_OK) e = http_shifts_body(resp, req->body, req->body_len, false, &b, &sb);
     if (e != ATT_OK) return e;
     struct shift_patch p = {
-        .name = json_string_value(json_object_get(b, "name")),
-        .start = json_string_value(json_object_get(b, "start")),
-        .end = json_string_value(json_object_get(b, "end")),
-        .set_grace_late = json_object_get(b, "grace_late_min") != NULL,
-        .grace_late_min = int_member(b, "grace_late_min", 0),
-        .set_grace_early = json_object_get(b, "grace_early_min") != NULL,
-        .grace_early_min = int_member(b, "grace_early_min", 0),
-        .set_break = json_object_get(b, "break_min") != NULL,
-        .break_min = int_member(b, "break_min", 0),
+        .name = sb.name,
+        .start = sb.start,
+        .end = sb.end,
+        .set_grace_late = sb.set_grace_late,
+        .grace_late_min = (int)sb.grace_late_min,
+        .set_grace_early = sb.set_grace_early,
+        .grace_early_min = (int)sb.grace_early_min,
+        .set_break = sb.set_break,
+        .break_min = (int)sb.break_min,
     };
     PGconn *c;
     struct shift_row row;
@@ -230,30 +169,6 @@ att_err http_shifts_delete(struct http_request *req, struct http_response *resp)
 
 /* ---- schedules ---------------------------------------------------------------------------------------- */
 
-static att_err check_schedule(struct http_response *resp, json_t *b, const char **vto)
-{
-    json_t *v;
-    int64_t from = 0, to = 0;
-    if ((v = json_object_get(b, "shift_id")) && !db_uuid_valid(json_string_value(v)))
-        return http_problem(resp, ATT_E_INVALID, "shift_id", "'shift_id' must be a uuid");
-    if ((v = json_object_get(b, "person_id")) && !db_uuid_valid(json_string_value(v)))
-        return http_problem(resp, ATT_E_INVALID, "person_id", "'person_id' must be a uuid");
-    if ((v = json_object_get(b, "department")) && !text_ok(v, DEPT_MAX_CHARS))
-        return http_problem(resp, ATT_E_INVALID, "department", "'department' must be 1 to %d printable characters",
-                            DEPT_MAX_CHARS);
-    if ((v = json_object_get(b, "valid_from")) && !att_time_date_parse(json_string_value(v), &from))
-        return http_problem(resp, ATT_E_INVALID, "valid_from", "'valid_from' must be a date YYYY-MM-DD");
-    *vto = NULL;
-    if ((v = json_object_get(b, "valid_to")) && !json_is_null(v)) {
-        if (!att_time_date_parse(json_string_value(v), &to))
-            return http_problem(resp, ATT_E_INVALID, "valid_to", "'valid_to' must be a date YYYY-MM-DD or null");
-        if (json_object_get(b, "valid_from") && to < from)
-            return http_problem(resp, ATT_E_INVALID, "valid_to", "'valid_to' must not be before 'valid_from'");
-        *vto = json_string_value(v);
-    }
-    return ATT_OK;
-}
-
 static att_err schedule_store_problem(struct http_response *resp, att_err e, const char *bad)
 {
     if (e == ATT_E_NOT_FOUND && bad)
@@ -265,43 +180,62 @@ static att_err schedule_store_problem(struct http_response *resp, att_err e, con
     return store_problem(resp, e, "schedule");
 }
 
-att_err http_schedules_body(struct http_response *resp, const char *buf, size_t len, bool create, json_t **json,
-                            const char **vto)
+att_err http_schedules_body(struct http_response *resp, const char *buf, size_t len, bool create, json_t **doc,
+                            struct schedule_body *out)
 {
-    json_t *b;
-    att_err e = http_json_parse(resp, buf, len, create ? schedule_create_spec : schedule_patch_spec, &b);
+    *out = (struct schedule_body){0};
+    int64_t from = 0, to = 0;
+    bool has_from = false;
+    const struct http_field shift_id = {.name = "shift_id", .type = HV_UUID, .required = create,
+                                        .text = &out->shift_id};
+    const struct http_field valid_from = {.name = "valid_from", .type = HV_DATE, .required = create, .days = &from,
+                                          .seen = &has_from, .text = &out->valid_from};
+    const struct http_field valid_to = {.name = "valid_to", .type = HV_DATE, .nullable = true,
+                                        .rule = "must be a date YYYY-MM-DD or null", .days = &to,
+                                        .seen = &out->set_valid_to, .text = &out->valid_to};
+    /* a patch moves a schedule to another shift or other dates, never to another target */
+    const struct http_field create_spec[] = {
+        shift_id,
+        {.name = "department", .type = HV_TEXT, .min_len = 1, .max_len = SCHED_DEPT_MAX - 1,
+         .max_chars = DEPT_MAX_CHARS, .rule = "must be 1 to " DEPT_MAX_TEXT " printable characters",
+         .text = &out->department},
+        {.name = "person_id", .type = HV_UUID, .text = &out->person_id},
+        valid_from,
+        valid_to,
+        {NULL},
+    };
+    const struct http_field patch_spec[] = {shift_id, valid_from, valid_to, {NULL}};
+    att_err e = http_body_parse(resp, buf, len, create ? create_spec : patch_spec, doc);
     if (e != ATT_OK) return e;
-    const char *dept = json_string_value(json_object_get(b, "department"));
-    const char *person = json_string_value(json_object_get(b, "person_id"));
-    if ((e = check_schedule(resp, b, vto)) == ATT_OK && create && (dept == NULL) == (person == NULL))
-        e = http_problem(resp, ATT_E_INVALID, dept ? "person_id" : "department",
+    if (out->valid_to && has_from && to < from)
+        e = http_problem(resp, ATT_E_INVALID, "valid_to", "'valid_to' must not be before 'valid_from'");
+    else if (create && (out->department == NULL) == (out->person_id == NULL))
+        e = http_problem(resp, ATT_E_INVALID, out->department ? "person_id" : "department",
                          "exactly one of 'department' and 'person_id' is required");
     if (e != ATT_OK) {
-        json_decref(b);
-        return e;
+        json_decref(*doc);
+        *doc = NULL;
     }
-    *json = b;
-    return ATT_OK;
+    return e;
 }
 
 att_err http_schedules_create(struct http_request *req, struct http_response *resp)
 {
     json_t *b;
-    const char *vto = NULL, *bad = NULL;
-    att_err e = http_json_media(req, resp);
-    if (e == ATT_OK) e = http_schedules_body(resp, req->body, req->body_len, true, &b, &vto);
+    struct schedule_body sb;
+    const char *bad = NULL;
+    att_err e = http_body_media(req, resp);
+    if (e == ATT_OK) e = http_schedules_body(resp, req->body, req->body_len, true, &b, &sb);
     if (e != ATT_OK) return e;
-    const char *dept = json_string_value(json_object_get(b, "department"));
-    const char *person = json_string_value(json_object_get(b, "person_id"));
     PGconn *c;
     struct schedule_row row;
     if ((e = http_req_db(req, resp, &c)) == ATT_OK) {
         struct audit_actor actor = http_actor(req);
-        struct schedule_new sn = {.shift_id = json_string_value(json_object_get(b, "shift_id")),
-                                  .department = dept,
-                                  .person_id = person,
-                                  .valid_from = json_string_value(json_object_get(b, "valid_from")),
-                                  .valid_to = vto};
+        struct schedule_new sn = {.shift_id = sb.shift_id,
+                                  .department = sb.department,
+                                  .person_id = sb.person_id,
+                                  .valid_from = sb.valid_from,
+                                  .valid_to = sb.valid_to};
         e = roster_schedule_create(c, &actor, &sn, &row, &bad);
         if (e != ATT_OK) e = schedule_store_problem(resp, e, bad);
         else e = http_json(resp, MHD_HTTP_CREATED, schedule_json(&row));
@@ -310,35 +244,24 @@ att_err http_schedules_create(struct http_request *req, struct http_response *re
     return e;
 }
 
-static const char *const list_params[] = {"department", "person_id", NULL};
-
-static enum MHD_Result find_unknown(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
-{
-    (void)kind;
-    (void)value;
-    for (const char *const *k = list_params; *k; k++)
-        if (strcmp(*k, key) == 0) return MHD_YES;
-    *(const char **)cls = key;
-    return MHD_NO;
-}
-
 att_err http_schedules_list(struct http_request *req, struct http_response *resp)
 {
-    const char *unknown = NULL, *dept = NULL, *person = NULL;
-    MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, find_unknown, &unknown);
-    if (unknown)
-        return http_problem(resp, ATT_E_BAD_PARAM, unknown, "unknown query parameter; accepted: department, person_id");
-    att_err e;
-    if ((e = http_query_str(req, resp, "department", SCHED_DEPT_MAX - 1, &dept)) != ATT_OK ||
-        (e = http_query_str(req, resp, "person_id", 36, &person)) != ATT_OK)
-        return e;
-    if (person && !db_uuid_valid(person))
-        return http_problem(resp, ATT_E_BAD_PARAM, "person_id", "query parameter 'person_id' must be a uuid");
+    const char *dept = NULL;
+    bool has_person = false;
+    att_uuid person;
+    const struct http_field spec[] = {
+        {.name = "department", .type = HV_TEXT, .max_len = SCHED_DEPT_MAX - 1, .text = &dept},
+        {.name = "person_id", .type = HV_UUID, .max_len = 36, .uuid = &person, .seen = &has_person},
+        {NULL},
+    };
+    att_err e = http_query_read(req, resp, spec, HTTP_QUERY_CLOSED);
+    if (e != ATT_OK) return e;
     PGconn *c;
     if ((e = http_req_db(req, resp, &c)) != ATT_OK) return e;
     struct schedule_row *rows;
     size_t n;
-    if ((e = store_schedule_list(c, dept, person, &rows, &n)) != ATT_OK) return store_problem(resp, e, "schedule");
+    if ((e = store_schedule_list(c, dept, has_person ? &person : NULL, &rows, &n)) != ATT_OK)
+        return store_problem(resp, e, "schedule");
     e = http_json_items(resp, rows, n, sizeof *rows, schedule_item);
     free(rows);
     return e;
@@ -357,17 +280,18 @@ att_err http_schedules_get(struct http_request *req, struct http_response *resp)
 att_err http_schedules_update(struct http_request *req, struct http_response *resp)
 {
     json_t *b;
-    const char *vto = NULL, *bad = NULL;
-    att_err e = http_json_media(req, resp);
-    if (e == ATT_OK) e = http_schedules_body(resp, req->body, req->body_len, false, &b, &vto);
+    struct schedule_body sb;
+    const char *bad = NULL;
+    att_err e = http_body_media(req, resp);
+    if (e == ATT_OK) e = http_schedules_body(resp, req->body, req->body_len, false, &b, &sb);
     if (e != ATT_OK) return e;
     PGconn *c;
     struct schedule_row row;
     if ((e = http_req_db(req, resp, &c)) == ATT_OK) {
-        struct schedule_patch p = {.shift_id = json_string_value(json_object_get(b, "shift_id")),
-                                   .valid_from = json_string_value(json_object_get(b, "valid_from")),
-                                   .set_valid_to = json_object_get(b, "valid_to") != NULL,
-                                   .valid_to = vto};
+        struct schedule_patch p = {.shift_id = sb.shift_id,
+                                   .valid_from = sb.valid_from,
+                                   .set_valid_to = sb.set_valid_to,
+                                   .valid_to = sb.valid_to};
         struct audit_actor actor = http_actor(req);
         e = roster_schedule_update(c, &actor, http_param(req, "id"), &p, &row, &bad);
         if (e != ATT_OK) e = schedule_store_problem(resp, e, bad);

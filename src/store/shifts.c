@@ -187,13 +187,14 @@ att_err store_schedule_get(PGconn *c, const char *id, struct schedule_row *out)
     return schedule_one(c, "schedule_get", 1, v, out);
 }
 
-att_err store_schedule_list(PGconn *c, const char *department, const char *person_id, struct schedule_row **out,
+att_err store_schedule_list(PGconn *c, const char *department, const att_uuid *person_id, struct schedule_row **out,
                             size_t *n)
 {
     *out = NULL;
     *n = 0;
-    if (person_id && !db_uuid_valid(person_id)) return ATT_E_INVALID;
-    const char *v[2] = {department, person_id};
+    char person[ATT_UUID_STR];
+    if (person_id) att_uuid_format(person_id, person);
+    const char *v[2] = {department, person_id ? person : NULL};
     PGresult *r;
     att_err rc = db_exec_prepared(c, "schedule_list", 2, v, NULL, NULL, &r, NULL);
     if (rc != ATT_OK) return rc;
