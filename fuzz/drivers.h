@@ -144,8 +144,12 @@ static inline att_err fz_json_body(const uint8_t *data, size_t size)
     }
     case FZ_PUNCHES_CREATE: {
         int64_t ts_us;
-        e = http_punches_body(&resp, body, n, FZ_NOW_S, &json, &ts_us);
-        if (e == ATT_OK) FZ_CHECK(ts_us >= 0 && ts_us / 1000000 <= FZ_NOW_S + 300);
+        struct punch_body pb;
+        e = http_punches_body(&resp, body, n, FZ_NOW_S, &json, &pb);
+        if (e == ATT_OK) {
+            FZ_CHECK(pb.ts_us >= 0 && pb.ts_us / 1000000 <= FZ_NOW_S + 300);
+            FZ_CHECK(att_time_parse(pb.ts, &ts_us) && ts_us == pb.ts_us && att_uuid_valid(pb.person_id));
+        }
         break;
     }
     case FZ_SHIFTS_CREATE:

@@ -225,8 +225,13 @@ struct token_request {
 att_err http_tokens_body(struct http_response *resp, const char *body, size_t len, json_t **doc,
                          struct token_request *out);
 /* now_s: the current time (seconds since the epoch) the "not in the future" rule compares with. */
-att_err http_punches_body(struct http_response *resp, const char *body, size_t len, int64_t now_s, json_t **json,
-                          int64_t *ts_us);
+/* A manual punch as typed values (strings point into *doc). */
+struct punch_body {
+    const char *person_id, *kind, *ts, *reason;
+    int64_t ts_us;                           /* ts in µs since the epoch */
+};
+att_err http_punches_body(struct http_response *resp, const char *body, size_t len, int64_t now_s, json_t **doc,
+                          struct punch_body *out);
 /* A shift body as typed values (strings point into *doc). */
 struct shift_body {
     const char *name, *start, *end;          /* NULL when absent */

@@ -72,44 +72,39 @@ static json_t *person_json(const struct person *p)
 
 /* ---- POST /api/v1/people ---------------------------------------------------------------------- */
 
-static const struct http_json_field create_spec[] = {
-    {.name = "employee_no", .type = HJ_STRING, .required = true, .min_len = 1, .max_len = PERSON_EMPLOYEE_NO_BUF - 1},
-    {.name = "name", .type = HJ_STRING, .required = true, .min_len = 1, .max_len = PERSON_TEXT_BUF - 1},
-    {.name = "department", .type = HJ_STRING, .required = true, .min_len = 1, .max_len = PERSON_TEXT_BUF - 1},
-    {.name = "title", .type = HJ_STRING, .nullable = true, .min_len = 1, .max_len = PERSON_TEXT_BUF - 1},
-    {.name = "active", .type = HJ_BOOLEAN},
-    {NULL},
-};
+#define EMPLOYEE_NO_RULE "must be 1 to 64 characters of UTF-8 text without control characters"
+#define TEXT_RULE "must be 1 to 200 characters of UTF-8 text without control characters"
 
-/* A field the store refuses (too many characters, control characters, invalid UTF-8). */
-static att_err bad_field(struct http_response *resp, const char *field)
+/* The members a person body may have; create: the POST form (required members, no clearing). */
+static void person_spec(struct http_field spec[6], bool create, const char **employee_no, const char **name,
+                        const char **department, const char **title, bool *title_null, bool *active,
+                        bool *active_seen)
 {
-    return http_problem(resp, ATT_E_INVALID, field,
-                        "'%s' must be 1 to %d characters of UTF-8 text without control characters", field,
-                        strcmp(field, "employee_no") == 0 ? PERSON_EMPLOYEE_NO_CHARS : PERSON_TEXT_CHARS);
+    spec[0] = (struct http_field){.name = "employee_no", .type = HV_TEXT, .required = create, .min_len = 1,
+                                  .max_len = PERSON_EMPLOYEE_NO_BUF - 1, .max_chars = PERSON_EMPLOYEE_NO_CHARS,
+                                  .rule = EMPLOYEE_NO_RULE, .text = employee_no};
+    spec[1] = (struct http_field){.name = "name", .type = HV_TEXT, .required = create, .min_len = 1,
+                                  .max_len = PERSON_TEXT_BUF - 1, .max_chars = PERSON_TEXT_CHARS, .rule = TEXT_RULE,
+                                  .text = name};
+    spec[2] = (struct http_field){.name = "department", .type = HV_TEXT, .required = create, .min_len = 1,
+                                  .max_len = PERSON_TEXT_BUF - 1, .max_chars = PERSON_TEXT_CHARS, .rule = TEXT_RULE,
+                                  .text = department};
+    spec[3] = (struct http_field){.name = "title", .type = HV_TEXT, .nullable = true, .min_len = 1,
+                                  .max_len = PERSON_TEXT_BUF - 1, .max_chars = PERSON_TEXT_CHARS, .rule = TEXT_RULE,
+                                  .text = title, .null = title_null};
+    spec[4] = (struct http_field){.name = "active", .type = HV_BOOL, .flag = active, .seen = active_seen};
+    spec[5] = (struct http_field){NULL};
 }
 
-att_err http_people_create_body(struct http_response *resp, const char *buf, size_t len, json_t **json,
+att_err http_people_create_body(struct http_response *resp, const char *buf, size_t len, json_t **doc,
                                 struct person_new *out)
 {
-    json_t *body;
-    att_err e = http_json_parse(resp, buf, len, create_spec, &body);
-    if (e != ATT_OK) return e;
-    json_t *active = json_object_get(body, "active");
-    *out = (struct person_new){
-        .employee_no = json_string_value(json_object_get(body, "employee_no")),
-        .name = json_string_value(json_object_get(body, "name")),
-        .department = json_string_value(json_object_get(body, "department")),
-        .title = json_string_value(json_object_get(body, "title")), /* NULL when absent or null */
-        .active = active == NULL || json_is_true(active),
-    };
-    const char *field = person_new_invalid_field(out);
-    if (field != NULL) {
-        json_decref(body);
-        return bad_field(resp, field);
-    }
-    *json = body;
-    return ATT_OK;
+    *out = (struct person_new){.active = true};
+    bool title_null = false, active_seen = false;
+    struct http_field spec[6];
+    person_spec(spec, true, &out->employee_no, &out->name, &out->department, &out->title, &title_null, &out->active,
+                &active_seen);
+    return http_body_parse(resp, buf, len, spec, doc); /* title NULL when absent or null */
 }
 
 att_err http_people_create(struct http_request *req, struct http_response *resp)
@@ -117,7 +112,7 @@ att_err http_people_create(struct http_request *req, struct http_response *resp)
     static const char action[] = "person.create";
     json_t *body;
     struct person_new pn;
-    att_err e = http_json_media(req, resp);
+    att_err e = http_body_media(req, resp);
     if (e == ATT_OK) e = http_people_create_body(resp, req->body, req->body_len, &body, &pn);
     if (e != ATT_OK) return http_audit_refusal(req, action, NULL, e);
     PGconn *c;
@@ -156,23 +151,30 @@ att_err http_people_create(struct http_request *req, struct http_response *resp)
 att_err http_people_list(struct http_request *req, struct http_response *resp)
 {
     static const char action[] = "person.list";
-    long long limit;
-    int active;
-    const char *department, *q, *cursor;
-    att_err e;
-    if ((e = http_query_int(req, resp, "limit", 1, PERSON_LIST_MAX_LIMIT, PERSON_LIST_DEFAULT_LIMIT, &limit)) != ATT_OK ||
-        (e = http_query_str(req, resp, "department", PERSON_TEXT_BUF - 1, &department)) != ATT_OK ||
-        (e = http_query_str(req, resp, "q", PERSON_TEXT_BUF - 1, &q)) != ATT_OK ||
-        (e = http_query_bool(req, resp, "active", -1, &active)) != ATT_OK ||
-        (e = http_query_str(req, resp, "cursor", STORE_CURSOR_MAX - 1, &cursor)) != ATT_OK)
-        return http_audit_refusal(req, action, NULL, e);
+    long long limit = PERSON_LIST_DEFAULT_LIMIT;
+    bool active = false, active_seen = false;
+    const char *department = NULL, *q = NULL, *cursor = NULL;
+    const struct http_field spec[] = {
+        {.name = "limit", .type = HV_INT, .min = 1, .max = PERSON_LIST_MAX_LIMIT, .integer = &limit},
+        /* searched like the fields they match; empty: no filter */
+        {.name = "department", .type = HV_TEXT, .max_len = PERSON_TEXT_BUF - 1, .max_chars = PERSON_TEXT_CHARS,
+         .rule = "must be 1 to 200 characters of text", .text = &department},
+        {.name = "q", .type = HV_TEXT, .max_len = PERSON_TEXT_BUF - 1, .max_chars = PERSON_TEXT_CHARS,
+         .rule = "must be at most 200 characters of text", .text = &q},
+        {.name = "active", .type = HV_BOOL, .flag = &active, .seen = &active_seen},
+        {.name = "cursor", .type = HV_CURSOR, .max_len = STORE_CURSOR_MAX - 1, .cursor_kind = CURSOR_PEOPLE,
+         .cursor_keylen = ATT_UUID_BYTES, .rule = "is not a cursor this list returned", .text = &cursor},
+        {NULL},
+    };
+    att_err e = http_query_read(req, resp, spec, HTTP_QUERY_OPEN);
+    if (e != ATT_OK) return http_audit_refusal(req, action, NULL, e);
     PGconn *c;
     if ((e = http_req_db(req, resp, &c)) != ATT_OK) return e;
 
     struct person_filter f = {
         .department = department && *department ? department : NULL,
         .q = q,
-        .active = active < 0 ? PERSON_ACTIVE_ANY : active ? PERSON_ACTIVE_ONLY : PERSON_INACTIVE_ONLY,
+        .active = !active_seen ? PERSON_ACTIVE_ANY : active ? PERSON_ACTIVE_ONLY : PERSON_INACTIVE_ONLY,
         .limit = (size_t)limit,
         .cursor = cursor,
     };
@@ -180,25 +182,15 @@ att_err http_people_list(struct http_request *req, struct http_response *resp)
     size_t n = 0;
     char next[STORE_CURSOR_MAX];
     e = store_person_list(c, &f, &list, &n, next);
-    if (e == ATT_E_BAD_PARAM) {
-        /* the store checks department and q like the fields they search, and decodes the cursor */
-        struct person_patch dep = {.department = f.department}, name = {.name = q && *q ? q : NULL};
-        if (person_patch_invalid_field(&dep) != NULL)
-            http_problem(resp, e, "department", "query parameter 'department' must be 1 to %d characters of text",
-                         PERSON_TEXT_CHARS);
-        else if (person_patch_invalid_field(&name) != NULL)
-            http_problem(resp, e, "q", "query parameter 'q' must be at most %d characters of text", PERSON_TEXT_CHARS);
-        else
-            http_problem(resp, e, "cursor", "query parameter 'cursor' is not a cursor this list returned");
-        return http_audit_refusal(req, action, NULL, e);
-    }
     if (e != ATT_OK) {
         http_problem(resp, e, NULL, "the roster could not be listed");
         return http_audit_refusal(req, action, NULL, e);
     }
-    char detail[48];
-    snprintf(detail, sizeof detail, "{\"count\":%zu}", n);
-    if ((e = audit_read(req, resp, action, NULL, detail)) != ATT_OK) {
+    char *detail = http_json_text(json_pack("{s:I}", "count", (json_int_t)n));
+    e = detail ? audit_read(req, resp, action, NULL, detail)
+               : http_problem(resp, ATT_E_NOMEM, NULL, "the audit log could not be written");
+    free(detail);
+    if (e != ATT_OK) {
         free(list);
         return e;
     }
@@ -236,38 +228,14 @@ att_err http_people_get(struct http_request *req, struct http_response *resp)
 
 /* ---- PATCH /api/v1/people/{id} ---------------------------------------------------------------- */
 
-static const struct http_json_field patch_spec[] = {
-    {.name = "employee_no", .type = HJ_STRING, .min_len = 1, .max_len = PERSON_EMPLOYEE_NO_BUF - 1},
-    {.name = "name", .type = HJ_STRING, .min_len = 1, .max_len = PERSON_TEXT_BUF - 1},
-    {.name = "department", .type = HJ_STRING, .min_len = 1, .max_len = PERSON_TEXT_BUF - 1},
-    {.name = "title", .type = HJ_STRING, .nullable = true, .min_len = 1, .max_len = PERSON_TEXT_BUF - 1},
-    {.name = "active", .type = HJ_BOOLEAN},
-    {NULL},
-};
-
-att_err http_people_update_body(struct http_response *resp, const char *buf, size_t len, json_t **json,
+att_err http_people_update_body(struct http_response *resp, const char *buf, size_t len, json_t **doc,
                                 struct person_patch *out)
 {
-    json_t *body;
-    att_err e = http_json_parse(resp, buf, len, patch_spec, &body);
-    if (e != ATT_OK) return e;
-    json_t *title = json_object_get(body, "title"), *active = json_object_get(body, "active");
-    *out = (struct person_patch){
-        .employee_no = json_string_value(json_object_get(body, "employee_no")),
-        .name = json_string_value(json_object_get(body, "name")),
-        .department = json_string_value(json_object_get(body, "department")),
-        .title = json_string_value(title),
-        .clear_title = json_is_null(title),
-        .set_active = active != NULL,
-        .active = json_is_true(active),
-    };
-    const char *field = person_patch_invalid_field(out);
-    if (field != NULL) {
-        json_decref(body);
-        return bad_field(resp, field);
-    }
-    *json = body;
-    return ATT_OK;
+    *out = (struct person_patch){0};
+    struct http_field spec[6];
+    person_spec(spec, false, &out->employee_no, &out->name, &out->department, &out->title, &out->clear_title,
+                &out->active, &out->set_active);
+    return http_body_parse(resp, buf, len, spec, doc);
 }
 
 att_err http_people_update(struct http_request *req, struct http_response *resp)
@@ -276,7 +244,7 @@ att_err http_people_update(struct http_request *req, struct http_response *resp)
     const char *id = http_param(req, "id");
     json_t *body;
     struct person_patch pp;
-    att_err e = http_json_media(req, resp);
+    att_err e = http_body_media(req, resp);
     if (e == ATT_OK) e = http_people_update_body(resp, req->body, req->body_len, &body, &pp);
     if (e != ATT_OK) return http_audit_refusal(req, action, id, e);
     if (pp.set_active && (e = http_gallery_ready(req, resp)) != ATT_OK) {

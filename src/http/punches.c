@@ -14,14 +14,6 @@
 
 static const char *const kinds[] = {"in", "out", NULL};
 
-static const struct http_json_field create_spec[] = {
-    {.name = "person_id", .type = HJ_STRING, .required = true, .max_len = 64},
-    {.name = "kind", .type = HJ_STRING, .required = true, .one_of = kinds},
-    {.name = "ts", .type = HJ_STRING, .required = true, .max_len = EVENTS_TIME_MAX - 1},
-    {.name = "reason", .type = HJ_STRING, .required = true, .max_len = 1000},
-    {NULL},
-};
-
 static bool blank(const char *s)
 {
     for (; *s; s++)
@@ -36,45 +28,42 @@ static att_err refused(struct http_request *req, const char *action, const char 
     return e;
 }
 
-att_err http_punches_body(struct http_response *resp, const char *buf, size_t len, int64_t now_s, json_t **json,
-                          int64_t *ts_us)
+att_err http_punches_body(struct http_response *resp, const char *buf, size_t len, int64_t now_s, json_t **doc,
+                          struct punch_body *out)
 {
-    json_t *body;
-    att_err e = http_json_parse(resp, buf, len, create_spec, &body);
+    *out = (struct punch_body){0};
+    const struct http_field spec[] = {
+        {.name = "person_id", .type = HV_UUID, .required = true, .max_len = 64,
+         .rule = "must be the uuid of a person", .text = &out->person_id},
+        {.name = "kind", .type = HV_ENUM, .required = true, .one_of = kinds, .text = &out->kind},
+        {.name = "ts", .type = HV_TIMESTAMP, .required = true, .max_len = EVENTS_TIME_MAX - 1,
+         .rule = "must be an RFC 3339 date-time such as 2024-05-01T07:00:00Z", .us = &out->ts_us, .text = &out->ts},
+        {.name = "reason", .type = HV_TEXT, .required = true, .max_len = 1000, .text = &out->reason},
+        {NULL},
+    };
+    att_err e = http_body_parse(resp, buf, len, spec, doc);
     if (e != ATT_OK) return e;
-    const char *person = json_string_value(json_object_get(body, "person_id"));
-    const char *ts = json_string_value(json_object_get(body, "ts"));
-    const char *reason = json_string_value(json_object_get(body, "reason"));
-    if (!db_uuid_valid(person)) {
-        e = http_problem(resp, ATT_E_INVALID, "person_id", "'person_id' must be the uuid of a person");
-    } else if (!att_time_parse(ts, ts_us)) {
-        e = http_problem(resp, ATT_E_INVALID, "ts", "'ts' must be an RFC 3339 date-time such as 2024-05-01T07:00:00Z");
-    } else if (*ts_us / 1000000 > now_s + PUNCH_MAX_FUTURE_S) {
+    if (out->ts_us / 1000000 > now_s + PUNCH_MAX_FUTURE_S)
         e = http_problem(resp, ATT_E_INVALID, "ts", "'ts' is in the future");
-    } else if (*ts_us < 0) {
+    else if (out->ts_us < 0)
         e = http_problem(resp, ATT_E_INVALID, "ts", "'ts' is before 1970");
-    } else if (blank(reason)) {
+    else if (blank(out->reason))
         e = http_problem(resp, ATT_E_INVALID, "reason", "'reason' must say why the punch is added");
-    }
     if (e != ATT_OK) {
-        json_decref(body);
-        return e;
+        json_decref(*doc);
+        *doc = NULL;
     }
-    *json = body;
-    return ATT_OK;
+    return e;
 }
 
 att_err http_punches_create(struct http_request *req, struct http_response *resp)
 {
     json_t *body;
-    int64_t ts_us;
-    att_err e = http_json_media(req, resp);
-    if (e == ATT_OK) e = http_punches_body(resp, req->body, req->body_len, att_time_wall_us() / 1000000, &body, &ts_us);
+    struct punch_body pb;
+    att_err e = http_body_media(req, resp);
+    if (e == ATT_OK) e = http_punches_body(resp, req->body, req->body_len, att_time_wall_us() / 1000000, &body, &pb);
     if (e != ATT_OK) return e;
-    const char *person = json_string_value(json_object_get(body, "person_id"));
-    const char *kind = json_string_value(json_object_get(body, "kind"));
-    const char *ts = json_string_value(json_object_get(body, "ts"));
-    const char *reason = json_string_value(json_object_get(body, "reason"));
+    const char *person = pb.person_id, *kind = pb.kind, *ts = pb.ts;
 
     PGconn *c;
     if ((e = http_req_db(req, resp, &c)) != ATT_OK) {
@@ -83,12 +72,10 @@ att_err http_punches_create(struct http_request *req, struct http_response *resp
     }
     char id[ATT_UUID_STR] = "";
     struct audit_actor actor = http_actor(req);
-    struct punch_new pn = {.person_id = person, .kind = kind, .ts = ts, .ts_us = ts_us, .reason = reason};
+    struct punch_new pn = {.person_id = person, .kind = kind, .ts = ts, .ts_us = pb.ts_us, .reason = pb.reason};
     e = punch_add(c, &actor, &pn, id);
     if (e != ATT_OK) {
-        json_t *d = json_pack("{s:s, s:s, s:s}", "person_id", person, "kind", kind, "ts", ts);
-        char *detail = d ? json_dumps(d, JSON_COMPACT) : NULL;
-        json_decref(d);
+        char *detail = http_json_text(json_pack("{s:s, s:s, s:s}", "person_id", person, "kind", kind, "ts", ts));
         json_decref(body);
         (void)http_audit(req, "punch.create", "event", NULL, att_err_code(e), detail);
         free(detail);
