@@ -123,45 +123,8 @@ const char *http_req_header(const struct http_request *req, const char *name);
  * On failure writes a 503 problem into resp and returns its error. */
 att_err http_req_db(struct http_request *req, struct http_response *resp, PGconn **out);
 
-enum http_json_type { HJ_STRING, HJ_INTEGER, HJ_NUMBER, HJ_BOOLEAN, HJ_OBJECT, HJ_ARRAY };
-
-/* One expected member of a JSON request object. A spec is an array ended by {NULL}. */
-struct http_json_field {
-    const char *name;
-    enum http_json_type type;
-    bool required;
-    bool nullable;                 /* JSON null accepted (PATCH "clear this") */
-    size_t min_len, max_len;       /* strings: length bounds in bytes (max 0 = no bound) */
-    const char *const *one_of;     /* strings: allowed values, NULL-terminated; NULL = any */
-    long long min, max;            /* integers: bounds when min < max */
-};
-
-/* Parse the body as a JSON object (Content-Type application/json) checked against spec:
- * 415 for another media type, 400 (malformed_json) for bad syntax, duplicate keys or nesting
- * deeper than HTTP_JSON_MAX_DEPTH, 400 if it is not an object, 422 (invalid_field, "field" set)
- * for a missing, unknown or ill-typed member. On success *out is a new reference (json_decref). */
-att_err http_json_body(const struct http_request *req, struct http_response *resp,
-                       const struct http_json_field *spec, json_t **out);
-/* The two halves of http_json_body: the 415 media-type check, and the body checks on body[0..len)
- * alone (no connection), which the route body parsers below and fuzz/fuzz_json_body.c call. */
-att_err http_json_media(const struct http_request *req, struct http_response *resp);
-att_err http_json_parse(struct http_response *resp, const char *body, size_t len, const struct http_json_field *spec,
-                        json_t **out);
-
-/* Query-string helpers: an absent parameter gives the default (or NULL); a bad one writes a 400
- * bad_parameter problem naming it. */
-att_err http_query_int(const struct http_request *req, struct http_response *resp, const char *name,
-                       long long min, long long max, long long dflt, long long *out);
-att_err http_query_bool(const struct http_request *req, struct http_response *resp, const char *name,
-                        int dflt, int *out); /* dflt/out: 0, 1, or -1 for "absent" */
-/* *out = index into allowed (NULL-terminated), or dflt when absent. */
-att_err http_query_enum(const struct http_request *req, struct http_response *resp, const char *name,
-                        const char *const *allowed, int dflt, int *out);
-/* *out = the raw value or NULL; 400 if longer than max_len bytes. */
-att_err http_query_str(const struct http_request *req, struct http_response *resp, const char *name,
-                       size_t max_len, const char **out);
-/* The value rules of http_query_int and http_query_bool on one value: false if s is not a decimal
- * integer in [min, max] / not true, false, 1 or 0 (*out untouched then). */
+/* The value rules of integer and boolean query parameters on one value (query_spec.c): false if s is
+ * not a decimal integer in [min, max] / not true, false, 1 or 0 (*out untouched then). */
 bool http_parse_int(const char *s, long long min, long long max, long long *out);
 bool http_parse_bool(const char *s, int *out);
 

@@ -8,12 +8,35 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <ctype.h>
 #include <string.h>
 
 #include "http_internal.h"
 #include "spec_value.h"
 
 #define QUERY_SPEC_MAX 32 /* fields per query spec (bits of a uint32_t) */
+
+bool http_parse_int(const char *s, long long min, long long max, long long *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || isspace((unsigned char)*s) || v < min || v > max) return false;
+    *out = v;
+    return true;
+}
+
+bool http_parse_bool(const char *s, int *out)
+{
+    if (strcmp(s, "true") == 0 || strcmp(s, "1") == 0) {
+        *out = 1;
+    } else if (strcmp(s, "false") == 0 || strcmp(s, "0") == 0) {
+        *out = 0;
+    } else {
+        return false;
+    }
+    return true;
+}
 
 static size_t spec_index(const struct http_field *spec, const char *name)
 {

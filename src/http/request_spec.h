@@ -100,7 +100,8 @@ struct http_query_arg {
 
 /* Check the request's query string against spec (at most 32 fields) and fill its outputs. A bad
  * value is a 400 bad_parameter problem naming the parameter. Outputs of type text point into the
- * connection's storage, valid for the whole request. */
+ * connection's storage, valid for the whole request. A request without a connection (a route's
+ * query parser under test) reads req->query instead. */
 att_err http_query_read(const struct http_request *req, struct http_response *resp, const struct http_field *spec,
                         enum http_query_mode mode);
 
