@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "attendd/db.h"
+#include "attendd/json.h"
 #include "attendd/keyfile.h"
 #include "attendd/migrations.h"
 #include "attendd/store_audit.h"
@@ -31,7 +32,7 @@ enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 static char *detail_json(json_t *obj)
 {
     if (!obj) return NULL;
-    char *s = json_dumps(obj, JSON_COMPACT);
+    char *s = att_json_dumps(obj, JSON_COMPACT);
     json_decref(obj);
     return s;
 }
@@ -206,7 +207,7 @@ static int token_list(int argc, char **argv)
         }
     }
     free(v);
-    char *s = arr ? json_dumps(arr, JSON_INDENT(2)) : NULL;
+    char *s = att_json_dumps(arr, JSON_INDENT(2));
     json_decref(arr);
     if (!s) {
         fprintf(stderr, "attendctl: token list: out of memory\n");

@@ -9,13 +9,13 @@
 #include <unistd.h>
 
 #include "attendd/photo.h"
+#include "attendd/json.h"
 #include "attendd/vision.h"
 #include "cli.h"
 
 enum { EX_OK = 0, EX_NOFACE = 1, EX_USAGE = 2, EX_IMAGE = 3, EX_MODELS = 4 };
 
 #define MAX_FACES 256
-#define JSON_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(7))
 
 struct vopts {
     const char *models;   /* --models DIR */
@@ -145,7 +145,8 @@ static int report(const char *cmd, const char *path, const av_err *err)
 
 static json_t *json_box(const av_box *b)
 {
-    return json_pack("[ffff]", (double)b->x1, (double)b->y1, (double)b->x2, (double)b->y2);
+    return json_pack("[oooo]", att_json_float(b->x1), att_json_float(b->y1), att_json_float(b->x2),
+                     att_json_float(b->y2));
 }
 
 static int print_json(json_t *root)
@@ -154,9 +155,15 @@ static int print_json(json_t *root)
         fprintf(stderr, "attendctl: out of memory building JSON\n");
         return EX_MODELS;
     }
-    int rc = json_dumpf(root, stdout, JSON_FLAGS);
+    char *text = att_json_dumps(root, JSON_COMPACT);
     json_decref(root);
-    if (rc != 0 || fputc('\n', stdout) == EOF || fflush(stdout) != 0) {
+    if (!text) {
+        fprintf(stderr, "attendctl: out of memory building JSON\n");
+        return EX_MODELS;
+    }
+    int rc = fputs(text, stdout);
+    free(text);
+    if (rc == EOF || fputc('\n', stdout) == EOF || fflush(stdout) != 0) {
         fprintf(stderr, "attendctl: cannot write to stdout\n");
         return EX_MODELS;
     }
@@ -174,12 +181,14 @@ static json_t *face_json(av_pipeline *pipe, const av_image *img, const av_face *
         return NULL;
     q.liveness = live;
     json_t *pts = json_array();
-    for (int k = 0; k < 5; k++) json_array_append_new(pts, json_pack("[ff]", (double)f->pts5[k].x, (double)f->pts5[k].y));
-    return json_pack("{s:o, s:f, s:o, s:{s:f, s:f, s:f, s:f, s:f}, s:f, s:b}",
-                     "box", json_box(&f->box), "score", (double)f->score, "landmarks5", pts,
-                     "quality", "size_px", (double)q.size_px, "sharpness", (double)q.sharpness,
-                     "yaw", (double)q.yaw, "roll_deg", (double)q.roll_deg, "frontalness", (double)q.frontalness,
-                     "liveness", (double)q.liveness, "live", q.liveness >= AV_LIVE_THRESHOLD);
+    for (int k = 0; k < 5; k++)
+        json_array_append_new(pts, json_pack("[oo]", att_json_float(f->pts5[k].x), att_json_float(f->pts5[k].y)));
+    return json_pack("{s:o, s:o, s:o, s:{s:o, s:o, s:o, s:o, s:o}, s:o, s:b}",
+                     "box", json_box(&f->box), "score", att_json_float(f->score), "landmarks5", pts,
+                     "quality", "size_px", att_json_float(q.size_px), "sharpness", att_json_float(q.sharpness),
+                     "yaw", att_json_float(q.yaw), "roll_deg", att_json_float(q.roll_deg),
+                     "frontalness", att_json_float(q.frontalness),
+                     "liveness", att_json_float(q.liveness), "live", q.liveness >= AV_LIVE_THRESHOLD);
 }
 
 int cmd_detect(int argc, char **argv)
@@ -267,9 +276,9 @@ int cmd_embed(int argc, char **argv)
         rc = report("embed", o.args[0], &err);
     } else {
         json_t *v = json_array();
-        for (int k = 0; k < AV_EMBED_DIM; k++) json_array_append_new(v, json_real(emb[k]));
-        rc = print_json(json_pack("{s:s, s:o, s:f, s:o}", "image", o.args[0], "box", json_box(&face.box),
-                                  "score", (double)face.score, "embedding", v));
+        for (int k = 0; k < AV_EMBED_DIM; k++) json_array_append_new(v, att_json_float(emb[k]));
+        rc = print_json(json_pack("{s:s, s:o, s:o, s:o}", "image", o.args[0], "box", json_box(&face.box),
+                                  "score", att_json_float(face.score), "embedding", v));
     }
     av_image_free(img);
     vctx_free(&c);
@@ -296,8 +305,8 @@ int cmd_compare(int argc, char **argv)
     }
     if (rc == EX_OK) {
         float s = av_similarity(emb[0], emb[1]);
-        rc = print_json(json_pack("{s:f, s:b, s:f}", "similarity", (double)s, "match",
-                                  s >= AV_DEFAULT_THRESHOLD, "threshold", (double)AV_DEFAULT_THRESHOLD));
+        rc = print_json(json_pack("{s:o, s:b, s:o}", "similarity", att_json_float(s), "match",
+                                  s >= AV_DEFAULT_THRESHOLD, "threshold", att_json_float(AV_DEFAULT_THRESHOLD)));
     }
     vctx_free(&c);
     return rc;

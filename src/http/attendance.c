@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "attendd/db.h"
+#include "attendd/json.h"
 #include "attendd/report.h"
 #include "attendd/store_shifts.h"
 #include "attendd/time.h"
@@ -408,7 +409,7 @@ att_err http_attendance_get(struct http_request *req, struct http_response *resp
     json_t *detail = json_pack("{s:s, s:s, s:o, s:o, s:s, s:I}", "from", q.from_s, "to", q.to_s, "department",
                                str_or_null(q.department), "person_id", str_or_null(q.person_id), "format",
                                q.csv ? "csv" : "json", "rows", (json_int_t)rows);
-    char *detail_txt = detail ? json_dumps(detail, JSON_COMPACT) : NULL;
+    char *detail_txt = att_json_dumps(detail, JSON_COMPACT);
     json_decref(detail);
     const char *ttype = q.person_id ? "person" : NULL;
     if (e != ATT_OK) {

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "attendd/json.h"
 #include "attendd/log.h"
 #include "attendd/roster.h"
 
@@ -14,14 +15,14 @@
 static json_t *face_json(const struct roster_face_match *f)
 {
     const av_box *b = &f->box;
-    json_t *match = f->matched ? json_pack("{s:s, s:s, s:s, s:f}", "person_id", f->person.id, "employee_no",
+    json_t *match = f->matched ? json_pack("{s:s, s:s, s:s, s:o}", "person_id", f->person.id, "employee_no",
                                            f->person.employee_no, "name", f->person.name, "similarity",
-                                           (double)f->similarity)
+                                           att_json_float(f->similarity))
                                : json_null();
-    return json_pack("{s:{s:i, s:i, s:i, s:i}, s:f, s:b, s:o, s:o}", "box", "x", (int)(b->x1 + 0.5f), "y",
+    return json_pack("{s:{s:i, s:i, s:i, s:i}, s:o, s:b, s:o, s:o}", "box", "x", (int)(b->x1 + 0.5f), "y",
                      (int)(b->y1 + 0.5f), "w", (int)(b->x2 - b->x1 + 0.5f), "h", (int)(b->y2 - b->y1 + 0.5f),
-                     "liveness", (double)f->liveness, "live", f->liveness >= AV_LIVE_THRESHOLD, "similarity",
-                     f->searched ? json_real((double)f->similarity) : json_null(), "match", match);
+                     "liveness", att_json_float(f->liveness), "live", f->liveness >= AV_LIVE_THRESHOLD, "similarity",
+                     f->searched ? att_json_float(f->similarity) : json_null(), "match", match);
 }
 
 att_err http_identify(struct http_request *req, struct http_response *resp)
@@ -65,7 +66,7 @@ att_err http_identify(struct http_request *req, struct http_response *resp)
     }
     /* the audit row says which people were named, by id only */
     json_t *d = json_pack("{s:I, s:O}", "faces", (json_int_t)r->n, "matched", ids);
-    char *detail = d ? json_dumps(d, JSON_COMPACT) : NULL;
+    char *detail = att_json_dumps(d, JSON_COMPACT);
     json_decref(d);
     e = detail ? http_audit(req, action, NULL, NULL, "ok", detail) : ATT_E_NOMEM;
     free(detail);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "attendd/json.h"
 #include "attendd/log.h"
 
 void http_response_clear(struct http_response *resp)
@@ -25,7 +26,7 @@ void http_response_clear(struct http_response *resp)
 static att_err set_json_body(struct http_response *resp, unsigned int status, json_t *v, const char *ctype)
 {
     if (v == NULL) return ATT_E_NOMEM;
-    char *text = json_dumps(v, JSON_COMPACT);
+    char *text = att_json_dumps(v, JSON_COMPACT);
     json_decref(v);
     if (text == NULL) return ATT_E_NOMEM;
     free(resp->body);
@@ -148,7 +149,7 @@ att_err http_problem_ext(struct http_response *resp, att_err err, const char *fi
 
 char *http_json_text(json_t *j)
 {
-    char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    char *s = att_json_dumps(j, JSON_COMPACT);
     json_decref(j);
     return s;
 }

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "attendd/data_version.h"
+#include "attendd/json.h"
 #include "attendd/log.h"
 #include "attendd/time.h"
 
@@ -85,7 +86,7 @@ static att_err fetch(struct sse_stream *s, uint64_t version)
     if (e != ATT_OK) return e;
     for (size_t i = 0; e == ATT_OK && i < n; i++) {
         json_t *o = http_event_json(&rows[i], s->pseudonymous);
-        char *txt = o ? json_dumps(o, JSON_COMPACT) : NULL; /* one line: no newline inside */
+        char *txt = att_json_dumps(o, JSON_COMPACT); /* one line: no newline inside */
         json_decref(o);
         char head[40];
         int hl = snprintf(head, sizeof head, "id: %" PRId64 "\ndata: ", rows[i].seq);

@@ -1,5 +1,6 @@
 /* Manual punches: a correction added or voided with its audit row in one transaction, then the data
  * version bumped (event lists and attendance reports change). */
+#include "attendd/json.h"
 #include "attendd/punch.h"
 
 #include <ctype.h>
@@ -31,7 +32,7 @@ static bool punch_ok(const struct punch_new *p, int64_t now_s)
 
 static char *detail_text(json_t *o)
 {
-    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    char *s = att_json_dumps(o, JSON_COMPACT);
     json_decref(o);
     return s;
 }

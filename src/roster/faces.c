@@ -10,6 +10,7 @@
 
 #include "attendd/data_version.h"
 #include "attendd/db.h"
+#include "attendd/json.h"
 #include "attendd/log.h"
 #include "attendd/roster.h"
 #include "attendd/store_faces.h"
@@ -90,7 +91,7 @@ static att_err enrol_run(PGconn *c, void *arg)
     }
     w->changed = true;
     json_t *o = json_pack("{s:s}", "face_id", fid);
-    char *detail = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    char *detail = att_json_dumps(o, JSON_COMPACT);
     json_decref(o);
     e = detail ? store_audit_ok(c, w->actor, "face.enrol", "person", pid, detail) : ATT_E_NOMEM;
     free(detail);
@@ -187,7 +188,7 @@ static att_err delete_run(PGconn *c, void *arg)
     if (e != ATT_OK) return e;
     w->changed = true;
     json_t *o = json_pack("{s:s}", "face_id", w->face_id);
-    char *detail = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    char *detail = att_json_dumps(o, JSON_COMPACT);
     json_decref(o);
     e = detail ? store_audit_ok(c, w->actor, "face.delete", "person", w->person_id, detail) : ATT_E_NOMEM;
     free(detail);

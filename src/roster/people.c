@@ -7,6 +7,7 @@
 
 #include "attendd/data_version.h"
 #include "attendd/db.h"
+#include "attendd/json.h"
 #include "attendd/log.h"
 #include "attendd/roster.h"
 #include "src/roster/roster_internal.h"
@@ -76,7 +77,7 @@ static char *fields_detail(const struct person_patch *p)
     if (p->title || p->clear_title) json_array_append_new(f, json_string("title"));
     if (p->set_active) json_array_append_new(f, json_string("active"));
     json_t *o = json_pack("{s:o}", "fields", f);
-    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    char *s = att_json_dumps(o, JSON_COMPACT);
     json_decref(o);
     return s;
 }
@@ -120,7 +121,7 @@ static att_err run_erase(PGconn *c, void *arg)
     att_err e = store_person_erase(c, w->id, &w->faces);
     if (e != ATT_OK) return e;
     json_t *o = json_pack("{s:I}", "faces_deleted", (json_int_t)w->faces);
-    char *detail = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    char *detail = att_json_dumps(o, JSON_COMPACT);
     json_decref(o);
     if (detail == NULL) return ATT_E_NOMEM;
     e = audited(c, w, "person.erase", w->id, detail);
