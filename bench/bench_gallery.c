@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "attendd/gallery.h"
+#include "attendd/uuid.h"
 #include "src/gallery/kernels.h"
 
 #define QUERIES 50
@@ -71,9 +72,12 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static void uuid_of(unsigned tag, unsigned i, char out[GAL_UUID_STR])
+/* Bench id: i (big-endian) in bytes 0..3 and 12..15, tag in bytes 4..5. */
+static void uuid_of(unsigned tag, unsigned i, att_uuid *out)
 {
-    snprintf(out, GAL_UUID_STR, "%08x-%04x-4000-8000-%012x", i, tag, i);
+    *out = (att_uuid){{(uint8_t)(i >> 24), (uint8_t)(i >> 16), (uint8_t)(i >> 8), (uint8_t)i, (uint8_t)(tag >> 8),
+                       (uint8_t)tag, 0x40, 0x00, 0x80, 0x00, 0, 0, (uint8_t)(i >> 24), (uint8_t)(i >> 16),
+                       (uint8_t)(i >> 8), (uint8_t)i}};
 }
 
 static double pct(double *t, int n, double p)
@@ -91,7 +95,7 @@ static int run(size_t n, bool portable)
     float *copy = keep ? malloc(sizeof(float) * GAL_DIM * n) : NULL;
     float (*probe_base)[GAL_DIM] = malloc(sizeof(float[GAL_DIM]) * QUERIES);
     if ((keep && !copy) || !probe_base) return 1;
-    char p[GAL_UUID_STR], f[GAL_UUID_STR];
+    char p[ATT_UUID_STR], f[ATT_UUID_STR];
     float v[GAL_DIM];
     double t0 = now_ms();
     /* people with 1 to 3 templates (about 2 per person on average) */
@@ -101,8 +105,11 @@ static int run(size_t n, bool portable)
         rand_unit(v);
         if (keep) memcpy(copy + i * GAL_DIM, v, sizeof v);
         if ((i % (n / QUERIES)) == 0 && i / (n / QUERIES) < QUERIES) memcpy(probe_base[i / (n / QUERIES)], v, sizeof v);
-        uuid_of(0, person, p);
-        uuid_of(1, (unsigned)i, f);
+        att_uuid pu, fu;
+        uuid_of(0, person, &pu);
+        uuid_of(1, (unsigned)i, &fu);
+        att_uuid_format(&pu, p);
+        att_uuid_format(&fu, f);
         if (gal_face_add(g, p, f, v) != ATT_OK) {
             fprintf(stderr, "add failed at %zu\n", i);
             return 1;
@@ -170,9 +177,9 @@ static int run(size_t n, bool portable)
                     pairs++;
                 }
             }
-            char want[GAL_UUID_STR];
-            uuid_of(1, (unsigned)best_row, want);
-            if (strcmp(want, res[i].face_id) == 0) agree++;
+            att_uuid want;
+            uuid_of(1, (unsigned)best_row, &want);
+            if (att_uuid_eq(&want, &res[i].face)) agree++;
             double e = fabs(res[i].similarity - best);
             if (e > max_sim_err) max_sim_err = e;
         }

@@ -23,6 +23,7 @@
 #include "attendd/migrations.h"
 #include "attendd/pipeline.h"
 #include "attendd/store_people.h"
+#include "attendd/uuid.h"
 
 #define MAX_CAMS 64
 #define MAX_WALKERS 32
@@ -98,7 +99,7 @@ static void enrol(PGconn *c, const char *data, const av_models *m, gal *g)
     av_err ve;
     if (av_pipeline_new(m, 0, &vp, &ve) != AV_OK) die("vision", ve.msg);
     for (size_t i = 0; i < g_ne; i++) {
-        char id[UUID_STR_LEN], face[UUID_STR_LEN], path[2200], name[2100];
+        char id[ATT_UUID_STR], face[ATT_UUID_STR], path[2200], name[2100];
         snprintf(name, sizeof name, "Walker %s", g_enrol[i][0]);
         struct person_new pn = {.employee_no = g_enrol[i][0], .name = name, .active = true};
         if (store_person_create(c, &pn, id) != ATT_OK) die("enrol", "person insert failed");
@@ -108,7 +109,7 @@ static void enrol(PGconn *c, const char *data, const av_models *m, gal *g)
         if (av_image_load(path, 0, &img, &ve) != AV_OK || av_face_template(vp, img, emb, NULL, &ve) != AV_OK)
             die(path, ve.msg);
         av_image_free(img);
-        store_uuid_new(face);
+        att_uuid_new_text(face);
         if (gal_face_add(g, id, face, emb) != ATT_OK) die("enrol", "gallery add failed");
     }
     av_pipeline_free(vp);
@@ -117,7 +118,7 @@ static void enrol(PGconn *c, const char *data, const av_models *m, gal *g)
 struct cams {
     size_t n;
     uint64_t tag0;
-    char id[MAX_CAMS][UUID_STR_LEN];
+    char id[MAX_CAMS][ATT_UUID_STR];
     cap_camera *cam[MAX_CAMS];
     rules *r[MAX_CAMS];
 };
@@ -129,11 +130,10 @@ static rules *rules_of(void *ud, uint64_t tag)
     struct cams *c = ud;
     return c->r[tag - c->tag0];
 }
-static att_err lookup(void *ud, uint64_t tag, char id_out[UUID_STR_LEN], enum rules_role *role)
+static att_err lookup(void *ud, uint64_t tag, enum rules_role *role)
 {
     struct cams *c = ud;
     if (tag < c->tag0 || tag >= c->tag0 + c->n) return ATT_E_NOT_FOUND;
-    memcpy(id_out, c->id[tag - c->tag0], UUID_STR_LEN);
     *role = RULES_ROLE_AUTO;
     return ATT_OK;
 }
@@ -143,21 +143,6 @@ static att_err status(void *ud, const char *id, struct cap_status *st)
     for (size_t i = 0; i < c->n; i++)
         if (!strcmp(c->id[i], id)) return cap_camera_get_status(c->cam[i], st);
     return ATT_E_NOT_FOUND;
-}
-
-static bool uuid_bytes(const char *s, uint8_t out[16])
-{
-    size_t j = 0;
-    for (; *s && j < 32; s++) {
-        if (*s == '-') continue;
-        char h[2] = {*s, 0};
-        char *end;
-        long v = strtol(h, &end, 16);
-        if (*end) return false;
-        out[j / 2] = (uint8_t)(j % 2 ? out[j / 2] | v : v << 4);
-        j++;
-    }
-    return j == 32;
 }
 
 /* Origin gauge of camera id from the registry's text. */
@@ -295,7 +280,7 @@ int main(int argc, char **argv)
             snprintf(sql, sizeof sql, "INSERT INTO cameras (name, url) VALUES ('bench-%d', 'rtsp://x/%d') RETURNING id", i, i);
             PGresult *res = PQexec(c, sql);
             if (PQresultStatus(res) != PGRES_TUPLES_OK) die("database", PQerrorMessage(c));
-            snprintf(cams.id[i], UUID_STR_LEN, "%s", PQgetvalue(res, 0, 0));
+            snprintf(cams.id[i], ATT_UUID_STR, "%s", PQgetvalue(res, 0, 0));
             PQclear(res);
         }
         if (!mkdtemp(spool_dir)) die("spool", "mkdtemp failed");
@@ -326,7 +311,7 @@ int main(int argc, char **argv)
         pc.metrics = m;
         if (pipeline_new(&pc, &p, err, sizeof err) != ATT_OK || pipeline_start(p) != ATT_OK) die("pipeline", err);
     } else {
-        for (int i = 0; i < n; i++) store_uuid_new(cams.id[i]);
+        for (int i = 0; i < n; i++) att_uuid_new_text(cams.id[i]);
     }
 
     double cpu0 = cpu_s();
@@ -340,7 +325,7 @@ int main(int argc, char **argv)
         cc.url = url;
         cc.tag = cams.tag0 + (uint64_t)i;
         cc.analysis_fps = fps;
-        uuid_bytes(cams.id[i], cc.id);
+        if (!att_uuid_parse(cams.id[i], &cc.id)) die("camera", "id is not a uuid");
         if (cap_camera_new(&cc, q, &cams.cam[i], err, sizeof err) != ATT_OK ||
             cap_camera_start(cams.cam[i], err, sizeof err) != ATT_OK)
             die("camera", err);

@@ -22,6 +22,7 @@
 #include "attendd/store_people.h"
 #include "attendd/time.h"
 #include "attendd/tz.h"
+#include "attendd/uuid.h"
 #include "attendd/vision.h"
 #include "src/http/http_internal.h"
 #include "src/http/multipart.h"
@@ -268,8 +269,8 @@ static inline void fz_spool_roundtrip(const struct spool_event *ev)
     FZ_CHECK(spool_event_encode(ev, buf, sizeof buf, &len) == ATT_OK);
     struct spool_event back;
     FZ_CHECK(spool_event_decode(buf, len, &back) == ATT_OK);
-    FZ_CHECK(memcmp(back.id, ev->id, sizeof back.id) == 0 && memcmp(back.person, ev->person, sizeof back.person) == 0 &&
-             memcmp(back.camera, ev->camera, sizeof back.camera) == 0);
+    FZ_CHECK(att_uuid_eq(&back.id, &ev->id) && att_uuid_eq(&back.person, &ev->person) &&
+             att_uuid_eq(&back.camera, &ev->camera));
     FZ_CHECK(back.kind == ev->kind && back.ts_us == ev->ts_us && strcmp(back.source, ev->source) == 0);
     FZ_CHECK(back.similarity == ev->similarity && back.liveness == ev->liveness); /* by value: -0 == 0 */
 }
@@ -351,12 +352,12 @@ static inline bool fz_query(const uint8_t *data, size_t size)
         break;
     }
     case FZ_UUID: {
-        unsigned char u[16];
-        ok = cursor_uuid_parse(s, u);
-        FZ_CHECK(ok == db_uuid_valid(s)); /* the store and the cursors agree on what a uuid is */
+        att_uuid u;
+        ok = att_uuid_parse(s, &u);
+        FZ_CHECK(ok == att_uuid_valid(s));
         if (ok) {
-            char text[37];
-            cursor_uuid_format(u, text);
+            char text[ATT_UUID_STR];
+            att_uuid_format(&u, text);
             FZ_CHECK(strlen(text) == 36 && strncasecmp(text, s, 36) == 0);
         }
         break;

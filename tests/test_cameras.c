@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "attendd/camera_mgr.h"
+#include "attendd/uuid.h"
 #include "support.h"
 #include "support_rtsp.h"
 
@@ -97,16 +98,18 @@ START_TEST(mgr_tags_changes_remove)
     /* frames carry a tag that maps back to the camera and its current role */
     cap_frame *f = pop(q);
     uint64_t tag_a = f->tag;
-    ck_assert_uint_eq(f->camera_id[0], 0x11);
+    ck_assert_uint_eq(f->camera_id.b[0], 0x11);
     cap_frame_free(f);
-    char id[UUID_STR_LEN];
+    att_uuid uid;
+    char id[ATT_UUID_STR];
     enum rules_role role;
-    ck_assert_int_eq(camera_mgr_lookup(m, tag_a, id, &role), ATT_OK);
+    ck_assert_int_eq(camera_mgr_lookup(m, tag_a, &uid, &role), ATT_OK);
+    att_uuid_format(&uid, id);
     ck_assert_str_eq(id, ID_A);
     ck_assert_int_eq(role, RULES_ROLE_IN);
     a.role = RULES_ROLE_AUTO; /* in place: same tag, new role */
     ck_assert_int_eq(camera_mgr_apply(m, &a, err, sizeof err), ATT_OK);
-    ck_assert_int_eq(camera_mgr_lookup(m, tag_a, id, &role), ATT_OK);
+    ck_assert_int_eq(camera_mgr_lookup(m, tag_a, &uid, &role), ATT_OK);
     ck_assert_int_eq(role, RULES_ROLE_AUTO);
     ck_assert_int_eq(camera_mgr_add_faces_seen(m, tag_a, 3), ATT_OK);
     ck_assert_int_eq(camera_mgr_add_faces_seen(m, tag_a, 2), ATT_OK);
@@ -147,13 +150,13 @@ START_TEST(mgr_tags_changes_remove)
     def_init(&b, ID_B, "ward-b", clip);
     b.enabled = false;
     ck_assert_int_eq(camera_mgr_apply(m, &b, err, sizeof err), ATT_OK);
-    char ids[4][UUID_STR_LEN];
+    char ids[4][ATT_UUID_STR];
     ck_assert_uint_eq(camera_mgr_list(m, ids, 4), 2);
     ck_assert_str_eq(ids[0], ID_A);
     ck_assert_str_eq(ids[1], ID_B);
     ck_assert_int_eq(camera_mgr_remove(m, ID_A), ATT_OK);
     ck_assert_int_eq(camera_mgr_remove(m, ID_A), ATT_E_NOT_FOUND);
-    ck_assert_int_eq(camera_mgr_lookup(m, tag_a, id, &role), ATT_E_NOT_FOUND);
+    ck_assert_int_eq(camera_mgr_lookup(m, tag_a, &uid, &role), ATT_E_NOT_FOUND);
     ck_assert_int_eq(camera_mgr_add_faces_seen(m, tag_a, 1), ATT_E_NOT_FOUND);
     a.enabled = true;
     ck_assert_int_eq(camera_mgr_apply(m, &a, err, sizeof err), ATT_OK);
@@ -162,11 +165,12 @@ START_TEST(mgr_tags_changes_remove)
         uint64_t t = f->tag;
         cap_frame_free(f);
         if (t == tag_a) {
-            ck_assert_int_eq(camera_mgr_lookup(m, t, id, &role), ATT_E_NOT_FOUND);
+            ck_assert_int_eq(camera_mgr_lookup(m, t, &uid, &role), ATT_E_NOT_FOUND);
             continue;
         }
         ck_assert_uint_gt(t, tag_a);
-        ck_assert_int_eq(camera_mgr_lookup(m, t, id, &role), ATT_OK);
+        ck_assert_int_eq(camera_mgr_lookup(m, t, &uid, &role), ATT_OK);
+        att_uuid_format(&uid, id);
         ck_assert_str_eq(id, ID_A);
         break;
     }
@@ -274,7 +278,7 @@ static long long jint(json_t *o, const char *k)
 
 /* POST a camera (extra: more JSON members as an object text, or NULL); its id into id_out. */
 static json_t *create_on(const struct ts_daemon *d, const char *name, const char *url, const char *extra,
-                         char id_out[UUID_STR_LEN])
+                         char id_out[ATT_UUID_STR])
 {
     json_t *b = json_pack("{s:s, s:s}", "name", name, "url", url);
     if (extra) {
@@ -288,11 +292,11 @@ static json_t *create_on(const struct ts_daemon *d, const char *name, const char
     json_decref(b);
     json_t *j = call_json(d, "POST", "/api/v1/cameras", d->admin_token, txt, 201);
     free(txt);
-    snprintf(id_out, UUID_STR_LEN, "%s", jstr(j, "id"));
+    snprintf(id_out, ATT_UUID_STR, "%s", jstr(j, "id"));
     return j;
 }
 
-static json_t *create(const char *name, const char *url, const char *extra, char id_out[UUID_STR_LEN])
+static json_t *create(const char *name, const char *url, const char *extra, char id_out[ATT_UUID_STR])
 {
     return create_on(&D, name, url, extra, id_out);
 }
@@ -386,7 +390,7 @@ static bool listed(const char *id)
 START_TEST(api_auth_each_route)
 {
     ck_assert(g_up);
-    char id[UUID_STR_LEN], path[128];
+    char id[ATT_UUID_STR], path[128];
     json_decref(create("auth-cam", g_clip_url, "{\"enabled\": false}", id));
     snprintf(path, sizeof path, "/api/v1/cameras/%s", id);
     struct {
@@ -471,7 +475,7 @@ START_TEST(api_bad_definitions)
     json_decref(l);
 
     /* duplicate names: 409 on create and on rename */
-    char id1[UUID_STR_LEN], id2[UUID_STR_LEN], path[128];
+    char id1[ATT_UUID_STR], id2[ATT_UUID_STR], path[128];
     json_decref(create("dup-cam", g_clip_url, "{\"enabled\":false}", id1));
     json_decref(create("other-cam", g_clip_url, "{\"enabled\":false}", id2));
     snprintf(b, sizeof b, "{\"name\":\"dup-cam\",\"url\":\"%s\",\"enabled\":false}", g_clip_url);
@@ -510,7 +514,7 @@ END_TEST
 START_TEST(api_streaming_lifecycle)
 {
     ck_assert(g_up);
-    char id[UUID_STR_LEN];
+    char id[ATT_UUID_STR];
     json_t *j = create("ward-3 entrance", g_clip_url, "{\"role\":\"in\",\"analysis_fps\":5}", id);
     /* the answer comes before the stream could possibly be open */
     ck_assert_str_eq(jstr(j, "state"), "connecting");
@@ -582,7 +586,7 @@ END_TEST
 START_TEST(api_dead_url_does_not_affect_others)
 {
     ck_assert(g_up);
-    char good[UUID_STR_LEN], bad[UUID_STR_LEN], dead[128];
+    char good[ATT_UUID_STR], bad[ATT_UUID_STR], dead[128];
     json_decref(create("good-cam", g_clip_url, NULL, good));
     json_decref(create("soon-dead-cam", g_clip_url, NULL, bad));
     json_decref(wait_state(good, "streaming", 20000, NULL));
@@ -631,7 +635,7 @@ START_TEST(api_rtsp_server_restart)
     struct ts_rtsp s;
     ck_assert_int_eq(ts_rtsp_start(&s, clip, 0, 0), 0);
     free(clip);
-    char url[128], id[UUID_STR_LEN];
+    char url[128], id[ATT_UUID_STR];
     ts_rtsp_url(&s, 0, url, sizeof url);
     json_decref(create("restart-cam", url, NULL, id));
     json_decref(wait_state(id, "streaming", 20000, NULL));
@@ -696,7 +700,7 @@ static void assert_body_clean(const char *method, const char *path, const char *
 START_TEST(api_credentials_never_shown_or_logged)
 {
     ck_assert(g_up);
-    char secret_url[256], id[UUID_STR_LEN], path[128];
+    char secret_url[256], id[ATT_UUID_STR], path[128];
     snprintf(secret_url, sizeof secret_url, "rtsp://camuser:S3cretPw1@127.0.0.1:%d/cam", R.port);
     json_t *j = create("secret-cam", secret_url, NULL, id);
     char *txt = json_dumps(j, 0);
@@ -783,7 +787,7 @@ START_TEST(api_hostile_urls_refused_or_never_leak)
     ck_assert(g_up);
     size_t n = sizeof hostile_urls / sizeof *hostile_urls;
     ck_assert_int_ge(n, 20);
-    char ids[sizeof hostile_urls / sizeof *hostile_urls][UUID_STR_LEN];
+    char ids[sizeof hostile_urls / sizeof *hostile_urls][ATT_UUID_STR];
     size_t accepted = 0, refused = 0;
     for (size_t i = 0; i < n; i++) {
         char name[32];
@@ -800,7 +804,7 @@ START_TEST(api_hostile_urls_refused_or_never_leak)
             ck_assert_msg(jstr(j, "field") && strcmp(jstr(j, "field"), "url") == 0, "url #%zu: %s", i, r.body);
             refused++;
         } else {
-            snprintf(ids[accepted++], UUID_STR_LEN, "%s", jstr(j, "id"));
+            snprintf(ids[accepted++], ATT_UUID_STR, "%s", jstr(j, "id"));
         }
         json_decref(j);
         ts_resp_free(&r);
@@ -867,7 +871,7 @@ START_TEST(api_camera_allow_enforced_before_connect)
     ck_assert_int_eq(ts_daemon_start(&d, g_conninfo, "camera_allow = 127.0.0.2/32\n"), 0);
     int out_port, in_port;
     int outside = listen_on("127.0.0.1", &out_port), inside = listen_on("127.0.0.2", &in_port);
-    char url[128], id[UUID_STR_LEN], body[300];
+    char url[128], id[ATT_UUID_STR], body[300];
 
     snprintf(url, sizeof url, "rtsp://127.0.0.1:%d/x", out_port);
     snprintf(body, sizeof body, "{\"name\":\"outside\",\"url\":\"%s\"}", url);
@@ -887,7 +891,7 @@ START_TEST(api_camera_allow_enforced_before_connect)
     json_decref(j);
 
     snprintf(url, sizeof url, "rtsp://127.0.0.2:%d/x", in_port);
-    char inside_id[UUID_STR_LEN];
+    char inside_id[ATT_UUID_STR];
     json_decref(create_on(&d, "inside", url, NULL, inside_id));
     ck_assert_int_gt(connects_within(inside, 10000), 0);
     ck_assert_int_eq(connects_within(outside, 1500), 0);
@@ -947,7 +951,7 @@ START_TEST(daemon_loads_cameras_at_start)
     ck_assert(g_up);
     struct ts_daemon d = {.keep_dir = 1};
     ck_assert_int_eq(ts_daemon_start(&d, g_conninfo, NULL), 0);
-    char on[UUID_STR_LEN], off[UUID_STR_LEN];
+    char on[ATT_UUID_STR], off[ATT_UUID_STR];
     json_decref(create_on(&d, "loaded-cam", g_clip_url, "{\"role\":\"out\"}", on));
     json_decref(create_on(&d, "loaded-off", g_clip_url, "{\"enabled\":false}", off));
     json_decref(wait_state_on(&d, on, "streaming", 20000, NULL));

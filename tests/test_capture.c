@@ -368,7 +368,7 @@ static cap_camera *mk_camera(const char *url, const char *name, double fps, cap_
     cfg.name = name;
     cfg.analysis_fps = fps;
     cfg.tag = tag_of(name);
-    memset(cfg.id, 0x5a, sizeof cfg.id);
+    memset(cfg.id.b, 0x5a, sizeof cfg.id.b);
     if (tweak) tweak(&cfg);
     cap_camera *c = NULL;
     char err[256];
@@ -487,7 +487,7 @@ START_TEST(file_plays_in_real_time_then_ends)
     int n = 0;
     while (cap_queue_pop(q, 0, &f) == ATT_OK && f) {
         ck_assert_int_eq(f->width, 1280);
-        ck_assert_uint_eq(f->camera_id[0], 0x5a);
+        ck_assert_uint_eq(f->camera_id.b[0], 0x5a);
         ck_assert_uint_eq(f->session, 1);
         ck_assert_uint_eq(f->seq, (uint64_t)n + 1);
         if (last) {

@@ -23,6 +23,7 @@
 #include "attendd/spool.h"
 #include "attendd/store_events.h"
 #include "attendd/time.h"
+#include "attendd/uuid.h"
 #include "src/http/http_internal.h"
 #include "src/store/cursor.h"
 #include "support.h"
@@ -89,7 +90,7 @@ static void pg_down(void)
 }
 
 /* A fresh migrated database with one person and one camera; their ids as bytes. */
-static uint8_t P1[16], CAM[16];
+static att_uuid P1, CAM;
 
 static PGconn *fresh_db(char *conninfo, size_t len)
 {
@@ -102,21 +103,21 @@ static PGconn *fresh_db(char *conninfo, size_t len)
     ck_assert_msg(db_prepare_all(c, err, sizeof err) == ATT_OK, "prepare: %s", err);
     char id[64];
     ts_q_text(c, "INSERT INTO people (employee_no, name) VALUES ('E-1', 'Ada Lovelace') RETURNING id", id, sizeof id);
-    ck_assert(cursor_uuid_parse(id, P1));
+    ck_assert(att_uuid_parse(id, &P1));
     ts_q_text(c, "INSERT INTO cameras (name, url) VALUES ('ward 3', 'rtsp://127.0.0.1:1/x') RETURNING id", id, sizeof id);
-    ck_assert(cursor_uuid_parse(id, CAM));
+    ck_assert(att_uuid_parse(id, &CAM));
     return c;
 }
 
 static struct event_new ev_at(int64_t ts_us, enum rules_kind kind)
 {
     struct event_new e = {.kind = kind, .ts_us = ts_us, .similarity = 0.62f, .liveness = 0.97f};
-    memcpy(e.person, P1, 16);
-    memcpy(e.camera, CAM, 16);
+    e.person = P1;
+    e.camera = CAM;
     return e;
 }
 
-static void emit_ok(event_writer *w, int64_t ts_us, uint8_t id[16])
+static void emit_ok(event_writer *w, int64_t ts_us, att_uuid *id)
 {
     char err[256] = "";
     struct event_new e = ev_at(ts_us, RULES_KIND_IN);
@@ -402,9 +403,9 @@ START_TEST(writer_in_order_exactly_once)
     double worst = 0, total = 0;
     int64_t base = ts_wall_us() - 3600LL * 1000000;
     for (int i = 0; i < 10; i++) {
-        uint8_t id[16];
+        att_uuid id;
         double t0 = ts_now_s();
-        emit_ok(w, base + i, id);
+        emit_ok(w, base + i, &id);
         struct event_writer_stats st;
         do {
             event_writer_get_stats(w, &st);
@@ -445,9 +446,9 @@ START_TEST(writer_in_order_exactly_once)
              " similarity || ' ' || liveness || ' ' || (extract(epoch FROM ts) * 1000000)::bigint"
              " FROM events ORDER BY ts LIMIT 1");
     ts_q_text(c, sql, buf, sizeof buf);
-    char p1[37], cam[37], want[256];
-    cursor_uuid_format(P1, p1);
-    cursor_uuid_format(CAM, cam);
+    char p1[ATT_UUID_STR], cam[ATT_UUID_STR], want[256];
+    att_uuid_format(&P1, p1);
+    att_uuid_format(&CAM, cam);
     snprintf(want, sizeof want, "%s %s in camera 0.62 0.97 %" PRId64, p1, cam, base);
     ck_assert_str_eq(buf, want);
 
@@ -546,20 +547,20 @@ START_TEST(sigkill_then_restart)
             _exit(3);
         for (int i = 0;; i++) {
             struct event_new e = ev_at(base + i * 1000, RULES_KIND_OUT);
-            uint8_t id[16];
-            if (event_emit(w, &e, id, err, sizeof err) != ATT_OK) _exit(4);
-            if (write(fds[1], id, sizeof id) != (ssize_t)sizeof id) _exit(5); /* only after it is durable */
+            att_uuid id;
+            if (event_emit(w, &e, &id, err, sizeof err) != ATT_OK) _exit(4);
+            if (write(fds[1], id.b, sizeof id.b) != (ssize_t)sizeof id.b) _exit(5); /* only after it is durable */
             if (i % 16 == 0) usleep(1000);
         }
     }
     close(fds[1]);
     /* let it run a little (some events written, some in flight), then kill it without warning */
     enum { MAX = 4096 };
-    uint8_t(*ids)[16] = calloc(MAX, 16);
+    att_uuid *ids = calloc(MAX, sizeof *ids);
     size_t got = 0;
     double t0 = ts_now_s();
     while (got < 300 && ts_now_s() - t0 < 60) {
-        ssize_t r = read(fds[0], ids[got], 16);
+        ssize_t r = read(fds[0], ids[got].b, 16);
         ck_assert_int_eq(r, 16);
         got++;
     }
@@ -569,7 +570,7 @@ START_TEST(sigkill_then_restart)
     ck_assert(WIFSIGNALED(st));
     /* ids reported before the kill landed are durable too */
     ssize_t r;
-    while (got < MAX && (r = read(fds[0], ids[got], 16)) == 16) got++;
+    while (got < MAX && (r = read(fds[0], ids[got].b, 16)) == 16) got++;
     close(fds[0]);
     long long before = ts_q_int(c, "SELECT count(*) FROM events");
 
@@ -591,8 +592,8 @@ START_TEST(sigkill_then_restart)
     ck_assert_int_eq(ts_q_int(c, "SELECT count(DISTINCT id) FROM events"), rows);
     ck_assert_msg(rows >= (long long)got && rows <= (long long)got + 1, "rows %lld, reported %zu", rows, got);
     for (size_t i = 0; i < got; i++) {
-        char id[37], sql[128];
-        cursor_uuid_format(ids[i], id);
+        char id[ATT_UUID_STR], sql[128];
+        att_uuid_format(&ids[i], id);
         snprintf(sql, sizeof sql, "SELECT count(*) FROM events WHERE id = '%s'", id);
         ck_assert_int_eq(ts_q_int(c, sql), 1);
     }
@@ -615,17 +616,17 @@ START_TEST(refused_record_does_not_block)
     int64_t base = ts_wall_us() - 3600LL * 1000000;
     emit_ok(w, base, NULL);
     struct spool_event bad = {.kind = RULES_KIND_IN, .ts_us = base + 1, .similarity = 0.5f, .liveness = 0.9f};
-    memcpy(bad.person, P1, 16);
-    memcpy(bad.camera, CAM, 16);
-    bad.id[0] = 0x42;
-    bad.id[6] = 0x40;
-    bad.id[8] = 0x80;
+    bad.person = P1;
+    bad.camera = CAM;
+    bad.id.b[0] = 0x42;
+    bad.id.b[6] = 0x40;
+    bad.id.b[8] = 0x80;
     snprintf(bad.source, sizeof bad.source, "manual");
     char err[256];
     ck_assert_int_eq(spool_append(s, &bad, NULL, err, sizeof err), ATT_OK);
     emit_ok(w, base + 2, NULL);
     struct event_new gone = ev_at(base + 3, RULES_KIND_OUT);
-    gone.camera[0] ^= 0xff; /* no such camera */
+    gone.camera.b[0] ^= 0xff; /* no such camera */
     ck_assert_int_eq(event_emit(w, &gone, NULL, err, sizeof err), ATT_OK);
     emit_ok(w, base + 4, NULL);
 
@@ -664,11 +665,11 @@ START_TEST(emit_refuses_bad_values)
         ck_assert_ptr_nonnull(strstr(err, "refused"));
     }
     ck_assert_uint_eq(spool_depth(s), 0);
-    uint8_t id1[16], id2[16];
-    ck_assert_int_eq(event_emit(w, &e, id1, err, sizeof err), ATT_OK);
-    ck_assert_int_eq(event_emit(w, &e, id2, err, sizeof err), ATT_OK);
-    ck_assert(memcmp(id1, id2, 16) != 0);
-    ck_assert_int_eq(id1[6] >> 4, 4); /* version 4 uuid */
+    att_uuid id1, id2;
+    ck_assert_int_eq(event_emit(w, &e, &id1, err, sizeof err), ATT_OK);
+    ck_assert_int_eq(event_emit(w, &e, &id2, err, sizeof err), ATT_OK);
+    ck_assert(memcmp(id1.b, id2.b, 16) != 0);
+    ck_assert_int_eq(id1.b[6] >> 4, 4); /* version 4 uuid */
     struct event_writer_stats st;
     event_writer_get_stats(w, &st);
     ck_assert_uint_eq(st.emit_errors, 5);
@@ -775,10 +776,10 @@ struct seen {
     int64_t last_ts;
 };
 
-static att_err seed_cb(void *ud, const uint8_t person[16], enum rules_kind kind, int64_t ts_us)
+static att_err seed_cb(void *ud, const att_uuid *person, enum rules_kind kind, int64_t ts_us)
 {
     struct seen *s = ud;
-    ck_assert(memcmp(person, P1, 16) == 0);
+    ck_assert(memcmp(person->b, P1.b, 16) == 0);
     s->n++;
     snprintf(s->last_kind, sizeof s->last_kind, "%s", rules_kind_name(kind));
     s->last_ts = ts_us;
@@ -804,8 +805,8 @@ START_TEST(store_last_per_person_and_list_checks)
 {
     char ci[600];
     PGconn *c = fresh_db(ci, sizeof ci);
-    char p1[37], sql[512];
-    cursor_uuid_format(P1, p1);
+    char p1[ATT_UUID_STR], sql[512];
+    att_uuid_format(&P1, p1);
     /* in at 08:00, out at 16:00 (voided), in at 20:00 on 2024-05-01; another person earlier */
     snprintf(sql, sizeof sql,
              "INSERT INTO events (id, person_id, kind, ts, source, reason, created_by, voided_at) VALUES"
@@ -842,7 +843,7 @@ START_TEST(store_last_per_person_and_list_checks)
         expect_query_refused(bad[i].args, bad[i].n, bad[i].param);
     /* a people cursor is not an events cursor */
     char pc[CURSOR_TEXT_MAX];
-    ck_assert(cursor_encode(CURSOR_PEOPLE, 0, P1, 16, pc, sizeof pc));
+    ck_assert(cursor_encode(CURSOR_PEOPLE, 0, P1.b, 16, pc, sizeof pc));
     struct http_query_arg people_cursor = {"cursor", pc};
     expect_query_refused(&people_cursor, 1, "cursor");
     /* since == until is an empty window, not an error; the voided event is not listed */
@@ -873,7 +874,7 @@ END_TEST
 
 static struct ts_daemon D;
 static char d_conninfo[600], d_state[256];
-static char persons[3][37], cams[2][37];
+static char persons[3][ATT_UUID_STR], cams[2][ATT_UUID_STR];
 
 static char *url(const char *pq) { return ts_url(&D, pq); }
 
@@ -925,7 +926,7 @@ static void start_daemon(void)
 }
 
 /* Emit n events into the daemon's spool while it is not running. */
-static void spool_offline(int n, int64_t base_us, uint8_t (*ids)[16])
+static void spool_offline(int n, int64_t base_us, att_uuid *ids)
 {
     char dir[400], err[256];
     snprintf(dir, sizeof dir, "%s/state", d_state);
@@ -934,7 +935,7 @@ static void spool_offline(int n, int64_t base_us, uint8_t (*ids)[16])
     spool *s = NULL;
     ck_assert_msg(spool_open(dir, NULL, &s, err, sizeof err) == ATT_OK, "%s", err);
     event_writer *w = writer_ok(s, d_conninfo, NULL);
-    for (int i = 0; i < n; i++) emit_ok(w, base_us + i, ids ? ids[i] : NULL);
+    for (int i = 0; i < n; i++) emit_ok(w, base_us + i, ids ? &ids[i] : NULL);
     event_writer_free(w);
     spool_close(s);
 }
@@ -968,8 +969,8 @@ START_TEST(api_events_and_metrics)
     ck_assert_int_eq(ts_daemon_stop(&D, SIGTERM, 30), 0);
 
     /* events left in the spool by an earlier run (persons[0], cams[0]) are written at start-up */
-    ck_assert(cursor_uuid_parse(persons[0], P1) && cursor_uuid_parse(cams[0], CAM));
-    uint8_t early[5][16];
+    ck_assert(att_uuid_parse(persons[0], &P1) && att_uuid_parse(cams[0], &CAM));
+    att_uuid early[5];
     spool_offline(5, 1714550400000000LL /* 2024-05-01T08:00:00Z */, early);
     start_daemon();
     wait_rows(c, 5);
@@ -1051,8 +1052,8 @@ START_TEST(api_events_and_metrics)
     j = get_json("/api/v1/events?until=2024-05-02T00:00:00Z", D.hr_token, 200);
     json_t *items = json_object_get(j, "items");
     ck_assert_int_eq(json_array_size(items), 5);
-    char id0[37];
-    cursor_uuid_format(early[4], id0);
+    char id0[ATT_UUID_STR];
+    att_uuid_format(&early[4], id0);
     ck_assert_str_eq(json_string_value(json_object_get(json_array_get(items, 0), "id")), id0);
     ck_assert(fabs(json_real_value(json_object_get(json_array_get(items, 0), "similarity")) - 0.62) < 1e-6);
     ck_assert(json_is_null(json_object_get(j, "next_cursor")));

@@ -23,6 +23,7 @@
 #include "attendd/migrations.h"
 #include "attendd/spool.h"
 #include "attendd/store_events.h"
+#include "attendd/uuid.h"
 #include "src/store/cursor.h"
 #include "support.h"
 
@@ -76,15 +77,15 @@ static PGconn *connect_ok(const char *conninfo)
 }
 
 /* The person and camera every event names. */
-static uint8_t P1[16], CAM[16];
+static att_uuid P1, CAM;
 
 static void add_roster(PGconn *c)
 {
     char id[64];
     ts_q_text(c, "INSERT INTO people (employee_no, name) VALUES ('F-1', 'Fault Tester') RETURNING id", id, sizeof id);
-    ck_assert(cursor_uuid_parse(id, P1));
+    ck_assert(att_uuid_parse(id, &P1));
     ts_q_text(c, "INSERT INTO cameras (name, url) VALUES ('ward 9', 'rtsp://127.0.0.1:1/x') RETURNING id", id, sizeof id);
-    ck_assert(cursor_uuid_parse(id, CAM));
+    ck_assert(att_uuid_parse(id, &CAM));
 }
 
 /* A fresh migrated database with the roster; its conninfo in conninfo. */
@@ -103,8 +104,8 @@ static PGconn *fresh_db(char *conninfo, size_t len)
 static struct event_new ev_at(int64_t ts_us)
 {
     struct event_new e = {.kind = RULES_KIND_IN, .ts_us = ts_us, .similarity = 0.62f, .liveness = 0.97f};
-    memcpy(e.person, P1, 16);
-    memcpy(e.camera, CAM, 16);
+    e.person = P1;
+    e.camera = CAM;
     return e;
 }
 
@@ -146,7 +147,7 @@ static bool metric_is(metrics *m, const char *line)
 
 /* A set of event ids (hex text), to compare with what the database holds. */
 struct idset {
-    char (*ids)[37];
+    char (*ids)[ATT_UUID_STR];
     size_t n, cap;
     pthread_mutex_t lock;
 };
@@ -160,10 +161,10 @@ static void idset_init(struct idset *s, size_t cap)
     pthread_mutex_init(&s->lock, NULL);
 }
 
-static void idset_add(struct idset *s, const uint8_t id[16])
+static void idset_add(struct idset *s, const att_uuid *id)
 {
     pthread_mutex_lock(&s->lock);
-    if (s->n < s->cap) cursor_uuid_format(id, s->ids[s->n++]);
+    if (s->n < s->cap) att_uuid_format(id, s->ids[s->n++]);
     pthread_mutex_unlock(&s->lock);
 }
 
@@ -251,9 +252,9 @@ static void *producer(void *arg)
     int64_t base = ts_wall_us() - 3600LL * 1000000 + (int64_t)(intptr_t)arg * 1000;
     for (int64_t i = 0; !atomic_load(&g_stop) && i < 5000; i++) {
         struct event_new e = ev_at(base + i * 10000);
-        uint8_t id[16];
+        att_uuid id;
         char err[256];
-        if (event_emit(g_w, &e, id, err, sizeof err) == ATT_OK) idset_add(&g_ids, id);
+        if (event_emit(g_w, &e, &id, err, sizeof err) == ATT_OK) idset_add(&g_ids, &id);
         else atomic_fetch_add(&g_emit_fail, 1);
         if (i % 20 == 19) usleep(20000); /* a few hundred events a second in all */
     }
@@ -322,9 +323,9 @@ static void *puncher(void *arg)
             break;
         }
         json_t *j = json_loads(r.body, 0, NULL);
-        uint8_t id[16];
-        if (r.status == 201 && j && cursor_uuid_parse(json_string_value(json_object_get(j, "id")), id)) {
-            idset_add(&g_punches, id);
+        att_uuid id;
+        if (r.status == 201 && j && att_uuid_parse(json_string_value(json_object_get(j, "id")), &id)) {
+            idset_add(&g_punches, &id);
         } else if (r.status == 503 && j && strstr(r.content_type, "application/problem+json")) {
             atomic_fetch_add(&g_punch_503, 1); /* may have been stored before the failure: counted */
         } else {
@@ -365,8 +366,8 @@ START_TEST(pg_restart_under_load)
     ck_assert_int_eq(event_writer_start(g_w), ATT_OK);
     idset_init(&g_ids, 4 * 5000);
     idset_init(&g_punches, 5000);
-    char person[37];
-    cursor_uuid_format(P1, person);
+    char person[ATT_UUID_STR];
+    att_uuid_format(&P1, person);
     atomic_store(&g_stop, false);
     pthread_t prod[4], rd[2], pu;
     for (int i = 0; i < 4; i++) ck_assert_int_eq(pthread_create(&prod[i], NULL, producer, (void *)(intptr_t)i), 0);
@@ -495,11 +496,11 @@ static int emit_n(event_writer *w, int n, int64_t *ts, struct idset *set, char *
     int ok = 0;
     for (int i = 0; i < n; i++) {
         struct event_new e = ev_at((*ts += 1000000));
-        uint8_t id[16];
+        att_uuid id;
         char e_[256] = "";
-        att_err rc = event_emit(w, &e, id, e_, sizeof e_);
+        att_err rc = event_emit(w, &e, &id, e_, sizeof e_);
         if (rc == ATT_OK) {
-            idset_add(set, id);
+            idset_add(set, &id);
             ok++;
         } else {
             ck_assert_int_eq(rc, ATT_E_IO);
@@ -622,13 +623,13 @@ START_TEST(corrupt_records_skipped_neighbours_written)
     /* five events spooled by a writer whose thread never ran (the daemon died before writing) */
     spool *s = spool_ok();
     event_writer *w = writer_ok(s, conninfo, 0);
-    uint8_t id[5][16];
+    att_uuid id[5];
     struct spool_record recs[5];
     int64_t ts = ts_wall_us() - 3600LL * 1000000;
     for (int i = 0; i < 5; i++) {
         struct event_new e = ev_at(ts + i * 1000000);
         char err[256] = "";
-        ck_assert_msg(event_emit(w, &e, id[i], err, sizeof err) == ATT_OK, "%s", err);
+        ck_assert_msg(event_emit(w, &e, &id[i], err, sizeof err) == ATT_OK, "%s", err);
     }
     size_t n = 0;
     ck_assert_int_eq(spool_pending(s, recs, 5, &n, NULL, 0), ATT_OK);
@@ -669,9 +670,9 @@ START_TEST(corrupt_records_skipped_neighbours_written)
     /* the neighbours of the bad record are in the database, exactly once; the bad ones are not */
     struct idset want;
     idset_init(&want, 5);
-    idset_add(&want, id[0]);
-    idset_add(&want, id[1]);
-    idset_add(&want, id[3]);
+    idset_add(&want, &id[0]);
+    idset_add(&want, &id[1]);
+    idset_add(&want, &id[3]);
     assert_exactly(c, &want);
     free(want.ids);
 
@@ -715,14 +716,12 @@ START_TEST(sigterm_with_events_in_flight)
     for (int i = 0; i < 400; i++) {
         struct spool_event ev = {.kind = RULES_KIND_OUT, .ts_us = ts_wall_us() - 600LL * 1000000 + i * 1000,
                                  .similarity = 0.7f, .liveness = 0.9f};
-        char hex[37];
-        store_uuid_new(hex);
-        ck_assert(cursor_uuid_parse(hex, ev.id));
-        memcpy(ev.person, P1, 16);
-        memcpy(ev.camera, CAM, 16);
+        att_uuid_new(&ev.id);
+        ev.person = P1;
+        ev.camera = CAM;
         snprintf(ev.source, sizeof ev.source, "camera");
         ck_assert_int_eq(spool_append(s, &ev, NULL, NULL, 0), ATT_OK);
-        idset_add(&ids, ev.id);
+        idset_add(&ids, &ev.id);
         if (i == 0) first = ev;
     }
     spool_close(s);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "attendd/gallery.h"
+#include "attendd/uuid.h"
 #include "src/gallery/kernels.h"
 
 /* ---- helpers ----------------------------------------------------------------------------- */
@@ -65,14 +66,24 @@ static double dot(const float *a, const float *b)
     return s;
 }
 
-static void pid(unsigned i, char out[GAL_UUID_STR])
+/* Test id text: a (big-endian) in bytes 0..3, fixed middle bytes, b in bytes 12..15. */
+static void test_id(uint32_t a, uint8_t m4, uint8_t m5, uint8_t m8, uint32_t b, char out[ATT_UUID_STR])
 {
-    snprintf(out, GAL_UUID_STR, "%08x-0000-4000-8000-%012x", i, i);
+    att_uuid u = {{(uint8_t)(a >> 24), (uint8_t)(a >> 16), (uint8_t)(a >> 8), (uint8_t)a, m4, m5, 0x40, 0x00, m8, 0x00,
+                   0, 0, (uint8_t)(b >> 24), (uint8_t)(b >> 16), (uint8_t)(b >> 8), (uint8_t)b}};
+    att_uuid_format(&u, out);
 }
 
-static void fid(unsigned i, char out[GAL_UUID_STR])
+static void pid(unsigned i, char out[ATT_UUID_STR]) { test_id(i, 0x00, 0x00, 0x80, i, out); }
+
+static void fid(unsigned i, char out[ATT_UUID_STR]) { test_id(i * 2654435761u, 0x11, 0x11, 0x90, i, out); }
+
+/* Whether u's canonical text is s (the ids here are made as text, as the store hands them over). */
+static bool uuid_is(const att_uuid *u, const char *s)
 {
-    snprintf(out, GAL_UUID_STR, "%08x-1111-4000-9000-%012x", i * 2654435761u, i);
+    char t[ATT_UUID_STR];
+    att_uuid_format(u, t);
+    return strcmp(t, s) == 0;
 }
 
 /* ---- basics ------------------------------------------------------------------------------ */
@@ -83,7 +94,7 @@ START_TEST(add_search_remove)
     ck_assert_ptr_nonnull(g);
     struct rng r = {1};
     float v[8][GAL_DIM];
-    char p[GAL_UUID_STR], f[GAL_UUID_STR];
+    char p[ATT_UUID_STR], f[ATT_UUID_STR];
     struct gal_match m;
     rand_unit(&r, v[0]);
     ck_assert_int_eq(gal_top1(g, v[0], &m), ATT_E_NOT_FOUND);
@@ -102,8 +113,8 @@ START_TEST(add_search_remove)
         ck_assert_int_eq(gal_top1(g, q, &m), ATT_OK);
         pid(i, p);
         fid(i, f);
-        ck_assert_str_eq(m.person_id, p);
-        ck_assert_str_eq(m.face_id, f);
+        ck_assert(uuid_is(&m.person, p));
+        ck_assert(uuid_is(&m.face, f));
         ck_assert_float_eq_tol(m.similarity, 1.0f, 1e-3f);
         ck_assert_ptr_null(m.user);
     }
@@ -116,7 +127,7 @@ START_TEST(add_search_remove)
         ck_assert_int_eq(gal_top1(g, v[i], &m), ATT_OK);
         fid(i, f);
         if (i == 2) ck_assert_float_lt(m.similarity, 0.5f);
-        else ck_assert_str_eq(m.face_id, f);
+        else ck_assert(uuid_is(&m.face, f));
     }
     /* the person without faces stays known; adding a face again works */
     ck_assert_uint_eq(gal_person_count(g), 8);
@@ -125,7 +136,7 @@ START_TEST(add_search_remove)
     ck_assert_int_eq(gal_face_add(g, p, f, v[2]), ATT_OK);
     ck_assert_int_eq(gal_face_add(g, p, f, v[2]), ATT_E_CONFLICT);
     ck_assert_int_eq(gal_top1(g, v[2], &m), ATT_OK);
-    ck_assert_str_eq(m.face_id, f);
+    ck_assert(uuid_is(&m.face, f));
     gal_free(g);
 }
 END_TEST
@@ -140,7 +151,7 @@ START_TEST(uuid_text_forms)
                                   "ffffffff-0000-4000-8000-000000000001", v), ATT_OK);
     struct gal_match m;
     ck_assert_int_eq(gal_top1(g, v, &m), ATT_OK);
-    ck_assert_str_eq(m.person_id, "0a0b0c0d-1111-4222-8333-abcdefabcdef");
+    ck_assert(uuid_is(&m.person, "0a0b0c0d-1111-4222-8333-abcdefabcdef"));
     /* the same person in another case is the same person */
     ck_assert_int_eq(gal_person_set_active(g, "0a0b0c0d-1111-4222-8333-abcdefabcdef", false), ATT_OK);
     ck_assert_int_eq(gal_top1(g, v, &m), ATT_E_NOT_FOUND);
@@ -164,7 +175,7 @@ START_TEST(bad_vectors_rejected)
     gal *g = gal_new();
     struct rng r = {3};
     float v[GAL_DIM], q[GAL_DIM];
-    char p[GAL_UUID_STR], f[GAL_UUID_STR];
+    char p[ATT_UUID_STR], f[ATT_UUID_STR];
     pid(1, p);
     fid(1, f);
     struct gal_match m[GAL_TOPK_MAX];
@@ -213,7 +224,7 @@ START_TEST(person_counted_once_and_ordered)
     gal *g = gal_new();
     struct rng r = {4};
     float q[GAL_DIM], v[GAL_DIM];
-    char p[GAL_UUID_STR], f[GAL_UUID_STR];
+    char p[ATT_UUID_STR], f[ATT_UUID_STR];
     rand_unit(&r, q);
     /* person 0: three faces at 0.90, 0.85, 0.80; person 1: 0.88; person 2: 0.70, 0.60; 500 strangers */
     static const struct {
@@ -242,20 +253,20 @@ START_TEST(person_counted_once_and_ordered)
     ck_assert_int_eq(gal_topk(g, q, 5, m, &n), ATT_OK);
     ck_assert_uint_eq(n, 5);
     pid(0, p);
-    ck_assert_str_eq(m[0].person_id, p);
+    ck_assert(uuid_is(&m[0].person, p));
     fid(0, f);
-    ck_assert_str_eq(m[0].face_id, f); /* the person's best face */
+    ck_assert(uuid_is(&m[0].face, f)); /* the person's best face */
     ck_assert_float_eq_tol(m[0].similarity, 0.90f, 1e-3f);
     pid(1, p);
-    ck_assert_str_eq(m[1].person_id, p);
+    ck_assert(uuid_is(&m[1].person, p));
     ck_assert_ptr_eq(m[1].user, &tag);
     ck_assert_float_eq_tol(m[1].similarity, 0.88f, 1e-3f);
     pid(2, p);
-    ck_assert_str_eq(m[2].person_id, p);
+    ck_assert(uuid_is(&m[2].person, p));
     ck_assert_float_eq_tol(m[2].similarity, 0.70f, 1e-3f);
     for (size_t i = 0; i + 1 < n; i++) ck_assert_float_ge(m[i].similarity, m[i + 1].similarity);
     for (size_t i = 0; i < n; i++)
-        for (size_t j = i + 1; j < n; j++) ck_assert_str_ne(m[i].person_id, m[j].person_id);
+        for (size_t j = i + 1; j < n; j++) ck_assert(!att_uuid_eq(&m[i].person, &m[j].person));
     for (size_t i = 3; i < n; i++) ck_assert_float_lt(m[i].similarity, 0.3f); /* strangers */
 
     /* inactive people are skipped, and come back when reactivated */
@@ -263,20 +274,20 @@ START_TEST(person_counted_once_and_ordered)
     ck_assert_int_eq(gal_person_set_active(g, p, false), ATT_OK);
     ck_assert_int_eq(gal_top1(g, q, m), ATT_OK);
     pid(1, p);
-    ck_assert_str_eq(m[0].person_id, p);
+    ck_assert(uuid_is(&m[0].person, p));
     ck_assert_int_eq(gal_topk(g, q, 3, m, &n), ATT_OK);
     pid(0, p);
-    for (size_t i = 0; i < n; i++) ck_assert_str_ne(m[i].person_id, p);
+    for (size_t i = 0; i < n; i++) ck_assert(!uuid_is(&m[i].person, p));
     ck_assert_int_eq(gal_person_put(g, p, true, NULL), ATT_OK);
     ck_assert_int_eq(gal_top1(g, q, m), ATT_OK);
-    ck_assert_str_eq(m[0].person_id, p);
+    ck_assert(uuid_is(&m[0].person, p));
 
     /* removing a person removes all of its faces at once */
     ck_assert_int_eq(gal_person_remove(g, p), ATT_OK);
     ck_assert_uint_eq(gal_face_count(g), 503);
     ck_assert_int_eq(gal_top1(g, q, m), ATT_OK);
     pid(1, p);
-    ck_assert_str_eq(m[0].person_id, p);
+    ck_assert(uuid_is(&m[0].person, p));
     pid(0, p);
     ck_assert_int_eq(gal_person_remove(g, p), ATT_E_NOT_FOUND);
 
@@ -301,7 +312,7 @@ START_TEST(many_faces_few_people)
     gal *g = gal_new();
     struct rng r = {5};
     float q[GAL_DIM], v[GAL_DIM];
-    char p[GAL_UUID_STR], f[GAL_UUID_STR];
+    char p[ATT_UUID_STR], f[ATT_UUID_STR];
     rand_unit(&r, q);
     for (unsigned i = 0; i < 6000; i++) {
         /* person 0: 3000 faces near the query; person 1: 2999 far ones and one at 0.5 */
@@ -315,12 +326,12 @@ START_TEST(many_faces_few_people)
     ck_assert_int_eq(gal_topk(g, q, 5, m, &n), ATT_OK);
     ck_assert_uint_eq(n, 2);
     pid(0, p);
-    ck_assert_str_eq(m[0].person_id, p);
+    ck_assert(uuid_is(&m[0].person, p));
     ck_assert_float_eq_tol(m[0].similarity, 0.95f, 2e-3f);
     pid(1, p);
     fid(5999, f);
-    ck_assert_str_eq(m[1].person_id, p);
-    ck_assert_str_eq(m[1].face_id, f);
+    ck_assert(uuid_is(&m[1].person, p));
+    ck_assert(uuid_is(&m[1].face, f));
     ck_assert_float_eq_tol(m[1].similarity, 0.5f, 1e-3f);
     gal_free(g);
 }
@@ -340,7 +351,7 @@ static void agreement_with(bool portable)
     float *vecs = malloc(sizeof(float) * GAL_DIM * AGREE_FACES);
     unsigned *owner = malloc(sizeof(unsigned) * AGREE_FACES);
     ck_assert_ptr_nonnull(vecs);
-    char p[GAL_UUID_STR], f[GAL_UUID_STR];
+    char p[ATT_UUID_STR], f[ATT_UUID_STR];
     for (unsigned i = 0; i < AGREE_FACES; i++) {
         float *v = vecs + (size_t)i * GAL_DIM;
         /* the first 8000 people have two faces, a second template at cosine ~0.7 of the first */
@@ -398,10 +409,14 @@ static void agreement_with(bool portable)
         pid(best_p, p);
         double err = fabs(m.similarity - best);
         if (err > max_err) max_err = err;
-        if (strcmp(m.person_id, p) == 0) agree++;
+        if (uuid_is(&m.person, p)) agree++;
         else if (best - second < 1e-3) ties++; /* a different person is acceptable only on a tie */
-        else ck_abort_msg("query %u: got %s (%.4f), exact top-1 %s (%.4f, next %.4f)", qi, m.person_id,
-                          m.similarity, p, best, second);
+        else {
+            char got[ATT_UUID_STR];
+            att_uuid_format(&m.person, got);
+            ck_abort_msg("query %u: got %s (%.4f), exact top-1 %s (%.4f, next %.4f)", qi, got, m.similarity, p, best,
+                         second);
+        }
     }
     ck_assert_double_lt(max_err, 1e-3);
     ck_assert_int_eq(agree + ties, AGREE_QUERIES);
@@ -485,12 +500,12 @@ static void *reader(void *arg)
 {
     struct conc *c = arg;
     struct rng r = {(uint64_t)(uintptr_t)&r};
-    char f[GAL_UUID_STR];
+    char f[ATT_UUID_STR];
     while (!atomic_load(&c->stop)) {
         unsigned i = (unsigned)(rng_u64(&r) % STABLE);
         struct gal_match m;
         fid(i, f);
-        if (gal_top1(c->g, c->stable[i], &m) != ATT_OK || strcmp(m.face_id, f) != 0 ||
+        if (gal_top1(c->g, c->stable[i], &m) != ATT_OK || !uuid_is(&m.face, f) ||
             m.similarity < 0.99f)
             atomic_fetch_add(&c->errors, 1);
         atomic_fetch_add(&c->searches, 1);
@@ -502,7 +517,7 @@ static void *writer(void *arg)
 {
     struct conc *c = arg;
     struct rng r = {99};
-    char p[GAL_UUID_STR], f[GAL_UUID_STR];
+    char p[ATT_UUID_STR], f[ATT_UUID_STR];
     float v[GAL_DIM];
     for (unsigned round = 0; round < 400; round++) {
         /* churn: add 20 faces of a transient person, flip it, remove faces, remove the person */
@@ -528,7 +543,7 @@ START_TEST(concurrent_readers_and_writer)
     struct conc c = {.g = gal_new()};
     c.stable = malloc(sizeof(float[GAL_DIM]) * STABLE);
     struct rng r = {8};
-    char p[GAL_UUID_STR], f[GAL_UUID_STR];
+    char p[ATT_UUID_STR], f[ATT_UUID_STR];
     for (unsigned i = 0; i < STABLE; i++) {
         rand_unit(&r, c.stable[i]);
         pid(i, p);
@@ -555,7 +570,7 @@ START_TEST(memory_per_template)
 {
     struct rng r = {9};
     float v[GAL_DIM];
-    char p[GAL_UUID_STR], f[GAL_UUID_STR];
+    char p[ATT_UUID_STR], f[ATT_UUID_STR];
     for (int reserve = 0; reserve <= 1; reserve++) {
         gal *g = gal_new();
         if (reserve) ck_assert_int_eq(gal_reserve(g, 20000), ATT_OK);

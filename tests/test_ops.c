@@ -21,6 +21,7 @@
 #include "attendd/store_faces.h"
 #include "attendd/store_people.h"
 #include "attendd/template_crypto.h"
+#include "attendd/uuid.h"
 #include "support.h"
 #include "support_rtsp.h" /* ts_free_port */
 
@@ -29,7 +30,7 @@ static void pg_up(void) { ck_assert_int_eq(ts_pg_start(&pg), 0); }
 static void pg_down(void) { ts_pg_stop(&pg); }
 
 /* Store one random unit template for person under key k; writes the face id. */
-static void add_face(PGconn *c, const char *person, const tcrypt_key *k, char face[UUID_STR_LEN])
+static void add_face(PGconn *c, const char *person, const tcrypt_key *k, char face[ATT_UUID_STR])
 {
     float v[TCRYPT_DIM];
     double n = 0;
@@ -38,7 +39,7 @@ static void add_face(PGconn *c, const char *person, const tcrypt_key *k, char fa
         n += (double)v[i] * v[i];
     }
     for (int i = 0; i < TCRYPT_DIM; i++) v[i] /= (float)__builtin_sqrt(n);
-    store_uuid_new(face);
+    att_uuid_new_text(face);
     unsigned char blob[TCRYPT_BLOB_BYTES];
     ck_assert_int_eq(tcrypt_encrypt(k, v, person, face, "test-model", blob), ATT_OK);
     ck_assert_int_eq(store_face_insert(c, person, face, "test-model", tcrypt_key_id(k), blob, sizeof blob, NULL), ATT_OK);
@@ -47,7 +48,7 @@ static void add_face(PGconn *c, const char *person, const tcrypt_key *k, char fa
 struct fixture {
     struct ts_daemon d;
     char conninfo[600];
-    char face[2][UUID_STR_LEN];
+    char face[2][ATT_UUID_STR];
     struct spool_pos rec[3]; /* the three spooled events */
     char spool_dir[400];
 };
@@ -67,7 +68,7 @@ static void setup(struct fixture *f)
     PGconn *c;
     ck_assert_msg(db_connect(f->conninfo, "test", &c, err, sizeof err) == ATT_OK, "%s", err);
     ck_assert_msg(db_prepare_all(c, err, sizeof err) == ATT_OK, "%s", err);
-    char person[UUID_STR_LEN];
+    char person[ATT_UUID_STR];
     struct person_new pn = {.employee_no = "B-1", .name = "Backup Check", .active = true};
     ck_assert_int_eq(store_person_create(c, &pn, person), ATT_OK);
     tcrypt_key *k;
@@ -84,10 +85,10 @@ static void setup(struct fixture *f)
     for (int i = 0; i < 3; i++) {
         struct spool_event ev = {.kind = RULES_KIND_IN, .ts_us = 1700000000000000LL + i, .similarity = 0.7f,
                                  .liveness = 0.9f, .source = "camera"};
-        for (int b = 0; b < SPOOL_UUID_BYTES; b++) {
-            ev.id[b] = (uint8_t)rand();
-            ev.person[b] = (uint8_t)rand();
-            ev.camera[b] = (uint8_t)rand();
+        for (int b = 0; b < ATT_UUID_BYTES; b++) {
+            ev.id.b[b] = (uint8_t)rand();
+            ev.person.b[b] = (uint8_t)rand();
+            ev.camera.b[b] = (uint8_t)rand();
         }
         ck_assert_msg(spool_append(s, &ev, &f->rec[i], err, sizeof err) == ATT_OK, "%s", err);
     }

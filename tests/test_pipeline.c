@@ -24,6 +24,7 @@
 #include "attendd/store_faces.h"
 #include "attendd/store_people.h"
 #include "attendd/template_crypto.h"
+#include "attendd/uuid.h"
 #include "attendd/vision.h"
 #include "support.h"
 #include "support_rtsp.h"
@@ -60,7 +61,7 @@ struct truth {
     char enrol_label[16][16];
     char enrol_file[16][64];
     size_t n_enrol;
-    char person[16][UUID_STR_LEN]; /* person id per enrol entry */
+    char person[16][ATT_UUID_STR]; /* person id per enrol entry */
 };
 
 static void truth_load(struct truth *t)
@@ -128,7 +129,7 @@ static void enrol_all(struct truth *t, const char *conninfo, const char *key_fil
     ck_assert_msg(av_models_load(ts_env("ATTENDD_MODELS_DIR"), 0, &m, &ve) == AV_OK, "%s", ve.msg);
     ck_assert_msg(av_pipeline_new(m, 0, &vp, &ve) == AV_OK, "%s", ve.msg);
     for (size_t i = 0; i < t->n_enrol; i++) {
-        char name[64], rel[128], face[UUID_STR_LEN];
+        char name[64], rel[128], face[ATT_UUID_STR];
         snprintf(name, sizeof name, "Walker %s", t->enrol_label[i]);
         struct person_new pn = {.employee_no = t->enrol_label[i], .name = name, .active = true};
         ck_assert_int_eq(store_person_create(c, &pn, t->person[i]), ATT_OK);
@@ -140,7 +141,7 @@ static void enrol_all(struct truth *t, const char *conninfo, const char *key_fil
         ck_assert_msg(av_face_template(vp, img, emb, NULL, &ve) == AV_OK, "%s: %s", path, ve.msg);
         av_image_free(img);
         free(path);
-        store_uuid_new(face);
+        att_uuid_new_text(face);
         unsigned char blob[TCRYPT_BLOB_BYTES];
         ck_assert_int_eq(tcrypt_encrypt(key, emb, t->person[i], face, "fr_feature", blob), ATT_OK);
         ck_assert_int_eq(store_face_insert(c, t->person[i], face, "fr_feature", tcrypt_key_id(key), blob, sizeof blob,
@@ -273,33 +274,19 @@ static void pg_cluster(const char *cmd)
     ck_assert_msg(system(line) == 0, "%s failed", line);
 }
 
-static bool uuid_bytes(const char *s, uint8_t out[16])
-{
-    size_t j = 0;
-    for (; *s && j < 32; s++) {
-        if (*s == '-') continue;
-        unsigned v;
-        if (sscanf((char[]){s[0], 0}, "%1x", &v) != 1) return false;
-        out[j / 2] = (uint8_t)(j % 2 ? out[j / 2] | v : v << 4);
-        j++;
-    }
-    return j == 32;
-}
-
 static char *clip_path(void) { return ts_data_path("video/shift-change.mp4"); }
 
 /* ---- in-process: capture -> pipeline -> rules -> spool -> database, no HTTP ------------------------ */
 
 struct one_cam {
     uint64_t tag;
-    char id[UUID_STR_LEN];
+    char id[ATT_UUID_STR];
     cap_camera *cam;
 };
-static att_err one_lookup(void *ud, uint64_t tag, char id_out[UUID_STR_LEN], enum rules_role *role)
+static att_err one_lookup(void *ud, uint64_t tag, enum rules_role *role)
 {
     struct one_cam *c = ud;
     if (tag != c->tag) return ATT_E_NOT_FOUND;
-    memcpy(id_out, c->id, UUID_STR_LEN);
     *role = RULES_ROLE_AUTO;
     return ATT_OK;
 }
@@ -365,7 +352,7 @@ START_TEST(in_process_shift_change)
 
     struct one_cam oc = {.tag = 7};
     ck_assert(strlen(cam_id) == 36);
-    memcpy(oc.id, cam_id, UUID_STR_LEN);
+    memcpy(oc.id, cam_id, ATT_UUID_STR);
     struct pipeline_cfg pc;
     pipeline_cfg_defaults(&pc);
     pc.queue = q;
@@ -388,7 +375,7 @@ START_TEST(in_process_shift_change)
     cc.name = "in-process";
     cc.tag = oc.tag;
     cc.analysis_fps = SANITIZED ? ASAN_FPS : 6;
-    ck_assert(uuid_bytes(cam_id, cc.id));
+    ck_assert(att_uuid_parse(cam_id, &cc.id));
     ck_assert_msg(cap_camera_new(&cc, q, &oc.cam, err, sizeof err) == ATT_OK, "%s", err);
     ck_assert_int_eq(cap_camera_start(oc.cam, err, sizeof err), ATT_OK);
     /* the clip plays once (--once): wait for its end, then for the last frames' analysis */
@@ -464,7 +451,7 @@ static void enrol_api(struct run *r)
         ck_assert_msg(resp.status == 201, "POST /api/v1/people: %ld %s", resp.status, resp.body);
         json_t *j = json_loads(resp.body, 0, NULL);
         ck_assert(j && json_string_value(json_object_get(j, "id")));
-        snprintf(r->t.person[i], UUID_STR_LEN, "%s", json_string_value(json_object_get(j, "id")));
+        snprintf(r->t.person[i], ATT_UUID_STR, "%s", json_string_value(json_object_get(j, "id")));
         json_decref(j);
         ts_resp_free(&resp);
 

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "attendd/db.h"
+#include "attendd/uuid.h"
 #include "support.h"
 #include "support_poll.h"
 
@@ -21,7 +22,7 @@ static struct ts_pg pg;
 static struct ts_daemon D;
 static char conninfo[600];
 static PGconn *db;
-static char person[37];
+static char person[ATT_UUID_STR];
 static int ready;
 
 static char *url(const char *pq) { return ts_url(&D, pq); }
@@ -59,7 +60,7 @@ static void pg_cluster(const char *cmd)
     ck_assert_msg(system(line) == 0, "%s failed", line);
 }
 
-/* A manual punch for person at minute m of 2024-05-01; returns its id in id (37 bytes). */
+/* A manual punch for person at minute m of 2024-05-01; returns its id in id (ATT_UUID_STR bytes). */
 static void punch(int m, char *id)
 {
     char body[256];
@@ -116,7 +117,7 @@ START_TEST(etag_and_304)
     ck_assert_int_eq(tp_q_int(db, "SELECT count(*) FROM audit_log WHERE action = 'event.list'"), audits);
 
     /* a change: a new ETag and a 200 for the old one; voiding changes it again */
-    char id[37];
+    char id[ATT_UUID_STR];
     punch(2, id);
     ck_assert_int_eq(get("/api/v1/events?limit=10", D.hr_token, a.etag, &b), 200);
     ck_assert_str_ne(b.etag, a.etag);
@@ -291,7 +292,7 @@ static void stream_id_of(struct stream *s, const char *event_id, char *out, size
 START_TEST(sse_feed)
 {
     ck_assert_msg(ready, "daemon or database did not start");
-    char old[37], p1[37], p2[37], p3[37];
+    char old[ATT_UUID_STR], p1[ATT_UUID_STR], p2[ATT_UUID_STR], p3[ATT_UUID_STR];
     punch(10, old); /* before the stream: not sent without Last-Event-ID */
     struct stream s;
     stream_open(&s, NULL);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "attendd/db.h"
+#include "attendd/uuid.h"
 #include "support.h"
 #include "support_poll.h"
 
@@ -17,7 +18,7 @@ static struct ts_pg pg;
 static struct ts_daemon D;
 static char conninfo[600];
 static PGconn *db;
-static char people[3][37], cam[37], cam_event[37];
+static char people[3][ATT_UUID_STR], cam[ATT_UUID_STR], cam_event[ATT_UUID_STR];
 static int ready;
 
 static char *url(const char *pq) { return ts_url(&D, pq); }
@@ -128,7 +129,7 @@ START_TEST(punch_create_list_void)
              people[0]);
     json_t *p;
     ck_assert_int_eq(post_punch(D.hr_token, body, &p), 201);
-    char id[37];
+    char id[ATT_UUID_STR];
     snprintf(id, sizeof id, "%s", json_string_value(json_object_get(p, "id")));
     ck_assert_str_eq(json_string_value(json_object_get(p, "source")), "manual");
     ck_assert_str_eq(json_string_value(json_object_get(p, "created_by")), "test-hr");

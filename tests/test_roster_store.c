@@ -21,6 +21,7 @@
 #include "attendd/store_faces.h"
 #include "attendd/store_people.h"
 #include "attendd/template_crypto.h"
+#include "attendd/uuid.h"
 #include "src/store/cursor.h"
 #include "src/store/statements.h"
 #include "support.h"
@@ -76,7 +77,7 @@ static int query_int_p(PGconn *c, const char *sql, const char *p1)
     return atoi(buf);
 }
 
-static void add_person(PGconn *c, const char *emp, const char *name, const char *dep, bool active, char id[37])
+static void add_person(PGconn *c, const char *emp, const char *name, const char *dep, bool active, char id[ATT_UUID_STR])
 {
     struct person_new p = {.employee_no = emp, .name = name, .department = dep, .active = active};
     att_err rc = store_person_create(c, &p, id);
@@ -98,12 +99,12 @@ static void embedding(float v[TCRYPT_DIM], int seed)
 }
 
 /* Encrypt embedding(seed) for (person, new face) and store it; face id out. */
-static void add_face(PGconn *c, const tcrypt_key *k, const char *person, int seed, char face[37])
+static void add_face(PGconn *c, const tcrypt_key *k, const char *person, int seed, char face[ATT_UUID_STR])
 {
     float v[TCRYPT_DIM];
     unsigned char blob[TCRYPT_BLOB_BYTES];
     embedding(v, seed);
-    store_uuid_new(face);
+    att_uuid_new_text(face);
     ck_assert_int_eq(tcrypt_encrypt(k, v, person, face, MODEL, blob), ATT_OK);
     att_err rc = store_face_insert(c, person, face, MODEL, tcrypt_key_id(k), blob, sizeof blob, "{\"sharpness\":0.9}");
     ck_assert_msg(rc == ATT_OK, "face insert: %s", att_err_code(rc));
@@ -113,12 +114,12 @@ static void add_face(PGconn *c, const tcrypt_key *k, const char *person, int see
 
 START_TEST(person_create_get_conflict)
 {
-    char ci[600], id[37], id2[37];
+    char ci[600], id[ATT_UUID_STR], id2[ATT_UUID_STR];
     PGconn *c = migrated_db(ci, sizeof ci);
     struct person_new p = {.employee_no = "E-001", .name = "Ada Lovelace", .department = "Cardiology",
                            .title = "Nurse", .active = true};
     ck_assert_int_eq(store_person_create(c, &p, id), ATT_OK);
-    ck_assert(db_uuid_valid(id));
+    ck_assert(att_uuid_valid(id));
     struct person got;
     ck_assert_int_eq(store_person_get(c, id, &got), ATT_OK);
     ck_assert_str_eq(got.id, id);
@@ -193,7 +194,7 @@ static size_t list_nos(PGconn *c, const struct person_filter *f, char *out, size
 
 START_TEST(person_list_filters)
 {
-    char ci[600], id[37], got[1024];
+    char ci[600], id[ATT_UUID_STR], got[1024];
     PGconn *c = migrated_db(ci, sizeof ci);
     /* one transaction, so created_at ties and the id breaks them: order checked as a set below */
     add_person(c, "A1", "Alice Martin", "Cardiology", true, id);
@@ -201,7 +202,7 @@ START_TEST(person_list_filters)
     add_person(c, "B3", "Carol Smith", "Radiology", false, id);
     add_person(c, "B4", "dave O'Brien", "Radiology", true, id);
     add_person(c, "C5", "Eve Ander\\son", NULL, true, id);
-    char erased[37];
+    char erased[ATT_UUID_STR];
     add_person(c, "Z9", "Zed Erased", "Cardiology", true, erased);
     ck_assert_int_eq(store_person_erase(c, erased, NULL), ATT_OK);
 
@@ -267,7 +268,7 @@ END_TEST
 
 START_TEST(person_list_pagination)
 {
-    char ci[600], id[37];
+    char ci[600], id[ATT_UUID_STR];
     PGconn *c = migrated_db(ci, sizeof ci);
     /* 15 in one transaction (identical created_at: only the id orders them), 10 more one by one */
     ck_assert(exec_ok(c, "BEGIN"));
@@ -354,7 +355,7 @@ END_TEST
 
 START_TEST(person_update_patch)
 {
-    char ci[600], a[37], b[37];
+    char ci[600], a[ATT_UUID_STR], b[ATT_UUID_STR];
     PGconn *c = migrated_db(ci, sizeof ci);
     add_person(c, "U1", "Ann", "ICU", true, a);
     add_person(c, "U2", "Ben", "ICU", true, b);
@@ -417,7 +418,7 @@ END_TEST
 
 START_TEST(person_erasure)
 {
-    char ci[600], a[37], b[37], f1[37], f2[37], fb[37], buf[256];
+    char ci[600], a[ATT_UUID_STR], b[ATT_UUID_STR], f1[ATT_UUID_STR], f2[ATT_UUID_STR], fb[ATT_UUID_STR], buf[256];
     PGconn *c = migrated_db(ci, sizeof ci);
     tcrypt_key *k = key_of(3);
     add_person(c, "R1", "Rita Erase", "Oncology", true, a);
@@ -473,18 +474,18 @@ START_TEST(person_erasure)
     struct face_meta *fm;
     size_t n;
     ck_assert_int_eq(store_face_list(c, a, &fm, &n), ATT_E_NOT_FOUND);
-    char f3[37];
+    char f3[ATT_UUID_STR];
     float v[TCRYPT_DIM];
     unsigned char blob[TCRYPT_BLOB_BYTES];
     embedding(v, 9);
-    store_uuid_new(f3);
+    att_uuid_new_text(f3);
     ck_assert_int_eq(tcrypt_encrypt(k, v, a, f3, MODEL, blob), ATT_OK);
     ck_assert_int_eq(store_face_insert(c, a, f3, MODEL, tcrypt_key_id(k), blob, sizeof blob, NULL), ATT_E_NOT_FOUND);
     size_t total = 0;
     ck_assert_int_eq(store_faces_count(c, &total), ATT_OK);
     ck_assert_uint_eq(total, 1);
     /* the employee number is free again */
-    char again[37];
+    char again[ATT_UUID_STR];
     add_person(c, "R1", "New Hire", NULL, true, again);
     /* the other person is untouched */
     ck_assert_int_eq(store_person_get(c, b, &p), ATT_OK);
@@ -517,9 +518,9 @@ static void *race_insert(void *p)
     }
     float v[TCRYPT_DIM];
     unsigned char blob[TCRYPT_BLOB_BYTES];
-    char face[37];
+    char face[ATT_UUID_STR];
     embedding(v, 1);
-    store_uuid_new(face);
+    att_uuid_new_text(face);
     tcrypt_encrypt(ra->key, v, ra->person, face, MODEL, blob);
     ra->rc = store_face_insert(c, ra->person, face, MODEL, tcrypt_key_id(ra->key), blob, sizeof blob, NULL);
     PQfinish(c);
@@ -528,7 +529,7 @@ static void *race_insert(void *p)
 
 START_TEST(erasure_blocks_concurrent_enrolment)
 {
-    char ci[600], a[37];
+    char ci[600], a[ATT_UUID_STR];
     PGconn *c = migrated_db(ci, sizeof ci);
     tcrypt_key *k = key_of(8);
     add_person(c, "X1", "Racer", NULL, true, a);
@@ -551,7 +552,7 @@ END_TEST
 
 START_TEST(face_insert_list_delete)
 {
-    char ci[600], a[37], b[37], f1[37], f2[37];
+    char ci[600], a[ATT_UUID_STR], b[ATT_UUID_STR], f1[ATT_UUID_STR], f2[ATT_UUID_STR];
     PGconn *c = migrated_db(ci, sizeof ci);
     tcrypt_key *k = key_of(4);
     add_person(c, "F1", "Face One", NULL, true, a);
@@ -582,9 +583,9 @@ START_TEST(face_insert_list_delete)
     /* wrong inputs */
     float v[TCRYPT_DIM];
     unsigned char blob[TCRYPT_BLOB_BYTES];
-    char f3[37];
+    char f3[ATT_UUID_STR];
     embedding(v, 3);
-    store_uuid_new(f3);
+    att_uuid_new_text(f3);
     ck_assert_int_eq(tcrypt_encrypt(k, v, a, f3, MODEL, blob), ATT_OK);
     uint32_t kid = tcrypt_key_id(k);
     ck_assert_int_eq(store_face_insert(c, a, f3, MODEL, kid + 1, blob, sizeof blob, NULL), ATT_E_INVALID);
@@ -599,8 +600,8 @@ START_TEST(face_insert_list_delete)
     ck_assert_int_eq(store_face_insert(c, a, f3, MODEL, kid, blob, sizeof blob, NULL), ATT_OK);
     ck_assert_int_eq(query_int_p(c, "SELECT count(*) FROM faces WHERE quality = '{}'", NULL), 1);
     /* the whole uint32 key id range fits the column (blob formats carry 32 bits) */
-    char f4[37];
-    store_uuid_new(f4);
+    char f4[ATT_UUID_STR];
+    att_uuid_new_text(f4);
     blob[1] = 0xf0, blob[2] = 0xff, blob[3] = 0xff, blob[4] = 0xff;
     ck_assert_int_eq(store_face_insert(c, a, f4, MODEL, 0xfffffff0u, blob, sizeof blob, NULL), ATT_OK);
     char kbuf[32];
@@ -649,7 +650,7 @@ static att_err load_cb(void *arg, const struct face_row *row)
 
 START_TEST(faces_load_stream)
 {
-    char ci[600], a[37], b[37], e[37], f[37];
+    char ci[600], a[ATT_UUID_STR], b[ATT_UUID_STR], e[ATT_UUID_STR], f[ATT_UUID_STR];
     PGconn *c = migrated_db(ci, sizeof ci);
     tcrypt_key *k = key_of(6);
     add_person(c, "L1", "Load One", NULL, true, a);
@@ -700,7 +701,7 @@ static size_t fetch_blob(PGconn *c, const char *face, unsigned char *out, size_t
 
 START_TEST(swapped_template_fails_to_decrypt)
 {
-    char ci[600], a[37], b[37], fa[37], fb[37], fa2[37];
+    char ci[600], a[ATT_UUID_STR], b[ATT_UUID_STR], fa[ATT_UUID_STR], fb[ATT_UUID_STR], fa2[ATT_UUID_STR];
     PGconn *c = migrated_db(ci, sizeof ci);
     tcrypt_key *k = key_of(5);
     add_person(c, "S1", "Swap One", NULL, true, a);
@@ -745,7 +746,7 @@ static int decryptable(PGconn *c, const tcrypt_key *k)
 
 START_TEST(rekey_store)
 {
-    char ci[600], a[37], f[37], err[512];
+    char ci[600], a[ATT_UUID_STR], f[ATT_UUID_STR], err[512];
     PGconn *c = migrated_db(ci, sizeof ci);
     tcrypt_key *k1 = key_of(11), *k2 = key_of(12), *k3 = key_of(13);
     add_person(c, "K1", "Key One", NULL, true, a);
@@ -790,7 +791,7 @@ START_TEST(rekey_store)
     ck_assert_uint_eq(st.skipped, 12);
 
     /* a row under neither key: hard error naming it, nothing changed */
-    char stray[37];
+    char stray[ATT_UUID_STR];
     add_face(c, k3, a, 77, stray);
     const tcrypt_key *olds2[1] = {k2};
     tcrypt_key *k4 = key_of(14);
@@ -886,7 +887,7 @@ static void assert_key_file(const char *path, unsigned char fill)
 
 START_TEST(rotate_cli_resumes)
 {
-    char ci[600], a[37], f[37], out[256], err[512], path2[256], path3[256], old[256];
+    char ci[600], a[ATT_UUID_STR], f[ATT_UUID_STR], out[256], err[512], path2[256], path3[256], old[256];
     PGconn *c = migrated_db(ci, sizeof ci);
     struct rot_env e;
     rot_env_init(&e, ci, 21);
@@ -938,7 +939,7 @@ START_TEST(rotate_cli_resumes)
 
     /* 4. a template under an unknown key: refused, nothing changed, files untouched */
     tcrypt_key *k9 = key_of(29);
-    char stray[37];
+    char stray[ATT_UUID_STR];
     add_face(c, k9, a, 51, stray);
     char path4[256];
     key_file(&e, "new4.key", 24, path4);
@@ -1105,7 +1106,7 @@ static bool contains(const char *hay, size_t n, const void *needle, size_t m)
 
 START_TEST(dump_has_no_plaintext_embedding)
 {
-    char ci[600], a[37], f[37];
+    char ci[600], a[ATT_UUID_STR], f[ATT_UUID_STR];
     PGconn *c = migrated_db(ci, sizeof ci);
     tcrypt_key *k = key_of(31);
     add_person(c, "D1", "Dump One", NULL, true, a);
@@ -1159,21 +1160,23 @@ END_TEST
 
 START_TEST(uuid_new_and_cursor)
 {
-    char a[37], b[37];
-    store_uuid_new(a);
-    store_uuid_new(b);
-    ck_assert(db_uuid_valid(a) && db_uuid_valid(b));
+    char a[ATT_UUID_STR], b[ATT_UUID_STR];
+    att_uuid_new_text(a);
+    att_uuid_new_text(b);
+    ck_assert(att_uuid_valid(a) && att_uuid_valid(b));
     ck_assert_str_ne(a, b);
     ck_assert_int_eq(a[14], '4');
     ck_assert(strchr("89ab", a[19]) != NULL);
     for (int i = 0; i < 36; i++) ck_assert(a[i] == '-' || (a[i] >= '0' && a[i] <= '9') || (a[i] >= 'a' && a[i] <= 'f'));
 
+    att_uuid u;
     unsigned char key[16];
-    ck_assert(cursor_uuid_parse(a, key));
-    char again[37];
-    cursor_uuid_format(key, again);
+    ck_assert(att_uuid_parse(a, &u));
+    memcpy(key, u.b, sizeof key);
+    char again[ATT_UUID_STR];
+    att_uuid_format(&u, again);
     ck_assert_str_eq(again, a);
-    ck_assert(!cursor_uuid_parse("0000000-0000-4000-8000-0000000000000", key));
+    ck_assert(!att_uuid_parse("0000000-0000-4000-8000-0000000000000", &u));
 
     char cur[64], ts[CURSOR_TS_TEXT];
     struct cursor_pos back;

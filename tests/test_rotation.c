@@ -12,6 +12,7 @@
 #include "attendd/store_faces.h"
 #include "attendd/store_people.h"
 #include "attendd/template_crypto.h"
+#include "attendd/uuid.h"
 #include "support.h"
 
 static struct ts_pg pg;
@@ -39,8 +40,8 @@ static void add_face(PGconn *c, const char *person, const tcrypt_key *k)
         n += (double)v[i] * v[i];
     }
     for (int i = 0; i < TCRYPT_DIM; i++) v[i] /= (float)__builtin_sqrt(n);
-    char face[UUID_STR_LEN];
-    store_uuid_new(face);
+    char face[ATT_UUID_STR];
+    att_uuid_new_text(face);
     unsigned char blob[TCRYPT_BLOB_BYTES];
     ck_assert_int_eq(tcrypt_encrypt(k, v, person, face, "test-model", blob), ATT_OK);
     ck_assert_int_eq(store_face_insert(c, person, face, "test-model", tcrypt_key_id(k), blob, sizeof blob, NULL), ATT_OK);
@@ -64,7 +65,7 @@ START_TEST(enrolled_during_rotation_survives_restart)
     ck_assert_int_eq(ts_daemon_stop(&d, SIGTERM, 60), 0);
 
     PGconn *c = connect_prepared(conninfo);
-    char person[UUID_STR_LEN];
+    char person[ATT_UUID_STR];
     struct person_new pn = {.employee_no = "R-1", .name = "Rotation Test", .department = "ICU", .active = true};
     ck_assert_int_eq(store_person_create(c, &pn, person), ATT_OK);
     tcrypt_key *old;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "attendd/rules.h"
+#include "attendd/uuid.h"
 
 #define SEC 1000000LL
 #define MIN (60 * SEC)
@@ -12,11 +13,11 @@
 /* 2024-03-04 00:00:00 UTC, in µs */
 #define DAY0 (1709510400LL * SEC)
 
-static void uid(uint8_t u[16], unsigned n)
+static void uid(att_uuid *u, unsigned n)
 {
-    memset(u, 0, 16);
-    u[0] = 0x42;
-    memcpy(u + 12, &n, sizeof n);
+    memset(u->b, 0, sizeof u->b);
+    u->b[0] = 0x42;
+    memcpy(u->b + 12, &n, sizeof n);
 }
 
 static rules *mk(int64_t cooldown, int64_t max_shift)
@@ -31,8 +32,8 @@ static rules *mk(int64_t cooldown, int64_t max_shift)
 static struct rules_result punch(rules *r, unsigned p, unsigned cam, enum rules_role role, int64_t ts)
 {
     struct rules_decision d = {.role = role, .ts_us = ts, .similarity = 0.7f, .liveness = 0.95f, .live = true};
-    uid(d.person, p);
-    uid(d.camera, 1000 + cam);
+    uid(&d.person, p);
+    uid(&d.camera, 1000 + cam);
     struct rules_result res;
     ck_assert_int_eq(rules_apply(r, &d, &res), ATT_OK);
     return res;
@@ -107,12 +108,12 @@ START_TEST(not_live_never_punches)
 {
     rules *r = mk(0, 0);
     struct rules_decision d = {.role = RULES_ROLE_IN, .ts_us = DAY0, .live = false};
-    uid(d.person, 9);
+    uid(&d.person, 9);
     struct rules_result res;
     ck_assert_int_eq(rules_apply(r, &d, &res), ATT_OK);
     ASSERT_NONE(res, RULES_NOT_LIVE);
     struct rules_shift sh;
-    ck_assert_int_eq(rules_open_shift(r, d.person, DAY0, &sh), ATT_OK);
+    ck_assert_int_eq(rules_open_shift(r, &d.person, DAY0, &sh), ATT_OK);
     ck_assert_int_eq(sh.state, RULES_SHIFT_NONE);
     /* and it left no state behind: a live pass a second later punches */
     ASSERT_EMIT(punch(r, 9, 1, RULES_ROLE_AUTO, DAY0 + SEC), RULES_KIND_IN);
@@ -127,15 +128,15 @@ START_TEST(night_shift_across_midnight)
     int64_t out = DAY0 + 24 * HOUR + 5 * HOUR; /* 05:00 next day */
     ASSERT_EMIT(punch(r, 7, 1, RULES_ROLE_AUTO, in), RULES_KIND_IN);
     struct rules_shift sh;
-    uint8_t p[16];
-    uid(p, 7);
-    ck_assert_int_eq(rules_open_shift(r, p, DAY0 + 24 * HOUR + 1, &sh), ATT_OK);  /* just past midnight */
+    att_uuid p;
+    uid(&p, 7);
+    ck_assert_int_eq(rules_open_shift(r, &p, DAY0 + 24 * HOUR + 1, &sh), ATT_OK);  /* just past midnight */
     ck_assert_int_eq(sh.state, RULES_SHIFT_OPEN);
     ck_assert_int_eq(sh.in_ts_us, in);
     struct rules_result o = punch(r, 7, 2, RULES_ROLE_AUTO, out);
     ASSERT_EMIT(o, RULES_KIND_OUT);
     ck_assert_int_eq(o.closes_in_ts_us, in);
-    ck_assert_int_eq(rules_open_shift(r, p, out, &sh), ATT_OK);
+    ck_assert_int_eq(rules_open_shift(r, &p, out, &sh), ATT_OK);
     ck_assert_int_eq(sh.state, RULES_SHIFT_NONE);
     /* next evening: a new clock-in */
     ASSERT_EMIT(punch(r, 7, 1, RULES_ROLE_AUTO, DAY0 + 44 * HOUR), RULES_KIND_IN);
@@ -147,13 +148,13 @@ START_TEST(max_shift_expiry)
 {
     rules *r = mk(120 * SEC, 16 * HOUR);
     int64_t in = DAY0 + 8 * HOUR;
-    uint8_t p[16];
-    uid(p, 5);
+    att_uuid p;
+    uid(&p, 5);
     ASSERT_EMIT(punch(r, 5, 1, RULES_ROLE_AUTO, in), RULES_KIND_IN);
     struct rules_shift sh;
-    ck_assert_int_eq(rules_open_shift(r, p, in + 16 * HOUR - 1, &sh), ATT_OK);
+    ck_assert_int_eq(rules_open_shift(r, &p, in + 16 * HOUR - 1, &sh), ATT_OK);
     ck_assert_int_eq(sh.state, RULES_SHIFT_OPEN);
-    ck_assert_int_eq(rules_open_shift(r, p, in + 16 * HOUR, &sh), ATT_OK);
+    ck_assert_int_eq(rules_open_shift(r, &p, in + 16 * HOUR, &sh), ATT_OK);
     ck_assert_int_eq(sh.state, RULES_SHIFT_MISSING_OUT);
     ck_assert_int_eq(sh.in_ts_us, in);
     /* forgot to clock out: the next auto pass, 17 h later, is a clock-in again */
@@ -215,10 +216,10 @@ START_TEST(eviction_bounds_memory)
     ck_assert_uint_eq(st.persons, 1000);
     ck_assert_uint_eq(st.evicted, 1000);
     for (unsigned p = 0; p < 2000; p++) {
-        uint8_t u[16];
-        uid(u, p);
+        att_uuid u;
+        uid(&u, p);
         struct rules_shift sh;
-        ck_assert_int_eq(rules_open_shift(r, u, t + 16 * HOUR, &sh), ATT_OK);
+        ck_assert_int_eq(rules_open_shift(r, &u, t + 16 * HOUR, &sh), ATT_OK);
         ck_assert_int_eq(sh.state, (p % 2) ? RULES_SHIFT_NONE : RULES_SHIFT_OPEN);
     }
     /* apply() sweeps by itself as capture time moves on */
@@ -234,10 +235,10 @@ START_TEST(eviction_bounds_memory)
     rules_get_stats(r, &st);
     ck_assert_uint_eq(st.persons, 10);
     ck_assert_uint_eq(st.evicted_forced, 1);
-    uint8_t u0[16];
-    uid(u0, 0);
+    att_uuid u0;
+    uid(&u0, 0);
     struct rules_shift sh;
-    rules_open_shift(r, u0, t + 20 * SEC, &sh);
+    rules_open_shift(r, &u0, t + 20 * SEC, &sh);
     ck_assert_int_eq(sh.state, RULES_SHIFT_NONE);
     rules_free(r);
 }
@@ -247,17 +248,17 @@ START_TEST(seeding_from_database)
 {
     rules *r = mk(120 * SEC, 16 * HOUR);
     int64_t t = DAY0 + 22 * HOUR;
-    uint8_t a[16], b[16], c[16];
-    uid(a, 1);
-    uid(b, 2);
-    uid(c, 3);
-    ck_assert_int_eq(rules_seed(r, a, RULES_KIND_IN, t), ATT_OK);       /* night shift still open */
-    ck_assert_int_eq(rules_seed(r, b, RULES_KIND_OUT, t), ATT_OK);
-    ck_assert_int_eq(rules_seed(r, c, RULES_KIND_IN, t - 2 * HOUR), ATT_OK);
-    ck_assert_int_eq(rules_seed(r, c, RULES_KIND_OUT, t - 3 * HOUR), ATT_OK);  /* older: ignored */
-    ck_assert_int_eq(rules_seed(r, c, RULES_KIND_NONE, t), ATT_E_INVALID);
+    att_uuid a, b, c;
+    uid(&a, 1);
+    uid(&b, 2);
+    uid(&c, 3);
+    ck_assert_int_eq(rules_seed(r, &a, RULES_KIND_IN, t), ATT_OK);       /* night shift still open */
+    ck_assert_int_eq(rules_seed(r, &b, RULES_KIND_OUT, t), ATT_OK);
+    ck_assert_int_eq(rules_seed(r, &c, RULES_KIND_IN, t - 2 * HOUR), ATT_OK);
+    ck_assert_int_eq(rules_seed(r, &c, RULES_KIND_OUT, t - 3 * HOUR), ATT_OK);  /* older: ignored */
+    ck_assert_int_eq(rules_seed(r, &c, RULES_KIND_NONE, t), ATT_E_INVALID);
     struct rules_shift sh;
-    rules_open_shift(r, c, t, &sh);
+    rules_open_shift(r, &c, t, &sh);
     ck_assert_int_eq(sh.state, RULES_SHIFT_OPEN);
     ck_assert_int_eq(sh.in_ts_us, t - 2 * HOUR);
 
@@ -294,7 +295,7 @@ static void *worker(void *p)
     struct worker_arg *a = p;
     for (unsigned i = 0; i < 500; i++) {
         struct rules_decision d = {.role = RULES_ROLE_AUTO, .ts_us = DAY0 + i * SEC, .live = true};
-        uid(d.person, a->base + i);
+        uid(&d.person, a->base + i);
         struct rules_result res;
         if (rules_apply(a->r, &d, &res) != ATT_OK || res.reason != RULES_EMIT) return (void *)1;
     }

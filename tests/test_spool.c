@@ -37,11 +37,11 @@ static void teardown(void)
 static void mk_event(struct spool_event *ev, unsigned n)
 {
     memset(ev, 0, sizeof *ev);
-    ev->id[0] = 0xe7;
-    memcpy(ev->id + 12, &n, sizeof n);
-    ev->person[0] = 0x91;
-    ev->person[15] = (uint8_t)(n % 7);
-    ev->camera[0] = 0xca;
+    ev->id.b[0] = 0xe7;
+    memcpy(ev->id.b + 12, &n, sizeof n);
+    ev->person.b[0] = 0x91;
+    ev->person.b[15] = (uint8_t)(n % 7);
+    ev->camera.b[0] = 0xca;
     ev->kind = (n % 2) ? RULES_KIND_OUT : RULES_KIND_IN;
     ev->ts_us = 1709510400000000LL + (int64_t)n * 1000;
     ev->similarity = 0.5f + (float)(n % 40) / 100.0f;
@@ -52,7 +52,7 @@ static void mk_event(struct spool_event *ev, unsigned n)
 static unsigned ev_num(const struct spool_event *ev)
 {
     unsigned n;
-    memcpy(&n, ev->id + 12, sizeof n);
+    memcpy(&n, ev->id.b + 12, sizeof n);
     return n;
 }
 
@@ -138,9 +138,9 @@ START_TEST(append_pending_ack_in_order)
     for (unsigned i = 0; i < 5; i++) {
         struct spool_event want;
         mk_event(&want, i);
-        ck_assert_mem_eq(recs[i].ev.id, want.id, 16);
-        ck_assert_mem_eq(recs[i].ev.person, want.person, 16);
-        ck_assert_mem_eq(recs[i].ev.camera, want.camera, 16);
+        ck_assert_mem_eq(recs[i].ev.id.b, want.id.b, 16);
+        ck_assert_mem_eq(recs[i].ev.person.b, want.person.b, 16);
+        ck_assert_mem_eq(recs[i].ev.camera.b, want.camera.b, 16);
         ck_assert_int_eq(recs[i].ev.kind, want.kind);
         ck_assert_int_eq(recs[i].ev.ts_us, want.ts_us);
         ck_assert(recs[i].ev.similarity == want.similarity);  /* exact float round trip */

@@ -14,6 +14,7 @@
 #include "attendd/store_audit.h"
 #include "attendd/store_tokens.h"
 #include "attendd/token.h"
+#include "attendd/uuid.h"
 #include "src/store/statements.h"
 #include "support.h"
 
@@ -506,10 +507,10 @@ START_TEST(tokens_create_lookup_revoke_list)
     PGconn *c = migrated_db(ci, sizeof ci);
     struct token_key key;
     test_key(&key, 7);
-    char tok_a[TOKEN_STR_MAX], id_a[UUID_STR_LEN], tok_h[TOKEN_STR_MAX], id_h[UUID_STR_LEN];
+    char tok_a[TOKEN_STR_MAX], id_a[ATT_UUID_STR], tok_h[TOKEN_STR_MAX], id_h[ATT_UUID_STR];
     ck_assert_int_eq(store_token_create(c, &key, "ops admin", ROLE_ADMIN, NULL, tok_a, id_a), ATT_OK);
     ck_assert(token_well_formed(tok_a, strlen(tok_a)));
-    ck_assert(db_uuid_valid(id_a));
+    ck_assert(att_uuid_valid(id_a));
     ck_assert_int_eq(store_token_create(c, &key, "HR Büro", ROLE_HR, id_a, tok_h, id_h), ATT_OK);
     ck_assert_str_ne(tok_a, tok_h);
 
@@ -580,7 +581,7 @@ START_TEST(tokens_wrong_hash_not_found)
     struct token_key key, other;
     test_key(&key, 1);
     test_key(&other, 2);
-    char tok[TOKEN_STR_MAX], id[UUID_STR_LEN];
+    char tok[TOKEN_STR_MAX], id[ATT_UUID_STR];
     ck_assert_int_eq(store_token_create(c, &key, "t", ROLE_ADMIN, NULL, tok, id), ATT_OK);
     unsigned char h[TOKEN_HASH_BYTES];
     struct token_info ti;
@@ -605,7 +606,7 @@ START_TEST(tokens_invalid_input)
     PGconn *c = migrated_db(ci, sizeof ci);
     struct token_key key;
     test_key(&key, 3);
-    char tok[TOKEN_STR_MAX], id[UUID_STR_LEN], longname[200];
+    char tok[TOKEN_STR_MAX], id[ATT_UUID_STR], longname[200];
     memset(longname, 'n', sizeof longname - 1);
     longname[sizeof longname - 1] = '\0';
     ck_assert_int_eq(store_token_create(c, &key, "", ROLE_ADMIN, NULL, tok, id), ATT_E_INVALID);
@@ -806,19 +807,19 @@ END_TEST
 
 START_TEST(uuid_validation)
 {
-    ck_assert(db_uuid_valid("6f1c1a1e-8c5b-4a55-9a0e-0a0b0c0d0e0f"));
-    ck_assert(db_uuid_valid("6F1C1A1E-8C5B-4A55-9A0E-0A0B0C0D0E0F"));
-    ck_assert(db_uuid_valid("00000000-0000-0000-0000-000000000000"));
-    ck_assert(!db_uuid_valid(NULL));
-    ck_assert(!db_uuid_valid(""));
-    ck_assert(!db_uuid_valid("6f1c1a1e8c5b4a559a0e0a0b0c0d0e0f"));
-    ck_assert(!db_uuid_valid("{6f1c1a1e-8c5b-4a55-9a0e-0a0b0c0d0e0f}"));
-    ck_assert(!db_uuid_valid("6f1c1a1e-8c5b-4a55-9a0e-0a0b0c0d0e0f0"));
-    ck_assert(!db_uuid_valid("6f1c1a1e-8c5b-4a55-9a0e-0a0b0c0d0e0"));
-    ck_assert(!db_uuid_valid("6f1c1a1e-8c5b-4a55-9a0e_0a0b0c0d0e0f"));
-    ck_assert(!db_uuid_valid("gf1c1a1e-8c5b-4a55-9a0e-0a0b0c0d0e0f"));
-    ck_assert(!db_uuid_valid("6f1c1a1e-8c5b-4a55-9a0e-0a0b0c0d0e0\n"));
-    ck_assert(!db_uuid_valid("' OR 1=1 --"));
+    ck_assert(att_uuid_valid("6f1c1a1e-8c5b-4a55-9a0e-0a0b0c0d0e0f"));
+    ck_assert(att_uuid_valid("6F1C1A1E-8C5B-4A55-9A0E-0A0B0C0D0E0F"));
+    ck_assert(att_uuid_valid("00000000-0000-0000-0000-000000000000"));
+    ck_assert(!att_uuid_valid(NULL));
+    ck_assert(!att_uuid_valid(""));
+    ck_assert(!att_uuid_valid("6f1c1a1e8c5b4a559a0e0a0b0c0d0e0f"));
+    ck_assert(!att_uuid_valid("{6f1c1a1e-8c5b-4a55-9a0e-0a0b0c0d0e0f}"));
+    ck_assert(!att_uuid_valid("6f1c1a1e-8c5b-4a55-9a0e-0a0b0c0d0e0f0"));
+    ck_assert(!att_uuid_valid("6f1c1a1e-8c5b-4a55-9a0e-0a0b0c0d0e0"));
+    ck_assert(!att_uuid_valid("6f1c1a1e-8c5b-4a55-9a0e_0a0b0c0d0e0f"));
+    ck_assert(!att_uuid_valid("gf1c1a1e-8c5b-4a55-9a0e-0a0b0c0d0e0f"));
+    ck_assert(!att_uuid_valid("6f1c1a1e-8c5b-4a55-9a0e-0a0b0c0d0e0\n"));
+    ck_assert(!att_uuid_valid("' OR 1=1 --"));
 }
 END_TEST
 

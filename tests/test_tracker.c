@@ -5,22 +5,23 @@
 #include <string.h>
 
 #include "attendd/tracker.h"
+#include "attendd/uuid.h"
 
 #define FPS 6
 #define FRAME_US (1000000LL / FPS)
 #define T0 1709510400000000LL
 
-static void pid(uint8_t u[16], unsigned n)
+static void pid(att_uuid *u, unsigned n)
 {
-    memset(u, 0, 16);
-    u[0] = 0x77;
-    u[15] = (uint8_t)n;
+    memset(u->b, 0, sizeof u->b);
+    u->b[0] = 0x77;
+    u->b[15] = (uint8_t)n;
 }
 
 static struct trk_recog rec(unsigned person, float sim, float live)
 {
     struct trk_recog r = {.matched = person != 0, .similarity = sim, .liveness = live, .quality = 0.8f};
-    if (person) pid(r.person, person);
+    if (person) pid(&r.person, person);
     return r;
 }
 
@@ -61,9 +62,9 @@ START_TEST(one_walker_one_track_one_decision)
     ck_assert_uint_eq(drain(t, dec, 4), 1);
     ck_assert_uint_eq(dec[0].track_id, id);
     ck_assert_int_eq(dec[0].ts_us, T0 + 2 * FRAME_US);  /* the frame that completed 3 of 5 */
-    uint8_t p1[16];
-    pid(p1, 1);
-    ck_assert_mem_eq(dec[0].person, p1, 16);
+    att_uuid p1;
+    pid(&p1, 1);
+    ck_assert_mem_eq(dec[0].person.b, p1.b, 16);
     ck_assert_int_eq(dec[0].agreeing, 3);
     ck_assert(fabsf(dec[0].similarity - 0.62f) < 1e-6f);
 
@@ -112,12 +113,12 @@ static void run_crossing(bool with_embeddings)
     }
     struct trk_decision dec[4];
     ck_assert_uint_eq(drain(t, dec, 4), 2);
-    uint8_t p1[16], p2[16];
-    pid(p1, 1);
-    pid(p2, 2);
+    att_uuid p1, p2;
+    pid(&p1, 1);
+    pid(&p2, 2);
     for (int i = 0; i < 2; i++) {
-        if (dec[i].track_id == ida) ck_assert_mem_eq(dec[i].person, p1, 16);
-        else if (dec[i].track_id == idb) ck_assert_mem_eq(dec[i].person, p2, 16);
+        if (dec[i].track_id == ida) ck_assert_mem_eq(dec[i].person.b, p1.b, 16);
+        else if (dec[i].track_id == idb) ck_assert_mem_eq(dec[i].person.b, p2.b, 16);
         else ck_abort_msg("decision from an unknown track");
     }
     struct trk_stats st;

@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "attendd/errors.h"
+#include "attendd/uuid.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -110,7 +111,7 @@ struct cap_roi {
 };
 
 typedef struct cap_frame {
-    uint8_t camera_id[16];       /* the camera's id (cfg.id), opaque to capture */
+    att_uuid camera_id;          /* the camera's id (cfg.id), opaque to capture */
     uint64_t tag;                /* cfg.tag: an integer the owner chose (e.g. its slot number) */
     uint32_t session;            /* 1 for the camera's first successful open, +1 per reconnect */
     uint64_t frame_no;           /* decoded frame number in this session, 0 = first */
@@ -194,7 +195,7 @@ const char *cap_state_name(enum cap_state s);
 struct cap_camera_cfg {
     const char *url;             /* required; validated by cap_url_validate(); copied */
     const char *name;            /* for logs and thread names; NULL = "camera"; copied */
-    uint8_t id[16];              /* copied into every frame */
+    att_uuid id;                 /* copied into every frame */
     uint64_t tag;                /* copied into every frame */
     double analysis_fps;         /* frames per second handed to the queue, CAP_FPS_MIN..MAX (5) */
     int enabled;                 /* 0: created disabled (1) */

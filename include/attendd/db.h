@@ -46,14 +46,6 @@ att_err db_connect(const char *conninfo, const char *app_name, PGconn **out, cha
  * is lost, ATT_E_DB_QUERY otherwise; err names the statement. */
 att_err db_prepare_all(PGconn *c, char *err, size_t errlen);
 
-/* Canonical textual uuid (8-4-4-4-12 hex digits, either case). Check ids from users with this
- * before they reach SQL, so a bad id is a 404/422 and never a database error. */
-bool db_uuid_valid(const char *s);
-
-/* A new random (version 4) uuid, lower-case canonical text, from libsodium's randombytes_buf; for ids
- * the caller needs before the row exists (face ids bound into template blobs). out: 37 bytes. */
-void store_uuid_new(char out[37]);
-
 /* Transaction control on a borrowed connection. db_rollback is best effort: if it fails the
  * connection is broken and db_release/db_acquire reset it. */
 att_err db_begin(PGconn *c);

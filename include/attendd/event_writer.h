@@ -12,6 +12,7 @@
 #include "attendd/metrics.h"
 #include "attendd/rules.h"
 #include "attendd/spool.h"
+#include "attendd/uuid.h"
 
 #define EVENT_WRITER_BATCH_DEFAULT 256
 #define EVENT_WRITER_BACKOFF_MIN_MS 100
@@ -52,8 +53,8 @@ struct event_writer_stats {
 
 /* One decision the rules turned into a punch. */
 struct event_new {
-    uint8_t person[RULES_UUID_BYTES];
-    uint8_t camera[RULES_UUID_BYTES];
+    att_uuid person;           /* recognised person */
+    att_uuid camera;           /* camera that saw the deciding frame */
     enum rules_kind kind;      /* RULES_KIND_IN / RULES_KIND_OUT */
     int64_t ts_us;             /* capture time of the deciding frame, µs since the epoch UTC */
     float similarity;          /* -1..1 */
@@ -97,7 +98,7 @@ void event_writer_get_stats(event_writer *w, struct event_writer_stats *out);
  * ATT_E_INVALID for a bad kind, a non-finite or out-of-range similarity/liveness or a ts outside
  * years 1970..9999; ATT_E_IO when the spool cannot append and the backlog is full (the event is NOT
  * recorded; err says why, and it is logged in full). Any thread, whether or not the writer runs. */
-att_err event_emit(event_writer *w, const struct event_new *ev, uint8_t id_out[RULES_UUID_BYTES], char *err,
+att_err event_emit(event_writer *w, const struct event_new *ev, att_uuid *id_out, char *err,
                    size_t errlen);
 
 #endif

@@ -7,17 +7,17 @@
 #include <stddef.h>
 
 #include "attendd/errors.h"
+#include "attendd/uuid.h"
 
 #define GAL_DIM 512        /* embedding length (fr_feature.onnx) */
-#define GAL_UUID_STR 37    /* canonical uuid text, 36 chars + NUL */
 #define GAL_TOPK_MAX 64    /* largest k gal_topk accepts */
 
 typedef struct gal gal;
 
 /* One search hit: a person (counted once) and the best of that person's faces. */
 struct gal_match {
-    char person_id[GAL_UUID_STR]; /* lower-case canonical uuid */
-    char face_id[GAL_UUID_STR];   /* the person's best-matching face */
+    att_uuid person;              /* the person */
+    att_uuid face;                /* the person's best-matching face */
     float similarity;             /* cosine, within 0.001 of the exact float32 value */
     void *user;                   /* the caller's value from gal_person_put, or NULL */
 };

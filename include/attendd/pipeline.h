@@ -15,16 +15,18 @@
 #include "attendd/metrics.h"
 #include "attendd/rules.h"
 #include "attendd/spool.h"
-#include "attendd/token.h" /* UUID_STR_LEN */
 #include "attendd/tracker.h"
+#include "attendd/uuid.h"
 #include "attendd/vision.h"
 
 #define PIPELINE_WORKERS_MAX 64
 #define PIPELINE_MAX_FACES 32   /* faces per frame handed to the tracker (largest first) */
 
-/* Which camera a frame's tag stands for (camera_mgr_lookup in the daemon). ATT_E_NOT_FOUND when the
- * camera was removed: the frame is discarded and the camera's state freed. Called from workers. */
-typedef att_err (*pipeline_lookup_fn)(void *ud, uint64_t tag, char id_out[UUID_STR_LEN], enum rules_role *role);
+/* The current role of the camera a frame's tag stands for (camera_mgr_lookup in the daemon); the
+ * camera's id comes with the frame. A tag stands for one camera for as long as it resolves (tags are
+ * never reused). ATT_E_NOT_FOUND when the camera was removed: the frame is discarded and the
+ * camera's state freed. Called from workers. */
+typedef att_err (*pipeline_lookup_fn)(void *ud, uint64_t tag, enum rules_role *role);
 /* The camera's capture status (camera_mgr_status), for the frames in / dropped / queue metrics.
  * Optional. Called from a worker's housekeeping about once a second, never under a metrics lock. */
 typedef att_err (*pipeline_status_fn)(void *ud, const char *camera_id, struct cap_status *out);

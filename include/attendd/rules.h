@@ -8,8 +8,8 @@
 #include <stdint.h>
 
 #include "attendd/errors.h"
+#include "attendd/uuid.h"
 
-#define RULES_UUID_BYTES 16
 
 /* What a camera counts: `in` and `out` punch that kind; `auto` toggles on the open shift. */
 enum rules_role { RULES_ROLE_IN = 0, RULES_ROLE_OUT = 1, RULES_ROLE_AUTO = 2 };
@@ -35,8 +35,8 @@ struct rules_config {
 
 /* One recognition decision from the tracker/recognition stage. */
 struct rules_decision {
-    uint8_t person[RULES_UUID_BYTES];  /* recognised person */
-    uint8_t camera[RULES_UUID_BYTES];  /* camera that saw the deciding frame */
+    att_uuid person;                   /* recognised person */
+    att_uuid camera;                   /* camera that saw the deciding frame */
     enum rules_role role;              /* that camera's role */
     int64_t ts_us;                     /* capture time of the deciding frame, µs since epoch UTC */
     float similarity;                  /* carried through for the event; the rules do not use it */
@@ -87,14 +87,14 @@ void rules_free(rules *r);
 
 /* Load a person's last event from the database at start-up (kind IN or OUT, ts in µs). When called
  * twice for one person the newer ts wins. ATT_E_INVALID for a bad kind. */
-att_err rules_seed(rules *r, const uint8_t person[RULES_UUID_BYTES], enum rules_kind kind, int64_t ts_us);
+att_err rules_seed(rules *r, const att_uuid *person, enum rules_kind kind, int64_t ts_us);
 
 /* Apply one decision. On RULES_EMIT the person's state moves to the new punch; otherwise it is
  * unchanged. ATT_E_INVALID for a bad role; ATT_E_NOMEM if the state could not grow. */
 att_err rules_apply(rules *r, const struct rules_decision *d, struct rules_result *out);
 
 /* A person's shift as of now_us (the caller's clock or the capture time being processed). */
-att_err rules_open_shift(rules *r, const uint8_t person[RULES_UUID_BYTES], int64_t now_us,
+att_err rules_open_shift(rules *r, const att_uuid *person, int64_t now_us,
                          struct rules_shift *out);
 
 /* Drop persons whose last punch is older than max(cooldown, max shift) at now_us: they can no

@@ -11,17 +11,17 @@
 
 #include "attendd/errors.h"
 #include "attendd/rules.h"
+#include "attendd/uuid.h"
 
-#define SPOOL_UUID_BYTES 16
 #define SPOOL_SOURCE_MAX 32                  /* "camera", "manual", ... incl. NUL */
 #define SPOOL_PAYLOAD_MAX 1024               /* bytes; a record larger than this is corrupt */
 #define SPOOL_DEFAULT_SEGMENT_BYTES (4u << 20)
 
 /* One attendance event as spooled (payload version 1). */
 struct spool_event {
-    uint8_t id[SPOOL_UUID_BYTES];      /* event uuid, made by the daemon: the DB's idempotency key */
-    uint8_t person[SPOOL_UUID_BYTES];
-    uint8_t camera[SPOOL_UUID_BYTES];
+    att_uuid id;                       /* event uuid, made by the daemon: the DB's idempotency key */
+    att_uuid person;                   /* recognised person */
+    att_uuid camera;                   /* camera that saw the deciding frame */
     enum rules_kind kind;              /* RULES_KIND_IN or RULES_KIND_OUT */
     int64_t ts_us;                     /* capture time of the deciding frame, µs since epoch UTC */
     float similarity;

@@ -98,15 +98,15 @@ att_err store_events_max_seq(PGconn *c, int64_t *out);
  * in the caller's transaction, with its audit row. ATT_E_NOT_FOUND: no such (or an erased) person;
  * ATT_E_INVALID: bad kind, empty reason or created_by, or refused by a CHECK. id_out: the new id. */
 att_err store_punch_insert(PGconn *c, const char *person_id, const char *kind, int64_t ts_us, const char *reason,
-                           const char *created_by, char id_out[37]);
+                           const char *created_by, char id_out[ATT_UUID_STR]);
 /* Void a manual punch (voided_at = now(); the row stays). person_out: its person id or "".
  * ATT_E_NOT_FOUND: no such event; ATT_E_NOT_MANUAL: a camera event (never voided through the API);
  * ATT_E_CONFLICT: voided already. */
-att_err store_punch_void(PGconn *c, const char *id, char person_out[37]);
+att_err store_punch_void(PGconn *c, const char *id, char person_out[ATT_UUID_STR]);
 
 /* Called once per person with their latest non-voided event at or after since_us; a non-ATT_OK return
  * stops the walk and is returned. */
-typedef att_err (*store_events_last_fn)(void *ud, const uint8_t person[RULES_UUID_BYTES], enum rules_kind kind,
+typedef att_err (*store_events_last_fn)(void *ud, const att_uuid *person, enum rules_kind kind,
                                         int64_t ts_us);
 
 /* Each person's last punch since since_us (µs since the epoch), for rules_seed() at start-up. Events

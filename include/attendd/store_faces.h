@@ -12,19 +12,19 @@
 #include "attendd/errors.h"
 #include "attendd/store_people.h"
 #include "attendd/template_crypto.h"
-#include "attendd/token.h" /* UUID_STR_LEN */
+#include "attendd/uuid.h"
 
 #define FACE_MODEL_ID_MAX 65 /* model_id: 1..64 characters (ASCII in practice) + NUL */
 
 /* Metadata of one face; never the template. */
 struct face_meta {
-    char id[UUID_STR_LEN];
+    char id[ATT_UUID_STR];
     char model_id[FACE_MODEL_ID_MAX];
     char created_at[STORE_TS_LEN];   /* RFC 3339 UTC */
     const char *quality_json;        /* JSON object text; points into the same allocation */
 };
 
-/* Store one template. face_id comes from the caller (store_uuid_new in attendd/db.h) because it is
+/* Store one template. face_id comes from the caller (att_uuid_new_text in attendd/uuid.h) because it is
  * bound into the blob's associated data before the row exists. key_id must equal the blob's key id.
  * quality_json: a JSON object text, or NULL for {}. ATT_E_NOT_FOUND if the person does not exist or is
  * erased (also for a malformed person id); ATT_E_CONFLICT if face_id is taken; ATT_E_INVALID for a

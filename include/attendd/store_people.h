@@ -8,7 +8,7 @@
 #include <stddef.h>
 
 #include "attendd/errors.h"
-#include "attendd/token.h" /* UUID_STR_LEN */
+#include "attendd/uuid.h"
 
 /* Field limits in characters (the schema's CHECKs); buffers hold that many UTF-8 characters. */
 #define PERSON_EMPLOYEE_NO_CHARS 64
@@ -22,7 +22,7 @@
 #define PERSON_LIST_MAX_LIMIT 500
 
 struct person {
-    char id[UUID_STR_LEN];
+    char id[ATT_UUID_STR];
     char employee_no[PERSON_EMPLOYEE_NO_BUF];
     char name[PERSON_TEXT_BUF];
     char department[PERSON_TEXT_BUF]; /* "" when not set (SQL NULL) */
@@ -74,7 +74,7 @@ const char *person_new_invalid_field(const struct person_new *p);
 const char *person_patch_invalid_field(const struct person_patch *p);
 
 /* ATT_E_CONFLICT on a duplicate employee_no, ATT_E_INVALID on a bad field. id_out: the new uuid. */
-att_err store_person_create(PGconn *c, const struct person_new *p, char id_out[UUID_STR_LEN]);
+att_err store_person_create(PGconn *c, const struct person_new *p, char id_out[ATT_UUID_STR]);
 /* ATT_E_NOT_FOUND for an unknown id, a malformed id and an erased person. */
 att_err store_person_get(PGconn *c, const char *id, struct person *out);
 /* One page, oldest first (keyset on created_at, id). *out malloc'd (free()), *n rows; next_cursor is

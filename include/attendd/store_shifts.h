@@ -11,13 +11,14 @@
 #include "attendd/errors.h"
 #include "attendd/uuid.h"
 #include "attendd/report.h"
+#include "attendd/uuid.h"
 
 #define SHIFT_NAME_MAX 401   /* 100 characters of UTF-8 + NUL */
 #define SHIFT_TIME_MAX 32    /* RFC 3339 UTC + NUL, with room */
 #define SCHED_DEPT_MAX 801   /* 200 characters of UTF-8 + NUL */
 
 struct shift_row {
-    char id[37];
+    char id[ATT_UUID_STR];
     char name[SHIFT_NAME_MAX];
     char start[6], end[6];          /* "HH:MM" local wall time */
     int grace_late_min, grace_early_min, break_min;
@@ -41,10 +42,10 @@ att_err store_shift_update(PGconn *c, const char *id, const struct shift_patch *
 att_err store_shift_delete(PGconn *c, const char *id);
 
 struct schedule_row {
-    char id[37];
-    char shift_id[37];
+    char id[ATT_UUID_STR];
+    char shift_id[ATT_UUID_STR];
     char department[SCHED_DEPT_MAX]; /* "" when the schedule is a person's */
-    char person_id[37];              /* "" when the schedule is a department's */
+    char person_id[ATT_UUID_STR];              /* "" when the schedule is a department's */
     char valid_from[11], valid_to[11]; /* "YYYY-MM-DD"; valid_to "" = open-ended */
     char created_at[SHIFT_TIME_MAX], updated_at[SHIFT_TIME_MAX];
 };
@@ -74,21 +75,21 @@ att_err store_schedule_delete(PGconn *c, const char *id);
 /* ---- the report's reads ------------------------------------------------------------------------------ */
 
 struct rep_person {
-    char id[37];
+    char id[ATT_UUID_STR];
     const char *employee_no, *name, *department; /* into the same block; department "" when none */
 };
 
 struct rep_schedule {
-    char person_id[37];           /* "" for a department's */
+    char person_id[ATT_UUID_STR];           /* "" for a department's */
     const char *department;       /* NULL for a person's */
     int64_t from_day, to_day;     /* inclusive, days since the epoch; to_day INT64_MAX when open */
-    char shift_id[37];
+    char shift_id[ATT_UUID_STR];
     const char *shift_name;
     struct report_shift shift;
 };
 
 struct rep_punch {
-    char person_id[37];
+    char person_id[ATT_UUID_STR];
     struct report_punch p;
 };
 

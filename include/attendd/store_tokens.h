@@ -8,9 +8,10 @@
 
 #include "attendd/errors.h"
 #include "attendd/token.h"
+#include "attendd/uuid.h"
 
 struct token_info {
-    char id[UUID_STR_LEN];
+    char id[ATT_UUID_STR];
     char name[128];
     enum att_role role;
     char created_at[40];   /* RFC 3339 UTC */
@@ -22,11 +23,11 @@ struct token_info {
 /* Generate a token, store its hash with name/role; token_out receives the secret (show it once).
  * created_by: id of the token that made it, or NULL (CLI). ATT_E_INVALID for a bad name/role. */
 att_err store_token_create(PGconn *c, const struct token_key *key, const char *name, enum att_role role,
-                           const char *created_by, char token_out[TOKEN_STR_MAX], char id_out[UUID_STR_LEN]);
+                           const char *created_by, char token_out[TOKEN_STR_MAX], char id_out[ATT_UUID_STR]);
 /* As store_token_create; pseudonymous: the token sees people only as people.pseudonym. */
 att_err store_token_create_ex(PGconn *c, const struct token_key *key, const char *name, enum att_role role,
                               bool pseudonymous, const char *created_by, char token_out[TOKEN_STR_MAX],
-                              char id_out[UUID_STR_LEN]);
+                              char id_out[ATT_UUID_STR]);
 /* Find a live (not revoked) token by hash. ATT_E_NOT_FOUND if none. */
 att_err store_token_lookup(PGconn *c, const unsigned char hash[TOKEN_HASH_BYTES], struct token_info *out);
 /* All tokens, newest first; *out malloc'd (free()), *n entries. */

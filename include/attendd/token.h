@@ -11,7 +11,6 @@
 #define TOKEN_KEY_BYTES 32
 #define TOKEN_HASH_BYTES 32
 #define TOKEN_STR_MAX 64 /* "att_" + base64url(32 bytes) + NUL fits */
-#define UUID_STR_LEN 37  /* 36 chars + NUL */
 
 enum att_role { ROLE_NONE = 0, ROLE_HR = 1, ROLE_ADMIN = 2 }; /* ordered: admin may do what hr may */
 

@@ -10,8 +10,8 @@
 #include <stdint.h>
 
 #include "attendd/errors.h"
+#include "attendd/uuid.h"
 
-#define TRK_UUID_BYTES 16
 #define TRK_EMB_DIM 512      /* fr_feature.onnx output, L2-normalised */
 #define TRK_WINDOW_MAX 16    /* upper bound for trk_params.window_m */
 
@@ -44,7 +44,7 @@ struct trk_params {
 /* Output of the recognition stage for one face crop. */
 struct trk_recog {
     bool matched;                      /* gallery returned a top-1 person */
-    uint8_t person[TRK_UUID_BYTES];    /* that person (ignored when !matched) */
+    att_uuid person;                   /* that person (ignored when !matched) */
     float similarity;                  /* top-1 cosine similarity */
     float liveness;                    /* probability of a real face, 0..1; negative = not
                                         * measured (never counts, neither live nor a spoof) */
@@ -70,7 +70,7 @@ struct trk_assign {
 /* The single decision a track makes. */
 struct trk_decision {
     uint32_t track_id;
-    uint8_t person[TRK_UUID_BYTES];
+    att_uuid person;                   /* the person agreed on */
     int64_t ts_us;                     /* frame time of the recognition that completed agreement */
     float similarity;                  /* mean over the agreeing recognitions */
     float liveness;                    /* mean over the agreeing recognitions */

@@ -21,9 +21,15 @@ void att_uuid_format(const att_uuid *u, char out[ATT_UUID_STR]);
 
 /* A new random (version 4, RFC 4122 variant) uuid from libsodium's randombytes_buf. */
 void att_uuid_new(att_uuid *out);
+/* The same as canonical text, for ids a caller needs before its row exists (face ids bound into
+ * template blobs). */
+void att_uuid_new_text(char out[ATT_UUID_STR]);
 
 /* Whether s is canonical uuid text (att_uuid_parse would accept it). */
 bool att_uuid_valid(const char *s);
+/* s in lower case (the one spelling of a uuid the database and template blobs bind to); false, out
+ * unspecified, when s is not uuid text. */
+bool att_uuid_canonical(const char *s, char out[ATT_UUID_STR]);
 
 /* Byte equality, and the all-zero uuid that stands for "none" in zeroed structs. */
 bool att_uuid_eq(const att_uuid *a, const att_uuid *b);

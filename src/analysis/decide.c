@@ -5,19 +5,19 @@
 #include <string.h>
 
 #include "attendd/store_events.h"
+#include "attendd/uuid.h"
 #include "pipeline_internal.h"
 
-att_err attend_decision(rules *r, event_writer *w, const uint8_t camera[16], enum rules_role role,
+att_err attend_decision(rules *r, event_writer *w, const att_uuid *camera, enum rules_role role,
                         const struct trk_decision *d, struct rules_result *res, bool *emitted, char *err,
                         size_t errlen)
 {
-    struct rules_decision rd = {.role = role, .ts_us = d->ts_us, .similarity = d->similarity,
+    struct rules_decision rd = {.person = d->person, .camera = *camera, .role = role, .ts_us = d->ts_us,
+                                .similarity = d->similarity,
                                 .liveness = d->liveness,
                                 /* the tracker decides only for live faces (K live agreeing, never after
                                  * spoof_k non-live ones), so a decision is live by construction */
                                 .live = true};
-    memcpy(rd.person, d->person, 16);
-    memcpy(rd.camera, camera, 16);
     *emitted = false;
     att_err e = rules_apply(r, &rd, res);
     if (e != ATT_OK) {
@@ -25,10 +25,8 @@ att_err attend_decision(rules *r, event_writer *w, const uint8_t camera[16], enu
         return e;
     }
     if (res->reason != RULES_EMIT) return ATT_OK;
-    struct event_new ev = {.kind = res->kind, .ts_us = d->ts_us, .similarity = d->similarity,
-                           .liveness = d->liveness};
-    memcpy(ev.person, d->person, 16);
-    memcpy(ev.camera, camera, 16);
+    struct event_new ev = {.person = d->person, .camera = *camera, .kind = res->kind, .ts_us = d->ts_us,
+                           .similarity = d->similarity, .liveness = d->liveness};
     if (ev.similarity > 1.0f) ev.similarity = 1.0f; /* int8/fp16 search may overshoot by 0.001 */
     e = event_emit(w, &ev, NULL, err, errlen);
     if (e == ATT_OK) *emitted = true;
@@ -40,7 +38,7 @@ struct seed_ctx {
     size_t n;
 };
 
-static att_err seed_one(void *ud, const uint8_t person[RULES_UUID_BYTES], enum rules_kind kind, int64_t ts_us)
+static att_err seed_one(void *ud, const att_uuid *person, enum rules_kind kind, int64_t ts_us)
 {
     struct seed_ctx *s = ud;
     att_err e = rules_seed(s->r, person, kind, ts_us);
@@ -66,7 +64,7 @@ att_err attendance_seed(rules *r, PGconn *c, spool *s, int64_t since_us, size_t 
             }
             att_err e = spool_pending(s, recs, depth, &n, err, errlen);
             for (size_t i = 0; e == ATT_OK && i < n; i++)
-                if (recs[i].ev.ts_us >= since_us) e = seed_one(&ctx, recs[i].ev.person, recs[i].ev.kind, recs[i].ev.ts_us);
+                if (recs[i].ev.ts_us >= since_us) e = seed_one(&ctx, &recs[i].ev.person, recs[i].ev.kind, recs[i].ev.ts_us);
             free(recs);
             if (e != ATT_OK) {
                 if (!err[0]) snprintf(err, errlen, "seeding from the spool: %s", att_err_code(e));

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "attendd/log.h"
+#include "attendd/uuid.h"
 #include "pipeline_internal.h"
 
 #define POP_TIMEOUT_MS 500   /* idle workers still run housekeeping this often */
@@ -149,8 +150,8 @@ static void track_frame(struct pipeline *p, av_pipeline *vp, struct cam_state *c
         atomic_fetch_add(&p->recognitions, nw);
         for (size_t i = 0; i < nw; i++) {
             if (log_get_level() <= LOG_DEBUG_LVL) {
-                char who[UUID_STR_LEN] = "-";
-                if (rec[i].matched) pl_uuid_format(rec[i].person, who);
+                char who[ATT_UUID_STR] = "-";
+                if (rec[i].matched) att_uuid_format(&rec[i].person, who);
                 log_debug("pipeline", "camera %s: track %u: %.0f px, top-1 %s similarity %.3f, liveness %.3f", c->id,
                           (unsigned)track[i], want[i].box.y2 - want[i].box.y1, who, rec[i].similarity, rec[i].liveness);
             }
@@ -164,12 +165,12 @@ static void track_frame(struct pipeline *p, av_pipeline *vp, struct cam_state *c
     while (trk_pop_decision(c->trk, &d)) {
         struct rules_result res;
         bool emitted;
-        char person[UUID_STR_LEN];
-        pl_uuid_format(d.person, person);
+        char person[ATT_UUID_STR];
+        att_uuid_format(&d.person, person);
         metric_inc(c->decisions);
         atomic_fetch_add(&p->decisions, 1);
         rules *r = p->cfg.rules_of ? p->cfg.rules_of(p->cfg.ud, c->tag) : p->cfg.rules;
-        e = attend_decision(r, p->cfg.events, c->id_bin, role, &d, &res, &emitted, err, sizeof err);
+        e = attend_decision(r, p->cfg.events, &c->id_bin, role, &d, &res, &emitted, err, sizeof err);
         if (e != ATT_OK) {
             /* the spool refused it (disk full): the reason is logged, the punch is lost, never silently */
             log_error("pipeline", "camera %s: person %s: event NOT recorded: %s", c->id, person, err);
@@ -215,15 +216,16 @@ static bool cam_busy(const struct cam_state *c)
 
 static void process(struct pipeline *p, av_pipeline *vp, cap_frame *f)
 {
-    char id[UUID_STR_LEN];
     enum rules_role role;
-    att_err e = p->cfg.lookup(p->cfg.ud, f->tag, id, &role);
+    att_err e = p->cfg.lookup(p->cfg.ud, f->tag, &role);
     if (e != ATT_OK) {
         atomic_fetch_add(&p->unknown_camera, 1); /* removed since the frame was queued */
         return;
     }
     struct cam_state *c;
-    if ((e = cams_acquire(p, f->tag, id, &c)) != ATT_OK) {
+    if ((e = cams_acquire(p, f->tag, &f->camera_id, &c)) != ATT_OK) {
+        char id[ATT_UUID_STR];
+        att_uuid_format(&f->camera_id, id);
         log_error("pipeline", "camera %s: no analysis state: %s", id, att_err_code(e));
         atomic_fetch_add(&p->errors, 1);
         return;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "attendd/log.h"
+#include "attendd/uuid.h"
 #include "pipeline_internal.h"
 
 static double read_u64(void *ud) { return (double)atomic_load((_Atomic uint64_t *)ud); }
@@ -89,26 +90,24 @@ static void reap(struct pipeline *p)
     }
 }
 
-att_err cams_acquire(struct pipeline *p, uint64_t tag, const char *id, struct cam_state **out)
+att_err cams_acquire(struct pipeline *p, uint64_t tag, const att_uuid *id, struct cam_state **out)
 {
     pthread_mutex_lock(&p->table_lock);
     for (struct cam_state *c = p->cams; c; c = c->next) {
         if (c->dead) continue;
-        if (c->tag == tag && strcmp(c->id, id) == 0) {
+        if (c->tag == tag && att_uuid_eq(&c->id_bin, id)) {
             c->refs++;
             pthread_mutex_unlock(&p->table_lock);
             *out = c;
             return ATT_OK;
         }
         /* the tag now stands for another camera, or the camera got another tag: a new life */
-        if (c->tag == tag || strcmp(c->id, id) == 0) c->dead = true;
+        if (c->tag == tag || att_uuid_eq(&c->id_bin, id)) c->dead = true;
     }
     reap(p); /* so that a re-added camera's metric names are free again */
     struct cam_state *c = calloc(1, sizeof *c);
     att_err e = ATT_E_NOMEM;
-    if (!c || !pl_uuid_parse(id, c->id_bin)) {
-        e = c ? ATT_E_INVALID : ATT_E_NOMEM;
-        free(c);
+    if (!c) {
         pthread_mutex_unlock(&p->table_lock);
         return e;
     }
@@ -118,7 +117,8 @@ att_err cams_acquire(struct pipeline *p, uint64_t tag, const char *id, struct ca
         return e;
     }
     c->tag = tag;
-    snprintf(c->id, sizeof c->id, "%s", id);
+    c->id_bin = *id;
+    att_uuid_format(id, c->id);
     pthread_mutex_init(&c->lock, NULL);
     pthread_cond_init(&c->turn, NULL);
     c->origin_s = 0;
@@ -127,7 +127,7 @@ att_err cams_acquire(struct pipeline *p, uint64_t tag, const char *id, struct ca
     c->next = p->cams;
     p->cams = c;
     pthread_mutex_unlock(&p->table_lock);
-    log_info("pipeline", "camera %s: analysis started", id);
+    log_info("pipeline", "camera %s: analysis started", c->id);
     *out = c;
     return ATT_OK;
 }
@@ -146,7 +146,7 @@ void cams_housekeeping(struct pipeline *p)
     if (now < atomic_load(&p->hk_next_us) || pthread_mutex_trylock(&p->hk_lock) != 0) return;
     atomic_store(&p->hk_next_us, now + 1000000);
     /* snapshot (tag, id) under the table lock; call out (camera manager locks) without it */
-    struct snap { uint64_t tag; char id[UUID_STR_LEN]; } *s = NULL;
+    struct snap { uint64_t tag; char id[ATT_UUID_STR]; } *s = NULL;
     size_t n = 0, cap = 0;
     pthread_mutex_lock(&p->table_lock);
     for (struct cam_state *c = p->cams; c; c = c->next) cap++;
@@ -159,10 +159,9 @@ void cams_housekeeping(struct pipeline *p)
         }
     pthread_mutex_unlock(&p->table_lock);
     for (size_t i = 0; i < n; i++) {
-        char id[UUID_STR_LEN];
         enum rules_role role;
         struct cap_status st;
-        bool gone = p->cfg.lookup(p->cfg.ud, s[i].tag, id, &role) == ATT_E_NOT_FOUND || strcmp(id, s[i].id) != 0;
+        bool gone = p->cfg.lookup(p->cfg.ud, s[i].tag, &role) == ATT_E_NOT_FOUND;
         bool have = !gone && p->cfg.status && p->cfg.status(p->cfg.ud, s[i].id, &st) == ATT_OK;
         pthread_mutex_lock(&p->table_lock);
         for (struct cam_state *c = p->cams; c; c = c->next) {

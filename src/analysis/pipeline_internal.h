@@ -1,5 +1,5 @@
 /* Internals shared by the analysis stage's files: per-camera state (pipeline_cams.c), recognition of
- * track crops (recognize.c) and decision -> rules -> event (attendance.c). Not a public interface. */
+ * track crops (recognize.c) and decision -> rules -> event (decide.c). Not a public interface. */
 #ifndef ATTENDD_PIPELINE_INTERNAL_H
 #define ATTENDD_PIPELINE_INTERNAL_H
 
@@ -9,13 +9,14 @@
 
 #include "attendd/pipeline.h"
 #include "attendd/time.h"
+#include "attendd/uuid.h"
 
 /* One camera as the analysis stage sees it. The table owns it; workers hold a reference while they
  * work on one of its frames. */
 struct cam_state {
     uint64_t tag;                 /* the frames' tag */
-    char id[UUID_STR_LEN];        /* camera uuid (text, metrics label) */
-    uint8_t id_bin[16];           /* the same, for events */
+    att_uuid id_bin;              /* camera uuid (the frames' camera_id), for events */
+    char id[ATT_UUID_STR];        /* the same as text: logs, metrics label */
     pthread_mutex_t lock;         /* serialises tracker, recognition and decisions of this camera */
     pthread_cond_t turn;          /* signalled when a frame leaves `inflight` */
     trk_tracker *trk;
@@ -57,7 +58,7 @@ struct pipeline {
 
 /* ---- pipeline_cams.c ---- */
 /* The state for (tag, id), created on first sight (tracker + metrics), with a reference taken. */
-att_err cams_acquire(struct pipeline *p, uint64_t tag, const char *id, struct cam_state **out);
+att_err cams_acquire(struct pipeline *p, uint64_t tag, const att_uuid *id, struct cam_state **out);
 void cams_release(struct pipeline *p, struct cam_state *c);
 /* About once a second: forget removed cameras, refresh cached capture status. */
 void cams_housekeeping(struct pipeline *p);
@@ -72,14 +73,12 @@ size_t cams_count(struct pipeline *p);
 att_err recog_faces(av_pipeline *vp, const av_image *img, const av_face *faces, size_t n, gal *g, float live_min_sim,
                     struct trk_recog *out, char *err, size_t errlen);
 
-/* ---- attendance.c ---- */
+/* ---- decide.c ---- */
 /* One track decision on camera (id, role): rules, then event_emit on RULES_EMIT. *emitted tells
  * which. ATT_E_IO etc. with err when the event could not be made durable. */
-att_err attend_decision(rules *r, event_writer *w, const uint8_t camera[16], enum rules_role role,
+att_err attend_decision(rules *r, event_writer *w, const att_uuid *camera, enum rules_role role,
                         const struct trk_decision *d, struct rules_result *res, bool *emitted, char *err,
                         size_t errlen);
 
-bool pl_uuid_parse(const char *s, uint8_t out[16]);
-void pl_uuid_format(const uint8_t in[16], char out[UUID_STR_LEN]);
 
 #endif

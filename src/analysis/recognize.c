@@ -7,45 +7,6 @@
 
 #include "pipeline_internal.h"
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-bool pl_uuid_parse(const char *s, uint8_t out[16])
-{
-    size_t j = 0;
-    for (size_t i = 0; s[i] && j < 32; i++) {
-        if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (s[i] != '-') return false;
-            continue;
-        }
-        int v = hexval(s[i]);
-        if (v < 0) return false;
-        if (j % 2 == 0)
-            out[j / 2] = (uint8_t)(v << 4);
-        else
-            out[j / 2] |= (uint8_t)v;
-        j++;
-    }
-    return j == 32 && strlen(s) == 36;
-}
-
-void pl_uuid_format(const uint8_t in[16], char out[UUID_STR_LEN])
-{
-    static const char hx[] = "0123456789abcdef";
-    size_t o = 0;
-    for (size_t i = 0; i < 16; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10) out[o++] = '-';
-        out[o++] = hx[in[i] >> 4];
-        out[o++] = hx[in[i] & 15];
-    }
-    out[o] = '\0';
-}
-
 att_err recog_faces(av_pipeline *vp, const av_image *img, const av_face *faces, size_t n, gal *g, float live_min_sim,
                     struct trk_recog *out, char *err, size_t errlen)
 {
@@ -81,7 +42,8 @@ att_err recog_faces(av_pipeline *vp, const av_image *img, const av_face *faces, 
         out[i].liveness = -1.0f; /* not measured (tracker.h) unless the match could count */
         att_err e = gal_top1(g, emb + i * AV_EMBED_DIM, &m);
         if (e == ATT_OK) {
-            out[i].matched = pl_uuid_parse(m.person_id, out[i].person);
+            out[i].matched = true;
+            out[i].person = m.person;
             out[i].similarity = m.similarity;
         } else if (e != ATT_E_NOT_FOUND) { /* NOT_FOUND: empty gallery, a visitor by definition */
             snprintf(err, errlen, "gallery search: %s", att_err_code(e));

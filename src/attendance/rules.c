@@ -1,6 +1,7 @@
 /* Attendance rules (see include/attendd/rules.h and docs/pipeline.md "Attendance rules"): the one
  * place that decides whether a recognition is a clock-in, a clock-out or nothing. */
 #include "attendd/rules.h"
+#include "attendd/uuid.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -17,8 +18,8 @@
 /* One person's state: the last punch is all the rules need (it tells both the cooldown and
  * whether a shift is open), which is also exactly what the database can seed. */
 struct rules_entry {
-    uint8_t person[RULES_UUID_BYTES]; /* key */
-    uint8_t camera[RULES_UUID_BYTES]; /* camera of the last punch (all-zero when seeded) */
+    att_uuid person;            /* key */
+    att_uuid camera;            /* camera of the last punch (nil when seeded) */
     int64_t last_ts_us;               /* capture time of the last punch */
     enum rules_kind last_kind;        /* RULES_KIND_NONE marks a free slot */
 };
@@ -43,11 +44,11 @@ void rules_config_defaults(struct rules_config *cfg)
 }
 
 /* uuids are random in production but may be sequential in tests and seeds: mix all 16 bytes. */
-static uint64_t hash_uuid(const uint8_t u[RULES_UUID_BYTES])
+static uint64_t hash_uuid(const att_uuid *u)
 {
     uint64_t a, b;
-    memcpy(&a, u, 8);
-    memcpy(&b, u + 8, 8);
+    memcpy(&a, u->b, 8);
+    memcpy(&b, u->b + 8, 8);
     uint64_t h = a ^ (b * 0x9e3779b97f4a7c15ULL);
     h ^= h >> 31;
     h *= 0xbf58476d1ce4e5b9ULL;
@@ -57,13 +58,13 @@ static uint64_t hash_uuid(const uint8_t u[RULES_UUID_BYTES])
     return h;
 }
 
-static struct rules_entry *find(rules *r, const uint8_t person[RULES_UUID_BYTES])
+static struct rules_entry *find(rules *r, const att_uuid *person)
 {
     size_t mask = r->cap - 1;
     for (size_t i = hash_uuid(person) & mask;; i = (i + 1) & mask) {
         struct rules_entry *e = &r->slots[i];
         if (e->last_kind == RULES_KIND_NONE) return NULL;
-        if (memcmp(e->person, person, RULES_UUID_BYTES) == 0) return e;
+        if (att_uuid_eq(&e->person, person)) return e;
     }
 }
 
@@ -75,7 +76,7 @@ static void remove_slot(rules *r, size_t i)
     for (;;) {
         j = (j + 1) & mask;
         if (r->slots[j].last_kind == RULES_KIND_NONE) break;
-        size_t home = hash_uuid(r->slots[j].person) & mask;
+        size_t home = hash_uuid(&r->slots[j].person) & mask;
         /* move j into the hole i unless its home lies cyclically in (i, j] */
         bool in_range = (i <= j) ? (home > i && home <= j) : (home > i || home <= j);
         if (!in_range) {
@@ -90,7 +91,7 @@ static void remove_slot(rules *r, size_t i)
 static void place(struct rules_entry *slots, size_t cap, const struct rules_entry *e)
 {
     size_t mask = cap - 1;
-    size_t i = hash_uuid(e->person) & mask;
+    size_t i = hash_uuid(&e->person) & mask;
     while (slots[i].last_kind != RULES_KIND_NONE) i = (i + 1) & mask;
     slots[i] = *e;
 }
@@ -142,7 +143,7 @@ static void note_time(rules *r, int64_t ts_us)
 }
 
 /* Insert a new person; makes room first (age sweep, then the oldest punch) at the hard cap. */
-static att_err insert(rules *r, const uint8_t person[RULES_UUID_BYTES], struct rules_entry **out)
+static att_err insert(rules *r, const att_uuid *person, struct rules_entry **out)
 {
     if (r->count >= r->cfg.max_persons) {
         if (r->have_hwm) sweep_locked(r, r->hwm_us);
@@ -165,7 +166,7 @@ static att_err insert(rules *r, const uint8_t person[RULES_UUID_BYTES], struct r
     }
     struct rules_entry ne;
     memset(&ne, 0, sizeof ne);
-    memcpy(ne.person, person, RULES_UUID_BYTES);
+    ne.person = *person;
     ne.last_kind = RULES_KIND_OUT;  /* placeholder so place() sees the slot as used */
     place(r->slots, r->cap, &ne);
     r->count++;
@@ -212,7 +213,7 @@ void rules_free(rules *r)
     free(r);
 }
 
-att_err rules_seed(rules *r, const uint8_t person[RULES_UUID_BYTES], enum rules_kind kind, int64_t ts_us)
+att_err rules_seed(rules *r, const att_uuid *person, enum rules_kind kind, int64_t ts_us)
 {
     if (kind != RULES_KIND_IN && kind != RULES_KIND_OUT) return ATT_E_INVALID;
     pthread_mutex_lock(&r->lock);
@@ -226,7 +227,7 @@ att_err rules_seed(rules *r, const uint8_t person[RULES_UUID_BYTES], enum rules_
     }
     e->last_kind = kind;
     e->last_ts_us = ts_us;
-    memset(e->camera, 0, sizeof e->camera);  /* unknown: any camera counts as "another" one */
+    e->camera = (att_uuid){0};  /* unknown: any camera counts as "another" one */
     note_time(r, ts_us);
 out:
     pthread_mutex_unlock(&r->lock);
@@ -260,11 +261,11 @@ att_err rules_apply(rules *r, const struct rules_decision *d, struct rules_resul
         goto out;
     }
 
-    struct rules_entry *e = find(r, d->person);
+    struct rules_entry *e = find(r, &d->person);
     if (e) {
         int64_t dt = d->ts_us - e->last_ts_us;  /* negative for a decision arriving late */
         if (dt > -r->cfg.cooldown_us && dt < r->cfg.cooldown_us) {
-            bool same = memcmp(e->camera, d->camera, RULES_UUID_BYTES) == 0;
+            bool same = att_uuid_eq(&e->camera, &d->camera);
             suppress(r, out, same ? RULES_COOLDOWN : RULES_DUPLICATE_CAMERA, e->last_ts_us);
             goto out;
         }
@@ -292,12 +293,12 @@ att_err rules_apply(rules *r, const struct rules_decision *d, struct rules_resul
     if (kind == RULES_KIND_IN && e && e->last_kind == RULES_KIND_IN) out->missing_out_ts_us = e->last_ts_us;
 
     if (!e) {
-        err = insert(r, d->person, &e);
+        err = insert(r, &d->person, &e);
         if (err != ATT_OK) goto out;
     }
     e->last_kind = kind;
     e->last_ts_us = d->ts_us;
-    memcpy(e->camera, d->camera, RULES_UUID_BYTES);
+    e->camera = d->camera;
     out->reason = RULES_EMIT;
     out->kind = kind;
     r->stats.emitted++;
@@ -308,7 +309,7 @@ out:
     return err;
 }
 
-att_err rules_open_shift(rules *r, const uint8_t person[RULES_UUID_BYTES], int64_t now_us,
+att_err rules_open_shift(rules *r, const att_uuid *person, int64_t now_us,
                          struct rules_shift *out)
 {
     pthread_mutex_lock(&r->lock);

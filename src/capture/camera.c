@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "attendd/log.h"
+#include "attendd/uuid.h"
 #include "capture_internal.h"
 
 #define TIMEOUT_MIN_MS 100
@@ -27,7 +28,7 @@ struct cap_camera {
     char url_safe[320];               /* redacted, for logs */
     char name[CAP_NAME_MAX];
     enum cap_source_kind kind;
-    uint8_t id[16];
+    att_uuid id;
     uint64_t tag;
     int loop, open_timeout_ms, read_timeout_ms, backoff_initial_ms, backoff_max_ms, stable_ms,
         error_after;
@@ -135,7 +136,7 @@ att_err cap_camera_new(const struct cap_camera_cfg *cfg, cap_frame_queue *q, cap
     cap_url_redact(c->url, c->url_safe, sizeof c->url_safe);
     snprintf(c->name, sizeof c->name, "%s", cfg->name && *cfg->name ? cfg->name : "camera");
     c->kind = kind;
-    memcpy(c->id, cfg->id, sizeof c->id);
+    c->id = cfg->id;
     c->tag = cfg->tag;
     c->loop = cfg->loop;
     c->open_timeout_ms = cfg->open_timeout_ms;
@@ -425,7 +426,7 @@ static void run_session(cap_camera *c, struct session_result *r)
                 snprintf(r->reason, sizeof r->reason, "converting a frame: %s", why);
                 break;
             }
-            memcpy(f->camera_id, c->id, sizeof f->camera_id);
+            f->camera_id = c->id;
             f->tag = c->tag;
             f->session = session;
             f->frame_no = frame_no;

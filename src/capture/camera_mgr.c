@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "attendd/log.h"
+#include "attendd/uuid.h"
 
 /* Locking: `ops` serialises apply/remove/sync/free (the only code that adds, replaces or frees
  * cameras), so it may read the list and call into a cap_camera without `rw`. `rw` guards the list
@@ -25,7 +26,7 @@ struct cam_entry {
     struct camera_def def;         /* as last applied (full URL: it may hold credentials) */
     char url_safe[CAP_URL_MAX + 1];/* def.url redacted, for logs */
     uint64_t tag;                  /* frame tag; never reused in this process */
-    uint8_t id_bytes[16];          /* def.id as bytes (cap_frame.camera_id) */
+    att_uuid id_bytes;             /* def.id as bytes (cap_frame.camera_id) */
     cap_camera *cap;               /* NULL when the last apply failed (why: fail) */
     char fail[CAP_ERR_MAX];        /* reason the camera is not running, "" when it is */
     struct counters base;          /* counters of capture instances replaced by URL changes */
@@ -45,32 +46,6 @@ struct camera_mgr {
 
 /* ---- helpers ------------------------------------------------------------------------------------ */
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-/* Canonical 8-4-4-4-12 uuid text to 16 bytes. */
-static bool uuid_parse(const char *s, uint8_t out[16])
-{
-    if (strnlen(s, UUID_STR_LEN) != UUID_STR_LEN - 1) return false;
-    size_t k = 0;
-    for (size_t i = 0; i < UUID_STR_LEN - 1;) {
-        if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (s[i++] != '-') return false;
-            continue;
-        }
-        int hi = hexval(s[i]), lo = hexval(s[i + 1]);
-        if (hi < 0 || lo < 0) return false;
-        out[k++] = (uint8_t)(hi << 4 | lo);
-        i += 2;
-    }
-    return k == 16;
-}
-
 static bool roi_ok(const struct cap_roi *r)
 {
     return r->x >= 0 && r->y >= 0 && r->w > 0 && r->h > 0 && r->x <= 65535 - r->w && r->y <= 65535 - r->h;
@@ -87,10 +62,10 @@ static const char *role_text(enum rules_role r)
 }
 
 /* Check a definition completely before anything changes; err names the field like cap_camera_new. */
-static att_err def_check(const struct camera_def *d, uint8_t id[16], char *err, size_t errlen)
+static att_err def_check(const struct camera_def *d, att_uuid *id, char *err, size_t errlen)
 {
     char why[160];
-    if (!uuid_parse(d->id, id)) {
+    if (!att_uuid_parse(d->id, id)) {
         snprintf(err, errlen, "id: not a uuid");
         return ATT_E_INVALID;
     }
@@ -140,14 +115,14 @@ static struct cam_entry *find_tag(camera_mgr *m, uint64_t tag)
 }
 
 /* A capture instance for def (validated), started. */
-static att_err cap_for(camera_mgr *m, const struct camera_def *d, const uint8_t id[16], uint64_t tag,
+static att_err cap_for(camera_mgr *m, const struct camera_def *d, const att_uuid *id, uint64_t tag,
                        cap_camera **out, char *err, size_t errlen)
 {
     struct cap_camera_cfg cfg;
     cap_camera_cfg_init(&cfg);
     cfg.url = d->url;
     cfg.name = d->name;
-    memcpy(cfg.id, id, sizeof cfg.id);
+    cfg.id = *id;
     cfg.tag = tag;
     cfg.analysis_fps = d->analysis_fps;
     cfg.enabled = d->enabled;
@@ -214,7 +189,7 @@ void camera_mgr_free(camera_mgr *m)
 
 /* A new camera (ops held). On a capture failure the entry is still added, not running, with the
  * reason, so status shows why instead of "unknown". start false: add it not running, reason err. */
-static att_err add_locked(camera_mgr *m, const struct camera_def *d, const uint8_t id[16], bool start,
+static att_err add_locked(camera_mgr *m, const struct camera_def *d, const att_uuid *id, bool start,
                           char *err, size_t errlen)
 {
     struct cam_entry *e = calloc(1, sizeof *e);
@@ -234,7 +209,7 @@ static att_err add_locked(camera_mgr *m, const struct camera_def *d, const uint8
         }
     }
     e->def = *d;
-    memcpy(e->id_bytes, id, 16);
+    e->id_bytes = *id;
     cap_url_redact(d->url, e->url_safe, sizeof e->url_safe);
     e->tag = ++m->next_tag;
     atomic_init(&e->faces_seen, 0);
@@ -257,7 +232,7 @@ static att_err replace_locked(camera_mgr *m, struct cam_entry *e, const struct c
                               size_t errlen)
 {
     cap_camera *nc = NULL;
-    att_err rc = cap_for(m, d, e->id_bytes, e->tag, &nc, err, errlen);
+    att_err rc = cap_for(m, d, &e->id_bytes, e->tag, &nc, err, errlen);
     cap_camera *old = e->cap;
     struct cap_status st;
     pthread_rwlock_wrlock(&m->rw);
@@ -286,14 +261,14 @@ att_err camera_mgr_apply(camera_mgr *m, const struct camera_def *def, char *err,
         snprintf(err, errlen, "camera_mgr_apply: missing argument");
         return ATT_E_INVALID;
     }
-    uint8_t id[16];
-    att_err rc = def_check(def, id, err, errlen);
+    att_uuid id;
+    att_err rc = def_check(def, &id, err, errlen);
     if (rc != ATT_OK) return rc;
 
     pthread_mutex_lock(&m->ops);
     struct cam_entry *e = find_id(m, def->id, NULL);
     if (!e) {
-        rc = add_locked(m, def, id, true, err, errlen);
+        rc = add_locked(m, def, &id, true, err, errlen);
         pthread_mutex_unlock(&m->ops);
         return rc;
     }
@@ -357,14 +332,14 @@ att_err camera_mgr_sync(camera_mgr *m, const struct camera_def *defs, size_t n, 
     if (!m || (n && !defs)) return ATT_E_INVALID;
     att_err first = ATT_OK;
     /* first drop what is no longer defined, so a renamed/replaced set never runs twice */
-    char(*ids)[UUID_STR_LEN] = NULL;
+    char(*ids)[ATT_UUID_STR] = NULL;
     pthread_mutex_lock(&m->ops);
     size_t have = m->n;
     if (have && !(ids = malloc(have * sizeof *ids))) {
         pthread_mutex_unlock(&m->ops);
         return ATT_E_NOMEM;
     }
-    for (size_t i = 0; i < have; i++) memcpy(ids[i], m->v[i]->def.id, UUID_STR_LEN);
+    for (size_t i = 0; i < have; i++) memcpy(ids[i], m->v[i]->def.id, ATT_UUID_STR);
     pthread_mutex_unlock(&m->ops);
     for (size_t i = 0; i < have; i++) {
         bool keep = false;
@@ -374,14 +349,14 @@ att_err camera_mgr_sync(camera_mgr *m, const struct camera_def *defs, size_t n, 
     free(ids);
     for (size_t k = 0; k < n; k++) {
         char err[CAP_ERR_MAX];
-        uint8_t id[16];
-        att_err e = def_check(&defs[k], id, err, sizeof err);
+        att_uuid id;
+        att_err e = def_check(&defs[k], &id, err, sizeof err);
         if (e == ATT_OK) {
             e = camera_mgr_apply(m, &defs[k], err, sizeof err); /* logs its own failures */
-        } else if (uuid_parse(defs[k].id, id)) {
+        } else if (att_uuid_parse(defs[k].id, &id)) {
             /* a stored definition this build refuses: listed as not running, with the reason */
             pthread_mutex_lock(&m->ops);
-            if (!find_id(m, defs[k].id, NULL)) (void)add_locked(m, &defs[k], id, false, err, sizeof err);
+            if (!find_id(m, defs[k].id, NULL)) (void)add_locked(m, &defs[k], &id, false, err, sizeof err);
             pthread_mutex_unlock(&m->ops);
         }
         if (e == ATT_OK) continue;
@@ -419,25 +394,25 @@ att_err camera_mgr_status(camera_mgr *m, const char *id, struct cap_status *out)
     return rc;
 }
 
-att_err camera_mgr_lookup(camera_mgr *m, uint64_t tag, char id_out[UUID_STR_LEN], enum rules_role *role)
+att_err camera_mgr_lookup(camera_mgr *m, uint64_t tag, att_uuid *id_out, enum rules_role *role)
 {
     if (!m) return ATT_E_INVALID;
     pthread_rwlock_rdlock(&m->rw);
     struct cam_entry *e = find_tag(m, tag);
     if (e) {
-        if (id_out) memcpy(id_out, e->def.id, UUID_STR_LEN);
+        if (id_out) *id_out = e->id_bytes;
         if (role) *role = e->def.role;
     }
     pthread_rwlock_unlock(&m->rw);
     return e ? ATT_OK : ATT_E_NOT_FOUND;
 }
 
-size_t camera_mgr_list(camera_mgr *m, char (*ids)[UUID_STR_LEN], size_t max)
+size_t camera_mgr_list(camera_mgr *m, char (*ids)[ATT_UUID_STR], size_t max)
 {
     if (!m) return 0;
     pthread_rwlock_rdlock(&m->rw);
     size_t n = m->n;
-    for (size_t i = 0; ids && i < n && i < max; i++) memcpy(ids[i], m->v[i]->def.id, UUID_STR_LEN);
+    for (size_t i = 0; ids && i < n && i < max; i++) memcpy(ids[i], m->v[i]->def.id, ATT_UUID_STR);
     pthread_rwlock_unlock(&m->rw);
     return n;
 }

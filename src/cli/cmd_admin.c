@@ -21,6 +21,7 @@
 #include "attendd/store_tokens.h"
 #include "attendd/template_crypto.h"
 #include "attendd/token.h"
+#include "attendd/uuid.h"
 #include "cli.h"
 
 #define ACTOR "attendctl"
@@ -153,7 +154,7 @@ static int token_create(int argc, char **argv)
         sodium_memzero(&key, sizeof key);
         return EXIT_FAIL;
     }
-    char token[TOKEN_STR_MAX], id[UUID_STR_LEN];
+    char token[TOKEN_STR_MAX], id[ATT_UUID_STR];
     char *detail = detail_json(json_pack("{s:s, s:b}", "role", role_name(role), "pseudonymous", pseudonymous));
     att_err rc = detail ? db_begin(c) : ATT_E_NOMEM;
     if (rc == ATT_OK) {
@@ -222,7 +223,7 @@ static int token_revoke(int argc, char **argv)
 {
     if (argc != 3) return token_usage();
     const char *id = argv[2];
-    if (!db_uuid_valid(id)) {
+    if (!att_uuid_valid(id)) {
         fprintf(stderr, "attendctl: token revoke: '%s' is not a token id (uuid)\n", id);
         return EXIT_USAGE;
     }

@@ -17,6 +17,7 @@
 #include "attendd/store_faces.h"
 #include "attendd/template_crypto.h"
 #include "attendd/token.h"
+#include "attendd/uuid.h"
 #include "cli.h"
 
 #define SEG_FILE_MAX (64u << 20) /* a segment rotates at 4 MiB; anything this large is not ours */
@@ -27,7 +28,7 @@ struct tpl_check {
     const tcrypt_key *key, *old; /* old: <template_key_file>.old, NULL if absent */
     float *plain;                /* sodium_malloc'ed: decrypted templates never touch ordinary memory */
     size_t ok, old_ok, other_key, altered;
-    char first_other[UUID_STR_LEN], first_altered[UUID_STR_LEN];
+    char first_other[ATT_UUID_STR], first_altered[ATT_UUID_STR];
 };
 
 /* Decrypt one row to authenticate it, then wipe the plaintext at once: only the counts leave here. */

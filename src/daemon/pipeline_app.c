@@ -8,9 +8,9 @@
 #include "attendd/log.h"
 #include "attendd/pipeline.h"
 
-static att_err lookup(void *ud, uint64_t tag, char id_out[UUID_STR_LEN], enum rules_role *role)
+static att_err lookup(void *ud, uint64_t tag, enum rules_role *role)
 {
-    return camera_mgr_lookup(((struct app *)ud)->cameras, tag, id_out, role);
+    return camera_mgr_lookup(((struct app *)ud)->cameras, tag, NULL, role);
 }
 
 static att_err status(void *ud, const char *id, struct cap_status *out)

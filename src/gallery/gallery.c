@@ -1,6 +1,7 @@
 /* The in-memory gallery (include/attendd/gallery.h): dense rows of int8 codes for a memory-bound
  * scan and fp16 copies for an exact re-rank of the few rows near the top; person table; rwlock. */
 #include "attendd/gallery.h"
+#include "attendd/uuid.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -73,45 +74,6 @@ static uint16_t *row_halves(const gal *g, size_t r)
 static struct gal_row *rows(const gal *g) { return (struct gal_row *)(void *)g->meta.base; }
 static const unsigned char *face_key(const gal *g, uint32_t r) { return rows(g)[r].face; }
 static const unsigned char *person_key(const gal *g, uint32_t p) { return g->people[p].id; }
-
-/* ---- uuids ------------------------------------------------------------------------------- */
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-/* Canonical 8-4-4-4-12 text only: ids come from PostgreSQL's uuid output. */
-static bool uuid_parse(const char *s, unsigned char out[16])
-{
-    if (!s) return false;
-    size_t j = 0;
-    for (size_t i = 0; i < 36; i += 2) {
-        if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (s[i] != '-') return false;
-            i++;
-        }
-        int hi = hexval(s[i]), lo = hi < 0 ? -1 : hexval(s[i + 1]);
-        if (lo < 0) return false;
-        out[j++] = (unsigned char)(hi << 4 | lo);
-    }
-    return s[36] == '\0';
-}
-
-static void uuid_format(const unsigned char id[16], char out[GAL_UUID_STR])
-{
-    static const char hex[] = "0123456789abcdef";
-    char *p = out;
-    for (size_t i = 0; i < 16; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10) *p++ = '-';
-        *p++ = hex[id[i] >> 4];
-        *p++ = hex[id[i] & 15];
-    }
-    *p = '\0';
-}
 
 /* ---- uuid hash map ----------------------------------------------------------------------- */
 
@@ -300,16 +262,16 @@ static uint32_t people_add(gal *g, const unsigned char id[16], bool active, void
 
 att_err gal_person_put(gal *g, const char *person_id, bool active, void *user)
 {
-    unsigned char id[16];
-    if (!uuid_parse(person_id, id)) return ATT_E_INVALID;
+    att_uuid id;
+    if (!att_uuid_parse(person_id, &id)) return ATT_E_INVALID;
     pthread_rwlock_wrlock(&g->lock);
     att_err e = ATT_OK;
-    uint32_t p = umap_get(g, &g->people_ix, person_key, id);
+    uint32_t p = umap_get(g, &g->people_ix, person_key, id.b);
     if (p != NO_ROW) {
         g->people[p].active = active;
         g->people[p].user = user;
     } else if ((e = people_reserve_one(g)) == ATT_OK) {
-        people_add(g, id, active, user);
+        people_add(g, id.b, active, user);
     }
     pthread_rwlock_unlock(&g->lock);
     return e;
@@ -317,10 +279,10 @@ att_err gal_person_put(gal *g, const char *person_id, bool active, void *user)
 
 att_err gal_person_set_active(gal *g, const char *person_id, bool active)
 {
-    unsigned char id[16];
-    if (!uuid_parse(person_id, id)) return ATT_E_INVALID;
+    att_uuid id;
+    if (!att_uuid_parse(person_id, &id)) return ATT_E_INVALID;
     pthread_rwlock_wrlock(&g->lock);
-    uint32_t p = umap_get(g, &g->people_ix, person_key, id);
+    uint32_t p = umap_get(g, &g->people_ix, person_key, id.b);
     if (p != NO_ROW) g->people[p].active = active;
     pthread_rwlock_unlock(&g->lock);
     return p != NO_ROW ? ATT_OK : ATT_E_NOT_FOUND;
@@ -349,10 +311,10 @@ static void row_remove(gal *g, size_t r)
 
 att_err gal_person_remove(gal *g, const char *person_id)
 {
-    unsigned char id[16];
-    if (!uuid_parse(person_id, id)) return ATT_E_INVALID;
+    att_uuid id;
+    if (!att_uuid_parse(person_id, &id)) return ATT_E_INVALID;
     pthread_rwlock_wrlock(&g->lock);
-    uint32_t p = umap_get(g, &g->people_ix, person_key, id);
+    uint32_t p = umap_get(g, &g->people_ix, person_key, id.b);
     if (p == NO_ROW) {
         pthread_rwlock_unlock(&g->lock);
         return ATT_E_NOT_FOUND;
@@ -360,7 +322,7 @@ att_err gal_person_remove(gal *g, const char *person_id)
     /* downwards: a row swapped into r comes from above r, which was already checked */
     for (size_t r = g->n; r-- > 0 && g->people[p].nfaces > 0;)
         if (rows(g)[r].person == p) row_remove(g, r);
-    umap_del(g, &g->people_ix, person_key, id);
+    umap_del(g, &g->people_ix, person_key, id.b);
     sodium_memzero(&g->people[p], sizeof g->people[p]);
     g->free_people[g->nfree++] = p;
     pthread_rwlock_unlock(&g->lock);
@@ -369,8 +331,8 @@ att_err gal_person_remove(gal *g, const char *person_id)
 
 att_err gal_face_add(gal *g, const char *person_id, const char *face_id, const float vec[GAL_DIM])
 {
-    unsigned char pid[16], fid[16];
-    if (!uuid_parse(person_id, pid) || !uuid_parse(face_id, fid) || !vec) return ATT_E_INVALID;
+    att_uuid pid, fid;
+    if (!att_uuid_parse(person_id, &pid) || !att_uuid_parse(face_id, &fid) || !vec) return ATT_E_INVALID;
 
     /* encode outside the lock; the stack copies are wiped below */
     _Alignas(64) float unit[GAL_DIM];
@@ -383,24 +345,24 @@ att_err gal_face_add(gal *g, const char *person_id, const char *face_id, const f
     pthread_rwlock_wrlock(&g->lock);
     g->k->to_f16(unit, half);
     att_err e = ATT_OK;
-    uint32_t p = umap_get(g, &g->people_ix, person_key, pid);
-    if (umap_get(g, &g->faces, face_key, fid) != NO_ROW) e = ATT_E_CONFLICT;
+    uint32_t p = umap_get(g, &g->people_ix, person_key, pid.b);
+    if (umap_get(g, &g->faces, face_key, fid.b) != NO_ROW) e = ATT_E_CONFLICT;
     /* every allocation first, so that nothing below can fail half-way */
     if (e == ATT_OK) e = ensure_rows(g, g->n + 1, false);
     if (e == ATT_OK) e = umap_reserve(g, &g->faces, face_key, g->n + 1);
     if (e == ATT_OK && p == NO_ROW) e = people_reserve_one(g);
     if (e == ATT_OK) {
-        if (p == NO_ROW) p = people_add(g, pid, true, NULL);
+        if (p == NO_ROW) p = people_add(g, pid.b, true, NULL);
         size_t r = g->n;
         memcpy(row_codes(g, r), code, GAL_DIM);
         memcpy(row_halves(g, r), half, sizeof half);
         struct gal_row *rw = &rows(g)[r];
-        memcpy(rw->face, fid, 16);
+        memcpy(rw->face, fid.b, 16);
         rw->person = p;
         rw->scale = scale;
         g->n = r + 1;
         g->people[p].nfaces++;
-        umap_put(g, &g->faces, face_key, fid, (uint32_t)r);
+        umap_put(g, &g->faces, face_key, fid.b, (uint32_t)r);
     }
     pthread_rwlock_unlock(&g->lock);
     sodium_memzero(unit, sizeof unit);
@@ -411,10 +373,10 @@ att_err gal_face_add(gal *g, const char *person_id, const char *face_id, const f
 
 att_err gal_face_remove(gal *g, const char *face_id)
 {
-    unsigned char fid[16];
-    if (!uuid_parse(face_id, fid)) return ATT_E_INVALID;
+    att_uuid fid;
+    if (!att_uuid_parse(face_id, &fid)) return ATT_E_INVALID;
     pthread_rwlock_wrlock(&g->lock);
-    uint32_t r = umap_get(g, &g->faces, face_key, fid);
+    uint32_t r = umap_get(g, &g->faces, face_key, fid.b);
     if (r != NO_ROW) row_remove(g, r);
     pthread_rwlock_unlock(&g->lock);
     return r != NO_ROW ? ATT_OK : ATT_E_NOT_FOUND;
@@ -544,8 +506,8 @@ static att_err search(gal *g, const float *query, size_t k, struct gal_match *ou
         if (j < taken) continue; /* a person counts once, with their best face */
         chosen[taken] = p;
         struct gal_match *m = &out[taken++];
-        uuid_format(g->people[p].id, m->person_id);
-        uuid_format(rw[cand[i].row].face, m->face_id);
+        memcpy(m->person.b, g->people[p].id, ATT_UUID_BYTES);
+        memcpy(m->face.b, rw[cand[i].row].face, ATT_UUID_BYTES);
         m->similarity = fminf(1.0f, fmaxf(-1.0f, cand[i].s));
         m->user = g->people[p].user;
     }

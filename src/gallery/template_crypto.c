@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "attendd/keyfile.h"
+#include "attendd/uuid.h"
 
 #define AD_LABEL "attendd-template-v1"
 #define AD_MAX (5 + sizeof AD_LABEL + 2 * 37 + TCRYPT_MODEL_MAX + 1)
@@ -61,31 +62,12 @@ void tcrypt_key_free(tcrypt_key *key)
 
 uint32_t tcrypt_key_id(const tcrypt_key *key) { return key->id; }
 
-/* Lower-case canonical uuid, or false. */
-static bool uuid_canon(const char *s, char out[37])
-{
-    if (!s) return false;
-    for (size_t i = 0; i < 36; i++) {
-        char c = s[i];
-        if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (c != '-') return false;
-        } else if (c >= 'A' && c <= 'F') {
-            c = (char)(c - 'A' + 'a');
-        } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
-            return false; /* also stops at a NUL before position 36 */
-        }
-        out[i] = c;
-    }
-    out[36] = '\0';
-    return s[36] == '\0';
-}
-
 /* Associated data for a blob header; returns its length or 0 for bad ids. */
 static size_t build_ad(unsigned char ad[AD_MAX], const unsigned char header[5], const char *person,
                        const char *face, const char *model)
 {
-    char p[37], f[37];
-    if (!uuid_canon(person, p) || !uuid_canon(face, f) || !model) return 0;
+    char p[ATT_UUID_STR], f[ATT_UUID_STR];
+    if (!att_uuid_canonical(person, p) || !att_uuid_canonical(face, f) || !model) return 0;
     size_t ml = strnlen(model, TCRYPT_MODEL_MAX + 1);
     if (ml == 0 || ml > TCRYPT_MODEL_MAX) return 0;
     memcpy(ad, header, 5);

@@ -288,7 +288,7 @@ att_err http_cameras_update(struct http_request *req, struct http_response *resp
     if ((e = writable(req, resp)) != ATT_OK) return e;
     PGconn *c;
     if ((e = http_req_db(req, resp, &c)) != ATT_OK) return e;
-    if (!db_uuid_valid(id)) return http_problem(resp, ATT_E_NOT_FOUND, NULL, "no camera with this id");
+    if (!att_uuid_valid(id)) return http_problem(resp, ATT_E_NOT_FOUND, NULL, "no camera with this id");
 
     struct camera_row row;
     char *detail = NULL;
@@ -328,7 +328,7 @@ att_err http_cameras_delete(struct http_request *req, struct http_response *resp
     if (e != ATT_OK) return e;
     PGconn *c;
     if ((e = http_req_db(req, resp, &c)) != ATT_OK) return e;
-    if (!db_uuid_valid(id)) {
+    if (!att_uuid_valid(id)) {
         (void)http_audit(req, "camera.delete", "camera", NULL, att_err_code(ATT_E_NOT_FOUND), NULL);
         return http_problem(resp, ATT_E_NOT_FOUND, NULL, "no camera with this id");
     }

@@ -17,6 +17,7 @@
 #include "attendd/store_events.h"
 #include "attendd/store_tokens.h"
 #include "attendd/token.h"
+#include "attendd/uuid.h"
 
 #include "request_spec.h"
 

@@ -100,7 +100,7 @@ att_err http_punches_create(struct http_request *req, struct http_response *resp
 att_err http_punches_void(struct http_request *req, struct http_response *resp)
 {
     const char *id = http_param(req, "id");
-    if (!db_uuid_valid(id)) return http_problem(resp, ATT_E_NOT_FOUND, NULL, "no event with this id");
+    if (!att_uuid_valid(id)) return http_problem(resp, ATT_E_NOT_FOUND, NULL, "no event with this id");
     PGconn *c;
     att_err e = http_req_db(req, resp, &c);
     if (e != ATT_OK) return e;

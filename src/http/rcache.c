@@ -24,7 +24,7 @@ struct slot {
     uint64_t used;                          /* tick of the last hit, for LRU */
     struct body *body;
     long long count;
-    char audited[RCACHE_TOKENS][UUID_STR_LEN];
+    char audited[RCACHE_TOKENS][ATT_UUID_STR];
 };
 
 static struct slot slots[RCACHE_SLOTS];
@@ -58,7 +58,7 @@ static bool has_token(const struct slot *s, const char *token_id)
 /* Add token_id to s's audited set; when full, later tokens are simply audited every time. */
 static void add_token(struct slot *s, const char *token_id)
 {
-    if (!token_id[0] || strlen(token_id) >= UUID_STR_LEN || has_token(s, token_id)) return;
+    if (!token_id[0] || strlen(token_id) >= ATT_UUID_STR || has_token(s, token_id)) return;
     for (size_t i = 0; i < RCACHE_TOKENS; i++)
         if (!s->audited[i][0]) {
             memcpy(s->audited[i], token_id, strlen(token_id) + 1);

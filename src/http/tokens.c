@@ -64,7 +64,7 @@ att_err http_tokens_create(struct http_request *req, struct http_response *resp)
         return http_problem(resp, ATT_E_NOMEM, NULL, NULL);
     }
 
-    char token[TOKEN_STR_MAX], id[UUID_STR_LEN];
+    char token[TOKEN_STR_MAX], id[ATT_UUID_STR];
     e = db_begin(c);
     if (e == ATT_OK) e = store_token_create_ex(c, &req->app->token_key, name, role, pseudo, req->token->id, token, id);
     if (e == ATT_OK) {
@@ -140,7 +140,7 @@ att_err http_tokens_delete(struct http_request *req, struct http_response *resp)
     PGconn *c;
     att_err e = http_req_db(req, resp, &c);
     if (e != ATT_OK) return e;
-    if (!db_uuid_valid(id)) {
+    if (!att_uuid_valid(id)) {
         (void)http_audit(req, "token.revoke", "token", NULL, att_err_code(ATT_E_NOT_FOUND), NULL);
         return http_problem(resp, ATT_E_NOT_FOUND, NULL, "no token with this id");
     }

@@ -19,6 +19,7 @@
 #include "attendd/log.h"
 #include "attendd/store_events.h"
 #include "attendd/time.h"
+#include "attendd/uuid.h"
 #include "src/store/cursor.h"
 #include "src/store/statements.h"
 
@@ -360,7 +361,7 @@ static void log_lost(const struct spool_event *ev, const char *why)
     log_error(MOD, "event LOST (%s): %s", why, payload);
 }
 
-att_err event_emit(event_writer *w, const struct event_new *ev, uint8_t id_out[RULES_UUID_BYTES], char *err,
+att_err event_emit(event_writer *w, const struct event_new *ev, att_uuid *id_out, char *err,
                    size_t errlen)
 {
     /* Refuse here what the database would refuse later: a spooled record must be writable. */
@@ -378,13 +379,9 @@ att_err event_emit(event_writer *w, const struct event_new *ev, uint8_t id_out[R
         log_error(MOD, "event refused: %s", why);
         return ATT_E_INVALID;
     }
-    struct spool_event se = {.kind = ev->kind, .ts_us = ev->ts_us, .similarity = ev->similarity,
-                             .liveness = ev->liveness};
-    char id[37];
-    store_uuid_new(id);
-    if (!cursor_uuid_parse(id, se.id)) return ATT_E_INTERNAL;
-    memcpy(se.person, ev->person, sizeof se.person);
-    memcpy(se.camera, ev->camera, sizeof se.camera);
+    struct spool_event se = {.person = ev->person, .camera = ev->camera, .kind = ev->kind, .ts_us = ev->ts_us,
+                             .similarity = ev->similarity, .liveness = ev->liveness};
+    att_uuid_new(&se.id);
     snprintf(se.source, sizeof se.source, "camera");
     struct spool_pos pos;
     int64_t t = att_time_mono_us();
@@ -397,7 +394,7 @@ att_err event_emit(event_writer *w, const struct event_new *ev, uint8_t id_out[R
         if (rc == ATT_OK) {
             atomic_store(&w->spool_writable, true);
             atomic_fetch_add(&w->emitted, 1);
-            if (id_out) memcpy(id_out, se.id, sizeof se.id);
+            if (id_out) *id_out = se.id;
             pthread_mutex_lock(&w->lock);
             if (w->ring_len < TIMING_RING) { /* full (a long outage): those appends are simply not timed */
                 w->ring[(w->ring_head + w->ring_len) % TIMING_RING] = (struct timing){pos, t};
@@ -440,10 +437,10 @@ att_err event_emit(event_writer *w, const struct event_new *ev, uint8_t id_out[R
         return ATT_E_IO;
     }
     atomic_fetch_add(&w->held, 1);
-    if (id_out) memcpy(id_out, se.id, sizeof se.id);
+    if (id_out) *id_out = se.id;
     if (!behind) {
-        char id[37];
-        cursor_uuid_format(se.id, id);
+        char id[ATT_UUID_STR];
+        att_uuid_format(&se.id, id);
         log_error(MOD, "event %s held in memory (not crash-safe; %zu held) until the spool or the database takes it: "
                   "%s", id, held, reason);
     }
@@ -541,8 +538,8 @@ static att_err write_batch(event_writer *w, const struct spool_record *batch, si
         }
         if (res.person_missing || res.camera_missing) {
             unlinked++;
-            char id[37];
-            cursor_uuid_format(batch[i].ev.id, id);
+            char id[ATT_UUID_STR];
+            att_uuid_format(&batch[i].ev.id, id);
             log_warn(MOD, "event %s stored without its %s: no such row any more", id,
                      res.person_missing && res.camera_missing ? "person and camera"
                      : res.person_missing                     ? "person"

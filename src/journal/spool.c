@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "attendd/log.h"
+#include "attendd/uuid.h"
 
 #define MOD "spool"
 #define HDR_BYTES 12                       /* magic(4) len(4, LE) crc32c(4, LE) */
@@ -121,45 +122,6 @@ static att_err fail(char *err, size_t errlen, att_err code, const char *fmt, ...
 
 /* ---- payload codec -------------------------------------------------------------------------- */
 
-static const char hexd[] = "0123456789abcdef";
-
-static void uuid_fmt(const uint8_t u[SPOOL_UUID_BYTES], char out[37])
-{
-    char *o = out;
-    for (int i = 0; i < 16; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10) *o++ = '-';
-        *o++ = hexd[u[i] >> 4];
-        *o++ = hexd[u[i] & 15];
-    }
-    *o = '\0';
-}
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-static bool uuid_parse(const char *s, uint8_t out[SPOOL_UUID_BYTES])
-{
-    if (strlen(s) != 36) return false;
-    int b = 0;
-    for (int i = 0; i < 36;) {
-        if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (s[i] != '-') return false;
-            i++;
-            continue;
-        }
-        int hi = hexval(s[i]), lo = hexval(s[i + 1]);
-        if (hi < 0 || lo < 0) return false;
-        out[b++] = (uint8_t)(hi << 4 | lo);
-        i += 2;
-    }
-    return b == 16;
-}
-
 static bool source_ok(const char *s)
 {
     size_t n = strnlen(s, SPOOL_SOURCE_MAX);
@@ -177,10 +139,10 @@ att_err spool_event_encode(const struct spool_event *ev, char *buf, size_t cap, 
     if ((ev->kind != RULES_KIND_IN && ev->kind != RULES_KIND_OUT) || !source_ok(ev->source) ||
         !isfinite(ev->similarity) || !isfinite(ev->liveness))
         return ATT_E_INVALID;
-    char id[37], person[37], camera[37];
-    uuid_fmt(ev->id, id);
-    uuid_fmt(ev->person, person);
-    uuid_fmt(ev->camera, camera);
+    char id[ATT_UUID_STR], person[ATT_UUID_STR], camera[ATT_UUID_STR];
+    att_uuid_format(&ev->id, id);
+    att_uuid_format(&ev->person, person);
+    att_uuid_format(&ev->camera, camera);
     /* %.9g round-trips a float exactly; fixed key order keeps records byte-comparable. */
     int n = snprintf(buf, cap,
                      "{\"v\":%d,\"id\":\"%s\",\"person\":\"%s\",\"camera\":\"%s\",\"kind\":\"%s\","
@@ -193,10 +155,10 @@ att_err spool_event_encode(const struct spool_event *ev, char *buf, size_t cap, 
     return ATT_OK;
 }
 
-static bool get_uuid(json_t *o, const char *key, uint8_t out[SPOOL_UUID_BYTES])
+static bool get_uuid(json_t *o, const char *key, att_uuid *out)
 {
     json_t *v = json_object_get(o, key);
-    return json_is_string(v) && uuid_parse(json_string_value(v), out);
+    return json_is_string(v) && att_uuid_parse(json_string_value(v), out);
 }
 
 att_err spool_event_decode(const char *buf, size_t len, struct spool_event *ev)
@@ -214,7 +176,7 @@ att_err spool_event_decode(const char *buf, size_t len, struct spool_event *ev)
     json_t *src = json_object_get(o, "source");
     if (!json_is_object(o) || json_object_size(o) != 9) goto out;  /* no unknown keys in v1 */
     if (!json_is_integer(v) || json_integer_value(v) != PAYLOAD_VERSION) goto out;
-    if (!get_uuid(o, "id", ev->id) || !get_uuid(o, "person", ev->person) || !get_uuid(o, "camera", ev->camera))
+    if (!get_uuid(o, "id", &ev->id) || !get_uuid(o, "person", &ev->person) || !get_uuid(o, "camera", &ev->camera))
         goto out;
     if (!json_is_string(kind)) goto out;
     if (strcmp(json_string_value(kind), "in") == 0) ev->kind = RULES_KIND_IN;
@@ -252,9 +214,10 @@ static bool parse_seg_name(const char *name, uint64_t *seq)
     if (strlen(name) != 20 || strcmp(name + 16, ".seg") != 0) return false;
     uint64_t v = 0;
     for (int i = 0; i < 16; i++) {
-        int h = hexval(name[i]);
-        if (h < 0 || (name[i] >= 'A' && name[i] <= 'F')) return false;
-        v = v << 4 | (uint64_t)h;
+        char c = name[i];
+        if (c >= '0' && c <= '9') v = v << 4 | (uint64_t)(c - '0');
+        else if (c >= 'a' && c <= 'f') v = v << 4 | (uint64_t)(c - 'a' + 10);
+        else return false;
     }
     *seq = v;
     return true;

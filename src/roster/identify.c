@@ -7,6 +7,7 @@
 
 #include "attendd/log.h"
 #include "attendd/roster.h"
+#include "attendd/uuid.h"
 
 __attribute__((format(printf, 3, 4))) static att_err fail(struct roster_identification *out, att_err e,
                                                           const char *fmt, ...)
@@ -77,7 +78,9 @@ static att_err match(const struct roster_deps *d, const float *emb, struct roste
     f->searched = true;
     f->similarity = m.similarity;
     if ((double)m.similarity < d->match_threshold) return ATT_OK;
-    e = store_person_get(d->db, m.person_id, &f->person);
+    char person_id[ATT_UUID_STR];
+    att_uuid_format(&m.person, person_id);
+    e = store_person_get(d->db, person_id, &f->person);
     if (e == ATT_E_NOT_FOUND) return ATT_OK; /* erased meanwhile: simply no match */
     if (e != ATT_OK) return e;
     f->matched = f->person.active;

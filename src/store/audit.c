@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "attendd/db.h"
+#include "attendd/uuid.h"
 #include "src/store/cursor.h"
 #include "src/store/statements.h"
 
@@ -19,7 +20,7 @@ static bool nonempty(const char *s) { return s && *s; }
 att_err store_audit_insert(PGconn *c, const struct audit_entry *e)
 {
     if (!e || !nonempty(e->actor) || !nonempty(e->action) || !nonempty(e->outcome) ||
-        (e->token_id && !db_uuid_valid(e->token_id)) || (e->target_type && !*e->target_type) ||
+        (e->token_id && !att_uuid_valid(e->token_id)) || (e->target_type && !*e->target_type) ||
         (e->target_id && !*e->target_id))
         return ATT_E_INVALID;
     const char *values[7] = {e->token_id, e->actor, e->action, e->target_type, e->target_id, e->outcome,

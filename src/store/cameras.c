@@ -9,6 +9,7 @@
 
 #include "attendd/db.h"
 #include "attendd/log.h"
+#include "attendd/uuid.h"
 #include "src/store/statements.h"
 
 #define CAMERA_NCOLS 12 /* CAMERA_COLS in statements.c */
@@ -105,7 +106,7 @@ att_err store_camera_create(PGconn *c, const struct camera_def *def, struct came
 att_err store_camera_get(PGconn *c, const char *id, struct camera_row *out)
 {
     if (!c || !id || !out) return ATT_E_INVALID;
-    if (!db_uuid_valid(id)) return ATT_E_NOT_FOUND;
+    if (!att_uuid_valid(id)) return ATT_E_NOT_FOUND;
     const char *values[1] = {id};
     return one_row(c, "camera_get", 1, values, out);
 }
@@ -135,7 +136,7 @@ att_err store_camera_list(PGconn *c, struct camera_row **out, size_t *n)
 att_err store_camera_update(PGconn *c, const char *id, const struct camera_patch *p, struct camera_row *out)
 {
     if (!c || !id || !p || !out) return ATT_E_INVALID;
-    if (!db_uuid_valid(id)) return ATT_E_NOT_FOUND;
+    if (!att_uuid_valid(id)) return ATT_E_NOT_FOUND;
     char fps[32], roi[4][16];
     const char *rv[4];
     snprintf(fps, sizeof fps, "%.9g", p->analysis_fps);
@@ -157,7 +158,7 @@ att_err store_camera_update(PGconn *c, const char *id, const struct camera_patch
 att_err store_camera_delete(PGconn *c, const char *id)
 {
     if (!c || !id) return ATT_E_INVALID;
-    if (!db_uuid_valid(id)) return ATT_E_NOT_FOUND;
+    if (!att_uuid_valid(id)) return ATT_E_NOT_FOUND;
     const char *values[1] = {id};
     return one_row(c, "camera_delete", 1, values, NULL);
 }

@@ -12,6 +12,7 @@
 #include "attendd/db.h"
 #include "attendd/log.h"
 #include "attendd/time.h"
+#include "attendd/uuid.h"
 #include "src/store/cursor.h"
 #include "src/store/statements.h"
 
@@ -23,10 +24,11 @@ att_err store_event_insert(PGconn *c, const struct spool_event *ev, struct store
 {
     *res = (struct store_event_result){0};
     if (ev->kind != RULES_KIND_IN && ev->kind != RULES_KIND_OUT) return ATT_E_INVALID;
-    char id[37], person[37], camera[37], ts[24], sim[32], live[32], source[SPOOL_SOURCE_MAX];
-    cursor_uuid_format(ev->id, id);
-    cursor_uuid_format(ev->person, person);
-    cursor_uuid_format(ev->camera, camera);
+    char id[ATT_UUID_STR], person[ATT_UUID_STR], camera[ATT_UUID_STR], ts[24], sim[32], live[32],
+        source[SPOOL_SOURCE_MAX];
+    att_uuid_format(&ev->id, id);
+    att_uuid_format(&ev->person, person);
+    att_uuid_format(&ev->camera, camera);
     snprintf(ts, sizeof ts, "%" PRId64, ev->ts_us);
     /* %.9g reproduces a float exactly; NaN/Inf would be refused by the CHECKs anyway */
     snprintf(sim, sizeof sim, "%.9g", (double)ev->similarity);
@@ -169,14 +171,14 @@ att_err store_events_last_per_person(PGconn *c, int64_t since_us, store_events_l
         return ATT_E_INTERNAL;
     }
     for (int i = 0; rc == ATT_OK && i < PQntuples(r); i++) {
-        unsigned char person[16];
+        att_uuid person;
         const char *kind = PQgetvalue(r, i, 1);
-        if (!cursor_uuid_parse(PQgetvalue(r, i, 0), person)) {
+        if (!att_uuid_parse(PQgetvalue(r, i, 0), &person)) {
             rc = ATT_E_INTERNAL;
             break;
         }
         enum rules_kind k = strcmp(kind, "in") == 0 ? RULES_KIND_IN : RULES_KIND_OUT;
-        rc = fn(ud, person, k, strtoll(PQgetvalue(r, i, 2), NULL, 10));
+        rc = fn(ud, &person, k, strtoll(PQgetvalue(r, i, 2), NULL, 10));
     }
     PQclear(r);
     return rc;
@@ -187,7 +189,7 @@ att_err store_events_last_per_person(PGconn *c, int64_t since_us, store_events_l
 att_err store_event_get(PGconn *c, const char *id, struct event_row **out)
 {
     *out = NULL;
-    if (!id || !db_uuid_valid(id)) return ATT_E_NOT_FOUND;
+    if (!id || !att_uuid_valid(id)) return ATT_E_NOT_FOUND;
     const char *values[1] = {id};
     PGresult *r;
     att_err rc = db_exec_prepared(c, "event_get", 1, values, NULL, NULL, &r, NULL);
@@ -230,10 +232,10 @@ att_err store_events_max_seq(PGconn *c, int64_t *out)
 }
 
 att_err store_punch_insert(PGconn *c, const char *person_id, const char *kind, int64_t ts_us, const char *reason,
-                           const char *created_by, char id_out[37])
+                           const char *created_by, char id_out[ATT_UUID_STR])
 {
     id_out[0] = '\0';
-    if (!person_id || !db_uuid_valid(person_id)) return ATT_E_NOT_FOUND;
+    if (!person_id || !att_uuid_valid(person_id)) return ATT_E_NOT_FOUND;
     if (!kind || (strcmp(kind, "in") != 0 && strcmp(kind, "out") != 0) || !reason || !*reason || !created_by ||
         !*created_by)
         return ATT_E_INVALID;
@@ -243,16 +245,16 @@ att_err store_punch_insert(PGconn *c, const char *person_id, const char *kind, i
     PGresult *r;
     att_err rc = db_exec_prepared(c, "punch_insert", 5, values, NULL, NULL, &r, NULL);
     if (rc != ATT_OK) return rc;
-    if (PQntuples(r) == 1 && PQgetlength(r, 0, 0) == 36) memcpy(id_out, PQgetvalue(r, 0, 0), 37);
+    if (PQntuples(r) == 1 && PQgetlength(r, 0, 0) == 36) memcpy(id_out, PQgetvalue(r, 0, 0), ATT_UUID_STR);
     else rc = PQntuples(r) == 0 ? ATT_E_NOT_FOUND : ATT_E_INTERNAL;
     PQclear(r);
     return rc;
 }
 
-att_err store_punch_void(PGconn *c, const char *id, char person_out[37])
+att_err store_punch_void(PGconn *c, const char *id, char person_out[ATT_UUID_STR])
 {
     person_out[0] = '\0';
-    if (!id || !db_uuid_valid(id)) return ATT_E_NOT_FOUND;
+    if (!id || !att_uuid_valid(id)) return ATT_E_NOT_FOUND;
     const char *values[1] = {id};
     PGresult *r;
     att_err rc = db_exec_prepared(c, "punch_void", 1, values, NULL, NULL, &r, NULL);

@@ -1,14 +1,11 @@
 /* Running registered statements and transaction control, with one mapping from server errors
- * (SQLSTATE) to att_err for the whole store layer; uuid syntax checks and random uuids. */
-#include <ctype.h>
-#include <sodium.h>
+ * (SQLSTATE) to att_err for the whole store layer. */
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "attendd/db.h"
 #include "attendd/log.h"
-#include "src/store/cursor.h"
 #include "src/store/statements.h"
 
 static bool state_is(const char *st, const char *want) { return st && strcmp(st, want) == 0; }
@@ -114,25 +111,4 @@ void db_rollback(PGconn *c)
     PGTransactionStatusType ts = PQtransactionStatus(c);
     if (ts != PQTRANS_INTRANS && ts != PQTRANS_INERROR) return;
     (void)db_exec_simple(c, "ROLLBACK"); /* a failure is logged and leaves c broken: release resets it */
-}
-
-bool db_uuid_valid(const char *s)
-{
-    if (!s) return false;
-    for (int i = 0; i < 36; i++) {
-        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-        if (dash ? s[i] != '-' : !isxdigit((unsigned char)s[i])) return false;
-    }
-    return s[36] == '\0';
-}
-
-void store_uuid_new(char out[37])
-{
-    unsigned char b[16];
-    int init = sodium_init(); /* idempotent; randombytes works from the system source even if it failed */
-    (void)init;
-    randombytes_buf(b, sizeof b);
-    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40); /* version 4 */
-    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
-    cursor_uuid_format(b, out);
 }

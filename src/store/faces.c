@@ -9,6 +9,7 @@
 
 #include "attendd/db.h"
 #include "attendd/log.h"
+#include "attendd/uuid.h"
 #include "src/store/statements.h"
 
 #define REKEY_BATCH 500 /* rows fetched per round: memory ~ 500 x 4 KB however large the table */
@@ -26,9 +27,9 @@ static bool model_ok(const char *m)
 att_err store_face_insert(PGconn *c, const char *person_id, const char *face_id, const char *model_id,
                           uint32_t key_id, const unsigned char *blob, size_t len, const char *quality_json)
 {
-    if (!db_uuid_valid(person_id)) return ATT_E_NOT_FOUND;
+    if (!att_uuid_valid(person_id)) return ATT_E_NOT_FOUND;
     uint32_t blob_key;
-    if (!db_uuid_valid(face_id) || !model_ok(model_id) || !blob || len > INT32_MAX ||
+    if (!att_uuid_valid(face_id) || !model_ok(model_id) || !blob || len > INT32_MAX ||
         tcrypt_blob_key_id(blob, len, &blob_key) != ATT_OK || blob_key != key_id)
         return ATT_E_INVALID;
     char kid[16];
@@ -48,7 +49,7 @@ att_err store_face_list(PGconn *c, const char *person_id, struct face_meta **out
 {
     *out = NULL;
     *n = 0;
-    if (!db_uuid_valid(person_id)) return ATT_E_NOT_FOUND;
+    if (!att_uuid_valid(person_id)) return ATT_E_NOT_FOUND;
     const char *values[1] = {person_id};
     PGresult *r;
     att_err rc = db_exec_prepared(c, "face_list", 1, values, NULL, NULL, &r, NULL);
@@ -96,7 +97,7 @@ att_err store_face_list(PGconn *c, const char *person_id, struct face_meta **out
 
 att_err store_face_delete(PGconn *c, const char *person_id, const char *face_id)
 {
-    if (!db_uuid_valid(person_id) || !db_uuid_valid(face_id)) return ATT_E_NOT_FOUND;
+    if (!att_uuid_valid(person_id) || !att_uuid_valid(face_id)) return ATT_E_NOT_FOUND;
     const char *values[2] = {person_id, face_id};
     PGresult *r;
     att_err rc = db_exec_prepared(c, "face_delete", 2, values, NULL, NULL, &r, NULL);

@@ -10,6 +10,7 @@
 
 #include "attendd/db.h"
 #include "attendd/log.h"
+#include "attendd/uuid.h"
 #include "src/store/cursor.h"
 #include "src/store/statements.h"
 
@@ -65,7 +66,7 @@ static att_err fill_person(const PGresult *r, int row, struct person *out, int64
     return ATT_OK;
 }
 
-att_err store_person_create(PGconn *c, const struct person_new *p, char id_out[UUID_STR_LEN])
+att_err store_person_create(PGconn *c, const struct person_new *p, char id_out[ATT_UUID_STR])
 {
     id_out[0] = '\0';
     if (!p || person_new_invalid_field(p)) return ATT_E_INVALID;
@@ -73,7 +74,7 @@ att_err store_person_create(PGconn *c, const struct person_new *p, char id_out[U
     PGresult *r;
     att_err rc = db_exec_prepared(c, "person_insert", 5, values, NULL, NULL, &r, NULL);
     if (rc != ATT_OK) return rc; /* 23505 on employee_no -> ATT_E_CONFLICT */
-    if (PQntuples(r) != 1 || !copy_field(id_out, UUID_STR_LEN, PQgetvalue(r, 0, 0))) rc = ATT_E_INTERNAL;
+    if (PQntuples(r) != 1 || !copy_field(id_out, ATT_UUID_STR, PQgetvalue(r, 0, 0))) rc = ATT_E_INTERNAL;
     PQclear(r);
     return rc;
 }
@@ -81,7 +82,7 @@ att_err store_person_create(PGconn *c, const struct person_new *p, char id_out[U
 att_err store_person_get(PGconn *c, const char *id, struct person *out)
 {
     memset(out, 0, sizeof *out);
-    if (!db_uuid_valid(id)) return ATT_E_NOT_FOUND;
+    if (!att_uuid_valid(id)) return ATT_E_NOT_FOUND;
     const char *values[1] = {id};
     PGresult *r;
     att_err rc = db_exec_prepared(c, "person_get", 1, values, NULL, NULL, &r, NULL);
@@ -118,13 +119,15 @@ att_err store_person_list(PGconn *c, const struct person_filter *f, struct perso
     if (f->active != PERSON_ACTIVE_ANY && f->active != PERSON_ACTIVE_ONLY && f->active != PERSON_INACTIVE_ONLY)
         return ATT_E_BAD_PARAM;
 
-    char ts[CURSOR_TS_TEXT], after_id[UUID_STR_LEN];
+    char ts[CURSOR_TS_TEXT], after_id[ATT_UUID_STR];
     bool has_cursor = f->cursor && *f->cursor;
     if (has_cursor) {
         struct cursor_pos pos;
         if (!cursor_decode(f->cursor, CURSOR_PEOPLE, 16, &pos) || !cursor_ts_text(pos.micros, ts))
             return ATT_E_BAD_PARAM;
-        cursor_uuid_format(pos.key, after_id);
+        att_uuid key;
+        memcpy(key.b, pos.key, sizeof key.b);
+        att_uuid_format(&key, after_id);
     }
     char *pattern = NULL;
     if (has_q && !(pattern = like_escape(f->q))) return ATT_E_NOMEM;
@@ -148,9 +151,9 @@ att_err store_person_list(PGconn *c, const struct person_filter *f, struct perso
     for (size_t i = 0; i < take && rc == ATT_OK; i++) rc = fill_person(r, (int)i, &v[i], &micros);
     PQclear(r);
     if (rc == ATT_OK && rows > take) {
-        unsigned char key[16];
-        if (!cursor_uuid_parse(v[take - 1].id, key) ||
-            !cursor_encode(CURSOR_PEOPLE, micros, key, sizeof key, next_cursor, STORE_CURSOR_MAX))
+        att_uuid key;
+        if (!att_uuid_parse(v[take - 1].id, &key) ||
+            !cursor_encode(CURSOR_PEOPLE, micros, key.b, sizeof key.b, next_cursor, STORE_CURSOR_MAX))
             rc = ATT_E_INTERNAL;
     }
     if (rc != ATT_OK) {
@@ -168,7 +171,7 @@ att_err store_person_update(PGconn *c, const char *id, const struct person_patch
     struct person tmp;
     if (!out) out = &tmp;
     memset(out, 0, sizeof *out);
-    if (!db_uuid_valid(id)) return ATT_E_NOT_FOUND;
+    if (!att_uuid_valid(id)) return ATT_E_NOT_FOUND;
     if (!p || person_patch_invalid_field(p)) return ATT_E_INVALID;
     bool set_dep = p->department || p->clear_department, set_title = p->title || p->clear_title;
     if (!p->employee_no && !p->name && !set_dep && !set_title && !p->set_active)
@@ -192,7 +195,7 @@ att_err store_person_update(PGconn *c, const char *id, const struct person_patch
 att_err store_person_erase(PGconn *c, const char *id, size_t *faces_deleted)
 {
     if (faces_deleted) *faces_deleted = 0;
-    if (!db_uuid_valid(id)) return ATT_E_NOT_FOUND;
+    if (!att_uuid_valid(id)) return ATT_E_NOT_FOUND;
     if (!c) return ATT_E_DB;
     PGTransactionStatusType ts = PQtransactionStatus(c);
     if (ts != PQTRANS_IDLE && ts != PQTRANS_INTRANS) return ts == PQTRANS_UNKNOWN ? ATT_E_DB : ATT_E_INTERNAL;

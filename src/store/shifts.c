@@ -10,6 +10,7 @@
 
 #include "attendd/db.h"
 #include "attendd/log.h"
+#include "attendd/uuid.h"
 #include "src/store/statements.h"
 
 #define SHIFT_NCOLS 9
@@ -70,7 +71,7 @@ att_err store_shift_create(PGconn *c, const char *name, const char *start, const
 
 att_err store_shift_get(PGconn *c, const char *id, struct shift_row *out)
 {
-    if (!db_uuid_valid(id)) return ATT_E_NOT_FOUND;
+    if (!att_uuid_valid(id)) return ATT_E_NOT_FOUND;
     const char *v[1] = {id};
     return shift_one(c, "shift_get", 1, v, out);
 }
@@ -98,7 +99,7 @@ att_err store_shift_list(PGconn *c, struct shift_row **out, size_t *n)
 
 att_err store_shift_update(PGconn *c, const char *id, const struct shift_patch *p, struct shift_row *out)
 {
-    if (!db_uuid_valid(id)) return ATT_E_NOT_FOUND;
+    if (!att_uuid_valid(id)) return ATT_E_NOT_FOUND;
     char gl[16], ge[16], br[16];
     snprintf(gl, sizeof gl, "%d", p->grace_late_min);
     snprintf(ge, sizeof ge, "%d", p->grace_early_min);
@@ -110,7 +111,7 @@ att_err store_shift_update(PGconn *c, const char *id, const struct shift_patch *
 
 static att_err delete_one(PGconn *c, const char *stmt, const char *id)
 {
-    if (!db_uuid_valid(id)) return ATT_E_NOT_FOUND;
+    if (!att_uuid_valid(id)) return ATT_E_NOT_FOUND;
     const char *v[1] = {id};
     PGresult *r;
     att_err rc = db_exec_prepared(c, stmt, 1, v, NULL, NULL, &r, NULL);
@@ -153,7 +154,7 @@ static att_err schedule_one(PGconn *c, const char *stmt, int n, const char *cons
 /* ATT_OK when stmt finds a row for id; ATT_E_NOT_FOUND when not. */
 static att_err exists(PGconn *c, const char *stmt, const char *id)
 {
-    if (!db_uuid_valid(id)) return ATT_E_NOT_FOUND;
+    if (!att_uuid_valid(id)) return ATT_E_NOT_FOUND;
     const char *v[1] = {id};
     PGresult *r;
     att_err rc = db_exec_prepared(c, stmt, 1, v, NULL, NULL, &r, NULL);
@@ -182,7 +183,7 @@ att_err store_schedule_create(PGconn *c, const char *shift_id, const char *depar
 
 att_err store_schedule_get(PGconn *c, const char *id, struct schedule_row *out)
 {
-    if (!db_uuid_valid(id)) return ATT_E_NOT_FOUND;
+    if (!att_uuid_valid(id)) return ATT_E_NOT_FOUND;
     const char *v[1] = {id};
     return schedule_one(c, "schedule_get", 1, v, out);
 }
@@ -216,7 +217,7 @@ att_err store_schedule_update(PGconn *c, const char *id, const struct schedule_p
                               const char **bad)
 {
     *bad = NULL;
-    if (!db_uuid_valid(id)) return ATT_E_NOT_FOUND;
+    if (!att_uuid_valid(id)) return ATT_E_NOT_FOUND;
     if (p->shift_id) {
         att_err rc = exists(c, "shift_exists", p->shift_id);
         if (rc == ATT_E_NOT_FOUND) *bad = "shift_id";

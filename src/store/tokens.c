@@ -10,6 +10,7 @@
 #include "attendd/db.h"
 #include "attendd/log.h"
 #include "attendd/text.h"
+#include "attendd/uuid.h"
 #include "src/store/statements.h"
 
 /* Names are shown in listings and the audit log: printable UTF-8 (text_ok), 1..127 bytes (fits
@@ -48,19 +49,19 @@ static att_err fill_info(const PGresult *r, int row, struct token_info *out)
 }
 
 att_err store_token_create(PGconn *c, const struct token_key *key, const char *name, enum att_role role,
-                           const char *created_by, char token_out[TOKEN_STR_MAX], char id_out[UUID_STR_LEN])
+                           const char *created_by, char token_out[TOKEN_STR_MAX], char id_out[ATT_UUID_STR])
 {
     return store_token_create_ex(c, key, name, role, false, created_by, token_out, id_out);
 }
 
 att_err store_token_create_ex(PGconn *c, const struct token_key *key, const char *name, enum att_role role,
                               bool pseudonymous, const char *created_by, char token_out[TOKEN_STR_MAX],
-                              char id_out[UUID_STR_LEN])
+                              char id_out[ATT_UUID_STR])
 {
     token_out[0] = '\0';
     id_out[0] = '\0';
     if (!key || !name_ok(name) || (role != ROLE_ADMIN && role != ROLE_HR) ||
-        (created_by && !db_uuid_valid(created_by)))
+        (created_by && !att_uuid_valid(created_by)))
         return ATT_E_INVALID;
 
     char tok[TOKEN_STR_MAX];
@@ -76,7 +77,7 @@ att_err store_token_create_ex(PGconn *c, const struct token_key *key, const char
     char st[6];
     rc = db_exec_prepared(c, "token_insert", 5, values, lengths, formats, &r, st);
     if (rc == ATT_OK) {
-        if (PQntuples(r) != 1 || !copy_field(id_out, UUID_STR_LEN, PQgetvalue(r, 0, 0))) rc = ATT_E_INTERNAL;
+        if (PQntuples(r) != 1 || !copy_field(id_out, ATT_UUID_STR, PQgetvalue(r, 0, 0))) rc = ATT_E_INTERNAL;
         PQclear(r);
     } else if (strcmp(st, "23503") == 0) {
         rc = ATT_E_INVALID; /* created_by names no token */
@@ -127,7 +128,7 @@ att_err store_token_list(PGconn *c, struct token_info **out, size_t *n)
 /* Run an UPDATE by token id; ATT_E_NOT_FOUND when it touched no row and that matters. */
 static att_err update_by_id(PGconn *c, const char *stmt, const char *id, bool zero_is_not_found)
 {
-    if (!db_uuid_valid(id)) return ATT_E_INVALID;
+    if (!att_uuid_valid(id)) return ATT_E_INVALID;
     const char *values[1] = {id};
     PGresult *r;
     att_err rc = db_exec_prepared(c, stmt, 1, values, NULL, NULL, &r, NULL);

@@ -1,6 +1,7 @@
 /* Per-camera face tracker and per-track decision rule (see include/attendd/tracker.h and
  * docs/pipeline.md "Tracker"). All memory is allocated in trk_new(); trk_update() never allocates. */
 #include "attendd/tracker.h"
+#include "attendd/uuid.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -13,7 +14,7 @@
 /* One recognition in a track's history. */
 struct trk_hist {
     bool matched;                    /* counts for `person` if similarity passes too */
-    uint8_t person[TRK_UUID_BYTES];
+    att_uuid person;
     float similarity;
     float liveness;
     float quality;
@@ -206,7 +207,7 @@ static void recognise(trk_tracker *t, struct trk_track *tr, int64_t ts_us, const
 
     struct trk_hist *h = &tr->hist[tr->hist_head];
     h->matched = rec->matched;
-    memcpy(h->person, rec->person, TRK_UUID_BYTES);
+    h->person = rec->person;
     h->similarity = rec->similarity;
     h->liveness = rec->liveness;
     h->quality = rec->quality;
@@ -240,7 +241,7 @@ static void recognise(trk_tracker *t, struct trk_track *tr, int64_t ts_us, const
     float sim = 0.0f, live = 0.0f;
     for (int i = 0; i < tr->hist_n; i++) {
         const struct trk_hist *o = &tr->hist[i];
-        if (counts_for(t, o) && memcmp(o->person, h->person, TRK_UUID_BYTES) == 0) {
+        if (counts_for(t, o) && att_uuid_eq(&o->person, &h->person)) {
             agree++;
             sim += o->similarity;
             live += o->liveness;
@@ -251,7 +252,7 @@ static void recognise(trk_tracker *t, struct trk_track *tr, int64_t ts_us, const
     struct trk_decision d;
     memset(&d, 0, sizeof d);
     d.track_id = tr->id;
-    memcpy(d.person, h->person, TRK_UUID_BYTES);
+    d.person = h->person;
     d.ts_us = ts_us;
     d.similarity = sim / (float)agree;
     d.liveness = live / (float)agree;

@@ -1,4 +1,4 @@
-/* The one UUID parser and formatter (include/attendd/uuid.h). */
+/* The one UUID parser, formatter and generator (include/attendd/uuid.h). */
 #include "attendd/uuid.h"
 
 #include <sodium.h>
@@ -51,10 +51,25 @@ void att_uuid_new(att_uuid *out)
     out->b[8] = (uint8_t)((out->b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
 }
 
+void att_uuid_new_text(char out[ATT_UUID_STR])
+{
+    att_uuid u;
+    att_uuid_new(&u);
+    att_uuid_format(&u, out);
+}
+
 bool att_uuid_valid(const char *s)
 {
     att_uuid u;
     return att_uuid_parse(s, &u);
+}
+
+bool att_uuid_canonical(const char *s, char out[ATT_UUID_STR])
+{
+    att_uuid u;
+    if (!att_uuid_parse(s, &u)) return false;
+    att_uuid_format(&u, out);
+    return true;
 }
 
 bool att_uuid_eq(const att_uuid *a, const att_uuid *b)
