@@ -130,11 +130,11 @@ static rules *rules_of(void *ud, uint64_t tag)
     struct cams *c = ud;
     return c->r[tag - c->tag0];
 }
-static att_err lookup(void *ud, uint64_t tag, enum rules_role *role)
+static att_err lookup(void *ud, uint64_t tag, enum camera_role *role)
 {
     struct cams *c = ud;
     if (tag < c->tag0 || tag >= c->tag0 + c->n) return ATT_E_NOT_FOUND;
-    *role = RULES_ROLE_AUTO;
+    *role = CAMERA_ROLE_AUTO;
     return ATT_OK;
 }
 static att_err status(void *ud, const char *id, struct cap_status *st)

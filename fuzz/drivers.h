@@ -125,7 +125,7 @@ static inline att_err fz_json_body(const uint8_t *data, size_t size)
     }
     case FZ_CAMERAS_CREATE:
     case FZ_CAMERAS_UPDATE: {
-        struct camera_def d = {.role = RULES_ROLE_AUTO, .analysis_fps = 6.0, .enabled = true};
+        struct camera_def d = {.role = CAMERA_ROLE_AUTO, .analysis_fps = 6.0, .enabled = true};
         struct camera_patch p = {0};
         char changed[96];
         e = http_cameras_body(&resp, body, n, route == FZ_CAMERAS_CREATE, &d, &p, changed, sizeof changed);
@@ -262,12 +262,12 @@ static inline att_err fz_config(const uint8_t *data, size_t size)
 /* ---- (d) spool records ------------------------------------------------------------------------- */
 
 /* An accepted event encodes again and decodes to the same event. */
-static inline void fz_spool_roundtrip(const struct spool_event *ev)
+static inline void fz_spool_roundtrip(const struct att_event *ev)
 {
     char buf[SPOOL_PAYLOAD_MAX];
     size_t len;
     FZ_CHECK(spool_event_encode(ev, buf, sizeof buf, &len) == ATT_OK);
-    struct spool_event back;
+    struct att_event back;
     FZ_CHECK(spool_event_decode(buf, len, &back) == ATT_OK);
     FZ_CHECK(att_uuid_eq(&back.id, &ev->id) && att_uuid_eq(&back.person, &ev->person) &&
              att_uuid_eq(&back.camera, &ev->camera));
@@ -281,7 +281,7 @@ static inline void fz_spool_roundtrip(const struct spool_event *ev)
 static inline size_t fz_spool(const uint8_t *data, size_t size)
 {
     size_t good = 0;
-    struct spool_event ev;
+    struct att_event ev;
     if (spool_event_decode((const char *)data, size, &ev) == ATT_OK) {
         fz_spool_roundtrip(&ev);
         good++;

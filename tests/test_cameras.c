@@ -34,7 +34,7 @@ static void def_init(struct camera_def *d, const char *id, const char *name, con
     snprintf(d->id, sizeof d->id, "%s", id);
     snprintf(d->name, sizeof d->name, "%s", name);
     snprintf(d->url, sizeof d->url, "%s", url);
-    d->role = RULES_ROLE_IN;
+    d->role = CAMERA_ROLE_IN;
     d->analysis_fps = 5;
     d->enabled = true;
 }
@@ -86,10 +86,10 @@ START_TEST(mgr_tags_changes_remove)
     expect_invalid(m, &b, "analysis_fps:");
     b = a;
     b.has_roi = true;
-    b.roi = (struct cap_roi){0, 0, 0, 10};
+    b.roi = (struct camera_roi){0, 0, 0, 10};
     expect_invalid(m, &b, "roi:");
     b = a;
-    b.role = (enum rules_role)7;
+    b.role = (enum camera_role)7;
     expect_invalid(m, &b, "role:");
     b = a;
     snprintf(b.id, sizeof b.id, "not-a-uuid");
@@ -102,15 +102,15 @@ START_TEST(mgr_tags_changes_remove)
     cap_frame_free(f);
     att_uuid uid;
     char id[ATT_UUID_STR];
-    enum rules_role role;
+    enum camera_role role;
     ck_assert_int_eq(camera_mgr_lookup(m, tag_a, &uid, &role), ATT_OK);
     att_uuid_format(&uid, id);
     ck_assert_str_eq(id, ID_A);
-    ck_assert_int_eq(role, RULES_ROLE_IN);
-    a.role = RULES_ROLE_AUTO; /* in place: same tag, new role */
+    ck_assert_int_eq(role, CAMERA_ROLE_IN);
+    a.role = CAMERA_ROLE_AUTO; /* in place: same tag, new role */
     ck_assert_int_eq(camera_mgr_apply(m, &a, err, sizeof err), ATT_OK);
     ck_assert_int_eq(camera_mgr_lookup(m, tag_a, &uid, &role), ATT_OK);
-    ck_assert_int_eq(role, RULES_ROLE_AUTO);
+    ck_assert_int_eq(role, CAMERA_ROLE_AUTO);
     ck_assert_int_eq(camera_mgr_add_faces_seen(m, tag_a, 3), ATT_OK);
     ck_assert_int_eq(camera_mgr_add_faces_seen(m, tag_a, 2), ATT_OK);
     uint64_t faces = 0;

@@ -431,7 +431,7 @@ START_TEST(camera_rejects_bad_config)
         cap_camera_cfg_init(&cfg);
         cfg.url = bad[i].url;
         cfg.analysis_fps = bad[i].fps;
-        if (bad[i].roi_w) cfg.has_roi = 1, cfg.roi = (struct cap_roi){0, 0, 0, 10};
+        if (bad[i].roi_w) cfg.has_roi = 1, cfg.roi = (struct camera_roi){0, 0, 0, 10};
         ck_assert_int_eq(cap_camera_new(&cfg, NULL, &c, err, sizeof err), ATT_E_INVALID);
         ck_assert_msg(strncmp(err, bad[i].field, strlen(bad[i].field)) == 0, "#%zu: %s", i, err);
         ck_assert_ptr_null(c);
@@ -446,7 +446,7 @@ START_TEST(camera_rejects_bad_config)
     ck_assert_int_eq(cap_camera_new(&cfg, NULL, &c, err, sizeof err), ATT_OK);
     ck_assert_int_eq(cap_camera_set_analysis_fps(c, 31), ATT_E_INVALID);
     ck_assert_int_eq(cap_camera_set_analysis_fps(c, 0.5), ATT_OK);
-    struct cap_roi r = {10, 10, 0, 5};
+    struct camera_roi r = {10, 10, 0, 5};
     ck_assert_int_eq(cap_camera_set_roi(c, &r), ATT_E_INVALID);
     ck_assert_int_eq(cap_camera_set_roi(c, NULL), ATT_OK);
     ck_assert_int_eq(cap_camera_set_enabled(c, 0), ATT_OK);

@@ -109,9 +109,9 @@ static PGconn *fresh_db(char *conninfo, size_t len)
     return c;
 }
 
-static struct event_new ev_at(int64_t ts_us, enum rules_kind kind)
+static struct att_event ev_at(int64_t ts_us, enum event_kind kind)
 {
-    struct event_new e = {.kind = kind, .ts_us = ts_us, .similarity = 0.62f, .liveness = 0.97f};
+    struct att_event e = {.kind = kind, .ts_us = ts_us, .similarity = 0.62f, .liveness = 0.97f};
     e.person = P1;
     e.camera = CAM;
     return e;
@@ -120,7 +120,7 @@ static struct event_new ev_at(int64_t ts_us, enum rules_kind kind)
 static void emit_ok(event_writer *w, int64_t ts_us, att_uuid *id)
 {
     char err[256] = "";
-    struct event_new e = ev_at(ts_us, RULES_KIND_IN);
+    struct att_event e = ev_at(ts_us, EVENT_KIND_IN);
     ck_assert_msg(event_emit(w, &e, id, err, sizeof err) == ATT_OK, "emit: %s", err);
 }
 
@@ -546,7 +546,7 @@ START_TEST(sigkill_then_restart)
             event_writer_new(s, ci, &o, NULL, &w, err, sizeof err) != ATT_OK || event_writer_start(w) != ATT_OK)
             _exit(3);
         for (int i = 0;; i++) {
-            struct event_new e = ev_at(base + i * 1000, RULES_KIND_OUT);
+            struct att_event e = ev_at(base + i * 1000, EVENT_KIND_OUT);
             att_uuid id;
             if (event_emit(w, &e, &id, err, sizeof err) != ATT_OK) _exit(4);
             if (write(fds[1], id.b, sizeof id.b) != (ssize_t)sizeof id.b) _exit(5); /* only after it is durable */
@@ -615,7 +615,7 @@ START_TEST(refused_record_does_not_block)
     event_writer *w = writer_ok(s, ci, NULL);
     int64_t base = ts_wall_us() - 3600LL * 1000000;
     emit_ok(w, base, NULL);
-    struct spool_event bad = {.kind = RULES_KIND_IN, .ts_us = base + 1, .similarity = 0.5f, .liveness = 0.9f};
+    struct att_event bad = {.kind = EVENT_KIND_IN, .ts_us = base + 1, .similarity = 0.5f, .liveness = 0.9f};
     bad.person = P1;
     bad.camera = CAM;
     bad.id.b[0] = 0x42;
@@ -625,7 +625,7 @@ START_TEST(refused_record_does_not_block)
     char err[256];
     ck_assert_int_eq(spool_append(s, &bad, NULL, err, sizeof err), ATT_OK);
     emit_ok(w, base + 2, NULL);
-    struct event_new gone = ev_at(base + 3, RULES_KIND_OUT);
+    struct att_event gone = ev_at(base + 3, EVENT_KIND_OUT);
     gone.camera.b[0] ^= 0xff; /* no such camera */
     ck_assert_int_eq(event_emit(w, &gone, NULL, err, sizeof err), ATT_OK);
     emit_ok(w, base + 4, NULL);
@@ -652,11 +652,11 @@ START_TEST(emit_refuses_bad_values)
     spool *s = spool_ok();
     event_writer *w = writer_ok(s, "host=/nonexistent dbname=x", NULL);
     char err[256];
-    struct event_new e = ev_at(ts_wall_us(), RULES_KIND_IN);
-    struct event_new bad[5] = {e, e, e, e, e};
+    struct att_event e = ev_at(ts_wall_us(), EVENT_KIND_IN);
+    struct att_event bad[5] = {e, e, e, e, e};
     bad[0].similarity = NAN;
     bad[1].liveness = 1.5f;
-    bad[2].kind = RULES_KIND_NONE;
+    bad[2].kind = EVENT_KIND_NONE;
     bad[3].ts_us = 0;
     bad[4].similarity = -1.01f;
     for (int i = 0; i < 5; i++) {
@@ -776,12 +776,12 @@ struct seen {
     int64_t last_ts;
 };
 
-static att_err seed_cb(void *ud, const att_uuid *person, enum rules_kind kind, int64_t ts_us)
+static att_err seed_cb(void *ud, const att_uuid *person, enum event_kind kind, int64_t ts_us)
 {
     struct seen *s = ud;
     ck_assert(memcmp(person->b, P1.b, 16) == 0);
     s->n++;
-    snprintf(s->last_kind, sizeof s->last_kind, "%s", rules_kind_name(kind));
+    snprintf(s->last_kind, sizeof s->last_kind, "%s", event_kind_name(kind));
     s->last_ts = ts_us;
     return ATT_OK;
 }

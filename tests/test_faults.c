@@ -101,9 +101,9 @@ static PGconn *fresh_db(char *conninfo, size_t len)
     return c;
 }
 
-static struct event_new ev_at(int64_t ts_us)
+static struct att_event ev_at(int64_t ts_us)
 {
-    struct event_new e = {.kind = RULES_KIND_IN, .ts_us = ts_us, .similarity = 0.62f, .liveness = 0.97f};
+    struct att_event e = {.kind = EVENT_KIND_IN, .ts_us = ts_us, .similarity = 0.62f, .liveness = 0.97f};
     e.person = P1;
     e.camera = CAM;
     return e;
@@ -251,7 +251,7 @@ static void *producer(void *arg)
 {
     int64_t base = ts_wall_us() - 3600LL * 1000000 + (int64_t)(intptr_t)arg * 1000;
     for (int64_t i = 0; !atomic_load(&g_stop) && i < 5000; i++) {
-        struct event_new e = ev_at(base + i * 10000);
+        struct att_event e = ev_at(base + i * 10000);
         att_uuid id;
         char err[256];
         if (event_emit(g_w, &e, &id, err, sizeof err) == ATT_OK) idset_add(&g_ids, &id);
@@ -495,7 +495,7 @@ static int emit_n(event_writer *w, int n, int64_t *ts, struct idset *set, char *
 {
     int ok = 0;
     for (int i = 0; i < n; i++) {
-        struct event_new e = ev_at((*ts += 1000000));
+        struct att_event e = ev_at((*ts += 1000000));
         att_uuid id;
         char e_[256] = "";
         att_err rc = event_emit(w, &e, &id, e_, sizeof e_);
@@ -627,7 +627,7 @@ START_TEST(corrupt_records_skipped_neighbours_written)
     struct spool_record recs[5];
     int64_t ts = ts_wall_us() - 3600LL * 1000000;
     for (int i = 0; i < 5; i++) {
-        struct event_new e = ev_at(ts + i * 1000000);
+        struct att_event e = ev_at(ts + i * 1000000);
         char err[256] = "";
         ck_assert_msg(event_emit(w, &e, &id[i], err, sizeof err) == ATT_OK, "%s", err);
     }
@@ -712,9 +712,9 @@ START_TEST(sigterm_with_events_in_flight)
     spool *s = spool_ok();
     struct idset ids;
     idset_init(&ids, 400);
-    struct spool_event first;
+    struct att_event first;
     for (int i = 0; i < 400; i++) {
-        struct spool_event ev = {.kind = RULES_KIND_OUT, .ts_us = ts_wall_us() - 600LL * 1000000 + i * 1000,
+        struct att_event ev = {.kind = EVENT_KIND_OUT, .ts_us = ts_wall_us() - 600LL * 1000000 + i * 1000,
                                  .similarity = 0.7f, .liveness = 0.9f};
         att_uuid_new(&ev.id);
         ev.person = P1;

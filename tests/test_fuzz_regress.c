@@ -138,7 +138,7 @@ END_TEST
 START_TEST(spool_rejects_non_finite_scores)
 {
     ck_assert_int_eq(fz_spool((const uint8_t *)"x", 1), 0);
-    struct spool_event ev = {.kind = RULES_KIND_IN, .ts_us = 1714546800000000LL, .similarity = 0.5f,
+    struct att_event ev = {.kind = EVENT_KIND_IN, .ts_us = 1714546800000000LL, .similarity = 0.5f,
                              .liveness = 0.9f, .source = "camera"};
     char buf[SPOOL_PAYLOAD_MAX];
     size_t len;
@@ -156,7 +156,7 @@ START_TEST(spool_rejects_non_finite_scores)
                               "\"person\":\"0b0e7a36-5d44-4b52-9a8e-2d1c7a5e9f01\","
                               "\"camera\":\"0b0e7a36-5d44-4b52-9a8e-2d1c7a5e9f01\",\"kind\":\"in\",\"ts\":1,"
                               "\"sim\":1e39,\"live\":0.5,\"source\":\"camera\"}";
-    struct spool_event back;
+    struct att_event back;
     ck_assert_int_eq(spool_event_decode(big, strlen(big), &back), ATT_E_INVALID);
     char fine[sizeof big];
     snprintf(fine, sizeof fine, "%s", big);

@@ -83,7 +83,7 @@ static void setup(struct fixture *f)
     spool *s;
     ck_assert_msg(spool_open(f->spool_dir, NULL, &s, err, sizeof err) == ATT_OK, "%s", err);
     for (int i = 0; i < 3; i++) {
-        struct spool_event ev = {.kind = RULES_KIND_IN, .ts_us = 1700000000000000LL + i, .similarity = 0.7f,
+        struct att_event ev = {.kind = EVENT_KIND_IN, .ts_us = 1700000000000000LL + i, .similarity = 0.7f,
                                  .liveness = 0.9f, .source = "camera"};
         for (int b = 0; b < ATT_UUID_BYTES; b++) {
             ev.id.b[b] = (uint8_t)rand();

@@ -283,11 +283,11 @@ struct one_cam {
     char id[ATT_UUID_STR];
     cap_camera *cam;
 };
-static att_err one_lookup(void *ud, uint64_t tag, enum rules_role *role)
+static att_err one_lookup(void *ud, uint64_t tag, enum camera_role *role)
 {
     struct one_cam *c = ud;
     if (tag != c->tag) return ATT_E_NOT_FOUND;
-    *role = RULES_ROLE_AUTO;
+    *role = CAMERA_ROLE_AUTO;
     return ATT_OK;
 }
 static att_err one_status(void *ud, const char *id, struct cap_status *st)

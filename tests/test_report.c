@@ -38,8 +38,8 @@ static struct report_day one(const att_tz *tz, int y, int m, int d, const struct
     return out;
 }
 
-#define P_IN(t) {(t), REPORT_IN}
-#define P_OUT(t) {(t), REPORT_OUT}
+#define P_IN(t) {(t), EVENT_KIND_IN}
+#define P_OUT(t) {(t), EVENT_KIND_OUT}
 
 START_TEST(tz_offsets_and_gaps)
 {

@@ -29,7 +29,7 @@ static rules *mk(int64_t cooldown, int64_t max_shift)
 }
 
 /* Apply one live decision for person p seen by camera cam with role at ts. */
-static struct rules_result punch(rules *r, unsigned p, unsigned cam, enum rules_role role, int64_t ts)
+static struct rules_result punch(rules *r, unsigned p, unsigned cam, enum camera_role role, int64_t ts)
 {
     struct rules_decision d = {.role = role, .ts_us = ts, .similarity = 0.7f, .liveness = 0.95f, .live = true};
     uid(&d.person, p);
@@ -43,37 +43,37 @@ static struct rules_result punch(rules *r, unsigned p, unsigned cam, enum rules_
 #define ASSERT_EMIT(res, k) do { \
         struct rules_result r_ = (res); \
         ck_assert_str_eq(rules_reason_name(r_.reason), "emit"); \
-        ck_assert_str_eq(rules_kind_name(r_.kind), rules_kind_name(k)); } while (0)
+        ck_assert_str_eq(event_kind_name(r_.kind), event_kind_name(k)); } while (0)
 #define ASSERT_NONE(res, why) do { \
         struct rules_result r_ = (res); \
         ck_assert_str_eq(rules_reason_name(r_.reason), rules_reason_name(why)); \
-        ck_assert_int_eq(r_.kind, RULES_KIND_NONE); } while (0)
+        ck_assert_int_eq(r_.kind, EVENT_KIND_NONE); } while (0)
 
 START_TEST(roles_in_out_auto)
 {
     rules *r = mk(0, 0);  /* defaults: 120 s, 16 h */
     int64_t t = DAY0 + 7 * HOUR;
-    ASSERT_EMIT(punch(r, 1, 1, RULES_ROLE_IN, t), RULES_KIND_IN);
-    ASSERT_EMIT(punch(r, 2, 1, RULES_ROLE_OUT, t), RULES_KIND_OUT);  /* other person: no cooldown */
-    ASSERT_EMIT(punch(r, 3, 1, RULES_ROLE_AUTO, t), RULES_KIND_IN);
-    struct rules_result o = punch(r, 3, 1, RULES_ROLE_AUTO, t + 8 * HOUR);
-    ASSERT_EMIT(o, RULES_KIND_OUT);
+    ASSERT_EMIT(punch(r, 1, 1, CAMERA_ROLE_IN, t), EVENT_KIND_IN);
+    ASSERT_EMIT(punch(r, 2, 1, CAMERA_ROLE_OUT, t), EVENT_KIND_OUT);  /* other person: no cooldown */
+    ASSERT_EMIT(punch(r, 3, 1, CAMERA_ROLE_AUTO, t), EVENT_KIND_IN);
+    struct rules_result o = punch(r, 3, 1, CAMERA_ROLE_AUTO, t + 8 * HOUR);
+    ASSERT_EMIT(o, EVENT_KIND_OUT);
     ck_assert_int_eq(o.closes_in_ts_us, t);
-    ASSERT_EMIT(punch(r, 3, 1, RULES_ROLE_AUTO, t + 9 * HOUR), RULES_KIND_IN);
+    ASSERT_EMIT(punch(r, 3, 1, CAMERA_ROLE_AUTO, t + 9 * HOUR), EVENT_KIND_IN);
     /* an `out` with no open shift is still an out, closing nothing */
-    o = punch(r, 4, 2, RULES_ROLE_OUT, t);
-    ASSERT_EMIT(o, RULES_KIND_OUT);
+    o = punch(r, 4, 2, CAMERA_ROLE_OUT, t);
+    ASSERT_EMIT(o, EVENT_KIND_OUT);
     ck_assert_int_eq(o.closes_in_ts_us, 0);
     /* `in` over an open `in`: the earlier one is reported as missing its clock-out */
-    struct rules_result i2 = punch(r, 1, 1, RULES_ROLE_IN, t + 2 * HOUR);
-    ASSERT_EMIT(i2, RULES_KIND_IN);
+    struct rules_result i2 = punch(r, 1, 1, CAMERA_ROLE_IN, t + 2 * HOUR);
+    ASSERT_EMIT(i2, EVENT_KIND_IN);
     ck_assert_int_eq(i2.missing_out_ts_us, t);
 
-    enum rules_role role;
-    ck_assert_int_eq(rules_role_parse("auto", &role), ATT_OK);
-    ck_assert_int_eq(role, RULES_ROLE_AUTO);
-    ck_assert_int_eq(rules_role_parse("inout", &role), ATT_E_INVALID);
-    struct rules_decision bad = {.role = (enum rules_role)7, .live = true};
+    enum camera_role role;
+    ck_assert_int_eq(camera_role_parse("auto", &role), ATT_OK);
+    ck_assert_int_eq(role, CAMERA_ROLE_AUTO);
+    ck_assert_int_eq(camera_role_parse("inout", &role), ATT_E_INVALID);
+    struct rules_decision bad = {.role = (enum camera_role)7, .live = true};
     struct rules_result res;
     ck_assert_int_eq(rules_apply(r, &bad, &res), ATT_E_INVALID);
     rules_free(r);
@@ -84,17 +84,17 @@ START_TEST(cooldown_same_and_second_camera)
 {
     rules *r = mk(120 * SEC, 16 * HOUR);
     int64_t t = DAY0 + 6 * HOUR;
-    ASSERT_EMIT(punch(r, 1, 1, RULES_ROLE_AUTO, t), RULES_KIND_IN);
-    struct rules_result c = punch(r, 1, 1, RULES_ROLE_AUTO, t + 2 * SEC);
+    ASSERT_EMIT(punch(r, 1, 1, CAMERA_ROLE_AUTO, t), EVENT_KIND_IN);
+    struct rules_result c = punch(r, 1, 1, CAMERA_ROLE_AUTO, t + 2 * SEC);
     ASSERT_NONE(c, RULES_COOLDOWN);
     ck_assert_int_eq(c.last_ts_us, t);
     /* the same pass seen by a second camera, even an `out` one */
-    ASSERT_NONE(punch(r, 1, 2, RULES_ROLE_AUTO, t + 1 * SEC), RULES_DUPLICATE_CAMERA);
-    ASSERT_NONE(punch(r, 1, 3, RULES_ROLE_OUT, t + 119 * SEC), RULES_DUPLICATE_CAMERA);
+    ASSERT_NONE(punch(r, 1, 2, CAMERA_ROLE_AUTO, t + 1 * SEC), RULES_DUPLICATE_CAMERA);
+    ASSERT_NONE(punch(r, 1, 3, CAMERA_ROLE_OUT, t + 119 * SEC), RULES_DUPLICATE_CAMERA);
     /* suppressed decisions do not extend the window: at exactly cooldown it punches again */
-    ASSERT_EMIT(punch(r, 1, 1, RULES_ROLE_AUTO, t + 120 * SEC), RULES_KIND_OUT);
+    ASSERT_EMIT(punch(r, 1, 1, CAMERA_ROLE_AUTO, t + 120 * SEC), EVENT_KIND_OUT);
     /* another person is independent */
-    ASSERT_EMIT(punch(r, 2, 1, RULES_ROLE_AUTO, t + 3 * SEC), RULES_KIND_IN);
+    ASSERT_EMIT(punch(r, 2, 1, CAMERA_ROLE_AUTO, t + 3 * SEC), EVENT_KIND_IN);
 
     struct rules_stats st;
     rules_get_stats(r, &st);
@@ -107,7 +107,7 @@ END_TEST
 START_TEST(not_live_never_punches)
 {
     rules *r = mk(0, 0);
-    struct rules_decision d = {.role = RULES_ROLE_IN, .ts_us = DAY0, .live = false};
+    struct rules_decision d = {.role = CAMERA_ROLE_IN, .ts_us = DAY0, .live = false};
     uid(&d.person, 9);
     struct rules_result res;
     ck_assert_int_eq(rules_apply(r, &d, &res), ATT_OK);
@@ -116,7 +116,7 @@ START_TEST(not_live_never_punches)
     ck_assert_int_eq(rules_open_shift(r, &d.person, DAY0, &sh), ATT_OK);
     ck_assert_int_eq(sh.state, RULES_SHIFT_NONE);
     /* and it left no state behind: a live pass a second later punches */
-    ASSERT_EMIT(punch(r, 9, 1, RULES_ROLE_AUTO, DAY0 + SEC), RULES_KIND_IN);
+    ASSERT_EMIT(punch(r, 9, 1, CAMERA_ROLE_AUTO, DAY0 + SEC), EVENT_KIND_IN);
     rules_free(r);
 }
 END_TEST
@@ -126,20 +126,20 @@ START_TEST(night_shift_across_midnight)
     rules *r = mk(0, 0);
     int64_t in = DAY0 + 20 * HOUR;          /* 20:00 */
     int64_t out = DAY0 + 24 * HOUR + 5 * HOUR; /* 05:00 next day */
-    ASSERT_EMIT(punch(r, 7, 1, RULES_ROLE_AUTO, in), RULES_KIND_IN);
+    ASSERT_EMIT(punch(r, 7, 1, CAMERA_ROLE_AUTO, in), EVENT_KIND_IN);
     struct rules_shift sh;
     att_uuid p;
     uid(&p, 7);
     ck_assert_int_eq(rules_open_shift(r, &p, DAY0 + 24 * HOUR + 1, &sh), ATT_OK);  /* just past midnight */
     ck_assert_int_eq(sh.state, RULES_SHIFT_OPEN);
     ck_assert_int_eq(sh.in_ts_us, in);
-    struct rules_result o = punch(r, 7, 2, RULES_ROLE_AUTO, out);
-    ASSERT_EMIT(o, RULES_KIND_OUT);
+    struct rules_result o = punch(r, 7, 2, CAMERA_ROLE_AUTO, out);
+    ASSERT_EMIT(o, EVENT_KIND_OUT);
     ck_assert_int_eq(o.closes_in_ts_us, in);
     ck_assert_int_eq(rules_open_shift(r, &p, out, &sh), ATT_OK);
     ck_assert_int_eq(sh.state, RULES_SHIFT_NONE);
     /* next evening: a new clock-in */
-    ASSERT_EMIT(punch(r, 7, 1, RULES_ROLE_AUTO, DAY0 + 44 * HOUR), RULES_KIND_IN);
+    ASSERT_EMIT(punch(r, 7, 1, CAMERA_ROLE_AUTO, DAY0 + 44 * HOUR), EVENT_KIND_IN);
     rules_free(r);
 }
 END_TEST
@@ -150,7 +150,7 @@ START_TEST(max_shift_expiry)
     int64_t in = DAY0 + 8 * HOUR;
     att_uuid p;
     uid(&p, 5);
-    ASSERT_EMIT(punch(r, 5, 1, RULES_ROLE_AUTO, in), RULES_KIND_IN);
+    ASSERT_EMIT(punch(r, 5, 1, CAMERA_ROLE_AUTO, in), EVENT_KIND_IN);
     struct rules_shift sh;
     ck_assert_int_eq(rules_open_shift(r, &p, in + 16 * HOUR - 1, &sh), ATT_OK);
     ck_assert_int_eq(sh.state, RULES_SHIFT_OPEN);
@@ -158,14 +158,14 @@ START_TEST(max_shift_expiry)
     ck_assert_int_eq(sh.state, RULES_SHIFT_MISSING_OUT);
     ck_assert_int_eq(sh.in_ts_us, in);
     /* forgot to clock out: the next auto pass, 17 h later, is a clock-in again */
-    struct rules_result r2 = punch(r, 5, 1, RULES_ROLE_AUTO, in + 17 * HOUR);
-    ASSERT_EMIT(r2, RULES_KIND_IN);
+    struct rules_result r2 = punch(r, 5, 1, CAMERA_ROLE_AUTO, in + 17 * HOUR);
+    ASSERT_EMIT(r2, EVENT_KIND_IN);
     ck_assert_int_eq(r2.missing_out_ts_us, in);
     /* an explicit `out` after expiry closes nothing */
     int64_t in6 = in + 17 * HOUR + MIN;
-    ASSERT_EMIT(punch(r, 6, 1, RULES_ROLE_IN, in6), RULES_KIND_IN);
-    struct rules_result r3 = punch(r, 6, 2, RULES_ROLE_OUT, in6 + 20 * HOUR);
-    ASSERT_EMIT(r3, RULES_KIND_OUT);
+    ASSERT_EMIT(punch(r, 6, 1, CAMERA_ROLE_IN, in6), EVENT_KIND_IN);
+    struct rules_result r3 = punch(r, 6, 2, CAMERA_ROLE_OUT, in6 + 20 * HOUR);
+    ASSERT_EMIT(r3, EVENT_KIND_OUT);
     ck_assert_int_eq(r3.closes_in_ts_us, 0);
     rules_free(r);
 }
@@ -175,26 +175,26 @@ START_TEST(out_of_order_is_deterministic)
 {
     rules *r = mk(120 * SEC, 16 * HOUR);
     int64_t t = DAY0 + 9 * HOUR;
-    ASSERT_EMIT(punch(r, 1, 1, RULES_ROLE_AUTO, t), RULES_KIND_IN);
+    ASSERT_EMIT(punch(r, 1, 1, CAMERA_ROLE_AUTO, t), EVENT_KIND_IN);
     /* a slower camera reports the same pass 30 s earlier: a duplicate, not a new punch */
-    ASSERT_NONE(punch(r, 1, 2, RULES_ROLE_AUTO, t - 30 * SEC), RULES_DUPLICATE_CAMERA);
+    ASSERT_NONE(punch(r, 1, 2, CAMERA_ROLE_AUTO, t - 30 * SEC), RULES_DUPLICATE_CAMERA);
     /* a decision from 10 minutes before the last punch arrives late: dropped, state unchanged */
-    struct rules_result late = punch(r, 1, 2, RULES_ROLE_OUT, t - 10 * MIN);
+    struct rules_result late = punch(r, 1, 2, CAMERA_ROLE_OUT, t - 10 * MIN);
     ASSERT_NONE(late, RULES_LATE);
     ck_assert_int_eq(late.last_ts_us, t);
-    ASSERT_EMIT(punch(r, 1, 1, RULES_ROLE_AUTO, t + 8 * HOUR), RULES_KIND_OUT);
+    ASSERT_EMIT(punch(r, 1, 1, CAMERA_ROLE_AUTO, t + 8 * HOUR), EVENT_KIND_OUT);
     /* a person with no state, older than the newest time seen minus max shift: late too */
-    ASSERT_NONE(punch(r, 99, 1, RULES_ROLE_AUTO, t + 8 * HOUR - 17 * HOUR), RULES_LATE);
+    ASSERT_NONE(punch(r, 99, 1, CAMERA_ROLE_AUTO, t + 8 * HOUR - 17 * HOUR), RULES_LATE);
     struct rules_stats st;
     rules_get_stats(r, &st);
     ck_assert_uint_eq(st.late, 2);
 
     /* same inputs in any order within the cooldown give one event */
     rules *a = mk(120 * SEC, 16 * HOUR), *b = mk(120 * SEC, 16 * HOUR);
-    ASSERT_EMIT(punch(a, 1, 1, RULES_ROLE_AUTO, t), RULES_KIND_IN);
-    ASSERT_NONE(punch(a, 1, 2, RULES_ROLE_AUTO, t + 5 * SEC), RULES_DUPLICATE_CAMERA);
-    ASSERT_EMIT(punch(b, 1, 2, RULES_ROLE_AUTO, t + 5 * SEC), RULES_KIND_IN);
-    ASSERT_NONE(punch(b, 1, 1, RULES_ROLE_AUTO, t), RULES_DUPLICATE_CAMERA);
+    ASSERT_EMIT(punch(a, 1, 1, CAMERA_ROLE_AUTO, t), EVENT_KIND_IN);
+    ASSERT_NONE(punch(a, 1, 2, CAMERA_ROLE_AUTO, t + 5 * SEC), RULES_DUPLICATE_CAMERA);
+    ASSERT_EMIT(punch(b, 1, 2, CAMERA_ROLE_AUTO, t + 5 * SEC), EVENT_KIND_IN);
+    ASSERT_NONE(punch(b, 1, 1, CAMERA_ROLE_AUTO, t), RULES_DUPLICATE_CAMERA);
     rules_free(a);
     rules_free(b);
     rules_free(r);
@@ -207,7 +207,7 @@ START_TEST(eviction_bounds_memory)
     int64_t t = DAY0;
     /* interleave old and recent persons so eviction has to repair probe chains */
     for (unsigned p = 0; p < 2000; p++)
-        ASSERT_EMIT(punch(r, p, 1, RULES_ROLE_IN, (p % 2) ? t : t + 10 * HOUR), RULES_KIND_IN);
+        ASSERT_EMIT(punch(r, p, 1, CAMERA_ROLE_IN, (p % 2) ? t : t + 10 * HOUR), EVENT_KIND_IN);
     struct rules_stats st;
     rules_get_stats(r, &st);
     ck_assert_uint_eq(st.persons, 2000);
@@ -223,7 +223,7 @@ START_TEST(eviction_bounds_memory)
         ck_assert_int_eq(sh.state, (p % 2) ? RULES_SHIFT_NONE : RULES_SHIFT_OPEN);
     }
     /* apply() sweeps by itself as capture time moves on */
-    ASSERT_EMIT(punch(r, 5000, 1, RULES_ROLE_AUTO, t + 27 * HOUR), RULES_KIND_IN);
+    ASSERT_EMIT(punch(r, 5000, 1, CAMERA_ROLE_AUTO, t + 27 * HOUR), EVENT_KIND_IN);
     rules_get_stats(r, &st);
     ck_assert_uint_eq(st.persons, 1);
     rules_free(r);
@@ -231,7 +231,7 @@ START_TEST(eviction_bounds_memory)
     /* hard cap: the oldest punch goes first */
     struct rules_config c = {.max_persons = 10};
     ck_assert_int_eq(rules_new(&c, &r), ATT_OK);
-    for (unsigned p = 0; p < 11; p++) punch(r, p, 1, RULES_ROLE_IN, t + p * SEC);
+    for (unsigned p = 0; p < 11; p++) punch(r, p, 1, CAMERA_ROLE_IN, t + p * SEC);
     rules_get_stats(r, &st);
     ck_assert_uint_eq(st.persons, 10);
     ck_assert_uint_eq(st.evicted_forced, 1);
@@ -252,22 +252,22 @@ START_TEST(seeding_from_database)
     uid(&a, 1);
     uid(&b, 2);
     uid(&c, 3);
-    ck_assert_int_eq(rules_seed(r, &a, RULES_KIND_IN, t), ATT_OK);       /* night shift still open */
-    ck_assert_int_eq(rules_seed(r, &b, RULES_KIND_OUT, t), ATT_OK);
-    ck_assert_int_eq(rules_seed(r, &c, RULES_KIND_IN, t - 2 * HOUR), ATT_OK);
-    ck_assert_int_eq(rules_seed(r, &c, RULES_KIND_OUT, t - 3 * HOUR), ATT_OK);  /* older: ignored */
-    ck_assert_int_eq(rules_seed(r, &c, RULES_KIND_NONE, t), ATT_E_INVALID);
+    ck_assert_int_eq(rules_seed(r, &a, EVENT_KIND_IN, t), ATT_OK);       /* night shift still open */
+    ck_assert_int_eq(rules_seed(r, &b, EVENT_KIND_OUT, t), ATT_OK);
+    ck_assert_int_eq(rules_seed(r, &c, EVENT_KIND_IN, t - 2 * HOUR), ATT_OK);
+    ck_assert_int_eq(rules_seed(r, &c, EVENT_KIND_OUT, t - 3 * HOUR), ATT_OK);  /* older: ignored */
+    ck_assert_int_eq(rules_seed(r, &c, EVENT_KIND_NONE, t), ATT_E_INVALID);
     struct rules_shift sh;
     rules_open_shift(r, &c, t, &sh);
     ck_assert_int_eq(sh.state, RULES_SHIFT_OPEN);
     ck_assert_int_eq(sh.in_ts_us, t - 2 * HOUR);
 
     /* restart just after a punch: the seeded punch still holds the cooldown */
-    ASSERT_NONE(punch(r, 1, 1, RULES_ROLE_AUTO, t + 30 * SEC), RULES_DUPLICATE_CAMERA);
-    struct rules_result o = punch(r, 1, 1, RULES_ROLE_AUTO, t + 7 * HOUR);
-    ASSERT_EMIT(o, RULES_KIND_OUT);
+    ASSERT_NONE(punch(r, 1, 1, CAMERA_ROLE_AUTO, t + 30 * SEC), RULES_DUPLICATE_CAMERA);
+    struct rules_result o = punch(r, 1, 1, CAMERA_ROLE_AUTO, t + 7 * HOUR);
+    ASSERT_EMIT(o, EVENT_KIND_OUT);
     ck_assert_int_eq(o.closes_in_ts_us, t);
-    ASSERT_EMIT(punch(r, 2, 1, RULES_ROLE_AUTO, t + 7 * HOUR), RULES_KIND_IN);
+    ASSERT_EMIT(punch(r, 2, 1, CAMERA_ROLE_AUTO, t + 7 * HOUR), EVENT_KIND_IN);
     rules_free(r);
 }
 END_TEST
@@ -294,7 +294,7 @@ static void *worker(void *p)
 {
     struct worker_arg *a = p;
     for (unsigned i = 0; i < 500; i++) {
-        struct rules_decision d = {.role = RULES_ROLE_AUTO, .ts_us = DAY0 + i * SEC, .live = true};
+        struct rules_decision d = {.role = CAMERA_ROLE_AUTO, .ts_us = DAY0 + i * SEC, .live = true};
         uid(&d.person, a->base + i);
         struct rules_result res;
         if (rules_apply(a->r, &d, &res) != ATT_OK || res.reason != RULES_EMIT) return (void *)1;

@@ -34,7 +34,7 @@ static void teardown(void)
     ts_rm_rf(tmpdir);
 }
 
-static void mk_event(struct spool_event *ev, unsigned n)
+static void mk_event(struct att_event *ev, unsigned n)
 {
     memset(ev, 0, sizeof *ev);
     ev->id.b[0] = 0xe7;
@@ -42,14 +42,14 @@ static void mk_event(struct spool_event *ev, unsigned n)
     ev->person.b[0] = 0x91;
     ev->person.b[15] = (uint8_t)(n % 7);
     ev->camera.b[0] = 0xca;
-    ev->kind = (n % 2) ? RULES_KIND_OUT : RULES_KIND_IN;
+    ev->kind = (n % 2) ? EVENT_KIND_OUT : EVENT_KIND_IN;
     ev->ts_us = 1709510400000000LL + (int64_t)n * 1000;
     ev->similarity = 0.5f + (float)(n % 40) / 100.0f;
     ev->liveness = 0.9731f;
     snprintf(ev->source, sizeof ev->source, "camera");
 }
 
-static unsigned ev_num(const struct spool_event *ev)
+static unsigned ev_num(const struct att_event *ev)
 {
     unsigned n;
     memcpy(&n, ev->id.b + 12, sizeof n);
@@ -66,7 +66,7 @@ static spool *open_ok(const struct spool_opts *o)
 
 static struct spool_pos append_ok(spool *s, unsigned n)
 {
-    struct spool_event ev;
+    struct att_event ev;
     struct spool_pos pos;
     char err[256] = "";
     mk_event(&ev, n);
@@ -136,7 +136,7 @@ START_TEST(append_pending_ack_in_order)
     ck_assert_int_eq(spool_pending(s, recs, 8, &n, NULL, 0), ATT_OK);
     ck_assert_uint_eq(n, 5);
     for (unsigned i = 0; i < 5; i++) {
-        struct spool_event want;
+        struct att_event want;
         mk_event(&want, i);
         ck_assert_mem_eq(recs[i].ev.id.b, want.id.b, 16);
         ck_assert_mem_eq(recs[i].ev.person.b, want.person.b, 16);
@@ -176,7 +176,7 @@ END_TEST
 
 START_TEST(payload_codec)
 {
-    struct spool_event ev, back;
+    struct att_event ev, back;
     mk_event(&ev, 77);
     char buf[SPOOL_PAYLOAD_MAX];
     size_t len;
@@ -198,7 +198,7 @@ START_TEST(payload_codec)
     snprintf(extra, sizeof extra, "%.*s,\"x\":1}", (int)len - 1, buf);
     ck_assert_int_eq(spool_event_decode(extra, strlen(extra), &back), ATT_E_INVALID);
 
-    ev.kind = RULES_KIND_NONE;
+    ev.kind = EVENT_KIND_NONE;
     ck_assert_int_eq(spool_event_encode(&ev, buf, sizeof buf, &len), ATT_E_INVALID);
     mk_event(&ev, 1);
     snprintf(ev.source, sizeof ev.source, "Bad Source");
@@ -216,7 +216,7 @@ END_TEST
 /* Build one valid record for event n into rec; returns its length. */
 static size_t craft_record(unsigned n, uint8_t *rec)
 {
-    struct spool_event ev;
+    struct att_event ev;
     mk_event(&ev, n);
     size_t plen;
     ck_assert_int_eq(spool_event_encode(&ev, (char *)rec + 12, SPOOL_PAYLOAD_MAX, &plen), ATT_OK);
@@ -237,7 +237,7 @@ START_TEST(torn_tail_after_sigkill)
         spool *s = NULL;
         if (spool_open(spooldir, NULL, &s, NULL, 0) != ATT_OK) _exit(2);
         for (unsigned i = 0; i < 3; i++) {
-            struct spool_event ev;
+            struct att_event ev;
             mk_event(&ev, i);
             if (spool_append(s, &ev, NULL, NULL, 0) != ATT_OK) _exit(3);
         }
@@ -391,7 +391,7 @@ START_TEST(disk_full_via_hook)
     last_nonempty_segment(seg, sizeof seg);
     off_t before = file_size(seg);
 
-    struct spool_event ev;
+    struct att_event ev;
     mk_event(&ev, 2);
     char err[256] = "";
     arm_enospc = 1;
@@ -453,7 +453,7 @@ START_TEST(disk_full_on_small_tmpfs)
     att_err rc = ATT_OK;
     struct spool_pos last = {0, 0};
     for (unsigned i = 0; i < 2000 && rc == ATT_OK; i++) {
-        struct spool_event ev;
+        struct att_event ev;
         mk_event(&ev, i);
         rc = spool_append(s, &ev, &last, err, sizeof err);
         if (rc == ATT_OK) ok++;
@@ -463,7 +463,7 @@ START_TEST(disk_full_on_small_tmpfs)
     ck_assert_uint_gt(ok, 100);
     ck_assert_uint_eq(spool_depth(s), ok);
     /* still full: a second try fails the same clean way */
-    struct spool_event ev;
+    struct att_event ev;
     mk_event(&ev, 9999);
     ck_assert_int_eq(spool_append(s, &ev, NULL, err, sizeof err), ATT_E_IO);
     spool_close(s);
@@ -555,7 +555,7 @@ static void *appender(void *arg)
     spool *s = arg;
     static _Atomic unsigned next = 0;
     for (int i = 0; i < 50; i++) {
-        struct spool_event ev;
+        struct att_event ev;
         mk_event(&ev, next++);
         if (spool_append(s, &ev, NULL, NULL, 0) != ATT_OK) return (void *)1;
         (void)spool_depth(s);

@@ -8,24 +8,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "attendd/camera.h"
 #include "attendd/capture.h"
 #include "attendd/errors.h"
-#include "attendd/rules.h"
+#include "attendd/event.h"
 #include "attendd/uuid.h"
-
-#define CAMERA_NAME_MAX 129
-#define CAMERA_URL_MAX 1025
-
-struct camera_def {
-    char id[ATT_UUID_STR];        /* the camera's uuid (cameras.id) */
-    char name[CAMERA_NAME_MAX];   /* unique display name */
-    char url[CAMERA_URL_MAX];     /* rtsp://…, absolute file path, or /dev/videoN (may hold credentials) */
-    enum rules_role role;         /* in, out or auto */
-    double analysis_fps;          /* frames per second analysed */
-    bool enabled;
-    bool has_roi;                 /* roi valid */
-    struct cap_roi roi;           /* region of interest, frame pixels */
-};
 
 typedef struct camera_mgr camera_mgr;
 
@@ -44,7 +31,7 @@ att_err camera_mgr_status(camera_mgr *m, const char *id, struct cap_status *out)
 
 /* For the analysis stage: the camera a frame came from, by the frame's tag. ATT_E_NOT_FOUND if the
  * camera was removed since (the frame is then discarded). */
-att_err camera_mgr_lookup(camera_mgr *m, uint64_t tag, att_uuid *id_out, enum rules_role *role);
+att_err camera_mgr_lookup(camera_mgr *m, uint64_t tag, att_uuid *id_out, enum camera_role *role);
 
 /* Number of cameras and their ids (for /metrics and status listings); fills up to max ids. */
 size_t camera_mgr_list(camera_mgr *m, char (*ids)[ATT_UUID_STR], size_t max);

@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "attendd/camera.h"
 #include "attendd/errors.h"
 #include "attendd/uuid.h"
 
@@ -106,10 +107,6 @@ att_err cap_text_redact(const char *text, char *out, size_t outlen);
 
 /* ---- frames --------------------------------------------------------------------------------- */
 
-struct cap_roi {
-    int x, y, w, h;              /* region of interest in frame pixels; w, h > 0 */
-};
-
 typedef struct cap_frame {
     att_uuid camera_id;          /* the camera's id (cfg.id), opaque to capture */
     uint64_t tag;                /* cfg.tag: an integer the owner chose (e.g. its slot number) */
@@ -125,7 +122,7 @@ typedef struct cap_frame {
     uint8_t *bgr;                /* 8-bit BGR, owned by the frame (av_image_wrap_bgr() it) */
     int has_roi;                 /* roi valid (the camera's ROI when the frame was sampled,
                                     clipped to the frame) */
-    struct cap_roi roi;
+    struct camera_roi roi;
 } cap_frame;
 
 /* Allocate a frame with an owned w x h BGR buffer (uninitialised), refcount 1. For tests and
@@ -200,7 +197,7 @@ struct cap_camera_cfg {
     double analysis_fps;         /* frames per second handed to the queue, CAP_FPS_MIN..MAX (5) */
     int enabled;                 /* 0: created disabled (1) */
     int has_roi;                 /* pass roi along with every frame (0) */
-    struct cap_roi roi;
+    struct camera_roi roi;
     int loop;                    /* file sources: restart at the end instead of ending (0) */
     int open_timeout_ms;         /* connect + probe limit (5000; 100..600000) */
     int read_timeout_ms;         /* no frame for this long = stalled, reconnect (5000; 100..600000) */
@@ -233,7 +230,7 @@ void cap_camera_free(cap_camera *c);
 /* Take effect at once (the next frame or, when disabling, after the current read). */
 att_err cap_camera_set_enabled(cap_camera *c, int enabled);
 att_err cap_camera_set_analysis_fps(cap_camera *c, double fps);   /* ATT_E_INVALID out of range */
-att_err cap_camera_set_roi(cap_camera *c, const struct cap_roi *roi);  /* NULL = none */
+att_err cap_camera_set_roi(cap_camera *c, const struct camera_roi *roi);  /* NULL = none */
 
 struct cap_status {
     enum cap_state state;

@@ -9,10 +9,9 @@
 #include <stdint.h>
 
 #include "attendd/errors.h"
+#include "attendd/event.h"
 #include "attendd/metrics.h"
-#include "attendd/rules.h"
 #include "attendd/spool.h"
-#include "attendd/uuid.h"
 
 #define EVENT_WRITER_BATCH_DEFAULT 256
 #define EVENT_WRITER_BACKOFF_MIN_MS 100
@@ -51,16 +50,6 @@ struct event_writer_stats {
     bool spool_writable;       /* false while spool appends fail */
 };
 
-/* One decision the rules turned into a punch. */
-struct event_new {
-    att_uuid person;           /* recognised person */
-    att_uuid camera;           /* camera that saw the deciding frame */
-    enum rules_kind kind;      /* RULES_KIND_IN / RULES_KIND_OUT */
-    int64_t ts_us;             /* capture time of the deciding frame, µs since the epoch UTC */
-    float similarity;          /* -1..1 */
-    float liveness;            /* 0..1 */
-};
-
 typedef struct event_writer event_writer;
 
 /* Create (not start) a writer for spool s (borrowed; must outlive the writer) and the database at
@@ -90,15 +79,16 @@ void event_writer_free(event_writer *w);
 
 void event_writer_get_stats(event_writer *w, struct event_writer_stats *out);
 
-/* The single entry point of the attendance stage: give the event a new uuid (version 4), append it to
- * the spool (durable), wake the writer. id_out (may be NULL) receives the uuid. When the spool cannot
+/* The single entry point of the attendance stage: give the event (person, camera, kind, ts,
+ * similarity, liveness; its id and source are ignored) a new uuid (version 4) and the source
+ * "camera", append it to the spool (durable), wake the writer. id_out (may be NULL) receives the uuid. When the spool cannot
  * append (disk full, I/O error) the event is held in a bounded memory backlog instead (logged at
  * error, attendd_events_memory_backlog): the writer moves it to the spool once space returns, or
  * straight to the database meanwhile; only a crash before then loses it. ATT_OK: spooled or held.
  * ATT_E_INVALID for a bad kind, a non-finite or out-of-range similarity/liveness or a ts outside
  * years 1970..9999; ATT_E_IO when the spool cannot append and the backlog is full (the event is NOT
  * recorded; err says why, and it is logged in full). Any thread, whether or not the writer runs. */
-att_err event_emit(event_writer *w, const struct event_new *ev, att_uuid *id_out, char *err,
+att_err event_emit(event_writer *w, const struct att_event *ev, att_uuid *id_out, char *err,
                    size_t errlen);
 
 #endif

@@ -26,7 +26,7 @@
  * camera's id comes with the frame. A tag stands for one camera for as long as it resolves (tags are
  * never reused). ATT_E_NOT_FOUND when the camera was removed: the frame is discarded and the
  * camera's state freed. Called from workers. */
-typedef att_err (*pipeline_lookup_fn)(void *ud, uint64_t tag, enum rules_role *role);
+typedef att_err (*pipeline_lookup_fn)(void *ud, uint64_t tag, enum camera_role *role);
 /* The camera's capture status (camera_mgr_status), for the frames in / dropped / queue metrics.
  * Optional. Called from a worker's housekeeping about once a second, never under a metrics lock. */
 typedef att_err (*pipeline_status_fn)(void *ud, const char *camera_id, struct cap_status *out);

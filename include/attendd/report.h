@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "attendd/errors.h"
+#include "attendd/shift.h"
 #include "attendd/time.h"
 #include "attendd/tz.h"
 
@@ -18,21 +19,6 @@ extern "C" {
 #define REPORT_SLACK_MIN 240 /* punches up to this long after an overnight shift's end stay on its day */
 
 /* ---- the engine -------------------------------------------------------------------------------------- */
-
-struct report_shift {
-    int start_min;        /* local minutes after midnight, 0..1439 */
-    int end_min;          /* 0..1439; end <= start: the shift ends the next calendar day (overnight) */
-    int grace_late_min;   /* arriving up to this many minutes after start is not late */
-    int grace_early_min;  /* leaving up to this many minutes before end is not early */
-    int break_min;        /* deducted once from the worked time */
-};
-
-enum report_kind { REPORT_IN, REPORT_OUT };
-
-struct report_punch {
-    int64_t ts_us;         /* µs since the epoch (UTC) */
-    enum report_kind kind;
-};
 
 enum report_status {
     REPORT_OFF,          /* no shift and no punches */

@@ -8,14 +8,9 @@
 #include <stdint.h>
 
 #include "attendd/errors.h"
+#include "attendd/event.h"
 #include "attendd/uuid.h"
 
-
-/* What a camera counts: `in` and `out` punch that kind; `auto` toggles on the open shift. */
-enum rules_role { RULES_ROLE_IN = 0, RULES_ROLE_OUT = 1, RULES_ROLE_AUTO = 2 };
-
-/* Kind of an attendance event. 0 is "none" so a zeroed struct holds no punch. */
-enum rules_kind { RULES_KIND_NONE = 0, RULES_KIND_IN = 1, RULES_KIND_OUT = 2 };
 
 /* Why rules_apply() did or did not emit an event. */
 enum rules_reason {
@@ -37,7 +32,7 @@ struct rules_config {
 struct rules_decision {
     att_uuid person;                   /* recognised person */
     att_uuid camera;                   /* camera that saw the deciding frame */
-    enum rules_role role;              /* that camera's role */
+    enum camera_role role;              /* that camera's role */
     int64_t ts_us;                     /* capture time of the deciding frame, µs since epoch UTC */
     float similarity;                  /* carried through for the event; the rules do not use it */
     float liveness;                    /* idem */
@@ -47,7 +42,7 @@ struct rules_decision {
 /* Outcome of rules_apply(). */
 struct rules_result {
     enum rules_reason reason;  /* RULES_EMIT when an event is due */
-    enum rules_kind kind;      /* RULES_KIND_IN/OUT when emitted, RULES_KIND_NONE otherwise */
+    enum event_kind kind;      /* EVENT_KIND_IN/OUT when emitted, EVENT_KIND_NONE otherwise */
     int64_t closes_in_ts_us;   /* kind OUT: the open clock-in it closes; 0 if none was open */
     int64_t missing_out_ts_us; /* kind IN: an earlier clock-in left without clock-out (expired by
                                 * max shift, or superseded by this `in`); 0 if none */
@@ -87,7 +82,7 @@ void rules_free(rules *r);
 
 /* Load a person's last event from the database at start-up (kind IN or OUT, ts in µs). When called
  * twice for one person the newer ts wins. ATT_E_INVALID for a bad kind. */
-att_err rules_seed(rules *r, const att_uuid *person, enum rules_kind kind, int64_t ts_us);
+att_err rules_seed(rules *r, const att_uuid *person, enum event_kind kind, int64_t ts_us);
 
 /* Apply one decision. On RULES_EMIT the person's state moves to the new punch; otherwise it is
  * unchanged. ATT_E_INVALID for a bad role; ATT_E_NOMEM if the state could not grow. */
@@ -104,9 +99,6 @@ size_t rules_evict(rules *r, int64_t now_us);
 
 void rules_get_stats(rules *r, struct rules_stats *out);
 
-const char *rules_kind_name(enum rules_kind k);     /* "in", "out", "none" */
 const char *rules_reason_name(enum rules_reason r); /* "emit", "cooldown", ... */
-/* "in" / "out" / "auto"; ATT_E_INVALID otherwise. */
-att_err rules_role_parse(const char *s, enum rules_role *out);
 
 #endif

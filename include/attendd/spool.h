@@ -10,24 +10,10 @@
 #include <sys/types.h>
 
 #include "attendd/errors.h"
-#include "attendd/rules.h"
-#include "attendd/uuid.h"
+#include "attendd/event.h"
 
-#define SPOOL_SOURCE_MAX 32                  /* "camera", "manual", ... incl. NUL */
 #define SPOOL_PAYLOAD_MAX 1024               /* bytes; a record larger than this is corrupt */
 #define SPOOL_DEFAULT_SEGMENT_BYTES (4u << 20)
-
-/* One attendance event as spooled (payload version 1). */
-struct spool_event {
-    att_uuid id;                       /* event uuid, made by the daemon: the DB's idempotency key */
-    att_uuid person;                   /* recognised person */
-    att_uuid camera;                   /* camera that saw the deciding frame */
-    enum rules_kind kind;              /* RULES_KIND_IN or RULES_KIND_OUT */
-    int64_t ts_us;                     /* capture time of the deciding frame, µs since epoch UTC */
-    float similarity;
-    float liveness;
-    char source[SPOOL_SOURCE_MAX];     /* [a-z0-9_-]{1,31}, e.g. "camera" */
-};
 
 /* Where a record lives: segment sequence number and byte offset. Totally ordered (seg, off). */
 struct spool_pos {
@@ -35,9 +21,10 @@ struct spool_pos {
     uint64_t off;
 };
 
+/* One pending event and where it lives. */
 struct spool_record {
     struct spool_pos pos;              /* pass to spool_ack() */
-    struct spool_event ev;
+    struct att_event ev;               /* the event (payload version 1) */
 };
 
 /* Open options; zero/NULL fields take defaults. The function hooks exist for fault-injection
@@ -71,7 +58,7 @@ void spool_close(spool *s);
 /* Append one event; durable (fdatasync'ed) when ATT_OK returns. pos (may be NULL) receives its
  * position. On ATT_E_IO (e.g. disk full) nothing was added and the files are as before the call.
  * ATT_E_INVALID for a bad kind or source. */
-att_err spool_append(spool *s, const struct spool_event *ev, struct spool_pos *pos, char *err, size_t errlen);
+att_err spool_append(spool *s, const struct att_event *ev, struct spool_pos *pos, char *err, size_t errlen);
 
 /* Copy up to max of the oldest unacknowledged records, in append order, into out; *n gets the
  * count. Does not consume them: the same records come back until acknowledged. */
@@ -88,14 +75,14 @@ void spool_get_stats(spool *s, struct spool_stats *out);
 /* Payload codec (compact JSON, versioned), exposed for tools and tests. encode: ATT_E_INVALID for
  * a bad event, ATT_E_TOO_LARGE if it does not fit cap. decode: ATT_E_INVALID for anything but a
  * well-formed version-1 payload. */
-att_err spool_event_encode(const struct spool_event *ev, char *buf, size_t cap, size_t *len);
-att_err spool_event_decode(const char *buf, size_t len, struct spool_event *ev);
+att_err spool_event_encode(const struct att_event *ev, char *buf, size_t cap, size_t *len);
+att_err spool_event_decode(const char *buf, size_t len, struct att_event *ev);
 
 /* Decode the one record at the start of buf[0..size): frame (magic, length, CRC32C) and payload,
  * as the open-time scan and spool_pending do. ATT_OK: *ev filled, *reclen = record length. Else
  * ATT_E_INVALID with *reclen = 0 (no sound frame starts here) or *reclen > 0 (a sound frame whose
  * payload is unreadable: skip that many bytes). */
-att_err spool_record_decode(const void *buf, size_t size, size_t *reclen, struct spool_event *ev);
+att_err spool_record_decode(const void *buf, size_t size, size_t *reclen, struct att_event *ev);
 
 /* CRC32C (Castagnoli) as used in the record header; exposed for tests that craft records. */
 uint32_t spool_crc32c(uint32_t crc, const void *buf, size_t n);

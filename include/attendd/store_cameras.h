@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "attendd/camera_mgr.h"
+#include "attendd/camera.h"
 #include "attendd/errors.h"
 
 #define CAMERA_TIME_MAX 32 /* "2024-05-01T07:59:12Z" + NUL, with room */
@@ -24,14 +24,14 @@ struct camera_patch {
     const char *name;          /* NULL: unchanged */
     const char *url;           /* NULL: unchanged */
     bool set_role;
-    enum rules_role role;
+    enum camera_role role;
     bool set_fps;
     double analysis_fps;
     bool set_enabled;
     bool enabled;
     bool set_roi;              /* change the roi: to roi when has_roi, else clear it */
     bool has_roi;
-    struct cap_roi roi;
+    struct camera_roi roi;
 };
 
 /* Insert def (def->id is ignored: the database makes it); *out receives the stored row.

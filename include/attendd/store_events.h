@@ -9,8 +9,7 @@
 #include <stdint.h>
 
 #include "attendd/errors.h"
-#include "attendd/rules.h"
-#include "attendd/spool.h"
+#include "attendd/event.h"
 #include "attendd/time.h"
 #include "attendd/uuid.h"
 
@@ -32,7 +31,7 @@ struct store_event_result {
  * must never be blocked forever by a deleted camera. ATT_E_INVALID when the database refuses the
  * values themselves (source not "camera", similarity outside -1..1, liveness outside 0..1): retrying
  * cannot help. ATT_E_DB when the connection is lost; ATT_E_SCHEMA when not migrated. */
-att_err store_event_insert(PGconn *c, const struct spool_event *ev, struct store_event_result *res);
+att_err store_event_insert(PGconn *c, const struct att_event *ev, struct store_event_result *res);
 
 /* A position in the newest-first walk: the sort key of the last row of a page. */
 struct event_pos {
@@ -106,7 +105,7 @@ att_err store_punch_void(PGconn *c, const char *id, char person_out[ATT_UUID_STR
 
 /* Called once per person with their latest non-voided event at or after since_us; a non-ATT_OK return
  * stops the walk and is returned. */
-typedef att_err (*store_events_last_fn)(void *ud, const att_uuid *person, enum rules_kind kind,
+typedef att_err (*store_events_last_fn)(void *ud, const att_uuid *person, enum event_kind kind,
                                         int64_t ts_us);
 
 /* Each person's last punch since since_us (µs since the epoch), for rules_seed() at start-up. Events

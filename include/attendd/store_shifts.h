@@ -9,8 +9,7 @@
 #include <stdint.h>
 
 #include "attendd/errors.h"
-#include "attendd/uuid.h"
-#include "attendd/report.h"
+#include "attendd/shift.h"
 #include "attendd/uuid.h"
 
 #define SHIFT_NAME_MAX 401   /* 100 characters of UTF-8 + NUL */

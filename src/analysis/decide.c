@@ -8,7 +8,7 @@
 #include "attendd/uuid.h"
 #include "pipeline_internal.h"
 
-att_err attend_decision(rules *r, event_writer *w, const att_uuid *camera, enum rules_role role,
+att_err attend_decision(rules *r, event_writer *w, const att_uuid *camera, enum camera_role role,
                         const struct trk_decision *d, struct rules_result *res, bool *emitted, char *err,
                         size_t errlen)
 {
@@ -25,7 +25,7 @@ att_err attend_decision(rules *r, event_writer *w, const att_uuid *camera, enum 
         return e;
     }
     if (res->reason != RULES_EMIT) return ATT_OK;
-    struct event_new ev = {.person = d->person, .camera = *camera, .kind = res->kind, .ts_us = d->ts_us,
+    struct att_event ev = {.person = d->person, .camera = *camera, .kind = res->kind, .ts_us = d->ts_us,
                            .similarity = d->similarity, .liveness = d->liveness};
     if (ev.similarity > 1.0f) ev.similarity = 1.0f; /* int8/fp16 search may overshoot by 0.001 */
     e = event_emit(w, &ev, NULL, err, errlen);
@@ -38,7 +38,7 @@ struct seed_ctx {
     size_t n;
 };
 
-static att_err seed_one(void *ud, const att_uuid *person, enum rules_kind kind, int64_t ts_us)
+static att_err seed_one(void *ud, const att_uuid *person, enum event_kind kind, int64_t ts_us)
 {
     struct seed_ctx *s = ud;
     att_err e = rules_seed(s->r, person, kind, ts_us);

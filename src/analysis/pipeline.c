@@ -100,7 +100,7 @@ static bool older_inflight(const struct cam_state *c, uint64_t seq)
 }
 
 /* Track, recognise and decide for one detected frame. Camera lock held, frame's turn. */
-static void track_frame(struct pipeline *p, av_pipeline *vp, struct cam_state *c, enum rules_role role,
+static void track_frame(struct pipeline *p, av_pipeline *vp, struct cam_state *c, enum camera_role role,
                         const cap_frame *f, const av_image *img, const av_face *faces, size_t n)
 {
     char err[256];
@@ -180,7 +180,7 @@ static void track_frame(struct pipeline *p, av_pipeline *vp, struct cam_state *c
             atomic_fetch_add(&p->events, 1);
             metric_observe(c->h_event, (double)(att_time_mono_us() - f->mono_us) / 1e6);
             log_info("pipeline", "camera %s: person %s clock-%s (track %u, similarity %.3f, liveness %.3f, %d agreeing)",
-                     c->id, person, rules_kind_name(res.kind), (unsigned)d.track_id, d.similarity, d.liveness,
+                     c->id, person, event_kind_name(res.kind), (unsigned)d.track_id, d.similarity, d.liveness,
                      d.agreeing);
         } else {
             atomic_fetch_add(&p->suppressed, 1);
@@ -216,7 +216,7 @@ static bool cam_busy(const struct cam_state *c)
 
 static void process(struct pipeline *p, av_pipeline *vp, cap_frame *f)
 {
-    enum rules_role role;
+    enum camera_role role;
     att_err e = p->cfg.lookup(p->cfg.ud, f->tag, &role);
     if (e != ATT_OK) {
         atomic_fetch_add(&p->unknown_camera, 1); /* removed since the frame was queued */

@@ -159,7 +159,7 @@ void cams_housekeeping(struct pipeline *p)
         }
     pthread_mutex_unlock(&p->table_lock);
     for (size_t i = 0; i < n; i++) {
-        enum rules_role role;
+        enum camera_role role;
         struct cap_status st;
         bool gone = p->cfg.lookup(p->cfg.ud, s[i].tag, &role) == ATT_E_NOT_FOUND;
         bool have = !gone && p->cfg.status && p->cfg.status(p->cfg.ud, s[i].id, &st) == ATT_OK;

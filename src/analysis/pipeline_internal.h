@@ -76,7 +76,7 @@ att_err recog_faces(av_pipeline *vp, const av_image *img, const av_face *faces, 
 /* ---- decide.c ---- */
 /* One track decision on camera (id, role): rules, then event_emit on RULES_EMIT. *emitted tells
  * which. ATT_E_IO etc. with err when the event could not be made durable. */
-att_err attend_decision(rules *r, event_writer *w, const att_uuid *camera, enum rules_role role,
+att_err attend_decision(rules *r, event_writer *w, const att_uuid *camera, enum camera_role role,
                         const struct trk_decision *d, struct rules_result *res, bool *emitted, char *err,
                         size_t errlen);
 

@@ -55,7 +55,7 @@ static void one_day(const struct report_shift *sh, int64_t s, int64_t e, const s
     int64_t worked = 0, open = 0;
     bool is_open = false;
     for (size_t i = 0; i < n; i++) {
-        if (p[i].kind == REPORT_IN) {
+        if (p[i].kind == EVENT_KIND_IN) {
             if (!d->has_in) d->first_in_us = p[i].ts_us;
             d->has_in = true;
             if (!is_open) open = p[i].ts_us, is_open = true; /* a repeated clock-in keeps the first */

@@ -21,7 +21,7 @@ struct rules_entry {
     att_uuid person;            /* key */
     att_uuid camera;            /* camera of the last punch (nil when seeded) */
     int64_t last_ts_us;               /* capture time of the last punch */
-    enum rules_kind last_kind;        /* RULES_KIND_NONE marks a free slot */
+    enum event_kind last_kind;        /* EVENT_KIND_NONE marks a free slot */
 };
 
 struct rules {
@@ -63,7 +63,7 @@ static struct rules_entry *find(rules *r, const att_uuid *person)
     size_t mask = r->cap - 1;
     for (size_t i = hash_uuid(person) & mask;; i = (i + 1) & mask) {
         struct rules_entry *e = &r->slots[i];
-        if (e->last_kind == RULES_KIND_NONE) return NULL;
+        if (e->last_kind == EVENT_KIND_NONE) return NULL;
         if (att_uuid_eq(&e->person, person)) return e;
     }
 }
@@ -75,7 +75,7 @@ static void remove_slot(rules *r, size_t i)
     size_t j = i;
     for (;;) {
         j = (j + 1) & mask;
-        if (r->slots[j].last_kind == RULES_KIND_NONE) break;
+        if (r->slots[j].last_kind == EVENT_KIND_NONE) break;
         size_t home = hash_uuid(&r->slots[j].person) & mask;
         /* move j into the hole i unless its home lies cyclically in (i, j] */
         bool in_range = (i <= j) ? (home > i && home <= j) : (home > i || home <= j);
@@ -92,7 +92,7 @@ static void place(struct rules_entry *slots, size_t cap, const struct rules_entr
 {
     size_t mask = cap - 1;
     size_t i = hash_uuid(&e->person) & mask;
-    while (slots[i].last_kind != RULES_KIND_NONE) i = (i + 1) & mask;
+    while (slots[i].last_kind != EVENT_KIND_NONE) i = (i + 1) & mask;
     slots[i] = *e;
 }
 
@@ -102,7 +102,7 @@ static att_err grow(rules *r)
     struct rules_entry *ns = calloc(ncap, sizeof *ns);
     if (!ns) return ATT_E_NOMEM;
     for (size_t i = 0; i < r->cap; i++)
-        if (r->slots[i].last_kind != RULES_KIND_NONE) place(ns, ncap, &r->slots[i]);
+        if (r->slots[i].last_kind != EVENT_KIND_NONE) place(ns, ncap, &r->slots[i]);
     free(r->slots);
     r->slots = ns;
     r->cap = ncap;
@@ -119,7 +119,7 @@ static size_t sweep_locked(rules *r, int64_t now_us)
     size_t i = 0;
     while (i < r->cap) {
         struct rules_entry *e = &r->slots[i];
-        if (e->last_kind != RULES_KIND_NONE && now_us - e->last_ts_us >= horizon) {
+        if (e->last_kind != EVENT_KIND_NONE && now_us - e->last_ts_us >= horizon) {
             /* Backward shift may move a not-yet-seen entry into i: look at i again. Entries it
              * moves into the wrapped front of the table were already seen and kept. */
             remove_slot(r, i);
@@ -150,7 +150,7 @@ static att_err insert(rules *r, const att_uuid *person, struct rules_entry **out
         if (r->count >= r->cfg.max_persons) {
             size_t oldest = r->cap;
             for (size_t i = 0; i < r->cap; i++)
-                if (r->slots[i].last_kind != RULES_KIND_NONE &&
+                if (r->slots[i].last_kind != EVENT_KIND_NONE &&
                     (oldest == r->cap || r->slots[i].last_ts_us < r->slots[oldest].last_ts_us))
                     oldest = i;
             if (oldest < r->cap) {
@@ -167,7 +167,7 @@ static att_err insert(rules *r, const att_uuid *person, struct rules_entry **out
     struct rules_entry ne;
     memset(&ne, 0, sizeof ne);
     ne.person = *person;
-    ne.last_kind = RULES_KIND_OUT;  /* placeholder so place() sees the slot as used */
+    ne.last_kind = EVENT_KIND_OUT;  /* placeholder so place() sees the slot as used */
     place(r->slots, r->cap, &ne);
     r->count++;
     *out = find(r, person);
@@ -213,9 +213,9 @@ void rules_free(rules *r)
     free(r);
 }
 
-att_err rules_seed(rules *r, const att_uuid *person, enum rules_kind kind, int64_t ts_us)
+att_err rules_seed(rules *r, const att_uuid *person, enum event_kind kind, int64_t ts_us)
 {
-    if (kind != RULES_KIND_IN && kind != RULES_KIND_OUT) return ATT_E_INVALID;
+    if (kind != EVENT_KIND_IN && kind != EVENT_KIND_OUT) return ATT_E_INVALID;
     pthread_mutex_lock(&r->lock);
     att_err err = ATT_OK;
     struct rules_entry *e = find(r, person);
@@ -236,7 +236,7 @@ out:
 
 static bool shift_open(const rules *r, const struct rules_entry *e, int64_t at_us)
 {
-    return e && e->last_kind == RULES_KIND_IN && at_us - e->last_ts_us < r->cfg.max_shift_us;
+    return e && e->last_kind == EVENT_KIND_IN && at_us - e->last_ts_us < r->cfg.max_shift_us;
 }
 
 static void suppress(rules *r, struct rules_result *out, enum rules_reason why, int64_t last_ts)
@@ -249,10 +249,10 @@ static void suppress(rules *r, struct rules_result *out, enum rules_reason why, 
 
 att_err rules_apply(rules *r, const struct rules_decision *d, struct rules_result *out)
 {
-    if (d->role != RULES_ROLE_IN && d->role != RULES_ROLE_OUT && d->role != RULES_ROLE_AUTO)
+    if (d->role != CAMERA_ROLE_IN && d->role != CAMERA_ROLE_OUT && d->role != CAMERA_ROLE_AUTO)
         return ATT_E_INVALID;
     memset(out, 0, sizeof *out);
-    out->kind = RULES_KIND_NONE;
+    out->kind = EVENT_KIND_NONE;
 
     pthread_mutex_lock(&r->lock);
     att_err err = ATT_OK;
@@ -282,15 +282,15 @@ att_err rules_apply(rules *r, const struct rules_decision *d, struct rules_resul
         goto out;
     }
 
-    enum rules_kind kind;
+    enum event_kind kind;
     switch (d->role) {
-    case RULES_ROLE_IN: kind = RULES_KIND_IN; break;
-    case RULES_ROLE_OUT: kind = RULES_KIND_OUT; break;
-    default: kind = shift_open(r, e, d->ts_us) ? RULES_KIND_OUT : RULES_KIND_IN; break;
+    case CAMERA_ROLE_IN: kind = EVENT_KIND_IN; break;
+    case CAMERA_ROLE_OUT: kind = EVENT_KIND_OUT; break;
+    default: kind = shift_open(r, e, d->ts_us) ? EVENT_KIND_OUT : EVENT_KIND_IN; break;
     }
 
-    if (kind == RULES_KIND_OUT && shift_open(r, e, d->ts_us)) out->closes_in_ts_us = e->last_ts_us;
-    if (kind == RULES_KIND_IN && e && e->last_kind == RULES_KIND_IN) out->missing_out_ts_us = e->last_ts_us;
+    if (kind == EVENT_KIND_OUT && shift_open(r, e, d->ts_us)) out->closes_in_ts_us = e->last_ts_us;
+    if (kind == EVENT_KIND_IN && e && e->last_kind == EVENT_KIND_IN) out->missing_out_ts_us = e->last_ts_us;
 
     if (!e) {
         err = insert(r, &d->person, &e);
@@ -316,7 +316,7 @@ att_err rules_open_shift(rules *r, const att_uuid *person, int64_t now_us,
     const struct rules_entry *e = find(r, person);
     out->state = RULES_SHIFT_NONE;
     out->in_ts_us = 0;
-    if (e && e->last_kind == RULES_KIND_IN) {
+    if (e && e->last_kind == EVENT_KIND_IN) {
         out->state = shift_open(r, e, now_us) ? RULES_SHIFT_OPEN : RULES_SHIFT_MISSING_OUT;
         out->in_ts_us = e->last_ts_us;
     }
@@ -340,15 +340,6 @@ void rules_get_stats(rules *r, struct rules_stats *out)
     pthread_mutex_unlock(&r->lock);
 }
 
-const char *rules_kind_name(enum rules_kind k)
-{
-    switch (k) {
-    case RULES_KIND_IN: return "in";
-    case RULES_KIND_OUT: return "out";
-    default: return "none";
-    }
-}
-
 const char *rules_reason_name(enum rules_reason r)
 {
     switch (r) {
@@ -359,13 +350,4 @@ const char *rules_reason_name(enum rules_reason r)
     case RULES_LATE: return "late";
     }
     return "?";
-}
-
-att_err rules_role_parse(const char *s, enum rules_role *out)
-{
-    if (strcmp(s, "in") == 0) *out = RULES_ROLE_IN;
-    else if (strcmp(s, "out") == 0) *out = RULES_ROLE_OUT;
-    else if (strcmp(s, "auto") == 0) *out = RULES_ROLE_AUTO;
-    else return ATT_E_INVALID;
-    return ATT_OK;
 }

@@ -42,7 +42,7 @@ struct cap_camera {
     bool stop, enabled;
     double analysis_fps;
     bool has_roi;
-    struct cap_roi roi;
+    struct camera_roi roi;
     /* status (under mu); frames_dropped/taken come from the lane */
     struct cap_status st;
     int64_t fps_win_start_us;
@@ -82,7 +82,7 @@ void cap_camera_cfg_init(struct cap_camera_cfg *c)
 
 static bool fps_ok(double fps) { return isfinite(fps) && fps >= CAP_FPS_MIN && fps <= CAP_FPS_MAX; }
 
-static bool roi_ok(const struct cap_roi *r)
+static bool roi_ok(const struct camera_roi *r)
 {
     return r->x >= 0 && r->y >= 0 && r->w > 0 && r->h > 0 && r->x <= 65535 - r->w &&
            r->y <= 65535 - r->h;
@@ -279,12 +279,12 @@ struct session_result {
     char reason[CAP_ERR_MAX];
 };
 
-static void clip_roi(const struct cap_roi *r, int w, int h, struct cap_roi *o, int *has)
+static void clip_roi(const struct camera_roi *r, int w, int h, struct camera_roi *o, int *has)
 {
     int x1 = r->x < w ? r->x : w, y1 = r->y < h ? r->y : h;
     int x2 = r->x + r->w < w ? r->x + r->w : w, y2 = r->y + r->h < h ? r->y + r->h : h;
     *has = x2 > x1 && y2 > y1;
-    *o = (struct cap_roi){x1, y1, *has ? x2 - x1 : 0, *has ? y2 - y1 : 0};
+    *o = (struct camera_roi){x1, y1, *has ? x2 - x1 : 0, *has ? y2 - y1 : 0};
 }
 
 /* One connection: open, stream until it fails, stops or ends. */
@@ -412,7 +412,7 @@ static void run_session(cap_camera *c, struct session_result *r)
         }
         double afps = c->analysis_fps;
         bool has_roi = c->has_roi;
-        struct cap_roi roi = c->roi;
+        struct camera_roi roi = c->roi;
         pthread_mutex_unlock(&c->mu);
 
         /* sample on the stream clock, so files and live streams sample alike */
@@ -597,7 +597,7 @@ att_err cap_camera_set_analysis_fps(cap_camera *c, double fps)
     return ATT_OK;
 }
 
-att_err cap_camera_set_roi(cap_camera *c, const struct cap_roi *roi)
+att_err cap_camera_set_roi(cap_camera *c, const struct camera_roi *roi)
 {
     if (!c || (roi && !roi_ok(roi))) return ATT_E_INVALID;
     pthread_mutex_lock(&c->mu);

@@ -46,19 +46,9 @@ struct camera_mgr {
 
 /* ---- helpers ------------------------------------------------------------------------------------ */
 
-static bool roi_ok(const struct cap_roi *r)
+static bool roi_ok(const struct camera_roi *r)
 {
     return r->x >= 0 && r->y >= 0 && r->w > 0 && r->h > 0 && r->x <= 65535 - r->w && r->y <= 65535 - r->h;
-}
-
-static const char *role_text(enum rules_role r)
-{
-    switch (r) {
-    case RULES_ROLE_IN: return "in";
-    case RULES_ROLE_OUT: return "out";
-    case RULES_ROLE_AUTO: return "auto";
-    }
-    return "?";
 }
 
 /* Check a definition completely before anything changes; err names the field like cap_camera_new. */
@@ -81,7 +71,7 @@ static att_err def_check(const struct camera_def *d, att_uuid *id, char *err, si
         snprintf(err, errlen, "url: %s", why);
         return ATT_E_INVALID;
     }
-    if (d->role != RULES_ROLE_IN && d->role != RULES_ROLE_OUT && d->role != RULES_ROLE_AUTO) {
+    if (d->role != CAMERA_ROLE_IN && d->role != CAMERA_ROLE_OUT && d->role != CAMERA_ROLE_AUTO) {
         snprintf(err, errlen, "role: must be in, out or auto");
         return ATT_E_INVALID;
     }
@@ -220,7 +210,7 @@ static att_err add_locked(camera_mgr *m, const struct camera_def *d, const att_u
     pthread_rwlock_unlock(&m->rw);
     if (rc == ATT_OK)
         log_info("camera", "camera %s \"%s\" (%s) added: role %s, %.1f fps%s%s", d->id, d->name, e->url_safe,
-                 role_text(d->role), d->analysis_fps, d->has_roi ? ", with roi" : "", d->enabled ? "" : ", disabled");
+                 camera_role_name(d->role), d->analysis_fps, d->has_roi ? ", with roi" : "", d->enabled ? "" : ", disabled");
     else
         log_error("camera", "camera %s \"%s\" (%s) could not be started: %s", d->id, d->name, e->url_safe, err);
     return rc;
@@ -300,7 +290,7 @@ att_err camera_mgr_apply(camera_mgr *m, const struct camera_def *def, char *err,
         was.analysis_fps != def->analysis_fps || was.has_roi != def->has_roi ||
         memcmp(&was.roi, &def->roi, sizeof def->roi) != 0)
         log_info("camera", "camera %s \"%s\" changed: role %s, %.1f fps%s%s", def->id, def->name,
-                 role_text(def->role), def->analysis_fps, def->has_roi ? ", with roi" : "",
+                 camera_role_name(def->role), def->analysis_fps, def->has_roi ? ", with roi" : "",
                  def->enabled ? "" : ", disabled");
     return ATT_OK;
 }
@@ -394,7 +384,7 @@ att_err camera_mgr_status(camera_mgr *m, const char *id, struct cap_status *out)
     return rc;
 }
 
-att_err camera_mgr_lookup(camera_mgr *m, uint64_t tag, att_uuid *id_out, enum rules_role *role)
+att_err camera_mgr_lookup(camera_mgr *m, uint64_t tag, att_uuid *id_out, enum camera_role *role)
 {
     if (!m) return ATT_E_INVALID;
     pthread_rwlock_rdlock(&m->rw);

@@ -190,7 +190,7 @@ static int check_segment(const char *path, bool newest, struct seg_result *r, ch
     }
     size_t pos = 0;
     while (pos < size) {
-        struct spool_event ev;
+        struct att_event ev;
         size_t len = 0;
         if (spool_record_decode(buf + pos, size - pos, &len, &ev) == ATT_OK) {
             r->records++;

@@ -37,7 +37,7 @@ static att_err seed_one(PGconn *c, const struct cfg_camera *cc, const struct cam
     struct camera_def d = {.analysis_fps = cc->fps, .enabled = cc->enabled};
     snprintf(d.name, sizeof d.name, "%s", cc->name);
     snprintf(d.url, sizeof d.url, "%s", cc->url);
-    att_err e = rules_role_parse(cc->role, &d.role);
+    att_err e = camera_role_parse(cc->role, &d.role);
     if (e == ATT_OK) e = cap_url_validate(cc->url, NULL, why, sizeof why);
     else snprintf(why, sizeof why, "bad role");
     if (e != ATT_OK) {

@@ -8,7 +8,7 @@
 #include "attendd/log.h"
 #include "attendd/pipeline.h"
 
-static att_err lookup(void *ud, uint64_t tag, enum rules_role *role)
+static att_err lookup(void *ud, uint64_t tag, enum camera_role *role)
 {
     return camera_mgr_lookup(((struct app *)ud)->cameras, tag, NULL, role);
 }

@@ -21,15 +21,10 @@
 
 static const char *const role_names[] = {"in", "out", "auto", NULL};
 
-static const char *role_text(enum rules_role r)
-{
-    return r == RULES_ROLE_IN ? "in" : r == RULES_ROLE_OUT ? "out" : "auto";
-}
-
 /* ---- checking a definition -------------------------------------------------------------------- */
 
 /* The region of interest: exactly x, y, w, h, integers, inside a 65535-pixel frame. */
-static att_err read_roi(struct http_response *resp, json_t *v, struct cap_roi *out)
+static att_err read_roi(struct http_response *resp, json_t *v, struct camera_roi *out)
 {
     static const char *const keys[4] = {"x", "y", "w", "h"};
     json_int_t n[4];
@@ -50,7 +45,7 @@ static att_err read_roi(struct http_response *resp, json_t *v, struct cap_roi *o
     }
     if (n[0] < 0 || n[1] < 0 || n[2] <= 0 || n[3] <= 0 || n[0] > 65535 - n[2] || n[1] > 65535 - n[3])
         return http_problem(resp, ATT_E_INVALID, "roi", "'roi' needs x, y >= 0 and w, h > 0 (pixels), within 65535");
-    *out = (struct cap_roi){(int)n[0], (int)n[1], (int)n[2], (int)n[3]};
+    *out = (struct camera_roi){(int)n[0], (int)n[1], (int)n[2], (int)n[3]};
     return ATT_OK;
 }
 
@@ -82,7 +77,7 @@ static json_t *camera_json(struct app *app, const struct camera_row *r)
                                          d->roi.h)
                              : json_null();
     return json_pack("{s:s, s:s, s:s, s:s, s:f, s:b, s:o, s:s, s:s, s:s, s:f, s:I, s:I, s:I, s:I, s:o, s:o}", "id",
-                     d->id, "name", d->name, "url", url, "role", role_text(d->role), "analysis_fps", d->analysis_fps,
+                     d->id, "name", d->name, "url", url, "role", camera_role_name(d->role), "analysis_fps", d->analysis_fps,
                      "enabled", d->enabled, "roi", roi, "created_at", r->created_at, "updated_at", r->updated_at,
                      "state", cap_state_name(st.state), "input_fps", round(st.input_fps * 10) / 10, "frames_in",
                      (json_int_t)st.frames_in, "frames_analysed", (json_int_t)st.frames_taken, "frames_dropped",
@@ -95,7 +90,7 @@ static char *audit_detail(const struct camera_def *d, const char *changed)
 {
     char url[URL_SAFE_MAX];
     cap_url_redact(d->url, url, sizeof url);
-    json_t *j = json_pack("{s:s, s:s, s:s, s:f, s:b}", "name", d->name, "url", url, "role", role_text(d->role),
+    json_t *j = json_pack("{s:s, s:s, s:s, s:f, s:b}", "name", d->name, "url", url, "role", camera_role_name(d->role),
                           "analysis_fps", d->analysis_fps, "enabled", d->enabled);
     if (j && changed && json_object_set_new(j, "changed", json_string(changed)) != 0) {
         json_decref(j);
@@ -175,7 +170,7 @@ att_err http_cameras_body(struct http_response *resp, const char *buf, size_t le
             snprintf(changed + used, changed_len - used, "%s%s", used ? "," : "", k);
         }
     }
-    if (role && rules_role_parse(role, &d->role) != ATT_OK) /* the spec allows only valid ones */
+    if (role && camera_role_parse(role, &d->role) != ATT_OK) /* the spec allows only valid ones */
         e = http_problem(resp, ATT_E_INVALID, "role", "'role' must be one of \"in\", \"out\", \"auto\"");
     if (e == ATT_OK && p->set_roi) {
         d->has_roi = roi != NULL;
@@ -199,7 +194,7 @@ att_err http_cameras_body(struct http_response *resp, const char *buf, size_t le
 
 att_err http_cameras_create(struct http_request *req, struct http_response *resp)
 {
-    struct camera_def d = {.role = RULES_ROLE_AUTO, .analysis_fps = DEFAULT_FPS, .enabled = true};
+    struct camera_def d = {.role = CAMERA_ROLE_AUTO, .analysis_fps = DEFAULT_FPS, .enabled = true};
     struct camera_patch p = {0};
     att_err e = http_body_media(req, resp);
     if (e == ATT_OK) e = http_cameras_body(resp, req->body, req->body_len, true, &d, &p, NULL, 0);

@@ -54,7 +54,7 @@ struct event_writer {
     int64_t last_error_at;
     /* Events the spool could not append (disk full), oldest first; only the thread removes them.
      * While it is not empty, new events queue behind it, so the order stays the order of emits. */
-    struct spool_event *backlog;
+    struct att_event *backlog;
     size_t bl_head, bl_len, bl_cap;
     char spool_error[256];            /* why the latest spool append failed */
 
@@ -353,7 +353,7 @@ void event_writer_get_stats(event_writer *w, struct event_writer_stats *out)
 
 /* An event that leaves attendd without reaching the spool or the database: logged in full at error
  * (ids and numbers, no names) so an operator can re-enter it by hand. */
-static void log_lost(const struct spool_event *ev, const char *why)
+static void log_lost(const struct att_event *ev, const char *why)
 {
     char payload[SPOOL_PAYLOAD_MAX + 1];
     size_t len = 0;
@@ -361,12 +361,12 @@ static void log_lost(const struct spool_event *ev, const char *why)
     log_error(MOD, "event LOST (%s): %s", why, payload);
 }
 
-att_err event_emit(event_writer *w, const struct event_new *ev, att_uuid *id_out, char *err,
+att_err event_emit(event_writer *w, const struct att_event *ev, att_uuid *id_out, char *err,
                    size_t errlen)
 {
     /* Refuse here what the database would refuse later: a spooled record must be writable. */
     const char *why = NULL;
-    if (ev->kind != RULES_KIND_IN && ev->kind != RULES_KIND_OUT) why = "kind must be in or out";
+    if (ev->kind != EVENT_KIND_IN && ev->kind != EVENT_KIND_OUT) why = "kind must be in or out";
     else if (!isfinite(ev->similarity) || ev->similarity < -1.0f || ev->similarity > 1.0f)
         why = "similarity must be within -1..1";
     else if (!isfinite(ev->liveness) || ev->liveness < 0.0f || ev->liveness > 1.0f)
@@ -379,7 +379,7 @@ att_err event_emit(event_writer *w, const struct event_new *ev, att_uuid *id_out
         log_error(MOD, "event refused: %s", why);
         return ATT_E_INVALID;
     }
-    struct spool_event se = {.person = ev->person, .camera = ev->camera, .kind = ev->kind, .ts_us = ev->ts_us,
+    struct att_event se = {.person = ev->person, .camera = ev->camera, .kind = ev->kind, .ts_us = ev->ts_us,
                              .similarity = ev->similarity, .liveness = ev->liveness};
     att_uuid_new(&se.id);
     snprintf(se.source, sizeof se.source, "camera");

@@ -124,8 +124,8 @@ static att_err fail(char *err, size_t errlen, att_err code, const char *fmt, ...
 
 static bool source_ok(const char *s)
 {
-    size_t n = strnlen(s, SPOOL_SOURCE_MAX);
-    if (n == 0 || n >= SPOOL_SOURCE_MAX) return false;
+    size_t n = strnlen(s, EVENT_SOURCE_MAX);
+    if (n == 0 || n >= EVENT_SOURCE_MAX) return false;
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
         if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-')) return false;
@@ -133,10 +133,10 @@ static bool source_ok(const char *s)
     return true;
 }
 
-att_err spool_event_encode(const struct spool_event *ev, char *buf, size_t cap, size_t *len)
+att_err spool_event_encode(const struct att_event *ev, char *buf, size_t cap, size_t *len)
 {
     /* inf/nan would print as bare words: a record no decoder reads back (the event lost) */
-    if ((ev->kind != RULES_KIND_IN && ev->kind != RULES_KIND_OUT) || !source_ok(ev->source) ||
+    if ((ev->kind != EVENT_KIND_IN && ev->kind != EVENT_KIND_OUT) || !source_ok(ev->source) ||
         !isfinite(ev->similarity) || !isfinite(ev->liveness))
         return ATT_E_INVALID;
     char id[ATT_UUID_STR], person[ATT_UUID_STR], camera[ATT_UUID_STR];
@@ -147,7 +147,7 @@ att_err spool_event_encode(const struct spool_event *ev, char *buf, size_t cap, 
     int n = snprintf(buf, cap,
                      "{\"v\":%d,\"id\":\"%s\",\"person\":\"%s\",\"camera\":\"%s\",\"kind\":\"%s\","
                      "\"ts\":%" PRId64 ",\"sim\":%.9g,\"live\":%.9g,\"source\":\"%s\"}",
-                     PAYLOAD_VERSION, id, person, camera, rules_kind_name(ev->kind), ev->ts_us,
+                     PAYLOAD_VERSION, id, person, camera, event_kind_name(ev->kind), ev->ts_us,
                      (double)ev->similarity, (double)ev->liveness, ev->source);
     if (n < 0) return ATT_E_INTERNAL;
     if ((size_t)n >= cap) return ATT_E_TOO_LARGE;
@@ -161,7 +161,7 @@ static bool get_uuid(json_t *o, const char *key, att_uuid *out)
     return json_is_string(v) && att_uuid_parse(json_string_value(v), out);
 }
 
-att_err spool_event_decode(const char *buf, size_t len, struct spool_event *ev)
+att_err spool_event_decode(const char *buf, size_t len, struct att_event *ev)
 {
     json_error_t jerr;
     json_t *o = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
@@ -179,8 +179,8 @@ att_err spool_event_decode(const char *buf, size_t len, struct spool_event *ev)
     if (!get_uuid(o, "id", &ev->id) || !get_uuid(o, "person", &ev->person) || !get_uuid(o, "camera", &ev->camera))
         goto out;
     if (!json_is_string(kind)) goto out;
-    if (strcmp(json_string_value(kind), "in") == 0) ev->kind = RULES_KIND_IN;
-    else if (strcmp(json_string_value(kind), "out") == 0) ev->kind = RULES_KIND_OUT;
+    if (strcmp(json_string_value(kind), "in") == 0) ev->kind = EVENT_KIND_IN;
+    else if (strcmp(json_string_value(kind), "out") == 0) ev->kind = EVENT_KIND_OUT;
     else goto out;
     if (!json_is_integer(ts) || !json_is_number(sim) || !json_is_number(live) || !json_is_string(src)) goto out;
     ev->ts_us = (int64_t)json_integer_value(ts);
@@ -188,7 +188,7 @@ att_err spool_event_decode(const char *buf, size_t len, struct spool_event *ev)
     ev->liveness = (float)json_number_value(live);
     /* 1e39 is valid JSON but no float: an event the encoder could not write back (found by fuzz/spool.c) */
     if (!isfinite(ev->similarity) || !isfinite(ev->liveness)) goto out;
-    if (strlen(json_string_value(src)) >= SPOOL_SOURCE_MAX) goto out;
+    if (strlen(json_string_value(src)) >= EVENT_SOURCE_MAX) goto out;
     snprintf(ev->source, sizeof ev->source, "%s", json_string_value(src));
     if (!source_ok(ev->source)) goto out;
     rc = ATT_OK;
@@ -272,7 +272,7 @@ static size_t valid_record_at(const uint8_t *buf, size_t size, size_t pos)
     return HDR_BYTES + len;
 }
 
-att_err spool_record_decode(const void *buf, size_t size, size_t *reclen, struct spool_event *ev)
+att_err spool_record_decode(const void *buf, size_t size, size_t *reclen, struct att_event *ev)
 {
     *reclen = valid_record_at(buf, size, 0);
     if (*reclen == 0) return ATT_E_INVALID;
@@ -334,7 +334,7 @@ static att_err scan_segment(spool *s, uint64_t seq, bool is_last, char *err, siz
 
     size_t pos = 0;
     while (pos < size) {
-        struct spool_event ev;
+        struct att_event ev;
         size_t len;
         att_err de = spool_record_decode(buf + pos, size - pos, &len, &ev);
         if (len) {
@@ -703,7 +703,7 @@ static bool rollback_tail(spool *s)
     return false;
 }
 
-att_err spool_append(spool *s, const struct spool_event *ev, struct spool_pos *pos, char *err, size_t errlen)
+att_err spool_append(spool *s, const struct att_event *ev, struct spool_pos *pos, char *err, size_t errlen)
 {
     uint8_t rec[REC_MAX];
     size_t plen;

@@ -40,7 +40,7 @@ static att_err fill_row(const PGresult *r, int row, struct camera_row *out)
     bool ok = PQnfields(r) == CAMERA_NCOLS && copy_field(d->id, sizeof d->id, PQgetvalue(r, row, 0)) &&
               copy_field(d->name, sizeof d->name, PQgetvalue(r, row, 1)) &&
               copy_field(d->url, sizeof d->url, PQgetvalue(r, row, 2)) &&
-              rules_role_parse(PQgetvalue(r, row, 3), &d->role) == ATT_OK &&
+              camera_role_parse(PQgetvalue(r, row, 3), &d->role) == ATT_OK &&
               copy_field(out->created_at, sizeof out->created_at, PQgetvalue(r, row, 10)) &&
               copy_field(out->updated_at, sizeof out->updated_at, PQgetvalue(r, row, 11));
     if (ok) {
@@ -77,18 +77,13 @@ static att_err one_row(PGconn *c, const char *stmt, int nparams, const char *con
     return rc;
 }
 
-static void roi_text(bool has, const struct cap_roi *roi, char v[4][16], const char *out[4])
+static void roi_text(bool has, const struct camera_roi *roi, char v[4][16], const char *out[4])
 {
     const int n[4] = {roi->x, roi->y, roi->w, roi->h};
     for (int i = 0; i < 4; i++) {
         snprintf(v[i], sizeof v[i], "%d", n[i]);
         out[i] = has ? v[i] : NULL;
     }
-}
-
-static const char *role_text(enum rules_role r)
-{
-    return r == RULES_ROLE_IN ? "in" : r == RULES_ROLE_OUT ? "out" : "auto";
 }
 
 att_err store_camera_create(PGconn *c, const struct camera_def *def, struct camera_row *out)
@@ -98,7 +93,7 @@ att_err store_camera_create(PGconn *c, const struct camera_def *def, struct came
     const char *rv[4];
     snprintf(fps, sizeof fps, "%.9g", def->analysis_fps);
     roi_text(def->has_roi, &def->roi, roi, rv);
-    const char *values[9] = {def->name, def->url, role_text(def->role), fps, def->enabled ? "true" : "false",
+    const char *values[9] = {def->name, def->url, camera_role_name(def->role), fps, def->enabled ? "true" : "false",
                              rv[0], rv[1], rv[2], rv[3]};
     return one_row(c, "camera_insert", 9, values, out);
 }
@@ -144,7 +139,7 @@ att_err store_camera_update(PGconn *c, const char *id, const struct camera_patch
     const char *values[11] = {id,
                               p->name,
                               p->url,
-                              p->set_role ? role_text(p->role) : NULL,
+                              p->set_role ? camera_role_name(p->role) : NULL,
                               p->set_fps ? fps : NULL,
                               p->set_enabled ? (p->enabled ? "true" : "false") : NULL,
                               p->set_roi ? "true" : "false",

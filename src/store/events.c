@@ -20,12 +20,12 @@
 
 /* ---- insert -------------------------------------------------------------------------------------- */
 
-att_err store_event_insert(PGconn *c, const struct spool_event *ev, struct store_event_result *res)
+att_err store_event_insert(PGconn *c, const struct att_event *ev, struct store_event_result *res)
 {
     *res = (struct store_event_result){0};
-    if (ev->kind != RULES_KIND_IN && ev->kind != RULES_KIND_OUT) return ATT_E_INVALID;
+    if (ev->kind != EVENT_KIND_IN && ev->kind != EVENT_KIND_OUT) return ATT_E_INVALID;
     char id[ATT_UUID_STR], person[ATT_UUID_STR], camera[ATT_UUID_STR], ts[24], sim[32], live[32],
-        source[SPOOL_SOURCE_MAX];
+        source[EVENT_SOURCE_MAX];
     att_uuid_format(&ev->id, id);
     att_uuid_format(&ev->person, person);
     att_uuid_format(&ev->camera, camera);
@@ -34,7 +34,7 @@ att_err store_event_insert(PGconn *c, const struct spool_event *ev, struct store
     snprintf(sim, sizeof sim, "%.9g", (double)ev->similarity);
     snprintf(live, sizeof live, "%.9g", (double)ev->liveness);
     snprintf(source, sizeof source, "%s", ev->source);
-    const char *values[8] = {id, person, camera, rules_kind_name(ev->kind), ts, sim, live, source};
+    const char *values[8] = {id, person, camera, event_kind_name(ev->kind), ts, sim, live, source};
     PGresult *r;
     att_err rc = db_exec_prepared(c, "event_insert", 8, values, NULL, NULL, &r, NULL);
     if (rc != ATT_OK) return rc;
@@ -177,7 +177,7 @@ att_err store_events_last_per_person(PGconn *c, int64_t since_us, store_events_l
             rc = ATT_E_INTERNAL;
             break;
         }
-        enum rules_kind k = strcmp(kind, "in") == 0 ? RULES_KIND_IN : RULES_KIND_OUT;
+        enum event_kind k = strcmp(kind, "in") == 0 ? EVENT_KIND_IN : EVENT_KIND_OUT;
         rc = fn(ud, &person, k, strtoll(PQgetvalue(r, i, 2), NULL, 10));
     }
     PQclear(r);

@@ -367,7 +367,7 @@ att_err store_report_punches(PGconn *c, int64_t from_us, int64_t to_us, const ch
             rc = ATT_E_INTERNAL;
             break;
         }
-        a[i].p.kind = strcmp(PQgetvalue(r, (int)i, 1), "in") == 0 ? REPORT_IN : REPORT_OUT;
+        a[i].p.kind = strcmp(PQgetvalue(r, (int)i, 1), "in") == 0 ? EVENT_KIND_IN : EVENT_KIND_OUT;
         a[i].p.ts_us = strtoll(PQgetvalue(r, (int)i, 2), NULL, 10);
     }
     PQclear(r);
