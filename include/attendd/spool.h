@@ -72,9 +72,9 @@ att_err spool_ack(spool *s, struct spool_pos pos, char *err, size_t errlen);
 size_t spool_depth(spool *s);
 void spool_get_stats(spool *s, struct spool_stats *out);
 
-/* Payload codec (compact JSON, versioned), exposed for tools and tests. encode: ATT_E_INVALID for
- * a bad event, ATT_E_TOO_LARGE if it does not fit cap. decode: ATT_E_INVALID for anything but a
- * well-formed version-1 payload. */
+/* Payload codec (compact JSON, versioned; src/journal/record.c), exposed for tools and tests.
+ * encode: ATT_E_INVALID for a bad event, ATT_E_TOO_LARGE if it does not fit cap. decode:
+ * ATT_E_INVALID for anything but a well-formed version-1 payload. */
 att_err spool_event_encode(const struct att_event *ev, char *buf, size_t cap, size_t *len);
 att_err spool_event_decode(const char *buf, size_t len, struct att_event *ev);
 

@@ -33,6 +33,17 @@ struct store_event_result {
  * cannot help. ATT_E_DB when the connection is lost; ATT_E_SCHEMA when not migrated. */
 att_err store_event_insert(PGconn *c, const struct att_event *ev, struct store_event_result *res);
 
+/* Insert events[0..n) in one transaction, each as store_event_insert (res[i] receives what happened
+ * to events[i]), and commit. On a failure everything is rolled back; with ATT_E_INVALID *bad_at is
+ * the event the database refused for good. Other errors as store_event_insert, or the BEGIN/COMMIT's. */
+att_err store_events_insert_batch(PGconn *c, const struct att_event *events, size_t n,
+                                  struct store_event_result *res, size_t *bad_at);
+
+/* Ready a dedicated connection (db_connect) for store_events_insert_batch: prepare every statement,
+ * and bound each one by a statement timeout so that a hung server cannot hold the caller forever.
+ * err says which step failed. */
+att_err store_events_session(PGconn *c, char *err, size_t errlen);
+
 /* A position in the newest-first walk: the sort key of the last row of a page. */
 struct event_pos {
     int64_t ts_us;            /* the row's ts, µs since the epoch */

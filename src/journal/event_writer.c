@@ -1,7 +1,8 @@
 /* The event writer (include/attendd/event_writer.h): event_emit() makes an event durable in the
- * spool (or, while the spool cannot append, holds it in a bounded memory backlog); one thread moves
- * spooled records to PostgreSQL in order, one transaction per batch, then acknowledges them; it backs
- * off and retries while the database is away and never skips a record the database could still take. */
+ * spool (or, while the spool cannot append, holds it in the memory backlog, src/journal/backlog.c);
+ * one thread moves spooled records to PostgreSQL in order, one transaction per batch
+ * (store_events_insert_batch), then acknowledges them; it backs off and retries while the database is
+ * away and never skips a record the database could still take. */
 #include "attendd/event_writer.h"
 
 #include <errno.h>
@@ -20,12 +21,10 @@
 #include "attendd/store_events.h"
 #include "attendd/time.h"
 #include "attendd/uuid.h"
-#include "src/store/cursor.h"
-#include "src/store/statements.h"
+#include "src/journal/backlog.h"
 
 #define MOD "events"
 #define TIMING_RING 1024                      /* appends whose spool-to-database time is measured */
-#define STATEMENT_TIMEOUT "SET statement_timeout = '10s'"
 
 /* When an append happened, to measure how long the record stayed in the spool. */
 struct timing {
@@ -39,7 +38,9 @@ struct event_writer {
     char app_name[64];
     size_t batch_max;
     int backoff_min_ms, backoff_max_ms, idle_check_ms;
-    struct spool_record *batch;       /* batch_max records, the thread's only buffer */
+    struct spool_record *batch;       /* batch_max records read from the spool */
+    struct att_event *events;         /* batch_max: the events of the batch being written */
+    struct store_event_result *results; /* batch_max: what the database did with each */
 
     pthread_mutex_t lock;             /* guards everything down to last_error_at */
     pthread_cond_t cv;                /* notify, stop */
@@ -52,11 +53,10 @@ struct event_writer {
     size_t ring_head, ring_len;
     char last_error[256];
     int64_t last_error_at;
-    /* Events the spool could not append (disk full), oldest first; only the thread removes them.
-     * While it is not empty, new events queue behind it, so the order stays the order of emits. */
-    struct att_event *backlog;
-    size_t bl_head, bl_len, bl_cap;
     char spool_error[256];            /* why the latest spool append failed */
+    /* Events the spool could not append (disk full); only the thread removes them. While it is not
+     * empty, new events queue behind it, so the order stays the order of emits. */
+    struct backlog backlog;
 
     PGconn *conn;                     /* the thread's own; NULL while disconnected */
     atomic_bool connected, running, spool_writable;
@@ -75,7 +75,6 @@ struct event_writer {
 static bool pos_le(struct spool_pos a, struct spool_pos b) { return a.seg < b.seg || (a.seg == b.seg && a.off <= b.off); }
 
 static void set_error(event_writer *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static size_t backlog_len(event_writer *w);
 static size_t backlog_drop(event_writer *w);
 
 /* Remember a failure for the stats (kept after recovery, with its time). */
@@ -107,14 +106,7 @@ STAT_FN(db_errors)
 STAT_FN(lost)
 #undef STAT_FN
 
-static double stat_backlog(void *ud)
-{
-    event_writer *w = ud;
-    pthread_mutex_lock(&w->lock);
-    size_t n = w->bl_len;
-    pthread_mutex_unlock(&w->lock);
-    return (double)n;
-}
+static double stat_backlog(void *ud) { return (double)backlog_len(&((event_writer *)ud)->backlog); }
 
 static double stat_spool_writable(void *ud) { return atomic_load(&((event_writer *)ud)->spool_writable) ? 1 : 0; }
 
@@ -220,10 +212,11 @@ att_err event_writer_new(spool *s, const char *conninfo, const struct event_writ
     snprintf(w->app_name, sizeof w->app_name, "%s", o.app_name);
     w->conninfo = strdup(conninfo);
     w->batch = calloc(o.batch_max, sizeof *w->batch);
-    w->backlog = calloc(o.backlog_max, sizeof *w->backlog);
-    w->bl_cap = o.backlog_max;
+    w->events = calloc(o.batch_max, sizeof *w->events);
+    w->results = calloc(o.batch_max, sizeof *w->results);
     atomic_store(&w->spool_writable, true);
-    if (!w->conninfo || !w->batch || !w->backlog) goto nomem;
+    if (!w->conninfo || !w->batch || !w->events || !w->results || backlog_init(&w->backlog, o.backlog_max) != ATT_OK)
+        goto nomem;
     pthread_condattr_t ca;
     if (pthread_condattr_init(&ca) != 0) goto nomem;
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* a wall-clock step must not stretch a backoff */
@@ -246,7 +239,9 @@ nomem:
     if (w) {
         free(w->conninfo);
         free(w->batch);
-        free(w->backlog);
+        free(w->events);
+        free(w->results);
+        backlog_destroy(&w->backlog);
         free(w);
     }
     snprintf(err, errlen, "event writer: out of memory");
@@ -303,7 +298,7 @@ att_err event_writer_stop(event_writer *w, int timeout_ms)
     }
     size_t left = spool_depth(w->spool);
     size_t lost = join ? backlog_drop(w) : 0;
-    if (left == 0 && lost == 0 && backlog_len(w) == 0) return ATT_OK;
+    if (left == 0 && lost == 0 && backlog_len(&w->backlog) == 0) return ATT_OK;
     if (join && left) log_warn(MOD, "%zu event(s) left in the spool; they are written at the next start", left);
     return ATT_E_UNAVAILABLE;
 }
@@ -318,7 +313,9 @@ void event_writer_free(event_writer *w)
     pthread_cond_destroy(&w->cv);
     pthread_mutex_destroy(&w->lock);
     free(w->batch);
-    free(w->backlog);
+    free(w->events);
+    free(w->results);
+    backlog_destroy(&w->backlog);
     free(w->conninfo);
     free(w);
 }
@@ -342,8 +339,8 @@ void event_writer_get_stats(event_writer *w, struct event_writer_stats *out)
     out->backlog_direct = atomic_load(&w->backlog_direct);
     out->lost = atomic_load(&w->lost);
     out->spool_writable = atomic_load(&w->spool_writable);
+    out->memory_backlog = backlog_len(&w->backlog);
     pthread_mutex_lock(&w->lock);
-    out->memory_backlog = w->bl_len;
     snprintf(out->last_error, sizeof out->last_error, "%s", w->last_error);
     out->last_error_at = w->last_error_at;
     pthread_mutex_unlock(&w->lock);
@@ -385,9 +382,7 @@ att_err event_emit(event_writer *w, const struct att_event *ev, att_uuid *id_out
     snprintf(se.source, sizeof se.source, "camera");
     struct spool_pos pos;
     int64_t t = att_time_mono_us();
-    pthread_mutex_lock(&w->lock);
-    bool behind = w->bl_len > 0; /* a backlog exists: queue behind it, keeping the emit order */
-    pthread_mutex_unlock(&w->lock);
+    bool behind = backlog_len(&w->backlog) > 0; /* a backlog exists: queue behind it, keeping the emit order */
     char reason[256] = "";
     if (!behind) {
         att_err rc = spool_append(w->spool, &se, &pos, reason, sizeof reason); /* logs its own failure */
@@ -417,16 +412,10 @@ att_err event_emit(event_writer *w, const struct att_event *ev, att_uuid *id_out
     pthread_mutex_lock(&w->lock);
     if (reason[0]) snprintf(w->spool_error, sizeof w->spool_error, "%s", reason);
     else snprintf(reason, sizeof reason, "%s", w->spool_error); /* queued behind: the latest failure */
-    bool room = w->bl_len < w->bl_cap;
-    size_t held = w->bl_len;
-    if (room) {
-        w->backlog[(w->bl_head + w->bl_len) % w->bl_cap] = se;
-        w->bl_len++;
-        held++;
-        w->kick = true;
-        pthread_cond_broadcast(&w->cv);
-    }
     pthread_mutex_unlock(&w->lock);
+    size_t held;
+    bool room = backlog_push(&w->backlog, &se, &held);
+    if (room) event_writer_notify(w);
     if (!room) {
         atomic_fetch_add(&w->emit_errors, 1);
         atomic_fetch_add(&w->lost, 1);
@@ -484,12 +473,7 @@ static att_err connect_db(event_writer *w, char *err, size_t errlen)
     PGconn *c;
     att_err rc = db_connect(w->conninfo, w->app_name, &c, err, errlen);
     if (rc != ATT_OK) return rc;
-    rc = db_prepare_all(c, err, errlen);
-    if (rc == ATT_OK) {
-        /* a hung server must not hold the writer (and a stop) forever */
-        rc = db_exec_simple(c, STATEMENT_TIMEOUT);
-        if (rc != ATT_OK) snprintf(err, errlen, "setting statement_timeout failed");
-    }
+    rc = store_events_session(c, err, errlen); /* statements bounded: a hung server must not hold a stop */
     if (rc != ATT_OK) {
         PQfinish(c);
         return rc;
@@ -499,57 +483,41 @@ static att_err connect_db(event_writer *w, char *err, size_t errlen)
     return ATT_OK;
 }
 
-static void log_rejected(const struct spool_record *r, att_err why)
+static void log_rejected(const struct att_event *ev, att_err why)
 {
     char payload[SPOOL_PAYLOAD_MAX + 1];
     size_t len = 0;
-    if (spool_event_encode(&r->ev, payload, sizeof payload, &len) != ATT_OK) snprintf(payload, sizeof payload, "?");
+    if (spool_event_encode(ev, payload, sizeof payload, &len) != ATT_OK) snprintf(payload, sizeof payload, "?");
     /* the full record (ids and numbers, no names), so an operator can re-enter it by hand */
     log_error(MOD, "event refused by the database (%s); dropped from the spool: %s", att_err_code(why), payload);
 }
 
-/* Insert batch[0..n) in one transaction. On ATT_E_INVALID, *bad_at is the refused record (all
+/* Insert events[0..n) in one transaction. On ATT_E_INVALID, *bad_at is the refused event (all
  * rolled back). Counts and timings only after the commit. */
-static att_err write_batch(event_writer *w, const struct spool_record *batch, size_t n, size_t *bad_at)
+static att_err write_batch(event_writer *w, const struct att_event *events, size_t n, size_t *bad_at)
 {
-    att_err rc = db_begin(w->conn);
+    struct store_event_result *res = w->results;
+    att_err rc = store_events_insert_batch(w->conn, events, n, res, bad_at);
     if (rc != ATT_OK) return rc;
     uint64_t fresh = 0, dup = 0, unlinked = 0;
-    /* capture-to-commit is observed after the commit, for the new rows only (a replay says nothing) */
-    bool *is_new = calloc(n, sizeof *is_new);
-    if (!is_new) {
-        db_rollback(w->conn);
-        return ATT_E_NOMEM;
-    }
+    int64_t now_us = att_time_wall_us();
     for (size_t i = 0; i < n; i++) {
-        struct store_event_result res;
-        rc = store_event_insert(w->conn, &batch[i].ev, &res);
-        if (rc != ATT_OK) {
-            db_rollback(w->conn);
-            *bad_at = i;
-            free(is_new);
-            return rc;
-        }
-        if (res.inserted) {
+        if (res[i].inserted) {
             fresh++;
-            is_new[i] = true;
+            /* capture-to-commit, for the new rows only (a replay says nothing) */
+            metric_observe(w->m_capture_latency, (double)(now_us - events[i].ts_us) / 1e6);
         } else {
             dup++;
         }
-        if (res.person_missing || res.camera_missing) {
+        if (res[i].person_missing || res[i].camera_missing) {
             unlinked++;
             char id[ATT_UUID_STR];
-            att_uuid_format(&batch[i].ev.id, id);
+            att_uuid_format(&events[i].id, id);
             log_warn(MOD, "event %s stored without its %s: no such row any more", id,
-                     res.person_missing && res.camera_missing ? "person and camera"
-                     : res.person_missing                     ? "person"
-                                                              : "camera");
+                     res[i].person_missing && res[i].camera_missing ? "person and camera"
+                     : res[i].person_missing                        ? "person"
+                                                                    : "camera");
         }
-    }
-    rc = db_commit(w->conn);
-    if (rc != ATT_OK) {
-        free(is_new);
-        return rc;
     }
     atomic_fetch_add(&w->written, fresh);
     atomic_fetch_add(&w->duplicates, dup);
@@ -557,10 +525,6 @@ static att_err write_batch(event_writer *w, const struct spool_record *batch, si
     atomic_fetch_add(&w->batches, 1);
     if (fresh) app_data_version_bump(); /* ETags and SSE streams see the new rows */
     if (dup) log_info(MOD, "%llu event(s) were already in the database (replay)", (unsigned long long)dup);
-    int64_t now_us = att_time_wall_us();
-    for (size_t i = 0; i < n; i++)
-        if (is_new[i]) metric_observe(w->m_capture_latency, (double)(now_us - batch[i].ev.ts_us) / 1e6);
-    free(is_new);
     return ATT_OK;
 }
 
@@ -588,51 +552,22 @@ static att_err ack_through(event_writer *w, struct spool_pos pos)
 
 /* ---- the memory backlog (events the spool could not append) ------------------------------------------ */
 
-static size_t backlog_len(event_writer *w)
-{
-    pthread_mutex_lock(&w->lock);
-    size_t n = w->bl_len;
-    pthread_mutex_unlock(&w->lock);
-    return n;
-}
-
-/* Copy up to max of the oldest held events into out (positions zero: they are not in the spool). */
-static size_t backlog_peek(event_writer *w, struct spool_record *out, size_t max)
-{
-    pthread_mutex_lock(&w->lock);
-    size_t n = w->bl_len < max ? w->bl_len : max;
-    for (size_t i = 0; i < n; i++)
-        out[i] = (struct spool_record){.pos = {0, 0}, .ev = w->backlog[(w->bl_head + i) % w->bl_cap]};
-    pthread_mutex_unlock(&w->lock);
-    return n;
-}
-
-/* Drop the n oldest held events (they are in the spool or the database now). Only the thread (or
- * stop, after it) removes, so the n oldest are still the ones it copied. */
-static void backlog_pop(event_writer *w, size_t n)
-{
-    pthread_mutex_lock(&w->lock);
-    w->bl_head = (w->bl_head + n) % w->bl_cap;
-    w->bl_len -= n;
-    pthread_mutex_unlock(&w->lock);
-}
-
 /* Append held events to the spool, oldest first, while it takes them; *moved counts them. True once
  * none is left. */
 static bool backlog_to_spool(event_writer *w, size_t *moved)
 {
-    struct spool_record r;
+    struct att_event ev;
     *moved = 0;
-    while (backlog_peek(w, &r, 1) == 1) {
+    while (backlog_peek(&w->backlog, &ev, 1) == 1) {
         char err[256];
-        if (spool_append(w->spool, &r.ev, NULL, err, sizeof err) != ATT_OK) { /* logs its own failure */
+        if (spool_append(w->spool, &ev, NULL, err, sizeof err) != ATT_OK) { /* logs its own failure */
             set_error(w, "%s", err);
             pthread_mutex_lock(&w->lock);
             snprintf(w->spool_error, sizeof w->spool_error, "%s", err);
             pthread_mutex_unlock(&w->lock);
             return false;
         }
-        backlog_pop(w, 1);
+        backlog_pop(&w->backlog, 1);
         atomic_fetch_add(&w->backlog_spooled, 1);
         (*moved)++;
     }
@@ -642,11 +577,11 @@ static bool backlog_to_spool(event_writer *w, size_t *moved)
 /* At stop: what is still held can go nowhere; each event is logged in full. Returns the count. */
 static size_t backlog_drop(event_writer *w)
 {
-    struct spool_record r;
+    struct att_event ev;
     size_t n = 0;
-    while (backlog_peek(w, &r, 1) == 1) {
-        log_lost(&r.ev, "held in memory at stop: the spool could not append it and the database did not take it");
-        backlog_pop(w, 1);
+    while (backlog_peek(&w->backlog, &ev, 1) == 1) {
+        log_lost(&ev, "held in memory at stop: the spool could not append it and the database did not take it");
+        backlog_pop(&w->backlog, 1);
         atomic_fetch_add(&w->lost, 1);
         n++;
     }
@@ -678,7 +613,7 @@ static void *writer_main(void *arg)
         if (quit) break;
 
         /* Held events go back to the spool first (space may have returned), paced while it fails. */
-        if (backlog_len(w) > 0) {
+        if (backlog_len(&w->backlog) > 0) {
             if (att_time_expired(spool_retry_at)) {
                 size_t moved = 0;
                 bool all = backlog_to_spool(w, &moved);
@@ -708,8 +643,10 @@ static void *writer_main(void *arg)
         /* The spool is written out and the disk is still full: held events go straight to the database. */
         bool direct = false;
         if (n == 0) {
-            n = backlog_peek(w, w->batch, want);
+            n = backlog_peek(&w->backlog, w->events, want);
             direct = n > 0;
+        } else {
+            for (size_t i = 0; i < n; i++) w->events[i] = w->batch[i].ev;
         }
         if (n == 0) {
             pthread_mutex_lock(&w->lock);
@@ -730,7 +667,7 @@ static void *writer_main(void *arg)
         if (!w->conn) rc = connect_db(w, err, sizeof err);
         if (rc == ATT_OK) {
             what = "write";
-            rc = write_batch(w, w->batch, n, &bad_at);
+            rc = write_batch(w, w->events, n, &bad_at);
             if (rc != ATT_OK && rc != ATT_E_INVALID)
                 snprintf(err, sizeof err, "writing %zu event(s) failed: %s%s%s", n, att_err_code(rc),
                          w->conn && PQstatus(w->conn) != CONNECTION_OK ? ": " : "",
@@ -741,7 +678,7 @@ static void *writer_main(void *arg)
             outage = false;
             backoff = 0;
             if (direct) {
-                backlog_pop(w, n);
+                backlog_pop(&w->backlog, n);
                 atomic_fetch_add(&w->backlog_direct, n);
                 log_info(MOD, "%zu event(s) held in memory written straight to the database (the spool cannot append)", n);
             } else if (ack_through(w, w->batch[n - 1].pos) != ATT_OK) {
@@ -759,8 +696,8 @@ static void *writer_main(void *arg)
             }
             atomic_fetch_add(&w->rejected, 1);
             set_error(w, "an event was refused by the database and dropped (see the log)");
-            log_rejected(&w->batch[0], rc);
-            if (direct) backlog_pop(w, 1);
+            log_rejected(&w->events[0], rc);
+            if (direct) backlog_pop(&w->backlog, 1);
             else (void)ack_through(w, w->batch[0].pos);
             continue;
         }

@@ -1,13 +1,12 @@
-/* Durable event spool (see include/attendd/spool.h; format and recovery in docs/pipeline.md):
- * append-only CRC32C-framed segment files plus a two-slot acknowledgement cursor file. */
+/* The spool log (include/attendd/spool.h; format and recovery in docs/pipeline.md): append-only
+ * segment files of framed records (src/journal/record.c), a two-slot acknowledgement cursor file,
+ * and the recovery scan at open. */
 #include "attendd/spool.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <jansson.h>
-#include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -18,19 +17,12 @@
 #include <unistd.h>
 
 #include "attendd/log.h"
-#include "attendd/uuid.h"
+#include "src/journal/record.h"
 
 #define MOD "spool"
-#define HDR_BYTES 12                       /* magic(4) len(4, LE) crc32c(4, LE) */
-#define REC_MAX (HDR_BYTES + SPOOL_PAYLOAD_MAX)
-#define PAYLOAD_VERSION 1
 #define ACK_FILE "ack"
 #define LOCK_FILE "lock"
 #define SEG_MAX_FILE_BYTES (1u << 30)      /* refuse to load a "segment" larger than this */
-
-/* The first byte is not ASCII, so the magic can never occur inside a JSON payload, which makes
- * the resync scan after a corrupt region land on real record starts only. */
-static const uint8_t rec_magic[4] = {0xF3, 0xA7, 0x5D, 0x01};
 
 /* One pending (unacknowledged) record; the payload stays on disk. */
 struct idx_ent {
@@ -61,48 +53,6 @@ struct spool {
     struct spool_stats stats;
 };
 
-/* ---- CRC32C (Castagnoli, reflected 0x82F63B78), table driven ----------------------------- */
-
-static uint32_t crc_table[256];
-static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
-
-static void crc_init(void)
-{
-    for (uint32_t i = 0; i < 256; i++) {
-        uint32_t c = i;
-        for (int k = 0; k < 8; k++) c = (c & 1) ? (c >> 1) ^ 0x82F63B78u : c >> 1;
-        crc_table[i] = c;
-    }
-}
-
-uint32_t spool_crc32c(uint32_t crc, const void *buf, size_t n)
-{
-    pthread_once(&crc_once, crc_init);
-    const uint8_t *p = buf;
-    crc = ~crc;
-    while (n--) crc = crc_table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
-    return ~crc;
-}
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
-
-static uint32_t get_le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-/* CRC over the length field and the payload, so a flipped length is caught as well. */
-static uint32_t record_crc(const uint8_t *len_field, const uint8_t *payload, uint32_t len)
-{
-    return spool_crc32c(spool_crc32c(0, len_field, 4), payload, len);
-}
-
 /* ---- errors --------------------------------------------------------------------------------- */
 
 static att_err fail(char *err, size_t errlen, att_err code, const char *fmt, ...)
@@ -118,83 +68,6 @@ static att_err fail(char *err, size_t errlen, att_err code, const char *fmt, ...
     va_end(ap);
     log_error(MOD, "%s", strncmp(msg, "spool: ", 7) == 0 ? msg + 7 : msg);  /* MOD says it */
     return att_fail(code, err, errlen, "%s", msg);
-}
-
-/* ---- payload codec -------------------------------------------------------------------------- */
-
-static bool source_ok(const char *s)
-{
-    size_t n = strnlen(s, EVENT_SOURCE_MAX);
-    if (n == 0 || n >= EVENT_SOURCE_MAX) return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-')) return false;
-    }
-    return true;
-}
-
-att_err spool_event_encode(const struct att_event *ev, char *buf, size_t cap, size_t *len)
-{
-    /* inf/nan would print as bare words: a record no decoder reads back (the event lost) */
-    if ((ev->kind != EVENT_KIND_IN && ev->kind != EVENT_KIND_OUT) || !source_ok(ev->source) ||
-        !isfinite(ev->similarity) || !isfinite(ev->liveness))
-        return ATT_E_INVALID;
-    char id[ATT_UUID_STR], person[ATT_UUID_STR], camera[ATT_UUID_STR];
-    att_uuid_format(&ev->id, id);
-    att_uuid_format(&ev->person, person);
-    att_uuid_format(&ev->camera, camera);
-    /* %.9g round-trips a float exactly; fixed key order keeps records byte-comparable. */
-    int n = snprintf(buf, cap,
-                     "{\"v\":%d,\"id\":\"%s\",\"person\":\"%s\",\"camera\":\"%s\",\"kind\":\"%s\","
-                     "\"ts\":%" PRId64 ",\"sim\":%.9g,\"live\":%.9g,\"source\":\"%s\"}",
-                     PAYLOAD_VERSION, id, person, camera, event_kind_name(ev->kind), ev->ts_us,
-                     (double)ev->similarity, (double)ev->liveness, ev->source);
-    if (n < 0) return ATT_E_INTERNAL;
-    if ((size_t)n >= cap) return ATT_E_TOO_LARGE;
-    *len = (size_t)n;
-    return ATT_OK;
-}
-
-static bool get_uuid(json_t *o, const char *key, att_uuid *out)
-{
-    json_t *v = json_object_get(o, key);
-    return json_is_string(v) && att_uuid_parse(json_string_value(v), out);
-}
-
-att_err spool_event_decode(const char *buf, size_t len, struct att_event *ev)
-{
-    json_error_t jerr;
-    json_t *o = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!o) return ATT_E_INVALID;
-    att_err rc = ATT_E_INVALID;
-    memset(ev, 0, sizeof *ev);
-    json_t *v = json_object_get(o, "v");
-    json_t *kind = json_object_get(o, "kind");
-    json_t *ts = json_object_get(o, "ts");
-    json_t *sim = json_object_get(o, "sim");
-    json_t *live = json_object_get(o, "live");
-    json_t *src = json_object_get(o, "source");
-    if (!json_is_object(o) || json_object_size(o) != 9) goto out;  /* no unknown keys in v1 */
-    if (!json_is_integer(v) || json_integer_value(v) != PAYLOAD_VERSION) goto out;
-    if (!get_uuid(o, "id", &ev->id) || !get_uuid(o, "person", &ev->person) || !get_uuid(o, "camera", &ev->camera))
-        goto out;
-    if (!json_is_string(kind)) goto out;
-    if (strcmp(json_string_value(kind), "in") == 0) ev->kind = EVENT_KIND_IN;
-    else if (strcmp(json_string_value(kind), "out") == 0) ev->kind = EVENT_KIND_OUT;
-    else goto out;
-    if (!json_is_integer(ts) || !json_is_number(sim) || !json_is_number(live) || !json_is_string(src)) goto out;
-    ev->ts_us = (int64_t)json_integer_value(ts);
-    ev->similarity = (float)json_number_value(sim);
-    ev->liveness = (float)json_number_value(live);
-    /* 1e39 is valid JSON but no float: an event the encoder could not write back (found by fuzz/spool.c) */
-    if (!isfinite(ev->similarity) || !isfinite(ev->liveness)) goto out;
-    if (strlen(json_string_value(src)) >= EVENT_SOURCE_MAX) goto out;
-    snprintf(ev->source, sizeof ev->source, "%s", json_string_value(src));
-    if (!source_ok(ev->source)) goto out;
-    rc = ATT_OK;
-out:
-    json_decref(o);
-    return rc;
 }
 
 /* ---- small file helpers ------------------------------------------------------------------------ */
@@ -262,34 +135,6 @@ static void idx_remove(spool *s, size_t at)
 
 /* ---- recovery scan ---------------------------------------------------------------------------- */
 
-/* Length of a valid record at pos, or 0. */
-static size_t valid_record_at(const uint8_t *buf, size_t size, size_t pos)
-{
-    if (size - pos < HDR_BYTES || memcmp(buf + pos, rec_magic, 4) != 0) return 0;
-    uint32_t len = get_le32(buf + pos + 4);
-    if (len == 0 || len > SPOOL_PAYLOAD_MAX || len > size - pos - HDR_BYTES) return 0;
-    if (record_crc(buf + pos + 4, buf + pos + HDR_BYTES, len) != get_le32(buf + pos + 8)) return 0;
-    return HDR_BYTES + len;
-}
-
-att_err spool_record_decode(const void *buf, size_t size, size_t *reclen, struct att_event *ev)
-{
-    *reclen = valid_record_at(buf, size, 0);
-    if (*reclen == 0) return ATT_E_INVALID;
-    return spool_event_decode((const char *)buf + HDR_BYTES, *reclen - HDR_BYTES, ev);
-}
-
-static size_t next_valid_record(const uint8_t *buf, size_t size, size_t from)
-{
-    for (size_t p = from; p + HDR_BYTES <= size; p++) {
-        const uint8_t *m = memchr(buf + p, rec_magic[0], size - p);
-        if (!m) break;
-        p = (size_t)(m - buf);
-        if (valid_record_at(buf, size, p)) return p;
-    }
-    return size;
-}
-
 static att_err read_whole(int fd, uint8_t **out, size_t *size)
 {
     struct stat st;
@@ -350,7 +195,7 @@ static att_err scan_segment(spool *s, uint64_t seq, bool is_last, char *err, siz
             pos += len;
             continue;
         }
-        size_t next = next_valid_record(buf, size, pos + 1);
+        size_t next = record_next_valid(buf, size, pos + 1);
         if (next < size) {
             log_error(MOD, "%s: CORRUPT bytes %zu..%zu (%zu bytes) skipped; the records around "
                       "them are kept; any event inside them is lost", path, pos, next, next - pos);
@@ -705,10 +550,10 @@ static bool rollback_tail(spool *s)
 
 att_err spool_append(spool *s, const struct att_event *ev, struct spool_pos *pos, char *err, size_t errlen)
 {
-    uint8_t rec[REC_MAX];
-    size_t plen;
-    att_err rc = spool_event_encode(ev, (char *)rec + HDR_BYTES, SPOOL_PAYLOAD_MAX + 1, &plen);
-    if (rc == ATT_E_TOO_LARGE || (rc == ATT_OK && plen > SPOOL_PAYLOAD_MAX)) {
+    uint8_t rec[RECORD_MAX];
+    size_t rlen;
+    att_err rc = record_encode(ev, rec, &rlen);
+    if (rc == ATT_E_TOO_LARGE) {
         if (err && errlen) snprintf(err, errlen, "spool: event payload too large");
         return ATT_E_INVALID;
     }
@@ -716,10 +561,6 @@ att_err spool_append(spool *s, const struct att_event *ev, struct spool_pos *pos
         if (err && errlen) snprintf(err, errlen, "spool: bad event (kind or source)");
         return rc;
     }
-    memcpy(rec, rec_magic, 4);
-    put_le32(rec + 4, (uint32_t)plen);
-    put_le32(rec + 8, record_crc(rec + 4, rec + HDR_BYTES, (uint32_t)plen));
-    size_t rlen = HDR_BYTES + plen;
 
     pthread_mutex_lock(&s->lock);
     if (s->tail_dirty && !rollback_tail(s)) {
@@ -803,7 +644,7 @@ att_err spool_pending(spool *s, struct spool_record *out, size_t max, size_t *n,
                 break;
             }
         }
-        uint8_t buf[REC_MAX];
+        uint8_t buf[RECORD_MAX];
         rc = read_record(fd, ie, buf);
         if (rc != ATT_OK) {
             rc = fail(err, errlen, rc, "spool: read %s offset %u: %s", path, ie->off, strerror(errno));

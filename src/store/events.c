@@ -96,6 +96,31 @@ static att_err rows_from_result(const PGresult *r, size_t take, struct event_row
     return ATT_OK;
 }
 
+att_err store_events_insert_batch(PGconn *c, const struct att_event *events, size_t n,
+                                  struct store_event_result *res, size_t *bad_at)
+{
+    att_err rc = db_begin(c);
+    if (rc != ATT_OK) return rc;
+    for (size_t i = 0; i < n; i++) {
+        rc = store_event_insert(c, &events[i], &res[i]);
+        if (rc != ATT_OK) {
+            db_rollback(c);
+            *bad_at = i;
+            return rc;
+        }
+    }
+    return db_commit(c);
+}
+
+att_err store_events_session(PGconn *c, char *err, size_t errlen)
+{
+    att_err rc = db_prepare_all(c, err, errlen);
+    if (rc != ATT_OK) return rc;
+    rc = db_exec_simple(c, "SET statement_timeout = '10s'");
+    if (rc != ATT_OK) snprintf(err, errlen, "setting statement_timeout failed");
+    return rc;
+}
+
 /* ---- listing ------------------------------------------------------------------------------------- */
 
 /* A page of at most limit rows (1..max_limit). */
