@@ -9,8 +9,8 @@
 #include <string.h>
 
 #include "attendd/capture.h"
+#include "attendd/event.h"
 #include "attendd/log.h"
-#include "attendd/rules.h"
 #include "attendd/store_cameras.h"
 
 #define SEEDED_FILE "seeded-cameras"
