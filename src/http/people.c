@@ -36,9 +36,7 @@ att_err http_audit_refusal(struct http_request *req, const char *action, const c
     /* a malformed id from the URL is not worth keeping (and may not fit the column); a valid one is
      * kept in lower case, as every other row names it, so a filter on the id finds them all */
     char id[ATT_UUID_STR];
-    bool valid = target_id && att_uuid_valid(target_id);
-    for (size_t i = 0; valid && i < sizeof id; i++)
-        id[i] = (char)(target_id[i] >= 'A' && target_id[i] <= 'F' ? target_id[i] - 'A' + 'a' : target_id[i]);
+    bool valid = att_uuid_canonical(target_id, id);
     (void)http_audit(req, action, "person", valid ? id : NULL, att_err_code(err), NULL);
     return err;
 }
