@@ -1,4 +1,4 @@
-/* The one test runner: every `Suite *NAME_suite(void)` in tests/test_*.c (found by the Makefile,
+/* The one test runner: every `Suite *NAME_suite(void)` in tests/unit/test_*.c and tests/integration/test_*.c (found by the Makefile,
  * listed in suites.h). CK_RUN_SUITE / CK_RUN_CASE select a part; CK_FORK=no for gdb. */
 #include <check.h>
 #include <stdio.h>

@@ -220,7 +220,7 @@ enum http_match { HTTP_MATCH_OK, HTTP_MATCH_NO_PATH, HTTP_MATCH_BAD_METHOD };
 enum http_match http_route_find(const char *method, const char *path, struct http_request *req,
                                 const struct http_route **route, char *allow, size_t allowlen);
 /* The route table, read-only, in table order: http_route_at(i) for i < http_route_count(), NULL past
- * the end. tests/test_openapi.c checks docs/openapi.json against it. */
+ * the end. tests/unit/test_openapi.c checks docs/openapi.json against it. */
 size_t http_route_count(void);
 const struct http_route *http_route_at(size_t i);
 

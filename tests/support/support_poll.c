@@ -1,4 +1,4 @@
-/* Helpers of the punches and polling suites (tests/support_poll.h): libcurl with extra request
+/* Helpers of the punches and polling suites (tests/support/support_poll.h): libcurl with extra request
  * headers and captured response headers; one-value SQL queries. */
 #include "support_poll.h"
 

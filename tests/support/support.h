@@ -1,5 +1,5 @@
 /* Shared test fixtures: environment paths, a throwaway PostgreSQL cluster, the daemon as a child
- * process, and a small libcurl HTTP client. Used by the integration suites in tests/test_*.c. */
+ * process, and a small libcurl HTTP client. Used by the suites in tests/unit and tests/integration. */
 #ifndef ATTENDD_TESTS_SUPPORT_H
 #define ATTENDD_TESTS_SUPPORT_H
 

@@ -137,7 +137,7 @@ static void expand(const struct dirs *d, const char *in, char *out, size_t len)
             case 'L': rep = d->logs; break;
             case 'd': rep = d->creds; break;
             case '%': rep = "%"; break;
-            default: ck_abort_msg("unit uses specifier %%%c: teach tests/test_systemd.c about it", *p);
+            default: ck_abort_msg("unit uses specifier %%%c: teach tests/integration/test_systemd.c about it", *p);
             }
         }
         size_t n = strlen(rep);
