@@ -135,16 +135,14 @@ END_TEST
 
 /* ---- lock-outs in the daemon --------------------------------------------------------------------- */
 
-static struct ts_pg pg;
 static char conninfo[1024];
 
 static void pg_setup(void)
 {
-    ck_assert_int_eq(ts_pg_start(&pg), 0);
-    ck_assert_int_eq(ts_pg_new_db(&pg, conninfo, sizeof conninfo), 0);
+    ck_assert_int_eq(ts_db_new(conninfo, sizeof conninfo), 0);
 }
 
-static void pg_teardown(void) { ts_pg_stop(&pg); }
+static void pg_teardown(void) { ts_db_drop(conninfo); }
 
 #define BAD_TOKEN "att_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 #define BAD_TOKEN2 "att_BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB"

@@ -12,7 +12,6 @@
 
 #include "support.h"
 
-static struct ts_pg pg;
 static char conninfo[600];
 static struct ts_daemon D;
 
@@ -107,8 +106,7 @@ static void series(const char *person, const char *kind, const char *from, const
 static void fx_start(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    ck_assert_int_eq(ts_pg_start(&pg), 0);
-    ck_assert_int_eq(ts_pg_new_db(&pg, conninfo, sizeof conninfo), 0);
+    ck_assert_int_eq(ts_db_new(conninfo, sizeof conninfo), 0);
     ck_assert_int_eq(ts_daemon_start(&D, conninfo, "timezone = Europe/Berlin\nday_cutoff = 04:00\nreport_max_days = 62\n"), 0);
     sql("INSERT INTO people (id, employee_no, name, department) VALUES"
         " ('" A_ID "', 'E-A', '" A_NAME "', 'ICU'), ('" B_ID "', 'E-B', '" B_NAME "', 'ICU'),"
@@ -156,7 +154,7 @@ static void fx_start(void)
 static void fx_stop(void)
 {
     if (D.pid > 0) ck_assert_int_eq(ts_daemon_stop(&D, SIGTERM, 60), 0);
-    ts_pg_stop(&pg);
+    ts_db_drop(conninfo);
 }
 
 /* ---- report helpers ---------------------------------------------------------------------------------------- */

@@ -206,6 +206,7 @@ END_TEST
 
 /* ---- through the daemon ---------------------------------------------------------------------------- */
 
+/* the restart case stops PostgreSQL: it runs on a private cluster, not the run's */
 static struct ts_pg g_pg;
 static struct ts_daemon D;
 static struct ts_rtsp R;
@@ -215,8 +216,7 @@ static int g_up;
 static void api_setup(void)
 {
     g_up = 0;
-    ck_assert_int_eq(ts_pg_start(&g_pg), 0);
-    ck_assert_int_eq(ts_pg_new_db(&g_pg, g_conninfo, sizeof g_conninfo), 0);
+    ck_assert_int_eq(ts_db_new(g_conninfo, sizeof g_conninfo), 0);
     char *clip = ts_data_path("video/shift-change.mp4");
     ck_assert_int_eq(ts_rtsp_start(&R, clip, 0, 0), 0);
     free(clip);
@@ -230,7 +230,7 @@ static void api_teardown(void)
 {
     if (D.pid > 0) ts_daemon_stop(&D, SIGTERM, 30);
     ts_rtsp_stop(&R);
-    ts_pg_stop(&g_pg);
+    ts_db_drop(g_conninfo);
 }
 
 /* One request against the daemon d; body is JSON or NULL. */
@@ -917,13 +917,6 @@ END_TEST
 
 /* ---- start-up: cameras come from the database, also when it is away at first ---------------------- */
 
-static void pg_cluster(const char *cmd)
-{
-    char line[1024];
-    snprintf(line, sizeof line, "%s/scripts/pg-cluster %s %s >/dev/null", ts_env("ATTENDD_SRCDIR"), cmd, g_pg.dir);
-    ck_assert_msg(system(line) == 0, "%s failed", line);
-}
-
 static void restart_setup(void)
 {
     g_up = 0;
@@ -962,10 +955,10 @@ START_TEST(daemon_loads_cameras_at_start)
     ck_assert_int_eq(ts_daemon_stop(&d, SIGTERM, 30), 0);
 
     /* start with the database away: the daemon serves, and starts the cameras once it is back */
-    pg_cluster("stop");
+    ts_pg_cluster(&g_pg, "stop");
     ck_assert_int_eq(ts_daemon_restart(&d), 0);
     ts_sleep_ms(3000);
-    pg_cluster("start");
+    ts_pg_cluster(&g_pg, "start");
     long long waited;
     json_decref(wait_state_on(&d, on, "streaming", 40000, &waited));
     fprintf(stderr, "cameras: database back -> camera streaming after %lld ms\n", waited);

@@ -15,11 +15,6 @@
 
 #include "support.h"
 
-static struct ts_pg pg;
-
-static void pg_up(void) { ck_assert_int_eq(ts_pg_start(&pg), 0); }
-static void pg_down(void) { ts_pg_stop(&pg); }
-
 /* Bind a datagram socket at a temp path; returns the fd and writes the path. */
 static int notify_socket(char *path, size_t len)
 {
@@ -67,7 +62,7 @@ static int count_lines(const char *path, const char *needle)
 START_TEST(notify_ready_watchdog_stopping)
 {
     char conninfo[600], path[108], seen[4096] = "";
-    ck_assert_int_eq(ts_pg_new_db(&pg, conninfo, sizeof conninfo), 0);
+    ck_assert_int_eq(ts_db_new(conninfo, sizeof conninfo), 0);
     int fd = notify_socket(path, sizeof path);
     setenv("NOTIFY_SOCKET", path, 1);
     setenv("WATCHDOG_USEC", "1000000", 1); /* ping every 0.5 s */
@@ -90,7 +85,7 @@ END_TEST
 START_TEST(sighup_reloads_and_refuses_bad_file)
 {
     char conninfo[600];
-    ck_assert_int_eq(ts_pg_new_db(&pg, conninfo, sizeof conninfo), 0);
+    ck_assert_int_eq(ts_db_new(conninfo, sizeof conninfo), 0);
     struct ts_daemon d = {.no_tokens = 1};
     ck_assert_int_eq(ts_daemon_start(&d, conninfo, NULL), 0);
 
@@ -126,7 +121,7 @@ END_TEST
 START_TEST(refuses_newer_schema)
 {
     char conninfo[600], out[64];
-    ck_assert_int_eq(ts_pg_new_db(&pg, conninfo, sizeof conninfo), 0);
+    ck_assert_int_eq(ts_db_new(conninfo, sizeof conninfo), 0);
     /* first start migrates; then pretend a newer attendd migrated this database */
     struct ts_daemon d = {.no_tokens = 1};
     ck_assert_int_eq(ts_daemon_start(&d, conninfo, NULL), 0);
@@ -185,7 +180,6 @@ Suite *daemon_suite(void)
     Suite *s = suite_create("daemon");
     TCase *t = tcase_create("lifecycle");
     tcase_set_timeout(t, 180);
-    tcase_add_unchecked_fixture(t, pg_up, pg_down);
     tcase_add_test(t, notify_ready_watchdog_stopping);
     tcase_add_test(t, sighup_reloads_and_refuses_bad_file);
     tcase_add_test(t, refuses_newer_schema);

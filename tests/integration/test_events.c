@@ -80,21 +80,13 @@ static bool rows_in_order(PGconn *c)
                     " WHERE back") == 0;
 }
 
-static struct ts_pg g_pg;
-static int g_pg_ok;
-static void pg_up(void) { g_pg_ok = ts_pg_start(&g_pg) == 0; }
-static void pg_down(void)
-{
-    if (g_pg_ok) ts_pg_stop(&g_pg);
-}
-
-/* A fresh migrated database with one person and one camera; their ids as bytes. */
+/* A fresh migrated database with one person and one camera; their ids as bytes. On the outage tcase's
+ * private cluster while it is up, else on the run's. */
 static uint8_t P1[16], CAM[16];
 
 static PGconn *fresh_db(char *conninfo, size_t len)
 {
-    ck_assert_msg(g_pg_ok, "test PostgreSQL cluster did not start");
-    ck_assert_int_eq(ts_pg_new_db(&g_pg, conninfo, len), 0);
+    ck_assert_int_eq(ts_own_pg_ok ? ts_pg_new_db(&ts_own_pg, conninfo, len) : ts_db_new(conninfo, len), 0);
     PGconn *c = connect_ok(conninfo);
     char err[512] = "";
     int applied = 0;
@@ -132,13 +124,6 @@ static double wait_drained(spool *s, double timeout_s)
         usleep(2000);
     }
     return -1;
-}
-
-static void pg_cluster(const char *cmd)
-{
-    char line[1024];
-    snprintf(line, sizeof line, "%s/scripts/pg-cluster %s %s", ts_env("ATTENDD_SRCDIR"), cmd, g_pg.dir);
-    ck_assert_msg(system(line) == 0, "%s failed", line);
 }
 
 /* ---- Prometheus text format check --------------------------------------------------------------------- */
@@ -723,7 +708,7 @@ START_TEST(database_outage)
     for (int i = 0; i < 20; i++) emit_ok(w, base + i, NULL);
     ck_assert_msg(wait_drained(s, 30) >= 0, "not drained before the outage");
 
-    pg_cluster("stop");
+    ts_pg_cluster(&ts_own_pg, "stop");
     for (int i = 20; i < 70; i++) {
         emit_ok(w, base + i, NULL);
         if (i % 10 == 0) usleep(100000);
@@ -744,7 +729,7 @@ START_TEST(database_outage)
     free(text);
 
     double t0 = ts_now_s();
-    pg_cluster("start");
+    ts_pg_cluster(&ts_own_pg, "start");
     double started = ts_now_s() - t0;
     double drained = wait_drained(s, 60);
     ck_assert_msg(drained >= 0, "spool not drained within 60 s of the database's return");
@@ -902,9 +887,7 @@ static void expect_bad_param(const char *pq, const char *field)
 /* A fresh database and a state_dir outside the daemon's temp dir, so restarts share the spool. */
 static void api_setup(void)
 {
-    pg_up();
-    ck_assert_msg(g_pg_ok, "cluster");
-    ck_assert_int_eq(ts_pg_new_db(&g_pg, d_conninfo, sizeof d_conninfo), 0);
+    ck_assert_int_eq(ts_db_new(d_conninfo, sizeof d_conninfo), 0);
     snprintf(d_state, sizeof d_state, "/tmp/attendd-evstate-XXXXXX");
     ck_assert_ptr_nonnull(mkdtemp(d_state));
 }
@@ -913,7 +896,7 @@ static void api_teardown(void)
 {
     if (D.pid > 0) ts_daemon_stop(&D, SIGTERM, 30);
     rm_tree(d_state);
-    pg_down();
+    ts_db_drop(d_conninfo);
 }
 
 static void start_daemon(void)
@@ -1138,7 +1121,7 @@ START_TEST(daemon_state_dir_unusable)
     snprintf(extra, sizeof extra, "state_dir = %s", path);
     struct ts_daemon d = {.no_tokens = 1};
     char ci[600];
-    ck_assert_int_eq(ts_pg_new_db(&g_pg, ci, sizeof ci), 0);
+    ck_assert_int_eq(ts_db_new(ci, sizeof ci), 0);
     ck_assert_int_ne(ts_daemon_start(&d, ci, extra), 0); /* exits before serving; its log is printed */
 }
 END_TEST
@@ -1156,7 +1139,6 @@ Suite *events_suite(void)
     suite_add_tcase(s, unit);
 
     TCase *db = tcase_create("writer");
-    tcase_add_unchecked_fixture(db, pg_up, pg_down);
     tcase_add_checked_fixture(db, tmp_setup, tmp_teardown);
     tcase_add_test(db, writer_in_order_exactly_once);
     tcase_add_test(db, replay_after_crash_is_idempotent);
@@ -1167,9 +1149,9 @@ Suite *events_suite(void)
     tcase_set_timeout(db, 300);
     suite_add_tcase(s, db);
 
-    /* its own cluster: it stops and starts it */
+    /* a private cluster, not the run's: the case stops and starts it */
     TCase *outage = tcase_create("outage");
-    tcase_add_unchecked_fixture(outage, pg_up, pg_down);
+    tcase_add_unchecked_fixture(outage, ts_own_pg_up, ts_own_pg_down);
     tcase_add_checked_fixture(outage, tmp_setup, tmp_teardown);
     tcase_add_test(outage, database_outage);
     tcase_set_timeout(outage, 300);

@@ -16,7 +16,6 @@
 #include "attendd/store_events.h"
 #include "support.h"
 
-static struct ts_pg pg;
 static char conninfo[600];
 static struct ts_daemon D;
 
@@ -174,8 +173,7 @@ static void expect_problem(const char *path, const char *accept, long status, co
 static void fx_start(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    ck_assert_int_eq(ts_pg_start(&pg), 0);
-    ck_assert_int_eq(ts_pg_new_db(&pg, conninfo, sizeof conninfo), 0);
+    ck_assert_int_eq(ts_db_new(conninfo, sizeof conninfo), 0);
     ck_assert_int_eq(ts_daemon_start(&D, conninfo, NULL), 0);
     sql("INSERT INTO people (id, employee_no, name, department) VALUES"
         " ('" P_COMMA "', 'E,1', '" N_COMMA "', 'ICU'), ('" P_NEWLINE "', 'E\"2', '" N_NEWLINE "', 'ICU'),"
@@ -206,7 +204,7 @@ static void fx_start(void)
 static void fx_stop(void)
 {
     ts_daemon_stop(&D, SIGTERM, 10);
-    ts_pg_stop(&pg);
+    ts_db_drop(conninfo);
     curl_global_cleanup();
 }
 

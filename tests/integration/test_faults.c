@@ -29,9 +29,6 @@
 /* ---- helpers ---------------------------------------------------------------------------------------- */
 
 static char tmpdir[256], spooldir[300];
-static struct ts_pg g_pg;
-static int g_pg_ok;
-
 static void tmp_setup(void)
 {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/attendd-faults-XXXXXX");
@@ -47,24 +44,9 @@ static void tmp_teardown(void)
     char log[300];
     snprintf(log, sizeof log, "%s.log", tmpdir);
     unlink(log);
-    if (g_pg_ok) { /* a test that failed while the cluster was stopped must not fail the next ones */
-        char line[1024];
-        snprintf(line, sizeof line, "%s/scripts/pg-cluster start %s", ts_env("ATTENDD_SRCDIR"), g_pg.dir);
-        if (system(line) != 0) fprintf(stderr, "faults: could not restart the test cluster\n");
-    }
-}
-
-static void pg_up(void) { g_pg_ok = ts_pg_start(&g_pg) == 0; }
-static void pg_down(void)
-{
-    if (g_pg_ok) ts_pg_stop(&g_pg);
-}
-
-static void pg_cluster(const char *cmd)
-{
-    char line[1024];
-    snprintf(line, sizeof line, "%s/scripts/pg-cluster %s %s", ts_env("ATTENDD_SRCDIR"), cmd, g_pg.dir);
-    ck_assert_msg(system(line) == 0, "%s failed", line);
+    /* a test that failed while the cluster was stopped must not fail the next ones */
+    if (ts_own_pg_ok && ts_pg_ctl(&ts_own_pg, "start") != 0)
+        fprintf(stderr, "faults: could not restart the test cluster\n");
 }
 
 static PGconn *connect_ok(const char *conninfo)
@@ -90,8 +72,8 @@ static void add_roster(PGconn *c)
 /* A fresh migrated database with the roster; its conninfo in conninfo. */
 static PGconn *fresh_db(char *conninfo, size_t len)
 {
-    ck_assert_msg(g_pg_ok, "test PostgreSQL cluster did not start");
-    ck_assert_int_eq(ts_pg_new_db(&g_pg, conninfo, len), 0);
+    ck_assert_msg(ts_own_pg_ok, "test PostgreSQL cluster did not start");
+    ck_assert_int_eq(ts_pg_new_db(&ts_own_pg, conninfo, len), 0);
     PGconn *c = connect_ok(conninfo);
     char err[512] = "";
     int applied = 0;
@@ -352,9 +334,9 @@ static bool daemon_ready(void *ud)
 
 START_TEST(pg_restart_under_load)
 {
-    ck_assert_msg(g_pg_ok, "test PostgreSQL cluster did not start");
+    ck_assert_msg(ts_own_pg_ok, "test PostgreSQL cluster did not start");
     char conninfo[600];
-    ck_assert_int_eq(ts_pg_new_db(&g_pg, conninfo, sizeof conninfo), 0);
+    ck_assert_int_eq(ts_pg_new_db(&ts_own_pg, conninfo, sizeof conninfo), 0);
     ck_assert_int_eq(ts_daemon_start(&D, conninfo, NULL), 0); /* migrates the schema */
     PGconn *c = connect_ok(conninfo);
     add_roster(c);
@@ -381,10 +363,10 @@ START_TEST(pg_restart_under_load)
         event_writer_get_stats(g_w, &st);
     } while (st.written < 300 && ts_now_s() - t0 < 60);
     ck_assert_uint_ge(st.written, 300);
-    pg_cluster("stop");
+    ts_pg_cluster(&ts_own_pg, "stop");
     usleep(1500 * 1000); /* events keep coming while it is down */
     size_t depth_down = spool_depth(s);
-    pg_cluster("start");
+    ts_pg_cluster(&ts_own_pg, "start");
     usleep(1500 * 1000);
     atomic_store(&g_stop, true);
     for (int i = 0; i < 4; i++) pthread_join(prod[i], NULL);
@@ -532,7 +514,7 @@ START_TEST(spool_disk_full)
     struct event_writer_stats st;
 
     /* the disk fills while the database is away: events are held in memory, none refused */
-    pg_cluster("stop");
+    ts_pg_cluster(&ts_own_pg, "stop");
     fill_disk();
     ck_assert_int_eq(emit_n(w, 80, &ts, &ids, err, sizeof err), 80);
     event_writer_get_stats(w, &st);
@@ -566,7 +548,7 @@ START_TEST(spool_disk_full)
     ck_assert(metric_is(m, line));
 
     /* the database returns, the disk stays full: spooled events are written, held ones go straight in */
-    pg_cluster("start");
+    ts_pg_cluster(&ts_own_pg, "start");
     ck_assert_msg(wait_until(spool_empty, s, 60), "spool not drained");
     ck_assert_msg(wait_until(backlog_empty, w, 60), "backlog not written to the database");
     event_writer_get_stats(w, &st);
@@ -697,9 +679,9 @@ END_TEST
 
 START_TEST(sigterm_with_events_in_flight)
 {
-    ck_assert_msg(g_pg_ok, "test PostgreSQL cluster did not start");
+    ck_assert_msg(ts_own_pg_ok, "test PostgreSQL cluster did not start");
     char conninfo[600];
-    ck_assert_int_eq(ts_pg_new_db(&g_pg, conninfo, sizeof conninfo), 0);
+    ck_assert_int_eq(ts_pg_new_db(&ts_own_pg, conninfo, sizeof conninfo), 0);
     D.keep_dir = 1;
     ck_assert_int_eq(ts_daemon_start(&D, conninfo, NULL), 0);
     PGconn *c = connect_ok(conninfo);
@@ -778,7 +760,8 @@ Suite *faults_suite(void)
 {
     Suite *s = suite_create("faults");
     TCase *tc = tcase_create("faults");
-    tcase_add_unchecked_fixture(tc, pg_up, pg_down);
+    /* a private cluster, not the run's: two of the cases stop and restart PostgreSQL */
+    tcase_add_unchecked_fixture(tc, ts_own_pg_up, ts_own_pg_down);
     tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
     tcase_add_test(tc, corrupt_records_skipped_neighbours_written);
     tcase_add_test(tc, spool_disk_full);

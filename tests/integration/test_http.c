@@ -164,7 +164,6 @@ static const char *header(const struct resp *r, const char *name, char *buf, siz
 
 /* ---- fixture: one cluster and one daemon for the "api" case ----------------------------------- */
 
-static struct ts_pg pg;
 static char conninfo[600];
 static struct ts_daemon D;
 static char admin_id[40], hr_id[40];
@@ -232,8 +231,7 @@ static void whoami_id(const char *token, char *id, size_t len)
 static void api_setup(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    ck_assert_int_eq(ts_pg_start(&pg), 0);
-    ck_assert_int_eq(ts_pg_new_db(&pg, conninfo, sizeof conninfo), 0);
+    ck_assert_int_eq(ts_db_new(conninfo, sizeof conninfo), 0);
     ck_assert_int_eq(ts_daemon_start(&D, conninfo, "max_body_bytes = 4096\nhttp_threads = 3\n"), 0);
     whoami_id(D.admin_token, admin_id, sizeof admin_id);
     whoami_id(D.hr_token, hr_id, sizeof hr_id);
@@ -242,7 +240,7 @@ static void api_setup(void)
 static void api_teardown(void)
 {
     if (D.pid > 0) ck_assert_int_eq(ts_daemon_stop(&D, SIGTERM, 60), 0);
-    ts_pg_stop(&pg);
+    ts_db_drop(conninfo);
 }
 
 /* ---- probes ------------------------------------------------------------------------------------ */
@@ -645,12 +643,10 @@ END_TEST
 
 START_TEST(readyz_models_missing)
 {
-    struct ts_pg p2;
     char ci[600], extra[400], dir[] = "/tmp/attendd-nomodels-XXXXXX";
     ck_assert_ptr_nonnull(mkdtemp(dir));
     snprintf(extra, sizeof extra, "models_dir = %s\n", dir);
-    ck_assert_int_eq(ts_pg_start(&p2), 0);
-    ck_assert_int_eq(ts_pg_new_db(&p2, ci, sizeof ci), 0);
+    ck_assert_int_eq(ts_db_new(ci, sizeof ci), 0);
     struct ts_daemon d = {.no_tokens = 1};
     /* ATTENDD_MODELS_DIR (set by make) would override the file: point it at the empty dir too */
     char saved[512];
@@ -661,7 +657,7 @@ START_TEST(readyz_models_missing)
     ck_assert_int_eq(started, 0);
     expect_not_ready(&d, "models_not_loaded", NULL, "models not loaded");
     ck_assert_int_eq(ts_daemon_stop(&d, SIGTERM, 60), 0);
-    ts_pg_stop(&p2);
+    ts_db_drop(ci);
     rmdir(dir);
 }
 END_TEST
@@ -703,10 +699,8 @@ static int wait_exit(struct ts_daemon *d, int timeout_s, double *took_s)
 
 START_TEST(shutdown_waits_for_request_in_flight)
 {
-    struct ts_pg p2;
     char ci[600];
-    ck_assert_int_eq(ts_pg_start(&p2), 0);
-    ck_assert_int_eq(ts_pg_new_db(&p2, ci, sizeof ci), 0);
+    ck_assert_int_eq(ts_db_new(ci, sizeof ci), 0);
     struct ts_daemon d = {0};
     ck_assert_int_eq(ts_daemon_start(&d, ci, "shutdown_timeout_s = 30\n"), 0);
 
@@ -759,16 +753,14 @@ START_TEST(shutdown_waits_for_request_in_flight)
     char v[32];
     ck_assert_str_eq(header(&u.r, "Connection", v, sizeof v), "close");
     ck_assert_int_eq(rc, 0);
-    ts_pg_stop(&p2);
+    ts_db_drop(ci);
 }
 END_TEST
 
 START_TEST(shutdown_deadline_cuts_stuck_request)
 {
-    struct ts_pg p2;
     char ci[600];
-    ck_assert_int_eq(ts_pg_start(&p2), 0);
-    ck_assert_int_eq(ts_pg_new_db(&p2, ci, sizeof ci), 0);
+    ck_assert_int_eq(ts_db_new(ci, sizeof ci), 0);
     struct ts_daemon d = {0};
     ck_assert_int_eq(ts_daemon_start(&d, ci, "shutdown_timeout_s = 2\n"), 0);
 
@@ -789,7 +781,7 @@ START_TEST(shutdown_deadline_cuts_stuck_request)
     /* 2 s bound plus generous slack for a loaded machine, far below the client's 60 s */
     ck_assert_msg(took < 30.0, "stop took %.1f s", took);
     ck_assert_msg(u.r.status != 201, "the stuck request cannot have completed");
-    ts_pg_stop(&p2);
+    ts_db_drop(ci);
 }
 END_TEST
 

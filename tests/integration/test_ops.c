@@ -24,10 +24,6 @@
 #include "support.h"
 #include "support_rtsp.h" /* ts_free_port */
 
-static struct ts_pg pg;
-static void pg_up(void) { ck_assert_int_eq(ts_pg_start(&pg), 0); }
-static void pg_down(void) { ts_pg_stop(&pg); }
-
 /* Store one random unit template for person under key k; writes the face id. */
 static void add_face(PGconn *c, const char *person, const tcrypt_key *k, char face[UUID_STR_LEN])
 {
@@ -58,7 +54,7 @@ static void setup(struct fixture *f)
 {
     char err[512], path[400];
     memset(f, 0, sizeof *f);
-    ck_assert_int_eq(ts_pg_new_db(&pg, f->conninfo, sizeof f->conninfo), 0);
+    ck_assert_int_eq(ts_db_new(f->conninfo, sizeof f->conninfo), 0);
     f->d.keep_dir = 1;
     f->d.no_tokens = 1;
     ck_assert_int_eq(ts_daemon_start(&f->d, f->conninfo, NULL), 0); /* migrates, writes the keys */
@@ -259,7 +255,7 @@ static int longest_float_run(const char *s)
 START_TEST(info_logs_hold_no_secrets)
 {
     char conninfo[600], u[256], body[600];
-    ck_assert_int_eq(ts_pg_new_db(&pg, conninfo, sizeof conninfo), 0);
+    ck_assert_int_eq(ts_db_new(conninfo, sizeof conninfo), 0);
     struct ts_daemon d = {.keep_dir = 1};
     ck_assert_int_eq(ts_daemon_start(&d, conninfo, "log_level = info\n"), 0);
 
@@ -409,7 +405,7 @@ static void punch(const struct ts_daemon *d, const char *person, int minutes_ago
 START_TEST(sighup_reapplies_config_cameras)
 {
     char conninfo[600], u1[200], u2[200], extra[800], lines[800];
-    ck_assert_int_eq(ts_pg_new_db(&pg, conninfo, sizeof conninfo), 0);
+    ck_assert_int_eq(ts_db_new(conninfo, sizeof conninfo), 0);
     struct ts_rtsp rtsp;
     char *clip = ts_data_path("video/shift-change.mp4");
     ck_assert_int_eq(ts_rtsp_start(&rtsp, clip, 0, 2), 0);
@@ -673,19 +669,16 @@ Suite *ops_suite(void)
     Suite *s = suite_create("ops");
     TCase *t = tcase_create("backup_check");
     tcase_set_timeout(t, 240);
-    tcase_add_unchecked_fixture(t, pg_up, pg_down);
     tcase_add_test(t, agrees_then_names_a_wrong_template_key);
     tcase_add_test(t, names_an_altered_template_row);
     tcase_add_test(t, names_a_corrupt_spool_record);
     suite_add_tcase(s, t);
     TCase *l = tcase_create("logs");
     tcase_set_timeout(l, 240);
-    tcase_add_unchecked_fixture(l, pg_up, pg_down);
     tcase_add_test(l, info_logs_hold_no_secrets);
     suite_add_tcase(s, l);
     TCase *r = tcase_create("reload");
     tcase_set_timeout(r, 240);
-    tcase_add_unchecked_fixture(r, pg_up, pg_down);
     tcase_add_test(r, sighup_reapplies_config_cameras);
     suite_add_tcase(s, r);
     TCase *g = tcase_create("gallery");

@@ -259,20 +259,6 @@ static bool prom_value(const char *text, const char *name, double *v)
 
 /* ---- cluster ------------------------------------------------------------------------------------- */
 
-static struct ts_pg g_pg;
-static int g_pg_ok;
-static void pg_up(void) { g_pg_ok = ts_pg_start(&g_pg) == 0; }
-static void pg_down(void)
-{
-    if (g_pg_ok) ts_pg_stop(&g_pg);
-}
-static void pg_cluster(const char *cmd)
-{
-    char line[1024];
-    snprintf(line, sizeof line, "%s/scripts/pg-cluster %s %s >/dev/null", ts_env("ATTENDD_SRCDIR"), cmd, g_pg.dir);
-    ck_assert_msg(system(line) == 0, "%s failed", line);
-}
-
 static bool uuid_bytes(const char *s, uint8_t out[16])
 {
     size_t j = 0;
@@ -311,11 +297,10 @@ static att_err one_status(void *ud, const char *id, struct cap_status *st)
 
 START_TEST(in_process_shift_change)
 {
-    ck_assert_msg(g_pg_ok, "no PostgreSQL cluster");
     struct truth t;
     truth_load(&t);
     char conninfo[600], dir[] = "/tmp/attendd-pl-XXXXXX", key_file[128], cam_id[64], err[512];
-    ck_assert_int_eq(ts_pg_new_db(&g_pg, conninfo, sizeof conninfo), 0);
+    ck_assert_int_eq(ts_db_new(conninfo, sizeof conninfo), 0);
     ck_assert(mkdtemp(dir));
     snprintf(key_file, sizeof key_file, "%s/template.key", dir);
     unsigned char raw[32];
@@ -488,10 +473,10 @@ static void enrol_api(struct run *r)
 /* Daemon on a fresh database, the ten identities enrolled, the clip's RTSP server ready. */
 static void run_setup(struct run *r)
 {
-    ck_assert_msg(g_pg_ok, "no PostgreSQL cluster");
+    ck_assert_msg(ts_own_pg_ok, "no PostgreSQL cluster");
     memset(r, 0, sizeof *r);
     truth_load(&r->t);
-    ck_assert_int_eq(ts_pg_new_db(&g_pg, r->conninfo, sizeof r->conninfo), 0);
+    ck_assert_int_eq(ts_pg_new_db(&ts_own_pg, r->conninfo, sizeof r->conninfo), 0);
     char extra[256];
     snprintf(extra, sizeof extra, "cooldown_s = %d\nlog_level = info\n", COOLDOWN_S);
     r->d.keep_dir = 1; /* the SIGKILL test restarts it */
@@ -592,13 +577,13 @@ START_TEST(daemon_database_outage)
     run_add_camera(&r);
     r.origin = wait_origin(&r);
     while (now_s() < r.origin + 2.0) usleep(100000);
-    pg_cluster("stop");
+    ts_pg_cluster(&ts_own_pg, "stop");
     double down = now_s();
     size_t before = events_logged(&r); /* written before the stop, or in flight at it */
     while (now_s() < down + 20) usleep(200000);
     size_t spooled = events_logged(&r) - before;
     double counted = now_s(); /* every event counted in `spooled` was decided before this */
-    pg_cluster("start");
+    ts_pg_cluster(&ts_own_pg, "start");
     double up = now_s();
     fprintf(stderr, "pipeline: outage: %zu events made durable while the database was down (%.1f s)\n", spooled,
             up - down);
@@ -630,7 +615,7 @@ START_TEST(daemon_sigkill_with_spooled_events)
     run_setup(&r);
     run_add_camera(&r);
     r.origin = wait_origin(&r);
-    pg_cluster("stop");
+    ts_pg_cluster(&ts_own_pg, "stop");
     double t0 = now_s();
     size_t spooled = 0;
     while (now_s() - t0 < 40 && (spooled = events_logged(&r)) < 4) usleep(200000);
@@ -638,7 +623,7 @@ START_TEST(daemon_sigkill_with_spooled_events)
     /* SIGKILL between two log lines cannot lose a counted event: each is logged after it is durable */
     ts_daemon_stop(&r.d, SIGKILL, 5);
     spooled = events_logged(&r);
-    pg_cluster("start");
+    ts_pg_cluster(&ts_own_pg, "start");
     ck_assert_uint_eq(events_count(r.conninfo), 0);
     ck_assert_int_eq(ts_daemon_restart(&r.d), 0);
     size_t n = 0;
@@ -662,12 +647,12 @@ Suite *pipeline_suite(void)
 {
     Suite *s = suite_create("pipeline");
     TCase *ip = tcase_create("in_process");
-    tcase_add_unchecked_fixture(ip, pg_up, pg_down);
     tcase_add_test(ip, in_process_shift_change);
     tcase_set_timeout(ip, 400);
     suite_add_tcase(s, ip);
     TCase *dm = tcase_create("daemon");
-    tcase_add_unchecked_fixture(dm, pg_up, pg_down);
+    /* a private cluster, not the run's: two of the cases stop PostgreSQL */
+    tcase_add_unchecked_fixture(dm, ts_own_pg_up, ts_own_pg_down);
     tcase_add_test(dm, daemon_shift_change);
     tcase_add_test(dm, daemon_database_outage);
     tcase_add_test(dm, daemon_sigkill_with_spooled_events);

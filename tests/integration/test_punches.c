@@ -13,7 +13,6 @@
 #include "support.h"
 #include "support_poll.h"
 
-static struct ts_pg pg;
 static struct ts_daemon D;
 static char conninfo[600];
 static PGconn *db;
@@ -25,7 +24,7 @@ static char *url(const char *pq) { return ts_url(&D, pq); }
 static void setup(void)
 {
     ready = 0;
-    if (ts_pg_start(&pg) != 0 || ts_pg_new_db(&pg, conninfo, sizeof conninfo) != 0) return;
+    if (ts_db_new(conninfo, sizeof conninfo) != 0) return;
     memset(&D, 0, sizeof D);
     if (ts_daemon_start(&D, conninfo, NULL) != 0) return; /* migrates the schema */
     char err[512];
@@ -38,7 +37,7 @@ static void teardown(void)
     if (D.pid > 0) ts_daemon_stop(&D, SIGTERM, 30);
     if (db) PQfinish(db);
     db = NULL;
-    ts_pg_stop(&pg);
+    ts_db_drop(conninfo);
 }
 
 /* Roster and one camera event by SQL (the people and pipeline APIs are tested elsewhere). */

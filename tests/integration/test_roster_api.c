@@ -19,7 +19,6 @@
 
 /* ---- fixture: a cluster, a database, a daemon, a scratch directory ----------------------------- */
 
-static struct ts_pg pg;
 static char conninfo[600];
 static struct ts_daemon D;
 static char scratch[256];    /* generated images */
@@ -96,32 +95,31 @@ static void daemon_up(const char *extra)
     whoami_id(D.hr_token, hr_id, sizeof hr_id);
 }
 
-static void pg_up(void)
+static void db_up(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     snprintf(scratch, sizeof scratch, "/tmp/attendd-roster-XXXXXX");
     ck_assert_ptr_nonnull(mkdtemp(scratch));
-    ck_assert_int_eq(ts_pg_start(&pg), 0);
-    ck_assert_int_eq(ts_pg_new_db(&pg, conninfo, sizeof conninfo), 0);
+    ck_assert_int_eq(ts_db_new(conninfo, sizeof conninfo), 0);
 }
 
 static void fx_start(const char *extra)
 {
-    pg_up();
+    db_up();
     daemon_up(extra);
 }
 
 static void fx_stop(void)
 {
     if (D.pid > 0) ck_assert_int_eq(ts_daemon_stop(&D, SIGTERM, 60), 0);
-    ts_pg_stop(&pg);
+    ts_db_drop(conninfo);
     if (strncmp(scratch, "/tmp/attendd-roster-", 20) == 0) sh("rm -rf '%s'", scratch);
 }
 
 static void fx_default(void) { fx_start(NULL); }
 /* The end-to-end case restarts its daemon, which only the process that started it can wait for:
  * the test (a forked child) starts it itself. */
-static void fx_database_only(void) { pg_up(); }
+static void fx_database_only(void) { db_up(); }
 static void fx_errors(void)
 {
     char extra[64];
@@ -1075,7 +1073,7 @@ START_TEST(readyz_schema_then_gallery)
     /* a database that does not exist yet: the daemon starts, not ready */
     char ci[700], name[64], reasons[256];
     snprintf(name, sizeof name, "late_%d", (int)getpid());
-    snprintf(ci, sizeof ci, "%s dbname=%s", pg.base, name);
+    snprintf(ci, sizeof ci, "%s dbname=%s", ts_cluster_conninfo(), name);
     struct ts_daemon d = {.no_tokens = 1};
     ck_assert_int_eq(ts_daemon_start(&d, ci, NULL), 0);
     ready_reasons(&d, reasons, sizeof reasons);

@@ -27,19 +27,9 @@
 
 #define MODEL "fr_feature:87aacdfe"
 
-static struct ts_pg g_pg;
-static int g_pg_ok;
-
-static void suite_setup(void) { g_pg_ok = ts_pg_start(&g_pg) == 0; }
-static void suite_teardown(void)
-{
-    if (g_pg_ok) ts_pg_stop(&g_pg);
-}
-
 static PGconn *migrated_db(char *conninfo, size_t len)
 {
-    ck_assert_msg(g_pg_ok, "test PostgreSQL cluster did not start");
-    ck_assert_int_eq(ts_pg_new_db(&g_pg, conninfo, len), 0);
+    ck_assert_int_eq(ts_db_new(conninfo, len), 0);
     PGconn *c = NULL;
     char err[512] = "";
     ck_assert_msg(db_connect(conninfo, "attendd-test", &c, err, sizeof err) == ATT_OK, "db_connect: %s", err);
@@ -1204,7 +1194,6 @@ Suite *roster_store_suite(void)
 {
     Suite *s = suite_create("roster_store");
     TCase *db = tcase_create("db");
-    tcase_add_unchecked_fixture(db, suite_setup, suite_teardown);
     tcase_set_timeout(db, 120);
     tcase_add_test(db, person_create_get_conflict);
     tcase_add_test(db, person_list_filters);

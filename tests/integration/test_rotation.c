@@ -14,10 +14,6 @@
 #include "attendd/template_crypto.h"
 #include "support.h"
 
-static struct ts_pg pg;
-static void pg_up(void) { ck_assert_int_eq(ts_pg_start(&pg), 0); }
-static void pg_down(void) { ts_pg_stop(&pg); }
-
 static int log_has(const char *path, const char *needle)
 {
     FILE *f = fopen(path, "r");
@@ -58,7 +54,7 @@ static PGconn *connect_prepared(const char *conninfo)
 START_TEST(enrolled_during_rotation_survives_restart)
 {
     char conninfo[600], err[512], path[400], newkey[400];
-    ck_assert_int_eq(ts_pg_new_db(&pg, conninfo, sizeof conninfo), 0);
+    ck_assert_int_eq(ts_db_new(conninfo, sizeof conninfo), 0);
     struct ts_daemon d = {.keep_dir = 1};
     ck_assert_int_eq(ts_daemon_start(&d, conninfo, NULL), 0); /* migrates, makes keys and tokens */
     ck_assert_int_eq(ts_daemon_stop(&d, SIGTERM, 60), 0);
@@ -114,7 +110,6 @@ Suite *rotation_suite(void)
     Suite *s = suite_create("rotation");
     TCase *t = tcase_create("restart");
     tcase_set_timeout(t, 240);
-    tcase_add_unchecked_fixture(t, pg_up, pg_down);
     tcase_add_test(t, enrolled_during_rotation_survives_restart);
     suite_add_tcase(s, t);
     return s;

@@ -17,20 +17,9 @@
 #include "src/store/statements.h"
 #include "support.h"
 
-/* One cluster for the whole suite (started in the parent before tests fork); a database per test. */
-static struct ts_pg g_pg;
-static int g_pg_ok;
-
-static void suite_setup(void) { g_pg_ok = ts_pg_start(&g_pg) == 0; }
-static void suite_teardown(void)
-{
-    if (g_pg_ok) ts_pg_stop(&g_pg);
-}
-
 static void new_db(char *conninfo, size_t len)
 {
-    ck_assert_msg(g_pg_ok, "test PostgreSQL cluster did not start");
-    ck_assert_int_eq(ts_pg_new_db(&g_pg, conninfo, len), 0);
+    ck_assert_int_eq(ts_db_new(conninfo, len), 0);
 }
 
 static PGconn *connect_db(const char *conninfo)
@@ -827,7 +816,6 @@ Suite *store_suite(void)
     Suite *s = suite_create("store");
     TCase *db = tcase_create("db");
     /* one cluster for every test of this case; each test makes its own database */
-    tcase_add_unchecked_fixture(db, suite_setup, suite_teardown);
     tcase_set_timeout(db, 60);
     tcase_add_test(db, migrate_applies_in_order);
     tcase_add_test(db, migrate_twice_changes_nothing);

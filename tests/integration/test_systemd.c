@@ -450,15 +450,11 @@ static uid_t proc_uid(pid_t pid)
     return (uid_t)uid;
 }
 
-static struct ts_pg pg;
-static void pg_up(void) { ck_assert_int_eq(ts_pg_start(&pg), 0); }
-static void pg_down(void) { ts_pg_stop(&pg); }
-
 START_TEST(starts_as_the_unit_does)
 {
     struct dirs d;
     char unit_path[200], out[8192], p[600], conninfo[600];
-    ck_assert_int_eq(ts_pg_new_db(&pg, conninfo, sizeof conninfo), 0);
+    ck_assert_int_eq(ts_db_new(conninfo, sizeof conninfo), 0);
     make_root(d.root, sizeof d.root);
     install_into(d.root);
     snprintf(unit_path, sizeof unit_path, "%s/usr/lib/systemd/system/attendd.service", d.root);
@@ -719,7 +715,7 @@ static int file_has(const char *path, const char *needle)
 START_TEST(watchdog_withheld_while_analysis_stalls)
 {
     char conninfo[600], sock[128], seen[8192] = "", url[200], body[600], u[200];
-    ck_assert_int_eq(ts_pg_new_db(&pg, conninfo, sizeof conninfo), 0);
+    ck_assert_int_eq(ts_db_new(conninfo, sizeof conninfo), 0);
     struct ts_rtsp rtsp;
     char *clip = ts_data_path("video/shift-change.mp4");
     ck_assert_int_eq(ts_rtsp_start(&rtsp, clip, 0, 0), 0);
@@ -790,7 +786,6 @@ Suite *systemd_suite(void)
     Suite *s = suite_create("systemd");
     TCase *t = tcase_create("unit");
     tcase_set_timeout(t, 240);
-    tcase_add_unchecked_fixture(t, pg_up, pg_down);
     tcase_add_test(t, installed_unit_verifies);
     tcase_add_test(t, security_exposure_at_most_2);
     tcase_add_test(t, unit_forbids_core_files);
@@ -800,7 +795,6 @@ Suite *systemd_suite(void)
     suite_add_tcase(s, t);
     TCase *w = tcase_create("watchdog");
     tcase_set_timeout(w, 240);
-    tcase_add_unchecked_fixture(w, pg_up, pg_down);
     tcase_add_test(w, watchdog_withheld_while_analysis_stalls);
     suite_add_tcase(s, w);
     return s;

@@ -14,7 +14,6 @@
 #include "attendd/errors.h"
 #include "support.h"
 
-static struct ts_pg pg;
 static char conninfo[1024];
 static char tlsdir[64];
 static char cert[128], key[128];
@@ -38,13 +37,12 @@ static void make_cert(void)
 static void setup(void)
 {
     make_cert();
-    ck_assert_int_eq(ts_pg_start(&pg), 0);
-    ck_assert_int_eq(ts_pg_new_db(&pg, conninfo, sizeof conninfo), 0);
+    ck_assert_int_eq(ts_db_new(conninfo, sizeof conninfo), 0);
 }
 
 static void teardown(void)
 {
-    ts_pg_stop(&pg);
+    ts_db_drop(conninfo);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tlsdir);
     ck_assert_int_eq(system(cmd), 0);

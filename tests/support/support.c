@@ -1,10 +1,11 @@
-/* Test fixtures (see support.h): temp PostgreSQL clusters through scripts/pg-cluster, the real
+/* Test fixtures (see support.h): the run's PostgreSQL cluster and private ones through scripts/pg-cluster, the real
  * attendd binary as a child process on a free loopback port, attendctl, and HTTP via libcurl. */
 #include "support.h"
 
 #include <arpa/inet.h>
 #include <check.h>
 #include <curl/curl.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -124,6 +126,181 @@ int ts_pg_new_db(struct ts_pg *pg, char *conninfo, size_t len)
     if (ts_run(create, NULL, 0, 0) != 0) return -1;
     snprintf(conninfo, len, "%s dbname=%s", pg->base, name);
     return 0;
+}
+
+int ts_pg_ctl(const struct ts_pg *pg, const char *cmd)
+{
+    char script[512];
+    pg_script(script, sizeof script);
+    char *argv[] = {script, (char *)cmd, (char *)pg->dir, NULL};
+    return ts_run(argv, NULL, 0, 0) == 0 ? 0 : -1;
+}
+
+void ts_pg_cluster(const struct ts_pg *pg, const char *cmd)
+{
+    ck_assert_msg(ts_pg_ctl(pg, cmd) == 0, "pg-cluster %s %s failed", cmd, pg->dir);
+}
+
+struct ts_pg ts_own_pg;
+int ts_own_pg_ok;
+
+void ts_own_pg_up(void) { ts_own_pg_ok = ts_pg_start(&ts_own_pg) == 0; }
+
+void ts_own_pg_down(void)
+{
+    if (ts_own_pg_ok) ts_pg_stop(&ts_own_pg);
+    ts_own_pg_ok = 0;
+}
+
+/* ---- the run's cluster ------------------------------------------------------------------------ */
+
+#define RUN_PREFIX "/tmp/attendd-run-"
+static pid_t run_owner;      /* the runner's pid: only it stops the cluster */
+static char run_root[128];   /* RUN_PREFIX PID; the cluster is run_root/pg */
+static char run_base[384];   /* conninfo without dbname, once the cluster is up in this process */
+
+/* Stop the cluster under root (if it ever started) and remove root. */
+static void run_remove(const char *root)
+{
+    char dir[300], script[512];
+    const char *src = getenv("ATTENDD_SRCDIR");
+    snprintf(dir, sizeof dir, "%s/pg", root);
+    snprintf(script, sizeof script, "%s/scripts/pg-cluster", src ? src : ".");
+    if (src && access(dir, F_OK) == 0) {
+        char *stop[] = {script, "stop", dir, NULL};
+        ts_run(stop, NULL, 0, 0);
+    }
+    ts_rm_rf(root);
+}
+
+void ts_cluster_run_begin(void)
+{
+    /* clusters of runs that ended without their exit handler (killed, or interrupted by Ctrl-C) */
+    DIR *tmp = opendir("/tmp");
+    struct dirent *e;
+    while (tmp && (e = readdir(tmp)) != NULL) {
+        long pid;
+        char root[300];
+        if (sscanf(e->d_name, "attendd-run-%ld", &pid) != 1 || pid <= 0) continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
+        snprintf(root, sizeof root, "/tmp/%s", e->d_name);
+        run_remove(root);
+    }
+    if (tmp) closedir(tmp);
+    run_owner = getpid();
+    snprintf(run_root, sizeof run_root, RUN_PREFIX "%ld", (long)run_owner);
+    setenv("ATTENDD_TEST_RUN_DIR", run_root, 1);
+}
+
+void ts_cluster_run_end(void)
+{
+    if (run_owner == 0 || getpid() != run_owner) return; /* a forked case exiting */
+    run_remove(run_root);
+    run_owner = 0;
+}
+
+/* The run's cluster, started if this is the first ask of the run; 0 once run_base is set. */
+static int run_cluster(void)
+{
+    if (run_base[0]) return 0;
+    const char *root = getenv("ATTENDD_TEST_RUN_DIR");
+    if (!root || !*root) return -1;
+    char dir[300], ready[300], lock[300], script[512];
+    snprintf(dir, sizeof dir, "%s/pg", root);
+    snprintf(ready, sizeof ready, "%s/ready", root);
+    snprintf(lock, sizeof lock, "%s/lock", root);
+    /* the cluster runs as an unprivileged user, who must be able to traverse root */
+    if (mkdir(root, 0755) != 0 && errno != EEXIST) return -1;
+    chmod(root, 0755);
+    int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return -1;
+    while (flock(fd, LOCK_EX) != 0)
+        if (errno != EINTR) {
+            close(fd);
+            return -1;
+        }
+    int rc = 0;
+    if (access(ready, F_OK) != 0) {
+        pg_script(script, sizeof script);
+        char *init[] = {script, "init", dir, "--fast", NULL};
+        char *start[] = {script, "start", dir, NULL};
+        rc = ts_run(init, NULL, 0, 0) == 0 && ts_run(start, NULL, 0, 0) == 0 ? 0 : -1;
+        int r = rc == 0 ? open(ready, O_WRONLY | O_CREAT | O_CLOEXEC, 0644) : -1;
+        if (r >= 0) close(r);
+        else rc = -1;
+    }
+    flock(fd, LOCK_UN);
+    close(fd);
+    if (rc == 0) snprintf(run_base, sizeof run_base, "host=%s/sock port=5432 user=attendd", dir);
+    return rc;
+}
+
+/* A connection to the run's cluster's maintenance database, or NULL. */
+static PGconn *run_admin(void)
+{
+    char ci[448];
+    snprintf(ci, sizeof ci, "%s dbname=postgres", run_base);
+    PGconn *c = PQconnectdb(ci);
+    if (PQstatus(c) != CONNECTION_OK) {
+        fprintf(stderr, "test cluster: %s", PQerrorMessage(c));
+        PQfinish(c);
+        return NULL;
+    }
+    return c;
+}
+
+static int run_exec(PGconn *c, const char *sql)
+{
+    PGresult *r = PQexec(c, sql);
+    int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    if (!ok) fprintf(stderr, "test cluster: %s: %s", sql, PQerrorMessage(c));
+    PQclear(r);
+    return ok ? 0 : -1;
+}
+
+int ts_db_new(char *conninfo, size_t len)
+{
+    static int counter;
+    if (run_cluster() != 0) {
+        fprintf(stderr, "test cluster: could not start (is ATTENDD_TEST_RUN_DIR set by the runner?)\n");
+        return -1;
+    }
+    PGconn *c = run_admin();
+    if (!c) return -1;
+    /* databases of cases that have ended: their process is gone */
+    PGresult *r = PQexec(c, "SELECT datname FROM pg_database WHERE datname LIKE 't\\_%'");
+    for (int i = 0; PQresultStatus(r) == PGRES_TUPLES_OK && i < PQntuples(r); i++) {
+        long pid;
+        const char *name = PQgetvalue(r, i, 0);
+        if (sscanf(name, "t_%ld_", &pid) != 1 || pid == (long)getpid()) continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
+        char sql[160];
+        snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS \"%s\" WITH (FORCE)", name);
+        run_exec(c, sql);
+    }
+    PQclear(r);
+    char name[64], sql[128];
+    /* the clock as well: a later case may be given the pid of an ended one */
+    snprintf(name, sizeof name, "t_%ld_%d_%lld", (long)getpid(), counter++, ts_now_ms());
+    snprintf(sql, sizeof sql, "CREATE DATABASE \"%s\"", name);
+    int rc = run_exec(c, sql);
+    PQfinish(c);
+    if (rc == 0) snprintf(conninfo, len, "%s dbname=%s", run_base, name);
+    return rc;
+}
+
+const char *ts_cluster_conninfo(void) { return run_cluster() == 0 ? run_base : NULL; }
+
+void ts_db_drop(const char *conninfo)
+{
+    const char *name = strstr(conninfo, " dbname=");
+    if (!name || run_cluster() != 0) return;
+    PGconn *c = run_admin();
+    if (!c) return;
+    char sql[160];
+    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS \"%s\" WITH (FORCE)", name + 8);
+    run_exec(c, sql);
+    PQfinish(c);
 }
 
 int ts_psql(const char *conninfo, const char *sql, char *out, size_t outlen)

@@ -29,7 +29,23 @@ void ts_sleep_ms(int ms);
 /* Path under ATTENDD_DATA (../shared/data). Returns a static-per-call-site-safe malloc'd string. */
 char *ts_data_path(const char *rel);
 
-/* Throwaway cluster in a fresh temp directory (scripts/pg-cluster init/start --fast). */
+/* The run's PostgreSQL cluster: one per run of the test binary, under /tmp/attendd-run-PID. The
+ * runner calls ts_cluster_run_begin before the suites (it also removes the clusters of runs that died)
+ * and ts_cluster_run_end at exit. The cluster starts the first time a case asks for a database, in
+ * whichever process asks: the runner (unchecked fixtures) or a case check has forked (the postmaster
+ * runs in its own session, so the end of the case does not take it down); only the runner stops it. */
+void ts_cluster_run_begin(void);
+void ts_cluster_run_end(void);
+/* A fresh, empty, uniquely named database on the run's cluster; writes its full conninfo. 0 on
+ * success. Databases whose creating process has ended (a forked case) are dropped on the next call. */
+int ts_db_new(char *conninfo, size_t len);
+/* The run's cluster's conninfo without dbname (the cluster is started if need be), or NULL. */
+const char *ts_cluster_conninfo(void);
+/* Drop a database made by ts_db_new (its connections are ended); for fixtures that outlive cases. */
+void ts_db_drop(const char *conninfo);
+
+/* A private cluster in a fresh temp directory (scripts/pg-cluster init/start --fast), for a test that
+ * stops PostgreSQL or otherwise cannot share the run's cluster. */
 struct ts_pg {
     char dir[256];      /* cluster directory */
     char base[512];     /* conninfo without dbname */
@@ -38,6 +54,16 @@ int ts_pg_start(struct ts_pg *pg);        /* 0 on success */
 void ts_pg_stop(struct ts_pg *pg);        /* stops and removes the directory */
 /* Create a fresh, uniquely named database; writes its full conninfo. 0 on success. */
 int ts_pg_new_db(struct ts_pg *pg, char *conninfo, size_t len);
+/* scripts/pg-cluster cmd (stop, start, ...) on a private cluster: ts_pg_ctl returns 0 on success,
+ * ts_pg_cluster fails the test otherwise. */
+int ts_pg_ctl(const struct ts_pg *pg, const char *cmd);
+void ts_pg_cluster(const struct ts_pg *pg, const char *cmd);
+/* The private cluster of a tcase whose cases stop PostgreSQL: the unchecked fixture (ts_own_pg_up,
+ * ts_own_pg_down) starts it in the runner before the cases fork; ts_own_pg_ok says it is up. */
+extern struct ts_pg ts_own_pg;
+extern int ts_own_pg_ok;
+void ts_own_pg_up(void);
+void ts_own_pg_down(void);
 /* Run one SQL command (psql) on conninfo; 0 on success. Output (first line) into out if given. */
 int ts_psql(const char *conninfo, const char *sql, char *out, size_t outlen);
 
