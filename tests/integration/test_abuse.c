@@ -427,20 +427,10 @@ END_TEST
 Suite *abuse_suite(void)
 {
     Suite *s = suite_create("abuse");
-    TCase *t = tcase_create("table");
-    tcase_add_test(t, table_limit_and_window);
-    tcase_add_test(t, table_ipv6_by_prefix);
-    tcase_add_test(t, table_is_bounded);
-    tcase_add_test(t, table_keeps_locked_addresses);
-    suite_add_tcase(s, t);
-
-    TCase *d = tcase_create("daemon");
-    tcase_add_unchecked_fixture(d, pg_setup, pg_teardown);
-    tcase_set_timeout(d, 240);
-    tcase_add_test(d, auth_failures_lock_out_an_address);
-    tcase_add_test(d, auth_failures_lock_out_a_token_across_addresses);
-    tcase_add_test(d, slow_clients_all_held_do_not_starve);
-    tcase_add_test(d, slow_clients_capped_per_address_by_default);
-    suite_add_tcase(s, d);
+    ts_tcase(s, "table", 0, NULL, NULL, table_limit_and_window, table_ipv6_by_prefix, table_is_bounded,
+             table_keeps_locked_addresses, NULL);
+    ts_tcase(s, "daemon", 240, pg_setup, pg_teardown, auth_failures_lock_out_an_address,
+             auth_failures_lock_out_a_token_across_addresses, slow_clients_all_held_do_not_starve,
+             slow_clients_capped_per_address_by_default, NULL);
     return s;
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "support.h"
+#include "support_api.h"
 
 static char conninfo[600];
 static struct ts_daemon D;
@@ -25,52 +26,14 @@ static struct ts_daemon D;
 
 #define url(...) ts_urlf(&D, __VA_ARGS__)
 
-static void sql(const char *s)
-{
-    char out[256];
-    ck_assert_msg(ts_psql(conninfo, s, out, sizeof out) == 0, "psql failed: %.300s", s);
-}
-
-static json_t *call(const char *method, const char *u, const char *token, const char *json, long *status)
-{
-    struct ts_resp r;
-    ck_assert_int_eq(ts_http(method, u, token, json, json ? strlen(json) : 0, json ? "application/json" : NULL, &r), 0);
-    *status = r.status;
-    json_t *j = NULL;
-    if (r.len) {
-        json_error_t e;
-        j = json_loadb(r.body, r.len, 0, &e);
-        ck_assert_msg(j != NULL, "not JSON (%s): %.300s", e.text, r.body);
-    }
-    ts_resp_free(&r);
-    return j;
-}
-
-static const char *jstr(json_t *o, const char *k)
-{
-    json_t *v = json_object_get(o, k);
-    ck_assert_msg(json_is_string(v), "member '%s' missing or not a string", k);
-    return json_string_value(v);
-}
-
-static void expect_problem(json_t *j, long status, long want, const char *code, const char *field)
-{
-    char *txt = j ? json_dumps(j, JSON_COMPACT) : strdup("(no body)");
-    ck_assert_msg(status == want, "status %ld, expected %ld: %s", status, want, txt);
-    ck_assert_str_eq(jstr(j, "code"), code);
-    if (field) ck_assert_msg(strcmp(jstr(j, "field"), field) == 0, "field: %s", txt);
-    free(txt);
-    json_decref(j);
-}
-
 /* POST json to path as admin expecting want; returns the "id" member into id (if given). */
 static void post_ok(const char *path, const char *json, long want, char *id)
 {
     long st;
-    json_t *j = call("POST", url("%s", path), D.admin_token, json, &st);
+    json_t *j = ts_call("POST", url("%s", path), D.admin_token, json, &st);
     char *txt = j ? json_dumps(j, JSON_COMPACT) : strdup("");
     ck_assert_msg(st == want, "POST %s %s: %ld %s", path, json, st, txt);
-    if (id) snprintf(id, 40, "%s", jstr(j, "id"));
+    if (id) snprintf(id, 40, "%s", ts_jstr(j, "id"));
     free(txt);
     json_decref(j);
 }
@@ -87,7 +50,7 @@ static void punch(const char *person, const char *kind, const char *local)
              "INSERT INTO events (id, person_id, kind, ts, source) VALUES (gen_random_uuid(), '%s', '%s',"
              " timestamp '%s' AT TIME ZONE 'Europe/Berlin', 'camera')",
              person, kind, local);
-    sql(s);
+    ts_sql(conninfo, s);
 }
 
 /* kind punches at time t (local) on each day of [from, to], except the listed days; plus_day: next day */
@@ -100,7 +63,7 @@ static void series(const char *person, const char *kind, const char *from, const
              " ((d::date + %d) + time '%s') AT TIME ZONE 'Europe/Berlin', 'camera'"
              " FROM generate_series(date '%s', date '%s', interval '1 day') d WHERE d::date NOT IN (%s)",
              person, kind, plus_day, t, from, to, except);
-    sql(s);
+    ts_sql(conninfo, s);
 }
 
 static void fx_start(void)
@@ -108,7 +71,7 @@ static void fx_start(void)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     ck_assert_int_eq(ts_db_new(conninfo, sizeof conninfo), 0);
     ck_assert_int_eq(ts_daemon_start(&D, conninfo, "timezone = Europe/Berlin\nday_cutoff = 04:00\nreport_max_days = 62\n"), 0);
-    sql("INSERT INTO people (id, employee_no, name, department) VALUES"
+    ts_sql(conninfo, "INSERT INTO people (id, employee_no, name, department) VALUES"
         " ('" A_ID "', 'E-A', '" A_NAME "', 'ICU'), ('" B_ID "', 'E-B', '" B_NAME "', 'ICU'),"
         " ('" C_ID "', 'E-C', 'Evening, Eve', 'ER'), ('" D_ID "', 'E-D', 'Lab Person', 'Lab')");
     post_ok("/api/v1/shifts", "{\"name\":\"Day\",\"start\":\"08:00\",\"end\":\"16:00\",\"grace_late_min\":5,"
@@ -144,7 +107,7 @@ static void fx_start(void)
     punch(C_ID, "out", "2026-03-21 21:52");
     punch(C_ID, "in", "2026-03-23 14:30");
     punch(C_ID, "out", "2026-03-23 21:30");
-    sql("INSERT INTO events (id, person_id, kind, ts, source, voided_at) VALUES (gen_random_uuid(), '" C_ID "', 'out',"
+    ts_sql(conninfo, "INSERT INTO events (id, person_id, kind, ts, source, voided_at) VALUES (gen_random_uuid(), '" C_ID "', 'out',"
         " timestamp '2026-03-22 18:00' AT TIME ZONE 'Europe/Berlin', 'camera', now())");
     /* D: no schedule, works 10:00-12:00 on the 7th */
     punch(D_ID, "in", "2026-03-07 10:00");
@@ -161,7 +124,7 @@ static void fx_stop(void)
 
 static json_t *report(const char *query, long *st)
 {
-    return call("GET", url("/api/v1/attendance?%s", query), D.hr_token, NULL, st);
+    return ts_call("GET", url("/api/v1/attendance?%s", query), D.hr_token, NULL, st);
 }
 
 static json_t *find_row(json_t *items, const char *person, const char *date)
@@ -169,7 +132,7 @@ static json_t *find_row(json_t *items, const char *person, const char *date)
     size_t i;
     json_t *r;
     json_array_foreach(items, i, r) {
-        if (strcmp(jstr(r, "person_id"), person) == 0 && strcmp(jstr(r, "date"), date) == 0) return r;
+        if (strcmp(ts_jstr(r, "person_id"), person) == 0 && strcmp(ts_jstr(r, "date"), date) == 0) return r;
     }
     ck_abort_msg("no row for %s on %s", person, date);
     return NULL;
@@ -183,15 +146,8 @@ static void eq_str_or_null(json_t *r, const char *k, const char *want)
         return;
     }
     ck_assert_msg(json_is_string(v), "%s: expected a string", k);
-    ck_assert_msg(strcmp(json_string_value(v), want) == 0, "%s on %s: %s, expected %s", k, jstr(r, "date"),
+    ck_assert_msg(strcmp(json_string_value(v), want) == 0, "%s on %s: %s, expected %s", k, ts_jstr(r, "date"),
                   json_string_value(v), want);
-}
-
-static long long jint(json_t *r, const char *k)
-{
-    json_t *v = json_object_get(r, k);
-    ck_assert_msg(json_is_integer(v), "%s not an integer", k);
-    return json_integer_value(v);
 }
 
 /* Check a row: shift name (NULL: none), scheduled start/end, first in, last out, minutes, status. */
@@ -201,19 +157,19 @@ static void expect_row(json_t *items, const char *person, const char *date, cons
 {
     json_t *r = find_row(items, person, date);
     json_t *sh = json_object_get(r, "shift");
-    if (shift) ck_assert_str_eq(jstr(sh, "name"), shift);
+    if (shift) ck_assert_str_eq(ts_jstr(sh, "name"), shift);
     else ck_assert(json_is_null(sh));
     eq_str_or_null(r, "scheduled_start", s_start);
     eq_str_or_null(r, "scheduled_end", s_end);
     eq_str_or_null(r, "first_in", in);
     eq_str_or_null(r, "last_out", out);
-    ck_assert_msg(jint(r, "worked_minutes") == worked, "%s %s worked %lld, expected %lld", person, date,
-                  jint(r, "worked_minutes"), worked);
-    ck_assert_msg(jint(r, "late_minutes") == late, "%s %s late %lld", person, date, jint(r, "late_minutes"));
-    ck_assert_msg(jint(r, "early_leave_minutes") == early, "%s %s early %lld", person, date, jint(r, "early_leave_minutes"));
-    ck_assert_msg(jint(r, "overtime_minutes") == over, "%s %s overtime %lld", person, date, jint(r, "overtime_minutes"));
-    ck_assert_msg(strcmp(jstr(r, "status"), status) == 0, "%s %s status %s, expected %s", person, date,
-                  jstr(r, "status"), status);
+    ck_assert_msg(ts_jint(r, "worked_minutes") == worked, "%s %s worked %lld, expected %lld", person, date,
+                  ts_jint(r, "worked_minutes"), worked);
+    ck_assert_msg(ts_jint(r, "late_minutes") == late, "%s %s late %lld", person, date, ts_jint(r, "late_minutes"));
+    ck_assert_msg(ts_jint(r, "early_leave_minutes") == early, "%s %s early %lld", person, date, ts_jint(r, "early_leave_minutes"));
+    ck_assert_msg(ts_jint(r, "overtime_minutes") == over, "%s %s overtime %lld", person, date, ts_jint(r, "overtime_minutes"));
+    ck_assert_msg(strcmp(ts_jstr(r, "status"), status) == 0, "%s %s status %s, expected %s", person, date,
+                  ts_jstr(r, "status"), status);
 }
 
 /* The report for query must be this problem. */
@@ -221,7 +177,7 @@ static void bad(const char *query, long want, const char *code, const char *fiel
 {
     long st;
     json_t *j = report(query, &st);
-    expect_problem(j, st, want, code, field);
+    ts_expect_problem(j, st, want, code, field);
 }
 
 /* ---- tests --------------------------------------------------------------------------------------------------- */
@@ -231,7 +187,7 @@ START_TEST(month_report)
     long st;
     json_t *j = report("from=2026-03-01&to=2026-04-01", &st);
     ck_assert_int_eq(st, 200);
-    ck_assert_str_eq(jstr(j, "timezone"), "Europe/Berlin");
+    ck_assert_str_eq(ts_jstr(j, "timezone"), "Europe/Berlin");
     json_t *items = json_object_get(j, "items");
     ck_assert_int_eq(json_array_size(items), 4 * 32);
     /* A, day shift (department's) */
@@ -278,9 +234,9 @@ START_TEST(month_report)
                120, 0, 0, 120, "present");
     expect_row(items, D_ID, "2026-03-08", NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0, "off");
     json_t *r = find_row(items, A_ID, "2026-03-02");
-    ck_assert_str_eq(jstr(r, "name"), A_NAME);
-    ck_assert_str_eq(jstr(r, "employee_no"), "E-A");
-    ck_assert_str_eq(jstr(r, "department"), "ICU");
+    ck_assert_str_eq(ts_jstr(r, "name"), A_NAME);
+    ck_assert_str_eq(ts_jstr(r, "employee_no"), "E-A");
+    ck_assert_str_eq(ts_jstr(r, "department"), "ICU");
     json_decref(j);
 
     /* filters */
@@ -492,7 +448,7 @@ START_TEST(bad_parameters)
     json_t *j = report("from=2026-01-01&to=2026-03-03", &st); /* exactly 62 days */
     ck_assert_int_eq(st, 200);
     json_decref(j);
-    j = call("GET", url("/api/v1/attendance?from=2026-03-01&to=2026-03-01"), NULL, NULL, &st);
+    j = ts_call("GET", url("/api/v1/attendance?from=2026-03-01&to=2026-03-01"), NULL, NULL, &st);
     ck_assert_int_eq(st, 401);
     json_decref(j);
 }
@@ -503,7 +459,7 @@ START_TEST(shift_and_schedule_api)
     long st;
     char b[512], id[40], sid[40];
     /* the list holds the three fixture shifts (hr may read it) */
-    json_t *l = call("GET", url("/api/v1/shifts"), D.hr_token, NULL, &st);
+    json_t *l = ts_call("GET", url("/api/v1/shifts"), D.hr_token, NULL, &st);
     ck_assert_int_eq(st, 200);
     json_t *items = json_object_get(l, "items");
     ck_assert_int_ge(json_array_size(items), 3);
@@ -515,84 +471,84 @@ START_TEST(shift_and_schedule_api)
     ck_assert_int_eq(named, 3);
     json_decref(l);
     /* duplicates and bad input */
-    json_t *j = call("POST", url("/api/v1/shifts"), D.admin_token, "{\"name\":\"Day\",\"start\":\"07:00\",\"end\":\"15:00\"}", &st);
-    expect_problem(j, st, 409, "conflict", "name");
-    j = call("POST", url("/api/v1/shifts"), D.admin_token, "{\"name\":\"X\",\"start\":\"24:00\",\"end\":\"15:00\"}", &st);
-    expect_problem(j, st, 422, "invalid_field", "start");
-    j = call("POST", url("/api/v1/shifts"), D.admin_token, "{\"name\":\"X\",\"start\":\"07:00\",\"end\":\"7:5 \"}", &st);
-    expect_problem(j, st, 422, "invalid_field", "end");
-    j = call("POST", url("/api/v1/shifts"), D.admin_token, "{\"name\":\"X\",\"start\":\"07:00\",\"end\":\"15:00\",\"break_min\":-1}", &st);
-    expect_problem(j, st, 422, "invalid_field", "break_min");
-    j = call("POST", url("/api/v1/shifts"), D.admin_token, "{\"start\":\"07:00\",\"end\":\"15:00\"}", &st);
-    expect_problem(j, st, 422, "invalid_field", "name");
-    j = call("POST", url("/api/v1/shifts"), D.hr_token, "{\"name\":\"X\",\"start\":\"07:00\",\"end\":\"15:00\"}", &st);
+    json_t *j = ts_call("POST", url("/api/v1/shifts"), D.admin_token, "{\"name\":\"Day\",\"start\":\"07:00\",\"end\":\"15:00\"}", &st);
+    ts_expect_problem(j, st, 409, "conflict", "name");
+    j = ts_call("POST", url("/api/v1/shifts"), D.admin_token, "{\"name\":\"X\",\"start\":\"24:00\",\"end\":\"15:00\"}", &st);
+    ts_expect_problem(j, st, 422, "invalid_field", "start");
+    j = ts_call("POST", url("/api/v1/shifts"), D.admin_token, "{\"name\":\"X\",\"start\":\"07:00\",\"end\":\"7:5 \"}", &st);
+    ts_expect_problem(j, st, 422, "invalid_field", "end");
+    j = ts_call("POST", url("/api/v1/shifts"), D.admin_token, "{\"name\":\"X\",\"start\":\"07:00\",\"end\":\"15:00\",\"break_min\":-1}", &st);
+    ts_expect_problem(j, st, 422, "invalid_field", "break_min");
+    j = ts_call("POST", url("/api/v1/shifts"), D.admin_token, "{\"start\":\"07:00\",\"end\":\"15:00\"}", &st);
+    ts_expect_problem(j, st, 422, "invalid_field", "name");
+    j = ts_call("POST", url("/api/v1/shifts"), D.hr_token, "{\"name\":\"X\",\"start\":\"07:00\",\"end\":\"15:00\"}", &st);
     ck_assert_int_eq(st, 403);
     json_decref(j);
     /* create, read (hr), patch, delete */
     post_ok("/api/v1/shifts", "{\"name\":\"Early \\u65e9\",\"start\":\"06:00\",\"end\":\"14:00\"}", 201, id);
-    j = call("GET", url("/api/v1/shifts/%s", id), D.hr_token, NULL, &st);
+    j = ts_call("GET", url("/api/v1/shifts/%s", id), D.hr_token, NULL, &st);
     ck_assert_int_eq(st, 200);
-    ck_assert_str_eq(jstr(j, "name"), "Early \xe6\x97\xa9");
-    ck_assert_str_eq(jstr(j, "start"), "06:00");
+    ck_assert_str_eq(ts_jstr(j, "name"), "Early \xe6\x97\xa9");
+    ck_assert_str_eq(ts_jstr(j, "start"), "06:00");
     ck_assert(json_is_false(json_object_get(j, "overnight")));
     json_decref(j);
-    j = call("PATCH", url("/api/v1/shifts/%s", id), D.admin_token, "{\"end\":\"02:00\",\"grace_late_min\":7}", &st);
+    j = ts_call("PATCH", url("/api/v1/shifts/%s", id), D.admin_token, "{\"end\":\"02:00\",\"grace_late_min\":7}", &st);
     ck_assert_int_eq(st, 200);
-    ck_assert_str_eq(jstr(j, "end"), "02:00");
+    ck_assert_str_eq(ts_jstr(j, "end"), "02:00");
     ck_assert(json_is_true(json_object_get(j, "overnight")));
     ck_assert_int_eq(json_integer_value(json_object_get(j, "grace_late_min")), 7);
     json_decref(j);
-    j = call("PATCH", url("/api/v1/shifts/%s", id), D.admin_token, "{\"name\":\"Night\"}", &st);
-    expect_problem(j, st, 409, "conflict", "name");
-    j = call("GET", url("/api/v1/shifts"), D.hr_token, NULL, &st);
+    j = ts_call("PATCH", url("/api/v1/shifts/%s", id), D.admin_token, "{\"name\":\"Night\"}", &st);
+    ts_expect_problem(j, st, 409, "conflict", "name");
+    j = ts_call("GET", url("/api/v1/shifts"), D.hr_token, NULL, &st);
     ck_assert_int_eq(st, 200);
     ck_assert_int_eq(json_array_size(json_object_get(j, "items")), 4);
     json_decref(j);
     /* schedules: exactly one target, dates, overlap, unknown references */
     snprintf(b, sizeof b, "{\"shift_id\":\"%s\",\"valid_from\":\"2026-05-01\"}", id);
-    j = call("POST", url("/api/v1/schedules"), D.admin_token, b, &st);
-    expect_problem(j, st, 422, "invalid_field", "department");
+    j = ts_call("POST", url("/api/v1/schedules"), D.admin_token, b, &st);
+    ts_expect_problem(j, st, 422, "invalid_field", "department");
     snprintf(b, sizeof b, "{\"shift_id\":\"%s\",\"department\":\"ICU\",\"person_id\":\"" A_ID "\",\"valid_from\":\"2026-05-01\"}", id);
-    j = call("POST", url("/api/v1/schedules"), D.admin_token, b, &st);
-    expect_problem(j, st, 422, "invalid_field", "person_id");
+    j = ts_call("POST", url("/api/v1/schedules"), D.admin_token, b, &st);
+    ts_expect_problem(j, st, 422, "invalid_field", "person_id");
     snprintf(b, sizeof b, "{\"shift_id\":\"%s\",\"person_id\":\"" A_ID "\",\"valid_from\":\"2026-05-10\",\"valid_to\":\"2026-05-01\"}", id);
-    j = call("POST", url("/api/v1/schedules"), D.admin_token, b, &st);
-    expect_problem(j, st, 422, "invalid_field", "valid_to");
+    j = ts_call("POST", url("/api/v1/schedules"), D.admin_token, b, &st);
+    ts_expect_problem(j, st, 422, "invalid_field", "valid_to");
     snprintf(b, sizeof b, "{\"shift_id\":\"%s\",\"person_id\":\"" A_ID "\",\"valid_from\":\"2026-02-30\"}", id);
-    j = call("POST", url("/api/v1/schedules"), D.admin_token, b, &st);
-    expect_problem(j, st, 422, "invalid_field", "valid_from");
-    j = call("POST", url("/api/v1/schedules"), D.admin_token,
+    j = ts_call("POST", url("/api/v1/schedules"), D.admin_token, b, &st);
+    ts_expect_problem(j, st, 422, "invalid_field", "valid_from");
+    j = ts_call("POST", url("/api/v1/schedules"), D.admin_token,
              "{\"shift_id\":\"f0000000-0000-4000-8000-00000000000f\",\"person_id\":\"" A_ID "\",\"valid_from\":\"2026-05-01\"}", &st);
-    expect_problem(j, st, 422, "invalid_field", "shift_id");
+    ts_expect_problem(j, st, 422, "invalid_field", "shift_id");
     snprintf(b, sizeof b, "{\"shift_id\":\"%s\",\"person_id\":\"e0000000-0000-4000-8000-00000000000e\",\"valid_from\":\"2026-05-01\"}", id);
-    j = call("POST", url("/api/v1/schedules"), D.admin_token, b, &st);
-    expect_problem(j, st, 422, "invalid_field", "person_id");
+    j = ts_call("POST", url("/api/v1/schedules"), D.admin_token, b, &st);
+    ts_expect_problem(j, st, 422, "invalid_field", "person_id");
     snprintf(b, sizeof b, "{\"shift_id\":\"%s\",\"department\":\"ER\",\"valid_from\":\"2026-06-01\",\"valid_to\":\"2026-06-30\"}", id);
-    j = call("POST", url("/api/v1/schedules"), D.admin_token, b, &st);
-    expect_problem(j, st, 409, "conflict", NULL); /* ER's evening schedule is open-ended */
+    j = ts_call("POST", url("/api/v1/schedules"), D.admin_token, b, &st);
+    ts_expect_problem(j, st, 409, "conflict", NULL); /* ER's evening schedule is open-ended */
     snprintf(b, sizeof b, "{\"shift_id\":\"%s\",\"person_id\":\"" A_ID "\",\"valid_from\":\"2027-01-01\",\"valid_to\":\"2027-01-31\"}", id);
     post_ok("/api/v1/schedules", b, 201, sid);
-    j = call("GET", url("/api/v1/schedules?person_id=" A_ID), D.hr_token, NULL, &st);
+    j = ts_call("GET", url("/api/v1/schedules?person_id=" A_ID), D.hr_token, NULL, &st);
     ck_assert_int_eq(st, 200);
     ck_assert_int_eq(json_array_size(json_object_get(j, "items")), 1);
     json_decref(j);
-    j = call("PATCH", url("/api/v1/schedules/%s", sid), D.admin_token, "{\"valid_to\":null}", &st);
+    j = ts_call("PATCH", url("/api/v1/schedules/%s", sid), D.admin_token, "{\"valid_to\":null}", &st);
     ck_assert_int_eq(st, 200);
     ck_assert(json_is_null(json_object_get(j, "valid_to")));
     json_decref(j);
-    j = call("PATCH", url("/api/v1/schedules/%s", sid), D.admin_token, "{\"valid_from\":\"2028-01-01\",\"valid_to\":\"2027-01-01\"}", &st);
-    expect_problem(j, st, 422, "invalid_field", "valid_to");
+    j = ts_call("PATCH", url("/api/v1/schedules/%s", sid), D.admin_token, "{\"valid_from\":\"2028-01-01\",\"valid_to\":\"2027-01-01\"}", &st);
+    ts_expect_problem(j, st, 422, "invalid_field", "valid_to");
     /* a shift in use cannot go */
-    j = call("DELETE", url("/api/v1/shifts/%s", id), D.admin_token, NULL, &st);
-    expect_problem(j, st, 409, "conflict", NULL);
-    j = call("DELETE", url("/api/v1/schedules/%s", sid), D.admin_token, NULL, &st);
+    j = ts_call("DELETE", url("/api/v1/shifts/%s", id), D.admin_token, NULL, &st);
+    ts_expect_problem(j, st, 409, "conflict", NULL);
+    j = ts_call("DELETE", url("/api/v1/schedules/%s", sid), D.admin_token, NULL, &st);
     ck_assert_int_eq(st, 204);
     json_decref(j);
-    j = call("DELETE", url("/api/v1/shifts/%s", id), D.admin_token, NULL, &st);
+    j = ts_call("DELETE", url("/api/v1/shifts/%s", id), D.admin_token, NULL, &st);
     ck_assert_int_eq(st, 204);
     json_decref(j);
-    j = call("GET", url("/api/v1/shifts/%s", id), D.hr_token, NULL, &st);
-    expect_problem(j, st, 404, "not_found", NULL);
+    j = ts_call("GET", url("/api/v1/shifts/%s", id), D.hr_token, NULL, &st);
+    ts_expect_problem(j, st, 404, "not_found", NULL);
     char out[64];
     ck_assert_int_eq(ts_psql(conninfo, "SELECT count(*) FROM audit_log WHERE action LIKE 'shift.%' OR action LIKE 'schedule.%'",
                              out, sizeof out), 0);
@@ -605,14 +561,14 @@ START_TEST(manual_correction_recomputes)
 {
     long st;
     const char *q = "from=2026-03-13&to=2026-03-13&person_id=" A_ID;
-    json_t *j = call("POST", url("/api/v1/punches"), D.hr_token,
+    json_t *j = ts_call("POST", url("/api/v1/punches"), D.hr_token,
                      "{\"person_id\":\"" A_ID "\",\"kind\":\"out\",\"ts\":\"2026-03-13T16:00:00+01:00\","
                      "\"reason\":\"forgot to clock out\"}", &st);
     char *txt = j ? json_dumps(j, JSON_COMPACT) : strdup("");
     ck_assert_msg(st == 201, "manual punch: %ld %s", st, txt);
     free(txt);
     char id[40];
-    snprintf(id, sizeof id, "%s", jstr(j, "id"));
+    snprintf(id, sizeof id, "%s", ts_jstr(j, "id"));
     json_decref(j);
     j = report(q, &st);
     ck_assert_int_eq(st, 200);
@@ -620,7 +576,7 @@ START_TEST(manual_correction_recomputes)
                "2026-03-13T16:00:00+01:00", "2026-03-13T07:55:00+01:00", "2026-03-13T16:00:00+01:00", 485 - 30, 0, 0, 5,
                "present");
     json_decref(j);
-    j = call("DELETE", url("/api/v1/punches/%s", id), D.hr_token, "{\"reason\":\"entered by mistake\"}", &st);
+    j = ts_call("DELETE", url("/api/v1/punches/%s", id), D.hr_token, "{\"reason\":\"entered by mistake\"}", &st);
     ck_assert_msg(st == 200 || st == 204, "void: %ld", st);
     json_decref(j);
     j = report(q, &st);
@@ -643,7 +599,7 @@ static long long count(const char *q)
 static void expect_refused(const char *method, const char *path, const char *json)
 {
     long st;
-    json_t *j = call(method, url("%s", path), D.admin_token, json, &st);
+    json_t *j = ts_call(method, url("%s", path), D.admin_token, json, &st);
     char *txt = j ? json_dumps(j, JSON_COMPACT) : strdup("(no body)");
     ck_assert_msg(st == 500, "%s %s: %ld %s", method, path, st, txt);
     free(txt);
@@ -694,12 +650,12 @@ START_TEST(write_without_audit_row_rolls_back)
     sql("DROP TRIGGER test_refuse_audit ON audit_log");
     sql("DROP FUNCTION test_refuse_audit()");
     long st;
-    json_t *j = call("DELETE", url("%s", b), D.admin_token, NULL, &st);
+    json_t *j = ts_call("DELETE", url("%s", b), D.admin_token, NULL, &st);
     ck_assert_int_eq(st, 204);
     json_decref(j);
     const char *ids[] = {sid, spare};
     for (int i = 0; i < 2; i++) {
-        j = call("DELETE", url("/api/v1/shifts/%s", ids[i]), D.admin_token, NULL, &st);
+        j = ts_call("DELETE", url("/api/v1/shifts/%s", ids[i]), D.admin_token, NULL, &st);
         ck_assert_int_eq(st, 204);
         json_decref(j);
     }
@@ -710,15 +666,7 @@ END_TEST
 Suite *attendance_api_suite(void)
 {
     Suite *s = suite_create("attendance_api");
-    TCase *tc = tcase_create("report");
-    tcase_add_unchecked_fixture(tc, fx_start, fx_stop);
-    tcase_set_timeout(tc, 600);
-    tcase_add_test(tc, month_report);
-    tcase_add_test(tc, csv_round_trip);
-    tcase_add_test(tc, bad_parameters);
-    tcase_add_test(tc, shift_and_schedule_api);
-    tcase_add_test(tc, manual_correction_recomputes);
-    tcase_add_test(tc, write_without_audit_row_rolls_back);
-    suite_add_tcase(s, tc);
+    ts_tcase(s, "report", 600, fx_start, fx_stop, month_report, csv_round_trip, bad_parameters, shift_and_schedule_api,
+             manual_correction_recomputes, write_without_audit_row_rolls_back, NULL);
     return s;
 }

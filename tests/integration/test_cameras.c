@@ -17,6 +17,7 @@
 
 #include "attendd/camera_mgr.h"
 #include "support.h"
+#include "support_api.h"
 #include "support_rtsp.h"
 
 
@@ -259,19 +260,6 @@ static json_t *call_json(const struct ts_daemon *d, const char *method, const ch
     return j;
 }
 
-static const char *jstr(json_t *o, const char *k)
-{
-    json_t *v = json_object_get(o, k);
-    return json_is_string(v) ? json_string_value(v) : NULL;
-}
-
-static long long jint(json_t *o, const char *k)
-{
-    json_t *v = json_object_get(o, k);
-    ck_assert_msg(json_is_integer(v), "member %s is not an integer", k);
-    return json_integer_value(v);
-}
-
 /* POST a camera (extra: more JSON members as an object text, or NULL); its id into id_out. */
 static json_t *create_on(const struct ts_daemon *d, const char *name, const char *url, const char *extra,
                          char id_out[UUID_STR_LEN])
@@ -288,7 +276,7 @@ static json_t *create_on(const struct ts_daemon *d, const char *name, const char
     json_decref(b);
     json_t *j = call_json(d, "POST", "/api/v1/cameras", d->admin_token, txt, 201);
     free(txt);
-    snprintf(id_out, UUID_STR_LEN, "%s", jstr(j, "id"));
+    snprintf(id_out, UUID_STR_LEN, "%s", ts_jstr_opt(j, "id"));
     return j;
 }
 
@@ -336,9 +324,9 @@ static json_t *wait_state_on(const struct ts_daemon *d, const char *id, const ch
         json_t *j = r.status == 200 ? json_loads(r.body, 0, NULL) : NULL;
         ts_resp_free(&r);
         if (j) {
-            const char *s = jstr(j, "state");
+            const char *s = ts_jstr_opt(j, "state");
             snprintf(last, sizeof last, "%s", s ? s : "?");
-            snprintf(err, sizeof err, "%s", jstr(j, "last_error") ? jstr(j, "last_error") : "");
+            snprintf(err, sizeof err, "%s", ts_jstr_opt(j, "last_error") ? ts_jstr_opt(j, "last_error") : "");
             char pat[80];
             snprintf(pat, sizeof pat, "|%s|", last);
             char wants[80];
@@ -363,13 +351,7 @@ static json_t *wait_state(const char *id, const char *want, int timeout_ms, long
 /* A 4xx problem answer naming field (NULL: no field check). */
 static void expect_problem(const char *method, const char *path, const char *body, long status, const char *field)
 {
-    json_t *j = call_json(&D, method, path, D.admin_token, body, status);
-    if (field) {
-        const char *f = jstr(j, "field");
-        ck_assert_msg(f && strcmp(f, field) == 0, "%s %s %s: field %s, want %s (%s)", method, path, body,
-                      f ? f : "(none)", field, jstr(j, "detail"));
-    }
-    json_decref(j);
+    ts_expect_problem(call_json(&D, method, path, D.admin_token, body, status), status, status, NULL, field);
 }
 
 static bool listed(const char *id)
@@ -378,7 +360,7 @@ static bool listed(const char *id)
     json_t *items = json_object_get(j, "items"), *o;
     size_t i;
     bool found = false;
-    json_array_foreach(items, i, o) found = found || strcmp(jstr(o, "id"), id) == 0;
+    json_array_foreach(items, i, o) found = found || strcmp(ts_jstr_opt(o, "id"), id) == 0;
     json_decref(j);
     return found;
 }
@@ -467,7 +449,7 @@ START_TEST(api_bad_definitions)
     json_t *l = call_json(&D, "GET", P, D.hr_token, NULL, 200), *o;
     size_t i;
     json_array_foreach(json_object_get(l, "items"), i, o)
-        ck_assert_msg(strncmp(jstr(o, "name"), "bad-", 4) != 0, "%s was created", jstr(o, "name"));
+        ck_assert_msg(strncmp(ts_jstr_opt(o, "name"), "bad-", 4) != 0, "%s was created", ts_jstr_opt(o, "name"));
     json_decref(l);
 
     /* duplicate names: 409 on create and on rename */
@@ -487,8 +469,8 @@ START_TEST(api_bad_definitions)
     expect_problem("PATCH", path, "{\"url\":null}", 422, "url");
     expect_problem("PATCH", path, "{\"id\":\"x\"}", 422, "id");
     json_t *j = get_cam(id2);
-    ck_assert_str_eq(jstr(j, "name"), "other-cam");
-    ck_assert_str_eq(jstr(j, "role"), "auto");
+    ck_assert_str_eq(ts_jstr_opt(j, "name"), "other-cam");
+    ck_assert_str_eq(ts_jstr_opt(j, "role"), "auto");
     ck_assert(json_real_value(json_object_get(j, "analysis_fps")) == 6.0);
     ck_assert(json_is_null(json_object_get(j, "roi")));
     json_decref(j);
@@ -513,34 +495,34 @@ START_TEST(api_streaming_lifecycle)
     char id[UUID_STR_LEN];
     json_t *j = create("ward-3 entrance", g_clip_url, "{\"role\":\"in\",\"analysis_fps\":5}", id);
     /* the answer comes before the stream could possibly be open */
-    ck_assert_str_eq(jstr(j, "state"), "connecting");
-    ck_assert_str_eq(jstr(j, "role"), "in");
-    ck_assert_str_eq(jstr(j, "url"), g_clip_url);
+    ck_assert_str_eq(ts_jstr_opt(j, "state"), "connecting");
+    ck_assert_str_eq(ts_jstr_opt(j, "role"), "in");
+    ck_assert_str_eq(ts_jstr_opt(j, "url"), g_clip_url);
     ck_assert(json_is_true(json_object_get(j, "enabled")));
     ck_assert(json_real_value(json_object_get(j, "analysis_fps")) == 5.0);
     ck_assert(json_is_null(json_object_get(j, "roi")));
     ck_assert(json_is_null(json_object_get(j, "last_frame_time")));
-    ck_assert_int_eq(jint(j, "frames_analysed"), 0);
-    ck_assert_int_eq(jint(j, "faces_seen"), 0);
-    ck_assert_ptr_nonnull(jstr(j, "created_at"));
+    ck_assert_int_eq(ts_jint(j, "frames_analysed"), 0);
+    ck_assert_int_eq(ts_jint(j, "faces_seen"), 0);
+    ck_assert_ptr_nonnull(ts_jstr_opt(j, "created_at"));
     json_decref(j);
 
     long long waited = 0;
     j = wait_state(id, "streaming", 20000, &waited);
     fprintf(stderr, "cameras: POST -> streaming in %lld ms\n", waited);
-    ck_assert_ptr_nonnull(jstr(j, "last_frame_time"));
-    ck_assert_msg(strncmp(jstr(j, "last_frame_time"), "20", 2) == 0 && strchr(jstr(j, "last_frame_time"), 'T'),
-                  "last_frame_time %s", jstr(j, "last_frame_time"));
+    ck_assert_ptr_nonnull(ts_jstr_opt(j, "last_frame_time"));
+    ck_assert_msg(strncmp(ts_jstr_opt(j, "last_frame_time"), "20", 2) == 0 && strchr(ts_jstr_opt(j, "last_frame_time"), 'T'),
+                  "last_frame_time %s", ts_jstr_opt(j, "last_frame_time"));
     ck_assert(json_is_null(json_object_get(j, "last_error")));
-    long long in0 = jint(j, "frames_in"), out0 = jint(j, "frames_analysed") + jint(j, "frames_dropped");
+    long long in0 = ts_jint(j, "frames_in"), out0 = ts_jint(j, "frames_analysed") + ts_jint(j, "frames_dropped");
     json_decref(j);
     ts_sleep_ms(3000);
     j = get_cam(id);
-    ck_assert_str_eq(jstr(j, "state"), "streaming");
-    long long in1 = jint(j, "frames_in"), out1 = jint(j, "frames_analysed") + jint(j, "frames_dropped");
+    ck_assert_str_eq(ts_jstr_opt(j, "state"), "streaming");
+    long long in1 = ts_jint(j, "frames_in"), out1 = ts_jint(j, "frames_analysed") + ts_jint(j, "frames_dropped");
     double fps = json_number_value(json_object_get(j, "input_fps"));
     fprintf(stderr, "cameras: %lld frames in 3 s, input_fps %.1f, sampled %lld (analysed %lld, dropped %lld)\n",
-            in1 - in0, fps, out1 - out0, jint(j, "frames_analysed"), jint(j, "frames_dropped"));
+            in1 - in0, fps, out1 - out0, ts_jint(j, "frames_analysed"), ts_jint(j, "frames_dropped"));
     ck_assert_msg(in1 - in0 >= 40, "only %lld frames decoded in 3 s", in1 - in0);
     ck_assert_msg(out1 > out0, "no sampled frame was analysed or dropped in 3 s");
     ck_assert_msg(fps > 10 && fps < 40, "input_fps %.1f", fps);
@@ -557,16 +539,16 @@ START_TEST(api_streaming_lifecycle)
     /* enable with an roi, another rate and role: applied in place, streaming again */
     j = patch_cam(id, "{\"enabled\":true,\"roi\":{\"x\":0,\"y\":0,\"w\":640,\"h\":360},\"analysis_fps\":2.5,"
                       "\"role\":\"auto\"}");
-    ck_assert_int_eq(jint(json_object_get(j, "roi"), "w"), 640);
+    ck_assert_int_eq(ts_jint(json_object_get(j, "roi"), "w"), 640);
     ck_assert(json_real_value(json_object_get(j, "analysis_fps")) == 2.5);
-    ck_assert_str_eq(jstr(j, "role"), "auto");
-    ck_assert_str_eq(jstr(j, "name"), "ward-3 entrance");
+    ck_assert_str_eq(ts_jstr_opt(j, "role"), "auto");
+    ck_assert_str_eq(ts_jstr_opt(j, "name"), "ward-3 entrance");
     json_decref(j);
     json_decref(wait_state(id, "streaming", 20000, NULL));
     j = patch_cam(id, "{\"roi\":null,\"name\":\"ward-3 main entrance\"}");
     ck_assert(json_is_null(json_object_get(j, "roi")));
-    ck_assert_str_eq(jstr(j, "name"), "ward-3 main entrance");
-    ck_assert_int_eq(jint(j, "frames_in") > 0, 1);
+    ck_assert_str_eq(ts_jstr_opt(j, "name"), "ward-3 main entrance");
+    ck_assert_int_eq(ts_jint(j, "frames_in") > 0, 1);
     json_decref(j);
 
     /* delete: gone from the API and from the running cameras */
@@ -594,29 +576,29 @@ START_TEST(api_dead_url_does_not_affect_others)
     char body[256];
     snprintf(body, sizeof body, "{\"url\":\"%s\"}", dead);
     json_t *j = patch_cam(bad, body);
-    ck_assert_str_eq(jstr(j, "url"), dead);
+    ck_assert_str_eq(ts_jstr_opt(j, "url"), dead);
     json_decref(j);
     long long waited;
     j = wait_state(bad, "reconnecting|error", 20000, &waited);
-    const char *why = jstr(j, "last_error");
+    const char *why = ts_jstr_opt(j, "last_error");
     ck_assert_msg(why && *why, "no reason given");
-    fprintf(stderr, "cameras: dead URL -> %s in %lld ms: %s\n", jstr(j, "state"), waited, why);
+    fprintf(stderr, "cameras: dead URL -> %s in %lld ms: %s\n", ts_jstr_opt(j, "state"), waited, why);
     ck_assert_msg(strstr(why, "refused") || strstr(why, "cannot open"), "last_error: %s", why);
     json_decref(j);
 
     /* the other camera streams on, undisturbed */
     j = get_cam(good);
-    long long in0 = jint(j, "frames_in");
+    long long in0 = ts_jint(j, "frames_in");
     json_decref(j);
     ts_sleep_ms(3000);
     j = get_cam(good);
-    ck_assert_str_eq(jstr(j, "state"), "streaming");
-    ck_assert_msg(jint(j, "frames_in") - in0 >= 40, "good camera decoded %lld frames in 3 s",
-                  jint(j, "frames_in") - in0);
+    ck_assert_str_eq(ts_jstr_opt(j, "state"), "streaming");
+    ck_assert_msg(ts_jint(j, "frames_in") - in0 >= 40, "good camera decoded %lld frames in 3 s",
+                  ts_jint(j, "frames_in") - in0);
     json_decref(j);
     j = get_cam(bad);
-    ck_assert_msg(!strcmp(jstr(j, "state"), "reconnecting") || !strcmp(jstr(j, "state"), "error"), "state %s",
-                  jstr(j, "state"));
+    ck_assert_msg(!strcmp(ts_jstr_opt(j, "state"), "reconnecting") || !strcmp(ts_jstr_opt(j, "state"), "error"), "state %s",
+                  ts_jstr_opt(j, "state"));
     ck_assert(json_number_value(json_object_get(j, "input_fps")) == 0);
     json_decref(j);
     delete_cam(good);
@@ -640,43 +622,22 @@ START_TEST(api_rtsp_server_restart)
     ck_assert_int_eq(ts_rtsp_stop(&s), 0);
     long long waited;
     json_t *j = wait_state(id, "reconnecting|error", 15000, &waited);
-    fprintf(stderr, "cameras: RTSP server stopped -> %s in %lld ms: %s\n", jstr(j, "state"), waited,
-            jstr(j, "last_error"));
-    ck_assert_msg(jstr(j, "last_error") && *jstr(j, "last_error"), "no reason given");
-    long long frames = jint(j, "frames_in");
+    fprintf(stderr, "cameras: RTSP server stopped -> %s in %lld ms: %s\n", ts_jstr_opt(j, "state"), waited,
+            ts_jstr_opt(j, "last_error"));
+    ck_assert_msg(ts_jstr_opt(j, "last_error") && *ts_jstr_opt(j, "last_error"), "no reason given");
+    long long frames = ts_jint(j, "frames_in");
     json_decref(j);
     ts_sleep_ms(1500); /* a couple of refused attempts */
 
     ck_assert_int_eq(ts_rtsp_restart(&s), 0);
     j = wait_state(id, "streaming", 10000, &waited);
     fprintf(stderr, "cameras: RTSP server back -> streaming in %lld ms\n", waited);
-    ck_assert_int_gt(jint(j, "frames_in"), frames);
+    ck_assert_int_gt(ts_jint(j, "frames_in"), frames);
     json_decref(j);
     delete_cam(id);
     ts_rtsp_stop(&s);
 }
 END_TEST
-
-static char *read_file(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    ck_assert_msg(f != NULL, "cannot read %s", path);
-    size_t cap = 1 << 16, len = 0;
-    char *buf = malloc(cap);
-    ck_assert_ptr_nonnull(buf);
-    size_t n;
-    while ((n = fread(buf + len, 1, cap - len - 1, f)) > 0) {
-        len += n;
-        if (cap - len < 4096) {
-            cap *= 2;
-            buf = realloc(buf, cap);
-            ck_assert_ptr_nonnull(buf);
-        }
-    }
-    fclose(f);
-    buf[len] = '\0';
-    return buf;
-}
 
 static void assert_no_secret(const char *what, const char *text)
 {
@@ -702,7 +663,7 @@ START_TEST(api_credentials_never_shown_or_logged)
     char *txt = json_dumps(j, 0);
     assert_no_secret("POST answer", txt);
     free(txt);
-    ck_assert_msg(strstr(jstr(j, "url"), "***@127.0.0.1"), "url %s", jstr(j, "url"));
+    ck_assert_msg(strstr(ts_jstr_opt(j, "url"), "***@127.0.0.1"), "url %s", ts_jstr_opt(j, "url"));
     json_decref(j);
     /* the server asks for no credentials: the camera streams with them */
     json_decref(wait_state(id, "streaming", 20000, NULL));
@@ -735,7 +696,7 @@ START_TEST(api_credentials_never_shown_or_logged)
 
     delete_cam(id);
     /* the daemon log (debug level: FFmpeg's own lines included) never names them */
-    char *log = read_file(D.log);
+    char *log = ts_slurp(D.log, NULL);
     ck_assert_msg(strstr(log, "secret-cam"), "the log does not mention the camera at all");
     assert_no_secret("the daemon log", log);
     free(log);
@@ -797,10 +758,10 @@ START_TEST(api_hostile_urls_refused_or_never_leak)
         json_t *j = json_loads(r.body, 0, NULL);
         ck_assert_msg(j && (r.status == 201 || r.status == 422), "url #%zu: %ld %s", i, r.status, r.body);
         if (r.status == 422) {
-            ck_assert_msg(jstr(j, "field") && strcmp(jstr(j, "field"), "url") == 0, "url #%zu: %s", i, r.body);
+            ck_assert_msg(ts_jstr_opt(j, "field") && strcmp(ts_jstr_opt(j, "field"), "url") == 0, "url #%zu: %s", i, r.body);
             refused++;
         } else {
-            snprintf(ids[accepted++], UUID_STR_LEN, "%s", jstr(j, "id"));
+            snprintf(ids[accepted++], UUID_STR_LEN, "%s", ts_jstr_opt(j, "id"));
         }
         json_decref(j);
         ts_resp_free(&r);
@@ -818,7 +779,7 @@ START_TEST(api_hostile_urls_refused_or_never_leak)
                              sizeof out), 0);
     ck_assert_str_eq(out, "0");
     for (size_t i = 0; i < accepted; i++) delete_cam(ids[i]);
-    char *log = read_file(D.log);
+    char *log = ts_slurp(D.log, NULL);
     ck_assert_msg(strstr(log, "hostile-"), "the log does not mention the cameras at all");
     char *leak = strstr(log, "S3c");
     ck_assert_msg(!leak, "the daemon log shows a password: %.200s", leak ? (leak > log + 100 ? leak - 100 : log) : "");
@@ -872,8 +833,8 @@ START_TEST(api_camera_allow_enforced_before_connect)
     snprintf(url, sizeof url, "rtsp://127.0.0.1:%d/x", out_port);
     snprintf(body, sizeof body, "{\"name\":\"outside\",\"url\":\"%s\"}", url);
     json_t *j = call_json(&d, "POST", "/api/v1/cameras", d.admin_token, body, 422);
-    ck_assert_str_eq(jstr(j, "field"), "url");
-    ck_assert_msg(strstr(jstr(j, "detail"), "camera_allow"), "%s", jstr(j, "detail"));
+    ck_assert_str_eq(ts_jstr_opt(j, "field"), "url");
+    ck_assert_msg(strstr(ts_jstr_opt(j, "detail"), "camera_allow"), "%s", ts_jstr_opt(j, "detail"));
     json_decref(j);
     /* the decimal and short forms of the same address too */
     snprintf(body, sizeof body, "{\"name\":\"outside\",\"url\":\"rtsp://2130706433:%d/x\"}", out_port);
@@ -883,7 +844,7 @@ START_TEST(api_camera_allow_enforced_before_connect)
     snprintf(url, sizeof url, "rtsp://localhost:%d/x", out_port);
     json_decref(create_on(&d, "by-name", url, NULL, id));
     j = wait_state_on(&d, id, "reconnecting|error", 20000, NULL);
-    ck_assert_msg(strstr(jstr(j, "last_error"), "camera_allow"), "last_error: %s", jstr(j, "last_error"));
+    ck_assert_msg(strstr(ts_jstr_opt(j, "last_error"), "camera_allow"), "last_error: %s", ts_jstr_opt(j, "last_error"));
     json_decref(j);
 
     snprintf(url, sizeof url, "rtsp://127.0.0.2:%d/x", in_port);
@@ -900,13 +861,13 @@ START_TEST(api_camera_allow_enforced_before_connect)
     ck_assert_int_eq(mkfifo(fifo, 0600), 0);
     json_decref(create_on(&d, "fifo", fifo, NULL, id));
     j = wait_state_on(&d, id, "reconnecting|error", 10000, NULL);
-    ck_assert_msg(strstr(jstr(j, "last_error"), "not a regular file"), "last_error: %s", jstr(j, "last_error"));
+    ck_assert_msg(strstr(ts_jstr_opt(j, "last_error"), "not a regular file"), "last_error: %s", ts_jstr_opt(j, "last_error"));
     json_decref(j);
     snprintf(link, sizeof link, "%s/dev.mp4", d.dir);
     ck_assert_int_eq(symlink("/dev/zero", link), 0);
     json_decref(create_on(&d, "device", link, NULL, id));
     j = wait_state_on(&d, id, "reconnecting|error", 10000, NULL);
-    ck_assert_msg(strstr(jstr(j, "last_error"), "not a regular file"), "last_error: %s", jstr(j, "last_error"));
+    ck_assert_msg(strstr(ts_jstr_opt(j, "last_error"), "not a regular file"), "last_error: %s", ts_jstr_opt(j, "last_error"));
     json_decref(j);
 
     close(outside);
@@ -949,7 +910,7 @@ START_TEST(daemon_loads_cameras_at_start)
     /* a plain restart: both are back as they were */
     ck_assert_int_eq(ts_daemon_restart(&d), 0);
     json_t *j = wait_state_on(&d, on, "streaming", 20000, NULL);
-    ck_assert_str_eq(jstr(j, "role"), "out");
+    ck_assert_str_eq(ts_jstr_opt(j, "role"), "out");
     json_decref(j);
     json_decref(wait_state_on(&d, off, "disabled", 5000, NULL));
     ck_assert_int_eq(ts_daemon_stop(&d, SIGTERM, 30), 0);
@@ -964,7 +925,7 @@ START_TEST(daemon_loads_cameras_at_start)
     fprintf(stderr, "cameras: database back -> camera streaming after %lld ms\n", waited);
     json_decref(wait_state_on(&d, off, "disabled", 5000, NULL));
     ck_assert_int_eq(ts_daemon_stop(&d, SIGTERM, 30), 0);
-    char *log = read_file(d.log);
+    char *log = ts_slurp(d.log, NULL);
     ck_assert_msg(strstr(log, "cameras: 2 defined, 2 started"), "no load line in the log");
     free(log);
     char *rm[] = {"rm", "-rf", d.dir, NULL};
@@ -983,34 +944,11 @@ END_TEST
 Suite *cameras_suite(void)
 {
     Suite *s = suite_create("cameras");
-
-    TCase *tc = tcase_create("mgr");
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, mgr_tags_changes_remove);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("api");
-    tcase_add_unchecked_fixture(tc, api_setup, api_teardown);
-    tcase_set_timeout(tc, 180);
-    tcase_add_test(tc, api_auth_each_route);
-    tcase_add_test(tc, api_bad_definitions);
-    tcase_add_test(tc, api_streaming_lifecycle);
-    tcase_add_test(tc, api_dead_url_does_not_affect_others);
-    tcase_add_test(tc, api_rtsp_server_restart);
-    tcase_add_test(tc, api_credentials_never_shown_or_logged);
-    tcase_add_test(tc, api_hostile_urls_refused_or_never_leak);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("allow");
-    tcase_add_unchecked_fixture(tc, restart_setup, restart_teardown);
-    tcase_set_timeout(tc, 180);
-    tcase_add_test(tc, api_camera_allow_enforced_before_connect);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("restart");
-    tcase_add_unchecked_fixture(tc, restart_setup, restart_teardown);
-    tcase_set_timeout(tc, 300);
-    tcase_add_test(tc, daemon_loads_cameras_at_start);
-    suite_add_tcase(s, tc);
+    ts_tcase(s, "mgr", 60, NULL, NULL, mgr_tags_changes_remove, NULL);
+    ts_tcase(s, "api", 180, api_setup, api_teardown, api_auth_each_route, api_bad_definitions, api_streaming_lifecycle,
+             api_dead_url_does_not_affect_others, api_rtsp_server_restart, api_credentials_never_shown_or_logged,
+             api_hostile_urls_refused_or_never_leak, NULL);
+    ts_tcase(s, "allow", 180, restart_setup, restart_teardown, api_camera_allow_enforced_before_connect, NULL);
+    ts_tcase(s, "restart", 300, restart_setup, restart_teardown, daemon_loads_cameras_at_start, NULL);
     return s;
 }

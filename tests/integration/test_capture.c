@@ -869,41 +869,15 @@ END_TEST
 Suite *capture_suite(void)
 {
     Suite *s = suite_create("capture");
-
-    TCase *tc = tcase_create("url");
-    tcase_add_test(tc, url_validate_accepts);
-    tcase_add_test(tc, url_validate_rejects);
-    tcase_add_test(tc, url_redact_masks_credentials);
-    tcase_add_test(tc, url_model_validator_and_redactor_agree);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("ffmpeg");
-    tcase_add_test(tc, ffmpeg_symbols_not_interposed);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("queue");
-    tcase_set_timeout(tc, 30);
-    tcase_add_test(tc, queue_drop_oldest_slow_consumer);
-    tcase_add_test(tc, queue_round_robin_no_starvation);
-    tcase_add_test(tc, queue_timeout_close_and_refs);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("file");
-    tcase_add_unchecked_fixture(tc, make_short_clip, rm_short_clip);
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, camera_rejects_bad_config);
-    tcase_add_test(tc, file_plays_in_real_time_then_ends);
-    tcase_add_test(tc, file_loops_with_a_continuous_clock);
-    tcase_add_test(tc, file_missing_goes_to_error_with_reason);
-    tcase_add_test(tc, decode_only_camera);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("rtsp");
-    tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, rtsp_streams_survives_server_restart);
-    tcase_add_test(tc, rtsp_stall_detected_by_read_timeout);
-    tcase_add_test(tc, rtsp_once_serves_one_client);
-    tcase_add_test(tc, rtsp_dead_urls_do_not_affect_others);
-    suite_add_tcase(s, tc);
+    ts_tcase(s, "url", 0, NULL, NULL, url_validate_accepts, url_validate_rejects, url_redact_masks_credentials,
+             url_model_validator_and_redactor_agree, NULL);
+    ts_tcase(s, "ffmpeg", 0, NULL, NULL, ffmpeg_symbols_not_interposed, NULL);
+    ts_tcase(s, "queue", 30, NULL, NULL, queue_drop_oldest_slow_consumer, queue_round_robin_no_starvation,
+             queue_timeout_close_and_refs, NULL);
+    ts_tcase(s, "file", 60, make_short_clip, rm_short_clip, camera_rejects_bad_config,
+             file_plays_in_real_time_then_ends, file_loops_with_a_continuous_clock,
+             file_missing_goes_to_error_with_reason, decode_only_camera, NULL);
+    ts_tcase(s, "rtsp", 120, NULL, NULL, rtsp_streams_survives_server_restart, rtsp_stall_detected_by_read_timeout,
+             rtsp_once_serves_one_client, rtsp_dead_urls_do_not_affect_others, NULL);
     return s;
 }

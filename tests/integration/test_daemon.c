@@ -158,7 +158,7 @@ static long long core_limit(pid_t pid)
 START_TEST(core_files_off)
 {
     char conninfo[600];
-    ck_assert_int_eq(ts_pg_new_db(&pg, conninfo, sizeof conninfo), 0);
+    ck_assert_int_eq(ts_db_new(conninfo, sizeof conninfo), 0);
     struct rlimit keep, open_core;
     ck_assert_int_eq(getrlimit(RLIMIT_CORE, &keep), 0);
     open_core = keep;
@@ -178,12 +178,7 @@ END_TEST
 Suite *daemon_suite(void)
 {
     Suite *s = suite_create("daemon");
-    TCase *t = tcase_create("lifecycle");
-    tcase_set_timeout(t, 180);
-    tcase_add_test(t, notify_ready_watchdog_stopping);
-    tcase_add_test(t, sighup_reloads_and_refuses_bad_file);
-    tcase_add_test(t, refuses_newer_schema);
-    tcase_add_test(t, core_files_off);
-    suite_add_tcase(s, t);
+    ts_tcase(s, "lifecycle", 180, NULL, NULL, notify_ready_watchdog_stopping, sighup_reloads_and_refuses_bad_file,
+             refuses_newer_schema, core_files_off, NULL);
     return s;
 }

@@ -1129,38 +1129,16 @@ END_TEST
 Suite *events_suite(void)
 {
     Suite *s = suite_create("events");
-    TCase *unit = tcase_create("unit");
-    tcase_add_test(unit, metrics_registry);
-    tcase_add_test(unit, rfc3339_parse);
+    TCase *unit = ts_tcase(s, "unit", 120, NULL, NULL, metrics_registry, rfc3339_parse, emit_refuses_bad_values,
+                           stop_deadline_with_database_away, NULL);
     tcase_add_checked_fixture(unit, tmp_setup, tmp_teardown);
-    tcase_add_test(unit, emit_refuses_bad_values);
-    tcase_add_test(unit, stop_deadline_with_database_away);
-    tcase_set_timeout(unit, 120);
-    suite_add_tcase(s, unit);
-
-    TCase *db = tcase_create("writer");
+    TCase *db = ts_tcase(s, "writer", 300, NULL, NULL, writer_in_order_exactly_once, replay_after_crash_is_idempotent,
+                         sigkill_then_restart, refused_record_does_not_block, store_last_per_person_and_list_checks,
+                         daemon_state_dir_unusable, NULL);
     tcase_add_checked_fixture(db, tmp_setup, tmp_teardown);
-    tcase_add_test(db, writer_in_order_exactly_once);
-    tcase_add_test(db, replay_after_crash_is_idempotent);
-    tcase_add_test(db, sigkill_then_restart);
-    tcase_add_test(db, refused_record_does_not_block);
-    tcase_add_test(db, store_last_per_person_and_list_checks);
-    tcase_add_test(db, daemon_state_dir_unusable);
-    tcase_set_timeout(db, 300);
-    suite_add_tcase(s, db);
-
     /* a private cluster, not the run's: the case stops and starts it */
-    TCase *outage = tcase_create("outage");
-    tcase_add_unchecked_fixture(outage, ts_own_pg_up, ts_own_pg_down);
+    TCase *outage = ts_tcase(s, "outage", 300, ts_own_pg_up, ts_own_pg_down, database_outage, NULL);
     tcase_add_checked_fixture(outage, tmp_setup, tmp_teardown);
-    tcase_add_test(outage, database_outage);
-    tcase_set_timeout(outage, 300);
-    suite_add_tcase(s, outage);
-
-    TCase *api = tcase_create("api");
-    tcase_add_unchecked_fixture(api, api_setup, api_teardown);
-    tcase_add_test(api, api_events_and_metrics);
-    tcase_set_timeout(api, 300);
-    suite_add_tcase(s, api);
+    ts_tcase(s, "api", 300, api_setup, api_teardown, api_events_and_metrics, NULL);
     return s;
 }

@@ -15,6 +15,7 @@
 
 #include "attendd/store_events.h"
 #include "support.h"
+#include "support_api.h"
 
 static char conninfo[600];
 static struct ts_daemon D;
@@ -29,19 +30,6 @@ static struct ts_daemon D;
 #define N_CJK "\xe5\xb1\xb1\xe7\x94\xb0 \xe5\xa4\xaa\xe9\x83\x8e, \xe7\x9c\x8b\xe8\xad\xb7\xe5\xb8\xab" /* 山田 太郎, 看護師 */
 /* P_COMMA's camera events: more than two export batches */
 #define BULK (2 * EVENTS_EXPORT_BATCH + 345)
-
-static void sql(const char *s)
-{
-    char out[256];
-    ck_assert_msg(ts_psql(conninfo, s, out, sizeof out) == 0, "psql failed: %.300s", s);
-}
-
-static long long sql_int(const char *s)
-{
-    char out[256] = "";
-    ck_assert_msg(ts_psql(conninfo, s, out, sizeof out) == 0, "psql failed: %.300s", s);
-    return atoll(out);
-}
 
 static size_t sink(char *p, size_t sz, size_t n, void *ud)
 {
@@ -160,11 +148,7 @@ static void expect_problem(const char *path, const char *accept, long status, co
     get(path, D.hr_token, accept, &r);
     ck_assert_msg(r.status == status, "GET %s: %ld %.300s", path, r.status, r.body);
     ck_assert_msg(strncmp(r.content_type, "application/problem+json", 24) == 0, "content type %s", r.content_type);
-    json_t *j = json_loads(r.body, 0, NULL);
-    ck_assert_ptr_nonnull(j);
-    ck_assert_str_eq(json_string_value(json_object_get(j, "code")), code);
-    ck_assert_str_eq(json_string_value(json_object_get(j, "field")), field);
-    json_decref(j);
+    ts_expect_problem(ts_json_body(r.body, r.len), r.status, status, code, field);
     ts_resp_free(&r);
 }
 
@@ -175,10 +159,10 @@ static void fx_start(void)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     ck_assert_int_eq(ts_db_new(conninfo, sizeof conninfo), 0);
     ck_assert_int_eq(ts_daemon_start(&D, conninfo, NULL), 0);
-    sql("INSERT INTO people (id, employee_no, name, department) VALUES"
+    ts_sql(conninfo, "INSERT INTO people (id, employee_no, name, department) VALUES"
         " ('" P_COMMA "', 'E,1', '" N_COMMA "', 'ICU'), ('" P_NEWLINE "', 'E\"2', '" N_NEWLINE "', 'ICU'),"
         " ('" P_CJK "', '\xe7\xb7\xa8\xe5\x8f\xb7-3', '" N_CJK "', 'ER')");
-    sql("INSERT INTO cameras (id, name, url, enabled) VALUES ('" CAM1 "', 'ward 1', 'rtsp://127.0.0.1:1/a', false),"
+    ts_sql(conninfo, "INSERT INTO cameras (id, name, url, enabled) VALUES ('" CAM1 "', 'ward 1', 'rtsp://127.0.0.1:1/a', false),"
         " ('" CAM2 "', 'ward 2', 'rtsp://127.0.0.1:1/b', false)");
     char s[1024];
     /* BULK camera events of P_COMMA, one a minute from 2026-01-01, alternating cameras */
@@ -189,15 +173,15 @@ static void fx_start(void)
              " timestamptz '2026-01-01 00:00:00+00' + g * interval '1 minute', 0.625, 0.96875, 'camera'"
              " FROM generate_series(1, %d) g",
              BULK);
-    sql(s);
-    sql("INSERT INTO events (id, person_id, camera_id, kind, ts, similarity, liveness, source) VALUES"
+    ts_sql(conninfo, s);
+    ts_sql(conninfo, "INSERT INTO events (id, person_id, camera_id, kind, ts, similarity, liveness, source) VALUES"
         " (gen_random_uuid(), '" P_NEWLINE "', '" CAM1 "', 'in', '2026-02-01 07:00:00.123456+00', 0.5, 0.9, 'camera'),"
         " (gen_random_uuid(), '" P_CJK "', '" CAM2 "', 'in', '2026-02-01 07:01:00+00', 0.75, 0.875, 'camera')");
-    sql("INSERT INTO events (id, person_id, kind, ts, source, reason, created_by) VALUES"
+    ts_sql(conninfo, "INSERT INTO events (id, person_id, kind, ts, source, reason, created_by) VALUES"
         " (gen_random_uuid(), '" P_CJK "', 'out', '2026-02-01 15:00:00+00', 'manual', 'badge, \"forgot\"\nat home',"
         " 'test-hr')");
     /* a voided punch is in no export */
-    sql("INSERT INTO events (id, person_id, kind, ts, source, reason, created_by, voided_at) VALUES"
+    ts_sql(conninfo, "INSERT INTO events (id, person_id, kind, ts, source, reason, created_by, voided_at) VALUES"
         " (gen_random_uuid(), '" P_CJK "', 'in', '2026-02-01 16:00:00+00', 'manual', 'typo', 'test-hr', now())");
 }
 
@@ -270,7 +254,7 @@ START_TEST(every_event_across_batches_and_filters)
     ck_assert_msg(strncmp(r.content_type, "text/csv", 8) == 0, "content type %s", r.content_type);
     json_t *rows = parse_csv(&r);
     ts_resp_free(&r);
-    long long live = sql_int("SELECT count(*) FROM events WHERE voided_at IS NULL");
+    long long live = ts_sql_int(conninfo, "SELECT count(*) FROM events WHERE voided_at IS NULL");
     ck_assert_int_gt(live, 2 * EVENTS_EXPORT_BATCH);
     ck_assert_int_eq((long long)json_array_size(rows) - 1, live);
     char s[256];
@@ -285,7 +269,7 @@ START_TEST(every_event_across_batches_and_filters)
     /* camera filter spanning batches */
     rows = get_csv("/api/v1/events?format=csv&camera_id=" CAM1, D.hr_token);
     ck_assert_int_eq((long long)json_array_size(rows) - 1,
-                     sql_int("SELECT count(*) FROM events WHERE voided_at IS NULL AND camera_id = '" CAM1 "'"));
+                     ts_sql_int(conninfo, "SELECT count(*) FROM events WHERE voided_at IS NULL AND camera_id = '" CAM1 "'"));
     ck_assert_int_gt(json_array_size(rows), EVENTS_EXPORT_BATCH);
     for (size_t i = 1; i < json_array_size(rows); i++) ck_assert_str_eq(cell(rows, i, "camera_id"), CAM1);
     json_decref(rows);
@@ -295,7 +279,7 @@ START_TEST(every_event_across_batches_and_filters)
     snprintf(s, sizeof s,
              "SELECT count(*) FROM events WHERE voided_at IS NULL AND ts >= '2026-01-01T10:00:00Z'"
              " AND ts < '2026-01-02T03:00:00Z'");
-    ck_assert_int_eq((long long)json_array_size(rows) - 1, sql_int(s));
+    ck_assert_int_eq((long long)json_array_size(rows) - 1, ts_sql_int(conninfo, s));
     ck_assert_int_eq(json_array_size(rows) - 1, 17 * 60);
     ck_assert_str_eq(cell(rows, 1, "ts"), "2026-01-02T02:59:00.000000Z");
     ck_assert_str_eq(cell(rows, json_array_size(rows) - 1, "ts"), "2026-01-01T10:00:00.000000Z");
@@ -321,7 +305,7 @@ START_TEST(every_event_across_batches_and_filters)
     ck_assert_int_eq((long long)json_array_size(rows) - 1, live - 3);
     json_decref(rows);
     /* each export is audited, format named */
-    ck_assert_int_ge(sql_int("SELECT count(*) FROM audit_log WHERE action = 'event.list' AND detail->>'format' = 'csv'"
+    ck_assert_int_ge(ts_sql_int(conninfo, "SELECT count(*) FROM audit_log WHERE action = 'event.list' AND detail->>'format' = 'csv'"
                              " AND outcome = 'ok'"),
                      6);
 }
@@ -416,7 +400,7 @@ static void send_json(const char *method, const char *path, const char *json, lo
 
 static long long audit_reads(void)
 {
-    return sql_int("SELECT count(*) FROM audit_log WHERE action = 'event.list' AND detail->>'format' = 'json'");
+    return ts_sql_int(conninfo, "SELECT count(*) FROM audit_log WHERE action = 'event.list' AND detail->>'format' = 'json'");
 }
 
 /* the JSON page of the question below, as text */
@@ -485,14 +469,8 @@ END_TEST
 Suite *events_csv_suite(void)
 {
     Suite *s = suite_create("events_csv");
-    TCase *tc = tcase_create("api");
-    tcase_add_unchecked_fixture(tc, fx_start, fx_stop);
-    tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, names_round_trip);
-    tcase_add_test(tc, every_event_across_batches_and_filters);
-    tcase_add_test(tc, pseudonymous_sees_no_names);
-    tcase_add_test(tc, refusals_and_etags);
-    tcase_add_test(tc, cached_pages_never_stale); /* last: it writes */
-    suite_add_tcase(s, tc);
+    /* cached_pages_never_stale last: it writes */
+    ts_tcase(s, "api", 120, fx_start, fx_stop, names_round_trip, every_event_across_batches_and_filters,
+             pseudonymous_sees_no_names, refusals_and_etags, cached_pages_never_stale, NULL);
     return s;
 }

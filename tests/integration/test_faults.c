@@ -759,15 +759,8 @@ END_TEST
 Suite *faults_suite(void)
 {
     Suite *s = suite_create("faults");
-    TCase *tc = tcase_create("faults");
-    /* a private cluster, not the run's: two of the cases stop and restart PostgreSQL */
-    tcase_add_unchecked_fixture(tc, ts_own_pg_up, ts_own_pg_down);
+    TCase *tc = ts_tcase(s, "faults", 300, ts_own_pg_up, ts_own_pg_down, corrupt_records_skipped_neighbours_written,
+                         spool_disk_full, sigterm_with_events_in_flight, pg_restart_under_load, NULL);
     tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
-    tcase_add_test(tc, corrupt_records_skipped_neighbours_written);
-    tcase_add_test(tc, spool_disk_full);
-    tcase_add_test(tc, sigterm_with_events_in_flight);
-    tcase_add_test(tc, pg_restart_under_load);
-    tcase_set_timeout(tc, 300);
-    suite_add_tcase(s, tc);
     return s;
 }

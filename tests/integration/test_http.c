@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "support.h"
+#include "support_api.h"
 
 /* ---- a libcurl client that also keeps response headers and can stream a chunked body ---------- */
 
@@ -189,13 +190,6 @@ static json_t *parse(const struct resp *r)
     return j;
 }
 
-static const char *jstr(json_t *o, const char *k)
-{
-    json_t *v = json_object_get(o, k);
-    ck_assert_msg(json_is_string(v), "member '%s' missing or not a string", k);
-    return json_string_value(v);
-}
-
 /* Check a problem body: content type, every RFC 9457 member, the stable code, optional field. */
 static void expect_problem(const struct resp *r, long status, const char *code, const char *field)
 {
@@ -203,19 +197,7 @@ static void expect_problem(const struct resp *r, long status, const char *code, 
     ck_assert_msg(r->status == status, "status %ld, expected %ld: %s", r->status, status, r->body);
     ck_assert_ptr_nonnull(header(r, "Content-Type", ct, sizeof ct));
     ck_assert_str_eq(ct, "application/problem+json");
-    json_t *j = parse(r);
-    ck_assert_str_eq(jstr(j, "code"), code);
-    char type[160];
-    snprintf(type, sizeof type, "https://attendd.example/problems/%s", code);
-    ck_assert_str_eq(jstr(j, "type"), type);
-    ck_assert(strlen(jstr(j, "title")) > 0);
-    ck_assert(strlen(jstr(j, "detail")) > 0);
-    ck_assert_int_eq(json_integer_value(json_object_get(j, "status")), status);
-    if (field)
-        ck_assert_str_eq(jstr(j, "field"), field);
-    else
-        ck_assert_ptr_null(json_object_get(j, "field"));
-    json_decref(j);
+    ts_expect_problem(parse(r), r->status, status, code, field);
 }
 
 static void whoami_id(const char *token, char *id, size_t len)
@@ -224,7 +206,7 @@ static void whoami_id(const char *token, char *id, size_t len)
     ck_assert_int_eq(req_full("GET", url(&D, "/api/v1/whoami"), bearer(token), NULL, NULL, 0, NULL, &r), 0);
     ck_assert_int_eq(r.status, 200);
     json_t *j = parse(&r);
-    snprintf(id, len, "%s", jstr(j, "id"));
+    snprintf(id, len, "%s", ts_jstr(j, "id"));
     json_decref(j);
 }
 
@@ -253,7 +235,7 @@ START_TEST(healthz_and_readyz)
     ck_assert_int_eq(r.status, 200);
     ck_assert_str_eq(header(&r, "Content-Type", v, sizeof v), "application/json");
     json_t *j = parse(&r);
-    ck_assert_str_eq(jstr(j, "status"), "ok");
+    ck_assert_str_eq(ts_jstr(j, "status"), "ok");
     json_decref(j);
 
     ck_assert_int_eq(req_full("HEAD", url(&D, "/healthz"), NULL, NULL, NULL, 0, NULL, &r), 0);
@@ -264,7 +246,7 @@ START_TEST(healthz_and_readyz)
     ck_assert_int_eq(req_full("GET", url(&D, "/readyz"), NULL, NULL, NULL, 0, NULL, &r), 0);
     ck_assert_msg(r.status == 200, "readyz: %ld %s", r.status, r.body);
     j = parse(&r);
-    ck_assert_str_eq(jstr(j, "status"), "ready");
+    ck_assert_str_eq(ts_jstr(j, "status"), "ready");
     json_decref(j);
 }
 END_TEST
@@ -303,8 +285,8 @@ START_TEST(roles_403_and_200)
     ck_assert_int_eq(req_full("GET", url(&D, "/api/v1/whoami"), bearer(D.hr_token), NULL, NULL, 0, NULL, &r), 0);
     ck_assert_int_eq(r.status, 200);
     json_t *j = parse(&r);
-    ck_assert_str_eq(jstr(j, "role"), "hr");
-    ck_assert_str_eq(jstr(j, "name"), "test-hr");
+    ck_assert_str_eq(ts_jstr(j, "role"), "hr");
+    ck_assert_str_eq(ts_jstr(j, "name"), "test-hr");
     json_decref(j);
 
     ck_assert_int_eq(req_full("GET", url(&D, "/api/v1/tokens"), bearer(D.hr_token), NULL, NULL, 0, NULL, &r), 0);
@@ -334,11 +316,11 @@ START_TEST(roles_403_and_200)
     json_t *t;
     int seen = 0;
     json_array_foreach(list, i, t) {
-        if (!strcmp(jstr(t, "id"), admin_id)) {
+        if (!strcmp(ts_jstr(t, "id"), admin_id)) {
             seen++;
-            ck_assert_str_eq(jstr(t, "role"), "admin");
+            ck_assert_str_eq(ts_jstr(t, "role"), "admin");
             ck_assert(json_is_false(json_object_get(t, "revoked")));
-            ck_assert(strlen(jstr(t, "created_at")) == 20);
+            ck_assert(strlen(ts_jstr(t, "created_at")) == 20);
         }
     }
     ck_assert_int_eq(seen, 1);
@@ -363,8 +345,8 @@ static void create_token(const char *name, const char *role, char *id, size_t id
     ck_assert_int_eq(strncmp(jstr(j, "token"), "att_", 4), 0);
     ck_assert(json_is_false(json_object_get(j, "pseudonymous"))); /* shown, off by default */
     ck_assert_int_eq(json_object_size(j), 5);
-    snprintf(id, idlen, "%s", jstr(j, "id"));
-    snprintf(tok, toklen, "%s", jstr(j, "token"));
+    snprintf(id, idlen, "%s", ts_jstr(j, "id"));
+    snprintf(tok, toklen, "%s", ts_jstr(j, "token"));
     json_decref(j);
 }
 
@@ -377,8 +359,8 @@ START_TEST(token_create_use_revoke_audit)
     ck_assert_int_eq(req_full("GET", url(&D, "/api/v1/whoami"), bearer(tok), NULL, NULL, 0, NULL, &r), 0);
     ck_assert_int_eq(r.status, 200);
     json_t *j = parse(&r);
-    ck_assert_str_eq(jstr(j, "id"), id);
-    ck_assert_str_eq(jstr(j, "role"), "hr");
+    ck_assert_str_eq(ts_jstr(j, "id"), id);
+    ck_assert_str_eq(ts_jstr(j, "role"), "hr");
     json_decref(j);
 
     /* the secret is nowhere in the database, only its keyed hash */
@@ -618,7 +600,7 @@ static void expect_not_ready(const struct ts_daemon *d, const char *reason, cons
     ck_assert_int_eq(json_array_size(reasons), also_reason ? 2 : 1);
     ck_assert_str_eq(json_string_value(json_array_get(reasons, 0)), reason);
     if (also_reason) ck_assert_str_eq(json_string_value(json_array_get(reasons, 1)), also_reason);
-    ck_assert_msg(strstr(jstr(j, "detail"), detail_part), "detail: %s", jstr(j, "detail"));
+    ck_assert_msg(strstr(ts_jstr(j, "detail"), detail_part), "detail: %s", ts_jstr(j, "detail"));
     json_decref(j);
 }
 
@@ -748,7 +730,7 @@ START_TEST(shutdown_waits_for_request_in_flight)
     ck_assert_msg(u.r.curl == CURLE_OK, "in-flight request failed: %s", curl_easy_strerror(u.r.curl));
     ck_assert_msg(u.r.status == 201, "in-flight request: %ld %s", u.r.status, u.r.body);
     json_t *j = parse(&u.r);
-    ck_assert_str_eq(jstr(j, "name"), "in flight");
+    ck_assert_str_eq(ts_jstr(j, "name"), "in flight");
     json_decref(j);
     char v[32];
     ck_assert_str_eq(header(&u.r, "Connection", v, sizeof v), "close");
@@ -788,31 +770,11 @@ END_TEST
 Suite *http_suite(void)
 {
     Suite *s = suite_create("http");
-
-    TCase *api = tcase_create("api");
-    tcase_add_unchecked_fixture(api, api_setup, api_teardown);
-    tcase_set_timeout(api, 120);
-    tcase_add_test(api, healthz_and_readyz);
-    tcase_add_test(api, auth_401_paths);
-    tcase_add_test(api, roles_403_and_200);
-    tcase_add_test(api, token_create_use_revoke_audit);
-    tcase_add_test(api, admin_token_can_create_admin);
-    tcase_add_test(api, not_found_and_method_not_allowed);
-    tcase_add_test(api, json_body_validation);
-    tcase_add_test(api, body_limit_content_length);
-    tcase_add_test(api, body_limit_chunked);
-    suite_add_tcase(s, api);
-
-    TCase *ready = tcase_create("readiness");
-    tcase_set_timeout(ready, 180);
-    tcase_add_test(ready, readyz_database_unreachable);
-    tcase_add_test(ready, readyz_models_missing);
-    suite_add_tcase(s, ready);
-
-    TCase *stop = tcase_create("shutdown");
-    tcase_set_timeout(stop, 240);
-    tcase_add_test(stop, shutdown_waits_for_request_in_flight);
-    tcase_add_test(stop, shutdown_deadline_cuts_stuck_request);
-    suite_add_tcase(s, stop);
+    ts_tcase(s, "api", 120, api_setup, api_teardown, healthz_and_readyz, auth_401_paths, roles_403_and_200,
+             token_create_use_revoke_audit, admin_token_can_create_admin, not_found_and_method_not_allowed,
+             json_body_validation, body_limit_content_length, body_limit_chunked, NULL);
+    ts_tcase(s, "readiness", 180, NULL, NULL, readyz_database_unreachable, readyz_models_missing, NULL);
+    ts_tcase(s, "shutdown", 240, NULL, NULL, shutdown_waits_for_request_in_flight, shutdown_deadline_cuts_stuck_request,
+             NULL);
     return s;
 }

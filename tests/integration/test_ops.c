@@ -508,7 +508,7 @@ static void identified_as(const struct ts_daemon *d, const char *img, char *pers
 START_TEST(altered_template_row_leaves_others_recognised)
 {
     char conninfo[600], u[300], sql[400], got[64], bad_face[64];
-    ck_assert_int_eq(ts_pg_new_db(&pg, conninfo, sizeof conninfo), 0);
+    ck_assert_int_eq(ts_db_new(conninfo, sizeof conninfo), 0);
     struct ts_daemon d = {.keep_dir = 1};
     ck_assert_int_eq(ts_daemon_start(&d, conninfo, NULL), 0);
     const char *enrol[3] = {"faces/img1.jpg", "faces/img3.jpg", "faces/img8.jpg"};   /* id01, id02, id03 */
@@ -667,28 +667,11 @@ END_TEST
 Suite *ops_suite(void)
 {
     Suite *s = suite_create("ops");
-    TCase *t = tcase_create("backup_check");
-    tcase_set_timeout(t, 240);
-    tcase_add_test(t, agrees_then_names_a_wrong_template_key);
-    tcase_add_test(t, names_an_altered_template_row);
-    tcase_add_test(t, names_a_corrupt_spool_record);
-    suite_add_tcase(s, t);
-    TCase *l = tcase_create("logs");
-    tcase_set_timeout(l, 240);
-    tcase_add_test(l, info_logs_hold_no_secrets);
-    suite_add_tcase(s, l);
-    TCase *r = tcase_create("reload");
-    tcase_set_timeout(r, 240);
-    tcase_add_test(r, sighup_reapplies_config_cameras);
-    suite_add_tcase(s, r);
-    TCase *g = tcase_create("gallery");
-    tcase_set_timeout(g, 240);
-    tcase_add_unchecked_fixture(g, pg_up, pg_down);
-    tcase_add_test(g, altered_template_row_leaves_others_recognised);
-    suite_add_tcase(s, g);
-    TCase *m = tcase_create("make_run");
-    tcase_set_timeout(m, 240);
-    tcase_add_test(m, make_run_starts_in_a_private_directory);
-    suite_add_tcase(s, m);
+    ts_tcase(s, "backup_check", 240, NULL, NULL, agrees_then_names_a_wrong_template_key, names_an_altered_template_row,
+             names_a_corrupt_spool_record, NULL);
+    ts_tcase(s, "logs", 240, NULL, NULL, info_logs_hold_no_secrets, NULL);
+    ts_tcase(s, "reload", 240, NULL, NULL, sighup_reapplies_config_cameras, NULL);
+    ts_tcase(s, "gallery", 240, NULL, NULL, altered_template_row_leaves_others_recognised, NULL);
+    ts_tcase(s, "make_run", 240, NULL, NULL, make_run_starts_in_a_private_directory, NULL);
     return s;
 }

@@ -646,17 +646,8 @@ END_TEST
 Suite *pipeline_suite(void)
 {
     Suite *s = suite_create("pipeline");
-    TCase *ip = tcase_create("in_process");
-    tcase_add_test(ip, in_process_shift_change);
-    tcase_set_timeout(ip, 400);
-    suite_add_tcase(s, ip);
-    TCase *dm = tcase_create("daemon");
-    /* a private cluster, not the run's: two of the cases stop PostgreSQL */
-    tcase_add_unchecked_fixture(dm, ts_own_pg_up, ts_own_pg_down);
-    tcase_add_test(dm, daemon_shift_change);
-    tcase_add_test(dm, daemon_database_outage);
-    tcase_add_test(dm, daemon_sigkill_with_spooled_events);
-    tcase_set_timeout(dm, 600);
-    suite_add_tcase(s, dm);
+    ts_tcase(s, "in_process", 400, NULL, NULL, in_process_shift_change, NULL);
+    ts_tcase(s, "daemon", 600, ts_own_pg_up, ts_own_pg_down, daemon_shift_change, daemon_database_outage,
+             daemon_sigkill_with_spooled_events, NULL);
     return s;
 }

@@ -40,7 +40,7 @@ static void setup_on(int own)
     if (ts_daemon_start(&D, conninfo, "sse_ping_s = 1\nsse_max_streams = 2\nshutdown_timeout_s = 20") != 0) return;
     char err[512];
     if (db_connect(conninfo, "attendd-test", &db, err, sizeof err) != ATT_OK) return;
-    tp_q_text(db, "INSERT INTO people (employee_no, name) VALUES ('N-1', 'Ada') RETURNING id", person, sizeof person);
+    ts_q_text(db, "INSERT INTO people (employee_no, name) VALUES ('N-1', 'Ada') RETURNING id", person, sizeof person);
     ready = 1;
 }
 
@@ -106,7 +106,7 @@ START_TEST(etag_and_304)
     tp_resp_free(&b);
 
     /* If-None-Match → 304, no body, same ETag, and no audit row */
-    long long audits = tp_q_int(db, "SELECT count(*) FROM audit_log WHERE action = 'event.list'");
+    long long audits = ts_q_int(db, "SELECT count(*) FROM audit_log WHERE action = 'event.list'");
     ck_assert_int_eq(get("/api/v1/events?limit=10", D.hr_token, a.etag, &c), 304);
     ck_assert_int_eq((long)c.len, 0);
     ck_assert_str_eq(c.etag, a.etag);
@@ -115,7 +115,7 @@ START_TEST(etag_and_304)
     snprintf(list, sizeof list, "\"nope\", W/%s", a.etag);
     ck_assert_int_eq(get("/api/v1/events?limit=10", D.hr_token, list, &c), 304);
     tp_resp_free(&c);
-    ck_assert_int_eq(tp_q_int(db, "SELECT count(*) FROM audit_log WHERE action = 'event.list'"), audits);
+    ck_assert_int_eq(ts_q_int(db, "SELECT count(*) FROM audit_log WHERE action = 'event.list'"), audits);
 
     /* a change: a new ETag and a 200 for the old one; voiding changes it again */
     char id[37];
@@ -401,18 +401,10 @@ END_TEST
 Suite *polling_suite(void)
 {
     Suite *s = suite_create("polling");
-    TCase *tc = tcase_create("api");
+    TCase *tc = ts_tcase(s, "api", 300, NULL, NULL, etag_and_304, attendance_etag, sse_feed, sse_limit_and_prompt_stop,
+                         NULL);
     tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, etag_and_304);
-    tcase_add_test(tc, attendance_etag);
-    tcase_add_test(tc, sse_feed);
-    tcase_add_test(tc, sse_limit_and_prompt_stop);
-    tcase_set_timeout(tc, 300);
-    suite_add_tcase(s, tc);
-    TCase *outage = tcase_create("outage");
+    TCase *outage = ts_tcase(s, "outage", 300, NULL, NULL, not_modified_without_database, NULL);
     tcase_add_checked_fixture(outage, setup_own_cluster, teardown);
-    tcase_add_test(outage, not_modified_without_database);
-    tcase_set_timeout(outage, 300);
-    suite_add_tcase(s, outage);
     return s;
 }

@@ -49,20 +49,20 @@ static void seed(void)
         char sql[256];
         snprintf(sql, sizeof sql, "INSERT INTO people (employee_no, name) VALUES ('P-%d', '%s') RETURNING id", i,
                  names[i]);
-        tp_q_text(db, sql, people[i], sizeof people[i]);
+        ts_q_text(db, sql, people[i], sizeof people[i]);
     }
     char sql[512];
     snprintf(sql, sizeof sql,
              "UPDATE people SET employee_no = NULL, name = NULL, active = false, erased_at = now() WHERE id = '%s'",
              people[2]);
-    tp_q_exec(db, sql);
-    tp_q_text(db, "INSERT INTO cameras (name, url) VALUES ('ward 1', 'rtsp://127.0.0.1:1/a') RETURNING id", cam,
+    ts_q_exec(db, sql);
+    ts_q_text(db, "INSERT INTO cameras (name, url) VALUES ('ward 1', 'rtsp://127.0.0.1:1/a') RETURNING id", cam,
               sizeof cam);
     snprintf(sql, sizeof sql,
              "INSERT INTO events (id, person_id, camera_id, kind, ts, similarity, liveness, source)"
              " VALUES (gen_random_uuid(), '%s', '%s', 'in', '2024-05-01T07:00:00Z', 0.6, 0.9, 'camera') RETURNING id",
              people[0], cam);
-    tp_q_text(db, sql, cam_event, sizeof cam_event);
+    ts_q_text(db, sql, cam_event, sizeof cam_event);
 }
 
 static long post_punch(const char *token, const char *body, json_t **out)
@@ -158,7 +158,7 @@ START_TEST(punch_create_list_void)
     snprintf(sql, sizeof sql,
              "SELECT count(*) FROM audit_log WHERE action = 'punch.create' AND target_id = '%s' AND outcome = 'ok'"
              " AND actor = 'test-hr'", id);
-    ck_assert_int_eq(tp_q_int(db, sql), 1);
+    ck_assert_int_eq(ts_q_int(db, sql), 1);
 
     /* void: gone from the list, the row stays with voided_at, audited */
     ck_assert_int_eq(do_delete(D.admin_token, id, NULL), 204);
@@ -167,10 +167,10 @@ START_TEST(punch_create_list_void)
     ck_assert_ptr_nonnull(find_event(json_object_get(l, "items"), cam_event));
     json_decref(l);
     snprintf(sql, sizeof sql, "SELECT count(*) FROM events WHERE id = '%s' AND voided_at IS NOT NULL AND source = 'manual'", id);
-    ck_assert_int_eq(tp_q_int(db, sql), 1);
+    ck_assert_int_eq(ts_q_int(db, sql), 1);
     snprintf(sql, sizeof sql,
              "SELECT count(*) FROM audit_log WHERE action = 'punch.void' AND target_id = '%s' AND outcome = 'ok'", id);
-    ck_assert_int_eq(tp_q_int(db, sql), 1);
+    ck_assert_int_eq(ts_q_int(db, sql), 1);
 
     /* twice: 409; a camera event: 409 not_manual_punch and untouched; unknown ids: 404 */
     json_t *j;
@@ -181,11 +181,11 @@ START_TEST(punch_create_list_void)
     ck_assert_str_eq(json_string_value(json_object_get(j, "code")), "not_manual_punch");
     json_decref(j);
     snprintf(sql, sizeof sql, "SELECT count(*) FROM events WHERE id = '%s' AND voided_at IS NULL", cam_event);
-    ck_assert_int_eq(tp_q_int(db, sql), 1);
+    ck_assert_int_eq(ts_q_int(db, sql), 1);
     snprintf(sql, sizeof sql,
              "SELECT count(*) FROM audit_log WHERE action = 'punch.void' AND target_id = '%s' AND outcome = 'not_manual_punch'",
              cam_event);
-    ck_assert_int_eq(tp_q_int(db, sql), 1);
+    ck_assert_int_eq(ts_q_int(db, sql), 1);
     ck_assert_int_eq(do_delete(D.hr_token, "00000000-0000-4000-8000-000000000000", NULL), 404);
     ck_assert_int_eq(do_delete(D.hr_token, "not-a-uuid", NULL), 404);
 }
@@ -223,7 +223,7 @@ START_TEST(punch_bad_input_and_auth)
     expect_422(body, "reason");
     snprintf(body, sizeof body, "{\"person_id\":\"%s\",\"kind\":\"in\",\"ts\":\"2024-05-01T07:00:00Z\"}", people[0]);
     expect_422(body, "reason");
-    ck_assert_int_eq(tp_q_int(db, "SELECT count(*) FROM events WHERE source = 'manual'"), 0);
+    ck_assert_int_eq(ts_q_int(db, "SELECT count(*) FROM events WHERE source = 'manual'"), 0);
 
     /* 401 without or with a bad token */
     snprintf(body, sizeof body, "{\"person_id\":\"%s\",\"kind\":\"in\",\"ts\":\"2024-05-01T07:00:00Z\",\"reason\":\"x\"}",
@@ -269,9 +269,9 @@ START_TEST(pseudonymous_token)
 
     char pseudo0[64], pseudo1[64], sql[256];
     snprintf(sql, sizeof sql, "SELECT pseudonym FROM people WHERE id = '%s'", people[0]);
-    tp_q_text(db, sql, pseudo0, sizeof pseudo0);
+    ts_q_text(db, sql, pseudo0, sizeof pseudo0);
     snprintf(sql, sizeof sql, "SELECT pseudonym FROM people WHERE id = '%s'", people[1]);
-    tp_q_text(db, sql, pseudo1, sizeof pseudo1);
+    ts_q_text(db, sql, pseudo1, sizeof pseudo1);
 
     char first[4096] = "";
     for (int round = 0; round < 2; round++) {
@@ -333,12 +333,8 @@ END_TEST
 Suite *punches_suite(void)
 {
     Suite *s = suite_create("punches");
-    TCase *api = tcase_create("api");
+    TCase *api = ts_tcase(s, "api", 300, NULL, NULL, punch_create_list_void, punch_bad_input_and_auth,
+                          pseudonymous_token, NULL);
     tcase_add_checked_fixture(api, setup, teardown);
-    tcase_add_test(api, punch_create_list_void);
-    tcase_add_test(api, punch_bad_input_and_auth);
-    tcase_add_test(api, pseudonymous_token);
-    tcase_set_timeout(api, 300);
-    suite_add_tcase(s, api);
     return s;
 }

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "support.h"
+#include "support_api.h"
 
 /* ---- fixture: a cluster, a database, a daemon, a scratch directory ----------------------------- */
 
@@ -40,20 +41,6 @@ static void sh(const char *fmt, ...)
     ck_assert_msg(system(cmd) == 0, "command failed: %s", cmd);
 }
 
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)n + 1);
-    ck_assert(b != NULL && fread(b, 1, (size_t)n, f) == (size_t)n);
-    fclose(f);
-    *len = (size_t)n;
-    return b;
-}
-
 static char *face(const char *file)
 {
     static char buf[4][512];
@@ -76,12 +63,11 @@ static long wait_ready(void)
     return st;
 }
 
-static json_t *call(const char *method, const char *u, const char *token, const char *json, long *status);
 
 static void whoami_id(const char *token, char *id, size_t len)
 {
     long st;
-    json_t *j = call("GET", url("/api/v1/whoami"), token, NULL, &st);
+    json_t *j = ts_call("GET", url("/api/v1/whoami"), token, NULL, &st);
     ck_assert_int_eq(st, 200);
     snprintf(id, len, "%s", json_string_value(json_object_get(j, "id")));
     json_decref(j);
@@ -129,33 +115,13 @@ static void fx_errors(void)
 
 /* ---- HTTP helpers ------------------------------------------------------------------------------ */
 
-static json_t *parse_body(const struct ts_resp *r)
-{
-    if (r->len == 0) return NULL;
-    json_error_t e;
-    json_t *j = json_loadb(r->body, r->len, 0, &e);
-    ck_assert_msg(j != NULL, "response is not JSON (%s): %.300s", e.text, r->body);
-    return j;
-}
-
-/* A JSON request (json may be NULL for none); returns the parsed body (or NULL) and the status. */
-static json_t *call(const char *method, const char *u, const char *token, const char *json, long *status)
-{
-    struct ts_resp r;
-    ck_assert_int_eq(ts_http(method, u, token, json, json ? strlen(json) : 0, json ? "application/json" : NULL, &r), 0);
-    *status = r.status;
-    json_t *j = parse_body(&r);
-    ts_resp_free(&r);
-    return j;
-}
-
 /* A raw body with a Content-Type (NULL: none). */
 static json_t *post_raw(const char *u, const char *token, const void *body, size_t len, const char *ctype, long *status)
 {
     struct ts_resp r;
     ck_assert_int_eq(ts_http("POST", u, token, body, len, ctype, &r), 0);
     *status = r.status;
-    json_t *j = parse_body(&r);
+    json_t *j = ts_json_body(r.body, r.len);
     ts_resp_free(&r);
     return j;
 }
@@ -163,7 +129,7 @@ static json_t *post_raw(const char *u, const char *token, const void *body, size
 static json_t *post_file(const char *u, const char *token, const char *path, const char *ctype, long *status)
 {
     size_t len;
-    char *b = slurp(path, &len);
+    char *b = ts_slurp(path, &len);
     json_t *j = post_raw(u, token, b, len, ctype, status);
     free(b);
     return j;
@@ -220,30 +186,9 @@ static json_t *post_form(const char *u, const char *token, const char *const *fi
     curl_slist_free_all(h);
     curl_mime_free(m);
     curl_easy_cleanup(c);
-    json_t *j = parse_body(&r);
+    json_t *j = ts_json_body(r.body, r.len);
     ts_resp_free(&r);
     return j;
-}
-
-static const char *jstr(json_t *o, const char *k)
-{
-    json_t *v = json_object_get(o, k);
-    ck_assert_msg(json_is_string(v), "member '%s' missing or not a string", k);
-    return json_string_value(v);
-}
-
-/* A problem body with this status and code (and field, when given). Consumes j. */
-static void expect_problem(json_t *j, long status, long want_status, const char *code, const char *field)
-{
-    char *txt = j ? json_dumps(j, JSON_COMPACT) : strdup("(no body)");
-    ck_assert_msg(status == want_status, "status %ld, expected %ld: %s", status, want_status, txt);
-    ck_assert_msg(j != NULL, "no problem body");
-    ck_assert_msg(strcmp(jstr(j, "code"), code) == 0, "code %s, expected %s: %s", jstr(j, "code"), code, txt);
-    ck_assert_int_eq(json_integer_value(json_object_get(j, "status")), want_status);
-    ck_assert(strlen(jstr(j, "detail")) > 0);
-    if (field) ck_assert_str_eq(jstr(j, "field"), field);
-    free(txt);
-    json_decref(j);
 }
 
 static long long psql_count(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -264,9 +209,9 @@ static void create_person(const char *employee_no, const char *name, const char 
     char body[512];
     snprintf(body, sizeof body, "{\"employee_no\":\"%s\",\"name\":\"%s\",\"department\":\"%s\"}", employee_no, name, dept);
     long st;
-    json_t *j = call("POST", url("/api/v1/people"), D.admin_token, body, &st);
+    json_t *j = ts_call("POST", url("/api/v1/people"), D.admin_token, body, &st);
     ck_assert_msg(st == 201, "create %s: %ld", employee_no, st);
-    snprintf(id, 40, "%s", jstr(j, "id"));
+    snprintf(id, 40, "%s", ts_jstr(j, "id"));
     json_decref(j);
 }
 
@@ -278,7 +223,7 @@ static void enrol(const char *person, const char *path, char *face_id)
     char *txt = j ? json_dumps(j, JSON_COMPACT) : NULL;
     ck_assert_msg(st == 201, "enrol %s: %ld %s", path, st, txt ? txt : "");
     free(txt);
-    if (face_id) snprintf(face_id, 40, "%s", jstr(j, "id"));
+    if (face_id) snprintf(face_id, 40, "%s", ts_jstr(j, "id"));
     json_decref(j);
 }
 
@@ -406,7 +351,7 @@ START_TEST(enrol_and_identify_dataset)
                 key, first, json_real_value(json_object_get(q, "size_px")),
                 json_real_value(json_object_get(q, "sharpness")), json_real_value(json_object_get(q, "frontalness")),
                 json_real_value(json_object_get(q, "yaw")), json_real_value(json_object_get(q, "liveness")));
-        ck_assert_str_eq(jstr(j, "person_id"), person[k]);
+        ck_assert_str_eq(ts_jstr(j, "person_id"), person[k]);
         free(txt);
         json_decref(j);
     }
@@ -426,7 +371,7 @@ START_TEST(enrol_and_identify_dataset)
 
     /* metadata only: the template never comes back */
     long st;
-    json_t *j = call("GET", url("/api/v1/people/%s/faces", person[1]), D.hr_token, NULL, &st);
+    json_t *j = ts_call("GET", url("/api/v1/people/%s/faces", person[1]), D.hr_token, NULL, &st);
     ck_assert_int_eq(st, 200);
     json_t *items = json_object_get(j, "items");
     ck_assert_int_eq(json_array_size(items), 1);
@@ -460,7 +405,7 @@ START_TEST(enrol_and_identify_dataset)
     ck_assert_int_eq(ts_daemon_restart(&D), 0);
     struct ts_resp r;
     ck_assert_int_eq(ts_http("GET", url("/readyz"), NULL, NULL, 0, NULL, &r), 0);
-    j = parse_body(&r);
+    j = ts_json_body(r.body, r.len);
     ck_assert_int_eq(r.status, 503);
     ts_resp_free(&r);
     char *reasons = json_dumps(json_object_get(j, "reasons"), 0);
@@ -468,9 +413,9 @@ START_TEST(enrol_and_identify_dataset)
     free(reasons);
     json_decref(j);
     j = post_file(url("/api/v1/identify"), D.hr_token, face("img2.jpg"), "image/jpeg", &st);
-    expect_problem(j, st, 503, "not_ready", NULL);
+    ts_expect_problem(j, st, 503, "not_ready", NULL);
     j = post_file(url("/api/v1/people/%s/faces", person[1]), D.admin_token, face("img2.jpg"), "image/jpeg", &st);
-    expect_problem(j, st, 503, "not_ready", NULL);
+    ts_expect_problem(j, st, 503, "not_ready", NULL);
     json_decref(ids);
     ck_assert_int_eq(ts_daemon_stop(&D, SIGTERM, 60), 0);
     sh("rm -rf '%s'", D.dir);
@@ -488,7 +433,7 @@ static void expect_enrol_error(const char *person, const char *path, const char 
         json_t *q = json_object_get(j, "quality");
         ck_assert_msg(json_is_number(json_object_get(q, quality_member)), "%s: no quality.%s", path, quality_member);
     }
-    expect_problem(j, st, 422, code, NULL);
+    ts_expect_problem(j, st, 422, code, NULL);
 }
 
 START_TEST(enrol_error_codes)
@@ -522,41 +467,41 @@ START_TEST(enrol_error_codes)
     expect_enrol_error(p, rnd, "image/jpeg", "bad_image", NULL);
     long st;
     json_t *j = post_raw(url("/api/v1/people/%s/faces", p), D.admin_token, "", 0, "image/jpeg", &st);
-    expect_problem(j, st, 422, "bad_image", NULL);
+    ts_expect_problem(j, st, 422, "bad_image", NULL);
 
     /* media types and sizes */
     j = post_file(url("/api/v1/people/%s/faces", p), D.admin_token, txt, "text/plain", &st);
-    expect_problem(j, st, 415, "unsupported_media_type", NULL);
+    ts_expect_problem(j, st, 415, "unsupported_media_type", NULL);
     j = post_file(url("/api/v1/people/%s/faces", p), D.admin_token, face("img8.jpg"), NULL, &st);
-    expect_problem(j, st, 415, "unsupported_media_type", NULL);
+    ts_expect_problem(j, st, 415, "unsupported_media_type", NULL);
     j = post_file(url("/api/v1/people/%s/faces", p), D.admin_token, big, "image/jpeg", &st);
-    expect_problem(j, st, 413, "payload_too_large", NULL);
+    ts_expect_problem(j, st, 413, "payload_too_large", NULL);
 
     /* multipart: no file part, two file parts, a file part of another type, malformed */
     j = post_form(url("/api/v1/people/%s/faces", p), D.admin_token, NULL, NULL, "hello", &st);
-    expect_problem(j, st, 422, "invalid_field", "file");
+    ts_expect_problem(j, st, 422, "invalid_field", "file");
     const char *two[] = {face("img8.jpg"), face("img9.jpg"), NULL};
     j = post_form(url("/api/v1/people/%s/faces", p), D.admin_token, two, NULL, NULL, &st);
-    expect_problem(j, st, 422, "invalid_field", "file");
+    ts_expect_problem(j, st, 422, "invalid_field", "file");
     const char *one_txt[] = {txt, NULL};
     j = post_form(url("/api/v1/people/%s/faces", p), D.admin_token, one_txt, NULL, NULL, &st);
-    expect_problem(j, st, 415, "unsupported_media_type", "file");
+    ts_expect_problem(j, st, 415, "unsupported_media_type", "file");
     const char *one[] = {gray, NULL};
     j = post_form(url("/api/v1/people/%s/faces", p), D.admin_token, one, NULL, "a field beside the file", &st);
-    expect_problem(j, st, 422, "no_face", NULL); /* the file part found among fields, then analysed */
+    ts_expect_problem(j, st, 422, "no_face", NULL); /* the file part found among fields, then analysed */
     static const char cut[] = "--b0\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"x.jpg\"\r\n"
                               "Content-Type: image/jpeg\r\n\r\n\xff\xd8 no closing boundary";
     j = post_raw(url("/api/v1/people/%s/faces", p), D.admin_token, cut, sizeof cut - 1, "multipart/form-data; boundary=b0", &st);
-    expect_problem(j, st, 400, "bad_request", NULL);
+    ts_expect_problem(j, st, 400, "bad_request", NULL);
     j = post_raw(url("/api/v1/people/%s/faces", p), D.admin_token, cut, sizeof cut - 1, "multipart/form-data", &st);
-    expect_problem(j, st, 400, "bad_request", NULL);
+    ts_expect_problem(j, st, 400, "bad_request", NULL);
 
     /* an unknown or malformed person: 404 before any analysis */
     j = post_file(url("/api/v1/people/%s/faces", "00000000-0000-4000-8000-000000000000"), D.admin_token,
                   face("img8.jpg"), "image/jpeg", &st);
-    expect_problem(j, st, 404, "not_found", NULL);
+    ts_expect_problem(j, st, 404, "not_found", NULL);
     j = post_file(url("/api/v1/people/not-a-uuid/faces"), D.admin_token, face("img8.jpg"), "image/jpeg", &st);
-    expect_problem(j, st, 404, "not_found", NULL);
+    ts_expect_problem(j, st, 404, "not_found", NULL);
 
     /* nothing was stored; every refusal left its audit row with the error code as outcome */
     ck_assert_int_eq(psql_count("SELECT count(*) FROM faces"), 0);
@@ -570,11 +515,11 @@ START_TEST(enrol_error_codes)
 
     /* identification's input errors */
     j = post_file(url("/api/v1/identify"), D.hr_token, txt, "text/plain", &st);
-    expect_problem(j, st, 415, "unsupported_media_type", NULL);
+    ts_expect_problem(j, st, 415, "unsupported_media_type", NULL);
     j = post_file(url("/api/v1/identify"), D.hr_token, rnd, "image/jpeg", &st);
-    expect_problem(j, st, 422, "bad_image", NULL);
+    ts_expect_problem(j, st, 422, "bad_image", NULL);
     j = post_file(url("/api/v1/identify"), D.hr_token, big, "image/jpeg", &st);
-    expect_problem(j, st, 413, "payload_too_large", NULL);
+    ts_expect_problem(j, st, 413, "payload_too_large", NULL);
     j = post_file(url("/api/v1/identify"), D.hr_token, gray, "image/jpeg", &st);
     ck_assert_int_eq(st, 200); /* no face is an answer, not an error */
     ck_assert_int_eq(json_array_size(json_object_get(j, "faces")), 0);
@@ -596,25 +541,25 @@ END_TEST
 START_TEST(create_and_validate)
 {
     long st;
-    json_t *j = call("POST", url("/api/v1/people"), D.admin_token,
+    json_t *j = ts_call("POST", url("/api/v1/people"), D.admin_token,
                      "{\"employee_no\":\"N-100\",\"name\":\"Zoë Ål\",\"department\":\"Radiology\",\"title\":\"Nurse\",\"active\":false}",
                      &st);
     ck_assert_int_eq(st, 201);
-    ck_assert_str_eq(jstr(j, "employee_no"), "N-100");
-    ck_assert_str_eq(jstr(j, "name"), "Zoë Ål");
-    ck_assert_str_eq(jstr(j, "title"), "Nurse");
+    ck_assert_str_eq(ts_jstr(j, "employee_no"), "N-100");
+    ck_assert_str_eq(ts_jstr(j, "name"), "Zoë Ål");
+    ck_assert_str_eq(ts_jstr(j, "title"), "Nurse");
     ck_assert(json_is_false(json_object_get(j, "active")));
     char id[40];
-    snprintf(id, sizeof id, "%s", jstr(j, "id"));
+    snprintf(id, sizeof id, "%s", ts_jstr(j, "id"));
     json_decref(j);
-    j = call("GET", url("/api/v1/people/%s", id), D.hr_token, NULL, &st);
+    j = ts_call("GET", url("/api/v1/people/%s", id), D.hr_token, NULL, &st);
     ck_assert_int_eq(st, 200);
-    ck_assert_str_eq(jstr(j, "department"), "Radiology");
+    ck_assert_str_eq(ts_jstr(j, "department"), "Radiology");
     json_decref(j);
 
     /* duplicate employee number */
-    j = call("POST", url("/api/v1/people"), D.admin_token, "{\"employee_no\":\"N-100\",\"name\":\"Other\",\"department\":\"X\"}", &st);
-    expect_problem(j, st, 409, "conflict", NULL);
+    j = ts_call("POST", url("/api/v1/people"), D.admin_token, "{\"employee_no\":\"N-100\",\"name\":\"Other\",\"department\":\"X\"}", &st);
+    ts_expect_problem(j, st, 409, "conflict", NULL);
 
     /* 422 naming the field: missing, wrong type, unknown, empty, bad text, too long */
     static const struct {
@@ -637,27 +582,27 @@ START_TEST(create_and_validate)
          "\"department\":\"X\"}", "employee_no"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        j = call("POST", url("/api/v1/people"), D.admin_token, bad[i].body, &st);
-        expect_problem(j, st, 422, "invalid_field", bad[i].field);
+        j = ts_call("POST", url("/api/v1/people"), D.admin_token, bad[i].body, &st);
+        ts_expect_problem(j, st, 422, "invalid_field", bad[i].field);
     }
     ck_assert_int_eq(psql_count("SELECT count(*) FROM people WHERE employee_no = 'N-1'"), 0);
     /* title may be null; not JSON at all is 415; broken JSON 400 */
-    j = call("POST", url("/api/v1/people"), D.admin_token, "{\"employee_no\":\"N-2\",\"name\":\"B\",\"department\":\"X\",\"title\":null}", &st);
+    j = ts_call("POST", url("/api/v1/people"), D.admin_token, "{\"employee_no\":\"N-2\",\"name\":\"B\",\"department\":\"X\",\"title\":null}", &st);
     ck_assert_int_eq(st, 201);
     ck_assert(json_is_null(json_object_get(j, "title")));
     json_decref(j);
     j = post_raw(url("/api/v1/people"), D.admin_token, "employee_no=1", 13, "application/x-www-form-urlencoded", &st);
-    expect_problem(j, st, 415, "unsupported_media_type", NULL);
-    j = call("POST", url("/api/v1/people"), D.admin_token, "{\"employee_no\":", &st);
-    expect_problem(j, st, 400, "malformed_json", NULL);
+    ts_expect_problem(j, st, 415, "unsupported_media_type", NULL);
+    j = ts_call("POST", url("/api/v1/people"), D.admin_token, "{\"employee_no\":", &st);
+    ts_expect_problem(j, st, 400, "malformed_json", NULL);
     ck_assert_int_ge(psql_count("SELECT count(*) FROM audit_log WHERE action = 'person.create' AND outcome = 'invalid_field'"), 14);
     ck_assert_int_eq(psql_count("SELECT count(*) FROM audit_log WHERE action = 'person.create' AND outcome = 'conflict'"), 1);
 
     /* unknown and malformed ids */
-    j = call("GET", url("/api/v1/people/00000000-0000-4000-8000-000000000000"), D.hr_token, NULL, &st);
-    expect_problem(j, st, 404, "not_found", NULL);
-    j = call("GET", url("/api/v1/people/xyz"), D.hr_token, NULL, &st);
-    expect_problem(j, st, 404, "not_found", NULL);
+    j = ts_call("GET", url("/api/v1/people/00000000-0000-4000-8000-000000000000"), D.hr_token, NULL, &st);
+    ts_expect_problem(j, st, 404, "not_found", NULL);
+    j = ts_call("GET", url("/api/v1/people/xyz"), D.hr_token, NULL, &st);
+    ts_expect_problem(j, st, 404, "not_found", NULL);
 }
 END_TEST
 
@@ -672,9 +617,9 @@ START_TEST(list_filters_and_pagination)
         snprintf(body, sizeof body, "{\"employee_no\":\"%s\",\"name\":\"%s\",\"department\":\"%s\",\"active\":%s}", emp,
                  name, i < 17 ? "Pager A" : "Pager B", i % 3 == 2 ? "false" : "true");
         long st;
-        json_t *j = call("POST", url("/api/v1/people"), D.admin_token, body, &st);
+        json_t *j = ts_call("POST", url("/api/v1/people"), D.admin_token, body, &st);
         ck_assert_int_eq(st, 201);
-        snprintf(ids[i], sizeof ids[i], "%s", jstr(j, "id"));
+        snprintf(ids[i], sizeof ids[i], "%s", ts_jstr(j, "id"));
         json_decref(j);
     }
     /* pages of 5 over department A (17 people): 4 pages, every id once, in creation order */
@@ -682,7 +627,7 @@ START_TEST(list_filters_and_pagination)
     char cursor[128] = "";
     do {
         long st;
-        json_t *j = call("GET", cursor[0] ? url("/api/v1/people?department=Pager%%20A&limit=5&cursor=%s", cursor)
+        json_t *j = ts_call("GET", cursor[0] ? url("/api/v1/people?department=Pager%%20A&limit=5&cursor=%s", cursor)
                                           : url("/api/v1/people?department=Pager%%20A&limit=5"),
                          D.hr_token, NULL, &st);
         ck_assert_int_eq(st, 200);
@@ -690,7 +635,7 @@ START_TEST(list_filters_and_pagination)
         size_t i;
         ck_assert_uint_le(json_array_size(items), 5);
         json_array_foreach(items, i, it) {
-            const char *id = jstr(it, "id");
+            const char *id = ts_jstr(it, "id");
             int k = -1;
             for (int x = 0; x < 23; x++)
                 if (strcmp(ids[x], id) == 0) k = x;
@@ -713,30 +658,30 @@ START_TEST(list_filters_and_pagination)
 
     /* filters: q on name (case-insensitive substring) and employee_no, active */
     long st;
-    json_t *j = call("GET", url("/api/v1/people?q=pat%%20PAGING&limit=100"), D.hr_token, NULL, &st);
+    json_t *j = ts_call("GET", url("/api/v1/people?q=pat%%20PAGING&limit=100"), D.hr_token, NULL, &st);
     ck_assert_int_eq(json_array_size(json_object_get(j, "items")), 11);
     json_decref(j);
-    j = call("GET", url("/api/v1/people?q=PG-02&limit=100"), D.hr_token, NULL, &st);
+    j = ts_call("GET", url("/api/v1/people?q=PG-02&limit=100"), D.hr_token, NULL, &st);
     ck_assert_int_eq(json_array_size(json_object_get(j, "items")), 3); /* PG-020..PG-022 */
     json_decref(j);
-    j = call("GET", url("/api/v1/people?department=Pager%%20B&active=false"), D.hr_token, NULL, &st);
+    j = ts_call("GET", url("/api/v1/people?department=Pager%%20B&active=false"), D.hr_token, NULL, &st);
     ck_assert_int_eq(json_array_size(json_object_get(j, "items")), 2); /* 17, 20 */
     json_decref(j);
-    j = call("GET", url("/api/v1/people?department=Pager%%20B&active=true"), D.hr_token, NULL, &st);
+    j = ts_call("GET", url("/api/v1/people?department=Pager%%20B&active=true"), D.hr_token, NULL, &st);
     ck_assert_int_eq(json_array_size(json_object_get(j, "items")), 4);
     json_decref(j);
 
     /* bad parameters: 400 naming them */
-    j = call("GET", url("/api/v1/people?cursor=bm90LWEtY3Vyc29y"), D.hr_token, NULL, &st);
-    expect_problem(j, st, 400, "bad_parameter", "cursor");
-    j = call("GET", url("/api/v1/people?cursor=%%21%%21"), D.hr_token, NULL, &st);
-    expect_problem(j, st, 400, "bad_parameter", "cursor");
-    j = call("GET", url("/api/v1/people?limit=0"), D.hr_token, NULL, &st);
-    expect_problem(j, st, 400, "bad_parameter", "limit");
-    j = call("GET", url("/api/v1/people?limit=501"), D.hr_token, NULL, &st);
-    expect_problem(j, st, 400, "bad_parameter", "limit");
-    j = call("GET", url("/api/v1/people?active=maybe"), D.hr_token, NULL, &st);
-    expect_problem(j, st, 400, "bad_parameter", "active");
+    j = ts_call("GET", url("/api/v1/people?cursor=bm90LWEtY3Vyc29y"), D.hr_token, NULL, &st);
+    ts_expect_problem(j, st, 400, "bad_parameter", "cursor");
+    j = ts_call("GET", url("/api/v1/people?cursor=%%21%%21"), D.hr_token, NULL, &st);
+    ts_expect_problem(j, st, 400, "bad_parameter", "cursor");
+    j = ts_call("GET", url("/api/v1/people?limit=0"), D.hr_token, NULL, &st);
+    ts_expect_problem(j, st, 400, "bad_parameter", "limit");
+    j = ts_call("GET", url("/api/v1/people?limit=501"), D.hr_token, NULL, &st);
+    ts_expect_problem(j, st, 400, "bad_parameter", "limit");
+    j = ts_call("GET", url("/api/v1/people?active=maybe"), D.hr_token, NULL, &st);
+    ts_expect_problem(j, st, 400, "bad_parameter", "active");
     /* list reads are audited, by the hr token, without the search text */
     ck_assert_int_ge(psql_count("SELECT count(*) FROM audit_log WHERE action = 'person.list' AND outcome = 'ok' "
                                 "AND token_id = '%s'", hr_id), 8);
@@ -750,35 +695,35 @@ START_TEST(patch_person)
     create_person("PT-1", "Pat Before", "Ward 2", id);
     create_person("PT-2", "Someone Else", "Ward 2", other);
     long st;
-    json_t *j = call("PATCH", url("/api/v1/people/%s", id), D.admin_token,
+    json_t *j = ts_call("PATCH", url("/api/v1/people/%s", id), D.admin_token,
                      "{\"name\":\"Pat After\",\"title\":\"Charge nurse\",\"department\":\"Ward 3\"}", &st);
     ck_assert_int_eq(st, 200);
-    ck_assert_str_eq(jstr(j, "name"), "Pat After");
-    ck_assert_str_eq(jstr(j, "title"), "Charge nurse");
-    ck_assert_str_eq(jstr(j, "employee_no"), "PT-1"); /* untouched */
+    ck_assert_str_eq(ts_jstr(j, "name"), "Pat After");
+    ck_assert_str_eq(ts_jstr(j, "title"), "Charge nurse");
+    ck_assert_str_eq(ts_jstr(j, "employee_no"), "PT-1"); /* untouched */
     json_decref(j);
-    j = call("PATCH", url("/api/v1/people/%s", id), D.admin_token, "{\"title\":null,\"active\":false}", &st);
+    j = ts_call("PATCH", url("/api/v1/people/%s", id), D.admin_token, "{\"title\":null,\"active\":false}", &st);
     ck_assert_int_eq(st, 200);
     ck_assert(json_is_null(json_object_get(j, "title")));
     ck_assert(json_is_false(json_object_get(j, "active")));
     json_decref(j);
-    j = call("PATCH", url("/api/v1/people/%s", id), D.admin_token, "{}", &st); /* nothing to change */
+    j = ts_call("PATCH", url("/api/v1/people/%s", id), D.admin_token, "{}", &st); /* nothing to change */
     ck_assert_int_eq(st, 200);
-    ck_assert_str_eq(jstr(j, "department"), "Ward 3");
+    ck_assert_str_eq(ts_jstr(j, "department"), "Ward 3");
     json_decref(j);
 
-    j = call("PATCH", url("/api/v1/people/%s", id), D.admin_token, "{\"employee_no\":\"PT-2\"}", &st);
-    expect_problem(j, st, 409, "conflict", NULL);
-    j = call("PATCH", url("/api/v1/people/%s", id), D.admin_token, "{\"id\":\"x\"}", &st);
-    expect_problem(j, st, 422, "invalid_field", "id");
-    j = call("PATCH", url("/api/v1/people/%s", id), D.admin_token, "{\"name\":\"\"}", &st);
-    expect_problem(j, st, 422, "invalid_field", "name");
-    j = call("PATCH", url("/api/v1/people/%s", id), D.admin_token, "{\"department\":null}", &st);
-    expect_problem(j, st, 422, "invalid_field", "department");
-    j = call("PATCH", url("/api/v1/people/%s", id), D.admin_token, "{\"active\":1}", &st);
-    expect_problem(j, st, 422, "invalid_field", "active");
-    j = call("PATCH", url("/api/v1/people/00000000-0000-4000-8000-000000000000"), D.admin_token, "{\"name\":\"X\"}", &st);
-    expect_problem(j, st, 404, "not_found", NULL);
+    j = ts_call("PATCH", url("/api/v1/people/%s", id), D.admin_token, "{\"employee_no\":\"PT-2\"}", &st);
+    ts_expect_problem(j, st, 409, "conflict", NULL);
+    j = ts_call("PATCH", url("/api/v1/people/%s", id), D.admin_token, "{\"id\":\"x\"}", &st);
+    ts_expect_problem(j, st, 422, "invalid_field", "id");
+    j = ts_call("PATCH", url("/api/v1/people/%s", id), D.admin_token, "{\"name\":\"\"}", &st);
+    ts_expect_problem(j, st, 422, "invalid_field", "name");
+    j = ts_call("PATCH", url("/api/v1/people/%s", id), D.admin_token, "{\"department\":null}", &st);
+    ts_expect_problem(j, st, 422, "invalid_field", "department");
+    j = ts_call("PATCH", url("/api/v1/people/%s", id), D.admin_token, "{\"active\":1}", &st);
+    ts_expect_problem(j, st, 422, "invalid_field", "active");
+    j = ts_call("PATCH", url("/api/v1/people/00000000-0000-4000-8000-000000000000"), D.admin_token, "{\"name\":\"X\"}", &st);
+    ts_expect_problem(j, st, 404, "not_found", NULL);
 
     /* the audit row names the changed fields, never their values */
     ck_assert_int_eq(psql_count("SELECT count(*) FROM audit_log WHERE action = 'person.update' AND target_id = '%s' "
@@ -797,17 +742,17 @@ START_TEST(active_flag_reaches_gallery)
     ck_assert_str_eq(json_string_value(json_object_get(json_object_get(f, "match"), "employee_no")), "AC-1");
     json_decref(f);
     long st;
-    json_decref(call("PATCH", url("/api/v1/people/%s", id), D.admin_token, "{\"active\":false}", &st));
+    json_decref(ts_call("PATCH", url("/api/v1/people/%s", id), D.admin_token, "{\"active\":false}", &st));
     ck_assert_int_eq(st, 200);
     f = identify_largest(face("img2.jpg"));
     ck_assert_ptr_null(match_id(f)); /* at once, no restart */
     json_decref(f);
-    json_decref(call("PATCH", url("/api/v1/people/%s", id), D.admin_token, "{\"active\":true}", &st));
+    json_decref(ts_call("PATCH", url("/api/v1/people/%s", id), D.admin_token, "{\"active\":true}", &st));
     f = identify_largest(face("img2.jpg"));
     ck_assert_str_eq(match_id(f), id);
     json_decref(f);
     /* an inactive person can still be enrolled; the template waits, inactive, in the gallery */
-    json_decref(call("PATCH", url("/api/v1/people/%s", id), D.admin_token, "{\"active\":false}", &st));
+    json_decref(ts_call("PATCH", url("/api/v1/people/%s", id), D.admin_token, "{\"active\":false}", &st));
     enrol(id, face("img4.jpg"), NULL);
     f = identify_largest(face("img5.jpg"));
     ck_assert_ptr_null(match_id(f));
@@ -822,23 +767,23 @@ START_TEST(face_delete)
     enrol(id, face("img1.jpg"), f1);
     enrol(id, face("img2.jpg"), f2);
     long st;
-    json_t *j = call("GET", url("/api/v1/people/%s/faces", id), D.hr_token, NULL, &st);
+    json_t *j = ts_call("GET", url("/api/v1/people/%s/faces", id), D.hr_token, NULL, &st);
     ck_assert_int_eq(json_array_size(json_object_get(j, "items")), 2);
     json_decref(j);
-    j = call("DELETE", url("/api/v1/people/%s/faces/%s", id, f1), D.admin_token, NULL, &st);
+    j = ts_call("DELETE", url("/api/v1/people/%s/faces/%s", id, f1), D.admin_token, NULL, &st);
     ck_assert_int_eq(st, 204);
     ck_assert_ptr_null(j);
-    j = call("DELETE", url("/api/v1/people/%s/faces/%s", id, f1), D.admin_token, NULL, &st);
-    expect_problem(j, st, 404, "not_found", NULL);
-    j = call("GET", url("/api/v1/people/%s/faces", id), D.hr_token, NULL, &st);
+    j = ts_call("DELETE", url("/api/v1/people/%s/faces/%s", id, f1), D.admin_token, NULL, &st);
+    ts_expect_problem(j, st, 404, "not_found", NULL);
+    j = ts_call("GET", url("/api/v1/people/%s/faces", id), D.hr_token, NULL, &st);
     ck_assert_int_eq(json_array_size(json_object_get(j, "items")), 1);
-    ck_assert_str_eq(jstr(json_array_get(json_object_get(j, "items"), 0), "id"), f2);
+    ck_assert_str_eq(ts_jstr(json_array_get(json_object_get(j, "items"), 0), "id"), f2);
     json_decref(j);
     /* the remaining template still identifies; with none left, nobody is matched */
     json_t *f = identify_largest(face("img4.jpg"));
     ck_assert_str_eq(match_id(f), id);
     json_decref(f);
-    json_decref(call("DELETE", url("/api/v1/people/%s/faces/%s", id, f2), D.admin_token, NULL, &st));
+    json_decref(ts_call("DELETE", url("/api/v1/people/%s/faces/%s", id, f2), D.admin_token, NULL, &st));
     ck_assert_int_eq(st, 204);
     f = identify_largest(face("img4.jpg"));
     ck_assert_ptr_null(match_id(f));
@@ -866,7 +811,7 @@ START_TEST(erasure)
     ck_assert_int_eq(ts_psql(conninfo, sql, NULL, 0), 0);
 
     long st;
-    json_t *j = call("DELETE", url("/api/v1/people/%s", id), D.admin_token, NULL, &st);
+    json_t *j = ts_call("DELETE", url("/api/v1/people/%s", id), D.admin_token, NULL, &st);
     ck_assert_int_eq(st, 204);
     ck_assert_ptr_null(j);
     /* the gallery forgot at once */
@@ -881,19 +826,19 @@ START_TEST(erasure)
     ck_assert_int_eq(psql_count("SELECT count(*) FROM audit_log WHERE detail::text LIKE '%%Erin%%' OR target_id LIKE "
                                 "'%%Erin%%'"), 0);
     /* and the API no longer knows the person */
-    j = call("GET", url("/api/v1/people/%s", id), D.hr_token, NULL, &st);
-    expect_problem(j, st, 404, "not_found", NULL);
-    j = call("GET", url("/api/v1/people?q=Erin"), D.hr_token, NULL, &st);
+    j = ts_call("GET", url("/api/v1/people/%s", id), D.hr_token, NULL, &st);
+    ts_expect_problem(j, st, 404, "not_found", NULL);
+    j = ts_call("GET", url("/api/v1/people?q=Erin"), D.hr_token, NULL, &st);
     ck_assert_int_eq(json_array_size(json_object_get(j, "items")), 0);
     json_decref(j);
-    j = call("GET", url("/api/v1/people/%s/faces", id), D.hr_token, NULL, &st);
-    expect_problem(j, st, 404, "not_found", NULL);
-    j = call("PATCH", url("/api/v1/people/%s", id), D.admin_token, "{\"name\":\"Back\"}", &st);
-    expect_problem(j, st, 404, "not_found", NULL);
+    j = ts_call("GET", url("/api/v1/people/%s/faces", id), D.hr_token, NULL, &st);
+    ts_expect_problem(j, st, 404, "not_found", NULL);
+    j = ts_call("PATCH", url("/api/v1/people/%s", id), D.admin_token, "{\"name\":\"Back\"}", &st);
+    ts_expect_problem(j, st, 404, "not_found", NULL);
     j = post_file(url("/api/v1/people/%s/faces", id), D.admin_token, face("img1.jpg"), "image/jpeg", &st);
-    expect_problem(j, st, 404, "not_found", NULL);
-    j = call("DELETE", url("/api/v1/people/%s", id), D.admin_token, NULL, &st);
-    expect_problem(j, st, 404, "not_found", NULL);
+    ts_expect_problem(j, st, 404, "not_found", NULL);
+    j = ts_call("DELETE", url("/api/v1/people/%s", id), D.admin_token, NULL, &st);
+    ts_expect_problem(j, st, 404, "not_found", NULL);
     /* the employee number is free again */
     char again[40];
     create_person("ER-1", "New Hire", "Ward 6", again);
@@ -920,8 +865,8 @@ START_TEST(cli_person_commands)
     ck_assert_int_eq(psql_count("SELECT count(*) FROM people WHERE id = '%s' AND active", id), 1);
     ck_assert_int_eq(ts_attendctl(&D, out, sizeof out, erase), 0);
     long st;
-    json_t *j = call("GET", url("/api/v1/people/%s", id), D.hr_token, NULL, &st);
-    expect_problem(j, st, 404, "not_found", NULL);
+    json_t *j = ts_call("GET", url("/api/v1/people/%s", id), D.hr_token, NULL, &st);
+    ts_expect_problem(j, st, 404, "not_found", NULL);
     ck_assert_int_eq(psql_count("SELECT count(*) FROM faces WHERE person_id = '%s'", id), 0);
     ck_assert_int_eq(psql_count("SELECT count(*) FROM audit_log WHERE action = 'person.erase' AND actor = 'attendctl' "
                                 "AND outcome = 'ok' AND target_id = '%s' AND (detail->>'faces_deleted')::int = 1",
@@ -942,10 +887,10 @@ START_TEST(audit_rows_and_listing)
     char id[40];
     create_person("AU-1", "Audrey Audit", "Ward 7", id);
     long st;
-    json_decref(call("GET", url("/api/v1/people/%s", id), D.hr_token, NULL, &st));
-    json_decref(call("GET", url("/api/v1/people/%s/faces", id), D.hr_token, NULL, &st));
-    json_decref(call("PATCH", url("/api/v1/people/%s", id), D.admin_token, "{\"title\":\"Porter\"}", &st));
-    json_decref(call("GET", url("/api/v1/people/00000000-0000-4000-8000-00000000000a"), D.hr_token, NULL, &st));
+    json_decref(ts_call("GET", url("/api/v1/people/%s", id), D.hr_token, NULL, &st));
+    json_decref(ts_call("GET", url("/api/v1/people/%s/faces", id), D.hr_token, NULL, &st));
+    json_decref(ts_call("PATCH", url("/api/v1/people/%s", id), D.admin_token, "{\"title\":\"Porter\"}", &st));
+    json_decref(ts_call("GET", url("/api/v1/people/00000000-0000-4000-8000-00000000000a"), D.hr_token, NULL, &st));
 
     /* the rows, by token, action, target and outcome */
     ck_assert_int_eq(psql_count("SELECT count(*) FROM audit_log WHERE token_id = '%s' AND action = 'person.create' AND "
@@ -958,33 +903,33 @@ START_TEST(audit_rows_and_listing)
                                 "AND target_id = '00000000-0000-4000-8000-00000000000a'"), 1);
 
     /* GET /audit: newest first, filtered by target, paginated without gaps or repeats */
-    json_t *j = call("GET", url("/api/v1/audit?target_id=%s&limit=2", id), D.admin_token, NULL, &st);
+    json_t *j = ts_call("GET", url("/api/v1/audit?target_id=%s&limit=2", id), D.admin_token, NULL, &st);
     ck_assert_int_eq(st, 200);
     json_t *items = json_object_get(j, "items");
     ck_assert_int_eq(json_array_size(items), 2);
-    ck_assert_str_eq(jstr(json_array_get(items, 0), "action"), "person.update");
-    ck_assert_str_eq(jstr(json_array_get(items, 0), "actor"), "test-admin");
-    ck_assert_str_eq(jstr(json_array_get(items, 1), "action"), "face.list");
+    ck_assert_str_eq(ts_jstr(json_array_get(items, 0), "action"), "person.update");
+    ck_assert_str_eq(ts_jstr(json_array_get(items, 0), "actor"), "test-admin");
+    ck_assert_str_eq(ts_jstr(json_array_get(items, 1), "action"), "face.list");
     long long first_id = json_integer_value(json_object_get(json_array_get(items, 0), "id"));
     char cursor[128];
-    snprintf(cursor, sizeof cursor, "%s", jstr(j, "next_cursor"));
+    snprintf(cursor, sizeof cursor, "%s", ts_jstr(j, "next_cursor"));
     json_decref(j);
-    j = call("GET", url("/api/v1/audit?target_id=%s&limit=2&cursor=%s", id, cursor), D.admin_token, NULL, &st);
+    j = ts_call("GET", url("/api/v1/audit?target_id=%s&limit=2&cursor=%s", id, cursor), D.admin_token, NULL, &st);
     ck_assert_int_eq(st, 200);
     items = json_object_get(j, "items");
     ck_assert_int_eq(json_array_size(items), 2);
-    ck_assert_str_eq(jstr(json_array_get(items, 0), "action"), "person.read");
-    ck_assert_str_eq(jstr(json_array_get(items, 1), "action"), "person.create");
+    ck_assert_str_eq(ts_jstr(json_array_get(items, 0), "action"), "person.read");
+    ck_assert_str_eq(ts_jstr(json_array_get(items, 1), "action"), "person.create");
     ck_assert_int_lt(json_integer_value(json_object_get(json_array_get(items, 1), "id")), first_id);
     ck_assert(json_is_null(json_object_get(j, "next_cursor")));
     json_decref(j);
-    j = call("GET", url("/api/v1/audit?action=person&target_id=%s", id), D.admin_token, NULL, &st);
+    j = ts_call("GET", url("/api/v1/audit?action=person&target_id=%s", id), D.admin_token, NULL, &st);
     ck_assert_int_eq(json_array_size(json_object_get(j, "items")), 3); /* create, read, update */
     json_decref(j);
-    j = call("GET", url("/api/v1/audit?cursor=garbage"), D.admin_token, NULL, &st);
-    expect_problem(j, st, 400, "bad_parameter", "cursor");
-    j = call("GET", url("/api/v1/audit?limit=100000"), D.admin_token, NULL, &st);
-    expect_problem(j, st, 400, "bad_parameter", "limit");
+    j = ts_call("GET", url("/api/v1/audit?cursor=garbage"), D.admin_token, NULL, &st);
+    ts_expect_problem(j, st, 400, "bad_parameter", "cursor");
+    j = ts_call("GET", url("/api/v1/audit?limit=100000"), D.admin_token, NULL, &st);
+    ts_expect_problem(j, st, 400, "bad_parameter", "limit");
     /* reading the log is recorded too */
     ck_assert_int_ge(psql_count("SELECT count(*) FROM audit_log WHERE action = 'audit.list' AND token_id = '%s'", admin_id), 3);
     /* no names in the log */
@@ -993,11 +938,11 @@ START_TEST(audit_rows_and_listing)
     /* append-only: no route writes to it, and the database refuses changes */
     static const char *const methods[] = {"POST", "PUT", "PATCH", "DELETE", NULL};
     for (int i = 0; methods[i]; i++) {
-        j = call(methods[i], url("/api/v1/audit"), D.admin_token, methods[i][1] == 'O' ? "{}" : NULL, &st);
-        expect_problem(j, st, 405, "method_not_allowed", NULL);
+        j = ts_call(methods[i], url("/api/v1/audit"), D.admin_token, methods[i][1] == 'O' ? "{}" : NULL, &st);
+        ts_expect_problem(j, st, 405, "method_not_allowed", NULL);
     }
-    j = call("DELETE", url("/api/v1/audit/1"), D.admin_token, NULL, &st);
-    expect_problem(j, st, 404, "not_found", NULL);
+    j = ts_call("DELETE", url("/api/v1/audit/1"), D.admin_token, NULL, &st);
+    ts_expect_problem(j, st, 404, "not_found", NULL);
     long long before = psql_count("SELECT count(*) FROM audit_log WHERE outcome = 'ok'");
     ck_assert_int_ne(ts_psql(conninfo, "UPDATE audit_log SET outcome = 'forged'", NULL, 0), 0);
     ck_assert_int_ne(ts_psql(conninfo, "DELETE FROM audit_log", NULL, 0), 0);
@@ -1028,18 +973,18 @@ START_TEST(auth_on_every_route)
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
         const char *m = routes[i].method, *body = strcmp(m, "POST") == 0 || strcmp(m, "PATCH") == 0 ? "{}" : NULL;
         long st;
-        json_t *j = call(m, url("%s", routes[i].path), NULL, body, &st);
-        expect_problem(j, st, 401, "unauthorized", NULL);
-        j = call(m, url("%s", routes[i].path), "att_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", body, &st);
-        expect_problem(j, st, 401, "unauthorized", NULL);
-        j = call(m, url("%s", routes[i].path), D.hr_token, body, &st);
+        json_t *j = ts_call(m, url("%s", routes[i].path), NULL, body, &st);
+        ts_expect_problem(j, st, 401, "unauthorized", NULL);
+        j = ts_call(m, url("%s", routes[i].path), "att_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", body, &st);
+        ts_expect_problem(j, st, 401, "unauthorized", NULL);
+        j = ts_call(m, url("%s", routes[i].path), D.hr_token, body, &st);
         if (routes[i].admin_only) {
-            expect_problem(j, st, 403, "forbidden", NULL);
+            ts_expect_problem(j, st, 403, "forbidden", NULL);
         } else {
             ck_assert_msg(st != 401 && st != 403, "%s %s with an hr token: %ld", m, routes[i].path, st);
             json_decref(j);
         }
-        j = call(m, url("%s", routes[i].path), D.admin_token, body, &st);
+        j = ts_call(m, url("%s", routes[i].path), D.admin_token, body, &st);
         ck_assert_msg(st != 401 && st != 403, "%s %s with an admin token: %ld", m, routes[i].path, st);
         json_decref(j);
     }
@@ -1059,7 +1004,7 @@ static void ready_reasons(const struct ts_daemon *d, char *out, size_t len)
     out[0] = '\0';
     ck_assert_int_eq(ts_http("GET", u, NULL, NULL, 0, NULL, &r), 0);
     if (r.status != 200) {
-        json_t *j = parse_body(&r);
+        json_t *j = ts_json_body(r.body, r.len);
         char *t = json_dumps(json_object_get(j, "reasons"), JSON_COMPACT);
         snprintf(out, len, "%s", t ? t : "?");
         free(t);
@@ -1101,37 +1046,10 @@ END_TEST
 Suite *roster_api_suite(void)
 {
     Suite *s = suite_create("roster_api");
-
-    TCase *e2e = tcase_create("e2e");
-    tcase_add_unchecked_fixture(e2e, fx_database_only, fx_stop);
-    tcase_set_timeout(e2e, 1800);
-    tcase_add_test(e2e, enrol_and_identify_dataset);
-    suite_add_tcase(s, e2e);
-
-    TCase *errors = tcase_create("errors");
-    tcase_add_unchecked_fixture(errors, fx_errors, fx_stop);
-    tcase_set_timeout(errors, 900);
-    tcase_add_test(errors, enrol_error_codes);
-    suite_add_tcase(s, errors);
-
-    TCase *roster = tcase_create("roster");
-    tcase_add_unchecked_fixture(roster, fx_default, fx_stop);
-    tcase_set_timeout(roster, 900);
-    tcase_add_test(roster, create_and_validate);
-    tcase_add_test(roster, list_filters_and_pagination);
-    tcase_add_test(roster, patch_person);
-    tcase_add_test(roster, active_flag_reaches_gallery);
-    tcase_add_test(roster, face_delete);
-    tcase_add_test(roster, erasure);
-    tcase_add_test(roster, audit_rows_and_listing);
-    tcase_add_test(roster, cli_person_commands);
-    suite_add_tcase(s, roster);
-
-    TCase *auth = tcase_create("auth");
-    tcase_add_unchecked_fixture(auth, fx_default, fx_stop);
-    tcase_set_timeout(auth, 300);
-    tcase_add_test(auth, auth_on_every_route);
-    tcase_add_test(auth, readyz_schema_then_gallery);
-    suite_add_tcase(s, auth);
+    ts_tcase(s, "e2e", 1800, fx_database_only, fx_stop, enrol_and_identify_dataset, NULL);
+    ts_tcase(s, "errors", 900, fx_errors, fx_stop, enrol_error_codes, NULL);
+    ts_tcase(s, "roster", 900, fx_default, fx_stop, create_and_validate, list_filters_and_pagination, patch_person,
+             active_flag_reaches_gallery, face_delete, erasure, audit_rows_and_listing, cli_person_commands, NULL);
+    ts_tcase(s, "auth", 300, fx_default, fx_stop, auth_on_every_route, readyz_schema_then_gallery, NULL);
     return s;
 }

@@ -814,14 +814,6 @@ struct rot_env {
     struct ts_daemon d; /* only .conf is used by ts_attendctl */
 };
 
-static void write_file(const char *path, const unsigned char *b, size_t n)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(write(fd, b, n), (ssize_t)n);
-    close(fd);
-}
-
 static void rot_env_init(struct rot_env *e, const char *conninfo, unsigned char tpl_fill)
 {
     memset(e, 0, sizeof *e);
@@ -832,9 +824,9 @@ static void rot_env_init(struct rot_env *e, const char *conninfo, unsigned char 
     snprintf(e->tok, sizeof e->tok, "%s/token.key", e->dir);
     unsigned char raw[32];
     memset(raw, tpl_fill, sizeof raw);
-    write_file(e->tpl, raw, sizeof raw);
+    ts_write_file(e->tpl, raw, sizeof raw, 0600);
     memset(raw, 0x77, sizeof raw);
-    write_file(e->tok, raw, sizeof raw);
+    ts_write_file(e->tok, raw, sizeof raw, 0600);
     FILE *f = fopen(e->conf, "w");
     ck_assert_ptr_nonnull(f);
     fprintf(f, "database_url = \"%s\"\ntemplate_key_file = %s\ntoken_key_file = %s\nmodels_dir = %s\nstate_dir = %s/state\n",
@@ -855,7 +847,7 @@ static void key_file(const struct rot_env *e, const char *name, unsigned char fi
     snprintf(path, 256, "%s/%s", e->dir, name);
     unsigned char raw[32];
     memset(raw, fill, sizeof raw);
-    write_file(path, raw, sizeof raw);
+    ts_write_file(path, raw, sizeof raw, 0600);
 }
 
 /* The key file at path holds the key made of fill bytes, mode 0600. */
@@ -1193,25 +1185,10 @@ END_TEST
 Suite *roster_store_suite(void)
 {
     Suite *s = suite_create("roster_store");
-    TCase *db = tcase_create("db");
-    tcase_set_timeout(db, 120);
-    tcase_add_test(db, person_create_get_conflict);
-    tcase_add_test(db, person_list_filters);
-    tcase_add_test(db, person_list_pagination);
-    tcase_add_test(db, person_update_patch);
-    tcase_add_test(db, person_erasure);
-    tcase_add_test(db, erasure_blocks_concurrent_enrolment);
-    tcase_add_test(db, face_insert_list_delete);
-    tcase_add_test(db, faces_load_stream);
-    tcase_add_test(db, swapped_template_fails_to_decrypt);
-    tcase_add_test(db, rekey_store);
-    tcase_add_test(db, rotate_cli_resumes);
-    tcase_add_test(db, audit_list_pagination);
-    tcase_add_test(db, dump_has_no_plaintext_embedding);
-    suite_add_tcase(s, db);
-
-    TCase *pure = tcase_create("pure");
-    tcase_add_test(pure, uuid_new_and_cursor);
-    suite_add_tcase(s, pure);
+    ts_tcase(s, "db", 120, NULL, NULL, person_create_get_conflict, person_list_filters, person_list_pagination,
+             person_update_patch, person_erasure, erasure_blocks_concurrent_enrolment, face_insert_list_delete,
+             faces_load_stream, swapped_template_fails_to_decrypt, rekey_store, rotate_cli_resumes,
+             audit_list_pagination, dump_has_no_plaintext_embedding, NULL);
+    ts_tcase(s, "pure", 0, NULL, NULL, uuid_new_and_cursor, NULL);
     return s;
 }

@@ -108,9 +108,6 @@ END_TEST
 Suite *rotation_suite(void)
 {
     Suite *s = suite_create("rotation");
-    TCase *t = tcase_create("restart");
-    tcase_set_timeout(t, 240);
-    tcase_add_test(t, enrolled_during_rotation_survives_restart);
-    suite_add_tcase(s, t);
+    ts_tcase(s, "restart", 240, NULL, NULL, enrolled_during_rotation_survives_restart, NULL);
     return s;
 }

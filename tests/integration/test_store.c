@@ -814,35 +814,14 @@ END_TEST
 Suite *store_suite(void)
 {
     Suite *s = suite_create("store");
-    TCase *db = tcase_create("db");
-    /* one cluster for every test of this case; each test makes its own database */
-    tcase_set_timeout(db, 60);
-    tcase_add_test(db, migrate_applies_in_order);
-    tcase_add_test(db, migrate_twice_changes_nothing);
-    tcase_add_test(db, migrate_refuses_newer_database);
-    tcase_add_test(db, migrate_refuses_diverged_history);
-    tcase_add_test(db, migrate_failure_rolls_back);
-    tcase_add_test(db, schema_check_unmigrated);
-    tcase_add_test(db, migrate_concurrent_processes_serialise);
-    tcase_add_test(db, statements_registry_consistent);
-    tcase_add_test(db, connect_sets_application_name);
-    tcase_add_test(db, pool_bad_arguments);
-    tcase_add_test(db, pool_database_down_fails_fast);
-    tcase_add_test(db, pool_unmigrated_then_migrated);
-    tcase_add_test(db, pool_waits_then_times_out);
-    tcase_add_test(db, pool_reconnects_after_backend_dies);
-    tcase_add_test(db, pool_shared_by_threads);
-    tcase_add_test(db, tokens_create_lookup_revoke_list);
-    tcase_add_test(db, tokens_wrong_hash_not_found);
-    tcase_add_test(db, tokens_invalid_input);
-    tcase_add_test(db, audit_insert_and_append_only);
-    tcase_add_test(db, audit_invalid_input);
-    tcase_add_test(db, transaction_retries_serialization_failures);
-    tcase_add_test(db, schema_constraints);
-    suite_add_tcase(s, db);
-
-    TCase *pure = tcase_create("pure");
-    tcase_add_test(pure, uuid_validation);
-    suite_add_tcase(s, pure);
+    ts_tcase(s, "db", 60, NULL, NULL, migrate_applies_in_order, migrate_twice_changes_nothing,
+             migrate_refuses_newer_database, migrate_refuses_diverged_history, migrate_failure_rolls_back,
+             schema_check_unmigrated, migrate_concurrent_processes_serialise, statements_registry_consistent,
+             connect_sets_application_name, pool_bad_arguments, pool_database_down_fails_fast,
+             pool_unmigrated_then_migrated, pool_waits_then_times_out, pool_reconnects_after_backend_dies,
+             pool_shared_by_threads, tokens_create_lookup_revoke_list, tokens_wrong_hash_not_found,
+             tokens_invalid_input, audit_insert_and_append_only, audit_invalid_input,
+             transaction_retries_serialization_failures, schema_constraints, NULL);
+    ts_tcase(s, "pure", 0, NULL, NULL, uuid_validation, NULL);
     return s;
 }

@@ -62,21 +62,6 @@ static void install_into(const char *root)
     ck_assert_msg(rc == 0, "make install failed (%d): %s", rc, out);
 }
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *m = open_memstream(&buf, &len);
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) fwrite(chunk, 1, n, m);
-    fclose(f);
-    fclose(m);
-    return buf;
-}
-
 /* ---- the unit file ------------------------------------------------------------------------------- */
 
 #define UNIT_MAX_LINES 128
@@ -91,7 +76,7 @@ struct unit {
 static void unit_load(struct unit *u, const char *path)
 {
     memset(u, 0, sizeof *u);
-    u->text = slurp(path);
+    u->text = ts_slurp(path, NULL);
     for (char *save = NULL, *line = strtok_r(u->text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         if (line[0] == '#' || line[0] == ';' || line[0] == '[') continue;
         char *eq = strchr(line, '=');
@@ -163,7 +148,7 @@ START_TEST(installed_unit_verifies)
     ck_assert_msg(strncmp(exec, "/usr/sbin/attendd ", 18) == 0, "ExecStart not rewritten for prefix /usr: %s", exec);
 
     /* verify checks that ExecStart's binary exists: point it at the DESTDIR copy (same file name) */
-    char *text = slurp(unit);
+    char *text = ts_slurp(unit, NULL);
     char dir[128];
     snprintf(dir, sizeof dir, "%s/verify", root);
     ck_assert_int_eq(mkdir(dir, 0755), 0);
@@ -631,7 +616,7 @@ START_TEST(starts_as_the_unit_does)
         kill(pid, SIGKILL);
         waitpid(pid, &wst, 0);
     }
-    ck_assert_msg(ready, "no READY=1 (wait status %#x); saw: %s; log: %s", wst, seen, slurp(logpath));
+    ck_assert_msg(ready, "no READY=1 (wait status %#x); saw: %s; log: %s", wst, seen, ts_slurp(logpath, NULL));
     ck_assert_int_eq(proc_uid(pid), uid);
     /* not dumpable: the kernel gives its /proc entries to root, so its own user cannot read its memory */
     snprintf(p, sizeof p, "/proc/%ld/mem", (long)pid);
@@ -647,7 +632,7 @@ START_TEST(starts_as_the_unit_does)
         ts_resp_free(&r);
         if (status != 200) usleep(100000);
     }
-    ck_assert_msg(status == 200, "/readyz answered %ld; log: %s", status, slurp(logpath));
+    ck_assert_msg(status == 200, "/readyz answered %ld; log: %s", status, ts_slurp(logpath, NULL));
 
     /* the spool went to StateDirectory=, owned by the service user */
     snprintf(p, sizeof p, "%s/spool", statedir);
@@ -666,7 +651,7 @@ START_TEST(starts_as_the_unit_does)
     kill(pid, SIGTERM);
     ck_assert_msg(wait_for(nfd, "STOPPING=1", 30000, seen, sizeof seen), "no STOPPING=1; saw: %s", seen);
     ck_assert_int_eq(waitpid(pid, &wst, 0), pid);
-    ck_assert_msg(WIFEXITED(wst) && WEXITSTATUS(wst) == 0, "exit status %d; log: %s", wst, slurp(logpath));
+    ck_assert_msg(WIFEXITED(wst) && WEXITSTATUS(wst) == 0, "exit status %d; log: %s", wst, ts_slurp(logpath, NULL));
     close(nfd);
     for (int i = 0; i < ne; i++) free(envp[i]);
     for (int i = 0; i < na; i++) free(owned[i]);
@@ -784,18 +769,8 @@ END_TEST
 Suite *systemd_suite(void)
 {
     Suite *s = suite_create("systemd");
-    TCase *t = tcase_create("unit");
-    tcase_set_timeout(t, 240);
-    tcase_add_test(t, installed_unit_verifies);
-    tcase_add_test(t, security_exposure_at_most_2);
-    tcase_add_test(t, unit_forbids_core_files);
-    tcase_add_test(t, credential_acl_form_loads);
-    tcase_add_test(t, tls_key_credential_acl_form_loads);
-    tcase_add_test(t, starts_as_the_unit_does);
-    suite_add_tcase(s, t);
-    TCase *w = tcase_create("watchdog");
-    tcase_set_timeout(w, 240);
-    tcase_add_test(w, watchdog_withheld_while_analysis_stalls);
-    suite_add_tcase(s, w);
+    ts_tcase(s, "unit", 240, NULL, NULL, installed_unit_verifies, security_exposure_at_most_2, unit_forbids_core_files,
+             credential_acl_form_loads, tls_key_credential_acl_form_loads, starts_as_the_unit_does, NULL);
+    ts_tcase(s, "watchdog", 240, NULL, NULL, watchdog_withheld_while_analysis_stalls, NULL);
     return s;
 }

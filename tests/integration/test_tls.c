@@ -48,17 +48,6 @@ static void teardown(void)
     ck_assert_int_eq(system(cmd), 0);
 }
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    ck_assert_ptr_nonnull(f);
-    static char buf[65536];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    buf[n] = '\0';
-    fclose(f);
-    return buf;
-}
-
 START_TEST(one_half_is_a_config_error)
 {
     struct att_config c;
@@ -136,7 +125,9 @@ START_TEST(https_serves_and_plain_http_fails)
     ck_assert_msg(rc != 0 || r.status != 200, "plain HTTP on the TLS port got %ld", r.status);
     ts_resp_free(&r);
 
-    ck_assert_ptr_nonnull(strstr(slurp(d.log), "HTTPS"));
+    char *log = ts_slurp(d.log, NULL);
+    ck_assert_ptr_nonnull(strstr(log, "HTTPS"));
+    free(log);
     ck_assert_int_eq(ts_daemon_stop(&d, SIGTERM, 60), 0);
 }
 END_TEST
@@ -148,9 +139,10 @@ static void expect_refused(const char *extra, const char *want1, const char *wan
     snprintf(d.cacert, sizeof d.cacert, "%s", cert);
     ck_assert_int_ne(ts_daemon_start(&d, conninfo, extra), 0);
     ck_assert_int_eq(d.pid, 0); /* it exited by itself */
-    const char *log = slurp(d.log);
+    char *log = ts_slurp(d.log, NULL);
     ck_assert_msg(strstr(log, want1) != NULL, "log lacks '%s':\n%s", want1, log);
     ck_assert_msg(strstr(log, want2) != NULL, "log lacks '%s':\n%s", want2, log);
+    free(log);
     char cmd[512];
     snprintf(cmd, sizeof cmd, "rm -rf %s", d.dir);
     ck_assert_int_eq(system(cmd), 0);
@@ -186,16 +178,7 @@ END_TEST
 Suite *tls_suite(void)
 {
     Suite *s = suite_create("tls");
-    TCase *cfg = tcase_create("config");
-    tcase_add_test(cfg, one_half_is_a_config_error);
-    tcase_add_test(cfg, remote_address_needs_tls_or_the_flag);
-    suite_add_tcase(s, cfg);
-
-    TCase *d = tcase_create("daemon");
-    tcase_add_unchecked_fixture(d, setup, teardown);
-    tcase_set_timeout(d, 180);
-    tcase_add_test(d, https_serves_and_plain_http_fails);
-    tcase_add_test(d, readable_key_refused);
-    suite_add_tcase(s, d);
+    ts_tcase(s, "config", 0, NULL, NULL, one_half_is_a_config_error, remote_address_needs_tls_or_the_flag, NULL);
+    ts_tcase(s, "daemon", 180, setup, teardown, https_serves_and_plain_http_fails, readable_key_refused, NULL);
     return s;
 }

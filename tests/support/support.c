@@ -24,6 +24,19 @@
 #include <time.h>
 #include <unistd.h>
 
+TCase *ts_tcase(Suite *s, const char *name, double timeout_s, SFun setup, SFun teardown, ...)
+{
+    TCase *tc = tcase_create(name);
+    if (timeout_s > 0) tcase_set_timeout(tc, timeout_s);
+    if (setup || teardown) tcase_add_unchecked_fixture(tc, setup, teardown);
+    va_list ap;
+    va_start(ap, teardown);
+    for (const TTest *t; (t = va_arg(ap, const TTest *)) != NULL;) tcase_add_test(tc, t);
+    va_end(ap);
+    suite_add_tcase(s, tc);
+    return tc;
+}
+
 const char *ts_env(const char *name)
 {
     const char *v = getenv(name);
@@ -311,6 +324,19 @@ int ts_psql(const char *conninfo, const char *sql, char *out, size_t outlen)
     return ts_run(argv, out, out ? outlen : 0, 0);
 }
 
+void ts_sql(const char *conninfo, const char *sql)
+{
+    char out[256];
+    ck_assert_msg(ts_psql(conninfo, sql, out, sizeof out) == 0, "psql failed: %.300s", sql);
+}
+
+long long ts_sql_int(const char *conninfo, const char *sql)
+{
+    char out[256] = "";
+    ck_assert_msg(ts_psql(conninfo, sql, out, sizeof out) == 0, "psql failed: %.300s", sql);
+    return atoll(out);
+}
+
 static int free_port(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -594,6 +620,33 @@ static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ft
 }
 
 void ts_rm_rf(const char *dir) { nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS); }
+
+char *ts_slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "cannot read %s: %s", path, strerror(errno));
+    char *buf = NULL;
+    size_t n = 0;
+    FILE *m = open_memstream(&buf, &n);
+    ck_assert_ptr_nonnull(m);
+    char chunk[4096];
+    size_t got;
+    while ((got = fread(chunk, 1, sizeof chunk, f)) > 0) ck_assert_uint_eq(fwrite(chunk, 1, got, m), got);
+    ck_assert_msg(!ferror(f), "cannot read %s", path);
+    fclose(f);
+    fclose(m);
+    if (len) *len = n;
+    return buf;
+}
+
+void ts_write_file(const char *path, const void *data, size_t len, mode_t mode)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    ck_assert_msg(fd >= 0, "cannot create %s: %s", path, strerror(errno));
+    ck_assert_int_eq(write(fd, data, len), (ssize_t)len);
+    ck_assert_int_eq(fchmod(fd, mode), 0);
+    close(fd);
+}
 
 long long ts_now_ms(void)
 {

@@ -3,11 +3,17 @@
 #ifndef ATTENDD_TESTS_SUPPORT_H
 #define ATTENDD_TESTS_SUPPORT_H
 
+#include <check.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include <libpq-fe.h>
 #include <sys/types.h>
+
+/* A tcase of s: name, timeout in seconds (0: check's default), an unchecked fixture (setup and
+ * teardown, run in the runner around the whole tcase; NULL for none), then its tests in order, ending
+ * with NULL. Returns it, for checked fixtures or loop tests. */
+TCase *ts_tcase(Suite *s, const char *name, double timeout_s, SFun setup, SFun teardown, ...);
 
 /* Value of a required environment variable (set by `make test`); aborts the test if missing. */
 const char *ts_env(const char *name);
@@ -23,6 +29,11 @@ int ts_run(char *const argv[], char *out, size_t outlen, int with_stderr);
 void ts_q_text(PGconn *c, const char *sql, char *out, size_t len);
 long long ts_q_int(PGconn *c, const char *sql);
 void ts_q_exec(PGconn *c, const char *sql);
+/* The whole file at path, NUL-terminated (malloc'd; the length into *len if len); the test fails if it
+ * cannot be read. Write len bytes to path with exactly mode (the umask bypassed); the test fails on
+ * an error. */
+char *ts_slurp(const char *path, size_t *len);
+void ts_write_file(const char *path, const void *data, size_t len, mode_t mode);
 /* Milliseconds on the monotonic clock; sleep ms (resumed after signals). */
 long long ts_now_ms(void);
 void ts_sleep_ms(int ms);
@@ -64,6 +75,9 @@ extern struct ts_pg ts_own_pg;
 extern int ts_own_pg_ok;
 void ts_own_pg_up(void);
 void ts_own_pg_down(void);
+/* ts_psql that fails the test on an error; ts_sql_int: the first value of the result as a number. */
+void ts_sql(const char *conninfo, const char *sql);
+long long ts_sql_int(const char *conninfo, const char *sql);
 /* Run one SQL command (psql) on conninfo; 0 on success. Output (first line) into out if given. */
 int ts_psql(const char *conninfo, const char *sql, char *out, size_t outlen);
 

@@ -1,5 +1,5 @@
 /* Helpers of the punches and polling suites (tests/support/support_poll.h): libcurl with extra request
- * headers and captured response headers; one-value SQL queries. */
+ * headers and captured response headers. */
 #include "support_poll.h"
 
 #include <check.h>
@@ -97,29 +97,4 @@ json_t *tp_json(const struct tp_resp *r)
     json_t *j = json_loads(r->body, 0, &e);
     ck_assert_msg(j != NULL, "not JSON (status %ld): %s", r->status, r->body);
     return j;
-}
-
-long long tp_q_int(PGconn *c, const char *sql)
-{
-    PGresult *r = PQexec(c, sql);
-    ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1, "%s: %s", sql, PQerrorMessage(c));
-    long long v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-    PQclear(r);
-    return v;
-}
-
-void tp_q_text(PGconn *c, const char *sql, char *out, size_t len)
-{
-    PGresult *r = PQexec(c, sql);
-    ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1, "%s: %s", sql, PQerrorMessage(c));
-    snprintf(out, len, "%s", PQgetvalue(r, 0, 0));
-    PQclear(r);
-}
-
-void tp_q_exec(PGconn *c, const char *sql)
-{
-    PGresult *r = PQexec(c, sql);
-    ExecStatusType st = PQresultStatus(r);
-    ck_assert_msg(st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK, "%s: %s", sql, PQerrorMessage(c));
-    PQclear(r);
 }

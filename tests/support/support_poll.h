@@ -1,10 +1,9 @@
 /* Test helpers for the punches and polling suites: an HTTP call with extra request headers that
- * keeps the response headers, and small SQL helpers on a libpq connection. */
+ * keeps the response headers (ETag, Last-Modified). */
 #ifndef ATTENDD_TESTS_SUPPORT_POLL_H
 #define ATTENDD_TESTS_SUPPORT_POLL_H
 
 #include <jansson.h>
-#include <libpq-fe.h>
 #include <stddef.h>
 
 struct tp_resp {
@@ -23,9 +22,5 @@ int tp_http(const char *method, const char *url, const char *token, const char *
 void tp_resp_free(struct tp_resp *r);
 /* The body as JSON (fails the test if it is not). */
 json_t *tp_json(const struct tp_resp *r);
-
-long long tp_q_int(PGconn *c, const char *sql);
-void tp_q_text(PGconn *c, const char *sql, char *out, size_t len);
-void tp_q_exec(PGconn *c, const char *sql);
 
 #endif

@@ -151,11 +151,7 @@ END_TEST
 Suite *docs_suite(void)
 {
     Suite *s = suite_create("docs");
-    TCase *tc = tcase_create("configuration");
-    tcase_add_test(tc, row_parser_reads_cells);
-    tcase_add_test(tc, configuration_md_lists_every_key);
-    tcase_add_test(tc, configuration_md_lists_no_unknown_key);
-    tcase_add_test(tc, index_lists_every_document);
-    suite_add_tcase(s, tc);
+    ts_tcase(s, "configuration", 0, NULL, NULL, row_parser_reads_cells, configuration_md_lists_every_key,
+             configuration_md_lists_no_unknown_key, index_lists_every_document, NULL);
     return s;
 }

@@ -11,6 +11,7 @@
 
 #include "attendd/gallery.h"
 #include "src/gallery/kernels.h"
+#include "support.h"
 
 /* ---- helpers ----------------------------------------------------------------------------- */
 
@@ -580,21 +581,9 @@ END_TEST
 Suite *gallery_suite(void)
 {
     Suite *s = suite_create("gallery");
-    TCase *tc = tcase_create("core");
-    tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, add_search_remove);
-    tcase_add_test(tc, uuid_text_forms);
-    tcase_add_test(tc, bad_vectors_rejected);
-    tcase_add_test(tc, person_counted_once_and_ordered);
-    tcase_add_test(tc, many_faces_few_people);
-    tcase_add_test(tc, kernels_agree);
-    tcase_add_test(tc, concurrent_readers_and_writer);
-    tcase_add_test(tc, memory_per_template);
-    suite_add_tcase(s, tc);
-    TCase *acc = tcase_create("accuracy");
-    tcase_set_timeout(acc, 300);
-    tcase_add_test(acc, agreement_with_exact_simd);
-    tcase_add_test(acc, agreement_with_exact_portable);
-    suite_add_tcase(s, acc);
+    ts_tcase(s, "core", 120, NULL, NULL, add_search_remove, uuid_text_forms, bad_vectors_rejected,
+             person_counted_once_and_ordered, many_faces_few_people, kernels_agree, concurrent_readers_and_writer,
+             memory_per_template, NULL);
+    ts_tcase(s, "accuracy", 300, NULL, NULL, agreement_with_exact_simd, agreement_with_exact_portable, NULL);
     return s;
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "src/http/multipart.h"
+#include "support.h"
 
 static char err[256];
 
@@ -277,17 +278,7 @@ END_TEST
 Suite *multipart_suite(void)
 {
     Suite *s = suite_create("multipart");
-    TCase *t = tcase_create("parse");
-    tcase_add_test(t, boundary_forms);
-    tcase_add_test(t, boundary_refused);
-    tcase_add_test(t, media_type_match);
-    tcase_add_test(t, one_file_like_curl);
-    tcase_add_test(t, preamble_fields_epilogue_padding);
-    tcase_add_test(t, file_part_count);
-    tcase_add_test(t, malformed_bodies);
-    tcase_add_test(t, limits);
-    tcase_add_test(t, random_corruptions);
-    tcase_set_timeout(t, 60);
-    suite_add_tcase(s, t);
+    ts_tcase(s, "parse", 60, NULL, NULL, boundary_forms, boundary_refused, media_type_match, one_file_like_curl,
+             preamble_fields_epilogue_padding, file_part_count, malformed_bodies, limits, random_corruptions, NULL);
     return s;
 }

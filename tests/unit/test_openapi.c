@@ -346,14 +346,8 @@ END_TEST
 Suite *openapi_suite(void)
 {
     Suite *s = suite_create("openapi");
-    TCase *tc = tcase_create("spec");
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, structure_is_openapi3);
-    tcase_add_test(tc, ref_checker_catches_a_dangling_ref);
-    tcase_add_test(tc, path_parameters_are_declared);
-    tcase_add_test(tc, operations_equal_route_table);
-    tcase_add_test(tc, problem_codes_equal_registry);
-    tcase_add_test(tc, validator_accepts_the_file);
-    suite_add_tcase(s, tc);
+    ts_tcase(s, "spec", 60, NULL, NULL, structure_is_openapi3, ref_checker_catches_a_dangling_ref,
+             path_parameters_are_declared, operations_equal_route_table, problem_codes_equal_registry,
+             validator_accepts_the_file, NULL);
     return s;
 }

@@ -9,6 +9,7 @@
 #include "attendd/report.h"
 #include "attendd/time.h"
 #include "attendd/tz.h"
+#include "support.h"
 
 #define H(h, m) ((int64_t)(h) * 3600 + (int64_t)(m) * 60)
 
@@ -317,14 +318,7 @@ END_TEST
 Suite *report_suite(void)
 {
     Suite *s = suite_create("report");
-    TCase *tc = tcase_create("engine");
-    tcase_add_test(tc, tz_offsets_and_gaps);
-    tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, tz_matches_glibc);
-    tcase_add_test(tc, day_shift_cases);
-    tcase_add_test(tc, overnight_month_boundary);
-    tcase_add_test(tc, dst_nights);
-    tcase_add_test(tc, bad_input);
-    suite_add_tcase(s, tc);
+    ts_tcase(s, "engine", 120, NULL, NULL, tz_offsets_and_gaps, tz_matches_glibc, day_shift_cases,
+             overnight_month_boundary, dst_nights, bad_input, NULL);
     return s;
 }

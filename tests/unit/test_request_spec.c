@@ -6,6 +6,7 @@
 
 #include "src/http/http_internal.h"
 #include "src/http/request_spec.h"
+#include "support.h"
 
 /* The problem in resp: status, code and field (NULL: no field member). */
 static void expect_problem(struct http_response *resp, unsigned status, const char *code, const char *field)
@@ -331,14 +332,8 @@ END_TEST
 Suite *request_spec_suite(void)
 {
     Suite *s = suite_create("request_spec");
-    TCase *t = tcase_create("values");
-    tcase_add_test(t, text_bounds_and_display_rules);
-    tcase_add_test(t, uuid_date_time_timestamp);
-    tcase_add_test(t, url_enum_bool);
-    tcase_add_test(t, integer_and_number_ranges);
-    tcase_add_test(t, required_optional_and_null);
-    tcase_add_test(t, body_shape_problems);
-    tcase_add_test(t, query_unknown_and_repeated);
-    suite_add_tcase(s, t);
+    ts_tcase(s, "values", 0, NULL, NULL, text_bounds_and_display_rules, uuid_date_time_timestamp, url_enum_bool,
+             integer_and_number_ranges, required_optional_and_null, body_shape_problems, query_unknown_and_repeated,
+             NULL);
     return s;
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "attendd/rules.h"
+#include "support.h"
 
 #define SEC 1000000LL
 #define MIN (60 * SEC)
@@ -326,17 +327,8 @@ END_TEST
 Suite *rules_suite(void)
 {
     Suite *s = suite_create("rules");
-    TCase *tc = tcase_create("core");
-    tcase_add_test(tc, roles_in_out_auto);
-    tcase_add_test(tc, cooldown_same_and_second_camera);
-    tcase_add_test(tc, not_live_never_punches);
-    tcase_add_test(tc, night_shift_across_midnight);
-    tcase_add_test(tc, max_shift_expiry);
-    tcase_add_test(tc, out_of_order_is_deterministic);
-    tcase_add_test(tc, eviction_bounds_memory);
-    tcase_add_test(tc, seeding_from_database);
-    tcase_add_test(tc, config_validation);
-    tcase_add_test(tc, threads_share_one_engine);
-    suite_add_tcase(s, tc);
+    ts_tcase(s, "core", 0, NULL, NULL, roles_in_out_auto, cooldown_same_and_second_camera, not_live_never_punches,
+             night_shift_across_midnight, max_shift_expiry, out_of_order_is_deterministic, eviction_bounds_memory,
+             seeding_from_database, config_validation, threads_share_one_engine, NULL);
     return s;
 }

@@ -590,20 +590,10 @@ END_TEST
 Suite *spool_suite(void)
 {
     Suite *s = suite_create("spool");
-    TCase *tc = tcase_create("core");
+    TCase *tc = ts_tcase(s, "core", 30, NULL, NULL, append_pending_ack_in_order, payload_codec, torn_tail_after_sigkill,
+                         corrupt_middle_skipped_neighbours_kept, rotation_and_deletion, disk_full_via_hook,
+                         disk_full_on_small_tmpfs, exactly_once_on_replay, corrupt_ack_file_replays_everything,
+                         second_process_refused, concurrent_appends, NULL);
     tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, 30);
-    tcase_add_test(tc, append_pending_ack_in_order);
-    tcase_add_test(tc, payload_codec);
-    tcase_add_test(tc, torn_tail_after_sigkill);
-    tcase_add_test(tc, corrupt_middle_skipped_neighbours_kept);
-    tcase_add_test(tc, rotation_and_deletion);
-    tcase_add_test(tc, disk_full_via_hook);
-    tcase_add_test(tc, disk_full_on_small_tmpfs);
-    tcase_add_test(tc, exactly_once_on_replay);
-    tcase_add_test(tc, corrupt_ack_file_replays_everything);
-    tcase_add_test(tc, second_process_refused);
-    tcase_add_test(tc, concurrent_appends);
-    suite_add_tcase(s, tc);
     return s;
 }

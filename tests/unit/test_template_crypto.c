@@ -13,6 +13,7 @@
 
 #include "attendd/keyfile.h"
 #include "attendd/template_crypto.h"
+#include "support.h"
 
 #define P1 "6f1c1e1a-3a55-4c8e-9b1e-0d2f6a7b8c90"
 #define P2 "6f1c1e1a-3a55-4c8e-9b1e-0d2f6a7b8c91"
@@ -200,15 +201,6 @@ static void mk_tmpdir(void)
     ck_assert_ptr_nonnull(mkdtemp(tmpdir));
 }
 
-static void write_file(const char *path, const void *data, size_t len, mode_t mode)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(write(fd, data, len), (ssize_t)len);
-    ck_assert_int_eq(fchmod(fd, mode), 0);
-    close(fd);
-}
-
 START_TEST(key_files)
 {
     mk_tmpdir();
@@ -237,31 +229,31 @@ START_TEST(key_files)
     sodium_bin2hex(hex, sizeof hex, raw, sizeof raw);
     strcat(hex, "\n");
     snprintf(path, sizeof path, "%s/raw.key", tmpdir);
-    write_file(path, raw, sizeof raw, 0600);
+    ts_write_file(path, raw, sizeof raw, 0600);
     tcrypt_key_free(k);
     ck_assert_int_eq(tcrypt_key_load(path, &k, err, sizeof err), ATT_OK);
     unlink(path);
     snprintf(path, sizeof path, "%s/hex.key", tmpdir);
-    write_file(path, hex, strlen(hex), 0400);
+    ts_write_file(path, hex, strlen(hex), 0400);
     ck_assert_int_eq(tcrypt_key_load(path, &k2, err, sizeof err), ATT_OK);
     ck_assert_uint_eq(tcrypt_key_id(k), tcrypt_key_id(k2));
     tcrypt_key_free(k2);
     k2 = NULL;
 
     /* group- or other-readable: refused, and the message says why */
-    write_file(path, hex, strlen(hex), 0640);
+    ts_write_file(path, hex, strlen(hex), 0640);
     ck_assert_int_eq(tcrypt_key_load(path, &k2, err, sizeof err), ATT_E_CONFIG);
     ck_assert_ptr_null(k2);
     ck_assert_ptr_nonnull(strstr(err, path));
-    write_file(path, hex, strlen(hex), 0604);
+    ts_write_file(path, hex, strlen(hex), 0604);
     ck_assert_int_eq(tcrypt_key_load(path, &k2, err, sizeof err), ATT_E_CONFIG);
     /* wrong sizes and encodings */
-    write_file(path, raw, 31, 0600);
+    ts_write_file(path, raw, 31, 0600);
     ck_assert_int_eq(tcrypt_key_load(path, &k2, err, sizeof err), ATT_E_CONFIG);
     hex[10] = 'g';
-    write_file(path, hex, strlen(hex), 0600);
+    ts_write_file(path, hex, strlen(hex), 0600);
     ck_assert_int_eq(tcrypt_key_load(path, &k2, err, sizeof err), ATT_E_CONFIG);
-    write_file(path, "", 0, 0600);
+    ts_write_file(path, "", 0, 0600);
     ck_assert_int_eq(tcrypt_key_load(path, &k2, err, sizeof err), ATT_E_CONFIG);
     unlink(path);
     /* missing file, directory */
@@ -291,14 +283,7 @@ END_TEST
 Suite *template_crypto_suite(void)
 {
     Suite *s = suite_create("template_crypto");
-    TCase *tc = tcase_create("core");
-    tcase_add_test(tc, round_trip);
-    tcase_add_test(tc, wrong_key_fails);
-    tcase_add_test(tc, swapped_ids_fail);
-    tcase_add_test(tc, tampered_and_truncated_fail);
-    tcase_add_test(tc, bad_arguments);
-    tcase_add_test(tc, rotation);
-    tcase_add_test(tc, key_files);
-    suite_add_tcase(s, tc);
+    ts_tcase(s, "core", 0, NULL, NULL, round_trip, wrong_key_fails, swapped_ids_fail, tampered_and_truncated_fail,
+             bad_arguments, rotation, key_files, NULL);
     return s;
 }

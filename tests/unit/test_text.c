@@ -2,6 +2,7 @@
 #include <check.h>
 
 #include "attendd/text.h"
+#include "support.h"
 
 START_TEST(valid_text_counts_characters)
 {
@@ -34,9 +35,6 @@ END_TEST
 Suite *text_suite(void)
 {
     Suite *s = suite_create("text");
-    TCase *t = tcase_create("utf8");
-    tcase_add_test(t, valid_text_counts_characters);
-    tcase_add_test(t, invalid_text_rejected);
-    suite_add_tcase(s, t);
+    ts_tcase(s, "utf8", 0, NULL, NULL, valid_text_counts_characters, invalid_text_rejected, NULL);
     return s;
 }

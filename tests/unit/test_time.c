@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "attendd/time.h"
+#include "support.h"
 
 #define S 1000000LL /* µs per second */
 
@@ -265,18 +266,9 @@ END_TEST
 Suite *time_suite(void)
 {
     Suite *s = suite_create("time");
-    TCase *t = tcase_create("text");
-    tcase_add_test(t, rfc3339_accepted_forms);
-    tcase_add_test(t, rfc3339_refused_forms);
-    tcase_add_test(t, format_forms);
-    tcase_add_test(t, format_parse_round_trip);
-    tcase_add_test(t, date_and_hhmm_text);
-    suite_add_tcase(s, t);
-    TCase *c = tcase_create("calendar");
-    tcase_add_test(c, civil_dates);
-    suite_add_tcase(s, c);
-    TCase *k = tcase_create("clocks");
-    tcase_add_test(k, clocks_and_deadlines);
-    suite_add_tcase(s, k);
+    ts_tcase(s, "text", 0, NULL, NULL, rfc3339_accepted_forms, rfc3339_refused_forms, format_forms,
+             format_parse_round_trip, date_and_hhmm_text, NULL);
+    ts_tcase(s, "calendar", 0, NULL, NULL, civil_dates, NULL);
+    ts_tcase(s, "clocks", 0, NULL, NULL, clocks_and_deadlines, NULL);
     return s;
 }

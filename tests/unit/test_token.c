@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "attendd/token.h"
+#include "support.h"
 
 static char g_dir[64];
 
@@ -25,15 +26,11 @@ static void dir_teardown(void)
 }
 
 /* Write len bytes to DIR/name with exactly `mode` (umask bypassed by fchmod); returns the path. */
-static const char *write_file(const char *name, const void *data, size_t len, mode_t mode)
+static const char *write_in_dir(const char *name, const void *data, size_t len, mode_t mode)
 {
     static char path[128];
     snprintf(path, sizeof path, "%s/%s", g_dir, name);
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(write(fd, data, len), (ssize_t)len);
-    ck_assert_int_eq(fchmod(fd, mode), 0);
-    close(fd);
+    ts_write_file(path, data, len, mode);
     return path;
 }
 
@@ -48,11 +45,11 @@ START_TEST(key_load_raw)
     raw_bytes(raw);
     struct token_key k;
     char err[256] = "";
-    ck_assert_msg(token_key_load(write_file("raw.key", raw, sizeof raw, 0600), &k, err, sizeof err) == ATT_OK, "%s",
+    ck_assert_msg(token_key_load(write_in_dir("raw.key", raw, sizeof raw, 0600), &k, err, sizeof err) == ATT_OK, "%s",
                   err);
     ck_assert_mem_eq(k.k, raw, sizeof raw);
     /* owner read-only is fine too */
-    ck_assert_int_eq(token_key_load(write_file("ro.key", raw, sizeof raw, 0400), &k, err, sizeof err), ATT_OK);
+    ck_assert_int_eq(token_key_load(write_in_dir("ro.key", raw, sizeof raw, 0400), &k, err, sizeof err), ATT_OK);
 }
 END_TEST
 
@@ -64,18 +61,18 @@ START_TEST(key_load_hex)
     for (int i = 0; i < TOKEN_KEY_BYTES; i++) snprintf(hex + 2 * i, 3, "%02x", raw[i]);
     struct token_key k;
     char err[256] = "";
-    ck_assert_int_eq(token_key_load(write_file("hex.key", hex, 64, 0600), &k, err, sizeof err), ATT_OK);
+    ck_assert_int_eq(token_key_load(write_in_dir("hex.key", hex, 64, 0600), &k, err, sizeof err), ATT_OK);
     ck_assert_mem_eq(k.k, raw, sizeof raw);
     /* with a trailing newline, as `echo` or an editor leaves it; upper case too */
     for (int i = 0; i < 64; i++)
         if (hex[i] >= 'a') hex[i] = (char)(hex[i] - 32);
     hex[64] = '\n';
     memset(&k, 0, sizeof k);
-    ck_assert_msg(token_key_load(write_file("hexnl.key", hex, 65, 0600), &k, err, sizeof err) == ATT_OK, "%s", err);
+    ck_assert_msg(token_key_load(write_in_dir("hexnl.key", hex, 65, 0600), &k, err, sizeof err) == ATT_OK, "%s", err);
     ck_assert_mem_eq(k.k, raw, sizeof raw);
     /* 64 characters that are not hex */
     hex[10] = 'z';
-    ck_assert_int_eq(token_key_load(write_file("nothex.key", hex, 64, 0600), &k, err, sizeof err), ATT_E_CONFIG);
+    ck_assert_int_eq(token_key_load(write_in_dir("nothex.key", hex, 64, 0600), &k, err, sizeof err), ATT_E_CONFIG);
 }
 END_TEST
 
@@ -88,7 +85,7 @@ START_TEST(key_load_wrong_length)
     const size_t bad[] = {0, 1, 31, 33, 63, 66, 100, 200};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         err[0] = '\0';
-        ck_assert_msg(token_key_load(write_file("len.key", buf, bad[i], 0600), &k, err, sizeof err) == ATT_E_CONFIG,
+        ck_assert_msg(token_key_load(write_in_dir("len.key", buf, bad[i], 0600), &k, err, sizeof err) == ATT_E_CONFIG,
                       "length %zu accepted", bad[i]);
         ck_assert_msg(strstr(err, "len.key") != NULL, "message does not name the file: %s", err);
     }
@@ -104,7 +101,7 @@ START_TEST(key_load_refuses_open_modes)
     const mode_t bad[] = {0644, 0640, 0604, 0620, 0602, 0610, 0666};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         err[0] = '\0';
-        ck_assert_msg(token_key_load(write_file("open.key", raw, sizeof raw, bad[i]), &k, err, sizeof err) ==
+        ck_assert_msg(token_key_load(write_in_dir("open.key", raw, sizeof raw, bad[i]), &k, err, sizeof err) ==
                           ATT_E_CONFIG,
                       "mode %o accepted", (unsigned)bad[i]);
         ck_assert_msg(strstr(err, "chmod 600") != NULL, "unhelpful message: %s", err);
@@ -245,21 +242,10 @@ END_TEST
 Suite *token_suite(void)
 {
     Suite *s = suite_create("token");
-    TCase *keys = tcase_create("keys");
+    TCase *keys = ts_tcase(s, "keys", 0, NULL, NULL, key_load_raw, key_load_hex, key_load_wrong_length,
+                           key_load_refuses_open_modes, key_load_missing_and_not_regular, key_create, NULL);
     tcase_add_checked_fixture(keys, dir_setup, dir_teardown);
-    tcase_add_test(keys, key_load_raw);
-    tcase_add_test(keys, key_load_hex);
-    tcase_add_test(keys, key_load_wrong_length);
-    tcase_add_test(keys, key_load_refuses_open_modes);
-    tcase_add_test(keys, key_load_missing_and_not_regular);
-    tcase_add_test(keys, key_create);
-    suite_add_tcase(s, keys);
-
-    TCase *tokens = tcase_create("tokens");
-    tcase_add_test(tokens, generate_well_formed_unique);
-    tcase_add_test(tokens, well_formed_rejects);
-    tcase_add_test(tokens, hash_deterministic_and_keyed);
-    tcase_add_test(tokens, roles);
-    suite_add_tcase(s, tokens);
+    ts_tcase(s, "tokens", 0, NULL, NULL, generate_well_formed_unique, well_formed_rejects, hash_deterministic_and_keyed,
+             roles, NULL);
     return s;
 }

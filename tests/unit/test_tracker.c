@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "attendd/tracker.h"
+#include "support.h"
 
 #define FPS 6
 #define FRAME_US (1000000LL / FPS)
@@ -402,18 +403,9 @@ END_TEST
 Suite *tracker_suite(void)
 {
     Suite *s = suite_create("tracker");
-    TCase *tc = tcase_create("core");
-    tcase_add_test(tc, one_walker_one_track_one_decision);
-    tcase_add_test(tc, two_walkers_crossing);
-    tcase_add_test(tc, embedding_veto_keeps_identities_apart);
-    tcase_add_test(tc, visitor_never_decides);
-    tcase_add_test(tc, lull_ends_on_a_match);
-    tcase_add_test(tc, not_live_never_decides);
-    tcase_add_test(tc, unmeasured_liveness_is_neither_live_nor_spoof);
-    tcase_add_test(tc, k_of_m_agreement);
-    tcase_add_test(tc, track_death_and_rebirth);
-    tcase_add_test(tc, fast_walker_at_low_fps);
-    tcase_add_test(tc, parameters_validated);
-    suite_add_tcase(s, tc);
+    ts_tcase(s, "core", 0, NULL, NULL, one_walker_one_track_one_decision, two_walkers_crossing,
+             embedding_veto_keeps_identities_apart, visitor_never_decides, lull_ends_on_a_match, not_live_never_decides,
+             unmeasured_liveness_is_neither_live_nor_spoof, k_of_m_agreement, track_death_and_rebirth,
+             fast_walker_at_low_fps, parameters_validated, NULL);
     return s;
 }

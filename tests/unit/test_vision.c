@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "attendd/vision.h"
+#include "support.h"
 
 /* ---- helpers ------------------------------------------------------------------------------ */
 
@@ -786,31 +787,11 @@ END_TEST
 Suite *vision_suite(void)
 {
     Suite *s = suite_create("vision");
-    TCase *tc = tcase_create("decode");
-    tcase_add_test(tc, test_decode_bad_images);
-    tcase_add_test(tc, test_decode_png_and_prefixes);
-    tcase_add_test(tc, test_models_checked);
-    tcase_add_test(tc, test_detect_plan_and_args);
-    tcase_set_timeout(tc, 60);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("pipeline");
-    tcase_add_test(tc, test_liveness_spoof);
-    tcase_add_test(tc, test_detect_corridor_frame50);
-    tcase_add_test(tc, test_embed_batch_matches_single);
-    tcase_add_test(tc, test_two_workers);
-    tcase_set_timeout(tc, 120);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("accuracy");
-    tcase_add_test(tc, test_master_csv_accuracy);
-    tcase_add_test(tc, test_identities_leave_one_out);
-    tcase_set_timeout(tc, 240);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("cli");
-    tcase_add_test(tc, test_cli);
-    tcase_set_timeout(tc, 120);
-    suite_add_tcase(s, tc);
+    ts_tcase(s, "decode", 60, NULL, NULL, test_decode_bad_images, test_decode_png_and_prefixes, test_models_checked,
+             test_detect_plan_and_args, NULL);
+    ts_tcase(s, "pipeline", 120, NULL, NULL, test_liveness_spoof, test_detect_corridor_frame50,
+             test_embed_batch_matches_single, test_two_workers, NULL);
+    ts_tcase(s, "accuracy", 240, NULL, NULL, test_master_csv_accuracy, test_identities_leave_one_out, NULL);
+    ts_tcase(s, "cli", 120, NULL, NULL, test_cli, NULL);
     return s;
 }
