@@ -347,39 +347,12 @@ static size_t csv_find(const struct csv *c, const char *person, const char *date
     return 0;
 }
 
-static size_t sink(char *p, size_t sz, size_t n, void *ud)
-{
-    struct ts_resp *r = ud;
-    r->body = realloc(r->body, r->len + sz * n + 1);
-    memcpy(r->body + r->len, p, sz * n);
-    r->len += sz * n;
-    r->body[r->len] = '\0';
-    return sz * n;
-}
-
 /* GET with an Accept header (ts_http sends none). */
 static void get_accept(const char *u, const char *accept, struct ts_resp *r)
 {
-    memset(r, 0, sizeof *r);
-    CURL *c = curl_easy_init();
-    ck_assert_ptr_nonnull(c);
-    char auth[160], acc[160];
-    snprintf(auth, sizeof auth, "Authorization: Bearer %s", D.hr_token);
+    char acc[160];
     snprintf(acc, sizeof acc, "Accept: %s", accept);
-    struct curl_slist *h = curl_slist_append(NULL, auth);
-    h = curl_slist_append(h, acc);
-    curl_easy_setopt(c, CURLOPT_URL, u);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    ck_assert_int_eq(curl_easy_perform(c), CURLE_OK);
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
-    char *t = NULL;
-    curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &t);
-    if (t) snprintf(r->content_type, sizeof r->content_type, "%s", t);
-    curl_slist_free_all(h);
-    curl_easy_cleanup(c);
+    ck_assert_int_eq(ts_http_ex(&(struct ts_http_opts){.header = acc}, "GET", u, D.hr_token, NULL, 0, NULL, r), 0);
 }
 
 static void check_csv(const struct ts_resp *r, size_t want_rows)
@@ -615,10 +588,10 @@ START_TEST(write_without_audit_row_rolls_back)
     post_ok("/api/v1/shifts", "{\"name\":\"Spare\",\"start\":\"10:00\",\"end\":\"18:00\"}", 201, spare);
     snprintf(b, sizeof b, "{\"shift_id\":\"%s\",\"person_id\":\"%s\",\"valid_from\":\"2027-01-01\"}", sid, D_ID);
     post_ok("/api/v1/schedules", b, 201, scid);
-    sql("CREATE FUNCTION test_refuse_audit() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN "
+    ts_sql(conninfo, "CREATE FUNCTION test_refuse_audit() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN "
         "IF NEW.action ~ '^(shift|schedule)[.]' THEN RAISE EXCEPTION 'audit row refused by the test'; END IF; "
         "RETURN NEW; END$$");
-    sql("CREATE TRIGGER test_refuse_audit BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION test_refuse_audit()");
+    ts_sql(conninfo, "CREATE TRIGGER test_refuse_audit BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION test_refuse_audit()");
     long long audits = count("SELECT count(*) FROM audit_log WHERE action ~ '^(shift|schedule)[.]'");
 
     expect_refused("POST", "/api/v1/shifts", "{\"name\":\"Unaudited\",\"start\":\"09:00\",\"end\":\"17:00\"}");
@@ -647,8 +620,8 @@ START_TEST(write_without_audit_row_rolls_back)
     ck_assert_int_eq(count("SELECT count(*) FROM audit_log WHERE action ~ '^(shift|schedule)[.]'"), audits);
 
     /* with the audit log writable again the same writes go through, each with its row */
-    sql("DROP TRIGGER test_refuse_audit ON audit_log");
-    sql("DROP FUNCTION test_refuse_audit()");
+    ts_sql(conninfo, "DROP TRIGGER test_refuse_audit ON audit_log");
+    ts_sql(conninfo, "DROP FUNCTION test_refuse_audit()");
     long st;
     json_t *j = ts_call("DELETE", url("%s", b), D.admin_token, NULL, &st);
     ck_assert_int_eq(st, 204);

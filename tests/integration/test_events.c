@@ -26,6 +26,7 @@
 #include "src/http/http_internal.h"
 #include "src/store/cursor.h"
 #include "support.h"
+#include "support_store.h"
 
 /* ---- helpers ---------------------------------------------------------------------------------------- */
 
@@ -39,9 +40,7 @@ static char tmpdir[256], spooldir[300];
 
 static void tmp_setup(void)
 {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/attendd-events-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-    chmod(tmpdir, 0755);
+    ts_mkdtemp(tmpdir, sizeof tmpdir, "events");
     snprintf(spooldir, sizeof spooldir, "%s/spool", tmpdir);
 }
 
@@ -65,14 +64,6 @@ static event_writer *writer_ok(spool *s, const char *conninfo, metrics *m)
     return w;
 }
 
-static PGconn *connect_ok(const char *conninfo)
-{
-    PGconn *c = NULL;
-    char err[512] = "";
-    ck_assert_msg(db_connect(conninfo, "attendd-test", &c, err, sizeof err) == ATT_OK, "db_connect: %s", err);
-    return c;
-}
-
 /* Rows in insertion order (ctid: a fresh heap only ever appends) with strictly increasing ts. */
 static bool rows_in_order(PGconn *c)
 {
@@ -87,7 +78,7 @@ static uint8_t P1[16], CAM[16];
 static PGconn *fresh_db(char *conninfo, size_t len)
 {
     ck_assert_int_eq(ts_own_pg_ok ? ts_pg_new_db(&ts_own_pg, conninfo, len) : ts_db_new(conninfo, len), 0);
-    PGconn *c = connect_ok(conninfo);
+    PGconn *c = ts_db_connect(conninfo, "attendd-test", false);
     char err[512] = "";
     int applied = 0;
     ck_assert_msg(db_migrate(c, &applied, err, sizeof err) == ATT_OK, "migrate: %s", err);
@@ -736,7 +727,7 @@ START_TEST(database_outage)
     fprintf(stderr, "events: outage: 50 events spooled; cluster start took %.2f s, all written %.2f s after it "
                     "returned\n", started, drained);
     ck_assert_msg(drained < 2.0 + DB_CONNECT_TIMEOUT_S + 5, "recovery took %.2f s", drained); /* loose: slow CI */
-    c = connect_ok(ci);
+    c = ts_db_connect(ci, "attendd-test", false);
     ck_assert_int_eq(ts_q_int(c, "SELECT count(*) FROM events"), 70);
     ck_assert_int_eq(ts_q_int(c, "SELECT count(DISTINCT id) FROM events"), 70);
     ck_assert(rows_in_order(c));
@@ -934,7 +925,7 @@ START_TEST(api_events_and_metrics)
 {
     /* a first start migrates the schema; the roster goes in by SQL (the people API is elsewhere) */
     start_daemon();
-    PGconn *c = connect_ok(d_conninfo);
+    PGconn *c = ts_db_connect(d_conninfo, "attendd-test", false);
     const char *names[3] = {"Grace Hopper", "Alan Turing", "Erased Person"};
     for (int i = 0; i < 3; i++) {
         char sql[256];

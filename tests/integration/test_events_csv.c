@@ -31,66 +31,20 @@ static struct ts_daemon D;
 /* P_COMMA's camera events: more than two export batches */
 #define BULK (2 * EVENTS_EXPORT_BATCH + 345)
 
-static size_t sink(char *p, size_t sz, size_t n, void *ud)
-{
-    struct ts_resp *r = ud;
-    char *b = realloc(r->body, r->len + sz * n + 1);
-    ck_assert_ptr_nonnull(b);
-    r->body = b;
-    memcpy(r->body + r->len, p, sz * n);
-    r->len += sz * n;
-    r->body[r->len] = '\0';
-    return sz * n;
-}
-
 static char etag_seen[128];
 
 static char vary_seen[128];
 
-static size_t header_cb(char *p, size_t sz, size_t n, void *ud)
-{
-    (void)ud;
-    size_t len = sz * n;
-    if (len > 6 && strncasecmp(p, "Vary: ", 6) == 0) snprintf(vary_seen, sizeof vary_seen, "%.*s", (int)(len - 8), p + 6);
-    if (len > 6 && strncasecmp(p, "ETag: ", 6) == 0) {
-        size_t v = len - 6;
-        while (v > 0 && (p[6 + v - 1] == '\r' || p[6 + v - 1] == '\n')) v--;
-        snprintf(etag_seen, sizeof etag_seen, "%.*s", (int)v, p + 6);
-    }
-    return len;
-}
-
-/* GET path (after the base URL) with token and an optional Accept header. */
+/* GET path (after the base URL) with token and an optional Accept header; its ETag and Vary headers
+ * into etag_seen and vary_seen ("" when absent). */
 static void get(const char *path, const char *token, const char *accept, struct ts_resp *r)
 {
-    memset(r, 0, sizeof *r);
-    etag_seen[0] = vary_seen[0] = '\0';
-    char u[1024], auth[160], acc[200];
-    snprintf(u, sizeof u, "%s%s", D.url, path);
-    CURL *c = curl_easy_init();
-    ck_assert_ptr_nonnull(c);
-    snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
-    struct curl_slist *h = curl_slist_append(NULL, auth);
-    if (accept) {
-        snprintf(acc, sizeof acc, "Accept: %s", accept);
-        h = curl_slist_append(h, acc);
-    }
-    curl_easy_setopt(c, CURLOPT_URL, u);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
-    CURLcode rc = curl_easy_perform(c);
-    ck_assert_msg(rc == CURLE_OK, "GET %s: %s", path, curl_easy_strerror(rc));
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
-    char *t = NULL;
-    curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &t);
-    if (t) snprintf(r->content_type, sizeof r->content_type, "%s", t);
-    curl_slist_free_all(h);
-    curl_easy_cleanup(c);
-    if (!r->body) r->body = calloc(1, 1);
+    char acc[200];
+    snprintf(acc, sizeof acc, "Accept: %s", accept ? accept : "");
+    struct ts_http_opts o = {.header = accept ? acc : NULL, .timeout_ms = 60000};
+    ck_assert_msg(ts_http_ex(&o, "GET", ts_url(&D, path), token, NULL, 0, NULL, r) == 0, "GET %s failed", path);
+    if (!ts_resp_header(r, "ETag", etag_seen, sizeof etag_seen)) etag_seen[0] = '\0';
+    if (!ts_resp_header(r, "Vary", vary_seen, sizeof vary_seen)) vary_seen[0] = '\0';
 }
 
 /* The body parsed by python3's csv module (strict), as a JSON array of rows of strings. */

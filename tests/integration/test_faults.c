@@ -25,15 +25,14 @@
 #include "attendd/store_events.h"
 #include "src/store/cursor.h"
 #include "support.h"
+#include "support_store.h"
 
 /* ---- helpers ---------------------------------------------------------------------------------------- */
 
 static char tmpdir[256], spooldir[300];
 static void tmp_setup(void)
 {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/attendd-faults-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-    chmod(tmpdir, 0755);
+    ts_mkdtemp(tmpdir, sizeof tmpdir, "faults");
     snprintf(spooldir, sizeof spooldir, "%s/spool", tmpdir);
 }
 
@@ -47,14 +46,6 @@ static void tmp_teardown(void)
     /* a test that failed while the cluster was stopped must not fail the next ones */
     if (ts_own_pg_ok && ts_pg_ctl(&ts_own_pg, "start") != 0)
         fprintf(stderr, "faults: could not restart the test cluster\n");
-}
-
-static PGconn *connect_ok(const char *conninfo)
-{
-    PGconn *c = NULL;
-    char err[512] = "";
-    ck_assert_msg(db_connect(conninfo, "attendd-faults", &c, err, sizeof err) == ATT_OK, "db_connect: %s", err);
-    return c;
 }
 
 /* The person and camera every event names. */
@@ -74,7 +65,7 @@ static PGconn *fresh_db(char *conninfo, size_t len)
 {
     ck_assert_msg(ts_own_pg_ok, "test PostgreSQL cluster did not start");
     ck_assert_int_eq(ts_pg_new_db(&ts_own_pg, conninfo, len), 0);
-    PGconn *c = connect_ok(conninfo);
+    PGconn *c = ts_db_connect(conninfo, "attendd-faults", false);
     char err[512] = "";
     int applied = 0;
     ck_assert_msg(db_migrate(c, &applied, err, sizeof err) == ATT_OK, "migrate: %s", err);
@@ -338,7 +329,7 @@ START_TEST(pg_restart_under_load)
     char conninfo[600];
     ck_assert_int_eq(ts_pg_new_db(&ts_own_pg, conninfo, sizeof conninfo), 0);
     ck_assert_int_eq(ts_daemon_start(&D, conninfo, NULL), 0); /* migrates the schema */
-    PGconn *c = connect_ok(conninfo);
+    PGconn *c = ts_db_connect(conninfo, "attendd-faults", false);
     add_roster(c);
     ck_assert_msg(wait_until(daemon_ready, NULL, 120), "daemon not ready before the fault");
 
@@ -386,7 +377,7 @@ START_TEST(pg_restart_under_load)
                   g_bad_detail);
     ck_assert_int_gt(atomic_load(&g_reads_ok), 0);
     PQfinish(c);
-    c = connect_ok(conninfo); /* the old connection died with the restart */
+    c = ts_db_connect(conninfo, "attendd-faults", false); /* the old connection died with the restart */
     assert_exactly(c, &g_ids);
     /* every acknowledged punch is there once; a punch answered 503 may or may not have been stored */
     ck_assert_uint_gt(g_punches.n, 0);
@@ -573,7 +564,7 @@ START_TEST(spool_disk_full)
     spool_close(s);
 
     PQfinish(c);
-    c = connect_ok(conninfo);
+    c = ts_db_connect(conninfo, "attendd-faults", false);
     assert_exactly(c, &ids);
     ck_assert_uint_eq(ids.n, (size_t)(80 + accepted + 20));
     /* no half record was left to poison the spool */
@@ -684,7 +675,7 @@ START_TEST(sigterm_with_events_in_flight)
     ck_assert_int_eq(ts_pg_new_db(&ts_own_pg, conninfo, sizeof conninfo), 0);
     D.keep_dir = 1;
     ck_assert_int_eq(ts_daemon_start(&D, conninfo, NULL), 0);
-    PGconn *c = connect_ok(conninfo);
+    PGconn *c = ts_db_connect(conninfo, "attendd-faults", false);
     add_roster(c);
     ck_assert_int_eq(ts_daemon_stop(&D, SIGTERM, 60), 0);
 
@@ -711,7 +702,7 @@ START_TEST(sigterm_with_events_in_flight)
 
     /* The database is slow: an open transaction of the test holds the first event's id, so the writer's
      * INSERT ... ON CONFLICT waits on it (reads elsewhere are not blocked). */
-    PGconn *blocker = connect_ok(conninfo);
+    PGconn *blocker = ts_db_connect(conninfo, "attendd-faults", false);
     char err[512] = "";
     ck_assert_msg(db_prepare_all(blocker, err, sizeof err) == ATT_OK, "%s", err);
     ts_q_exec(blocker, "BEGIN");

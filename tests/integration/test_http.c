@@ -340,9 +340,9 @@ static void create_token(const char *name, const char *role, char *id, size_t id
     char v[128];
     ck_assert_str_eq(header(&r, "Cache-Control", v, sizeof v), "no-store");
     json_t *j = parse(&r);
-    ck_assert_str_eq(jstr(j, "name"), name);
-    ck_assert_str_eq(jstr(j, "role"), role);
-    ck_assert_int_eq(strncmp(jstr(j, "token"), "att_", 4), 0);
+    ck_assert_str_eq(ts_jstr(j, "name"), name);
+    ck_assert_str_eq(ts_jstr(j, "role"), role);
+    ck_assert_int_eq(strncmp(ts_jstr(j, "token"), "att_", 4), 0);
     ck_assert(json_is_false(json_object_get(j, "pseudonymous"))); /* shown, off by default */
     ck_assert_int_eq(json_object_size(j), 5);
     snprintf(id, idlen, "%s", ts_jstr(j, "id"));

@@ -22,23 +22,8 @@
 #include "attendd/store_people.h"
 #include "attendd/template_crypto.h"
 #include "support.h"
+#include "support_store.h"
 #include "support_rtsp.h" /* ts_free_port */
-
-/* Store one random unit template for person under key k; writes the face id. */
-static void add_face(PGconn *c, const char *person, const tcrypt_key *k, char face[UUID_STR_LEN])
-{
-    float v[TCRYPT_DIM];
-    double n = 0;
-    for (int i = 0; i < TCRYPT_DIM; i++) {
-        v[i] = (float)(rand() % 2001 - 1000) / 1000.0f;
-        n += (double)v[i] * v[i];
-    }
-    for (int i = 0; i < TCRYPT_DIM; i++) v[i] /= (float)__builtin_sqrt(n);
-    store_uuid_new(face);
-    unsigned char blob[TCRYPT_BLOB_BYTES];
-    ck_assert_int_eq(tcrypt_encrypt(k, v, person, face, "test-model", blob), ATT_OK);
-    ck_assert_int_eq(store_face_insert(c, person, face, "test-model", tcrypt_key_id(k), blob, sizeof blob, NULL), ATT_OK);
-}
 
 struct fixture {
     struct ts_daemon d;
@@ -69,8 +54,8 @@ static void setup(struct fixture *f)
     tcrypt_key *k;
     snprintf(path, sizeof path, "%s/template.key", f->d.dir);
     ck_assert_msg(tcrypt_key_load(path, &k, err, sizeof err) == ATT_OK, "%s", err);
-    add_face(c, person, k, f->face[0]);
-    add_face(c, person, k, f->face[1]);
+    ts_add_face(c, person, k, f->face[0]);
+    ts_add_face(c, person, k, f->face[1]);
     tcrypt_key_free(k);
     PQfinish(c);
 

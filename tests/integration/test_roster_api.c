@@ -135,19 +135,6 @@ static json_t *post_file(const char *u, const char *token, const char *path, con
     return j;
 }
 
-static size_t sink(char *p, size_t sz, size_t n, void *ud)
-{
-    struct ts_resp *r = ud;
-    size_t add = sz * n;
-    char *nb = realloc(r->body, r->len + add + 1);
-    if (!nb) return 0;
-    memcpy(nb + r->len, p, add);
-    r->body = nb;
-    r->len += add;
-    r->body[r->len] = '\0';
-    return add;
-}
-
 /* multipart/form-data as `curl -F` sends it. files: paths (each a file part named "photo", its type
  * from the extension as curl guesses it, or ftype when given); field: a text part, or NULL. */
 static json_t *post_form(const char *u, const char *token, const char *const *files, const char *ftype,
@@ -177,7 +164,7 @@ static json_t *post_form(const char *u, const char *token, const char *const *fi
     curl_easy_setopt(c, CURLOPT_URL, u);
     curl_easy_setopt(c, CURLOPT_MIMEPOST, m);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, ts_resp_sink);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
     curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);

@@ -24,28 +24,9 @@
 #include "src/store/cursor.h"
 #include "src/store/statements.h"
 #include "support.h"
+#include "support_store.h"
 
 #define MODEL "fr_feature:87aacdfe"
-
-static PGconn *migrated_db(char *conninfo, size_t len)
-{
-    ck_assert_int_eq(ts_db_new(conninfo, len), 0);
-    PGconn *c = NULL;
-    char err[512] = "";
-    ck_assert_msg(db_connect(conninfo, "attendd-test", &c, err, sizeof err) == ATT_OK, "db_connect: %s", err);
-    int applied = -1;
-    ck_assert_msg(db_migrate(c, &applied, err, sizeof err) == ATT_OK, "db_migrate: %s", err);
-    ck_assert_msg(db_prepare_all(c, err, sizeof err) == ATT_OK, "db_prepare_all: %s", err);
-    return c;
-}
-
-static bool exec_ok(PGconn *c, const char *sql)
-{
-    PGresult *r = PQexec(c, sql);
-    ExecStatusType s = PQresultStatus(r);
-    PQclear(r);
-    return s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK;
-}
 
 /* First value of a query with up to two text parameters, into out ("" for NULL); false if it failed. */
 static bool query_p(PGconn *c, const char *sql, const char *p1, const char *p2, char *out, size_t len)
@@ -104,7 +85,7 @@ static void add_face(PGconn *c, const tcrypt_key *k, const char *person, int see
 START_TEST(person_create_get_conflict)
 {
     char ci[600], id[37], id2[37];
-    PGconn *c = migrated_db(ci, sizeof ci);
+    PGconn *c = ts_db_migrated(ci, sizeof ci);
     struct person_new p = {.employee_no = "E-001", .name = "Ada Lovelace", .department = "Cardiology",
                            .title = "Nurse", .active = true};
     ck_assert_int_eq(store_person_create(c, &p, id), ATT_OK);
@@ -184,7 +165,7 @@ static size_t list_nos(PGconn *c, const struct person_filter *f, char *out, size
 START_TEST(person_list_filters)
 {
     char ci[600], id[37], got[1024];
-    PGconn *c = migrated_db(ci, sizeof ci);
+    PGconn *c = ts_db_migrated(ci, sizeof ci);
     /* one transaction, so created_at ties and the id breaks them: order checked as a set below */
     add_person(c, "A1", "Alice Martin", "Cardiology", true, id);
     add_person(c, "A_2", "Bob 100% Sure", "Cardiology", true, id);
@@ -258,15 +239,15 @@ END_TEST
 START_TEST(person_list_pagination)
 {
     char ci[600], id[37];
-    PGconn *c = migrated_db(ci, sizeof ci);
+    PGconn *c = ts_db_migrated(ci, sizeof ci);
     /* 15 in one transaction (identical created_at: only the id orders them), 10 more one by one */
-    ck_assert(exec_ok(c, "BEGIN"));
+    ck_assert(ts_q_ok(c, "BEGIN"));
     for (int i = 0; i < 15; i++) {
         char no[16];
         snprintf(no, sizeof no, "P%02d", i);
         add_person(c, no, "Same Time", i % 2 ? "Odd" : "Even", true, id);
     }
-    ck_assert(exec_ok(c, "COMMIT"));
+    ck_assert(ts_q_ok(c, "COMMIT"));
     for (int i = 15; i < 25; i++) {
         char no[16];
         snprintf(no, sizeof no, "P%02d", i);
@@ -345,12 +326,12 @@ END_TEST
 START_TEST(person_update_patch)
 {
     char ci[600], a[37], b[37];
-    PGconn *c = migrated_db(ci, sizeof ci);
+    PGconn *c = ts_db_migrated(ci, sizeof ci);
     add_person(c, "U1", "Ann", "ICU", true, a);
     add_person(c, "U2", "Ben", "ICU", true, b);
     struct person before, after;
     ck_assert_int_eq(store_person_get(c, a, &before), ATT_OK);
-    ck_assert(exec_ok(c, "SELECT pg_sleep(0.01)"));
+    ck_assert(ts_q_ok(c, "SELECT pg_sleep(0.01)"));
 
     struct person_patch p = {.name = "Ann Smith", .title = "Charge nurse", .set_active = true, .active = false};
     ck_assert_int_eq(store_person_update(c, a, &p, &after), ATT_OK);
@@ -408,11 +389,11 @@ END_TEST
 START_TEST(person_erasure)
 {
     char ci[600], a[37], b[37], f1[37], f2[37], fb[37], buf[256];
-    PGconn *c = migrated_db(ci, sizeof ci);
+    PGconn *c = ts_db_migrated(ci, sizeof ci);
     tcrypt_key *k = key_of(3);
     add_person(c, "R1", "Rita Erase", "Oncology", true, a);
     add_person(c, "R2", "Sam Keep", "Oncology", true, b);
-    ck_assert(exec_ok(c, "UPDATE people SET title = 'Doctor'"));
+    ck_assert(ts_q_ok(c, "UPDATE people SET title = 'Doctor'"));
     add_face(c, k, a, 1, f1);
     add_face(c, k, a, 2, f2);
     add_face(c, k, b, 3, fb);
@@ -426,14 +407,14 @@ START_TEST(person_erasure)
              "(gen_random_uuid(), '%s', 'out', now(), 0.8, 'camera'),"
              "(gen_random_uuid(), '%s', 'in', now(), 0.7, 'camera')",
              a, a, b);
-    ck_assert(exec_ok(c, sql));
+    ck_assert(ts_q_ok(c, sql));
 
     /* inside a caller's transaction that rolls back: nothing happens */
-    ck_assert(exec_ok(c, "BEGIN"));
+    ck_assert(ts_q_ok(c, "BEGIN"));
     size_t gone = 0;
     ck_assert_int_eq(store_person_erase(c, a, &gone), ATT_OK);
     ck_assert_uint_eq(gone, 2);
-    ck_assert(exec_ok(c, "ROLLBACK"));
+    ck_assert(ts_q_ok(c, "ROLLBACK"));
     struct person p;
     ck_assert_int_eq(store_person_get(c, a, &p), ATT_OK);
     ck_assert_int_eq(query_int_p(c, "SELECT count(*) FROM faces WHERE person_id = $1::uuid", a), 2);
@@ -519,16 +500,16 @@ static void *race_insert(void *p)
 START_TEST(erasure_blocks_concurrent_enrolment)
 {
     char ci[600], a[37];
-    PGconn *c = migrated_db(ci, sizeof ci);
+    PGconn *c = ts_db_migrated(ci, sizeof ci);
     tcrypt_key *k = key_of(8);
     add_person(c, "X1", "Racer", NULL, true, a);
-    ck_assert(exec_ok(c, "BEGIN"));
+    ck_assert(ts_q_ok(c, "BEGIN"));
     ck_assert_int_eq(store_person_erase(c, a, NULL), ATT_OK); /* uncommitted: holds the person's row lock */
     struct race_arg ra = {ci, a, k, ATT_E_INTERNAL};
     pthread_t t;
     ck_assert_int_eq(pthread_create(&t, NULL, race_insert, &ra), 0);
     usleep(300 * 1000); /* the insert is now waiting on the lock */
-    ck_assert(exec_ok(c, "COMMIT"));
+    ck_assert(ts_q_ok(c, "COMMIT"));
     pthread_join(t, NULL);
     ck_assert_int_eq(ra.rc, ATT_E_NOT_FOUND);
     ck_assert_int_eq(query_int_p(c, "SELECT count(*) FROM faces", NULL), 0);
@@ -542,7 +523,7 @@ END_TEST
 START_TEST(face_insert_list_delete)
 {
     char ci[600], a[37], b[37], f1[37], f2[37];
-    PGconn *c = migrated_db(ci, sizeof ci);
+    PGconn *c = ts_db_migrated(ci, sizeof ci);
     tcrypt_key *k = key_of(4);
     add_person(c, "F1", "Face One", NULL, true, a);
     add_person(c, "F2", "Face Two", NULL, true, b);
@@ -640,7 +621,7 @@ static att_err load_cb(void *arg, const struct face_row *row)
 START_TEST(faces_load_stream)
 {
     char ci[600], a[37], b[37], e[37], f[37];
-    PGconn *c = migrated_db(ci, sizeof ci);
+    PGconn *c = ts_db_migrated(ci, sizeof ci);
     tcrypt_key *k = key_of(6);
     add_person(c, "L1", "Load One", NULL, true, a);
     add_person(c, "L2", "Load Two", NULL, false, b);
@@ -691,7 +672,7 @@ static size_t fetch_blob(PGconn *c, const char *face, unsigned char *out, size_t
 START_TEST(swapped_template_fails_to_decrypt)
 {
     char ci[600], a[37], b[37], fa[37], fb[37], fa2[37];
-    PGconn *c = migrated_db(ci, sizeof ci);
+    PGconn *c = ts_db_migrated(ci, sizeof ci);
     tcrypt_key *k = key_of(5);
     add_person(c, "S1", "Swap One", NULL, true, a);
     add_person(c, "S2", "Swap Two", NULL, true, b);
@@ -702,7 +683,7 @@ START_TEST(swapped_template_fails_to_decrypt)
     char sql[400];
     snprintf(sql, sizeof sql, "UPDATE faces SET template = (SELECT template FROM faces WHERE id = '%s') WHERE id IN ('%s', '%s')",
              fa, fb, fa2);
-    ck_assert(exec_ok(c, sql));
+    ck_assert(ts_q_ok(c, sql));
     unsigned char blob[4096];
     float v[TCRYPT_DIM];
     size_t len = fetch_blob(c, fb, blob, sizeof blob);
@@ -713,7 +694,7 @@ START_TEST(swapped_template_fails_to_decrypt)
     ck_assert_int_eq(tcrypt_decrypt(k, blob, len, a, fa, MODEL, v), ATT_OK);
     /* moving a whole row to another person fails too */
     snprintf(sql, sizeof sql, "UPDATE faces SET person_id = '%s' WHERE id = '%s'", b, fa);
-    ck_assert(exec_ok(c, sql));
+    ck_assert(ts_q_ok(c, sql));
     struct load_seen s = {.key = k};
     ck_assert_int_eq(store_faces_load(c, load_cb, &s, NULL), ATT_OK);
     ck_assert_int_eq(s.rows, 3);
@@ -736,7 +717,7 @@ static int decryptable(PGconn *c, const tcrypt_key *k)
 START_TEST(rekey_store)
 {
     char ci[600], a[37], f[37], err[512];
-    PGconn *c = migrated_db(ci, sizeof ci);
+    PGconn *c = ts_db_migrated(ci, sizeof ci);
     tcrypt_key *k1 = key_of(11), *k2 = key_of(12), *k3 = key_of(13);
     add_person(c, "K1", "Key One", NULL, true, a);
     for (int i = 0; i < 12; i++) add_face(c, k1, a, i, f);
@@ -751,19 +732,19 @@ START_TEST(rekey_store)
     char before[64], after[64];
     ck_assert(query_p(c, "SELECT md5(string_agg(template::text, ',' ORDER BY id)) FROM faces", NULL, NULL, before,
                       sizeof before));
-    ck_assert(exec_ok(c, "BEGIN"));
+    ck_assert(ts_q_ok(c, "BEGIN"));
     ck_assert_int_eq(store_faces_rekey(c, olds, 1, k2, &st, err, sizeof err), ATT_OK);
     ck_assert_uint_eq(st.reencrypted, 12);
-    ck_assert(exec_ok(c, "ROLLBACK"));
+    ck_assert(ts_q_ok(c, "ROLLBACK"));
     ck_assert(query_p(c, "SELECT md5(string_agg(template::text, ',' ORDER BY id)) FROM faces", NULL, NULL, after,
                       sizeof after));
     ck_assert_str_eq(before, after);
     ck_assert_int_eq(decryptable(c, k1), 12);
 
     /* committed: old key no longer decrypts, new one does, key_id column follows */
-    ck_assert(exec_ok(c, "BEGIN"));
+    ck_assert(ts_q_ok(c, "BEGIN"));
     ck_assert_int_eq(store_faces_rekey(c, olds, 1, k2, &st, err, sizeof err), ATT_OK);
-    ck_assert(exec_ok(c, "COMMIT"));
+    ck_assert(ts_q_ok(c, "COMMIT"));
     ck_assert_uint_eq(st.reencrypted, 12);
     ck_assert_uint_eq(st.skipped, 0);
     ck_assert_int_eq(decryptable(c, k1), 0);
@@ -773,9 +754,9 @@ START_TEST(rekey_store)
     ck_assert_int_eq(query_int_p(c, "SELECT count(*) FROM faces WHERE key_id = $1::bigint", kid), 12);
 
     /* rerun (crash between commit and key install): 0 re-encrypted, all skipped */
-    ck_assert(exec_ok(c, "BEGIN"));
+    ck_assert(ts_q_ok(c, "BEGIN"));
     ck_assert_int_eq(store_faces_rekey(c, olds, 1, k2, &st, err, sizeof err), ATT_OK);
-    ck_assert(exec_ok(c, "COMMIT"));
+    ck_assert(ts_q_ok(c, "COMMIT"));
     ck_assert_uint_eq(st.reencrypted, 0);
     ck_assert_uint_eq(st.skipped, 12);
 
@@ -784,21 +765,21 @@ START_TEST(rekey_store)
     add_face(c, k3, a, 77, stray);
     const tcrypt_key *olds2[1] = {k2};
     tcrypt_key *k4 = key_of(14);
-    ck_assert(exec_ok(c, "BEGIN"));
+    ck_assert(ts_q_ok(c, "BEGIN"));
     ck_assert_int_eq(store_faces_rekey(c, olds2, 1, k4, &st, err, sizeof err), ATT_E_CRYPTO);
-    ck_assert(exec_ok(c, "ROLLBACK"));
+    ck_assert(ts_q_ok(c, "ROLLBACK"));
     ck_assert_msg(strstr(err, stray) != NULL, "error does not name the face: %s", err);
     ck_assert_int_eq(decryptable(c, k2), 12);
 
     /* a tampered row under a known key: hard error naming it */
     char sql[300];
     snprintf(sql, sizeof sql, "DELETE FROM faces WHERE id = '%s'", stray);
-    ck_assert(exec_ok(c, sql));
-    ck_assert(exec_ok(c, "UPDATE faces SET template = overlay(template placing '\\x00'::bytea from 100) "
+    ck_assert(ts_q_ok(c, sql));
+    ck_assert(ts_q_ok(c, "UPDATE faces SET template = overlay(template placing '\\x00'::bytea from 100) "
                          "WHERE id = (SELECT id FROM faces ORDER BY id LIMIT 1)"));
-    ck_assert(exec_ok(c, "BEGIN"));
+    ck_assert(ts_q_ok(c, "BEGIN"));
     ck_assert_int_eq(store_faces_rekey(c, olds2, 1, k4, &st, err, sizeof err), ATT_E_CRYPTO);
-    ck_assert(exec_ok(c, "ROLLBACK"));
+    ck_assert(ts_q_ok(c, "ROLLBACK"));
     ck_assert_msg(strstr(err, "fails to decrypt") != NULL, "%s", err);
     tcrypt_key_free(k1);
     tcrypt_key_free(k2);
@@ -869,7 +850,7 @@ static void assert_key_file(const char *path, unsigned char fill)
 START_TEST(rotate_cli_resumes)
 {
     char ci[600], a[37], f[37], out[256], err[512], path2[256], path3[256], old[256];
-    PGconn *c = migrated_db(ci, sizeof ci);
+    PGconn *c = ts_db_migrated(ci, sizeof ci);
     struct rot_env e;
     rot_env_init(&e, ci, 21);
     snprintf(old, sizeof old, "%s.old", e.tpl);
@@ -893,9 +874,9 @@ START_TEST(rotate_cli_resumes)
     /* 2. k2 -> k3 interrupted between commit and key install: the database is under k3, the file k2 */
     const tcrypt_key *olds[1] = {k2};
     struct rekey_stats st;
-    ck_assert(exec_ok(c, "BEGIN"));
+    ck_assert(ts_q_ok(c, "BEGIN"));
     ck_assert_int_eq(store_faces_rekey(c, olds, 1, k3, &st, err, sizeof err), ATT_OK);
-    ck_assert(exec_ok(c, "COMMIT"));
+    ck_assert(ts_q_ok(c, "COMMIT"));
     ck_assert_int_eq(decryptable(c, k3), 5);
     assert_key_file(e.tpl, 22);
     /* the rerun re-encrypts nothing and completes the install */
@@ -953,12 +934,12 @@ END_TEST
 START_TEST(audit_list_pagination)
 {
     char ci[600];
-    PGconn *c = migrated_db(ci, sizeof ci);
+    PGconn *c = ts_db_migrated(ci, sizeof ci);
     const char *actions[] = {"person.read", "person.update", "personnel.read", "token.create", "person"};
     /* 10 in one transaction (same ts), 15 one by one */
-    ck_assert(exec_ok(c, "BEGIN"));
+    ck_assert(ts_q_ok(c, "BEGIN"));
     for (int i = 0; i < 25; i++) {
-        if (i == 10) ck_assert(exec_ok(c, "COMMIT"));
+        if (i == 10) ck_assert(ts_q_ok(c, "COMMIT"));
         char target[16], detail[32];
         snprintf(target, sizeof target, "t%d", i % 4);
         snprintf(detail, sizeof detail, "{\"i\": %d}", i);
@@ -1088,7 +1069,7 @@ static bool contains(const char *hay, size_t n, const void *needle, size_t m)
 START_TEST(dump_has_no_plaintext_embedding)
 {
     char ci[600], a[37], f[37];
-    PGconn *c = migrated_db(ci, sizeof ci);
+    PGconn *c = ts_db_migrated(ci, sizeof ci);
     tcrypt_key *k = key_of(31);
     add_person(c, "D1", "Dump One", NULL, true, a);
     add_face(c, k, a, 5, f);

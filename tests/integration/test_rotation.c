@@ -13,43 +13,7 @@
 #include "attendd/store_people.h"
 #include "attendd/template_crypto.h"
 #include "support.h"
-
-static int log_has(const char *path, const char *needle)
-{
-    FILE *f = fopen(path, "r");
-    if (!f) return 0;
-    char line[4096];
-    int found = 0;
-    while (!found && fgets(line, sizeof line, f)) found = strstr(line, needle) != NULL;
-    fclose(f);
-    return found;
-}
-
-/* Store one random template for person under key k. */
-static void add_face(PGconn *c, const char *person, const tcrypt_key *k)
-{
-    float v[TCRYPT_DIM];
-    double n = 0;
-    for (int i = 0; i < TCRYPT_DIM; i++) {
-        v[i] = (float)(rand() % 2001 - 1000) / 1000.0f;
-        n += (double)v[i] * v[i];
-    }
-    for (int i = 0; i < TCRYPT_DIM; i++) v[i] /= (float)__builtin_sqrt(n);
-    char face[UUID_STR_LEN];
-    store_uuid_new(face);
-    unsigned char blob[TCRYPT_BLOB_BYTES];
-    ck_assert_int_eq(tcrypt_encrypt(k, v, person, face, "test-model", blob), ATT_OK);
-    ck_assert_int_eq(store_face_insert(c, person, face, "test-model", tcrypt_key_id(k), blob, sizeof blob, NULL), ATT_OK);
-}
-
-static PGconn *connect_prepared(const char *conninfo)
-{
-    PGconn *c;
-    char err[512];
-    ck_assert_msg(db_connect(conninfo, "test", &c, err, sizeof err) == ATT_OK, "%s", err);
-    ck_assert_msg(db_prepare_all(c, err, sizeof err) == ATT_OK, "%s", err);
-    return c;
-}
+#include "support_store.h"
 
 START_TEST(enrolled_during_rotation_survives_restart)
 {
@@ -59,14 +23,14 @@ START_TEST(enrolled_during_rotation_survives_restart)
     ck_assert_int_eq(ts_daemon_start(&d, conninfo, NULL), 0); /* migrates, makes keys and tokens */
     ck_assert_int_eq(ts_daemon_stop(&d, SIGTERM, 60), 0);
 
-    PGconn *c = connect_prepared(conninfo);
-    char person[UUID_STR_LEN];
+    PGconn *c = ts_db_connect(conninfo, "test", true);
+    char person[UUID_STR_LEN], face[UUID_STR_LEN];
     struct person_new pn = {.employee_no = "R-1", .name = "Rotation Test", .department = "ICU", .active = true};
     ck_assert_int_eq(store_person_create(c, &pn, person), ATT_OK);
     tcrypt_key *old;
     snprintf(path, sizeof path, "%s/template.key", d.dir);
     ck_assert_int_eq(tcrypt_key_load(path, &old, err, sizeof err), ATT_OK);
-    add_face(c, person, old);
+    ts_add_face(c, person, old, face);
 
     /* rotate with attendctl, then a daemon that has not restarted yet enrols under the old key */
     snprintf(newkey, sizeof newkey, "%s/new.key", d.dir);
@@ -74,11 +38,11 @@ START_TEST(enrolled_during_rotation_survives_restart)
     const char *rot[] = {"key", "rotate", "--new-key", newkey, NULL};
     char out[1024];
     ck_assert_int_eq(ts_attendctl(&d, out, sizeof out, rot), 0);
-    add_face(c, person, old);
+    ts_add_face(c, person, old, face);
 
     ck_assert_int_eq(ts_daemon_restart(&d), 0);
-    for (int i = 0; i < 200 && !log_has(d.log, "2 template(s) loaded"); i++) usleep(50000);
-    ck_assert_msg(log_has(d.log, "2 template(s) loaded"), "gallery did not load both templates");
+    for (int i = 0; i < 200 && !ts_file_has(d.log, "2 template(s) loaded"); i++) usleep(50000);
+    ck_assert_msg(ts_file_has(d.log, "2 template(s) loaded"), "gallery did not load both templates");
     ck_assert_int_eq(ts_daemon_stop(&d, SIGTERM, 60), 0);
 
     /* a template under a key the daemon does not hold: the load refuses, naming the face */
@@ -86,10 +50,10 @@ START_TEST(enrolled_during_rotation_survives_restart)
     unsigned char raw[32];
     for (int i = 0; i < 32; i++) raw[i] = (unsigned char)(i * 7 + 1);
     ck_assert_int_eq(tcrypt_key_from_bytes(raw, &stranger), ATT_OK);
-    add_face(c, person, stranger);
+    ts_add_face(c, person, stranger, face);
     ck_assert_int_eq(ts_daemon_restart(&d), 0);
-    for (int i = 0; i < 200 && !log_has(d.log, "does not decrypt"); i++) usleep(50000);
-    ck_assert(log_has(d.log, "does not decrypt with the configured template key"));
+    for (int i = 0; i < 200 && !ts_file_has(d.log, "does not decrypt"); i++) usleep(50000);
+    ck_assert(ts_file_has(d.log, "does not decrypt with the configured template key"));
     char url[128];
     snprintf(url, sizeof url, "%s/readyz", d.url);
     struct ts_resp r;

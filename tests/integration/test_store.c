@@ -16,31 +16,7 @@
 #include "attendd/token.h"
 #include "src/store/statements.h"
 #include "support.h"
-
-static void new_db(char *conninfo, size_t len)
-{
-    ck_assert_int_eq(ts_db_new(conninfo, len), 0);
-}
-
-static PGconn *connect_db(const char *conninfo)
-{
-    PGconn *c = NULL;
-    char err[512] = "";
-    att_err rc = db_connect(conninfo, "attendd-test", &c, err, sizeof err);
-    ck_assert_msg(rc == ATT_OK, "db_connect: %s", err);
-    return c;
-}
-
-static PGconn *migrated_db(char *conninfo, size_t len)
-{
-    new_db(conninfo, len);
-    PGconn *c = connect_db(conninfo);
-    char err[512] = "";
-    int applied = -1;
-    ck_assert_msg(db_migrate(c, &applied, err, sizeof err) == ATT_OK, "db_migrate: %s", err);
-    ck_assert_msg(db_prepare_all(c, err, sizeof err) == ATT_OK, "db_prepare_all: %s", err);
-    return c;
-}
+#include "support_store.h"
 
 /* First column of the first row of a fixed query, into out; false if the query failed. */
 static bool query1(PGconn *c, const char *sql, char *out, size_t len)
@@ -50,14 +26,6 @@ static bool query1(PGconn *c, const char *sql, char *out, size_t len)
     if (ok) snprintf(out, len, "%s", PQgetvalue(r, 0, 0));
     PQclear(r);
     return ok;
-}
-
-static bool exec_ok(PGconn *c, const char *sql)
-{
-    PGresult *r = PQexec(c, sql);
-    ExecStatusType s = PQresultStatus(r);
-    PQclear(r);
-    return s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK;
 }
 
 static int query_int(PGconn *c, const char *sql)
@@ -89,8 +57,8 @@ static const char schema_digest_sql[] =
 START_TEST(migrate_applies_in_order)
 {
     char ci[600], err[512] = "", buf[256];
-    new_db(ci, sizeof ci);
-    PGconn *c = connect_db(ci);
+    ck_assert_int_eq(ts_db_new(ci, sizeof ci), 0);
+    PGconn *c = ts_db_connect(ci, "attendd-test", false);
     int applied = -1;
     ck_assert_int_gt((int)db_migrations_count, 0);
     ck_assert_msg(db_migrate(c, &applied, err, sizeof err) == ATT_OK, "%s", err);
@@ -122,15 +90,15 @@ END_TEST
 START_TEST(migrate_twice_changes_nothing)
 {
     char ci[600], err[512] = "", before[128], after[128];
-    new_db(ci, sizeof ci);
-    PGconn *c = connect_db(ci);
+    ck_assert_int_eq(ts_db_new(ci, sizeof ci), 0);
+    PGconn *c = ts_db_connect(ci, "attendd-test", false);
     int applied = -1;
     ck_assert_msg(db_migrate(c, &applied, err, sizeof err) == ATT_OK, "%s", err);
     ck_assert(query1(c, schema_digest_sql, before, sizeof before));
     PQfinish(c);
 
     /* a second process (new session) finds nothing to do */
-    c = connect_db(ci);
+    c = ts_db_connect(ci, "attendd-test", false);
     applied = -1;
     ck_assert_msg(db_migrate(c, &applied, err, sizeof err) == ATT_OK, "%s", err);
     ck_assert_int_eq(applied, 0);
@@ -144,10 +112,10 @@ END_TEST
 START_TEST(migrate_refuses_newer_database)
 {
     char ci[600], err[512] = "", sql[200];
-    PGconn *c = migrated_db(ci, sizeof ci);
+    PGconn *c = ts_db_migrated(ci, sizeof ci);
     snprintf(sql, sizeof sql, "INSERT INTO attendd_schema (version, name) VALUES (%d, '999_from_the_future')",
              db_schema_latest() + 1);
-    ck_assert(exec_ok(c, sql));
+    ck_assert(ts_q_ok(c, sql));
     int applied = -1;
     ck_assert_int_eq(db_migrate(c, &applied, err, sizeof err), ATT_E_SCHEMA);
     ck_assert_int_eq(applied, 0);
@@ -158,7 +126,7 @@ START_TEST(migrate_refuses_newer_database)
     ck_assert_int_eq(v, db_schema_latest() + 1);
     ck_assert_msg(strstr(err, "newer") != NULL, "message: %s", err);
     /* the lock was given back: another session can take it at once */
-    PGconn *c2 = connect_db(ci);
+    PGconn *c2 = ts_db_connect(ci, "attendd-test", false);
     char got[8];
     ck_assert(query1(c2, "SELECT pg_try_advisory_lock(27431116007695460)", got, sizeof got));
     ck_assert_str_eq(got, "t");
@@ -170,8 +138,8 @@ END_TEST
 START_TEST(migrate_refuses_diverged_history)
 {
     char ci[600], err[512] = "";
-    PGconn *c = migrated_db(ci, sizeof ci);
-    ck_assert(exec_ok(c, "UPDATE attendd_schema SET name = '001_something_else' WHERE version = 1"));
+    PGconn *c = ts_db_migrated(ci, sizeof ci);
+    ck_assert(ts_q_ok(c, "UPDATE attendd_schema SET name = '001_something_else' WHERE version = 1"));
     int applied = -1;
     ck_assert_int_eq(db_migrate(c, &applied, err, sizeof err), ATT_E_SCHEMA);
     ck_assert_msg(strstr(err, "001_something_else") != NULL, "message: %s", err);
@@ -182,10 +150,10 @@ END_TEST
 START_TEST(migrate_failure_rolls_back)
 {
     char ci[600], err[512] = "";
-    new_db(ci, sizeof ci);
-    PGconn *c = connect_db(ci);
+    ck_assert_int_eq(ts_db_new(ci, sizeof ci), 0);
+    PGconn *c = ts_db_connect(ci, "attendd-test", false);
     /* a clashing object makes 001 fail half-way: nothing of it may stay */
-    ck_assert(exec_ok(c, "CREATE TABLE audit_log (x int)"));
+    ck_assert(ts_q_ok(c, "CREATE TABLE audit_log (x int)"));
     int applied = -1;
     ck_assert_int_eq(db_migrate(c, &applied, err, sizeof err), ATT_E_DB_QUERY);
     ck_assert_int_eq(applied, 0);
@@ -200,8 +168,8 @@ END_TEST
 START_TEST(schema_check_unmigrated)
 {
     char ci[600], err[512] = "";
-    new_db(ci, sizeof ci);
-    PGconn *c = connect_db(ci);
+    ck_assert_int_eq(ts_db_new(ci, sizeof ci), 0);
+    PGconn *c = ts_db_connect(ci, "attendd-test", false);
     int v = -1;
     ck_assert_int_eq(db_schema_check(c, &v, err, sizeof err), ATT_E_SCHEMA);
     ck_assert_int_eq(v, 0);
@@ -232,7 +200,7 @@ static void *migrate_thread(void *arg)
 START_TEST(migrate_concurrent_processes_serialise)
 {
     char ci[600];
-    new_db(ci, sizeof ci);
+    ck_assert_int_eq(ts_db_new(ci, sizeof ci), 0);
     struct migrator m[4];
     pthread_t t[4];
     for (int i = 0; i < 4; i++) {
@@ -254,7 +222,7 @@ END_TEST
 START_TEST(statements_registry_consistent)
 {
     char ci[600];
-    PGconn *c = migrated_db(ci, sizeof ci);
+    PGconn *c = ts_db_migrated(ci, sizeof ci);
     for (size_t i = 0; i < db_statements_count; i++) {
         for (size_t j = i + 1; j < db_statements_count; j++)
             ck_assert_msg(strcmp(db_statements[i].name, db_statements[j].name) != 0, "duplicate %s",
@@ -283,8 +251,8 @@ END_TEST
 START_TEST(connect_sets_application_name)
 {
     char ci[600], buf[64];
-    new_db(ci, sizeof ci);
-    PGconn *c = connect_db(ci);
+    ck_assert_int_eq(ts_db_new(ci, sizeof ci), 0);
+    PGconn *c = ts_db_connect(ci, "attendd-test", false);
     ck_assert(query1(c, "SELECT current_setting('application_name')", buf, sizeof buf));
     ck_assert_str_eq(buf, "attendd-test");
     PQfinish(c);
@@ -337,7 +305,7 @@ END_TEST
 START_TEST(pool_unmigrated_then_migrated)
 {
     char ci[600], err[512] = "";
-    new_db(ci, sizeof ci);
+    ck_assert_int_eq(ts_db_new(ci, sizeof ci), 0);
     db_pool *p;
     ck_assert_int_eq(db_pool_open(ci, 2, &p, err, sizeof err), ATT_OK);
     /* not ready while the schema is missing, and store calls say why */
@@ -373,7 +341,7 @@ END_TEST
 START_TEST(pool_waits_then_times_out)
 {
     char ci[600], err[512] = "";
-    PGconn *m = migrated_db(ci, sizeof ci);
+    PGconn *m = ts_db_migrated(ci, sizeof ci);
     PQfinish(m);
     db_pool *p;
     ck_assert_int_eq(db_pool_open(ci, 1, &p, err, sizeof err), ATT_OK);
@@ -386,8 +354,8 @@ START_TEST(pool_waits_then_times_out)
     ck_assert_double_ge(waited, 0.15);
     ck_assert_double_lt(waited, 2.0);
     /* a connection given back inside a transaction is rolled back before reuse */
-    ck_assert(exec_ok(a, "BEGIN"));
-    ck_assert(exec_ok(a, "CREATE TABLE left_behind (x int)"));
+    ck_assert(ts_q_ok(a, "BEGIN"));
+    ck_assert(ts_q_ok(a, "CREATE TABLE left_behind (x int)"));
     db_release(p, a);
     ck_assert_int_eq(db_acquire(p, 1000, &b), ATT_OK);
     ck_assert_ptr_eq(a, b); /* the connection is kept, not reopened */
@@ -401,7 +369,7 @@ END_TEST
 START_TEST(pool_reconnects_after_backend_dies)
 {
     char ci[600], err[512] = "", pid[32], sql[160];
-    PGconn *m = migrated_db(ci, sizeof ci);
+    PGconn *m = ts_db_migrated(ci, sizeof ci);
     db_pool *p;
     ck_assert_int_eq(db_pool_open(ci, 1, &p, err, sizeof err), ATT_OK);
     PGconn *c;
@@ -411,7 +379,7 @@ START_TEST(pool_reconnects_after_backend_dies)
 
     /* kill the pooled session from outside, as a server restart would */
     snprintf(sql, sizeof sql, "SELECT pg_terminate_backend(%s, 5000)", pid);
-    ck_assert(exec_ok(m, sql));
+    ck_assert(ts_q_ok(m, sql));
     /* the next borrower gets a working connection, without a failed query first */
     ck_assert_int_eq(db_acquire(p, 1000, &c), ATT_OK);
     char pid2[32];
@@ -425,8 +393,8 @@ START_TEST(pool_reconnects_after_backend_dies)
     /* and if the session dies while borrowed, the failed query's connection is reset on reuse */
     ck_assert(query1(c, "SELECT pg_backend_pid()", pid, sizeof pid));
     snprintf(sql, sizeof sql, "SELECT pg_terminate_backend(%s, 5000)", pid);
-    ck_assert(exec_ok(m, sql));
-    ck_assert(!exec_ok(c, "SELECT 1"));
+    ck_assert(ts_q_ok(m, sql));
+    ck_assert(!ts_q_ok(c, "SELECT 1"));
     db_release(p, c);
     ck_assert_int_eq(db_ping(p), ATT_OK);
     db_pool_close(p);
@@ -460,7 +428,7 @@ static void *pool_worker(void *arg)
 START_TEST(pool_shared_by_threads)
 {
     char ci[600], err[512] = "";
-    PGconn *m = migrated_db(ci, sizeof ci);
+    PGconn *m = ts_db_migrated(ci, sizeof ci);
     PQfinish(m);
     db_pool *p;
     ck_assert_int_eq(db_pool_open(ci, 3, &p, err, sizeof err), ATT_OK);
@@ -475,7 +443,7 @@ START_TEST(pool_shared_by_threads)
         ck_assert_int_eq(w[i].failures, 0);
     }
     /* never more sessions than the pool size */
-    m = connect_db(ci);
+    m = ts_db_connect(ci, "attendd-test", false);
     ck_assert_int_le(query_int(m, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'attendd'"), 3);
     PQfinish(m);
     db_pool_close(p);
@@ -492,7 +460,7 @@ static void test_key(struct token_key *k, unsigned char fill)
 START_TEST(tokens_create_lookup_revoke_list)
 {
     char ci[600];
-    PGconn *c = migrated_db(ci, sizeof ci);
+    PGconn *c = ts_db_migrated(ci, sizeof ci);
     struct token_key key;
     test_key(&key, 7);
     char tok_a[TOKEN_STR_MAX], id_a[UUID_STR_LEN], tok_h[TOKEN_STR_MAX], id_h[UUID_STR_LEN];
@@ -565,7 +533,7 @@ END_TEST
 START_TEST(tokens_wrong_hash_not_found)
 {
     char ci[600];
-    PGconn *c = migrated_db(ci, sizeof ci);
+    PGconn *c = ts_db_migrated(ci, sizeof ci);
     struct token_key key, other;
     test_key(&key, 1);
     test_key(&other, 2);
@@ -591,7 +559,7 @@ END_TEST
 START_TEST(tokens_invalid_input)
 {
     char ci[600];
-    PGconn *c = migrated_db(ci, sizeof ci);
+    PGconn *c = ts_db_migrated(ci, sizeof ci);
     struct token_key key;
     test_key(&key, 3);
     char tok[TOKEN_STR_MAX], id[UUID_STR_LEN], longname[200];
@@ -623,7 +591,7 @@ END_TEST
 START_TEST(audit_insert_and_append_only)
 {
     char ci[600], buf[256];
-    PGconn *c = migrated_db(ci, sizeof ci);
+    PGconn *c = ts_db_migrated(ci, sizeof ci);
     struct audit_entry e = {
         .token_id = "6f1c1a1e-8c5b-4a55-9a0e-0a0b0c0d0e0f",
         .actor = "ops admin",
@@ -654,7 +622,7 @@ START_TEST(audit_insert_and_append_only)
     };
     for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
         ck_assert_msg(ts_psql(ci, refused[i], NULL, 0) != 0, "allowed: %s", refused[i]);
-        ck_assert_msg(!exec_ok(c, refused[i]), "allowed: %s", refused[i]);
+        ck_assert_msg(!ts_q_ok(c, refused[i]), "allowed: %s", refused[i]);
     }
     ck_assert_int_eq(query_int(c, "SELECT count(*) FROM audit_log WHERE outcome = 'ok'"), 2);
     PQfinish(c);
@@ -686,7 +654,7 @@ static void tx_undo(void *arg) { ((struct tx_case *)arg)->undos++; }
 START_TEST(transaction_retries_serialization_failures)
 {
     char ci[600];
-    PGconn *c = migrated_db(ci, sizeof ci);
+    PGconn *c = ts_db_migrated(ci, sizeof ci);
     /* serialization failures and deadlocks: the whole transaction runs again, the last attempt commits */
     struct tx_case t = {.fail = 2, .state = "40001"};
     ck_assert_int_eq(db_transaction(c, tx_run, tx_undo, &t), ATT_OK);
@@ -708,15 +676,15 @@ START_TEST(transaction_retries_serialization_failures)
     ck_assert_int_eq(t.undos, 0);
     ck_assert_int_eq(PQtransactionStatus(c), PQTRANS_IDLE);
     /* a failed commit (a deferred constraint trigger) calls undo: run's changes outside the database go back */
-    ck_assert(exec_ok(c, "CREATE FUNCTION tx_check() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN "
+    ck_assert(ts_q_ok(c, "CREATE FUNCTION tx_check() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN "
                          "RAISE EXCEPTION 'refused at commit' USING ERRCODE = '23514'; END$$"));
-    ck_assert(exec_ok(c, "CREATE CONSTRAINT TRIGGER tx_at_commit AFTER INSERT ON audit_log DEFERRABLE INITIALLY "
+    ck_assert(ts_q_ok(c, "CREATE CONSTRAINT TRIGGER tx_at_commit AFTER INSERT ON audit_log DEFERRABLE INITIALLY "
                          "DEFERRED FOR EACH ROW EXECUTE FUNCTION tx_check()"));
     t = (struct tx_case){.fail = 0, .state = "00000"};
     ck_assert_int_eq(db_transaction(c, tx_run, tx_undo, &t), ATT_E_DB_QUERY);
     ck_assert_int_eq(t.runs, 1);
     ck_assert_int_eq(t.undos, 1);
-    ck_assert(exec_ok(c, "DROP TRIGGER tx_at_commit ON audit_log"));
+    ck_assert(ts_q_ok(c, "DROP TRIGGER tx_at_commit ON audit_log"));
     ck_assert_int_eq(query_int(c, "SELECT count(*) FROM audit_log WHERE action = 'tx.test'"), 2);
     PQfinish(c);
 }
@@ -725,7 +693,7 @@ END_TEST
 START_TEST(audit_invalid_input)
 {
     char ci[600];
-    PGconn *c = migrated_db(ci, sizeof ci);
+    PGconn *c = ts_db_migrated(ci, sizeof ci);
     struct audit_entry ok = {.actor = "a", .action = "token.create", .outcome = "ok"};
     struct audit_entry e;
     e = ok;
@@ -758,34 +726,34 @@ END_TEST
 START_TEST(schema_constraints)
 {
     char ci[600];
-    PGconn *c = migrated_db(ci, sizeof ci);
-    ck_assert(exec_ok(c, "INSERT INTO people (employee_no, name, department) VALUES ('E1', 'Ann', 'ICU')"));
-    ck_assert(!exec_ok(c, "INSERT INTO people (employee_no, name) VALUES ('E1', 'Bob')")); /* unique */
-    ck_assert(!exec_ok(c, "INSERT INTO people (employee_no, name) VALUES ('', 'Bob')"));
+    PGconn *c = ts_db_migrated(ci, sizeof ci);
+    ck_assert(ts_q_ok(c, "INSERT INTO people (employee_no, name, department) VALUES ('E1', 'Ann', 'ICU')"));
+    ck_assert(!ts_q_ok(c, "INSERT INTO people (employee_no, name) VALUES ('E1', 'Bob')")); /* unique */
+    ck_assert(!ts_q_ok(c, "INSERT INTO people (employee_no, name) VALUES ('', 'Bob')"));
     /* erasure must clear every personal field at once */
-    ck_assert(!exec_ok(c, "UPDATE people SET erased_at = now(), active = false"));
-    ck_assert(exec_ok(c, "UPDATE people SET erased_at = now(), active = false, employee_no = NULL, name = NULL,"
+    ck_assert(!ts_q_ok(c, "UPDATE people SET erased_at = now(), active = false"));
+    ck_assert(ts_q_ok(c, "UPDATE people SET erased_at = now(), active = false, employee_no = NULL, name = NULL,"
                          " title = NULL"));
-    ck_assert(!exec_ok(c, "INSERT INTO cameras (name, url, analysis_fps) VALUES ('c', 'rtsp://x', 0)"));
-    ck_assert(!exec_ok(c, "INSERT INTO cameras (name, url, roi_x) VALUES ('c', 'rtsp://x', 1)"));
-    ck_assert(exec_ok(c, "INSERT INTO cameras (name, url, role) VALUES ('c', 'rtsp://x', 'in')"));
+    ck_assert(!ts_q_ok(c, "INSERT INTO cameras (name, url, analysis_fps) VALUES ('c', 'rtsp://x', 0)"));
+    ck_assert(!ts_q_ok(c, "INSERT INTO cameras (name, url, roi_x) VALUES ('c', 'rtsp://x', 1)"));
+    ck_assert(ts_q_ok(c, "INSERT INTO cameras (name, url, role) VALUES ('c', 'rtsp://x', 'in')"));
     /* events: id from the daemon, replay is a no-op, manual punches need a reason */
-    ck_assert(!exec_ok(c, "INSERT INTO events (kind, ts, source) VALUES ('in', now(), 'camera')"));
+    ck_assert(!ts_q_ok(c, "INSERT INTO events (kind, ts, source) VALUES ('in', now(), 'camera')"));
     const char *ev = "INSERT INTO events (id, person_id, kind, ts, source, similarity)"
                      " SELECT '11111111-1111-1111-1111-111111111111', id, 'in', now(), 'camera', 0.8 FROM people"
                      " ON CONFLICT DO NOTHING";
-    ck_assert(exec_ok(c, ev));
-    ck_assert(exec_ok(c, ev));
+    ck_assert(ts_q_ok(c, ev));
+    ck_assert(ts_q_ok(c, ev));
     ck_assert_int_eq(query_int(c, "SELECT count(*) FROM events"), 1);
-    ck_assert(!exec_ok(c, "INSERT INTO events (id, kind, ts, source) VALUES (gen_random_uuid(), 'out', now(), 'manual')"));
-    ck_assert(!exec_ok(c, "INSERT INTO events (id, kind, ts, source, similarity) VALUES (gen_random_uuid(), 'out',"
+    ck_assert(!ts_q_ok(c, "INSERT INTO events (id, kind, ts, source) VALUES (gen_random_uuid(), 'out', now(), 'manual')"));
+    ck_assert(!ts_q_ok(c, "INSERT INTO events (id, kind, ts, source, similarity) VALUES (gen_random_uuid(), 'out',"
                           " now(), 'camera', 1.5)"));
     /* deleting a person keeps the events, de-identified */
-    ck_assert(exec_ok(c, "DELETE FROM people"));
+    ck_assert(ts_q_ok(c, "DELETE FROM people"));
     ck_assert_int_eq(query_int(c, "SELECT count(*) FROM events WHERE person_id IS NULL"), 1);
     /* templates are never tiny (nonce + tag at least) */
-    ck_assert(exec_ok(c, "INSERT INTO people (employee_no, name) VALUES ('E2', 'Cy')"));
-    ck_assert(!exec_ok(c, "INSERT INTO faces (person_id, model_id, key_id, template)"
+    ck_assert(ts_q_ok(c, "INSERT INTO people (employee_no, name) VALUES ('E2', 'Cy')"));
+    ck_assert(!ts_q_ok(c, "INSERT INTO faces (person_id, model_id, key_id, template)"
                           " SELECT id, 'm', 0, '\\x00'::bytea FROM people"));
     PQfinish(c);
 }

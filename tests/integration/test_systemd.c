@@ -684,17 +684,6 @@ static int analysis_tids(pid_t pid, pid_t *tids, int max)
     return n;
 }
 
-static int file_has(const char *path, const char *needle)
-{
-    FILE *f = fopen(path, "r");
-    if (!f) return 0;
-    char line[4096];
-    int found = 0;
-    while (!found && fgets(line, sizeof line, f)) found = strstr(line, needle) != NULL;
-    fclose(f);
-    return found;
-}
-
 /* Every analysis worker held still (ptrace stops single threads; the rest of the daemon runs on) while
  * a camera keeps frames waiting: the pings stop once the stall is noticed, and resume with the workers. */
 START_TEST(watchdog_withheld_while_analysis_stalls)
@@ -746,11 +735,11 @@ START_TEST(watchdog_withheld_while_analysis_stalls)
     }
     /* noticed after ANALYSIS_STALL_S (30 s) without a frame taken; then no ping for several periods */
     /* keep reading the socket: an unread datagram socket fills up (10 messages) and blocks the sender */
-    for (int i = 0; i < 600 && !file_has(d.log, "analysis stalled"); i++) {
+    for (int i = 0; i < 600 && !ts_file_has(d.log, "analysis stalled"); i++) {
         seen[0] = '\0';
         (void)wait_for(nfd, "never", 100, seen, sizeof seen);
     }
-    ck_assert_msg(file_has(d.log, "analysis stalled"), "stall not noticed");
+    ck_assert_msg(ts_file_has(d.log, "analysis stalled"), "stall not noticed");
     seen[0] = '\0';
     (void)wait_for(nfd, "never", 1500, seen, sizeof seen); /* drop what was sent before the stall */
     seen[0] = '\0';
@@ -758,7 +747,7 @@ START_TEST(watchdog_withheld_while_analysis_stalls)
 
     for (int i = 0; i < nt; i++) ck_assert_int_eq(ptrace(PTRACE_DETACH, tids[i], NULL, NULL), 0);
     ck_assert_msg(wait_for(nfd, "WATCHDOG=1", 10000, seen, sizeof seen), "pings did not resume: %s", seen);
-    ck_assert(file_has(d.log, "watchdog pings resume"));
+    ck_assert(ts_file_has(d.log, "watchdog pings resume"));
     ck_assert_int_eq(ts_daemon_stop(&d, SIGTERM, 60), 0);
     close(nfd);
     unlink(sock);

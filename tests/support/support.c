@@ -96,6 +96,11 @@ static int make_temp_dir(char *dir, size_t len, const char *tag)
     return chmod(dir, 0755);
 }
 
+void ts_mkdtemp(char *dir, size_t len, const char *tag)
+{
+    ck_assert_msg(make_temp_dir(dir, len, tag) == 0, "cannot make a temp directory for %s: %s", tag, strerror(errno));
+}
+
 static void pg_script(char *path, size_t len)
 {
     snprintf(path, len, "%s/scripts/pg-cluster", ts_env("ATTENDD_SRCDIR"));
@@ -505,7 +510,7 @@ int ts_daemon_stop(struct ts_daemon *d, int sig, int timeout_s)
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static void curl_init(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
 
-static size_t on_body(char *p, size_t sz, size_t n, void *ud)
+size_t ts_resp_sink(char *p, size_t sz, size_t n, void *ud)
 {
     struct ts_resp *r = ud;
     size_t add = sz * n;
@@ -518,18 +523,41 @@ static size_t on_body(char *p, size_t sz, size_t n, void *ud)
     return add;
 }
 
-/* Response headers: keep the one ts_http_opts.want_header names. */
+/* Response headers: the block of the final response into r->headers. */
 static size_t on_header(char *p, size_t sz, size_t n, void *ud)
 {
-    struct ts_http_opts *o = ud;
-    size_t len = sz * n, nl = strlen(o->want_header);
-    if (len > nl && p[nl] == ':' && strncasecmp(p, o->want_header, nl) == 0) {
-        size_t b = nl + 1, e = len;
-        while (b < e && (p[b] == ' ' || p[b] == '\t')) b++;
-        while (e > b && (p[e - 1] == '\r' || p[e - 1] == '\n' || p[e - 1] == ' ')) e--;
-        snprintf(o->header_value, sizeof o->header_value, "%.*s", (int)(e - b), p + b);
-    }
+    struct ts_resp *r = ud;
+    size_t len = sz * n, have = r->headers && !(len >= 5 && strncmp(p, "HTTP/", 5) == 0) ? strlen(r->headers) : 0;
+    char *nh = realloc(r->headers, have + len + 1);
+    if (!nh) return 0;
+    memcpy(nh + have, p, len);
+    nh[have + len] = '\0';
+    r->headers = nh;
     return len;
+}
+
+const char *ts_resp_header(const struct ts_resp *r, const char *name, char *out, size_t outlen)
+{
+    size_t nl = strlen(name);
+    for (const char *p = r->headers; p && *p;) {
+        const char *e = strchr(p, '\n');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (len > nl && p[nl] == ':' && strncasecmp(p, name, nl) == 0) {
+            size_t b = nl + 1, end = len;
+            while (b < end && (p[b] == ' ' || p[b] == '\t')) b++;
+            while (end > b && (p[end - 1] == '\r' || p[end - 1] == ' ')) end--;
+            snprintf(out, outlen, "%.*s", (int)(end - b), p + b);
+            return out;
+        }
+        p = e ? e + 1 : p + len;
+    }
+    return NULL;
+}
+
+/* The value of ts_http_opts.want_header, from the headers kept. */
+static void want_header(struct ts_http_opts *o, const struct ts_resp *r)
+{
+    if (!ts_resp_header(r, o->want_header, o->header_value, sizeof o->header_value)) o->header_value[0] = '\0';
 }
 
 int ts_http(const char *method, const char *url, const char *token, const void *body, size_t len,
@@ -556,6 +584,7 @@ int ts_http_ex(struct ts_http_opts *o, const char *method, const char *url, cons
         snprintf(ct, sizeof ct, "Content-Type: %s", content_type);
         h = curl_slist_append(h, ct);
     }
+    if (o && o->header) h = curl_slist_append(h, o->header);
     h = curl_slist_append(h, "Expect:");
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
@@ -565,19 +594,16 @@ int ts_http_ex(struct ts_http_opts *o, const char *method, const char *url, cons
     }
     if (!strcmp(method, "HEAD")) curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, ts_resp_sink);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, out);
     curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     if (o != NULL) {
         if (o->cacert) curl_easy_setopt(c, CURLOPT_CAINFO, o->cacert);
         if (o->source_addr) curl_easy_setopt(c, CURLOPT_INTERFACE, o->source_addr);
         if (o->timeout_ms > 0) curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, o->timeout_ms);
-        if (o->want_header) {
-            o->header_value[0] = '\0';
-            curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-            curl_easy_setopt(c, CURLOPT_HEADERDATA, o);
-        }
     }
     CURLcode rc = curl_easy_perform(c);
     if (rc == CURLE_OK) {
@@ -586,6 +612,7 @@ int ts_http_ex(struct ts_http_opts *o, const char *method, const char *url, cons
         curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &t);
         if (t) snprintf(out->content_type, sizeof out->content_type, "%s", t);
     }
+    if (o && o->want_header) want_header(o, out);
     curl_slist_free_all(h);
     curl_easy_cleanup(c);
     return rc == CURLE_OK ? 0 : -1;
@@ -594,7 +621,8 @@ int ts_http_ex(struct ts_http_opts *o, const char *method, const char *url, cons
 void ts_resp_free(struct ts_resp *r)
 {
     free(r->body);
-    r->body = NULL;
+    free(r->headers);
+    r->body = r->headers = NULL;
 }
 
 double ts_now_s(void)
@@ -637,6 +665,17 @@ char *ts_slurp(const char *path, size_t *len)
     fclose(m);
     if (len) *len = n;
     return buf;
+}
+
+bool ts_file_has(const char *path, const char *needle)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return false;
+    char line[4096];
+    bool found = false;
+    while (!found && fgets(line, sizeof line, f)) found = strstr(line, needle) != NULL;
+    fclose(f);
+    return found;
 }
 
 void ts_write_file(const char *path, const void *data, size_t len, mode_t mode)

@@ -4,6 +4,7 @@
 #define ATTENDD_TESTS_SUPPORT_H
 
 #include <check.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,6 +22,9 @@ const char *ts_env(const char *name);
 double ts_now_s(void);
 int64_t ts_wall_us(void);
 void ts_rm_rf(const char *dir);
+/* A fresh /tmp/attendd-TAG-XXXXXX directory that an unprivileged PostgreSQL may traverse (0755); its
+ * path into dir. The test fails on an error. */
+void ts_mkdtemp(char *dir, size_t len, const char *tag);
 /* Run argv; capture stdout (and stderr too if with_stderr) into out (first outlen-1 bytes, trailing
  * newlines dropped) if out; otherwise they pass through. Returns the exit status (128+signal). */
 int ts_run(char *const argv[], char *out, size_t outlen, int with_stderr);
@@ -33,6 +37,8 @@ void ts_q_exec(PGconn *c, const char *sql);
  * cannot be read. Write len bytes to path with exactly mode (the umask bypassed); the test fails on
  * an error. */
 char *ts_slurp(const char *path, size_t *len);
+/* Whether a line of the file at path holds needle (false if it cannot be read). */
+bool ts_file_has(const char *path, const char *needle);
 void ts_write_file(const char *path, const void *data, size_t len, mode_t mode);
 /* Milliseconds on the monotonic clock; sleep ms (resumed after signals). */
 long long ts_now_ms(void);
@@ -115,11 +121,16 @@ struct ts_resp {
     char *body;              /* NUL-terminated */
     size_t len;
     char content_type[128];
+    char *headers;           /* the response header block (the final response's), NUL-terminated */
 };
 /* One HTTP request. token may be NULL (no Authorization header). Returns 0 if a response arrived. */
 int ts_http(const char *method, const char *url, const char *token, const void *body, size_t len,
             const char *content_type, struct ts_resp *out);
 void ts_resp_free(struct ts_resp *r);
+/* Response header name's value (trimmed) into out; NULL if r has no such header. */
+const char *ts_resp_header(const struct ts_resp *r, const char *name, char *out, size_t len);
+/* libcurl write callback appending to a struct ts_resp's body (for suites that drive curl themselves). */
+size_t ts_resp_sink(char *p, size_t sz, size_t n, void *resp);
 
 /* ts_http with more control; o may be NULL (then it is ts_http). */
 struct ts_http_opts {
@@ -128,6 +139,7 @@ struct ts_http_opts {
     const char *want_header; /* copy this response header's value (trimmed) into header_value */
     char header_value[256];  /* "" if the header was absent */
     long timeout_ms;         /* 0: 60 s */
+    const char *header;      /* one more request header line, e.g. "Accept: text/csv" */
 };
 int ts_http_ex(struct ts_http_opts *o, const char *method, const char *url, const char *token, const void *body,
                size_t len, const char *content_type, struct ts_resp *out);
