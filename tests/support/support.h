@@ -1,5 +1,6 @@
-/* Shared test fixtures: environment paths, a throwaway PostgreSQL cluster, the daemon as a child
- * process, and a small libcurl HTTP client. Used by the suites in tests/unit and tests/integration. */
+/* Shared test fixtures: tcase declaration, environment paths, files, the run's PostgreSQL cluster (and
+ * private ones), the daemon as a child process, and a small libcurl HTTP client. Used by the suites in
+ * tests/unit and tests/integration. */
 #ifndef ATTENDD_TESTS_SUPPORT_H
 #define ATTENDD_TESTS_SUPPORT_H
 
@@ -34,11 +35,11 @@ void ts_q_text(PGconn *c, const char *sql, char *out, size_t len);
 long long ts_q_int(PGconn *c, const char *sql);
 void ts_q_exec(PGconn *c, const char *sql);
 /* The whole file at path, NUL-terminated (malloc'd; the length into *len if len); the test fails if it
- * cannot be read. Write len bytes to path with exactly mode (the umask bypassed); the test fails on
- * an error. */
+ * cannot be read. */
 char *ts_slurp(const char *path, size_t *len);
 /* Whether a line of the file at path holds needle (false if it cannot be read). */
 bool ts_file_has(const char *path, const char *needle);
+/* Write len bytes to path with exactly mode (the umask bypassed); the test fails on an error. */
 void ts_write_file(const char *path, const void *data, size_t len, mode_t mode);
 /* Milliseconds on the monotonic clock; sleep ms (resumed after signals). */
 long long ts_now_ms(void);

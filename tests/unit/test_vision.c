@@ -20,20 +20,6 @@
 
 /* ---- helpers ------------------------------------------------------------------------------ */
 
-static const char *vt_env(const char *name)
-{
-    const char *v = getenv(name);
-    if (!v || !*v) ck_abort_msg("%s is not set (run through `make test`)", name);
-    return v;
-}
-
-static char *vt_data(const char *rel)
-{
-    char *p = NULL;
-    ck_assert_int_ge(asprintf(&p, "%s/%s", vt_env("ATTENDD_DATA"), rel), 0);
-    return p;
-}
-
 static unsigned char *vt_read(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
@@ -59,7 +45,7 @@ static void vt_open(struct vt_ctx *c, unsigned flags)
 {
     av_err e;
     ck_assert_int_eq(av_set_num_threads(1, &e), AV_OK);
-    ck_assert_msg(av_models_load(vt_env("ATTENDD_MODELS_DIR"), 0, &c->models, &e) == AV_OK, "models: %s", e.msg);
+    ck_assert_msg(av_models_load(ts_env("ATTENDD_MODELS_DIR"), 0, &c->models, &e) == AV_OK, "models: %s", e.msg);
     ck_assert_msg(av_pipeline_new(c->models, flags, &c->pipe, &e) == AV_OK, "pipeline: %s", e.msg);
 }
 
@@ -71,7 +57,7 @@ static void vt_close(struct vt_ctx *c)
 
 static av_image *vt_load(const char *rel)
 {
-    char *p = vt_data(rel);
+    char *p = ts_data_path(rel);
     av_err e;
     av_image *img = NULL;
     ck_assert_msg(av_image_load(p, 0, &img, &e) == AV_OK, "%s: %s", p, e.msg);
@@ -186,7 +172,7 @@ START_TEST(test_decode_bad_images)
 {
     av_err e;
     size_t jlen;
-    char *jp = vt_data("spoof/image_T1.jpg");
+    char *jp = ts_data_path("spoof/image_T1.jpg");
     unsigned char *jpeg = vt_read(jp, &jlen);
     free(jp);
 
@@ -274,7 +260,7 @@ START_TEST(test_decode_png_and_prefixes)
     free(png);
 
     size_t jlen;
-    char *jp = vt_data("spoof/image_F1.jpg");
+    char *jp = ts_data_path("spoof/image_F1.jpg");
     unsigned char *jpeg = vt_read(jp, &jlen);
     free(jp);
     for (size_t n = 1; n < jlen; n += 97) {
@@ -318,7 +304,7 @@ START_TEST(test_models_checked)
     const char *names[] = {"fr_detect.onnx", "fr_landmark.onnx", "fr_feature.onnx", "fr_liveness.onnx"};
     for (int i = 0; i < 4; i++) {
         char src[1024], dst[1024];
-        snprintf(src, sizeof src, "%s/%s", vt_env("ATTENDD_MODELS_DIR"), names[i]);
+        snprintf(src, sizeof src, "%s/%s", ts_env("ATTENDD_MODELS_DIR"), names[i]);
         snprintf(dst, sizeof dst, "%s/%s", dir, names[i]);
         if (i != 1) {
             ck_assert_int_eq(symlink(src, dst), 0);
@@ -397,7 +383,7 @@ START_TEST(test_detect_corridor_frame50)
 
     struct vt_ctx c;
     vt_open(&c, 0);
-    char *vp = vt_data(json_string_value(json_object_get(root, "video")));
+    char *vp = ts_data_path(json_string_value(json_object_get(root, "video")));
     av_image *img = NULL;
     av_err e;
     ck_assert_msg(av_image_from_video(vp, (long)json_integer_value(json_object_get(root, "frame")), &img, &e) == AV_OK,
@@ -594,7 +580,7 @@ START_TEST(test_master_csv_accuracy)
 {
     static struct vt_gallery g;
     g.n = 0;
-    char *csv = vt_data("faces/master.csv");
+    char *csv = ts_data_path("faces/master.csv");
     FILE *f = fopen(csv, "r");
     ck_assert_ptr_nonnull(f);
     char line[256];
@@ -634,7 +620,7 @@ START_TEST(test_identities_leave_one_out)
 {
     static struct vt_gallery g;
     g.n = 0;
-    char *path = vt_data("faces/identities.json");
+    char *path = ts_data_path("faces/identities.json");
     json_error_t je;
     json_t *ids = json_load_file(path, 0, &je);
     ck_assert_msg(ids != NULL, "%s: %s", path, je.text);
@@ -685,7 +671,7 @@ END_TEST
 static int vt_cli(char *out, size_t outlen, const char *a1, const char *a2, const char *a3)
 {
     char bin[1024];
-    snprintf(bin, sizeof bin, "%s/attendctl", vt_env("ATTENDD_BUILD"));
+    snprintf(bin, sizeof bin, "%s/attendctl", ts_env("ATTENDD_BUILD"));
     int fd[2];
     ck_assert_int_eq(pipe(fd), 0);
     pid_t pid = fork();
@@ -719,7 +705,7 @@ START_TEST(test_cli)
         return;
     }
     static char out[1 << 16];
-    char *a = vt_data("faces/img1.jpg"), *b = vt_data("faces/img2.jpg");
+    char *a = ts_data_path("faces/img1.jpg"), *b = ts_data_path("faces/img2.jpg");
     ck_assert_int_eq(vt_cli(out, sizeof out, "compare", a, b), 0);
     json_error_t je;
     json_t *j = json_loads(out, 0, &je);
@@ -748,7 +734,7 @@ START_TEST(test_cli)
     ck_assert_uint_eq(json_array_size(json_object_get(j, "embedding")), AV_EMBED_DIM);
     json_decref(j);
 
-    char *sp = vt_data("spoof/image_F1.jpg");
+    char *sp = ts_data_path("spoof/image_F1.jpg");
     ck_assert_int_eq(vt_cli(out, sizeof out, "detect", sp, NULL), 0);
     j = json_loads(out, 0, &je);
     ck_assert_ptr_nonnull(j);
