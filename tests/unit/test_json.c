@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "attendd/json.h"
+#include "support.h"
 
 START_TEST(real_text_is_shortest_and_exact)
 {
@@ -123,10 +124,7 @@ END_TEST
 Suite *json_suite(void)
 {
     Suite *s = suite_create("json");
-    TCase *t = tcase_create("numbers");
-    tcase_add_test(t, real_text_is_shortest_and_exact);
-    tcase_add_test(t, floats_print_as_floats);
-    tcase_add_test(t, documents_keep_everything_but_real_digits);
-    suite_add_tcase(s, t);
+    ts_tcase(s, "numbers", 0, NULL, NULL, real_text_is_shortest_and_exact, floats_print_as_floats,
+             documents_keep_everything_but_real_digits, NULL);
     return s;
 }
