@@ -70,7 +70,7 @@ $(BUILD)/gen/migrations.c: $(SQL_FILES) scripts/embed-sql
 	scripts/embed-sql $(SQL_FILES) > $@.tmp && mv $@.tmp $@
 
 # Test suites are found by their `Suite *NAME_suite(void)` definitions; no list to keep by hand.
-$(BUILD)/gen/suites.h: $(filter %/test_%,$(TEST_SRCS))
+$(BUILD)/gen/suites.h: $(filter tests/test_% tests/unit/test_% tests/integration/test_%,$(TEST_SRCS))
 	@mkdir -p $(@D)
 	grep -ho 'Suite \*[a-z0-9_]*_suite(void)' $^ /dev/null | sed 's/Suite \*\(.*\)_suite(void)/SUITE(\1)/' | sort -u > $@.tmp && mv $@.tmp $@
 
