@@ -266,6 +266,10 @@ att_err http_events_query(const struct http_request *req, struct http_response *
 /* One event for the API. pseudonymous: person_key (the pseudonym) instead of person_id,
  * employee_no and name, and no reason/created_by (free text may name people). NULL on no memory. */
 json_t *http_event_json(const struct event_row *e, bool pseudonymous);
+struct text_buf;
+/* The same event written straight into b, byte for byte what att_json_dumps(http_event_json(e),
+ * JSON_COMPACT) gives (the page encoder of polling dashboards, the hot path). */
+void http_event_text(struct text_buf *b, const struct event_row *e, bool pseudonymous);
 
 /* ---- the SSE hub (sse.c) ------------------------------------------------------------------------- */
 
