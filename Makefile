@@ -39,7 +39,9 @@ OBJ       := $(BUILD)/obj
 LIB_SRCS  := $(filter-out src/daemon/main.c src/cli/%,$(sort $(shell find src -name '*.c')))
 LIB_CXX   := $(sort $(shell find src -name '*.cpp'))
 CLI_SRCS  := $(sort $(wildcard src/cli/*.c))
-TEST_SRCS := $(sort $(wildcard tests/*.c))
+# tests/unit: pure suites (no database, no daemon); tests/integration: PostgreSQL, the daemon, RTSP, HTTP;
+# tests/support: the shared fixtures and helpers; tests/runner.c: the one runner.
+TEST_SRCS := $(sort $(wildcard tests/*.c tests/unit/*.c tests/integration/*.c tests/support/*.c))
 SQL_FILES := $(sort $(wildcard sql/[0-9][0-9][0-9]_*.sql))
 
 LIB_OBJS  := $(LIB_SRCS:%.c=$(OBJ)/%.o) $(LIB_CXX:%.cpp=$(OBJ)/%.o) $(OBJ)/gen/migrations.o
@@ -68,7 +70,7 @@ $(BUILD)/gen/migrations.c: $(SQL_FILES) scripts/embed-sql
 	scripts/embed-sql $(SQL_FILES) > $@.tmp && mv $@.tmp $@
 
 # Test suites are found by their `Suite *NAME_suite(void)` definitions; no list to keep by hand.
-$(BUILD)/gen/suites.h: $(filter tests/test_%,$(TEST_SRCS))
+$(BUILD)/gen/suites.h: $(filter tests/test_% tests/unit/test_% tests/integration/test_%,$(TEST_SRCS))
 	@mkdir -p $(@D)
 	grep -ho 'Suite \*[a-z0-9_]*_suite(void)' $^ /dev/null | sed 's/Suite \*\(.*\)_suite(void)/SUITE(\1)/' | sort -u > $@.tmp && mv $@.tmp $@
 
@@ -82,6 +84,7 @@ $(BUILD)/attendctl: $(CLI_OBJS) $(LIB)
 $(BUILD)/attendd-tests: $(TEST_OBJS) $(LIB)
 	$(CXX) $(LDFLAGS_ALL) -o $@ $^ $(LIBS) $(TEST_LIBS)
 $(TEST_OBJS): ALL_CFLAGS += $(TEST_CFLAGS)
+$(TEST_OBJS): CPPFLAGS_ALL += -Itests/support
 
 -include $(shell find $(OBJ) -name '*.d' 2>/dev/null)
 

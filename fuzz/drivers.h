@@ -1,5 +1,5 @@
 /* The fuzz drivers: each feeds bytes to the daemon's own entry function and checks what must hold
- * whatever the input; shared by fuzz/fuzz_*.c (libFuzzer) and tests/test_fuzz_regress.c (replay). */
+ * whatever the input; shared by fuzz/fuzz_*.c (libFuzzer) and tests/unit/test_fuzz_regress.c (replay). */
 #ifndef ATTENDD_FUZZ_DRIVERS_H
 #define ATTENDD_FUZZ_DRIVERS_H
 

@@ -112,7 +112,7 @@ size_t cfg_key_count(void);
 const char *cfg_key_name(size_t i);
 const char *cfg_key_help(size_t i);
 /* The built-in default as text ("" when there is none) and, for numeric keys, the accepted range
- * (false for strings, booleans and levels). tests/test_docs.c checks docs/configuration.md with them. */
+ * (false for strings, booleans and levels). tests/unit/test_docs.c checks docs/configuration.md with them. */
 const char *cfg_key_default(size_t i);
 bool cfg_key_range(size_t i, double *min, double *max, bool *integer);
 void cfg_key_value(const struct att_config *cfg, size_t i, char *buf, size_t len);

@@ -85,6 +85,14 @@ static const struct sockaddr *client_sockaddr(struct http_request *req)
     return ci != NULL ? ci->client_addr : NULL;
 }
 
+/* The audit detail of a lock-out: the limit and the window it applies (NULL when out of memory: the
+ * row is still written, without its detail). */
+static char *lockout_detail(const struct att_config *cfg)
+{
+    return http_json_text(
+        json_pack("{s:i, s:i}", "failures", cfg->auth_fail_limit, "window_s", cfg->auth_fail_window_s));
+}
+
 /* A failed authentication with credentials presented counts against the client address; the one
  * that starts a lock-out is logged and audited (one row per lock-out, so a guesser cannot turn its
  * guesses into database writes). A request without credentials is not a guess and is not counted. */
@@ -97,18 +105,16 @@ static void count_failure(struct http_request *req, const char *addr, const unsi
     if (token_hash != NULL && http_rl_token_fail(rl, token_hash, now)) {
         log_notice("http", "a presented token is locked out for %d s after %d failed authentications",
                    cfg->auth_fail_window_s, cfg->auth_fail_limit);
-        char detail[96];
-        snprintf(detail, sizeof detail, "{\"failures\":%d,\"window_s\":%d}", cfg->auth_fail_limit,
-                 cfg->auth_fail_window_s);
+        char *detail = lockout_detail(cfg);
         (void)http_audit(req, "auth.lockout", "token", NULL, att_err_code(ATT_E_AUTH_LOCKED), detail);
+        free(detail);
     }
     if (!http_rl_fail(rl, client_sockaddr(req), now)) return;
     log_notice("http", "%s locked out for %d s after %d failed authentications", addr, cfg->auth_fail_window_s,
                cfg->auth_fail_limit);
-    char detail[96];
-    snprintf(detail, sizeof detail, "{\"failures\":%d,\"window_s\":%d}", cfg->auth_fail_limit,
-             cfg->auth_fail_window_s);
+    char *detail = lockout_detail(cfg);
     (void)http_audit(req, "auth.lockout", "address", addr, att_err_code(ATT_E_AUTH_LOCKED), detail); /* a failed insert is logged; the 401 stands */
+    free(detail);
 }
 
 /* token_hash: the presented token's keyed hash when it was well formed (counted per token too), else NULL */

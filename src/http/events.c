@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "attendd/json.h"
 #include "attendd/log.h"
 #include "attendd/store_events.h"
 
@@ -98,48 +99,50 @@ static void member(struct text_buf *b, const char *key, const char *val)
     json_text(b, val);
 }
 
+/* A real in its shortest exact form, as att_json_dumps writes it; NaN (a NULL column) is null. */
 static void num_member(struct text_buf *b, const char *key, double v)
 {
-    char t[48];
-    /* ≤ 15 digits reproduce the database's real text, which parses to the same double; a whole
-     * number keeps a ".0" so it stays a JSON real, as jansson wrote it */
-    int n = isnan(v) ? snprintf(t, sizeof t, ",\"%s\":null", key) : snprintf(t, sizeof t, ",\"%s\":%.15g", key, v);
-    if (n > 0 && !isnan(v) && !strpbrk(t + strlen(key) + 4, ".e") && (size_t)n + 2 < sizeof t) {
-        memcpy(t + n, ".0", 3);
-        n += 2;
-    }
-    if (n > 0 && (size_t)n < sizeof t) text_buf_add(b, t, (size_t)n);
-    else b->oom = true; /* cannot happen for these keys; never a silently wrong body */
+    text_buf_add(b, ",\"", 2);
+    text_buf_add(b, key, strlen(key));
+    text_buf_add(b, "\":", 2);
+    char t[ATT_JSON_REAL_TEXT];
+    if (isnan(v)) text_buf_add(b, "null", 4);
+    else text_buf_add(b, t, att_json_real_text(v, t));
 }
 
-/* {"items":[...],"next_cursor":...} written directly (a page is the hot path of polling dashboards);
- * the members of each item are those of http_event_json, in the same order. */
+/* The members of http_event_json, in the same order. */
+void http_event_text(struct text_buf *b, const struct event_row *e, bool pseudo)
+{
+    text_buf_add(b, "{\"id\":", 6);
+    json_text(b, e->id);
+    member(b, "camera_id", e->camera_id);
+    member(b, "kind", e->kind);
+    member(b, "ts", e->ts);
+    num_member(b, "similarity", e->similarity);
+    num_member(b, "liveness", e->liveness);
+    member(b, "source", e->source);
+    if (pseudo) {
+        member(b, "person_key", e->pseudonym);
+    } else {
+        member(b, "person_id", e->person_id);
+        member(b, "employee_no", e->employee_no);
+        member(b, "name", e->name);
+        if (strcmp(e->source, "manual") == 0) {
+            member(b, "created_by", e->created_by);
+            member(b, "reason", e->reason);
+        }
+    }
+    if (e->voided_at) member(b, "voided_at", e->voided_at);
+    text_buf_add(b, "}", 1);
+}
+
+/* {"items":[...],"next_cursor":...} written directly: a page is the hot path of polling dashboards. */
 static void page_json(struct text_buf *b, const struct event_row *rows, size_t n, bool pseudo, const char *next)
 {
     text_buf_add(b, "{\"items\":[", 10);
     for (size_t i = 0; i < n; i++) {
-        const struct event_row *e = &rows[i];
-        text_buf_add(b, i ? ",{\"id\":" : "{\"id\":", i ? 7 : 6);
-        json_text(b, e->id);
-        member(b, "camera_id", e->camera_id);
-        member(b, "kind", e->kind);
-        member(b, "ts", e->ts);
-        num_member(b, "similarity", e->similarity);
-        num_member(b, "liveness", e->liveness);
-        member(b, "source", e->source);
-        if (pseudo) {
-            member(b, "person_key", e->pseudonym);
-        } else {
-            member(b, "person_id", e->person_id);
-            member(b, "employee_no", e->employee_no);
-            member(b, "name", e->name);
-            if (strcmp(e->source, "manual") == 0) {
-                member(b, "created_by", e->created_by);
-                member(b, "reason", e->reason);
-            }
-        }
-        if (e->voided_at) member(b, "voided_at", e->voided_at);
-        text_buf_add(b, "}", 1);
+        if (i) text_buf_add(b, ",", 1);
+        http_event_text(b, &rows[i], pseudo);
     }
     text_buf_add(b, "],\"next_cursor\":", 16);
     json_text(b, next[0] ? next : NULL);

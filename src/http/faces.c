@@ -71,15 +71,17 @@ att_err http_faces_list(struct http_request *req, struct http_response *resp)
         http_problem(resp, e, NULL, e == ATT_E_NOT_FOUND ? "no person with this id" : "the faces could not be listed");
         return http_audit_refusal(req, action, id, e);
     }
-    char pid[ATT_UUID_STR], detail[48];
+    char pid[ATT_UUID_STR];
     att_uuid u;
     if (!att_uuid_parse(id, &u)) { /* the store found the person: cannot happen */
         free(list);
         return http_problem(resp, ATT_E_INTERNAL, NULL, NULL);
     }
     att_uuid_format(&u, pid);
-    snprintf(detail, sizeof detail, "{\"count\":%zu}", n);
-    if ((e = http_audit(req, action, "person", pid, "ok", detail)) != ATT_OK) {
+    char *detail = http_json_text(json_pack("{s:I}", "count", (json_int_t)n));
+    e = detail ? http_audit(req, action, "person", pid, "ok", detail) : ATT_E_NOMEM;
+    free(detail);
+    if (e != ATT_OK) {
         free(list);
         return http_problem(resp, e == ATT_E_DB ? ATT_E_DB : ATT_E_INTERNAL, NULL, "the audit log could not be written");
     }

@@ -221,7 +221,7 @@ enum http_match { HTTP_MATCH_OK, HTTP_MATCH_NO_PATH, HTTP_MATCH_BAD_METHOD };
 enum http_match http_route_find(const char *method, const char *path, struct http_request *req,
                                 const struct http_route **route, char *allow, size_t allowlen);
 /* The route table, read-only, in table order: http_route_at(i) for i < http_route_count(), NULL past
- * the end. tests/test_openapi.c checks docs/openapi.json against it. */
+ * the end. tests/unit/test_openapi.c checks docs/openapi.json against it. */
 size_t http_route_count(void);
 const struct http_route *http_route_at(size_t i);
 
@@ -267,6 +267,10 @@ att_err http_events_query(const struct http_request *req, struct http_response *
 /* One event for the API. pseudonymous: person_key (the pseudonym) instead of person_id,
  * employee_no and name, and no reason/created_by (free text may name people). NULL on no memory. */
 json_t *http_event_json(const struct event_row *e, bool pseudonymous);
+struct text_buf;
+/* The same event written straight into b, byte for byte what att_json_dumps(http_event_json(e),
+ * JSON_COMPACT) gives (the page encoder of polling dashboards, the hot path). */
+void http_event_text(struct text_buf *b, const struct event_row *e, bool pseudonymous);
 
 /* ---- the SSE hub (sse.c) ------------------------------------------------------------------------- */
 

@@ -1,5 +1,5 @@
 /* multipart/form-data (RFC 7578) reduced to what photo uploads need: find the one file part of a
- * request body, bounds-checked, without copying it. Not installed; unit-tested in tests/test_multipart.c. */
+ * request body, bounds-checked, without copying it. Not installed; unit-tested in tests/unit/test_multipart.c. */
 #ifndef ATTENDD_HTTP_MULTIPART_H
 #define ATTENDD_HTTP_MULTIPART_H
 

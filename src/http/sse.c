@@ -270,9 +270,10 @@ att_err http_events_stream(struct http_request *req, struct http_response *resp)
         goto fail;
     }
     /* opening a feed of personal data is audited, like a list read */
-    char detail[64];
-    snprintf(detail, sizeof detail, "{\"after\":%" PRId64 "}", cursor);
-    if ((e = http_audit(req, "event.stream", NULL, NULL, "ok", detail)) != ATT_OK) {
+    char *detail = http_json_text(json_pack("{s:I}", "after", (json_int_t)cursor));
+    e = detail ? http_audit(req, "event.stream", NULL, NULL, "ok", detail) : ATT_E_NOMEM;
+    free(detail);
+    if (e != ATT_OK) {
         http_problem(resp, e == ATT_E_DB ? ATT_E_DB : ATT_E_INTERNAL, NULL, "the audit log could not be written");
         goto fail;
     }

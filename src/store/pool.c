@@ -66,16 +66,16 @@ static att_err session_init(PGconn *c, const char *app_name, char *err, size_t e
     return ATT_OK;
 }
 
-att_err db_connect(const char *conninfo, const char *app_name, PGconn **out, char *err, size_t errlen)
+/* Parse a configured connection string: *opts for the caller to PQconninfoFree, or a reason. */
+static att_err conninfo_parse(const char *conninfo, PQconninfoOption **opts, char *err, size_t errlen)
 {
-    *out = NULL;
     if (!conninfo || !*conninfo) {
         snprintf(err, errlen, "no database configured (database_url is empty)");
         return ATT_E_CONFIG;
     }
     char *perr = NULL;
-    PQconninfoOption *opts = PQconninfoParse(conninfo, &perr);
-    if (!opts) {
+    *opts = PQconninfoParse(conninfo, &perr);
+    if (!*opts) {
         int n = perr ? (int)strlen(perr) : 0;
         while (n > 0 && perr[n - 1] == '\n') n--;
         snprintf(err, errlen, "invalid database_url: %.*s", n, perr ? perr : "out of memory");
@@ -83,6 +83,15 @@ att_err db_connect(const char *conninfo, const char *app_name, PGconn **out, cha
         PQfreemem(perr);
         return rc;
     }
+    return ATT_OK;
+}
+
+att_err db_connect(const char *conninfo, const char *app_name, PGconn **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    PQconninfoOption *opts;
+    att_err pe = conninfo_parse(conninfo, &opts, err, errlen);
+    if (pe != ATT_OK) return pe;
     /* Keywords the caller set, plus a connect_timeout so a down database fails fast (the daemon
      * must still start and answer /readyz) and a fallback application name for early log lines. */
     size_t n = 0;
@@ -137,26 +146,15 @@ att_err db_connect(const char *conninfo, const char *app_name, PGconn **out, cha
 att_err db_pool_open(const char *conninfo, int size, db_pool **out, char *err, size_t errlen)
 {
     *out = NULL;
-    if (!conninfo || !*conninfo) {
-        snprintf(err, errlen, "no database configured (database_url is empty)");
-        return ATT_E_CONFIG;
-    }
+    /* Parse now so a typo is a start-up error, not an endless "database unavailable". */
+    PQconninfoOption *opts;
+    att_err pe = conninfo_parse(conninfo, &opts, err, errlen);
+    if (pe != ATT_OK) return pe;
+    PQconninfoFree(opts);
     if (size < 1 || size > POOL_MAX_SIZE) {
         snprintf(err, errlen, "database pool size %d out of range 1..%d", size, POOL_MAX_SIZE);
         return ATT_E_CONFIG;
     }
-    /* Parse now so a typo is a start-up error, not an endless "database unavailable". */
-    char *perr = NULL;
-    PQconninfoOption *opts = PQconninfoParse(conninfo, &perr);
-    if (!opts) {
-        int n = perr ? (int)strlen(perr) : 0;
-        while (n > 0 && perr[n - 1] == '\n') n--;
-        snprintf(err, errlen, "invalid database_url: %.*s", n, perr ? perr : "out of memory");
-        att_err rc = perr ? ATT_E_CONFIG : ATT_E_NOMEM;
-        PQfreemem(perr);
-        return rc;
-    }
-    PQconninfoFree(opts);
 
     db_pool *p = calloc(1, sizeof *p);
     if (!p) goto nomem;

@@ -156,7 +156,7 @@ void cfg_defaults(struct att_config *cfg)
     memset(cfg, 0, sizeof *cfg);
     for (size_t i = 0; i < NKEYS; i++) {
         att_err e = set_value(cfg, &keys[i], keys[i].dflt, err, sizeof err);
-        (void)e; /* defaults are compile-time constants, checked by tests/test_config.c */
+        (void)e; /* defaults are compile-time constants, checked by tests/unit/test_config.c */
     }
 }
 

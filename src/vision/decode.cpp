@@ -285,6 +285,22 @@ av_status check_frame(const uint8_t *bgr, int w, int h, size_t stride, av_image 
     return AV_OK;
 }
 
+// A frame's pixels as an image: copied into the image, or wrapped (the caller keeps them alive).
+av_status frame_image(const uint8_t *bgr, int w, int h, size_t stride, bool copy, av_image **out,
+                      av_err *err) {
+    av_status st = check_frame(bgr, w, h, stride, out, err);
+    if (st != AV_OK)
+        return st;
+    std::unique_ptr<av_image> img(new av_image);
+    cv::Mat view(h, w, CV_8UC3, const_cast<uint8_t *>(bgr), stride);
+    if (copy)
+        view.copyTo(img->bgr);
+    else
+        img->bgr = view;
+    *out = img.release();
+    return avi::ok(err);
+}
+
 }  // namespace
 
 extern "C" av_status av_image_probe(const void *buf, size_t len, av_image_info *info, av_err *err) {
@@ -337,13 +353,7 @@ extern "C" av_status av_image_load(const char *path, uint64_t max_pixels, av_ima
 extern "C" av_status av_image_from_bgr(const uint8_t *bgr, int w, int h, size_t stride,
                                        av_image **out, av_err *err) {
     AV_TRY {
-        av_status st = check_frame(bgr, w, h, stride, out, err);
-        if (st != AV_OK)
-            return st;
-        std::unique_ptr<av_image> img(new av_image);
-        cv::Mat(h, w, CV_8UC3, const_cast<uint8_t *>(bgr), stride).copyTo(img->bgr);
-        *out = img.release();
-        return avi::ok(err);
+        return frame_image(bgr, w, h, stride, true, out, err);
     }
     AV_CATCH(err, "av_image_from_bgr")
 }
@@ -351,13 +361,7 @@ extern "C" av_status av_image_from_bgr(const uint8_t *bgr, int w, int h, size_t 
 extern "C" av_status av_image_wrap_bgr(const uint8_t *bgr, int w, int h, size_t stride,
                                        av_image **out, av_err *err) {
     AV_TRY {
-        av_status st = check_frame(bgr, w, h, stride, out, err);
-        if (st != AV_OK)
-            return st;
-        std::unique_ptr<av_image> img(new av_image);
-        img->bgr = cv::Mat(h, w, CV_8UC3, const_cast<uint8_t *>(bgr), stride);
-        *out = img.release();
-        return avi::ok(err);
+        return frame_image(bgr, w, h, stride, false, out, err);
     }
     AV_CATCH(err, "av_image_wrap_bgr")
 }

@@ -1,0 +1,23 @@
+/* Test helpers for suites that talk to the daemon's JSON API: one JSON request, members of a JSON
+ * answer, and the check of a problem+json answer. */
+#ifndef ATTENDD_TESTS_SUPPORT_API_H
+#define ATTENDD_TESTS_SUPPORT_API_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+/* body (len bytes) as JSON: NULL when empty; the test fails if it is not JSON. */
+json_t *ts_json_body(const char *body, size_t len);
+/* Member k of o as a string (the test fails if it is not one), as a string or NULL, as an integer
+ * (the test fails if it is not one). */
+const char *ts_jstr(json_t *o, const char *k);
+const char *ts_jstr_opt(json_t *o, const char *k);
+long long ts_jint(json_t *o, const char *k);
+/* One request with a JSON body (json NULL: none); the status into *status, the answer as JSON (NULL
+ * if it has no body). */
+json_t *ts_call(const char *method, const char *url, const char *token, const char *json, long *status);
+/* A problem answer j that came with status: want, and every RFC 9457 member (type, title, status,
+ * detail), the stable code (NULL: any) and the field when given. Consumes j. */
+void ts_expect_problem(json_t *j, long status, long want, const char *code, const char *field);
+
+#endif

@@ -1,0 +1,54 @@
+/* Store helpers of the test suites (see support_store.h). */
+#include "support_store.h"
+
+#include <check.h>
+#include <stdlib.h>
+
+#include "attendd/db.h"
+#include "attendd/migrations.h"
+#include "attendd/store_faces.h"
+#include "support.h"
+
+PGconn *ts_db_connect(const char *conninfo, const char *app_name, bool prepared)
+{
+    PGconn *c = NULL;
+    char err[512] = "";
+    ck_assert_msg(db_connect(conninfo, app_name, &c, err, sizeof err) == ATT_OK, "db_connect: %s", err);
+    if (prepared) ck_assert_msg(db_prepare_all(c, err, sizeof err) == ATT_OK, "db_prepare_all: %s", err);
+    return c;
+}
+
+PGconn *ts_db_migrated(char *conninfo, size_t len)
+{
+    ck_assert_int_eq(ts_db_new(conninfo, len), 0);
+    PGconn *c = ts_db_connect(conninfo, "attendd-test", false);
+    char err[512] = "";
+    int applied = -1;
+    ck_assert_msg(db_migrate(c, &applied, err, sizeof err) == ATT_OK, "db_migrate: %s", err);
+    ck_assert_msg(db_prepare_all(c, err, sizeof err) == ATT_OK, "db_prepare_all: %s", err);
+    return c;
+}
+
+bool ts_q_ok(PGconn *c, const char *sql)
+{
+    PGresult *r = PQexec(c, sql);
+    ExecStatusType s = PQresultStatus(r);
+    PQclear(r);
+    return s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK;
+}
+
+void ts_add_face(PGconn *c, const char *person, const tcrypt_key *k, char face[37])
+{
+    float v[TCRYPT_DIM];
+    double n = 0;
+    for (int i = 0; i < TCRYPT_DIM; i++) {
+        v[i] = (float)(rand() % 2001 - 1000) / 1000.0f;
+        n += (double)v[i] * v[i];
+    }
+    for (int i = 0; i < TCRYPT_DIM; i++) v[i] /= (float)__builtin_sqrt(n);
+    att_uuid_new_text(face);
+    unsigned char blob[TCRYPT_BLOB_BYTES];
+    ck_assert_int_eq(tcrypt_encrypt(k, v, person, face, "test-model", blob), ATT_OK);
+    ck_assert_int_eq(store_face_insert(c, person, face, "test-model", tcrypt_key_id(k), blob, sizeof blob, NULL),
+                     ATT_OK);
+}
