@@ -124,6 +124,12 @@ static void load_gallery(struct app *app)
     att_err e = gallery_load(app->gallery, c, app->template_key, app->template_key_old, &n, &unreadable, err,
                              sizeof err);
     db_release(app->db, c);
+    if (e == ATT_OK && n == 0 && unreadable > 0) {
+        /* not one row decrypts: the key is wrong, not a row; recognising nobody is no partial gallery */
+        snprintf(err, sizeof err, "none of the %zu stored template(s) decrypts with the configured template key",
+                 unreadable);
+        e = ATT_E_CRYPTO;
+    }
     if (e != ATT_OK) {
         set_gallery_error(app, err);
         log_error("main", "gallery: %s", err);
