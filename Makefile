@@ -9,7 +9,7 @@ MODELS   ?= $(abspath models)
 
 SHELL := /bin/sh
 .DEFAULT_GOAL := all
-NOCONFIG_GOALS := clean distclean deps help
+NOCONFIG_GOALS := clean distclean deps help format format-check
 ifeq ($(filter-out $(NOCONFIG_GOALS),$(or $(MAKECMDGOALS),all)),)
 else
 include config.mk
@@ -51,7 +51,7 @@ LIB       := $(BUILD)/libattendd.a
 BINS      := $(BUILD)/attendd $(BUILD)/attendctl
 
 # ---- build -----------------------------------------------------------------
-.PHONY: all check check-asan test run bench install clean distclean deps models help
+.PHONY: all check check-asan test run bench install clean distclean deps models help format format-check
 all: $(BINS)
 
 $(OBJ)/%.o: %.c config.h | $(BUILD)/gen/suites.h
@@ -112,6 +112,13 @@ endif
 
 check-asan: deps models
 	$(MAKE) BUILD=$(BUILD)/asan SANITIZE=1 test
+
+# ---- format: every tracked C and C++ source against the committed .clang-format ---------------
+FORMAT_SRCS = $(shell git ls-files '*.c' '*.h' '*.cpp' '*.hpp')
+format:
+	clang-format -i $(FORMAT_SRCS)
+format-check:
+	clang-format --dry-run --Werror $(FORMAT_SRCS)
 
 # ---- run: the daemon on the embedded PostgreSQL under $(BUILD)/run ---------------
 run: deps models $(BINS)
