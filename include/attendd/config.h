@@ -35,6 +35,7 @@ struct att_config {
     int auth_fail_limit;            /* failed authentications from one address before 429; 0 = off */
     int auth_fail_window_s;         /* ... within this many seconds; the lock-out lasts as long */
     int sse_max_streams;            /* concurrent SSE feeds; more get 503 */
+    int sse_max_streams_per_token;  /* concurrent SSE feeds of one token; more get 503 */
     int sse_ping_s;                 /* SSE heartbeat interval, seconds */
     /* database */
     char database_url[CFG_STR_MAX]; /* libpq conninfo or URI; empty = not configured */

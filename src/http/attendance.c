@@ -228,6 +228,7 @@ static void data_free(struct report_data *d)
 /* Everything needed to produce the rows, person by person: owned by the handler for JSON, by the
  * libmicrohttpd callback response for CSV (the database is not needed any more once loaded). */
 struct report_run {
+    struct http_live live;            /* registered under the token: revoking it cuts the report */
     const att_tz *tz;                 /* from the zone cache: never freed */
     int cutoff;
     int64_t from;
@@ -249,6 +250,7 @@ static void run_free(void *cls)
 {
     struct report_run *r = cls;
     if (!r) return;
+    http_live_remove(&r->live);
     data_free(&r->d);
     free(r->shifts);
     free(r->used);
@@ -294,6 +296,7 @@ static ssize_t reader(void *cls, uint64_t pos, char *buf, size_t max)
 {
     (void)pos;
     struct report_run *r = cls;
+    if (http_live_revoked(&r->live)) return MHD_CONTENT_READER_END_WITH_ERROR; /* its token was revoked */
     while (r->out_off == r->out.len) {
         r->out.len = r->out_off = 0;
         if (r->next < r->d.npeople) {
@@ -425,6 +428,7 @@ att_err http_attendance_get(struct http_request *req, struct http_response *resp
         return http_problem(resp, ae == ATT_E_DB ? ATT_E_DB : ATT_E_INTERNAL, NULL, "the audit log could not be written");
     }
     /* Both formats are streamed: rows are computed person by person as libmicrohttpd sends them. */
+    if (req->token) (void)http_live_add(&run->live, req->token); /* not registered: it cannot be revoked */
     resp->stream = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, reader, run, run_free);
     if (!resp->stream) {
         run_free(run);

@@ -13,23 +13,37 @@
 
 #include "attendd/log.h"
 #include "attendd/time.h"
+#include "attendd/uuid.h"
 
 /* Cache of hash → token info. Only successful lookups are cached (an attacker's guesses must not
  * evict real entries); entries live HTTP_AUTH_CACHE_TTL_S seconds, so a token revoked by another
  * process (attendctl) stops working within that time; one revoked through this API is dropped at
- * once (http_auth_forget). 64 entries: far more live tokens than a site has dashboards. */
+ * once (http_auth_forget). 64 entries: far more live tokens than a site has dashboards.
+ * A lookup that started before a revocation must not put its (now stale) answer in the cache after
+ * it: every revocation bumps a generation, and an answer is cached only if the generation it was
+ * read under is still the current one. */
 #define CACHE_SLOTS 64
 
 struct cache_entry {
     unsigned char hash[TOKEN_HASH_BYTES]; /* keyed hash of the token (never the token itself) */
     struct token_info info;               /* as read from the database */
+    att_uuid id;                          /* info.id parsed: revocation compares values, not text */
     double expires;                       /* monotonic seconds; 0 = free slot */
 };
 
 static struct cache_entry cache[CACHE_SLOTS];
+static uint64_t revocations; /* generation: revocations seen by this process; guarded by cache_lock */
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static bool cache_get(const unsigned char hash[TOKEN_HASH_BYTES], struct token_info *out)
+uint64_t http_auth_generation(void)
+{
+    pthread_mutex_lock(&cache_lock);
+    uint64_t g = revocations;
+    pthread_mutex_unlock(&cache_lock);
+    return g;
+}
+
+bool http_auth_cache_get(const unsigned char hash[TOKEN_HASH_BYTES], struct token_info *out)
 {
     double now = att_time_mono_s();
     bool hit = false;
@@ -46,10 +60,17 @@ static bool cache_get(const unsigned char hash[TOKEN_HASH_BYTES], struct token_i
     return hit;
 }
 
-static void cache_put(const unsigned char hash[TOKEN_HASH_BYTES], const struct token_info *info)
+bool http_auth_cache_put(const unsigned char hash[TOKEN_HASH_BYTES], const struct token_info *info,
+                         uint64_t generation)
 {
+    att_uuid id;
+    if (!att_uuid_parse(info->id, &id)) return false; /* the store hands out uuids only */
     double now = att_time_mono_s();
     pthread_mutex_lock(&cache_lock);
+    if (generation != revocations) { /* a revocation ran since this answer was read: it may be stale */
+        pthread_mutex_unlock(&cache_lock);
+        return false;
+    }
     size_t victim = 0; /* a free/expired slot, else the one expiring first */
     for (size_t i = 0; i < CACHE_SLOTS; i++) {
         if (cache[i].expires <= now || sodium_memcmp(cache[i].hash, hash, TOKEN_HASH_BYTES) == 0) {
@@ -60,15 +81,18 @@ static void cache_put(const unsigned char hash[TOKEN_HASH_BYTES], const struct t
     }
     memcpy(cache[victim].hash, hash, TOKEN_HASH_BYTES);
     cache[victim].info = *info;
+    cache[victim].id = id;
     cache[victim].expires = now + HTTP_AUTH_CACHE_TTL_S;
     pthread_mutex_unlock(&cache_lock);
+    return true;
 }
 
-void http_auth_forget(const char *token_id)
+void http_auth_forget(const att_uuid *token_id)
 {
     pthread_mutex_lock(&cache_lock);
+    revocations++;
     for (size_t i = 0; i < CACHE_SLOTS; i++)
-        if (cache[i].expires > 0 && strcmp(cache[i].info.id, token_id) == 0) cache[i].expires = 0;
+        if (cache[i].expires > 0 && att_uuid_eq(&cache[i].id, token_id)) cache[i].expires = 0;
     pthread_mutex_unlock(&cache_lock);
 }
 
@@ -171,7 +195,8 @@ att_err http_auth(struct http_request *req, struct http_response *resp, enum att
     }
 
     struct token_info info;
-    if (!cache_get(hash, &info)) {
+    if (!http_auth_cache_get(hash, &info)) {
+        uint64_t generation = http_auth_generation(); /* read before the database answers */
         PGconn *c;
         att_err e = http_req_db(req, resp, &c);
         if (e != ATT_OK) return e;
@@ -183,7 +208,7 @@ att_err http_auth(struct http_request *req, struct http_response *resp, enum att
          * the store limits it further. A failed touch must not refuse a valid token. */
         att_err te = store_token_touch(c, info.id);
         if (te != ATT_OK) log_warn("http", "token %s: last_used_at not updated: %s", info.id, att_err_code(te));
-        cache_put(hash, &info);
+        (void)http_auth_cache_put(hash, &info, generation); /* not cached: the next request asks again */
     }
     sodium_memzero(hash, sizeof hash);
 

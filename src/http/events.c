@@ -181,6 +181,7 @@ static const char *const csv_cols_pseudo[] = {"id", "person_key", "camera_id", "
  * connection only for its query, so a slow reader never holds one. */
 struct export {
     struct app *app;
+    struct http_live live;                 /* registered under the token: revoking it cuts the export */
     struct event_filter f;                 /* f.after: the position after the rows produced so far */
     bool pseudo;
     bool done;                             /* the last batch is in out */
@@ -192,6 +193,7 @@ static void export_free(void *cls)
 {
     struct export *x = cls;
     if (!x) return;
+    http_live_remove(&x->live);
     text_buf_free(&x->out);
     free(x);
 }
@@ -249,6 +251,10 @@ static ssize_t export_reader(void *cls, uint64_t pos, char *buf, size_t max)
 {
     (void)pos;
     struct export *x = cls;
+    if (http_live_revoked(&x->live)) { /* cut: the client sees an incomplete chunked body */
+        log_notice("http", "GET /api/v1/events CSV export cut: its token was revoked");
+        return MHD_CONTENT_READER_END_WITH_ERROR;
+    }
     while (x->off == x->out.len) {
         if (x->done) return MHD_CONTENT_READER_END_OF_STREAM;
         x->out.len = x->off = 0;
@@ -294,6 +300,7 @@ static att_err export_csv(struct http_request *req, struct http_response *resp, 
         return http_problem(resp, ae == ATT_E_DB ? ATT_E_DB : ATT_E_INTERNAL, NULL,
                             "the audit log could not be written");
     }
+    if (req->token) (void)http_live_add(&x->live, req->token); /* not registered: it cannot be revoked */
     resp->stream = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, export_reader, x, export_free);
     if (!resp->stream) {
         export_free(x);

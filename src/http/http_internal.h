@@ -6,6 +6,7 @@
 #include <jansson.h>
 #include <libpq-fe.h>
 #include <microhttpd.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -213,6 +214,28 @@ struct schedule_body {
 att_err http_schedules_body(struct http_response *resp, const char *body, size_t len, bool create, json_t **doc,
                             struct schedule_body *out);
 
+/* ---- long-lived responses (live.c) ---------------------------------------------------------------- */
+
+/* A response that outlives its request (an event stream, an export), registered under the token
+ * that opened it. Revoking the token marks it; the response's producer checks the mark before it
+ * sends anything and ends the response when it is set. Embedded in the producer's state. */
+struct http_live {
+    att_uuid token;               /* the token that opened the response */
+    atomic_bool revoked;          /* set by http_live_revoke: send nothing more, end the response */
+    bool linked;                  /* in the registry; guarded by the registry's lock */
+    struct http_live *prev, *next; /* registry list; guarded by the registry's lock */
+};
+/* Register l (zeroed here) under token; false if the token has no usable id (nothing registered). */
+bool http_live_add(struct http_live *l, const struct token_info *token);
+/* Unregister l (a no-op when it is not registered). */
+void http_live_remove(struct http_live *l);
+/* Whether l's token was revoked since it was registered. */
+bool http_live_revoked(const struct http_live *l);
+/* Mark every response of token as revoked; returns how many were marked. */
+unsigned http_live_revoke(const att_uuid *token);
+/* Responses of token registered and not revoked. */
+unsigned http_live_count(const att_uuid *token);
+
 /* ---- routing and auth (router.c, auth.c) ------------------------------------------------------ */
 
 enum http_match { HTTP_MATCH_OK, HTTP_MATCH_NO_PATH, HTTP_MATCH_BAD_METHOD };
@@ -230,8 +253,16 @@ const struct http_route *http_route_at(size_t i);
  * role below min_role; 503 when the database cannot be asked. */
 att_err http_auth(struct http_request *req, struct http_response *resp, enum att_role min_role,
                   struct token_info *out);
-/* Drop a token from the auth cache at once (after revocation through the API). */
-void http_auth_forget(const char *token_id);
+/* Drop a token from the auth cache at once (after revocation through the API) and bump the
+ * revocation generation, so that no lookup that started before it caches the token again. */
+void http_auth_forget(const att_uuid *token_id);
+/* The auth cache: the revocation generation to read before a database lookup; a cached answer by
+ * token hash; cache an answer read under generation (false, nothing cached, if a revocation ran
+ * since or info->id is not a uuid). */
+uint64_t http_auth_generation(void);
+bool http_auth_cache_get(const unsigned char hash[TOKEN_HASH_BYTES], struct token_info *out);
+bool http_auth_cache_put(const unsigned char hash[TOKEN_HASH_BYTES], const struct token_info *info,
+                         uint64_t generation);
 /* Drop the whole cache (tests, SIGHUP). */
 void http_auth_cache_clear(void);
 
@@ -279,6 +310,8 @@ void http_event_text(struct text_buf *b, const struct event_row *e, bool pseudon
  * MHD_stop_daemon. */
 att_err http_sse_open(struct app *app);
 void http_sse_shutdown(void);
+/* Check the parked streams now (a revocation marked some: they end without waiting for a tick). */
+void http_sse_kick(void);
 void http_sse_close(void);
 
 /* ---- handlers (one file per resource) -------------------------------------------------------- */

@@ -24,9 +24,12 @@
 #define PAGE_ROWS 200       /* rows read per query; a longer backlog takes several turns */
 #define DB_WAIT_MS 1000     /* a stream waits this long for a pooled connection, then retries later */
 #define RETRY_S 1.0         /* after a failed query */
+#define OPENING_MAX 64      /* streams being opened at once; more wait for the next try (503) */
 
 struct sse_stream {
     struct MHD_Connection *conn;
+    struct http_live live;      /* registered under the token: revoking it ends the stream */
+    att_uuid token;             /* the token that opened it (per-token stream cap) */
     bool pseudonymous;          /* the token's view (http_event_json) */
     int64_t cursor;             /* seq of the last event sent (or the start position) */
     uint64_t seen_version;      /* data version when the last query ran */
@@ -48,8 +51,27 @@ static struct {
     atomic_bool stopping;       /* daemon stopping: streams end, new ones are refused */
     struct app *app;
     unsigned count;             /* streams open or being opened */
+    att_uuid opening[OPENING_MAX]; /* tokens of the streams being opened (slot reserved, not listed) */
+    unsigned opening_n;
     struct sse_stream *head;
 } hub = {.lock = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+
+/* A stream of token is no longer being opened (listed or failed). hub.lock held. */
+static void opening_drop(const att_uuid *token)
+{
+    for (unsigned i = 0; i < hub.opening_n; i++)
+        if (att_uuid_eq(&hub.opening[i], token)) {
+            hub.opening[i] = hub.opening[--hub.opening_n];
+            return;
+        }
+}
+
+void http_sse_kick(void)
+{
+    pthread_mutex_lock(&hub.lock);
+    pthread_cond_broadcast(&hub.cv);
+    pthread_mutex_unlock(&hub.lock);
+}
 
 static double ping_interval(void)
 {
@@ -117,6 +139,7 @@ static ssize_t reader(void *cls, uint64_t pos, char *out, size_t max)
 {
     (void)pos;
     struct sse_stream *s = cls;
+    if (http_live_revoked(&s->live)) return MHD_CONTENT_READER_END_WITH_ERROR; /* nothing more, even buffered */
     if (s->off < s->len) return drain(s, out, max);
     if (atomic_load(&hub.stopping) || atomic_load(&hub.app->stopping)) return MHD_CONTENT_READER_END_OF_STREAM;
     double now = att_time_mono_s();
@@ -128,6 +151,8 @@ static ssize_t reader(void *cls, uint64_t pos, char *out, size_t max)
             s->retry_at = now + RETRY_S;
         }
     }
+    /* a revocation while the rows were read: they may be newer than it, so they are not sent */
+    if (http_live_revoked(&s->live)) return MHD_CONTENT_READER_END_WITH_ERROR;
     if (s->len == 0 && now >= s->next_ping && !append(s, ": ping\n\n", 8)) return MHD_CONTENT_READER_END_WITH_ERROR;
     if (s->len > 0) {
         s->next_ping = now + ping_interval();
@@ -138,6 +163,10 @@ static ssize_t reader(void *cls, uint64_t pos, char *out, size_t max)
     if (atomic_load(&hub.stopping)) {
         pthread_mutex_unlock(&hub.lock);
         return MHD_CONTENT_READER_END_OF_STREAM;
+    }
+    if (http_live_revoked(&s->live)) { /* the hub wakes revoked streams; do not park past one */
+        pthread_mutex_unlock(&hub.lock);
+        return MHD_CONTENT_READER_END_WITH_ERROR;
     }
     s->suspended = true;
     MHD_suspend_connection(s->conn);
@@ -154,6 +183,7 @@ static void stream_free(void *cls)
     if (s->next) s->next->prev = s->prev;
     hub.count--;
     pthread_mutex_unlock(&hub.lock);
+    http_live_remove(&s->live);
     free(s->buf);
     free(s);
 }
@@ -165,7 +195,7 @@ static void wake_due(bool all)
     uint64_t v = app_data_version();
     for (struct sse_stream *s = hub.head; s; s = s->next) {
         if (!s->suspended) continue;
-        if (all || now >= s->next_ping || ((s->need_query || v != s->seen_version) && now >= s->retry_at)) {
+        if (all || http_live_revoked(&s->live) || now >= s->next_ping || ((s->need_query || v != s->seen_version) && now >= s->retry_at)) {
             s->suspended = false;
             MHD_resume_connection(s->conn);
         }
@@ -226,14 +256,16 @@ void http_sse_close(void)
     pthread_mutex_unlock(&hub.lock);
 }
 
-/* Last-Event-ID: a decimal seq this feed sent. */
+/* Last-Event-ID: a decimal seq this feed sent (a value beyond int64 is no seq: refused, never wrapped). */
 static bool parse_last_id(const char *s, int64_t *out)
 {
     if (!s || !*s || strlen(s) > 19) return false;
     int64_t v = 0;
     for (const char *p = s; *p; p++) {
         if (*p < '0' || *p > '9') return false;
-        v = v * 10 + (*p - '0');
+        int d = *p - '0';
+        if (v > (INT64_MAX - d) / 10) return false;
+        v = v * 10 + d;
     }
     *out = v;
     return true;
@@ -248,16 +280,35 @@ att_err http_events_stream(struct http_request *req, struct http_response *resp)
     if (atomic_load(&hub.stopping) || atomic_load(&req->app->stopping))
         return http_problem(resp, ATT_E_UNAVAILABLE, NULL, "the daemon is stopping");
 
-    /* reserve a slot first: the limit holds however many requests race for it */
+    att_uuid token;
+    if (!req->token || !att_uuid_parse(req->token->id, &token))
+        return http_problem(resp, ATT_E_INTERNAL, NULL, "the event stream has no token to answer to");
+
+    /* reserve a slot first: the limits hold however many requests race for them */
+    const struct att_config *cfg = &req->app->cfg;
     pthread_mutex_lock(&hub.lock);
-    bool off = !hub.running, full = hub.count >= (unsigned)req->app->cfg.sse_max_streams;
-    if (!off && !full) hub.count++;
+    unsigned mine = 0; /* streams of this token (one token must not take every slot) */
+    for (struct sse_stream *o = hub.head; o; o = o->next)
+        if (att_uuid_eq(&o->token, &token) && !http_live_revoked(&o->live)) mine++;
+    for (unsigned i = 0; i < hub.opening_n; i++)
+        if (att_uuid_eq(&hub.opening[i], &token)) mine++;
+    bool off = !hub.running, full = hub.count >= (unsigned)cfg->sse_max_streams;
+    bool token_full = mine >= (unsigned)cfg->sse_max_streams_per_token;
+    bool reserved = !off && !full && !token_full && hub.opening_n < OPENING_MAX;
+    if (reserved) {
+        hub.count++;
+        hub.opening[hub.opening_n++] = token;
+    }
     pthread_mutex_unlock(&hub.lock);
     if (off) return http_problem(resp, ATT_E_UNAVAILABLE, NULL, "event streams are not available");
-    if (full) {
+    if (!reserved) {
         http_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "10");
+        if (token_full && !full)
+            return http_problem(resp, ATT_E_UNAVAILABLE, NULL,
+                                "this token has too many event streams open (sse_max_streams_per_token = %d)",
+                                cfg->sse_max_streams_per_token);
         return http_problem(resp, ATT_E_UNAVAILABLE, NULL, "too many event streams are open (sse_max_streams = %d)",
-                            req->app->cfg.sse_max_streams);
+                            cfg->sse_max_streams);
     }
 
     att_err e;
@@ -283,6 +334,7 @@ att_err http_events_stream(struct http_request *req, struct http_response *resp)
         goto fail;
     }
     s->conn = req->conn;
+    s->token = token;
     s->pseudonymous = req->token && req->token->pseudonymous;
     s->cursor = cursor;
     s->need_query = true;
@@ -301,7 +353,9 @@ att_err http_events_stream(struct http_request *req, struct http_response *resp)
         goto fail;
     }
     /* from here stream_free (called by libmicrohttpd) unlinks and gives the slot back */
+    (void)http_live_add(&s->live, req->token); /* the token's id was parsed above */
     pthread_mutex_lock(&hub.lock);
+    opening_drop(&token);
     s->next = hub.head;
     if (hub.head) hub.head->prev = s;
     hub.head = s;
@@ -314,6 +368,7 @@ att_err http_events_stream(struct http_request *req, struct http_response *resp)
     return ATT_OK;
 fail:
     pthread_mutex_lock(&hub.lock);
+    opening_drop(&token);
     hub.count--;
     pthread_mutex_unlock(&hub.lock);
     return e;

@@ -140,7 +140,8 @@ att_err http_tokens_delete(struct http_request *req, struct http_response *resp)
     PGconn *c;
     att_err e = http_req_db(req, resp, &c);
     if (e != ATT_OK) return e;
-    if (!att_uuid_valid(id)) {
+    att_uuid uid;
+    if (!att_uuid_parse(id, &uid)) {
         (void)http_audit(req, "token.revoke", "token", NULL, att_err_code(ATT_E_NOT_FOUND), NULL);
         return http_problem(resp, ATT_E_NOT_FOUND, NULL, "no token with this id");
     }
@@ -160,8 +161,12 @@ att_err http_tokens_delete(struct http_request *req, struct http_response *resp)
             return http_problem(resp, ATT_E_NOT_FOUND, NULL, "no live token with id %s", id);
         return http_problem(resp, e, NULL, "the token could not be revoked");
     }
-    http_auth_forget(id); /* effective now in this process, not after the cache TTL */
-    log_info("http", "token %s revoked by token %s", id, req->token->id);
+    /* effective now in this process, not after the cache TTL: the next request is refused, and the
+     * streams and exports the token still reads end before they send anything more */
+    http_auth_forget(&uid);
+    unsigned ended = http_live_revoke(&uid);
+    if (ended) http_sse_kick();
+    log_info("http", "token %s revoked by token %s (%u open response(s) ended)", id, req->token->id, ended);
     return http_status(resp, MHD_HTTP_NO_CONTENT);
 }
 

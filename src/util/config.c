@@ -37,6 +37,7 @@ static const struct key_def keys[] = {
     {"connection_timeout_s", K_INT, F(connection_timeout_s), 1, 3600, "30", "idle HTTP connection timeout, seconds"},
     {"max_body_bytes", K_LONG, F(max_body_bytes), 1024, 1L << 30, "10485760", "largest accepted request body, bytes"},
     {"sse_max_streams", K_INT, F(sse_max_streams), 0, 10000, "32", "concurrent GET /api/v1/events/stream feeds (0 = none)"},
+    {"sse_max_streams_per_token", K_INT, F(sse_max_streams_per_token), 1, 10000, "8", "concurrent event streams of one token"},
     {"sse_ping_s", K_INT, F(sse_ping_s), 1, 3600, "15", "SSE heartbeat interval, seconds (capped at half of connection_timeout_s)"},
     {"allow_remote_http", K_BOOL, F(allow_remote_http), 0, 1, "false", "allow plain HTTP on a non-loopback address"},
     {"tls_cert_file", K_STR, F(tls_cert_file), 0, 0, "", "PEM certificate (chain) for HTTPS; with tls_key_file, or neither"},

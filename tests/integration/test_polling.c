@@ -12,6 +12,10 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 
 #include "attendd/db.h"
 #include "attendd/uuid.h"
@@ -26,6 +30,7 @@ static char conninfo[600];
 static PGconn *db;
 static char person[ATT_UUID_STR];
 static int ready;
+static const char *daemon_conf = "sse_ping_s = 1\nsse_max_streams = 2\nshutdown_timeout_s = 20";
 
 static char *url(const char *pq) { return ts_url(&D, pq); }
 
@@ -38,7 +43,7 @@ static void setup_on(int own)
         return;
     memset(&D, 0, sizeof D);
     D.keep_dir = 1;
-    if (ts_daemon_start(&D, conninfo, "sse_ping_s = 1\nsse_max_streams = 2\nshutdown_timeout_s = 20") != 0) return;
+    if (ts_daemon_start(&D, conninfo, daemon_conf) != 0) return;
     char err[512];
     if (db_connect(conninfo, "attendd-test", &db, err, sizeof err) != ATT_OK) return;
     ts_q_text(db, "INSERT INTO people (employee_no, name) VALUES ('N-1', 'Ada') RETURNING id", person, sizeof person);
@@ -192,6 +197,7 @@ struct stream {
     atomic_bool ended;           /* curl returned */
     long status;
     double ended_at;
+    char token[64];              /* bearer token of the stream */
 };
 
 static size_t on_data(char *p, size_t sz, size_t n, void *ud)
@@ -222,7 +228,7 @@ static void *stream_main(void *arg)
     CURL *c = curl_easy_init();
     struct curl_slist *h = NULL;
     char auth[160], lid[80];
-    snprintf(auth, sizeof auth, "Authorization: Bearer %s", D.hr_token);
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", s->token);
     h = curl_slist_append(h, auth);
     if (s->last_id[0]) {
         snprintf(lid, sizeof lid, "Last-Event-ID: %s", s->last_id);
@@ -247,13 +253,16 @@ static void *stream_main(void *arg)
     return NULL;
 }
 
-static void stream_open(struct stream *s, const char *last_id)
+static void stream_open_as(struct stream *s, const char *last_id, const char *token)
 {
     memset(s, 0, sizeof *s);
     pthread_mutex_init(&s->lock, NULL);
+    snprintf(s->token, sizeof s->token, "%s", token);
     snprintf(s->last_id, sizeof s->last_id, "%s", last_id ? last_id : "");
     ck_assert_int_eq(pthread_create(&s->th, NULL, stream_main, s), 0);
 }
+
+static void stream_open(struct stream *s, const char *last_id) { stream_open_as(s, last_id, D.hr_token); }
 
 static void stream_close(struct stream *s)
 {
@@ -368,6 +377,170 @@ START_TEST(sse_limit_and_prompt_stop)
 }
 END_TEST
 
+/* A new hr token through the API: its secret into token (64 bytes) and its id into id (37 bytes). */
+static void new_token(const char *name, char *token, char *id)
+{
+    char body[160];
+    snprintf(body, sizeof body, "{\"name\":\"%s\",\"role\":\"hr\"}", name);
+    struct tp_resp r;
+    ck_assert_int_eq(tp_http("POST", url("/api/v1/tokens"), D.admin_token, body, NULL, &r), 0);
+    ck_assert_msg(r.status == 201, "token: %ld %s", r.status, r.body);
+    json_t *j = tp_json(&r);
+    snprintf(token, 64, "%s", json_string_value(json_object_get(j, "token")));
+    snprintf(id, 37, "%s", json_string_value(json_object_get(j, "id")));
+    json_decref(j);
+    tp_resp_free(&r);
+}
+
+static void revoke_token(const char *id)
+{
+    struct tp_resp r;
+    ck_assert_int_eq(tp_http("DELETE", ts_urlf(&D, "/api/v1/tokens/%s", id), D.admin_token, NULL, NULL, &r), 0);
+    ck_assert_msg(r.status == 204, "revoke: %ld %s", r.status, r.body);
+    tp_resp_free(&r);
+}
+
+/* Revoking a token ends its open event stream within 1 s, and nothing committed after the
+ * revocation reaches it (heartbeats would otherwise keep it open for ever). */
+START_TEST(sse_revoked_token_stream_ends)
+{
+    ck_assert_msg(ready, "daemon or database did not start");
+    char tok[64], id[37], before[37], after[37];
+    new_token("wall screen", tok, id);
+    struct stream s;
+    stream_open_as(&s, NULL, tok);
+    ck_assert_msg(stream_wait(&s, "retry: ", 10), "no stream preamble: %ld", s.status);
+    punch(30, before);
+    ck_assert_msg(stream_wait(&s, before, 10), "the stream does not work before the revocation");
+    double t0 = ts_now_s();
+    revoke_token(id);
+    punch(31, after); /* committed after the revocation: must never arrive */
+    while (!atomic_load(&s.ended) && ts_now_s() - t0 < 5) usleep(10000);
+    ck_assert_msg(atomic_load(&s.ended), "the revoked token's stream is still open 5 s later");
+    ck_assert_msg(s.ended_at - t0 < 1.0, "the revoked token's stream ended %.2f s after the revocation",
+                  s.ended_at - t0);
+    pthread_mutex_lock(&s.lock);
+    ck_assert_msg(strstr(s.buf, after) == NULL, "an event after the revocation was streamed");
+    pthread_mutex_unlock(&s.lock);
+    stream_close(&s);
+    /* and the token cannot open another one */
+    struct tp_resp r;
+    ck_assert_int_eq(tp_http("GET", url("/api/v1/events/stream"), tok, NULL, NULL, &r), 0);
+    ck_assert_int_eq(r.status, 401);
+    tp_resp_free(&r);
+}
+END_TEST
+
+/* Read from fd until needle was seen (in what was read: appended to *buf) or EOF/timeout. */
+static bool sock_read_until(int fd, char **buf, size_t *len, const char *needle, size_t max_bytes, double timeout_s)
+{
+    double t0 = ts_now_s();
+    while (ts_now_s() - t0 < timeout_s) {
+        if (*buf && needle && strstr(*buf, needle)) return true;
+        if (*len >= max_bytes) return true;
+        char chunk[1024];
+        ssize_t n = recv(fd, chunk, sizeof chunk, 0);
+        if (n <= 0) return false;
+        char *nb = realloc(*buf, *len + (size_t)n + 1);
+        ck_assert_ptr_nonnull(nb);
+        memcpy(nb + *len, chunk, (size_t)n);
+        *len += (size_t)n;
+        nb[*len] = '\0';
+        *buf = nb;
+    }
+    return false;
+}
+
+/* A CSV export that is still being sent stops when its token is revoked: the client reads slowly
+ * (a small receive buffer), the token is revoked early on, and the chunked body never ends. */
+START_TEST(export_revoked_token_stops)
+{
+    ck_assert_msg(ready, "daemon or database did not start");
+    enum { ROWS = 40000 };
+    char sql[600];
+    snprintf(sql, sizeof sql,
+             "INSERT INTO events (id, person_id, kind, ts, source, reason, created_by)"
+             " SELECT gen_random_uuid(), '%s', 'in', timestamptz '2024-01-01 00:00:00+00' + g * interval '1 second',"
+             " 'manual', 'a long enough reason to make each exported row take some room', 'test'"
+             " FROM generate_series(1, %d) g", person, ROWS);
+    ts_q_exec(db, sql);
+    char tok[64], id[37];
+    new_token("exporter", tok, id);
+
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    ck_assert_int_ge(fd, 0);
+    int small = 4096;
+    ck_assert_int_eq(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small), 0);
+    struct timeval tv = {.tv_sec = 10};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)D.port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    char rq[400];
+    int n = snprintf(rq, sizeof rq,
+                     "GET /api/v1/events?format=csv HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\n"
+                     "Connection: close\r\n\r\n", tok);
+    ck_assert_int_eq(send(fd, rq, (size_t)n, 0), n);
+    char *buf = NULL;
+    size_t len = 0;
+    ck_assert_msg(sock_read_until(fd, &buf, &len, "\r\n\r\n", 1 << 20, 10), "no answer");
+    ck_assert_msg(strncmp(buf, "HTTP/1.1 200", 12) == 0, "export: %.80s", buf);
+    sock_read_until(fd, &buf, &len, NULL, 16384, 10); /* the export is under way */
+    revoke_token(id);
+    usleep(200000);
+    /* read whatever comes until the server ends the connection */
+    while (sock_read_until(fd, &buf, &len, NULL, len + 65536, 10)) {}
+    close(fd);
+    size_t rows = 0;
+    for (char *p = buf; (p = strstr(p, "a long enough reason")) != NULL; p++) rows++;
+    bool complete = len >= 5 && memcmp(buf + len - 5, "0\r\n\r\n", 5) == 0;
+    free(buf);
+    ck_assert_msg(!complete && rows < ROWS, "the export ran to its end (%zu of %d rows) after its token was revoked",
+                  rows, ROWS);
+}
+END_TEST
+
+/* One token cannot hold every event stream: beyond sse_max_streams_per_token it gets 503 while
+ * another token still opens one. */
+START_TEST(sse_per_token_cap)
+{
+    ck_assert_msg(ready, "daemon or database did not start");
+    struct stream a, b, c;
+    stream_open(&a, NULL);
+    stream_open(&b, NULL);
+    ck_assert(stream_wait(&a, "retry: ", 10) && stream_wait(&b, "retry: ", 10));
+    struct tp_resp r; /* sse_max_streams = 3, sse_max_streams_per_token = 2 */
+    ck_assert_int_eq(tp_http("GET", url("/api/v1/events/stream"), D.hr_token, NULL, NULL, &r), 0);
+    ck_assert_int_eq(r.status, 503);
+    ck_assert_msg(strstr(r.body, "sse_max_streams_per_token") != NULL, "%s", r.body);
+    tp_resp_free(&r);
+    stream_open_as(&c, NULL, D.admin_token);
+    ck_assert_msg(stream_wait(&c, "retry: ", 10), "another token could not open a stream: %ld", c.status);
+    stream_close(&a);
+    stream_close(&b);
+    stream_close(&c);
+}
+END_TEST
+
+/* A Last-Event-ID of 19 digits beyond the largest seq is refused with a 400 naming it, not wrapped
+ * into a negative position that replays everything. */
+START_TEST(sse_last_event_id_overflow)
+{
+    ck_assert_msg(ready, "daemon or database did not start");
+    struct tp_resp r;
+    ck_assert_int_eq(tp_http("GET", url("/api/v1/events/stream"), D.hr_token, NULL, "Last-Event-ID: 9999999999999999999", &r), 0);
+    ck_assert_msg(r.status == 400, "19 digits: %ld %s", r.status, r.body);
+    ck_assert_ptr_nonnull(strstr(r.body, "Last-Event-ID"));
+    tp_resp_free(&r);
+}
+END_TEST
+
+static void setup_tokens(void)
+{
+    daemon_conf = "sse_ping_s = 1\nsse_max_streams = 3\nsse_max_streams_per_token = 2\nshutdown_timeout_s = 20";
+    setup();
+}
+
 /* The attendance report polls the same way: same ETag twice, 304 on If-None-Match, and a shift
  * write (which changes what the report computes) gives a new ETag. */
 START_TEST(attendance_etag)
@@ -403,9 +576,12 @@ Suite *polling_suite(void)
 {
     Suite *s = suite_create("polling");
     TCase *tc = ts_tcase(s, "api", 300, NULL, NULL, etag_and_304, attendance_etag, sse_feed, sse_limit_and_prompt_stop,
-                         NULL);
+                         sse_last_event_id_overflow, NULL);
     tcase_add_checked_fixture(tc, setup, teardown);
     TCase *outage = ts_tcase(s, "outage", 300, NULL, NULL, not_modified_without_database, NULL);
     tcase_add_checked_fixture(outage, setup_own_cluster, teardown);
+    TCase *tokens = ts_tcase(s, "tokens", 300, NULL, NULL, sse_revoked_token_stream_ends, export_revoked_token_stops,
+                             sse_per_token_cap, NULL);
+    tcase_add_checked_fixture(tokens, setup_tokens, teardown);
     return s;
 }
