@@ -28,6 +28,7 @@ struct att_config {
     int max_connections;            /* concurrent connections accepted */
     int max_connections_per_ip;     /* from one client address; 0 = no limit */
     int connection_timeout_s;       /* idle connection timeout */
+    int body_deadline_s;            /* a request body must be in this long after its headers */
     long max_body_bytes;            /* request bodies above this get 413 */
     bool allow_remote_http;         /* plain HTTP on a non-loopback address only if true */
     char tls_cert_file[CFG_PATH_MAX]; /* PEM certificate chain: HTTPS when set (with tls_key_file) */

@@ -1,5 +1,5 @@
-/* One request on a connection: route, size and auth checks from the headers, the body received within
- * its limit, the handler run, the request logged; connections and requests in flight counted. */
+/* One request on a connection: route, body policy, size and auth checks from the headers, the body
+ * received within its size limit and deadline, the handler run, the request logged; connections and requests in flight counted. */
 #include "server_internal.h"
 
 #include <arpa/inet.h>
@@ -48,6 +48,28 @@ static enum MHD_Result refuse(struct http_server *srv, struct req_ctx *rc, struc
     return MHD_YES;
 }
 
+static bool takes_body(const char *method)
+{
+    return strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0 && strcmp(method, "DELETE") != 0;
+}
+
+/* Seconds left of the body's deadline (body_deadline_s from the request's headers), at least 0. */
+static double upload_left(const struct http_server *srv, const struct req_ctx *rc)
+{
+    double spent = (double)(att_time_mono_us() - rc->started_us) / 1e6;
+    double left = srv->app->cfg.body_deadline_s - spent;
+    return left > 0 ? left : 0;
+}
+
+/* While a body arrives, the connection's idle timeout is what is left of its deadline (each byte
+ * restarts libmicrohttpd's idle timer, so the timer alone would let a trickle run for ever). */
+static void upload_timeout(struct http_server *srv, struct req_ctx *rc, struct MHD_Connection *conn)
+{
+    unsigned idle = (unsigned)srv->app->cfg.connection_timeout_s;
+    unsigned left = (unsigned)upload_left(srv, rc) + 1;
+    (void)MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, left < idle ? left : idle);
+}
+
 /* First call: headers are in, the body (if any) is not. Route, size and auth checks happen here
  * so a request that will be refused never gets its body read. */
 static enum MHD_Result begin(struct http_server *srv, struct req_ctx *rc, struct MHD_Connection *conn)
@@ -68,6 +90,14 @@ static enum MHD_Result begin(struct http_server *srv, struct req_ctx *rc, struct
         http_problem(&resp, ATT_E_METHOD, NULL, "%s is not supported here; allowed: %s", req->method, allow);
         http_header(&resp, MHD_HTTP_HEADER_ALLOW, allow);
         return refuse(srv, rc, conn, &resp);
+    }
+
+    /* GET, HEAD and DELETE take no body: one announced is refused from the headers, before a byte
+     * of it is read, and the connection closes (nobody parks megabytes on a route that reads none). */
+    if (rc->has_body && !takes_body(req->method)) {
+        http_problem(&resp, ATT_E_TOO_LARGE, NULL, "%s %s takes no request body", req->method, req->path);
+        rc->answered_early = true;
+        return http_queue_problem(srv, rc, conn, &resp);
     }
 
     /* Declared size over the limit: answer before a byte of the body is read. (libmicrohttpd has
@@ -99,6 +129,7 @@ static enum MHD_Result begin(struct http_server *srv, struct req_ctx *rc, struct
     }
 
     rc->declared = (size_t)declared;
+    if (rc->has_body) upload_timeout(srv, rc, conn); /* the idle timeout no longer outlasts the deadline */
     return MHD_YES;
 }
 
@@ -107,6 +138,14 @@ static enum MHD_Result body_data(struct http_server *srv, struct req_ctx *rc, st
                                  const char *data, size_t n)
 {
     size_t max = (size_t)srv->app->cfg.max_body_bytes;
+    if (!rc->too_large && upload_left(srv, rc) <= 0) { /* a trickle: cut at the deadline */
+        char addr[64];
+        http_client_addr(conn, addr, sizeof addr);
+        log_notice("http", "%s %s from %s: body not complete within %d s (body_deadline_s); connection closed",
+                   rc->req.method, rc->req.path, addr, srv->app->cfg.body_deadline_s);
+        return MHD_NO;
+    }
+    if (!rc->too_large) upload_timeout(srv, rc, conn);
     if (rc->too_large) {
         rc->discarded += n;
         /* After the early 413, read on for a while: closing with unread data sends a reset that
@@ -168,6 +207,9 @@ static enum MHD_Result finish(struct http_server *srv, struct req_ctx *rc, struc
         http_problem(&resp, ATT_E_TOO_LARGE, NULL, "the request body exceeds %ld bytes", srv->app->cfg.max_body_bytes);
         return http_queue_problem(srv, rc, conn, &resp);
     }
+    if (rc->has_body) /* the body is in: the ordinary idle timeout again (a slow reader of the answer) */
+        (void)MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT,
+                                        (unsigned)srv->app->cfg.connection_timeout_s);
     if (rc->body != NULL) rc->body[rc->len] = '\0';
     rc->req.body = rc->body ? rc->body : "";
     rc->req.body_len = rc->len;

@@ -35,6 +35,7 @@ static const struct key_def keys[] = {
     {"max_connections", K_INT, F(max_connections), 1, 100000, "512", "concurrent HTTP connections"},
     {"max_connections_per_ip", K_INT, F(max_connections_per_ip), 0, 100000, "64", "concurrent HTTP connections from one address (0 = no limit)"},
     {"connection_timeout_s", K_INT, F(connection_timeout_s), 1, 3600, "30", "idle HTTP connection timeout, seconds"},
+    {"body_deadline_s", K_INT, F(body_deadline_s), 1, 3600, "60", "seconds a request body may take to arrive, from the request's headers"},
     {"max_body_bytes", K_LONG, F(max_body_bytes), 1024, 1L << 30, "10485760", "largest accepted request body, bytes"},
     {"sse_max_streams", K_INT, F(sse_max_streams), 0, 10000, "32", "concurrent GET /api/v1/events/stream feeds (0 = none)"},
     {"sse_max_streams_per_token", K_INT, F(sse_max_streams_per_token), 1, 10000, "8", "concurrent event streams of one token"},

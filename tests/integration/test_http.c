@@ -2,6 +2,7 @@
  * Probes, auth (401/403), body limits (413 by Content-Length and chunked), problem bodies (404/405,
  * 400/415/422), token routes with their audit rows, and graceful shutdown with a request in flight. */
 #include <check.h>
+#include <ctype.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <jansson.h>
@@ -19,6 +20,7 @@
 
 #include "support.h"
 #include "support_api.h"
+#include "src/http/http_internal.h"
 
 /* ---- a libcurl client that also keeps response headers and can stream a chunked body ---------- */
 
@@ -585,6 +587,155 @@ START_TEST(body_limit_chunked)
 }
 END_TEST
 
+/* Revocation names the token by value: an id in upper case revokes it in this process's auth cache
+ * too (the next request is refused at once, not after the cache lifetime). */
+START_TEST(token_revoke_upper_case_id)
+{
+    char id[40], tok[80], path[128];
+    create_token("kiosk upper", "hr", id, sizeof id, tok, sizeof tok);
+    struct resp r;
+    ck_assert_int_eq(req_full("GET", url(&D, "/api/v1/whoami"), bearer(tok), NULL, NULL, 0, NULL, &r), 0);
+    ck_assert_int_eq(r.status, 200); /* now in the auth cache */
+    for (char *p = id; *p; p++) *p = (char)toupper((unsigned char)*p);
+    snprintf(path, sizeof path, "/api/v1/tokens/%s", id);
+    ck_assert_int_eq(req_full("DELETE", url(&D, path), bearer(D.admin_token), NULL, NULL, 0, NULL, &r), 0);
+    ck_assert_msg(r.status == 204, "revoke: %ld %s", r.status, r.body);
+    expect_401(bearer(tok));
+}
+END_TEST
+
+/* GET, HEAD and DELETE take no body: one small enough for max_body_bytes is refused from the
+ * headers all the same, and the connection is not kept. */
+START_TEST(no_body_on_get_head_delete)
+{
+    char body[2000];
+    memset(body, ' ', sizeof body);
+    struct resp r;
+    ck_assert_int_eq(req_full("GET", url(&D, "/api/v1/whoami"), bearer(D.hr_token), "application/json", body,
+                              sizeof body, NULL, &r), 0);
+    expect_problem(&r, 413, "payload_too_large", NULL);
+    char v[32];
+    ck_assert_str_eq(header(&r, "Connection", v, sizeof v), "close");
+    ck_assert_int_eq(req_full("DELETE", url(&D, "/api/v1/tokens/8c9b1d1e-0000-4000-8000-000000000000"),
+                              bearer(D.admin_token), "application/json", body, sizeof body, NULL, &r), 0);
+    expect_problem(&r, 413, "payload_too_large", NULL);
+    /* without a body both are what they always were */
+    ck_assert_int_eq(req_full("GET", url(&D, "/api/v1/whoami"), bearer(D.hr_token), NULL, NULL, 0, NULL, &r), 0);
+    ck_assert_int_eq(r.status, 200);
+}
+END_TEST
+
+/* ---- body policy with the default size limit: a 5 MB body on a GET, a trickled upload ---------- */
+
+static struct ts_daemon B;
+
+static char body_ci[600]; /* B's database */
+
+static void body_setup(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    ck_assert_int_eq(ts_db_new(body_ci, sizeof body_ci), 0);
+    ck_assert_int_eq(ts_daemon_start(&B, conninfo, "body_deadline_s = 2\n"), 0);
+}
+
+static void body_teardown(void)
+{
+    if (B.pid > 0) ck_assert_int_eq(ts_daemon_stop(&B, SIGTERM, 60), 0);
+    ts_db_drop(body_ci);
+}
+
+START_TEST(get_with_5mb_body_refused_unread)
+{
+    size_t big = 5u << 20; /* under max_body_bytes (10 MiB): only the route's policy refuses it */
+    char *b = malloc(big);
+    memset(b, ' ', big);
+    CURL *c = curl_easy_init();
+    struct resp rr;
+    memset(&rr, 0, sizeof rr);
+    char auth[160];
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", B.hr_token);
+    struct curl_slist *h = curl_slist_append(NULL, auth);
+    curl_easy_setopt(c, CURLOPT_URL, url(&B, "/api/v1/whoami"));
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "GET");
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, b);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)big);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &rr);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, &rr);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+    ck_assert_int_eq(curl_easy_perform(c), CURLE_OK);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &rr.status);
+    curl_off_t sent = 0;
+    curl_easy_getinfo(c, CURLINFO_SIZE_UPLOAD_T, &sent);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    free(b);
+    expect_problem(&rr, 413, "payload_too_large", NULL);
+    ck_assert_msg(sent < (curl_off_t)big, "the whole 5 MB body was sent (%ld bytes)", (long)sent);
+}
+END_TEST
+
+/* A body trickled a byte at a time (each byte well within the idle timeout) is cut at
+ * body_deadline_s (2 s here), not read for as long as the client cares to send. */
+START_TEST(trickled_body_cut_at_deadline)
+{
+    static const char core[] = "{\"name\":\"trickle\",\"role\":\"hr\"}";
+    char body[64];
+    memset(body, ' ', sizeof body);
+    memcpy(body, core, sizeof core - 1);
+    struct slow_body sb = {.data = body, .len = sizeof body, .piece = 1, .pause_us = 250000}; /* 16 s in all */
+    struct resp r;
+    double t0 = ts_now_s();
+    req_full("POST", url(&B, "/api/v1/tokens"), bearer(B.admin_token), "application/json", NULL, 0, &sb, &r);
+    double took = ts_now_s() - t0;
+    ck_assert_msg(r.status != 201, "the trickled body was read to its end and answered %ld", r.status);
+    ck_assert_msg(sb.off < sb.len, "the whole trickled body was sent");
+    ck_assert_msg(took < 6.0, "the trickle was cut after %.1f s (deadline 2 s)", took);
+    /* the daemon is fine, and an ordinary upload still works */
+    ck_assert_int_eq(req_full("POST", url(&B, "/api/v1/tokens"), bearer(B.admin_token), "application/json", core,
+                              sizeof core - 1, NULL, &r), 0);
+    ck_assert_msg(r.status == 201, "ordinary upload: %ld %s", r.status, r.body);
+}
+END_TEST
+
+/* ---- the auth cache and revocations that race a lookup ------------------------------------------ */
+
+/* A lookup that read the database before a revocation must not cache the token after it: the
+ * interleaving lookup → revoke → cache insert leaves the token out of the cache. */
+START_TEST(auth_cache_lookup_racing_revocation)
+{
+    http_auth_cache_clear();
+    unsigned char hash[TOKEN_HASH_BYTES];
+    memset(hash, 0x5a, sizeof hash);
+    struct token_info info = {.role = ROLE_HR};
+    snprintf(info.id, sizeof info.id, "%s", "8c9b1d1e-aaaa-4bbb-8ccc-0123456789ab");
+    att_uuid id;
+    ck_assert(att_uuid_parse(info.id, &id));
+    struct token_info out;
+
+    uint64_t g = http_auth_generation(); /* the request misses the cache and asks the database */
+    http_auth_forget(&id);               /* meanwhile the token is revoked */
+    ck_assert(!http_auth_cache_put(hash, &info, g)); /* the stale answer is not cached */
+    ck_assert(!http_auth_cache_get(hash, &out));
+
+    /* an answer read after the revocation is cached as usual */
+    ck_assert(http_auth_cache_put(hash, &info, http_auth_generation()));
+    ck_assert(http_auth_cache_get(hash, &out));
+    ck_assert_str_eq(out.id, info.id);
+    /* and revoking it by its id in upper case drops it */
+    char upper[40];
+    snprintf(upper, sizeof upper, "%s", info.id);
+    for (char *p = upper; *p; p++) *p = (char)toupper((unsigned char)*p);
+    att_uuid uid;
+    ck_assert(att_uuid_parse(upper, &uid));
+    http_auth_forget(&uid);
+    ck_assert(!http_auth_cache_get(hash, &out));
+    http_auth_cache_clear();
+}
+END_TEST
+
 /* ---- readiness failures ---------------------------------------------------------------------- */
 
 /* readyz answers 503 with reason first and, when given, also_reason (a consequence: without a
@@ -772,7 +923,11 @@ Suite *http_suite(void)
     Suite *s = suite_create("http");
     ts_tcase(s, "api", 120, api_setup, api_teardown, healthz_and_readyz, auth_401_paths, roles_403_and_200,
              token_create_use_revoke_audit, admin_token_can_create_admin, not_found_and_method_not_allowed,
-             json_body_validation, body_limit_content_length, body_limit_chunked, NULL);
+             json_body_validation, body_limit_content_length, body_limit_chunked, token_revoke_upper_case_id,
+             no_body_on_get_head_delete, NULL);
+    ts_tcase(s, "body_policy", 120, body_setup, body_teardown, get_with_5mb_body_refused_unread,
+             trickled_body_cut_at_deadline, statement_timeout_cuts_blocked_query, readyz_reuses_database_check, NULL);
+    ts_tcase(s, "auth_cache", 0, NULL, NULL, auth_cache_lookup_racing_revocation, NULL);
     ts_tcase(s, "readiness", 180, NULL, NULL, readyz_database_unreachable, readyz_models_missing, NULL);
     ts_tcase(s, "shutdown", 240, NULL, NULL, shutdown_waits_for_request_in_flight, shutdown_deadline_cuts_stuck_request,
              NULL);
