@@ -41,6 +41,7 @@ struct att_config {
     /* database */
     char database_url[CFG_STR_MAX]; /* libpq conninfo or URI; empty = not configured */
     int db_pool_size;               /* connections kept open */
+    int db_statement_timeout_ms;    /* statement_timeout of the daemon's pooled sessions (0 = server default) */
     /* files */
     char models_dir[CFG_PATH_MAX];        /* directory with fr_*.onnx */
     char template_key_file[CFG_PATH_MAX]; /* 32-byte template encryption key (0600) */

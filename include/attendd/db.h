@@ -15,6 +15,9 @@ typedef struct db_pool db_pool;
  * database is down (the daemon must start and report not-ready); err is set only on bad arguments. */
 att_err db_pool_open(const char *conninfo, int size, db_pool **out, char *err, size_t errlen);
 void db_pool_close(db_pool *pool);
+/* Every session the pool opens from now on runs with this statement_timeout (ms; 0 = the server's
+ * default): a statement that runs longer is cancelled (SQLSTATE 57014). Call before the first acquire. */
+void db_pool_set_statement_timeout(db_pool *pool, int ms);
 
 /* Borrow a live connection, waiting up to timeout_ms for a free one; reconnects a broken one.
  * ATT_E_DB if the database cannot be reached, ATT_E_UNAVAILABLE on timeout. */

@@ -402,6 +402,7 @@ int main(int argc, char **argv)
         log_error("main", "database: %s", err);
         return 1;
     }
+    db_pool_set_statement_timeout(app.db, app.cfg.db_statement_timeout_ms);
     if (check_schema(&app) != ATT_OK) {
         db_pool_close(app.db);
         return 1;

@@ -1,10 +1,38 @@
 /* Probes without authentication: /healthz (the process answers) and /readyz (it can do its job:
  * database reachable with the expected schema, models and gallery loaded, not stopping) for load
- * balancers and systemd/k8s checks. */
+ * balancers and systemd/k8s checks. Neither names a person, a face or a key. */
 #include "http_internal.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "attendd/time.h"
+
+/* /readyz needs no credentials, so anyone may call it in a loop: the database check it runs is
+ * reused for READY_DB_TTL_S, and at most one caller runs it at a time. */
+#define READY_DB_TTL_S 1.0
+
+static struct {
+    pthread_mutex_t lock;  /* guards the members below; held while the check runs */
+    const struct app *app; /* the daemon the answer is for */
+    double checked;        /* monotonic seconds of the last check; 0 = none */
+    att_err result;        /* its answer */
+} ready_db = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static att_err db_check(struct app *app)
+{
+    pthread_mutex_lock(&ready_db.lock);
+    double now = att_time_mono_s();
+    if (ready_db.app != app || ready_db.checked == 0 || now - ready_db.checked >= READY_DB_TTL_S) {
+        ready_db.result = db_ping(app->db);
+        ready_db.app = app;
+        ready_db.checked = att_time_mono_s();
+    }
+    att_err e = ready_db.result;
+    pthread_mutex_unlock(&ready_db.lock);
+    return e;
+}
 
 att_err http_health_get(struct http_request *req, struct http_response *resp)
 {
@@ -31,7 +59,7 @@ att_err http_ready_get(struct http_request *req, struct http_response *resp)
     } while (0)
 
     if (atomic_load(&app->stopping)) NOT_READY("stopping", "the daemon is stopping");
-    att_err ping = app->db != NULL ? db_ping(app->db) : ATT_E_DB;
+    att_err ping = app->db != NULL ? db_check(app) : ATT_E_DB;
     if (app->db == NULL)
         NOT_READY("database_unreachable", "no database is configured");
     else if (ping == ATT_E_SCHEMA) /* reachable, but without the tables this binary needs */
@@ -42,9 +70,11 @@ att_err http_ready_get(struct http_request *req, struct http_response *resp)
         NOT_READY("models_not_loaded", "models not loaded: %s",
                   app->models_error[0] ? app->models_error : "loading has not finished");
     if (!atomic_load(&app->gallery_ready)) {
+        /* the loader's reason may name a face or a key: the log has it, this answer only says which state */
         char why[512];
         app_gallery_error(app, why, sizeof why);
-        NOT_READY("gallery_not_loaded", "face gallery not loaded: %s", why[0] ? why : "loading has not finished");
+        NOT_READY("gallery_not_loaded", "face gallery not loaded: %s",
+                  why[0] ? "loading failed (the daemon's log says why)" : "loading has not finished");
     } else if (atomic_load(&app->gallery_unreadable) > 0) {
         /* everyone else is recognised, but someone would be missed: an operator must act (the log
          * names the faces; this unauthenticated answer names none) */

@@ -225,7 +225,8 @@ struct http_live {
     bool linked;                  /* in the registry; guarded by the registry's lock */
     struct http_live *prev, *next; /* registry list; guarded by the registry's lock */
 };
-/* Register l (zeroed here) under token; false if the token has no usable id (nothing registered). */
+/* Register l (zeroed here) under token; false if the token has no usable id (nothing registered).
+ * A token revoked between its request's authentication and this call is marked at once. */
 bool http_live_add(struct http_live *l, const struct token_info *token);
 /* Unregister l (a no-op when it is not registered). */
 void http_live_remove(struct http_live *l);
@@ -233,8 +234,6 @@ void http_live_remove(struct http_live *l);
 bool http_live_revoked(const struct http_live *l);
 /* Mark every response of token as revoked; returns how many were marked. */
 unsigned http_live_revoke(const att_uuid *token);
-/* Responses of token registered and not revoked. */
-unsigned http_live_count(const att_uuid *token);
 
 /* ---- routing and auth (router.c, auth.c) ------------------------------------------------------ */
 

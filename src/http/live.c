@@ -4,11 +4,25 @@
 
 #include <pthread.h>
 
+/* Tokens revoked lately: a response whose request was authenticated just before its token's
+ * revocation registers just after it, and must be born revoked. A revoked token stays revoked, and
+ * the window is microseconds, so the last few revocations are all that needs remembering. */
+#define RECENT 64
+
 static struct {
-    pthread_mutex_t lock;     /* guards the list */
+    pthread_mutex_t lock;     /* guards everything here */
     struct http_live *head;
-    unsigned revoked;         /* responses ended by revocation (for the log and tests) */
+    att_uuid recent[RECENT];  /* the last revoked tokens, a ring */
+    unsigned recent_n;        /* entries filled (at most RECENT) */
+    unsigned recent_next;     /* where the next revocation goes */
 } reg = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static bool recently_revoked(const att_uuid *token) /* reg.lock held */
+{
+    for (unsigned i = 0; i < reg.recent_n; i++)
+        if (att_uuid_eq(&reg.recent[i], token)) return true;
+    return false;
+}
 
 bool http_live_add(struct http_live *l, const struct token_info *token)
 {
@@ -16,6 +30,7 @@ bool http_live_add(struct http_live *l, const struct token_info *token)
     atomic_init(&l->revoked, false);
     if (token == NULL || !att_uuid_parse(token->id, &l->token)) return false;
     pthread_mutex_lock(&reg.lock);
+    if (recently_revoked(&l->token)) atomic_store(&l->revoked, true);
     l->next = reg.head;
     if (reg.head) reg.head->prev = l;
     reg.head = l;
@@ -43,18 +58,13 @@ unsigned http_live_revoke(const att_uuid *token)
 {
     unsigned n = 0;
     pthread_mutex_lock(&reg.lock);
+    if (!recently_revoked(token)) {
+        reg.recent[reg.recent_next] = *token;
+        reg.recent_next = (reg.recent_next + 1) % RECENT;
+        if (reg.recent_n < RECENT) reg.recent_n++;
+    }
     for (struct http_live *l = reg.head; l; l = l->next)
         if (att_uuid_eq(&l->token, token) && !atomic_exchange(&l->revoked, true)) n++;
-    pthread_mutex_unlock(&reg.lock);
-    return n;
-}
-
-unsigned http_live_count(const att_uuid *token)
-{
-    unsigned n = 0;
-    pthread_mutex_lock(&reg.lock);
-    for (struct http_live *l = reg.head; l; l = l->next)
-        if (att_uuid_eq(&l->token, token) && !atomic_load(&l->revoked)) n++;
     pthread_mutex_unlock(&reg.lock);
     return n;
 }

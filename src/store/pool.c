@@ -31,6 +31,7 @@ struct db_pool {
     struct db_slot *slots;
     bool down;             /* last connect failed: log the next failure at debug, the recovery at notice */
     bool unprepared;       /* last prepare found no schema: warned once, until it works */
+    int statement_timeout_ms; /* set on every session of the pool (0: the server's default) */
 };
 
 /* Server NOTICEs (e.g. "relation already exists, skipping") would go to stderr unformatted. */
@@ -245,6 +246,20 @@ static att_err slot_ready(db_pool *pool, PGconn **cp, bool *prepared)
         *prepared = false;
         rc = db_connect(pool->conninfo, POOL_APP_NAME, &c, err, sizeof err);
     }
+    /* a new session (or one whose statements are not prepared yet) gets the pool's statement timeout:
+     * one slow query must not hold a pooled connection, and the request behind it, for ever */
+    if (rc == ATT_OK && !*prepared && pool->statement_timeout_ms > 0) {
+        char ms[24];
+        snprintf(ms, sizeof ms, "%d", pool->statement_timeout_ms);
+        const char *params[1] = {ms};
+        PGresult *r = PQexecParams(c, "SELECT set_config('statement_timeout', $1::text, false)", 1, NULL, params,
+                                   NULL, NULL, 0);
+        if (!r || PQresultStatus(r) != PGRES_TUPLES_OK) {
+            conn_error(c, "setting statement_timeout failed", err, sizeof err);
+            rc = PQstatus(c) == CONNECTION_OK ? ATT_E_DB_QUERY : ATT_E_DB;
+        }
+        PQclear(r);
+    }
     bool schema_missing = false;
     if (rc == ATT_OK && !*prepared) {
         att_err prc = db_prepare_all(c, err, sizeof err);
@@ -367,6 +382,13 @@ void db_release(db_pool *pool, PGconn *conn)
     }
     pool->slots[idx].busy = false;
     pthread_cond_signal(&pool->cv);
+    pthread_mutex_unlock(&pool->mu);
+}
+
+void db_pool_set_statement_timeout(db_pool *pool, int ms)
+{
+    pthread_mutex_lock(&pool->mu);
+    pool->statement_timeout_ms = ms > 0 ? ms : 0;
     pthread_mutex_unlock(&pool->mu);
 }
 

@@ -47,6 +47,7 @@ static const struct key_def keys[] = {
     {"auth_fail_window_s", K_INT, F(auth_fail_window_s), 1, 86400, "60", "window of auth_fail_limit and length of the lock-out, seconds"},
     {"database_url", K_STR, F(database_url), 0, 0, "", "libpq connection string or URI"},
     {"db_pool_size", K_INT, F(db_pool_size), 1, 256, "8", "PostgreSQL connections kept open"},
+    {"db_statement_timeout_ms", K_INT, F(db_statement_timeout_ms), 0, 3600000, "30000", "statement_timeout of the daemon's pooled database sessions, ms (0 = the server's default)"},
     {"models_dir", K_STR, F(models_dir), 0, 0, ATTENDD_DATADIR "/models", "directory holding fr_*.onnx"},
     {"template_key_file", K_STR, F(template_key_file), 0, 0, "/etc/attendd/template.key", "template encryption key file (32 bytes, 0600)"},
     {"token_key_file", K_STR, F(token_key_file), 0, 0, "/etc/attendd/token.key", "API token hashing key file (32 bytes, 0600)"},
