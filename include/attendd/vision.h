@@ -102,16 +102,15 @@ void av_pipeline_free(av_pipeline *p);
 
 typedef struct av_image av_image;
 
-typedef enum av_format { AV_FMT_JPEG = 1, AV_FMT_PNG = 2 } av_format;
+typedef enum av_format { AV_FMT_JPEG = 1, AV_FMT_PNG = 2, AV_FMT_WEBP = 3 } av_format;
 
 typedef struct av_image_info {
     av_format format;
     uint32_t width, height;  /* as declared by the header */
 } av_image_info;
 
-/* Parse the JPEG/PNG structure without decoding pixels: signature, declared dimensions,
- * segment/chunk lengths, and the end marker (JPEG EOI, PNG IEND). Any other format (WebP, GIF,
- * ...) is AV_E_IMG_UNSUPPORTED: only JPEG and PNG reach a decoder. Errors: AV_E_IMG_EMPTY, _NOT_IMAGE, _UNSUPPORTED,
+/* Parse the JPEG/PNG/WebP structure without decoding pixels: signature, declared dimensions,
+ * segment/chunk lengths, and the end marker (JPEG EOI, PNG IEND, WebP RIFF size). Errors: AV_E_IMG_EMPTY, _NOT_IMAGE, _UNSUPPORTED,
  * _TRUNCATED, _CORRUPT. Reads only inside [buf, buf+len). */
 av_status av_image_probe(const void *buf, size_t len, av_image_info *info, av_err *err);
 

@@ -26,7 +26,7 @@ const status_text kStatus[AV_E__COUNT] = {
     {"image_corrupt", "image is corrupt"},
     {"image_too_large", "image is too large"},
     {"not_an_image", "not an image"},
-    {"image_unsupported", "image format not supported (JPEG or PNG only)"},
+    {"image_unsupported", "image format not supported (JPEG, PNG or WebP only)"},
     {"no_face", "no face found"},
     {"video_error", "video could not be read"},
     {"internal_error", "internal error in the vision module"},

@@ -1,7 +1,6 @@
-// decode.cpp: safe image decoding from memory, JPEG and PNG only. A bounds-checked parser walks the JPEG
-// segments or PNG chunks first (signature, declared size, truncation) so that oversized, broken or
-// other-format input is refused before OpenCV allocates a pixel buffer or picks a decoder; only then
-// is the image decoded to BGR.
+// decode.cpp: safe image decoding from memory. A bounds-checked parser walks the JPEG segments,
+// PNG chunks or WebP header first (signature, declared size, truncation) so that oversized or broken input is
+// refused before OpenCV allocates a pixel buffer; only then is the image decoded to BGR.
 #include "internal.hpp"
 
 #include <opencv2/imgcodecs.hpp>
@@ -163,6 +162,55 @@ av_status parse_png(cursor c, uint64_t max_pixels, av_image_info *info, av_err *
     }
 }
 
+uint32_t le32(const uint8_t *p) {
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+// WebP: RIFF container whose declared size must fit in the buffer; the first chunk (VP8, VP8L
+// or VP8X) declares the size. Animated WebP is refused.
+av_status parse_webp(cursor c, uint64_t max_pixels, av_image_info *info, av_err *err) {
+    const uint32_t riff = le32(c.p + 4);
+    if (riff < 4 + 8 + 10)
+        return avi::fail(err, AV_E_IMG_CORRUPT, "WebP: RIFF size %u is too small", riff);
+    if ((uint64_t)riff + 8 > c.n)
+        return avi::fail(err, AV_E_IMG_TRUNCATED, "WebP: file has %zu of %llu declared bytes", c.n,
+                         (unsigned long long)riff + 8);
+    const uint8_t *ch = c.p + 12;
+    const uint32_t clen = le32(ch + 4);
+    if ((uint64_t)clen + 8 > (uint64_t)riff - 4)
+        return avi::fail(err, AV_E_IMG_TRUNCATED, "WebP: first chunk runs past the file");
+    const uint8_t *d = ch + 8;
+    uint32_t w = 0, h = 0;
+    if (!std::memcmp(ch, "VP8 ", 4)) {
+        if (clen < 10 || d[3] != 0x9D || d[4] != 0x01 || d[5] != 0x2A)
+            return avi::fail(err, AV_E_IMG_CORRUPT, "WebP: bad VP8 frame header");
+        w = (d[6] | d[7] << 8) & 0x3FFF;
+        h = (d[8] | d[9] << 8) & 0x3FFF;
+    } else if (!std::memcmp(ch, "VP8L", 4)) {
+        if (clen < 5 || d[0] != 0x2F)
+            return avi::fail(err, AV_E_IMG_CORRUPT, "WebP: bad VP8L header");
+        const uint32_t v = le32(d + 1);
+        w = (v & 0x3FFF) + 1;
+        h = ((v >> 14) & 0x3FFF) + 1;
+    } else if (!std::memcmp(ch, "VP8X", 4)) {
+        if (clen < 10)
+            return avi::fail(err, AV_E_IMG_CORRUPT, "WebP: bad VP8X header");
+        if (d[0] & 0x02)
+            return avi::fail(err, AV_E_IMG_UNSUPPORTED, "animated WebP is not accepted");
+        w = ((uint32_t)d[4] | (uint32_t)d[5] << 8 | (uint32_t)d[6] << 16) + 1;
+        h = ((uint32_t)d[7] | (uint32_t)d[8] << 8 | (uint32_t)d[9] << 16) + 1;
+    } else {
+        return avi::fail(err, AV_E_IMG_CORRUPT, "WebP: unknown first chunk");
+    }
+    av_status st = check_size(w, h, max_pixels, "WebP", err);
+    if (st != AV_OK)
+        return st;
+    info->format = AV_FMT_WEBP;
+    info->width = w;
+    info->height = h;
+    return AV_OK;
+}
+
 av_status probe(const void *buf, size_t len, uint64_t max_pixels, av_image_info *info,
                 av_err *err) {
     if (!buf || len == 0)
@@ -174,15 +222,17 @@ av_status probe(const void *buf, size_t len, uint64_t max_pixels, av_image_info 
         return parse_jpeg(c, max_pixels, info, err);
     if (len >= 8 && !std::memcmp(b, png_sig, 8))
         return parse_png(c, max_pixels, info, err);
+    if (len >= 12 && !std::memcmp(b, "RIFF", 4) && !std::memcmp(b + 8, "WEBP", 4)) {
+        if (len < 12 + 8 + 10)
+            return avi::fail(err, AV_E_IMG_TRUNCATED, "WebP ends inside its header");
+        return parse_webp(c, max_pixels, info, err);
+    }
     static const uint8_t jpeg_sig[3] = {0xFF, 0xD8, 0xFF};
     if ((len < 3 && !std::memcmp(b, jpeg_sig, len)) || (len >= 2 && b[0] == 0xFF && b[1] == 0xD8) ||
         (len < 8 && !std::memcmp(b, png_sig, len)))
         return avi::fail(err, AV_E_IMG_TRUNCATED, "image ends inside its signature");
-    // only the two formats photos are routed as reach a decoder: every other one is refused by name
     const char *other = nullptr;
-    if (len >= 12 && !std::memcmp(b, "RIFF", 4) && !std::memcmp(b + 8, "WEBP", 4))
-        other = "WebP";
-    else if (len >= 6 && (!std::memcmp(b, "GIF87a", 6) || !std::memcmp(b, "GIF89a", 6)))
+    if (len >= 6 && (!std::memcmp(b, "GIF87a", 6) || !std::memcmp(b, "GIF89a", 6)))
         other = "GIF";
     else if (len >= 4 && (!std::memcmp(b, "II*\0", 4) || !std::memcmp(b, "MM\0*", 4)))
         other = "TIFF";
@@ -194,9 +244,9 @@ av_status probe(const void *buf, size_t len, uint64_t max_pixels, av_image_info 
              (b[2] | b[3] << 8 | b[4] << 16 | (uint32_t)b[5] << 24) == len)
         other = "BMP";
     if (other)
-        return avi::fail(err, AV_E_IMG_UNSUPPORTED, "%s images are not accepted (JPEG or PNG only)",
+        return avi::fail(err, AV_E_IMG_UNSUPPORTED, "%s images are not accepted (JPEG, PNG or WebP only)",
                          other);
-    return avi::fail(err, AV_E_IMG_NOT_IMAGE, "not a JPEG or PNG image (unknown signature)");
+    return avi::fail(err, AV_E_IMG_NOT_IMAGE, "not a JPEG, PNG or WebP image (unknown signature)");
 }
 
 av_status decode(const void *buf, size_t len, uint64_t max_pixels, av_image **out, av_err *err) {
@@ -216,7 +266,7 @@ av_status decode(const void *buf, size_t len, uint64_t max_pixels, av_image **ou
     img->bgr = cv::imdecode(raw, cv::IMREAD_COLOR);
     if (img->bgr.empty() || img->bgr.type() != CV_8UC3)
         return avi::fail(err, AV_E_IMG_CORRUPT, "%s data could not be decoded",
-                         info.format == AV_FMT_JPEG ? "JPEG" : "PNG");
+                         info.format == AV_FMT_JPEG ? "JPEG" : info.format == AV_FMT_PNG ? "PNG" : "WebP");
     const uint64_t got = (uint64_t)img->bgr.cols * img->bgr.rows;
     if (got != (uint64_t)info.width * info.height)
         return avi::fail(err, AV_E_IMG_CORRUPT, "decoded size %dx%d differs from the header's %ux%u",
