@@ -2,6 +2,7 @@
 #ifndef ATTENDD_TIME_H
 #define ATTENDD_TIME_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -34,6 +35,9 @@ bool att_time_expired(int64_t deadline);
 /* µs as the timespec of pthread_cond_timedwait: a deadline for a CLOCK_MONOTONIC condition, a wall
  * instant for one on the default clock. */
 struct timespec att_time_timespec(int64_t mono_us);
+/* Initialise cv so pthread_cond_timedwait takes att_time_timespec deadlines (CLOCK_MONOTONIC: a
+ * wall-clock step must not stretch or cut a wait). 0, or the error number pthread_cond_init gives. */
+int att_time_cond_init(pthread_cond_t *cv);
 
 /* ---- civil dates (proleptic Gregorian; days count from 1970-01-01) ---------------------------- */
 

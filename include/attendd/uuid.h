@@ -35,4 +35,8 @@ bool att_uuid_canonical(const char *s, char out[ATT_UUID_STR]);
 bool att_uuid_eq(const att_uuid *a, const att_uuid *b);
 bool att_uuid_is_nil(const att_uuid *u);
 
+/* A well-mixed 64-bit hash of all 16 bytes, for hash tables keyed by uuid (time-ordered and
+ * sequential uuids share leading bytes, so no byte range can stand in for the whole). */
+uint64_t att_uuid_hash(const att_uuid *u);
+
 #endif

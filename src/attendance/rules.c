@@ -43,25 +43,10 @@ void rules_config_defaults(struct rules_config *cfg)
     cfg->max_persons = RULES_DEFAULT_MAX_PERSONS;
 }
 
-/* uuids are random in production but may be sequential in tests and seeds: mix all 16 bytes. */
-static uint64_t hash_uuid(const att_uuid *u)
-{
-    uint64_t a, b;
-    memcpy(&a, u->b, 8);
-    memcpy(&b, u->b + 8, 8);
-    uint64_t h = a ^ (b * 0x9e3779b97f4a7c15ULL);
-    h ^= h >> 31;
-    h *= 0xbf58476d1ce4e5b9ULL;
-    h ^= h >> 27;
-    h *= 0x94d049bb133111ebULL;
-    h ^= h >> 33;
-    return h;
-}
-
 static struct rules_entry *find(rules *r, const att_uuid *person)
 {
     size_t mask = r->cap - 1;
-    for (size_t i = hash_uuid(person) & mask;; i = (i + 1) & mask) {
+    for (size_t i = att_uuid_hash(person) & mask;; i = (i + 1) & mask) {
         struct rules_entry *e = &r->slots[i];
         if (e->last_kind == EVENT_KIND_NONE) return NULL;
         if (att_uuid_eq(&e->person, person)) return e;
@@ -76,7 +61,7 @@ static void remove_slot(rules *r, size_t i)
     for (;;) {
         j = (j + 1) & mask;
         if (r->slots[j].last_kind == EVENT_KIND_NONE) break;
-        size_t home = hash_uuid(&r->slots[j].person) & mask;
+        size_t home = att_uuid_hash(&r->slots[j].person) & mask;
         /* move j into the hole i unless its home lies cyclically in (i, j] */
         bool in_range = (i <= j) ? (home > i && home <= j) : (home > i || home <= j);
         if (!in_range) {
@@ -91,7 +76,7 @@ static void remove_slot(rules *r, size_t i)
 static void place(struct rules_entry *slots, size_t cap, const struct rules_entry *e)
 {
     size_t mask = cap - 1;
-    size_t i = hash_uuid(&e->person) & mask;
+    size_t i = att_uuid_hash(&e->person) & mask;
     while (slots[i].last_kind != EVENT_KIND_NONE) i = (i + 1) & mask;
     slots[i] = *e;
 }

@@ -122,12 +122,7 @@ att_err cap_camera_new(const struct cap_camera_cfg *cfg, cap_frame_queue *q, cap
         free(c);
         return ATT_E_NOMEM;
     }
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    int rc = pthread_cond_init(&c->cv, &ca);
-    pthread_condattr_destroy(&ca);
-    if (rc != 0) {
+    if (att_time_cond_init(&c->cv) != 0) {
         free(c->url);
         free(c);
         return ATT_E_NOMEM;

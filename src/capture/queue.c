@@ -91,12 +91,7 @@ att_err cap_queue_new(size_t lane_capacity, cap_frame_queue **out)
     if (lane_capacity < 1 || lane_capacity > LANE_CAP_MAX) return ATT_E_INVALID;
     cap_frame_queue *q = calloc(1, sizeof *q);
     if (!q) return ATT_E_NOMEM;
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    int rc = pthread_cond_init(&q->cv, &ca);
-    pthread_condattr_destroy(&ca);
-    if (rc != 0) {
+    if (att_time_cond_init(&q->cv) != 0) {
         free(q);
         return ATT_E_NOMEM;
     }

@@ -77,19 +77,12 @@ static const unsigned char *person_key(const gal *g, uint32_t p) { return g->peo
 
 /* ---- uuid hash map ----------------------------------------------------------------------- */
 
+/* Rows keep ids as raw bytes; the map hashes them as the uuids they are. */
 static size_t uuid_hash(const unsigned char id[16])
 {
-    uint64_t a, b;
-    memcpy(&a, id, 8);
-    memcpy(&b, id + 8, 8);
-    /* mix both halves: time-ordered uuids (v7) share their leading bytes */
-    uint64_t x = a ^ (b * 0x9e3779b97f4a7c15u);
-    x ^= x >> 30;
-    x *= 0xbf58476d1ce4e5b9u;
-    x ^= x >> 27;
-    x *= 0x94d049bb133111ebu;
-    x ^= x >> 31;
-    return (size_t)x;
+    att_uuid u;
+    memcpy(u.b, id, sizeof u.b);
+    return (size_t)att_uuid_hash(&u);
 }
 
 /* Slot holding id, or the empty slot where it would go. cap must be > 0. */

@@ -217,12 +217,7 @@ att_err event_writer_new(spool *s, const char *conninfo, const struct event_writ
     atomic_store(&w->spool_writable, true);
     if (!w->conninfo || !w->batch || !w->events || !w->results || backlog_init(&w->backlog, o.backlog_max) != ATT_OK)
         goto nomem;
-    pthread_condattr_t ca;
-    if (pthread_condattr_init(&ca) != 0) goto nomem;
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* a wall-clock step must not stretch a backoff */
-    int crc = pthread_cond_init(&w->cv, &ca);
-    pthread_condattr_destroy(&ca);
-    if (crc != 0) goto nomem;
+    if (att_time_cond_init(&w->cv) != 0) goto nomem; /* a wall-clock step must not stretch a backoff */
     pthread_mutex_init(&w->lock, NULL);
     if (m) {
         w->metrics = m;

@@ -14,14 +14,6 @@
 
 #define CAMERA_NCOLS 12 /* CAMERA_COLS in statements.c */
 
-static bool copy_field(char *dst, size_t dstlen, const char *src)
-{
-    size_t n = strlen(src);
-    if (n >= dstlen) return false;
-    memcpy(dst, src, n + 1);
-    return true;
-}
-
 static bool int_col(const PGresult *r, int row, int col, int *out)
 {
     char *end;
@@ -32,17 +24,18 @@ static bool int_col(const PGresult *r, int row, int col, int *out)
 }
 
 /* One row of CAMERA_COLS into *out. */
-static att_err fill_row(const PGresult *r, int row, struct camera_row *out)
+static att_err fill_row(const PGresult *r, int row, void *dst)
 {
+    struct camera_row *out = dst;
     memset(out, 0, sizeof *out);
     struct camera_def *d = &out->def;
     char *end;
-    bool ok = PQnfields(r) == CAMERA_NCOLS && copy_field(d->id, sizeof d->id, PQgetvalue(r, row, 0)) &&
-              copy_field(d->name, sizeof d->name, PQgetvalue(r, row, 1)) &&
-              copy_field(d->url, sizeof d->url, PQgetvalue(r, row, 2)) &&
+    bool ok = PQnfields(r) == CAMERA_NCOLS && db_copy_text(d->id, sizeof d->id, PQgetvalue(r, row, 0)) &&
+              db_copy_text(d->name, sizeof d->name, PQgetvalue(r, row, 1)) &&
+              db_copy_text(d->url, sizeof d->url, PQgetvalue(r, row, 2)) &&
               camera_role_parse(PQgetvalue(r, row, 3), &d->role) == ATT_OK &&
-              copy_field(out->created_at, sizeof out->created_at, PQgetvalue(r, row, 10)) &&
-              copy_field(out->updated_at, sizeof out->updated_at, PQgetvalue(r, row, 11));
+              db_copy_text(out->created_at, sizeof out->created_at, PQgetvalue(r, row, 10)) &&
+              db_copy_text(out->updated_at, sizeof out->updated_at, PQgetvalue(r, row, 11));
     if (ok) {
         d->analysis_fps = strtod(PQgetvalue(r, row, 4), &end);
         ok = *end == '\0' && isfinite(d->analysis_fps);
@@ -111,21 +104,10 @@ att_err store_camera_list(PGconn *c, struct camera_row **out, size_t *n)
     if (!c || !out || !n) return ATT_E_INVALID;
     *out = NULL;
     *n = 0;
-    PGresult *r;
-    att_err rc = db_exec_prepared(c, "camera_list", 0, NULL, NULL, NULL, &r, NULL);
-    if (rc != ATT_OK) return rc;
-    size_t rows = (size_t)PQntuples(r);
-    struct camera_row *v = rows ? calloc(rows, sizeof *v) : NULL;
-    if (rows && !v) rc = ATT_E_NOMEM;
-    for (size_t i = 0; rc == ATT_OK && i < rows; i++) rc = fill_row(r, (int)i, &v[i]);
-    PQclear(r);
-    if (rc != ATT_OK) {
-        free(v);
-        return rc;
-    }
-    *out = v;
-    *n = rows;
-    return ATT_OK;
+    void *rows;
+    att_err rc = db_list_rows(c, "camera_list", 0, NULL, sizeof(struct camera_row), fill_row, &rows, n);
+    *out = rows;
+    return rc;
 }
 
 att_err store_camera_update(PGconn *c, const char *id, const struct camera_patch *p, struct camera_row *out)

@@ -246,14 +246,7 @@ att_err store_events_since_seq(PGconn *c, int64_t after, size_t limit, struct ev
 
 att_err store_events_max_seq(PGconn *c, int64_t *out)
 {
-    *out = 0;
-    PGresult *r;
-    att_err rc = db_exec_prepared(c, "event_max_seq", 0, NULL, NULL, NULL, &r, NULL);
-    if (rc != ATT_OK) return rc;
-    if (PQntuples(r) == 1) *out = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-    else rc = ATT_E_INTERNAL;
-    PQclear(r);
-    return rc;
+    return db_query_int64(c, "event_max_seq", out);
 }
 
 att_err store_punch_insert(PGconn *c, const char *person_id, const char *kind, int64_t ts_us, const char *reason,

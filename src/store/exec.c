@@ -2,6 +2,7 @@
  * (SQLSTATE) to att_err for the whole store layer. */
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "attendd/db.h"
@@ -81,6 +82,48 @@ att_err db_exec_prepared_fmt(PGconn *c, const char *name, int nparams, const cha
         log_error("db", "statement %s failed (SQLSTATE %s): %s", name, st ? st : "-", msg);
     PQclear(r);
     return rc;
+}
+
+bool db_copy_text(char *dst, size_t dstlen, const char *src)
+{
+    size_t n = strlen(src);
+    if (n >= dstlen) return false;
+    memcpy(dst, src, n + 1);
+    return true;
+}
+
+att_err db_query_int64(PGconn *c, const char *name, int64_t *out)
+{
+    *out = 0;
+    PGresult *r;
+    att_err rc = db_exec_prepared(c, name, 0, NULL, NULL, NULL, &r, NULL);
+    if (rc != ATT_OK) return rc;
+    if (PQntuples(r) == 1) *out = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    else rc = ATT_E_INTERNAL;
+    PQclear(r);
+    return rc;
+}
+
+att_err db_list_rows(PGconn *c, const char *name, int nparams, const char *const *values, size_t size,
+                     db_row_fill fill, void **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    PGresult *r;
+    att_err rc = db_exec_prepared(c, name, nparams, values, NULL, NULL, &r, NULL);
+    if (rc != ATT_OK) return rc;
+    size_t rows = (size_t)PQntuples(r);
+    unsigned char *v = rows ? calloc(rows, size) : NULL;
+    if (rows && !v) rc = ATT_E_NOMEM;
+    for (size_t i = 0; rc == ATT_OK && i < rows; i++) rc = fill(r, (int)i, v + i * size);
+    PQclear(r);
+    if (rc != ATT_OK) {
+        free(v);
+        return rc;
+    }
+    *out = v;
+    *n = rows;
+    return ATT_OK;
 }
 
 att_err db_exec_simple(PGconn *c, const char *sql)

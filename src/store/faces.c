@@ -109,13 +109,9 @@ att_err store_face_delete(PGconn *c, const char *person_id, const char *face_id)
 
 att_err store_faces_count(PGconn *c, size_t *n)
 {
-    *n = 0;
-    PGresult *r;
-    att_err rc = db_exec_prepared(c, "faces_count", 0, NULL, NULL, NULL, &r, NULL);
-    if (rc != ATT_OK) return rc;
-    if (PQntuples(r) == 1) *n = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
-    else rc = ATT_E_INTERNAL;
-    PQclear(r);
+    int64_t count;
+    att_err rc = db_query_int64(c, "faces_count", &count);
+    *n = (size_t)count;
     return rc;
 }
 

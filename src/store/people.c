@@ -37,26 +37,18 @@ const char *person_patch_invalid_field(const struct person_patch *p)
     return NULL;
 }
 
-static bool copy_field(char *dst, size_t dstlen, const char *src)
-{
-    size_t n = strlen(src);
-    if (n >= dstlen) return false;
-    memcpy(dst, src, n + 1);
-    return true;
-}
-
 /* One PERSON_COLS row into *out; *micros (may be NULL) gets created_at for the cursor. */
 static att_err fill_person(const PGresult *r, int row, struct person *out, int64_t *micros)
 {
     memset(out, 0, sizeof *out);
     if (PQnfields(r) != PERSON_NCOLS) return ATT_E_INTERNAL;
-    if (!copy_field(out->id, sizeof out->id, PQgetvalue(r, row, 0)) ||
-        !copy_field(out->employee_no, sizeof out->employee_no, PQgetvalue(r, row, 1)) ||
-        !copy_field(out->name, sizeof out->name, PQgetvalue(r, row, 2)) ||
-        !copy_field(out->department, sizeof out->department, PQgetvalue(r, row, 3)) ||
-        !copy_field(out->title, sizeof out->title, PQgetvalue(r, row, 4)) ||
-        !copy_field(out->created_at, sizeof out->created_at, PQgetvalue(r, row, 6)) ||
-        !copy_field(out->updated_at, sizeof out->updated_at, PQgetvalue(r, row, 7))) {
+    if (!db_copy_text(out->id, sizeof out->id, PQgetvalue(r, row, 0)) ||
+        !db_copy_text(out->employee_no, sizeof out->employee_no, PQgetvalue(r, row, 1)) ||
+        !db_copy_text(out->name, sizeof out->name, PQgetvalue(r, row, 2)) ||
+        !db_copy_text(out->department, sizeof out->department, PQgetvalue(r, row, 3)) ||
+        !db_copy_text(out->title, sizeof out->title, PQgetvalue(r, row, 4)) ||
+        !db_copy_text(out->created_at, sizeof out->created_at, PQgetvalue(r, row, 6)) ||
+        !db_copy_text(out->updated_at, sizeof out->updated_at, PQgetvalue(r, row, 7))) {
         log_error("db", "people row does not fit struct person");
         return ATT_E_INTERNAL;
     }
@@ -74,7 +66,20 @@ att_err store_person_create(PGconn *c, const struct person_new *p, char id_out[A
     PGresult *r;
     att_err rc = db_exec_prepared(c, "person_insert", 5, values, NULL, NULL, &r, NULL);
     if (rc != ATT_OK) return rc; /* 23505 on employee_no -> ATT_E_CONFLICT */
-    if (PQntuples(r) != 1 || !copy_field(id_out, ATT_UUID_STR, PQgetvalue(r, 0, 0))) rc = ATT_E_INTERNAL;
+    if (PQntuples(r) != 1 || !db_copy_text(id_out, ATT_UUID_STR, PQgetvalue(r, 0, 0))) rc = ATT_E_INTERNAL;
+    PQclear(r);
+    return rc;
+}
+
+/* Run statement `name` that yields the one person row it names into *out; ATT_E_NOT_FOUND when it
+ * yields none. */
+static att_err person_one(PGconn *c, const char *name, int nparams, const char *const *values,
+                          struct person *out)
+{
+    PGresult *r;
+    att_err rc = db_exec_prepared(c, name, nparams, values, NULL, NULL, &r, NULL);
+    if (rc != ATT_OK) return rc;
+    rc = PQntuples(r) == 1 ? fill_person(r, 0, out, NULL) : ATT_E_NOT_FOUND;
     PQclear(r);
     return rc;
 }
@@ -84,12 +89,7 @@ att_err store_person_get(PGconn *c, const char *id, struct person *out)
     memset(out, 0, sizeof *out);
     if (!att_uuid_valid(id)) return ATT_E_NOT_FOUND;
     const char *values[1] = {id};
-    PGresult *r;
-    att_err rc = db_exec_prepared(c, "person_get", 1, values, NULL, NULL, &r, NULL);
-    if (rc != ATT_OK) return rc;
-    rc = PQntuples(r) == 1 ? fill_person(r, 0, out, NULL) : ATT_E_NOT_FOUND;
-    PQclear(r);
-    return rc;
+    return person_one(c, "person_get", 1, values, out);
 }
 
 /* `q` as a LIKE pattern body: \ % _ escaped with the default escape character (backslash). */
@@ -184,12 +184,7 @@ att_err store_person_update(PGconn *c, const char *id, const struct person_patch
                              set_title ? "true" : "false",
                              p->title,
                              p->set_active ? (p->active ? "true" : "false") : NULL};
-    PGresult *r;
-    att_err rc = db_exec_prepared(c, "person_update", 8, values, NULL, NULL, &r, NULL);
-    if (rc != ATT_OK) return rc;
-    rc = PQntuples(r) == 1 ? fill_person(r, 0, out, NULL) : ATT_E_NOT_FOUND;
-    PQclear(r);
-    return rc;
+    return person_one(c, "person_update", 8, values, out);
 }
 
 att_err store_person_erase(PGconn *c, const char *id, size_t *faces_deleted)

@@ -163,13 +163,7 @@ att_err db_pool_open(const char *conninfo, int size, db_pool **out, char *err, s
     p->conninfo = strdup(conninfo);
     p->slots = calloc((size_t)size, sizeof *p->slots);
     if (!p->conninfo || !p->slots) goto nomem;
-    pthread_condattr_t ca;
-    /* monotonic: a wall-clock step must not stretch or cut a wait */
-    if (pthread_condattr_init(&ca) != 0) goto nomem;
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    int crc = pthread_cond_init(&p->cv, &ca);
-    pthread_condattr_destroy(&ca);
-    if (crc != 0) goto nomem;
+    if (att_time_cond_init(&p->cv) != 0) goto nomem;
     if (pthread_mutex_init(&p->mu, NULL) != 0) {
         pthread_cond_destroy(&p->cv);
         goto nomem;

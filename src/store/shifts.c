@@ -16,14 +16,6 @@
 #define SHIFT_NCOLS 9
 #define SCHEDULE_NCOLS 8
 
-static bool copy(char *dst, size_t len, const char *src)
-{
-    size_t n = strlen(src);
-    if (n >= len) return false;
-    memcpy(dst, src, n + 1);
-    return true;
-}
-
 static bool int_of(const char *s, long lo, long hi, int *out)
 {
     char *end;
@@ -35,15 +27,16 @@ static bool int_of(const char *s, long lo, long hi, int *out)
 
 /* ---- shifts --------------------------------------------------------------------------------------- */
 
-static att_err fill_shift(const PGresult *r, int i, struct shift_row *o)
+static att_err fill_shift(const PGresult *r, int i, void *dst)
 {
+    struct shift_row *o = dst;
     memset(o, 0, sizeof *o);
-    bool ok = PQnfields(r) == SHIFT_NCOLS && copy(o->id, sizeof o->id, PQgetvalue(r, i, 0)) &&
-              copy(o->name, sizeof o->name, PQgetvalue(r, i, 1)) && copy(o->start, sizeof o->start, PQgetvalue(r, i, 2)) &&
-              copy(o->end, sizeof o->end, PQgetvalue(r, i, 3)) && int_of(PQgetvalue(r, i, 4), 0, 1440, &o->grace_late_min) &&
+    bool ok = PQnfields(r) == SHIFT_NCOLS && db_copy_text(o->id, sizeof o->id, PQgetvalue(r, i, 0)) &&
+              db_copy_text(o->name, sizeof o->name, PQgetvalue(r, i, 1)) && db_copy_text(o->start, sizeof o->start, PQgetvalue(r, i, 2)) &&
+              db_copy_text(o->end, sizeof o->end, PQgetvalue(r, i, 3)) && int_of(PQgetvalue(r, i, 4), 0, 1440, &o->grace_late_min) &&
               int_of(PQgetvalue(r, i, 5), 0, 1440, &o->grace_early_min) && int_of(PQgetvalue(r, i, 6), 0, 1440, &o->break_min) &&
-              copy(o->created_at, sizeof o->created_at, PQgetvalue(r, i, 7)) &&
-              copy(o->updated_at, sizeof o->updated_at, PQgetvalue(r, i, 8));
+              db_copy_text(o->created_at, sizeof o->created_at, PQgetvalue(r, i, 7)) &&
+              db_copy_text(o->updated_at, sizeof o->updated_at, PQgetvalue(r, i, 8));
     if (!ok) log_error("db", "shifts row does not fit shift_row");
     return ok ? ATT_OK : ATT_E_INTERNAL;
 }
@@ -80,21 +73,10 @@ att_err store_shift_list(PGconn *c, struct shift_row **out, size_t *n)
 {
     *out = NULL;
     *n = 0;
-    PGresult *r;
-    att_err rc = db_exec_prepared(c, "shift_list", 0, NULL, NULL, NULL, &r, NULL);
-    if (rc != ATT_OK) return rc;
-    size_t rows = (size_t)PQntuples(r);
-    struct shift_row *v = rows ? calloc(rows, sizeof *v) : NULL;
-    if (rows && !v) rc = ATT_E_NOMEM;
-    for (size_t i = 0; rc == ATT_OK && i < rows; i++) rc = fill_shift(r, (int)i, &v[i]);
-    PQclear(r);
-    if (rc != ATT_OK) {
-        free(v);
-        return rc;
-    }
-    *out = v;
-    *n = rows;
-    return ATT_OK;
+    void *rows;
+    att_err rc = db_list_rows(c, "shift_list", 0, NULL, sizeof(struct shift_row), fill_shift, &rows, n);
+    *out = rows;
+    return rc;
 }
 
 att_err store_shift_update(PGconn *c, const char *id, const struct shift_patch *p, struct shift_row *out)
@@ -125,15 +107,16 @@ att_err store_shift_delete(PGconn *c, const char *id) { return delete_one(c, "sh
 
 /* ---- schedules ------------------------------------------------------------------------------------- */
 
-static att_err fill_schedule(const PGresult *r, int i, struct schedule_row *o)
+static att_err fill_schedule(const PGresult *r, int i, void *elem)
 {
+    struct schedule_row *o = elem;
     memset(o, 0, sizeof *o);
     bool ok = PQnfields(r) == SCHEDULE_NCOLS;
     char *dst[SCHEDULE_NCOLS] = {o->id, o->shift_id, o->department, o->person_id, o->valid_from, o->valid_to,
                                  o->created_at, o->updated_at};
     size_t len[SCHEDULE_NCOLS] = {sizeof o->id, sizeof o->shift_id, sizeof o->department, sizeof o->person_id,
                                   sizeof o->valid_from, sizeof o->valid_to, sizeof o->created_at, sizeof o->updated_at};
-    for (int k = 0; ok && k < SCHEDULE_NCOLS; k++) ok = copy(dst[k], len[k], PQgetvalue(r, i, k));
+    for (int k = 0; ok && k < SCHEDULE_NCOLS; k++) ok = db_copy_text(dst[k], len[k], PQgetvalue(r, i, k));
     if (!ok) log_error("db", "schedules row does not fit schedule_row");
     return ok ? ATT_OK : ATT_E_INTERNAL;
 }
@@ -196,21 +179,10 @@ att_err store_schedule_list(PGconn *c, const char *department, const att_uuid *p
     char person[ATT_UUID_STR];
     if (person_id) att_uuid_format(person_id, person);
     const char *v[2] = {department, person_id ? person : NULL};
-    PGresult *r;
-    att_err rc = db_exec_prepared(c, "schedule_list", 2, v, NULL, NULL, &r, NULL);
-    if (rc != ATT_OK) return rc;
-    size_t rows = (size_t)PQntuples(r);
-    struct schedule_row *s = rows ? calloc(rows, sizeof *s) : NULL;
-    if (rows && !s) rc = ATT_E_NOMEM;
-    for (size_t i = 0; rc == ATT_OK && i < rows; i++) rc = fill_schedule(r, (int)i, &s[i]);
-    PQclear(r);
-    if (rc != ATT_OK) {
-        free(s);
-        return rc;
-    }
-    *out = s;
-    *n = rows;
-    return ATT_OK;
+    void *rows;
+    att_err rc = db_list_rows(c, "schedule_list", 2, v, sizeof(struct schedule_row), fill_schedule, &rows, n);
+    *out = rows;
+    return rc;
 }
 
 att_err store_schedule_update(PGconn *c, const char *id, const struct schedule_patch *p, struct schedule_row *out,
@@ -280,7 +252,7 @@ att_err store_report_people(PGconn *c, const char *department, const att_uuid *p
     }
     char *p = (char *)(a + rows);
     for (size_t i = 0; i < rows; i++) {
-        if (!copy(a[i].id, sizeof a[i].id, PQgetvalue(r, (int)i, 0))) rc = ATT_E_INTERNAL;
+        if (!db_copy_text(a[i].id, sizeof a[i].id, PQgetvalue(r, (int)i, 0))) rc = ATT_E_INTERNAL;
         a[i].employee_no = put(&p, r, (int)i, 1);
         a[i].name = put(&p, r, (int)i, 2);
         a[i].department = put(&p, r, (int)i, 3);
@@ -318,10 +290,10 @@ att_err store_report_schedules(PGconn *c, int64_t from_day, int64_t to_day, stru
         int row = (int)i;
         struct rep_schedule *s = &a[i];
         int from, to = 0;
-        bool ok = copy(s->person_id, sizeof s->person_id, PQgetvalue(r, row, 0)) &&
+        bool ok = db_copy_text(s->person_id, sizeof s->person_id, PQgetvalue(r, row, 0)) &&
                   int_of(PQgetvalue(r, row, 2), -1000000, 3000000, &from) &&
                   (PQgetvalue(r, row, 3)[0] == '\0' || int_of(PQgetvalue(r, row, 3), -1000000, 3000000, &to)) &&
-                  copy(s->shift_id, sizeof s->shift_id, PQgetvalue(r, row, 4)) &&
+                  db_copy_text(s->shift_id, sizeof s->shift_id, PQgetvalue(r, row, 4)) &&
                   int_of(PQgetvalue(r, row, 6), 0, 1439, &s->shift.start_min) &&
                   int_of(PQgetvalue(r, row, 7), 0, 1439, &s->shift.end_min) &&
                   int_of(PQgetvalue(r, row, 8), 0, 1440, &s->shift.grace_late_min) &&
@@ -363,7 +335,7 @@ att_err store_report_punches(PGconn *c, int64_t from_us, int64_t to_us, const ch
     struct rep_punch *a = rows ? calloc(rows, sizeof *a) : NULL;
     if (rows && !a) rc = ATT_E_NOMEM;
     for (size_t i = 0; rc == ATT_OK && i < rows; i++) {
-        if (PQnfields(r) != 3 || !copy(a[i].person_id, sizeof a[i].person_id, PQgetvalue(r, (int)i, 0))) {
+        if (PQnfields(r) != 3 || !db_copy_text(a[i].person_id, sizeof a[i].person_id, PQgetvalue(r, (int)i, 0))) {
             rc = ATT_E_INTERNAL;
             break;
         }

@@ -6,6 +6,7 @@
 #include <libpq-fe.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "attendd/errors.h"
 
@@ -43,6 +44,23 @@ att_err db_exec_prepared_fmt(PGconn *c, const char *name, int nparams, const cha
  * (40001) or a deadlock (40P01), after which the whole transaction may simply run again. */
 void db_failure_clear(void);
 bool db_failure_retryable(void);
+
+/* Run registered parameterless statement `name` that yields one row of one integer column (a count or
+ * a maximum) into *out (0 on failure); ATT_E_INTERNAL when it yields other than one row, else as
+ * db_exec_prepared. */
+att_err db_query_int64(PGconn *c, const char *name, int64_t *out);
+
+/* Copy column text src into dst (dstlen bytes with its NUL); false, dst untouched, when it does not fit. */
+bool db_copy_text(char *dst, size_t dstlen, const char *src);
+
+/* Fills the element at dst from row `row` of r; ATT_E_INTERNAL when the row does not fit. */
+typedef att_err (*db_row_fill)(const PGresult *r, int row, void *dst);
+
+/* Run registered statement `name` (text parameters) and fill one `size`-byte element per result row
+ * into a calloc'd array; *out (caller frees, NULL for no rows) and *n are set on ATT_OK, NULL and 0
+ * otherwise. ATT_E_NOMEM, the fill's error, or as db_exec_prepared. */
+att_err db_list_rows(PGconn *c, const char *name, int nparams, const char *const *values, size_t size,
+                     db_row_fill fill, void **out, size_t *n);
 
 /* Run a fixed SQL command (no parameters, no user data: BEGIN, COMMIT, ROLLBACK...). */
 att_err db_exec_simple(PGconn *c, const char *sql);

@@ -22,24 +22,16 @@ static bool name_ok(const char *s)
     return len > 0 && len < sizeof ((struct token_info *)0)->name && text_ok(s, 1, (long)len);
 }
 
-static bool copy_field(char *dst, size_t dstlen, const char *src)
-{
-    size_t n = strlen(src);
-    if (n >= dstlen) return false;
-    memcpy(dst, src, n + 1);
-    return true;
-}
-
 /* One row of TOKEN_COLS (see statements.c) into *out. */
 static att_err fill_info(const PGresult *r, int row, struct token_info *out)
 {
     memset(out, 0, sizeof *out);
     if (PQnfields(r) != 7) return ATT_E_INTERNAL;
-    if (!copy_field(out->id, sizeof out->id, PQgetvalue(r, row, 0)) ||
-        !copy_field(out->name, sizeof out->name, PQgetvalue(r, row, 1)) ||
+    if (!db_copy_text(out->id, sizeof out->id, PQgetvalue(r, row, 0)) ||
+        !db_copy_text(out->name, sizeof out->name, PQgetvalue(r, row, 1)) ||
         role_parse(PQgetvalue(r, row, 2), &out->role) != 0 ||
-        !copy_field(out->created_at, sizeof out->created_at, PQgetvalue(r, row, 3)) ||
-        !copy_field(out->last_used_at, sizeof out->last_used_at, PQgetvalue(r, row, 4))) {
+        !db_copy_text(out->created_at, sizeof out->created_at, PQgetvalue(r, row, 3)) ||
+        !db_copy_text(out->last_used_at, sizeof out->last_used_at, PQgetvalue(r, row, 4))) {
         log_error("db", "api_tokens row does not fit token_info");
         return ATT_E_INTERNAL;
     }
@@ -77,7 +69,7 @@ att_err store_token_create_ex(PGconn *c, const struct token_key *key, const char
     char st[6];
     rc = db_exec_prepared(c, "token_insert", 5, values, lengths, formats, &r, st);
     if (rc == ATT_OK) {
-        if (PQntuples(r) != 1 || !copy_field(id_out, ATT_UUID_STR, PQgetvalue(r, 0, 0))) rc = ATT_E_INTERNAL;
+        if (PQntuples(r) != 1 || !db_copy_text(id_out, ATT_UUID_STR, PQgetvalue(r, 0, 0))) rc = ATT_E_INTERNAL;
         PQclear(r);
     } else if (strcmp(st, "23503") == 0) {
         rc = ATT_E_INVALID; /* created_by names no token */

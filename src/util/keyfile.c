@@ -52,16 +52,24 @@ att_err keyfile_check_private(int fd, const struct stat *st, const char *what, c
     return ATT_OK;
 }
 
-static att_err read_key(const char *path, unsigned char out[KEYFILE_BYTES], char *err, size_t errlen)
+/* Checks every key file operation needs first: a path (else `missing`), and libsodium ready. */
+static att_err key_path_ready(const char *path, const char *missing, char *err, size_t errlen)
 {
     if (!path || !*path) {
-        snprintf(err, errlen, "no key file configured");
+        snprintf(err, errlen, "%s", missing);
         return ATT_E_CONFIG;
     }
     if (crypto_ready() != ATT_OK) {
         snprintf(err, errlen, "libsodium initialisation failed");
         return ATT_E_CRYPTO;
     }
+    return ATT_OK;
+}
+
+static att_err read_key(const char *path, unsigned char out[KEYFILE_BYTES], char *err, size_t errlen)
+{
+    att_err e = key_path_ready(path, "no key file configured", err, errlen);
+    if (e != ATT_OK) return e;
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
     if (fd < 0) {
         snprintf(err, errlen, "key file %s: %s", path, strerror(errno));
@@ -80,7 +88,7 @@ static att_err read_key(const char *path, unsigned char out[KEYFILE_BYTES], char
     }
     char what[64 + 4096];
     snprintf(what, sizeof what, "key file %s", path);
-    att_err e = keyfile_check_private(fd, &st, what, err, errlen);
+    e = keyfile_check_private(fd, &st, what, err, errlen);
     if (e != ATT_OK) {
         close(fd);
         return e;
@@ -133,14 +141,8 @@ att_err keyfile_load(const char *path, unsigned char out[KEYFILE_BYTES], char *e
 
 att_err keyfile_create(const char *path, char *err, size_t errlen)
 {
-    if (!path || !*path) {
-        snprintf(err, errlen, "no key file path given");
-        return ATT_E_CONFIG;
-    }
-    if (crypto_ready() != ATT_OK) {
-        snprintf(err, errlen, "libsodium initialisation failed");
-        return ATT_E_CRYPTO;
-    }
+    att_err e = key_path_ready(path, "no key file path given", err, errlen);
+    if (e != ATT_OK) return e;
     /* O_EXCL: never overwrite a key, that would orphan every hash or template made with it */
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) {

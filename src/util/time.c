@@ -27,6 +27,17 @@ int64_t att_time_remaining_us(int64_t deadline)
 
 bool att_time_expired(int64_t deadline) { return att_time_mono_us() >= deadline; }
 
+int att_time_cond_init(pthread_cond_t *cv)
+{
+    pthread_condattr_t ca;
+    int rc = pthread_condattr_init(&ca);
+    if (rc != 0) return rc;
+    rc = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    if (rc == 0) rc = pthread_cond_init(cv, &ca);
+    pthread_condattr_destroy(&ca);
+    return rc;
+}
+
 struct timespec att_time_timespec(int64_t mono_us)
 {
     int64_t s = att_time_floor_div(mono_us, 1000000);

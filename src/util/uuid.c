@@ -82,3 +82,17 @@ bool att_uuid_is_nil(const att_uuid *u)
     static const att_uuid nil;
     return att_uuid_eq(u, &nil);
 }
+
+uint64_t att_uuid_hash(const att_uuid *u)
+{
+    uint64_t a, b;
+    memcpy(&a, u->b, 8);
+    memcpy(&b, u->b + 8, 8);
+    uint64_t x = a ^ (b * 0x9e3779b97f4a7c15u);
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9u;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebu;
+    x ^= x >> 31;
+    return x;
+}

@@ -117,6 +117,25 @@ START_TEST(new_uuids_are_version_4_rfc_4122)
 }
 END_TEST
 
+/* Hash tables mask the low bits: uuids differing in one byte, at either end, must still spread. */
+START_TEST(hash_spreads_uuids_differing_in_one_byte)
+{
+    ck_assert_uint_eq(att_uuid_hash(&SAMPLE), att_uuid_hash(&SAMPLE));
+    for (int at = 0; at < ATT_UUID_BYTES; at += ATT_UUID_BYTES - 1) {
+        bool bucket[256] = {false};
+        int used = 0;
+        for (int v = 0; v < 256; v++) {
+            att_uuid u = SAMPLE;
+            u.b[at] = (uint8_t)v;
+            size_t b = (size_t)(att_uuid_hash(&u) & 255);
+            if (!bucket[b]) used++;
+            bucket[b] = true;
+        }
+        ck_assert_int_ge(used, 128); /* 256 random keys fill ~162 of 256 buckets */
+    }
+}
+END_TEST
+
 Suite *uuid_suite(void)
 {
     Suite *s = suite_create("uuid");
@@ -125,6 +144,7 @@ Suite *uuid_suite(void)
     tcase_add_test(tc, refuses_every_other_form);
     tcase_add_test(tc, formats_lower_case_and_round_trips);
     tcase_add_test(tc, new_uuids_are_version_4_rfc_4122);
+    tcase_add_test(tc, hash_spreads_uuids_differing_in_one_byte);
     suite_add_tcase(s, tc);
     return s;
 }
