@@ -38,6 +38,8 @@ struct timespec att_time_timespec(int64_t mono_us);
 /* Initialise cv so pthread_cond_timedwait takes att_time_timespec deadlines (CLOCK_MONOTONIC: a
  * wall-clock step must not stretch or cut a wait). 0, or the error number pthread_cond_init gives. */
 int att_time_cond_init(pthread_cond_t *cv);
+/* Set *flag under mu and wake every waiter on cv: how a waiting thread is told to stop or look again. */
+void att_time_cond_raise(pthread_mutex_t *mu, pthread_cond_t *cv, bool *flag);
 
 /* ---- civil dates (proleptic Gregorian; days count from 1970-01-01) ---------------------------- */
 

@@ -554,10 +554,7 @@ att_err cap_camera_start(cap_camera *c, char *err, size_t errlen)
 void cap_camera_stop(cap_camera *c)
 {
     if (!c) return;
-    pthread_mutex_lock(&c->mu);
-    c->stop = true;
-    pthread_cond_broadcast(&c->cv);
-    pthread_mutex_unlock(&c->mu);
+    att_time_cond_raise(&c->mu, &c->cv, &c->stop);
 }
 
 void cap_camera_free(cap_camera *c)

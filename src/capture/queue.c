@@ -115,10 +115,7 @@ static void queue_destroy(cap_frame_queue *q)
 void cap_queue_close(cap_frame_queue *q)
 {
     if (!q) return;
-    pthread_mutex_lock(&q->mu);
-    q->closed = true;
-    pthread_cond_broadcast(&q->cv);
-    pthread_mutex_unlock(&q->mu);
+    att_time_cond_raise(&q->mu, &q->cv, &q->closed);
 }
 
 void cap_queue_free(cap_frame_queue *q)

@@ -16,6 +16,7 @@
 #include "attendd/json.h"
 #include "attendd/keyfile.h"
 #include "attendd/migrations.h"
+#include "attendd/path.h"
 #include "attendd/store_audit.h"
 #include "attendd/store_faces.h"
 #include "attendd/store_tokens.h"
@@ -317,11 +318,7 @@ static int write_key_atomic(const char *path, const unsigned char key[KEYFILE_BY
         return -1;
     }
     /* the rename itself must survive a crash */
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash == dir) slash[1] = '\0';
-    else if (slash) *slash = '\0';
-    else snprintf(dir, sizeof dir, ".");
+    att_path_parent(path, dir, sizeof dir);
     int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd >= 0) {
         (void)fsync(dfd);

@@ -269,10 +269,7 @@ att_err event_writer_start(event_writer *w)
 void event_writer_notify(event_writer *w)
 {
     if (!w) return;
-    pthread_mutex_lock(&w->lock);
-    w->kick = true;
-    pthread_cond_broadcast(&w->cv);
-    pthread_mutex_unlock(&w->lock);
+    att_time_cond_raise(&w->lock, &w->cv, &w->kick);
 }
 
 att_err event_writer_stop(event_writer *w, int timeout_ms)

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "attendd/log.h"
+#include "attendd/path.h"
 #include "src/journal/record.h"
 
 #define MOD "spool"
@@ -474,11 +475,7 @@ att_err spool_open(const char *dir, const struct spool_opts *opts, spool **out, 
     if (mkdir(dir, 0700) == 0) {
         /* a new directory's own entry must be durable too, or the first events could vanish */
         char parent[4200];
-        snprintf(parent, sizeof parent, "%s", dir);
-        char *slash = strrchr(parent, '/');
-        if (slash == parent) slash[1] = '\0';
-        else if (slash) *slash = '\0';
-        else snprintf(parent, sizeof parent, ".");
+        att_path_parent(dir, parent, sizeof parent);
         int pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (pfd < 0 || fsync(pfd) != 0) {
             rc = fail(err, errlen, ATT_E_IO, "spool: fsync %s: %s", parent, strerror(errno));

@@ -25,6 +25,14 @@ static bool int_of(const char *s, long lo, long hi, int *out)
     return true;
 }
 
+/* The optional person filter as a statement parameter: NULL (everyone) or person_id as text in buf. */
+static const char *person_param(const att_uuid *person_id, char buf[ATT_UUID_STR])
+{
+    if (!person_id) return NULL;
+    att_uuid_format(person_id, buf);
+    return buf;
+}
+
 /* ---- shifts --------------------------------------------------------------------------------------- */
 
 static att_err fill_shift(const PGresult *r, int i, void *dst)
@@ -91,16 +99,25 @@ att_err store_shift_update(PGconn *c, const char *id, const struct shift_patch *
     return shift_one(c, "shift_update", 7, v, out);
 }
 
-static att_err delete_one(PGconn *c, const char *stmt, const char *id)
+/* Run stmt for id and count the rows it yields into *rows; ATT_E_NOT_FOUND when id is not uuid text. */
+static att_err id_rows(PGconn *c, const char *stmt, const char *id, int *rows)
 {
+    *rows = 0;
     if (!att_uuid_valid(id)) return ATT_E_NOT_FOUND;
     const char *v[1] = {id};
     PGresult *r;
     att_err rc = db_exec_prepared(c, stmt, 1, v, NULL, NULL, &r, NULL);
     if (rc != ATT_OK) return rc;
-    rc = PQntuples(r) == 1 ? ATT_OK : ATT_E_NOT_FOUND;
+    *rows = PQntuples(r);
     PQclear(r);
-    return rc;
+    return ATT_OK;
+}
+
+static att_err delete_one(PGconn *c, const char *stmt, const char *id)
+{
+    int rows;
+    att_err rc = id_rows(c, stmt, id, &rows);
+    return rc == ATT_OK && rows != 1 ? ATT_E_NOT_FOUND : rc;
 }
 
 att_err store_shift_delete(PGconn *c, const char *id) { return delete_one(c, "shift_delete", id); }
@@ -137,14 +154,9 @@ static att_err schedule_one(PGconn *c, const char *stmt, int n, const char *cons
 /* ATT_OK when stmt finds a row for id; ATT_E_NOT_FOUND when not. */
 static att_err exists(PGconn *c, const char *stmt, const char *id)
 {
-    if (!att_uuid_valid(id)) return ATT_E_NOT_FOUND;
-    const char *v[1] = {id};
-    PGresult *r;
-    att_err rc = db_exec_prepared(c, stmt, 1, v, NULL, NULL, &r, NULL);
-    if (rc != ATT_OK) return rc;
-    rc = PQntuples(r) > 0 ? ATT_OK : ATT_E_NOT_FOUND;
-    PQclear(r);
-    return rc;
+    int rows;
+    att_err rc = id_rows(c, stmt, id, &rows);
+    return rc == ATT_OK && rows == 0 ? ATT_E_NOT_FOUND : rc;
 }
 
 att_err store_schedule_create(PGconn *c, const char *shift_id, const char *department, const char *person_id,
@@ -177,8 +189,7 @@ att_err store_schedule_list(PGconn *c, const char *department, const att_uuid *p
     *out = NULL;
     *n = 0;
     char person[ATT_UUID_STR];
-    if (person_id) att_uuid_format(person_id, person);
-    const char *v[2] = {department, person_id ? person : NULL};
+    const char *v[2] = {department, person_param(person_id, person)};
     void *rows;
     att_err rc = db_list_rows(c, "schedule_list", 2, v, sizeof(struct schedule_row), fill_schedule, &rows, n);
     *out = rows;
@@ -238,8 +249,7 @@ att_err store_report_people(PGconn *c, const char *department, const att_uuid *p
     *out = NULL;
     *n = 0;
     char person[ATT_UUID_STR];
-    if (person_id) att_uuid_format(person_id, person);
-    const char *v[2] = {department, person_id ? person : NULL};
+    const char *v[2] = {department, person_param(person_id, person)};
     PGresult *r;
     att_err rc = db_exec_prepared(c, "report_people", 2, v, NULL, NULL, &r, NULL);
     if (rc != ATT_OK) return rc;
@@ -324,10 +334,9 @@ att_err store_report_punches(PGconn *c, int64_t from_us, int64_t to_us, const ch
     *out = NULL;
     *n = 0;
     char f[24], t[24], person[ATT_UUID_STR];
-    if (person_id) att_uuid_format(person_id, person);
     snprintf(f, sizeof f, "%" PRId64, from_us);
     snprintf(t, sizeof t, "%" PRId64, to_us);
-    const char *v[4] = {f, t, department, person_id ? person : NULL};
+    const char *v[4] = {f, t, department, person_param(person_id, person)};
     PGresult *r;
     att_err rc = db_exec_prepared(c, "report_punches", 4, v, NULL, NULL, &r, NULL);
     if (rc != ATT_OK) return rc;

@@ -38,6 +38,14 @@ int att_time_cond_init(pthread_cond_t *cv)
     return rc;
 }
 
+void att_time_cond_raise(pthread_mutex_t *mu, pthread_cond_t *cv, bool *flag)
+{
+    pthread_mutex_lock(mu);
+    *flag = true;
+    pthread_cond_broadcast(cv);
+    pthread_mutex_unlock(mu);
+}
+
 struct timespec att_time_timespec(int64_t mono_us)
 {
     int64_t s = att_time_floor_div(mono_us, 1000000);

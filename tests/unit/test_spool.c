@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "attendd/path.h"
 #include "attendd/spool.h"
 #include "support.h"
 
@@ -587,13 +588,28 @@ START_TEST(concurrent_appends)
 }
 END_TEST
 
+/* The spool fsyncs the directory that holds a new spool directory. */
+START_TEST(parent_directory_of_a_path)
+{
+    char out[64];
+    att_path_parent("/var/spool/attendd", out, sizeof out);
+    ck_assert_str_eq(out, "/var/spool");
+    att_path_parent("/attendd", out, sizeof out);
+    ck_assert_str_eq(out, "/");
+    att_path_parent("attendd", out, sizeof out);
+    ck_assert_str_eq(out, ".");
+    att_path_parent("spool/attendd", out, sizeof out);
+    ck_assert_str_eq(out, "spool");
+}
+END_TEST
+
 Suite *spool_suite(void)
 {
     Suite *s = suite_create("spool");
     TCase *tc = ts_tcase(s, "core", 30, NULL, NULL, append_pending_ack_in_order, payload_codec, torn_tail_after_sigkill,
                          corrupt_middle_skipped_neighbours_kept, rotation_and_deletion, disk_full_via_hook,
                          disk_full_on_small_tmpfs, exactly_once_on_replay, corrupt_ack_file_replays_everything,
-                         second_process_refused, concurrent_appends, NULL);
+                         second_process_refused, concurrent_appends, parent_directory_of_a_path, NULL);
     tcase_add_checked_fixture(tc, setup, teardown);
     return s;
 }
