@@ -40,9 +40,12 @@ static att_err fill_shift(const PGresult *r, int i, void *dst)
     struct shift_row *o = dst;
     memset(o, 0, sizeof *o);
     bool ok = PQnfields(r) == SHIFT_NCOLS && db_copy_text(o->id, sizeof o->id, PQgetvalue(r, i, 0)) &&
-              db_copy_text(o->name, sizeof o->name, PQgetvalue(r, i, 1)) && db_copy_text(o->start, sizeof o->start, PQgetvalue(r, i, 2)) &&
-              db_copy_text(o->end, sizeof o->end, PQgetvalue(r, i, 3)) && int_of(PQgetvalue(r, i, 4), 0, 1440, &o->grace_late_min) &&
-              int_of(PQgetvalue(r, i, 5), 0, 1440, &o->grace_early_min) && int_of(PQgetvalue(r, i, 6), 0, 1440, &o->break_min) &&
+              db_copy_text(o->name, sizeof o->name, PQgetvalue(r, i, 1)) &&
+              db_copy_text(o->start, sizeof o->start, PQgetvalue(r, i, 2)) &&
+              db_copy_text(o->end, sizeof o->end, PQgetvalue(r, i, 3)) &&
+              int_of(PQgetvalue(r, i, 4), 0, 1440, &o->grace_late_min) &&
+              int_of(PQgetvalue(r, i, 5), 0, 1440, &o->grace_early_min) &&
+              int_of(PQgetvalue(r, i, 6), 0, 1440, &o->break_min) &&
               db_copy_text(o->created_at, sizeof o->created_at, PQgetvalue(r, i, 7)) &&
               db_copy_text(o->updated_at, sizeof o->updated_at, PQgetvalue(r, i, 8));
     if (!ok) log_error("db", "shifts row does not fit shift_row");
