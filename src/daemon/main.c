@@ -318,6 +318,51 @@ static void reload(struct app *app, const char *path, http_server *srv)
 
 /* Keys, templates, photos and frames live in this process's memory: no core file may carry them, and
  * no process of the same user may read the memory (ptrace, /proc/PID/mem) without CAP_SYS_PTRACE. */
+/* Undo a failed start: free whatever was started, downstream after upstream as at shutdown (capture
+ * and analysis stop before the event writer they feed); what was never made is NULL and skipped. */
+static void unwind_start(struct app *app)
+{
+    cap_queue_close(app->frames); /* the analysis workers pop from it: stop them before it is freed */
+    pipeline_app_stop(app);
+    camera_mgr_free(app->cameras);
+    app->cameras = NULL;
+    cap_queue_free(app->frames);
+    app->frames = NULL;
+    event_writer_free(app->events);
+    app->events = NULL;
+    spool_close(app->spool);
+    app->spool = NULL;
+    db_pool_close(app->db);
+    app->db = NULL;
+}
+
+/* http_deps.gallery_error: the reason lives under app->status_lock. */
+static void gallery_error(void *ctx, char *out, size_t len) { app_gallery_error(ctx, out, len); }
+
+/* What the HTTP layer reaches: pointers into app, whose fields reloads and gallery retries change
+ * in place (a copy would go stale; atomics stay atomics). */
+static struct http_deps http_deps_of(struct app *app)
+{
+    return (struct http_deps){
+        .cfg = &app->cfg,
+        .db = app->db,
+        .token_key = &app->token_key,
+        .template_key = app->template_key,
+        .enrol = &app->enrol,
+        .cameras = app->cameras,
+        .metrics = app->metrics,
+        .vision = app->vision,
+        .gallery = &app->gallery,
+        .models_ready = &app->models_ready,
+        .models_error = app->models_error,
+        .gallery_ready = &app->gallery_ready,
+        .gallery_unreadable = &app->gallery_unreadable,
+        .stopping = &app->stopping,
+        .gallery_error = gallery_error,
+        .gallery_error_ctx = app,
+    };
+}
+
 static att_err no_core_dumps(char *err, size_t errlen)
 {
     const struct rlimit none = {0, 0};
@@ -404,12 +449,12 @@ int main(int argc, char **argv)
     }
     db_pool_set_statement_timeout(app.db, app.cfg.db_statement_timeout_ms);
     if (check_schema(&app) != ATT_OK) {
-        db_pool_close(app.db);
+        unwind_start(&app);
         return 1;
     }
     if (tcrypt_key_load(app.cfg.template_key_file, &app.template_key, err, sizeof err) != ATT_OK) {
         log_error("main", "template key: %s", err);
-        db_pool_close(app.db);
+        unwind_start(&app);
         return 1;
     }
     /* the key `attendctl key rotate` retired, if any: templates enrolled during a rotation use it */
@@ -418,7 +463,7 @@ int main(int argc, char **argv)
     if (access(old_path, F_OK) == 0 &&
         tcrypt_key_load(old_path, &app.template_key_old, err, sizeof err) != ATT_OK) {
         log_error("main", "previous template key: %s", err);
-        db_pool_close(app.db);
+        unwind_start(&app);
         return 1;
     }
     enrol_policy_default(&app.enrol);
@@ -431,35 +476,27 @@ int main(int argc, char **argv)
     load_models(&app);
     if (!(app.gallery = gal_new())) {
         log_error("main", "gallery: out of memory");
+        unwind_start(&app);
         return 1;
     }
     load_gallery(&app);
     if (start_cameras(&app) != ATT_OK) {
-        db_pool_close(app.db);
+        unwind_start(&app);
         return 1;
     }
     load_cameras(&app, &app.cfg);
     if (start_events(&app) != ATT_OK) {
-        camera_mgr_free(app.cameras);
-        cap_queue_free(app.frames);
-        event_writer_free(app.events);
-        spool_close(app.spool);
-        db_pool_close(app.db);
+        unwind_start(&app);
         return 1;
     }
 
     (void)pipeline_app_start(&app); /* not ready yet (models, gallery, database): retried below */
 
     http_server *srv;
-    if (http_server_start(&app, &srv, err, sizeof err) != ATT_OK) {
+    struct http_deps deps = http_deps_of(&app);
+    if (http_server_start(&deps, &srv, err, sizeof err) != ATT_OK) {
         log_error("main", "http: %s", err);
-        cap_queue_close(app.frames); /* the analysis workers pop from it: stop them before it is freed */
-        pipeline_app_stop(&app);
-        camera_mgr_free(app.cameras);
-        cap_queue_free(app.frames);
-        event_writer_free(app.events);
-        spool_close(app.spool);
-        db_pool_close(app.db);
+        unwind_start(&app);
         return 1;
     }
     log_notice("main", "attendd %s listening on %s:%u", ATTENDD_VERSION, app.cfg.listen_address,

@@ -202,7 +202,7 @@ static att_err read_query(struct http_request *req, struct http_response *resp, 
     if (e != ATT_OK) return e;
     if (q->to < q->from)
         return http_problem(resp, ATT_E_INVALID, "to", "query parameter 'to' must not be before 'from'");
-    int max = req->app->cfg.report_max_days;
+    int max = req->deps->cfg->report_max_days;
     if (q->to - q->from + 1 > max)
         return http_problem(resp, ATT_E_INVALID, "to", "query parameter 'to': the range is over %d days (report_max_days)",
                             max);
@@ -343,7 +343,7 @@ att_err http_attendance_get(struct http_request *req, struct http_response *resp
     struct report_query q = {0};
     att_err e = read_query(req, resp, &q);
     if (e != ATT_OK) return e;
-    const struct att_config *cfg = &req->app->cfg;
+    const struct att_config *cfg = req->deps->cfg;
     const att_tz *tz;
     int cutoff;
     if (!att_time_hhmm_parse(cfg->day_cutoff, &cutoff) || zone_get(cfg->timezone, &tz) != ATT_OK)

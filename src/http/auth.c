@@ -124,7 +124,7 @@ static void count_failure(struct http_request *req, const char *addr, const unsi
 {
     http_rl *rl = http_rl_global();
     if (rl == NULL) return;
-    const struct att_config *cfg = &req->app->cfg;
+    const struct att_config *cfg = req->deps->cfg;
     double now = att_time_mono_s();
     if (token_hash != NULL && http_rl_token_fail(rl, token_hash, now)) {
         log_notice("http", "a presented token is locked out for %d s after %d failed authentications",
@@ -183,7 +183,7 @@ att_err http_auth(struct http_request *req, struct http_response *resp, enum att
         return unauthorized(req, resp, true, true, NULL, "the bearer token is malformed");
 
     unsigned char hash[TOKEN_HASH_BYTES];
-    token_hash(&req->app->token_key, tok, len, hash);
+    token_hash(req->deps->token_key, tok, len, hash);
     /* a token that failed too often (from any addresses) is refused before the database is asked */
     if (rl != NULL && http_rl_token_locked(rl, hash, att_time_mono_s(), &retry_after)) {
         sodium_memzero(hash, sizeof hash);

@@ -54,20 +54,20 @@ static att_err read_roi(struct http_response *resp, json_t *v, struct camera_roi
 static json_t *str_or_null(const char *s) { return s && *s ? json_string(s) : json_null(); }
 
 /* The camera as the API shows it: definition (URL redacted) and live status. */
-static json_t *camera_json(struct app *app, const struct camera_row *r)
+static json_t *camera_json(const struct http_deps *deps, const struct camera_row *r)
 {
     const struct camera_def *d = &r->def;
     char url[URL_SAFE_MAX];
     cap_url_redact(d->url, url, sizeof url);
     struct cap_status st = {0};
     uint64_t faces = 0;
-    att_err e = app->cameras ? camera_mgr_status(app->cameras, d->id, &st) : ATT_E_NOT_FOUND;
+    att_err e = deps->cameras ? camera_mgr_status(deps->cameras, d->id, &st) : ATT_E_NOT_FOUND;
     if (e == ATT_OK) {
-        (void)camera_mgr_faces_seen(app->cameras, d->id, &faces);
+        (void)camera_mgr_faces_seen(deps->cameras, d->id, &faces);
     } else {
         st.state = CAP_ERROR;
         snprintf(st.last_error, sizeof st.last_error, "%s",
-                 camera_mgr_loaded(app->cameras)
+                 camera_mgr_loaded(deps->cameras)
                      ? "not running"
                      : "not started yet: camera definitions are loaded once the database answers (retried every 5 s)");
     }
@@ -107,8 +107,8 @@ static att_err audit_failed(struct http_response *resp, att_err e)
 /* Writes need the running cameras to be loaded first (see camera_mgr_set_loaded). */
 static att_err writable(struct http_request *req, struct http_response *resp)
 {
-    if (!req->app->cameras) return http_problem(resp, ATT_E_UNAVAILABLE, NULL, "camera capture is not running");
-    if (!camera_mgr_loaded(req->app->cameras))
+    if (!req->deps->cameras) return http_problem(resp, ATT_E_UNAVAILABLE, NULL, "camera capture is not running");
+    if (!camera_mgr_loaded(req->deps->cameras))
         return http_problem(resp, ATT_E_NOT_READY, NULL,
                             "camera definitions are not loaded yet (the database was unreachable at start-up)");
     return ATT_OK;
@@ -119,7 +119,7 @@ static att_err writable(struct http_request *req, struct http_response *resp)
 static void apply_now(struct http_request *req, const struct camera_def *d)
 {
     char err[CAP_ERR_MAX];
-    if (camera_mgr_apply(req->app->cameras, d, err, sizeof err) != ATT_OK)
+    if (camera_mgr_apply(req->deps->cameras, d, err, sizeof err) != ATT_OK)
         log_error("http", "camera %s saved but not started: %s", d->id, err);
 }
 
@@ -206,7 +206,7 @@ att_err http_cameras_create(struct http_request *req, struct http_response *resp
     struct camera_row row;
     char *detail = audit_detail(&d, NULL);
     if (!detail) return http_problem(resp, ATT_E_NOMEM, NULL, NULL);
-    camera_mgr_write_lock(req->app->cameras);
+    camera_mgr_write_lock(req->deps->cameras);
     e = db_begin(c);
     if (e == ATT_OK) e = store_camera_create(c, &d, &row);
     if (e == ATT_OK) {
@@ -214,7 +214,7 @@ att_err http_cameras_create(struct http_request *req, struct http_response *resp
         if (e == ATT_OK) e = db_commit(c);
         if (e != ATT_OK) {
             db_rollback(c);
-            camera_mgr_write_unlock(req->app->cameras);
+            camera_mgr_write_unlock(req->deps->cameras);
             free(detail);
             return audit_failed(resp, e);
         }
@@ -223,11 +223,11 @@ att_err http_cameras_create(struct http_request *req, struct http_response *resp
         db_rollback(c);
         (void)http_audit(req, "camera.create", "camera", NULL, att_err_code(e), detail);
     }
-    camera_mgr_write_unlock(req->app->cameras);
+    camera_mgr_write_unlock(req->deps->cameras);
     free(detail);
     if (e != ATT_OK) return write_problem(resp, e, "created");
     log_info("http", "camera %s \"%s\" created by token %s", row.def.id, row.def.name, req->token->id);
-    json_t *out = camera_json(req->app, &row);
+    json_t *out = camera_json(req->deps, &row);
     if (!out) return http_problem(resp, ATT_E_NOMEM, NULL, NULL);
     location(resp, row.def.id);
     return http_json(resp, MHD_HTTP_CREATED, out);
@@ -244,7 +244,7 @@ att_err http_cameras_list(struct http_request *req, struct http_response *resp)
         return http_problem(resp, e, NULL, "the cameras could not be listed");
     json_t *items = json_array();
     for (size_t i = 0; items && i < n; i++) {
-        json_t *o = camera_json(req->app, &rows[i]);
+        json_t *o = camera_json(req->deps, &rows[i]);
         if (!o || json_array_append_new(items, o) != 0) {
             json_decref(items);
             items = NULL;
@@ -266,7 +266,7 @@ att_err http_cameras_get(struct http_request *req, struct http_response *resp)
         if (e == ATT_E_NOT_FOUND) return http_problem(resp, e, NULL, "no camera with this id");
         return http_problem(resp, e, NULL, "the camera could not be read");
     }
-    json_t *out = camera_json(req->app, &row);
+    json_t *out = camera_json(req->deps, &row);
     if (!out) return http_problem(resp, ATT_E_NOMEM, NULL, NULL);
     return http_json(resp, MHD_HTTP_OK, out);
 }
@@ -287,7 +287,7 @@ att_err http_cameras_update(struct http_request *req, struct http_response *resp
 
     struct camera_row row;
     char *detail = NULL;
-    camera_mgr_write_lock(req->app->cameras);
+    camera_mgr_write_lock(req->deps->cameras);
     e = db_begin(c);
     if (e == ATT_OK) e = store_camera_update(c, id, &p, &row);
     if (e == ATT_OK) {
@@ -296,7 +296,7 @@ att_err http_cameras_update(struct http_request *req, struct http_response *resp
         if (e == ATT_OK) e = db_commit(c);
         if (e != ATT_OK) {
             db_rollback(c);
-            camera_mgr_write_unlock(req->app->cameras);
+            camera_mgr_write_unlock(req->deps->cameras);
             free(detail);
             return audit_failed(resp, e);
         }
@@ -307,11 +307,11 @@ att_err http_cameras_update(struct http_request *req, struct http_response *resp
         (void)http_audit(req, "camera.update", "camera", id, att_err_code(e), fail);
         free(fail);
     }
-    camera_mgr_write_unlock(req->app->cameras);
+    camera_mgr_write_unlock(req->deps->cameras);
     free(detail);
     if (e != ATT_OK) return write_problem(resp, e, "updated");
     log_info("http", "camera %s \"%s\" updated (%s) by token %s", id, row.def.name, changed, req->token->id);
-    json_t *out = camera_json(req->app, &row);
+    json_t *out = camera_json(req->deps, &row);
     if (!out) return http_problem(resp, ATT_E_NOMEM, NULL, NULL);
     return http_json(resp, MHD_HTTP_OK, out);
 }
@@ -327,7 +327,7 @@ att_err http_cameras_delete(struct http_request *req, struct http_response *resp
         (void)http_audit(req, "camera.delete", "camera", NULL, att_err_code(ATT_E_NOT_FOUND), NULL);
         return http_problem(resp, ATT_E_NOT_FOUND, NULL, "no camera with this id");
     }
-    camera_mgr_write_lock(req->app->cameras);
+    camera_mgr_write_lock(req->deps->cameras);
     e = db_begin(c);
     if (e == ATT_OK) e = store_camera_delete(c, id);
     if (e == ATT_OK) {
@@ -335,17 +335,17 @@ att_err http_cameras_delete(struct http_request *req, struct http_response *resp
         if (e == ATT_OK) e = db_commit(c);
         if (e != ATT_OK) {
             db_rollback(c);
-            camera_mgr_write_unlock(req->app->cameras);
+            camera_mgr_write_unlock(req->deps->cameras);
             return audit_failed(resp, e);
         }
-        att_err r = camera_mgr_remove(req->app->cameras, id);
+        att_err r = camera_mgr_remove(req->deps->cameras, id);
         if (r != ATT_OK && r != ATT_E_NOT_FOUND) log_error("http", "camera %s deleted but not stopped: %s", id,
                                                            att_err_code(r));
     } else {
         db_rollback(c);
         (void)http_audit(req, "camera.delete", "camera", id, att_err_code(e), NULL);
     }
-    camera_mgr_write_unlock(req->app->cameras);
+    camera_mgr_write_unlock(req->deps->cameras);
     if (e != ATT_OK) return write_problem(resp, e, "deleted");
     log_info("http", "camera %s deleted by token %s", id, req->token->id);
     return http_status(resp, MHD_HTTP_NO_CONTENT);

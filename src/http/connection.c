@@ -28,7 +28,7 @@ void http_client_addr(struct MHD_Connection *conn, char *buf, size_t len)
 static void release_db(struct req_ctx *rc)
 {
     if (rc->req.db != NULL) {
-        db_release(rc->req.app->db, rc->req.db);
+        db_release(rc->req.deps->db, rc->req.db);
         rc->req.db = NULL;
     }
 }
@@ -57,7 +57,7 @@ static bool takes_body(const char *method)
 static double upload_left(const struct http_server *srv, const struct req_ctx *rc)
 {
     double spent = (double)(att_time_mono_us() - rc->started_us) / 1e6;
-    double left = srv->app->cfg.body_deadline_s - spent;
+    double left = srv->deps.cfg->body_deadline_s - spent;
     return left > 0 ? left : 0;
 }
 
@@ -65,7 +65,7 @@ static double upload_left(const struct http_server *srv, const struct req_ctx *r
  * restarts libmicrohttpd's idle timer, so the timer alone would let a trickle run for ever). */
 static void upload_timeout(struct http_server *srv, struct req_ctx *rc, struct MHD_Connection *conn)
 {
-    unsigned idle = (unsigned)srv->app->cfg.connection_timeout_s;
+    unsigned idle = (unsigned)srv->deps.cfg->connection_timeout_s;
     unsigned left = (unsigned)upload_left(srv, rc) + 1;
     (void)MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, left < idle ? left : idle);
 }
@@ -107,9 +107,9 @@ static enum MHD_Result begin(struct http_server *srv, struct req_ctx *rc, struct
         char *end;
         errno = 0;
         declared = strtoull(cl, &end, 10);
-        if (errno != 0 || end == cl || declared > (unsigned long long)srv->app->cfg.max_body_bytes) {
+        if (errno != 0 || end == cl || declared > (unsigned long long)srv->deps.cfg->max_body_bytes) {
             http_problem(&resp, ATT_E_TOO_LARGE, NULL, "the request body exceeds %ld bytes",
-                         srv->app->cfg.max_body_bytes);
+                         srv->deps.cfg->max_body_bytes);
             rc->answered_early = true;
             return http_queue_problem(srv, rc, conn, &resp);
         }
@@ -137,12 +137,12 @@ static enum MHD_Result begin(struct http_server *srv, struct req_ctx *rc, struct
 static enum MHD_Result body_data(struct http_server *srv, struct req_ctx *rc, struct MHD_Connection *conn,
                                  const char *data, size_t n)
 {
-    size_t max = (size_t)srv->app->cfg.max_body_bytes;
+    size_t max = (size_t)srv->deps.cfg->max_body_bytes;
     if (!rc->too_large && upload_left(srv, rc) <= 0) { /* a trickle: cut at the deadline */
         char addr[64];
         http_client_addr(conn, addr, sizeof addr);
         log_notice("http", "%s %s from %s: body not complete within %d s (body_deadline_s); connection closed",
-                   rc->req.method, rc->req.path, addr, srv->app->cfg.body_deadline_s);
+                   rc->req.method, rc->req.path, addr, srv->deps.cfg->body_deadline_s);
         return MHD_NO;
     }
     if (!rc->too_large) upload_timeout(srv, rc, conn);
@@ -204,12 +204,12 @@ static enum MHD_Result finish(struct http_server *srv, struct req_ctx *rc, struc
         return http_queue(srv, rc, conn, &resp);
     }
     if (rc->too_large) {
-        http_problem(&resp, ATT_E_TOO_LARGE, NULL, "the request body exceeds %ld bytes", srv->app->cfg.max_body_bytes);
+        http_problem(&resp, ATT_E_TOO_LARGE, NULL, "the request body exceeds %ld bytes", srv->deps.cfg->max_body_bytes);
         return http_queue_problem(srv, rc, conn, &resp);
     }
     if (rc->has_body) /* the body is in: the ordinary idle timeout again (a slow reader of the answer) */
         (void)MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT,
-                                        (unsigned)srv->app->cfg.connection_timeout_s);
+                                        (unsigned)srv->deps.cfg->connection_timeout_s);
     if (rc->body != NULL) rc->body[rc->len] = '\0';
     rc->req.body = rc->body ? rc->body : "";
     rc->req.body_len = rc->len;
@@ -239,7 +239,7 @@ enum MHD_Result http_on_request(void *cls, struct MHD_Connection *conn, const ch
         rc = calloc(1, sizeof *rc);
         if (rc == NULL) return MHD_NO;
         rc->started_us = att_time_mono_us();
-        rc->req.app = srv->app;
+        rc->req.deps = &srv->deps;
         rc->req.conn = conn;
         rc->req.method = method; /* both live as long as the request (connection memory pool) */
         rc->req.path = url;

@@ -180,7 +180,7 @@ static const char *const csv_cols_pseudo[] = {"id", "person_key", "camera_id", "
 /* One export in flight, owned by the libmicrohttpd callback response. Each batch borrows a pooled
  * connection only for its query, so a slow reader never holds one. */
 struct export {
-    struct app *app;
+    const struct http_deps *deps;          /* the server's, which outlives every response */
     struct http_live live;                 /* registered under the token: revoking it cuts the export */
     struct event_filter f;                 /* f.after: the position after the rows produced so far */
     bool pseudo;
@@ -259,10 +259,10 @@ static ssize_t export_reader(void *cls, uint64_t pos, char *buf, size_t max)
         if (x->done) return MHD_CONTENT_READER_END_OF_STREAM;
         x->out.len = x->off = 0;
         PGconn *c;
-        att_err e = db_acquire(x->app->db, HTTP_DB_WAIT_MS, &c);
+        att_err e = db_acquire(x->deps->db, HTTP_DB_WAIT_MS, &c);
         if (e == ATT_OK) {
             e = export_batch(x, c);
-            db_release(x->app->db, c);
+            db_release(x->deps->db, c);
         }
         if (e != ATT_OK) { /* the client sees a cut chunked body, never a silently short file */
             log_warn("http", "GET /api/v1/events CSV export cut: %s", att_err_code(e));
@@ -282,7 +282,7 @@ static att_err export_csv(struct http_request *req, struct http_response *resp, 
 {
     struct export *x = calloc(1, sizeof *x);
     if (!x) return http_problem(resp, ATT_E_NOMEM, NULL, NULL);
-    x->app = req->app;
+    x->deps = req->deps;
     x->pseudo = pseudo;
     x->f = q->f;
     const char *const *cols = pseudo ? csv_cols_pseudo : csv_cols;

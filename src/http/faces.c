@@ -36,7 +36,7 @@ att_err http_faces_enrol(struct http_request *req, struct http_response *resp)
     if (e == ATT_E_NOT_READY) {
         json_decref(q);
         http_problem(resp, e, NULL, "the face models are not loaded: %s",
-                     req->app->models_error[0] ? req->app->models_error : "loading has not finished");
+                     req->deps->models_error[0] ? req->deps->models_error : "loading has not finished");
         return http_audit_refusal(req, action, id, e);
     }
     if (e != ATT_OK) {

@@ -15,18 +15,18 @@
 
 static struct {
     pthread_mutex_t lock;  /* guards the members below; held while the check runs */
-    const struct app *app; /* the daemon the answer is for */
+    const db_pool *db;     /* the pool the answer is for */
     double checked;        /* monotonic seconds of the last check; 0 = none */
     att_err result;        /* its answer */
 } ready_db = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
-static att_err db_check(struct app *app)
+static att_err db_check(db_pool *db)
 {
     pthread_mutex_lock(&ready_db.lock);
     double now = att_time_mono_s();
-    if (ready_db.app != app || ready_db.checked == 0 || now - ready_db.checked >= READY_DB_TTL_S) {
-        ready_db.result = db_ping(app->db);
-        ready_db.app = app;
+    if (ready_db.db != db || ready_db.checked == 0 || now - ready_db.checked >= READY_DB_TTL_S) {
+        ready_db.result = db_ping(db);
+        ready_db.db = db;
         ready_db.checked = att_time_mono_s();
     }
     att_err e = ready_db.result;
@@ -42,7 +42,7 @@ att_err http_health_get(struct http_request *req, struct http_response *resp)
 
 att_err http_ready_get(struct http_request *req, struct http_response *resp)
 {
-    struct app *app = req->app;
+    const struct http_deps *d = req->deps;
     char detail[512] = "";
     size_t off = 0;
     json_t *reasons = json_array();
@@ -58,28 +58,28 @@ att_err http_ready_get(struct http_request *req, struct http_response *resp)
         if (n_ > 0) off = (size_t)n_ < sizeof detail - off ? off + (size_t)n_ : sizeof detail - 1; \
     } while (0)
 
-    if (atomic_load(&app->stopping)) NOT_READY("stopping", "the daemon is stopping");
-    att_err ping = app->db != NULL ? db_check(app) : ATT_E_DB;
-    if (app->db == NULL)
+    if (atomic_load(d->stopping)) NOT_READY("stopping", "the daemon is stopping");
+    att_err ping = d->db != NULL ? db_check(d->db) : ATT_E_DB;
+    if (d->db == NULL)
         NOT_READY("database_unreachable", "no database is configured");
     else if (ping == ATT_E_SCHEMA) /* reachable, but without the tables this binary needs */
         NOT_READY("schema_mismatch", "the database schema does not match this binary: run `attendctl migrate`");
     else if (ping != ATT_OK)
         NOT_READY("database_unreachable", "the database is unreachable");
-    if (!atomic_load(&app->models_ready))
+    if (!atomic_load(d->models_ready))
         NOT_READY("models_not_loaded", "models not loaded: %s",
-                  app->models_error[0] ? app->models_error : "loading has not finished");
-    if (!atomic_load(&app->gallery_ready)) {
+                  d->models_error[0] ? d->models_error : "loading has not finished");
+    if (!atomic_load(d->gallery_ready)) {
         /* the loader's reason may name a face or a key: the log has it, this answer only says which state */
         char why[512];
-        app_gallery_error(app, why, sizeof why);
+        d->gallery_error(d->gallery_error_ctx, why, sizeof why);
         NOT_READY("gallery_not_loaded", "face gallery not loaded: %s",
                   why[0] ? "loading failed (the daemon's log says why)" : "loading has not finished");
-    } else if (atomic_load(&app->gallery_unreadable) > 0) {
+    } else if (atomic_load(d->gallery_unreadable) > 0) {
         /* everyone else is recognised, but someone would be missed: an operator must act (the log
          * names the faces; this unauthenticated answer names none) */
         NOT_READY("gallery_incomplete", "%zu stored face template(s) do not decrypt and are not recognised",
-                  (size_t)atomic_load(&app->gallery_unreadable));
+                  (size_t)atomic_load(d->gallery_unreadable));
     }
 #undef NOT_READY
 

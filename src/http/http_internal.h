@@ -11,8 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "attendd/app.h"
 #include "attendd/errors.h"
+#include "attendd/http.h"
 #include "attendd/roster.h"
 #include "attendd/store_audit.h"
 #include "attendd/store_events.h"
@@ -41,7 +41,7 @@ struct http_param {
 };
 
 struct http_request {
-    struct app *app;                  /* shared daemon context; never freed by handlers */
+    const struct http_deps *deps;     /* what handlers reach (the server's copy); never freed by them */
     struct MHD_Connection *conn;      /* for headers and query arguments; prefer the helpers */
     const char *method;               /* "GET", "POST", ... ("HEAD" is routed as "GET") */
     const char *path;                 /* URL path without the query string */
@@ -146,7 +146,7 @@ struct audit_actor http_actor(const struct http_request *req);
  * multipart/form-data body. Writes 415 for another media type (of the body or of the file part),
  * 400 for a malformed multipart body and 422 (field "file") for zero or several file parts. */
 att_err http_image_body(const struct http_request *req, struct http_response *resp, const void **data, size_t *len);
-/* Borrow a face pipeline from app->vision (give it back with vpool_release). Writes 503 not_ready
+/* Borrow a face pipeline from deps->vision (give it back with vpool_release). Writes 503 not_ready
  * when the models are not loaded and 503 unavailable when none is free within HTTP_VISION_WAIT_MS. */
 att_err http_vision_acquire(struct http_request *req, struct http_response *resp, av_pipeline **out);
 
@@ -158,7 +158,7 @@ struct roster_deps http_roster_deps(const struct http_request *req, PGconn *c);
 /* Audit a refused roster request (outcome = err's code; a malformed target id is left out) and
  * return err. Best effort: the refusal stands even if the row cannot be written (it is logged). */
 att_err http_audit_refusal(struct http_request *req, const char *action, const char *target_id, att_err err);
-/* ATT_OK when app->gallery is loaded; else writes 503 not_ready (with the loader's reason) and
+/* ATT_OK when the gallery is loaded; else writes 503 not_ready (with the loader's reason) and
  * returns ATT_E_NOT_READY. Gallery-changing writes check it first: until the start-up load is done
  * the daemon may replace the gallery, and the load picks their change up from the database anyway. */
 att_err http_gallery_ready(struct http_request *req, struct http_response *resp);
@@ -307,7 +307,7 @@ void http_event_text(struct text_buf *b, const struct event_row *e, bool pseudon
 /* Started and stopped by server.c: http_sse_open before the daemon, http_sse_shutdown on quiesce
  * (every open stream ends at once, so the drain never waits on them), http_sse_close after
  * MHD_stop_daemon. */
-att_err http_sse_open(struct app *app);
+att_err http_sse_open(const struct http_deps *deps);
 void http_sse_shutdown(void);
 /* Check the parked streams now (a revocation marked some: they end without waiting for a tick). */
 void http_sse_kick(void);

@@ -28,7 +28,7 @@ static json_t *face_json(const struct roster_face_match *f)
 att_err http_identify(struct http_request *req, struct http_response *resp)
 {
     static const char action[] = "identify";
-    struct app *app = req->app;
+    const struct http_deps *hd = req->deps;
     const void *img;
     size_t len;
     att_err e;
@@ -45,7 +45,7 @@ att_err http_identify(struct http_request *req, struct http_response *resp)
     if ((e = roster_identify(&deps, img, len, r)) != ATT_OK) {
         if (e == ATT_E_NOT_READY)
             http_problem(resp, e, NULL, "the face models are not loaded: %s",
-                         app->models_error[0] ? app->models_error : "loading has not finished");
+                         hd->models_error[0] ? hd->models_error : "loading has not finished");
         else
             http_problem(resp, e, NULL, "%s", r->detail);
         goto out;
@@ -76,7 +76,7 @@ att_err http_identify(struct http_request *req, struct http_response *resp)
     }
     e = http_json(resp, MHD_HTTP_OK,
                   json_pack("{s:{s:i, s:i}, s:f, s:O}", "image", "width", r->width, "height", r->height, "threshold",
-                            app->cfg.match_threshold, "faces", faces));
+                            hd->cfg->match_threshold, "faces", faces));
 out:
     if (e != ATT_OK) (void)http_audit(req, action, NULL, NULL, att_err_code(e), NULL);
     json_decref(faces);

@@ -6,10 +6,10 @@
 
 att_err http_metrics_get(struct http_request *req, struct http_response *resp)
 {
-    if (req->app->metrics == NULL) return http_problem(resp, ATT_E_NOT_READY, NULL, "metrics are not set up");
+    if (req->deps->metrics == NULL) return http_problem(resp, ATT_E_NOT_READY, NULL, "metrics are not set up");
     char *text;
     size_t len;
-    att_err e = metrics_render(req->app->metrics, &text, &len);
+    att_err e = metrics_render(req->deps->metrics, &text, &len);
     if (e != ATT_OK) return http_problem(resp, e, NULL, "the metrics could not be rendered");
     http_response_clear(resp);
     resp->body = text;

@@ -12,16 +12,16 @@
 
 struct roster_deps http_roster_deps(const struct http_request *req, PGconn *c)
 {
-    const struct app *app = req->app;
+    const struct http_deps *d = req->deps;
     return (struct roster_deps){
         .db = c,
-        .gallery = app->gallery,
-        .template_key = app->template_key,
-        .vision = atomic_load(&app->models_ready) ? app->vision : NULL,
+        .gallery = *d->gallery,
+        .template_key = d->template_key,
+        .vision = atomic_load(d->models_ready) ? d->vision : NULL,
         .vision_wait_ms = HTTP_VISION_WAIT_MS,
-        .enrol = &app->enrol,
-        .max_image_pixels = (uint64_t)app->cfg.max_image_pixels,
-        .match_threshold = app->cfg.match_threshold,
+        .enrol = d->enrol,
+        .max_image_pixels = (uint64_t)d->cfg->max_image_pixels,
+        .match_threshold = d->cfg->match_threshold,
     };
 }
 
@@ -43,9 +43,9 @@ att_err http_audit_refusal(struct http_request *req, const char *action, const c
 
 att_err http_gallery_ready(struct http_request *req, struct http_response *resp)
 {
-    if (atomic_load(&req->app->gallery_ready)) return ATT_OK; /* never goes back to false */
+    if (atomic_load(req->deps->gallery_ready)) return ATT_OK; /* never goes back to false */
     char why[512];
-    app_gallery_error(req->app, why, sizeof why);
+    req->deps->gallery_error(req->deps->gallery_error_ctx, why, sizeof why);
     return http_problem(resp, ATT_E_NOT_READY, NULL, "the face gallery is not loaded yet (%s); retry shortly",
                         why[0] ? why : "loading");
 }

@@ -22,8 +22,8 @@ const char *http_req_header(const struct http_request *req, const char *name)
 static att_err req_db(struct http_request *req)
 {
     if (req->db != NULL) return ATT_OK;
-    if (req->app->db == NULL) return ATT_E_DB;
-    return db_acquire(req->app->db, HTTP_DB_WAIT_MS, &req->db);
+    if (req->deps->db == NULL) return ATT_E_DB;
+    return db_acquire(req->deps->db, HTTP_DB_WAIT_MS, &req->db);
 }
 
 att_err http_req_db(struct http_request *req, struct http_response *resp, PGconn **out)
@@ -33,7 +33,7 @@ att_err http_req_db(struct http_request *req, struct http_response *resp, PGconn
         *out = req->db;
         return ATT_OK;
     }
-    if (req->app->db == NULL) return http_problem(resp, ATT_E_DB, NULL, "no database is configured");
+    if (req->deps->db == NULL) return http_problem(resp, ATT_E_DB, NULL, "no database is configured");
     if (e == ATT_E_UNAVAILABLE)
         return http_problem(resp, ATT_E_UNAVAILABLE, NULL, "no database connection became free within %d ms",
                             HTTP_DB_WAIT_MS);

@@ -56,7 +56,7 @@ enum MHD_Result http_queue(struct http_server *srv, struct req_ctx *rc, struct M
         ok &= MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store") == MHD_YES;
     ok &= MHD_add_response_header(r, "X-Content-Type-Options", "nosniff") == MHD_YES;
     /* while stopping, keep-alive clients must not send another request on this connection */
-    if (atomic_load(&srv->quiesced) || atomic_load(&srv->app->stopping))
+    if (atomic_load(&srv->quiesced) || atomic_load(srv->deps.stopping))
         ok &= MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close") == MHD_YES;
     if (!ok) log_warn("http", "could not add all response headers");
     rc->status = resp->status;
@@ -85,7 +85,7 @@ bool http_send_raw_413(struct http_server *srv, struct req_ctx *rc, struct MHD_C
     const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
     if (ci == NULL) return false;
     struct http_response resp = {0};
-    http_problem(&resp, ATT_E_TOO_LARGE, NULL, "the request body exceeds %ld bytes", srv->app->cfg.max_body_bytes);
+    http_problem(&resp, ATT_E_TOO_LARGE, NULL, "the request body exceeds %ld bytes", srv->deps.cfg->max_body_bytes);
     char head[256];
     int hl = snprintf(head, sizeof head,
                       "HTTP/1.1 413 Payload Too Large\r\nContent-Type: application/problem+json\r\n"

@@ -35,20 +35,20 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
     }
 }
 
-att_err http_server_start(struct app *app, http_server **out, char *err, size_t errlen)
+att_err http_server_start(const struct http_deps *deps, http_server **out, char *err, size_t errlen)
 {
     *out = NULL;
     if (sodium_init() < 0) {
         snprintf(err, errlen, "libsodium could not be initialised");
         return ATT_E_CRYPTO;
     }
-    const struct att_config *cfg = &app->cfg;
+    const struct att_config *cfg = deps->cfg;
     struct http_server *srv = calloc(1, sizeof *srv);
     if (srv == NULL) {
         snprintf(err, errlen, "out of memory");
         return ATT_E_NOMEM;
     }
-    srv->app = app;
+    srv->deps = *deps;
     srv->tls = cfg->tls_cert_file[0] != '\0';
     srv->raw_413 = !srv->tls; /* see send_raw_413 */
     pthread_mutex_init(&srv->lock, NULL);
@@ -79,7 +79,7 @@ att_err http_server_start(struct app *app, http_server **out, char *err, size_t 
 
     e = http_listen(cfg->listen_address, cfg->port, &srv->listen_fd, &srv->port, err, errlen);
     if (e != ATT_OK) goto fail;
-    if ((e = http_sse_open(app)) != ATT_OK) {
+    if ((e = http_sse_open(&srv->deps)) != ATT_OK) {
         snprintf(err, errlen, "the SSE hub could not start (is another HTTP server running in this process?)");
         close(srv->listen_fd);
         goto fail;

@@ -15,7 +15,7 @@
 #define LINGER_BYTES (1u << 20) /* body bytes read and dropped after an early 413 before closing */
 
 struct http_server {
-    struct app *app;              /* shared context (not owned) */
+    struct http_deps deps;        /* what handlers reach (copied at start; points at the daemon's) */
     struct MHD_Daemon *daemon;
     int listen_fd;                /* ours: bound here so bind errors are exact and the port known */
     uint16_t port;                /* bound port */

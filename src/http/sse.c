@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,7 +50,7 @@ static struct {
     bool running;               /* the thread exists */
     bool quit;                  /* the thread should end */
     atomic_bool stopping;       /* daemon stopping: streams end, new ones are refused */
-    struct app *app;
+    const struct http_deps *deps; /* the server's (outlives the hub) */
     unsigned count;             /* streams open or being opened */
     att_uuid opening[OPENING_MAX]; /* tokens of the streams being opened (slot reserved, not listed) */
     unsigned opening_n;
@@ -75,7 +76,7 @@ void http_sse_kick(void)
 
 static double ping_interval(void)
 {
-    int p = hub.app->cfg.sse_ping_s, half = hub.app->cfg.connection_timeout_s / 2;
+    int p = hub.deps->cfg->sse_ping_s, half = hub.deps->cfg->connection_timeout_s / 2;
     if (half < 1) half = 1;
     return p < half ? p : half;
 }
@@ -99,12 +100,12 @@ static bool append(struct sse_stream *s, const char *data, size_t n)
 static att_err fetch(struct sse_stream *s, uint64_t version)
 {
     PGconn *c;
-    att_err e = db_acquire(hub.app->db, DB_WAIT_MS, &c);
+    att_err e = db_acquire(hub.deps->db, DB_WAIT_MS, &c);
     if (e != ATT_OK) return e;
     struct event_row *rows = NULL;
     size_t n = 0;
     e = store_events_since_seq(c, s->cursor, PAGE_ROWS, &rows, &n);
-    db_release(hub.app->db, c);
+    db_release(hub.deps->db, c);
     if (e != ATT_OK) return e;
     for (size_t i = 0; e == ATT_OK && i < n; i++) {
         json_t *o = http_event_json(&rows[i], s->pseudonymous);
@@ -141,7 +142,7 @@ static ssize_t reader(void *cls, uint64_t pos, char *out, size_t max)
     struct sse_stream *s = cls;
     if (http_live_revoked(&s->live)) return MHD_CONTENT_READER_END_WITH_ERROR; /* nothing more, even buffered */
     if (s->off < s->len) return drain(s, out, max);
-    if (atomic_load(&hub.stopping) || atomic_load(&hub.app->stopping)) return MHD_CONTENT_READER_END_OF_STREAM;
+    if (atomic_load(&hub.stopping) || atomic_load(hub.deps->stopping)) return MHD_CONTENT_READER_END_OF_STREAM;
     double now = att_time_mono_s();
     uint64_t v = app_data_version();
     if ((s->need_query || v != s->seen_version) && now >= s->retry_at) {
@@ -209,20 +210,20 @@ static void *hub_main(void *arg)
     while (!hub.quit) {
         struct timespec dl = att_time_timespec(att_time_wall_us() + HUB_TICK_MS * 1000L); /* cv: default clock */
         pthread_cond_timedwait(&hub.cv, &hub.lock, &dl);
-        wake_due(atomic_load(&hub.stopping) || atomic_load(&hub.app->stopping));
+        wake_due(atomic_load(&hub.stopping) || atomic_load(hub.deps->stopping));
     }
     pthread_mutex_unlock(&hub.lock);
     return NULL;
 }
 
-att_err http_sse_open(struct app *app)
+att_err http_sse_open(const struct http_deps *deps)
 {
     pthread_mutex_lock(&hub.lock);
     if (hub.running) {
         pthread_mutex_unlock(&hub.lock);
         return ATT_E_INTERNAL; /* one HTTP server per process */
     }
-    hub.app = app;
+    hub.deps = deps;
     hub.quit = false;
     atomic_store(&hub.stopping, false);
     int rc = pthread_create(&hub.thread, NULL, hub_main, NULL);
@@ -277,7 +278,7 @@ att_err http_events_stream(struct http_request *req, struct http_response *resp)
     int64_t cursor = 0;
     if (last && !parse_last_id(last, &cursor))
         return http_problem(resp, ATT_E_BAD_PARAM, "Last-Event-ID", "Last-Event-ID must be an id this feed sent");
-    if (atomic_load(&hub.stopping) || atomic_load(&req->app->stopping))
+    if (atomic_load(&hub.stopping) || atomic_load(req->deps->stopping))
         return http_problem(resp, ATT_E_UNAVAILABLE, NULL, "the daemon is stopping");
 
     att_uuid token;
@@ -285,7 +286,7 @@ att_err http_events_stream(struct http_request *req, struct http_response *resp)
         return http_problem(resp, ATT_E_INTERNAL, NULL, "the event stream has no token to answer to");
 
     /* reserve a slot first: the limits hold however many requests race for them */
-    const struct att_config *cfg = &req->app->cfg;
+    const struct att_config *cfg = req->deps->cfg;
     pthread_mutex_lock(&hub.lock);
     unsigned mine = 0; /* streams of this token (one token must not take every slot) */
     for (struct sse_stream *o = hub.head; o; o = o->next)

@@ -66,7 +66,7 @@ att_err http_tokens_create(struct http_request *req, struct http_response *resp)
 
     char token[TOKEN_STR_MAX], id[ATT_UUID_STR];
     e = db_begin(c);
-    if (e == ATT_OK) e = store_token_create_ex(c, &req->app->token_key, name, role, pseudo, req->token->id, token, id);
+    if (e == ATT_OK) e = store_token_create_ex(c, req->deps->token_key, name, role, pseudo, req->token->id, token, id);
     if (e == ATT_OK) {
         e = http_audit(req, "token.create", "token", id, "ok", detail);
         if (e == ATT_OK) e = db_commit(c);

@@ -44,11 +44,11 @@ att_err http_image_body(const struct http_request *req, struct http_response *re
 att_err http_vision_acquire(struct http_request *req, struct http_response *resp, av_pipeline **out)
 {
     *out = NULL;
-    struct app *app = req->app;
-    if (!atomic_load(&app->models_ready) || app->vision == NULL)
+    const struct http_deps *d = req->deps;
+    if (!atomic_load(d->models_ready) || d->vision == NULL)
         return http_problem(resp, ATT_E_NOT_READY, NULL, "the face models are not loaded: %s",
-                            app->models_error[0] ? app->models_error : "loading has not finished");
-    att_err e = vpool_acquire(app->vision, HTTP_VISION_WAIT_MS, out);
+                            d->models_error[0] ? d->models_error : "loading has not finished");
+    att_err e = vpool_acquire(d->vision, HTTP_VISION_WAIT_MS, out);
     if (e == ATT_E_UNAVAILABLE)
         return http_problem(resp, e, NULL, "no face pipeline became free within %d ms; retry later", HTTP_VISION_WAIT_MS);
     if (e != ATT_OK) return http_problem(resp, e, NULL, "no face pipeline could be borrowed");
