@@ -48,9 +48,11 @@ static enum MHD_Result refuse(struct http_server *srv, struct req_ctx *rc, struc
     return MHD_YES;
 }
 
-static bool takes_body(const char *method)
+/* The body policy: GET and HEAD read none; DELETE only where its route reads one (a reason). */
+static bool takes_body(const char *method, const struct http_route *route)
 {
-    return strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0 && strcmp(method, "DELETE") != 0;
+    if (strcmp(method, "DELETE") == 0) return route->delete_body;
+    return strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0;
 }
 
 /* Seconds left of the body's deadline (body_deadline_s from the request's headers), at least 0. */
@@ -92,9 +94,9 @@ static enum MHD_Result begin(struct http_server *srv, struct req_ctx *rc, struct
         return refuse(srv, rc, conn, &resp);
     }
 
-    /* GET, HEAD and DELETE take no body: one announced is refused from the headers, before a byte
-     * of it is read, and the connection closes (nobody parks megabytes on a route that reads none). */
-    if (rc->has_body && !takes_body(req->method)) {
+    /* GET, HEAD and most DELETEs take no body: one announced is refused from the headers, before a
+     * byte of it is read, and the connection closes (nobody parks megabytes on a route that reads none). */
+    if (rc->has_body && !takes_body(req->method, rc->route)) {
         http_problem(&resp, ATT_E_TOO_LARGE, NULL, "%s %s takes no request body", req->method, req->path);
         rc->answered_early = true;
         return http_queue_problem(srv, rc, conn, &resp);

@@ -24,7 +24,9 @@ static att_err db_check(db_pool *db)
 {
     pthread_mutex_lock(&ready_db.lock);
     double now = att_time_mono_s();
-    if (ready_db.db != db || ready_db.checked == 0 || now - ready_db.checked >= READY_DB_TTL_S) {
+    /* only a healthy answer is reused: a failing one is checked again so recovery shows at once */
+    if (ready_db.db != db || ready_db.checked == 0 || ready_db.result != ATT_OK ||
+        now - ready_db.checked >= READY_DB_TTL_S) {
         ready_db.result = db_ping(db);
         ready_db.db = db;
         ready_db.checked = att_time_mono_s();

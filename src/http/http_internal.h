@@ -87,6 +87,8 @@ struct http_route {
     http_handler handler;
     bool pseudonym_ok;         /* a pseudonymous token may call it (it reveals no identity, or the
                                   handler replaces identities by pseudonyms); false: 403 for them */
+    bool delete_body;          /* a DELETE whose handler reads a body (the void reason); every other
+                                  DELETE, GET and HEAD is refused a body from its headers */
 };
 
 /* ---- response helpers (problem.c) ------------------------------------------------------------ */

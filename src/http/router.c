@@ -6,57 +6,58 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Last column: pseudonym_ok (see http_internal.h); rows without it are refused to pseudonymous
+/* Last columns: delete_body (only a punch void reads a body on DELETE), and before it pseudonym_ok
+ * (see http_internal.h); rows without pseudonym_ok are refused to pseudonymous
  * tokens. A route reading people's data must pseudonymise it (http_event_json) before setting it.
  * First match wins: list a literal path ("/people/search") before a pattern that would also match
  * it ("/people/{id}"). */
 static const struct http_route routes[] = {
     /* probes: no authentication, cheap */
-    {"GET", "/healthz", ROLE_NONE, http_health_get, true},
-    {"GET", "/readyz", ROLE_NONE, http_ready_get, true},
+    {"GET", "/healthz", ROLE_NONE, http_health_get, true, false},
+    {"GET", "/readyz", ROLE_NONE, http_ready_get, true, false},
     /* identity of the presented token */
-    {"GET", "/api/v1/whoami", ROLE_HR, http_whoami_get, true},
+    {"GET", "/api/v1/whoami", ROLE_HR, http_whoami_get, true, false},
     /* API tokens (tokens.c) */
-    {"GET", "/api/v1/tokens", ROLE_ADMIN, http_tokens_list, false},
-    {"POST", "/api/v1/tokens", ROLE_ADMIN, http_tokens_create, false},
-    {"DELETE", "/api/v1/tokens/{id}", ROLE_ADMIN, http_tokens_delete, false},
+    {"GET", "/api/v1/tokens", ROLE_ADMIN, http_tokens_list, false, false},
+    {"POST", "/api/v1/tokens", ROLE_ADMIN, http_tokens_create, false, false},
+    {"DELETE", "/api/v1/tokens/{id}", ROLE_ADMIN, http_tokens_delete, false, false},
     /* attendance events (events.c) */
-    {"GET", "/api/v1/events", ROLE_HR, http_events_list, true},
-    {"GET", "/api/v1/events/stream", ROLE_HR, http_events_stream, true},
+    {"GET", "/api/v1/events", ROLE_HR, http_events_list, true, false},
+    {"GET", "/api/v1/events/stream", ROLE_HR, http_events_stream, true, false},
     /* manual corrections (punches.c): typed at a desk, written straight to the database */
-    {"POST", "/api/v1/punches", ROLE_HR, http_punches_create, false},
-    {"DELETE", "/api/v1/punches/{id}", ROLE_HR, http_punches_void, false},
+    {"POST", "/api/v1/punches", ROLE_HR, http_punches_create, false, false},
+    {"DELETE", "/api/v1/punches/{id}", ROLE_HR, http_punches_void, false, true},
     /* Prometheus metrics (metrics.c): a token like the rest of the API, see docs/api.md */
-    {"GET", "/metrics", ROLE_HR, http_metrics_get, true},
+    {"GET", "/metrics", ROLE_HR, http_metrics_get, true, false},
     /* cameras (cameras.c): admin writes, hr may read */
-    {"GET", "/api/v1/cameras", ROLE_HR, http_cameras_list, false},
-    {"POST", "/api/v1/cameras", ROLE_ADMIN, http_cameras_create, false},
-    {"GET", "/api/v1/cameras/{id}", ROLE_HR, http_cameras_get, false},
-    {"PATCH", "/api/v1/cameras/{id}", ROLE_ADMIN, http_cameras_update, false},
-    {"DELETE", "/api/v1/cameras/{id}", ROLE_ADMIN, http_cameras_delete, false},
+    {"GET", "/api/v1/cameras", ROLE_HR, http_cameras_list, false, false},
+    {"POST", "/api/v1/cameras", ROLE_ADMIN, http_cameras_create, false, false},
+    {"GET", "/api/v1/cameras/{id}", ROLE_HR, http_cameras_get, false, false},
+    {"PATCH", "/api/v1/cameras/{id}", ROLE_ADMIN, http_cameras_update, false, false},
+    {"DELETE", "/api/v1/cameras/{id}", ROLE_ADMIN, http_cameras_delete, false, false},
     /* the roster (people.c, faces.c): admin writes, hr reads; identification and the audit log */
-    {"GET", "/api/v1/people", ROLE_HR, http_people_list, false},
-    {"POST", "/api/v1/people", ROLE_ADMIN, http_people_create, false},
-    {"GET", "/api/v1/people/{id}", ROLE_HR, http_people_get, false},
-    {"PATCH", "/api/v1/people/{id}", ROLE_ADMIN, http_people_update, false},
-    {"DELETE", "/api/v1/people/{id}", ROLE_ADMIN, http_people_erase, false},
-    {"GET", "/api/v1/people/{id}/faces", ROLE_HR, http_faces_list, false},
-    {"POST", "/api/v1/people/{id}/faces", ROLE_ADMIN, http_faces_enrol, false},
-    {"DELETE", "/api/v1/people/{id}/faces/{face_id}", ROLE_ADMIN, http_faces_delete, false},
-    {"POST", "/api/v1/identify", ROLE_HR, http_identify, false},
-    {"GET", "/api/v1/audit", ROLE_ADMIN, http_audit_list, false},
+    {"GET", "/api/v1/people", ROLE_HR, http_people_list, false, false},
+    {"POST", "/api/v1/people", ROLE_ADMIN, http_people_create, false, false},
+    {"GET", "/api/v1/people/{id}", ROLE_HR, http_people_get, false, false},
+    {"PATCH", "/api/v1/people/{id}", ROLE_ADMIN, http_people_update, false, false},
+    {"DELETE", "/api/v1/people/{id}", ROLE_ADMIN, http_people_erase, false, false},
+    {"GET", "/api/v1/people/{id}/faces", ROLE_HR, http_faces_list, false, false},
+    {"POST", "/api/v1/people/{id}/faces", ROLE_ADMIN, http_faces_enrol, false, false},
+    {"DELETE", "/api/v1/people/{id}/faces/{face_id}", ROLE_ADMIN, http_faces_delete, false, false},
+    {"POST", "/api/v1/identify", ROLE_HR, http_identify, false, false},
+    {"GET", "/api/v1/audit", ROLE_ADMIN, http_audit_list, false, false},
     /* shifts and schedules (shifts.c): admin writes, hr reads; the attendance report (attendance.c) */
-    {"GET", "/api/v1/shifts", ROLE_HR, http_shifts_list, false},
-    {"POST", "/api/v1/shifts", ROLE_ADMIN, http_shifts_create, false},
-    {"GET", "/api/v1/shifts/{id}", ROLE_HR, http_shifts_get, false},
-    {"PATCH", "/api/v1/shifts/{id}", ROLE_ADMIN, http_shifts_update, false},
-    {"DELETE", "/api/v1/shifts/{id}", ROLE_ADMIN, http_shifts_delete, false},
-    {"GET", "/api/v1/schedules", ROLE_HR, http_schedules_list, false},
-    {"POST", "/api/v1/schedules", ROLE_ADMIN, http_schedules_create, false},
-    {"GET", "/api/v1/schedules/{id}", ROLE_HR, http_schedules_get, false},
-    {"PATCH", "/api/v1/schedules/{id}", ROLE_ADMIN, http_schedules_update, false},
-    {"DELETE", "/api/v1/schedules/{id}", ROLE_ADMIN, http_schedules_delete, false},
-    {"GET", "/api/v1/attendance", ROLE_HR, http_attendance_get, false},
+    {"GET", "/api/v1/shifts", ROLE_HR, http_shifts_list, false, false},
+    {"POST", "/api/v1/shifts", ROLE_ADMIN, http_shifts_create, false, false},
+    {"GET", "/api/v1/shifts/{id}", ROLE_HR, http_shifts_get, false, false},
+    {"PATCH", "/api/v1/shifts/{id}", ROLE_ADMIN, http_shifts_update, false, false},
+    {"DELETE", "/api/v1/shifts/{id}", ROLE_ADMIN, http_shifts_delete, false, false},
+    {"GET", "/api/v1/schedules", ROLE_HR, http_schedules_list, false, false},
+    {"POST", "/api/v1/schedules", ROLE_ADMIN, http_schedules_create, false, false},
+    {"GET", "/api/v1/schedules/{id}", ROLE_HR, http_schedules_get, false, false},
+    {"PATCH", "/api/v1/schedules/{id}", ROLE_ADMIN, http_schedules_update, false, false},
+    {"DELETE", "/api/v1/schedules/{id}", ROLE_ADMIN, http_schedules_delete, false, false},
+    {"GET", "/api/v1/attendance", ROLE_HR, http_attendance_get, false, false},
 };
 #define NROUTES (sizeof routes / sizeof routes[0])
 
