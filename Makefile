@@ -95,7 +95,8 @@ models:
 	models/fetch
 
 # ---- tests -----------------------------------------------------------------
-# `make check` is the README's test command: packages, models, then the suite twice (plain and ASan+UBSan).
+# `make check` is the README's test command: packages, models, the format check, then the suite twice
+# (plain and ASan+UBSan).
 TEST_ENV = ATTENDD_DATA=$(DATA) ATTENDD_MODELS_DIR=$(MODELS) ATTENDD_BUILD=$(abspath $(BUILD)) \
            ATTENDD_SRCDIR=$(CURDIR) ATTENDD_PG_BINDIR=$(PG_BINDIR) \
            ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
@@ -105,6 +106,7 @@ test: $(BINS) $(BUILD)/attendd-tests
 	$(TEST_ENV) $(BUILD)/attendd-tests
 
 check: deps models
+	$(MAKE) format-check
 	$(MAKE) test
 ifeq ($(ASAN),1)
 	$(MAKE) BUILD=$(BUILD)/asan SANITIZE=1 test

@@ -93,7 +93,7 @@ static int run(size_t n, bool portable)
     gal_set_kernels(g, gal_kernels_select(portable));
     bool keep = n <= ACCURACY_MAX;
     float *copy = keep ? malloc(sizeof(float) * GAL_DIM * n) : NULL;
-    float (*probe_base)[GAL_DIM] = malloc(sizeof(float[GAL_DIM]) * QUERIES);
+    float(*probe_base)[GAL_DIM] = malloc(sizeof(float[GAL_DIM]) * QUERIES);
     if ((keep && !copy) || !probe_base) return 1;
     char p[ATT_UUID_STR], f[ATT_UUID_STR];
     float v[GAL_DIM];
@@ -118,7 +118,7 @@ static int run(size_t n, bool portable)
     double load_ms = now_ms() - t0;
 
     /* probes: 2/3 near an enrolled template (cosine 0.45..0.9), 1/3 strangers */
-    float (*q)[GAL_DIM] = malloc(sizeof(float[GAL_DIM]) * QUERIES);
+    float(*q)[GAL_DIM] = malloc(sizeof(float[GAL_DIM]) * QUERIES);
     for (int i = 0; i < QUERIES; i++) {
         if (i % 3 == 0) rand_unit(q[i]);
         else at_cosine(probe_base[i], 0.45 + 0.45 * rng_unit(), q[i]);
@@ -140,8 +140,8 @@ static int run(size_t n, bool portable)
     }
     printf("%9zu  %8.3f ms  %8.3f ms  %8.3f ms  %8.3f ms  %8.3f ms  %8.0f  %-6s  %s  (load %.1f s)\n", n,
            pct(t1, QUERIES, 0.5), pct(t1, QUERIES, 0.95), pct(c1, QUERIES, 0.5), pct(c1, QUERIES, 0.95),
-           pct(t5, QUERIES, 0.5), (double)gal_bytes(g) / (double)gal_face_count(g),
-           gal_locked(g) ? "yes" : "no", portable ? "portable" : gal_kernel_name(), load_ms / 1e3);
+           pct(t5, QUERIES, 0.5), (double)gal_bytes(g) / (double)gal_face_count(g), gal_locked(g) ? "yes" : "no",
+           portable ? "portable" : gal_kernel_name(), load_ms / 1e3);
 
     if (keep) {
         /* exact float32 top-1 (best face per person = best face overall for top-1) vs the gallery's */
@@ -208,10 +208,9 @@ int main(int argc, char **argv)
         sizes[ns++] = 100000;
         sizes[ns++] = 1000000;
     }
-    printf("gallery search, 512-d, single thread, %d queries each (top-1 target: 100k < 3 ms, 1M < 30 ms)\n",
-           QUERIES);
-    printf("%9s  %11s  %11s  %11s  %11s  %11s  %8s  %-6s  %s\n", "templates", "top1 median", "top1 p95",
-           "cpu median", "cpu p95", "top5 median", "B/tmpl", "locked", "kernel");
+    printf("gallery search, 512-d, single thread, %d queries each (top-1 target: 100k < 3 ms, 1M < 30 ms)\n", QUERIES);
+    printf("%9s  %11s  %11s  %11s  %11s  %11s  %8s  %-6s  %s\n", "templates", "top1 median", "top1 p95", "cpu median",
+           "cpu p95", "top5 median", "B/tmpl", "locked", "kernel");
     for (size_t i = 0; i < ns; i++)
         if (sizes[i] >= QUERIES && run(sizes[i], portable) != 0) return 1;
     return 0;

@@ -49,7 +49,7 @@ static double cpu_s(void)
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
-           ru.ru_stime.tv_usec / 1e6;
+        ru.ru_stime.tv_usec / 1e6;
 }
 
 static void die(const char *what, const char *why)
@@ -159,7 +159,10 @@ static double origin_of(const char *text, const char *id)
  * machine shared with other jobs. Polled during the run: a thread's time leaves /proc when it ends
  * (FFmpeg's threads end with their stream), so the last value seen per thread is kept. */
 #define MAX_TIDS 2048
-static struct { int tid, kind; double sec; } g_tids[MAX_TIDS];
+static struct {
+    int tid, kind;
+    double sec;
+} g_tids[MAX_TIDS];
 static size_t g_ntids;
 
 static void thread_cpu_poll(void)
@@ -207,10 +210,8 @@ static double thread_cpu(int kind)
 static double series_of(const char *text, const char *name, const char *id, const char *stage)
 {
     char key[256];
-    if (*stage)
-        snprintf(key, sizeof key, "%s{camera=\"%s\",stage=\"%s\"} ", name, id, stage);
-    else
-        snprintf(key, sizeof key, "%s{camera=\"%s\"} ", name, id);
+    if (*stage) snprintf(key, sizeof key, "%s{camera=\"%s\",stage=\"%s\"} ", name, id, stage);
+    else snprintf(key, sizeof key, "%s{camera=\"%s\"} ", name, id);
     const char *p = strstr(text, key);
     return p ? atof(p + strlen(key)) : 0;
 }
@@ -277,7 +278,8 @@ int main(int argc, char **argv)
         enrol(c, data, models, g);
         for (int i = 0; i < n; i++) {
             char sql[128];
-            snprintf(sql, sizeof sql, "INSERT INTO cameras (name, url) VALUES ('bench-%d', 'rtsp://x/%d') RETURNING id", i, i);
+            snprintf(sql, sizeof sql, "INSERT INTO cameras (name, url) VALUES ('bench-%d', 'rtsp://x/%d') RETURNING id",
+                     i, i);
             PGresult *res = PQexec(c, sql);
             if (PQresultStatus(res) != PGRES_TUPLES_OK) die("database", PQerrorMessage(c));
             snprintf(cams.id[i], ATT_UUID_STR, "%s", PQgetvalue(res, 0, 0));
@@ -398,7 +400,8 @@ int main(int argc, char **argv)
                 double ts = atof(PQgetvalue(res, k, 1)) - origin, ins = atof(PQgetvalue(res, k, 2));
                 int found = -1;
                 for (size_t j = 0; j < g_nw; j++)
-                    if (!strcmp(g_w[j].label, label) && ts >= g_w[j].t - 0.25 && ts <= g_w[j].t_end + 0.25) found = (int)j;
+                    if (!strcmp(g_w[j].label, label) && ts >= g_w[j].t - 0.25 && ts <= g_w[j].t_end + 0.25)
+                        found = (int)j;
                 if (found < 0 || hit[found]) {
                     falses++;
                     continue;
@@ -417,10 +420,8 @@ int main(int argc, char **argv)
     }
     qsort(lat, nl, sizeof lat[0], cmp_d);
     char passes_s[32], p50[16] = "-", p95[16] = "-";
-    if (decode_only)
-        snprintf(passes_s, sizeof passes_s, "-");
-    else
-        snprintf(passes_s, sizeof passes_s, "%d/%d", passes, want);
+    if (decode_only) snprintf(passes_s, sizeof passes_s, "-");
+    else snprintf(passes_s, sizeof passes_s, "%d/%d", passes, want);
     if (nl) {
         snprintf(p50, sizeof p50, "%+.2fs", lat[nl / 2]);
         snprintf(p95, sizeof p95, "%+.2fs", lat[(size_t)ceil(0.95 * (double)nl) - 1]);
@@ -428,7 +429,8 @@ int main(int argc, char **argv)
     char false_s[16] = "-";
     if (!decode_only) snprintf(false_s, sizeof false_s, "%d", falses);
     double cpu_cam = 100.0 * cpu / wall / n, dec_cam = 100.0 * cpu_cap / wall / n;
-    char anl_cam[16] = "-", ceiling[16] = "-", anl[16] = "-", idle_s[16] = "-", det[16] = "-", rc[16] = "-", rms[16] = "-";
+    char anl_cam[16] = "-", ceiling[16] = "-", anl[16] = "-", idle_s[16] = "-", det[16] = "-", rc[16] = "-",
+         rms[16] = "-";
     if (decode_only) {
         /* cameras the whole machine could decode at this cost per camera */
         snprintf(ceiling, sizeof ceiling, "%.0f", sysconf(_SC_NPROCESSORS_ONLN) * 100.0 / cpu_cam);
@@ -445,8 +447,9 @@ int main(int argc, char **argv)
            p50, p95, dec_cam, anl_cam, ceiling, anl, idle_s, det, rc, rms);
     fflush(stdout);
     for (size_t j = 0; j < g_nw; j++) /* which passes, for the next person to look at it */
-        if (missed[j]) fprintf(stderr, "bench_pipeline: N=%d: pass %s [%.1f, %.1f] missed on %d camera(s)\n", n,
-                               g_w[j].label, g_w[j].t, g_w[j].t_end, missed[j]);
+        if (missed[j])
+            fprintf(stderr, "bench_pipeline: N=%d: pass %s [%.1f, %.1f] missed on %d camera(s)\n", n, g_w[j].label,
+                    g_w[j].t, g_w[j].t_end, missed[j]);
     (void)in;
     for (int i = 0; i < n; i++) cap_camera_free(cams.cam[i]);
     pipeline_free(p);

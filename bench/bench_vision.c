@@ -20,17 +20,17 @@ struct bench {
     const av_models *models;
     unsigned flags;
     av_image *f1080, *f720;
-    av_face faces[MAXF];   /* faces of the 1080p frame, with landmarks */
+    av_face faces[MAXF]; /* faces of the 1080p frame, with landmarks */
     size_t nfaces;
-    av_crop crops[16];     /* aligned crops, cycled to 16 */
+    av_crop crops[16]; /* aligned crops, cycled to 16 */
     int quick;
 };
 
 struct stage {
     const char *name;
     const char *note;
-    int per;               /* items per run (faces), for ms/face; 1 = ms/frame */
-    int reps;              /* runs per measurement */
+    int per;  /* items per run (faces), for ms/face; 1 = ms/frame */
+    int reps; /* runs per measurement */
     void (*run)(struct bench *b, av_pipeline *p);
 };
 

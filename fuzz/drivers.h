@@ -29,12 +29,12 @@
 #include "src/store/cursor.h"
 
 /* A broken invariant is a crash on purpose: libFuzzer keeps the input, the replay test fails. */
-#define FZ_CHECK(cond)                                                                            \
-    do {                                                                                          \
-        if (!(cond)) {                                                                            \
-            fprintf(stderr, "%s:%d: fuzz invariant failed: %s\n", __FILE__, __LINE__, #cond);     \
-            abort();                                                                              \
-        }                                                                                         \
+#define FZ_CHECK(cond)                                                                        \
+    do {                                                                                      \
+        if (!(cond)) {                                                                        \
+            fprintf(stderr, "%s:%d: fuzz invariant failed: %s\n", __FILE__, __LINE__, #cond); \
+            abort();                                                                          \
+        }                                                                                     \
     } while (0)
 
 /* The punch route's "now" (2025-01-01T00:00:00Z): a fixed clock keeps every run reproducible. */
@@ -46,9 +46,18 @@
 /* ---- (a) JSON bodies of the write routes ------------------------------------------------------- */
 
 enum fz_route {
-    FZ_PEOPLE_CREATE, FZ_PEOPLE_UPDATE, FZ_CAMERAS_CREATE, FZ_CAMERAS_UPDATE, FZ_TOKENS_CREATE,
-    FZ_PUNCHES_CREATE, FZ_SHIFTS_CREATE, FZ_SHIFTS_UPDATE, FZ_SCHEDULES_CREATE, FZ_SCHEDULES_UPDATE,
-    FZ_MULTIPART, FZ_ROUTES
+    FZ_PEOPLE_CREATE,
+    FZ_PEOPLE_UPDATE,
+    FZ_CAMERAS_CREATE,
+    FZ_CAMERAS_UPDATE,
+    FZ_TOKENS_CREATE,
+    FZ_PUNCHES_CREATE,
+    FZ_SHIFTS_CREATE,
+    FZ_SHIFTS_UPDATE,
+    FZ_SCHEDULES_CREATE,
+    FZ_SCHEDULES_UPDATE,
+    FZ_MULTIPART,
+    FZ_ROUTES
 };
 
 /* A refused body is a 4xx problem+json naming an error code, never a 5xx. */
@@ -154,8 +163,7 @@ static inline att_err fz_json_body(const uint8_t *data, size_t size)
         break;
     }
     case FZ_SHIFTS_CREATE:
-    case FZ_SHIFTS_UPDATE:
-    {
+    case FZ_SHIFTS_UPDATE: {
         struct shift_body sb;
         e = http_shifts_body(&resp, body, n, route == FZ_SHIFTS_CREATE, &json, &sb);
         if (e == ATT_OK) {
@@ -180,8 +188,7 @@ static inline att_err fz_json_body(const uint8_t *data, size_t size)
         e = fz_multipart(body, n);
         free(body);
         return e;
-    case FZ_ROUTES:
-        break;
+    case FZ_ROUTES: break;
     }
     if (e == ATT_OK) {
         FZ_CHECK(resp.status == 0 && resp.body == NULL);
@@ -321,8 +328,10 @@ static inline bool fz_query(const uint8_t *data, size_t size)
     bool ok = false;
     switch (which) {
     case FZ_CURSOR: { /* every kind with the key length its list uses */
-        static const struct { enum cursor_kind kind; size_t keylen; } kinds[] = {
-            {CURSOR_PEOPLE, 16}, {CURSOR_AUDIT, 8}, {CURSOR_EVENTS, 16}};
+        static const struct {
+            enum cursor_kind kind;
+            size_t keylen;
+        } kinds[] = {{CURSOR_PEOPLE, 16}, {CURSOR_AUDIT, 8}, {CURSOR_EVENTS, 16}};
         for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
             char ts[CURSOR_TS_TEXT];
             struct cursor_pos pos;
@@ -335,7 +344,7 @@ static inline bool fz_query(const uint8_t *data, size_t size)
         break;
     }
     case FZ_CURSOR_ENCODE: { /* bytes as a position: what the API hands out must come back */
-        if (n < 9) break; /* 8 bytes of microseconds, a key length, the key */
+        if (n < 9) break;    /* 8 bytes of microseconds, a key length, the key */
         int64_t micros = 0;
         memcpy(&micros, data + 1, 8);
         size_t keylen = (size_t)data[9] % (CURSOR_KEY_MAX + 1);
@@ -391,8 +400,7 @@ static inline bool fz_query(const uint8_t *data, size_t size)
         FZ_CHECK(ok ? v == 0 || v == 1 : v == -7);
         break;
     }
-    case FZ_PARAMS:
-        break;
+    case FZ_PARAMS: break;
     }
     free(s);
     return ok;

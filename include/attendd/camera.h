@@ -13,18 +13,18 @@
 
 /* A region of interest: only faces inside it are analysed. */
 struct camera_roi {
-    int x, y, w, h;               /* frame pixels, top-left origin; w, h > 0 */
+    int x, y, w, h; /* frame pixels, top-left origin; w, h > 0 */
 };
 
 struct camera_def {
-    char id[ATT_UUID_STR];        /* the camera's uuid (cameras.id) */
-    char name[CAMERA_NAME_MAX];   /* unique display name */
-    char url[CAMERA_URL_MAX];     /* rtsp://…, absolute file path, or /dev/videoN (may hold credentials) */
-    enum camera_role role;        /* in, out or auto */
-    double analysis_fps;          /* frames per second analysed */
-    bool enabled;                 /* capture runs */
-    bool has_roi;                 /* roi valid */
-    struct camera_roi roi;        /* region of interest, frame pixels */
+    char id[ATT_UUID_STR];      /* the camera's uuid (cameras.id) */
+    char name[CAMERA_NAME_MAX]; /* unique display name */
+    char url[CAMERA_URL_MAX];   /* rtsp://…, absolute file path, or /dev/videoN (may hold credentials) */
+    enum camera_role role;      /* in, out or auto */
+    double analysis_fps;        /* frames per second analysed */
+    bool enabled;               /* capture runs */
+    bool has_roi;               /* roi valid */
+    struct camera_roi roi;      /* region of interest, frame pixels */
 };
 
 #endif

@@ -27,11 +27,11 @@
 extern "C" {
 #endif
 
-#define CAP_URL_MAX        2048  /* longest accepted source URL or path, bytes (excl. NUL) */
-#define CAP_NAME_MAX       64    /* camera name kept for logs, bytes incl. NUL (longer: cut) */
-#define CAP_ERR_MAX        256   /* last_error text, bytes incl. NUL */
-#define CAP_FPS_MIN        0.5   /* analysis_fps range */
-#define CAP_FPS_MAX        30.0
+#define CAP_URL_MAX 2048 /* longest accepted source URL or path, bytes (excl. NUL) */
+#define CAP_NAME_MAX 64  /* camera name kept for logs, bytes incl. NUL (longer: cut) */
+#define CAP_ERR_MAX 256  /* last_error text, bytes incl. NUL */
+#define CAP_FPS_MIN 0.5  /* analysis_fps range */
+#define CAP_FPS_MAX 30.0
 
 /* ---- process set-up ------------------------------------------------------------------------ */
 
@@ -64,22 +64,22 @@ att_err cap_allow_set(const char *cidrs, char *err, size_t errlen);
 /* ---- URLs ----------------------------------------------------------------------------------- */
 
 enum cap_source_kind {
-    CAP_SRC_RTSP = 1,    /* rtsp:// or rtsps:// */
-    CAP_SRC_FILE = 2,    /* absolute path to a video file, played at its native rate */
-    CAP_SRC_V4L2 = 3     /* /dev/videoN */
+    CAP_SRC_RTSP = 1, /* rtsp:// or rtsps:// */
+    CAP_SRC_FILE = 2, /* absolute path to a video file, played at its native rate */
+    CAP_SRC_V4L2 = 3  /* /dev/videoN */
 };
 
 /* A camera source split once. Validation, redaction, the network policy and the RTSP pre-flight all
  * read this one split, so they cannot disagree about where the credentials or the host are. */
 struct cap_url {
-    enum cap_source_kind kind;   /* what the source is */
-    int tls;                     /* rtsps:// */
-    size_t userinfo_len;         /* bytes of "user[:password]" after "://" (0: none); ends at the URL's
+    enum cap_source_kind kind;         /* what the source is */
+    int tls;                           /* rtsps:// */
+    size_t userinfo_len;               /* bytes of "user[:password]" after "://" (0: none); ends at the URL's
                                     last '@', and holds no '/', '?', '#', '@' or other reserved byte */
     size_t hostport_off, hostport_len; /* "host[:port]" as written (RTSP) */
-    size_t rest_off;             /* where the path and query start (RTSP; == strlen when none) */
-    char host[256];              /* host name or address, IPv6 without its brackets (RTSP) */
-    char port[6];                /* port digits, the scheme's default (554, rtsps 322) when absent */
+    size_t rest_off;                   /* where the path and query start (RTSP; == strlen when none) */
+    char host[256];                    /* host name or address, IPv6 without its brackets (RTSP) */
+    char port[6];                      /* port digits, the scheme's default (554, rtsps 322) when absent */
 };
 
 /* Split and check a camera source: rtsp://[user[:pass]@]host[:port][/path][?query] (rtsps:// too), an
@@ -108,19 +108,19 @@ att_err cap_text_redact(const char *text, char *out, size_t outlen);
 /* ---- frames --------------------------------------------------------------------------------- */
 
 typedef struct cap_frame {
-    att_uuid camera_id;          /* the camera's id (cfg.id), opaque to capture */
-    uint64_t tag;                /* cfg.tag: an integer the owner chose (e.g. its slot number) */
-    uint32_t session;            /* 1 for the camera's first successful open, +1 per reconnect */
-    uint64_t frame_no;           /* decoded frame number in this session, 0 = first */
-    uint64_t seq;                /* sampled-frame number on this camera, 1, 2, ... (all sessions) */
-    int64_t stream_ms;           /* stream position, ms since the first frame of this session
+    att_uuid camera_id; /* the camera's id (cfg.id), opaque to capture */
+    uint64_t tag;       /* cfg.tag: an integer the owner chose (e.g. its slot number) */
+    uint32_t session;   /* 1 for the camera's first successful open, +1 per reconnect */
+    uint64_t frame_no;  /* decoded frame number in this session, 0 = first */
+    uint64_t seq;       /* sampled-frame number on this camera, 1, 2, ... (all sessions) */
+    int64_t stream_ms;  /* stream position, ms since the first frame of this session
                                     (from the stream's timestamps; keeps growing across file loops) */
-    int64_t mono_us;             /* CLOCK_MONOTONIC when decoded, µs */
-    int64_t wall_us;             /* CLOCK_REALTIME when decoded, µs since the epoch UTC */
-    int width, height;           /* pixels */
-    size_t stride;               /* bytes per row, >= width * 3 */
-    uint8_t *bgr;                /* 8-bit BGR, owned by the frame (av_image_wrap_bgr() it) */
-    int has_roi;                 /* roi valid (the camera's ROI when the frame was sampled,
+    int64_t mono_us;    /* CLOCK_MONOTONIC when decoded, µs */
+    int64_t wall_us;    /* CLOCK_REALTIME when decoded, µs since the epoch UTC */
+    int width, height;  /* pixels */
+    size_t stride;      /* bytes per row, >= width * 3 */
+    uint8_t *bgr;       /* 8-bit BGR, owned by the frame (av_image_wrap_bgr() it) */
+    int has_roi;        /* roi valid (the camera's ROI when the frame was sampled,
                                     clipped to the frame) */
     struct camera_roi roi;
 } cap_frame;
@@ -136,7 +136,7 @@ void cap_frame_free(cap_frame *f);
 /* ---- queue ---------------------------------------------------------------------------------- */
 
 typedef struct cap_frame_queue cap_frame_queue;
-typedef struct cap_lane cap_lane;   /* one producer's (camera's) part of a queue */
+typedef struct cap_lane cap_lane; /* one producer's (camera's) part of a queue */
 
 /* lane_capacity: frames each lane holds before dropping its oldest (1..64; 2 suggested: one being
  * replaced while one waits keeps latency lowest and memory at 2 frames per camera). */
@@ -163,12 +163,12 @@ att_err cap_queue_push(cap_lane *l, cap_frame *f, int *dropped);
 att_err cap_queue_pop(cap_frame_queue *q, int timeout_ms, cap_frame **out);
 
 struct cap_queue_stats {
-    uint64_t pushed;             /* frames accepted by push */
-    uint64_t popped;             /* frames handed to consumers */
-    uint64_t dropped;            /* oldest frames dropped because a lane was full */
-    uint64_t discarded;          /* frames freed with their lane, or refused after close */
-    size_t depth;                /* frames waiting now */
-    size_t lanes;                /* lanes attached */
+    uint64_t pushed;    /* frames accepted by push */
+    uint64_t popped;    /* frames handed to consumers */
+    uint64_t dropped;   /* oldest frames dropped because a lane was full */
+    uint64_t discarded; /* frames freed with their lane, or refused after close */
+    size_t depth;       /* frames waiting now */
+    size_t lanes;       /* lanes attached */
 };
 void cap_queue_get_stats(cap_frame_queue *q, struct cap_queue_stats *st);
 /* A lane's own counters (pushed, popped, dropped, discarded, depth; lanes = 1). */
@@ -177,35 +177,35 @@ void cap_lane_get_stats(cap_lane *l, struct cap_queue_stats *st);
 /* ---- cameras -------------------------------------------------------------------------------- */
 
 enum cap_state {
-    CAP_CONNECTING = 0,          /* first open since start/enable in progress */
-    CAP_STREAMING,               /* frames arriving */
-    CAP_RECONNECTING,            /* stream ended, stalled or could not be opened: backing off and
+    CAP_CONNECTING = 0, /* first open since start/enable in progress */
+    CAP_STREAMING,      /* frames arriving */
+    CAP_RECONNECTING,   /* stream ended, stalled or could not be opened: backing off and
                                     retrying (last_error says why); also a non-looping file that
                                     reached its end (ended = 1, no retry) */
-    CAP_DISABLED,                /* enabled = 0: no connection held */
-    CAP_ERROR                    /* error_after attempts in a row failed to produce a frame; still
+    CAP_DISABLED,       /* enabled = 0: no connection held */
+    CAP_ERROR           /* error_after attempts in a row failed to produce a frame; still
                                     retrying with backoff, last_error says why */
 };
 /* "connecting", "streaming", "reconnecting", "disabled", "error". Never NULL. */
 const char *cap_state_name(enum cap_state s);
 
 struct cap_camera_cfg {
-    const char *url;             /* required; validated by cap_url_validate(); copied */
-    const char *name;            /* for logs and thread names; NULL = "camera"; copied */
-    att_uuid id;                 /* copied into every frame */
-    uint64_t tag;                /* copied into every frame */
-    double analysis_fps;         /* frames per second handed to the queue, CAP_FPS_MIN..MAX (5) */
-    int enabled;                 /* 0: created disabled (1) */
-    int has_roi;                 /* pass roi along with every frame (0) */
+    const char *url;     /* required; validated by cap_url_validate(); copied */
+    const char *name;    /* for logs and thread names; NULL = "camera"; copied */
+    att_uuid id;         /* copied into every frame */
+    uint64_t tag;        /* copied into every frame */
+    double analysis_fps; /* frames per second handed to the queue, CAP_FPS_MIN..MAX (5) */
+    int enabled;         /* 0: created disabled (1) */
+    int has_roi;         /* pass roi along with every frame (0) */
     struct camera_roi roi;
-    int loop;                    /* file sources: restart at the end instead of ending (0) */
-    int open_timeout_ms;         /* connect + probe limit (5000; 100..600000) */
-    int read_timeout_ms;         /* no frame for this long = stalled, reconnect (5000; 100..600000) */
-    int backoff_initial_ms;      /* first retry delay (500; 10..600000) */
-    int backoff_max_ms;          /* delay cap (8000; >= initial). Below 10 s so a camera is back
+    int loop;               /* file sources: restart at the end instead of ending (0) */
+    int open_timeout_ms;    /* connect + probe limit (5000; 100..600000) */
+    int read_timeout_ms;    /* no frame for this long = stalled, reconnect (5000; 100..600000) */
+    int backoff_initial_ms; /* first retry delay (500; 10..600000) */
+    int backoff_max_ms;     /* delay cap (8000; >= initial). Below 10 s so a camera is back
                                     within 10 s of its server's return */
-    int stable_ms;               /* a session streaming this long resets the backoff (5000) */
-    int error_after;             /* consecutive failed attempts before state error (3; >= 1) */
+    int stable_ms;          /* a session streaming this long resets the backoff (5000) */
+    int error_after;        /* consecutive failed attempts before state error (3; >= 1) */
 };
 /* Fill the defaults shown above (url NULL, id zero). */
 void cap_camera_cfg_init(struct cap_camera_cfg *c);
@@ -215,8 +215,8 @@ typedef struct cap_camera cap_camera;
 /* Validate cfg (ATT_E_INVALID naming the field: "url: ...", "analysis_fps: ...", "roi: ..."),
  * copy it and attach a lane on q. q NULL = decode only (frames are counted, none retrieved or
  * queued: the decode-ceiling benchmark). The thread starts with cap_camera_start(). */
-att_err cap_camera_new(const struct cap_camera_cfg *cfg, cap_frame_queue *q, cap_camera **out,
-                       char *err, size_t errlen);
+att_err cap_camera_new(const struct cap_camera_cfg *cfg, cap_frame_queue *q, cap_camera **out, char *err,
+                       size_t errlen);
 /* Start the capture thread. ATT_E_CONFLICT if already started, ATT_E_INTERNAL if no thread. */
 att_err cap_camera_start(cap_camera *c, char *err, size_t errlen);
 /* Ask the thread to stop; returns at once (the thread ends after its current open/read, bounded
@@ -229,26 +229,26 @@ void cap_camera_free(cap_camera *c);
 
 /* Take effect at once (the next frame or, when disabling, after the current read). */
 att_err cap_camera_set_enabled(cap_camera *c, int enabled);
-att_err cap_camera_set_analysis_fps(cap_camera *c, double fps);   /* ATT_E_INVALID out of range */
-att_err cap_camera_set_roi(cap_camera *c, const struct camera_roi *roi);  /* NULL = none */
+att_err cap_camera_set_analysis_fps(cap_camera *c, double fps);          /* ATT_E_INVALID out of range */
+att_err cap_camera_set_roi(cap_camera *c, const struct camera_roi *roi); /* NULL = none */
 
 struct cap_status {
     enum cap_state state;
-    int ended;                   /* a non-looping file played to its end */
-    char last_error[CAP_ERR_MAX];/* why the last attempt/stream failed, "" if never; redacted */
-    int64_t last_error_wall_us;  /* when, 0 if never */
-    uint64_t frames_in;          /* stream frames received (all sessions): decoded, or skipped
+    int ended;                    /* a non-looping file played to its end */
+    char last_error[CAP_ERR_MAX]; /* why the last attempt/stream failed, "" if never; redacted */
+    int64_t last_error_wall_us;   /* when, 0 if never */
+    uint64_t frames_in;           /* stream frames received (all sessions): decoded, or skipped
                                   * by the decoder as non-reference (avdiscard) */
-    uint64_t frames_sampled;     /* frames handed to the queue */
-    uint64_t frames_dropped;     /* of those, dropped by the queue (lane full, oldest first) */
-    uint64_t frames_taken;       /* of those, popped by consumers */
-    uint64_t timestamp_fixups;   /* frames without a usable timestamp, placed one interval on */
-    uint32_t sessions;           /* successful opens */
-    uint32_t failures;           /* failed attempts or lost streams since the last stable stream */
-    double input_fps;            /* frames_in per second, smoothed; 0 unless streaming */
-    double stream_fps;           /* the stream's nominal rate (container/SDP), 0 if unknown */
-    int width, height;           /* last decoded frame size, 0 before the first */
-    int64_t last_frame_wall_us;  /* wall time of the last decoded frame, 0 if none yet */
+    uint64_t frames_sampled;      /* frames handed to the queue */
+    uint64_t frames_dropped;      /* of those, dropped by the queue (lane full, oldest first) */
+    uint64_t frames_taken;        /* of those, popped by consumers */
+    uint64_t timestamp_fixups;    /* frames without a usable timestamp, placed one interval on */
+    uint32_t sessions;            /* successful opens */
+    uint32_t failures;            /* failed attempts or lost streams since the last stable stream */
+    double input_fps;             /* frames_in per second, smoothed; 0 unless streaming */
+    double stream_fps;            /* the stream's nominal rate (container/SDP), 0 if unknown */
+    int width, height;            /* last decoded frame size, 0 before the first */
+    int64_t last_frame_wall_us;   /* wall time of the last decoded frame, 0 if none yet */
     int64_t last_frame_mono_us;
 };
 att_err cap_camera_get_status(cap_camera *c, struct cap_status *st);

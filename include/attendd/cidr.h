@@ -12,14 +12,14 @@
 #define CIDR_LIST_MAX 64 /* ranges in one list */
 
 struct cidr_range {
-    int family;              /* AF_INET or AF_INET6 */
-    unsigned char addr[16];  /* network address, host bits cleared (4 bytes used for AF_INET) */
-    int bits;                /* prefix length: 0..32 or 0..128 */
+    int family;             /* AF_INET or AF_INET6 */
+    unsigned char addr[16]; /* network address, host bits cleared (4 bytes used for AF_INET) */
+    int bits;               /* prefix length: 0..32 or 0..128 */
 };
 
 struct cidr_list {
-    size_t n;                            /* ranges in use */
-    struct cidr_range r[CIDR_LIST_MAX];  /* in the order written */
+    size_t n;                           /* ranges in use */
+    struct cidr_range r[CIDR_LIST_MAX]; /* in the order written */
 };
 
 /* Parse ranges separated by spaces or commas; an address without "/n" is one host. An empty text

@@ -17,27 +17,27 @@ extern "C" {
 #define CFG_STR_MAX 1024
 /* camera_allow's default: loopback and the private ranges (RFC 1918, IPv6 unique local) */
 #define CFG_CAMERA_ALLOW_DEFAULT "127.0.0.0/8 ::1/128 10.0.0.0/8 172.16.0.0/12 192.168.0.0/16 fc00::/7"
-#define CFG_CAMERAS_MAX 32      /* camera.NAME lines in one configuration */
+#define CFG_CAMERAS_MAX 32 /* camera.NAME lines in one configuration */
 #define CFG_CAMERA_NAME_MAX 65
 
 struct att_config {
     /* http */
-    char listen_address[64];        /* IPv4/IPv6 literal to bind; default 127.0.0.1 */
-    int port;                       /* TCP port; 0 = pick a free one (tests) */
-    int http_threads;               /* libmicrohttpd thread pool size */
-    int max_connections;            /* concurrent connections accepted */
-    int max_connections_per_ip;     /* from one client address; 0 = no limit */
-    int connection_timeout_s;       /* idle connection timeout */
-    int body_deadline_s;            /* a request body must be in this long after its headers */
-    long max_body_bytes;            /* request bodies above this get 413 */
-    bool allow_remote_http;         /* plain HTTP on a non-loopback address only if true */
+    char listen_address[64];          /* IPv4/IPv6 literal to bind; default 127.0.0.1 */
+    int port;                         /* TCP port; 0 = pick a free one (tests) */
+    int http_threads;                 /* libmicrohttpd thread pool size */
+    int max_connections;              /* concurrent connections accepted */
+    int max_connections_per_ip;       /* from one client address; 0 = no limit */
+    int connection_timeout_s;         /* idle connection timeout */
+    int body_deadline_s;              /* a request body must be in this long after its headers */
+    long max_body_bytes;              /* request bodies above this get 413 */
+    bool allow_remote_http;           /* plain HTTP on a non-loopback address only if true */
     char tls_cert_file[CFG_PATH_MAX]; /* PEM certificate chain: HTTPS when set (with tls_key_file) */
     char tls_key_file[CFG_PATH_MAX];  /* PEM private key, not group/other readable */
-    int auth_fail_limit;            /* failed authentications from one address before 429; 0 = off */
-    int auth_fail_window_s;         /* ... within this many seconds; the lock-out lasts as long */
-    int sse_max_streams;            /* concurrent SSE feeds; more get 503 */
-    int sse_max_streams_per_token;  /* concurrent SSE feeds of one token; more get 503 */
-    int sse_ping_s;                 /* SSE heartbeat interval, seconds */
+    int auth_fail_limit;              /* failed authentications from one address before 429; 0 = off */
+    int auth_fail_window_s;           /* ... within this many seconds; the lock-out lasts as long */
+    int sse_max_streams;              /* concurrent SSE feeds; more get 503 */
+    int sse_max_streams_per_token;    /* concurrent SSE feeds of one token; more get 503 */
+    int sse_ping_s;                   /* SSE heartbeat interval, seconds */
     /* database */
     char database_url[CFG_STR_MAX]; /* libpq conninfo or URI; empty = not configured */
     int db_pool_size;               /* connections kept open */
@@ -49,29 +49,29 @@ struct att_config {
     char state_dir[CFG_PATH_MAX];         /* spool and other local state */
     /* process */
     enum log_level log_level;
-    int shutdown_timeout_s;         /* bound on a graceful stop */
-    int watchdog_interval_s;        /* 0 = from WATCHDOG_USEC, else this */
+    int shutdown_timeout_s;  /* bound on a graceful stop */
+    int watchdog_interval_s; /* 0 = from WATCHDOG_USEC, else this */
     /* vision and enrolment */
-    int vision_workers;             /* pipelines shared by API requests */
-    double match_threshold;         /* cosine similarity for a match */
-    long max_image_pixels;          /* header-declared pixel limit, checked before decoding */
-    int enrol_min_face_px;          /* enrolment policy (src/gallery/enrol.c) */
+    int vision_workers;     /* pipelines shared by API requests */
+    double match_threshold; /* cosine similarity for a match */
+    long max_image_pixels;  /* header-declared pixel limit, checked before decoding */
+    int enrol_min_face_px;  /* enrolment policy (src/gallery/enrol.c) */
     double enrol_min_sharpness;
     double enrol_min_frontalness;
     double enrol_min_liveness;
     /* analysis pipeline (src/attendance/pipeline.c) */
-    int analysis_workers;           /* detection/recognition threads; 0 = one per online core */
-    int detect_min_face_px;         /* smallest face searched for, px; 0 = whole-frame pass only */
-    int analysis_idle_ms;           /* a camera with no undecided track: analyse a frame at most this often */
-    double track_match_threshold;   /* per-frame similarity inside a track (agreement adds evidence) */
-    int track_agree_k;              /* a track decides when agree_k of ... */
-    int track_window_m;             /* ... its last window_m recognitions agree */
-    int cooldown_s;                 /* one punch per person per this many seconds */
-    int max_shift_h;                /* an open clock-in older than this no longer counts */
+    int analysis_workers;         /* detection/recognition threads; 0 = one per online core */
+    int detect_min_face_px;       /* smallest face searched for, px; 0 = whole-frame pass only */
+    int analysis_idle_ms;         /* a camera with no undecided track: analyse a frame at most this often */
+    double track_match_threshold; /* per-frame similarity inside a track (agreement adds evidence) */
+    int track_agree_k;            /* a track decides when agree_k of ... */
+    int track_window_m;           /* ... its last window_m recognitions agree */
+    int cooldown_s;               /* one punch per person per this many seconds */
+    int max_shift_h;              /* an open clock-in older than this no longer counts */
     /* attendance report (src/http/attendance.c, docs/reports.md) */
-    char timezone[64];              /* IANA zone of the hospital's wall clock; default UTC */
-    char day_cutoff[8];             /* "HH:MM": local time where one work day ends and the next begins */
-    int report_max_days;            /* longest from..to range of one report */
+    char timezone[64];   /* IANA zone of the hospital's wall clock; default UTC */
+    char day_cutoff[8];  /* "HH:MM": local time where one work day ends and the next begins */
+    int report_max_days; /* longest from..to range of one report */
     /* cameras */
     char camera_allow[CFG_STR_MAX]; /* CIDR ranges camera URLs may reach (capture checks every address) */
     /* cameras seeded from `camera.NAME = URL [role=…] [fps=…] [enabled=…]` lines (src/main.c applies
@@ -93,8 +93,8 @@ void cfg_defaults(struct att_config *cfg);
  * the key into err. */
 att_err cfg_set(struct att_config *cfg, const char *key, const char *value, char *err, size_t errlen);
 
-#define CFG_LINE_MAX 4094        /* bytes of one config line, newline excluded */
-#define CFG_FILE_MAX (1 << 20)   /* a config file larger than this is refused */
+#define CFG_LINE_MAX 4094      /* bytes of one config line, newline excluded */
+#define CFG_FILE_MAX (1 << 20) /* a config file larger than this is refused */
 
 /* Read a `key = value` file (# comments, blank lines). On failure err names the file and line. */
 att_err cfg_load_file(struct att_config *cfg, const char *path, char *err, size_t errlen);

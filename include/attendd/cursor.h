@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CURSOR_TEXT_MAX 64   /* base64url text + NUL, for every kind */
+#define CURSOR_TEXT_MAX 64 /* base64url text + NUL, for every kind */
 #define CURSOR_KEY_MAX 16
 
 /* Which list a cursor walks: a cursor of one list is refused by another. */
@@ -16,8 +16,8 @@ enum cursor_kind { CURSOR_PEOPLE = 'P', CURSOR_AUDIT = 'A', CURSOR_EVENTS = 'E' 
 
 /* A decoded position: the sort key of the last row of the previous page. */
 struct cursor_pos {
-    int64_t micros;                      /* timestamp, µs since the epoch (years 1..9999) */
-    unsigned char key[CURSOR_KEY_MAX];   /* tie-breaking key (a uuid, or a big-endian int64) */
+    int64_t micros;                    /* timestamp, µs since the epoch (years 1..9999) */
+    unsigned char key[CURSOR_KEY_MAX]; /* tie-breaking key (a uuid, or a big-endian int64) */
 };
 
 /* Encode; false if keylen is too long or the text does not fit outlen. */

@@ -42,10 +42,10 @@ att_err enrol_outcome_error(enrol_outcome o);
 
 struct enrol_result {
     enrol_outcome outcome;
-    char detail[256];          /* human-readable reason when refused (no personal data) */
-    av_face face;              /* the face used (valid when a face was found) */
-    av_quality quality;        /* its quality report, liveness filled in */
-    float emb[AV_EMBED_DIM];   /* the template when outcome == ENROL_OK; wipe after use */
+    char detail[256];        /* human-readable reason when refused (no personal data) */
+    av_face face;            /* the face used (valid when a face was found) */
+    av_quality quality;      /* its quality report, liveness filled in */
+    float emb[AV_EMBED_DIM]; /* the template when outcome == ENROL_OK; wipe after use */
 };
 
 /* Decode the photo and apply the policy. ATT_OK means the check ran (see out->outcome);

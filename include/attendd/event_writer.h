@@ -16,38 +16,38 @@
 #define EVENT_WRITER_BATCH_DEFAULT 256
 #define EVENT_WRITER_BACKOFF_MIN_MS 100
 #define EVENT_WRITER_BACKOFF_MAX_MS 2000
-#define EVENT_WRITER_BACKLOG_DEFAULT 4096    /* events held in memory while the spool cannot append */
+#define EVENT_WRITER_BACKLOG_DEFAULT 4096 /* events held in memory while the spool cannot append */
 
 /* Tunables; zero/NULL fields take the defaults. */
 struct event_writer_opts {
-    size_t batch_max;      /* records per transaction; default 256 */
-    int backoff_min_ms;    /* first retry delay after a failure; default 100 ms, doubling */
-    int backoff_max_ms;    /* retry delay cap; default 2000 ms */
-    int idle_check_ms;     /* re-read the spool this often even without a notify; default 1000 ms */
-    const char *app_name;  /* PostgreSQL application_name; default "attendd-events" */
-    size_t backlog_max;    /* events held in memory while the spool cannot append (disk full); default 4096 */
+    size_t batch_max;     /* records per transaction; default 256 */
+    int backoff_min_ms;   /* first retry delay after a failure; default 100 ms, doubling */
+    int backoff_max_ms;   /* retry delay cap; default 2000 ms */
+    int idle_check_ms;    /* re-read the spool this often even without a notify; default 1000 ms */
+    const char *app_name; /* PostgreSQL application_name; default "attendd-events" */
+    size_t backlog_max;   /* events held in memory while the spool cannot append (disk full); default 4096 */
 };
 
 struct event_writer_stats {
-    uint64_t emitted;          /* event_emit() successes (durable in the spool) */
-    uint64_t emit_errors;      /* event_emit() failures: refused values, or spool and backlog both full */
-    uint64_t written;          /* rows inserted */
-    uint64_t duplicates;       /* records already in the database (a replay after a crash): ignored */
-    uint64_t rejected;         /* records the database refuses for good: logged in full, then acknowledged */
-    uint64_t unlinked;         /* inserted with a NULL person/camera because that row no longer exists */
-    uint64_t db_errors;        /* failed attempts: connect, insert, commit */
-    uint64_t batches;          /* transactions committed */
-    size_t spool_depth;        /* records waiting in the spool */
-    bool connected;            /* the writer holds a working database connection */
-    bool running;              /* the thread is running */
-    char last_error[256];      /* latest failure ("" if none yet); kept after recovery */
-    int64_t last_error_at;     /* its time, seconds since the epoch (0 if none) */
-    size_t memory_backlog;     /* events held in memory because the spool could not append them */
-    uint64_t held;             /* events that went to the memory backlog (spool append failed) */
-    uint64_t backlog_spooled;  /* held events later appended to the spool (space came back) */
-    uint64_t backlog_direct;   /* held events written straight to the database */
-    uint64_t lost;             /* events neither spooled nor written: backlog full, or held at stop */
-    bool spool_writable;       /* false while spool appends fail */
+    uint64_t emitted;         /* event_emit() successes (durable in the spool) */
+    uint64_t emit_errors;     /* event_emit() failures: refused values, or spool and backlog both full */
+    uint64_t written;         /* rows inserted */
+    uint64_t duplicates;      /* records already in the database (a replay after a crash): ignored */
+    uint64_t rejected;        /* records the database refuses for good: logged in full, then acknowledged */
+    uint64_t unlinked;        /* inserted with a NULL person/camera because that row no longer exists */
+    uint64_t db_errors;       /* failed attempts: connect, insert, commit */
+    uint64_t batches;         /* transactions committed */
+    size_t spool_depth;       /* records waiting in the spool */
+    bool connected;           /* the writer holds a working database connection */
+    bool running;             /* the thread is running */
+    char last_error[256];     /* latest failure ("" if none yet); kept after recovery */
+    int64_t last_error_at;    /* its time, seconds since the epoch (0 if none) */
+    size_t memory_backlog;    /* events held in memory because the spool could not append them */
+    uint64_t held;            /* events that went to the memory backlog (spool append failed) */
+    uint64_t backlog_spooled; /* held events later appended to the spool (space came back) */
+    uint64_t backlog_direct;  /* held events written straight to the database */
+    uint64_t lost;            /* events neither spooled nor written: backlog full, or held at stop */
+    bool spool_writable;      /* false while spool appends fail */
 };
 
 typedef struct event_writer event_writer;
@@ -88,7 +88,6 @@ void event_writer_get_stats(event_writer *w, struct event_writer_stats *out);
  * ATT_E_INVALID for a bad kind, a non-finite or out-of-range similarity/liveness or a ts outside
  * years 1970..9999; ATT_E_IO when the spool cannot append and the backlog is full (the event is NOT
  * recorded; err says why, and it is logged in full). Any thread, whether or not the writer runs. */
-att_err event_emit(event_writer *w, const struct att_event *ev, att_uuid *id_out, char *err,
-                   size_t errlen);
+att_err event_emit(event_writer *w, const struct att_event *ev, att_uuid *id_out, char *err, size_t errlen);
 
 #endif

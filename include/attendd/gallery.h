@@ -9,17 +9,17 @@
 #include "attendd/errors.h"
 #include "attendd/uuid.h"
 
-#define GAL_DIM 512        /* embedding length (fr_feature.onnx) */
-#define GAL_TOPK_MAX 64    /* largest k gal_topk accepts */
+#define GAL_DIM 512     /* embedding length (fr_feature.onnx) */
+#define GAL_TOPK_MAX 64 /* largest k gal_topk accepts */
 
 typedef struct gal gal;
 
 /* One search hit: a person (counted once) and the best of that person's faces. */
 struct gal_match {
-    att_uuid person;              /* the person */
-    att_uuid face;                /* the person's best-matching face */
-    float similarity;             /* cosine, within 0.001 of the exact float32 value */
-    void *user;                   /* the caller's value from gal_person_put, or NULL */
+    att_uuid person;  /* the person */
+    att_uuid face;    /* the person's best-matching face */
+    float similarity; /* cosine, within 0.001 of the exact float32 value */
+    void *user;       /* the caller's value from gal_person_put, or NULL */
 };
 
 /* New empty gallery. Returns NULL only when out of memory. Free with gal_free. */

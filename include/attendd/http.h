@@ -25,23 +25,23 @@ typedef struct http_server http_server;
  * place, a failed gallery load replaces *gallery, readiness flips), so those are pointers to the
  * daemon's own fields and atomics are read with atomic_load. */
 struct http_deps {
-    const struct att_config *cfg;        /* effective configuration (rewritten in place on reload) */
-    db_pool *db;                         /* PostgreSQL connection pool, or NULL: 503 on every query */
-    const struct token_key *token_key;   /* keyed-hash key for API tokens */
-    tcrypt_key *template_key;            /* encrypts enrolled templates at rest */
-    const struct enrol_policy *enrol;    /* enrolment checks */
-    camera_mgr *cameras;                 /* running cameras, or NULL when capture is not running */
-    metrics *metrics;                    /* registry behind GET /metrics, or NULL */
-    vpool *vision;                       /* face pipelines for API requests (NULL without models) */
-    gal *const *gallery;                 /* the daemon's gallery slot: replaced while not yet ready */
-    const atomic_bool *models_ready;     /* vision models loaded and verified */
-    const char *models_error;            /* why models are not ready (written once, before serving) */
-    const atomic_bool *gallery_ready;    /* gallery loaded; never goes back to false */
+    const struct att_config *cfg;            /* effective configuration (rewritten in place on reload) */
+    db_pool *db;                             /* PostgreSQL connection pool, or NULL: 503 on every query */
+    const struct token_key *token_key;       /* keyed-hash key for API tokens */
+    tcrypt_key *template_key;                /* encrypts enrolled templates at rest */
+    const struct enrol_policy *enrol;        /* enrolment checks */
+    camera_mgr *cameras;                     /* running cameras, or NULL when capture is not running */
+    metrics *metrics;                        /* registry behind GET /metrics, or NULL */
+    vpool *vision;                           /* face pipelines for API requests (NULL without models) */
+    gal *const *gallery;                     /* the daemon's gallery slot: replaced while not yet ready */
+    const atomic_bool *models_ready;         /* vision models loaded and verified */
+    const char *models_error;                /* why models are not ready (written once, before serving) */
+    const atomic_bool *gallery_ready;        /* gallery loaded; never goes back to false */
     const atomic_size_t *gallery_unreadable; /* stored templates that did not decrypt at load */
-    const atomic_bool *stopping;         /* graceful stop in progress: readyz answers 503 */
+    const atomic_bool *stopping;             /* graceful stop in progress: readyz answers 503 */
     /* Copy why the gallery is not ready into out (thread-safe: the loader writes it under a lock). */
     void (*gallery_error)(void *ctx, char *out, size_t len);
-    void *gallery_error_ctx;             /* first argument of gallery_error */
+    void *gallery_error_ctx; /* first argument of gallery_error */
 };
 
 /* Bind cfg.listen_address:cfg.port and start serving with deps (copied; what it points at must

@@ -16,13 +16,12 @@ void log_set_level(enum log_level min);
 enum log_level log_get_level(void);
 
 /* module: a short tag ("http", "db"...). Never pass secrets, tokens, embeddings or names at info level. */
-void log_msg(enum log_level lvl, const char *module, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+void log_msg(enum log_level lvl, const char *module, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #define log_debug(mod, ...) log_msg(LOG_DEBUG_LVL, mod, __VA_ARGS__)
-#define log_info(mod, ...)  log_msg(LOG_INFO_LVL, mod, __VA_ARGS__)
+#define log_info(mod, ...) log_msg(LOG_INFO_LVL, mod, __VA_ARGS__)
 #define log_notice(mod, ...) log_msg(LOG_NOTICE_LVL, mod, __VA_ARGS__)
-#define log_warn(mod, ...)  log_msg(LOG_WARN_LVL, mod, __VA_ARGS__)
+#define log_warn(mod, ...) log_msg(LOG_WARN_LVL, mod, __VA_ARGS__)
 #define log_error(mod, ...) log_msg(LOG_ERR_LVL, mod, __VA_ARGS__)
 
 #ifdef __cplusplus

@@ -12,8 +12,8 @@
 extern "C" {
 #endif
 
-#define METRICS_MAX_LABELS 4      /* label pairs per series */
-#define METRICS_MAX_BUCKETS 32    /* finite histogram bounds (+Inf is implicit) */
+#define METRICS_MAX_LABELS 4   /* label pairs per series */
+#define METRICS_MAX_BUCKETS 32 /* finite histogram bounds (+Inf is implicit) */
 
 enum metric_type { METRIC_COUNTER = 0, METRIC_GAUGE = 1, METRIC_HISTOGRAM = 2 };
 

@@ -51,7 +51,7 @@ av_status photo_embed(av_pipeline *p, const av_image *img, const av_face *faces,
 
 /* The template of the largest face of img under s that has landmarks; face_out (may be NULL)
  * receives it. AV_E_NO_FACE when there is none. */
-av_status photo_template(av_pipeline *p, const av_image *img, const struct photo_search *s,
-                         float emb[AV_EMBED_DIM], av_face *face_out, av_err *err);
+av_status photo_template(av_pipeline *p, const av_image *img, const struct photo_search *s, float emb[AV_EMBED_DIM],
+                         av_face *face_out, av_err *err);
 
 #endif

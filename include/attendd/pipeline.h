@@ -20,7 +20,7 @@
 #include "attendd/vision.h"
 
 #define PIPELINE_WORKERS_MAX 64
-#define PIPELINE_MAX_FACES 32   /* faces per frame handed to the tracker (largest first) */
+#define PIPELINE_MAX_FACES 32 /* faces per frame handed to the tracker (largest first) */
 
 /* The current role of the camera a frame's tag stands for (camera_mgr_lookup in the daemon); the
  * camera's id comes with the frame. A tag stands for one camera for as long as it resolves (tags are
@@ -34,27 +34,27 @@ typedef att_err (*pipeline_status_fn)(void *ud, const char *camera_id, struct ca
 typedef att_err (*pipeline_faces_fn)(void *ud, uint64_t tag, uint64_t n);
 
 struct pipeline_cfg {
-    int workers;                  /* analysis threads, 1..PIPELINE_WORKERS_MAX; 0 = online cores */
-    int min_face_px;              /* av_detect_opts.min_face_px (0 = whole-frame pass only) */
-    int idle_ms;                  /* a camera with no undecided track is analysed at most every
+    int workers;                                /* analysis threads, 1..PIPELINE_WORKERS_MAX; 0 = online cores */
+    int min_face_px;                            /* av_detect_opts.min_face_px (0 = whole-frame pass only) */
+    int idle_ms;                                /* a camera with no undecided track is analysed at most every
                                    * idle_ms of capture time (other sampled frames are skipped
                                    * and counted); 0 = every sampled frame */
-    float match_threshold;        /* gallery top-1 similarity that counts as that person */
-    struct trk_params trk;        /* per-camera tracker; sim_threshold is set from match_threshold */
-    cap_frame_queue *queue;       /* borrowed; closing it ends the workers once drained */
-    pipeline_lookup_fn lookup;    /* required */
-    pipeline_status_fn status;    /* may be NULL */
-    pipeline_faces_fn faces_seen; /* may be NULL */
-    void *ud;                     /* for lookup, status and faces_seen */
-    const av_models *models;      /* borrowed; one av_pipeline per worker is made from it */
-    gal *gallery;                 /* borrowed, thread-safe */
-    rules *rules;                 /* borrowed, thread-safe; seed it before start */
+    float match_threshold;                      /* gallery top-1 similarity that counts as that person */
+    struct trk_params trk;                      /* per-camera tracker; sim_threshold is set from match_threshold */
+    cap_frame_queue *queue;                     /* borrowed; closing it ends the workers once drained */
+    pipeline_lookup_fn lookup;                  /* required */
+    pipeline_status_fn status;                  /* may be NULL */
+    pipeline_faces_fn faces_seen;               /* may be NULL */
+    void *ud;                                   /* for lookup, status and faces_seen */
+    const av_models *models;                    /* borrowed; one av_pipeline per worker is made from it */
+    gal *gallery;                               /* borrowed, thread-safe */
+    rules *rules;                               /* borrowed, thread-safe; seed it before start */
     rules *(*rules_of)(void *ud, uint64_t tag); /* optional: a rules engine per camera (the
                                    * benchmark, whose N cameras show the same people at the same
                                    * time: with one engine the rules rightly merge them into one
                                    * pass); NULL = `rules` for every camera, as in the daemon */
-    event_writer *events;         /* borrowed; event_emit() target */
-    metrics *metrics;             /* may be NULL; per-camera series are added as cameras appear */
+    event_writer *events;                       /* borrowed; event_emit() target */
+    metrics *metrics;                           /* may be NULL; per-camera series are added as cameras appear */
 };
 
 /* Fill defaults: workers 0, min_face_px 0, idle_ms 300, match_threshold AV_DEFAULT_THRESHOLD, trk defaults;
@@ -75,17 +75,17 @@ void pipeline_join(pipeline *p);
 void pipeline_free(pipeline *p);
 
 struct pipeline_stats {
-    uint64_t frames;              /* frames analysed */
-    uint64_t stale;               /* frames dropped because a newer frame of the camera was tracked first */
-    uint64_t idle_skipped;        /* frames not analysed: no undecided track in view (idle_ms) */
-    uint64_t unknown_camera;      /* frames of a camera that no longer exists */
-    uint64_t faces;               /* faces detected */
-    uint64_t recognitions;        /* crops embedded and searched */
-    uint64_t decisions;           /* track decisions */
-    uint64_t events;              /* events made durable */
-    uint64_t suppressed;          /* decisions the rules turned into no event */
-    uint64_t errors;              /* vision, tracker or emit failures (logged) */
-    size_t cameras;               /* cameras with state */
+    uint64_t frames;         /* frames analysed */
+    uint64_t stale;          /* frames dropped because a newer frame of the camera was tracked first */
+    uint64_t idle_skipped;   /* frames not analysed: no undecided track in view (idle_ms) */
+    uint64_t unknown_camera; /* frames of a camera that no longer exists */
+    uint64_t faces;          /* faces detected */
+    uint64_t recognitions;   /* crops embedded and searched */
+    uint64_t decisions;      /* track decisions */
+    uint64_t events;         /* events made durable */
+    uint64_t suppressed;     /* decisions the rules turned into no event */
+    uint64_t errors;         /* vision, tracker or emit failures (logged) */
+    size_t cameras;          /* cameras with state */
 };
 void pipeline_get_stats(pipeline *p, struct pipeline_stats *out);
 
@@ -95,8 +95,8 @@ void pipeline_get_stats(pipeline *p, struct pipeline_stats *out);
  * NULL to skip) and from the events still in the spool (s may be NULL), the newer winning. counts
  * (may be NULL) receive how many punches came from each. ATT_E_DB / ATT_E_IO with err on failure;
  * seeding is idempotent, so a failed database seed can be retried later. */
-att_err attendance_seed(rules *r, PGconn *c, spool *s, int64_t since_us, size_t *from_db, size_t *from_spool,
-                        char *err, size_t errlen);
+att_err attendance_seed(rules *r, PGconn *c, spool *s, int64_t since_us, size_t *from_db, size_t *from_spool, char *err,
+                        size_t errlen);
 
 /* ---- in the daemon (src/attendance/pipeline_app.c) ------------------------------------------ */
 

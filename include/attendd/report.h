@@ -21,25 +21,25 @@ extern "C" {
 /* ---- the engine -------------------------------------------------------------------------------------- */
 
 enum report_status {
-    REPORT_OFF,          /* no shift and no punches */
+    REPORT_OFF, /* no shift and no punches */
     REPORT_PRESENT,
     REPORT_LATE,
     REPORT_EARLY_LEAVE,
-    REPORT_ABSENT,       /* a shift and no clock-in */
-    REPORT_MISSING_OUT,  /* a clock-in never followed by a clock-out on that work day */
+    REPORT_ABSENT,      /* a shift and no clock-in */
+    REPORT_MISSING_OUT, /* a clock-in never followed by a clock-out on that work day */
 };
 const char *report_status_name(enum report_status s);
 
 struct report_day {
-    int64_t day;              /* the work day, days since the epoch (local calendar date) */
-    bool scheduled;           /* a shift applies (shift_index valid) */
-    size_t shift_index;       /* caller's index of the shift (from report_input.shift_index) */
-    int64_t sched_start_us;   /* scheduled start/end instants (when scheduled) */
+    int64_t day;            /* the work day, days since the epoch (local calendar date) */
+    bool scheduled;         /* a shift applies (shift_index valid) */
+    size_t shift_index;     /* caller's index of the shift (from report_input.shift_index) */
+    int64_t sched_start_us; /* scheduled start/end instants (when scheduled) */
     int64_t sched_end_us;
     bool has_in, has_out;
-    int64_t first_in_us;      /* earliest clock-in of the work day (when has_in) */
-    int64_t last_out_us;      /* latest clock-out of the work day (when has_out) */
-    int64_t worked_min;       /* paired in->out time, break deducted, whole minutes */
+    int64_t first_in_us; /* earliest clock-in of the work day (when has_in) */
+    int64_t last_out_us; /* latest clock-out of the work day (when has_out) */
+    int64_t worked_min;  /* paired in->out time, break deducted, whole minutes */
     int64_t late_min;
     int64_t early_min;
     int64_t overtime_min;
@@ -52,11 +52,11 @@ struct report_day {
  * (they are sorted in place). Punches outside the range's work days are ignored. */
 struct report_input {
     const att_tz *tz;
-    int cutoff_min;                          /* local day cut-off, minutes after midnight */
+    int cutoff_min; /* local day cut-off, minutes after midnight */
     int64_t first_day;
     size_t ndays;
     const struct report_shift *const *shifts; /* ndays + 2 entries, see above */
-    const size_t *shift_index;               /* ndays + 2 entries: copied to report_day.shift_index; may be NULL */
+    const size_t *shift_index;                /* ndays + 2 entries: copied to report_day.shift_index; may be NULL */
     struct report_punch *punches;
     size_t npunches;
 };

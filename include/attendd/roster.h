@@ -93,20 +93,20 @@ att_err roster_face_delete(const struct roster_deps *d, const struct audit_actor
 
 /* One face of an identified photo. */
 struct roster_face_match {
-    av_box box;             /* where, image px */
-    float liveness;         /* P(real face) */
-    bool searched;          /* similarity is set: someone active is enrolled */
-    float similarity;       /* the best similarity among active enrolled people */
-    bool matched;           /* similarity reaches the threshold and the person is on the roster, active */
-    struct person person;   /* the match (when matched) */
+    av_box box;           /* where, image px */
+    float liveness;       /* P(real face) */
+    bool searched;        /* similarity is set: someone active is enrolled */
+    float similarity;     /* the best similarity among active enrolled people */
+    bool matched;         /* similarity reaches the threshold and the person is on the roster, active */
+    struct person person; /* the match (when matched) */
 };
 
 /* Every face of a photo with its best match (nothing is stored; auditing the read is the caller's). */
 struct roster_identification {
-    int width, height;                                /* the photo's size */
-    size_t n;                                         /* faces found (with landmarks), largest first */
+    int width, height; /* the photo's size */
+    size_t n;          /* faces found (with landmarks), largest first */
     struct roster_face_match faces[PHOTO_MAX_FACES];
-    char detail[256];                                 /* on failure: why, for people */
+    char detail[256]; /* on failure: why, for people */
 };
 
 /* Find, embed and match every face of photo against d->gallery. Below the threshold only the
@@ -142,8 +142,8 @@ struct schedule_new {
  * "schedule.delete" (target type "schedule") in the same transaction. */
 att_err roster_schedule_create(PGconn *c, const struct audit_actor *a, const struct schedule_new *s,
                                struct schedule_row *out, const char **bad);
-att_err roster_schedule_update(PGconn *c, const struct audit_actor *a, const char *id,
-                               const struct schedule_patch *p, struct schedule_row *out, const char **bad);
+att_err roster_schedule_update(PGconn *c, const struct audit_actor *a, const char *id, const struct schedule_patch *p,
+                               struct schedule_row *out, const char **bad);
 att_err roster_schedule_delete(PGconn *c, const struct audit_actor *a, const char *id);
 
 #endif

@@ -12,7 +12,7 @@
 #include "attendd/errors.h"
 #include "attendd/event.h"
 
-#define SPOOL_PAYLOAD_MAX 1024               /* bytes; a record larger than this is corrupt */
+#define SPOOL_PAYLOAD_MAX 1024 /* bytes; a record larger than this is corrupt */
 #define SPOOL_DEFAULT_SEGMENT_BYTES (4u << 20)
 
 /* Where a record lives: segment sequence number and byte offset. Totally ordered (seg, off). */
@@ -23,26 +23,26 @@ struct spool_pos {
 
 /* One pending event and where it lives. */
 struct spool_record {
-    struct spool_pos pos;              /* pass to spool_ack() */
-    struct att_event ev;               /* the event (payload version 1) */
+    struct spool_pos pos; /* pass to spool_ack() */
+    struct att_event ev;  /* the event (payload version 1) */
 };
 
 /* Open options; zero/NULL fields take defaults. The function hooks exist for fault-injection
  * tests (ENOSPC, EIO) and must behave like pwrite(2)/fdatasync(2). */
 struct spool_opts {
-    size_t segment_bytes;              /* rotate to a new segment past this size; default 4 MiB */
+    size_t segment_bytes; /* rotate to a new segment past this size; default 4 MiB */
     ssize_t (*pwrite_fn)(int fd, const void *buf, size_t n, off_t off);
     int (*fdatasync_fn)(int fd);
 };
 
 struct spool_stats {
-    size_t depth;                      /* records appended and not yet acknowledged */
-    size_t segments;                   /* segment files on disk */
-    uint64_t appended;                 /* since open */
-    uint64_t acked;                    /* since open */
-    uint64_t append_errors;            /* failed appends (disk full, I/O error) */
-    uint64_t corrupt_skipped;          /* corrupt records/regions skipped (open and reads) */
-    uint64_t torn_truncated;           /* torn tails cut at open (0 or 1 per open) */
+    size_t depth;             /* records appended and not yet acknowledged */
+    size_t segments;          /* segment files on disk */
+    uint64_t appended;        /* since open */
+    uint64_t acked;           /* since open */
+    uint64_t append_errors;   /* failed appends (disk full, I/O error) */
+    uint64_t corrupt_skipped; /* corrupt records/regions skipped (open and reads) */
+    uint64_t torn_truncated;  /* torn tails cut at open (0 or 1 per open) */
 };
 
 typedef struct spool spool;

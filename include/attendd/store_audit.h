@@ -38,31 +38,31 @@ att_err store_audit_ok(PGconn *c, const struct audit_actor *actor, const char *a
 #define AUDIT_LIST_MAX_LIMIT 500
 /* A position in the newest-first walk: the sort key of the last row of a page. */
 struct audit_pos {
-    int64_t ts_us;             /* the row's ts, µs since the epoch */
-    int64_t id;                /* the row's id (ties on ts are ordered by id) */
+    int64_t ts_us; /* the row's ts, µs since the epoch */
+    int64_t id;    /* the row's id (ties on ts are ordered by id) */
 };
 
 struct audit_filter {
-    size_t limit;              /* 1..AUDIT_LIST_MAX_LIMIT, else ATT_E_INVALID */
+    size_t limit; /* 1..AUDIT_LIST_MAX_LIMIT, else ATT_E_INVALID */
     bool has_after;
-    struct audit_pos after;    /* start after this position (the previous page's next) */
-    const char *action;        /* an action or a dotted prefix of one ("person" matches "person" and
+    struct audit_pos after;  /* start after this position (the previous page's next) */
+    const char *action;      /* an action or a dotted prefix of one ("person" matches "person" and
                                 * "person.read"), or NULL */
-    const char *target_type;   /* exact, or NULL */
-    const char *target_id;     /* exact, or NULL */
+    const char *target_type; /* exact, or NULL */
+    const char *target_id;   /* exact, or NULL */
 };
 
 /* One audit row. Strings point into the same allocation as the array; NULL is SQL NULL. */
 struct audit_row {
     int64_t id;
-    const char *ts;            /* RFC 3339 UTC with microseconds: "2024-05-01T07:59:12.123456Z" */
-    const char *token_id;      /* NULL for attendctl / system */
+    const char *ts;       /* RFC 3339 UTC with microseconds: "2024-05-01T07:59:12.123456Z" */
+    const char *token_id; /* NULL for attendctl / system */
     const char *actor;
     const char *action;
-    const char *target_type;   /* may be NULL */
-    const char *target_id;     /* may be NULL */
+    const char *target_type; /* may be NULL */
+    const char *target_id;   /* may be NULL */
     const char *outcome;
-    const char *detail_json;   /* JSON object text, or NULL */
+    const char *detail_json; /* JSON object text, or NULL */
 };
 
 /* Newest first (keyset on ts DESC, id DESC). *out is ONE malloc'd block: free(*out) frees everything;

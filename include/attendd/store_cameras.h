@@ -14,22 +14,22 @@
 
 /* One stored camera. */
 struct camera_row {
-    struct camera_def def;              /* id, name, full url, role, fps, enabled, roi */
-    char created_at[CAMERA_TIME_MAX];   /* RFC 3339 UTC */
+    struct camera_def def;            /* id, name, full url, role, fps, enabled, roi */
+    char created_at[CAMERA_TIME_MAX]; /* RFC 3339 UTC */
     char updated_at[CAMERA_TIME_MAX];
 };
 
 /* A partial update: only the members marked present change. */
 struct camera_patch {
-    const char *name;          /* NULL: unchanged */
-    const char *url;           /* NULL: unchanged */
+    const char *name; /* NULL: unchanged */
+    const char *url;  /* NULL: unchanged */
     bool set_role;
     enum camera_role role;
     bool set_fps;
     double analysis_fps;
     bool set_enabled;
     bool enabled;
-    bool set_roi;              /* change the roi: to roi when has_roi, else clear it */
+    bool set_roi; /* change the roi: to roi when has_roi, else clear it */
     bool has_roi;
     struct camera_roi roi;
 };

@@ -15,14 +15,14 @@
 
 #define EVENTS_LIST_DEFAULT_LIMIT 100
 #define EVENTS_LIST_MAX_LIMIT 500
-#define EVENTS_EXPORT_BATCH 1000   /* rows per query of a CSV export (one page of the keyset walk) */
+#define EVENTS_EXPORT_BATCH 1000          /* rows per query of a CSV export (one page of the keyset walk) */
 #define EVENTS_TIME_MAX ATT_TIME_TEXT_MAX /* longest RFC 3339 text accepted as a filter */
 
 /* What store_event_insert did. */
 struct store_event_result {
-    bool inserted;         /* a new row; false: the id was already there (a replay), nothing changed */
-    bool person_missing;   /* inserted with person_id NULL: no such person row (see below) */
-    bool camera_missing;   /* inserted with camera_id NULL: the camera was deleted meanwhile */
+    bool inserted;       /* a new row; false: the id was already there (a replay), nothing changed */
+    bool person_missing; /* inserted with person_id NULL: no such person row (see below) */
+    bool camera_missing; /* inserted with camera_id NULL: the camera was deleted meanwhile */
 };
 
 /* INSERT ... ON CONFLICT (id) DO NOTHING, so replaying the spool stores each event exactly once.
@@ -36,8 +36,8 @@ att_err store_event_insert(PGconn *c, const struct att_event *ev, struct store_e
 /* Insert events[0..n) in one transaction, each as store_event_insert (res[i] receives what happened
  * to events[i]), and commit. On a failure everything is rolled back; with ATT_E_INVALID *bad_at is
  * the event the database refused for good. Other errors as store_event_insert, or the BEGIN/COMMIT's. */
-att_err store_events_insert_batch(PGconn *c, const struct att_event *events, size_t n,
-                                  struct store_event_result *res, size_t *bad_at);
+att_err store_events_insert_batch(PGconn *c, const struct att_event *events, size_t n, struct store_event_result *res,
+                                  size_t *bad_at);
 
 /* Ready a dedicated connection (db_connect) for store_events_insert_batch: prepare every statement,
  * and bound each one by a statement timeout so that a hung server cannot hold the caller forever.
@@ -46,43 +46,43 @@ att_err store_events_session(PGconn *c, char *err, size_t errlen);
 
 /* A position in the newest-first walk: the sort key of the last row of a page. */
 struct event_pos {
-    int64_t ts_us;            /* the row's ts, µs since the epoch */
-    att_uuid id;              /* the row's id (ties on ts are ordered by id) */
+    int64_t ts_us; /* the row's ts, µs since the epoch */
+    att_uuid id;   /* the row's id (ties on ts are ordered by id) */
 };
 
 /* Which events a listing returns. Every member is a checked value: the API parses its query string
  * into this; the store checks only what SQL needs. */
 struct event_filter {
     bool has_since;
-    int64_t since_us;         /* inclusive, µs since the epoch */
+    int64_t since_us; /* inclusive, µs since the epoch */
     bool has_until;
-    int64_t until_us;         /* exclusive; not before since_us */
+    int64_t until_us; /* exclusive; not before since_us */
     bool has_person;
     att_uuid person_id;
     bool has_camera;
     att_uuid camera_id;
     bool has_after;
-    struct event_pos after;   /* start after this position (the previous page's next) */
-    size_t limit;             /* 1..EVENTS_LIST_MAX_LIMIT */
+    struct event_pos after; /* start after this position (the previous page's next) */
+    size_t limit;           /* 1..EVENTS_LIST_MAX_LIMIT */
 };
 
 /* One listed event. Strings point into the same allocation as the array. */
 struct event_row {
     const char *id;
-    const char *person_id;    /* NULL when the event is not linked to a person row */
-    const char *employee_no;  /* NULL for an erased person (de-identified) or no person */
-    const char *name;         /* idem */
-    const char *camera_id;    /* NULL for a manual punch or a deleted camera */
-    const char *kind;         /* "in" / "out" */
-    const char *ts;           /* RFC 3339 UTC with microseconds: "2024-05-01T07:59:12.123456Z" */
-    double similarity;        /* NAN when NULL (manual punches) */
-    double liveness;          /* idem */
-    const char *source;       /* "camera" / "manual" */
-    const char *reason;       /* manual punches: why; NULL for camera events */
-    const char *created_by;   /* manual punches: the API token's name; NULL for camera events */
-    const char *pseudonym;    /* people.pseudonym of the person, NULL when not linked */
-    int64_t seq;              /* commit-ordered position (events.seq): the SSE feed's id */
-    const char *voided_at;    /* RFC 3339 UTC when voided, else NULL (lists never hold voided rows) */
+    const char *person_id;   /* NULL when the event is not linked to a person row */
+    const char *employee_no; /* NULL for an erased person (de-identified) or no person */
+    const char *name;        /* idem */
+    const char *camera_id;   /* NULL for a manual punch or a deleted camera */
+    const char *kind;        /* "in" / "out" */
+    const char *ts;          /* RFC 3339 UTC with microseconds: "2024-05-01T07:59:12.123456Z" */
+    double similarity;       /* NAN when NULL (manual punches) */
+    double liveness;         /* idem */
+    const char *source;      /* "camera" / "manual" */
+    const char *reason;      /* manual punches: why; NULL for camera events */
+    const char *created_by;  /* manual punches: the API token's name; NULL for camera events */
+    const char *pseudonym;   /* people.pseudonym of the person, NULL when not linked */
+    int64_t seq;             /* commit-ordered position (events.seq): the SSE feed's id */
+    const char *voided_at;   /* RFC 3339 UTC when voided, else NULL (lists never hold voided rows) */
 };
 
 /* Events not voided, newest first (keyset on ts DESC, id DESC), with the person's employee_no and
@@ -116,8 +116,7 @@ att_err store_punch_void(PGconn *c, const char *id, char person_out[ATT_UUID_STR
 
 /* Called once per person with their latest non-voided event at or after since_us; a non-ATT_OK return
  * stops the walk and is returned. */
-typedef att_err (*store_events_last_fn)(void *ud, const att_uuid *person, enum event_kind kind,
-                                        int64_t ts_us);
+typedef att_err (*store_events_last_fn)(void *ud, const att_uuid *person, enum event_kind kind, int64_t ts_us);
 
 /* Each person's last punch since since_us (µs since the epoch), for rules_seed() at start-up. Events
  * still in the spool are not in the database yet: seed from spool_pending() too (the newer wins). */

@@ -20,8 +20,8 @@
 struct face_meta {
     char id[ATT_UUID_STR];
     char model_id[FACE_MODEL_ID_MAX];
-    char created_at[STORE_TS_LEN];   /* RFC 3339 UTC */
-    const char *quality_json;        /* JSON object text; points into the same allocation */
+    char created_at[STORE_TS_LEN]; /* RFC 3339 UTC */
+    const char *quality_json;      /* JSON object text; points into the same allocation */
 };
 
 /* Store one template. face_id comes from the caller (att_uuid_new_text in attendd/uuid.h) because it is
@@ -30,8 +30,8 @@ struct face_meta {
  * erased (also for a malformed person id); ATT_E_CONFLICT if face_id is taken; ATT_E_INVALID for a
  * malformed face id, model id, blob or quality. Safe against a concurrent erasure (the person row is
  * share-locked). */
-att_err store_face_insert(PGconn *c, const char *person_id, const char *face_id, const char *model_id,
-                          uint32_t key_id, const unsigned char *blob, size_t len, const char *quality_json);
+att_err store_face_insert(PGconn *c, const char *person_id, const char *face_id, const char *model_id, uint32_t key_id,
+                          const unsigned char *blob, size_t len, const char *quality_json);
 /* A person's faces, oldest first. *out is ONE malloc'd block (free(*out) frees the strings too); *n rows.
  * ATT_E_NOT_FOUND if the person does not exist or is erased (an existing person may have 0 faces). */
 att_err store_face_list(PGconn *c, const char *person_id, struct face_meta **out, size_t *n);
@@ -41,8 +41,8 @@ att_err store_face_delete(PGconn *c, const char *person_id, const char *face_id)
 /* One row for the gallery loader. Every pointer is valid only during the callback. */
 struct face_row {
     const char *person_id;
-    bool active;                     /* the person's active flag */
-    const char *employee_no;         /* the person's identity, for match answers */
+    bool active;             /* the person's active flag */
+    const char *employee_no; /* the person's identity, for match answers */
     const char *name;
     const char *face_id;
     const char *model_id;

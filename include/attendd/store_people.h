@@ -15,8 +15,8 @@
 #define PERSON_TEXT_CHARS 200 /* name, department, title */
 #define PERSON_EMPLOYEE_NO_BUF (4 * PERSON_EMPLOYEE_NO_CHARS + 1)
 #define PERSON_TEXT_BUF (4 * PERSON_TEXT_CHARS + 1)
-#define STORE_TS_LEN 40        /* RFC 3339 UTC text "2024-05-01T07:59:12Z" + room */
-#define STORE_CURSOR_MAX 64    /* opaque pagination cursor (base64url) + NUL */
+#define STORE_TS_LEN 40     /* RFC 3339 UTC text "2024-05-01T07:59:12Z" + room */
+#define STORE_CURSOR_MAX 64 /* opaque pagination cursor (base64url) + NUL */
 
 #define PERSON_LIST_DEFAULT_LIMIT 50
 #define PERSON_LIST_MAX_LIMIT 500
@@ -28,9 +28,9 @@ struct person {
     char department[PERSON_TEXT_BUF]; /* "" when not set (SQL NULL) */
     char title[PERSON_TEXT_BUF];      /* "" when not set (SQL NULL) */
     bool active;
-    char created_at[STORE_TS_LEN];    /* RFC 3339 UTC, seconds */
+    char created_at[STORE_TS_LEN]; /* RFC 3339 UTC, seconds */
     char updated_at[STORE_TS_LEN];
-    bool erased;                      /* always false for what get/list return (erased = not found) */
+    bool erased; /* always false for what get/list return (erased = not found) */
 };
 
 /* A new person. employee_no and name are required; department and title may be NULL. Every text
@@ -59,12 +59,12 @@ struct person_patch {
 enum person_active_filter { PERSON_ACTIVE_ANY = 0, PERSON_ACTIVE_ONLY, PERSON_INACTIVE_ONLY };
 
 struct person_filter {
-    const char *department;          /* exact match, or NULL */
-    const char *q;                   /* case-insensitive substring of name or employee_no, or NULL/"";
+    const char *department; /* exact match, or NULL */
+    const char *q;          /* case-insensitive substring of name or employee_no, or NULL/"";
                                       * taken literally (% and _ are not wildcards) */
     enum person_active_filter active;
-    size_t limit;                    /* 1..PERSON_LIST_MAX_LIMIT, else ATT_E_BAD_PARAM */
-    const char *cursor;              /* next_cursor of the previous page, or NULL/"" for the first */
+    size_t limit;       /* 1..PERSON_LIST_MAX_LIMIT, else ATT_E_BAD_PARAM */
+    const char *cursor; /* next_cursor of the previous page, or NULL/"" for the first */
 };
 
 /* Name of the first field of p that the store would refuse ("employee_no", "name", "department",

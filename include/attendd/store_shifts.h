@@ -12,14 +12,14 @@
 #include "attendd/shift.h"
 #include "attendd/uuid.h"
 
-#define SHIFT_NAME_MAX 401   /* 100 characters of UTF-8 + NUL */
-#define SHIFT_TIME_MAX 32    /* RFC 3339 UTC + NUL, with room */
-#define SCHED_DEPT_MAX 801   /* 200 characters of UTF-8 + NUL */
+#define SHIFT_NAME_MAX 401 /* 100 characters of UTF-8 + NUL */
+#define SHIFT_TIME_MAX 32  /* RFC 3339 UTC + NUL, with room */
+#define SCHED_DEPT_MAX 801 /* 200 characters of UTF-8 + NUL */
 
 struct shift_row {
     char id[ATT_UUID_STR];
     char name[SHIFT_NAME_MAX];
-    char start[6], end[6];          /* "HH:MM" local wall time */
+    char start[6], end[6]; /* "HH:MM" local wall time */
     int grace_late_min, grace_early_min, break_min;
     char created_at[SHIFT_TIME_MAX], updated_at[SHIFT_TIME_MAX];
 };
@@ -34,8 +34,8 @@ struct shift_patch {
 /* ATT_E_CONFLICT: the name is taken; ATT_E_INVALID: the database refused a value. */
 att_err store_shift_create(PGconn *c, const char *name, const char *start, const char *end, int grace_late,
                            int grace_early, int break_min, struct shift_row *out);
-att_err store_shift_get(PGconn *c, const char *id, struct shift_row *out);          /* ATT_E_NOT_FOUND */
-att_err store_shift_list(PGconn *c, struct shift_row **out, size_t *n);              /* by name; free(*out) */
+att_err store_shift_get(PGconn *c, const char *id, struct shift_row *out); /* ATT_E_NOT_FOUND */
+att_err store_shift_list(PGconn *c, struct shift_row **out, size_t *n);    /* by name; free(*out) */
 att_err store_shift_update(PGconn *c, const char *id, const struct shift_patch *p, struct shift_row *out);
 /* ATT_E_NOT_FOUND; ATT_E_CONFLICT while a schedule still uses the shift. */
 att_err store_shift_delete(PGconn *c, const char *id);
@@ -43,8 +43,8 @@ att_err store_shift_delete(PGconn *c, const char *id);
 struct schedule_row {
     char id[ATT_UUID_STR];
     char shift_id[ATT_UUID_STR];
-    char department[SCHED_DEPT_MAX]; /* "" when the schedule is a person's */
-    char person_id[ATT_UUID_STR];              /* "" when the schedule is a department's */
+    char department[SCHED_DEPT_MAX];   /* "" when the schedule is a person's */
+    char person_id[ATT_UUID_STR];      /* "" when the schedule is a department's */
     char valid_from[11], valid_to[11]; /* "YYYY-MM-DD"; valid_to "" = open-ended */
     char created_at[SHIFT_TIME_MAX], updated_at[SHIFT_TIME_MAX];
 };
@@ -60,8 +60,7 @@ struct schedule_patch {
  * = "shift_id" or "person_id" when that row does not exist; ATT_E_CONFLICT when the target already has
  * a schedule overlapping the dates; ATT_E_INVALID when the database refused a value. */
 att_err store_schedule_create(PGconn *c, const char *shift_id, const char *department, const char *person_id,
-                              const char *valid_from, const char *valid_to, struct schedule_row *out,
-                              const char **bad);
+                              const char *valid_from, const char *valid_to, struct schedule_row *out, const char **bad);
 att_err store_schedule_get(PGconn *c, const char *id, struct schedule_row *out);
 /* Filters may be NULL. Ordered by valid_from. free(*out). */
 att_err store_schedule_list(PGconn *c, const char *department, const att_uuid *person_id, struct schedule_row **out,
@@ -79,7 +78,7 @@ struct rep_person {
 };
 
 struct rep_schedule {
-    char person_id[ATT_UUID_STR];           /* "" for a department's */
+    char person_id[ATT_UUID_STR]; /* "" for a department's */
     const char *department;       /* NULL for a person's */
     int64_t from_day, to_day;     /* inclusive, days since the epoch; to_day INT64_MAX when open */
     char shift_id[ATT_UUID_STR];

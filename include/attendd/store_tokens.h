@@ -17,7 +17,7 @@ struct token_info {
     char created_at[40];   /* RFC 3339 UTC */
     char last_used_at[40]; /* "" if never */
     bool revoked;
-    bool pseudonymous;     /* sees pseudonyms instead of identities; only pseudonym-safe routes */
+    bool pseudonymous; /* sees pseudonyms instead of identities; only pseudonym-safe routes */
 };
 
 /* Generate a token, store its hash with name/role; token_out receives the secret (show it once).

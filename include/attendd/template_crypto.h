@@ -19,7 +19,7 @@
 #define TCRYPT_TAG_BYTES 16
 #define TCRYPT_HEADER_BYTES (1 + 4 + TCRYPT_NONCE_BYTES)
 #define TCRYPT_BLOB_BYTES (TCRYPT_HEADER_BYTES + TCRYPT_DIM * 4 + TCRYPT_TAG_BYTES) /* 2093 */
-#define TCRYPT_MODEL_MAX 255 /* longest model id, bytes */
+#define TCRYPT_MODEL_MAX 255                                                        /* longest model id, bytes */
 
 /* A loaded key, kept in sodium_malloc'ed (guarded, locked, read-only) memory. Thread-safe to share. */
 typedef struct tcrypt_key tcrypt_key;
@@ -39,8 +39,8 @@ uint32_t tcrypt_key_id(const tcrypt_key *key);
 /* Encrypt a template. person/face are canonical uuid text (any case), model a non-empty id of at most
  * TCRYPT_MODEL_MAX bytes (e.g. the feature model's sha256 prefix). ATT_E_INVALID for bad arguments;
  * out is zeroed on any failure. */
-att_err tcrypt_encrypt(const tcrypt_key *key, const float vec[TCRYPT_DIM], const char *person,
-                       const char *face, const char *model, unsigned char out[TCRYPT_BLOB_BYTES]);
+att_err tcrypt_encrypt(const tcrypt_key *key, const float vec[TCRYPT_DIM], const char *person, const char *face,
+                       const char *model, unsigned char out[TCRYPT_BLOB_BYTES]);
 /* Decrypt and authenticate. ATT_E_CRYPTO if the blob is malformed (size, version), was made with
  * another key, was altered, or belongs to other ids; ATT_E_INVALID for bad arguments. On failure out
  * is all zeros, never partial plaintext. The caller wipes out after use (sodium_memzero). */
@@ -48,9 +48,8 @@ att_err tcrypt_decrypt(const tcrypt_key *key, const unsigned char *blob, size_t 
                        const char *face, const char *model, float out[TCRYPT_DIM]);
 /* Key rotation: decrypt with old_key, encrypt under new_key (fresh nonce); plaintext is wiped.
  * Errors as tcrypt_decrypt; out is zeroed on failure. */
-att_err tcrypt_reencrypt(const tcrypt_key *old_key, const tcrypt_key *new_key, const unsigned char *blob,
-                         size_t len, const char *person, const char *face, const char *model,
-                         unsigned char out[TCRYPT_BLOB_BYTES]);
+att_err tcrypt_reencrypt(const tcrypt_key *old_key, const tcrypt_key *new_key, const unsigned char *blob, size_t len,
+                         const char *person, const char *face, const char *model, unsigned char out[TCRYPT_BLOB_BYTES]);
 /* Key id of a blob without decrypting (to find rows still under an old key). ATT_E_CRYPTO if the
  * blob is not a version-1 blob of the right size. The id is not authenticated until decryption. */
 att_err tcrypt_blob_key_id(const unsigned char *blob, size_t len, uint32_t *id);

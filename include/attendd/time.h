@@ -12,10 +12,10 @@
 extern "C" {
 #endif
 
-#define ATT_TIME_TEXT_MAX 64                        /* longest RFC 3339 text parsed, NUL included */
-#define ATT_DATE_TEXT 11                            /* "YYYY-MM-DD" + NUL */
-#define ATT_TIME_MIN_US (-62135596800LL * 1000000)  /* 0001-01-01T00:00:00Z: timestamptz text keeps 4-digit years */
-#define ATT_TIME_MAX_US (253402300799LL * 1000000)  /* 9999-12-31T23:59:59Z */
+#define ATT_TIME_TEXT_MAX 64                       /* longest RFC 3339 text parsed, NUL included */
+#define ATT_DATE_TEXT 11                           /* "YYYY-MM-DD" + NUL */
+#define ATT_TIME_MIN_US (-62135596800LL * 1000000) /* 0001-01-01T00:00:00Z: timestamptz text keeps 4-digit years */
+#define ATT_TIME_MAX_US (253402300799LL * 1000000) /* 9999-12-31T23:59:59Z */
 #define ATT_DAY_S 86400
 
 /* ---- clocks and deadlines ------------------------------------------------------------------------ */
@@ -69,10 +69,10 @@ bool att_time_date_parse(const char *s, int64_t *days);
 bool att_time_hhmm_parse(const char *s, int *min);
 
 enum att_time_form {
-    ATT_TIME_OFFSET,    /* RFC 3339 to the second with the offset: "2026-03-29T07:58:00+02:00" */
-    ATT_TIME_UTC_MS,    /* RFC 3339 UTC with milliseconds: "2024-05-01T07:59:12.123Z" */
-    ATT_TIME_SQL_UTC,   /* PostgreSQL timestamptz input: "2024-05-01 07:59:12.123456+00" */
-    ATT_TIME_HTTP,      /* HTTP date (RFC 9110 IMF-fixdate), any locale: "Wed, 01 May 2024 07:59:12 GMT" */
+    ATT_TIME_OFFSET,  /* RFC 3339 to the second with the offset: "2026-03-29T07:58:00+02:00" */
+    ATT_TIME_UTC_MS,  /* RFC 3339 UTC with milliseconds: "2024-05-01T07:59:12.123Z" */
+    ATT_TIME_SQL_UTC, /* PostgreSQL timestamptz input: "2024-05-01 07:59:12.123456+00" */
+    ATT_TIME_HTTP,    /* HTTP date (RFC 9110 IMF-fixdate), any locale: "Wed, 01 May 2024 07:59:12 GMT" */
 };
 /* Instant us (µs since the epoch) shown at offset_s seconds east of UTC (ATT_TIME_OFFSET only; the
  * UTC forms ignore it). false (out = "") when the local year is outside 1..9999 or out is too small. */

@@ -31,8 +31,7 @@ att_err token_key_create(const char *path, char *err, size_t errlen);
 /* New random token string "att_<43 base64url chars>". */
 att_err token_generate(char out[TOKEN_STR_MAX]);
 /* Keyed hash of a presented token (constant work regardless of content). */
-void token_hash(const struct token_key *key, const char *token, size_t len,
-                unsigned char out[TOKEN_HASH_BYTES]);
+void token_hash(const struct token_key *key, const char *token, size_t len, unsigned char out[TOKEN_HASH_BYTES]);
 /* Cheap syntactic check before hashing (prefix, length, alphabet). */
 bool token_well_formed(const char *token, size_t len);
 

@@ -12,92 +12,92 @@
 #include "attendd/errors.h"
 #include "attendd/uuid.h"
 
-#define TRK_EMB_DIM 512      /* fr_feature.onnx output, L2-normalised */
-#define TRK_WINDOW_MAX 16    /* upper bound for trk_params.window_m */
+#define TRK_EMB_DIM 512   /* fr_feature.onnx output, L2-normalised */
+#define TRK_WINDOW_MAX 16 /* upper bound for trk_params.window_m */
 
 /* Tunables; trk_params_defaults() gives values measured to suit 5-8 fps analysis of a corridor. */
 struct trk_params {
-    float iou_min;           /* least IoU (against the motion-predicted box) to associate; 0.25 */
-    float centre_max;        /* fallback: centre distance / track box size (max(w,h)) to
+    float iou_min;         /* least IoU (against the motion-predicted box) to associate; 0.25 */
+    float centre_max;      /* fallback: centre distance / track box size (max(w,h)) to
                               * associate a box no IoU claimed (fast walkers, low fps); 2.0 */
-    float size_ratio_max;    /* fallback only: area ratio bound between box and track; 2.5 */
-    float emb_min;           /* both embeddings known: cosine below this vetoes a pairing; 0.25 */
-    float min_score;         /* detections below this score are ignored (track id 0); 0.5 */
-    int max_missed;          /* a track ends after this many consecutive frames unseen; 10 */
-    int64_t max_unseen_us;   /* ... or after this long unseen, whichever first; 2 s */
-    float sim_threshold;     /* a recognition counts for its person at or above this; 0.45 */
-    float live_threshold;    /* a recognition is live at or above this (class-0 prob.); 0.5 */
-    int agree_k;             /* decide when agree_k of ...; 3 */
-    int window_m;            /* ... the last window_m recognitions agree (<= TRK_WINDOW_MAX); 5 */
-    int spoof_k;             /* a track with this many non-live recognitions in its window is
+    float size_ratio_max;  /* fallback only: area ratio bound between box and track; 2.5 */
+    float emb_min;         /* both embeddings known: cosine below this vetoes a pairing; 0.25 */
+    float min_score;       /* detections below this score are ignored (track id 0); 0.5 */
+    int max_missed;        /* a track ends after this many consecutive frames unseen; 10 */
+    int64_t max_unseen_us; /* ... or after this long unseen, whichever first; 2 s */
+    float sim_threshold;   /* a recognition counts for its person at or above this; 0.45 */
+    float live_threshold;  /* a recognition is live at or above this (class-0 prob.); 0.5 */
+    int agree_k;           /* decide when agree_k of ...; 3 */
+    int window_m;          /* ... the last window_m recognitions agree (<= TRK_WINDOW_MAX); 5 */
+    int spoof_k;           /* a track with this many non-live recognitions in its window is
                               * judged not live for good; 2 */
-    int lull_after;          /* budget: after this many recognitions in a row below lull_sim (a
+    int lull_after;        /* budget: after this many recognitions in a row below lull_sim (a
                               * visitor, most likely) a track wants recognition only on every
                               * lull_every-th frame, until one reaches lull_sim again; 5 (0 = off) */
-    int lull_every;          /* 3 */
-    float lull_sim;          /* "clearly nobody enrolled": well under sim_threshold; 0.30 */
-    size_t max_tracks;       /* live tracks per camera; detections beyond are not tracked; 64 */
-    size_t max_dets;         /* detections per frame accepted by trk_update(); 64 */
-    size_t max_decisions;    /* decisions queued for trk_pop_decision(); oldest dropped; 64 */
+    int lull_every;        /* 3 */
+    float lull_sim;        /* "clearly nobody enrolled": well under sim_threshold; 0.30 */
+    size_t max_tracks;     /* live tracks per camera; detections beyond are not tracked; 64 */
+    size_t max_dets;       /* detections per frame accepted by trk_update(); 64 */
+    size_t max_decisions;  /* decisions queued for trk_pop_decision(); oldest dropped; 64 */
 };
 
 /* Output of the recognition stage for one face crop. */
 struct trk_recog {
-    bool matched;                      /* gallery returned a top-1 person */
-    att_uuid person;                   /* that person (ignored when !matched) */
-    float similarity;                  /* top-1 cosine similarity */
-    float liveness;                    /* probability of a real face, 0..1; negative = not
+    bool matched;     /* gallery returned a top-1 person */
+    att_uuid person;  /* that person (ignored when !matched) */
+    float similarity; /* top-1 cosine similarity */
+    float liveness;   /* probability of a real face, 0..1; negative = not
                                         * measured (never counts, neither live nor a spoof) */
-    float quality;                     /* crop quality, 0..1; informational (kept in history) */
+    float quality;    /* crop quality, 0..1; informational (kept in history) */
 };
 
 /* One detected face in a frame. */
 struct trk_det {
-    float x, y, w, h;                  /* box in pixels, top-left origin */
-    float score;                       /* detector confidence */
-    const float *embedding;            /* optional TRK_EMB_DIM L2-normalised floats, borrowed for
+    float x, y, w, h;              /* box in pixels, top-left origin */
+    float score;                   /* detector confidence */
+    const float *embedding;        /* optional TRK_EMB_DIM L2-normalised floats, borrowed for
                                         * the call only; NULL if not computed */
-    const struct trk_recog *recog;     /* optional recognition of this face in this frame */
+    const struct trk_recog *recog; /* optional recognition of this face in this frame */
 };
 
 /* Per detection, what trk_update() did with it. */
 struct trk_assign {
-    uint32_t track_id;                 /* 0 = not tracked (low score, or max_tracks reached) */
-    bool want_recog;                   /* the track is still undecided and not judged not live:
+    uint32_t track_id; /* 0 = not tracked (low score, or max_tracks reached) */
+    bool want_recog;   /* the track is still undecided and not judged not live:
                                         * worth running recognition on this crop */
 };
 
 /* The single decision a track makes. */
 struct trk_decision {
     uint32_t track_id;
-    att_uuid person;                   /* the person agreed on */
-    int64_t ts_us;                     /* frame time of the recognition that completed agreement */
-    float similarity;                  /* mean over the agreeing recognitions */
-    float liveness;                    /* mean over the agreeing recognitions */
-    int agreeing;                      /* how many agreed (>= agree_k) */
-    float x, y, w, h;                  /* track box at the deciding frame */
+    att_uuid person;  /* the person agreed on */
+    int64_t ts_us;    /* frame time of the recognition that completed agreement */
+    float similarity; /* mean over the agreeing recognitions */
+    float liveness;   /* mean over the agreeing recognitions */
+    int agreeing;     /* how many agreed (>= agree_k) */
+    float x, y, w, h; /* track box at the deciding frame */
 };
 
 /* Read-only view of a live track (tests, diagnostics). */
 struct trk_track_info {
     uint32_t id;
-    float x, y, w, h;                  /* last box */
-    int64_t born_us, last_seen_us;     /* frame times */
-    int hits;                          /* frames associated */
-    int recognitions;                  /* recognitions received in total */
-    bool decided;                      /* has emitted its decision */
-    bool not_live;                     /* judged not live: will never decide */
-    bool lulled;                       /* recognised only every lull_every-th frame for now */
+    float x, y, w, h;              /* last box */
+    int64_t born_us, last_seen_us; /* frame times */
+    int hits;                      /* frames associated */
+    int recognitions;              /* recognitions received in total */
+    bool decided;                  /* has emitted its decision */
+    bool not_live;                 /* judged not live: will never decide */
+    bool lulled;                   /* recognised only every lull_every-th frame for now */
 };
 
 struct trk_stats {
     uint64_t tracks_born;
     uint64_t tracks_ended;
     uint64_t decisions;
-    uint64_t ended_undecided;          /* visitors, too short passes, spoofs */
-    uint64_t spoof_tracks;             /* tracks judged not live */
-    uint64_t untracked_dets;           /* detections dropped by max_tracks */
-    uint64_t decisions_dropped;        /* decision queue overflow (caller not polling) */
+    uint64_t ended_undecided;   /* visitors, too short passes, spoofs */
+    uint64_t spoof_tracks;      /* tracks judged not live */
+    uint64_t untracked_dets;    /* detections dropped by max_tracks */
+    uint64_t decisions_dropped; /* decision queue overflow (caller not polling) */
 };
 
 typedef struct trk_tracker trk_tracker;
@@ -113,8 +113,7 @@ void trk_free(trk_tracker *t);
  * dets[0..n) to tracks, starts tracks for the rest, ends stale tracks, then applies each
  * detection's recog (if any) to its track. assign (n entries, may be NULL) receives the track of
  * each detection. ATT_E_INVALID if n > max_dets. A frame with n = 0 still ages tracks. */
-att_err trk_update(trk_tracker *t, int64_t ts_us, const struct trk_det *dets, size_t n,
-                   struct trk_assign *assign);
+att_err trk_update(trk_tracker *t, int64_t ts_us, const struct trk_det *dets, size_t n, struct trk_assign *assign);
 
 /* Recognition that arrives after trk_update() for a frame at ts_us (the crop was sent to the
  * recognition stage). ATT_E_NOT_FOUND if the track has ended meanwhile. */

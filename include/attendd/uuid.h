@@ -5,8 +5,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define ATT_UUID_BYTES 16  /* binary size */
-#define ATT_UUID_STR 37    /* canonical text, 36 characters + NUL */
+#define ATT_UUID_BYTES 16 /* binary size */
+#define ATT_UUID_STR 37   /* canonical text, 36 characters + NUL */
 
 typedef struct att_uuid {
     uint8_t b[ATT_UUID_BYTES]; /* big-endian bytes, as PostgreSQL's uuid type holds them */

@@ -23,40 +23,40 @@
 extern "C" {
 #endif
 
-#define AV_EMBED_DIM     512   /* floats per embedding, L2-normalised */
-#define AV_CROP_SIZE     112   /* aligned face crop is AV_CROP_SIZE x AV_CROP_SIZE BGR */
-#define AV_N_LANDMARKS   68
+#define AV_EMBED_DIM 512 /* floats per embedding, L2-normalised */
+#define AV_CROP_SIZE 112 /* aligned face crop is AV_CROP_SIZE x AV_CROP_SIZE BGR */
+#define AV_N_LANDMARKS 68
 
 /* Default match threshold on cosine similarity (dot product of two embeddings), chosen from
  * ../shared/data/faces; figures in docs/vision.md. */
 #define AV_DEFAULT_THRESHOLD 0.45f
 /* A face is called live when av_liveness() gives P(real) >= this. */
-#define AV_LIVE_THRESHOLD    0.50f
+#define AV_LIVE_THRESHOLD 0.50f
 /* Default decoding limits: header-declared pixel count, and file size for av_image_load(). */
-#define AV_DEFAULT_MAX_PIXELS     (50ull * 1000 * 1000)
+#define AV_DEFAULT_MAX_PIXELS (50ull * 1000 * 1000)
 #define AV_DEFAULT_MAX_FILE_BYTES ((size_t)64 << 20)
 
 typedef enum av_status {
     AV_OK = 0,
-    AV_E_ARG,              /* invalid argument: NULL pointer, size out of range */
-    AV_E_NOMEM,            /* allocation failed */
-    AV_E_IO,               /* a file could not be opened or read */
-    AV_E_MODEL,            /* model file missing, wrong SHA-256, or rejected by OpenCV */
-    AV_E_IMG_EMPTY,        /* zero-length image input */
-    AV_E_IMG_TRUNCATED,    /* image that ends before its end marker / declared size */
-    AV_E_IMG_CORRUPT,      /* image with an invalid structure or undecodable data */
-    AV_E_IMG_TOO_LARGE,    /* header declares more pixels (or the file more bytes) than allowed */
-    AV_E_IMG_NOT_IMAGE,    /* not an image at all (no known signature) */
-    AV_E_IMG_UNSUPPORTED,  /* an image format we do not accept (GIF, BMP, TIFF, HEIF...) */
-    AV_E_NO_FACE,          /* no face found where one was required */
-    AV_E_VIDEO,            /* a video could not be opened or has no such frame */
-    AV_E_INTERNAL,         /* unexpected failure inside OpenCV; message says what */
+    AV_E_ARG,             /* invalid argument: NULL pointer, size out of range */
+    AV_E_NOMEM,           /* allocation failed */
+    AV_E_IO,              /* a file could not be opened or read */
+    AV_E_MODEL,           /* model file missing, wrong SHA-256, or rejected by OpenCV */
+    AV_E_IMG_EMPTY,       /* zero-length image input */
+    AV_E_IMG_TRUNCATED,   /* image that ends before its end marker / declared size */
+    AV_E_IMG_CORRUPT,     /* image with an invalid structure or undecodable data */
+    AV_E_IMG_TOO_LARGE,   /* header declares more pixels (or the file more bytes) than allowed */
+    AV_E_IMG_NOT_IMAGE,   /* not an image at all (no known signature) */
+    AV_E_IMG_UNSUPPORTED, /* an image format we do not accept (GIF, BMP, TIFF, HEIF...) */
+    AV_E_NO_FACE,         /* no face found where one was required */
+    AV_E_VIDEO,           /* a video could not be opened or has no such frame */
+    AV_E_INTERNAL,        /* unexpected failure inside OpenCV; message says what */
     AV_E__COUNT
 } av_status;
 
 typedef struct av_err {
-    av_status code;        /* same as the returned status */
-    char msg[256];         /* NUL-terminated, one line, no personal data */
+    av_status code; /* same as the returned status */
+    char msg[256];  /* NUL-terminated, one line, no personal data */
 } av_err;
 
 /* Stable snake_case name ("image_truncated") for logs, JSON and the API. Never NULL. */
@@ -73,7 +73,7 @@ av_status av_set_num_threads(int n, av_err *err);
 typedef struct av_models av_models;
 
 enum {
-    AV_MODELS_NO_VERIFY = 1u << 0  /* skip the SHA-256 check against the pinned digests */
+    AV_MODELS_NO_VERIFY = 1u << 0 /* skip the SHA-256 check against the pinned digests */
 };
 
 /* Read fr_detect.onnx, fr_landmark.onnx, fr_feature.onnx and fr_liveness.onnx from dir once and
@@ -106,7 +106,7 @@ typedef enum av_format { AV_FMT_JPEG = 1, AV_FMT_PNG = 2, AV_FMT_WEBP = 3 } av_f
 
 typedef struct av_image_info {
     av_format format;
-    uint32_t width, height;  /* as declared by the header */
+    uint32_t width, height; /* as declared by the header */
 } av_image_info;
 
 /* Parse the JPEG/PNG/WebP structure without decoding pixels: signature, declared dimensions,
@@ -116,17 +116,14 @@ av_status av_image_probe(const void *buf, size_t len, av_image_info *info, av_er
 
 /* Probe, refuse more than max_pixels (0 = AV_DEFAULT_MAX_PIXELS) before any pixel buffer is
  * allocated, then decode to 8-bit BGR (JPEG EXIF orientation applied). */
-av_status av_image_decode(const void *buf, size_t len, uint64_t max_pixels, av_image **out,
-                          av_err *err);
+av_status av_image_decode(const void *buf, size_t len, uint64_t max_pixels, av_image **out, av_err *err);
 /* Read a file (refusing more than AV_DEFAULT_MAX_FILE_BYTES) and av_image_decode() it. */
 av_status av_image_load(const char *path, uint64_t max_pixels, av_image **out, av_err *err);
 /* Copy an 8-bit BGR frame (stride in bytes, >= width*3). */
-av_status av_image_from_bgr(const uint8_t *bgr, int width, int height, size_t stride,
-                            av_image **out, av_err *err);
+av_status av_image_from_bgr(const uint8_t *bgr, int width, int height, size_t stride, av_image **out, av_err *err);
 /* Wrap an 8-bit BGR frame without copying; the caller keeps bgr alive and unchanged until
  * av_image_free(). For the capture path, where a 1080p copy would cost ~1 ms. */
-av_status av_image_wrap_bgr(const uint8_t *bgr, int width, int height, size_t stride,
-                            av_image **out, av_err *err);
+av_status av_image_wrap_bgr(const uint8_t *bgr, int width, int height, size_t stride, av_image **out, av_err *err);
 /* Decode frame number `index` (0-based, counted by sequential decoding) of a video file. */
 av_status av_image_from_video(const char *path, long index, av_image **out, av_err *err);
 int av_image_width(const av_image *img);
@@ -135,29 +132,33 @@ void av_image_free(av_image *img);
 
 /* ---- detection --------------------------------------------------------------------------- */
 
-typedef struct av_point { float x, y; } av_point;
-typedef struct av_box { float x1, y1, x2, y2; } av_box;
+typedef struct av_point {
+    float x, y;
+} av_point;
+typedef struct av_box {
+    float x1, y1, x2, y2;
+} av_box;
 
 typedef struct av_detect_opts {
-    float score_min;    /* keep candidates with face probability above this (0.7) */
-    float nms_iou;      /* suppress overlaps above this IoU, across passes and tiles (0.4) */
-    int min_face_px;    /* smallest face height to find, image px (40). Tiles are added when the
+    float score_min;   /* keep candidates with face probability above this (0.7) */
+    float nms_iou;     /* suppress overlaps above this IoU, across passes and tiles (0.4) */
+    int min_face_px;   /* smallest face height to find, image px (40). Tiles are added when the
                            whole-frame pass cannot see faces this small; boxes shorter than
                            0.8 * min_face_px are dropped. 0: one whole-frame pass, keep all. */
-    float det_face_px;  /* face height the detector finds reliably in its 320x240 input (20);
+    float det_face_px; /* face height the detector finds reliably in its 320x240 input (20);
                            sets the tile scale: tile = 320x240 * min_face_px / det_face_px */
-    int max_passes;     /* refuse (AV_E_ARG) a plan needing more detector runs than this (64) */
-    int landmarks;      /* nonzero: also run av_landmarks() on the result (1) */
+    int max_passes;    /* refuse (AV_E_ARG) a plan needing more detector runs than this (64) */
+    int landmarks;     /* nonzero: also run av_landmarks() on the result (1) */
 } av_detect_opts;
 
 void av_detect_opts_init(av_detect_opts *o);
 
 typedef struct av_face {
-    av_box box;                      /* detector box, image px */
-    float score;                     /* face probability, 0..1 */
-    int has_landmarks;               /* lm68 and pts5 valid */
-    av_point lm68[AV_N_LANDMARKS];   /* 68-point layout (iBUG 300-W order) */
-    av_point pts5[5];                /* left eye, right eye, nose tip, mouth left, mouth right
+    av_box box;                    /* detector box, image px */
+    float score;                   /* face probability, 0..1 */
+    int has_landmarks;             /* lm68 and pts5 valid */
+    av_point lm68[AV_N_LANDMARKS]; /* 68-point layout (iBUG 300-W order) */
+    av_point pts5[5];              /* left eye, right eye, nose tip, mouth left, mouth right
                                         (left/right as seen in the image) */
 } av_face;
 
@@ -167,18 +168,16 @@ int av_detect_plan(int w, int h, const av_detect_opts *o);
 /* Find faces in img, or only inside roi when roi is not NULL (clipped to the image).
  * opts NULL = defaults. Writes up to cap faces, largest first, and the total number found to
  * *n_found (may exceed cap). */
-av_status av_detect(av_pipeline *p, const av_image *img, const av_box *roi,
-                    const av_detect_opts *opts, av_face *faces, size_t cap, size_t *n_found,
-                    av_err *err);
+av_status av_detect(av_pipeline *p, const av_image *img, const av_box *roi, const av_detect_opts *opts, av_face *faces,
+                    size_t cap, size_t *n_found, av_err *err);
 
 /* Fill lm68/pts5/has_landmarks for n faces from their boxes (one batched network run). */
-av_status av_landmarks(av_pipeline *p, const av_image *img, av_face *faces, size_t n,
-                       av_err *err);
+av_status av_landmarks(av_pipeline *p, const av_image *img, av_face *faces, size_t n, av_err *err);
 
 /* ---- alignment and embedding -------------------------------------------------------------- */
 
 typedef struct av_crop {
-    uint8_t bgr[AV_CROP_SIZE * AV_CROP_SIZE * 3];  /* 112x112 BGR, row-major */
+    uint8_t bgr[AV_CROP_SIZE * AV_CROP_SIZE * 3]; /* 112x112 BGR, row-major */
 } av_crop;
 
 /* Similarity-align the face (needs landmarks) onto the standard 112x112 5-point template. */
@@ -193,30 +192,28 @@ float av_similarity(const float *a, const float *b);
 /* The template of a photo's largest face: photo_template (attendd/photo.h, src/vision/photo.c) under
  * photo_search_template, as `attendctl embed/compare` compute it. face_out may be NULL. AV_E_NO_FACE
  * when none. */
-av_status av_face_template(av_pipeline *p, const av_image *img, float emb[AV_EMBED_DIM],
-                           av_face *face_out, av_err *err);
+av_status av_face_template(av_pipeline *p, const av_image *img, float emb[AV_EMBED_DIM], av_face *face_out,
+                           av_err *err);
 
 /* ---- liveness and quality ------------------------------------------------------------------ */
 
 /* P(real face) for each of n faces into p_real[n] (anti-spoofing net on the box x2.7 context).
  * Live when >= AV_LIVE_THRESHOLD. */
-av_status av_liveness(av_pipeline *p, const av_image *img, const av_face *faces, size_t n,
-                      float *p_real, av_err *err);
+av_status av_liveness(av_pipeline *p, const av_image *img, const av_face *faces, size_t n, float *p_real, av_err *err);
 
 typedef struct av_quality {
-    float size_px;      /* box height, image px */
-    float sharpness;    /* variance of the Laplacian of the grey aligned crop (higher = sharper;
+    float size_px;     /* box height, image px */
+    float sharpness;   /* variance of the Laplacian of the grey aligned crop (higher = sharper;
                            under ~50 is blurred) */
-    float yaw;          /* -1..1 from landmarks: 0 frontal, sign = side the nose points to */
-    float roll_deg;     /* angle of the eye line, degrees */
-    float frontalness;  /* 1 - |yaw|, 0..1 */
-    float liveness;     /* P(real) from av_liveness(), or -1 when not measured */
+    float yaw;         /* -1..1 from landmarks: 0 frontal, sign = side the nose points to */
+    float roll_deg;    /* angle of the eye line, degrees */
+    float frontalness; /* 1 - |yaw|, 0..1 */
+    float liveness;    /* P(real) from av_liveness(), or -1 when not measured */
 } av_quality;
 
 /* Size, sharpness and pose for one face with landmarks and its aligned crop. Sets
  * liveness = -1; fill it from av_liveness() when needed. */
-av_status av_quality_assess(const av_image *img, const av_face *face, const av_crop *crop,
-                            av_quality *q, av_err *err);
+av_status av_quality_assess(const av_image *img, const av_face *face, const av_crop *crop, av_quality *q, av_err *err);
 
 #ifdef __cplusplus
 }

@@ -9,10 +9,12 @@
 #include "pipeline_internal.h"
 
 att_err attend_decision(rules *r, event_writer *w, const att_uuid *camera, enum camera_role role,
-                        const struct trk_decision *d, struct rules_result *res, bool *emitted, char *err,
-                        size_t errlen)
+                        const struct trk_decision *d, struct rules_result *res, bool *emitted, char *err, size_t errlen)
 {
-    struct rules_decision rd = {.person = d->person, .camera = *camera, .role = role, .ts_us = d->ts_us,
+    struct rules_decision rd = {.person = d->person,
+                                .camera = *camera,
+                                .role = role,
+                                .ts_us = d->ts_us,
                                 .similarity = d->similarity,
                                 .liveness = d->liveness,
                                 /* the tracker decides only for live faces (K live agreeing, never after
@@ -25,8 +27,12 @@ att_err attend_decision(rules *r, event_writer *w, const att_uuid *camera, enum 
         return e;
     }
     if (res->reason != RULES_EMIT) return ATT_OK;
-    struct att_event ev = {.person = d->person, .camera = *camera, .kind = res->kind, .ts_us = d->ts_us,
-                           .similarity = d->similarity, .liveness = d->liveness};
+    struct att_event ev = {.person = d->person,
+                           .camera = *camera,
+                           .kind = res->kind,
+                           .ts_us = d->ts_us,
+                           .similarity = d->similarity,
+                           .liveness = d->liveness};
     if (ev.similarity > 1.0f) ev.similarity = 1.0f; /* int8/fp16 search may overshoot by 0.001 */
     e = event_emit(w, &ev, NULL, err, errlen);
     if (e == ATT_OK) *emitted = true;
@@ -46,8 +52,8 @@ static att_err seed_one(void *ud, const att_uuid *person, enum event_kind kind, 
     return e;
 }
 
-att_err attendance_seed(rules *r, PGconn *c, spool *s, int64_t since_us, size_t *from_db, size_t *from_spool,
-                        char *err, size_t errlen)
+att_err attendance_seed(rules *r, PGconn *c, spool *s, int64_t since_us, size_t *from_db, size_t *from_spool, char *err,
+                        size_t errlen)
 {
     struct seed_ctx ctx = {r, 0};
     if (from_db) *from_db = 0;
@@ -64,7 +70,8 @@ att_err attendance_seed(rules *r, PGconn *c, spool *s, int64_t since_us, size_t 
             }
             att_err e = spool_pending(s, recs, depth, &n, err, errlen);
             for (size_t i = 0; e == ATT_OK && i < n; i++)
-                if (recs[i].ev.ts_us >= since_us) e = seed_one(&ctx, &recs[i].ev.person, recs[i].ev.kind, recs[i].ev.ts_us);
+                if (recs[i].ev.ts_us >= since_us)
+                    e = seed_one(&ctx, &recs[i].ev.person, recs[i].ev.kind, recs[i].ev.ts_us);
             free(recs);
             if (e != ATT_OK) {
                 if (!err[0]) snprintf(err, errlen, "seeding from the spool: %s", att_err_code(e));

@@ -9,7 +9,7 @@
 #include "attendd/uuid.h"
 #include "pipeline_internal.h"
 
-#define POP_TIMEOUT_MS 500   /* idle workers still run housekeeping this often */
+#define POP_TIMEOUT_MS 500 /* idle workers still run housekeeping this often */
 
 void pipeline_cfg_defaults(struct pipeline_cfg *c)
 {
@@ -55,7 +55,10 @@ att_err pipeline_new(const struct pipeline_cfg *cfg, pipeline **out, char *err, 
     }
     trk_free(probe);
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    p->n_workers = cfg->workers ? cfg->workers : (int)(cores < 1 ? 1 : cores > PIPELINE_WORKERS_MAX ? PIPELINE_WORKERS_MAX : cores);
+    p->n_workers = cfg->workers ? cfg->workers
+                                : (int)(cores < 1                          ? 1
+                                            : cores > PIPELINE_WORKERS_MAX ? PIPELINE_WORKERS_MAX
+                                                                           : cores);
     pthread_mutex_init(&p->table_lock, NULL);
     pthread_mutex_init(&p->hk_lock, NULL);
     for (int i = 0; i < p->n_workers; i++) {
@@ -108,8 +111,11 @@ static void track_frame(struct pipeline *p, av_pipeline *vp, struct cam_state *c
     struct trk_det dets[PIPELINE_MAX_FACES];
     struct trk_assign as[PIPELINE_MAX_FACES];
     for (size_t i = 0; i < n; i++)
-        dets[i] = (struct trk_det){.x = faces[i].box.x1, .y = faces[i].box.y1, .w = faces[i].box.x2 - faces[i].box.x1,
-                                   .h = faces[i].box.y2 - faces[i].box.y1, .score = faces[i].score};
+        dets[i] = (struct trk_det){.x = faces[i].box.x1,
+                                   .y = faces[i].box.y1,
+                                   .w = faces[i].box.x2 - faces[i].box.x1,
+                                   .h = faces[i].box.y2 - faces[i].box.y1,
+                                   .score = faces[i].score};
     att_err e = trk_update(c->trk, ts, dets, n, as);
     if (e != ATT_OK) {
         log_error("pipeline", "camera %s: tracker: %s", c->id, att_err_code(e));
@@ -179,9 +185,9 @@ static void track_frame(struct pipeline *p, av_pipeline *vp, struct cam_state *c
             metric_inc(c->events);
             atomic_fetch_add(&p->events, 1);
             metric_observe(c->h_event, (double)(att_time_mono_us() - f->mono_us) / 1e6);
-            log_info("pipeline", "camera %s: person %s clock-%s (track %u, similarity %.3f, liveness %.3f, %d agreeing)",
-                     c->id, person, event_kind_name(res.kind), (unsigned)d.track_id, d.similarity, d.liveness,
-                     d.agreeing);
+            log_info("pipeline",
+                     "camera %s: person %s clock-%s (track %u, similarity %.3f, liveness %.3f, %d agreeing)", c->id,
+                     person, event_kind_name(res.kind), (unsigned)d.track_id, d.similarity, d.liveness, d.agreeing);
         } else {
             atomic_fetch_add(&p->suppressed, 1);
             log_debug("pipeline", "camera %s: person %s: no event (%s)", c->id, person, rules_reason_name(res.reason));
@@ -196,8 +202,7 @@ static void track_frame(struct pipeline *p, av_pipeline *vp, struct cam_state *c
 static bool idle_skip(struct pipeline *p, struct cam_state *c, const cap_frame *f, bool new_session)
 {
     if (p->cfg.idle_ms <= 0 || c->busy) return false;
-    if (!new_session && f->stream_ms >= c->idle_last_ms && f->stream_ms - c->idle_last_ms < p->cfg.idle_ms)
-        return true;
+    if (!new_session && f->stream_ms >= c->idle_last_ms && f->stream_ms - c->idle_last_ms < p->cfg.idle_ms) return true;
     c->idle_last_ms = f->stream_ms;
     return false;
 }
@@ -260,7 +265,7 @@ static void process(struct pipeline *p, av_pipeline *vp, cap_frame *f)
     av_box roi = {(float)f->roi.x, (float)f->roi.y, (float)(f->roi.x + f->roi.w), (float)(f->roi.y + f->roi.h)};
     int64_t t0 = att_time_mono_us();
     bool ok = av_image_wrap_bgr(f->bgr, f->width, f->height, f->stride, &img, &ve) == AV_OK &&
-              av_detect(vp, img, f->has_roi ? &roi : NULL, &o, faces, PIPELINE_MAX_FACES, &found, &ve) == AV_OK;
+        av_detect(vp, img, f->has_roi ? &roi : NULL, &o, faces, PIPELINE_MAX_FACES, &found, &ve) == AV_OK;
     int64_t t1 = att_time_mono_us();
     size_t n = found < PIPELINE_MAX_FACES ? found : PIPELINE_MAX_FACES;
 
@@ -289,7 +294,6 @@ static void process(struct pipeline *p, av_pipeline *vp, cap_frame *f)
     av_image_free(img);
     cams_release(p, c);
 }
-
 
 static void *worker(void *arg)
 {

@@ -21,25 +21,33 @@ static void cam_metrics(struct pipeline *p, struct cam_state *c)
         _Atomic uint64_t *src;
         metric **out;
     } defs[] = {
-        {METRIC_COUNTER, "attendd_camera_frames_in_total", "Frames decoded by the camera's capture thread", &c->st_in, NULL},
+        {METRIC_COUNTER, "attendd_camera_frames_in_total", "Frames decoded by the camera's capture thread", &c->st_in,
+         NULL},
         {METRIC_COUNTER, "attendd_camera_frames_dropped_total",
          "Sampled frames not analysed: dropped by the full queue lane, or stale", &c->st_dropped, NULL},
         {METRIC_GAUGE, "attendd_camera_queue_depth", "Frames of this camera waiting for analysis", &c->st_depth, NULL},
-        {METRIC_COUNTER, "attendd_camera_frames_analysed_total", "Frames run through detection and tracking", NULL, &c->analysed},
+        {METRIC_COUNTER, "attendd_camera_frames_analysed_total", "Frames run through detection and tracking", NULL,
+         &c->analysed},
         {METRIC_COUNTER, "attendd_camera_frames_idle_skipped_total",
-         "Sampled frames not analysed because the camera had no undecided track (analysis_idle_ms)", NULL, &c->idle_skipped},
-        {METRIC_COUNTER, "attendd_camera_faces_total", "Faces detected (one per face per analysed frame)", NULL, &c->faces},
-        {METRIC_COUNTER, "attendd_camera_recognitions_total", "Face crops embedded and searched in the gallery", NULL, &c->recogs},
+         "Sampled frames not analysed because the camera had no undecided track (analysis_idle_ms)", NULL,
+         &c->idle_skipped},
+        {METRIC_COUNTER, "attendd_camera_faces_total", "Faces detected (one per face per analysed frame)", NULL,
+         &c->faces},
+        {METRIC_COUNTER, "attendd_camera_recognitions_total", "Face crops embedded and searched in the gallery", NULL,
+         &c->recogs},
         {METRIC_COUNTER, "attendd_camera_decisions_total", "Tracks that decided on a person", NULL, &c->decisions},
-        {METRIC_COUNTER, "attendd_camera_events_total", "Attendance events made durable for this camera", NULL, &c->events},
+        {METRIC_COUNTER, "attendd_camera_events_total", "Attendance events made durable for this camera", NULL,
+         &c->events},
         {METRIC_GAUGE, "attendd_camera_stream_origin_seconds",
-         "Wall-clock time of the current capture session's first frame (frame time - stream position)", NULL, &c->origin},
+         "Wall-clock time of the current capture session's first frame (frame time - stream position)", NULL,
+         &c->origin},
     };
     for (size_t i = 0; i < sizeof defs / sizeof defs[0]; i++) {
         metric *s = NULL;
-        att_err e = defs[i].src ? metrics_callback(m, defs[i].t, defs[i].name, defs[i].help, lb, read_u64, defs[i].src, &s)
-                    : defs[i].t == METRIC_COUNTER ? metrics_counter(m, defs[i].name, defs[i].help, lb, &s)
-                                                  : metrics_gauge(m, defs[i].name, defs[i].help, lb, &s);
+        att_err e = defs[i].src
+            ? metrics_callback(m, defs[i].t, defs[i].name, defs[i].help, lb, read_u64, defs[i].src, &s)
+            : defs[i].t == METRIC_COUNTER ? metrics_counter(m, defs[i].name, defs[i].help, lb, &s)
+                                          : metrics_gauge(m, defs[i].name, defs[i].help, lb, &s);
         if (e != ATT_OK) {
             log_warn("pipeline", "camera %s: metric %s not registered: %s", c->id, defs[i].name, att_err_code(e));
             continue;
@@ -146,7 +154,10 @@ void cams_housekeeping(struct pipeline *p)
     if (now < atomic_load(&p->hk_next_us) || pthread_mutex_trylock(&p->hk_lock) != 0) return;
     atomic_store(&p->hk_next_us, now + 1000000);
     /* snapshot (tag, id) under the table lock; call out (camera manager locks) without it */
-    struct snap { uint64_t tag; char id[ATT_UUID_STR]; } *s = NULL;
+    struct snap {
+        uint64_t tag;
+        char id[ATT_UUID_STR];
+    } *s = NULL;
     size_t n = 0, cap = 0;
     pthread_mutex_lock(&p->table_lock);
     for (struct cam_state *c = p->cams; c; c = c->next) cap++;

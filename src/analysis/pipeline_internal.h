@@ -14,27 +14,27 @@
 /* One camera as the analysis stage sees it. The table owns it; workers hold a reference while they
  * work on one of its frames. */
 struct cam_state {
-    uint64_t tag;                 /* the frames' tag */
-    att_uuid id_bin;              /* camera uuid (the frames' camera_id), for events */
-    char id[ATT_UUID_STR];        /* the same as text: logs, metrics label */
-    pthread_mutex_t lock;         /* serialises tracker, recognition and decisions of this camera */
-    pthread_cond_t turn;          /* signalled when a frame leaves `inflight` */
+    uint64_t tag;          /* the frames' tag */
+    att_uuid id_bin;       /* camera uuid (the frames' camera_id), for events */
+    char id[ATT_UUID_STR]; /* the same as text: logs, metrics label */
+    pthread_mutex_t lock;  /* serialises tracker, recognition and decisions of this camera */
+    pthread_cond_t turn;   /* signalled when a frame leaves `inflight` */
     trk_tracker *trk;
-    int64_t last_ts_us;           /* last time fed to the tracker (kept non-decreasing) */
-    uint64_t last_seq;            /* last frame seq tracked; an older frame is stale */
+    int64_t last_ts_us;                      /* last time fed to the tracker (kept non-decreasing) */
+    uint64_t last_seq;                       /* last frame seq tracked; an older frame is stale */
     uint64_t inflight[PIPELINE_WORKERS_MAX]; /* seqs popped and not yet tracked, so that frames
                                                 detected in parallel are tracked in order */
     size_t n_inflight;
-    bool busy;                    /* has a live, undecided track: every sampled frame counts */
-    int64_t idle_last_ms;         /* stream position of the last frame analysed while not busy */
-    uint32_t session;             /* capture session of the origin estimate */
-    double origin_s;              /* min(wall - stream position) in this session, seconds */
-    int refs;                     /* workers using it (table lock) */
-    bool dead;                    /* camera gone: freed when refs drops to 0 */
+    bool busy;            /* has a live, undecided track: every sampled frame counts */
+    int64_t idle_last_ms; /* stream position of the last frame analysed while not busy */
+    uint32_t session;     /* capture session of the origin estimate */
+    double origin_s;      /* min(wall - stream position) in this session, seconds */
+    int refs;             /* workers using it (table lock) */
+    bool dead;            /* camera gone: freed when refs drops to 0 */
     struct cam_state *next;
     /* cached capture status, refreshed by housekeeping, read by metrics callbacks */
     _Atomic uint64_t st_in, st_dropped, st_depth, stale;
-    metric *m[13];                /* every series of this camera (for removal) */
+    metric *m[13]; /* every series of this camera (for removal) */
     size_t n_m;
     metric *analysed, *idle_skipped, *faces, *recogs, *decisions, *events, *origin;
     metric *h_detect, *h_recog, *h_event;
@@ -46,14 +46,15 @@ struct pipeline {
     av_pipeline *vp[PIPELINE_WORKERS_MAX];
     pthread_t threads[PIPELINE_WORKERS_MAX];
     int started, joined;
-    atomic_bool quit;             /* workers end at their next pop timeout (failed start only) */
-    pthread_mutex_t table_lock;   /* guards cams and every cam_state's refs/dead/next */
+    atomic_bool quit;           /* workers end at their next pop timeout (failed start only) */
+    pthread_mutex_t table_lock; /* guards cams and every cam_state's refs/dead/next */
     struct cam_state *cams;
-    pthread_mutex_t hk_lock;      /* one worker does housekeeping at a time */
-    _Atomic int64_t hk_next_us;   /* monotonic time of the next housekeeping */
+    pthread_mutex_t hk_lock;    /* one worker does housekeeping at a time */
+    _Atomic int64_t hk_next_us; /* monotonic time of the next housekeeping */
     metric *g_metrics[4];
     size_t n_g;
-    _Atomic uint64_t frames, stale, idle_skipped, unknown_camera, faces, recognitions, decisions, events, suppressed, errors;
+    _Atomic uint64_t frames, stale, idle_skipped, unknown_camera, faces, recognitions, decisions, events, suppressed,
+        errors;
 };
 
 /* ---- pipeline_cams.c ---- */
@@ -79,6 +80,5 @@ att_err recog_faces(av_pipeline *vp, const av_image *img, const av_face *faces, 
 att_err attend_decision(rules *r, event_writer *w, const att_uuid *camera, enum camera_role role,
                         const struct trk_decision *d, struct rules_result *res, bool *emitted, char *err,
                         size_t errlen);
-
 
 #endif

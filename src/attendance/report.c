@@ -38,9 +38,9 @@ static int cmp_punch(const void *a, const void *b)
 
 static bool shift_ok(const struct report_shift *s)
 {
-    return s->start_min >= 0 && s->start_min < 1440 && s->end_min >= 0 && s->end_min < 1440 &&
-           s->grace_late_min >= 0 && s->grace_late_min <= 1440 && s->grace_early_min >= 0 &&
-           s->grace_early_min <= 1440 && s->break_min >= 0 && s->break_min <= 1440;
+    return s->start_min >= 0 && s->start_min < 1440 && s->end_min >= 0 && s->end_min < 1440 && s->grace_late_min >= 0 &&
+        s->grace_late_min <= 1440 && s->grace_early_min >= 0 && s->grace_early_min <= 1440 && s->break_min >= 0 &&
+        s->break_min <= 1440;
 }
 
 void report_punch_window(const att_tz *tz, int64_t first_day, int64_t last_day, int64_t *from_us, int64_t *to_us)
@@ -93,8 +93,7 @@ static void one_day(const struct report_shift *sh, int64_t s, int64_t e, const s
 
 att_err report_compute(const struct report_input *in, struct report_day *out)
 {
-    if (!in || !in->tz || !in->shifts || in->cutoff_min < 0 || in->cutoff_min >= 1440 ||
-        (in->npunches && !in->punches))
+    if (!in || !in->tz || !in->shifts || in->cutoff_min < 0 || in->cutoff_min >= 1440 || (in->npunches && !in->punches))
         return ATT_E_INVALID;
     size_t nd = in->ndays + 2; /* index k is day first_day - 1 + k */
     for (size_t k = 0; k < nd; k++)

@@ -18,22 +18,22 @@
 /* One person's state: the last punch is all the rules need (it tells both the cooldown and
  * whether a shift is open), which is also exactly what the database can seed. */
 struct rules_entry {
-    att_uuid person;            /* key */
-    att_uuid camera;            /* camera of the last punch (nil when seeded) */
-    int64_t last_ts_us;               /* capture time of the last punch */
-    enum event_kind last_kind;        /* EVENT_KIND_NONE marks a free slot */
+    att_uuid person;           /* key */
+    att_uuid camera;           /* camera of the last punch (nil when seeded) */
+    int64_t last_ts_us;        /* capture time of the last punch */
+    enum event_kind last_kind; /* EVENT_KIND_NONE marks a free slot */
 };
 
 struct rules {
-    pthread_mutex_t lock;       /* guards everything below */
-    struct rules_config cfg;    /* validated tunables */
-    struct rules_entry *slots;  /* open addressing, linear probing, no tombstones */
-    size_t cap;                 /* power of two */
-    size_t count;               /* used slots */
-    int64_t hwm_us;             /* newest capture time seen (decisions and seeds) */
-    int64_t last_sweep_us;      /* hwm at the last age sweep */
-    bool have_hwm;              /* hwm_us is meaningful */
-    struct rules_stats stats;   /* counters (persons is filled on read) */
+    pthread_mutex_t lock;      /* guards everything below */
+    struct rules_config cfg;   /* validated tunables */
+    struct rules_entry *slots; /* open addressing, linear probing, no tombstones */
+    size_t cap;                /* power of two */
+    size_t count;              /* used slots */
+    int64_t hwm_us;            /* newest capture time seen (decisions and seeds) */
+    int64_t last_sweep_us;     /* hwm at the last age sweep */
+    bool have_hwm;             /* hwm_us is meaningful */
+    struct rules_stats stats;  /* counters (persons is filled on read) */
 };
 
 void rules_config_defaults(struct rules_config *cfg)
@@ -152,7 +152,7 @@ static att_err insert(rules *r, const att_uuid *person, struct rules_entry **out
     struct rules_entry ne;
     memset(&ne, 0, sizeof ne);
     ne.person = *person;
-    ne.last_kind = EVENT_KIND_OUT;  /* placeholder so place() sees the slot as used */
+    ne.last_kind = EVENT_KIND_OUT; /* placeholder so place() sees the slot as used */
     place(r->slots, r->cap, &ne);
     r->count++;
     *out = find(r, person);
@@ -208,11 +208,11 @@ att_err rules_seed(rules *r, const att_uuid *person, enum event_kind kind, int64
         err = insert(r, person, &e);
         if (err != ATT_OK) goto out;
     } else if (e->last_ts_us >= ts_us) {
-        goto out;  /* keep the newer punch already held */
+        goto out; /* keep the newer punch already held */
     }
     e->last_kind = kind;
     e->last_ts_us = ts_us;
-    e->camera = (att_uuid){0};  /* unknown: any camera counts as "another" one */
+    e->camera = (att_uuid){0}; /* unknown: any camera counts as "another" one */
     note_time(r, ts_us);
 out:
     pthread_mutex_unlock(&r->lock);
@@ -234,8 +234,7 @@ static void suppress(rules *r, struct rules_result *out, enum rules_reason why, 
 
 att_err rules_apply(rules *r, const struct rules_decision *d, struct rules_result *out)
 {
-    if (d->role != CAMERA_ROLE_IN && d->role != CAMERA_ROLE_OUT && d->role != CAMERA_ROLE_AUTO)
-        return ATT_E_INVALID;
+    if (d->role != CAMERA_ROLE_IN && d->role != CAMERA_ROLE_OUT && d->role != CAMERA_ROLE_AUTO) return ATT_E_INVALID;
     memset(out, 0, sizeof *out);
     out->kind = EVENT_KIND_NONE;
 
@@ -248,7 +247,7 @@ att_err rules_apply(rules *r, const struct rules_decision *d, struct rules_resul
 
     struct rules_entry *e = find(r, &d->person);
     if (e) {
-        int64_t dt = d->ts_us - e->last_ts_us;  /* negative for a decision arriving late */
+        int64_t dt = d->ts_us - e->last_ts_us; /* negative for a decision arriving late */
         if (dt > -r->cfg.cooldown_us && dt < r->cfg.cooldown_us) {
             bool same = att_uuid_eq(&e->camera, &d->camera);
             suppress(r, out, same ? RULES_COOLDOWN : RULES_DUPLICATE_CAMERA, e->last_ts_us);
@@ -294,8 +293,7 @@ out:
     return err;
 }
 
-att_err rules_open_shift(rules *r, const att_uuid *person, int64_t now_us,
-                         struct rules_shift *out)
+att_err rules_open_shift(rules *r, const att_uuid *person, int64_t now_us, struct rules_shift *out)
 {
     pthread_mutex_lock(&r->lock);
     const struct rules_entry *e = find(r, person);

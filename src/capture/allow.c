@@ -15,7 +15,7 @@
 #include "attendd/config.h"
 #include "capture_internal.h"
 
-static struct cidr_list g_allow;  /* written before threads start (cap_allow_set), then read-only */
+static struct cidr_list g_allow; /* written before threads start (cap_allow_set), then read-only */
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 
 static void load_default(void)

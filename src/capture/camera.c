@@ -17,27 +17,26 @@
 
 #define TIMEOUT_MIN_MS 100
 #define TIMEOUT_MAX_MS 600000
-#define DEFAULT_FRAME_MS 40.0       /* a stream that announces no rate: assume 25 fps */
-#define TS_JUMP_MAX_MS 10000        /* a timestamp this far ahead of the last is not believed */
-#define PACE_LAG_MAX_US 1000000     /* a file more than 1 s behind real time re-anchors, no burst */
-#define SKIPPED_RUN_MAX 8           /* most stream frames one decoded picture may stand for */
+#define DEFAULT_FRAME_MS 40.0   /* a stream that announces no rate: assume 25 fps */
+#define TS_JUMP_MAX_MS 10000    /* a timestamp this far ahead of the last is not believed */
+#define PACE_LAG_MAX_US 1000000 /* a file more than 1 s behind real time re-anchors, no burst */
+#define SKIPPED_RUN_MAX 8       /* most stream frames one decoded picture may stand for */
 
 struct cap_camera {
     /* fixed at creation */
     char *url;
-    char url_safe[320];               /* redacted, for logs */
+    char url_safe[320]; /* redacted, for logs */
     char name[CAP_NAME_MAX];
     enum cap_source_kind kind;
     att_uuid id;
     uint64_t tag;
-    int loop, open_timeout_ms, read_timeout_ms, backoff_initial_ms, backoff_max_ms, stable_ms,
-        error_after;
-    cap_lane *lane;                   /* NULL: decode only */
+    int loop, open_timeout_ms, read_timeout_ms, backoff_initial_ms, backoff_max_ms, stable_ms, error_after;
+    cap_lane *lane; /* NULL: decode only */
     pthread_t thread;
     bool started;
 
     pthread_mutex_t mu;
-    pthread_cond_t cv;                /* CLOCK_MONOTONIC; wakes sleeps on stop/enable changes */
+    pthread_cond_t cv; /* CLOCK_MONOTONIC; wakes sleeps on stop/enable changes */
     /* control (under mu) */
     bool stop, enabled;
     double analysis_fps;
@@ -47,12 +46,12 @@ struct cap_camera {
     struct cap_status st;
     int64_t fps_win_start_us;
     uint64_t fps_win_frames;
-    unsigned fps_windows;             /* windows completed in this streaming spell */
-    uint64_t seq;                     /* last sampled-frame number */
-    uint64_t rng;                     /* xorshift state for backoff jitter */
+    unsigned fps_windows; /* windows completed in this streaming spell */
+    uint64_t seq;         /* last sampled-frame number */
+    uint64_t rng;         /* xorshift state for backoff jitter */
 };
 
-static atomic_int g_init_done;       /* cap_global_init() ran (or its absence was reported) */
+static atomic_int g_init_done; /* cap_global_init() ran (or its absence was reported) */
 
 const char *cap_state_name(enum cap_state s)
 {
@@ -84,14 +83,12 @@ static bool fps_ok(double fps) { return isfinite(fps) && fps >= CAP_FPS_MIN && f
 
 static bool roi_ok(const struct camera_roi *r)
 {
-    return r->x >= 0 && r->y >= 0 && r->w > 0 && r->h > 0 && r->x <= 65535 - r->w &&
-           r->y <= 65535 - r->h;
+    return r->x >= 0 && r->y >= 0 && r->w > 0 && r->h > 0 && r->x <= 65535 - r->w && r->y <= 65535 - r->h;
 }
 
 static bool ms_in(int v, int lo, int hi) { return v >= lo && v <= hi; }
 
-att_err cap_camera_new(const struct cap_camera_cfg *cfg, cap_frame_queue *q, cap_camera **out,
-                       char *err, size_t errlen)
+att_err cap_camera_new(const struct cap_camera_cfg *cfg, cap_frame_queue *q, cap_camera **out, char *err, size_t errlen)
 {
     if (err && errlen) err[0] = '\0';
     if (!cfg || !out) return att_fail(ATT_E_INVALID, err, errlen, "cap_camera_new: missing argument");
@@ -101,8 +98,8 @@ att_err cap_camera_new(const struct cap_camera_cfg *cfg, cap_frame_queue *q, cap
     if (cap_url_validate(cfg->url, &kind, why, sizeof why) != ATT_OK)
         return att_fail(ATT_E_INVALID, err, errlen, "url: %s", why);
     if (!fps_ok(cfg->analysis_fps))
-        return att_fail(ATT_E_INVALID, err, errlen,
-                        "analysis_fps: must be between %.1f and %.0f", CAP_FPS_MIN, CAP_FPS_MAX);
+        return att_fail(ATT_E_INVALID, err, errlen, "analysis_fps: must be between %.1f and %.0f", CAP_FPS_MIN,
+                        CAP_FPS_MAX);
     if (cfg->has_roi && !roi_ok(&cfg->roi))
         return att_fail(ATT_E_INVALID, err, errlen, "roi: x, y >= 0 and w, h > 0 within 65535 pixels");
     if (!ms_in(cfg->open_timeout_ms, TIMEOUT_MIN_MS, TIMEOUT_MAX_MS))
@@ -157,7 +154,8 @@ att_err cap_camera_new(const struct cap_camera_cfg *cfg, cap_frame_queue *q, cap
         }
     }
     if (!atomic_exchange(&g_init_done, 1))
-        log_warn("capture", "cap_global_init() was not called before the first camera: RTSP opens "
+        log_warn("capture",
+                 "cap_global_init() was not called before the first camera: RTSP opens "
                  "probe the frame rate (~0.9 s each, one camera at a time)");
     *out = c;
     return ATT_OK;
@@ -177,7 +175,8 @@ att_err cap_global_init(char *err, size_t errlen)
         cap_text_redact(o, safe, sizeof safe); /* a proxy option could carry credentials */
         log_notice("capture", "FFmpeg capture options from OPENCV_FFMPEG_CAPTURE_OPTIONS: %s", safe);
         if (!strstr(o, "rtsp_transport"))
-            log_warn("capture", "OPENCV_FFMPEG_CAPTURE_OPTIONS has no rtsp_transport: RTSP runs over "
+            log_warn("capture",
+                     "OPENCV_FFMPEG_CAPTURE_OPTIONS has no rtsp_transport: RTSP runs over "
                      "UDP (lossy); add rtsp_transport;tcp");
     }
     cap_ffmpeg_log_install();
@@ -231,11 +230,11 @@ static int64_t backoff_us(cap_camera *c, unsigned k)
  * whose timestamp goes backwards, repeats or jumps ahead > 10 s is placed one frame interval on
  * (counted as a fixup) and the base follows it. */
 struct stream_clock {
-    double frame_ms;                  /* nominal interval */
-    double base;                      /* pos_ms - base = position within this pass */
-    double offset;                    /* added: earlier passes of a looping file */
-    double last;                      /* last position given */
-    uint64_t n;                       /* frames in this pass */
+    double frame_ms; /* nominal interval */
+    double base;     /* pos_ms - base = position within this pass */
+    double offset;   /* added: earlier passes of a looping file */
+    double last;     /* last position given */
+    uint64_t n;      /* frames in this pass */
 };
 
 static double clock_next(struct stream_clock *k, double pos, uint64_t *fixups)
@@ -269,8 +268,8 @@ static uint64_t frames_covered(double prev_ms, double ms, double frame_ms)
 
 struct session_result {
     bool opened;
-    bool ended;                       /* non-looping file at its end */
-    bool stable;                      /* streamed at least stable_ms */
+    bool ended;  /* non-looping file at its end */
+    bool stable; /* streamed at least stable_ms */
     char reason[CAP_ERR_MAX];
 };
 
@@ -294,8 +293,8 @@ static void run_session(cap_camera *c, struct session_result *r)
         snprintf(r->reason, sizeof r->reason, "cannot open: %s", why);
         return;
     }
-    if (cap_source_open(c->url, c->kind, c->open_timeout_ms, c->read_timeout_ms, &src, &info, why,
-                        sizeof why) != ATT_OK) {
+    if (cap_source_open(c->url, c->kind, c->open_timeout_ms, c->read_timeout_ms, &src, &info, why, sizeof why) !=
+        ATT_OK) {
         snprintf(r->reason, sizeof r->reason, "%s", why);
         return;
     }
@@ -304,8 +303,8 @@ static void run_session(cap_camera *c, struct session_result *r)
     uint32_t session = ++c->st.sessions;
     c->st.stream_fps = info.fps;
     pthread_mutex_unlock(&c->mu);
-    log_info("capture", "camera %s (%s): opened, %dx%d at %.2f fps (session %u)", c->name,
-             c->url_safe, info.width, info.height, info.fps, session);
+    log_info("capture", "camera %s (%s): opened, %dx%d at %.2f fps (session %u)", c->name, c->url_safe, info.width,
+             info.height, info.fps, session);
 
     struct stream_clock clk = {.frame_ms = info.fps > 0 ? 1000.0 / info.fps : DEFAULT_FRAME_MS};
     double next_sample_ms = -1;
@@ -334,8 +333,8 @@ static void run_session(cap_camera *c, struct session_result *r)
                 /* loop: reopen (more robust than seeking) and continue the stream clock */
                 cap_source_close(src);
                 src = NULL;
-                if (cap_source_open(c->url, c->kind, c->open_timeout_ms, c->read_timeout_ms, &src,
-                                    &info, why, sizeof why) != ATT_OK) {
+                if (cap_source_open(c->url, c->kind, c->open_timeout_ms, c->read_timeout_ms, &src, &info, why,
+                                    sizeof why) != ATT_OK) {
                     snprintf(r->reason, sizeof r->reason, "reopening to loop: %s", why);
                     break;
                 }
@@ -344,8 +343,7 @@ static void run_session(cap_camera *c, struct session_result *r)
                 continue;
             }
             if (c->kind == CAP_SRC_FILE) {
-                snprintf(r->reason, sizeof r->reason, "end of file after %llu frames",
-                         (unsigned long long)frame_no);
+                snprintf(r->reason, sizeof r->reason, "end of file after %llu frames", (unsigned long long)frame_no);
                 r->ended = !c->loop;
             } else if (waited_ms >= c->read_timeout_ms * 9 / 10) {
                 snprintf(r->reason, sizeof r->reason, "stalled: no frame for %lld ms (read timeout)",
@@ -400,8 +398,7 @@ static void run_session(cap_camera *c, struct session_result *r)
             /* EWMA over 1 s windows, weight 0.3 for the newest. The first window is skipped: an
              * RTSP session delivers what was buffered during the open in one burst. */
             double rate = (double)c->fps_win_frames * 1e6 / (double)win;
-            if (c->fps_windows++ > 0)
-                c->st.input_fps = c->st.input_fps > 0 ? 0.7 * c->st.input_fps + 0.3 * rate : rate;
+            if (c->fps_windows++ > 0) c->st.input_fps = c->st.input_fps > 0 ? 0.7 * c->st.input_fps + 0.3 * rate : rate;
             c->fps_win_start_us = now_mono;
             c->fps_win_frames = 0;
         }
@@ -465,8 +462,8 @@ static void *camera_main(void *arg)
     tname[4 + nl] = '\0';
     pthread_setname_np(pthread_self(), tname);
 
-    unsigned k = 0;             /* backoff exponent */
-    bool fresh = true;          /* next attempt is the first since start/enable */
+    unsigned k = 0;    /* backoff exponent */
+    bool fresh = true; /* next attempt is the first since start/enable */
     pthread_mutex_lock(&c->mu);
     while (!c->stop) {
         if (!c->enabled) {
@@ -498,8 +495,7 @@ static void *camera_main(void *arg)
             c->st.ended = 1;
             set_state_locked(c, CAP_RECONNECTING);
             pthread_mutex_unlock(&c->mu);
-            log_info("capture", "camera %s (%s): %s; not looping, stays ended", c->name,
-                     c->url_safe, c->st.last_error);
+            log_info("capture", "camera %s (%s): %s; not looping, stays ended", c->name, c->url_safe, c->st.last_error);
             pthread_mutex_lock(&c->mu);
             continue;
         }
@@ -518,14 +514,12 @@ static void *camera_main(void *arg)
         memcpy(reason, c->st.last_error, sizeof reason);
         pthread_mutex_unlock(&c->mu);
         if (escalated)
-            log_error("capture", "camera %s (%s): %u attempts failed in a row, last: %s; retrying in %.1f s",
-                      c->name, c->url_safe, fails, reason, delay / 1e6);
+            log_error("capture", "camera %s (%s): %u attempts failed in a row, last: %s; retrying in %.1f s", c->name,
+                      c->url_safe, fails, reason, delay / 1e6);
         else if (fails == 1 || next == CAP_RECONNECTING)
-            log_warn("capture", "camera %s (%s): %s; reconnecting in %.1f s", c->name, c->url_safe,
-                     reason, delay / 1e6);
-        else
-            log_debug("capture", "camera %s (%s): %s; retrying in %.1f s", c->name, c->url_safe,
-                      reason, delay / 1e6);
+            log_warn("capture", "camera %s (%s): %s; reconnecting in %.1f s", c->name, c->url_safe, reason,
+                     delay / 1e6);
+        else log_debug("capture", "camera %s (%s): %s; retrying in %.1f s", c->name, c->url_safe, reason, delay / 1e6);
         pthread_mutex_lock(&c->mu);
         wait_locked(c, delay);
     }

@@ -23,25 +23,25 @@ struct counters {
 };
 
 struct cam_entry {
-    struct camera_def def;         /* as last applied (full URL: it may hold credentials) */
-    char url_safe[CAP_URL_MAX + 1];/* def.url redacted, for logs */
-    uint64_t tag;                  /* frame tag; never reused in this process */
-    att_uuid id_bytes;             /* def.id as bytes (cap_frame.camera_id) */
-    cap_camera *cap;               /* NULL when the last apply failed (why: fail) */
-    char fail[CAP_ERR_MAX];        /* reason the camera is not running, "" when it is */
-    struct counters base;          /* counters of capture instances replaced by URL changes */
-    _Atomic uint64_t faces_seen;   /* reported by the analysis stage */
+    struct camera_def def;          /* as last applied (full URL: it may hold credentials) */
+    char url_safe[CAP_URL_MAX + 1]; /* def.url redacted, for logs */
+    uint64_t tag;                   /* frame tag; never reused in this process */
+    att_uuid id_bytes;              /* def.id as bytes (cap_frame.camera_id) */
+    cap_camera *cap;                /* NULL when the last apply failed (why: fail) */
+    char fail[CAP_ERR_MAX];         /* reason the camera is not running, "" when it is */
+    struct counters base;           /* counters of capture instances replaced by URL changes */
+    _Atomic uint64_t faces_seen;    /* reported by the analysis stage */
 };
 
 struct camera_mgr {
-    cap_frame_queue *q;            /* shared queue (not owned) */
-    pthread_mutex_t write;         /* camera_mgr_write_lock */
-    pthread_mutex_t ops;           /* see above */
-    pthread_rwlock_t rw;           /* guards v/n and the entries' mutable fields */
-    struct cam_entry **v;          /* cameras in the order they were added */
+    cap_frame_queue *q;    /* shared queue (not owned) */
+    pthread_mutex_t write; /* camera_mgr_write_lock */
+    pthread_mutex_t ops;   /* see above */
+    pthread_rwlock_t rw;   /* guards v/n and the entries' mutable fields */
+    struct cam_entry **v;  /* cameras in the order they were added */
     size_t n, cap;
-    uint64_t next_tag;             /* last tag handed out (under ops) */
-    atomic_bool loaded;            /* camera_mgr_set_loaded() */
+    uint64_t next_tag;  /* last tag handed out (under ops) */
+    atomic_bool loaded; /* camera_mgr_set_loaded() */
 };
 
 /* ---- helpers ------------------------------------------------------------------------------------ */
@@ -105,8 +105,8 @@ static struct cam_entry *find_tag(camera_mgr *m, uint64_t tag)
 }
 
 /* A capture instance for def (validated), started. */
-static att_err cap_for(camera_mgr *m, const struct camera_def *d, const att_uuid *id, uint64_t tag,
-                       cap_camera **out, char *err, size_t errlen)
+static att_err cap_for(camera_mgr *m, const struct camera_def *d, const att_uuid *id, uint64_t tag, cap_camera **out,
+                       char *err, size_t errlen)
 {
     struct cap_camera_cfg cfg;
     cap_camera_cfg_init(&cfg);
@@ -179,8 +179,8 @@ void camera_mgr_free(camera_mgr *m)
 
 /* A new camera (ops held). On a capture failure the entry is still added, not running, with the
  * reason, so status shows why instead of "unknown". start false: add it not running, reason err. */
-static att_err add_locked(camera_mgr *m, const struct camera_def *d, const att_uuid *id, bool start,
-                          char *err, size_t errlen)
+static att_err add_locked(camera_mgr *m, const struct camera_def *d, const att_uuid *id, bool start, char *err,
+                          size_t errlen)
 {
     struct cam_entry *e = calloc(1, sizeof *e);
     if (!e) return ATT_E_NOMEM;
@@ -210,16 +210,15 @@ static att_err add_locked(camera_mgr *m, const struct camera_def *d, const att_u
     pthread_rwlock_unlock(&m->rw);
     if (rc == ATT_OK)
         log_info("camera", "camera %s \"%s\" (%s) added: role %s, %.1f fps%s%s", d->id, d->name, e->url_safe,
-                 camera_role_name(d->role), d->analysis_fps, d->has_roi ? ", with roi" : "", d->enabled ? "" : ", disabled");
-    else
-        log_error("camera", "camera %s \"%s\" (%s) could not be started: %s", d->id, d->name, e->url_safe, err);
+                 camera_role_name(d->role), d->analysis_fps, d->has_roi ? ", with roi" : "",
+                 d->enabled ? "" : ", disabled");
+    else log_error("camera", "camera %s \"%s\" (%s) could not be started: %s", d->id, d->name, e->url_safe, err);
     return rc;
 }
 
 /* Replace the capture instance (URL change, or a previous failure): ops held. On failure the old
  * capture is stopped anyway: it must not keep streaming a definition the caller has replaced. */
-static att_err replace_locked(camera_mgr *m, struct cam_entry *e, const struct camera_def *d, char *err,
-                              size_t errlen)
+static att_err replace_locked(camera_mgr *m, struct cam_entry *e, const struct camera_def *d, char *err, size_t errlen)
 {
     cap_camera *nc = NULL;
     att_err rc = cap_for(m, d, &e->id_bytes, e->tag, &nc, err, errlen);
@@ -230,10 +229,8 @@ static att_err replace_locked(camera_mgr *m, struct cam_entry *e, const struct c
     e->cap = nc;
     e->def = *d;
     cap_url_redact(d->url, e->url_safe, sizeof e->url_safe);
-    if (rc == ATT_OK)
-        e->fail[0] = '\0';
-    else
-        snprintf(e->fail, sizeof e->fail, "not running: %s", err);
+    if (rc == ATT_OK) e->fail[0] = '\0';
+    else snprintf(e->fail, sizeof e->fail, "not running: %s", err);
     pthread_rwlock_unlock(&m->rw);
     cap_camera_free(old); /* joins its thread: outside rw */
     return rc;
@@ -271,8 +268,7 @@ att_err camera_mgr_apply(camera_mgr *m, const struct camera_def *def, char *err,
             log_info("camera", "camera %s \"%s\": %s (%s -> %s)", def->id, def->name,
                      url_changed ? "source changed, reopening" : "restarted", was, e->url_safe);
         else
-            log_error("camera", "camera %s \"%s\" (%s) could not be started: %s", def->id, def->name, e->url_safe,
-                      err);
+            log_error("camera", "camera %s \"%s\" (%s) could not be started: %s", def->id, def->name, e->url_safe, err);
         pthread_mutex_unlock(&m->ops);
         return rc;
     }

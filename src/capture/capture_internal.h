@@ -18,15 +18,14 @@ extern "C" {
 typedef struct cap_source cap_source;
 
 struct cap_source_info {
-    double fps;                  /* nominal frame rate, 0 if the stream does not say */
-    int width, height;           /* as announced at open, 0 if unknown */
+    double fps;        /* nominal frame rate, 0 if the stream does not say */
+    int width, height; /* as announced at open, 0 if unknown */
 };
 
 /* Open url of the given kind (already validated). Blocks up to open_timeout_ms for network
  * sources. Errors: ATT_E_IO with a redacted one-line reason. */
-att_err cap_source_open(const char *url, enum cap_source_kind kind, int open_timeout_ms,
-                        int read_timeout_ms, cap_source **out, struct cap_source_info *info,
-                        char *err, size_t errlen);
+att_err cap_source_open(const char *url, enum cap_source_kind kind, int open_timeout_ms, int read_timeout_ms,
+                        cap_source **out, struct cap_source_info *info, char *err, size_t errlen);
 /* Decode the next frame (no colour conversion). ATT_OK with *pos_ms = the frame's timestamp
  * in ms (< 0 when the stream gave none); ATT_E_IO when no frame came (end of stream, stall past
  * the read timeout, connection lost): the caller tells which by elapsed time and kind. */
@@ -46,8 +45,7 @@ typedef int (*cap_cancel_fn)(void *arg);
 /* RTSP pre-flight (probe.c): resolve, TCP-connect and send OPTIONS within timeout_ms, outside
  * OpenCV's global open lock. ATT_OK when an RTSP server answered (rtsps: when TCP connected);
  * ATT_E_IO with a reason; ATT_E_UNAVAILABLE if cancelled. */
-att_err cap_rtsp_probe(const char *url, int timeout_ms, cap_cancel_fn cancelled, void *arg,
-                       char *err, size_t errlen);
+att_err cap_rtsp_probe(const char *url, int timeout_ms, cap_cancel_fn cancelled, void *arg, char *err, size_t errlen);
 
 /* camera_allow (allow.c): whether a resolved address may be connected to; whether an RTSP host is
  * acceptable (an address literal must be inside; a name is checked once resolved). */

@@ -13,7 +13,7 @@
 
 #include "capture_internal.h"
 
-#define SLICE_MS 100                  /* cancellation is checked this often */
+#define SLICE_MS 100 /* cancellation is checked this often */
 
 /* Wait for events on fd until deadline; 1 ready, 0 timed out, -1 cancelled or error. */
 static int wait_fd(int fd, short events, int64_t deadline_us, cap_cancel_fn cancelled, void *arg)
@@ -29,8 +29,7 @@ static int wait_fd(int fd, short events, int64_t deadline_us, cap_cancel_fn canc
     }
 }
 
-att_err cap_rtsp_probe(const char *url, int timeout_ms, cap_cancel_fn cancelled, void *arg,
-                       char *err, size_t errlen)
+att_err cap_rtsp_probe(const char *url, int timeout_ms, cap_cancel_fn cancelled, void *arg, char *err, size_t errlen)
 {
     struct cap_url u;
     if (cap_url_parse(url, &u, err, errlen) != ATT_OK || u.kind != CAP_SRC_RTSP)
@@ -65,8 +64,7 @@ att_err cap_rtsp_probe(const char *url, int timeout_ms, cap_cancel_fn cancelled,
             if (w <= 0) {
                 close(fd);
                 freeaddrinfo(res);
-                if (w < 0 && cancelled && cancelled(arg))
-                    return att_fail(ATT_E_UNAVAILABLE, err, errlen, "cancelled");
+                if (w < 0 && cancelled && cancelled(arg)) return att_fail(ATT_E_UNAVAILABLE, err, errlen, "cancelled");
                 return att_fail(ATT_E_IO, err, errlen, "no TCP connection within %d ms", timeout_ms);
             }
             int soerr = 0;

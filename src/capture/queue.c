@@ -10,14 +10,14 @@
 
 #include "capture_internal.h"
 
-#define FRAME_DIM_MAX 16384           /* refuse absurd frame sizes before allocating */
-#define FRAME_ALIGN 64                /* pixel rows start cache-line aligned (SIMD-friendly) */
+#define FRAME_DIM_MAX 16384 /* refuse absurd frame sizes before allocating */
+#define FRAME_ALIGN 64      /* pixel rows start cache-line aligned (SIMD-friendly) */
 #define LANE_CAP_MAX 64
 
 /* ---- frames ----------------------------------------------------------------------------- */
 
 struct frame_impl {
-    cap_frame pub;                    /* first: a cap_frame * is a struct frame_impl * */
+    cap_frame pub; /* first: a cap_frame * is a struct frame_impl * */
     atomic_uint refs;
 };
 
@@ -44,8 +44,7 @@ att_err cap_frame_new(int width, int height, cap_frame **out)
 {
     if (!out) return ATT_E_INVALID;
     *out = NULL;
-    if (width <= 0 || height <= 0 || width > FRAME_DIM_MAX || height > FRAME_DIM_MAX)
-        return ATT_E_INVALID;
+    if (width <= 0 || height <= 0 || width > FRAME_DIM_MAX || height > FRAME_DIM_MAX) return ATT_E_INVALID;
     *out = cap_frame_alloc(width, height);
     return *out ? ATT_OK : ATT_E_NOMEM;
 }
@@ -67,21 +66,21 @@ void cap_frame_free(cap_frame *f)
 
 struct cap_lane {
     cap_frame_queue *q;
-    cap_lane *prev, *next;            /* circular list of the queue's lanes */
-    cap_frame **ring;                 /* lane_cap slots, oldest at head */
+    cap_lane *prev, *next; /* circular list of the queue's lanes */
+    cap_frame **ring;      /* lane_cap slots, oldest at head */
     size_t head, count;
-    struct cap_queue_stats st;        /* this lane's counters (depth = count) */
+    struct cap_queue_stats st; /* this lane's counters (depth = count) */
 };
 
 struct cap_frame_queue {
     pthread_mutex_t mu;
-    pthread_cond_t cv;                /* CLOCK_MONOTONIC; signalled on push and close */
+    pthread_cond_t cv; /* CLOCK_MONOTONIC; signalled on push and close */
     size_t lane_cap;
-    cap_lane *cursor;                 /* next lane pop looks at first; NULL when no lanes */
+    cap_lane *cursor; /* next lane pop looks at first; NULL when no lanes */
     size_t nlanes, depth;
-    unsigned refs;                    /* the owner's + one per lane */
+    unsigned refs; /* the owner's + one per lane */
     bool closed;
-    struct cap_queue_stats st;        /* totals over all lanes, past and present */
+    struct cap_queue_stats st; /* totals over all lanes, past and present */
 };
 
 att_err cap_queue_new(size_t lane_capacity, cap_frame_queue **out)

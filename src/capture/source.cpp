@@ -47,7 +47,8 @@ struct cap_source {
     cap_source_kind kind;
 };
 
-namespace {
+namespace
+{
 
 // FFmpeg log levels (libavutil/log.h), stable ABI.
 constexpr int kAvLogError = 16;
@@ -94,7 +95,7 @@ att_err from_exception(char *err, size_t errlen, const char *where) noexcept
 // state changes carry the reasons at info/warning).
 void ff_log(void *avcl, int level, const char *fmt, va_list vl)
 {
-    if (level > kAvLogError + 8) return;  // warnings and worse only
+    if (level > kAvLogError + 8) return; // warnings and worse only
     char raw[512], safe[512];
     vsnprintf(raw, sizeof raw, fmt, vl);
     size_t n = strlen(raw);
@@ -128,13 +129,14 @@ av_log_set_callback_fn find_set_callback()
     std::call_once(once, [] {
         fn = reinterpret_cast<av_log_set_callback_fn>(dlsym(RTLD_DEFAULT, "av_log_set_callback"));
         if (!fn)
-            log_warn("capture", "av_log_set_callback not found (OpenCV without a linked FFmpeg?): "
-                                "FFmpeg messages are not redirected and may reach stderr");
+            log_warn("capture",
+                     "av_log_set_callback not found (OpenCV without a linked FFmpeg?): "
+                     "FFmpeg messages are not redirected and may reach stderr");
     });
     return fn;
 }
 
-}  // namespace
+} // namespace
 
 extern "C" void cap_ffmpeg_log_install(void)
 {
@@ -173,9 +175,8 @@ static void set_open_options(const char *protocols)
     if (!now || opts != now) setenv("OPENCV_FFMPEG_CAPTURE_OPTIONS", opts.c_str(), 1);
 }
 
-extern "C" att_err cap_source_open(const char *url, enum cap_source_kind kind, int open_timeout_ms,
-                                   int read_timeout_ms, cap_source **out,
-                                   struct cap_source_info *info, char *err, size_t errlen)
+extern "C" att_err cap_source_open(const char *url, enum cap_source_kind kind, int open_timeout_ms, int read_timeout_ms,
+                                   cap_source **out, struct cap_source_info *info, char *err, size_t errlen)
 {
     try {
         if (!url || !out) {
@@ -208,20 +209,16 @@ extern "C" att_err cap_source_open(const char *url, enum cap_source_kind kind, i
             ok = s->cap.open(url, cv::CAP_FFMPEG, params);
         }
         cap_ffmpeg_log_install();
-        const long long waited_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                        std::chrono::steady_clock::now() - t0).count();
+        const long long waited_ms =
+            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
         if (!ok || !s->cap.isOpened()) {
             if ((kind == CAP_SRC_FILE || kind == CAP_SRC_V4L2) && access(url, R_OK) != 0)
                 set_err(err, errlen, "cannot open: %s", strerror(errno));
-            else if (tl_ff_error[0])
-                set_err(err, errlen, "cannot open: %s", tl_ff_error);
+            else if (tl_ff_error[0]) set_err(err, errlen, "cannot open: %s", tl_ff_error);
             else if (kind == CAP_SRC_RTSP && waited_ms >= open_timeout_ms * 9 / 10)
-                set_err(err, errlen, "cannot open: no RTSP answer within %d ms (open timeout)",
-                        open_timeout_ms);
-            else if (kind == CAP_SRC_RTSP)
-                set_err(err, errlen, "cannot open: not an RTSP stream with video");
-            else
-                set_err(err, errlen, "cannot open: not a video OpenCV can decode");
+                set_err(err, errlen, "cannot open: no RTSP answer within %d ms (open timeout)", open_timeout_ms);
+            else if (kind == CAP_SRC_RTSP) set_err(err, errlen, "cannot open: not an RTSP stream with video");
+            else set_err(err, errlen, "cannot open: not a video OpenCV can decode");
             return ATT_E_IO;
         }
         if (info) {
@@ -246,10 +243,8 @@ extern "C" att_err cap_source_grab(cap_source *s, double *pos_ms, char *err, siz
         }
         tl_ff_error[0] = '\0';
         if (!s->cap.grab()) {
-            if (tl_ff_error[0])
-                set_err(err, errlen, "%s", tl_ff_error);
-            else
-                set_err(err, errlen, "no frame");
+            if (tl_ff_error[0]) set_err(err, errlen, "%s", tl_ff_error);
+            else set_err(err, errlen, "no frame");
             return ATT_E_IO;
         }
         *pos_ms = s->cap.get(cv::CAP_PROP_POS_MSEC);
@@ -272,7 +267,7 @@ extern "C" att_err cap_source_retrieve(cap_source *s, cap_frame **out, char *err
         int h = (int)s->cap.get(cv::CAP_PROP_FRAME_HEIGHT);
         cv::Mat m;
         if (w > 0 && h > 0 && (f = cap_frame_alloc(w, h)) != nullptr)
-            m = cv::Mat(h, w, CV_8UC3, f->bgr, f->stride);  // retrieve straight into the frame
+            m = cv::Mat(h, w, CV_8UC3, f->bgr, f->stride); // retrieve straight into the frame
         if (!s->cap.retrieve(m) || m.empty()) {
             cap_frame_free(f);
             set_err(err, errlen, "no picture for the decoded frame");
@@ -306,7 +301,7 @@ extern "C" att_err cap_source_retrieve(cap_source *s, cap_frame **out, char *err
 extern "C" void cap_source_close(cap_source *s)
 {
     try {
-        delete s;  // VideoCapture's destructor releases the stream (RTSP TEARDOWN)
+        delete s; // VideoCapture's destructor releases the stream (RTSP TEARDOWN)
     } catch (...) {
         log_warn("capture", "exception while closing a video source");
     }

@@ -24,8 +24,8 @@ static int hex_val(int c) { return is_digit(c) ? c - '0' : (c | 0x20) - 'a' + 10
  * accepted URL is never cut short in a log line (which would leave a tail unmasked). */
 static bool url_stop(int c)
 {
-    return c == '\0' || c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '"' || c == '\'' ||
-           c == '<' || c == '>' || c == '`';
+    return c == '\0' || c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '"' || c == '\'' || c == '<' ||
+        c == '>' || c == '`';
 }
 
 /* The '@' that ends the user information of the URL whose authority starts at auth and which
@@ -39,16 +39,10 @@ static const char *userinfo_end(const char *auth, const char *end)
 }
 
 /* RFC 3986 userinfo: unreserved, percent-encoded, sub-delims (but the quote) and ':'. */
-static bool userinfo_char(int c)
-{
-    return is_alpha(c) || is_digit(c) || strchr("-._~!$&()*+,;=:%", c) != NULL;
-}
+static bool userinfo_char(int c) { return is_alpha(c) || is_digit(c) || strchr("-._~!$&()*+,;=:%", c) != NULL; }
 
 /* What may follow the authority: path and query characters (no fragment, no quote). */
-static bool rest_char(int c)
-{
-    return is_alpha(c) || is_digit(c) || strchr("-._~!$&()*+,;=:@/?%", c) != NULL;
-}
+static bool rest_char(int c) { return is_alpha(c) || is_digit(c) || strchr("-._~!$&()*+,;=:@/?%", c) != NULL; }
 
 /* Every '%' starts a %HH escape. */
 static bool pct_ok(const char *s, size_t n)
@@ -161,8 +155,8 @@ att_err cap_url_parse(const char *url, struct cap_url *u, char *err, size_t errl
     if (!scheme_ok || slen > 16) return att_fail(ATT_E_INVALID, err, errlen, "has an invalid scheme");
     if (!((slen == 4 && strncasecmp(url, "rtsp", 4) == 0) || (slen == 5 && strncasecmp(url, "rtsps", 5) == 0)))
         return att_fail(ATT_E_INVALID, err, errlen,
-                        "unsupported scheme '%.*s' (rtsp, rtsps, an absolute file path or /dev/videoN)",
-                        (int)slen, url);
+                        "unsupported scheme '%.*s' (rtsp, rtsps, an absolute file path or /dev/videoN)", (int)slen,
+                        url);
     u->kind = CAP_SRC_RTSP;
     u->tls = slen == 5;
 
@@ -261,8 +255,8 @@ static bool secret_key(const char *k, size_t n)
     static const char *const exact[] = {"p", "u", "pw", "pin", "usr", "login", "sid", "code", "hash"};
     for (size_t w = 0; w < sizeof exact / sizeof *exact; w++)
         if (strcmp(name, exact[w]) == 0) return true;
-    static const char *const words[] = {"pass", "pwd", "user", "token", "auth", "key", "secret", "sig", "cred",
-                                        "session"};
+    static const char *const words[] = {"pass", "pwd",    "user", "token", "auth",
+                                        "key",  "secret", "sig",  "cred",  "session"};
     for (size_t w = 0; w < sizeof words / sizeof *words; w++)
         if (strstr(name, words[w])) return true;
     return false;

@@ -73,7 +73,8 @@ static const struct command commands[] = {
     {"detect", cmd_detect, "detect IMAGE                    faces as JSON (box, score, landmarks5, quality, liveness)"},
     {"embed", cmd_embed, "embed IMAGE                     512-d embedding of the largest face as JSON"},
     {"compare", cmd_compare, "compare IMAGE1 IMAGE2           similarity and match at the default threshold"},
-    {"backup-check", cmd_backup_check, "backup-check                    do database, key files and spool agree (exit 0 if so)"},
+    {"backup-check", cmd_backup_check,
+     "backup-check                    do database, key files and spool agree (exit 0 if so)"},
 };
 
 static void usage(FILE *f)

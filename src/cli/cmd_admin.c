@@ -99,9 +99,10 @@ int cmd_migrate(int argc, char **argv)
 
 static int token_usage(void)
 {
-    fprintf(stderr, "usage: attendctl token create --role admin|hr --name NAME [--pseudonymous]\n"
-                    "       attendctl token list\n"
-                    "       attendctl token revoke ID\n");
+    fprintf(stderr,
+            "usage: attendctl token create --role admin|hr --name NAME [--pseudonymous]\n"
+            "       attendctl token list\n"
+            "       attendctl token revoke ID\n");
     return EXIT_USAGE;
 }
 
@@ -170,8 +171,7 @@ static int token_create(int argc, char **argv)
     if (rc != ATT_OK) {
         if (rc == ATT_E_INVALID)
             fprintf(stderr, "attendctl: token create: invalid name (1-127 bytes of printable UTF-8)\n");
-        else
-            fprintf(stderr, "attendctl: token create failed: %s\n", att_err_title(rc));
+        else fprintf(stderr, "attendctl: token create failed: %s\n", att_err_title(rc));
         sodium_memzero(token, sizeof token);
         return EXIT_FAIL;
     }
@@ -199,10 +199,10 @@ static int token_list(int argc, char **argv)
     }
     json_t *arr = json_array();
     for (size_t i = 0; arr && i < n; i++) {
-        json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:o, s:b}", "id", v[i].id, "name", v[i].name, "role",
-                              role_name(v[i].role), "created_at", v[i].created_at, "last_used_at",
-                              v[i].last_used_at[0] ? json_string(v[i].last_used_at) : json_null(), "revoked",
-                              v[i].revoked);
+        json_t *o =
+            json_pack("{s:s, s:s, s:s, s:s, s:o, s:b}", "id", v[i].id, "name", v[i].name, "role", role_name(v[i].role),
+                      "created_at", v[i].created_at, "last_used_at",
+                      v[i].last_used_at[0] ? json_string(v[i].last_used_at) : json_null(), "revoked", v[i].revoked);
         if (!o || json_array_append_new(arr, o) != 0) {
             json_decref(arr);
             arr = NULL;
@@ -267,8 +267,9 @@ int cmd_token(int argc, char **argv)
 
 static int key_usage(void)
 {
-    fprintf(stderr, "usage: attendctl key create FILE\n"
-                    "       attendctl key rotate --new-key FILE\n");
+    fprintf(stderr,
+            "usage: attendctl key create FILE\n"
+            "       attendctl key rotate --new-key FILE\n");
     return EXIT_USAGE;
 }
 
@@ -377,8 +378,8 @@ static int key_rotate(int argc, char **argv)
     if (rc == ATT_OK) {
         rc = store_faces_rekey(c, olds, n_old, next, &st, err, sizeof err);
         if (rc == ATT_OK) {
-            detail = detail_json(json_pack("{s:I, s:I, s:I}", "reencrypted", (json_int_t)st.reencrypted,
-                                           "skipped", (json_int_t)st.skipped, "new_key_id", (json_int_t)new_id));
+            detail = detail_json(json_pack("{s:I, s:I, s:I}", "reencrypted", (json_int_t)st.reencrypted, "skipped",
+                                           (json_int_t)st.skipped, "new_key_id", (json_int_t)new_id));
             char target[16];
             snprintf(target, sizeof target, "%" PRIu32, new_id);
             struct audit_entry e = {NULL, ACTOR, "key.rotate", "template_key", target, "ok", detail};
@@ -397,8 +398,9 @@ static int key_rotate(int argc, char **argv)
     if (rc != ATT_OK) {
         fprintf(stderr, "attendctl: key rotate: %s; nothing was changed\n", err);
         if (rc == ATT_E_CRYPTO)
-            fprintf(stderr, "attendctl: if an earlier rotation committed but did not finish, rerun it with the "
-                            "same --new-key\n");
+            fprintf(stderr,
+                    "attendctl: if an earlier rotation committed but did not finish, rerun it with the "
+                    "same --new-key\n");
         struct audit_entry e = {NULL, ACTOR, "key.rotate", "template_key", NULL, att_err_code(rc), NULL};
         (void)store_audit_insert(c, &e); /* the refused attempt is an admin action too */
         goto out;
@@ -411,8 +413,10 @@ static int key_rotate(int argc, char **argv)
     } else {
         /* the old key first: at every instant each key is in a file */
         if (write_key_atomic(old_path, cur_raw, cur_path) != 0 || write_key_atomic(cur_path, new_raw, cur_path) != 0) {
-            fprintf(stderr, "attendctl: key rotate: the templates are re-encrypted but the new key is not "
-                            "installed: rerun `attendctl key rotate --new-key %s`\n", new_path);
+            fprintf(stderr,
+                    "attendctl: key rotate: the templates are re-encrypted but the new key is not "
+                    "installed: rerun `attendctl key rotate --new-key %s`\n",
+                    new_path);
             goto out;
         }
         fprintf(stderr, "installed the new key as %s (previous key kept as %s)\n", cur_path, old_path);

@@ -35,17 +35,17 @@ struct tpl_check {
 static att_err check_row(void *arg, const struct face_row *row)
 {
     struct tpl_check *t = arg;
-    if (tcrypt_decrypt(t->key, row->blob, row->len, row->person_id, row->face_id, row->model_id, t->plain) ==
-        ATT_OK) {
+    if (tcrypt_decrypt(t->key, row->blob, row->len, row->person_id, row->face_id, row->model_id, t->plain) == ATT_OK) {
         t->ok++;
-    } else if (t->old && tcrypt_decrypt(t->old, row->blob, row->len, row->person_id, row->face_id, row->model_id,
-                                        t->plain) == ATT_OK) {
+    } else if (t->old &&
+               tcrypt_decrypt(t->old, row->blob, row->len, row->person_id, row->face_id, row->model_id, t->plain) ==
+                   ATT_OK) {
         t->old_ok++;
     } else {
         /* the blob names its key: under a key we do not hold, or under ours but altered */
         uint32_t id;
         bool ours = tcrypt_blob_key_id(row->blob, row->len, &id) == ATT_OK &&
-                    (id == tcrypt_key_id(t->key) || (t->old && id == tcrypt_key_id(t->old)));
+            (id == tcrypt_key_id(t->key) || (t->old && id == tcrypt_key_id(t->old)));
         if (ours && t->altered++ == 0) snprintf(t->first_altered, sizeof t->first_altered, "%s", row->face_id);
         if (!ours && t->other_key++ == 0) snprintf(t->first_other, sizeof t->first_other, "%s", row->face_id);
     }
@@ -82,7 +82,8 @@ static int check_templates(PGconn *c)
         printf("%s templates: %zu of %zu decrypt with the template key\n", failed ? "FAIL" : "ok  ", t.ok, n);
         if (t.other_key) {
             printf("FAIL templates: %zu encrypted under another key than %s (wrong template key for this "
-                   "database?), first face %s\n", t.other_key, path, t.first_other);
+                   "database?), first face %s\n",
+                   t.other_key, path, t.first_other);
             problems++;
         }
         if (t.altered) {
@@ -92,8 +93,8 @@ static int check_templates(PGconn *c)
         }
         if (t.old_ok) {
             /* the daemon loads them, but a backup with template.key alone would not restore them */
-            printf("FAIL templates: %zu only decrypt with %s: finish the rotation (attendctl key rotate)\n",
-                   t.old_ok, old_path);
+            printf("FAIL templates: %zu only decrypt with %s: finish the rotation (attendctl key rotate)\n", t.old_ok,
+                   old_path);
             problems++;
         }
     }

@@ -14,9 +14,10 @@ static const struct audit_actor actor = {NULL, "attendctl"};
 
 static int person_usage(void)
 {
-    fprintf(stderr, "usage: attendctl person erase ID\n"
-                    "       attendctl person activate ID\n"
-                    "       attendctl person deactivate ID\n");
+    fprintf(stderr,
+            "usage: attendctl person erase ID\n"
+            "       attendctl person activate ID\n"
+            "       attendctl person deactivate ID\n");
     return EXIT_USAGE;
 }
 
@@ -43,8 +44,8 @@ int cmd_person(int argc, char **argv)
     size_t faces = 0;
     struct person p;
     struct person_patch patch = {.set_active = true, .active = activate};
-    att_err rc = erase ? roster_person_erase(&deps, &actor, pid, &faces)
-                       : roster_person_update(&deps, &actor, pid, &patch, &p);
+    att_err rc =
+        erase ? roster_person_erase(&deps, &actor, pid, &faces) : roster_person_update(&deps, &actor, pid, &patch, &p);
     const char *action = erase ? "person.erase" : "person.update";
     if (rc != ATT_OK) {
         /* a refused change is an admin action too */

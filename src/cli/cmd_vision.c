@@ -18,10 +18,10 @@ enum { EX_OK = 0, EX_NOFACE = 1, EX_USAGE = 2, EX_IMAGE = 3, EX_MODELS = 4 };
 #define MAX_FACES 256
 
 struct vopts {
-    const char *models;   /* --models DIR */
-    int threads;          /* --threads N, 0 = OpenCV default */
-    int min_face;         /* --min-face PX (detect), -1 = default */
-    const char *args[2];  /* positional IMAGE arguments */
+    const char *models;  /* --models DIR */
+    int threads;         /* --threads N, 0 = OpenCV default */
+    int min_face;        /* --min-face PX (detect), -1 = default */
+    const char *args[2]; /* positional IMAGE arguments */
     int nargs;
 };
 
@@ -111,10 +111,8 @@ static int vctx_open(const char *cmd, const struct vopts *o, struct vctx *c)
         fprintf(stderr, "attendctl %s: %s\n", cmd, err.msg);
         return EX_USAGE;
     }
-    if (av_models_load(dir, 0, &c->models, &err) != AV_OK ||
-        av_pipeline_new(c->models, 0, &c->pipe, &err) != AV_OK) {
-        fprintf(stderr, "attendctl %s: models in %s: %s (run models/fetch, or pass --models DIR)\n",
-                cmd, dir, err.msg);
+    if (av_models_load(dir, 0, &c->models, &err) != AV_OK || av_pipeline_new(c->models, 0, &c->pipe, &err) != AV_OK) {
+        fprintf(stderr, "attendctl %s: models in %s: %s (run models/fetch, or pass --models DIR)\n", cmd, dir, err.msg);
         vctx_free(c);
         return EX_MODELS;
     }
@@ -183,12 +181,11 @@ static json_t *face_json(av_pipeline *pipe, const av_image *img, const av_face *
     json_t *pts = json_array();
     for (int k = 0; k < 5; k++)
         json_array_append_new(pts, json_pack("[oo]", att_json_float(f->pts5[k].x), att_json_float(f->pts5[k].y)));
-    return json_pack("{s:o, s:o, s:o, s:{s:o, s:o, s:o, s:o, s:o}, s:o, s:b}",
-                     "box", json_box(&f->box), "score", att_json_float(f->score), "landmarks5", pts,
-                     "quality", "size_px", att_json_float(q.size_px), "sharpness", att_json_float(q.sharpness),
-                     "yaw", att_json_float(q.yaw), "roll_deg", att_json_float(q.roll_deg),
-                     "frontalness", att_json_float(q.frontalness),
-                     "liveness", att_json_float(q.liveness), "live", q.liveness >= AV_LIVE_THRESHOLD);
+    return json_pack("{s:o, s:o, s:o, s:{s:o, s:o, s:o, s:o, s:o}, s:o, s:b}", "box", json_box(&f->box), "score",
+                     att_json_float(f->score), "landmarks5", pts, "quality", "size_px", att_json_float(q.size_px),
+                     "sharpness", att_json_float(q.sharpness), "yaw", att_json_float(q.yaw), "roll_deg",
+                     att_json_float(q.roll_deg), "frontalness", att_json_float(q.frontalness), "liveness",
+                     att_json_float(q.liveness), "live", q.liveness >= AV_LIVE_THRESHOLD);
 }
 
 int cmd_detect(int argc, char **argv)
@@ -225,7 +222,8 @@ int cmd_detect(int argc, char **argv)
         int w = av_image_width(img), h = av_image_height(img);
         photo_detect_opts(&every_face, w, h, &dopt);
         if (dopt.min_face_px != every_face.floor_px)
-            fprintf(stderr, "attendctl detect: %s is %dx%d: looking for faces of %d px and more (--min-face to change)\n",
+            fprintf(stderr,
+                    "attendctl detect: %s is %dx%d: looking for faces of %d px and more (--min-face to change)\n",
                     o.args[0], w, h, dopt.min_face_px);
     }
     if (av_detect(c.pipe, img, NULL, &dopt, faces, MAX_FACES, &n, &err) != AV_OK) {
@@ -247,8 +245,8 @@ int cmd_detect(int argc, char **argv)
         }
         json_array_append_new(arr, f);
     }
-    rc = print_json(json_pack("{s:s, s:i, s:i, s:o}", "image", o.args[0], "width", av_image_width(img),
-                              "height", av_image_height(img), "faces", arr));
+    rc = print_json(json_pack("{s:s, s:i, s:i, s:o}", "image", o.args[0], "width", av_image_width(img), "height",
+                              av_image_height(img), "faces", arr));
     arr = NULL;
 out:
     json_decref(arr);
@@ -271,14 +269,13 @@ int cmd_embed(int argc, char **argv)
     av_image *img = NULL;
     float emb[AV_EMBED_DIM];
     av_face face;
-    if (av_image_load(o.args[0], 0, &img, &err) != AV_OK ||
-        av_face_template(c.pipe, img, emb, &face, &err) != AV_OK) {
+    if (av_image_load(o.args[0], 0, &img, &err) != AV_OK || av_face_template(c.pipe, img, emb, &face, &err) != AV_OK) {
         rc = report("embed", o.args[0], &err);
     } else {
         json_t *v = json_array();
         for (int k = 0; k < AV_EMBED_DIM; k++) json_array_append_new(v, att_json_float(emb[k]));
-        rc = print_json(json_pack("{s:s, s:o, s:o, s:o}", "image", o.args[0], "box", json_box(&face.box),
-                                  "score", att_json_float(face.score), "embedding", v));
+        rc = print_json(json_pack("{s:s, s:o, s:o, s:o}", "image", o.args[0], "box", json_box(&face.box), "score",
+                                  att_json_float(face.score), "embedding", v));
     }
     av_image_free(img);
     vctx_free(&c);

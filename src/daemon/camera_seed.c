@@ -49,9 +49,12 @@ static att_err seed_one(PGconn *c, const struct cfg_camera *cc, const struct cam
         e = store_camera_create(c, &d, &out);
         if (e == ATT_OK) log_info("main", "camera.%s (%s) from the configuration: created", cc->name, safe);
     } else {
-        struct camera_patch p = {.set_role = row->def.role != d.role, .role = d.role,
-                                 .set_fps = row->def.analysis_fps != d.analysis_fps, .analysis_fps = d.analysis_fps,
-                                 .set_enabled = row->def.enabled != d.enabled, .enabled = d.enabled};
+        struct camera_patch p = {.set_role = row->def.role != d.role,
+                                 .role = d.role,
+                                 .set_fps = row->def.analysis_fps != d.analysis_fps,
+                                 .analysis_fps = d.analysis_fps,
+                                 .set_enabled = row->def.enabled != d.enabled,
+                                 .enabled = d.enabled};
         if (strcmp(row->def.url, d.url) != 0) p.url = d.url;
         if (!p.url && !p.set_role && !p.set_fps && !p.set_enabled) return ATT_OK; /* unchanged: keeps running */
         e = store_camera_update(c, row->def.id, &p, &out);

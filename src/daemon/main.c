@@ -99,8 +99,7 @@ static void load_models(struct app *app)
     av_err e;
     char err[256];
     /* one pipeline per request thread: OpenCV's own pool would only oversubscribe the cores */
-    if (av_set_num_threads(1, &e) != AV_OK ||
-        av_models_load(app->cfg.models_dir, 0, &app->models, &e) != AV_OK) {
+    if (av_set_num_threads(1, &e) != AV_OK || av_models_load(app->cfg.models_dir, 0, &app->models, &e) != AV_OK) {
         snprintf(app->models_error, sizeof app->models_error, "%s", e.msg);
     } else if (vpool_new(app->models, app->cfg.vision_workers, &app->vision, err, sizeof err) != ATT_OK) {
         snprintf(app->models_error, sizeof app->models_error, "%s", err);
@@ -121,8 +120,8 @@ static void load_gallery(struct app *app)
         return;
     }
     size_t n = 0, unreadable = 0;
-    att_err e = gallery_load(app->gallery, c, app->template_key, app->template_key_old, &n, &unreadable, err,
-                             sizeof err);
+    att_err e =
+        gallery_load(app->gallery, c, app->template_key, app->template_key_old, &n, &unreadable, err, sizeof err);
     db_release(app->db, c);
     if (e == ATT_OK && n == 0 && unreadable > 0) {
         /* not one row decrypts: the key is wrong, not a row; recognising nobody is no partial gallery */
@@ -204,7 +203,8 @@ static void load_cameras(struct app *app, const struct att_config *cfg)
     camera_mgr_write_unlock(app->cameras);
     free(defs);
     log_notice("main", "cameras: %zu defined, %zu started%s%s", n, n - failed,
-               seed_failed ? ", configuration lines not applied" : "", failed || seed_failed ? " (see errors above)" : "");
+               seed_failed ? ", configuration lines not applied" : "",
+               failed || seed_failed ? " (see errors above)" : "");
 }
 
 /* The watchdog ping says the daemon works, not just that its main loop turns: it is withheld while
@@ -257,12 +257,12 @@ static att_err start_events(struct app *app)
     const char *version[] = {"version", ATTENDD_VERSION, NULL};
     metric *info, *m;
     if (metrics_new(&app->metrics) != ATT_OK ||
-        metrics_gauge(app->metrics, "attendd_build_info", "attendd version (value always 1)", version, &info) != ATT_OK ||
-        metrics_callback(app->metrics, METRIC_GAUGE, "attendd_models_ready", "1 when the face models are loaded",
-                         NULL, ready_gauge, &app->models_ready, &m) != ATT_OK ||
-        metrics_callback(app->metrics, METRIC_GAUGE, "attendd_gallery_ready",
-                         "1 when the gallery is loaded", NULL, ready_gauge, &app->gallery_ready,
-                         &m) != ATT_OK ||
+        metrics_gauge(app->metrics, "attendd_build_info", "attendd version (value always 1)", version, &info) !=
+            ATT_OK ||
+        metrics_callback(app->metrics, METRIC_GAUGE, "attendd_models_ready", "1 when the face models are loaded", NULL,
+                         ready_gauge, &app->models_ready, &m) != ATT_OK ||
+        metrics_callback(app->metrics, METRIC_GAUGE, "attendd_gallery_ready", "1 when the gallery is loaded", NULL,
+                         ready_gauge, &app->gallery_ready, &m) != ATT_OK ||
         metrics_callback(app->metrics, METRIC_GAUGE, "attendd_gallery_templates_unreadable",
                          "stored templates that did not decrypt at load (their faces are not recognised)", NULL,
                          count_gauge, &app->gallery_unreadable, &m) != ATT_OK) {
@@ -382,10 +382,10 @@ int main(int argc, char **argv)
     const char *conf = getenv("ATTENDD_CONFIG");
     bool check_only = false;
     static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
-                                          {"check-config", no_argument, NULL, 'C'},
-                                          {"help", no_argument, NULL, 'h'},
-                                          {"version", no_argument, NULL, 'V'},
-                                          {NULL, 0, NULL, 0}};
+                                         {"check-config", no_argument, NULL, 'C'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {"version", no_argument, NULL, 'V'},
+                                         {NULL, 0, NULL, 0}};
     int o;
     while ((o = getopt_long(argc, argv, "c:hV", opts, NULL)) != -1) {
         switch (o) {
@@ -460,8 +460,7 @@ int main(int argc, char **argv)
     /* the key `attendctl key rotate` retired, if any: templates enrolled during a rotation use it */
     char old_path[CFG_PATH_MAX + 8];
     snprintf(old_path, sizeof old_path, "%s.old", app.cfg.template_key_file);
-    if (access(old_path, F_OK) == 0 &&
-        tcrypt_key_load(old_path, &app.template_key_old, err, sizeof err) != ATT_OK) {
+    if (access(old_path, F_OK) == 0 && tcrypt_key_load(old_path, &app.template_key_old, err, sizeof err) != ATT_OK) {
         log_error("main", "previous template key: %s", err);
         unwind_start(&app);
         return 1;
@@ -506,7 +505,7 @@ int main(int argc, char **argv)
     uint64_t wd_usec = sdn_watchdog_usec();
     struct watch watch = {.progress_at = time(NULL)};
     long tick_ms = app.cfg.watchdog_interval_s > 0 ? app.cfg.watchdog_interval_s * 1000L
-                   : wd_usec                       ? (long)(wd_usec / 2000)
+        : wd_usec                                  ? (long)(wd_usec / 2000)
                                                    : 1000;
     time_t gallery_retry_at = time(NULL) + 5, cameras_retry_at = time(NULL) + 5, pipeline_retry_at = time(NULL) + 1;
     for (;;) {
@@ -548,12 +547,13 @@ int main(int argc, char **argv)
     if (e != ATT_OK) log_warn("main", "connections still open at the shutdown deadline were closed");
     /* capture first (data flows one way): no new frames; the queue is closed so its poppers drain
      * what is left and stop, and freed only after them (they hold no reference of their own) */
-    cap_queue_close(app.frames);  /* capture's pushes are refused from here on */
-    pipeline_app_stop(&app);      /* workers analyse what was queued (looking cameras up), then end */
+    cap_queue_close(app.frames); /* capture's pushes are refused from here on */
+    pipeline_app_stop(&app);     /* workers analyse what was queued (looking cameras up), then end */
     camera_mgr_free(app.cameras);
     app.cameras = NULL;
     /* no request can emit or read any more: drain the spool (bounded), then close it */
-    int drain_ms = app.cfg.shutdown_timeout_s * 1000 < EVENTS_STOP_MS ? app.cfg.shutdown_timeout_s * 1000 : EVENTS_STOP_MS;
+    int drain_ms =
+        app.cfg.shutdown_timeout_s * 1000 < EVENTS_STOP_MS ? app.cfg.shutdown_timeout_s * 1000 : EVENTS_STOP_MS;
     (void)event_writer_stop(app.events, drain_ms); /* logs what stays spooled */
     event_writer_free(app.events);
     spool_close(app.spool);

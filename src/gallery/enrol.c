@@ -50,19 +50,16 @@ void enrol_policy_default(struct enrol_policy *p)
     p->max_pixels = AV_DEFAULT_MAX_PIXELS;
 }
 
-static att_err from_av(av_status s)
-{
-    return s == AV_E_NOMEM ? ATT_E_NOMEM : ATT_E_INTERNAL;
-}
+static att_err from_av(av_status s) { return s == AV_E_NOMEM ? ATT_E_NOMEM : ATT_E_INTERNAL; }
 
 static bool is_image_error(av_status s)
 {
     return s == AV_E_IMG_EMPTY || s == AV_E_IMG_TRUNCATED || s == AV_E_IMG_CORRUPT || s == AV_E_IMG_TOO_LARGE ||
-           s == AV_E_IMG_NOT_IMAGE || s == AV_E_IMG_UNSUPPORTED;
+        s == AV_E_IMG_NOT_IMAGE || s == AV_E_IMG_UNSUPPORTED;
 }
 
-__attribute__((format(printf, 3, 4))) static void refuse(struct enrol_result *out, enrol_outcome o,
-                                                          const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static void refuse(struct enrol_result *out, enrol_outcome o, const char *fmt,
+                                                         ...)
 {
     out->outcome = o;
     va_list ap;
@@ -71,8 +68,8 @@ __attribute__((format(printf, 3, 4))) static void refuse(struct enrol_result *ou
     va_end(ap);
 }
 
-#define ENROL_DETECT_DIV 10  /* smallest face searched: short side of the photo / this (at least) */
-#define ENROL_MAX_PASSES 64  /* detector runs per photo */
+#define ENROL_DETECT_DIV 10 /* smallest face searched: short side of the photo / this (at least) */
+#define ENROL_MAX_PASSES 64 /* detector runs per photo */
 
 att_err enrol_extract(av_pipeline *p, const void *buf, size_t len, const struct enrol_policy *pol,
                       struct enrol_result *out)
@@ -119,8 +116,7 @@ att_err enrol_extract(av_pipeline *p, const void *buf, size_t len, const struct 
     out->face = faces[0]; /* largest first */
     float h = faces[0].box.y2 - faces[0].box.y1;
     if (usable > 1) {
-        refuse(out, ENROL_MULTIPLE_FACES, "%zu faces of enrolment size in the photo; exactly one is required",
-               usable);
+        refuse(out, ENROL_MULTIPLE_FACES, "%zu faces of enrolment size in the photo; exactly one is required", usable);
         goto done;
     }
     if (h < (float)pol->min_face_px) {

@@ -48,29 +48,26 @@ struct umap {
 };
 
 struct gal {
-    pthread_rwlock_t lock;          /* searches read, updates write */
-    struct gal_region codes;        /* cap x GAL_DIM int8: the scanned matrix */
-    struct gal_region halves;       /* cap x GAL_DIM binary16: the re-rank copy */
-    struct gal_region meta;         /* cap x struct gal_row */
-    size_t n;                       /* rows in use (dense: 0..n-1) */
-    size_t cap;                     /* rows all three regions can hold */
-    struct umap faces;              /* face uuid -> row */
-    struct gal_person *people;      /* person slots */
-    size_t people_len;              /* slots handed out (used or free) */
-    size_t people_cap;              /* allocated slots */
-    uint32_t *free_people;          /* stack of free slot indexes */
-    size_t nfree;                   /* entries on that stack (capacity people_cap) */
-    struct umap people_ix;          /* person uuid -> slot */
-    const struct gal_kernels *k;    /* dot-product kernels */
+    pthread_rwlock_t lock;       /* searches read, updates write */
+    struct gal_region codes;     /* cap x GAL_DIM int8: the scanned matrix */
+    struct gal_region halves;    /* cap x GAL_DIM binary16: the re-rank copy */
+    struct gal_region meta;      /* cap x struct gal_row */
+    size_t n;                    /* rows in use (dense: 0..n-1) */
+    size_t cap;                  /* rows all three regions can hold */
+    struct umap faces;           /* face uuid -> row */
+    struct gal_person *people;   /* person slots */
+    size_t people_len;           /* slots handed out (used or free) */
+    size_t people_cap;           /* allocated slots */
+    uint32_t *free_people;       /* stack of free slot indexes */
+    size_t nfree;                /* entries on that stack (capacity people_cap) */
+    struct umap people_ix;       /* person uuid -> slot */
+    const struct gal_kernels *k; /* dot-product kernels */
 };
 
 typedef const unsigned char *(*key_fn)(const gal *g, uint32_t v);
 
 static int8_t *row_codes(const gal *g, size_t r) { return (int8_t *)g->codes.base + r * GAL_DIM; }
-static uint16_t *row_halves(const gal *g, size_t r)
-{
-    return (uint16_t *)(void *)g->halves.base + r * GAL_DIM;
-}
+static uint16_t *row_halves(const gal *g, size_t r) { return (uint16_t *)(void *)g->halves.base + r * GAL_DIM; }
 static struct gal_row *rows(const gal *g) { return (struct gal_row *)(void *)g->meta.base; }
 static const unsigned char *face_key(const gal *g, uint32_t r) { return rows(g)[r].face; }
 static const unsigned char *person_key(const gal *g, uint32_t p) { return g->people[p].id; }
@@ -204,8 +201,7 @@ static att_err ensure_rows(gal *g, size_t need, bool exact)
     if (e != ATT_OK) return e;
     /* regions round up to whole pages: use the rows that fit in all three */
     size_t fit = g->codes.bytes / GAL_DIM;
-    if (g->halves.bytes / (GAL_DIM * sizeof(uint16_t)) < fit)
-        fit = g->halves.bytes / (GAL_DIM * sizeof(uint16_t));
+    if (g->halves.bytes / (GAL_DIM * sizeof(uint16_t)) < fit) fit = g->halves.bytes / (GAL_DIM * sizeof(uint16_t));
     if (g->meta.bytes / sizeof(struct gal_row) < fit) fit = g->meta.bytes / sizeof(struct gal_row);
     g->cap = fit;
     return ATT_OK;
@@ -398,7 +394,8 @@ static int cand_by_score(const void *a, const void *b)
 static void top_update(struct top *t, size_t *nt, size_t k, uint32_t p, float s)
 {
     size_t i;
-    for (i = 0; i < *nt && t[i].person != p; i++) {}
+    for (i = 0; i < *nt && t[i].person != p; i++) {
+    }
     if (i < *nt) {
         if (s <= t[i].s) return;
     } else if (*nt < k) {
@@ -416,7 +413,7 @@ static void top_update(struct top *t, size_t *nt, size_t k, uint32_t p, float s)
 }
 
 struct cand_person {
-    struct cand c; /* candidate */
+    struct cand c;   /* candidate */
     uint32_t person; /* its person slot */
 };
 
@@ -488,14 +485,14 @@ static att_err search(gal *g, const float *query, size_t k, struct gal_match *ou
     /* re-rank the survivors with the fp16 copies (error ~1e-4 against float32) */
     size_t ne = 0;
     for (size_t i = 0; i < nc; i++)
-        if (cand[i].s >= thr)
-            cand[ne++] = (struct cand){cand[i].row, kr->dot_f16(row_halves(g, cand[i].row), qf)};
+        if (cand[i].s >= thr) cand[ne++] = (struct cand){cand[i].row, kr->dot_f16(row_halves(g, cand[i].row), qf)};
     qsort(cand, ne, sizeof *cand, cand_by_score);
     size_t taken = 0;
     for (size_t i = 0; i < ne && taken < k; i++) {
         uint32_t p = rw[cand[i].row].person;
         size_t j;
-        for (j = 0; j < taken && chosen[j] != p; j++) {}
+        for (j = 0; j < taken && chosen[j] != p; j++) {
+        }
         if (j < taken) continue; /* a person counts once, with their best face */
         chosen[taken] = p;
         struct gal_match *m = &out[taken++];
@@ -550,8 +547,8 @@ size_t gal_bytes(gal *g)
 {
     pthread_rwlock_rdlock(&g->lock);
     size_t b = sizeof *g + g->codes.bytes + g->halves.bytes + g->meta.bytes +
-               (g->faces.cap + g->people_ix.cap) * sizeof(uint32_t) +
-               g->people_cap * (sizeof(struct gal_person) + sizeof(uint32_t));
+        (g->faces.cap + g->people_ix.cap) * sizeof(uint32_t) +
+        g->people_cap * (sizeof(struct gal_person) + sizeof(uint32_t));
     pthread_rwlock_unlock(&g->lock);
     return b;
 }
@@ -561,7 +558,7 @@ bool gal_locked(gal *g)
     pthread_rwlock_rdlock(&g->lock);
     /* an empty gallery has nothing to lock: report whether the regions that exist are locked */
     bool l = (!g->codes.base || g->codes.locked) && (!g->halves.base || g->halves.locked) &&
-             (!g->meta.base || g->meta.locked);
+        (!g->meta.base || g->meta.locked);
     pthread_rwlock_unlock(&g->lock);
     return l;
 }

@@ -131,10 +131,10 @@ AVX2 static void scan_avx2(const int8_t *rows, size_t n, const struct gal_q8 *q,
             __m256i x1 = _mm256_load_si256((const __m256i *)(x + d + 32));
             __m256i q0 = _mm256_load_si256((const __m256i *)(q->q + d));
             __m256i q1 = _mm256_load_si256((const __m256i *)(q->q + d + 32));
-            __m256i p0 = _mm256_maddubs_epi16(_mm256_load_si256((const __m256i *)(q->qa + d)),
-                                              _mm256_sign_epi8(x0, q0));
-            __m256i p1 = _mm256_maddubs_epi16(_mm256_load_si256((const __m256i *)(q->qa + d + 32)),
-                                              _mm256_sign_epi8(x1, q1));
+            __m256i p0 =
+                _mm256_maddubs_epi16(_mm256_load_si256((const __m256i *)(q->qa + d)), _mm256_sign_epi8(x0, q0));
+            __m256i p1 =
+                _mm256_maddubs_epi16(_mm256_load_si256((const __m256i *)(q->qa + d + 32)), _mm256_sign_epi8(x1, q1));
             a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(p0, ones));
             a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(p1, ones));
         }
@@ -144,13 +144,11 @@ AVX2 static void scan_avx2(const int8_t *rows, size_t n, const struct gal_q8 *q,
 
 AVX2 static float dot_f16_avx2(const uint16_t *h, const float *x)
 {
-    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(),
-           a3 = _mm256_setzero_ps();
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
     for (size_t d = 0; d < GAL_DIM; d += 32) {
-        a0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(h + d))),
-                             _mm256_loadu_ps(x + d), a0);
-        a1 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(h + d + 8))),
-                             _mm256_loadu_ps(x + d + 8), a1);
+        a0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(h + d))), _mm256_loadu_ps(x + d), a0);
+        a1 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(h + d + 8))), _mm256_loadu_ps(x + d + 8),
+                             a1);
         a2 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(h + d + 16))),
                              _mm256_loadu_ps(x + d + 16), a2);
         a3 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(h + d + 24))),
@@ -166,18 +164,15 @@ AVX2 static float dot_f16_avx2(const uint16_t *h, const float *x)
 AVX2 static void to_f16_avx2(const float *x, uint16_t *h)
 {
     for (size_t d = 0; d < GAL_DIM; d += 8)
-        _mm_storeu_si128((__m128i *)(h + d),
-                         _mm256_cvtps_ph(_mm256_loadu_ps(x + d), _MM_FROUND_TO_NEAREST_INT));
+        _mm_storeu_si128((__m128i *)(h + d), _mm256_cvtps_ph(_mm256_loadu_ps(x + d), _MM_FROUND_TO_NEAREST_INT));
 }
 
-static const struct gal_kernels kernels_portable = {"portable", scan_portable, dot_f16_portable,
-                                                     to_f16_portable};
+static const struct gal_kernels kernels_portable = {"portable", scan_portable, dot_f16_portable, to_f16_portable};
 static const struct gal_kernels kernels_avx2 = {"avx2", scan_avx2, dot_f16_avx2, to_f16_avx2};
 
 const struct gal_kernels *gal_kernels_select(bool portable)
 {
-    if (!portable && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-        __builtin_cpu_supports("f16c"))
+    if (!portable && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c"))
         return &kernels_avx2;
     return &kernels_portable;
 }

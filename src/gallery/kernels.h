@@ -11,9 +11,9 @@
 
 /* A query prepared for the int8 scan. */
 struct gal_q8 {
-    _Alignas(64) int8_t q[GAL_DIM]; /* round(x / scale), in [-127, 127] */
+    _Alignas(64) int8_t q[GAL_DIM];   /* round(x / scale), in [-127, 127] */
     _Alignas(64) uint8_t qa[GAL_DIM]; /* |q|: the unsigned operand of vpmaddubsw */
-    float scale;                    /* max |x| / 127 */
+    float scale;                      /* max |x| / 127 */
 };
 
 struct gal_kernels {

@@ -19,7 +19,7 @@ _Static_assert(crypto_aead_xchacha20poly1305_ietf_ABYTES == TCRYPT_TAG_BYTES, "t
 _Static_assert(crypto_aead_xchacha20poly1305_ietf_KEYBYTES == KEYFILE_BYTES, "key size");
 
 struct tcrypt_key {
-    uint32_t id;                                              /* fingerprint written into blobs */
+    uint32_t id;                                                  /* fingerprint written into blobs */
     unsigned char k[crypto_aead_xchacha20poly1305_ietf_KEYBYTES]; /* the secret */
 };
 
@@ -35,8 +35,7 @@ att_err tcrypt_key_from_bytes(const unsigned char raw[32], tcrypt_key **out)
     unsigned char fp[crypto_generichash_BYTES_MIN];
     crypto_generichash(fp, sizeof fp, label, sizeof label - 1, key->k, sizeof key->k);
     /* 31 bits: the id also goes into faces.key_id, a PostgreSQL integer constrained to >= 0 */
-    key->id = ((uint32_t)fp[0] | (uint32_t)fp[1] << 8 | (uint32_t)fp[2] << 16 | (uint32_t)fp[3] << 24) &
-              0x7fffffffu;
+    key->id = ((uint32_t)fp[0] | (uint32_t)fp[1] << 8 | (uint32_t)fp[2] << 16 | (uint32_t)fp[3] << 24) & 0x7fffffffu;
     sodium_mprotect_readonly(key);
     *out = key;
     return ATT_OK;
@@ -63,8 +62,8 @@ void tcrypt_key_free(tcrypt_key *key)
 uint32_t tcrypt_key_id(const tcrypt_key *key) { return key->id; }
 
 /* Associated data for a blob header; returns its length or 0 for bad ids. */
-static size_t build_ad(unsigned char ad[AD_MAX], const unsigned char header[5], const char *person,
-                       const char *face, const char *model)
+static size_t build_ad(unsigned char ad[AD_MAX], const unsigned char header[5], const char *person, const char *face,
+                       const char *model)
 {
     char p[ATT_UUID_STR], f[ATT_UUID_STR];
     if (!att_uuid_canonical(person, p) || !att_uuid_canonical(face, f) || !model) return 0;
@@ -85,8 +84,8 @@ static uint32_t get_u32le(const unsigned char *p)
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-att_err tcrypt_encrypt(const tcrypt_key *key, const float vec[TCRYPT_DIM], const char *person,
-                       const char *face, const char *model, unsigned char out[TCRYPT_BLOB_BYTES])
+att_err tcrypt_encrypt(const tcrypt_key *key, const float vec[TCRYPT_DIM], const char *person, const char *face,
+                       const char *model, unsigned char out[TCRYPT_BLOB_BYTES])
 {
     if (!out) return ATT_E_INVALID;
     memset(out, 0, TCRYPT_BLOB_BYTES);
@@ -108,8 +107,8 @@ att_err tcrypt_encrypt(const tcrypt_key *key, const float vec[TCRYPT_DIM], const
     unsigned char *nonce = out + 5;
     randombytes_buf(nonce, TCRYPT_NONCE_BYTES); /* 192-bit random nonces never collide in practice */
     unsigned long long clen = 0;
-    int rc = crypto_aead_xchacha20poly1305_ietf_encrypt(out + TCRYPT_HEADER_BYTES, &clen, pt, sizeof pt,
-                                                        ad, adlen, NULL, nonce, key->k);
+    int rc = crypto_aead_xchacha20poly1305_ietf_encrypt(out + TCRYPT_HEADER_BYTES, &clen, pt, sizeof pt, ad, adlen,
+                                                        NULL, nonce, key->k);
     sodium_memzero(pt, sizeof pt);
     if (rc != 0 || clen != PT_BYTES + TCRYPT_TAG_BYTES) {
         sodium_memzero(out, TCRYPT_BLOB_BYTES);
@@ -142,8 +141,7 @@ att_err tcrypt_decrypt(const tcrypt_key *key, const unsigned char *blob, size_t 
     unsigned char pt[PT_BYTES];
     unsigned long long plen = 0;
     int rc = crypto_aead_xchacha20poly1305_ietf_decrypt(pt, &plen, NULL, blob + TCRYPT_HEADER_BYTES,
-                                                        len - TCRYPT_HEADER_BYTES, ad, adlen,
-                                                        blob + 5, key->k);
+                                                        len - TCRYPT_HEADER_BYTES, ad, adlen, blob + 5, key->k);
     if (rc == 0 && plen == PT_BYTES) {
         for (size_t d = 0; d < TCRYPT_DIM; d++) {
             uint32_t u = get_u32le(pt + 4 * d);
@@ -154,9 +152,8 @@ att_err tcrypt_decrypt(const tcrypt_key *key, const unsigned char *blob, size_t 
     return rc == 0 && plen == PT_BYTES ? ATT_OK : ATT_E_CRYPTO;
 }
 
-att_err tcrypt_reencrypt(const tcrypt_key *old_key, const tcrypt_key *new_key, const unsigned char *blob,
-                         size_t len, const char *person, const char *face, const char *model,
-                         unsigned char out[TCRYPT_BLOB_BYTES])
+att_err tcrypt_reencrypt(const tcrypt_key *old_key, const tcrypt_key *new_key, const unsigned char *blob, size_t len,
+                         const char *person, const char *face, const char *model, unsigned char out[TCRYPT_BLOB_BYTES])
 {
     if (!out) return ATT_E_INVALID;
     memset(out, 0, TCRYPT_BLOB_BYTES);

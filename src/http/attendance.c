@@ -56,13 +56,14 @@ static att_err zone_get(const char *name, const att_tz **out)
 /* ---- one report row ---------------------------------------------------------------------------------- */
 
 #define NCOLS 15
-static const char *const columns[NCOLS] = {"person_id", "employee_no", "name", "department", "date", "shift",
-                                           "scheduled_start", "scheduled_end", "first_in", "last_out",
-                                           "worked_minutes", "late_minutes", "early_leave_minutes",
-                                           "overtime_minutes", "status"};
+static const char *const columns[NCOLS] = {
+    "person_id",           "employee_no",      "name",     "department", "date",           "shift",
+    "scheduled_start",     "scheduled_end",    "first_in", "last_out",   "worked_minutes", "late_minutes",
+    "early_leave_minutes", "overtime_minutes", "status"};
 
 struct row_text {
-    char date[ATT_DATE_TEXT], start[ATT_TZ_TEXT], end[ATT_TZ_TEXT], in[ATT_TZ_TEXT], out[ATT_TZ_TEXT], worked[24], late[24], early[24], over[24];
+    char date[ATT_DATE_TEXT], start[ATT_TZ_TEXT], end[ATT_TZ_TEXT], in[ATT_TZ_TEXT], out[ATT_TZ_TEXT], worked[24],
+        late[24], early[24], over[24];
 };
 
 static void row_text(const att_tz *tz, const struct report_day *d, struct row_text *t)
@@ -138,9 +139,9 @@ static void row_json(struct text_buf *b, const struct rep_person *p, const struc
 static void row_csv(struct text_buf *b, const struct rep_person *p, const struct rep_schedule *s,
                     const struct row_text *t, const struct report_day *d)
 {
-    const char *f[NCOLS] = {p->id,   p->employee_no, p->name,   p->department, t->date,  s ? s->shift_name : "",
-                            t->start, t->end,        t->in,     t->out,        t->worked, t->late,
-                            t->early, t->over,       report_status_name(d->status)};
+    const char *f[NCOLS] = {
+        p->id,  p->employee_no, p->name, p->department, t->date, s ? s->shift_name : "",       t->start, t->end, t->in,
+        t->out, t->worked,      t->late, t->early,      t->over, report_status_name(d->status)};
     for (int i = 0; i < NCOLS; i++) csv_field(b, f[i], i == NCOLS - 1);
 }
 
@@ -175,7 +176,7 @@ static size_t punches_from(const struct rep_punch *a, size_t n, const char *id)
 /* The query as typed values; the texts point into the query string. */
 struct report_query {
     const char *from_s, *to_s, *department, *person_id; /* as given (department, person_id: or NULL) */
-    int64_t from, to;            /* days since 1970-01-01, to inclusive */
+    int64_t from, to;                                   /* days since 1970-01-01, to inclusive */
     bool has_person;
     att_uuid person;
     bool csv;
@@ -186,13 +187,31 @@ static att_err read_query(struct http_request *req, struct http_response *resp, 
 {
     int format = -1;
     const struct http_field spec[] = {
-        {.name = "from", .type = HV_DATE, .required = true, .max_len = 10, .rule = "is required: a date YYYY-MM-DD",
-         .days = &q->from, .text = &q->from_s},
-        {.name = "to", .type = HV_DATE, .required = true, .max_len = 10, .rule = "is required: a date YYYY-MM-DD",
-         .days = &q->to, .text = &q->to_s},
-        {.name = "department", .type = HV_TEXT, .min_len = 1, .max_len = SCHED_DEPT_MAX - 1,
-         .rule = "must not be empty", .text = &q->department},
-        {.name = "person_id", .type = HV_UUID, .max_len = 36, .uuid = &q->person, .seen = &q->has_person,
+        {.name = "from",
+         .type = HV_DATE,
+         .required = true,
+         .max_len = 10,
+         .rule = "is required: a date YYYY-MM-DD",
+         .days = &q->from,
+         .text = &q->from_s},
+        {.name = "to",
+         .type = HV_DATE,
+         .required = true,
+         .max_len = 10,
+         .rule = "is required: a date YYYY-MM-DD",
+         .days = &q->to,
+         .text = &q->to_s},
+        {.name = "department",
+         .type = HV_TEXT,
+         .min_len = 1,
+         .max_len = SCHED_DEPT_MAX - 1,
+         .rule = "must not be empty",
+         .text = &q->department},
+        {.name = "person_id",
+         .type = HV_UUID,
+         .max_len = 36,
+         .uuid = &q->person,
+         .seen = &q->has_person,
          .text = &q->person_id},
         HTTP_FORMAT_FIELD(&format),
         {NULL},
@@ -204,8 +223,8 @@ static att_err read_query(struct http_request *req, struct http_response *resp, 
         return http_problem(resp, ATT_E_INVALID, "to", "query parameter 'to' must not be before 'from'");
     int max = req->deps->cfg->report_max_days;
     if (q->to - q->from + 1 > max)
-        return http_problem(resp, ATT_E_INVALID, "to", "query parameter 'to': the range is over %d days (report_max_days)",
-                            max);
+        return http_problem(resp, ATT_E_INVALID, "to",
+                            "query parameter 'to': the range is over %d days (report_max_days)", max);
     return ATT_OK;
 }
 
@@ -228,21 +247,21 @@ static void data_free(struct report_data *d)
 /* Everything needed to produce the rows, person by person: owned by the handler for JSON, by the
  * libmicrohttpd callback response for CSV (the database is not needed any more once loaded). */
 struct report_run {
-    struct http_live live;            /* registered under the token: revoking it cuts the report */
-    const att_tz *tz;                 /* from the zone cache: never freed */
+    struct http_live live; /* registered under the token: revoking it cuts the report */
+    const att_tz *tz;      /* from the zone cache: never freed */
     int cutoff;
     int64_t from;
     size_t ndays;
     struct report_data d;
-    const struct report_shift **shifts;  /* ndays + 2 scratch entries */
+    const struct report_shift **shifts; /* ndays + 2 scratch entries */
     const struct rep_schedule **used;
-    struct report_day *days;             /* ndays */
-    struct report_punch *pp;             /* scratch for one person's punches */
-    bool json;                           /* JSON text, else CSV */
-    bool closed;                         /* JSON: the closing "]}" is produced */
-    size_t emitted;                      /* rows produced so far */
-    size_t next;                         /* next person to produce */
-    struct text_buf out;                      /* text produced and not yet sent */
+    struct report_day *days; /* ndays */
+    struct report_punch *pp; /* scratch for one person's punches */
+    bool json;               /* JSON text, else CSV */
+    bool closed;             /* JSON: the closing "]}" is produced */
+    size_t emitted;          /* rows produced so far */
+    size_t next;             /* next person to produce */
+    struct text_buf out;     /* text produced and not yet sent */
     size_t out_off;
 };
 
@@ -272,8 +291,13 @@ static att_err person_rows(struct report_run *r, size_t i)
     size_t first = punches_from(r->d.punches, r->d.npunches, p->id), last = first;
     while (last < r->d.npunches && strcmp(r->d.punches[last].person_id, p->id) == 0) last++;
     for (size_t k = first; k < last; k++) r->pp[k - first] = r->d.punches[k].p;
-    struct report_input in = {.tz = r->tz, .cutoff_min = r->cutoff, .first_day = r->from, .ndays = nd,
-                              .shifts = r->shifts, .punches = r->pp, .npunches = last - first};
+    struct report_input in = {.tz = r->tz,
+                              .cutoff_min = r->cutoff,
+                              .first_day = r->from,
+                              .ndays = nd,
+                              .shifts = r->shifts,
+                              .punches = r->pp,
+                              .npunches = last - first};
     att_err e = report_compute(&in, r->days);
     for (size_t k = 0; e == ATT_OK && k < nd; k++) {
         struct row_text t;
@@ -374,16 +398,14 @@ att_err http_attendance_get(struct http_request *req, struct http_response *resp
     struct report_data d = {0};
     int64_t wfrom, wto;
     report_punch_window(tz, q.from, q.to, &wfrom, &wto);
-    if ((e = store_report_people(c, q.department, q.has_person ? &q.person : NULL, &d.people, &d.npeople)) ==
-            ATT_OK &&
+    if ((e = store_report_people(c, q.department, q.has_person ? &q.person : NULL, &d.people, &d.npeople)) == ATT_OK &&
         q.has_person && d.npeople == 0) {
         data_free(&d);
         return http_problem(resp, ATT_E_INVALID, "person_id", "query parameter 'person_id' names no person");
     }
     if (e == ATT_OK) e = store_report_schedules(c, q.from - 1, q.to + 1, &d.sched, &d.nsched);
     if (e == ATT_OK)
-        e = store_report_punches(c, wfrom, wto, q.department, q.has_person ? &q.person : NULL, &d.punches,
-                                 &d.npunches);
+        e = store_report_punches(c, wfrom, wto, q.department, q.has_person ? &q.person : NULL, &d.punches, &d.npunches);
 
     struct report_run *run = NULL;
     size_t rows = 0;
@@ -425,7 +447,8 @@ att_err http_attendance_get(struct http_request *req, struct http_response *resp
     free(detail_txt);
     if (ae != ATT_OK) { /* fail closed: no unaudited read of personal data */
         run_free(run);
-        return http_problem(resp, ae == ATT_E_DB ? ATT_E_DB : ATT_E_INTERNAL, NULL, "the audit log could not be written");
+        return http_problem(resp, ae == ATT_E_DB ? ATT_E_DB : ATT_E_INTERNAL, NULL,
+                            "the audit log could not be written");
     }
     /* Both formats are streamed: rows are computed person by person as libmicrohttpd sends them. */
     if (req->token) (void)http_live_add(&run->live, req->token); /* not registered: it cannot be revoked */

@@ -19,8 +19,14 @@ static att_err read_query(struct http_request *req, struct http_response *resp, 
     const char *act = NULL, *ttype = NULL, *tid = NULL;
     const struct http_field spec[] = {
         {.name = "limit", .type = HV_INT, .min = 1, .max = AUDIT_LIST_MAX_LIMIT, .integer = &limit},
-        {.name = "cursor", .type = HV_CURSOR, .max_len = CURSOR_TEXT_MAX - 1, .cursor_kind = CURSOR_AUDIT,
-         .cursor_keylen = 8, .rule = "is not a cursor this list returned", .pos = &after, .seen = &f->has_after},
+        {.name = "cursor",
+         .type = HV_CURSOR,
+         .max_len = CURSOR_TEXT_MAX - 1,
+         .cursor_kind = CURSOR_AUDIT,
+         .cursor_keylen = 8,
+         .rule = "is not a cursor this list returned",
+         .pos = &after,
+         .seen = &f->has_after},
         {.name = "action", .type = HV_TEXT, .max_len = 100, .text = &act},
         {.name = "target_type", .type = HV_TEXT, .max_len = 50, .text = &ttype},
         {.name = "target_id", .type = HV_TEXT, .max_len = 200, .text = &tid},
@@ -91,7 +97,8 @@ att_err http_audit_list(struct http_request *req, struct http_response *resp)
     free(detail);
     if (e != ATT_OK) {
         json_decref(items);
-        return http_problem(resp, e == ATT_E_DB ? ATT_E_DB : ATT_E_INTERNAL, NULL, "the audit log could not be written");
+        return http_problem(resp, e == ATT_E_DB ? ATT_E_DB : ATT_E_INTERNAL, NULL,
+                            "the audit log could not be written");
     }
     char cursor[CURSOR_TEXT_MAX];
     if (more) {

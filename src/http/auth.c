@@ -60,8 +60,7 @@ bool http_auth_cache_get(const unsigned char hash[TOKEN_HASH_BYTES], struct toke
     return hit;
 }
 
-bool http_auth_cache_put(const unsigned char hash[TOKEN_HASH_BYTES], const struct token_info *info,
-                         uint64_t generation)
+bool http_auth_cache_put(const unsigned char hash[TOKEN_HASH_BYTES], const struct token_info *info, uint64_t generation)
 {
     att_uuid id;
     if (!att_uuid_parse(info->id, &id)) return false; /* the store hands out uuids only */
@@ -137,13 +136,14 @@ static void count_failure(struct http_request *req, const char *addr, const unsi
     log_notice("http", "%s locked out for %d s after %d failed authentications", addr, cfg->auth_fail_window_s,
                cfg->auth_fail_limit);
     char *detail = lockout_detail(cfg);
-    (void)http_audit(req, "auth.lockout", "address", addr, att_err_code(ATT_E_AUTH_LOCKED), detail); /* a failed insert is logged; the 401 stands */
+    (void)http_audit(req, "auth.lockout", "address", addr, att_err_code(ATT_E_AUTH_LOCKED),
+                     detail); /* a failed insert is logged; the 401 stands */
     free(detail);
 }
 
 /* token_hash: the presented token's keyed hash when it was well formed (counted per token too), else NULL */
-static att_err unauthorized(struct http_request *req, struct http_response *resp, bool invalid_token,
-                            bool presented, const unsigned char *token_hash, const char *why)
+static att_err unauthorized(struct http_request *req, struct http_response *resp, bool invalid_token, bool presented,
+                            const unsigned char *token_hash, const char *why)
 {
     char addr[64];
     http_client_addr(req->conn, addr, sizeof addr);
@@ -156,8 +156,7 @@ static att_err unauthorized(struct http_request *req, struct http_response *resp
     return http_problem(resp, ATT_E_UNAUTHORIZED, NULL, "%s", why);
 }
 
-att_err http_auth(struct http_request *req, struct http_response *resp, enum att_role min_role,
-                  struct token_info *out)
+att_err http_auth(struct http_request *req, struct http_response *resp, enum att_role min_role, struct token_info *out)
 {
     /* An address locked out after too many failures is refused before its credentials are looked
      * at (cheap, and the same answer for a right and a wrong token: no oracle while locked). */

@@ -14,9 +14,9 @@
 #include "attendd/store_cameras.h"
 #include "attendd/time.h"
 
-#define DEFAULT_FPS 6.0      /* the column default in sql/001_initial.sql */
-#define NAME_MAX_CHARS 100   /* cameras_name_len in sql/001_initial.sql */
-#define FPS_RANGE_TEXT "0.5 and 30" /* CAP_FPS_MIN and CAP_FPS_MAX */
+#define DEFAULT_FPS 6.0                   /* the column default in sql/001_initial.sql */
+#define NAME_MAX_CHARS 100                /* cameras_name_len in sql/001_initial.sql */
+#define FPS_RANGE_TEXT "0.5 and 30"       /* CAP_FPS_MIN and CAP_FPS_MAX */
 #define URL_SAFE_MAX (2 * CAMERA_URL_MAX) /* redaction may lengthen a very short secret to "***" */
 
 static const char *const role_names[] = {"in", "out", "auto", NULL};
@@ -30,7 +30,8 @@ static att_err read_roi(struct http_response *resp, json_t *v, struct camera_roi
     json_int_t n[4];
     const char *k;
     json_t *m;
-    json_object_foreach(v, k, m) {
+    json_object_foreach(v, k, m)
+    {
         bool known = false;
         for (int i = 0; i < 4; i++) known = known || strcmp(k, keys[i]) == 0;
         if (!known)
@@ -73,15 +74,15 @@ static json_t *camera_json(const struct http_deps *deps, const struct camera_row
     }
     char last[64] = ""; /* "" (null in the answer) until a frame arrived */
     if (st.last_frame_wall_us > 0) (void)att_time_format(st.last_frame_wall_us, 0, ATT_TIME_UTC_MS, last, sizeof last);
-    json_t *roi = d->has_roi ? json_pack("{s:i, s:i, s:i, s:i}", "x", d->roi.x, "y", d->roi.y, "w", d->roi.w, "h",
-                                         d->roi.h)
-                             : json_null();
+    json_t *roi = d->has_roi
+        ? json_pack("{s:i, s:i, s:i, s:i}", "x", d->roi.x, "y", d->roi.y, "w", d->roi.w, "h", d->roi.h)
+        : json_null();
     return json_pack("{s:s, s:s, s:s, s:s, s:f, s:b, s:o, s:s, s:s, s:s, s:f, s:I, s:I, s:I, s:I, s:o, s:o}", "id",
-                     d->id, "name", d->name, "url", url, "role", camera_role_name(d->role), "analysis_fps", d->analysis_fps,
-                     "enabled", d->enabled, "roi", roi, "created_at", r->created_at, "updated_at", r->updated_at,
-                     "state", cap_state_name(st.state), "input_fps", round(st.input_fps * 10) / 10, "frames_in",
-                     (json_int_t)st.frames_in, "frames_analysed", (json_int_t)st.frames_taken, "frames_dropped",
-                     (json_int_t)st.frames_dropped, "faces_seen", (json_int_t)faces, "last_error",
+                     d->id, "name", d->name, "url", url, "role", camera_role_name(d->role), "analysis_fps",
+                     d->analysis_fps, "enabled", d->enabled, "roi", roi, "created_at", r->created_at, "updated_at",
+                     r->updated_at, "state", cap_state_name(st.state), "input_fps", round(st.input_fps * 10) / 10,
+                     "frames_in", (json_int_t)st.frames_in, "frames_analysed", (json_int_t)st.frames_taken,
+                     "frames_dropped", (json_int_t)st.frames_dropped, "faces_seen", (json_int_t)faces, "last_error",
                      str_or_null(st.last_error), "last_frame_time", str_or_null(last));
 }
 
@@ -141,19 +142,29 @@ static void location(struct http_response *resp, const char *id)
 
 /* ---- handlers -------------------------------------------------------------------------------------- */
 
-att_err http_cameras_body(struct http_response *resp, const char *buf, size_t len, bool create,
-                          struct camera_def *d, struct camera_patch *p, char *changed, size_t changed_len)
+att_err http_cameras_body(struct http_response *resp, const char *buf, size_t len, bool create, struct camera_def *d,
+                          struct camera_patch *p, char *changed, size_t changed_len)
 {
     const char *name = NULL, *url = NULL, *role = NULL;
     json_t *roi = NULL;
     const struct http_field spec[] = {
         /* names appear in logs and listings: printable text */
-        {.name = "name", .type = HV_TEXT, .required = create, .min_len = 1, .max_len = CAMERA_NAME_MAX - 1,
-         .max_chars = NAME_MAX_CHARS, .text = &name},
+        {.name = "name",
+         .type = HV_TEXT,
+         .required = create,
+         .min_len = 1,
+         .max_len = CAMERA_NAME_MAX - 1,
+         .max_chars = NAME_MAX_CHARS,
+         .text = &name},
         {.name = "url", .type = HV_URL, .required = create, .min_len = 1, .max_len = CAMERA_URL_MAX - 1, .text = &url},
         {.name = "role", .type = HV_ENUM, .one_of = role_names, .text = &role, .seen = &p->set_role},
-        {.name = "analysis_fps", .type = HV_NUMBER, .fmin = CAP_FPS_MIN, .fmax = CAP_FPS_MAX,
-         .rule = "must be between " FPS_RANGE_TEXT, .number = &d->analysis_fps, .seen = &p->set_fps},
+        {.name = "analysis_fps",
+         .type = HV_NUMBER,
+         .fmin = CAP_FPS_MIN,
+         .fmax = CAP_FPS_MAX,
+         .rule = "must be between " FPS_RANGE_TEXT,
+         .number = &d->analysis_fps,
+         .seen = &p->set_fps},
         {.name = "enabled", .type = HV_BOOL, .flag = &d->enabled, .seen = &p->set_enabled},
         {.name = "roi", .type = HV_OBJECT, .nullable = true, .json = &roi, .seen = &p->set_roi},
         {NULL},
@@ -165,7 +176,8 @@ att_err http_cameras_body(struct http_response *resp, const char *buf, size_t le
         changed[0] = '\0';
         const char *k;
         json_t *v;
-        json_object_foreach(body, k, v) {
+        json_object_foreach(body, k, v)
+        {
             size_t used = strlen(changed);
             snprintf(changed + used, changed_len - used, "%s%s", used ? "," : "", k);
         }
@@ -339,8 +351,8 @@ att_err http_cameras_delete(struct http_request *req, struct http_response *resp
             return audit_failed(resp, e);
         }
         att_err r = camera_mgr_remove(req->deps->cameras, id);
-        if (r != ATT_OK && r != ATT_E_NOT_FOUND) log_error("http", "camera %s deleted but not stopped: %s", id,
-                                                           att_err_code(r));
+        if (r != ATT_OK && r != ATT_E_NOT_FOUND)
+            log_error("http", "camera %s deleted but not stopped: %s", id, att_err_code(r));
     } else {
         db_rollback(c);
         (void)http_audit(req, "camera.delete", "camera", id, att_err_code(e), NULL);

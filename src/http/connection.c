@@ -80,11 +80,10 @@ static enum MHD_Result begin(struct http_server *srv, struct req_ctx *rc, struct
     struct http_response resp = {0};
     const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     rc->has_body = (cl != NULL && strcmp(cl, "0") != 0) ||
-                   MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING) != NULL;
+        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING) != NULL;
     char allow[128];
     switch (http_route_find(req->method, req->path, req, &rc->route, allow, sizeof allow)) {
-    case HTTP_MATCH_OK:
-        break;
+    case HTTP_MATCH_OK: break;
     case HTTP_MATCH_NO_PATH:
         http_problem(&resp, ATT_E_NOT_FOUND, NULL, "no resource at this path");
         return refuse(srv, rc, conn, &resp);
@@ -232,8 +231,7 @@ static enum MHD_Result finish(struct http_server *srv, struct req_ctx *rc, struc
 }
 
 enum MHD_Result http_on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
-                                const char *version, const char *upload_data, size_t *upload_data_size,
-                                void **req_cls)
+                                const char *version, const char *upload_data, size_t *upload_data_size, void **req_cls)
 {
     struct http_server *srv = cls;
     struct req_ctx *rc = *req_cls;
@@ -261,8 +259,7 @@ enum MHD_Result http_on_request(void *cls, struct MHD_Connection *conn, const ch
     return finish(srv, rc, conn);
 }
 
-void http_on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
-                       enum MHD_RequestTerminationCode toe)
+void http_on_completed(void *cls, struct MHD_Connection *conn, void **req_cls, enum MHD_RequestTerminationCode toe)
 {
     struct http_server *srv = cls;
     struct req_ctx *rc = *req_cls;
@@ -274,12 +271,9 @@ void http_on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     /* never the query string: it may hold names (?q=...) */
     if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && !rc->raw_replied)
         log_info("http", "%s %s %u aborted (%d) after %.1f ms", rc->req.method, rc->req.path, rc->status, (int)toe, ms);
-    else if (rc->status >= 500)
-        log_warn("http", "%s %s %u %.1f ms", rc->req.method, rc->req.path, rc->status, ms);
-    else if (rc->status >= 400)
-        log_info("http", "%s %s %u %.1f ms", rc->req.method, rc->req.path, rc->status, ms);
-    else
-        log_debug("http", "%s %s %u %.1f ms", rc->req.method, rc->req.path, rc->status, ms);
+    else if (rc->status >= 500) log_warn("http", "%s %s %u %.1f ms", rc->req.method, rc->req.path, rc->status, ms);
+    else if (rc->status >= 400) log_info("http", "%s %s %u %.1f ms", rc->req.method, rc->req.path, rc->status, ms);
+    else log_debug("http", "%s %s %u %.1f ms", rc->req.method, rc->req.path, rc->status, ms);
     if (rc->body != NULL) sodium_memzero(rc->body, rc->cap);
     free(rc->body);
     free(rc);
@@ -292,8 +286,6 @@ void http_on_connection(void *cls, struct MHD_Connection *conn, void **socket_ct
                         enum MHD_ConnectionNotificationCode toe)
 {
     struct http_server *srv = cls;
-    if (toe == MHD_CONNECTION_NOTIFY_STARTED)
-        atomic_fetch_add(&srv->connections, 1);
-    else if (toe == MHD_CONNECTION_NOTIFY_CLOSED)
-        atomic_fetch_sub(&srv->connections, 1);
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) atomic_fetch_add(&srv->connections, 1);
+    else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) atomic_fetch_sub(&srv->connections, 1);
 }

@@ -72,8 +72,7 @@ static bool none_match_hits(const char *header, const char *etag)
     return false;
 }
 
-att_err http_etag_check(struct http_request *req, const char *variant, struct http_response *resp,
-                        bool *not_modified)
+att_err http_etag_check(struct http_request *req, const char *variant, struct http_response *resp, bool *not_modified)
 {
     *not_modified = false;
     /* version first: a change committed while the answer is built gives the next poll a 200 */

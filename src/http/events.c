@@ -25,19 +25,45 @@ att_err http_events_query(const struct http_request *req, struct http_response *
     *q = (struct events_query){.format = -1};
     struct event_filter *f = &q->f;
     const struct http_field spec[] = {
-        {.name = "since", .type = HV_TIMESTAMP, .max_len = EVENTS_TIME_MAX - 1,
-         .rule = "must be an RFC 3339 date-time such as 2024-05-01T07:00:00Z", .us = &f->since_us,
-         .seen = &f->has_since, .text = &q->since},
-        {.name = "until", .type = HV_TIMESTAMP, .max_len = EVENTS_TIME_MAX - 1, .rule = UNTIL_RULE,
-         .us = &f->until_us, .seen = &f->has_until, .text = &q->until},
-        {.name = "person_id", .type = HV_UUID, .max_len = 36, .uuid = &f->person_id, .seen = &f->has_person,
+        {.name = "since",
+         .type = HV_TIMESTAMP,
+         .max_len = EVENTS_TIME_MAX - 1,
+         .rule = "must be an RFC 3339 date-time such as 2024-05-01T07:00:00Z",
+         .us = &f->since_us,
+         .seen = &f->has_since,
+         .text = &q->since},
+        {.name = "until",
+         .type = HV_TIMESTAMP,
+         .max_len = EVENTS_TIME_MAX - 1,
+         .rule = UNTIL_RULE,
+         .us = &f->until_us,
+         .seen = &f->has_until,
+         .text = &q->until},
+        {.name = "person_id",
+         .type = HV_UUID,
+         .max_len = 36,
+         .uuid = &f->person_id,
+         .seen = &f->has_person,
          .text = &q->person_id},
-        {.name = "camera_id", .type = HV_UUID, .max_len = 36, .uuid = &f->camera_id, .seen = &f->has_camera,
+        {.name = "camera_id",
+         .type = HV_UUID,
+         .max_len = 36,
+         .uuid = &f->camera_id,
+         .seen = &f->has_camera,
          .text = &q->camera_id},
-        {.name = "limit", .type = HV_INT, .min = 1, .max = EVENTS_LIST_MAX_LIMIT, .integer = &limit,
+        {.name = "limit",
+         .type = HV_INT,
+         .min = 1,
+         .max = EVENTS_LIST_MAX_LIMIT,
+         .integer = &limit,
          .seen = &q->limit_given},
-        {.name = "cursor", .type = HV_CURSOR, .max_len = CURSOR_TEXT_MAX - 1, .cursor_kind = CURSOR_EVENTS,
-         .cursor_keylen = ATT_UUID_BYTES, .pos = &after, .seen = &f->has_after},
+        {.name = "cursor",
+         .type = HV_CURSOR,
+         .max_len = CURSOR_TEXT_MAX - 1,
+         .cursor_kind = CURSOR_EVENTS,
+         .cursor_keylen = ATT_UUID_BYTES,
+         .pos = &after,
+         .seen = &f->has_after},
         HTTP_FORMAT_FIELD(&q->format),
         {NULL},
     };
@@ -151,8 +177,7 @@ static void page_json(struct text_buf *b, const struct event_row *rows, size_t n
 
 /* The audit row of a listing: who read which person's events, how many (ids and counts, no personal
  * fields). count < 0: a CSV export, whose size is not known before its first byte is sent. */
-static att_err audit_list(struct http_request *req, const struct events_query *q, long long count,
-                          const char *outcome)
+static att_err audit_list(struct http_request *req, const struct events_query *q, long long count, const char *outcome)
 {
     json_t *detail = json_pack("{s:o, s:o, s:o, s:o, s:s}", "person_id", str_or_null(q->person_id), "camera_id",
                                str_or_null(q->camera_id), "since", str_or_null(q->since), "until",
@@ -162,9 +187,9 @@ static att_err audit_list(struct http_request *req, const struct events_query *q
         detail = NULL;
     }
     char *detail_txt = http_json_text(detail);
-    att_err e = detail_txt ? http_audit(req, "event.list", q->person_id ? "person" : NULL, q->person_id, outcome,
-                                        detail_txt)
-                           : ATT_E_NOMEM;
+    att_err e = detail_txt
+        ? http_audit(req, "event.list", q->person_id ? "person" : NULL, q->person_id, outcome, detail_txt)
+        : ATT_E_NOMEM;
     free(detail_txt);
     return e;
 }
@@ -172,20 +197,22 @@ static att_err audit_list(struct http_request *req, const struct events_query *q
 /* ---- CSV export ------------------------------------------------------------------------------------------ */
 
 /* Columns mirror the JSON members; a pseudonymous token gets person_key instead of the identities. */
-static const char *const csv_cols[] = {"id",     "person_id",  "employee_no", "name",  "camera_id", "kind", "ts",
-                                       "similarity", "liveness", "source", "created_by", "reason", NULL};
-static const char *const csv_cols_pseudo[] = {"id", "person_key", "camera_id", "kind", "ts",
-                                              "similarity", "liveness", "source", NULL};
+static const char *const csv_cols[] = {"id",         "person_id", "employee_no", "name",     "camera_id",
+                                       "kind",       "ts",        "similarity",  "liveness", "source",
+                                       "created_by", "reason",    NULL};
+static const char *const csv_cols_pseudo[] = {"id",         "person_key", "camera_id", "kind", "ts",
+                                              "similarity", "liveness",   "source",    NULL};
 
 /* One export in flight, owned by the libmicrohttpd callback response. Each batch borrows a pooled
  * connection only for its query, so a slow reader never holds one. */
-struct export {
-    const struct http_deps *deps;          /* the server's, which outlives every response */
-    struct http_live live;                 /* registered under the token: revoking it cuts the export */
-    struct event_filter f;                 /* f.after: the position after the rows produced so far */
+struct export
+{
+    const struct http_deps *deps; /* the server's, which outlives every response */
+    struct http_live live;        /* registered under the token: revoking it cuts the export */
+    struct event_filter f;        /* f.after: the position after the rows produced so far */
     bool pseudo;
-    bool done;                             /* the last batch is in out */
-    struct text_buf out;                   /* CSV produced and not yet sent */
+    bool done;           /* the last batch is in out */
+    struct text_buf out; /* CSV produced and not yet sent */
     size_t off;
 };
 
@@ -277,8 +304,8 @@ static ssize_t export_reader(void *cls, uint64_t pos, char *buf, size_t max)
 
 /* Every event matching f (limit ignored; cursor: start after it), streamed. The first batch is read
  * here, so a bad filter or a database failure is still an ordinary problem answer. */
-static att_err export_csv(struct http_request *req, struct http_response *resp, PGconn *c,
-                          const struct events_query *q, bool pseudo, struct http_response *tag)
+static att_err export_csv(struct http_request *req, struct http_response *resp, PGconn *c, const struct events_query *q,
+                          bool pseudo, struct http_response *tag)
 {
     struct export *x = calloc(1, sizeof *x);
     if (!x) return http_problem(resp, ATT_E_NOMEM, NULL, NULL);

@@ -83,7 +83,8 @@ att_err http_faces_list(struct http_request *req, struct http_response *resp)
     free(detail);
     if (e != ATT_OK) {
         free(list);
-        return http_problem(resp, e == ATT_E_DB ? ATT_E_DB : ATT_E_INTERNAL, NULL, "the audit log could not be written");
+        return http_problem(resp, e == ATT_E_DB ? ATT_E_DB : ATT_E_INTERNAL, NULL,
+                            "the audit log could not be written");
     }
     json_t *items = json_array();
     for (size_t i = 0; items != NULL && i < n; i++) {

@@ -14,10 +14,10 @@
 #define READY_DB_TTL_S 1.0
 
 static struct {
-    pthread_mutex_t lock;  /* guards the members below; held while the check runs */
-    const db_pool *db;     /* the pool the answer is for */
-    double checked;        /* monotonic seconds of the last check; 0 = none */
-    att_err result;        /* its answer */
+    pthread_mutex_t lock; /* guards the members below; held while the check runs */
+    const db_pool *db;    /* the pool the answer is for */
+    double checked;       /* monotonic seconds of the last check; 0 = none */
+    att_err result;       /* its answer */
 } ready_db = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static att_err db_check(db_pool *db)
@@ -50,24 +50,22 @@ att_err http_ready_get(struct http_request *req, struct http_response *resp)
     json_t *reasons = json_array();
     if (reasons == NULL) return http_problem(resp, ATT_E_NOMEM, NULL, NULL);
 
-    /* Each failing check adds a machine-readable reason and a sentence to the detail. */
-#define NOT_READY(code, ...)                                                                   \
-    do {                                                                                       \
-        json_array_append_new(reasons, json_string(code));                                     \
-        int n_ = snprintf(detail + off, sizeof detail - off, "%s", off ? "; " : "");           \
-        if (n_ > 0 && (size_t)n_ < sizeof detail - off) off += (size_t)n_;                     \
-        n_ = snprintf(detail + off, sizeof detail - off, __VA_ARGS__);                         \
+        /* Each failing check adds a machine-readable reason and a sentence to the detail. */
+#define NOT_READY(code, ...)                                                                       \
+    do {                                                                                           \
+        json_array_append_new(reasons, json_string(code));                                         \
+        int n_ = snprintf(detail + off, sizeof detail - off, "%s", off ? "; " : "");               \
+        if (n_ > 0 && (size_t)n_ < sizeof detail - off) off += (size_t)n_;                         \
+        n_ = snprintf(detail + off, sizeof detail - off, __VA_ARGS__);                             \
         if (n_ > 0) off = (size_t)n_ < sizeof detail - off ? off + (size_t)n_ : sizeof detail - 1; \
     } while (0)
 
     if (atomic_load(d->stopping)) NOT_READY("stopping", "the daemon is stopping");
     att_err ping = d->db != NULL ? db_check(d->db) : ATT_E_DB;
-    if (d->db == NULL)
-        NOT_READY("database_unreachable", "no database is configured");
+    if (d->db == NULL) NOT_READY("database_unreachable", "no database is configured");
     else if (ping == ATT_E_SCHEMA) /* reachable, but without the tables this binary needs */
         NOT_READY("schema_mismatch", "the database schema does not match this binary: run `attendctl migrate`");
-    else if (ping != ATT_OK)
-        NOT_READY("database_unreachable", "the database is unreachable");
+    else if (ping != ATT_OK) NOT_READY("database_unreachable", "the database is unreachable");
     if (!atomic_load(d->models_ready))
         NOT_READY("models_not_loaded", "models not loaded: %s",
                   d->models_error[0] ? d->models_error : "loading has not finished");

@@ -22,11 +22,12 @@
 
 #include "request_spec.h"
 
-#define HTTP_MAX_PATH_PARAMS 4   /* {name} segments per route pattern */
-#define HTTP_MAX_HEADERS 8       /* extra response headers per response */
-#define HTTP_JSON_MAX_DEPTH 16   /* deepest nesting accepted in a request body */
-#define HTTP_DB_WAIT_MS 2000     /* how long a request waits for a pooled database connection */
-#define HTTP_AUTH_CACHE_TTL_S 5  /* auth cache lifetime: a revocation outside this process takes
+#define HTTP_MAX_PATH_PARAMS 4 /* {name} segments per route pattern */
+#define HTTP_MAX_HEADERS 8     /* extra response headers per response */
+#define HTTP_JSON_MAX_DEPTH 16 /* deepest nesting accepted in a request body */
+#define HTTP_DB_WAIT_MS 2000   /* how long a request waits for a pooled database connection */
+#define HTTP_AUTH_CACHE_TTL_S \
+    5 /* auth cache lifetime: a revocation outside this process takes
                                     effect within this many seconds (see auth.c) */
 /* Problem "type" URIs are this prefix + the registry code; identifiers, not fetched (docs/api.md). */
 #define HTTP_PROBLEM_TYPE_BASE "https://attendd.example/problems/"
@@ -36,21 +37,21 @@
 struct http_query_arg;
 
 struct http_param {
-    char name[32];     /* pattern segment name without braces, e.g. "id" */
-    char value[256];   /* the matched path segment (already percent-decoded by libmicrohttpd) */
+    char name[32];   /* pattern segment name without braces, e.g. "id" */
+    char value[256]; /* the matched path segment (already percent-decoded by libmicrohttpd) */
 };
 
 struct http_request {
-    const struct http_deps *deps;     /* what handlers reach (the server's copy); never freed by them */
-    struct MHD_Connection *conn;      /* for headers and query arguments; prefer the helpers */
-    const char *method;               /* "GET", "POST", ... ("HEAD" is routed as "GET") */
-    const char *path;                 /* URL path without the query string */
+    const struct http_deps *deps;                   /* what handlers reach (the server's copy); never freed by them */
+    struct MHD_Connection *conn;                    /* for headers and query arguments; prefer the helpers */
+    const char *method;                             /* "GET", "POST", ... ("HEAD" is routed as "GET") */
+    const char *path;                               /* URL path without the query string */
     struct http_param params[HTTP_MAX_PATH_PARAMS]; /* {name} segments of the matched route */
     size_t nparams;
-    const char *body;                 /* request body, NUL-terminated for convenience; "" if none */
-    size_t body_len;                  /* body length in bytes (≤ cfg.max_body_bytes) */
-    const struct token_info *token;   /* authenticated token, NULL on routes with ROLE_NONE */
-    PGconn *db;                       /* borrowed lazily by http_req_db, released by the router */
+    const char *body;                   /* request body, NUL-terminated for convenience; "" if none */
+    size_t body_len;                    /* body length in bytes (≤ cfg.max_body_bytes) */
+    const struct token_info *token;     /* authenticated token, NULL on routes with ROLE_NONE */
+    PGconn *db;                         /* borrowed lazily by http_req_db, released by the router */
     const struct http_query_arg *query; /* without a connection (tests, fuzzing): the query parameters */
     size_t nquery;
 };
@@ -63,13 +64,13 @@ struct http_header {
 };
 
 struct http_response {
-    unsigned int status;            /* 0 until a handler sets one */
-    char *body;                     /* malloc'd, NUL-terminated (wiped with strlen before free) */
+    unsigned int status; /* 0 until a handler sets one */
+    char *body;          /* malloc'd, NUL-terminated (wiped with strlen before free) */
     size_t body_len;
-    const char *content_type;       /* static string, or NULL for no body */
+    const char *content_type; /* static string, or NULL for no body */
     struct http_header headers[HTTP_MAX_HEADERS];
     size_t nheaders;
-    struct MHD_Response *stream;    /* instead of body: a callback response (SSE), queued as is and
+    struct MHD_Response *stream; /* instead of body: a callback response (SSE), queued as is and
                                        destroyed by the server; NULL for ordinary responses */
 };
 
@@ -81,13 +82,13 @@ struct http_response {
 typedef att_err (*http_handler)(struct http_request *req, struct http_response *resp);
 
 struct http_route {
-    const char *method;        /* "GET", "POST", "PUT", "PATCH", "DELETE" */
-    const char *pattern;       /* "/api/v1/tokens/{id}": literal segments and {name} segments */
-    enum att_role min_role;    /* ROLE_NONE: no authentication; ROLE_HR: hr or admin; ROLE_ADMIN */
+    const char *method;     /* "GET", "POST", "PUT", "PATCH", "DELETE" */
+    const char *pattern;    /* "/api/v1/tokens/{id}": literal segments and {name} segments */
+    enum att_role min_role; /* ROLE_NONE: no authentication; ROLE_HR: hr or admin; ROLE_ADMIN */
     http_handler handler;
-    bool pseudonym_ok;         /* a pseudonymous token may call it (it reveals no identity, or the
+    bool pseudonym_ok; /* a pseudonymous token may call it (it reveals no identity, or the
                                   handler replaces identities by pseudonyms); false: 403 for them */
-    bool delete_body;          /* a DELETE whose handler reads a body (the void reason); every other
+    bool delete_body;  /* a DELETE whose handler reads a body (the void reason); every other
                                   DELETE, GET and HEAD is refused a body from its headers */
 };
 
@@ -112,8 +113,8 @@ att_err http_header(struct http_response *resp, const char *name, const char *va
 att_err http_problem(struct http_response *resp, att_err err, const char *field, const char *detail, ...)
     __attribute__((format(printf, 4, 5)));
 /* Same with extra members merged into the body (stolen; may be NULL), e.g. readyz "reasons". */
-att_err http_problem_ext(struct http_response *resp, att_err err, const char *field, json_t *extra,
-                         const char *detail, ...) __attribute__((format(printf, 5, 6)));
+att_err http_problem_ext(struct http_response *resp, att_err err, const char *field, json_t *extra, const char *detail,
+                         ...) __attribute__((format(printf, 5, 6)));
 /* Free what a response owns (the router does this). */
 void http_response_clear(struct http_response *resp);
 
@@ -134,8 +135,8 @@ bool http_parse_bool(const char *s, int *out);
 
 /* Audit row for an action by the request's token (actor = token name). outcome: "ok" or an error
  * code. Uses the request's connection. Logs and returns the error if the insert fails. */
-att_err http_audit(struct http_request *req, const char *action, const char *target_type,
-                   const char *target_id, const char *outcome, const char *detail_json);
+att_err http_audit(struct http_request *req, const char *action, const char *target_type, const char *target_id,
+                   const char *outcome, const char *detail_json);
 /* The request's token as the actor of the audit rows a use case writes. */
 struct audit_actor http_actor(const struct http_request *req);
 
@@ -181,13 +182,13 @@ att_err http_people_update_body(struct http_response *resp, const char *body, si
                                 struct person_patch *out);
 /* create: POST spec, else PATCH. d: the full definition (preset its defaults), p: what the body sets
  * (strings point into d, not into the JSON, which is freed), changed: member names "a,b" (may be NULL). */
-att_err http_cameras_body(struct http_response *resp, const char *body, size_t len, bool create,
-                          struct camera_def *d, struct camera_patch *p, char *changed, size_t changed_len);
+att_err http_cameras_body(struct http_response *resp, const char *body, size_t len, bool create, struct camera_def *d,
+                          struct camera_patch *p, char *changed, size_t changed_len);
 /* A token to create: name points into *doc. */
 struct token_request {
     const char *name;
     enum att_role role;
-    bool pseudonymous;  /* sees pseudonyms instead of identities */
+    bool pseudonymous; /* sees pseudonyms instead of identities */
 };
 att_err http_tokens_body(struct http_response *resp, const char *body, size_t len, json_t **doc,
                          struct token_request *out);
@@ -195,14 +196,14 @@ att_err http_tokens_body(struct http_response *resp, const char *body, size_t le
 /* A manual punch as typed values (strings point into *doc). */
 struct punch_body {
     const char *person_id, *kind, *ts, *reason;
-    int64_t ts_us;                           /* ts in µs since the epoch */
+    int64_t ts_us; /* ts in µs since the epoch */
 };
 att_err http_punches_body(struct http_response *resp, const char *body, size_t len, int64_t now_s, json_t **doc,
                           struct punch_body *out);
 /* A shift body as typed values (strings point into *doc). */
 struct shift_body {
-    const char *name, *start, *end;          /* NULL when absent */
-    bool set_grace_late, set_grace_early, set_break; /* the member is present */
+    const char *name, *start, *end;                       /* NULL when absent */
+    bool set_grace_late, set_grace_early, set_break;      /* the member is present */
     long long grace_late_min, grace_early_min, break_min; /* 0 when absent */
 };
 att_err http_shifts_body(struct http_response *resp, const char *body, size_t len, bool create, json_t **doc,
@@ -210,8 +211,8 @@ att_err http_shifts_body(struct http_response *resp, const char *body, size_t le
 /* A schedule body as typed values (strings point into *doc; NULL when absent). */
 struct schedule_body {
     const char *shift_id, *department, *person_id, *valid_from;
-    bool set_valid_to;                       /* valid_to is present (a date or null) */
-    const char *valid_to;                    /* the date, NULL when absent or null (open-ended) */
+    bool set_valid_to;    /* valid_to is present (a date or null) */
+    const char *valid_to; /* the date, NULL when absent or null (open-ended) */
 };
 att_err http_schedules_body(struct http_response *resp, const char *body, size_t len, bool create, json_t **doc,
                             struct schedule_body *out);
@@ -222,9 +223,9 @@ att_err http_schedules_body(struct http_response *resp, const char *body, size_t
  * that opened it. Revoking the token marks it; the response's producer checks the mark before it
  * sends anything and ends the response when it is set. Embedded in the producer's state. */
 struct http_live {
-    att_uuid token;               /* the token that opened the response */
-    atomic_bool revoked;          /* set by http_live_revoke: send nothing more, end the response */
-    bool linked;                  /* in the registry; guarded by the registry's lock */
+    att_uuid token;                /* the token that opened the response */
+    atomic_bool revoked;           /* set by http_live_revoke: send nothing more, end the response */
+    bool linked;                   /* in the registry; guarded by the registry's lock */
     struct http_live *prev, *next; /* registry list; guarded by the registry's lock */
 };
 /* Register l (zeroed here) under token; false if the token has no usable id (nothing registered).
@@ -252,8 +253,7 @@ const struct http_route *http_route_at(size_t i);
 /* Authenticate the Authorization header for a route needing min_role. On success fills *out.
  * 401 (with WWW-Authenticate) for a missing, malformed, unknown or revoked token; 403 for a
  * role below min_role; 503 when the database cannot be asked. */
-att_err http_auth(struct http_request *req, struct http_response *resp, enum att_role min_role,
-                  struct token_info *out);
+att_err http_auth(struct http_request *req, struct http_response *resp, enum att_role min_role, struct token_info *out);
 /* Drop a token from the auth cache at once (after revocation through the API) and bump the
  * revocation generation, so that no lookup that started before it caches the token again. */
 void http_auth_forget(const att_uuid *token_id);
@@ -278,8 +278,7 @@ void http_client_addr(struct MHD_Connection *conn, char *buf, size_t len);
  * If-None-Match matches, resp becomes a 304 without a body and *not_modified is true: the handler
  * returns ATT_OK at once, before touching the database (and writes no audit row: nothing is
  * disclosed that the audited 200 did not). Call it after validating parameters, before the query. */
-att_err http_etag_check(struct http_request *req, const char *variant, struct http_response *resp,
-                        bool *not_modified);
+att_err http_etag_check(struct http_request *req, const char *variant, struct http_response *resp, bool *not_modified);
 
 /* ---- the events list (events.c) ------------------------------------------------------------------ */
 
@@ -288,8 +287,8 @@ att_err http_etag_check(struct http_request *req, const char *variant, struct ht
 struct events_query {
     struct event_filter f;
     const char *since, *until, *person_id, *camera_id; /* as given, or NULL */
-    int format;          /* format=: -1 absent, 0 json, 1 csv */
-    bool limit_given;    /* limit= present (refused for the CSV export) */
+    int format;                                        /* format=: -1 absent, 0 json, 1 csv */
+    bool limit_given;                                  /* limit= present (refused for the CSV export) */
 };
 /* Parse and check the query (400 naming the parameter, as every GET route). */
 att_err http_events_query(const struct http_request *req, struct http_response *resp, struct events_query *q);

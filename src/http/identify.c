@@ -15,10 +15,10 @@
 static json_t *face_json(const struct roster_face_match *f)
 {
     const av_box *b = &f->box;
-    json_t *match = f->matched ? json_pack("{s:s, s:s, s:s, s:o}", "person_id", f->person.id, "employee_no",
-                                           f->person.employee_no, "name", f->person.name, "similarity",
-                                           att_json_float(f->similarity))
-                               : json_null();
+    json_t *match = f->matched
+        ? json_pack("{s:s, s:s, s:s, s:o}", "person_id", f->person.id, "employee_no", f->person.employee_no, "name",
+                    f->person.name, "similarity", att_json_float(f->similarity))
+        : json_null();
     return json_pack("{s:{s:i, s:i, s:i, s:i}, s:o, s:b, s:o, s:o}", "box", "x", (int)(b->x1 + 0.5f), "y",
                      (int)(b->y1 + 0.5f), "w", (int)(b->x2 - b->x1 + 0.5f), "h", (int)(b->y2 - b->y1 + 0.5f),
                      "liveness", att_json_float(f->liveness), "live", f->liveness >= AV_LIVE_THRESHOLD, "similarity",
@@ -46,8 +46,7 @@ att_err http_identify(struct http_request *req, struct http_response *resp)
         if (e == ATT_E_NOT_READY)
             http_problem(resp, e, NULL, "the face models are not loaded: %s",
                          hd->models_error[0] ? hd->models_error : "loading has not finished");
-        else
-            http_problem(resp, e, NULL, "%s", r->detail);
+        else http_problem(resp, e, NULL, "%s", r->detail);
         goto out;
     }
     faces = json_array();

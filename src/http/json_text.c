@@ -18,8 +18,14 @@ void json_text(struct text_buf *b, const char *s)
         text_buf_add(b, run, (size_t)(s - run));
         /* the escapes jansson writes, so both encoders give the same bytes */
         char esc[8];
-        const char *brief = c == '"' ? "\\\"" : c == '\\' ? "\\\\" : c == '\b' ? "\\b" : c == '\f' ? "\\f"
-                          : c == '\n' ? "\\n" : c == '\r' ? "\\r" : c == '\t' ? "\\t" : NULL;
+        const char *brief = c == '"' ? "\\\""
+            : c == '\\'              ? "\\\\"
+            : c == '\b'              ? "\\b"
+            : c == '\f'              ? "\\f"
+            : c == '\n'              ? "\\n"
+            : c == '\r'              ? "\\r"
+            : c == '\t'              ? "\\t"
+                                     : NULL;
         if (brief) snprintf(esc, sizeof esc, "%s", brief);
         else snprintf(esc, sizeof esc, "\\u%04X", c);
         text_buf_add(b, esc, strlen(esc));

@@ -10,11 +10,11 @@
 #define RECENT 64
 
 static struct {
-    pthread_mutex_t lock;     /* guards everything here */
+    pthread_mutex_t lock; /* guards everything here */
     struct http_live *head;
-    att_uuid recent[RECENT];  /* the last revoked tokens, a ring */
-    unsigned recent_n;        /* entries filled (at most RECENT) */
-    unsigned recent_next;     /* where the next revocation goes */
+    att_uuid recent[RECENT]; /* the last revoked tokens, a ring */
+    unsigned recent_n;       /* entries filled (at most RECENT) */
+    unsigned recent_next;    /* where the next revocation goes */
 } reg = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static bool recently_revoked(const att_uuid *token) /* reg.lock held */

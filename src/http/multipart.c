@@ -97,13 +97,16 @@ att_err mp_boundary(const char *content_type, char out[MP_BOUNDARY_MAX + 1], cha
                             MP_BOUNDARY_MAX);
         for (size_t i = 0; i < n; i++)
             if (!is_bchar(val[i]))
-                return att_fail(ATT_E_BAD_REQUEST, err, errlen, "the multipart boundary has a character RFC 2046 does "
-                                                                "not allow");
+                return att_fail(ATT_E_BAD_REQUEST, err, errlen,
+                                "the multipart boundary has a character RFC 2046 does "
+                                "not allow");
         memcpy(found_val, val, n + 1);
     }
     if (r < 0)
-        return att_fail(ATT_E_BAD_REQUEST, err, errlen, "malformed Content-Type parameters (or a boundary over %d "
-                                                        "characters)", MP_BOUNDARY_MAX);
+        return att_fail(ATT_E_BAD_REQUEST, err, errlen,
+                        "malformed Content-Type parameters (or a boundary over %d "
+                        "characters)",
+                        MP_BOUNDARY_MAX);
     if (!found) return att_fail(ATT_E_BAD_REQUEST, err, errlen, "the multipart Content-Type has no boundary parameter");
     memcpy(out, found_val, strlen(found_val) + 1); /* only a fully valid header sets out */
     return ATT_OK;
@@ -117,7 +120,7 @@ static const char *find(const char *hay, size_t haylen, const char *needle, size
 /* What a part's header block says. */
 struct part_info {
     bool has_disposition;
-    bool is_file;            /* filename or filename* present */
+    bool is_file; /* filename or filename* present */
     char content_type[MP_TYPE_MAX];
 };
 
@@ -175,8 +178,7 @@ static att_err parse_headers(const char *h, size_t hlen, struct part_info *pi, c
     return ATT_OK;
 }
 
-att_err mp_find_file(const char *body, size_t len, const char *boundary, struct mp_file *out, char *err,
-                     size_t errlen)
+att_err mp_find_file(const char *body, size_t len, const char *boundary, struct mp_file *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
     size_t blen = boundary ? strlen(boundary) : 0;
@@ -203,8 +205,9 @@ att_err mp_find_file(const char *body, size_t len, const char *boundary, struct 
         if ((size_t)(end - p) >= 2 && p[0] == '-' && p[1] == '-') break; /* the epilogue is ignored */
         while (p < end && is_ows(*p)) p++;
         if ((size_t)(end - p) < 2 || p[0] != '\r' || p[1] != '\n')
-            return att_fail(ATT_E_BAD_REQUEST, err, errlen, "a multipart boundary line does not end in CRLF (or the "
-                                                            "closing boundary is missing)");
+            return att_fail(ATT_E_BAD_REQUEST, err, errlen,
+                            "a multipart boundary line does not end in CRLF (or the "
+                            "closing boundary is missing)");
         p += 2;
         if (++parts > MP_PARTS_MAX)
             return att_fail(ATT_E_BAD_REQUEST, err, errlen, "more than %d multipart parts", MP_PARTS_MAX);
@@ -221,8 +224,8 @@ att_err mp_find_file(const char *body, size_t len, const char *boundary, struct 
             const char *blank = find(p, window, "\r\n\r\n", 4);
             if (blank == NULL || (size_t)(blank - p) > MP_PART_HEADERS_MAX) {
                 if ((size_t)(end - p) > MP_PART_HEADERS_MAX)
-                    return att_fail(ATT_E_BAD_REQUEST, err, errlen,
-                                    "a part's headers exceed %d bytes", MP_PART_HEADERS_MAX);
+                    return att_fail(ATT_E_BAD_REQUEST, err, errlen, "a part's headers exceed %d bytes",
+                                    MP_PART_HEADERS_MAX);
                 return att_fail(ATT_E_BAD_REQUEST, err, errlen, "a part's headers do not end with an empty line");
             }
             hlen = (size_t)(blank - p);

@@ -8,16 +8,16 @@
 
 #include "attendd/errors.h"
 
-#define MP_BOUNDARY_MAX 70      /* RFC 2046: 1..70 characters */
+#define MP_BOUNDARY_MAX 70       /* RFC 2046: 1..70 characters */
 #define MP_PART_HEADERS_MAX 4096 /* bytes of one part's header block (curl sends ~150) */
-#define MP_PARTS_MAX 16         /* parts per body, files and fields together */
-#define MP_TYPE_MAX 128         /* longest Content-Type kept for a part */
+#define MP_PARTS_MAX 16          /* parts per body, files and fields together */
+#define MP_TYPE_MAX 128          /* longest Content-Type kept for a part */
 
 /* The file part of a body: data points into the body passed to mp_find_file. */
 struct mp_file {
-    const char *data;                 /* file bytes (not NUL-terminated) */
+    const char *data; /* file bytes (not NUL-terminated) */
     size_t len;
-    char content_type[MP_TYPE_MAX];   /* the part's media type, lower case, without parameters;
+    char content_type[MP_TYPE_MAX]; /* the part's media type, lower case, without parameters;
                                          "" when the part has no Content-Type */
 };
 
@@ -34,8 +34,7 @@ att_err mp_boundary(const char *content_type, char out[MP_BOUNDARY_MAX + 1], cha
  *   without Content-Disposition: form-data, more than MP_PARTS_MAX parts);
  * ATT_E_INVALID: well-formed but no file part, or more than one.
  * err says which, in English, naming no client data beyond lengths. */
-att_err mp_find_file(const char *body, size_t len, const char *boundary, struct mp_file *out, char *err,
-                     size_t errlen);
+att_err mp_find_file(const char *body, size_t len, const char *boundary, struct mp_file *out, char *err, size_t errlen);
 
 /* True for a media type (with or without parameters) equal to type/subtype, case-insensitive. */
 bool mp_media_type_is(const char *value, const char *type_subtype);

@@ -56,7 +56,8 @@ static att_err audit_read(struct http_request *req, struct http_response *resp, 
 {
     att_err e = http_audit(req, action, "person", target_id, "ok", detail_json);
     if (e != ATT_OK)
-        return http_problem(resp, e == ATT_E_DB ? ATT_E_DB : ATT_E_INTERNAL, NULL, "the audit log could not be written");
+        return http_problem(resp, e == ATT_E_DB ? ATT_E_DB : ATT_E_INTERNAL, NULL,
+                            "the audit log could not be written");
     return ATT_OK;
 }
 
@@ -75,21 +76,41 @@ static json_t *person_json(const struct person *p)
 
 /* The members a person body may have; create: the POST form (required members, no clearing). */
 static void person_spec(struct http_field spec[6], bool create, const char **employee_no, const char **name,
-                        const char **department, const char **title, bool *title_null, bool *active,
-                        bool *active_seen)
+                        const char **department, const char **title, bool *title_null, bool *active, bool *active_seen)
 {
-    spec[0] = (struct http_field){.name = "employee_no", .type = HV_TEXT, .required = create, .min_len = 1,
-                                  .max_len = PERSON_EMPLOYEE_NO_BUF - 1, .max_chars = PERSON_EMPLOYEE_NO_CHARS,
-                                  .rule = EMPLOYEE_NO_RULE, .text = employee_no};
-    spec[1] = (struct http_field){.name = "name", .type = HV_TEXT, .required = create, .min_len = 1,
-                                  .max_len = PERSON_TEXT_BUF - 1, .max_chars = PERSON_TEXT_CHARS, .rule = TEXT_RULE,
+    spec[0] = (struct http_field){.name = "employee_no",
+                                  .type = HV_TEXT,
+                                  .required = create,
+                                  .min_len = 1,
+                                  .max_len = PERSON_EMPLOYEE_NO_BUF - 1,
+                                  .max_chars = PERSON_EMPLOYEE_NO_CHARS,
+                                  .rule = EMPLOYEE_NO_RULE,
+                                  .text = employee_no};
+    spec[1] = (struct http_field){.name = "name",
+                                  .type = HV_TEXT,
+                                  .required = create,
+                                  .min_len = 1,
+                                  .max_len = PERSON_TEXT_BUF - 1,
+                                  .max_chars = PERSON_TEXT_CHARS,
+                                  .rule = TEXT_RULE,
                                   .text = name};
-    spec[2] = (struct http_field){.name = "department", .type = HV_TEXT, .required = create, .min_len = 1,
-                                  .max_len = PERSON_TEXT_BUF - 1, .max_chars = PERSON_TEXT_CHARS, .rule = TEXT_RULE,
+    spec[2] = (struct http_field){.name = "department",
+                                  .type = HV_TEXT,
+                                  .required = create,
+                                  .min_len = 1,
+                                  .max_len = PERSON_TEXT_BUF - 1,
+                                  .max_chars = PERSON_TEXT_CHARS,
+                                  .rule = TEXT_RULE,
                                   .text = department};
-    spec[3] = (struct http_field){.name = "title", .type = HV_TEXT, .nullable = true, .min_len = 1,
-                                  .max_len = PERSON_TEXT_BUF - 1, .max_chars = PERSON_TEXT_CHARS, .rule = TEXT_RULE,
-                                  .text = title, .null = title_null};
+    spec[3] = (struct http_field){.name = "title",
+                                  .type = HV_TEXT,
+                                  .nullable = true,
+                                  .min_len = 1,
+                                  .max_len = PERSON_TEXT_BUF - 1,
+                                  .max_chars = PERSON_TEXT_CHARS,
+                                  .rule = TEXT_RULE,
+                                  .text = title,
+                                  .null = title_null};
     spec[4] = (struct http_field){.name = "active", .type = HV_BOOL, .flag = active, .seen = active_seen};
     spec[5] = (struct http_field){NULL};
 }
@@ -125,12 +146,9 @@ att_err http_people_create(struct http_request *req, struct http_response *resp)
     json_decref(body);
     if (e == ATT_E_DB || e == ATT_E_INTERNAL) return unaudited(resp, e);
     if (e != ATT_OK) {
-        if (e == ATT_E_CONFLICT)
-            http_problem(resp, e, NULL, "a person with this employee_no already exists");
-        else if (e == ATT_E_INVALID)
-            http_problem(resp, e, NULL, "the person was refused by the database");
-        else
-            http_problem(resp, e, NULL, "the person could not be created");
+        if (e == ATT_E_CONFLICT) http_problem(resp, e, NULL, "a person with this employee_no already exists");
+        else if (e == ATT_E_INVALID) http_problem(resp, e, NULL, "the person was refused by the database");
+        else http_problem(resp, e, NULL, "the person could not be created");
         return http_audit_refusal(req, action, NULL, e);
     }
     log_info("http", "person %s created by token %s", id, req->token->id);
@@ -155,13 +173,26 @@ att_err http_people_list(struct http_request *req, struct http_response *resp)
     const struct http_field spec[] = {
         {.name = "limit", .type = HV_INT, .min = 1, .max = PERSON_LIST_MAX_LIMIT, .integer = &limit},
         /* searched like the fields they match; empty: no filter */
-        {.name = "department", .type = HV_TEXT, .max_len = PERSON_TEXT_BUF - 1, .max_chars = PERSON_TEXT_CHARS,
-         .rule = "must be 1 to 200 characters of text", .text = &department},
-        {.name = "q", .type = HV_TEXT, .max_len = PERSON_TEXT_BUF - 1, .max_chars = PERSON_TEXT_CHARS,
-         .rule = "must be at most 200 characters of text", .text = &q},
+        {.name = "department",
+         .type = HV_TEXT,
+         .max_len = PERSON_TEXT_BUF - 1,
+         .max_chars = PERSON_TEXT_CHARS,
+         .rule = "must be 1 to 200 characters of text",
+         .text = &department},
+        {.name = "q",
+         .type = HV_TEXT,
+         .max_len = PERSON_TEXT_BUF - 1,
+         .max_chars = PERSON_TEXT_CHARS,
+         .rule = "must be at most 200 characters of text",
+         .text = &q},
         {.name = "active", .type = HV_BOOL, .flag = &active, .seen = &active_seen},
-        {.name = "cursor", .type = HV_CURSOR, .max_len = STORE_CURSOR_MAX - 1, .cursor_kind = CURSOR_PEOPLE,
-         .cursor_keylen = ATT_UUID_BYTES, .rule = "is not a cursor this list returned", .text = &cursor},
+        {.name = "cursor",
+         .type = HV_CURSOR,
+         .max_len = STORE_CURSOR_MAX - 1,
+         .cursor_kind = CURSOR_PEOPLE,
+         .cursor_keylen = ATT_UUID_BYTES,
+         .rule = "is not a cursor this list returned",
+         .text = &cursor},
         {NULL},
     };
     att_err e = http_query_read(req, resp, spec, HTTP_QUERY_OPEN);
@@ -172,7 +203,9 @@ att_err http_people_list(struct http_request *req, struct http_response *resp)
     struct person_filter f = {
         .department = department && *department ? department : NULL,
         .q = q,
-        .active = !active_seen ? PERSON_ACTIVE_ANY : active ? PERSON_ACTIVE_ONLY : PERSON_INACTIVE_ONLY,
+        .active = !active_seen ? PERSON_ACTIVE_ANY
+            : active           ? PERSON_ACTIVE_ONLY
+                               : PERSON_INACTIVE_ONLY,
         .limit = (size_t)limit,
         .cursor = cursor,
     };

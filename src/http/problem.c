@@ -49,7 +49,8 @@ att_err http_json_items(struct http_response *resp, const void *rows, size_t n, 
 {
     json_t *items = json_array();
     for (size_t i = 0; items && i < n; i++)
-        if (json_array_append_new(items, to_json((const char *)rows + i * elem_size)) != 0) json_decref(items), items = NULL;
+        if (json_array_append_new(items, to_json((const char *)rows + i * elem_size)) != 0)
+            json_decref(items), items = NULL;
     if (!items) return http_problem(resp, ATT_E_NOMEM, NULL, NULL);
     return http_json(resp, MHD_HTTP_OK, json_pack("{s:o}", "items", items));
 }
@@ -77,17 +78,15 @@ att_err http_header(struct http_response *resp, const char *name, const char *va
     return ATT_OK;
 }
 
-static att_err vproblem(struct http_response *resp, att_err err, const char *field, json_t *extra,
-                        const char *fmt, va_list ap)
+static att_err vproblem(struct http_response *resp, att_err err, const char *field, json_t *extra, const char *fmt,
+                        va_list ap)
 {
     if (err == ATT_OK || (int)err < 0 || err >= ATT_ERR__COUNT) err = ATT_E_INTERNAL;
     int status = att_err_http_status(err);
     const char *code = att_err_code(err);
     char detail[512];
-    if (fmt != NULL)
-        vsnprintf(detail, sizeof detail, fmt, ap);
-    else
-        snprintf(detail, sizeof detail, "%s", att_err_title(err));
+    if (fmt != NULL) vsnprintf(detail, sizeof detail, fmt, ap);
+    else snprintf(detail, sizeof detail, "%s", att_err_title(err));
     char type[160];
     snprintf(type, sizeof type, "%s%s", HTTP_PROBLEM_TYPE_BASE, code);
 
@@ -97,7 +96,8 @@ static att_err vproblem(struct http_response *resp, att_err err, const char *fie
      * the buffer): fall back to the title rather than lose the whole body. */
     json_t *d = json_string(detail);
     if (d == NULL) d = json_string(att_err_title(err));
-    if (json_object_set_new(o, "type", json_string(type)) || json_object_set_new(o, "title", json_string(att_err_title(err))) ||
+    if (json_object_set_new(o, "type", json_string(type)) ||
+        json_object_set_new(o, "title", json_string(att_err_title(err))) ||
         json_object_set_new(o, "status", json_integer(status)) || json_object_set_new(o, "detail", d) ||
         json_object_set_new(o, "code", json_string(code))) {
         json_decref(o);
@@ -137,8 +137,8 @@ att_err http_problem(struct http_response *resp, att_err err, const char *field,
     return r;
 }
 
-att_err http_problem_ext(struct http_response *resp, att_err err, const char *field, json_t *extra,
-                         const char *detail, ...)
+att_err http_problem_ext(struct http_response *resp, att_err err, const char *field, json_t *extra, const char *detail,
+                         ...)
 {
     va_list ap;
     va_start(ap, detail);

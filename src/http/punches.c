@@ -33,11 +33,20 @@ att_err http_punches_body(struct http_response *resp, const char *buf, size_t le
 {
     *out = (struct punch_body){0};
     const struct http_field spec[] = {
-        {.name = "person_id", .type = HV_UUID, .required = true, .max_len = 64,
-         .rule = "must be the uuid of a person", .text = &out->person_id},
+        {.name = "person_id",
+         .type = HV_UUID,
+         .required = true,
+         .max_len = 64,
+         .rule = "must be the uuid of a person",
+         .text = &out->person_id},
         {.name = "kind", .type = HV_ENUM, .required = true, .one_of = kinds, .text = &out->kind},
-        {.name = "ts", .type = HV_TIMESTAMP, .required = true, .max_len = EVENTS_TIME_MAX - 1,
-         .rule = "must be an RFC 3339 date-time such as 2024-05-01T07:00:00Z", .us = &out->ts_us, .text = &out->ts},
+        {.name = "ts",
+         .type = HV_TIMESTAMP,
+         .required = true,
+         .max_len = EVENTS_TIME_MAX - 1,
+         .rule = "must be an RFC 3339 date-time such as 2024-05-01T07:00:00Z",
+         .us = &out->ts_us,
+         .text = &out->ts},
         {.name = "reason", .type = HV_TEXT, .required = true, .max_len = 1000, .text = &out->reason},
         {NULL},
     };
@@ -45,8 +54,7 @@ att_err http_punches_body(struct http_response *resp, const char *buf, size_t le
     if (e != ATT_OK) return e;
     if (out->ts_us / 1000000 > now_s + PUNCH_MAX_FUTURE_S)
         e = http_problem(resp, ATT_E_INVALID, "ts", "'ts' is in the future");
-    else if (out->ts_us < 0)
-        e = http_problem(resp, ATT_E_INVALID, "ts", "'ts' is before 1970");
+    else if (out->ts_us < 0) e = http_problem(resp, ATT_E_INVALID, "ts", "'ts' is before 1970");
     else if (blank(out->reason))
         e = http_problem(resp, ATT_E_INVALID, "reason", "'reason' must say why the punch is added");
     if (e != ATT_OK) {

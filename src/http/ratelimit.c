@@ -16,10 +16,10 @@
 struct rl_entry {
     unsigned char key[17]; /* family byte + IPv4 address or IPv6 /64 prefix, zero-padded */
     bool used;
-    unsigned count;        /* failures in the current window */
-    double window_start;   /* monotonic seconds of the window's first failure */
-    double locked_until;   /* > now: locked out */
-    double last;           /* last failure: eviction picks the oldest */
+    unsigned count;      /* failures in the current window */
+    double window_start; /* monotonic seconds of the window's first failure */
+    double locked_until; /* > now: locked out */
+    double last;         /* last failure: eviction picks the oldest */
 };
 
 struct http_rl {

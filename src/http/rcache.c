@@ -19,9 +19,9 @@ struct body {
 };
 
 struct slot {
-    char etag[96];                          /* "" = free */
-    uint64_t version;                       /* data version when stored */
-    uint64_t used;                          /* tick of the last hit, for LRU */
+    char etag[96];    /* "" = free */
+    uint64_t version; /* data version when stored */
+    uint64_t used;    /* tick of the last hit, for LRU */
     struct body *body;
     long long count;
     char audited[RCACHE_TOKENS][ATT_UUID_STR];

@@ -9,9 +9,9 @@
 
 #include "attendd/errors.h"
 
-#define RCACHE_SLOTS 32               /* answers kept; a dashboard polls a handful of queries */
-#define RCACHE_MAX_BODY (512 * 1024)  /* bigger answers are not kept (a 500-event page is ~170 KB) */
-#define RCACHE_TOKENS 8               /* tokens remembered per answer as audited already */
+#define RCACHE_SLOTS 32              /* answers kept; a dashboard polls a handful of queries */
+#define RCACHE_MAX_BODY (512 * 1024) /* bigger answers are not kept (a 500-event page is ~170 KB) */
+#define RCACHE_TOKENS 8              /* tokens remembered per answer as audited already */
 
 /* What a hit gives: an MHD response over the cached bytes (no copy; the cache's reference is held
  * until libmicrohttpd destroys it), the item count stored with it, and whether token_id already has an

@@ -79,8 +79,7 @@ enum spec_fault spec_text_value(const struct http_field *f, const char *s, size_
         if (f->index) *f->index = i;
         break;
     }
-    default:
-        return SPEC_BAD_VALUE; /* not a string type */
+    default: return SPEC_BAD_VALUE; /* not a string type */
     }
     if (f->text) *f->text = s;
     return SPEC_OK;
@@ -89,7 +88,7 @@ enum spec_fault spec_text_value(const struct http_field *f, const char *s, size_
 bool spec_is_string(enum http_vtype t)
 {
     return t == HV_TEXT || t == HV_UUID || t == HV_DATE || t == HV_TIME || t == HV_TIMESTAMP || t == HV_URL ||
-           t == HV_ENUM || t == HV_CURSOR;
+        t == HV_ENUM || t == HV_CURSOR;
 }
 
 /* What a value of type t must be, after "'name' " or "query parameter 'name' ". */
@@ -105,8 +104,7 @@ void spec_rule(const struct http_field *f, char *out, size_t outlen)
         if (f->max_chars > 0)
             snprintf(out, outlen, "must be %d to %ld characters of printable text (no control characters)",
                      f->min_len > 0 ? 1 : 0, f->max_chars);
-        else
-            snprintf(out, outlen, "must be a string");
+        else snprintf(out, outlen, "must be a string");
         return;
     case HV_UUID: snprintf(out, outlen, "must be a uuid"); return;
     case HV_DATE: snprintf(out, outlen, "must be a date YYYY-MM-DD"); return;
@@ -168,13 +166,15 @@ static int depth(const json_t *v, int level, int limit)
     json_t *c;
     size_t i;
     if (json_is_object(v)) {
-        json_object_foreach((json_t *)v, k, c) {
+        json_object_foreach((json_t *)v, k, c)
+        {
             int d = depth(c, level + 1, limit);
             if (d > max) max = d;
             if (max > limit) break;
         }
     } else if (json_is_array(v)) {
-        json_array_foreach(v, i, c) {
+        json_array_foreach(v, i, c)
+        {
             int d = depth(c, level + 1, limit);
             if (d > max) max = d;
             if (max > limit) break;
@@ -252,8 +252,8 @@ static att_err body_value(struct http_response *resp, const struct http_field *f
     case HV_INT: {
         json_int_t i = json_integer_value(v);
         if (f->min < f->max && (i < f->min || i > f->max))
-            return http_problem(resp, ATT_E_INVALID, f->name, "'%s' must be between %lld and %lld", f->name,
-                                f->min, f->max);
+            return http_problem(resp, ATT_E_INVALID, f->name, "'%s' must be between %lld and %lld", f->name, f->min,
+                                f->max);
         if (f->integer) *f->integer = i;
         break;
     }
@@ -267,8 +267,7 @@ static att_err body_value(struct http_response *resp, const struct http_field *f
     case HV_ARRAY:
         if (f->json) *f->json = v;
         break;
-    default:
-        break;
+    default: break;
     }
     return ATT_OK;
 }
@@ -300,7 +299,8 @@ att_err http_body_parse(struct http_response *resp, const char *body, size_t len
     } else if (!json_is_object(root)) {
         e = http_problem(resp, ATT_E_BAD_REQUEST, NULL, "the request body must be a JSON object");
     } else {
-        json_object_foreach(root, key, v) {
+        json_object_foreach(root, key, v)
+        {
             if (spec_find(spec, key) == NULL) {
                 e = http_problem(resp, ATT_E_INVALID, key, "unknown field '%s'", key);
                 break;

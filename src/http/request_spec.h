@@ -37,23 +37,23 @@ enum http_vtype {
  * output pointer may be NULL (the value is only checked); outputs of an absent field are left as
  * the caller preset them, so defaults are set before parsing. */
 struct http_field {
-    const char *name;            /* member or parameter name; the problem's "field" */
+    const char *name; /* member or parameter name; the problem's "field" */
     enum http_vtype type;
-    bool required;               /* absent: 422 (body) / 400 (query) "'name' is required" */
-    bool nullable;               /* body only: JSON null accepted (PATCH "clear this"); *null set */
-    size_t min_len, max_len;     /* text-like values: length bounds in bytes (max_len 0 = no bound) */
-    long max_chars;              /* HV_TEXT: > 0 asks for display text (src/util/text.c: UTF-8, no
+    bool required;                /* absent: 422 (body) / 400 (query) "'name' is required" */
+    bool nullable;                /* body only: JSON null accepted (PATCH "clear this"); *null set */
+    size_t min_len, max_len;      /* text-like values: length bounds in bytes (max_len 0 = no bound) */
+    long max_chars;               /* HV_TEXT: > 0 asks for display text (src/util/text.c: UTF-8, no
                                     control characters, no NUL) of 1..max_chars characters */
-    const char *const *one_of;   /* HV_ENUM: allowed values, NULL-terminated */
-    long long min, max;          /* HV_INT bounds when min < max */
-    double fmin, fmax;           /* HV_NUMBER bounds when fmin < fmax */
-    enum cursor_kind cursor_kind;/* HV_CURSOR: the list it walks */
-    size_t cursor_keylen;        /* HV_CURSOR: key bytes of that list's position */
-    const char *rule;            /* what a bad value breaks, for the problem detail ("must be ..."); NULL:
+    const char *const *one_of;    /* HV_ENUM: allowed values, NULL-terminated */
+    long long min, max;           /* HV_INT bounds when min < max */
+    double fmin, fmax;            /* HV_NUMBER bounds when fmin < fmax */
+    enum cursor_kind cursor_kind; /* HV_CURSOR: the list it walks */
+    size_t cursor_keylen;         /* HV_CURSOR: key bytes of that list's position */
+    const char *rule;             /* what a bad value breaks, for the problem detail ("must be ..."); NULL:
                                     the type's own wording */
 
     /* outputs: the one matching type is written (text also for the string types) */
-    const char **text;           /* the string (points into the JSON document or the query string) */
+    const char **text; /* the string (points into the JSON document or the query string) */
     att_uuid *uuid;
     int64_t *days;
     int *minutes;
@@ -64,8 +64,8 @@ struct http_field {
     double *number;
     struct cursor_pos *pos;
     json_t **json;
-    bool *seen;                  /* true when the field is present (a value or, body only, null) */
-    bool *null;                  /* body only: true when the field is present as null */
+    bool *seen; /* true when the field is present (a value or, body only, null) */
+    bool *null; /* body only: true when the field is present as null */
 };
 
 /* ---- JSON bodies ------------------------------------------------------------------------------ */
@@ -112,6 +112,9 @@ att_err http_query_parse(struct http_response *resp, const struct http_query_arg
 /* The query parameter `format` of the routes that answer JSON or CSV; *index: 0 json, 1 csv, as
  * preset when absent (http_negotiate_csv then asks the Accept header). */
 extern const char *const http_formats[];
-#define HTTP_FORMAT_FIELD(out) {.name = "format", .type = HV_ENUM, .one_of = http_formats, .index = (out)}
+#define HTTP_FORMAT_FIELD(out)                                                    \
+    {                                                                             \
+        .name = "format", .type = HV_ENUM, .one_of = http_formats, .index = (out) \
+    }
 
 #endif

@@ -47,7 +47,8 @@ enum MHD_Result http_queue(struct http_server *srv, struct req_ctx *rc, struct M
         return MHD_NO;
     }
     bool ok = true;
-    if (resp->content_type != NULL) ok &= MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, resp->content_type) == MHD_YES;
+    if (resp->content_type != NULL)
+        ok &= MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, resp->content_type) == MHD_YES;
     for (size_t i = 0; i < resp->nheaders; i++)
         ok &= MHD_add_response_header(r, resp->headers[i].name, resp->headers[i].value) == MHD_YES;
     /* API answers may carry personal data: no shared or browser cache keeps them unless a handler

@@ -64,7 +64,8 @@ att_err http_server_start(const struct http_deps *deps, http_server **out, char 
     att_err e = ATT_OK;
     if (srv->tls) {
         if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
-            snprintf(err, errlen, "tls_cert_file is set, but this libmicrohttpd was built without TLS (GnuTLS) support");
+            snprintf(err, errlen,
+                     "tls_cert_file is set, but this libmicrohttpd was built without TLS (GnuTLS) support");
             e = ATT_E_CONFIG;
             goto fail;
         }
@@ -92,7 +93,7 @@ att_err http_server_start(const struct http_deps *deps, http_server **out, char 
     /* MHD_USE_ITC: required by MHD_quiesce_daemon with internal threads */
     /* MHD_ALLOW_SUSPEND_RESUME: SSE streams (sse.c) suspend while they have nothing to send */
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG |
-                     MHD_ALLOW_SUSPEND_RESUME | (srv->tls ? MHD_USE_TLS : 0);
+        MHD_ALLOW_SUSPEND_RESUME | (srv->tls ? MHD_USE_TLS : 0);
     /* TLS 1.2 and 1.3 only; GnuTLS copies certificate and key during MHD_start_daemon */
     struct MHD_OptionItem tls_opts[] = {
         {MHD_OPTION_HTTPS_MEM_CERT, 0, tls.cert},
@@ -105,17 +106,13 @@ att_err http_server_start(const struct http_deps *deps, http_server **out, char 
     if (errlen > 0) err[0] = '\0';
     http_rl_set_global(srv->auth_rl); /* before the first request can arrive */
     srv->daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, http_on_request, srv,
-        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv, /* first, or early messages bypass it */
-        MHD_OPTION_LISTEN_SOCKET, (MHD_socket)srv->listen_fd,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->http_threads,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->connection_timeout_s,
-        MHD_OPTION_NOTIFY_COMPLETED, http_on_completed, srv,
-        MHD_OPTION_NOTIFY_CONNECTION, http_on_connection, srv,
-        MHD_OPTION_ARRAY, srv->tls ? tls_opts : &tls_opts[3],
-        MHD_OPTION_END);
+        flags, 0, NULL, NULL, http_on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log,
+        srv, /* first, or early messages bypass it */
+        MHD_OPTION_LISTEN_SOCKET, (MHD_socket)srv->listen_fd, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->http_threads,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->connection_timeout_s, MHD_OPTION_NOTIFY_COMPLETED,
+        http_on_completed, srv, MHD_OPTION_NOTIFY_CONNECTION, http_on_connection, srv, MHD_OPTION_ARRAY,
+        srv->tls ? tls_opts : &tls_opts[3], MHD_OPTION_END);
     srv->start_err = NULL;
     http_tls_free(&tls); /* the key is wiped whether or not the daemon started */
     if (srv->daemon == NULL) {
@@ -127,8 +124,8 @@ att_err http_server_start(const struct http_deps *deps, http_server **out, char 
         goto fail;
     }
     log_info("http", "listening on %s port %u, %s (%d threads, %d connections, %d per address, body limit %ld bytes)",
-             cfg->listen_address, srv->port, srv->tls ? "HTTPS" : "plain HTTP", cfg->http_threads,
-             cfg->max_connections, cfg->max_connections_per_ip, cfg->max_body_bytes);
+             cfg->listen_address, srv->port, srv->tls ? "HTTPS" : "plain HTTP", cfg->http_threads, cfg->max_connections,
+             cfg->max_connections_per_ip, cfg->max_body_bytes);
     *out = srv;
     return ATT_OK;
 fail:
@@ -172,8 +169,7 @@ att_err http_server_stop(http_server *srv, int timeout_ms)
         if (pthread_cond_timedwait(&srv->idle, &srv->lock, &deadline) == ETIMEDOUT) break;
     unsigned left = srv->inflight;
     pthread_mutex_unlock(&srv->lock);
-    if (left > 0)
-        log_warn("http", "stop: %u requests still running after %d ms are cut", left, timeout_ms);
+    if (left > 0) log_warn("http", "stop: %u requests still running after %d ms are cut", left, timeout_ms);
     unsigned idle = atomic_load(&srv->connections);
     MHD_stop_daemon(srv->daemon); /* closes the remaining (idle keep-alive) connections */
     http_sse_close();

@@ -15,29 +15,29 @@
 #define LINGER_BYTES (1u << 20) /* body bytes read and dropped after an early 413 before closing */
 
 struct http_server {
-    struct http_deps deps;        /* what handlers reach (copied at start; points at the daemon's) */
+    struct http_deps deps; /* what handlers reach (copied at start; points at the daemon's) */
     struct MHD_Daemon *daemon;
-    int listen_fd;                /* ours: bound here so bind errors are exact and the port known */
-    uint16_t port;                /* bound port */
-    bool raw_413;                 /* 413 mid-upload written to the socket directly (plain HTTP only) */
-    bool tls;                     /* HTTPS */
-    http_rl *auth_rl;             /* failed-authentication lock-outs (NULL: auth_fail_limit = 0) */
-    pthread_mutex_t lock;         /* guards inflight */
-    pthread_cond_t idle;          /* signalled when inflight drops to 0 */
-    unsigned inflight;            /* requests from their headers to their completion */
-    atomic_uint connections;      /* open connections */
-    atomic_bool quiesced;         /* no new connections; responses carry Connection: close */
-    bool fd_returned;             /* MHD_quiesce_daemon gave listen_fd back: we close it */
-    char *start_err;              /* during start: where libmicrohttpd's messages go */
+    int listen_fd;           /* ours: bound here so bind errors are exact and the port known */
+    uint16_t port;           /* bound port */
+    bool raw_413;            /* 413 mid-upload written to the socket directly (plain HTTP only) */
+    bool tls;                /* HTTPS */
+    http_rl *auth_rl;        /* failed-authentication lock-outs (NULL: auth_fail_limit = 0) */
+    pthread_mutex_t lock;    /* guards inflight */
+    pthread_cond_t idle;     /* signalled when inflight drops to 0 */
+    unsigned inflight;       /* requests from their headers to their completion */
+    atomic_uint connections; /* open connections */
+    atomic_bool quiesced;    /* no new connections; responses carry Connection: close */
+    bool fd_returned;        /* MHD_quiesce_daemon gave listen_fd back: we close it */
+    char *start_err;         /* during start: where libmicrohttpd's messages go */
     size_t start_errlen;
 };
 
 /* Per-request state, created on the first access-handler call, freed on completion. */
 struct req_ctx {
-    struct http_request req;      /* what the handler sees */
-    struct token_info token;      /* authenticated token (req.token points here) */
+    struct http_request req; /* what the handler sees */
+    struct token_info token; /* authenticated token (req.token points here) */
     const struct http_route *route;
-    char *body;                   /* received bytes (+ NUL), at most cfg.max_body_bytes */
+    char *body; /* received bytes (+ NUL), at most cfg.max_body_bytes */
     size_t len, cap;
     size_t declared;              /* Content-Length, 0 if none (chunked) */
     bool answered_early;          /* a response was queued on the first call; the body is unread */
@@ -64,8 +64,7 @@ bool http_send_raw_413(struct http_server *srv, struct req_ctx *rc, struct MHD_C
 /* ---- connection.c: libmicrohttpd's callbacks ------------------------------------------------------ */
 
 enum MHD_Result http_on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
-                                const char *version, const char *upload_data, size_t *upload_data_size,
-                                void **req_cls);
+                                const char *version, const char *upload_data, size_t *upload_data_size, void **req_cls);
 void http_on_completed(void *cls, struct MHD_Connection *conn, void **req_cls, enum MHD_RequestTerminationCode toe);
 void http_on_connection(void *cls, struct MHD_Connection *conn, void **socket_ctx,
                         enum MHD_ConnectionNotificationCode toe);

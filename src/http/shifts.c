@@ -11,18 +11,18 @@
 #include "attendd/store_shifts.h"
 #include "attendd/time.h"
 
-#define NAME_MAX_CHARS 100  /* shifts_name_len in sql/005_shifts.sql */
+#define NAME_MAX_CHARS 100 /* shifts_name_len in sql/005_shifts.sql */
 #define NAME_MAX_TEXT "100"
-#define DEPT_MAX_CHARS 200  /* schedules_department_len */
+#define DEPT_MAX_CHARS 200 /* schedules_department_len */
 #define DEPT_MAX_TEXT "200"
-#define MINUTES_MAX 720     /* grace and break bounds in sql/005_shifts.sql */
+#define MINUTES_MAX 720 /* grace and break bounds in sql/005_shifts.sql */
 
 static json_t *shift_json(const struct shift_row *s)
 {
     return json_pack("{s:s, s:s, s:s, s:s, s:b, s:i, s:i, s:i, s:s, s:s}", "id", s->id, "name", s->name, "start",
                      s->start, "end", s->end, "overnight", strcmp(s->end, s->start) <= 0, "grace_late_min",
-                     s->grace_late_min, "grace_early_min", s->grace_early_min, "break_min", s->break_min,
-                     "created_at", s->created_at, "updated_at", s->updated_at);
+                     s->grace_late_min, "grace_early_min", s->grace_early_min, "break_min", s->break_min, "created_at",
+                     s->created_at, "updated_at", s->updated_at);
 }
 
 static json_t *str_or_null(const char *s) { return s && *s ? json_string(s) : json_null(); }
@@ -52,19 +52,41 @@ att_err http_shifts_body(struct http_response *resp, const char *buf, size_t len
 {
     *out = (struct shift_body){0};
     const struct http_field spec[] = {
-        {.name = "name", .type = HV_TEXT, .required = create, .min_len = 1, .max_len = SHIFT_NAME_MAX - 1,
-         .max_chars = NAME_MAX_CHARS, .rule = "must be 1 to " NAME_MAX_TEXT " printable characters",
+        {.name = "name",
+         .type = HV_TEXT,
+         .required = create,
+         .min_len = 1,
+         .max_len = SHIFT_NAME_MAX - 1,
+         .max_chars = NAME_MAX_CHARS,
+         .rule = "must be 1 to " NAME_MAX_TEXT " printable characters",
          .text = &out->name},
-        {.name = "start", .type = HV_TIME, .required = create, .rule = "must be a local time HH:MM (00:00 to 23:59)",
+        {.name = "start",
+         .type = HV_TIME,
+         .required = create,
+         .rule = "must be a local time HH:MM (00:00 to 23:59)",
          .text = &out->start},
-        {.name = "end", .type = HV_TIME, .required = create,
+        {.name = "end",
+         .type = HV_TIME,
+         .required = create,
          .rule = "must be a local time HH:MM (00:00 to 23:59); an end not after start ends the next day",
          .text = &out->end},
-        {.name = "grace_late_min", .type = HV_INT, .min = 0, .max = MINUTES_MAX, .integer = &out->grace_late_min,
+        {.name = "grace_late_min",
+         .type = HV_INT,
+         .min = 0,
+         .max = MINUTES_MAX,
+         .integer = &out->grace_late_min,
          .seen = &out->set_grace_late},
-        {.name = "grace_early_min", .type = HV_INT, .min = 0, .max = MINUTES_MAX, .integer = &out->grace_early_min,
+        {.name = "grace_early_min",
+         .type = HV_INT,
+         .min = 0,
+         .max = MINUTES_MAX,
+         .integer = &out->grace_early_min,
          .seen = &out->set_grace_early},
-        {.name = "break_min", .type = HV_INT, .min = 0, .max = MINUTES_MAX, .integer = &out->break_min,
+        {.name = "break_min",
+         .type = HV_INT,
+         .min = 0,
+         .max = MINUTES_MAX,
+         .integer = &out->break_min,
          .seen = &out->set_break},
         {NULL},
     };
@@ -186,18 +208,30 @@ att_err http_schedules_body(struct http_response *resp, const char *buf, size_t 
     *out = (struct schedule_body){0};
     int64_t from = 0, to = 0;
     bool has_from = false;
-    const struct http_field shift_id = {.name = "shift_id", .type = HV_UUID, .required = create,
-                                        .text = &out->shift_id};
-    const struct http_field valid_from = {.name = "valid_from", .type = HV_DATE, .required = create, .days = &from,
-                                          .seen = &has_from, .text = &out->valid_from};
-    const struct http_field valid_to = {.name = "valid_to", .type = HV_DATE, .nullable = true,
-                                        .rule = "must be a date YYYY-MM-DD or null", .days = &to,
-                                        .seen = &out->set_valid_to, .text = &out->valid_to};
+    const struct http_field shift_id = {
+        .name = "shift_id", .type = HV_UUID, .required = create, .text = &out->shift_id};
+    const struct http_field valid_from = {.name = "valid_from",
+                                          .type = HV_DATE,
+                                          .required = create,
+                                          .days = &from,
+                                          .seen = &has_from,
+                                          .text = &out->valid_from};
+    const struct http_field valid_to = {.name = "valid_to",
+                                        .type = HV_DATE,
+                                        .nullable = true,
+                                        .rule = "must be a date YYYY-MM-DD or null",
+                                        .days = &to,
+                                        .seen = &out->set_valid_to,
+                                        .text = &out->valid_to};
     /* a patch moves a schedule to another shift or other dates, never to another target */
     const struct http_field create_spec[] = {
         shift_id,
-        {.name = "department", .type = HV_TEXT, .min_len = 1, .max_len = SCHED_DEPT_MAX - 1,
-         .max_chars = DEPT_MAX_CHARS, .rule = "must be 1 to " DEPT_MAX_TEXT " printable characters",
+        {.name = "department",
+         .type = HV_TEXT,
+         .min_len = 1,
+         .max_len = SCHED_DEPT_MAX - 1,
+         .max_chars = DEPT_MAX_CHARS,
+         .rule = "must be 1 to " DEPT_MAX_TEXT " printable characters",
          .text = &out->department},
         {.name = "person_id", .type = HV_UUID, .text = &out->person_id},
         valid_from,

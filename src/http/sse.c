@@ -22,36 +22,36 @@
  * stops. The resumed callback reads the new rows (seq > the stream's cursor) on a pooled connection,
  * sends them, and suspends again. */
 #define HUB_TICK_MS 200
-#define PAGE_ROWS 200       /* rows read per query; a longer backlog takes several turns */
-#define DB_WAIT_MS 1000     /* a stream waits this long for a pooled connection, then retries later */
-#define RETRY_S 1.0         /* after a failed query */
-#define OPENING_MAX 64      /* streams being opened at once; more wait for the next try (503) */
+#define PAGE_ROWS 200   /* rows read per query; a longer backlog takes several turns */
+#define DB_WAIT_MS 1000 /* a stream waits this long for a pooled connection, then retries later */
+#define RETRY_S 1.0     /* after a failed query */
+#define OPENING_MAX 64  /* streams being opened at once; more wait for the next try (503) */
 
 struct sse_stream {
     struct MHD_Connection *conn;
-    struct http_live live;      /* registered under the token: revoking it ends the stream */
-    att_uuid token;             /* the token that opened it (per-token stream cap) */
-    bool pseudonymous;          /* the token's view (http_event_json) */
-    int64_t cursor;             /* seq of the last event sent (or the start position) */
-    uint64_t seen_version;      /* data version when the last query ran */
-    bool need_query;            /* query whatever the version (first turn, a full page) */
-    double next_ping;           /* monotonic seconds: heartbeat due */
-    double retry_at;            /* monotonic seconds: no query before (after a failure) */
-    char *buf;                  /* bytes to send: buf[off..len) */
+    struct http_live live; /* registered under the token: revoking it ends the stream */
+    att_uuid token;        /* the token that opened it (per-token stream cap) */
+    bool pseudonymous;     /* the token's view (http_event_json) */
+    int64_t cursor;        /* seq of the last event sent (or the start position) */
+    uint64_t seen_version; /* data version when the last query ran */
+    bool need_query;       /* query whatever the version (first turn, a full page) */
+    double next_ping;      /* monotonic seconds: heartbeat due */
+    double retry_at;       /* monotonic seconds: no query before (after a failure) */
+    char *buf;             /* bytes to send: buf[off..len) */
     size_t len, off, cap;
-    bool suspended;             /* guarded by hub.lock: the hub may resume it */
+    bool suspended;                 /* guarded by hub.lock: the hub may resume it */
     struct sse_stream *prev, *next; /* hub list, guarded by hub.lock */
 };
 
 static struct {
-    pthread_mutex_t lock;       /* guards everything below but the atomics */
-    pthread_cond_t cv;          /* wakes the hub thread (stop) */
+    pthread_mutex_t lock; /* guards everything below but the atomics */
+    pthread_cond_t cv;    /* wakes the hub thread (stop) */
     pthread_t thread;
-    bool running;               /* the thread exists */
-    bool quit;                  /* the thread should end */
-    atomic_bool stopping;       /* daemon stopping: streams end, new ones are refused */
-    const struct http_deps *deps; /* the server's (outlives the hub) */
-    unsigned count;             /* streams open or being opened */
+    bool running;                  /* the thread exists */
+    bool quit;                     /* the thread should end */
+    atomic_bool stopping;          /* daemon stopping: streams end, new ones are refused */
+    const struct http_deps *deps;  /* the server's (outlives the hub) */
+    unsigned count;                /* streams open or being opened */
     att_uuid opening[OPENING_MAX]; /* tokens of the streams being opened (slot reserved, not listed) */
     unsigned opening_n;
     struct sse_stream *head;
@@ -115,8 +115,7 @@ static att_err fetch(struct sse_stream *s, uint64_t version)
         int hl = snprintf(head, sizeof head, "id: %" PRId64 "\ndata: ", rows[i].seq);
         if (!txt || !append(s, head, (size_t)hl) || !append(s, txt, strlen(txt)) || !append(s, "\n\n", 2))
             e = ATT_E_NOMEM;
-        else
-            s->cursor = rows[i].seq;
+        else s->cursor = rows[i].seq;
         free(txt);
     }
     free(rows);
@@ -196,7 +195,8 @@ static void wake_due(bool all)
     uint64_t v = app_data_version();
     for (struct sse_stream *s = hub.head; s; s = s->next) {
         if (!s->suspended) continue;
-        if (all || http_live_revoked(&s->live) || now >= s->next_ping || ((s->need_query || v != s->seen_version) && now >= s->retry_at)) {
+        if (all || http_live_revoked(&s->live) || now >= s->next_ping ||
+            ((s->need_query || v != s->seen_version) && now >= s->retry_at)) {
             s->suspended = false;
             MHD_resume_connection(s->conn);
         }

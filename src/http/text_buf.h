@@ -8,10 +8,10 @@
 /* Text produced and not yet sent. Appends never fail on the spot: oom is set and later appends do
  * nothing, so a caller checks once after a batch of appends. */
 struct text_buf {
-    char *p;      /* NUL-terminated while len > 0 */
-    size_t len;   /* bytes in p */
-    size_t cap;   /* bytes allocated */
-    bool oom;     /* an append failed: the text is incomplete */
+    char *p;    /* NUL-terminated while len > 0 */
+    size_t len; /* bytes in p */
+    size_t cap; /* bytes allocated */
+    bool oom;   /* an append failed: the text is incomplete */
 };
 
 void text_buf_add(struct text_buf *b, const char *s, size_t n);

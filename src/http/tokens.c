@@ -27,8 +27,12 @@ att_err http_tokens_body(struct http_response *resp, const char *buf, size_t len
     const char *role = NULL;
     *out = (struct token_request){0};
     const struct http_field spec[] = {
-        {.name = "name", .type = HV_TEXT, .required = true, .min_len = 1,
-         .max_len = sizeof(((struct token_info *)0)->name) - 1, .text = &out->name},
+        {.name = "name",
+         .type = HV_TEXT,
+         .required = true,
+         .min_len = 1,
+         .max_len = sizeof(((struct token_info *)0)->name) - 1,
+         .text = &out->name},
         {.name = "role", .type = HV_ENUM, .required = true, .one_of = role_names, .text = &role},
         {.name = "pseudonymous", .type = HV_BOOL, .flag = &out->pseudonymous}, /* sees pseudonyms, not identities */
         {NULL},

@@ -24,8 +24,9 @@ att_err http_image_body(const struct http_request *req, struct http_response *re
         return ATT_OK;
     }
     if (!mp_media_type_is(ct, "multipart/form-data"))
-        return http_problem(resp, ATT_E_MEDIA_TYPE, NULL,
-                            "the photo must be sent as image/jpeg, image/png or multipart/form-data with one file part");
+        return http_problem(
+            resp, ATT_E_MEDIA_TYPE, NULL,
+            "the photo must be sent as image/jpeg, image/png or multipart/form-data with one file part");
     char boundary[MP_BOUNDARY_MAX + 1], err[160];
     att_err e = mp_boundary(ct, boundary, err, sizeof err);
     if (e != ATT_OK) return http_problem(resp, e, NULL, "%s", err);
@@ -50,7 +51,8 @@ att_err http_vision_acquire(struct http_request *req, struct http_response *resp
                             d->models_error[0] ? d->models_error : "loading has not finished");
     att_err e = vpool_acquire(d->vision, HTTP_VISION_WAIT_MS, out);
     if (e == ATT_E_UNAVAILABLE)
-        return http_problem(resp, e, NULL, "no face pipeline became free within %d ms; retry later", HTTP_VISION_WAIT_MS);
+        return http_problem(resp, e, NULL, "no face pipeline became free within %d ms; retry later",
+                            HTTP_VISION_WAIT_MS);
     if (e != ATT_OK) return http_problem(resp, e, NULL, "no face pipeline could be borrowed");
     return ATT_OK;
 }

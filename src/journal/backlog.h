@@ -13,8 +13,8 @@
 #include "attendd/event.h"
 
 struct backlog {
-    pthread_mutex_t lock;    /* guards everything below */
-    struct att_event *ring;  /* cap slots; live entries are ring[(head + i) % cap], i < len */
+    pthread_mutex_t lock;   /* guards everything below */
+    struct att_event *ring; /* cap slots; live entries are ring[(head + i) % cap], i < len */
     size_t head, len, cap;
 };
 

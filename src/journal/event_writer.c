@@ -24,55 +24,58 @@
 #include "src/journal/backlog.h"
 
 #define MOD "events"
-#define TIMING_RING 1024                      /* appends whose spool-to-database time is measured */
+#define TIMING_RING 1024 /* appends whose spool-to-database time is measured */
 
 /* When an append happened, to measure how long the record stayed in the spool. */
 struct timing {
     struct spool_pos pos;
-    int64_t at_us;         /* att_time_mono_us() */
+    int64_t at_us; /* att_time_mono_us() */
 };
 
 struct event_writer {
-    spool *spool;                     /* borrowed */
+    spool *spool; /* borrowed */
     char *conninfo;
     char app_name[64];
     size_t batch_max;
     int backoff_min_ms, backoff_max_ms, idle_check_ms;
-    struct spool_record *batch;       /* batch_max records read from the spool */
-    struct att_event *events;         /* batch_max: the events of the batch being written */
+    struct spool_record *batch;         /* batch_max records read from the spool */
+    struct att_event *events;           /* batch_max: the events of the batch being written */
     struct store_event_result *results; /* batch_max: what the database did with each */
 
-    pthread_mutex_t lock;             /* guards everything down to last_error_at */
-    pthread_cond_t cv;                /* notify, stop */
-    bool kick;                        /* appended since the thread last looked */
-    bool stop;                        /* stop requested */
-    int64_t stop_deadline;            /* monotonic µs: give up draining after this */
+    pthread_mutex_t lock;  /* guards everything down to last_error_at */
+    pthread_cond_t cv;     /* notify, stop */
+    bool kick;             /* appended since the thread last looked */
+    bool stop;             /* stop requested */
+    int64_t stop_deadline; /* monotonic µs: give up draining after this */
     bool started, joined;
     pthread_t thread;
-    struct timing ring[TIMING_RING];  /* appends in (roughly) position order, oldest at ring_head */
+    struct timing ring[TIMING_RING]; /* appends in (roughly) position order, oldest at ring_head */
     size_t ring_head, ring_len;
     char last_error[256];
     int64_t last_error_at;
-    char spool_error[256];            /* why the latest spool append failed */
+    char spool_error[256]; /* why the latest spool append failed */
     /* Events the spool could not append (disk full); only the thread removes them. While it is not
      * empty, new events queue behind it, so the order stays the order of emits. */
     struct backlog backlog;
 
-    PGconn *conn;                     /* the thread's own; NULL while disconnected */
+    PGconn *conn; /* the thread's own; NULL while disconnected */
     atomic_bool connected, running, spool_writable;
     _Atomic uint64_t held, backlog_spooled, backlog_direct, lost;
     _Atomic uint64_t emitted, emit_errors, written, duplicates, rejected, unlinked, db_errors, batches;
 
-    metrics *metrics;                 /* borrowed; NULL: no metrics */
-    metric *m_series[20];             /* registered here, removed at free */
+    metrics *metrics;     /* borrowed; NULL: no metrics */
+    metric *m_series[20]; /* registered here, removed at free */
     size_t m_count;
-    metric *m_spool_latency;          /* append → committed and acknowledged */
-    metric *m_capture_latency;        /* capture time → committed (new rows only) */
+    metric *m_spool_latency;   /* append → committed and acknowledged */
+    metric *m_capture_latency; /* capture time → committed (new rows only) */
 };
 
 /* ---- small helpers ------------------------------------------------------------------------------ */
 
-static bool pos_le(struct spool_pos a, struct spool_pos b) { return a.seg < b.seg || (a.seg == b.seg && a.off <= b.off); }
+static bool pos_le(struct spool_pos a, struct spool_pos b)
+{
+    return a.seg < b.seg || (a.seg == b.seg && a.off <= b.off);
+}
 
 static void set_error(event_writer *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static size_t backlog_drop(event_writer *w);
@@ -91,11 +94,8 @@ static void set_error(event_writer *w, const char *fmt, ...)
 
 /* ---- metrics -------------------------------------------------------------------------------------- */
 
-#define STAT_FN(field)                                                                     \
-    static double stat_##field(void *ud)                                                   \
-    {                                                                                      \
-        return (double)atomic_load(&((event_writer *)ud)->field);                          \
-    }
+#define STAT_FN(field) \
+    static double stat_##field(void *ud) { return (double)atomic_load(&((event_writer *)ud)->field); }
 STAT_FN(emitted)
 STAT_FN(emit_errors)
 STAT_FN(written)
@@ -160,7 +160,8 @@ static att_err register_metrics(event_writer *w, metrics *m)
          "Events neither spooled nor written (memory backlog full, or held at stop); each is logged", stat_lost},
     };
     for (size_t i = 0; i < sizeof cb / sizeof cb[0]; i++) {
-        att_err rc = metrics_callback(m, cb[i].type, cb[i].name, cb[i].help, NULL, cb[i].fn, w, &w->m_series[w->m_count]);
+        att_err rc =
+            metrics_callback(m, cb[i].type, cb[i].name, cb[i].help, NULL, cb[i].fn, w, &w->m_series[w->m_count]);
         if (rc != ATT_OK) return rc;
         w->m_count++;
     }
@@ -350,8 +351,7 @@ static void log_lost(const struct att_event *ev, const char *why)
     log_error(MOD, "event LOST (%s): %s", why, payload);
 }
 
-att_err event_emit(event_writer *w, const struct att_event *ev, att_uuid *id_out, char *err,
-                   size_t errlen)
+att_err event_emit(event_writer *w, const struct att_event *ev, att_uuid *id_out, char *err, size_t errlen)
 {
     /* Refuse here what the database would refuse later: a spooled record must be writable. */
     const char *why = NULL;
@@ -360,16 +360,19 @@ att_err event_emit(event_writer *w, const struct att_event *ev, att_uuid *id_out
         why = "similarity must be within -1..1";
     else if (!isfinite(ev->liveness) || ev->liveness < 0.0f || ev->liveness > 1.0f)
         why = "liveness must be within 0..1";
-    else if (ev->ts_us <= 0 || ev->ts_us > ATT_TIME_MAX_US)
-        why = "ts out of range";
+    else if (ev->ts_us <= 0 || ev->ts_us > ATT_TIME_MAX_US) why = "ts out of range";
     if (why) {
         atomic_fetch_add(&w->emit_errors, 1);
         if (err && errlen) snprintf(err, errlen, "event refused: %s", why);
         log_error(MOD, "event refused: %s", why);
         return ATT_E_INVALID;
     }
-    struct att_event se = {.person = ev->person, .camera = ev->camera, .kind = ev->kind, .ts_us = ev->ts_us,
-                             .similarity = ev->similarity, .liveness = ev->liveness};
+    struct att_event se = {.person = ev->person,
+                           .camera = ev->camera,
+                           .kind = ev->kind,
+                           .ts_us = ev->ts_us,
+                           .similarity = ev->similarity,
+                           .liveness = ev->liveness};
     att_uuid_new(&se.id);
     snprintf(se.source, sizeof se.source, "camera");
     struct spool_pos pos;
@@ -413,8 +416,10 @@ att_err event_emit(event_writer *w, const struct att_event *ev, att_uuid *id_out
         atomic_fetch_add(&w->lost, 1);
         log_lost(&se, "the spool cannot append and the memory backlog is full");
         if (err && errlen)
-            snprintf(err, errlen, "event not recorded: the spool cannot append (%s) and %zu event(s) already wait in "
-                     "memory", reason, held);
+            snprintf(err, errlen,
+                     "event not recorded: the spool cannot append (%s) and %zu event(s) already wait in "
+                     "memory",
+                     reason, held);
         return ATT_E_IO;
     }
     atomic_fetch_add(&w->held, 1);
@@ -422,8 +427,10 @@ att_err event_emit(event_writer *w, const struct att_event *ev, att_uuid *id_out
     if (!behind) {
         char id[ATT_UUID_STR];
         att_uuid_format(&se.id, id);
-        log_error(MOD, "event %s held in memory (not crash-safe; %zu held) until the spool or the database takes it: "
-                  "%s", id, held, reason);
+        log_error(MOD,
+                  "event %s held in memory (not crash-safe; %zu held) until the spool or the database takes it: "
+                  "%s",
+                  id, held, reason);
     }
     return ATT_OK;
 }
@@ -507,7 +514,7 @@ static att_err write_batch(event_writer *w, const struct att_event *events, size
             att_uuid_format(&events[i].id, id);
             log_warn(MOD, "event %s stored without its %s: no such row any more", id,
                      res[i].person_missing && res[i].camera_missing ? "person and camera"
-                     : res[i].person_missing                        ? "person"
+                         : res[i].person_missing                    ? "person"
                                                                     : "camera");
         }
     }
@@ -527,8 +534,10 @@ static att_err ack_through(event_writer *w, struct spool_pos pos)
     att_err rc = spool_ack(w->spool, pos, err, sizeof err);
     if (rc != ATT_OK) {
         set_error(w, "%s", err);
-        log_error(MOD, "acknowledging the spool failed (the records are written again later; the database "
-                       "ignores them): %s", err);
+        log_error(MOD,
+                  "acknowledging the spool failed (the records are written again later; the database "
+                  "ignores them): %s",
+                  err);
         return rc;
     }
     int64_t now = att_time_mono_us();
@@ -588,12 +597,12 @@ static int next_backoff(const event_writer *w, int cur)
 static void *writer_main(void *arg)
 {
     event_writer *w = arg;
-    int backoff = 0;          /* current retry delay, 0 after a success */
-    bool outage = false;      /* a failure was logged; the recovery is logged once too */
+    int backoff = 0;     /* current retry delay, 0 after a success */
+    bool outage = false; /* a failure was logged; the recovery is logged once too */
     size_t cap = w->batch_max;
     char err[512];
-    int spool_backoff = 0;          /* paces retries of a failing spool append (held events) */
-    int64_t spool_retry_at = 0;     /* monotonic µs */
+    int spool_backoff = 0;      /* paces retries of a failing spool append (held events) */
+    int64_t spool_retry_at = 0; /* monotonic µs */
     size_t pending_at_start = spool_depth(w->spool);
     if (pending_at_start) log_notice(MOD, "%zu spooled event(s) pending from before; writing them", pending_at_start);
 
@@ -609,8 +618,7 @@ static void *writer_main(void *arg)
             if (att_time_expired(spool_retry_at)) {
                 size_t moved = 0;
                 bool all = backlog_to_spool(w, &moved);
-                if (moved)
-                    log_notice(MOD, "the spool takes appends again; %zu event(s) held in memory spooled", moved);
+                if (moved) log_notice(MOD, "the spool takes appends again; %zu event(s) held in memory spooled", moved);
                 if (all) {
                     atomic_store(&w->spool_writable, true);
                     spool_backoff = 0;
@@ -672,7 +680,8 @@ static void *writer_main(void *arg)
             if (direct) {
                 backlog_pop(&w->backlog, n);
                 atomic_fetch_add(&w->backlog_direct, n);
-                log_info(MOD, "%zu event(s) held in memory written straight to the database (the spool cannot append)", n);
+                log_info(MOD, "%zu event(s) held in memory written straight to the database (the spool cannot append)",
+                         n);
             } else if (ack_through(w, w->batch[n - 1].pos) != ATT_OK) {
                 backoff_wait(w, w->backoff_max_ms);
             }
@@ -697,8 +706,9 @@ static void *writer_main(void *arg)
          * records, in the same order, after a growing delay. */
         atomic_fetch_add(&w->db_errors, 1);
         set_error(w, "%s", err);
-        if (!outage) log_warn(MOD, "database %s failed; %zu event(s) stay spooled and are retried: %s", what,
-                              spool_depth(w->spool), err);
+        if (!outage)
+            log_warn(MOD, "database %s failed; %zu event(s) stay spooled and are retried: %s", what,
+                     spool_depth(w->spool), err);
         else log_debug(MOD, "database %s failed again: %s", what, err);
         outage = true;
         if (rc == ATT_E_DB || rc == ATT_E_SCHEMA || (w->conn && PQstatus(w->conn) != CONNECTION_OK)) disconnect(w);

@@ -87,8 +87,8 @@ att_err spool_event_encode(const struct att_event *ev, char *buf, size_t cap, si
     int n = snprintf(buf, cap,
                      "{\"v\":%d,\"id\":\"%s\",\"person\":\"%s\",\"camera\":\"%s\",\"kind\":\"%s\","
                      "\"ts\":%" PRId64 ",\"sim\":%.9g,\"live\":%.9g,\"source\":\"%s\"}",
-                     PAYLOAD_VERSION, id, person, camera, event_kind_name(ev->kind), ev->ts_us,
-                     (double)ev->similarity, (double)ev->liveness, ev->source);
+                     PAYLOAD_VERSION, id, person, camera, event_kind_name(ev->kind), ev->ts_us, (double)ev->similarity,
+                     (double)ev->liveness, ev->source);
     if (n < 0) return ATT_E_INTERNAL;
     if ((size_t)n >= cap) return ATT_E_TOO_LARGE;
     *len = (size_t)n;
@@ -114,7 +114,7 @@ att_err spool_event_decode(const char *buf, size_t len, struct att_event *ev)
     json_t *sim = json_object_get(o, "sim");
     json_t *live = json_object_get(o, "live");
     json_t *src = json_object_get(o, "source");
-    if (!json_is_object(o) || json_object_size(o) != 9) goto out;  /* no unknown keys in v1 */
+    if (!json_is_object(o) || json_object_size(o) != 9) goto out; /* no unknown keys in v1 */
     if (!json_is_integer(v) || json_integer_value(v) != PAYLOAD_VERSION) goto out;
     if (!get_uuid(o, "id", &ev->id) || !get_uuid(o, "person", &ev->person) || !get_uuid(o, "camera", &ev->camera))
         goto out;
@@ -136,7 +136,6 @@ out:
     json_decref(o);
     return rc;
 }
-
 
 /* ---- frame ------------------------------------------------------------------------------------- */
 

@@ -23,41 +23,40 @@
 #define MOD "spool"
 #define ACK_FILE "ack"
 #define LOCK_FILE "lock"
-#define SEG_MAX_FILE_BYTES (1u << 30)      /* refuse to load a "segment" larger than this */
+#define SEG_MAX_FILE_BYTES (1u << 30) /* refuse to load a "segment" larger than this */
 
 /* One pending (unacknowledged) record; the payload stays on disk. */
 struct idx_ent {
     uint64_t seg;
     uint32_t off;
-    uint32_t len;                         /* whole record, header included */
+    uint32_t len; /* whole record, header included */
 };
 
 struct spool {
-    pthread_mutex_t lock;                 /* guards everything below */
-    char *dir;                            /* spool directory */
-    int dir_fd;                           /* for fsync after create/rename/unlink */
-    int lock_fd;                          /* flock'ed: one process per spool */
-    size_t segment_bytes;                 /* rotation threshold */
+    pthread_mutex_t lock; /* guards everything below */
+    char *dir;            /* spool directory */
+    int dir_fd;           /* for fsync after create/rename/unlink */
+    int lock_fd;          /* flock'ed: one process per spool */
+    size_t segment_bytes; /* rotation threshold */
     ssize_t (*pwrite_fn)(int, const void *, size_t, off_t);
     int (*fdatasync_fn)(int);
-    uint64_t active_seq;                  /* segment receiving appends */
+    uint64_t active_seq; /* segment receiving appends */
     int active_fd;
-    uint64_t active_size;                 /* bytes of whole records in the active segment */
-    bool tail_dirty;                      /* a failed append could not be truncated away yet */
-    uint64_t oldest_seq;                  /* lowest segment that may still exist on disk */
-    struct spool_pos cursor;              /* durable ack cursor: first unacknowledged byte */
-    int ack_fd;                           /* the ack file, two slots */
-    uint64_t ack_gen;                     /* generation of the newest slot written */
-    struct idx_ent *idx;                  /* pending records, in order, from idx_head */
-    size_t idx_head, idx_len, idx_cap;    /* live entries are idx[idx_head .. idx_len) */
-    size_t segments;                      /* segment files on disk */
+    uint64_t active_size;              /* bytes of whole records in the active segment */
+    bool tail_dirty;                   /* a failed append could not be truncated away yet */
+    uint64_t oldest_seq;               /* lowest segment that may still exist on disk */
+    struct spool_pos cursor;           /* durable ack cursor: first unacknowledged byte */
+    int ack_fd;                        /* the ack file, two slots */
+    uint64_t ack_gen;                  /* generation of the newest slot written */
+    struct idx_ent *idx;               /* pending records, in order, from idx_head */
+    size_t idx_head, idx_len, idx_cap; /* live entries are idx[idx_head .. idx_len) */
+    size_t segments;                   /* segment files on disk */
     struct spool_stats stats;
 };
 
 /* ---- errors --------------------------------------------------------------------------------- */
 
-static att_err fail(char *err, size_t errlen, att_err code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+static att_err fail(char *err, size_t errlen, att_err code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* Logs the failure once here (callers need not) and copies it for the caller. */
 static att_err fail(char *err, size_t errlen, att_err code, const char *fmt, ...)
@@ -67,7 +66,7 @@ static att_err fail(char *err, size_t errlen, att_err code, const char *fmt, ...
     va_start(ap, fmt);
     att_vfail(code, msg, sizeof msg, fmt, ap);
     va_end(ap);
-    log_error(MOD, "%s", strncmp(msg, "spool: ", 7) == 0 ? msg + 7 : msg);  /* MOD says it */
+    log_error(MOD, "%s", strncmp(msg, "spool: ", 7) == 0 ? msg + 7 : msg); /* MOD says it */
     return att_fail(code, err, errlen, "%s", msg);
 }
 
@@ -109,7 +108,7 @@ static int pos_cmp(uint64_t aseg, uint64_t aoff, uint64_t bseg, uint64_t boff)
 static att_err idx_push(spool *s, uint64_t seg, uint32_t off, uint32_t len)
 {
     if (s->idx_len == s->idx_cap) {
-        if (s->idx_head > 0) {  /* reuse the acknowledged prefix before growing */
+        if (s->idx_head > 0) { /* reuse the acknowledged prefix before growing */
             memmove(s->idx, s->idx + s->idx_head, (s->idx_len - s->idx_head) * sizeof *s->idx);
             s->idx_len -= s->idx_head;
             s->idx_head = 0;
@@ -186,8 +185,10 @@ static att_err scan_segment(spool *s, uint64_t seq, bool is_last, char *err, siz
         if (len) {
             if (de != ATT_OK) {
                 /* checksum fine but not a payload we understand: written by a newer version? */
-                log_error(MOD, "%s offset %zu: record with a valid checksum but an unreadable "
-                          "payload skipped (event lost from the spool)", path, pos);
+                log_error(MOD,
+                          "%s offset %zu: record with a valid checksum but an unreadable "
+                          "payload skipped (event lost from the spool)",
+                          path, pos);
                 s->stats.corrupt_skipped++;
             } else if (pos_cmp(seq, pos, s->cursor.seg, s->cursor.off) >= 0) {
                 rc = idx_push(s, seq, (uint32_t)pos, (uint32_t)len);
@@ -198,8 +199,10 @@ static att_err scan_segment(spool *s, uint64_t seq, bool is_last, char *err, siz
         }
         size_t next = record_next_valid(buf, size, pos + 1);
         if (next < size) {
-            log_error(MOD, "%s: CORRUPT bytes %zu..%zu (%zu bytes) skipped; the records around "
-                      "them are kept; any event inside them is lost", path, pos, next, next - pos);
+            log_error(MOD,
+                      "%s: CORRUPT bytes %zu..%zu (%zu bytes) skipped; the records around "
+                      "them are kept; any event inside them is lost",
+                      path, pos, next, next - pos);
             s->stats.corrupt_skipped++;
             pos = next;
             continue;
@@ -241,8 +244,9 @@ static bool parse_slot(const char *slot, uint64_t *gen, struct spool_pos *c)
     uint64_t g, seg, off;
     unsigned crc;
     int used = 0;
-    if (sscanf(line, "attendd-spool-ack 1 %16" SCNx64 " %16" SCNx64 " %16" SCNx64 " %8x%n", &g, &seg, &off,
-               &crc, &used) != 4 || line[used] != '\n')
+    if (sscanf(line, "attendd-spool-ack 1 %16" SCNx64 " %16" SCNx64 " %16" SCNx64 " %8x%n", &g, &seg, &off, &crc,
+               &used) != 4 ||
+        line[used] != '\n')
         return false;
     int n = snprintf(body, sizeof body, ACK_FMT_BODY, g, seg, off);
     /* the canonical form must match byte for byte, and the checksum must agree */
@@ -295,8 +299,10 @@ static att_err open_cursor(spool *s, char *err, size_t errlen)
     }
     for (size_t i = 0; i < sizeof buf; i++) blank = blank && buf[i] == '\n';
     if (!any && !blank)
-        log_error(MOD, "%s is CORRUPT: replaying every record on disk (the database ignores "
-                  "duplicates)", path);
+        log_error(MOD,
+                  "%s is CORRUPT: replaying every record on disk (the database ignores "
+                  "duplicates)",
+                  path);
     return ATT_OK;
 }
 
@@ -304,9 +310,9 @@ static att_err write_cursor(spool *s, struct spool_pos c, char *err, size_t errl
 {
     char slot[ACK_SLOT], body[96], line[2 * ACK_SLOT];
     uint64_t gen = s->ack_gen + 1;
-    int n = snprintf(body, sizeof body, ACK_FMT_BODY, gen, c.seg, c.off);  /* 70 chars */
+    int n = snprintf(body, sizeof body, ACK_FMT_BODY, gen, c.seg, c.off); /* 70 chars */
     int m = snprintf(line, sizeof line, "%s %08x\n", body, spool_crc32c(0, body, (size_t)n));
-    memset(slot, '\n', sizeof slot);  /* newline padding: the slot reads as text */
+    memset(slot, '\n', sizeof slot); /* newline padding: the slot reads as text */
     memcpy(slot, line, (size_t)m < sizeof slot ? (size_t)m : sizeof slot);
     off_t at = (off_t)(gen % 2) * ACK_SLOT;
     ssize_t w = s->pwrite_fn(s->ack_fd, slot, sizeof slot, at);
@@ -398,7 +404,7 @@ static att_err list_segments(spool *s, uint64_t **out, size_t *n, char *err, siz
         free(v);
         return fail(err, errlen, rc, "spool: out of memory listing %s", s->dir);
     }
-    if (len > 1) qsort(v, len, sizeof *v, cmp_u64);  /* v may be NULL when empty */
+    if (len > 1) qsort(v, len, sizeof *v, cmp_u64); /* v may be NULL when empty */
     *out = v;
     *n = len;
     return ATT_OK;
@@ -419,7 +425,7 @@ static att_err recover(spool *s, char *err, size_t errlen)
         char path[4200];
         seg_path(s, seqs[i], path, sizeof path);
         if (seqs[i] > highest) highest = seqs[i];
-        if (seqs[i] < s->cursor.seg) {  /* acknowledged, deletion was interrupted */
+        if (seqs[i] < s->cursor.seg) { /* acknowledged, deletion was interrupted */
             if (unlink(path) != 0) log_warn(MOD, "cannot delete %s: %s", path, strerror(errno));
             continue;
         }
@@ -427,7 +433,7 @@ static att_err recover(spool *s, char *err, size_t errlen)
         if (rc != ATT_OK) break;
         struct stat st;
         if (stat(path, &st) == 0 && st.st_size == 0) {
-            unlink(path);  /* empty (left by an earlier open, or all torn): nothing to keep */
+            unlink(path); /* empty (left by an earlier open, or all torn): nothing to keep */
             continue;
         }
         s->segments++;
@@ -436,8 +442,7 @@ static att_err recover(spool *s, char *err, size_t errlen)
     s->oldest_seq = n ? seqs[0] : highest + 1;
     free(seqs);
     if (rc != ATT_OK) return rc;
-    if (fsync(s->dir_fd) != 0)
-        return fail(err, errlen, ATT_E_IO, "spool: fsync %s: %s", s->dir, strerror(errno));
+    if (fsync(s->dir_fd) != 0) return fail(err, errlen, ATT_E_IO, "spool: fsync %s: %s", s->dir, strerror(errno));
 
     /* Never append to a file an earlier process wrote: a fresh segment past everything known
      * (and past the cursor) cannot collide with acknowledged positions. */
@@ -507,9 +512,10 @@ att_err spool_open(const char *dir, const struct spool_opts *opts, spool **out, 
     if (rc != ATT_OK) goto bad;
 
     if (idx_count(s) || s->stats.corrupt_skipped || s->stats.torn_truncated)
-        log_notice(MOD, "%s opened: %zu pending event(s) to replay, %" PRIu64 " corrupt region(s) "
-                   "skipped, %" PRIu64 " torn tail(s) cut", dir, idx_count(s), s->stats.corrupt_skipped,
-                   s->stats.torn_truncated);
+        log_notice(MOD,
+                   "%s opened: %zu pending event(s) to replay, %" PRIu64 " corrupt region(s) "
+                   "skipped, %" PRIu64 " torn tail(s) cut",
+                   dir, idx_count(s), s->stats.corrupt_skipped, s->stats.torn_truncated);
     *out = s;
     return ATT_OK;
 bad:
@@ -522,7 +528,7 @@ void spool_close(spool *s)
     if (!s) return;
     if (s->active_fd >= 0) close(s->active_fd);
     if (s->ack_fd >= 0) close(s->ack_fd);
-    if (s->lock_fd >= 0) close(s->lock_fd);  /* releases the flock */
+    if (s->lock_fd >= 0) close(s->lock_fd); /* releases the flock */
     if (s->dir_fd >= 0) close(s->dir_fd);
     pthread_mutex_destroy(&s->lock);
     free(s->idx);
@@ -539,8 +545,7 @@ static bool rollback_tail(spool *s)
         s->tail_dirty = false;
         return true;
     }
-    log_error(MOD, "cannot truncate a failed append (%s); will retry before the next append",
-              strerror(errno));
+    log_error(MOD, "cannot truncate a failed append (%s); will retry before the next append", strerror(errno));
     s->tail_dirty = true;
     return false;
 }
@@ -575,7 +580,7 @@ att_err spool_append(spool *s, const struct att_event *ev, struct spool_pos *pos
         ssize_t w = s->pwrite_fn(s->active_fd, rec + done, rlen - done, (off_t)(s->active_size + done));
         if (w < 0 && errno == EINTR) continue;
         if (w <= 0) {
-            e = w < 0 ? errno : ENOSPC;  /* a zero-byte write means no room */
+            e = w < 0 ? errno : ENOSPC; /* a zero-byte write means no room */
             break;
         }
         done += (size_t)w;
@@ -650,8 +655,10 @@ att_err spool_pending(spool *s, struct spool_record *out, size_t max, size_t *n,
         size_t len;
         if (spool_record_decode(buf, ie->len, &len, &out[*n].ev) != ATT_OK || len != ie->len) {
             /* it was whole when written or scanned; the medium changed it since */
-            log_error(MOD, "%s offset %u: record went CORRUPT after it was written; skipped "
-                      "(event lost from the spool)", path, ie->off);
+            log_error(MOD,
+                      "%s offset %u: record went CORRUPT after it was written; skipped "
+                      "(event lost from the spool)",
+                      path, ie->off);
             s->stats.corrupt_skipped++;
             idx_remove(s, i);
             continue;
@@ -670,7 +677,7 @@ att_err spool_ack(spool *s, struct spool_pos pos, char *err, size_t errlen)
     att_err rc = ATT_OK;
     pthread_mutex_lock(&s->lock);
     if (idx_count(s) == 0 || pos_cmp(pos.seg, pos.off, s->idx[s->idx_head].seg, s->idx[s->idx_head].off) < 0) {
-        goto out;  /* already acknowledged: acks are idempotent */
+        goto out; /* already acknowledged: acks are idempotent */
     }
     /* binary search for pos among the pending records (they are in position order) */
     size_t lo = s->idx_head, hi = s->idx_len;
@@ -690,7 +697,7 @@ att_err spool_ack(spool *s, struct spool_pos pos, char *err, size_t errlen)
     struct spool_pos c = next < s->idx_len ? (struct spool_pos){s->idx[next].seg, s->idx[next].off}
                                            : (struct spool_pos){s->active_seq, s->active_size};
     rc = write_cursor(s, c, err, errlen);
-    if (rc != ATT_OK) goto out;  /* nothing changes: the records stay pending */
+    if (rc != ATT_OK) goto out; /* nothing changes: the records stay pending */
     s->stats.acked += next - s->idx_head;
     s->cursor = c;
     s->idx_head = next;

@@ -26,8 +26,8 @@ static bool blank(const char *s)
 static bool punch_ok(const struct punch_new *p, int64_t now_s)
 {
     return p->person_id && att_uuid_valid(p->person_id) && p->kind &&
-           (strcmp(p->kind, "in") == 0 || strcmp(p->kind, "out") == 0) && p->ts && p->ts_us >= 0 &&
-           p->ts_us / 1000000 <= now_s + PUNCH_MAX_FUTURE_S && p->reason && !blank(p->reason);
+        (strcmp(p->kind, "in") == 0 || strcmp(p->kind, "out") == 0) && p->ts && p->ts_us >= 0 &&
+        p->ts_us / 1000000 <= now_s + PUNCH_MAX_FUTURE_S && p->reason && !blank(p->reason);
 }
 
 static char *detail_text(json_t *o)

@@ -26,10 +26,8 @@ json_t *roster_quality_json(const struct roster_enrolment *r)
         return json_pack("{s:f, s:f, s:f, s:f, s:f}", "size_px", (double)r->quality.size_px, "sharpness",
                          (double)r->quality.sharpness, "frontalness", (double)r->quality.frontalness, "yaw",
                          (double)r->quality.yaw, "liveness", (double)r->quality.liveness);
-    case ENROL_FACE_TOO_SMALL:
-        return json_pack("{s:f}", "size_px", (double)(r->face.box.y2 - r->face.box.y1));
-    default:
-        return NULL;
+    case ENROL_FACE_TOO_SMALL: return json_pack("{s:f}", "size_px", (double)(r->face.box.y2 - r->face.box.y1));
+    default: return NULL;
     }
 }
 
@@ -50,11 +48,11 @@ struct enrol_write {
     const struct roster_deps *d;
     const struct audit_actor *actor;
     struct roster_enrolment *out;
-    const float *emb;            /* the plaintext template */
-    const unsigned char *blob;   /* ... encrypted */
-    const char *quality;         /* its quality report, JSON text */
-    bool in_gallery;             /* the gallery holds the template (taken out again on failure) */
-    bool changed;                /* row and gallery done: a later failure is the audit row's */
+    const float *emb;          /* the plaintext template */
+    const unsigned char *blob; /* ... encrypted */
+    const char *quality;       /* its quality report, JSON text */
+    bool in_gallery;           /* the gallery holds the template (taken out again on failure) */
+    bool changed;              /* row and gallery done: a later failure is the audit row's */
 };
 
 static void enrol_undo(void *arg)
@@ -79,7 +77,8 @@ static att_err enrol_run(PGconn *c, void *arg)
         e = store_face_insert(c, pid, fid, ENROL_MODEL_ID, tcrypt_key_id(w->d->template_key), w->blob,
                               TCRYPT_BLOB_BYTES, w->quality);
     if (e != ATT_OK)
-        return refuse(out, e, "%s", e == ATT_E_NOT_FOUND ? "no person with this id" : "the template could not be stored");
+        return refuse(out, e, "%s",
+                      e == ATT_E_NOT_FOUND ? "no person with this id" : "the template could not be stored");
     if (w->d->gallery) {
         e = gal_person_put(w->d->gallery, pid, p.active, NULL);
         if (e == ATT_OK) e = gal_face_add(w->d->gallery, pid, fid, w->emb);

@@ -9,8 +9,8 @@
 #include "attendd/roster.h"
 #include "attendd/uuid.h"
 
-__attribute__((format(printf, 3, 4))) static att_err fail(struct roster_identification *out, att_err e,
-                                                          const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static att_err fail(struct roster_identification *out, att_err e, const char *fmt,
+                                                          ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -22,7 +22,7 @@ __attribute__((format(printf, 3, 4))) static att_err fail(struct roster_identifi
 static bool is_image_error(av_status s)
 {
     return s == AV_E_IMG_EMPTY || s == AV_E_IMG_TRUNCATED || s == AV_E_IMG_CORRUPT || s == AV_E_IMG_TOO_LARGE ||
-           s == AV_E_IMG_NOT_IMAGE || s == AV_E_IMG_UNSUPPORTED;
+        s == AV_E_IMG_NOT_IMAGE || s == AV_E_IMG_UNSUPPORTED;
 }
 
 /* Decode, find, embed (one batch) and judge liveness; the faces' templates into emb (n x
@@ -55,7 +55,8 @@ static att_err analyse(const struct roster_deps *d, av_pipeline *p, const void *
         rc = fail(out, ATT_E_NOMEM, "out of memory");
         goto done;
     }
-    if ((s = photo_embed(p, img, faces, k, *emb, &ae)) != AV_OK || (s = av_liveness(p, img, faces, k, live, &ae)) != AV_OK)
+    if ((s = photo_embed(p, img, faces, k, *emb, &ae)) != AV_OK ||
+        (s = av_liveness(p, img, faces, k, live, &ae)) != AV_OK)
         goto vision_failed;
     out->n = k;
     for (size_t i = 0; i < k; i++) out->faces[i] = (struct roster_face_match){.box = faces[i].box, .liveness = live[i]};

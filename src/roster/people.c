@@ -23,14 +23,14 @@ void roster_unlock(void) { pthread_mutex_unlock(&lock); }
 /* One person write: inputs, outputs, and whether the change itself went through. */
 struct person_write {
     const struct audit_actor *actor;
-    const char *id;                 /* the person (update, erase), canonical */
-    const struct person_new *new;   /* create */
+    const char *id;               /* the person (update, erase), canonical */
+    const struct person_new *new; /* create */
     const struct person_patch *patch;
-    const char *detail;             /* the audit row's detail (update) */
-    char *new_id;                   /* create: the new id */
-    struct person *out;             /* update: the person as committed */
-    size_t faces;                   /* erase: templates deleted */
-    bool changed;                   /* the store call succeeded: a later failure is the audit row's */
+    const char *detail; /* the audit row's detail (update) */
+    char *new_id;       /* create: the new id */
+    struct person *out; /* update: the person as committed */
+    size_t faces;       /* erase: templates deleted */
+    bool changed;       /* the store call succeeded: a later failure is the audit row's */
 };
 
 static att_err audited(PGconn *c, struct person_write *w, const char *action, const char *target, const char *detail)

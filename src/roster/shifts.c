@@ -11,10 +11,10 @@
 struct write {
     att_err (*store)(PGconn *c, struct write *w); /* the change */
     const struct audit_actor *actor;
-    const char *action; /* "shift.create", ... */
+    const char *action;      /* "shift.create", ... */
     const char *target_type; /* "shift" or "schedule" */
-    const char *id; /* the row acted on (update, delete) */
-    const char *target; /* the audit row's target id, set by the store call */
+    const char *id;          /* the row acted on (update, delete) */
+    const char *target;      /* the audit row's target id, set by the store call */
     const struct shift_new *shift_new;
     const struct shift_patch *shift_patch;
     struct shift_row *shift_out;

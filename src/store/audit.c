@@ -23,8 +23,8 @@ att_err store_audit_insert(PGconn *c, const struct audit_entry *e)
         (e->token_id && !att_uuid_valid(e->token_id)) || (e->target_type && !*e->target_type) ||
         (e->target_id && !*e->target_id))
         return ATT_E_INVALID;
-    const char *values[7] = {e->token_id, e->actor, e->action, e->target_type, e->target_id, e->outcome,
-                             e->detail_json};
+    const char *values[7] = {e->token_id,  e->actor,   e->action,     e->target_type,
+                             e->target_id, e->outcome, e->detail_json};
     PGresult *r;
     /* bad detail JSON or an action outside the CHECK pattern come back as ATT_E_INVALID */
     att_err rc = db_exec_prepared(c, "audit_insert", 7, values, NULL, NULL, &r, NULL);
@@ -49,8 +49,8 @@ att_err store_audit_list(PGconn *c, const struct audit_filter *f, struct audit_r
     *out = NULL;
     *n = 0;
     *more = false;
-    if (!f || f->limit < 1 || f->limit > AUDIT_LIST_MAX_LIMIT || !filter_ok(f->action) ||
-        !filter_ok(f->target_type) || !filter_ok(f->target_id))
+    if (!f || f->limit < 1 || f->limit > AUDIT_LIST_MAX_LIMIT || !filter_ok(f->action) || !filter_ok(f->target_type) ||
+        !filter_ok(f->target_id))
         return ATT_E_INVALID;
     char ts[CURSOR_TS_TEXT], after_id[24];
     if (f->has_after) {
@@ -59,8 +59,8 @@ att_err store_audit_list(PGconn *c, const struct audit_filter *f, struct audit_r
     }
     char limit[24];
     snprintf(limit, sizeof limit, "%zu", f->limit + 1);
-    const char *values[6] = {f->action, f->target_type, f->target_id, f->has_after ? ts : NULL,
-                             f->has_after ? after_id : NULL, limit};
+    const char *values[6] = {
+        f->action, f->target_type, f->target_id, f->has_after ? ts : NULL, f->has_after ? after_id : NULL, limit};
     PGresult *r;
     /* invalid UTF-8 in a filter comes back as ATT_E_INVALID */
     att_err rc = db_exec_prepared(c, "audit_list", 6, values, NULL, NULL, &r, NULL);

@@ -31,11 +31,11 @@ static att_err fill_row(const PGresult *r, int row, void *dst)
     struct camera_def *d = &out->def;
     char *end;
     bool ok = PQnfields(r) == CAMERA_NCOLS && db_copy_text(d->id, sizeof d->id, PQgetvalue(r, row, 0)) &&
-              db_copy_text(d->name, sizeof d->name, PQgetvalue(r, row, 1)) &&
-              db_copy_text(d->url, sizeof d->url, PQgetvalue(r, row, 2)) &&
-              camera_role_parse(PQgetvalue(r, row, 3), &d->role) == ATT_OK &&
-              db_copy_text(out->created_at, sizeof out->created_at, PQgetvalue(r, row, 10)) &&
-              db_copy_text(out->updated_at, sizeof out->updated_at, PQgetvalue(r, row, 11));
+        db_copy_text(d->name, sizeof d->name, PQgetvalue(r, row, 1)) &&
+        db_copy_text(d->url, sizeof d->url, PQgetvalue(r, row, 2)) &&
+        camera_role_parse(PQgetvalue(r, row, 3), &d->role) == ATT_OK &&
+        db_copy_text(out->created_at, sizeof out->created_at, PQgetvalue(r, row, 10)) &&
+        db_copy_text(out->updated_at, sizeof out->updated_at, PQgetvalue(r, row, 11));
     if (ok) {
         d->analysis_fps = strtod(PQgetvalue(r, row, 4), &end);
         ok = *end == '\0' && isfinite(d->analysis_fps);
@@ -45,7 +45,7 @@ static att_err fill_row(const PGresult *r, int row, void *dst)
         d->has_roi = !PQgetisnull(r, row, 6);
         if (d->has_roi)
             ok = int_col(r, row, 6, &d->roi.x) && int_col(r, row, 7, &d->roi.y) && int_col(r, row, 8, &d->roi.w) &&
-                 int_col(r, row, 9, &d->roi.h);
+                int_col(r, row, 9, &d->roi.h);
     }
     if (!ok) {
         log_error("db", "cameras row does not fit camera_row (a name or url longer than the API accepts?)");
@@ -60,12 +60,9 @@ static att_err one_row(PGconn *c, const char *stmt, int nparams, const char *con
     PGresult *r;
     att_err rc = db_exec_prepared(c, stmt, nparams, values, NULL, NULL, &r, NULL);
     if (rc != ATT_OK) return rc;
-    if (PQntuples(r) == 0)
-        rc = ATT_E_NOT_FOUND;
-    else if (PQntuples(r) != 1)
-        rc = ATT_E_INTERNAL;
-    else
-        rc = out ? fill_row(r, 0, out) : ATT_OK;
+    if (PQntuples(r) == 0) rc = ATT_E_NOT_FOUND;
+    else if (PQntuples(r) != 1) rc = ATT_E_INTERNAL;
+    else rc = out ? fill_row(r, 0, out) : ATT_OK;
     PQclear(r);
     return rc;
 }
@@ -86,8 +83,9 @@ att_err store_camera_create(PGconn *c, const struct camera_def *def, struct came
     const char *rv[4];
     snprintf(fps, sizeof fps, "%.9g", def->analysis_fps);
     roi_text(def->has_roi, &def->roi, roi, rv);
-    const char *values[9] = {def->name, def->url, camera_role_name(def->role), fps, def->enabled ? "true" : "false",
-                             rv[0], rv[1], rv[2], rv[3]};
+    const char *values[9] = {
+        def->name, def->url, camera_role_name(def->role), fps, def->enabled ? "true" : "false", rv[0], rv[1],
+        rv[2],     rv[3]};
     return one_row(c, "camera_insert", 9, values, out);
 }
 

@@ -9,7 +9,7 @@
 
 #include "attendd/cursor.h"
 
-#define CURSOR_TS_TEXT 40    /* "YYYY-MM-DD HH:MM:SS.ffffff+00" + NUL */
+#define CURSOR_TS_TEXT 40 /* "YYYY-MM-DD HH:MM:SS.ffffff+00" + NUL */
 
 /* µs since the epoch as timestamptz input in UTC; false outside what gmtime_r takes. */
 bool cursor_ts_text(int64_t micros, char out[CURSOR_TS_TEXT]);

@@ -96,8 +96,8 @@ static att_err rows_from_result(const PGresult *r, size_t take, struct event_row
     return ATT_OK;
 }
 
-att_err store_events_insert_batch(PGconn *c, const struct att_event *events, size_t n,
-                                  struct store_event_result *res, size_t *bad_at)
+att_err store_events_insert_batch(PGconn *c, const struct att_event *events, size_t n, struct store_event_result *res,
+                                  size_t *bad_at)
 {
     att_err rc = db_begin(c);
     if (rc != ATT_OK) return rc;
@@ -135,7 +135,8 @@ static att_err list_page(PGconn *c, const struct event_filter *f, size_t limit, 
     /* timestamps as canonical UTC text, so the database compares exactly the instants asked for */
     char since[CURSOR_TS_TEXT], until[CURSOR_TS_TEXT], after_ts[CURSOR_TS_TEXT];
     char person[ATT_UUID_STR], camera[ATT_UUID_STR], after_id[ATT_UUID_STR];
-    if ((f->has_since && !cursor_ts_text(f->since_us, since)) || (f->has_until && !cursor_ts_text(f->until_us, until)) ||
+    if ((f->has_since && !cursor_ts_text(f->since_us, since)) ||
+        (f->has_until && !cursor_ts_text(f->until_us, until)) ||
         (f->has_after && !cursor_ts_text(f->after.ts_us, after_ts)))
         return ATT_E_INVALID;
     if (f->has_person) att_uuid_format(&f->person_id, person);
@@ -143,9 +144,12 @@ static att_err list_page(PGconn *c, const struct event_filter *f, size_t limit, 
     if (f->has_after) att_uuid_format(&f->after.id, after_id);
     char limit_txt[24];
     snprintf(limit_txt, sizeof limit_txt, "%zu", limit + 1); /* one more tells whether a next page exists */
-    const char *values[7] = {f->has_since ? since : NULL,      f->has_until ? until : NULL,
-                             f->has_person ? person : NULL,    f->has_camera ? camera : NULL,
-                             f->has_after ? after_ts : NULL,   f->has_after ? after_id : NULL,
+    const char *values[7] = {f->has_since ? since : NULL,
+                             f->has_until ? until : NULL,
+                             f->has_person ? person : NULL,
+                             f->has_camera ? camera : NULL,
+                             f->has_after ? after_ts : NULL,
+                             f->has_after ? after_id : NULL,
                              limit_txt};
     PGresult *r;
     att_err rc = db_exec_prepared(c, "event_list", 7, values, NULL, NULL, &r, NULL);
@@ -244,10 +248,7 @@ att_err store_events_since_seq(PGconn *c, int64_t after, size_t limit, struct ev
     return rc;
 }
 
-att_err store_events_max_seq(PGconn *c, int64_t *out)
-{
-    return db_query_int64(c, "event_max_seq", out);
-}
+att_err store_events_max_seq(PGconn *c, int64_t *out) { return db_query_int64(c, "event_max_seq", out); }
 
 att_err store_punch_insert(PGconn *c, const char *person_id, const char *kind, int64_t ts_us, const char *reason,
                            const char *created_by, char id_out[ATT_UUID_STR])

@@ -39,15 +39,14 @@ static att_err map_failure(PGconn *c, const PGresult *res, const char *st)
     return ATT_E_DB_QUERY;
 }
 
-att_err db_exec_prepared(PGconn *c, const char *name, int nparams, const char *const *values,
-                         const int *lengths, const int *formats, PGresult **res, char sqlstate[6])
+att_err db_exec_prepared(PGconn *c, const char *name, int nparams, const char *const *values, const int *lengths,
+                         const int *formats, PGresult **res, char sqlstate[6])
 {
     return db_exec_prepared_fmt(c, name, nparams, values, lengths, formats, 0, res, sqlstate);
 }
 
-att_err db_exec_prepared_fmt(PGconn *c, const char *name, int nparams, const char *const *values,
-                             const int *lengths, const int *formats, int result_format, PGresult **res,
-                             char sqlstate[6])
+att_err db_exec_prepared_fmt(PGconn *c, const char *name, int nparams, const char *const *values, const int *lengths,
+                             const int *formats, int result_format, PGresult **res, char sqlstate[6])
 {
     *res = NULL;
     if (sqlstate) sqlstate[0] = '\0';
@@ -76,10 +75,8 @@ att_err db_exec_prepared_fmt(PGconn *c, const char *name, int nparams, const cha
     /* Constraint and syntax messages can quote the offending value: keep them out of normal logs. */
     if (rc == ATT_E_INVALID || rc == ATT_E_CONFLICT)
         log_debug("db", "statement %s refused (SQLSTATE %s): %s", name, st ? st : "-", msg);
-    else if (rc == ATT_E_SCHEMA)
-        log_warn("db", "statement %s is not prepared: database schema not migrated", name);
-    else
-        log_error("db", "statement %s failed (SQLSTATE %s): %s", name, st ? st : "-", msg);
+    else if (rc == ATT_E_SCHEMA) log_warn("db", "statement %s is not prepared: database schema not migrated", name);
+    else log_error("db", "statement %s failed (SQLSTATE %s): %s", name, st ? st : "-", msg);
     PQclear(r);
     return rc;
 }
@@ -104,8 +101,8 @@ att_err db_query_int64(PGconn *c, const char *name, int64_t *out)
     return rc;
 }
 
-att_err db_list_rows(PGconn *c, const char *name, int nparams, const char *const *values, size_t size,
-                     db_row_fill fill, void **out, size_t *n)
+att_err db_list_rows(PGconn *c, const char *name, int nparams, const char *const *values, size_t size, db_row_fill fill,
+                     void **out, size_t *n)
 {
     *out = NULL;
     *n = 0;

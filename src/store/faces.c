@@ -24,8 +24,8 @@ static bool model_ok(const char *m)
     return true;
 }
 
-att_err store_face_insert(PGconn *c, const char *person_id, const char *face_id, const char *model_id,
-                          uint32_t key_id, const unsigned char *blob, size_t len, const char *quality_json)
+att_err store_face_insert(PGconn *c, const char *person_id, const char *face_id, const char *model_id, uint32_t key_id,
+                          const unsigned char *blob, size_t len, const char *quality_json)
 {
     if (!att_uuid_valid(person_id)) return ATT_E_NOT_FOUND;
     uint32_t blob_key;
@@ -250,8 +250,8 @@ static att_err rekey_row(PGconn *c, const PGresult *r, int i, const tcrypt_key *
         if (strcmp(PQcmdTuples(u), "1") != 0) rc = ATT_E_INTERNAL;
         PQclear(u);
     }
-    if (rc != ATT_OK) snprintf(err, errlen, "face %s: storing the re-encrypted template failed: %s", face,
-                               att_err_title(rc));
+    if (rc != ATT_OK)
+        snprintf(err, errlen, "face %s: storing the re-encrypted template failed: %s", face, att_err_title(rc));
     return rc;
 }
 

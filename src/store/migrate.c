@@ -14,16 +14,12 @@
 #define MIGRATE_LOCK_SQL_LOCK "SELECT pg_advisory_lock(27431116007695460)"
 #define MIGRATE_LOCK_SQL_UNLOCK "SELECT pg_advisory_unlock(27431116007695460)"
 
-static const char schema_table_sql[] =
-    "CREATE TABLE IF NOT EXISTS attendd_schema ("
-    " version integer PRIMARY KEY,"
-    " name text NOT NULL,"
-    " applied_at timestamptz NOT NULL DEFAULT now())";
+static const char schema_table_sql[] = "CREATE TABLE IF NOT EXISTS attendd_schema ("
+                                       " version integer PRIMARY KEY,"
+                                       " name text NOT NULL,"
+                                       " applied_at timestamptz NOT NULL DEFAULT now())";
 
-int db_schema_latest(void)
-{
-    return db_migrations_count ? db_migrations[db_migrations_count - 1].version : 0;
-}
+int db_schema_latest(void) { return db_migrations_count ? db_migrations[db_migrations_count - 1].version : 0; }
 
 /* The generated table must be strictly increasing: the build sorts file names, so a duplicate
  * or badly numbered file is caught here rather than half-applied. */
@@ -124,8 +120,8 @@ static att_err apply_one(PGconn *c, const struct db_migration *m, char *err, siz
         char ver[16];
         snprintf(ver, sizeof ver, "%d", m->version);
         const char *params[2] = {ver, m->name};
-        PGresult *r = PQexecParams(c, "INSERT INTO attendd_schema (version, name) VALUES ($1::integer, $2::text)",
-                                   2, NULL, params, NULL, NULL, 0);
+        PGresult *r = PQexecParams(c, "INSERT INTO attendd_schema (version, name) VALUES ($1::integer, $2::text)", 2,
+                                   NULL, params, NULL, NULL, 0);
         if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) {
             snprintf(what, sizeof what, "recording migration %s failed", m->name);
             result_error(c, r, what, err, errlen);
@@ -216,13 +212,12 @@ att_err db_schema_check(PGconn *conn, int *version, char *err, size_t errlen)
     if (version) *version = v;
     if (v > latest) {
         snprintf(err, errlen,
-                 "database schema version %d is newer than this attendd knows (latest %d): upgrade attendd", v,
-                 latest);
+                 "database schema version %d is newer than this attendd knows (latest %d): upgrade attendd", v, latest);
         return ATT_E_SCHEMA;
     }
     if (v < latest) {
-        snprintf(err, errlen, "database schema version %d is older than this attendd's %d: run `attendctl migrate`",
-                 v, latest);
+        snprintf(err, errlen, "database schema version %d is older than this attendd's %d: run `attendctl migrate`", v,
+                 latest);
         return ATT_E_SCHEMA;
     }
     return ATT_OK;

@@ -73,8 +73,7 @@ att_err store_person_create(PGconn *c, const struct person_new *p, char id_out[A
 
 /* Run statement `name` that yields the one person row it names into *out; ATT_E_NOT_FOUND when it
  * yields none. */
-static att_err person_one(PGconn *c, const char *name, int nparams, const char *const *values,
-                          struct person *out)
+static att_err person_one(PGconn *c, const char *name, int nparams, const char *const *values, struct person *out)
 {
     PGresult *r;
     att_err rc = db_exec_prepared(c, name, nparams, values, NULL, NULL, &r, NULL);

@@ -25,12 +25,12 @@ struct db_slot {
 
 struct db_pool {
     pthread_mutex_t mu;
-    pthread_cond_t cv;     /* signalled whenever a slot is given back */
-    char *conninfo;        /* as configured; parsed again by db_connect */
+    pthread_cond_t cv; /* signalled whenever a slot is given back */
+    char *conninfo;    /* as configured; parsed again by db_connect */
     int size;
     struct db_slot *slots;
-    bool down;             /* last connect failed: log the next failure at debug, the recovery at notice */
-    bool unprepared;       /* last prepare found no schema: warned once, until it works */
+    bool down;                /* last connect failed: log the next failure at debug, the recovery at notice */
+    bool unprepared;          /* last prepare found no schema: warned once, until it works */
     int statement_timeout_ms; /* set on every session of the pool (0: the server's default) */
 };
 
@@ -56,8 +56,8 @@ static void conn_error(PGconn *c, const char *what, char *err, size_t errlen)
 static att_err session_init(PGconn *c, const char *app_name, char *err, size_t errlen)
 {
     const char *params[1] = {app_name};
-    PGresult *r = PQexecParams(c, "SELECT set_config('application_name', $1::text, false)", 1, NULL, params,
-                               NULL, NULL, 0);
+    PGresult *r =
+        PQexecParams(c, "SELECT set_config('application_name', $1::text, false)", 1, NULL, params, NULL, NULL, 0);
     bool ok = r && PQresultStatus(r) == PGRES_TUPLES_OK;
     PQclear(r);
     if (!ok) {
@@ -246,8 +246,8 @@ static att_err slot_ready(db_pool *pool, PGconn **cp, bool *prepared)
         char ms[24];
         snprintf(ms, sizeof ms, "%d", pool->statement_timeout_ms);
         const char *params[1] = {ms};
-        PGresult *r = PQexecParams(c, "SELECT set_config('statement_timeout', $1::text, false)", 1, NULL, params,
-                                   NULL, NULL, 0);
+        PGresult *r =
+            PQexecParams(c, "SELECT set_config('statement_timeout', $1::text, false)", 1, NULL, params, NULL, NULL, 0);
         if (!r || PQresultStatus(r) != PGRES_TUPLES_OK) {
             conn_error(c, "setting statement_timeout failed", err, sizeof err);
             rc = PQstatus(c) == CONNECTION_OK ? ATT_E_DB_QUERY : ATT_E_DB;
@@ -353,8 +353,7 @@ void db_release(db_pool *pool, PGconn *conn)
     /* The slot is still ours: bring the session back to idle before anyone else sees it. */
     bool drop = false;
     switch (PQtransactionStatus(conn)) {
-    case PQTRANS_IDLE:
-        break;
+    case PQTRANS_IDLE: break;
     case PQTRANS_INTRANS:
     case PQTRANS_INERROR:
         log_warn("db", "connection returned inside a transaction; rolling back");

@@ -40,14 +40,14 @@ static att_err fill_shift(const PGresult *r, int i, void *dst)
     struct shift_row *o = dst;
     memset(o, 0, sizeof *o);
     bool ok = PQnfields(r) == SHIFT_NCOLS && db_copy_text(o->id, sizeof o->id, PQgetvalue(r, i, 0)) &&
-              db_copy_text(o->name, sizeof o->name, PQgetvalue(r, i, 1)) &&
-              db_copy_text(o->start, sizeof o->start, PQgetvalue(r, i, 2)) &&
-              db_copy_text(o->end, sizeof o->end, PQgetvalue(r, i, 3)) &&
-              int_of(PQgetvalue(r, i, 4), 0, 1440, &o->grace_late_min) &&
-              int_of(PQgetvalue(r, i, 5), 0, 1440, &o->grace_early_min) &&
-              int_of(PQgetvalue(r, i, 6), 0, 1440, &o->break_min) &&
-              db_copy_text(o->created_at, sizeof o->created_at, PQgetvalue(r, i, 7)) &&
-              db_copy_text(o->updated_at, sizeof o->updated_at, PQgetvalue(r, i, 8));
+        db_copy_text(o->name, sizeof o->name, PQgetvalue(r, i, 1)) &&
+        db_copy_text(o->start, sizeof o->start, PQgetvalue(r, i, 2)) &&
+        db_copy_text(o->end, sizeof o->end, PQgetvalue(r, i, 3)) &&
+        int_of(PQgetvalue(r, i, 4), 0, 1440, &o->grace_late_min) &&
+        int_of(PQgetvalue(r, i, 5), 0, 1440, &o->grace_early_min) &&
+        int_of(PQgetvalue(r, i, 6), 0, 1440, &o->break_min) &&
+        db_copy_text(o->created_at, sizeof o->created_at, PQgetvalue(r, i, 7)) &&
+        db_copy_text(o->updated_at, sizeof o->updated_at, PQgetvalue(r, i, 8));
     if (!ok) log_error("db", "shifts row does not fit shift_row");
     return ok ? ATT_OK : ATT_E_INTERNAL;
 }
@@ -97,7 +97,12 @@ att_err store_shift_update(PGconn *c, const char *id, const struct shift_patch *
     snprintf(gl, sizeof gl, "%d", p->grace_late_min);
     snprintf(ge, sizeof ge, "%d", p->grace_early_min);
     snprintf(br, sizeof br, "%d", p->break_min);
-    const char *v[7] = {id, p->name, p->start, p->end, p->set_grace_late ? gl : NULL, p->set_grace_early ? ge : NULL,
+    const char *v[7] = {id,
+                        p->name,
+                        p->start,
+                        p->end,
+                        p->set_grace_late ? gl : NULL,
+                        p->set_grace_early ? ge : NULL,
                         p->set_break ? br : NULL};
     return shift_one(c, "shift_update", 7, v, out);
 }
@@ -132,9 +137,9 @@ static att_err fill_schedule(const PGresult *r, int i, void *elem)
     struct schedule_row *o = elem;
     memset(o, 0, sizeof *o);
     bool ok = PQnfields(r) == SCHEDULE_NCOLS;
-    char *dst[SCHEDULE_NCOLS] = {o->id, o->shift_id, o->department, o->person_id, o->valid_from, o->valid_to,
-                                 o->created_at, o->updated_at};
-    size_t len[SCHEDULE_NCOLS] = {sizeof o->id, sizeof o->shift_id, sizeof o->department, sizeof o->person_id,
+    char *dst[SCHEDULE_NCOLS] = {o->id,         o->shift_id, o->department, o->person_id,
+                                 o->valid_from, o->valid_to, o->created_at, o->updated_at};
+    size_t len[SCHEDULE_NCOLS] = {sizeof o->id,         sizeof o->shift_id, sizeof o->department, sizeof o->person_id,
                                   sizeof o->valid_from, sizeof o->valid_to, sizeof o->created_at, sizeof o->updated_at};
     for (int k = 0; ok && k < SCHEDULE_NCOLS; k++) ok = db_copy_text(dst[k], len[k], PQgetvalue(r, i, k));
     if (!ok) log_error("db", "schedules row does not fit schedule_row");
@@ -163,8 +168,7 @@ static att_err exists(PGconn *c, const char *stmt, const char *id)
 }
 
 att_err store_schedule_create(PGconn *c, const char *shift_id, const char *department, const char *person_id,
-                              const char *valid_from, const char *valid_to, struct schedule_row *out,
-                              const char **bad)
+                              const char *valid_from, const char *valid_to, struct schedule_row *out, const char **bad)
 {
     *bad = NULL;
     att_err rc = exists(c, "shift_exists", shift_id);
@@ -304,14 +308,14 @@ att_err store_report_schedules(PGconn *c, int64_t from_day, int64_t to_day, stru
         struct rep_schedule *s = &a[i];
         int from, to = 0;
         bool ok = db_copy_text(s->person_id, sizeof s->person_id, PQgetvalue(r, row, 0)) &&
-                  int_of(PQgetvalue(r, row, 2), -1000000, 3000000, &from) &&
-                  (PQgetvalue(r, row, 3)[0] == '\0' || int_of(PQgetvalue(r, row, 3), -1000000, 3000000, &to)) &&
-                  db_copy_text(s->shift_id, sizeof s->shift_id, PQgetvalue(r, row, 4)) &&
-                  int_of(PQgetvalue(r, row, 6), 0, 1439, &s->shift.start_min) &&
-                  int_of(PQgetvalue(r, row, 7), 0, 1439, &s->shift.end_min) &&
-                  int_of(PQgetvalue(r, row, 8), 0, 1440, &s->shift.grace_late_min) &&
-                  int_of(PQgetvalue(r, row, 9), 0, 1440, &s->shift.grace_early_min) &&
-                  int_of(PQgetvalue(r, row, 10), 0, 1440, &s->shift.break_min);
+            int_of(PQgetvalue(r, row, 2), -1000000, 3000000, &from) &&
+            (PQgetvalue(r, row, 3)[0] == '\0' || int_of(PQgetvalue(r, row, 3), -1000000, 3000000, &to)) &&
+            db_copy_text(s->shift_id, sizeof s->shift_id, PQgetvalue(r, row, 4)) &&
+            int_of(PQgetvalue(r, row, 6), 0, 1439, &s->shift.start_min) &&
+            int_of(PQgetvalue(r, row, 7), 0, 1439, &s->shift.end_min) &&
+            int_of(PQgetvalue(r, row, 8), 0, 1440, &s->shift.grace_late_min) &&
+            int_of(PQgetvalue(r, row, 9), 0, 1440, &s->shift.grace_early_min) &&
+            int_of(PQgetvalue(r, row, 10), 0, 1440, &s->shift.break_min);
         if (!ok) {
             rc = ATT_E_INTERNAL;
             break;

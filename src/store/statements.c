@@ -12,39 +12,40 @@
  * ORDER BY names are table-qualified: a bare `id` would sort by the output column `id::text`. */
 #define RFC3339(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
-#define TOKEN_COLS                                                                          \
-    "id::text, name, role::text, " RFC3339("created_at") ", coalesce(" RFC3339("last_used_at") \
-    ", ''), revoked_at IS NOT NULL, pseudonymous"
+#define TOKEN_COLS                                                              \
+    "id::text, name, role::text, " RFC3339("created_at") ", coalesce(" RFC3339( \
+        "last_used_at") ", ''), revoked_at IS NOT NULL, pseudonymous"
 
 /* Microseconds since the epoch, exact (extract() returns numeric): the keyset cursors carry it. */
 #define EPOCH_US(col) "(extract(epoch FROM " col ") * 1000000)::bigint::text"
 
 /* struct person, in fill order (src/store/people.c); the last column feeds the cursor */
-#define PERSON_COLS                                                                                   \
-    "id::text, coalesce(employee_no, ''), coalesce(name, ''), coalesce(department, ''),"              \
-    " coalesce(title, ''), active, " RFC3339("created_at") ", " RFC3339("updated_at") ","             \
-    " erased_at IS NOT NULL, " EPOCH_US("created_at")
+#define PERSON_COLS                                                                      \
+    "id::text, coalesce(employee_no, ''), coalesce(name, ''), coalesce(department, '')," \
+    " coalesce(title, ''), active, " RFC3339("created_at") ", " RFC3339(                 \
+        "updated_at") ","                                                                \
+                      " erased_at IS NOT NULL, " EPOCH_US("created_at")
 
 /* struct camera_row, in fill order (src/store/cameras.c); url is the full URL (credentials too) */
 /* struct event_row, in fill order (src/store/events.c); column 10 feeds the cursor */
-#define EVENT_COLS                                                                                    \
-    "e.id::text, e.person_id::text, p.employee_no, p.name, e.camera_id::text, e.kind::text,"         \
-    " to_char(e.ts AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), e.similarity::text,"     \
+#define EVENT_COLS                                                                                        \
+    "e.id::text, e.person_id::text, p.employee_no, p.name, e.camera_id::text, e.kind::text,"              \
+    " to_char(e.ts AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), e.similarity::text,"         \
     " e.liveness::text, e.source::text, " EPOCH_US("e.ts") ", e.reason, e.created_by, p.pseudonym::text," \
-    " e.seq::text, " RFC3339("e.voided_at")
+                                                           " e.seq::text, " RFC3339("e.voided_at")
 
-#define CAMERA_COLS                                                                                   \
-    "id::text, name, url, role::text, analysis_fps::text, enabled, roi_x::text, roi_y::text,"        \
+#define CAMERA_COLS                                                                           \
+    "id::text, name, url, role::text, analysis_fps::text, enabled, roi_x::text, roi_y::text," \
     " roi_w::text, roi_h::text, " RFC3339("created_at") ", " RFC3339("updated_at")
 
 /* struct shift_row / schedule_row, in fill order (src/store/shifts.c) */
-#define SHIFT_COLS                                                                                    \
+#define SHIFT_COLS                                                                                        \
     "id::text, name, to_char(start_time, 'HH24:MI'), to_char(end_time, 'HH24:MI'), grace_late_min::text," \
     " grace_early_min::text, break_min::text, " RFC3339("created_at") ", " RFC3339("updated_at")
-#define SCHEDULE_COLS                                                                                 \
-    "id::text, shift_id::text, coalesce(department, ''), coalesce(person_id::text, ''),"              \
-    " to_char(valid_from, 'YYYY-MM-DD'), coalesce(to_char(valid_to, 'YYYY-MM-DD'), ''), "            \
-    RFC3339("created_at") ", " RFC3339("updated_at")
+#define SCHEDULE_COLS                                                                              \
+    "id::text, shift_id::text, coalesce(department, ''), coalesce(person_id::text, ''),"           \
+    " to_char(valid_from, 'YYYY-MM-DD'), coalesce(to_char(valid_to, 'YYYY-MM-DD'), ''), " RFC3339( \
+        "created_at") ", " RFC3339("updated_at")
 
 const struct db_statement db_statements[] = {
     /* ---- api tokens (src/store/tokens.c) ---- */
@@ -101,13 +102,13 @@ const struct db_statement db_statements[] = {
      6},
     /* one row with NULL face columns: the person exists but has no face; no row: no such person */
     {"face_list",
-     "SELECT f.id::text, f.model_id, " RFC3339("f.created_at") ", f.quality::text FROM people p"
-     " LEFT JOIN faces f ON f.person_id = p.id WHERE p.id = $1::uuid AND p.erased_at IS NULL"
-     " ORDER BY f.created_at, f.id",
+     "SELECT f.id::text, f.model_id, " RFC3339(
+         "f.created_at") ", f.quality::text FROM people p"
+                         " LEFT JOIN faces f ON f.person_id = p.id WHERE p.id = $1::uuid AND p.erased_at IS NULL"
+                         " ORDER BY f.created_at, f.id",
      1},
     {"face_delete", "DELETE FROM faces WHERE id = $2::uuid AND person_id = $1::uuid", 2},
-    {"faces_count",
-     "SELECT count(*) FROM faces f JOIN people p ON p.id = f.person_id WHERE p.erased_at IS NULL", 0},
+    {"faces_count", "SELECT count(*) FROM faces f JOIN people p ON p.id = f.person_id WHERE p.erased_at IS NULL", 0},
     /* binary results (template as raw bytes): every other column is cast to text, whose binary form is its bytes */
     {"faces_load",
      "SELECT p.id::text, p.active::text, coalesce(p.employee_no, ''), coalesce(p.name, ''), f.id::text,"
@@ -130,11 +131,12 @@ const struct db_statement db_statements[] = {
     /* newest first; $1 action or dotted prefix, $4/$5 the keyset position */
     {"audit_list",
      "SELECT id::text, to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), token_id::text, actor,"
-     " action, target_type, target_id, outcome, detail::text, " EPOCH_US("ts") " FROM audit_log"
-     " WHERE ($1::text IS NULL OR action = $1::text OR starts_with(action, $1::text || '.'))"
-     " AND ($2::text IS NULL OR target_type = $2::text) AND ($3::text IS NULL OR target_id = $3::text)"
-     " AND ($4::timestamptz IS NULL OR (ts, id) < ($4::timestamptz, $5::bigint))"
-     " ORDER BY audit_log.ts DESC, audit_log.id DESC LIMIT $6::integer",
+     " action, target_type, target_id, outcome, detail::text, " EPOCH_US(
+         "ts") " FROM audit_log"
+               " WHERE ($1::text IS NULL OR action = $1::text OR starts_with(action, $1::text || '.'))"
+               " AND ($2::text IS NULL OR target_type = $2::text) AND ($3::text IS NULL OR target_id = $3::text)"
+               " AND ($4::timestamptz IS NULL OR (ts, id) < ($4::timestamptz, $5::bigint))"
+               " ORDER BY audit_log.ts DESC, audit_log.id DESC LIMIT $6::integer",
      6},
 
     /* ---- attendance events (src/store/events.c) ---- */
@@ -158,7 +160,8 @@ const struct db_statement db_statements[] = {
      " ORDER BY e.ts DESC, e.id DESC LIMIT $7::integer",
      7},
     /* one event by id, voided or not (punches.c answers with it) */
-    {"event_get", "SELECT " EVENT_COLS " FROM events e LEFT JOIN people p ON p.id = e.person_id WHERE e.id = $1::uuid", 1},
+    {"event_get", "SELECT " EVENT_COLS " FROM events e LEFT JOIN people p ON p.id = e.person_id WHERE e.id = $1::uuid",
+     1},
     /* the SSE feed: live events committed after position $1, in commit order */
     {"event_since_seq",
      "SELECT " EVENT_COLS " FROM events e LEFT JOIN people p ON p.id = e.person_id"
@@ -179,10 +182,11 @@ const struct db_statement db_statements[] = {
     {"event_state", "SELECT source::text, voided_at IS NOT NULL FROM events WHERE id = $1::uuid", 1},
     /* each person's latest punch since $1 (µs since the epoch), to seed the attendance rules */
     {"event_last_per_person",
-     "SELECT DISTINCT ON (e.person_id) e.person_id::text, e.kind::text, " EPOCH_US("e.ts") " FROM events e"
-     " WHERE e.person_id IS NOT NULL AND e.voided_at IS NULL"
-     " AND e.ts >= 'epoch'::timestamptz + $1::bigint * interval '1 microsecond'"
-     " ORDER BY e.person_id, e.ts DESC, e.id DESC",
+     "SELECT DISTINCT ON (e.person_id) e.person_id::text, e.kind::text, " EPOCH_US(
+         "e.ts") " FROM events e"
+                 " WHERE e.person_id IS NOT NULL AND e.voided_at IS NULL"
+                 " AND e.ts >= 'epoch'::timestamptz + $1::bigint * interval '1 microsecond'"
+                 " ORDER BY e.person_id, e.ts DESC, e.id DESC",
      1},
 
     /* ---- shifts, schedules and the attendance report (src/store/shifts.c) ---- */
@@ -240,13 +244,14 @@ const struct db_statement db_statements[] = {
      * (the IN-subquery form scanned the whole window by ts: 86 ms instead of 27 ms for 1 of 8
      * departments of 1M events, bench/http.sh) */
     {"report_punches",
-     "SELECT e.person_id::text, e.kind::text, " EPOCH_US("e.ts") " FROM people p JOIN events e ON e.person_id = p.id"
-     " WHERE e.voided_at IS NULL"
-     " AND e.ts >= 'epoch'::timestamptz + $1::bigint * interval '1 microsecond'"
-     " AND e.ts < 'epoch'::timestamptz + $2::bigint * interval '1 microsecond'"
-     " AND ($4::uuid IS NULL OR p.id = $4::uuid)"
-     " AND ($3::text IS NULL OR p.department = $3::text)"
-     " ORDER BY e.person_id, e.ts, e.id",
+     "SELECT e.person_id::text, e.kind::text, " EPOCH_US(
+         "e.ts") " FROM people p JOIN events e ON e.person_id = p.id"
+                 " WHERE e.voided_at IS NULL"
+                 " AND e.ts >= 'epoch'::timestamptz + $1::bigint * interval '1 microsecond'"
+                 " AND e.ts < 'epoch'::timestamptz + $2::bigint * interval '1 microsecond'"
+                 " AND ($4::uuid IS NULL OR p.id = $4::uuid)"
+                 " AND ($3::text IS NULL OR p.department = $3::text)"
+                 " ORDER BY e.person_id, e.ts, e.id",
      4},
 
     /* ---- cameras (src/store/cameras.c) ---- */
@@ -284,10 +289,11 @@ const struct db_statement *db_statement_find(const char *name)
  * binary newer than the database), not a bug in the statement. */
 static bool sqlstate_is_missing_object(const char *st)
 {
-    return st && (strcmp(st, "42P01") == 0     /* undefined_table */
-                  || strcmp(st, "42703") == 0  /* undefined_column */
-                  || strcmp(st, "42704") == 0  /* undefined_object (enum types) */
-                  || strcmp(st, "42883") == 0); /* undefined_function */
+    return st &&
+        (strcmp(st, "42P01") == 0      /* undefined_table */
+         || strcmp(st, "42703") == 0   /* undefined_column */
+         || strcmp(st, "42704") == 0   /* undefined_object (enum types) */
+         || strcmp(st, "42883") == 0); /* undefined_function */
 }
 
 att_err db_prepare_all(PGconn *c, char *err, size_t errlen)
@@ -319,8 +325,7 @@ att_err db_prepare_all(PGconn *c, char *err, size_t errlen)
         if (rc == ATT_E_SCHEMA)
             snprintf(err, errlen, "database schema lacks what statement %s needs (%s): run `attendctl migrate`",
                      s->name, msg);
-        else
-            snprintf(err, errlen, "preparing statement %s failed: %s", s->name, msg);
+        else snprintf(err, errlen, "preparing statement %s failed: %s", s->name, msg);
         PQclear(res);
         return rc;
     }

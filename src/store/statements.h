@@ -30,14 +30,13 @@ const struct db_statement *db_statement_find(const char *name);
  * lent) -> ATT_E_SCHEMA; unique or foreign key violation -> ATT_E_CONFLICT; check / not-null
  * violation or bad input syntax -> ATT_E_INVALID; anything else -> ATT_E_DB_QUERY. The server's
  * primary message is logged (never the parameters, never its DETAIL, which may quote values). */
-att_err db_exec_prepared(PGconn *c, const char *name, int nparams, const char *const *values,
-                         const int *lengths, const int *formats, PGresult **res, char sqlstate[6]);
+att_err db_exec_prepared(PGconn *c, const char *name, int nparams, const char *const *values, const int *lengths,
+                         const int *formats, PGresult **res, char sqlstate[6]);
 
 /* As db_exec_prepared, with the result in text (0) or binary (1) format. Binary suits bytea columns;
  * cast every other column to text (its binary form is its bytes, NUL-terminated by libpq). */
-att_err db_exec_prepared_fmt(PGconn *c, const char *name, int nparams, const char *const *values,
-                             const int *lengths, const int *formats, int result_format, PGresult **res,
-                             char sqlstate[6]);
+att_err db_exec_prepared_fmt(PGconn *c, const char *name, int nparams, const char *const *values, const int *lengths,
+                             const int *formats, int result_format, PGresult **res, char sqlstate[6]);
 
 /* The SQLSTATE of the calling thread's first failed command since db_failure_clear, as the
  * transaction helper reads it: db_failure_retryable is true when it was a serialization failure
@@ -59,8 +58,8 @@ typedef att_err (*db_row_fill)(const PGresult *r, int row, void *dst);
 /* Run registered statement `name` (text parameters) and fill one `size`-byte element per result row
  * into a calloc'd array; *out (caller frees, NULL for no rows) and *n are set on ATT_OK, NULL and 0
  * otherwise. ATT_E_NOMEM, the fill's error, or as db_exec_prepared. */
-att_err db_list_rows(PGconn *c, const char *name, int nparams, const char *const *values, size_t size,
-                     db_row_fill fill, void **out, size_t *n);
+att_err db_list_rows(PGconn *c, const char *name, int nparams, const char *const *values, size_t size, db_row_fill fill,
+                     void **out, size_t *n);
 
 /* Run a fixed SQL command (no parameters, no user data: BEGIN, COMMIT, ROLLBACK...). */
 att_err db_exec_simple(PGconn *c, const char *sql);

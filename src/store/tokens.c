@@ -19,7 +19,7 @@ static bool name_ok(const char *s)
 {
     if (!s) return false;
     size_t len = strlen(s);
-    return len > 0 && len < sizeof ((struct token_info *)0)->name && text_ok(s, 1, (long)len);
+    return len > 0 && len < sizeof((struct token_info *)0)->name && text_ok(s, 1, (long)len);
 }
 
 /* One row of TOKEN_COLS (see statements.c) into *out. */

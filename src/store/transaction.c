@@ -13,7 +13,8 @@ static void backoff(int attempt)
 {
     unsigned ms = 1u + randombytes_uniform(1u << attempt);
     struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)ms * 1000000L};
-    while (nanosleep(&ts, &ts) != 0) {}
+    while (nanosleep(&ts, &ts) != 0) {
+    }
 }
 
 att_err db_transaction(PGconn *c, db_tx_run run, db_tx_undo undo, void *arg)

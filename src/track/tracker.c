@@ -13,52 +13,52 @@
 
 /* One recognition in a track's history. */
 struct trk_hist {
-    bool matched;                    /* counts for `person` if similarity passes too */
+    bool matched; /* counts for `person` if similarity passes too */
     att_uuid person;
     float similarity;
     float liveness;
     float quality;
-    int64_t ts_us;                   /* frame time of the crop */
+    int64_t ts_us; /* frame time of the crop */
 };
 
 struct trk_track {
-    bool used;                       /* slot holds a live track */
-    uint32_t id;                     /* never 0 */
-    float x, y, w, h;                /* last associated box */
-    float vx, vy;                    /* centre velocity, pixels per second */
-    bool have_vel;                   /* vx/vy measured at least once */
-    int64_t born_us, last_seen_us;   /* frame times */
-    int missed;                      /* consecutive frames without a detection */
-    int hits;                        /* frames associated */
-    bool have_emb;                   /* emb holds the last embedding seen */
+    bool used;                     /* slot holds a live track */
+    uint32_t id;                   /* never 0 */
+    float x, y, w, h;              /* last associated box */
+    float vx, vy;                  /* centre velocity, pixels per second */
+    bool have_vel;                 /* vx/vy measured at least once */
+    int64_t born_us, last_seen_us; /* frame times */
+    int missed;                    /* consecutive frames without a detection */
+    int hits;                      /* frames associated */
+    bool have_emb;                 /* emb holds the last embedding seen */
     float emb[TRK_EMB_DIM];
     struct trk_hist hist[TRK_WINDOW_MAX]; /* ring of the last window_m recognitions */
-    int hist_head;                   /* next write index */
-    int hist_n;                      /* valid entries, <= window_m */
-    int recognitions;                /* total received */
-    bool decided;                    /* emitted its one decision */
-    bool not_live;                   /* judged not live: never decides */
-    int unmatched_run;               /* recognitions in a row below lull_sim */
-    int lull_tick;                   /* frames seen while lulled */
-    float px, py;                    /* scratch: predicted top-left for this frame */
+    int hist_head;                        /* next write index */
+    int hist_n;                           /* valid entries, <= window_m */
+    int recognitions;                     /* total received */
+    bool decided;                         /* emitted its one decision */
+    bool not_live;                        /* judged not live: never decides */
+    int unmatched_run;                    /* recognitions in a row below lull_sim */
+    int lull_tick;                        /* frames seen while lulled */
+    float px, py;                         /* scratch: predicted top-left for this frame */
 };
 
 /* Candidate pairing for the greedy passes. */
 struct trk_pair {
-    float key;                       /* IoU (pass 1, larger first) or distance (pass 2, smaller first) */
-    uint32_t ti, di;                 /* track slot, detection index */
+    float key;       /* IoU (pass 1, larger first) or distance (pass 2, smaller first) */
+    uint32_t ti, di; /* track slot, detection index */
 };
 
 struct trk_tracker {
-    struct trk_params p;             /* validated parameters */
-    struct trk_track *tracks;        /* p.max_tracks slots */
-    struct trk_pair *pairs;          /* scratch, max_tracks * max_dets */
-    int32_t *det_track;              /* scratch, per detection: slot or -1 */
-    bool *track_taken;               /* scratch, per slot */
-    struct trk_decision *queue;      /* ring of p.max_decisions */
+    struct trk_params p;        /* validated parameters */
+    struct trk_track *tracks;   /* p.max_tracks slots */
+    struct trk_pair *pairs;     /* scratch, max_tracks * max_dets */
+    int32_t *det_track;         /* scratch, per detection: slot or -1 */
+    bool *track_taken;          /* scratch, per slot */
+    struct trk_decision *queue; /* ring of p.max_decisions */
     size_t q_head, q_n;
     uint32_t next_id;
-    int64_t last_ts_us;              /* newest frame time seen */
+    int64_t last_ts_us; /* newest frame time seen */
     bool have_ts;
     struct trk_stats stats;
 };
@@ -224,8 +224,8 @@ static void recognise(trk_tracker *t, struct trk_track *tr, int64_t ts_us, const
     int spoofs = 0;
     for (int i = 0; i < tr->hist_n; i++) {
         float l = tr->hist[i].liveness;
-        if (l < 0.0f) continue;                     /* not measured: neither live nor a spoof */
-        if (!(l >= t->p.live_threshold)) spoofs++;  /* NaN counts as not live */
+        if (l < 0.0f) continue;                    /* not measured: neither live nor a spoof */
+        if (!(l >= t->p.live_threshold)) spoofs++; /* NaN counts as not live */
     }
     if (spoofs >= t->p.spoof_k) {
         /* sticky: a presentation attack may show a few convincing frames; one judged attack
@@ -319,7 +319,7 @@ static struct trk_track *birth(trk_tracker *t, int64_t ts_us, const struct trk_d
         memset(tr, 0, sizeof *tr);
         tr->used = true;
         tr->id = t->next_id++;
-        if (t->next_id == 0) t->next_id = 1;  /* 0 means "not tracked" */
+        if (t->next_id == 0) t->next_id = 1; /* 0 means "not tracked" */
         tr->born_us = ts_us;
         tr->last_seen_us = ts_us;
         follow(tr, ts_us, d);
@@ -330,8 +330,7 @@ static struct trk_track *birth(trk_tracker *t, int64_t ts_us, const struct trk_d
     return NULL;
 }
 
-att_err trk_update(trk_tracker *t, int64_t ts_us, const struct trk_det *dets, size_t n,
-                   struct trk_assign *assign)
+att_err trk_update(trk_tracker *t, int64_t ts_us, const struct trk_det *dets, size_t n, struct trk_assign *assign)
 {
     if (n > t->p.max_dets) return ATT_E_INVALID;
     if (t->have_ts && ts_us < t->last_ts_us) return ATT_E_INVALID;
@@ -447,9 +446,17 @@ size_t trk_tracks(const trk_tracker *t, struct trk_track_info *out, size_t max)
         if (!tr->used) continue;
         if (out && n < max) {
             out[n] = (struct trk_track_info){
-                .id = tr->id, .x = tr->x, .y = tr->y, .w = tr->w, .h = tr->h,
-                .born_us = tr->born_us, .last_seen_us = tr->last_seen_us, .hits = tr->hits,
-                .recognitions = tr->recognitions, .decided = tr->decided, .not_live = tr->not_live,
+                .id = tr->id,
+                .x = tr->x,
+                .y = tr->y,
+                .w = tr->w,
+                .h = tr->h,
+                .born_us = tr->born_us,
+                .last_seen_us = tr->last_seen_us,
+                .hits = tr->hits,
+                .recognitions = tr->recognitions,
+                .decided = tr->decided,
+                .not_live = tr->not_live,
                 .lulled = lulled(t, tr),
             };
         }

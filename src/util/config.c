@@ -33,47 +33,69 @@ static const struct key_def keys[] = {
     {"port", K_INT, F(port), 0, 65535, "8080", "TCP port of the HTTP API (0 = any free port)"},
     {"http_threads", K_INT, F(http_threads), 1, 256, "4", "HTTP worker threads"},
     {"max_connections", K_INT, F(max_connections), 1, 100000, "512", "concurrent HTTP connections"},
-    {"max_connections_per_ip", K_INT, F(max_connections_per_ip), 0, 100000, "64", "concurrent HTTP connections from one address (0 = no limit)"},
+    {"max_connections_per_ip", K_INT, F(max_connections_per_ip), 0, 100000, "64",
+     "concurrent HTTP connections from one address (0 = no limit)"},
     {"connection_timeout_s", K_INT, F(connection_timeout_s), 1, 3600, "30", "idle HTTP connection timeout, seconds"},
-    {"body_deadline_s", K_INT, F(body_deadline_s), 1, 3600, "60", "seconds a request body may take to arrive, from the request's headers"},
+    {"body_deadline_s", K_INT, F(body_deadline_s), 1, 3600, "60",
+     "seconds a request body may take to arrive, from the request's headers"},
     {"max_body_bytes", K_LONG, F(max_body_bytes), 1024, 1L << 30, "10485760", "largest accepted request body, bytes"},
-    {"sse_max_streams", K_INT, F(sse_max_streams), 0, 10000, "32", "concurrent GET /api/v1/events/stream feeds (0 = none)"},
-    {"sse_max_streams_per_token", K_INT, F(sse_max_streams_per_token), 1, 10000, "8", "concurrent event streams of one token"},
-    {"sse_ping_s", K_INT, F(sse_ping_s), 1, 3600, "15", "SSE heartbeat interval, seconds (capped at half of connection_timeout_s)"},
+    {"sse_max_streams", K_INT, F(sse_max_streams), 0, 10000, "32",
+     "concurrent GET /api/v1/events/stream feeds (0 = none)"},
+    {"sse_max_streams_per_token", K_INT, F(sse_max_streams_per_token), 1, 10000, "8",
+     "concurrent event streams of one token"},
+    {"sse_ping_s", K_INT, F(sse_ping_s), 1, 3600, "15",
+     "SSE heartbeat interval, seconds (capped at half of connection_timeout_s)"},
     {"allow_remote_http", K_BOOL, F(allow_remote_http), 0, 1, "false", "allow plain HTTP on a non-loopback address"},
-    {"tls_cert_file", K_STR, F(tls_cert_file), 0, 0, "", "PEM certificate (chain) for HTTPS; with tls_key_file, or neither"},
+    {"tls_cert_file", K_STR, F(tls_cert_file), 0, 0, "",
+     "PEM certificate (chain) for HTTPS; with tls_key_file, or neither"},
     {"tls_key_file", K_STR, F(tls_key_file), 0, 0, "", "PEM private key for HTTPS (not readable by group/other)"},
-    {"auth_fail_limit", K_INT, F(auth_fail_limit), 0, 100000, "10", "failed authentications from one address, or with one token, before it gets 429 (0 = no limit)"},
-    {"auth_fail_window_s", K_INT, F(auth_fail_window_s), 1, 86400, "60", "window of auth_fail_limit and length of the lock-out, seconds"},
+    {"auth_fail_limit", K_INT, F(auth_fail_limit), 0, 100000, "10",
+     "failed authentications from one address, or with one token, before it gets 429 (0 = no limit)"},
+    {"auth_fail_window_s", K_INT, F(auth_fail_window_s), 1, 86400, "60",
+     "window of auth_fail_limit and length of the lock-out, seconds"},
     {"database_url", K_STR, F(database_url), 0, 0, "", "libpq connection string or URI"},
     {"db_pool_size", K_INT, F(db_pool_size), 1, 256, "8", "PostgreSQL connections kept open"},
-    {"db_statement_timeout_ms", K_INT, F(db_statement_timeout_ms), 0, 3600000, "30000", "statement_timeout of the daemon's pooled database sessions, ms (0 = the server's default)"},
+    {"db_statement_timeout_ms", K_INT, F(db_statement_timeout_ms), 0, 3600000, "30000",
+     "statement_timeout of the daemon's pooled database sessions, ms (0 = the server's default)"},
     {"models_dir", K_STR, F(models_dir), 0, 0, ATTENDD_DATADIR "/models", "directory holding fr_*.onnx"},
-    {"template_key_file", K_STR, F(template_key_file), 0, 0, "/etc/attendd/template.key", "template encryption key file (32 bytes, 0600)"},
-    {"token_key_file", K_STR, F(token_key_file), 0, 0, "/etc/attendd/token.key", "API token hashing key file (32 bytes, 0600)"},
+    {"template_key_file", K_STR, F(template_key_file), 0, 0, "/etc/attendd/template.key",
+     "template encryption key file (32 bytes, 0600)"},
+    {"token_key_file", K_STR, F(token_key_file), 0, 0, "/etc/attendd/token.key",
+     "API token hashing key file (32 bytes, 0600)"},
     {"state_dir", K_STR, F(state_dir), 0, 0, "/var/lib/attendd", "local state (event spool)"},
     {"log_level", K_LEVEL, F(log_level), 0, 0, "info", "debug, info, notice, warning or error"},
     {"shutdown_timeout_s", K_INT, F(shutdown_timeout_s), 1, 600, "10", "bound on a graceful stop, seconds"},
-    {"watchdog_interval_s", K_INT, F(watchdog_interval_s), 0, 3600, "0", "watchdog ping interval; 0 = half of WATCHDOG_USEC"},
+    {"watchdog_interval_s", K_INT, F(watchdog_interval_s), 0, 3600, "0",
+     "watchdog ping interval; 0 = half of WATCHDOG_USEC"},
     {"vision_workers", K_INT, F(vision_workers), 1, 64, "2", "face pipelines for API requests (enrol, identify)"},
-    {"match_threshold", K_DOUBLE, F(match_threshold), 0.0, 1.0, "0.45", "cosine similarity at or above which a face matches"},
-    {"max_image_pixels", K_LONG, F(max_image_pixels), 10000, 200000000, "50000000", "largest image accepted, pixels (checked before decoding)"},
+    {"match_threshold", K_DOUBLE, F(match_threshold), 0.0, 1.0, "0.45",
+     "cosine similarity at or above which a face matches"},
+    {"max_image_pixels", K_LONG, F(max_image_pixels), 10000, 200000000, "50000000",
+     "largest image accepted, pixels (checked before decoding)"},
     {"enrol_min_face_px", K_INT, F(enrol_min_face_px), 20, 4000, "80", "enrolment: shortest face box height, px"},
-    {"enrol_min_sharpness", K_DOUBLE, F(enrol_min_sharpness), 0.0, 100000.0, "20", "enrolment: sharpness floor (variance of Laplacian)"},
-    {"enrol_min_frontalness", K_DOUBLE, F(enrol_min_frontalness), 0.0, 1.0, "0.6", "enrolment: frontalness floor, 0..1"},
+    {"enrol_min_sharpness", K_DOUBLE, F(enrol_min_sharpness), 0.0, 100000.0, "20",
+     "enrolment: sharpness floor (variance of Laplacian)"},
+    {"enrol_min_frontalness", K_DOUBLE, F(enrol_min_frontalness), 0.0, 1.0, "0.6",
+     "enrolment: frontalness floor, 0..1"},
     {"enrol_min_liveness", K_DOUBLE, F(enrol_min_liveness), 0.0, 1.0, "0.5", "enrolment: liveness floor, P(real)"},
     {"analysis_workers", K_INT, F(analysis_workers), 0, 64, "0", "camera analysis threads (0 = one per CPU core)"},
-    {"detect_min_face_px", K_INT, F(detect_min_face_px), 0, 4000, "0", "smallest face searched for in camera frames, px (0 = whole-frame pass only)"},
-    {"analysis_idle_ms", K_INT, F(analysis_idle_ms), 0, 5000, "300", "a camera with no undecided track analyses a sampled frame at most every this many ms (0 = every sampled frame)"},
-    {"track_match_threshold", K_DOUBLE, F(track_match_threshold), 0.0, 1.0, "0.40", "per-frame similarity a track recognition needs (a decision also needs track_agree_k agreeing frames)"},
-    {"track_agree_k", K_INT, F(track_agree_k), 1, 16, "3", "a track decides when this many of its last track_window_m recognitions agree"},
+    {"detect_min_face_px", K_INT, F(detect_min_face_px), 0, 4000, "0",
+     "smallest face searched for in camera frames, px (0 = whole-frame pass only)"},
+    {"analysis_idle_ms", K_INT, F(analysis_idle_ms), 0, 5000, "300",
+     "a camera with no undecided track analyses a sampled frame at most every this many ms (0 = every sampled frame)"},
+    {"track_match_threshold", K_DOUBLE, F(track_match_threshold), 0.0, 1.0, "0.40",
+     "per-frame similarity a track recognition needs (a decision also needs track_agree_k agreeing frames)"},
+    {"track_agree_k", K_INT, F(track_agree_k), 1, 16, "3",
+     "a track decides when this many of its last track_window_m recognitions agree"},
     {"track_window_m", K_INT, F(track_window_m), 1, 16, "5", "recognitions a track's agreement looks back over"},
     {"cooldown_s", K_INT, F(cooldown_s), 1, 86400, "120", "one punch per person within this many seconds"},
-    {"max_shift_h", K_INT, F(max_shift_h), 1, 168, "16", "an open clock-in older than this many hours no longer counts"},
+    {"max_shift_h", K_INT, F(max_shift_h), 1, 168, "16",
+     "an open clock-in older than this many hours no longer counts"},
     {"timezone", K_STR, F(timezone), 0, 0, "UTC", "IANA time zone of attendance reports (e.g. Europe/Berlin)"},
     {"day_cutoff", K_STR, F(day_cutoff), 0, 0, "04:00", "local time HH:MM where one work day ends and the next begins"},
     {"report_max_days", K_INT, F(report_max_days), 1, 366, "62", "longest date range of one attendance report, days"},
-    {"camera_allow", K_STR, F(camera_allow), 0, 0, CFG_CAMERA_ALLOW_DEFAULT, "address ranges (CIDR, space or comma separated) cameras may be reached in"},
+    {"camera_allow", K_STR, F(camera_allow), 0, 0, CFG_CAMERA_ALLOW_DEFAULT,
+     "address ranges (CIDR, space or comma separated) cameras may be reached in"},
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
 
@@ -84,8 +106,7 @@ static const struct key_def *find_key(const char *name)
     return NULL;
 }
 
-static att_err set_value(struct att_config *cfg, const struct key_def *k, const char *value, char *err,
-                         size_t errlen)
+static att_err set_value(struct att_config *cfg, const struct key_def *k, const char *value, char *err, size_t errlen)
 {
     char *field = (char *)cfg + k->off;
     switch (k->type) {
@@ -109,10 +130,8 @@ static att_err set_value(struct att_config *cfg, const struct key_def *k, const 
             snprintf(err, errlen, "%s: %ld out of range [%.0f, %.0f]", k->name, v, k->min, k->max);
             return ATT_E_CONFIG;
         }
-        if (k->type == K_INT)
-            *(int *)field = (int)v;
-        else
-            *(long *)field = v;
+        if (k->type == K_INT) *(int *)field = (int)v;
+        else *(long *)field = v;
         return ATT_OK;
     }
     case K_DOUBLE: {
@@ -133,8 +152,7 @@ static att_err set_value(struct att_config *cfg, const struct key_def *k, const 
     case K_BOOL:
         if (!strcmp(value, "true") || !strcmp(value, "yes") || !strcmp(value, "on") || !strcmp(value, "1")) {
             *(bool *)field = true;
-        } else if (!strcmp(value, "false") || !strcmp(value, "no") || !strcmp(value, "off") ||
-                   !strcmp(value, "0")) {
+        } else if (!strcmp(value, "false") || !strcmp(value, "no") || !strcmp(value, "off") || !strcmp(value, "0")) {
             *(bool *)field = false;
         } else {
             snprintf(err, errlen, "%s: '%s' is not a boolean (true/false)", k->name, value);
@@ -143,8 +161,7 @@ static att_err set_value(struct att_config *cfg, const struct key_def *k, const 
         return ATT_OK;
     case K_LEVEL:
         if (log_level_parse(value, (enum log_level *)field) != 0) {
-            snprintf(err, errlen, "%s: unknown level '%s' (debug, info, notice, warning, error)", k->name,
-                     value);
+            snprintf(err, errlen, "%s: unknown level '%s' (debug, info, notice, warning, error)", k->name, value);
             return ATT_E_CONFIG;
         }
         return ATT_OK;
@@ -168,8 +185,10 @@ void cfg_defaults(struct att_config *cfg)
 static att_err set_camera(struct att_config *cfg, const char *name, const char *value, char *err, size_t errlen)
 {
     size_t nl = strlen(name);
-    if (nl == 0 || nl >= CFG_CAMERA_NAME_MAX || strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                                                             "0123456789._-") != nl) {
+    if (nl == 0 || nl >= CFG_CAMERA_NAME_MAX ||
+        strspn(name,
+               "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+               "0123456789._-") != nl) {
         snprintf(err, errlen, "camera.%.80s: the name must be 1-%d of A-Z a-z 0-9 . _ -", name,
                  CFG_CAMERA_NAME_MAX - 1);
         return ATT_E_CONFIG;
@@ -187,7 +206,8 @@ static att_err set_camera(struct att_config *cfg, const char *name, const char *
                 return ATT_E_CONFIG;
             }
             snprintf(c.url, sizeof c.url, "%s", w); /* never echoed: it may hold a password */
-        } else if (!strncmp(w, "role=", 5) && (!strcmp(w + 5, "in") || !strcmp(w + 5, "out") || !strcmp(w + 5, "auto"))) {
+        } else if (!strncmp(w, "role=", 5) &&
+                   (!strcmp(w + 5, "in") || !strcmp(w + 5, "out") || !strcmp(w + 5, "auto"))) {
             snprintf(c.role, sizeof c.role, "%s", w + 5);
         } else if (!strncmp(w, "fps=", 4) && (c.fps = strtod(w + 4, &end), end != w + 4 && *end == '\0') &&
                    c.fps >= 0.5 && c.fps <= 30) {
@@ -195,8 +215,8 @@ static att_err set_camera(struct att_config *cfg, const char *name, const char *
         } else if (!strcmp(w, "enabled=true") || !strcmp(w, "enabled=false")) {
             c.enabled = w[8] == 't';
         } else {
-            snprintf(err, errlen, "camera.%s: '%.40s' is not role=in|out|auto, fps=0.5..30 or enabled=true|false",
-                     name, w);
+            snprintf(err, errlen, "camera.%s: '%.40s' is not role=in|out|auto, fps=0.5..30 or enabled=true|false", name,
+                     w);
             return ATT_E_CONFIG;
         }
     }
@@ -264,8 +284,7 @@ static att_err parse_line(struct att_config *cfg, char *line, const char *name, 
     return ATT_OK;
 }
 
-att_err cfg_load_buffer(struct att_config *cfg, const char *name, const char *buf, size_t len, char *err,
-                        size_t errlen)
+att_err cfg_load_buffer(struct att_config *cfg, const char *name, const char *buf, size_t len, char *err, size_t errlen)
 {
     char line[CFG_LINE_MAX + 1];
     int lineno = 0;

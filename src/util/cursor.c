@@ -9,7 +9,6 @@
 #define RAW_MAX (1 + 8 + CURSOR_KEY_MAX)
 #define B64 sodium_base64_VARIANT_URLSAFE_NO_PADDING
 
-
 bool cursor_encode(enum cursor_kind kind, int64_t micros, const unsigned char *key, size_t keylen, char *out,
                    size_t outlen)
 {

@@ -27,12 +27,19 @@ static int acl_private(int fd)
     if (n < 4 || (n - 4) % 8 != 0 || buf[0] != 2 || buf[1] || buf[2] || buf[3]) return -1;
     for (ssize_t off = 4; off < n; off += 8) {
         unsigned tag = buf[off] | (unsigned)buf[off + 1] << 8, perm = buf[off + 2] | (unsigned)buf[off + 3] << 8;
-        uint32_t id = buf[off + 4] | (uint32_t)buf[off + 5] << 8 | (uint32_t)buf[off + 6] << 16 |
-                      (uint32_t)buf[off + 7] << 24;
+        uint32_t id =
+            buf[off + 4] | (uint32_t)buf[off + 5] << 8 | (uint32_t)buf[off + 6] << 16 | (uint32_t)buf[off + 7] << 24;
         switch (tag) {
-        case 0x01: case 0x10: break;                               /* owner; mask */
-        case 0x02: if (id != (uint32_t)geteuid() || (perm & ~4u)) return -1; break; /* named user: us, read */
-        case 0x04: case 0x08: case 0x20: if (perm) return -1; break; /* owning group, named group, other */
+        case 0x01:
+        case 0x10: break; /* owner; mask */
+        case 0x02:
+            if (id != (uint32_t)geteuid() || (perm & ~4u)) return -1;
+            break; /* named user: us, read */
+        case 0x04:
+        case 0x08:
+        case 0x20:
+            if (perm) return -1;
+            break; /* owning group, named group, other */
         default: return -1;
         }
     }

@@ -15,30 +15,29 @@ struct family {
     char *name;
     char *help;
     enum metric_type type;
-    double bounds[METRICS_MAX_BUCKETS];   /* histograms: finite upper bounds, increasing */
+    double bounds[METRICS_MAX_BUCKETS]; /* histograms: finite upper bounds, increasing */
     size_t nbounds;
-    struct metric *head, *tail;          /* series in registration order */
+    struct metric *head, *tail; /* series in registration order */
     struct family *next;
 };
 
 struct metric {
     struct family *fam;
-    char *labels;                        /* rendered `a="x",b="y"`, or "" */
-    double (*fn)(void *);                /* callback series: value read at render time */
+    char *labels;         /* rendered `a="x",b="y"`, or "" */
+    double (*fn)(void *); /* callback series: value read at render time */
     void *ud;
-    _Atomic uint64_t value;              /* counter: the count; gauge: the bits of a double */
-    _Atomic uint64_t sum_bits;           /* histogram: bits of the double sum */
-    _Atomic uint64_t *buckets;           /* histogram: per-bucket (not cumulative) counts, nbounds+1 */
+    _Atomic uint64_t value;    /* counter: the count; gauge: the bits of a double */
+    _Atomic uint64_t sum_bits; /* histogram: bits of the double sum */
+    _Atomic uint64_t *buckets; /* histogram: per-bucket (not cumulative) counts, nbounds+1 */
     struct metric *next;
 };
 
 struct metrics {
-    pthread_mutex_t lock;                /* guards the lists; never taken by updates */
+    pthread_mutex_t lock; /* guards the lists; never taken by updates */
     struct family *head, *tail;
 };
 
-const double metrics_latency_buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
-                                          0.25,  0.5,    1,     2.5,  5,     10};
+const double metrics_latency_buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 const size_t metrics_latency_buckets_n = sizeof metrics_latency_buckets / sizeof metrics_latency_buckets[0];
 
 /* ---- doubles in atomics ------------------------------------------------------------------------ */
@@ -195,8 +194,8 @@ void metrics_free(metrics *m)
 }
 
 static att_err add_series(metrics *m, enum metric_type type, const char *name, const char *help,
-                          const char *const *labels, const double *bounds, size_t nb, double (*fn)(void *),
-                          void *ud, metric **out)
+                          const char *const *labels, const double *bounds, size_t nb, double (*fn)(void *), void *ud,
+                          metric **out)
 {
     *out = NULL;
     if (!m || !name_ok(name, true) || !help || strchr(help, '\n')) return ATT_E_INVALID;
@@ -230,8 +229,7 @@ static att_err add_series(metrics *m, enum metric_type type, const char *name, c
     while (f && strcmp(f->name, name) != 0) f = f->next;
     if (f) {
         bool same = f->type == type && strcmp(f->help, help) == 0 &&
-                    (type != METRIC_HISTOGRAM ||
-                     (f->nbounds == nb && memcmp(f->bounds, bounds, nb * sizeof *bounds) == 0));
+            (type != METRIC_HISTOGRAM || (f->nbounds == nb && memcmp(f->bounds, bounds, nb * sizeof *bounds) == 0));
         if (!same) rc = ATT_E_INVALID;
         for (metric *o = f->head; rc == ATT_OK && o; o = o->next)
             if (strcmp(o->labels, s->labels) == 0) rc = ATT_E_CONFLICT;

@@ -108,7 +108,10 @@ static bool digits(const char *s, int n, int *out)
     return true;
 }
 
-static bool date_ok(int y, int m, int d) { return y >= 1 && m >= 1 && m <= 12 && d >= 1 && d <= att_time_month_days(y, m); }
+static bool date_ok(int y, int m, int d)
+{
+    return y >= 1 && m >= 1 && m <= 12 && d >= 1 && d <= att_time_month_days(y, m);
+}
 
 bool att_time_parse(const char *s, int64_t *us)
 {
@@ -200,8 +203,8 @@ bool att_time_format(int64_t us, int32_t offset_s, enum att_time_form form, char
         static const char wd[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
         static const char mon[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-        n = snprintf(buf, sizeof buf, "%s, %02d %s %04d %02d:%02d:%02d GMT", wd[att_time_weekday(days)], d,
-                     mon[m - 1], y, hh, mi, ss);
+        n = snprintf(buf, sizeof buf, "%s, %02d %s %04d %02d:%02d:%02d GMT", wd[att_time_weekday(days)], d, mon[m - 1],
+                     y, hh, mi, ss);
         break;
     }
     }

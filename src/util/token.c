@@ -47,10 +47,7 @@ att_err token_key_load(const char *path, struct token_key *key, char *err, size_
     return keyfile_load(path, key->k, err, errlen);
 }
 
-att_err token_key_create(const char *path, char *err, size_t errlen)
-{
-    return keyfile_create(path, err, errlen);
-}
+att_err token_key_create(const char *path, char *err, size_t errlen) { return keyfile_create(path, err, errlen); }
 
 att_err token_generate(char out[TOKEN_STR_MAX])
 {
@@ -81,8 +78,8 @@ bool token_well_formed(const char *token, size_t len)
     if (!token || len != TOKEN_LEN || memcmp(token, TOKEN_PREFIX, TOKEN_PREFIX_LEN) != 0) return false;
     for (size_t i = TOKEN_PREFIX_LEN; i < len; i++) {
         char ch = token[i];
-        bool ok = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-' ||
-                  ch == '_';
+        bool ok =
+            (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-' || ch == '_';
         if (!ok) return false;
     }
     return true;

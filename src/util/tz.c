@@ -12,24 +12,27 @@
 
 /* ---- TZif (RFC 8536) and the POSIX TZ footer -------------------------------------------------------- */
 
-struct tz_rule {            /* one POSIX TZ transition rule: Jn, n or Mm.w.d, at time secs local */
-    char form;              /* 'J', 'D' (zero-based day n) or 'M' */
-    int a, b, c;            /* J/D: day; M: month, week, weekday */
-    int32_t time;           /* seconds after local midnight (may be negative or > 24 h) */
+struct tz_rule {  /* one POSIX TZ transition rule: Jn, n or Mm.w.d, at time secs local */
+    char form;    /* 'J', 'D' (zero-based day n) or 'M' */
+    int a, b, c;  /* J/D: day; M: month, week, weekday */
+    int32_t time; /* seconds after local midnight (may be negative or > 24 h) */
 };
 
 struct att_tz {
-    size_t n;               /* transitions */
-    int64_t *at;            /* transition instants, ascending */
-    int32_t *off_after;     /* offset in force from at[i] */
-    int32_t off_first;      /* before the first transition */
-    bool has_footer;        /* times after the last transition follow the rule below */
+    size_t n;                 /* transitions */
+    int64_t *at;              /* transition instants, ascending */
+    int32_t *off_after;       /* offset in force from at[i] */
+    int32_t off_first;        /* before the first transition */
+    bool has_footer;          /* times after the last transition follow the rule below */
     int32_t std_off, dst_off; /* east positive */
     bool has_dst;
     struct tz_rule start, end;
 };
 
-static uint32_t be32(const unsigned char *p) { return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]; }
+static uint32_t be32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
 static int64_t be64(const unsigned char *p) { return (int64_t)((uint64_t)be32(p) << 32 | be32(p + 4)); }
 
 /* [+-]hh[:mm[:ss]] -> seconds; *p advanced. */

@@ -72,10 +72,7 @@ bool att_uuid_canonical(const char *s, char out[ATT_UUID_STR])
     return true;
 }
 
-bool att_uuid_eq(const att_uuid *a, const att_uuid *b)
-{
-    return memcmp(a->b, b->b, ATT_UUID_BYTES) == 0;
-}
+bool att_uuid_eq(const att_uuid *a, const att_uuid *b) { return memcmp(a->b, b->b, ATT_UUID_BYTES) == 0; }
 
 bool att_uuid_is_nil(const att_uuid *u)
 {

@@ -6,18 +6,17 @@
 
 #include <cmath>
 
-namespace {
+namespace
+{
 
 // Reference positions of left eye, right eye, nose tip, mouth left, mouth right in 112x112.
-const float kRef[5][2] = {{38.2946f, 51.6963f},
-                          {73.5318f, 51.5014f},
-                          {56.0252f, 71.7366f},
-                          {41.5493f, 92.3655f},
-                          {70.7299f, 92.2041f}};
+const float kRef[5][2] = {
+    {38.2946f, 51.6963f}, {73.5318f, 51.5014f}, {56.0252f, 71.7366f}, {41.5493f, 92.3655f}, {70.7299f, 92.2041f}};
 
 // Least-squares similarity (rotation, uniform scale, translation) mapping src onto kRef:
 // [u v]' = [a -b; b a] [x y]' + t. Returns false for degenerate (coincident) points.
-bool similarity(const av_point *src, double m[2][3]) {
+bool similarity(const av_point *src, double m[2][3])
+{
     double mx = 0, my = 0, mu = 0, mv = 0;
     for (int i = 0; i < 5; i++) {
         mx += src[i].x;
@@ -37,8 +36,7 @@ bool similarity(const av_point *src, double m[2][3]) {
         num_a += x * u + y * v;
         num_b += x * v - y * u;
     }
-    if (!(sxx > 1e-6) || !std::isfinite(sxx))
-        return false;
+    if (!(sxx > 1e-6) || !std::isfinite(sxx)) return false;
     const double a = num_a / sxx, b = num_b / sxx;
     m[0][0] = a;
     m[0][1] = -b;
@@ -49,22 +47,20 @@ bool similarity(const av_point *src, double m[2][3]) {
     return true;
 }
 
-}  // namespace
+} // namespace
 
-extern "C" av_status av_align(const av_image *img, const av_face *face, av_crop *out, av_err *err) {
-    AV_TRY {
-        if (!img || !face || !out)
-            return avi::fail(err, AV_E_ARG, "av_align: image, face and out are required");
-        if (!face->has_landmarks)
-            return avi::fail(err, AV_E_ARG, "av_align: face has no landmarks");
+extern "C" av_status av_align(const av_image *img, const av_face *face, av_crop *out, av_err *err)
+{
+    AV_TRY
+    {
+        if (!img || !face || !out) return avi::fail(err, AV_E_ARG, "av_align: image, face and out are required");
+        if (!face->has_landmarks) return avi::fail(err, AV_E_ARG, "av_align: face has no landmarks");
         double m[2][3];
-        if (!similarity(face->pts5, m))
-            return avi::fail(err, AV_E_ARG, "av_align: landmarks are degenerate");
+        if (!similarity(face->pts5, m)) return avi::fail(err, AV_E_ARG, "av_align: landmarks are degenerate");
         const cv::Mat M(2, 3, CV_64F, m);
         cv::Mat dst(AV_CROP_SIZE, AV_CROP_SIZE, CV_8UC3, out->bgr);
-        cv::warpAffine(img->bgr, dst, M, dst.size(), cv::INTER_LINEAR, cv::BORDER_CONSTANT,
-                       cv::Scalar::all(0));
-        CV_Assert(dst.data == out->bgr);  // written in place, no reallocation
+        cv::warpAffine(img->bgr, dst, M, dst.size(), cv::INTER_LINEAR, cv::BORDER_CONSTANT, cv::Scalar::all(0));
+        CV_Assert(dst.data == out->bgr); // written in place, no reallocation
         return avi::ok(err);
     }
     AV_CATCH(err, "av_align")

@@ -14,21 +14,22 @@
 enum av_model_id { AVM_DETECT = 0, AVM_LANDMARK, AVM_FEATURE, AVM_LIVENESS, AVM__COUNT };
 
 struct av_models {
-    std::vector<char> bytes[AVM__COUNT];  // ONNX files, read once, shared by all pipelines
+    std::vector<char> bytes[AVM__COUNT]; // ONNX files, read once, shared by all pipelines
 };
 
 struct av_pipeline {
-    cv::dnn::Net net[AVM__COUNT];         // private to one thread at a time
-    cv::Mat canvas;                       // 240x320 BGR detector input canvas
-    cv::Mat blob;                         // reused input blob
-    std::vector<cv::Mat> outs;            // reused output list
+    cv::dnn::Net net[AVM__COUNT]; // private to one thread at a time
+    cv::Mat canvas;               // 240x320 BGR detector input canvas
+    cv::Mat blob;                 // reused input blob
+    std::vector<cv::Mat> outs;    // reused output list
 };
 
 struct av_image {
-    cv::Mat bgr;                          // CV_8UC3; owns pixels unless wrapped
+    cv::Mat bgr; // CV_8UC3; owns pixels unless wrapped
 };
 
-namespace avi {
+namespace avi
+{
 
 // Detector / model constants from DESIGN.md section 3.
 constexpr int kDetW = 320, kDetH = 240;
@@ -42,8 +43,7 @@ constexpr int kEmbedBatch = 2;
 const char *model_file(int id);
 
 // Record an error into err (may be NULL) and return code. printf-style message.
-av_status fail(av_err *err, av_status code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+av_status fail(av_err *err, av_status code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 // Translate the exception being handled (call only inside catch) into a status.
 av_status from_exception(av_err *err, const char *where) noexcept;
 // Reset err to AV_OK / "" (called on success paths by the API entry points).
@@ -59,7 +59,7 @@ void bgr_to_planar(const cv::Mat &bgr, float *dst, float mean, float scale, bool
 // Faces sorted largest-area first.
 void sort_faces_by_area(std::vector<av_face> &faces);
 
-}  // namespace avi
+} // namespace avi
 
 // Every extern "C" entry point wraps its body: AV_TRY { ... } AV_CATCH(err, "av_x").
 #define AV_TRY try

@@ -7,9 +7,11 @@
 #include <algorithm>
 #include <cmath>
 
-namespace {
+namespace
+{
 
-cv::Rect context_box(const av_box &b, int w, int h) {
+cv::Rect context_box(const av_box &b, int w, int h)
+{
     const float bw = b.x2 - b.x1, bh = b.y2 - b.y1;
     // Shrink the factor only when the scaled box cannot fit at all (as the reference does).
     const float scale = std::min({avi::kLiveScale, (float)(h - 1) / bh, (float)(w - 1) / bw});
@@ -37,20 +39,23 @@ cv::Rect context_box(const av_box &b, int w, int h) {
     return cv::Rect(ix1, iy1, ix2 - ix1 + 1, iy2 - iy1 + 1);
 }
 
-}  // namespace
+} // namespace
 
-extern "C" av_status av_liveness(av_pipeline *p, const av_image *img, const av_face *faces,
-                                 size_t n, float *p_real, av_err *err) {
-    AV_TRY {
+extern "C" av_status av_liveness(av_pipeline *p, const av_image *img, const av_face *faces, size_t n, float *p_real,
+                                 av_err *err)
+{
+    AV_TRY
+    {
         if (!p || !img || (n && (!faces || !p_real)))
-            return avi::fail(err, AV_E_ARG, "av_liveness: pipeline, image, faces and p_real are "
-                                            "required");
+            return avi::fail(err, AV_E_ARG,
+                             "av_liveness: pipeline, image, faces and p_real are "
+                             "required");
         const cv::Mat &m = img->bgr;
         const int S = avi::kLiveSize;
         cv::Mat small(S, S, CV_8UC3);
         const int shape[4] = {1, 3, S, S};
         cv::dnn::Net &net = p->net[AVM_LIVENESS];
-        for (size_t i = 0; i < n; i++) {  // the net's graph is fixed to batch 1
+        for (size_t i = 0; i < n; i++) { // the net's graph is fixed to batch 1
             const av_box &b = faces[i].box;
             if (!(b.x2 - b.x1 >= 1.f && b.y2 - b.y1 >= 1.f) || m.cols < 2 || m.rows < 2)
                 return avi::fail(err, AV_E_ARG, "av_liveness: face %zu has an empty box", i);

@@ -90,8 +90,8 @@ av_status photo_embed(av_pipeline *p, const av_image *img, const av_face *faces,
     return st;
 }
 
-av_status photo_template(av_pipeline *p, const av_image *img, const struct photo_search *s,
-                         float emb[AV_EMBED_DIM], av_face *face_out, av_err *err)
+av_status photo_template(av_pipeline *p, const av_image *img, const struct photo_search *s, float emb[AV_EMBED_DIM],
+                         av_face *face_out, av_err *err)
 {
     av_face faces[PHOTO_MAX_FACES];
     size_t n;
@@ -112,8 +112,7 @@ av_status photo_template(av_pipeline *p, const av_image *img, const struct photo
     return AV_OK;
 }
 
-av_status av_face_template(av_pipeline *p, const av_image *img, float emb[AV_EMBED_DIM], av_face *face_out,
-                           av_err *err)
+av_status av_face_template(av_pipeline *p, const av_image *img, float emb[AV_EMBED_DIM], av_face *face_out, av_err *err)
 {
     if (!p || !img || !emb) {
         if (err) {

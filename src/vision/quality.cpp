@@ -7,13 +7,14 @@
 #include <algorithm>
 #include <cmath>
 
-extern "C" av_status av_quality_assess(const av_image *img, const av_face *face,
-                                       const av_crop *crop, av_quality *q, av_err *err) {
-    AV_TRY {
+extern "C" av_status av_quality_assess(const av_image *img, const av_face *face, const av_crop *crop, av_quality *q,
+                                       av_err *err)
+{
+    AV_TRY
+    {
         if (!img || !face || !crop || !q)
             return avi::fail(err, AV_E_ARG, "av_quality_assess: all arguments are required");
-        if (!face->has_landmarks)
-            return avi::fail(err, AV_E_ARG, "av_quality_assess: face has no landmarks");
+        if (!face->has_landmarks) return avi::fail(err, AV_E_ARG, "av_quality_assess: face has no landmarks");
         q->size_px = face->box.y2 - face->box.y1;
         q->liveness = -1.f;
 
@@ -36,10 +37,8 @@ extern "C" av_status av_quality_assess(const av_image *img, const av_face *face,
             const float ux = ex / el, uy = ey / el;
             const float dl = (nose.x - face->lm68[0].x) * ux + (nose.y - face->lm68[0].y) * uy;
             const float dr = (face->lm68[16].x - nose.x) * ux + (face->lm68[16].y - nose.y) * uy;
-            if (dl + dr > 1e-3f)
-                yaw = (dl - dr) / (dl + dr);
-            else
-                yaw = dl > dr ? 1.f : -1.f;
+            if (dl + dr > 1e-3f) yaw = (dl - dr) / (dl + dr);
+            else yaw = dl > dr ? 1.f : -1.f;
         }
         q->yaw = std::clamp(yaw, -1.f, 1.f);
         q->frontalness = 1.f - std::fabs(q->yaw);

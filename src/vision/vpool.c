@@ -11,9 +11,9 @@
 
 struct vpool {
     pthread_mutex_t lock;
-    pthread_cond_t freed;   /* signalled when a pipeline comes back */
-    av_pipeline **all;      /* every pipeline, for freeing */
-    av_pipeline **idle;     /* stack of free pipelines */
+    pthread_cond_t freed; /* signalled when a pipeline comes back */
+    av_pipeline **all;    /* every pipeline, for freeing */
+    av_pipeline **idle;   /* stack of free pipelines */
     int n, nidle;
 };
 

@@ -56,8 +56,8 @@ START_TEST(table_limit_and_window)
     ck_assert(http_rl_locked(rl, SA(a), t + 2, &ra));
     ck_assert_int_eq(ra, 10);
     ck_assert(http_rl_locked(rl, SA(a), t + 11.5, &ra));
-    ck_assert_int_eq(ra, 1); /* rounded up */
-    ck_assert(!http_rl_locked(rl, SA(b), t + 3, &ra)); /* another address is unaffected */
+    ck_assert_int_eq(ra, 1);                            /* rounded up */
+    ck_assert(!http_rl_locked(rl, SA(b), t + 3, &ra));  /* another address is unaffected */
     ck_assert(!http_rl_locked(rl, SA(a), t + 12, &ra)); /* lifted after the window */
     /* and counting starts afresh: two more failures do not lock it again */
     ck_assert(!http_rl_fail(rl, SA(a), t + 12));
@@ -137,10 +137,7 @@ END_TEST
 
 static char conninfo[1024];
 
-static void pg_setup(void)
-{
-    ck_assert_int_eq(ts_db_new(conninfo, sizeof conninfo), 0);
-}
+static void pg_setup(void) { ck_assert_int_eq(ts_db_new(conninfo, sizeof conninfo), 0); }
 
 static void pg_teardown(void) { ts_db_drop(conninfo); }
 
@@ -207,7 +204,8 @@ START_TEST(auth_failures_lock_out_an_address)
     ck_assert_int_eq(ts_psql(conninfo,
                              "SELECT count(*) || ' ' || min(target_id) || ' ' || min(outcome) FROM audit_log "
                              "WHERE action = 'auth.lockout' AND target_type = 'address'",
-                             out, sizeof out), 0);
+                             out, sizeof out),
+                     0);
     ck_assert_str_eq(out, "1 127.0.0.1 too_many_auth_failures");
 
     /* after the window the address is served again */
@@ -245,7 +243,8 @@ START_TEST(auth_failures_lock_out_a_token_across_addresses)
     char q[256];
     snprintf(q, sizeof q,
              "SELECT count(*) || ' ' || count(target_id) || ' ' || min(outcome) FROM audit_log "
-             "WHERE action = 'auth.lockout' AND target_type = 'token' AND id > %lld", before);
+             "WHERE action = 'auth.lockout' AND target_type = 'token' AND id > %lld",
+             before);
     ck_assert_int_eq(ts_psql(conninfo, q, out, sizeof out), 0);
     ck_assert_str_eq(out, "1 0 too_many_auth_failures");
     /* after the window the token is looked up again (and is still unknown: 401) */

@@ -54,8 +54,8 @@ static void punch(const char *person, const char *kind, const char *local)
 }
 
 /* kind punches at time t (local) on each day of [from, to], except the listed days; plus_day: next day */
-static void series(const char *person, const char *kind, const char *from, const char *to, const char *t,
-                   int plus_day, const char *except)
+static void series(const char *person, const char *kind, const char *from, const char *to, const char *t, int plus_day,
+                   const char *except)
 {
     char s[1024];
     snprintf(s, sizeof s,
@@ -70,21 +70,31 @@ static void fx_start(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     ck_assert_int_eq(ts_db_new(conninfo, sizeof conninfo), 0);
-    ck_assert_int_eq(ts_daemon_start(&D, conninfo, "timezone = Europe/Berlin\nday_cutoff = 04:00\nreport_max_days = 62\n"), 0);
-    ts_sql(conninfo, "INSERT INTO people (id, employee_no, name, department) VALUES"
-        " ('" A_ID "', 'E-A', '" A_NAME "', 'ICU'), ('" B_ID "', 'E-B', '" B_NAME "', 'ICU'),"
-        " ('" C_ID "', 'E-C', 'Evening, Eve', 'ER'), ('" D_ID "', 'E-D', 'Lab Person', 'Lab')");
-    post_ok("/api/v1/shifts", "{\"name\":\"Day\",\"start\":\"08:00\",\"end\":\"16:00\",\"grace_late_min\":5,"
-                              "\"grace_early_min\":5,\"break_min\":30}", 201, day_id);
-    post_ok("/api/v1/shifts", "{\"name\":\"Night\",\"start\":\"20:00\",\"end\":\"05:00\",\"grace_late_min\":5,"
-                              "\"grace_early_min\":5,\"break_min\":30}", 201, night_id);
-    post_ok("/api/v1/shifts", "{\"name\":\"Evening\",\"start\":\"14:00\",\"end\":\"22:00\",\"grace_late_min\":10,"
-                              "\"grace_early_min\":10}", 201, eve_id);
+    ck_assert_int_eq(
+        ts_daemon_start(&D, conninfo, "timezone = Europe/Berlin\nday_cutoff = 04:00\nreport_max_days = 62\n"), 0);
+    ts_sql(conninfo,
+           "INSERT INTO people (id, employee_no, name, department) VALUES"
+           " ('" A_ID "', 'E-A', '" A_NAME "', 'ICU'), ('" B_ID "', 'E-B', '" B_NAME "', 'ICU'),"
+           " ('" C_ID "', 'E-C', 'Evening, Eve', 'ER'), ('" D_ID "', 'E-D', 'Lab Person', 'Lab')");
+    post_ok("/api/v1/shifts",
+            "{\"name\":\"Day\",\"start\":\"08:00\",\"end\":\"16:00\",\"grace_late_min\":5,"
+            "\"grace_early_min\":5,\"break_min\":30}",
+            201, day_id);
+    post_ok("/api/v1/shifts",
+            "{\"name\":\"Night\",\"start\":\"20:00\",\"end\":\"05:00\",\"grace_late_min\":5,"
+            "\"grace_early_min\":5,\"break_min\":30}",
+            201, night_id);
+    post_ok("/api/v1/shifts",
+            "{\"name\":\"Evening\",\"start\":\"14:00\",\"end\":\"22:00\",\"grace_late_min\":10,"
+            "\"grace_early_min\":10}",
+            201, eve_id);
     char b[512];
     snprintf(b, sizeof b, "{\"shift_id\":\"%s\",\"department\":\"ICU\",\"valid_from\":\"2026-02-01\"}", day_id);
     post_ok("/api/v1/schedules", b, 201, NULL);
-    snprintf(b, sizeof b, "{\"shift_id\":\"%s\",\"person_id\":\"" B_ID "\",\"valid_from\":\"2026-02-01\","
-                          "\"valid_to\":\"2026-12-31\"}", night_id);
+    snprintf(b, sizeof b,
+             "{\"shift_id\":\"%s\",\"person_id\":\"" B_ID "\",\"valid_from\":\"2026-02-01\","
+             "\"valid_to\":\"2026-12-31\"}",
+             night_id);
     post_ok("/api/v1/schedules", b, 201, NULL);
     snprintf(b, sizeof b, "{\"shift_id\":\"%s\",\"department\":\"ER\",\"valid_from\":\"2026-01-01\",\"valid_to\":null}",
              eve_id);
@@ -107,8 +117,10 @@ static void fx_start(void)
     punch(C_ID, "out", "2026-03-21 21:52");
     punch(C_ID, "in", "2026-03-23 14:30");
     punch(C_ID, "out", "2026-03-23 21:30");
-    ts_sql(conninfo, "INSERT INTO events (id, person_id, kind, ts, source, voided_at) VALUES (gen_random_uuid(), '" C_ID "', 'out',"
-        " timestamp '2026-03-22 18:00' AT TIME ZONE 'Europe/Berlin', 'camera', now())");
+    ts_sql(conninfo,
+           "INSERT INTO events (id, person_id, kind, ts, source, voided_at) VALUES (gen_random_uuid(), '" C_ID
+           "', 'out',"
+           " timestamp '2026-03-22 18:00' AT TIME ZONE 'Europe/Berlin', 'camera', now())");
     /* D: no schedule, works 10:00-12:00 on the 7th */
     punch(D_ID, "in", "2026-03-07 10:00");
     punch(D_ID, "out", "2026-03-07 12:00");
@@ -131,7 +143,8 @@ static json_t *find_row(json_t *items, const char *person, const char *date)
 {
     size_t i;
     json_t *r;
-    json_array_foreach(items, i, r) {
+    json_array_foreach(items, i, r)
+    {
         if (strcmp(ts_jstr(r, "person_id"), person) == 0 && strcmp(ts_jstr(r, "date"), date) == 0) return r;
     }
     ck_abort_msg("no row for %s on %s", person, date);
@@ -166,8 +179,10 @@ static void expect_row(json_t *items, const char *person, const char *date, cons
     ck_assert_msg(ts_jint(r, "worked_minutes") == worked, "%s %s worked %lld, expected %lld", person, date,
                   ts_jint(r, "worked_minutes"), worked);
     ck_assert_msg(ts_jint(r, "late_minutes") == late, "%s %s late %lld", person, date, ts_jint(r, "late_minutes"));
-    ck_assert_msg(ts_jint(r, "early_leave_minutes") == early, "%s %s early %lld", person, date, ts_jint(r, "early_leave_minutes"));
-    ck_assert_msg(ts_jint(r, "overtime_minutes") == over, "%s %s overtime %lld", person, date, ts_jint(r, "overtime_minutes"));
+    ck_assert_msg(ts_jint(r, "early_leave_minutes") == early, "%s %s early %lld", person, date,
+                  ts_jint(r, "early_leave_minutes"));
+    ck_assert_msg(ts_jint(r, "overtime_minutes") == over, "%s %s overtime %lld", person, date,
+                  ts_jint(r, "overtime_minutes"));
     ck_assert_msg(strcmp(ts_jstr(r, "status"), status) == 0, "%s %s status %s, expected %s", person, date,
                   ts_jstr(r, "status"), status);
 }
@@ -254,11 +269,15 @@ START_TEST(month_report)
 
     /* every read is audited */
     char out[64];
-    ck_assert_int_eq(ts_psql(conninfo, "SELECT count(*) FROM audit_log WHERE action = 'attendance.read' AND outcome = 'ok'",
-                             out, sizeof out), 0);
+    ck_assert_int_eq(ts_psql(conninfo,
+                             "SELECT count(*) FROM audit_log WHERE action = 'attendance.read' AND outcome = 'ok'", out,
+                             sizeof out),
+                     0);
     ck_assert_int_ge(atoi(out), 3);
-    ck_assert_int_eq(ts_psql(conninfo, "SELECT count(*) FROM audit_log WHERE action = 'attendance.read' AND target_id = '" B_ID "'",
-                             out, sizeof out), 0);
+    ck_assert_int_eq(
+        ts_psql(conninfo, "SELECT count(*) FROM audit_log WHERE action = 'attendance.read' AND target_id = '" B_ID "'",
+                out, sizeof out),
+        0);
     ck_assert_int_eq(atoi(out), 1);
 }
 END_TEST
@@ -388,7 +407,8 @@ START_TEST(csv_round_trip)
 {
     struct ts_resp r;
     ck_assert_int_eq(ts_http("GET", url("/api/v1/attendance?from=2026-03-01&to=2026-03-31&department=ICU&format=csv"),
-                             D.hr_token, NULL, 0, NULL, &r), 0);
+                             D.hr_token, NULL, 0, NULL, &r),
+                     0);
     check_csv(&r, 62);
     ts_resp_free(&r);
     get_accept(url("/api/v1/attendance?from=2026-03-01&to=2026-03-31&department=ICU"), "text/csv", &r);
@@ -411,11 +431,10 @@ START_TEST(bad_parameters)
     bad("from=2026-02-30&to=2026-03-01", 400, "bad_parameter", "from");
     bad("from=2026-03-02&to=2026-03-01", 422, "invalid_field", "to");
     bad("from=2026-01-01&to=2026-03-04", 422, "invalid_field", "to"); /* 63 days */
-    bad("from=2026-03-01&to=2026-03-01&department=Nowhere", 422, "invalid_field",
-                   "department");
+    bad("from=2026-03-01&to=2026-03-01&department=Nowhere", 422, "invalid_field", "department");
     bad("from=2026-03-01&to=2026-03-01&person_id=x", 400, "bad_parameter", "person_id");
-    bad("from=2026-03-01&to=2026-03-01&person_id=e0000000-0000-4000-8000-00000000000e", 422,
-                   "invalid_field", "person_id");
+    bad("from=2026-03-01&to=2026-03-01&person_id=e0000000-0000-4000-8000-00000000000e", 422, "invalid_field",
+        "person_id");
     bad("from=2026-03-01&to=2026-03-01&dept=ICU", 400, "bad_parameter", "dept");
     bad("from=2026-03-01&to=2026-03-01&format=xml", 400, "bad_parameter", "format");
     json_t *j = report("from=2026-01-01&to=2026-03-03", &st); /* exactly 62 days */
@@ -444,17 +463,22 @@ START_TEST(shift_and_schedule_api)
     ck_assert_int_eq(named, 3);
     json_decref(l);
     /* duplicates and bad input */
-    json_t *j = ts_call("POST", url("/api/v1/shifts"), D.admin_token, "{\"name\":\"Day\",\"start\":\"07:00\",\"end\":\"15:00\"}", &st);
+    json_t *j = ts_call("POST", url("/api/v1/shifts"), D.admin_token,
+                        "{\"name\":\"Day\",\"start\":\"07:00\",\"end\":\"15:00\"}", &st);
     ts_expect_problem(j, st, 409, "conflict", "name");
-    j = ts_call("POST", url("/api/v1/shifts"), D.admin_token, "{\"name\":\"X\",\"start\":\"24:00\",\"end\":\"15:00\"}", &st);
+    j = ts_call("POST", url("/api/v1/shifts"), D.admin_token, "{\"name\":\"X\",\"start\":\"24:00\",\"end\":\"15:00\"}",
+                &st);
     ts_expect_problem(j, st, 422, "invalid_field", "start");
-    j = ts_call("POST", url("/api/v1/shifts"), D.admin_token, "{\"name\":\"X\",\"start\":\"07:00\",\"end\":\"7:5 \"}", &st);
+    j = ts_call("POST", url("/api/v1/shifts"), D.admin_token, "{\"name\":\"X\",\"start\":\"07:00\",\"end\":\"7:5 \"}",
+                &st);
     ts_expect_problem(j, st, 422, "invalid_field", "end");
-    j = ts_call("POST", url("/api/v1/shifts"), D.admin_token, "{\"name\":\"X\",\"start\":\"07:00\",\"end\":\"15:00\",\"break_min\":-1}", &st);
+    j = ts_call("POST", url("/api/v1/shifts"), D.admin_token,
+                "{\"name\":\"X\",\"start\":\"07:00\",\"end\":\"15:00\",\"break_min\":-1}", &st);
     ts_expect_problem(j, st, 422, "invalid_field", "break_min");
     j = ts_call("POST", url("/api/v1/shifts"), D.admin_token, "{\"start\":\"07:00\",\"end\":\"15:00\"}", &st);
     ts_expect_problem(j, st, 422, "invalid_field", "name");
-    j = ts_call("POST", url("/api/v1/shifts"), D.hr_token, "{\"name\":\"X\",\"start\":\"07:00\",\"end\":\"15:00\"}", &st);
+    j = ts_call("POST", url("/api/v1/shifts"), D.hr_token, "{\"name\":\"X\",\"start\":\"07:00\",\"end\":\"15:00\"}",
+                &st);
     ck_assert_int_eq(st, 403);
     json_decref(j);
     /* create, read (hr), patch, delete */
@@ -481,25 +505,40 @@ START_TEST(shift_and_schedule_api)
     snprintf(b, sizeof b, "{\"shift_id\":\"%s\",\"valid_from\":\"2026-05-01\"}", id);
     j = ts_call("POST", url("/api/v1/schedules"), D.admin_token, b, &st);
     ts_expect_problem(j, st, 422, "invalid_field", "department");
-    snprintf(b, sizeof b, "{\"shift_id\":\"%s\",\"department\":\"ICU\",\"person_id\":\"" A_ID "\",\"valid_from\":\"2026-05-01\"}", id);
+    snprintf(b, sizeof b,
+             "{\"shift_id\":\"%s\",\"department\":\"ICU\",\"person_id\":\"" A_ID "\",\"valid_from\":\"2026-05-01\"}",
+             id);
     j = ts_call("POST", url("/api/v1/schedules"), D.admin_token, b, &st);
     ts_expect_problem(j, st, 422, "invalid_field", "person_id");
-    snprintf(b, sizeof b, "{\"shift_id\":\"%s\",\"person_id\":\"" A_ID "\",\"valid_from\":\"2026-05-10\",\"valid_to\":\"2026-05-01\"}", id);
+    snprintf(b, sizeof b,
+             "{\"shift_id\":\"%s\",\"person_id\":\"" A_ID
+             "\",\"valid_from\":\"2026-05-10\",\"valid_to\":\"2026-05-01\"}",
+             id);
     j = ts_call("POST", url("/api/v1/schedules"), D.admin_token, b, &st);
     ts_expect_problem(j, st, 422, "invalid_field", "valid_to");
     snprintf(b, sizeof b, "{\"shift_id\":\"%s\",\"person_id\":\"" A_ID "\",\"valid_from\":\"2026-02-30\"}", id);
     j = ts_call("POST", url("/api/v1/schedules"), D.admin_token, b, &st);
     ts_expect_problem(j, st, 422, "invalid_field", "valid_from");
     j = ts_call("POST", url("/api/v1/schedules"), D.admin_token,
-             "{\"shift_id\":\"f0000000-0000-4000-8000-00000000000f\",\"person_id\":\"" A_ID "\",\"valid_from\":\"2026-05-01\"}", &st);
+                "{\"shift_id\":\"f0000000-0000-4000-8000-00000000000f\",\"person_id\":\"" A_ID
+                "\",\"valid_from\":\"2026-05-01\"}",
+                &st);
     ts_expect_problem(j, st, 422, "invalid_field", "shift_id");
-    snprintf(b, sizeof b, "{\"shift_id\":\"%s\",\"person_id\":\"e0000000-0000-4000-8000-00000000000e\",\"valid_from\":\"2026-05-01\"}", id);
+    snprintf(
+        b, sizeof b,
+        "{\"shift_id\":\"%s\",\"person_id\":\"e0000000-0000-4000-8000-00000000000e\",\"valid_from\":\"2026-05-01\"}",
+        id);
     j = ts_call("POST", url("/api/v1/schedules"), D.admin_token, b, &st);
     ts_expect_problem(j, st, 422, "invalid_field", "person_id");
-    snprintf(b, sizeof b, "{\"shift_id\":\"%s\",\"department\":\"ER\",\"valid_from\":\"2026-06-01\",\"valid_to\":\"2026-06-30\"}", id);
+    snprintf(b, sizeof b,
+             "{\"shift_id\":\"%s\",\"department\":\"ER\",\"valid_from\":\"2026-06-01\",\"valid_to\":\"2026-06-30\"}",
+             id);
     j = ts_call("POST", url("/api/v1/schedules"), D.admin_token, b, &st);
     ts_expect_problem(j, st, 409, "conflict", NULL); /* ER's evening schedule is open-ended */
-    snprintf(b, sizeof b, "{\"shift_id\":\"%s\",\"person_id\":\"" A_ID "\",\"valid_from\":\"2027-01-01\",\"valid_to\":\"2027-01-31\"}", id);
+    snprintf(b, sizeof b,
+             "{\"shift_id\":\"%s\",\"person_id\":\"" A_ID
+             "\",\"valid_from\":\"2027-01-01\",\"valid_to\":\"2027-01-31\"}",
+             id);
     post_ok("/api/v1/schedules", b, 201, sid);
     j = ts_call("GET", url("/api/v1/schedules?person_id=" A_ID), D.hr_token, NULL, &st);
     ck_assert_int_eq(st, 200);
@@ -509,7 +548,8 @@ START_TEST(shift_and_schedule_api)
     ck_assert_int_eq(st, 200);
     ck_assert(json_is_null(json_object_get(j, "valid_to")));
     json_decref(j);
-    j = ts_call("PATCH", url("/api/v1/schedules/%s", sid), D.admin_token, "{\"valid_from\":\"2028-01-01\",\"valid_to\":\"2027-01-01\"}", &st);
+    j = ts_call("PATCH", url("/api/v1/schedules/%s", sid), D.admin_token,
+                "{\"valid_from\":\"2028-01-01\",\"valid_to\":\"2027-01-01\"}", &st);
     ts_expect_problem(j, st, 422, "invalid_field", "valid_to");
     /* a shift in use cannot go */
     j = ts_call("DELETE", url("/api/v1/shifts/%s", id), D.admin_token, NULL, &st);
@@ -523,8 +563,10 @@ START_TEST(shift_and_schedule_api)
     j = ts_call("GET", url("/api/v1/shifts/%s", id), D.hr_token, NULL, &st);
     ts_expect_problem(j, st, 404, "not_found", NULL);
     char out[64];
-    ck_assert_int_eq(ts_psql(conninfo, "SELECT count(*) FROM audit_log WHERE action LIKE 'shift.%' OR action LIKE 'schedule.%'",
-                             out, sizeof out), 0);
+    ck_assert_int_eq(ts_psql(conninfo,
+                             "SELECT count(*) FROM audit_log WHERE action LIKE 'shift.%' OR action LIKE 'schedule.%'",
+                             out, sizeof out),
+                     0);
     ck_assert_int_ge(atoi(out), 3 + 3 + 2 + 2 + 2);
 }
 END_TEST
@@ -535,8 +577,9 @@ START_TEST(manual_correction_recomputes)
     long st;
     const char *q = "from=2026-03-13&to=2026-03-13&person_id=" A_ID;
     json_t *j = ts_call("POST", url("/api/v1/punches"), D.hr_token,
-                     "{\"person_id\":\"" A_ID "\",\"kind\":\"out\",\"ts\":\"2026-03-13T16:00:00+01:00\","
-                     "\"reason\":\"forgot to clock out\"}", &st);
+                        "{\"person_id\":\"" A_ID "\",\"kind\":\"out\",\"ts\":\"2026-03-13T16:00:00+01:00\","
+                        "\"reason\":\"forgot to clock out\"}",
+                        &st);
     char *txt = j ? json_dumps(j, JSON_COMPACT) : strdup("");
     ck_assert_msg(st == 201, "manual punch: %ld %s", st, txt);
     free(txt);
@@ -588,10 +631,13 @@ START_TEST(write_without_audit_row_rolls_back)
     post_ok("/api/v1/shifts", "{\"name\":\"Spare\",\"start\":\"10:00\",\"end\":\"18:00\"}", 201, spare);
     snprintf(b, sizeof b, "{\"shift_id\":\"%s\",\"person_id\":\"%s\",\"valid_from\":\"2027-01-01\"}", sid, D_ID);
     post_ok("/api/v1/schedules", b, 201, scid);
-    ts_sql(conninfo, "CREATE FUNCTION test_refuse_audit() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN "
-        "IF NEW.action ~ '^(shift|schedule)[.]' THEN RAISE EXCEPTION 'audit row refused by the test'; END IF; "
-        "RETURN NEW; END$$");
-    ts_sql(conninfo, "CREATE TRIGGER test_refuse_audit BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION test_refuse_audit()");
+    ts_sql(conninfo,
+           "CREATE FUNCTION test_refuse_audit() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN "
+           "IF NEW.action ~ '^(shift|schedule)[.]' THEN RAISE EXCEPTION 'audit row refused by the test'; END IF; "
+           "RETURN NEW; END$$");
+    ts_sql(conninfo,
+           "CREATE TRIGGER test_refuse_audit BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION "
+           "test_refuse_audit()");
     long long audits = count("SELECT count(*) FROM audit_log WHERE action ~ '^(shift|schedule)[.]'");
 
     expect_refused("POST", "/api/v1/shifts", "{\"name\":\"Unaudited\",\"start\":\"09:00\",\"end\":\"17:00\"}");
@@ -606,13 +652,14 @@ START_TEST(write_without_audit_row_rolls_back)
     ck_assert_int_eq(count(q), 1);
 
     char body[256];
-    snprintf(body, sizeof body, "{\"shift_id\":\"%s\",\"department\":\"Unaudited\",\"valid_from\":\"2027-01-01\"}", sid);
+    snprintf(body, sizeof body, "{\"shift_id\":\"%s\",\"department\":\"Unaudited\",\"valid_from\":\"2027-01-01\"}",
+             sid);
     expect_refused("POST", "/api/v1/schedules", body);
     ck_assert_int_eq(count("SELECT count(*) FROM schedules WHERE department = 'Unaudited'"), 0);
     snprintf(b, sizeof b, "/api/v1/schedules/%s", scid);
     expect_refused("PATCH", b, "{\"valid_from\":\"2027-02-01\",\"valid_to\":\"2027-12-31\"}");
-    snprintf(q, sizeof q, "SELECT count(*) FROM schedules WHERE id = '%s' AND valid_from = '2027-01-01' AND valid_to IS NULL",
-             scid);
+    snprintf(q, sizeof q,
+             "SELECT count(*) FROM schedules WHERE id = '%s' AND valid_from = '2027-01-01' AND valid_to IS NULL", scid);
     ck_assert_int_eq(count(q), 1);
     expect_refused("DELETE", b, NULL);
     snprintf(q, sizeof q, "SELECT count(*) FROM schedules WHERE id = '%s'", scid);

@@ -21,8 +21,6 @@
 #include "support_api.h"
 #include "support_rtsp.h"
 
-
-
 /* ---- camera_mgr --------------------------------------------------------------------------------- */
 
 #define ID_A "11111111-1111-4111-8111-111111111111"
@@ -245,8 +243,7 @@ static struct ts_resp call(const struct ts_daemon *d, const char *method, const 
     char u[512];
     snprintf(u, sizeof u, "%s%s", d->url, path);
     struct ts_resp r;
-    ck_assert_int_eq(ts_http(method, u, token, body, body ? strlen(body) : 0, body ? "application/json" : NULL, &r),
-                     0);
+    ck_assert_int_eq(ts_http(method, u, token, body, body ? strlen(body) : 0, body ? "application/json" : NULL, &r), 0);
     return r;
 }
 
@@ -391,12 +388,11 @@ START_TEST(api_auth_each_route)
         ts_resp_free(&r);
         r = call(&D, routes[i].method, routes[i].path, "att_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
                  routes[i].body);
-        ck_assert_msg(r.status == 401, "%s %s with an unknown token: %ld", routes[i].method, routes[i].path,
-                      r.status);
+        ck_assert_msg(r.status == 401, "%s %s with an unknown token: %ld", routes[i].method, routes[i].path, r.status);
         ts_resp_free(&r);
         r = call(&D, routes[i].method, routes[i].path, D.hr_token, routes[i].body);
-        ck_assert_msg(r.status == routes[i].hr_status, "%s %s as hr: %ld, want %ld", routes[i].method,
-                      routes[i].path, r.status, routes[i].hr_status);
+        ck_assert_msg(r.status == routes[i].hr_status, "%s %s as hr: %ld, want %ld", routes[i].method, routes[i].path,
+                      r.status, routes[i].hr_status);
         ts_resp_free(&r);
     }
     ck_assert(listed(id)); /* hr's attempts changed nothing */
@@ -412,10 +408,10 @@ START_TEST(api_bad_definitions)
     ck_assert(g_up);
     const char *P = "/api/v1/cameras";
     char b[1024];
-#define BAD(field, ...)                                                                                              \
-    do {                                                                                                             \
-        snprintf(b, sizeof b, __VA_ARGS__);                                                                          \
-        expect_problem("POST", P, b, 422, field);                                                                    \
+#define BAD(field, ...)                           \
+    do {                                          \
+        snprintf(b, sizeof b, __VA_ARGS__);       \
+        expect_problem("POST", P, b, 422, field); \
     } while (0)
     BAD("url", "{\"name\":\"bad-1\",\"url\":\"http://127.0.0.1/stream\"}");
     BAD("url", "{\"name\":\"bad-2\",\"url\":\"videos/clip.mp4\"}");
@@ -429,8 +425,7 @@ START_TEST(api_bad_definitions)
     BAD("roi", "{\"name\":\"bad-10\",\"url\":\"%s\",\"roi\":{\"x\":0,\"y\":0,\"w\":0,\"h\":10}}", g_clip_url);
     BAD("roi", "{\"name\":\"bad-11\",\"url\":\"%s\",\"roi\":{\"x\":-1,\"y\":0,\"w\":10,\"h\":10}}", g_clip_url);
     BAD("roi", "{\"name\":\"bad-12\",\"url\":\"%s\",\"roi\":{\"x\":0,\"y\":0,\"w\":10}}", g_clip_url);
-    BAD("roi", "{\"name\":\"bad-13\",\"url\":\"%s\",\"roi\":{\"x\":0,\"y\":0,\"w\":10,\"h\":10,\"z\":1}}",
-        g_clip_url);
+    BAD("roi", "{\"name\":\"bad-13\",\"url\":\"%s\",\"roi\":{\"x\":0,\"y\":0,\"w\":10,\"h\":10,\"z\":1}}", g_clip_url);
     BAD("roi", "{\"name\":\"bad-14\",\"url\":\"%s\",\"roi\":[0,0,10,10]}", g_clip_url);
     BAD("colour", "{\"name\":\"bad-15\",\"url\":\"%s\",\"colour\":\"red\"}", g_clip_url);
     BAD("enabled", "{\"name\":\"bad-16\",\"url\":\"%s\",\"enabled\":\"yes\"}", g_clip_url);
@@ -515,7 +510,8 @@ START_TEST(api_streaming_lifecycle)
     j = wait_state(id, "streaming", 20000, &waited);
     fprintf(stderr, "cameras: POST -> streaming in %lld ms\n", waited);
     ck_assert_ptr_nonnull(ts_jstr_opt(j, "last_frame_time"));
-    ck_assert_msg(strncmp(ts_jstr_opt(j, "last_frame_time"), "20", 2) == 0 && strchr(ts_jstr_opt(j, "last_frame_time"), 'T'),
+    ck_assert_msg(strncmp(ts_jstr_opt(j, "last_frame_time"), "20", 2) == 0 &&
+                      strchr(ts_jstr_opt(j, "last_frame_time"), 'T'),
                   "last_frame_time %s", ts_jstr_opt(j, "last_frame_time"));
     ck_assert(json_is_null(json_object_get(j, "last_error")));
     long long in0 = ts_jint(j, "frames_in"), out0 = ts_jint(j, "frames_analysed") + ts_jint(j, "frames_dropped");
@@ -541,8 +537,9 @@ START_TEST(api_streaming_lifecycle)
     json_decref(j);
 
     /* enable with an roi, another rate and role: applied in place, streaming again */
-    j = patch_cam(id, "{\"enabled\":true,\"roi\":{\"x\":0,\"y\":0,\"w\":640,\"h\":360},\"analysis_fps\":2.5,"
-                      "\"role\":\"auto\"}");
+    j = patch_cam(id,
+                  "{\"enabled\":true,\"roi\":{\"x\":0,\"y\":0,\"w\":640,\"h\":360},\"analysis_fps\":2.5,"
+                  "\"role\":\"auto\"}");
     ck_assert_int_eq(ts_jint(json_object_get(j, "roi"), "w"), 640);
     ck_assert(json_real_value(json_object_get(j, "analysis_fps")) == 2.5);
     ck_assert_str_eq(ts_jstr_opt(j, "role"), "auto");
@@ -601,8 +598,8 @@ START_TEST(api_dead_url_does_not_affect_others)
                   ts_jint(j, "frames_in") - in0);
     json_decref(j);
     j = get_cam(bad);
-    ck_assert_msg(!strcmp(ts_jstr_opt(j, "state"), "reconnecting") || !strcmp(ts_jstr_opt(j, "state"), "error"), "state %s",
-                  ts_jstr_opt(j, "state"));
+    ck_assert_msg(!strcmp(ts_jstr_opt(j, "state"), "reconnecting") || !strcmp(ts_jstr_opt(j, "state"), "error"),
+                  "state %s", ts_jstr_opt(j, "state"));
     ck_assert(json_number_value(json_object_get(j, "input_fps")) == 0);
     json_decref(j);
     delete_cam(good);
@@ -692,10 +689,11 @@ START_TEST(api_credentials_never_shown_or_logged)
     snprintf(sql, sizeof sql, "SELECT count(*) FROM audit_log WHERE target_id = '%s' AND action LIKE 'camera.%%'", id);
     ck_assert_int_eq(ts_psql(g_conninfo, sql, out, sizeof out), 0);
     ck_assert_int_ge(atoi(out), 2);
-    ck_assert_int_eq(ts_psql(g_conninfo,
-                             "SELECT count(*) FROM audit_log WHERE detail::text ~ '(S3cretPw1|camuser|Hunter2pw|QueryTok9)'",
-                             out, sizeof out),
-                     0);
+    ck_assert_int_eq(
+        ts_psql(g_conninfo,
+                "SELECT count(*) FROM audit_log WHERE detail::text ~ '(S3cretPw1|camuser|Hunter2pw|QueryTok9)'", out,
+                sizeof out),
+        0);
     ck_assert_str_eq(out, "0");
 
     delete_cam(id);
@@ -712,29 +710,29 @@ END_TEST
  * it and never shows the password: not in its answer, GET /api/v1/cameras, the audit log or the
  * daemon's log (debug level, FFmpeg's lines included). */
 static const char *const hostile_urls[] = {
-    "rtsp://admin:12345#S3cret@127.0.0.1/live",          /* '#' in the password: a fragment to others */
-    "rtsp://admin:554?pw=S3cret@127.0.0.1/live",         /* '?' in the password: a query to others */
+    "rtsp://admin:12345#S3cret@127.0.0.1/live",  /* '#' in the password: a fragment to others */
+    "rtsp://admin:554?pw=S3cret@127.0.0.1/live", /* '?' in the password: a query to others */
     "rtsp://admin:S3cret@127.0.0.1:9/live",
-    "rtsp://admin:S3c%40ret@127.0.0.1:9/live",           /* percent-encoded '@' */
-    "rtsp://admin:S3c%3Aret@127.0.0.1:9/x",              /* percent-encoded ':' */
+    "rtsp://admin:S3c%40ret@127.0.0.1:9/live", /* percent-encoded '@' */
+    "rtsp://admin:S3c%3Aret@127.0.0.1:9/x",    /* percent-encoded ':' */
     "rtsp://ad%3Amin:S3cret@127.0.0.1:9/x",
     "rtsp://admin%40corp:S3cret@127.0.0.1:9/x",
-    "rtsp://:S3cret@127.0.0.1:9/x",                      /* empty user */
+    "rtsp://:S3cret@127.0.0.1:9/x", /* empty user */
     "rtsp://admin:S3c/ret@127.0.0.1:9/x",
     "rtsp://admin:S3c@ret@127.0.0.1:9/x",
     "rtsp://admin:S3c ret@127.0.0.1:9/x",
     "rtsp://admin:S3c\tret@127.0.0.1:9/x",
     "rtsp://admin:S3cret\"@127.0.0.1:9/x",
     "rtsp://admin:S3cret\\@127.0.0.1:9/x",
-    "rtsp://admin:S3c%ret@127.0.0.1:9/x",                /* '%' that is no escape */
-    "rtsp://admin:S3cret@[::1]:9/x",                     /* IPv6 host */
+    "rtsp://admin:S3c%ret@127.0.0.1:9/x", /* '%' that is no escape */
+    "rtsp://admin:S3cret@[::1]:9/x",      /* IPv6 host */
     "rtsp://admin:S3cret@[::1/x",
     "rtsp://[::1]:S3cret@127.0.0.1:9/x",
     "rtsp://admin:S3cret@127.0.0.1:9@other/x",
     "RTSPS://admin:S3cret@127.0.0.1:9/x",
-    "rtsp://127.0.0.1:9/x?p=S3cret",                     /* short secret parameter names */
+    "rtsp://127.0.0.1:9/x?p=S3cret", /* short secret parameter names */
     "rtsp://127.0.0.1:9/x?u=admin&pw=S3cret",
-    "rtsp://127.0.0.1:9/x?P%57=S3cret",                  /* a percent-encoded name */
+    "rtsp://127.0.0.1:9/x?P%57=S3cret", /* a percent-encoded name */
     "rtsp://127.0.0.1:9/x?a=1&pass=S3cret&b=2",
     "rtsp://127.0.0.1:9/x?password=S3cret#frag",
     "rtsp://127.0.0.1:9/x?token=S3cret;key=S3cret",
@@ -762,7 +760,8 @@ START_TEST(api_hostile_urls_refused_or_never_leak)
         json_t *j = json_loads(r.body, 0, NULL);
         ck_assert_msg(j && (r.status == 201 || r.status == 422), "url #%zu: %ld %s", i, r.status, r.body);
         if (r.status == 422) {
-            ck_assert_msg(ts_jstr_opt(j, "field") && strcmp(ts_jstr_opt(j, "field"), "url") == 0, "url #%zu: %s", i, r.body);
+            ck_assert_msg(ts_jstr_opt(j, "field") && strcmp(ts_jstr_opt(j, "field"), "url") == 0, "url #%zu: %s", i,
+                          r.body);
             refused++;
         } else {
             snprintf(ids[accepted++], ATT_UUID_STR, "%s", ts_jstr_opt(j, "id"));
@@ -779,8 +778,8 @@ START_TEST(api_hostile_urls_refused_or_never_leak)
     ck_assert_msg(!strstr(r.body, "S3c"), "GET /api/v1/cameras shows a password: %s", r.body);
     ts_resp_free(&r);
     char out[64];
-    ck_assert_int_eq(ts_psql(g_conninfo, "SELECT count(*) FROM audit_log WHERE detail::text LIKE '%S3c%'", out,
-                             sizeof out), 0);
+    ck_assert_int_eq(
+        ts_psql(g_conninfo, "SELECT count(*) FROM audit_log WHERE detail::text LIKE '%S3c%'", out, sizeof out), 0);
     ck_assert_str_eq(out, "0");
     for (size_t i = 0; i < accepted; i++) delete_cam(ids[i]);
     char *log = ts_slurp(D.log, NULL);
@@ -865,13 +864,15 @@ START_TEST(api_camera_allow_enforced_before_connect)
     ck_assert_int_eq(mkfifo(fifo, 0600), 0);
     json_decref(create_on(&d, "fifo", fifo, NULL, id));
     j = wait_state_on(&d, id, "reconnecting|error", 10000, NULL);
-    ck_assert_msg(strstr(ts_jstr_opt(j, "last_error"), "not a regular file"), "last_error: %s", ts_jstr_opt(j, "last_error"));
+    ck_assert_msg(strstr(ts_jstr_opt(j, "last_error"), "not a regular file"), "last_error: %s",
+                  ts_jstr_opt(j, "last_error"));
     json_decref(j);
     snprintf(link, sizeof link, "%s/dev.mp4", d.dir);
     ck_assert_int_eq(symlink("/dev/zero", link), 0);
     json_decref(create_on(&d, "device", link, NULL, id));
     j = wait_state_on(&d, id, "reconnecting|error", 10000, NULL);
-    ck_assert_msg(strstr(ts_jstr_opt(j, "last_error"), "not a regular file"), "last_error: %s", ts_jstr_opt(j, "last_error"));
+    ck_assert_msg(strstr(ts_jstr_opt(j, "last_error"), "not a regular file"), "last_error: %s",
+                  ts_jstr_opt(j, "last_error"));
     json_decref(j);
 
     close(outside);

@@ -17,8 +17,6 @@
 #include "support.h"
 #include "support_rtsp.h"
 
-
-
 /* ---- URLs ----------------------------------------------------------------------------------- */
 
 START_TEST(url_validate_accepts)
@@ -48,18 +46,40 @@ END_TEST
 START_TEST(url_validate_rejects)
 {
     static const char *const bad[] = {
-        "http://user:hunter2@cam/x", "https://cam/x", "rtmp://cam/live", "file:///srv/a.mp4",
-        "", "relative/clip.mp4", "clip.mp4", "rtsp://", "rtsp:///path", "rtsp://:554/x",
-        "rtsp://user:hunter2@/x", "rtsp://host:0/", "rtsp://host:99999/", "rtsp://host:12ab/",
-        "rtsp://ho st/x", "rtsp://host/x\n", "rtsp://host/\x01x", "/srv/a\x7f.mp4", "/dev/sda",
-        "/dev/video", "/dev/videoX", "/srv/clips/", "rtsp://[zz::1]/x", "rtsp://ho$t/x",
-        "javascript:alert(1)", "rtsp://user:hunter2@host:bad/x", "/tmp/../dev/sda", "/srv/./a.mp4",
-        "//dev/sda", "/srv/clips/..",
+        "http://user:hunter2@cam/x",
+        "https://cam/x",
+        "rtmp://cam/live",
+        "file:///srv/a.mp4",
+        "",
+        "relative/clip.mp4",
+        "clip.mp4",
+        "rtsp://",
+        "rtsp:///path",
+        "rtsp://:554/x",
+        "rtsp://user:hunter2@/x",
+        "rtsp://host:0/",
+        "rtsp://host:99999/",
+        "rtsp://host:12ab/",
+        "rtsp://ho st/x",
+        "rtsp://host/x\n",
+        "rtsp://host/\x01x",
+        "/srv/a\x7f.mp4",
+        "/dev/sda",
+        "/dev/video",
+        "/dev/videoX",
+        "/srv/clips/",
+        "rtsp://[zz::1]/x",
+        "rtsp://ho$t/x",
+        "javascript:alert(1)",
+        "rtsp://user:hunter2@host:bad/x",
+        "/tmp/../dev/sda",
+        "/srv/./a.mp4",
+        "//dev/sda",
+        "/srv/clips/..",
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         char err[160] = "";
-        ck_assert_msg(cap_url_validate(bad[i], NULL, err, sizeof err) == ATT_E_INVALID,
-                      "accepted bad url #%zu", i);
+        ck_assert_msg(cap_url_validate(bad[i], NULL, err, sizeof err) == ATT_E_INVALID, "accepted bad url #%zu", i);
         ck_assert_msg(err[0] != '\0', "no reason for bad url #%zu", i);
         ck_assert_msg(!strstr(err, "hunter2"), "reason repeats a password: %s", err);
     }
@@ -84,14 +104,27 @@ END_TEST
 START_TEST(url_model_validator_and_redactor_agree)
 {
     static const char *const urls[] = {
-        "rtsp://admin:12345#S3cret@10.0.0.7/live", "rtsp://admin:554?pw=S3cret@10.0.0.7/live",
-        "rtsp://admin:S3cret@10.0.0.7/live", "rtsp://admin:S3c%40ret@10.0.0.7/live",
-        "rtsp://admin:S3c%3Aret@10.0.0.7/x", "rtsp://:S3cret@10.0.0.7/x", "rtsp://admin:S3c/ret@10.0.0.7/x",
-        "rtsp://admin:S3c@ret@10.0.0.7/x", "rtsp://admin:S3cret@[fd00::7]:554/x", "rtsp://[::1]:S3cret@h/x",
-        "rtsp://h/x?p=S3cret", "rtsp://h/x?u=a&pw=S3cret", "rtsp://h/x?P%57=S3cret", "rtsp://h/x;auth=S3cret",
-        "rtsp://h/user=admin_password=S3cret_channel=1", "rtsp://a:S3cret@h/x?n=rtsp://u:S3cret@i/",
-        "rtsp://admin:S3cret\"@h/x", "rtsp://admin:S3c%zzret@h/x", "rtsp://admin:S3cret@h:9@other/x",
-        "rtsp://h/x?token=S3cret#f", "RTSPS://admin:S3cret@h/x",
+        "rtsp://admin:12345#S3cret@10.0.0.7/live",
+        "rtsp://admin:554?pw=S3cret@10.0.0.7/live",
+        "rtsp://admin:S3cret@10.0.0.7/live",
+        "rtsp://admin:S3c%40ret@10.0.0.7/live",
+        "rtsp://admin:S3c%3Aret@10.0.0.7/x",
+        "rtsp://:S3cret@10.0.0.7/x",
+        "rtsp://admin:S3c/ret@10.0.0.7/x",
+        "rtsp://admin:S3c@ret@10.0.0.7/x",
+        "rtsp://admin:S3cret@[fd00::7]:554/x",
+        "rtsp://[::1]:S3cret@h/x",
+        "rtsp://h/x?p=S3cret",
+        "rtsp://h/x?u=a&pw=S3cret",
+        "rtsp://h/x?P%57=S3cret",
+        "rtsp://h/x;auth=S3cret",
+        "rtsp://h/user=admin_password=S3cret_channel=1",
+        "rtsp://a:S3cret@h/x?n=rtsp://u:S3cret@i/",
+        "rtsp://admin:S3cret\"@h/x",
+        "rtsp://admin:S3c%zzret@h/x",
+        "rtsp://admin:S3cret@h:9@other/x",
+        "rtsp://h/x?token=S3cret#f",
+        "RTSPS://admin:S3cret@h/x",
     };
     size_t ok = 0;
     for (size_t i = 0; i < sizeof urls / sizeof *urls; i++) {
@@ -130,8 +163,8 @@ START_TEST(url_redact_masks_credentials)
         {"rtsp://admin:hunter2@10.0.0.7:554/live", "rtsp://***@10.0.0.7:554/live"},
         {"rtsp://admin@10.0.0.7/live", "rtsp://***@10.0.0.7/live"},
         {"rtsp://10.0.0.7/live", "rtsp://10.0.0.7/live"},
-        {"rtsp://u:pa/ss@host/x", "rtsp://***@host/x"},           /* unescaped '/' in password */
-        {"rtsp://u:p@ss@host/x", "rtsp://***@host/x"},            /* unescaped '@' in password */
+        {"rtsp://u:pa/ss@host/x", "rtsp://***@host/x"}, /* unescaped '/' in password */
+        {"rtsp://u:p@ss@host/x", "rtsp://***@host/x"},  /* unescaped '@' in password */
         {"rtsp://host/x?channel=1&password=hunter2&user=bob", "rtsp://host/x?channel=1&password=***&user=***"},
         {"rtsps://h/x?token=abc#frag", "rtsps://h/x?token=***#frag"},
         {"/srv/clips/a.mp4", "/srv/clips/a.mp4"},
@@ -153,7 +186,9 @@ START_TEST(url_redact_masks_credentials)
     ck_assert_int_eq(cap_url_redact(NULL, out, sizeof out), ATT_E_INVALID);
 
     ck_assert_int_eq(cap_text_redact("Connection to rtsp://admin:hunter2@10.0.0.7/x failed; retry "
-                                     "'rtsps://u:p@h/y' now", out, sizeof out), ATT_OK);
+                                     "'rtsps://u:p@h/y' now",
+                                     out, sizeof out),
+                     ATT_OK);
     ck_assert_str_eq(out, "Connection to rtsp://***@10.0.0.7/x failed; retry 'rtsps://***@h/y' now");
     ck_assert_int_eq(cap_text_redact("tcp://127.0.0.1:1?timeout=0 refused", out, sizeof out), ATT_OK);
     ck_assert_str_eq(out, "tcp://127.0.0.1:1?timeout=0 refused");
@@ -203,7 +238,7 @@ START_TEST(queue_drop_oldest_slow_consumer)
     for (;;) {
         cap_frame *f = NULL;
         ck_assert_int_eq(cap_queue_pop(q, 200, &f), ATT_OK);
-        if (!f) break; /* producer done and queue drained */
+        if (!f) break;                   /* producer done and queue drained */
         ck_assert_uint_gt(f->seq, last); /* order kept, only the oldest are dropped */
         last = f->seq;
         popped++;
@@ -394,8 +429,8 @@ static void make_short_clip(void)
     pid_t pid = fork();
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
-        execlp("ffmpeg", "ffmpeg", "-v", "error", "-y", "-i", src, "-t", "3", "-c", "copy", "-an",
-               short_clip, (char *)NULL);
+        execlp("ffmpeg", "ffmpeg", "-v", "error", "-y", "-i", src, "-t", "3", "-c", "copy", "-an", short_clip,
+               (char *)NULL);
         _exit(127);
     }
     int status = 0;
@@ -423,7 +458,7 @@ START_TEST(camera_rejects_bad_config)
         int roi_w;
         const char *field;
     } bad[] = {
-        {"http://cam/x", 5, 0, "url:"},        {"", 5, 0, "url:"},
+        {"http://cam/x", 5, 0, "url:"},          {"", 5, 0, "url:"},
         {"rtsp://h/x", 0.4, 0, "analysis_fps:"}, {"rtsp://h/x", 30.5, 0, "analysis_fps:"},
         {"rtsp://h/x", NAN, 0, "analysis_fps:"}, {"rtsp://h/x", 5, -1, "roi:"},
     };
@@ -507,8 +542,7 @@ START_TEST(file_plays_in_real_time_then_ends)
     /* real time: wall clock between samples follows the stream position */
     long long wall_ms = (last->wall_us - first->wall_us) / 1000;
     long long stream = last->stream_ms - first->stream_ms;
-    ck_assert_msg(stream >= 2500 && llabs(wall_ms - stream) < 700, "stream %lld ms over %lld ms wall",
-                  stream, wall_ms);
+    ck_assert_msg(stream >= 2500 && llabs(wall_ms - stream) < 700, "stream %lld ms over %lld ms wall", stream, wall_ms);
     cap_frame_free(first);
     cap_frame_free(last);
     /* ended stays ended: no replay */
@@ -601,7 +635,7 @@ static double cpu_ms(void)
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
-           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
+        (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
 }
 
 static void rtsp_timeouts(struct cap_camera_cfg *cfg)
@@ -650,8 +684,9 @@ START_TEST(rtsp_streams_survives_server_restart)
     uint64_t frames = b.frames_in - a.frames_in;
     ck_assert_msg(b.input_fps > 15 && b.input_fps < 40, "input fps %.1f", b.input_fps);
     ck_assert_uint_gt(frames, 60);
-    fprintf(stderr, "capture: RTSP 720p25: %.1f fps in, %.2f ms CPU per decoded frame (5 fps converted "
-                    "to BGR), %.0f%% of a core, %llu sampled frames dropped by the idle consumer\n",
+    fprintf(stderr,
+            "capture: RTSP 720p25: %.1f fps in, %.2f ms CPU per decoded frame (5 fps converted "
+            "to BGR), %.0f%% of a core, %llu sampled frames dropped by the idle consumer\n",
             frames * 1000.0 / (double)(ts_now_ms() - w0), cpu / (double)frames,
             cpu / (double)(ts_now_ms() - w0) * 100.0, (unsigned long long)b.frames_dropped);
     ck_assert_uint_gt(b.frames_dropped, 0); /* nobody popped for 4 s: lane of 4 dropped the oldest */
@@ -801,10 +836,8 @@ START_TEST(rtsp_dead_urls_do_not_affect_others)
         cap_frame *f = NULL;
         ck_assert_int_eq(cap_queue_pop(q, 2000, &f), ATT_OK);
         ck_assert_msg(f != NULL, "no frame for 2 s");
-        if (f->tag == tag_of("good"))
-            good_frames++;
-        else
-            other++;
+        if (f->tag == tag_of("good")) good_frames++;
+        else other++;
         cap_frame_free(f);
     }
     ck_assert_uint_eq(other, 0);
@@ -824,8 +857,8 @@ START_TEST(rtsp_dead_urls_do_not_affect_others)
     ck_assert_msg(strstr(r.last_error, "refused"), "refused: %s", r.last_error);
     ck_assert_msg(s.last_error[0], "silent: no reason");
     ck_assert_msg(!strstr(r.last_error, "hunter2"), "password in last_error: %s", r.last_error);
-    fprintf(stderr, "capture: refused -> %s [%s]; silent -> %s [%s]\n", cap_state_name(r.state),
-            r.last_error, cap_state_name(s.state), s.last_error);
+    fprintf(stderr, "capture: refused -> %s [%s]; silent -> %s [%s]\n", cap_state_name(r.state), r.last_error,
+            cap_state_name(s.state), s.last_error);
 
     /* stopping all three is quick even while one is inside a 1 s open */
     long long t_stop = ts_now_ms();
@@ -853,14 +886,13 @@ START_TEST(ffmpeg_symbols_not_interposed)
     ck_assert(dladdr(set_cb, &info) != 0 && info.dli_fname);
     void *avutil = dlopen(info.dli_fname, RTLD_LAZY | RTLD_NOLOAD);
     ck_assert_ptr_nonnull(avutil);
-    static const char *const names[] = {"av_strerror", "av_log", "av_malloc", "av_free",
+    static const char *const names[] = {"av_strerror", "av_log",         "av_malloc",    "av_free",
                                         "av_dict_set", "av_image_alloc", "av_image_copy"};
     for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
         void *theirs = dlsym(avutil, names[i]);
         void *seen = dlsym(RTLD_DEFAULT, names[i]);
-        ck_assert_msg(!theirs || seen == theirs,
-                      "%s is defined by attendd and overrides FFmpeg's (%s): rename ours", names[i],
-                      info.dli_fname);
+        ck_assert_msg(!theirs || seen == theirs, "%s is defined by attendd and overrides FFmpeg's (%s): rename ours",
+                      names[i], info.dli_fname);
     }
     dlclose(avutil);
 }

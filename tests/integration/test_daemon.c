@@ -126,7 +126,8 @@ START_TEST(refuses_newer_schema)
     struct ts_daemon d = {.no_tokens = 1};
     ck_assert_int_eq(ts_daemon_start(&d, conninfo, NULL), 0);
     ck_assert_int_eq(ts_daemon_stop(&d, SIGTERM, 60), 0);
-    ck_assert_int_eq(ts_psql(conninfo, "INSERT INTO attendd_schema (version, name) VALUES (999, '999_future')", NULL, 0), 0);
+    ck_assert_int_eq(
+        ts_psql(conninfo, "INSERT INTO attendd_schema (version, name) VALUES (999, '999_future')", NULL, 0), 0);
     ck_assert_int_ne(ts_daemon_start(&d, conninfo, NULL), 0); /* exits before serving */
     ck_assert_int_eq(ts_psql(conninfo, "SELECT max(version) FROM attendd_schema", out, sizeof out), 0);
     ck_assert_str_eq(out, "999");

@@ -68,7 +68,8 @@ static event_writer *writer_ok(spool *s, const char *conninfo, metrics *m)
 /* Rows in insertion order (ctid: a fresh heap only ever appends) with strictly increasing ts. */
 static bool rows_in_order(PGconn *c)
 {
-    return ts_q_int(c, "SELECT count(*) FROM (SELECT ts < lag(ts) OVER (ORDER BY ctid) AS back FROM events) x"
+    return ts_q_int(c,
+                    "SELECT count(*) FROM (SELECT ts < lag(ts) OVER (ORDER BY ctid) AS back FROM events) x"
                     " WHERE back") == 0;
 }
 
@@ -87,7 +88,8 @@ static PGconn *fresh_db(char *conninfo, size_t len)
     char id[64];
     ts_q_text(c, "INSERT INTO people (employee_no, name) VALUES ('E-1', 'Ada Lovelace') RETURNING id", id, sizeof id);
     ck_assert(att_uuid_parse(id, &P1));
-    ts_q_text(c, "INSERT INTO cameras (name, url) VALUES ('ward 3', 'rtsp://127.0.0.1:1/x') RETURNING id", id, sizeof id);
+    ts_q_text(c, "INSERT INTO cameras (name, url) VALUES ('ward 3', 'rtsp://127.0.0.1:1/x') RETURNING id", id,
+              sizeof id);
     ck_assert(att_uuid_parse(id, &CAM));
     return c;
 }
@@ -155,8 +157,8 @@ static int check_exposition(const char *text)
             char name[256];
             ck_assert_int_eq(sscanf(line + 7, "%255s %31s", name, type), 2);
             ck_assert_msg(strcmp(name, fam) == 0, "TYPE %s without its HELP first", name);
-            ck_assert_msg(!strcmp(type, "counter") || !strcmp(type, "gauge") || !strcmp(type, "histogram"),
-                          "type %s", type);
+            ck_assert_msg(!strcmp(type, "counter") || !strcmp(type, "gauge") || !strcmp(type, "histogram"), "type %s",
+                          type);
             size_t dl = strlen(declared);
             snprintf(declared + dl, sizeof declared - dl, "%s ", name);
             in_series = false;
@@ -321,9 +323,9 @@ START_TEST(metrics_registry)
     struct hammer hm;
     ck_assert_int_eq(metrics_counter(m, "t_hammer_total", "x", NULL, &hm.c), ATT_OK);
     ck_assert_int_eq(metrics_gauge(m, "t_hammer_gauge", "x", NULL, &hm.g), ATT_OK);
-    ck_assert_int_eq(metrics_histogram(m, "t_hammer_seconds", "x", NULL, metrics_latency_buckets,
-                                       metrics_latency_buckets_n, &hm.h),
-                     ATT_OK);
+    ck_assert_int_eq(
+        metrics_histogram(m, "t_hammer_seconds", "x", NULL, metrics_latency_buckets, metrics_latency_buckets_n, &hm.h),
+        ATT_OK);
     pthread_t th[4];
     for (int i = 0; i < 4; i++) ck_assert_int_eq(pthread_create(&th[i], NULL, hammer_thread, &hm), 0);
     for (int i = 0; i < 20; i++) {
@@ -352,12 +354,26 @@ START_TEST(rfc3339_parse)
     ck_assert(att_time_parse("2024-05-01t07:59:12.123456789z", &us) && us == 1714550352123456LL);
     ck_assert(att_time_parse("2024-02-29T00:00:00-00:30", &us));
     ck_assert(att_time_parse("2016-12-31T23:59:60Z", &us) && us == 1483228800000000LL);
-    const char *bad[] = {"", "2024-05-01", "2024-05-01T07:59:12", "2024-05-01 07:59:12Z", "2023-02-29T00:00:00Z",
-                         "2024-13-01T00:00:00Z", "2024-04-31T00:00:00Z", "2024-05-01T24:00:00Z",
-                         "2024-05-01T07:60:00Z", "2024-05-01T07:59:61Z", "2024-05-01T07:59:12.Z",
-                         "2024-05-01T07:59:12.1234567890Z", "2024-05-01T07:59:12+0200", "2024-05-01T07:59:12+24:00",
-                         "0000-01-01T00:00:00Z", "2024-05-01T07:59:12Zjunk", "now", "+2024-05-01T07:59:12Z",
-                         "2024-05-01T07:59:12 Z", "2024-05-01T07:59:12.5+02:00'; DROP TABLE events;--"};
+    const char *bad[] = {"",
+                         "2024-05-01",
+                         "2024-05-01T07:59:12",
+                         "2024-05-01 07:59:12Z",
+                         "2023-02-29T00:00:00Z",
+                         "2024-13-01T00:00:00Z",
+                         "2024-04-31T00:00:00Z",
+                         "2024-05-01T24:00:00Z",
+                         "2024-05-01T07:60:00Z",
+                         "2024-05-01T07:59:61Z",
+                         "2024-05-01T07:59:12.Z",
+                         "2024-05-01T07:59:12.1234567890Z",
+                         "2024-05-01T07:59:12+0200",
+                         "2024-05-01T07:59:12+24:00",
+                         "0000-01-01T00:00:00Z",
+                         "2024-05-01T07:59:12Zjunk",
+                         "now",
+                         "+2024-05-01T07:59:12Z",
+                         "2024-05-01T07:59:12 Z",
+                         "2024-05-01T07:59:12.5+02:00'; DROP TABLE events;--"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         ck_assert_msg(!att_time_parse(bad[i], &us), "accepted '%s'", bad[i]);
 }
@@ -552,8 +568,8 @@ START_TEST(sigkill_then_restart)
 
     spool *s = spool_ok();
     size_t pending = spool_depth(s);
-    fprintf(stderr, "events: SIGKILL after %zu durable emits: %lld already in the database, %zu spooled\n", got,
-            before, pending);
+    fprintf(stderr, "events: SIGKILL after %zu durable emits: %lld already in the database, %zu spooled\n", got, before,
+            pending);
     event_writer *w = writer_ok(s, ci, NULL);
     ck_assert_int_eq(event_writer_start(w), ATT_OK);
     ck_assert_msg(wait_drained(s, 60) >= 0, "replay not done within 60 s");
@@ -725,8 +741,10 @@ START_TEST(database_outage)
     double started = ts_now_s() - t0;
     double drained = wait_drained(s, 60);
     ck_assert_msg(drained >= 0, "spool not drained within 60 s of the database's return");
-    fprintf(stderr, "events: outage: 50 events spooled; cluster start took %.2f s, all written %.2f s after it "
-                    "returned\n", started, drained);
+    fprintf(stderr,
+            "events: outage: 50 events spooled; cluster start took %.2f s, all written %.2f s after it "
+            "returned\n",
+            started, drained);
     ck_assert_msg(drained < 2.0 + DB_CONNECT_TIMEOUT_S + 5, "recovery took %.2f s", drained); /* loose: slow CI */
     c = ts_db_connect(ci, "attendd-test", false);
     ck_assert_int_eq(ts_q_int(c, "SELECT count(*) FROM events"), 70);
@@ -815,8 +833,7 @@ START_TEST(store_last_per_person_and_list_checks)
         {{{"limit", "501"}}, 1, "limit"},
         {{{"cursor", "AAAA"}}, 1, "cursor"},
     };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        expect_query_refused(bad[i].args, bad[i].n, bad[i].param);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) expect_query_refused(bad[i].args, bad[i].n, bad[i].param);
     /* a people cursor is not an events cursor */
     char pc[CURSOR_TEXT_MAX];
     ck_assert(cursor_encode(CURSOR_PEOPLE, 0, P1.b, 16, pc, sizeof pc));
@@ -936,8 +953,8 @@ START_TEST(api_events_and_metrics)
     }
     for (int i = 0; i < 2; i++) {
         char sql[256];
-        snprintf(sql, sizeof sql, "INSERT INTO cameras (name, url) VALUES ('cam %d', 'rtsp://127.0.0.1:1/c%d') RETURNING id",
-                 i, i);
+        snprintf(sql, sizeof sql,
+                 "INSERT INTO cameras (name, url) VALUES ('cam %d', 'rtsp://127.0.0.1:1/c%d') RETURNING id", i, i);
         ts_q_text(c, sql, cams[i], sizeof cams[i]);
     }
     ck_assert_int_eq(ts_daemon_stop(&D, SIGTERM, 30), 0);
@@ -962,7 +979,8 @@ START_TEST(api_events_and_metrics)
     ts_q_exec(c, "UPDATE events SET voided_at = now() WHERE ts = '2024-05-02T00:10:00Z'");
     snprintf(sql, sizeof sql,
              "UPDATE people SET employee_no = NULL, name = NULL, title = NULL, active = false, erased_at = now()"
-             " WHERE id = '%s'", persons[2]);
+             " WHERE id = '%s'",
+             persons[2]);
     ts_q_exec(c, sql);
 
     /* auth: no token, a bad token → 401 (every valid role may read, so there is no 403 here) */
@@ -970,8 +988,8 @@ START_TEST(api_events_and_metrics)
     ck_assert_int_eq(ts_http("GET", url("/api/v1/events"), NULL, NULL, 0, NULL, &r), 0);
     ck_assert_int_eq(r.status, 401);
     ts_resp_free(&r);
-    ck_assert_int_eq(ts_http("GET", url("/api/v1/events"), "att_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", NULL,
-                             0, NULL, &r), 0);
+    ck_assert_int_eq(
+        ts_http("GET", url("/api/v1/events"), "att_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", NULL, 0, NULL, &r), 0);
     ck_assert_int_eq(r.status, 401);
     ts_resp_free(&r);
     ck_assert_int_eq(ts_http("POST", url("/api/v1/events"), D.admin_token, "{}", 2, "application/json", &r), 0);
@@ -1070,9 +1088,11 @@ START_TEST(api_events_and_metrics)
     ck_assert_int_ge(ts_q_int(c, "SELECT count(*) FROM audit_log WHERE action = 'event.list' AND outcome = 'ok'"), 8);
     snprintf(sql, sizeof sql,
              "SELECT count(*) FROM audit_log WHERE action = 'event.list' AND target_type = 'person'"
-             " AND target_id = '%s' AND (detail->>'count')::int = 83", persons[2]);
+             " AND target_id = '%s' AND (detail->>'count')::int = 83",
+             persons[2]);
     ck_assert_int_eq(ts_q_int(c, sql), 1);
-    ck_assert_int_eq(ts_q_int(c, "SELECT count(*) FROM audit_log WHERE action = 'event.list' AND (detail::text LIKE "
+    ck_assert_int_eq(ts_q_int(c,
+                              "SELECT count(*) FROM audit_log WHERE action = 'event.list' AND (detail::text LIKE "
                               "'%Grace%' OR detail::text LIKE '%Turing%' OR detail::text LIKE '%N-0%')"),
                      0);
 

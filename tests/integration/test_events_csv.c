@@ -27,7 +27,8 @@ static struct ts_daemon D;
 #define CAM2 "c1000000-0000-4000-8000-000000000002"
 #define N_COMMA "Smith, John \"JJ\""
 #define N_NEWLINE "Line one\r\nline two\nthree"
-#define N_CJK "\xe5\xb1\xb1\xe7\x94\xb0 \xe5\xa4\xaa\xe9\x83\x8e, \xe7\x9c\x8b\xe8\xad\xb7\xe5\xb8\xab" /* 山田 太郎, 看護師 */
+#define N_CJK \
+    "\xe5\xb1\xb1\xe7\x94\xb0 \xe5\xa4\xaa\xe9\x83\x8e, \xe7\x9c\x8b\xe8\xad\xb7\xe5\xb8\xab" /* 山田 太郎, 看護師 */
 /* P_COMMA's camera events: more than two export batches */
 #define BULK (2 * EVENTS_EXPORT_BATCH + 345)
 
@@ -113,11 +114,13 @@ static void fx_start(void)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     ck_assert_int_eq(ts_db_new(conninfo, sizeof conninfo), 0);
     ck_assert_int_eq(ts_daemon_start(&D, conninfo, NULL), 0);
-    ts_sql(conninfo, "INSERT INTO people (id, employee_no, name, department) VALUES"
-        " ('" P_COMMA "', 'E,1', '" N_COMMA "', 'ICU'), ('" P_NEWLINE "', 'E\"2', '" N_NEWLINE "', 'ICU'),"
-        " ('" P_CJK "', '\xe7\xb7\xa8\xe5\x8f\xb7-3', '" N_CJK "', 'ER')");
-    ts_sql(conninfo, "INSERT INTO cameras (id, name, url, enabled) VALUES ('" CAM1 "', 'ward 1', 'rtsp://127.0.0.1:1/a', false),"
-        " ('" CAM2 "', 'ward 2', 'rtsp://127.0.0.1:1/b', false)");
+    ts_sql(conninfo,
+           "INSERT INTO people (id, employee_no, name, department) VALUES"
+           " ('" P_COMMA "', 'E,1', '" N_COMMA "', 'ICU'), ('" P_NEWLINE "', 'E\"2', '" N_NEWLINE "', 'ICU'),"
+           " ('" P_CJK "', '\xe7\xb7\xa8\xe5\x8f\xb7-3', '" N_CJK "', 'ER')");
+    ts_sql(conninfo,
+           "INSERT INTO cameras (id, name, url, enabled) VALUES ('" CAM1 "', 'ward 1', 'rtsp://127.0.0.1:1/a', false),"
+           " ('" CAM2 "', 'ward 2', 'rtsp://127.0.0.1:1/b', false)");
     char s[1024];
     /* BULK camera events of P_COMMA, one a minute from 2026-01-01, alternating cameras */
     snprintf(s, sizeof s,
@@ -128,15 +131,19 @@ static void fx_start(void)
              " FROM generate_series(1, %d) g",
              BULK);
     ts_sql(conninfo, s);
-    ts_sql(conninfo, "INSERT INTO events (id, person_id, camera_id, kind, ts, similarity, liveness, source) VALUES"
-        " (gen_random_uuid(), '" P_NEWLINE "', '" CAM1 "', 'in', '2026-02-01 07:00:00.123456+00', 0.5, 0.9, 'camera'),"
-        " (gen_random_uuid(), '" P_CJK "', '" CAM2 "', 'in', '2026-02-01 07:01:00+00', 0.75, 0.875, 'camera')");
-    ts_sql(conninfo, "INSERT INTO events (id, person_id, kind, ts, source, reason, created_by) VALUES"
-        " (gen_random_uuid(), '" P_CJK "', 'out', '2026-02-01 15:00:00+00', 'manual', 'badge, \"forgot\"\nat home',"
-        " 'test-hr')");
+    ts_sql(conninfo,
+           "INSERT INTO events (id, person_id, camera_id, kind, ts, similarity, liveness, source) VALUES"
+           " (gen_random_uuid(), '" P_NEWLINE "', '" CAM1
+           "', 'in', '2026-02-01 07:00:00.123456+00', 0.5, 0.9, 'camera'),"
+           " (gen_random_uuid(), '" P_CJK "', '" CAM2 "', 'in', '2026-02-01 07:01:00+00', 0.75, 0.875, 'camera')");
+    ts_sql(conninfo,
+           "INSERT INTO events (id, person_id, kind, ts, source, reason, created_by) VALUES"
+           " (gen_random_uuid(), '" P_CJK "', 'out', '2026-02-01 15:00:00+00', 'manual', 'badge, \"forgot\"\nat home',"
+           " 'test-hr')");
     /* a voided punch is in no export */
-    ts_sql(conninfo, "INSERT INTO events (id, person_id, kind, ts, source, reason, created_by, voided_at) VALUES"
-        " (gen_random_uuid(), '" P_CJK "', 'in', '2026-02-01 16:00:00+00', 'manual', 'typo', 'test-hr', now())");
+    ts_sql(conninfo,
+           "INSERT INTO events (id, person_id, kind, ts, source, reason, created_by, voided_at) VALUES"
+           " (gen_random_uuid(), '" P_CJK "', 'in', '2026-02-01 16:00:00+00', 'manual', 'typo', 'test-hr', now())");
 }
 
 static void fx_stop(void)
@@ -152,8 +159,8 @@ START_TEST(names_round_trip)
 {
     json_t *rows = get_csv("/api/v1/events?format=csv&since=2026-02-01T00:00:00Z", D.hr_token);
     ck_assert_int_eq(json_array_size(rows), 1 + 3);
-    const char *want_head[] = {"id",     "person_id",  "employee_no", "name",  "camera_id", "kind", "ts",
-                               "similarity", "liveness", "source", "created_by", "reason"};
+    const char *want_head[] = {"id", "person_id",  "employee_no", "name",   "camera_id",  "kind",
+                               "ts", "similarity", "liveness",    "source", "created_by", "reason"};
     json_t *head = json_array_get(rows, 0);
     ck_assert_int_eq(json_array_size(head), 12);
     for (size_t i = 0; i < 12; i++) ck_assert_str_eq(json_string_value(json_array_get(head, i)), want_head[i]);
@@ -222,8 +229,9 @@ START_TEST(every_event_across_batches_and_filters)
 
     /* camera filter spanning batches */
     rows = get_csv("/api/v1/events?format=csv&camera_id=" CAM1, D.hr_token);
-    ck_assert_int_eq((long long)json_array_size(rows) - 1,
-                     ts_sql_int(conninfo, "SELECT count(*) FROM events WHERE voided_at IS NULL AND camera_id = '" CAM1 "'"));
+    ck_assert_int_eq(
+        (long long)json_array_size(rows) - 1,
+        ts_sql_int(conninfo, "SELECT count(*) FROM events WHERE voided_at IS NULL AND camera_id = '" CAM1 "'"));
     ck_assert_int_gt(json_array_size(rows), EVENTS_EXPORT_BATCH);
     for (size_t i = 1; i < json_array_size(rows); i++) ck_assert_str_eq(cell(rows, i, "camera_id"), CAM1);
     json_decref(rows);
@@ -259,9 +267,11 @@ START_TEST(every_event_across_batches_and_filters)
     ck_assert_int_eq((long long)json_array_size(rows) - 1, live - 3);
     json_decref(rows);
     /* each export is audited, format named */
-    ck_assert_int_ge(ts_sql_int(conninfo, "SELECT count(*) FROM audit_log WHERE action = 'event.list' AND detail->>'format' = 'csv'"
-                             " AND outcome = 'ok'"),
-                     6);
+    ck_assert_int_ge(
+        ts_sql_int(conninfo,
+                   "SELECT count(*) FROM audit_log WHERE action = 'event.list' AND detail->>'format' = 'csv'"
+                   " AND outcome = 'ok'"),
+        6);
 }
 END_TEST
 
@@ -274,7 +284,8 @@ START_TEST(pseudonymous_sees_no_names)
     struct ts_resp r;
     get("/api/v1/events?format=csv&since=2026-02-01T00:00:00Z", tok, NULL, &r);
     ck_assert_int_eq(r.status, 200);
-    const char *secrets[] = {P_CJK, P_NEWLINE, "Line one", "\xe5\xb1\xb1\xe7\x94\xb0", "E\"2", "forgot", "test-hr", NULL};
+    const char *secrets[] = {P_CJK,  P_NEWLINE, "Line one", "\xe5\xb1\xb1\xe7\x94\xb0",
+                             "E\"2", "forgot",  "test-hr",  NULL};
     for (int i = 0; secrets[i]; i++) ck_assert_msg(!strstr(r.body, secrets[i]), "'%s' in the export", secrets[i]);
     json_t *rows = parse_csv(&r);
     ts_resp_free(&r);
@@ -354,7 +365,8 @@ static void send_json(const char *method, const char *path, const char *json, lo
 
 static long long audit_reads(void)
 {
-    return ts_sql_int(conninfo, "SELECT count(*) FROM audit_log WHERE action = 'event.list' AND detail->>'format' = 'json'");
+    return ts_sql_int(conninfo,
+                      "SELECT count(*) FROM audit_log WHERE action = 'event.list' AND detail->>'format' = 'json'");
 }
 
 /* the JSON page of the question below, as text */

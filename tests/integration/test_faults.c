@@ -57,7 +57,8 @@ static void add_roster(PGconn *c)
     char id[64];
     ts_q_text(c, "INSERT INTO people (employee_no, name) VALUES ('F-1', 'Fault Tester') RETURNING id", id, sizeof id);
     ck_assert(att_uuid_parse(id, &P1));
-    ts_q_text(c, "INSERT INTO cameras (name, url) VALUES ('ward 9', 'rtsp://127.0.0.1:1/x') RETURNING id", id, sizeof id);
+    ts_q_text(c, "INSERT INTO cameras (name, url) VALUES ('ward 9', 'rtsp://127.0.0.1:1/x') RETURNING id", id,
+              sizeof id);
     ck_assert(att_uuid_parse(id, &CAM));
 }
 
@@ -256,7 +257,7 @@ static void *reader(void *arg)
             if (ok) atomic_fetch_add(&g_reads_ok, 1);
         } else if (r.status == 503) {
             ok = j && json_integer_value(json_object_get(j, "status")) == 503 &&
-                 json_is_string(json_object_get(j, "code")) && strstr(r.content_type, "application/problem+json");
+                json_is_string(json_object_get(j, "code")) && strstr(r.content_type, "application/problem+json");
             if (ok) atomic_fetch_add(&g_reads_503, 1);
         }
         if (!ok) {
@@ -368,8 +369,8 @@ START_TEST(pg_restart_under_load)
     ck_assert_msg(wait_until(spool_empty, s, 60), "spool not drained after the restart");
     event_writer_get_stats(g_w, &st);
     ck_assert_int_eq(atomic_load(&g_emit_fail), 0);
-    ck_assert_uint_gt(depth_down, 0);    /* the outage really held events back... */
-    ck_assert_uint_ge(st.db_errors, 1);  /* ...and the writer saw it */
+    ck_assert_uint_gt(depth_down, 0);   /* the outage really held events back... */
+    ck_assert_uint_ge(st.db_errors, 1); /* ...and the writer saw it */
     ck_assert_uint_eq(st.emitted, g_ids.n);
     ck_assert_uint_eq(st.held, 0);
     ck_assert_uint_eq(st.written + st.duplicates, g_ids.n);
@@ -384,14 +385,17 @@ START_TEST(pg_restart_under_load)
     ck_assert_uint_gt(g_punches.n, 0);
     char sql[160];
     for (size_t i = 0; i < g_punches.n; i++) {
-        snprintf(sql, sizeof sql, "SELECT count(*) FROM events WHERE id = '%s' AND source = 'manual'", g_punches.ids[i]);
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM events WHERE id = '%s' AND source = 'manual'",
+                 g_punches.ids[i]);
         ck_assert_int_eq(ts_q_int(c, sql), 1);
     }
     long long manual = ts_q_int(c, "SELECT count(*) FROM events WHERE source = 'manual'");
     ck_assert_int_ge(manual, (long long)g_punches.n);
     ck_assert_int_le(manual, (long long)g_punches.n + atomic_load(&g_punch_503));
-    fprintf(stderr, "faults: %zu events, %zu spooled during the restart; readers: %d ok, %d 503; punches: %zu 201, "
-            "%d 503\n", g_ids.n, depth_down, atomic_load(&g_reads_ok), atomic_load(&g_reads_503), g_punches.n,
+    fprintf(stderr,
+            "faults: %zu events, %zu spooled during the restart; readers: %d ok, %d 503; punches: %zu 201, "
+            "%d 503\n",
+            g_ids.n, depth_down, atomic_load(&g_reads_ok), atomic_load(&g_reads_503), g_punches.n,
             atomic_load(&g_punch_503));
 
     /* the daemon came back by itself */
@@ -439,9 +443,11 @@ static void fill_disk(void)
     char block[4096];
     memset(block, 0x5a, sizeof block);
     ssize_t w;
-    while ((w = write(fd, block, sizeof block)) > 0) {}
+    while ((w = write(fd, block, sizeof block)) > 0) {
+    }
     ck_assert_int_eq(errno, ENOSPC);
-    while ((w = write(fd, block, 1)) > 0) {}
+    while ((w = write(fd, block, 1)) > 0) {
+    }
     close(fd);
 }
 
@@ -556,7 +562,7 @@ START_TEST(spool_disk_full)
     ck_assert(st.spool_writable);
     ck_assert(metric_is(m, "attendd_spool_writable 1"));
     ck_assert(metric_is(m, "attendd_events_memory_backlog 0"));
-    ck_assert_uint_eq(st.emitted + st.held, ids.n);              /* every accepted event went one way... */
+    ck_assert_uint_eq(st.emitted + st.held, ids.n);                     /* every accepted event went one way... */
     ck_assert_uint_eq(st.backlog_spooled + st.backlog_direct, st.held); /* ...and every held one left memory */
     ck_assert_uint_eq(st.written, ids.n);
     ck_assert_int_eq(event_writer_stop(w, 5000), ATT_OK);
@@ -579,7 +585,8 @@ START_TEST(spool_disk_full)
     char *log = captured_log();
     ck_assert_ptr_nonnull(strstr(log, "No space left on device (disk full: not appended)"));
     ck_assert_ptr_nonnull(strstr(log, "held in memory (not crash-safe"));
-    ck_assert_ptr_nonnull(strstr(log, "event LOST (the spool cannot append and the memory backlog is full): {\"v\":1,"));
+    ck_assert_ptr_nonnull(
+        strstr(log, "event LOST (the spool cannot append and the memory backlog is full): {\"v\":1,"));
     ck_assert_ptr_nonnull(strstr(log, "the spool takes appends again"));
     free(log);
     PQfinish(c);
@@ -687,8 +694,10 @@ START_TEST(sigterm_with_events_in_flight)
     idset_init(&ids, 400);
     struct att_event first;
     for (int i = 0; i < 400; i++) {
-        struct att_event ev = {.kind = EVENT_KIND_OUT, .ts_us = ts_wall_us() - 600LL * 1000000 + i * 1000,
-                                 .similarity = 0.7f, .liveness = 0.9f};
+        struct att_event ev = {.kind = EVENT_KIND_OUT,
+                               .ts_us = ts_wall_us() - 600LL * 1000000 + i * 1000,
+                               .similarity = 0.7f,
+                               .liveness = 0.9f};
         att_uuid_new(&ev.id);
         ev.person = P1;
         ev.camera = CAM;
@@ -713,7 +722,8 @@ START_TEST(sigterm_with_events_in_flight)
     long long waiting = 0;
     while (waiting == 0 && ts_now_s() - t0 < 60) {
         usleep(50000);
-        waiting = ts_q_int(c, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'attendd-events'"
+        waiting = ts_q_int(c,
+                           "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'attendd-events'"
                            " AND wait_event_type = 'Lock'");
     }
     ck_assert_msg(waiting == 1, "the daemon's event writer never blocked on the held row");

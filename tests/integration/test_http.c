@@ -24,14 +24,14 @@
 
 /* ---- a libcurl client that also keeps response headers and can stream a chunked body ---------- */
 
-struct slow_body {           /* a request body handed out piece by piece */
+struct slow_body { /* a request body handed out piece by piece */
     const char *data;
     size_t len, off;
-    size_t piece;            /* bytes per read callback */
-    size_t repeat;           /* 0: data holds len bytes; else data is a pattern this long */
-    useconds_t pause_us;     /* sleep before each piece after the first */
+    size_t piece;        /* bytes per read callback */
+    size_t repeat;       /* 0: data holds len bytes; else data is a pattern this long */
+    useconds_t pause_us; /* sleep before each piece after the first */
     atomic_int pieces_sent;
-    atomic_bool abort;       /* set by the test: the callback aborts the transfer */
+    atomic_bool abort; /* set by the test: the callback aborts the transfer */
 };
 
 struct resp {
@@ -267,14 +267,14 @@ static void expect_401(const char *auth_header)
 
 START_TEST(auth_401_paths)
 {
-    expect_401(NULL);                                   /* no Authorization header */
-    expect_401("Basic dXNlcjpwYXNz");                   /* another scheme */
-    expect_401("Bearer");                               /* scheme without token */
-    expect_401("Bearer not-a-token");                   /* malformed */
-    expect_401("Bearer att_short");                     /* right prefix, wrong length */
+    expect_401(NULL);                 /* no Authorization header */
+    expect_401("Basic dXNlcjpwYXNz"); /* another scheme */
+    expect_401("Bearer");             /* scheme without token */
+    expect_401("Bearer not-a-token"); /* malformed */
+    expect_401("Bearer att_short");   /* right prefix, wrong length */
     char tok[80];
     snprintf(tok, sizeof tok, "%s", D.admin_token);
-    tok[10] = tok[10] == 'A' ? 'B' : 'A';               /* well-formed, unknown */
+    tok[10] = tok[10] == 'A' ? 'B' : 'A'; /* well-formed, unknown */
     expect_401(bearer(tok));
     expect_401("Bearer att_!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"); /* bad alphabet */
 }
@@ -294,11 +294,12 @@ START_TEST(roles_403_and_200)
     ck_assert_int_eq(req_full("GET", url(&D, "/api/v1/tokens"), bearer(D.hr_token), NULL, NULL, 0, NULL, &r), 0);
     expect_problem(&r, 403, "forbidden", NULL);
     const char *b = "{\"name\":\"x\",\"role\":\"admin\"}";
-    ck_assert_int_eq(req_full("POST", url(&D, "/api/v1/tokens"), bearer(D.hr_token), "application/json", b,
-                              strlen(b), NULL, &r), 0);
+    ck_assert_int_eq(
+        req_full("POST", url(&D, "/api/v1/tokens"), bearer(D.hr_token), "application/json", b, strlen(b), NULL, &r), 0);
     expect_problem(&r, 403, "forbidden", NULL);
     ck_assert_int_eq(req_full("DELETE", url(&D, "/api/v1/tokens/00000000-0000-0000-0000-000000000000"),
-                              bearer(D.hr_token), NULL, NULL, 0, NULL, &r), 0);
+                              bearer(D.hr_token), NULL, NULL, 0, NULL, &r),
+                     0);
     expect_problem(&r, 403, "forbidden", NULL);
 
     /* admin ⊇ hr */
@@ -317,7 +318,8 @@ START_TEST(roles_403_and_200)
     size_t i;
     json_t *t;
     int seen = 0;
-    json_array_foreach(list, i, t) {
+    json_array_foreach(list, i, t)
+    {
         if (!strcmp(ts_jstr(t, "id"), admin_id)) {
             seen++;
             ck_assert_str_eq(ts_jstr(t, "role"), "admin");
@@ -337,7 +339,8 @@ static void create_token(const char *name, const char *role, char *id, size_t id
     snprintf(body, sizeof body, "{\"name\":\"%s\",\"role\":\"%s\"}", name, role);
     struct resp r;
     ck_assert_int_eq(req_full("POST", url(&D, "/api/v1/tokens"), bearer(D.admin_token), "application/json", body,
-                              strlen(body), NULL, &r), 0);
+                              strlen(body), NULL, &r),
+                     0);
     ck_assert_msg(r.status == 201, "create: %ld %s", r.status, r.body);
     char v[128];
     ck_assert_str_eq(header(&r, "Cache-Control", v, sizeof v), "no-store");
@@ -370,7 +373,7 @@ START_TEST(token_create_use_revoke_audit)
     ck_assert_int_eq(ts_psql(conninfo, sql, out, sizeof out), 0);
     ck_assert_str_eq(out, "1");
 
-    ck_assert_int_eq(req_full("DELETE", url(&D, "/api/v1/tokens/") , bearer(D.admin_token), NULL, NULL, 0, NULL, &r), 0);
+    ck_assert_int_eq(req_full("DELETE", url(&D, "/api/v1/tokens/"), bearer(D.admin_token), NULL, NULL, 0, NULL, &r), 0);
     ck_assert_int_eq(r.status, 404); /* trailing slash is not the collection */
 
     char path[128];
@@ -384,26 +387,31 @@ START_TEST(token_create_use_revoke_audit)
     ck_assert_int_eq(req_full("DELETE", url(&D, path), bearer(D.admin_token), NULL, NULL, 0, NULL, &r), 0);
     expect_problem(&r, 404, "not_found", NULL);
     ck_assert_int_eq(req_full("DELETE", url(&D, "/api/v1/tokens/8c9b1d1e-0000-4000-8000-000000000000"),
-                              bearer(D.admin_token), NULL, NULL, 0, NULL, &r), 0);
+                              bearer(D.admin_token), NULL, NULL, 0, NULL, &r),
+                     0);
     expect_problem(&r, 404, "not_found", NULL);
-    ck_assert_int_eq(req_full("DELETE", url(&D, "/api/v1/tokens/nope"), bearer(D.admin_token), NULL, NULL, 0, NULL, &r), 0);
+    ck_assert_int_eq(req_full("DELETE", url(&D, "/api/v1/tokens/nope"), bearer(D.admin_token), NULL, NULL, 0, NULL, &r),
+                     0);
     expect_problem(&r, 404, "not_found", NULL);
 
     /* audit rows name the acting token (id and name) */
-    snprintf(sql, sizeof sql,
-             "SELECT count(*) FROM audit_log WHERE token_id = '%s' AND actor = 'test-admin' AND target_type = 'token' "
-             "AND target_id = '%s' AND ((action = 'token.create' AND detail->>'role' = 'hr') OR action = 'token.revoke') "
-             "AND outcome = 'ok'",
-             admin_id, id);
+    snprintf(
+        sql, sizeof sql,
+        "SELECT count(*) FROM audit_log WHERE token_id = '%s' AND actor = 'test-admin' AND target_type = 'token' "
+        "AND target_id = '%s' AND ((action = 'token.create' AND detail->>'role' = 'hr') OR action = 'token.revoke') "
+        "AND outcome = 'ok'",
+        admin_id, id);
     ck_assert_int_eq(ts_psql(conninfo, sql, out, sizeof out), 0);
     ck_assert_str_eq(out, "2");
-    snprintf(sql, sizeof sql,
-             "SELECT count(*) FROM audit_log WHERE token_id = '%s' AND action = 'token.revoke' AND outcome = 'not_found'",
-             admin_id);
+    snprintf(
+        sql, sizeof sql,
+        "SELECT count(*) FROM audit_log WHERE token_id = '%s' AND action = 'token.revoke' AND outcome = 'not_found'",
+        admin_id);
     ck_assert_int_eq(ts_psql(conninfo, sql, out, sizeof out), 0);
     ck_assert_int_ge(atoi(out), 3);
     ck_assert_int_eq(req_full("GET", url(&D, "/api/v1/tokens"), bearer(D.admin_token), NULL, NULL, 0, NULL, &r), 0);
-    snprintf(sql, sizeof sql, "SELECT count(*) FROM audit_log WHERE token_id = '%s' AND action = 'token.list'", admin_id);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM audit_log WHERE token_id = '%s' AND action = 'token.list'",
+             admin_id);
     ck_assert_int_eq(ts_psql(conninfo, sql, out, sizeof out), 0);
     ck_assert_int_ge(atoi(out), 1);
     /* the secret never reaches the audit log either */
@@ -444,7 +452,8 @@ START_TEST(not_found_and_method_not_allowed)
     expect_problem(&r, 405, "method_not_allowed", NULL);
     ck_assert_str_eq(header(&r, "Allow", v, sizeof v), "GET, HEAD");
     ck_assert_int_eq(req_full("GET", url(&D, "/api/v1/tokens/8c9b1d1e-0000-4000-8000-000000000000"),
-                              bearer(D.admin_token), NULL, NULL, 0, NULL, &r), 0);
+                              bearer(D.admin_token), NULL, NULL, 0, NULL, &r),
+                     0);
     expect_problem(&r, 405, "method_not_allowed", NULL);
     ck_assert_str_eq(header(&r, "Allow", v, sizeof v), "DELETE");
 }
@@ -454,8 +463,8 @@ END_TEST
 
 static void post_tokens(const char *ctype, const char *body, struct resp *r)
 {
-    ck_assert_int_eq(req_full("POST", url(&D, "/api/v1/tokens"), bearer(D.admin_token), ctype, body, strlen(body),
-                              NULL, r), 0);
+    ck_assert_int_eq(
+        req_full("POST", url(&D, "/api/v1/tokens"), bearer(D.admin_token), ctype, body, strlen(body), NULL, r), 0);
 }
 
 START_TEST(json_body_validation)
@@ -566,8 +575,8 @@ START_TEST(body_limit_chunked)
     const char *ok = "{\"name\":\"chunked\",\"role\":\"hr\"}";
     struct slow_body sb = {.data = ok, .len = strlen(ok), .piece = 7};
     struct resp r;
-    ck_assert_int_eq(req_full("POST", url(&D, "/api/v1/tokens"), bearer(D.admin_token), "application/json", NULL, 0,
-                              &sb, &r), 0);
+    ck_assert_int_eq(
+        req_full("POST", url(&D, "/api/v1/tokens"), bearer(D.admin_token), "application/json", NULL, 0, &sb, &r), 0);
     ck_assert_msg(r.status == 201, "chunked small: %ld %s", r.status, r.body);
 
     /* 256 MiB in 1 KiB chunks (more than any socket buffers hold): the 413 must come as soon as
@@ -611,13 +620,15 @@ START_TEST(no_body_on_get_head_delete)
     char body[2000];
     memset(body, ' ', sizeof body);
     struct resp r;
-    ck_assert_int_eq(req_full("GET", url(&D, "/api/v1/whoami"), bearer(D.hr_token), "application/json", body,
-                              sizeof body, NULL, &r), 0);
+    ck_assert_int_eq(
+        req_full("GET", url(&D, "/api/v1/whoami"), bearer(D.hr_token), "application/json", body, sizeof body, NULL, &r),
+        0);
     expect_problem(&r, 413, "payload_too_large", NULL);
     char v[32];
     ck_assert_str_eq(header(&r, "Connection", v, sizeof v), "close");
     ck_assert_int_eq(req_full("DELETE", url(&D, "/api/v1/tokens/8c9b1d1e-0000-4000-8000-000000000000"),
-                              bearer(D.admin_token), "application/json", body, sizeof body, NULL, &r), 0);
+                              bearer(D.admin_token), "application/json", body, sizeof body, NULL, &r),
+                     0);
     expect_problem(&r, 413, "payload_too_large", NULL);
     /* without a body both are what they always were */
     ck_assert_int_eq(req_full("GET", url(&D, "/api/v1/whoami"), bearer(D.hr_token), NULL, NULL, 0, NULL, &r), 0);
@@ -695,7 +706,8 @@ START_TEST(trickled_body_cut_at_deadline)
     ck_assert_msg(took < 6.0, "the trickle was cut after %.1f s (deadline 2 s)", took);
     /* the daemon is fine, and an ordinary upload still works */
     ck_assert_int_eq(req_full("POST", url(&B, "/api/v1/tokens"), bearer(B.admin_token), "application/json", core,
-                              sizeof core - 1, NULL, &r), 0);
+                              sizeof core - 1, NULL, &r),
+                     0);
     ck_assert_msg(r.status == 201, "ordinary upload: %ld %s", r.status, r.body);
 }
 END_TEST
@@ -745,8 +757,8 @@ START_TEST(auth_cache_lookup_racing_revocation)
     ck_assert(att_uuid_parse(info.id, &id));
     struct token_info out;
 
-    uint64_t g = http_auth_generation(); /* the request misses the cache and asks the database */
-    http_auth_forget(&id);               /* meanwhile the token is revoked */
+    uint64_t g = http_auth_generation();             /* the request misses the cache and asks the database */
+    http_auth_forget(&id);                           /* meanwhile the token is revoked */
     ck_assert(!http_auth_cache_put(hash, &info, g)); /* the stale answer is not cached */
     ck_assert(!http_auth_cache_get(hash, &out));
 
@@ -798,7 +810,8 @@ START_TEST(readyz_database_unreachable)
     expect_not_ready(&d, "database_unreachable", "gallery_not_loaded", "database");
     /* a well-formed token cannot be checked: 503, not 401 */
     ck_assert_int_eq(req_full("GET", url(&d, "/api/v1/whoami"),
-                              "Bearer att_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", NULL, NULL, 0, NULL, &r), 0);
+                              "Bearer att_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", NULL, NULL, 0, NULL, &r),
+                     0);
     expect_problem(&r, 503, "database_unavailable", NULL);
     ck_assert_int_eq(ts_daemon_stop(&d, SIGTERM, 60), 0);
 }

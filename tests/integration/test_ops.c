@@ -64,8 +64,11 @@ static void setup(struct fixture *f)
     spool *s;
     ck_assert_msg(spool_open(f->spool_dir, NULL, &s, err, sizeof err) == ATT_OK, "%s", err);
     for (int i = 0; i < 3; i++) {
-        struct att_event ev = {.kind = EVENT_KIND_IN, .ts_us = 1700000000000000LL + i, .similarity = 0.7f,
-                                 .liveness = 0.9f, .source = "camera"};
+        struct att_event ev = {.kind = EVENT_KIND_IN,
+                               .ts_us = 1700000000000000LL + i,
+                               .similarity = 0.7f,
+                               .liveness = 0.9f,
+                               .source = "camera"};
         for (int b = 0; b < ATT_UUID_BYTES; b++) {
             ev.id.b[b] = (uint8_t)rand();
             ev.person.b[b] = (uint8_t)rand();
@@ -144,8 +147,8 @@ START_TEST(names_an_altered_template_row)
     ck_assert_msg(!strstr(out, f.face[0]), "%s", out);
 
     /* a schema this binary does not know: refused before anything else is read */
-    ck_assert_int_eq(ts_psql(f.conninfo, "INSERT INTO attendd_schema (version, name) VALUES (999, '999_future')",
-                             NULL, 0), 0);
+    ck_assert_int_eq(
+        ts_psql(f.conninfo, "INSERT INTO attendd_schema (version, name) VALUES (999, '999_future')", NULL, 0), 0);
     ck_assert_int_ne(backup_check(&f, out, sizeof out), 0);
     ck_assert_msg(strstr(out, "FAIL database"), "%s", out);
     teardown(&f);
@@ -267,7 +270,8 @@ START_TEST(info_logs_hold_no_secrets)
 
     /* a person with a distinctive name, enrolled, identified and punched by hand */
     snprintf(u, sizeof u, "%s/api/v1/people", d.url);
-    json_t *p = api("POST", u, d.admin_token, "{\"employee_no\":\"LEAK-90817\",\"name\":\"Zyxwv Quillfeather\",\"department\":\"ICU\"}",
+    json_t *p = api("POST", u, d.admin_token,
+                    "{\"employee_no\":\"LEAK-90817\",\"name\":\"Zyxwv Quillfeather\",\"department\":\"ICU\"}",
                     "application/json", 0, 201);
     char person[64];
     snprintf(person, sizeof person, "%s", json_string_value(json_object_get(p, "id")));
@@ -312,12 +316,13 @@ START_TEST(info_logs_hold_no_secrets)
     /* the log is the real one: requests and the camera's failure are in it */
     ck_assert_msg(strstr(log, "enrolled for person") && strstr(log, "manual punch"), "requests not logged: %s", log);
     ck_assert_msg(strstr(log, "Connection refused"), "camera failure not logged: %s", log);
-    const char *never[] = {d.admin_token, d.hr_token, secret, forged, "secretpw", "Zyxwv", "Quillfeather",
-                           "LEAK-90817"};
+    const char *never[] = {d.admin_token, d.hr_token, secret,         forged,
+                           "secretpw",    "Zyxwv",    "Quillfeather", "LEAK-90817"};
     for (size_t i = 0; i < sizeof never / sizeof never[0]; i++)
         ck_assert_msg(strstr(log, never[i]) == NULL, "the log holds '%s'", never[i]);
     /* the detector itself: an embedding-like line is caught, figures like "0.3 s" are not */
-    ck_assert_int_ge(longest_float_run("v=[0.125, -0.25, 3.5e-2, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]\nreconnecting in 0.3 s\n"), 9);
+    ck_assert_int_ge(
+        longest_float_run("v=[0.125, -0.25, 3.5e-2, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]\nreconnecting in 0.3 s\n"), 9);
     int run = longest_float_run(log);
     ck_assert_msg(run < 8, "the log holds a run of %d numbers (an embedding?)", run);
     free(log);
@@ -383,8 +388,8 @@ static void punch(const struct ts_daemon *d, const char *person, int minutes_ago
     time_t t = time(NULL) - 60 * minutes_ago;
     strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
     snprintf(u, sizeof u, "%s/api/v1/punches", d->url);
-    snprintf(body, sizeof body, "{\"person_id\":\"%s\",\"kind\":\"%s\",\"ts\":\"%s\",\"reason\":\"test\"}",
-             person, minutes_ago % 2 ? "out" : "in", ts);
+    snprintf(body, sizeof body, "{\"person_id\":\"%s\",\"kind\":\"%s\",\"ts\":\"%s\",\"reason\":\"test\"}", person,
+             minutes_ago % 2 ? "out" : "in", ts);
     json_decref(api("POST", u, d->hr_token, body, "application/json", 0, 201));
 }
 
@@ -423,8 +428,10 @@ START_TEST(sighup_reapplies_config_cameras)
 
     /* entrance unchanged, side moved to another stream, lobby added */
     int entrance_lines = log_count(d.log, "\"entrance\"", NULL);
-    snprintf(lines, sizeof lines, "camera.entrance = %s role=in fps=1\ncamera.side = %s role=out fps=1\n"
-                                  "camera.lobby = %s fps=1\n", u1, u1, u2);
+    snprintf(lines, sizeof lines,
+             "camera.entrance = %s role=in fps=1\ncamera.side = %s role=out fps=1\n"
+             "camera.lobby = %s fps=1\n",
+             u1, u1, u2);
     reconfigure(&d, lines, "configuration reloaded", 0);
     punch(&d, person, 40);
     cams = cameras_by_name(&d);
@@ -456,8 +463,10 @@ START_TEST(sighup_reapplies_config_cameras)
     /* after a restart the same two, once each */
     ck_assert_int_eq(ts_daemon_stop(&d, SIGTERM, 60), 0);
     char cmd[1600];
-    snprintf(cmd, sizeof cmd, "sed -i '/^camera\\./d' '%s' && printf 'camera.entrance = %s role=in fps=1\\n"
-                                  "camera.lobby = %s fps=1\\n' >> '%s'", d.conf, u1, u2, d.conf);
+    snprintf(cmd, sizeof cmd,
+             "sed -i '/^camera\\./d' '%s' && printf 'camera.entrance = %s role=in fps=1\\n"
+             "camera.lobby = %s fps=1\\n' >> '%s'",
+             d.conf, u1, u2, d.conf);
     ck_assert_int_eq(system(cmd), 0);
     ck_assert_int_eq(ts_daemon_restart(&d), 0);
     cams = cameras_by_name(&d);
@@ -497,8 +506,8 @@ START_TEST(altered_template_row_leaves_others_recognised)
     ck_assert_int_eq(ts_db_new(conninfo, sizeof conninfo), 0);
     struct ts_daemon d = {.keep_dir = 1};
     ck_assert_int_eq(ts_daemon_start(&d, conninfo, NULL), 0);
-    const char *enrol[3] = {"faces/img1.jpg", "faces/img3.jpg", "faces/img8.jpg"};   /* id01, id02, id03 */
-    const char *other[3] = {"faces/img2.jpg", "faces/img53.jpg", "faces/img9.jpg"};  /* the same three */
+    const char *enrol[3] = {"faces/img1.jpg", "faces/img3.jpg", "faces/img8.jpg"};  /* id01, id02, id03 */
+    const char *other[3] = {"faces/img2.jpg", "faces/img53.jpg", "faces/img9.jpg"}; /* the same three */
     char person[3][64];
     for (int i = 0; i < 3; i++) {
         char body[200];
@@ -519,8 +528,10 @@ START_TEST(altered_template_row_leaves_others_recognised)
     /* one bit of person 0's ciphertext flipped */
     snprintf(sql, sizeof sql, "SELECT id FROM faces WHERE person_id = '%s'", person[0]);
     ck_assert_int_eq(ts_psql(conninfo, sql, bad_face, sizeof bad_face), 0);
-    snprintf(sql, sizeof sql, "UPDATE faces SET template = set_byte(template, 30, get_byte(template, 30) # 1) "
-                              "WHERE id = '%s'", bad_face);
+    snprintf(sql, sizeof sql,
+             "UPDATE faces SET template = set_byte(template, 30, get_byte(template, 30) # 1) "
+             "WHERE id = '%s'",
+             bad_face);
     ck_assert_int_eq(ts_psql(conninfo, sql, NULL, 0), 0);
     ck_assert_int_eq(ts_daemon_restart(&d), 0);
 

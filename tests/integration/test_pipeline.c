@@ -38,7 +38,7 @@
  * there; the plain build keeps the cameras table's production default (6 fps). */
 #define ASAN_FPS 3.0
 #define CLIP_S 33.0
-#define COOLDOWN_S 10 /* below the 20 s between id01/id03's passes, above one pass (3 s) */
+#define COOLDOWN_S 10   /* below the 20 s between id01/id03's passes, above one pass (3 s) */
 #define TS_SLACK_S 0.25 /* decode-time jitter of the stream origin estimate */
 /* The clip's id02 walks as faces/img12.jpg and is enrolled from img3.jpg: the one same-person pair
  * under the single-photo threshold 0.45 (0.405 on the stills, docs/vision.md; 0.34-0.47 per frame in
@@ -52,8 +52,8 @@
 struct walker {
     char label[16];
     double t, t_end;
-    int pass;          /* 1st, 2nd pass of this label */
-    int events;        /* events matched to it */
+    int pass;   /* 1st, 2nd pass of this label */
+    int events; /* events matched to it */
 };
 struct truth {
     struct walker w[32];
@@ -144,9 +144,9 @@ static void enrol_all(struct truth *t, const char *conninfo, const char *key_fil
         att_uuid_new_text(face);
         unsigned char blob[TCRYPT_BLOB_BYTES];
         ck_assert_int_eq(tcrypt_encrypt(key, emb, t->person[i], face, "fr_feature", blob), ATT_OK);
-        ck_assert_int_eq(store_face_insert(c, t->person[i], face, "fr_feature", tcrypt_key_id(key), blob, sizeof blob,
-                                           NULL),
-                         ATT_OK);
+        ck_assert_int_eq(
+            store_face_insert(c, t->person[i], face, "fr_feature", tcrypt_key_id(key), blob, sizeof blob, NULL),
+            ATT_OK);
         if (g) ck_assert_int_eq(gal_face_add(g, t->person[i], face, emb), ATT_OK);
     }
     av_pipeline_free(vp);
@@ -166,9 +166,10 @@ struct ev_row {
 static size_t events_fetch(const char *conninfo, struct ev_row *out, size_t max, size_t *unlinked)
 {
     PGconn *c = db_open(conninfo);
-    PGresult *r = PQexec(c, "SELECT coalesce(p.employee_no, ''), e.kind::text, extract(epoch FROM e.ts)::float8,"
-                            " extract(epoch FROM e.inserted_at)::float8 FROM events e"
-                            " LEFT JOIN people p ON p.id = e.person_id ORDER BY e.ts");
+    PGresult *r = PQexec(c,
+                         "SELECT coalesce(p.employee_no, ''), e.kind::text, extract(epoch FROM e.ts)::float8,"
+                         " extract(epoch FROM e.inserted_at)::float8 FROM events e"
+                         " LEFT JOIN people p ON p.id = e.person_id ORDER BY e.ts");
     ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK, "%s", PQerrorMessage(c));
     size_t n = 0;
     *unlinked = 0;
@@ -302,7 +303,8 @@ START_TEST(in_process_shift_change)
     av_err te;
     ck_assert(av_set_num_threads(1, &te) == AV_OK);
     enrol_all(&t, conninfo, key_file, g);
-    ck_assert_int_eq(ts_psql(conninfo, "INSERT INTO cameras (name, url) VALUES ('in-process', 'rtsp://127.0.0.1/x') RETURNING id",
+    ck_assert_int_eq(ts_psql(conninfo,
+                             "INSERT INTO cameras (name, url) VALUES ('in-process', 'rtsp://127.0.0.1/x') RETURNING id",
                              cam_id, sizeof cam_id),
                      0);
 
@@ -451,8 +453,8 @@ static void enrol_api(struct run *r)
         free(path);
         snprintf(u, sizeof u, "%s/api/v1/people/%s/faces", r->d.url, r->t.person[i]);
         ck_assert_int_eq(ts_http("POST", u, r->d.admin_token, img, len, "image/jpeg", &resp), 0);
-        ck_assert_msg(resp.status == 201, "enrol %s (%s): %ld %s", r->t.enrol_label[i], r->t.enrol_file[i],
-                      resp.status, resp.body);
+        ck_assert_msg(resp.status == 201, "enrol %s (%s): %ld %s", r->t.enrol_label[i], r->t.enrol_file[i], resp.status,
+                      resp.body);
         ts_resp_free(&resp);
     }
 }
@@ -482,8 +484,7 @@ static void run_add_camera(struct run *r)
     if (SANITIZED)
         snprintf(body, sizeof body, "{\"name\":\"ward-7\",\"url\":\"%s\",\"role\":\"auto\",\"analysis_fps\":%.1f}", url,
                  ASAN_FPS);
-    else
-        snprintf(body, sizeof body, "{\"name\":\"ward-7\",\"url\":\"%s\",\"role\":\"auto\"}", url);
+    else snprintf(body, sizeof body, "{\"name\":\"ward-7\",\"url\":\"%s\",\"role\":\"auto\"}", url);
     snprintf(u, sizeof u, "%s/api/v1/cameras", r->d.url);
     struct ts_resp resp;
     ck_assert_int_eq(ts_http("POST", u, r->d.admin_token, body, strlen(body), "application/json", &resp), 0);

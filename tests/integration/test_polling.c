@@ -155,8 +155,8 @@ START_TEST(not_modified_without_database)
     punch(3, NULL);
     /* a fresh token: its first use fills the auth cache, so the next seconds need no lookup */
     struct tp_resp r;
-    ck_assert_int_eq(tp_http("POST", url("/api/v1/tokens"), D.admin_token, "{\"name\":\"dash\",\"role\":\"hr\"}", NULL, &r),
-                     0);
+    ck_assert_int_eq(
+        tp_http("POST", url("/api/v1/tokens"), D.admin_token, "{\"name\":\"dash\",\"role\":\"hr\"}", NULL, &r), 0);
     ck_assert_int_eq(r.status, 201);
     json_t *t = tp_json(&r);
     tp_resp_free(&r);
@@ -189,15 +189,15 @@ END_TEST
 
 struct stream {
     pthread_t th;
-    char last_id[32];            /* Last-Event-ID to send, "" for none */
+    char last_id[32]; /* Last-Event-ID to send, "" for none */
     pthread_mutex_t lock;
-    char *buf;                   /* everything received */
+    char *buf; /* everything received */
     size_t len;
-    atomic_bool abort;           /* the test is done with it */
-    atomic_bool ended;           /* curl returned */
+    atomic_bool abort; /* the test is done with it */
+    atomic_bool ended; /* curl returned */
     long status;
     double ended_at;
-    char token[64];              /* bearer token of the stream */
+    char token[64]; /* bearer token of the stream */
 };
 
 static size_t on_data(char *p, size_t sz, size_t n, void *ud)
@@ -312,7 +312,8 @@ START_TEST(sse_feed)
         snprintf(cmd, sizeof cmd, "grep -a -i -v 'healthz' '%s' | tail -n 12 >&2", D.log);
         (void)system(cmd);
     }
-    ck_assert_msg(stream_wait(&s, "retry: ", 10), "no stream preamble: status %ld ended %d: %s", s.status, (int)atomic_load(&s.ended), s.buf ? s.buf : "(nothing)");
+    ck_assert_msg(stream_wait(&s, "retry: ", 10), "no stream preamble: status %ld ended %d: %s", s.status,
+                  (int)atomic_load(&s.ended), s.buf ? s.buf : "(nothing)");
     punch(11, p1);
     punch(12, p2);
     ck_assert_msg(stream_wait(&s, p1, 10), "first punch not streamed: %s", s.buf);
@@ -462,7 +463,8 @@ START_TEST(export_revoked_token_stops)
              "INSERT INTO events (id, person_id, kind, ts, source, reason, created_by)"
              " SELECT gen_random_uuid(), '%s', 'in', timestamptz '2024-01-01 00:00:00+00' + g * interval '1 second',"
              " 'manual', 'a long enough reason to make each exported row take some room', 'test'"
-             " FROM generate_series(1, %d) g", person, ROWS);
+             " FROM generate_series(1, %d) g",
+             person, ROWS);
     ts_q_exec(db, sql);
     char tok[64], id[37];
     new_token("exporter", tok, id);
@@ -479,7 +481,8 @@ START_TEST(export_revoked_token_stops)
     char rq[400];
     int n = snprintf(rq, sizeof rq,
                      "GET /api/v1/events?format=csv HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\n"
-                     "Connection: close\r\n\r\n", tok);
+                     "Connection: close\r\n\r\n",
+                     tok);
     ck_assert_int_eq(send(fd, rq, (size_t)n, 0), n);
     char *buf = NULL;
     size_t len = 0;
@@ -489,7 +492,8 @@ START_TEST(export_revoked_token_stops)
     revoke_token(id);
     usleep(200000);
     /* read whatever comes until the server ends the connection */
-    while (sock_read_until(fd, &buf, &len, NULL, len + 65536, 10)) {}
+    while (sock_read_until(fd, &buf, &len, NULL, len + 65536, 10)) {
+    }
     close(fd);
     size_t rows = 0;
     for (char *p = buf; (p = strstr(p, "a long enough reason")) != NULL; p++) rows++;
@@ -528,7 +532,8 @@ START_TEST(sse_last_event_id_overflow)
 {
     ck_assert_msg(ready, "daemon or database did not start");
     struct tp_resp r;
-    ck_assert_int_eq(tp_http("GET", url("/api/v1/events/stream"), D.hr_token, NULL, "Last-Event-ID: 9999999999999999999", &r), 0);
+    ck_assert_int_eq(
+        tp_http("GET", url("/api/v1/events/stream"), D.hr_token, NULL, "Last-Event-ID: 9999999999999999999", &r), 0);
     ck_assert_msg(r.status == 400, "19 digits: %ld %s", r.status, r.body);
     ck_assert_ptr_nonnull(strstr(r.body, "Last-Event-ID"));
     tp_resp_free(&r);
@@ -562,7 +567,8 @@ START_TEST(attendance_etag)
     /* a new shift: the 304 no longer holds */
     struct tp_resp w;
     ck_assert_int_eq(tp_http("POST", url("/api/v1/shifts"), D.admin_token,
-                             "{\"name\":\"etag-day\",\"start\":\"08:00\",\"end\":\"16:00\"}", NULL, &w), 0);
+                             "{\"name\":\"etag-day\",\"start\":\"08:00\",\"end\":\"16:00\"}", NULL, &w),
+                     0);
     ck_assert_msg(w.status == 201, "shift: %ld %s", w.status, w.body);
     tp_resp_free(&w);
     ck_assert_int_eq(get(q, D.hr_token, a.etag, &b), 200);

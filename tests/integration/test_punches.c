@@ -124,7 +124,8 @@ START_TEST(punch_create_list_void)
     seed();
     char body[512], sql[512];
     snprintf(body, sizeof body,
-             "{\"person_id\":\"%s\",\"kind\":\"out\",\"ts\":\"2024-05-01T17:30:00+02:00\",\"reason\":\"forgot to badge out\"}",
+             "{\"person_id\":\"%s\",\"kind\":\"out\",\"ts\":\"2024-05-01T17:30:00+02:00\",\"reason\":\"forgot to badge "
+             "out\"}",
              people[0]);
     json_t *p;
     ck_assert_int_eq(post_punch(D.hr_token, body, &p), 201);
@@ -158,7 +159,8 @@ START_TEST(punch_create_list_void)
     /* written with its audit row, by the hr token */
     snprintf(sql, sizeof sql,
              "SELECT count(*) FROM audit_log WHERE action = 'punch.create' AND target_id = '%s' AND outcome = 'ok'"
-             " AND actor = 'test-hr'", id);
+             " AND actor = 'test-hr'",
+             id);
     ck_assert_int_eq(ts_q_int(db, sql), 1);
 
     /* void: gone from the list, the row stays with voided_at, audited */
@@ -167,7 +169,8 @@ START_TEST(punch_create_list_void)
     ck_assert_ptr_null(find_event(json_object_get(l, "items"), id));
     ck_assert_ptr_nonnull(find_event(json_object_get(l, "items"), cam_event));
     json_decref(l);
-    snprintf(sql, sizeof sql, "SELECT count(*) FROM events WHERE id = '%s' AND voided_at IS NOT NULL AND source = 'manual'", id);
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM events WHERE id = '%s' AND voided_at IS NOT NULL AND source = 'manual'", id);
     ck_assert_int_eq(ts_q_int(db, sql), 1);
     snprintf(sql, sizeof sql,
              "SELECT count(*) FROM audit_log WHERE action = 'punch.void' AND target_id = '%s' AND outcome = 'ok'", id);
@@ -184,7 +187,8 @@ START_TEST(punch_create_list_void)
     snprintf(sql, sizeof sql, "SELECT count(*) FROM events WHERE id = '%s' AND voided_at IS NULL", cam_event);
     ck_assert_int_eq(ts_q_int(db, sql), 1);
     snprintf(sql, sizeof sql,
-             "SELECT count(*) FROM audit_log WHERE action = 'punch.void' AND target_id = '%s' AND outcome = 'not_manual_punch'",
+             "SELECT count(*) FROM audit_log WHERE action = 'punch.void' AND target_id = '%s' AND outcome = "
+             "'not_manual_punch'",
              cam_event);
     ck_assert_int_eq(ts_q_int(db, sql), 1);
     ck_assert_int_eq(do_delete(D.hr_token, "00000000-0000-4000-8000-000000000000", NULL), 404);
@@ -197,45 +201,50 @@ START_TEST(punch_bad_input_and_auth)
     seed();
     char body[512];
     /* unknown person, erased person, not a uuid */
-    snprintf(body, sizeof body, "{\"person_id\":\"%s\",\"kind\":\"in\",\"ts\":\"2024-05-01T07:00:00Z\",\"reason\":\"x\"}",
+    snprintf(body, sizeof body,
+             "{\"person_id\":\"%s\",\"kind\":\"in\",\"ts\":\"2024-05-01T07:00:00Z\",\"reason\":\"x\"}",
              "00000000-0000-4000-8000-000000000000");
     expect_422(body, "person_id");
-    snprintf(body, sizeof body, "{\"person_id\":\"%s\",\"kind\":\"in\",\"ts\":\"2024-05-01T07:00:00Z\",\"reason\":\"x\"}",
-             people[2]);
+    snprintf(body, sizeof body,
+             "{\"person_id\":\"%s\",\"kind\":\"in\",\"ts\":\"2024-05-01T07:00:00Z\",\"reason\":\"x\"}", people[2]);
     expect_422(body, "person_id");
-    expect_422("{\"person_id\":\"nobody\",\"kind\":\"in\",\"ts\":\"2024-05-01T07:00:00Z\",\"reason\":\"x\"}", "person_id");
+    expect_422("{\"person_id\":\"nobody\",\"kind\":\"in\",\"ts\":\"2024-05-01T07:00:00Z\",\"reason\":\"x\"}",
+               "person_id");
     /* kind, ts (unparsable, impossible date, far future), reason (empty, blank, missing) */
-    snprintf(body, sizeof body, "{\"person_id\":\"%s\",\"kind\":\"sideways\",\"ts\":\"2024-05-01T07:00:00Z\",\"reason\":\"x\"}",
+    snprintf(body, sizeof body,
+             "{\"person_id\":\"%s\",\"kind\":\"sideways\",\"ts\":\"2024-05-01T07:00:00Z\",\"reason\":\"x\"}",
              people[0]);
     expect_422(body, "kind");
-    snprintf(body, sizeof body, "{\"person_id\":\"%s\",\"kind\":\"in\",\"ts\":\"yesterday\",\"reason\":\"x\"}", people[0]);
-    expect_422(body, "ts");
-    snprintf(body, sizeof body, "{\"person_id\":\"%s\",\"kind\":\"in\",\"ts\":\"2024-02-30T07:00:00Z\",\"reason\":\"x\"}",
+    snprintf(body, sizeof body, "{\"person_id\":\"%s\",\"kind\":\"in\",\"ts\":\"yesterday\",\"reason\":\"x\"}",
              people[0]);
     expect_422(body, "ts");
-    snprintf(body, sizeof body, "{\"person_id\":\"%s\",\"kind\":\"in\",\"ts\":\"2099-01-01T07:00:00Z\",\"reason\":\"x\"}",
-             people[0]);
+    snprintf(body, sizeof body,
+             "{\"person_id\":\"%s\",\"kind\":\"in\",\"ts\":\"2024-02-30T07:00:00Z\",\"reason\":\"x\"}", people[0]);
     expect_422(body, "ts");
-    snprintf(body, sizeof body, "{\"person_id\":\"%s\",\"kind\":\"in\",\"ts\":\"2024-05-01T07:00:00Z\",\"reason\":\"\"}",
-             people[0]);
+    snprintf(body, sizeof body,
+             "{\"person_id\":\"%s\",\"kind\":\"in\",\"ts\":\"2099-01-01T07:00:00Z\",\"reason\":\"x\"}", people[0]);
+    expect_422(body, "ts");
+    snprintf(body, sizeof body,
+             "{\"person_id\":\"%s\",\"kind\":\"in\",\"ts\":\"2024-05-01T07:00:00Z\",\"reason\":\"\"}", people[0]);
     expect_422(body, "reason");
-    snprintf(body, sizeof body, "{\"person_id\":\"%s\",\"kind\":\"in\",\"ts\":\"2024-05-01T07:00:00Z\",\"reason\":\" \\t \"}",
-             people[0]);
+    snprintf(body, sizeof body,
+             "{\"person_id\":\"%s\",\"kind\":\"in\",\"ts\":\"2024-05-01T07:00:00Z\",\"reason\":\" \\t \"}", people[0]);
     expect_422(body, "reason");
     snprintf(body, sizeof body, "{\"person_id\":\"%s\",\"kind\":\"in\",\"ts\":\"2024-05-01T07:00:00Z\"}", people[0]);
     expect_422(body, "reason");
     ck_assert_int_eq(ts_q_int(db, "SELECT count(*) FROM events WHERE source = 'manual'"), 0);
 
     /* 401 without or with a bad token */
-    snprintf(body, sizeof body, "{\"person_id\":\"%s\",\"kind\":\"in\",\"ts\":\"2024-05-01T07:00:00Z\",\"reason\":\"x\"}",
-             people[0]);
+    snprintf(body, sizeof body,
+             "{\"person_id\":\"%s\",\"kind\":\"in\",\"ts\":\"2024-05-01T07:00:00Z\",\"reason\":\"x\"}", people[0]);
     ck_assert_int_eq(post_punch(NULL, body, NULL), 401);
     ck_assert_int_eq(post_punch("att_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", body, NULL), 401);
     ck_assert_int_eq(do_delete(NULL, cam_event, NULL), 401);
     /* 403 for a pseudonymous token, which may not correct anybody's time */
     struct tp_resp r;
     ck_assert_int_eq(tp_http("POST", url("/api/v1/tokens"), D.admin_token,
-                             "{\"name\":\"analytics\",\"role\":\"hr\",\"pseudonymous\":true}", NULL, &r), 0);
+                             "{\"name\":\"analytics\",\"role\":\"hr\",\"pseudonymous\":true}", NULL, &r),
+                     0);
     ck_assert_int_eq(r.status, 201);
     json_t *t = tp_json(&r);
     tp_resp_free(&r);
@@ -252,7 +261,9 @@ START_TEST(pseudonymous_token)
 {
     seed();
     char body[512], tok[64];
-    snprintf(body, sizeof body, "{\"person_id\":\"%s\",\"kind\":\"in\",\"ts\":\"2024-05-01T06:59:00Z\",\"reason\":\"badge at home, said Mary\"}",
+    snprintf(body, sizeof body,
+             "{\"person_id\":\"%s\",\"kind\":\"in\",\"ts\":\"2024-05-01T06:59:00Z\",\"reason\":\"badge at home, said "
+             "Mary\"}",
              people[1]);
     ck_assert_int_eq(post_punch(D.hr_token, body, NULL), 201);
     /* attendctl token create --pseudonymous */
@@ -334,8 +345,8 @@ END_TEST
 Suite *punches_suite(void)
 {
     Suite *s = suite_create("punches");
-    TCase *api = ts_tcase(s, "api", 300, NULL, NULL, punch_create_list_void, punch_bad_input_and_auth,
-                          pseudonymous_token, NULL);
+    TCase *api =
+        ts_tcase(s, "api", 300, NULL, NULL, punch_create_list_void, punch_bad_input_and_auth, pseudonymous_token, NULL);
     tcase_add_checked_fixture(api, setup, teardown);
     return s;
 }

@@ -22,7 +22,7 @@
 
 static char conninfo[600];
 static struct ts_daemon D;
-static char scratch[256];    /* generated images */
+static char scratch[256]; /* generated images */
 static char admin_id[40], hr_id[40];
 
 #define ERRORS_BODY_LIMIT (3L << 20) /* the "errors" daemon's max_body_bytes: every test photo fits */
@@ -62,7 +62,6 @@ static long wait_ready(void)
     }
     return st;
 }
-
 
 static void whoami_id(const char *token, char *id, size_t len)
 {
@@ -194,7 +193,8 @@ static long long psql_count(const char *fmt, ...)
 static void create_person(const char *employee_no, const char *name, const char *dept, char *id)
 {
     char body[512];
-    snprintf(body, sizeof body, "{\"employee_no\":\"%s\",\"name\":\"%s\",\"department\":\"%s\"}", employee_no, name, dept);
+    snprintf(body, sizeof body, "{\"employee_no\":\"%s\",\"name\":\"%s\",\"department\":\"%s\"}", employee_no, name,
+             dept);
     long st;
     json_t *j = ts_call("POST", url("/api/v1/people"), D.admin_token, body, &st);
     ck_assert_msg(st == 201, "create %s: %ld", employee_no, st);
@@ -224,9 +224,11 @@ static json_t *identify_largest(const char *path)
     ck_assert(json_is_array(faces));
     double best_area = -1;
     size_t i;
-    json_array_foreach(faces, i, f) {
+    json_array_foreach(faces, i, f)
+    {
         json_t *b = json_object_get(f, "box");
-        double area = (double)json_integer_value(json_object_get(b, "w")) * (double)json_integer_value(json_object_get(b, "h"));
+        double area =
+            (double)json_integer_value(json_object_get(b, "w")) * (double)json_integer_value(json_object_get(b, "h"));
         if (area > best_area) {
             best_area = area;
             best = f;
@@ -257,11 +259,13 @@ static void probe_dataset(json_t *ids, char person[][40], const char *label, str
     memset(fg, 0, sizeof *fg);
     const char *key;
     json_t *photos;
-    json_object_foreach(ids, key, photos) {
+    json_object_foreach(ids, key, photos)
+    {
         int k = atoi(key + 2);
         size_t i;
         json_t *p;
-        json_array_foreach(photos, i, p) {
+        json_array_foreach(photos, i, p)
+        {
             if (k <= 10 && i == 0) continue;
             const char *file = json_string_value(p);
             json_t *f = identify_largest(face(file));
@@ -313,7 +317,8 @@ START_TEST(enrol_and_identify_dataset)
     const char *key;
     json_t *photos;
     int n_ident = 0;
-    json_object_foreach(ids, key, photos) {
+    json_object_foreach(ids, key, photos)
+    {
         int k = atoi(key + 2);
         ck_assert(k >= 1 && k <= 13);
         n_ident++;
@@ -436,8 +441,8 @@ START_TEST(enrol_error_codes)
     snprintf(big, sizeof big, "%s/big.bin", scratch);
     snprintf(txt, sizeof txt, "%s/note.txt", scratch);
     sh("ffmpeg -loglevel error -y -f lavfi -i color=gray:s=640x480 -frames:v 1 '%s'", gray);
-    sh("ffmpeg -loglevel error -y -i '%s' -vf scale=iw/7:-2 '%s'", face("img8.jpg"), small);   /* face ~45 px */
-    sh("ffmpeg -loglevel error -y -i '%s' -vf boxblur=20:3 '%s'", face("img8.jpg"), blur);     /* sharpness ~5 */
+    sh("ffmpeg -loglevel error -y -i '%s' -vf scale=iw/7:-2 '%s'", face("img8.jpg"), small); /* face ~45 px */
+    sh("ffmpeg -loglevel error -y -i '%s' -vf boxblur=20:3 '%s'", face("img8.jpg"), blur);   /* sharpness ~5 */
     sh("head -c 20000 '%s' > '%s'", face("img8.jpg"), trunc);
     sh("head -c 5000 /dev/urandom > '%s'", rnd);
     sh("head -c %ld /dev/zero > '%s'", ERRORS_BODY_LIMIT + 1, big);
@@ -478,7 +483,8 @@ START_TEST(enrol_error_codes)
     ts_expect_problem(j, st, 422, "no_face", NULL); /* the file part found among fields, then analysed */
     static const char cut[] = "--b0\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"x.jpg\"\r\n"
                               "Content-Type: image/jpeg\r\n\r\n\xff\xd8 no closing boundary";
-    j = post_raw(url("/api/v1/people/%s/faces", p), D.admin_token, cut, sizeof cut - 1, "multipart/form-data; boundary=b0", &st);
+    j = post_raw(url("/api/v1/people/%s/faces", p), D.admin_token, cut, sizeof cut - 1,
+                 "multipart/form-data; boundary=b0", &st);
     ts_expect_problem(j, st, 400, "bad_request", NULL);
     j = post_raw(url("/api/v1/people/%s/faces", p), D.admin_token, cut, sizeof cut - 1, "multipart/form-data", &st);
     ts_expect_problem(j, st, 400, "bad_request", NULL);
@@ -492,12 +498,13 @@ START_TEST(enrol_error_codes)
 
     /* nothing was stored; every refusal left its audit row with the error code as outcome */
     ck_assert_int_eq(psql_count("SELECT count(*) FROM faces"), 0);
-    static const char *const codes[] = {"no_face", "multiple_faces", "face_too_small", "too_blurry", "not_frontal",
-                                        "spoof_suspected", "bad_image", "unsupported_media_type", "invalid_field",
-                                        "bad_request", "not_found", NULL};
+    static const char *const codes[] = {"no_face",       "multiple_faces",  "face_too_small", "too_blurry",
+                                        "not_frontal",   "spoof_suspected", "bad_image",      "unsupported_media_type",
+                                        "invalid_field", "bad_request",     "not_found",      NULL};
     for (int i = 0; codes[i]; i++)
         ck_assert_msg(psql_count("SELECT count(*) FROM audit_log WHERE action = 'face.enrol' AND outcome = '%s' "
-                                 "AND token_id = '%s'", codes[i], admin_id) > 0,
+                                 "AND token_id = '%s'",
+                                 codes[i], admin_id) > 0,
                       "no face.enrol audit row with outcome %s", codes[i]);
 
     /* identification's input errors */
@@ -529,8 +536,9 @@ START_TEST(create_and_validate)
 {
     long st;
     json_t *j = ts_call("POST", url("/api/v1/people"), D.admin_token,
-                     "{\"employee_no\":\"N-100\",\"name\":\"Zoë Ål\",\"department\":\"Radiology\",\"title\":\"Nurse\",\"active\":false}",
-                     &st);
+                        "{\"employee_no\":\"N-100\",\"name\":\"Zoë "
+                        "Ål\",\"department\":\"Radiology\",\"title\":\"Nurse\",\"active\":false}",
+                        &st);
     ck_assert_int_eq(st, 201);
     ck_assert_str_eq(ts_jstr(j, "employee_no"), "N-100");
     ck_assert_str_eq(ts_jstr(j, "name"), "Zoë Ål");
@@ -545,7 +553,8 @@ START_TEST(create_and_validate)
     json_decref(j);
 
     /* duplicate employee number */
-    j = ts_call("POST", url("/api/v1/people"), D.admin_token, "{\"employee_no\":\"N-100\",\"name\":\"Other\",\"department\":\"X\"}", &st);
+    j = ts_call("POST", url("/api/v1/people"), D.admin_token,
+                "{\"employee_no\":\"N-100\",\"name\":\"Other\",\"department\":\"X\"}", &st);
     ts_expect_problem(j, st, 409, "conflict", NULL);
 
     /* 422 naming the field: missing, wrong type, unknown, empty, bad text, too long */
@@ -566,7 +575,8 @@ START_TEST(create_and_validate)
         {"{\"employee_no\":\"N-1\",\"name\":\"A\\u0007B\",\"department\":\"X\"}", "name"},
         {"{\"employee_no\":\"N-1\",\"name\":null,\"department\":\"X\"}", "name"},
         {"{\"employee_no\":\"12345678901234567890123456789012345678901234567890123456789012345\",\"name\":\"A\","
-         "\"department\":\"X\"}", "employee_no"},
+         "\"department\":\"X\"}",
+         "employee_no"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         j = ts_call("POST", url("/api/v1/people"), D.admin_token, bad[i].body, &st);
@@ -574,7 +584,8 @@ START_TEST(create_and_validate)
     }
     ck_assert_int_eq(psql_count("SELECT count(*) FROM people WHERE employee_no = 'N-1'"), 0);
     /* title may be null; not JSON at all is 415; broken JSON 400 */
-    j = ts_call("POST", url("/api/v1/people"), D.admin_token, "{\"employee_no\":\"N-2\",\"name\":\"B\",\"department\":\"X\",\"title\":null}", &st);
+    j = ts_call("POST", url("/api/v1/people"), D.admin_token,
+                "{\"employee_no\":\"N-2\",\"name\":\"B\",\"department\":\"X\",\"title\":null}", &st);
     ck_assert_int_eq(st, 201);
     ck_assert(json_is_null(json_object_get(j, "title")));
     json_decref(j);
@@ -582,8 +593,10 @@ START_TEST(create_and_validate)
     ts_expect_problem(j, st, 415, "unsupported_media_type", NULL);
     j = ts_call("POST", url("/api/v1/people"), D.admin_token, "{\"employee_no\":", &st);
     ts_expect_problem(j, st, 400, "malformed_json", NULL);
-    ck_assert_int_ge(psql_count("SELECT count(*) FROM audit_log WHERE action = 'person.create' AND outcome = 'invalid_field'"), 14);
-    ck_assert_int_eq(psql_count("SELECT count(*) FROM audit_log WHERE action = 'person.create' AND outcome = 'conflict'"), 1);
+    ck_assert_int_ge(
+        psql_count("SELECT count(*) FROM audit_log WHERE action = 'person.create' AND outcome = 'invalid_field'"), 14);
+    ck_assert_int_eq(
+        psql_count("SELECT count(*) FROM audit_log WHERE action = 'person.create' AND outcome = 'conflict'"), 1);
 
     /* unknown and malformed ids */
     j = ts_call("GET", url("/api/v1/people/00000000-0000-4000-8000-000000000000"), D.hr_token, NULL, &st);
@@ -614,14 +627,16 @@ START_TEST(list_filters_and_pagination)
     char cursor[128] = "";
     do {
         long st;
-        json_t *j = ts_call("GET", cursor[0] ? url("/api/v1/people?department=Pager%%20A&limit=5&cursor=%s", cursor)
-                                          : url("/api/v1/people?department=Pager%%20A&limit=5"),
-                         D.hr_token, NULL, &st);
+        json_t *j = ts_call("GET",
+                            cursor[0] ? url("/api/v1/people?department=Pager%%20A&limit=5&cursor=%s", cursor)
+                                      : url("/api/v1/people?department=Pager%%20A&limit=5"),
+                            D.hr_token, NULL, &st);
         ck_assert_int_eq(st, 200);
         json_t *items = json_object_get(j, "items"), *it;
         size_t i;
         ck_assert_uint_le(json_array_size(items), 5);
-        json_array_foreach(items, i, it) {
+        json_array_foreach(items, i, it)
+        {
             const char *id = ts_jstr(it, "id");
             int k = -1;
             for (int x = 0; x < 23; x++)
@@ -671,7 +686,9 @@ START_TEST(list_filters_and_pagination)
     ts_expect_problem(j, st, 400, "bad_parameter", "active");
     /* list reads are audited, by the hr token, without the search text */
     ck_assert_int_ge(psql_count("SELECT count(*) FROM audit_log WHERE action = 'person.list' AND outcome = 'ok' "
-                                "AND token_id = '%s'", hr_id), 8);
+                                "AND token_id = '%s'",
+                                hr_id),
+                     8);
     ck_assert_int_eq(psql_count("SELECT count(*) FROM audit_log WHERE detail::text ILIKE '%%paging%%'"), 0);
 }
 END_TEST
@@ -683,7 +700,7 @@ START_TEST(patch_person)
     create_person("PT-2", "Someone Else", "Ward 2", other);
     long st;
     json_t *j = ts_call("PATCH", url("/api/v1/people/%s", id), D.admin_token,
-                     "{\"name\":\"Pat After\",\"title\":\"Charge nurse\",\"department\":\"Ward 3\"}", &st);
+                        "{\"name\":\"Pat After\",\"title\":\"Charge nurse\",\"department\":\"Ward 3\"}", &st);
     ck_assert_int_eq(st, 200);
     ck_assert_str_eq(ts_jstr(j, "name"), "Pat After");
     ck_assert_str_eq(ts_jstr(j, "title"), "Charge nurse");
@@ -709,12 +726,15 @@ START_TEST(patch_person)
     ts_expect_problem(j, st, 422, "invalid_field", "department");
     j = ts_call("PATCH", url("/api/v1/people/%s", id), D.admin_token, "{\"active\":1}", &st);
     ts_expect_problem(j, st, 422, "invalid_field", "active");
-    j = ts_call("PATCH", url("/api/v1/people/00000000-0000-4000-8000-000000000000"), D.admin_token, "{\"name\":\"X\"}", &st);
+    j = ts_call("PATCH", url("/api/v1/people/00000000-0000-4000-8000-000000000000"), D.admin_token, "{\"name\":\"X\"}",
+                &st);
     ts_expect_problem(j, st, 404, "not_found", NULL);
 
     /* the audit row names the changed fields, never their values */
     ck_assert_int_eq(psql_count("SELECT count(*) FROM audit_log WHERE action = 'person.update' AND target_id = '%s' "
-                                "AND outcome = 'ok' AND detail->'fields' ? 'title'", id), 2);
+                                "AND outcome = 'ok' AND detail->'fields' ? 'title'",
+                                id),
+                     2);
     ck_assert_int_eq(psql_count("SELECT count(*) FROM audit_log WHERE detail::text LIKE '%%Pat After%%'"), 0);
 }
 END_TEST
@@ -777,7 +797,9 @@ START_TEST(face_delete)
     json_decref(f);
     ck_assert_int_eq(psql_count("SELECT count(*) FROM faces WHERE person_id = '%s'", id), 0);
     ck_assert_int_eq(psql_count("SELECT count(*) FROM audit_log WHERE action = 'face.delete' AND outcome = 'ok' "
-                                "AND target_id = '%s'", id), 2);
+                                "AND target_id = '%s'",
+                                id),
+                     2);
 }
 END_TEST
 
@@ -792,9 +814,11 @@ START_TEST(erasure)
     json_decref(f);
     /* an attendance event naming the person */
     char sql[512];
-    snprintf(sql, sizeof sql,
-             "INSERT INTO events (id, person_id, kind, ts, source) VALUES ('11111111-2222-4333-8444-555555555555', '%s', "
-             "'in', now(), 'camera')", id);
+    snprintf(
+        sql, sizeof sql,
+        "INSERT INTO events (id, person_id, kind, ts, source) VALUES ('11111111-2222-4333-8444-555555555555', '%s', "
+        "'in', now(), 'camera')",
+        id);
     ck_assert_int_eq(ts_psql(conninfo, sql, NULL, 0), 0);
 
     long st;
@@ -808,10 +832,13 @@ START_TEST(erasure)
     /* templates and personal fields gone; the row stays as a tombstone; the event still counts */
     ck_assert_int_eq(psql_count("SELECT count(*) FROM faces WHERE person_id = '%s'", id), 0);
     ck_assert_int_eq(psql_count("SELECT count(*) FROM people WHERE id = '%s' AND employee_no IS NULL AND name IS NULL "
-                                "AND title IS NULL AND NOT active AND erased_at IS NOT NULL", id), 1);
+                                "AND title IS NULL AND NOT active AND erased_at IS NOT NULL",
+                                id),
+                     1);
     ck_assert_int_eq(psql_count("SELECT count(*) FROM events WHERE person_id = '%s'", id), 1);
     ck_assert_int_eq(psql_count("SELECT count(*) FROM audit_log WHERE detail::text LIKE '%%Erin%%' OR target_id LIKE "
-                                "'%%Erin%%'"), 0);
+                                "'%%Erin%%'"),
+                     0);
     /* and the API no longer knows the person */
     j = ts_call("GET", url("/api/v1/people/%s", id), D.hr_token, NULL, &st);
     ts_expect_problem(j, st, 404, "not_found", NULL);
@@ -831,7 +858,9 @@ START_TEST(erasure)
     create_person("ER-1", "New Hire", "Ward 6", again);
     ck_assert_str_ne(again, id);
     ck_assert_int_eq(psql_count("SELECT count(*) FROM audit_log WHERE action = 'person.erase' AND target_id = '%s' "
-                                "AND outcome = 'ok' AND (detail->>'faces_deleted')::int = 2", id), 1);
+                                "AND outcome = 'ok' AND (detail->>'faces_deleted')::int = 2",
+                                id),
+                     1);
 }
 END_TEST
 
@@ -847,7 +876,9 @@ START_TEST(cli_person_commands)
     ck_assert_int_eq(psql_count("SELECT count(*) FROM people WHERE id = '%s' AND NOT active", id), 1);
     ck_assert_int_eq(psql_count("SELECT count(*) FROM audit_log WHERE action = 'person.update' AND actor = 'attendctl' "
                                 "AND token_id IS NULL AND outcome = 'ok' AND target_id = '%s' "
-                                "AND detail->'fields' = '[\"active\"]'::jsonb", id), 1);
+                                "AND detail->'fields' = '[\"active\"]'::jsonb",
+                                id),
+                     1);
     ck_assert_int_eq(ts_attendctl(&D, out, sizeof out, activate), 0);
     ck_assert_int_eq(psql_count("SELECT count(*) FROM people WHERE id = '%s' AND active", id), 1);
     ck_assert_int_eq(ts_attendctl(&D, out, sizeof out, erase), 0);
@@ -862,7 +893,9 @@ START_TEST(cli_person_commands)
     /* refused: erased already (exit 1, audited), not a uuid, unknown action (exit 2) */
     ck_assert_int_eq(ts_attendctl(&D, out, sizeof out, erase), 1);
     ck_assert_int_eq(psql_count("SELECT count(*) FROM audit_log WHERE action = 'person.erase' AND actor = 'attendctl' "
-                                "AND outcome = 'not_found' AND target_id = '%s'", id), 1);
+                                "AND outcome = 'not_found' AND target_id = '%s'",
+                                id),
+                     1);
     const char *bad_id[] = {"person", "erase", "not-a-uuid", NULL}, *bad_verb[] = {"person", "hide", id, NULL};
     ck_assert_int_eq(ts_attendctl(&D, out, sizeof out, bad_id), 2);
     ck_assert_int_eq(ts_attendctl(&D, out, sizeof out, bad_verb), 2);
@@ -881,13 +914,20 @@ START_TEST(audit_rows_and_listing)
 
     /* the rows, by token, action, target and outcome */
     ck_assert_int_eq(psql_count("SELECT count(*) FROM audit_log WHERE token_id = '%s' AND action = 'person.create' AND "
-                                "target_type = 'person' AND target_id = '%s' AND outcome = 'ok'", admin_id, id), 1);
+                                "target_type = 'person' AND target_id = '%s' AND outcome = 'ok'",
+                                admin_id, id),
+                     1);
     ck_assert_int_eq(psql_count("SELECT count(*) FROM audit_log WHERE token_id = '%s' AND action = 'person.read' AND "
-                                "target_id = '%s' AND outcome = 'ok'", hr_id, id), 1);
+                                "target_id = '%s' AND outcome = 'ok'",
+                                hr_id, id),
+                     1);
     ck_assert_int_eq(psql_count("SELECT count(*) FROM audit_log WHERE token_id = '%s' AND action = 'face.list' AND "
-                                "target_id = '%s'", hr_id, id), 1);
+                                "target_id = '%s'",
+                                hr_id, id),
+                     1);
     ck_assert_int_eq(psql_count("SELECT count(*) FROM audit_log WHERE action = 'person.read' AND outcome = 'not_found' "
-                                "AND target_id = '00000000-0000-4000-8000-00000000000a'"), 1);
+                                "AND target_id = '00000000-0000-4000-8000-00000000000a'"),
+                     1);
 
     /* GET /audit: newest first, filtered by target, paginated without gaps or repeats */
     json_t *j = ts_call("GET", url("/api/v1/audit?target_id=%s&limit=2", id), D.admin_token, NULL, &st);
@@ -918,9 +958,11 @@ START_TEST(audit_rows_and_listing)
     j = ts_call("GET", url("/api/v1/audit?limit=100000"), D.admin_token, NULL, &st);
     ts_expect_problem(j, st, 400, "bad_parameter", "limit");
     /* reading the log is recorded too */
-    ck_assert_int_ge(psql_count("SELECT count(*) FROM audit_log WHERE action = 'audit.list' AND token_id = '%s'", admin_id), 3);
+    ck_assert_int_ge(
+        psql_count("SELECT count(*) FROM audit_log WHERE action = 'audit.list' AND token_id = '%s'", admin_id), 3);
     /* no names in the log */
-    ck_assert_int_eq(psql_count("SELECT count(*) FROM audit_log WHERE concat(target_id, detail::text, actor) LIKE '%%Audrey%%'"), 0);
+    ck_assert_int_eq(
+        psql_count("SELECT count(*) FROM audit_log WHERE concat(target_id, detail::text, actor) LIKE '%%Audrey%%'"), 0);
 
     /* append-only: no route writes to it, and the database refuses changes */
     static const char *const methods[] = {"POST", "PUT", "PATCH", "DELETE", NULL};

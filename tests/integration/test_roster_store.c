@@ -48,7 +48,8 @@ static int query_int_p(PGconn *c, const char *sql, const char *p1)
     return atoi(buf);
 }
 
-static void add_person(PGconn *c, const char *emp, const char *name, const char *dep, bool active, char id[ATT_UUID_STR])
+static void add_person(PGconn *c, const char *emp, const char *name, const char *dep, bool active,
+                       char id[ATT_UUID_STR])
 {
     struct person_new p = {.employee_no = emp, .name = name, .department = dep, .active = active};
     att_err rc = store_person_create(c, &p, id);
@@ -87,8 +88,8 @@ START_TEST(person_create_get_conflict)
 {
     char ci[600], id[ATT_UUID_STR], id2[ATT_UUID_STR];
     PGconn *c = ts_db_migrated(ci, sizeof ci);
-    struct person_new p = {.employee_no = "E-001", .name = "Ada Lovelace", .department = "Cardiology",
-                           .title = "Nurse", .active = true};
+    struct person_new p = {
+        .employee_no = "E-001", .name = "Ada Lovelace", .department = "Cardiology", .title = "Nurse", .active = true};
     ck_assert_int_eq(store_person_create(c, &p, id), ATT_OK);
     ck_assert(att_uuid_valid(id));
     struct person got;
@@ -307,8 +308,12 @@ START_TEST(person_list_pagination)
     ck_assert_int_eq(odd, 12);
 
     /* malformed cursors */
-    const char *bad[] = {"x", "!!!!", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "not a cursor at all, clearly",
-                         "UAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", "UAAF"};
+    const char *bad[] = {"x",
+                         "!!!!",
+                         "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+                         "not a cursor at all, clearly",
+                         "UAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+                         "UAAF"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct person_filter g = {.limit = 10, .cursor = bad[i]};
         ck_assert_msg(store_person_list(c, &g, &v, &n, next) == ATT_E_BAD_PARAM, "cursor %s accepted", bad[i]);
@@ -399,7 +404,8 @@ START_TEST(person_erasure)
     add_face(c, k, a, 2, f2);
     add_face(c, k, b, 3, fb);
     char pseudonym[64];
-    ck_assert(query_p(c, "SELECT pseudonym::text FROM people WHERE id = $1::uuid", a, NULL, pseudonym, sizeof pseudonym));
+    ck_assert(
+        query_p(c, "SELECT pseudonym::text FROM people WHERE id = $1::uuid", a, NULL, pseudonym, sizeof pseudonym));
     /* two punches for the person to erase, one for the other */
     char sql[512];
     snprintf(sql, sizeof sql,
@@ -424,16 +430,17 @@ START_TEST(person_erasure)
     ck_assert_int_eq(store_person_erase(c, a, &gone), ATT_OK);
     ck_assert_uint_eq(gone, 2);
     ck_assert_int_eq(query_int_p(c, "SELECT count(*) FROM faces WHERE person_id = $1::uuid", a), 0);
-    ck_assert(query_p(c,
-                      "SELECT concat_ws('|', coalesce(employee_no, '-'), coalesce(name, '-'), coalesce(department, '-'),"
-                      " coalesce(title, '-'), active, erased_at IS NOT NULL, pseudonym) FROM people WHERE id = $1::uuid",
-                      a, NULL, buf, sizeof buf));
+    ck_assert(
+        query_p(c,
+                "SELECT concat_ws('|', coalesce(employee_no, '-'), coalesce(name, '-'), coalesce(department, '-'),"
+                " coalesce(title, '-'), active, erased_at IS NOT NULL, pseudonym) FROM people WHERE id = $1::uuid",
+                a, NULL, buf, sizeof buf));
     char want[128];
     snprintf(want, sizeof want, "-|-|-|-|f|t|%s", pseudonym);
     ck_assert_str_eq(buf, want);
     /* nothing of the person's identity is left anywhere in the row */
-    ck_assert_int_eq(query_int_p(c, "SELECT count(*) FROM people p WHERE p::text LIKE '%Rita%' OR p::text LIKE '%R1%'", NULL),
-                     0);
+    ck_assert_int_eq(
+        query_int_p(c, "SELECT count(*) FROM people p WHERE p::text LIKE '%Rita%' OR p::text LIKE '%R1%'", NULL), 0);
     /* events stay, still keyed by the (now anonymous) person: they keep counting */
     ck_assert_int_eq(query_int_p(c, "SELECT count(*) FROM events WHERE person_id = $1::uuid", a), 2);
     ck_assert_int_eq(query_int_p(c, "SELECT count(*) FROM events", NULL), 3);
@@ -482,7 +489,8 @@ static void *race_insert(void *p)
     struct race_arg *ra = p;
     PGconn *c = NULL;
     char err[256];
-    if (db_connect(ra->conninfo, "race", &c, err, sizeof err) != ATT_OK || db_prepare_all(c, err, sizeof err) != ATT_OK) {
+    if (db_connect(ra->conninfo, "race", &c, err, sizeof err) != ATT_OK ||
+        db_prepare_all(c, err, sizeof err) != ATT_OK) {
         ra->rc = ATT_E_DB;
         PQfinish(c);
         return NULL;
@@ -565,8 +573,9 @@ START_TEST(face_insert_list_delete)
     ck_assert_int_eq(store_face_insert(c, a, "f3", MODEL, kid, blob, sizeof blob, NULL), ATT_E_INVALID);
     ck_assert_int_eq(store_face_insert(c, a, f3, MODEL, kid, blob, sizeof blob, "[1]"), ATT_E_INVALID);
     ck_assert_int_eq(store_face_insert(c, a, f3, MODEL, kid, blob, sizeof blob, "{bad"), ATT_E_INVALID);
-    ck_assert_int_eq(store_face_insert(c, "00000000-0000-4000-8000-000000000000", f3, MODEL, kid, blob, sizeof blob, NULL),
-                     ATT_E_NOT_FOUND);
+    ck_assert_int_eq(
+        store_face_insert(c, "00000000-0000-4000-8000-000000000000", f3, MODEL, kid, blob, sizeof blob, NULL),
+        ATT_E_NOT_FOUND);
     ck_assert_int_eq(store_face_insert(c, a, f1, MODEL, kid, blob, sizeof blob, NULL), ATT_E_CONFLICT);
     ck_assert_int_eq(store_face_insert(c, a, f3, MODEL, kid, blob, sizeof blob, NULL), ATT_OK);
     ck_assert_int_eq(query_int_p(c, "SELECT count(*) FROM faces WHERE quality = '{}'", NULL), 1);
@@ -593,7 +602,6 @@ START_TEST(face_insert_list_delete)
     PQfinish(c);
 }
 END_TEST
-
 
 struct load_seen {
     const tcrypt_key *key;
@@ -682,8 +690,9 @@ START_TEST(swapped_template_fails_to_decrypt)
     add_face(c, k, a, 3, fa2);
     /* an attacker with write access copies A's template onto B's row and onto A's other face */
     char sql[400];
-    snprintf(sql, sizeof sql, "UPDATE faces SET template = (SELECT template FROM faces WHERE id = '%s') WHERE id IN ('%s', '%s')",
-             fa, fb, fa2);
+    snprintf(sql, sizeof sql,
+             "UPDATE faces SET template = (SELECT template FROM faces WHERE id = '%s') WHERE id IN ('%s', '%s')", fa,
+             fb, fa2);
     ck_assert(ts_q_ok(c, sql));
     unsigned char blob[4096];
     float v[TCRYPT_DIM];
@@ -776,8 +785,9 @@ START_TEST(rekey_store)
     char sql[300];
     snprintf(sql, sizeof sql, "DELETE FROM faces WHERE id = '%s'", stray);
     ck_assert(ts_q_ok(c, sql));
-    ck_assert(ts_q_ok(c, "UPDATE faces SET template = overlay(template placing '\\x00'::bytea from 100) "
-                         "WHERE id = (SELECT id FROM faces ORDER BY id LIMIT 1)"));
+    ck_assert(ts_q_ok(c,
+                      "UPDATE faces SET template = overlay(template placing '\\x00'::bytea from 100) "
+                      "WHERE id = (SELECT id FROM faces ORDER BY id LIMIT 1)"));
     ck_assert(ts_q_ok(c, "BEGIN"));
     ck_assert_int_eq(store_faces_rekey(c, olds2, 1, k4, &st, err, sizeof err), ATT_E_CRYPTO);
     ck_assert(ts_q_ok(c, "ROLLBACK"));
@@ -811,8 +821,10 @@ static void rot_env_init(struct rot_env *e, const char *conninfo, unsigned char 
     ts_write_file(e->tok, raw, sizeof raw, 0600);
     FILE *f = fopen(e->conf, "w");
     ck_assert_ptr_nonnull(f);
-    fprintf(f, "database_url = \"%s\"\ntemplate_key_file = %s\ntoken_key_file = %s\nmodels_dir = %s\nstate_dir = %s/state\n",
-            conninfo, e->tpl, e->tok, ts_env("ATTENDD_MODELS_DIR"), e->dir);
+    fprintf(
+        f,
+        "database_url = \"%s\"\ntemplate_key_file = %s\ntoken_key_file = %s\nmodels_dir = %s\nstate_dir = %s/state\n",
+        conninfo, e->tpl, e->tok, ts_env("ATTENDD_MODELS_DIR"), e->dir);
     fclose(f);
     snprintf(e->d.conf, sizeof e->d.conf, "%s", e->conf);
 }
@@ -867,8 +879,9 @@ START_TEST(rotate_cli_resumes)
     assert_key_file(old, 21);
     ck_assert_int_eq(decryptable(c, k1), 0);
     ck_assert_int_eq(decryptable(c, k2), 5);
-    ck_assert_int_eq(query_int_p(c, "SELECT count(*) FROM audit_log WHERE action = 'key.rotate' AND outcome = 'ok'"
-                                    " AND (detail->>'reencrypted')::int = 5",
+    ck_assert_int_eq(query_int_p(c,
+                                 "SELECT count(*) FROM audit_log WHERE action = 'key.rotate' AND outcome = 'ok'"
+                                 " AND (detail->>'reencrypted')::int = 5",
                                  NULL),
                      1);
 
@@ -887,8 +900,9 @@ START_TEST(rotate_cli_resumes)
     assert_key_file(e.tpl, 23);
     assert_key_file(old, 22);
     ck_assert_int_eq(decryptable(c, k3), 5);
-    ck_assert_int_eq(query_int_p(c, "SELECT count(*) FROM audit_log WHERE action = 'key.rotate' AND outcome = 'ok'"
-                                    " AND (detail->>'reencrypted')::int = 0 AND (detail->>'skipped')::int = 5",
+    ck_assert_int_eq(query_int_p(c,
+                                 "SELECT count(*) FROM audit_log WHERE action = 'key.rotate' AND outcome = 'ok'"
+                                 " AND (detail->>'reencrypted')::int = 0 AND (detail->>'skipped')::int = 5",
                                  NULL),
                      1);
 
@@ -911,9 +925,9 @@ START_TEST(rotate_cli_resumes)
     assert_key_file(e.tpl, 23);
     assert_key_file(old, 22);
     ck_assert_int_eq(decryptable(c, k3), 6);
-    ck_assert_int_eq(query_int_p(c, "SELECT count(*) FROM audit_log WHERE action = 'key.rotate' AND outcome = 'crypto_error'",
-                                 NULL),
-                     1);
+    ck_assert_int_eq(
+        query_int_p(c, "SELECT count(*) FROM audit_log WHERE action = 'key.rotate' AND outcome = 'crypto_error'", NULL),
+        1);
 
     /* usage errors */
     const char *bad[] = {"key", "rotate", NULL};

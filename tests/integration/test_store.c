@@ -453,10 +453,7 @@ END_TEST
 
 /* ---- tokens ----------------------------------------------------------------------------------------- */
 
-static void test_key(struct token_key *k, unsigned char fill)
-{
-    memset(k->k, fill, sizeof k->k);
-}
+static void test_key(struct token_key *k, unsigned char fill) { memset(k->k, fill, sizeof k->k); }
 
 START_TEST(tokens_create_lookup_revoke_list)
 {
@@ -611,8 +608,9 @@ START_TEST(audit_insert_and_append_only)
                      " || '|' || outcome || '|' || (detail->>'quote') || '|' || (ts <= now()) FROM audit_log"
                      " ORDER BY id LIMIT 1",
                      buf, sizeof buf));
-    ck_assert_str_eq(buf, "6f1c1a1e-8c5b-4a55-9a0e-0a0b0c0d0e0f|ops admin|person.read|person|"
-                          "0b8e4b8e-2c4f-4b0e-9e8a-1b2c3d4e5f60|ok|it's|true");
+    ck_assert_str_eq(buf,
+                     "6f1c1a1e-8c5b-4a55-9a0e-0a0b0c0d0e0f|ops admin|person.read|person|"
+                     "0b8e4b8e-2c4f-4b0e-9e8a-1b2c3d4e5f60|ok|it's|true");
 
     /* nothing can change or remove a row: not even statements that match no row */
     const char *refused[] = {
@@ -633,9 +631,9 @@ END_TEST
 /* A transaction body for db_transaction: the first `fail` attempts end with server error `state`
  * after an audit row is written; later ones write the row and succeed. undo counts commit failures. */
 struct tx_case {
-    int fail;           /* attempts that fail */
-    const char *state;  /* SQLSTATE they fail with */
-    int runs, undos;    /* what db_transaction did */
+    int fail;          /* attempts that fail */
+    const char *state; /* SQLSTATE they fail with */
+    int runs, undos;   /* what db_transaction did */
 };
 
 static att_err tx_run(PGconn *c, void *arg)
@@ -677,10 +675,12 @@ START_TEST(transaction_retries_serialization_failures)
     ck_assert_int_eq(t.undos, 0);
     ck_assert_int_eq(PQtransactionStatus(c), PQTRANS_IDLE);
     /* a failed commit (a deferred constraint trigger) calls undo: run's changes outside the database go back */
-    ck_assert(ts_q_ok(c, "CREATE FUNCTION tx_check() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN "
-                         "RAISE EXCEPTION 'refused at commit' USING ERRCODE = '23514'; END$$"));
-    ck_assert(ts_q_ok(c, "CREATE CONSTRAINT TRIGGER tx_at_commit AFTER INSERT ON audit_log DEFERRABLE INITIALLY "
-                         "DEFERRED FOR EACH ROW EXECUTE FUNCTION tx_check()"));
+    ck_assert(ts_q_ok(c,
+                      "CREATE FUNCTION tx_check() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN "
+                      "RAISE EXCEPTION 'refused at commit' USING ERRCODE = '23514'; END$$"));
+    ck_assert(ts_q_ok(c,
+                      "CREATE CONSTRAINT TRIGGER tx_at_commit AFTER INSERT ON audit_log DEFERRABLE INITIALLY "
+                      "DEFERRED FOR EACH ROW EXECUTE FUNCTION tx_check()"));
     t = (struct tx_case){.fail = 0, .state = "00000"};
     ck_assert_int_eq(db_transaction(c, tx_run, tx_undo, &t), ATT_E_DB_QUERY);
     ck_assert_int_eq(t.runs, 1);
@@ -733,8 +733,9 @@ START_TEST(schema_constraints)
     ck_assert(!ts_q_ok(c, "INSERT INTO people (employee_no, name) VALUES ('', 'Bob')"));
     /* erasure must clear every personal field at once */
     ck_assert(!ts_q_ok(c, "UPDATE people SET erased_at = now(), active = false"));
-    ck_assert(ts_q_ok(c, "UPDATE people SET erased_at = now(), active = false, employee_no = NULL, name = NULL,"
-                         " title = NULL"));
+    ck_assert(ts_q_ok(c,
+                      "UPDATE people SET erased_at = now(), active = false, employee_no = NULL, name = NULL,"
+                      " title = NULL"));
     ck_assert(!ts_q_ok(c, "INSERT INTO cameras (name, url, analysis_fps) VALUES ('c', 'rtsp://x', 0)"));
     ck_assert(!ts_q_ok(c, "INSERT INTO cameras (name, url, roi_x) VALUES ('c', 'rtsp://x', 1)"));
     ck_assert(ts_q_ok(c, "INSERT INTO cameras (name, url, role) VALUES ('c', 'rtsp://x', 'in')"));
@@ -746,16 +747,19 @@ START_TEST(schema_constraints)
     ck_assert(ts_q_ok(c, ev));
     ck_assert(ts_q_ok(c, ev));
     ck_assert_int_eq(query_int(c, "SELECT count(*) FROM events"), 1);
-    ck_assert(!ts_q_ok(c, "INSERT INTO events (id, kind, ts, source) VALUES (gen_random_uuid(), 'out', now(), 'manual')"));
-    ck_assert(!ts_q_ok(c, "INSERT INTO events (id, kind, ts, source, similarity) VALUES (gen_random_uuid(), 'out',"
-                          " now(), 'camera', 1.5)"));
+    ck_assert(
+        !ts_q_ok(c, "INSERT INTO events (id, kind, ts, source) VALUES (gen_random_uuid(), 'out', now(), 'manual')"));
+    ck_assert(!ts_q_ok(c,
+                       "INSERT INTO events (id, kind, ts, source, similarity) VALUES (gen_random_uuid(), 'out',"
+                       " now(), 'camera', 1.5)"));
     /* deleting a person keeps the events, de-identified */
     ck_assert(ts_q_ok(c, "DELETE FROM people"));
     ck_assert_int_eq(query_int(c, "SELECT count(*) FROM events WHERE person_id IS NULL"), 1);
     /* templates are never tiny (nonce + tag at least) */
     ck_assert(ts_q_ok(c, "INSERT INTO people (employee_no, name) VALUES ('E2', 'Cy')"));
-    ck_assert(!ts_q_ok(c, "INSERT INTO faces (person_id, model_id, key_id, template)"
-                          " SELECT id, 'm', 0, '\\x00'::bytea FROM people"));
+    ck_assert(!ts_q_ok(c,
+                       "INSERT INTO faces (person_id, model_id, key_id, template)"
+                       " SELECT id, 'm', 0, '\\x00'::bytea FROM people"));
     PQfinish(c);
 }
 END_TEST

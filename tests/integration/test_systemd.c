@@ -55,9 +55,27 @@ static void install_into(const char *root)
     snprintf(o1, sizeof o1, "%s/attendd", b);
     snprintf(o2, sizeof o2, "%s/attendctl", b);
     /* env -u: not a sub-make of the `make test` that runs us (its variables and jobserver stay out) */
-    char *argv[] = {"env", "-u", "MAKEFLAGS", "-u", "MFLAGS", "-u", "MAKELEVEL", "make", "-s", "-C",
-                    (char *)ts_env("ATTENDD_SRCDIR"), build, "-o", o1, "-o", o2, destdir, "prefix=/usr",
-                    "sysconfdir=/etc", "install", NULL};
+    char *argv[] = {"env",
+                    "-u",
+                    "MAKEFLAGS",
+                    "-u",
+                    "MFLAGS",
+                    "-u",
+                    "MAKELEVEL",
+                    "make",
+                    "-s",
+                    "-C",
+                    (char *)ts_env("ATTENDD_SRCDIR"),
+                    build,
+                    "-o",
+                    o1,
+                    "-o",
+                    o2,
+                    destdir,
+                    "prefix=/usr",
+                    "sysconfdir=/etc",
+                    "install",
+                    NULL};
     int rc = run(argv, out, sizeof out);
     ck_assert_msg(rc == 0, "make install failed (%d): %s", rc, out);
 }
@@ -290,8 +308,8 @@ START_TEST(credential_acl_form_loads)
     ck_assert_msg(load_as(svc, key, msg, sizeof msg) == 0, "refused: %s", msg);
     ck_assert_msg(load_as(stranger, key, msg, sizeof msg) != 0, "another user read the key");
 
-    const unsigned other_user[][3] = {{OWNER, 4, 0}, {USER, 4, svc}, {USER, 4, stranger}, {GROUP_OBJ, 0, 0},
-                                      {MASK, 4, 0}, {OTHER, 0, 0}};
+    const unsigned other_user[][3] = {{OWNER, 4, 0},     {USER, 4, svc}, {USER, 4, stranger},
+                                      {GROUP_OBJ, 0, 0}, {MASK, 4, 0},   {OTHER, 0, 0}};
     set_acl(key, other_user, 6);
     ck_assert_int_ne(load_as(svc, key, msg, sizeof msg), 0);
     ck_assert_msg(strstr(msg, "ACL"), "%s", msg);
@@ -329,8 +347,8 @@ START_TEST(tls_key_credential_acl_form_loads)
     set_acl(key, systemd_acl, 5);
     ck_assert_msg(load_with_as(tls_load, svc, key, msg, sizeof msg) == 0, "refused: %s", msg);
     ck_assert_msg(load_with_as(tls_load, stranger, key, msg, sizeof msg) != 0, "another user read the key");
-    const unsigned other_user[][3] = {{OWNER, 4, 0}, {USER, 4, svc}, {USER, 4, stranger}, {GROUP_OBJ, 0, 0},
-                                      {MASK, 4, 0}, {OTHER, 0, 0}};
+    const unsigned other_user[][3] = {{OWNER, 4, 0},     {USER, 4, svc}, {USER, 4, stranger},
+                                      {GROUP_OBJ, 0, 0}, {MASK, 4, 0},   {OTHER, 0, 0}};
     set_acl(key, other_user, 6);
     ck_assert_int_ne(load_with_as(tls_load, svc, key, msg, sizeof msg), 0);
     ck_assert_msg(strstr(msg, "tls_key_file") && strstr(msg, "ACL"), "%s", msg);
@@ -448,8 +466,10 @@ START_TEST(starts_as_the_unit_does)
 
     /* the account, from the installed sysusers entry, in a copy of this host's user database (so the
      * uid is one nobody here uses); /etc/attendd from the tmpfiles entry resolves the group there */
-    snprintf(p, sizeof p, "cp /etc/passwd /etc/group '%s/etc/' && for f in shadow gshadow; do "
-                          "[ ! -e /etc/$f ] || cp -p /etc/$f '%s/etc/'; done", d.root, d.root);
+    snprintf(p, sizeof p,
+             "cp /etc/passwd /etc/group '%s/etc/' && for f in shadow gshadow; do "
+             "[ ! -e /etc/$f ] || cp -p /etc/$f '%s/etc/'; done",
+             d.root, d.root);
     ck_assert_int_eq(system(p), 0);
     char rootopt[100], sysusers[200], tmpfiles[200];
     snprintf(rootopt, sizeof rootopt, "--root=%s", d.root);
@@ -488,8 +508,8 @@ START_TEST(starts_as_the_unit_does)
     snprintf(d.runtime, sizeof d.runtime, "%s/run", d.root);
     snprintf(d.logs, sizeof d.logs, "%s/var/log", d.root);
     snprintf(d.creds, sizeof d.creds, "%s/run/credentials/attendd.service", d.root);
-    service_dir(d.state, unit_get(&u, "StateDirectory", 0), unit_get(&u, "StateDirectoryMode", 0), uid, gid,
-                statedir, sizeof statedir);
+    service_dir(d.state, unit_get(&u, "StateDirectory", 0), unit_get(&u, "StateDirectoryMode", 0), uid, gid, statedir,
+                sizeof statedir);
     service_dir(d.runtime, unit_get(&u, "RuntimeDirectory", 0), unit_get(&u, "RuntimeDirectoryMode", 0), uid, gid,
                 rundir, sizeof rundir);
     service_dir(d.logs, unit_get(&u, "LogsDirectory", 0), unit_get(&u, "LogsDirectoryMode", 0), uid, gid, logdir,
@@ -509,8 +529,8 @@ START_TEST(starts_as_the_unit_does)
     snprintf(p, sizeof p, "%s/etc/attendd/attendd.conf", d.root);
     FILE *conf = fopen(p, "a");
     ck_assert_ptr_nonnull(conf);
-    fprintf(conf, "\n# test site\nport = %d\ndatabase_url = \"%s\"\nmodels_dir = %s/usr/share/attendd/models\n",
-            port, conninfo, d.root);
+    fprintf(conf, "\n# test site\nport = %d\ndatabase_url = \"%s\"\nmodels_dir = %s/usr/share/attendd/models\n", port,
+            conninfo, d.root);
     fclose(conf);
 
     /* the environment systemd gives the service: its own, plus the unit's Environment= lines */

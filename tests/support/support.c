@@ -173,9 +173,9 @@ void ts_own_pg_down(void)
 /* ---- the run's cluster ------------------------------------------------------------------------ */
 
 #define RUN_PREFIX "/tmp/attendd-run-"
-static pid_t run_owner;      /* the runner's pid: only it stops the cluster */
-static char run_root[128];   /* RUN_PREFIX PID; the cluster is run_root/pg */
-static char run_base[384];   /* conninfo without dbname, once the cluster is up in this process */
+static pid_t run_owner;    /* the runner's pid: only it stops the cluster */
+static char run_root[128]; /* RUN_PREFIX PID; the cluster is run_root/pg */
+static char run_base[384]; /* conninfo without dbname, once the cluster is up in this process */
 
 /* Stop the cluster under root (if it ever started) and remove root. */
 static void run_remove(const char *root)

@@ -65,11 +65,11 @@ void ts_db_drop(const char *conninfo);
 /* A private cluster in a fresh temp directory (scripts/pg-cluster init/start --fast), for a test that
  * stops PostgreSQL or otherwise cannot share the run's cluster. */
 struct ts_pg {
-    char dir[256];      /* cluster directory */
-    char base[512];     /* conninfo without dbname */
+    char dir[256];  /* cluster directory */
+    char base[512]; /* conninfo without dbname */
 };
-int ts_pg_start(struct ts_pg *pg);        /* 0 on success */
-void ts_pg_stop(struct ts_pg *pg);        /* stops and removes the directory */
+int ts_pg_start(struct ts_pg *pg); /* 0 on success */
+void ts_pg_stop(struct ts_pg *pg); /* stops and removes the directory */
 /* Create a fresh, uniquely named database; writes its full conninfo. 0 on success. */
 int ts_pg_new_db(struct ts_pg *pg, char *conninfo, size_t len);
 /* scripts/pg-cluster cmd (stop, start, ...) on a private cluster: ts_pg_ctl returns 0 on success,
@@ -93,15 +93,15 @@ int ts_psql(const char *conninfo, const char *sql, char *out, size_t outlen);
 struct ts_daemon {
     pid_t pid;
     int port;
-    char dir[256];           /* temp dir: attendd.conf, keys, log, state */
+    char dir[256]; /* temp dir: attendd.conf, keys, log, state */
     char conf[320];
     char log[320];
-    char url[64];            /* "http://127.0.0.1:PORT" */
+    char url[64]; /* "http://127.0.0.1:PORT" */
     char admin_token[64];
     char hr_token[64];
-    int no_tokens;           /* set before start: do not create tokens (database down on purpose) */
-    int keep_dir;            /* set to keep dir after a clean stop (to restart, or to inspect) */
-    char cacert[320];        /* set before start: the daemon serves HTTPS (tls_* keys in extra_conf),
+    int no_tokens;    /* set before start: do not create tokens (database down on purpose) */
+    int keep_dir;     /* set to keep dir after a clean stop (to restart, or to inspect) */
+    char cacert[320]; /* set before start: the daemon serves HTTPS (tls_* keys in extra_conf),
                                 url is "https://127.0.0.1:PORT" and start-up is checked trusting this CA */
 };
 /* d's base URL + path (ts_url) or + a printf-formatted path (ts_urlf), in one of 8 rotating
@@ -119,10 +119,10 @@ int ts_attendctl(const struct ts_daemon *d, char *out, size_t outlen, const char
 
 struct ts_resp {
     long status;
-    char *body;              /* NUL-terminated */
+    char *body; /* NUL-terminated */
     size_t len;
     char content_type[128];
-    char *headers;           /* the response header block (the final response's), NUL-terminated */
+    char *headers; /* the response header block (the final response's), NUL-terminated */
 };
 /* One HTTP request. token may be NULL (no Authorization header). Returns 0 if a response arrived. */
 int ts_http(const char *method, const char *url, const char *token, const void *body, size_t len,

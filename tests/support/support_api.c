@@ -61,7 +61,9 @@ void ts_expect_problem(json_t *j, long status, long want, const char *code, cons
     ck_assert(strlen(ts_jstr(j, "title")) > 0);
     ck_assert(strlen(ts_jstr(j, "detail")) > 0);
     ck_assert_int_eq(json_integer_value(json_object_get(j, "status")), want);
-    if (field) ck_assert_msg(strcmp(ts_jstr(j, "field"), field) == 0, "field %s, expected %s: %s", ts_jstr(j, "field"), field, txt);
+    if (field)
+        ck_assert_msg(strcmp(ts_jstr(j, "field"), field) == 0, "field %s, expected %s: %s", ts_jstr(j, "field"), field,
+                      txt);
     free(txt);
     json_decref(j);
 }

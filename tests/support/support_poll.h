@@ -8,10 +8,10 @@
 
 struct tp_resp {
     long status;
-    char *body;          /* NUL-terminated, "" when none */
+    char *body; /* NUL-terminated, "" when none */
     size_t len;
-    char *headers;       /* raw response header block */
-    char etag[128];      /* ETag header value, "" if none */
+    char *headers;  /* raw response header block */
+    char etag[128]; /* ETag header value, "" if none */
     char last_modified[64];
 };
 

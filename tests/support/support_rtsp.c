@@ -20,7 +20,6 @@
 #define PYTHON "/usr/bin/python3"
 #define READY_TIMEOUT_MS 20000
 
-
 /* One attempt: fork/exec the server, read stdout until "READY <port>\n" or exit/timeout.
  * Returns 0 and fills s->pid/s->port; -1 with the child reaped. */
 static int spawn(struct ts_rtsp *s, int port)
@@ -99,10 +98,7 @@ static int start(struct ts_rtsp *s, const char *clip, int port, int copies, int 
     return 0;
 }
 
-int ts_rtsp_start(struct ts_rtsp *s, const char *clip, int port, int copies)
-{
-    return start(s, clip, port, copies, 0);
-}
+int ts_rtsp_start(struct ts_rtsp *s, const char *clip, int port, int copies) { return start(s, clip, port, copies, 0); }
 
 int ts_rtsp_start_once(struct ts_rtsp *s, const char *clip, int port, int copies)
 {
@@ -145,10 +141,8 @@ int ts_rtsp_restart(struct ts_rtsp *s)
 
 void ts_rtsp_url(const struct ts_rtsp *s, int copy, char *out, size_t len)
 {
-    if (copy > 0)
-        snprintf(out, len, "rtsp://127.0.0.1:%d/cam%d", s->port, copy);
-    else
-        snprintf(out, len, "rtsp://127.0.0.1:%d/cam", s->port);
+    if (copy > 0) snprintf(out, len, "rtsp://127.0.0.1:%d/cam%d", s->port, copy);
+    else snprintf(out, len, "rtsp://127.0.0.1:%d/cam", s->port);
 }
 
 static int bind_loopback(int *port)
@@ -158,8 +152,7 @@ static int bind_loopback(int *port)
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     socklen_t al = sizeof a;
-    if (bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
-        getsockname(fd, (struct sockaddr *)&a, &al) != 0) {
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || getsockname(fd, (struct sockaddr *)&a, &al) != 0) {
         close(fd);
         return -1;
     }

@@ -7,11 +7,11 @@
 #include <sys/types.h>
 
 struct ts_rtsp {
-    pid_t pid;               /* server process, 0 when stopped */
-    int port;                /* bound port (kept across stop/restart) */
-    int copies;              /* 0: one mount "/cam"; N: "/cam1".."/camN" */
-    int once;                /* each mount plays to one client, then 404 (--once) */
-    char clip[1024];         /* absolute path of the clip served */
+    pid_t pid;       /* server process, 0 when stopped */
+    int port;        /* bound port (kept across stop/restart) */
+    int copies;      /* 0: one mount "/cam"; N: "/cam1".."/camN" */
+    int once;        /* each mount plays to one client, then 404 (--once) */
+    char clip[1024]; /* absolute path of the clip served */
 };
 
 /* Start serving clip (absolute path) on 127.0.0.1:port (0 = a free port, chosen by the server

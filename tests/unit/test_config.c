@@ -91,8 +91,7 @@ START_TEST(bad_lines_name_the_line)
     ck_assert_int_eq(load_text(bad_cases[_i].text, &c, err, sizeof err), ATT_E_CONFIG);
     ck_assert_msg(strstr(err, bad_cases[_i].expect_line), "case %d: '%s' lacks line %s", _i, err,
                   bad_cases[_i].expect_line);
-    ck_assert_msg(strstr(err, bad_cases[_i].expect_msg), "case %d: '%s' lacks '%s'", _i, err,
-                  bad_cases[_i].expect_msg);
+    ck_assert_msg(strstr(err, bad_cases[_i].expect_msg), "case %d: '%s' lacks '%s'", _i, err, bad_cases[_i].expect_msg);
 }
 END_TEST
 
@@ -176,10 +175,15 @@ START_TEST(camera_allow_ranges)
         const char *host;
         int in;
     } cases[] = {
-        {"127.0.0.1", 1}, {"127.1", 1}, {"2130706433", 1}, {"::1", 1}, {"::ffff:10.2.3.4", 1},
-        {"10.255.255.255", 1}, {"172.16.0.1", 1}, {"172.31.255.254", 1}, {"172.32.0.1", 0},
-        {"192.168.200.1", 1}, {"192.169.0.1", 0}, {"fd12:3456::1", 1}, {"fe80::1", 0}, {"8.8.8.8", 0},
-        {"2001:db8::1", 0}, {"169.254.169.254", 0}, {"0.0.0.0", 0}, {"camera.ward.local", -1},
+        {"127.0.0.1", 1},       {"127.1", 1},
+        {"2130706433", 1},      {"::1", 1},
+        {"::ffff:10.2.3.4", 1}, {"10.255.255.255", 1},
+        {"172.16.0.1", 1},      {"172.31.255.254", 1},
+        {"172.32.0.1", 0},      {"192.168.200.1", 1},
+        {"192.169.0.1", 0},     {"fd12:3456::1", 1},
+        {"fe80::1", 0},         {"8.8.8.8", 0},
+        {"2001:db8::1", 0},     {"169.254.169.254", 0},
+        {"0.0.0.0", 0},         {"camera.ward.local", -1},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
         ck_assert_msg(cidr_list_has_literal(&l, cases[i].host) == cases[i].in, "%s: want %d", cases[i].host,

@@ -53,10 +53,8 @@ static bool default_documented(const char *cell, const char *dflt)
     if (dflt[0] == '\0') return strstr(cell, "(none)") != NULL;
     char want[1100];
     size_t dl = strlen(ATTENDD_DATADIR);
-    if (strncmp(dflt, ATTENDD_DATADIR, dl) == 0)
-        snprintf(want, sizeof want, "`$(datadir)/attendd%s`", dflt + dl);
-    else
-        snprintf(want, sizeof want, "`%s`", dflt);
+    if (strncmp(dflt, ATTENDD_DATADIR, dl) == 0) snprintf(want, sizeof want, "`$(datadir)/attendd%s`", dflt + dl);
+    else snprintf(want, sizeof want, "`%s`", dflt);
     return strstr(cell, want) != NULL;
 }
 
@@ -135,7 +133,8 @@ START_TEST(index_lists_every_document)
     struct dirent *de;
     while ((de = readdir(d)) != NULL) {
         size_t l = strlen(de->d_name);
-        bool doc = (l > 3 && strcmp(de->d_name + l - 3, ".md") == 0) || (l > 5 && strcmp(de->d_name + l - 5, ".json") == 0);
+        bool doc =
+            (l > 3 && strcmp(de->d_name + l - 3, ".md") == 0) || (l > 5 && strcmp(de->d_name + l - 5, ".json") == 0);
         if (!doc || strcmp(de->d_name, "index.md") == 0) continue;
         char link[300];
         snprintf(link, sizeof link, "](%s)", de->d_name);

@@ -138,8 +138,8 @@ END_TEST
 START_TEST(spool_rejects_non_finite_scores)
 {
     ck_assert_int_eq(fz_spool((const uint8_t *)"x", 1), 0);
-    struct att_event ev = {.kind = EVENT_KIND_IN, .ts_us = 1714546800000000LL, .similarity = 0.5f,
-                             .liveness = 0.9f, .source = "camera"};
+    struct att_event ev = {
+        .kind = EVENT_KIND_IN, .ts_us = 1714546800000000LL, .similarity = 0.5f, .liveness = 0.9f, .source = "camera"};
     char buf[SPOOL_PAYLOAD_MAX];
     size_t len;
     ck_assert_int_eq(spool_event_encode(&ev, buf, sizeof buf, &len), ATT_OK);

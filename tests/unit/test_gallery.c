@@ -30,10 +30,7 @@ static uint64_t rng_u64(struct rng *r)
 
 static double rng_unit(struct rng *r) { return ((rng_u64(r) >> 11) + 0.5) * 0x1p-53; }
 
-static double rng_gauss(struct rng *r)
-{
-    return sqrt(-2.0 * log(rng_unit(r))) * cos(6.283185307179586 * rng_unit(r));
-}
+static double rng_gauss(struct rng *r) { return sqrt(-2.0 * log(rng_unit(r))) * cos(6.283185307179586 * rng_unit(r)); }
 
 static void normalise(float *v)
 {
@@ -148,18 +145,20 @@ START_TEST(uuid_text_forms)
     struct rng r = {2};
     float v[GAL_DIM];
     rand_unit(&r, v);
-    ck_assert_int_eq(gal_face_add(g, "0A0B0C0D-1111-4222-8333-ABCDEFABCDEF",
-                                  "ffffffff-0000-4000-8000-000000000001", v), ATT_OK);
+    ck_assert_int_eq(gal_face_add(g, "0A0B0C0D-1111-4222-8333-ABCDEFABCDEF", "ffffffff-0000-4000-8000-000000000001", v),
+                     ATT_OK);
     struct gal_match m;
     ck_assert_int_eq(gal_top1(g, v, &m), ATT_OK);
     ck_assert(uuid_is(&m.person, "0a0b0c0d-1111-4222-8333-abcdefabcdef"));
     /* the same person in another case is the same person */
     ck_assert_int_eq(gal_person_set_active(g, "0a0b0c0d-1111-4222-8333-abcdefabcdef", false), ATT_OK);
     ck_assert_int_eq(gal_top1(g, v, &m), ATT_E_NOT_FOUND);
-    static const char *const bad[] = {
-        "", "0a0b0c0d-1111-4222-8333-abcdefabcde", "0a0b0c0d-1111-4222-8333-abcdefabcdef0",
-        "0a0b0c0d11111-4222-8333-abcdefabcdef", "0a0b0c0d-1111-4222-8333-abcdefabcdeg",
-        "{a0b0c0d-1111-4222-8333-abcdefabcdef}"};
+    static const char *const bad[] = {"",
+                                      "0a0b0c0d-1111-4222-8333-abcdefabcde",
+                                      "0a0b0c0d-1111-4222-8333-abcdefabcdef0",
+                                      "0a0b0c0d11111-4222-8333-abcdefabcdef",
+                                      "0a0b0c0d-1111-4222-8333-abcdefabcdeg",
+                                      "{a0b0c0d-1111-4222-8333-abcdefabcdef}"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         ck_assert_int_eq(gal_face_add(g, bad[i], "ffffffff-0000-4000-8000-000000000002", v), ATT_E_INVALID);
         ck_assert_int_eq(gal_face_add(g, "ffffffff-0000-4000-8000-000000000002", bad[i], v), ATT_E_INVALID);
@@ -490,11 +489,11 @@ END_TEST
 #define STABLE 64
 
 struct conc {
-    gal *g;                        /* shared gallery */
-    float (*stable)[GAL_DIM];      /* faces that are never removed */
-    atomic_bool stop;              /* writer done */
-    atomic_int errors;             /* reader mismatches */
-    atomic_long searches;          /* searches done */
+    gal *g;                   /* shared gallery */
+    float (*stable)[GAL_DIM]; /* faces that are never removed */
+    atomic_bool stop;         /* writer done */
+    atomic_int errors;        /* reader mismatches */
+    atomic_long searches;     /* searches done */
 };
 
 static void *reader(void *arg)
@@ -506,8 +505,7 @@ static void *reader(void *arg)
         unsigned i = (unsigned)(rng_u64(&r) % STABLE);
         struct gal_match m;
         fid(i, f);
-        if (gal_top1(c->g, c->stable[i], &m) != ATT_OK || !uuid_is(&m.face, f) ||
-            m.similarity < 0.99f)
+        if (gal_top1(c->g, c->stable[i], &m) != ATT_OK || !uuid_is(&m.face, f) || m.similarity < 0.99f)
             atomic_fetch_add(&c->errors, 1);
         atomic_fetch_add(&c->searches, 1);
     }

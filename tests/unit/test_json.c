@@ -78,8 +78,13 @@ START_TEST(floats_print_as_floats)
         float f;
         const char *want;
     } cases[] = {
-        {0.8734567f, "0.8734567"}, {0.45f, "0.45"}, {1.0f, "1.0"}, {-0.1f, "-0.1"},
-        {FLT_MAX, "3.4028235e38"}, {FLT_MIN, "1.1754944e-38"}, {16777217.0f, "16777216.0"},
+        {0.8734567f, "0.8734567"},
+        {0.45f, "0.45"},
+        {1.0f, "1.0"},
+        {-0.1f, "-0.1"},
+        {FLT_MAX, "3.4028235e38"},
+        {FLT_MIN, "1.1754944e-38"},
+        {16777217.0f, "16777216.0"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         json_t *j = att_json_float(cases[i].f);
@@ -101,9 +106,10 @@ START_TEST(documents_keep_everything_but_real_digits)
                           "0.45000000000000001 \"1.0e5\" \\ -3.25", "list", 0.1, -1e-7, (json_int_t)-9007199254740993LL,
                           "nested", "x", 1e300, "none", "ok", 1, "key\"1.10", "2.50");
     char *s = att_json_dumps(o, JSON_COMPACT);
-    ck_assert_str_eq(s, "{\"similarity\":0.45,\"n\":12,\"name\":\"0.45000000000000001 \\\"1.0e5\\\" \\\\ -3.25\","
-                        "\"list\":[0.1,-1e-7,-9007199254740993],\"nested\":{\"x\":1e300},\"none\":null,\"ok\":true,"
-                        "\"key\\\"1.10\":\"2.50\"}");
+    ck_assert_str_eq(s,
+                     "{\"similarity\":0.45,\"n\":12,\"name\":\"0.45000000000000001 \\\"1.0e5\\\" \\\\ -3.25\","
+                     "\"list\":[0.1,-1e-7,-9007199254740993],\"nested\":{\"x\":1e300},\"none\":null,\"ok\":true,"
+                     "\"key\\\"1.10\":\"2.50\"}");
     free(s);
     s = att_json_dumps(o, JSON_INDENT(2));
     char *plain = json_dumps(o, JSON_INDENT(2) | JSON_REAL_PRECISION(17));

@@ -39,16 +39,16 @@ START_TEST(boundary_refused)
 {
     char b[MP_BOUNDARY_MAX + 1];
     static const char *const bad[] = {
-        "multipart/form-data",                         /* missing */
-        "multipart/form-data; charset=utf-8",          /* missing */
-        "multipart/form-data; boundary=",              /* empty */
-        "multipart/form-data; boundary=\"\"",          /* empty */
+        "multipart/form-data",                /* missing */
+        "multipart/form-data; charset=utf-8", /* missing */
+        "multipart/form-data; boundary=",     /* empty */
+        "multipart/form-data; boundary=\"\"", /* empty */
         "multipart/form-data; boundary=\"ends in space \"",
-        "multipart/form-data; boundary=\"has@at\"",    /* not a bchar */
+        "multipart/form-data; boundary=\"has@at\"", /* not a bchar */
         "multipart/form-data; boundary=\"unterminated",
         "multipart/form-data; boundary=a; boundary=b", /* two */
         "multipart/form-data; =x",
-        "multipart/form-data boundary=x",              /* no ';' */
+        "multipart/form-data boundary=x", /* no ';' */
         NULL,
     };
     for (int i = 0; bad[i]; i++) {
@@ -161,9 +161,10 @@ START_TEST(file_part_count)
     ck_assert_ptr_null(f.data);
     ck_assert_int_eq(parse("--" B "--\r\n", &f, NULL, 0), ATT_E_INVALID);
     /* two file parts */
-    const char *two = "--" B "\r\nContent-Disposition: form-data; name=a; filename=a.jpg\r\nContent-Type: image/jpeg\r\n\r\nA"
-                      "\r\n--" B "\r\nContent-Disposition: form-data; name=b; filename=b.jpg\r\nContent-Type: image/jpeg\r\n\r\nB"
-                      "\r\n--" B "--\r\n";
+    const char *two =
+        "--" B "\r\nContent-Disposition: form-data; name=a; filename=a.jpg\r\nContent-Type: image/jpeg\r\n\r\nA"
+        "\r\n--" B "\r\nContent-Disposition: form-data; name=b; filename=b.jpg\r\nContent-Type: image/jpeg\r\n\r\nB"
+        "\r\n--" B "--\r\n";
     ck_assert_int_eq(parse(two, &f, NULL, 0), ATT_E_INVALID);
     ck_assert_ptr_nonnull(strstr(err, "more than one file part"));
 }
@@ -190,7 +191,8 @@ START_TEST(malformed_bodies)
         /* no Content-Disposition, or not form-data, or twice */
         "--" B "\r\nContent-Type: image/jpeg\r\n\r\nD\r\n--" B "--",
         "--" B "\r\nContent-Disposition: attachment; filename=x\r\n\r\nD\r\n--" B "--",
-        "--" B "\r\nContent-Disposition: form-data; name=a\r\nContent-Disposition: form-data; name=b\r\n\r\nD\r\n--" B "--",
+        "--" B "\r\nContent-Disposition: form-data; name=a\r\nContent-Disposition: form-data; name=b\r\n\r\nD\r\n--" B
+        "--",
         /* malformed disposition parameters */
         "--" B "\r\nContent-Disposition: form-data; name=\"unterminated\r\n\r\nD\r\n--" B "--",
         /* junk after the boundary on its line */
@@ -225,7 +227,8 @@ START_TEST(limits)
     size_t cap = 64 * (MP_PARTS_MAX + 2), off = 0;
     body = malloc(cap);
     for (int i = 0; i < MP_PARTS_MAX + 1; i++)
-        off += (size_t)snprintf(body + off, cap - off, "--" B "\r\nContent-Disposition: form-data; name=f%d\r\n\r\nv\r\n", i);
+        off += (size_t)snprintf(body + off, cap - off,
+                                "--" B "\r\nContent-Disposition: form-data; name=f%d\r\n\r\nv\r\n", i);
     snprintf(body + off, cap - off, "--" B "--");
     ck_assert_int_eq(parse(body, &f, NULL, 0), ATT_E_BAD_REQUEST);
     ck_assert_ptr_nonnull(strstr(err, "parts"));
@@ -250,12 +253,10 @@ START_TEST(random_corruptions)
         for (int k = 0; k < edits; k++) {
             size_t at = (size_t)rand() % len;
             switch (rand() % 4) {
-            case 0: buf[at] = (char)(rand() % 256); break;          /* flip a byte */
-            case 1: len = at; break;                                /* truncate */
-            case 2: buf[at] = "\r\n-\"; =:"[rand() % 8]; break;     /* a syntax character */
-            default: /* delete a byte */
-                memmove(buf + at, buf + at + 1, len - at - 1);
-                len--;
+            case 0: buf[at] = (char)(rand() % 256); break;      /* flip a byte */
+            case 1: len = at; break;                            /* truncate */
+            case 2: buf[at] = "\r\n-\"; =:"[rand() % 8]; break; /* a syntax character */
+            default: /* delete a byte */ memmove(buf + at, buf + at + 1, len - at - 1); len--;
             }
             if (len == 0) break;
         }

@@ -73,7 +73,8 @@ static void check_refs(json_t *doc, json_t *v, const char *where, int *nrefs)
     if (json_is_object(v)) {
         const char *k;
         json_t *m;
-        json_object_foreach(v, k, m) {
+        json_object_foreach(v, k, m)
+        {
             if (strcmp(k, "$ref") == 0) {
                 ck_assert_msg(json_is_string(m), "%s: $ref is not a string", where);
                 ck_assert_msg(resolve_ref(doc, json_string_value(m)) != NULL, "%s: $ref %s does not resolve", where,
@@ -104,7 +105,8 @@ START_TEST(structure_is_openapi3)
     int nops = 0;
     const char *path;
     json_t *item;
-    json_object_foreach(paths, path, item) {
+    json_object_foreach(paths, path, item)
+    {
         ck_assert_msg(path[0] == '/', "path %s must start with /", path);
         for (const char *const *m = op_methods; *m; m++) {
             json_t *op = json_object_get(item, *m);
@@ -115,7 +117,8 @@ START_TEST(structure_is_openapi3)
             ck_assert_msg(json_string_length(json_object_get(op, "summary")) > 0, "%s %s has no summary", *m, path);
             const char *code;
             json_t *resp;
-            json_object_foreach(r, code, resp) {
+            json_object_foreach(r, code, resp)
+            {
                 json_t *d = deref(doc, resp);
                 ck_assert_msg(json_is_string(json_object_get(d, "description")),
                               "%s %s: response %s has no description", *m, path, code);
@@ -134,8 +137,8 @@ END_TEST
 START_TEST(ref_checker_catches_a_dangling_ref)
 {
     /* the checker itself: a pointer to nothing, an escaped segment, an external ref */
-    json_t *doc = json_pack("{s:{s:{s:{s:s}, s:{s:s}}}}", "components", "schemas", "A/B", "type", "object", "C",
-                            "type", "string");
+    json_t *doc = json_pack("{s:{s:{s:{s:s}, s:{s:s}}}}", "components", "schemas", "A/B", "type", "object", "C", "type",
+                            "string");
     ck_assert_ptr_nonnull(resolve_ref(doc, "#/components/schemas/A~1B"));
     ck_assert_ptr_nonnull(resolve_ref(doc, "#/components/schemas/C/type"));
     ck_assert_ptr_null(resolve_ref(doc, "#/components/schemas/D"));
@@ -150,9 +153,11 @@ static bool has_path_param(json_t *doc, json_t *list, const char *name)
 {
     size_t i;
     json_t *p;
-    json_array_foreach(list, i, p) {
+    json_array_foreach(list, i, p)
+    {
         p = deref(doc, p);
-        const char *in = json_string_value(json_object_get(p, "in")), *nm = json_string_value(json_object_get(p, "name"));
+        const char *in = json_string_value(json_object_get(p, "in")),
+                   *nm = json_string_value(json_object_get(p, "name"));
         if (in && nm && strcmp(in, "path") == 0 && strcmp(nm, name) == 0) {
             ck_assert_msg(json_is_true(json_object_get(p, "required")), "path parameter %s must be required", name);
             return true;
@@ -167,7 +172,8 @@ START_TEST(path_parameters_are_declared)
     const char *path;
     json_t *item;
     int checked = 0;
-    json_object_foreach(json_object_get(doc, "paths"), path, item) {
+    json_object_foreach(json_object_get(doc, "paths"), path, item)
+    {
         for (const char *const *m = op_methods; *m; m++) {
             json_t *op = json_object_get(item, *m);
             if (!op) continue;
@@ -190,7 +196,8 @@ START_TEST(path_parameters_are_declared)
             int declared = 0;
             size_t i;
             json_t *p;
-            json_array_foreach(plist, i, p) {
+            json_array_foreach(plist, i, p)
+            {
                 p = deref(doc, p);
                 ck_assert_msg(p != NULL, "%s %s: a parameter $ref does not resolve", *m, path);
                 const char *in = json_string_value(json_object_get(p, "in"));
@@ -204,10 +211,7 @@ START_TEST(path_parameters_are_declared)
 }
 END_TEST
 
-static const char *role_text(enum att_role r)
-{
-    return r == ROLE_NONE ? "none" : r == ROLE_ADMIN ? "admin" : "hr";
-}
+static const char *role_text(enum att_role r) { return r == ROLE_NONE ? "none" : r == ROLE_ADMIN ? "admin" : "hr"; }
 
 static void lower(const char *in, char *out, size_t len)
 {
@@ -240,8 +244,9 @@ START_TEST(operations_equal_route_table)
             continue;
         }
         const char *role = json_string_value(json_object_get(op, "x-attendd-role"));
-        ck_assert_msg(role && strcmp(role, role_text(r->min_role)) == 0, "%s %s: x-attendd-role is %s, the table says %s",
-                      r->method, r->pattern, role ? role : "(none)", role_text(r->min_role));
+        ck_assert_msg(role && strcmp(role, role_text(r->min_role)) == 0,
+                      "%s %s: x-attendd-role is %s, the table says %s", r->method, r->pattern, role ? role : "(none)",
+                      role_text(r->min_role));
         json_t *ps = json_object_get(op, "x-attendd-pseudonymous");
         ck_assert_msg(json_is_boolean(ps) && json_is_true(ps) == r->pseudonym_ok,
                       "%s %s: x-attendd-pseudonymous must be %s", r->method, r->pattern,
@@ -259,7 +264,8 @@ START_TEST(operations_equal_route_table)
     char extra[4096] = "";
     const char *path;
     json_t *item;
-    json_object_foreach(paths, path, item) {
+    json_object_foreach(paths, path, item)
+    {
         for (const char *const *m = op_methods; *m; m++) {
             if (!json_object_get(item, *m)) continue;
             bool found = false;
@@ -294,7 +300,8 @@ START_TEST(problem_codes_equal_registry)
         size_t i;
         json_t *v;
         json_array_foreach(en, i, v) found = found || strcmp(json_string_value(v), att_err_code((att_err)e)) == 0;
-        ck_assert_msg(found, "error code %s (include/attendd/errors.h) is not in Problem.code", att_err_code((att_err)e));
+        ck_assert_msg(found, "error code %s (include/attendd/errors.h) is not in Problem.code",
+                      att_err_code((att_err)e));
     }
     ck_assert_msg(json_array_size(en) == (size_t)(ATT_ERR__COUNT - 1),
                   "Problem.code lists %zu codes, the registry has %d", json_array_size(en), ATT_ERR__COUNT - 1);
@@ -338,8 +345,8 @@ START_TEST(validator_accepts_the_file)
     json_decref(doc);
     st = validate(tmp, out, sizeof out);
     unlink(tmp);
-    ck_assert_msg(st != 0 && strstr(out, "/info/version") != NULL, "validator accepted a document without info.version: %s",
-                  out);
+    ck_assert_msg(st != 0 && strstr(out, "/info/version") != NULL,
+                  "validator accepted a document without info.version: %s", out);
 }
 END_TEST
 

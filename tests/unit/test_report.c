@@ -11,7 +11,7 @@
 #include "attendd/tz.h"
 #include "support.h"
 
-#define H(h, m) ((int64_t)(h) * 3600 + (int64_t)(m) * 60)
+#define H(h, m) ((int64_t)(h)*3600 + (int64_t)(m)*60)
 
 static att_tz *zone(const char *name)
 {
@@ -21,10 +21,15 @@ static att_tz *zone(const char *name)
 }
 
 /* µs instant of a UTC wall time */
-static int64_t utc(int y, int mo, int d, int h, int mi) { return (att_time_days_from_civil(y, mo, d) * 86400 + H(h, mi)) * 1000000; }
+static int64_t utc(int y, int mo, int d, int h, int mi)
+{
+    return (att_time_days_from_civil(y, mo, d) * 86400 + H(h, mi)) * 1000000;
+}
 
-static const struct report_shift day_shift = {.start_min = 8 * 60, .end_min = 16 * 60, .grace_late_min = 5, .grace_early_min = 5, .break_min = 30};
-static const struct report_shift night_shift = {.start_min = 20 * 60, .end_min = 5 * 60, .grace_late_min = 5, .grace_early_min = 5, .break_min = 30};
+static const struct report_shift day_shift = {
+    .start_min = 8 * 60, .end_min = 16 * 60, .grace_late_min = 5, .grace_early_min = 5, .break_min = 30};
+static const struct report_shift night_shift = {
+    .start_min = 20 * 60, .end_min = 5 * 60, .grace_late_min = 5, .grace_early_min = 5, .break_min = 30};
 static const struct report_shift dst_shift = {.start_min = 22 * 60, .end_min = 6 * 60};
 
 /* Compute one work day (date y-m-d) with shift sh (also on the days around it: none) */
@@ -32,21 +37,33 @@ static struct report_day one(const att_tz *tz, int y, int m, int d, const struct
                              struct report_punch *p, size_t n)
 {
     const struct report_shift *shifts[3] = {NULL, sh, NULL};
-    struct report_input in = {.tz = tz, .cutoff_min = 240, .first_day = att_time_days_from_civil(y, m, d), .ndays = 1,
-                              .shifts = shifts, .punches = p, .npunches = n};
+    struct report_input in = {.tz = tz,
+                              .cutoff_min = 240,
+                              .first_day = att_time_days_from_civil(y, m, d),
+                              .ndays = 1,
+                              .shifts = shifts,
+                              .punches = p,
+                              .npunches = n};
     struct report_day out;
     ck_assert_int_eq(report_compute(&in, &out), ATT_OK);
     return out;
 }
 
-#define P_IN(t) {(t), EVENT_KIND_IN}
-#define P_OUT(t) {(t), EVENT_KIND_OUT}
+#define P_IN(t)            \
+    {                      \
+        (t), EVENT_KIND_IN \
+    }
+#define P_OUT(t)            \
+    {                       \
+        (t), EVENT_KIND_OUT \
+    }
 
 START_TEST(tz_offsets_and_gaps)
 {
     att_tz *b = zone("Europe/Berlin");
     /* 2026-03-29 01:00Z: CET -> CEST; 2026-10-25 01:00Z: CEST -> CET */
-    int64_t spring = att_time_days_from_civil(2026, 3, 29) * 86400 + 3600, autumn = att_time_days_from_civil(2026, 10, 25) * 86400 + 3600;
+    int64_t spring = att_time_days_from_civil(2026, 3, 29) * 86400 + 3600,
+            autumn = att_time_days_from_civil(2026, 10, 25) * 86400 + 3600;
     ck_assert_int_eq(att_tz_offset(b, spring - 1), 3600);
     ck_assert_int_eq(att_tz_offset(b, spring), 7200);
     ck_assert_int_eq(att_tz_offset(b, autumn - 1), 7200);
@@ -100,9 +117,9 @@ END_TEST
  * DST, negative DST (Dublin), half-hour and 45-minute offsets and rule changes. */
 START_TEST(tz_matches_glibc)
 {
-    static const char *const names[] = {"Europe/Berlin", "America/New_York", "Australia/Sydney", "Europe/Dublin",
-                                        "Asia/Kolkata", "Pacific/Chatham", "America/Sao_Paulo", "Africa/Casablanca",
-                                        "Australia/Lord_Howe", "UTC"};
+    static const char *const names[] = {
+        "Europe/Berlin",   "America/New_York",  "Australia/Sydney",  "Europe/Dublin",       "Asia/Kolkata",
+        "Pacific/Chatham", "America/Sao_Paulo", "Africa/Casablanca", "Australia/Lord_Howe", "UTC"};
     const char *old = getenv("TZ");
     char *saved = old ? strdup(old) : NULL;
     for (size_t z = 0; z < sizeof names / sizeof names[0]; z++) {
@@ -115,7 +132,8 @@ START_TEST(tz_matches_glibc)
             struct tm tm;
             ck_assert_ptr_nonnull(localtime_r(&tt, &tm));
             if (att_tz_offset(tz, t) != tm.tm_gmtoff && bad++ < 3)
-                fprintf(stderr, "%s at %lld: %d, glibc %ld\n", names[z], (long long)t, att_tz_offset(tz, t), tm.tm_gmtoff);
+                fprintf(stderr, "%s at %lld: %d, glibc %ld\n", names[z], (long long)t, att_tz_offset(tz, t),
+                        tm.tm_gmtoff);
             /* and back: an existing, unambiguous local time maps to the same instant */
             int64_t local = t + tm.tm_gmtoff;
             int64_t back = att_tz_to_utc(tz, local);
@@ -162,8 +180,8 @@ START_TEST(day_shift_cases)
     ck_assert_int_eq(d.late_min, 20);
     ck_assert_int_eq(d.worked_min, 430);
     /* early leave, with a mid-day out/in pair: 08:00-12:00 + 12:30-15:30 = 420 - 30 */
-    struct report_punch e[] = {P_IN(utc(2026, 5, 4, 8, 0)), P_OUT(utc(2026, 5, 4, 12, 0)), P_IN(utc(2026, 5, 4, 12, 30)),
-                               P_OUT(utc(2026, 5, 4, 15, 30))};
+    struct report_punch e[] = {P_IN(utc(2026, 5, 4, 8, 0)), P_OUT(utc(2026, 5, 4, 12, 0)),
+                               P_IN(utc(2026, 5, 4, 12, 30)), P_OUT(utc(2026, 5, 4, 15, 30))};
     d = one(u, 2026, 5, 4, &day_shift, e, 4);
     ck_assert_str_eq(report_status_name(d.status), "early_leave");
     ck_assert_int_eq(d.early_min, 30);
@@ -225,10 +243,16 @@ START_TEST(overnight_month_boundary)
      * before the midpoint (06:30) between the two shifts, so it stays on Jan 31 */
     const struct report_shift *shifts[4] = {NULL, &night_shift, &day_shift, NULL};
     size_t idx[4] = {0, 7, 8, 0};
-    struct report_punch p[] = {P_IN(utc(2026, 1, 31, 19, 55)), P_OUT(utc(2026, 2, 1, 5, 10)), P_IN(utc(2026, 2, 1, 7, 0)),
-                               P_OUT(utc(2026, 2, 1, 16, 0))};
-    struct report_input in = {.tz = u, .cutoff_min = 240, .first_day = att_time_days_from_civil(2026, 1, 31), .ndays = 2,
-                              .shifts = shifts, .shift_index = idx, .punches = p, .npunches = 4};
+    struct report_punch p[] = {P_IN(utc(2026, 1, 31, 19, 55)), P_OUT(utc(2026, 2, 1, 5, 10)),
+                               P_IN(utc(2026, 2, 1, 7, 0)), P_OUT(utc(2026, 2, 1, 16, 0))};
+    struct report_input in = {.tz = u,
+                              .cutoff_min = 240,
+                              .first_day = att_time_days_from_civil(2026, 1, 31),
+                              .ndays = 2,
+                              .shifts = shifts,
+                              .shift_index = idx,
+                              .punches = p,
+                              .npunches = 4};
     struct report_day d[2];
     ck_assert_int_eq(report_compute(&in, d), ATT_OK);
     ck_assert_int_eq(d[0].shift_index, 7);
@@ -246,8 +270,13 @@ START_TEST(overnight_month_boundary)
     /* without a next-day shift the overnight day keeps punches up to 4 h after its end */
     const struct report_shift *s2[3] = {NULL, &night_shift, NULL};
     struct report_punch q[] = {P_IN(utc(2026, 1, 31, 20, 30)), P_OUT(utc(2026, 2, 1, 8, 59))};
-    struct report_input in2 = {.tz = u, .cutoff_min = 240, .first_day = att_time_days_from_civil(2026, 1, 31), .ndays = 1,
-                               .shifts = s2, .punches = q, .npunches = 2};
+    struct report_input in2 = {.tz = u,
+                               .cutoff_min = 240,
+                               .first_day = att_time_days_from_civil(2026, 1, 31),
+                               .ndays = 1,
+                               .shifts = s2,
+                               .punches = q,
+                               .npunches = 2};
     ck_assert_int_eq(report_compute(&in2, d), ATT_OK);
     ck_assert_int_eq(d[0].status, REPORT_LATE);
     ck_assert_int_eq(d[0].late_min, 30);

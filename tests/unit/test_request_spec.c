@@ -92,12 +92,12 @@ START_TEST(text_bounds_and_display_rules)
 
     struct http_field display = {.type = HV_TEXT, .min_len = 1, .max_len = 400, .max_chars = 3, .text = &s};
     body_text_case(&display, "\"张伟\"", true, "张伟");
-    body_case(&display, "\"four\"", false);         /* 4 characters */
-    body_case(&display, "\"a\\tb\"", false);        /* control character */
+    body_case(&display, "\"four\"", false);  /* 4 characters */
+    body_case(&display, "\"a\\tb\"", false); /* control character */
     body_case(&display, "\"\"", false);
     query_case(&display, "ICU", true);
     query_case(&display, "a\x7f", false);
-    query_case(&display, "\xc3", false);            /* invalid UTF-8 */
+    query_case(&display, "\xc3", false); /* invalid UTF-8 */
 }
 END_TEST
 
@@ -201,7 +201,7 @@ START_TEST(integer_and_number_ranges)
     struct http_field fn = {.type = HV_NUMBER, .fmin = 0.5, .fmax = 30, .number = &d};
     body_case(&fn, "2.5", true);
     ck_assert(d == 2.5);
-    body_case(&fn, "30", true);                     /* an integer is a number */
+    body_case(&fn, "30", true); /* an integer is a number */
     ck_assert(d == 30);
     body_case(&fn, "0.4", false);
     body_case(&fn, "\"6\"", false);
@@ -216,9 +216,19 @@ START_TEST(required_optional_and_null)
     const char *name = "preset", *title = "preset";
     bool name_seen = false, title_seen = false, title_null = false;
     const struct http_field spec[] = {
-        {.name = "name", .type = HV_TEXT, .required = true, .min_len = 1, .max_len = 10, .text = &name,
+        {.name = "name",
+         .type = HV_TEXT,
+         .required = true,
+         .min_len = 1,
+         .max_len = 10,
+         .text = &name,
          .seen = &name_seen},
-        {.name = "title", .type = HV_TEXT, .nullable = true, .max_len = 10, .text = &title, .seen = &title_seen,
+        {.name = "title",
+         .type = HV_TEXT,
+         .nullable = true,
+         .max_len = 10,
+         .text = &title,
+         .seen = &title_seen,
          .null = &title_null},
         {NULL},
     };

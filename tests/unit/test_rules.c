@@ -41,21 +41,25 @@ static struct rules_result punch(rules *r, unsigned p, unsigned cam, enum camera
 }
 
 /* The result expression is evaluated once (it usually is a punch()). */
-#define ASSERT_EMIT(res, k) do { \
-        struct rules_result r_ = (res); \
-        ck_assert_str_eq(rules_reason_name(r_.reason), "emit"); \
-        ck_assert_str_eq(event_kind_name(r_.kind), event_kind_name(k)); } while (0)
-#define ASSERT_NONE(res, why) do { \
-        struct rules_result r_ = (res); \
+#define ASSERT_EMIT(res, k)                                             \
+    do {                                                                \
+        struct rules_result r_ = (res);                                 \
+        ck_assert_str_eq(rules_reason_name(r_.reason), "emit");         \
+        ck_assert_str_eq(event_kind_name(r_.kind), event_kind_name(k)); \
+    } while (0)
+#define ASSERT_NONE(res, why)                                                   \
+    do {                                                                        \
+        struct rules_result r_ = (res);                                         \
         ck_assert_str_eq(rules_reason_name(r_.reason), rules_reason_name(why)); \
-        ck_assert_int_eq(r_.kind, EVENT_KIND_NONE); } while (0)
+        ck_assert_int_eq(r_.kind, EVENT_KIND_NONE);                             \
+    } while (0)
 
 START_TEST(roles_in_out_auto)
 {
-    rules *r = mk(0, 0);  /* defaults: 120 s, 16 h */
+    rules *r = mk(0, 0); /* defaults: 120 s, 16 h */
     int64_t t = DAY0 + 7 * HOUR;
     ASSERT_EMIT(punch(r, 1, 1, CAMERA_ROLE_IN, t), EVENT_KIND_IN);
-    ASSERT_EMIT(punch(r, 2, 1, CAMERA_ROLE_OUT, t), EVENT_KIND_OUT);  /* other person: no cooldown */
+    ASSERT_EMIT(punch(r, 2, 1, CAMERA_ROLE_OUT, t), EVENT_KIND_OUT); /* other person: no cooldown */
     ASSERT_EMIT(punch(r, 3, 1, CAMERA_ROLE_AUTO, t), EVENT_KIND_IN);
     struct rules_result o = punch(r, 3, 1, CAMERA_ROLE_AUTO, t + 8 * HOUR);
     ASSERT_EMIT(o, EVENT_KIND_OUT);
@@ -125,13 +129,13 @@ END_TEST
 START_TEST(night_shift_across_midnight)
 {
     rules *r = mk(0, 0);
-    int64_t in = DAY0 + 20 * HOUR;          /* 20:00 */
+    int64_t in = DAY0 + 20 * HOUR;             /* 20:00 */
     int64_t out = DAY0 + 24 * HOUR + 5 * HOUR; /* 05:00 next day */
     ASSERT_EMIT(punch(r, 7, 1, CAMERA_ROLE_AUTO, in), EVENT_KIND_IN);
     struct rules_shift sh;
     att_uuid p;
     uid(&p, 7);
-    ck_assert_int_eq(rules_open_shift(r, &p, DAY0 + 24 * HOUR + 1, &sh), ATT_OK);  /* just past midnight */
+    ck_assert_int_eq(rules_open_shift(r, &p, DAY0 + 24 * HOUR + 1, &sh), ATT_OK); /* just past midnight */
     ck_assert_int_eq(sh.state, RULES_SHIFT_OPEN);
     ck_assert_int_eq(sh.in_ts_us, in);
     struct rules_result o = punch(r, 7, 2, CAMERA_ROLE_AUTO, out);
@@ -253,10 +257,10 @@ START_TEST(seeding_from_database)
     uid(&a, 1);
     uid(&b, 2);
     uid(&c, 3);
-    ck_assert_int_eq(rules_seed(r, &a, EVENT_KIND_IN, t), ATT_OK);       /* night shift still open */
+    ck_assert_int_eq(rules_seed(r, &a, EVENT_KIND_IN, t), ATT_OK); /* night shift still open */
     ck_assert_int_eq(rules_seed(r, &b, EVENT_KIND_OUT, t), ATT_OK);
     ck_assert_int_eq(rules_seed(r, &c, EVENT_KIND_IN, t - 2 * HOUR), ATT_OK);
-    ck_assert_int_eq(rules_seed(r, &c, EVENT_KIND_OUT, t - 3 * HOUR), ATT_OK);  /* older: ignored */
+    ck_assert_int_eq(rules_seed(r, &c, EVENT_KIND_OUT, t - 3 * HOUR), ATT_OK); /* older: ignored */
     ck_assert_int_eq(rules_seed(r, &c, EVENT_KIND_NONE, t), ATT_E_INVALID);
     struct rules_shift sh;
     rules_open_shift(r, &c, t, &sh);

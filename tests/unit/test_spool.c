@@ -19,7 +19,7 @@
 #include "attendd/spool.h"
 #include "support.h"
 
-static char tmpdir[256];   /* per test: the spool lives in tmpdir/spool */
+static char tmpdir[256]; /* per test: the spool lives in tmpdir/spool */
 static char spooldir[300];
 
 static void setup(void)
@@ -31,7 +31,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-    umount2(tmpdir, MNT_DETACH);  /* only the tmpfs test mounts; harmless otherwise */
+    umount2(tmpdir, MNT_DETACH); /* only the tmpfs test mounts; harmless otherwise */
     ts_rm_rf(tmpdir);
 }
 
@@ -144,7 +144,7 @@ START_TEST(append_pending_ack_in_order)
         ck_assert_mem_eq(recs[i].ev.camera.b, want.camera.b, 16);
         ck_assert_int_eq(recs[i].ev.kind, want.kind);
         ck_assert_int_eq(recs[i].ev.ts_us, want.ts_us);
-        ck_assert(recs[i].ev.similarity == want.similarity);  /* exact float round trip */
+        ck_assert(recs[i].ev.similarity == want.similarity); /* exact float round trip */
         ck_assert(recs[i].ev.liveness == want.liveness);
         ck_assert_str_eq(recs[i].ev.source, "camera");
         ck_assert_uint_eq(recs[i].pos.off, pos[i].off);
@@ -154,12 +154,12 @@ START_TEST(append_pending_ack_in_order)
     ck_assert_uint_eq(n, 2);
     ck_assert_uint_eq(ev_num(&recs[0].ev), 0);
 
-    ck_assert_int_eq(spool_ack(s, pos[1], NULL, 0), ATT_OK);  /* cumulative: 0 and 1 */
+    ck_assert_int_eq(spool_ack(s, pos[1], NULL, 0), ATT_OK); /* cumulative: 0 and 1 */
     ck_assert_uint_eq(spool_depth(s), 3);
     unsigned nums[8];
     ck_assert_uint_eq(pending_nums(s, nums, 8), 3);
     ck_assert_uint_eq(nums[0], 2);
-    ck_assert_int_eq(spool_ack(s, pos[0], NULL, 0), ATT_OK);  /* already acknowledged: no-op */
+    ck_assert_int_eq(spool_ack(s, pos[0], NULL, 0), ATT_OK); /* already acknowledged: no-op */
     ck_assert_uint_eq(spool_depth(s), 3);
     struct spool_pos bogus = {pos[2].seg, pos[2].off + 1};
     char err[128] = "";
@@ -189,8 +189,12 @@ START_TEST(payload_codec)
     ck_assert_int_eq(back.ts_us, ev.ts_us);
 
     const char *bad[] = {
-        "", "{}", "[1]", "{\"v\":2}",
-        "{\"v\":1,\"id\":\"zz\",\"person\":\"x\",\"camera\":\"y\",\"kind\":\"in\",\"ts\":1,\"sim\":1,\"live\":1,\"source\":\"camera\"}",
+        "",
+        "{}",
+        "[1]",
+        "{\"v\":2}",
+        "{\"v\":1,\"id\":\"zz\",\"person\":\"x\",\"camera\":\"y\",\"kind\":\"in\",\"ts\":1,\"sim\":1,\"live\":1,"
+        "\"source\":\"camera\"}",
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
         ck_assert_int_eq(spool_event_decode(bad[i], strlen(bad[i]), &back), ATT_E_INVALID);
@@ -266,7 +270,7 @@ START_TEST(torn_tail_after_sigkill)
     ck_assert_uint_eq(st.depth, 3);
     ck_assert_uint_eq(st.torn_truncated, 1);
     ck_assert_uint_eq(st.corrupt_skipped, 0);
-    ck_assert_int_eq(file_size(seg), whole);  /* cut back to the last whole record */
+    ck_assert_int_eq(file_size(seg), whole); /* cut back to the last whole record */
     append_ok(s, 4);
     unsigned nums[8];
     ck_assert_uint_eq(pending_nums(s, nums, 8), 4);
@@ -327,9 +331,8 @@ START_TEST(rotation_and_deletion)
     struct spool_pos pos[60];
     for (unsigned i = 0; i < 60; i++) pos[i] = append_ok(s, i);
     int segs = count_segments();
-    ck_assert_int_ge(segs, 4);  /* ~260-byte records, 4 KiB segments */
-    for (unsigned i = 1; i < 60; i++)
-        ck_assert(pos[i].seg > pos[i - 1].seg || pos[i].off > pos[i - 1].off);
+    ck_assert_int_ge(segs, 4); /* ~260-byte records, 4 KiB segments */
+    for (unsigned i = 1; i < 60; i++) ck_assert(pos[i].seg > pos[i - 1].seg || pos[i].off > pos[i - 1].off);
     ck_assert_uint_eq(pos[59].seg - pos[0].seg + 1, (unsigned)segs);
 
     /* acknowledging into the 3rd segment deletes the first two */
@@ -343,7 +346,7 @@ START_TEST(rotation_and_deletion)
     ck_assert_uint_eq(st.segments, (size_t)segs - 2);
 
     ck_assert_int_eq(spool_ack(s, pos[59], NULL, 0), ATT_OK);
-    ck_assert_int_eq(count_segments(), 1);  /* only the active segment */
+    ck_assert_int_eq(count_segments(), 1); /* only the active segment */
     spool_close(s);
 
     /* reopen: a fresh active segment; the old one goes with the next acknowledgement */
@@ -399,7 +402,7 @@ START_TEST(disk_full_via_hook)
     ck_assert_int_eq(spool_append(s, &ev, NULL, err, sizeof err), ATT_E_IO);
     arm_enospc = 0;
     ck_assert_msg(strstr(err, "No space left on device") != NULL, "%s", err);
-    ck_assert_int_eq(file_size(seg), before);  /* the half record was cut away */
+    ck_assert_int_eq(file_size(seg), before); /* the half record was cut away */
     ck_assert_uint_eq(spool_depth(s), 2);
 
     arm_eio = 1;
@@ -415,7 +418,7 @@ START_TEST(disk_full_via_hook)
     arm_eio = 1;
     ck_assert_int_eq(spool_ack(s, recs[0].pos, err, sizeof err), ATT_E_IO);
     arm_eio = 0;
-    ck_assert_uint_eq(spool_depth(s), 2);  /* still pending for this process */
+    ck_assert_uint_eq(spool_depth(s), 2); /* still pending for this process */
 
     append_ok(s, 3);
     struct spool_stats st;

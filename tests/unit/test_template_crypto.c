@@ -63,8 +63,7 @@ START_TEST(round_trip)
     ck_assert_int_eq(tcrypt_decrypt(k, blob, sizeof blob, P1, F1, M1, out), ATT_OK);
     ck_assert_int_eq(memcmp(v, out, sizeof v), 0);
     /* uuids in upper case are the same ids */
-    ck_assert_int_eq(tcrypt_decrypt(k, blob, sizeof blob, "6F1C1E1A-3A55-4C8E-9B1E-0D2F6A7B8C90", F1, M1, out),
-                     ATT_OK);
+    ck_assert_int_eq(tcrypt_decrypt(k, blob, sizeof blob, "6F1C1E1A-3A55-4C8E-9B1E-0D2F6A7B8C90", F1, M1, out), ATT_OK);
     /* fresh nonce each time */
     ck_assert_int_eq(tcrypt_encrypt(k, v, P1, F1, M1, blob2), ATT_OK);
     ck_assert_int_ne(memcmp(blob + 5, blob2 + 5, TCRYPT_NONCE_BYTES), 0);
@@ -127,8 +126,13 @@ START_TEST(tampered_and_truncated_fail)
         ck_assert_int_eq(tcrypt_decrypt(k, bad, sizeof blob, P1, F1, M1, out), ATT_E_CRYPTO);
         ck_assert(all_zero(out, sizeof out));
     }
-    static const size_t lens[] = {0, 1, 5, TCRYPT_HEADER_BYTES, TCRYPT_HEADER_BYTES + TCRYPT_TAG_BYTES,
-                                  TCRYPT_BLOB_BYTES - 1, TCRYPT_BLOB_BYTES + 1};
+    static const size_t lens[] = {0,
+                                  1,
+                                  5,
+                                  TCRYPT_HEADER_BYTES,
+                                  TCRYPT_HEADER_BYTES + TCRYPT_TAG_BYTES,
+                                  TCRYPT_BLOB_BYTES - 1,
+                                  TCRYPT_BLOB_BYTES + 1};
     memcpy(bad, blob, sizeof blob);
     bad[TCRYPT_BLOB_BYTES] = 0;
     for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {

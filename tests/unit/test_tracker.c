@@ -49,8 +49,12 @@ START_TEST(one_walker_one_track_one_decision)
     uint32_t id = 0;
     for (int f = 0; f < 30; f++) {
         /* walking towards the camera: drifting right, growing */
-        struct trk_det d = {.x = 200 + 6.0f * f, .y = 150 + 2.0f * f, .w = 60 + 2.0f * f, .h = 60 + 2.0f * f,
-                            .score = 0.93f, .recog = &r};
+        struct trk_det d = {.x = 200 + 6.0f * f,
+                            .y = 150 + 2.0f * f,
+                            .w = 60 + 2.0f * f,
+                            .h = 60 + 2.0f * f,
+                            .score = 0.93f,
+                            .recog = &r};
         struct trk_assign a;
         ck_assert_int_eq(trk_update(t, T0 + f * FRAME_US, &d, 1, &a), ATT_OK);
         ck_assert_uint_ne(a.track_id, 0);
@@ -62,7 +66,7 @@ START_TEST(one_walker_one_track_one_decision)
     struct trk_decision dec[4];
     ck_assert_uint_eq(drain(t, dec, 4), 1);
     ck_assert_uint_eq(dec[0].track_id, id);
-    ck_assert_int_eq(dec[0].ts_us, T0 + 2 * FRAME_US);  /* the frame that completed 3 of 5 */
+    ck_assert_int_eq(dec[0].ts_us, T0 + 2 * FRAME_US); /* the frame that completed 3 of 5 */
     att_uuid p1;
     pid(&p1, 1);
     ck_assert_mem_eq(dec[0].person.b, p1.b, 16);
@@ -130,8 +134,8 @@ static void run_crossing(bool with_embeddings)
 
 START_TEST(two_walkers_crossing)
 {
-    run_crossing(false);  /* motion prediction alone */
-    run_crossing(true);   /* with the appearance veto */
+    run_crossing(false); /* motion prediction alone */
+    run_crossing(true);  /* with the appearance veto */
 }
 END_TEST
 
@@ -162,8 +166,8 @@ START_TEST(visitor_never_decides)
     /* best gallery match far below threshold, or no match at all */
     struct trk_recog weak = rec(3, 0.29f, 0.97f), none = rec(0, 0.0f, 0.97f);
     for (int f = 0; f < 30; f++) {
-        struct trk_det d = {.x = 300, .y = 100 + 3.0f * f, .w = 90, .h = 90, .score = 0.9f,
-                            .recog = (f % 2) ? &weak : &none};
+        struct trk_det d = {
+            .x = 300, .y = 100 + 3.0f * f, .w = 90, .h = 90, .score = 0.9f, .recog = (f % 2) ? &weak : &none};
         struct trk_assign a;
         ck_assert_int_eq(trk_update(t, T0 + f * FRAME_US, &d, 1, &a), ATT_OK);
         /* budget: after lull_after (5) recognitions below threshold, every lull_every-th (3rd)
@@ -205,8 +209,9 @@ START_TEST(lull_ends_on_a_match)
     ck_assert_uint_eq(trk_tracks(t, &info, 1), 1);
     ck_assert(!info.lulled);
     for (int k = 0; k < 2; k++, f++) {
-        ck_assert_int_eq(trk_update(t, T0 + f * FRAME_US, &(struct trk_det){.x = 300, .y = 100, .w = 90, .h = 90,
-                                                                             .score = 0.9f}, 1, &a), ATT_OK);
+        ck_assert_int_eq(trk_update(t, T0 + f * FRAME_US,
+                                    &(struct trk_det){.x = 300, .y = 100, .w = 90, .h = 90, .score = 0.9f}, 1, &a),
+                         ATT_OK);
         ck_assert(a.want_recog); /* every frame again */
         ck_assert_int_eq(trk_add_recognition(t, a.track_id, T0 + f * FRAME_US, &good), ATT_OK);
     }
@@ -235,7 +240,7 @@ START_TEST(not_live_never_decides)
         struct trk_det d = {.x = 300, .y = 200, .w = 90, .h = 90, .score = 0.95f, .recog = &spoof};
         ck_assert_int_eq(trk_update(t, T0 + f * FRAME_US, &d, 1, &a), ATT_OK);
     }
-    ck_assert(!a.want_recog);  /* judged not live: no point recognising it further */
+    ck_assert(!a.want_recog); /* judged not live: no point recognising it further */
     struct trk_track_info info;
     ck_assert_uint_eq(trk_tracks(t, &info, 1), 1);
     ck_assert(info.not_live);
@@ -293,12 +298,12 @@ END_TEST
 
 START_TEST(k_of_m_agreement)
 {
-    trk_tracker *t = mk(NULL);  /* 3 of 5 */
+    trk_tracker *t = mk(NULL); /* 3 of 5 */
     struct trk_assign a;
     ck_assert_int_eq(trk_update(t, T0, &(struct trk_det){.x = 10, .y = 10, .w = 50, .h = 50, .score = 0.9f}, 1, &a),
                      ATT_OK);
-    struct trk_recog P = rec(1, 0.6f, 0.9f), P2 = rec(1, 0.7f, 0.9f), Q = rec(2, 0.9f, 0.9f),
-                     N = rec(0, 0.1f, 0.9f), Plow = rec(1, 0.40f, 0.9f);
+    struct trk_recog P = rec(1, 0.6f, 0.9f), P2 = rec(1, 0.7f, 0.9f), Q = rec(2, 0.9f, 0.9f), N = rec(0, 0.1f, 0.9f),
+                     Plow = rec(1, 0.40f, 0.9f);
     /* 1:P 2:Q 3:Q 4:P 5:N 6:Plow 7:P -> window 3..7 = Q,P,N,Plow,P: only 2 count for P */
     const struct trk_recog *seq[] = {&P, &Q, &Q, &P, &N, &Plow, &P};
     struct trk_decision d;
@@ -378,7 +383,7 @@ START_TEST(parameters_validated)
     struct trk_params p;
     trk_tracker *t = NULL;
     trk_params_defaults(&p);
-    p.agree_k = 6;  /* more than window_m */
+    p.agree_k = 6; /* more than window_m */
     ck_assert_int_eq(trk_new(&p, &t), ATT_E_INVALID);
     trk_params_defaults(&p);
     p.window_m = TRK_WINDOW_MAX + 1;

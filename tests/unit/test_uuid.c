@@ -5,8 +5,8 @@
 
 #include "attendd/uuid.h"
 
-static const att_uuid SAMPLE = {{0x6f, 0x1c, 0x1a, 0x1e, 0x8c, 0x5b, 0x4a, 0x55, 0x9a, 0x0e, 0x0a, 0x0b, 0x0c, 0x0d,
-                                 0x0e, 0x0f}};
+static const att_uuid SAMPLE = {
+    {0x6f, 0x1c, 0x1a, 0x1e, 0x8c, 0x5b, 0x4a, 0x55, 0x9a, 0x0e, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f}};
 
 START_TEST(parses_canonical_text)
 {
@@ -29,25 +29,25 @@ END_TEST
 START_TEST(refuses_every_other_form)
 {
     static const char *const bad[] = {
-        "",                                        /* empty */
-        "6f1c1a1e-8c5b-4a55-9a0e-0a0b0c0d0e0",     /* one digit short */
-        "6f1c1a1e-8c5b-4a55-9a0e-0a0b0c0d0e0f0",   /* one digit long */
-        "6f1c1a1e8c5b4a559a0e0a0b0c0d0e0f",        /* no hyphens */
-        "6f1c1a1e8-c5b-4a55-9a0e-0a0b0c0d0e0f",    /* hyphen one place late */
-        "6f1c1a1-e8c5b-4a55-9a0e-0a0b0c0d0e0f",    /* hyphen one place early */
-        "6f1c1a1e-8c5b-4a559-a0e-0a0b0c0d0e0f",    /* third hyphen misplaced */
-        "6f1c1a1e-8c5b-4a55-9a0e0-a0b0c0d0e0f",    /* fourth hyphen misplaced */
-        "6f1c1a1e-8c5b-4a55-9a0e_0a0b0c0d0e0f",    /* another separator */
-        "6f1c1a1e-8c5b-4a55-9a0e-0a0b0c0d0e0-",    /* hyphen in a digit's place */
-        "{6f1c1a1e-8c5b-4a55-9a0e-0a0b0c0d0e0f}",  /* braces */
-        "gf1c1a1e-8c5b-4a55-9a0e-0a0b0c0d0e0f",    /* non-hex letter first */
-        "6f1c1a1e-8c5b-4a55-9a0e-0a0b0c0d0e0g",    /* non-hex letter last */
-        "6f1c1a1e-8c5b-4a55-9a0e-0a0b0c0d0e0 ",    /* space */
-        "6f1c1a1e-8c5b-4a55-9a0e-0a0b0c0d0e0\n",   /* newline instead of a digit */
-        "6f1c1a1e-8c5b-4a55-9a0e-0a0b0c0d0e0f\n",  /* trailing newline */
-        "6f1c1a1e-8c5b-4a55-9a0e-0a0b0c0d0e0f ",   /* trailing space */
-        " 6f1c1a1e-8c5b-4a55-9a0e-0a0b0c0d0e0f",   /* leading space */
-        "6f1c1a1e-8c5b-4a55-9a0e-0a0b0c0d0e0f-",   /* trailing hyphen */
+        "",                                               /* empty */
+        "6f1c1a1e-8c5b-4a55-9a0e-0a0b0c0d0e0",            /* one digit short */
+        "6f1c1a1e-8c5b-4a55-9a0e-0a0b0c0d0e0f0",          /* one digit long */
+        "6f1c1a1e8c5b4a559a0e0a0b0c0d0e0f",               /* no hyphens */
+        "6f1c1a1e8-c5b-4a55-9a0e-0a0b0c0d0e0f",           /* hyphen one place late */
+        "6f1c1a1-e8c5b-4a55-9a0e-0a0b0c0d0e0f",           /* hyphen one place early */
+        "6f1c1a1e-8c5b-4a559-a0e-0a0b0c0d0e0f",           /* third hyphen misplaced */
+        "6f1c1a1e-8c5b-4a55-9a0e0-a0b0c0d0e0f",           /* fourth hyphen misplaced */
+        "6f1c1a1e-8c5b-4a55-9a0e_0a0b0c0d0e0f",           /* another separator */
+        "6f1c1a1e-8c5b-4a55-9a0e-0a0b0c0d0e0-",           /* hyphen in a digit's place */
+        "{6f1c1a1e-8c5b-4a55-9a0e-0a0b0c0d0e0f}",         /* braces */
+        "gf1c1a1e-8c5b-4a55-9a0e-0a0b0c0d0e0f",           /* non-hex letter first */
+        "6f1c1a1e-8c5b-4a55-9a0e-0a0b0c0d0e0g",           /* non-hex letter last */
+        "6f1c1a1e-8c5b-4a55-9a0e-0a0b0c0d0e0 ",           /* space */
+        "6f1c1a1e-8c5b-4a55-9a0e-0a0b0c0d0e0\n",          /* newline instead of a digit */
+        "6f1c1a1e-8c5b-4a55-9a0e-0a0b0c0d0e0f\n",         /* trailing newline */
+        "6f1c1a1e-8c5b-4a55-9a0e-0a0b0c0d0e0f ",          /* trailing space */
+        " 6f1c1a1e-8c5b-4a55-9a0e-0a0b0c0d0e0f",          /* leading space */
+        "6f1c1a1e-8c5b-4a55-9a0e-0a0b0c0d0e0f-",          /* trailing hyphen */
         "6f1c1a1e-8c5b-4a55-9a0e-0a0b0c0d0e0f0000000000", /* trailing bytes */
         "' OR 1=1 --",
         "6f1c1a1e-8c5b-4a55-9a0e-0a0b0c0d0e\xc3\xa9", /* non-ASCII */
@@ -104,8 +104,8 @@ START_TEST(new_uuids_are_version_4_rfc_4122)
     att_uuid seen[64];
     for (int n = 0; n < 64; n++) {
         att_uuid_new(&seen[n]);
-        ck_assert_uint_eq(seen[n].b[6] >> 4, 4);     /* version 4 */
-        ck_assert_uint_eq(seen[n].b[8] >> 6, 2);     /* RFC 4122 variant (10xx) */
+        ck_assert_uint_eq(seen[n].b[6] >> 4, 4); /* version 4 */
+        ck_assert_uint_eq(seen[n].b[8] >> 6, 2); /* RFC 4122 variant (10xx) */
         ck_assert(!att_uuid_is_nil(&seen[n]));
         for (int k = 0; k < n; k++) ck_assert(!att_uuid_eq(&seen[k], &seen[n]));
     }

@@ -98,8 +98,8 @@ static void vt_chunk(unsigned char *buf, size_t *len, const char *type, const un
 
 /* An 8-bit RGB PNG of w x h filled with grey `v`; declared size may differ from the data when
  * decl_w/decl_h are nonzero (the decompression-bomb header). with_data=0: IHDR + IEND only. */
-static unsigned char *vt_png(uint32_t w, uint32_t h, uint32_t decl_w, uint32_t decl_h, int with_data,
-                             unsigned char v, size_t *len)
+static unsigned char *vt_png(uint32_t w, uint32_t h, uint32_t decl_w, uint32_t decl_h, int with_data, unsigned char v,
+                             size_t *len)
 {
     size_t raw_n = (size_t)h * (1 + 3 * (size_t)w);
     unsigned char *raw = malloc(raw_n);
@@ -142,8 +142,8 @@ static unsigned char *vt_png(uint32_t w, uint32_t h, uint32_t decl_w, uint32_t d
     unsigned char ihdr[13];
     vt_be32(ihdr, decl_w ? decl_w : w);
     vt_be32(ihdr + 4, decl_h ? decl_h : h);
-    ihdr[8] = 8;  /* bit depth */
-    ihdr[9] = 2;  /* RGB */
+    ihdr[8] = 8; /* bit depth */
+    ihdr[9] = 2; /* RGB */
     ihdr[10] = ihdr[11] = ihdr[12] = 0;
     vt_chunk(png, len, "IHDR", ihdr, 13);
     if (with_data) vt_chunk(png, len, "IDAT", z, (uint32_t)zl);
@@ -158,10 +158,8 @@ static av_status vt_decode(const void *buf, size_t len, uint64_t max_pixels, av_
     av_image *img = NULL;
     av_status s = av_image_decode(buf, len, max_pixels, &img, e);
     ck_assert_int_eq(e->code, s);
-    if (s == AV_OK)
-        ck_assert_ptr_nonnull(img);
-    else
-        ck_assert_ptr_null(img);
+    if (s == AV_OK) ck_assert_ptr_nonnull(img);
+    else ck_assert_ptr_null(img);
     av_image_free(img);
     return s;
 }
@@ -254,8 +252,7 @@ START_TEST(test_decode_png_and_prefixes)
     /* every proper prefix is refused without a crash, never decoded */
     for (size_t n = 1; n < plen; n++) {
         av_status s = vt_decode(png, n, 0, &e);
-        ck_assert_msg(s == AV_E_IMG_TRUNCATED || s == AV_E_IMG_CORRUPT, "PNG prefix %zu: %s", n,
-                      av_status_name(s));
+        ck_assert_msg(s == AV_E_IMG_TRUNCATED || s == AV_E_IMG_CORRUPT, "PNG prefix %zu: %s", n, av_status_name(s));
     }
     free(png);
 
@@ -265,8 +262,7 @@ START_TEST(test_decode_png_and_prefixes)
     free(jp);
     for (size_t n = 1; n < jlen; n += 97) {
         av_status s = vt_decode(jpeg, n, 0, &e);
-        ck_assert_msg(s == AV_E_IMG_TRUNCATED || s == AV_E_IMG_CORRUPT, "JPEG prefix %zu: %s", n,
-                      av_status_name(s));
+        ck_assert_msg(s == AV_E_IMG_TRUNCATED || s == AV_E_IMG_CORRUPT, "JPEG prefix %zu: %s", n, av_status_name(s));
     }
     /* flipped bytes inside the compressed data: decoded or refused, never a crash */
     unsigned char *m = malloc(jlen);
@@ -281,8 +277,8 @@ START_TEST(test_decode_png_and_prefixes)
             m[600 + x % (uint32_t)(jlen - 600)] ^= (unsigned char)(1u << (x % 8));
         }
         av_status s = vt_decode(m, jlen, 0, &e);
-        ck_assert_msg(s == AV_OK || s == AV_E_IMG_TRUNCATED || s == AV_E_IMG_CORRUPT ||
-                      s == AV_E_IMG_TOO_LARGE || s == AV_E_IMG_UNSUPPORTED,
+        ck_assert_msg(s == AV_OK || s == AV_E_IMG_TRUNCATED || s == AV_E_IMG_CORRUPT || s == AV_E_IMG_TOO_LARGE ||
+                          s == AV_E_IMG_UNSUPPORTED,
                       "mutant %d: %s", round, av_status_name(s));
     }
     free(m);
@@ -403,9 +399,11 @@ START_TEST(test_detect_corridor_frame50)
     char used[64] = {0};
     size_t i;
     json_t *f;
-    json_array_foreach(faces, i, f) {
+    json_array_foreach(faces, i, f)
+    {
         float b[4];
-        for (int k = 0; k < 4; k++) b[k] = (float)json_number_value(json_array_get(json_object_get(f, "box"), (size_t)k));
+        for (int k = 0; k < 4; k++)
+            b[k] = (float)json_number_value(json_array_get(json_object_get(f, "box"), (size_t)k));
         int best = -1;
         float best_iou = 0.f;
         for (size_t d = 0; d < n && d < 64; d++) {
@@ -550,7 +548,7 @@ END_TEST
 struct vt_gallery {
     int n;
     char name[128][32];
-    int id[128];                 /* identity index, -1 if not in identities.json */
+    int id[128]; /* identity index, -1 if not in identities.json */
     float emb[128][AV_EMBED_DIM];
 };
 
@@ -628,10 +626,12 @@ START_TEST(test_identities_leave_one_out)
     const char *key;
     json_t *list;
     int nid = 0;
-    json_object_foreach(ids, key, list) {
+    json_object_foreach(ids, key, list)
+    {
         size_t i;
         json_t *v;
-        json_array_foreach(list, i, v) {
+        json_array_foreach(list, i, v)
+        {
             int k = vt_find(&g, json_string_value(v));
             g.id[k] = nid;
         }
