@@ -125,6 +125,26 @@ static void apply_now(struct http_request *req, const struct camera_def *d)
 }
 
 /* Map a store failure of a write to its answer. */
+/* Commit a camera write whose audit insert answered *e, then apply it to capture (d, or NULL for a
+ * delete of id). False when the audit row or the commit failed: rolled back, *e says why. */
+static bool commit_and_apply(struct http_request *req, PGconn *c, att_err *e, const struct camera_def *d,
+                             const char *id)
+{
+    if (*e == ATT_OK) *e = db_commit(c);
+    if (*e != ATT_OK) {
+        db_rollback(c);
+        return false;
+    }
+    if (d) {
+        apply_now(req, d);
+        return true;
+    }
+    att_err r = camera_mgr_remove(req->deps->cameras, id);
+    if (r != ATT_OK && r != ATT_E_NOT_FOUND)
+        log_error("http", "camera %s deleted but not stopped: %s", id, att_err_code(r));
+    return true;
+}
+
 static att_err write_problem(struct http_response *resp, att_err e, const char *what)
 {
     if (e == ATT_E_CONFLICT) return http_problem(resp, e, "name", "a camera with this name already exists");
@@ -218,25 +238,20 @@ att_err http_cameras_create(struct http_request *req, struct http_response *resp
     struct camera_row row;
     char *detail = audit_detail(&d, NULL);
     if (!detail) return http_problem(resp, ATT_E_NOMEM, NULL, NULL);
+    bool audit_broke = false;
     camera_mgr_write_lock(req->deps->cameras);
     e = db_begin(c);
     if (e == ATT_OK) e = store_camera_create(c, &d, &row);
     if (e == ATT_OK) {
         e = http_audit(req, "camera.create", "camera", row.def.id, "ok", detail);
-        if (e == ATT_OK) e = db_commit(c);
-        if (e != ATT_OK) {
-            db_rollback(c);
-            camera_mgr_write_unlock(req->deps->cameras);
-            free(detail);
-            return audit_failed(resp, e);
-        }
-        apply_now(req, &row.def);
+        audit_broke = !commit_and_apply(req, c, &e, &row.def, NULL);
     } else {
         db_rollback(c);
         (void)http_audit(req, "camera.create", "camera", NULL, att_err_code(e), detail);
     }
     camera_mgr_write_unlock(req->deps->cameras);
     free(detail);
+    if (audit_broke) return audit_failed(resp, e);
     if (e != ATT_OK) return write_problem(resp, e, "created");
     log_info("http", "camera %s \"%s\" created by token %s", row.def.id, row.def.name, req->token->id);
     json_t *out = camera_json(req->deps, &row);
@@ -299,20 +314,14 @@ att_err http_cameras_update(struct http_request *req, struct http_response *resp
 
     struct camera_row row;
     char *detail = NULL;
+    bool audit_broke = false;
     camera_mgr_write_lock(req->deps->cameras);
     e = db_begin(c);
     if (e == ATT_OK) e = store_camera_update(c, id, &p, &row);
     if (e == ATT_OK) {
         detail = audit_detail(&row.def, changed);
         e = detail ? http_audit(req, "camera.update", "camera", id, "ok", detail) : ATT_E_NOMEM;
-        if (e == ATT_OK) e = db_commit(c);
-        if (e != ATT_OK) {
-            db_rollback(c);
-            camera_mgr_write_unlock(req->deps->cameras);
-            free(detail);
-            return audit_failed(resp, e);
-        }
-        apply_now(req, &row.def);
+        audit_broke = !commit_and_apply(req, c, &e, &row.def, NULL);
     } else {
         db_rollback(c);
         char *fail = http_json_text(json_pack("{s:s}", "changed", changed));
@@ -321,6 +330,7 @@ att_err http_cameras_update(struct http_request *req, struct http_response *resp
     }
     camera_mgr_write_unlock(req->deps->cameras);
     free(detail);
+    if (audit_broke) return audit_failed(resp, e);
     if (e != ATT_OK) return write_problem(resp, e, "updated");
     log_info("http", "camera %s \"%s\" updated (%s) by token %s", id, row.def.name, changed, req->token->id);
     json_t *out = camera_json(req->deps, &row);
@@ -339,25 +349,19 @@ att_err http_cameras_delete(struct http_request *req, struct http_response *resp
         (void)http_audit(req, "camera.delete", "camera", NULL, att_err_code(ATT_E_NOT_FOUND), NULL);
         return http_problem(resp, ATT_E_NOT_FOUND, NULL, "no camera with this id");
     }
+    bool audit_broke = false;
     camera_mgr_write_lock(req->deps->cameras);
     e = db_begin(c);
     if (e == ATT_OK) e = store_camera_delete(c, id);
     if (e == ATT_OK) {
         e = http_audit(req, "camera.delete", "camera", id, "ok", NULL);
-        if (e == ATT_OK) e = db_commit(c);
-        if (e != ATT_OK) {
-            db_rollback(c);
-            camera_mgr_write_unlock(req->deps->cameras);
-            return audit_failed(resp, e);
-        }
-        att_err r = camera_mgr_remove(req->deps->cameras, id);
-        if (r != ATT_OK && r != ATT_E_NOT_FOUND)
-            log_error("http", "camera %s deleted but not stopped: %s", id, att_err_code(r));
+        audit_broke = !commit_and_apply(req, c, &e, NULL, id);
     } else {
         db_rollback(c);
         (void)http_audit(req, "camera.delete", "camera", id, att_err_code(e), NULL);
     }
     camera_mgr_write_unlock(req->deps->cameras);
+    if (audit_broke) return audit_failed(resp, e);
     if (e != ATT_OK) return write_problem(resp, e, "deleted");
     log_info("http", "camera %s deleted by token %s", id, req->token->id);
     return http_status(resp, MHD_HTTP_NO_CONTENT);

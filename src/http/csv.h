@@ -4,7 +4,7 @@
 
 #include <stdbool.h>
 
-#include "text_buf.h"
+#include "attendd/text_buf.h"
 
 /* One RFC 4180 field of s (NULL = empty), followed by "," or, for the last one, CRLF. Quoted when it
  * holds a comma, quote, CR or LF (quotes doubled). Bytes are copied as they are (UTF-8 in, UTF-8 out). */

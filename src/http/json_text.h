@@ -2,7 +2,7 @@
 #ifndef ATTENDD_HTTP_JSON_TEXT_H
 #define ATTENDD_HTTP_JSON_TEXT_H
 
-#include "text_buf.h"
+#include "attendd/text_buf.h"
 
 /* s as a JSON string (quotes included; NULL gives null). s must be valid UTF-8 (text from the
  * database is): only quotes, backslashes and control characters are escaped. */

@@ -74,43 +74,31 @@ static json_t *person_json(const struct person *p)
 #define EMPLOYEE_NO_RULE "must be 1 to 64 characters of UTF-8 text without control characters"
 #define TEXT_RULE "must be 1 to 200 characters of UTF-8 text without control characters"
 
+/* A display-text member of a person: 1..chars characters in a buffer of buf bytes. */
+static struct http_field person_text(const char *name, bool required, size_t buf, long chars, const char *rule,
+                                     const char **out)
+{
+    return (struct http_field){.name = name,
+                               .type = HV_TEXT,
+                               .required = required,
+                               .min_len = 1,
+                               .max_len = buf - 1,
+                               .max_chars = chars,
+                               .rule = rule,
+                               .text = out};
+}
+
 /* The members a person body may have; create: the POST form (required members, no clearing). */
 static void person_spec(struct http_field spec[6], bool create, const char **employee_no, const char **name,
                         const char **department, const char **title, bool *title_null, bool *active, bool *active_seen)
 {
-    spec[0] = (struct http_field){.name = "employee_no",
-                                  .type = HV_TEXT,
-                                  .required = create,
-                                  .min_len = 1,
-                                  .max_len = PERSON_EMPLOYEE_NO_BUF - 1,
-                                  .max_chars = PERSON_EMPLOYEE_NO_CHARS,
-                                  .rule = EMPLOYEE_NO_RULE,
-                                  .text = employee_no};
-    spec[1] = (struct http_field){.name = "name",
-                                  .type = HV_TEXT,
-                                  .required = create,
-                                  .min_len = 1,
-                                  .max_len = PERSON_TEXT_BUF - 1,
-                                  .max_chars = PERSON_TEXT_CHARS,
-                                  .rule = TEXT_RULE,
-                                  .text = name};
-    spec[2] = (struct http_field){.name = "department",
-                                  .type = HV_TEXT,
-                                  .required = create,
-                                  .min_len = 1,
-                                  .max_len = PERSON_TEXT_BUF - 1,
-                                  .max_chars = PERSON_TEXT_CHARS,
-                                  .rule = TEXT_RULE,
-                                  .text = department};
-    spec[3] = (struct http_field){.name = "title",
-                                  .type = HV_TEXT,
-                                  .nullable = true,
-                                  .min_len = 1,
-                                  .max_len = PERSON_TEXT_BUF - 1,
-                                  .max_chars = PERSON_TEXT_CHARS,
-                                  .rule = TEXT_RULE,
-                                  .text = title,
-                                  .null = title_null};
+    spec[0] = person_text("employee_no", create, PERSON_EMPLOYEE_NO_BUF, PERSON_EMPLOYEE_NO_CHARS, EMPLOYEE_NO_RULE,
+                          employee_no);
+    spec[1] = person_text("name", create, PERSON_TEXT_BUF, PERSON_TEXT_CHARS, TEXT_RULE, name);
+    spec[2] = person_text("department", create, PERSON_TEXT_BUF, PERSON_TEXT_CHARS, TEXT_RULE, department);
+    spec[3] = person_text("title", false, PERSON_TEXT_BUF, PERSON_TEXT_CHARS, TEXT_RULE, title);
+    spec[3].nullable = true;
+    spec[3].null = title_null;
     spec[4] = (struct http_field){.name = "active", .type = HV_BOOL, .flag = active, .seen = active_seen};
     spec[5] = (struct http_field){NULL};
 }

@@ -112,6 +112,12 @@ att_err http_query_parse(struct http_response *resp, const struct http_query_arg
 /* The query parameter `format` of the routes that answer JSON or CSV; *index: 0 json, 1 csv, as
  * preset when absent (http_negotiate_csv then asks the Accept header). */
 extern const char *const http_formats[];
+/* An optional uuid query parameter: bytes into *u, its text into *t, *seen when present. */
+#define HTTP_UUID_PARAM(fname, u, seen_, t)                                                        \
+    {                                                                                              \
+        .name = (fname), .type = HV_UUID, .max_len = 36, .uuid = (u), .seen = (seen_), .text = (t) \
+    }
+
 #define HTTP_FORMAT_FIELD(out)                                                    \
     {                                                                             \
         .name = "format", .type = HV_ENUM, .one_of = http_formats, .index = (out) \

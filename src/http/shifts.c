@@ -285,7 +285,7 @@ att_err http_schedules_list(struct http_request *req, struct http_response *resp
     att_uuid person;
     const struct http_field spec[] = {
         {.name = "department", .type = HV_TEXT, .max_len = SCHED_DEPT_MAX - 1, .text = &dept},
-        {.name = "person_id", .type = HV_UUID, .max_len = 36, .uuid = &person, .seen = &has_person},
+        HTTP_UUID_PARAM("person_id", &person, &has_person, NULL),
         {NULL},
     };
     att_err e = http_query_read(req, resp, spec, HTTP_QUERY_CLOSED);

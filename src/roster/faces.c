@@ -32,15 +32,7 @@ json_t *roster_quality_json(const struct roster_enrolment *r)
 }
 
 /* Fail with e and a reason in out->detail. */
-__attribute__((format(printf, 3, 4))) static att_err refuse(struct roster_enrolment *out, att_err e, const char *fmt,
-                                                            ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(out->detail, sizeof out->detail, fmt, ap);
-    va_end(ap);
-    return e;
-}
+#define REFUSE(out, e, ...) att_fail((e), (out)->detail, sizeof(out)->detail, __VA_ARGS__)
 
 /* The transaction of an accepted photo, in the order that keeps database and gallery in step: row
  * inserted, gallery updated, audit row; a failure after the gallery step takes the template out. */
@@ -77,14 +69,14 @@ static att_err enrol_run(PGconn *c, void *arg)
         e = store_face_insert(c, pid, fid, ENROL_MODEL_ID, tcrypt_key_id(w->d->template_key), w->blob,
                               TCRYPT_BLOB_BYTES, w->quality);
     if (e != ATT_OK)
-        return refuse(out, e, "%s",
+        return REFUSE(out, e, "%s",
                       e == ATT_E_NOT_FOUND ? "no person with this id" : "the template could not be stored");
     if (w->d->gallery) {
         e = gal_person_put(w->d->gallery, pid, p.active, NULL);
         if (e == ATT_OK) e = gal_face_add(w->d->gallery, pid, fid, w->emb);
         if (e != ATT_OK) {
             log_error("roster", "face %s of person %s: gallery refused the template: %s", fid, pid, att_err_code(e));
-            return refuse(out, e, "the template could not be added to the gallery; nothing was stored");
+            return REFUSE(out, e, "the template could not be added to the gallery; nothing was stored");
         }
         w->in_gallery = true;
     }
@@ -107,11 +99,11 @@ static att_err enrol_store(const struct roster_deps *d, const struct audit_actor
 {
     unsigned char blob[TCRYPT_BLOB_BYTES];
     att_err e = tcrypt_encrypt(d->template_key, r->emb, out->person_id, out->face_id, ENROL_MODEL_ID, blob);
-    if (e != ATT_OK) return refuse(out, e, "the template could not be encrypted");
+    if (e != ATT_OK) return REFUSE(out, e, "the template could not be encrypted");
     json_t *q = roster_quality_json(out);
     char *quality = q ? json_dumps(q, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
     json_decref(q);
-    if (quality == NULL) return refuse(out, ATT_E_NOMEM, "out of memory");
+    if (quality == NULL) return REFUSE(out, ATT_E_NOMEM, "out of memory");
     struct enrol_write w = {.d = d, .actor = a, .out = out, .emb = r->emb, .blob = blob, .quality = quality};
     roster_lock();
     e = db_transaction(d->db, enrol_run, enrol_undo, &w);
@@ -119,7 +111,7 @@ static att_err enrol_store(const struct roster_deps *d, const struct audit_actor
     free(quality);
     if (e != ATT_OK && w.changed) {
         e = roster_unaudited(e);
-        refuse(out, e, "the change and its audit row could not be committed; nothing was changed");
+        REFUSE(out, e, "the change and its audit row could not be committed; nothing was changed");
     }
     if (e == ATT_OK) app_data_version_bump();
     return e;
@@ -130,30 +122,30 @@ att_err roster_face_enrol(const struct roster_deps *d, const struct audit_actor 
 {
     memset(out, 0, sizeof *out);
     att_uuid u;
-    if (!att_uuid_parse(person_id, &u)) return refuse(out, ATT_E_NOT_FOUND, "no person with this id");
+    if (!att_uuid_parse(person_id, &u)) return REFUSE(out, ATT_E_NOT_FOUND, "no person with this id");
     att_uuid_format(&u, out->person_id);
     /* before the models run: an unknown person costs a query, not an analysis */
     struct person p;
     att_err e = store_person_get(d->db, out->person_id, &p);
     if (e != ATT_OK)
-        return refuse(out, e, "%s", e == ATT_E_NOT_FOUND ? "no person with this id" : "the person could not be read");
-    if (d->vision == NULL) return refuse(out, ATT_E_NOT_READY, "the face models are not loaded");
+        return REFUSE(out, e, "%s", e == ATT_E_NOT_FOUND ? "no person with this id" : "the person could not be read");
+    if (d->vision == NULL) return REFUSE(out, ATT_E_NOT_READY, "the face models are not loaded");
     av_pipeline *vp;
     if ((e = vpool_acquire(d->vision, d->vision_wait_ms, &vp)) != ATT_OK) {
         if (e == ATT_E_UNAVAILABLE)
-            return refuse(out, e, "no face pipeline became free within %d ms; retry later", d->vision_wait_ms);
-        return refuse(out, e, "no face pipeline could be borrowed");
+            return REFUSE(out, e, "no face pipeline became free within %d ms; retry later", d->vision_wait_ms);
+        return REFUSE(out, e, "no face pipeline could be borrowed");
     }
     struct enrol_result *r = sodium_malloc(sizeof *r); /* holds the template: guarded, wiped on free */
     if (r == NULL) {
         vpool_release(d->vision, vp);
-        return refuse(out, ATT_E_NOMEM, "out of memory");
+        return REFUSE(out, ATT_E_NOMEM, "out of memory");
     }
     e = enrol_extract(vp, photo, len, d->enrol, r);
     vpool_release(d->vision, vp);
     if (e != ATT_OK) {
         sodium_free(r);
-        return refuse(out, e, "the photo could not be analysed");
+        return REFUSE(out, e, "the photo could not be analysed");
     }
     out->outcome = r->outcome;
     out->face = r->face;

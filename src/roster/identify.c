@@ -9,15 +9,8 @@
 #include "attendd/roster.h"
 #include "attendd/uuid.h"
 
-__attribute__((format(printf, 3, 4))) static att_err fail(struct roster_identification *out, att_err e, const char *fmt,
-                                                          ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(out->detail, sizeof out->detail, fmt, ap);
-    va_end(ap);
-    return e;
-}
+/* Fail with e and a reason in out->detail. */
+#define FAIL(out, e, ...) att_fail((e), (out)->detail, sizeof(out)->detail, __VA_ARGS__)
 
 static bool is_image_error(av_status s)
 {
@@ -34,8 +27,8 @@ static att_err analyse(const struct roster_deps *d, av_pipeline *p, const void *
     av_image *img = NULL;
     av_status s = av_image_decode(buf, len, d->max_image_pixels, &img, &ae);
     if (s != AV_OK) {
-        if (is_image_error(s)) return fail(out, ATT_E_BAD_IMAGE, "%s: %s", av_status_name(s), ae.msg);
-        return fail(out, s == AV_E_NOMEM ? ATT_E_NOMEM : ATT_E_INTERNAL, "the photo could not be analysed");
+        if (is_image_error(s)) return FAIL(out, ATT_E_BAD_IMAGE, "%s: %s", av_status_name(s), ae.msg);
+        return FAIL(out, s == AV_E_NOMEM ? ATT_E_NOMEM : ATT_E_INTERNAL, "the photo could not be analysed");
     }
     out->width = av_image_width(img);
     out->height = av_image_height(img);
@@ -52,7 +45,7 @@ static att_err analyse(const struct roster_deps *d, av_pipeline *p, const void *
         if (faces[i].has_landmarks) faces[k++] = faces[i];
     if (k == 0) goto done;
     if ((*emb = sodium_malloc(k * AV_EMBED_DIM * sizeof **emb)) == NULL) {
-        rc = fail(out, ATT_E_NOMEM, "out of memory");
+        rc = FAIL(out, ATT_E_NOMEM, "out of memory");
         goto done;
     }
     if ((s = photo_embed(p, img, faces, k, *emb, &ae)) != AV_OK ||
@@ -63,7 +56,7 @@ static att_err analyse(const struct roster_deps *d, av_pipeline *p, const void *
     goto done;
 vision_failed:
     log_error("roster", "identify: %s: %s", av_status_name(s), ae.msg);
-    rc = fail(out, s == AV_E_NOMEM ? ATT_E_NOMEM : ATT_E_INTERNAL, "the photo could not be analysed");
+    rc = FAIL(out, s == AV_E_NOMEM ? ATT_E_NOMEM : ATT_E_INTERNAL, "the photo could not be analysed");
 done:
     av_image_free(img);
     return rc;
@@ -91,18 +84,18 @@ static att_err match(const struct roster_deps *d, const float *emb, struct roste
 att_err roster_identify(const struct roster_deps *d, const void *photo, size_t len, struct roster_identification *out)
 {
     memset(out, 0, sizeof *out);
-    if (d->vision == NULL) return fail(out, ATT_E_NOT_READY, "the face models are not loaded");
+    if (d->vision == NULL) return FAIL(out, ATT_E_NOT_READY, "the face models are not loaded");
     av_pipeline *vp;
     att_err e = vpool_acquire(d->vision, d->vision_wait_ms, &vp);
     if (e == ATT_E_UNAVAILABLE)
-        return fail(out, e, "no face pipeline became free within %d ms; retry later", d->vision_wait_ms);
-    if (e != ATT_OK) return fail(out, e, "no face pipeline could be borrowed");
+        return FAIL(out, e, "no face pipeline became free within %d ms; retry later", d->vision_wait_ms);
+    if (e != ATT_OK) return FAIL(out, e, "no face pipeline could be borrowed");
     float *emb = NULL;
     e = analyse(d, vp, photo, len, out, &emb);
     vpool_release(d->vision, vp);
     for (size_t i = 0; e == ATT_OK && i < out->n; i++)
         if ((e = match(d, emb + i * AV_EMBED_DIM, &out->faces[i])) != ATT_OK)
-            fail(out, e, "the faces could not be looked up");
+            FAIL(out, e, "the faces could not be looked up");
     if (emb != NULL) sodium_free(emb);
     return e;
 }

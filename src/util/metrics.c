@@ -1,6 +1,7 @@
 /* Metrics registry (include/attendd/metrics.h): families of labelled series whose values are plain
  * atomics, so hot paths (capture, detection, the event writer) never take a lock to count. */
 #include "attendd/metrics.h"
+#include "attendd/text_buf.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -78,42 +79,14 @@ static bool name_ok(const char *s, bool colon)
     return strlen(s) <= 200;
 }
 
-/* A growing text buffer; `failed` remembers an allocation failure so callers check once at the end. */
-struct buf {
-    char *p;
-    size_t len, cap;
-    bool failed;
-};
-
-static void buf_add(struct buf *b, const char *s, size_t n)
-{
-    if (b->failed) return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + n + 1) cap *= 2;
-        char *np = realloc(b->p, cap);
-        if (!np) {
-            b->failed = true;
-            return;
-        }
-        b->p = np;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void buf_str(struct buf *b, const char *s) { buf_add(b, s, strlen(s)); }
-
 /* The exposition format's escapes: \\ and \n everywhere, \" inside label values. */
-static void buf_escaped(struct buf *b, const char *s, bool quote)
+static void buf_escaped(struct text_buf *b, const char *s, bool quote)
 {
     for (; *s; s++) {
-        if (*s == '\\') buf_str(b, "\\\\");
-        else if (*s == '\n') buf_str(b, "\\n");
-        else if (quote && *s == '"') buf_str(b, "\\\"");
-        else buf_add(b, s, 1);
+        if (*s == '\\') text_buf_str(b, "\\\\");
+        else if (*s == '\n') text_buf_str(b, "\\n");
+        else if (quote && *s == '"') text_buf_str(b, "\\\"");
+        else text_buf_add(b, s, 1);
     }
 }
 
@@ -121,8 +94,8 @@ static void buf_escaped(struct buf *b, const char *s, bool quote)
 static att_err render_labels(const char *const *labels, char **out)
 {
     *out = NULL;
-    struct buf b = {0};
-    buf_str(&b, "");
+    struct text_buf b = {0};
+    text_buf_str(&b, "");
     size_t pairs = 0;
     for (const char *const *l = labels; l && l[0]; l += 2) {
         if (!l[1] || ++pairs > METRICS_MAX_LABELS || !name_ok(l[0], false) || strcmp(l[0], "le") == 0 ||
@@ -136,13 +109,13 @@ static att_err render_labels(const char *const *labels, char **out)
                 free(b.p);
                 return ATT_E_INVALID;
             }
-        if (pairs > 1) buf_str(&b, ",");
-        buf_str(&b, l[0]);
-        buf_str(&b, "=\"");
+        if (pairs > 1) text_buf_str(&b, ",");
+        text_buf_str(&b, l[0]);
+        text_buf_str(&b, "=\"");
         buf_escaped(&b, l[1], true);
-        buf_str(&b, "\"");
+        text_buf_str(&b, "\"");
     }
-    if (b.failed) {
+    if (b.oom) {
         free(b.p);
         return ATT_E_NOMEM;
     }
@@ -392,23 +365,23 @@ static void fmt_double(double v, char out[40])
     }
 }
 
-static void sample(struct buf *b, const char *name, const char *suffix, const char *labels, const char *extra,
+static void sample(struct text_buf *b, const char *name, const char *suffix, const char *labels, const char *extra,
                    const char *value)
 {
-    buf_str(b, name);
-    buf_str(b, suffix);
+    text_buf_str(b, name);
+    text_buf_str(b, suffix);
     if (*labels || extra) {
-        buf_str(b, "{");
-        buf_str(b, labels);
+        text_buf_str(b, "{");
+        text_buf_str(b, labels);
         if (extra) {
-            if (*labels) buf_str(b, ",");
-            buf_str(b, extra);
+            if (*labels) text_buf_str(b, ",");
+            text_buf_str(b, extra);
         }
-        buf_str(b, "}");
+        text_buf_str(b, "}");
     }
-    buf_str(b, " ");
-    buf_str(b, value);
-    buf_str(b, "\n");
+    text_buf_str(b, " ");
+    text_buf_str(b, value);
+    text_buf_str(b, "\n");
 }
 
 static const char *type_name(enum metric_type t)
@@ -421,20 +394,20 @@ att_err metrics_render(metrics *m, char **out, size_t *len)
     *out = NULL;
     *len = 0;
     if (!m) return ATT_E_INVALID;
-    struct buf b = {0};
-    buf_str(&b, "");
+    struct text_buf b = {0};
+    text_buf_str(&b, "");
     char v[40], le[64];
     pthread_mutex_lock(&m->lock);
     for (struct family *f = m->head; f; f = f->next) {
-        buf_str(&b, "# HELP ");
-        buf_str(&b, f->name);
-        buf_str(&b, " ");
+        text_buf_str(&b, "# HELP ");
+        text_buf_str(&b, f->name);
+        text_buf_str(&b, " ");
         buf_escaped(&b, f->help, false);
-        buf_str(&b, "\n# TYPE ");
-        buf_str(&b, f->name);
-        buf_str(&b, " ");
-        buf_str(&b, type_name(f->type));
-        buf_str(&b, "\n");
+        text_buf_str(&b, "\n# TYPE ");
+        text_buf_str(&b, f->name);
+        text_buf_str(&b, " ");
+        text_buf_str(&b, type_name(f->type));
+        text_buf_str(&b, "\n");
         for (metric *s = f->head; s; s = s->next) {
             if (f->type == METRIC_COUNTER && !s->fn) {
                 snprintf(v, sizeof v, "%llu",
@@ -465,7 +438,7 @@ att_err metrics_render(metrics *m, char **out, size_t *len)
         }
     }
     pthread_mutex_unlock(&m->lock);
-    if (b.failed) {
+    if (b.oom) {
         free(b.p);
         return ATT_E_NOMEM;
     }

@@ -1,5 +1,5 @@
-/* The growing text buffer (src/http/text_buf.h): appends that record running out of memory once. */
-#include "text_buf.h"
+/* The growing text buffer (include/attendd/text_buf.h): appends that record running out of memory once. */
+#include "attendd/text_buf.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -8,7 +8,7 @@ void text_buf_add(struct text_buf *b, const char *s, size_t n)
 {
     if (b->oom) return;
     if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 65536;
+        size_t cap = b->cap ? b->cap : 4096;
         while (cap < b->len + n + 1) cap *= 2;
         char *p = realloc(b->p, cap);
         if (!p) {
@@ -22,6 +22,8 @@ void text_buf_add(struct text_buf *b, const char *s, size_t n)
     b->len += n;
     b->p[b->len] = '\0';
 }
+
+void text_buf_str(struct text_buf *b, const char *s) { text_buf_add(b, s, strlen(s)); }
 
 void text_buf_free(struct text_buf *b)
 {

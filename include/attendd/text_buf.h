@@ -1,6 +1,6 @@
-/* A growing text buffer for answers produced piece by piece (JSON pages, CSV exports). */
-#ifndef ATTENDD_HTTP_TEXT_BUF_H
-#define ATTENDD_HTTP_TEXT_BUF_H
+/* A growing text buffer for text produced piece by piece (JSON pages, CSV exports, metrics). */
+#ifndef ATTENDD_TEXT_BUF_H
+#define ATTENDD_TEXT_BUF_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -15,6 +15,8 @@ struct text_buf {
 };
 
 void text_buf_add(struct text_buf *b, const char *s, size_t n);
+/* text_buf_add of a NUL-terminated string. */
+void text_buf_str(struct text_buf *b, const char *s);
 void text_buf_free(struct text_buf *b);
 
 #endif

@@ -9,7 +9,8 @@
 #include "attendd/json.h"
 #include "attendd/store_events.h"
 #include "src/http/http_internal.h"
-#include "src/http/text_buf.h"
+#include "attendd/text_buf.h"
+#include "support.h"
 
 #define ID "0f8fad5b-d9cb-469f-a165-70867728950e"
 #define PID "7c9e6679-7425-40de-944b-e07fc1f90ae7"
@@ -64,8 +65,6 @@ END_TEST
 Suite *event_json_suite(void)
 {
     Suite *s = suite_create("event_json");
-    TCase *t = tcase_create("encoders");
-    tcase_add_test(t, fast_encoder_matches_jansson);
-    suite_add_tcase(s, t);
+    ts_tcase(s, "encoders", 30, NULL, NULL, fast_encoder_matches_jansson, NULL);
     return s;
 }
