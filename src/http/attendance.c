@@ -1,7 +1,6 @@
 /* GET /api/v1/attendance (hr, admin): per person per work day shift, punches, worked/late/early/overtime
  * minutes and status (src/attendance/report.c) as JSON or streamed RFC 4180 CSV; every read is audited. */
 #include "csv.h"
-#include "json_text.h"
 #include "negotiate.h"
 #include "http_internal.h"
 
@@ -84,56 +83,34 @@ static void row_text(const att_tz *tz, const struct report_day *d, struct row_te
 
 static json_t *str_or_null(const char *s) { return s && *s ? json_string(s) : json_null(); }
 
-/* A JSON string, or null for NULL or "" (a report's empty cells). */
-static void json_str(struct text_buf *b, const char *s) { json_text(b, s && *s ? s : NULL); }
-
-static void json_member(struct text_buf *b, const char *key, const char *val, bool quoted)
+/* Append o's compact text (stealing o) less its last `drop` bytes (1: leave an object open). */
+static void append_json(struct text_buf *b, json_t *o, size_t drop)
 {
-    text_buf_add(b, "\"", 1);
-    text_buf_add(b, key, strlen(key));
-    text_buf_add(b, "\":", 2);
-    if (quoted) json_str(b, val);
-    else text_buf_add(b, val, strlen(val));
+    char *txt = o ? att_json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    if (!txt) {
+        b->oom = true;
+        return;
+    }
+    text_buf_add(b, txt, strlen(txt) - drop);
+    free(txt);
 }
 
+/* One report row as JSON, through jansson like every other body; empty cells are null. */
 static void row_json(struct text_buf *b, const struct rep_person *p, const struct rep_schedule *s,
                      const struct row_text *t, const struct report_day *d)
 {
-    text_buf_add(b, "{", 1);
-    json_member(b, "person_id", p->id, true);
-    text_buf_add(b, ",", 1);
-    json_member(b, "employee_no", p->employee_no, true);
-    text_buf_add(b, ",", 1);
-    json_member(b, "name", p->name, true);
-    text_buf_add(b, ",", 1);
-    json_member(b, "department", p->department, true);
-    text_buf_add(b, ",", 1);
-    json_member(b, "date", t->date, true);
-    text_buf_add(b, ",\"shift\":", 9);
-    if (s) {
-        text_buf_add(b, "{", 1);
-        json_member(b, "id", s->shift_id, true);
-        text_buf_add(b, ",", 1);
-        json_member(b, "name", s->shift_name, true);
-        text_buf_add(b, "}", 1);
-    } else {
-        text_buf_add(b, "null", 4);
-    }
-    const char *k[] = {"scheduled_start", "scheduled_end", "first_in", "last_out"};
-    const char *v[] = {t->start, t->end, t->in, t->out};
-    for (int i = 0; i < 4; i++) {
-        text_buf_add(b, ",", 1);
-        json_member(b, k[i], v[i], true);
-    }
-    const char *nk[] = {"worked_minutes", "late_minutes", "early_leave_minutes", "overtime_minutes"};
-    const char *nv[] = {t->worked, t->late, t->early, t->over};
-    for (int i = 0; i < 4; i++) {
-        text_buf_add(b, ",", 1);
-        json_member(b, nk[i], nv[i], false);
-    }
-    text_buf_add(b, ",", 1);
-    json_member(b, "status", report_status_name(d->status), true);
-    text_buf_add(b, "}", 1);
+    json_t *shift =
+        s ? json_pack("{s:o, s:o}", "id", str_or_null(s->shift_id), "name", str_or_null(s->shift_name)) : json_null();
+    json_t *o =
+        json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:I, s:I, s:I, s:s}", "person_id",
+                  str_or_null(p->id), "employee_no", str_or_null(p->employee_no), "name", str_or_null(p->name),
+                  "department", str_or_null(p->department), "date", str_or_null(t->date), "shift", shift,
+                  "scheduled_start", str_or_null(t->start), "scheduled_end", str_or_null(t->end), "first_in",
+                  str_or_null(t->in), "last_out", str_or_null(t->out), "worked_minutes", (json_int_t)d->worked_min,
+                  "late_minutes", (json_int_t)d->late_min, "early_leave_minutes", (json_int_t)d->early_min,
+                  "overtime_minutes", (json_int_t)d->overtime_min, "status", report_status_name(d->status));
+    append_json(b, o, 0);
 }
 
 static void row_csv(struct text_buf *b, const struct rep_person *p, const struct rep_schedule *s,
@@ -412,14 +389,11 @@ att_err http_attendance_get(struct http_request *req, struct http_response *resp
         if (q.csv) { /* the header now; the rows as libmicrohttpd asks for them */
             for (int i = 0; i < NCOLS; i++) csv_field(&run->out, columns[i], i == NCOLS - 1);
         } else {
-            text_buf_add(&run->out, "{", 1);
-            json_member(&run->out, "from", q.from_s, true);
-            text_buf_add(&run->out, ",", 1);
-            json_member(&run->out, "to", q.to_s, true);
-            text_buf_add(&run->out, ",", 1);
-            json_member(&run->out, "timezone", cfg->timezone, true);
-            text_buf_add(&run->out, ",", 1);
-            json_member(&run->out, "day_cutoff", cfg->day_cutoff, true);
+            /* the members, left open: the items are streamed after them */
+            append_json(&run->out,
+                        json_pack("{s:o, s:o, s:o, s:o}", "from", str_or_null(q.from_s), "to", str_or_null(q.to_s),
+                                  "timezone", str_or_null(cfg->timezone), "day_cutoff", str_or_null(cfg->day_cutoff)),
+                        1);
             text_buf_add(&run->out, ",\"items\":[", 10);
         }
         if (run->out.oom) e = ATT_E_NOMEM;
