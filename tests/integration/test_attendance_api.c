@@ -413,12 +413,12 @@ START_TEST(csv_round_trip)
     ts_resp_free(&r);
     get_accept(url("/api/v1/attendance?from=2026-03-01&to=2026-03-31&department=ICU"), "text/csv", &r);
     check_csv(&r, 62);
-    free(r.body);
+    ts_resp_free(&r);
     /* format=json wins over Accept */
     get_accept(url("/api/v1/attendance?from=2026-03-01&to=2026-03-01&format=json"), "text/csv", &r);
     ck_assert_int_eq(r.status, 200);
     ck_assert_msg(strncmp(r.content_type, "application/json", 16) == 0, "%s", r.content_type);
-    free(r.body);
+    ts_resp_free(&r);
 }
 END_TEST
 
