@@ -90,12 +90,12 @@ struct pay_exception {
 
 /* What the engine knows of one day besides punches. */
 struct pay_day_in {
-    size_t nshifts;                                  /* 0: rest day */
-    const struct pay_shift *shift[PLAN_MAX_SHIFTS];  /* this day's shifts */
-    int shift_index[PLAN_MAX_SHIFTS];                /* copied to pay_day.shift_index */
-    bool holiday;                                    /* a public holiday of the site */
-    const struct leave_record *leave;                /* approved leave covering the day (leave_on), or NULL */
-    bool overtime_approved;                          /* HR approved this day's overtime */
+    size_t nshifts;                                 /* 0: rest day */
+    const struct pay_shift *shift[PLAN_MAX_SHIFTS]; /* this day's shifts */
+    int shift_index[PLAN_MAX_SHIFTS];               /* copied to pay_day.shift_index */
+    bool holiday;                                   /* a public holiday of the site */
+    const struct leave_record *leave;               /* approved leave covering the day (leave_on), or NULL */
+    bool overtime_approved;                         /* HR approved this day's overtime */
 };
 
 /* One person over work days first_day..first_day+ndays-1. days[] has ndays + 2 entries starting with the
@@ -112,24 +112,24 @@ struct pay_input {
 };
 
 struct pay_day {
-    int64_t day;                          /* the work day (local date, days since the epoch) */
-    size_t nshifts;                       /* planned shifts */
-    int shift_index[PLAN_MAX_SHIFTS];     /* from pay_day_in */
-    int64_t start_us[PLAN_MAX_SHIFTS];    /* each planned shift's start and end instants, in time order */
+    int64_t day;                       /* the work day (local date, days since the epoch) */
+    size_t nshifts;                    /* planned shifts */
+    int shift_index[PLAN_MAX_SHIFTS];  /* from pay_day_in */
+    int64_t start_us[PLAN_MAX_SHIFTS]; /* each planned shift's start and end instants, in time order */
     int64_t end_us[PLAN_MAX_SHIFTS];
     bool holiday;
     bool has_in, has_out;
-    int64_t first_in_us, last_out_us;     /* as punched (when has_in / has_out) */
-    int64_t scheduled_min;                /* sum of (shift length - break) */
-    int64_t worked_min;                   /* paired, rounded intervals minus fixed breaks of worked shifts */
-    int64_t regular_min;                  /* worked minus every overtime tier */
-    int64_t ot_daily_min, ot_weekly_min;  /* overtime tiers */
+    int64_t first_in_us, last_out_us;    /* as punched (when has_in / has_out) */
+    int64_t scheduled_min;               /* sum of (shift length - break) */
+    int64_t worked_min;                  /* paired, rounded intervals minus fixed breaks of worked shifts */
+    int64_t regular_min;                 /* worked minus every overtime tier */
+    int64_t ot_daily_min, ot_weekly_min; /* overtime tiers */
     int64_t ot_rest_day_min, ot_holiday_min;
-    int64_t night_min;                    /* worked minutes inside the night window (breaks not deducted) */
-    int64_t holiday_min;                  /* worked minutes on a holiday */
+    int64_t night_min;   /* worked minutes inside the night window (breaks not deducted) */
+    int64_t holiday_min; /* worked minutes on a holiday */
     int64_t late_min, early_min;
-    int64_t leave_min;                    /* minutes the approved leave credits */
-    int leave_type;                       /* the leave's type, -1 without leave */
+    int64_t leave_min; /* minutes the approved leave credits */
+    int leave_type;    /* the leave's type, -1 without leave */
     bool leave_paid;
     enum pay_status status;
     size_t nexc;

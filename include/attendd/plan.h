@@ -14,14 +14,14 @@
 extern "C" {
 #endif
 
-#define PLAN_MAX_SHIFTS 4         /* shifts in one day: split shifts, an on-call block next to a shift */
-#define PLAN_MAX_CYCLE 366        /* longest rotation, in days */
-#define PLAN_OPEN_END INT64_MAX   /* valid_to of an open-ended pattern */
+#define PLAN_MAX_SHIFTS 4       /* shifts in one day: split shifts, an on-call block next to a shift */
+#define PLAN_MAX_CYCLE 366      /* longest rotation, in days */
+#define PLAN_OPEN_END INT64_MAX /* valid_to of an open-ended pattern */
 
 /* The shifts of one day, as indices into the caller's shift table; n == 0 is a day off. */
 struct plan_day {
-    size_t n;                     /* shifts this day, 0..PLAN_MAX_SHIFTS */
-    int shift[PLAN_MAX_SHIFTS];   /* caller's shift indices, in the order given */
+    size_t n;                   /* shifts this day, 0..PLAN_MAX_SHIFTS */
+    int shift[PLAN_MAX_SHIFTS]; /* caller's shift indices, in the order given */
 };
 
 enum plan_kind {
@@ -32,10 +32,10 @@ enum plan_kind {
 /* A pattern, for one person or one department, in force valid_from..valid_to (inclusive). */
 struct plan_pattern {
     enum plan_kind kind;
-    int64_t valid_from, valid_to;  /* days since 1970-01-01; valid_to PLAN_OPEN_END = open-ended */
-    int64_t anchor_day;            /* rotation: the day that is cycle[0] (days before it wrap backwards) */
-    size_t cycle_len;              /* weekly: 7; rotation: 1..PLAN_MAX_CYCLE */
-    const struct plan_day *cycle;  /* cycle_len entries */
+    int64_t valid_from, valid_to; /* days since 1970-01-01; valid_to PLAN_OPEN_END = open-ended */
+    int64_t anchor_day;           /* rotation: the day that is cycle[0] (days before it wrap backwards) */
+    size_t cycle_len;             /* weekly: 7; rotation: 1..PLAN_MAX_CYCLE */
+    const struct plan_day *cycle; /* cycle_len entries */
 };
 
 /* A dated override for one person: the whole day's plan (n == 0: the day off). */
@@ -46,10 +46,10 @@ struct plan_override {
 
 /* Where a day's plan came from. */
 enum plan_source {
-    PLAN_SRC_NONE = 0,    /* nothing applies: a rest day */
-    PLAN_SRC_DEPARTMENT,  /* the department's pattern */
-    PLAN_SRC_PERSON,      /* the person's own pattern */
-    PLAN_SRC_OVERRIDE,    /* a dated override */
+    PLAN_SRC_NONE = 0,   /* nothing applies: a rest day */
+    PLAN_SRC_DEPARTMENT, /* the department's pattern */
+    PLAN_SRC_PERSON,     /* the person's own pattern */
+    PLAN_SRC_OVERRIDE,   /* a dated override */
 };
 const char *plan_source_name(enum plan_source s); /* "none", "department", "person", "override" */
 
@@ -92,8 +92,8 @@ struct leave_record {
     int type;                 /* caller's leave-type index */
     bool paid;                /* the type counts as paid time */
     enum leave_state state;
-    bool part_day;            /* false: whole days; true: from_min..to_min local on each day */
-    int from_min, to_min;     /* part day: local minutes, 0 <= from < to <= 1440 */
+    bool part_day;        /* false: whole days; true: from_min..to_min local on each day */
+    int from_min, to_min; /* part day: local minutes, 0 <= from < to <= 1440 */
 };
 
 /* ATT_E_INVALID for impossible values (to_day before from_day, bad part-day minutes). */

@@ -11,8 +11,8 @@
 
 void pay_rules_defaults(struct pay_rules *r)
 {
-    *r = (struct pay_rules){.cutoff_min = 240, .night_start_min = 22 * 60, .night_end_min = 6 * 60,
-                            .min_rest_min = PAY_DEFAULT_MIN_REST};
+    *r = (struct pay_rules){
+        .cutoff_min = 240, .night_start_min = 22 * 60, .night_end_min = 6 * 60, .min_rest_min = PAY_DEFAULT_MIN_REST};
 }
 
 const char *pay_favour_name(enum pay_favour f) { return f == PAY_FAVOUR_EMPLOYER ? "employer" : "employee"; }
@@ -33,13 +33,10 @@ const char *pay_status_name(enum pay_status s)
     return "?";
 }
 
-static const char *const exc_names[EXC__COUNT] = {
-    "missing_out", "late", "early_leave", "absent", "unscheduled_presence", "short_rest", "overtime_unapproved"};
+static const char *const exc_names[EXC__COUNT] = {"missing_out",          "late",       "early_leave",        "absent",
+                                                  "unscheduled_presence", "short_rest", "overtime_unapproved"};
 
-const char *pay_exception_name(enum pay_exception_kind k)
-{
-    return (unsigned)k < EXC__COUNT ? exc_names[k] : "?";
-}
+const char *pay_exception_name(enum pay_exception_kind k) { return (unsigned)k < EXC__COUNT ? exc_names[k] : "?"; }
 
 bool pay_exception_parse(const char *s, enum pay_exception_kind *out)
 {
@@ -66,8 +63,7 @@ enum pay_severity pay_exception_severity(enum pay_exception_kind k)
     switch (k) {
     case EXC_MISSING_OUT: /* the day cannot be paid until someone says when they left */
     case EXC_ABSENT:      /* a ward short of staff */
-    case EXC_SHORT_REST:  /* a breach of the working-time rule */
-        return SEV_CRITICAL;
+    case EXC_SHORT_REST: /* a breach of the working-time rule */ return SEV_CRITICAL;
     case EXC_LATE:
     case EXC_EARLY_LEAVE:
     case EXC_OVERTIME_UNAPPROVED: return SEV_WARNING;

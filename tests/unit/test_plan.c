@@ -9,9 +9,18 @@
 
 enum { E = 0, L = 1, N = 2, D = 3, AM = 4, PM = 5, ONCALL = 6 }; /* shift indices of the tables */
 
-#define OFF {0, {0}}
-#define ONE(a) {1, {a}}
-#define TWO(a, b) {2, {a, b}}
+#define OFF      \
+    {            \
+        0, { 0 } \
+    }
+#define ONE(a)   \
+    {            \
+        1, { a } \
+    }
+#define TWO(a, b)   \
+    {               \
+        2, { a, b } \
+    }
 
 static int64_t day(int y, int m, int d) { return att_time_days_from_civil(y, m, d); }
 
@@ -68,7 +77,8 @@ START_TEST(weekly_and_rotation_table)
         size_t want_n = cases[i].n;
         int want_shift = cases[i].shift;
         ck_assert_msg(out.n == want_n, "case %zu: %zu shifts, want %zu", i, out.n, want_n);
-        if (want_n) ck_assert_msg(out.shift[0] == want_shift, "case %zu: shift %d, want %d", i, out.shift[0], want_shift);
+        if (want_n)
+            ck_assert_msg(out.shift[0] == want_shift, "case %zu: shift %d, want %d", i, out.shift[0], want_shift);
         ck_assert_int_eq(src, PLAN_SRC_PERSON);
     }
     /* the cycle index by itself */
