@@ -1,8 +1,13 @@
-/* Pipeline benchmark (bench/pipeline.sh): N RTSP copies of shift-change.mp4 through capture ->
+/* Pipeline benchmark (bench/pipeline.sh): N RTSP copies of a walk-by clip through capture ->
  * analysis -> rules -> spool -> PostgreSQL in one process; prints one table row per run.
- * Usage: bench_pipeline --url-base rtsp://127.0.0.1:PORT/cam --n N --conninfo CI [--decode-only]
+ * Usage: bench_pipeline --clip CLIP.mp4 --url-base rtsp://127.0.0.1:PORT/cam --n N --conninfo CI
+ *        [--offsets O1,O2,... (seconds: camera i's copy starts at clip time Oi and wraps round;
+ *        the list repeats over the cameras; none = every copy from 0, synchronous)] [--decode-only]
  *        [--fps F] [--threshold T] [--workers W] [--lane FRAMES (per camera, 2 as in the daemon)] [--header]
- *        [--debug (per-crop log lines on stderr)] */
+ *        [--debug (per-crop log lines on stderr)]
+ * The ground truth is CLIP.json beside the clip: walkers (label, t, t_end), enrol (label -> photo;
+ * a path with a '/' is relative to $ATTENDD_DATA, a bare file name is in $ATTENDD_DATA/faces),
+ * duration (s). */
 #include <dirent.h>
 #include <jansson.h>
 #include <libpq-fe.h>
@@ -26,16 +31,22 @@
 #include "attendd/uuid.h"
 
 #define MAX_CAMS 64
-#define MAX_WALKERS 32
+#define MAX_WALKERS 64
+#define MAX_ENROL 64
+#define LABEL_MAX 64 /* people.employee_no holds up to 64 characters */
 
 struct walker {
-    char label[16];
-    double t, t_end;
+    char label[LABEL_MAX];
+    double t, t_end; /* in the clip as it is on disk */
 };
 static struct walker g_w[MAX_WALKERS];
 static size_t g_nw;
-static char g_enrol[16][2][64]; /* label, file */
+static struct {
+    char label[LABEL_MAX];
+    char path[512]; /* as the JSON gives it */
+} g_enrol[MAX_ENROL];
 static size_t g_ne;
+static double g_duration; /* clip length, seconds */
 
 static double now_s(void)
 {
@@ -58,10 +69,13 @@ static void die(const char *what, const char *why)
     exit(1);
 }
 
-static void truth_load(const char *data)
+static void truth_load(const char *clip)
 {
     char path[1024];
-    snprintf(path, sizeof path, "%s/video/shift-change.json", data);
+    const char *dot = strrchr(clip, '.');
+    if (!dot || (size_t)(dot - clip) + 6 > sizeof path)
+        die(clip, "the clip needs an extension (CLIP.json is its truth)");
+    snprintf(path, sizeof path, "%.*s.json", (int)(dot - clip), clip);
     json_error_t je;
     json_t *root = json_load_file(path, 0, &je);
     if (!root) die(path, je.text);
@@ -69,8 +83,10 @@ static void truth_load(const char *data)
     json_t *v;
     json_array_foreach(json_object_get(root, "walkers"), i, v)
     {
-        if (g_nw == MAX_WALKERS) break;
-        snprintf(g_w[g_nw].label, 16, "%s", json_string_value(json_object_get(v, "label")));
+        if (g_nw == MAX_WALKERS) die(path, "too many walkers");
+        const char *label = json_string_value(json_object_get(v, "label"));
+        if (!label || strlen(label) >= LABEL_MAX) die(path, "a walker's label is missing or too long");
+        snprintf(g_w[g_nw].label, LABEL_MAX, "%s", label);
         g_w[g_nw].t = json_number_value(json_object_get(v, "t"));
         g_w[g_nw].t_end = json_number_value(json_object_get(v, "t_end"));
         g_nw++;
@@ -78,17 +94,22 @@ static void truth_load(const char *data)
     const char *k;
     json_object_foreach(json_object_get(root, "enrol"), k, v)
     {
-        snprintf(g_enrol[g_ne][0], 64, "%s", k);
-        snprintf(g_enrol[g_ne][1], 64, "%s", json_string_value(v));
+        const char *file = json_string_value(v);
+        if (g_ne == MAX_ENROL || strlen(k) >= LABEL_MAX || !file || strlen(file) >= sizeof g_enrol[0].path)
+            die(path, "enrol: too many entries, or a label or path too long");
+        snprintf(g_enrol[g_ne].label, LABEL_MAX, "%s", k);
+        snprintf(g_enrol[g_ne].path, sizeof g_enrol[0].path, "%s", file);
         g_ne++;
     }
+    g_duration = json_number_value(json_object_get(root, "duration"));
+    if (!(g_duration > 0)) die(path, "duration (s) is required");
     json_decref(root);
 }
 
 static bool is_enrolled(const char *label)
 {
     for (size_t i = 0; i < g_ne; i++)
-        if (!strcmp(g_enrol[i][0], label)) return true;
+        if (!strcmp(g_enrol[i].label, label)) return true;
     return false;
 }
 
@@ -99,11 +120,13 @@ static void enrol(PGconn *c, const char *data, const av_models *m, gal *g)
     av_err ve;
     if (av_pipeline_new(m, 0, &vp, &ve) != AV_OK) die("vision", ve.msg);
     for (size_t i = 0; i < g_ne; i++) {
-        char id[ATT_UUID_STR], face[ATT_UUID_STR], path[2200], name[2100];
-        snprintf(name, sizeof name, "Walker %s", g_enrol[i][0]);
-        struct person_new pn = {.employee_no = g_enrol[i][0], .name = name, .active = true};
+        char id[ATT_UUID_STR], face[ATT_UUID_STR], path[2200], name[96];
+        snprintf(name, sizeof name, "Walker %.63s", g_enrol[i].label);
+        struct person_new pn = {.employee_no = g_enrol[i].label, .name = name, .active = true};
         if (store_person_create(c, &pn, id) != ATT_OK) die("enrol", "person insert failed");
-        snprintf(path, sizeof path, "%s/faces/%s", data, g_enrol[i][1]);
+        /* ward-rush.json names paths under the data directory; shift-change.json bare photos of faces/ */
+        if (strchr(g_enrol[i].path, '/')) snprintf(path, sizeof path, "%s/%s", data, g_enrol[i].path);
+        else snprintf(path, sizeof path, "%s/faces/%s", data, g_enrol[i].path);
         av_image *img;
         float emb[AV_EMBED_DIM];
         if (av_image_load(path, 0, &img, &ve) != AV_OK || av_face_template(vp, img, emb, NULL, &ve) != AV_OK)
@@ -216,6 +239,23 @@ static double series_of(const char *text, const char *name, const char *id, cons
     return p ? atof(p + strlen(key)) : 0;
 }
 
+/* Walker j in a copy that starts at clip time off and wraps round at the clip's end: its pass in the
+ * copy's time, false when the wrap cuts it (neither a pass to find nor a false event). */
+static bool pass_in_copy(size_t j, double off, double *t, double *t_end)
+{
+    const struct walker *w = &g_w[j];
+    if (off <= 0) {
+        *t = w->t;
+        *t_end = w->t_end;
+        return true;
+    }
+    if (w->t < off && w->t_end > off) return false;
+    double shift = w->t >= off ? -off : g_duration - off;
+    *t = w->t + shift;
+    *t_end = w->t_end + shift;
+    return true;
+}
+
 static int cmp_d(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -224,12 +264,14 @@ static int cmp_d(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
-    const char *url_base = NULL, *conninfo = NULL;
+    const char *url_base = NULL, *conninfo = NULL, *clip = NULL, *offsets = NULL;
     int n = 1, decode_only = 0, workers = 0, header = 0, debug = 0, lane = 2;
     double fps = 6, threshold = 0.40;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--url-base") && i + 1 < argc) url_base = argv[++i];
         else if (!strcmp(argv[i], "--conninfo") && i + 1 < argc) conninfo = argv[++i];
+        else if (!strcmp(argv[i], "--clip") && i + 1 < argc) clip = argv[++i];
+        else if (!strcmp(argv[i], "--offsets") && i + 1 < argc) offsets = argv[++i];
         else if (!strcmp(argv[i], "--n") && i + 1 < argc) n = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--fps") && i + 1 < argc) fps = atof(argv[++i]);
         else if (!strcmp(argv[i], "--threshold") && i + 1 < argc) threshold = atof(argv[++i]);
@@ -241,18 +283,30 @@ int main(int argc, char **argv)
         else die("usage", "see the comment at the top of bench/bench_pipeline.c");
     }
     if (header) {
-        printf("%-4s %-8s %8s %8s %9s %6s %8s %8s %8s | %7s %7s %7s %7s %6s %7s %7s %6s\n", "N", "mode", "fps/cam",
+        printf("%-4s %-8s %8s %8s %9s %6s %8s %8s %8s | %7s %7s %7s %7s %6s %7s %7s %6s %5s\n", "N", "mode", "fps/cam",
                "dropped", "passes", "false", "cpu/cam", "lat_p50", "lat_p95", "dec/cam", "anl/cam", "ceiling", "anl/s",
-               "idle%", "det_ms", "rec/cam", "rec_ms");
+               "idle%", "det_ms", "rec/cam", "rec_ms", "load");
         return 0;
     }
-    if (!url_base || n < 1 || n > MAX_CAMS) die("usage", "--url-base and --n 1..64 are required");
+    if (!url_base || !clip || n < 1 || n > MAX_CAMS) die("usage", "--clip, --url-base and --n 1..64 are required");
+    /* camera i's copy starts at clip time off[i] (the list repeats over the cameras) */
+    double off[MAX_CAMS] = {0}, given[MAX_CAMS];
+    size_t n_given = 0;
+    for (const char *o = offsets; o && *o && n_given < MAX_CAMS;) {
+        char *end;
+        given[n_given++] = strtod(o, &end);
+        if (end == o || given[n_given - 1] < 0) die("--offsets", "a comma-separated list of seconds >= 0");
+        o = *end == ',' ? end + 1 : end;
+    }
+    for (int i = 0; i < n && n_given; i++) off[i] = given[(size_t)i % n_given];
     const char *data = getenv("ATTENDD_DATA"), *models_dir = getenv("ATTENDD_MODELS_DIR");
     if (!data || !models_dir) die("environment", "ATTENDD_DATA and ATTENDD_MODELS_DIR must be set");
     log_set_level(debug ? LOG_DEBUG_LVL : LOG_WARN_LVL);
     char err[512];
     if (cap_global_init(err, sizeof err) != ATT_OK) die("capture", err);
-    truth_load(data);
+    truth_load(clip);
+    for (int i = 0; i < n; i++)
+        if (off[i] >= g_duration) die("--offsets", "an offset is past the clip's end");
 
     cap_frame_queue *q = NULL;
     pipeline *p = NULL;
@@ -363,7 +417,9 @@ int main(int argc, char **argv)
     int passes = 0, want = 0, falses = 0;
     double lat[MAX_CAMS * MAX_WALKERS];
     size_t nl = 0;
-    int missed[MAX_WALKERS] = {0}; /* per walker pass: cameras without its event */
+    int missed[MAX_WALKERS] = {0};              /* per walker pass: cameras without its event */
+    char missed_on[MAX_WALKERS][MAX_CAMS * 12]; /* which ones: "camera(its copy's offset)" */
+    for (size_t j = 0; j < MAX_WALKERS; j++) missed_on[j][0] = '\0';
     /* where the analysis time went, summed over cameras */
     double analysed = 0, idle = 0, det_s = 0, det_n = 0, rec_s = 0, recs = 0;
     if (!decode_only) {
@@ -399,21 +455,35 @@ int main(int argc, char **argv)
                 const char *label = PQgetvalue(res, k, 0);
                 double ts = atof(PQgetvalue(res, k, 1)) - origin, ins = atof(PQgetvalue(res, k, 2));
                 int found = -1;
-                for (size_t j = 0; j < g_nw; j++)
-                    if (!strcmp(g_w[j].label, label) && ts >= g_w[j].t - 0.25 && ts <= g_w[j].t_end + 0.25)
-                        found = (int)j;
+                bool cut = false; /* this label's pass is cut by the copy's wrap: not counted either way */
+                double t = 0, t_end = 0;
+                for (size_t j = 0; j < g_nw; j++) {
+                    if (strcmp(g_w[j].label, label) != 0) continue;
+                    if (!pass_in_copy(j, off[i], &t, &t_end)) {
+                        cut = true;
+                        continue;
+                    }
+                    if (ts >= t - 0.25 && ts <= t_end + 0.25) found = (int)j;
+                }
+                if (found < 0 && cut) continue;
                 if (found < 0 || hit[found]) {
                     falses++;
                     continue;
                 }
                 hit[found] = 1;
                 passes++;
-                lat[nl++] = ins - (origin + g_w[found].t_end);
+                (void)pass_in_copy((size_t)found, off[i], &t, &t_end);
+                lat[nl++] = ins - (origin + t_end);
             }
             PQclear(res);
             for (size_t j = 0; j < g_nw; j++) {
-                want += is_enrolled(g_w[j].label);
-                if (is_enrolled(g_w[j].label) && !hit[j]) missed[j]++;
+                double t, t_end;
+                if (!is_enrolled(g_w[j].label) || !pass_in_copy(j, off[i], &t, &t_end)) continue;
+                want++;
+                if (hit[j]) continue;
+                missed[j]++;
+                size_t used = strlen(missed_on[j]);
+                snprintf(missed_on[j] + used, sizeof missed_on[j] - used, " %d(+%.2f)", i + 1, off[i]);
             }
         }
         free(text);
@@ -442,14 +512,19 @@ int main(int argc, char **argv)
         snprintf(rc, sizeof rc, "%.0f", recs / n);
         if (recs > 0) snprintf(rms, sizeof rms, "%.2f", 1e3 * rec_s / recs);
     }
-    printf("%-4d %-8s %8.1f %8llu %9s %6s %7.1f%% %8s %8s | %6.1f%% %7s %7s %7s %6s %7s %7s %6s\n", n,
-           decode_only ? "decode" : "analyse", fps_sum / n, (unsigned long long)dropped, passes_s, false_s, cpu_cam,
-           p50, p95, dec_cam, anl_cam, ceiling, anl, idle_s, det, rc, rms);
+    double load[1] = {0}; /* the machine's 1-minute load average at the end: the figures depend on it */
+    if (getloadavg(load, 1) != 1) load[0] = -1;
+    printf("%-4d %-8s %8.1f %8llu %9s %6s %7.1f%% %8s %8s | %6.1f%% %7s %7s %7s %6s %7s %7s %6s %5.1f\n", n,
+           decode_only   ? "decode"
+               : n_given ? "offset"
+                         : "sync",
+           fps_sum / n, (unsigned long long)dropped, passes_s, false_s, cpu_cam, p50, p95, dec_cam, anl_cam, ceiling,
+           anl, idle_s, det, rc, rms, load[0]);
     fflush(stdout);
     for (size_t j = 0; j < g_nw; j++) /* which passes, for the next person to look at it */
         if (missed[j])
-            fprintf(stderr, "bench_pipeline: N=%d: pass %s [%.1f, %.1f] missed on %d camera(s)\n", n, g_w[j].label,
-                    g_w[j].t, g_w[j].t_end, missed[j]);
+            fprintf(stderr, "bench_pipeline: N=%d: pass %s [%.1f, %.1f] (clip time) missed on %d camera(s):%s\n", n,
+                    g_w[j].label, g_w[j].t, g_w[j].t_end, missed[j], missed_on[j]);
     (void)in;
     for (int i = 0; i < n; i++) cap_camera_free(cams.cam[i]);
     pipeline_free(p);

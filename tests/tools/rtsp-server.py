@@ -2,9 +2,10 @@
 # rtsp-server.py: serve a video clip over RTSP on a loopback port (GStreamer RTSP server library),
 # for the camera tests and `make bench`. Prints "READY <port>" once listening; exits on SIGTERM/SIGINT.
 #
-# Usage: rtsp-server.py --clip FILE [--port N] [--host 127.0.0.1] [--mount /cam] [--copies N] [--once]
+# Usage: rtsp-server.py --clip FILE [--clip FILE2 ...] [--port N] [--host 127.0.0.1] [--mount /cam] [--copies N] [--once]
 #   --port 0 (default) binds a free port; the port actually bound is the one printed after READY.
-#   --copies N serves N mounts MOUNT1..MOUNTN (for the bench); without it, just MOUNT.
+#   --copies N serves N mounts MOUNT1..MOUNTN (for the bench); without it, just MOUNT. With several
+#   --clip, mount i plays clip number i (the list repeats over the mounts).
 #   --once: each mount plays to one client only, then answers 404 (a camera that reconnects at the
 #   end of the clip does not replay it: "play the clip once" acceptance tests).
 # Every client gets its own pipeline (not shared), so each connection plays the clip from its
@@ -24,7 +25,7 @@ from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
 
 def main():
     ap = argparse.ArgumentParser(description="serve a clip over RTSP for tests")
-    ap.add_argument("--clip", required=True, help="H.264 MP4 file to serve")
+    ap.add_argument("--clip", required=True, action="append", help="H.264 MP4 file to serve (repeatable)")
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--mount", default="/cam")
@@ -32,9 +33,10 @@ def main():
     ap.add_argument("--once", action="store_true")
     a = ap.parse_args()
 
-    if not os.path.isfile(a.clip):
-        print(f"rtsp-server: no such clip: {a.clip}", file=sys.stderr)
-        return 2
+    for c in a.clip:
+        if not os.path.isfile(c):
+            print(f"rtsp-server: no such clip: {c}", file=sys.stderr)
+            return 2
     if not a.mount.startswith("/") or a.copies < 0 or a.copies > 1024 or not 0 <= a.port < 65536:
         print("rtsp-server: bad --mount/--copies/--port", file=sys.stderr)
         return 2
@@ -45,9 +47,10 @@ def main():
     server.set_service(str(a.port))
     mounts = server.get_mount_points()
     # The launch line from DESIGN.md §6; location is quoted for paths with spaces.
-    clip = a.clip.replace("\\", "\\\\").replace('"', '\\"')
-    launch = (f'( filesrc location="{clip}" ! qtdemux ! h264parse config-interval=-1 '
-              f'! rtph264pay name=pay0 pt=96 )')
+    def launch(clip):
+        clip = clip.replace("\\", "\\\\").replace('"', '\\"')
+        return (f'( filesrc location="{clip}" ! qtdemux ! h264parse config-interval=-1 '
+                f'! rtph264pay name=pay0 pt=96 )')
     names = [a.mount] if a.copies == 0 else [f"{a.mount}{i}" for i in range(1, a.copies + 1)]
     played = set()
 
@@ -61,9 +64,9 @@ def main():
                 print(f"rtsp-server: {name} is playing once; mount removed", file=sys.stderr)
         media.connect("new-state", on_state)
 
-    for name in names:
+    for i, name in enumerate(names):
         f = GstRtspServer.RTSPMediaFactory()
-        f.set_launch(launch)
+        f.set_launch(launch(a.clip[i % len(a.clip)]))
         f.set_shared(False)
         if a.once:
             f.connect("media-configure", play_once, name)
