@@ -17,6 +17,7 @@
 #include "attendd/gallery.h"
 #include "attendd/photo.h"
 #include "attendd/store_audit.h"
+#include "attendd/store_consent.h"
 #include "attendd/store_people.h"
 #include "attendd/store_shifts.h"
 #include "attendd/template_crypto.h"
@@ -59,6 +60,23 @@ att_err roster_person_update(const struct roster_deps *d, const struct audit_act
  * NULL). Audit "person.erase" with the count. */
 att_err roster_person_erase(const struct roster_deps *d, const struct audit_actor *a, const char *id, size_t *faces);
 
+/* ---- the consent register ----------------------------------------------------------------------- */
+
+/* Add the next consent text version (language: BCP 47 tag; body: the text, word for word). *out:
+ * the stored text, one malloc'd block (free it). ATT_E_INVALID for a bad language or body. Audit
+ * "consent_text.create" (target type "consent_text", the version). */
+att_err roster_consent_text_add(const struct roster_deps *d, const struct audit_actor *a, const char *language,
+                                const char *body, struct consent_text **out);
+
+/* Record a person's consent: CONSENT_GIVEN to consent text text_version (the person may then be
+ * enrolled; biometric turns on), CONSENT_WITHDRAWN (text_version 0 or the text withdrawn from): every
+ * template of the person is deleted in the same transaction, biometric turns off (the person punches
+ * at a kiosk) and the gallery forgets the person at once. ATT_E_NOT_FOUND (no such person),
+ * ATT_E_INVALID, ATT_E_CONFLICT (no consent text text_version). faces_deleted (may be NULL): how many
+ * templates went. Audit "consent.give" / "consent.withdraw" with the version and the count. */
+att_err roster_consent_record(const struct roster_deps *d, const struct audit_actor *a, const char *person_id,
+                              enum consent_state state, int text_version, size_t *faces_deleted);
+
 /* ---- face templates ---------------------------------------------------------------------------- */
 
 /* What enrolment reports about a photo, accepted or not; the template itself never leaves the use
@@ -72,8 +90,10 @@ struct roster_enrolment {
     char detail[256];             /* on failure: the reason, for people (no personal data) */
 };
 
-/* Enrol one photo for a person: person checked, photo analysed under d->enrol, template encrypted
- * with d->template_key and stored with its audit row ("face.enrol"), added to d->gallery. Errors:
+/* Enrol one photo for a person: person checked (ATT_E_CONSENT_REQUIRED unless the person's consent is
+ * given, ATT_E_BIOMETRIC_OFF when the person opted out; both checked again under the person's row
+ * lock when the template is stored, so a withdrawal during the analysis wins), photo analysed under
+ * d->enrol, template encrypted with d->template_key and stored with its audit row ("face.enrol"), added to d->gallery. Errors:
  * ATT_E_NOT_FOUND (no such person), ATT_E_NOT_READY (no models), ATT_E_UNAVAILABLE (no pipeline
  * free in time), the outcome's error (enrol_outcome_error) for a photo the policy refuses, store and
  * gallery errors; out->detail says why in every case. */

@@ -27,9 +27,10 @@ struct face_meta {
 /* Store one template. face_id comes from the caller (att_uuid_new_text in attendd/uuid.h) because it is
  * bound into the blob's associated data before the row exists. key_id must equal the blob's key id.
  * quality_json: a JSON object text, or NULL for {}. ATT_E_NOT_FOUND if the person does not exist or is
- * erased (also for a malformed person id); ATT_E_CONFLICT if face_id is taken; ATT_E_INVALID for a
+ * erased (also for a malformed person id); ATT_E_CONSENT_REQUIRED unless the person's consent is
+ * "given", ATT_E_BIOMETRIC_OFF when the person opted out of the face; ATT_E_CONFLICT if face_id is taken; ATT_E_INVALID for a
  * malformed face id, model id, blob or quality. Safe against a concurrent erasure (the person row is
- * share-locked). */
+ * share-locked, so a consent withdrawal committing meanwhile is seen). */
 att_err store_face_insert(PGconn *c, const char *person_id, const char *face_id, const char *model_id, uint32_t key_id,
                           const unsigned char *blob, size_t len, const char *quality_json);
 /* A person's faces, oldest first. *out is ONE malloc'd block (free(*out) frees the strings too); *n rows.

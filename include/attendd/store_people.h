@@ -15,6 +15,8 @@
 #define PERSON_TEXT_CHARS 200 /* name, department, title */
 #define PERSON_EMPLOYEE_NO_BUF (4 * PERSON_EMPLOYEE_NO_CHARS + 1)
 #define PERSON_TEXT_BUF (4 * PERSON_TEXT_CHARS + 1)
+#define PERSON_BADGE_CHARS 64 /* kiosk badge id: 1..64 printable ASCII characters */
+#define PERSON_BADGE_BUF (PERSON_BADGE_CHARS + 1)
 #define STORE_TS_LEN 40     /* RFC 3339 UTC text "2024-05-01T07:59:12Z" + room */
 #define STORE_CURSOR_MAX 64 /* opaque pagination cursor (base64url) + NUL */
 
@@ -30,7 +32,12 @@ struct person {
     bool active;
     char created_at[STORE_TS_LEN]; /* RFC 3339 UTC, seconds */
     char updated_at[STORE_TS_LEN];
-    bool erased; /* always false for what get/list return (erased = not found) */
+    bool erased;                     /* always false for what get/list return (erased = not found) */
+    char consent[12];                /* "none", "given" or "withdrawn" (the consent register) */
+    char consent_at[STORE_TS_LEN];   /* when the current state was recorded; "" for "none" */
+    bool biometric;                  /* false: never enrolled, never matched (punches at a kiosk) */
+    bool has_pin;                    /* a kiosk PIN is set */
+    char badge_id[PERSON_BADGE_BUF]; /* kiosk badge, "" when none */
 };
 
 /* A new person. employee_no and name are required; department and title may be NULL. Every text

@@ -362,4 +362,19 @@ att_err http_schedules_update(struct http_request *req, struct http_response *re
 att_err http_schedules_delete(struct http_request *req, struct http_response *resp);
 att_err http_attendance_get(struct http_request *req, struct http_response *resp);
 
+/* consent.c: the consent register */
+att_err http_consent_texts_list(struct http_request *req, struct http_response *resp);
+att_err http_consent_texts_create(struct http_request *req, struct http_response *resp);
+att_err http_consent_texts_get(struct http_request *req, struct http_response *resp);
+att_err http_consent_get(struct http_request *req, struct http_response *resp);
+att_err http_consent_record(struct http_request *req, struct http_response *resp);
+/* The bodies of POST /consent-texts and POST /people/{id}/consent (strings point into *doc). */
+att_err http_consent_text_body(struct http_response *resp, const char *body, size_t len, json_t **doc,
+                               const char **language, const char **text);
+att_err http_consent_body(struct http_response *resp, const char *body, size_t len, json_t **doc,
+                          enum consent_state *state, int *text_version);
+/* The person id names as the request's token may see it: ATT_E_NOT_FOUND for a malformed id, no
+ * such (or an erased) person, or a person outside the token's departments; *out filled on ATT_OK. */
+att_err http_person_visible(struct http_request *req, PGconn *c, const char *id, struct person *out);
+
 #endif

@@ -63,10 +63,16 @@ static att_err audit_read(struct http_request *req, struct http_response *resp, 
 
 static json_t *person_json(const struct person *p)
 {
-    return json_pack("{s:s, s:s, s:s, s:o, s:o, s:b, s:s, s:s}", "id", p->id, "employee_no", p->employee_no, "name",
-                     p->name, "department", p->department[0] ? json_string(p->department) : json_null(), "title",
-                     p->title[0] ? json_string(p->title) : json_null(), "active", p->active, "created_at",
-                     p->created_at, "updated_at", p->updated_at);
+    return json_pack("{s:s, s:s, s:s, s:o, s:o, s:b, s:s, s:s, s:s, s:b}", "id", p->id, "employee_no", p->employee_no,
+                     "name", p->name, "department", p->department[0] ? json_string(p->department) : json_null(),
+                     "title", p->title[0] ? json_string(p->title) : json_null(), "active", p->active, "created_at",
+                     p->created_at, "updated_at", p->updated_at, "consent", p->consent, "biometric", p->biometric);
+}
+
+att_err http_person_visible(struct http_request *req, PGconn *c, const char *id, struct person *out)
+{
+    (void)req;
+    return store_person_get(c, id, out);
 }
 
 /* ---- POST /api/v1/people ---------------------------------------------------------------------- */

@@ -58,6 +58,12 @@ static const struct http_route routes[] = {
     {"PATCH", "/api/v1/schedules/{id}", ROLE_ADMIN, http_schedules_update, false, false},
     {"DELETE", "/api/v1/schedules/{id}", ROLE_ADMIN, http_schedules_delete, false, false},
     {"GET", "/api/v1/attendance", ROLE_HR, http_attendance_get, false, false},
+    /* privacy (consent.c): the consent register */
+    {"GET", "/api/v1/consent-texts", ROLE_HR, http_consent_texts_list, true, false},
+    {"POST", "/api/v1/consent-texts", ROLE_ADMIN, http_consent_texts_create, false, false},
+    {"GET", "/api/v1/consent-texts/{version}", ROLE_HR, http_consent_texts_get, true, false},
+    {"GET", "/api/v1/people/{id}/consent", ROLE_HR, http_consent_get, false, false},
+    {"POST", "/api/v1/people/{id}/consent", ROLE_ADMIN, http_consent_record, false, false},
 };
 #define NROUTES (sizeof routes / sizeof routes[0])
 

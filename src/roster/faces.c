@@ -70,7 +70,10 @@ static att_err enrol_run(PGconn *c, void *arg)
                               TCRYPT_BLOB_BYTES, w->quality);
     if (e != ATT_OK)
         return REFUSE(out, e, "%s",
-                      e == ATT_E_NOT_FOUND ? "no person with this id" : "the template could not be stored");
+                      e == ATT_E_NOT_FOUND              ? "no person with this id"
+                          : e == ATT_E_CONSENT_REQUIRED ? "consent was withdrawn while the photo was analysed"
+                          : e == ATT_E_BIOMETRIC_OFF    ? "the person opted out of face recognition meanwhile"
+                                                        : "the template could not be stored");
     if (w->d->gallery) {
         e = gal_person_put(w->d->gallery, pid, p.active, NULL);
         if (e == ATT_OK) e = gal_face_add(w->d->gallery, pid, fid, w->emb);
@@ -129,6 +132,12 @@ att_err roster_face_enrol(const struct roster_deps *d, const struct audit_actor 
     att_err e = store_person_get(d->db, out->person_id, &p);
     if (e != ATT_OK)
         return REFUSE(out, e, "%s", e == ATT_E_NOT_FOUND ? "no person with this id" : "the person could not be read");
+    /* no photo of a person is analysed without their consent (checked again under the row lock) */
+    if (strcmp(p.consent, "given") != 0)
+        return REFUSE(out, ATT_E_CONSENT_REQUIRED,
+                      "the person's consent to biometric processing is %s: record it as given first", p.consent);
+    if (!p.biometric)
+        return REFUSE(out, ATT_E_BIOMETRIC_OFF, "the person does not use face recognition (biometric is false)");
     if (d->vision == NULL) return REFUSE(out, ATT_E_NOT_READY, "the face models are not loaded");
     av_pipeline *vp;
     if ((e = vpool_acquire(d->vision, d->vision_wait_ms, &vp)) != ATT_OK) {

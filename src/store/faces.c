@@ -24,6 +24,21 @@ static bool model_ok(const char *m)
     return true;
 }
 
+/* Why face_insert inserted nothing for person_id: no such person, or no consent, or opted out. */
+static att_err insert_refusal(PGconn *c, const char *person_id)
+{
+    const char *values[1] = {person_id};
+    PGresult *r;
+    att_err rc = db_exec_prepared(c, "face_insert_refusal", 1, values, NULL, NULL, &r, NULL);
+    if (rc != ATT_OK) return rc;
+    if (PQntuples(r) != 1) rc = ATT_E_NOT_FOUND;
+    else if (strcmp(PQgetvalue(r, 0, 0), "given") != 0) rc = ATT_E_CONSENT_REQUIRED;
+    else if (PQgetvalue(r, 0, 1)[0] != 't') rc = ATT_E_BIOMETRIC_OFF;
+    else rc = ATT_E_NOT_FOUND; /* changed again meanwhile: refuse rather than guess */
+    PQclear(r);
+    return rc;
+}
+
 att_err store_face_insert(PGconn *c, const char *person_id, const char *face_id, const char *model_id, uint32_t key_id,
                           const unsigned char *blob, size_t len, const char *quality_json)
 {
@@ -40,9 +55,9 @@ att_err store_face_insert(PGconn *c, const char *person_id, const char *face_id,
     PGresult *r;
     att_err rc = db_exec_prepared(c, "face_insert", 6, values, lengths, formats, &r, NULL);
     if (rc != ATT_OK) return rc; /* duplicate face id -> CONFLICT; bad quality JSON -> INVALID */
-    if (strcmp(PQcmdTuples(r), "1") != 0) rc = ATT_E_NOT_FOUND;
+    bool inserted = strcmp(PQcmdTuples(r), "1") == 0;
     PQclear(r);
-    return rc;
+    return inserted ? ATT_OK : insert_refusal(c, person_id);
 }
 
 att_err store_face_list(PGconn *c, const char *person_id, struct face_meta **out, size_t *n)

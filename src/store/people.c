@@ -14,7 +14,7 @@
 #include "src/store/cursor.h"
 #include "src/store/statements.h"
 
-#define PERSON_NCOLS 10 /* PERSON_COLS in statements.c */
+#define PERSON_NCOLS 15 /* PERSON_COLS in statements.c */
 #define Q_MAX_CHARS 200 /* longest `q` search text */
 
 static bool text_fits(const char *s, long max_chars) { return text_ok(s, 1, max_chars); }
@@ -48,12 +48,17 @@ static att_err fill_person(const PGresult *r, int row, struct person *out, int64
         !db_copy_text(out->department, sizeof out->department, PQgetvalue(r, row, 3)) ||
         !db_copy_text(out->title, sizeof out->title, PQgetvalue(r, row, 4)) ||
         !db_copy_text(out->created_at, sizeof out->created_at, PQgetvalue(r, row, 6)) ||
-        !db_copy_text(out->updated_at, sizeof out->updated_at, PQgetvalue(r, row, 7))) {
+        !db_copy_text(out->updated_at, sizeof out->updated_at, PQgetvalue(r, row, 7)) ||
+        !db_copy_text(out->consent, sizeof out->consent, PQgetvalue(r, row, 10)) ||
+        !db_copy_text(out->consent_at, sizeof out->consent_at, PQgetvalue(r, row, 11)) ||
+        !db_copy_text(out->badge_id, sizeof out->badge_id, PQgetvalue(r, row, 14))) {
         log_error("db", "people row does not fit struct person");
         return ATT_E_INTERNAL;
     }
     out->active = PQgetvalue(r, row, 5)[0] == 't';
     out->erased = PQgetvalue(r, row, 8)[0] == 't';
+    out->biometric = PQgetvalue(r, row, 12)[0] == 't';
+    out->has_pin = PQgetvalue(r, row, 13)[0] == 't';
     if (micros) *micros = strtoll(PQgetvalue(r, row, 9), NULL, 10);
     return ATT_OK;
 }

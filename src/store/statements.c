@@ -20,11 +20,15 @@
 #define EPOCH_US(col) "(extract(epoch FROM " col ") * 1000000)::bigint::text"
 
 /* struct person, in fill order (src/store/people.c); the last column feeds the cursor */
-#define PERSON_COLS                                                                      \
-    "id::text, coalesce(employee_no, ''), coalesce(name, ''), coalesce(department, '')," \
-    " coalesce(title, ''), active, " RFC3339("created_at") ", " RFC3339(                 \
-        "updated_at") ","                                                                \
-                      " erased_at IS NOT NULL, " EPOCH_US("created_at")
+#define PERSON_COLS                                                                                            \
+    "id::text, coalesce(employee_no, ''), coalesce(name, ''), coalesce(department, ''),"                       \
+    " coalesce(title, ''), active, " RFC3339("created_at") ", " RFC3339(                                       \
+        "updated_at") ","                                                                                      \
+                      " erased_at IS NOT NULL, " EPOCH_US(                                                     \
+                          "created_at") ", consent::text,"                                                     \
+                                        " coalesce(" RFC3339("consent_at") ", ''),"                            \
+                                                                           " biometric, pin_hash IS NOT NULL," \
+                                                                           " coalesce(badge_id, '')"
 
 /* struct camera_row, in fill order (src/store/cameras.c); url is the full URL (credentials too) */
 /* struct event_row, in fill order (src/store/events.c); column 10 feeds the cursor */
@@ -88,7 +92,8 @@ const struct db_statement db_statements[] = {
     /* erasure: tombstone first (row lock: a concurrent face insert waits, then sees it erased), then the faces */
     {"person_erase",
      "UPDATE people SET employee_no = NULL, name = NULL, department = NULL, title = NULL, active = false,"
-     " erased_at = now() WHERE id = $1::uuid AND erased_at IS NULL RETURNING id::text",
+     " pin_hash = NULL, badge_id = NULL, erased_at = now() WHERE id = $1::uuid AND erased_at IS NULL RETURNING "
+     "id::text",
      1},
     {"person_erase_faces", "DELETE FROM faces WHERE person_id = $1::uuid", 1},
 
@@ -98,8 +103,11 @@ const struct db_statement db_statements[] = {
     {"face_insert",
      "INSERT INTO faces (id, person_id, model_id, key_id, template, quality) "
      "SELECT $2::uuid, p.id, $3::text, $4::bigint, $5::bytea, coalesce($6::jsonb, '{}'::jsonb) "
-     "FROM people p WHERE p.id = $1::uuid AND p.erased_at IS NULL FOR SHARE OF p",
+     "FROM people p WHERE p.id = $1::uuid AND p.erased_at IS NULL AND p.consent = 'given' AND p.biometric"
+     " FOR SHARE OF p",
      6},
+    /* why face_insert inserted nothing: no row (no such person), or the person's consent and method */
+    {"face_insert_refusal", "SELECT consent::text, biometric FROM people WHERE id = $1::uuid AND erased_at IS NULL", 1},
     /* one row with NULL face columns: the person exists but has no face; no row: no such person */
     {"face_list",
      "SELECT f.id::text, f.model_id, " RFC3339(
@@ -113,7 +121,7 @@ const struct db_statement db_statements[] = {
     {"faces_load",
      "SELECT p.id::text, p.active::text, coalesce(p.employee_no, ''), coalesce(p.name, ''), f.id::text,"
      " f.model_id, f.key_id::text, f.template FROM faces f JOIN people p ON p.id = f.person_id"
-     " WHERE p.erased_at IS NULL ORDER BY p.id, f.created_at, f.id",
+     " WHERE p.erased_at IS NULL AND p.consent = 'given' AND p.biometric ORDER BY p.id, f.created_at, f.id",
      0},
     /* key rotation: the next batch of rows not yet under the new key ($1); run under a table lock */
     {"faces_rekey_batch",
@@ -138,6 +146,37 @@ const struct db_statement db_statements[] = {
                " AND ($4::timestamptz IS NULL OR (ts, id) < ($4::timestamptz, $5::bigint))"
                " ORDER BY audit_log.ts DESC, audit_log.id DESC LIMIT $6::integer",
      6},
+
+    /* ---- the consent register (src/store/consent.c) ---- */
+    {"consent_text_insert",
+     "INSERT INTO consent_texts (version, language, body, created_by)"
+     " SELECT coalesce(max(version), 0) + 1, $1::text, $2::text, $3::text FROM consent_texts"
+     " RETURNING version::text, language, body, " RFC3339("created_at") ", created_by",
+     3},
+    {"consent_text_list",
+     "SELECT version::text, language, body, " RFC3339("created_at") ", created_by FROM consent_texts"
+                                                                    " ORDER BY consent_texts.version",
+     0},
+    {"consent_text_get",
+     "SELECT version::text, language, body, " RFC3339("created_at") ", created_by FROM consent_texts"
+                                                                    " WHERE version = $1::integer",
+     1},
+    /* the state (row-locked: a face insert waiting on it re-checks consent after the commit);
+     * given turns biometric on, withdrawn turns it off */
+    {"consent_set",
+     "UPDATE people SET consent = $2::consent_state, consent_at = now(),"
+     " biometric = ($2::consent_state = 'given') WHERE id = $1::uuid AND erased_at IS NULL RETURNING id::text",
+     2},
+    {"consent_record_insert",
+     "INSERT INTO consent_records (person_id, state, text_version, token_id, actor)"
+     " VALUES ($1::uuid, $2::consent_state, $3::integer, $4::uuid, $5::text) RETURNING id::text",
+     5},
+    {"consent_history",
+     "SELECT r.state::text, coalesce(r.text_version::text, ''), coalesce(r.token_id::text, ''), r.actor,"
+     " to_char(r.recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+     " FROM consent_records r JOIN people p ON p.id = r.person_id"
+     " WHERE r.person_id = $1::uuid AND p.erased_at IS NULL ORDER BY r.recorded_at, r.id",
+     1},
 
     /* ---- attendance events (src/store/events.c) ---- */
     /* idempotent on the daemon-made id; a person/camera without a row becomes NULL (as ON DELETE SET

@@ -23,6 +23,7 @@
 #include "attendd/template_crypto.h"
 #include "attendd/uuid.h"
 #include "support.h"
+#include "support_api.h"
 #include "support_store.h"
 #include "support_rtsp.h" /* ts_free_port */
 
@@ -279,6 +280,7 @@ START_TEST(info_logs_hold_no_secrets)
     size_t len;
     char *img1 = ts_data_path("faces/img1.jpg"), *img2 = ts_data_path("faces/img2.jpg");
     char *photo = read_all(img1, &len);
+    ts_api_consent_given(d.url, d.admin_token, person);
     snprintf(u, sizeof u, "%s/api/v1/people/%s/faces", d.url, person);
     json_decref(api("POST", u, d.admin_token, photo, "image/jpeg", len, 201));
     free(photo);
@@ -518,6 +520,7 @@ START_TEST(altered_template_row_leaves_others_recognised)
         json_decref(p);
         size_t n;
         char *path = ts_data_path(enrol[i]), *photo = read_all(path, &n);
+        ts_api_consent_given(d.url, d.admin_token, person[i]);
         snprintf(u, sizeof u, "%s/api/v1/people/%s/faces", d.url, person[i]);
         json_decref(api("POST", u, d.admin_token, photo, "image/jpeg", n, 201));
         free(photo);

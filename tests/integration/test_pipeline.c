@@ -27,6 +27,8 @@
 #include "attendd/uuid.h"
 #include "attendd/vision.h"
 #include "support.h"
+#include "support_api.h"
+#include "support_store.h"
 #include "support_rtsp.h"
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
@@ -133,6 +135,7 @@ static void enrol_all(struct truth *t, const char *conninfo, const char *key_fil
         snprintf(name, sizeof name, "Walker %s", t->enrol_label[i]);
         struct person_new pn = {.employee_no = t->enrol_label[i], .name = name, .active = true};
         ck_assert_int_eq(store_person_create(c, &pn, t->person[i]), ATT_OK);
+        ts_consent_given(c, t->person[i]);
         snprintf(rel, sizeof rel, "faces/%s", t->enrol_file[i]);
         char *path = ts_data_path(rel);
         av_image *img;
@@ -451,6 +454,7 @@ static void enrol_api(struct run *r)
         size_t len = fread(img, 1, sizeof img, f);
         fclose(f);
         free(path);
+        ts_api_consent_given(r->d.url, r->d.admin_token, r->t.person[i]);
         snprintf(u, sizeof u, "%s/api/v1/people/%s/faces", r->d.url, r->t.person[i]);
         ck_assert_int_eq(ts_http("POST", u, r->d.admin_token, img, len, "image/jpeg", &resp), 0);
         ck_assert_msg(resp.status == 201, "enrol %s (%s): %ld %s", r->t.enrol_label[i], r->t.enrol_file[i], resp.status,

@@ -202,9 +202,11 @@ static void create_person(const char *employee_no, const char *name, const char 
     json_decref(j);
 }
 
-/* Enrol a photo (raw body); returns the face id in face_id (40 bytes) if given. */
+/* Enrol a photo (raw body), the person's consent recorded first; returns the face id in face_id (40
+ * bytes) if given. */
 static void enrol(const char *person, const char *path, char *face_id)
 {
+    ts_api_consent_given(D.url, D.admin_token, person);
     long st;
     json_t *j = post_file(url("/api/v1/people/%s/faces", person), D.admin_token, path, "image/jpeg", &st);
     char *txt = j ? json_dumps(j, JSON_COMPACT) : NULL;
@@ -327,6 +329,7 @@ START_TEST(enrol_and_identify_dataset)
         snprintf(emp, sizeof emp, "E-%s", key);
         snprintf(name, sizeof name, "Person %s", key);
         create_person(emp, name, "Ward 1", person[k]);
+        ts_api_consent_given(D.url, D.admin_token, person[k]);
         const char *first = json_string_value(json_array_get(photos, 0));
         long st;
         json_t *j;
@@ -432,6 +435,7 @@ START_TEST(enrol_error_codes)
 {
     char p[40];
     create_person("ERR-1", "Error Person", "Ward 9", p);
+    ts_api_consent_given(D.url, D.admin_token, p);
     char gray[300], small[300], blur[300], trunc[300], rnd[300], big[300], txt[300];
     snprintf(gray, sizeof gray, "%s/gray.jpg", scratch);
     snprintf(small, sizeof small, "%s/small.jpg", scratch);

@@ -78,6 +78,9 @@ static void add_face(PGconn *c, const tcrypt_key *k, const char *person, int see
     embedding(v, seed);
     att_uuid_new_text(face);
     ck_assert_int_eq(tcrypt_encrypt(k, v, person, face, MODEL, blob), ATT_OK);
+    struct person p;
+    ck_assert_int_eq(store_person_get(c, person, &p), ATT_OK);
+    if (strcmp(p.consent, "given") != 0) ts_consent_given(c, person);
     att_err rc = store_face_insert(c, person, face, MODEL, tcrypt_key_id(k), blob, sizeof blob, "{\"sharpness\":0.9}");
     ck_assert_msg(rc == ATT_OK, "face insert: %s", att_err_code(rc));
 }
@@ -512,6 +515,7 @@ START_TEST(erasure_blocks_concurrent_enrolment)
     PGconn *c = ts_db_migrated(ci, sizeof ci);
     tcrypt_key *k = key_of(8);
     add_person(c, "X1", "Racer", NULL, true, a);
+    ts_consent_given(c, a);
     ck_assert(ts_q_ok(c, "BEGIN"));
     ck_assert_int_eq(store_person_erase(c, a, NULL), ATT_OK); /* uncommitted: holds the person's row lock */
     struct race_arg ra = {ci, a, k, ATT_E_INTERNAL};

@@ -67,3 +67,36 @@ void ts_expect_problem(json_t *j, long status, long want, const char *code, cons
     free(txt);
     json_decref(j);
 }
+
+int ts_api_consent_text(const char *base_url, const char *admin_token)
+{
+    char u[512];
+    snprintf(u, sizeof u, "%s/api/v1/consent-texts", base_url);
+    long st;
+    json_t *j = ts_call("GET", u, admin_token, NULL, &st);
+    ck_assert_msg(st == 200, "GET consent-texts: %ld", st);
+    json_t *items = json_object_get(j, "items");
+    size_t n = json_array_size(items);
+    int version = n ? (int)json_integer_value(json_object_get(json_array_get(items, n - 1), "version")) : 0;
+    json_decref(j);
+    if (version > 0) return version;
+    j = ts_call("POST", u, admin_token,
+                "{\"language\":\"en\",\"text\":\"I agree that my face is used to record my attendance.\"}", &st);
+    ck_assert_msg(st == 201, "POST consent-texts: %ld", st);
+    version = (int)ts_jint(j, "version");
+    json_decref(j);
+    return version;
+}
+
+void ts_api_consent_given(const char *base_url, const char *admin_token, const char *person_id)
+{
+    int version = ts_api_consent_text(base_url, admin_token);
+    char u[512], body[64];
+    snprintf(u, sizeof u, "%s/api/v1/people/%s/consent", base_url, person_id);
+    snprintf(body, sizeof body, "{\"state\":\"given\",\"text_version\":%d}", version);
+    long st;
+    json_t *j = ts_call("POST", u, admin_token, body, &st);
+    ck_assert_msg(st == 200, "consent for %s: %ld", person_id, st);
+    ck_assert_str_eq(ts_jstr(j, "state"), "given");
+    json_decref(j);
+}

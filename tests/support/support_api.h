@@ -20,4 +20,10 @@ json_t *ts_call(const char *method, const char *url, const char *token, const ch
  * detail), the stable code (NULL: any) and the field when given. Consumes j. */
 void ts_expect_problem(json_t *j, long status, long want, const char *code, const char *field);
 
+/* The latest consent text's version, a first one added (POST /api/v1/consent-texts) when there is
+ * none; then the person's consent recorded as given to it (POST /api/v1/people/{id}/consent), as an
+ * operator does before enrolling anyone. The test fails on an error. */
+int ts_api_consent_text(const char *base_url, const char *admin_token);
+void ts_api_consent_given(const char *base_url, const char *admin_token, const char *person_id);
+
 #endif

@@ -3,10 +3,13 @@
 
 #include <check.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "attendd/db.h"
 #include "attendd/migrations.h"
+#include "attendd/store_consent.h"
 #include "attendd/store_faces.h"
+#include "attendd/store_people.h"
 #include "support.h"
 
 PGconn *ts_db_connect(const char *conninfo, const char *app_name, bool prepared)
@@ -37,8 +40,31 @@ bool ts_q_ok(PGconn *c, const char *sql)
     return s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK;
 }
 
+void ts_consent_given(PGconn *c, const char *person)
+{
+    struct consent_text *texts = NULL;
+    size_t n = 0;
+    ck_assert_int_eq(store_consent_text_list(c, &texts, &n), ATT_OK);
+    int version = n ? texts[n - 1].version : 0;
+    free(texts);
+    if (version == 0) {
+        struct consent_text *t = NULL;
+        ck_assert_int_eq(store_consent_text_add(c, "en", "I agree that my face is used to record my attendance.",
+                                                "attendd-test", &t),
+                         ATT_OK);
+        version = t->version;
+        free(t);
+    }
+    ck_assert(ts_q_ok(c, "BEGIN"));
+    ck_assert_int_eq(store_consent_record(c, person, CONSENT_GIVEN, version, NULL, "attendd-test"), ATT_OK);
+    ck_assert(ts_q_ok(c, "COMMIT"));
+}
+
 void ts_add_face(PGconn *c, const char *person, const tcrypt_key *k, char face[37])
 {
+    struct person p;
+    ck_assert_int_eq(store_person_get(c, person, &p), ATT_OK);
+    if (strcmp(p.consent, "given") != 0) ts_consent_given(c, person);
     float v[TCRYPT_DIM];
     double n = 0;
     for (int i = 0; i < TCRYPT_DIM; i++) {

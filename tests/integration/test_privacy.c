@@ -1,0 +1,406 @@
+/* Privacy by construction through the real daemon and the store: the consent register (versioned
+ * texts, each person's state and history, enrolment refused without consent, a withdrawal erasing
+ * the templates at once and winning over an enrolment in flight). */
+#include <check.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "attendd/db.h"
+#include "attendd/store_consent.h"
+#include "attendd/store_faces.h"
+#include "attendd/store_people.h"
+#include "attendd/template_crypto.h"
+#include "attendd/uuid.h"
+#include "support.h"
+#include "support_api.h"
+#include "support_store.h"
+
+/* ---- fixture: a database and a daemon per tcase ------------------------------------------------- */
+
+static char conninfo[600];
+static struct ts_daemon D;
+static char admin_id[40];
+
+#define url(...) ts_urlf(&D, __VA_ARGS__)
+
+static void fx_start(void)
+{
+    memset(&D, 0, sizeof D);
+    ck_assert_int_eq(ts_db_new(conninfo, sizeof conninfo), 0);
+    ck_assert_int_eq(ts_daemon_start(&D, conninfo, NULL), 0);
+    long st = 0;
+    for (int i = 0; i < 600 && st != 200; i++) { /* the gallery loads before writes that change it */
+        struct ts_resp r;
+        if (ts_http("GET", url("/readyz"), NULL, NULL, 0, NULL, &r) == 0) st = r.status;
+        ts_resp_free(&r);
+        if (st != 200) usleep(100000);
+    }
+    ck_assert_int_eq(st, 200);
+    json_t *j = ts_call("GET", url("/api/v1/whoami"), D.admin_token, NULL, &st);
+    snprintf(admin_id, sizeof admin_id, "%s", ts_jstr(j, "id"));
+    json_decref(j);
+}
+
+static void fx_stop(void)
+{
+    if (D.pid > 0) ck_assert_int_eq(ts_daemon_stop(&D, SIGTERM, 60), 0);
+    ts_db_drop(conninfo);
+}
+
+/* ---- helpers ------------------------------------------------------------------------------------- */
+
+static long long count(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static long long count(const char *fmt, ...)
+{
+    char sql[2048], out[64];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(sql, sizeof sql, fmt, ap);
+    va_end(ap);
+    ck_assert_msg(ts_psql(conninfo, sql, out, sizeof out) == 0, "psql failed: %s", sql);
+    return atoll(out);
+}
+
+static void create_person(const char *employee_no, const char *dept, char id[40])
+{
+    char body[256];
+    snprintf(body, sizeof body, "{\"employee_no\":\"%s\",\"name\":\"Person %s\",\"department\":\"%s\"}", employee_no,
+             employee_no, dept);
+    long st;
+    json_t *j = ts_call("POST", url("/api/v1/people"), D.admin_token, body, &st);
+    ck_assert_msg(st == 201, "create %s: %ld", employee_no, st);
+    snprintf(id, 40, "%s", ts_jstr(j, "id"));
+    json_decref(j);
+}
+
+/* A request whose answer must be the problem want/code (field: the member it names, or NULL). */
+static void refused(const char *method, const char *u, const char *token, const char *body, long want, const char *code,
+                    const char *field)
+{
+    long st;
+    json_t *j = ts_call(method, u, token, body, &st);
+    ts_expect_problem(j, st, want, code, field);
+}
+
+/* The same for a photo upload. */
+static json_t *post_photo(const char *u, const char *token, const char *path, long *status);
+static void photo_refused(const char *u, const char *token, const char *path, long want, const char *code)
+{
+    long st;
+    json_t *j = post_photo(u, token, path, &st);
+    ts_expect_problem(j, st, want, code, NULL);
+}
+
+static char *face(const char *file)
+{
+    static char buf[4][512];
+    static int i;
+    char *p = buf[i++ & 3], *d = ts_data_path("faces");
+    snprintf(p, 512, "%s/%s", d, file);
+    free(d);
+    return p;
+}
+
+/* POST a photo file (image/jpeg) to u. */
+static json_t *post_photo(const char *u, const char *token, const char *path, long *status)
+{
+    size_t len;
+    char *b = ts_slurp(path, &len);
+    struct ts_resp r;
+    ck_assert_int_eq(ts_http("POST", u, token, b, len, "image/jpeg", &r), 0);
+    free(b);
+    *status = r.status;
+    json_t *j = ts_json_body(r.body, r.len);
+    ts_resp_free(&r);
+    return j;
+}
+
+/* The person id the largest face of photo path matches, into out ("" for none). */
+static void identify(const char *path, char out[40])
+{
+    long st;
+    json_t *j = post_photo(url("/api/v1/identify"), D.hr_token, path, &st);
+    ck_assert_msg(st == 200, "identify %s: %ld", path, st);
+    out[0] = '\0';
+    json_t *f, *faces = json_object_get(j, "faces");
+    size_t i;
+    double best = -1;
+    json_array_foreach(faces, i, f)
+    {
+        json_t *b = json_object_get(f, "box");
+        double area =
+            (double)json_integer_value(json_object_get(b, "w")) * (double)json_integer_value(json_object_get(b, "h"));
+        if (area <= best) continue;
+        best = area;
+        json_t *m = json_object_get(f, "match");
+        snprintf(out, 40, "%s", json_is_object(m) ? json_string_value(json_object_get(m, "person_id")) : "");
+    }
+    json_decref(j);
+}
+
+/* ---- consent texts --------------------------------------------------------------------------------- */
+
+START_TEST(consent_texts_versioned)
+{
+    long st;
+    json_t *j = ts_call("GET", url("/api/v1/consent-texts"), D.hr_token, NULL, &st);
+    ck_assert_int_eq(st, 200);
+    ck_assert_uint_eq(json_array_size(json_object_get(j, "items")), 0);
+    json_decref(j);
+    j = ts_call("POST", url("/api/v1/consent-texts"), D.admin_token,
+                "{\"language\":\"en\",\"text\":\"First text.\\nSecond paragraph.\"}", &st);
+    ck_assert_int_eq(st, 201);
+    ck_assert_int_eq(ts_jint(j, "version"), 1);
+    ck_assert_str_eq(ts_jstr(j, "text"), "First text.\nSecond paragraph.");
+    json_decref(j);
+    j = ts_call("POST", url("/api/v1/consent-texts"), D.admin_token, "{\"language\":\"zh-Hans\",\"text\":\"同意\"}",
+                &st);
+    ck_assert_int_eq(st, 201);
+    ck_assert_int_eq(ts_jint(j, "version"), 2);
+    ck_assert_str_eq(ts_jstr(j, "language"), "zh-Hans");
+    json_decref(j);
+    j = ts_call("GET", url("/api/v1/consent-texts/1"), D.hr_token, NULL, &st);
+    ck_assert_int_eq(st, 200);
+    ck_assert_str_eq(ts_jstr(j, "language"), "en");
+    json_decref(j);
+    j = ts_call("GET", url("/api/v1/consent-texts"), D.hr_token, NULL, &st);
+    ck_assert_uint_eq(json_array_size(json_object_get(j, "items")), 2);
+    json_decref(j);
+
+    /* refusals: unknown versions, bad bodies, the wrong role; none stores anything */
+    refused("GET", url("/api/v1/consent-texts/3"), D.hr_token, NULL, 404, "not_found", NULL);
+    refused("GET", url("/api/v1/consent-texts/x"), D.hr_token, NULL, 404, "not_found", NULL);
+    static const struct {
+        const char *body, *field;
+        long status;
+    } bad[] = {
+        {"{\"text\":\"t\"}", "language", 422},
+        {"{\"language\":\"E\",\"text\":\"t\"}", "language", 422},
+        {"{\"language\":\"en_GB\",\"text\":\"t\"}", "language", 422},
+        {"{\"language\":\"en\"}", "text", 422},
+        {"{\"language\":\"en\",\"text\":\"\"}", "text", 422},
+        {"{\"language\":\"en\",\"text\":\"bell\\u0007\"}", "text", 422},
+        {"{\"language\":\"en\",\"text\":7}", "text", 422},
+        {"{\"language\":\"en\",\"text\":\"t\",\"version\":9}", "version", 422},
+        {"{\"language\":", NULL, 400},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        refused("POST", url("/api/v1/consent-texts"), D.admin_token, bad[i].body, bad[i].status,
+                bad[i].status == 422 ? "invalid_field" : NULL, bad[i].field);
+    struct ts_resp r;
+    ck_assert_int_eq(ts_http("POST", url("/api/v1/consent-texts"), D.admin_token, "{}", 2, "text/plain", &r), 0);
+    ck_assert_int_eq(r.status, 415);
+    ts_resp_free(&r);
+    refused("POST", url("/api/v1/consent-texts"), D.hr_token, "{\"language\":\"en\",\"text\":\"t\"}", 403, "forbidden",
+            NULL);
+    ck_assert_int_eq(count("SELECT count(*) FROM consent_texts"), 2);
+    ck_assert_int_eq(count("SELECT count(*) FROM audit_log WHERE action = 'consent_text.create' AND outcome = 'ok' "
+                           "AND token_id = '%s'",
+                           admin_id),
+                     2);
+    ck_assert_int_eq(count("SELECT count(*) FROM audit_log WHERE action = 'consent_text.create' AND outcome = "
+                           "'invalid_field'"),
+                     8);
+}
+END_TEST
+
+/* ---- consent before enrolment; withdrawal erases ----------------------------------------------------- */
+
+START_TEST(enrolment_needs_consent_and_withdrawal_erases)
+{
+    char p[40], other[40], got[40];
+    create_person("C-1", "Ward 1", p);
+    create_person("C-2", "Ward 1", other);
+    long st;
+    json_t *j = ts_call("GET", url("/api/v1/people/%s/consent", p), D.hr_token, NULL, &st);
+    ck_assert_int_eq(st, 200);
+    ck_assert_str_eq(ts_jstr(j, "state"), "none");
+    ck_assert(json_is_null(json_object_get(j, "since")));
+    ck_assert_uint_eq(json_array_size(json_object_get(j, "history")), 0);
+    json_decref(j);
+
+    /* no consent: refused before any analysis, audited, nothing stored */
+    photo_refused(url("/api/v1/people/%s/faces", p), D.admin_token, face("img1.jpg"), 409, "consent_required");
+    ck_assert_int_eq(count("SELECT count(*) FROM faces"), 0);
+    ck_assert_int_eq(count("SELECT count(*) FROM audit_log WHERE action = 'face.enrol' AND outcome = 'consent_required'"
+                           " AND target_id = '%s'",
+                           p),
+                     1);
+
+    /* recording consent: every bad form refused, named */
+    int v = ts_api_consent_text(D.url, D.admin_token);
+    char body[128];
+    static const struct {
+        const char *body, *field;
+    } bad[] = {
+        {"{\"state\":\"given\"}", "text_version"},
+        {"{\"state\":\"given\",\"text_version\":99}", "text_version"},
+        {"{\"state\":\"given\",\"text_version\":0}", "text_version"},
+        {"{\"state\":\"given\",\"text_version\":\"1\"}", "text_version"},
+        {"{\"state\":\"maybe\",\"text_version\":1}", "state"},
+        {"{\"state\":\"none\",\"text_version\":1}", "state"},
+        {"{\"text_version\":1}", "state"},
+        {"{\"state\":\"given\",\"text_version\":1,\"by\":\"x\"}", "by"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        refused("POST", url("/api/v1/people/%s/consent", p), D.admin_token, bad[i].body, 422, "invalid_field",
+                bad[i].field);
+    snprintf(body, sizeof body, "{\"state\":\"given\",\"text_version\":%d}", v);
+    refused("POST", url("/api/v1/people/00000000-0000-4000-8000-000000000000/consent"), D.admin_token, body, 404,
+            "not_found", NULL);
+    refused("POST", url("/api/v1/people/nope/consent"), D.admin_token, body, 404, "not_found", NULL);
+    refused("POST", url("/api/v1/people/%s/consent", p), D.hr_token, body, 403, "forbidden", NULL);
+    refused("GET", url("/api/v1/people/00000000-0000-4000-8000-000000000000/consent"), D.hr_token, NULL, 404,
+            "not_found", NULL);
+    ck_assert_int_eq(count("SELECT count(*) FROM consent_records"), 0);
+
+    /* given: enrolment works, the person is recognised */
+    j = ts_call("POST", url("/api/v1/people/%s/consent", p), D.admin_token, body, &st);
+    char *txt = json_dumps(j, JSON_COMPACT);
+    ck_assert_msg(st == 200, "consent: %ld %s", st, txt);
+    free(txt);
+    ck_assert_str_eq(ts_jstr(j, "state"), "given");
+    ck_assert_int_eq(ts_jint(j, "text_version"), v);
+    ck_assert(json_is_true(json_object_get(j, "biometric")));
+    json_decref(j);
+    json_decref(post_photo(url("/api/v1/people/%s/faces", p), D.admin_token, face("img1.jpg"), &st));
+    ck_assert_int_eq(st, 201);
+    json_decref(post_photo(url("/api/v1/people/%s/faces", p), D.admin_token, face("img2.jpg"), &st));
+    ck_assert_int_eq(st, 201);
+    ts_api_consent_given(D.url, D.admin_token, other);
+    json_decref(post_photo(url("/api/v1/people/%s/faces", other), D.admin_token, face("img8.jpg"), &st));
+    ck_assert_int_eq(st, 201);
+    identify(face("img4.jpg"), got);
+    ck_assert_str_eq(got, p);
+
+    /* withdrawn: the templates go at once (the gallery too), the person turns to the kiosk */
+    j = ts_call("POST", url("/api/v1/people/%s/consent", p), D.admin_token, "{\"state\":\"withdrawn\"}", &st);
+    ck_assert_int_eq(st, 200);
+    ck_assert_str_eq(ts_jstr(j, "state"), "withdrawn");
+    ck_assert(json_is_false(json_object_get(j, "biometric")));
+    ck_assert_ptr_nonnull(ts_jstr(j, "since"));
+    json_t *hist = json_object_get(j, "history");
+    ck_assert_uint_eq(json_array_size(hist), 2);
+    ck_assert_str_eq(ts_jstr(json_array_get(hist, 0), "state"), "given");
+    ck_assert_int_eq(ts_jint(json_array_get(hist, 0), "text_version"), v);
+    ck_assert_str_eq(ts_jstr(json_array_get(hist, 0), "token_id"), admin_id);
+    ck_assert_str_eq(ts_jstr(json_array_get(hist, 1), "state"), "withdrawn");
+    json_decref(j);
+    ck_assert_int_eq(count("SELECT count(*) FROM faces WHERE person_id = '%s'", p), 0);
+    ck_assert_int_eq(count("SELECT count(*) FROM faces WHERE person_id = '%s'", other), 1);
+    identify(face("img4.jpg"), got);
+    ck_assert_str_eq(got, "");
+    /* the withdrawal, its erasure count and its record were committed together */
+    ck_assert_int_eq(count("SELECT count(*) FROM audit_log a JOIN consent_records r ON r.person_id::text = a.target_id"
+                           " AND r.state = 'withdrawn' WHERE a.action = 'consent.withdraw' AND a.outcome = 'ok'"
+                           " AND a.target_id = '%s' AND (a.detail->>'faces_deleted')::int = 2"
+                           " AND a.token_id = '%s'",
+                           p, admin_id),
+                     1);
+    j = ts_call("GET", url("/api/v1/people/%s", p), D.hr_token, NULL, &st);
+    ck_assert_str_eq(ts_jstr(j, "consent"), "withdrawn");
+    ck_assert(json_is_false(json_object_get(j, "biometric")));
+    json_decref(j);
+    /* and no new enrolment until consent is given again */
+    photo_refused(url("/api/v1/people/%s/faces", p), D.admin_token, face("img1.jpg"), 409, "consent_required");
+    ck_assert_int_eq(count("SELECT count(*) FROM faces WHERE person_id = '%s'", p), 0);
+    ck_assert_int_eq(count("SELECT count(*) FROM audit_log WHERE action = 'consent.read' AND outcome = 'ok'"), 1);
+}
+END_TEST
+
+/* ---- a withdrawal committing while an enrolment waits on the person's row ---------------------------- */
+
+struct race_arg {
+    const char *conninfo, *person;
+    const tcrypt_key *key;
+    att_err rc;
+};
+
+static void *race_insert(void *p)
+{
+    struct race_arg *ra = p;
+    PGconn *c = NULL;
+    char err[256];
+    if (db_connect(ra->conninfo, "race", &c, err, sizeof err) != ATT_OK ||
+        db_prepare_all(c, err, sizeof err) != ATT_OK) {
+        ra->rc = ATT_E_DB;
+        PQfinish(c);
+        return NULL;
+    }
+    float v[TCRYPT_DIM] = {1.0f};
+    unsigned char blob[TCRYPT_BLOB_BYTES];
+    char face_id[ATT_UUID_STR];
+    att_uuid_new_text(face_id);
+    tcrypt_encrypt(ra->key, v, ra->person, face_id, "test-model", blob);
+    ra->rc = store_face_insert(c, ra->person, face_id, "test-model", tcrypt_key_id(ra->key), blob, sizeof blob, NULL);
+    PQfinish(c);
+    return NULL;
+}
+
+START_TEST(withdrawal_wins_over_enrolment_in_flight)
+{
+    char ci[600], a[ATT_UUID_STR];
+    PGconn *c = ts_db_migrated(ci, sizeof ci);
+    unsigned char raw[32] = {7};
+    tcrypt_key *k = NULL;
+    ck_assert_int_eq(tcrypt_key_from_bytes(raw, &k), ATT_OK);
+    struct person_new pn = {.employee_no = "W-1", .name = "Withdrawer", .active = true};
+    ck_assert_int_eq(store_person_create(c, &pn, a), ATT_OK);
+    /* before consent: the store itself refuses */
+    float v[TCRYPT_DIM] = {1.0f};
+    unsigned char blob[TCRYPT_BLOB_BYTES];
+    char f[ATT_UUID_STR];
+    att_uuid_new_text(f);
+    ck_assert_int_eq(tcrypt_encrypt(k, v, a, f, "test-model", blob), ATT_OK);
+    ck_assert_int_eq(store_face_insert(c, a, f, "test-model", tcrypt_key_id(k), blob, sizeof blob, NULL),
+                     ATT_E_CONSENT_REQUIRED);
+    ts_consent_given(c, a);
+    ts_add_face(c, a, k, f);
+    /* the withdrawal holds the person's row; the insert waits on it, then sees the withdrawal */
+    ck_assert(ts_q_ok(c, "BEGIN"));
+    ck_assert_int_eq(store_consent_record(c, a, CONSENT_WITHDRAWN, 0, NULL, "attendd-test"), ATT_OK);
+    size_t gone = 0;
+    ck_assert_int_eq(store_person_faces_delete(c, a, &gone), ATT_OK);
+    ck_assert_uint_eq(gone, 1);
+    struct race_arg ra = {ci, a, k, ATT_E_INTERNAL};
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, race_insert, &ra), 0);
+    usleep(300 * 1000);
+    ck_assert(ts_q_ok(c, "COMMIT"));
+    pthread_join(t, NULL);
+    ck_assert_int_eq(ra.rc, ATT_E_CONSENT_REQUIRED);
+    ck_assert_int_eq(ts_q_int(c, "SELECT count(*) FROM faces"), 0);
+    /* given again (with biometric back on), then an opt-out alone refuses too */
+    ts_consent_given(c, a);
+    ck_assert(ts_q_ok(c, "UPDATE people SET biometric = false"));
+    att_uuid_new_text(f);
+    ck_assert_int_eq(tcrypt_encrypt(k, v, a, f, "test-model", blob), ATT_OK);
+    ck_assert_int_eq(store_face_insert(c, a, f, "test-model", tcrypt_key_id(k), blob, sizeof blob, NULL),
+                     ATT_E_BIOMETRIC_OFF);
+    /* store-level refusals of a record */
+    ck_assert_int_eq(store_consent_record(c, a, CONSENT_GIVEN, 0, NULL, "x"), ATT_E_INVALID);
+    ck_assert_int_eq(store_consent_record(c, a, CONSENT_NONE, 1, NULL, "x"), ATT_E_INVALID);
+    ck_assert(ts_q_ok(c, "BEGIN"));
+    ck_assert_int_eq(store_consent_record(c, a, CONSENT_GIVEN, 42, NULL, "x"), ATT_E_CONFLICT);
+    ck_assert(ts_q_ok(c, "ROLLBACK"));
+    ck_assert_int_eq(store_consent_record(c, "00000000-0000-4000-8000-000000000000", CONSENT_GIVEN, 1, NULL, "x"),
+                     ATT_E_NOT_FOUND);
+    tcrypt_key_free(k);
+    PQfinish(c);
+}
+END_TEST
+
+Suite *privacy_suite(void)
+{
+    Suite *s = suite_create("privacy");
+    ts_tcase(s, "consent", 900, fx_start, fx_stop, consent_texts_versioned,
+             enrolment_needs_consent_and_withdrawal_erases, NULL);
+    ts_tcase(s, "consent_store", 120, NULL, NULL, withdrawal_wins_over_enrolment_in_flight, NULL);
+    return s;
+}
