@@ -49,8 +49,18 @@ av_status photo_find_faces(av_pipeline *p, const av_image *img, const struct pho
  * emb[n * AV_EMBED_DIM]. */
 av_status photo_embed(av_pipeline *p, const av_image *img, const av_face *faces, size_t n, float *emb, av_err *err);
 
-/* The template of the largest face of img under s that has landmarks; face_out (may be NULL)
- * receives it. AV_E_NO_FACE when there is none. */
+/* A face at least this fraction of the tallest face's height (both with landmarks) is as usable as
+ * the tallest; among usable faces the one nearest the image centre is the subject. */
+#define PHOTO_USABLE_FRACTION 0.5f
+
+/* The subject of a w x h photo among faces[0..n) (largest first): of the faces with landmarks at
+ * least PHOTO_USABLE_FRACTION as tall as the tallest such face, the one whose box centre is nearest
+ * the image centre (a photo is framed on its subject; a bystander nearer the lens is larger). Ties
+ * keep the larger face. Returns n when no face has landmarks. */
+size_t photo_choose(const av_face *faces, size_t n, int w, int h);
+
+/* The template of img's subject (photo_choose) under s; face_out (may be NULL) receives its face.
+ * AV_E_NO_FACE when no face has landmarks. */
 av_status photo_template(av_pipeline *p, const av_image *img, const struct photo_search *s, float emb[AV_EMBED_DIM],
                          av_face *face_out, av_err *err);
 

@@ -189,7 +189,7 @@ av_status av_embed(av_pipeline *p, const av_crop *crops, size_t n, float *out, a
 /* Cosine similarity of two normalised embeddings, -1..1. */
 float av_similarity(const float *a, const float *b);
 
-/* The template of a photo's largest face: photo_template (attendd/photo.h, src/vision/photo.c) under
+/* The template of a photo's subject (the usable face nearest the centre, photo_choose): photo_template (attendd/photo.h, src/vision/photo.c) under
  * photo_search_template, as `attendctl embed/compare` compute it. face_out may be NULL. AV_E_NO_FACE
  * when none. */
 av_status av_face_template(av_pipeline *p, const av_image *img, float emb[AV_EMBED_DIM], av_face *face_out,

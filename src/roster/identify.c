@@ -44,6 +44,13 @@ static att_err analyse(const struct roster_deps *d, av_pipeline *p, const void *
     for (size_t i = 0; i < n; i++) /* faces without landmarks cannot be aligned: leave them out */
         if (faces[i].has_landmarks) faces[k++] = faces[i];
     if (k == 0) goto done;
+    /* the photo's subject (photo_choose) answers first; the others keep their order */
+    size_t subj = photo_choose(faces, k, out->width, out->height);
+    if (subj < k && subj > 0) {
+        av_face f = faces[subj];
+        memmove(&faces[1], &faces[0], subj * sizeof faces[0]);
+        faces[0] = f;
+    }
     if ((*emb = sodium_malloc(k * AV_EMBED_DIM * sizeof **emb)) == NULL) {
         rc = FAIL(out, ATT_E_NOMEM, "out of memory");
         goto done;

@@ -90,6 +90,23 @@ av_status photo_embed(av_pipeline *p, const av_image *img, const av_face *faces,
     return st;
 }
 
+size_t photo_choose(const av_face *faces, size_t n, int w, int h)
+{
+    float tallest = 0.f;
+    for (size_t i = 0; i < n; i++)
+        if (faces[i].has_landmarks && faces[i].box.y2 - faces[i].box.y1 > tallest)
+            tallest = faces[i].box.y2 - faces[i].box.y1;
+    size_t best = n;
+    float best_d = 0.f, cx = 0.5f * (float)w, cy = 0.5f * (float)h;
+    for (size_t i = 0; i < n; i++) {
+        const av_box *b = &faces[i].box;
+        if (!faces[i].has_landmarks || b->y2 - b->y1 < PHOTO_USABLE_FRACTION * tallest) continue;
+        float dx = 0.5f * (b->x1 + b->x2) - cx, dy = 0.5f * (b->y1 + b->y2) - cy, d = dx * dx + dy * dy;
+        if (best == n || d < best_d) best = i, best_d = d; /* strict: on a tie the earlier, larger face stays */
+    }
+    return best;
+}
+
 av_status photo_template(av_pipeline *p, const av_image *img, const struct photo_search *s, float emb[AV_EMBED_DIM],
                          av_face *face_out, av_err *err)
 {
@@ -98,8 +115,7 @@ av_status photo_template(av_pipeline *p, const av_image *img, const struct photo
     int min_px;
     av_status st = photo_find_faces(p, img, s, faces, &n, &min_px, err);
     if (st != AV_OK) return st;
-    size_t i = 0;
-    while (i < n && !faces[i].has_landmarks) i++;
+    size_t i = photo_choose(faces, n, av_image_width(img), av_image_height(img));
     if (i == n) {
         if (err) {
             err->code = AV_E_NO_FACE;

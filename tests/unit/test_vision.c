@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "attendd/photo.h"
 #include "attendd/vision.h"
 #include "support.h"
 
@@ -544,6 +545,101 @@ START_TEST(test_two_workers)
 }
 END_TEST
 
+/* ---- the subject of a photo -------------------------------------------------------------- */
+
+/* Box and landmarks flag for photo_choose, which looks at nothing else. */
+static av_face vt_face_at(float x1, float y1, float side)
+{
+    av_face f;
+    memset(&f, 0, sizeof f);
+    f.box = (av_box){x1, y1, x1 + side, y1 + side};
+    f.has_landmarks = 1;
+    f.score = 0.9f;
+    return f;
+}
+
+START_TEST(test_photo_choose_rule)
+{
+    av_face f[4];
+    /* a large bystander at the edge, the subject in the middle at 60% of its height */
+    f[0] = vt_face_at(0, 100, 200);
+    f[1] = vt_face_at(340, 180, 120);
+    ck_assert_uint_eq(photo_choose(f, 2, 800, 480), 1);
+    /* a face under half the tallest is no subject, however central */
+    f[1] = vt_face_at(360, 200, 90);
+    ck_assert_uint_eq(photo_choose(f, 2, 800, 480), 0);
+    /* faces without landmarks neither win nor set the scale */
+    f[0].has_landmarks = 0;
+    ck_assert_uint_eq(photo_choose(f, 2, 800, 480), 1);
+    f[1].has_landmarks = 0;
+    ck_assert_uint_eq(photo_choose(f, 2, 800, 480), 2);
+    ck_assert_uint_eq(photo_choose(f, 0, 800, 480), 0);
+    /* equally far from the centre: the larger (earlier) face stays */
+    f[0] = vt_face_at(100, 190, 100);
+    f[1] = vt_face_at(610, 200, 80);
+    ck_assert_uint_eq(photo_choose(f, 2, 800, 480), 0);
+}
+END_TEST
+
+/* Paste a 112x112 BGR crop scaled to side x side at (x0, y0) of a w-wide BGR canvas (nearest
+ * neighbour). */
+static void vt_paste(uint8_t *canvas, int w, const av_crop *c, int x0, int y0, int side)
+{
+    for (int y = 0; y < side; y++)
+        for (int x = 0; x < side; x++) {
+            const uint8_t *s = &c->bgr[((y * AV_CROP_SIZE / side) * AV_CROP_SIZE + x * AV_CROP_SIZE / side) * 3];
+            memcpy(&canvas[((size_t)(y0 + y) * (size_t)w + (size_t)(x0 + x)) * 3], s, 3);
+        }
+}
+
+/* A composed photo: person A's face large at the left edge, person B's smaller in the middle.
+ * compare/embed (av_face_template) must take B, the subject. */
+START_TEST(test_photo_choose_centre)
+{
+    struct vt_ctx c;
+    vt_open(&c, 0);
+    const char *names[2] = {"faces/img1.jpg", "faces/img16.jpg"}; /* id01, id05 */
+    av_crop crop[2];
+    float own[2][AV_EMBED_DIM];
+    for (int i = 0; i < 2; i++) {
+        av_image *img = vt_load(names[i]);
+        av_face face;
+        av_err e;
+        ck_assert_msg(av_face_template(c.pipe, img, own[i], &face, &e) == AV_OK, "%s: %s", names[i], e.msg);
+        ck_assert_int_eq(av_align(img, &face, &crop[i], &e), AV_OK);
+        av_image_free(img);
+    }
+    enum { W = 960, H = 480 };
+    uint8_t *canvas = malloc((size_t)W * H * 3);
+    ck_assert_ptr_nonnull(canvas);
+    memset(canvas, 128, (size_t)W * H * 3);
+    vt_paste(canvas, W, &crop[0], 0, 60, 336);            /* A: 3x, at the left edge */
+    vt_paste(canvas, W, &crop[1], W / 2 - 112, 128, 224); /* B: 2x, centred */
+    av_image *img = NULL;
+    av_err e;
+    ck_assert_int_eq(av_image_from_bgr(canvas, W, H, (size_t)W * 3, &img, &e), AV_OK);
+    float emb[AV_EMBED_DIM];
+    av_face face;
+    ck_assert_msg(av_face_template(c.pipe, img, emb, &face, &e) == AV_OK, "composed: %s", e.msg);
+    float sa = av_similarity(emb, own[0]), sb = av_similarity(emb, own[1]);
+    printf("vision: composed photo: subject box x %.0f-%.0f, similarity to B %.3f, to A %.3f\n", (double)face.box.x1,
+           (double)face.box.x2, (double)sb, (double)sa);
+    ck_assert_float_gt(0.5f * (face.box.x1 + face.box.x2), W / 2 - 112);
+    ck_assert_float_lt(0.5f * (face.box.x1 + face.box.x2), W / 2 + 112);
+    ck_assert_float_ge(sb, AV_DEFAULT_THRESHOLD);
+    ck_assert_float_lt(sa, AV_DEFAULT_THRESHOLD);
+    /* the larger face is really there: the detector finds both */
+    av_face faces[PHOTO_MAX_FACES];
+    size_t n = 0;
+    ck_assert_int_eq(photo_find_faces(c.pipe, img, &photo_search_template, faces, &n, NULL, &e), AV_OK);
+    ck_assert_uint_ge(n, 2);
+    ck_assert_float_lt(0.5f * (faces[0].box.x1 + faces[0].box.x2), W / 4);
+    av_image_free(img);
+    free(canvas);
+    vt_close(&c);
+}
+END_TEST
+
 /* Templates for every photo named in identities.json and master.csv, via av_face_template(). */
 struct vt_gallery {
     int n;
@@ -776,7 +872,7 @@ Suite *vision_suite(void)
     ts_tcase(s, "decode", 60, NULL, NULL, test_decode_bad_images, test_decode_png_and_prefixes, test_models_checked,
              test_detect_plan_and_args, NULL);
     ts_tcase(s, "pipeline", 120, NULL, NULL, test_liveness_spoof, test_detect_corridor_frame50,
-             test_embed_batch_matches_single, test_two_workers, NULL);
+             test_embed_batch_matches_single, test_two_workers, test_photo_choose_rule, test_photo_choose_centre, NULL);
     ts_tcase(s, "accuracy", 240, NULL, NULL, test_master_csv_accuracy, test_identities_leave_one_out, NULL);
     ts_tcase(s, "cli", 120, NULL, NULL, test_cli, NULL);
     return s;
