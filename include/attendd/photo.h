@@ -49,14 +49,17 @@ av_status photo_find_faces(av_pipeline *p, const av_image *img, const struct pho
  * emb[n * AV_EMBED_DIM]. */
 av_status photo_embed(av_pipeline *p, const av_image *img, const av_face *faces, size_t n, float *emb, av_err *err);
 
-/* A face at least this fraction of the tallest face's height (both with landmarks) is as usable as
- * the tallest; among usable faces the one nearest the image centre is the subject. */
+/* A face with landmarks, a detector score of at least PHOTO_USABLE_SCORE and at least
+ * PHOTO_USABLE_FRACTION of the tallest such face's height is as usable as the tallest; among usable
+ * faces the one nearest the image centre is the subject. The score bound keeps a weak detection
+ * of a chin or a collar under a large face (faces/img11.jpg: 0.91) from being chosen. */
 #define PHOTO_USABLE_FRACTION 0.5f
+#define PHOTO_USABLE_SCORE 0.95f
 
-/* The subject of a w x h photo among faces[0..n) (largest first): of the faces with landmarks at
- * least PHOTO_USABLE_FRACTION as tall as the tallest such face, the one whose box centre is nearest
- * the image centre (a photo is framed on its subject; a bystander nearer the lens is larger). Ties
- * keep the larger face. Returns n when no face has landmarks. */
+/* The subject of a w x h photo among faces[0..n) (largest first): of the usable faces (above), the
+ * one whose box centre is nearest the image centre (a photo is framed on its subject; a bystander
+ * nearer the lens is larger). Ties keep the larger face. With no usable face, the largest face with
+ * landmarks; n when no face has landmarks. */
 size_t photo_choose(const av_face *faces, size_t n, int w, int h);
 
 /* The template of img's subject (photo_choose) under s; face_out (may be NULL) receives its face.

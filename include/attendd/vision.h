@@ -27,9 +27,10 @@ extern "C" {
 #define AV_CROP_SIZE 112 /* aligned face crop is AV_CROP_SIZE x AV_CROP_SIZE BGR */
 #define AV_N_LANDMARKS 68
 
-/* Default match threshold on cosine similarity (dot product of two embeddings), chosen from
- * ../shared/data/faces; figures in docs/vision.md. */
-#define AV_DEFAULT_THRESHOLD 0.45f
+/* Single-photo match threshold on cosine similarity (dot product of two embeddings), chosen on LFW
+ * for identification among about 2,000 enrolled people (`make bench`, bench/bench_calib.c); figures
+ * in docs/vision.md "Calibration on LFW". */
+#define AV_DEFAULT_THRESHOLD 0.50f
 /* A face is called live when av_liveness() gives P(real) >= this. */
 #define AV_LIVE_THRESHOLD 0.50f
 /* Default decoding limits: header-declared pixel count, and file size for av_image_load(). */

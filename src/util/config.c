@@ -68,7 +68,7 @@ static const struct key_def keys[] = {
     {"watchdog_interval_s", K_INT, F(watchdog_interval_s), 0, 3600, "0",
      "watchdog ping interval; 0 = half of WATCHDOG_USEC"},
     {"vision_workers", K_INT, F(vision_workers), 1, 64, "2", "face pipelines for API requests (enrol, identify)"},
-    {"match_threshold", K_DOUBLE, F(match_threshold), 0.0, 1.0, "0.45",
+    {"match_threshold", K_DOUBLE, F(match_threshold), 0.0, 1.0, "0.50",
      "cosine similarity at or above which a face matches"},
     {"max_image_pixels", K_LONG, F(max_image_pixels), 10000, 200000000, "50000000",
      "largest image accepted, pixels (checked before decoding)"},

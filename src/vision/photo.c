@@ -93,18 +93,24 @@ av_status photo_embed(av_pipeline *p, const av_image *img, const av_face *faces,
 size_t photo_choose(const av_face *faces, size_t n, int w, int h)
 {
     float tallest = 0.f;
-    for (size_t i = 0; i < n; i++)
-        if (faces[i].has_landmarks && faces[i].box.y2 - faces[i].box.y1 > tallest)
+    size_t first = n; /* the largest face with landmarks, when none is usable */
+    for (size_t i = 0; i < n; i++) {
+        if (!faces[i].has_landmarks) continue;
+        if (first == n) first = i;
+        if (faces[i].score >= PHOTO_USABLE_SCORE && faces[i].box.y2 - faces[i].box.y1 > tallest)
             tallest = faces[i].box.y2 - faces[i].box.y1;
+    }
     size_t best = n;
     float best_d = 0.f, cx = 0.5f * (float)w, cy = 0.5f * (float)h;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; tallest > 0.f && i < n; i++) {
         const av_box *b = &faces[i].box;
-        if (!faces[i].has_landmarks || b->y2 - b->y1 < PHOTO_USABLE_FRACTION * tallest) continue;
+        if (!faces[i].has_landmarks || faces[i].score < PHOTO_USABLE_SCORE ||
+            b->y2 - b->y1 < PHOTO_USABLE_FRACTION * tallest)
+            continue;
         float dx = 0.5f * (b->x1 + b->x2) - cx, dy = 0.5f * (b->y1 + b->y2) - cy, d = dx * dx + dy * dy;
         if (best == n || d < best_d) best = i, best_d = d; /* strict: on a tie the earlier, larger face stays */
     }
-    return best;
+    return best < n ? best : first;
 }
 
 av_status photo_template(av_pipeline *p, const av_image *img, const struct photo_search *s, float emb[AV_EMBED_DIM],

@@ -554,7 +554,7 @@ static av_face vt_face_at(float x1, float y1, float side)
     memset(&f, 0, sizeof f);
     f.box = (av_box){x1, y1, x1 + side, y1 + side};
     f.has_landmarks = 1;
-    f.score = 0.9f;
+    f.score = 0.99f;
     return f;
 }
 
@@ -574,6 +574,14 @@ START_TEST(test_photo_choose_rule)
     f[1].has_landmarks = 0;
     ck_assert_uint_eq(photo_choose(f, 2, 800, 480), 2);
     ck_assert_uint_eq(photo_choose(f, 0, 800, 480), 0);
+    /* a weak detection under a large face is no subject (faces/img11.jpg: a 0.91 box below the face) */
+    f[0] = vt_face_at(150, 40, 350);
+    f[1] = vt_face_at(190, 330, 230);
+    f[1].score = 0.91f;
+    ck_assert_uint_eq(photo_choose(f, 2, 600, 800), 0);
+    /* when no face is sure enough, the largest with landmarks */
+    f[0].score = 0.9f;
+    ck_assert_uint_eq(photo_choose(f, 2, 600, 800), 0);
     /* equally far from the centre: the larger (earlier) face stays */
     f[0] = vt_face_at(100, 190, 100);
     f[1] = vt_face_at(610, 200, 80);
