@@ -31,7 +31,7 @@
 /* Shipped thresholds, as include/attendd/vision.h and the tracker defaults carry them. */
 #define SHIP_PHOTO AV_DEFAULT_THRESHOLD
 #define SHIP_FRAME 0.40f /* track_match_threshold */
-#define HOSPITAL_N 2000 /* staff enrolled in the hospital the thresholds are chosen for */
+#define HOSPITAL_N 2000  /* staff enrolled in the hospital the thresholds are chosen for */
 
 struct photo {
     char name[NAME_MAX_LEN]; /* "Person_Name/Person_Name_0001.jpg" */
@@ -289,8 +289,8 @@ static void verification(const struct calib *c)
     printf("## Verification: pairs-dev.txt, %d folds, %zu pairs (%zu same, %zu different); %zu pairs lack a template\n",
            folds, n, nsame, ndiff, notempl);
     printf("shipped threshold %.2f: %.2f%% right; false accepts %zu/%zu (%.3f%%), false rejects %zu/%zu (%.2f%%)\n",
-           (double)SHIP_PHOTO, 100.0 * acc_at(p, n, -1, false, SHIP_PHOTO), fa, ndiff, 100.0 * (double)fa / (double)ndiff,
-           fr, nsame, 100.0 * (double)fr / (double)nsame);
+           (double)SHIP_PHOTO, 100.0 * acc_at(p, n, -1, false, SHIP_PHOTO), fa, ndiff,
+           100.0 * (double)fa / (double)ndiff, fr, nsame, 100.0 * (double)fr / (double)nsame);
     /* threshold chosen on the other folds, accuracy on this one */
     double sum = 0.0;
     printf("per fold (threshold chosen on the other folds):");
@@ -408,7 +408,7 @@ static void find_aliases(struct calib *c)
 
 struct probe {
     bool mated;
-    int photo, match;   /* the probe photo, the enrolled identity of its top-1 */
+    int photo, match; /* the probe photo, the enrolled identity of its top-1 */
     float top1, top2; /* best and second-best similarity over enrolled people */
     bool right;       /* top-1 is the probe's own identity */
 };
@@ -515,8 +515,9 @@ static void open_set(const struct calib *c)
     for (int s = 0; s < 2; s++) {
         size_t d, f;
         count(pr, np, ship[s], 0.0f, &d, &f);
-        printf("shipped %s %.2f: DIR %.2f%%, FPIR %.2f%% (%zu/%zu), FPIR at %d about %.2f%%\n", what[s], (double)ship[s],
-               100.0 * rate(d, nm), 100.0 * rate(f, nn), f, nn, HOSPITAL_N, 100.0 * fpir_at_hospital(rate(f, nn), n_enr));
+        printf("shipped %s %.2f: DIR %.2f%%, FPIR %.2f%% (%zu/%zu), FPIR at %d about %.2f%%\n", what[s],
+               (double)ship[s], 100.0 * rate(d, nm), 100.0 * rate(f, nn), f, nn, HOSPITAL_N,
+               100.0 * fpir_at_hospital(rate(f, nn), n_enr));
     }
     printf("strangers matched at 0.55 or more (top-1, second-best):\n");
     for (size_t i = 0; i < np; i++)
