@@ -74,6 +74,15 @@ struct att_config {
     int report_max_days; /* longest from..to range of one report */
     /* cameras */
     char camera_allow[CFG_STR_MAX]; /* CIDR ranges camera URLs may reach (capture checks every address) */
+    /* privacy: kiosks and retention (src/punch/kiosk.c, src/roster/retention.c) */
+    int kiosk_pin_max_failures;        /* wrong PINs in a row before the PIN is locked */
+    int kiosk_attempts_per_min;        /* punch attempts per kiosk token per minute */
+    int kiosk_person_attempts_per_min; /* punch attempts per employee number or badge per minute */
+    int retention_templates_days;      /* templates of people inactive this long are destroyed */
+    int retention_events_years;        /* events older than this are de-identified or deleted; 0 = kept */
+    char retention_events_action[16];  /* "deidentify" or "delete" */
+    int retention_audit_years;         /* audit rows older than this are pruned */
+    int retention_hour_utc;            /* the daily retention run's hour, UTC */
     /* cameras seeded from `camera.NAME = URL [role=…] [fps=…] [enabled=…]` lines (src/main.c applies
      * them to the database at start and on SIGHUP; docs/operations.md "Reload") */
     int n_cameras;

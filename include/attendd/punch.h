@@ -6,6 +6,8 @@
 #define ATTENDD_PUNCH_H
 
 #include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "attendd/errors.h"
@@ -33,5 +35,43 @@ att_err punch_add(PGconn *c, const struct audit_actor *a, const struct punch_new
 /* Void manual punch id (the row stays, voided). ATT_E_NOT_FOUND (also for a malformed id),
  * ATT_E_NOT_MANUAL for a camera event, ATT_E_CONFLICT when voided already. Audit "punch.void". */
 att_err punch_void(PGconn *c, const struct audit_actor *a, const char *id);
+
+/* ---- kiosk punches: the alternative to the face ------------------------------------------------- */
+
+#define KIOSK_PIN_MIN 4 /* a PIN is 4 to 12 decimal digits */
+#define KIOSK_PIN_MAX 12
+
+/* Whether pin is 4..12 decimal digits. */
+bool kiosk_pin_ok(const char *pin);
+/* The argon2id string (libsodium crypto_pwhash_str, interactive limits) of a PIN kiosk_pin_ok
+ * accepts, into out (KIOSK_PIN_HASH_BUF bytes). ATT_E_INVALID for a bad PIN, ATT_E_NOMEM when the
+ * hash's memory cannot be had. */
+att_err kiosk_pin_hash(const char *pin, char *out, size_t len);
+
+/* One punch at a kiosk: an employee number with a PIN, or a badge id (exactly one of the two). */
+struct kiosk_punch {
+    const char *employee_no, *pin; /* together */
+    const char *badge_id;          /* or this */
+    const char *kind;              /* "in" or "out" */
+};
+
+/* What a kiosk punch came to. */
+struct kiosk_outcome {
+    char event_id[ATT_UUID_STR];  /* the new event (on success) */
+    char person_id[ATT_UUID_STR]; /* who punched (on success) */
+    int failures;                 /* a wrong PIN: wrong PINs in a row now */
+    bool locked;                  /* a wrong PIN locked the PIN (the max_failures-th) */
+};
+
+/* Record a kiosk punch by kiosk token a (its name is the punch's created_by): the person is found by
+ * employee number or badge under a row lock, the PIN checked (argon2id), the event (source "kiosk",
+ * now) and its audit row committed together. Refusals, each committed with its own audit row
+ * ("kiosk.punch" with the outcome) so that counting and locking survive: ATT_E_INVALID for an unknown
+ * employee number or badge, a person without a PIN, an inactive person or a wrong PIN (one answer for
+ * all: no oracle) — a wrong PIN counts, and the max_failures-th in a row locks the PIN ("kiosk.lock");
+ * ATT_E_CREDENTIAL_LOCKED for a locked PIN (not checked, not counted). Audit target: the person when
+ * known. */
+att_err punch_kiosk(PGconn *c, const struct audit_actor *a, const struct kiosk_punch *p, int max_failures,
+                    struct kiosk_outcome *out);
 
 #endif

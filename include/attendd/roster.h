@@ -49,9 +49,12 @@ void roster_unlock(void);
 att_err roster_person_create(const struct roster_deps *d, const struct audit_actor *a, const struct person_new *p,
                              char id[ATT_UUID_STR]);
 
-/* Apply a patch; set_active switches the person's faces in or out of gallery searches at once.
+/* Apply a patch; set_active switches the person's faces in or out of gallery searches at once;
+ * biometric false (the opt-out) deletes the person's templates in the same transaction and takes
+ * them out of the gallery, biometric true needs consent given (ATT_E_CONSENT_REQUIRED otherwise).
  * ATT_E_NOT_FOUND (no such person, or a malformed id), ATT_E_INVALID, ATT_E_CONFLICT (employee_no
- * taken). out: the person as committed. Audit "person.update" naming the fields, never their values. */
+ * or badge_id taken). out: the person as committed. Audit "person.update" naming the fields, never
+ * their values (and faces_deleted for an opt-out). */
 att_err roster_person_update(const struct roster_deps *d, const struct audit_actor *a, const char *id,
                              const struct person_patch *p, struct person *out);
 
@@ -76,6 +79,12 @@ att_err roster_consent_text_add(const struct roster_deps *d, const struct audit_
  * templates went. Audit "consent.give" / "consent.withdraw" with the version and the count. */
 att_err roster_consent_record(const struct roster_deps *d, const struct audit_actor *a, const char *person_id,
                               enum consent_state state, int text_version, size_t *faces_deleted);
+
+/* Set a person's kiosk PIN (4 to 12 digits; stored as an argon2id string, never the PIN); a locked
+ * PIN is unlocked and its failure count starts over. ATT_E_NOT_FOUND, ATT_E_INVALID (not a PIN).
+ * Audit "person.pin_set" (no detail: nothing about the PIN). */
+att_err roster_person_pin_set(const struct roster_deps *d, const struct audit_actor *a, const char *id,
+                              const char *pin);
 
 /* ---- face templates ---------------------------------------------------------------------------- */
 

@@ -61,6 +61,10 @@ struct person_patch {
     bool clear_title;
     bool set_active;
     bool active;
+    bool set_biometric; /* apply `biometric` (false: the person stops using the face) */
+    bool biometric;
+    const char *badge_id; /* kiosk badge: 1..64 printable ASCII characters, unique; NULL: unchanged */
+    bool clear_badge;     /* remove the badge (JSON null) */
 };
 
 enum person_active_filter { PERSON_ACTIVE_ANY = 0, PERSON_ACTIVE_ONLY, PERSON_INACTIVE_ONLY };
@@ -78,6 +82,8 @@ struct person_filter {
  * "title"), or NULL when all are acceptable. The create/update functions answer ATT_E_INVALID in that
  * case; the API uses this to name the field in its 422. */
 const char *person_new_invalid_field(const struct person_new *p);
+/* Whether s is a badge id: 1..PERSON_BADGE_CHARS printable ASCII characters (no space). */
+bool person_badge_ok(const char *s);
 const char *person_patch_invalid_field(const struct person_patch *p);
 
 /* ATT_E_CONFLICT on a duplicate employee_no, ATT_E_INVALID on a bad field. id_out: the new uuid. */

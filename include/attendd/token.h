@@ -12,14 +12,16 @@
 #define TOKEN_HASH_BYTES 32
 #define TOKEN_STR_MAX 64 /* "att_" + base64url(32 bytes) + NUL fits */
 
-enum att_role { ROLE_NONE = 0, ROLE_HR = 1, ROLE_ADMIN = 2 }; /* ordered: admin may do what hr may */
+/* Ordered: admin may do what hr may, hr what kiosk may. A kiosk token only punches
+ * (POST /api/v1/kiosk/punch); every other route needs hr at least. */
+enum att_role { ROLE_NONE = 0, ROLE_KIOSK = 1, ROLE_HR = 2, ROLE_ADMIN = 3 };
 
 struct token_key {
     unsigned char k[TOKEN_KEY_BYTES];
 };
 
 const char *role_name(enum att_role r);
-/* "admin" / "hr"; returns -1 on anything else. */
+/* "admin" / "hr" / "kiosk"; returns -1 on anything else. */
 int role_parse(const char *s, enum att_role *out);
 
 /* Load a key file: exactly 32 raw bytes or 64 hex characters (+ optional newline). Refuses a file

@@ -67,7 +67,7 @@ struct command {
 static const struct command commands[] = {
     {"version", cmd_version, "version                         print the version"},
     {"migrate", cmd_migrate, "migrate                         apply pending database migrations"},
-    {"token", cmd_token, "token create --role admin|hr --name NAME [--pseudonymous] | list | revoke ID"},
+    {"token", cmd_token, "token create --role admin|hr|kiosk --name NAME [--pseudonymous] | list | revoke ID"},
     {"key", cmd_key, "key create FILE | key rotate --new-key FILE   new key file (0600) | re-encrypt all templates"},
     {"person", cmd_person, "person erase|activate|deactivate ID   erase a person, or switch recognition on or off"},
     {"detect", cmd_detect, "detect IMAGE                    faces as JSON (box, score, landmarks5, quality, liveness)"},

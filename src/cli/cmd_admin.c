@@ -100,7 +100,7 @@ int cmd_migrate(int argc, char **argv)
 static int token_usage(void)
 {
     fprintf(stderr,
-            "usage: attendctl token create --role admin|hr --name NAME [--pseudonymous]\n"
+            "usage: attendctl token create --role admin|hr|kiosk --name NAME [--pseudonymous]\n"
             "       attendctl token list\n"
             "       attendctl token revoke ID\n");
     return EXIT_USAGE;
@@ -137,7 +137,7 @@ static int token_create(int argc, char **argv)
     }
     enum att_role role;
     if (!role_s || role_parse(role_s, &role) != 0) {
-        fprintf(stderr, "attendctl: token create: --role must be admin or hr\n");
+        fprintf(stderr, "attendctl: token create: --role must be admin, hr or kiosk\n");
         return token_usage();
     }
     if (!name || !*name) {

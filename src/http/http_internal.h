@@ -373,6 +373,13 @@ att_err http_consent_text_body(struct http_response *resp, const char *body, siz
                                const char **language, const char **text);
 att_err http_consent_body(struct http_response *resp, const char *body, size_t len, json_t **doc,
                           enum consent_state *state, int *text_version);
+/* kiosk.c: kiosk PINs and kiosk punches */
+att_err http_people_pin_set(struct http_request *req, struct http_response *resp);
+att_err http_kiosk_punch(struct http_request *req, struct http_response *resp);
+struct kiosk_punch;
+att_err http_pin_body(struct http_response *resp, const char *body, size_t len, json_t **doc, const char **pin);
+att_err http_kiosk_body(struct http_response *resp, const char *body, size_t len, json_t **doc,
+                        struct kiosk_punch *out);
 /* The person id names as the request's token may see it: ATT_E_NOT_FOUND for a malformed id, no
  * such (or an erased) person, or a person outside the token's departments; *out filled on ATT_OK. */
 att_err http_person_visible(struct http_request *req, PGconn *c, const char *id, struct person *out);

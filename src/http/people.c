@@ -63,10 +63,12 @@ static att_err audit_read(struct http_request *req, struct http_response *resp, 
 
 static json_t *person_json(const struct person *p)
 {
-    return json_pack("{s:s, s:s, s:s, s:o, s:o, s:b, s:s, s:s, s:s, s:b}", "id", p->id, "employee_no", p->employee_no,
-                     "name", p->name, "department", p->department[0] ? json_string(p->department) : json_null(),
-                     "title", p->title[0] ? json_string(p->title) : json_null(), "active", p->active, "created_at",
-                     p->created_at, "updated_at", p->updated_at, "consent", p->consent, "biometric", p->biometric);
+    return json_pack("{s:s, s:s, s:s, s:o, s:o, s:b, s:s, s:s, s:s, s:b, s:o, s:b}", "id", p->id, "employee_no",
+                     p->employee_no, "name", p->name, "department",
+                     p->department[0] ? json_string(p->department) : json_null(), "title",
+                     p->title[0] ? json_string(p->title) : json_null(), "active", p->active, "created_at",
+                     p->created_at, "updated_at", p->updated_at, "consent", p->consent, "biometric", p->biometric,
+                     "badge_id", p->badge_id[0] ? json_string(p->badge_id) : json_null(), "pin_set", p->has_pin);
 }
 
 att_err http_person_visible(struct http_request *req, PGconn *c, const char *id, struct person *out)
@@ -257,10 +259,27 @@ att_err http_people_update_body(struct http_response *resp, const char *buf, siz
                                 struct person_patch *out)
 {
     *out = (struct person_patch){0};
-    struct http_field spec[6];
+    struct http_field spec[8];
     person_spec(spec, false, &out->employee_no, &out->name, &out->department, &out->title, &out->clear_title,
                 &out->active, &out->set_active);
-    return http_body_parse(resp, buf, len, spec, doc);
+    /* the alternative to the face: opting out, and the kiosk badge */
+    spec[5] =
+        (struct http_field){.name = "biometric", .type = HV_BOOL, .flag = &out->biometric, .seen = &out->set_biometric};
+    spec[6] = (struct http_field){.name = "badge_id",
+                                  .type = HV_TEXT,
+                                  .nullable = true,
+                                  .min_len = 1,
+                                  .max_len = PERSON_BADGE_CHARS,
+                                  .rule = "must be 1 to 64 printable ASCII characters without spaces",
+                                  .text = &out->badge_id,
+                                  .null = &out->clear_badge};
+    spec[7] = (struct http_field){NULL};
+    att_err e = http_body_parse(resp, buf, len, spec, doc);
+    if (e != ATT_OK || out->badge_id == NULL || person_badge_ok(out->badge_id)) return e;
+    json_decref(*doc);
+    *doc = NULL;
+    return http_problem(resp, ATT_E_INVALID, "badge_id",
+                        "'badge_id' must be 1 to 64 printable ASCII characters without spaces");
 }
 
 att_err http_people_update(struct http_request *req, struct http_response *resp)
@@ -272,7 +291,7 @@ att_err http_people_update(struct http_request *req, struct http_response *resp)
     att_err e = http_body_media(req, resp);
     if (e == ATT_OK) e = http_people_update_body(resp, req->body, req->body_len, &body, &pp);
     if (e != ATT_OK) return http_audit_refusal(req, action, id, e);
-    if (pp.set_active && (e = http_gallery_ready(req, resp)) != ATT_OK) {
+    if ((pp.set_active || pp.set_biometric) && (e = http_gallery_ready(req, resp)) != ATT_OK) {
         json_decref(body);
         return http_audit_refusal(req, action, id, e);
     }
@@ -289,7 +308,9 @@ att_err http_people_update(struct http_request *req, struct http_response *resp)
     if (e == ATT_E_DB || e == ATT_E_INTERNAL) return unaudited(resp, e);
     if (e != ATT_OK) {
         if (e == ATT_E_NOT_FOUND) http_problem(resp, e, NULL, "no person with this id");
-        else if (e == ATT_E_CONFLICT) http_problem(resp, e, NULL, "another person has this employee_no");
+        else if (e == ATT_E_CONFLICT) http_problem(resp, e, NULL, "another person has this employee_no or badge_id");
+        else if (e == ATT_E_CONSENT_REQUIRED)
+            http_problem(resp, e, "biometric", "the person's consent is not given: record it before biometric: true");
         else http_problem(resp, e, NULL, "the person could not be updated");
         return http_audit_refusal(req, action, id, e);
     }

@@ -64,6 +64,9 @@ static const struct http_route routes[] = {
     {"GET", "/api/v1/consent-texts/{version}", ROLE_HR, http_consent_texts_get, true, false},
     {"GET", "/api/v1/people/{id}/consent", ROLE_HR, http_consent_get, false, false},
     {"POST", "/api/v1/people/{id}/consent", ROLE_ADMIN, http_consent_record, false, false},
+    /* privacy (kiosk.c): the alternative to the face */
+    {"PUT", "/api/v1/people/{id}/pin", ROLE_ADMIN, http_people_pin_set, false, false},
+    {"POST", "/api/v1/kiosk/punch", ROLE_KIOSK, http_kiosk_punch, false, false},
 };
 #define NROUTES (sizeof routes / sizeof routes[0])
 

@@ -13,7 +13,7 @@
 /* Action and audit row in one transaction: a token never exists without its audit row. On a
  * failed action the transaction is rolled back and the failure is audited on its own. */
 
-static const char *const role_names[] = {"admin", "hr", NULL};
+static const char *const role_names[] = {"admin", "hr", "kiosk", NULL};
 
 /* Fail closed: if the audit row cannot be written the action is refused. */
 static att_err audit_failed(struct http_response *resp, att_err e)
@@ -42,7 +42,7 @@ att_err http_tokens_body(struct http_response *resp, const char *buf, size_t len
     if (role_parse(role, &out->role) != 0) { /* the spec allows only valid ones */
         json_decref(*doc);
         *doc = NULL;
-        return http_problem(resp, ATT_E_INVALID, "role", "'role' must be \"admin\" or \"hr\"");
+        return http_problem(resp, ATT_E_INVALID, "role", "'role' must be \"admin\", \"hr\" or \"kiosk\"");
     }
     return ATT_OK;
 }

@@ -4,12 +4,14 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "attendd/data_version.h"
 #include "attendd/db.h"
 #include "attendd/json.h"
 #include "attendd/log.h"
 #include "attendd/roster.h"
+#include "attendd/store_consent.h"
 #include "src/roster/roster_internal.h"
 
 /* Two writes on one person (an enrolment and a deactivation, say) must reach the gallery in the order
@@ -76,6 +78,8 @@ static char *fields_detail(const struct person_patch *p)
     if (p->department || p->clear_department) json_array_append_new(f, json_string("department"));
     if (p->title || p->clear_title) json_array_append_new(f, json_string("title"));
     if (p->set_active) json_array_append_new(f, json_string("active"));
+    if (p->set_biometric) json_array_append_new(f, json_string("biometric"));
+    if (p->badge_id || p->clear_badge) json_array_append_new(f, json_string("badge_id"));
     json_t *o = json_pack("{s:o}", "fields", f);
     char *s = att_json_dumps(o, JSON_COMPACT);
     json_decref(o);
@@ -85,9 +89,29 @@ static char *fields_detail(const struct person_patch *p)
 static att_err run_update(PGconn *c, void *arg)
 {
     struct person_write *w = arg;
+    const struct person_patch *p = w->patch;
     w->changed = false;
-    att_err e = store_person_update(c, w->id, w->patch, w->out);
-    return e == ATT_OK ? audited(c, w, "person.update", w->out->id, w->detail) : e;
+    w->faces = 0;
+    att_err e;
+    if (p->set_biometric && p->biometric) { /* back to the face: only with consent given */
+        struct person cur;
+        if ((e = store_person_get(c, w->id, &cur)) != ATT_OK) return e;
+        if (strcmp(cur.consent, "given") != 0) return ATT_E_CONSENT_REQUIRED;
+    }
+    if ((e = store_person_update(c, w->id, p, w->out)) != ATT_OK) return e;
+    if (!(p->set_biometric && !p->biometric)) return audited(c, w, "person.update", w->out->id, w->detail);
+    /* an opt-out destroys the templates with the change: never matched again */
+    if ((e = store_person_faces_delete(c, w->id, &w->faces)) != ATT_OK) return e;
+    json_t *o = json_loads(w->detail, 0, NULL);
+    if (o == NULL || json_object_set_new(o, "faces_deleted", json_integer((json_int_t)w->faces)) != 0) {
+        json_decref(o);
+        return ATT_E_NOMEM;
+    }
+    char *detail = att_json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    e = detail ? audited(c, w, "person.update", w->out->id, detail) : ATT_E_NOMEM;
+    free(detail);
+    return e;
 }
 
 att_err roster_person_update(const struct roster_deps *d, const struct audit_actor *a, const char *id,
@@ -103,6 +127,11 @@ att_err roster_person_update(const struct roster_deps *d, const struct audit_act
     struct person_write w = {.actor = a, .id = pid, .patch = p, .detail = detail, .out = out};
     roster_lock();
     att_err e = finish(db_transaction(d->db, run_update, NULL, &w), &w);
+    if (e == ATT_OK && p->set_biometric && !p->biometric && d->gallery) {
+        att_err g = gal_person_remove(d->gallery, pid);
+        if (g != ATT_OK && g != ATT_E_NOT_FOUND)
+            log_error("roster", "person %s: templates not removed from the gallery: %s", pid, att_err_code(g));
+    }
     if (e == ATT_OK && p->set_active && d->gallery) {
         /* a person without faces is not in the gallery: nothing to change there */
         att_err g = gal_person_set_active(d->gallery, out->id, out->active);

@@ -28,12 +28,22 @@ const char *person_new_invalid_field(const struct person_new *p)
     return NULL;
 }
 
+bool person_badge_ok(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n < 1 || n > PERSON_BADGE_CHARS) return false;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x21 || (unsigned char)s[i] > 0x7e) return false;
+    return true;
+}
+
 const char *person_patch_invalid_field(const struct person_patch *p)
 {
     if (p->employee_no && !text_fits(p->employee_no, PERSON_EMPLOYEE_NO_CHARS)) return "employee_no";
     if (p->name && !text_fits(p->name, PERSON_TEXT_CHARS)) return "name";
     if (p->department && (p->clear_department || !text_fits(p->department, PERSON_TEXT_CHARS))) return "department";
     if (p->title && (p->clear_title || !text_fits(p->title, PERSON_TEXT_CHARS))) return "title";
+    if (p->badge_id && (p->clear_badge || !person_badge_ok(p->badge_id))) return "badge_id";
     return NULL;
 }
 
@@ -178,17 +188,21 @@ att_err store_person_update(PGconn *c, const char *id, const struct person_patch
     if (!att_uuid_valid(id)) return ATT_E_NOT_FOUND;
     if (!p || person_patch_invalid_field(p)) return ATT_E_INVALID;
     bool set_dep = p->department || p->clear_department, set_title = p->title || p->clear_title;
-    if (!p->employee_no && !p->name && !set_dep && !set_title && !p->set_active)
+    bool set_badge = p->badge_id || p->clear_badge;
+    if (!p->employee_no && !p->name && !set_dep && !set_title && !p->set_active && !p->set_biometric && !set_badge)
         return store_person_get(c, id, out); /* nothing to change: no write, updated_at stays */
-    const char *values[8] = {id,
-                             p->employee_no,
-                             p->name,
-                             set_dep ? "true" : "false",
-                             p->department,
-                             set_title ? "true" : "false",
-                             p->title,
-                             p->set_active ? (p->active ? "true" : "false") : NULL};
-    return person_one(c, "person_update", 8, values, out);
+    const char *values[11] = {id,
+                              p->employee_no,
+                              p->name,
+                              set_dep ? "true" : "false",
+                              p->department,
+                              set_title ? "true" : "false",
+                              p->title,
+                              p->set_active ? (p->active ? "true" : "false") : NULL,
+                              p->set_biometric ? (p->biometric ? "true" : "false") : NULL,
+                              set_badge ? "true" : "false",
+                              p->badge_id};
+    return person_one(c, "person_update", 11, values, out);
 }
 
 att_err store_person_erase(PGconn *c, const char *id, size_t *faces_deleted)

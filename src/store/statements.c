@@ -86,9 +86,10 @@ const struct db_statement db_statements[] = {
      "UPDATE people SET employee_no = coalesce($2::text, employee_no), name = coalesce($3::text, name),"
      " department = CASE WHEN $4::boolean THEN $5::text ELSE department END,"
      " title = CASE WHEN $6::boolean THEN $7::text ELSE title END,"
-     " active = coalesce($8::boolean, active)"
+     " active = coalesce($8::boolean, active), biometric = coalesce($9::boolean, biometric),"
+     " badge_id = CASE WHEN $10::boolean THEN $11::text ELSE badge_id END"
      " WHERE id = $1::uuid AND erased_at IS NULL RETURNING " PERSON_COLS,
-     8},
+     11},
     /* erasure: tombstone first (row lock: a concurrent face insert waits, then sees it erased), then the faces */
     {"person_erase",
      "UPDATE people SET employee_no = NULL, name = NULL, department = NULL, title = NULL, active = false,"
@@ -177,6 +178,31 @@ const struct db_statement db_statements[] = {
      " FROM consent_records r JOIN people p ON p.id = r.person_id"
      " WHERE r.person_id = $1::uuid AND p.erased_at IS NULL ORDER BY r.recorded_at, r.id",
      1},
+
+    /* ---- kiosks (src/store/kiosk.c) ---- */
+    {"kiosk_pin_set",
+     "UPDATE people SET pin_hash = $2::text, pin_failures = 0, pin_locked_at = NULL"
+     " WHERE id = $1::uuid AND erased_at IS NULL RETURNING id::text",
+     2},
+    {"kiosk_person_by_employee_no",
+     "SELECT id::text, coalesce(pin_hash, ''), pin_failures::text, pin_locked_at IS NOT NULL, active FROM people"
+     " WHERE employee_no = $1::text AND erased_at IS NULL FOR UPDATE",
+     1},
+    {"kiosk_person_by_badge",
+     "SELECT id::text, coalesce(pin_hash, ''), pin_failures::text, pin_locked_at IS NOT NULL, active FROM people"
+     " WHERE badge_id = $1::text AND erased_at IS NULL FOR UPDATE",
+     1},
+    {"kiosk_pin_failed",
+     "UPDATE people SET pin_failures = pin_failures + 1,"
+     " pin_locked_at = CASE WHEN pin_failures + 1 >= $2::integer THEN coalesce(pin_locked_at, now()) ELSE NULL END"
+     " WHERE id = $1::uuid RETURNING pin_failures::text, pin_locked_at IS NOT NULL",
+     2},
+    {"kiosk_pin_ok", "UPDATE people SET pin_failures = 0 WHERE id = $1::uuid AND pin_failures <> 0", 1},
+    {"kiosk_punch_insert",
+     "INSERT INTO events (id, person_id, camera_id, kind, ts, source, created_by)"
+     " SELECT gen_random_uuid(), p.id, NULL, $2::event_kind, now(), 'kiosk', $3::text"
+     " FROM people p WHERE p.id = $1::uuid AND p.erased_at IS NULL RETURNING id::text",
+     3},
 
     /* ---- attendance events (src/store/events.c) ---- */
     /* idempotent on the daemon-made id; a person/camera without a row becomes NULL (as ON DELETE SET

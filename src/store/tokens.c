@@ -52,7 +52,7 @@ att_err store_token_create_ex(PGconn *c, const struct token_key *key, const char
 {
     token_out[0] = '\0';
     id_out[0] = '\0';
-    if (!key || !name_ok(name) || (role != ROLE_ADMIN && role != ROLE_HR) ||
+    if (!key || !name_ok(name) || (role != ROLE_ADMIN && role != ROLE_HR && role != ROLE_KIOSK) ||
         (created_by && !att_uuid_valid(created_by)))
         return ATT_E_INVALID;
 

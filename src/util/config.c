@@ -96,6 +96,22 @@ static const struct key_def keys[] = {
     {"report_max_days", K_INT, F(report_max_days), 1, 366, "62", "longest date range of one attendance report, days"},
     {"camera_allow", K_STR, F(camera_allow), 0, 0, CFG_CAMERA_ALLOW_DEFAULT,
      "address ranges (CIDR, space or comma separated) cameras may be reached in"},
+    /* privacy: kiosks and retention */
+    {"kiosk_pin_max_failures", K_INT, F(kiosk_pin_max_failures), 1, 100, "5",
+     "wrong kiosk PINs in a row before the person's PIN is locked (an admin sets a new one)"},
+    {"kiosk_attempts_per_min", K_INT, F(kiosk_attempts_per_min), 1, 10000, "30",
+     "kiosk punch attempts one kiosk token may make per minute"},
+    {"kiosk_person_attempts_per_min", K_INT, F(kiosk_person_attempts_per_min), 1, 1000, "5",
+     "kiosk punch attempts for one employee number or badge per minute"},
+    {"retention_templates_days", K_INT, F(retention_templates_days), 1, 36500, "365",
+     "templates of a person inactive this many days are destroyed"},
+    {"retention_events_years", K_INT, F(retention_events_years), 0, 100, "6",
+     "events older than this many years are de-identified or deleted (0 = kept)"},
+    {"retention_events_action", K_STR, F(retention_events_action), 0, 0, "deidentify",
+     "what happens to events past retention_events_years: deidentify or delete"},
+    {"retention_audit_years", K_INT, F(retention_audit_years), 1, 100, "10",
+     "audit rows older than this many years are pruned"},
+    {"retention_hour_utc", K_INT, F(retention_hour_utc), 0, 23, "3", "hour of the day (UTC) the retention job runs"},
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
 
@@ -405,6 +421,12 @@ att_err cfg_validate(const struct att_config *cfg, char *err, size_t errlen)
         return ATT_E_CONFIG;
     }
     att_tz_free(tz);
+    if (strcmp(cfg->retention_events_action, "deidentify") != 0 &&
+        strcmp(cfg->retention_events_action, "delete") != 0) {
+        snprintf(err, errlen, "retention_events_action: '%s' must be deidentify or delete",
+                 cfg->retention_events_action);
+        return ATT_E_CONFIG;
+    }
     /* HTTPS needs both halves; one alone is a mistake, not a reason to fall back to plain HTTP */
     if ((cfg->tls_cert_file[0] != '\0') != (cfg->tls_key_file[0] != '\0')) {
         snprintf(err, errlen, "%s is set but %s is not: HTTPS needs both (or neither, for plain HTTP)",

@@ -26,6 +26,7 @@ const char *role_name(enum att_role r)
     switch (r) {
     case ROLE_ADMIN: return "admin";
     case ROLE_HR: return "hr";
+    case ROLE_KIOSK: return "kiosk";
     default: return "none";
     }
 }
@@ -35,6 +36,7 @@ int role_parse(const char *s, enum att_role *out)
     if (!s) return -1;
     if (strcmp(s, "admin") == 0) *out = ROLE_ADMIN;
     else if (strcmp(s, "hr") == 0) *out = ROLE_HR;
+    else if (strcmp(s, "kiosk") == 0) *out = ROLE_KIOSK;
     else return -1;
     return 0;
 }

@@ -33,7 +33,8 @@ static void fx_start(void)
 {
     memset(&D, 0, sizeof D);
     ck_assert_int_eq(ts_db_new(conninfo, sizeof conninfo), 0);
-    ck_assert_int_eq(ts_daemon_start(&D, conninfo, NULL), 0);
+    ck_assert_int_eq(ts_daemon_start(&D, conninfo, "kiosk_pin_max_failures = 3\nkiosk_person_attempts_per_min = 50\n"),
+                     0);
     long st = 0;
     for (int i = 0; i < 600 && st != 200; i++) { /* the gallery loads before writes that change it */
         struct ts_resp r;
@@ -396,11 +397,254 @@ START_TEST(withdrawal_wins_over_enrolment_in_flight)
 }
 END_TEST
 
+/* ---- the alternative to the face: opt-out, PINs, badges, kiosk tokens --------------------------------- */
+
+/* A kiosk token made through the API; its secret into tok. */
+static void kiosk_token(const char *name, char tok[80])
+{
+    char body[128];
+    snprintf(body, sizeof body, "{\"name\":\"%s\",\"role\":\"kiosk\"}", name);
+    long st;
+    json_t *j = ts_call("POST", url("/api/v1/tokens"), D.admin_token, body, &st);
+    ck_assert_int_eq(st, 201);
+    ck_assert_str_eq(ts_jstr(j, "role"), "kiosk");
+    snprintf(tok, 80, "%s", ts_jstr(j, "token"));
+    json_decref(j);
+}
+
+static long punch(const char *tok, const char *body, json_t **out)
+{
+    long st;
+    json_t *j = ts_call("POST", url("/api/v1/kiosk/punch"), tok, body, &st);
+    if (out) *out = j;
+    else json_decref(j);
+    return st;
+}
+
+START_TEST(biometric_opt_out_erases_and_refuses)
+{
+    char p[40], q[40], got[40];
+    create_person("O-1", "Ward 2", p);
+    create_person("O-2", "Ward 2", q);
+    ts_api_consent_given(D.url, D.admin_token, p);
+    long st;
+    json_decref(post_photo(url("/api/v1/people/%s/faces", p), D.admin_token, face("img1.jpg"), &st));
+    ck_assert_int_eq(st, 201);
+    identify(face("img4.jpg"), got);
+    ck_assert_str_eq(got, p);
+    /* opting out: the templates go with the change, the gallery forgets at once */
+    json_t *j = ts_call("PATCH", url("/api/v1/people/%s", p), D.admin_token, "{\"biometric\":false}", &st);
+    ck_assert_int_eq(st, 200);
+    ck_assert(json_is_false(json_object_get(j, "biometric")));
+    ck_assert_str_eq(ts_jstr(j, "consent"), "given");
+    json_decref(j);
+    ck_assert_int_eq(count("SELECT count(*) FROM faces WHERE person_id = '%s'", p), 0);
+    identify(face("img4.jpg"), got);
+    ck_assert_str_eq(got, "");
+    ck_assert_int_eq(count("SELECT count(*) FROM audit_log WHERE action = 'person.update' AND target_id = '%s' AND "
+                           "(detail->>'faces_deleted')::int = 1 AND detail->'fields' ? 'biometric'",
+                           p),
+                     1);
+    /* never enrolled while opted out */
+    photo_refused(url("/api/v1/people/%s/faces", p), D.admin_token, face("img1.jpg"), 409, "biometric_opt_out");
+    /* back to the face only with consent given */
+    refused("PATCH", url("/api/v1/people/%s", q), D.admin_token, "{\"biometric\":true}", 409, "consent_required",
+            "biometric");
+    refused("PATCH", url("/api/v1/people/%s", q), D.admin_token, "{\"biometric\":\"no\"}", 422, "invalid_field",
+            "biometric");
+    j = ts_call("PATCH", url("/api/v1/people/%s", p), D.admin_token, "{\"biometric\":true}", &st);
+    ck_assert_int_eq(st, 200);
+    ck_assert(json_is_true(json_object_get(j, "biometric")));
+    json_decref(j);
+    json_decref(post_photo(url("/api/v1/people/%s/faces", p), D.admin_token, face("img1.jpg"), &st));
+    ck_assert_int_eq(st, 201);
+}
+END_TEST
+
+START_TEST(kiosk_pin_badge_and_lock)
+{
+    char p[40], q[40], tok[80];
+    create_person("K-1", "Ward 3", p);
+    create_person("K-2", "Ward 3", q);
+    kiosk_token("entrance kiosk", tok);
+    long st;
+    /* the kiosk token may punch and nothing else */
+    static const struct {
+        const char *method, *path;
+        long status;
+    } other[] = {
+        {"GET", "/api/v1/whoami", 403},
+        {"GET", "/api/v1/people", 403},
+        {"POST", "/api/v1/people", 403},
+        {"GET", "/api/v1/events", 403},
+        {"GET", "/metrics", 403},
+        {"GET", "/api/v1/audit", 403},
+        {"GET", "/api/v1/consent-texts", 403},
+        {"POST", "/api/v1/punches", 403},
+        {"GET", "/api/v1/cameras", 403},
+        {"GET", "/api/v1/attendance", 403},
+        {"GET", "/api/v1/kiosk/nothing", 404},
+        {"GET", "/api/v1/tokens", 403},
+    };
+    for (size_t i = 0; i < sizeof other / sizeof other[0]; i++) {
+        long want = other[i].status;
+        json_t *j =
+            ts_call(other[i].method, url("%s", other[i].path), tok, other[i].method[0] == 'P' ? "{}" : NULL, &st);
+        ck_assert_msg(st == want, "%s %s with a kiosk token: %ld", other[i].method, other[i].path, st);
+        json_decref(j);
+    }
+    char path[128];
+    snprintf(path, sizeof path, "/api/v1/people/%s/faces", p);
+    photo_refused(url("%s", path), tok, face("img1.jpg"), 403, "forbidden");
+
+    /* PINs: set by an admin, bad forms named */
+    static const char *const bad_pins[] = {
+        "{\"pin\":\"123\"}",         "{\"pin\":\"12a4\"}", "{\"pin\":\"1234567890123\"}", "{\"pin\":1234}", "{}",
+        "{\"pin\":\"1234\",\"x\":1}"};
+    static const char *const bad_fields[] = {"pin", "pin", "pin", "pin", "pin", "x"};
+    for (size_t i = 0; i < sizeof bad_pins / sizeof bad_pins[0]; i++)
+        refused("PUT", url("/api/v1/people/%s/pin", p), D.admin_token, bad_pins[i], 422, "invalid_field",
+                bad_fields[i]);
+    refused("PUT", url("/api/v1/people/00000000-0000-4000-8000-000000000000/pin"), D.admin_token, "{\"pin\":\"2468\"}",
+            404, "not_found", NULL);
+    refused("PUT", url("/api/v1/people/%s/pin", p), D.hr_token, "{\"pin\":\"2468\"}", 403, "forbidden", NULL);
+    json_decref(ts_call("PUT", url("/api/v1/people/%s/pin", p), D.admin_token, "{\"pin\":\"2468\"}", &st));
+    ck_assert_int_eq(st, 204);
+    ck_assert_int_eq(count("SELECT count(*) FROM people WHERE id = '%s' AND pin_hash LIKE '$argon2id$%%'"
+                           " AND pin_hash NOT LIKE '%%2468%%'",
+                           p),
+                     1);
+    json_t *j = ts_call("GET", url("/api/v1/people/%s", p), D.hr_token, NULL, &st);
+    ck_assert(json_is_true(json_object_get(j, "pin_set")));
+    json_decref(j);
+
+    /* a punch with the right PIN: an event of source kiosk, made by the kiosk token */
+    ck_assert_int_eq(punch(tok, "{\"employee_no\":\"K-1\",\"pin\":\"2468\",\"kind\":\"in\"}", &j), 201);
+    ck_assert_str_eq(ts_jstr(j, "source"), "kiosk");
+    ck_assert_str_eq(ts_jstr(j, "person_id"), p);
+    char ev[40];
+    snprintf(ev, sizeof ev, "%s", ts_jstr(j, "id"));
+    json_decref(j);
+    ck_assert_int_eq(count("SELECT count(*) FROM events WHERE id = '%s' AND source = 'kiosk' AND person_id = '%s'"
+                           " AND created_by = 'entrance kiosk' AND camera_id IS NULL",
+                           ev, p),
+                     1);
+    j = ts_call("GET", url("/api/v1/events?person_id=%s", p), D.hr_token, NULL, &st);
+    ck_assert_int_eq(st, 200);
+    ck_assert_str_eq(ts_jstr(json_array_get(json_object_get(j, "items"), 0), "source"), "kiosk");
+    json_decref(j);
+
+    /* bad forms */
+    static const struct {
+        const char *body, *field;
+    } bad[] = {
+        {"{\"employee_no\":\"K-1\",\"pin\":\"2468\"}", "kind"},
+        {"{\"employee_no\":\"K-1\",\"pin\":\"2468\",\"kind\":\"sideways\"}", "kind"},
+        {"{\"employee_no\":\"K-1\",\"kind\":\"in\"}", "pin"},
+        {"{\"pin\":\"2468\",\"kind\":\"in\"}", "employee_no"},
+        {"{\"kind\":\"in\"}", "employee_no"},
+        {"{\"employee_no\":\"K-1\",\"pin\":\"24x8\",\"kind\":\"in\"}", "pin"},
+        {"{\"employee_no\":\"K-1\",\"pin\":\"2468\",\"badge_id\":\"B1\",\"kind\":\"in\"}", "badge_id"},
+        {"{\"badge_id\":\"a b\",\"kind\":\"in\"}", "badge_id"},
+        {"{\"employee_no\":\"K-1\",\"pin\":\"2468\",\"kind\":\"in\",\"ts\":\"x\"}", "ts"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        refused("POST", url("/api/v1/kiosk/punch"), tok, bad[i].body, 422, "invalid_field", bad[i].field);
+
+    /* an unknown employee number answers as a wrong PIN (no oracle), and counts nothing */
+    refused("POST", url("/api/v1/kiosk/punch"), tok, "{\"employee_no\":\"NOPE\",\"pin\":\"2468\",\"kind\":\"in\"}", 422,
+            "invalid_field", "pin");
+    /* wrong PIN kiosk_pin_max_failures (3) times: locked; then even the right PIN is refused */
+    for (int i = 0; i < 3; i++)
+        refused("POST", url("/api/v1/kiosk/punch"), tok, "{\"employee_no\":\"K-1\",\"pin\":\"1111\",\"kind\":\"out\"}",
+                422, "invalid_field", "pin");
+    refused("POST", url("/api/v1/kiosk/punch"), tok, "{\"employee_no\":\"K-1\",\"pin\":\"2468\",\"kind\":\"out\"}", 423,
+            "credential_locked", "pin");
+    ck_assert_int_eq(
+        count("SELECT count(*) FROM people WHERE id = '%s' AND pin_failures = 3 AND pin_locked_at IS NOT NULL", p), 1);
+    ck_assert_int_eq(count("SELECT count(*) FROM audit_log WHERE action = 'kiosk.lock' AND target_id = '%s'", p), 1);
+    ck_assert_int_eq(count("SELECT count(*) FROM audit_log WHERE action = 'kiosk.punch' AND target_id = '%s' AND "
+                           "outcome = 'invalid_field'",
+                           p),
+                     3);
+    ck_assert_int_eq(
+        count("SELECT count(*) FROM audit_log WHERE action = 'kiosk.punch' AND outcome = 'credential_locked'"), 1);
+    ck_assert_int_eq(count("SELECT count(*) FROM events WHERE person_id = '%s'", p), 1);
+    /* a new PIN from an admin unlocks */
+    json_decref(ts_call("PUT", url("/api/v1/people/%s/pin", p), D.admin_token, "{\"pin\":\"97531\"}", &st));
+    ck_assert_int_eq(st, 204);
+    ck_assert_int_eq(punch(tok, "{\"employee_no\":\"K-1\",\"pin\":\"97531\",\"kind\":\"out\"}", NULL), 201);
+
+    /* badges: set by PATCH, unique, punch without a PIN */
+    refused("PATCH", url("/api/v1/people/%s", q), D.admin_token, "{\"badge_id\":\"a b\"}", 422, "invalid_field",
+            "badge_id");
+    refused("PATCH", url("/api/v1/people/%s", q), D.admin_token, "{\"badge_id\":\"\"}", 422, "invalid_field",
+            "badge_id");
+    j = ts_call("PATCH", url("/api/v1/people/%s", q), D.admin_token, "{\"badge_id\":\"B-100\"}", &st);
+    ck_assert_int_eq(st, 200);
+    ck_assert_str_eq(ts_jstr(j, "badge_id"), "B-100");
+    json_decref(j);
+    refused("PATCH", url("/api/v1/people/%s", p), D.admin_token, "{\"badge_id\":\"B-100\"}", 409, "conflict", NULL);
+    ck_assert_int_eq(punch(tok, "{\"badge_id\":\"B-100\",\"kind\":\"in\"}", &j), 201);
+    ck_assert_str_eq(ts_jstr(j, "person_id"), q);
+    json_decref(j);
+    refused("POST", url("/api/v1/kiosk/punch"), tok, "{\"badge_id\":\"B-999\",\"kind\":\"in\"}", 422, "invalid_field",
+            "badge_id");
+    /* an erased person's badge and PIN go with the erasure */
+    json_decref(ts_call("DELETE", url("/api/v1/people/%s", q), D.admin_token, NULL, &st));
+    ck_assert_int_eq(st, 204);
+    refused("POST", url("/api/v1/kiosk/punch"), tok, "{\"badge_id\":\"B-100\",\"kind\":\"in\"}", 422, "invalid_field",
+            "badge_id");
+    ck_assert_int_eq(count("SELECT count(*) FROM people WHERE id = '%s' AND badge_id IS NULL AND pin_hash IS NULL", q),
+                     1);
+}
+END_TEST
+
+/* Attempts per kiosk and per person are limited (kiosk_attempts_per_min 4, kiosk_person_attempts_per_min 2). */
+START_TEST(kiosk_rate_limits)
+{
+    char p[40], q[40], tok[80];
+    create_person("R-1", "Ward 5", p);
+    create_person("R-2", "Ward 5", q);
+    long st;
+    json_decref(ts_call("PUT", url("/api/v1/people/%s/pin", p), D.admin_token, "{\"pin\":\"1357\"}", &st));
+    json_decref(ts_call("PUT", url("/api/v1/people/%s/pin", q), D.admin_token, "{\"pin\":\"8642\"}", &st));
+    kiosk_token("ward 5 kiosk", tok);
+    const char *a = "{\"employee_no\":\"R-1\",\"pin\":\"1357\",\"kind\":\"in\"}";
+    const char *b = "{\"employee_no\":\"R-2\",\"pin\":\"8642\",\"kind\":\"in\"}";
+    ck_assert_int_eq(punch(tok, a, NULL), 201);
+    ck_assert_int_eq(punch(tok, a, NULL), 201);
+    refused("POST", url("/api/v1/kiosk/punch"), tok, a, 429, "too_many_requests", NULL); /* the person's limit */
+    ck_assert_int_eq(punch(tok, b, NULL), 201);
+    struct ts_resp r;
+    ck_assert_int_eq(ts_http("POST", url("/api/v1/kiosk/punch"), tok, b, strlen(b), "application/json", &r), 0);
+    ck_assert_int_eq(r.status, 429); /* the kiosk's limit */
+    char ra[16];
+    ck_assert_ptr_nonnull(ts_resp_header(&r, "Retry-After", ra, sizeof ra));
+    ck_assert_int_gt(atoi(ra), 0);
+    ts_resp_free(&r);
+    ck_assert_int_eq(count("SELECT count(*) FROM events WHERE source = 'kiosk'"), 3);
+    ck_assert_int_eq(
+        count("SELECT count(*) FROM audit_log WHERE action = 'kiosk.punch' AND outcome = 'too_many_requests'"), 2);
+}
+END_TEST
+
+static void fx_kiosk(void)
+{
+    memset(&D, 0, sizeof D);
+    ck_assert_int_eq(ts_db_new(conninfo, sizeof conninfo), 0);
+    ck_assert_int_eq(ts_daemon_start(&D, conninfo, "kiosk_attempts_per_min = 4\nkiosk_person_attempts_per_min = 2\n"),
+                     0);
+}
+
 Suite *privacy_suite(void)
 {
     Suite *s = suite_create("privacy");
     ts_tcase(s, "consent", 900, fx_start, fx_stop, consent_texts_versioned,
              enrolment_needs_consent_and_withdrawal_erases, NULL);
     ts_tcase(s, "consent_store", 120, NULL, NULL, withdrawal_wins_over_enrolment_in_flight, NULL);
+    ts_tcase(s, "alternative", 900, fx_start, fx_stop, biometric_opt_out_erases_and_refuses, kiosk_pin_badge_and_lock,
+             NULL);
+    ts_tcase(s, "kiosk_limits", 300, fx_kiosk, fx_stop, kiosk_rate_limits, NULL);
     return s;
 }

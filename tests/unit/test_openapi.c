@@ -211,7 +211,10 @@ START_TEST(path_parameters_are_declared)
 }
 END_TEST
 
-static const char *role_text(enum att_role r) { return r == ROLE_NONE ? "none" : r == ROLE_ADMIN ? "admin" : "hr"; }
+static const char *role_text(enum att_role r)
+{
+    return r == ROLE_NONE ? "none" : r == ROLE_ADMIN ? "admin" : r == ROLE_KIOSK ? "kiosk" : "hr";
+}
 
 static void lower(const char *in, char *out, size_t len)
 {

@@ -235,6 +235,12 @@ START_TEST(roles)
     ck_assert_int_eq(role_parse(NULL, &r), -1);
     ck_assert_str_eq(role_name(ROLE_ADMIN), "admin");
     ck_assert_str_eq(role_name(ROLE_HR), "hr");
+    ck_assert_int_eq(role_parse("kiosk", &r), 0);
+    ck_assert_int_eq(r, ROLE_KIOSK);
+    ck_assert_str_eq(role_name(ROLE_KIOSK), "kiosk");
+    /* a kiosk token is below hr: every route that needs hr refuses it */
+    ck_assert_int_lt(ROLE_KIOSK, ROLE_HR);
+    ck_assert_int_gt(ROLE_KIOSK, ROLE_NONE);
     ck_assert(ROLE_ADMIN > ROLE_HR && ROLE_HR > ROLE_NONE);
 }
 END_TEST
