@@ -155,9 +155,10 @@ static void track_frame(struct pipeline *p, av_pipeline *vp, struct cam_state *c
         metric_add(c->recogs, nw);
         atomic_fetch_add(&p->recognitions, nw);
         for (size_t i = 0; i < nw; i++) {
-            if (log_get_level() <= LOG_DEBUG_LVL) {
-                char who[ATT_UUID_STR] = "-";
-                if (rec[i].matched) att_uuid_format(&rec[i].person, who);
+            /* a face that matched no one (a patient, a visitor) leaves no trace, not even at debug level */
+            if (rec[i].matched && log_get_level() <= LOG_DEBUG_LVL) {
+                char who[ATT_UUID_STR];
+                att_uuid_format(&rec[i].person, who);
                 log_debug("pipeline", "camera %s: track %u: %.0f px, top-1 %s similarity %.3f, liveness %.3f", c->id,
                           (unsigned)track[i], want[i].box.y2 - want[i].box.y1, who, rec[i].similarity, rec[i].liveness);
             }

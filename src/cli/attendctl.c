@@ -75,6 +75,8 @@ static const struct command commands[] = {
     {"compare", cmd_compare, "compare IMAGE1 IMAGE2           similarity and match at the default threshold"},
     {"backup-check", cmd_backup_check,
      "backup-check                    do database, key files and spool agree (exit 0 if so)"},
+    {"retention", cmd_retention, "retention show | run [--as-of TIME]   the retention policy, or run it now"},
+    {"dpia", cmd_dpia, "dpia                            the facts of a DPIA from the configuration and database"},
 };
 
 static void usage(FILE *f)

@@ -25,5 +25,7 @@ int cmd_detect(int argc, char **argv);
 int cmd_embed(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_backup_check(int argc, char **argv);
+int cmd_retention(int argc, char **argv);
+int cmd_dpia(int argc, char **argv);
 
 #endif

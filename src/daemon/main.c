@@ -26,13 +26,16 @@
 #include "attendd/http.h"
 #include "attendd/log.h"
 #include "attendd/migrations.h"
+#include "attendd/retention.h"
 #include "attendd/gallery_loader.h"
 #include "attendd/metrics.h"
 #include "attendd/pipeline.h"
 #include "attendd/sdnotify.h"
+#include "attendd/time.h"
 #include "attendd/store_cameras.h"
 #include "attendd/token.h"
 #include "config.h"
+#include "src/daemon/retention_job.h"
 
 static void usage(FILE *f)
 {
@@ -508,6 +511,7 @@ int main(int argc, char **argv)
         : wd_usec                                  ? (long)(wd_usec / 2000)
                                                    : 1000;
     time_t gallery_retry_at = time(NULL) + 5, cameras_retry_at = time(NULL) + 5, pipeline_retry_at = time(NULL) + 1;
+    int64_t retention_at = retention_next_run(att_time_wall_us(), app.cfg.retention_hour_utc); /* daily */
     for (;;) {
         struct timespec ts = {.tv_sec = tick_ms / 1000, .tv_nsec = (tick_ms % 1000) * 1000000L};
         int sig = sigtimedwait(&sigs, NULL, &ts);
@@ -532,6 +536,10 @@ int main(int argc, char **argv)
         if (!camera_mgr_loaded(app.cameras) && time(NULL) >= cameras_retry_at) {
             load_cameras(&app, &app.cfg);
             cameras_retry_at = time(NULL) + 5;
+        }
+        if (att_time_wall_us() >= retention_at) {
+            retention_job_run(&app);
+            retention_at = retention_next_run(att_time_wall_us(), app.cfg.retention_hour_utc);
         }
         if (wd_usec && pipeline_healthy(&app, &watch)) sdn_notify("WATCHDOG=1");
     }

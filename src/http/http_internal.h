@@ -380,6 +380,8 @@ struct kiosk_punch;
 att_err http_pin_body(struct http_response *resp, const char *body, size_t len, json_t **doc, const char **pin);
 att_err http_kiosk_body(struct http_response *resp, const char *body, size_t len, json_t **doc,
                         struct kiosk_punch *out);
+/* retention.c: the retention policy, its last and next run */
+att_err http_retention_get(struct http_request *req, struct http_response *resp);
 /* The person id names as the request's token may see it: ATT_E_NOT_FOUND for a malformed id, no
  * such (or an erased) person, or a person outside the token's departments; *out filled on ATT_OK. */
 att_err http_person_visible(struct http_request *req, PGconn *c, const char *id, struct person *out);

@@ -204,6 +204,36 @@ const struct db_statement db_statements[] = {
      " FROM people p WHERE p.id = $1::uuid AND p.erased_at IS NULL RETURNING id::text",
      3},
 
+    /* ---- retention (src/roster/retention.c): $1 is "as of", µs since the epoch ---- */
+    {"retention_templates",
+     "DELETE FROM faces f USING people p WHERE p.id = f.person_id AND NOT p.active AND p.inactive_since IS NOT NULL"
+     " AND p.inactive_since < 'epoch'::timestamptz + $1::bigint * interval '1 microsecond' - $2::integer * interval '1 "
+     "day'"
+     " RETURNING f.id::text, f.person_id::text",
+     2},
+    {"retention_events_deidentify",
+     "UPDATE events SET person_id = NULL, similarity = NULL, liveness = NULL,"
+     " reason = CASE WHEN source = 'manual' THEN 'removed by retention' ELSE NULL END,"
+     " created_by = CASE WHEN created_by IS NULL THEN NULL ELSE 'retention' END"
+     " WHERE ts < 'epoch'::timestamptz + $1::bigint * interval '1 microsecond' - $2::integer * interval '1 year'"
+     " AND (person_id IS NOT NULL OR (source = 'manual' AND reason <> 'removed by retention'))",
+     2},
+    {"retention_events_delete",
+     "DELETE FROM events WHERE ts < 'epoch'::timestamptz + $1::bigint * interval '1 microsecond'"
+     " - $2::integer * interval '1 year'",
+     2},
+    /* the audit log lets the retention job (alone) delete rows older than this moment, never younger than a year */
+    {"retention_audit_allow",
+     "SELECT set_config('attendd.audit_prune_before', least('epoch'::timestamptz + $1::bigint * interval"
+     " '1 microsecond' - $2::integer * interval '1 year', now() - interval '1 year')::text, true)",
+     2},
+    {"retention_audit_prune",
+     "DELETE FROM audit_log WHERE ts < current_setting('attendd.audit_prune_before')::timestamptz", 0},
+    {"retention_last",
+     "SELECT coalesce(max(" EPOCH_US("ts") "::bigint), 0)::text FROM audit_log WHERE action = 'retention.run'"
+                                           " AND outcome = 'ok'",
+     0},
+
     /* ---- attendance events (src/store/events.c) ---- */
     /* idempotent on the daemon-made id; a person/camera without a row becomes NULL (as ON DELETE SET
      * NULL would have made it); ts from exact microseconds; RETURNING nothing means "already there" */

@@ -9,12 +9,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "attendd/db.h"
 #include "attendd/store_consent.h"
 #include "attendd/store_faces.h"
+#include "attendd/retention.h"
 #include "attendd/store_people.h"
+#include "attendd/time.h"
 #include "attendd/template_crypto.h"
 #include "attendd/uuid.h"
 #include "support.h"
@@ -629,6 +632,161 @@ START_TEST(kiosk_rate_limits)
 }
 END_TEST
 
+/* ---- retention ---------------------------------------------------------------------------------------- */
+
+START_TEST(retention_schedule)
+{
+    const int64_t h = 3600LL * 1000000LL, day = 24 * h;
+    ck_assert_int_eq(retention_next_run(0, 3), 3 * h);
+    ck_assert_int_eq(retention_next_run(3 * h - 1, 3), 3 * h);
+    ck_assert_int_eq(retention_next_run(3 * h, 3), day + 3 * h); /* strictly after: one run per day */
+    ck_assert_int_eq(retention_next_run(20000 * day + 5 * h, 3), 20001 * day + 3 * h);
+    ck_assert_int_eq(retention_next_run(20000 * day + 5 * h, 23), 20000 * day + 23 * h);
+    ck_assert_int_eq(retention_next_run(20000 * day, 0), 20001 * day);
+}
+END_TEST
+
+/* A person's face rows as the hex of their encrypted templates, joined (for the dump scan). */
+static void template_hex(const char *person, char *out, size_t len)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT string_agg(encode(template, 'hex'), ',') FROM faces WHERE person_id = '%s'",
+             person);
+    ck_assert_int_eq(ts_psql(conninfo, sql, out, len), 0);
+    ck_assert_int_gt((int)strlen(out), 100);
+}
+
+static char *pg_dump(void)
+{
+    char path[256], cmd[1400];
+    snprintf(path, sizeof path, "/tmp/attendd-retention-dump-%d.sql", (int)getpid());
+    snprintf(cmd, sizeof cmd, "'%s/pg_dump' --no-owner -d '%s' > '%s'", ts_env("ATTENDD_PG_BINDIR"), conninfo, path);
+    ck_assert_msg(system(cmd) == 0, "pg_dump failed");
+    char *dump = ts_slurp(path, NULL);
+    unlink(path);
+    return dump;
+}
+
+START_TEST(retention_runs_on_a_moved_clock)
+{
+    char gone[40], stays[40], later[40];
+    create_person("T-1", "Ward 7", gone);  /* departed 400 days ago */
+    create_person("T-2", "Ward 7", stays); /* active */
+    create_person("T-3", "Ward 7", later); /* departed today */
+    PGconn *c = ts_db_connect(conninfo, "attendd-test", true);
+    unsigned char raw[32] = {9};
+    tcrypt_key *k = NULL;
+    ck_assert_int_eq(tcrypt_key_from_bytes(raw, &k), ATT_OK);
+    char f[ATT_UUID_STR];
+    const char *who[3] = {gone, stays, later};
+    for (int i = 0; i < 3; i++) {
+        ts_add_face(c, who[i], k, f);
+        ts_add_face(c, who[i], k, f);
+    }
+    long st;
+    json_decref(ts_call("PATCH", url("/api/v1/people/%s", gone), D.admin_token, "{\"active\":false}", &st));
+    json_decref(ts_call("PATCH", url("/api/v1/people/%s", later), D.admin_token, "{\"active\":false}", &st));
+    ck_assert_int_eq(st, 200);
+    char sql[512];
+    snprintf(sql, sizeof sql, "UPDATE people SET inactive_since = now() - interval '400 days' WHERE id = '%s'", gone);
+    ts_q_exec(c, sql);
+    /* events: one seven years old (past the 6 of the policy), one of yesterday; a manual one, old */
+    snprintf(sql, sizeof sql,
+             "INSERT INTO events (id, person_id, kind, ts, source, similarity) VALUES"
+             " (gen_random_uuid(), '%s', 'in', now() - interval '7 years', 'camera', 0.8),"
+             " (gen_random_uuid(), '%s', 'in', now() - interval '1 day', 'camera', 0.8)",
+             stays, stays);
+    ts_q_exec(c, sql);
+    snprintf(
+        sql, sizeof sql,
+        "INSERT INTO events (id, person_id, kind, ts, source, reason, created_by) VALUES"
+        " (gen_random_uuid(), '%s', 'out', now() - interval '8 years', 'manual', 'forgot badge, said Tomas', 'hr')",
+        stays);
+    ts_q_exec(c, sql);
+    /* audit rows: eleven years old (past the 10), two years old (kept) */
+    ts_q_exec(c,
+              "INSERT INTO audit_log (ts, actor, action, outcome) VALUES (now() - interval '11 years', 'old', "
+              "'test.ancient', 'ok'), (now() - interval '2 years', 'old', 'test.recent', 'ok')");
+    char gone_hex[8192], stays_hex[8192], later_hex[8192];
+    template_hex(gone, gone_hex, sizeof gone_hex);
+    template_hex(stays, stays_hex, sizeof stays_hex);
+    template_hex(later, later_hex, sizeof later_hex);
+
+    /* the audit log stays append-only outside the job */
+    ck_assert_int_ne(ts_psql(conninfo, "DELETE FROM audit_log WHERE action = 'test.ancient'", NULL, 0), 0);
+    ck_assert_int_ne(ts_psql(conninfo,
+                             "BEGIN; SELECT set_config('attendd.audit_prune_before', now()::text, true);"
+                             " DELETE FROM audit_log WHERE action = 'test.recent'; COMMIT",
+                             NULL, 0),
+                     0);
+
+    /* a run now: the long-departed person's templates go; the others stay */
+    char out[1024];
+    const char *run_now[] = {"retention", "run", NULL};
+    ck_assert_int_eq(ts_attendctl(&D, out, sizeof out, run_now), 0);
+    ck_assert_msg(strstr(out, "templates_deleted 2") && strstr(out, "events_deidentified 2") &&
+                      strstr(out, "audit_pruned 1"),
+                  "%s", out);
+    ck_assert_int_eq(count("SELECT count(*) FROM faces WHERE person_id = '%s'", gone), 0);
+    ck_assert_int_eq(count("SELECT count(*) FROM faces WHERE person_id = '%s'", later), 2);
+    ck_assert_int_eq(count("SELECT count(*) FROM faces WHERE person_id = '%s'", stays), 2);
+    ck_assert_int_eq(count("SELECT count(*) FROM events WHERE person_id IS NULL AND similarity IS NULL"), 2);
+    ck_assert_int_eq(count("SELECT count(*) FROM events WHERE person_id = '%s'", stays), 1);
+    ck_assert_int_eq(count("SELECT count(*) FROM events WHERE reason LIKE '%%Tomas%%'"), 0);
+    ck_assert_int_eq(count("SELECT count(*) FROM audit_log WHERE action = 'test.ancient'"), 0);
+    ck_assert_int_eq(count("SELECT count(*) FROM audit_log WHERE action = 'test.recent'"), 1);
+    ck_assert_int_eq(count("SELECT count(*) FROM audit_log WHERE action = 'retention.run' AND outcome = 'ok'"
+                           " AND actor = 'attendctl' AND (detail->>'templates_deleted')::int = 2"
+                           " AND (detail->>'people_affected')::int = 1 AND (detail->>'events_deidentified')::int = 2"
+                           " AND (detail->>'audit_pruned')::int = 1"),
+                     1);
+    /* the database holds no template of the departed person: not one byte of it in a full dump */
+    char *dump = pg_dump();
+    char *tok = strtok(gone_hex, ",");
+    for (; tok; tok = strtok(NULL, ","))
+        ck_assert_msg(strstr(dump, tok) == NULL, "a destroyed template is in the dump");
+    ck_assert_msg(strstr(dump, strtok(stays_hex, ",")) != NULL, "the dump scan would not find a template");
+    free(dump);
+
+    /* the clock moved forward a year and a day: the person departed today is past the period too */
+    int64_t later_us = ts_wall_us() + 366LL * 86400 * 1000000;
+    char as_of[64];
+    time_t t = (time_t)(later_us / 1000000);
+    strftime(as_of, sizeof as_of, "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+    const char *run_later[] = {"retention", "run", "--as-of", as_of, NULL};
+    ck_assert_int_eq(ts_attendctl(&D, out, sizeof out, run_later), 0);
+    ck_assert_msg(strstr(out, "templates_deleted 2"), "%s", out);
+    ck_assert_int_eq(count("SELECT count(*) FROM faces WHERE person_id = '%s'", later), 0);
+    ck_assert_int_eq(count("SELECT count(*) FROM faces WHERE person_id = '%s'", stays), 2);
+    dump = pg_dump();
+    for (tok = strtok(later_hex, ","); tok; tok = strtok(NULL, ","))
+        ck_assert_msg(strstr(dump, tok) == NULL, "a destroyed template is in the dump");
+    free(dump);
+    ck_assert_int_eq(
+        count("SELECT count(*) FROM audit_log WHERE action = 'retention.run' AND detail->>'as_of' = '%s'", as_of), 1);
+    const char *bad[] = {"retention", "run", "--as-of", "tomorrow", NULL};
+    ck_assert_int_eq(ts_attendctl(&D, out, sizeof out, bad), 2);
+
+    /* the API shows the policy, the last run and the next */
+    json_t *j = ts_call("GET", url("/api/v1/retention"), D.hr_token, NULL, &st);
+    ck_assert_int_eq(st, 200);
+    ck_assert_int_eq(ts_jint(j, "templates_inactive_days"), 365);
+    ck_assert_int_eq(ts_jint(j, "events_years"), 6);
+    ck_assert_str_eq(ts_jstr(j, "events_action"), "deidentify");
+    ck_assert_int_eq(ts_jint(j, "audit_years"), 10);
+    ck_assert_ptr_nonnull(ts_jstr(j, "last_run"));
+    int64_t next;
+    ck_assert(att_time_parse(ts_jstr(j, "next_run"), &next));
+    ck_assert(next > ts_wall_us() && next <= ts_wall_us() + 86400LL * 1000000);
+    json_decref(j);
+    const char *show[] = {"retention", "show", NULL};
+    ck_assert_int_eq(ts_attendctl(&D, out, sizeof out, show), 0);
+    ck_assert_msg(strstr(out, "365 days") && strstr(out, "next run: "), "%s", out);
+    tcrypt_key_free(k);
+    PQfinish(c);
+}
+END_TEST
+
 static void fx_kiosk(void)
 {
     memset(&D, 0, sizeof D);
@@ -646,5 +804,6 @@ Suite *privacy_suite(void)
     ts_tcase(s, "alternative", 900, fx_start, fx_stop, biometric_opt_out_erases_and_refuses, kiosk_pin_badge_and_lock,
              NULL);
     ts_tcase(s, "kiosk_limits", 300, fx_kiosk, fx_stop, kiosk_rate_limits, NULL);
+    ts_tcase(s, "retention", 300, fx_start, fx_stop, retention_schedule, retention_runs_on_a_moved_clock, NULL);
     return s;
 }
