@@ -71,4 +71,10 @@ struct audit_row {
 att_err store_audit_list(PGconn *c, const struct audit_filter *f, struct audit_row **out, size_t *n,
                          struct audit_pos *next, bool *more);
 
+/* Every audit row about one person (target, or the person's id in the detail), oldest first: fn is
+ * called per row (strings valid during the call; NULL for SQL NULL); a non-ATT_OK return stops the
+ * walk and is returned. */
+typedef att_err (*store_audit_fn)(void *ud, const struct audit_row *row);
+att_err store_audit_about_person(PGconn *c, const char *person_id, store_audit_fn fn, void *ud);
+
 #endif

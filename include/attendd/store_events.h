@@ -101,6 +101,9 @@ att_err store_event_get(PGconn *c, const char *id, struct event_row **out);
 
 /* Live (non-voided) events with seq > after, in seq order, at most limit. *out ONE block (free). */
 att_err store_events_since_seq(PGconn *c, int64_t after, size_t limit, struct event_row **out, size_t *n);
+/* Every event of one person, voided ones too, oldest first (a subject access export). *out ONE block
+ * (free; NULL when none). */
+att_err store_events_of_person(PGconn *c, const char *person_id, struct event_row **out, size_t *n);
 /* Highest seq so far (0 for none). */
 att_err store_events_max_seq(PGconn *c, int64_t *out);
 

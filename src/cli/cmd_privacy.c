@@ -19,8 +19,9 @@ static const struct audit_actor actor = {NULL, "attendctl"};
 
 static int retention_usage(void)
 {
-    fprintf(stderr, "usage: attendctl retention show\n"
-                    "       attendctl retention run [--as-of RFC3339-TIME]\n");
+    fprintf(stderr,
+            "usage: attendctl retention show\n"
+            "       attendctl retention run [--as-of RFC3339-TIME]\n");
     return EXIT_USAGE;
 }
 
@@ -79,8 +80,9 @@ int cmd_retention(int argc, char **argv)
     printf("templates_deleted %zu\npeople_affected %zu\nevents_%s %zu\naudit_pruned %zu\n", n.templates_deleted,
            n.people_affected, p.events_delete ? "deleted" : "deidentified", n.events, n.audit_pruned);
     if (n.templates_deleted)
-        fprintf(stderr, "a running attendd keeps the destroyed templates of these inactive people in memory until "
-                        "it restarts (they match nobody while inactive): restart it to wipe them\n");
+        fprintf(stderr,
+                "a running attendd keeps the destroyed templates of these inactive people in memory until "
+                "it restarts (they match nobody while inactive): restart it to wipe them\n");
     return EXIT_OK;
 }
 

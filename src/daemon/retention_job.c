@@ -19,8 +19,8 @@ void retention_job_run(struct app *app)
     }
     struct retention_policy p = retention_policy_of(&app->cfg);
     struct retention_counts n;
-    e = retention_run(c, atomic_load(&app->gallery_ready) ? app->gallery : NULL, &system_actor, &p,
-                      att_time_wall_us(), &n);
+    e = retention_run(c, atomic_load(&app->gallery_ready) ? app->gallery : NULL, &system_actor, &p, att_time_wall_us(),
+                      &n);
     if (e != ATT_OK) {
         log_error("retention", "the daily run failed: %s; nothing was deleted", att_err_code(e));
         struct audit_entry a = {NULL, system_actor.name, "retention.run", NULL, NULL, att_err_code(e), NULL};

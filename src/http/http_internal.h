@@ -380,6 +380,9 @@ struct kiosk_punch;
 att_err http_pin_body(struct http_response *resp, const char *body, size_t len, json_t **doc, const char **pin);
 att_err http_kiosk_body(struct http_response *resp, const char *body, size_t len, json_t **doc,
                         struct kiosk_punch *out);
+/* export.c: a subject access export; people.c: a person as the API shows it (NULL on no memory) */
+att_err http_people_export(struct http_request *req, struct http_response *resp);
+json_t *http_person_json(const struct person *p);
 /* retention.c: the retention policy, its last and next run */
 att_err http_retention_get(struct http_request *req, struct http_response *resp);
 /* The person id names as the request's token may see it: ATT_E_NOT_FOUND for a malformed id, no

@@ -61,7 +61,7 @@ static att_err audit_read(struct http_request *req, struct http_response *resp, 
     return ATT_OK;
 }
 
-static json_t *person_json(const struct person *p)
+json_t *http_person_json(const struct person *p)
 {
     return json_pack("{s:s, s:s, s:s, s:o, s:o, s:b, s:s, s:s, s:s, s:b, s:o, s:b}", "id", p->id, "employee_no",
                      p->employee_no, "name", p->name, "department",
@@ -155,7 +155,7 @@ att_err http_people_create(struct http_request *req, struct http_response *resp)
     char location[80];
     snprintf(location, sizeof location, "/api/v1/people/%s", id);
     http_header(resp, MHD_HTTP_HEADER_LOCATION, location);
-    return http_json(resp, MHD_HTTP_CREATED, person_json(&p));
+    return http_json(resp, MHD_HTTP_CREATED, http_person_json(&p));
 }
 
 /* ---- GET /api/v1/people ----------------------------------------------------------------------- */
@@ -223,7 +223,7 @@ att_err http_people_list(struct http_request *req, struct http_response *resp)
     }
     json_t *items = json_array();
     for (size_t i = 0; items != NULL && i < n; i++)
-        if (json_array_append_new(items, person_json(&list[i])) != 0) {
+        if (json_array_append_new(items, http_person_json(&list[i])) != 0) {
             json_decref(items);
             items = NULL;
         }
@@ -250,7 +250,7 @@ att_err http_people_get(struct http_request *req, struct http_response *resp)
         return http_audit_refusal(req, action, id, e);
     }
     if ((e = audit_read(req, resp, action, p.id, NULL)) != ATT_OK) return e;
-    return http_json(resp, MHD_HTTP_OK, person_json(&p));
+    return http_json(resp, MHD_HTTP_OK, http_person_json(&p));
 }
 
 /* ---- PATCH /api/v1/people/{id} ---------------------------------------------------------------- */
@@ -315,7 +315,7 @@ att_err http_people_update(struct http_request *req, struct http_response *resp)
         return http_audit_refusal(req, action, id, e);
     }
     log_info("http", "person %s updated by token %s", p.id, req->token->id);
-    return http_json(resp, MHD_HTTP_OK, person_json(&p));
+    return http_json(resp, MHD_HTTP_OK, http_person_json(&p));
 }
 
 /* ---- DELETE /api/v1/people/{id}: erasure ------------------------------------------------------ */

@@ -22,7 +22,9 @@ att_err http_retention_get(struct http_request *req, struct http_response *resp)
     return http_json(resp, MHD_HTTP_OK,
                      json_pack("{s:i, s:i, s:s, s:i, s:i, s:o, s:o}", "templates_inactive_days", p.templates_days,
                                "events_years", p.events_years, "events_action",
-                               p.events_years == 0 ? "keep" : p.events_delete ? "delete" : "deidentify", "audit_years",
-                               p.audit_years, "hour_utc", p.hour_utc, "last_run", time_or_null(last), "next_run",
-                               time_or_null(retention_next_run(att_time_wall_us(), p.hour_utc))));
+                               p.events_years == 0   ? "keep"
+                                   : p.events_delete ? "delete"
+                                                     : "deidentify",
+                               "audit_years", p.audit_years, "hour_utc", p.hour_utc, "last_run", time_or_null(last),
+                               "next_run", time_or_null(retention_next_run(att_time_wall_us(), p.hour_utc))));
 }

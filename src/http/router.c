@@ -67,6 +67,8 @@ static const struct http_route routes[] = {
     /* privacy (kiosk.c): the alternative to the face */
     {"PUT", "/api/v1/people/{id}/pin", ROLE_ADMIN, http_people_pin_set, false, false},
     {"POST", "/api/v1/kiosk/punch", ROLE_KIOSK, http_kiosk_punch, false, false},
+    /* privacy (export.c): subject access */
+    {"GET", "/api/v1/people/{id}/export", ROLE_ADMIN, http_people_export, false, false},
     /* privacy (retention.c): the retention policy and its runs */
     {"GET", "/api/v1/retention", ROLE_HR, http_retention_get, true, false},
 };

@@ -43,6 +43,31 @@ att_err store_audit_ok(PGconn *c, const struct audit_actor *actor, const char *a
 /* Filter values are compared with = only, so any text is safe; just keep them sane and bounded. */
 static bool filter_ok(const char *s) { return !s || (*s && strlen(s) <= 200); }
 
+att_err store_audit_about_person(PGconn *c, const char *person_id, store_audit_fn fn, void *ud)
+{
+    if (!att_uuid_valid(person_id)) return ATT_E_NOT_FOUND;
+    const char *values[1] = {person_id};
+    PGresult *r;
+    att_err rc = db_exec_prepared(c, "audit_about_person", 1, values, NULL, NULL, &r, NULL);
+    if (rc != ATT_OK) return rc;
+    for (int i = 0; rc == ATT_OK && i < PQntuples(r); i++) {
+        const char *col[9];
+        for (int k = 1; k < 9; k++) col[k] = PQgetvalue(r, i, k)[0] ? PQgetvalue(r, i, k) : NULL;
+        struct audit_row row = {.id = strtoll(PQgetvalue(r, i, 0), NULL, 10),
+                                .ts = col[1],
+                                .token_id = col[2],
+                                .actor = col[3],
+                                .action = col[4],
+                                .target_type = col[5],
+                                .target_id = col[6],
+                                .outcome = col[7],
+                                .detail_json = col[8]};
+        rc = fn(ud, &row);
+    }
+    PQclear(r);
+    return rc;
+}
+
 att_err store_audit_list(PGconn *c, const struct audit_filter *f, struct audit_row **out, size_t *n,
                          struct audit_pos *next, bool *more)
 {

@@ -248,6 +248,23 @@ att_err store_events_since_seq(PGconn *c, int64_t after, size_t limit, struct ev
     return rc;
 }
 
+att_err store_events_of_person(PGconn *c, const char *person_id, struct event_row **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    if (!att_uuid_valid(person_id)) return ATT_E_NOT_FOUND;
+    const char *values[1] = {person_id};
+    PGresult *r;
+    att_err rc = db_exec_prepared(c, "event_of_person", 1, values, NULL, NULL, &r, NULL);
+    if (rc != ATT_OK) return rc;
+    int64_t last_us;
+    size_t rows = (size_t)PQntuples(r);
+    rc = rows ? rows_from_result(r, rows, out, &last_us) : ATT_OK;
+    PQclear(r);
+    if (rc == ATT_OK) *n = rows;
+    return rc;
+}
+
 att_err store_events_max_seq(PGconn *c, int64_t *out) { return db_query_int64(c, "event_max_seq", out); }
 
 att_err store_punch_insert(PGconn *c, const char *person_id, const char *kind, int64_t ts_us, const char *reason,

@@ -229,6 +229,14 @@ const struct db_statement db_statements[] = {
      2},
     {"retention_audit_prune",
      "DELETE FROM audit_log WHERE ts < current_setting('attendd.audit_prune_before')::timestamptz", 0},
+    /* a subject access export: the audit rows about one person (target, or named in the detail) */
+    {"audit_about_person",
+     "SELECT id::text, to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), coalesce(token_id::text, "
+     "''),"
+     " actor, action, coalesce(target_type, ''), coalesce(target_id, ''), outcome, coalesce(detail::text, '')"
+     " FROM audit_log WHERE (target_type = 'person' AND target_id = $1::text)"
+     " OR (detail IS NOT NULL AND strpos(detail::text, $1::text) > 0) ORDER BY audit_log.ts, audit_log.id",
+     1},
     {"retention_last",
      "SELECT coalesce(max(" EPOCH_US("ts") "::bigint), 0)::text FROM audit_log WHERE action = 'retention.run'"
                                            " AND outcome = 'ok'",
@@ -262,6 +270,11 @@ const struct db_statement db_statements[] = {
      "SELECT " EVENT_COLS " FROM events e LEFT JOIN people p ON p.id = e.person_id"
      " WHERE e.seq > $1::bigint AND e.voided_at IS NULL ORDER BY e.seq LIMIT $2::integer",
      2},
+    /* one person's events, voided ones too, for a subject access export */
+    {"event_of_person",
+     "SELECT " EVENT_COLS " FROM events e LEFT JOIN people p ON p.id = e.person_id WHERE e.person_id = $1::uuid"
+     " ORDER BY e.ts, e.id",
+     1},
     {"event_max_seq", "SELECT coalesce(max(seq), 0)::text FROM events", 0},
     /* manual punches (src/store/punches.c): a person that is not erased, or no row */
     {"punch_insert",

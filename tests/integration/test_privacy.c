@@ -787,6 +787,127 @@ START_TEST(retention_runs_on_a_moved_clock)
 }
 END_TEST
 
+/* ---- subject access export ------------------------------------------------------------------------- */
+
+/* POST json to path as admin, the new resource's id into id (40 bytes). */
+static void created(const char *path, const char *json, char *id)
+{
+    long st;
+    json_t *j = ts_call("POST", url("%s", path), D.admin_token, json, &st);
+    char *t = json_dumps(j, JSON_COMPACT);
+    ck_assert_msg(st == 201, "POST %s: %ld %s", path, st, t);
+    free(t);
+    snprintf(id, 40, "%s", ts_jstr(j, "id"));
+    json_decref(j);
+}
+
+START_TEST(subject_export_holds_everything_and_no_one_else)
+{
+    char a[40], b[40], ev_a[40], ev_b[40], punch_a[40], shift[40], sched[40], body[512];
+    create_person("X-1", "Ward 8", a);
+    create_person("X-2", "Ward 8", b);
+    ts_api_consent_given(D.url, D.admin_token, a);
+    ts_api_consent_given(D.url, D.admin_token, b);
+    PGconn *c = ts_db_connect(conninfo, "attendd-test", true);
+    unsigned char raw[32] = {5};
+    tcrypt_key *k = NULL;
+    ck_assert_int_eq(tcrypt_key_from_bytes(raw, &k), ATT_OK);
+    char fa[ATT_UUID_STR], fb[ATT_UUID_STR], hex[8192];
+    ts_add_face(c, a, k, fa);
+    ts_add_face(c, b, k, fb);
+    template_hex(a, hex, sizeof hex);
+    /* events: a camera event each, a manual punch of a (with its reason), voided; leave-like schedule */
+    att_uuid_new_text(ev_a);
+    att_uuid_new_text(ev_b);
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "INSERT INTO events (id, person_id, kind, ts, source, similarity) VALUES ('%s', '%s', 'in', now() - "
+             "interval '2 hours', 'camera', 0.7), ('%s', '%s', 'in', now() - interval '2 hours', 'camera', 0.6)",
+             ev_a, a, ev_b, b);
+    ts_q_exec(c, sql);
+    time_t t = time(NULL) - 600;
+    char ts[32];
+    strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+    snprintf(body, sizeof body,
+             "{\"person_id\":\"%s\",\"kind\":\"out\",\"ts\":\"%s\",\"reason\":\"left by the back door\"}", a, ts);
+    created("/api/v1/punches", body, punch_a);
+    long st;
+    json_decref(ts_call("DELETE", url("/api/v1/punches/%s", punch_a), D.hr_token, "{\"reason\":\"typed twice\"}", &st));
+    created("/api/v1/shifts", "{\"name\":\"Early\",\"start\":\"06:00\",\"end\":\"14:00\"}", shift);
+    snprintf(body, sizeof body, "{\"shift_id\":\"%s\",\"person_id\":\"%s\",\"valid_from\":\"2026-01-01\"}", shift, a);
+    created("/api/v1/schedules", body, sched);
+    json_decref(ts_call("GET", url("/api/v1/people/%s", a), D.hr_token, NULL, &st));
+    json_decref(ts_call("GET", url("/api/v1/people/%s", b), D.hr_token, NULL, &st));
+
+    struct ts_resp r;
+    ck_assert_int_eq(ts_http("GET", url("/api/v1/people/%s/export", a), D.admin_token, NULL, 0, NULL, &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    char cc[64];
+    ck_assert_ptr_nonnull(ts_resp_header(&r, "Cache-Control", cc, sizeof cc));
+    ck_assert_str_eq(cc, "no-store");
+    json_t *j = ts_json_body(r.body, r.len);
+    /* each part is there */
+    json_t *person = json_object_get(j, "person");
+    ck_assert_str_eq(ts_jstr(person, "id"), a);
+    ck_assert_str_eq(ts_jstr(person, "employee_no"), "X-1");
+    ck_assert_str_eq(ts_jstr(json_object_get(j, "consent"), "state"), "given");
+    ck_assert_uint_eq(json_array_size(json_object_get(json_object_get(j, "consent"), "history")), 1);
+    json_t *faces = json_object_get(j, "faces");
+    ck_assert_uint_eq(json_array_size(faces), 1);
+    ck_assert_str_eq(ts_jstr(json_array_get(faces, 0), "id"), fa);
+    json_t *events = json_object_get(j, "events");
+    ck_assert_uint_eq(json_array_size(events), 2);
+    bool camera = false, manual = false;
+    size_t i;
+    json_t *e;
+    json_array_foreach(events, i, e)
+    {
+        if (strcmp(ts_jstr(e, "id"), ev_a) == 0) camera = true;
+        if (strcmp(ts_jstr(e, "id"), punch_a) == 0) {
+            manual = true;
+            ck_assert_str_eq(ts_jstr(e, "reason"), "left by the back door");
+            ck_assert_ptr_nonnull(ts_jstr(e, "voided_at"));
+        }
+    }
+    ck_assert(camera && manual);
+    ck_assert_uint_eq(json_array_size(json_object_get(j, "schedules")), 1);
+    ck_assert_str_eq(ts_jstr(json_array_get(json_object_get(j, "schedules"), 0), "id"), sched);
+    json_t *audit = json_object_get(j, "audit");
+    bool read = false, gave = false, exported = false, punched = false;
+    json_array_foreach(audit, i, e)
+    {
+        const char *act = ts_jstr(e, "action");
+        read |= strcmp(act, "person.read") == 0;
+        gave |= strcmp(act, "consent.give") == 0;
+        exported |= strcmp(act, "person.export") == 0;
+        punched |= strcmp(act, "punch.create") == 0; /* names the person in its detail */
+    }
+    ck_assert(read && gave && exported && punched);
+    /* nothing of anyone else, and never a template */
+    ck_assert_ptr_null(strstr(r.body, b));
+    ck_assert_ptr_null(strstr(r.body, "X-2"));
+    ck_assert_ptr_null(strstr(r.body, fb));
+    ck_assert_ptr_null(strstr(r.body, ev_b));
+    ck_assert_ptr_null(strstr(r.body, "template"));
+    ck_assert_ptr_null(strstr(r.body, strtok(hex, ",")));
+    json_decref(j);
+    ts_resp_free(&r);
+    ck_assert_int_eq(count("SELECT count(*) FROM audit_log WHERE action = 'person.export' AND target_id = '%s' AND "
+                           "outcome = 'ok'",
+                           a),
+                     1);
+    /* refusals */
+    refused("GET", url("/api/v1/people/00000000-0000-4000-8000-000000000000/export"), D.admin_token, NULL, 404,
+            "not_found", NULL);
+    refused("GET", url("/api/v1/people/nope/export"), D.admin_token, NULL, 404, "not_found", NULL);
+    refused("GET", url("/api/v1/people/%s/export", a), D.hr_token, NULL, 403, "forbidden", NULL);
+    ck_assert_int_eq(count("SELECT count(*) FROM audit_log WHERE action = 'person.export' AND outcome = 'not_found'"),
+                     2);
+    tcrypt_key_free(k);
+    PQfinish(c);
+}
+END_TEST
+
 static void fx_kiosk(void)
 {
     memset(&D, 0, sizeof D);
@@ -805,5 +926,6 @@ Suite *privacy_suite(void)
              NULL);
     ts_tcase(s, "kiosk_limits", 300, fx_kiosk, fx_stop, kiosk_rate_limits, NULL);
     ts_tcase(s, "retention", 300, fx_start, fx_stop, retention_schedule, retention_runs_on_a_moved_clock, NULL);
+    ts_tcase(s, "export", 300, fx_start, fx_stop, subject_export_holds_everything_and_no_one_else, NULL);
     return s;
 }
