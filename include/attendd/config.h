@@ -38,6 +38,11 @@ struct att_config {
     int sse_max_streams;              /* concurrent SSE feeds; more get 503 */
     int sse_max_streams_per_token;    /* concurrent SSE feeds of one token; more get 503 */
     int sse_ping_s;                   /* SSE heartbeat interval, seconds */
+    /* console sign-in */
+    int console_session_idle_s;   /* a session unused this long ends */
+    int console_session_max_s;    /* a session ends this long after sign-in */
+    int console_lockout_failures; /* consecutive failed sign-ins that lock an account */
+    int console_lockout_s;        /* how long a locked account stays locked */
     /* database */
     char database_url[CFG_STR_MAX]; /* libpq conninfo or URI; empty = not configured */
     int db_pool_size;               /* connections kept open */

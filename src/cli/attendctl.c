@@ -69,6 +69,7 @@ static const struct command commands[] = {
     {"migrate", cmd_migrate, "migrate                         apply pending database migrations"},
     {"token", cmd_token, "token create --role admin|hr|kiosk --name NAME [--pseudonymous] | list | revoke ID"},
     {"key", cmd_key, "key create FILE | key rotate --new-key FILE   new key file (0600) | re-encrypt all templates"},
+    {"user", cmd_user, "user create --username NAME --role admin|hr|manager [--totp] | password|totp NAME | list"},
     {"person", cmd_person, "person erase|activate|deactivate ID   erase a person, or switch recognition on or off"},
     {"detect", cmd_detect, "detect IMAGE                    faces as JSON (box, score, landmarks5, quality, liveness)"},
     {"embed", cmd_embed, "embed IMAGE                     512-d embedding of the largest face as JSON"},

@@ -21,6 +21,7 @@ int cmd_migrate(int argc, char **argv);
 int cmd_token(int argc, char **argv);
 int cmd_key(int argc, char **argv);
 int cmd_person(int argc, char **argv);
+int cmd_user(int argc, char **argv);
 int cmd_detect(int argc, char **argv);
 int cmd_embed(int argc, char **argv);
 int cmd_compare(int argc, char **argv);

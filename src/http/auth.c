@@ -170,6 +170,13 @@ att_err http_auth(struct http_request *req, struct http_response *resp, enum att
                             "too many failed authentications from this address; retry in %d s", retry_after);
     }
     const char *h = http_req_header(req, MHD_HTTP_HEADER_AUTHORIZATION);
+    /* a browser of the console: its session cookie instead of a bearer token (session.c) */
+    if (h == NULL && http_req_header(req, "Cookie") != NULL) {
+        char probe[TOKEN_STR_MAX];
+        bool has = http_session_cookie(req, probe, sizeof probe);
+        sodium_memzero(probe, sizeof probe);
+        if (has) return http_session_auth(req, resp, min_role, out);
+    }
     if (h == NULL) return unauthorized(req, resp, false, false, NULL, "an Authorization: Bearer token is required");
     while (*h == ' ') h++;
     if (strncasecmp(h, "Bearer ", 7) != 0)

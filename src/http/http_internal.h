@@ -14,6 +14,7 @@
 #include "attendd/errors.h"
 #include "attendd/http.h"
 #include "attendd/roster.h"
+#include "attendd/store_console.h"
 #include "attendd/store_audit.h"
 #include "attendd/store_events.h"
 #include "attendd/store_tokens.h"
@@ -54,6 +55,8 @@ struct http_request {
     PGconn *db;                         /* borrowed lazily by http_req_db, released by the router */
     const struct http_query_arg *query; /* without a connection (tests, fuzzing): the query parameters */
     size_t nquery;
+    bool console;                   /* authenticated by a console session cookie, not a bearer token */
+    struct console_session session; /* that session and its account (when console) */
 };
 
 /* ---- response -------------------------------------------------------------------------------- */
@@ -254,6 +257,11 @@ const struct http_route *http_route_at(size_t i);
  * 401 (with WWW-Authenticate) for a missing, malformed, unknown or revoked token; 403 for a
  * role below min_role; 503 when the database cannot be asked. */
 att_err http_auth(struct http_request *req, struct http_response *resp, enum att_role min_role, struct token_info *out);
+/* Console sessions (session.c): the session cookie's value into out (false when absent or too
+ * long); authenticate by it (the CSRF and origin checks of a state-changing request included). */
+bool http_session_cookie(const struct http_request *req, char *out, size_t outlen);
+att_err http_session_auth(struct http_request *req, struct http_response *resp, enum att_role min_role,
+                          struct token_info *out);
 /* Drop a token from the auth cache at once (after revocation through the API) and bump the
  * revocation generation, so that no lookup that started before it caches the token again. */
 void http_auth_forget(const att_uuid *token_id);
@@ -348,6 +356,11 @@ att_err http_faces_list(struct http_request *req, struct http_response *resp);
 att_err http_faces_delete(struct http_request *req, struct http_response *resp);
 att_err http_identify(struct http_request *req, struct http_response *resp);
 att_err http_audit_list(struct http_request *req, struct http_response *resp);
+
+/* session.c, console.c: console sign-in and sign-out, the console's page and assets */
+att_err http_session_create(struct http_request *req, struct http_response *resp);
+att_err http_session_get(struct http_request *req, struct http_response *resp);
+att_err http_session_delete(struct http_request *req, struct http_response *resp);
 
 /* shifts.c, attendance.c: shifts, schedules, the attendance report */
 att_err http_shifts_list(struct http_request *req, struct http_response *resp);

@@ -71,6 +71,10 @@ static const struct http_route routes[] = {
     {"GET", "/api/v1/people/{id}/export", ROLE_ADMIN, http_people_export, false, false},
     /* privacy (retention.c): the retention policy and its runs */
     {"GET", "/api/v1/retention", ROLE_HR, http_retention_get, true, false},
+    /* the console (session.c, console.c): sign-in by cookie session, its page and assets */
+    {"POST", "/api/v1/session", ROLE_NONE, http_session_create, true, false},
+    {"GET", "/api/v1/session", ROLE_HR, http_session_get, true, false},
+    {"DELETE", "/api/v1/session", ROLE_HR, http_session_delete, true, false},
 };
 #define NROUTES (sizeof routes / sizeof routes[0])
 

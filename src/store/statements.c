@@ -51,6 +51,11 @@
     " to_char(valid_from, 'YYYY-MM-DD'), coalesce(to_char(valid_to, 'YYYY-MM-DD'), ''), " RFC3339( \
         "created_at") ", " RFC3339("updated_at")
 
+/* struct console_user, in fill order (src/store/console.c) */
+#define CONSOLE_USER_COLS                                                               \
+    "u.id::text, u.username, u.display_name, u.role::text, coalesce(u.department, '')," \
+    " u.totp_secret IS NOT NULL, u.disabled_at IS NOT NULL, " RFC3339("u.created_at")
+
 const struct db_statement db_statements[] = {
     /* ---- api tokens (src/store/tokens.c) ---- */
     {"token_insert",
@@ -131,6 +136,51 @@ const struct db_statement db_statements[] = {
      2},
     {"faces_total", "SELECT count(*) FROM faces", 0},
     {"faces_rekey_update", "UPDATE faces SET template = $2::bytea, key_id = $3::bigint WHERE id = $1::uuid", 3},
+
+    /* ---- console accounts and sessions (src/store/console.c) ---- */
+    {"console_user_insert",
+     "INSERT INTO console_users (username, display_name, role, department, password_hash, totp_secret)"
+     " VALUES ($1::text, $2::text, $3::console_role, $4::text, $5::text, $6::bytea) RETURNING id::text",
+     6},
+    {"console_user_set_totp",
+     "UPDATE console_users SET totp_secret = $2::bytea, totp_last_step = NULL, updated_at = now()"
+     " WHERE username = $1::text RETURNING id::text",
+     2},
+    {"console_user_set_password",
+     "UPDATE console_users SET password_hash = $2::text, failed_logins = 0, locked_until = NULL, updated_at = now()"
+     " WHERE username = $1::text RETURNING id::text",
+     2},
+    {"console_user_list", "SELECT " CONSOLE_USER_COLS " FROM console_users u ORDER BY u.username", 0},
+    /* the row stays locked until the sign-in's transaction ends: guesses at one account queue */
+    {"console_login_get",
+     "SELECT " CONSOLE_USER_COLS ", u.password_hash, u.totp_secret, coalesce(u.totp_last_step, -1)::text,"
+     " coalesce(ceil(extract(epoch FROM u.locked_until - now())), 0)::integer::text"
+     " FROM console_users u WHERE u.username = $1::text FOR UPDATE",
+     1},
+    {"console_login_failed",
+     "UPDATE console_users SET failed_logins = CASE WHEN failed_logins + 1 >= $2::integer THEN 0"
+     " ELSE failed_logins + 1 END,"
+     " locked_until = CASE WHEN failed_logins + 1 >= $2::integer THEN now() + $3::integer * interval '1 second'"
+     " ELSE locked_until END WHERE id = $1::uuid RETURNING (failed_logins = 0)::text",
+     3},
+    {"console_login_ok",
+     "UPDATE console_users SET failed_logins = 0, locked_until = NULL,"
+     " totp_last_step = CASE WHEN $2::bigint >= 0 THEN $2::bigint ELSE totp_last_step END WHERE id = $1::uuid",
+     2},
+    {"console_session_insert",
+     "INSERT INTO console_sessions (user_id, hash) VALUES ($1::uuid, $2::bytea) RETURNING id::text", 2},
+    {"console_session_lookup",
+     "SELECT s.id::text, " CONSOLE_USER_COLS " FROM console_sessions s JOIN console_users u ON u.id = s.user_id"
+     " WHERE s.hash = $1::bytea AND s.ended_at IS NULL AND u.disabled_at IS NULL"
+     " AND s.last_seen_at > now() - $2::integer * interval '1 second'"
+     " AND s.created_at > now() - $3::integer * interval '1 second'",
+     3},
+    /* a busy console (polling, several tabs) writes its last use at most every 5 s */
+    {"console_session_touch",
+     "UPDATE console_sessions SET last_seen_at = now() WHERE id = $1::uuid"
+     " AND last_seen_at < now() - interval '5 seconds'",
+     1},
+    {"console_session_end", "UPDATE console_sessions SET ended_at = now() WHERE id = $1::uuid AND ended_at IS NULL", 1},
 
     /* ---- audit log (src/store/audit.c) ---- */
     {"audit_insert",
