@@ -10,14 +10,14 @@
 #include "attendd/errors.h"
 #include "attendd/token.h"
 
-#define CONSOLE_PASSWORD_MIN 12            /* bytes: a passphrase, not a PIN */
-#define CONSOLE_PASSWORD_MAX 1024          /* bytes: bounds the hashing work an attacker can ask for */
-#define CONSOLE_PASSWORD_HASH_MAX 128      /* crypto_pwhash_STRBYTES */
-#define CONSOLE_TOTP_SECRET_BYTES 20       /* 160-bit shared secret (RFC 4226 §4 recommends >= 160) */
-#define CONSOLE_TOTP_STEP_S 30             /* RFC 6238 default time step */
-#define CONSOLE_TOTP_DIGITS 6              /* what authenticator apps show */
-#define CONSOLE_TOTP_BASE32_MAX 40         /* base32 of the secret with its NUL */
-#define CONSOLE_CSRF_MAX 48                /* base64url of 32 bytes with its NUL */
+#define CONSOLE_PASSWORD_MIN 12       /* bytes: a passphrase, not a PIN */
+#define CONSOLE_PASSWORD_MAX 1024     /* bytes: bounds the hashing work an attacker can ask for */
+#define CONSOLE_PASSWORD_HASH_MAX 128 /* crypto_pwhash_STRBYTES */
+#define CONSOLE_TOTP_SECRET_BYTES 20  /* 160-bit shared secret (RFC 4226 §4 recommends >= 160) */
+#define CONSOLE_TOTP_STEP_S 30        /* RFC 6238 default time step */
+#define CONSOLE_TOTP_DIGITS 6         /* what authenticator apps show */
+#define CONSOLE_TOTP_BASE32_MAX 40    /* base32 of the secret with its NUL */
+#define CONSOLE_CSRF_MAX 48           /* base64url of 32 bytes with its NUL */
 #define CONSOLE_COOKIE_NAME "attendd_session"
 
 /* The HMAC of a TOTP (libsodium offers the SHA-2 family; the console issues SHA-256 secrets). */
@@ -33,8 +33,7 @@ att_err console_password_hash(const char *pw, char out[CONSOLE_PASSWORD_HASH_MAX
 bool console_password_verify(const char *hash, const char *pw);
 
 /* The TOTP value of step (time / step length) with the given digits (RFC 4226 §5.3 truncation). */
-uint32_t console_totp_at(const unsigned char *secret, size_t len, enum console_totp_alg alg, int64_t step,
-                         int digits);
+uint32_t console_totp_at(const unsigned char *secret, size_t len, enum console_totp_alg alg, int64_t step, int digits);
 /* Check a 6-digit code against a SHA-256 secret at now_s, allowing one step of clock drift either
  * way. A step at or before last_step (the last accepted one; -1 for none) is refused: each code
  * works once. On success *step is the step that matched. */

@@ -19,11 +19,12 @@ enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: attendctl user create --username NAME --role admin|hr|manager [--name DISPLAY]\n"
-                    "                              [--department WARD] [--totp]\n"
-                    "       attendctl user password USERNAME   a new generated password (the account is unlocked)\n"
-                    "       attendctl user totp USERNAME       a new TOTP secret (otpauth URI on stdout)\n"
-                    "       attendctl user list\n");
+    fprintf(stderr,
+            "usage: attendctl user create --username NAME --role admin|hr|manager [--name DISPLAY]\n"
+            "                              [--department WARD] [--totp]\n"
+            "       attendctl user password USERNAME   a new generated password (the account is unlocked)\n"
+            "       attendctl user totp USERNAME       a new TOTP secret (otpauth URI on stdout)\n"
+            "       attendctl user list\n");
     return EXIT_USAGE;
 }
 

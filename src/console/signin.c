@@ -53,7 +53,8 @@ static att_err fail(PGconn *c, struct signin_tx *t, const struct console_login *
 {
     bool locked_now = false;
     if (l != NULL) {
-        att_err rc = store_console_login_failed(c, l->user.id, t->pol->lockout_failures, t->pol->lockout_s, &locked_now);
+        att_err rc =
+            store_console_login_failed(c, l->user.id, t->pol->lockout_failures, t->pol->lockout_s, &locked_now);
         if (rc != ATT_OK) return rc;
     }
     t->out->outcome = SIGNIN_BAD_CREDENTIALS;

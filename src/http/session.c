@@ -85,7 +85,8 @@ static void audit_refusal(struct http_request *req, const struct token_info *t, 
     log_notice("http", "403 %s %s from %s: %s", req->method, req->path, addr, why);
     const struct token_info *saved = req->token;
     req->token = t;
-    char *detail = http_json_text(json_pack("{s:s, s:s, s:s}", "method", req->method, "path", req->path, "address", addr));
+    char *detail =
+        http_json_text(json_pack("{s:s, s:s, s:s}", "method", req->method, "path", req->path, "address", addr));
     (void)http_audit(req, action, NULL, NULL, att_err_code(e), detail);
     free(detail);
     req->token = saved;
@@ -107,7 +108,8 @@ att_err http_session_auth(struct http_request *req, struct http_response *resp, 
         const struct att_config *cfg = req->deps->cfg;
         e = store_console_session_lookup(c, hash, cfg->console_session_idle_s, cfg->console_session_max_s,
                                          &req->session);
-        if (e == ATT_E_NOT_FOUND) e = http_problem(resp, ATT_E_UNAUTHORIZED, NULL, "the session has ended; sign in again");
+        if (e == ATT_E_NOT_FOUND)
+            e = http_problem(resp, ATT_E_UNAUTHORIZED, NULL, "the session has ended; sign in again");
         else if (e != ATT_OK) e = http_problem(resp, e, NULL, "the session could not be checked");
     }
     sodium_memzero(hash, sizeof hash);
@@ -120,8 +122,8 @@ att_err http_session_auth(struct http_request *req, struct http_response *resp, 
         if (!reads && !same_origin(req, &why)) {
             audit_refusal(req, out, "auth.csrf", ATT_E_FORBIDDEN, why);
             e = http_problem(resp, ATT_E_FORBIDDEN, NULL, "%s", why);
-        } else if (!reads && !console_csrf_ok(req->deps->token_key, secret, strlen(secret),
-                                              http_req_header(req, CSRF_HEADER))) {
+        } else if (!reads &&
+                   !console_csrf_ok(req->deps->token_key, secret, strlen(secret), http_req_header(req, CSRF_HEADER))) {
             why = "the " CSRF_HEADER " header is missing or does not belong to this session";
             audit_refusal(req, out, "auth.csrf", ATT_E_FORBIDDEN, why);
             e = http_problem(resp, ATT_E_FORBIDDEN, NULL, "%s", why);
@@ -193,9 +195,18 @@ att_err http_session_create(struct http_request *req, struct http_response *resp
     const char *username = NULL, *password = NULL, *totp = NULL;
     const struct http_field spec[] = {
         {.name = "username", .type = HV_TEXT, .required = true, .min_len = 1, .max_len = 64, .text = &username},
-        {.name = "password", .type = HV_TEXT, .required = true, .min_len = 1, .max_len = CONSOLE_PASSWORD_MAX,
+        {.name = "password",
+         .type = HV_TEXT,
+         .required = true,
+         .min_len = 1,
+         .max_len = CONSOLE_PASSWORD_MAX,
          .text = &password},
-        {.name = "totp", .type = HV_TEXT, .min_len = 6, .max_len = 6, .rule = "must be the 6-digit code", .text = &totp},
+        {.name = "totp",
+         .type = HV_TEXT,
+         .min_len = 6,
+         .max_len = 6,
+         .rule = "must be the 6-digit code",
+         .text = &totp},
         {NULL},
     };
     json_t *doc;

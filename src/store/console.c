@@ -69,8 +69,8 @@ att_err store_console_user_create(PGconn *c, const char *username, const char *d
 {
     id_out[0] = '\0';
     if (!console_username_ok(username) || !display_name || !password_hash) return ATT_E_INVALID;
-    const char *values[6] = {username,      display_name, console_role_name(role), department,
-                             password_hash, (const char *)totp_secret};
+    const char *values[6] = {username,   display_name,  console_role_name(role),
+                             department, password_hash, (const char *)totp_secret};
     const int lengths[6] = {0, 0, 0, 0, 0, totp_secret ? CONSOLE_TOTP_SECRET_BYTES : 0};
     const int formats[6] = {0, 0, 0, 0, 0, 1};
     PGresult *r;
@@ -209,8 +209,12 @@ att_err store_console_session_lookup(PGconn *c, const unsigned char hash[TOKEN_H
     else rc = fill_user(r, 0, 1, &out->user);
     PQclear(r);
     if (rc != ATT_OK) return rc;
-    const char *tv[1] = {out->id};
-    att_err te = db_exec_prepared(c, "console_session_touch", 1, tv, NULL, NULL, &r, NULL);
+    /* every 5 s at most, and often enough that a session in use never reaches its idle timeout */
+    long every_ms = (long)idle_s * 250;
+    char ev[24];
+    snprintf(ev, sizeof ev, "%ld", every_ms < 5000 ? every_ms : 5000);
+    const char *tv[2] = {out->id, ev};
+    att_err te = db_exec_prepared(c, "console_session_touch", 2, tv, NULL, NULL, &r, NULL);
     if (te == ATT_OK) PQclear(r);
     /* a failed touch shortens the session at worst; the request it authenticates stands */
     else log_warn("db", "session %s: last use not recorded: %s", out->id, att_err_code(te));

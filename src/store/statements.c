@@ -175,11 +175,11 @@ const struct db_statement db_statements[] = {
      " AND s.last_seen_at > now() - $2::integer * interval '1 second'"
      " AND s.created_at > now() - $3::integer * interval '1 second'",
      3},
-    /* a busy console (polling, several tabs) writes its last use at most every 5 s */
+    /* a busy console (polling, several tabs) writes its last use at most every $2 ms */
     {"console_session_touch",
      "UPDATE console_sessions SET last_seen_at = now() WHERE id = $1::uuid"
-     " AND last_seen_at < now() - interval '5 seconds'",
-     1},
+     " AND last_seen_at < now() - $2::integer * interval '1 millisecond'",
+     2},
     {"console_session_end", "UPDATE console_sessions SET ended_at = now() WHERE id = $1::uuid AND ended_at IS NULL", 1},
 
     /* ---- audit log (src/store/audit.c) ---- */

@@ -1,0 +1,450 @@
+/* Console sessions through the real daemon: sign-in with the cookie's attributes, the session acting
+ * on the API, every CSRF refusal (no token, a wrong one, another origin, a cross-site fetch, no
+ * Origin), sign-out, bad sign-in bodies, account lock-out, TOTP (required, wrong, replayed), idle and
+ * absolute timeouts, a manager's pseudonymous view, the audit rows, and bearer tokens unchanged. */
+#include <check.h>
+#include <curl/curl.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "attendd/console.h"
+#include "attendd/db.h"
+#include "attendd/uuid.h"
+#include "support.h"
+#include "support_api.h"
+
+static struct ts_daemon D;
+static char conninfo[600];
+static PGconn *db;
+static int ready;
+static char origin[80]; /* this daemon's origin, as a browser on its page sends it */
+
+static void start(const char *extra)
+{
+    ready = 0;
+    if (ts_db_new(conninfo, sizeof conninfo) != 0) return;
+    memset(&D, 0, sizeof D);
+    if (ts_daemon_start(&D, conninfo, extra) != 0) return;
+    char err[512];
+    if (db_connect(conninfo, "attendd-test", &db, err, sizeof err) != ATT_OK) return;
+    snprintf(origin, sizeof origin, "http://127.0.0.1:%d", D.port);
+    ready = 1;
+}
+/* the per-address limiter is tested elsewhere (abuse suite): here the account's own lock-out */
+static void setup(void) { start("auth_fail_limit = 1000\n"); }
+static void setup_short(void) { start("auth_fail_limit = 1000\nconsole_session_idle_s = 3\nconsole_session_max_s = 7\n"); }
+
+static void teardown(void)
+{
+    if (D.pid > 0) ts_daemon_stop(&D, SIGTERM, 30);
+    if (db) PQfinish(db);
+    db = NULL;
+    ts_db_drop(conninfo);
+}
+
+/* One request with the headers a browser would send. cookie: the session secret or NULL; org: the
+ * Origin header or NULL; csrf: X-CSRF-Token or NULL; extra: one more header line or NULL. */
+struct req {
+    const char *cookie, *origin, *csrf, *extra, *token, *content_type;
+};
+
+static size_t header_sink(char *p, size_t sz, size_t n, void *arg)
+{
+    struct ts_resp *r = arg;
+    size_t len = sz * n, old = r->headers ? strlen(r->headers) : 0;
+    char *h = realloc(r->headers, old + len + 1);
+    if (!h) return 0;
+    memcpy(h + old, p, len);
+    h[old + len] = '\0';
+    r->headers = h;
+    return len;
+}
+
+static long call(const char *method, const char *path, const struct req *q, const char *body, struct ts_resp *out)
+{
+    memset(out, 0, sizeof *out);
+    out->body = calloc(1, 1);
+    CURL *c = curl_easy_init();
+    ck_assert_ptr_nonnull(c);
+    struct curl_slist *h = NULL;
+    char line[4][256];
+    if (q && q->cookie) {
+        snprintf(line[0], sizeof line[0], "Cookie: theme=dark; %s=%s", CONSOLE_COOKIE_NAME, q->cookie);
+        h = curl_slist_append(h, line[0]);
+    }
+    if (q && q->origin) {
+        snprintf(line[1], sizeof line[1], "Origin: %s", q->origin);
+        h = curl_slist_append(h, line[1]);
+    }
+    if (q && q->csrf) {
+        snprintf(line[2], sizeof line[2], "X-CSRF-Token: %s", q->csrf);
+        h = curl_slist_append(h, line[2]);
+    }
+    if (q && q->token) {
+        snprintf(line[3], sizeof line[3], "Authorization: Bearer %s", q->token);
+        h = curl_slist_append(h, line[3]);
+    }
+    if (q && q->extra) h = curl_slist_append(h, q->extra);
+    h = curl_slist_append(h, q && q->content_type ? q->content_type : "Content-Type: application/json");
+    h = curl_slist_append(h, "Expect:");
+    curl_easy_setopt(c, CURLOPT_URL, ts_url(&D, path));
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    if (body) curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, ts_resp_sink);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_sink);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, out);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+    ck_assert_int_eq(curl_easy_perform(c), CURLE_OK);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    return out->status;
+}
+
+/* status of a request whose answer is not read further */
+static long status_of(const char *method, const char *path, const struct req *q, const char *body)
+{
+    struct ts_resp r;
+    long st = call(method, path, q, body, &r);
+    ts_resp_free(&r);
+    return st;
+}
+
+/* A problem answer with the expected status, code and (when given) field. */
+static void expect_problem(const char *method, const char *path, const struct req *q, const char *body, long want,
+                           const char *code, const char *field)
+{
+    struct ts_resp r;
+    long st = call(method, path, q, body, &r);
+    ts_expect_problem(ts_json_body(r.body, r.len), st, want, code, field);
+    ts_resp_free(&r);
+}
+
+/* `attendctl user create`: the generated password (first stdout line) into pw, the TOTP URI's
+ * secret (base32) into b32 when totp. */
+static void make_user(const char *username, const char *role, const char *dept, bool totp, char *pw, size_t pwlen,
+                      char *b32, size_t b32len)
+{
+    ck_assert_msg(ready, "daemon or database did not start");
+    char out[512];
+    const char *args[12] = {"user", "create", "--username", username, "--role", role, "--name", "Test User"};
+    int n = 8;
+    if (dept) {
+        args[n++] = "--department";
+        args[n++] = dept;
+    }
+    if (totp) args[n++] = "--totp";
+    args[n] = NULL;
+    ck_assert_int_eq(ts_attendctl(&D, out, sizeof out, args), 0);
+    char *nl = strchr(out, '\n');
+    if (nl) *nl = '\0';
+    ck_assert_uint_ge(strlen(out), 16);
+    snprintf(pw, pwlen, "%s", out);
+    if (totp) {
+        ck_assert_ptr_nonnull(nl);
+        const char *s = strstr(nl + 1, "secret=");
+        ck_assert_ptr_nonnull(s);
+        snprintf(b32, b32len, "%.*s", (int)strcspn(s + 7, "&"), s + 7);
+    }
+}
+
+/* Sign in; returns the status. On 201 the cookie's secret into secret and the CSRF token into csrf. */
+static long sign_in(const char *user, const char *pw, const char *totp, char *secret, char *csrf)
+{
+    json_t *b = json_pack("{s:s, s:s}", "username", user, "password", pw);
+    if (totp) json_object_set_new(b, "totp", json_string(totp));
+    char *body = json_dumps(b, JSON_COMPACT);
+    json_decref(b);
+    struct req q = {.origin = origin};
+    struct ts_resp r;
+    long st = call("POST", "/api/v1/session", &q, body, &r);
+    free(body);
+    if (st == 201) {
+        char sc[512];
+        ck_assert_ptr_nonnull(ts_resp_header(&r, "Set-Cookie", sc, sizeof sc));
+        const char *v = strstr(sc, CONSOLE_COOKIE_NAME "=");
+        ck_assert_ptr_nonnull(v);
+        v += strlen(CONSOLE_COOKIE_NAME) + 1;
+        snprintf(secret, TOKEN_STR_MAX, "%.*s", (int)strcspn(v, ";"), v);
+        json_t *j = ts_json_body(r.body, r.len);
+        snprintf(csrf, CONSOLE_CSRF_MAX, "%s", ts_jstr(j, "csrf_token"));
+        json_decref(j);
+    }
+    ts_resp_free(&r);
+    return st;
+}
+
+static long long audit_count(const char *where)
+{
+    char sql[512];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM audit_log WHERE %s", where);
+    return ts_q_int(db, sql);
+}
+
+START_TEST(signin_cookie_session_and_signout)
+{
+    char pw[64], secret[TOKEN_STR_MAX], csrf[CONSOLE_CSRF_MAX];
+    make_user("admin", "admin", NULL, false, pw, sizeof pw, NULL, 0);
+    /* the cookie carries every attribute */
+    json_t *b = json_pack("{s:s, s:s}", "username", "admin", "password", pw);
+    char *body = json_dumps(b, JSON_COMPACT);
+    json_decref(b);
+    struct req q = {.origin = origin};
+    struct ts_resp r;
+    ck_assert_int_eq(call("POST", "/api/v1/session", &q, body, &r), 201);
+    free(body);
+    char sc[512];
+    ck_assert_ptr_nonnull(ts_resp_header(&r, "Set-Cookie", sc, sizeof sc));
+    ck_assert_msg(strstr(sc, "; HttpOnly") && strstr(sc, "; Secure") && strstr(sc, "; SameSite=Strict") &&
+                      strstr(sc, "; Path=/") && strstr(sc, "; Max-Age=43200"),
+                  "cookie attributes: %s", sc);
+    json_t *j = ts_json_body(r.body, r.len);
+    ck_assert_str_eq(ts_jstr(json_object_get(j, "user"), "username"), "admin");
+    ck_assert_str_eq(ts_jstr(json_object_get(j, "user"), "role"), "admin");
+    ck_assert_int_eq(ts_jint(j, "idle_timeout_s"), 1800);
+    json_decref(j);
+    ts_resp_free(&r);
+
+    ck_assert_int_eq(sign_in("admin", pw, NULL, secret, csrf), 201);
+    /* the session acts on the API as its account */
+    struct req s = {.cookie = secret};
+    ck_assert_int_eq(call("GET", "/api/v1/whoami", &s, NULL, &r), 200);
+    j = ts_json_body(r.body, r.len);
+    ck_assert_str_eq(ts_jstr(j, "name"), "user:admin");
+    ck_assert_str_eq(ts_jstr(j, "role"), "admin");
+    json_decref(j);
+    ts_resp_free(&r);
+    ck_assert_int_eq(call("GET", "/api/v1/session", &s, NULL, &r), 200);
+    j = ts_json_body(r.body, r.len);
+    ck_assert_str_eq(ts_jstr(j, "csrf_token"), csrf);
+    json_decref(j);
+    ts_resp_free(&r);
+
+    /* a state-changing request: refused without each of its guards, accepted with all */
+    char person[ATT_UUID_STR], punch[256];
+    ts_q_text(db, "INSERT INTO people (employee_no, name) VALUES ('E-1', 'Ada') RETURNING id", person, sizeof person);
+    char ts[40];
+    time_t now = time(NULL) - 60;
+    strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+    snprintf(punch, sizeof punch, "{\"person_id\":\"%s\",\"kind\":\"in\",\"ts\":\"%s\",\"reason\":\"forgot badge\"}",
+             person, ts);
+    struct req no_csrf = {.cookie = secret, .origin = origin};
+    expect_problem("POST", "/api/v1/punches", &no_csrf, punch, 403, "forbidden", NULL);
+    struct req bad_csrf = {.cookie = secret, .origin = origin, .csrf = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"};
+    expect_problem("POST", "/api/v1/punches", &bad_csrf, punch, 403, "forbidden", NULL);
+    struct req other_origin = {.cookie = secret, .origin = "http://evil.example", .csrf = csrf};
+    expect_problem("POST", "/api/v1/punches", &other_origin, punch, 403, "forbidden", NULL);
+    struct req no_origin = {.cookie = secret, .csrf = csrf};
+    expect_problem("POST", "/api/v1/punches", &no_origin, punch, 403, "forbidden", NULL);
+    struct req cross = {.cookie = secret, .origin = origin, .csrf = csrf, .extra = "Sec-Fetch-Site: cross-site"};
+    expect_problem("POST", "/api/v1/punches", &cross, punch, 403, "forbidden", NULL);
+    struct req form = {.cookie = secret, .origin = "http://evil.example",
+                       .content_type = "Content-Type: application/x-www-form-urlencoded"};
+    expect_problem("POST", "/api/v1/punches", &form, "person_id=x&kind=in", 403, "forbidden", NULL);
+    ck_assert_int_eq(ts_q_int(db, "SELECT count(*) FROM events"), 0);
+    ck_assert_int_eq(audit_count("action = 'auth.csrf' AND outcome = 'forbidden' AND actor = 'user:admin'"), 6);
+    struct req good = {.cookie = secret, .origin = origin, .csrf = csrf, .extra = "Sec-Fetch-Site: same-origin"};
+    ck_assert_int_eq(status_of("POST", "/api/v1/punches", &good, punch), 201);
+    ck_assert_int_eq(audit_count("action = 'punch.create' AND actor = 'user:admin'"), 1);
+
+    /* sign-out needs the CSRF token too; afterwards the cookie is worthless */
+    expect_problem("DELETE", "/api/v1/session", &no_csrf, NULL, 403, "forbidden", NULL);
+    struct req out_ok = {.cookie = secret, .origin = origin, .csrf = csrf};
+    ck_assert_int_eq(call("DELETE", "/api/v1/session", &out_ok, NULL, &r), 204);
+    ck_assert_ptr_nonnull(ts_resp_header(&r, "Set-Cookie", sc, sizeof sc));
+    ck_assert_ptr_nonnull(strstr(sc, "Max-Age=0"));
+    ts_resp_free(&r);
+    expect_problem("GET", "/api/v1/whoami", &s, NULL, 401, "unauthorized", NULL);
+    expect_problem("GET", "/api/v1/session", &s, NULL, 401, "unauthorized", NULL);
+    ck_assert_int_eq(audit_count("action = 'session.create' AND outcome = 'ok' AND target_id = 'admin'"), 2);
+    ck_assert_int_eq(audit_count("action = 'session.delete' AND outcome = 'ok' AND target_id = 'admin'"), 1);
+
+    /* bearer tokens work as before, and one is not a session */
+    struct req bearer = {.token = D.admin_token};
+    ck_assert_int_eq(status_of("GET", "/api/v1/whoami", &bearer, NULL), 200);
+    expect_problem("GET", "/api/v1/session", &bearer, NULL, 404, "not_found", NULL);
+    /* a malformed cookie is no session */
+    struct req junk = {.cookie = "not-a-session"};
+    expect_problem("GET", "/api/v1/whoami", &junk, NULL, 401, "unauthorized", NULL);
+}
+END_TEST
+
+START_TEST(signin_refusals_and_lockout)
+{
+    char pw[64], secret[TOKEN_STR_MAX], csrf[CONSOLE_CSRF_MAX];
+    make_user("nurse.lee", "hr", NULL, false, pw, sizeof pw, NULL, 0);
+    struct req q = {.origin = origin};
+    /* bad bodies name their field */
+    expect_problem("POST", "/api/v1/session", &q, "{\"password\":\"x\"}", 422, "invalid_field", "username");
+    expect_problem("POST", "/api/v1/session", &q, "{\"username\":\"nurse.lee\"}", 422, "invalid_field", "password");
+    expect_problem("POST", "/api/v1/session", &q, "{\"username\":\"nurse.lee\",\"password\":\"x\",\"totp\":\"12ab56\"}",
+                   422, "invalid_field", "totp");
+    expect_problem("POST", "/api/v1/session", &q, "{\"username\":\"nurse.lee\",\"password\":\"x\",\"role\":\"admin\"}",
+                   422, "invalid_field", "role");
+    expect_problem("POST", "/api/v1/session", &q, "{\"username\":", 400, "malformed_json", NULL);
+    struct req form = {.origin = origin, .content_type = "Content-Type: application/x-www-form-urlencoded"};
+    expect_problem("POST", "/api/v1/session", &form, "username=nurse.lee", 415, "unsupported_media_type", NULL);
+    /* a sign-in from another site's page, or without an Origin */
+    struct req evil = {.origin = "http://evil.example"};
+    expect_problem("POST", "/api/v1/session", &evil, "{\"username\":\"nurse.lee\",\"password\":\"x\"}", 403,
+                   "forbidden", NULL);
+    expect_problem("POST", "/api/v1/session", NULL, "{\"username\":\"nurse.lee\",\"password\":\"x\"}", 403, "forbidden",
+                   NULL);
+    /* an unknown user and a wrong password get the same answer */
+    struct ts_resp r1, r2;
+    ck_assert_int_eq(call("POST", "/api/v1/session", &q, "{\"username\":\"nobody\",\"password\":\"wrong password\"}", &r1),
+                     401);
+    ck_assert_int_eq(call("POST", "/api/v1/session", &q, "{\"username\":\"nurse.lee\",\"password\":\"wrong password\"}",
+                          &r2),
+                     401);
+    json_t *j1 = ts_json_body(r1.body, r1.len), *j2 = ts_json_body(r2.body, r2.len);
+    ck_assert_str_eq(ts_jstr(j1, "detail"), ts_jstr(j2, "detail"));
+    json_decref(j1);
+    json_decref(j2);
+    ts_resp_free(&r1);
+    ts_resp_free(&r2);
+    /* four more wrong passwords (five in a row) lock the account: the right one is refused then */
+    for (int i = 0; i < 4; i++) ck_assert_int_eq(sign_in("nurse.lee", "wrong password", NULL, secret, csrf), 401);
+    struct ts_resp r;
+    json_t *b = json_pack("{s:s, s:s}", "username", "nurse.lee", "password", pw);
+    char *body = json_dumps(b, JSON_COMPACT);
+    json_decref(b);
+    ck_assert_int_eq(call("POST", "/api/v1/session", &q, body, &r), 429);
+    char ra[32];
+    ck_assert_ptr_nonnull(ts_resp_header(&r, "Retry-After", ra, sizeof ra));
+    ck_assert_int_gt(atoi(ra), 800);
+    ts_expect_problem(ts_json_body(r.body, r.len), r.status, 429, "too_many_auth_failures", NULL);
+    ts_resp_free(&r);
+    free(body);
+    /* every attempt is audited with its reason; the lock shows in the row that set it */
+    ck_assert_int_eq(audit_count("action = 'session.create' AND detail->>'reason' = 'unknown_user'"), 1);
+    ck_assert_int_eq(audit_count("action = 'session.create' AND detail->>'reason' = 'bad_password'"), 5);
+    ck_assert_int_eq(audit_count("action = 'session.create' AND detail->>'locked' = 'true'"), 1);
+    ck_assert_int_eq(audit_count("action = 'session.create' AND outcome = 'too_many_auth_failures'"), 1);
+    /* an admin's new password unlocks it */
+    char out[128];
+    const char *args[] = {"user", "password", "nurse.lee", NULL};
+    ck_assert_int_eq(ts_attendctl(&D, out, sizeof out, args), 0);
+    ck_assert_int_eq(sign_in("nurse.lee", out, NULL, secret, csrf), 201);
+    /* an hr account may not use admin routes */
+    struct req s = {.cookie = secret};
+    expect_problem("GET", "/api/v1/tokens", &s, NULL, 403, "forbidden", NULL);
+}
+END_TEST
+
+/* RFC 4648 base32 (no padding) into out; its length. */
+static size_t base32_decode(const char *s, unsigned char *out, size_t cap)
+{
+    size_t n = 0;
+    unsigned buf = 0;
+    int bits = 0;
+    for (; *s; s++) {
+        const char *a = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", *p = strchr(a, *s);
+        ck_assert_ptr_nonnull(p);
+        buf = (buf << 5) | (unsigned)(p - a);
+        bits += 5;
+        if (bits >= 8) {
+            ck_assert_uint_lt(n, cap);
+            out[n++] = (unsigned char)(buf >> (bits - 8));
+            bits -= 8;
+        }
+    }
+    return n;
+}
+
+START_TEST(totp_second_factor)
+{
+    char pw[64], b32[64], secret[TOKEN_STR_MAX], csrf[CONSOLE_CSRF_MAX], code[8], wrong[8];
+    make_user("dr.wu", "admin", NULL, true, pw, sizeof pw, b32, sizeof b32);
+    unsigned char key[CONSOLE_TOTP_SECRET_BYTES];
+    ck_assert_uint_eq(base32_decode(b32, key, sizeof key), CONSOLE_TOTP_SECRET_BYTES);
+    /* the password alone: 401 asking for the code (not a failure, not a session) */
+    struct req q = {.origin = origin};
+    struct ts_resp r;
+    json_t *b = json_pack("{s:s, s:s}", "username", "dr.wu", "password", pw);
+    char *body = json_dumps(b, JSON_COMPACT);
+    json_decref(b);
+    ck_assert_int_eq(call("POST", "/api/v1/session", &q, body, &r), 401);
+    free(body);
+    json_t *j = ts_json_body(r.body, r.len);
+    ck_assert(json_is_true(json_object_get(j, "totp_required")));
+    ck_assert_str_eq(ts_jstr(j, "field"), "totp");
+    json_decref(j);
+    ts_resp_free(&r);
+    int64_t step = (int64_t)time(NULL) / CONSOLE_TOTP_STEP_S;
+    snprintf(code, sizeof code, "%06u", console_totp_at(key, sizeof key, CONSOLE_TOTP_SHA256, step, 6));
+    snprintf(wrong, sizeof wrong, "%06u", (console_totp_at(key, sizeof key, CONSOLE_TOTP_SHA256, step, 6) + 500000) % 1000000);
+    /* a wrong code with the right password is a failure; a code without the right password is too */
+    ck_assert_int_eq(sign_in("dr.wu", pw, wrong, secret, csrf), 401);
+    ck_assert_int_eq(sign_in("dr.wu", "wrong password", code, secret, csrf), 401);
+    ck_assert_int_eq(sign_in("dr.wu", pw, code, secret, csrf), 201);
+    /* the same code a second time: refused */
+    ck_assert_int_eq(sign_in("dr.wu", pw, code, secret, csrf), 401);
+    ck_assert_int_eq(audit_count("action = 'session.create' AND detail->>'reason' = 'totp_required'"), 1);
+    ck_assert_int_eq(audit_count("action = 'session.create' AND detail->>'reason' = 'bad_totp'"), 2);
+    ck_assert_int_eq(audit_count("action = 'session.create' AND outcome = 'ok' AND target_id = 'dr.wu'"), 1);
+}
+END_TEST
+
+/* A manager sees pseudonyms only: routes that show identities are refused. */
+START_TEST(manager_is_pseudonymous)
+{
+    char pw[64], secret[TOKEN_STR_MAX], csrf[CONSOLE_CSRF_MAX];
+    make_user("ward.head", "manager", "Ward 3", false, pw, sizeof pw, NULL, 0);
+    ck_assert_int_eq(sign_in("ward.head", pw, NULL, secret, csrf), 201);
+    struct req s = {.cookie = secret};
+    ck_assert_int_eq(status_of("GET", "/api/v1/events", &s, NULL), 200);
+    expect_problem("GET", "/api/v1/people", &s, NULL, 403, "forbidden", NULL);
+    struct ts_resp r;
+    ck_assert_int_eq(call("GET", "/api/v1/session", &s, NULL, &r), 200);
+    json_t *j = ts_json_body(r.body, r.len);
+    ck_assert_str_eq(ts_jstr(json_object_get(j, "user"), "department"), "Ward 3");
+    json_decref(j);
+    ts_resp_free(&r);
+    /* a manager needs a ward */
+    char out[128];
+    const char *args[] = {"user", "create", "--username", "m2", "--role", "manager", NULL};
+    ck_assert_int_eq(ts_attendctl(&D, out, sizeof out, args), 2);
+}
+END_TEST
+
+/* idle 3 s, absolute 7 s (setup_short) */
+START_TEST(session_idle_and_absolute_timeouts)
+{
+    char pw[64], secret[TOKEN_STR_MAX], csrf[CONSOLE_CSRF_MAX], secret2[TOKEN_STR_MAX];
+    make_user("clerk", "hr", NULL, false, pw, sizeof pw, NULL, 0);
+    ck_assert_int_eq(sign_in("clerk", pw, NULL, secret, csrf), 201);
+    ck_assert_int_eq(sign_in("clerk", pw, NULL, secret2, csrf), 201);
+    struct req s = {.cookie = secret}, s2 = {.cookie = secret2};
+    /* unused for longer than the idle timeout: ended */
+    ts_sleep_ms(4500);
+    expect_problem("GET", "/api/v1/whoami", &s2, NULL, 401, "unauthorized", NULL);
+    /* used every second: still ends at the absolute timeout */
+    ck_assert_int_eq(sign_in("clerk", pw, NULL, secret, csrf), 201);
+    double t0 = ts_now_s();
+    while (ts_now_s() - t0 < 5.5) {
+        ck_assert_int_eq(status_of("GET", "/api/v1/whoami", &s, NULL), 200);
+        ts_sleep_ms(1000);
+    }
+    ts_sleep_ms(2000);
+    expect_problem("GET", "/api/v1/whoami", &s, NULL, 401, "unauthorized", NULL);
+}
+END_TEST
+
+Suite *console_session_suite(void)
+{
+    Suite *s = suite_create("console_session");
+    TCase *t = ts_tcase(s, "session", 300, NULL, NULL, signin_cookie_session_and_signout, signin_refusals_and_lockout,
+                        totp_second_factor, manager_is_pseudonymous, NULL);
+    tcase_add_checked_fixture(t, setup, teardown);
+    TCase *t2 = ts_tcase(s, "timeouts", 120, NULL, NULL, session_idle_and_absolute_timeouts, NULL);
+    tcase_add_checked_fixture(t2, setup_short, teardown);
+    return s;
+}
