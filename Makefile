@@ -44,7 +44,10 @@ CLI_SRCS  := $(sort $(wildcard src/cli/*.c))
 TEST_SRCS := $(sort $(wildcard tests/*.c tests/unit/*.c tests/integration/*.c tests/support/*.c))
 SQL_FILES := $(sort $(wildcard sql/[0-9][0-9][0-9]_*.sql))
 
-LIB_OBJS  := $(LIB_SRCS:%.c=$(OBJ)/%.o) $(LIB_CXX:%.cpp=$(OBJ)/%.o) $(OBJ)/gen/migrations.o
+# web/: the console's static files, compiled in (scripts/embed-web)
+WEB_FILES := $(sort $(shell find web -type f))
+
+LIB_OBJS  := $(LIB_SRCS:%.c=$(OBJ)/%.o) $(LIB_CXX:%.cpp=$(OBJ)/%.o) $(OBJ)/gen/migrations.o $(OBJ)/gen/console_assets.o
 CLI_OBJS  := $(CLI_SRCS:%.c=$(OBJ)/%.o)
 TEST_OBJS := $(TEST_SRCS:%.c=$(OBJ)/%.o)
 LIB       := $(BUILD)/libattendd.a
@@ -68,6 +71,14 @@ $(OBJ)/gen/migrations.o: $(BUILD)/gen/migrations.c
 $(BUILD)/gen/migrations.c: $(SQL_FILES) scripts/embed-sql
 	@mkdir -p $(@D)
 	scripts/embed-sql $(SQL_FILES) > $@.tmp && mv $@.tmp $@
+
+# The console's files are compiled in too: one binary serves its own page, nothing else to install.
+$(OBJ)/gen/console_assets.o: $(BUILD)/gen/console_assets.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_ALL) $(ALL_CFLAGS) -c $< -o $@
+$(BUILD)/gen/console_assets.c: $(WEB_FILES) scripts/embed-web
+	@mkdir -p $(@D)
+	scripts/embed-web $(WEB_FILES) > $@.tmp && mv $@.tmp $@
 
 # Test suites are found by their `Suite *NAME_suite(void)` definitions; no list to keep by hand.
 $(BUILD)/gen/suites.h: $(filter tests/test_% tests/unit/test_% tests/integration/test_%,$(TEST_SRCS))
@@ -102,8 +113,12 @@ TEST_ENV = ATTENDD_DATA=$(DATA) ATTENDD_MODELS_DIR=$(MODELS) ATTENDD_BUILD=$(abs
            ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
            UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
-test: $(BINS) $(BUILD)/attendd-tests
+test: $(BINS) $(BUILD)/attendd-tests $(BUILD)/browser/node_modules/.attendd-lock
 	$(TEST_ENV) $(BUILD)/attendd-tests
+
+# the browser tests' npm packages (puppeteer-core, axe-core), pinned by their lock file's hashes
+$(BUILD)/browser/node_modules/.attendd-lock: tests/browser/package.json tests/browser/package-lock.json scripts/fetch-browser-deps
+	scripts/fetch-browser-deps $(BUILD)/browser
 
 check: deps models
 	$(MAKE) format-check

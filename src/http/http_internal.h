@@ -361,6 +361,8 @@ att_err http_audit_list(struct http_request *req, struct http_response *resp);
 att_err http_session_create(struct http_request *req, struct http_response *resp);
 att_err http_session_get(struct http_request *req, struct http_response *resp);
 att_err http_session_delete(struct http_request *req, struct http_response *resp);
+att_err http_console_index(struct http_request *req, struct http_response *resp);
+att_err http_console_asset(struct http_request *req, struct http_response *resp);
 
 /* shifts.c, attendance.c: shifts, schedules, the attendance report */
 att_err http_shifts_list(struct http_request *req, struct http_response *resp);

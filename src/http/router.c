@@ -75,6 +75,8 @@ static const struct http_route routes[] = {
     {"POST", "/api/v1/session", ROLE_NONE, http_session_create, true, false},
     {"GET", "/api/v1/session", ROLE_HR, http_session_get, true, false},
     {"DELETE", "/api/v1/session", ROLE_HR, http_session_delete, true, false},
+    {"GET", "/", ROLE_NONE, http_console_index, true, false},
+    {"GET", "/assets/{name}", ROLE_NONE, http_console_asset, true, false},
 };
 #define NROUTES (sizeof routes / sizeof routes[0])
 

@@ -150,9 +150,11 @@ static json_t *session_json(const struct http_request *req, const struct console
 {
     char csrf[CONSOLE_CSRF_MAX];
     console_csrf_token(req->deps->token_key, secret, strlen(secret), csrf);
-    json_t *j = json_pack("{s:s, s:o, s:s, s:i, s:i}", "id", s->id, "user", user_json(&s->user), "csrf_token", csrf,
-                          "idle_timeout_s", req->deps->cfg->console_session_idle_s, "max_age_s",
-                          req->deps->cfg->console_session_max_s);
+    const struct att_config *cfg = req->deps->cfg;
+    /* timezone: the console shows times on the hospital's wall clock */
+    json_t *j = json_pack("{s:s, s:o, s:s, s:i, s:i, s:s}", "id", s->id, "user", user_json(&s->user), "csrf_token",
+                          csrf, "idle_timeout_s", cfg->console_session_idle_s, "max_age_s", cfg->console_session_max_s,
+                          "timezone", cfg->timezone[0] ? cfg->timezone : "UTC");
     sodium_memzero(csrf, sizeof csrf);
     return j;
 }

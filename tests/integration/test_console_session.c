@@ -37,7 +37,10 @@ static void start(const char *extra)
 }
 /* the per-address limiter is tested elsewhere (abuse suite): here the account's own lock-out */
 static void setup(void) { start("auth_fail_limit = 1000\n"); }
-static void setup_short(void) { start("auth_fail_limit = 1000\nconsole_session_idle_s = 3\nconsole_session_max_s = 7\n"); }
+static void setup_short(void)
+{
+    start("auth_fail_limit = 1000\nconsole_session_idle_s = 3\nconsole_session_max_s = 7\n");
+}
 
 static void teardown(void)
 {
@@ -245,7 +248,8 @@ START_TEST(signin_cookie_session_and_signout)
     expect_problem("POST", "/api/v1/punches", &no_origin, punch, 403, "forbidden", NULL);
     struct req cross = {.cookie = secret, .origin = origin, .csrf = csrf, .extra = "Sec-Fetch-Site: cross-site"};
     expect_problem("POST", "/api/v1/punches", &cross, punch, 403, "forbidden", NULL);
-    struct req form = {.cookie = secret, .origin = "http://evil.example",
+    struct req form = {.cookie = secret,
+                       .origin = "http://evil.example",
                        .content_type = "Content-Type: application/x-www-form-urlencoded"};
     expect_problem("POST", "/api/v1/punches", &form, "person_id=x&kind=in", 403, "forbidden", NULL);
     ck_assert_int_eq(ts_q_int(db, "SELECT count(*) FROM events"), 0);
@@ -299,11 +303,10 @@ START_TEST(signin_refusals_and_lockout)
                    NULL);
     /* an unknown user and a wrong password get the same answer */
     struct ts_resp r1, r2;
-    ck_assert_int_eq(call("POST", "/api/v1/session", &q, "{\"username\":\"nobody\",\"password\":\"wrong password\"}", &r1),
-                     401);
-    ck_assert_int_eq(call("POST", "/api/v1/session", &q, "{\"username\":\"nurse.lee\",\"password\":\"wrong password\"}",
-                          &r2),
-                     401);
+    ck_assert_int_eq(
+        call("POST", "/api/v1/session", &q, "{\"username\":\"nobody\",\"password\":\"wrong password\"}", &r1), 401);
+    ck_assert_int_eq(
+        call("POST", "/api/v1/session", &q, "{\"username\":\"nurse.lee\",\"password\":\"wrong password\"}", &r2), 401);
     json_t *j1 = ts_json_body(r1.body, r1.len), *j2 = ts_json_body(r2.body, r2.len);
     ck_assert_str_eq(ts_jstr(j1, "detail"), ts_jstr(j2, "detail"));
     json_decref(j1);
@@ -380,7 +383,8 @@ START_TEST(totp_second_factor)
     ts_resp_free(&r);
     int64_t step = (int64_t)time(NULL) / CONSOLE_TOTP_STEP_S;
     snprintf(code, sizeof code, "%06u", console_totp_at(key, sizeof key, CONSOLE_TOTP_SHA256, step, 6));
-    snprintf(wrong, sizeof wrong, "%06u", (console_totp_at(key, sizeof key, CONSOLE_TOTP_SHA256, step, 6) + 500000) % 1000000);
+    snprintf(wrong, sizeof wrong, "%06u",
+             (console_totp_at(key, sizeof key, CONSOLE_TOTP_SHA256, step, 6) + 500000) % 1000000);
     /* a wrong code with the right password is a failure; a code without the right password is too */
     ck_assert_int_eq(sign_in("dr.wu", pw, wrong, secret, csrf), 401);
     ck_assert_int_eq(sign_in("dr.wu", "wrong password", code, secret, csrf), 401);
@@ -438,11 +442,68 @@ START_TEST(session_idle_and_absolute_timeouts)
 }
 END_TEST
 
+/* The page and its assets: security headers, gzip when accepted, hashed names cached for a year,
+ * revalidation, no inline script, and 404 for an unknown asset. */
+START_TEST(console_page_and_assets)
+{
+    ck_assert_msg(ready, "daemon or database did not start");
+    struct ts_resp r;
+    struct req plain = {.extra = "Accept-Encoding: identity"};
+    ck_assert_int_eq(call("GET", "/", &plain, NULL, &r), 200);
+    char v[512], etag[128];
+    ck_assert_ptr_nonnull(ts_resp_header(&r, "Content-Type", v, sizeof v));
+    ck_assert_str_eq(v, "text/html; charset=utf-8");
+    ck_assert_ptr_nonnull(ts_resp_header(&r, "X-Frame-Options", v, sizeof v));
+    ck_assert_str_eq(v, "DENY");
+    ck_assert_ptr_nonnull(ts_resp_header(&r, "Content-Security-Policy", v, sizeof v));
+    ck_assert_msg(strstr(v, "script-src 'self';") && strstr(v, "default-src 'none'") &&
+                      strstr(v, "frame-ancestors 'none'") && !strstr(v, "unsafe"),
+                  "CSP: %s", v);
+    ck_assert_ptr_nonnull(ts_resp_header(&r, "Cache-Control", v, sizeof v));
+    ck_assert_str_eq(v, "no-cache");
+    ck_assert_ptr_null(ts_resp_header(&r, "Content-Encoding", v, sizeof v));
+    ck_assert_ptr_nonnull(ts_resp_header(&r, "ETag", etag, sizeof etag));
+    /* no inline script: every script element has a src under /assets/ */
+    ck_assert_ptr_null(strstr(r.body, "<script>"));
+    ck_assert_ptr_null(strstr(r.body, "style="));
+    const char *js = strstr(r.body, "<script src=\"/assets/app.");
+    ck_assert_ptr_nonnull(js);
+    char asset[128];
+    snprintf(asset, sizeof asset, "%.*s", (int)strcspn(js + 13, "\""), js + 13);
+    ts_resp_free(&r);
+    /* revalidation of the page */
+    char inm[160];
+    snprintf(inm, sizeof inm, "If-None-Match: %s", etag);
+    struct req cond = {.extra = inm};
+    ck_assert_int_eq(status_of("GET", "/", &cond, NULL), 304);
+    /* the asset, gzip'd, cached for a year */
+    struct req gz = {.extra = "Accept-Encoding: gzip, deflate"};
+    ck_assert_int_eq(call("GET", asset, &gz, NULL, &r), 200);
+    ck_assert_ptr_nonnull(ts_resp_header(&r, "Content-Encoding", v, sizeof v));
+    ck_assert_str_eq(v, "gzip");
+    ck_assert_uint_ge(r.len, 2);
+    ck_assert_int_eq((unsigned char)r.body[0], 0x1f);
+    ck_assert_int_eq((unsigned char)r.body[1], 0x8b);
+    ck_assert_ptr_nonnull(ts_resp_header(&r, "Cache-Control", v, sizeof v));
+    ck_assert_str_eq(v, "public, max-age=31536000, immutable");
+    ck_assert_ptr_nonnull(ts_resp_header(&r, "Content-Type", v, sizeof v));
+    ck_assert_str_eq(v, "text/javascript; charset=utf-8");
+    ts_resp_free(&r);
+    struct req no_gz = {.extra = "Accept-Encoding: gzip;q=0"};
+    ck_assert_int_eq(call("GET", asset, &no_gz, NULL, &r), 200);
+    ck_assert_ptr_null(ts_resp_header(&r, "Content-Encoding", v, sizeof v));
+    ck_assert_ptr_nonnull(strstr(r.body, "use strict"));
+    ts_resp_free(&r);
+    expect_problem("GET", "/assets/app.000000000000.js", NULL, NULL, 404, "not_found", NULL);
+    expect_problem("POST", "/", NULL, "{}", 405, "method_not_allowed", NULL);
+}
+END_TEST
+
 Suite *console_session_suite(void)
 {
     Suite *s = suite_create("console_session");
     TCase *t = ts_tcase(s, "session", 300, NULL, NULL, signin_cookie_session_and_signout, signin_refusals_and_lockout,
-                        totp_second_factor, manager_is_pseudonymous, NULL);
+                        totp_second_factor, manager_is_pseudonymous, console_page_and_assets, NULL);
     tcase_add_checked_fixture(t, setup, teardown);
     TCase *t2 = ts_tcase(s, "timeouts", 120, NULL, NULL, session_idle_and_absolute_timeouts, NULL);
     tcase_add_checked_fixture(t2, setup_short, teardown);

@@ -1,0 +1,322 @@
+/* The console in headless Chromium (puppeteer-core, axe-core; pinned by package-lock.json), against a
+ * daemon started by tests/integration/test_browser.c. Two scenarios:
+ *   main:     sign in, enrol from a photo, a bad photo's refusal in plain words, a manual punch seen on
+ *             Now within 2 s without reloading, CSV export, void, language switch, sign out;
+ *   security: TOTP, account lock-out, cross-site form posts refused.
+ * Every page is checked with axe-core (no serious or critical violations), for Content-Security-Policy
+ * violations and for requests to any other origin; screenshots go to SHOT_DIR.
+ * Exit status 0 when every check passed; each failure is printed. */
+"use strict";
+const fs = require("fs");
+const http = require("http");
+const path = require("path");
+const crypto = require("crypto");
+
+const env = (k) => {
+  const v = process.env[k];
+  if (!v) throw new Error(`environment variable ${k} is not set`);
+  return v;
+};
+const BASE = env("ATTENDD_URL"); /* http://127.0.0.1:PORT */
+const SHOTS = env("SHOT_DIR");
+const CHROMIUM = env("CHROMIUM");
+const puppeteer = require(path.join(env("NODE_MODULES"), "puppeteer-core"));
+const AXE = fs.readFileSync(path.join(env("NODE_MODULES"), "axe-core", "axe.min.js"), "utf8");
+
+let failures = 0;
+let lastGuard = null; /* the guard of the page a scenario works on, for a report when it throws */
+function check(ok, what) {
+  if (ok) console.log(`ok    ${what}`);
+  else { failures++; console.log(`FAIL  ${what}`); }
+}
+function log(s) { console.log(`      ${s}`); }
+
+/* Page-level guards: CSP violations, console errors, requests leaving the daemon's origin. */
+function guard(page, name) {
+  const g = { csp: [], foreign: [], errors: [] };
+  page.on("console", (m) => { if (/Content Security Policy/i.test(m.text())) g.csp.push(m.text()); });
+  page.on("pageerror", (e) => { g.errors.push(String(e)); });
+  page.on("request", (r) => {
+    const u = r.url();
+    if (!u.startsWith(BASE + "/") && !u.startsWith("data:") && !u.startsWith("blob:")) g.foreign.push(u);
+  });
+  lastGuard = g;
+  g.done = () => {
+    check(g.csp.length === 0, `${name}: no Content-Security-Policy violation ${g.csp.join(" | ")}`);
+    check(g.errors.length === 0, `${name}: no script error ${g.errors.join(" | ")}`);
+    check(g.foreign.length === 0, `${name}: no request to another origin ${g.foreign.join(" ")}`);
+  };
+  return g;
+}
+
+/* axe-core on the current page: no serious or critical violation. */
+async function axe(page, name) {
+  await page.evaluate(AXE); /* through the DevTools protocol: not an inline script, the page's CSP stands */
+  const r = await page.evaluate(() => window.axe.run(document, { resultTypes: ["violations"] }));
+  const bad = r.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+  check(bad.length === 0, `axe on ${name}: no serious or critical violation` +
+    (bad.length ? ": " + bad.map((v) => `${v.id} (${v.impact}) ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`).join("; ") : ""));
+}
+
+async function shot(page, name) {
+  const file = path.join(SHOTS, name + ".png");
+  await page.screenshot({ path: file, fullPage: true });
+  log(`screenshot ${file}`);
+}
+
+async function text(page, sel) { return page.$eval(sel, (n) => n.textContent); }
+
+async function go(page, hash, ready) {
+  await page.evaluate((h) => { location.hash = h; }, hash);
+  await page.waitForSelector(ready, { visible: true, timeout: 10000 });
+}
+
+async function signIn(page, user, pw) {
+  await page.waitForSelector("#signin-form", { visible: true });
+  await page.$eval("#signin-username", (n) => { n.value = ""; });
+  await page.$eval("#signin-password", (n) => { n.value = ""; });
+  await page.type("#signin-username", user);
+  await page.type("#signin-password", pw);
+  await page.click("#signin-submit");
+}
+
+function totp(b32, now) {
+  const a = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  let bits = 0, buf = 0;
+  const out = [];
+  for (const c of b32) { buf = (buf << 5) | a.indexOf(c); bits += 5; if (bits >= 8) { out.push((buf >>> (bits - 8)) & 255); bits -= 8; } }
+  const msg = Buffer.alloc(8);
+  msg.writeBigUInt64BE(BigInt(Math.floor(now / 1000 / 30)));
+  const mac = crypto.createHmac("sha256", Buffer.from(out)).update(msg).digest();
+  const off = mac[mac.length - 1] & 15;
+  return String((mac.readUInt32BE(off) & 0x7fffffff) % 1000000).padStart(6, "0");
+}
+
+async function mainScenario(browser) {
+  const page = await browser.newPage();
+  await page.setViewport({ width: 1280, height: 800 });
+  const g = guard(page, "main");
+  const resp = await page.goto(BASE + "/", { waitUntil: "load" });
+  const h = resp.headers();
+  check(/script-src 'self'/.test(h["content-security-policy"] || "") && !/unsafe-inline/.test(h["content-security-policy"]),
+    "the page has a strict Content-Security-Policy");
+  check(h["x-frame-options"] === "DENY", "the page has X-Frame-Options: DENY");
+  await page.waitForSelector("#signin-form", { visible: true });
+  check(true, "the sign-in page is shown");
+  await shot(page, "signin");
+  await axe(page, "sign-in");
+
+  await signIn(page, env("ADMIN_USER"), env("ADMIN_PW"));
+  await page.waitForSelector("nav a[href='#/now']", { visible: true });
+  const cookies = await page.cookies();
+  const c = cookies.find((x) => x.name === "attendd_session");
+  check(c && c.httpOnly && c.secure && c.sameSite === "Strict", "the session cookie is HttpOnly, Secure, SameSite=Strict");
+  check(await page.evaluate(() => document.cookie.indexOf("attendd_session") < 0), "page scripts cannot read the session cookie");
+  await page.waitForSelector("#latest-h", { visible: true });
+  await shot(page, "now");
+  await axe(page, "Now");
+
+  /* People: add a person, enrol a good photo, see a bad photo refused in plain words */
+  await go(page, "#/people", "#person-form");
+  await axe(page, "People");
+  await page.type("#person-no", "N-" + (Date.now() % 1000000));
+  await page.type("#person-name", "Florence Test");
+  await page.type("#person-dept", "Ward 3");
+  await page.click("#person-submit");
+  await page.waitForSelector("#enrol-form", { visible: true });
+  const good = await page.$("#enrol-file");
+  await good.uploadFile(env("PHOTO_GOOD"));
+  await page.click("#enrol-submit");
+  await page.waitForSelector("#enrol-result .msg.ok, #enrol-refusal", { visible: true, timeout: 60000 });
+  check(await page.$("#enrol-result .msg.ok") !== null, "a good photo is enrolled: " + (await text(page, "#enrol-result")));
+  check(/Sharpness/.test(await text(page, "#enrol-result")), "the quality report is shown");
+  await page.waitForFunction(() => document.querySelectorAll("#faces-list li").length === 1, { timeout: 10000 });
+  const bad = await page.$("#enrol-file");
+  await bad.uploadFile(env("PHOTO_BAD"));
+  await page.click("#enrol-submit");
+  await page.waitForSelector("#enrol-refusal", { visible: true, timeout: 60000 });
+  const refusal = await text(page, "#enrol-refusal");
+  check(/more than one face/.test(refusal), `a photo with several faces is refused in plain words: "${refusal}"`);
+  await shot(page, "person");
+  await axe(page, "person page");
+
+  /* a manual punch on the Events page appears on Now (another tab) within 2 s, without a reload */
+  const now = await browser.newPage();
+  await now.setViewport({ width: 1280, height: 800 });
+  const gNow = guard(now, "Now (second tab)");
+  await now.goto(BASE + "/#/now", { waitUntil: "load" });
+  await now.waitForSelector("#latest-h", { visible: true });
+  let navigations = 0;
+  now.on("framenavigated", () => { navigations++; });
+  await go(page, "#/events", "#punch-form");
+  await page.waitForFunction(() => document.querySelectorAll("#punch-person option").length > 0);
+  await axe(page, "Events");
+  const florence = await page.$$eval("#punch-person option", (os) => (os.find((o) => /Florence Test/.test(o.textContent)) || {}).value);
+  await page.select("#punch-person", florence);
+  await page.type("#punch-reason", "forgot badge");
+  /* the Now tab in front, the punch added from the Events tab behind it */
+  await now.bringToFront();
+  const t0 = Date.now();
+  await page.$eval("#punch-submit", (b) => b.click());
+  log("punch submitted");
+  let seenMs = -1;
+  try {
+    await now.waitForFunction(() => {
+      const t = document.getElementById("now-events");
+      return t && /Florence Test/.test(t.textContent) && /Florence Test/.test(document.getElementById("duty-h").parentNode.textContent);
+    }, { timeout: 2000, polling: 50 });
+    seenMs = Date.now() - t0;
+  } catch (e) { seenMs = -1; }
+  check(seenMs >= 0 && seenMs <= 2000, `the punch appears on Now within 2 s without reloading (${seenMs} ms)`);
+  check(navigations === 0, "the Now tab did not reload");
+  await page.bringToFront();
+  await shot(now, "now-live");
+  gNow.done();
+  await now.close();
+
+  /* the punch is listed; CSV export downloads every event */
+  await page.waitForFunction(() => /forgot badge/.test((document.getElementById("events-table") || {}).textContent || ""));
+  check(true, "the manual punch is listed on Events");
+  const dl = path.join(SHOTS, "downloads");
+  fs.rmSync(dl, { recursive: true, force: true });
+  fs.mkdirSync(dl, { recursive: true });
+  const cdp = await page.createCDPSession();
+  await cdp.send("Browser.setDownloadBehavior", { behavior: "allow", downloadPath: dl });
+  await page.click("#export-csv");
+  let csv = "";
+  for (let i = 0; i < 100 && !csv; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    const f = path.join(dl, "events.csv");
+    if (fs.existsSync(f)) csv = fs.readFileSync(f, "utf8");
+  }
+  check(csv.startsWith("id,person_id,employee_no,name,camera_id,kind,ts,similarity,liveness,source,created_by,reason"),
+    "Export CSV downloads events.csv with its header");
+  check(/Florence Test/.test(csv) && /forgot badge/.test(csv) && csv.includes("user:" + env("ADMIN_USER")),
+    "the export holds the manual punch, made by the signed-in account");
+  await shot(page, "events");
+  /* void it */
+  await page.click("#events-table button.danger");
+  await page.waitForFunction(() => !/forgot badge/.test((document.getElementById("events-table") || document.body).textContent));
+  check(true, "a manual punch is voided from the Events page");
+
+  await go(page, "#/cameras", "h1");
+  await page.waitForNetworkIdle();
+  await shot(page, "cameras");
+  await axe(page, "Cameras");
+  await go(page, "#/admin", "#tokens-table");
+  await page.waitForSelector(".audit-table", { visible: true });
+  check(/session\.create/.test(await text(page, ".audit-table")), "the audit log shows the sign-in");
+  await shot(page, "admin");
+  await axe(page, "Admin");
+
+  /* Chinese */
+  await page.select("#lang", "zh-CN");
+  await page.waitForFunction(() => document.querySelector("nav a[href='#/now']").textContent === "当前");
+  check(await page.evaluate(() => document.documentElement.lang) === "zh-CN", "switching to 简体中文 relabels the console");
+  await go(page, "#/now", "#latest-h");
+  await shot(page, "now-zh-CN");
+  await axe(page, "Now (zh-CN)");
+  await page.select("#lang", "en");
+  await page.waitForFunction(() => document.querySelector("nav a[href='#/now']").textContent === "Now");
+
+  /* sign out: back to sign-in, and the session is gone */
+  await page.click("#signout");
+  await page.waitForSelector("#signin-form", { visible: true });
+  const st = await page.evaluate(() => fetch("/api/v1/whoami").then((r) => r.status));
+  check(st === 401, `after sign-out the API answers 401 (${st})`);
+  g.done();
+  await page.close();
+}
+
+/* An evil page on origin `host:port` that posts a form to the console's API on load. */
+function evilServer(body) {
+  return new Promise((resolve) => {
+    const srv = http.createServer((req, res) => {
+      res.writeHead(200, { "Content-Type": "text/html" });
+      res.end(`<!doctype html><html><body><form id="f" method="POST" enctype="text/plain" action="${BASE}/api/v1/punches">` +
+        `<input type="hidden" name='${body}' value='"}'></form><script>document.getElementById("f").submit()</script></body></html>`);
+    });
+    srv.listen(0, "127.0.0.1", () => resolve(srv));
+  });
+}
+
+async function securityScenario(browser) {
+  const ctx = await browser.createBrowserContext();
+  const page = await ctx.newPage();
+  await page.setViewport({ width: 1280, height: 800 });
+  const g = guard(page, "security");
+  await page.goto(BASE + "/", { waitUntil: "load" });
+
+  /* TOTP: the password alone asks for the code; a wrong code fails; the right one signs in */
+  await signIn(page, env("TOTP_USER"), env("TOTP_PW"));
+  await page.waitForSelector("#signin-totp", { visible: true });
+  check(/6-digit code/.test(await text(page, "#main .msg.error")), "a TOTP account is asked for its code");
+  await shot(page, "signin-totp");
+  await axe(page, "sign-in with code");
+  const code = totp(env("TOTP_SECRET"), Date.now());
+  await page.type("#signin-totp", String((Number(code) + 500000) % 1000000).padStart(6, "0"));
+  await page.click("#signin-submit");
+  await page.waitForFunction(() => /wrong/.test((document.querySelector("#main .msg.error") || {}).textContent || ""));
+  check(true, "a wrong code is refused");
+  await page.$eval("#signin-totp", (n) => { n.value = ""; });
+  await page.type("#signin-totp", code);
+  await page.click("#signin-submit");
+  await page.waitForSelector("nav a[href='#/now']", { visible: true });
+  check(true, "the right code signs in");
+
+  /* cross-site form posts: refused, nothing recorded */
+  const before = await page.evaluate(() => fetch("/api/v1/events?limit=500").then((r) => r.json()).then((j) => j.items.length));
+  const person = env("PERSON_ID");
+  /* text/plain form encoding sends name=value: this name and the value '"}' make a valid punch body */
+  const payload = `{"person_id":"${person}","kind":"in","ts":"${new Date(Date.now() - 60000).toISOString()}","reason":"csrf`;
+  const evil = await evilServer(payload);
+  const port = evil.address().port;
+  const tab = await ctx.newPage();
+  /* another site (localhost is not 127.0.0.1): SameSite=Strict keeps the cookie away */
+  await tab.goto(`http://localhost:${port}/`, { waitUntil: "load" });
+  const crossSite = await tab.evaluate(() => document.body.innerText);
+  check(/"status":401/.test(crossSite), `a form post from another site is refused (${crossSite.slice(0, 120)})`);
+  /* the same site on another port: the cookie goes, the origin checks refuse */
+  await tab.goto(`http://127.0.0.1:${port}/`, { waitUntil: "load" });
+  const crossOrigin = await tab.evaluate(() => document.body.innerText);
+  check(/"status":403/.test(crossOrigin), `a form post from another origin of the same site is refused (${crossOrigin.slice(0, 160)})`);
+  await tab.close();
+  evil.close();
+  const after = await page.evaluate(() => fetch("/api/v1/events?limit=500").then((r) => r.json()).then((j) => j.items.length));
+  check(after === before, `no punch was recorded by the forged posts (${before} -> ${after})`);
+  await page.click("#signout");
+  await page.waitForSelector("#signin-form", { visible: true });
+
+  /* lock-out: five wrong passwords, then the right one is refused too */
+  for (let i = 0; i < 5; i++) {
+    await signIn(page, env("LOCK_USER"), "not the password " + i);
+    await page.waitForSelector("#main .msg.error", { visible: true });
+  }
+  await signIn(page, env("LOCK_USER"), env("LOCK_PW"));
+  await page.waitForFunction(() => /Too many failed sign-ins/.test((document.querySelector("#main .msg.error") || {}).textContent || ""));
+  check(true, "after five failures the account is locked, even for the right password");
+  await shot(page, "signin-locked");
+  g.done();
+  await ctx.close();
+}
+
+(async () => {
+  fs.mkdirSync(SHOTS, { recursive: true });
+  const browser = await puppeteer.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ["--no-sandbox", "--disable-dev-shm-usage", "--no-first-run", "--disable-gpu", "--lang=en-US"],
+  });
+  try {
+    for (const [name, fn] of [["main", mainScenario], ["security", securityScenario]]) {
+      if (process.env.SCENARIO && process.env.SCENARIO !== name) continue;
+      console.log(`== ${name}`);
+      try { await fn(browser); } catch (e) { failures++; console.log(`FAIL  ${name}: ${e.stack || e}`); }
+      if (lastGuard && lastGuard.errors.length) console.log(`      script errors: ${lastGuard.errors.join(" | ")}`);
+    }
+  } finally {
+    await browser.close();
+  }
+  console.log(failures ? `${failures} check(s) failed` : "all checks passed");
+  process.exit(failures ? 1 : 0);
+})().catch((e) => { console.log(`FAIL  ${e.stack || e}`); process.exit(1); });
