@@ -438,6 +438,38 @@
       });
     }
     loadFaces();
+    var consentBox = el("section", { "class": "card", "aria-labelledby": "consent-h" });
+    main.appendChild(consentBox);
+    function loadConsent() {
+      api("GET", "/api/v1/people/" + id + "/consent").then(function (res) {
+        consentBox.textContent = "";
+        consentBox.appendChild(el("h2", { id: "consent-h", text: t("consent.title") }));
+        if (!res.ok) { consentBox.appendChild(msg("error", t("common.error", { detail: problemText(res) }))); return; }
+        var c = res.json;
+        consentBox.appendChild(el("p", { id: "consent-state", text: t("consent.state." + c.state) +
+          (c.text_version ? " · " + t("consent.version", { v: c.text_version }) : "") }));
+        if (state.session.user.role !== "admin" || c.state === "given") return;
+        api("GET", "/api/v1/consent-texts").then(function (tr) {
+          var texts = tr.ok ? tr.json.items : [];
+          if (!texts.length) { consentBox.appendChild(el("p", { text: t("consent.no_texts") })); return; }
+          var sel = el("select", {}, texts.map(function (x) {
+            return el("option", { value: String(x.version), text: t("consent.version", { v: x.version }) + " (" + x.language + ")" });
+          }));
+          sel.value = String(texts[texts.length - 1].version);
+          var form = el("form", { "class": "row", id: "consent-form" }, field("consent-text", t("consent.text"), sel),
+            el("button", { type: "submit", id: "consent-submit", text: t("consent.give") }));
+          form.addEventListener("submit", function (ev) {
+            ev.preventDefault();
+            api("POST", "/api/v1/people/" + id + "/consent", { state: "given", text_version: Number(sel.value) }).then(function (r) {
+              if (r.ok) { toast(t("consent.recorded")); loadConsent(); }
+              else consentBox.appendChild(msg("error", t("common.error", { detail: problemText(r) })));
+            });
+          });
+          consentBox.appendChild(form);
+        });
+      });
+    }
+    loadConsent();
     if (state.session.user.role !== "admin") return;
     var file = el("input", { type: "file", accept: "image/jpeg,image/png" });
     var result = el("div", { id: "enrol-result", "aria-live": "polite" });

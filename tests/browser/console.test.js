@@ -124,6 +124,11 @@ async function mainScenario(browser) {
   await page.type("#person-dept", "Ward 3");
   await page.click("#person-submit");
   await page.waitForSelector("#enrol-form", { visible: true });
+  /* no face without consent: record it on the person page first */
+  await page.waitForSelector("#consent-submit", { visible: true });
+  await page.click("#consent-submit");
+  await page.waitForFunction(() => /Consent given/.test((document.getElementById("consent-state") || {}).textContent || ""));
+  check(true, "consent is recorded on the person page");
   const good = await page.$("#enrol-file");
   await good.uploadFile(env("PHOTO_GOOD"));
   await page.click("#enrol-submit");

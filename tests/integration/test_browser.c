@@ -98,6 +98,11 @@ START_TEST(console_in_chromium)
     char person[64];
     snprintf(person, sizeof person, "%s", ts_jstr(p, "id"));
     json_decref(p);
+    /* the consent text people agree to before enrolment */
+    p = ts_call("POST", ts_url(&D, "/api/v1/consent-texts"), D.admin_token,
+                "{\"language\":\"en\",\"text\":\"I agree to face recognition for attendance.\"}", &status);
+    ck_assert_int_eq(status, 201);
+    json_decref(p);
     wait_ready();
 
     char shots[600], script[600], good[600], bad[600];
