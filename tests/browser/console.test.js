@@ -153,6 +153,7 @@ async function mainScenario(browser) {
   await now.waitForSelector("#latest-h", { visible: true });
   let navigations = 0;
   now.on("framenavigated", () => { navigations++; });
+  await page.bringToFront(); /* a tab behind another gets no animation frames: waits there would stall */
   await go(page, "#/events", "#punch-form");
   await page.waitForFunction(() => document.querySelectorAll("#punch-person option").length > 0);
   await axe(page, "Events");
