@@ -4,7 +4,7 @@
  *        [--offsets O1,O2,... (seconds: camera i's copy starts at clip time Oi and wraps round;
  *        the list repeats over the cameras; none = every copy from 0, synchronous)] [--decode-only]
  *        [--fps F] [--threshold T] [--workers W] [--lane FRAMES (per camera, 2 as in the daemon)] [--header]
- *        [--debug (per-crop log lines on stderr)]
+ *        [--debug (per-crop log lines on stderr)] [--label TEXT (printed at the end of the row)]
  * The ground truth is CLIP.json beside the clip: walkers (label, t, t_end), enrol (label -> photo;
  * a path with a '/' is relative to $ATTENDD_DATA, a bare file name is in $ATTENDD_DATA/faces),
  * duration (s). */
@@ -264,13 +264,14 @@ static int cmp_d(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
-    const char *url_base = NULL, *conninfo = NULL, *clip = NULL, *offsets = NULL;
+    const char *url_base = NULL, *conninfo = NULL, *clip = NULL, *offsets = NULL, *label = "";
     int n = 1, decode_only = 0, workers = 0, header = 0, debug = 0, lane = 2;
     double fps = 6, threshold = 0.40;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--url-base") && i + 1 < argc) url_base = argv[++i];
         else if (!strcmp(argv[i], "--conninfo") && i + 1 < argc) conninfo = argv[++i];
         else if (!strcmp(argv[i], "--clip") && i + 1 < argc) clip = argv[++i];
+        else if (!strcmp(argv[i], "--label") && i + 1 < argc) label = argv[++i];
         else if (!strcmp(argv[i], "--offsets") && i + 1 < argc) offsets = argv[++i];
         else if (!strcmp(argv[i], "--n") && i + 1 < argc) n = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--fps") && i + 1 < argc) fps = atof(argv[++i]);
@@ -514,12 +515,12 @@ int main(int argc, char **argv)
     }
     double load[1] = {0}; /* the machine's 1-minute load average at the end: the figures depend on it */
     if (getloadavg(load, 1) != 1) load[0] = -1;
-    printf("%-4d %-8s %8.1f %8llu %9s %6s %7.1f%% %8s %8s | %6.1f%% %7s %7s %7s %6s %7s %7s %6s %5.1f\n", n,
+    printf("%-4d %-8s %8.1f %8llu %9s %6s %7.1f%% %8s %8s | %6.1f%% %7s %7s %7s %6s %7s %7s %6s %5.1f %s\n", n,
            decode_only   ? "decode"
                : n_given ? "offset"
                          : "sync",
            fps_sum / n, (unsigned long long)dropped, passes_s, false_s, cpu_cam, p50, p95, dec_cam, anl_cam, ceiling,
-           anl, idle_s, det, rc, rms, load[0]);
+           anl, idle_s, det, rc, rms, load[0], label);
     fflush(stdout);
     for (size_t j = 0; j < g_nw; j++) /* which passes, for the next person to look at it */
         if (missed[j])

@@ -10,6 +10,9 @@
 #                         from the start, the same walker on all N cameras at once (the harsh case)
 #                         (default: offset sync)
 #   PIPELINE_BENCH_FPS    analysed frames per second per camera (6)
+#   PIPELINE_BENCH_BINS   bench_pipeline binaries to run one after another on the same copies, each
+#                         row labelled with its binary: a before/after comparison at the same
+#                         machine load (default: the one just built)
 set -eu
 BUILD=${ATTENDD_BUILD:-build}
 SRC=${ATTENDD_SRCDIR:-.}
@@ -17,6 +20,7 @@ DATA=${ATTENDD_DATA:?set ATTENDD_DATA}
 CLIPS=${PIPELINE_BENCH_CLIPS:-$DATA/video/ward-rush.mp4 $DATA/video/shift-change.mp4}
 FPS=${PIPELINE_BENCH_FPS:-6}
 MODES=${PIPELINE_BENCH_MODES:-offset sync}
+BINS=${PIPELINE_BENCH_BINS:-$BUILD/bench/bench_pipeline}
 tmp=$(mktemp -d /tmp/attendd-bench-XXXXXX)
 chmod 755 "$tmp"
 srv_pid=
@@ -107,11 +111,15 @@ for clip in $CLIPS; do
             plan "$n" "$mode"
             offs=
             [ "$mode" = offset ] && offs="--offsets $OFFSETS"
-            serve "$n"
-            # shellcheck disable=SC2086
-            "$BUILD/bench/bench_pipeline" --clip "$clip" $offs --n "$n" --url-base "rtsp://127.0.0.1:$PORT/cam" \
-                --conninfo "$CI" --fps "$FPS"
-            unserve
+            for bin in $BINS; do
+                label=
+                [ "$BINS" = "$bin" ] || label=$(basename "$bin")
+                serve "$n"
+                # shellcheck disable=SC2086
+                "$bin" --clip "$clip" $offs --n "$n" --url-base "rtsp://127.0.0.1:$PORT/cam" \
+                    --conninfo "$CI" --fps "$FPS" --label "$label"
+                unserve
+            done
         done
     done
 done

@@ -4,6 +4,7 @@
 #define ATTENDD_CAMERA_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "attendd/event.h"
 #include "attendd/uuid.h"
@@ -25,6 +26,14 @@ struct camera_def {
     bool enabled;               /* capture runs */
     bool has_roi;               /* roi valid */
     struct camera_roi roi;      /* region of interest, frame pixels */
+};
+
+/* The analysis a camera gets, as the analysis stage reports it about once a second (GET
+ * /api/v1/cameras). */
+struct camera_analysis {
+    char need[12];      /* "deciding", "new", "visitor", "idle"; "" before the first report */
+    double deficit_fps; /* sampled frames per second it lost while it needed them, last 10 s */
+    uint64_t deficit;   /* the same, in total: frames the analysis fell short by */
 };
 
 #endif

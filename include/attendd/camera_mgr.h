@@ -44,6 +44,12 @@ att_err camera_mgr_add_faces_seen(camera_mgr *m, uint64_t tag, uint64_t n);
 /* A camera's faces_seen (0 until the pipeline reports faces). ATT_E_NOT_FOUND if unknown. */
 att_err camera_mgr_faces_seen(camera_mgr *m, const char *id, uint64_t *out);
 
+/* For the analysis stage: what a camera needs and how far the analysis falls short of it (about
+ * once a second). ATT_E_NOT_FOUND if removed. */
+att_err camera_mgr_set_analysis(camera_mgr *m, uint64_t tag, const struct camera_analysis *a);
+/* A camera's last analysis report (zeros and need "" until the first). ATT_E_NOT_FOUND if unknown. */
+att_err camera_mgr_analysis(camera_mgr *m, const char *id, struct camera_analysis *out);
+
 /* Start-up load: apply every definition, remove running cameras that are not in defs. Keeps going
  * past a camera that fails (logged, shown as state error with the reason); *failed (may be NULL)
  * counts them. Returns the first failure's error, ATT_OK if none. */

@@ -8,7 +8,9 @@
  * Queue fairness: one cap_frame_queue is the single pop point for the detection pool, but inside it
  * each camera has its own small lane (capacity per lane). A full lane drops its OWN oldest frame,
  * and pop serves the lanes round-robin, so a busy camera can neither push out nor starve another
- * camera's frames, and what waits is always the most recent picture of each camera.
+ * camera's frames, and what waits is always the most recent picture of each camera. A consumer that
+ * knows which cameras need analysis most pops by rank instead (cap_queue_pop_ranked): lower ranks
+ * first, round-robin among equals, and frames it does not need at all skipped.
  *
  * Lifetimes: frames are refcounted (cap_frame_ref / cap_frame_free). A camera holds a reference on
  * its queue, so the queue may be "freed" by its owner first; memory goes with the last user.
@@ -16,6 +18,7 @@
 #ifndef ATTENDD_CAPTURE_H
 #define ATTENDD_CAPTURE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -162,9 +165,29 @@ att_err cap_queue_push(cap_lane *l, cap_frame *f, int *dropped);
  * queue is closed and empty. The caller owns the frame (cap_frame_free()). */
 att_err cap_queue_pop(cap_frame_queue *q, int timeout_ms, cap_frame **out);
 
+/* Need-based order for cap_queue_pop_ranked(): the consumer ranks each lane's oldest frame. */
+#define CAP_RANK_SKIP (-1) /* not worth analysing: removed at once and counted as skipped */
+struct cap_ranker {
+    /* Rank of f, the oldest frame of its lane: >= 0, lower is served first (equal ranks
+     * round-robin), or CAP_RANK_SKIP. Called under the queue's lock: cheap, and it must not call
+     * back into the queue or take a lock that is ever held while calling the queue. */
+    int (*rank)(void *ud, const cap_frame *f);
+    /* f leaves its lane: taken by this pop (skipped = false) or skipped. Same lock rules. May be
+     * NULL. */
+    void (*taken)(void *ud, const cap_frame *f, bool skipped);
+    void *ud;
+};
+
+/* cap_queue_pop() by rank: the lowest-ranked oldest frame of all lanes, equal ranks served
+ * round-robin as cap_queue_pop() does; frames ranked CAP_RANK_SKIP are freed on the way and
+ * counted (`skipped`, and `popped`: they left the lane through the consumer). ranker NULL =
+ * cap_queue_pop(). Waits and returns like cap_queue_pop(). */
+att_err cap_queue_pop_ranked(cap_frame_queue *q, int timeout_ms, const struct cap_ranker *ranker, cap_frame **out);
+
 struct cap_queue_stats {
     uint64_t pushed;    /* frames accepted by push */
-    uint64_t popped;    /* frames handed to consumers */
+    uint64_t popped;    /* frames handed to consumers, skipped ones included */
+    uint64_t skipped;   /* of those, ranked CAP_RANK_SKIP by the consumer (not analysed) */
     uint64_t dropped;   /* oldest frames dropped because a lane was full */
     uint64_t discarded; /* frames freed with their lane, or refused after close */
     size_t depth;       /* frames waiting now */

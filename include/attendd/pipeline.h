@@ -32,20 +32,25 @@ typedef att_err (*pipeline_lookup_fn)(void *ud, uint64_t tag, enum camera_role *
 typedef att_err (*pipeline_status_fn)(void *ud, const char *camera_id, struct cap_status *out);
 /* n faces were detected in an analysed frame of this tag (camera_mgr_add_faces_seen). Optional. */
 typedef att_err (*pipeline_faces_fn)(void *ud, uint64_t tag, uint64_t n);
+/* What the camera of this tag needs and how far the analysis falls short (camera_mgr_set_analysis).
+ * Optional. Called from housekeeping about once a second. */
+typedef att_err (*pipeline_analysis_fn)(void *ud, uint64_t tag, const struct camera_analysis *a);
 
 struct pipeline_cfg {
     int workers;                                /* analysis threads, 1..PIPELINE_WORKERS_MAX; 0 = online cores */
     int min_face_px;                            /* av_detect_opts.min_face_px (0 = whole-frame pass only) */
     int idle_ms;                                /* a camera with no undecided track is analysed at most every
                                    * idle_ms of capture time (other sampled frames are skipped
-                                   * and counted); 0 = every sampled frame */
+                                   * and counted), and one with visitors only at least that often
+                                   * when the workers fall behind; 0 = every sampled frame */
     float match_threshold;                      /* gallery top-1 similarity that counts as that person */
     struct trk_params trk;                      /* per-camera tracker; sim_threshold is set from match_threshold */
     cap_frame_queue *queue;                     /* borrowed; closing it ends the workers once drained */
     pipeline_lookup_fn lookup;                  /* required */
     pipeline_status_fn status;                  /* may be NULL */
     pipeline_faces_fn faces_seen;               /* may be NULL */
-    void *ud;                                   /* for lookup, status and faces_seen */
+    pipeline_analysis_fn analysis;              /* may be NULL */
+    void *ud;                                   /* for lookup, status, faces_seen and analysis */
     const av_models *models;                    /* borrowed; one av_pipeline per worker is made from it */
     gal *gallery;                               /* borrowed, thread-safe */
     rules *rules;                               /* borrowed, thread-safe; seed it before start */
@@ -75,17 +80,19 @@ void pipeline_join(pipeline *p);
 void pipeline_free(pipeline *p);
 
 struct pipeline_stats {
-    uint64_t frames;         /* frames analysed */
-    uint64_t stale;          /* frames dropped because a newer frame of the camera was tracked first */
-    uint64_t idle_skipped;   /* frames not analysed: no undecided track in view (idle_ms) */
-    uint64_t unknown_camera; /* frames of a camera that no longer exists */
-    uint64_t faces;          /* faces detected */
-    uint64_t recognitions;   /* crops embedded and searched */
-    uint64_t decisions;      /* track decisions */
-    uint64_t events;         /* events made durable */
-    uint64_t suppressed;     /* decisions the rules turned into no event */
-    uint64_t errors;         /* vision, tracker or emit failures (logged) */
-    size_t cameras;          /* cameras with state */
+    uint64_t frames;          /* frames analysed */
+    uint64_t stale;           /* frames dropped because a newer frame of the camera was tracked first */
+    uint64_t idle_skipped;    /* frames not analysed: no undecided track in view (idle_ms) */
+    uint64_t deficit;         /* sampled frames lost by cameras that needed more than the idle rate */
+    uint64_t deficit_visitor; /* of those, lost while the camera had visitors only */
+    uint64_t unknown_camera;  /* frames of a camera that no longer exists */
+    uint64_t faces;           /* faces detected */
+    uint64_t recognitions;    /* crops embedded and searched */
+    uint64_t decisions;       /* track decisions */
+    uint64_t events;          /* events made durable */
+    uint64_t suppressed;      /* decisions the rules turned into no event */
+    uint64_t errors;          /* vision, tracker or emit failures (logged) */
+    size_t cameras;           /* cameras with state */
 };
 void pipeline_get_stats(pipeline *p, struct pipeline_stats *out);
 

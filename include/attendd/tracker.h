@@ -88,6 +88,8 @@ struct trk_track_info {
     bool decided;                  /* has emitted its decision */
     bool not_live;                 /* judged not live: will never decide */
     bool lulled;                   /* recognised only every lull_every-th frame for now */
+    float best_sim;                /* highest top-1 similarity of a matched recognition in the
+                                        * window (0 when none): how enrolled the face looks */
 };
 
 struct trk_stats {

@@ -61,6 +61,12 @@ att_err pipeline_new(const struct pipeline_cfg *cfg, pipeline **out, char *err, 
                                                                            : cores);
     pthread_mutex_init(&p->table_lock, NULL);
     pthread_mutex_init(&p->hk_lock, NULL);
+    if (sched_new(cfg->idle_ms, &p->sched) != ATT_OK) {
+        snprintf(err, errlen, "pipeline: out of memory");
+        pipeline_free(p);
+        return ATT_E_NOMEM;
+    }
+    sched_ranker(p->sched, &p->ranker);
     for (int i = 0; i < p->n_workers; i++) {
         av_err ve;
         if (av_pipeline_new(cfg->models, 0, &p->vp[i], &ve) != AV_OK) {
@@ -79,6 +85,7 @@ att_err pipeline_new(const struct pipeline_cfg *cfg, pipeline **out, char *err, 
             metric_set(s, p->n_workers);
             p->g_metrics[p->n_g++] = s;
         }
+        sched_metrics(p->sched, cfg->metrics, p->g_metrics, &p->n_g);
     }
     *out = p;
     return ATT_OK;
@@ -196,28 +203,13 @@ static void track_frame(struct pipeline *p, av_pipeline *vp, struct cam_state *c
     }
 }
 
-/* Gating: detection is most of the cost of a frame, and a camera with nobody undecided in view
- * (an empty corridor, people already recognised, lulled visitors) needs just enough frames to
- * notice a newcomer: one per idle_ms of stream time. A camera with an undecided track gets every sampled
- * frame, so a pass still has its full rate once its face is found. Camera lock held. */
-static bool idle_skip(struct pipeline *p, struct cam_state *c, const cap_frame *f, bool new_session)
-{
-    if (p->cfg.idle_ms <= 0 || c->busy) return false;
-    if (!new_session && f->stream_ms >= c->idle_last_ms && f->stream_ms - c->idle_last_ms < p->cfg.idle_ms) return true;
-    c->idle_last_ms = f->stream_ms;
-    return false;
-}
-
-/* Whether the camera has a live track still undecided and not lulled (tracker.h): worth every
- * frame. Camera lock held. */
-static bool cam_busy(const struct cam_state *c)
+/* What the camera needs from the analysis now (schedule.h), from its tracks. Camera lock held. */
+static enum sched_need cam_need(const struct pipeline *p, const struct cam_state *c)
 {
     struct trk_track_info ti[PIPELINE_MAX_FACES];
     size_t n = trk_tracks(c->trk, ti, PIPELINE_MAX_FACES);
-    if (n > PIPELINE_MAX_FACES) return true; /* more than we can look at: stay at full rate */
-    for (size_t i = 0; i < n; i++)
-        if (!ti[i].decided && !ti[i].not_live && !ti[i].lulled) return true;
-    return false;
+    if (n > PIPELINE_MAX_FACES) return NEED_NEW; /* more than we can look at: stay at full rate */
+    return sched_need_of(ti, n, p->cfg.trk.lull_sim);
 }
 
 static void process(struct pipeline *p, av_pipeline *vp, cap_frame *f)
@@ -244,13 +236,6 @@ static void process(struct pipeline *p, av_pipeline *vp, cap_frame *f)
         c->session = f->session;
         c->origin_s = origin;
         metric_set(c->origin, origin);
-    }
-    if (idle_skip(p, c, f, new_session)) {
-        pthread_mutex_unlock(&c->lock);
-        metric_inc(c->idle_skipped);
-        atomic_fetch_add(&p->idle_skipped, 1);
-        cams_release(p, c);
-        return;
     }
     if (c->n_inflight < PIPELINE_WORKERS_MAX) c->inflight[c->n_inflight++] = f->seq;
     pthread_mutex_unlock(&c->lock);
@@ -288,7 +273,7 @@ static void process(struct pipeline *p, av_pipeline *vp, cap_frame *f)
         atomic_fetch_add(&p->frames, 1);
         atomic_fetch_add(&p->faces, n);
         track_frame(p, vp, c, role, f, img, faces, n);
-        c->busy = cam_busy(c);
+        sched_set_need(p->sched, c->tag, cam_need(p, c));
     }
     inflight_done(c, f->seq);
     pthread_mutex_unlock(&c->lock);
@@ -303,7 +288,7 @@ static void *worker(void *arg)
     free(arg);
     for (;;) {
         cap_frame *f = NULL;
-        att_err e = cap_queue_pop(p->cfg.queue, POP_TIMEOUT_MS, &f);
+        att_err e = cap_queue_pop_ranked(p->cfg.queue, POP_TIMEOUT_MS, &p->ranker, &f);
         if (e == ATT_E_UNAVAILABLE || atomic_load(&p->quit)) { /* closed and drained, or failed start */
             cap_frame_free(f);
             break;
@@ -357,6 +342,7 @@ void pipeline_free(pipeline *p)
     cams_free_all(p);
     for (size_t i = 0; i < p->n_g; i++) metrics_remove(p->cfg.metrics, p->g_metrics[i]);
     for (int i = 0; i < p->n_workers; i++) av_pipeline_free(p->vp[i]);
+    sched_free(p->sched);
     pthread_mutex_destroy(&p->table_lock);
     pthread_mutex_destroy(&p->hk_lock);
     free(p);
@@ -366,7 +352,12 @@ void pipeline_get_stats(pipeline *p, struct pipeline_stats *o)
 {
     o->frames = atomic_load(&p->frames);
     o->stale = atomic_load(&p->stale);
-    o->idle_skipped = atomic_load(&p->idle_skipped);
+    struct sched_stats ss;
+    sched_get_stats(p->sched, &ss);
+    o->idle_skipped = ss.skipped;
+    o->deficit = 0;
+    for (int i = 0; i < NEED_COUNT; i++) o->deficit += ss.deficit[i];
+    o->deficit_visitor = ss.deficit[NEED_VISITOR];
     o->unknown_camera = atomic_load(&p->unknown_camera);
     o->faces = atomic_load(&p->faces);
     o->recognitions = atomic_load(&p->recognitions);

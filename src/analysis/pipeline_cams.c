@@ -9,6 +9,7 @@
 #include "pipeline_internal.h"
 
 static double read_u64(void *ud) { return (double)atomic_load((_Atomic uint64_t *)ud); }
+static double read_milli(void *ud) { return (double)atomic_load((_Atomic uint64_t *)ud) / 1000.0; }
 
 static void cam_metrics(struct pipeline *p, struct cam_state *c)
 {
@@ -29,8 +30,11 @@ static void cam_metrics(struct pipeline *p, struct cam_state *c)
         {METRIC_COUNTER, "attendd_camera_frames_analysed_total", "Frames run through detection and tracking", NULL,
          &c->analysed},
         {METRIC_COUNTER, "attendd_camera_frames_idle_skipped_total",
-         "Sampled frames not analysed because the camera had no undecided track (analysis_idle_ms)", NULL,
-         &c->idle_skipped},
+         "Sampled frames not analysed because the camera had no undecided track (analysis_idle_ms)",
+         &c->st_idle_skipped, NULL},
+        {METRIC_COUNTER, "attendd_camera_analysis_deficit_frames_total",
+         "Sampled frames the camera lost (dropped unanalysed) while it needed more than the idle rate", &c->st_deficit,
+         NULL},
         {METRIC_COUNTER, "attendd_camera_faces_total", "Faces detected (one per face per analysed frame)", NULL,
          &c->faces},
         {METRIC_COUNTER, "attendd_camera_recognitions_total", "Face crops embedded and searched in the gallery", NULL,
@@ -55,6 +59,12 @@ static void cam_metrics(struct pipeline *p, struct cam_state *c)
         if (defs[i].out) *defs[i].out = s;
         c->m[c->n_m++] = s;
     }
+    metric *d = NULL;
+    if (metrics_callback(m, METRIC_GAUGE, "attendd_camera_analysis_deficit",
+                         "Sampled frames per second the camera lost while it needed them, over the last 10 s", lb,
+                         read_milli, &c->st_deficit_mfps, &d) == ATT_OK)
+        c->m[c->n_m++] = d;
+    else log_warn("pipeline", "camera %s: metric attendd_camera_analysis_deficit not registered", c->id);
     static const char *stages[] = {"detect", "recognize", "frame_to_event"};
     metric **hs[] = {&c->h_detect, &c->h_recog, &c->h_event};
     for (size_t i = 0; i < 3; i++) {
@@ -90,6 +100,7 @@ static void reap(struct pipeline *p)
         struct cam_state *c = *pp;
         if (c->dead && c->refs == 0) {
             *pp = c->next;
+            sched_forget(p->sched, c->tag);
             log_info("pipeline", "camera %s: analysis state freed", c->id);
             cam_free(p, c);
         } else {
@@ -148,11 +159,45 @@ void cams_release(struct pipeline *p, struct cam_state *c)
     pthread_mutex_unlock(&p->table_lock);
 }
 
+/* Once a minute: name the cameras that lost frames they needed since the last time, so an operator
+ * knows the analysis is short (add an instance, or lower analysis_fps). hk_lock held. */
+static void shortage_log(struct pipeline *p)
+{
+    char list[1024];
+    size_t used = 0, short_n = 0, all = 0;
+    uint64_t lost_all = 0;
+    list[0] = '\0';
+    pthread_mutex_lock(&p->table_lock);
+    for (struct cam_state *c = p->cams; c; c = c->next) {
+        if (c->dead) continue;
+        all++;
+        uint64_t d = atomic_load(&c->st_deficit), lost = d - c->deficit_logged;
+        c->deficit_logged = d;
+        if (!lost) continue;
+        short_n++;
+        lost_all += lost;
+        if (used < sizeof list - 64) {
+            int w = snprintf(list + used, sizeof list - used, "%s%s (%llu)", used ? ", " : "", c->id,
+                             (unsigned long long)lost);
+            if (w > 0) used += (size_t)w < sizeof list - used ? (size_t)w : sizeof list - used - 1;
+        } else if (used < sizeof list - 8) {
+            used += (size_t)snprintf(list + used, sizeof list - used, ", ...");
+        }
+    }
+    pthread_mutex_unlock(&p->table_lock);
+    if (short_n)
+        log_warn("pipeline",
+                 "analysis short on %zu of %zu camera(s) in the last minute: %llu sampled frame(s) lost while needed; "
+                 "camera (frames): %s. Add an analysis instance or lower analysis_fps",
+                 short_n, all, (unsigned long long)lost_all, list);
+}
+
 void cams_housekeeping(struct pipeline *p)
 {
     int64_t now = att_time_mono_us();
     if (now < atomic_load(&p->hk_next_us) || pthread_mutex_trylock(&p->hk_lock) != 0) return;
     atomic_store(&p->hk_next_us, now + 1000000);
+    sched_tick(p->sched);
     /* snapshot (tag, id) under the table lock; call out (camera manager locks) without it */
     struct snap {
         uint64_t tag;
@@ -172,8 +217,15 @@ void cams_housekeeping(struct pipeline *p)
     for (size_t i = 0; i < n; i++) {
         enum camera_role role;
         struct cap_status st;
+        struct sched_cam_stats ss;
         bool gone = p->cfg.lookup(p->cfg.ud, s[i].tag, &role) == ATT_E_NOT_FOUND;
         bool have = !gone && p->cfg.status && p->cfg.status(p->cfg.ud, s[i].id, &st) == ATT_OK;
+        bool have_ss = sched_cam_stats(p->sched, s[i].tag, &ss) == ATT_OK;
+        if (have_ss && !gone && p->cfg.analysis) {
+            struct camera_analysis a = {.deficit_fps = ss.deficit_fps, .deficit = ss.deficit};
+            snprintf(a.need, sizeof a.need, "%s", sched_need_name(ss.need));
+            (void)p->cfg.analysis(p->cfg.ud, s[i].tag, &a); /* NOT_FOUND: removed meanwhile */
+        }
         pthread_mutex_lock(&p->table_lock);
         for (struct cam_state *c = p->cams; c; c = c->next) {
             if (c->dead || c->tag != s[i].tag || strcmp(c->id, s[i].id) != 0) continue;
@@ -185,6 +237,11 @@ void cams_housekeeping(struct pipeline *p)
                 atomic_store(&c->st_dropped, st.frames_dropped + atomic_load(&c->stale));
                 atomic_store(&c->st_depth, st.frames_sampled >= st.frames_dropped + st.frames_taken ? waiting : 0);
             }
+            if (!gone && have_ss) {
+                atomic_store(&c->st_idle_skipped, ss.skipped);
+                atomic_store(&c->st_deficit, ss.deficit);
+                atomic_store(&c->st_deficit_mfps, (uint64_t)(ss.deficit_fps * 1000.0 + 0.5));
+            }
         }
         pthread_mutex_unlock(&p->table_lock);
     }
@@ -192,6 +249,10 @@ void cams_housekeeping(struct pipeline *p)
     reap(p);
     pthread_mutex_unlock(&p->table_lock);
     free(s);
+    if (now >= p->log_next_us) {
+        if (p->log_next_us) shortage_log(p);
+        p->log_next_us = now + SHORTAGE_LOG_US;
+    }
     pthread_mutex_unlock(&p->hk_lock);
 }
 

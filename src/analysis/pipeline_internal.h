@@ -10,6 +10,9 @@
 #include "attendd/pipeline.h"
 #include "attendd/time.h"
 #include "attendd/uuid.h"
+#include "schedule.h"
+
+#define SHORTAGE_LOG_US (60 * 1000000LL) /* cameras short of analysis are logged this often */
 
 /* One camera as the analysis stage sees it. The table owns it; workers hold a reference while they
  * work on one of its frames. */
@@ -25,18 +28,18 @@ struct cam_state {
     uint64_t inflight[PIPELINE_WORKERS_MAX]; /* seqs popped and not yet tracked, so that frames
                                                 detected in parallel are tracked in order */
     size_t n_inflight;
-    bool busy;            /* has a live, undecided track: every sampled frame counts */
-    int64_t idle_last_ms; /* stream position of the last frame analysed while not busy */
-    uint32_t session;     /* capture session of the origin estimate */
-    double origin_s;      /* min(wall - stream position) in this session, seconds */
-    int refs;             /* workers using it (table lock) */
-    bool dead;            /* camera gone: freed when refs drops to 0 */
+    uint32_t session; /* capture session of the origin estimate */
+    double origin_s;  /* min(wall - stream position) in this session, seconds */
+    int refs;         /* workers using it (table lock) */
+    bool dead;        /* camera gone: freed when refs drops to 0 */
     struct cam_state *next;
-    /* cached capture status, refreshed by housekeeping, read by metrics callbacks */
-    _Atomic uint64_t st_in, st_dropped, st_depth, stale;
-    metric *m[13]; /* every series of this camera (for removal) */
+    /* cached capture and scheduling status, refreshed by housekeeping, read by metrics callbacks */
+    _Atomic uint64_t st_in, st_dropped, st_depth, stale, st_idle_skipped, st_deficit;
+    _Atomic uint64_t st_deficit_mfps; /* frames per second lost lately (sched), x1000 */
+    uint64_t deficit_logged;          /* deficit at the last shortage log (hk_lock) */
+    metric *m[16];                    /* every series of this camera (for removal) */
     size_t n_m;
-    metric *analysed, *idle_skipped, *faces, *recogs, *decisions, *events, *origin;
+    metric *analysed, *faces, *recogs, *decisions, *events, *origin;
     metric *h_detect, *h_recog, *h_event;
 };
 
@@ -51,10 +54,12 @@ struct pipeline {
     struct cam_state *cams;
     pthread_mutex_t hk_lock;    /* one worker does housekeeping at a time */
     _Atomic int64_t hk_next_us; /* monotonic time of the next housekeeping */
-    metric *g_metrics[4];
+    int64_t log_next_us;        /* monotonic time of the next shortage log (hk_lock) */
+    sched *sched;               /* which camera's frame a worker takes next */
+    struct cap_ranker ranker;   /* sched's, for cap_queue_pop_ranked */
+    metric *g_metrics[4 + 2 * NEED_COUNT];
     size_t n_g;
-    _Atomic uint64_t frames, stale, idle_skipped, unknown_camera, faces, recognitions, decisions, events, suppressed,
-        errors;
+    _Atomic uint64_t frames, stale, unknown_camera, faces, recognitions, decisions, events, suppressed, errors;
 };
 
 /* ---- pipeline_cams.c ---- */

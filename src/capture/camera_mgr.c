@@ -23,14 +23,15 @@ struct counters {
 };
 
 struct cam_entry {
-    struct camera_def def;          /* as last applied (full URL: it may hold credentials) */
-    char url_safe[CAP_URL_MAX + 1]; /* def.url redacted, for logs */
-    uint64_t tag;                   /* frame tag; never reused in this process */
-    att_uuid id_bytes;              /* def.id as bytes (cap_frame.camera_id) */
-    cap_camera *cap;                /* NULL when the last apply failed (why: fail) */
-    char fail[CAP_ERR_MAX];         /* reason the camera is not running, "" when it is */
-    struct counters base;           /* counters of capture instances replaced by URL changes */
-    _Atomic uint64_t faces_seen;    /* reported by the analysis stage */
+    struct camera_def def;           /* as last applied (full URL: it may hold credentials) */
+    char url_safe[CAP_URL_MAX + 1];  /* def.url redacted, for logs */
+    uint64_t tag;                    /* frame tag; never reused in this process */
+    att_uuid id_bytes;               /* def.id as bytes (cap_frame.camera_id) */
+    cap_camera *cap;                 /* NULL when the last apply failed (why: fail) */
+    char fail[CAP_ERR_MAX];          /* reason the camera is not running, "" when it is */
+    struct counters base;            /* counters of capture instances replaced by URL changes */
+    _Atomic uint64_t faces_seen;     /* reported by the analysis stage */
+    struct camera_analysis analysis; /* reported by the analysis stage (under rw, written) */
 };
 
 struct camera_mgr {
@@ -419,6 +420,26 @@ att_err camera_mgr_faces_seen(camera_mgr *m, const char *id, uint64_t *out)
     pthread_rwlock_rdlock(&m->rw);
     struct cam_entry *e = find_id(m, id, NULL);
     if (e) *out = atomic_load(&e->faces_seen);
+    pthread_rwlock_unlock(&m->rw);
+    return e ? ATT_OK : ATT_E_NOT_FOUND;
+}
+
+att_err camera_mgr_set_analysis(camera_mgr *m, uint64_t tag, const struct camera_analysis *a)
+{
+    if (!m || !a) return ATT_E_INVALID;
+    pthread_rwlock_wrlock(&m->rw);
+    struct cam_entry *e = find_tag(m, tag);
+    if (e) e->analysis = *a;
+    pthread_rwlock_unlock(&m->rw);
+    return e ? ATT_OK : ATT_E_NOT_FOUND;
+}
+
+att_err camera_mgr_analysis(camera_mgr *m, const char *id, struct camera_analysis *out)
+{
+    if (!m || !id || !out) return ATT_E_INVALID;
+    pthread_rwlock_rdlock(&m->rw);
+    struct cam_entry *e = find_id(m, id, NULL);
+    if (e) *out = e->analysis;
     pthread_rwlock_unlock(&m->rw);
     return e ? ATT_OK : ATT_E_NOT_FOUND;
 }

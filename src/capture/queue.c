@@ -1,6 +1,8 @@
 /* Refcounted BGR frames and the capture queue: one small drop-oldest lane per camera, served
- * round-robin by cap_queue_pop(), so no camera starves or pushes out another (see capture.h). */
+ * round-robin by cap_queue_pop() (or in the consumer's rank order, round-robin among equals, by
+ * cap_queue_pop_ranked()), so no camera pushes out another's frames (see capture.h). */
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -227,35 +229,67 @@ att_err cap_queue_push(cap_lane *l, cap_frame *f, int *dropped)
     return ATT_OK;
 }
 
-/* Round-robin: the first non-empty lane from the cursor; the cursor moves past it. */
-static cap_frame *take_locked(cap_frame_queue *q)
+#define SKIP_BATCH 64 /* frames skipped in one pop, freed after the lock is released */
+
+/* Remove the oldest frame of l. Queue lock held. */
+static cap_frame *lane_take(cap_frame_queue *q, cap_lane *l)
 {
-    if (q->depth == 0 || !q->cursor) return NULL;
-    cap_lane *l = q->cursor;
-    for (size_t i = 0; i < q->nlanes; i++, l = l->next) {
-        if (!l->count) continue;
-        cap_frame *f = l->ring[l->head];
-        l->ring[l->head] = NULL;
-        l->head = (l->head + 1) % q->lane_cap;
-        l->count--;
-        q->depth--;
-        l->st.popped++;
-        q->st.popped++;
-        q->cursor = l->next;
-        return f;
-    }
-    return NULL;
+    cap_frame *f = l->ring[l->head];
+    l->ring[l->head] = NULL;
+    l->head = (l->head + 1) % q->lane_cap;
+    l->count--;
+    q->depth--;
+    l->st.popped++;
+    q->st.popped++;
+    return f;
 }
 
-att_err cap_queue_pop(cap_frame_queue *q, int timeout_ms, cap_frame **out)
+/* The oldest frame of the lane ranked lowest (the first such lane from the cursor: round-robin
+ * among equals); frames ranked CAP_RANK_SKIP go to skip[] on the way (up to SKIP_BATCH; past that
+ * they are served last instead). The cursor moves past the lane served. Queue lock held. */
+static cap_frame *take_locked(cap_frame_queue *q, const struct cap_ranker *rk, cap_frame **skip, size_t *n_skip)
 {
-    if (!q || !out) return ATT_E_INVALID;
+    if (q->depth == 0 || !q->cursor) return NULL;
+    cap_lane *best = NULL, *l = q->cursor;
+    int best_rank = 0;
+    for (size_t i = 0; i < q->nlanes; i++, l = l->next) {
+        while (l->count) {
+            int r = rk ? rk->rank(rk->ud, l->ring[l->head]) : 0;
+            if (r == CAP_RANK_SKIP && *n_skip < SKIP_BATCH) {
+                cap_frame *f = lane_take(q, l);
+                l->st.skipped++;
+                q->st.skipped++;
+                if (rk->taken) rk->taken(rk->ud, f, true);
+                skip[(*n_skip)++] = f;
+                continue;
+            }
+            if (r < 0) r = INT_MAX; /* a skip that did not fit: last */
+            if (!best || r < best_rank) {
+                best = l;
+                best_rank = r;
+            }
+            break;
+        }
+        if (best && best_rank == 0) break; /* nothing ranks lower: the first from the cursor wins */
+    }
+    if (!best) return NULL;
+    cap_frame *f = lane_take(q, best);
+    if (rk && rk->taken) rk->taken(rk->ud, f, false);
+    q->cursor = best->next;
+    return f;
+}
+
+att_err cap_queue_pop_ranked(cap_frame_queue *q, int timeout_ms, const struct cap_ranker *ranker, cap_frame **out)
+{
+    if (!q || !out || (ranker && !ranker->rank)) return ATT_E_INVALID;
     *out = NULL;
     struct timespec until = att_time_timespec(att_time_deadline((int64_t)timeout_ms * 1000));
+    cap_frame *skip[SKIP_BATCH];
+    size_t n_skip = 0;
     att_err rc = ATT_OK;
     pthread_mutex_lock(&q->mu);
     for (;;) {
-        cap_frame *f = take_locked(q);
+        cap_frame *f = take_locked(q, ranker, skip, &n_skip);
         if (f) {
             *out = f;
             break;
@@ -264,16 +298,22 @@ att_err cap_queue_pop(cap_frame_queue *q, int timeout_ms, cap_frame **out)
             rc = ATT_E_UNAVAILABLE;
             break;
         }
-        if (timeout_ms == 0) break;
+        if (timeout_ms == 0 || n_skip == SKIP_BATCH) break;
         if (timeout_ms < 0) {
             pthread_cond_wait(&q->cv, &q->mu);
         } else if (pthread_cond_timedwait(&q->cv, &q->mu, &until) == ETIMEDOUT) {
-            *out = take_locked(q);
+            *out = take_locked(q, ranker, skip, &n_skip);
             break;
         }
     }
     pthread_mutex_unlock(&q->mu);
+    for (size_t i = 0; i < n_skip; i++) cap_frame_free(skip[i]); /* outside the lock: megabytes each */
     return rc;
+}
+
+att_err cap_queue_pop(cap_frame_queue *q, int timeout_ms, cap_frame **out)
+{
+    return cap_queue_pop_ranked(q, timeout_ms, NULL, out);
 }
 
 void cap_queue_get_stats(cap_frame_queue *q, struct cap_queue_stats *st)

@@ -23,6 +23,11 @@ static att_err faces_seen(void *ud, uint64_t tag, uint64_t n)
     return camera_mgr_add_faces_seen(((struct app *)ud)->cameras, tag, n);
 }
 
+static att_err analysis(void *ud, uint64_t tag, const struct camera_analysis *a)
+{
+    return camera_mgr_set_analysis(((struct app *)ud)->cameras, tag, a);
+}
+
 att_err pipeline_app_start(struct app *app)
 {
     if (app->pipeline) return ATT_OK;
@@ -74,6 +79,7 @@ att_err pipeline_app_start(struct app *app)
     pc.lookup = lookup;
     pc.status = status;
     pc.faces_seen = faces_seen;
+    pc.analysis = analysis;
     pc.ud = app;
     pc.models = app->models;
     pc.gallery = app->gallery;

@@ -62,9 +62,11 @@ static json_t *camera_json(const struct http_deps *deps, const struct camera_row
     cap_url_redact(d->url, url, sizeof url);
     struct cap_status st = {0};
     uint64_t faces = 0;
+    struct camera_analysis an = {0};
     att_err e = deps->cameras ? camera_mgr_status(deps->cameras, d->id, &st) : ATT_E_NOT_FOUND;
     if (e == ATT_OK) {
         (void)camera_mgr_faces_seen(deps->cameras, d->id, &faces);
+        (void)camera_mgr_analysis(deps->cameras, d->id, &an);
     } else {
         st.state = CAP_ERROR;
         snprintf(st.last_error, sizeof st.last_error, "%s",
@@ -77,13 +79,24 @@ static json_t *camera_json(const struct http_deps *deps, const struct camera_row
     json_t *roi = d->has_roi
         ? json_pack("{s:i, s:i, s:i, s:i}", "x", d->roi.x, "y", d->roi.y, "w", d->roi.w, "h", d->roi.h)
         : json_null();
-    return json_pack("{s:s, s:s, s:s, s:s, s:f, s:b, s:o, s:s, s:s, s:s, s:f, s:I, s:I, s:I, s:I, s:o, s:o}", "id",
-                     d->id, "name", d->name, "url", url, "role", camera_role_name(d->role), "analysis_fps",
-                     d->analysis_fps, "enabled", d->enabled, "roi", roi, "created_at", r->created_at, "updated_at",
-                     r->updated_at, "state", cap_state_name(st.state), "input_fps", round(st.input_fps * 10) / 10,
-                     "frames_in", (json_int_t)st.frames_in, "frames_analysed", (json_int_t)st.frames_taken,
-                     "frames_dropped", (json_int_t)st.frames_dropped, "faces_seen", (json_int_t)faces, "last_error",
-                     str_or_null(st.last_error), "last_frame_time", str_or_null(last));
+    json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:f, s:b, s:o, s:s, s:s, s:s, s:f, s:I, s:I, s:I, s:I, s:o, s:o}", "id",
+                          d->id, "name", d->name, "url", url, "role", camera_role_name(d->role), "analysis_fps",
+                          d->analysis_fps, "enabled", d->enabled, "roi", roi, "created_at", r->created_at, "updated_at",
+                          r->updated_at, "state", cap_state_name(st.state), "input_fps", round(st.input_fps * 10) / 10,
+                          "frames_in", (json_int_t)st.frames_in, "frames_analysed", (json_int_t)st.frames_taken,
+                          "frames_dropped", (json_int_t)st.frames_dropped, "faces_seen", (json_int_t)faces,
+                          "last_error", str_or_null(st.last_error), "last_frame_time", str_or_null(last));
+    /* what the analysis gives the camera: its need, and the sampled frames per second it lost while
+     * it needed them (last 10 s) and in total; above 0, the analysis is short (add an instance) */
+    if (j &&
+        json_object_set_new(j, "analysis",
+                            json_pack("{s:o, s:f, s:I}", "need", str_or_null(an.need), "deficit_fps",
+                                      round(an.deficit_fps * 100) / 100, "deficit_frames", (json_int_t)an.deficit)) !=
+            0) {
+        json_decref(j);
+        return NULL;
+    }
+    return j;
 }
 
 /* Audit detail: the definition without secrets (URL redacted), as compact JSON; NULL on no memory. */

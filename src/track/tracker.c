@@ -445,6 +445,9 @@ size_t trk_tracks(const trk_tracker *t, struct trk_track_info *out, size_t max)
         const struct trk_track *tr = &t->tracks[i];
         if (!tr->used) continue;
         if (out && n < max) {
+            float best = 0.0f;
+            for (int k = 0; k < tr->hist_n; k++)
+                if (tr->hist[k].matched && tr->hist[k].similarity > best) best = tr->hist[k].similarity;
             out[n] = (struct trk_track_info){
                 .id = tr->id,
                 .x = tr->x,
@@ -458,6 +461,7 @@ size_t trk_tracks(const trk_tracker *t, struct trk_track_info *out, size_t max)
                 .decided = tr->decided,
                 .not_live = tr->not_live,
                 .lulled = lulled(t, tr),
+                .best_sim = best,
             };
         }
         n++;

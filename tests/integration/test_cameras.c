@@ -115,6 +115,19 @@ START_TEST(mgr_tags_changes_remove)
     uint64_t faces = 0;
     ck_assert_int_eq(camera_mgr_faces_seen(m, ID_A, &faces), ATT_OK);
     ck_assert_uint_eq(faces, 5);
+    /* the analysis stage's report: nothing until the first, then the last one */
+    struct camera_analysis an;
+    ck_assert_int_eq(camera_mgr_analysis(m, ID_A, &an), ATT_OK);
+    ck_assert_str_eq(an.need, "");
+    ck_assert_uint_eq(an.deficit, 0);
+    struct camera_analysis rep = {.need = "visitor", .deficit_fps = 1.5, .deficit = 42};
+    ck_assert_int_eq(camera_mgr_set_analysis(m, tag_a, &rep), ATT_OK);
+    ck_assert_int_eq(camera_mgr_analysis(m, ID_A, &an), ATT_OK);
+    ck_assert_str_eq(an.need, "visitor");
+    ck_assert(an.deficit_fps == 1.5);
+    ck_assert_uint_eq(an.deficit, 42);
+    ck_assert_int_eq(camera_mgr_analysis(m, ID_B, &an), ATT_E_NOT_FOUND);
+    ck_assert_int_eq(camera_mgr_set_analysis(m, tag_a + 1000, &rep), ATT_E_NOT_FOUND);
 
     struct cap_status st;
     ck_assert_int_eq(camera_mgr_status(m, ID_A, &st), ATT_OK);
@@ -157,6 +170,7 @@ START_TEST(mgr_tags_changes_remove)
     ck_assert_int_eq(camera_mgr_remove(m, ID_A), ATT_E_NOT_FOUND);
     ck_assert_int_eq(camera_mgr_lookup(m, tag_a, &uid, &role), ATT_E_NOT_FOUND);
     ck_assert_int_eq(camera_mgr_add_faces_seen(m, tag_a, 1), ATT_E_NOT_FOUND);
+    ck_assert_int_eq(camera_mgr_set_analysis(m, tag_a, &rep), ATT_E_NOT_FOUND);
     a.enabled = true;
     ck_assert_int_eq(camera_mgr_apply(m, &a, err, sizeof err), ATT_OK);
     for (;;) { /* frames of the removed instance may still be queued: they no longer resolve */
@@ -503,6 +517,11 @@ START_TEST(api_streaming_lifecycle)
     ck_assert(json_is_null(json_object_get(j, "last_frame_time")));
     ck_assert_int_eq(ts_jint(j, "frames_analysed"), 0);
     ck_assert_int_eq(ts_jint(j, "faces_seen"), 0);
+    json_t *an = json_object_get(j, "analysis"); /* no report from the analysis yet */
+    ck_assert(json_is_object(an));
+    ck_assert(json_is_null(json_object_get(an, "need")));
+    ck_assert(json_number_value(json_object_get(an, "deficit_fps")) == 0);
+    ck_assert_int_eq(json_integer_value(json_object_get(an, "deficit_frames")), 0);
     ck_assert_ptr_nonnull(ts_jstr_opt(j, "created_at"));
     json_decref(j);
 

@@ -406,12 +406,39 @@ START_TEST(parameters_validated)
 }
 END_TEST
 
+/* best_sim tells how enrolled a face looks: the best matched similarity in the window, 0 before any
+ * match; an unmatched recognition (no gallery hit) does not raise it. */
+START_TEST(track_info_best_sim)
+{
+    trk_tracker *t = mk(NULL);
+    struct trk_assign a;
+    struct trk_track_info info;
+    struct trk_det det = {.x = 300, .y = 100, .w = 90, .h = 90, .score = 0.9f};
+    ck_assert_int_eq(trk_update(t, T0, &det, 1, &a), ATT_OK);
+    ck_assert_uint_eq(trk_tracks(t, &info, 1), 1);
+    ck_assert(info.best_sim == 0.0f);
+    struct trk_recog none = rec(0, 0.9f, 0.9f), near = rec(1, 0.36f, -1.0f), low = rec(1, 0.2f, -1.0f);
+    ck_assert_int_eq(trk_add_recognition(t, a.track_id, T0, &none), ATT_OK);
+    ck_assert_uint_eq(trk_tracks(t, &info, 1), 1);
+    ck_assert(info.best_sim == 0.0f);
+    ck_assert_int_eq(trk_add_recognition(t, a.track_id, T0, &near), ATT_OK);
+    ck_assert_int_eq(trk_add_recognition(t, a.track_id, T0, &low), ATT_OK);
+    ck_assert_uint_eq(trk_tracks(t, &info, 1), 1);
+    ck_assert_float_eq_tol(info.best_sim, 0.36f, 1e-6f);
+    /* the window (5) moves past the near match: only the low ones are left */
+    for (int k = 0; k < 5; k++) ck_assert_int_eq(trk_add_recognition(t, a.track_id, T0, &low), ATT_OK);
+    ck_assert_uint_eq(trk_tracks(t, &info, 1), 1);
+    ck_assert_float_eq_tol(info.best_sim, 0.2f, 1e-6f);
+    trk_free(t);
+}
+END_TEST
+
 Suite *tracker_suite(void)
 {
     Suite *s = suite_create("tracker");
     ts_tcase(s, "core", 0, NULL, NULL, one_walker_one_track_one_decision, two_walkers_crossing,
              embedding_veto_keeps_identities_apart, visitor_never_decides, lull_ends_on_a_match, not_live_never_decides,
              unmeasured_liveness_is_neither_live_nor_spoof, k_of_m_agreement, track_death_and_rebirth,
-             fast_walker_at_low_fps, parameters_validated, NULL);
+             fast_walker_at_low_fps, parameters_validated, track_info_best_sim, NULL);
     return s;
 }
