@@ -284,9 +284,9 @@ int main(int argc, char **argv)
         else die("usage", "see the comment at the top of bench/bench_pipeline.c");
     }
     if (header) {
-        printf("%-4s %-8s %8s %8s %9s %6s %8s %8s %8s | %7s %7s %7s %7s %6s %7s %7s %6s %5s\n", "N", "mode", "fps/cam",
-               "dropped", "passes", "false", "cpu/cam", "lat_p50", "lat_p95", "dec/cam", "anl/cam", "ceiling", "anl/s",
-               "idle%", "det_ms", "rec/cam", "rec_ms", "load");
+        printf("%-4s %-8s %8s %8s %9s %6s %8s %8s %8s | %7s %7s %7s %7s %6s %7s %7s %6s %11s %5s\n", "N", "mode",
+               "fps/cam", "dropped", "passes", "false", "cpu/cam", "lat_p50", "lat_p95", "dec/cam", "anl/cam",
+               "ceiling", "anl/s", "idle%", "det_ms", "rec/cam", "rec_ms", "short/vis", "load");
         return 0;
     }
     if (!url_base || !clip || n < 1 || n > MAX_CAMS) die("usage", "--clip, --url-base and --n 1..64 are required");
@@ -423,6 +423,7 @@ int main(int argc, char **argv)
     for (size_t j = 0; j < MAX_WALKERS; j++) missed_on[j][0] = '\0';
     /* where the analysis time went, summed over cameras */
     double analysed = 0, idle = 0, det_s = 0, det_n = 0, rec_s = 0, recs = 0;
+    char short_s[32] = "-"; /* sampled frames lost while needed, all / while the camera had visitors only */
     if (!decode_only) {
         char *text;
         size_t len;
@@ -433,6 +434,18 @@ int main(int argc, char **argv)
         pipeline_get_stats(p, &ps);
         dropped += ps.stale;
         event_writer_stop(w, 10000);
+        double lost = 0, lost_vis = -1;
+        static const char *needs[] = {"deciding", "new", "visitor", "idle"};
+        for (size_t k = 0; k < 4; k++) {
+            char key[128];
+            snprintf(key, sizeof key, "attendd_analysis_deficit_frames_total{need=\"%s\"} ", needs[k]);
+            const char *at = strstr(text, key);
+            if (!at) continue;
+            double v = atof(at + strlen(key));
+            lost += v;
+            if (k == 2) lost_vis = v;
+        }
+        if (lost_vis >= 0) snprintf(short_s, sizeof short_s, "%.0f/%.0f", lost, lost_vis);
         for (int i = 0; i < n; i++) {
             const char *id = cams.id[i];
             analysed += series_of(text, "attendd_camera_frames_analysed_total", id, "");
@@ -515,12 +528,12 @@ int main(int argc, char **argv)
     }
     double load[1] = {0}; /* the machine's 1-minute load average at the end: the figures depend on it */
     if (getloadavg(load, 1) != 1) load[0] = -1;
-    printf("%-4d %-8s %8.1f %8llu %9s %6s %7.1f%% %8s %8s | %6.1f%% %7s %7s %7s %6s %7s %7s %6s %5.1f %s\n", n,
+    printf("%-4d %-8s %8.1f %8llu %9s %6s %7.1f%% %8s %8s | %6.1f%% %7s %7s %7s %6s %7s %7s %6s %11s %5.1f %s\n", n,
            decode_only   ? "decode"
                : n_given ? "offset"
                          : "sync",
            fps_sum / n, (unsigned long long)dropped, passes_s, false_s, cpu_cam, p50, p95, dec_cam, anl_cam, ceiling,
-           anl, idle_s, det, rc, rms, load[0], label);
+           anl, idle_s, det, rc, rms, short_s, load[0], label);
     fflush(stdout);
     for (size_t j = 0; j < g_nw; j++) /* which passes, for the next person to look at it */
         if (missed[j])
