@@ -5,6 +5,11 @@
  *        the list repeats over the cameras; none = every copy from 0, synchronous)] [--decode-only]
  *        [--fps F] [--threshold T] [--workers W] [--lane FRAMES (per camera, 2 as in the daemon)] [--header]
  *        [--debug (per-crop log lines on stderr)] [--label TEXT (printed at the end of the row)]
+ *        [--replay C: no RTSP and no real time; the clip's sampled frames are decoded once, and at each
+ *        tick of a virtual clock (1/F s) every camera queues its next frame and the analysis (one
+ *        worker unless --workers) takes C frames before the next tick, whatever the machine's load:
+ *        an analysis stage with a fixed capacity of C x F frames per second for all cameras. Latency
+ *        is then the deciding frame's time - t_end (no inserted_at)]
  * The ground truth is CLIP.json beside the clip: walkers (label, t, t_end), enrol (label -> photo;
  * a path with a '/' is relative to $ATTENDD_DATA, a bare file name is in $ATTENDD_DATA/faces),
  * duration (s). */
@@ -29,6 +34,7 @@
 #include "attendd/pipeline.h"
 #include "attendd/store_people.h"
 #include "attendd/uuid.h"
+#include "src/capture/capture_internal.h"
 
 #define MAX_CAMS 64
 #define MAX_WALKERS 64
@@ -164,8 +170,99 @@ static att_err status(void *ud, const char *id, struct cap_status *st)
 {
     struct cams *c = ud;
     for (size_t i = 0; i < c->n; i++)
-        if (!strcmp(c->id[i], id)) return cap_camera_get_status(c->cam[i], st);
+        if (!strcmp(c->id[i], id) && c->cam[i]) return cap_camera_get_status(c->cam[i], st);
     return ATT_E_NOT_FOUND;
+}
+
+/* ---- replay: a virtual clock and an analysis of fixed capacity --------------------------------- */
+
+struct sample {
+    cap_frame *f;  /* decoded BGR */
+    double clip_s; /* its time in the clip */
+};
+
+/* The clip's frames sampled at fps on its own clock (as a camera samples them). */
+static size_t samples_load(const char *clip, double fps, struct sample **out)
+{
+    char err[256];
+    cap_source *src;
+    struct cap_source_info info;
+    if (cap_source_open(clip, CAP_SRC_FILE, 10000, 10000, &src, &info, err, sizeof err) != ATT_OK) die(clip, err);
+    size_t n = 0, cap = 0;
+    struct sample *v = NULL;
+    double next_ms = 0, pos_ms, last_ms = -1;
+    while (cap_source_grab(src, &pos_ms, err, sizeof err) == ATT_OK) {
+        if (pos_ms < 0) pos_ms = last_ms + 40; /* no timestamp on the first picture: one interval on */
+        last_ms = pos_ms;
+        if (pos_ms + 1e-6 < next_ms) continue;
+        next_ms += 1000.0 / fps;
+        if (n == cap) {
+            cap = cap ? 2 * cap : 256;
+            v = realloc(v, cap * sizeof *v);
+            if (!v) die("replay", "out of memory");
+        }
+        if (cap_source_retrieve(src, &v[n].f, err, sizeof err) != ATT_OK) die(clip, err);
+        v[n].clip_s = pos_ms / 1000.0;
+        n++;
+    }
+    cap_source_close(src);
+    if (!n) die(clip, "no frame decoded");
+    *out = v;
+    return n;
+}
+
+/* Frames analysed (or dropped as stale, or failed) so far, and those done with without analysis. */
+static uint64_t analysed_count(pipeline *p, uint64_t *not_analysed)
+{
+    struct pipeline_stats ps;
+    pipeline_get_stats(p, &ps);
+    if (not_analysed) *not_analysed = ps.idle_skipped + ps.unknown_camera;
+    return ps.frames + ps.stale + ps.errors;
+}
+
+/* Play every camera's copy tick by tick; after each tick wait until the analysis took `capacity`
+ * frames, or has nothing left to take. Returns the virtual origin (wall time of stream position 0). */
+static double replay_run(struct cams *cams, cap_lane **lanes, pipeline *p, cap_frame_queue *q, const struct sample *sm,
+                         size_t ns, const double *off, double fps, int capacity, uint64_t *dropped)
+{
+    double origin = floor(now_s()) - 3600; /* any fixed wall time: every clock below is virtual */
+    size_t start[MAX_CAMS];
+    for (size_t i = 0; i < cams->n; i++) {
+        size_t j = 0; /* the sample nearest the copy's offset */
+        while (j + 1 < ns && sm[j + 1].clip_s <= off[i] + 1e-6) j++;
+        start[i] = j;
+    }
+    *dropped = 0;
+    for (size_t k = 0; k < ns; k++) {
+        int64_t stream_ms = (int64_t)llround((double)k * 1000.0 / fps);
+        for (size_t i = 0; i < cams->n; i++) {
+            const cap_frame *src = sm[(start[i] + k) % ns].f;
+            cap_frame *f;
+            if (cap_frame_new(src->width, src->height, &f) != ATT_OK) die("replay", "out of memory");
+            memcpy(f->bgr, src->bgr, src->stride * (size_t)src->height);
+            if (!att_uuid_parse(cams->id[i], &f->camera_id)) die("replay", "camera id");
+            f->tag = cams->tag0 + i;
+            f->session = 1;
+            f->frame_no = k;
+            f->seq = k + 1;
+            f->stream_ms = stream_ms;
+            f->wall_us = (int64_t)llround(origin * 1e6) + stream_ms * 1000;
+            f->mono_us = f->wall_us;
+            int d = 0;
+            if (cap_queue_push(lanes[i], f, &d) != ATT_OK) die("replay", "queue closed");
+            *dropped += (uint64_t)d;
+        }
+        uint64_t target = analysed_count(p, NULL) + (uint64_t)capacity;
+        for (;;) {
+            uint64_t other, a = analysed_count(p, &other); /* before the queue: in flight is never undercounted */
+            if (a >= target) break;
+            struct cap_queue_stats qs;
+            cap_queue_get_stats(q, &qs);
+            if (qs.depth == 0 && qs.popped <= a + other) break; /* nothing waiting, nothing in flight */
+            usleep(500);
+        }
+    }
+    return origin;
 }
 
 /* Origin gauge of camera id from the registry's text. */
@@ -265,13 +362,14 @@ static int cmp_d(const void *a, const void *b)
 int main(int argc, char **argv)
 {
     const char *url_base = NULL, *conninfo = NULL, *clip = NULL, *offsets = NULL, *label = "";
-    int n = 1, decode_only = 0, workers = 0, header = 0, debug = 0, lane = 2;
+    int n = 1, decode_only = 0, workers = 0, replay = 0, header = 0, debug = 0, lane = 2;
     double fps = 6, threshold = 0.40;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--url-base") && i + 1 < argc) url_base = argv[++i];
         else if (!strcmp(argv[i], "--conninfo") && i + 1 < argc) conninfo = argv[++i];
         else if (!strcmp(argv[i], "--clip") && i + 1 < argc) clip = argv[++i];
         else if (!strcmp(argv[i], "--label") && i + 1 < argc) label = argv[++i];
+        else if (!strcmp(argv[i], "--replay") && i + 1 < argc) replay = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--offsets") && i + 1 < argc) offsets = argv[++i];
         else if (!strcmp(argv[i], "--n") && i + 1 < argc) n = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--fps") && i + 1 < argc) fps = atof(argv[++i]);
@@ -289,7 +387,9 @@ int main(int argc, char **argv)
                "ceiling", "anl/s", "idle%", "det_ms", "rec/cam", "rec_ms", "short/vis", "load");
         return 0;
     }
-    if (!url_base || !clip || n < 1 || n > MAX_CAMS) die("usage", "--clip, --url-base and --n 1..64 are required");
+    if ((!url_base && !replay) || !clip || n < 1 || n > MAX_CAMS || replay < 0 || (replay && decode_only))
+        die("usage", "--clip, --url-base (or --replay C >= 1, not with --decode-only) and --n 1..64 are required");
+    if (replay && !workers) workers = 1; /* one worker: the order of the analysis is the scheduler's alone */
     /* camera i's copy starts at clip time off[i] (the list repeats over the cameras) */
     double off[MAX_CAMS] = {0}, given[MAX_CAMS];
     size_t n_given = 0;
@@ -374,46 +474,73 @@ int main(int argc, char **argv)
     double cpu0 = cpu_s();
     double t_start = now_s();
     double first_seen[MAX_CAMS] = {0};
-    for (int i = 0; i < n; i++) {
-        char url[256];
-        snprintf(url, sizeof url, "%s%d", url_base, i + 1);
-        struct cap_camera_cfg cc;
-        cap_camera_cfg_init(&cc);
-        cc.url = url;
-        cc.tag = cams.tag0 + (uint64_t)i;
-        cc.analysis_fps = fps;
-        if (!att_uuid_parse(cams.id[i], &cc.id)) die("camera", "id is not a uuid");
-        if (cap_camera_new(&cc, q, &cams.cam[i], err, sizeof err) != ATT_OK ||
-            cap_camera_start(cams.cam[i], err, sizeof err) != ATT_OK)
-            die("camera", err);
-    }
-    /* until every copy played to its end (--once: no replay), at most 90 s */
     int done = 0;
     struct cap_status st[MAX_CAMS];
-    thread_cpu_poll(); /* baseline: time the workers spent before the cameras started */
-    double anl0 = thread_cpu(2);
-    while (!done && now_s() - t_start < 90) {
-        usleep(100000);
-        thread_cpu_poll();
-        done = 1;
-        for (int i = 0; i < n; i++) {
-            cap_camera_get_status(cams.cam[i], &st[i]);
-            if (st[i].frames_in > 0 && first_seen[i] == 0) first_seen[i] = now_s();
-            if (!(st[i].sessions >= 1 && st[i].state != CAP_STREAMING && st[i].frames_in > 0)) done = 0;
-        }
-    }
-    double cpu = cpu_s() - cpu0, wall = now_s() - t_start;
-    thread_cpu_poll();
-    double cpu_cap = thread_cpu(1), cpu_anl = thread_cpu(2) - anl0;
-    double fps_sum = 0;
+    memset(st, 0, sizeof st);
+    double cpu, wall, cpu_cap, cpu_anl, fps_sum = 0;
     uint64_t dropped = 0, in = 0;
-    for (int i = 0; i < n; i++) {
-        double span = (double)st[i].last_frame_wall_us / 1e6 - first_seen[i] + 0.1; /* first poll lags <= 0.1 s */
-        fps_sum += span > 0 ? (double)st[i].frames_in / span : 0;
-        dropped += st[i].frames_dropped;
-        in += st[i].frames_in;
+    if (replay) {
+        struct sample *sm;
+        size_t ns = samples_load(clip, fps, &sm);
+        cap_lane *lanes[MAX_CAMS];
+        for (int i = 0; i < n; i++)
+            if (cap_lane_new(q, &lanes[i]) != ATT_OK) die("replay", "lane");
+        cpu0 = cpu_s();
+        t_start = now_s();
+        thread_cpu_poll();
+        double anl0 = thread_cpu(2);
+        (void)replay_run(&cams, lanes, p, q, sm, ns, off, fps, replay, &dropped);
+        thread_cpu_poll(); /* while the workers still run: an ended thread leaves /proc */
+        cap_queue_close(q);
+        pipeline_join(p);
+        cpu = cpu_s() - cpu0;
+        wall = now_s() - t_start;
+        cpu_cap = 0;
+        cpu_anl = thread_cpu(2) - anl0;
+        for (int i = 0; i < n; i++) cap_lane_free(lanes[i]);
+        for (size_t j = 0; j < ns; j++) cap_frame_free(sm[j].f);
+        free(sm);
+        wall = (double)ns / fps; /* rates per second of the virtual clock */
+    } else {
+        for (int i = 0; i < n; i++) {
+            char url[256];
+            snprintf(url, sizeof url, "%s%d", url_base, i + 1);
+            struct cap_camera_cfg cc;
+            cap_camera_cfg_init(&cc);
+            cc.url = url;
+            cc.tag = cams.tag0 + (uint64_t)i;
+            cc.analysis_fps = fps;
+            if (!att_uuid_parse(cams.id[i], &cc.id)) die("camera", "id is not a uuid");
+            if (cap_camera_new(&cc, q, &cams.cam[i], err, sizeof err) != ATT_OK ||
+                cap_camera_start(cams.cam[i], err, sizeof err) != ATT_OK)
+                die("camera", err);
+        }
+        /* until every copy played to its end (--once: no replay), at most 90 s */
+        thread_cpu_poll(); /* baseline: time the workers spent before the cameras started */
+        double anl0 = thread_cpu(2);
+        while (!done && now_s() - t_start < 90) {
+            usleep(100000);
+            thread_cpu_poll();
+            done = 1;
+            for (int i = 0; i < n; i++) {
+                cap_camera_get_status(cams.cam[i], &st[i]);
+                if (st[i].frames_in > 0 && first_seen[i] == 0) first_seen[i] = now_s();
+                if (!(st[i].sessions >= 1 && st[i].state != CAP_STREAMING && st[i].frames_in > 0)) done = 0;
+            }
+        }
+        cpu = cpu_s() - cpu0;
+        wall = now_s() - t_start;
+        thread_cpu_poll();
+        cpu_cap = thread_cpu(1);
+        cpu_anl = thread_cpu(2) - anl0;
+        for (int i = 0; i < n; i++) {
+            double span = (double)st[i].last_frame_wall_us / 1e6 - first_seen[i] + 0.1; /* first poll lags <= 0.1 s */
+            fps_sum += span > 0 ? (double)st[i].frames_in / span : 0;
+            dropped += st[i].frames_dropped;
+            in += st[i].frames_in;
+        }
+        for (int i = 0; i < n; i++) cap_camera_stop(cams.cam[i]);
     }
-    for (int i = 0; i < n; i++) cap_camera_stop(cams.cam[i]);
 
     int passes = 0, want = 0, falses = 0;
     double lat[MAX_CAMS * MAX_WALKERS];
@@ -428,7 +555,7 @@ int main(int argc, char **argv)
         char *text;
         size_t len;
         cap_queue_close(q);
-        pipeline_join(p); /* the frames still queued are analysed; the camera states stay */
+        pipeline_join(p); /* the frames still queued are analysed; the camera states stay (replay: done) */
         if (metrics_render(m, &text, &len) != ATT_OK) die("metrics", "render failed");
         struct pipeline_stats ps;
         pipeline_get_stats(p, &ps);
@@ -487,7 +614,7 @@ int main(int argc, char **argv)
                 hit[found] = 1;
                 passes++;
                 (void)pass_in_copy((size_t)found, off[i], &t, &t_end);
-                lat[nl++] = ins - (origin + t_end);
+                lat[nl++] = (replay ? ts + origin : ins) - (origin + t_end); /* replay: no real time */
             }
             PQclear(res);
             for (size_t j = 0; j < g_nw; j++) {
@@ -530,6 +657,7 @@ int main(int argc, char **argv)
     if (getloadavg(load, 1) != 1) load[0] = -1;
     printf("%-4d %-8s %8.1f %8llu %9s %6s %7.1f%% %8s %8s | %6.1f%% %7s %7s %7s %6s %7s %7s %6s %11s %5.1f %s\n", n,
            decode_only   ? "decode"
+               : replay  ? (n_given ? "r-offset" : "r-sync")
                : n_given ? "offset"
                          : "sync",
            fps_sum / n, (unsigned long long)dropped, passes_s, false_s, cpu_cam, p50, p95, dec_cam, anl_cam, ceiling,

@@ -10,6 +10,10 @@
 #                         from the start, the same walker on all N cameras at once (the harsh case)
 #                         (default: offset sync)
 #   PIPELINE_BENCH_FPS    analysed frames per second per camera (6)
+#   PIPELINE_BENCH_REPLAY C: instead of RTSP in real time, replay the sampled frames on a virtual
+#                         clock to an analysis of a fixed capacity, C frames per tick (1/FPS s) for
+#                         all cameras together, one worker: the same figures whatever the machine's
+#                         load (rows r-offset, r-sync; no decode rows)
 #   PIPELINE_BENCH_BINS   bench_pipeline binaries to run one after another on the same copies, each
 #                         row labelled with its binary: a before/after comparison at the same
 #                         machine load (default: the one just built)
@@ -19,6 +23,7 @@ SRC=${ATTENDD_SRCDIR:-.}
 DATA=${ATTENDD_DATA:?set ATTENDD_DATA}
 CLIPS=${PIPELINE_BENCH_CLIPS:-$DATA/video/ward-rush.mp4 $DATA/video/shift-change.mp4}
 FPS=${PIPELINE_BENCH_FPS:-6}
+REPLAY=${PIPELINE_BENCH_REPLAY:-}
 MODES=${PIPELINE_BENCH_MODES:-offset sync}
 BINS=${PIPELINE_BENCH_BINS:-$BUILD/bench/bench_pipeline}
 tmp=$(mktemp -d /tmp/attendd-bench-XXXXXX)
@@ -103,10 +108,13 @@ for clip in $CLIPS; do
     echo "$(basename "$clip") ($NKEYS key frames to start copies at: $KEYS)"
     "$BUILD/bench/bench_pipeline" --header
     for n in ${PIPELINE_BENCH_N:-1 8 16 26}; do
-        plan "$n" sync
-        serve "$n"
-        "$BUILD/bench/bench_pipeline" --clip "$clip" --decode-only --n "$n" --url-base "rtsp://127.0.0.1:$PORT/cam" --fps "$FPS"
-        unserve
+        if [ -z "$REPLAY" ]; then
+            plan "$n" sync
+            serve "$n"
+            "$BUILD/bench/bench_pipeline" --clip "$clip" --decode-only --n "$n" --url-base "rtsp://127.0.0.1:$PORT/cam" \
+                --fps "$FPS"
+            unserve
+        fi
         for mode in $MODES; do
             plan "$n" "$mode"
             offs=
@@ -114,6 +122,11 @@ for clip in $CLIPS; do
             for bin in $BINS; do
                 label=
                 [ "$BINS" = "$bin" ] || label=$(basename "$bin")
+                if [ -n "$REPLAY" ]; then
+                    # shellcheck disable=SC2086
+                    "$bin" --clip "$clip" $offs --n "$n" --replay "$REPLAY" --conninfo "$CI" --fps "$FPS" --label "$label"
+                    continue
+                fi
                 serve "$n"
                 # shellcheck disable=SC2086
                 "$bin" --clip "$clip" $offs --n "$n" --url-base "rtsp://127.0.0.1:$PORT/cam" \

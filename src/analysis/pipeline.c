@@ -209,7 +209,8 @@ static enum sched_need cam_need(const struct pipeline *p, const struct cam_state
     struct trk_track_info ti[PIPELINE_MAX_FACES];
     size_t n = trk_tracks(c->trk, ti, PIPELINE_MAX_FACES);
     if (n > PIPELINE_MAX_FACES) return NEED_NEW; /* more than we can look at: stay at full rate */
-    return sched_need_of(ti, n, p->cfg.trk.lull_sim);
+    /* a face near the threshold decides within a window or two when it can (3 of 5 at 6 fps) */
+    return sched_need_of(ti, n, p->cfg.trk.lull_sim, 2 * p->cfg.trk.window_m);
 }
 
 static void process(struct pipeline *p, av_pipeline *vp, cap_frame *f)

@@ -41,13 +41,15 @@ static const char *const NEED_NAMES[NEED_COUNT] = {"deciding", "new", "visitor",
 
 const char *sched_need_name(enum sched_need n) { return n < NEED_COUNT ? NEED_NAMES[n] : "?"; }
 
-enum sched_need sched_need_of(const struct trk_track_info *ti, size_t n, float near_sim)
+enum sched_need sched_need_of(const struct trk_track_info *ti, size_t n, float near_sim, int fresh_max)
 {
     enum sched_need need = NEED_IDLE;
     for (size_t i = 0; i < n; i++) {
         const struct trk_track_info *t = &ti[i];
         if (t->decided || t->not_live) continue;
-        enum sched_need k = t->best_sim >= near_sim ? NEED_DECIDING : t->lulled ? NEED_VISITOR : NEED_NEW;
+        enum sched_need k = t->best_sim >= near_sim && t->recognitions < fresh_max ? NEED_DECIDING
+            : t->lulled                                                            ? NEED_VISITOR
+                                                                                   : NEED_NEW;
         if (k < need) need = k;
     }
     return need;

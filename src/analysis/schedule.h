@@ -15,8 +15,9 @@
 /* What a camera needs from the analysis, most urgent first. Under overload the workers serve them
  * in this order, so the frames lost are the visitors' before anyone else's. */
 enum sched_need {
-    NEED_DECIDING = 0, /* an undecided track whose face looks enrolled (best_sim >= near_sim):
-                         * a few more frames make its decision */
+    NEED_DECIDING = 0, /* an undecided track whose face looks enrolled (best_sim >= near_sim) and
+                         * that is still young (fewer than fresh_max recognitions): a few more
+                         * frames make its decision */
     NEED_NEW,          /* an undecided track not yet recognised (or not clearly a visitor yet) */
     NEED_VISITOR,      /* undecided tracks, all lulled: nobody enrolled, most likely */
     NEED_IDLE,         /* nobody in view, or only decided or not-live tracks */
@@ -26,8 +27,10 @@ enum sched_need {
 const char *sched_need_name(enum sched_need n);
 
 /* A camera's need from its live tracks (trk_tracks). near_sim: the similarity from which a face
- * looks enrolled (the tracker's lull_sim). */
-enum sched_need sched_need_of(const struct trk_track_info *ti, size_t n, float near_sim);
+ * looks enrolled (the tracker's lull_sim); fresh_max: recognitions after which a face that still
+ * has not decided is no longer "about to" (it stays near the threshold without reaching it) and
+ * competes as a new face, so it cannot starve the cameras with new faces. */
+enum sched_need sched_need_of(const struct trk_track_info *ti, size_t n, float near_sim, int fresh_max);
 
 /* Ranks of a frame (cap_ranker): deciding 0, new 1, a frame due at the idle rate 2 (an idle
  * camera's or a visitor camera's, once idle_ms of stream time has passed since its last analysed

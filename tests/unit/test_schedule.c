@@ -101,19 +101,21 @@ START_TEST(need_of_tracks)
 {
     struct trk_track_info t[3];
     memset(t, 0, sizeof t);
-    ck_assert_int_eq(sched_need_of(t, 0, 0.3f), NEED_IDLE); /* nobody in view */
+    ck_assert_int_eq(sched_need_of(t, 0, 0.3f, 10), NEED_IDLE); /* nobody in view */
     t[0].decided = true;
     t[0].best_sim = 0.9f;
     t[1].not_live = true;
     t[1].best_sim = 0.9f;
-    ck_assert_int_eq(sched_need_of(t, 2, 0.3f), NEED_IDLE); /* decided, not live: nothing to do */
+    ck_assert_int_eq(sched_need_of(t, 2, 0.3f, 10), NEED_IDLE); /* decided, not live: nothing to do */
     t[2].lulled = true;
     t[2].best_sim = 0.1f;
-    ck_assert_int_eq(sched_need_of(t, 3, 0.3f), NEED_VISITOR);
+    ck_assert_int_eq(sched_need_of(t, 3, 0.3f, 10), NEED_VISITOR);
     t[2].lulled = false;
-    ck_assert_int_eq(sched_need_of(t, 3, 0.3f), NEED_NEW); /* not recognised enough to tell */
+    ck_assert_int_eq(sched_need_of(t, 3, 0.3f, 10), NEED_NEW); /* not recognised enough to tell */
     t[2].best_sim = 0.34f;
-    ck_assert_int_eq(sched_need_of(t, 3, 0.3f), NEED_DECIDING); /* looks enrolled */
+    ck_assert_int_eq(sched_need_of(t, 3, 0.3f, 10), NEED_DECIDING); /* looks enrolled */
+    t[2].recognitions = 10; /* near, but not deciding after two windows: no longer first */
+    ck_assert_int_eq(sched_need_of(t, 3, 0.3f, 10), NEED_NEW);
     ck_assert_str_eq(sched_need_name(NEED_DECIDING), "deciding");
     ck_assert_str_eq(sched_need_name(NEED_VISITOR), "visitor");
 }
@@ -204,7 +206,8 @@ START_TEST(overload_serves_deciding_before_visitors)
             }
             struct trk_track_info ti[8];
             size_t n = trk_tracks(trk[c], ti, 8);
-            sched_set_need(s, (uint64_t)c, sched_need_of(ti, n, tp.lull_sim));
+            /* fresh_max past the test's length: the near faces stay about to decide throughout */
+            sched_set_need(s, (uint64_t)c, sched_need_of(ti, n, tp.lull_sim, 1000));
             cap_frame_free(f);
         }
         sched_tick(s); /* one tick per round: the rate window in rounds */
