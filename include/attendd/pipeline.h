@@ -41,8 +41,8 @@ struct pipeline_cfg {
     int min_face_px;                            /* av_detect_opts.min_face_px (0 = whole-frame pass only) */
     int idle_ms;                                /* a camera with no undecided track is analysed at most every
                                    * idle_ms of capture time (other sampled frames are skipped
-                                   * and counted), and one with visitors only at least that often
-                                   * when the workers fall behind; 0 = every sampled frame */
+                                   * and counted), as is one with visitors only (served last);
+                                   * 0 = every sampled frame */
     float match_threshold;                      /* gallery top-1 similarity that counts as that person */
     struct trk_params trk;                      /* per-camera tracker; sim_threshold is set from match_threshold */
     cap_frame_queue *queue;                     /* borrowed; closing it ends the workers once drained */

@@ -15,7 +15,11 @@ struct sched_cam {
     uint64_t last_seq;                 /* newest sampled frame that left the lane through us (0 = none yet) */
     bool analysed_once;                /* last_ms and session are set */
     uint32_t session;                  /* capture session of last_ms */
-    int64_t last_ms;                   /* stream position of the last frame taken */
+    int64_t last_ms;                   /* stream position of the last frame taken at the idle rate */
+    int64_t step_ms;                   /* the camera's sampling interval, as seen */
+    int64_t prev_ms;                   /* stream position of the last frame that left through us */
+    uint64_t overdue;                  /* idle intervals missed since last_ms, already counted in st.deficit */
+    int64_t taken_ms;                  /* stream position of the last frame taken at any rate */
     uint64_t ring[SCHED_WINDOW_TICKS]; /* st.deficit at each of the last ticks */
     uint64_t ticks;                    /* ticks seen (the ring's fill) */
     struct sched_cam_stats st;
@@ -102,6 +106,27 @@ static bool idle_due(const sched *s, const struct sched_cam *c, const cap_frame 
         f->stream_ms - c->last_ms >= s->idle_ms;
 }
 
+/* A camera at the idle rate: count each whole idle interval that passed without an analysed frame
+ * (once, whether its frames wait, are dropped or never get a turn). Lock held. */
+static void count_overdue(sched *s, struct sched_cam *c, const cap_frame *f)
+{
+    if (c->need < NEED_VISITOR || s->idle_ms <= 0 || !c->analysed_once || f->session != c->session || c->step_ms <= 0 ||
+        f->stream_ms <= c->taken_ms)
+        return;
+    /* the idle rate as the sampling allows it: the first sampled frame at or past idle_ms after the
+     * last frame analysed (at any rate: a camera just back to idle owes nothing yet) */
+    int64_t due = (s->idle_ms + c->step_ms - 1) / c->step_ms * c->step_ms;
+    uint64_t missed = (uint64_t)((f->stream_ms - c->taken_ms) / due);
+    missed = missed ? missed - 1 : 0;
+    if (missed > c->overdue) {
+        c->st.deficit += missed - c->overdue;
+        s->st.deficit[c->need] += missed - c->overdue;
+        c->overdue = missed;
+    }
+}
+
+#define RANK_WAIT_MAX 999999 /* ms of waiting a rank tells apart (~17 min) */
+
 static int rank(void *ud, const cap_frame *f)
 {
     sched *s = ud;
@@ -109,12 +134,19 @@ static int rank(void *ud, const cap_frame *f)
     struct sched_cam *c = cam_of(s, f->tag, true);
     int r = 1; /* out of memory: serve it as a new camera */
     if (c) {
+        count_overdue(s, c, f);
+        int cls;
         switch (c->need) {
-        case NEED_DECIDING: r = 0; break;
-        case NEED_NEW: r = 1; break;
-        case NEED_VISITOR: r = idle_due(s, c, f) ? SCHED_RANK_IDLE_DUE : 3; break;
-        default: r = idle_due(s, c, f) ? SCHED_RANK_IDLE_DUE : CAP_RANK_SKIP; break;
+        case NEED_DECIDING: cls = 0; break;
+        case NEED_NEW: cls = 1; break;
+        case NEED_IDLE: cls = idle_due(s, c, f) ? 2 : -1; break;
+        default: cls = idle_due(s, c, f) ? 3 : -1; break; /* visitors: the idle rate, served last */
         }
+        /* within a class, the camera served longest ago (in its own stream time) first */
+        int64_t wait = c->analysed_once && f->stream_ms > c->taken_ms ? f->stream_ms - c->taken_ms : 0;
+        if (!c->analysed_once) wait = RANK_WAIT_MAX; /* never served: first in its class */
+        r = cls < 0 ? CAP_RANK_SKIP
+                    : cls * (RANK_WAIT_MAX + 1) + (int)(RANK_WAIT_MAX - (wait < RANK_WAIT_MAX ? wait : RANK_WAIT_MAX));
     }
     pthread_mutex_unlock(&s->mu);
     return r;
@@ -126,23 +158,37 @@ static void taken(void *ud, const cap_frame *f, bool skipped)
     pthread_mutex_lock(&s->mu);
     struct sched_cam *c = cam_of(s, f->tag, true);
     if (c) {
-        /* sampled frames between the last one that left through us and this one were dropped by
-         * the full lane: lost, unless the camera needed no more than the idle rate anyway */
-        uint64_t lost = c->last_seq && f->seq > c->last_seq + 1 ? f->seq - c->last_seq - 1 : 0;
-        if (lost && c->need < NEED_IDLE) {
+        /* what the camera lost: every sampled frame the full lane dropped while it needed all of
+         * them; at the idle rate (visitors, nobody in view), each idle interval that passed
+         * without an analysed frame */
+        uint64_t lost = 0;
+        if (f->seq > c->last_seq && c->last_seq && f->stream_ms > c->prev_ms)
+            c->step_ms = (f->stream_ms - c->prev_ms) / (int64_t)(f->seq - c->last_seq);
+        if (c->need <= NEED_NEW) lost = c->last_seq && f->seq > c->last_seq + 1 ? f->seq - c->last_seq - 1 : 0;
+        else count_overdue(s, c, f);
+        if (lost) {
             c->st.deficit += lost;
             s->st.deficit[c->need] += lost;
         }
-        if (f->seq > c->last_seq) c->last_seq = f->seq;
+        if (f->seq > c->last_seq) {
+            c->last_seq = f->seq;
+            c->prev_ms = f->stream_ms;
+        }
         if (skipped) {
             c->st.skipped++;
             s->st.skipped++;
         } else {
             c->st.taken++;
             s->st.taken[c->need]++;
-            c->analysed_once = true;
-            c->session = f->session;
-            c->last_ms = f->stream_ms;
+            c->taken_ms = f->stream_ms;
+            c->overdue = 0;
+            /* the idle clock runs from the last frame taken at the idle rate: after a busy spell the
+             * first idle frame is due at once */
+            if (c->need >= NEED_VISITOR || !c->analysed_once || f->session != c->session) {
+                c->analysed_once = true;
+                c->session = f->session;
+                c->last_ms = f->stream_ms;
+            }
         }
     }
     pthread_mutex_unlock(&s->mu);

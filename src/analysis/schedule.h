@@ -32,11 +32,10 @@ const char *sched_need_name(enum sched_need n);
  * competes as a new face, so it cannot starve the cameras with new faces. */
 enum sched_need sched_need_of(const struct trk_track_info *ti, size_t n, float near_sim, int fresh_max);
 
-/* Ranks of a frame (cap_ranker): deciding 0, new 1, a frame due at the idle rate 2 (an idle
- * camera's or a visitor camera's, once idle_ms of stream time has passed since its last analysed
- * frame), a visitor camera's other frames 3; an idle camera's other frames are skipped. A camera
- * not seen yet counts as new. */
-#define SCHED_RANK_IDLE_DUE 2
+/* Ranks of a frame (cap_ranker): deciding 0, new 1, an idle camera's frame due at the idle rate
+ * (idle_ms of stream time since its last analysed frame) 2, a visitor camera's due frame 3; their
+ * other frames are skipped. A camera not seen yet counts as new. Under overload the visitors lose
+ * first, then the idle cameras' rate, then new faces; a track about to decide last. */
 
 typedef struct sched sched;
 
