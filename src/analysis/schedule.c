@@ -126,6 +126,7 @@ static void count_overdue(sched *s, struct sched_cam *c, const cap_frame *f)
 }
 
 #define RANK_WAIT_MAX 999999 /* ms of waiting a rank tells apart (~17 min) */
+#define DECIDING_LEAD_MS 400 /* how far ahead of a new face a face about to decide is served */
 
 static int rank(void *ud, const cap_frame *f)
 {
@@ -135,18 +136,22 @@ static int rank(void *ud, const cap_frame *f)
     int r = 1; /* out of memory: serve it as a new camera */
     if (c) {
         count_overdue(s, c, f);
+        /* cameras with a face to decide share the workers fairly (the one served longest ago, in
+         * its own stream time, first): a pass needs only a few frames, and a strict priority would
+         * starve the cameras whose faces are new. A face about to decide is served as if it had
+         * waited DECIDING_LEAD_MS longer. Then the idle cameras' due frames, the visitors' last. */
         int cls;
+        int64_t lead = 0;
         switch (c->need) {
-        case NEED_DECIDING: cls = 0; break;
-        case NEED_NEW: cls = 1; break;
-        case NEED_IDLE: cls = idle_due(s, c, f) ? 2 : -1; break;
-        default: cls = idle_due(s, c, f) ? 3 : -1; break; /* visitors: the idle rate, served last */
+        case NEED_DECIDING: cls = 0, lead = DECIDING_LEAD_MS; break;
+        case NEED_NEW: cls = 0; break;
+        case NEED_IDLE: cls = idle_due(s, c, f) ? 1 : -1; break;
+        default: cls = idle_due(s, c, f) ? 2 : -1; break; /* visitors: the idle rate, served last */
         }
-        /* within a class, the camera served longest ago (in its own stream time) first */
-        int64_t wait = c->analysed_once && f->stream_ms > c->taken_ms ? f->stream_ms - c->taken_ms : 0;
+        int64_t wait = f->stream_ms > c->taken_ms ? f->stream_ms - c->taken_ms + lead : lead;
         if (!c->analysed_once) wait = RANK_WAIT_MAX; /* never served: first in its class */
-        r = cls < 0 ? CAP_RANK_SKIP
-                    : cls * (RANK_WAIT_MAX + 1) + (int)(RANK_WAIT_MAX - (wait < RANK_WAIT_MAX ? wait : RANK_WAIT_MAX));
+        if (wait > RANK_WAIT_MAX) wait = RANK_WAIT_MAX;
+        r = cls < 0 ? CAP_RANK_SKIP : cls * (RANK_WAIT_MAX + 1) + (int)(RANK_WAIT_MAX - wait);
     }
     pthread_mutex_unlock(&s->mu);
     return r;
