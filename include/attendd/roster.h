@@ -124,9 +124,8 @@ att_err roster_face_delete(const struct roster_deps *d, const struct audit_actor
 struct roster_face_match {
     av_box box;           /* where, image px */
     float liveness;       /* P(real face) */
-    bool searched;        /* similarity is set: someone active is enrolled */
-    float similarity;     /* the best similarity among active enrolled people */
-    bool matched;         /* similarity reaches the threshold and the person is on the roster, active */
+    bool matched;         /* the best similarity reaches the threshold and the person is on the roster, active */
+    float similarity;     /* that similarity (when matched; 0 otherwise: no score below the threshold) */
     struct person person; /* the match (when matched) */
 };
 
@@ -138,8 +137,8 @@ struct roster_identification {
     char detail[256]; /* on failure: why, for people */
 };
 
-/* Find, embed and match every face of photo against d->gallery. Below the threshold only the
- * similarity is given: the nearest stranger is nobody's business. Errors: ATT_E_BAD_IMAGE (an
+/* Find, embed and match every face of photo against d->gallery. Below the threshold nothing is
+ * given, neither who was nearest nor how near: no score a caller could tune an image against. Errors: ATT_E_BAD_IMAGE (an
  * unusable photo), ATT_E_NOT_READY (no models), ATT_E_UNAVAILABLE (no pipeline free in time), store
  * and vision errors; out->detail says why. */
 att_err roster_identify(const struct roster_deps *d, const void *photo, size_t len, struct roster_identification *out);

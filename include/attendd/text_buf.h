@@ -17,6 +17,8 @@ struct text_buf {
 void text_buf_add(struct text_buf *b, const char *s, size_t n);
 /* text_buf_add of a NUL-terminated string. */
 void text_buf_str(struct text_buf *b, const char *s);
+/* Wipes the text (sodium_memzero) and frees it; the buffer is empty again. Growing wipes the old
+ * block the same way. A caller that takes p over wipes it when it frees it. */
 void text_buf_free(struct text_buf *b);
 
 #endif

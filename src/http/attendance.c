@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -211,6 +212,7 @@ struct report_data {
 
 static void data_free(struct report_data *d)
 {
+    if (d->people) sodium_memzero(d->people, d->npeople * sizeof *d->people); /* names */
     free(d->people);
     free(d->sched);
     free(d->punches);

@@ -8,10 +8,12 @@
 #include "rcache.h"
 
 #include <math.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "attendd/data_version.h"
 #include "attendd/json.h"
 #include "attendd/log.h"
 #include "attendd/store_events.h"
@@ -206,6 +208,13 @@ struct export
     size_t off;
 };
 
+/* Event rows name people: wiped before they are freed. */
+static void rows_free(struct event_row *rows, size_t n)
+{
+    if (rows) sodium_memzero(rows, n * sizeof *rows);
+    free(rows);
+}
+
 static void export_free(void *cls)
 {
     struct export *x = cls;
@@ -257,7 +266,7 @@ static att_err export_batch(struct export *x, PGconn *c)
     att_err e = store_events_export_batch(c, &x->f, EVENTS_EXPORT_BATCH, &rows, &n, &x->f.after, &more);
     if (e != ATT_OK) return e;
     export_rows(x, rows, n);
-    free(rows);
+    rows_free(rows, n);
     x->f.has_after = more;
     x->done = !more;
     return x->out.oom ? ATT_E_NOMEM : ATT_OK;
@@ -372,6 +381,7 @@ att_err http_events_list(struct http_request *req, struct http_response *resp)
      * normally served by the auth cache) */
     struct http_response tag = {0};
     bool not_modified;
+    uint64_t version = app_data_version(); /* before the query: what the cached page may claim */
     if ((e = http_etag_check(req, csv ? "csv" : "json", &tag, &not_modified)) != ATT_OK || not_modified) {
         http_response_clear(resp);
         *resp = tag;
@@ -403,7 +413,7 @@ att_err http_events_list(struct http_request *req, struct http_response *resp)
     }
     att_err ae = audit_list(req, &q, (long long)n, "ok");
     if (ae != ATT_OK) { /* fail closed: no unaudited read of personal data */
-        free(rows);
+        rows_free(rows, n);
         return http_problem(resp, ae == ATT_E_DB ? ATT_E_DB : ATT_E_INTERNAL, NULL,
                             "the audit log could not be written");
     }
@@ -412,12 +422,12 @@ att_err http_events_list(struct http_request *req, struct http_response *resp)
     next_cursor(more, &pos, next);
     struct text_buf page = {0};
     page_json(&page, rows, n, pseudo, next);
-    free(rows);
+    rows_free(rows, n);
     if (page.oom) {
         text_buf_free(&page);
         return http_problem(resp, ATT_E_NOMEM, NULL, NULL);
     }
-    att_err ce = http_rcache_put(etag, page.p, page.len, (long long)n, token_id);
+    att_err ce = http_rcache_put(etag, version, page.p, page.len, (long long)n, token_id);
     if (ce != ATT_OK) log_warn("http", "GET /api/v1/events: answer not cached: %s", att_err_code(ce));
     for (size_t i = 0; i < tag.nheaders; i++) http_header(resp, tag.headers[i].name, tag.headers[i].value);
     resp->body = page.p; /* the server frees it */

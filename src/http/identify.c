@@ -22,7 +22,7 @@ static json_t *face_json(const struct roster_face_match *f)
     return json_pack("{s:{s:i, s:i, s:i, s:i}, s:o, s:b, s:o, s:o}", "box", "x", (int)(b->x1 + 0.5f), "y",
                      (int)(b->y1 + 0.5f), "w", (int)(b->x2 - b->x1 + 0.5f), "h", (int)(b->y2 - b->y1 + 0.5f),
                      "liveness", att_json_float(f->liveness), "live", f->liveness >= AV_LIVE_THRESHOLD, "similarity",
-                     f->searched ? att_json_float(f->similarity) : json_null(), "match", match);
+                     f->matched ? att_json_float(f->similarity) : json_null(), "match", match);
 }
 
 att_err http_identify(struct http_request *req, struct http_response *resp)

@@ -1,6 +1,7 @@
 /* /api/v1/people: the roster. Create, list (filters, cursor pagination), get, patch and erasure;
  * every call, refused ones included, leaves an audit row; changes reach the gallery at once. */
 #include "http_internal.h"
+#include "rcache.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -338,6 +339,9 @@ att_err http_people_erase(struct http_request *req, struct http_response *resp)
         else http_problem(resp, e, NULL, "the person could not be erased");
         return http_audit_refusal(req, action, id, e);
     }
+    /* the erasure bumped the data version: every cached page rendered before it (the ones that can
+     * name the person) is wiped now, not when the cache next stores a page */
+    http_rcache_drop_stale();
     log_notice("http", "person %s erased (%zu templates) by token %s", id, faces, req->token->id);
     return http_status(resp, MHD_HTTP_NO_CONTENT);
 }

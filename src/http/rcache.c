@@ -95,16 +95,22 @@ att_err http_rcache_get(const char *etag, const char *token_id, struct rcache_hi
     return ATT_OK;
 }
 
-att_err http_rcache_put(const char *etag, const char *body, size_t len, long long count, const char *token_id)
+att_err http_rcache_put(const char *etag, uint64_t version, const char *body, size_t len, long long count,
+                        const char *token_id)
 {
-    if (len > RCACHE_MAX_BODY || strlen(etag) >= sizeof slots[0].etag) return ATT_OK;
+    if (len > RCACHE_MAX_BODY || strlen(etag) >= sizeof slots[0].etag || version < app_data_version()) return ATT_OK;
     struct body *b = malloc(sizeof *b + len);
     if (!b) return ATT_E_NOMEM;
     atomic_init(&b->refs, 1);
     b->len = len;
     memcpy(b->data, body, len);
-    uint64_t now = app_data_version();
     pthread_mutex_lock(&lock);
+    uint64_t now = app_data_version(); /* read under the lock: drop_stale cannot pass between */
+    if (version < now) {               /* changed while it was copied */
+        pthread_mutex_unlock(&lock);
+        body_unref(b);
+        return ATT_OK;
+    }
     struct slot *s = find(etag), *victim = NULL;
     if (s) { /* two misses raced: keep the first, remember the token */
         add_token(s, token_id);
@@ -140,4 +146,23 @@ void http_rcache_audited(const char *etag, const char *token_id)
     struct slot *s = find(etag);
     if (s) add_token(s, token_id);
     pthread_mutex_unlock(&lock);
+}
+
+void http_rcache_drop_stale(void)
+{
+    pthread_mutex_lock(&lock);
+    uint64_t now = app_data_version();
+    for (size_t i = 0; i < RCACHE_SLOTS; i++)
+        if (slots[i].etag[0] && slots[i].version < now) slot_clear(&slots[i]);
+    pthread_mutex_unlock(&lock);
+}
+
+bool http_rcache_holds(const void *needle, size_t len)
+{
+    bool found = false;
+    pthread_mutex_lock(&lock);
+    for (size_t i = 0; i < RCACHE_SLOTS && !found && len > 0; i++)
+        if (slots[i].etag[0] && memmem(slots[i].body->data, slots[i].body->len, needle, len) != NULL) found = true;
+    pthread_mutex_unlock(&lock);
+    return found;
 }

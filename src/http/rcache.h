@@ -6,6 +6,7 @@
 #include <microhttpd.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "attendd/errors.h"
 
@@ -25,10 +26,21 @@ struct rcache_hit {
 /* ATT_OK with *hit filled, ATT_E_NOT_FOUND when etag is not cached, ATT_E_NOMEM. */
 att_err http_rcache_get(const char *etag, const char *token_id, struct rcache_hit *hit);
 
-/* Keep a copy of body (len bytes) under etag, with its item count, token_id audited for it. Entries
- * from older data versions are wiped first; when no slot is free the least recently used goes. A body over
+/* Keep a copy of body (len bytes) under etag, with its item count, token_id audited for it. version:
+ * the data version read before the answer's query; an answer older than the current version is not
+ * kept (a change committed while it was read, an erasure say, must not linger in it). Entries from
+ * older data versions are wiped first; when no slot is free the least recently used goes. A body over
  * RCACHE_MAX_BODY is not kept (ATT_OK). ATT_E_NOMEM. */
-att_err http_rcache_put(const char *etag, const char *body, size_t len, long long count, const char *token_id);
+att_err http_rcache_put(const char *etag, uint64_t version, const char *body, size_t len, long long count,
+                        const char *token_id);
+
+/* Wipe every answer rendered under an older data version than the current one: after an erasure
+ * (which bumps the version) no cached page names the person. */
+void http_rcache_drop_stale(void);
+
+/* Whether any cached answer holds the len bytes at needle (a name, an id): what erasure must leave
+ * nowhere. */
+bool http_rcache_holds(const void *needle, size_t len);
 
 /* Remember that token_id's read of etag is audited (after a hit with audited false). */
 void http_rcache_audited(const char *etag, const char *token_id);

@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -86,8 +87,14 @@ static bool append(struct sse_stream *s, const char *data, size_t n)
     if (s->len + n > s->cap) {
         size_t cap = s->cap ? s->cap : 4096;
         while (cap < s->len + n) cap *= 2;
-        char *b = realloc(s->buf, cap);
+        /* not realloc: the old block holds events with names, wiped before it is freed */
+        char *b = malloc(cap);
         if (!b) return false;
+        if (s->buf) {
+            memcpy(b, s->buf, s->len);
+            sodium_memzero(s->buf, s->cap);
+            free(s->buf);
+        }
         s->buf = b;
         s->cap = cap;
     }
@@ -116,8 +123,10 @@ static att_err fetch(struct sse_stream *s, uint64_t version)
         if (!txt || !append(s, head, (size_t)hl) || !append(s, txt, strlen(txt)) || !append(s, "\n\n", 2))
             e = ATT_E_NOMEM;
         else s->cursor = rows[i].seq;
+        if (txt) sodium_memzero(txt, strlen(txt));
         free(txt);
     }
+    if (rows) sodium_memzero(rows, n * sizeof *rows);
     free(rows);
     if (e != ATT_OK) return e;
     s->need_query = n == PAGE_ROWS;
@@ -184,6 +193,7 @@ static void stream_free(void *cls)
     hub.count--;
     pthread_mutex_unlock(&hub.lock);
     http_live_remove(&s->live);
+    if (s->buf) sodium_memzero(s->buf, s->cap); /* events sent or not yet sent name people */
     free(s->buf);
     free(s);
 }

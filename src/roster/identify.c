@@ -76,15 +76,20 @@ static att_err match(const struct roster_deps *d, const float *emb, struct roste
     att_err e = gal_top1(d->gallery, emb, &m);
     if (e == ATT_E_NOT_FOUND) return ATT_OK; /* nobody enrolled and active */
     if (e != ATT_OK) return e;
-    f->searched = true;
-    f->similarity = m.similarity;
+    /* below the threshold nothing of the search leaves: a score would let a caller tune an image
+     * towards someone's face, one query at a time */
     if ((double)m.similarity < d->match_threshold) return ATT_OK;
     char person_id[ATT_UUID_STR];
     att_uuid_format(&m.person, person_id);
     e = store_person_get(d->db, person_id, &f->person);
     if (e == ATT_E_NOT_FOUND) return ATT_OK; /* erased meanwhile: simply no match */
     if (e != ATT_OK) return e;
-    f->matched = f->person.active;
+    if (!f->person.active) {
+        memset(&f->person, 0, sizeof f->person);
+        return ATT_OK;
+    }
+    f->matched = true;
+    f->similarity = m.similarity;
     return ATT_OK;
 }
 

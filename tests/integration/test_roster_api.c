@@ -771,6 +771,47 @@ START_TEST(active_flag_reaches_gallery)
 }
 END_TEST
 
+/* Below the threshold identification answers no score at all: match and similarity are null and no
+ * number named similarity is anywhere in the answer; above it the match and its score are given. */
+START_TEST(identify_below_threshold_no_score)
+{
+    char id[40];
+    create_person("TH-1", "Threshold Person", "Ward 4", id);
+    enrol(id, face("img1.jpg"), NULL); /* id01 */
+    struct ts_resp r;
+    size_t len;
+    char *photo = ts_slurp(face("img3.jpg"), &len); /* id02: a stranger to the gallery */
+    ck_assert_int_eq(ts_http("POST", url("/api/v1/identify"), D.hr_token, photo, len, "image/jpeg", &r), 0);
+    free(photo);
+    ck_assert_msg(r.status == 200, "identify: %ld %s", r.status, r.body);
+    json_t *j = ts_json_body(r.body, r.len);
+    json_t *faces = json_object_get(j, "faces");
+    ck_assert_int_ge(json_array_size(faces), 1);
+    size_t i;
+    json_t *f;
+    json_array_foreach(faces, i, f)
+    {
+        ck_assert(json_is_null(json_object_get(f, "match")));
+        ck_assert(json_is_null(json_object_get(f, "similarity")));
+    }
+    ck_assert_msg(!strstr(r.body, "\"similarity\":0") && !strstr(r.body, "\"similarity\":1") &&
+                      !strstr(r.body, "\"similarity\":-"),
+                  "a score below the threshold: %s", r.body);
+    json_decref(j);
+    ts_resp_free(&r);
+    /* the same person again: matched, with the score */
+    f = identify_largest(face("img2.jpg"));
+    ck_assert_str_eq(match_id(f), id);
+    double sim = json_real_value(json_object_get(f, "similarity"));
+    ck_assert(json_is_real(json_object_get(f, "similarity")) && sim >= 0.45);
+    ck_assert(json_real_value(json_object_get(json_object_get(f, "match"), "similarity")) == sim);
+    json_decref(f);
+    long st; /* the cases after this one share the gallery */
+    json_decref(ts_call("DELETE", url("/api/v1/people/%s", id), D.admin_token, NULL, &st));
+    ck_assert_int_eq(st, 204);
+}
+END_TEST
+
 START_TEST(face_delete)
 {
     char id[40], f1[40], f2[40];
@@ -1082,7 +1123,8 @@ Suite *roster_api_suite(void)
     ts_tcase(s, "e2e", 1800, fx_database_only, fx_stop, enrol_and_identify_dataset, NULL);
     ts_tcase(s, "errors", 900, fx_errors, fx_stop, enrol_error_codes, NULL);
     ts_tcase(s, "roster", 900, fx_default, fx_stop, create_and_validate, list_filters_and_pagination, patch_person,
-             active_flag_reaches_gallery, face_delete, erasure, audit_rows_and_listing, cli_person_commands, NULL);
+             active_flag_reaches_gallery, identify_below_threshold_no_score, face_delete, erasure,
+             audit_rows_and_listing, cli_person_commands, NULL);
     ts_tcase(s, "auth", 300, fx_default, fx_stop, auth_on_every_route, readyz_schema_then_gallery, NULL);
     return s;
 }
