@@ -35,7 +35,7 @@ START_TEST(erasure_leaves_no_page_naming_the_person)
     ck_assert(http_rcache_holds(person_name, strlen(person_name)));
     ck_assert(http_rcache_holds(person_id, strlen(person_id)));
 
-    app_data_version_bump(); /* the erasure commits */
+    app_data_version_bump();  /* the erasure commits */
     http_rcache_drop_stale(); /* and the erase handler clears what was rendered before it */
     ck_assert_msg(!http_rcache_holds(person_name, strlen(person_name)), "a cached page still names the person");
     ck_assert(!http_rcache_holds(person_id, strlen(person_id)));
@@ -46,8 +46,7 @@ START_TEST(erasure_leaves_no_page_naming_the_person)
     ck_assert(!http_rcache_holds(person_name, strlen(person_name)));
     /* one read after it is */
     static const char other[] = "{\"items\":[{\"name\":\"Someone Else\"}],\"next_cursor\":null}";
-    ck_assert_int_eq(http_rcache_put("\"erase-test-new\"", app_data_version(), other, strlen(other), 1, "tok"),
-                     ATT_OK);
+    ck_assert_int_eq(http_rcache_put("\"erase-test-new\"", app_data_version(), other, strlen(other), 1, "tok"), ATT_OK);
     ck_assert(http_rcache_holds("Someone Else", 12));
     ck_assert(!http_rcache_holds(person_name, strlen(person_name)));
 }
