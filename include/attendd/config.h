@@ -57,10 +57,12 @@ struct att_config {
     int shutdown_timeout_s;  /* bound on a graceful stop */
     int watchdog_interval_s; /* 0 = from WATCHDOG_USEC, else this */
     /* vision and enrolment */
-    int vision_workers;     /* pipelines shared by API requests */
-    double match_threshold; /* cosine similarity for a match */
-    long max_image_pixels;  /* header-declared pixel limit, checked before decoding */
-    int enrol_min_face_px;  /* enrolment policy (src/gallery/enrol.c) */
+    int vision_workers;       /* pipelines shared by API requests */
+    int vision_queue;         /* enrolments and identifications accepted at once (running or waiting) */
+    int test_vision_delay_ms; /* test hook: every API vision job waits this long first (0 in production) */
+    double match_threshold;   /* cosine similarity for a match */
+    long max_image_pixels;    /* header-declared pixel limit, checked before decoding */
+    int enrol_min_face_px;    /* enrolment policy (src/gallery/enrol.c) */
     double enrol_min_sharpness;
     double enrol_min_frontalness;
     double enrol_min_liveness;

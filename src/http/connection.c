@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "attendd/log.h"
 #include "attendd/time.h"
@@ -215,9 +216,31 @@ static enum MHD_Result finish(struct http_server *srv, struct req_ctx *rc, struc
     rc->req.body = rc->body ? rc->body : "";
     rc->req.body_len = rc->len;
 
-    att_err e = rc->route->handler(&rc->req, &resp);
+    if (rc->route->vision) { /* a photo: analysed on the vision queue, this thread moves on */
+        if (http_vqueue_submit(srv, rc, conn) == ATT_OK) return MHD_YES;
+        char after[16];
+        snprintf(after, sizeof after, "%d", HTTP_BUSY_RETRY_S);
+        http_problem(&resp, ATT_E_BUSY, NULL,
+                     "%d photos are being analysed or waiting already (vision_queue); retry later",
+                     srv->deps.cfg->vision_queue);
+        http_header(&resp, MHD_HTTP_HEADER_RETRY_AFTER, after);
+        return http_queue(srv, rc, conn, &resp);
+    }
+    http_run_handler(rc, &resp);
+    return http_queue(srv, rc, conn, &resp);
+}
+
+void http_run_handler(struct req_ctx *rc, struct http_response *resp)
+{
+    int delay = rc->req.deps->cfg->test_vision_delay_ms;
+    if (rc->route->vision && delay > 0) { /* test hook (docs/configuration.md): slow vision work */
+        struct timespec ts = {.tv_sec = delay / 1000, .tv_nsec = (long)(delay % 1000) * 1000000L};
+        while (nanosleep(&ts, &ts) == -1 && errno == EINTR) {
+        }
+    }
+    att_err e = rc->route->handler(&rc->req, resp);
     release_db(rc);
-    if (resp.status == 0) {
+    if (resp->status == 0) {
         if (e == ATT_OK) {
             log_error("http", "%s %s: handler produced no response", rc->req.method, rc->req.path);
             e = ATT_E_INTERNAL;
@@ -225,9 +248,8 @@ static enum MHD_Result finish(struct http_server *srv, struct req_ctx *rc, struc
             log_warn("http", "%s %s: handler returned %s without a response", rc->req.method, rc->req.path,
                      att_err_code(e));
         }
-        http_problem(&resp, e, NULL, NULL);
+        http_problem(resp, e, NULL, NULL);
     }
-    return http_queue(srv, rc, conn, &resp);
 }
 
 enum MHD_Result http_on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
@@ -250,6 +272,14 @@ enum MHD_Result http_on_request(void *cls, struct MHD_Connection *conn, const ch
         return begin(srv, rc, conn);
     }
     if (rc->answered_early) return MHD_YES; /* response queued; libmicrohttpd skips the body */
+    int vstate = atomic_load(&rc->vstate);
+    if (vstate == VJ_DONE) { /* a vision worker answered and resumed the connection */
+        struct http_response resp = rc->vresp;
+        rc->vresp = (struct http_response){0};
+        atomic_store(&rc->vstate, VJ_NONE);
+        return http_queue(srv, rc, conn, &resp);
+    }
+    if (vstate == VJ_QUEUED) return MHD_YES; /* still with the queue */
     if (*upload_data_size > 0) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
@@ -267,6 +297,7 @@ void http_on_completed(void *cls, struct MHD_Connection *conn, void **req_cls, e
     *req_cls = NULL;
     release_db(rc);
     http_response_clear(&rc->refusal);
+    http_response_clear(&rc->vresp);
     double ms = (double)(att_time_mono_us() - rc->started_us) / 1e3;
     /* never the query string: it may hold names (?q=...) */
     if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && !rc->raw_replied)

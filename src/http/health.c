@@ -18,7 +18,16 @@ static struct {
     const db_pool *db;    /* the pool the answer is for */
     double checked;       /* monotonic seconds of the last check; 0 = none */
     att_err result;       /* its answer */
+    uint64_t checks;      /* database round trips made for /readyz (metric) */
 } ready_db = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+uint64_t http_ready_db_checks(void)
+{
+    pthread_mutex_lock(&ready_db.lock);
+    uint64_t n = ready_db.checks;
+    pthread_mutex_unlock(&ready_db.lock);
+    return n;
+}
 
 static att_err db_check(db_pool *db)
 {
@@ -28,6 +37,7 @@ static att_err db_check(db_pool *db)
     if (ready_db.db != db || ready_db.checked == 0 || ready_db.result != ATT_OK ||
         now - ready_db.checked >= READY_DB_TTL_S) {
         ready_db.result = db_ping(db);
+        ready_db.checks++;
         ready_db.db = db;
         ready_db.checked = att_time_mono_s();
     }

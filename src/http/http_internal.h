@@ -81,7 +81,8 @@ struct http_response {
  * att_err of the problem it wrote (http_problem returns its error so `return http_problem(...)`
  * reads naturally). If it returns an error without writing a response, the router answers the
  * registry's generic problem for that error and logs a warning. Handlers run on a libmicrohttpd
- * worker thread and may block on the database. */
+ * worker thread and may block on the database; those of routes marked vision run on a vision queue
+ * worker instead (the connection is suspended meanwhile). */
 typedef att_err (*http_handler)(struct http_request *req, struct http_response *resp);
 
 struct http_route {
@@ -93,6 +94,8 @@ struct http_route {
                                   handler replaces identities by pseudonyms); false: 403 for them */
     bool delete_body;  /* a DELETE whose handler reads a body (the void reason); every other
                                   DELETE, GET and HEAD is refused a body from its headers */
+    bool vision;       /* the handler analyses a photo: it runs on the vision queue's workers
+                                  (vqueue.c), never on a libmicrohttpd thread */
 };
 
 /* ---- response helpers (problem.c) ------------------------------------------------------------ */
@@ -146,6 +149,7 @@ struct audit_actor http_actor(const struct http_request *req);
 /* ---- photo uploads (upload.c) ------------------------------------------------------------------ */
 
 #define HTTP_VISION_WAIT_MS 10000 /* how long a request waits for a free face pipeline */
+#define HTTP_BUSY_RETRY_S 2       /* Retry-After of a 503 busy: the vision queue is full */
 
 /* The photo of an enrolment or identification request, pointing into req->body: the raw body for
  * Content-Type image/jpeg or image/png, or the one file part (image/jpeg or image/png) of a
@@ -325,6 +329,8 @@ void http_sse_close(void);
 /* ---- handlers (one file per resource) -------------------------------------------------------- */
 
 att_err http_health_get(struct http_request *req, struct http_response *resp);
+/* Database round trips /readyz has made in this process (its answer is reused for a second). */
+uint64_t http_ready_db_checks(void);
 att_err http_ready_get(struct http_request *req, struct http_response *resp);
 att_err http_whoami_get(struct http_request *req, struct http_response *resp);
 att_err http_tokens_list(struct http_request *req, struct http_response *resp);

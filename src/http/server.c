@@ -35,6 +35,12 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
     }
 }
 
+static double ready_checks(void *ud)
+{
+    (void)ud;
+    return (double)http_ready_db_checks();
+}
+
 att_err http_server_start(const struct http_deps *deps, http_server **out, char *err, size_t errlen)
 {
     *out = NULL;
@@ -78,10 +84,23 @@ att_err http_server_start(const struct http_deps *deps, http_server **out, char 
         goto fail;
     }
 
+    if (deps->metrics != NULL &&
+        (e = metrics_callback(
+             deps->metrics, METRIC_COUNTER, "attendd_readyz_db_checks_total",
+             "database round trips made by /readyz (one per second at most, however often it is called)", NULL,
+             ready_checks, NULL, &srv->m_ready_checks)) != ATT_OK) {
+        snprintf(err, errlen, "the HTTP metrics could not be registered: %s", att_err_code(e));
+        goto fail;
+    }
     e = http_listen(cfg->listen_address, cfg->port, &srv->listen_fd, &srv->port, err, errlen);
     if (e != ATT_OK) goto fail;
     if ((e = http_sse_open(&srv->deps)) != ATT_OK) {
         snprintf(err, errlen, "the SSE hub could not start (is another HTTP server running in this process?)");
+        close(srv->listen_fd);
+        goto fail;
+    }
+    if ((e = http_vqueue_start(srv, err, errlen)) != ATT_OK) {
+        http_sse_close();
         close(srv->listen_fd);
         goto fail;
     }
@@ -119,6 +138,7 @@ att_err http_server_start(const struct http_deps *deps, http_server **out, char 
         if (errlen > 0 && err[0] == '\0') snprintf(err, errlen, "libmicrohttpd did not start");
         e = ATT_E_INTERNAL;
         close(srv->listen_fd);
+        http_vqueue_stop(srv);
         http_sse_close();
         http_rl_set_global(NULL);
         goto fail;
@@ -129,6 +149,7 @@ att_err http_server_start(const struct http_deps *deps, http_server **out, char 
     *out = srv;
     return ATT_OK;
 fail:
+    metrics_remove(deps->metrics, srv->m_ready_checks);
     http_tls_free(&tls);
     http_rl_free(srv->auth_rl);
     pthread_cond_destroy(&srv->idle);
@@ -171,10 +192,12 @@ att_err http_server_stop(http_server *srv, int timeout_ms)
     pthread_mutex_unlock(&srv->lock);
     if (left > 0) log_warn("http", "stop: %u requests still running after %d ms are cut", left, timeout_ms);
     unsigned idle = atomic_load(&srv->connections);
+    http_vqueue_stop(srv);        /* no connection may stay suspended past MHD_stop_daemon */
     MHD_stop_daemon(srv->daemon); /* closes the remaining (idle keep-alive) connections */
     http_sse_close();
     http_rl_set_global(NULL); /* no request runs any more */
     http_rl_free(srv->auth_rl);
+    metrics_remove(srv->deps.metrics, srv->m_ready_checks);
     if (srv->fd_returned) close(srv->listen_fd); /* otherwise MHD_stop_daemon closed it */
     log_info("http", "stopped (%u connections were open)", idle);
     pthread_cond_destroy(&srv->idle);

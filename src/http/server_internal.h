@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "attendd/config.h"
+#include "attendd/metrics.h"
 #include "http_internal.h"
 #include "ratelimit.h"
 
@@ -30,6 +31,8 @@ struct http_server {
     bool fd_returned;        /* MHD_quiesce_daemon gave listen_fd back: we close it */
     char *start_err;         /* during start: where libmicrohttpd's messages go */
     size_t start_errlen;
+    struct http_vqueue *vq; /* the vision queue: photo routes' handlers run on its workers */
+    metric *m_ready_checks; /* attendd_readyz_db_checks_total */
 };
 
 /* Per-request state, created on the first access-handler call, freed on completion. */
@@ -48,7 +51,30 @@ struct req_ctx {
     size_t discarded;             /* bytes dropped after the limit was crossed */
     unsigned status;              /* status sent, for the request log */
     int64_t started_us;
+    atomic_int vstate;          /* vision queue: VJ_NONE, VJ_QUEUED (connection suspended), VJ_DONE */
+    struct http_response vresp; /* the answer a vision worker wrote, queued on the next call */
+    struct req_ctx *vnext;      /* vision queue order; guarded by the queue's lock */
 };
+
+enum { VJ_NONE, VJ_QUEUED, VJ_DONE };
+
+/* Run the route's handler for rc (body complete) into resp, release its database connection, and make
+ * sure resp holds an answer (the registry's problem when the handler wrote none). connection.c. */
+void http_run_handler(struct req_ctx *rc, struct http_response *resp);
+
+/* ---- vqueue.c: the vision queue ----------------------------------------------------------------------- */
+
+/* Start cfg.vision_workers threads serving a queue of at most cfg.vision_queue requests (running or
+ * waiting). */
+att_err http_vqueue_start(struct http_server *srv, char *err, size_t errlen);
+/* Hand rc's request (body complete) to the queue: the connection is suspended and a worker runs the
+ * handler, stores the answer in rc->vresp, sets VJ_DONE and resumes the connection. ATT_E_BUSY (nothing
+ * taken, connection not suspended) when the queue holds cfg.vision_queue requests already. Called from
+ * the access handler only. */
+att_err http_vqueue_submit(struct http_server *srv, struct req_ctx *rc, struct MHD_Connection *conn);
+/* Before MHD_stop_daemon: requests still waiting are answered 503 and resumed, running ones finish,
+ * the workers end. NULL-safe. */
+void http_vqueue_stop(struct http_server *srv);
 
 /* ---- respond.c ---------------------------------------------------------------------------------- */
 

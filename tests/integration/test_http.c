@@ -253,6 +253,54 @@ START_TEST(healthz_and_readyz)
 }
 END_TEST
 
+/* A metric's value from GET /metrics ("\nNAME VALUE\n"); the test fails if it is absent. */
+static double metric_value(const char *name)
+{
+    struct ts_resp r;
+    ck_assert_int_eq(ts_http("GET", url(&D, "/metrics"), D.hr_token, NULL, 0, NULL, &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    char key[128];
+    snprintf(key, sizeof key, "\n%s ", name);
+    const char *p = strstr(r.body, key);
+    ck_assert_msg(p != NULL, "no %s in /metrics", name);
+    double v = strtod(p + strlen(key), NULL);
+    ts_resp_free(&r);
+    return v;
+}
+
+/* /readyz needs no token, so its database check is reused: any number of calls within a second make
+ * at most one database round trip (attendd_readyz_db_checks_total counts them). */
+START_TEST(readyz_database_check_cached)
+{
+    struct ts_resp r;
+    ts_sleep_ms(1100); /* the last check has expired: the next call makes one */
+    double before = metric_value("attendd_readyz_db_checks_total");
+    ck_assert_int_eq(ts_http("GET", url(&D, "/readyz"), NULL, NULL, 0, NULL, &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    ts_resp_free(&r);
+    ck_assert_msg(metric_value("attendd_readyz_db_checks_total") == before + 1, "the counter did not count the check");
+
+    ts_sleep_ms(1100);
+    before = metric_value("attendd_readyz_db_checks_total");
+    double t0 = ts_now_s();
+    int calls = 0;
+    while (ts_now_s() - t0 < 0.9 && calls < 200) {
+        ck_assert_int_eq(ts_http("GET", url(&D, "/readyz"), NULL, NULL, 0, NULL, &r), 0);
+        ck_assert_int_eq(r.status, 200);
+        ts_resp_free(&r);
+        calls++;
+    }
+    double spent = ts_now_s() - t0;
+    double checks = metric_value("attendd_readyz_db_checks_total") - before;
+    ck_assert_msg(calls >= 10, "only %d /readyz calls in %.2f s", calls, spent);
+    if (spent < 1.0) /* a window shorter than the reuse period holds one check at most */
+        ck_assert_msg(checks <= 1, "%d unauthenticated /readyz calls in %.2f s made %.0f database checks", calls, spent,
+                      checks);
+    ck_assert_msg(checks >= 1 && checks <= 1 + spent, "%.0f database checks for %d calls in %.2f s", checks, calls,
+                  spent);
+}
+END_TEST
+
 /* ---- authentication and roles -------------------------------------------------------------------- */
 
 static void expect_401(const char *auth_header)
@@ -964,10 +1012,10 @@ END_TEST
 Suite *http_suite(void)
 {
     Suite *s = suite_create("http");
-    ts_tcase(s, "api", 120, api_setup, api_teardown, healthz_and_readyz, auth_401_paths, roles_403_and_200,
-             token_create_use_revoke_audit, admin_token_can_create_admin, not_found_and_method_not_allowed,
-             json_body_validation, body_limit_content_length, body_limit_chunked, token_revoke_upper_case_id,
-             no_body_on_get_head_delete, NULL);
+    ts_tcase(s, "api", 120, api_setup, api_teardown, healthz_and_readyz, readyz_database_check_cached, auth_401_paths,
+             roles_403_and_200, token_create_use_revoke_audit, admin_token_can_create_admin,
+             not_found_and_method_not_allowed, json_body_validation, body_limit_content_length, body_limit_chunked,
+             token_revoke_upper_case_id, no_body_on_get_head_delete, NULL);
     ts_tcase(s, "body_policy", 120, body_setup, body_teardown, get_with_5mb_body_refused_unread,
              trickled_body_cut_at_deadline, statement_timeout_cuts_blocked_query, NULL);
     ts_tcase(s, "auth_cache", 0, NULL, NULL, auth_cache_lookup_racing_revocation, NULL);

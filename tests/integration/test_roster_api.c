@@ -6,6 +6,7 @@
 #include <curl/curl.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -531,6 +532,92 @@ START_TEST(enrol_error_codes)
     json_decref(j);
     free(spoof);
     free(turned);
+}
+END_TEST
+
+/* ---- the vision queue: slow photos hold no HTTP thread --------------------------------------------- */
+
+/* vision_queue = 4 photos at once, each held 4 s on its vision worker by the test hook; the HTTP
+ * threads stay free. */
+static void fx_busy(void)
+{
+    fx_start("vision_workers = 4\nvision_queue = 4\ntest_vision_delay_ms = 4000\nhttp_threads = 4\n");
+}
+
+struct slow_identify {
+    pthread_t t;
+    long status;
+};
+
+static char *busy_photo;
+static size_t busy_photo_len;
+
+static void *slow_identify(void *arg)
+{
+    struct slow_identify *x = arg;
+    struct ts_resp r;
+    x->status = ts_http("POST", url("/api/v1/identify"), D.hr_token, busy_photo, busy_photo_len, "image/jpeg", &r) == 0
+        ? r.status
+        : -1;
+    if (x->status != -1) ts_resp_free(&r);
+    return NULL;
+}
+
+/* The metric of the vision queue's held requests, -1 when absent. */
+static double queue_held(void)
+{
+    struct ts_resp r;
+    ck_assert_int_eq(ts_http("GET", url("/metrics"), D.hr_token, NULL, 0, NULL, &r), 0);
+    const char *p = strstr(r.body, "\nattendd_vision_queue_requests ");
+    double v = p ? strtod(p + strlen("\nattendd_vision_queue_requests "), NULL) : -1;
+    ts_resp_free(&r);
+    return v;
+}
+
+/* Four slow identifications in flight (as many as http_threads) do not delay GET /healthz past 1 s, and
+ * a fifth beyond vision_queue is answered 503 busy with Retry-After at once; the four are answered. */
+START_TEST(slow_photos_hold_no_http_thread)
+{
+    busy_photo = ts_slurp(face("img2.jpg"), &busy_photo_len);
+    struct slow_identify x[4];
+    for (int i = 0; i < 4; i++) {
+        x[i].status = 0;
+        ck_assert_int_eq(pthread_create(&x[i].t, NULL, slow_identify, &x[i]), 0);
+    }
+    double held = 0;
+    for (int i = 0; i < 100 && held < 4; i++) {
+        held = queue_held();
+        if (held < 4) ts_sleep_ms(20);
+    }
+    ck_assert_msg(held == 4, "the vision queue holds %.0f requests, not 4", held);
+
+    double t0 = ts_now_s();
+    struct ts_resp r;
+    ck_assert_int_eq(ts_http("GET", url("/healthz"), NULL, NULL, 0, NULL, &r), 0);
+    double healthz_s = ts_now_s() - t0;
+    ck_assert_int_eq(r.status, 200);
+    ts_resp_free(&r);
+    ck_assert_msg(healthz_s < 1.0, "GET /healthz took %.2f s with four photos in flight", healthz_s);
+
+    struct ts_http_opts o = {.want_header = "Retry-After"};
+    t0 = ts_now_s();
+    ck_assert_int_eq(
+        ts_http_ex(&o, "POST", url("/api/v1/identify"), D.hr_token, busy_photo, busy_photo_len, "image/jpeg", &r), 0);
+    double busy_s = ts_now_s() - t0;
+    json_t *j = ts_json_body(r.body, r.len);
+    long st = r.status;
+    ts_resp_free(&r);
+    ck_assert_msg(queue_held() == 4, "the fifth request was not refused while four were held");
+    ts_expect_problem(j, st, 503, "busy", NULL);
+    ck_assert_msg(atoi(o.header_value) >= 1, "Retry-After: '%s'", o.header_value);
+    ck_assert_msg(busy_s < 1.0, "the busy answer took %.2f s", busy_s);
+
+    for (int i = 0; i < 4; i++) {
+        pthread_join(x[i].t, NULL);
+        ck_assert_msg(x[i].status == 200, "slow identification %d: %ld", i, x[i].status);
+    }
+    ck_assert(queue_held() == 0);
+    free(busy_photo);
 }
 END_TEST
 
@@ -1126,5 +1213,6 @@ Suite *roster_api_suite(void)
              active_flag_reaches_gallery, identify_below_threshold_no_score, face_delete, erasure,
              audit_rows_and_listing, cli_person_commands, NULL);
     ts_tcase(s, "auth", 300, fx_default, fx_stop, auth_on_every_route, readyz_schema_then_gallery, NULL);
+    ts_tcase(s, "busy", 300, fx_busy, fx_stop, slow_photos_hold_no_http_thread, NULL);
     return s;
 }
