@@ -36,6 +36,9 @@ extern "C" {
 /* Default decoding limits: header-declared pixel count, and file size for av_image_load(). */
 #define AV_DEFAULT_MAX_PIXELS (50ull * 1000 * 1000)
 #define AV_DEFAULT_MAX_FILE_BYTES ((size_t)64 << 20)
+/* Most scans (SOS markers) a JPEG may hold: a progressive encoder writes about 10, while a file of
+ * thousands of tiny scans makes the decoder walk every coefficient once per scan. */
+#define AV_JPEG_MAX_SCANS 100
 
 typedef enum av_status {
     AV_OK = 0,
@@ -111,7 +114,8 @@ typedef struct av_image_info {
 } av_image_info;
 
 /* Parse the JPEG/PNG/WebP structure without decoding pixels: signature, declared dimensions,
- * segment/chunk lengths, and the end marker (JPEG EOI, PNG IEND, WebP RIFF size). Errors: AV_E_IMG_EMPTY, _NOT_IMAGE, _UNSUPPORTED,
+ * segment/chunk lengths, the number of JPEG scans (at most AV_JPEG_MAX_SCANS, else _UNSUPPORTED),
+ * and the end marker (JPEG EOI, PNG IEND, WebP RIFF size). Errors: AV_E_IMG_EMPTY, _NOT_IMAGE, _UNSUPPORTED,
  * _TRUNCATED, _CORRUPT. Reads only inside [buf, buf+len). */
 av_status av_image_probe(const void *buf, size_t len, av_image_info *info, av_err *err);
 

@@ -216,7 +216,7 @@ static enum MHD_Result finish(struct http_server *srv, struct req_ctx *rc, struc
     rc->req.body = rc->body ? rc->body : "";
     rc->req.body_len = rc->len;
 
-    if (rc->route->vision) { /* a photo: analysed on the vision queue, this thread moves on */
+    if (http_route_vision(rc->route)) { /* a photo: analysed on the vision queue, this thread moves on */
         if (http_vqueue_submit(srv, rc, conn) == ATT_OK) return MHD_YES;
         char after[16];
         snprintf(after, sizeof after, "%d", HTTP_BUSY_RETRY_S);
@@ -233,7 +233,7 @@ static enum MHD_Result finish(struct http_server *srv, struct req_ctx *rc, struc
 void http_run_handler(struct req_ctx *rc, struct http_response *resp)
 {
     int delay = rc->req.deps->cfg->test_vision_delay_ms;
-    if (rc->route->vision && delay > 0) { /* test hook (docs/configuration.md): slow vision work */
+    if (http_route_vision(rc->route) && delay > 0) { /* test hook (docs/configuration.md): slow vision work */
         struct timespec ts = {.tv_sec = delay / 1000, .tv_nsec = (long)(delay % 1000) * 1000000L};
         while (nanosleep(&ts, &ts) == -1 && errno == EINTR) {
         }

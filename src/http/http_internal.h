@@ -81,8 +81,8 @@ struct http_response {
  * att_err of the problem it wrote (http_problem returns its error so `return http_problem(...)`
  * reads naturally). If it returns an error without writing a response, the router answers the
  * registry's generic problem for that error and logs a warning. Handlers run on a libmicrohttpd
- * worker thread and may block on the database; those of routes marked vision run on a vision queue
- * worker instead (the connection is suspended meanwhile). */
+ * worker thread and may block on the database; those of photo routes (http_route_vision) run on a
+ * vision queue worker instead (the connection is suspended meanwhile). */
 typedef att_err (*http_handler)(struct http_request *req, struct http_response *resp);
 
 struct http_route {
@@ -94,8 +94,6 @@ struct http_route {
                                   handler replaces identities by pseudonyms); false: 403 for them */
     bool delete_body;  /* a DELETE whose handler reads a body (the void reason); every other
                                   DELETE, GET and HEAD is refused a body from its headers */
-    bool vision;       /* the handler analyses a photo: it runs on the vision queue's workers
-                                  (vqueue.c), never on a libmicrohttpd thread */
 };
 
 /* ---- response helpers (problem.c) ------------------------------------------------------------ */
@@ -256,6 +254,9 @@ enum http_match http_route_find(const char *method, const char *path, struct htt
  * the end. tests/unit/test_openapi.c checks docs/openapi.json against it. */
 size_t http_route_count(void);
 const struct http_route *http_route_at(size_t i);
+/* Whether route's handler analyses a photo: it runs on the vision queue's workers (vqueue.c), never on
+ * a libmicrohttpd thread. */
+bool http_route_vision(const struct http_route *route);
 
 /* Authenticate the Authorization header for a route needing min_role. On success fills *out.
  * 401 (with WWW-Authenticate) for a missing, malformed, unknown or revoked token; 403 for a

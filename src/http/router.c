@@ -7,8 +7,7 @@
 #include <string.h>
 
 /* Last columns: delete_body (only a punch void reads a body on DELETE), and before it pseudonym_ok
- * (see http_internal.h); the photo routes set vision by name (their handlers run on the vision
- * queue). Rows without pseudonym_ok are refused to pseudonymous
+ * (see http_internal.h); rows without pseudonym_ok are refused to pseudonymous
  * tokens. A route reading people's data must pseudonymise it (http_event_json) before setting it.
  * First match wins: list a literal path ("/people/search") before a pattern that would also match
  * it ("/people/{id}"). */
@@ -43,13 +42,9 @@ static const struct http_route routes[] = {
     {"PATCH", "/api/v1/people/{id}", ROLE_ADMIN, http_people_update, false, false},
     {"DELETE", "/api/v1/people/{id}", ROLE_ADMIN, http_people_erase, false, false},
     {"GET", "/api/v1/people/{id}/faces", ROLE_HR, http_faces_list, false, false},
-    {.method = "POST",
-     .pattern = "/api/v1/people/{id}/faces",
-     .min_role = ROLE_ADMIN,
-     .handler = http_faces_enrol,
-     .vision = true},
+    {"POST", "/api/v1/people/{id}/faces", ROLE_ADMIN, http_faces_enrol, false, false},
     {"DELETE", "/api/v1/people/{id}/faces/{face_id}", ROLE_ADMIN, http_faces_delete, false, false},
-    {.method = "POST", .pattern = "/api/v1/identify", .min_role = ROLE_HR, .handler = http_identify, .vision = true},
+    {"POST", "/api/v1/identify", ROLE_HR, http_identify, false, false},
     {"GET", "/api/v1/audit", ROLE_ADMIN, http_audit_list, false, false},
     /* shifts and schedules (shifts.c): admin writes, hr reads; the attendance report (attendance.c) */
     {"GET", "/api/v1/shifts", ROLE_HR, http_shifts_list, false, false},
@@ -84,6 +79,16 @@ static const struct http_route routes[] = {
     {"GET", "/assets/{name}", ROLE_NONE, http_console_asset, true, false},
 };
 #define NROUTES (sizeof routes / sizeof routes[0])
+
+/* The handlers that analyse a photo (decode, detect, embed): they run on the vision queue's workers. */
+static const http_handler vision_handlers[] = {http_faces_enrol, http_identify};
+
+bool http_route_vision(const struct http_route *route)
+{
+    for (size_t i = 0; i < sizeof vision_handlers / sizeof vision_handlers[0]; i++)
+        if (route->handler == vision_handlers[i]) return true;
+    return false;
+}
 
 size_t http_route_count(void) { return NROUTES; }
 const struct http_route *http_route_at(size_t i) { return i < NROUTES ? &routes[i] : NULL; }

@@ -12,17 +12,17 @@
 #include "attendd/time.h"
 
 struct http_vqueue {
-    struct http_server *srv; /* owner: the daemon whose connections are resumed */
-    pthread_mutex_t lock;    /* guards everything below */
-    pthread_cond_t work;     /* signalled when a request is queued or the queue stops */
+    struct http_server *srv;     /* owner: the daemon whose connections are resumed */
+    pthread_mutex_t lock;        /* guards everything below */
+    pthread_cond_t work;         /* signalled when a request is queued or the queue stops */
     struct req_ctx *head, *tail; /* waiting requests, oldest first */
-    unsigned held;           /* requests accepted and not answered yet (waiting + running) */
-    unsigned cap;            /* cfg.vision_queue */
-    bool stopping;           /* no new requests; workers end once the waiting ones are answered */
+    unsigned held;               /* requests accepted and not answered yet (waiting + running) */
+    unsigned cap;                /* cfg.vision_queue */
+    bool stopping;               /* no new requests; workers end once the waiting ones are answered */
     pthread_t *threads;
-    int nthreads;            /* threads started */
-    metric *m_held;          /* gauge: held, read when /metrics renders */
-    metric *m_busy;          /* counter: requests refused 503 busy */
+    int nthreads;   /* threads started */
+    metric *m_held; /* gauge: held, read when /metrics renders */
+    metric *m_busy; /* counter: requests refused 503 busy */
 };
 
 static double held_now(void *ud)

@@ -54,6 +54,7 @@ av_status parse_jpeg(cursor c, uint64_t max_pixels, av_image_info *info, av_err 
 {
     c.pos = 2; // SOI checked by the caller
     bool have_sof = false;
+    unsigned scans = 0;
     for (;;) {
         if (!c.has(1)) return avi::fail(err, AV_E_IMG_TRUNCATED, "JPEG ends before its end-of-image marker");
         if (c.u8() != 0xFF) return avi::fail(err, AV_E_IMG_CORRUPT, "JPEG: expected a marker at byte %zu", c.pos - 1);
@@ -90,6 +91,9 @@ av_status parse_jpeg(cursor c, uint64_t max_pixels, av_image_info *info, av_err 
         c.pos = seg_start + len;
         if (m == 0xDA) { // SOS: skip entropy-coded data up to the next real marker
             if (!have_sof) return avi::fail(err, AV_E_IMG_CORRUPT, "JPEG scan before the frame header");
+            if (++scans > AV_JPEG_MAX_SCANS)
+                return avi::fail(err, AV_E_IMG_UNSUPPORTED, "JPEG has more than %d scans (progressive passes)",
+                                 AV_JPEG_MAX_SCANS);
             for (;;) {
                 const void *ff = std::memchr(c.p + c.pos, 0xFF, c.n - c.pos);
                 if (!ff)

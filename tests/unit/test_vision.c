@@ -235,6 +235,46 @@ START_TEST(test_decode_bad_images)
 }
 END_TEST
 
+/* A well-formed progressive JPEG skeleton of 8x8 gray with n scans of one entropy byte each, into
+ * buf (at least 17 + 11 * n bytes); its length. */
+static size_t vt_jpeg_scans(unsigned char *buf, int n)
+{
+    static const unsigned char head[] = {0xFF, 0xD8, 0xFF, 0xC2, 0x00, 0x0B, 0x08, 0x00,
+                                         0x08, 0x00, 0x08, 0x01, 0x01, 0x11, 0x00};
+    static const unsigned char scan[] = {0xFF, 0xDA, 0x00, 0x08, 0x01, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00};
+    size_t len = 0;
+    memcpy(buf, head, sizeof head);
+    len += sizeof head;
+    for (int i = 0; i < n; i++) {
+        memcpy(buf + len, scan, sizeof scan);
+        len += sizeof scan;
+    }
+    buf[len++] = 0xFF;
+    buf[len++] = 0xD9;
+    return len;
+}
+
+/* The pre-parser bounds the number of scans: AV_JPEG_MAX_SCANS pass its structure check, one more is
+ * refused before any decoding, with a message that says why. */
+START_TEST(test_decode_jpeg_scan_bound)
+{
+    unsigned char *buf = malloc(17 + 11 * (AV_JPEG_MAX_SCANS + 1));
+    ck_assert_ptr_nonnull(buf);
+    av_image_info info;
+    av_err e;
+    size_t len = vt_jpeg_scans(buf, AV_JPEG_MAX_SCANS);
+    ck_assert_msg(av_image_probe(buf, len, &info, &e) == AV_OK, "%d scans: %s", AV_JPEG_MAX_SCANS, e.msg);
+    ck_assert_int_eq(info.format, AV_FMT_JPEG);
+    len = vt_jpeg_scans(buf, AV_JPEG_MAX_SCANS + 1);
+    ck_assert_int_eq(av_image_probe(buf, len, &info, &e), AV_E_IMG_UNSUPPORTED);
+    ck_assert_msg(strstr(e.msg, "scans") != NULL, "message: %s", e.msg);
+    av_image *img = NULL;
+    ck_assert_int_eq(av_image_decode(buf, len, 0, &img, &e), AV_E_IMG_UNSUPPORTED);
+    ck_assert_ptr_null(img);
+    free(buf);
+}
+END_TEST
+
 START_TEST(test_decode_png_and_prefixes)
 {
     av_err e;
@@ -877,8 +917,8 @@ END_TEST
 Suite *vision_suite(void)
 {
     Suite *s = suite_create("vision");
-    ts_tcase(s, "decode", 60, NULL, NULL, test_decode_bad_images, test_decode_png_and_prefixes, test_models_checked,
-             test_detect_plan_and_args, NULL);
+    ts_tcase(s, "decode", 60, NULL, NULL, test_decode_bad_images, test_decode_jpeg_scan_bound,
+             test_decode_png_and_prefixes, test_models_checked, test_detect_plan_and_args, NULL);
     ts_tcase(s, "pipeline", 120, NULL, NULL, test_liveness_spoof, test_detect_corridor_frame50,
              test_embed_batch_matches_single, test_two_workers, test_photo_choose_rule, test_photo_choose_centre, NULL);
     ts_tcase(s, "accuracy", 240, NULL, NULL, test_master_csv_accuracy, test_identities_leave_one_out, NULL);
