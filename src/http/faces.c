@@ -44,7 +44,7 @@ att_err http_faces_enrol(struct http_request *req, struct http_response *resp)
         json_t *extra = NULL;
         if (q != NULL && r.outcome != ENROL_OK) extra = json_pack("{s:o}", "quality", q);
         else json_decref(q);
-        http_problem_ext(resp, e, NULL, extra, "%s", r.detail);
+        http_problem_ext(resp, e, e == ATT_E_BAD_IMAGE ? "file" : NULL, extra, "%s", r.detail);
         return http_audit_refusal(req, action, id, e);
     }
     log_info("http", "face %s enrolled for person %s by token %s", r.face_id, r.person_id, req->token->id);

@@ -151,7 +151,8 @@ struct audit_actor http_actor(const struct http_request *req);
 
 /* The photo of an enrolment or identification request, pointing into req->body: the raw body for
  * Content-Type image/jpeg or image/png, or the one file part (image/jpeg or image/png) of a
- * multipart/form-data body. Writes 415 for another media type (of the body or of the file part),
+ * multipart/form-data body. Writes 415 for another media type (of the body or of the file part) and
+ * 415 naming "file" for bytes of another image format (WebP, GIF, TIFF, BMP, HEIF/AVIF, JPEG 2000),
  * 400 for a malformed multipart body and 422 (field "file") for zero or several file parts. */
 att_err http_image_body(const struct http_request *req, struct http_response *resp, const void **data, size_t *len);
 /* Borrow a face pipeline from deps->vision (give it back with vpool_release). Writes 503 not_ready

@@ -46,7 +46,7 @@ att_err http_identify(struct http_request *req, struct http_response *resp)
         if (e == ATT_E_NOT_READY)
             http_problem(resp, e, NULL, "the face models are not loaded: %s",
                          hd->models_error[0] ? hd->models_error : "loading has not finished");
-        else http_problem(resp, e, NULL, "%s", r->detail);
+        else http_problem(resp, e, e == ATT_E_BAD_IMAGE ? "file" : NULL, "%s", r->detail);
         goto out;
     }
     faces = json_array();

@@ -562,6 +562,10 @@ START_TEST(altered_template_row_leaves_others_recognised)
     ck_assert_msg(!strstr(r.body, "gallery_not_loaded"), "%s", r.body);
     ck_assert_msg(!strstr(r.body, bad_face), "readyz names the face: %s", r.body);
     for (int i = 0; i < 3; i++) ck_assert_msg(!strstr(r.body, person[i]), "readyz names a person: %s", r.body);
+    char key_id[32]; /* the 31-bit key id every template names */
+    snprintf(sql, sizeof sql, "SELECT key_id FROM faces WHERE id = '%s'", bad_face);
+    ck_assert_int_eq(ts_psql(conninfo, sql, key_id, sizeof key_id), 0);
+    ck_assert_msg(strlen(key_id) >= 3 && !strstr(r.body, key_id), "readyz names key id %s: %s", key_id, r.body);
     ts_resp_free(&r);
     ck_assert_int_eq(ts_http("GET", ts_url(&d, "/metrics"), d.hr_token, NULL, 0, NULL, &r), 0);
     ck_assert_msg(strstr(r.body, "\nattendd_gallery_templates_unreadable 1\n"), "%s", r.body);

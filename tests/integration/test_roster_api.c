@@ -494,6 +494,36 @@ START_TEST(enrol_error_codes)
     j = post_raw(url("/api/v1/people/%s/faces", p), D.admin_token, cut, sizeof cut - 1, "multipart/form-data", &st);
     ts_expect_problem(j, st, 400, "bad_request", NULL);
 
+    /* JPEG and PNG only, by their bytes: a WebP (the library reads it, the API does not) or a GIF is
+     * refused 415 naming the file, whatever type it was declared as, for enrolment and identification */
+    const char *webp = face("img47.jpg"); /* a WebP under a .jpg name */
+    j = post_file(url("/api/v1/people/%s/faces", p), D.admin_token, webp, "image/jpeg", &st);
+    ts_expect_problem(j, st, 415, "unsupported_media_type", "file");
+    j = post_file(url("/api/v1/identify"), D.hr_token, webp, "image/jpeg", &st);
+    ts_expect_problem(j, st, 415, "unsupported_media_type", "file");
+    const char *webp_form[] = {webp, NULL};
+    j = post_form(url("/api/v1/identify"), D.hr_token, webp_form, "image/jpeg", NULL, &st);
+    ts_expect_problem(j, st, 415, "unsupported_media_type", "file");
+    static const char gif[] = "GIF89a\x01\x00\x01\x00\x00\x00\x00;";
+    j = post_raw(url("/api/v1/identify"), D.hr_token, gif, sizeof gif - 1, "image/png", &st);
+    ts_expect_problem(j, st, 415, "unsupported_media_type", "file");
+    /* a progressive JPEG of more scans than the pre-parser allows: 422 naming the file, before decoding */
+    static const unsigned char sof[] = {0xFF, 0xD8, 0xFF, 0xC2, 0x00, 0x0B, 0x08, 0x00,
+                                        0x08, 0x00, 0x08, 0x01, 0x01, 0x11, 0x00};
+    static const unsigned char sos[] = {0xFF, 0xDA, 0x00, 0x08, 0x01, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00};
+    unsigned char scans[sizeof sof + 500 * sizeof sos + 2];
+    size_t slen = 0;
+    memcpy(scans, sof, sizeof sof);
+    slen += sizeof sof;
+    for (int i = 0; i < 500; i++, slen += sizeof sos) memcpy(scans + slen, sos, sizeof sos);
+    scans[slen++] = 0xFF;
+    scans[slen++] = 0xD9;
+    j = post_raw(url("/api/v1/identify"), D.hr_token, scans, slen, "image/jpeg", &st);
+    ck_assert_msg(j && strstr(ts_jstr(j, "detail"), "scans"), "no word of the scans");
+    ts_expect_problem(j, st, 422, "bad_image", "file");
+    j = post_raw(url("/api/v1/people/%s/faces", p), D.admin_token, scans, slen, "image/jpeg", &st);
+    ts_expect_problem(j, st, 422, "bad_image", "file");
+
     /* an unknown or malformed person: 404 before any analysis */
     j = post_file(url("/api/v1/people/%s/faces", "00000000-0000-4000-8000-000000000000"), D.admin_token,
                   face("img8.jpg"), "image/jpeg", &st);
