@@ -9,10 +9,8 @@
 
 #include "attendd/log.h"
 #include "attendd/metrics.h"
-#include "attendd/time.h"
 
 struct http_vqueue {
-    struct http_server *srv;     /* owner: the daemon whose connections are resumed */
     pthread_mutex_t lock;        /* guards everything below */
     pthread_cond_t work;         /* signalled when a request is queued or the queue stops */
     struct req_ctx *head, *tail; /* waiting requests, oldest first */
@@ -76,7 +74,6 @@ att_err http_vqueue_start(struct http_server *srv, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return ATT_E_NOMEM;
     }
-    q->srv = srv;
     q->cap = (unsigned)cfg->vision_queue;
     pthread_mutex_init(&q->lock, NULL);
     pthread_cond_init(&q->work, NULL);
