@@ -126,7 +126,8 @@ static void count_overdue(sched *s, struct sched_cam *c, const cap_frame *f)
 }
 
 #define RANK_WAIT_MAX 999999 /* ms of waiting a rank tells apart (~17 min) */
-#define DECIDING_LEAD_MS 400 /* how far ahead of a new face a face about to decide is served */
+#define LEAD_DECIDING_MS 400 /* a face about to decide is served as if it had waited this much longer */
+#define LEAD_VISITOR_MS -300 /* a visitors' camera as if it had waited this much less */
 
 static int rank(void *ud, const cap_frame *f)
 {
@@ -136,22 +137,22 @@ static int rank(void *ud, const cap_frame *f)
     int r = 1; /* out of memory: serve it as a new camera */
     if (c) {
         count_overdue(s, c, f);
-        /* cameras with a face to decide share the workers fairly (the one served longest ago, in
-         * its own stream time, first): a pass needs only a few frames, and a strict priority would
-         * starve the cameras whose faces are new. A face about to decide is served as if it had
-         * waited DECIDING_LEAD_MS longer. Then the idle cameras' due frames, the visitors' last. */
-        int cls;
+        /* one queue for all, the camera served longest ago (in its own stream time) first, a need's
+         * lead added to its wait: strict classes would starve someone under overload (new faces
+         * behind faces about to decide; idle cameras, whose decided tracks would then expire and
+         * decide again), while a pass needs only a few frames. Frames not due are skipped. */
         int64_t lead = 0;
+        bool due = true;
         switch (c->need) {
-        case NEED_DECIDING: cls = 0, lead = DECIDING_LEAD_MS; break;
-        case NEED_NEW: cls = 0; break;
-        case NEED_IDLE: cls = idle_due(s, c, f) ? 1 : -1; break;
-        default: cls = idle_due(s, c, f) ? 2 : -1; break; /* visitors: the idle rate, served last */
+        case NEED_DECIDING: lead = LEAD_DECIDING_MS; break;
+        case NEED_NEW: break;
+        case NEED_IDLE: due = idle_due(s, c, f); break;
+        default: due = idle_due(s, c, f), lead = LEAD_VISITOR_MS; break;
         }
-        int64_t wait = f->stream_ms > c->taken_ms ? f->stream_ms - c->taken_ms + lead : lead;
-        if (!c->analysed_once) wait = RANK_WAIT_MAX; /* never served: first in its class */
-        if (wait > RANK_WAIT_MAX) wait = RANK_WAIT_MAX;
-        r = cls < 0 ? CAP_RANK_SKIP : cls * (RANK_WAIT_MAX + 1) + (int)(RANK_WAIT_MAX - wait);
+        int64_t wait = (f->stream_ms > c->taken_ms ? f->stream_ms - c->taken_ms : 0) + lead;
+        if (!c->analysed_once) wait = RANK_WAIT_MAX; /* never served: first */
+        wait = wait < 0 ? 0 : wait > RANK_WAIT_MAX ? RANK_WAIT_MAX : wait;
+        r = due ? (int)(RANK_WAIT_MAX - wait) : CAP_RANK_SKIP;
     }
     pthread_mutex_unlock(&s->mu);
     return r;

@@ -32,12 +32,11 @@ const char *sched_need_name(enum sched_need n);
  * competes as a new face, so it cannot starve the cameras with new faces. */
 enum sched_need sched_need_of(const struct trk_track_info *ti, size_t n, float near_sim, int fresh_max);
 
-/* Ranks of a frame (cap_ranker), lowest served first: the cameras with a face to decide (deciding,
- * new) share the workers fairly, the one served longest ago first, a face about to decide as if it
- * had waited 400 ms longer; then an idle camera's frame due at the idle rate (idle_ms of stream time
- * since its last analysed frame); then a visitor camera's due frame. Frames not due are skipped. A
- * camera not seen yet counts as new. Under overload the visitors lose first, then the idle
- * cameras' rate, then the faces to decide, a face about to decide last. */
+/* Rank of a frame (cap_ranker), lowest served first: the camera served longest ago (in its own
+ * stream time) first, a face about to decide as if it had waited 400 ms longer, a visitors' camera
+ * 300 ms less; idle and visitors' cameras only at the idle rate (idle_ms of stream time since their
+ * last analysed frame), their other frames skipped. A camera not seen yet comes first. Under
+ * overload the visitors lose first and a face about to decide last, and nobody starves. */
 
 typedef struct sched sched;
 
