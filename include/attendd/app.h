@@ -45,7 +45,18 @@ struct app {
     camera_mgr *cameras;              /* running cameras (capture threads); API writes apply through it */
     struct pipeline *pipeline;        /* analysis workers (src/attendance/pipeline_app.c); NULL until started */
     struct rules *rules;              /* attendance rules, seeded at pipeline start */
+    struct cluster *cluster;          /* leases and the change feed (cfg.cluster), else NULL */
+    struct http_server *http;         /* the API server once started (the change feed revokes tokens in it) */
 };
+
+/* Several instances (src/daemon/cluster_app.c). With cfg.cluster: cameras run only while this
+ * instance holds their lease (the gate, set before the first camera load); cluster_app_start makes
+ * app->cluster (before HTTP serves), which main starts once app->http is set. Both do nothing
+ * without cfg.cluster. */
+void cluster_app_gate(struct app *app);
+att_err cluster_app_start(struct app *app);
+/* Run exactly the held cameras: the stored definitions, through the gate. */
+void cluster_app_cameras(struct app *app);
 
 /* Copy the reason the gallery is not loaded (thread-safe). */
 void app_gallery_error(struct app *app, char *out, size_t len);

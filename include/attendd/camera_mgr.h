@@ -66,4 +66,10 @@ bool camera_mgr_loaded(camera_mgr *m);
 void camera_mgr_write_lock(camera_mgr *m);
 void camera_mgr_write_unlock(camera_mgr *m);
 
+/* Several instances on one database: a camera runs here only while the gate admits its id (this
+ * instance holds its lease); apply() of one it refuses stops it if running and otherwise ignores it.
+ * No gate (the default): every camera runs. Set before the first apply. */
+typedef bool (*camera_mgr_gate)(void *ud, const char *camera_id);
+void camera_mgr_set_gate(camera_mgr *m, camera_mgr_gate gate, void *ud);
+
 #endif

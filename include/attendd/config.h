@@ -79,6 +79,11 @@ struct att_config {
     char timezone[64];   /* IANA zone of the hospital's wall clock; default UTC */
     char day_cutoff[8];  /* "HH:MM": local time where one work day ends and the next begins */
     int report_max_days; /* longest from..to range of one report */
+    /* several instances on one database (src/cluster, docs/scale-out.md) */
+    bool cluster;            /* share cameras (leases), the gallery and punch decisions with other instances */
+    char instance_name[201]; /* shown by GET /api/v1/instances; "" = the host name */
+    int instance_capacity;   /* cameras this instance processes at most */
+    int lease_timeout_s;     /* a camera whose holder stopped heartbeating moves after this long */
     /* cameras */
     char camera_allow[CFG_STR_MAX]; /* CIDR ranges camera URLs may reach (capture checks every address) */
     /* privacy: kiosks and retention (src/punch/kiosk.c, src/roster/retention.c) */

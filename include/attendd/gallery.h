@@ -60,6 +60,8 @@ att_err gal_topk(gal *g, const float query[GAL_DIM], size_t k, struct gal_match 
 /* Counters for status pages and tests. */
 size_t gal_face_count(gal *g);
 size_t gal_person_count(gal *g);
+/* The people held (up to max ids into out, any order); returns how many are held. */
+size_t gal_person_ids(gal *g, att_uuid *out, size_t max);
 /* Bytes held by the gallery: mapped template memory (capacity, not just rows in use) plus indexes
  * and the person table. bytes / gal_face_count() is the memory cost per template. */
 size_t gal_bytes(gal *g);

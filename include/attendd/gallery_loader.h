@@ -20,4 +20,15 @@
 att_err gallery_load(gal *g, PGconn *c, const tcrypt_key *key, const tcrypt_key *old_key, size_t *loaded,
                      size_t *unreadable, char *err, size_t errlen);
 
+/* Changes made through another instance (src/cluster): bring one person in g up to the database,
+ * i.e. drop what g holds of them and load their faces again (none: erased, or no face left); the
+ * active flag comes along. *loaded = faces now held for them. Templates that do not decrypt are
+ * skipped as in gallery_load. */
+att_err gallery_reload_person(gal *g, PGconn *c, const tcrypt_key *key, const tcrypt_key *old_key,
+                              const char *person_id, size_t *loaded, char *err, size_t errlen);
+/* The same for everyone (after the change feed was interrupted): every person with faces is loaded
+ * again and every person g holds without faces in the database any more is dropped. */
+att_err gallery_resync(gal *g, PGconn *c, const tcrypt_key *key, const tcrypt_key *old_key, size_t *loaded,
+                       size_t *dropped, char *err, size_t errlen);
+
 #endif

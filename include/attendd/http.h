@@ -51,6 +51,9 @@ att_err http_server_start(const struct http_deps *deps, http_server **out, char 
 uint16_t http_server_port(const http_server *srv);
 /* SIGHUP: forget cached token lookups, so revocations made elsewhere take effect at once. */
 void http_server_reload(http_server *srv);
+/* A token was revoked through another instance: forget its cached lookups and end its open responses
+ * (event streams, exports) here too. A malformed id is ignored. */
+void http_server_token_revoked(http_server *srv, const char *token_id);
 /* Stop accepting new connections; requests in flight go on. */
 void http_server_quiesce(http_server *srv);
 /* Wait up to timeout_ms for in-flight requests to finish, then stop and free the server.

@@ -60,6 +60,9 @@ att_err store_faces_count(PGconn *c, size_t *n);
  * 100k+ rows), ordered by person. count (may be NULL) receives the rows delivered. When the callback
  * stops the load, the query is cancelled and drained (inside a transaction that aborts it). */
 att_err store_faces_load(PGconn *c, store_face_cb cb, void *arg, size_t *count);
+/* The same for one person's faces (none when the person is erased or unknown). ATT_E_INVALID for a
+ * malformed id. */
+att_err store_faces_load_person(PGconn *c, const char *person_id, store_face_cb cb, void *arg, size_t *count);
 
 /* ---- key rotation ------------------------------------------------------------------------------ */
 

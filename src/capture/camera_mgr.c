@@ -41,9 +41,13 @@ struct camera_mgr {
     pthread_rwlock_t rw;   /* guards v/n and the entries' mutable fields */
     struct cam_entry **v;  /* cameras in the order they were added */
     size_t n, cap;
-    uint64_t next_tag;  /* last tag handed out (under ops) */
-    atomic_bool loaded; /* camera_mgr_set_loaded() */
+    uint64_t next_tag;    /* last tag handed out (under ops) */
+    atomic_bool loaded;   /* camera_mgr_set_loaded() */
+    camera_mgr_gate gate; /* NULL: every camera runs here */
+    void *gate_ud;        /* its argument */
 };
+
+static bool admitted(camera_mgr *m, const char *id) { return !m->gate || m->gate(m->gate_ud, id); }
 
 /* ---- helpers ------------------------------------------------------------------------------------ */
 
@@ -252,6 +256,10 @@ att_err camera_mgr_apply(camera_mgr *m, const struct camera_def *def, char *err,
     att_uuid id;
     att_err rc = def_check(def, &id, err, errlen);
     if (rc != ATT_OK) return rc;
+    if (!admitted(m, def->id)) { /* another instance runs it */
+        (void)camera_mgr_remove(m, def->id);
+        return ATT_OK;
+    }
 
     pthread_mutex_lock(&m->ops);
     struct cam_entry *e = find_id(m, def->id, NULL);
@@ -340,7 +348,7 @@ att_err camera_mgr_sync(camera_mgr *m, const struct camera_def *defs, size_t n, 
         att_err e = def_check(&defs[k], &id, err, sizeof err);
         if (e == ATT_OK) {
             e = camera_mgr_apply(m, &defs[k], err, sizeof err); /* logs its own failures */
-        } else if (att_uuid_parse(defs[k].id, &id)) {
+        } else if (att_uuid_parse(defs[k].id, &id) && admitted(m, defs[k].id)) {
             /* a stored definition this build refuses: listed as not running, with the reason */
             pthread_mutex_lock(&m->ops);
             if (!find_id(m, defs[k].id, NULL)) (void)add_locked(m, &defs[k], &id, false, err, sizeof err);
@@ -450,6 +458,12 @@ void camera_mgr_set_loaded(camera_mgr *m)
 }
 
 bool camera_mgr_loaded(camera_mgr *m) { return m && atomic_load(&m->loaded); }
+
+void camera_mgr_set_gate(camera_mgr *m, camera_mgr_gate gate, void *ud)
+{
+    m->gate = gate;
+    m->gate_ud = ud;
+}
 
 void camera_mgr_write_lock(camera_mgr *m) { pthread_mutex_lock(&m->write); }
 void camera_mgr_write_unlock(camera_mgr *m) { pthread_mutex_unlock(&m->write); }

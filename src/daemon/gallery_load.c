@@ -4,6 +4,8 @@
 
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "attendd/log.h"
 #include "attendd/store_faces.h"
@@ -15,12 +17,33 @@ struct load_ctx {
     size_t unreadable;         /* templates skipped because they did not decrypt */
     char *err;
     size_t errlen;
+    bool replace;            /* drop what g holds of a person before their first row */
+    char last[ATT_UUID_STR]; /* the person of the previous row ("" before the first) */
+    att_uuid *seen;          /* people loaded, for the resync (NULL: not kept) */
+    size_t n_seen, cap_seen;
 };
 
 static att_err add_row(void *arg, const struct face_row *row)
 {
     struct load_ctx *ctx = arg;
     float vec[512];
+    if (ctx->replace && strcmp(ctx->last, row->person_id) != 0) {
+        snprintf(ctx->last, sizeof ctx->last, "%s", row->person_id);
+        (void)gal_person_remove(ctx->g, row->person_id); /* not held yet: nothing to drop */
+        if (ctx->seen) {
+            if (ctx->n_seen == ctx->cap_seen) {
+                size_t nc = ctx->cap_seen ? ctx->cap_seen * 2 : 256;
+                att_uuid *ns = realloc(ctx->seen, nc * sizeof *ns);
+                if (!ns) {
+                    snprintf(ctx->err, ctx->errlen, "gallery: out of memory");
+                    return ATT_E_NOMEM;
+                }
+                ctx->seen = ns;
+                ctx->cap_seen = nc;
+            }
+            (void)att_uuid_parse(row->person_id, &ctx->seen[ctx->n_seen++]);
+        }
+    }
     att_err e = gal_person_put(ctx->g, row->person_id, row->active, NULL);
     if (e != ATT_OK) {
         snprintf(ctx->err, ctx->errlen, "gallery: person %s: %s", row->person_id, att_err_code(e));
@@ -62,11 +85,65 @@ att_err gallery_load(gal *g, PGconn *c, const tcrypt_key *key, const tcrypt_key 
         return e;
     }
     err[0] = '\0';
-    struct load_ctx ctx = {g, key, old_key, 0, err, errlen};
+    struct load_ctx ctx = {.g = g, .key = key, .old_key = old_key, .err = err, .errlen = errlen};
     size_t rows = 0;
     e = store_faces_load(c, add_row, &ctx, &rows);
     if (e != ATT_OK && err[0] == '\0') snprintf(err, errlen, "loading templates: %s", att_err_code(e));
     *loaded = rows - ctx.unreadable;
     *unreadable = ctx.unreadable;
+    return e;
+}
+
+att_err gallery_reload_person(gal *g, PGconn *c, const tcrypt_key *key, const tcrypt_key *old_key,
+                              const char *person_id, size_t *loaded, char *err, size_t errlen)
+{
+    *loaded = 0;
+    err[0] = '\0';
+    struct load_ctx ctx = {.g = g, .key = key, .old_key = old_key, .err = err, .errlen = errlen, .replace = true};
+    size_t rows = 0;
+    att_err e = store_faces_load_person(c, person_id, add_row, &ctx, &rows);
+    if (e == ATT_OK && rows == 0) {
+        e = gal_person_remove(g, person_id); /* erased, or no face left */
+        if (e == ATT_E_NOT_FOUND) e = ATT_OK;
+    }
+    if (e != ATT_OK && err[0] == '\0') snprintf(err, errlen, "reloading person %s: %s", person_id, att_err_code(e));
+    *loaded = rows - ctx.unreadable;
+    return e;
+}
+
+static int uuid_cmp(const void *a, const void *b) { return memcmp(a, b, sizeof(att_uuid)); }
+
+att_err gallery_resync(gal *g, PGconn *c, const tcrypt_key *key, const tcrypt_key *old_key, size_t *loaded,
+                       size_t *dropped, char *err, size_t errlen)
+{
+    *loaded = *dropped = 0;
+    err[0] = '\0';
+    struct load_ctx ctx = {.g = g, .key = key, .old_key = old_key, .err = err, .errlen = errlen, .replace = true};
+    ctx.seen = malloc(sizeof *ctx.seen); /* non-NULL: the loader records who it loaded */
+    if (!ctx.seen) return ATT_E_NOMEM;
+    ctx.cap_seen = 1;
+    size_t rows = 0;
+    att_err e = store_faces_load(c, add_row, &ctx, &rows);
+    if (e != ATT_OK && err[0] == '\0') snprintf(err, errlen, "resynchronising the gallery: %s", att_err_code(e));
+    if (e == ATT_OK) {
+        /* whoever g holds and the database no longer gave a face for was erased or lost their faces */
+        size_t n = gal_person_ids(g, NULL, 0);
+        att_uuid *held = n ? calloc(n, sizeof *held) : NULL;
+        if (n && !held) {
+            free(ctx.seen);
+            return ATT_E_NOMEM;
+        }
+        n = n ? gal_person_ids(g, held, n) : 0;
+        if (ctx.n_seen) qsort(ctx.seen, ctx.n_seen, sizeof *ctx.seen, uuid_cmp);
+        for (size_t i = 0; i < n; i++) {
+            if (ctx.n_seen && bsearch(&held[i], ctx.seen, ctx.n_seen, sizeof *ctx.seen, uuid_cmp)) continue;
+            char id[ATT_UUID_STR];
+            att_uuid_format(&held[i], id);
+            if (gal_person_remove(g, id) == ATT_OK) (*dropped)++;
+        }
+        free(held);
+    }
+    free(ctx.seen);
+    *loaded = rows - ctx.unreadable;
     return e;
 }

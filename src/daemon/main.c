@@ -20,6 +20,7 @@
 #include "attendd/camera_mgr.h"
 #include "attendd/camera_seed.h"
 #include "attendd/capture.h"
+#include "attendd/cluster.h"
 #include "attendd/config.h"
 #include "attendd/db.h"
 #include "attendd/event_writer.h"
@@ -325,9 +326,12 @@ static void reload(struct app *app, const char *path, http_server *srv)
  * and analysis stop before the event writer they feed); what was never made is NULL and skipped. */
 static void unwind_start(struct app *app)
 {
-    cap_queue_close(app->frames); /* the analysis workers pop from it: stop them before it is freed */
+    cluster_quiesce(app->cluster); /* no lease change reaches the cameras any more */
+    cap_queue_close(app->frames);  /* the analysis workers pop from it: stop them before it is freed */
     pipeline_app_stop(app);
     camera_mgr_free(app->cameras);
+    cluster_free(app->cluster);
+    app->cluster = NULL;
     app->cameras = NULL;
     cap_queue_free(app->frames);
     app->frames = NULL;
@@ -486,8 +490,9 @@ int main(int argc, char **argv)
         unwind_start(&app);
         return 1;
     }
+    cluster_app_gate(&app);
     load_cameras(&app, &app.cfg);
-    if (start_events(&app) != ATT_OK) {
+    if (start_events(&app) != ATT_OK || cluster_app_start(&app) != ATT_OK) {
         unwind_start(&app);
         return 1;
     }
@@ -498,6 +503,14 @@ int main(int argc, char **argv)
     struct http_deps deps = http_deps_of(&app);
     if (http_server_start(&deps, &srv, err, sizeof err) != ATT_OK) {
         log_error("main", "http: %s", err);
+        unwind_start(&app);
+        return 1;
+    }
+    app.http = srv;
+    if (app.cluster && cluster_start(app.cluster) != ATT_OK) {
+        log_error("main", "cluster: the lease and change feed thread did not start");
+        http_server_quiesce(srv);
+        (void)http_server_stop(srv, 0);
         unwind_start(&app);
         return 1;
     }
@@ -550,6 +563,7 @@ int main(int argc, char **argv)
     signal(SIGTERM, SIG_DFL);
     signal(SIGINT, SIG_DFL);
     pthread_sigmask(SIG_UNBLOCK, &sigs, NULL);
+    cluster_quiesce(app.cluster); /* before the server goes: the change feed reaches into it */
     http_server_quiesce(srv);
     att_err e = http_server_stop(srv, app.cfg.shutdown_timeout_s * 1000);
     if (e != ATT_OK) log_warn("main", "connections still open at the shutdown deadline were closed");
@@ -559,6 +573,7 @@ int main(int argc, char **argv)
     pipeline_app_stop(&app);     /* workers analyse what was queued (looking cameras up), then end */
     camera_mgr_free(app.cameras);
     app.cameras = NULL;
+    cluster_leave(app.cluster); /* our cameras are stopped: the others take them over at once */
     /* no request can emit or read any more: drain the spool (bounded), then close it */
     int drain_ms =
         app.cfg.shutdown_timeout_s * 1000 < EVENTS_STOP_MS ? app.cfg.shutdown_timeout_s * 1000 : EVENTS_STOP_MS;
@@ -566,6 +581,7 @@ int main(int argc, char **argv)
     event_writer_free(app.events);
     spool_close(app.spool);
     cap_queue_free(app.frames);
+    cluster_free(app.cluster);
     db_pool_close(app.db);
     vpool_free(app.vision);
     av_models_free(app.models);

@@ -543,6 +543,19 @@ size_t gal_person_count(gal *g)
     return n;
 }
 
+size_t gal_person_ids(gal *g, att_uuid *out, size_t max)
+{
+    pthread_rwlock_rdlock(&g->lock);
+    size_t n = 0;
+    for (size_t i = 0; i < g->people_len; i++) {
+        if (!g->people[i].used) continue;
+        if (out && n < max) memcpy(out[n].b, g->people[i].id, 16);
+        n++;
+    }
+    pthread_rwlock_unlock(&g->lock);
+    return n;
+}
+
 size_t gal_bytes(gal *g)
 {
     pthread_rwlock_rdlock(&g->lock);

@@ -12,6 +12,7 @@
 #include "attendd/camera_mgr.h"
 #include "attendd/log.h"
 #include "attendd/store_cameras.h"
+#include "attendd/store_instances.h"
 #include "attendd/time.h"
 
 #define DEFAULT_FPS 6.0                   /* the column default in sql/001_initial.sql */
@@ -54,8 +55,20 @@ static att_err read_roi(struct http_response *resp, json_t *v, struct camera_roi
 
 static json_t *str_or_null(const char *s) { return s && *s ? json_string(s) : json_null(); }
 
-/* The camera as the API shows it: definition (URL redacted) and live status. */
-static json_t *camera_json(const struct http_deps *deps, const struct camera_row *r)
+/* Several instances: which instance holds the camera and since when (null: none holds it). */
+static json_t *holder_json(const struct lease_row *leases, size_t n, const char *camera_id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(leases[i].camera_id, camera_id) == 0)
+            return json_pack("{s:s, s:s, s:s}", "id", leases[i].instance_id, "name", leases[i].instance_name, "since",
+                             leases[i].since);
+    return json_null();
+}
+
+/* The camera as the API shows it: definition (URL redacted) and live status. With cfg.cluster also
+ * its holder among leases (n of them; a camera running on another instance is "remote" here). */
+static json_t *camera_json(const struct http_deps *deps, const struct camera_row *r, const struct lease_row *leases,
+                           size_t n_leases)
 {
     const struct camera_def *d = &r->def;
     char url[URL_SAFE_MAX];
@@ -79,13 +92,24 @@ static json_t *camera_json(const struct http_deps *deps, const struct camera_row
     json_t *roi = d->has_roi
         ? json_pack("{s:i, s:i, s:i, s:i}", "x", d->roi.x, "y", d->roi.y, "w", d->roi.w, "h", d->roi.h)
         : json_null();
+    json_t *holder = NULL;
+    const char *state = cap_state_name(st.state);
+    if (deps->cfg->cluster) {
+        holder = holder_json(leases, n_leases, d->id);
+        if (e != ATT_OK && json_is_object(holder)) { /* runs on the instance named by "instance" */
+            state = "remote";
+            st.last_error[0] = '\0';
+        } else if (e != ATT_OK && d->enabled) {
+            snprintf(st.last_error, sizeof st.last_error, "%s", "no live instance holds this camera yet");
+        }
+    }
     json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:f, s:b, s:o, s:s, s:s, s:s, s:f, s:I, s:I, s:I, s:I, s:o, s:o}", "id",
                           d->id, "name", d->name, "url", url, "role", camera_role_name(d->role), "analysis_fps",
                           d->analysis_fps, "enabled", d->enabled, "roi", roi, "created_at", r->created_at, "updated_at",
-                          r->updated_at, "state", cap_state_name(st.state), "input_fps", round(st.input_fps * 10) / 10,
-                          "frames_in", (json_int_t)st.frames_in, "frames_analysed", (json_int_t)st.frames_taken,
-                          "frames_dropped", (json_int_t)st.frames_dropped, "faces_seen", (json_int_t)faces,
-                          "last_error", str_or_null(st.last_error), "last_frame_time", str_or_null(last));
+                          r->updated_at, "state", state, "input_fps", round(st.input_fps * 10) / 10, "frames_in",
+                          (json_int_t)st.frames_in, "frames_analysed", (json_int_t)st.frames_taken, "frames_dropped",
+                          (json_int_t)st.frames_dropped, "faces_seen", (json_int_t)faces, "last_error",
+                          str_or_null(st.last_error), "last_frame_time", str_or_null(last));
     /* what the analysis gives the camera: its need, and the sampled frames per second it lost while
      * it needed them (last 10 s) and in total; above 0, the analysis is short (add an instance) */
     if (j &&
@@ -94,9 +118,27 @@ static json_t *camera_json(const struct http_deps *deps, const struct camera_row
                                       round(an.deficit_fps * 100) / 100, "deficit_frames", (json_int_t)an.deficit)) !=
             0) {
         json_decref(j);
+        json_decref(holder);
         return NULL;
     }
+    if (j && holder && json_object_set_new(j, "instance", holder) != 0) {
+        json_decref(j);
+        return NULL;
+    }
+    if (!j) json_decref(holder);
     return j;
+}
+
+/* With cfg.cluster: every camera's lease holder, for camera_json; ATT_OK with none otherwise. */
+static att_err leases_of(struct http_request *req, struct http_response *resp, PGconn *c, struct lease_row **out,
+                         size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    if (!req->deps->cfg->cluster) return ATT_OK;
+    att_err e = store_leases_list(c, out, n);
+    if (e != ATT_OK) return http_problem(resp, e, NULL, "the camera leases could not be read");
+    return ATT_OK;
 }
 
 /* Audit detail: the definition without secrets (URL redacted), as compact JSON; NULL on no memory. */
@@ -267,7 +309,7 @@ att_err http_cameras_create(struct http_request *req, struct http_response *resp
     if (audit_broke) return audit_failed(resp, e);
     if (e != ATT_OK) return write_problem(resp, e, "created");
     log_info("http", "camera %s \"%s\" created by token %s", row.def.id, row.def.name, req->token->id);
-    json_t *out = camera_json(req->deps, &row);
+    json_t *out = camera_json(req->deps, &row, NULL, 0);
     if (!out) return http_problem(resp, ATT_E_NOMEM, NULL, NULL);
     location(resp, row.def.id);
     return http_json(resp, MHD_HTTP_CREATED, out);
@@ -279,18 +321,24 @@ att_err http_cameras_list(struct http_request *req, struct http_response *resp)
     att_err e = http_req_db(req, resp, &c);
     if (e != ATT_OK) return e;
     struct camera_row *rows = NULL;
-    size_t n = 0;
+    size_t n = 0, n_leases = 0;
+    struct lease_row *leases = NULL;
     if ((e = store_camera_list(c, &rows, &n)) != ATT_OK)
         return http_problem(resp, e, NULL, "the cameras could not be listed");
+    if ((e = leases_of(req, resp, c, &leases, &n_leases)) != ATT_OK) {
+        free(rows);
+        return e;
+    }
     json_t *items = json_array();
     for (size_t i = 0; items && i < n; i++) {
-        json_t *o = camera_json(req->deps, &rows[i]);
+        json_t *o = camera_json(req->deps, &rows[i], leases, n_leases);
         if (!o || json_array_append_new(items, o) != 0) {
             json_decref(items);
             items = NULL;
         }
     }
     free(rows);
+    free(leases);
     if (!items) return http_problem(resp, ATT_E_NOMEM, NULL, NULL);
     return http_json(resp, MHD_HTTP_OK, json_pack("{s:o}", "items", items));
 }
@@ -306,7 +354,11 @@ att_err http_cameras_get(struct http_request *req, struct http_response *resp)
         if (e == ATT_E_NOT_FOUND) return http_problem(resp, e, NULL, "no camera with this id");
         return http_problem(resp, e, NULL, "the camera could not be read");
     }
-    json_t *out = camera_json(req->deps, &row);
+    struct lease_row *leases = NULL;
+    size_t n_leases = 0;
+    if ((e = leases_of(req, resp, c, &leases, &n_leases)) != ATT_OK) return e;
+    json_t *out = camera_json(req->deps, &row, leases, n_leases);
+    free(leases);
     if (!out) return http_problem(resp, ATT_E_NOMEM, NULL, NULL);
     return http_json(resp, MHD_HTTP_OK, out);
 }
@@ -346,7 +398,7 @@ att_err http_cameras_update(struct http_request *req, struct http_response *resp
     if (audit_broke) return audit_failed(resp, e);
     if (e != ATT_OK) return write_problem(resp, e, "updated");
     log_info("http", "camera %s \"%s\" updated (%s) by token %s", id, row.def.name, changed, req->token->id);
-    json_t *out = camera_json(req->deps, &row);
+    json_t *out = camera_json(req->deps, &row, NULL, 0);
     if (!out) return http_problem(resp, ATT_E_NOMEM, NULL, NULL);
     return http_json(resp, MHD_HTTP_OK, out);
 }

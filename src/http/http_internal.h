@@ -364,6 +364,7 @@ att_err http_faces_list(struct http_request *req, struct http_response *resp);
 att_err http_faces_delete(struct http_request *req, struct http_response *resp);
 att_err http_identify(struct http_request *req, struct http_response *resp);
 att_err http_audit_list(struct http_request *req, struct http_response *resp);
+att_err http_instances_list(struct http_request *req, struct http_response *resp);
 
 /* session.c, console.c: console sign-in and sign-out, the console's page and assets */
 att_err http_session_create(struct http_request *req, struct http_response *resp);

@@ -77,6 +77,8 @@ static const struct http_route routes[] = {
     {"DELETE", "/api/v1/session", ROLE_HR, http_session_delete, true, false},
     {"GET", "/", ROLE_NONE, http_console_index, true, false},
     {"GET", "/assets/{name}", ROLE_NONE, http_console_asset, true, false},
+    /* instances sharing the database and their camera leases (instances.c) */
+    {"GET", "/api/v1/instances", ROLE_HR, http_instances_list, true, false},
 };
 #define NROUTES (sizeof routes / sizeof routes[0])
 

@@ -211,3 +211,13 @@ void http_server_reload(http_server *srv)
     (void)srv;
     http_auth_cache_clear();
 }
+
+void http_server_token_revoked(http_server *srv, const char *token_id)
+{
+    (void)srv;
+    att_uuid id;
+    if (!att_uuid_parse(token_id, &id)) return;
+    http_auth_forget(&id);
+    unsigned ended = http_live_revoke(&id);
+    if (ended) log_info("http", "token %s revoked elsewhere: %u open response(s) ended", token_id, ended);
+}

@@ -150,17 +150,34 @@ static att_err stream_failure(PGconn *c, const PGresult *r)
     return ATT_E_DB_QUERY;
 }
 
+static att_err load_rows(PGconn *c, const char *stmt, int nparams, const char *const *values, store_face_cb cb,
+                         void *arg, size_t *count);
+
 att_err store_faces_load(PGconn *c, store_face_cb cb, void *arg, size_t *count)
+{
+    return load_rows(c, "faces_load", 0, NULL, cb, arg, count);
+}
+
+att_err store_faces_load_person(PGconn *c, const char *person_id, store_face_cb cb, void *arg, size_t *count)
+{
+    if (count) *count = 0;
+    if (!att_uuid_valid(person_id)) return ATT_E_INVALID;
+    const char *v[1] = {person_id};
+    return load_rows(c, "faces_load_person", 1, v, cb, arg, count);
+}
+
+static att_err load_rows(PGconn *c, const char *stmt, int nparams, const char *const *values, store_face_cb cb,
+                         void *arg, size_t *count)
 {
     if (count) *count = 0;
     if (!c) return ATT_E_DB;
-    if (!cb || !db_statement_find("faces_load")) return ATT_E_INTERNAL;
+    if (!cb || !db_statement_find(stmt)) return ATT_E_INTERNAL;
     /* binary results so templates arrive as raw bytes; text columns are their bytes, NUL-terminated */
-    if (!PQsendQueryPrepared(c, "faces_load", 0, NULL, NULL, NULL, 1)) {
-        log_error("db", "statement faces_load: %s", PQerrorMessage(c));
+    if (!PQsendQueryPrepared(c, stmt, nparams, values, NULL, NULL, 1)) {
+        log_error("db", "statement %s: %s", stmt, PQerrorMessage(c));
         return PQstatus(c) == CONNECTION_OK ? ATT_E_DB_QUERY : ATT_E_DB;
     }
-    if (!PQsetSingleRowMode(c)) log_warn("db", "faces_load: single-row mode refused; buffering the result");
+    if (!PQsetSingleRowMode(c)) log_warn("db", "%s: single-row mode refused; buffering the result", stmt);
 
     att_err rc = ATT_OK;
     size_t delivered = 0;
@@ -181,7 +198,7 @@ att_err store_faces_load(PGconn *c, store_face_cb cb, void *arg, size_t *count)
                     .len = (size_t)PQgetlength(r, i, 7),
                 };
                 if (PQnfields(r) != 8 || !parse_u32(PQgetvalue(r, i, 6), &row.key_id)) {
-                    log_error("db", "faces_load: unexpected row shape");
+                    log_error("db", "%s: unexpected row shape", stmt);
                     rc = ATT_E_INTERNAL;
                     stop = true;
                     break;

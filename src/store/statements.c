@@ -129,6 +129,11 @@ const struct db_statement db_statements[] = {
      " f.model_id, f.key_id::text, f.template FROM faces f JOIN people p ON p.id = f.person_id"
      " WHERE p.erased_at IS NULL AND p.consent = 'given' AND p.biometric ORDER BY p.id, f.created_at, f.id",
      0},
+    {"faces_load_person",
+     "SELECT p.id::text, p.active::text, coalesce(p.employee_no, ''), coalesce(p.name, ''), f.id::text,"
+     " f.model_id, f.key_id::text, f.template FROM faces f JOIN people p ON p.id = f.person_id"
+     " WHERE p.erased_at IS NULL AND p.id = $1::uuid ORDER BY f.created_at, f.id",
+     1},
     /* key rotation: the next batch of rows not yet under the new key ($1); run under a table lock */
     {"faces_rekey_batch",
      "SELECT id::text, person_id::text, model_id, key_id::text, template FROM faces"
@@ -432,6 +437,71 @@ const struct db_statement db_statements[] = {
      " WHERE id = $1::uuid RETURNING " CAMERA_COLS,
      11},
     {"camera_delete", "DELETE FROM cameras WHERE id = $1::uuid RETURNING id::text", 1},
+
+    /* ---- instances and camera leases (src/store/instances.c); times are the database's ---- */
+    {"instance_register",
+     "INSERT INTO instances (id, name, host, capacity, lease_s) VALUES ($1::uuid, $2::text, $3::text, $4::integer,"
+     " $5::integer) ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, host = EXCLUDED.host,"
+     " capacity = EXCLUDED.capacity, lease_s = EXCLUDED.lease_s, started_at = now(), heartbeat_at = now(),"
+     " stopped_at = NULL",
+     5},
+    {"instance_heartbeat", "UPDATE instances SET heartbeat_at = now() WHERE id = $1::uuid RETURNING id::text", 1},
+    {"instance_stop",
+     "WITH gone AS (UPDATE camera_leases SET expires_at = '-infinity'"
+     " WHERE instance_id = $1::uuid AND expires_at > now() RETURNING camera_id)"
+     " UPDATE instances SET stopped_at = now() WHERE id = $1::uuid RETURNING (SELECT count(*) FROM gone)::text",
+     1},
+    {"instance_list",
+     "SELECT i.id::text, i.name, i.host, i.capacity::text, i.lease_s::text, " RFC3339("i.started_at") ", " RFC3339(
+         "i.heartbeat_at") ", coalesce(" RFC3339("i.stopped_at") ", ''),"
+                                                                 " (i.stopped_at IS NULL AND i.heartbeat_at > now() - "
+                                                                 "i.lease_s * interval '1 second'),"
+                                                                 " (SELECT count(*) FROM camera_leases l WHERE "
+                                                                 "l.instance_id = i.id"
+                                                                 " AND l.expires_at > now())::text, "
+                                                                 "i.lease_moves::text FROM instances i"
+                                                                 " WHERE i.heartbeat_at > now() - interval '1 day'"
+                                                                 " OR EXISTS (SELECT 1 FROM camera_leases l WHERE "
+                                                                 "l.instance_id = i.id AND l.expires_at > now())"
+                                                                 " ORDER BY 9 DESC, i.name, i.id",
+     0},
+    {"lease_fill",
+     "INSERT INTO camera_leases (camera_id) SELECT c.id FROM cameras c"
+     " WHERE NOT EXISTS (SELECT 1 FROM camera_leases l WHERE l.camera_id = c.id) ON CONFLICT DO NOTHING",
+     0},
+    /* a lease that expired but was not taken yet is still this instance's: nobody else runs it */
+    {"lease_renew",
+     "UPDATE camera_leases l SET expires_at = CASE WHEN c.enabled THEN now() + $2::integer * interval '1 second'"
+     " ELSE '-infinity' END FROM cameras c WHERE c.id = l.camera_id AND l.instance_id = $1::uuid"
+     " AND l.expires_at > '-infinity' RETURNING l.camera_id::text, c.enabled",
+     2},
+    {"lease_take",
+     "WITH cand AS (SELECT l.camera_id, l.instance_id AS was FROM camera_leases l JOIN cameras c ON c.id = l.camera_id"
+     " WHERE c.enabled AND l.expires_at <= now() ORDER BY l.expires_at, l.camera_id LIMIT $3::integer"
+     " FOR UPDATE OF l SKIP LOCKED)"
+     " UPDATE camera_leases l SET instance_id = $1::uuid, since = now(),"
+     " expires_at = now() + $2::integer * interval '1 second' FROM cand WHERE l.camera_id = cand.camera_id"
+     " RETURNING l.camera_id::text, (cand.was IS NOT NULL AND cand.was <> $1::uuid)",
+     3},
+    {"instance_moves", "UPDATE instances SET lease_moves = lease_moves + $2::bigint WHERE id = $1::uuid", 2},
+    {"lease_release_one",
+     "UPDATE camera_leases SET expires_at = '-infinity' WHERE camera_id = (SELECT camera_id FROM camera_leases"
+     " WHERE instance_id = $1::uuid AND expires_at > now() ORDER BY since DESC, camera_id LIMIT 1)"
+     " AND instance_id = $1::uuid RETURNING camera_id::text",
+     1},
+    {"lease_census",
+     "SELECT (SELECT count(*) FROM cameras WHERE enabled)::text, coalesce(sum(capacity), 0)::text, count(*)::text"
+     " FROM instances WHERE stopped_at IS NULL AND heartbeat_at > now() - lease_s * interval '1 second'",
+     0},
+    {"lease_list",
+     "SELECT l.camera_id::text, i.id::text, i.name, " RFC3339(
+         "l.since") " FROM camera_leases l"
+                    " JOIN instances i ON i.id = l.instance_id WHERE l.expires_at > now()",
+     0},
+    {"lease_announce",
+     "SELECT pg_notify('attendd_sync', 'lease:' || $1::text || ':' || (extract(epoch FROM clock_timestamp()) * "
+     "1000000)::bigint)",
+     1},
 };
 
 const size_t db_statements_count = sizeof db_statements / sizeof db_statements[0];

@@ -1,0 +1,212 @@
+/* Several attendd instances on one database (cluster = true): camera leases spread by capacity and
+ * moved when an instance dies or stops, the instances listing, and the change feed carrying
+ * enrolments, erasures and token revocations to every instance within a second. */
+#include <check.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "support.h"
+#include "support_api.h"
+
+#define LEASE_S 3 /* lease_timeout_s of these instances: short, so a move is quick to see */
+
+static char db[512];
+
+/* Instance `name` of a cluster on db; keys_from (NULL: its own) lends its key files, which every
+ * instance of one deployment shares. */
+static void start_instance(struct ts_daemon *d, const char *name, const struct ts_daemon *keys_from, int capacity)
+{
+    char extra[1024];
+    int n = snprintf(extra, sizeof extra,
+                     "cluster = true\ninstance_name = %s\ninstance_capacity = %d\n"
+                     "lease_timeout_s = %d\n",
+                     name, capacity, LEASE_S);
+    if (keys_from)
+        snprintf(extra + n, sizeof extra - (size_t)n,
+                 "token_key_file = %s/token.key\ntemplate_key_file = %s/template.key\n", keys_from->dir,
+                 keys_from->dir);
+    d->keep_dir = 1;
+    ck_assert_msg(ts_daemon_start(d, db, extra) == 0, "instance %s did not start", name);
+}
+
+/* Cameras instance `name` holds now (live leases). */
+static long long held_by(const char *name)
+{
+    char q[256];
+    snprintf(q, sizeof q,
+             "SELECT count(*) FROM camera_leases l JOIN instances i ON i.id = l.instance_id"
+             " WHERE l.expires_at > now() AND i.name = '%s'",
+             name);
+    return ts_sql_int(db, q);
+}
+
+/* Wait up to timeout_s until `name` holds want cameras; returns the seconds it took, or -1. */
+static double wait_held(const char *name, long long want, double timeout_s)
+{
+    double t0 = ts_now_s();
+    while (ts_now_s() - t0 < timeout_s) {
+        if (held_by(name) == want) return ts_now_s() - t0;
+        ts_sleep_ms(100);
+    }
+    return -1;
+}
+
+static void create_camera(const struct ts_daemon *d, int i)
+{
+    char body[256];
+    /* nothing listens on port 9: the camera keeps reconnecting, which is all a lease needs */
+    snprintf(body, sizeof body, "{\"name\":\"ward-%d\",\"url\":\"rtsp://127.0.0.1:9/cam%d\",\"role\":\"auto\"}", i, i);
+    long st;
+    json_t *j = ts_call("POST", ts_url(d, "/api/v1/cameras"), d->admin_token, body, &st);
+    ck_assert_int_eq(st, 201);
+    json_decref(j);
+}
+
+/* Every camera runs on exactly one of a and b: "remote" on the other. */
+static void each_camera_once(const struct ts_daemon *a, const struct ts_daemon *b, int cameras)
+{
+    long st;
+    json_t *ja = ts_call("GET", ts_url(a, "/api/v1/cameras"), a->hr_token, NULL, &st);
+    ck_assert_int_eq(st, 200);
+    json_t *jb = ts_call("GET", ts_url(b, "/api/v1/cameras"), a->hr_token, NULL, &st);
+    ck_assert_int_eq(st, 200);
+    json_t *ia = json_object_get(ja, "items"), *ib = json_object_get(jb, "items");
+    ck_assert_int_eq((int)json_array_size(ia), cameras);
+    ck_assert_int_eq((int)json_array_size(ib), cameras);
+    for (int i = 0; i < cameras; i++) {
+        json_t *ca = json_array_get(ia, (size_t)i), *cb = json_array_get(ib, (size_t)i);
+        ck_assert_str_eq(ts_jstr(ca, "id"), ts_jstr(cb, "id"));
+        bool ra = strcmp(ts_jstr(ca, "state"), "remote") == 0, rb = strcmp(ts_jstr(cb, "state"), "remote") == 0;
+        ck_assert_msg(ra != rb, "camera %s: state %s on a, %s on b", ts_jstr(ca, "id"), ts_jstr(ca, "state"),
+                      ts_jstr(cb, "state"));
+        json_t *holder = json_object_get(ca, "instance");
+        ck_assert_msg(json_is_object(holder), "camera %s has no holder", ts_jstr(ca, "id"));
+        ck_assert_str_eq(ts_jstr(holder, "name"), ra ? "b" : "a");
+        ck_assert(ts_jstr(holder, "since")[0] != '\0');
+    }
+    json_decref(ja);
+    json_decref(jb);
+}
+
+START_TEST(leases_spread_move_and_hand_over)
+{
+    ck_assert_int_eq(ts_db_new(db, sizeof db), 0);
+    struct ts_daemon a = {0}, b = {0};
+    start_instance(&a, "a", NULL, 8);
+    start_instance(&b, "b", &a, 8);
+    for (int i = 0; i < 4; i++) create_camera(&a, i);
+
+    /* equal capacities: two each */
+    ck_assert_msg(wait_held("a", 2, 10) >= 0 && wait_held("b", 2, 10) >= 0, "leases not spread: a %lld, b %lld",
+                  held_by("a"), held_by("b"));
+    each_camera_once(&a, &b, 4);
+    long st;
+    json_t *j = ts_call("GET", ts_url(&b, "/api/v1/instances"), b.hr_token, NULL, &st);
+    ck_assert_int_eq(st, 200);
+    json_t *items = json_object_get(j, "items");
+    ck_assert_int_eq((int)json_array_size(items), 2);
+    for (size_t i = 0; i < 2; i++) {
+        json_t *in = json_array_get(items, i);
+        ck_assert(json_is_true(json_object_get(in, "alive")));
+        ck_assert_int_eq(ts_jint(in, "leases"), 2);
+        ck_assert_int_eq((int)json_array_size(json_object_get(in, "cameras")), 2);
+        ck_assert_int_eq(ts_jint(in, "capacity"), 8);
+        ck_assert_int_eq(ts_jint(in, "lease_timeout_s"), LEASE_S);
+    }
+    json_decref(j);
+
+    /* a crash: b takes a's cameras once a's leases expire (LEASE_S, plus one renewal round) */
+    ts_daemon_stop(&a, SIGKILL, 5);
+    double moved = wait_held("b", 4, 3 * LEASE_S);
+    ck_assert_msg(moved >= 0, "b holds %lld camera(s) after a died", held_by("b"));
+    ck_assert_msg(moved <= LEASE_S + 2.0, "cameras moved after %.1f s (lease %d s)", moved, LEASE_S);
+    ck_assert_int_ge(ts_sql_int(db, "SELECT lease_moves FROM instances WHERE name = 'b'"), 2);
+
+    /* a returns (same state dir, same id): the cameras come back to it, one at a time from b */
+    ck_assert_int_eq(ts_daemon_restart(&a), 0);
+    ck_assert_msg(wait_held("a", 2, 6 * LEASE_S) >= 0 && wait_held("b", 2, 3 * LEASE_S) >= 0,
+                  "not rebalanced: a %lld, b %lld", held_by("a"), held_by("b"));
+    ck_assert_int_eq(ts_sql_int(db, "SELECT count(*) FROM instances"), 2);
+
+    /* a graceful stop hands over at once: well before the lease would have expired */
+    double t0 = ts_now_s();
+    ck_assert_int_eq(ts_daemon_stop(&b, SIGTERM, 20), 0);
+    double stopped = ts_now_s() - t0;
+    double taken = wait_held("a", 4, 3 * LEASE_S);
+    ck_assert_msg(taken >= 0, "a holds %lld camera(s) after b stopped", held_by("a"));
+    ck_assert_msg(taken < 1.5, "handed-over cameras took %.1f s after the stop (stop itself %.1f s)", taken, stopped);
+    ck_assert(ts_sql_int(db, "SELECT count(*) FROM instances WHERE name = 'b' AND stopped_at IS NOT NULL") == 1);
+    struct ts_resp m;
+    ck_assert_int_eq(ts_http("GET", ts_url(&a, "/metrics"), a.hr_token, NULL, 0, NULL, &m), 0);
+    ck_assert_int_eq(m.status, 200);
+    ck_assert_msg(strstr(m.body, "\nattendd_instance_leases_held 4\n") != NULL, "leases held not 4 in metrics");
+    ck_assert(strstr(m.body, "\nattendd_instance_lease_moves_total ") != NULL);
+    ck_assert(strstr(m.body, "\nattendd_sync_lag_seconds ") != NULL);
+    ts_resp_free(&m);
+    ts_daemon_stop(&a, SIGTERM, 20);
+}
+END_TEST
+
+/* Capacity: an instance never takes more than it may, and the spread follows capacity. */
+START_TEST(leases_follow_capacity)
+{
+    ck_assert_int_eq(ts_db_new(db, sizeof db), 0);
+    struct ts_daemon a = {0}, b = {0};
+    start_instance(&a, "a", NULL, 1);
+    for (int i = 0; i < 4; i++) create_camera(&a, i);
+    ck_assert(wait_held("a", 1, 10) >= 0);
+    ts_sleep_ms(LEASE_S * 1000 / 2);
+    ck_assert_int_eq(held_by("a"), 1); /* three cameras wait for an instance with room */
+    long st;
+    json_t *j = ts_call("GET", ts_url(&a, "/api/v1/cameras"), a.hr_token, NULL, &st);
+    ck_assert_int_eq(st, 200);
+    int unheld = 0;
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(j, "items"), i, c) unheld += json_is_null(json_object_get(c, "instance"));
+    ck_assert_int_eq(unheld, 3);
+    json_decref(j);
+    start_instance(&b, "b", &a, 3);
+    ck_assert_msg(wait_held("b", 3, 10) >= 0, "b holds %lld", held_by("b"));
+    ck_assert_int_eq(held_by("a"), 1);
+    ts_daemon_stop(&b, SIGTERM, 20);
+    ts_daemon_stop(&a, SIGTERM, 20);
+}
+END_TEST
+
+/* Without cluster = true nothing registers and the cameras answer exactly as they always did. */
+START_TEST(single_instance_registers_nothing)
+{
+    ck_assert_int_eq(ts_db_new(db, sizeof db), 0);
+    struct ts_daemon a = {0};
+    ck_assert_int_eq(ts_daemon_start(&a, db, NULL), 0);
+    create_camera(&a, 0);
+    long st;
+    json_t *j = ts_call("GET", ts_url(&a, "/api/v1/instances"), a.hr_token, NULL, &st);
+    ck_assert_int_eq(st, 200);
+    ck_assert_int_eq((int)json_array_size(json_object_get(j, "items")), 0);
+    json_decref(j);
+    j = ts_call("GET", ts_url(&a, "/api/v1/cameras"), a.hr_token, NULL, &st);
+    json_t *cam = json_array_get(json_object_get(j, "items"), 0);
+    ck_assert_ptr_nonnull(cam);
+    ck_assert_ptr_null(json_object_get(cam, "instance"));
+    ck_assert_str_ne(ts_jstr(cam, "state"), "remote");
+    json_decref(j);
+    ck_assert_int_eq(ts_sql_int(db, "SELECT count(*) FROM instances"), 0);
+    j = ts_call("GET", ts_url(&a, "/api/v1/instances"), NULL, NULL, &st);
+    ck_assert_int_eq(st, 401);
+    json_decref(j);
+    ts_daemon_stop(&a, SIGTERM, 20);
+}
+END_TEST
+
+Suite *cluster_suite(void)
+{
+    Suite *s = suite_create("cluster");
+    ts_tcase(s, "leases", 240, NULL, NULL, leases_spread_move_and_hand_over, leases_follow_capacity,
+             single_instance_registers_nothing, NULL);
+    return s;
+}
