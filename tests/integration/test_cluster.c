@@ -203,10 +203,145 @@ START_TEST(single_instance_registers_nothing)
 }
 END_TEST
 
+/* ---- the change feed ------------------------------------------------------------------------------ */
+
+static void wait_ready(const struct ts_daemon *d)
+{
+    long st = 0;
+    for (int i = 0; i < 600 && st != 200; i++) {
+        struct ts_resp r;
+        if (ts_http("GET", ts_url(d, "/readyz"), NULL, NULL, 0, NULL, &r) == 0) st = r.status;
+        ts_resp_free(&r);
+        if (st != 200) ts_sleep_ms(100);
+    }
+    ck_assert_msg(st == 200, "%s not ready", d->url);
+}
+
+static char *face_path(const char *file)
+{
+    static char buf[2][512];
+    static int i;
+    char *p = buf[i++ & 1], *dir = ts_data_path("faces");
+    snprintf(p, 512, "%s/%s", dir, file);
+    free(dir);
+    return p;
+}
+
+/* Whether identify on d matches person in the photo's largest face (or any face: the photos hold one). */
+static bool identifies(const struct ts_daemon *d, const char *photo, const char *person)
+{
+    size_t len;
+    char *b = ts_slurp(face_path(photo), &len);
+    struct ts_resp r;
+    ck_assert_int_eq(ts_http("POST", ts_url(d, "/api/v1/identify"), d->hr_token, b, len, "image/jpeg", &r), 0);
+    free(b);
+    ck_assert_msg(r.status == 200, "identify: %ld %s", r.status, r.body);
+    json_t *j = ts_json_body(r.body, r.len), *f;
+    ts_resp_free(&r);
+    bool found = false;
+    size_t i;
+    json_array_foreach(json_object_get(j, "faces"), i, f)
+    {
+        json_t *m = json_object_get(f, "match");
+        const char *id = json_is_object(m) ? json_string_value(json_object_get(m, "person_id")) : NULL;
+        if (id && strcmp(id, person) == 0) found = true;
+    }
+    json_decref(j);
+    return found;
+}
+
+/* Seconds from t0 to the start of the first identify on d whose answer is `want`; -1 if none within
+ * timeout_s. Every identify started before it answered the opposite. */
+static double until_identify(const struct ts_daemon *d, const char *photo, const char *person, bool want, double t0,
+                             double timeout_s)
+{
+    while (ts_now_s() - t0 < timeout_s) {
+        double at = ts_now_s();
+        if (identifies(d, photo, person) == want) return at - t0;
+        ts_sleep_ms(50);
+    }
+    return -1;
+}
+
+START_TEST(enrol_erase_and_revoke_reach_every_instance)
+{
+    ck_assert_int_eq(ts_db_new(db, sizeof db), 0);
+    struct ts_daemon a = {0}, b = {0};
+    start_instance(&a, "a", NULL, 4);
+    start_instance(&b, "b", &a, 4);
+    wait_ready(&a);
+    wait_ready(&b);
+
+    /* enrolled through a, recognised by b within a second */
+    long st;
+    json_t *j = ts_call("POST", ts_url(&a, "/api/v1/people"), a.admin_token,
+                        "{\"employee_no\":\"N-1\",\"name\":\"Nurse One\",\"department\":\"ICU\"}", &st);
+    ck_assert_int_eq(st, 201);
+    char person[40];
+    snprintf(person, sizeof person, "%s", ts_jstr(j, "id"));
+    json_decref(j);
+    ck_assert(!identifies(&b, "img2.jpg", person));
+    size_t len;
+    char *photo = ts_slurp(face_path("img1.jpg"), &len);
+    struct ts_resp r;
+    ck_assert_int_eq(
+        ts_http("POST", ts_urlf(&a, "/api/v1/people/%s/faces", person), a.admin_token, photo, len, "image/jpeg", &r),
+        0);
+    free(photo);
+    ck_assert_msg(r.status == 201, "enrol: %ld %s", r.status, r.body);
+    ts_resp_free(&r);
+    double t0 = ts_now_s();
+    double used = until_identify(&b, "img2.jpg", person, true, t0, 10);
+    ck_assert_msg(used >= 0 && used <= 1.0, "b recognised the enrolment after %.2f s", used);
+
+    /* erased through b: a stops matching within a second */
+    ck_assert(identifies(&a, "img2.jpg", person));
+    j = ts_call("DELETE", ts_urlf(&b, "/api/v1/people/%s", person), b.admin_token, NULL, &st);
+    ck_assert_msg(st == 200 || st == 204, "erase: %ld", st);
+    json_decref(j);
+    t0 = ts_now_s();
+    double gone = until_identify(&a, "img2.jpg", person, false, t0, 10);
+    ck_assert_msg(gone >= 0 && gone <= 1.0, "a still matched the erased person %.2f s later", gone);
+
+    /* a token revoked on a is refused by b, which had it cached */
+    j = ts_call("POST", ts_url(&a, "/api/v1/tokens"), a.admin_token, "{\"name\":\"desk\",\"role\":\"hr\"}", &st);
+    ck_assert_int_eq(st, 201);
+    char tok[128], tok_id[40];
+    snprintf(tok, sizeof tok, "%s", ts_jstr(j, "token"));
+    snprintf(tok_id, sizeof tok_id, "%s", ts_jstr(j, "id"));
+    json_decref(j);
+    j = ts_call("GET", ts_url(&b, "/api/v1/whoami"), tok, NULL, &st);
+    ck_assert_int_eq(st, 200);
+    json_decref(j);
+    j = ts_call("DELETE", ts_urlf(&a, "/api/v1/tokens/%s", tok_id), a.admin_token, NULL, &st);
+    ck_assert_int_eq(st, 204);
+    json_decref(j);
+    t0 = ts_now_s();
+    double refused = -1;
+    while (ts_now_s() - t0 < 10 && refused < 0) {
+        double at = ts_now_s();
+        j = ts_call("GET", ts_url(&b, "/api/v1/whoami"), tok, NULL, &st);
+        json_decref(j);
+        if (st == 401) refused = at - t0;
+        else ts_sleep_ms(50);
+    }
+    ck_assert_msg(refused >= 0 && refused <= 1.0, "b accepted the revoked token for %.2f s", refused);
+
+    /* the feed was heard and measured */
+    ck_assert_int_eq(ts_http("GET", ts_url(&b, "/metrics"), b.hr_token, NULL, 0, NULL, &r), 0);
+    ck_assert(strstr(r.body, "\nattendd_sync_notifications_total 0\n") == NULL);
+    ck_assert(strstr(r.body, "\nattendd_sync_resyncs_total 1\n") != NULL);
+    ts_resp_free(&r);
+    ts_daemon_stop(&b, SIGTERM, 20);
+    ts_daemon_stop(&a, SIGTERM, 20);
+}
+END_TEST
+
 Suite *cluster_suite(void)
 {
     Suite *s = suite_create("cluster");
     ts_tcase(s, "leases", 240, NULL, NULL, leases_spread_move_and_hand_over, leases_follow_capacity,
              single_instance_registers_nothing, NULL);
+    ts_tcase(s, "sync", 180, NULL, NULL, enrol_erase_and_revoke_reach_every_instance, NULL);
     return s;
 }
