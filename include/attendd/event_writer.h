@@ -12,6 +12,7 @@
 #include "attendd/event.h"
 #include "attendd/metrics.h"
 #include "attendd/spool.h"
+#include "attendd/store_events.h"
 
 #define EVENT_WRITER_BATCH_DEFAULT 256
 #define EVENT_WRITER_BACKOFF_MIN_MS 100
@@ -26,6 +27,9 @@ struct event_writer_opts {
     int idle_check_ms;    /* re-read the spool this often even without a notify; default 1000 ms */
     const char *app_name; /* PostgreSQL application_name; default "attendd-events" */
     size_t backlog_max;   /* events held in memory while the spool cannot append (disk full); default 4096 */
+    /* Several instances: the cooldown and auto in/out are decided again in the database as events are
+     * written (store_events_decide_batch), with these rules (copied); NULL: inserted as decided here. */
+    const struct store_punch_rules *decide;
 };
 
 struct event_writer_stats {
@@ -33,6 +37,8 @@ struct event_writer_stats {
     uint64_t emit_errors;     /* event_emit() failures: refused values, or spool and backlog both full */
     uint64_t written;         /* rows inserted */
     uint64_t duplicates;      /* records already in the database (a replay after a crash): ignored */
+    uint64_t suppressed;      /* decided in the database: the same pass, captured earlier, is stored (not written) */
+    uint64_t superseded;      /* decided in the database: stored later captures of the same pass voided */
     uint64_t rejected;        /* records the database refuses for good: logged in full, then acknowledged */
     uint64_t unlinked;        /* inserted with a NULL person/camera because that row no longer exists */
     uint64_t db_errors;       /* failed attempts: connect, insert, commit */

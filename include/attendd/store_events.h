@@ -20,7 +20,9 @@
 
 /* What store_event_insert did. */
 struct store_event_result {
-    bool inserted;       /* a new row; false: the id was already there (a replay), nothing changed */
+    bool inserted;       /* a new row; false: the id was already there (a replay) or suppressed */
+    bool suppressed;     /* store_events_decide_batch: an earlier capture of the same pass is stored */
+    unsigned superseded; /* store_events_decide_batch: later captures of the same pass it voided */
     bool person_missing; /* inserted with person_id NULL: no such person row (see below) */
     bool camera_missing; /* inserted with camera_id NULL: the camera was deleted meanwhile */
 };
@@ -37,6 +39,25 @@ att_err store_event_insert(PGconn *c, const struct att_event *ev, struct store_e
  * to events[i]), and commit. On a failure everything is rolled back; with ATT_E_INVALID *bad_at is
  * the event the database refused for good. Other errors as store_event_insert, or the BEGIN/COMMIT's. */
 att_err store_events_insert_batch(PGconn *c, const struct att_event *events, size_t n, struct store_event_result *res,
+                                  size_t *bad_at);
+
+/* The attendance rules as the database applies them among several instances. */
+struct store_punch_rules {
+    int64_t cooldown_us;  /* one punch per person per this window (cooldown_s) */
+    int64_t max_shift_us; /* an open clock-in older than this no longer counts (max_shift_h) */
+};
+
+/* As store_events_insert_batch, with the cooldown and the auto in/out decided in the database, so
+ * that instances deciding in their own memory cannot punch one pass twice: each person is locked for
+ * the transaction (in id order, so two writers never deadlock); an event with a live camera punch of
+ * the same person within the cooldown that was captured earlier (ties: the smaller id) is not stored
+ * (suppressed); one captured earlier than such punches is stored and voids them (superseded: the
+ * earliest capture wins whatever order the instances write in). The kind of every punch from an
+ * `auto` camera from the event's capture time on is then derived again in capture-time order (an
+ * open clock-in younger than max_shift_us makes it an out), so a spool written late changes nothing
+ * a timely one would not have. */
+att_err store_events_decide_batch(PGconn *c, const struct att_event *events, size_t n,
+                                  const struct store_punch_rules *rules, struct store_event_result *res,
                                   size_t *bad_at);
 
 /* Ready a dedicated connection (db_connect) for store_events_insert_batch: prepare every statement,

@@ -283,7 +283,11 @@ static att_err start_events(struct app *app)
         log_error("main", "event spool (state_dir %s): %s", app->cfg.state_dir, err);
         return ATT_E_IO;
     }
-    if (event_writer_new(app->spool, app->cfg.database_url, NULL, app->metrics, &app->events, err, sizeof err) !=
+    /* several instances: the cooldown and auto in/out are settled in the database as events are written */
+    struct store_punch_rules rules = {.cooldown_us = (int64_t)app->cfg.cooldown_s * 1000000,
+                                      .max_shift_us = (int64_t)app->cfg.max_shift_h * 3600 * 1000000};
+    struct event_writer_opts wo = {.decide = app->cfg.cluster ? &rules : NULL};
+    if (event_writer_new(app->spool, app->cfg.database_url, &wo, app->metrics, &app->events, err, sizeof err) !=
             ATT_OK ||
         event_writer_start(app->events) != ATT_OK) {
         log_error("main", "event writer: %s", err);

@@ -41,6 +41,8 @@ struct event_writer {
     struct spool_record *batch;         /* batch_max records read from the spool */
     struct att_event *events;           /* batch_max: the events of the batch being written */
     struct store_event_result *results; /* batch_max: what the database did with each */
+    bool decide;                        /* opts.decide was given: rules applied in the database */
+    struct store_punch_rules rules;     /* its copy */
 
     pthread_mutex_t lock;  /* guards everything down to last_error_at */
     pthread_cond_t cv;     /* notify, stop */
@@ -62,6 +64,7 @@ struct event_writer {
     atomic_bool connected, running, spool_writable;
     _Atomic uint64_t held, backlog_spooled, backlog_direct, lost;
     _Atomic uint64_t emitted, emit_errors, written, duplicates, rejected, unlinked, db_errors, batches;
+    _Atomic uint64_t suppressed, superseded;
 
     metrics *metrics;     /* borrowed; NULL: no metrics */
     metric *m_series[20]; /* registered here, removed at free */
@@ -104,6 +107,8 @@ STAT_FN(rejected)
 STAT_FN(unlinked)
 STAT_FN(db_errors)
 STAT_FN(lost)
+STAT_FN(suppressed)
+STAT_FN(superseded)
 #undef STAT_FN
 
 static double stat_backlog(void *ud) { return (double)backlog_len(&((event_writer *)ud)->backlog); }
@@ -156,6 +161,11 @@ static att_err register_metrics(event_writer *w, metrics *m)
          stat_spool_writable},
         {METRIC_GAUGE, "attendd_events_memory_backlog",
          "Events held in memory (not crash-safe) because the spool could not append them", stat_backlog},
+        {METRIC_COUNTER, "attendd_events_suppressed_total",
+         "Events not written because the database holds an earlier capture of the same pass (another instance's)",
+         stat_suppressed},
+        {METRIC_COUNTER, "attendd_events_superseded_total",
+         "Stored events voided because an earlier capture of the same pass arrived later", stat_superseded},
         {METRIC_COUNTER, "attendd_events_lost_total",
          "Events neither spooled nor written (memory backlog full, or held at stop); each is logged", stat_lost},
     };
@@ -211,6 +221,10 @@ att_err event_writer_new(spool *s, const char *conninfo, const struct event_writ
     w->backoff_max_ms = o.backoff_max_ms;
     w->idle_check_ms = o.idle_check_ms;
     snprintf(w->app_name, sizeof w->app_name, "%s", o.app_name);
+    if (o.decide) {
+        w->decide = true;
+        w->rules = *o.decide;
+    }
     w->conninfo = strdup(conninfo);
     w->batch = calloc(o.batch_max, sizeof *w->batch);
     w->events = calloc(o.batch_max, sizeof *w->events);
@@ -320,6 +334,8 @@ void event_writer_get_stats(event_writer *w, struct event_writer_stats *out)
     out->emit_errors = atomic_load(&w->emit_errors);
     out->written = atomic_load(&w->written);
     out->duplicates = atomic_load(&w->duplicates);
+    out->suppressed = atomic_load(&w->suppressed);
+    out->superseded = atomic_load(&w->superseded);
     out->rejected = atomic_load(&w->rejected);
     out->unlinked = atomic_load(&w->unlinked);
     out->db_errors = atomic_load(&w->db_errors);
@@ -496,12 +512,16 @@ static void log_rejected(const struct att_event *ev, att_err why)
 static att_err write_batch(event_writer *w, const struct att_event *events, size_t n, size_t *bad_at)
 {
     struct store_event_result *res = w->results;
-    att_err rc = store_events_insert_batch(w->conn, events, n, res, bad_at);
+    att_err rc = w->decide ? store_events_decide_batch(w->conn, events, n, &w->rules, res, bad_at)
+                           : store_events_insert_batch(w->conn, events, n, res, bad_at);
     if (rc != ATT_OK) return rc;
-    uint64_t fresh = 0, dup = 0, unlinked = 0;
+    uint64_t fresh = 0, dup = 0, unlinked = 0, suppressed = 0, superseded = 0;
     int64_t now_us = att_time_wall_us();
     for (size_t i = 0; i < n; i++) {
-        if (res[i].inserted) {
+        superseded += res[i].superseded;
+        if (res[i].suppressed) {
+            suppressed++;
+        } else if (res[i].inserted) {
             fresh++;
             /* capture-to-commit, for the new rows only (a replay says nothing) */
             metric_observe(w->m_capture_latency, (double)(now_us - events[i].ts_us) / 1e6);
@@ -520,6 +540,11 @@ static att_err write_batch(event_writer *w, const struct att_event *events, size
     }
     atomic_fetch_add(&w->written, fresh);
     atomic_fetch_add(&w->duplicates, dup);
+    atomic_fetch_add(&w->suppressed, suppressed);
+    atomic_fetch_add(&w->superseded, superseded);
+    if (suppressed || superseded)
+        log_info(MOD, "%llu event(s) already punched by an earlier capture, %llu later capture(s) voided",
+                 (unsigned long long)suppressed, (unsigned long long)superseded);
     atomic_fetch_add(&w->unlinked, unlinked);
     atomic_fetch_add(&w->batches, 1);
     if (fresh) app_data_version_bump(); /* ETags and SSE streams see the new rows */

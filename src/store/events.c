@@ -112,6 +112,121 @@ att_err store_events_insert_batch(PGconn *c, const struct att_event *events, siz
     return db_commit(c);
 }
 
+/* ---- decided in the database (several instances) ------------------------------------------------ */
+
+static int uuid_order(const void *a, const void *b) { return memcmp(a, b, sizeof(att_uuid)); }
+
+/* One-row statement: *found, and column col of the row (as text) into out when found. */
+static att_err one_value(PGconn *c, const char *stmt, int n, const char *const *v, bool *found, char *out,
+                         size_t outlen, int64_t *num, int num_col)
+{
+    PGresult *r;
+    att_err rc = db_exec_prepared(c, stmt, n, v, NULL, NULL, &r, NULL);
+    if (rc != ATT_OK) return rc;
+    *found = PQntuples(r) > 0;
+    if (*found && out && !db_copy_text(out, outlen, PQgetvalue(r, 0, 0))) rc = ATT_E_INTERNAL;
+    if (*found && num) *num = strtoll(PQgetvalue(r, 0, num_col), NULL, 10);
+    PQclear(r);
+    return rc;
+}
+
+/* Derive the kind of the person's auto-camera punches from ts on again, in capture-time order. */
+static att_err rechain(PGconn *c, const char *person, const char *ts, int64_t max_shift_us)
+{
+    const char *v[2] = {person, ts};
+    char prev_kind[8] = "";
+    int64_t prev_ts = 0;
+    bool have = false;
+    att_err rc = one_value(c, "punch_before", 2, v, &have, prev_kind, sizeof prev_kind, &prev_ts, 1);
+    if (rc != ATT_OK) return rc;
+    if (!have) prev_kind[0] = '\0';
+    PGresult *r;
+    if ((rc = db_exec_prepared(c, "punch_chain", 2, v, NULL, NULL, &r, NULL)) != ATT_OK) return rc;
+    for (int i = 0; rc == ATT_OK && i < PQntuples(r); i++) {
+        const char *id = PQgetvalue(r, i, 0), *kind = PQgetvalue(r, i, 1), *role = PQgetvalue(r, i, 3);
+        int64_t at = strtoll(PQgetvalue(r, i, 2), NULL, 10);
+        const char *want = kind;
+        if (strcmp(role, "auto") == 0)
+            want = strcmp(prev_kind, "in") == 0 && at - prev_ts < max_shift_us ? "out" : "in";
+        if (strcmp(want, kind) != 0) {
+            const char *sv[2] = {id, want};
+            PGresult *u;
+            rc = db_exec_prepared(c, "punch_set_kind", 2, sv, NULL, NULL, &u, NULL);
+            PQclear(u);
+        }
+        snprintf(prev_kind, sizeof prev_kind, "%s", want);
+        prev_ts = at;
+    }
+    PQclear(r);
+    return rc;
+}
+
+/* One event under its person's lock. */
+static att_err decide_one(PGconn *c, const struct att_event *ev, const struct store_punch_rules *rules,
+                          struct store_event_result *res)
+{
+    *res = (struct store_event_result){0};
+    char id[ATT_UUID_STR], person[ATT_UUID_STR], ts[24], cool[24];
+    att_uuid_format(&ev->id, id);
+    att_uuid_format(&ev->person, person);
+    snprintf(ts, sizeof ts, "%" PRId64, ev->ts_us);
+    snprintf(cool, sizeof cool, "%" PRId64, rules->cooldown_us);
+    bool found;
+    const char *iv[1] = {id};
+    att_err rc = one_value(c, "event_exists", 1, iv, &found, NULL, 0, NULL, 0);
+    if (rc != ATT_OK || found) return rc; /* a replay: stored before */
+    char near_id[ATT_UUID_STR];
+    int64_t near_ts = 0;
+    const char *nv[3] = {person, ts, cool};
+    if ((rc = one_value(c, "punch_nearby", 3, nv, &found, near_id, sizeof near_id, &near_ts, 1)) != ATT_OK) return rc;
+    if (found && (near_ts < ev->ts_us || (near_ts == ev->ts_us && strcmp(near_id, id) < 0))) {
+        res->suppressed = true; /* the same pass, captured earlier, is stored */
+        return ATT_OK;
+    }
+    if (found) {
+        const char *sv[4] = {person, ts, cool, id};
+        PGresult *r;
+        if ((rc = db_exec_prepared(c, "punch_supersede", 4, sv, NULL, NULL, &r, NULL)) != ATT_OK) return rc;
+        res->superseded = (unsigned)strtoul(PQcmdTuples(r), NULL, 10);
+        PQclear(r);
+    }
+    unsigned superseded = res->superseded;
+    if ((rc = store_event_insert(c, ev, res)) != ATT_OK) return rc;
+    res->superseded = superseded;
+    if (!res->inserted || res->person_missing) return ATT_OK;
+    return rechain(c, person, ts, rules->max_shift_us);
+}
+
+att_err store_events_decide_batch(PGconn *c, const struct att_event *events, size_t n,
+                                  const struct store_punch_rules *rules, struct store_event_result *res, size_t *bad_at)
+{
+    *bad_at = 0;
+    att_uuid *people = n ? malloc(n * sizeof *people) : NULL;
+    if (n && !people) return ATT_E_NOMEM;
+    for (size_t i = 0; i < n; i++) people[i] = events[i].person;
+    if (n) qsort(people, n, sizeof *people, uuid_order);
+    att_err rc = db_begin(c);
+    for (size_t i = 0; rc == ATT_OK && i < n; i++) {
+        if (i > 0 && att_uuid_eq(&people[i], &people[i - 1])) continue;
+        char p[ATT_UUID_STR];
+        att_uuid_format(&people[i], p);
+        const char *v[1] = {p};
+        PGresult *r;
+        rc = db_exec_prepared(c, "punch_lock", 1, v, NULL, NULL, &r, NULL);
+        PQclear(r);
+    }
+    free(people);
+    for (size_t i = 0; rc == ATT_OK && i < n; i++) {
+        rc = decide_one(c, &events[i], rules, &res[i]);
+        if (rc != ATT_OK) *bad_at = i;
+    }
+    if (rc != ATT_OK) {
+        db_rollback(c);
+        return rc;
+    }
+    return db_commit(c);
+}
+
 att_err store_events_session(PGconn *c, char *err, size_t errlen)
 {
     att_err rc = db_prepare_all(c, err, errlen);

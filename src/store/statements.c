@@ -438,6 +438,44 @@ const struct db_statement db_statements[] = {
      11},
     {"camera_delete", "DELETE FROM cameras WHERE id = $1::uuid RETURNING id::text", 1},
 
+    /* ---- punches decided in the database among several instances (src/store/events.c) ---- */
+    /* one writer at a time per person, until the transaction ends */
+    {"punch_lock", "SELECT pg_advisory_xact_lock(hashtextextended($1::text, 16))", 1},
+    {"event_exists", "SELECT 1 FROM events WHERE id = $1::uuid", 1},
+    /* the earliest live camera punch of the person within the cooldown around ts ($3 µs) */
+    {"punch_nearby",
+     "SELECT e.id::text, " EPOCH_US(
+         "e.ts") " FROM events e WHERE e.person_id = $1::uuid AND e.voided_at IS NULL"
+                 " AND e.source = 'camera' AND e.ts > 'epoch'::timestamptz + ($2::bigint - $3::bigint) * interval '1 "
+                 "microsecond'"
+                 " AND e.ts < 'epoch'::timestamptz + ($2::bigint + $3::bigint) * interval '1 microsecond'"
+                 " ORDER BY e.ts, e.id LIMIT 1",
+     3},
+    /* later camera punches of the person within the cooldown: superseded by an earlier capture */
+    {"punch_supersede",
+     "UPDATE events SET voided_at = now(), reason = 'superseded by an earlier capture of the same pass'"
+     " WHERE person_id = $1::uuid AND voided_at IS NULL AND source = 'camera'"
+     " AND ts >= 'epoch'::timestamptz + $2::bigint * interval '1 microsecond'"
+     " AND ts < 'epoch'::timestamptz + ($2::bigint + $3::bigint) * interval '1 microsecond' AND id <> $4::uuid",
+     4},
+    /* the person's live punches from ts on (inclusive), oldest first, with their camera's role ('' when
+     * manual or the camera is gone): the auto in/out chain recomputed in capture-time order */
+    {"punch_chain",
+     "SELECT e.id::text, e.kind::text, " EPOCH_US(
+         "e.ts") ", coalesce(c.role::text, '') FROM events e"
+                 " LEFT JOIN cameras c ON c.id = e.camera_id AND e.source = 'camera'"
+                 " WHERE e.person_id = $1::uuid AND e.voided_at IS NULL"
+                 " AND e.ts >= 'epoch'::timestamptz + $2::bigint * interval '1 microsecond' ORDER BY e.ts, e.id LIMIT "
+                 "1000",
+     2},
+    /* the live punch just before ts (µs): what an auto camera toggles */
+    {"punch_before",
+     "SELECT e.kind::text, " EPOCH_US("e.ts") " FROM events e WHERE e.person_id = $1::uuid AND e.voided_at IS NULL"
+                                              " AND e.ts < 'epoch'::timestamptz + $2::bigint * interval '1 "
+                                              "microsecond' ORDER BY e.ts DESC, e.id DESC LIMIT 1",
+     2},
+    {"punch_set_kind", "UPDATE events SET kind = $2::event_kind WHERE id = $1::uuid", 2},
+
     /* ---- instances and camera leases (src/store/instances.c); times are the database's ---- */
     {"instance_register",
      "INSERT INTO instances (id, name, host, capacity, lease_s) VALUES ($1::uuid, $2::text, $3::text, $4::integer,"

@@ -2,14 +2,20 @@
  * moved when an instance dies or stops, the instances listing, and the change feed carrying
  * enrolments, erasures and token revocations to every instance within a second. */
 #include <check.h>
+#include <inttypes.h>
+#include <pthread.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "attendd/event_writer.h"
+#include "attendd/spool.h"
+#include "attendd/store_events.h"
 #include "support.h"
 #include "support_api.h"
+#include "support_store.h"
 
 #define LEASE_S 3 /* lease_timeout_s of these instances: short, so a move is quick to see */
 
@@ -337,11 +343,194 @@ START_TEST(enrol_erase_and_revoke_reach_every_instance)
 }
 END_TEST
 
+/* ---- punches decided in the database ------------------------------------------------------------- */
+
+#define COOLDOWN_US (120LL * 1000000)
+static const struct store_punch_rules RULES = {COOLDOWN_US, 16LL * 3600 * 1000000};
+
+static void new_row(PGconn *c, const char *sql, att_uuid *out)
+{
+    char id[64];
+    ts_q_text(c, sql, id, sizeof id);
+    ck_assert(att_uuid_parse(id, out));
+}
+
+static struct att_event punch_at(const att_uuid *person, const att_uuid *camera, int64_t ts_us)
+{
+    struct att_event e = {.person = *person,
+                          .camera = *camera,
+                          .kind = EVENT_KIND_IN,
+                          .ts_us = ts_us,
+                          .similarity = 0.8f,
+                          .liveness = 0.9f};
+    att_uuid_new(&e.id);
+    snprintf(e.source, sizeof e.source, "camera");
+    return e;
+}
+
+struct writer_arg {
+    PGconn *c;
+    struct att_event ev;
+    att_err rc;
+};
+
+static void *write_one(void *p)
+{
+    struct writer_arg *a = p;
+    struct store_event_result res;
+    size_t bad;
+    a->rc = store_events_decide_batch(a->c, &a->ev, 1, &RULES, &res, &bad);
+    return NULL;
+}
+
+/* Live events of person, as "kind@seconds" after base, in capture order. */
+static void live_events(PGconn *c, const att_uuid *person, int64_t base_us, char *out, size_t len)
+{
+    char p[ATT_UUID_STR], q[512];
+    att_uuid_format(person, p);
+    snprintf(q, sizeof q,
+             "SELECT coalesce(string_agg(kind::text || '@' || ((extract(epoch FROM ts) * 1000000)::bigint - %" PRId64
+             ") / 1000000, ',' ORDER BY ts), '') FROM events WHERE person_id = '%s' AND voided_at IS NULL",
+             base_us, p);
+    ts_q_text(c, q, out, len);
+}
+
+START_TEST(one_pass_two_instances_one_event)
+{
+    char ci[512];
+    PGconn *a = ts_db_migrated(ci, sizeof ci);
+    PGconn *b = ts_db_connect(ci, "instance-b", true);
+    att_uuid cam1, cam2, p1, p2;
+    new_row(a, "INSERT INTO cameras (name, url) VALUES ('door-1', 'rtsp://127.0.0.1/1') RETURNING id", &cam1);
+    new_row(a, "INSERT INTO cameras (name, url) VALUES ('door-2', 'rtsp://127.0.0.1/2') RETURNING id", &cam2);
+    new_row(a, "INSERT INTO people (employee_no, name) VALUES ('P1', 'One') RETURNING id", &p1);
+    new_row(a, "INSERT INTO people (employee_no, name) VALUES ('P2', 'Two') RETURNING id", &p2);
+    int64_t t0 = ts_wall_us() - 3600LL * 1000000;
+
+    /* the same pass seen by two cameras on two instances 5 s apart, written at the same moment */
+    struct writer_arg wa = {a, punch_at(&p1, &cam1, t0), ATT_OK};
+    struct writer_arg wb = {b, punch_at(&p1, &cam2, t0 + 5000000), ATT_OK};
+    pthread_t ta, tb;
+    pthread_create(&ta, NULL, write_one, &wa);
+    pthread_create(&tb, NULL, write_one, &wb);
+    pthread_join(ta, NULL);
+    pthread_join(tb, NULL);
+    ck_assert_int_eq(wa.rc, ATT_OK);
+    ck_assert_int_eq(wb.rc, ATT_OK);
+    char got[256];
+    live_events(a, &p1, t0, got, sizeof got);
+    ck_assert_str_eq(got, "in@0");
+
+    /* written the other way round (the later capture first): the earlier capture still wins */
+    struct att_event late = punch_at(&p2, &cam2, t0 + 5000000), early = punch_at(&p2, &cam1, t0);
+    struct store_event_result res;
+    size_t bad;
+    ck_assert_int_eq(store_events_decide_batch(b, &late, 1, &RULES, &res, &bad), ATT_OK);
+    ck_assert(res.inserted);
+    ck_assert_int_eq(store_events_decide_batch(a, &early, 1, &RULES, &res, &bad), ATT_OK);
+    ck_assert(res.inserted);
+    ck_assert_uint_eq(res.superseded, 1);
+    live_events(a, &p2, t0, got, sizeof got);
+    ck_assert_str_eq(got, "in@0");
+    /* the later capture again (a replay after a crash) is still only stored once, voided */
+    ck_assert_int_eq(store_events_decide_batch(b, &late, 1, &RULES, &res, &bad), ATT_OK);
+    ck_assert(!res.inserted);
+    ck_assert_int_eq(ts_q_int(a, "SELECT count(*) FROM events"), 3);
+    live_events(a, &p2, t0, got, sizeof got);
+    ck_assert_str_eq(got, "in@0");
+
+    /* outside the cooldown both passes count, and the auto camera toggles: in, then out */
+    struct att_event next = punch_at(&p1, &cam2, t0 + COOLDOWN_US + 1000000);
+    ck_assert_int_eq(store_events_decide_batch(b, &next, 1, &RULES, &res, &bad), ATT_OK);
+    ck_assert(res.inserted && !res.suppressed);
+    live_events(a, &p1, t0, got, sizeof got);
+    ck_assert_str_eq(got, "in@0,out@121");
+    PQfinish(b);
+    PQfinish(a);
+}
+END_TEST
+
+/* A spool written late (an instance that was cut off) changes the auto in/out exactly as if its
+ * events had been written in capture order. */
+START_TEST(late_spool_applied_in_capture_order)
+{
+    char ci[512];
+    PGconn *a = ts_db_migrated(ci, sizeof ci);
+    PGconn *b = ts_db_connect(ci, "instance-b", true);
+    att_uuid cam1, cam2, p;
+    new_row(a, "INSERT INTO cameras (name, url) VALUES ('door-1', 'rtsp://127.0.0.1/1') RETURNING id", &cam1);
+    new_row(a, "INSERT INTO cameras (name, url) VALUES ('door-2', 'rtsp://127.0.0.1/2') RETURNING id", &cam2);
+    new_row(a, "INSERT INTO people (employee_no, name) VALUES ('P1', 'One') RETURNING id", &p);
+    int64_t t0 = ts_wall_us() - 3600LL * 1000000;
+    struct att_event e0 = punch_at(&p, &cam1, t0), e1 = punch_at(&p, &cam2, t0 + 600LL * 1000000),
+                     e2 = punch_at(&p, &cam1, t0 + 1200LL * 1000000);
+    struct store_event_result res[2];
+    size_t bad;
+    struct att_event first[2] = {e0, e2};
+    ck_assert_int_eq(store_events_decide_batch(a, first, 2, &RULES, res, &bad), ATT_OK);
+    char got[256];
+    live_events(a, &p, t0, got, sizeof got);
+    ck_assert_str_eq(got, "in@0,out@1200");
+    /* b's spool arrives: its pass at 600 s sits between the two */
+    ck_assert_int_eq(store_events_decide_batch(b, &e1, 1, &RULES, res, &bad), ATT_OK);
+    live_events(a, &p, t0, got, sizeof got);
+    ck_assert_str_eq(got, "in@0,out@600,in@1200");
+    PQfinish(b);
+    PQfinish(a);
+}
+END_TEST
+
+/* Two event writers (two instances' spools) deciding in the database: one event per pass. */
+START_TEST(two_writers_one_event)
+{
+    char ci[512], dir[256], sa[300], sb[300], err[256];
+    PGconn *c = ts_db_migrated(ci, sizeof ci);
+    att_uuid cam1, cam2, p;
+    new_row(c, "INSERT INTO cameras (name, url) VALUES ('door-1', 'rtsp://127.0.0.1/1') RETURNING id", &cam1);
+    new_row(c, "INSERT INTO cameras (name, url) VALUES ('door-2', 'rtsp://127.0.0.1/2') RETURNING id", &cam2);
+    new_row(c, "INSERT INTO people (employee_no, name) VALUES ('P1', 'One') RETURNING id", &p);
+    ts_mkdtemp(dir, sizeof dir, "cluster");
+    snprintf(sa, sizeof sa, "%s/a", dir);
+    snprintf(sb, sizeof sb, "%s/b", dir);
+    spool *spa, *spb;
+    event_writer *wa, *wb;
+    struct event_writer_opts o = {.decide = &RULES};
+    ck_assert_int_eq(spool_open(sa, NULL, &spa, err, sizeof err), ATT_OK);
+    ck_assert_int_eq(spool_open(sb, NULL, &spb, err, sizeof err), ATT_OK);
+    ck_assert_int_eq(event_writer_new(spa, ci, &o, NULL, &wa, err, sizeof err), ATT_OK);
+    ck_assert_int_eq(event_writer_new(spb, ci, &o, NULL, &wb, err, sizeof err), ATT_OK);
+    int64_t t0 = ts_wall_us() - 60LL * 1000000;
+    struct att_event ea = punch_at(&p, &cam1, t0), eb = punch_at(&p, &cam2, t0 + 3000000);
+    ck_assert_int_eq(event_emit(wb, &eb, NULL, err, sizeof err), ATT_OK);
+    ck_assert_int_eq(event_emit(wa, &ea, NULL, err, sizeof err), ATT_OK);
+    ck_assert_int_eq(event_writer_start(wb), ATT_OK);
+    ck_assert_int_eq(event_writer_start(wa), ATT_OK);
+    ck_assert_int_eq(event_writer_stop(wb, 10000), ATT_OK);
+    ck_assert_int_eq(event_writer_stop(wa, 10000), ATT_OK);
+    char got[256];
+    live_events(c, &p, t0, got, sizeof got);
+    ck_assert_str_eq(got, "in@0");
+    struct event_writer_stats st_a, st_b;
+    event_writer_get_stats(wa, &st_a);
+    event_writer_get_stats(wb, &st_b);
+    ck_assert_uint_eq(st_a.written + st_b.written, 2 - st_a.suppressed - st_b.suppressed);
+    ck_assert_uint_eq(st_a.superseded + st_b.superseded + st_a.suppressed + st_b.suppressed, 1);
+    event_writer_free(wa);
+    event_writer_free(wb);
+    spool_close(spa);
+    spool_close(spb);
+    ts_rm_rf(dir);
+    PQfinish(c);
+}
+END_TEST
+
 Suite *cluster_suite(void)
 {
     Suite *s = suite_create("cluster");
     ts_tcase(s, "leases", 240, NULL, NULL, leases_spread_move_and_hand_over, leases_follow_capacity,
              single_instance_registers_nothing, NULL);
+    ts_tcase(s, "punches", 60, NULL, NULL, one_pass_two_instances_one_event, late_spool_applied_in_capture_order,
+             two_writers_one_event, NULL);
     ts_tcase(s, "sync", 180, NULL, NULL, enrol_erase_and_revoke_reach_every_instance, NULL);
     return s;
 }
