@@ -6,9 +6,11 @@
 #include <pthread.h>
 #include <jansson.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "attendd/event_writer.h"
 #include "attendd/spool.h"
@@ -256,17 +258,24 @@ static bool identifies(const struct ts_daemon *d, const char *photo, const char 
     return found;
 }
 
-/* Seconds from t0 to the start of the first identify on d whose answer is `want`; -1 if none within
- * timeout_s. Every identify started before it answered the opposite. */
-static double until_identify(const struct ts_daemon *d, const char *photo, const char *person, bool want, double t0,
-                             double timeout_s)
+/* Whether an identify on d started one second after t0 answers `want` (what an identify takes under
+ * load does not count against the second); how long the change took to show is printed for the log. */
+static bool within_a_second(const struct ts_daemon *d, const char *photo, const char *person, bool want, double t0)
 {
-    while (ts_now_s() - t0 < timeout_s) {
+    double first = -1;
+    while (ts_now_s() - t0 < 1.0) {
         double at = ts_now_s();
-        if (identifies(d, photo, person) == want) return at - t0;
+        if (identifies(d, photo, person) == want) {
+            first = at - t0;
+            break;
+        }
         ts_sleep_ms(50);
     }
-    return -1;
+    while (ts_now_s() - t0 < 1.0) ts_sleep_ms(20);
+    bool ok = identifies(d, photo, person) == want;
+    fprintf(stderr, "cluster: %s seen by %s after %.2f s (identify started at 1 s: %s)\n",
+            want ? "enrolment" : "erasure", d->url, first, ok ? "as expected" : "NOT YET");
+    return ok;
 }
 
 START_TEST(enrol_erase_and_revoke_reach_every_instance)
@@ -297,8 +306,7 @@ START_TEST(enrol_erase_and_revoke_reach_every_instance)
     ck_assert_msg(r.status == 201, "enrol: %ld %s", r.status, r.body);
     ts_resp_free(&r);
     double t0 = ts_now_s();
-    double used = until_identify(&b, "img2.jpg", person, true, t0, 10);
-    ck_assert_msg(used >= 0 && used <= 1.0, "b recognised the enrolment after %.2f s", used);
+    ck_assert_msg(within_a_second(&b, "img2.jpg", person, true, t0), "b did not recognise the enrolment within 1 s");
 
     /* erased through b: a stops matching within a second */
     ck_assert(identifies(&a, "img2.jpg", person));
@@ -306,8 +314,7 @@ START_TEST(enrol_erase_and_revoke_reach_every_instance)
     ck_assert_msg(st == 200 || st == 204, "erase: %ld", st);
     json_decref(j);
     t0 = ts_now_s();
-    double gone = until_identify(&a, "img2.jpg", person, false, t0, 10);
-    ck_assert_msg(gone >= 0 && gone <= 1.0, "a still matched the erased person %.2f s later", gone);
+    ck_assert_msg(within_a_second(&a, "img2.jpg", person, false, t0), "a still matched the erased person after 1 s");
 
     /* a token revoked on a is refused by b, which had it cached */
     j = ts_call("POST", ts_url(&a, "/api/v1/tokens"), a.admin_token, "{\"name\":\"desk\",\"role\":\"hr\"}", &st);
@@ -323,15 +330,10 @@ START_TEST(enrol_erase_and_revoke_reach_every_instance)
     ck_assert_int_eq(st, 204);
     json_decref(j);
     t0 = ts_now_s();
-    double refused = -1;
-    while (ts_now_s() - t0 < 10 && refused < 0) {
-        double at = ts_now_s();
-        j = ts_call("GET", ts_url(&b, "/api/v1/whoami"), tok, NULL, &st);
-        json_decref(j);
-        if (st == 401) refused = at - t0;
-        else ts_sleep_ms(50);
-    }
-    ck_assert_msg(refused >= 0 && refused <= 1.0, "b accepted the revoked token for %.2f s", refused);
+    while (ts_now_s() - t0 < 1.0) ts_sleep_ms(20);
+    j = ts_call("GET", ts_url(&b, "/api/v1/whoami"), tok, NULL, &st);
+    json_decref(j);
+    ck_assert_msg(st == 401, "b still accepted the revoked token 1 s later: %ld", st);
 
     /* the feed was heard and measured */
     ck_assert_int_eq(ts_http("GET", ts_url(&b, "/metrics"), b.hr_token, NULL, 0, NULL, &r), 0);
@@ -524,6 +526,141 @@ START_TEST(two_writers_one_event)
 }
 END_TEST
 
+/* ---- database failover ------------------------------------------------------------------------------- */
+
+/* A shell command run as the clusters' user (root runs PostgreSQL as $ATTENDD_PG_USER, postgres). */
+static void as_pg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void as_pg(const char *fmt, ...)
+{
+    char cmd[2048], full[2300];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    const char *user = getenv("ATTENDD_PG_USER") ? getenv("ATTENDD_PG_USER") : "postgres";
+    if (geteuid() == 0) snprintf(full, sizeof full, "runuser -u %s -- sh -c \"%s\"", user, cmd);
+    else snprintf(full, sizeof full, "sh -c \"%s\"", cmd);
+    ck_assert_msg(system(full) == 0, "failed: %s", full);
+}
+
+struct emitter {
+    event_writer *w;
+    att_uuid person, camera; /* rows of the database, so every event links */
+    volatile int stop;
+    int emitted; /* events made durable in the spool */
+};
+
+/* One event every 10 ms until told to stop: the clips playing while the database switches. */
+static void *emit_loop(void *p)
+{
+    struct emitter *em = p;
+    int64_t t = ts_wall_us() - 3600LL * 1000000;
+    while (!em->stop) {
+        struct att_event e = punch_at(&em->person, &em->camera, t += 1000);
+        char err[256];
+        if (event_emit(em->w, &e, NULL, err, sizeof err) == ATT_OK) em->emitted++;
+        ts_sleep_ms(10);
+    }
+    return NULL;
+}
+
+START_TEST(primary_standby_switch_writes_each_event_once)
+{
+    const char *bindir = ts_env("ATTENDD_PG_BINDIR");
+    struct ts_pg p1, p2;
+    ck_assert_int_eq(ts_pg_start(&p1), 0);
+    ck_assert_int_eq(ts_pg_start(&p2), 0);
+    char ci1[512];
+    ck_assert_int_eq(ts_pg_new_db(&p1, ci1, sizeof ci1), 0);
+    const char *dbname = strstr(ci1, "dbname=");
+    ck_assert_ptr_nonnull(dbname);
+    char d1[512], d2[512];
+    ck_assert_ptr_nonnull(realpath(p1.dir, d1));
+    ck_assert_ptr_nonnull(realpath(p2.dir, d2));
+
+    /* p2 becomes a streaming standby of p1 (pg_basebackup -R), on its own socket */
+    ts_pg_cluster(&p2, "stop");
+    as_pg("rm -rf %s/data && %s/pg_basebackup -h %s/sock -p 5432 -U attendd -D %s/data -R -X stream && "
+          "echo \\\"unix_socket_directories = '%s/sock'\\\" >> %s/data/postgresql.conf",
+          d2, bindir, d1, d2, d2, d2);
+    ts_pg_cluster(&p2, "start");
+    char multi[1200];
+    snprintf(multi, sizeof multi, "host=%s/sock,%s/sock port=5432,5432 user=attendd %s target_session_attrs=read-write",
+             d1, d2, dbname);
+
+    /* a daemon on the multi-host conninfo (it migrates p1; the standby follows) */
+    struct ts_daemon d = {0};
+    ck_assert_int_eq(ts_daemon_start(&d, multi, "cluster = true\ninstance_name = solo\nlease_timeout_s = 5\n"), 0);
+    long st;
+    json_t *j = ts_call("POST", ts_url(&d, "/api/v1/people"), d.admin_token,
+                        "{\"employee_no\":\"F-1\",\"name\":\"Before\",\"department\":\"ICU\"}", &st);
+    ck_assert_int_eq(st, 201);
+    json_decref(j);
+
+    /* events flowing through a writer on the same conninfo while the primary stops and the standby
+     * is promoted (stop first: a primary that kept taking writes after the promotion would fork) */
+    char dir[256], sp[300], err[256];
+    ts_mkdtemp(dir, sizeof dir, "failover");
+    snprintf(sp, sizeof sp, "%s/spool", dir);
+    spool *s;
+    ck_assert_int_eq(spool_open(sp, NULL, &s, err, sizeof err), ATT_OK);
+    struct event_writer_opts o = {.backoff_max_ms = 300};
+    struct emitter em = {0};
+    PGconn *c1 = ts_db_connect(multi, "failover-test", false);
+    new_row(c1, "INSERT INTO cameras (name, url) VALUES ('door-1', 'rtsp://127.0.0.1/1') RETURNING id", &em.camera);
+    new_row(c1, "INSERT INTO people (employee_no, name) VALUES ('P1', 'One') RETURNING id", &em.person);
+    PQfinish(c1);
+    ck_assert_int_eq(event_writer_new(s, multi, &o, NULL, &em.w, err, sizeof err), ATT_OK);
+    ck_assert_int_eq(event_writer_start(em.w), ATT_OK);
+    pthread_t th;
+    pthread_create(&th, NULL, emit_loop, &em);
+    ts_sleep_ms(1000);
+    ts_pg_cluster(&p1, "stop");
+    as_pg("%s/pg_ctl -D %s/data -w -t 60 promote >/dev/null", bindir, d2);
+    ts_sleep_ms(1500);
+    em.stop = 1;
+    pthread_join(th, NULL);
+    ck_assert_msg(event_writer_stop(em.w, 30000) == ATT_OK, "events left in the spool after the switch");
+    struct event_writer_stats ws;
+    event_writer_get_stats(em.w, &ws);
+    ck_assert_int_gt(em.emitted, 100);
+    ck_assert_uint_eq(ws.written + ws.duplicates, (uint64_t)em.emitted);
+    ck_assert_uint_ge(ws.db_errors, 1); /* the switch was felt */
+    event_writer_free(em.w);
+    spool_close(s);
+    ts_rm_rf(dir);
+
+    char ci2[1024];
+    snprintf(ci2, sizeof ci2, "host=%s/sock port=5432 user=attendd %s", d2, dbname);
+    char q[128];
+    snprintf(q, sizeof q, "SELECT count(*) FROM events");
+    ck_assert_int_eq(ts_sql_int(ci2, q), em.emitted); /* each exactly once: ids are the primary key */
+
+    /* the daemon's pool found the new primary and prepared its statements again */
+    double t0 = ts_now_s();
+    st = 0;
+    while (st != 201 && ts_now_s() - t0 < 30) {
+        j = ts_call("POST", ts_url(&d, "/api/v1/people"), d.admin_token,
+                    "{\"employee_no\":\"F-2\",\"name\":\"After\",\"department\":\"ICU\"}", &st);
+        json_decref(j);
+        if (st != 201) ts_sleep_ms(200);
+    }
+    ck_assert_msg(st == 201, "no write through the daemon after the switch: %ld", st);
+    ck_assert_int_eq(ts_sql_int(ci2, "SELECT count(*) FROM people"), 3);
+    ck_assert_int_eq(ts_sql_int(ci2, "SELECT count(*) FROM events WHERE person_id IS NULL"), 0);
+    /* and its instance heartbeats on the new primary */
+    t0 = ts_now_s();
+    while (ts_sql_int(ci2, "SELECT count(*) FROM instances WHERE heartbeat_at > now() - interval '3 seconds'") == 0 &&
+           ts_now_s() - t0 < 15)
+        ts_sleep_ms(200);
+    ck_assert_int_eq(
+        ts_sql_int(ci2, "SELECT count(*) FROM instances WHERE heartbeat_at > now() - interval '3 seconds'"), 1);
+    ck_assert_int_eq(ts_daemon_stop(&d, SIGTERM, 20), 0);
+    ts_pg_stop(&p2);
+    ts_pg_stop(&p1);
+}
+END_TEST
+
 Suite *cluster_suite(void)
 {
     Suite *s = suite_create("cluster");
@@ -531,6 +668,7 @@ Suite *cluster_suite(void)
              single_instance_registers_nothing, NULL);
     ts_tcase(s, "punches", 60, NULL, NULL, one_pass_two_instances_one_event, late_spool_applied_in_capture_order,
              two_writers_one_event, NULL);
+    ts_tcase(s, "failover", 300, NULL, NULL, primary_standby_switch_writes_each_event_once, NULL);
     ts_tcase(s, "sync", 180, NULL, NULL, enrol_erase_and_revoke_reach_every_instance, NULL);
     return s;
 }
