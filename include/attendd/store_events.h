@@ -82,6 +82,7 @@ struct event_filter {
     att_uuid person_id;
     bool has_camera;
     att_uuid camera_id;
+    const char *departments; /* need to know: a JSON array of departments, only their people's events; NULL: all */
     bool has_after;
     struct event_pos after; /* start after this position (the previous page's next) */
     size_t limit;           /* 1..EVENTS_LIST_MAX_LIMIT */

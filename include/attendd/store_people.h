@@ -74,8 +74,9 @@ struct person_filter {
     const char *q;          /* case-insensitive substring of name or employee_no, or NULL/"";
                                       * taken literally (% and _ are not wildcards) */
     enum person_active_filter active;
-    size_t limit;       /* 1..PERSON_LIST_MAX_LIMIT, else ATT_E_BAD_PARAM */
-    const char *cursor; /* next_cursor of the previous page, or NULL/"" for the first */
+    size_t limit;            /* 1..PERSON_LIST_MAX_LIMIT, else ATT_E_BAD_PARAM */
+    const char *cursor;      /* next_cursor of the previous page, or NULL/"" for the first */
+    const char *departments; /* need to know: a JSON array of departments, only their people; NULL: all */
 };
 
 /* Name of the first field of p that the store would refuse ("employee_no", "name", "department",

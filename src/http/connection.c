@@ -128,6 +128,12 @@ static enum MHD_Result begin(struct http_server *srv, struct req_ctx *rc, struct
             http_problem(&resp, ATT_E_FORBIDDEN, NULL, "a pseudonymous token may not use this route");
             return refuse(srv, rc, conn, &resp);
         }
+        /* fail closed: a token limited to departments reaches only routes that apply the limit */
+        if (rc->token.n_departments > 0 && !http_route_scoped_ok(rc->route)) {
+            log_notice("http", "403 %s %s: token %s is limited to departments", req->method, req->path, rc->token.id);
+            http_problem(&resp, ATT_E_FORBIDDEN, NULL, "a token limited to departments may not use this route");
+            return refuse(srv, rc, conn, &resp);
+        }
     }
 
     rc->declared = (size_t)declared;

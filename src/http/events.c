@@ -376,6 +376,10 @@ att_err http_events_list(struct http_request *req, struct http_response *resp)
     bool pseudo = req->token && req->token->pseudonymous;
     if (pseudo && q.f.has_person)
         return http_problem(resp, ATT_E_FORBIDDEN, "person_id", "a pseudonymous token may not filter by person_id");
+    bool scoped = req->token && req->token->n_departments > 0;
+    if (scoped && csv) /* the export streams past this request: it is not open to a limited token */
+        return http_problem(resp, ATT_E_FORBIDDEN, "format", "a token limited to departments may not export CSV");
+    if (scoped && q.f.has_person && (e = http_person_check(req, resp, "event.list", q.person_id)) != ATT_OK) return e;
 
     /* conditional GET: answered from memory, before the database (the token check before it is
      * normally served by the auth cache) */
@@ -406,7 +410,12 @@ att_err http_events_list(struct http_request *req, struct http_response *resp)
     size_t n = 0;
     struct event_pos pos;
     bool more;
+    bool nomem = false;
+    char *departments = scoped ? token_departments_json(req->token, &nomem) : NULL;
+    if (nomem) return http_problem(resp, ATT_E_NOMEM, NULL, NULL);
+    q.f.departments = departments; /* need to know: only the events of the token's people */
     e = store_events_list(c, &q.f, &rows, &n, &pos, &more);
+    free(departments);
     if (e != ATT_OK) {
         (void)audit_list(req, &q, (long long)n, att_err_code(e));
         return http_problem(resp, e, NULL, "the events could not be listed");

@@ -22,6 +22,7 @@ att_err http_faces_enrol(struct http_request *req, struct http_response *resp)
         http_problem(resp, ATT_E_NOT_FOUND, NULL, "no person with this id");
         return http_audit_refusal(req, action, NULL, ATT_E_NOT_FOUND);
     }
+    if ((e = http_person_check(req, resp, action, id)) != ATT_OK) return e;
     const void *img;
     size_t len;
     if ((e = http_image_body(req, resp, &img, &len)) != ATT_OK || (e = http_gallery_ready(req, resp)) != ATT_OK)
@@ -63,8 +64,8 @@ att_err http_faces_list(struct http_request *req, struct http_response *resp)
     static const char action[] = "face.list";
     const char *id = http_param(req, "id");
     PGconn *c;
-    att_err e = http_req_db(req, resp, &c);
-    if (e != ATT_OK) return e;
+    att_err e = http_person_check(req, resp, action, id);
+    if (e != ATT_OK || (e = http_req_db(req, resp, &c)) != ATT_OK) return e;
     struct face_meta *list = NULL;
     size_t n = 0;
     if ((e = store_face_list(c, id, &list, &n)) != ATT_OK) {
@@ -113,6 +114,7 @@ att_err http_faces_delete(struct http_request *req, struct http_response *resp)
         http_problem(resp, ATT_E_NOT_FOUND, NULL, "this person has no face with this id");
         return http_audit_refusal(req, action, id, ATT_E_NOT_FOUND);
     }
+    if ((e = http_person_check(req, resp, action, id)) != ATT_OK) return e;
     if ((e = http_gallery_ready(req, resp)) != ATT_OK) return http_audit_refusal(req, action, id, e);
     PGconn *c;
     if ((e = http_req_db(req, resp, &c)) != ATT_OK) return e;

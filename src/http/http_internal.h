@@ -194,7 +194,9 @@ att_err http_cameras_body(struct http_response *resp, const char *body, size_t l
 struct token_request {
     const char *name;
     enum att_role role;
-    bool pseudonymous; /* sees pseudonyms instead of identities */
+    bool pseudonymous;                              /* sees pseudonyms instead of identities */
+    const char *departments[TOKEN_DEPARTMENTS_MAX]; /* need to know: only people of these (into *doc) */
+    size_t n_departments;                           /* 0: every department */
 };
 att_err http_tokens_body(struct http_response *resp, const char *body, size_t len, json_t **doc,
                          struct token_request *out);
@@ -409,8 +411,14 @@ att_err http_people_export(struct http_request *req, struct http_response *resp)
 json_t *http_person_json(const struct person *p);
 /* retention.c: the retention policy, its last and next run */
 att_err http_retention_get(struct http_request *req, struct http_response *resp);
-/* The person id names as the request's token may see it: ATT_E_NOT_FOUND for a malformed id, no
- * such (or an erased) person, or a person outside the token's departments; *out filled on ATT_OK. */
+/* scope.c, need to know. The person id names as the request's token may see it: ATT_E_NOT_FOUND for
+ * a malformed id, no such (or an erased) person, or a person outside the token's departments; *out
+ * filled on ATT_OK. */
 att_err http_person_visible(struct http_request *req, PGconn *c, const char *id, struct person *out);
+/* For a token limited to departments: ATT_OK when it may see person id, else the 404 (or 503) is in
+ * resp and the refusal of action audited. ATT_OK at once for an unlimited token. */
+att_err http_person_check(struct http_request *req, struct http_response *resp, const char *action, const char *id);
+/* Whether route r applies department limits (only those are open to a limited token). */
+bool http_route_scoped_ok(const struct http_route *r);
 
 #endif

@@ -72,12 +72,6 @@ json_t *http_person_json(const struct person *p)
                      "badge_id", p->badge_id[0] ? json_string(p->badge_id) : json_null(), "pin_set", p->has_pin);
 }
 
-att_err http_person_visible(struct http_request *req, PGconn *c, const char *id, struct person *out)
-{
-    (void)req;
-    return store_person_get(c, id, out);
-}
-
 /* ---- POST /api/v1/people ---------------------------------------------------------------------- */
 
 #define EMPLOYEE_NO_RULE "must be 1 to 64 characters of UTF-8 text without control characters"
@@ -209,7 +203,12 @@ att_err http_people_list(struct http_request *req, struct http_response *resp)
     struct person *list = NULL;
     size_t n = 0;
     char next[STORE_CURSOR_MAX];
+    bool nomem = false;
+    char *departments = token_departments_json(req->token, &nomem); /* need to know: only its people */
+    if (nomem) return http_problem(resp, ATT_E_NOMEM, NULL, NULL);
+    f.departments = departments;
     e = store_person_list(c, &f, &list, &n, next);
+    free(departments);
     if (e != ATT_OK) {
         http_problem(resp, e, NULL, "the roster could not be listed");
         return http_audit_refusal(req, action, NULL, e);
@@ -244,7 +243,7 @@ att_err http_people_get(struct http_request *req, struct http_response *resp)
     att_err e = http_req_db(req, resp, &c);
     if (e != ATT_OK) return e;
     struct person p;
-    e = store_person_get(c, id, &p);
+    e = http_person_visible(req, c, id, &p);
     if (e != ATT_OK) {
         if (e == ATT_E_NOT_FOUND) http_problem(resp, e, NULL, "no person with this id");
         else http_problem(resp, e, NULL, "the person could not be read");
@@ -292,6 +291,15 @@ att_err http_people_update(struct http_request *req, struct http_response *resp)
     att_err e = http_body_media(req, resp);
     if (e == ATT_OK) e = http_people_update_body(resp, req->body, req->body_len, &body, &pp);
     if (e != ATT_OK) return http_audit_refusal(req, action, id, e);
+    if ((e = http_person_check(req, resp, action, id)) != ATT_OK) {
+        json_decref(body);
+        return e;
+    }
+    if (pp.department && !token_sees_department(req->token, pp.department)) {
+        json_decref(body);
+        http_problem(resp, ATT_E_INVALID, "department", "'department' is outside this token's departments");
+        return http_audit_refusal(req, action, id, ATT_E_INVALID);
+    }
     if ((pp.set_active || pp.set_biometric) && (e = http_gallery_ready(req, resp)) != ATT_OK) {
         json_decref(body);
         return http_audit_refusal(req, action, id, e);
@@ -325,8 +333,9 @@ att_err http_people_erase(struct http_request *req, struct http_response *resp)
 {
     static const char action[] = "person.erase";
     const char *id = http_param(req, "id");
-    att_err e = http_gallery_ready(req, resp);
-    if (e != ATT_OK) return http_audit_refusal(req, action, id, e);
+    att_err e = http_person_check(req, resp, action, id);
+    if (e != ATT_OK) return e;
+    if ((e = http_gallery_ready(req, resp)) != ATT_OK) return http_audit_refusal(req, action, id, e);
     PGconn *c;
     if ((e = http_req_db(req, resp, &c)) != ATT_OK) return e;
     size_t faces = 0;

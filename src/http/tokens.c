@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "attendd/log.h"
+#include "attendd/text.h"
 
 /* Action and audit row in one transaction: a token never exists without its audit row. On a
  * failed action the transaction is rolled back and the failure is audited on its own. */
@@ -21,10 +22,20 @@ static att_err audit_failed(struct http_response *resp, att_err e)
     return http_problem(resp, e == ATT_E_DB ? ATT_E_DB : ATT_E_INTERNAL, NULL, "the audit log could not be written");
 }
 
+/* A token's departments for the API: the array, or null for every department. */
+static json_t *departments_json(const struct token_info *t)
+{
+    if (t->n_departments == 0) return json_null();
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < t->n_departments; i++) json_array_append_new(a, json_string(t->departments[i]));
+    return a;
+}
+
 att_err http_tokens_body(struct http_response *resp, const char *buf, size_t len, json_t **doc,
                          struct token_request *out)
 {
     const char *role = NULL;
+    json_t *departments = NULL;
     *out = (struct token_request){0};
     const struct http_field spec[] = {
         {.name = "name",
@@ -35,10 +46,26 @@ att_err http_tokens_body(struct http_response *resp, const char *buf, size_t len
          .text = &out->name},
         {.name = "role", .type = HV_ENUM, .required = true, .one_of = role_names, .text = &role},
         {.name = "pseudonymous", .type = HV_BOOL, .flag = &out->pseudonymous}, /* sees pseudonyms, not identities */
+        {.name = "departments", .type = HV_ARRAY, .json = &departments},       /* need to know: only these people */
         {NULL},
     };
     att_err e = http_body_parse(resp, buf, len, spec, doc);
     if (e != ATT_OK) return e;
+    size_t n = departments ? json_array_size(departments) : 0;
+    bool ok = departments == NULL || (n >= 1 && n <= TOKEN_DEPARTMENTS_MAX);
+    for (size_t i = 0; ok && i < n; i++) {
+        const char *d = json_string_value(json_array_get(departments, i));
+        ok = d != NULL && text_ok(d, 1, 200);
+        out->departments[i] = d;
+    }
+    out->n_departments = ok ? n : 0;
+    if (!ok) {
+        json_decref(*doc);
+        *doc = NULL;
+        return http_problem(resp, ATT_E_INVALID, "departments",
+                            "'departments' must be an array of 1 to %d department names (1 to 200 characters each)",
+                            TOKEN_DEPARTMENTS_MAX);
+    }
     if (role_parse(role, &out->role) != 0) { /* the spec allows only valid ones */
         json_decref(*doc);
         *doc = NULL;
@@ -62,7 +89,8 @@ att_err http_tokens_create(struct http_request *req, struct http_response *resp)
         json_decref(body);
         return e;
     }
-    char *detail = http_json_text(json_pack("{s:s, s:b}", "role", role_name(role), "pseudonymous", pseudo));
+    char *detail = http_json_text(json_pack("{s:s, s:b, s:I}", "role", role_name(role), "pseudonymous", pseudo,
+                                            "departments", (json_int_t)t.n_departments));
     if (!detail) {
         json_decref(body);
         return http_problem(resp, ATT_E_NOMEM, NULL, NULL);
@@ -70,7 +98,9 @@ att_err http_tokens_create(struct http_request *req, struct http_response *resp)
 
     char token[TOKEN_STR_MAX], id[ATT_UUID_STR];
     e = db_begin(c);
-    if (e == ATT_OK) e = store_token_create_ex(c, req->deps->token_key, name, role, pseudo, req->token->id, token, id);
+    if (e == ATT_OK)
+        e = store_token_create_scoped(c, req->deps->token_key, name, role, pseudo, t.departments, t.n_departments,
+                                      req->token->id, token, id);
     if (e == ATT_OK) {
         e = http_audit(req, "token.create", "token", id, "ok", detail);
         if (e == ATT_OK) e = db_commit(c);
@@ -92,8 +122,11 @@ att_err http_tokens_create(struct http_request *req, struct http_response *resp)
     }
     log_info("http", "token %s (%s) created by token %s", id, role_name(role), req->token->id);
 
-    json_t *out = json_pack("{s:s, s:s, s:s, s:b, s:s}", "id", id, "name", name, "role", role_name(role),
-                            "pseudonymous", pseudo, "token", token);
+    json_t *deps = json_array();
+    for (size_t i = 0; deps && i < t.n_departments; i++) json_array_append_new(deps, json_string(t.departments[i]));
+    json_t *out = json_pack("{s:s, s:s, s:s, s:b, s:s, s:o}", "id", id, "name", name, "role", role_name(role),
+                            "pseudonymous", pseudo, "token", token, "departments",
+                            t.n_departments && deps ? deps : (json_decref(deps), json_null()));
     sodium_memzero(token, sizeof token);
     json_decref(body);
     /* the secret is in this body: no cache anywhere may keep it */
@@ -123,10 +156,10 @@ att_err http_tokens_list(struct http_request *req, struct http_response *resp)
     json_t *arr = json_array();
     for (size_t i = 0; arr != NULL && i < n; i++) {
         const struct token_info *t = &list[i];
-        json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:o, s:b, s:b}", "id", t->id, "name", t->name, "role",
+        json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:o, s:b, s:b, s:o}", "id", t->id, "name", t->name, "role",
                               role_name(t->role), "created_at", t->created_at, "last_used_at",
                               t->last_used_at[0] ? json_string(t->last_used_at) : json_null(), "revoked", t->revoked,
-                              "pseudonymous", t->pseudonymous);
+                              "pseudonymous", t->pseudonymous, "departments", departments_json(t));
         if (o == NULL || json_array_append_new(arr, o) != 0) {
             json_decref(arr);
             arr = NULL;
@@ -178,6 +211,6 @@ att_err http_whoami_get(struct http_request *req, struct http_response *resp)
 {
     const struct token_info *t = req->token;
     return http_json(resp, MHD_HTTP_OK,
-                     json_pack("{s:s, s:s, s:s, s:b}", "id", t->id, "name", t->name, "role", role_name(t->role),
-                               "pseudonymous", t->pseudonymous));
+                     json_pack("{s:s, s:s, s:s, s:b, s:o}", "id", t->id, "name", t->name, "role", role_name(t->role),
+                               "pseudonymous", t->pseudonymous, "departments", departments_json(t)));
 }

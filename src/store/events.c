@@ -259,15 +259,16 @@ static att_err list_page(PGconn *c, const struct event_filter *f, size_t limit, 
     if (f->has_after) att_uuid_format(&f->after.id, after_id);
     char limit_txt[24];
     snprintf(limit_txt, sizeof limit_txt, "%zu", limit + 1); /* one more tells whether a next page exists */
-    const char *values[7] = {f->has_since ? since : NULL,
+    const char *values[8] = {f->has_since ? since : NULL,
                              f->has_until ? until : NULL,
                              f->has_person ? person : NULL,
                              f->has_camera ? camera : NULL,
                              f->has_after ? after_ts : NULL,
                              f->has_after ? after_id : NULL,
-                             limit_txt};
+                             limit_txt,
+                             f->departments};
     PGresult *r;
-    att_err rc = db_exec_prepared(c, "event_list", 7, values, NULL, NULL, &r, NULL);
+    att_err rc = db_exec_prepared(c, "event_list", 8, values, NULL, NULL, &r, NULL);
     if (rc != ATT_OK) return rc;
     size_t rows = (size_t)PQntuples(r), take = rows > limit ? limit : rows;
     struct event_row *v;

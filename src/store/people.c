@@ -148,10 +148,10 @@ att_err store_person_list(PGconn *c, const struct person_filter *f, struct perso
     char limit[24];
     snprintf(limit, sizeof limit, "%zu", f->limit + 1); /* one more: is there a next page? */
     const char *active = f->active == PERSON_ACTIVE_ONLY ? "true" : f->active == PERSON_INACTIVE_ONLY ? "false" : NULL;
-    const char *values[6] = {f->department, pattern, active, has_cursor ? ts : NULL, has_cursor ? after_id : NULL,
-                             limit};
+    const char *values[7] = {f->department, pattern,       active, has_cursor ? ts : NULL, has_cursor ? after_id : NULL,
+                             limit,         f->departments};
     PGresult *r;
-    att_err rc = db_exec_prepared(c, "person_list", 6, values, NULL, NULL, &r, NULL);
+    att_err rc = db_exec_prepared(c, "person_list", 7, values, NULL, NULL, &r, NULL);
     free(pattern);
     if (rc != ATT_OK) return rc;
 

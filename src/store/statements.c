@@ -14,7 +14,8 @@
 
 #define TOKEN_COLS                                                              \
     "id::text, name, role::text, " RFC3339("created_at") ", coalesce(" RFC3339( \
-        "last_used_at") ", ''), revoked_at IS NOT NULL, pseudonymous"
+        "last_used_at") ", ''), revoked_at IS NOT NULL, pseudonymous,"          \
+                        " coalesce(array_to_json(departments)::text, '')"
 
 /* Microseconds since the epoch, exact (extract() returns numeric): the keyset cursors carry it. */
 #define EPOCH_US(col) "(extract(epoch FROM " col ") * 1000000)::bigint::text"
@@ -59,9 +60,10 @@
 const struct db_statement db_statements[] = {
     /* ---- api tokens (src/store/tokens.c) ---- */
     {"token_insert",
-     "INSERT INTO api_tokens (name, role, hash, created_by, pseudonymous) "
-     "VALUES ($1::text, $2::token_role, $3::bytea, $4::uuid, coalesce($5::boolean, false)) RETURNING id::text",
-     5},
+     "INSERT INTO api_tokens (name, role, hash, created_by, pseudonymous, departments) "
+     "VALUES ($1::text, $2::token_role, $3::bytea, $4::uuid, coalesce($5::boolean, false),"
+     " (SELECT array_agg(d) FROM jsonb_array_elements_text($6::jsonb) d)) RETURNING id::text",
+     6},
     {"token_lookup", "SELECT " TOKEN_COLS " FROM api_tokens WHERE hash = $1::bytea AND revoked_at IS NULL", 1},
     {"token_list", "SELECT " TOKEN_COLS " FROM api_tokens ORDER BY api_tokens.created_at DESC, api_tokens.id DESC", 0},
     {"token_revoke", "UPDATE api_tokens SET revoked_at = now() WHERE id = $1::uuid AND revoked_at IS NULL", 1},
@@ -84,8 +86,9 @@ const struct db_statement db_statements[] = {
      " AND ($2::text IS NULL OR name ILIKE '%' || $2::text || '%' OR employee_no ILIKE '%' || $2::text || '%')"
      " AND ($3::boolean IS NULL OR active = $3::boolean)"
      " AND ($4::timestamptz IS NULL OR (created_at, id) > ($4::timestamptz, $5::uuid))"
+     " AND ($7::jsonb IS NULL OR department IN (SELECT jsonb_array_elements_text($7::jsonb)))"
      " ORDER BY people.created_at, people.id LIMIT $6::integer",
-     6},
+     7},
     /* department/title: $4/$6 say whether to set them (possibly to NULL) */
     {"person_update",
      "UPDATE people SET employee_no = coalesce($2::text, employee_no), name = coalesce($3::text, name),"
@@ -315,8 +318,9 @@ const struct db_statement db_statements[] = {
      " AND ($2::timestamptz IS NULL OR e.ts < $2::timestamptz)"
      " AND ($3::uuid IS NULL OR e.person_id = $3::uuid) AND ($4::uuid IS NULL OR e.camera_id = $4::uuid)"
      " AND ($5::timestamptz IS NULL OR (e.ts, e.id) < ($5::timestamptz, $6::uuid))"
+     " AND ($8::jsonb IS NULL OR p.department IN (SELECT jsonb_array_elements_text($8::jsonb)))"
      " ORDER BY e.ts DESC, e.id DESC LIMIT $7::integer",
-     7},
+     8},
     /* one event by id, voided or not (punches.c answers with it) */
     {"event_get", "SELECT " EVENT_COLS " FROM events e LEFT JOIN people p ON p.id = e.person_id WHERE e.id = $1::uuid",
      1},

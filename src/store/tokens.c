@@ -2,6 +2,7 @@
  * Only hashes reach the database; every value is a bound parameter of a prepared statement. */
 #include "attendd/store_tokens.h"
 
+#include <jansson.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,7 +27,7 @@ static bool name_ok(const char *s)
 static att_err fill_info(const PGresult *r, int row, struct token_info *out)
 {
     memset(out, 0, sizeof *out);
-    if (PQnfields(r) != 7) return ATT_E_INTERNAL;
+    if (PQnfields(r) != 8) return ATT_E_INTERNAL;
     if (!db_copy_text(out->id, sizeof out->id, PQgetvalue(r, row, 0)) ||
         !db_copy_text(out->name, sizeof out->name, PQgetvalue(r, row, 1)) ||
         role_parse(PQgetvalue(r, row, 2), &out->role) != 0 ||
@@ -37,6 +38,21 @@ static att_err fill_info(const PGresult *r, int row, struct token_info *out)
     }
     out->revoked = PQgetvalue(r, row, 5)[0] == 't';
     out->pseudonymous = PQgetvalue(r, row, 6)[0] == 't';
+    const char *deps = PQgetvalue(r, row, 7);
+    if (!*deps) return ATT_OK;
+    json_t *a = json_loads(deps, 0, NULL);
+    size_t i;
+    json_t *v;
+    bool fits = json_is_array(a) && json_array_size(a) <= TOKEN_DEPARTMENTS_MAX;
+    json_array_foreach(a, i, v) if (fits &&
+                                    !db_copy_text(out->departments[i], TOKEN_DEPARTMENT_BUF,
+                                                  json_string_value(v) ? json_string_value(v) : "")) fits = false;
+    out->n_departments = fits ? json_array_size(a) : 0;
+    json_decref(a);
+    if (!fits) {
+        log_error("db", "api_tokens departments do not fit token_info");
+        return ATT_E_INTERNAL;
+    }
     return ATT_OK;
 }
 
@@ -50,24 +66,70 @@ att_err store_token_create_ex(PGconn *c, const struct token_key *key, const char
                               bool pseudonymous, const char *created_by, char token_out[TOKEN_STR_MAX],
                               char id_out[ATT_UUID_STR])
 {
+    return store_token_create_scoped(c, key, name, role, pseudonymous, NULL, 0, created_by, token_out, id_out);
+}
+
+bool token_sees_department(const struct token_info *t, const char *dept)
+{
+    if (t->n_departments == 0) return true;
+    for (size_t i = 0; dept && *dept && i < t->n_departments; i++)
+        if (strcmp(t->departments[i], dept) == 0) return true;
+    return false;
+}
+
+char *token_departments_json(const struct token_info *t, bool *nomem)
+{
+    *nomem = false;
+    if (t->n_departments == 0) return NULL;
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < t->n_departments; i++)
+        if (json_array_append_new(a, json_string(t->departments[i])) != 0) json_decref(a), a = NULL;
+    char *s = a ? json_dumps(a, JSON_COMPACT) : NULL;
+    json_decref(a);
+    *nomem = s == NULL;
+    return s;
+}
+
+att_err store_token_create_scoped(PGconn *c, const struct token_key *key, const char *name, enum att_role role,
+                                  bool pseudonymous, const char *const *departments, size_t n, const char *created_by,
+                                  char token_out[TOKEN_STR_MAX], char id_out[ATT_UUID_STR])
+{
+    token_out[0] = '\0';
+    id_out[0] = '\0';
+    if (n > TOKEN_DEPARTMENTS_MAX) return ATT_E_INVALID;
+    struct token_info scope = {.n_departments = n};
+    for (size_t i = 0; i < n; i++)
+        if (!departments[i] || !text_ok(departments[i], 1, 200) ||
+            !db_copy_text(scope.departments[i], TOKEN_DEPARTMENT_BUF, departments[i]))
+            return ATT_E_INVALID;
+    bool nomem;
+    char *deps = token_departments_json(&scope, &nomem);
+    if (nomem) return ATT_E_NOMEM;
     token_out[0] = '\0';
     id_out[0] = '\0';
     if (!key || !name_ok(name) || (role != ROLE_ADMIN && role != ROLE_HR && role != ROLE_KIOSK) ||
-        (created_by && !att_uuid_valid(created_by)))
+        (created_by && !att_uuid_valid(created_by))) {
+        free(deps);
         return ATT_E_INVALID;
+    }
 
     char tok[TOKEN_STR_MAX];
     att_err rc = token_generate(tok);
-    if (rc != ATT_OK) return rc;
+    if (rc != ATT_OK) {
+        free(deps);
+        return rc;
+    }
     unsigned char hash[TOKEN_HASH_BYTES];
     token_hash(key, tok, strlen(tok), hash);
 
-    const char *values[5] = {name, role_name(role), (const char *)hash, created_by, pseudonymous ? "true" : "false"};
-    const int lengths[5] = {0, 0, TOKEN_HASH_BYTES, 0, 0};
-    const int formats[5] = {0, 0, 1, 0, 0}; /* the hash goes in binary: no hex round trip */
+    const char *values[6] = {name, role_name(role), (const char *)hash, created_by, pseudonymous ? "true" : "false",
+                             deps};
+    const int lengths[6] = {0, 0, TOKEN_HASH_BYTES, 0, 0, 0};
+    const int formats[6] = {0, 0, 1, 0, 0, 0}; /* the hash goes in binary: no hex round trip */
     PGresult *r;
     char st[6];
-    rc = db_exec_prepared(c, "token_insert", 5, values, lengths, formats, &r, st);
+    rc = db_exec_prepared(c, "token_insert", 6, values, lengths, formats, &r, st);
+    free(deps);
     if (rc == ATT_OK) {
         if (PQntuples(r) != 1 || !db_copy_text(id_out, ATT_UUID_STR, PQgetvalue(r, 0, 0))) rc = ATT_E_INTERNAL;
         PQclear(r);

@@ -908,6 +908,162 @@ START_TEST(subject_export_holds_everything_and_no_one_else)
 }
 END_TEST
 
+/* ---- need to know: tokens limited to departments ----------------------------------------------------------- */
+
+/* A route template with its person id (at the first space, or the end) and face id (a second space). */
+static void route_path(char *out, size_t len, const char *t, const char *person, const char *face_id)
+{
+    const char *sp = strchr(t, ' ');
+    size_t pre = sp ? (size_t)(sp - t) : strlen(t);
+    snprintf(out, len, "%.*s%s", (int)pre, t, person);
+    if (!sp) return;
+    const char *sp2 = strchr(sp + 1, ' ');
+    size_t mid = sp2 ? (size_t)(sp2 - sp - 1) : strlen(sp + 1), used = strlen(out);
+    snprintf(out + used, len - used, "%.*s%s", (int)mid, sp + 1, sp2 ? face_id : "");
+}
+
+START_TEST(department_scoped_token_sees_only_its_people)
+{
+    char pa[40], pb[40], ev_a[40], ev_b[40], tok[80];
+    create_person("S-A", "Ward A", pa);
+    create_person("S-B", "Ward B", pb);
+    PGconn *c = ts_db_connect(conninfo, "attendd-test", true);
+    unsigned char raw[32] = {3};
+    tcrypt_key *k = NULL;
+    ck_assert_int_eq(tcrypt_key_from_bytes(raw, &k), ATT_OK);
+    char fa[ATT_UUID_STR], fb[ATT_UUID_STR];
+    ts_add_face(c, pa, k, fa);
+    ts_add_face(c, pb, k, fb);
+    att_uuid_new_text(ev_a);
+    att_uuid_new_text(ev_b);
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "INSERT INTO events (id, person_id, kind, ts, source) VALUES ('%s', '%s', 'in', now() - interval '1 hour',"
+             " 'camera'), ('%s', '%s', 'in', now() - interval '1 hour', 'camera')",
+             ev_a, pa, ev_b, pb);
+    ts_q_exec(c, sql);
+
+    /* the token: bad forms first */
+    static const char *const bad[] = {
+        "{\"name\":\"w\",\"role\":\"admin\",\"departments\":[]}",
+        "{\"name\":\"w\",\"role\":\"admin\",\"departments\":[\"Ward A\",\"\"]}",
+        "{\"name\":\"w\",\"role\":\"admin\",\"departments\":[1]}",
+        "{\"name\":\"w\",\"role\":\"admin\",\"departments\":\"Ward A\"}",
+        "{\"name\":\"w\",\"role\":\"admin\",\"departments\":[\"1\",\"2\",\"3\",\"4\",\"5\",\"6\",\"7\",\"8\",\"9\","
+        "\"10\",\"11\",\"12\",\"13\",\"14\",\"15\",\"16\",\"17\"]}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        refused("POST", url("/api/v1/tokens"), D.admin_token, bad[i], 422, "invalid_field", "departments");
+    long st;
+    json_t *j = ts_call("POST", url("/api/v1/tokens"), D.admin_token,
+                        "{\"name\":\"ward A manager\",\"role\":\"admin\",\"departments\":[\"Ward A\"]}", &st);
+    ck_assert_int_eq(st, 201);
+    ck_assert_str_eq(json_string_value(json_array_get(json_object_get(j, "departments"), 0)), "Ward A");
+    snprintf(tok, sizeof tok, "%s", ts_jstr(j, "token"));
+    json_decref(j);
+    j = ts_call("GET", url("/api/v1/whoami"), tok, NULL, &st);
+    ck_assert_int_eq(st, 200);
+    ck_assert_uint_eq(json_array_size(json_object_get(j, "departments")), 1);
+    json_decref(j);
+
+    /* every route that takes a person id: 404 for the other department's person, as for no person */
+    const char *photo = face("img1.jpg");
+    struct {
+        const char *method, *path, *body;
+    } routes[] = {
+        {"GET", "/api/v1/people/", NULL},
+        {"PATCH", "/api/v1/people/", "{\"title\":\"Charge nurse\"}"},
+        {"DELETE", "/api/v1/people/", NULL},
+        {"GET", "/api/v1/people/ /faces", NULL},
+        {"POST", "/api/v1/people/ /faces", NULL}, /* a photo */
+        {"DELETE", "/api/v1/people/ /faces/ ", NULL},
+        {"GET", "/api/v1/people/ /consent", NULL},
+        {"POST", "/api/v1/people/ /consent", "{\"state\":\"withdrawn\"}"},
+        {"PUT", "/api/v1/people/ /pin", "{\"pin\":\"1234\"}"},
+        {"GET", "/api/v1/people/ /export", NULL},
+        {"GET", "/api/v1/events?person_id=", NULL},
+    };
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+        char path[256], full[300];
+        route_path(path, sizeof path, routes[i].path, pb, fb);
+        if (strcmp(routes[i].method, "GET") == 0) { /* the same read of its own person works: the path is right */
+            char own[256];
+            route_path(own, sizeof own, routes[i].path, pa, fa);
+            json_decref(ts_call("GET", url("%s", own), tok, NULL, &st));
+            ck_assert_msg(st == 200, "GET %s for its own department: %ld", own, st);
+        }
+        snprintf(full, sizeof full, "%s", url("%s", path));
+        if (strcmp(routes[i].method, "POST") == 0 && strstr(path, "/faces")) {
+            j = post_photo(full, tok, photo, &st);
+        } else {
+            j = ts_call(routes[i].method, full, tok, routes[i].body, &st);
+        }
+        char *txt = j ? json_dumps(j, JSON_COMPACT) : NULL;
+        ck_assert_msg(st == 404, "%s %s for another department: %ld %s", routes[i].method, path, st, txt ? txt : "");
+        free(txt);
+        ts_expect_problem(j, st, 404, "not_found", NULL);
+    }
+    /* nothing of the other department's person changed */
+    ck_assert_int_eq(count("SELECT count(*) FROM people WHERE id = '%s' AND title IS NULL AND erased_at IS NULL"
+                           " AND consent = 'given' AND pin_hash IS NULL",
+                           pb),
+                     1);
+    ck_assert_int_eq(count("SELECT count(*) FROM faces WHERE person_id = '%s'", pb), 1);
+    /* the same routes work for its own people */
+    j = ts_call("GET", url("/api/v1/people/%s", pa), tok, NULL, &st);
+    ck_assert_int_eq(st, 200);
+    json_decref(j);
+    json_decref(ts_call("PATCH", url("/api/v1/people/%s", pa), tok, "{\"title\":\"Charge nurse\"}", &st));
+    ck_assert_int_eq(st, 200);
+    json_decref(ts_call("GET", url("/api/v1/people/%s/faces", pa), tok, NULL, &st));
+    ck_assert_int_eq(st, 200);
+    json_decref(ts_call("GET", url("/api/v1/people/%s/consent", pa), tok, NULL, &st));
+    ck_assert_int_eq(st, 200);
+    json_decref(ts_call("PUT", url("/api/v1/people/%s/pin", pa), tok, "{\"pin\":\"1234\"}", &st));
+    ck_assert_int_eq(st, 204);
+    json_decref(ts_call("GET", url("/api/v1/people/%s/export", pa), tok, NULL, &st));
+    ck_assert_int_eq(st, 200);
+    json_decref(ts_call("DELETE", url("/api/v1/people/%s/faces/%s", pa, fa), tok, NULL, &st));
+    ck_assert_int_eq(st, 204);
+    /* moving one of its people out of its departments is refused */
+    refused("PATCH", url("/api/v1/people/%s", pa), tok, "{\"department\":\"Ward B\"}", 422, "invalid_field",
+            "department");
+    /* lists hold only its people and their events */
+    j = ts_call("GET", url("/api/v1/people"), tok, NULL, &st);
+    ck_assert_int_eq(st, 200);
+    ck_assert_uint_eq(json_array_size(json_object_get(j, "items")), 1);
+    ck_assert_str_eq(ts_jstr(json_array_get(json_object_get(j, "items"), 0), "id"), pa);
+    json_decref(j);
+    j = ts_call("GET", url("/api/v1/people?department=Ward%%20B"), tok, NULL, &st);
+    ck_assert_uint_eq(json_array_size(json_object_get(j, "items")), 0);
+    json_decref(j);
+    j = ts_call("GET", url("/api/v1/events"), tok, NULL, &st);
+    ck_assert_int_eq(st, 200);
+    char *txt = json_dumps(j, JSON_COMPACT);
+    ck_assert_msg(strstr(txt, ev_a) && !strstr(txt, ev_b) && !strstr(txt, pb), "%s", txt);
+    free(txt);
+    json_decref(j);
+    /* the unlimited token still sees both */
+    j = ts_call("GET", url("/api/v1/people"), D.hr_token, NULL, &st);
+    ck_assert_uint_ge(json_array_size(json_object_get(j, "items")), 2);
+    json_decref(j);
+    /* routes that do not apply the limit are closed to it */
+    static const char *const closed[] = {
+        "/api/v1/audit",  "/api/v1/cameras",           "/api/v1/attendance?from=2026-01-01&to=2026-01-02",
+        "/api/v1/tokens", "/api/v1/events?format=csv", "/api/v1/shifts",
+        "/metrics"};
+    for (size_t i = 0; i < sizeof closed / sizeof closed[0]; i++) {
+        j = ts_call("GET", url("%s", closed[i]), tok, NULL, &st);
+        ck_assert_msg(st == 403, "%s with a limited token: %ld", closed[i], st);
+        json_decref(j);
+    }
+    refused("POST", url("/api/v1/people"), tok, "{\"employee_no\":\"S-C\",\"name\":\"C\",\"department\":\"Ward A\"}",
+            403, "forbidden", NULL);
+    tcrypt_key_free(k);
+    PQfinish(c);
+}
+END_TEST
+
 static void fx_kiosk(void)
 {
     memset(&D, 0, sizeof D);
@@ -927,5 +1083,6 @@ Suite *privacy_suite(void)
     ts_tcase(s, "kiosk_limits", 300, fx_kiosk, fx_stop, kiosk_rate_limits, NULL);
     ts_tcase(s, "retention", 300, fx_start, fx_stop, retention_schedule, retention_runs_on_a_moved_clock, NULL);
     ts_tcase(s, "export", 300, fx_start, fx_stop, subject_export_holds_everything_and_no_one_else, NULL);
+    ts_tcase(s, "scope", 300, fx_start, fx_stop, department_scoped_token_sees_only_its_people, NULL);
     return s;
 }
