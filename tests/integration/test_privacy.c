@@ -782,6 +782,21 @@ START_TEST(retention_runs_on_a_moved_clock)
     const char *show[] = {"retention", "show", NULL};
     ck_assert_int_eq(ts_attendctl(&D, out, sizeof out, show), 0);
     ck_assert_msg(strstr(out, "365 days") && strstr(out, "next run: "), "%s", out);
+
+    /* the DPIA facts come from the running configuration and the database */
+    static char dpia[16384];
+    const char *dp[] = {"dpia", NULL};
+    ck_assert_int_eq(ts_attendctl(&D, dpia, sizeof dpia, dp), 0);
+    char key[400];
+    snprintf(key, sizeof key, "| template encryption key | %s/template.key |", D.dir);
+    ck_assert_msg(strstr(dpia, key), "no template key location in:\n%s", dpia);
+    ck_assert_msg(strstr(dpia, "| face templates of an inactive person | 365 days after deactivation | destroyed |") &&
+                      strstr(dpia, "| attendance events | 6 years | de-identified") &&
+                      strstr(dpia, "| audit log | 10 years | pruned |") && strstr(dpia, "| admin |") &&
+                      strstr(dpia, "| kiosk |") && strstr(dpia, "| (none defined) |") &&
+                      strstr(dpia, "daily at 03:00 UTC"),
+                  "%s", dpia);
+    ck_assert_ptr_null(strstr(dpia, "password"));
     tcrypt_key_free(k);
     PQfinish(c);
 }
