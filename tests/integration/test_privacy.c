@@ -22,6 +22,7 @@
 #include "attendd/uuid.h"
 #include "support.h"
 #include "support_api.h"
+#include "support_rtsp.h"
 #include "support_store.h"
 
 /* ---- fixture: a database and a daemon per tcase ------------------------------------------------- */
@@ -1079,6 +1080,131 @@ START_TEST(department_scoped_token_sees_only_its_people)
 }
 END_TEST
 
+/* ---- bystanders: zero retention ------------------------------------------------------------------------------ */
+
+/* Every uuid written as text in buf (the spool's records are JSON, the log and metrics text). */
+static size_t uuids_in(const char *buf, char out[][ATT_UUID_STR], size_t max)
+{
+    size_t n = 0;
+    for (const char *p = buf; *p && n < max; p++) {
+        char cand[ATT_UUID_STR];
+        size_t k = 0;
+        while (k < 36 && p[k] && ((p[k] >= '0' && p[k] <= '9') || (p[k] >= 'a' && p[k] <= 'f') || p[k] == '-')) k++;
+        if (k != 36) continue;
+        memcpy(cand, p, 36);
+        cand[36] = '\0';
+        if (!att_uuid_valid(cand)) continue;
+        memcpy(out[n++], cand, ATT_UUID_STR);
+        p += 35;
+    }
+    return n;
+}
+
+static bool known(const char *id, const char *const *ids, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(id, ids[i]) == 0) return true;
+    return false;
+}
+
+/* Every file under dir, concatenated (a test directory: small). */
+static void slurp_tree(const char *dir, char **acc, size_t *len)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "find '%s' -type f -print0 | xargs -0 -r cat", dir);
+    FILE *f = popen(cmd, "r");
+    ck_assert_ptr_nonnull(f);
+    char buf[65536];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
+        *acc = realloc(*acc, *len + n + 1);
+        memcpy(*acc + *len, buf, n);
+        *len += n;
+        (*acc)[*len] = '\0';
+    }
+    pclose(f);
+    if (*acc == NULL) *acc = calloc(1, 1);
+}
+
+START_TEST(bystanders_leave_no_trace)
+{
+    /* a partial gallery: of the clip's walkers only id01 and id02 are enrolled; id03..id13 walk past
+     * as strangers (../shared/data/video/shift-change.json) */
+    char p1[40], p2[40], cam[40], body[512];
+    create_person("B-01", "Ward 7", p1);
+    create_person("B-02", "Ward 7", p2);
+    ts_api_consent_given(D.url, D.admin_token, p1);
+    ts_api_consent_given(D.url, D.admin_token, p2);
+    long st;
+    json_decref(post_photo(url("/api/v1/people/%s/faces", p1), D.admin_token, face("img1.jpg"), &st));
+    ck_assert_int_eq(st, 201);
+    json_decref(post_photo(url("/api/v1/people/%s/faces", p2), D.admin_token, face("img3.jpg"), &st));
+    ck_assert_int_eq(st, 201);
+    struct ts_rtsp srv;
+    char *clip = ts_data_path("video/shift-change.mp4"), rtsp[128];
+    ck_assert_int_eq(ts_rtsp_start_once(&srv, clip, 0, 0), 0);
+    free(clip);
+    ts_rtsp_url(&srv, 0, rtsp, sizeof rtsp);
+    snprintf(body, sizeof body, "{\"name\":\"ward-7\",\"url\":\"%s\",\"role\":\"auto\"}", rtsp);
+    created("/api/v1/cameras", body, cam);
+    /* the clip plays once (33 s); then its last decisions land */
+    double t0 = ts_now_s();
+    while (ts_now_s() - t0 < 45) ts_sleep_ms(500);
+    ts_rtsp_stop(&srv);
+
+    /* the database: events of the two enrolled people only, nothing else about anyone */
+    ck_assert_int_eq(
+        count("SELECT count(*) FROM events WHERE person_id IS NULL OR person_id NOT IN ('%s', '%s')", p1, p2), 0);
+    ck_assert_int_eq(count("SELECT count(*) FROM people"), 2);
+    ck_assert_int_eq(count("SELECT count(*) FROM faces WHERE person_id NOT IN ('%s', '%s')", p1, p2), 0);
+    char evs[8192];
+    ck_assert_int_eq(ts_psql(conninfo, "SELECT coalesce(string_agg(id::text, ','), '') FROM events", evs, sizeof evs),
+                     0);
+    const char *ids[256] = {p1, p2, cam, admin_id};
+    size_t nids = 4;
+    for (char *t = strtok(evs, ","); t && nids < 256; t = strtok(NULL, ",")) ids[nids++] = t;
+    /* tokens (the audit log and the log name them) */
+    char toks[4096];
+    ck_assert_int_eq(
+        ts_psql(conninfo, "SELECT coalesce(string_agg(id::text, ','), '') FROM api_tokens", toks, sizeof toks), 0);
+    for (char *t = strtok(toks, ","); t && nids < 256; t = strtok(NULL, ",")) ids[nids++] = t;
+    char faces_ids[1024];
+    ck_assert_int_eq(
+        ts_psql(conninfo, "SELECT coalesce(string_agg(id::text, ','), '') FROM faces", faces_ids, sizeof faces_ids), 0);
+    for (char *t = strtok(faces_ids, ","); t && nids < 256; t = strtok(NULL, ",")) ids[nids++] = t;
+
+    /* the state directory (spool and all), the debug log, the metrics: no id but those */
+    static char found[4096][ATT_UUID_STR];
+    char state[320];
+    snprintf(state, sizeof state, "%s/state", D.dir);
+    char *all = NULL;
+    size_t len = 0;
+    slurp_tree(state, &all, &len);
+    size_t n = uuids_in(all, found, 4096);
+    for (size_t i = 0; i < n; i++) ck_assert_msg(known(found[i], ids, nids), "state dir holds unknown id %s", found[i]);
+    free(all);
+    char *log = ts_slurp(D.log, NULL);
+    ck_assert_ptr_nonnull(strstr(log, " debug ")); /* it is the debug level */
+    n = uuids_in(log, found, 4096);
+    for (size_t i = 0; i < n; i++) ck_assert_msg(known(found[i], ids, nids), "the log names unknown id %s", found[i]);
+    /* a recognition line is written for a match only: never for a stranger's face */
+    for (const char *l = strstr(log, "top-1"); l; l = strstr(l + 1, "top-1"))
+        ck_assert_msg(strncmp(l, "top-1 -", 7) != 0, "a stranger's recognition is in the log");
+    free(log);
+    struct ts_resp r;
+    ck_assert_int_eq(ts_http("GET", url("/metrics"), D.hr_token, NULL, 0, NULL, &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    n = uuids_in(r.body, found, 4096);
+    for (size_t i = 0; i < n; i++) ck_assert_msg(strcmp(found[i], cam) == 0, "a metric label names %s", found[i]);
+    ck_assert_ptr_null(strstr(r.body, p1));
+    /* the camera saw and searched many faces, strangers among them (the test would prove nothing otherwise) */
+    const char *rec = strstr(r.body, "\nattendd_camera_recognitions_total{");
+    ck_assert_ptr_nonnull(rec);
+    ck_assert_double_gt(strtod(strchr(rec, '}') + 1, NULL), 20);
+    ts_resp_free(&r);
+}
+END_TEST
+
 static void fx_kiosk(void)
 {
     memset(&D, 0, sizeof D);
@@ -1099,5 +1225,6 @@ Suite *privacy_suite(void)
     ts_tcase(s, "retention", 300, fx_start, fx_stop, retention_schedule, retention_runs_on_a_moved_clock, NULL);
     ts_tcase(s, "export", 300, fx_start, fx_stop, subject_export_holds_everything_and_no_one_else, NULL);
     ts_tcase(s, "scope", 300, fx_start, fx_stop, department_scoped_token_sees_only_its_people, NULL);
+    ts_tcase(s, "bystanders", 300, fx_start, fx_stop, bystanders_leave_no_trace, NULL);
     return s;
 }
