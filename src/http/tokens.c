@@ -22,13 +22,17 @@ static att_err audit_failed(struct http_response *resp, att_err e)
     return http_problem(resp, e == ATT_E_DB ? ATT_E_DB : ATT_E_INTERNAL, NULL, "the audit log could not be written");
 }
 
-/* A token's departments for the API: the array, or null for every department. */
-static json_t *departments_json(const struct token_info *t)
+/* Add a limited token's departments to o (an unlimited token has no such member); o returned. */
+static json_t *with_departments(json_t *o, const struct token_info *t)
 {
-    if (t->n_departments == 0) return json_null();
+    if (o == NULL || t->n_departments == 0) return o;
     json_t *a = json_array();
     for (size_t i = 0; a && i < t->n_departments; i++) json_array_append_new(a, json_string(t->departments[i]));
-    return a;
+    if (a == NULL || json_object_set_new(o, "departments", a) != 0) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
 }
 
 att_err http_tokens_body(struct http_response *resp, const char *buf, size_t len, json_t **doc,
@@ -122,11 +126,13 @@ att_err http_tokens_create(struct http_request *req, struct http_response *resp)
     }
     log_info("http", "token %s (%s) created by token %s", id, role_name(role), req->token->id);
 
-    json_t *deps = json_array();
-    for (size_t i = 0; deps && i < t.n_departments; i++) json_array_append_new(deps, json_string(t.departments[i]));
-    json_t *out = json_pack("{s:s, s:s, s:s, s:b, s:s, s:o}", "id", id, "name", name, "role", role_name(role),
-                            "pseudonymous", pseudo, "token", token, "departments",
-                            t.n_departments && deps ? deps : (json_decref(deps), json_null()));
+    json_t *out = json_pack("{s:s, s:s, s:s, s:b, s:s}", "id", id, "name", name, "role", role_name(role),
+                            "pseudonymous", pseudo, "token", token);
+    if (out && t.n_departments) { /* only a limited token has the member */
+        json_t *deps = json_array();
+        for (size_t i = 0; deps && i < t.n_departments; i++) json_array_append_new(deps, json_string(t.departments[i]));
+        json_object_set_new(out, "departments", deps ? deps : json_null());
+    }
     sodium_memzero(token, sizeof token);
     json_decref(body);
     /* the secret is in this body: no cache anywhere may keep it */
@@ -156,10 +162,11 @@ att_err http_tokens_list(struct http_request *req, struct http_response *resp)
     json_t *arr = json_array();
     for (size_t i = 0; arr != NULL && i < n; i++) {
         const struct token_info *t = &list[i];
-        json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:o, s:b, s:b, s:o}", "id", t->id, "name", t->name, "role",
-                              role_name(t->role), "created_at", t->created_at, "last_used_at",
-                              t->last_used_at[0] ? json_string(t->last_used_at) : json_null(), "revoked", t->revoked,
-                              "pseudonymous", t->pseudonymous, "departments", departments_json(t));
+        json_t *o = with_departments(json_pack("{s:s, s:s, s:s, s:s, s:o, s:b, s:b}", "id", t->id, "name", t->name,
+                                               "role", role_name(t->role), "created_at", t->created_at, "last_used_at",
+                                               t->last_used_at[0] ? json_string(t->last_used_at) : json_null(),
+                                               "revoked", t->revoked, "pseudonymous", t->pseudonymous),
+                                     t);
         if (o == NULL || json_array_append_new(arr, o) != 0) {
             json_decref(arr);
             arr = NULL;
@@ -211,6 +218,7 @@ att_err http_whoami_get(struct http_request *req, struct http_response *resp)
 {
     const struct token_info *t = req->token;
     return http_json(resp, MHD_HTTP_OK,
-                     json_pack("{s:s, s:s, s:s, s:b, s:o}", "id", t->id, "name", t->name, "role", role_name(t->role),
-                               "pseudonymous", t->pseudonymous, "departments", departments_json(t)));
+                     with_departments(json_pack("{s:s, s:s, s:s, s:b}", "id", t->id, "name", t->name, "role",
+                                                role_name(t->role), "pseudonymous", t->pseudonymous),
+                                      t));
 }
