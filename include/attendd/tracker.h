@@ -1,6 +1,7 @@
 /* Face tracker, one per camera: per-frame detections -> tracks (greedy IoU, centre-distance
  * fallback, optional embedding veto), and one recognition decision per track when K of the last M
- * recognitions agree on a live person. Pure data structure: no threads, no I/O; the caller
+ * recognitions agree on one person, each by a margin over the second-best person, and the median
+ * liveness of the window says live. Pure data structure: no threads, no I/O; the caller
  * serialises all calls for one camera. */
 #ifndef ATTENDD_TRACKER_H
 #define ATTENDD_TRACKER_H
@@ -29,8 +30,11 @@ struct trk_params {
     float live_threshold;  /* a recognition is live at or above this (class-0 prob.); 0.5 */
     int agree_k;           /* decide when agree_k of ...; 3 */
     int window_m;          /* ... the last window_m recognitions agree (<= TRK_WINDOW_MAX); 5 */
-    int spoof_k;           /* a track with this many non-live recognitions in its window is
-                              * judged not live for good; 2 */
+    int spoof_k;           /* a track with this many clearly non-live recognitions (below
+                              * spoof_live) in its window is judged not live for good; 2 */
+    float spoof_live;      /* P(real) under which a recognition is clearly not live; 0.05 */
+    float margin_min;      /* a recognition counts for its person only when its similarity beats
+                              * the best other person's by this much; 0.10 */
     int lull_after;        /* budget: after this many recognitions in a row below lull_sim (a
                               * visitor, most likely) a track wants recognition only on every
                               * lull_every-th frame, until one reaches lull_sim again; 5 (0 = off) */
@@ -46,6 +50,7 @@ struct trk_recog {
     bool matched;     /* gallery returned a top-1 person */
     att_uuid person;  /* that person (ignored when !matched) */
     float similarity; /* top-1 cosine similarity */
+    float second;     /* best similarity of any other person; -1 when there is none */
     float liveness;   /* probability of a real face, 0..1; negative = not
                                         * measured (never counts, neither live nor a spoof) */
     float quality;    /* crop quality, 0..1; informational (kept in history) */

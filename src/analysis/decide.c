@@ -17,8 +17,9 @@ att_err attend_decision(rules *r, event_writer *w, const att_uuid *camera, enum 
                                 .ts_us = d->ts_us,
                                 .similarity = d->similarity,
                                 .liveness = d->liveness,
-                                /* the tracker decides only for live faces (K live agreeing, never after
-                                 * spoof_k non-live ones), so a decision is live by construction */
+                                /* the tracker decides only for live faces (the window's median liveness
+                                 * reaches live_threshold, never after spoof_k clear spoofs), so a
+                                 * decision is live by construction */
                                 .live = true};
     *emitted = false;
     att_err e = rules_apply(r, &rd, res);

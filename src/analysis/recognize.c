@@ -37,15 +37,19 @@ att_err recog_faces(av_pipeline *vp, const av_image *img, const av_face *faces, 
     }
     size_t nn = 0;
     for (size_t i = 0; i < n; i++) {
-        struct gal_match m;
+        struct gal_match m[2];
+        size_t got = 0;
         memset(&out[i], 0, sizeof out[i]);
         out[i].liveness = -1.0f; /* not measured (tracker.h) unless the match could count */
-        att_err e = gal_top1(g, emb + i * AV_EMBED_DIM, &m);
-        if (e == ATT_OK) {
+        out[i].second = -1.0f;
+        /* the best two people: the tracker wants the margin over the second-best person */
+        att_err e = gal_topk(g, emb + i * AV_EMBED_DIM, 2, m, &got);
+        if (e == ATT_OK && got > 0) {
             out[i].matched = true;
-            out[i].person = m.person;
-            out[i].similarity = m.similarity;
-        } else if (e != ATT_E_NOT_FOUND) { /* NOT_FOUND: empty gallery, a visitor by definition */
+            out[i].person = m[0].person;
+            out[i].similarity = m[0].similarity;
+            if (got > 1) out[i].second = m[1].similarity;
+        } else if (e != ATT_OK) { /* got == 0 (an empty gallery: a visitor by definition) is no error */
             snprintf(err, errlen, "gallery search: %s", att_err_code(e));
             rc = e;
             goto done;

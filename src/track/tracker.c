@@ -16,6 +16,7 @@ struct trk_hist {
     bool matched; /* counts for `person` if similarity passes too */
     att_uuid person;
     float similarity;
+    float second; /* best other person's similarity */
     float liveness;
     float quality;
     int64_t ts_us; /* frame time of the crop */
@@ -77,6 +78,8 @@ void trk_params_defaults(struct trk_params *p)
     p->agree_k = 3;
     p->window_m = 5;
     p->spoof_k = 2;
+    p->spoof_live = 0.05f;
+    p->margin_min = 0.10f;
     p->lull_after = 5;
     p->lull_every = 3;
     p->lull_sim = 0.30f;
@@ -95,6 +98,7 @@ static att_err validate(const struct trk_params *p)
     if (!(p->centre_max >= 0.0f) || !(p->size_ratio_max >= 1.0f)) return ATT_E_INVALID;
     if (p->agree_k < 1 || p->window_m < p->agree_k || p->window_m > TRK_WINDOW_MAX) return ATT_E_INVALID;
     if (p->spoof_k < 1 || p->spoof_k > p->window_m) return ATT_E_INVALID;
+    if (!unit(p->spoof_live) || p->spoof_live > p->live_threshold || !unit(p->margin_min)) return ATT_E_INVALID;
     if (p->lull_after < 0 || p->lull_after > 1000 || p->lull_every < 1 || p->lull_every > 100 || !unit(p->lull_sim))
         return ATT_E_INVALID;
     if (p->max_missed < 1 || p->max_unseen_us <= 0) return ATT_E_INVALID;
@@ -194,9 +198,35 @@ static void push_decision(trk_tracker *t, const struct trk_decision *d)
     t->q_n++;
 }
 
+/* A recognition names its person: at or above the threshold, clear of the second-best person by
+ * the margin (a look-alike scores high against several people at once), liveness measured and not
+ * clearly a spoof. Whether the face is live is judged over the window (window_live), not frame by
+ * frame. */
 static bool counts_for(const trk_tracker *t, const struct trk_hist *h)
 {
-    return h->matched && h->similarity >= t->p.sim_threshold && h->liveness >= t->p.live_threshold;
+    return h->matched && h->similarity >= t->p.sim_threshold && h->similarity - h->second >= t->p.margin_min &&
+        h->liveness >= t->p.spoof_live;
+}
+
+static int cmp_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+/* The median P(real) of the measured recognitions in the window reaches live_threshold. One
+ * frame's score moves with the box, the light and the pose (a real face close to the camera dips to
+ * 0.1-0.3 now and then); a screen or a print stays low on nearly every frame. */
+static bool window_live(const trk_tracker *t, const struct trk_track *tr)
+{
+    float v[TRK_WINDOW_MAX];
+    int n = 0;
+    for (int i = 0; i < tr->hist_n; i++)
+        if (tr->hist[i].liveness >= 0.0f) v[n++] = tr->hist[i].liveness;
+    if (n == 0) return false;
+    qsort(v, (size_t)n, sizeof v[0], cmp_float);
+    float med = n % 2 ? v[n / 2] : 0.5f * (v[n / 2 - 1] + v[n / 2]);
+    return med >= t->p.live_threshold;
 }
 
 /* Record one recognition and decide if the window now agrees. */
@@ -209,6 +239,7 @@ static void recognise(trk_tracker *t, struct trk_track *tr, int64_t ts_us, const
     h->matched = rec->matched;
     h->person = rec->person;
     h->similarity = rec->similarity;
+    h->second = rec->second;
     h->liveness = rec->liveness;
     h->quality = rec->quality;
     h->ts_us = ts_us;
@@ -224,8 +255,8 @@ static void recognise(trk_tracker *t, struct trk_track *tr, int64_t ts_us, const
     int spoofs = 0;
     for (int i = 0; i < tr->hist_n; i++) {
         float l = tr->hist[i].liveness;
-        if (l < 0.0f) continue;                    /* not measured: neither live nor a spoof */
-        if (!(l >= t->p.live_threshold)) spoofs++; /* NaN counts as not live */
+        if (l < 0.0f) continue;                /* not measured: neither live nor a spoof */
+        if (!(l >= t->p.spoof_live)) spoofs++; /* NaN counts as not live */
     }
     if (spoofs >= t->p.spoof_k) {
         /* sticky: a presentation attack may show a few convincing frames; one judged attack
@@ -247,7 +278,7 @@ static void recognise(trk_tracker *t, struct trk_track *tr, int64_t ts_us, const
             live += o->liveness;
         }
     }
-    if (agree < t->p.agree_k) return;
+    if (agree < t->p.agree_k || !window_live(t, tr)) return;
 
     struct trk_decision d;
     memset(&d, 0, sizeof d);

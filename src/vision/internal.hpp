@@ -21,6 +21,7 @@ struct av_pipeline {
     cv::dnn::Net net[AVM__COUNT]; // private to one thread at a time
     cv::Mat canvas;               // 240x320 BGR detector input canvas
     cv::Mat blob;                 // reused input blob
+    cv::Mat live_pad;             // liveness context of a face larger than the image allows, padded
     std::vector<cv::Mat> outs;    // reused output list
 };
 
@@ -36,6 +37,7 @@ constexpr int kDetW = 320, kDetH = 240;
 constexpr int kLmkSize = 64;
 constexpr int kLiveSize = 128;
 constexpr float kLiveScale = 2.7f;
+constexpr float kLiveMinScale = 2.0f; // below this the context is padded, not shrunk (liveness.cpp)
 // Faces per forward() of the feature net. Measured on one thread (CPU time per face): batch 1
 // 4.6 ms, 2 4.7, 4 5.6, 8 5.9, 16 6.6: larger batches' activations fall out of the caches.
 constexpr int kEmbedBatch = 2;
