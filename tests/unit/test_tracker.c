@@ -429,74 +429,77 @@ START_TEST(track_info_best_sim)
     for (int k = 0; k < 5; k++) ck_assert_int_eq(trk_add_recognition(t, a.track_id, T0, &low), ATT_OK);
     ck_assert_uint_eq(trk_tracks(t, &info, 1), 1);
     ck_assert_float_eq_tol(info.best_sim, 0.2f, 1e-6f);
+    trk_free(t);
+}
+END_TEST
 
-    /* A real face close to the camera: P(real) dips under 0.5 on some frames (0.2-0.3) but the median
+/* A real face close to the camera: P(real) dips under 0.5 on some frames (0.2-0.3) but the median
  * of the window stays high; the old two-frame verdict would have condemned it. */
-    START_TEST(median_liveness_keeps_a_real_face)
-    {
-        trk_tracker *t = mk(NULL);
-        struct trk_assign a;
-        struct trk_decision d;
-        ck_assert_int_eq(trk_update(t, T0, &(struct trk_det){.x = 10, .y = 10, .w = 50, .h = 50, .score = 0.9f}, 1, &a),
-                         ATT_OK);
-        /* three agree after the third frame, but the median P(real) is 0.25 then; after the fourth it
+START_TEST(median_liveness_keeps_a_real_face)
+{
+    trk_tracker *t = mk(NULL);
+    struct trk_assign a;
+    struct trk_decision d;
+    ck_assert_int_eq(trk_update(t, T0, &(struct trk_det){.x = 10, .y = 10, .w = 50, .h = 50, .score = 0.9f}, 1, &a),
+                     ATT_OK);
+    /* three agree after the third frame, but the median P(real) is 0.25 then; after the fourth it
      * is (0.25 + 0.9) / 2 */
-        const float live[] = {0.95f, 0.25f, 0.22f, 0.9f};
-        for (int i = 0; i < 4; i++) {
-            struct trk_recog r = rec(1, 0.8f, live[i]);
-            ck_assert_int_eq(trk_add_recognition(t, a.track_id, T0 + i, &r), ATT_OK);
-            if (i < 3) ck_assert(!trk_pop_decision(t, &d));
-        }
-        ck_assert(trk_pop_decision(t, &d));
-        ck_assert_int_eq(d.agreeing, 4);
-        struct trk_stats st;
-        trk_get_stats(t, &st);
-        ck_assert_uint_eq(st.spoof_tracks, 0);
-        trk_free(t);
-
-        /* every frame at 0.3: never clearly a spoof, never live either */
-        t = mk(NULL);
-        ck_assert_int_eq(trk_update(t, T0, &(struct trk_det){.x = 10, .y = 10, .w = 50, .h = 50, .score = 0.9f}, 1, &a),
-                         ATT_OK);
-        struct trk_recog dim = rec(1, 0.8f, 0.3f);
-        for (int i = 0; i < 12; i++) ck_assert_int_eq(trk_add_recognition(t, a.track_id, T0 + i, &dim), ATT_OK);
-        ck_assert(!trk_pop_decision(t, &d));
-        struct trk_track_info info;
-        ck_assert_uint_eq(trk_tracks(t, &info, 1), 1);
-        ck_assert(!info.not_live);
-        trk_free(t);
+    const float live[] = {0.95f, 0.25f, 0.22f, 0.9f};
+    for (int i = 0; i < 4; i++) {
+        struct trk_recog r = rec(1, 0.8f, live[i]);
+        ck_assert_int_eq(trk_add_recognition(t, a.track_id, T0 + i, &r), ATT_OK);
+        if (i < 3) ck_assert(!trk_pop_decision(t, &d));
     }
-    END_TEST
+    ck_assert(trk_pop_decision(t, &d));
+    ck_assert_int_eq(d.agreeing, 4);
+    struct trk_stats st;
+    trk_get_stats(t, &st);
+    ck_assert_uint_eq(st.spoof_tracks, 0);
+    trk_free(t);
 
-    /* A look-alike scores high against two people at once: no margin, no decision. */
-    START_TEST(margin_over_second_best_person)
-    {
-        trk_tracker *t = mk(NULL);
-        struct trk_assign a;
-        struct trk_decision d;
-        ck_assert_int_eq(trk_update(t, T0, &(struct trk_det){.x = 10, .y = 10, .w = 50, .h = 50, .score = 0.9f}, 1, &a),
-                         ATT_OK);
-        struct trk_recog close = rec(1, 0.55f, 0.95f);
-        close.second = 0.50f;
-        for (int i = 0; i < 8; i++) ck_assert_int_eq(trk_add_recognition(t, a.track_id, T0 + i, &close), ATT_OK);
-        ck_assert(!trk_pop_decision(t, &d));
-        /* the same person clear of everybody else by the margin decides */
-        struct trk_recog clear = rec(1, 0.55f, 0.95f);
-        clear.second = 0.45f;
-        for (int i = 0; i < 3; i++) ck_assert_int_eq(trk_add_recognition(t, a.track_id, T0 + 10 + i, &clear), ATT_OK);
-        ck_assert(trk_pop_decision(t, &d));
-        ck_assert_int_eq(d.agreeing, 3);
-        trk_free(t);
-    }
-    END_TEST
+    /* every frame at 0.3: never clearly a spoof, never live either */
+    t = mk(NULL);
+    ck_assert_int_eq(trk_update(t, T0, &(struct trk_det){.x = 10, .y = 10, .w = 50, .h = 50, .score = 0.9f}, 1, &a),
+                     ATT_OK);
+    struct trk_recog dim = rec(1, 0.8f, 0.3f);
+    for (int i = 0; i < 12; i++) ck_assert_int_eq(trk_add_recognition(t, a.track_id, T0 + i, &dim), ATT_OK);
+    ck_assert(!trk_pop_decision(t, &d));
+    struct trk_track_info info;
+    ck_assert_uint_eq(trk_tracks(t, &info, 1), 1);
+    ck_assert(!info.not_live);
+    trk_free(t);
+}
+END_TEST
 
-    Suite *tracker_suite(void)
-    {
-        Suite *s = suite_create("tracker");
-        ts_tcase(s, "core", 0, NULL, NULL, one_walker_one_track_one_decision, two_walkers_crossing,
-                 embedding_veto_keeps_identities_apart, visitor_never_decides, lull_ends_on_a_match,
-                 not_live_never_decides, unmeasured_liveness_is_neither_live_nor_spoof, k_of_m_agreement,
-                 track_death_and_rebirth, fast_walker_at_low_fps, parameters_validated, track_info_best_sim,
-                 median_liveness_keeps_a_real_face, margin_over_second_best_person, NULL);
-        return s;
-    }
+/* A look-alike scores high against two people at once: no margin, no decision. */
+START_TEST(margin_over_second_best_person)
+{
+    trk_tracker *t = mk(NULL);
+    struct trk_assign a;
+    struct trk_decision d;
+    ck_assert_int_eq(trk_update(t, T0, &(struct trk_det){.x = 10, .y = 10, .w = 50, .h = 50, .score = 0.9f}, 1, &a),
+                     ATT_OK);
+    struct trk_recog close = rec(1, 0.55f, 0.95f);
+    close.second = 0.50f;
+    for (int i = 0; i < 8; i++) ck_assert_int_eq(trk_add_recognition(t, a.track_id, T0 + i, &close), ATT_OK);
+    ck_assert(!trk_pop_decision(t, &d));
+    /* the same person clear of everybody else by the margin decides */
+    struct trk_recog clear = rec(1, 0.55f, 0.95f);
+    clear.second = 0.45f;
+    for (int i = 0; i < 3; i++) ck_assert_int_eq(trk_add_recognition(t, a.track_id, T0 + 10 + i, &clear), ATT_OK);
+    ck_assert(trk_pop_decision(t, &d));
+    ck_assert_int_eq(d.agreeing, 3);
+    trk_free(t);
+}
+END_TEST
+
+Suite *tracker_suite(void)
+{
+    Suite *s = suite_create("tracker");
+    ts_tcase(s, "core", 0, NULL, NULL, one_walker_one_track_one_decision, two_walkers_crossing,
+             embedding_veto_keeps_identities_apart, visitor_never_decides, lull_ends_on_a_match, not_live_never_decides,
+             unmeasured_liveness_is_neither_live_nor_spoof, k_of_m_agreement, track_death_and_rebirth,
+             fast_walker_at_low_fps, parameters_validated, track_info_best_sim, median_liveness_keeps_a_real_face,
+             margin_over_second_best_person, NULL);
+    return s;
+}
