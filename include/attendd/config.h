@@ -76,9 +76,10 @@ struct att_config {
     int cooldown_s;               /* one punch per person per this many seconds */
     int max_shift_h;              /* an open clock-in older than this no longer counts */
     /* attendance report (src/http/attendance.c, docs/reports.md) */
-    char timezone[64];   /* IANA zone of the hospital's wall clock; default UTC */
-    char day_cutoff[8];  /* "HH:MM": local time where one work day ends and the next begins */
-    int report_max_days; /* longest from..to range of one report */
+    char timezone[64];                 /* IANA zone of the hospital's wall clock; default UTC */
+    char day_cutoff[8];                /* "HH:MM": local time where one work day ends and the next begins */
+    int report_max_days;               /* longest from..to range of one report */
+    char payroll_columns[CFG_STR_MAX]; /* pay-code columns of the payroll export (attendd/payroll.h) */
     /* several instances on one database (src/cluster, docs/scale-out.md) */
     bool cluster;            /* share cameras (leases), the gallery and punch decisions with other instances */
     char instance_name[201]; /* shown by GET /api/v1/instances; "" = the host name */

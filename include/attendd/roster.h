@@ -21,6 +21,7 @@
 #include "attendd/store_people.h"
 #include "attendd/store_shifts.h"
 #include "attendd/template_crypto.h"
+#include "attendd/tz.h"
 #include "attendd/uuid.h"
 #include "attendd/vpool.h"
 
@@ -149,6 +150,7 @@ att_err roster_identify(const struct roster_deps *d, const void *photo, size_t l
 struct shift_new {
     const char *name, *start, *end;
     int grace_late_min, grace_early_min, break_min;
+    const struct shift_patch *pay; /* pay rules (round_min, round_favour, break_punched) set at once; or NULL */
 };
 
 /* Errors as store_shift_create / _update / _delete (ATT_E_CONFLICT: name taken, or for delete the
@@ -173,5 +175,45 @@ att_err roster_schedule_create(PGconn *c, const struct audit_actor *a, const str
 att_err roster_schedule_update(PGconn *c, const struct audit_actor *a, const char *id, const struct schedule_patch *p,
                                struct schedule_row *out, const char **bad);
 att_err roster_schedule_delete(PGconn *c, const struct audit_actor *a, const char *id);
+
+/* ---- roster definitions, holidays, leave, exceptions and pay periods ------------------------------------ */
+
+/* One audited write of a definition (src/roster/definitions.c): an optional check naming a missing
+ * referent, then the statement that changes one row and answers it as JSON, and the audit row, in one
+ * transaction. */
+struct roster_def_write {
+    const char *action;      /* audit action, "roster_pattern.create", ... */
+    const char *target_type; /* audit target type; the target id is the row's "id" */
+    const char *refs_stmt;   /* statement naming a missing referent ("" none), or NULL */
+    int refs_n;              /* its parameters */
+    const char *const *refs_v;
+    const char *stmt;     /* the change: yields the row as JSON text */
+    int n;                /* parameters of stmt */
+    const char *const *v; /* text parameters (NULL = SQL NULL) */
+    const char *detail;   /* audit detail JSON text (ids and reasons, no names), or NULL */
+    json_t *row;          /* out: the row as committed (caller json_decref's) */
+    char missing[32];     /* out: on ATT_E_NOT_FOUND from the check, the field naming nothing */
+};
+
+/* ATT_E_NOT_FOUND (no such row, or w->missing set), ATT_E_CONFLICT (unique), ATT_E_INVALID (the database
+ * refused a value), ATT_E_PERIOD_CLOSED (a closed pay period covers the change), store errors. Bumps the
+ * data version on success. */
+att_err roster_def_write(PGconn *c, const struct audit_actor *a, struct roster_def_write *w);
+
+struct pay_rules;
+/* Close (close true) or reopen a pay period with its audit row ("period.close" / "period.reopen", detail
+ * JSON text with the reason) in one transaction. Closing computes every person's totals over the period
+ * (timesheet_payroll_rows, in tz with rules) and keeps them: the period's export is served from them while
+ * it is closed. ATT_E_NOT_FOUND when no period has this id or it is in that state already (*row NULL);
+ * store errors. *row: the period as committed. */
+att_err roster_period_switch(PGconn *c, const struct audit_actor *a, const char *id, bool close, const char *detail,
+                             const att_tz *tz, const struct pay_rules *rules, json_t **row);
+
+struct holiday_item;
+/* Add the holidays of an imported calendar whose days are not holidays yet, with one audit row
+ * "holiday.import" (detail: days given and added), in one transaction. *added: how many were new.
+ * ATT_E_PERIOD_CLOSED when a new one falls in a closed pay period (nothing is added); store errors. */
+att_err roster_holidays_import(PGconn *c, const struct audit_actor *a, const struct holiday_item *items, size_t n,
+                               size_t *added);
 
 #endif

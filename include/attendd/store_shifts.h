@@ -22,6 +22,9 @@ struct shift_row {
     char start[6], end[6]; /* "HH:MM" local wall time */
     int grace_late_min, grace_early_min, break_min;
     char created_at[SHIFT_TIME_MAX], updated_at[SHIFT_TIME_MAX];
+    int round_min;        /* pay rule: punches rounded to this many minutes (0: none) */
+    char round_favour[9]; /* "employee" or "employer" */
+    bool break_punched;   /* pay rule: the break is punched, not deducted */
 };
 
 /* A partial update: NULL / false leaves a column as it is. */
@@ -29,6 +32,10 @@ struct shift_patch {
     const char *name, *start, *end;
     bool set_grace_late, set_grace_early, set_break;
     int grace_late_min, grace_early_min, break_min;
+    bool set_round, set_break_punched; /* pay rules */
+    int round_min;
+    const char *round_favour; /* NULL: unchanged */
+    bool break_punched;
 };
 
 /* ATT_E_CONFLICT: the name is taken; ATT_E_INVALID: the database refused a value. */

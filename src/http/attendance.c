@@ -29,7 +29,7 @@ struct zone_cache {
 static pthread_mutex_t zone_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct zone_cache *zones; /* never freed: a handful at most (one per configured name) */
 
-static att_err zone_get(const char *name, const att_tz **out)
+att_err http_zone_get(const char *name, const att_tz **out)
 {
     att_err e = ATT_OK;
     pthread_mutex_lock(&zone_mu);
@@ -344,7 +344,7 @@ att_err http_attendance_get(struct http_request *req, struct http_response *resp
     const struct att_config *cfg = req->deps->cfg;
     const att_tz *tz;
     int cutoff;
-    if (!att_time_hhmm_parse(cfg->day_cutoff, &cutoff) || zone_get(cfg->timezone, &tz) != ATT_OK)
+    if (!att_time_hhmm_parse(cfg->day_cutoff, &cutoff) || http_zone_get(cfg->timezone, &tz) != ATT_OK)
         return http_problem(resp, ATT_E_CONFIG, NULL, "the configured timezone or day_cutoff is not usable");
 
     /* conditional GET: dashboards poll the same report; answered from memory, before the database */

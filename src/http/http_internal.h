@@ -213,6 +213,10 @@ struct shift_body {
     const char *name, *start, *end;                       /* NULL when absent */
     bool set_grace_late, set_grace_early, set_break;      /* the member is present */
     long long grace_late_min, grace_early_min, break_min; /* 0 when absent */
+    bool set_round, set_break_punched;                    /* pay rules present */
+    long long round_min;                                  /* 0 when absent */
+    const char *round_favour;                             /* NULL when absent */
+    bool break_punched;
 };
 att_err http_shifts_body(struct http_response *resp, const char *body, size_t len, bool create, json_t **doc,
                          struct shift_body *out);
@@ -420,5 +424,33 @@ att_err http_person_visible(struct http_request *req, PGconn *c, const char *id,
 att_err http_person_check(struct http_request *req, struct http_response *resp, const char *action, const char *id);
 /* Whether route r applies department limits (only those are open to a limited token). */
 bool http_route_scoped_ok(const struct http_route *r);
+/* rosters.c: roster patterns, overrides, holidays, leave, the resolved roster, exceptions, pay periods */
+struct att_tz;
+/* The configured zone by name, loaded once and kept (attendance.c). ATT_E_CONFIG when it cannot be. */
+att_err http_zone_get(const char *name, const struct att_tz **out);
+att_err http_patterns_create(struct http_request *req, struct http_response *resp);
+att_err http_patterns_list(struct http_request *req, struct http_response *resp);
+att_err http_patterns_delete(struct http_request *req, struct http_response *resp);
+att_err http_overrides_create(struct http_request *req, struct http_response *resp);
+att_err http_overrides_list(struct http_request *req, struct http_response *resp);
+att_err http_overrides_delete(struct http_request *req, struct http_response *resp);
+att_err http_holidays_create(struct http_request *req, struct http_response *resp);
+att_err http_holidays_list(struct http_request *req, struct http_response *resp);
+att_err http_holidays_delete(struct http_request *req, struct http_response *resp);
+att_err http_holidays_import(struct http_request *req, struct http_response *resp);
+att_err http_leave_create(struct http_request *req, struct http_response *resp);
+att_err http_leave_list(struct http_request *req, struct http_response *resp);
+att_err http_leave_update(struct http_request *req, struct http_response *resp);
+att_err http_leave_delete(struct http_request *req, struct http_response *resp);
+att_err http_roster_get(struct http_request *req, struct http_response *resp);
+att_err http_exceptions_list(struct http_request *req, struct http_response *resp);
+att_err http_exceptions_resolve(struct http_request *req, struct http_response *resp);
+att_err http_periods_create(struct http_request *req, struct http_response *resp);
+att_err http_periods_list(struct http_request *req, struct http_response *resp);
+att_err http_periods_close(struct http_request *req, struct http_response *resp);
+att_err http_periods_reopen(struct http_request *req, struct http_response *resp);
+att_err http_payroll_get(struct http_request *req, struct http_response *resp);
+att_err http_events_misidentified(struct http_request *req, struct http_response *resp);
+att_err http_people_lookalikes(struct http_request *req, struct http_response *resp);
 
 #endif

@@ -79,6 +79,31 @@ static const struct http_route routes[] = {
     {"GET", "/assets/{name}", ROLE_NONE, http_console_asset, true, false},
     /* instances sharing the database and their camera leases (instances.c) */
     {"GET", "/api/v1/instances", ROLE_HR, http_instances_list, true, false},
+    /* rosters, holidays, leave, exceptions, pay periods (rosters.c): admin defines, hr handles leave and exceptions */
+    {"GET", "/api/v1/roster", ROLE_HR, http_roster_get, false, false},
+    {"GET", "/api/v1/roster/patterns", ROLE_HR, http_patterns_list, false, false},
+    {"POST", "/api/v1/roster/patterns", ROLE_ADMIN, http_patterns_create, false, false},
+    {"DELETE", "/api/v1/roster/patterns/{id}", ROLE_ADMIN, http_patterns_delete, false, false},
+    {"GET", "/api/v1/roster/overrides", ROLE_HR, http_overrides_list, false, false},
+    {"POST", "/api/v1/roster/overrides", ROLE_ADMIN, http_overrides_create, false, false},
+    {"DELETE", "/api/v1/roster/overrides/{id}", ROLE_ADMIN, http_overrides_delete, false, false},
+    {"GET", "/api/v1/holidays", ROLE_HR, http_holidays_list, false, false},
+    {"POST", "/api/v1/holidays", ROLE_ADMIN, http_holidays_create, false, false},
+    {"POST", "/api/v1/holidays/import", ROLE_ADMIN, http_holidays_import, false, false},
+    {"DELETE", "/api/v1/holidays/{id}", ROLE_ADMIN, http_holidays_delete, false, false},
+    {"GET", "/api/v1/leave", ROLE_HR, http_leave_list, false, false},
+    {"POST", "/api/v1/leave", ROLE_HR, http_leave_create, false, false},
+    {"PATCH", "/api/v1/leave/{id}", ROLE_HR, http_leave_update, false, false},
+    {"DELETE", "/api/v1/leave/{id}", ROLE_HR, http_leave_delete, false, false},
+    {"GET", "/api/v1/exceptions", ROLE_HR, http_exceptions_list, false, false},
+    {"POST", "/api/v1/exceptions/resolve", ROLE_HR, http_exceptions_resolve, false, false},
+    {"GET", "/api/v1/periods", ROLE_HR, http_periods_list, false, false},
+    {"POST", "/api/v1/periods", ROLE_ADMIN, http_periods_create, false, false},
+    {"POST", "/api/v1/periods/{id}/close", ROLE_ADMIN, http_periods_close, false, false},
+    {"POST", "/api/v1/periods/{id}/reopen", ROLE_ADMIN, http_periods_reopen, false, false},
+    {"GET", "/api/v1/periods/{id}/payroll", ROLE_HR, http_payroll_get, true, false},
+    {"POST", "/api/v1/events/{id}/misidentified", ROLE_HR, http_events_misidentified, false, false},
+    {"GET", "/api/v1/people/{id}/lookalikes", ROLE_HR, http_people_lookalikes, false, false},
 };
 #define NROUTES (sizeof routes / sizeof routes[0])
 

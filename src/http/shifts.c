@@ -19,10 +19,24 @@
 
 static json_t *shift_json(const struct shift_row *s)
 {
-    return json_pack("{s:s, s:s, s:s, s:s, s:b, s:i, s:i, s:i, s:s, s:s}", "id", s->id, "name", s->name, "start",
-                     s->start, "end", s->end, "overnight", strcmp(s->end, s->start) <= 0, "grace_late_min",
+    return json_pack("{s:s, s:s, s:s, s:s, s:b, s:i, s:i, s:i, s:s, s:s, s:i, s:s, s:b}", "id", s->id, "name", s->name,
+                     "start", s->start, "end", s->end, "overnight", strcmp(s->end, s->start) <= 0, "grace_late_min",
                      s->grace_late_min, "grace_early_min", s->grace_early_min, "break_min", s->break_min, "created_at",
-                     s->created_at, "updated_at", s->updated_at);
+                     s->created_at, "updated_at", s->updated_at, "round_min", s->round_min, "round_favour",
+                     s->round_favour, "break_punched", s->break_punched);
+}
+
+static const char *const favours[] = {"employee", "employer", NULL};
+
+/* The pay rules of a body as a patch; false when the body names none. */
+static bool pay_patch(const struct shift_body *b, struct shift_patch *p)
+{
+    *p = (struct shift_patch){.set_round = b->set_round,
+                              .round_min = (int)b->round_min,
+                              .round_favour = b->round_favour,
+                              .set_break_punched = b->set_break_punched,
+                              .break_punched = b->break_punched};
+    return b->set_round || b->round_favour || b->set_break_punched;
 }
 
 static json_t *str_or_null(const char *s) { return s && *s ? json_string(s) : json_null(); }
@@ -88,6 +102,15 @@ att_err http_shifts_body(struct http_response *resp, const char *buf, size_t len
          .max = MINUTES_MAX,
          .integer = &out->break_min,
          .seen = &out->set_break},
+        {.name = "round_min",
+         .type = HV_INT,
+         .min = 0,
+         .max = 60,
+         .rule = "must be minutes 0 to 60 (0: punches are not rounded)",
+         .integer = &out->round_min,
+         .seen = &out->set_round},
+        {.name = "round_favour", .type = HV_ENUM, .one_of = favours, .text = &out->round_favour},
+        {.name = "break_punched", .type = HV_BOOL, .flag = &out->break_punched, .seen = &out->set_break_punched},
         {NULL},
     };
     return http_body_parse(resp, buf, len, spec, doc);
@@ -112,6 +135,8 @@ att_err http_shifts_create(struct http_request *req, struct http_response *resp)
             .grace_early_min = (int)sb.grace_early_min,
             .break_min = (int)sb.break_min,
         };
+        struct shift_patch pay;
+        if (pay_patch(&sb, &pay)) sn.pay = &pay;
         e = roster_shift_create(c, &actor, &sn, &row);
         if (e == ATT_E_CONFLICT) e = http_problem(resp, e, "name", "a shift with this name already exists");
         else if (e != ATT_OK) e = store_problem(resp, e, "shift");
@@ -151,7 +176,14 @@ att_err http_shifts_update(struct http_request *req, struct http_response *resp)
     att_err e = http_body_media(req, resp);
     if (e == ATT_OK) e = http_shifts_body(resp, req->body, req->body_len, false, &b, &sb);
     if (e != ATT_OK) return e;
-    struct shift_patch p = {
+    struct shift_patch p;
+    (void)pay_patch(&sb, &p);
+    p = (struct shift_patch){
+        .set_round = p.set_round,
+        .round_min = p.round_min,
+        .round_favour = p.round_favour,
+        .set_break_punched = p.set_break_punched,
+        .break_punched = p.break_punched,
         .name = sb.name,
         .start = sb.start,
         .end = sb.end,

@@ -30,6 +30,7 @@ static att_err run_shift_create(PGconn *c, struct write *w)
     att_err e = store_shift_create(c, s->name, s->start, s->end, s->grace_late_min, s->grace_early_min, s->break_min,
                                    w->shift_out);
     w->target = w->shift_out->id;
+    if (e == ATT_OK && s->pay) e = store_shift_update(c, w->shift_out->id, s->pay, w->shift_out);
     return e;
 }
 

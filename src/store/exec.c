@@ -35,6 +35,7 @@ static att_err map_failure(PGconn *c, const PGresult *res, const char *st)
     /* statement missing from the session: the pool lent it before the schema existed */
     if (state_is(st, "26000")) return ATT_E_SCHEMA;
     if (state_is(st, "23505") || state_is(st, "23503")) return ATT_E_CONFLICT;
+    if (state_is(st, "AT409")) return ATT_E_PERIOD_CLOSED; /* attendd_period_guard(), sql/006_rosters.sql */
     if (state_is(st, "23514") || state_is(st, "23502") || state_class(st, "22")) return ATT_E_INVALID;
     return ATT_E_DB_QUERY;
 }

@@ -13,7 +13,7 @@
 #include "attendd/uuid.h"
 #include "src/store/statements.h"
 
-#define SHIFT_NCOLS 9
+#define SHIFT_NCOLS 12
 #define SCHEDULE_NCOLS 8
 
 static bool int_of(const char *s, long lo, long hi, int *out)
@@ -47,7 +47,10 @@ static att_err fill_shift(const PGresult *r, int i, void *dst)
         int_of(PQgetvalue(r, i, 5), 0, 1440, &o->grace_early_min) &&
         int_of(PQgetvalue(r, i, 6), 0, 1440, &o->break_min) &&
         db_copy_text(o->created_at, sizeof o->created_at, PQgetvalue(r, i, 7)) &&
-        db_copy_text(o->updated_at, sizeof o->updated_at, PQgetvalue(r, i, 8));
+        db_copy_text(o->updated_at, sizeof o->updated_at, PQgetvalue(r, i, 8)) &&
+        int_of(PQgetvalue(r, i, 9), 0, 60, &o->round_min) &&
+        db_copy_text(o->round_favour, sizeof o->round_favour, PQgetvalue(r, i, 10));
+    o->break_punched = ok && PQgetvalue(r, i, 11)[0] == 't';
     if (!ok) log_error("db", "shifts row does not fit shift_row");
     return ok ? ATT_OK : ATT_E_INTERNAL;
 }
@@ -93,18 +96,22 @@ att_err store_shift_list(PGconn *c, struct shift_row **out, size_t *n)
 att_err store_shift_update(PGconn *c, const char *id, const struct shift_patch *p, struct shift_row *out)
 {
     if (!att_uuid_valid(id)) return ATT_E_NOT_FOUND;
-    char gl[16], ge[16], br[16];
+    char gl[16], ge[16], br[16], rd[16];
     snprintf(gl, sizeof gl, "%d", p->grace_late_min);
     snprintf(ge, sizeof ge, "%d", p->grace_early_min);
     snprintf(br, sizeof br, "%d", p->break_min);
-    const char *v[7] = {id,
-                        p->name,
-                        p->start,
-                        p->end,
-                        p->set_grace_late ? gl : NULL,
-                        p->set_grace_early ? ge : NULL,
-                        p->set_break ? br : NULL};
-    return shift_one(c, "shift_update", 7, v, out);
+    snprintf(rd, sizeof rd, "%d", p->round_min);
+    const char *v[10] = {id,
+                         p->name,
+                         p->start,
+                         p->end,
+                         p->set_grace_late ? gl : NULL,
+                         p->set_grace_early ? ge : NULL,
+                         p->set_break ? br : NULL,
+                         p->set_round ? rd : NULL,
+                         p->round_favour,
+                         p->set_break_punched ? (p->break_punched ? "true" : "false") : NULL};
+    return shift_one(c, "shift_update", 10, v, out);
 }
 
 /* Run stmt for id and count the rows it yields into *rows; ATT_E_NOT_FOUND when id is not uuid text. */

@@ -46,7 +46,8 @@
 /* struct shift_row / schedule_row, in fill order (src/store/shifts.c) */
 #define SHIFT_COLS                                                                                        \
     "id::text, name, to_char(start_time, 'HH24:MI'), to_char(end_time, 'HH24:MI'), grace_late_min::text," \
-    " grace_early_min::text, break_min::text, " RFC3339("created_at") ", " RFC3339("updated_at")
+    " grace_early_min::text, break_min::text, " RFC3339("created_at") ", " RFC3339(                       \
+        "updated_at") ", round_min::text, round_favour, break_punched::text"
 #define SCHEDULE_COLS                                                                              \
     "id::text, shift_id::text, coalesce(department, ''), coalesce(person_id::text, ''),"           \
     " to_char(valid_from, 'YYYY-MM-DD'), coalesce(to_char(valid_to, 'YYYY-MM-DD'), ''), " RFC3339( \
@@ -366,9 +367,11 @@ const struct db_statement db_statements[] = {
     {"shift_update",
      "UPDATE shifts SET name = coalesce($2::text, name), start_time = coalesce($3::time, start_time),"
      " end_time = coalesce($4::time, end_time), grace_late_min = coalesce($5::integer, grace_late_min),"
-     " grace_early_min = coalesce($6::integer, grace_early_min), break_min = coalesce($7::integer, break_min)"
+     " grace_early_min = coalesce($6::integer, grace_early_min), break_min = coalesce($7::integer, break_min),"
+     " round_min = coalesce($8::integer, round_min), round_favour = coalesce($9::text, round_favour),"
+     " break_punched = coalesce($10::boolean, break_punched)"
      " WHERE id = $1::uuid RETURNING " SHIFT_COLS,
-     7},
+     10},
     {"shift_delete", "DELETE FROM shifts WHERE id = $1::uuid RETURNING id::text", 1},
     {"shift_exists", "SELECT 1 FROM shifts WHERE id = $1::uuid", 1},
     {"schedule_person_exists", "SELECT 1 FROM people WHERE id = $1::uuid AND erased_at IS NULL", 1},
@@ -420,6 +423,196 @@ const struct db_statement db_statements[] = {
                  " AND ($3::text IS NULL OR p.department = $3::text)"
                  " ORDER BY e.person_id, e.ts, e.id",
      4},
+
+    /* ---- rosters, holidays, leave, exceptions and pay periods (src/store/rosters.c): each write
+     * returns its row as JSON text; a list returns a JSON array ---- */
+    {"roster_pattern_refs",
+     "SELECT CASE WHEN $1::uuid IS NOT NULL AND NOT EXISTS (SELECT 1 FROM people WHERE id = $1::uuid"
+     " AND erased_at IS NULL) THEN 'person_id' WHEN EXISTS (SELECT 1 FROM jsonb_array_elements($2::jsonb) d,"
+     " jsonb_array_elements_text(d) x WHERE NOT EXISTS (SELECT 1 FROM shifts WHERE id = x::uuid)) THEN 'cycle'"
+     " ELSE '' END",
+     2},
+    {"roster_pattern_insert",
+     "WITH r AS (INSERT INTO roster_patterns (department, person_id, kind, anchor_day, valid_from, valid_to, cycle)"
+     " VALUES ($1::text, $2::uuid, $3::text, $4::date, $5::date, $6::date, $7::jsonb) RETURNING *)"
+     " SELECT json_build_object('id', id, 'department', department, 'person_id', person_id, 'kind', kind,"
+     " 'anchor', anchor_day, 'valid_from', valid_from, 'valid_to', valid_to, 'cycle', cycle)::text FROM r",
+     7},
+    {"roster_pattern_list",
+     "SELECT coalesce(json_agg(json_build_object('id', id, 'department', department, 'person_id', person_id,"
+     " 'kind', kind, 'anchor', anchor_day, 'valid_from', valid_from, 'valid_to', valid_to, 'cycle', cycle)"
+     " ORDER BY valid_from, id), '[]')::text FROM roster_patterns"
+     " WHERE ($1::text IS NULL OR department = $1::text) AND ($2::uuid IS NULL OR person_id = $2::uuid)",
+     2},
+    {"roster_pattern_delete",
+     "WITH r AS (DELETE FROM roster_patterns WHERE id = $1::uuid RETURNING id)"
+     " SELECT json_build_object('id', id)::text FROM r",
+     1},
+    {"roster_override_refs",
+     "SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM people WHERE id = $1::uuid AND erased_at IS NULL) THEN 'person_id'"
+     " WHEN EXISTS (SELECT 1 FROM jsonb_array_elements_text($2::jsonb) x WHERE NOT EXISTS"
+     " (SELECT 1 FROM shifts WHERE id = x::uuid)) THEN 'shift_ids' ELSE '' END",
+     2},
+    {"roster_override_insert",
+     "WITH r AS (INSERT INTO roster_overrides (person_id, day, shift_ids, reason) VALUES ($1::uuid, $2::date,"
+     " ARRAY(SELECT x::uuid FROM jsonb_array_elements_text($3::jsonb) x), $4::text) RETURNING *)"
+     " SELECT json_build_object('id', id, 'person_id', person_id, 'date', day, 'shift_ids', to_json(shift_ids),"
+     " 'reason', reason)::text FROM r",
+     4},
+    {"roster_override_list",
+     "SELECT coalesce(json_agg(json_build_object('id', id, 'person_id', person_id, 'date', day, 'shift_ids',"
+     " to_json(shift_ids), 'reason', reason) ORDER BY day, person_id), '[]')::text FROM roster_overrides"
+     " WHERE day BETWEEN $1::date AND $2::date AND ($3::uuid IS NULL OR person_id = $3::uuid)",
+     3},
+    {"roster_override_delete",
+     "WITH r AS (DELETE FROM roster_overrides WHERE id = $1::uuid RETURNING id)"
+     " SELECT json_build_object('id', id)::text FROM r",
+     1},
+    {"holiday_insert",
+     "WITH r AS (INSERT INTO holidays (day, name) VALUES ($1::date, $2::text) RETURNING *)"
+     " SELECT json_build_object('id', id, 'date', day, 'name', name)::text FROM r",
+     2},
+    {"holiday_list",
+     "SELECT coalesce(json_agg(json_build_object('id', id, 'date', day, 'name', name) ORDER BY day), '[]')::text"
+     " FROM holidays WHERE day BETWEEN $1::date AND $2::date",
+     2},
+    {"holiday_delete",
+     "WITH r AS (DELETE FROM holidays WHERE id = $1::uuid RETURNING id) SELECT json_build_object('id', id)::text FROM "
+     "r",
+     1},
+    /* an import adds the days not yet holidays; a day already one keeps its name */
+    {"holiday_import_one",
+     "WITH r AS (INSERT INTO holidays (day, name) SELECT $1::date, $2::text"
+     " WHERE NOT EXISTS (SELECT 1 FROM holidays WHERE day = $1::date) RETURNING id)"
+     " SELECT json_build_object('added', count(*))::text FROM r",
+     2},
+    {"leave_refs",
+     "SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM people WHERE id = $1::uuid AND erased_at IS NULL) THEN 'person_id'"
+     " WHEN NOT EXISTS (SELECT 1 FROM leave_types WHERE code = $2::text) THEN 'type' ELSE '' END",
+     2},
+    {"leave_insert",
+     "WITH r AS (INSERT INTO leave (person_id, type, from_day, to_day, start_time, end_time, state)"
+     " VALUES ($1::uuid, $2::text, $3::date, $4::date, $5::time, $6::time, $7::text) RETURNING *)"
+     " SELECT json_build_object('id', id, 'person_id', person_id, 'type', type, 'from', from_day, 'to', to_day,"
+     " 'start', to_char(start_time, 'HH24:MI'), 'end', to_char(end_time, 'HH24:MI'), 'state', state)::text FROM r",
+     7},
+    {"leave_list",
+     "SELECT coalesce(json_agg(json_build_object('id', id, 'person_id', person_id, 'type', type, 'from', from_day,"
+     " 'to', to_day, 'start', to_char(start_time, 'HH24:MI'), 'end', to_char(end_time, 'HH24:MI'), 'state', state)"
+     " ORDER BY from_day, id), '[]')::text FROM leave WHERE from_day <= $2::date AND to_day >= $1::date"
+     " AND ($3::uuid IS NULL OR person_id = $3::uuid)",
+     3},
+    {"leave_set_state",
+     "WITH r AS (UPDATE leave SET state = $2::text WHERE id = $1::uuid RETURNING *)"
+     " SELECT json_build_object('id', id, 'person_id', person_id, 'type', type, 'from', from_day, 'to', to_day,"
+     " 'start', to_char(start_time, 'HH24:MI'), 'end', to_char(end_time, 'HH24:MI'), 'state', state)::text FROM r",
+     2},
+    {"leave_delete",
+     "WITH r AS (DELETE FROM leave WHERE id = $1::uuid RETURNING id) SELECT json_build_object('id', id)::text FROM r",
+     1},
+    {"leave_type_list",
+     "SELECT coalesce(json_agg(json_build_object('code', code, 'paid', paid) ORDER BY position), '[]')::text"
+     " FROM leave_types",
+     0},
+    {"exception_refs",
+     "SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM people WHERE id = $1::uuid AND erased_at IS NULL)"
+     " THEN 'person_id' ELSE '' END",
+     1},
+    {"exception_resolve",
+     "WITH r AS (INSERT INTO exception_resolutions (person_id, day, kind, action, reason, resolved_by)"
+     " VALUES ($1::uuid, $2::date, $3::text, $4::text, $5::text, $6::text) RETURNING *)"
+     " SELECT json_build_object('id', id, 'person_id', person_id, 'date', day, 'kind', kind, 'action', action,"
+     " 'reason', reason, 'resolved_by', resolved_by, 'resolved_at', resolved_at)::text FROM r",
+     6},
+    {"period_insert",
+     "WITH r AS (INSERT INTO pay_periods (name, from_day, to_day, from_ts, to_ts) VALUES ($1::text, $2::date,"
+     " $3::date, 'epoch'::timestamptz + $4::bigint * interval '1 microsecond',"
+     " 'epoch'::timestamptz + $5::bigint * interval '1 microsecond') RETURNING *)"
+     " SELECT json_build_object('id', id, 'name', name, 'from', from_day, 'to', to_day, 'closed', closed,"
+     " 'closed_at', closed_at)::text FROM r",
+     5},
+    {"period_list",
+     "SELECT coalesce(json_agg(json_build_object('id', id, 'name', name, 'from', from_day, 'to', to_day, 'closed',"
+     " closed, 'closed_at', closed_at) ORDER BY from_day), '[]')::text FROM pay_periods",
+     0},
+    /* $2: close (true) or reopen (false); a period already in that state yields no row */
+    {"period_set_closed",
+     "WITH r AS (UPDATE pay_periods SET closed = $2::boolean, closed_at = CASE WHEN $2::boolean THEN now() END,"
+     " frozen = NULL"
+     " WHERE id = $1::uuid AND closed <> $2::boolean RETURNING *)"
+     " SELECT json_build_object('id', id, 'name', name, 'from', from_day, 'to', to_day, 'closed', closed,"
+     " 'closed_at', closed_at)::text FROM r",
+     2},
+    {"period_freeze", "UPDATE pay_periods SET frozen = $2::jsonb WHERE id = $1::uuid", 2},
+    /* the period's dates (days since the epoch) and its frozen rows (null while open) */
+    {"period_get",
+     "SELECT json_build_object('id', id, 'name', name, 'from', from_day - date '1970-01-01', 'to',"
+     " to_day - date '1970-01-01', 'from_date', from_day, 'to_date', to_day, 'closed', closed, 'frozen', frozen)::text"
+     " FROM pay_periods WHERE id = $1::uuid",
+     1},
+    {"payroll_pseudonyms",
+     "SELECT coalesce(json_object_agg(id, pseudonym), '{}')::text FROM people WHERE erased_at IS NULL", 0},
+    /* a camera event marked as the wrong person: voided with its reason; the pair's look-alike score kept */
+    {"event_misidentify_refs",
+     "SELECT CASE WHEN $1::uuid IS NOT NULL AND NOT EXISTS (SELECT 1 FROM people WHERE id = $1::uuid"
+     " AND erased_at IS NULL) THEN 'actual_person_id' ELSE '' END",
+     1},
+    {"event_misidentify",
+     "WITH e AS (UPDATE events SET voided_at = now(), misidentified = true, void_reason = $2::text"
+     " WHERE id = $1::uuid AND source = 'camera' AND voided_at IS NULL RETURNING id, person_id, similarity),"
+     " l AS (INSERT INTO person_lookalikes (person_a, person_b, score) SELECT least(e.person_id, $3::uuid),"
+     " greatest(e.person_id, $3::uuid), coalesce(e.similarity, 0) FROM e WHERE $3::uuid IS NOT NULL"
+     " AND e.person_id IS NOT NULL AND e.person_id <> $3::uuid ON CONFLICT (person_a, person_b) DO UPDATE"
+     " SET score = greatest(person_lookalikes.score, excluded.score), times = person_lookalikes.times + 1,"
+     " last_at = now() RETURNING score)"
+     " SELECT json_build_object('id', e.id, 'person_id', e.person_id, 'actual_person_id', $3::uuid,"
+     " 'misidentified', true, 'similarity', e.similarity)::text FROM e",
+     3},
+    {"event_state_json",
+     "SELECT json_build_object('source', source, 'voided', voided_at IS NOT NULL)::text FROM events WHERE id = "
+     "$1::uuid",
+     1},
+    {"person_lookalikes",
+     "SELECT coalesce(json_agg(json_build_object('person_id', CASE WHEN person_a = $1::uuid THEN person_b"
+     " ELSE person_a END, 'score', score, 'times', times) ORDER BY score DESC, times DESC), '[]')::text"
+     " FROM person_lookalikes WHERE person_a = $1::uuid OR person_b = $1::uuid",
+     1},
+    {"period_exists", "SELECT json_build_object('id', id)::text FROM pay_periods WHERE id = $1::uuid", 1},
+    /* everything the roster and pay engines need for days $1..$2 (dates as days since the epoch) */
+    {"roster_definitions",
+     "SELECT json_build_object("
+     "'shifts', (SELECT coalesce(json_agg(json_build_object('id', id, 'name', name,"
+     " 'start', (extract(hour FROM start_time) * 60 + extract(minute FROM start_time))::integer,"
+     " 'end', (extract(hour FROM end_time) * 60 + extract(minute FROM end_time))::integer,"
+     " 'grace_late', grace_late_min, 'grace_early', grace_early_min, 'break', break_min,"
+     " 'break_punched', break_punched, 'round', round_min, 'favour', round_favour) ORDER BY id), '[]') FROM shifts),"
+     "'schedules', (SELECT coalesce(json_agg(json_build_object('department', department, 'person_id', person_id,"
+     " 'from', valid_from - date '1970-01-01', 'to', valid_to - date '1970-01-01', 'shift', shift_id)), '[]')"
+     " FROM schedules WHERE valid_from <= date '1970-01-01' + $2::integer"
+     " AND (valid_to IS NULL OR valid_to >= date '1970-01-01' + $1::integer)),"
+     "'patterns', (SELECT coalesce(json_agg(json_build_object('department', department, 'person_id', person_id,"
+     " 'kind', kind, 'anchor', anchor_day - date '1970-01-01', 'from', valid_from - date '1970-01-01',"
+     " 'to', valid_to - date '1970-01-01', 'cycle', cycle)), '[]') FROM roster_patterns"
+     " WHERE valid_from <= date '1970-01-01' + $2::integer"
+     " AND (valid_to IS NULL OR valid_to >= date '1970-01-01' + $1::integer)),"
+     "'overrides', (SELECT coalesce(json_agg(json_build_object('person_id', person_id,"
+     " 'day', day - date '1970-01-01', 'shifts', to_json(shift_ids))), '[]') FROM roster_overrides"
+     " WHERE day BETWEEN date '1970-01-01' + $1::integer AND date '1970-01-01' + $2::integer),"
+     "'holidays', (SELECT coalesce(json_agg(day - date '1970-01-01' ORDER BY day), '[]') FROM holidays"
+     " WHERE day BETWEEN date '1970-01-01' + $1::integer AND date '1970-01-01' + $2::integer),"
+     "'leave', (SELECT coalesce(json_agg(json_build_object('person_id', l.person_id, 'type', t.position,"
+     " 'paid', t.paid, 'from', l.from_day - date '1970-01-01', 'to', l.to_day - date '1970-01-01',"
+     " 'start', (extract(hour FROM l.start_time) * 60 + extract(minute FROM l.start_time))::integer,"
+     " 'end', (extract(hour FROM l.end_time) * 60 + extract(minute FROM l.end_time))::integer)), '[]')"
+     " FROM leave l JOIN leave_types t ON t.code = l.type WHERE l.state = 'approved'"
+     " AND l.from_day <= date '1970-01-01' + $2::integer AND l.to_day >= date '1970-01-01' + $1::integer),"
+     "'leave_types', (SELECT coalesce(json_agg(json_build_object('code', code, 'position', position, 'paid', paid)"
+     " ORDER BY position), '[]') FROM leave_types),"
+     "'resolutions', (SELECT coalesce(json_agg(json_build_object('person_id', person_id,"
+     " 'day', day - date '1970-01-01', 'kind', kind, 'action', action)), '[]') FROM exception_resolutions"
+     " WHERE day BETWEEN date '1970-01-01' + $1::integer AND date '1970-01-01' + $2::integer)"
+     ")::text",
+     2},
 
     /* ---- cameras (src/store/cameras.c) ---- */
     {"camera_insert",

@@ -115,6 +115,10 @@ static const struct key_def keys[] = {
      "cameras this instance processes at most (cluster)"},
     {"lease_timeout_s", K_INT, F(lease_timeout_s), 3, 3600, "15",
      "seconds after its holder's last heartbeat that a camera moves to another instance (cluster)"},
+    {"payroll_columns", K_STR, F(payroll_columns), 0, 0,
+     "person,employee_no,name,department,scheduled,worked,regular,ot_daily,ot_weekly,ot_rest_day,ot_holiday,night,"
+     "holiday,leave_paid,leave_unpaid,leave:annual,leave:sick,leave:training,leave:unpaid,exceptions,absent_days",
+     "payroll export columns, comma separated: field or PAYCODE=field (docs/reports.md, Payroll export)"},
     {"camera_allow", K_STR, F(camera_allow), 0, 0, CFG_CAMERA_ALLOW_DEFAULT,
      "address ranges (CIDR, space or comma separated) cameras may be reached in"},
     /* privacy: kiosks and retention */
