@@ -442,6 +442,8 @@ att_err http_leave_create(struct http_request *req, struct http_response *resp);
 att_err http_leave_list(struct http_request *req, struct http_response *resp);
 att_err http_leave_update(struct http_request *req, struct http_response *resp);
 att_err http_leave_delete(struct http_request *req, struct http_response *resp);
+att_err http_leave_types_list(struct http_request *req, struct http_response *resp);
+att_err http_leave_types_create(struct http_request *req, struct http_response *resp);
 att_err http_roster_get(struct http_request *req, struct http_response *resp);
 att_err http_exceptions_list(struct http_request *req, struct http_response *resp);
 att_err http_exceptions_resolve(struct http_request *req, struct http_response *resp);

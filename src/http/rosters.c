@@ -399,6 +399,59 @@ att_err http_leave_update(struct http_request *req, struct http_response *resp)
     return e;
 }
 
+att_err http_leave_types_list(struct http_request *req, struct http_response *resp)
+{
+    return list_answer(req, resp, "leave_type_list", 0, NULL);
+}
+
+/* POST /api/v1/leave/types {"code", "paid"}: a new leave type (at most PAY_MAX_LEAVE_TYPES). */
+att_err http_leave_types_create(struct http_request *req, struct http_response *resp)
+{
+    const char *code = NULL;
+    bool paid = false;
+    json_t *doc;
+    const struct http_field spec[] = {
+        {.name = "code",
+         .type = HV_TEXT,
+         .required = true,
+         .min_len = 1,
+         .max_len = 32,
+         .rule = "must be 1 to 32 of a-z, 0-9 and _, starting with a letter",
+         .text = &code},
+        {.name = "paid", .type = HV_BOOL, .required = true, .flag = &paid},
+        {NULL},
+    };
+    att_err e = http_body_read(req, resp, spec, &doc);
+    if (e != ATT_OK) return e;
+    bool ok = code[0] >= 'a' && code[0] <= 'z';
+    for (const char *p = code; ok && *p; p++) ok = (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_';
+    if (!ok)
+        e = http_problem(resp, ATT_E_INVALID, "code",
+                         "'code' must be 1 to 32 of a-z, 0-9 and _, starting with a letter");
+    if (e == ATT_OK) {
+        char detail[96];
+        snprintf(detail, sizeof detail, "{\"code\":\"%s\",\"paid\":%s}", code, paid ? "true" : "false");
+        const char *v[2] = {code, paid ? "true" : "false"};
+        struct roster_def_write w = {.action = "leave_type.create",
+                                     .target_type = "leave_type",
+                                     .stmt = "leave_type_insert",
+                                     .n = 2,
+                                     .v = v,
+                                     .detail = detail};
+        PGconn *c;
+        if ((e = http_req_db(req, resp, &c)) == ATT_OK) {
+            struct audit_actor actor = http_actor(req);
+            e = roster_def_write(c, &actor, &w);
+            if (e == ATT_E_NOT_FOUND)
+                e = http_problem(resp, ATT_E_INVALID, "code", "there are %d leave types already", PAY_MAX_LEAVE_TYPES);
+            else if (e != ATT_OK) e = def_problem(resp, e, &w, "leave type", "code");
+            else e = http_json(resp, MHD_HTTP_CREATED, w.row);
+        }
+    }
+    json_decref(doc);
+    return e;
+}
+
 att_err http_leave_delete(struct http_request *req, struct http_response *resp)
 {
     return def_delete(req, resp, "leave_delete", "leave.delete", "leave", "leave");

@@ -92,6 +92,8 @@ static const struct http_route routes[] = {
     {"POST", "/api/v1/holidays/import", ROLE_ADMIN, http_holidays_import, false, false},
     {"DELETE", "/api/v1/holidays/{id}", ROLE_ADMIN, http_holidays_delete, false, false},
     {"GET", "/api/v1/leave", ROLE_HR, http_leave_list, false, false},
+    {"GET", "/api/v1/leave/types", ROLE_HR, http_leave_types_list, false, false},
+    {"POST", "/api/v1/leave/types", ROLE_ADMIN, http_leave_types_create, false, false},
     {"POST", "/api/v1/leave", ROLE_HR, http_leave_create, false, false},
     {"PATCH", "/api/v1/leave/{id}", ROLE_HR, http_leave_update, false, false},
     {"DELETE", "/api/v1/leave/{id}", ROLE_HR, http_leave_delete, false, false},

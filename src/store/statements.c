@@ -510,6 +510,12 @@ const struct db_statement db_statements[] = {
     {"leave_delete",
      "WITH r AS (DELETE FROM leave WHERE id = $1::uuid RETURNING id) SELECT json_build_object('id', id)::text FROM r",
      1},
+    /* a new type takes the next position; none past the 16 the totals count */
+    {"leave_type_insert",
+     "WITH r AS (INSERT INTO leave_types (code, paid, position) SELECT $1::text, $2::boolean,"
+     " coalesce(max(position) + 1, 0) FROM leave_types HAVING coalesce(max(position) + 1, 0) <= 15 RETURNING *)"
+     " SELECT json_build_object('code', code, 'paid', paid)::text FROM r",
+     2},
     {"leave_type_list",
      "SELECT coalesce(json_agg(json_build_object('code', code, 'paid', paid) ORDER BY position), '[]')::text"
      " FROM leave_types",

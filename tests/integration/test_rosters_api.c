@@ -456,6 +456,36 @@ START_TEST(bad_forms)
 }
 END_TEST
 
+START_TEST(leave_types)
+{
+    ok("POST", "/api/v1/leave/types", D.admin_token, "{\"code\":\"parental\",\"paid\":false}", 201, NULL);
+    bad("POST", "/api/v1/leave/types", D.admin_token, "{\"code\":\"parental\",\"paid\":true}", 409, "conflict", "code");
+    bad("POST", "/api/v1/leave/types", D.admin_token, "{\"code\":\"Parental\",\"paid\":true}", 422, "invalid_field",
+        "code");
+    bad("POST", "/api/v1/leave/types", D.admin_token, "{\"code\":\"x\"}", 422, "invalid_field", "paid");
+    bad("POST", "/api/v1/leave/types", D.hr_token, "{\"code\":\"y\",\"paid\":true}", 403, "forbidden", NULL);
+    long st;
+    json_t *j = call("GET", "/api/v1/leave/types", D.hr_token, NULL, &st);
+    ck_assert_int_eq(st, 200);
+    json_t *items = json_object_get(j, "items");
+    ck_assert_uint_eq(json_array_size(items), 5);
+    ck_assert_str_eq(ts_jstr(json_array_get(items, 4), "code"), "parental");
+    ck_assert(json_is_false(json_object_get(json_array_get(items, 4), "paid")));
+    json_decref(j);
+    /* the new type is a leave type like the others: its minutes are unpaid */
+    ok("POST", "/api/v1/leave", D.hr_token,
+       "{\"person_id\":\"" S_ID "\",\"type\":\"parental\",\"from\":\"2026-06-01\",\"to\":\"2026-06-30\"}", 201, NULL);
+    /* at most 16 */
+    char b[128];
+    for (int i = 0; i < 11; i++) {
+        snprintf(b, sizeof b, "{\"code\":\"extra_%d\",\"paid\":true}", i);
+        ok("POST", "/api/v1/leave/types", D.admin_token, b, 201, NULL);
+    }
+    bad("POST", "/api/v1/leave/types", D.admin_token, "{\"code\":\"one_too_many\",\"paid\":true}", 422, "invalid_field",
+        "code");
+}
+END_TEST
+
 START_TEST(shift_pay_rules)
 {
     long st;
@@ -697,6 +727,7 @@ Suite *rosters_api_suite(void)
 {
     Suite *s = suite_create("rosters_api");
     ts_tcase(s, "rosters", 600, fx_start, fx_stop, roster_resolves, exceptions_and_resolution, bad_forms,
-             period_close_refuses_changes, holiday_import, payroll_export, misidentified_event, shift_pay_rules, NULL);
+             period_close_refuses_changes, holiday_import, payroll_export, misidentified_event, shift_pay_rules,
+             leave_types, NULL);
     return s;
 }
