@@ -53,7 +53,7 @@ extern "C" {
     X(E_BIOMETRIC_OFF, 409, "biometric_opt_out", "The person does not use face recognition")      \
     X(E_CREDENTIAL_LOCKED, 423, "credential_locked", "Credential locked after too many failures") \
     /* load shedding */                                                                           \
-    X(E_BUSY, 503, "busy", "Too busy")                                                             \
+    X(E_BUSY, 503, "busy", "Too busy")                                                            \
     /* pay periods */                                                                             \
     X(E_PERIOD_CLOSED, 409, "period_closed", "Pay period closed")
 
