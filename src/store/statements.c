@@ -177,7 +177,10 @@ const struct db_statement db_statements[] = {
      " totp_last_step = CASE WHEN $2::bigint >= 0 THEN $2::bigint ELSE totp_last_step END WHERE id = $1::uuid",
      2},
     {"console_session_insert",
-     "INSERT INTO console_sessions (user_id, hash) VALUES ($1::uuid, $2::bytea) RETURNING id::text", 2},
+     /* clock_timestamp(): the session starts now, not when its transaction (and the password hash) began */
+     "INSERT INTO console_sessions (user_id, hash, created_at, last_seen_at)"
+     " VALUES ($1::uuid, $2::bytea, clock_timestamp(), clock_timestamp()) RETURNING id::text",
+     2},
     {"console_session_lookup",
      "SELECT s.id::text, " CONSOLE_USER_COLS " FROM console_sessions s JOIN console_users u ON u.id = s.user_id"
      " WHERE s.hash = $1::bytea AND s.ended_at IS NULL AND u.disabled_at IS NULL"
