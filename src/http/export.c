@@ -1,7 +1,8 @@
 /* GET /api/v1/people/{id}/export (admin): a subject access request answered in one JSON document,
  * everything attendd holds about the person: the roster data, consent history, template metadata
- * (never a template), every event and punch with its reason, schedules, and the audit rows about the
- * person. The export is audited before it is sent (fail closed), and its own row is in it. */
+ * (never a template), every event and punch with its reason, schedules, leave, the person's own roster
+ * patterns and overrides, resolved exceptions with their reasons, and the audit rows about the person.
+ * The export is audited before it is sent (fail closed), and its own row is in it. */
 #include "http_internal.h"
 
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include "attendd/store_events.h"
 #include "attendd/store_faces.h"
 #include "attendd/store_people.h"
+#include "attendd/store_rosters.h"
 #include "attendd/store_shifts.h"
 #include "attendd/time.h"
 
@@ -84,6 +86,16 @@ static att_err collect(PGconn *c, const struct person *p, json_t *doc)
                                         s[i].valid_from, "valid_to", opt(s[i].valid_to)));
     free(s);
     json_object_set_new(doc, "schedules", a ? a : json_array());
+
+    /* leave, patterns, overrides and resolved exceptions, one object keyed by those names */
+    json_t *rosters = NULL;
+    const char *v[1] = {p->id};
+    if ((e = store_json_one(c, "person_export_rosters", 1, v, &rosters)) != ATT_OK) return e;
+    if (json_object_update(doc, rosters) != 0) {
+        json_decref(rosters);
+        return ATT_E_INTERNAL;
+    }
+    json_decref(rosters);
 
     a = json_array();
     if (a == NULL) return ATT_E_NOMEM;

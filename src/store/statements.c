@@ -20,6 +20,10 @@
 /* Microseconds since the epoch, exact (extract() returns numeric): the keyset cursors carry it. */
 #define EPOCH_US(col) "(extract(epoch FROM " col ") * 1000000)::bigint::text"
 
+/* the subject access export's row times */
+#define EXPORT_CREATED_AT RFC3339("created_at")
+#define EXPORT_RESOLVED_AT RFC3339("resolved_at")
+
 /* struct person, in fill order (src/store/people.c); the last column feeds the cursor */
 #define PERSON_COLS                                                                                            \
     "id::text, coalesce(employee_no, ''), coalesce(name, ''), coalesce(department, ''),"                       \
@@ -523,6 +527,24 @@ const struct db_statement db_statements[] = {
      "SELECT coalesce(json_agg(json_build_object('code', code, 'paid', paid) ORDER BY position), '[]')::text"
      " FROM leave_types",
      0},
+    /* a subject access export: the person's leave, own patterns and overrides, and resolved exceptions */
+    {"person_export_rosters",
+     "SELECT json_build_object("
+     "'leave', (SELECT coalesce(json_agg(json_build_object('id', id, 'type', type, 'from', from_day,"
+     " 'to', to_day, 'start', to_char(start_time, 'HH24:MI'), 'end', to_char(end_time, 'HH24:MI'),"
+     " 'state', state, 'created_at', " EXPORT_CREATED_AT ") ORDER BY from_day, id), '[]')"
+     " FROM leave WHERE person_id = $1::uuid),"
+     "'patterns', (SELECT coalesce(json_agg(json_build_object('id', id, 'kind', kind, 'anchor', anchor_day,"
+     " 'valid_from', valid_from, 'valid_to', valid_to, 'cycle', cycle, 'created_at', " EXPORT_CREATED_AT ")"
+     " ORDER BY valid_from, id), '[]') FROM roster_patterns WHERE person_id = $1::uuid),"
+     "'overrides', (SELECT coalesce(json_agg(json_build_object('id', id, 'date', day,"
+     " 'shift_ids', to_json(shift_ids), 'reason', reason, 'created_at', " EXPORT_CREATED_AT ")"
+     " ORDER BY day, id), '[]') FROM roster_overrides WHERE person_id = $1::uuid),"
+     "'exception_resolutions', (SELECT coalesce(json_agg(json_build_object('id', id, 'date', day,"
+     " 'kind', kind, 'action', action, 'reason', reason, 'resolved_by', resolved_by,"
+     " 'resolved_at', " EXPORT_RESOLVED_AT ") ORDER BY day, kind), '[]')"
+     " FROM exception_resolutions WHERE person_id = $1::uuid))::text",
+     1},
     {"exception_refs",
      "SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM people WHERE id = $1::uuid AND erased_at IS NULL)"
      " THEN 'person_id' ELSE '' END",

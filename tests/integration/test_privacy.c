@@ -852,6 +852,35 @@ START_TEST(subject_export_holds_everything_and_no_one_else)
     created("/api/v1/shifts", "{\"name\":\"Early\",\"start\":\"06:00\",\"end\":\"14:00\"}", shift);
     snprintf(body, sizeof body, "{\"shift_id\":\"%s\",\"person_id\":\"%s\",\"valid_from\":\"2026-01-01\"}", shift, a);
     created("/api/v1/schedules", body, sched);
+    /* leave, a weekly pattern, an override and a resolved exception, for a and for b */
+    char lv_a[40], lv_b[40], pat_a[40], pat_b[40], ov_a[40], ov_b[40], res_a[40], res_b[40];
+    snprintf(body, sizeof body,
+             "{\"person_id\":\"%s\",\"type\":\"sick\",\"from\":\"2026-02-02\",\"to\":\"2026-02-02\","
+             "\"start\":\"09:00\",\"end\":\"12:30\",\"state\":\"approved\"}",
+             a);
+    created("/api/v1/leave", body, lv_a);
+    snprintf(body, sizeof body,
+             "{\"person_id\":\"%s\",\"type\":\"annual\",\"from\":\"2026-02-03\",\"to\":\"2026-02-06\"}", b);
+    created("/api/v1/leave", body, lv_b);
+    const char *who[2] = {a, b};
+    char *pats[2] = {pat_a, pat_b}, *ovs[2] = {ov_a, ov_b}, *res[2] = {res_a, res_b};
+    for (int w = 0; w < 2; w++) {
+        snprintf(body, sizeof body,
+                 "{\"person_id\":\"%s\",\"kind\":\"weekly\",\"valid_from\":\"2026-03-02\",\"cycle\":"
+                 "[[\"%s\"],[],[],[],[],[],[]]}",
+                 who[w], shift);
+        created("/api/v1/roster/patterns", body, pats[w]);
+        snprintf(body, sizeof body,
+                 "{\"person_id\":\"%s\",\"date\":\"2026-03-0%d\",\"shift_ids\":[],\"reason\":\"swap %s\"}", who[w],
+                 3 + w, w == 0 ? "with the night nurse" : "for the course");
+        created("/api/v1/roster/overrides", body, ovs[w]);
+        att_uuid_new_text(res[w]);
+        snprintf(sql, sizeof sql,
+                 "INSERT INTO exception_resolutions (id, person_id, day, kind, action, reason, resolved_by) VALUES "
+                 "('%s', '%s', '2026-02-0%d', 'absent', 'mark_leave', '%s', 'hr desk')",
+                 res[w], who[w], 2 + w, w == 0 ? "rang in sick" : "on a course");
+        ts_q_exec(c, sql);
+    }
     json_decref(ts_call("GET", url("/api/v1/people/%s", a), D.hr_token, NULL, &st));
     json_decref(ts_call("GET", url("/api/v1/people/%s", b), D.hr_token, NULL, &st));
 
@@ -888,6 +917,31 @@ START_TEST(subject_export_holds_everything_and_no_one_else)
     ck_assert(camera && manual);
     ck_assert_uint_eq(json_array_size(json_object_get(j, "schedules")), 1);
     ck_assert_str_eq(ts_jstr(json_array_get(json_object_get(j, "schedules"), 0), "id"), sched);
+    /* the person's leave with its type, dates, part day and state */
+    json_t *leave = json_object_get(j, "leave");
+    ck_assert_uint_eq(json_array_size(leave), 1);
+    json_t *l = json_array_get(leave, 0);
+    ck_assert_str_eq(ts_jstr(l, "id"), lv_a);
+    ck_assert_str_eq(ts_jstr(l, "type"), "sick");
+    ck_assert_str_eq(ts_jstr(l, "from"), "2026-02-02");
+    ck_assert_str_eq(ts_jstr(l, "to"), "2026-02-02");
+    ck_assert_str_eq(ts_jstr(l, "start"), "09:00");
+    ck_assert_str_eq(ts_jstr(l, "end"), "12:30");
+    ck_assert_str_eq(ts_jstr(l, "state"), "approved");
+    /* the person's own pattern and override (with its reason), and the resolved exception's reason */
+    json_t *pats_j = json_object_get(j, "patterns");
+    ck_assert_uint_eq(json_array_size(pats_j), 1);
+    ck_assert_str_eq(ts_jstr(json_array_get(pats_j, 0), "id"), pat_a);
+    ck_assert_str_eq(ts_jstr(json_array_get(pats_j, 0), "kind"), "weekly");
+    json_t *ovs_j = json_object_get(j, "overrides");
+    ck_assert_uint_eq(json_array_size(ovs_j), 1);
+    ck_assert_str_eq(ts_jstr(json_array_get(ovs_j, 0), "id"), ov_a);
+    ck_assert_str_eq(ts_jstr(json_array_get(ovs_j, 0), "date"), "2026-03-03");
+    ck_assert_str_eq(ts_jstr(json_array_get(ovs_j, 0), "reason"), "swap with the night nurse");
+    json_t *res_j = json_object_get(j, "exception_resolutions");
+    ck_assert_uint_eq(json_array_size(res_j), 1);
+    ck_assert_str_eq(ts_jstr(json_array_get(res_j, 0), "id"), res_a);
+    ck_assert_str_eq(ts_jstr(json_array_get(res_j, 0), "reason"), "rang in sick");
     json_t *audit = json_object_get(j, "audit");
     bool read = false, gave = false, exported = false, punched = false;
     json_array_foreach(audit, i, e)
@@ -904,6 +958,12 @@ START_TEST(subject_export_holds_everything_and_no_one_else)
     ck_assert_ptr_null(strstr(r.body, "X-2"));
     ck_assert_ptr_null(strstr(r.body, fb));
     ck_assert_ptr_null(strstr(r.body, ev_b));
+    ck_assert_ptr_null(strstr(r.body, lv_b));
+    ck_assert_ptr_null(strstr(r.body, pat_b));
+    ck_assert_ptr_null(strstr(r.body, ov_b));
+    ck_assert_ptr_null(strstr(r.body, res_b));
+    ck_assert_ptr_null(strstr(r.body, "for the course"));
+    ck_assert_ptr_null(strstr(r.body, "on a course"));
     ck_assert_ptr_null(strstr(r.body, "template"));
     ck_assert_ptr_null(strstr(r.body, strtok(hex, ",")));
     json_decref(j);
