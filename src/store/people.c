@@ -230,6 +230,8 @@ att_err store_person_erase(PGconn *c, const char *id, size_t *faces_deleted)
         if (faces_deleted) *faces_deleted = strtoul(PQcmdTuples(r), NULL, 10);
         PQclear(r);
     }
+    if (rc == ATT_OK) rc = db_exec_prepared(c, "person_erase_lookalikes", 1, values, NULL, NULL, &r, NULL);
+    if (rc == ATT_OK) PQclear(r);
     if (own) {
         if (rc == ATT_OK) rc = db_commit(c);
         else db_rollback(c);

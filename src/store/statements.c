@@ -110,6 +110,8 @@ const struct db_statement db_statements[] = {
      "id::text",
      1},
     {"person_erase_faces", "DELETE FROM faces WHERE person_id = $1::uuid", 1},
+    /* a look-alike score is derived from the person's face: it goes with the templates */
+    {"person_erase_lookalikes", "DELETE FROM person_lookalikes WHERE person_a = $1::uuid OR person_b = $1::uuid", 1},
 
     /* ---- faces (src/store/faces.c) ---- */
     /* FOR SHARE on the person: an erasure in progress blocks this insert until it commits, after

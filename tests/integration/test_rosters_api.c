@@ -720,6 +720,24 @@ START_TEST(misidentified_event)
     ck_assert(find_exc(json_object_get(j, "items"), W_ID, "2026-04-10", "absent") != NULL);
     ck_assert(find_exc(json_object_get(j, "items"), W_ID, "2026-04-10", "missing_out") == NULL);
     json_decref(j);
+    /* a score is derived from both faces: erasing either person removes the pair (a person of its own,
+     * so the people the later cases share stay as they are) */
+    char xid[40], q[256];
+    ok("POST", "/api/v1/people", D.admin_token, "{\"employee_no\":\"X-1\",\"name\":\"Xena\",\"department\":\"Ward 7\"}",
+       201, xid);
+    snprintf(q, sizeof q,
+             "INSERT INTO person_lookalikes (person_a, person_b, score) SELECT least(a, b), greatest(a, b), 0.6"
+             " FROM (VALUES ('%s'::uuid, '" W_ID "'::uuid)) v(a, b)",
+             xid);
+    ts_sql(conninfo, q);
+    snprintf(path, sizeof path, "/api/v1/people/%s", xid);
+    ok("DELETE", path, D.admin_token, NULL, 204, NULL);
+    snprintf(q, sizeof q, "SELECT count(*) FROM person_lookalikes WHERE '%s' IN (person_a, person_b)", xid);
+    ck_assert_int_eq(ts_sql_int(conninfo, q), 0);
+    j = call("GET", "/api/v1/people/" W_ID "/lookalikes", D.hr_token, NULL, &st);
+    ck_assert_int_eq(st, 200);
+    ck_assert_uint_eq(json_array_size(json_object_get(j, "items")), 1);
+    json_decref(j);
 }
 END_TEST
 
