@@ -605,7 +605,14 @@ int ts_http_ex(struct ts_http_opts *o, const char *method, const char *url, cons
         if (o->source_addr) curl_easy_setopt(c, CURLOPT_INTERFACE, o->source_addr);
         if (o->timeout_ms > 0) curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, o->timeout_ms);
     }
+    char why[CURL_ERROR_SIZE] = "";
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, why);
+    double t0 = ts_now_s();
     CURLcode rc = curl_easy_perform(c);
+    /* a request sent and never answered says how it ended (timed out, reset, empty reply) and when */
+    if (rc != CURLE_OK && rc != CURLE_COULDNT_CONNECT)
+        fprintf(stderr, "ts_http: %s %s: no answer: %s (%s) after %.1f s\n", method, url, curl_easy_strerror(rc), why,
+                ts_now_s() - t0);
     if (rc == CURLE_OK) {
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
         char *t = NULL;
