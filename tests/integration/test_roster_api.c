@@ -255,7 +255,19 @@ static const char *match_id(json_t *face)
  * photo of the strangers id11-id13. Prints the figures under label. */
 struct figures {
     int enrolled_probes, enrolled_right, wrong_person, strangers, stranger_matched, no_face, decisions, right;
+    int refused_format; /* probes in a format the API does not take (415) */
 };
+
+/* Whether the file at path holds a WebP image (RIFF....WEBP), whatever its name says. */
+static int is_webp(const char *path)
+{
+    unsigned char h[12] = {0};
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "%s: cannot open", path);
+    size_t n = fread(h, 1, sizeof h, f);
+    fclose(f);
+    return n == sizeof h && memcmp(h, "RIFF", 4) == 0 && memcmp(h + 8, "WEBP", 4) == 0;
+}
 
 static void probe_dataset(json_t *ids, char person[][40], const char *label, struct figures *fg)
 {
@@ -271,6 +283,14 @@ static void probe_dataset(json_t *ids, char person[][40], const char *label, str
         {
             if (k <= 10 && i == 0) continue;
             const char *file = json_string_value(p);
+            if (is_webp(face(file))) {
+                /* the API takes JPEG and PNG only: the data set's one WebP photo is refused by its bytes */
+                long st;
+                json_decref(post_file(url("/api/v1/identify"), D.hr_token, face(file), "image/jpeg", &st));
+                ck_assert_msg(st == 415, "identify %s (WebP): %ld", file, st);
+                fg->refused_format++;
+                continue;
+            }
             json_t *f = identify_largest(face(file));
             const char *got = match_id(f);
             json_t *sim = f ? json_object_get(f, "similarity") : NULL;
@@ -357,7 +377,8 @@ START_TEST(enrol_and_identify_dataset)
      * people, 13 of strangers) at least 98% decided right, no one matched to a wrong person */
     struct figures fg;
     probe_dataset(ids, person, "0.45 (default)", &fg);
-    ck_assert_int_eq(fg.enrolled_probes, 38);
+    ck_assert_int_eq(fg.refused_format, 1);
+    ck_assert_int_eq(fg.enrolled_probes, 37);
     ck_assert_int_eq(fg.strangers, 13);
     ck_assert_int_eq(fg.no_face, 0);
     ck_assert_int_eq(fg.stranger_matched, 0);
