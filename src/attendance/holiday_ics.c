@@ -111,7 +111,7 @@ att_err holiday_ics_parse(const char *text, size_t len, int64_t from, int64_t to
         free(a.v);
         return e;
     }
-    qsort(a.v, a.n, sizeof *a.v, cmp_item);
+    if (a.n > 1) qsort(a.v, a.n, sizeof *a.v, cmp_item); /* an empty calendar has no array to sort */
     size_t k = 0; /* one per day: the name first in byte order, so the answer never depends on the sort */
     for (size_t i = 0; i < a.n; i++)
         if (k == 0 || a.v[k - 1].day != a.v[i].day) a.v[k++] = a.v[i];
