@@ -29,6 +29,12 @@ att_err camera_mgr_remove(camera_mgr *m, const char *id);
 /* Live status of one camera. ATT_E_NOT_FOUND if unknown. */
 att_err camera_mgr_status(camera_mgr *m, const char *id, struct cap_status *out);
 
+/* For snapshots: the camera's latest sampled frame (a new reference: cap_frame_free() it; read-only,
+ * its has_roi/roi are the camera's region of interest clipped to it). ATT_E_NOT_FOUND if the camera
+ * does not run here (unknown, or held by another instance); ATT_E_UNAVAILABLE while it has no frame
+ * (connecting, reconnecting, disabled). */
+att_err camera_mgr_latest_frame(camera_mgr *m, const char *id, cap_frame **out);
+
 /* For the analysis stage: the camera a frame came from, by the frame's tag. ATT_E_NOT_FOUND if the
  * camera was removed since (the frame is then discarded). */
 att_err camera_mgr_lookup(camera_mgr *m, uint64_t tag, att_uuid *id_out, enum camera_role *role);

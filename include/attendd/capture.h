@@ -276,6 +276,12 @@ struct cap_status {
 };
 att_err cap_camera_get_status(cap_camera *c, struct cap_status *st);
 
+/* The last frame sampled in the current streaming session (a new reference: cap_frame_free() it;
+ * treat it as read-only, other holders share it). ATT_E_UNAVAILABLE when there is none: not
+ * streaming yet, between sessions, disabled or stopped. Only frames handed to the queue are
+ * offered, so a decode-only camera (q NULL) has none. */
+att_err cap_camera_latest_frame(cap_camera *c, cap_frame **out);
+
 #ifdef __cplusplus
 }
 #endif

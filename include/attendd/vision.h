@@ -133,6 +133,9 @@ av_status av_image_wrap_bgr(const uint8_t *bgr, int width, int height, size_t st
 av_status av_image_from_video(const char *path, long index, av_image **out, av_err *err);
 int av_image_width(const av_image *img);
 int av_image_height(const av_image *img);
+/* The image's 8-bit BGR pixels, read-only, valid until av_image_free(); bytes per row into *stride
+ * (may be NULL). NULL for NULL. */
+const uint8_t *av_image_pixels(const av_image *img, size_t *stride);
 void av_image_free(av_image *img);
 
 /* ---- detection --------------------------------------------------------------------------- */
@@ -219,6 +222,15 @@ typedef struct av_quality {
 /* Size, sharpness and pose for one face with landmarks and its aligned crop. Sets
  * liveness = -1; fill it from av_liveness() when needed. */
 av_status av_quality_assess(const av_image *img, const av_face *face, const av_crop *crop, av_quality *q, av_err *err);
+
+/* ---- snapshots ------------------------------------------------------------------------- */
+
+/* Encode an 8-bit BGR frame (stride in bytes, >= width*3) as JPEG (quality 1..100) into *out
+ * (malloc'd, *len bytes; the caller wipes and frees it). box (may be NULL): a rectangle drawn in
+ * green on a private copy of the frame; the frame itself is not changed. Every pixel copy made on
+ * the way is wiped before it is freed. */
+av_status av_jpeg_encode(const uint8_t *bgr, int width, int height, size_t stride, const av_box *box, int quality,
+                         unsigned char **out, size_t *len, av_err *err);
 
 #ifdef __cplusplus
 }

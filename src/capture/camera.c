@@ -49,6 +49,8 @@ struct cap_camera {
     unsigned fps_windows; /* windows completed in this streaming spell */
     uint64_t seq;         /* last sampled-frame number */
     uint64_t rng;         /* xorshift state for backoff jitter */
+    cap_frame *latest;    /* a reference on the last sampled frame of the current session, for
+                             cap_camera_latest_frame; NULL between sessions */
 };
 
 static atomic_int g_init_done; /* cap_global_init() ran (or its absence was reported) */
@@ -431,7 +433,10 @@ static void run_session(cap_camera *c, struct session_result *r)
             c->st.frames_sampled++;
             c->st.width = f->width;
             c->st.height = f->height;
+            cap_frame *older = c->latest;
+            c->latest = cap_frame_ref(f);
             pthread_mutex_unlock(&c->mu);
+            cap_frame_free(older);            /* outside the lock: megabytes */
             cap_queue_push(c->lane, f, NULL); /* drop-oldest inside; refusal after close counted
                                                   by the lane as discarded */
         } else if (frame_no == 0 && info.width > 0) {
@@ -444,6 +449,12 @@ static void run_session(cap_camera *c, struct session_result *r)
     }
     if (first_us) r->stable = (att_time_mono_us() - first_us) / 1000 >= c->stable_ms;
     cap_source_close(src);
+    /* no picture outlives its session: a stopped, disabled or lost camera offers none */
+    pthread_mutex_lock(&c->mu);
+    cap_frame *last = c->latest;
+    c->latest = NULL;
+    pthread_mutex_unlock(&c->mu);
+    cap_frame_free(last);
 }
 
 static void set_state_locked(cap_camera *c, enum cap_state s)
@@ -557,6 +568,7 @@ void cap_camera_free(cap_camera *c)
     cap_camera_stop(c);
     if (c->started) pthread_join(c->thread, NULL);
     cap_lane_free(c->lane);
+    cap_frame_free(c->latest);
     pthread_cond_destroy(&c->cv);
     pthread_mutex_destroy(&c->mu);
     free(c->url);
@@ -591,6 +603,15 @@ att_err cap_camera_set_roi(cap_camera *c, const struct camera_roi *roi)
     if (roi) c->roi = *roi;
     pthread_mutex_unlock(&c->mu);
     return ATT_OK;
+}
+
+att_err cap_camera_latest_frame(cap_camera *c, cap_frame **out)
+{
+    if (!c || !out) return ATT_E_INVALID;
+    pthread_mutex_lock(&c->mu);
+    *out = c->latest ? cap_frame_ref(c->latest) : NULL;
+    pthread_mutex_unlock(&c->mu);
+    return *out ? ATT_OK : ATT_E_UNAVAILABLE;
 }
 
 att_err cap_camera_get_status(cap_camera *c, struct cap_status *st)

@@ -389,6 +389,17 @@ att_err camera_mgr_status(camera_mgr *m, const char *id, struct cap_status *out)
     return rc;
 }
 
+att_err camera_mgr_latest_frame(camera_mgr *m, const char *id, cap_frame **out)
+{
+    if (!m || !id || !out) return ATT_E_INVALID;
+    *out = NULL;
+    pthread_rwlock_rdlock(&m->rw);
+    struct cam_entry *e = find_id(m, id, NULL);
+    att_err rc = !e ? ATT_E_NOT_FOUND : !e->cap ? ATT_E_UNAVAILABLE : cap_camera_latest_frame(e->cap, out);
+    pthread_rwlock_unlock(&m->rw);
+    return rc;
+}
+
 att_err camera_mgr_lookup(camera_mgr *m, uint64_t tag, att_uuid *id_out, enum camera_role *role)
 {
     if (!m) return ATT_E_INVALID;

@@ -358,6 +358,7 @@ att_err http_cameras_create(struct http_request *req, struct http_response *resp
 att_err http_cameras_get(struct http_request *req, struct http_response *resp);
 att_err http_cameras_update(struct http_request *req, struct http_response *resp);
 att_err http_cameras_delete(struct http_request *req, struct http_response *resp);
+att_err http_cameras_snapshot(struct http_request *req, struct http_response *resp);
 
 /* people.c, faces.c, identify.c, audit.c: roster, enrolment, identification, audit log */
 att_err http_people_create(struct http_request *req, struct http_response *resp);

@@ -35,6 +35,8 @@ static const struct http_route routes[] = {
     {"GET", "/api/v1/cameras/{id}", ROLE_HR, http_cameras_get, false, false},
     {"PATCH", "/api/v1/cameras/{id}", ROLE_ADMIN, http_cameras_update, false, false},
     {"DELETE", "/api/v1/cameras/{id}", ROLE_ADMIN, http_cameras_delete, false, false},
+    /* the camera's current frame (snapshot.c): admin only, never stored, audited */
+    {"GET", "/api/v1/cameras/{id}/snapshot", ROLE_ADMIN, http_cameras_snapshot, false, false},
     /* the roster (people.c, faces.c): admin writes, hr reads; identification and the audit log */
     {"GET", "/api/v1/people", ROLE_HR, http_people_list, false, false},
     {"POST", "/api/v1/people", ROLE_ADMIN, http_people_create, false, false},

@@ -355,4 +355,9 @@ extern "C" av_status av_image_from_video(const char *path, long index, av_image 
 
 extern "C" int av_image_width(const av_image *img) { return img ? img->bgr.cols : 0; }
 extern "C" int av_image_height(const av_image *img) { return img ? img->bgr.rows : 0; }
+extern "C" const uint8_t *av_image_pixels(const av_image *img, size_t *stride)
+{
+    if (stride) *stride = img ? img->bgr.step[0] : 0;
+    return img ? img->bgr.ptr<uint8_t>() : nullptr;
+}
 extern "C" void av_image_free(av_image *img) { delete img; }
