@@ -14,8 +14,8 @@
 #include "attendd/store_instances.h"
 #include "attendd/vision.h"
 
-#define SNAPSHOT_QUALITY 85     /* JPEG quality: readable faces at a few hundred kB for 1080p */
-#define SNAPSHOT_RETRY_S "2"    /* Retry-After while the camera has no frame: it samples at >= 0.5 fps */
+#define SNAPSHOT_QUALITY 85  /* JPEG quality: readable faces at a few hundred kB for 1080p */
+#define SNAPSHOT_RETRY_S "2" /* Retry-After while the camera has no frame: it samples at >= 0.5 fps */
 #define SNAPSHOT_ACTION "camera.snapshot"
 
 /* The JPEG shows faces: wiped (its whole length) once libmicrohttpd has sent it. */
@@ -55,9 +55,8 @@ static att_err not_here(struct http_request *req, struct http_response *resp, PG
         for (size_t i = 0; i < n && !h; i++)
             if (strcmp(leases[i].camera_id, id) == 0 && leases[i].instance_id[0] != '\0') h = &leases[i];
         if (h) {
-            json_t *holder =
-                json_pack("{s:{s:s, s:s, s:s}}", "instance", "id", h->instance_id, "name", h->instance_name, "since",
-                          h->since);
+            json_t *holder = json_pack("{s:{s:s, s:s, s:s}}", "instance", "id", h->instance_id, "name",
+                                       h->instance_name, "since", h->since);
             audit_refusal(req, id, ATT_E_CONFLICT);
             e = http_problem_ext(resp, ATT_E_CONFLICT, NULL, holder,
                                  "the camera is processed by instance \"%s\" (%s): ask that instance for its snapshot",
@@ -129,7 +128,8 @@ att_err http_cameras_snapshot(struct http_request *req, struct http_response *re
     snprintf(detail, sizeof detail, "{\"width\":%d,\"height\":%d}", w, h);
     if ((e = http_audit(req, SNAPSHOT_ACTION, "camera", id, "ok", detail)) != ATT_OK) {
         jpeg_body_free(b);
-        return http_problem(resp, e == ATT_E_DB ? ATT_E_DB : ATT_E_INTERNAL, NULL, "the audit log could not be written");
+        return http_problem(resp, e == ATT_E_DB ? ATT_E_DB : ATT_E_INTERNAL, NULL,
+                            "the audit log could not be written");
     }
     resp->stream = MHD_create_response_from_buffer_with_free_callback_cls(b->len, b->data, jpeg_body_free, b);
     if (resp->stream == NULL) {

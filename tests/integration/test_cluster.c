@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "attendd/event_writer.h"
@@ -860,6 +861,290 @@ START_TEST(three_instances_shift_change_sigkill)
 }
 END_TEST
 
+/* ---- six live streams on three instances, one instance killed ----------------------------------------- */
+
+#define SIX 6         /* cameras: two per instance */
+#define SIX_FPS 2     /* analysis_fps of each: low, so three instances fit a loaded 2-core machine */
+#define SIX_MOVE_S 15 /* a dead instance's cameras are held again within this (the default lease) */
+
+/* One decision of a camera's tracker in an instance's log: when, which camera, which person. */
+struct decision {
+    double wall;     /* seconds since the epoch */
+    char camera[40]; /* camera id */
+    char person[40]; /* person id */
+};
+
+/* Seconds since the epoch of a log line's "2026-12-06T15:59:59.649Z" prefix; -1 if none. */
+static double line_wall(const char *line)
+{
+    struct tm tm = {0};
+    int ms = 0;
+    if (sscanf(line, "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
+               &tm.tm_sec, &ms) != 7)
+        return -1;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    return (double)timegm(&tm) + ms / 1000.0;
+}
+
+/* The tracker decisions in log (an event, or none because an earlier capture had it) appended to
+ * *out; and the first "camera NAME (...): streaming" of each camera name into first_stream (by the
+ * index of names[]; earliest kept) and, after `after`, into again_stream. */
+static void read_decisions(const char *log, struct decision **out, size_t *n, char names[][16], size_t n_names,
+                           double *first_stream, double after, double *again_stream)
+{
+    size_t len;
+    char *text = ts_slurp(log, &len);
+    ck_assert_ptr_nonnull(text);
+    for (char *line = text; line && *line;) {
+        char *nl = strchr(line, '\n');
+        if (nl) *nl = '\0';
+        double wall = line_wall(line);
+        const char *p = strstr(line, " pipeline: camera ");
+        char cam[40], person[40];
+        if (wall > 0 && p && sscanf(p, " pipeline: camera %39[^:]: person %39[^: ]", cam, person) == 2 &&
+            (strstr(p, " clock-") || strstr(p, ": no event ("))) {
+            *out = realloc(*out, (*n + 1) * sizeof **out);
+            ck_assert_ptr_nonnull(*out);
+            (*out)[*n].wall = wall;
+            snprintf((*out)[*n].camera, sizeof(*out)[*n].camera, "%s", cam);
+            snprintf((*out)[*n].person, sizeof(*out)[*n].person, "%s", person);
+            (*n)++;
+        }
+        const char *c = strstr(line, " capture: camera ");
+        if (wall > 0 && c && strstr(c, "): streaming (session"))
+            for (size_t k = 0; k < n_names; k++) {
+                char pre[64];
+                snprintf(pre, sizeof pre, " capture: camera %s (", names[k]);
+                if (strncmp(c, pre, strlen(pre)) != 0) continue;
+                if (first_stream[k] <= 0 || wall < first_stream[k]) first_stream[k] = wall;
+                if (wall > after && (again_stream[k] <= 0 || wall < again_stream[k])) again_stream[k] = wall;
+            }
+        line = nl ? nl + 1 : NULL;
+    }
+    free(text);
+}
+
+/* Camera `name` is processed by exactly one of the n instances (not "remote" there) and the others
+ * show it "remote" held by that one. Returns the holder's index. */
+static int one_runner(struct ts_daemon *d, int n, const char *id)
+{
+    int runner = -1, runners = 0;
+    char holder[3][64] = {"", "", ""};
+    for (int i = 0; i < n; i++) {
+        long st;
+        json_t *j = ts_call("GET", ts_urlf(&d[i], "/api/v1/cameras/%s", id), d[i].hr_token, NULL, &st);
+        ck_assert_int_eq(st, 200);
+        if (strcmp(ts_jstr(j, "state"), "remote") != 0) {
+            runner = i;
+            runners++;
+        }
+        json_t *h = json_object_get(j, "instance");
+        ck_assert_msg(json_is_object(h), "camera %s has no holder on instance %d", id, i);
+        snprintf(holder[i], sizeof holder[i], "%s", ts_jstr(h, "name"));
+        json_decref(j);
+    }
+    ck_assert_msg(runners == 1, "camera %s runs on %d instances", id, runners);
+    for (int i = 0; i < n; i++) ck_assert_str_eq(holder[i], holder[runner]);
+    return runner;
+}
+
+START_TEST(three_instances_six_streams_sigkill)
+{
+    struct truth t;
+    truth_load(&t);
+    ck_assert_int_eq(ts_db_new(db, sizeof db), 0);
+    static const char *inames[3] = {"a", "b", "c"};
+    struct ts_daemon d[3];
+    memset(d, 0, sizeof d);
+    for (int i = 0; i < 3; i++) {
+        char extra[1024];
+        /* capacity 3: two cameras each, and the two survivors can take the dead one's */
+        int n = snprintf(extra, sizeof extra,
+                         "cluster = true\ninstance_name = %s\ninstance_capacity = 3\nlease_timeout_s = %d\n"
+                         "cooldown_s = 10\nlog_level = debug\nanalysis_workers = 1\n",
+                         inames[i], LEASE_S);
+        if (i > 0)
+            snprintf(extra + n, sizeof extra - (size_t)n,
+                     "token_key_file = %s/token.key\ntemplate_key_file = %s/template.key\n", d[0].dir, d[0].dir);
+        d[i].keep_dir = 1;
+        ck_assert_msg(ts_daemon_start(&d[i], db, extra) == 0, "instance %s did not start", inames[i]);
+    }
+    enrol_identities(&t, &d[0]);
+    for (int i = 0; i < 3; i++) wait_ready(&d[i]);
+
+    /* six live cameras: a camera taken over joins its stream where it is now, as a real one would */
+    struct ts_rtsp srv;
+    char *clip = ts_data_path("video/shift-change.mp4");
+    ck_assert_int_eq(ts_rtsp_start_live(&srv, clip, 0, SIX), 0);
+    free(clip);
+    char cam_name[SIX][16], cam_id[SIX][40];
+    for (int k = 0; k < SIX; k++) {
+        char url[128], body[512];
+        ts_rtsp_url(&srv, k + 1, url, sizeof url);
+        snprintf(cam_name[k], sizeof cam_name[k], "ward-%d", k + 1);
+        snprintf(body, sizeof body, "{\"name\":\"%s\",\"url\":\"%s\",\"role\":\"auto\",\"analysis_fps\":%d}",
+                 cam_name[k], url, SIX_FPS);
+        long st;
+        json_t *j = ts_call("POST", ts_url(&d[k % 3], "/api/v1/cameras"), d[k % 3].admin_token, body, &st);
+        ck_assert_int_eq(st, 201);
+        snprintf(cam_id[k], sizeof cam_id[k], "%s", ts_jstr(j, "id"));
+        json_decref(j);
+    }
+    double start = ts_now_s();
+    for (int i = 0; i < 3; i++)
+        ck_assert_msg(wait_held(inames[i], 2, 10) >= 0, "%s holds %lld camera(s)", inames[i], held_by(inames[i]));
+    ck_assert_int_eq(ts_sql_int(db, "SELECT count(*) FROM camera_leases WHERE expires_at > now()"), SIX);
+    int runner[SIX];
+    for (int k = 0; k < SIX; k++) runner[k] = one_runner(d, 3, cam_id[k]);
+    fprintf(stderr, "cluster6: leases taken %.1f s after the cameras were created\n", ts_now_s() - start);
+
+    /* the snapshot comes from the holder; another instance names the holder (409, no proxying) */
+    int other = (runner[0] + 1) % 3;
+    struct ts_resp r;
+    ck_assert_int_eq(ts_http("GET", ts_urlf(&d[other], "/api/v1/cameras/%s/snapshot", cam_id[0]), d[other].admin_token,
+                             NULL, 0, NULL, &r),
+                     0);
+    ck_assert_msg(r.status == 409, "snapshot from a non-holder: %ld %s", r.status, r.body);
+    json_t *pj = json_loads(r.body, 0, NULL);
+    ck_assert_ptr_nonnull(pj);
+    ck_assert_str_eq(ts_jstr(json_object_get(pj, "instance"), "name"), inames[runner[0]]);
+    json_decref(pj);
+    ts_resp_free(&r);
+    long snap = 0;
+    for (int tries = 0; tries < 40 && snap != 200; tries++) {
+        ck_assert_int_eq(ts_http("GET", ts_urlf(&d[runner[0]], "/api/v1/cameras/%s/snapshot", cam_id[0]),
+                                 d[runner[0]].admin_token, NULL, 0, NULL, &r),
+                         0);
+        snap = r.status;
+        if (snap == 200) ck_assert_str_eq(r.content_type, "image/jpeg");
+        ts_resp_free(&r);
+        if (snap == 503) ts_sleep_ms(250);
+    }
+    ck_assert_msg(snap == 200, "snapshot from the holder: %ld", snap);
+
+    /* SIGKILL the holder of ward-1 mid-clip: both its cameras move within the lease time */
+    while (ts_now_s() - start < KILL_AT_S) ts_sleep_ms(100);
+    int vi = runner[0];
+    bool victim_cam[SIX];
+    for (int k = 0; k < SIX; k++) {
+        char h[32];
+        holder_of(cam_name[k], h, sizeof h);
+        victim_cam[k] = strcmp(h, inames[vi]) == 0;
+    }
+    ts_daemon_stop(&d[vi], SIGKILL, 5);
+    double killed = ts_now_s(), moved[SIX];
+    int left = 0;
+    for (int k = 0; k < SIX; k++) {
+        moved[k] = victim_cam[k] ? -1 : 0;
+        left += victim_cam[k];
+    }
+    ck_assert_int_eq(left, 2);
+    while (left > 0 && ts_now_s() - killed < SIX_MOVE_S + 5) {
+        for (int k = 0; k < SIX; k++) {
+            if (moved[k] >= 0) continue;
+            char h[32];
+            holder_of(cam_name[k], h, sizeof h);
+            if (h[0] && strcmp(h, inames[vi]) != 0) {
+                moved[k] = ts_now_s() - killed;
+                left--;
+                fprintf(stderr, "cluster6: %s moved from %s to %s %.1f s after the SIGKILL (lease %d s)\n", cam_name[k],
+                        inames[vi], h, moved[k], LEASE_S);
+            }
+        }
+        ts_sleep_ms(100);
+    }
+    for (int k = 0; k < SIX; k++)
+        ck_assert_msg(moved[k] >= 0 && moved[k] <= SIX_MOVE_S, "%s held again after %.1f s", cam_name[k], moved[k]);
+    ck_assert_int_eq(ts_sql_int(db, "SELECT count(*) FROM camera_leases WHERE expires_at > now()"), SIX);
+    for (int k = 0; k < SIX; k++)
+        (void)one_runner((struct ts_daemon[]){d[(vi + 1) % 3], d[(vi + 2) % 3]}, 2, cam_id[k]);
+
+    /* the clip ends (all cameras), then the killed instance comes back and writes its spool */
+    while (ts_now_s() - start < CLIP_S + 8) ts_sleep_ms(200);
+
+    /* which camera decided on which pass: the survivors' logs, and the victim's up to its death */
+    struct decision *dec = NULL;
+    size_t n_dec = 0;
+    double first_stream[SIX] = {0}, again_stream[SIX] = {0};
+    for (int i = 0; i < 3; i++)
+        read_decisions(d[i].log, &dec, &n_dec, cam_name, SIX, first_stream, ts_wall_us() / 1e6 - (ts_now_s() - killed),
+                       again_stream);
+    ck_assert_int_eq(ts_daemon_restart(&d[vi]), 0);
+    ts_sleep_ms(3000);
+
+    double kill_wall = ts_wall_us() / 1e6 - (ts_now_s() - killed);
+    int lost_outside = 0, lost_inside = 0, seen = 0;
+    for (int k = 0; k < SIX; k++) {
+        ck_assert_msg(first_stream[k] > 0, "%s never streamed", cam_name[k]);
+        /* dark: from the kill until the camera streams again on its new holder */
+        double dark0 = victim_cam[k] ? kill_wall - first_stream[k] : -1;
+        double dark1 = victim_cam[k] ? (again_stream[k] > 0 ? again_stream[k] : 1e9) - first_stream[k] : -1;
+        char lost[256] = "", dark[96] = "";
+        if (victim_cam[k])
+            snprintf(dark, sizeof dark, "; held by none %.1f-%.1f s, streaming again at %.1f s of the clip", dark0,
+                     dark0 + moved[k], dark1);
+        for (size_t w = 0; w < t.n; w++) {
+            bool enrolled = false;
+            for (size_t e = 0; e < t.n_enrol; e++) enrolled = enrolled || strcmp(t.enrol_label[e], t.w[w].label) == 0;
+            if (!enrolled) continue;
+            char q[256], pid[40];
+            snprintf(q, sizeof q, "SELECT id FROM people WHERE employee_no = '%s'", t.w[w].label);
+            ck_assert_int_eq(ts_psql(db, q, pid, sizeof pid), 0);
+            bool hit = false;
+            for (size_t i = 0; i < n_dec && !hit; i++) {
+                double ct = dec[i].wall - first_stream[k];
+                hit = strcmp(dec[i].camera, cam_id[k]) == 0 && strcmp(dec[i].person, pid) == 0 && ct >= t.w[w].t - 1 &&
+                    ct <= t.w[w].t_end + 3;
+            }
+            if (hit) {
+                seen++;
+                continue;
+            }
+            bool in_dark = victim_cam[k] && t.w[w].t_end >= dark0 && t.w[w].t <= dark1;
+            in_dark ? lost_inside++ : lost_outside++;
+            size_t used = strlen(lost);
+            snprintf(lost + used, sizeof lost - used, " %s(%.1f-%.1f s%s)", t.w[w].label, t.w[w].t, t.w[w].t_end,
+                     in_dark ? "" : ", while held");
+        }
+        fprintf(stderr, "cluster6: %s: passes lost:%s%s\n", cam_name[k], lost[0] ? lost : " none", dark);
+    }
+    free(dec);
+    fprintf(stderr,
+            "cluster6: %d camera passes decided, %d lost while no instance held the camera, %d lost while held\n", seen,
+            lost_inside, lost_outside);
+
+    /* the ground truth: one event per enrolled pass, in then out, no duplicate, no visitor */
+    int bad = 0;
+    for (size_t w = 0; w < t.n; w++) {
+        bool first = true;
+        for (size_t k = 0; k < w; k++) first = first && strcmp(t.w[k].label, t.w[w].label) != 0;
+        if (!first) continue;
+        char want[64], got[64], q[512];
+        expected_kinds(&t, t.w[w].label, want, sizeof want);
+        snprintf(q, sizeof q,
+                 "SELECT coalesce(string_agg(e.kind::text, ',' ORDER BY e.ts), '') FROM events e JOIN people p"
+                 " ON p.id = e.person_id WHERE p.employee_no = '%s' AND e.voided_at IS NULL",
+                 t.w[w].label);
+        ck_assert_int_eq(ts_psql(db, q, got, sizeof got), 0);
+        if (strcmp(want, got) != 0) {
+            fprintf(stderr, "cluster6: %s: events %s, ground truth %s\n", t.w[w].label, got[0] ? got : "none",
+                    want[0] ? want : "none");
+            bad++;
+        }
+    }
+    ck_assert_msg(bad == 0, "%d walker(s) differ from the ground truth", bad);
+    ck_assert_int_eq(ts_sql_int(db, "SELECT count(*) FROM events WHERE voided_at IS NULL"), 12);
+    ck_assert_msg(lost_outside == 0, "%d camera pass(es) lost while an instance held the camera", lost_outside);
+
+    ts_rtsp_stop(&srv);
+    for (int i = 0; i < 3; i++) {
+        d[i].keep_dir = 0;
+        if (d[i].pid > 0) ts_daemon_stop(&d[i], SIGTERM, 30);
+    }
+}
+END_TEST
+
 Suite *cluster_suite(void)
 {
     Suite *s = suite_create("cluster");
@@ -869,6 +1154,7 @@ Suite *cluster_suite(void)
              two_writers_one_event, NULL);
     ts_tcase(s, "failover", 300, NULL, NULL, primary_standby_switch_writes_each_event_once, NULL);
     ts_tcase(s, "shift_change", 600, NULL, NULL, three_instances_shift_change_sigkill, NULL);
+    ts_tcase(s, "six_streams", 600, NULL, NULL, three_instances_six_streams_sigkill, NULL);
     ts_tcase(s, "sync", 180, NULL, NULL, enrol_erase_and_revoke_reach_every_instance, NULL);
     return s;
 }

@@ -50,7 +50,10 @@ static int spawn(struct ts_rtsp *s, int port)
         close(fds[0]);
         close(fds[1]);
         execl(PYTHON, PYTHON, script, "--clip", s->clip, "--port", port_s, "--copies", copies_s,
-              s->once ? "--once" : (char *)NULL, (char *)NULL);
+              s->once       ? "--once"
+                  : s->live ? "--live"
+                            : (char *)NULL,
+              (char *)NULL);
         _exit(127);
     }
     close(fds[1]);
@@ -85,12 +88,13 @@ static int spawn(struct ts_rtsp *s, int port)
     return 0;
 }
 
-static int start(struct ts_rtsp *s, const char *clip, int port, int copies, int once)
+static int start(struct ts_rtsp *s, const char *clip, int port, int copies, int once, int live)
 {
     memset(s, 0, sizeof *s);
     snprintf(s->clip, sizeof s->clip, "%s", clip);
     s->copies = copies;
     s->once = once;
+    s->live = live;
     if (spawn(s, port) != 0) {
         fprintf(stderr, "ts_rtsp: the RTSP server did not start (port %d)\n", port);
         return -1;
@@ -98,11 +102,19 @@ static int start(struct ts_rtsp *s, const char *clip, int port, int copies, int 
     return 0;
 }
 
-int ts_rtsp_start(struct ts_rtsp *s, const char *clip, int port, int copies) { return start(s, clip, port, copies, 0); }
+int ts_rtsp_start(struct ts_rtsp *s, const char *clip, int port, int copies)
+{
+    return start(s, clip, port, copies, 0, 0);
+}
 
 int ts_rtsp_start_once(struct ts_rtsp *s, const char *clip, int port, int copies)
 {
-    return start(s, clip, port, copies, 1);
+    return start(s, clip, port, copies, 1, 0);
+}
+
+int ts_rtsp_start_live(struct ts_rtsp *s, const char *clip, int port, int copies)
+{
+    return start(s, clip, port, copies, 0, 1);
 }
 
 int ts_rtsp_stop(struct ts_rtsp *s)

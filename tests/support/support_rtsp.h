@@ -11,6 +11,7 @@ struct ts_rtsp {
     int port;        /* bound port (kept across stop/restart) */
     int copies;      /* 0: one mount "/cam"; N: "/cam1".."/camN" */
     int once;        /* each mount plays to one client, then 404 (--once) */
+    int live;        /* each mount is a live camera: clients join the one playing (--live) */
     char clip[1024]; /* absolute path of the clip served */
 };
 
@@ -20,6 +21,9 @@ struct ts_rtsp {
 int ts_rtsp_start(struct ts_rtsp *s, const char *clip, int port, int copies);
 /* The same with --once: each mount serves the clip to one client only (no replay on reconnect). */
 int ts_rtsp_start_once(struct ts_rtsp *s, const char *clip, int port, int copies);
+/* The same with --live: each mount plays the clip once, from its first client's PLAY, and every
+ * client joins at the current position (a camera taken over by another instance, a reconnect). */
+int ts_rtsp_start_live(struct ts_rtsp *s, const char *clip, int port, int copies);
 /* SIGTERM and wait (SIGKILL after 5 s). Returns 0 if it exited by itself. No-op when stopped. */
 int ts_rtsp_stop(struct ts_rtsp *s);
 /* Start again on the same port and mounts (retries for a few seconds while the port is busy). */

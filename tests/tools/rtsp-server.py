@@ -2,19 +2,25 @@
 # rtsp-server.py: serve a video clip over RTSP on a loopback port (GStreamer RTSP server library),
 # for the camera tests and `make bench`. Prints "READY <port>" once listening; exits on SIGTERM/SIGINT.
 #
-# Usage: rtsp-server.py --clip FILE [--clip FILE2 ...] [--port N] [--host 127.0.0.1] [--mount /cam] [--copies N] [--once]
+# Usage: rtsp-server.py --clip FILE [--clip FILE2 ...] [--port N] [--host 127.0.0.1] [--mount /cam] [--copies N]
+#                       [--once | --live]
 #   --port 0 (default) binds a free port; the port actually bound is the one printed after READY.
 #   --copies N serves N mounts MOUNT1..MOUNTN (for the bench); without it, just MOUNT. With several
 #   --clip, mount i plays clip number i (the list repeats over the mounts).
 #   --once: each mount plays to one client only, then answers 404 (a camera that reconnects at the
 #   end of the clip does not replay it: "play the clip once" acceptance tests).
-# Every client gets its own pipeline (not shared), so each connection plays the clip from its
-# first frame at real-time rate; at the end of the clip the stream simply stops sending.
+#   --live: each mount is one live camera: its clip's clock starts at the first client's PLAY, and a
+#   later client (a reconnect, another instance taking the camera over) starts at the clock's
+#   position (from the keyframe before it), as with a real camera. The mount is removed when the
+#   clip has played (no replay).
+# Otherwise every client gets its own pipeline (not shared), so each connection plays the clip from
+# its first frame at real-time rate; at the end of the clip the stream simply stops sending.
 # Needs Debian's python3-gi and gir1.2-gst-rtsp-server-1.0; run with /usr/bin/python3.
 import argparse
 import os
 import signal
 import sys
+import time
 
 import gi
 
@@ -31,7 +37,11 @@ def main():
     ap.add_argument("--mount", default="/cam")
     ap.add_argument("--copies", type=int, default=0)
     ap.add_argument("--once", action="store_true")
+    ap.add_argument("--live", action="store_true")
     a = ap.parse_args()
+    if a.once and a.live:
+        print("rtsp-server: --once and --live exclude each other", file=sys.stderr)
+        return 2
 
     for c in a.clip:
         if not os.path.isfile(c):
@@ -49,7 +59,7 @@ def main():
     # The launch line from DESIGN.md §6; location is quoted for paths with spaces.
     def launch(clip):
         clip = clip.replace("\\", "\\\\").replace('"', '\\"')
-        return (f'( filesrc location="{clip}" ! qtdemux ! h264parse config-interval=-1 '
+        return (f'( filesrc location="{clip}" ! qtdemux name=demux ! h264parse config-interval=-1 '
                 f'! rtph264pay name=pay0 pt=96 )')
     names = [a.mount] if a.copies == 0 else [f"{a.mount}{i}" for i in range(1, a.copies + 1)]
     played = set()
@@ -64,12 +74,46 @@ def main():
                 print(f"rtsp-server: {name} is playing once; mount removed", file=sys.stderr)
         media.connect("new-state", on_state)
 
+    started = {}  # --live: mount -> monotonic time of its first PLAY
+
+    def play_live(_factory, media, name):
+        # The first client's PLAY starts the camera's clock; the mount goes once the clip has played.
+        def join(_media, state):
+            # a later client's own pipeline: to the clip's current position once it plays
+            if state != Gst.State.PLAYING or joined:
+                return
+            joined.append(True)
+            pos = time.monotonic() - started[name]
+            demux = media.get_element().get_by_name("demux")
+            flags = Gst.SeekFlags.FLUSH | Gst.SeekFlags.KEY_UNIT
+            if not demux or not demux.seek_simple(Gst.Format.TIME, flags, int(pos * Gst.SECOND)):
+                print(f"rtsp-server: {name}: could not join at {pos:.1f} s", file=sys.stderr)
+
+        def on_state(_media, state):
+            if state != Gst.State.PLAYING or name in started:
+                return
+            started[name] = time.monotonic()
+            ok, dur = media.get_element().query_duration(Gst.Format.TIME)
+            if not ok or dur <= 0:
+                print(f"rtsp-server: {name}: clip duration unknown; the mount stays", file=sys.stderr)
+                return
+
+            def remove():
+                mounts.remove_factory(name)
+                print(f"rtsp-server: {name} played its clip; mount removed", file=sys.stderr)
+                return False
+            GLib.timeout_add(dur // Gst.MSECOND, remove)
+        joined = []
+        media.connect("new-state", join if name in started else on_state)
+
     for i, name in enumerate(names):
         f = GstRtspServer.RTSPMediaFactory()
         f.set_launch(launch(a.clip[i % len(a.clip)]))
         f.set_shared(False)
         if a.once:
             f.connect("media-configure", play_once, name)
+        if a.live:
+            f.connect("media-configure", play_live, name)
         mounts.add_factory(name, f)
 
     loop = GLib.MainLoop()
