@@ -64,7 +64,8 @@ struct att_config {
     long max_image_pixels;    /* header-declared pixel limit, checked before decoding */
     int enrol_min_face_px;    /* enrolment policy (src/gallery/enrol.c) */
     double enrol_min_sharpness;
-    double enrol_min_frontalness;
+    double enrol_max_yaw_deg; /* pose limits, degrees */
+    double enrol_max_pitch_deg;
     double enrol_min_liveness;
     /* analysis pipeline (src/attendance/pipeline.c) */
     int analysis_workers;         /* detection/recognition threads; 0 = one per online core */

@@ -7,15 +7,22 @@
 #include <stdint.h>
 
 #include "attendd/errors.h"
+#include "attendd/pose.h"
 #include "attendd/vision.h"
 
 struct enrol_policy {
-    int min_face_px;       /* shortest acceptable face box height, image px */
-    float min_sharpness;   /* av_quality.sharpness floor (variance of Laplacian on the crop) */
-    float min_frontalness; /* av_quality.frontalness floor, 0..1 */
-    float min_liveness;    /* P(real) floor */
-    uint64_t max_pixels;   /* decoded-size limit checked on the header before decoding */
+    int min_face_px;     /* shortest acceptable face box height, image px */
+    float min_sharpness; /* av_quality.sharpness floor (variance of Laplacian on the crop) */
+    float max_yaw_deg;   /* largest accepted head turn, |av_pose.yaw_deg|, degrees */
+    float max_pitch_deg; /* largest accepted head tilt up or down, |av_pose.pitch_deg|, degrees */
+    float min_liveness;  /* P(real) floor */
+    uint64_t max_pixels; /* decoded-size limit checked on the header before decoding */
 };
+
+/* Default pose limits, degrees (docs/vision.md "Head pose"): a studio portrait is turned 15-25
+ * degrees; beyond 30 one ear and cheek leave the picture. */
+#define ENROL_MAX_YAW_DEG 30.0f
+#define ENROL_MAX_PITCH_DEG 25.0f
 
 void enrol_policy_default(struct enrol_policy *p);
 
@@ -45,6 +52,7 @@ struct enrol_result {
     char detail[256];        /* human-readable reason when refused (no personal data) */
     av_face face;            /* the face used (valid when a face was found) */
     av_quality quality;      /* its quality report, liveness filled in */
+    av_pose pose;            /* its head pose (valid from ENROL_NOT_FRONTAL's check on) */
     float emb[AV_EMBED_DIM]; /* the template when outcome == ENROL_OK; wipe after use */
 };
 

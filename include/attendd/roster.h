@@ -97,6 +97,7 @@ struct roster_enrolment {
     enrol_outcome outcome;        /* the policy's verdict (ENROL_OK on success) */
     av_face face;                 /* the face judged (when one was found) */
     av_quality quality;           /* its quality report (from ENROL_TOO_BLURRY on) */
+    av_pose pose;                 /* its head pose, degrees (ENROL_OK and ENROL_NOT_FRONTAL) */
     char detail[256];             /* on failure: the reason, for people (no personal data) */
 };
 

@@ -8,7 +8,7 @@
  *     own buffer, so errors are thread-safe without globals.
  *   - Handles are opaque and come in _new/_free (or _load/_free, _decode/_free) pairs; every
  *     _free accepts NULL.
- *   - Threads: one av_models may be shared read-only by all threads. An av_pipeline (the four
+ *   - Threads: one av_models may be shared read-only by all threads. An av_pipeline (the five
  *     networks plus scratch buffers) belongs to one thread at a time; make one per worker.
  *     av_image is read-only after creation and may be shared.
  *   - Coordinates are image pixels, origin top-left, x to the right.
@@ -80,14 +80,14 @@ enum {
     AV_MODELS_NO_VERIFY = 1u << 0 /* skip the SHA-256 check against the pinned digests */
 };
 
-/* Read fr_detect.onnx, fr_landmark.onnx, fr_feature.onnx and fr_liveness.onnx from dir once and
+/* Read fr_detect.onnx, fr_landmark.onnx, fr_feature.onnx, fr_liveness.onnx and fr_pose.onnx from dir once and
  * verify their SHA-256 against the digests pinned in src/vision/models.cpp (unless
  * AV_MODELS_NO_VERIFY). AV_E_MODEL names the file on a missing file or mismatch. On success *out
  * owns the bytes; free with av_models_free(). Immutable, shareable across threads. */
 av_status av_models_load(const char *dir, unsigned flags, av_models **out, av_err *err);
 void av_models_free(av_models *m);
 
-/* ---- pipeline: the four networks for one worker thread --------------------------------- */
+/* ---- pipeline: the five networks for one worker thread --------------------------------- */
 
 typedef struct av_pipeline av_pipeline;
 
@@ -97,7 +97,7 @@ enum {
     AV_PIPE_STOCK_LAYERS = 1u << 0
 };
 
-/* Create the four networks from the bytes held by m (m must outlive the pipeline); AV_E_MODEL
+/* Create the five networks from the bytes held by m (m must outlive the pipeline); AV_E_MODEL
  * when OpenCV rejects a file. ~100 ms; make pipelines at start-up, not per request. */
 av_status av_pipeline_new(const av_models *m, unsigned flags, av_pipeline **out, av_err *err);
 void av_pipeline_free(av_pipeline *p);

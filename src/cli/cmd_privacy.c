@@ -166,9 +166,9 @@ int cmd_dpia(int argc, char **argv)
            ntexts ? texts[ntexts - 1].created_at : "none (no one can be enrolled)");
     printf("Enrolment is refused without consent given; withdrawal destroys the templates at once.\n");
     printf("\n## Recognition\n\nmatch_threshold %.2f; enrolment needs a face of at least %d px, sharpness %.0f, "
-           "frontalness %.2f, liveness %.2f.\n",
-           cfg->match_threshold, cfg->enrol_min_face_px, cfg->enrol_min_sharpness, cfg->enrol_min_frontalness,
-           cfg->enrol_min_liveness);
+           "head turned at most %.0f and tilted at most %.0f degrees, liveness %.2f.\n",
+           cfg->match_threshold, cfg->enrol_min_face_px, cfg->enrol_min_sharpness, cfg->enrol_max_yaw_deg,
+           cfg->enrol_max_pitch_deg, cfg->enrol_min_liveness);
     free(cams);
     free(toks);
     free(texts);

@@ -10,6 +10,7 @@
 
 #include "attendd/photo.h"
 #include "attendd/json.h"
+#include "attendd/pose.h"
 #include "attendd/vision.h"
 #include "cli.h"
 
@@ -173,19 +174,22 @@ static json_t *face_json(av_pipeline *pipe, const av_image *img, const av_face *
 {
     av_crop crop;
     av_quality q;
+    av_pose pose;
     float live;
     if (av_align(img, f, &crop, err) != AV_OK || av_quality_assess(img, f, &crop, &q, err) != AV_OK ||
-        av_liveness(pipe, img, f, 1, &live, err) != AV_OK)
+        av_liveness(pipe, img, f, 1, &live, err) != AV_OK || av_head_pose(pipe, img, f, 1, &pose, err) != AV_OK)
         return NULL;
     q.liveness = live;
     json_t *pts = json_array();
     for (int k = 0; k < 5; k++)
         json_array_append_new(pts, json_pack("[oo]", att_json_float(f->pts5[k].x), att_json_float(f->pts5[k].y)));
-    return json_pack("{s:o, s:o, s:o, s:{s:o, s:o, s:o, s:o, s:o}, s:o, s:b}", "box", json_box(&f->box), "score",
-                     att_json_float(f->score), "landmarks5", pts, "quality", "size_px", att_json_float(q.size_px),
-                     "sharpness", att_json_float(q.sharpness), "yaw", att_json_float(q.yaw), "roll_deg",
-                     att_json_float(q.roll_deg), "frontalness", att_json_float(q.frontalness), "liveness",
-                     att_json_float(q.liveness), "live", q.liveness >= AV_LIVE_THRESHOLD);
+    return json_pack("{s:o, s:o, s:o, s:{s:o, s:o, s:o, s:o, s:o}, s:o, s:b, s:{s:o, s:o, s:o}}", "box",
+                     json_box(&f->box), "score", att_json_float(f->score), "landmarks5", pts, "quality", "size_px",
+                     att_json_float(q.size_px), "sharpness", att_json_float(q.sharpness), "yaw", att_json_float(q.yaw),
+                     "roll_deg", att_json_float(q.roll_deg), "frontalness", att_json_float(q.frontalness), "liveness",
+                     att_json_float(q.liveness), "live", q.liveness >= AV_LIVE_THRESHOLD, "pose", "yaw_deg",
+                     att_json_float(pose.yaw_deg), "pitch_deg", att_json_float(pose.pitch_deg), "roll_deg",
+                     att_json_float(pose.roll_deg));
 }
 
 int cmd_detect(int argc, char **argv)

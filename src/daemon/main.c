@@ -479,7 +479,8 @@ int main(int argc, char **argv)
     enrol_policy_default(&app.enrol);
     app.enrol.min_face_px = app.cfg.enrol_min_face_px;
     app.enrol.min_sharpness = (float)app.cfg.enrol_min_sharpness;
-    app.enrol.min_frontalness = (float)app.cfg.enrol_min_frontalness;
+    app.enrol.max_yaw_deg = (float)app.cfg.enrol_max_yaw_deg;
+    app.enrol.max_pitch_deg = (float)app.cfg.enrol_max_pitch_deg;
     app.enrol.min_liveness = (float)app.cfg.enrol_min_liveness;
     app.enrol.max_pixels = (uint64_t)app.cfg.max_image_pixels;
     pthread_mutex_init(&app.status_lock, NULL);

@@ -1,9 +1,10 @@
-/* Enrolment policy: exactly one usable face (size, sharpness, liveness, frontalness) per photo,
+/* Enrolment policy: exactly one usable face (size, sharpness, liveness, head pose) per photo,
  * checked in that order so the reason given is the first thing the photographer must fix. */
 #include "attendd/enrol.h"
 
 #include "attendd/photo.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -45,7 +46,8 @@ void enrol_policy_default(struct enrol_policy *p)
 {
     p->min_face_px = 80;
     p->min_sharpness = 20.0f;
-    p->min_frontalness = 0.6f;
+    p->max_yaw_deg = ENROL_MAX_YAW_DEG;
+    p->max_pitch_deg = ENROL_MAX_PITCH_DEG;
     p->min_liveness = AV_LIVE_THRESHOLD;
     p->max_pixels = AV_DEFAULT_MAX_PIXELS;
 }
@@ -149,9 +151,20 @@ att_err enrol_extract(av_pipeline *p, const void *buf, size_t len, const struct 
                (double)pol->min_liveness);
         goto done;
     }
-    if (out->quality.frontalness < pol->min_frontalness) {
-        refuse(out, ENROL_NOT_FRONTAL, "frontalness %.2f is below %.2f", (double)out->quality.frontalness,
-               (double)pol->min_frontalness);
+    /* Pose in degrees from the pose net, not the landmark yaw: that ratio is about 0.4 at 16 degrees
+     * and refused ordinary studio portraits (docs/vision.md "Head pose"). */
+    if ((s = av_head_pose(p, img, &faces[0], 1, &out->pose, &e)) != AV_OK) {
+        rc = from_av(s);
+        goto done;
+    }
+    if (fabsf(out->pose.yaw_deg) > pol->max_yaw_deg) {
+        refuse(out, ENROL_NOT_FRONTAL, "head turned %.0f degrees (yaw) towards the image's %s; at most %.0f accepted",
+               (double)fabsf(out->pose.yaw_deg), out->pose.yaw_deg > 0 ? "left" : "right", (double)pol->max_yaw_deg);
+        goto done;
+    }
+    if (fabsf(out->pose.pitch_deg) > pol->max_pitch_deg) {
+        refuse(out, ENROL_NOT_FRONTAL, "head tilted %.0f degrees (pitch) %s; at most %.0f accepted",
+               (double)fabsf(out->pose.pitch_deg), out->pose.pitch_deg > 0 ? "up" : "down", (double)pol->max_pitch_deg);
         goto done;
     }
     if ((s = av_embed(p, &crop, 1, out->emb, &e)) != AV_OK) {

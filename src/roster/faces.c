@@ -22,10 +22,19 @@ json_t *roster_quality_json(const struct roster_enrolment *r)
     case ENROL_OK:
     case ENROL_TOO_BLURRY:
     case ENROL_NOT_FRONTAL:
-    case ENROL_SPOOF_SUSPECTED:
-        return json_pack("{s:f, s:f, s:f, s:f, s:f}", "size_px", (double)r->quality.size_px, "sharpness",
-                         (double)r->quality.sharpness, "frontalness", (double)r->quality.frontalness, "yaw",
-                         (double)r->quality.yaw, "liveness", (double)r->quality.liveness);
+    case ENROL_SPOOF_SUSPECTED: {
+        json_t *q = json_pack("{s:f, s:f, s:f, s:f, s:f}", "size_px", (double)r->quality.size_px, "sharpness",
+                              (double)r->quality.sharpness, "frontalness", (double)r->quality.frontalness, "yaw",
+                              (double)r->quality.yaw, "liveness", (double)r->quality.liveness);
+        /* the pose is measured after liveness: only a photo that got that far has one */
+        if (q && (r->outcome == ENROL_OK || r->outcome == ENROL_NOT_FRONTAL) &&
+            (json_object_set_new(q, "yaw_deg", json_real((double)r->pose.yaw_deg)) != 0 ||
+             json_object_set_new(q, "pitch_deg", json_real((double)r->pose.pitch_deg)) != 0)) {
+            json_decref(q);
+            return NULL;
+        }
+        return q;
+    }
     case ENROL_FACE_TOO_SMALL: return json_pack("{s:f}", "size_px", (double)(r->face.box.y2 - r->face.box.y1));
     default: return NULL;
     }
@@ -159,6 +168,7 @@ att_err roster_face_enrol(const struct roster_deps *d, const struct audit_actor 
     out->outcome = r->outcome;
     out->face = r->face;
     out->quality = r->quality;
+    out->pose = r->pose;
     if (r->outcome != ENROL_OK) {
         snprintf(out->detail, sizeof out->detail, "%s", r->detail);
         sodium_free(r);

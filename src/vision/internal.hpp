@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-enum av_model_id { AVM_DETECT = 0, AVM_LANDMARK, AVM_FEATURE, AVM_LIVENESS, AVM__COUNT };
+enum av_model_id { AVM_DETECT = 0, AVM_LANDMARK, AVM_FEATURE, AVM_LIVENESS, AVM_POSE, AVM__COUNT };
 
 struct av_models {
     std::vector<char> bytes[AVM__COUNT]; // ONNX files, read once, shared by all pipelines

@@ -1,4 +1,4 @@
-// models.cpp: read the four ONNX files once, verify them against the pinned SHA-256 digests, and
+// models.cpp: read the five ONNX files once, verify them against the pinned SHA-256 digests, and
 // create one thread's networks from those bytes (av_pipeline_new).
 #include "internal.hpp"
 
@@ -24,6 +24,7 @@ const model_spec kModels[AVM__COUNT] = {
     {"fr_landmark.onnx", "f10b0ba1d2a8a099adefede1ebf3733e44fe370715e7303dbeb7f59c02142258"},
     {"fr_feature.onnx", "87aacdfe57510db2af90c0251df680e8eec88f122ee94712121d09bcaaaf3581"},
     {"fr_liveness.onnx", "afa783b7e902fdfcf323a7240cac2a1c580c25314ea4161129dc1b0d100dc32d"},
+    {"fr_pose.onnx", "72d032ec941b7153bf8d3f2c03a4c165453cc7e63d479041ec7c6ef087e5839d"},
 };
 
 constexpr size_t kMaxModelBytes = (size_t)64 << 20;
