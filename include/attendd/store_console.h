@@ -10,6 +10,7 @@
 
 #include "attendd/console.h"
 #include "attendd/errors.h"
+#include "attendd/store_tokens.h"
 #include "attendd/token.h"
 #include "attendd/uuid.h"
 
@@ -27,8 +28,9 @@ struct console_user {
     char username[65];
     char display_name[801]; /* up to 200 characters of UTF-8 */
     enum console_role role;
-    char department[801]; /* a manager's ward; "" for none */
-    bool totp;            /* a second factor is set */
+    size_t n_departments; /* a manager's wards (need to know, like a token's departments); 0: none */
+    char departments[TOKEN_DEPARTMENTS_MAX][TOKEN_DEPARTMENT_BUF];
+    bool totp; /* a second factor is set */
     bool disabled;
     char created_at[40]; /* RFC 3339 UTC */
 };
@@ -43,11 +45,12 @@ struct console_login {
     int locked_s;           /* > 0: locked for this many more seconds */
 };
 
-/* A new account. department: NULL or a ward; totp_secret NULL for none. ATT_E_CONFLICT when the
- * username is taken, ATT_E_INVALID for a value the table refuses. */
+/* A new account. departments[0..n): the wards it is limited to (n = 0: none; a manager needs at least
+ * one); totp_secret NULL for none. ATT_E_CONFLICT when the username is taken, ATT_E_INVALID for a value
+ * the table refuses. */
 att_err store_console_user_create(PGconn *c, const char *username, const char *display_name, enum console_role role,
-                                  const char *department, const char *password_hash, const unsigned char *totp_secret,
-                                  char id_out[ATT_UUID_STR]);
+                                  const char *const *departments, size_t n, const char *password_hash,
+                                  const unsigned char *totp_secret, char id_out[ATT_UUID_STR]);
 /* Set (or with NULL clear) an account's TOTP secret. ATT_E_NOT_FOUND for no such username. */
 att_err store_console_user_set_totp(PGconn *c, const char *username, const unsigned char *totp_secret,
                                     char id_out[ATT_UUID_STR]);

@@ -121,8 +121,10 @@ att_err store_events_export_batch(PGconn *c, const struct event_filter *f, size_
 /* One event by id, voided or not. *out ONE malloc'd row (free). ATT_E_NOT_FOUND (also for a non-uuid). */
 att_err store_event_get(PGconn *c, const char *id, struct event_row **out);
 
-/* Live (non-voided) events with seq > after, in seq order, at most limit. *out ONE block (free). */
-att_err store_events_since_seq(PGconn *c, int64_t after, size_t limit, struct event_row **out, size_t *n);
+/* Live (non-voided) events with seq > after, in seq order, at most limit. departments: a JSON array,
+ * only the events of their people; NULL: all. *out ONE block (free). */
+att_err store_events_since_seq(PGconn *c, int64_t after, size_t limit, const char *departments, struct event_row **out,
+                               size_t *n);
 /* Every event of one person, voided ones too, oldest first (a subject access export). *out ONE block
  * (free; NULL when none). */
 att_err store_events_of_person(PGconn *c, const char *person_id, struct event_row **out, size_t *n);

@@ -28,6 +28,8 @@ struct token_info {
 /* Whether t may see a person of department dept ("" for none): a token without departments sees
  * everyone, one with departments only people of those. */
 bool token_sees_department(const struct token_info *t, const char *dept);
+/* A departments column (a JSON array text, "" for none) into out[0..*n): false when it does not fit. */
+bool departments_parse(const char *text, char (*out)[TOKEN_DEPARTMENT_BUF], size_t *n);
 /* t's departments as a JSON array text (malloc'd; free it), or NULL for none or no memory (*nomem). */
 char *token_departments_json(const struct token_info *t, bool *nomem);
 

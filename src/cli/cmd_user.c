@@ -21,7 +21,8 @@ static int usage(void)
 {
     fprintf(stderr,
             "usage: attendctl user create --username NAME --role admin|hr|manager [--name DISPLAY]\n"
-            "                              [--department WARD] [--totp]\n"
+            "                              [--department WARD]... [--totp]\n"
+            "         a manager sees only people of the wards given (one --department each, at most 16)\n"
             "       attendctl user password USERNAME   a new generated password (the account is unlocked)\n"
             "       attendctl user totp USERNAME       a new TOTP secret (otpauth URI on stdout)\n"
             "       attendctl user list\n");
@@ -87,10 +88,17 @@ static int end(PGconn *c, att_err rc, const char *what)
 static int user_create(int argc, char **argv)
 {
     const char *username = NULL, *display = NULL, *role_s = NULL, *dept = NULL;
-    bool totp = false;
+    const char *depts[TOKEN_DEPARTMENTS_MAX];
+    size_t ndepts = 0;
+    bool totp = false, dept_ok = true;
     for (int i = 2; i < argc; i++) {
+        if (opt(argc, argv, &i, "--department", &dept)) { /* repeatable: one ward each */
+            if (ndepts < TOKEN_DEPARTMENTS_MAX && text_ok(dept, 1, 200)) depts[ndepts++] = dept;
+            else dept_ok = false;
+            continue;
+        }
         if (opt(argc, argv, &i, "--username", &username) || opt(argc, argv, &i, "--name", &display) ||
-            opt(argc, argv, &i, "--role", &role_s) || opt(argc, argv, &i, "--department", &dept))
+            opt(argc, argv, &i, "--role", &role_s))
             continue;
         if (strcmp(argv[i], "--totp") == 0) {
             totp = true;
@@ -109,11 +117,13 @@ static int user_create(int argc, char **argv)
         return usage();
     }
     if (!display) display = username;
-    if (!text_ok(display, 1, 200) || (dept && !text_ok(dept, 1, 200))) {
-        fprintf(stderr, "attendctl: user create: --name and --department are 1-200 characters of text\n");
+    if (!text_ok(display, 1, 200) || !dept_ok) {
+        fprintf(stderr,
+                "attendctl: user create: --name and --department are 1-200 characters of text"
+                " (at most 16 departments)\n");
         return usage();
     }
-    if (role == CONSOLE_MANAGER && !dept) {
+    if (role == CONSOLE_MANAGER && ndepts == 0) {
         fprintf(stderr, "attendctl: user create: a manager needs --department (the ward they manage)\n");
         return usage();
     }
@@ -127,10 +137,15 @@ static int user_create(int argc, char **argv)
     PGconn *c;
     if (cli_db_open(true, &c) != EXIT_OK) return EXIT_FAIL;
     att_err rc = db_begin(c);
-    if (rc == ATT_OK) rc = store_console_user_create(c, username, display, role, dept, hash, totp ? secret : NULL, id);
+    if (rc == ATT_OK)
+        rc = store_console_user_create(c, username, display, role, depts, ndepts, hash, totp ? secret : NULL, id);
+    json_t *dl = json_array();
+    for (size_t i = 0; dl && i < ndepts; i++) json_array_append_new(dl, json_string(depts[i]));
     if (rc == ATT_OK)
         rc = audit(c, "user.create", username,
-                   json_pack("{s:s, s:b, s:s?}", "role", console_role_name(role), "totp", totp, "department", dept));
+                   json_pack("{s:s, s:b, s:o}", "role", console_role_name(role), "totp", totp, "departments",
+                             dl ? dl : json_null()));
+    else json_decref(dl);
     int status = end(c, rc, "create");
     if (status == EXIT_OK) {
         /* the password alone on stdout's first line, so `PW=$(attendctl user create ... | head -n 1)` works */

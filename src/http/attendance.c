@@ -362,18 +362,22 @@ att_err http_attendance_get(struct http_request *req, struct http_response *resp
         return e;
     }
     if (q.department) {
-        bool known = false;
+        bool known = false; /* need to know: a department outside the principal's is answered as unknown */
         if ((e = store_report_department_known(c, q.department, &known)) != ATT_OK)
             return http_problem(resp, e, NULL, "the report could not be read");
-        if (!known)
+        if (!known || !http_sees_department(req, q.department))
             return http_problem(resp, ATT_E_INVALID, "department",
                                 "query parameter 'department' names no department of any person or schedule");
     }
     struct report_data d = {0};
     int64_t wfrom, wto;
     report_punch_window(tz, q.from, q.to, &wfrom, &wto);
-    if ((e = store_report_people(c, q.department, q.has_person ? &q.person : NULL, &d.people, &d.npeople)) == ATT_OK &&
-        q.has_person && d.npeople == 0) {
+    e = store_report_people(c, q.department, q.has_person ? &q.person : NULL, &d.people, &d.npeople);
+    size_t kept = 0; /* need to know: only the principal's people (their punches are never looked up) */
+    for (size_t i = 0; e == ATT_OK && i < d.npeople; i++)
+        if (http_sees_department(req, d.people[i].department)) d.people[kept++] = d.people[i];
+    if (e == ATT_OK) d.npeople = kept;
+    if (e == ATT_OK && q.has_person && d.npeople == 0) {
         data_free(&d);
         return http_problem(resp, ATT_E_INVALID, "person_id", "query parameter 'person_id' names no person");
     }

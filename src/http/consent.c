@@ -170,13 +170,9 @@ att_err http_consent_get(struct http_request *req, struct http_response *resp)
     static const char action[] = "consent.read";
     const char *id = http_param(req, "id");
     PGconn *c;
-    att_err e = http_req_db(req, resp, &c);
-    if (e != ATT_OK) return e;
     struct person p;
-    if ((e = http_person_visible(req, c, id, &p)) != ATT_OK) {
-        http_problem(resp, e, NULL, e == ATT_E_NOT_FOUND ? "no person with this id" : "the person could not be read");
-        return http_audit_refusal(req, action, id, e);
-    }
+    att_err e = http_person_load(req, resp, action, id, &c, &p);
+    if (e != ATT_OK) return e;
     if ((e = http_audit(req, action, "person", p.id, "ok", NULL)) != ATT_OK) return audit_failed(resp, e);
     return consent_answer(c, resp, &p, MHD_HTTP_OK);
 }
@@ -222,15 +218,10 @@ att_err http_consent_record(struct http_request *req, struct http_response *resp
         return http_audit_refusal(req, action, id, e);
     }
     PGconn *c;
-    if ((e = http_req_db(req, resp, &c)) != ATT_OK) {
+    struct person p;
+    if ((e = http_person_load(req, resp, action, id, &c, &p)) != ATT_OK) {
         json_decref(body);
         return e;
-    }
-    struct person p;
-    if ((e = http_person_visible(req, c, id, &p)) != ATT_OK) {
-        json_decref(body);
-        http_problem(resp, e, NULL, e == ATT_E_NOT_FOUND ? "no person with this id" : "the person could not be read");
-        return http_audit_refusal(req, action, id, e);
     }
     struct roster_deps deps = http_roster_deps(req, c);
     struct audit_actor actor = http_actor(req);

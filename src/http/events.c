@@ -203,6 +203,7 @@ struct export
     struct http_live live;        /* registered under the token: revoking it cuts the export */
     struct event_filter f;        /* f.after: the position after the rows produced so far */
     bool pseudo;
+    char *departments;   /* f.departments: need to know, owned here */
     bool done;           /* the last batch is in out */
     struct text_buf out; /* CSV produced and not yet sent */
     size_t off;
@@ -221,6 +222,7 @@ static void export_free(void *cls)
     if (!x) return;
     http_live_remove(&x->live);
     text_buf_free(&x->out);
+    free(x->departments);
     free(x);
 }
 
@@ -311,6 +313,11 @@ static att_err export_csv(struct http_request *req, struct http_response *resp, 
     x->deps = req->deps;
     x->pseudo = pseudo;
     x->f = q->f;
+    if (q->f.departments && !(x->departments = strdup(q->f.departments))) {
+        free(x);
+        return http_problem(resp, ATT_E_NOMEM, NULL, NULL);
+    }
+    x->f.departments = x->departments; /* the export outlives this request */
     const char *const *cols = pseudo ? csv_cols_pseudo : csv_cols;
     for (size_t i = 0; cols[i]; i++) csv_field(&x->out, cols[i], cols[i + 1] == NULL);
 
@@ -376,10 +383,7 @@ att_err http_events_list(struct http_request *req, struct http_response *resp)
     bool pseudo = req->token && req->token->pseudonymous;
     if (pseudo && q.f.has_person)
         return http_problem(resp, ATT_E_FORBIDDEN, "person_id", "a pseudonymous token may not filter by person_id");
-    bool scoped = req->token && req->token->n_departments > 0;
-    if (scoped && csv) /* the export streams past this request: it is not open to a limited token */
-        return http_problem(resp, ATT_E_FORBIDDEN, "format", "a token limited to departments may not export CSV");
-    if (scoped && q.f.has_person && (e = http_person_check(req, resp, "event.list", q.person_id)) != ATT_OK) return e;
+    if (q.f.has_person && (e = http_person_check(req, resp, "event.list", q.person_id)) != ATT_OK) return e;
 
     /* conditional GET: answered from memory, before the database (the token check before it is
      * normally served by the auth cache) */
@@ -393,27 +397,31 @@ att_err http_events_list(struct http_request *req, struct http_response *resp)
     }
 
     PGconn *c;
+    char *departments; /* need to know: only the events of the principal's people */
+    if ((e = http_scope_departments(req, resp, &departments)) != ATT_OK) return e;
+    q.f.departments = departments;
     if (csv) {
-        if ((e = http_req_db(req, resp, &c)) != ATT_OK) return e;
-        return export_csv(req, resp, c, &q, pseudo, &tag);
+        if ((e = http_req_db(req, resp, &c)) == ATT_OK) e = export_csv(req, resp, c, &q, pseudo, &tag);
+        free(departments);
+        return e;
     }
     /* the same answer rendered since the last write: no query */
     const char *etag = NULL, *token_id = req->token ? req->token->id : "";
     for (size_t i = 0; i < tag.nheaders; i++)
         if (strcmp(tag.headers[i].name, MHD_HTTP_HEADER_ETAG) == 0) etag = tag.headers[i].value;
-    if (!etag) return http_problem(resp, ATT_E_INTERNAL, NULL, NULL);
     struct rcache_hit hit;
-    if ((e = http_rcache_get(etag, token_id, &hit)) == ATT_OK) return from_cache(req, resp, &q, etag, &hit, &tag);
-    if (e != ATT_E_NOT_FOUND) return http_problem(resp, e, NULL, NULL);
-    if ((e = http_req_db(req, resp, &c)) != ATT_OK) return e;
+    if (!etag) e = http_problem(resp, ATT_E_INTERNAL, NULL, NULL);
+    else if ((e = http_rcache_get(etag, token_id, &hit)) == ATT_OK) e = from_cache(req, resp, &q, etag, &hit, &tag);
+    else if (e != ATT_E_NOT_FOUND) e = http_problem(resp, e, NULL, NULL);
+    else if ((e = http_req_db(req, resp, &c)) == ATT_OK) e = ATT_E_NOT_FOUND; /* not cached: query below */
+    if (e != ATT_E_NOT_FOUND) {
+        free(departments);
+        return e;
+    }
     struct event_row *rows = NULL;
     size_t n = 0;
     struct event_pos pos;
     bool more;
-    bool nomem = false;
-    char *departments = scoped ? token_departments_json(req->token, &nomem) : NULL;
-    if (nomem) return http_problem(resp, ATT_E_NOMEM, NULL, NULL);
-    q.f.departments = departments; /* need to know: only the events of the token's people */
     e = store_events_list(c, &q.f, &rows, &n, &pos, &more);
     free(departments);
     if (e != ATT_OK) {

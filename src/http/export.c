@@ -108,13 +108,9 @@ att_err http_people_export(struct http_request *req, struct http_response *resp)
     static const char action[] = "person.export";
     const char *id = http_param(req, "id");
     PGconn *c;
-    att_err e = http_req_db(req, resp, &c);
-    if (e != ATT_OK) return e;
     struct person p;
-    if ((e = http_person_visible(req, c, id, &p)) != ATT_OK) {
-        http_problem(resp, e, NULL, e == ATT_E_NOT_FOUND ? "no person with this id" : "the person could not be read");
-        return http_audit_refusal(req, action, id, e);
-    }
+    att_err e = http_person_load(req, resp, action, id, &c, &p);
+    if (e != ATT_OK) return e;
     if ((e = http_audit(req, action, "person", p.id, "ok", NULL)) != ATT_OK)
         return http_problem(resp, e == ATT_E_DB ? ATT_E_DB : ATT_E_INTERNAL, NULL,
                             "the audit log could not be written");

@@ -416,14 +416,34 @@ att_err http_people_export(struct http_request *req, struct http_response *resp)
 json_t *http_person_json(const struct person *p);
 /* retention.c: the retention policy, its last and next run */
 att_err http_retention_get(struct http_request *req, struct http_response *resp);
-/* scope.c, need to know. The person id names as the request's token may see it: ATT_E_NOT_FOUND for
- * a malformed id, no such (or an erased) person, or a person outside the token's departments; *out
- * filled on ATT_OK. */
+/* scope.c, need to know: a principal limited to departments (a token's departments, a manager's wards). */
+/* Whether the request's principal is limited to departments; whether it may see department dept. */
+bool http_scoped(const struct http_request *req);
+bool http_sees_department(const struct http_request *req, const char *dept);
+/* The principal's departments as a JSON array text (malloc'd; free it), NULL when it is not limited.
+ * On no memory the 500 is in resp. */
+att_err http_scope_departments(const struct http_request *req, struct http_response *resp, char **out);
+/* The person id names as the principal may see it: ATT_E_NOT_FOUND for a malformed id, no such (or an
+ * erased) person, or a person outside its departments; *out filled on ATT_OK. */
 att_err http_person_visible(struct http_request *req, PGconn *c, const char *id, struct person *out);
-/* For a token limited to departments: ATT_OK when it may see person id, else the 404 (or 503) is in
- * resp and the refusal of action audited. ATT_OK at once for an unlimited token. */
+/* The request's connection (*c) and the person id names, as above; on failure the 404 (or 503) is in
+ * resp and the refusal of action audited. */
+att_err http_person_load(struct http_request *req, struct http_response *resp, const char *action, const char *id,
+                         PGconn **c, struct person *out);
+/* For a limited principal: ATT_OK when it may see person id, else as http_person_load. ATT_OK at once
+ * for an unlimited one. */
 att_err http_person_check(struct http_request *req, struct http_response *resp, const char *action, const char *id);
-/* Whether route r applies department limits (only those are open to a limited token). */
+/* What an id of a route or a body names; its department decides whether a limited principal sees it. */
+enum scope_owner { SCOPE_PERSON, SCOPE_EVENT, SCOPE_SCHEDULE, SCOPE_PATTERN, SCOPE_OVERRIDE, SCOPE_LEAVE };
+/* *hidden: id names an existing row of kind outside the principal's departments; the caller then
+ * answers exactly as for a row that does not exist. false for an unlimited principal, a malformed id or
+ * no such row. */
+att_err http_scope_hidden(const struct http_request *req, PGconn *c, enum scope_owner kind, const char *id,
+                          bool *hidden);
+/* Drop from the JSON array items every object naming a person (person_id, person_a, person_b) or, without
+ * one, a department outside the principal's departments. Nothing for an unlimited principal. */
+att_err http_scope_items(const struct http_request *req, struct http_response *resp, PGconn *c, json_t *items);
+/* Whether route r applies department limits (only those are open to a limited principal). */
 bool http_route_scoped_ok(const struct http_route *r);
 /* rosters.c: roster patterns, overrides, holidays, leave, the resolved roster, exceptions, pay periods */
 struct att_tz;

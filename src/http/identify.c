@@ -49,6 +49,12 @@ att_err http_identify(struct http_request *req, struct http_response *resp)
         else http_problem(resp, e, e == ATT_E_BAD_IMAGE ? "file" : NULL, "%s", r->detail);
         goto out;
     }
+    for (size_t i = 0; i < r->n; i++) /* need to know: a person outside the principal's departments matched nobody */
+        if (r->faces[i].matched && !http_sees_department(req, r->faces[i].person.department)) {
+            r->faces[i].matched = false;
+            r->faces[i].similarity = 0;
+            memset(&r->faces[i].person, 0, sizeof r->faces[i].person);
+        }
     faces = json_array();
     ids = json_array();
     for (size_t i = 0; faces != NULL && ids != NULL && i < r->n; i++) {

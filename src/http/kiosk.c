@@ -47,15 +47,10 @@ att_err http_people_pin_set(struct http_request *req, struct http_response *resp
     if (e == ATT_OK) e = http_pin_body(resp, req->body, req->body_len, &body, &pin);
     if (e != ATT_OK) return http_audit_refusal(req, action, id, e);
     PGconn *c;
-    if ((e = http_req_db(req, resp, &c)) != ATT_OK) {
+    struct person p;
+    if ((e = http_person_load(req, resp, action, id, &c, &p)) != ATT_OK) {
         json_decref(body);
         return e;
-    }
-    struct person p;
-    if ((e = http_person_visible(req, c, id, &p)) != ATT_OK) {
-        json_decref(body);
-        http_problem(resp, e, NULL, e == ATT_E_NOT_FOUND ? "no person with this id" : "the person could not be read");
-        return http_audit_refusal(req, action, id, e);
     }
     struct roster_deps deps = http_roster_deps(req, c);
     struct audit_actor actor = http_actor(req);

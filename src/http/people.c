@@ -124,6 +124,10 @@ att_err http_people_create(struct http_request *req, struct http_response *resp)
     struct person_new pn;
     att_err e = http_body_media(req, resp);
     if (e == ATT_OK) e = http_people_create_body(resp, req->body, req->body_len, &body, &pn);
+    if (e == ATT_OK && !http_sees_department(req, pn.department)) { /* need to know: only into its departments */
+        json_decref(body);
+        e = http_problem(resp, ATT_E_INVALID, "department", "'department' is outside this token's departments");
+    }
     if (e != ATT_OK) return http_audit_refusal(req, action, NULL, e);
     PGconn *c;
     if ((e = http_req_db(req, resp, &c)) != ATT_OK) {
@@ -203,9 +207,8 @@ att_err http_people_list(struct http_request *req, struct http_response *resp)
     struct person *list = NULL;
     size_t n = 0;
     char next[STORE_CURSOR_MAX];
-    bool nomem = false;
-    char *departments = token_departments_json(req->token, &nomem); /* need to know: only its people */
-    if (nomem) return http_problem(resp, ATT_E_NOMEM, NULL, NULL);
+    char *departments; /* need to know: only its people */
+    if ((e = http_scope_departments(req, resp, &departments)) != ATT_OK) return e;
     f.departments = departments;
     e = store_person_list(c, &f, &list, &n, next);
     free(departments);
@@ -240,15 +243,9 @@ att_err http_people_get(struct http_request *req, struct http_response *resp)
     static const char action[] = "person.read";
     const char *id = http_param(req, "id");
     PGconn *c;
-    att_err e = http_req_db(req, resp, &c);
-    if (e != ATT_OK) return e;
     struct person p;
-    e = http_person_visible(req, c, id, &p);
-    if (e != ATT_OK) {
-        if (e == ATT_E_NOT_FOUND) http_problem(resp, e, NULL, "no person with this id");
-        else http_problem(resp, e, NULL, "the person could not be read");
-        return http_audit_refusal(req, action, id, e);
-    }
+    att_err e = http_person_load(req, resp, action, id, &c, &p);
+    if (e != ATT_OK) return e;
     if ((e = audit_read(req, resp, action, p.id, NULL)) != ATT_OK) return e;
     return http_json(resp, MHD_HTTP_OK, http_person_json(&p));
 }

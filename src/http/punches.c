@@ -81,7 +81,9 @@ att_err http_punches_create(struct http_request *req, struct http_response *resp
     char id[ATT_UUID_STR] = "";
     struct audit_actor actor = http_actor(req);
     struct punch_new pn = {.person_id = person, .kind = kind, .ts = ts, .ts_us = pb.ts_us, .reason = pb.reason};
-    e = punch_add(c, &actor, &pn, id);
+    bool hidden; /* need to know: a person outside the principal's departments is no such person */
+    if ((e = http_scope_hidden(req, c, SCOPE_PERSON, person, &hidden)) == ATT_OK)
+        e = hidden ? ATT_E_NOT_FOUND : punch_add(c, &actor, &pn, id);
     if (e != ATT_OK) {
         char *detail = http_json_text(json_pack("{s:s, s:s, s:s}", "person_id", person, "kind", kind, "ts", ts));
         json_decref(body);
@@ -113,7 +115,9 @@ att_err http_punches_void(struct http_request *req, struct http_response *resp)
     att_err e = http_req_db(req, resp, &c);
     if (e != ATT_OK) return e;
     struct audit_actor actor = http_actor(req);
-    e = punch_void(c, &actor, id);
+    bool hidden; /* need to know: an event of a person outside the principal's departments is no such event */
+    if ((e = http_scope_hidden(req, c, SCOPE_EVENT, id, &hidden)) == ATT_OK)
+        e = hidden ? ATT_E_NOT_FOUND : punch_void(c, &actor, id);
     if (e != ATT_OK) {
         refused(req, "punch.void", id, e);
         if (e == ATT_E_NOT_FOUND) return http_problem(resp, e, NULL, "no event with id %s", id);

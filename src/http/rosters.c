@@ -42,13 +42,29 @@ static att_err def_problem(struct http_response *resp, att_err e, const struct r
     return http_problem(resp, e, NULL, "the %s could not be stored", what);
 }
 
-/* Run w for the request and answer its row with status, or the problem. */
+/* Need to know: what a write names (the route's row or a person in its body) whose department the
+ * principal may not see is answered exactly as if it did not exist. */
+struct def_scope {
+    enum scope_owner kind; /* what id names */
+    const char *id;        /* the route's id or the body's person id; NULL: nothing to check */
+    const char *field;     /* the body member naming it (422 as a missing referent); NULL: the route's id (404) */
+};
+
+/* Run w for the request and answer its row with status, or the problem. scope: NULL or what to check. */
 static att_err def_answer(struct http_request *req, struct http_response *resp, struct roster_def_write *w,
-                          unsigned status, const char *what, const char *conflict_field)
+                          unsigned status, const char *what, const char *conflict_field, const struct def_scope *scope)
 {
     PGconn *c;
     att_err e = http_req_db(req, resp, &c);
     if (e != ATT_OK) return e;
+    bool hidden = false;
+    if (scope && (e = http_scope_hidden(req, c, scope->kind, scope->id, &hidden)) != ATT_OK)
+        return http_problem(resp, e, NULL, "the %s could not be read", what);
+    if (hidden) {
+        if (scope->field) snprintf(w->missing, sizeof w->missing, "%s", scope->field);
+        (void)http_audit_refusal(req, w->action, scope->field ? NULL : scope->id, ATT_E_NOT_FOUND);
+        return def_problem(resp, ATT_E_NOT_FOUND, w, what, NULL);
+    }
     struct audit_actor actor = http_actor(req);
     e = roster_def_write(c, &actor, w);
     if (e != ATT_OK) return def_problem(resp, e, w, what, conflict_field);
@@ -59,19 +75,22 @@ static att_err def_answer(struct http_request *req, struct http_response *resp, 
     return http_json(resp, status, w->row);
 }
 
+/* owner: the kind of row, when people own it (need to know), else NULL. */
 static att_err def_delete(struct http_request *req, struct http_response *resp, const char *stmt, const char *action,
-                          const char *type, const char *what)
+                          const char *type, const char *what, const enum scope_owner *owner)
 {
     const char *id = http_param(req, "id");
     if (!att_uuid_valid(id)) return http_problem(resp, ATT_E_NOT_FOUND, NULL, "no %s with this id", what);
     const char *v[1] = {id};
     struct roster_def_write w = {.action = action, .target_type = type, .stmt = stmt, .n = 1, .v = v};
-    return def_answer(req, resp, &w, MHD_HTTP_NO_CONTENT, what, NULL);
+    struct def_scope scope = {.kind = owner ? *owner : SCOPE_PERSON, .id = id};
+    return def_answer(req, resp, &w, MHD_HTTP_NO_CONTENT, what, NULL, owner ? &scope : NULL);
 }
 
-/* A list statement's JSON array as {"items": [...]}. */
+/* A list statement's JSON array as {"items": [...]}. people: its items name people or departments (need
+ * to know leaves out those of other departments). */
 static att_err list_answer(struct http_request *req, struct http_response *resp, const char *stmt, int n,
-                           const char *const *v)
+                           const char *const *v, bool people)
 {
     PGconn *c;
     att_err e = http_req_db(req, resp, &c);
@@ -79,6 +98,10 @@ static att_err list_answer(struct http_request *req, struct http_response *resp,
     json_t *items;
     if ((e = store_json_one(c, stmt, n, v, &items)) != ATT_OK)
         return http_problem(resp, e, NULL, "the list could not be read");
+    if (people && (e = http_scope_items(req, resp, c, items)) != ATT_OK) {
+        json_decref(items);
+        return e;
+    }
     return http_json(resp, MHD_HTTP_OK, json_pack("{s:o}", "items", items));
 }
 
@@ -166,6 +189,8 @@ att_err http_patterns_create(struct http_request *req, struct http_response *res
     else if (kind == 1 && !anchor_s)
         e = http_problem(resp, ATT_E_INVALID, "anchor", "a rotation needs 'anchor': the date of its first day");
     else if (!cycle_ok(cycle, kind, why, sizeof why)) e = http_problem(resp, ATT_E_INVALID, "cycle", "'cycle' %s", why);
+    else if (dept && !http_sees_department(req, dept))
+        e = http_problem(resp, ATT_E_INVALID, "department", "'department' is outside this token's departments");
     char *cy = e == ATT_OK ? att_json_dumps(cycle, JSON_COMPACT) : NULL;
     if (e == ATT_OK && !cy) e = http_problem(resp, ATT_E_NOMEM, NULL, NULL);
     if (e == ATT_OK) {
@@ -179,7 +204,8 @@ att_err http_patterns_create(struct http_request *req, struct http_response *res
                                      .stmt = "roster_pattern_insert",
                                      .n = 7,
                                      .v = v};
-        e = def_answer(req, resp, &w, MHD_HTTP_CREATED, "pattern", NULL);
+        struct def_scope scope = {.kind = SCOPE_PERSON, .id = person, .field = "person_id"};
+        e = def_answer(req, resp, &w, MHD_HTTP_CREATED, "pattern", NULL, &scope);
     }
     free(cy);
     json_decref(doc);
@@ -197,12 +223,13 @@ att_err http_patterns_list(struct http_request *req, struct http_response *resp)
     att_err e = http_query_read(req, resp, spec, HTTP_QUERY_CLOSED);
     if (e != ATT_OK) return e;
     const char *v[2] = {dept, person};
-    return list_answer(req, resp, "roster_pattern_list", 2, v);
+    return list_answer(req, resp, "roster_pattern_list", 2, v, true);
 }
 
 att_err http_patterns_delete(struct http_request *req, struct http_response *resp)
 {
-    return def_delete(req, resp, "roster_pattern_delete", "roster_pattern.delete", "roster_pattern", "pattern");
+    static const enum scope_owner owner = SCOPE_PATTERN;
+    return def_delete(req, resp, "roster_pattern_delete", "roster_pattern.delete", "roster_pattern", "pattern", &owner);
 }
 
 /* ---- overrides ------------------------------------------------------------------------------------------ */
@@ -244,7 +271,8 @@ att_err http_overrides_create(struct http_request *req, struct http_response *re
                                      .stmt = "roster_override_insert",
                                      .n = 4,
                                      .v = v};
-        e = def_answer(req, resp, &w, MHD_HTTP_CREATED, "override", "date");
+        struct def_scope scope = {.kind = SCOPE_PERSON, .id = person, .field = "person_id"};
+        e = def_answer(req, resp, &w, MHD_HTTP_CREATED, "override", "date", &scope);
     }
     free(ids);
     json_decref(doc);
@@ -259,12 +287,14 @@ att_err http_overrides_list(struct http_request *req, struct http_response *resp
     att_err e = range_query(req, resp, extra, &from, &to, &from_s, &to_s);
     if (e != ATT_OK) return e;
     const char *v[3] = {from_s, to_s, person};
-    return list_answer(req, resp, "roster_override_list", 3, v);
+    return list_answer(req, resp, "roster_override_list", 3, v, true);
 }
 
 att_err http_overrides_delete(struct http_request *req, struct http_response *resp)
 {
-    return def_delete(req, resp, "roster_override_delete", "roster_override.delete", "roster_override", "override");
+    static const enum scope_owner owner = SCOPE_OVERRIDE;
+    return def_delete(req, resp, "roster_override_delete", "roster_override.delete", "roster_override", "override",
+                      &owner);
 }
 
 /* ---- holidays ------------------------------------------------------------------------------------------- */
@@ -291,7 +321,7 @@ att_err http_holidays_create(struct http_request *req, struct http_response *res
     const char *v[2] = {date_s, name};
     struct roster_def_write w = {
         .action = "holiday.create", .target_type = "holiday", .stmt = "holiday_insert", .n = 2, .v = v};
-    e = def_answer(req, resp, &w, MHD_HTTP_CREATED, "holiday", "date");
+    e = def_answer(req, resp, &w, MHD_HTTP_CREATED, "holiday", "date", NULL);
     json_decref(doc);
     return e;
 }
@@ -303,12 +333,12 @@ att_err http_holidays_list(struct http_request *req, struct http_response *resp)
     att_err e = range_query(req, resp, NULL, &from, &to, &from_s, &to_s);
     if (e != ATT_OK) return e;
     const char *v[2] = {from_s, to_s};
-    return list_answer(req, resp, "holiday_list", 2, v);
+    return list_answer(req, resp, "holiday_list", 2, v, false);
 }
 
 att_err http_holidays_delete(struct http_request *req, struct http_response *resp)
 {
-    return def_delete(req, resp, "holiday_delete", "holiday.delete", "holiday", "holiday");
+    return def_delete(req, resp, "holiday_delete", "holiday.delete", "holiday", "holiday", NULL);
 }
 
 /* ---- leave ------------------------------------------------------------------------------------------------ */
@@ -355,7 +385,8 @@ att_err http_leave_create(struct http_request *req, struct http_response *resp)
                                      .stmt = "leave_insert",
                                      .n = 7,
                                      .v = v};
-        e = def_answer(req, resp, &w, MHD_HTTP_CREATED, "leave", NULL);
+        struct def_scope scope = {.kind = SCOPE_PERSON, .id = person, .field = "person_id"};
+        e = def_answer(req, resp, &w, MHD_HTTP_CREATED, "leave", NULL, &scope);
     }
     json_decref(doc);
     return e;
@@ -369,7 +400,7 @@ att_err http_leave_list(struct http_request *req, struct http_response *resp)
     att_err e = range_query(req, resp, extra, &from, &to, &from_s, &to_s);
     if (e != ATT_OK) return e;
     const char *v[3] = {from_s, to_s, person};
-    return list_answer(req, resp, "leave_list", 3, v);
+    return list_answer(req, resp, "leave_list", 3, v, true);
 }
 
 /* PATCH {"state": ...}: approve or reject. */
@@ -393,7 +424,8 @@ att_err http_leave_update(struct http_request *req, struct http_response *resp)
                                      .n = 2,
                                      .v = v,
                                      .detail = detail};
-        e = def_answer(req, resp, &w, MHD_HTTP_OK, "leave", NULL);
+        struct def_scope scope = {.kind = SCOPE_LEAVE, .id = id};
+        e = def_answer(req, resp, &w, MHD_HTTP_OK, "leave", NULL, &scope);
     }
     json_decref(doc);
     return e;
@@ -401,7 +433,7 @@ att_err http_leave_update(struct http_request *req, struct http_response *resp)
 
 att_err http_leave_types_list(struct http_request *req, struct http_response *resp)
 {
-    return list_answer(req, resp, "leave_type_list", 0, NULL);
+    return list_answer(req, resp, "leave_type_list", 0, NULL, false);
 }
 
 /* POST /api/v1/leave/types {"code", "paid"}: a new leave type (at most PAY_MAX_LEAVE_TYPES). */
@@ -454,7 +486,8 @@ att_err http_leave_types_create(struct http_request *req, struct http_response *
 
 att_err http_leave_delete(struct http_request *req, struct http_response *resp)
 {
-    return def_delete(req, resp, "leave_delete", "leave.delete", "leave", "leave");
+    static const enum scope_owner owner = SCOPE_LEAVE;
+    return def_delete(req, resp, "leave_delete", "leave.delete", "leave", "leave", &owner);
 }
 
 /* ---- pay periods ------------------------------------------------------------------------------------------ */
@@ -491,7 +524,7 @@ att_err http_periods_create(struct http_request *req, struct http_response *resp
         const char *v[5] = {name, from_s, to_s, fts, tts};
         struct roster_def_write w = {
             .action = "period.create", .target_type = "period", .stmt = "period_insert", .n = 5, .v = v};
-        e = def_answer(req, resp, &w, MHD_HTTP_CREATED, "period", "from");
+        e = def_answer(req, resp, &w, MHD_HTTP_CREATED, "period", "from", NULL);
     }
     json_decref(doc);
     return e;
@@ -499,7 +532,7 @@ att_err http_periods_create(struct http_request *req, struct http_response *resp
 
 att_err http_periods_list(struct http_request *req, struct http_response *resp)
 {
-    return list_answer(req, resp, "period_list", 0, NULL);
+    return list_answer(req, resp, "period_list", 0, NULL, false);
 }
 
 /* Close or reopen: a reason is required, and goes to the audit row. */
@@ -601,16 +634,17 @@ static att_err sheet_open(struct http_request *req, struct http_response *resp, 
         return http_problem(resp, ATT_E_CONFIG, NULL, "the configured timezone or day_cutoff is not usable");
     if ((e = http_req_db(req, resp, c)) != ATT_OK) return e;
     if (q->department) {
-        bool known = false;
+        bool known = false; /* need to know: a department outside the principal's is answered as unknown */
         if ((e = store_report_department_known(*c, q->department, &known)) != ATT_OK)
             return http_problem(resp, e, NULL, "the roster could not be read");
-        if (!known)
+        if (!known || !http_sees_department(req, q->department))
             return http_problem(resp, ATT_E_INVALID, "department",
                                 "query parameter 'department' names no department of any person or schedule");
     }
     e = timesheet_load(*c, *tz, &rules, q->from, q->to, q->department, q->has_person ? &q->person : NULL, punches, out);
     if (e != ATT_OK) return http_problem(resp, e, NULL, "the roster could not be read");
-    if (q->has_person && timesheet_people(*out) == 0) {
+    if (q->has_person &&
+        (timesheet_people(*out) == 0 || !http_sees_department(req, timesheet_person(*out, 0)->department))) {
         timesheet_free(*out);
         *out = NULL;
         return http_problem(resp, ATT_E_INVALID, "person_id", "query parameter 'person_id' names no person");
@@ -654,6 +688,7 @@ att_err http_roster_get(struct http_request *req, struct http_response *resp)
     json_t *items = json_array();
     if (!days || !items) e = ATT_E_NOMEM;
     for (size_t i = 0; e == ATT_OK && i < np; i++) {
+        if (!http_sees_department(req, timesheet_person(t, i)->department)) continue; /* need to know */
         if ((e = timesheet_compute(t, i, days)) != ATT_OK) break;
         json_t *o = person_members(timesheet_person(t, i)), *dl = json_array();
         for (size_t k = 0; o && dl && k < nd; k++) {
@@ -706,8 +741,9 @@ att_err http_exceptions_list(struct http_request *req, struct http_response *res
     json_t *items = json_array();
     if (!days || !items) e = ATT_E_NOMEM;
     for (size_t i = 0; e == ATT_OK && i < np; i++) {
-        if ((e = timesheet_compute(t, i, days)) != ATT_OK) break;
         const struct rep_person *p = timesheet_person(t, i);
+        if (!http_sees_department(req, p->department)) continue; /* need to know */
+        if ((e = timesheet_compute(t, i, days)) != ATT_OK) break;
         for (size_t k = 0; e == ATT_OK && k < nd; k++) {
             const struct pay_day *d = &days[k].pay;
             for (size_t x = 0; x < d->nexc; x++) {
@@ -786,7 +822,8 @@ att_err http_exceptions_resolve(struct http_request *req, struct http_response *
                                      .n = 6,
                                      .v = v,
                                      .detail = detail};
-        e = detail ? def_answer(req, resp, &w, MHD_HTTP_CREATED, "resolution", "kind")
+        struct def_scope scope = {.kind = SCOPE_PERSON, .id = person, .field = "person_id"};
+        e = detail ? def_answer(req, resp, &w, MHD_HTTP_CREATED, "resolution", "kind", &scope)
                    : http_problem(resp, ATT_E_NOMEM, NULL, NULL);
         free(detail);
     }
@@ -938,7 +975,7 @@ att_err http_payroll_get(struct http_request *req, struct http_response *resp)
         json_array_foreach(rows, i, row)
         {
             const char *d = json_string_value(json_object_get(row, "department"));
-            if (dept && (!d || strcmp(d, dept) != 0)) continue;
+            if ((dept && (!d || strcmp(d, dept) != 0)) || !http_sees_department(req, d)) continue; /* need to know */
             for (size_t k = 0; k < ncols; k++) {
                 if (pseudo && payroll_identity(&cols[k])) continue;
                 char buf[32];
@@ -954,7 +991,7 @@ att_err http_payroll_get(struct http_request *req, struct http_response *resp)
         json_array_foreach(rows, i, row)
         {
             const char *d = json_string_value(json_object_get(row, "department"));
-            if (dept && (!d || strcmp(d, dept) != 0)) continue;
+            if ((dept && (!d || strcmp(d, dept) != 0)) || !http_sees_department(req, d)) continue; /* need to know */
             json_t *o = json_object();
             for (size_t k = 0; o && k < ncols; k++) {
                 if (pseudo && payroll_identity(&cols[k])) continue;
@@ -1031,6 +1068,17 @@ att_err http_events_misidentified(struct http_request *req, struct http_response
     PGconn *c = NULL;
     if (!att_uuid_valid(id)) e = http_problem(resp, ATT_E_NOT_FOUND, NULL, "no event with this id");
     if (e == ATT_OK) e = http_req_db(req, resp, &c);
+    bool hidden = false, actual_hidden = false; /* need to know: as if it did not exist */
+    if (e == ATT_OK &&
+        ((e = http_scope_hidden(req, c, SCOPE_EVENT, id, &hidden)) != ATT_OK ||
+         (e = http_scope_hidden(req, c, SCOPE_PERSON, actual, &actual_hidden)) != ATT_OK))
+        e = http_problem(resp, e, NULL, "the event could not be read");
+    if (e == ATT_OK && (hidden || actual_hidden)) {
+        (void)http_audit_refusal(req, "event.misidentified", id, ATT_E_NOT_FOUND);
+        e = hidden
+            ? http_problem(resp, ATT_E_NOT_FOUND, NULL, "no event with this id")
+            : http_problem(resp, ATT_E_INVALID, "actual_person_id", "'actual_person_id' names nothing that exists");
+    }
     if (e == ATT_OK) {
         json_t *d =
             json_pack("{s:s, s:o}", "reason", reason, "actual_person_id", actual ? json_string(actual) : json_null());
@@ -1075,6 +1123,8 @@ att_err http_people_lookalikes(struct http_request *req, struct http_response *r
 {
     const char *id = http_param(req, "id");
     if (!att_uuid_valid(id)) return http_problem(resp, ATT_E_NOT_FOUND, NULL, "no person with this id");
+    att_err e = http_person_check(req, resp, "person.lookalikes", id);
+    if (e != ATT_OK) return e;
     const char *v[1] = {id};
-    return list_answer(req, resp, "person_lookalikes", 1, v);
+    return list_answer(req, resp, "person_lookalikes", 1, v, true);
 }

@@ -42,14 +42,16 @@ bool http_session_cookie(const struct http_request *req, char *out, size_t outle
 }
 
 /* The token_info a session acts as: its id (audit rows name the session), the account as the actor,
- * the role's API rights. A manager sees pseudonyms only (no identities outside their ward). */
+ * the role's API rights and its departments. A manager has hr rights limited to their wards: the same
+ * need-to-know limit as a token's departments, applied by the same code (scope.c). */
 static void session_as_token(const struct console_session *s, struct token_info *out)
 {
     memset(out, 0, sizeof *out);
     memcpy(out->id, s->id, sizeof out->id);
     console_actor_name(s->user.username, out->name, sizeof out->name);
     out->role = s->user.role == CONSOLE_ADMIN ? ROLE_ADMIN : ROLE_HR;
-    out->pseudonymous = s->user.role == CONSOLE_MANAGER;
+    out->n_departments = s->user.n_departments;
+    memcpy(out->departments, s->user.departments, sizeof out->departments);
 }
 
 /* A browser's state-changing request must come from a page of this server: Sec-Fetch-Site (when the
@@ -141,7 +143,10 @@ static json_t *user_json(const struct console_user *u)
 {
     json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:b}", "id", u->id, "username", u->username, "display_name",
                           u->display_name, "role", console_role_name(u->role), "totp", u->totp);
-    if (j != NULL && u->department[0] != '\0') json_object_set_new(j, "department", json_string(u->department));
+    json_t *d = u->n_departments > 0 ? json_array() : NULL;
+    for (size_t i = 0; d && i < u->n_departments; i++) json_array_append_new(d, json_string(u->departments[i]));
+    if (j != NULL && d != NULL) json_object_set_new(j, "departments", d);
+    else json_decref(d);
     return j;
 }
 

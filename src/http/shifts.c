@@ -295,7 +295,14 @@ att_err http_schedules_create(struct http_request *req, struct http_response *re
     if (e != ATT_OK) return e;
     PGconn *c;
     struct schedule_row row;
-    if ((e = http_req_db(req, resp, &c)) == ATT_OK) {
+    bool hidden = false; /* need to know: a person outside the principal's departments is no such person */
+    if (sb.department && !http_sees_department(req, sb.department))
+        e = http_problem(resp, ATT_E_INVALID, "department", "'department' is outside this token's departments");
+    else e = http_req_db(req, resp, &c);
+    if (e == ATT_OK && (e = http_scope_hidden(req, c, SCOPE_PERSON, sb.person_id, &hidden)) != ATT_OK)
+        e = store_problem(resp, e, "person");
+    else if (e == ATT_OK && hidden) e = schedule_store_problem(resp, ATT_E_NOT_FOUND, "person_id");
+    else if (e == ATT_OK) {
         struct audit_actor actor = http_actor(req);
         struct schedule_new sn = {.shift_id = sb.shift_id,
                                   .department = sb.department,
@@ -328,15 +335,34 @@ att_err http_schedules_list(struct http_request *req, struct http_response *resp
     size_t n;
     if ((e = store_schedule_list(c, dept, has_person ? &person : NULL, &rows, &n)) != ATT_OK)
         return store_problem(resp, e, "schedule");
-    e = http_json_items(resp, rows, n, sizeof *rows, schedule_item);
+    json_t *items = json_array();
+    for (size_t i = 0; items && i < n; i++)
+        if (json_array_append_new(items, schedule_item(&rows[i])) != 0) json_decref(items), items = NULL;
     free(rows);
-    return e;
+    if (!items) return http_problem(resp, ATT_E_NOMEM, NULL, NULL);
+    if ((e = http_scope_items(req, resp, c, items)) != ATT_OK) { /* need to know: only its people and departments */
+        json_decref(items);
+        return e;
+    }
+    return http_json(resp, MHD_HTTP_OK, json_pack("{s:o}", "items", items));
+}
+
+/* The connection, with the schedule of the route's id answered as missing when it is outside the
+ * principal's departments (need to know). */
+static att_err schedule_reach(struct http_request *req, struct http_response *resp, PGconn **c)
+{
+    att_err e = http_req_db(req, resp, c);
+    if (e != ATT_OK) return e;
+    bool hidden;
+    if ((e = http_scope_hidden(req, *c, SCOPE_SCHEDULE, http_param(req, "id"), &hidden)) != ATT_OK)
+        return store_problem(resp, e, "schedule");
+    return hidden ? store_problem(resp, ATT_E_NOT_FOUND, "schedule") : ATT_OK;
 }
 
 att_err http_schedules_get(struct http_request *req, struct http_response *resp)
 {
     PGconn *c;
-    att_err e = http_req_db(req, resp, &c);
+    att_err e = schedule_reach(req, resp, &c);
     if (e != ATT_OK) return e;
     struct schedule_row row;
     if ((e = store_schedule_get(c, http_param(req, "id"), &row)) != ATT_OK) return store_problem(resp, e, "schedule");
@@ -353,7 +379,7 @@ att_err http_schedules_update(struct http_request *req, struct http_response *re
     if (e != ATT_OK) return e;
     PGconn *c;
     struct schedule_row row;
-    if ((e = http_req_db(req, resp, &c)) == ATT_OK) {
+    if ((e = schedule_reach(req, resp, &c)) == ATT_OK) {
         struct schedule_patch p = {.shift_id = sb.shift_id,
                                    .valid_from = sb.valid_from,
                                    .set_valid_to = sb.set_valid_to,
@@ -370,7 +396,7 @@ att_err http_schedules_update(struct http_request *req, struct http_response *re
 att_err http_schedules_delete(struct http_request *req, struct http_response *resp)
 {
     PGconn *c;
-    att_err e = http_req_db(req, resp, &c);
+    att_err e = schedule_reach(req, resp, &c);
     if (e != ATT_OK) return e;
     const char *id = http_param(req, "id");
     struct audit_actor actor = http_actor(req);

@@ -33,6 +33,7 @@ struct sse_stream {
     struct http_live live; /* registered under the token: revoking it ends the stream */
     att_uuid token;        /* the token that opened it (per-token stream cap) */
     bool pseudonymous;     /* the token's view (http_event_json) */
+    char *departments;     /* need to know: a JSON array, only their people's events; NULL: all */
     int64_t cursor;        /* seq of the last event sent (or the start position) */
     uint64_t seen_version; /* data version when the last query ran */
     bool need_query;       /* query whatever the version (first turn, a full page) */
@@ -111,7 +112,7 @@ static att_err fetch(struct sse_stream *s, uint64_t version)
     if (e != ATT_OK) return e;
     struct event_row *rows = NULL;
     size_t n = 0;
-    e = store_events_since_seq(c, s->cursor, PAGE_ROWS, &rows, &n);
+    e = store_events_since_seq(c, s->cursor, PAGE_ROWS, s->departments, &rows, &n);
     db_release(hub.deps->db, c);
     if (e != ATT_OK) return e;
     for (size_t i = 0; e == ATT_OK && i < n; i++) {
@@ -195,6 +196,7 @@ static void stream_free(void *cls)
     http_live_remove(&s->live);
     if (s->buf) sodium_memzero(s->buf, s->cap); /* events sent or not yet sent name people */
     free(s->buf);
+    free(s->departments);
     free(s);
 }
 
@@ -347,11 +349,16 @@ att_err http_events_stream(struct http_request *req, struct http_response *resp)
     s->conn = req->conn;
     s->token = token;
     s->pseudonymous = req->token && req->token->pseudonymous;
+    if ((e = http_scope_departments(req, resp, &s->departments)) != ATT_OK) {
+        free(s);
+        goto fail;
+    }
     s->cursor = cursor;
     s->need_query = true;
     s->next_ping = att_time_mono_s() + ping_interval();
     /* the browser's EventSource reconnects after this many ms; sent at once so headers go out now */
     if (!append(s, "retry: 3000\n\n", 13)) {
+        free(s->departments);
         free(s);
         e = http_problem(resp, ATT_E_NOMEM, NULL, NULL);
         goto fail;
@@ -359,6 +366,7 @@ att_err http_events_stream(struct http_request *req, struct http_response *resp)
     r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, reader, s, stream_free);
     if (!r) {
         free(s->buf);
+        free(s->departments);
         free(s);
         e = http_problem(resp, ATT_E_NOMEM, NULL, NULL);
         goto fail;

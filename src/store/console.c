@@ -3,6 +3,7 @@
  * parameter of a prepared statement. */
 #include "attendd/store_console.h"
 
+#include <jansson.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,7 +52,7 @@ static att_err fill_user(const PGresult *r, int row, int first, struct console_u
         !db_copy_text(u->username, sizeof u->username, PQgetvalue(r, row, first + 1)) ||
         !db_copy_text(u->display_name, sizeof u->display_name, PQgetvalue(r, row, first + 2)) ||
         !console_role_parse(PQgetvalue(r, row, first + 3), &u->role) ||
-        !db_copy_text(u->department, sizeof u->department, PQgetvalue(r, row, first + 4)) ||
+        !departments_parse(PQgetvalue(r, row, first + 4), u->departments, &u->n_departments) ||
         !db_copy_text(u->created_at, sizeof u->created_at, PQgetvalue(r, row, first + 7))) {
         log_error("db", "console_users row does not fit console_user");
         return ATT_E_INTERNAL;
@@ -64,17 +65,25 @@ static att_err fill_user(const PGresult *r, int row, int first, struct console_u
 static att_err fill_list_row(const PGresult *r, int row, void *dst) { return fill_user(r, row, 0, dst); }
 
 att_err store_console_user_create(PGconn *c, const char *username, const char *display_name, enum console_role role,
-                                  const char *department, const char *password_hash, const unsigned char *totp_secret,
-                                  char id_out[ATT_UUID_STR])
+                                  const char *const *departments, size_t n, const char *password_hash,
+                                  const unsigned char *totp_secret, char id_out[ATT_UUID_STR])
 {
     id_out[0] = '\0';
-    if (!console_username_ok(username) || !display_name || !password_hash) return ATT_E_INVALID;
-    const char *values[6] = {username,   display_name,  console_role_name(role),
-                             department, password_hash, (const char *)totp_secret};
+    if (!console_username_ok(username) || !display_name || !password_hash || n > TOKEN_DEPARTMENTS_MAX)
+        return ATT_E_INVALID;
+    json_t *a = n > 0 ? json_array() : NULL;
+    for (size_t i = 0; a && i < n; i++)
+        if (!departments[i] || json_array_append_new(a, json_string(departments[i])) != 0) json_decref(a), a = NULL;
+    char *deps = a ? json_dumps(a, JSON_COMPACT) : NULL;
+    json_decref(a);
+    if (n > 0 && !deps) return ATT_E_INVALID; /* a department that is not text, or no memory */
+    const char *values[6] = {username, display_name,  console_role_name(role),
+                             deps,     password_hash, (const char *)totp_secret};
     const int lengths[6] = {0, 0, 0, 0, 0, totp_secret ? CONSOLE_TOTP_SECRET_BYTES : 0};
     const int formats[6] = {0, 0, 0, 0, 0, 1};
     PGresult *r;
     att_err rc = db_exec_prepared(c, "console_user_insert", 6, values, lengths, formats, &r, NULL);
+    free(deps);
     if (rc != ATT_OK) return rc;
     if (PQntuples(r) != 1 || !db_copy_text(id_out, ATT_UUID_STR, PQgetvalue(r, 0, 0))) rc = ATT_E_INTERNAL;
     PQclear(r);

@@ -345,16 +345,17 @@ att_err store_event_get(PGconn *c, const char *id, struct event_row **out)
     return rc;
 }
 
-att_err store_events_since_seq(PGconn *c, int64_t after, size_t limit, struct event_row **out, size_t *n)
+att_err store_events_since_seq(PGconn *c, int64_t after, size_t limit, const char *departments, struct event_row **out,
+                               size_t *n)
 {
     *out = NULL;
     *n = 0;
     char a[24], l[24];
     snprintf(a, sizeof a, "%" PRId64, after);
     snprintf(l, sizeof l, "%zu", limit);
-    const char *values[2] = {a, l};
+    const char *values[3] = {a, l, departments};
     PGresult *r;
-    att_err rc = db_exec_prepared(c, "event_since_seq", 2, values, NULL, NULL, &r, NULL);
+    att_err rc = db_exec_prepared(c, "event_since_seq", 3, values, NULL, NULL, &r, NULL);
     if (rc != ATT_OK) return rc;
     int64_t last;
     size_t rows = (size_t)PQntuples(r);

@@ -58,8 +58,8 @@
         "created_at") ", " RFC3339("updated_at")
 
 /* struct console_user, in fill order (src/store/console.c) */
-#define CONSOLE_USER_COLS                                                               \
-    "u.id::text, u.username, u.display_name, u.role::text, coalesce(u.department, '')," \
+#define CONSOLE_USER_COLS                                                                                     \
+    "u.id::text, u.username, u.display_name, u.role::text, coalesce(array_to_json(u.departments)::text, '')," \
     " u.totp_secret IS NOT NULL, u.disabled_at IS NOT NULL, " RFC3339("u.created_at")
 
 const struct db_statement db_statements[] = {
@@ -154,8 +154,9 @@ const struct db_statement db_statements[] = {
 
     /* ---- console accounts and sessions (src/store/console.c) ---- */
     {"console_user_insert",
-     "INSERT INTO console_users (username, display_name, role, department, password_hash, totp_secret)"
-     " VALUES ($1::text, $2::text, $3::console_role, $4::text, $5::text, $6::bytea) RETURNING id::text",
+     "INSERT INTO console_users (username, display_name, role, departments, password_hash, totp_secret)"
+     " VALUES ($1::text, $2::text, $3::console_role,"
+     " (SELECT array_agg(d) FROM jsonb_array_elements_text($4::jsonb) d), $5::text, $6::bytea) RETURNING id::text",
      6},
     {"console_user_set_totp",
      "UPDATE console_users SET totp_secret = $2::bytea, totp_last_step = NULL, updated_at = now()"
@@ -337,8 +338,10 @@ const struct db_statement db_statements[] = {
     /* the SSE feed: live events committed after position $1, in commit order */
     {"event_since_seq",
      "SELECT " EVENT_COLS " FROM events e LEFT JOIN people p ON p.id = e.person_id"
-     " WHERE e.seq > $1::bigint AND e.voided_at IS NULL ORDER BY e.seq LIMIT $2::integer",
-     2},
+     " WHERE e.seq > $1::bigint AND e.voided_at IS NULL"
+     " AND ($3::jsonb IS NULL OR p.department IN (SELECT jsonb_array_elements_text($3::jsonb)))"
+     " ORDER BY e.seq LIMIT $2::integer",
+     3},
     /* one person's events, voided ones too, for a subject access export */
     {"event_of_person",
      "SELECT " EVENT_COLS " FROM events e LEFT JOIN people p ON p.id = e.person_id WHERE e.person_id = $1::uuid"
@@ -769,6 +772,34 @@ const struct db_statement db_statements[] = {
     {"lease_announce",
      "SELECT pg_notify('attendd_sync', 'lease:' || $1::text || ':' || (extract(epoch FROM clock_timestamp()) * "
      "1000000)::bigint)",
+     1},
+    /* ---- need to know (src/http/scope.c): the department of what an id names, as a JSON string ---- */
+    {"scope_person_department",
+     "SELECT to_json(coalesce(department, ''))::text FROM people WHERE id = $1::uuid AND erased_at IS NULL", 1},
+    {"scope_event_department",
+     "SELECT to_json(coalesce(p.department, ''))::text FROM events e LEFT JOIN people p ON p.id = e.person_id"
+     " WHERE e.id = $1::uuid",
+     1},
+    {"scope_schedule_department",
+     "SELECT to_json(coalesce(p.department, s.department, ''))::text FROM schedules s"
+     " LEFT JOIN people p ON p.id = s.person_id WHERE s.id = $1::uuid",
+     1},
+    {"scope_pattern_department",
+     "SELECT to_json(coalesce(p.department, r.department, ''))::text FROM roster_patterns r"
+     " LEFT JOIN people p ON p.id = r.person_id WHERE r.id = $1::uuid",
+     1},
+    {"scope_override_department",
+     "SELECT to_json(coalesce(p.department, ''))::text FROM roster_overrides o JOIN people p ON p.id = o.person_id"
+     " WHERE o.id = $1::uuid",
+     1},
+    {"scope_leave_department",
+     "SELECT to_json(coalesce(p.department, ''))::text FROM leave l JOIN people p ON p.id = l.person_id"
+     " WHERE l.id = $1::uuid",
+     1},
+    /* the people of departments $1 (a JSON array) as an object keyed by id */
+    {"scope_people_ids",
+     "SELECT coalesce(json_object_agg(id::text, true), '{}')::text FROM people"
+     " WHERE erased_at IS NULL AND department IN (SELECT jsonb_array_elements_text($1::jsonb))",
      1},
 };
 

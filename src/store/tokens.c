@@ -38,22 +38,27 @@ static att_err fill_info(const PGresult *r, int row, struct token_info *out)
     }
     out->revoked = PQgetvalue(r, row, 5)[0] == 't';
     out->pseudonymous = PQgetvalue(r, row, 6)[0] == 't';
-    const char *deps = PQgetvalue(r, row, 7);
-    if (!*deps) return ATT_OK;
-    json_t *a = json_loads(deps, 0, NULL);
-    size_t i;
-    json_t *v;
-    bool fits = json_is_array(a) && json_array_size(a) <= TOKEN_DEPARTMENTS_MAX;
-    json_array_foreach(a, i, v) if (fits &&
-                                    !db_copy_text(out->departments[i], TOKEN_DEPARTMENT_BUF,
-                                                  json_string_value(v) ? json_string_value(v) : "")) fits = false;
-    out->n_departments = fits ? json_array_size(a) : 0;
-    json_decref(a);
-    if (!fits) {
+    if (!departments_parse(PQgetvalue(r, row, 7), out->departments, &out->n_departments)) {
         log_error("db", "api_tokens departments do not fit token_info");
         return ATT_E_INTERNAL;
     }
     return ATT_OK;
+}
+
+bool departments_parse(const char *text, char (*out)[TOKEN_DEPARTMENT_BUF], size_t *n)
+{
+    *n = 0;
+    if (!*text) return true;
+    json_t *a = json_loads(text, 0, NULL);
+    size_t i;
+    json_t *v;
+    bool fits = json_is_array(a) && json_array_size(a) <= TOKEN_DEPARTMENTS_MAX;
+    json_array_foreach(a, i, v) if (fits &&
+                                    !db_copy_text(out[i], TOKEN_DEPARTMENT_BUF,
+                                                  json_string_value(v) ? json_string_value(v) : "")) fits = false;
+    *n = fits ? json_array_size(a) : 0;
+    json_decref(a);
+    return fits;
 }
 
 att_err store_token_create(PGconn *c, const struct token_key *key, const char *name, enum att_role role,
