@@ -91,6 +91,10 @@ att_err http_etag_check(struct http_request *req, const char *variant, struct ht
     }
     hash_str(&st, q.overflow ? "overflow" : "");
     hash_str(&st, req->token && req->token->pseudonymous ? "pseudonymous" : "identified");
+    /* need to know: a principal limited to departments gets its own answer (and cached page) */
+    for (size_t i = 0; http_scoped(req) && i < req->token->n_departments; i++)
+        hash_str(&st, req->token->departments[i]);
+    hash_str(&st, http_scoped(req) ? "limited" : "every department");
     /* JSON and CSV of the same query are different representations (Accept may pick one) */
     hash_str(&st, variant ? variant : "");
     crypto_generichash_final(&st, h, sizeof h);

@@ -294,7 +294,7 @@ void http_client_addr(struct MHD_Connection *conn, char *buf, size_t len);
 
 /* Conditional GET for a polled list: the ETag is the per-boot epoch, the data version
  * (attendd/data_version.h) and a hash of the path, the sorted query string, the token's
- * pseudonymity and variant (the representation chosen, e.g. "json"/"csv"; NULL if one); Last-Modified is the time of the latest bump. Adds both headers to resp. When
+ * pseudonymity and department limit, and variant (the representation chosen, e.g. "json"/"csv"; NULL if one); Last-Modified is the time of the latest bump. Adds both headers to resp. When
  * If-None-Match matches, resp becomes a 304 without a body and *not_modified is true: the handler
  * returns ATT_OK at once, before touching the database (and writes no audit row: nothing is
  * disclosed that the audited 200 did not). Call it after validating parameters, before the query. */

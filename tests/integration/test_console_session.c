@@ -1,7 +1,7 @@
 /* Console sessions through the real daemon: sign-in with the cookie's attributes, the session acting
  * on the API, every CSRF refusal (no token, a wrong one, another origin, a cross-site fetch, no
  * Origin), sign-out, bad sign-in bodies, account lock-out, TOTP (required, wrong, replayed), idle and
- * absolute timeouts, a manager's pseudonymous view, the audit rows, and bearer tokens unchanged. */
+ * absolute timeouts, a manager limited to their wards, the audit rows, and bearer tokens unchanged. */
 #include <check.h>
 #include <curl/curl.h>
 #include <jansson.h>
@@ -397,23 +397,57 @@ START_TEST(totp_second_factor)
 }
 END_TEST
 
-/* A manager sees pseudonyms only: routes that show identities are refused. */
-START_TEST(manager_is_pseudonymous)
+/* A manager is limited to their wards exactly like a token limited to departments: the API shows them
+ * only people of those wards and their events; anyone else is answered as if there were no such person. */
+START_TEST(manager_sees_only_its_wards)
 {
-    char pw[64], secret[TOKEN_STR_MAX], csrf[CONSOLE_CSRF_MAX];
-    make_user("ward.head", "manager", "Ward 3", false, pw, sizeof pw, NULL, 0);
+    ck_assert_msg(ready, "daemon or database did not start");
+    char out[512], pw[64], secret[TOKEN_STR_MAX], csrf[CONSOLE_CSRF_MAX];
+    const char *create[] = {"user",         "create", "--username",   "ward.head", "--role", "manager",
+                            "--department", "Ward 3", "--department", "Ward 4",    NULL};
+    ck_assert_int_eq(ts_attendctl(&D, out, sizeof out, create), 0);
+    *strchrnul(out, '\n') = '\0';
+    ck_assert_uint_lt(strlen(out), sizeof pw);
+    memcpy(pw, out, strlen(out) + 1);
     ck_assert_int_eq(sign_in("ward.head", pw, NULL, secret, csrf), 201);
-    struct req s = {.cookie = secret};
-    ck_assert_int_eq(status_of("GET", "/api/v1/events", &s, NULL), 200);
-    expect_problem("GET", "/api/v1/people", &s, NULL, 403, "forbidden", NULL);
+    struct req s = {.cookie = secret}, admin = {.token = D.admin_token};
+    char ids[3][40];
+    const char *people[] = {"{\"employee_no\":\"W3\",\"name\":\"Three\",\"department\":\"Ward 3\"}",
+                            "{\"employee_no\":\"W4\",\"name\":\"Four\",\"department\":\"Ward 4\"}",
+                            "{\"employee_no\":\"W5\",\"name\":\"Five\",\"department\":\"Ward 5\"}"};
+    for (int i = 0; i < 3; i++) {
+        struct ts_resp r;
+        ck_assert_int_eq(call("POST", "/api/v1/people", &admin, people[i], &r), 201);
+        json_t *j = ts_json_body(r.body, r.len);
+        snprintf(ids[i], sizeof ids[i], "%s", ts_jstr(j, "id"));
+        json_decref(j);
+        ts_resp_free(&r);
+    }
     struct ts_resp r;
     ck_assert_int_eq(call("GET", "/api/v1/session", &s, NULL, &r), 200);
     json_t *j = ts_json_body(r.body, r.len);
-    ck_assert_str_eq(ts_jstr(json_object_get(j, "user"), "department"), "Ward 3");
+    json_t *wards = json_object_get(json_object_get(j, "user"), "departments");
+    ck_assert_uint_eq(json_array_size(wards), 2);
+    ck_assert_str_eq(json_string_value(json_array_get(wards, 0)), "Ward 3");
     json_decref(j);
     ts_resp_free(&r);
+    /* the people list: its two wards, with identities, and nobody else */
+    ck_assert_int_eq(call("GET", "/api/v1/people", &s, NULL, &r), 200);
+    ck_assert_ptr_nonnull(strstr(r.body, ids[0]));
+    ck_assert_ptr_nonnull(strstr(r.body, "Four"));
+    ck_assert_ptr_null(strstr(r.body, ids[2]));
+    ck_assert_ptr_null(strstr(r.body, "Ward 5"));
+    ts_resp_free(&r);
+    ck_assert_int_eq(status_of("GET", "/api/v1/events", &s, NULL), 200);
+    char path[128];
+    snprintf(path, sizeof path, "/api/v1/people/%s", ids[1]);
+    ck_assert_int_eq(status_of("GET", path, &s, NULL), 200);
+    snprintf(path, sizeof path, "/api/v1/people/%s", ids[2]);
+    expect_problem("GET", path, &s, NULL, 404, "not_found", NULL);
+    /* installation administration stays closed to a manager */
+    expect_problem("GET", "/api/v1/tokens", &s, NULL, 403, "forbidden", NULL);
+    expect_problem("GET", "/api/v1/audit", &s, NULL, 403, "forbidden", NULL);
     /* a manager needs a ward */
-    char out[128];
     const char *args[] = {"user", "create", "--username", "m2", "--role", "manager", NULL};
     ck_assert_int_eq(ts_attendctl(&D, out, sizeof out, args), 2);
 }
@@ -507,7 +541,7 @@ Suite *console_session_suite(void)
 {
     Suite *s = suite_create("console_session");
     TCase *t = ts_tcase(s, "session", 300, NULL, NULL, signin_cookie_session_and_signout, signin_refusals_and_lockout,
-                        totp_second_factor, manager_is_pseudonymous, console_page_and_assets, NULL);
+                        totp_second_factor, manager_sees_only_its_wards, console_page_and_assets, NULL);
     tcase_add_checked_fixture(t, setup, teardown);
     TCase *t2 = ts_tcase(s, "timeouts", 120, NULL, NULL, session_idle_and_absolute_timeouts, NULL);
     tcase_add_checked_fixture(t2, setup_short, teardown);

@@ -1123,18 +1123,274 @@ START_TEST(department_scoped_token_sees_only_its_people)
     j = ts_call("GET", url("/api/v1/people"), D.hr_token, NULL, &st);
     ck_assert_uint_ge(json_array_size(json_object_get(j, "items")), 2);
     json_decref(j);
-    /* routes that do not apply the limit are closed to it */
-    static const char *const closed[] = {
-        "/api/v1/audit",  "/api/v1/cameras",           "/api/v1/attendance?from=2026-01-01&to=2026-01-02",
-        "/api/v1/tokens", "/api/v1/events?format=csv", "/api/v1/shifts",
-        "/metrics"};
+    /* installation administration is closed to it */
+    static const char *const closed[] = {"/api/v1/audit", "/api/v1/tokens", "/metrics"};
     for (size_t i = 0; i < sizeof closed / sizeof closed[0]; i++) {
         j = ts_call("GET", url("%s", closed[i]), tok, NULL, &st);
         ck_assert_msg(st == 403, "%s with a limited token: %ld", closed[i], st);
         json_decref(j);
     }
-    refused("POST", url("/api/v1/people"), tok, "{\"employee_no\":\"S-C\",\"name\":\"C\",\"department\":\"Ward A\"}",
-            403, "forbidden", NULL);
+    refused("POST", url("/api/v1/cameras"), tok, "{\"name\":\"x\",\"url\":\"rtsp://127.0.0.1/x\"}", 403, "forbidden",
+            NULL);
+    refused("POST", url("/api/v1/shifts"), tok, "{\"name\":\"x\",\"start\":\"08:00\",\"end\":\"16:00\"}", 403,
+            "forbidden", NULL);
+    /* it adds people to its own departments only */
+    json_decref(ts_call("POST", url("/api/v1/people"), tok,
+                        "{\"employee_no\":\"S-C\",\"name\":\"C\",\"department\":\"Ward A\"}", &st));
+    ck_assert_int_eq(st, 201);
+    tcrypt_key_free(k);
+    PQfinish(c);
+}
+END_TEST
+
+/* ---- need to know on every route: the table walk ------------------------------------------------------------ */
+
+/* t with each "{id}" replaced by id, "{id2}" by id2 and "{own}" by own. */
+static void fill(char *out, size_t len, const char *t, const char *id, const char *id2, const char *own)
+{
+    size_t n = 0;
+    while (*t && n + 1 < len) {
+        const char *v = NULL;
+        size_t skip = 0;
+        if (strncmp(t, "{id}", 4) == 0) v = id, skip = 4;
+        else if (strncmp(t, "{id2}", 5) == 0) v = id2, skip = 5;
+        else if (strncmp(t, "{own}", 5) == 0) v = own, skip = 5;
+        if (v) {
+            n += (size_t)snprintf(out + n, len - n, "%s", v);
+            t += skip;
+        } else out[n++] = *t++;
+    }
+    out[n < len ? n : len - 1] = '\0';
+}
+
+/* Both absent, or equal. */
+static bool same(json_t *a, json_t *b) { return (a == NULL && b == NULL) || json_equal(a, b); }
+
+/* A created row's id (POST by the admin token). */
+static void make(const char *path, const char *body, char id[40])
+{
+    long st;
+    json_t *j = ts_call("POST", url("%s", path), D.admin_token, body, &st);
+    ck_assert_msg(st == 201, "POST %s %s: %ld", path, body, st);
+    snprintf(id, 40, "%s", ts_jstr(j, "id"));
+    json_decref(j);
+}
+
+/* For person p of department dept: a schedule, a pattern, an override, a leave, a camera event, a manual punch. */
+struct owned {
+    char sched[40], pattern[40], override[40], leave[40], event[40], punch[40];
+};
+static void own_things(const char *p, const char *shift, struct owned *o)
+{
+    char b[512];
+    snprintf(b, sizeof b, "{\"shift_id\":\"%s\",\"person_id\":\"%s\",\"valid_from\":\"2026-02-01\"}", shift, p);
+    make("/api/v1/schedules", b, o->sched);
+    snprintf(b, sizeof b,
+             "{\"person_id\":\"%s\",\"kind\":\"weekly\",\"valid_from\":\"2026-03-01\",\"cycle\":"
+             "[[\"%s\"],[\"%s\"],[],[],[],[],[]]}",
+             p, shift, shift);
+    make("/api/v1/roster/patterns", b, o->pattern);
+    snprintf(b, sizeof b, "{\"person_id\":\"%s\",\"date\":\"2026-03-04\",\"shift_ids\":[],\"reason\":\"swap\"}", p);
+    make("/api/v1/roster/overrides", b, o->override);
+    snprintf(b, sizeof b, "{\"person_id\":\"%s\",\"type\":\"annual\",\"from\":\"2026-03-05\",\"to\":\"2026-03-06\"}",
+             p);
+    make("/api/v1/leave", b, o->leave);
+    att_uuid_new_text(o->event);
+    snprintf(b, sizeof b,
+             "INSERT INTO events (id, person_id, kind, ts, source) VALUES ('%s', '%s', 'in', '2026-03-02 08:10+00',"
+             " 'camera')",
+             o->event, p);
+    ts_sql(conninfo, b);
+    snprintf(b, sizeof b,
+             "{\"person_id\":\"%s\",\"kind\":\"out\",\"ts\":\"2026-03-02T16:00:00Z\",\"reason\":\"forgot to punch\"}",
+             p);
+    make("/api/v1/punches", b, o->punch);
+}
+
+START_TEST(need_to_know_on_every_route)
+{
+    char pa[40], pb[40], shift[40], tok[80], none[40];
+    create_person("N-A", "Ward A", pa);
+    create_person("N-B", "Ward B", pb);
+    make("/api/v1/shifts",
+         "{\"name\":\"Day\",\"start\":\"08:00\",\"end\":\"16:00\",\"grace_late_min\":5,"
+         "\"grace_early_min\":5}",
+         shift);
+    struct owned a, b;
+    own_things(pa, shift, &a);
+    own_things(pb, shift, &b);
+    char sql[512], dept_sched[40], fb[ATT_UUID_STR];
+    snprintf(sql, sizeof sql, "{\"shift_id\":\"%s\",\"department\":\"Ward B\",\"valid_from\":\"2026-02-01\"}", shift);
+    make("/api/v1/schedules", sql, dept_sched);
+    PGconn *c = ts_db_connect(conninfo, "attendd-test", true);
+    unsigned char raw[32] = {3};
+    tcrypt_key *k = NULL;
+    ck_assert_int_eq(tcrypt_key_from_bytes(raw, &k), ATT_OK);
+    ts_add_face(c, pb, k, fb);
+    snprintf(sql, sizeof sql, "INSERT INTO person_lookalikes (person_a, person_b, score) VALUES ('%s', '%s', 0.5)",
+             strcmp(pa, pb) < 0 ? pa : pb, strcmp(pa, pb) < 0 ? pb : pa);
+    ts_q_exec(c, sql);
+    char period[40];
+    make("/api/v1/periods", "{\"name\":\"2026-03\",\"from\":\"2026-03-01\",\"to\":\"2026-03-31\"}", period);
+    long st;
+    json_t *j = ts_call("POST", url("/api/v1/tokens"), D.admin_token,
+                        "{\"name\":\"ward A\",\"role\":\"admin\",\"departments\":[\"Ward A\"]}", &st);
+    ck_assert_int_eq(st, 201);
+    snprintf(tok, sizeof tok, "%s", ts_jstr(j, "token"));
+    json_decref(j);
+    att_uuid_new_text(none);
+
+    /* Every route naming something of Ward B answers exactly as for something that does not exist:
+     * {id} is Ward B's (then a fresh uuid), {id2} likewise, {own} stays Ward A's. */
+#define RANGE "from=2026-03-01&to=2026-03-07"
+    struct {
+        const char *method, *path, *body, *id, *id2;
+        long want;
+    } routes[] = {
+        {"GET", "/api/v1/people/{id}", NULL, pb, NULL, 404},
+        {"PATCH", "/api/v1/people/{id}", "{\"title\":\"Charge nurse\"}", pb, NULL, 404},
+        {"GET", "/api/v1/people/{id}/faces", NULL, pb, NULL, 404},
+        {"DELETE", "/api/v1/people/{id}/faces/{id2}", NULL, pb, fb, 404},
+        {"GET", "/api/v1/people/{id}/consent", NULL, pb, NULL, 404},
+        {"POST", "/api/v1/people/{id}/consent", "{\"state\":\"withdrawn\"}", pb, NULL, 404},
+        {"PUT", "/api/v1/people/{id}/pin", "{\"pin\":\"1234\"}", pb, NULL, 404},
+        {"GET", "/api/v1/people/{id}/export", NULL, pb, NULL, 404},
+        {"GET", "/api/v1/people/{id}/lookalikes", NULL, pb, NULL, 404},
+        {"GET", "/api/v1/events?person_id={id}", NULL, pb, NULL, 404},
+        {"GET", "/api/v1/events?format=csv&person_id={id}", NULL, pb, NULL, 404},
+        {"POST", "/api/v1/punches",
+         "{\"person_id\":\"{id}\",\"kind\":\"in\",\"ts\":\"2026-03-03T08:00:00Z\",\"reason\":\"forgot\"}", pb, NULL,
+         422},
+        {"DELETE", "/api/v1/punches/{id}", "{\"reason\":\"typo\"}", b.punch, NULL, 404},
+        {"POST", "/api/v1/events/{id}/misidentified", "{\"reason\":\"not her\"}", b.event, NULL, 404},
+        {"POST", "/api/v1/events/{own}/misidentified", "{\"reason\":\"not her\",\"actual_person_id\":\"{id}\"}", pb,
+         NULL, 422},
+        {"POST", "/api/v1/schedules", "{\"shift_id\":\"{id2}\",\"person_id\":\"{id}\",\"valid_from\":\"2026-02-01\"}",
+         pb, shift, 422},
+        {"GET", "/api/v1/schedules/{id}", NULL, b.sched, NULL, 404},
+        {"GET", "/api/v1/schedules/{id}", NULL, dept_sched, NULL, 404},
+        {"PATCH", "/api/v1/schedules/{id}", "{\"valid_to\":\"2026-12-31\"}", b.sched, NULL, 404},
+        {"DELETE", "/api/v1/schedules/{id}", NULL, dept_sched, NULL, 404},
+        {"POST", "/api/v1/roster/patterns",
+         "{\"person_id\":\"{id}\",\"kind\":\"weekly\",\"valid_from\":\"2026-01-01\",\"cycle\":[[],[],[],[],[],[],[]]}",
+         pb, NULL, 422},
+        {"DELETE", "/api/v1/roster/patterns/{id}", NULL, b.pattern, NULL, 404},
+        {"POST", "/api/v1/roster/overrides",
+         "{\"person_id\":\"{id}\",\"date\":\"2026-03-09\",\"shift_ids\":[],\"reason\":\"swap\"}", pb, NULL, 422},
+        {"DELETE", "/api/v1/roster/overrides/{id}", NULL, b.override, NULL, 404},
+        {"POST", "/api/v1/leave",
+         "{\"person_id\":\"{id}\",\"type\":\"annual\",\"from\":\"2026-03-10\",\"to\":\"2026-03-11\"}", pb, NULL, 422},
+        {"PATCH", "/api/v1/leave/{id}", "{\"state\":\"approved\"}", b.leave, NULL, 404},
+        {"DELETE", "/api/v1/leave/{id}", NULL, b.leave, NULL, 404},
+        {"POST", "/api/v1/exceptions/resolve",
+         "{\"person_id\":\"{id}\",\"date\":\"2026-03-02\",\"kind\":\"late\",\"action\":\"accept\",\"reason\":\"tram\"}",
+         pb, NULL, 422},
+        {"GET", "/api/v1/roster?" RANGE "&person_id={id}", NULL, pb, NULL, 422},
+        {"GET", "/api/v1/exceptions?" RANGE "&person_id={id}", NULL, pb, NULL, 422},
+        {"GET", "/api/v1/attendance?" RANGE "&person_id={id}", NULL, pb, NULL, 422},
+        {"GET", "/api/v1/roster?" RANGE "&department={id}", NULL, "Ward%20B", NULL, 422},
+        {"GET", "/api/v1/exceptions?" RANGE "&department={id}", NULL, "Ward%20B", NULL, 422},
+        {"GET", "/api/v1/attendance?" RANGE "&department={id}", NULL, "Ward%20B", NULL, 422},
+        {"DELETE", "/api/v1/people/{id}", NULL, pb, NULL, 404},
+    };
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+        char path[512], body[512] = "", mpath[512], mbody[512] = "";
+        const char *missing = routes[i].id[0] == 'W' ? "Nowhere" : none;
+        fill(path, sizeof path, routes[i].path, routes[i].id, routes[i].id2 ? routes[i].id2 : "", a.event);
+        fill(mpath, sizeof mpath, routes[i].path, missing, routes[i].id2 ? routes[i].id2 : none, a.event);
+        if (routes[i].body) {
+            fill(body, sizeof body, routes[i].body, routes[i].id, routes[i].id2 ? routes[i].id2 : "", a.event);
+            fill(mbody, sizeof mbody, routes[i].body, missing, routes[i].id2 ? routes[i].id2 : none, a.event);
+        }
+        struct ts_resp r, m;
+        ck_assert_int_eq(ts_http(routes[i].method, url("%s", path), tok, routes[i].body ? body : NULL, strlen(body),
+                                 routes[i].body ? "application/json" : NULL, &r),
+                         0);
+        ck_assert_int_eq(ts_http(routes[i].method, url("%s", mpath), tok, routes[i].body ? mbody : NULL, strlen(mbody),
+                                 routes[i].body ? "application/json" : NULL, &m),
+                         0);
+        ck_assert_msg(r.status == routes[i].want, "%s %s for Ward B: %ld %s", routes[i].method, path, r.status, r.body);
+        json_t *rj = json_loads(r.body, 0, NULL), *mj = json_loads(m.body, 0, NULL);
+        ck_assert_msg(m.status == r.status && same(json_object_get(rj, "code"), json_object_get(mj, "code")) &&
+                          same(json_object_get(rj, "field"), json_object_get(mj, "field")),
+                      "%s %s: Ward B answers %ld %s, nothing answers %ld %s", routes[i].method, path, r.status, r.body,
+                      m.status, m.body);
+        ck_assert_ptr_null(strstr(r.body, "Ward B"));
+        json_decref(rj);
+        json_decref(mj);
+        ts_resp_free(&r);
+        ts_resp_free(&m);
+    }
+    /* Ward B's rows are all still there, untouched */
+    ck_assert_int_eq(count("SELECT count(*) FROM people WHERE id = '%s' AND title IS NULL AND erased_at IS NULL"
+                           " AND pin_hash IS NULL",
+                           pb),
+                     1);
+    ck_assert_int_eq(count("SELECT (SELECT count(*) FROM schedules WHERE id IN ('%s', '%s') AND valid_to IS NULL)"
+                           " + (SELECT count(*) FROM roster_patterns WHERE id = '%s')"
+                           " + (SELECT count(*) FROM roster_overrides WHERE id = '%s')"
+                           " + (SELECT count(*) FROM leave WHERE id = '%s' AND state = 'requested')"
+                           " + (SELECT count(*) FROM events WHERE id IN ('%s', '%s') AND voided_at IS NULL)"
+                           " + (SELECT count(*) FROM faces WHERE id = '%s')",
+                           b.sched, dept_sched, b.pattern, b.override, b.leave, b.event, b.punch, fb),
+                     8);
+    /* a department outside in a write body is refused */
+    snprintf(sql, sizeof sql, "{\"shift_id\":\"%s\",\"department\":\"Ward B\",\"valid_from\":\"2027-02-01\"}", shift);
+    refused("POST", url("/api/v1/schedules"), tok, sql, 422, "invalid_field", "department");
+    refused("POST", url("/api/v1/people"), tok, "{\"employee_no\":\"N-C\",\"name\":\"C\",\"department\":\"Ward B\"}",
+            422, "invalid_field", "department");
+
+    /* lists, reports, exports and the stream: Ward A's people only (the unlimited token sees Ward B's too) */
+    char lookalikes[128], payroll[128];
+    snprintf(lookalikes, sizeof lookalikes, "/api/v1/people/%s/lookalikes", pa);
+    snprintf(payroll, sizeof payroll, "/api/v1/periods/%s/payroll", period);
+    const char *lists[] = {
+        "/api/v1/people",
+        "/api/v1/events",
+        "/api/v1/events?format=csv",
+        "/api/v1/schedules",
+        "/api/v1/roster/patterns",
+        "/api/v1/roster/overrides?" RANGE,
+        "/api/v1/leave?" RANGE,
+        "/api/v1/roster?" RANGE,
+        "/api/v1/exceptions?" RANGE,
+        "/api/v1/attendance?" RANGE,
+        "/api/v1/attendance?format=csv&" RANGE,
+        payroll,
+        lookalikes,
+    };
+    for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++) {
+        struct ts_resp r;
+        ck_assert_int_eq(ts_http("GET", url("%s", lists[i]), tok, NULL, 0, NULL, &r), 0);
+        ck_assert_msg(r.status == 200, "GET %s: %ld %s", lists[i], r.status, r.body);
+        ck_assert_msg(!strstr(r.body, pb) && !strstr(r.body, "Ward B") && !strstr(r.body, "N-B") &&
+                          !strstr(r.body, b.event) && !strstr(r.body, b.sched) && !strstr(r.body, dept_sched),
+                      "GET %s shows Ward B: %s", lists[i], r.body);
+        if (lists[i] != lookalikes) ck_assert_msg(strstr(r.body, pa), "GET %s misses Ward A: %s", lists[i], r.body);
+        ts_resp_free(&r);
+        ck_assert_int_eq(ts_http("GET", url("%s", lists[i]), D.admin_token, NULL, 0, NULL, &r), 0);
+        ck_assert_msg(r.status == 200 && strstr(r.body, pb), "GET %s unlimited: %ld %s", lists[i], r.status, r.body);
+        ts_resp_free(&r);
+    }
+    /* the live stream from the start: Ward A's events, never Ward B's */
+    struct ts_http_opts o = {.timeout_ms = 3000, .header = "Last-Event-ID: 0"};
+    struct ts_resp r = {0};
+    (void)ts_http_ex(&o, "GET", url("/api/v1/events/stream"), tok, NULL, 0, NULL, &r); /* ends at the timeout */
+    ck_assert_msg(r.body && strstr(r.body, a.event) && strstr(r.body, a.punch), "stream: %s", r.body ? r.body : "");
+    ck_assert_msg(!strstr(r.body, b.event) && !strstr(r.body, b.punch) && !strstr(r.body, pb), "stream: %s", r.body);
+    ts_resp_free(&r);
+    struct ts_resp ra = {0};
+    (void)ts_http_ex(&o, "GET", url("/api/v1/events/stream"), D.admin_token, NULL, 0, NULL, &ra);
+    ck_assert_msg(ra.body && strstr(ra.body, b.event), "unlimited stream: %s", ra.body ? ra.body : "");
+    ts_resp_free(&ra);
+
+    /* installation administration stays closed to a limited principal */
+    static const char *const closed[] = {"/api/v1/audit", "/api/v1/tokens", "/metrics"};
+    for (size_t i = 0; i < sizeof closed / sizeof closed[0]; i++)
+        refused("GET", url("%s", closed[i]), tok, NULL, 403, "forbidden", NULL);
+    refused("POST", url("/api/v1/holidays"), tok, "{\"date\":\"2026-12-25\",\"name\":\"X\"}", 403, "forbidden", NULL);
+    refused("POST", url("/api/v1/periods/%s/close", period), tok, "{\"reason\":\"x\"}", 403, "forbidden", NULL);
+#undef RANGE
     tcrypt_key_free(k);
     PQfinish(c);
 }
@@ -1285,6 +1541,7 @@ Suite *privacy_suite(void)
     ts_tcase(s, "retention", 300, fx_start, fx_stop, retention_schedule, retention_runs_on_a_moved_clock, NULL);
     ts_tcase(s, "export", 300, fx_start, fx_stop, subject_export_holds_everything_and_no_one_else, NULL);
     ts_tcase(s, "scope", 300, fx_start, fx_stop, department_scoped_token_sees_only_its_people, NULL);
+    ts_tcase(s, "scope_routes", 300, fx_start, fx_stop, need_to_know_on_every_route, NULL);
     ts_tcase(s, "bystanders", 300, fx_start, fx_stop, bystanders_leave_no_trace, NULL);
     return s;
 }
