@@ -39,17 +39,8 @@ static void fx_start(void)
     ck_assert_int_eq(ts_db_new(conninfo, sizeof conninfo), 0);
     ck_assert_int_eq(ts_daemon_start(&D, conninfo, "kiosk_pin_max_failures = 3\nkiosk_person_attempts_per_min = 50\n"),
                      0);
-    long st = 0;
-    for (int i = 0; i < 600 && st != 200; i++) { /* the gallery loads before writes that change it */
-        struct ts_resp r;
-        if (ts_http("GET", url("/readyz"), NULL, NULL, 0, NULL, &r) == 0) st = r.status;
-        ts_resp_free(&r);
-        if (st != 200) usleep(100000);
-    }
-    ck_assert_int_eq(st, 200);
-    json_t *j = ts_call("GET", url("/api/v1/whoami"), D.admin_token, NULL, &st);
-    snprintf(admin_id, sizeof admin_id, "%s", ts_jstr(j, "id"));
-    json_decref(j);
+    ck_assert_int_eq(ts_api_wait_ready(D.url), 200); /* the gallery loads before writes that change it */
+    ts_api_whoami_id(D.url, D.admin_token, admin_id, sizeof admin_id);
 }
 
 static void fx_stop(void)
@@ -60,28 +51,13 @@ static void fx_stop(void)
 
 /* ---- helpers ------------------------------------------------------------------------------------- */
 
-static long long count(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static long long count(const char *fmt, ...)
-{
-    char sql[2048], out[64];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(sql, sizeof sql, fmt, ap);
-    va_end(ap);
-    ck_assert_msg(ts_psql(conninfo, sql, out, sizeof out) == 0, "psql failed: %s", sql);
-    return atoll(out);
-}
+#define count(...) ts_sql_intf(conninfo, __VA_ARGS__)
 
 static void create_person(const char *employee_no, const char *dept, char id[40])
 {
-    char body[256];
-    snprintf(body, sizeof body, "{\"employee_no\":\"%s\",\"name\":\"Person %s\",\"department\":\"%s\"}", employee_no,
-             employee_no, dept);
-    long st;
-    json_t *j = ts_call("POST", url("/api/v1/people"), D.admin_token, body, &st);
-    ck_assert_msg(st == 201, "create %s: %ld", employee_no, st);
-    snprintf(id, 40, "%s", ts_jstr(j, "id"));
-    json_decref(j);
+    char name[64];
+    snprintf(name, sizeof name, "Person %s", employee_no);
+    ts_api_create_person(D.url, D.admin_token, employee_no, name, dept, id);
 }
 
 /* A request whose answer must be the problem want/code (field: the member it names, or NULL). */
@@ -94,7 +70,10 @@ static void refused(const char *method, const char *u, const char *token, const 
 }
 
 /* The same for a photo upload. */
-static json_t *post_photo(const char *u, const char *token, const char *path, long *status);
+static json_t *post_photo(const char *u, const char *token, const char *path, long *status)
+{
+    return ts_post_file(u, token, path, "image/jpeg", status);
+}
 static void photo_refused(const char *u, const char *token, const char *path, long want, const char *code)
 {
     long st;
@@ -102,51 +81,13 @@ static void photo_refused(const char *u, const char *token, const char *path, lo
     ts_expect_problem(j, st, want, code, NULL);
 }
 
-static char *face(const char *file)
-{
-    static char buf[4][512];
-    static int i;
-    char *p = buf[i++ & 3], *d = ts_data_path("faces");
-    snprintf(p, 512, "%s/%s", d, file);
-    free(d);
-    return p;
-}
-
-/* POST a photo file (image/jpeg) to u. */
-static json_t *post_photo(const char *u, const char *token, const char *path, long *status)
-{
-    size_t len;
-    char *b = ts_slurp(path, &len);
-    struct ts_resp r;
-    ck_assert_int_eq(ts_http("POST", u, token, b, len, "image/jpeg", &r), 0);
-    free(b);
-    *status = r.status;
-    json_t *j = ts_json_body(r.body, r.len);
-    ts_resp_free(&r);
-    return j;
-}
-
 /* The person id the largest face of photo path matches, into out ("" for none). */
 static void identify(const char *path, char out[40])
 {
-    long st;
-    json_t *j = post_photo(url("/api/v1/identify"), D.hr_token, path, &st);
-    ck_assert_msg(st == 200, "identify %s: %ld", path, st);
-    out[0] = '\0';
-    json_t *f, *faces = json_object_get(j, "faces");
-    size_t i;
-    double best = -1;
-    json_array_foreach(faces, i, f)
-    {
-        json_t *b = json_object_get(f, "box");
-        double area =
-            (double)json_integer_value(json_object_get(b, "w")) * (double)json_integer_value(json_object_get(b, "h"));
-        if (area <= best) continue;
-        best = area;
-        json_t *m = json_object_get(f, "match");
-        snprintf(out, 40, "%s", json_is_object(m) ? json_string_value(json_object_get(m, "person_id")) : "");
-    }
-    json_decref(j);
+    json_t *f = ts_api_identify_largest(D.url, D.hr_token, path);
+    const char *id = ts_face_match_id(f);
+    snprintf(out, 40, "%s", id ? id : "");
+    json_decref(f);
 }
 
 /* ---- consent texts --------------------------------------------------------------------------------- */
@@ -231,7 +172,7 @@ START_TEST(enrolment_needs_consent_and_withdrawal_erases)
     json_decref(j);
 
     /* no consent: refused before any analysis, audited, nothing stored */
-    photo_refused(url("/api/v1/people/%s/faces", p), D.admin_token, face("img1.jpg"), 409, "consent_required");
+    photo_refused(url("/api/v1/people/%s/faces", p), D.admin_token, ts_face_photo("img1.jpg"), 409, "consent_required");
     ck_assert_int_eq(count("SELECT count(*) FROM faces"), 0);
     ck_assert_int_eq(count("SELECT count(*) FROM audit_log WHERE action = 'face.enrol' AND outcome = 'consent_required'"
                            " AND target_id = '%s'",
@@ -274,14 +215,14 @@ START_TEST(enrolment_needs_consent_and_withdrawal_erases)
     ck_assert_int_eq(ts_jint(j, "text_version"), v);
     ck_assert(json_is_true(json_object_get(j, "biometric")));
     json_decref(j);
-    json_decref(post_photo(url("/api/v1/people/%s/faces", p), D.admin_token, face("img1.jpg"), &st));
+    json_decref(post_photo(url("/api/v1/people/%s/faces", p), D.admin_token, ts_face_photo("img1.jpg"), &st));
     ck_assert_int_eq(st, 201);
-    json_decref(post_photo(url("/api/v1/people/%s/faces", p), D.admin_token, face("img2.jpg"), &st));
+    json_decref(post_photo(url("/api/v1/people/%s/faces", p), D.admin_token, ts_face_photo("img2.jpg"), &st));
     ck_assert_int_eq(st, 201);
     ts_api_consent_given(D.url, D.admin_token, other);
-    json_decref(post_photo(url("/api/v1/people/%s/faces", other), D.admin_token, face("img8.jpg"), &st));
+    json_decref(post_photo(url("/api/v1/people/%s/faces", other), D.admin_token, ts_face_photo("img8.jpg"), &st));
     ck_assert_int_eq(st, 201);
-    identify(face("img4.jpg"), got);
+    identify(ts_face_photo("img4.jpg"), got);
     ck_assert_str_eq(got, p);
 
     /* withdrawn: the templates go at once (the gallery too), the person turns to the kiosk */
@@ -299,7 +240,7 @@ START_TEST(enrolment_needs_consent_and_withdrawal_erases)
     json_decref(j);
     ck_assert_int_eq(count("SELECT count(*) FROM faces WHERE person_id = '%s'", p), 0);
     ck_assert_int_eq(count("SELECT count(*) FROM faces WHERE person_id = '%s'", other), 1);
-    identify(face("img4.jpg"), got);
+    identify(ts_face_photo("img4.jpg"), got);
     ck_assert_str_eq(got, "");
     /* the withdrawal, its erasure count and its record were committed together */
     ck_assert_int_eq(count("SELECT count(*) FROM audit_log a JOIN consent_records r ON r.person_id::text = a.target_id"
@@ -313,7 +254,7 @@ START_TEST(enrolment_needs_consent_and_withdrawal_erases)
     ck_assert(json_is_false(json_object_get(j, "biometric")));
     json_decref(j);
     /* and no new enrolment until consent is given again */
-    photo_refused(url("/api/v1/people/%s/faces", p), D.admin_token, face("img1.jpg"), 409, "consent_required");
+    photo_refused(url("/api/v1/people/%s/faces", p), D.admin_token, ts_face_photo("img1.jpg"), 409, "consent_required");
     ck_assert_int_eq(count("SELECT count(*) FROM faces WHERE person_id = '%s'", p), 0);
     ck_assert_int_eq(count("SELECT count(*) FROM audit_log WHERE action = 'consent.read' AND outcome = 'ok'"), 1);
 }
@@ -432,9 +373,9 @@ START_TEST(biometric_opt_out_erases_and_refuses)
     create_person("O-2", "Ward 2", q);
     ts_api_consent_given(D.url, D.admin_token, p);
     long st;
-    json_decref(post_photo(url("/api/v1/people/%s/faces", p), D.admin_token, face("img1.jpg"), &st));
+    json_decref(post_photo(url("/api/v1/people/%s/faces", p), D.admin_token, ts_face_photo("img1.jpg"), &st));
     ck_assert_int_eq(st, 201);
-    identify(face("img4.jpg"), got);
+    identify(ts_face_photo("img4.jpg"), got);
     ck_assert_str_eq(got, p);
     /* opting out: the templates go with the change, the gallery forgets at once */
     json_t *j = ts_call("PATCH", url("/api/v1/people/%s", p), D.admin_token, "{\"biometric\":false}", &st);
@@ -443,14 +384,15 @@ START_TEST(biometric_opt_out_erases_and_refuses)
     ck_assert_str_eq(ts_jstr(j, "consent"), "given");
     json_decref(j);
     ck_assert_int_eq(count("SELECT count(*) FROM faces WHERE person_id = '%s'", p), 0);
-    identify(face("img4.jpg"), got);
+    identify(ts_face_photo("img4.jpg"), got);
     ck_assert_str_eq(got, "");
     ck_assert_int_eq(count("SELECT count(*) FROM audit_log WHERE action = 'person.update' AND target_id = '%s' AND "
                            "(detail->>'faces_deleted')::int = 1 AND detail->'fields' ? 'biometric'",
                            p),
                      1);
     /* never enrolled while opted out */
-    photo_refused(url("/api/v1/people/%s/faces", p), D.admin_token, face("img1.jpg"), 409, "biometric_opt_out");
+    photo_refused(url("/api/v1/people/%s/faces", p), D.admin_token, ts_face_photo("img1.jpg"), 409,
+                  "biometric_opt_out");
     /* back to the face only with consent given */
     refused("PATCH", url("/api/v1/people/%s", q), D.admin_token, "{\"biometric\":true}", 409, "consent_required",
             "biometric");
@@ -460,7 +402,7 @@ START_TEST(biometric_opt_out_erases_and_refuses)
     ck_assert_int_eq(st, 200);
     ck_assert(json_is_true(json_object_get(j, "biometric")));
     json_decref(j);
-    json_decref(post_photo(url("/api/v1/people/%s/faces", p), D.admin_token, face("img1.jpg"), &st));
+    json_decref(post_photo(url("/api/v1/people/%s/faces", p), D.admin_token, ts_face_photo("img1.jpg"), &st));
     ck_assert_int_eq(st, 201);
 }
 END_TEST
@@ -499,7 +441,7 @@ START_TEST(kiosk_pin_badge_and_lock)
     }
     char path[128];
     snprintf(path, sizeof path, "/api/v1/people/%s/faces", p);
-    photo_refused(url("%s", path), tok, face("img1.jpg"), 403, "forbidden");
+    photo_refused(url("%s", path), tok, ts_face_photo("img1.jpg"), 403, "forbidden");
 
     /* PINs: set by an admin, bad forms named */
     static const char *const bad_pins[] = {
@@ -1043,7 +985,7 @@ START_TEST(department_scoped_token_sees_only_its_people)
     json_decref(j);
 
     /* every route that takes a person id: 404 for the other department's person, as for no person */
-    const char *photo = face("img1.jpg");
+    const char *photo = ts_face_photo("img1.jpg");
     struct {
         const char *method, *path, *body;
     } routes[] = {
@@ -1452,9 +1394,9 @@ START_TEST(bystanders_leave_no_trace)
     ts_api_consent_given(D.url, D.admin_token, p1);
     ts_api_consent_given(D.url, D.admin_token, p2);
     long st;
-    json_decref(post_photo(url("/api/v1/people/%s/faces", p1), D.admin_token, face("img1.jpg"), &st));
+    json_decref(post_photo(url("/api/v1/people/%s/faces", p1), D.admin_token, ts_face_photo("img1.jpg"), &st));
     ck_assert_int_eq(st, 201);
-    json_decref(post_photo(url("/api/v1/people/%s/faces", p2), D.admin_token, face("img3.jpg"), &st));
+    json_decref(post_photo(url("/api/v1/people/%s/faces", p2), D.admin_token, ts_face_photo("img3.jpg"), &st));
     ck_assert_int_eq(st, 201);
     struct ts_rtsp srv;
     char *clip = ts_data_path("video/shift-change.mp4"), rtsp[128];

@@ -42,43 +42,12 @@ static void sh(const char *fmt, ...)
     ck_assert_msg(system(cmd) == 0, "command failed: %s", cmd);
 }
 
-static char *face(const char *file)
-{
-    static char buf[4][512];
-    static int i;
-    char *p = buf[i++ & 3], *d = ts_data_path("faces");
-    snprintf(p, 512, "%s/%s", d, file);
-    free(d);
-    return p;
-}
-
-static long wait_ready(void)
-{
-    long st = 0;
-    for (int i = 0; i < 600 && st != 200; i++) {
-        struct ts_resp r;
-        if (ts_http("GET", url("/readyz"), NULL, NULL, 0, NULL, &r) == 0) st = r.status;
-        ts_resp_free(&r);
-        if (st != 200) usleep(100000);
-    }
-    return st;
-}
-
-static void whoami_id(const char *token, char *id, size_t len)
-{
-    long st;
-    json_t *j = ts_call("GET", url("/api/v1/whoami"), token, NULL, &st);
-    ck_assert_int_eq(st, 200);
-    snprintf(id, len, "%s", json_string_value(json_object_get(j, "id")));
-    json_decref(j);
-}
-
 static void daemon_up(const char *extra)
 {
     ck_assert_int_eq(ts_daemon_start(&D, conninfo, extra), 0);
-    ck_assert_int_eq(wait_ready(), 200);
-    whoami_id(D.admin_token, admin_id, sizeof admin_id);
-    whoami_id(D.hr_token, hr_id, sizeof hr_id);
+    ck_assert_int_eq(ts_api_wait_ready(D.url), 200);
+    ts_api_whoami_id(D.url, D.admin_token, admin_id, sizeof admin_id);
+    ts_api_whoami_id(D.url, D.hr_token, hr_id, sizeof hr_id);
 }
 
 static void db_up(void)
@@ -126,15 +95,6 @@ static json_t *post_raw(const char *u, const char *token, const void *body, size
     return j;
 }
 
-static json_t *post_file(const char *u, const char *token, const char *path, const char *ctype, long *status)
-{
-    size_t len;
-    char *b = ts_slurp(path, &len);
-    json_t *j = post_raw(u, token, b, len, ctype, status);
-    free(b);
-    return j;
-}
-
 /* multipart/form-data as `curl -F` sends it. files: paths (each a file part named "photo", its type
  * from the extension as curl guesses it, or ftype when given); field: a text part, or NULL. */
 static json_t *post_form(const char *u, const char *token, const char *const *files, const char *ftype,
@@ -178,29 +138,12 @@ static json_t *post_form(const char *u, const char *token, const char *const *fi
     return j;
 }
 
-static long long psql_count(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static long long psql_count(const char *fmt, ...)
-{
-    char sql[2048], out[64];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(sql, sizeof sql, fmt, ap);
-    va_end(ap);
-    ck_assert_msg(ts_psql(conninfo, sql, out, sizeof out) == 0, "psql failed: %s", sql);
-    return atoll(out);
-}
+#define psql_count(...) ts_sql_intf(conninfo, __VA_ARGS__)
 
 /* POST /people; returns the new id in id (40 bytes). */
 static void create_person(const char *employee_no, const char *name, const char *dept, char *id)
 {
-    char body[512];
-    snprintf(body, sizeof body, "{\"employee_no\":\"%s\",\"name\":\"%s\",\"department\":\"%s\"}", employee_no, name,
-             dept);
-    long st;
-    json_t *j = ts_call("POST", url("/api/v1/people"), D.admin_token, body, &st);
-    ck_assert_msg(st == 201, "create %s: %ld", employee_no, st);
-    snprintf(id, 40, "%s", ts_jstr(j, "id"));
-    json_decref(j);
+    ts_api_create_person(D.url, D.admin_token, employee_no, name, dept, id);
 }
 
 /* Enrol a photo (raw body), the person's consent recorded first; returns the face id in face_id (40
@@ -209,7 +152,7 @@ static void enrol(const char *person, const char *path, char *face_id)
 {
     ts_api_consent_given(D.url, D.admin_token, person);
     long st;
-    json_t *j = post_file(url("/api/v1/people/%s/faces", person), D.admin_token, path, "image/jpeg", &st);
+    json_t *j = ts_post_file(url("/api/v1/people/%s/faces", person), D.admin_token, path, "image/jpeg", &st);
     char *txt = j ? json_dumps(j, JSON_COMPACT) : NULL;
     ck_assert_msg(st == 201, "enrol %s: %ld %s", path, st, txt ? txt : "");
     free(txt);
@@ -218,36 +161,7 @@ static void enrol(const char *person, const char *path, char *face_id)
 }
 
 /* Identify; returns the largest face (a new reference) or NULL when no face was found. */
-static json_t *identify_largest(const char *path)
-{
-    long st;
-    json_t *j = post_file(url("/api/v1/identify"), D.hr_token, path, "image/jpeg", &st);
-    ck_assert_msg(st == 200, "identify %s: %ld", path, st);
-    json_t *faces = json_object_get(j, "faces"), *best = NULL, *f;
-    ck_assert(json_is_array(faces));
-    double best_area = -1;
-    size_t i;
-    json_array_foreach(faces, i, f)
-    {
-        json_t *b = json_object_get(f, "box");
-        double area =
-            (double)json_integer_value(json_object_get(b, "w")) * (double)json_integer_value(json_object_get(b, "h"));
-        if (area > best_area) {
-            best_area = area;
-            best = f;
-        }
-    }
-    if (best) json_incref(best);
-    json_decref(j);
-    return best;
-}
-
-/* The matched person id of a face, or NULL. */
-static const char *match_id(json_t *face)
-{
-    json_t *m = face ? json_object_get(face, "match") : NULL;
-    return json_is_object(m) ? json_string_value(json_object_get(m, "person_id")) : NULL;
-}
+static json_t *identify_largest(const char *path) { return ts_api_identify_largest(D.url, D.hr_token, path); }
 
 /* ---- end to end: enrol id01-id10, identify everything else, restart ------------------------------ */
 
@@ -283,16 +197,16 @@ static void probe_dataset(json_t *ids, char person[][40], const char *label, str
         {
             if (k <= 10 && i == 0) continue;
             const char *file = json_string_value(p);
-            if (is_webp(face(file))) {
+            if (is_webp(ts_face_photo(file))) {
                 /* the API takes JPEG and PNG only: the data set's one WebP photo is refused by its bytes */
                 long st;
-                json_decref(post_file(url("/api/v1/identify"), D.hr_token, face(file), "image/jpeg", &st));
+                json_decref(ts_post_file(url("/api/v1/identify"), D.hr_token, ts_face_photo(file), "image/jpeg", &st));
                 ck_assert_msg(st == 415, "identify %s (WebP): %ld", file, st);
                 fg->refused_format++;
                 continue;
             }
-            json_t *f = identify_largest(face(file));
-            const char *got = match_id(f);
+            json_t *f = identify_largest(ts_face_photo(file));
+            const char *got = ts_face_match_id(f);
             json_t *sim = f ? json_object_get(f, "similarity") : NULL;
             if (!f) fg->no_face++;
             if (k <= 10) {
@@ -355,9 +269,10 @@ START_TEST(enrol_and_identify_dataset)
         long st;
         json_t *j;
         if (k % 2) {
-            j = post_file(url("/api/v1/people/%s/faces", person[k]), D.admin_token, face(first), "image/jpeg", &st);
+            j = ts_post_file(url("/api/v1/people/%s/faces", person[k]), D.admin_token, ts_face_photo(first),
+                             "image/jpeg", &st);
         } else { /* half of them as curl -F sends them */
-            const char *files[] = {face(first), NULL};
+            const char *files[] = {ts_face_photo(first), NULL};
             j = post_form(url("/api/v1/people/%s/faces", person[k]), D.admin_token, files, NULL, NULL, &st);
         }
         char *txt = j ? json_dumps(j, JSON_COMPACT) : NULL;
@@ -406,7 +321,7 @@ START_TEST(enrol_and_identify_dataset)
     int restarted = ts_daemon_restart(&D);
     unsetenv("ATTENDD_MATCH_THRESHOLD");
     ck_assert_int_eq(restarted, 0);
-    ck_assert_int_eq(wait_ready(), 200);
+    ck_assert_int_eq(ts_api_wait_ready(D.url), 200);
     probe_dataset(ids, person, "0.40", &fg);
     ck_assert_int_eq(fg.no_face, 0);
     ck_assert_int_eq(fg.stranger_matched, 0);
@@ -429,9 +344,10 @@ START_TEST(enrol_and_identify_dataset)
     ck_assert_msg(reasons && strstr(reasons, "gallery_not_loaded"), "readyz reasons: %s", reasons ? reasons : "none");
     free(reasons);
     json_decref(j);
-    j = post_file(url("/api/v1/identify"), D.hr_token, face("img2.jpg"), "image/jpeg", &st);
+    j = ts_post_file(url("/api/v1/identify"), D.hr_token, ts_face_photo("img2.jpg"), "image/jpeg", &st);
     ts_expect_problem(j, st, 503, "not_ready", NULL);
-    j = post_file(url("/api/v1/people/%s/faces", person[1]), D.admin_token, face("img2.jpg"), "image/jpeg", &st);
+    j = ts_post_file(url("/api/v1/people/%s/faces", person[1]), D.admin_token, ts_face_photo("img2.jpg"), "image/jpeg",
+                     &st);
     ts_expect_problem(j, st, 503, "not_ready", NULL);
     json_decref(ids);
     ck_assert_int_eq(ts_daemon_stop(&D, SIGTERM, 60), 0);
@@ -445,7 +361,7 @@ static void expect_enrol_error(const char *person, const char *path, const char 
                                const char *quality_member)
 {
     long st;
-    json_t *j = post_file(url("/api/v1/people/%s/faces", person), D.admin_token, path, ctype, &st);
+    json_t *j = ts_post_file(url("/api/v1/people/%s/faces", person), D.admin_token, path, ctype, &st);
     if (quality_member) {
         json_t *q = json_object_get(j, "quality");
         ck_assert_msg(json_is_number(json_object_get(q, quality_member)), "%s: no quality.%s", path, quality_member);
@@ -510,9 +426,9 @@ START_TEST(enrol_error_codes)
     snprintf(big, sizeof big, "%s/big.bin", scratch);
     snprintf(txt, sizeof txt, "%s/note.txt", scratch);
     sh("ffmpeg -loglevel error -y -f lavfi -i color=gray:s=640x480 -frames:v 1 '%s'", gray);
-    sh("ffmpeg -loglevel error -y -i '%s' -vf scale=iw/7:-2 '%s'", face("img8.jpg"), small); /* face ~45 px */
-    sh("ffmpeg -loglevel error -y -i '%s' -vf boxblur=20:3 '%s'", face("img8.jpg"), blur);   /* sharpness ~5 */
-    sh("head -c 20000 '%s' > '%s'", face("img8.jpg"), trunc);
+    sh("ffmpeg -loglevel error -y -i '%s' -vf scale=iw/7:-2 '%s'", ts_face_photo("img8.jpg"), small); /* face ~45 px */
+    sh("ffmpeg -loglevel error -y -i '%s' -vf boxblur=20:3 '%s'", ts_face_photo("img8.jpg"), blur);   /* sharpness ~5 */
+    sh("head -c 20000 '%s' > '%s'", ts_face_photo("img8.jpg"), trunc);
     sh("head -c 5000 /dev/urandom > '%s'", rnd);
     sh("head -c %ld /dev/zero > '%s'", ERRORS_BODY_LIMIT + 1, big);
     sh("echo 'not a photo' > '%s'", txt);
@@ -520,7 +436,7 @@ START_TEST(enrol_error_codes)
          *turned = ts_data_path("lfw/images/Lee_Tae-sik/Lee_Tae-sik_0002.jpg");
 
     expect_enrol_error(p, gray, "image/jpeg", "no_face", NULL);
-    expect_enrol_error(p, face("couple.jpg"), "image/jpeg", "multiple_faces", NULL);
+    expect_enrol_error(p, ts_face_photo("couple.jpg"), "image/jpeg", "multiple_faces", NULL);
     expect_enrol_error(p, small, "image/jpeg", "face_too_small", "size_px");
     expect_enrol_error(p, blur, "image/jpeg", "too_blurry", "sharpness");
     expect_enrol_error(p, turned, "image/jpeg", "not_frontal", "frontalness"); /* a real face, turned 45 degrees */
@@ -532,17 +448,17 @@ START_TEST(enrol_error_codes)
     ts_expect_problem(j, st, 422, "bad_image", NULL);
 
     /* media types and sizes */
-    j = post_file(url("/api/v1/people/%s/faces", p), D.admin_token, txt, "text/plain", &st);
+    j = ts_post_file(url("/api/v1/people/%s/faces", p), D.admin_token, txt, "text/plain", &st);
     ts_expect_problem(j, st, 415, "unsupported_media_type", NULL);
-    j = post_file(url("/api/v1/people/%s/faces", p), D.admin_token, face("img8.jpg"), NULL, &st);
+    j = ts_post_file(url("/api/v1/people/%s/faces", p), D.admin_token, ts_face_photo("img8.jpg"), NULL, &st);
     ts_expect_problem(j, st, 415, "unsupported_media_type", NULL);
-    j = post_file(url("/api/v1/people/%s/faces", p), D.admin_token, big, "image/jpeg", &st);
+    j = ts_post_file(url("/api/v1/people/%s/faces", p), D.admin_token, big, "image/jpeg", &st);
     ts_expect_problem(j, st, 413, "payload_too_large", NULL);
 
     /* multipart: no file part, two file parts, a file part of another type, malformed */
     j = post_form(url("/api/v1/people/%s/faces", p), D.admin_token, NULL, NULL, "hello", &st);
     ts_expect_problem(j, st, 422, "invalid_field", "file");
-    const char *two[] = {face("img8.jpg"), face("img9.jpg"), NULL};
+    const char *two[] = {ts_face_photo("img8.jpg"), ts_face_photo("img9.jpg"), NULL};
     j = post_form(url("/api/v1/people/%s/faces", p), D.admin_token, two, NULL, NULL, &st);
     ts_expect_problem(j, st, 422, "invalid_field", "file");
     const char *one_txt[] = {txt, NULL};
@@ -561,10 +477,10 @@ START_TEST(enrol_error_codes)
 
     /* JPEG and PNG only, by their bytes: a WebP (the library reads it, the API does not) or a GIF is
      * refused 415 naming the file, whatever type it was declared as, for enrolment and identification */
-    const char *webp = face("img47.jpg"); /* a WebP under a .jpg name */
-    j = post_file(url("/api/v1/people/%s/faces", p), D.admin_token, webp, "image/jpeg", &st);
+    const char *webp = ts_face_photo("img47.jpg"); /* a WebP under a .jpg name */
+    j = ts_post_file(url("/api/v1/people/%s/faces", p), D.admin_token, webp, "image/jpeg", &st);
     ts_expect_problem(j, st, 415, "unsupported_media_type", "file");
-    j = post_file(url("/api/v1/identify"), D.hr_token, webp, "image/jpeg", &st);
+    j = ts_post_file(url("/api/v1/identify"), D.hr_token, webp, "image/jpeg", &st);
     ts_expect_problem(j, st, 415, "unsupported_media_type", "file");
     const char *webp_form[] = {webp, NULL};
     j = post_form(url("/api/v1/identify"), D.hr_token, webp_form, "image/jpeg", NULL, &st);
@@ -590,10 +506,11 @@ START_TEST(enrol_error_codes)
     ts_expect_problem(j, st, 422, "bad_image", "file");
 
     /* an unknown or malformed person: 404 before any analysis */
-    j = post_file(url("/api/v1/people/%s/faces", "00000000-0000-4000-8000-000000000000"), D.admin_token,
-                  face("img8.jpg"), "image/jpeg", &st);
+    j = ts_post_file(url("/api/v1/people/%s/faces", "00000000-0000-4000-8000-000000000000"), D.admin_token,
+                     ts_face_photo("img8.jpg"), "image/jpeg", &st);
     ts_expect_problem(j, st, 404, "not_found", NULL);
-    j = post_file(url("/api/v1/people/not-a-uuid/faces"), D.admin_token, face("img8.jpg"), "image/jpeg", &st);
+    j = ts_post_file(url("/api/v1/people/not-a-uuid/faces"), D.admin_token, ts_face_photo("img8.jpg"), "image/jpeg",
+                     &st);
     ts_expect_problem(j, st, 404, "not_found", NULL);
 
     /* nothing was stored; every refusal left its audit row with the error code as outcome */
@@ -608,13 +525,13 @@ START_TEST(enrol_error_codes)
                       "no face.enrol audit row with outcome %s", codes[i]);
 
     /* identification's input errors */
-    j = post_file(url("/api/v1/identify"), D.hr_token, txt, "text/plain", &st);
+    j = ts_post_file(url("/api/v1/identify"), D.hr_token, txt, "text/plain", &st);
     ts_expect_problem(j, st, 415, "unsupported_media_type", NULL);
-    j = post_file(url("/api/v1/identify"), D.hr_token, rnd, "image/jpeg", &st);
+    j = ts_post_file(url("/api/v1/identify"), D.hr_token, rnd, "image/jpeg", &st);
     ts_expect_problem(j, st, 422, "bad_image", NULL);
-    j = post_file(url("/api/v1/identify"), D.hr_token, big, "image/jpeg", &st);
+    j = ts_post_file(url("/api/v1/identify"), D.hr_token, big, "image/jpeg", &st);
     ts_expect_problem(j, st, 413, "payload_too_large", NULL);
-    j = post_file(url("/api/v1/identify"), D.hr_token, gray, "image/jpeg", &st);
+    j = ts_post_file(url("/api/v1/identify"), D.hr_token, gray, "image/jpeg", &st);
     ck_assert_int_eq(st, 200); /* no face is an answer, not an error */
     ck_assert_int_eq(json_array_size(json_object_get(j, "faces")), 0);
     json_decref(j);
@@ -673,7 +590,7 @@ static double queue_held(void)
  * a fifth beyond vision_queue is answered 503 busy with Retry-After at once; the four are answered. */
 START_TEST(slow_photos_hold_no_http_thread)
 {
-    busy_photo = ts_slurp(face("img2.jpg"), &busy_photo_len);
+    busy_photo = ts_slurp(ts_face_photo("img2.jpg"), &busy_photo_len);
     struct slow_identify x[4];
     for (int i = 0; i < 4; i++) {
         x[i].status = 0;
@@ -929,26 +846,26 @@ START_TEST(active_flag_reaches_gallery)
 {
     char id[40];
     create_person("AC-1", "Active Flag", "Ward 4", id);
-    enrol(id, face("img1.jpg"), NULL);
-    json_t *f = identify_largest(face("img2.jpg"));
-    ck_assert_str_eq(match_id(f), id);
+    enrol(id, ts_face_photo("img1.jpg"), NULL);
+    json_t *f = identify_largest(ts_face_photo("img2.jpg"));
+    ck_assert_str_eq(ts_face_match_id(f), id);
     ck_assert_str_eq(json_string_value(json_object_get(json_object_get(f, "match"), "employee_no")), "AC-1");
     json_decref(f);
     long st;
     json_decref(ts_call("PATCH", url("/api/v1/people/%s", id), D.admin_token, "{\"active\":false}", &st));
     ck_assert_int_eq(st, 200);
-    f = identify_largest(face("img2.jpg"));
-    ck_assert_ptr_null(match_id(f)); /* at once, no restart */
+    f = identify_largest(ts_face_photo("img2.jpg"));
+    ck_assert_ptr_null(ts_face_match_id(f)); /* at once, no restart */
     json_decref(f);
     json_decref(ts_call("PATCH", url("/api/v1/people/%s", id), D.admin_token, "{\"active\":true}", &st));
-    f = identify_largest(face("img2.jpg"));
-    ck_assert_str_eq(match_id(f), id);
+    f = identify_largest(ts_face_photo("img2.jpg"));
+    ck_assert_str_eq(ts_face_match_id(f), id);
     json_decref(f);
     /* an inactive person can still be enrolled; the template waits, inactive, in the gallery */
     json_decref(ts_call("PATCH", url("/api/v1/people/%s", id), D.admin_token, "{\"active\":false}", &st));
-    enrol(id, face("img4.jpg"), NULL);
-    f = identify_largest(face("img5.jpg"));
-    ck_assert_ptr_null(match_id(f));
+    enrol(id, ts_face_photo("img4.jpg"), NULL);
+    f = identify_largest(ts_face_photo("img5.jpg"));
+    ck_assert_ptr_null(ts_face_match_id(f));
     json_decref(f);
 }
 END_TEST
@@ -959,10 +876,10 @@ START_TEST(identify_below_threshold_no_score)
 {
     char id[40];
     create_person("TH-1", "Threshold Person", "Ward 4", id);
-    enrol(id, face("img1.jpg"), NULL); /* id01 */
+    enrol(id, ts_face_photo("img1.jpg"), NULL); /* id01 */
     struct ts_resp r;
     size_t len;
-    char *photo = ts_slurp(face("img3.jpg"), &len); /* id02: a stranger to the gallery */
+    char *photo = ts_slurp(ts_face_photo("img3.jpg"), &len); /* id02: a stranger to the gallery */
     ck_assert_int_eq(ts_http("POST", url("/api/v1/identify"), D.hr_token, photo, len, "image/jpeg", &r), 0);
     free(photo);
     ck_assert_msg(r.status == 200, "identify: %ld %s", r.status, r.body);
@@ -982,8 +899,8 @@ START_TEST(identify_below_threshold_no_score)
     json_decref(j);
     ts_resp_free(&r);
     /* the same person again: matched, with the score */
-    f = identify_largest(face("img2.jpg"));
-    ck_assert_str_eq(match_id(f), id);
+    f = identify_largest(ts_face_photo("img2.jpg"));
+    ck_assert_str_eq(ts_face_match_id(f), id);
     double sim = json_real_value(json_object_get(f, "similarity"));
     ck_assert(json_is_real(json_object_get(f, "similarity")) && sim >= 0.45);
     ck_assert(json_real_value(json_object_get(json_object_get(f, "match"), "similarity")) == sim);
@@ -998,8 +915,8 @@ START_TEST(face_delete)
 {
     char id[40], f1[40], f2[40];
     create_person("FD-1", "Face Delete", "Ward 5", id);
-    enrol(id, face("img1.jpg"), f1);
-    enrol(id, face("img2.jpg"), f2);
+    enrol(id, ts_face_photo("img1.jpg"), f1);
+    enrol(id, ts_face_photo("img2.jpg"), f2);
     long st;
     json_t *j = ts_call("GET", url("/api/v1/people/%s/faces", id), D.hr_token, NULL, &st);
     ck_assert_int_eq(json_array_size(json_object_get(j, "items")), 2);
@@ -1014,13 +931,13 @@ START_TEST(face_delete)
     ck_assert_str_eq(ts_jstr(json_array_get(json_object_get(j, "items"), 0), "id"), f2);
     json_decref(j);
     /* the remaining template still identifies; with none left, nobody is matched */
-    json_t *f = identify_largest(face("img4.jpg"));
-    ck_assert_str_eq(match_id(f), id);
+    json_t *f = identify_largest(ts_face_photo("img4.jpg"));
+    ck_assert_str_eq(ts_face_match_id(f), id);
     json_decref(f);
     json_decref(ts_call("DELETE", url("/api/v1/people/%s/faces/%s", id, f2), D.admin_token, NULL, &st));
     ck_assert_int_eq(st, 204);
-    f = identify_largest(face("img4.jpg"));
-    ck_assert_ptr_null(match_id(f));
+    f = identify_largest(ts_face_photo("img4.jpg"));
+    ck_assert_ptr_null(ts_face_match_id(f));
     json_decref(f);
     ck_assert_int_eq(psql_count("SELECT count(*) FROM faces WHERE person_id = '%s'", id), 0);
     ck_assert_int_eq(psql_count("SELECT count(*) FROM audit_log WHERE action = 'face.delete' AND outcome = 'ok' "
@@ -1034,10 +951,10 @@ START_TEST(erasure)
 {
     char id[40];
     create_person("ER-1", "Erin Erased", "Ward 6", id);
-    enrol(id, face("img1.jpg"), NULL);
-    enrol(id, face("img2.jpg"), NULL);
-    json_t *f = identify_largest(face("img4.jpg"));
-    ck_assert_str_eq(match_id(f), id);
+    enrol(id, ts_face_photo("img1.jpg"), NULL);
+    enrol(id, ts_face_photo("img2.jpg"), NULL);
+    json_t *f = identify_largest(ts_face_photo("img4.jpg"));
+    ck_assert_str_eq(ts_face_match_id(f), id);
     json_decref(f);
     /* an attendance event naming the person */
     char sql[512];
@@ -1053,8 +970,8 @@ START_TEST(erasure)
     ck_assert_int_eq(st, 204);
     ck_assert_ptr_null(j);
     /* the gallery forgot at once */
-    f = identify_largest(face("img4.jpg"));
-    ck_assert_ptr_null(match_id(f));
+    f = identify_largest(ts_face_photo("img4.jpg"));
+    ck_assert_ptr_null(ts_face_match_id(f));
     json_decref(f);
     /* templates and personal fields gone; the row stays as a tombstone; the event still counts */
     ck_assert_int_eq(psql_count("SELECT count(*) FROM faces WHERE person_id = '%s'", id), 0);
@@ -1076,7 +993,7 @@ START_TEST(erasure)
     ts_expect_problem(j, st, 404, "not_found", NULL);
     j = ts_call("PATCH", url("/api/v1/people/%s", id), D.admin_token, "{\"name\":\"Back\"}", &st);
     ts_expect_problem(j, st, 404, "not_found", NULL);
-    j = post_file(url("/api/v1/people/%s/faces", id), D.admin_token, face("img1.jpg"), "image/jpeg", &st);
+    j = ts_post_file(url("/api/v1/people/%s/faces", id), D.admin_token, ts_face_photo("img1.jpg"), "image/jpeg", &st);
     ts_expect_problem(j, st, 404, "not_found", NULL);
     j = ts_call("DELETE", url("/api/v1/people/%s", id), D.admin_token, NULL, &st);
     ts_expect_problem(j, st, 404, "not_found", NULL);
@@ -1096,7 +1013,7 @@ START_TEST(cli_person_commands)
 {
     char id[40], out[512];
     create_person("CLI-1", "Cli Person", "Ward 9", id);
-    enrol(id, face("img1.jpg"), NULL);
+    enrol(id, ts_face_photo("img1.jpg"), NULL);
     const char *deactivate[] = {"person", "deactivate", id, NULL}, *activate[] = {"person", "activate", id, NULL},
                *erase[] = {"person", "erase", id, NULL};
     ck_assert_int_eq(ts_attendctl(&D, out, sizeof out, deactivate), 0);

@@ -342,6 +342,17 @@ long long ts_sql_int(const char *conninfo, const char *sql)
     return atoll(out);
 }
 
+long long ts_sql_intf(const char *conninfo, const char *fmt, ...)
+{
+    char sql[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(sql, sizeof sql, fmt, ap);
+    va_end(ap);
+    ck_assert_msg(n >= 0 && (size_t)n < sizeof sql, "statement too long: %.300s", sql);
+    return ts_sql_int(conninfo, sql);
+}
+
 static int free_port(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);

@@ -85,6 +85,8 @@ void ts_own_pg_down(void);
 /* ts_psql that fails the test on an error; ts_sql_int: the first value of the result as a number. */
 void ts_sql(const char *conninfo, const char *sql);
 long long ts_sql_int(const char *conninfo, const char *sql);
+/* ts_sql_int of a printf-formatted statement (at most 2047 bytes). */
+long long ts_sql_intf(const char *conninfo, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Run one SQL command (psql) on conninfo; 0 on success. Output (first line) into out if given. */
 int ts_psql(const char *conninfo, const char *sql, char *out, size_t outlen);
 

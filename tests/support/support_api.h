@@ -26,4 +26,23 @@ void ts_expect_problem(json_t *j, long status, long want, const char *code, cons
 int ts_api_consent_text(const char *base_url, const char *admin_token);
 void ts_api_consent_given(const char *base_url, const char *admin_token, const char *person_id);
 
+/* The path of photo file of the test data's faces/ (one of four rotating buffers: four may be in use). */
+const char *ts_face_photo(const char *file);
+/* GET /readyz until it answers 200 (at most 60 s); the last status. */
+long ts_api_wait_ready(const char *base_url);
+/* The id of token (GET /api/v1/whoami) into id; the test fails on an error. */
+void ts_api_whoami_id(const char *base_url, const char *token, char *id, size_t len);
+/* POST /api/v1/people {employee_no, name, department}; the new id into id (40 bytes). The test fails
+ * unless 201. */
+void ts_api_create_person(const char *base_url, const char *admin_token, const char *employee_no, const char *name,
+                          const char *dept, char id[40]);
+/* POST the file at path as the body, with Content-Type ctype (NULL: none); the status into *status,
+ * the answer as JSON. */
+json_t *ts_post_file(const char *url, const char *token, const char *path, const char *ctype, long *status);
+/* The largest face POST /api/v1/identify finds on photo path (a new reference), NULL for none; the
+ * test fails unless 200. */
+json_t *ts_api_identify_largest(const char *base_url, const char *token, const char *path);
+/* The person id a face of an identify answer matched, or NULL. */
+const char *ts_face_match_id(json_t *face);
+
 #endif
