@@ -387,7 +387,7 @@ START_TEST(enrol_turned_portraits)
         ts_api_consent_given(D.url, D.admin_token, p);
         char *path = ts_data_path(turned[i]);
         long st;
-        json_t *j = post_file(url("/api/v1/people/%s/faces", p), D.admin_token, path, "image/jpeg", &st);
+        json_t *j = ts_post_file(url("/api/v1/people/%s/faces", p), D.admin_token, path, "image/jpeg", &st);
         free(path);
         json_t *q = json_object_get(j, "quality");
         double yaw = json_number_value(json_object_get(q, "yaw_deg"));
@@ -401,7 +401,7 @@ START_TEST(enrol_turned_portraits)
     ts_api_consent_given(D.url, D.admin_token, p);
     char *path = ts_data_path("lfw/images/Victoria_Clarke/Victoria_Clarke_0001.jpg");
     long st;
-    json_t *j = post_file(url("/api/v1/people/%s/faces", p), D.admin_token, path, "image/jpeg", &st);
+    json_t *j = ts_post_file(url("/api/v1/people/%s/faces", p), D.admin_token, path, "image/jpeg", &st);
     free(path);
     ck_assert_msg(json_number_value(json_object_get(json_object_get(j, "quality"), "yaw_deg")) > 30, "no yaw_deg");
     const char *detail = json_string_value(json_object_get(j, "detail"));
