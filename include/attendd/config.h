@@ -67,6 +67,7 @@ struct att_config {
     double enrol_max_yaw_deg; /* pose limits, degrees */
     double enrol_max_pitch_deg;
     double enrol_min_liveness;
+    int max_templates_per_person; /* enrolment: templates per person */
     /* analysis pipeline (src/attendance/pipeline.c) */
     int analysis_workers;         /* detection/recognition threads; 0 = one per online core */
     int detect_min_face_px;       /* smallest face searched for, px; 0 = whole-frame pass only */

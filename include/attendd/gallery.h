@@ -57,6 +57,12 @@ att_err gal_top1(gal *g, const float query[GAL_DIM], struct gal_match *out);
  * (0 when the gallery holds no active face). ATT_E_INVALID for a bad query or k. */
 att_err gal_topk(gal *g, const float query[GAL_DIM], size_t k, struct gal_match *out, size_t *n_out);
 
+/* The best and the lowest similarity of query to the templates of one person, active or not (exact to
+ * ~1e-4, from the fp16 copies); *n receives how many templates the person has (best and worst are left
+ * alone when 0). ATT_E_NOT_FOUND for an unknown person, ATT_E_INVALID for a malformed id or a bad query. */
+att_err gal_person_similarity(gal *g, const char *person_id, const float query[GAL_DIM], float *best, float *worst,
+                              size_t *n);
+
 /* Counters for status pages and tests. */
 size_t gal_face_count(gal *g);
 size_t gal_person_count(gal *g);

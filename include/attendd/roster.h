@@ -36,6 +36,7 @@ struct roster_deps {
     const struct enrol_policy *enrol; /* enrolment checks */
     uint64_t max_image_pixels;        /* identification: decoded-size limit of a photo */
     double match_threshold;           /* identification: similarity a match needs */
+    int max_templates;                /* templates a person may have; enrolling one more is ATT_E_CONFLICT */
 };
 
 /* Roster writes that change the gallery hold this lock from their transaction to the gallery
@@ -99,9 +100,18 @@ struct roster_enrolment {
     av_quality quality;           /* its quality report (from ENROL_TOO_BLURRY on) */
     av_pose pose;                 /* its head pose, degrees (ENROL_OK and ENROL_NOT_FRONTAL) */
     char detail[256];             /* on failure: the reason, for people (no personal data) */
+    /* an accepted photo measured against the gallery before it was added (no gallery: not measured) */
+    size_t own_templates;             /* the person's templates already held */
+    float own_best;                   /* the best similarity to them (when own_templates > 0) */
+    bool unlike_own;                  /* own_best is below match_threshold: likely someone else's photo */
+    bool look_alike;                  /* another person scores at least match_threshold */
+    char look_alike_id[ATT_UUID_STR]; /* that person */
+    float look_alike_similarity;      /* and how much */
+    double match_threshold;           /* the threshold both warnings were judged at */
 };
 
-/* Enrol one photo for a person: person checked (ATT_E_CONSENT_REQUIRED unless the person's consent is
+/* Enrol one photo for a person (one more template, up to d->max_templates; one more is ATT_E_CONFLICT,
+ * checked before the analysis and again under the lock): person checked (ATT_E_CONSENT_REQUIRED unless the person's consent is
  * given, ATT_E_BIOMETRIC_OFF when the person opted out; both checked again under the person's row
  * lock when the template is stored, so a withdrawal during the analysis wins), photo analysed under
  * d->enrol, template encrypted with d->template_key and stored with its audit row ("face.enrol"), added to d->gallery. Errors:
@@ -114,6 +124,11 @@ att_err roster_face_enrol(const struct roster_deps *d, const struct audit_actor 
 /* The quality report of a judged photo as far as the check got, as stored with the template and
  * answered by the API; NULL when no face was measured (or out of memory). */
 json_t *roster_quality_json(const struct roster_enrolment *e);
+/* The warnings about an accepted photo, an array (empty when none; NULL when out of memory): code
+ * "unlike_own_templates" (the photo scores below the match threshold against every template the person
+ * already has: likely the wrong photo) and "look_alike" (another person, person_id, scores at least the
+ * threshold), each with its similarity and a detail for people. */
+json_t *roster_enrol_warnings_json(const struct roster_enrolment *e);
 
 /* Delete one template of a person; it leaves the gallery at once. ATT_E_NOT_FOUND when the person
  * has no such face (or an id is malformed). Audit "face.delete". */

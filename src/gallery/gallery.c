@@ -525,6 +525,42 @@ att_err gal_topk(gal *g, const float query[GAL_DIM], size_t k, struct gal_match 
     return e;
 }
 
+att_err gal_person_similarity(gal *g, const char *person_id, const float query[GAL_DIM], float *best, float *worst,
+                              size_t *n)
+{
+    *n = 0;
+    att_uuid u;
+    if (!person_id || !att_uuid_parse(person_id, &u) || !query) return ATT_E_INVALID;
+    _Alignas(64) float qf[GAL_DIM];
+    if (!gal_normalise(query, qf)) return ATT_E_INVALID;
+    att_err e = ATT_OK;
+    pthread_rwlock_rdlock(&g->lock);
+    uint32_t p = umap_get(g, &g->people_ix, person_key, u.b);
+    if (p == NO_ROW) {
+        e = ATT_E_NOT_FOUND;
+    } else {
+        /* a person's rows are not contiguous: one pass over the metadata, enrolment is rare */
+        const struct gal_row *rw = rows(g);
+        float hi = -INFINITY, lo = INFINITY;
+        size_t cnt = 0;
+        for (size_t r = 0; r < g->n && cnt < g->people[p].nfaces; r++) {
+            if (rw[r].person != p) continue;
+            float s = g->k->dot_f16(row_halves(g, r), qf);
+            hi = fmaxf(hi, s);
+            lo = fminf(lo, s);
+            cnt++;
+        }
+        if (cnt) {
+            *best = fminf(1.0f, fmaxf(-1.0f, hi));
+            *worst = fminf(1.0f, fmaxf(-1.0f, lo));
+        }
+        *n = cnt;
+    }
+    pthread_rwlock_unlock(&g->lock);
+    sodium_memzero(qf, sizeof qf);
+    return e;
+}
+
 /* ---- counters ---------------------------------------------------------------------------- */
 
 size_t gal_face_count(gal *g)

@@ -45,16 +45,23 @@ att_err http_faces_enrol(struct http_request *req, struct http_response *resp)
         json_t *extra = NULL;
         if (q != NULL && r.outcome != ENROL_OK) extra = json_pack("{s:o}", "quality", q);
         else json_decref(q);
-        http_problem_ext(resp, e, e == ATT_E_BAD_IMAGE ? "file" : NULL, extra, "%s", r.detail);
+        if (e == ATT_E_CONFLICT && extra == NULL) /* the person's templates are full */
+            extra = json_pack("{s:i}", "max_templates_per_person", req->deps->cfg->max_templates_per_person);
+        http_problem_ext(resp, e, e == ATT_E_BAD_IMAGE || e == ATT_E_CONFLICT ? "file" : NULL, extra, "%s", r.detail);
         return http_audit_refusal(req, action, id, e);
     }
     log_info("http", "face %s enrolled for person %s by token %s", r.face_id, r.person_id, req->token->id);
     char location[128];
     snprintf(location, sizeof location, "/api/v1/people/%s/faces/%s", r.person_id, r.face_id);
     http_header(resp, MHD_HTTP_HEADER_LOCATION, location);
+    json_t *warnings = roster_enrol_warnings_json(&r);
+    if (warnings && json_array_size(warnings))
+        log_warn("http", "face %s of person %s enrolled with %zu warning(s)", r.face_id, r.person_id,
+                 json_array_size(warnings));
     return http_json(resp, MHD_HTTP_CREATED,
-                     json_pack("{s:s, s:s, s:s, s:o}", "id", r.face_id, "person_id", r.person_id, "model_id",
-                               ENROL_MODEL_ID, "quality", q ? q : json_object()));
+                     json_pack("{s:s, s:s, s:s, s:o, s:o}", "id", r.face_id, "person_id", r.person_id, "model_id",
+                               ENROL_MODEL_ID, "quality", q ? q : json_object(), "warnings",
+                               warnings ? warnings : json_array()));
 }
 
 /* ---- GET /api/v1/people/{id}/faces -------------------------------------------------------------- */

@@ -23,6 +23,7 @@ struct roster_deps http_roster_deps(const struct http_request *req, PGconn *c)
         .enrol = d->enrol,
         .max_image_pixels = (uint64_t)d->cfg->max_image_pixels,
         .match_threshold = d->cfg->match_threshold,
+        .max_templates = d->cfg->max_templates_per_person,
     };
 }
 

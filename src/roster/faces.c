@@ -40,8 +40,85 @@ json_t *roster_quality_json(const struct roster_enrolment *r)
     }
 }
 
+json_t *roster_enrol_warnings_json(const struct roster_enrolment *r)
+{
+    json_t *a = json_array();
+    if (a == NULL) return NULL;
+    char detail[256];
+    if (r->unlike_own) {
+        snprintf(detail, sizeof detail,
+                 "the photo scores %.2f against the person's %zu other template(s), below the match threshold %.2f: "
+                 "check that it shows this person",
+                 (double)r->own_best, r->own_templates, r->match_threshold);
+        if (json_array_append_new(a,
+                                  json_pack("{s:s, s:f, s:s}", "code", "unlike_own_templates", "similarity",
+                                            (double)r->own_best, "detail", detail)) != 0) {
+            json_decref(a);
+            return NULL;
+        }
+    }
+    if (r->look_alike) {
+        snprintf(detail, sizeof detail,
+                 "the photo scores %.2f against another person, at or above the match threshold %.2f: a look-alike "
+                 "the cameras may confuse, or that person's photo",
+                 (double)r->look_alike_similarity, r->match_threshold);
+        if (json_array_append_new(a,
+                                  json_pack("{s:s, s:s, s:f, s:s}", "code", "look_alike", "person_id", r->look_alike_id,
+                                            "similarity", (double)r->look_alike_similarity, "detail", detail)) != 0) {
+            json_decref(a);
+            return NULL;
+        }
+    }
+    return a;
+}
+
 /* Fail with e and a reason in out->detail. */
 #define REFUSE(out, e, ...) att_fail((e), (out)->detail, sizeof(out)->detail, __VA_ARGS__)
+
+/* ATT_E_CONFLICT (out->detail says why) when the person already has d->max_templates templates. */
+static att_err check_template_room(PGconn *c, const struct roster_deps *d, struct roster_enrolment *out)
+{
+    struct face_meta *list = NULL;
+    size_t n = 0;
+    att_err e = store_face_list(c, out->person_id, &list, &n);
+    free(list);
+    if (e != ATT_OK) return e;
+    if (n >= (size_t)d->max_templates)
+        return REFUSE(out, ATT_E_CONFLICT,
+                      "the person already has %zu templates, as many as max_templates_per_person (%d) allows; delete "
+                      "one first",
+                      n, d->max_templates);
+    return ATT_OK;
+}
+
+/* The photo against the gallery before it joins it: the person's own templates and everyone else. */
+static att_err enrol_warnings(const struct roster_deps *d, const float *emb, struct roster_enrolment *out)
+{
+    out->match_threshold = d->match_threshold;
+    if (d->gallery == NULL) return ATT_OK;
+    float best = 0, worst = 0;
+    size_t n = 0;
+    att_err e = gal_person_similarity(d->gallery, out->person_id, emb, &best, &worst, &n);
+    if (e != ATT_OK && e != ATT_E_NOT_FOUND) return e;
+    out->own_templates = n;
+    out->own_best = best;
+    out->unlike_own = n > 0 && (double)best < d->match_threshold;
+    struct gal_match m[2];
+    size_t nm = 0;
+    if ((e = gal_topk(d->gallery, emb, 2, m, &nm)) != ATT_OK) return e;
+    for (size_t i = 0; i < nm; i++) {
+        char pid[ATT_UUID_STR];
+        att_uuid_format(&m[i].person, pid);
+        if (strcmp(pid, out->person_id) == 0) continue;
+        if ((double)m[i].similarity >= d->match_threshold) {
+            out->look_alike = true;
+            snprintf(out->look_alike_id, sizeof out->look_alike_id, "%s", pid);
+            out->look_alike_similarity = m[i].similarity;
+        }
+        break;
+    }
+    return ATT_OK;
+}
 
 /* The transaction of an accepted photo, in the order that keeps database and gallery in step: row
  * inserted, gallery updated, audit row; a failure after the gallery step takes the template out. */
@@ -74,6 +151,8 @@ static att_err enrol_run(PGconn *c, void *arg)
     struct person p;
     /* read under the transaction (and the roster lock): the gallery gets the active flag as committed */
     att_err e = store_person_get(c, pid, &p);
+    /* again, under the lock: two enrolments cannot both take the last place */
+    if (e == ATT_OK && (e = check_template_room(c, w->d, out)) == ATT_E_CONFLICT) return e;
     if (e == ATT_OK)
         e = store_face_insert(c, pid, fid, ENROL_MODEL_ID, tcrypt_key_id(w->d->template_key), w->blob,
                               TCRYPT_BLOB_BYTES, w->quality);
@@ -147,6 +226,11 @@ att_err roster_face_enrol(const struct roster_deps *d, const struct audit_actor 
                       "the person's consent to biometric processing is %s: record it as given first", p.consent);
     if (!p.biometric)
         return REFUSE(out, ATT_E_BIOMETRIC_OFF, "the person does not use face recognition (biometric is false)");
+    /* a person with a full set of templates costs a query, not an analysis */
+    if ((e = check_template_room(d->db, d, out)) != ATT_OK) {
+        if (e != ATT_E_CONFLICT) REFUSE(out, e, "the person's templates could not be counted");
+        return e;
+    }
     if (d->vision == NULL) return REFUSE(out, ATT_E_NOT_READY, "the face models are not loaded");
     av_pipeline *vp;
     if ((e = vpool_acquire(d->vision, d->vision_wait_ms, &vp)) != ATT_OK) {
@@ -173,6 +257,10 @@ att_err roster_face_enrol(const struct roster_deps *d, const struct audit_actor 
         snprintf(out->detail, sizeof out->detail, "%s", r->detail);
         sodium_free(r);
         return enrol_outcome_error(out->outcome);
+    }
+    if ((e = enrol_warnings(d, r->emb, out)) != ATT_OK) {
+        sodium_free(r);
+        return REFUSE(out, e, "the photo could not be compared with the gallery");
     }
     att_uuid f;
     att_uuid_new(&f);

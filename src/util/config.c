@@ -92,6 +92,8 @@ static const struct key_def keys[] = {
      "enrolment: largest head turn (yaw) accepted, degrees"},
     {"enrol_max_pitch_deg", K_DOUBLE, F(enrol_max_pitch_deg), 0.0, 90.0, "25",
      "enrolment: largest head tilt up or down (pitch) accepted, degrees"},
+    {"max_templates_per_person", K_INT, F(max_templates_per_person), 1, 100, "5",
+     "enrolment: face templates one person may have (matching uses the best of them)"},
     {"enrol_min_liveness", K_DOUBLE, F(enrol_min_liveness), 0.0, 1.0, "0.5", "enrolment: liveness floor, P(real)"},
     {"analysis_workers", K_INT, F(analysis_workers), 0, 64, "0", "camera analysis threads (0 = one per CPU core)"},
     {"detect_min_face_px", K_INT, F(detect_min_face_px), 0, 4000, "0",

@@ -72,6 +72,7 @@ static void fx_stop(void)
 }
 
 static void fx_default(void) { fx_start(NULL); }
+static void fx_templates(void) { fx_start("max_templates_per_person = 3\n"); }
 /* The end-to-end case restarts its daemon, which only the process that started it can wait for:
  * the test (a forked child) starts it itself. */
 static void fx_database_only(void) { db_up(); }
@@ -911,6 +912,93 @@ START_TEST(identify_below_threshold_no_score)
 }
 END_TEST
 
+/* Enrol a photo; returns the answer (201 asserted). */
+static json_t *enrol_answer(const char *person, const char *path)
+{
+    long st;
+    json_t *j = ts_post_file(url("/api/v1/people/%s/faces", person), D.admin_token, path, "image/jpeg", &st);
+    char *txt = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    ck_assert_msg(st == 201, "enrol %s: %ld %s", path, st, txt ? txt : "");
+    free(txt);
+    ck_assert_msg(json_is_array(json_object_get(j, "warnings")), "no warnings array");
+    return j;
+}
+
+/* The warning of the given code in an enrolment answer, or NULL. */
+static json_t *warning(json_t *answer, const char *code)
+{
+    json_t *w;
+    size_t i;
+    json_array_foreach(json_object_get(answer, "warnings"), i, w)
+    {
+        if (strcmp(ts_jstr(w, "code"), code) == 0) return w;
+    }
+    return NULL;
+}
+
+/* Several photos per person (max_templates_per_person = 3 here): each is a template, identification
+ * takes the best; a photo of someone else is warned about, against the person's own templates and as
+ * a look-alike of the person it shows; the fourth is refused; erasure takes every template. */
+START_TEST(several_templates_per_person)
+{
+    char x[40], y[40];
+    create_person("TP-1", "Templates X", "Ward 3", x); /* id01 of faces/identities.json */
+    create_person("TP-2", "Templates Y", "Ward 3", y); /* id03 */
+    ts_api_consent_given(D.url, D.admin_token, x);
+    ts_api_consent_given(D.url, D.admin_token, y);
+    json_t *j = enrol_answer(x, ts_face_photo("img1.jpg"));
+    ck_assert_int_eq(json_array_size(json_object_get(j, "warnings")), 0); /* first template: nothing to compare */
+    json_decref(j);
+    j = enrol_answer(x, ts_face_photo("img2.jpg"));
+    ck_assert_int_eq(json_array_size(json_object_get(j, "warnings")), 0); /* the same person */
+    json_decref(j);
+    j = enrol_answer(y, ts_face_photo("img8.jpg"));
+    ck_assert_int_eq(json_array_size(json_object_get(j, "warnings")), 0); /* a different face, no look-alike */
+    json_decref(j);
+
+    /* a photo of y enrolled for x: unlike x's templates, and y's look-alike */
+    j = enrol_answer(x, ts_face_photo("img9.jpg"));
+    json_t *w = warning(j, "unlike_own_templates");
+    ck_assert_msg(w != NULL, "no unlike_own_templates warning");
+    ck_assert_double_lt(json_number_value(json_object_get(w, "similarity")), 0.5);
+    ck_assert_ptr_nonnull(strstr(ts_jstr(w, "detail"), "2 other template(s)"));
+    w = warning(j, "look_alike");
+    ck_assert_msg(w != NULL, "no look_alike warning");
+    ck_assert_str_eq(ts_jstr(w, "person_id"), y);
+    ck_assert_double_ge(json_number_value(json_object_get(w, "similarity")), 0.5);
+    json_decref(j);
+
+    /* x holds 3 templates: the fourth is refused before any analysis, naming the limit */
+    long st;
+    j = ts_post_file(url("/api/v1/people/%s/faces", x), D.admin_token, ts_face_photo("img4.jpg"), "image/jpeg", &st);
+    ck_assert_int_eq(json_integer_value(json_object_get(j, "max_templates_per_person")), 3);
+    ck_assert_ptr_nonnull(strstr(ts_jstr(j, "detail"), "max_templates_per_person (3)"));
+    ts_expect_problem(j, st, 409, "conflict", "file");
+    ck_assert_int_eq(psql_count("SELECT count(*) FROM faces WHERE person_id = '%s'", x), 3);
+    ck_assert_int_eq(psql_count("SELECT count(*) FROM audit_log WHERE action = 'face.enrol' AND outcome <> 'ok' "
+                                "AND target_id = '%s'",
+                                x),
+                     1);
+
+    /* matching takes the best template: another photo of x finds x */
+    json_t *f = identify_largest(ts_face_photo("img5.jpg"));
+    ck_assert_str_eq(ts_face_match_id(f), x);
+    json_decref(f);
+
+    /* erasure takes all three templates */
+    json_decref(ts_call("DELETE", url("/api/v1/people/%s", x), D.admin_token, NULL, &st));
+    ck_assert_int_eq(st, 204);
+    ck_assert_int_eq(psql_count("SELECT count(*) FROM faces WHERE person_id = '%s'", x), 0);
+    ck_assert_int_eq(psql_count("SELECT count(*) FROM audit_log WHERE action = 'person.erase' AND target_id = '%s' "
+                                "AND (detail->>'faces_deleted')::int = 3",
+                                x),
+                     1);
+    f = identify_largest(ts_face_photo("img5.jpg"));
+    ck_assert_ptr_null(ts_face_match_id(f));
+    json_decref(f);
+}
+END_TEST
+
 START_TEST(face_delete)
 {
     char id[40], f1[40], f2[40];
@@ -1226,5 +1314,6 @@ Suite *roster_api_suite(void)
              audit_rows_and_listing, cli_person_commands, NULL);
     ts_tcase(s, "auth", 300, fx_default, fx_stop, auth_on_every_route, readyz_schema_then_gallery, NULL);
     ts_tcase(s, "busy", 300, fx_busy, fx_stop, slow_photos_hold_no_http_thread, NULL);
+    ts_tcase(s, "templates", 300, fx_templates, fx_stop, several_templates_per_person, NULL);
     return s;
 }

@@ -81,6 +81,10 @@ static const struct {
     {"log_level = loud\n", ":1:", "unknown level"},
     {"allow_remote_http = maybe\n", ":1:", "not a boolean"},
     {"http_threads = 0\n", ":1:", "out of range"},
+    {"max_templates_per_person = 0\n", ":1:", "out of range"},
+    {"max_templates_per_person = 101\n", ":1:", "out of range"},
+    {"enrol_max_yaw_deg = 91\n", ":1:", "out of range"},
+    {"enrol_max_pitch_deg = -1\n", ":1:", "out of range"},
     {"port = \n", ":1:", "not an integer"},
 };
 

@@ -139,6 +139,52 @@ START_TEST(add_search_remove)
 }
 END_TEST
 
+/* One person's own scores (enrolment's warnings): best and lowest over that person's templates only,
+ * inactive people included; unknown and malformed ids. */
+START_TEST(person_similarity)
+{
+    gal *g = gal_new();
+    ck_assert_ptr_nonnull(g);
+    struct rng r = {7};
+    float base[GAL_DIM], near[GAL_DIM], far[GAL_DIM], other[GAL_DIM];
+    rand_unit(&r, base);
+    at_cosine(&r, base, 0.8, near);
+    at_cosine(&r, base, 0.2, far);
+    at_cosine(&r, base, 0.95, other); /* someone else, closer than either: never counted */
+    char p0[ATT_UUID_STR], p1[ATT_UUID_STR], f[ATT_UUID_STR];
+    pid(1, p0);
+    pid(2, p1);
+    float best = 9, worst = 9;
+    size_t n = 9;
+    ck_assert_int_eq(gal_person_similarity(g, p0, base, &best, &worst, &n), ATT_E_NOT_FOUND);
+    ck_assert_uint_eq(n, 0);
+    fid(1, f);
+    ck_assert_int_eq(gal_face_add(g, p0, f, near), ATT_OK);
+    fid(2, f);
+    ck_assert_int_eq(gal_face_add(g, p0, f, far), ATT_OK);
+    fid(3, f);
+    ck_assert_int_eq(gal_face_add(g, p1, f, other), ATT_OK);
+    ck_assert_int_eq(gal_person_set_active(g, p0, false), ATT_OK);
+    ck_assert_int_eq(gal_person_similarity(g, p0, base, &best, &worst, &n), ATT_OK);
+    ck_assert_uint_eq(n, 2);
+    ck_assert_double_lt(fabs(best - dot(base, near)), 1e-3);
+    ck_assert_double_lt(fabs(worst - dot(base, far)), 1e-3);
+    /* a person with no face left: counted 0, scores untouched */
+    fid(1, f);
+    ck_assert_int_eq(gal_face_remove(g, f), ATT_OK);
+    fid(2, f);
+    ck_assert_int_eq(gal_face_remove(g, f), ATT_OK);
+    best = worst = 9;
+    ck_assert_int_eq(gal_person_similarity(g, p0, base, &best, &worst, &n), ATT_OK);
+    ck_assert_uint_eq(n, 0);
+    ck_assert_float_eq(best, 9);
+    ck_assert_int_eq(gal_person_similarity(g, "not-a-uuid", base, &best, &worst, &n), ATT_E_INVALID);
+    float zero[GAL_DIM] = {0};
+    ck_assert_int_eq(gal_person_similarity(g, p1, zero, &best, &worst, &n), ATT_E_INVALID);
+    gal_free(g);
+}
+END_TEST
+
 START_TEST(uuid_text_forms)
 {
     gal *g = gal_new();
@@ -594,7 +640,7 @@ END_TEST
 Suite *gallery_suite(void)
 {
     Suite *s = suite_create("gallery");
-    ts_tcase(s, "core", 120, NULL, NULL, add_search_remove, uuid_text_forms, bad_vectors_rejected,
+    ts_tcase(s, "core", 120, NULL, NULL, add_search_remove, person_similarity, uuid_text_forms, bad_vectors_rejected,
              person_counted_once_and_ordered, many_faces_few_people, kernels_agree, concurrent_readers_and_writer,
              memory_per_template, NULL);
     ts_tcase(s, "accuracy", 300, NULL, NULL, agreement_with_exact_simd, agreement_with_exact_portable, NULL);
