@@ -64,6 +64,50 @@
     } catch (e) { return iso; }
   }
 
+  /* The hour and minute of an instant on the hospital's wall clock. */
+  function fmtClock(iso) {
+    if (!iso) return "";
+    try {
+      return new Intl.DateTimeFormat(state.lang, { timeZone: zone(), hour: "2-digit", minute: "2-digit", hour12: false }).format(new Date(iso));
+    } catch (e) { return iso; }
+  }
+
+  function zone() { return (state.session && state.session.timezone) || "UTC"; }
+
+  /* YYYY-MM-DD of an instant on the hospital's wall clock. */
+  function localDate(d) {
+    var o = {};
+    new Intl.DateTimeFormat("en-CA", { timeZone: zone(), year: "numeric", month: "2-digit", day: "2-digit" })
+      .formatToParts(d).forEach(function (p) { o[p.type] = p.value; });
+    return o.year + "-" + o.month + "-" + o.day;
+  }
+
+  /* A calendar date n days after ymd (YYYY-MM-DD). */
+  function addDays(ymd, n) {
+    var d = new Date(ymd + "T00:00:00Z");
+    d.setUTCDate(d.getUTCDate() + n);
+    return d.toISOString().slice(0, 10);
+  }
+
+  /* The query of a page's hash (#/page?a=1&b=2) as an object. */
+  function hashQuery(hash) {
+    var q = {}, i = hash.indexOf("?");
+    if (i < 0) return q;
+    hash.slice(i + 1).split("&").forEach(function (kv) {
+      var j = kv.indexOf("=");
+      if (j > 0) q[decodeURIComponent(kv.slice(0, j))] = decodeURIComponent(kv.slice(j + 1));
+    });
+    return q;
+  }
+
+  function errorBox(res) { return msg("error", t("common.error", { detail: problemText(res) })); }
+
+  /* A table with a header row of catalogue keys and rows of cells. */
+  function table(id, keys, rows, cls) {
+    var head = el("tr", {}, keys.map(function (k) { return el("th", { scope: "col", text: t(k) }); }));
+    return el("div", { "class": "table-wrap" }, el("table", { id: id, "class": cls || null }, el("thead", {}, head), el("tbody", {}, rows)));
+  }
+
   /* One API call: JSON in and out, the CSRF token on every change; a 401 goes back to sign-in. */
   function api(method, path, body, contentType) {
     var headers = { "Accept": "application/json" };
@@ -94,6 +138,7 @@
   var PAGES = [
     { hash: "#/now", key: "nav.now", draw: drawNow },
     { hash: "#/events", key: "nav.events", draw: drawEvents },
+    { hash: "#/attendance", key: "nav.attendance", draw: drawAttendance, staff: true },
     { hash: "#/people", key: "nav.people", draw: drawPeople },
     { hash: "#/cameras", key: "nav.cameras", draw: drawCameras },
     { hash: "#/admin", key: "nav.admin", draw: drawAdmin, admin: true }
@@ -115,6 +160,7 @@
     var cur = currentPage();
     PAGES.forEach(function (p) {
       if (p.admin && state.session.user.role !== "admin") return;
+      if (p.staff && state.session.user.role === "manager") return;
       nav.appendChild(el("a", { href: p.hash, "aria-current": cur && cur.hash === p.hash ? "page" : false, text: t(p.key) }));
     });
     nav.hidden = false;
@@ -126,11 +172,16 @@
 
   function currentPage() {
     var h = location.hash || "#/now";
-    for (var i = 0; i < PAGES.length; i++) if (h === PAGES[i].hash || h.indexOf(PAGES[i].hash + "/") === 0) return PAGES[i];
+    for (var i = 0; i < PAGES.length; i++) if (h === PAGES[i].hash || h.indexOf(PAGES[i].hash + "/") === 0 || h.indexOf(PAGES[i].hash + "?") === 0) return PAGES[i];
     return PAGES[0];
   }
 
-  function stopLive() { if (state.es) { state.es.close(); state.es = null; } state.now = null; }
+  function stopLive() {
+    if (state.es) { state.es.close(); state.es = null; }
+    if (state.timer) { clearInterval(state.timer); state.timer = null; }
+    if (state.stream) { state.stream.getTracks().forEach(function (tr) { tr.stop(); }); state.stream = null; }
+    state.now = null;
+  }
 
   function route() {
     if (!state.session) return;
@@ -206,11 +257,26 @@
     var status = el("p", { "class": "badge live", id: "live-status", text: t("now.live") });
     var duty = el("section", { "class": "card", "aria-labelledby": "duty-h" });
     var latest = el("section", { "class": "card", "aria-labelledby": "latest-h" });
+    var shift = el("section", { "class": "card", "aria-labelledby": "shift-h" });
     main.appendChild(status);
+    if (state.session.user.role !== "manager") main.appendChild(shift);
     main.appendChild(duty);
     main.appendChild(latest);
-    var now = { events: [], wards: {}, seen: {} };
+    var now = { events: [], wards: {}, seen: {}, plan: null, grace: {} };
     state.now = now;
+    if (state.session.user.role !== "manager") {
+      var today = localDate(new Date());
+      /* the plan from yesterday on: a night shift begun yesterday is current until its end */
+      Promise.all([api("GET", "/api/v1/roster?from=" + addDays(today, -1) + "&to=" + today), api("GET", "/api/v1/shifts")]).then(function (rs) {
+        if (state.now !== now) return;
+        if (!rs[0].ok) { now.planError = rs[0]; renderShift(); return; }
+        if (rs[1].ok) rs[1].json.items.forEach(function (s) { now.grace[s.id] = s.grace_late_min; });
+        now.plan = rs[0].json.items;
+        renderShift();
+        /* a person still missing turns late, and a shift ending leaves, without an event */
+        state.timer = setInterval(renderShift, 30000);
+      });
+    }
     var since = new Date(Date.now() - 24 * 3600 * 1000).toISOString().replace(/\.\d+Z$/, "Z");
     var people = state.session.user.role === "manager" ? Promise.resolve(null) : api("GET", "/api/v1/people?limit=500");
     people.then(function (pr) {
@@ -234,6 +300,29 @@
       es.onerror = function () { status.textContent = t("now.offline"); };
     });
 
+    function renderShift() {
+      if (state.now !== now) return;
+      shift.textContent = "";
+      shift.appendChild(el("h2", { id: "shift-h", text: t("now.shift") }));
+      if (now.planError) { shift.appendChild(errorBox(now.planError)); return; }
+      if (!now.plan) { shift.appendChild(el("p", { text: t("common.loading") })); return; }
+      var s = shiftState(now);
+      if (!s.missing.length && !s.late.length && !s.on_time.length && !s.due.length) { shift.appendChild(el("p", { id: "shift-none", text: t("now.no_shift") })); return; }
+      var grid = el("div", { "class": "grid" });
+      ["missing", "late", "due", "on_time"].forEach(function (k) {
+        var list = s[k];
+        grid.appendChild(el("div", { "class": "shift-group " + k, id: "shift-" + k },
+          el("h3", { text: t("now.shift." + k, { n: list.length }) }),
+          list.length ? el("ul", { "class": "duty" }, list.map(function (w) {
+            var name = w.person.name || w.person.employee_no;
+            var line = name + " · " + w.shift.name + " " + fmtClock(w.shift.start) + "–" + fmtClock(w.shift.end);
+            if (w.first) line += " · " + t("now.arrived", { time: fmtClock(w.first.ts) });
+            return el("li", { "class": k === "missing" || k === "late" ? "flag " + k : null, "data-person": w.person.person_id }, line);
+          })) : el("p", { text: t("common.none") })));
+      });
+      shift.appendChild(grid);
+    }
+
     function who(e) { return e.name || e.employee_no || e.person_key || e.person_id || t("now.unknown_person"); }
 
     function render() {
@@ -251,10 +340,36 @@
           el("ul", { "class": "duty" }, byWard[w].map(function (e) { return el("li", {}, who(e) + " · " + fmtTime(e.ts)); }))));
       });
       duty.appendChild(onDuty.length ? grid : el("p", { text: t("common.none") }));
+      renderShift();
       latest.textContent = "";
       latest.appendChild(el("h2", { id: "latest-h", text: t("now.latest") }));
       latest.appendChild(eventsTable(now.events.slice(0, 50), null, "now-events"));
     }
+  }
+
+  /* The current shift's people on the Now page: missing (no in punch past the start and its grace),
+   * late (the first in punch past it) and on time, from the roster and the live events. */
+  function shiftState(now) {
+    var t0 = Date.now(), out = { missing: [], late: [], on_time: [], due: [] };
+    now.plan.forEach(function (p) {
+      p.days.forEach(function (d) {
+        (d.shifts || []).forEach(function (s) {
+          var st = Date.parse(s.start), en = Date.parse(s.end);
+          if (!(st <= t0 && t0 < en)) return;
+          /* a shift no longer listed (deleted since) has no grace to give */
+          var grace = (now.grace[s.id] || 0) * 60000;
+          var first = null;
+          now.events.forEach(function (e) {
+            var ts = Date.parse(e.ts);
+            if (e.person_id === p.person_id && e.kind === "in" && ts >= st - 4 * 3600000 && ts < en && (!first || ts < Date.parse(first.ts))) first = e;
+          });
+          var who = { person: p, shift: s, first: first };
+          if (!first) out[t0 > st + grace ? "missing" : "due"].push(who);
+          else out[Date.parse(first.ts) > st + grace ? "late" : "on_time"].push(who);
+        });
+      });
+    });
+    return out;
   }
 
   /* A table of events; onVoid (or null) adds a Void button to manual punches. */
@@ -345,6 +460,254 @@
         pPerson.appendChild(el("option", { value: p.id, text: label }));
       });
     });
+    load();
+  }
+
+  /* ---- Attendance: month grid, a day's figures and their rules, exceptions, pay periods -------- */
+
+  var STATUSES = ["present", "ok", "late", "early_leave", "missing_out", "absent", "unscheduled", "holiday", "leave", "off", "planned"];
+  var EXC_ACTIONS = ["accept", "approve_overtime", "corrected", "mark_leave"];
+
+  /* A cell's status: the pay engine's day status when the day has an open exception; otherwise what
+   * the roster says (holiday, leave, a rest day, a day still to come) or "ok" (nothing open). */
+  function cellStatus(day, excs, today) {
+    if (excs && excs.length) return excs[0].status;
+    if (day.holiday) return "holiday";
+    if (day.leave) return "leave";
+    if (!day.shifts || !day.shifts.length) return "off";
+    return day.date >= today ? "planned" : "ok";
+  }
+
+  function lastOfMonth(month) {
+    var d = new Date(month + "-01T00:00:00Z");
+    d.setUTCMonth(d.getUTCMonth() + 1);
+    d.setUTCDate(0);
+    return d.toISOString().slice(0, 10);
+  }
+
+  /* The resolve controls of one open exception: an action, a reason, a button. */
+  function resolveForm(x, done, note) {
+    var label = (x.name || x.person_id) + ", " + x.date + ", " + t("exc.kind." + x.kind);
+    var act = el("select", { "aria-label": t("exc.action") + ": " + label, "class": "exc-action" },
+      EXC_ACTIONS.map(function (a) { return el("option", { value: a, text: t("exc.action." + a) }); }));
+    if (x.kind === "overtime_unapproved") act.value = "approve_overtime";
+    var reason = el("input", { type: "text", maxlength: "1000", required: true, "class": "exc-reason", "aria-label": t("exc.reason") + ": " + label });
+    var form = el("form", { "class": "row compact exc-resolve" }, act, reason,
+      el("button", { type: "submit", text: t("exc.resolve"), "aria-label": t("exc.resolve") + ": " + label }));
+    form.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      note.textContent = "";
+      api("POST", "/api/v1/exceptions/resolve", { person_id: x.person_id, date: x.date, kind: x.kind, action: act.value, reason: reason.value.trim() })
+        .then(function (res) {
+          if (res.ok) { toast(t("exc.resolved")); done(); }
+          else note.appendChild(res.json && res.json.code === "period_closed" ? msg("error", t("exc.period_closed")) : errorBox(res));
+        });
+    });
+    return form;
+  }
+
+  function excRow(x, done, note, withPerson) {
+    return el("tr", { "data-kind": x.kind },
+      withPerson ? el("td", {}, el("a", { href: "#/attendance/day/" + x.person_id + "/" + x.date, text: x.name || x.person_id })) : null,
+      withPerson ? el("td", { text: x.date }) : null,
+      el("td", {}, el("span", { "class": "st st-" + x.status, text: t("exc.kind." + x.kind) })),
+      el("td", { text: t("exc.severity." + x.severity) }),
+      el("td", { text: String(x.minutes) }),
+      el("td", { text: t("exc.rule." + x.kind) }),
+      el("td", {}, resolveForm(x, done, note)));
+  }
+
+  function drawAttendance(main, hash) {
+    var m = /^#\/attendance\/day\/([0-9a-f-]{36})\/(\d{4}-\d{2}-\d{2})$/.exec(hash);
+    if (m) { drawDay(main, m[1], m[2]); return; }
+    main.appendChild(el("h1", { text: t("att.title") }));
+    var q = hashQuery(hash);
+    var dept = el("select", { required: true });
+    var month = el("input", { type: "month", required: true, value: q.month || localDate(new Date()).slice(0, 7) });
+    var pick = el("form", { "class": "row", id: "att-form" }, field("att-dept", t("att.department"), dept), field("att-month", t("att.month"), month),
+      el("button", { type: "submit", id: "att-show", text: t("att.show") }));
+    var grid = el("section", { "class": "card", "aria-labelledby": "grid-h" });
+    var excBox = el("section", { "class": "card", "aria-labelledby": "exc-h" });
+    var periods = el("section", { "class": "card", "aria-labelledby": "periods-h" });
+    main.appendChild(el("section", { "class": "card", "aria-label": t("att.choose") }, pick));
+    main.appendChild(grid);
+    main.appendChild(excBox);
+    main.appendChild(periods);
+    pick.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      location.hash = "#/attendance?department=" + encodeURIComponent(dept.value) + "&month=" + month.value;
+    });
+    api("GET", "/api/v1/people?limit=500").then(function (res) {
+      if (!res.ok) { grid.appendChild(errorBox(res)); return; }
+      var seen = {};
+      res.json.items.forEach(function (p) { if (p.department) seen[p.department] = true; });
+      Object.keys(seen).sort().forEach(function (d) { dept.appendChild(el("option", { value: d, text: d })); });
+      if (q.department && seen[q.department]) dept.value = q.department;
+      if (dept.value && /^\d{4}-\d{2}$/.test(month.value)) loadMonth();
+      else grid.appendChild(el("p", { text: t("common.none") }));
+    });
+    loadPeriods();
+
+    function loadMonth() {
+      var from = month.value + "-01", to = lastOfMonth(month.value), today = localDate(new Date());
+      var dept_q = "&department=" + encodeURIComponent(dept.value);
+      /* exceptions up to today: a shift still to come is not absent yet */
+      var excTo = to < today ? to : today;
+      var excs = excTo < from ? Promise.resolve({ ok: true, json: { items: [] } })
+        : api("GET", "/api/v1/exceptions?from=" + from + "&to=" + excTo + dept_q);
+      Promise.all([api("GET", "/api/v1/roster?from=" + from + "&to=" + to + dept_q), excs]).then(function (rs) {
+        grid.textContent = "";
+        excBox.textContent = "";
+        var title = t("att.grid", { department: dept.value, month: month.value });
+        grid.appendChild(el("h2", { id: "grid-h", text: title }));
+        excBox.appendChild(el("h2", { id: "exc-h", text: t("exc.title") }));
+        if (!rs[0].ok) { grid.appendChild(errorBox(rs[0])); return; }
+        if (!rs[1].ok) { grid.appendChild(errorBox(rs[1])); return; }
+        var open = {};
+        rs[1].json.items.forEach(function (x) { var k = x.person_id + "/" + x.date; (open[k] = open[k] || []).push(x); });
+        var people = rs[0].json.items;
+        if (!people.length) { grid.appendChild(el("p", { text: t("common.none") })); }
+        else {
+          var days = people[0].days.map(function (d) { return d.date; });
+          var head = el("tr", {}, el("th", { scope: "col", text: t("people.name") }),
+            days.map(function (d) { return el("th", { scope: "col", "class": "day", text: String(Number(d.slice(8))) }); }));
+          var rows = people.map(function (p) {
+            return el("tr", { "data-person": p.person_id }, el("th", { scope: "row", text: p.name || p.employee_no }),
+              p.days.map(function (d) {
+                var st = cellStatus(d, open[p.person_id + "/" + d.date], today);
+                return el("td", { "class": "cell st-" + st, "data-status": st, "data-date": d.date },
+                  el("a", { href: "#/attendance/day/" + p.person_id + "/" + d.date, title: t("status." + st),
+                    "aria-label": (p.name || p.employee_no) + ", " + d.date + ": " + t("status." + st), text: t("status.short." + st) }));
+              }));
+          });
+          grid.appendChild(el("div", { "class": "table-wrap" }, el("table", { id: "att-grid", "class": "grid-month" }, el("thead", {}, head), el("tbody", {}, rows))));
+          grid.appendChild(el("ul", { "class": "legend", "aria-label": t("att.legend") }, STATUSES.map(function (s) {
+            return el("li", {}, el("span", { "class": "cell st-" + s, text: t("status.short." + s) }), " " + t("status." + s));
+          })));
+        }
+        var note = el("div", {});
+        excBox.appendChild(note);
+        var items = rs[1].json.items;
+        if (!items.length) { excBox.appendChild(el("p", { id: "exc-none", text: t("exc.none") })); return; }
+        excBox.appendChild(table("exc-table", ["people.name", "exc.date", "exc.kind", "exc.severity", "exc.minutes", "exc.rule", "exc.resolve"],
+          items.map(function (x) { return excRow(x, loadMonth, note, true); })));
+      });
+    }
+
+    function loadPeriods() {
+      var admin = state.session.user.role === "admin";
+      api("GET", "/api/v1/periods").then(function (res) {
+        periods.textContent = "";
+        periods.appendChild(el("h2", { id: "periods-h", text: t("period.title") }));
+        var note = el("div", {});
+        periods.appendChild(note);
+        if (!res.ok) { periods.appendChild(errorBox(res)); return; }
+        var rows = res.json.items.map(function (p) {
+          var reason = el("input", { type: "text", maxlength: "1000", required: true, "aria-label": t("period.reason") + ": " + p.name });
+          var act = el("form", { "class": "row compact period-switch" }, reason,
+            el("button", { type: "submit", "class": p.closed ? "secondary" : "danger", text: t(p.closed ? "period.reopen" : "period.close"),
+              "aria-label": t(p.closed ? "period.reopen" : "period.close") + ": " + p.name }));
+          act.addEventListener("submit", function (ev) {
+            ev.preventDefault();
+            api("POST", "/api/v1/periods/" + p.id + (p.closed ? "/reopen" : "/close"), { reason: reason.value.trim() }).then(function (r) {
+              if (r.ok) { toast(t(p.closed ? "period.reopened" : "period.closed_now")); loadPeriods(); }
+              else note.appendChild(errorBox(r));
+            });
+          });
+          return el("tr", { "data-period": p.id }, el("td", { text: p.name }), el("td", { text: p.from }), el("td", { text: p.to }),
+            el("td", {}, el("span", { "class": "badge " + (p.closed ? "closed" : "open"), text: t(p.closed ? "period.state.closed" : "period.state.open") })),
+            el("td", {}, admin ? act : null));
+        });
+        periods.appendChild(rows.length ? table("periods-table", ["period.name", "period.from", "period.to", "period.state", "common.actions"], rows)
+          : el("p", { text: t("common.none") }));
+        if (!admin) return;
+        var name = el("input", { type: "text", required: true, maxlength: "100" });
+        var pf = el("input", { type: "date", required: true });
+        var pt = el("input", { type: "date", required: true });
+        var add = el("form", { "class": "row", id: "period-form" }, field("period-name", t("period.name"), name),
+          field("period-from", t("period.from"), pf), field("period-to", t("period.to"), pt),
+          el("button", { type: "submit", id: "period-submit", text: t("period.add") }));
+        add.addEventListener("submit", function (ev) {
+          ev.preventDefault();
+          api("POST", "/api/v1/periods", { name: name.value.trim(), from: pf.value, to: pt.value }).then(function (r) {
+            if (r.status === 201) { toast(t("period.added")); loadPeriods(); }
+            else note.appendChild(errorBox(r));
+          });
+        });
+        periods.appendChild(el("h3", { text: t("period.add") }));
+        periods.appendChild(add);
+      });
+    }
+  }
+
+  /* One person's work day: the plan and where it came from, the punches, each figure with the rule
+   * that produced it, and the day's open exceptions with their resolve controls. */
+  function drawDay(main, pid, date) {
+    main.appendChild(el("p", {}, el("a", { href: "#/attendance", text: t("day.back") })));
+    var head = el("h1", { text: t("day.title", { date: date }) });
+    var plan = el("section", { "class": "card", "aria-labelledby": "plan-h" });
+    var punches = el("section", { "class": "card", "aria-labelledby": "punches-h" });
+    var figures = el("section", { "class": "card", "aria-labelledby": "figures-h" });
+    var excs = el("section", { "class": "card", "aria-labelledby": "dayexc-h" });
+    [head, plan, punches, figures, excs].forEach(function (n) { main.appendChild(n); });
+    var dq = "from=" + date + "&to=" + date + "&person_id=" + pid;
+    var evq = "person_id=" + pid + "&limit=500&since=" + addDays(date, -1) + "T00:00:00Z&until=" + addDays(date, 2) + "T00:00:00Z";
+    function load() {
+      Promise.all([api("GET", "/api/v1/roster?" + dq), api("GET", "/api/v1/attendance?" + dq), api("GET", "/api/v1/exceptions?" + dq),
+        api("GET", "/api/v1/events?" + evq)]).then(function (rs) {
+        [plan, punches, figures, excs].forEach(function (n) { n.textContent = ""; });
+        plan.appendChild(el("h2", { id: "plan-h", text: t("day.plan") }));
+        punches.appendChild(el("h2", { id: "punches-h", text: t("day.punches") }));
+        figures.appendChild(el("h2", { id: "figures-h", text: t("day.figures") }));
+        excs.appendChild(el("h2", { id: "dayexc-h", text: t("exc.title") }));
+        for (var i = 0; i < rs.length; i++) if (!rs[i].ok) { plan.appendChild(errorBox(rs[i])); return; }
+        var person = rs[0].json.items[0], day = person.days[0], row = rs[1].json.items[0];
+        head.textContent = t("day.title_person", { name: person.name || person.employee_no, date: date });
+        /* plan: the shifts and the rule that chose them */
+        plan.appendChild(el("p", { id: "plan-source", text: t("rule.source." + day.source) }));
+        if (day.holiday) plan.appendChild(el("p", { text: t("day.holiday") }));
+        if (day.leave) plan.appendChild(el("p", { text: t("day.leave", { type: day.leave }) }));
+        plan.appendChild(day.shifts && day.shifts.length ? el("ul", {}, day.shifts.map(function (s) {
+          return el("li", { text: s.name + " " + fmtClock(s.start) + "–" + fmtClock(s.end) });
+        })) : el("p", { text: t("day.no_shift") }));
+        /* punches of this work day: its local date after the day cut-off */
+        var cut = rs[1].json.day_cutoff;
+        var cutMin = Number(cut.slice(0, 2)) * 60 + Number(cut.slice(3, 5));
+        var mine = rs[3].json.items.filter(function (e) { return localDate(new Date(Date.parse(e.ts) - cutMin * 60000)) === date; });
+        mine.sort(function (a, b) { return a.ts < b.ts ? -1 : 1; });
+        punches.appendChild(mine.length ? table("day-punches", ["events.time", "events.kind", "events.source", "events.reason"], mine.map(function (e) {
+          return el("tr", {}, el("td", { text: fmtTime(e.ts) }), el("td", { "class": "kind-" + e.kind, text: t("events.kind." + e.kind) }),
+            el("td", { text: t("events.source." + e.source) }), el("td", { text: e.reason || "" }));
+        })) : el("p", { text: t("day.no_punches") }));
+        punches.appendChild(el("p", { "class": "hint", text: t("day.cutoff", { cutoff: cut }) }));
+        /* figures: the report's numbers, each with its rule */
+        function show(shift) {
+          var g = shift ? { grace_late: shift.grace_late_min, grace_early: shift.grace_early_min, brk: shift.break_min } : null;
+          var fig = [
+            ["fig.scheduled", String(day.scheduled_minutes), t("rule.scheduled")],
+            ["fig.first_in", row && row.first_in ? fmtTime(row.first_in) : "—", t("rule.first_in")],
+            ["fig.last_out", row && row.last_out ? fmtTime(row.last_out) : "—", t("rule.last_out")],
+            ["fig.worked", row ? String(row.worked_minutes) : "—", g ? t("rule.worked", { brk: g.brk }) : t("rule.worked_noshift")],
+            ["fig.late", row ? String(row.late_minutes) : "—", g ? t("rule.late", { grace: g.grace_late }) : t("rule.no_shift")],
+            ["fig.early", row ? String(row.early_leave_minutes) : "—", g ? t("rule.early", { grace: g.grace_early }) : t("rule.no_shift")],
+            ["fig.overtime", row ? String(row.overtime_minutes) : "—", g ? t("rule.overtime", { brk: g.brk }) : t("rule.overtime_noshift")],
+            ["fig.status", row ? t("status." + row.status) : "—", t("rule.status")]
+          ];
+          figures.appendChild(el("div", { "class": "table-wrap" }, el("table", { id: "day-figures" },
+            el("thead", {}, el("tr", {}, ["fig.figure", "fig.value", "fig.rule"].map(function (k) { return el("th", { scope: "col", text: t(k) }); }))),
+            el("tbody", {}, fig.map(function (f) {
+              return el("tr", { "data-figure": f[0] }, el("th", { scope: "row", text: t(f[0]) }), el("td", { text: f[1] }), el("td", { text: f[2] }));
+            })))));
+        }
+        if (row && row.shift) api("GET", "/api/v1/shifts/" + row.shift.id).then(function (s) { show(s.ok ? s.json : null); });
+        else show(null);
+        var note = el("div", {});
+        excs.appendChild(note);
+        var items = rs[2].json.items;
+        excs.appendChild(items.length ? table("day-exc", ["exc.kind", "exc.severity", "exc.minutes", "exc.rule", "exc.resolve"],
+          items.map(function (x) { return excRow(x, load, note, false); })) : el("p", { id: "exc-none", text: t("exc.none") }));
+      });
+    }
     load();
   }
 
@@ -475,12 +838,10 @@
     var result = el("div", { id: "enrol-result", "aria-live": "polite" });
     var form = el("form", { "class": "row", id: "enrol-form" }, field("enrol-file", t("person.photo"), file),
       el("button", { type: "submit", id: "enrol-submit", text: t("person.upload") }));
-    form.addEventListener("submit", function (ev) {
-      ev.preventDefault();
-      var f = file.files[0];
-      if (!f) return;
+    /* Send one photo (a file or a webcam frame) and show the quality report or the refusal. */
+    function enrol(blob, type) {
       result.textContent = "";
-      api("POST", "/api/v1/people/" + id + "/faces", f, f.type || "application/octet-stream").then(function (res) {
+      api("POST", "/api/v1/people/" + id + "/faces", blob, type).then(function (res) {
         if (res.status === 201) {
           result.appendChild(msg("ok", t("person.enrolled")));
           result.appendChild(qualityList(res.json.quality));
@@ -496,31 +857,110 @@
         result.appendChild(box);
         if (res.json && res.json.quality) result.appendChild(qualityList(res.json.quality));
       });
+    }
+    form.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      var f = file.files[0];
+      if (!f) return;
+      enrol(f, f.type || "application/octet-stream");
     });
+    /* the webcam: a live preview, one frame taken as a JPEG and enrolled like an uploaded photo */
+    var video = el("video", { id: "webcam-video", autoplay: true, muted: true, playsinline: true, "aria-label": t("webcam.preview") });
+    video.muted = true;
+    video.hidden = true;
+    var camNote = el("div", { id: "webcam-note", "aria-live": "polite" });
+    var startCam = el("button", { type: "button", id: "webcam-start", "class": "secondary", text: t("webcam.start") });
+    var takeCam = el("button", { type: "button", id: "webcam-take", text: t("webcam.take"), hidden: true });
+    var stopCam = el("button", { type: "button", id: "webcam-stop", "class": "secondary", text: t("webcam.stop"), hidden: true });
+    function camOff() {
+      if (state.stream) { state.stream.getTracks().forEach(function (tr) { tr.stop(); }); state.stream = null; }
+      video.srcObject = null;
+      video.hidden = true; takeCam.hidden = true; stopCam.hidden = true; startCam.hidden = false;
+    }
+    startCam.addEventListener("click", function () {
+      camNote.textContent = "";
+      if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) { camNote.appendChild(msg("error", t("webcam.unsupported"))); return; }
+      navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 1280 }, height: { ideal: 720 } }, audio: false }).then(function (stream) {
+        state.stream = stream;
+        video.srcObject = stream;
+        video.hidden = false; takeCam.hidden = false; stopCam.hidden = false; startCam.hidden = true;
+        takeCam.focus();
+      }, function (err) {
+        camNote.appendChild(msg("error", t(err && err.name === "NotAllowedError" ? "webcam.denied" : "webcam.failed", { detail: err && err.name })));
+      });
+    });
+    takeCam.addEventListener("click", function () {
+      if (!video.videoWidth) { camNote.textContent = ""; camNote.appendChild(msg("error", t("webcam.not_ready"))); return; }
+      var canvas = document.createElement("canvas");
+      canvas.width = video.videoWidth;
+      canvas.height = video.videoHeight;
+      canvas.getContext("2d").drawImage(video, 0, 0);
+      canvas.toBlob(function (b) {
+        if (!b) { camNote.appendChild(msg("error", t("webcam.failed", { detail: "toBlob" }))); return; }
+        camOff();
+        enrol(b, "image/jpeg");
+      }, "image/jpeg", 0.92);
+    });
+    stopCam.addEventListener("click", camOff);
+    var cam = el("div", { "class": "webcam", id: "webcam" }, el("h3", { text: t("webcam.title") }), el("p", { "class": "hint", text: t("webcam.hint") }),
+      video, el("div", { "class": "row" }, startCam, takeCam, stopCam), camNote);
     enrolBox.appendChild(el("h2", { id: "enrol-h", text: t("person.enrol") }));
     enrolBox.appendChild(form);
+    enrolBox.appendChild(cam);
     enrolBox.appendChild(result);
     main.appendChild(enrolBox);
   }
 
-  /* ---- Cameras: status ------------------------------------------------------------------------ */
+  /* ---- Cameras: status and a snapshot of the current frame ------------------------------------ */
 
   function drawCameras(main) {
     main.appendChild(el("h1", { text: t("cameras.title") }));
     var list = el("div", {});
+    var snap = el("section", { "class": "card", "aria-labelledby": "snap-h", id: "snapshot", hidden: true });
     main.appendChild(list);
+    main.appendChild(snap);
+    var shown = null;
     api("GET", "/api/v1/cameras").then(function (res) {
-      if (!res.ok) { list.appendChild(msg("error", t("common.error", { detail: problemText(res) }))); return; }
+      if (!res.ok) { list.appendChild(errorBox(res)); return; }
       if (!res.json.items.length) { list.appendChild(el("p", { text: t("common.none") })); return; }
-      var head = el("tr", {}, ["cameras.name", "cameras.role", "cameras.state", "cameras.fps", "cameras.last_frame", "cameras.last_error"]
-        .map(function (k) { return el("th", { scope: "col", text: t(k) }); }));
+      var admin = state.session.user.role === "admin";
       var rows = res.json.items.map(function (c) {
-        return el("tr", {}, el("td", { text: c.name }), el("td", { text: c.role }), el("td", {}, el("span", { "class": "badge", text: c.state })),
+        var btn = el("button", { type: "button", "class": "secondary snap-btn", hidden: true, "aria-label": t("cameras.snapshot_of", { name: c.name }),
+          text: t("cameras.snapshot"), on: { click: function () { showSnapshot(c); } } });
+        return el("tr", { "data-camera": c.id }, el("td", { text: c.name }), el("td", { text: c.role }), el("td", {}, el("span", { "class": "badge", text: c.state })),
           el("td", { text: typeof c.input_fps === "number" ? c.input_fps.toFixed(1) : "" }),
-          el("td", { text: fmtTime(c.last_frame_time) }), el("td", { text: c.last_error || "" }));
+          el("td", { text: fmtTime(c.last_frame_time) }), el("td", { text: c.last_error || "" }), el("td", {}, admin ? btn : null));
       });
-      list.appendChild(el("div", { "class": "table-wrap" }, el("table", { id: "cameras-table" }, el("thead", {}, head), el("tbody", {}, rows))));
+      list.appendChild(table("cameras-table", ["cameras.name", "cameras.role", "cameras.state", "cameras.fps", "cameras.last_frame", "cameras.last_error", "common.actions"], rows));
+      if (!admin) return;
+      /* the snapshot buttons appear once the daemon answers the snapshot route (a 404 for a listed
+       * camera means this daemon has no such route) */
+      var first = res.json.items[0];
+      fetch("/api/v1/cameras/" + first.id + "/snapshot", { credentials: "same-origin", method: "GET" }).then(function (r) {
+        if (r.status === 404) return;
+        Array.prototype.forEach.call(list.querySelectorAll(".snap-btn"), function (b) { b.hidden = false; });
+      });
     });
+    function showSnapshot(c) {
+      snap.hidden = false;
+      snap.textContent = "";
+      snap.appendChild(el("h2", { id: "snap-h", text: t("cameras.snapshot_of", { name: c.name }) }));
+      fetch("/api/v1/cameras/" + c.id + "/snapshot", { credentials: "same-origin" }).then(function (r) {
+        if (!r.ok) {
+          return r.text().then(function (txt) {
+            var j = null;
+            try { j = JSON.parse(txt); } catch (e) { j = null; }
+            snap.appendChild(errorBox({ status: r.status, json: j }));
+          });
+        }
+        return r.blob().then(function (b) {
+          if (shown) URL.revokeObjectURL(shown);
+          shown = URL.createObjectURL(b);
+          snap.appendChild(el("img", { id: "snapshot-img", src: shown, alt: t("cameras.snapshot_alt", { name: c.name }) }));
+          snap.appendChild(el("p", { "class": "hint", text: t("cameras.snapshot_hint", { time: fmtTime(new Date().toISOString()) }) }));
+        });
+      });
+    }
   }
 
   /* ---- Admin: tokens and the audit log --------------------------------------------------------- */
@@ -537,6 +977,18 @@
       field("token-role", t("admin.token_role"), role), field("token-pseudo", t("admin.token_pseudonymous"), pseudo),
       el("button", { type: "submit", text: t("admin.token_create") }));
     main.appendChild(el("section", { "class": "card", "aria-labelledby": "tokens-h" }, el("h2", { id: "tokens-h", text: t("admin.tokens") }), create, secret, tokens));
+    var accounts = el("div", {});
+    var accNote = el("div", { "aria-live": "polite" });
+    var uName = el("input", { type: "text", required: true, maxlength: "64", pattern: "[a-z0-9][a-z0-9._-]*", autocomplete: "off" });
+    var uDisplay = el("input", { type: "text", required: true, maxlength: "200" });
+    var uRole = el("select", {}, ["hr", "manager", "admin"].map(function (r) { return el("option", { value: r, text: t("role." + r) }); }));
+    var uDept = el("input", { type: "text", maxlength: "3400" });
+    var uForm = el("form", { "class": "row", id: "user-form" }, field("user-name", t("users.username"), uName),
+      field("user-display", t("users.display_name"), uDisplay), field("user-role", t("users.role"), uRole),
+      field("user-dept", t("users.department"), uDept), el("button", { type: "submit", id: "user-submit", text: t("users.create") }));
+    main.appendChild(el("section", { "class": "card", "aria-labelledby": "users-h" }, el("h2", { id: "users-h", text: t("users.title") }), uForm, accNote, accounts));
+    var retention = el("section", { "class": "card", "aria-labelledby": "retention-h" });
+    main.appendChild(retention);
     var action = el("input", { type: "text", maxlength: "100" });
     var audit = el("div", {});
     var filter = el("form", { "class": "row" }, field("audit-action", t("admin.audit_action"), action), el("button", { type: "submit", text: t("common.search") }));
@@ -589,6 +1041,65 @@
       });
     });
     filter.addEventListener("submit", function (ev) { ev.preventDefault(); loadAudit(null, false); });
+    function loadAccounts() {
+      api("GET", "/api/v1/users").then(function (res) {
+        accounts.textContent = "";
+        if (!res.ok) { accounts.appendChild(errorBox(res)); return; }
+        var rows = res.json.items.map(function (u) {
+          return el("tr", { "data-user": u.username }, el("td", { text: u.username }), el("td", { text: u.display_name }),
+            el("td", { text: t("role." + u.role) }), el("td", { text: (u.departments || []).join(", ") }),
+            el("td", { text: u.totp ? t("common.yes") : t("common.no") }), el("td", { text: fmtTime(u.created_at) }),
+            el("td", { "class": "user-state", text: u.disabled ? t("users.disabled") : t("users.enabled") }),
+            el("td", {}, u.disabled || u.id === state.session.user.id ? null : el("button", { type: "button", "class": "danger",
+              "aria-label": t("users.disable") + " " + u.username, text: t("users.disable"),
+              on: { click: function () {
+                api("DELETE", "/api/v1/users/" + u.id).then(function (r) {
+                  accNote.textContent = "";
+                  if (r.status === 204) { toast(t("users.disabled_now", { name: u.username })); loadAccounts(); }
+                  else accNote.appendChild(errorBox(r));
+                });
+              } } })));
+        });
+        accounts.appendChild(table("users-table", ["users.username", "users.display_name", "users.role", "users.department", "users.totp",
+          "users.created", "users.state", "common.actions"], rows));
+      });
+    }
+    uForm.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      var body = { username: uName.value.trim(), display_name: uDisplay.value.trim(), role: uRole.value };
+      var wards = uDept.value.split(",").map(function (w) { return w.trim(); }).filter(Boolean);
+      if (wards.length) body.departments = wards;
+      api("POST", "/api/v1/users", body).then(function (res) {
+        accNote.textContent = "";
+        if (res.status !== 201) { accNote.appendChild(errorBox(res)); return; }
+        accNote.appendChild(el("p", { text: t("users.password", { name: res.json.username }) }));
+        accNote.appendChild(el("code", { "class": "secret", id: "user-password", text: res.json.password }));
+        uName.value = ""; uDisplay.value = ""; uDept.value = "";
+        loadAccounts();
+      });
+    });
+    function loadRetention() {
+      api("GET", "/api/v1/retention").then(function (res) {
+        retention.textContent = "";
+        retention.appendChild(el("h2", { id: "retention-h", text: t("retention.title") }));
+        if (!res.ok) { retention.appendChild(errorBox(res)); return; }
+        var r = res.json;
+        var rows = [
+          ["retention.templates", r.templates_inactive_days ? t("retention.days", { n: r.templates_inactive_days }) : t("retention.forever")],
+          ["retention.events", r.events_action === "keep" ? t("retention.forever") : t("retention.years", { n: r.events_years }) + " · " + t("retention.action." + r.events_action)],
+          ["retention.audit", r.audit_years ? t("retention.years", { n: r.audit_years }) : t("retention.forever")],
+          ["retention.hour", t("retention.hour_utc", { h: r.hour_utc })],
+          ["retention.last_run", r.last_run ? fmtTime(r.last_run) : t("retention.never")],
+          ["retention.next_run", r.next_run ? fmtTime(r.next_run) : "—"]
+        ];
+        retention.appendChild(el("dl", { "class": "quality", id: "retention-policy" }, rows.map(function (x) {
+          return [el("dt", { text: t(x[0]) }), el("dd", { text: x[1] })];
+        }).reduce(function (a, b) { return a.concat(b); }, [])));
+        retention.appendChild(el("p", { "class": "hint", text: t("retention.hint") }));
+      });
+    }
+    loadAccounts();
+    loadRetention();
     loadTokens();
     loadAudit(null, false);
   }

@@ -28,6 +28,9 @@ bool console_password_ok(const char *pw);
 /* argon2id hash of pw (crypto_pwhash_str, interactive limits) into out. ATT_E_NOMEM when the
  * memory the hash needs cannot be had. */
 att_err console_password_hash(const char *pw, char out[CONSOLE_PASSWORD_HASH_MAX]);
+/* A new random password of 22 base64url characters (128 bits) into pw and its argon2id hash into hash. */
+#define CONSOLE_NEW_PASSWORD_MAX 32
+att_err console_password_new(char pw[CONSOLE_NEW_PASSWORD_MAX], char hash[CONSOLE_PASSWORD_HASH_MAX]);
 /* Whether pw matches hash. A NULL hash costs the same as a real one and never matches, so an unknown
  * user cannot be told from a wrong password by the time the answer takes. */
 bool console_password_verify(const char *hash, const char *pw);

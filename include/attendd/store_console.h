@@ -59,6 +59,11 @@ att_err store_console_user_set_password(PGconn *c, const char *username, const c
                                         char id_out[ATT_UUID_STR]);
 /* Every account, by username; *out malloc'd (free()), *n entries. */
 att_err store_console_user_list(PGconn *c, struct console_user **out, size_t *n);
+/* The account with this id. ATT_E_NOT_FOUND if none. */
+att_err store_console_user_get(PGconn *c, const char *id, struct console_user *out);
+/* Disable an account and end its sessions; the account as it now is into *out. ATT_E_NOT_FOUND when
+ * there is no such account, ATT_E_CONFLICT when it is disabled already. */
+att_err store_console_user_disable(PGconn *c, const char *id, struct console_user *out);
 /* The account to sign in as, its row locked until the transaction ends. ATT_E_NOT_FOUND if none. */
 att_err store_console_login_get(PGconn *c, const char *username, struct console_login *out);
 /* Count a failed sign-in; once failures reach limit the account is locked for lock_s seconds (and the

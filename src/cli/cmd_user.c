@@ -44,16 +44,6 @@ static bool opt(int argc, char **argv, int *i, const char *name, const char **va
     return false;
 }
 
-/* A random password of 22 base64url characters (128 bits) and its argon2id hash. */
-static att_err new_password(char pw[32], char hash[CONSOLE_PASSWORD_HASH_MAX])
-{
-    unsigned char r[16];
-    randombytes_buf(r, sizeof r);
-    sodium_bin2base64(pw, 32, r, sizeof r, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-    sodium_memzero(r, sizeof r);
-    return console_password_hash(pw, hash);
-}
-
 static att_err audit(PGconn *c, const char *action, const char *username, json_t *detail)
 {
     char *d = detail ? att_json_dumps(detail, JSON_COMPACT) : NULL;
@@ -127,10 +117,10 @@ static int user_create(int argc, char **argv)
         fprintf(stderr, "attendctl: user create: a manager needs --department (the ward they manage)\n");
         return usage();
     }
-    char pw[32], hash[CONSOLE_PASSWORD_HASH_MAX], id[ATT_UUID_STR];
+    char pw[CONSOLE_NEW_PASSWORD_MAX], hash[CONSOLE_PASSWORD_HASH_MAX], id[ATT_UUID_STR];
     unsigned char secret[CONSOLE_TOTP_SECRET_BYTES];
     if (totp) console_totp_secret(secret);
-    if (new_password(pw, hash) != ATT_OK) {
+    if (console_password_new(pw, hash) != ATT_OK) {
         fprintf(stderr, "attendctl: user create: the password could not be hashed (out of memory)\n");
         return EXIT_FAIL;
     }
@@ -166,8 +156,8 @@ static int user_create(int argc, char **argv)
 static int user_password(int argc, char **argv)
 {
     if (argc != 3) return usage();
-    char pw[32], hash[CONSOLE_PASSWORD_HASH_MAX], id[ATT_UUID_STR];
-    if (new_password(pw, hash) != ATT_OK) return EXIT_FAIL;
+    char pw[CONSOLE_NEW_PASSWORD_MAX], hash[CONSOLE_PASSWORD_HASH_MAX], id[ATT_UUID_STR];
+    if (console_password_new(pw, hash) != ATT_OK) return EXIT_FAIL;
     PGconn *c;
     if (cli_db_open(true, &c) != EXIT_OK) return EXIT_FAIL;
     att_err rc = db_begin(c);

@@ -25,6 +25,15 @@ att_err console_password_hash(const char *pw, char out[CONSOLE_PASSWORD_HASH_MAX
     return ATT_OK;
 }
 
+att_err console_password_new(char pw[CONSOLE_NEW_PASSWORD_MAX], char hash[CONSOLE_PASSWORD_HASH_MAX])
+{
+    unsigned char r[16];
+    randombytes_buf(r, sizeof r);
+    sodium_bin2base64(pw, CONSOLE_NEW_PASSWORD_MAX, r, sizeof r, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    sodium_memzero(r, sizeof r);
+    return console_password_hash(pw, hash);
+}
+
 /* A hash of a random password, verified against when the user is unknown (same cost, never a match). */
 static char dummy_hash[CONSOLE_PASSWORD_HASH_MAX];
 static bool dummy_ok;

@@ -344,6 +344,9 @@ att_err http_whoami_get(struct http_request *req, struct http_response *resp);
 att_err http_tokens_list(struct http_request *req, struct http_response *resp);
 att_err http_tokens_create(struct http_request *req, struct http_response *resp);
 att_err http_tokens_delete(struct http_request *req, struct http_response *resp);
+att_err http_users_list(struct http_request *req, struct http_response *resp);
+att_err http_users_create(struct http_request *req, struct http_response *resp);
+att_err http_users_delete(struct http_request *req, struct http_response *resp);
 /* events.c, metrics.c */
 att_err http_events_list(struct http_request *req, struct http_response *resp);
 /* sse.c, punches.c: the live event feed and manual corrections */

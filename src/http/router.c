@@ -21,6 +21,10 @@ static const struct http_route routes[] = {
     {"GET", "/api/v1/tokens", ROLE_ADMIN, http_tokens_list, false, false},
     {"POST", "/api/v1/tokens", ROLE_ADMIN, http_tokens_create, false, false},
     {"DELETE", "/api/v1/tokens/{id}", ROLE_ADMIN, http_tokens_delete, false, false},
+    /* console accounts (users.c) */
+    {"GET", "/api/v1/users", ROLE_ADMIN, http_users_list, false, false},
+    {"POST", "/api/v1/users", ROLE_ADMIN, http_users_create, false, false},
+    {"DELETE", "/api/v1/users/{id}", ROLE_ADMIN, http_users_delete, false, false},
     /* attendance events (events.c) */
     {"GET", "/api/v1/events", ROLE_HR, http_events_list, true, false},
     {"GET", "/api/v1/events/stream", ROLE_HR, http_events_stream, true, false},

@@ -125,6 +125,33 @@ att_err store_console_user_list(PGconn *c, struct console_user **out, size_t *n)
     return db_list_rows(c, "console_user_list", 0, NULL, sizeof **out, fill_list_row, (void **)out, n);
 }
 
+att_err store_console_user_get(PGconn *c, const char *id, struct console_user *out)
+{
+    const char *values[1] = {id};
+    PGresult *r;
+    att_err rc = db_exec_prepared(c, "console_user_get", 1, values, NULL, NULL, &r, NULL);
+    if (rc != ATT_OK) return rc;
+    rc = PQntuples(r) == 1 ? fill_user(r, 0, 0, out) : ATT_E_NOT_FOUND;
+    PQclear(r);
+    return rc;
+}
+
+att_err store_console_user_disable(PGconn *c, const char *id, struct console_user *out)
+{
+    const char *values[1] = {id};
+    PGresult *r;
+    att_err rc = db_exec_prepared(c, "console_user_disable", 1, values, NULL, NULL, &r, NULL);
+    if (rc != ATT_OK) return rc;
+    if (PQntuples(r) == 1) rc = fill_user(r, 0, 0, out);
+    else {
+        /* no row changed: no such account, or one disabled already */
+        rc = store_console_user_get(c, id, out);
+        if (rc == ATT_OK) rc = ATT_E_CONFLICT;
+    }
+    PQclear(r);
+    return rc;
+}
+
 att_err store_console_login_get(PGconn *c, const char *username, struct console_login *out)
 {
     memset(out, 0, sizeof *out);

@@ -167,6 +167,14 @@ const struct db_statement db_statements[] = {
      " WHERE username = $1::text RETURNING id::text",
      2},
     {"console_user_list", "SELECT " CONSOLE_USER_COLS " FROM console_users u ORDER BY u.username", 0},
+    /* an account by id, and disabling one: its sessions end in the same statement */
+    {"console_user_get", "SELECT " CONSOLE_USER_COLS " FROM console_users u WHERE u.id = $1::uuid", 1},
+    {"console_user_disable",
+     "WITH u AS (UPDATE console_users SET disabled_at = now(), updated_at = now()"
+     " WHERE id = $1::uuid AND disabled_at IS NULL RETURNING *),"
+     " s AS (UPDATE console_sessions SET ended_at = now() WHERE user_id IN (SELECT id FROM u) AND ended_at IS NULL)"
+     " SELECT " CONSOLE_USER_COLS " FROM u",
+     1},
     /* the row stays locked until the sign-in's transaction ends: guesses at one account queue */
     {"console_login_get",
      "SELECT " CONSOLE_USER_COLS ", u.password_hash, u.totp_secret, coalesce(u.totp_last_step, -1)::text,"

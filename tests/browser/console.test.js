@@ -1,8 +1,12 @@
 /* The console in headless Chromium (puppeteer-core, axe-core; pinned by package-lock.json), against a
- * daemon started by tests/integration/test_browser.c. Two scenarios:
- *   main:     sign in, enrol from a photo, a bad photo's refusal in plain words, a manual punch seen on
- *             Now within 2 s without reloading, CSV export, void, language switch, sign out;
- *   security: TOTP, account lock-out, cross-site form posts refused.
+ * daemon started by tests/integration/test_browser.c. Scenarios:
+ *   catalogue:  both language catalogues complete;
+ *   main:       sign in, enrol from a photo, a bad photo's refusal in plain words, a manual punch seen on
+ *               Now within 2 s without reloading, CSV export, void, language switch, sign out;
+ *   attendance: the month grid, a day's figures and rules, exceptions resolved, a period closed and
+ *               reopened, the current shift's late and missing people live on Now, webcam enrolment,
+ *               console accounts created and disabled, the retention policy;
+ *   security:   TOTP, account lock-out, cross-site form posts refused.
  * Every page is checked with axe-core (no serious or critical violations), for Content-Security-Policy
  * violations and for requests to any other origin; screenshots go to SHOT_DIR.
  * Exit status 0 when every check passed; each failure is printed. */
@@ -11,6 +15,7 @@ const fs = require("fs");
 const http = require("http");
 const path = require("path");
 const crypto = require("crypto");
+const { execFileSync } = require("child_process");
 
 const env = (k) => {
   const v = process.env[k];
@@ -22,6 +27,7 @@ const SHOTS = env("SHOT_DIR");
 const CHROMIUM = env("CHROMIUM");
 const puppeteer = require(path.join(env("NODE_MODULES"), "puppeteer-core"));
 const AXE = fs.readFileSync(path.join(env("NODE_MODULES"), "axe-core", "axe.min.js"), "utf8");
+const WEB = path.join(__dirname, "..", "..", "web");
 
 let failures = 0;
 let lastGuard = null; /* the guard of the page a scenario works on, for a report when it throws */
@@ -234,6 +240,191 @@ async function mainScenario(browser) {
   await page.close();
 }
 
+/* A call to the API from the signed-in page: the session cookie and its CSRF token, as the console sends them. */
+async function call(page, method, p, body) {
+  return page.evaluate(async (method, p, body) => {
+    const s = await (await fetch("/api/v1/session", { credentials: "same-origin" })).json();
+    const headers = { "Accept": "application/json", "X-CSRF-Token": s.csrf_token };
+    if (body) headers["Content-Type"] = "application/json";
+    const r = await fetch(p, { method, headers, credentials: "same-origin", body: body ? JSON.stringify(body) : undefined });
+    const txt = await r.text();
+    let json = null;
+    try { json = txt ? JSON.parse(txt) : null; } catch (e) { json = null; }
+    return { status: r.status, json };
+  }, method, p, body || null);
+}
+
+async function must(page, method, p, body, status) {
+  const r = await call(page, method, p, body);
+  if (r.status !== status) throw new Error(`${method} ${p}: ${r.status} ${JSON.stringify(r.json)}`);
+  return r.json;
+}
+
+const hhmm = (ms) => new Date(ms).toISOString().slice(11, 16);
+const ymd = (ms) => new Date(ms).toISOString().slice(0, 10);
+
+/* Attendance (month grid, a day's figures and rules, exceptions resolved, a period closed and
+ * reopened), the current shift's late and missing people on Now (live), webcam enrolment, console
+ * accounts and the retention policy, both catalogues complete. */
+async function attendanceScenario(browser) {
+  const page = await browser.newPage();
+  await page.setViewport({ width: 1280, height: 800 });
+  const g = guard(page, "attendance");
+  await page.goto(BASE + "/", { waitUntil: "load" });
+  await signIn(page, env("ADMIN_USER"), env("ADMIN_PW"));
+  await page.waitForSelector("nav a[href='#/attendance']", { visible: true });
+  const tz = (await must(page, "GET", "/api/v1/session", null, 200)).timezone;
+  check(tz === "UTC", `the test daemon keeps its reports on UTC (${tz}): the dates below are UTC dates`);
+
+  /* a ward on a day shift 08:00-16:00 (grace 5, break 30); Grace Grid came in at 08:20 two days ago */
+  const now = Date.now();
+  const day = ymd(now - 2 * 86400000), month = day.slice(0, 7);
+  const grace = await must(page, "POST", "/api/v1/people", { employee_no: "G-1", name: "Grace Grid", department: "Ward 7" }, 201);
+  const dayShift = await must(page, "POST", "/api/v1/shifts", { name: "Day", start: "08:00", end: "16:00", grace_late_min: 5, grace_early_min: 5, break_min: 30 }, 201);
+  await must(page, "POST", "/api/v1/schedules", { shift_id: dayShift.id, department: "Ward 7", valid_from: month + "-01" }, 201);
+  await must(page, "POST", "/api/v1/punches", { person_id: grace.id, kind: "in", ts: day + "T08:20:00Z", reason: "badge reader down" }, 201);
+  await must(page, "POST", "/api/v1/punches", { person_id: grace.id, kind: "out", ts: day + "T16:00:00Z", reason: "badge reader down" }, 201);
+
+  await go(page, `#/attendance?department=Ward%207&month=${month}`, "#att-grid");
+  const cell = await page.$eval(`#att-grid tr[data-person='${grace.id}'] td[data-date='${day}']`, (n) => n.dataset.status);
+  check(cell === "late", `the month grid colours ${day} of Grace Grid late (${cell})`);
+  const colour = await page.$eval(`#att-grid tr[data-person='${grace.id}'] td[data-date='${day}']`, (n) => getComputedStyle(n).backgroundColor);
+  check(colour === "rgb(253, 230, 138)", `a late day has the late colour (${colour})`);
+  check(/late/.test(await text(page, "#exc-table")), "the exceptions queue lists the late arrival");
+  await shot(page, "attendance");
+  await axe(page, "Attendance");
+
+  /* drill-down: the day's punches and each figure with its rule */
+  await page.click(`#att-grid tr[data-person='${grace.id}'] td[data-date='${day}'] a`);
+  await page.waitForSelector("#day-figures", { visible: true });
+  const late = await page.$eval("#day-figures tr[data-figure='fig.late']", (n) => n.textContent);
+  check(/^Late minutes20/.test(late) && /5-minute grace/.test(late), `the day shows 20 late minutes and the grace rule (${late})`);
+  const worked = await page.$eval("#day-figures tr[data-figure='fig.worked']", (n) => n.textContent);
+  check(/^Worked minutes430/.test(worked) && /30-minute break/.test(worked), `the day shows 430 worked minutes and the break rule (${worked})`);
+  check(await page.$$eval("#day-punches tbody tr", (r) => r.length) === 2, "the day lists its two punches");
+  check(/department/.test(await text(page, "#plan-source")), "the day says its plan comes from the department");
+  await shot(page, "attendance-day");
+  await axe(page, "attendance day");
+  /* resolve the late arrival from the day page: it leaves the list */
+  await page.waitForSelector("#day-exc tr[data-kind='late'] .exc-reason");
+  await page.type("#day-exc tr[data-kind='late'] .exc-reason", "traffic accident on the ring road");
+  await page.click("#day-exc tr[data-kind='late'] button");
+  await page.waitForFunction(() => !document.querySelector("#day-exc tr[data-kind='late']") && document.getElementById("day-figures"));
+  const open = await must(page, "GET", `/api/v1/exceptions?from=${day}&to=${day}&person_id=${grace.id}`, null, 200);
+  check(!open.items.some((x) => x.kind === "late"), "the resolved exception is no longer open");
+
+  /* a pay period: added, closed with a reason, reopened */
+  await go(page, `#/attendance?department=Ward%207&month=${month}`, "#period-form");
+  await page.type("#period-name", "Test " + month);
+  await page.$eval("#period-from", (n, v) => { n.value = v; }, month + "-01");
+  await page.$eval("#period-to", (n, v) => { n.value = v; }, ymd(Date.UTC(Number(month.slice(0, 4)), Number(month.slice(5, 7)), 0)));
+  await page.click("#period-submit");
+  await page.waitForSelector("#periods-table .period-switch input", { visible: true });
+  await page.type("#periods-table .period-switch input", "month end");
+  await page.click("#periods-table .period-switch button");
+  await page.waitForFunction(() => /closed/.test((document.querySelector("#periods-table .badge") || {}).textContent || ""));
+  const periods = await must(page, "GET", "/api/v1/periods", null, 200);
+  check(periods.items.length === 1 && periods.items[0].closed, "the period is closed from the page");
+  await shot(page, "attendance-periods");
+  await page.type("#periods-table .period-switch input", "a late correction");
+  await page.click("#periods-table .period-switch button");
+  await page.waitForFunction(() => /open/.test((document.querySelector("#periods-table .badge") || {}).textContent || ""));
+  check(!(await must(page, "GET", "/api/v1/periods", null, 200)).items[0].closed, "the period is reopened from the page");
+  const audit = await must(page, "GET", "/api/v1/audit?action=period", null, 200);
+  check(audit.items.some((a) => a.action === "period.close") && audit.items.some((a) => a.action === "period.reopen"),
+    "closing and reopening are audited");
+
+  /* Now: a shift running now; Nina has not come, Lena came late; Nina's punch moves her to late live */
+  const start = now - 2 * 3600000, end = now + 4 * 3600000;
+  const cur = await must(page, "POST", "/api/v1/shifts", { name: "Current", start: hhmm(start), end: hhmm(end), grace_late_min: 5 }, 201);
+  await must(page, "POST", "/api/v1/schedules", { shift_id: cur.id, department: "Ward 8", valid_from: ymd(now - 3 * 86400000) }, 201);
+  const nina = await must(page, "POST", "/api/v1/people", { employee_no: "G-2", name: "Nina Now", department: "Ward 8" }, 201);
+  const lena = await must(page, "POST", "/api/v1/people", { employee_no: "G-3", name: "Lena Late", department: "Ward 8" }, 201);
+  await must(page, "POST", "/api/v1/punches", { person_id: lena.id, kind: "in", ts: new Date(now - 3600000).toISOString().replace(/\.\d+Z$/, "Z"), reason: "late bus" }, 201);
+  await go(page, "#/now", "#shift-missing");
+  await page.waitForFunction((n, l) => document.querySelector(`#shift-missing li.flag.missing[data-person='${n}']`) &&
+    document.querySelector(`#shift-late li.flag.late[data-person='${l}']`), { timeout: 10000 }, nina.id, lena.id);
+  check(true, "Now highlights the missing and the late people of the current shift");
+  await shot(page, "now-shift");
+  await axe(page, "Now with the current shift");
+  const t0 = Date.now();
+  await must(page, "POST", "/api/v1/punches", { person_id: nina.id, kind: "in", ts: new Date(Date.now() - 1000).toISOString().replace(/\.\d+Z$/, "Z"), reason: "forgot badge" }, 201);
+  let ms = -1;
+  try {
+    await page.waitForFunction((n) => document.querySelector(`#shift-late li[data-person='${n}']`) && !document.querySelector(`#shift-missing li[data-person='${n}']`),
+      { timeout: 2000, polling: 50 }, nina.id);
+    ms = Date.now() - t0;
+  } catch (e) { ms = -1; }
+  check(ms >= 0, `a missing person who punches in turns late on Now within 2 s, live (${ms} ms)`);
+
+  /* People: the webcam (a fake device playing a shared photo) enrols a face */
+  await go(page, "#/people/" + grace.id, "#consent-submit");
+  await page.click("#consent-submit");
+  await page.waitForFunction(() => /Consent given/.test((document.getElementById("consent-state") || {}).textContent || ""));
+  await page.click("#webcam-start");
+  await page.waitForFunction(() => { const v = document.getElementById("webcam-video"); return v && !v.hidden && v.videoWidth > 0; }, { timeout: 15000 });
+  check(true, "the webcam preview runs");
+  await shot(page, "person-webcam");
+  await axe(page, "person page with the webcam");
+  await page.click("#webcam-take");
+  await page.waitForSelector("#enrol-result .msg.ok, #enrol-refusal", { visible: true, timeout: 60000 });
+  check(await page.$("#enrol-result .msg.ok") !== null, "a webcam photo is enrolled: " + (await text(page, "#enrol-result")));
+  await page.waitForFunction(() => document.querySelectorAll("#faces-list li").length === 1, { timeout: 10000 });
+  check(await page.evaluate(() => document.getElementById("webcam-video").hidden), "the webcam is stopped after the photo");
+
+  /* Admin: console accounts created and disabled; the retention policy */
+  await go(page, "#/admin", "#users-table");
+  await page.type("#user-name", "nurse.hr");
+  await page.type("#user-display", "Nurse HR");
+  await page.select("#user-role", "hr");
+  await page.click("#user-submit");
+  await page.waitForSelector("#user-password", { visible: true });
+  const pw = await text(page, "#user-password");
+  check(pw.length >= 20, "a new account's one-time password is shown once");
+  await page.waitForSelector("#users-table tr[data-user='nurse.hr'] button.danger", { visible: true });
+  check(/retention/i.test(await text(page, "#retention-h")) && /kept 6 years/.test(await text(page, "#retention-policy")),
+    "the retention policy is shown");
+  await shot(page, "admin-accounts");
+  await axe(page, "Admin with accounts");
+  /* the new account signs in (in its own context), then is disabled and its session ends */
+  const ctx = await browser.createBrowserContext();
+  const other = await ctx.newPage();
+  await other.goto(BASE + "/", { waitUntil: "load" });
+  await signIn(other, "nurse.hr", pw);
+  await other.waitForSelector("nav a[href='#/attendance']", { visible: true });
+  check(await other.$("nav a[href='#/admin']") === null, "an hr account has no Admin page");
+  await page.click("#users-table tr[data-user='nurse.hr'] button.danger");
+  await page.waitForFunction(() => /disabled/.test((document.querySelector("#users-table tr[data-user='nurse.hr'] .user-state") || {}).textContent || ""));
+  const st = await other.evaluate(() => fetch("/api/v1/session").then((r) => r.status));
+  check(st === 401, `a disabled account's session ends (${st})`);
+  await ctx.close();
+
+  /* 简体中文 on the new pages */
+  await page.select("#lang", "zh-CN");
+  await go(page, `#/attendance?department=Ward%207&month=${month}`, "#att-grid");
+  check(await text(page, "#main h1") === "出勤", "the Attendance page is in 简体中文");
+  await shot(page, "attendance-zh-CN");
+  await axe(page, "Attendance (zh-CN)");
+  await page.select("#lang", "en");
+  g.done();
+  await page.close();
+}
+
+/* Both catalogues hold the same keys, and every key the console asks for exists. */
+function catalogueScenario() {
+  const win = {};
+  for (const f of ["en.js", "zh-CN.js"]) new Function("window", fs.readFileSync(path.join(WEB, "i18n", f), "utf8"))(win);
+  const en = win.ATTENDD_I18N.en, zh = win.ATTENDD_I18N["zh-CN"];
+  const onlyEn = Object.keys(en).filter((k) => !(k in zh)), onlyZh = Object.keys(zh).filter((k) => !(k in en));
+  check(onlyEn.length === 0 && onlyZh.length === 0, `the catalogues hold the same keys (${onlyEn.concat(onlyZh).join(" ")})`);
+  const src = fs.readFileSync(path.join(WEB, "app.js"), "utf8");
+  const used = [...src.matchAll(/\bt\("([a-z_]+(?:\.[a-z_]+)+)"/g)].map((m) => m[1]);
+  const missing = used.filter((k) => !(k in en));
+  check(used.length > 100 && missing.length === 0, `every string the console shows is in the catalogues (${used.length} keys; missing: ${missing.join(" ")})`);
+  const untranslated = Object.keys(en).filter((k) => en[k] === zh[k] && /[a-z]{3}/.test(en[k]) && k !== "lang.name");
+  check(untranslated.length === 0, `no English left in the Chinese catalogue (${untranslated.join(" ")})`);
+}
+
 /* An evil page on origin `host:port` that posts a form to the console's API on load. */
 function evilServer(body) {
   return new Promise((resolve) => {
@@ -308,13 +499,22 @@ async function securityScenario(browser) {
 
 (async () => {
   fs.mkdirSync(SHOTS, { recursive: true });
+  /* the webcam: Chromium's fake capture device plays a shared photo, made a video (y4m) by ffmpeg */
+  const y4m = path.join(SHOTS, "..", "webcam.y4m");
+  execFileSync("ffmpeg", ["-loglevel", "error", "-y", "-loop", "1", "-i", env("PHOTO_WEBCAM"), "-frames:v", "10",
+    "-vf", "scale=trunc(iw/2)*2:trunc(ih/2)*2,format=yuv420p", "-f", "yuv4mpegpipe", y4m]);
   const browser = await puppeteer.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: ["--no-sandbox", "--disable-dev-shm-usage", "--no-first-run", "--disable-gpu", "--lang=en-US"],
+    args: ["--no-sandbox", "--disable-dev-shm-usage", "--no-first-run", "--disable-gpu", "--lang=en-US",
+      "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream", "--use-file-for-fake-video-capture=" + y4m],
   });
   try {
-    for (const [name, fn] of [["main", mainScenario], ["security", securityScenario]]) {
+    if (!process.env.SCENARIO || process.env.SCENARIO === "catalogue") {
+      console.log("== catalogue");
+      try { catalogueScenario(); } catch (e) { failures++; console.log(`FAIL  catalogue: ${e.stack || e}`); }
+    }
+    for (const [name, fn] of [["main", mainScenario], ["attendance", attendanceScenario], ["security", securityScenario]]) {
       if (process.env.SCENARIO && process.env.SCENARIO !== name) continue;
       console.log(`== ${name}`);
       try { await fn(browser); } catch (e) { failures++; console.log(`FAIL  ${name}: ${e.stack || e}`); }

@@ -105,11 +105,12 @@ START_TEST(console_in_chromium)
     json_decref(p);
     wait_ready();
 
-    char shots[600], script[600], good[600], bad[600];
+    char shots[600], script[600], good[600], bad[600], webcam[600];
     snprintf(shots, sizeof shots, "%s/browser/screenshots", ts_env("ATTENDD_BUILD"));
     snprintf(script, sizeof script, "%s/tests/browser/console.test.js", ts_env("ATTENDD_SRCDIR"));
     snprintf(good, sizeof good, "%s/faces/img1.jpg", ts_env("ATTENDD_DATA"));
     snprintf(bad, sizeof bad, "%s/faces/couple.jpg", ts_env("ATTENDD_DATA"));
+    snprintf(webcam, sizeof webcam, "%s/faces/img3.jpg", ts_env("ATTENDD_DATA"));
     setenv("ATTENDD_URL", D.url, 1);
     setenv("SHOT_DIR", shots, 1);
     setenv("CHROMIUM", chrome, 1);
@@ -124,6 +125,7 @@ START_TEST(console_in_chromium)
     setenv("PERSON_ID", person, 1);
     setenv("PHOTO_GOOD", good, 1);
     setenv("PHOTO_BAD", bad, 1);
+    setenv("PHOTO_WEBCAM", webcam, 1); /* played by the fake webcam */
     char *const argv[] = {"node", script, NULL};
     static char report[1 << 16];
     int st = ts_run(argv, report, sizeof report, 1);
@@ -133,8 +135,24 @@ START_TEST(console_in_chromium)
     ts_write_file(rpath, report, strlen(report), 0644);
     ck_assert_msg(st == 0, "the browser test failed (exit %d): see its report above and in %s", st, rpath);
     /* every page was photographed for a reviewer */
-    static const char *const pages[] = {"signin", "now",       "person",      "now-live",      "events", "cameras",
-                                        "admin",  "now-zh-CN", "signin-totp", "signin-locked", NULL};
+    static const char *const pages[] = {"signin",
+                                        "now",
+                                        "person",
+                                        "now-live",
+                                        "events",
+                                        "cameras",
+                                        "admin",
+                                        "now-zh-CN",
+                                        "signin-totp",
+                                        "signin-locked",
+                                        "attendance",
+                                        "attendance-day",
+                                        "attendance-periods",
+                                        "now-shift",
+                                        "person-webcam",
+                                        "admin-accounts",
+                                        "attendance-zh-CN",
+                                        NULL};
     for (int i = 0; pages[i]; i++) {
         char f[700];
         struct stat sb;

@@ -1,7 +1,8 @@
 /* Console sessions through the real daemon: sign-in with the cookie's attributes, the session acting
  * on the API, every CSRF refusal (no token, a wrong one, another origin, a cross-site fetch, no
  * Origin), sign-out, bad sign-in bodies, account lock-out, TOTP (required, wrong, replayed), idle and
- * absolute timeouts, a manager limited to their wards, the audit rows, and bearer tokens unchanged. */
+ * absolute timeouts, a manager limited to their wards, the audit rows, bearer tokens unchanged, and console
+ * accounts created, listed and disabled through the API. */
 #include <check.h>
 #include <curl/curl.h>
 #include <jansson.h>
@@ -537,11 +538,133 @@ START_TEST(console_page_and_assets)
 }
 END_TEST
 
+START_TEST(accounts_api)
+{
+    ck_assert_msg(ready, "daemon or database did not start");
+    struct req a = {.token = D.admin_token};
+    /* every bad form names its field */
+    expect_problem("POST", "/api/v1/users", &a, "{\"display_name\":\"X\",\"role\":\"hr\"}", 422, "invalid_field",
+                   "username");
+    expect_problem("POST", "/api/v1/users", &a, "{\"username\":\"Bad Name\",\"display_name\":\"X\",\"role\":\"hr\"}",
+                   422, "invalid_field", "username");
+    expect_problem("POST", "/api/v1/users", &a, "{\"username\":\".dot\",\"display_name\":\"X\",\"role\":\"hr\"}", 422,
+                   "invalid_field", "username");
+    expect_problem("POST", "/api/v1/users", &a, "{\"username\":\"ok.name\",\"role\":\"hr\"}", 422, "invalid_field",
+                   "display_name");
+    expect_problem("POST", "/api/v1/users", &a, "{\"username\":\"ok.name\",\"display_name\":\"\",\"role\":\"hr\"}", 422,
+                   "invalid_field", "display_name");
+    expect_problem("POST", "/api/v1/users", &a, "{\"username\":\"ok.name\",\"display_name\":\"X\",\"role\":\"root\"}",
+                   422, "invalid_field", "role");
+    expect_problem("POST", "/api/v1/users", &a, "{\"username\":\"ok.name\",\"display_name\":\"X\"}", 422,
+                   "invalid_field", "role");
+    expect_problem("POST", "/api/v1/users", &a, "{\"username\":\"ok.name\",\"display_name\":\"X\",\"role\":\"manager\"}",
+                   422, "invalid_field", "departments");
+    expect_problem("POST", "/api/v1/users", &a,
+                   "{\"username\":\"ok.name\",\"display_name\":\"X\",\"role\":\"hr\",\"departments\":[\"\"]}", 422,
+                   "invalid_field", "departments");
+    expect_problem("POST", "/api/v1/users", &a,
+                   "{\"username\":\"ok.name\",\"display_name\":\"X\",\"role\":\"manager\",\"departments\":[]}", 422,
+                   "invalid_field", "departments");
+    expect_problem("POST", "/api/v1/users", &a,
+                   "{\"username\":\"ok.name\",\"display_name\":\"X\",\"role\":\"hr\",\"departments\":\"Ward 3\"}", 422,
+                   "invalid_field", "departments");
+    expect_problem("POST", "/api/v1/users", &a,
+                   "{\"username\":\"ok.name\",\"display_name\":\"X\",\"role\":\"hr\",\"password\":\"mine\"}", 422,
+                   "invalid_field", "password");
+    expect_problem("POST", "/api/v1/users", &a, "{\"username\":", 400, "malformed_json", NULL);
+    struct req form = {.token = D.admin_token, .content_type = "Content-Type: application/x-www-form-urlencoded"};
+    expect_problem("POST", "/api/v1/users", &form, "username=x", 415, "unsupported_media_type", NULL);
+    ck_assert_int_eq(ts_q_int(db, "SELECT count(*) FROM console_users"), 0);
+
+    /* created with a one-time password that signs in */
+    struct ts_resp r;
+    ck_assert_int_eq(call("POST", "/api/v1/users", &a,
+                          "{\"username\":\"ward.clerk\",\"display_name\":\"Ward Clerk\",\"role\":\"manager\","
+                          "\"departments\":[\"Ward 3\",\"Ward 4\"]}",
+                          &r),
+                     201);
+    char hdr[256];
+    ck_assert_ptr_nonnull(ts_resp_header(&r, "Cache-Control", hdr, sizeof hdr));
+    ck_assert_str_eq(hdr, "no-store");
+    json_t *j = ts_json_body(r.body, r.len);
+    char id[ATT_UUID_STR], pw[64];
+    snprintf(id, sizeof id, "%s", ts_jstr(j, "id"));
+    snprintf(pw, sizeof pw, "%s", ts_jstr(j, "password"));
+    ck_assert_uint_eq(strlen(pw), 22);
+    ck_assert_str_eq(ts_jstr(j, "role"), "manager");
+    ck_assert_uint_eq(json_array_size(json_object_get(j, "departments")), 2);
+    ck_assert_str_eq(json_string_value(json_array_get(json_object_get(j, "departments"), 1)), "Ward 4");
+    ck_assert(json_is_false(json_object_get(j, "disabled")));
+    json_decref(j);
+    char loc[128], want[128];
+    snprintf(want, sizeof want, "/api/v1/users/%s", id);
+    ck_assert_ptr_nonnull(ts_resp_header(&r, "Location", loc, sizeof loc));
+    ck_assert_str_eq(loc, want);
+    ts_resp_free(&r);
+    expect_problem("POST", "/api/v1/users", &a,
+                   "{\"username\":\"ward.clerk\",\"display_name\":\"Again\",\"role\":\"hr\"}", 409, "conflict",
+                   "username");
+    char secret[TOKEN_STR_MAX], csrf[CONSOLE_CSRF_MAX];
+    ck_assert_int_eq(sign_in("ward.clerk", pw, NULL, secret, csrf), 201);
+
+    /* listed without secrets; not for a manager's session */
+    ck_assert_int_eq(call("GET", "/api/v1/users", &a, NULL, &r), 200);
+    ck_assert_ptr_null(strstr(r.body, "password"));
+    j = ts_json_body(r.body, r.len);
+    json_t *items = json_object_get(j, "items");
+    ck_assert_uint_eq(json_array_size(items), 1);
+    ck_assert_str_eq(ts_jstr(json_array_get(items, 0), "username"), "ward.clerk");
+    ck_assert_ptr_nonnull(ts_jstr(json_array_get(items, 0), "created_at"));
+    json_decref(j);
+    ts_resp_free(&r);
+    struct req m = {.cookie = secret};
+    expect_problem("GET", "/api/v1/users", &m, NULL, 403, "forbidden", NULL);
+
+    /* disabled: its session ends, it cannot sign in, and a second disable is a conflict */
+    expect_problem("DELETE", "/api/v1/users/not-a-uuid", &a, NULL, 404, "not_found", NULL);
+    expect_problem("DELETE", "/api/v1/users/6f1c1e0e-8d5a-4a53-9f55-2f0f3f0b7a11", &a, NULL, 404, "not_found", NULL);
+    ck_assert_int_eq(status_of("DELETE", want, &a, NULL), 204);
+    expect_problem("GET", "/api/v1/session", &m, NULL, 401, "unauthorized", NULL);
+    ck_assert_int_eq(sign_in("ward.clerk", pw, NULL, secret, csrf), 401);
+    expect_problem("DELETE", want, &a, NULL, 409, "conflict", NULL);
+    ck_assert_int_eq(ts_q_int(db,
+                              "SELECT count(*) FROM console_sessions WHERE ended_at IS NULL AND user_id = "
+                              "(SELECT id FROM console_users WHERE username = 'ward.clerk')"),
+                     0);
+
+    /* an administrator cannot disable their own account */
+    char apw[64], asecret[TOKEN_STR_MAX], acsrf[CONSOLE_CSRF_MAX];
+    make_user("it.admin", "admin", NULL, false, apw, sizeof apw, NULL, 0);
+    ck_assert_int_eq(sign_in("it.admin", apw, NULL, asecret, acsrf), 201);
+    char self[ATT_UUID_STR + 20];
+    ts_q_text(db, "SELECT '/api/v1/users/' || id FROM console_users WHERE username = 'it.admin'", self, sizeof self);
+    struct req s = {.cookie = asecret, .origin = origin, .csrf = acsrf};
+    expect_problem("DELETE", self, &s, NULL, 409, "conflict", NULL);
+    struct req no_csrf = {.cookie = asecret, .origin = origin};
+    expect_problem("POST", "/api/v1/users", &no_csrf, "{\"username\":\"x1\",\"display_name\":\"X\",\"role\":\"hr\"}",
+                   403, "forbidden", NULL);
+    ck_assert_int_eq(
+        status_of("POST", "/api/v1/users", &s, "{\"username\":\"x1\",\"display_name\":\"X\",\"role\":\"hr\"}"), 201);
+
+    /* audited, the password never */
+    ck_assert_int_eq(audit_count("action = 'user.create' AND outcome = 'ok' AND target_type = 'user'"), 3);
+    ck_assert_int_eq(audit_count("action = 'user.create' AND actor = 'user:it.admin' AND outcome = 'ok'"), 1);
+    ck_assert_int_eq(audit_count("action = 'user.create' AND outcome = 'conflict'"), 1);
+    ck_assert_int_eq(audit_count("action = 'user.disable' AND outcome = 'ok'"), 1);
+    ck_assert_int_eq(audit_count("action = 'user.disable' AND outcome = 'conflict'"), 2);
+    ck_assert_int_eq(audit_count("action = 'user.list' AND outcome = 'ok'"), 1);
+    char q[200];
+    snprintf(q, sizeof q, "detail::text LIKE '%%%s%%'", pw);
+    ck_assert_int_eq(audit_count(q), 0);
+}
+END_TEST
+
 Suite *console_session_suite(void)
 {
     Suite *s = suite_create("console_session");
     TCase *t = ts_tcase(s, "session", 300, NULL, NULL, signin_cookie_session_and_signout, signin_refusals_and_lockout,
-                        totp_second_factor, manager_sees_only_its_wards, console_page_and_assets, NULL);
+                        totp_second_factor, manager_sees_only_its_wards, console_page_and_assets, accounts_api,
+                        NULL);
     tcase_add_checked_fixture(t, setup, teardown);
     TCase *t2 = ts_tcase(s, "timeouts", 120, NULL, NULL, session_idle_and_absolute_timeouts, NULL);
     tcase_add_checked_fixture(t2, setup_short, teardown);
