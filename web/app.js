@@ -991,7 +991,11 @@
     main.appendChild(retention);
     var action = el("input", { type: "text", maxlength: "100" });
     var audit = el("div", {});
-    var filter = el("form", { "class": "row" }, field("audit-action", t("admin.audit_action"), action), el("button", { type: "submit", text: t("common.search") }));
+    var tType = el("input", { type: "text", maxlength: "50" });
+    var tId = el("input", { type: "text", maxlength: "200" });
+    var filter = el("form", { "class": "row", id: "audit-filter" }, field("audit-action", t("admin.audit_action"), action),
+      field("audit-target-type", t("admin.audit_target_type"), tType), field("audit-target-id", t("admin.audit_target_id"), tId),
+      el("button", { type: "submit", id: "audit-search", text: t("common.search") }));
     main.appendChild(el("section", { "class": "card", "aria-labelledby": "audit-h" }, el("h2", { id: "audit-h", text: t("admin.audit") }), filter, audit));
 
     function loadTokens() {
@@ -1012,17 +1016,20 @@
     }
     function loadAudit(cursor, append) {
       var q = "/api/v1/audit?limit=50" + (action.value.trim() ? "&action=" + encodeURIComponent(action.value.trim()) : "") +
+        (tType.value.trim() ? "&target_type=" + encodeURIComponent(tType.value.trim()) : "") +
+        (tId.value.trim() ? "&target_id=" + encodeURIComponent(tId.value.trim()) : "") +
         (cursor ? "&cursor=" + encodeURIComponent(cursor) : "");
       api("GET", q).then(function (res) {
         if (!append) audit.textContent = "";
         var old = document.getElementById("audit-more");
         if (old) old.remove();
         if (!res.ok) { audit.appendChild(msg("error", t("common.error", { detail: problemText(res) }))); return; }
-        var head = el("tr", {}, ["admin.audit_ts", "admin.audit_actor", "admin.audit_action", "admin.audit_target", "admin.audit_outcome"]
+        var head = el("tr", {}, ["admin.audit_ts", "admin.audit_actor", "admin.audit_action", "admin.audit_target", "admin.audit_outcome", "admin.audit_detail"]
           .map(function (k) { return el("th", { scope: "col", text: t(k) }); }));
         var rows = res.json.items.map(function (a) {
           return el("tr", {}, el("td", { text: fmtTime(a.ts) }), el("td", { text: a.actor }), el("td", { text: a.action }),
-            el("td", { text: [a.target_type, a.target_id].filter(Boolean).join(" ") }), el("td", { text: a.outcome }));
+            el("td", { text: [a.target_type, a.target_id].filter(Boolean).join(" ") }), el("td", { text: a.outcome }),
+            el("td", {}, a.detail ? el("code", { "class": "detail", text: JSON.stringify(a.detail) }) : null));
         });
         audit.appendChild(el("div", { "class": "table-wrap" }, el("table", { "class": "audit-table" }, el("thead", {}, head), el("tbody", {}, rows))));
         if (res.json.next_cursor) audit.appendChild(el("button", { type: "button", id: "audit-more", "class": "secondary", text: t("common.more"),

@@ -398,6 +398,16 @@ async function attendanceScenario(browser) {
   const st = await other.evaluate(() => fetch("/api/v1/session").then((r) => r.status));
   check(st === 401, `a disabled account's session ends (${st})`);
   await ctx.close();
+  /* the audit log, filtered by target type, shows both changes with their detail */
+  await page.type("#audit-target-type", "user");
+  await page.click("#audit-search");
+  await page.waitForFunction(() => {
+    const rows = [...document.querySelectorAll(".audit-table tbody tr")];
+    return rows.length > 0 && rows.every((r) => /^user/.test(r.cells[3].textContent)) && rows.some((r) => r.cells[2].textContent === "user.disable");
+  });
+  const userRows = await page.$$eval(".audit-table tbody tr", (rs) => rs.map((r) => [...r.cells].map((c) => c.textContent).join("|")));
+  check(userRows.some((r) => /\|user\.create\|/.test(r) && /"username":"nurse\.hr"/.test(r)),
+    "the audit log filtered to accounts shows the account's creation with its detail");
 
   /* 简体中文 on the new pages */
   await page.select("#lang", "zh-CN");
