@@ -925,21 +925,13 @@
       if (!res.json.items.length) { list.appendChild(el("p", { text: t("common.none") })); return; }
       var admin = state.session.user.role === "admin";
       var rows = res.json.items.map(function (c) {
-        var btn = el("button", { type: "button", "class": "secondary snap-btn", hidden: true, "aria-label": t("cameras.snapshot_of", { name: c.name }),
+        var btn = el("button", { type: "button", "class": "secondary snap-btn", "aria-label": t("cameras.snapshot_of", { name: c.name }),
           text: t("cameras.snapshot"), on: { click: function () { showSnapshot(c); } } });
         return el("tr", { "data-camera": c.id }, el("td", { text: c.name }), el("td", { text: c.role }), el("td", {}, el("span", { "class": "badge", text: c.state })),
           el("td", { text: typeof c.input_fps === "number" ? c.input_fps.toFixed(1) : "" }),
           el("td", { text: fmtTime(c.last_frame_time) }), el("td", { text: c.last_error || "" }), el("td", {}, admin ? btn : null));
       });
       list.appendChild(table("cameras-table", ["cameras.name", "cameras.role", "cameras.state", "cameras.fps", "cameras.last_frame", "cameras.last_error", "common.actions"], rows));
-      if (!admin) return;
-      /* the snapshot buttons appear once the daemon answers the snapshot route (a 404 for a listed
-       * camera means this daemon has no such route) */
-      var first = res.json.items[0];
-      fetch("/api/v1/cameras/" + first.id + "/snapshot", { credentials: "same-origin", method: "GET" }).then(function (r) {
-        if (r.status === 404) return;
-        Array.prototype.forEach.call(list.querySelectorAll(".snap-btn"), function (b) { b.hidden = false; });
-      });
     });
     function showSnapshot(c) {
       snap.hidden = false;

@@ -21,9 +21,9 @@ static att_err audit_user(PGconn *c, const struct audit_actor *a, const char *ac
 {
     json_t *deps = json_array();
     for (size_t i = 0; deps && i < u->n_departments; i++) json_array_append_new(deps, json_string(u->departments[i]));
-    json_t *d = deps ? json_pack("{s:s, s:s, s:o}", "username", u->username, "role", console_role_name(u->role),
-                                 "departments", deps)
-                     : NULL;
+    json_t *d = deps
+        ? json_pack("{s:s, s:s, s:o}", "username", u->username, "role", console_role_name(u->role), "departments", deps)
+        : NULL;
     char *txt = d ? att_json_dumps(d, JSON_COMPACT) : NULL;
     json_decref(d);
     if (txt == NULL) return ATT_E_NOMEM;

@@ -19,9 +19,9 @@ static json_t *account_json(const struct console_user *u)
     json_t *deps = json_array();
     for (size_t i = 0; deps && i < u->n_departments; i++) json_array_append_new(deps, json_string(u->departments[i]));
     if (deps == NULL) return NULL;
-    return json_pack("{s:s, s:s, s:s, s:s, s:o, s:b, s:b, s:s}", "id", u->id, "username", u->username,
-                     "display_name", u->display_name, "role", console_role_name(u->role), "departments", deps, "totp",
-                     u->totp, "disabled", u->disabled, "created_at", u->created_at);
+    return json_pack("{s:s, s:s, s:s, s:s, s:o, s:b, s:b, s:s}", "id", u->id, "username", u->username, "display_name",
+                     u->display_name, "role", console_role_name(u->role), "departments", deps, "totp", u->totp,
+                     "disabled", u->disabled, "created_at", u->created_at);
 }
 
 /* Fail closed: if the audit row cannot be written the action is refused. */
@@ -73,7 +73,12 @@ att_err http_users_create(struct http_request *req, struct http_response *resp)
          .max_len = 64,
          .rule = "must be 1 to 64 of a-z 0-9 . _ - starting with a letter or digit",
          .text = &username},
-        {.name = "display_name", .type = HV_TEXT, .required = true, .min_len = 1, .max_len = 800, .max_chars = 200,
+        {.name = "display_name",
+         .type = HV_TEXT,
+         .required = true,
+         .min_len = 1,
+         .max_len = 800,
+         .max_chars = 200,
          .text = &display},
         {.name = "role", .type = HV_ENUM, .required = true, .one_of = console_roles, .index = &role},
         {.name = "departments", .type = HV_ARRAY, .json = &departments}, /* a manager's wards */

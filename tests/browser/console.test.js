@@ -5,7 +5,7 @@
  *               Now within 2 s without reloading, CSV export, void, language switch, sign out;
  *   attendance: the month grid, a day's figures and rules, exceptions resolved, a period closed and
  *               reopened, the current shift's late and missing people live on Now, webcam enrolment,
- *               console accounts created and disabled, the retention policy;
+ *               console accounts created and disabled, the retention policy, a camera's snapshot;
  *   security:   TOTP, account lock-out, cross-site form posts refused.
  * Every page is checked with axe-core (no serious or critical violations), for Content-Security-Policy
  * violations and for requests to any other origin; screenshots go to SHOT_DIR.
@@ -408,6 +408,31 @@ async function attendanceScenario(browser) {
   const userRows = await page.$$eval(".audit-table tbody tr", (rs) => rs.map((r) => [...r.cells].map((c) => c.textContent).join("|")));
   check(userRows.some((r) => /\|user\.create\|/.test(r) && /"username":"nurse\.hr"/.test(r)),
     "the audit log filtered to accounts shows the account's creation with its detail");
+
+  /* Cameras: the snapshot of a camera playing a shared clip, its region of interest (a corner without
+   * faces: the clip adds no events) drawn; fetched with the session */
+  const cam = await must(page, "POST", "/api/v1/cameras",
+    { name: "Entrance", url: env("CAMERA_FILE"), analysis_fps: 1, roi: { x: 0, y: 0, w: 64, h: 48 } }, 201);
+  await go(page, "#/cameras", "#cameras-table");
+  const snapBtn = `#cameras-table tr[data-camera='${cam.id}'] .snap-btn`;
+  await page.waitForSelector(snapBtn, { visible: true });
+  let size = null;
+  for (let i = 0; i < 40 && !size; i++) {
+    await page.click(snapBtn);
+    await page.waitForSelector("#snapshot-img, #snapshot .msg.error", { visible: true });
+    size = await page.evaluate(() => {
+      const img = document.getElementById("snapshot-img");
+      return img && img.complete && img.naturalWidth > 0 ? [img.naturalWidth, img.naturalHeight] : null;
+    });
+    if (!size) await new Promise((r) => setTimeout(r, 500)); /* connecting: 503 until the first frame */
+  }
+  check(size !== null && size[0] >= 320, `the camera's snapshot is shown (${size})`);
+  check(/Entrance/.test(await page.$eval("#snapshot-img", (n) => n.alt)), "the snapshot has a text alternative");
+  await shot(page, "cameras-snapshot");
+  await axe(page, "Cameras with a snapshot");
+  await must(page, "DELETE", "/api/v1/cameras/" + cam.id, null, 204);
+  const snaps = await must(page, "GET", "/api/v1/audit?action=camera.snapshot", null, 200);
+  check(snaps.items.some((a) => a.target_id === cam.id && a.outcome === "ok"), "the snapshot is audited");
 
   /* 简体中文 on the new pages */
   await page.select("#lang", "zh-CN");

@@ -105,12 +105,13 @@ START_TEST(console_in_chromium)
     json_decref(p);
     wait_ready();
 
-    char shots[600], script[600], good[600], bad[600], webcam[600];
+    char shots[600], script[600], good[600], bad[600], webcam[600], clip[600];
     snprintf(shots, sizeof shots, "%s/browser/screenshots", ts_env("ATTENDD_BUILD"));
     snprintf(script, sizeof script, "%s/tests/browser/console.test.js", ts_env("ATTENDD_SRCDIR"));
     snprintf(good, sizeof good, "%s/faces/img1.jpg", ts_env("ATTENDD_DATA"));
     snprintf(bad, sizeof bad, "%s/faces/couple.jpg", ts_env("ATTENDD_DATA"));
     snprintf(webcam, sizeof webcam, "%s/faces/img3.jpg", ts_env("ATTENDD_DATA"));
+    snprintf(clip, sizeof clip, "%s/video/shift-change.mp4", ts_env("ATTENDD_DATA"));
     setenv("ATTENDD_URL", D.url, 1);
     setenv("SHOT_DIR", shots, 1);
     setenv("CHROMIUM", chrome, 1);
@@ -126,6 +127,7 @@ START_TEST(console_in_chromium)
     setenv("PHOTO_GOOD", good, 1);
     setenv("PHOTO_BAD", bad, 1);
     setenv("PHOTO_WEBCAM", webcam, 1); /* played by the fake webcam */
+    setenv("CAMERA_FILE", clip, 1);    /* a camera for the snapshot */
     char *const argv[] = {"node", script, NULL};
     static char report[1 << 16];
     int st = ts_run(argv, report, sizeof report, 1);
@@ -152,6 +154,7 @@ START_TEST(console_in_chromium)
                                         "person-webcam",
                                         "admin-accounts",
                                         "attendance-zh-CN",
+                                        "cameras-snapshot",
                                         NULL};
     for (int i = 0; pages[i]; i++) {
         char f[700];

@@ -557,8 +557,9 @@ START_TEST(accounts_api)
                    422, "invalid_field", "role");
     expect_problem("POST", "/api/v1/users", &a, "{\"username\":\"ok.name\",\"display_name\":\"X\"}", 422,
                    "invalid_field", "role");
-    expect_problem("POST", "/api/v1/users", &a, "{\"username\":\"ok.name\",\"display_name\":\"X\",\"role\":\"manager\"}",
-                   422, "invalid_field", "departments");
+    expect_problem("POST", "/api/v1/users", &a,
+                   "{\"username\":\"ok.name\",\"display_name\":\"X\",\"role\":\"manager\"}", 422, "invalid_field",
+                   "departments");
     expect_problem("POST", "/api/v1/users", &a,
                    "{\"username\":\"ok.name\",\"display_name\":\"X\",\"role\":\"hr\",\"departments\":[\"\"]}", 422,
                    "invalid_field", "departments");
@@ -663,8 +664,7 @@ Suite *console_session_suite(void)
 {
     Suite *s = suite_create("console_session");
     TCase *t = ts_tcase(s, "session", 300, NULL, NULL, signin_cookie_session_and_signout, signin_refusals_and_lockout,
-                        totp_second_factor, manager_sees_only_its_wards, console_page_and_assets, accounts_api,
-                        NULL);
+                        totp_second_factor, manager_sees_only_its_wards, console_page_and_assets, accounts_api, NULL);
     tcase_add_checked_fixture(t, setup, teardown);
     TCase *t2 = ts_tcase(s, "timeouts", 120, NULL, NULL, session_idle_and_absolute_timeouts, NULL);
     tcase_add_checked_fixture(t2, setup_short, teardown);
