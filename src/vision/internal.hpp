@@ -46,6 +46,10 @@ constexpr float kLiveMinScale = 1.85f;
 constexpr int kEmbedBatch = 2;
 
 const char *model_file(int id);
+// Read a model file (a regular file of at most 64 MiB) into out; AV_E_MODEL / AV_E_IO name the file.
+av_status read_model(const std::string &path, std::vector<char> &out, av_err *err);
+// Whether the SHA-256 of bytes is hex_expected (lower-case hex). libsodium must be initialised.
+bool sha256_matches(const std::vector<char> &bytes, const char *hex_expected);
 
 // Record an error into err (may be NULL) and return code. printf-style message.
 av_status fail(av_err *err, av_status code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

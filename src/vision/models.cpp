@@ -29,7 +29,9 @@ const model_spec kModels[AVM__COUNT] = {
 
 constexpr size_t kMaxModelBytes = (size_t)64 << 20;
 
-av_status read_model(const std::string &path, std::vector<char> &out, av_err *err)
+} // namespace
+
+av_status avi::read_model(const std::string &path, std::vector<char> &out, av_err *err)
 {
     FILE *f = fopen(path.c_str(), "rb");
     if (!f) return avi::fail(err, AV_E_MODEL, "cannot open model %s: %s", path.c_str(), strerror(errno));
@@ -47,7 +49,7 @@ av_status read_model(const std::string &path, std::vector<char> &out, av_err *er
     return AV_OK;
 }
 
-bool sha256_matches(const std::vector<char> &bytes, const char *hex_expected)
+bool avi::sha256_matches(const std::vector<char> &bytes, const char *hex_expected)
 {
     unsigned char d[crypto_hash_sha256_BYTES];
     crypto_hash_sha256(d, reinterpret_cast<const unsigned char *>(bytes.data()), bytes.size());
@@ -55,8 +57,6 @@ bool sha256_matches(const std::vector<char> &bytes, const char *hex_expected)
     sodium_bin2hex(hex, sizeof hex, d, sizeof d);
     return std::strcmp(hex, hex_expected) == 0;
 }
-
-} // namespace
 
 const char *avi::model_file(int id) { return (id >= 0 && id < AVM__COUNT) ? kModels[id].file : "?"; }
 
@@ -70,9 +70,9 @@ extern "C" av_status av_models_load(const char *dir, unsigned flags, av_models *
         std::unique_ptr<av_models> m(new av_models);
         for (int i = 0; i < AVM__COUNT; i++) {
             std::string path = std::string(dir) + "/" + kModels[i].file;
-            av_status st = read_model(path, m->bytes[i], err);
+            av_status st = avi::read_model(path, m->bytes[i], err);
             if (st != AV_OK) return st;
-            if (!(flags & AV_MODELS_NO_VERIFY) && !sha256_matches(m->bytes[i], kModels[i].sha256))
+            if (!(flags & AV_MODELS_NO_VERIFY) && !avi::sha256_matches(m->bytes[i], kModels[i].sha256))
                 return avi::fail(err, AV_E_MODEL, "model %s does not match its pinned SHA-256", path.c_str());
         }
         *out = m.release();
