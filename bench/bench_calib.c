@@ -20,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "attendd/fuse.h"
 #include "attendd/vision.h"
 
 /* Changes whenever the template rule changes (face choice, alignment, models), so a cache made

