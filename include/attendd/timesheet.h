@@ -34,7 +34,8 @@ typedef struct timesheet timesheet;
 
 /* Load days from..to (inclusive) for the people of department (NULL: all) or one person (NULL: all).
  * with_punches false: only the plan (punch-dependent fields stay empty). ATT_E_INVALID for a stored
- * definition the engines cannot read; store errors. */
+ * definition the engines cannot read; store errors. rules: the cut-off and the defaults; the site's stored pay rule set (PATCH /api/v1/pay/rules) replaces
+ * their night window, overtime floors and minimum rest. */
 att_err timesheet_load(PGconn *c, const att_tz *tz, const struct pay_rules *rules, int64_t from, int64_t to,
                        const char *department, const att_uuid *person, bool with_punches, timesheet **out);
 void timesheet_free(timesheet *t);
@@ -53,6 +54,13 @@ att_err timesheet_compute(timesheet *t, size_t i, struct timesheet_day *out);
  * employee_no, name, department, the minutes of each pay field (scheduled, worked, regular, ot_daily,
  * ot_weekly, ot_rest_day, ot_holiday, night, holiday, leave_paid, leave_unpaid), leave {code: minutes},
  * exceptions (open ones), absent_days. What the payroll export renders and a closed period keeps. */
+/* Every person's pseudonym as {person_id: pseudonym} (for the person_key member). */
+att_err timesheet_pseudonyms(PGconn *c, json_t **keys);
+
+/* Person i's payroll row (as below) into *row (a new reference); days: timesheet_days scratch entries;
+ * keys: from timesheet_pseudonyms. */
+att_err timesheet_payroll_row(timesheet *t, size_t i, json_t *keys, struct timesheet_day *days, json_t **row);
+
 att_err timesheet_payroll_rows(PGconn *c, const att_tz *tz, const struct pay_rules *rules, int64_t from, int64_t to,
                                const char *department, json_t **rows);
 

@@ -478,5 +478,7 @@ att_err http_periods_reopen(struct http_request *req, struct http_response *resp
 att_err http_payroll_get(struct http_request *req, struct http_response *resp);
 att_err http_events_misidentified(struct http_request *req, struct http_response *resp);
 att_err http_people_lookalikes(struct http_request *req, struct http_response *resp);
+att_err http_pay_rules_get(struct http_request *req, struct http_response *resp);
+att_err http_pay_rules_update(struct http_request *req, struct http_response *resp);
 
 #endif

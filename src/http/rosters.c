@@ -16,6 +16,8 @@
 #include "attendd/holiday_ics.h"
 #include "attendd/json.h"
 #include "attendd/payroll.h"
+#include "attendd/payroll_source.h"
+#include "attendd/log.h"
 #include "attendd/text_buf.h"
 #include "attendd/roster.h"
 #include "attendd/store_rosters.h"
@@ -598,6 +600,74 @@ att_err http_periods_reopen(struct http_request *req, struct http_response *resp
     return period_switch(req, resp, false);
 }
 
+/* ---- the site's pay rule set ------------------------------------------------------------------------------ */
+
+att_err http_pay_rules_get(struct http_request *req, struct http_response *resp)
+{
+    PGconn *c;
+    att_err e = http_req_db(req, resp, &c);
+    if (e != ATT_OK) return e;
+    json_t *row;
+    if ((e = store_json_one(c, "pay_rules_get", 0, NULL, &row)) != ATT_OK)
+        return http_problem(resp, e, NULL, "the pay rules could not be read");
+    return http_json(resp, MHD_HTTP_OK, row);
+}
+
+/* PATCH {"night_start", "night_end", "daily_overtime_after_minutes", "weekly_overtime_after_minutes",
+ * "min_rest_minutes"}: the members given change, the others stay. */
+att_err http_pay_rules_update(struct http_request *req, struct http_response *resp)
+{
+    const char *ns = NULL, *ne = NULL;
+    long long daily = 0, weekly = 0, rest = 0;
+    bool has_daily = false, has_weekly = false, has_rest = false;
+    json_t *doc;
+    const struct http_field spec[] = {
+        {.name = "night_start", .type = HV_TIME, .text = &ns},
+        {.name = "night_end", .type = HV_TIME, .text = &ne},
+        {.name = "daily_overtime_after_minutes",
+         .type = HV_INT,
+         .min = 0,
+         .max = 1440,
+         .rule = "must be 0 (the scheduled net) to 1440 minutes",
+         .integer = &daily,
+         .seen = &has_daily},
+        {.name = "weekly_overtime_after_minutes",
+         .type = HV_INT,
+         .min = 0,
+         .max = 7 * 1440,
+         .rule = "must be 0 (no weekly tier) to 10080 minutes",
+         .integer = &weekly,
+         .seen = &has_weekly},
+        {.name = "min_rest_minutes",
+         .type = HV_INT,
+         .min = 0,
+         .max = 1440,
+         .rule = "must be 0 (no check) to 1440 minutes",
+         .integer = &rest,
+         .seen = &has_rest},
+        {NULL},
+    };
+    att_err e = http_body_read(req, resp, spec, &doc);
+    if (e != ATT_OK) return e;
+    char d[24], w[24], r[24];
+    snprintf(d, sizeof d, "%lld", daily);
+    snprintf(w, sizeof w, "%lld", weekly);
+    snprintf(r, sizeof r, "%lld", rest);
+    const char *v[5] = {ns, ne, has_daily ? d : NULL, has_weekly ? w : NULL, has_rest ? r : NULL};
+    char *detail = att_json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS); /* times and integers only */
+    struct roster_def_write wr = {.action = "pay_rules.update",
+                                  .target_type = "pay_rules",
+                                  .stmt = "pay_rules_set",
+                                  .n = 5,
+                                  .v = v,
+                                  .detail = detail};
+    e = detail ? def_answer(req, resp, &wr, MHD_HTTP_OK, "pay rule set", NULL, NULL)
+               : http_problem(resp, ATT_E_NOMEM, NULL, NULL);
+    free(detail);
+    json_decref(doc);
+    return e;
+}
+
 /* ---- the resolved roster and the exceptions ------------------------------------------------------------ */
 
 struct sheet_query {
@@ -903,23 +973,123 @@ static const char *payroll_cell(const struct payroll_column *col, json_t *row, b
     return buf;
 }
 
-/* A 200 answer of the text in b, of a static content type. */
-static att_err body_text(struct http_response *resp, const char *type, const struct text_buf *b)
+/* One export in flight, owned by the libmicrohttpd callback response: the rows are made and rendered
+ * person by person as the client takes them; the database was read when the export opened. */
+struct payroll_run {
+    struct http_live live; /* registered under the token: revoking it cuts the export */
+    payroll_source *src;
+    struct payroll_column cols[PAYROLL_MAX_COLUMNS];
+    size_t ncols, last;  /* last: the last column shown */
+    bool pseudo;         /* person_key for person, no identity columns */
+    bool csv;            /* else JSON */
+    bool ended;          /* the closing text is produced */
+    size_t emitted;      /* rows produced so far */
+    struct text_buf out; /* text produced and not yet sent */
+    size_t off;
+};
+
+static void payroll_run_free(void *cls)
 {
-    char *p = malloc(b->len + 1);
-    if (!p) return http_problem(resp, ATT_E_NOMEM, NULL, NULL);
-    if (b->len) memcpy(p, b->p, b->len);
-    p[b->len] = '\0';
-    free(resp->body);
-    resp->body = p;
-    resp->body_len = b->len;
-    resp->content_type = type;
-    resp->status = MHD_HTTP_OK;
-    return ATT_OK;
+    struct payroll_run *r = cls;
+    if (!r) return;
+    http_live_remove(&r->live);
+    payroll_source_free(r->src);
+    text_buf_free(&r->out);
+    free(r);
+}
+
+static bool column_shown(const struct payroll_run *r, size_t k) { return !r->pseudo || !payroll_identity(&r->cols[k]); }
+
+static const char *column_header(const struct payroll_run *r, size_t k)
+{
+    return r->cols[k].field == PF_PERSON && r->pseudo ? "person_key" : r->cols[k].header;
+}
+
+/* One row as a CSV record or a JSON array element. */
+static att_err payroll_render(struct payroll_run *r, json_t *row)
+{
+    if (r->csv) {
+        for (size_t k = 0; k < r->ncols; k++) {
+            if (!column_shown(r, k)) continue;
+            char buf[32];
+            const char *v = payroll_cell(&r->cols[k], row, r->pseudo, buf, sizeof buf);
+            csv_field(&r->out, v ? v : "", k == r->last);
+        }
+    } else {
+        json_t *o = json_object();
+        for (size_t k = 0; o && k < r->ncols; k++) {
+            if (!column_shown(r, k)) continue;
+            char buf[32];
+            const char *v = payroll_cell(&r->cols[k], row, r->pseudo, buf, sizeof buf);
+            bool text = r->cols[k].field <= PF_DEPARTMENT;
+            json_object_set_new(o, column_header(r, k),
+                                !v         ? json_null()
+                                    : text ? json_string(v)
+                                           : json_integer(strtoll(v, NULL, 10)));
+        }
+        char *txt = o ? att_json_dumps(o, JSON_COMPACT) : NULL;
+        json_decref(o);
+        if (!txt) return ATT_E_NOMEM;
+        if (r->emitted > 0) text_buf_add(&r->out, ",", 1);
+        text_buf_add(&r->out, txt, strlen(txt));
+        free(txt);
+    }
+    r->emitted++;
+    return r->out.oom ? ATT_E_NOMEM : ATT_OK;
+}
+
+/* libmicrohttpd pulls the body: each time the produced text is sent, the next person's row is made. */
+static ssize_t payroll_reader(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    (void)pos;
+    struct payroll_run *r = cls;
+    if (http_live_revoked(&r->live)) return MHD_CONTENT_READER_END_WITH_ERROR; /* its token was revoked */
+    while (r->off == r->out.len) {
+        r->out.len = r->off = 0;
+        if (r->ended) return MHD_CONTENT_READER_END_OF_STREAM;
+        json_t *row;
+        att_err e = payroll_source_next(r->src, &row);
+        if (e == ATT_OK && row) e = payroll_render(r, row);
+        json_decref(row);
+        if (e != ATT_OK) { /* the client sees a cut chunked body, never a silently short file */
+            log_warn("http", "payroll export cut: %s", att_err_code(e));
+            return MHD_CONTENT_READER_END_WITH_ERROR;
+        }
+        if (!row) {
+            if (!r->csv) text_buf_add(&r->out, "]}", 2);
+            r->ended = true;
+            if (r->out.oom) return MHD_CONTENT_READER_END_WITH_ERROR;
+        }
+    }
+    size_t n = r->out.len - r->off < max ? r->out.len - r->off : max;
+    memcpy(buf, r->out.p + r->off, n);
+    r->off += n;
+    return (ssize_t)n;
+}
+
+/* The text before the rows: the CSV header, or the JSON members with the items array left open. */
+static att_err payroll_head(struct payroll_run *r, const char *id)
+{
+    if (r->csv) {
+        for (size_t k = 0; k < r->ncols; k++)
+            if (column_shown(r, k)) csv_field(&r->out, column_header(r, k), k == r->last);
+        return r->out.oom ? ATT_E_NOMEM : ATT_OK;
+    }
+    const json_t *p = payroll_source_period(r->src);
+    json_t *doc = json_pack(
+        "{s:s, s:s, s:s, s:b}", "period_id", id, "from", json_string_value(json_object_get(p, "from_date")), "to",
+        json_string_value(json_object_get(p, "to_date")), "closed", json_is_true(json_object_get(p, "closed")));
+    char *txt = doc ? att_json_dumps(doc, JSON_COMPACT) : NULL;
+    json_decref(doc);
+    if (!txt) return ATT_E_NOMEM;
+    text_buf_add(&r->out, txt, strlen(txt) - 1); /* without its closing brace */
+    text_buf_add(&r->out, ",\"items\":[", 10);
+    free(txt);
+    return r->out.oom ? ATT_E_NOMEM : ATT_OK;
 }
 
 /* GET /api/v1/periods/{id}/payroll[?department=][&format=csv|json]: per person the period's totals in the
- * configured pay-code columns; a closed period answers the totals kept at its close. */
+ * configured pay-code columns; a closed period answers the totals kept at its close. Streamed. */
 att_err http_payroll_get(struct http_request *req, struct http_response *resp)
 {
     const char *dept = NULL;
@@ -934,112 +1104,66 @@ att_err http_payroll_get(struct http_request *req, struct http_response *resp)
     if (e == ATT_OK) e = http_negotiate_csv(req, resp, format, &csv);
     if (e != ATT_OK) return e;
     const struct att_config *cfg = req->deps->cfg;
-    struct payroll_column cols[PAYROLL_MAX_COLUMNS];
-    size_t ncols;
+    struct payroll_run *r = calloc(1, sizeof *r);
+    if (!r) return http_problem(resp, ATT_E_NOMEM, NULL, NULL);
+    r->csv = csv;
+    r->pseudo = req->token && req->token->pseudonymous;
     char why[160];
-    if (payroll_columns_parse(cfg->payroll_columns, cols, PAYROLL_MAX_COLUMNS, &ncols, why, sizeof why) != ATT_OK)
+    if (payroll_columns_parse(cfg->payroll_columns, r->cols, PAYROLL_MAX_COLUMNS, &r->ncols, why, sizeof why) !=
+        ATT_OK) {
+        payroll_run_free(r);
         return http_problem(resp, ATT_E_CONFIG, NULL, "payroll_columns: %s", why);
+    }
+    for (size_t k = 0; k < r->ncols; k++)
+        if (column_shown(r, k)) r->last = k;
     struct pay_rules rules;
     pay_rules_defaults(&rules);
     const att_tz *tz;
-    if (!att_time_hhmm_parse(cfg->day_cutoff, &rules.cutoff_min) || http_zone_get(cfg->timezone, &tz) != ATT_OK)
-        return http_problem(resp, ATT_E_CONFIG, NULL, "the configured timezone or day_cutoff is not usable");
     const char *id = http_param(req, "id");
-    if (!att_uuid_valid(id)) return http_problem(resp, ATT_E_NOT_FOUND, NULL, "no period with this id");
-    PGconn *c;
-    if ((e = http_req_db(req, resp, &c)) != ATT_OK) return e;
-    json_t *period = NULL, *rows = NULL;
-    const char *pv[1] = {id};
-    if ((e = store_json_one(c, "period_get", 1, pv, &period)) != ATT_OK)
-        return e == ATT_E_NOT_FOUND ? http_problem(resp, e, NULL, "no period with this id")
-                                    : http_problem(resp, e, NULL, "the period could not be read");
-    json_t *frozen = json_object_get(period, "frozen");
-    if (json_is_array(frozen)) {
-        rows = json_incref(frozen);
-    } else {
-        e = timesheet_payroll_rows(c, tz, &rules, json_integer_value(json_object_get(period, "from")),
-                                   json_integer_value(json_object_get(period, "to")), NULL, &rows);
-    }
-    bool pseudo = req->token && req->token->pseudonymous;
-    struct text_buf out = {0};
-    size_t nrows = 0;
-    if (e == ATT_OK && csv) {
-        size_t last = 0;
-        for (size_t k = 0; k < ncols; k++)
-            if (!pseudo || !payroll_identity(&cols[k])) last = k;
-        for (size_t k = 0; k < ncols; k++)
-            if (!pseudo || !payroll_identity(&cols[k]))
-                csv_field(&out, cols[k].field == PF_PERSON && pseudo ? "person_key" : cols[k].header, k == last);
-        size_t i;
-        json_t *row;
-        json_array_foreach(rows, i, row)
-        {
-            const char *d = json_string_value(json_object_get(row, "department"));
-            if ((dept && (!d || strcmp(d, dept) != 0)) || !http_sees_department(req, d)) continue; /* need to know */
-            for (size_t k = 0; k < ncols; k++) {
-                if (pseudo && payroll_identity(&cols[k])) continue;
-                char buf[32];
-                const char *v = payroll_cell(&cols[k], row, pseudo, buf, sizeof buf);
-                csv_field(&out, v ? v : "", k == last);
-            }
-            nrows++;
+    PGconn *c = NULL;
+    if (!att_time_hhmm_parse(cfg->day_cutoff, &rules.cutoff_min) || http_zone_get(cfg->timezone, &tz) != ATT_OK)
+        e = http_problem(resp, ATT_E_CONFIG, NULL, "the configured timezone or day_cutoff is not usable");
+    else if (!att_uuid_valid(id)) e = http_problem(resp, ATT_E_NOT_FOUND, NULL, "no period with this id");
+    else e = http_req_db(req, resp, &c);
+    if (e == ATT_OK) {
+        /* need to know: a token limited to departments gets only their people's rows */
+        json_t *only = NULL;
+        for (size_t k = 0; req->token && k < req->token->n_departments; k++) {
+            if (!only) only = json_array();
+            json_array_append_new(only, json_string(req->token->departments[k]));
         }
-    } else if (e == ATT_OK) {
-        json_t *items = json_array();
-        size_t i;
-        json_t *row;
-        json_array_foreach(rows, i, row)
-        {
-            const char *d = json_string_value(json_object_get(row, "department"));
-            if ((dept && (!d || strcmp(d, dept) != 0)) || !http_sees_department(req, d)) continue; /* need to know */
-            json_t *o = json_object();
-            for (size_t k = 0; o && k < ncols; k++) {
-                if (pseudo && payroll_identity(&cols[k])) continue;
-                char buf[32];
-                const char *v = payroll_cell(&cols[k], row, pseudo, buf, sizeof buf);
-                const char *h = cols[k].field == PF_PERSON && pseudo ? "person_key" : cols[k].header;
-                bool text = cols[k].field <= PF_DEPARTMENT;
-                json_object_set_new(o, h,
-                                    !v         ? json_null()
-                                        : text ? json_string(v)
-                                               : json_integer(strtoll(v, NULL, 10)));
-            }
-            if (o) json_array_append_new(items, o);
-            nrows++;
-        }
-        json_t *doc = json_pack("{s:s, s:s, s:s, s:b, s:o}", "period_id", id, "from",
-                                json_string_value(json_object_get(period, "from_date")), "to",
-                                json_string_value(json_object_get(period, "to_date")), "closed",
-                                json_is_true(json_object_get(period, "closed")), "items", items);
-        char *txt = doc ? att_json_dumps(doc, JSON_COMPACT) : NULL;
-        json_decref(doc);
-        if (txt) text_buf_add(&out, txt, strlen(txt));
-        else out.oom = true;
-        free(txt);
+        e = payroll_source_open(c, tz, &rules, id, dept, only, &r->src);
+        json_decref(only);
+        if (e == ATT_E_NOT_FOUND) e = http_problem(resp, e, NULL, "no period with this id");
+        else if (e != ATT_OK) e = http_problem(resp, e, NULL, "the payroll could not be computed");
     }
-    json_decref(rows);
-    if (e == ATT_OK && out.oom) e = ATT_E_NOMEM;
+    if (e == ATT_OK && payroll_head(r, id) != ATT_OK) e = http_problem(resp, ATT_E_NOMEM, NULL, NULL);
     if (e == ATT_OK) {
         char detail[160];
         snprintf(detail, sizeof detail, "{\"period_id\":\"%s\",\"format\":\"%s\",\"rows\":%zu}", id,
-                 csv ? "csv" : "json", nrows);
+                 csv ? "csv" : "json", payroll_source_count(r->src));
         att_err ae = http_audit(req, "payroll.read", "period", id, "ok", detail);
-        if (ae != ATT_OK)
+        if (ae != ATT_OK) /* fail closed: no unaudited read of personal data */
             e = http_problem(resp, ae == ATT_E_DB ? ATT_E_DB : ATT_E_INTERNAL, NULL,
                              "the audit log could not be written");
-        else e = body_text(resp, csv ? "text/csv; charset=utf-8" : "application/json", &out);
-    } else if (e != ATT_OK) {
-        e = http_problem(resp, e, NULL, "the payroll could not be computed");
     }
-    if (e == ATT_OK && csv) {
-        char disp[160];
+    char disp[160] = "";
+    if (e == ATT_OK && csv)
         snprintf(disp, sizeof disp, "attachment; filename=\"payroll-%s.csv\"",
-                 json_string_value(json_object_get(period, "from_date")));
-        e = http_header(resp, "Content-Disposition", disp);
+                 json_string_value(json_object_get(payroll_source_period(r->src), "from_date")));
+    if (e != ATT_OK) {
+        payroll_run_free(r);
+        return e;
     }
-    text_buf_free(&out);
-    json_decref(period);
-    return e;
+    if (req->token) (void)http_live_add(&r->live, req->token); /* not registered: it cannot be revoked */
+    resp->stream = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, payroll_reader, r, payroll_run_free);
+    if (!resp->stream) {
+        payroll_run_free(r);
+        return http_problem(resp, ATT_E_NOMEM, NULL, NULL);
+    }
+    resp->status = MHD_HTTP_OK;
+    resp->content_type = csv ? "text/csv; charset=utf-8" : "application/json";
+    return csv ? http_header(resp, "Content-Disposition", disp) : ATT_OK;
 }
 
 /* ---- misidentified camera events and look-alikes --------------------------------------------------------- */

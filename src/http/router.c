@@ -112,6 +112,8 @@ static const struct http_route routes[] = {
     {"GET", "/api/v1/periods/{id}/payroll", ROLE_HR, http_payroll_get, true, false},
     {"POST", "/api/v1/events/{id}/misidentified", ROLE_HR, http_events_misidentified, false, false},
     {"GET", "/api/v1/people/{id}/lookalikes", ROLE_HR, http_people_lookalikes, false, false},
+    {"GET", "/api/v1/pay/rules", ROLE_HR, http_pay_rules_get, false, false},
+    {"PATCH", "/api/v1/pay/rules", ROLE_ADMIN, http_pay_rules_update, false, false},
 };
 #define NROUTES (sizeof routes / sizeof routes[0])
 

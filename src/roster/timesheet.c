@@ -237,6 +237,24 @@ static att_err load_rest(timesheet *t)
     return ATT_OK;
 }
 
+/* The site's pay rule set (sql/010_pay_rules.sql) over the caller's defaults; the cut-off stays the
+ * configured one. */
+static att_err load_rules(timesheet *t)
+{
+    json_t *o = json_object_get(t->defs, "pay_rules");
+    if (json_is_null(o) || !o) return ATT_OK;
+    int64_t ns, ne, da, wa, mr;
+    if (!jint(o, "night_start", &ns) || !jint(o, "night_end", &ne) || !jint(o, "daily_ot_after", &da) ||
+        !jint(o, "weekly_ot_after", &wa) || !jint(o, "min_rest", &mr))
+        return ATT_E_INVALID;
+    t->rules.night_start_min = (int)ns;
+    t->rules.night_end_min = (int)ne;
+    t->rules.daily_ot_after_min = (int)da;
+    t->rules.weekly_ot_after_min = (int)wa;
+    t->rules.min_rest_min = (int)mr;
+    return ATT_OK;
+}
+
 att_err timesheet_load(PGconn *c, const att_tz *tz, const struct pay_rules *rules, int64_t from, int64_t to,
                        const char *department, const att_uuid *person, bool with_punches, timesheet **out)
 {
@@ -255,6 +273,7 @@ att_err timesheet_load(PGconn *c, const att_tz *tz, const struct pay_rules *rule
     snprintf(e, sizeof e, "%" PRId64, to + 1);
     const char *v[2] = {f, e};
     att_err rc = store_json_one(c, "roster_definitions", 2, v, &t->defs);
+    if (rc == ATT_OK) rc = load_rules(t);
     if (rc == ATT_OK) rc = load_shifts(t);
     if (rc == ATT_OK) rc = load_patterns(t);
     if (rc == ATT_OK) rc = load_rest(t);
@@ -394,43 +413,55 @@ att_err timesheet_compute(timesheet *t, size_t i, struct timesheet_day *out)
     return e;
 }
 
+att_err timesheet_pseudonyms(PGconn *c, json_t **keys)
+{
+    return store_json_one(c, "payroll_pseudonyms", 0, NULL, keys);
+}
+
+att_err timesheet_payroll_row(timesheet *t, size_t i, json_t *keys, struct timesheet_day *days, json_t **row)
+{
+    *row = NULL;
+    att_err e = timesheet_compute(t, i, days);
+    if (e != ATT_OK) return e;
+    struct pay_totals tt = {0};
+    for (size_t k = 0; k < t->ndays; k++) pay_totals_add(&tt, &days[k].pay, days[k].resolved);
+    const struct rep_person *p = timesheet_person(t, i);
+    json_t *leave = json_object();
+    for (int k = 0; leave && k < PAY_MAX_LEAVE_TYPES; k++)
+        if (t->leave_codes[k]) json_object_set_new(leave, t->leave_codes[k], json_integer(tt.leave_min[k]));
+    const char *key = json_string_value(json_object_get(keys, p->id));
+    *row = json_pack(
+        "{s:s, s:o, s:s, s:s, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:I, s:I}", "person_id",
+        p->id, "person_key", key ? json_string(key) : json_null(), "employee_no", p->employee_no, "name", p->name,
+        "department", p->department[0] ? json_string(p->department) : json_null(), "scheduled",
+        (json_int_t)tt.scheduled_min, "worked", (json_int_t)tt.worked_min, "regular", (json_int_t)tt.regular_min,
+        "ot_daily", (json_int_t)tt.ot_daily_min, "ot_weekly", (json_int_t)tt.ot_weekly_min, "ot_rest_day",
+        (json_int_t)tt.ot_rest_day_min, "ot_holiday", (json_int_t)tt.ot_holiday_min, "night", (json_int_t)tt.night_min,
+        "holiday", (json_int_t)tt.holiday_min, "leave_paid", (json_int_t)tt.leave_paid_min, "leave_unpaid",
+        (json_int_t)tt.leave_unpaid_min, "leave", leave ? leave : json_null(), "exceptions", (json_int_t)tt.exceptions,
+        "absent_days", (json_int_t)tt.absent_days);
+    return *row ? ATT_OK : ATT_E_NOMEM;
+}
+
 att_err timesheet_payroll_rows(PGconn *c, const att_tz *tz, const struct pay_rules *rules, int64_t from, int64_t to,
                                const char *department, json_t **rows)
 {
     *rows = NULL;
     json_t *keys = NULL;
-    att_err e = store_json_one(c, "payroll_pseudonyms", 0, NULL, &keys);
+    att_err e = timesheet_pseudonyms(c, &keys);
     if (e != ATT_OK) return e;
     timesheet *t;
     if ((e = timesheet_load(c, tz, rules, from, to, department, NULL, true, &t)) != ATT_OK) {
         json_decref(keys);
         return e;
     }
-    size_t nd = timesheet_days(t);
-    struct timesheet_day *days = calloc(nd, sizeof *days);
+    struct timesheet_day *days = calloc(timesheet_days(t), sizeof *days);
     json_t *out = json_array();
     if (!days || !out) e = ATT_E_NOMEM;
     for (size_t i = 0; e == ATT_OK && i < timesheet_people(t); i++) {
-        if ((e = timesheet_compute(t, i, days)) != ATT_OK) break;
-        struct pay_totals tt = {0};
-        for (size_t k = 0; k < nd; k++) pay_totals_add(&tt, &days[k].pay, days[k].resolved);
-        const struct rep_person *p = timesheet_person(t, i);
-        json_t *leave = json_object();
-        for (int k = 0; leave && k < PAY_MAX_LEAVE_TYPES; k++)
-            if (t->leave_codes[k]) json_object_set_new(leave, t->leave_codes[k], json_integer(tt.leave_min[k]));
-        const char *key = json_string_value(json_object_get(keys, p->id));
-        json_t *o = json_pack(
-            "{s:s, s:o, s:s, s:s, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:I, s:I}",
-            "person_id", p->id, "person_key", key ? json_string(key) : json_null(), "employee_no", p->employee_no,
-            "name", p->name, "department", p->department[0] ? json_string(p->department) : json_null(), "scheduled",
-            (json_int_t)tt.scheduled_min, "worked", (json_int_t)tt.worked_min, "regular", (json_int_t)tt.regular_min,
-            "ot_daily", (json_int_t)tt.ot_daily_min, "ot_weekly", (json_int_t)tt.ot_weekly_min, "ot_rest_day",
-            (json_int_t)tt.ot_rest_day_min, "ot_holiday", (json_int_t)tt.ot_holiday_min, "night",
-            (json_int_t)tt.night_min, "holiday", (json_int_t)tt.holiday_min, "leave_paid",
-            (json_int_t)tt.leave_paid_min, "leave_unpaid", (json_int_t)tt.leave_unpaid_min, "leave",
-            leave ? leave : json_null(), "exceptions", (json_int_t)tt.exceptions, "absent_days",
-            (json_int_t)tt.absent_days);
-        if (!o || json_array_append_new(out, o) != 0) e = ATT_E_NOMEM;
+        json_t *o;
+        if ((e = timesheet_payroll_row(t, i, keys, days, &o)) == ATT_OK && json_array_append_new(out, o) != 0)
+            e = ATT_E_NOMEM;
     }
     free(days);
     timesheet_free(t);

@@ -622,6 +622,19 @@ const struct db_statement db_statements[] = {
      " FROM person_lookalikes WHERE person_a = $1::uuid OR person_b = $1::uuid",
      1},
     {"period_exists", "SELECT json_build_object('id', id)::text FROM pay_periods WHERE id = $1::uuid", 1},
+/* the site's pay rule set (sql/010_pay_rules.sql): read, and changed member by member (NULL: kept) */
+#define PAY_RULES_JSON                                                                                              \
+    "json_build_object('night_start', to_char(night_start, 'HH24:MI'), 'night_end', to_char(night_end, 'HH24:MI')," \
+    " 'daily_overtime_after_minutes', daily_ot_after_min, 'weekly_overtime_after_minutes', weekly_ot_after_min,"    \
+    " 'min_rest_minutes', min_rest_min, 'updated_at', updated_at)::text"
+    {"pay_rules_get", "SELECT " PAY_RULES_JSON " FROM pay_rules", 0},
+    {"pay_rules_set",
+     "UPDATE pay_rules SET night_start = coalesce($1::time, night_start), night_end = coalesce($2::time, night_end),"
+     " daily_ot_after_min = coalesce($3::integer, daily_ot_after_min),"
+     " weekly_ot_after_min = coalesce($4::integer, weekly_ot_after_min),"
+     " min_rest_min = coalesce($5::integer, min_rest_min), updated_at = now() RETURNING " PAY_RULES_JSON,
+     5},
+#undef PAY_RULES_JSON
     /* everything the roster and pay engines need for days $1..$2 (dates as days since the epoch) */
     {"roster_definitions",
      "SELECT json_build_object("
@@ -654,7 +667,12 @@ const struct db_statement db_statements[] = {
      " ORDER BY position), '[]') FROM leave_types),"
      "'resolutions', (SELECT coalesce(json_agg(json_build_object('person_id', person_id,"
      " 'day', day - date '1970-01-01', 'kind', kind, 'action', action)), '[]') FROM exception_resolutions"
-     " WHERE day BETWEEN date '1970-01-01' + $1::integer AND date '1970-01-01' + $2::integer)"
+     " WHERE day BETWEEN date '1970-01-01' + $1::integer AND date '1970-01-01' + $2::integer),"
+     "'pay_rules', (SELECT json_build_object("
+     " 'night_start', (extract(hour FROM night_start) * 60 + extract(minute FROM night_start))::integer,"
+     " 'night_end', (extract(hour FROM night_end) * 60 + extract(minute FROM night_end))::integer,"
+     " 'daily_ot_after', daily_ot_after_min, 'weekly_ot_after', weekly_ot_after_min, 'min_rest', min_rest_min)"
+     " FROM pay_rules)"
      ")::text",
      2},
 

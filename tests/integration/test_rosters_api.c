@@ -741,11 +741,179 @@ START_TEST(misidentified_event)
 }
 END_TEST
 
+/* The id of the period named name. */
+static void period_named(const char *name, char *id)
+{
+    long st;
+    json_t *j = call("GET", "/api/v1/periods", D.hr_token, NULL, &st);
+    ck_assert_int_eq(st, 200);
+    size_t i;
+    json_t *p;
+    id[0] = '\0';
+    json_array_foreach(json_object_get(j, "items"), i, p)
+    {
+        if (strcmp(ts_jstr(p, "name"), name) == 0) snprintf(id, 40, "%s", ts_jstr(p, "id"));
+    }
+    json_decref(j);
+    ck_assert_msg(id[0], "no period %s", name);
+}
+
+/* Wanda's payroll row of the April week (she worked Thursday 2026-04-02 08:00-16:00). */
+static json_t *wanda_april(const char *pid)
+{
+    char path[160];
+    snprintf(path, sizeof path, "/api/v1/periods/%s/payroll?format=json&department=Ward%%207", pid);
+    long st;
+    json_t *j = call("GET", path, D.hr_token, NULL, &st);
+    ck_assert_int_eq(st, 200);
+    json_t *w = json_incref(payroll_row(json_object_get(j, "items"), W_ID));
+    json_decref(j);
+    return w;
+}
+
+/* The site's pay rule set: the defaults, each member's bad forms, and a changed night window and
+ * weekly floor reaching the payroll of an open period. */
+START_TEST(pay_rules)
+{
+    long st;
+    json_t *j = call("GET", "/api/v1/pay/rules", D.hr_token, NULL, &st);
+    ck_assert_int_eq(st, 200);
+    ck_assert_str_eq(ts_jstr(j, "night_start"), "22:00");
+    ck_assert_str_eq(ts_jstr(j, "night_end"), "06:00");
+    ck_assert_int_eq(ts_jint(j, "daily_overtime_after_minutes"), 0);
+    ck_assert_int_eq(ts_jint(j, "weekly_overtime_after_minutes"), 0);
+    ck_assert_int_eq(ts_jint(j, "min_rest_minutes"), 660);
+    json_decref(j);
+    static const struct {
+        const char *body, *field;
+    } bads[] = {
+        {"{\"night_start\":\"25:00\"}", "night_start"},
+        {"{\"night_end\":\"6\"}", "night_end"},
+        {"{\"night_start\":null}", "night_start"},
+        {"{\"daily_overtime_after_minutes\":1441}", "daily_overtime_after_minutes"},
+        {"{\"daily_overtime_after_minutes\":\"8h\"}", "daily_overtime_after_minutes"},
+        {"{\"weekly_overtime_after_minutes\":-1}", "weekly_overtime_after_minutes"},
+        {"{\"weekly_overtime_after_minutes\":10081}", "weekly_overtime_after_minutes"},
+        {"{\"min_rest_minutes\":1441}", "min_rest_minutes"},
+        {"{\"min_rest_minutes\":1.5}", "min_rest_minutes"},
+        {"{\"night_window\":\"22-6\"}", "night_window"},
+    };
+    for (size_t i = 0; i < sizeof bads / sizeof bads[0]; i++)
+        bad("PATCH", "/api/v1/pay/rules", D.admin_token, bads[i].body, 422, "invalid_field", bads[i].field);
+    bad("PATCH", "/api/v1/pay/rules", D.hr_token, "{\"night_start\":\"21:00\"}", 403, "forbidden", NULL);
+
+    char pid[40];
+    period_named("2026-04a", pid);
+    json_t *w = wanda_april(pid);
+    ck_assert_int_eq(ts_jint(w, "worked"), 480);
+    ck_assert_int_eq(ts_jint(w, "night"), 0);
+    ck_assert_int_eq(ts_jint(w, "ot_weekly"), 0);
+    json_decref(w);
+    /* night 15:00-17:00: her last hour is night time; a weekly floor of 4 h: half her Thursday is weekly
+     * overtime (her Monday and Tuesday were leave) */
+    j = call("PATCH", "/api/v1/pay/rules", D.admin_token,
+             "{\"night_start\":\"15:00\",\"night_end\":\"17:00\",\"weekly_overtime_after_minutes\":240}", &st);
+    ck_assert_int_eq(st, 200);
+    ck_assert_str_eq(ts_jstr(j, "night_start"), "15:00");
+    ck_assert_int_eq(ts_jint(j, "weekly_overtime_after_minutes"), 240);
+    ck_assert_int_eq(ts_jint(j, "min_rest_minutes"), 660); /* not given: kept */
+    json_decref(j);
+    w = wanda_april(pid);
+    ck_assert_int_eq(ts_jint(w, "night"), 60);
+    ck_assert_int_eq(ts_jint(w, "ot_weekly"), 240);
+    ck_assert_int_eq(ts_jint(w, "regular"), 240);
+    json_decref(w);
+    /* a daily floor of 7 h over a scheduled 8 h changes nothing; the defaults back */
+    ok("PATCH", "/api/v1/pay/rules", D.admin_token,
+       "{\"night_start\":\"22:00\",\"night_end\":\"06:00\",\"weekly_overtime_after_minutes\":0,"
+       "\"daily_overtime_after_minutes\":420}",
+       200, NULL);
+    w = wanda_april(pid);
+    ck_assert_int_eq(ts_jint(w, "night"), 0);
+    ck_assert_int_eq(ts_jint(w, "ot_daily"), 0);
+    ck_assert_int_eq(ts_jint(w, "regular"), 480);
+    json_decref(w);
+    ok("PATCH", "/api/v1/pay/rules", D.admin_token, "{\"daily_overtime_after_minutes\":0}", 200, NULL);
+    ck_assert_int_eq(ts_sql_int(conninfo,
+                                "SELECT count(*) FROM audit_log WHERE action = 'pay_rules.update'"
+                                " AND detail::text LIKE '%weekly_overtime_after_minutes%'"),
+                     2);
+}
+END_TEST
+
+/* 2,000 more people: both formats of the export are streamed (chunked, no Content-Length), whole, and
+ * a closed period's JSON export equals its open one byte for byte. */
+START_TEST(large_export)
+{
+    enum { NP = 2000 };
+    char sql[512], b[512];
+    snprintf(sql, sizeof sql,
+             "INSERT INTO people (id, employee_no, name, department) SELECT gen_random_uuid(), 'L-' || i,"
+             " 'Large, ' || i, 'Ward 9' FROM generate_series(1, %d) i",
+             NP);
+    ts_sql(conninfo, sql);
+    snprintf(b, sizeof b,
+             "{\"department\":\"Ward 9\",\"kind\":\"weekly\",\"valid_from\":\"2026-01-01\",\"cycle\":"
+             "[[\"%s\"],[\"%s\"],[\"%s\"],[\"%s\"],[\"%s\"],[],[]]}",
+             day_id, day_id, day_id, day_id, day_id);
+    ok("POST", "/api/v1/roster/patterns", D.admin_token, b, 201, NULL);
+    ts_sql(conninfo,
+           "INSERT INTO events (id, person_id, kind, ts, source) SELECT gen_random_uuid(), id, k::event_kind,"
+           " (timestamp '2026-04-02 08:00' + (CASE WHEN k = 'in' THEN 0 ELSE 8 END) * interval '1 hour')"
+           " AT TIME ZONE 'Europe/Berlin', 'camera' FROM people, (VALUES ('in'), ('out')) v(k)"
+           " WHERE department = 'Ward 9'");
+    char pid[40], path[200];
+    period_named("2026-04a", pid);
+    struct ts_resp csv, a, c;
+    char te[64];
+    snprintf(path, sizeof path, "/api/v1/periods/%s/payroll?format=csv&department=Ward%%209", pid);
+    get_text(path, D.hr_token, &csv);
+    ck_assert_ptr_null(ts_resp_header(&csv, "Content-Length", te, sizeof te));
+    ck_assert_ptr_nonnull(ts_resp_header(&csv, "Transfer-Encoding", te, sizeof te));
+    ck_assert_str_eq(te, "chunked");
+    size_t lines = 0, full = 0;
+    for (const char *p = csv.body; (p = strstr(p, "\r\n")); p += 2) lines++;
+    for (const char *p = csv.body; (p = strstr(p, ",Ward 9,1440,480,480,")); p++)
+        full++; /* Wednesday to Friday planned, Thursday worked */
+    ck_assert_uint_eq(lines, NP + 1);
+    ck_assert_uint_eq(full, NP);
+    ts_resp_free(&csv);
+
+    snprintf(path, sizeof path, "/api/v1/periods/%s/payroll?format=json&department=Ward%%209", pid);
+    get_text(path, D.hr_token, &a);
+    ck_assert_ptr_null(ts_resp_header(&a, "Content-Length", te, sizeof te));
+    json_error_t err;
+    json_t *j = json_loads(a.body, 0, &err);
+    ck_assert_msg(j, "JSON export: %s", err.text);
+    ck_assert_uint_eq(json_array_size(json_object_get(j, "items")), NP);
+    ck_assert_str_eq(ts_jstr(j, "period_id"), pid);
+    ck_assert(json_is_false(json_object_get(j, "closed")));
+    json_decref(j);
+    char cpath[160];
+    snprintf(cpath, sizeof cpath, "/api/v1/periods/%s/close", pid);
+    ok("POST", cpath, D.admin_token, "{\"reason\":\"large week paid\"}", 200, NULL);
+    get_text(path, D.hr_token, &c);
+    ck_assert_ptr_nonnull(strstr(c.body, "\"closed\":true"));
+    /* the same bytes but for the closed flag */
+    char *open_txt = strdup(a.body);
+    char *at = strstr(open_txt, "\"closed\":false");
+    ck_assert_ptr_nonnull(at);
+    memmove(at + 13, at + 14, strlen(at + 14) + 1);
+    memcpy(at, "\"closed\":true", 13);
+    ck_assert_str_eq(open_txt, c.body);
+    free(open_txt);
+    ts_resp_free(&a);
+    ts_resp_free(&c);
+    snprintf(cpath, sizeof cpath, "/api/v1/periods/%s/reopen", pid);
+    ok("POST", cpath, D.admin_token, "{\"reason\":\"large week again\"}", 200, NULL);
+}
+END_TEST
+
 Suite *rosters_api_suite(void)
 {
     Suite *s = suite_create("rosters_api");
     ts_tcase(s, "rosters", 600, fx_start, fx_stop, roster_resolves, exceptions_and_resolution, bad_forms,
              period_close_refuses_changes, holiday_import, payroll_export, misidentified_event, shift_pay_rules,
-             leave_types, NULL);
+             leave_types, pay_rules, large_export, NULL);
     return s;
 }

@@ -757,11 +757,80 @@ START_TEST(names_and_bad_input)
 }
 END_TEST
 
+/* The site's rule set (night window, daily and weekly floors, minimum rest) over one pair of days:
+ * Wednesday 2026-03-11 a late shift worked 14:00-22:00 (480 regular), Thursday a day shift (net 450)
+ * worked 08:00-18:00 (570) after 600 minutes of rest. Each row: the rules and Thursday's figures. */
+START_TEST(rule_set_table)
+{
+    static const struct {
+        const char *name;
+        int night_start, night_end, daily_after, weekly_after, min_rest;
+        int64_t night, ot_daily, ot_weekly, regular;
+        bool short_rest;
+    } rows[] = {
+        {"defaults", HM(22, 0), HM(6, 0), 0, 0, 660, 0, 120, 0, 450, true},
+        {"night 15:00-17:00", HM(15, 0), HM(17, 0), 0, 0, 660, 120, 120, 0, 450, true},
+        {"night 17:00-09:00 over midnight", HM(17, 0), HM(9, 0), 0, 0, 660, 120, 120, 0, 450, true},
+        {"night window of no length", HM(0, 0), HM(0, 0), 0, 0, 660, 0, 120, 0, 450, true},
+        {"daily floor above the scheduled net", HM(22, 0), HM(6, 0), 540, 0, 660, 0, 30, 0, 540, true},
+        {"daily floor of a whole day", HM(22, 0), HM(6, 0), 1440, 0, 660, 0, 0, 0, 570, true},
+        {"daily floor below the scheduled net", HM(22, 0), HM(6, 0), 300, 0, 660, 0, 120, 0, 450, true},
+        {"weekly floor 600", HM(22, 0), HM(6, 0), 0, 600, 660, 0, 120, 330, 120, true},
+        {"weekly floor 600 over daily floor 540", HM(22, 0), HM(6, 0), 540, 600, 660, 0, 30, 420, 120, true},
+        {"weekly floor not reached", HM(22, 0), HM(6, 0), 0, 2400, 660, 0, 120, 0, 450, true},
+        {"minimum rest 8 h", HM(22, 0), HM(6, 0), 0, 0, 480, 0, 120, 0, 450, false},
+        {"minimum rest exactly the rest", HM(22, 0), HM(6, 0), 0, 0, 600, 0, 120, 0, 450, false},
+        {"minimum rest one minute more", HM(22, 0), HM(6, 0), 0, 0, 601, 0, 120, 0, 450, true},
+        {"no rest check", HM(22, 0), HM(6, 0), 0, 0, 0, 0, 120, 0, 450, false},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        struct pay_rules r;
+        pay_rules_defaults(&r);
+        r.night_start_min = rows[i].night_start;
+        r.night_end_min = rows[i].night_end;
+        r.daily_ot_after_min = rows[i].daily_after;
+        r.weekly_ot_after_min = rows[i].weekly_after;
+        r.min_rest_min = rows[i].min_rest;
+        struct pay_day_in days[4];
+        memset(days, 0, sizeof days);
+        days[1].nshifts = days[2].nshifts = 1;
+        days[1].shift[0] = &late_sh;
+        days[2].shift[0] = &day8;
+        days[1].overtime_approved = days[2].overtime_approved = true;
+        struct report_punch p[4] = {{at(2026, 3, 11, HM(14, 0)), EVENT_KIND_IN},
+                                    {at(2026, 3, 11, HM(22, 0)), EVENT_KIND_OUT},
+                                    {at(2026, 3, 12, HM(8, 0)), EVENT_KIND_IN},
+                                    {at(2026, 3, 12, HM(18, 0)), EVENT_KIND_OUT}};
+        struct pay_input in = {.tz = berlin,
+                               .rules = &r,
+                               .first_day = day(2026, 3, 11),
+                               .ndays = 2,
+                               .days = days,
+                               .punches = p,
+                               .npunches = 4};
+        struct pay_day o[2];
+        ck_assert_msg(pay_compute(&in, o) == ATT_OK, "%s: refused", rows[i].name);
+        const struct pay_day *t = &o[1];
+        ck_assert_msg(o[0].regular_min == 480, "%s: Wednesday regular %lld", rows[i].name, (long long)o[0].regular_min);
+        ck_assert_msg(t->worked_min == 570, "%s: worked %lld", rows[i].name, (long long)t->worked_min);
+        ck_assert_msg(t->night_min == rows[i].night, "%s: night %lld", rows[i].name, (long long)t->night_min);
+        ck_assert_msg(t->ot_daily_min == rows[i].ot_daily, "%s: daily %lld", rows[i].name, (long long)t->ot_daily_min);
+        ck_assert_msg(t->ot_weekly_min == rows[i].ot_weekly, "%s: weekly %lld", rows[i].name,
+                      (long long)t->ot_weekly_min);
+        ck_assert_msg(t->regular_min == rows[i].regular, "%s: regular %lld", rows[i].name, (long long)t->regular_min);
+        bool sr = false;
+        for (size_t k = 0; k < t->nexc; k++)
+            if (t->exc[k].kind == EXC_SHORT_REST) sr = t->exc[k].minutes == 600;
+        ck_assert_msg(sr == rows[i].short_rest, "%s: short_rest %d", rows[i].name, sr);
+    }
+}
+END_TEST
+
 Suite *pay_suite(void)
 {
     Suite *s = suite_create("pay");
     TCase *tc = ts_tcase(s, "rules", 60, setup, teardown, day_table, day_table_summer, night_dst_and_month_end,
-                         week_tiers_rest_and_totals, rounding_table, names_and_bad_input, NULL);
+                         week_tiers_rest_and_totals, rounding_table, names_and_bad_input, rule_set_table, NULL);
     (void)tc;
     return s;
 }
