@@ -13,7 +13,7 @@
 # give N times it), the lease move beside its bound: lease_timeout_s plus one round of the survivors
 # (a third of it, +10 %).
 # Knobs: CLUSTER_BENCH_N (1 2 3), CLUSTER_BENCH_STEPS (camera counts, 1 2 4 6 8 12 16),
-# CLUSTER_BENCH_FPS (analysis_fps, 6), CLUSTER_BENCH_LEASE_S (lease_timeout_s, 15), CLUSTER_BENCH_SETTLE_S
+# CLUSTER_BENCH_FPS (analysis_fps, 6), CLUSTER_BENCH_LEASE_S (lease_timeout_s, 10), CLUSTER_BENCH_SETTLE_S
 # (seconds a step runs before it is judged, 12).
 set -eu
 BUILD=${ATTENDD_BUILD:-build}
@@ -22,7 +22,7 @@ DATA=${ATTENDD_DATA:?set ATTENDD_DATA}
 NS=${CLUSTER_BENCH_N:-1 2 3}
 STEPS=${CLUSTER_BENCH_STEPS:-1 2 4 6 8 12 16}
 FPS=${CLUSTER_BENCH_FPS:-6}
-LEASE=${CLUSTER_BENCH_LEASE_S:-15}
+LEASE=${CLUSTER_BENCH_LEASE_S:-10}
 SETTLE=${CLUSTER_BENCH_SETTLE_S:-12}
 CLIP=$DATA/video/shift-change.mp4
 PGBIN=${ATTENDD_PG_BINDIR:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}

@@ -117,7 +117,7 @@ static const struct key_def keys[] = {
      "this instance's name in GET /api/v1/instances (empty = the host name)"},
     {"instance_capacity", K_INT, F(instance_capacity), 1, 10000, "32",
      "cameras this instance processes at most (cluster)"},
-    {"lease_timeout_s", K_INT, F(lease_timeout_s), 3, 3600, "15",
+    {"lease_timeout_s", K_INT, F(lease_timeout_s), 3, 3600, "10",
      "seconds after its holder's last heartbeat that a camera moves to another instance (cluster)"},
     {"payroll_columns", K_STR, F(payroll_columns), 0, 0,
      "person,employee_no,name,department,scheduled,worked,regular,ot_daily,ot_weekly,ot_rest_day,ot_holiday,night,"
