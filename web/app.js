@@ -138,7 +138,7 @@
   var PAGES = [
     { hash: "#/now", key: "nav.now", draw: drawNow },
     { hash: "#/events", key: "nav.events", draw: drawEvents },
-    { hash: "#/attendance", key: "nav.attendance", draw: drawAttendance, staff: true },
+    { hash: "#/attendance", key: "nav.attendance", draw: drawAttendance },
     { hash: "#/people", key: "nav.people", draw: drawPeople },
     { hash: "#/cameras", key: "nav.cameras", draw: drawCameras },
     { hash: "#/admin", key: "nav.admin", draw: drawAdmin, admin: true }
@@ -160,14 +160,15 @@
     var cur = currentPage();
     PAGES.forEach(function (p) {
       if (p.admin && state.session.user.role !== "admin") return;
-      if (p.staff && state.session.user.role === "manager") return;
       nav.appendChild(el("a", { href: p.hash, "aria-current": cur && cur.hash === p.hash ? "page" : false, text: t(p.key) }));
     });
     nav.hidden = false;
     out.hidden = false;
     out.textContent = t("nav.signout");
     var u = state.session.user;
-    who.textContent = t("nav.signed_in_as", { name: u.display_name, role: t("role." + u.role) });
+    who.textContent = u.departments && u.departments.length
+      ? t("nav.signed_in_as_wards", { name: u.display_name, role: t("role." + u.role), wards: u.departments.join(", ") })
+      : t("nav.signed_in_as", { name: u.display_name, role: t("role." + u.role) });
   }
 
   function currentPage() {
@@ -259,28 +260,26 @@
     var latest = el("section", { "class": "card", "aria-labelledby": "latest-h" });
     var shift = el("section", { "class": "card", "aria-labelledby": "shift-h" });
     main.appendChild(status);
-    if (state.session.user.role !== "manager") main.appendChild(shift);
+    main.appendChild(shift);
     main.appendChild(duty);
     main.appendChild(latest);
     var now = { events: [], wards: {}, seen: {}, plan: null, grace: {} };
     state.now = now;
-    if (state.session.user.role !== "manager") {
-      var today = localDate(new Date());
-      /* the plan from yesterday on: a night shift begun yesterday is current until its end */
-      Promise.all([api("GET", "/api/v1/roster?from=" + addDays(today, -1) + "&to=" + today), api("GET", "/api/v1/shifts")]).then(function (rs) {
-        if (state.now !== now) return;
-        if (!rs[0].ok) { now.planError = rs[0]; renderShift(); return; }
-        if (rs[1].ok) rs[1].json.items.forEach(function (s) { now.grace[s.id] = s.grace_late_min; });
-        now.plan = rs[0].json.items;
-        renderShift();
-        /* a person still missing turns late, and a shift ending leaves, without an event */
-        state.timer = setInterval(renderShift, 30000);
-      });
-    }
+    var today = localDate(new Date());
+    /* the plan from yesterday on: a night shift begun yesterday is current until its end (a manager's
+     * roster holds only their wards: the API limits it) */
+    Promise.all([api("GET", "/api/v1/roster?from=" + addDays(today, -1) + "&to=" + today), api("GET", "/api/v1/shifts")]).then(function (rs) {
+      if (state.now !== now) return;
+      if (!rs[0].ok) { now.planError = rs[0]; renderShift(); return; }
+      if (rs[1].ok) rs[1].json.items.forEach(function (s) { now.grace[s.id] = s.grace_late_min; });
+      now.plan = rs[0].json.items;
+      renderShift();
+      /* a person still missing turns late, and a shift ending leaves, without an event */
+      state.timer = setInterval(renderShift, 30000);
+    });
     var since = new Date(Date.now() - 24 * 3600 * 1000).toISOString().replace(/\.\d+Z$/, "Z");
-    var people = state.session.user.role === "manager" ? Promise.resolve(null) : api("GET", "/api/v1/people?limit=500");
-    people.then(function (pr) {
-      if (pr && pr.ok) pr.json.items.forEach(function (p) { now.wards[p.id] = p.department; });
+    api("GET", "/api/v1/people?limit=500").then(function (pr) {
+      if (pr.ok) pr.json.items.forEach(function (p) { now.wards[p.id] = p.department; });
       return api("GET", "/api/v1/events?limit=200&since=" + encodeURIComponent(since));
     }).then(function (res) {
       if (state.now !== now) return;
@@ -413,9 +412,8 @@
       field("punch-person", t("punch.person"), pPerson), field("punch-kind", t("punch.kind"), pKind),
       field("punch-ts", t("punch.ts"), pTs), field("punch-reason", t("punch.reason"), pReason),
       el("button", { type: "submit", id: "punch-submit", text: t("punch.submit") }));
-    var manager = state.session.user.role === "manager";
     main.appendChild(el("section", { "class": "card", "aria-labelledby": "filter-h" }, el("h2", { id: "filter-h", text: t("events.filter") }), filter));
-    if (!manager) main.appendChild(el("section", { "class": "card", "aria-labelledby": "punch-h" }, el("h2", { id: "punch-h", text: t("punch.title") }), punch));
+    main.appendChild(el("section", { "class": "card", "aria-labelledby": "punch-h" }, el("h2", { id: "punch-h", text: t("punch.title") }), punch));
     main.appendChild(note);
     main.appendChild(list);
 
@@ -432,7 +430,7 @@
       api("GET", query(false)).then(function (res) {
         list.textContent = "";
         if (!res.ok) { list.appendChild(msg("error", t("common.error", { detail: problemText(res) }))); return; }
-        list.appendChild(eventsTable(res.json.items, manager ? null : voidPunch, "events-table"));
+        list.appendChild(eventsTable(res.json.items, voidPunch, "events-table"));
       });
     }
     function voidPunch(e) {
@@ -452,7 +450,7 @@
         else note.appendChild(msg("error", t("common.error", { detail: problemText(res) })));
       });
     });
-    if (!manager) api("GET", "/api/v1/people?limit=500").then(function (res) {
+    api("GET", "/api/v1/people?limit=500").then(function (res) {
       if (!res.ok) return;
       res.json.items.forEach(function (p) {
         var label = p.name + " (" + p.employee_no + ")";
@@ -537,7 +535,11 @@
       ev.preventDefault();
       location.hash = "#/attendance?department=" + encodeURIComponent(dept.value) + "&month=" + month.value;
     });
-    api("GET", "/api/v1/people?limit=500").then(function (res) {
+    /* an account limited to wards (a manager) chooses among them; anyone else among the departments people have */
+    var wards = state.session.user.departments || [];
+    var depts = wards.length ? Promise.resolve({ ok: true, json: { items: wards.map(function (w) { return { department: w }; }) } })
+      : api("GET", "/api/v1/people?limit=500");
+    depts.then(function (res) {
       if (!res.ok) { grid.appendChild(errorBox(res)); return; }
       var seen = {};
       res.json.items.forEach(function (p) { if (p.department) seen[p.department] = true; });
@@ -661,6 +663,7 @@
         figures.appendChild(el("h2", { id: "figures-h", text: t("day.figures") }));
         excs.appendChild(el("h2", { id: "dayexc-h", text: t("exc.title") }));
         for (var i = 0; i < rs.length; i++) if (!rs[i].ok) { plan.appendChild(errorBox(rs[i])); return; }
+        if (!rs[0].json.items.length) { plan.appendChild(msg("error", t("person.not_found"))); return; }
         var person = rs[0].json.items[0], day = person.days[0], row = rs[1].json.items[0];
         head.textContent = t("day.title_person", { name: person.name || person.employee_no, date: date });
         /* plan: the shifts and the rule that chose them */
@@ -717,7 +720,6 @@
     var m = /^#\/people\/([0-9a-f-]{36})$/.exec(hash);
     if (m) { drawPerson(main, m[1]); return; }
     main.appendChild(el("h1", { text: t("people.title") }));
-    if (state.session.user.role === "manager") { main.appendChild(msg("error", t("admin.forbidden"))); return; }
     var q = el("input", { type: "search" });
     var search = el("form", { "class": "row", role: "search" }, field("people-q", t("people.search"), q), el("button", { type: "submit", text: t("common.search") }));
     var list = el("div", {});

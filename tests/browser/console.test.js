@@ -6,6 +6,7 @@
  *   attendance: the month grid, a day's figures and rules, exceptions resolved, a period closed and
  *               reopened, the current shift's late and missing people live on Now, webcam enrolment,
  *               console accounts created and disabled, the retention policy, a camera's snapshot;
+ *   manager:    an account limited to one ward sees that ward on every page and nothing of another;
  *   security:   TOTP, account lock-out, cross-site form posts refused.
  * Every page is checked with axe-core (no serious or critical violations), for Content-Security-Policy
  * violations and for requests to any other origin; screenshots go to SHOT_DIR.
@@ -445,6 +446,129 @@ async function attendanceScenario(browser) {
   await page.close();
 }
 
+/* A ward manager: an account limited to one ward sees that ward on every page and nothing of another
+ * ward (names, employee numbers, ids), live events included; the Admin page is not theirs. */
+async function managerScenario(browser) {
+  const adminCtx = await browser.createBrowserContext();
+  const admin = await adminCtx.newPage();
+  await admin.goto(BASE + "/", { waitUntil: "load" });
+  await signIn(admin, env("ADMIN_USER"), env("ADMIN_PW"));
+  await admin.waitForSelector("nav a[href='#/admin']", { visible: true });
+  /* two wards on a shift running now; each has a person who came late, ward East one still missing */
+  const now = Date.now();
+  const shift = await must(admin, "POST", "/api/v1/shifts", { name: "Ward round", start: hhmm(now - 2 * 3600000), end: hhmm(now + 4 * 3600000), grace_late_min: 5 }, 201);
+  for (const w of ["Ward East", "Ward West"])
+    await must(admin, "POST", "/api/v1/schedules", { shift_id: shift.id, department: w, valid_from: ymd(now - 3 * 86400000) }, 201);
+  const amelia = await must(admin, "POST", "/api/v1/people", { employee_no: "EAST-31", name: "Amelia East", department: "Ward East" }, 201);
+  const aaron = await must(admin, "POST", "/api/v1/people", { employee_no: "EAST-32", name: "Aaron Absent", department: "Ward East" }, 201);
+  const bruno = await must(admin, "POST", "/api/v1/people", { employee_no: "WEST-77", name: "Bruno West", department: "Ward West" }, 201);
+  const inAt = new Date(now - 3600000).toISOString().replace(/\.\d+Z$/, "Z");
+  await must(admin, "POST", "/api/v1/punches", { person_id: amelia.id, kind: "in", ts: inAt, reason: "east gate" }, 201);
+  await must(admin, "POST", "/api/v1/punches", { person_id: bruno.id, kind: "in", ts: inAt, reason: "west gate" }, 201);
+  const acct = await must(admin, "POST", "/api/v1/users", { username: "ward.east", display_name: "East Manager", role: "manager", departments: ["Ward East"] }, 201);
+  /* everything of another ward the manager must never see: Ward West's person, and the people of the other scenarios */
+  const hidden = ["Bruno West", "WEST-77", bruno.id, "west gate", "Ward West", "Mary Target", env("PERSON_ID"), "Florence Test", "Nina Now", "Grace Grid"];
+  async function nothingElse(page, what) {
+    const html = await page.evaluate(() => document.documentElement.outerHTML + "\n" + document.body.innerText);
+    const seen = hidden.filter((h) => html.includes(h));
+    check(seen.length === 0, `${what}: nothing of another ward on the page${seen.length ? " (found " + seen.join(", ") + ")" : ""}`);
+  }
+
+  const ctx = await browser.createBrowserContext();
+  const page = await ctx.newPage();
+  await page.setViewport({ width: 1280, height: 800 });
+  const g = guard(page, "manager");
+  await page.goto(BASE + "/", { waitUntil: "load" });
+  await signIn(page, "ward.east", acct.password);
+  await page.waitForSelector("nav a[href='#/attendance']", { visible: true });
+  const s = await must(page, "GET", "/api/v1/session", null, 200);
+  check(s.user.role === "manager" && JSON.stringify(s.user.departments) === '["Ward East"]', `the session names the manager's ward (${JSON.stringify(s.user.departments)})`);
+  const nav = await page.$$eval("nav a", (as) => as.map((a) => a.getAttribute("href")));
+  check(JSON.stringify(nav) === JSON.stringify(["#/now", "#/events", "#/attendance", "#/people", "#/cameras"]),
+    `a manager has every page but Admin (${nav.join(" ")})`);
+  check(/Ward East/.test(await text(page, "#who")), "the top bar names the manager's ward");
+
+  /* Now: the ward's current shift (Aaron missing, Amelia late), its people on duty; live events of the ward only */
+  await go(page, "#/now", "#shift-missing");
+  await page.waitForFunction((a, m) => document.querySelector(`#shift-missing li[data-person='${a}']`) &&
+    document.querySelector(`#shift-late li[data-person='${m}']`) && /Amelia East/.test(document.getElementById("duty-h").parentNode.textContent),
+  { timeout: 10000 }, aaron.id, amelia.id);
+  check(true, "Now shows the ward's current shift (missing and late) and who is on duty");
+  await must(admin, "POST", "/api/v1/punches", { person_id: bruno.id, kind: "out", ts: new Date(Date.now() - 2000).toISOString().replace(/\.\d+Z$/, "Z"), reason: "west gate" }, 201);
+  await must(admin, "POST", "/api/v1/punches", { person_id: aaron.id, kind: "in", ts: new Date(Date.now() - 1000).toISOString().replace(/\.\d+Z$/, "Z"), reason: "east gate late" }, 201);
+  let live = true;
+  try {
+    await page.waitForFunction((a) => document.querySelector(`#shift-late li[data-person='${a}']`) && /east gate late/.test(document.getElementById("now-events").textContent),
+      { timeout: 5000, polling: 50 }, aaron.id);
+  } catch (e) { live = false; }
+  check(live, "a punch of the manager's ward appears on Now live");
+  await nothingElse(page, "Now (after another ward's live punch)");
+  await shot(page, "manager-now");
+  await axe(page, "Now (manager)");
+
+  /* Events: the ward's events, a punch for the ward's people only; the export holds the ward only */
+  await go(page, "#/events", "#events-table");
+  check(/Amelia East/.test(await text(page, "#events-table")), "Events lists the ward's events");
+  const choices = await page.$$eval("#punch-person option", (os) => os.map((o) => o.textContent));
+  check(choices.length === 2 && choices.every((c) => /EAST-3/.test(c)), `the manual punch offers the ward's people only (${choices.join(", ")})`);
+  const csv = await page.evaluate(() => fetch(document.getElementById("export-csv").getAttribute("href")).then((r) => r.text()));
+  check(/Amelia East/.test(csv) && !hidden.some((h) => csv.includes(h)), "Export CSV holds the ward's events only");
+  await nothingElse(page, "Events");
+  await shot(page, "manager-events");
+  await axe(page, "Events (manager)");
+
+  /* Attendance: only the manager's ward to choose; its grid and exceptions; even when the address names another ward */
+  await go(page, "#/attendance?department=Ward%20West", "#att-grid");
+  const depts = await page.$$eval("#att-dept option", (os) => os.map((o) => o.value));
+  check(JSON.stringify(depts) === '["Ward East"]', `Attendance offers the manager's ward only (${depts.join(", ")})`);
+  check(await page.$(`#att-grid tr[data-person='${amelia.id}']`) !== null && await page.$(`#att-grid tr[data-person='${aaron.id}']`) !== null,
+    "the month grid shows the ward's people");
+  await page.waitForSelector("#exc-table, #exc-none", { visible: true });
+  await nothingElse(page, "Attendance");
+  await shot(page, "manager-attendance");
+  await axe(page, "Attendance (manager)");
+  await go(page, `#/attendance/day/${amelia.id}/${ymd(now)}`, "#day-punches");
+  check(/east gate/.test(await text(page, "#day-punches")), "a ward person's work day shows the punches");
+  await nothingElse(page, "a work day");
+  await shot(page, "manager-day");
+  await axe(page, "work day (manager)");
+  await go(page, `#/attendance/day/${bruno.id}/${ymd(now)}`, "#plan-h ~ .msg.error");
+  await nothingElse(page, "another ward's work day");
+
+  /* People: the ward's roster and a person's page; another ward's person does not exist */
+  await go(page, "#/people", "#people-table");
+  const rows = await page.$$eval("#people-table tbody tr", (rs) => rs.map((r) => r.cells[0].textContent).sort());
+  check(JSON.stringify(rows) === '["EAST-31","EAST-32"]', `People lists the ward's people only (${rows.join(", ")})`);
+  await page.type("#people-q", "West");
+  await page.click("form[role='search'] button");
+  await page.waitForFunction(() => !document.getElementById("people-table"));
+  await nothingElse(page, "People searched for another ward's person");
+  await shot(page, "manager-people");
+  await axe(page, "People (manager)");
+  await go(page, "#/people/" + amelia.id, "#faces-h");
+  check(/Amelia East/.test(await text(page, "#main h1")), "a ward person's page opens");
+  await nothingElse(page, "person page");
+  await shot(page, "manager-person");
+  await axe(page, "person page (manager)");
+  await go(page, "#/people/" + bruno.id, "#main .msg.error");
+  check(/does not exist/.test(await text(page, "#main .msg.error")), "another ward's person does not exist for the manager");
+  await nothingElse(page, "another ward's person page");
+
+  /* Cameras (read), and no Admin: tokens, accounts and the audit log are not a manager's */
+  await go(page, "#/cameras", "h1");
+  await page.waitForFunction(() => document.querySelector("#cameras-table, #main p"));
+  await nothingElse(page, "Cameras");
+  await shot(page, "manager-cameras");
+  await axe(page, "Cameras (manager)");
+  await go(page, "#/admin", "#main .msg.error");
+  check(await page.$("#tokens-table, #users-table, .audit-table") === null, "the Admin page shows a manager nothing");
+  for (const p of ["/api/v1/tokens", "/api/v1/audit", "/api/v1/users"])
+    check((await call(page, "GET", p)).status === 403, `${p} answers 403 to a manager`);
+  g.done();
+  await ctx.close();
+  await adminCtx.close();
+}
+
 /* Both catalogues hold the same keys, and every key the console asks for exists. */
 function catalogueScenario() {
   const win = {};
@@ -549,7 +673,7 @@ async function securityScenario(browser) {
       console.log("== catalogue");
       try { catalogueScenario(); } catch (e) { failures++; console.log(`FAIL  catalogue: ${e.stack || e}`); }
     }
-    for (const [name, fn] of [["main", mainScenario], ["attendance", attendanceScenario], ["security", securityScenario]]) {
+    for (const [name, fn] of [["main", mainScenario], ["attendance", attendanceScenario], ["manager", managerScenario], ["security", securityScenario]]) {
       if (process.env.SCENARIO && process.env.SCENARIO !== name) continue;
       console.log(`== ${name}`);
       try { await fn(browser); } catch (e) { failures++; console.log(`FAIL  ${name}: ${e.stack || e}`); }

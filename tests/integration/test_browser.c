@@ -155,6 +155,13 @@ START_TEST(console_in_chromium)
                                         "admin-accounts",
                                         "attendance-zh-CN",
                                         "cameras-snapshot",
+                                        "manager-now",
+                                        "manager-events",
+                                        "manager-attendance",
+                                        "manager-day",
+                                        "manager-people",
+                                        "manager-person",
+                                        "manager-cameras",
                                         NULL};
     for (int i = 0; pages[i]; i++) {
         char f[700];

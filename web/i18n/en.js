@@ -13,6 +13,7 @@ window.ATTENDD_I18N.en = {
   "nav.admin": "Admin",
   "nav.signout": "Sign out",
   "nav.signed_in_as": "Signed in as {name} ({role})",
+  "nav.signed_in_as_wards": "Signed in as {name} ({role}: {wards})",
   "role.admin": "administrator",
   "role.hr": "HR",
   "role.manager": "ward manager",

@@ -13,6 +13,7 @@ window.ATTENDD_I18N["zh-CN"] = {
   "nav.admin": "管理",
   "nav.signout": "退出登录",
   "nav.signed_in_as": "已登录：{name}（{role}）",
+  "nav.signed_in_as_wards": "已登录：{name}（{role}：{wards}）",
   "role.admin": "管理员",
   "role.hr": "人事",
   "role.manager": "病区主管",
