@@ -371,8 +371,9 @@
     return out;
   }
 
-  /* A table of events; onVoid (or null) adds a Void button to manual punches. */
-  function eventsTable(items, onVoid, id) {
+  /* A table of events; onVoid (or null) adds a Void button to manual punches, onWrong (or null) the
+   * control that marks a camera event as of the wrong person. */
+  function eventsTable(items, onVoid, id, onWrong) {
     if (!items.length) return el("p", { id: id, text: t("common.none") });
     var head = el("tr", {}, [t("events.time"), t("events.person"), t("events.kind"), t("events.source"), t("events.reason")]
       .map(function (h) { return el("th", { scope: "col", text: h }); }), onVoid ? el("th", { scope: "col", text: t("common.actions") }) : null);
@@ -384,7 +385,7 @@
         el("td", { text: t("events.source." + e.source) }),
         el("td", { text: e.reason || "" }),
         onVoid ? el("td", {}, e.source === "manual" ? el("button", { type: "button", "class": "danger", text: t("events.void"),
-          on: { click: function () { onVoid(e); } } }) : null) : null);
+          on: { click: function () { onVoid(e); } } }) : (e.source === "camera" && onWrong ? onWrong(e) : null)) : null);
     });
     return el("div", { "class": "table-wrap" }, el("table", { id: id }, el("thead", {}, head), el("tbody", {}, rows)));
   }
@@ -430,8 +431,43 @@
       api("GET", query(false)).then(function (res) {
         list.textContent = "";
         if (!res.ok) { list.appendChild(msg("error", t("common.error", { detail: problemText(res) }))); return; }
-        list.appendChild(eventsTable(res.json.items, voidPunch, "events-table"));
+        list.appendChild(eventsTable(res.json.items, voidPunch, "events-table", wrongPerson));
       });
+    }
+    /* "Wrong person" on a camera event: a reason and, if known, who it really was; the event is then
+     * voided (it leaves reports and exports) and the row says so. */
+    function wrongPerson(e) {
+      var key = e.id.replace(/[^0-9a-f]/g, "");
+      var reason = el("input", { type: "text", maxlength: "1000", required: true });
+      var actual = el("select", {}, el("option", { value: "", text: t("misid.actual_unknown") }));
+      Array.prototype.forEach.call(person.options, function (o) {
+        if (o.value && o.value !== e.person_id) actual.appendChild(el("option", { value: o.value, text: o.textContent }));
+      });
+      var err = el("div", {});
+      var form = el("form", { "class": "row compact misid-form", hidden: true, "aria-label": t("misid.title") },
+        field("misid-reason-" + key, t("misid.reason"), reason), field("misid-actual-" + key, t("misid.actual"), actual),
+        el("button", { type: "submit", "class": "danger", text: t("misid.submit") }),
+        el("button", { type: "button", "class": "secondary", text: t("misid.cancel"), on: { click: function () { form.hidden = true; open.focus(); } } }),
+        err);
+      var open = el("button", { type: "button", "class": "secondary misid-open", "aria-expanded": "false", text: t("misid.open"),
+        on: { click: function () { form.hidden = !form.hidden; open.setAttribute("aria-expanded", String(!form.hidden)); if (!form.hidden) reason.focus(); } } });
+      var cell = el("div", {}, open, form);
+      form.addEventListener("submit", function (ev) {
+        ev.preventDefault();
+        var body = { reason: reason.value };
+        if (actual.value) body.actual_person_id = actual.value;
+        api("POST", "/api/v1/events/" + encodeURIComponent(e.id) + "/misidentified", body).then(function (res) {
+          err.textContent = "";
+          if (res.ok) {
+            var row = cell.closest("tr");
+            row.classList.add("voided");
+            cell.textContent = "";
+            cell.appendChild(el("span", { "class": "misid-done", role: "status", text: t("misid.done") }));
+            toast(t("misid.done"));
+          } else err.appendChild(msg("error", t(res.status === 409 ? "misid.conflict" : "common.error", { detail: problemText(res) })));
+        });
+      });
+      return cell;
     }
     function voidPunch(e) {
       api("DELETE", "/api/v1/punches/" + encodeURIComponent(e.id)).then(function (res) {

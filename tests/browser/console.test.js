@@ -2,7 +2,8 @@
  * daemon started by tests/integration/test_browser.c. Scenarios:
  *   catalogue:  both language catalogues complete;
  *   main:       sign in, enrol from a photo, a bad photo's refusal in plain words, a manual punch seen on
- *               Now within 2 s without reloading, CSV export, void, language switch, sign out;
+ *               Now within 2 s without reloading, CSV export, void, a camera event marked as of the
+ *               wrong person, language switch, sign out;
  *   attendance: the month grid, a day's figures and rules, exceptions resolved, a period closed and
  *               reopened, the current shift's late and missing people live on Now, webcam enrolment,
  *               console accounts created and disabled, the retention policy, a camera's snapshot;
@@ -211,6 +212,40 @@ async function mainScenario(browser) {
   await page.click("#events-table button.danger");
   await page.waitForFunction(() => !/forgot badge/.test((document.getElementById("events-table") || document.body).textContent));
   check(true, "a manual punch is voided from the Events page");
+
+  /* a camera event of the wrong person: marked through its row's form with the keyboard, then voided
+   * and out of the export */
+  const camEv = env("CAMERA_EVENT_ID");
+  const camRow = `#events-table tr[data-event='${camEv}']`;
+  await page.waitForSelector(`${camRow} button.misid-open`, { visible: true });
+  check(csv.includes(camEv), "before it is marked, the export holds the camera event");
+  check(await page.$$eval("#events-table tr .misid-open", (bs) => bs.every((b) => /camera/.test(b.closest("tr").textContent))),
+    "Wrong person is offered on camera events only");
+  await page.focus(`${camRow} button.misid-open`);
+  await page.keyboard.press("Enter");
+  await page.waitForSelector(`${camRow} form.misid-form`, { visible: true });
+  check(await page.evaluate((r) => document.activeElement === document.querySelector(`${r} form.misid-form input`), camRow),
+    "Wrong person opens its form with the reason field focused");
+  const labelled = await page.$$eval(`${camRow} form.misid-form input, ${camRow} form.misid-form select`,
+    (ns) => ns.every((n) => n.id && document.querySelector(`label[for='${n.id}']`)));
+  check(labelled, "the wrong-person form's controls are labelled");
+  await axe(page, "Events with the wrong-person form");
+  await page.keyboard.type("it was her colleague");
+  const florenceOpt = await page.$$eval(`${camRow} form.misid-form select option`,
+    (os) => (os.find((o) => /Florence Test/.test(o.textContent)) || {}).value);
+  await page.select(`${camRow} form.misid-form select`, florenceOpt);
+  await page.focus(`${camRow} form.misid-form button[type='submit']`);
+  await page.keyboard.press("Enter");
+  await page.waitForSelector(`${camRow}.voided .misid-done`, { visible: true });
+  check(/Voided: wrong person/.test(await text(page, camRow)), "the camera event's row shows it voided as of the wrong person");
+  await shot(page, "events-misidentified");
+  await axe(page, "Events after marking a wrong person");
+  const listed = await call(page, "GET", "/api/v1/events?limit=500");
+  check(listed.status === 200 && !listed.json.items.some((e) => e.id === camEv), "the API no longer lists the misidentified event");
+  const again = await call(page, "POST", `/api/v1/events/${camEv}/misidentified`, { reason: "again" });
+  check(again.status === 409, `the event is voided: marking it again answers 409 (${again.status})`);
+  const csvAfter = await page.evaluate(() => fetch("/api/v1/events?format=csv").then((r) => r.text()));
+  check(csvAfter.startsWith("id,") && !csvAfter.includes(camEv), "the CSV export leaves the misidentified event out");
 
   await go(page, "#/cameras", "h1");
   await page.waitForNetworkIdle();

@@ -98,6 +98,15 @@ START_TEST(console_in_chromium)
     char person[64];
     snprintf(person, sizeof person, "%s", ts_jstr(p, "id"));
     json_decref(p);
+    /* a camera event of that person three days ago (no API makes one), for the page to mark as of the
+     * wrong person */
+    const char *camera_event = "c0000000-0000-4000-8000-0000000000c1";
+    char sql[400];
+    snprintf(sql, sizeof sql,
+             "INSERT INTO events (id, person_id, kind, ts, source, similarity) VALUES ('%s', '%s', 'in',"
+             " now() - interval '3 days', 'camera', 0.62)",
+             camera_event, person);
+    ts_sql(conninfo, sql);
     /* the consent text people agree to before enrolment */
     p = ts_call("POST", ts_url(&D, "/api/v1/consent-texts"), D.admin_token,
                 "{\"language\":\"en\",\"text\":\"I agree to face recognition for attendance.\"}", &status);
@@ -124,6 +133,7 @@ START_TEST(console_in_chromium)
     setenv("LOCK_USER", "locked.user", 1);
     setenv("LOCK_PW", lock_pw, 1);
     setenv("PERSON_ID", person, 1);
+    setenv("CAMERA_EVENT_ID", camera_event, 1);
     setenv("PHOTO_GOOD", good, 1);
     setenv("PHOTO_BAD", bad, 1);
     setenv("PHOTO_WEBCAM", webcam, 1); /* played by the fake webcam */
@@ -142,6 +152,7 @@ START_TEST(console_in_chromium)
                                         "person",
                                         "now-live",
                                         "events",
+                                        "events-misidentified",
                                         "cameras",
                                         "admin",
                                         "now-zh-CN",
