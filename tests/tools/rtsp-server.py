@@ -83,11 +83,18 @@ def main():
             if state != Gst.State.PLAYING or joined:
                 return
             joined.append(True)
-            pos = time.monotonic() - started[name]
-            demux = media.get_element().get_by_name("demux")
-            flags = Gst.SeekFlags.FLUSH | Gst.SeekFlags.KEY_UNIT
-            if not demux or not demux.seek_simple(Gst.Format.TIME, flags, int(pos * Gst.SECOND)):
-                print(f"rtsp-server: {name}: could not join at {pos:.1f} s", file=sys.stderr)
+
+            # Seek from the main loop, not here: the media emits new-state under its own lock,
+            # which a flushing seek from inside the signal can deadlock against (and with it
+            # every later RTSP request to this server).
+            def seek():
+                pos = time.monotonic() - started[name]
+                demux = media.get_element().get_by_name("demux")
+                flags = Gst.SeekFlags.FLUSH | Gst.SeekFlags.KEY_UNIT
+                if not demux or not demux.seek_simple(Gst.Format.TIME, flags, int(pos * Gst.SECOND)):
+                    print(f"rtsp-server: {name}: could not join at {pos:.1f} s", file=sys.stderr)
+                return False
+            GLib.idle_add(seek)
 
         def on_state(_media, state):
             if state != Gst.State.PLAYING or name in started:
