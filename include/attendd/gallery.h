@@ -11,6 +11,7 @@
 
 #define GAL_DIM 512     /* embedding length (fr_feature.onnx) */
 #define GAL_TOPK_MAX 64 /* largest k gal_topk accepts */
+#define GAL_CONFIRM_DIM 128
 
 typedef struct gal gal;
 
@@ -49,6 +50,12 @@ att_err gal_person_remove(gal *g, const char *person_id);
 att_err gal_face_add(gal *g, const char *person_id, const char *face_id, const float vec[GAL_DIM]);
 /* Remove one template (wiped). ATT_E_NOT_FOUND if unknown. The person stays, possibly with no face. */
 att_err gal_face_remove(gal *g, const char *face_id);
+
+/* Attach the confirming model's template to a face already added (wiped on removal). ATT_E_NOT_FOUND unknown face, ATT_E_INVALID bad vector. */
+att_err gal_face_set_confirm(gal *g, const char *face_id, const float vec[GAL_CONFIRM_DIM]);
+/* Best confirming similarity of query to the person's faces that carry one; *n = how many do (best untouched when 0). */
+att_err gal_person_confirm_similarity(gal *g, const char *person_id, const float query[GAL_CONFIRM_DIM], float *best,
+                                      size_t *n);
 
 /* Best person among the active ones. ATT_OK with *out filled; ATT_E_NOT_FOUND when no active person
  * has a face; ATT_E_INVALID for a non-finite or zero query. The query need not be normalised. */

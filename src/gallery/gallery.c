@@ -1,5 +1,6 @@
 /* The in-memory gallery (include/attendd/gallery.h): dense rows of int8 codes for a memory-bound
- * scan and fp16 copies for an exact re-rank of the few rows near the top; person table; rwlock. */
+ * scan and fp16 copies for an exact re-rank of the few rows near the top, fp16 confirming templates
+ * beside them; person table; rwlock. */
 #include "attendd/gallery.h"
 #include "attendd/uuid.h"
 
@@ -29,6 +30,7 @@ struct gal_row {
     unsigned char face[16]; /* face uuid */
     uint32_t person;        /* index into gal.people */
     float scale;            /* int8 code scale: value = code * scale */
+    bool confirm;           /* row of the confirm region holds this face's confirming template */
 };
 
 struct gal_person {
@@ -52,6 +54,8 @@ struct gal {
     struct gal_region codes;     /* cap x GAL_DIM int8: the scanned matrix */
     struct gal_region halves;    /* cap x GAL_DIM binary16: the re-rank copy */
     struct gal_region meta;      /* cap x struct gal_row */
+    struct gal_region confirm;   /* cap x GAL_CONFIRM_DIM binary16 confirming templates; mapped at the
+                                    first gal_face_set_confirm, so a gallery without any costs nothing */
     size_t n;                    /* rows in use (dense: 0..n-1) */
     size_t cap;                  /* rows all three regions can hold */
     struct umap faces;           /* face uuid -> row */
@@ -69,6 +73,10 @@ typedef const unsigned char *(*key_fn)(const gal *g, uint32_t v);
 static int8_t *row_codes(const gal *g, size_t r) { return (int8_t *)g->codes.base + r * GAL_DIM; }
 static uint16_t *row_halves(const gal *g, size_t r) { return (uint16_t *)(void *)g->halves.base + r * GAL_DIM; }
 static struct gal_row *rows(const gal *g) { return (struct gal_row *)(void *)g->meta.base; }
+static uint16_t *row_confirm(const gal *g, size_t r)
+{
+    return (uint16_t *)(void *)g->confirm.base + r * GAL_CONFIRM_DIM;
+}
 static const unsigned char *face_key(const gal *g, uint32_t r) { return rows(g)[r].face; }
 static const unsigned char *person_key(const gal *g, uint32_t p) { return g->people[p].id; }
 
@@ -167,6 +175,7 @@ void gal_free(gal *g)
     gal_region_release(&g->codes, g->n * GAL_DIM);
     gal_region_release(&g->halves, g->n * GAL_DIM * sizeof(uint16_t));
     gal_region_release(&g->meta, g->n * sizeof(struct gal_row));
+    gal_region_release(&g->confirm, g->n * GAL_CONFIRM_DIM * sizeof(uint16_t));
     free(g->faces.slot);
     free(g->people_ix.slot);
     if (g->people) sodium_memzero(g->people, g->people_cap * sizeof *g->people);
@@ -198,11 +207,14 @@ static att_err ensure_rows(gal *g, size_t need, bool exact)
     att_err e = gal_region_grow(&g->codes, cap * GAL_DIM);
     if (e == ATT_OK) e = gal_region_grow(&g->halves, cap * GAL_DIM * sizeof(uint16_t));
     if (e == ATT_OK) e = gal_region_grow(&g->meta, cap * sizeof(struct gal_row));
+    if (e == ATT_OK && g->confirm.base) e = gal_region_grow(&g->confirm, cap * GAL_CONFIRM_DIM * sizeof(uint16_t));
     if (e != ATT_OK) return e;
-    /* regions round up to whole pages: use the rows that fit in all three */
+    /* regions round up to whole pages: use the rows that fit in all of them */
     size_t fit = g->codes.bytes / GAL_DIM;
     if (g->halves.bytes / (GAL_DIM * sizeof(uint16_t)) < fit) fit = g->halves.bytes / (GAL_DIM * sizeof(uint16_t));
     if (g->meta.bytes / sizeof(struct gal_row) < fit) fit = g->meta.bytes / sizeof(struct gal_row);
+    if (g->confirm.base && g->confirm.bytes / (GAL_CONFIRM_DIM * sizeof(uint16_t)) < fit)
+        fit = g->confirm.bytes / (GAL_CONFIRM_DIM * sizeof(uint16_t));
     g->cap = fit;
     return ATT_OK;
 }
@@ -289,11 +301,13 @@ static void row_remove(gal *g, size_t r)
     if (r != last) {
         memcpy(row_codes(g, r), row_codes(g, last), GAL_DIM);
         memcpy(row_halves(g, r), row_halves(g, last), GAL_DIM * sizeof(uint16_t));
+        if (g->confirm.base) memcpy(row_confirm(g, r), row_confirm(g, last), GAL_CONFIRM_DIM * sizeof(uint16_t));
         rw[r] = rw[last];
         umap_put(g, &g->faces, face_key, rw[r].face, (uint32_t)r);
     }
     sodium_memzero(row_codes(g, last), GAL_DIM);
     sodium_memzero(row_halves(g, last), GAL_DIM * sizeof(uint16_t));
+    if (g->confirm.base) sodium_memzero(row_confirm(g, last), GAL_CONFIRM_DIM * sizeof(uint16_t));
     sodium_memzero(&rw[last], sizeof rw[last]);
     g->n = last;
 }
@@ -349,6 +363,7 @@ att_err gal_face_add(gal *g, const char *person_id, const char *face_id, const f
         memcpy(rw->face, fid.b, 16);
         rw->person = p;
         rw->scale = scale;
+        rw->confirm = false; /* until gal_face_set_confirm */
         g->n = r + 1;
         g->people[p].nfaces++;
         umap_put(g, &g->faces, face_key, fid.b, (uint32_t)r);
@@ -369,6 +384,88 @@ att_err gal_face_remove(gal *g, const char *face_id)
     if (r != NO_ROW) row_remove(g, r);
     pthread_rwlock_unlock(&g->lock);
     return r != NO_ROW ? ATT_OK : ATT_E_NOT_FOUND;
+}
+
+/* ---- confirming templates ---------------------------------------------------------------- */
+
+/* out = in / |in| over GAL_CONFIRM_DIM values; false for a NaN/Inf component or a zero norm. */
+static bool confirm_normalise(const float *in, float *out)
+{
+    double ss = 0.0;
+    for (size_t d = 0; d < GAL_CONFIRM_DIM; d++) {
+        if (!isfinite(in[d])) return false;
+        ss += (double)in[d] * in[d];
+    }
+    if (!(ss > 0.0) || !isfinite(ss)) return false;
+    double inv = 1.0 / sqrt(ss);
+    for (size_t d = 0; d < GAL_CONFIRM_DIM; d++) out[d] = (float)(in[d] * inv);
+    return true;
+}
+
+att_err gal_face_set_confirm(gal *g, const char *face_id, const float vec[GAL_CONFIRM_DIM])
+{
+    att_uuid fid;
+    if (!face_id || !att_uuid_parse(face_id, &fid) || !vec) return ATT_E_INVALID;
+    float unit[GAL_CONFIRM_DIM];
+    uint16_t half[GAL_CONFIRM_DIM];
+    if (!confirm_normalise(vec, unit)) return ATT_E_INVALID;
+    /* binary16 like the re-rank copy: the cosine stays within ~1e-4 of float32, a twentieth of a
+       standard deviation of the confirming model's impostor scores at worst */
+    for (size_t d = 0; d < GAL_CONFIRM_DIM; d++) half[d] = gal_f32_to_f16(unit[d]);
+    att_err e = ATT_OK;
+    pthread_rwlock_wrlock(&g->lock);
+    uint32_t r = umap_get(g, &g->faces, face_key, fid.b);
+    if (r == NO_ROW) {
+        e = ATT_E_NOT_FOUND;
+    } else if (!g->confirm.base) {
+        /* the first confirming template maps the region for every row the gallery can hold */
+        e = gal_region_grow(&g->confirm, g->cap * GAL_CONFIRM_DIM * sizeof(uint16_t));
+        if (e == ATT_OK && g->confirm.bytes / (GAL_CONFIRM_DIM * sizeof(uint16_t)) < g->cap)
+            g->cap = g->confirm.bytes / (GAL_CONFIRM_DIM * sizeof(uint16_t));
+    }
+    if (e == ATT_OK) {
+        memcpy(row_confirm(g, r), half, sizeof half);
+        rows(g)[r].confirm = true;
+    }
+    pthread_rwlock_unlock(&g->lock);
+    sodium_memzero(unit, sizeof unit);
+    sodium_memzero(half, sizeof half);
+    return e;
+}
+
+att_err gal_person_confirm_similarity(gal *g, const char *person_id, const float query[GAL_CONFIRM_DIM], float *best,
+                                      size_t *n)
+{
+    *n = 0;
+    att_uuid u;
+    if (!person_id || !att_uuid_parse(person_id, &u) || !query || !best) return ATT_E_INVALID;
+    float qf[GAL_CONFIRM_DIM];
+    if (!confirm_normalise(query, qf)) return ATT_E_INVALID;
+    att_err e = ATT_OK;
+    pthread_rwlock_rdlock(&g->lock);
+    uint32_t p = umap_get(g, &g->people_ix, person_key, u.b);
+    if (p == NO_ROW) {
+        e = ATT_E_NOT_FOUND;
+    } else if (g->confirm.base) {
+        const struct gal_row *rw = rows(g);
+        float hi = -INFINITY;
+        size_t seen = 0, cnt = 0;
+        for (size_t r = 0; r < g->n && seen < g->people[p].nfaces; r++) {
+            if (rw[r].person != p) continue;
+            seen++;
+            if (!rw[r].confirm) continue;
+            const uint16_t *h = row_confirm(g, r);
+            float s = 0.0f;
+            for (size_t d = 0; d < GAL_CONFIRM_DIM; d++) s += gal_f16_to_f32(h[d]) * qf[d];
+            hi = fmaxf(hi, s);
+            cnt++;
+        }
+        if (cnt) *best = fminf(1.0f, fmaxf(-1.0f, hi));
+        *n = cnt;
+    }
+    pthread_rwlock_unlock(&g->lock);
+    sodium_memzero(qf, sizeof qf);
+    return e;
 }
 
 /* ---- search ------------------------------------------------------------------------------ */
@@ -595,7 +692,7 @@ size_t gal_person_ids(gal *g, att_uuid *out, size_t max)
 size_t gal_bytes(gal *g)
 {
     pthread_rwlock_rdlock(&g->lock);
-    size_t b = sizeof *g + g->codes.bytes + g->halves.bytes + g->meta.bytes +
+    size_t b = sizeof *g + g->codes.bytes + g->halves.bytes + g->meta.bytes + g->confirm.bytes +
         (g->faces.cap + g->people_ix.cap) * sizeof(uint32_t) +
         g->people_cap * (sizeof(struct gal_person) + sizeof(uint32_t));
     pthread_rwlock_unlock(&g->lock);
@@ -607,7 +704,7 @@ bool gal_locked(gal *g)
     pthread_rwlock_rdlock(&g->lock);
     /* an empty gallery has nothing to lock: report whether the regions that exist are locked */
     bool l = (!g->codes.base || g->codes.locked) && (!g->halves.base || g->halves.locked) &&
-        (!g->meta.base || g->meta.locked);
+        (!g->meta.base || g->meta.locked) && (!g->confirm.base || g->confirm.locked);
     pthread_rwlock_unlock(&g->lock);
     return l;
 }

@@ -1,5 +1,6 @@
 /* The in-memory gallery (src/gallery/gallery.c, kernels.c): updates, search semantics, agreement of
- * the int8 + fp16 search with exact float32 search, concurrency, bad input and the memory budget. */
+ * the int8 + fp16 search with exact float32 search, concurrency, bad input, the memory budget and the
+ * confirming model's templates. */
 #include <check.h>
 #include <math.h>
 #include <pthread.h>
@@ -259,6 +260,206 @@ START_TEST(bad_vectors_rejected)
     ck_assert_uint_eq(n, 1);
     ck_assert_int_eq(gal_person_set_active(g, "00000000-0000-4000-8000-0000000000ff", true), ATT_E_NOT_FOUND);
     ck_assert_int_eq(gal_person_remove(g, "00000000-0000-4000-8000-0000000000ff"), ATT_E_NOT_FOUND);
+    gal_free(g);
+}
+END_TEST
+
+/* ---- confirming templates ---------------------------------------------------------------- */
+
+static void rand_confirm(struct rng *r, float *v)
+{
+    double ss = 0;
+    for (int d = 0; d < GAL_CONFIRM_DIM; d++) {
+        v[d] = (float)rng_gauss(r);
+        ss += (double)v[d] * v[d];
+    }
+    for (int d = 0; d < GAL_CONFIRM_DIM; d++) v[d] = (float)(v[d] / sqrt(ss));
+}
+
+static double dot_confirm(const float *a, const float *b)
+{
+    double s = 0;
+    for (int d = 0; d < GAL_CONFIRM_DIM; d++) s += (double)a[d] * b[d];
+    return s;
+}
+
+/* The confirming model's templates ride on faces: best over the person's faces that carry one, the
+ * others ignored; a face's removal (swap-remove of a middle row) and a person's removal take them
+ * along; an unknown face or a bad vector changes nothing. */
+START_TEST(confirm_templates)
+{
+    gal *g = gal_new();
+    ck_assert_ptr_nonnull(g);
+    struct rng r = {11};
+    float v[GAL_DIM], c[4][GAL_CONFIRM_DIM], q[GAL_CONFIRM_DIM];
+    char p0[ATT_UUID_STR], p1[ATT_UUID_STR], f[ATT_UUID_STR];
+    pid(1, p0);
+    pid(2, p1);
+    for (unsigned i = 0; i < 4; i++) rand_confirm(&r, c[i]);
+    rand_confirm(&r, q);
+    float best = 9;
+    size_t n = 9;
+    /* p0 has faces 0, 1, 2 (0 and 2 with a confirming template), p1 face 3 (with one) */
+    for (unsigned i = 0; i < 4; i++) {
+        rand_unit(&r, v);
+        fid(i, f);
+        ck_assert_int_eq(gal_face_add(g, i < 3 ? p0 : p1, f, v), ATT_OK);
+    }
+    ck_assert_int_eq(gal_person_confirm_similarity(g, p0, q, &best, &n), ATT_OK);
+    ck_assert_uint_eq(n, 0); /* no face carries one yet: best untouched */
+    ck_assert_float_eq(best, 9);
+    fid(0, f);
+    /* scale does not matter: the vector is normalised */
+    float big[GAL_CONFIRM_DIM];
+    for (int d = 0; d < GAL_CONFIRM_DIM; d++) big[d] = c[0][d] * 40.0f;
+    ck_assert_int_eq(gal_face_set_confirm(g, f, big), ATT_OK);
+    fid(2, f);
+    ck_assert_int_eq(gal_face_set_confirm(g, f, c[2]), ATT_OK);
+    fid(3, f);
+    ck_assert_int_eq(gal_face_set_confirm(g, f, c[3]), ATT_OK);
+    /* the query is the person's own template: similarity 1 (fp16 storage), others below */
+    ck_assert_int_eq(gal_person_confirm_similarity(g, p0, c[2], &best, &n), ATT_OK);
+    ck_assert_uint_eq(n, 2);
+    ck_assert_float_eq_tol(best, 1.0f, 1e-3f);
+    ck_assert_int_eq(gal_person_confirm_similarity(g, p0, q, &best, &n), ATT_OK);
+    ck_assert_uint_eq(n, 2);
+    double want = fmax(dot_confirm(q, c[0]), dot_confirm(q, c[2]));
+    ck_assert_double_lt(fabs(best - want), 1e-3);
+    ck_assert_int_eq(gal_person_confirm_similarity(g, p1, c[3], &best, &n), ATT_OK);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_float_eq_tol(best, 1.0f, 1e-3f);
+    /* an inactive person still answers (the caller names whom to confirm) */
+    ck_assert_int_eq(gal_person_set_active(g, p1, false), ATT_OK);
+    ck_assert_int_eq(gal_person_confirm_similarity(g, p1, c[3], &best, &n), ATT_OK);
+    ck_assert_uint_eq(n, 1);
+    /* setting it again replaces it */
+    fid(2, f);
+    ck_assert_int_eq(gal_face_set_confirm(g, f, c[1]), ATT_OK);
+    ck_assert_int_eq(gal_person_confirm_similarity(g, p0, c[1], &best, &n), ATT_OK);
+    ck_assert_uint_eq(n, 2);
+    ck_assert_float_eq_tol(best, 1.0f, 1e-3f);
+    ck_assert_int_eq(gal_person_confirm_similarity(g, p0, c[2], &best, &n), ATT_OK);
+    ck_assert_double_lt(fabs(best - fmax(dot_confirm(c[2], c[0]), dot_confirm(c[2], c[1]))), 1e-3);
+
+    /* removing face 0 (a middle row: face 3's row moves into it) takes its template along; face 3's
+       own template moves with it and the new face in the freed last row carries none */
+    fid(0, f);
+    ck_assert_int_eq(gal_face_remove(g, f), ATT_OK);
+    ck_assert_int_eq(gal_face_set_confirm(g, f, c[0]), ATT_E_NOT_FOUND);
+    ck_assert_int_eq(gal_person_confirm_similarity(g, p0, c[0], &best, &n), ATT_OK);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_double_lt(fabs(best - dot_confirm(c[0], c[1])), 1e-3);
+    ck_assert_int_eq(gal_person_confirm_similarity(g, p1, c[3], &best, &n), ATT_OK);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_float_eq_tol(best, 1.0f, 1e-3f);
+    rand_unit(&r, v);
+    fid(9, f);
+    ck_assert_int_eq(gal_face_add(g, p0, f, v), ATT_OK);
+    ck_assert_int_eq(gal_person_confirm_similarity(g, p0, c[1], &best, &n), ATT_OK);
+    ck_assert_uint_eq(n, 1);
+
+    /* removing a person wipes the person's templates: the same ids come back without any */
+    fid(3, f);
+    ck_assert_int_eq(gal_person_remove(g, p1), ATT_OK);
+    ck_assert_int_eq(gal_person_confirm_similarity(g, p1, c[3], &best, &n), ATT_E_NOT_FOUND);
+    ck_assert_uint_eq(n, 0);
+    ck_assert_int_eq(gal_face_set_confirm(g, f, c[3]), ATT_E_NOT_FOUND);
+    rand_unit(&r, v);
+    ck_assert_int_eq(gal_face_add(g, p1, f, v), ATT_OK);
+    best = 9;
+    ck_assert_int_eq(gal_person_confirm_similarity(g, p1, c[3], &best, &n), ATT_OK);
+    ck_assert_uint_eq(n, 0);
+    ck_assert_float_eq(best, 9);
+    /* and a face removed from a person who keeps others leaves the rest intact */
+    fid(2, f);
+    ck_assert_int_eq(gal_face_remove(g, f), ATT_OK);
+    ck_assert_int_eq(gal_person_confirm_similarity(g, p0, c[1], &best, &n), ATT_OK);
+    ck_assert_uint_eq(n, 0);
+    ck_assert_uint_eq(gal_face_count(g), 3);
+    gal_free(g);
+}
+END_TEST
+
+/* Bad forms: malformed ids, a NULL, zero, NaN or infinite vector are refused and change nothing. */
+START_TEST(confirm_bad_forms)
+{
+    gal *g = gal_new();
+    struct rng r = {12};
+    float v[GAL_DIM], c[GAL_CONFIRM_DIM], bad[GAL_CONFIRM_DIM];
+    char p[ATT_UUID_STR], f[ATT_UUID_STR];
+    pid(1, p);
+    fid(1, f);
+    rand_unit(&r, v);
+    rand_confirm(&r, c);
+    ck_assert_int_eq(gal_face_add(g, p, f, v), ATT_OK);
+    float best = 9;
+    size_t n = 9;
+    /* unknown face, then malformed ids */
+    ck_assert_int_eq(gal_face_set_confirm(g, "00000000-0000-4000-8000-0000000000ff", c), ATT_E_NOT_FOUND);
+    ck_assert_int_eq(gal_face_set_confirm(g, "not-a-uuid", c), ATT_E_INVALID);
+    ck_assert_int_eq(gal_face_set_confirm(g, "", c), ATT_E_INVALID);
+    ck_assert_int_eq(gal_face_set_confirm(g, NULL, c), ATT_E_INVALID);
+    ck_assert_int_eq(gal_face_set_confirm(g, f, NULL), ATT_E_INVALID);
+    memset(bad, 0, sizeof bad);
+    ck_assert_int_eq(gal_face_set_confirm(g, f, bad), ATT_E_INVALID); /* zero norm */
+    memcpy(bad, c, sizeof bad);
+    bad[5] = NAN;
+    ck_assert_int_eq(gal_face_set_confirm(g, f, bad), ATT_E_INVALID);
+    bad[5] = INFINITY;
+    ck_assert_int_eq(gal_face_set_confirm(g, f, bad), ATT_E_INVALID);
+    bad[5] = -INFINITY;
+    ck_assert_int_eq(gal_face_set_confirm(g, f, bad), ATT_E_INVALID);
+    ck_assert_int_eq(gal_person_confirm_similarity(g, p, c, &best, &n), ATT_OK);
+    ck_assert_uint_eq(n, 0); /* none of the refused ones was stored */
+    ck_assert_int_eq(gal_face_set_confirm(g, f, c), ATT_OK);
+    /* the query's bad forms */
+    n = 9;
+    ck_assert_int_eq(gal_person_confirm_similarity(g, p, bad, &best, &n), ATT_E_INVALID);
+    ck_assert_uint_eq(n, 0);
+    ck_assert_int_eq(gal_person_confirm_similarity(g, p, NULL, &best, &n), ATT_E_INVALID);
+    memset(bad, 0, sizeof bad);
+    ck_assert_int_eq(gal_person_confirm_similarity(g, p, bad, &best, &n), ATT_E_INVALID);
+    ck_assert_int_eq(gal_person_confirm_similarity(g, "not-a-uuid", c, &best, &n), ATT_E_INVALID);
+    ck_assert_int_eq(gal_person_confirm_similarity(g, NULL, c, &best, &n), ATT_E_INVALID);
+    ck_assert_int_eq(gal_person_confirm_similarity(g, p, c, NULL, &n), ATT_E_INVALID);
+    ck_assert_int_eq(gal_person_confirm_similarity(g, "00000000-0000-4000-8000-0000000000ff", c, &best, &n),
+                     ATT_E_NOT_FOUND);
+    ck_assert_int_eq(gal_person_confirm_similarity(g, p, c, &best, &n), ATT_OK);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_float_eq_tol(best, 1.0f, 1e-3f);
+    gal_free(g);
+}
+END_TEST
+
+/* Growth after the confirming region exists keeps every template where it was (mremap of all four
+ * regions), and confirming templates cost at most their fp16 bytes on top of the budget. */
+START_TEST(confirm_survives_growth)
+{
+    gal *g = gal_new();
+    struct rng r = {13};
+    enum { N = 3000 };
+    float v[GAL_DIM];
+    static float c[N][GAL_CONFIRM_DIM];
+    char p[ATT_UUID_STR], f[ATT_UUID_STR];
+    for (unsigned i = 0; i < N; i++) {
+        rand_unit(&r, v);
+        rand_confirm(&r, c[i]);
+        pid(i, p);
+        fid(i, f);
+        ck_assert_int_eq(gal_face_add(g, p, f, v), ATT_OK);
+        ck_assert_int_eq(gal_face_set_confirm(g, f, c[i]), ATT_OK);
+    }
+    for (unsigned i = 0; i < N; i += 97) {
+        float best = 9;
+        size_t n = 0;
+        pid(i, p);
+        ck_assert_int_eq(gal_person_confirm_similarity(g, p, c[i], &best, &n), ATT_OK);
+        ck_assert_uint_eq(n, 1);
+        ck_assert_float_eq_tol(best, 1.0f, 1e-3f);
+    }
+    double per = (double)gal_bytes(g) / (double)gal_face_count(g);
+    ck_assert_double_ge(per, 1536.0 + 256.0);
+    ck_assert_double_le(per, 2200.0 + 256.0);
     gal_free(g);
 }
 END_TEST
@@ -642,7 +843,7 @@ Suite *gallery_suite(void)
     Suite *s = suite_create("gallery");
     ts_tcase(s, "core", 120, NULL, NULL, add_search_remove, person_similarity, uuid_text_forms, bad_vectors_rejected,
              person_counted_once_and_ordered, many_faces_few_people, kernels_agree, concurrent_readers_and_writer,
-             memory_per_template, NULL);
+             memory_per_template, confirm_templates, confirm_bad_forms, confirm_survives_growth, NULL);
     ts_tcase(s, "accuracy", 300, NULL, NULL, agreement_with_exact_simd, agreement_with_exact_portable, NULL);
     return s;
 }
