@@ -216,7 +216,7 @@ static uint64_t analysed_count(pipeline *p, uint64_t *not_analysed)
 {
     struct pipeline_stats ps;
     pipeline_get_stats(p, &ps);
-    if (not_analysed) *not_analysed = ps.idle_skipped + ps.unknown_camera;
+    if (not_analysed) *not_analysed = ps.idle_skipped + ps.still_skipped + ps.unknown_camera;
     return ps.frames + ps.stale + ps.errors;
 }
 
@@ -382,9 +382,9 @@ int main(int argc, char **argv)
         else die("usage", "see the comment at the top of bench/bench_pipeline.c");
     }
     if (header) {
-        printf("%-4s %-8s %8s %8s %9s %6s %8s %8s %8s | %7s %7s %7s %7s %6s %7s %7s %6s %11s %5s\n", "N", "mode",
-               "fps/cam", "dropped", "passes", "false", "cpu/cam", "lat_p50", "lat_p95", "dec/cam", "anl/cam",
-               "ceiling", "anl/s", "idle%", "det_ms", "rec/cam", "rec_ms", "short/vis", "load");
+        printf("%-4s %-8s %8s %8s %9s %6s %8s %8s %8s | %7s %7s %7s %7s %6s %6s %7s %7s %7s %6s %11s %5s\n", "N",
+               "mode", "fps/cam", "dropped", "passes", "false", "cpu/cam", "lat_p50", "lat_p95", "dec/cam", "anl/cam",
+               "ceiling", "anl/s", "idle%", "still%", "cpu_ms", "det_ms", "rec/cam", "rec_ms", "short/vis", "load");
         return 0;
     }
     if ((!url_base && !replay) || !clip || n < 1 || n > MAX_CAMS || replay < 0 || (replay && decode_only))
@@ -549,7 +549,7 @@ int main(int argc, char **argv)
     char missed_on[MAX_WALKERS][MAX_CAMS * 12]; /* which ones: "camera(its copy's offset)" */
     for (size_t j = 0; j < MAX_WALKERS; j++) missed_on[j][0] = '\0';
     /* where the analysis time went, summed over cameras */
-    double analysed = 0, idle = 0, det_s = 0, det_n = 0, rec_s = 0, recs = 0;
+    double analysed = 0, idle = 0, still = 0, det_s = 0, det_n = 0, rec_s = 0, recs = 0;
     char short_s[32] = "-"; /* sampled frames lost while needed, all / while the camera had visitors only */
     if (!decode_only) {
         char *text;
@@ -577,6 +577,7 @@ int main(int argc, char **argv)
             const char *id = cams.id[i];
             analysed += series_of(text, "attendd_camera_frames_analysed_total", id, "");
             idle += series_of(text, "attendd_camera_frames_idle_skipped_total", id, "");
+            still += series_of(text, "attendd_camera_frames_still_total", id, "");
             det_s += series_of(text, "attendd_camera_stage_seconds_sum", id, "detect");
             det_n += series_of(text, "attendd_camera_stage_seconds_count", id, "detect");
             rec_s += series_of(text, "attendd_camera_stage_seconds_sum", id, "recognize");
@@ -640,28 +641,32 @@ int main(int argc, char **argv)
     char false_s[16] = "-";
     if (!decode_only) snprintf(false_s, sizeof false_s, "%d", falses);
     double cpu_cam = 100.0 * cpu / wall / n, dec_cam = 100.0 * cpu_cap / wall / n;
-    char anl_cam[16] = "-", ceiling[16] = "-", anl[16] = "-", idle_s[16] = "-", det[16] = "-", rc[16] = "-",
-         rms[16] = "-";
+    char anl_cam[16] = "-", ceiling[16] = "-", anl[16] = "-", idle_s[16] = "-", still_s[16] = "-", cpu_ms[16] = "-",
+         det[16] = "-", rc[16] = "-", rms[16] = "-";
     if (decode_only) {
         /* cameras the whole machine could decode at this cost per camera */
         snprintf(ceiling, sizeof ceiling, "%.0f", sysconf(_SC_NPROCESSORS_ONLN) * 100.0 / cpu_cam);
     } else {
         snprintf(anl_cam, sizeof anl_cam, "%.1f%%", 100.0 * cpu_anl / wall / n);
         snprintf(anl, sizeof anl, "%.2f", analysed / n / wall);
-        snprintf(idle_s, sizeof idle_s, "%.0f", analysed + idle > 0 ? 100.0 * idle / (analysed + idle) : 0);
+        snprintf(idle_s, sizeof idle_s, "%.0f", analysed + idle > 0 ? 100.0 * idle / (analysed + idle + still) : 0);
+        snprintf(still_s, sizeof still_s, "%.0f", analysed + still > 0 ? 100.0 * still / (analysed + idle + still) : 0);
+        if (analysed > 0) snprintf(cpu_ms, sizeof cpu_ms, "%.2f", 1e3 * cpu_anl / (analysed + still));
         if (det_n > 0) snprintf(det, sizeof det, "%.2f", 1e3 * det_s / det_n);
         snprintf(rc, sizeof rc, "%.0f", recs / n);
         if (recs > 0) snprintf(rms, sizeof rms, "%.2f", 1e3 * rec_s / recs);
     }
     double load[1] = {0}; /* the machine's 1-minute load average at the end: the figures depend on it */
     if (getloadavg(load, 1) != 1) load[0] = -1;
-    printf("%-4d %-8s %8.1f %8llu %9s %6s %7.1f%% %8s %8s | %6.1f%% %7s %7s %7s %6s %7s %7s %6s %11s %5.1f %s\n", n,
-           decode_only   ? "decode"
-               : replay  ? (n_given ? "r-offset" : "r-sync")
-               : n_given ? "offset"
-                         : "sync",
-           fps_sum / n, (unsigned long long)dropped, passes_s, false_s, cpu_cam, p50, p95, dec_cam, anl_cam, ceiling,
-           anl, idle_s, det, rc, rms, short_s, load[0], label);
+    printf(
+        "%-4d %-8s %8.1f %8llu %9s %6s %7.1f%% %8s %8s | %6.1f%% %7s %7s %7s %6s %6s %7s %7s %7s %6s %11s %5.1f %s\n",
+        n,
+        decode_only   ? "decode"
+            : replay  ? (n_given ? "r-offset" : "r-sync")
+            : n_given ? "offset"
+                      : "sync",
+        fps_sum / n, (unsigned long long)dropped, passes_s, false_s, cpu_cam, p50, p95, dec_cam, anl_cam, ceiling, anl,
+        idle_s, still_s, cpu_ms, det, rc, rms, short_s, load[0], label);
     fflush(stdout);
     for (size_t j = 0; j < g_nw; j++) /* which passes, for the next person to look at it */
         if (missed[j])

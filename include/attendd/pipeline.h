@@ -83,6 +83,7 @@ struct pipeline_stats {
     uint64_t frames;          /* frames analysed */
     uint64_t stale;           /* frames dropped because a newer frame of the camera was tracked first */
     uint64_t idle_skipped;    /* frames not analysed: no undecided track in view (idle_ms) */
+    uint64_t still_skipped;   /* frames not detected: a static scene with nobody tracked */
     uint64_t deficit;         /* sampled frames lost by cameras that needed more than the idle rate */
     uint64_t deficit_visitor; /* of those, lost while the camera had visitors only */
     uint64_t unknown_camera;  /* frames of a camera that no longer exists */

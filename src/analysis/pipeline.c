@@ -238,6 +238,20 @@ static void process(struct pipeline *p, av_pipeline *vp, cap_frame *f)
         c->origin_s = origin;
         metric_set(c->origin, origin);
     }
+    /* a static scene with nobody tracked has nothing new to detect: no detector pass (a face can
+     * only come into view by moving; a full pass still runs every MOTION_FULL_EVERY frames) */
+    size_t moved = 0;
+    e = motion_update(&c->motion, f->bgr, f->width, f->height, f->stride, &moved);
+    if (e != ATT_OK) {
+        log_error("pipeline", "camera %s: motion: %s", c->id, att_err_code(e));
+        atomic_fetch_add(&p->errors, 1);
+    } else if (motion_skip_detect(&c->motion, moved, trk_tracks(c->trk, NULL, 0))) {
+        metric_inc(c->still);
+        atomic_fetch_add(&p->still_skipped, 1);
+        pthread_mutex_unlock(&c->lock);
+        cams_release(p, c);
+        return;
+    }
     if (c->n_inflight < PIPELINE_WORKERS_MAX) c->inflight[c->n_inflight++] = f->seq;
     pthread_mutex_unlock(&c->lock);
 
@@ -356,6 +370,7 @@ void pipeline_get_stats(pipeline *p, struct pipeline_stats *o)
     struct sched_stats ss;
     sched_get_stats(p->sched, &ss);
     o->idle_skipped = ss.skipped;
+    o->still_skipped = atomic_load(&p->still_skipped);
     o->deficit = 0;
     for (int i = 0; i < NEED_COUNT; i++) o->deficit += ss.deficit[i];
     o->deficit_visitor = ss.deficit[NEED_VISITOR];

@@ -35,6 +35,8 @@ static void cam_metrics(struct pipeline *p, struct cam_state *c)
         {METRIC_COUNTER, "attendd_camera_analysis_deficit_frames_total",
          "Sampled frames the camera lost (dropped unanalysed) while it needed more than the idle rate", &c->st_deficit,
          NULL},
+        {METRIC_COUNTER, "attendd_camera_frames_still_total",
+         "Sampled frames not run through detection: a static scene with nobody tracked", NULL, &c->still},
         {METRIC_COUNTER, "attendd_camera_faces_total", "Faces detected (one per face per analysed frame)", NULL,
          &c->faces},
         {METRIC_COUNTER, "attendd_camera_recognitions_total", "Face crops embedded and searched in the gallery", NULL,
@@ -88,6 +90,7 @@ static void cam_free(struct pipeline *p, struct cam_state *c)
 {
     for (size_t i = 0; i < c->n_m; i++) metrics_remove(p->cfg.metrics, c->m[i]);
     trk_free(c->trk);
+    motion_free(&c->motion);
     pthread_mutex_destroy(&c->lock);
     pthread_cond_destroy(&c->turn);
     free(c);

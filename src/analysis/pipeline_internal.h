@@ -10,6 +10,7 @@
 #include "attendd/pipeline.h"
 #include "attendd/time.h"
 #include "attendd/uuid.h"
+#include "motion.h"
 #include "schedule.h"
 
 #define SHORTAGE_LOG_US (60 * 1000000LL) /* cameras short of analysis are logged this often */
@@ -23,6 +24,7 @@ struct cam_state {
     pthread_mutex_t lock;  /* serialises tracker, recognition and decisions of this camera */
     pthread_cond_t turn;   /* signalled when a frame leaves `inflight` */
     trk_tracker *trk;
+    struct motion motion;                    /* the last sampled frame's grey cells (camera lock) */
     int64_t last_ts_us;                      /* last time fed to the tracker (kept non-decreasing) */
     uint64_t last_seq;                       /* last frame seq tracked; an older frame is stale */
     uint64_t inflight[PIPELINE_WORKERS_MAX]; /* seqs popped and not yet tracked, so that frames
@@ -37,9 +39,9 @@ struct cam_state {
     _Atomic uint64_t st_in, st_dropped, st_depth, stale, st_idle_skipped, st_deficit;
     _Atomic uint64_t st_deficit_mfps; /* frames per second lost lately (sched), x1000 */
     uint64_t deficit_logged;          /* deficit at the last shortage log (hk_lock) */
-    metric *m[16];                    /* every series of this camera (for removal) */
+    metric *m[20];                    /* every series of this camera (for removal) */
     size_t n_m;
-    metric *analysed, *faces, *recogs, *decisions, *events, *origin;
+    metric *analysed, *still, *faces, *recogs, *decisions, *events, *origin;
     metric *h_detect, *h_recog, *h_event;
 };
 
@@ -59,7 +61,8 @@ struct pipeline {
     struct cap_ranker ranker;   /* sched's, for cap_queue_pop_ranked */
     metric *g_metrics[4 + 2 * NEED_COUNT];
     size_t n_g;
-    _Atomic uint64_t frames, stale, unknown_camera, faces, recognitions, decisions, events, suppressed, errors;
+    _Atomic uint64_t frames, stale, still_skipped, unknown_camera, faces, recognitions, decisions, events, suppressed,
+        errors;
 };
 
 /* ---- pipeline_cams.c ---- */
