@@ -609,7 +609,10 @@ int main(int argc, char **argv)
                 }
                 if (found < 0 && cut) continue;
                 if (found < 0 || hit[found]) {
-                    falses++;
+                    falses++; /* which one, for the next person to look at it */
+                    fprintf(stderr,
+                            "bench_pipeline: N=%d: false event: %s at %.2f s (copy time) on camera %d(+%.2f)%s\n", n,
+                            label, ts, i + 1, off[i], found >= 0 ? ", a second one for its pass" : "");
                     continue;
                 }
                 hit[found] = 1;
