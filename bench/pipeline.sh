@@ -100,7 +100,8 @@ echo "fps/cam = stream frames received per second per camera (input held); dropp
 echo "passes = enrolled walker passes with exactly one event in [t, t_end]; false = any other event; lat = event row inserted - walker's t_end"
 echo "cpu/cam = process CPU / wall / N; dec/cam, anl/cam = CPU of the capture (decode) and analysis threads per camera;"
 echo "ceiling = cameras $(nproc) cores could decode at that cost; anl/s = frames analysed per camera per s; idle% = sampled frames"
-echo "skipped by idle gating; det_ms = detection per frame, rec_ms = landmarks..search per crop (wall time: inflated on a busy machine)"
+echo "skipped by idle gating; still% = sampled frames not detected (static scene, nobody tracked); cpu_ms = analysis CPU per frame;"
+echo "det_ms = detection per frame, rec_ms = landmarks..search per crop (wall time: inflated on a busy machine)"
 echo "mode offset: copies start at different key frames (passes cut by the wrap are not counted); sync: all copies from 0"
 for clip in $CLIPS; do
     rotate "$clip"
