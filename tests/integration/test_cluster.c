@@ -26,14 +26,15 @@
 static char db[512];
 
 /* Instance `name` of a cluster on db; keys_from (NULL: its own) lends its key files, which every
- * instance of one deployment shares. */
-static void start_instance(struct ts_daemon *d, const char *name, const struct ts_daemon *keys_from, int capacity)
+ * instance of one deployment shares; `more` is further configuration lines ("" for none). */
+static void start_instance(struct ts_daemon *d, const char *name, const struct ts_daemon *keys_from, int capacity,
+                           const char *more)
 {
     char extra[1024];
     int n = snprintf(extra, sizeof extra,
                      "cluster = true\ninstance_name = %s\ninstance_capacity = %d\n"
-                     "lease_timeout_s = %d\n",
-                     name, capacity, LEASE_S);
+                     "lease_timeout_s = %d\n%s",
+                     name, capacity, LEASE_S, more);
     if (keys_from)
         snprintf(extra + n, sizeof extra - (size_t)n,
                  "token_key_file = %s/token.key\ntemplate_key_file = %s/template.key\n", keys_from->dir,
@@ -105,8 +106,8 @@ START_TEST(leases_spread_move_and_hand_over)
 {
     ck_assert_int_eq(ts_db_new(db, sizeof db), 0);
     struct ts_daemon a = {0}, b = {0};
-    start_instance(&a, "a", NULL, 8);
-    start_instance(&b, "b", &a, 8);
+    start_instance(&a, "a", NULL, 8, "");
+    start_instance(&b, "b", &a, 8, "");
     for (int i = 0; i < 4; i++) create_camera(&a, i);
 
     /* equal capacities: two each */
@@ -165,7 +166,7 @@ START_TEST(leases_follow_capacity)
 {
     ck_assert_int_eq(ts_db_new(db, sizeof db), 0);
     struct ts_daemon a = {0}, b = {0};
-    start_instance(&a, "a", NULL, 1);
+    start_instance(&a, "a", NULL, 1, "");
     for (int i = 0; i < 4; i++) create_camera(&a, i);
     ck_assert(wait_held("a", 1, 10) >= 0);
     ts_sleep_ms(LEASE_S * 1000 / 2);
@@ -179,7 +180,7 @@ START_TEST(leases_follow_capacity)
     json_array_foreach(json_object_get(j, "items"), i, c) unheld += json_is_null(json_object_get(c, "instance"));
     ck_assert_int_eq(unheld, 3);
     json_decref(j);
-    start_instance(&b, "b", &a, 3);
+    start_instance(&b, "b", &a, 3, "");
     ck_assert_msg(wait_held("b", 3, 10) >= 0, "b holds %lld", held_by("b"));
     ck_assert_int_eq(held_by("a"), 1);
     ts_daemon_stop(&b, SIGTERM, 20);
@@ -284,8 +285,8 @@ START_TEST(enrol_erase_and_revoke_reach_every_instance)
 {
     ck_assert_int_eq(ts_db_new(db, sizeof db), 0);
     struct ts_daemon a = {0}, b = {0};
-    start_instance(&a, "a", NULL, 4);
-    start_instance(&b, "b", &a, 4);
+    start_instance(&a, "a", NULL, 4, "");
+    start_instance(&b, "b", &a, 4, "");
     wait_ready(&a);
     wait_ready(&b);
 
@@ -764,33 +765,72 @@ static void holder_of(const char *name, char *out, size_t len)
     ck_assert_int_eq(ts_psql(db, q, out, len), 0);
 }
 
+static const char *const inames[3] = {"a", "b", "c"}; /* the instances of start_instances */
+
+/* The clip's ground truth into t, a new database, and instances a, b and c of one cluster on it (b
+ * and c with a's key files), each of the given capacity and log level; the clip's identities enrolled
+ * through a (b and c hear of every enrolment); returns when all three are ready. */
+static void start_instances(struct ts_daemon d[3], struct truth *t, int capacity, const char *log_level)
+{
+    truth_load(t);
+    ck_assert_int_eq(ts_db_new(db, sizeof db), 0);
+    char more[128];
+    snprintf(more, sizeof more, "cooldown_s = 10\nlog_level = %s\nanalysis_workers = 1\n", log_level);
+    memset(d, 0, 3 * sizeof *d);
+    for (int i = 0; i < 3; i++) start_instance(&d[i], inames[i], i > 0 ? &d[0] : NULL, capacity, more);
+    enrol_identities(t, &d[0]);
+    for (int i = 0; i < 3; i++) wait_ready(&d[i]);
+}
+
+/* The clip on `mounts` RTSP mounts of srv: live (a later client joins where it is now) or from its
+ * start for each client, once. */
+static void play_clip(struct ts_rtsp *srv, bool live, int mounts)
+{
+    char *clip = ts_data_path("video/shift-change.mp4");
+    ck_assert_int_eq(live ? ts_rtsp_start_live(srv, clip, 0, mounts) : ts_rtsp_start_once(srv, clip, 0, mounts), 0);
+    free(clip);
+}
+
+/* Stops the instances of start_instances that still run and lets their folders go. */
+static void stop_instances(struct ts_daemon d[3])
+{
+    for (int i = 0; i < 3; i++) {
+        d[i].keep_dir = 0;
+        if (d[i].pid > 0) ts_daemon_stop(&d[i], SIGTERM, 30);
+    }
+}
+
+/* How many walkers' live events (kinds in time order) differ from the ground truth; each walker's
+ * events and truth printed under `tag`. */
+static int walkers_off_truth(const struct truth *t, const char *tag)
+{
+    int bad = 0;
+    for (size_t w = 0; w < t->n; w++) {
+        bool first = true;
+        for (size_t k = 0; k < w; k++) first = first && strcmp(t->w[k].label, t->w[w].label) != 0;
+        if (!first) continue;
+        char want[64], got[64], q[512];
+        expected_kinds(t, t->w[w].label, want, sizeof want);
+        snprintf(q, sizeof q,
+                 "SELECT coalesce(string_agg(e.kind::text, ',' ORDER BY e.ts), '') FROM events e JOIN people p"
+                 " ON p.id = e.person_id WHERE p.employee_no = '%s' AND e.voided_at IS NULL",
+                 t->w[w].label);
+        ck_assert_int_eq(ts_psql(db, q, got, sizeof got), 0);
+        fprintf(stderr, "%s: %s: events %s (ground truth %s)\n", tag, t->w[w].label, got[0] ? got : "none",
+                want[0] ? want : "none");
+        if (strcmp(want, got) != 0) bad++;
+    }
+    return bad;
+}
+
 START_TEST(three_instances_shift_change_sigkill)
 {
     struct truth t;
-    truth_load(&t);
-    ck_assert_int_eq(ts_db_new(db, sizeof db), 0);
-    static const char *names[3] = {"a", "b", "c"};
     struct ts_daemon d[3];
-    memset(d, 0, sizeof d);
-    for (int i = 0; i < 3; i++) {
-        char extra[1024];
-        int n = snprintf(extra, sizeof extra,
-                         "cluster = true\ninstance_name = %s\ninstance_capacity = 2\nlease_timeout_s = %d\n"
-                         "cooldown_s = 10\nlog_level = info\nanalysis_workers = 1\n",
-                         names[i], LEASE_S);
-        if (i > 0)
-            snprintf(extra + n, sizeof extra - (size_t)n,
-                     "token_key_file = %s/token.key\ntemplate_key_file = %s/template.key\n", d[0].dir, d[0].dir);
-        d[i].keep_dir = 1;
-        ck_assert_msg(ts_daemon_start(&d[i], db, extra) == 0, "instance %s did not start", names[i]);
-    }
-    enrol_identities(&t, &d[0]); /* through a: b and c hear of every enrolment */
-    for (int i = 0; i < 3; i++) wait_ready(&d[i]);
+    start_instances(d, &t, 2, "info");
 
     struct ts_rtsp srv;
-    char *clip = ts_data_path("video/shift-change.mp4");
-    ck_assert_int_eq(ts_rtsp_start_once(&srv, clip, 0, STREAMS), 0);
-    free(clip);
+    play_clip(&srv, false, STREAMS);
     for (int k = 1; k <= STREAMS; k++) {
         char url[128], body[512];
         ts_rtsp_url(&srv, k, url, sizeof url);
@@ -804,7 +844,7 @@ START_TEST(three_instances_shift_change_sigkill)
     double start = ts_now_s();
     /* every camera held by exactly one instance (capacity 2 each, three cameras: one each) */
     for (int i = 0; i < 3; i++)
-        ck_assert_msg(wait_held(names[i], 1, 10) >= 0, "%s holds %lld camera(s)", names[i], held_by(names[i]));
+        ck_assert_msg(wait_held(inames[i], 1, 10) >= 0, "%s holds %lld camera(s)", inames[i], held_by(inames[i]));
     ck_assert_int_eq(ts_sql_int(db, "SELECT count(*) FROM camera_leases WHERE expires_at > now()"), STREAMS);
 
     /* SIGKILL the holder of ward-1 mid-clip; ward-1 moves within the lease time */
@@ -832,32 +872,14 @@ START_TEST(three_instances_shift_change_sigkill)
     ts_sleep_ms(3000);
 
     /* the ground truth: one event per enrolled pass (three cameras saw each), in then out, no visitor */
-    int bad = 0;
-    for (size_t w = 0; w < t.n; w++) {
-        bool first = true;
-        for (size_t k = 0; k < w; k++) first = first && strcmp(t.w[k].label, t.w[w].label) != 0;
-        if (!first) continue;
-        char want[64], got[64], q[512];
-        expected_kinds(&t, t.w[w].label, want, sizeof want);
-        snprintf(q, sizeof q,
-                 "SELECT coalesce(string_agg(e.kind::text, ',' ORDER BY e.ts), '') FROM events e JOIN people p"
-                 " ON p.id = e.person_id WHERE p.employee_no = '%s' AND e.voided_at IS NULL",
-                 t.w[w].label);
-        ck_assert_int_eq(ts_psql(db, q, got, sizeof got), 0);
-        fprintf(stderr, "cluster: %s: events %s (ground truth %s)\n", t.w[w].label, got[0] ? got : "none",
-                want[0] ? want : "none");
-        if (strcmp(want, got) != 0) bad++;
-    }
+    int bad = walkers_off_truth(&t, "cluster");
     long long voided = ts_sql_int(db, "SELECT count(*) FROM events WHERE voided_at IS NOT NULL");
     fprintf(stderr, "cluster: %lld later capture(s) of a pass voided by an earlier one\n", voided);
     ck_assert_msg(bad == 0, "%d walker(s) differ from the ground truth", bad);
     ck_assert_int_eq(ts_sql_int(db, "SELECT count(*) FROM events WHERE voided_at IS NULL"), 12);
 
     ts_rtsp_stop(&srv);
-    for (int i = 0; i < 3; i++) {
-        d[i].keep_dir = 0;
-        if (d[i].pid > 0) ts_daemon_stop(&d[i], SIGTERM, 30);
-    }
+    stop_instances(d);
 }
 END_TEST
 
@@ -974,32 +996,13 @@ static void read_deficits(struct ts_daemon *d, int n, const bool *alive, char id
 START_TEST(three_instances_six_streams_sigkill)
 {
     struct truth t;
-    truth_load(&t);
-    ck_assert_int_eq(ts_db_new(db, sizeof db), 0);
-    static const char *inames[3] = {"a", "b", "c"};
     struct ts_daemon d[3];
-    memset(d, 0, sizeof d);
-    for (int i = 0; i < 3; i++) {
-        char extra[1024];
-        /* capacity 3: two cameras each, and the two survivors can take the dead one's */
-        int n = snprintf(extra, sizeof extra,
-                         "cluster = true\ninstance_name = %s\ninstance_capacity = 3\nlease_timeout_s = %d\n"
-                         "cooldown_s = 10\nlog_level = debug\nanalysis_workers = 1\n",
-                         inames[i], LEASE_S);
-        if (i > 0)
-            snprintf(extra + n, sizeof extra - (size_t)n,
-                     "token_key_file = %s/token.key\ntemplate_key_file = %s/template.key\n", d[0].dir, d[0].dir);
-        d[i].keep_dir = 1;
-        ck_assert_msg(ts_daemon_start(&d[i], db, extra) == 0, "instance %s did not start", inames[i]);
-    }
-    enrol_identities(&t, &d[0]);
-    for (int i = 0; i < 3; i++) wait_ready(&d[i]);
+    /* capacity 3: two cameras each, and the two survivors can take the dead one's */
+    start_instances(d, &t, 3, "debug");
 
     /* six live cameras: a camera taken over joins its stream where it is now, as a real one would */
     struct ts_rtsp srv;
-    char *clip = ts_data_path("video/shift-change.mp4");
-    ck_assert_int_eq(ts_rtsp_start_live(&srv, clip, 0, SIX), 0);
-    free(clip);
+    play_clip(&srv, true, SIX);
     char cam_name[SIX][16], cam_id[SIX][40];
     for (int k = 0; k < SIX; k++) {
         char url[128], body[512];
@@ -1152,34 +1155,14 @@ START_TEST(three_instances_six_streams_sigkill)
             lost_inside, lost_outside);
 
     /* the ground truth: one event per enrolled pass, in then out, no duplicate, no visitor */
-    int bad = 0;
-    for (size_t w = 0; w < t.n; w++) {
-        bool first = true;
-        for (size_t k = 0; k < w; k++) first = first && strcmp(t.w[k].label, t.w[w].label) != 0;
-        if (!first) continue;
-        char want[64], got[64], q[512];
-        expected_kinds(&t, t.w[w].label, want, sizeof want);
-        snprintf(q, sizeof q,
-                 "SELECT coalesce(string_agg(e.kind::text, ',' ORDER BY e.ts), '') FROM events e JOIN people p"
-                 " ON p.id = e.person_id WHERE p.employee_no = '%s' AND e.voided_at IS NULL",
-                 t.w[w].label);
-        ck_assert_int_eq(ts_psql(db, q, got, sizeof got), 0);
-        if (strcmp(want, got) != 0) {
-            fprintf(stderr, "cluster6: %s: events %s, ground truth %s\n", t.w[w].label, got[0] ? got : "none",
-                    want[0] ? want : "none");
-            bad++;
-        }
-    }
+    int bad = walkers_off_truth(&t, "cluster6");
     ck_assert_msg(bad == 0, "%d walker(s) differ from the ground truth", bad);
     ck_assert_int_eq(ts_sql_int(db, "SELECT count(*) FROM events WHERE voided_at IS NULL"), 12);
     ck_assert_msg(lost_outside == 0,
                   "%d camera pass(es) lost while an instance held the camera, its analysis not short", lost_outside);
 
     ts_rtsp_stop(&srv);
-    for (int i = 0; i < 3; i++) {
-        d[i].keep_dir = 0;
-        if (d[i].pid > 0) ts_daemon_stop(&d[i], SIGTERM, 30);
-    }
+    stop_instances(d);
 }
 END_TEST
 
