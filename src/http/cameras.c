@@ -155,11 +155,6 @@ static char *audit_detail(const struct camera_def *d, const char *changed)
     return http_json_text(j);
 }
 
-static att_err audit_failed(struct http_response *resp, att_err e)
-{
-    return http_problem(resp, e == ATT_E_DB ? ATT_E_DB : ATT_E_INTERNAL, NULL, "the audit log could not be written");
-}
-
 /* Writes need the running cameras to be loaded first (see camera_mgr_set_loaded). */
 static att_err writable(struct http_request *req, struct http_response *resp)
 {
@@ -306,7 +301,7 @@ att_err http_cameras_create(struct http_request *req, struct http_response *resp
     }
     camera_mgr_write_unlock(req->deps->cameras);
     free(detail);
-    if (audit_broke) return audit_failed(resp, e);
+    if (audit_broke) return http_audit_failed(resp, e);
     if (e != ATT_OK) return write_problem(resp, e, "created");
     log_info("http", "camera %s \"%s\" created by token %s", row.def.id, row.def.name, req->token->id);
     json_t *out = camera_json(req->deps, &row, NULL, 0);
@@ -395,7 +390,7 @@ att_err http_cameras_update(struct http_request *req, struct http_response *resp
     }
     camera_mgr_write_unlock(req->deps->cameras);
     free(detail);
-    if (audit_broke) return audit_failed(resp, e);
+    if (audit_broke) return http_audit_failed(resp, e);
     if (e != ATT_OK) return write_problem(resp, e, "updated");
     log_info("http", "camera %s \"%s\" updated (%s) by token %s", id, row.def.name, changed, req->token->id);
     json_t *out = camera_json(req->deps, &row, NULL, 0);
@@ -426,7 +421,7 @@ att_err http_cameras_delete(struct http_request *req, struct http_response *resp
         (void)http_audit(req, "camera.delete", "camera", id, att_err_code(e), NULL);
     }
     camera_mgr_write_unlock(req->deps->cameras);
-    if (audit_broke) return audit_failed(resp, e);
+    if (audit_broke) return http_audit_failed(resp, e);
     if (e != ATT_OK) return write_problem(resp, e, "deleted");
     log_info("http", "camera %s deleted by token %s", id, req->token->id);
     return http_status(resp, MHD_HTTP_NO_CONTENT);

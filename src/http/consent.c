@@ -11,12 +11,6 @@
 #include "attendd/store_consent.h"
 #include "attendd/store_people.h"
 
-/* A failed audit row refuses the answer (fail closed). */
-static att_err audit_failed(struct http_response *resp, att_err e)
-{
-    return http_problem(resp, e == ATT_E_DB ? ATT_E_DB : ATT_E_INTERNAL, NULL, "the audit log could not be written");
-}
-
 static json_t *text_json(const struct consent_text *t)
 {
     return json_pack("{s:i, s:s, s:s, s:s, s:s}", "version", t->version, "language", t->language, "text", t->body,
@@ -173,7 +167,7 @@ att_err http_consent_get(struct http_request *req, struct http_response *resp)
     struct person p;
     att_err e = http_person_load(req, resp, action, id, &c, &p);
     if (e != ATT_OK) return e;
-    if ((e = http_audit(req, action, "person", p.id, "ok", NULL)) != ATT_OK) return audit_failed(resp, e);
+    if ((e = http_audit(req, action, "person", p.id, "ok", NULL)) != ATT_OK) return http_audit_failed(resp, e);
     return consent_answer(c, resp, &p, MHD_HTTP_OK);
 }
 

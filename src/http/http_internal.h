@@ -143,6 +143,25 @@ att_err http_audit(struct http_request *req, const char *action, const char *tar
                    const char *outcome, const char *detail_json);
 /* The request's token as the actor of the audit rows a use case writes. */
 struct audit_actor http_actor(const struct http_request *req);
+/* The answer when an action's audit row cannot be written (audited_list.c): the action is refused
+ * (fail closed), 503 for a database error, else 500. Returns the problem's error. */
+att_err http_audit_failed(struct http_response *resp, att_err e);
+
+/* An admin list whose every reading leaves an audit row (audited_list.c). */
+struct http_audited_list {
+    const char *action;      /* the audit row's action, e.g. "token.list" */
+    const char *target_type; /* the audit row's target type */
+    const char *member;      /* the response object's member holding the array */
+    const char *failed;      /* the problem's detail when the rows cannot be loaded */
+    size_t row_size;         /* bytes of one row in what load returns */
+    /* the rows, one malloc'd array of n rows of row_size bytes (freed by http_audited_list) */
+    att_err (*load)(PGconn *c, void **rows, size_t *n);
+    json_t *(*render)(const void *row); /* one row's JSON; NULL when out of memory */
+};
+/* GET of list l: loads the rows (a failure is audited and answered with l->failed), writes the
+ * "ok" audit row before anything is shown (refused if it cannot be written), renders 200
+ * {member: [rows]} with Cache-Control no-store. */
+att_err http_audited_list(struct http_request *req, struct http_response *resp, const struct http_audited_list *l);
 
 /* ---- photo uploads (upload.c) ------------------------------------------------------------------ */
 

@@ -11,27 +11,41 @@
 #include "attendd/store_people.h"
 #include "attendd/store_rosters.h"
 
+/* The handlers that apply the limit (or show nothing about people), by what they serve. */
+static const struct {
+    const char *serves;        /* what the handlers serve */
+    http_handler handlers[14]; /* the first NULL ends them */
+} aware[] = {
+    {"identity and the console session: nothing about people",
+     {http_whoami_get, http_session_get, http_session_delete}},
+    {"people, their faces, consent, PIN, export and look-alikes",
+     {http_people_list, http_people_create, http_people_get, http_people_update, http_people_erase, http_people_pin_set,
+      http_people_export, http_people_lookalikes, http_faces_list, http_faces_enrol, http_faces_delete,
+      http_consent_get, http_consent_record}},
+    {"identification", {http_identify}},
+    {"consent texts and the retention policy: nothing about people",
+     {http_consent_texts_list, http_consent_texts_get, http_retention_get}},
+    {"events, their stream, manual and kiosk punches",
+     {http_events_list, http_events_stream, http_events_misidentified, http_punches_create, http_punches_void,
+      http_kiosk_punch}},
+    {"cameras and instances: nothing about people", {http_cameras_list, http_cameras_get, http_instances_list}},
+    {"shifts and schedules",
+     {http_shifts_list, http_shifts_get, http_schedules_list, http_schedules_get, http_schedules_create,
+      http_schedules_update, http_schedules_delete}},
+    {"attendance, roster, exceptions, pay periods and payroll",
+     {http_attendance_get, http_roster_get, http_exceptions_list, http_exceptions_resolve, http_periods_list,
+      http_payroll_get}},
+    {"patterns, overrides, holidays and leave",
+     {http_patterns_list, http_patterns_create, http_patterns_delete, http_overrides_list, http_overrides_create,
+      http_overrides_delete, http_holidays_list, http_leave_list, http_leave_types_list, http_leave_create,
+      http_leave_update, http_leave_delete}},
+};
+
 bool http_route_scoped_ok(const struct http_route *r)
 {
-    /* every handler here applies the limit (or shows nothing about people) */
-    static const http_handler aware[] = {
-        http_whoami_get,       http_session_get,        http_session_delete,       http_people_list,
-        http_people_create,    http_people_get,         http_people_update,        http_people_erase,
-        http_faces_list,       http_faces_enrol,        http_faces_delete,         http_identify,
-        http_consent_get,      http_consent_record,     http_events_list,          http_events_stream,
-        http_punches_create,   http_punches_void,       http_events_misidentified, http_people_pin_set,
-        http_people_export,    http_consent_texts_list, http_consent_texts_get,    http_retention_get,
-        http_kiosk_punch,      http_cameras_list,       http_cameras_get,          http_shifts_list,
-        http_shifts_get,       http_schedules_list,     http_schedules_get,        http_schedules_create,
-        http_schedules_update, http_schedules_delete,   http_attendance_get,       http_instances_list,
-        http_roster_get,       http_patterns_list,      http_patterns_create,      http_patterns_delete,
-        http_overrides_list,   http_overrides_create,   http_overrides_delete,     http_holidays_list,
-        http_leave_list,       http_leave_types_list,   http_leave_create,         http_leave_update,
-        http_leave_delete,     http_exceptions_list,    http_exceptions_resolve,   http_periods_list,
-        http_payroll_get,      http_people_lookalikes,
-    };
     for (size_t i = 0; i < sizeof aware / sizeof aware[0]; i++)
-        if (r->handler == aware[i]) return true;
+        for (size_t k = 0; k < sizeof aware[i].handlers / sizeof aware[i].handlers[0] && aware[i].handlers[k]; k++)
+            if (r->handler == aware[i].handlers[k]) return true;
     return false;
 }
 

@@ -16,12 +16,6 @@
 
 static const char *const role_names[] = {"admin", "hr", "kiosk", NULL};
 
-/* Fail closed: if the audit row cannot be written the action is refused. */
-static att_err audit_failed(struct http_response *resp, att_err e)
-{
-    return http_problem(resp, e == ATT_E_DB ? ATT_E_DB : ATT_E_INTERNAL, NULL, "the audit log could not be written");
-}
-
 /* Add a limited token's departments to o (an unlimited token has no such member); o returned. */
 static json_t *with_departments(json_t *o, const struct token_info *t)
 {
@@ -113,7 +107,7 @@ att_err http_tokens_create(struct http_request *req, struct http_response *resp)
             sodium_memzero(token, sizeof token);
             free(detail);
             json_decref(body);
-            return audit_failed(resp, e);
+            return http_audit_failed(resp, e);
         }
         free(detail);
     } else {
@@ -143,39 +137,38 @@ att_err http_tokens_create(struct http_request *req, struct http_response *resp)
     return http_json(resp, MHD_HTTP_CREATED, out);
 }
 
+/* A token's row in the list: never its hash or secret. */
+static json_t *token_row(const void *row)
+{
+    const struct token_info *t = row;
+    return with_departments(json_pack("{s:s, s:s, s:s, s:s, s:o, s:b, s:b}", "id", t->id, "name", t->name, "role",
+                                      role_name(t->role), "created_at", t->created_at, "last_used_at",
+                                      t->last_used_at[0] ? json_string(t->last_used_at) : json_null(), "revoked",
+                                      t->revoked, "pseudonymous", t->pseudonymous),
+                            t);
+}
+
+static att_err load_tokens(PGconn *c, void **rows, size_t *n)
+{
+    struct token_info *list = NULL;
+    att_err e = store_token_list(c, &list, n);
+    *rows = list;
+    return e;
+}
+
+static const struct http_audited_list token_list = {
+    .action = "token.list",
+    .target_type = "token",
+    .member = "tokens",
+    .failed = "the tokens could not be listed",
+    .row_size = sizeof(struct token_info),
+    .load = load_tokens,
+    .render = token_row,
+};
+
 att_err http_tokens_list(struct http_request *req, struct http_response *resp)
 {
-    PGconn *c;
-    att_err e = http_req_db(req, resp, &c);
-    if (e != ATT_OK) return e;
-    struct token_info *list = NULL;
-    size_t n = 0;
-    e = store_token_list(c, &list, &n);
-    if (e != ATT_OK) {
-        (void)http_audit(req, "token.list", "token", NULL, att_err_code(e), NULL);
-        return http_problem(resp, e, NULL, "the tokens could not be listed");
-    }
-    if ((e = http_audit(req, "token.list", "token", NULL, "ok", NULL)) != ATT_OK) {
-        free(list);
-        return audit_failed(resp, e);
-    }
-    json_t *arr = json_array();
-    for (size_t i = 0; arr != NULL && i < n; i++) {
-        const struct token_info *t = &list[i];
-        json_t *o = with_departments(json_pack("{s:s, s:s, s:s, s:s, s:o, s:b, s:b}", "id", t->id, "name", t->name,
-                                               "role", role_name(t->role), "created_at", t->created_at, "last_used_at",
-                                               t->last_used_at[0] ? json_string(t->last_used_at) : json_null(),
-                                               "revoked", t->revoked, "pseudonymous", t->pseudonymous),
-                                     t);
-        if (o == NULL || json_array_append_new(arr, o) != 0) {
-            json_decref(arr);
-            arr = NULL;
-        }
-    }
-    free(list);
-    if (arr == NULL) return http_problem(resp, ATT_E_NOMEM, NULL, NULL);
-    http_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-    return http_json(resp, MHD_HTTP_OK, json_pack("{s:o}", "tokens", arr));
+    return http_audited_list(req, resp, &token_list);
 }
 
 att_err http_tokens_delete(struct http_request *req, struct http_response *resp)
@@ -196,7 +189,7 @@ att_err http_tokens_delete(struct http_request *req, struct http_response *resp)
         if (e == ATT_OK) e = db_commit(c);
         if (e != ATT_OK) {
             db_rollback(c);
-            return audit_failed(resp, e);
+            return http_audit_failed(resp, e);
         }
     } else {
         db_rollback(c);

@@ -14,8 +14,10 @@
 
 static const char *const console_roles[] = {"admin", "hr", "manager", NULL};
 
-static json_t *account_json(const struct console_user *u)
+/* An account as the API shows it (never its password hash or TOTP secret). */
+static json_t *account_json(const void *row)
 {
+    const struct console_user *u = row;
     json_t *deps = json_array();
     for (size_t i = 0; deps && i < u->n_departments; i++) json_array_append_new(deps, json_string(u->departments[i]));
     if (deps == NULL) return NULL;
@@ -24,40 +26,27 @@ static json_t *account_json(const struct console_user *u)
                      "disabled", u->disabled, "created_at", u->created_at);
 }
 
-/* Fail closed: if the audit row cannot be written the action is refused. */
-static att_err audit_failed(struct http_response *resp, att_err e)
+static att_err load_accounts(PGconn *c, void **rows, size_t *n)
 {
-    return http_problem(resp, e == ATT_E_DB ? ATT_E_DB : ATT_E_INTERNAL, NULL, "the audit log could not be written");
+    struct console_user *list = NULL;
+    att_err e = store_console_user_list(c, &list, n);
+    *rows = list;
+    return e;
 }
+
+static const struct http_audited_list account_list = {
+    .action = "user.list",
+    .target_type = "user",
+    .member = "items",
+    .failed = "the accounts could not be listed",
+    .row_size = sizeof(struct console_user),
+    .load = load_accounts,
+    .render = account_json,
+};
 
 att_err http_users_list(struct http_request *req, struct http_response *resp)
 {
-    PGconn *c;
-    att_err e = http_req_db(req, resp, &c);
-    if (e != ATT_OK) return e;
-    struct console_user *list = NULL;
-    size_t n = 0;
-    e = store_console_user_list(c, &list, &n);
-    if (e != ATT_OK) {
-        (void)http_audit(req, "user.list", "user", NULL, att_err_code(e), NULL);
-        return http_problem(resp, e, NULL, "the accounts could not be listed");
-    }
-    if ((e = http_audit(req, "user.list", "user", NULL, "ok", NULL)) != ATT_OK) {
-        free(list);
-        return audit_failed(resp, e);
-    }
-    json_t *arr = json_array();
-    for (size_t i = 0; arr != NULL && i < n; i++) {
-        json_t *o = account_json(&list[i]);
-        if (o == NULL || json_array_append_new(arr, o) != 0) {
-            json_decref(arr);
-            arr = NULL;
-        }
-    }
-    free(list);
-    if (arr == NULL) return http_problem(resp, ATT_E_NOMEM, NULL, NULL);
-    http_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-    return http_json(resp, MHD_HTTP_OK, json_pack("{s:o}", "items", arr));
+    return http_audited_list(req, resp, &account_list);
 }
 
 att_err http_users_create(struct http_request *req, struct http_response *resp)
