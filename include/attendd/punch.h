@@ -12,6 +12,7 @@
 
 #include "attendd/errors.h"
 #include "attendd/store_audit.h"
+#include "attendd/store_tokens.h"
 #include "attendd/uuid.h"
 
 /* A correction may not be dated more than this after "now": clocks differ a little, a typo by a day
@@ -53,6 +54,9 @@ struct kiosk_punch {
     const char *employee_no, *pin; /* together */
     const char *badge_id;          /* or this */
     const char *kind;              /* "in" or "out" */
+    /* the kiosk token (NULL: none): one limited to departments serves only their people, and any
+     * other person is answered and counted exactly as one who does not exist */
+    const struct token_info *kiosk;
 };
 
 /* What a kiosk punch came to. */

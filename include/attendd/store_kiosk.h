@@ -7,6 +7,7 @@
 #include <stdbool.h>
 
 #include "attendd/errors.h"
+#include "attendd/store_people.h"
 #include "attendd/uuid.h"
 
 #define KIOSK_PIN_HASH_BUF 256 /* crypto_pwhash_STRBYTES (128) with room */
@@ -18,6 +19,7 @@ struct kiosk_person {
     int pin_failures;                  /* wrong PINs in a row */
     bool pin_locked;                   /* locked after too many; an admin sets a new PIN */
     bool active;
+    char department[PERSON_TEXT_BUF]; /* "" when not set: who a kiosk limited to departments serves */
 };
 
 /* Set (hash) or remove (NULL) a person's PIN; the failure count and the lock start over.

@@ -177,6 +177,7 @@ att_err http_kiosk_punch(struct http_request *req, struct http_response *resp)
     }
     struct audit_actor actor = http_actor(req);
     struct kiosk_outcome out;
+    kp.kiosk = req->token;
     e = punch_kiosk(c, &actor, &kp, cfg->kiosk_pin_max_failures, &out);
     bool by_badge = kp.badge_id != NULL;
     const char *kind = strcmp(kp.kind, "in") == 0 ? "in" : "out"; /* kp points into the body, freed next */

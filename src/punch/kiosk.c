@@ -79,7 +79,9 @@ static att_err run_kiosk(PGconn *c, void *arg)
     struct kiosk_person k;
     att_err e = store_kiosk_person(c, by_badge, by_badge ? p->badge_id : p->employee_no, &k);
     if (e != ATT_OK && e != ATT_E_NOT_FOUND) return e;
-    bool known = e == ATT_OK;
+    /* a person outside a limited kiosk's departments is unknown to it: no oracle, no count, no lock */
+    bool outside = e == ATT_OK && p->kiosk && !token_sees_department(p->kiosk, k.department);
+    bool known = e == ATT_OK && !outside;
     if (known && !by_badge && k.pin_locked) {
         w->refused = ATT_E_CREDENTIAL_LOCKED;
         return audit(c, w, "kiosk.punch", k.id, att_err_code(w->refused), json_pack("{s:s}", "method", method));
@@ -92,6 +94,9 @@ static att_err run_kiosk(PGconn *c, void *arg)
     }
     if (!ok) {
         w->refused = ATT_E_INVALID;
+        if (outside)
+            return audit(c, w, "kiosk.punch", k.id, att_err_code(w->refused),
+                         json_pack("{s:s, s:b}", "method", method, "outside_departments", 1));
         if (!known)
             return audit(c, w, "kiosk.punch", NULL, att_err_code(w->refused), json_pack("{s:s}", "method", method));
         if (!by_badge && k.pin_hash[0]) {

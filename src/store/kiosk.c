@@ -37,7 +37,8 @@ att_err store_kiosk_person(PGconn *c, bool by_badge, const char *key, struct kio
         return ATT_E_NOT_FOUND;
     }
     if (!db_copy_text(out->id, sizeof out->id, PQgetvalue(r, 0, 0)) ||
-        !db_copy_text(out->pin_hash, sizeof out->pin_hash, PQgetvalue(r, 0, 1))) {
+        !db_copy_text(out->pin_hash, sizeof out->pin_hash, PQgetvalue(r, 0, 1)) ||
+        !db_copy_text(out->department, sizeof out->department, PQgetvalue(r, 0, 5))) {
         PQclear(r);
         log_error("db", "people row does not fit struct kiosk_person");
         return ATT_E_INTERNAL;

@@ -262,12 +262,12 @@ const struct db_statement db_statements[] = {
      " WHERE id = $1::uuid AND erased_at IS NULL RETURNING id::text",
      2},
     {"kiosk_person_by_employee_no",
-     "SELECT id::text, coalesce(pin_hash, ''), pin_failures::text, pin_locked_at IS NOT NULL, active FROM people"
-     " WHERE employee_no = $1::text AND erased_at IS NULL FOR UPDATE",
+     "SELECT id::text, coalesce(pin_hash, ''), pin_failures::text, pin_locked_at IS NOT NULL, active,"
+     " coalesce(department, '') FROM people WHERE employee_no = $1::text AND erased_at IS NULL FOR UPDATE",
      1},
     {"kiosk_person_by_badge",
-     "SELECT id::text, coalesce(pin_hash, ''), pin_failures::text, pin_locked_at IS NOT NULL, active FROM people"
-     " WHERE badge_id = $1::text AND erased_at IS NULL FOR UPDATE",
+     "SELECT id::text, coalesce(pin_hash, ''), pin_failures::text, pin_locked_at IS NOT NULL, active,"
+     " coalesce(department, '') FROM people WHERE badge_id = $1::text AND erased_at IS NULL FOR UPDATE",
      1},
     {"kiosk_pin_failed",
      "UPDATE people SET pin_failures = pin_failures + 1,"

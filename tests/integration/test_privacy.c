@@ -1332,6 +1332,64 @@ START_TEST(need_to_know_on_every_route)
         refused("GET", url("%s", closed[i]), tok, NULL, 403, "forbidden", NULL);
     refused("POST", url("/api/v1/holidays"), tok, "{\"date\":\"2026-12-25\",\"name\":\"X\"}", 403, "forbidden", NULL);
     refused("POST", url("/api/v1/periods/%s/close", period), tok, "{\"reason\":\"x\"}", 403, "forbidden", NULL);
+
+    /* a kiosk limited to Ward A: Ward B's people (by PIN, right or wrong, or by badge) are answered
+     * byte for byte as nobody, and nothing of theirs is counted, locked or punched */
+    char kiosk[80];
+    j = ts_call("POST", url("/api/v1/tokens"), D.admin_token,
+                "{\"name\":\"ward A kiosk\",\"role\":\"kiosk\",\"departments\":[\"Ward A\"]}", &st);
+    ck_assert_int_eq(st, 201);
+    snprintf(kiosk, sizeof kiosk, "%s", ts_jstr(j, "token"));
+    json_decref(j);
+    json_decref(ts_call("PUT", url("/api/v1/people/%s/pin", pa), D.admin_token, "{\"pin\":\"2468\"}", &st));
+    ck_assert_int_eq(st, 204);
+    json_decref(ts_call("PUT", url("/api/v1/people/%s/pin", pb), D.admin_token, "{\"pin\":\"1357\"}", &st));
+    ck_assert_int_eq(st, 204);
+    json_decref(ts_call("PATCH", url("/api/v1/people/%s", pb), D.admin_token, "{\"badge_id\":\"NB-1\"}", &st));
+    ck_assert_int_eq(st, 200);
+    static const char *const kiosk_pairs[][2] = {
+        /* Ward B's, then nobody's */
+        {"{\"employee_no\":\"N-B\",\"pin\":\"1357\",\"kind\":\"in\"}",
+         "{\"employee_no\":\"N-Z\",\"pin\":\"1357\",\"kind\":\"in\"}"},
+        {"{\"employee_no\":\"N-B\",\"pin\":\"9999\",\"kind\":\"in\"}",
+         "{\"employee_no\":\"N-Z\",\"pin\":\"9999\",\"kind\":\"in\"}"},
+        {"{\"employee_no\":\"N-B\",\"pin\":\"9999\",\"kind\":\"out\"}",
+         "{\"employee_no\":\"N-Z\",\"pin\":\"9999\",\"kind\":\"out\"}"},
+        {"{\"employee_no\":\"N-B\",\"pin\":\"9999\",\"kind\":\"in\"}",
+         "{\"employee_no\":\"N-Z\",\"pin\":\"9999\",\"kind\":\"in\"}"},
+        {"{\"badge_id\":\"NB-1\",\"kind\":\"in\"}", "{\"badge_id\":\"NB-9\",\"kind\":\"in\"}"}};
+    for (size_t i = 0; i < sizeof kiosk_pairs / sizeof kiosk_pairs[0]; i++) {
+        struct ts_resp kb, kn;
+        ck_assert_int_eq(ts_http("POST", url("/api/v1/kiosk/punch"), kiosk, kiosk_pairs[i][0],
+                                 strlen(kiosk_pairs[i][0]), "application/json", &kb),
+                         0);
+        ck_assert_int_eq(ts_http("POST", url("/api/v1/kiosk/punch"), kiosk, kiosk_pairs[i][1],
+                                 strlen(kiosk_pairs[i][1]), "application/json", &kn),
+                         0);
+        ck_assert_msg(kb.status == 422 && kn.status == 422 && kb.body && kn.body && strcmp(kb.body, kn.body) == 0 &&
+                          strcmp(kb.content_type, kn.content_type) == 0,
+                      "kiosk %s: Ward B answers %ld %s, nobody answers %ld %s", kiosk_pairs[i][0], kb.status, kb.body,
+                      kn.status, kn.body);
+        ts_resp_free(&kb);
+        ts_resp_free(&kn);
+    }
+    ck_assert_int_eq(
+        count("SELECT count(*) FROM people WHERE id = '%s' AND pin_failures = 0 AND pin_locked_at IS NULL", pb), 1);
+    ck_assert_int_eq(count("SELECT count(*) FROM events WHERE person_id = '%s' AND source = 'kiosk'", pb), 0);
+    ck_assert_int_eq(count("SELECT count(*) FROM audit_log WHERE action = 'kiosk.punch' AND target_id = '%s' AND"
+                           " outcome = 'invalid_field' AND (detail->>'outside_departments')::boolean",
+                           pb),
+                     5);
+    /* its own people punch as ever; the unlimited kiosk still serves Ward B */
+    json_t *kp = NULL;
+    ck_assert_int_eq(punch(kiosk, "{\"employee_no\":\"N-A\",\"pin\":\"2468\",\"kind\":\"in\"}", &kp), 201);
+    ck_assert_str_eq(ts_jstr(kp, "person_id"), pa);
+    json_decref(kp);
+    char open_kiosk[80];
+    kiosk_token("every ward kiosk", open_kiosk);
+    ck_assert_int_eq(punch(open_kiosk, "{\"badge_id\":\"NB-1\",\"kind\":\"in\"}", &kp), 201);
+    ck_assert_str_eq(ts_jstr(kp, "person_id"), pb);
+    json_decref(kp);
 #undef RANGE
     tcrypt_key_free(k);
     PQfinish(c);
