@@ -144,7 +144,7 @@ run: deps models $(BINS)
 # ---- bench: every bench/*.sh in turn ----------------------------------------
 bench: models $(BINS)
 	scripts/install-deps --bench
-	@for b in $(sort $(wildcard bench/*.sh)); do \
+	@for b in $(sort $(filter-out bench/lib.sh,$(wildcard bench/*.sh))); do \
 	    echo "== $$b"; ATTENDD_BUILD=$(abspath $(BUILD)) ATTENDD_DATA=$(DATA) ATTENDD_MODELS_DIR=$(MODELS) \
 	    ATTENDD_SRCDIR=$(CURDIR) ATTENDD_PG_BINDIR=$(PG_BINDIR) $(MAKE) -s --no-print-directory bench-build && sh $$b || exit 1; done
 

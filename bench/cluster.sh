@@ -16,8 +16,7 @@
 # CLUSTER_BENCH_FPS (analysis_fps, 6), CLUSTER_BENCH_LEASE_S (lease_timeout_s, 10), CLUSTER_BENCH_SETTLE_S
 # (seconds a step runs before it is judged, 12).
 set -eu
-BUILD=${ATTENDD_BUILD:-build}
-SRC=${ATTENDD_SRCDIR:-.}
+. "$(dirname "$0")/lib.sh"
 DATA=${ATTENDD_DATA:?set ATTENDD_DATA}
 NS=${CLUSTER_BENCH_N:-1 2 3}
 STEPS=${CLUSTER_BENCH_STEPS:-1 2 4 6 8 12 16}
@@ -25,35 +24,19 @@ FPS=${CLUSTER_BENCH_FPS:-6}
 LEASE=${CLUSTER_BENCH_LEASE_S:-10}
 SETTLE=${CLUSTER_BENCH_SETTLE_S:-12}
 CLIP=$DATA/video/shift-change.mp4
-PGBIN=${ATTENDD_PG_BINDIR:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
-for tool in curl python3 ffprobe; do
-    command -v "$tool" >/dev/null || { echo "cluster.sh: $tool is missing (scripts/install-deps --bench)" >&2; exit 1; }
-done
+bench_need curl python3 ffprobe
 
-tmp=$(mktemp -d /tmp/attendd-clusterbench-XXXXXX)
-chmod 755 "$tmp"
+bench_tmp cluster
 srv_pid=
-pids=
-cleanup() {
-    for p in $pids; do kill "$p" 2>/dev/null || true; done
-    for p in $pids; do wait "$p" 2>/dev/null || true; done
-    [ -n "$srv_pid" ] && kill "$srv_pid" 2>/dev/null || true
-    "$SRC/scripts/pg-cluster" stop "$tmp/pg" >/dev/null 2>&1 || true
-    rm -rf "$tmp"
-}
-trap cleanup EXIT INT TERM
+bench_cleanup_extra() { [ -z "$srv_pid" ] || kill "$srv_pid" 2>/dev/null || true; }
 
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 # JSON member of stdin by a Python expression on j (the parsed document)
 js() { python3 -c "import json, sys; j = json.load(sys.stdin); print($1)"; }
 now() { date +%s.%N; }
 # whether $1 - $2 > $3 (seconds, fractional)
 over() { awk -v a="$1" -v b="$2" -v c="$3" 'BEGIN { exit !(a - b > c) }'; }
 
-"$SRC/scripts/pg-cluster" init "$tmp/pg" --fast >/dev/null
-"$SRC/scripts/pg-cluster" start "$tmp/pg" >/dev/null
-"$BUILD/attendctl" key create "$tmp/token.key" >/dev/null 2>&1
-"$BUILD/attendctl" key create "$tmp/template.key" >/dev/null 2>&1
+bench_pg
 CLIP_FPS=$(ffprobe -v error -select_streams v -show_entries stream=r_frame_rate -of csv=p=0 "$CLIP" | awk -F/ '{print $1 / ($2 ? $2 : 1)}')
 MAXCAM=0
 for k in $STEPS; do [ "$k" -gt "$MAXCAM" ] && MAXCAM=$k; done
@@ -77,14 +60,7 @@ write_conf() {
     rm -rf "$tmp/i$i"
     mkdir -p "$tmp/i$i/state"
     {
-        echo "listen_address = 127.0.0.1"
-        echo "port = $port"
-        echo "database_url = \"$("$SRC/scripts/pg-cluster" conninfo "$tmp/pg" "$db")\""
-        echo "models_dir = ${ATTENDD_MODELS_DIR:-$SRC/models}"
-        echo "token_key_file = $tmp/token.key"
-        echo "template_key_file = $tmp/template.key"
-        echo "state_dir = $tmp/i$i/state"
-        echo "log_level = warning"
+        bench_conf "$port" "$(bench_conninfo "$db")" "$tmp/i$i/state"
         echo "cluster = true"
         echo "instance_name = i$i"
         echo "instance_capacity = 64"
@@ -96,15 +72,8 @@ write_conf() {
 # start instance I and wait until it is ready; sets PID_I
 start_instance() {
     i=$1
-    u=$(eval echo "\$URL_$i")
-    "$BUILD/attendd" --config "$tmp/i$i/attendd.conf" >> "$tmp/i$i/attendd.log" 2>&1 &
-    eval "PID_$i=$!"
-    pids="$pids $!"
-    n=0
-    until [ "$(curl -s -o /dev/null -w '%{http_code}' "$u/readyz")" = 200 ]; do
-        n=$((n + 1)); [ $n -lt 600 ] || { echo "instance $i not ready:" >&2; tail -n 20 "$tmp/i$i/attendd.log" >&2; exit 1; }
-        sleep 0.1
-    done
+    bench_start "$tmp/i$i/attendd.conf" "$tmp/i$i/attendd.log" "$(eval echo "\$URL_$i")" /readyz 600
+    eval "PID_$i=$BENCH_PID"
 }
 
 api() { # METHOD URL [JSON]
@@ -128,7 +97,7 @@ enrol() { # the clip's people through instance 1, with consent
     done
 }
 
-held() { "$PGBIN/psql" -X -At -h "$tmp/pg/sock" -U attendd -d "$1" -c "$2"; }
+held() { bench_psql "$1" -At -c "$2"; }
 
 # Cameras 1..K on the instances (posted round-robin), each analysed at FPS
 add_cameras() {
@@ -172,14 +141,14 @@ REF_RT=
 summary=
 for N in $NS; do
     db=bench$N
-    "$SRC/scripts/pg-cluster" createdb "$tmp/pg" "$db" >/dev/null
+    bench_db "$db"
     i=1
     while [ "$i" -le "$N" ]; do
         write_conf "$i" "$db"
         [ "$i" -gt 1 ] || "$BUILD/attendctl" --config "$tmp/i1/attendd.conf" migrate >/dev/null
         start_instance "$i"
         if [ "$i" -eq 1 ]; then
-            ADMIN=$("$BUILD/attendctl" --config "$tmp/i1/attendd.conf" token create --role admin --name bench 2>/dev/null)
+            ADMIN=$(bench_token "$tmp/i1/attendd.conf" admin bench)
             enrol
         fi
         i=$((i + 1))
@@ -234,9 +203,7 @@ for N in $NS; do
     summary="$summary$(printf '%-9s %-26s %-34s %-28s %s' "$N" "$rt" \
         "$REF_RT (1 instance; $N machines: $((REF_RT * N)))" "$move" "lease_timeout_s $LEASE s + one round: <= $(awk -v l="$LEASE" 'BEGIN { printf "%.1f", l * (1 + 1.1 / 3) }') s")
 "
-    for p in $pids; do kill "$p" 2>/dev/null || true; done
-    for p in $pids; do wait "$p" 2>/dev/null || true; done
-    pids=
+    bench_stop
 done
 echo
 printf '%-9s %-26s %-34s %-28s %s\n' instances "cameras held in real time" "reference" "lease move after SIGKILL" reference

@@ -7,60 +7,28 @@
 # Knobs: HTTP_BENCH_SECONDS (10), HTTP_BENCH_EVENTS_PER_PERSON (500), HTTP_BENCH_THREADS (daemon's
 # http_threads, default: its own default), HTTP_BENCH_DURABLE=1 (fsync on; default: a --fast cluster).
 set -eu
-BUILD=${ATTENDD_BUILD:-build}
-SRC=${ATTENDD_SRCDIR:-.}
+. "$(dirname "$0")/lib.sh"
 SECS=${HTTP_BENCH_SECONDS:-10}
 PER_PERSON=${HTTP_BENCH_EVENTS_PER_PERSON:-500}
-PGBIN=${ATTENDD_PG_BINDIR:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
-for tool in wrk curl python3; do
-    command -v "$tool" >/dev/null || { echo "http.sh: $tool is missing (scripts/install-deps --bench)" >&2; exit 1; }
-done
+bench_need wrk curl python3
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 [ -x "$NGINX" ] || { echo "http.sh: nginx is missing (scripts/install-deps --bench)" >&2; exit 1; }
 
-tmp=$(mktemp -d /tmp/attendd-httpbench-XXXXXX)
-chmod 755 "$tmp"
-daemon_pid=
+bench_tmp http
 nginx_pid=
-cleanup() {
-    [ -n "$daemon_pid" ] && kill "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null || true
-    if [ -n "$nginx_pid" ]; then
-        # the nginx master itself (under runuser as root: signalling runuser makes it complain)
-        if [ -f "$tmp/nginx/nginx.pid" ]; then kill "$(cat "$tmp/nginx/nginx.pid")" 2>/dev/null || true
-        else kill "$nginx_pid" 2>/dev/null || true; fi
-        wait "$nginx_pid" 2>/dev/null || true
-    fi
-    "$SRC/scripts/pg-cluster" stop "$tmp/pg" >/dev/null 2>&1 || true
-    rm -rf "$tmp"
+bench_cleanup_extra() {
+    [ -n "$nginx_pid" ] || return 0
+    # the nginx master itself (under runuser as root: signalling runuser makes it complain)
+    if [ -f "$tmp/nginx/nginx.pid" ]; then kill "$(cat "$tmp/nginx/nginx.pid")" 2>/dev/null || true
+    else kill "$nginx_pid" 2>/dev/null || true; fi
+    wait "$nginx_pid" 2>/dev/null || true
 }
-trap cleanup EXIT INT TERM
-
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 # ---- database and daemon -------------------------------------------------------------------------
-if [ "${HTTP_BENCH_DURABLE:-0}" = 1 ]; then
-    "$SRC/scripts/pg-cluster" init "$tmp/pg" >/dev/null
-else
-    "$SRC/scripts/pg-cluster" init "$tmp/pg" --fast >/dev/null
-fi
-"$SRC/scripts/pg-cluster" start "$tmp/pg" >/dev/null
-"$SRC/scripts/pg-cluster" createdb "$tmp/pg" bench >/dev/null
-CI=$("$SRC/scripts/pg-cluster" conninfo "$tmp/pg" bench)
-psql() { "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$tmp/pg/sock" -U attendd -d bench "$@"; }
-
-"$BUILD/attendctl" key create "$tmp/token.key" >/dev/null 2>&1
-"$BUILD/attendctl" key create "$tmp/template.key" >/dev/null 2>&1
-mkdir -p "$tmp/state"
-PORT=$(free_port)
+if [ "${HTTP_BENCH_DURABLE:-0}" = 1 ]; then bench_pg --durable; else bench_pg; fi
+bench_single
 {
-    echo "listen_address = 127.0.0.1"
-    echo "port = $PORT"
-    echo "database_url = \"$CI\""
-    echo "models_dir = ${ATTENDD_MODELS_DIR:-$SRC/models}"
-    echo "token_key_file = $tmp/token.key"
-    echo "template_key_file = $tmp/template.key"
-    echo "state_dir = $tmp/state"
-    echo "log_level = warning"
+    bench_conf "$PORT" "$CI" "$tmp/state"
     echo "max_connections_per_ip = 0" # wrk's 64 connections and curl share one address
     [ -z "${HTTP_BENCH_THREADS:-}" ] || echo "http_threads = $HTTP_BENCH_THREADS"
 } > "$tmp/attendd.conf"
@@ -71,16 +39,10 @@ psql -v events_per_person="$PER_PERSON" -f "$SRC/bench/http-load.sql"
 t1=$(date +%s)
 NEV=$(psql -At -c "SELECT count(*) FROM events")
 NPEOPLE=$(psql -At -c "SELECT count(*) FROM people")
-TOKEN=$("$BUILD/attendctl" --config "$tmp/attendd.conf" token create --role hr --name bench 2>/dev/null)
+TOKEN=$(bench_token "$tmp/attendd.conf" hr bench)
 
-"$BUILD/attendd" --config "$tmp/attendd.conf" > "$tmp/attendd.log" 2>&1 &
-daemon_pid=$!
 BASE="http://127.0.0.1:$PORT"
-i=0
-until curl -sf -o /dev/null "$BASE/healthz"; do
-    i=$((i + 1)); [ $i -lt 100 ] || { echo "attendd did not start:" >&2; tail -n 20 "$tmp/attendd.log" >&2; exit 1; }
-    sleep 0.1
-done
+bench_start "$tmp/attendd.conf" "$tmp/attendd.log" "$BASE" /healthz 100
 
 # ---- nginx: the same bodies as static files, unprivileged, on its own loopback port ---------------------
 NPORT=$(free_port)

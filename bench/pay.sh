@@ -7,46 +7,17 @@
 # period, its close (totals kept) and the export of the closed period, each timed with curl (median of
 # PAY_BENCH_RUNS, default 5). Target: the whole hospital's export under 1 s. Run by `make bench`.
 set -eu
-BUILD=${ATTENDD_BUILD:-build}
-SRC=${ATTENDD_SRCDIR:-.}
+. "$(dirname "$0")/lib.sh"
 RUNS=${PAY_BENCH_RUNS:-5}
-PGBIN=${ATTENDD_PG_BINDIR:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
 
 "$BUILD/bench/bench_pay"
 
-for tool in curl python3; do
-    command -v "$tool" >/dev/null || { echo "pay.sh: $tool is missing (scripts/install-deps --bench)" >&2; exit 1; }
-done
-tmp=$(mktemp -d /tmp/attendd-paybench-XXXXXX)
-chmod 755 "$tmp"
-daemon_pid=
-cleanup() {
-    [ -n "$daemon_pid" ] && kill "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null || true
-    "$SRC/scripts/pg-cluster" stop "$tmp/pg" >/dev/null 2>&1 || true
-    "$SRC/scripts/pg-cluster" destroy "$tmp/pg" >/dev/null 2>&1 || true
-    rm -rf "$tmp"
-}
-trap cleanup EXIT INT TERM
-
-"$SRC/scripts/pg-cluster" init "$tmp/pg" --fast >/dev/null
-"$SRC/scripts/pg-cluster" start "$tmp/pg" >/dev/null
-"$SRC/scripts/pg-cluster" createdb "$tmp/pg" bench >/dev/null
-CI=$("$SRC/scripts/pg-cluster" conninfo "$tmp/pg" bench)
-psql() { "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$tmp/pg/sock" -U attendd -d bench "$@"; }
-
-"$BUILD/attendctl" key create "$tmp/token.key" >/dev/null 2>&1
-"$BUILD/attendctl" key create "$tmp/template.key" >/dev/null 2>&1
-mkdir -p "$tmp/state"
-PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+bench_need curl python3
+bench_tmp pay
+bench_pg
+bench_single
 {
-    echo "listen_address = 127.0.0.1"
-    echo "port = $PORT"
-    echo "database_url = \"$CI\""
-    echo "models_dir = ${ATTENDD_MODELS_DIR:-$SRC/models}"
-    echo "token_key_file = $tmp/token.key"
-    echo "template_key_file = $tmp/template.key"
-    echo "state_dir = $tmp/state"
-    echo "log_level = warning"
+    bench_conf "$PORT" "$CI" "$tmp/state"
     echo "timezone = Europe/Berlin"
     echo "report_max_days = 62"
 } > "$tmp/attendd.conf"
@@ -56,17 +27,11 @@ psql -f "$SRC/bench/pay-load.sql" >/dev/null
 t1=$(date +%s)
 NPEOPLE=$(psql -At -c "SELECT count(*) FROM people")
 NEV=$(psql -At -c "SELECT count(*) FROM events")
-HR=$("$BUILD/attendctl" --config "$tmp/attendd.conf" token create --role hr --name bench 2>/dev/null)
-ADMIN=$("$BUILD/attendctl" --config "$tmp/attendd.conf" token create --role admin --name bench-admin 2>/dev/null)
+HR=$(bench_token "$tmp/attendd.conf" hr bench)
+ADMIN=$(bench_token "$tmp/attendd.conf" admin bench-admin)
 
-"$BUILD/attendd" --config "$tmp/attendd.conf" > "$tmp/attendd.log" 2>&1 &
-daemon_pid=$!
 BASE="http://127.0.0.1:$PORT"
-i=0
-until curl -sf -o /dev/null "$BASE/healthz"; do
-    i=$((i + 1)); [ $i -lt 300 ] || { echo "attendd did not start:" >&2; tail -n 20 "$tmp/attendd.log" >&2; exit 1; }
-    sleep 0.1
-done
+bench_start "$tmp/attendd.conf" "$tmp/attendd.log" "$BASE" /healthz 300
 PERIOD=$(curl -sf -H "Authorization: Bearer $ADMIN" -H 'Content-Type: application/json' \
     -d '{"name":"2026-03","from":"2026-03-01","to":"2026-03-31"}' "$BASE/api/v1/periods" |
     python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])')

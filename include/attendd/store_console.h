@@ -86,5 +86,8 @@ att_err store_console_session_lookup(PGconn *c, const unsigned char hash[TOKEN_H
                                      struct console_session *out);
 /* End a session (sign-out). ATT_E_NOT_FOUND when it is not live. */
 att_err store_console_session_end(PGconn *c, const char *session_id);
+/* Whether session session_id still stands: not ended (signed out, or its account disabled) and its
+ * account neither disabled nor deleted. Into *open; an error only when the database cannot answer. */
+att_err store_console_session_open(PGconn *c, const char *session_id, bool *open);
 
 #endif

@@ -1,5 +1,6 @@
 /* GET /api/v1/events/stream (hr, admin): Server-Sent Events feed of new events in commit order
- * (id = events.seq, Last-Event-ID resumes), heartbeats, bounded streams, prompt end at shutdown. */
+ * (id = events.seq, Last-Event-ID resumes), heartbeats, bounded streams, prompt end at shutdown, at
+ * the revocation of its token and at the end of its console session. */
 #include "http_internal.h"
 
 #include <errno.h>
@@ -27,19 +28,25 @@
 #define DB_WAIT_MS 1000 /* a stream waits this long for a pooled connection, then retries later */
 #define RETRY_S 1.0     /* after a failed query */
 #define OPENING_MAX 64  /* streams being opened at once; more wait for the next try (503) */
+/* A console session can end where this process does not see it (an account disabled or deleted, a
+ * sign-out on another instance): a stream of a session asks the database this often whether its
+ * session still stands, and ends when it does not. */
+#define SESSION_CHECK_S 2.0
 
 struct sse_stream {
     struct MHD_Connection *conn;
-    struct http_live live; /* registered under the token: revoking it ends the stream */
-    att_uuid token;        /* the token that opened it (per-token stream cap) */
-    bool pseudonymous;     /* the token's view (http_event_json) */
-    char *departments;     /* need to know: a JSON array, only their people's events; NULL: all */
-    int64_t cursor;        /* seq of the last event sent (or the start position) */
-    uint64_t seen_version; /* data version when the last query ran */
-    bool need_query;       /* query whatever the version (first turn, a full page) */
-    double next_ping;      /* monotonic seconds: heartbeat due */
-    double retry_at;       /* monotonic seconds: no query before (after a failure) */
-    char *buf;             /* bytes to send: buf[off..len) */
+    struct http_live live;      /* registered under the token: revoking it ends the stream */
+    att_uuid token;             /* the token that opened it (per-token stream cap) */
+    bool pseudonymous;          /* the token's view (http_event_json) */
+    char *departments;          /* need to know: a JSON array, only their people's events; NULL: all */
+    char session[ATT_UUID_STR]; /* the console session it answers to; "" for an API token */
+    double session_check;       /* monotonic seconds: the session is asked after again */
+    int64_t cursor;             /* seq of the last event sent (or the start position) */
+    uint64_t seen_version;      /* data version when the last query ran */
+    bool need_query;            /* query whatever the version (first turn, a full page) */
+    double next_ping;           /* monotonic seconds: heartbeat due */
+    double retry_at;            /* monotonic seconds: no query before (after a failure) */
+    char *buf;                  /* bytes to send: buf[off..len) */
     size_t len, off, cap;
     bool suspended;                 /* guarded by hub.lock: the hub may resume it */
     struct sse_stream *prev, *next; /* hub list, guarded by hub.lock */
@@ -145,14 +152,37 @@ static ssize_t drain(struct sse_stream *s, char *out, size_t max)
     return (ssize_t)n;
 }
 
+/* Whether the stream's console session still stands, asked when its check is due (true until
+ * then, and while the database cannot answer: asked again after RETRY_S). */
+static bool session_stands(struct sse_stream *s, double now)
+{
+    if (!s->session[0] || now < s->session_check) return true;
+    PGconn *c;
+    bool open = true;
+    att_err e = db_acquire(hub.deps->db, DB_WAIT_MS, &c);
+    if (e == ATT_OK) {
+        e = store_console_session_open(c, s->session, &open);
+        db_release(hub.deps->db, c);
+    }
+    if (e != ATT_OK) {
+        log_debug("http", "event stream: session check failed (%s); retrying", att_err_code(e));
+        s->session_check = now + RETRY_S;
+        return true;
+    }
+    s->session_check = now + SESSION_CHECK_S;
+    if (!open) log_info("http", "event stream of console session %s ended: the session has ended", s->session);
+    return open;
+}
+
 static ssize_t reader(void *cls, uint64_t pos, char *out, size_t max)
 {
     (void)pos;
     struct sse_stream *s = cls;
     if (http_live_revoked(&s->live)) return MHD_CONTENT_READER_END_WITH_ERROR; /* nothing more, even buffered */
+    double now = att_time_mono_s();
+    if (!session_stands(s, now)) return MHD_CONTENT_READER_END_WITH_ERROR; /* likewise */
     if (s->off < s->len) return drain(s, out, max);
     if (atomic_load(&hub.stopping) || atomic_load(hub.deps->stopping)) return MHD_CONTENT_READER_END_OF_STREAM;
-    double now = att_time_mono_s();
     uint64_t v = app_data_version();
     if ((s->need_query || v != s->seen_version) && now >= s->retry_at) {
         att_err e = fetch(s, v);
@@ -207,7 +237,7 @@ static void wake_due(bool all)
     uint64_t v = app_data_version();
     for (struct sse_stream *s = hub.head; s; s = s->next) {
         if (!s->suspended) continue;
-        if (all || http_live_revoked(&s->live) || now >= s->next_ping ||
+        if (all || http_live_revoked(&s->live) || now >= s->next_ping || (s->session[0] && now >= s->session_check) ||
             ((s->need_query || v != s->seen_version) && now >= s->retry_at)) {
             s->suspended = false;
             MHD_resume_connection(s->conn);
@@ -356,6 +386,10 @@ att_err http_events_stream(struct http_request *req, struct http_response *resp)
     s->cursor = cursor;
     s->need_query = true;
     s->next_ping = att_time_mono_s() + ping_interval();
+    if (req->console) { /* the session was checked by this request: next in SESSION_CHECK_S */
+        memcpy(s->session, req->session.id, sizeof s->session);
+        s->session_check = att_time_mono_s() + SESSION_CHECK_S;
+    }
     /* the browser's EventSource reconnects after this many ms; sent at once so headers go out now */
     if (!append(s, "retry: 3000\n\n", 13)) {
         free(s->departments);

@@ -257,6 +257,18 @@ att_err store_console_session_lookup(PGconn *c, const unsigned char hash[TOKEN_H
     return ATT_OK;
 }
 
+att_err store_console_session_open(PGconn *c, const char *session_id, bool *open)
+{
+    *open = false;
+    const char *values[1] = {session_id};
+    PGresult *r;
+    att_err rc = db_exec_prepared(c, "console_session_open", 1, values, NULL, NULL, &r, NULL);
+    if (rc != ATT_OK) return rc;
+    *open = PQntuples(r) == 1;
+    PQclear(r);
+    return ATT_OK;
+}
+
 att_err store_console_session_end(PGconn *c, const char *session_id)
 {
     const char *values[1] = {session_id};

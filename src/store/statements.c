@@ -208,6 +208,11 @@ const struct db_statement db_statements[] = {
      " AND last_seen_at < now() - $2::integer * interval '1 millisecond'",
      2},
     {"console_session_end", "UPDATE console_sessions SET ended_at = now() WHERE id = $1::uuid AND ended_at IS NULL", 1},
+    /* an open event stream's session still stands (a deleted account's sessions are gone with it) */
+    {"console_session_open",
+     "SELECT 1 FROM console_sessions s JOIN console_users u ON u.id = s.user_id"
+     " WHERE s.id = $1::uuid AND s.ended_at IS NULL AND u.disabled_at IS NULL",
+     1},
 
     /* ---- audit log (src/store/audit.c) ---- */
     {"audit_insert",

@@ -1,6 +1,7 @@
 /* Cheap polling through the real daemon: ETag/If-None-Match → 304 without the database (cluster
  * stopped), new ETags after changes and restarts, no audit row for a 304; the SSE feed (live
- * events, Last-Event-ID resume, heartbeats, stream limit, prompt stop with a stream open). */
+ * events, Last-Event-ID resume, heartbeats, stream limit, prompt stop with a stream open, the end of
+ * a stream whose token is revoked or whose console session ends). */
 #include <check.h>
 #include <curl/curl.h>
 #include <jansson.h>
@@ -17,7 +18,9 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 
+#include "attendd/console.h"
 #include "attendd/db.h"
+#include "attendd/token.h"
 #include "attendd/uuid.h"
 #include "support.h"
 #include "support_poll.h"
@@ -197,7 +200,8 @@ struct stream {
     atomic_bool ended; /* curl returned */
     long status;
     double ended_at;
-    char token[64]; /* bearer token of the stream */
+    char token[64];             /* bearer token of the stream */
+    char cookie[TOKEN_STR_MAX]; /* or this console session secret (sent as the session cookie) */
 };
 
 static size_t on_data(char *p, size_t sz, size_t n, void *ud)
@@ -228,7 +232,8 @@ static void *stream_main(void *arg)
     CURL *c = curl_easy_init();
     struct curl_slist *h = NULL;
     char auth[160], lid[80];
-    snprintf(auth, sizeof auth, "Authorization: Bearer %s", s->token);
+    if (s->cookie[0]) snprintf(auth, sizeof auth, "Cookie: %s=%s", CONSOLE_COOKIE_NAME, s->cookie);
+    else snprintf(auth, sizeof auth, "Authorization: Bearer %s", s->token);
     h = curl_slist_append(h, auth);
     if (s->last_id[0]) {
         snprintf(lid, sizeof lid, "Last-Event-ID: %s", s->last_id);
@@ -263,6 +268,15 @@ static void stream_open_as(struct stream *s, const char *last_id, const char *to
 }
 
 static void stream_open(struct stream *s, const char *last_id) { stream_open_as(s, last_id, D.hr_token); }
+
+/* A stream of the console session with this secret. */
+static void stream_open_session(struct stream *s, const char *secret)
+{
+    memset(s, 0, sizeof *s);
+    pthread_mutex_init(&s->lock, NULL);
+    snprintf(s->cookie, sizeof s->cookie, "%s", secret);
+    ck_assert_int_eq(pthread_create(&s->th, NULL, stream_main, s), 0);
+}
 
 static void stream_close(struct stream *s)
 {
@@ -432,6 +446,79 @@ START_TEST(sse_revoked_token_stream_ends)
 }
 END_TEST
 
+/* A new hr console account through the API, signed in: its id into id (ATT_UUID_STR bytes) and the
+ * session cookie's secret into secret (TOKEN_STR_MAX bytes). */
+static void console_signed_in(const char *username, char *id, char *secret)
+{
+    char body[200];
+    snprintf(body, sizeof body, "{\"username\":\"%s\",\"display_name\":\"Wall screen\",\"role\":\"hr\"}", username);
+    struct tp_resp r;
+    ck_assert_int_eq(tp_http("POST", url("/api/v1/users"), D.admin_token, body, NULL, &r), 0);
+    ck_assert_msg(r.status == 201, "account: %ld %s", r.status, r.body);
+    json_t *j = tp_json(&r);
+    snprintf(id, ATT_UUID_STR, "%s", json_string_value(json_object_get(j, "id")));
+    json_t *b = json_pack("{s:s, s:O}", "username", username, "password", json_object_get(j, "password"));
+    json_decref(j);
+    tp_resp_free(&r);
+    char *signin = json_dumps(b, JSON_COMPACT), origin[64];
+    json_decref(b);
+    snprintf(origin, sizeof origin, "Origin: http://127.0.0.1:%d", D.port);
+    ck_assert_int_eq(tp_http("POST", url("/api/v1/session"), NULL, signin, origin, &r), 0);
+    free(signin);
+    ck_assert_msg(r.status == 201, "sign-in: %ld %s", r.status, r.body);
+    const char *v = strstr(r.headers, CONSOLE_COOKIE_NAME "=");
+    ck_assert_ptr_nonnull(v);
+    v += strlen(CONSOLE_COOKIE_NAME) + 1;
+    snprintf(secret, TOKEN_STR_MAX, "%.*s", (int)strcspn(v, ";\r\n"), v);
+    tp_resp_free(&r);
+}
+
+/* A console session's open event stream ends within SESSION_CHECK_S (2 s) and a hub tick when its
+ * account is disabled through the API or deleted in the database, though heartbeats (sse_ping_s 1)
+ * would keep it open and no request of the session comes to be refused. */
+START_TEST(sse_session_stream_ends_with_its_account)
+{
+    ck_assert_msg(ready, "daemon or database did not start");
+    char disabled_id[ATT_UUID_STR], disabled_secret[TOKEN_STR_MAX], deleted_id[ATT_UUID_STR],
+        deleted_secret[TOKEN_STR_MAX], before[37];
+    console_signed_in("wall.one", disabled_id, disabled_secret);
+    console_signed_in("wall.two", deleted_id, deleted_secret);
+    struct stream a, b;
+    stream_open_session(&a, disabled_secret);
+    stream_open_session(&b, deleted_secret);
+    ck_assert_msg(stream_wait(&a, "retry: ", 10) && stream_wait(&b, "retry: ", 10), "no stream preamble: %ld %ld",
+                  a.status, b.status);
+    punch(40, before);
+    ck_assert_msg(stream_wait(&a, before, 10) && stream_wait(&b, before, 10),
+                  "the session streams do not work before the accounts go");
+    /* open past several heartbeats and session checks while the accounts stand */
+    ts_sleep_ms(3000);
+    ck_assert(!atomic_load(&a.ended) && !atomic_load(&b.ended));
+
+    double t0 = ts_now_s();
+    struct tp_resp r;
+    ck_assert_int_eq(tp_http("DELETE", ts_urlf(&D, "/api/v1/users/%s", disabled_id), D.admin_token, NULL, NULL, &r), 0);
+    ck_assert_msg(r.status == 204, "disable: %ld %s", r.status, r.body);
+    tp_resp_free(&r);
+    char sql[160];
+    snprintf(sql, sizeof sql, "DELETE FROM console_users WHERE id = '%s'", deleted_id);
+    ts_q_exec(db, sql);
+    while (!(atomic_load(&a.ended) && atomic_load(&b.ended)) && ts_now_s() - t0 < 10) usleep(10000);
+    ck_assert_msg(atomic_load(&a.ended), "the disabled account's stream is still open 10 s later");
+    ck_assert_msg(atomic_load(&b.ended), "the deleted account's stream is still open 10 s later");
+    ck_assert_msg(a.ended_at - t0 < 3.0, "the disabled account's stream ended %.2f s later", a.ended_at - t0);
+    ck_assert_msg(b.ended_at - t0 < 3.0, "the deleted account's stream ended %.2f s later", b.ended_at - t0);
+    stream_close(&a);
+    stream_close(&b);
+    /* and neither session opens another one */
+    struct stream again;
+    stream_open_session(&again, disabled_secret);
+    while (!atomic_load(&again.ended) && ts_now_s() - t0 < 20) usleep(10000);
+    ck_assert_int_eq(again.status, 401);
+    stream_close(&again);
+}
+END_TEST
+
 /* Read from fd until needle was seen (in what was read: appended to *buf) or EOF/timeout. */
 static bool sock_read_until(int fd, char **buf, size_t *len, const char *needle, size_t max_bytes, double timeout_s)
 {
@@ -587,7 +674,7 @@ Suite *polling_suite(void)
     TCase *outage = ts_tcase(s, "outage", 300, NULL, NULL, not_modified_without_database, NULL);
     tcase_add_checked_fixture(outage, setup_own_cluster, teardown);
     TCase *tokens = ts_tcase(s, "tokens", 300, NULL, NULL, sse_revoked_token_stream_ends, export_revoked_token_stops,
-                             sse_per_token_cap, NULL);
+                             sse_per_token_cap, sse_session_stream_ends_with_its_account, NULL);
     tcase_add_checked_fixture(tokens, setup_tokens, teardown);
     return s;
 }
