@@ -40,7 +40,7 @@ struct sse_stream {
     bool pseudonymous;          /* the token's view (http_event_json) */
     char *departments;          /* need to know: a JSON array, only their people's events; NULL: all */
     char session[ATT_UUID_STR]; /* the console session it answers to; "" for an API token */
-    double session_check;       /* monotonic seconds: the session is asked after again */
+    double session_check;       /* monotonic seconds: the session's next check */
     int64_t cursor;             /* seq of the last event sent (or the start position) */
     uint64_t seen_version;      /* data version when the last query ran */
     bool need_query;            /* query whatever the version (first turn, a full page) */

@@ -258,25 +258,25 @@ static void *stream_main(void *arg)
     return NULL;
 }
 
-static void stream_open_as(struct stream *s, const char *last_id, const char *token)
+/* A stream as token (bearer) or, when cookie is not NULL, as the console session with that secret. */
+static void stream_start(struct stream *s, const char *last_id, const char *token, const char *cookie)
 {
     memset(s, 0, sizeof *s);
     pthread_mutex_init(&s->lock, NULL);
-    snprintf(s->token, sizeof s->token, "%s", token);
+    snprintf(s->token, sizeof s->token, "%s", token ? token : "");
+    snprintf(s->cookie, sizeof s->cookie, "%s", cookie ? cookie : "");
     snprintf(s->last_id, sizeof s->last_id, "%s", last_id ? last_id : "");
     ck_assert_int_eq(pthread_create(&s->th, NULL, stream_main, s), 0);
 }
 
+static void stream_open_as(struct stream *s, const char *last_id, const char *token)
+{
+    stream_start(s, last_id, token, NULL);
+}
+
 static void stream_open(struct stream *s, const char *last_id) { stream_open_as(s, last_id, D.hr_token); }
 
-/* A stream of the console session with this secret. */
-static void stream_open_session(struct stream *s, const char *secret)
-{
-    memset(s, 0, sizeof *s);
-    pthread_mutex_init(&s->lock, NULL);
-    snprintf(s->cookie, sizeof s->cookie, "%s", secret);
-    ck_assert_int_eq(pthread_create(&s->th, NULL, stream_main, s), 0);
-}
+static void stream_open_session(struct stream *s, const char *secret) { stream_start(s, NULL, NULL, secret); }
 
 static void stream_close(struct stream *s)
 {
