@@ -221,9 +221,12 @@ enum {
     AV_CONFIRM_LOAD_SP5 = 1u << 1
 };
 
+/* How the chip is made: one alignment, optionally or'ed with AV_CONFIRM_FLIP. The shipped choice is
+ * AV_CONFIRM_ALIGN_SHIPPED (attendd/fuse.h): templates made one way compare only with their kind. */
 typedef enum av_confirm_align {
     AV_CONFIRM_ALIGN_LM68 = 0, /* the face's own 68 landmarks (av_landmarks) */
-    AV_CONFIRM_ALIGN_SP5 = 1   /* dlib's 5-point shape predictor run inside the detector box */
+    AV_CONFIRM_ALIGN_SP5 = 1,  /* dlib's 5-point shape predictor run inside the detector box */
+    AV_CONFIRM_FLIP = 1 << 4   /* also embed the mirrored chip; the mean of both, re-normalised */
 } av_confirm_align;
 
 /* Read the confirming model (and the 5-point predictor with AV_CONFIRM_LOAD_SP5) from dir once and
@@ -238,7 +241,9 @@ void av_confirm_net_free(av_confirm_net *n);
 
 /* The confirming embedding of one face of img: a 150x150 chip aligned as dlib aligns its training
  * faces (get_face_chip_details, padding 0.25), L2-normalised into out. LM68 needs the face's
- * landmarks; SP5 needs a net whose models were loaded with AV_CONFIRM_LOAD_SP5 (else AV_E_ARG). */
+ * landmarks; SP5 needs a net whose models were loaded with AV_CONFIRM_LOAD_SP5 (else AV_E_ARG).
+ * With AV_CONFIRM_FLIP the chip and its mirror image are embedded (twice the time) and their
+ * normalised embeddings averaged. Any other bit in align: AV_E_ARG. */
 av_status av_confirm_embed(av_confirm_net *n, const av_image *img, const av_face *face, av_confirm_align align,
                            float out[AV_CONFIRM_DIM], av_err *err);
 

@@ -55,12 +55,13 @@ constexpr double kChipPadding = 0.25;    // dlib's own training chips
 const char *const kResnetSha256 = "55533b28a95800a551ba546ba62fe69625c7e95a7061c338adffead08719da30";
 const char *const kSp5Sha256 = "c4b1e9804792707d3a405c2c16a80a20269e6675021f64a41d30fffafbc41888";
 
-// Wipes a chip when the scope ends however it ends: it is biometric data.
-struct WipeChip {
-    dlib::matrix<dlib::rgb_pixel> &m;
-    ~WipeChip()
+// Wipes the chips when the scope ends however it ends: they are biometric data.
+struct WipeChips {
+    std::vector<dlib::matrix<dlib::rgb_pixel>> &v;
+    ~WipeChips()
     {
-        if (m.size()) explicit_bzero(&m(0, 0), (size_t)m.size() * sizeof(dlib::rgb_pixel));
+        for (auto &m : v)
+            if (m.size()) explicit_bzero(&m(0, 0), (size_t)m.size() * sizeof(dlib::rgb_pixel));
     }
 };
 
@@ -138,37 +139,50 @@ extern "C" av_status av_confirm_embed(av_confirm_net *n, const av_image *img, co
     {
         if (!n || !img || !face || !out)
             return avi::fail(err, AV_E_ARG, "av_confirm_embed: net, image, face and out are required");
+        const bool flip = (align & AV_CONFIRM_FLIP) != 0;
+        const int how = align & ~AV_CONFIRM_FLIP;
         const av_box &b = face->box;
         const dlib::rectangle rect((long)std::lround(b.x1), (long)std::lround(b.y1), (long)std::lround(b.x2) - 1,
                                    (long)std::lround(b.y2) - 1);
         const dlib::cv_image<dlib::bgr_pixel> view(img->bgr);
         dlib::full_object_detection shape;
-        if (align == AV_CONFIRM_ALIGN_LM68) {
+        if (how == AV_CONFIRM_ALIGN_LM68) {
             if (!face->has_landmarks) return avi::fail(err, AV_E_ARG, "av_confirm_embed: the face has no landmarks");
             std::vector<dlib::point> parts(AV_N_LANDMARKS);
             for (int i = 0; i < AV_N_LANDMARKS; i++)
                 parts[i] = dlib::point((long)std::lround(face->lm68[i].x), (long)std::lround(face->lm68[i].y));
             shape = dlib::full_object_detection(rect, parts);
-        } else if (align == AV_CONFIRM_ALIGN_SP5) {
+        } else if (how == AV_CONFIRM_ALIGN_SP5) {
             if (n->sp.num_parts() != 5)
                 return avi::fail(err, AV_E_ARG, "av_confirm_embed: the 5-point predictor was not loaded");
             shape = n->sp(view, rect);
         } else {
             return avi::fail(err, AV_E_ARG, "av_confirm_embed: unknown alignment %d", (int)align);
         }
-        dlib::matrix<dlib::rgb_pixel> chip;
-        WipeChip wipe{chip};
-        dlib::extract_image_chip(view, dlib::get_face_chip_details(shape, kChipSize, kChipPadding), chip);
-        dlib::matrix<float, 0, 1> d = n->net(chip);
-        if (d.size() != AV_CONFIRM_DIM)
-            return avi::fail(err, AV_E_INTERNAL, "confirming net returned %ld values", (long)d.size());
+        // the chip, and with flip its mirror image: one batched network run
+        std::vector<dlib::matrix<dlib::rgb_pixel>> chips(flip ? 2 : 1);
+        WipeChips wipe{chips};
+        dlib::extract_image_chip(view, dlib::get_face_chip_details(shape, kChipSize, kChipPadding), chips[0]);
+        if (flip) chips[1] = dlib::fliplr(chips[0]);
+        std::vector<dlib::matrix<float, 0, 1>> d = n->net(chips);
+        double sum[AV_CONFIRM_DIM] = {0};
+        for (auto &v : d) {
+            if (v.size() != AV_CONFIRM_DIM)
+                return avi::fail(err, AV_E_INTERNAL, "confirming net returned %ld values", (long)v.size());
+            double ss = 0;
+            for (int k = 0; k < AV_CONFIRM_DIM; k++) ss += (double)v(k) * v(k);
+            if (!(ss > 1e-12) || !std::isfinite(ss))
+                return avi::fail(err, AV_E_INTERNAL, "confirming net returned a null embedding");
+            const double inv = 1.0 / std::sqrt(ss);
+            for (int k = 0; k < AV_CONFIRM_DIM; k++) sum[k] += v(k) * inv;
+            explicit_bzero(&v(0), (size_t)v.size() * sizeof(float));
+        }
         double ss = 0;
-        for (int k = 0; k < AV_CONFIRM_DIM; k++) ss += (double)d(k) * d(k);
-        if (!(ss > 1e-12) || !std::isfinite(ss))
-            return avi::fail(err, AV_E_INTERNAL, "confirming net returned a null embedding");
-        const float inv = (float)(1.0 / std::sqrt(ss));
-        for (int k = 0; k < AV_CONFIRM_DIM; k++) out[k] = d(k) * inv;
-        explicit_bzero(&d(0), (size_t)d.size() * sizeof(float));
+        for (int k = 0; k < AV_CONFIRM_DIM; k++) ss += sum[k] * sum[k];
+        if (!(ss > 1e-12)) return avi::fail(err, AV_E_INTERNAL, "confirming net returned a null embedding");
+        const double inv = 1.0 / std::sqrt(ss);
+        for (int k = 0; k < AV_CONFIRM_DIM; k++) out[k] = (float)(sum[k] * inv);
+        explicit_bzero(sum, sizeof sum);
         return avi::ok(err);
     }
     AV_CATCH(err, "av_confirm_embed")
