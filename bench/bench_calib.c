@@ -31,11 +31,11 @@
 #define CALIB_MAGIC "ATTCAL01"
 #define NAME_MAX_LEN 96
 
-#define HOSPITAL_N 2000  /* staff enrolled in the hospital the thresholds are chosen for */
-#define TARGET_ACC 0.993 /* pairs-dev.txt right at the shipped 1:1 threshold, at least */
-#define TARGET_FA 0.001  /* pairs-dev.txt false accepts at that threshold, at most */
+#define HOSPITAL_N 2000   /* staff enrolled in the hospital the thresholds are chosen for */
+#define TARGET_ACC 0.993  /* pairs-dev.txt right at the shipped 1:1 threshold, at least */
+#define TARGET_FA 0.001   /* pairs-dev.txt false accepts at that threshold, at most */
 #define TARGET_FPIR 0.001 /* strangers matched open-set at the single-photo threshold, at most */
-#define NO_SCORE (-1e9f) /* a pair one of whose photos has no template: a non-match at any threshold */
+#define NO_SCORE (-1e9f)  /* a pair one of whose photos has no template: a non-match at any threshold */
 
 /* The score under study: each is calibrated, tabulated and run open-set in turn. */
 enum score_kind { S_FR, S_CONFIRM, S_FUSED, S__COUNT };
@@ -654,7 +654,9 @@ static void open_set(const struct calib *c)
         printf("shipped %s %.2f: right person found (DIR) %.2f%%; strangers matched (FPIR) %.2f%% (%zu/%zu)%s, at %d"
                " about %.2f%%\n",
                what[s], (double)ship[s], 100.0 * rate(d, nm), 100.0 * rate(f, nn), f, nn,
-               s ? "" : rate(f, nn) <= TARGET_FPIR ? " (target <= 0.1%: met)" : " (target <= 0.1%: NOT met)",
+               s                                ? ""
+                   : rate(f, nn) <= TARGET_FPIR ? " (target <= 0.1%: met)"
+                                                : " (target <= 0.1%: NOT met)",
                HOSPITAL_N, 100.0 * fpir_at_hospital(rate(f, nn), n_enr));
     }
     const float shown = SHIP_PHOTO + 2.f * scales[g_kind].tab_step;

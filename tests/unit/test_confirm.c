@@ -112,9 +112,9 @@ static void ct_embed_flip(av_pipeline *p, av_confirm_net *n, const char *rel, fl
     float fr[AV_EMBED_DIM];
     ck_assert_msg(av_face_template(p, img, fr, &face, &e) == AV_OK, "%s: %s", rel, e.msg);
     ck_assert_msg(av_confirm_embed(n, img, &face, AV_CONFIRM_ALIGN_LM68, plain, &e) == AV_OK, "%s: %s", rel, e.msg);
-    ck_assert_msg(av_confirm_embed(n, img, &face, (av_confirm_align)(AV_CONFIRM_ALIGN_LM68 | AV_CONFIRM_FLIP), flip,
-                                   &e) == AV_OK,
-                  "%s: %s", rel, e.msg);
+    ck_assert_msg(
+        av_confirm_embed(n, img, &face, (av_confirm_align)(AV_CONFIRM_ALIGN_LM68 | AV_CONFIRM_FLIP), flip, &e) == AV_OK,
+        "%s: %s", rel, e.msg);
     /* unknown bits beside the flip are refused, the output untouched */
     float keep = flip[0];
     ck_assert_int_eq(av_confirm_embed(n, img, &face, (av_confirm_align)(AV_CONFIRM_FLIP | 6), flip, &e), AV_E_ARG);
