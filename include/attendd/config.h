@@ -75,6 +75,8 @@ struct att_config {
     double track_match_threshold; /* per-frame similarity inside a track (agreement adds evidence) */
     int track_agree_k;            /* a track decides when agree_k of ... */
     int track_window_m;           /* ... its last window_m recognitions agree */
+    bool track_confirm;           /* a track's decision is confirmed by the confirming model (its file
+                                     in models_dir is required then) */
     int cooldown_s;               /* one punch per person per this many seconds */
     int max_shift_h;              /* an open clock-in older than this no longer counts */
     /* attendance report (src/http/attendance.c, docs/reports.md) */

@@ -1,6 +1,7 @@
 /* fuse.h: the confirming model's shipped chip, the calibration of the fused score of fr_feature and
  * the confirming model (av_fuse_scores) and its thresholds, measured on LFW by `make bench`
- * (bench/bench_calib.c; docs/vision.md "The confirming model"). */
+ * (bench/bench_calib.c; docs/vision.md "The confirming model"). The analysis stage confirms a
+ * track's decision with it (docs/pipeline.md "Confirmation"). */
 #ifndef ATTENDD_FUSE_H
 #define ATTENDD_FUSE_H
 

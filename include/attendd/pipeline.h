@@ -20,7 +20,8 @@
 #include "attendd/vision.h"
 
 #define PIPELINE_WORKERS_MAX 64
-#define PIPELINE_MAX_FACES 32 /* faces per frame handed to the tracker (largest first) */
+#define PIPELINE_MAX_FACES 32  /* faces per frame handed to the tracker (largest first) */
+#define PIPELINE_CONFIRM_MAX 3 /* confirmations a track may ask for (trk_params.confirm_max) */
 
 /* The current role of the camera a frame's tag stands for (camera_mgr_lookup in the daemon); the
  * camera's id comes with the frame. A tag stands for one camera for as long as it resolves (tags are
@@ -52,6 +53,10 @@ struct pipeline_cfg {
     pipeline_analysis_fn analysis;              /* may be NULL */
     void *ud;                                   /* for lookup, status, faces_seen and analysis */
     const av_models *models;                    /* borrowed; one av_pipeline per worker is made from it */
+    const av_confirm_models *confirm_models;    /* borrowed, or NULL: decisions are confirmed with the
+                                   * confirming model (one av_confirm_net per worker, trk.confirm_max
+                                   * PIPELINE_CONFIRM_MAX unless set); NULL = the tracker decides alone
+                                   * (confirm_max 0) */
     gal *gallery;                               /* borrowed, thread-safe */
     rules *rules;                               /* borrowed, thread-safe; seed it before start */
     rules *(*rules_of)(void *ud, uint64_t tag); /* optional: a rules engine per camera (the
@@ -93,6 +98,8 @@ struct pipeline_stats {
     uint64_t events;          /* events made durable */
     uint64_t suppressed;      /* decisions the rules turned into no event */
     uint64_t errors;          /* vision, tracker or emit failures (logged) */
+    uint64_t confirms;        /* confirming embeddings run for tracks about to decide */
+    uint64_t confirm_refused; /* confirmations that refused a decision (the track stayed undecided) */
     size_t cameras;           /* cameras with state */
 };
 void pipeline_get_stats(pipeline *p, struct pipeline_stats *out);

@@ -46,6 +46,8 @@ att_err pipeline_new(const struct pipeline_cfg *cfg, pipeline **out, char *err, 
     }
     p->cfg = *cfg;
     p->cfg.trk.sim_threshold = cfg->match_threshold;
+    if (!cfg->confirm_models) p->cfg.trk.confirm_max = 0; /* nothing to confirm with */
+    else if (p->cfg.trk.confirm_max == 0) p->cfg.trk.confirm_max = PIPELINE_CONFIRM_MAX;
     trk_tracker *probe;
     att_err e = trk_new(&p->cfg.trk, &probe); /* tracker parameters are checked once, here */
     if (e != ATT_OK) {
@@ -74,6 +76,11 @@ att_err pipeline_new(const struct pipeline_cfg *cfg, pipeline **out, char *err, 
             pipeline_free(p);
             return ATT_E_INTERNAL;
         }
+        if (cfg->confirm_models && av_confirm_net_new(cfg->confirm_models, &p->cn[i], &ve) != AV_OK) {
+            snprintf(err, errlen, "pipeline: confirming network of worker %d: %s", i, ve.msg);
+            pipeline_free(p);
+            return ATT_E_INTERNAL;
+        }
     }
     if (cfg->metrics) {
         metric *s;
@@ -86,6 +93,13 @@ att_err pipeline_new(const struct pipeline_cfg *cfg, pipeline **out, char *err, 
             p->g_metrics[p->n_g++] = s;
         }
         sched_metrics(p->sched, cfg->metrics, p->g_metrics, &p->n_g);
+        if (metrics_counter(cfg->metrics, "attendd_analysis_confirmations_total",
+                            "Confirming embeddings run for tracks about to decide", NULL, &s) == ATT_OK)
+            p->g_metrics[p->n_g++] = p->m_confirms = s;
+        if (metrics_counter(cfg->metrics, "attendd_analysis_confirmations_refused_total",
+                            "Track decisions the confirming model refused (the track stayed undecided)", NULL,
+                            &s) == ATT_OK)
+            p->g_metrics[p->n_g++] = p->m_confirm_refused = s;
     }
     *out = p;
     return ATT_OK;
@@ -110,8 +124,48 @@ static bool older_inflight(const struct cam_state *c, uint64_t seq)
 }
 
 /* Track, recognise and decide for one detected frame. Camera lock held, frame's turn. */
-static void track_frame(struct pipeline *p, av_pipeline *vp, struct cam_state *c, enum camera_role role,
-                        const cap_frame *f, const av_image *img, const av_face *faces, size_t n)
+/* Answer every confirmation the tracker asks for in this frame; want/track are the frame's crops
+ * that were recognised. Camera lock held. */
+static void confirm_frame(struct pipeline *p, av_confirm_net *cn, struct cam_state *c, const av_image *img,
+                          const av_face *want, const uint32_t *track, size_t nw)
+{
+    struct trk_confirm_req rq;
+    while (trk_pop_confirm(c->trk, &rq)) {
+        char err[256];
+        struct trk_confirmation cf;
+        bool ran = false;
+        att_err e = ATT_E_NOT_FOUND;
+        for (size_t i = 0; i < nw; i++)
+            if (track[i] == rq.track_id) {
+                e = confirm_face(cn, img, &want[i], p->cfg.gallery, &rq, &cf, &ran, err, sizeof err);
+                break;
+            }
+        if (e == ATT_E_NOT_FOUND) snprintf(err, sizeof err, "no crop of the track in this frame");
+        if (e != ATT_OK) {
+            /* never a decision the confirming model could not check */
+            log_error("pipeline", "camera %s: track %u: confirmation: %s", c->id, (unsigned)rq.track_id, err);
+            atomic_fetch_add(&p->errors, 1);
+        }
+        if (ran) {
+            metric_inc(p->m_confirms);
+            atomic_fetch_add(&p->confirms, 1);
+        }
+        bool decided;
+        bool answered = e == ATT_OK;
+        e = trk_confirm(c->trk, rq.track_id, answered ? &cf : NULL, &decided);
+        if (e != ATT_OK) {
+            log_error("pipeline", "camera %s: track %u: %s", c->id, (unsigned)rq.track_id, att_err_code(e));
+        } else if (!decided) {
+            metric_inc(p->m_confirm_refused);
+            atomic_fetch_add(&p->confirm_refused, 1);
+            log_debug("pipeline", "camera %s: track %u: decision refused by the confirming model (fused %.2f)", c->id,
+                      (unsigned)rq.track_id, answered ? cf.fused : 0.0f);
+        }
+    }
+}
+
+static void track_frame(struct pipeline *p, av_pipeline *vp, av_confirm_net *cn, struct cam_state *c,
+                        enum camera_role role, const cap_frame *f, const av_image *img, const av_face *faces, size_t n)
 {
     char err[256];
     int64_t ts = f->wall_us > c->last_ts_us ? f->wall_us : c->last_ts_us; /* tracker time never goes back */
@@ -173,6 +227,7 @@ static void track_frame(struct pipeline *p, av_pipeline *vp, struct cam_state *c
             if (e != ATT_OK && e != ATT_E_NOT_FOUND)
                 log_error("pipeline", "camera %s: track %u: %s", c->id, (unsigned)track[i], att_err_code(e));
         }
+        if (cn) confirm_frame(p, cn, c, img, want, track, nw);
     }
 
     struct trk_decision d;
@@ -213,7 +268,7 @@ static enum sched_need cam_need(const struct pipeline *p, const struct cam_state
     return sched_need_of(ti, n, p->cfg.trk.lull_sim, 2 * p->cfg.trk.window_m);
 }
 
-static void process(struct pipeline *p, av_pipeline *vp, cap_frame *f)
+static void process(struct pipeline *p, av_pipeline *vp, av_confirm_net *cn, cap_frame *f)
 {
     enum camera_role role;
     att_err e = p->cfg.lookup(p->cfg.ud, f->tag, &role);
@@ -287,7 +342,7 @@ static void process(struct pipeline *p, av_pipeline *vp, cap_frame *f)
         if (n && p->cfg.faces_seen) (void)p->cfg.faces_seen(p->cfg.ud, f->tag, n); /* NOT_FOUND: removed meanwhile */
         atomic_fetch_add(&p->frames, 1);
         atomic_fetch_add(&p->faces, n);
-        track_frame(p, vp, c, role, f, img, faces, n);
+        track_frame(p, vp, cn, c, role, f, img, faces, n);
         sched_set_need(p->sched, c->tag, cam_need(p, c));
     }
     inflight_done(c, f->seq);
@@ -300,6 +355,7 @@ static void *worker(void *arg)
 {
     struct pipeline *p = ((void **)arg)[0];
     av_pipeline *vp = ((void **)arg)[1];
+    av_confirm_net *cn = ((void **)arg)[2];
     free(arg);
     for (;;) {
         cap_frame *f = NULL;
@@ -309,7 +365,7 @@ static void *worker(void *arg)
             break;
         }
         if (f) {
-            process(p, vp, f);
+            process(p, vp, cn, f);
             cap_frame_free(f);
         }
         cams_housekeeping(p);
@@ -321,10 +377,11 @@ att_err pipeline_start(pipeline *p)
 {
     if (p->started) return ATT_E_CONFLICT;
     for (int i = 0; i < p->n_workers; i++) {
-        void **arg = malloc(2 * sizeof *arg);
+        void **arg = malloc(3 * sizeof *arg);
         if (!arg) return ATT_E_NOMEM;
         arg[0] = p;
         arg[1] = p->vp[i];
+        arg[2] = p->cn[i];
         if (pthread_create(&p->threads[i], NULL, worker, arg) != 0) {
             free(arg);
             log_error("pipeline", "cannot start analysis worker %d", i);
@@ -338,8 +395,9 @@ att_err pipeline_start(pipeline *p)
         pthread_setname_np(p->threads[i], name);
     }
     p->started = p->n_workers;
-    log_notice("pipeline", "%d analysis worker(s) started (min face %d px, threshold %.2f)", p->n_workers,
-               p->cfg.min_face_px, p->cfg.match_threshold);
+    log_notice("pipeline", "%d analysis worker(s) started (min face %d px, threshold %.2f, %s)", p->n_workers,
+               p->cfg.min_face_px, p->cfg.match_threshold,
+               p->cfg.trk.confirm_max ? "decisions confirmed by the confirming model" : "no confirming model");
     return ATT_OK;
 }
 
@@ -356,7 +414,10 @@ void pipeline_free(pipeline *p)
     pipeline_join(p);
     cams_free_all(p);
     for (size_t i = 0; i < p->n_g; i++) metrics_remove(p->cfg.metrics, p->g_metrics[i]);
-    for (int i = 0; i < p->n_workers; i++) av_pipeline_free(p->vp[i]);
+    for (int i = 0; i < p->n_workers; i++) {
+        av_pipeline_free(p->vp[i]);
+        av_confirm_net_free(p->cn[i]);
+    }
     sched_free(p->sched);
     pthread_mutex_destroy(&p->table_lock);
     pthread_mutex_destroy(&p->hk_lock);
@@ -381,5 +442,7 @@ void pipeline_get_stats(pipeline *p, struct pipeline_stats *o)
     o->events = atomic_load(&p->events);
     o->suppressed = atomic_load(&p->suppressed);
     o->errors = atomic_load(&p->errors);
+    o->confirms = atomic_load(&p->confirms);
+    o->confirm_refused = atomic_load(&p->confirm_refused);
     o->cameras = cams_count(p);
 }

@@ -49,6 +49,7 @@ struct pipeline {
     struct pipeline_cfg cfg;
     int n_workers;
     av_pipeline *vp[PIPELINE_WORKERS_MAX];
+    av_confirm_net *cn[PIPELINE_WORKERS_MAX]; /* each worker's confirming network (NULL: no confirmation) */
     pthread_t threads[PIPELINE_WORKERS_MAX];
     int started, joined;
     atomic_bool quit;           /* workers end at their next pop timeout (failed start only) */
@@ -59,10 +60,12 @@ struct pipeline {
     int64_t log_next_us;        /* monotonic time of the next shortage log (hk_lock) */
     sched *sched;               /* which camera's frame a worker takes next */
     struct cap_ranker ranker;   /* sched's, for cap_queue_pop_ranked */
-    metric *g_metrics[4 + 2 * NEED_COUNT];
+    metric *g_metrics[6 + 2 * NEED_COUNT];
+    metric *m_confirms, *m_confirm_refused; /* confirmations run / refused (NULL without metrics) */
     size_t n_g;
     _Atomic uint64_t frames, stale, still_skipped, unknown_camera, faces, recognitions, decisions, events, suppressed,
         errors;
+    _Atomic uint64_t confirms, confirm_refused; /* confirming embeddings run; decisions they refused */
 };
 
 /* ---- pipeline_cams.c ---- */
@@ -81,6 +84,14 @@ size_t cams_count(struct pipeline *p);
  * receives faces[i]'s recognition. */
 att_err recog_faces(av_pipeline *vp, const av_image *img, const av_face *faces, size_t n, gal *g, float live_min_sim,
                     struct trk_recog *out, char *err, size_t errlen);
+
+/* ---- confirm.c ---- */
+/* Answer a track's confirmation request for face (with landmarks) of img: one confirming embedding
+ * (*ran) when the person (and a look-alike's runner-up) carry confirming templates, the fused scores
+ * into out. ATT_E_INTERNAL / gallery errors with err: the caller refuses the confirmation. */
+att_err confirm_face(av_confirm_net *cn, const av_image *img, const av_face *face, gal *g,
+                     const struct trk_confirm_req *rq, struct trk_confirmation *out, bool *ran, char *err,
+                     size_t errlen);
 
 /* ---- decide.c ---- */
 /* One track decision on camera (id, role): rules, then event_emit on RULES_EMIT. *emitted tells

@@ -48,7 +48,10 @@ att_err recog_faces(av_pipeline *vp, const av_image *img, const av_face *faces, 
             out[i].matched = true;
             out[i].person = m[0].person;
             out[i].similarity = m[0].similarity;
-            if (got > 1) out[i].second = m[1].similarity;
+            if (got > 1) {
+                out[i].second = m[1].similarity;
+                out[i].second_person = m[1].person; /* a look-alike's confirmation compares with both */
+            }
         } else if (e != ATT_OK) { /* got == 0 (an empty gallery: a visitor by definition) is no error */
             snprintf(err, errlen, "gallery search: %s", att_err_code(e));
             rc = e;

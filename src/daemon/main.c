@@ -105,6 +105,11 @@ static void load_models(struct app *app)
     /* one pipeline per request thread: OpenCV's own pool would only oversubscribe the cores */
     if (av_set_num_threads(1, &e) != AV_OK || av_models_load(app->cfg.models_dir, 0, &app->models, &e) != AV_OK) {
         snprintf(app->models_error, sizeof app->models_error, "%s", e.msg);
+    } else if (app->cfg.track_confirm &&
+               av_confirm_models_load(app->cfg.models_dir, 0, &app->confirm_models, &e) != AV_OK) {
+        /* no silent fallback to the first model alone: that is the operator's explicit choice */
+        snprintf(app->models_error, sizeof app->models_error,
+                 "confirming model: %.160s (track_confirm = false runs without it)", e.msg);
     } else if (vpool_new(app->models, app->cfg.vision_workers, &app->vision, err, sizeof err) != ATT_OK) {
         snprintf(app->models_error, sizeof app->models_error, "%s", err);
     } else {
@@ -590,6 +595,7 @@ int main(int argc, char **argv)
     db_pool_close(app.db);
     vpool_free(app.vision);
     av_models_free(app.models);
+    av_confirm_models_free(app.confirm_models);
     gal_free(app.gallery); /* wipes the templates */
     tcrypt_key_free(app.template_key);
     tcrypt_key_free(app.template_key_old);

@@ -82,6 +82,7 @@ att_err pipeline_app_start(struct app *app)
     pc.analysis = analysis;
     pc.ud = app;
     pc.models = app->models;
+    pc.confirm_models = app->confirm_models; /* NULL when track_confirm is off */
     pc.gallery = app->gallery;
     pc.rules = app->rules;
     pc.events = app->events;

@@ -1,6 +1,7 @@
 /* Per-camera face tracker and per-track decision rule (see include/attendd/tracker.h and
  * docs/pipeline.md "Tracker"). All memory is allocated in trk_new(); trk_update() never allocates. */
 #include "attendd/tracker.h"
+#include "attendd/fuse.h"
 #include "attendd/uuid.h"
 
 #include <math.h>
@@ -16,7 +17,8 @@ struct trk_hist {
     bool matched; /* counts for `person` if similarity passes too */
     att_uuid person;
     float similarity;
-    float second; /* best other person's similarity */
+    float second;           /* best other person's similarity */
+    att_uuid second_person; /* that person (when second >= 0) */
     float liveness;
     float quality;
     int64_t ts_us; /* frame time of the crop */
@@ -41,8 +43,14 @@ struct trk_track {
     bool not_live;                        /* judged not live: never decides */
     int unmatched_run;                    /* recognitions in a row below lull_sim */
     int lull_tick;                        /* frames seen while lulled */
+    int confirms;                         /* confirmations asked for so far */
+    int pending;                          /* PEND_*: waiting for trk_confirm */
+    struct trk_confirm_req req;           /* the pending request */
+    struct trk_decision pend_d;           /* the decision it would make */
     float px, py;                         /* scratch: predicted top-left for this frame */
 };
+
+enum { PEND_NONE, PEND_ASKED, PEND_HANDED }; /* trk_track.pending */
 
 /* Candidate pairing for the greedy passes. */
 struct trk_pair {
@@ -83,6 +91,9 @@ void trk_params_defaults(struct trk_params *p)
     p->lull_after = 5;
     p->lull_every = 3;
     p->lull_sim = 0.30f;
+    p->confirm_max = 0;
+    p->confirm_fused = AV_FUSED_FRAME_THRESHOLD;
+    p->confirm_margin = TRK_CONFIRM_MARGIN;
     p->max_tracks = 64;
     p->max_dets = 64;
     p->max_decisions = 64;
@@ -104,6 +115,9 @@ static att_err validate(const struct trk_params *p)
     if (p->max_missed < 1 || p->max_unseen_us <= 0) return ATT_E_INVALID;
     if (p->max_tracks < 1 || p->max_tracks > 4096 || p->max_dets < 1 || p->max_dets > 4096) return ATT_E_INVALID;
     if (p->max_decisions < 1) return ATT_E_INVALID;
+    if (p->confirm_max < 0 || p->confirm_max > TRK_CONFIRM_MAX || !isfinite(p->confirm_fused) ||
+        !(p->confirm_margin >= 0.0f && isfinite(p->confirm_margin)))
+        return ATT_E_INVALID;
     return ATT_OK;
 }
 
@@ -208,6 +222,13 @@ static bool counts_for(const trk_tracker *t, const struct trk_hist *h)
         h->liveness >= t->p.spoof_live;
 }
 
+/* The same short of the margin: a look-alike's recognition, which only the confirming model may
+ * settle. */
+static bool names(const trk_tracker *t, const struct trk_hist *h)
+{
+    return h->matched && h->similarity >= t->p.sim_threshold && h->liveness >= t->p.spoof_live;
+}
+
 static int cmp_float(const void *a, const void *b)
 {
     float x = *(const float *)a, y = *(const float *)b;
@@ -240,6 +261,7 @@ static void recognise(trk_tracker *t, struct trk_track *tr, int64_t ts_us, const
     h->person = rec->person;
     h->similarity = rec->similarity;
     h->second = rec->second;
+    h->second_person = rec->second_person;
     h->liveness = rec->liveness;
     h->quality = rec->quality;
     h->ts_us = ts_us;
@@ -266,19 +288,38 @@ static void recognise(trk_tracker *t, struct trk_track *tr, int64_t ts_us, const
         return;
     }
 
-    /* Only the newest recognition can complete an agreement that did not exist before. */
-    if (!counts_for(t, h)) return;
-    int agree = 0;
-    float sim = 0.0f, live = 0.0f;
+    /* Only the newest recognition can complete an agreement that did not exist before; a track
+     * waiting for its confirmation neither decides nor asks again until it is answered. */
+    if (tr->pending != PEND_NONE || !names(t, h)) return;
+    bool confirm = t->p.confirm_max > 0;
+    int agree = 0, loose = 0;
+    float sim = 0.0f, live = 0.0f, lsim = 0.0f, llive = 0.0f;
     for (int i = 0; i < tr->hist_n; i++) {
         const struct trk_hist *o = &tr->hist[i];
-        if (counts_for(t, o) && att_uuid_eq(&o->person, &h->person)) {
+        if (!names(t, o) || !att_uuid_eq(&o->person, &h->person)) continue;
+        loose++;
+        lsim += o->similarity;
+        llive += o->liveness;
+        if (counts_for(t, o)) {
             agree++;
             sim += o->similarity;
             live += o->liveness;
         }
     }
-    if (agree < t->p.agree_k || !window_live(t, tr)) return;
+    enum trk_confirm_kind kind;
+    if (counts_for(t, h) && agree >= t->p.agree_k) {
+        kind = TRK_CONFIRM_DECIDE;
+    } else if (confirm && loose >= t->p.agree_k && h->second >= 0.0f) {
+        /* the window names one person, but by less than the margin over someone else: the
+         * confirming model compares the crop with both */
+        kind = TRK_CONFIRM_LOOKALIKE;
+        agree = loose;
+        sim = lsim;
+        live = llive;
+    } else {
+        return;
+    }
+    if (!window_live(t, tr)) return;
 
     struct trk_decision d;
     memset(&d, 0, sizeof d);
@@ -292,9 +333,29 @@ static void recognise(trk_tracker *t, struct trk_track *tr, int64_t ts_us, const
     d.y = tr->y;
     d.w = tr->w;
     d.h = tr->h;
-    tr->decided = true;
-    t->stats.decisions++;
-    push_decision(t, &d);
+    if (!confirm) {
+        tr->decided = true;
+        t->stats.decisions++;
+        push_decision(t, &d);
+        return;
+    }
+    if (tr->confirms >= t->p.confirm_max) return; /* asked enough: this pass does not decide */
+    tr->confirms++;
+    tr->pending = PEND_ASKED;
+    tr->pend_d = d;
+    tr->req = (struct trk_confirm_req){
+        .track_id = tr->id,
+        .kind = kind,
+        .person = h->person,
+        .similarity = h->similarity,
+        .runner_up = h->second_person,
+        .runner_up_similarity = h->second,
+        .ts_us = ts_us,
+    };
+    if (kind != TRK_CONFIRM_LOOKALIKE) {
+        memset(&tr->req.runner_up, 0, sizeof tr->req.runner_up);
+        tr->req.runner_up_similarity = -1.0f;
+    }
 }
 
 /* A track that has not come near any enrolled person for a while is most likely a visitor: it
@@ -460,6 +521,56 @@ att_err trk_add_recognition(trk_tracker *t, uint32_t track_id, int64_t ts_us, co
     return ATT_E_NOT_FOUND;
 }
 
+bool trk_pop_confirm(trk_tracker *t, struct trk_confirm_req *out)
+{
+    for (size_t i = 0; i < t->p.max_tracks; i++) {
+        struct trk_track *tr = &t->tracks[i];
+        if (!tr->used || tr->pending != PEND_ASKED) continue;
+        tr->pending = PEND_HANDED;
+        t->stats.confirm_requests++;
+        *out = tr->req;
+        return true;
+    }
+    return false;
+}
+
+/* The rule of trk_confirm (tracker.h). */
+static bool confirmed(const trk_tracker *t, const struct trk_track *tr, const struct trk_confirmation *c)
+{
+    if (!c || tr->not_live) return false;
+    if (tr->req.kind == TRK_CONFIRM_DECIDE) return !c->has_template || c->fused >= t->p.confirm_fused;
+    return c->has_template && c->runner_up_has_template && c->fused >= t->p.confirm_fused &&
+        c->fused - c->runner_up_fused >= t->p.confirm_margin;
+}
+
+att_err trk_confirm(trk_tracker *t, uint32_t track_id, const struct trk_confirmation *c, bool *decided)
+{
+    if (decided) *decided = false;
+    if (track_id == 0) return ATT_E_NOT_FOUND;
+    for (size_t i = 0; i < t->p.max_tracks; i++) {
+        struct trk_track *tr = &t->tracks[i];
+        if (!tr->used || tr->id != track_id) continue;
+        if (tr->pending == PEND_NONE) return ATT_E_NOT_FOUND;
+        tr->pending = PEND_NONE;
+        if (!confirmed(t, tr, c)) {
+            t->stats.confirm_refused++;
+            return ATT_OK;
+        }
+        struct trk_decision d = tr->pend_d;
+        if (c->has_template) {
+            d.confirmed = true;
+            d.fused = c->fused;
+        }
+        if (tr->req.kind == TRK_CONFIRM_LOOKALIKE) t->stats.confirm_lookalike++;
+        tr->decided = true;
+        t->stats.decisions++;
+        push_decision(t, &d);
+        if (decided) *decided = true;
+        return ATT_OK;
+    }
+    return ATT_E_NOT_FOUND;
+}
+
 bool trk_pop_decision(trk_tracker *t, struct trk_decision *out)
 {
     if (t->q_n == 0) return false;
@@ -492,6 +603,7 @@ size_t trk_tracks(const trk_tracker *t, struct trk_track_info *out, size_t max)
                 .decided = tr->decided,
                 .not_live = tr->not_live,
                 .lulled = lulled(t, tr),
+                .pending = tr->pending != PEND_NONE,
                 .best_sim = best,
             };
         }

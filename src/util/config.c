@@ -105,6 +105,9 @@ static const struct key_def keys[] = {
     {"track_agree_k", K_INT, F(track_agree_k), 1, 16, "3",
      "a track decides when this many of its last track_window_m recognitions agree"},
     {"track_window_m", K_INT, F(track_window_m), 1, 16, "5", "recognitions a track's agreement looks back over"},
+    {"track_confirm", K_BOOL, F(track_confirm), 0, 1, "true",
+     "confirm each track decision with the confirming model (dlib_face_recognition_resnet_model_v1.dat in "
+     "models_dir); false = the first model alone"},
     {"cooldown_s", K_INT, F(cooldown_s), 1, 86400, "120", "one punch per person within this many seconds"},
     {"max_shift_h", K_INT, F(max_shift_h), 1, 168, "16",
      "an open clock-in older than this many hours no longer counts"},
