@@ -41,26 +41,45 @@ static att_err fused_for(gal *g, const att_uuid *person, float fr_sim, const flo
     return e;
 }
 
+att_err confirm_need(gal *g, const struct trk_confirm_req *rq, struct trk_confirmation *out, bool *need)
+{
+    memset(out, 0, sizeof *out);
+    *need = false;
+    size_t np = 0, nr = 0;
+    att_err e = templates_of(g, &rq->person, &np);
+    if (e == ATT_OK && rq->kind == TRK_CONFIRM_LOOKALIKE) e = templates_of(g, &rq->runner_up, &nr);
+    if (e != ATT_OK) return e;
+    /* nothing to compare with: the tracker's rule alone (a decision), or no way to settle a
+     * look-alike (refused); either way no embedding is needed */
+    out->has_template = np > 0;
+    out->runner_up_has_template = nr > 0;
+    *need = np > 0 && (rq->kind != TRK_CONFIRM_LOOKALIKE || nr > 0);
+    return ATT_OK;
+}
+
+att_err confirm_fuse(gal *g, const struct trk_confirm_req *rq, const float v[AV_CONFIRM_DIM],
+                     struct trk_confirmation *out)
+{
+    memset(out, 0, sizeof *out);
+    att_err e = fused_for(g, &rq->person, rq->similarity, v, &out->has_template, &out->fused);
+    if (e == ATT_OK && rq->kind == TRK_CONFIRM_LOOKALIKE)
+        e = fused_for(g, &rq->runner_up, rq->runner_up_similarity, v, &out->runner_up_has_template,
+                      &out->runner_up_fused);
+    return e;
+}
+
 att_err confirm_face(av_confirm_net *cn, const av_image *img, const av_face *face, gal *g,
                      const struct trk_confirm_req *rq, struct trk_confirmation *out, bool *ran, char *err,
                      size_t errlen)
 {
-    memset(out, 0, sizeof *out);
     *ran = false;
-    size_t np = 0, nr = 0;
-    att_err e = templates_of(g, &rq->person, &np);
-    if (e == ATT_OK && rq->kind == TRK_CONFIRM_LOOKALIKE) e = templates_of(g, &rq->runner_up, &nr);
+    bool need;
+    att_err e = confirm_need(g, rq, out, &need);
     if (e != ATT_OK) {
         snprintf(err, errlen, "gallery: %s", att_err_code(e));
         return e;
     }
-    /* nothing to compare with: the tracker's rule alone (a decision), or no way to settle a
-     * look-alike (refused); either way no embedding is needed */
-    if (np == 0 || (rq->kind == TRK_CONFIRM_LOOKALIKE && nr == 0)) {
-        out->has_template = np > 0;
-        out->runner_up_has_template = nr > 0;
-        return ATT_OK;
-    }
+    if (!need) return ATT_OK;
     float v[AV_CONFIRM_DIM];
     av_err ve;
     if (av_confirm_embed(cn, img, face, AV_CONFIRM_ALIGN_SHIPPED, v, &ve) != AV_OK) {
@@ -68,10 +87,7 @@ att_err confirm_face(av_confirm_net *cn, const av_image *img, const av_face *fac
         return ATT_E_INTERNAL;
     }
     *ran = true;
-    e = fused_for(g, &rq->person, rq->similarity, v, &out->has_template, &out->fused);
-    if (e == ATT_OK && rq->kind == TRK_CONFIRM_LOOKALIKE)
-        e = fused_for(g, &rq->runner_up, rq->runner_up_similarity, v, &out->runner_up_has_template,
-                      &out->runner_up_fused);
+    e = confirm_fuse(g, rq, v, out);
     sodium_memzero(v, sizeof v); /* biometric data */
     if (e != ATT_OK) snprintf(err, errlen, "gallery: %s", att_err_code(e));
     return e;

@@ -92,6 +92,11 @@ att_err recog_faces(av_pipeline *vp, const av_image *img, const av_face *faces, 
 att_err confirm_face(av_confirm_net *cn, const av_image *img, const av_face *face, gal *g,
                      const struct trk_confirm_req *rq, struct trk_confirmation *out, bool *ran, char *err,
                      size_t errlen);
+/* Its two steps (the benchmark replays cached embeddings through them): whether an embedding is
+ * needed at all (out filled for the case it is not), and the fused scores of embedding v. */
+att_err confirm_need(gal *g, const struct trk_confirm_req *rq, struct trk_confirmation *out, bool *need);
+att_err confirm_fuse(gal *g, const struct trk_confirm_req *rq, const float v[AV_CONFIRM_DIM],
+                     struct trk_confirmation *out);
 
 /* ---- decide.c ---- */
 /* One track decision on camera (id, role): rules, then event_emit on RULES_EMIT. *emitted tells

@@ -1,5 +1,6 @@
 /* Tracker (src/track/tracker.c): one walker = one track = one decision, crossing walkers,
- * visitors and spoofs never decide, K-of-M agreement, track death, fast walkers. */
+ * visitors and spoofs never decide, K-of-M agreement, track death, fast walkers, and the
+ * confirmation of a decision by the confirming model's fused score. */
 #include <check.h>
 #include <math.h>
 #include <string.h>
@@ -493,6 +494,230 @@ START_TEST(margin_over_second_best_person)
 }
 END_TEST
 
+/* ---- confirmation by the confirming model -------------------------------------------------- */
+
+static trk_tracker *mk_confirming(void)
+{
+    struct trk_params p;
+    trk_params_defaults(&p);
+    p.confirm_max = 2;
+    p.confirm_fused = 3.5f;
+    p.confirm_margin = 1.0f;
+    return mk(&p);
+}
+
+/* One face in view; returns its track. */
+static uint32_t one_face(trk_tracker *t)
+{
+    struct trk_assign a;
+    ck_assert_int_eq(trk_update(t, T0, &(struct trk_det){.x = 10, .y = 10, .w = 50, .h = 50, .score = 0.9f}, 1, &a),
+                     ATT_OK);
+    ck_assert_uint_ne(a.track_id, 0);
+    return a.track_id;
+}
+
+/* A window that would decide waits for the confirmation instead, asks once, and decides only when
+ * the fused score reaches confirm_fused; a refusal leaves the track undecided, a later window asks
+ * again, and after confirm_max refusals the track asks no more. */
+START_TEST(confirmation_refused_then_accepted)
+{
+    trk_tracker *t = mk_confirming();
+    uint32_t id = one_face(t);
+    struct trk_recog r = rec(1, 0.62f, 0.95f);
+    struct trk_confirm_req rq;
+    struct trk_decision d;
+    struct trk_track_info ti;
+    bool decided = true;
+    for (int i = 0; i < 3; i++) ck_assert_int_eq(trk_add_recognition(t, id, T0 + i, &r), ATT_OK);
+    ck_assert(!trk_pop_decision(t, &d)); /* no decision before the confirmation */
+    ck_assert_uint_eq(trk_tracks(t, &ti, 1), 1);
+    ck_assert(ti.pending);
+    ck_assert(trk_pop_confirm(t, &rq));
+    struct trk_confirm_req again;
+    ck_assert(!trk_pop_confirm(t, &again)); /* handed out once */
+    ck_assert_uint_eq(rq.track_id, id);
+    ck_assert_int_eq(rq.kind, TRK_CONFIRM_DECIDE);
+    att_uuid p1;
+    pid(&p1, 1);
+    ck_assert(att_uuid_eq(&rq.person, &p1));
+    ck_assert_float_eq(rq.similarity, 0.62f);
+    ck_assert_int_eq(rq.ts_us, T0 + 2);
+    /* while waiting, more agreeing recognitions neither decide nor ask again */
+    ck_assert_int_eq(trk_add_recognition(t, id, T0 + 3, &r), ATT_OK);
+    ck_assert(!trk_pop_confirm(t, &rq));
+    /* refused: the fused score is under confirm_fused */
+    ck_assert_int_eq(trk_confirm(t, id, &(struct trk_confirmation){.has_template = true, .fused = 3.4f}, &decided),
+                     ATT_OK);
+    ck_assert(!decided);
+    ck_assert(!trk_pop_decision(t, &d));
+    ck_assert_int_eq(trk_confirm(t, id, NULL, &decided), ATT_E_NOT_FOUND); /* nothing pending any more */
+    /* the next agreeing window asks again and is accepted */
+    ck_assert_int_eq(trk_add_recognition(t, id, T0 + 4, &r), ATT_OK);
+    ck_assert(trk_pop_confirm(t, &rq));
+    ck_assert_int_eq(trk_confirm(t, id, &(struct trk_confirmation){.has_template = true, .fused = 3.5f}, &decided),
+                     ATT_OK);
+    ck_assert(decided);
+    ck_assert_uint_eq(drain(t, &d, 1), 1);
+    ck_assert(d.confirmed);
+    ck_assert_float_eq(d.fused, 3.5f);
+    ck_assert(att_uuid_eq(&d.person, &p1));
+    struct trk_stats st;
+    trk_get_stats(t, &st);
+    ck_assert_uint_eq(st.confirm_requests, 2);
+    ck_assert_uint_eq(st.confirm_refused, 1);
+    ck_assert_uint_eq(st.decisions, 1);
+    trk_free(t);
+
+    /* bounded: two refusals (confirm_max 2) and the track never asks again */
+    t = mk_confirming();
+    id = one_face(t);
+    for (int i = 0; i < 12; i++) {
+        ck_assert_int_eq(trk_add_recognition(t, id, T0 + i, &r), ATT_OK);
+        while (trk_pop_confirm(t, &rq)) ck_assert_int_eq(trk_confirm(t, rq.track_id, NULL, &decided), ATT_OK);
+    }
+    trk_get_stats(t, &st);
+    ck_assert_uint_eq(st.confirm_requests, 2);
+    ck_assert_uint_eq(st.confirm_refused, 2);
+    ck_assert(!trk_pop_decision(t, &d));
+    trk_free(t);
+}
+END_TEST
+
+/* A person without a confirming template is decided by the tracker's rule alone; a window that does
+ * not agree asks nothing; a track judged not live meanwhile is refused whatever the score. */
+START_TEST(confirmation_without_template_and_spoof)
+{
+    trk_tracker *t = mk_confirming();
+    uint32_t id = one_face(t);
+    struct trk_recog r = rec(1, 0.62f, 0.95f), other = rec(2, 0.62f, 0.95f);
+    struct trk_confirm_req rq;
+    struct trk_decision d;
+    bool decided;
+    ck_assert_int_eq(trk_add_recognition(t, id, T0, &r), ATT_OK);
+    ck_assert_int_eq(trk_add_recognition(t, id, T0 + 1, &other), ATT_OK);
+    ck_assert_int_eq(trk_add_recognition(t, id, T0 + 2, &r), ATT_OK);
+    ck_assert(!trk_pop_confirm(t, &rq)); /* 2 of 5 agree: nothing to confirm */
+    ck_assert_int_eq(trk_add_recognition(t, id, T0 + 3, &r), ATT_OK);
+    ck_assert(trk_pop_confirm(t, &rq));
+    ck_assert_int_eq(trk_confirm(t, id, &(struct trk_confirmation){.has_template = false}, &decided), ATT_OK);
+    ck_assert(decided);
+    ck_assert_uint_eq(drain(t, &d, 1), 1);
+    ck_assert(!d.confirmed);
+    ck_assert_int_eq(d.agreeing, 3);
+    trk_free(t);
+
+    t = mk_confirming();
+    id = one_face(t);
+    struct trk_recog spoof = rec(1, 0.62f, 0.01f);
+    for (int i = 0; i < 3; i++) ck_assert_int_eq(trk_add_recognition(t, id, T0 + i, &r), ATT_OK);
+    ck_assert(trk_pop_confirm(t, &rq));
+    ck_assert_int_eq(trk_add_recognition(t, id, T0 + 3, &spoof), ATT_OK);
+    ck_assert_int_eq(trk_add_recognition(t, id, T0 + 4, &spoof), ATT_OK); /* judged not live */
+    ck_assert_int_eq(trk_confirm(t, id, &(struct trk_confirmation){.has_template = true, .fused = 9.0f}, &decided),
+                     ATT_OK);
+    ck_assert(!decided);
+    ck_assert(!trk_pop_decision(t, &d));
+    trk_free(t);
+}
+END_TEST
+
+/* A look-alike window (agreement on one person, each short of margin_min over the runner-up) decides
+ * nothing alone; with confirmation it asks about both people and decides only when the fused score
+ * clears confirm_fused and leads the runner-up's by confirm_margin. */
+START_TEST(confirmation_resolves_lookalike_by_fused_margin)
+{
+    struct trk_recog la = rec(1, 0.48f, 0.95f);
+    la.second = 0.44f; /* 0.04 over the runner-up: under margin_min 0.10 */
+    pid(&la.second_person, 2);
+    struct trk_confirm_req rq;
+    struct trk_decision d;
+    bool decided;
+
+    /* the tracker alone (no confirmation): never decides */
+    trk_tracker *t = mk(NULL);
+    uint32_t id = one_face(t);
+    for (int i = 0; i < 8; i++) ck_assert_int_eq(trk_add_recognition(t, id, T0 + i, &la), ATT_OK);
+    ck_assert(!trk_pop_decision(t, &d));
+    ck_assert(!trk_pop_confirm(t, &rq));
+    trk_free(t);
+
+    /* confirmed: the request names both; a lead under confirm_margin is refused */
+    t = mk_confirming();
+    id = one_face(t);
+    for (int i = 0; i < 3; i++) ck_assert_int_eq(trk_add_recognition(t, id, T0 + i, &la), ATT_OK);
+    ck_assert(trk_pop_confirm(t, &rq));
+    ck_assert_int_eq(rq.kind, TRK_CONFIRM_LOOKALIKE);
+    att_uuid p1, p2;
+    pid(&p1, 1);
+    pid(&p2, 2);
+    ck_assert(att_uuid_eq(&rq.person, &p1));
+    ck_assert(att_uuid_eq(&rq.runner_up, &p2));
+    ck_assert_float_eq(rq.runner_up_similarity, 0.44f);
+    ck_assert_int_eq(
+        trk_confirm(t, id,
+                    &(struct trk_confirmation){
+                        .has_template = true, .fused = 5.0f, .runner_up_has_template = true, .runner_up_fused = 4.5f},
+                    &decided),
+        ATT_OK);
+    ck_assert(!decided);
+    /* the runner-up without a template cannot be compared: refused too */
+    ck_assert_int_eq(trk_add_recognition(t, id, T0 + 3, &la), ATT_OK);
+    ck_assert(trk_pop_confirm(t, &rq));
+    ck_assert_int_eq(trk_confirm(t, id, &(struct trk_confirmation){.has_template = true, .fused = 9.0f}, &decided),
+                     ATT_OK);
+    ck_assert(!decided);
+    ck_assert(!trk_pop_decision(t, &d));
+    trk_free(t);
+
+    /* a clear fused lead decides for the person the window named */
+    t = mk_confirming();
+    id = one_face(t);
+    for (int i = 0; i < 3; i++) ck_assert_int_eq(trk_add_recognition(t, id, T0 + i, &la), ATT_OK);
+    ck_assert(trk_pop_confirm(t, &rq));
+    ck_assert_int_eq(
+        trk_confirm(t, id,
+                    &(struct trk_confirmation){
+                        .has_template = true, .fused = 5.0f, .runner_up_has_template = true, .runner_up_fused = 3.9f},
+                    &decided),
+        ATT_OK);
+    ck_assert(decided);
+    ck_assert_uint_eq(drain(t, &d, 1), 1);
+    ck_assert(att_uuid_eq(&d.person, &p1));
+    ck_assert(d.confirmed);
+    ck_assert_int_eq(d.agreeing, 3);
+    struct trk_stats st;
+    trk_get_stats(t, &st);
+    ck_assert_uint_eq(st.confirm_lookalike, 1);
+    /* but a fused score under confirm_fused is refused whatever the lead */
+    trk_free(t);
+    t = mk_confirming();
+    id = one_face(t);
+    for (int i = 0; i < 3; i++) ck_assert_int_eq(trk_add_recognition(t, id, T0 + i, &la), ATT_OK);
+    ck_assert(trk_pop_confirm(t, &rq));
+    ck_assert_int_eq(
+        trk_confirm(t, id,
+                    &(struct trk_confirmation){
+                        .has_template = true, .fused = 3.0f, .runner_up_has_template = true, .runner_up_fused = -1.0f},
+                    &decided),
+        ATT_OK);
+    ck_assert(!decided);
+    trk_free(t);
+
+    /* the parameters are checked */
+    struct trk_params p;
+    trk_params_defaults(&p);
+    ck_assert_int_eq(p.confirm_max, 0);
+    p.confirm_max = TRK_CONFIRM_MAX + 1;
+    ck_assert_int_eq(trk_new(&p, &t), ATT_E_INVALID);
+    p.confirm_max = 1;
+    p.confirm_margin = -0.5f;
+    ck_assert_int_eq(trk_new(&p, &t), ATT_E_INVALID);
+    p.confirm_margin = 1.0f;
+    p.confirm_fused = NAN;
+    ck_assert_int_eq(trk_new(&p, &t), ATT_E_INVALID);
+}
+END_TEST
+
 Suite *tracker_suite(void)
 {
     Suite *s = suite_create("tracker");
@@ -500,6 +725,7 @@ Suite *tracker_suite(void)
              embedding_veto_keeps_identities_apart, visitor_never_decides, lull_ends_on_a_match, not_live_never_decides,
              unmeasured_liveness_is_neither_live_nor_spoof, k_of_m_agreement, track_death_and_rebirth,
              fast_walker_at_low_fps, parameters_validated, track_info_best_sim, median_liveness_keeps_a_real_face,
-             margin_over_second_best_person, NULL);
+             margin_over_second_best_person, confirmation_refused_then_accepted,
+             confirmation_without_template_and_spoof, confirmation_resolves_lookalike_by_fused_margin, NULL);
     return s;
 }
