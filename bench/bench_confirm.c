@@ -60,12 +60,16 @@ struct cframe {
     size_t n;
     av_face face[MAX_FACES];
     float emb[MAX_FACES][AV_EMBED_DIM];
-    float conf[MAX_FACES][AV_CONFIRM_DIM];
+    float conf[MAX_FACES][AV_CONFIRM_DIM]; /* confirming embedding, made when first asked for */
+    bool have_conf[MAX_FACES];
+    av_image *crop[MAX_FACES]; /* the face with room around it, for that embedding */
+    av_face cface[MAX_FACES];  /* the face in crop's coordinates */
     float live[MAX_FACES];
     int walker[MAX_FACES]; /* index into W, -1 when no walker is on screen */
 };
 static struct cframe *FR;
 static size_t NFRAMES;
+static av_confirm_net *CN;
 static double CLIP_FPS;
 static int CLIP_W, CLIP_H; /* frame size, from CLIP.json */
 
@@ -199,7 +203,7 @@ static size_t enrol_distractors(gal *g, const struct cache *fr, const struct cac
 
 /* ---- one pass over the clip: every frame analysed once ------------------------------------ */
 
-static void analyse_clip(const char *clip, int min_face, av_pipeline *vp, av_confirm_net *cn)
+static void analyse_clip(const char *clip, int min_face, av_pipeline *vp)
 {
     char cmd[1400];
     snprintf(cmd, sizeof cmd, "ffmpeg -v error -i '%s' -f rawvideo -pix_fmt bgr24 -", clip);
@@ -233,8 +237,28 @@ static void analyse_clip(const char *clip, int min_face, av_pipeline *vp, av_con
                 av_liveness(vp, img, c->face, c->n, c->live, &e) != AV_OK)
                 die("frame %zu: %s", NFRAMES, e.msg);
             for (size_t i = 0; i < c->n; i++) {
-                if (av_confirm_embed(cn, img, &c->face[i], AV_CONFIRM_ALIGN_SHIPPED, c->conf[i], &e) != AV_OK)
-                    die("confirming embedding: %s", e.msg);
+                /* keep the face with twice its size around it (dlib's chip reaches 1.5x with its
+                   padding), clipped to the frame: the confirming embedding is made only if asked */
+                const av_face *f = &c->face[i];
+                float fw = f->box.x2 - f->box.x1, fh = f->box.y2 - f->box.y1, m = 2.0f * (fw > fh ? fw : fh);
+                int x0 = (int)fmaxf(0.0f, f->box.x1 - m), y0 = (int)fmaxf(0.0f, f->box.y1 - m);
+                int x1 = (int)fminf((float)w, f->box.x2 + m), y1 = (int)fminf((float)h, f->box.y2 + m);
+                if (av_image_from_bgr(buf + ((size_t)y0 * w + x0) * 3, x1 - x0, y1 - y0, (size_t)w * 3, &c->crop[i],
+                                      &e) != AV_OK)
+                    die("crop: %s", e.msg);
+                c->cface[i] = *f;
+                av_face *cf = &c->cface[i];
+                cf->box.x1 -= x0, cf->box.x2 -= x0, cf->box.y1 -= y0, cf->box.y2 -= y0;
+                for (int k = 0; k < AV_N_LANDMARKS; k++) cf->lm68[k].x -= x0, cf->lm68[k].y -= y0;
+                for (int k = 0; k < 5; k++) cf->pts5[k].x -= x0, cf->pts5[k].y -= y0;
+                if (NFRAMES % 100 == 50 && i == 0) { /* the crop gives the frame's embedding */
+                    float a1[AV_CONFIRM_DIM], a2[AV_CONFIRM_DIM];
+                    if (av_confirm_embed(CN, img, f, AV_CONFIRM_ALIGN_SHIPPED, a1, &e) != AV_OK ||
+                        av_confirm_embed(CN, c->crop[i], cf, AV_CONFIRM_ALIGN_SHIPPED, a2, &e) != AV_OK)
+                        die("confirming embedding: %s", e.msg);
+                    float sim = av_confirm_similarity(a1, a2);
+                    if (sim < 0.999f) die("frame %zu: the face's crop embeds differently (%.4f)", NFRAMES, sim);
+                }
                 /* whose face: the walker on screen whose own photo it resembles most */
                 int best = -1;
                 float bs = -2.0f;
@@ -251,6 +275,8 @@ static void analyse_clip(const char *clip, int min_face, av_pipeline *vp, av_con
         }
         av_image_free(img);
         NFRAMES++;
+        if (NFRAMES % 100 == 0)
+            fprintf(stderr, "bench_confirm: %zu frames analysed (%.0f s)\n", NFRAMES, mono_s() - t0);
     }
     pclose(pf);
     free(buf);
@@ -338,6 +364,12 @@ static struct tally play(gal *g, const struct trk_params *prm, double fps, doubl
             }
             if (i == c->n || confirm_need(g, &rq, &cf, &need) != ATT_OK) die("confirmation");
             if (need) {
+                struct cframe *cw = &FR[fi];
+                av_err e;
+                if (!cw->have_conf[i] &&
+                    av_confirm_embed(CN, cw->crop[i], &cw->cface[i], AV_CONFIRM_ALIGN_SHIPPED, cw->conf[i], &e) != AV_OK)
+                    die("confirming embedding: %s", e.msg);
+                cw->have_conf[i] = true;
                 if (confirm_fuse(g, &rq, c->conf[i], &cf) != ATT_OK) die("confirmation");
                 t.confirms++;
             }
@@ -461,7 +493,8 @@ int main(int argc, char **argv)
         av_confirm_net_new(cm, &cn, &e) != AV_OK)
         die("models: %s", e.msg);
     load_truth(clip, data, vp);
-    analyse_clip(clip, min_face, vp, cn);
+    CN = cn;
+    analyse_clip(clip, min_face, vp);
 
     struct trk_params confirm, alone;
     trk_params_defaults(&confirm);
