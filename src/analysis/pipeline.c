@@ -123,7 +123,6 @@ static bool older_inflight(const struct cam_state *c, uint64_t seq)
     return false;
 }
 
-/* Track, recognise and decide for one detected frame. Camera lock held, frame's turn. */
 /* Answer every confirmation the tracker asks for in this frame; want/track are the frame's crops
  * that were recognised. Camera lock held. */
 static void confirm_frame(struct pipeline *p, av_confirm_net *cn, struct cam_state *c, const av_image *img,
@@ -134,13 +133,12 @@ static void confirm_frame(struct pipeline *p, av_confirm_net *cn, struct cam_sta
         char err[256];
         struct trk_confirmation cf;
         bool ran = false;
-        att_err e = ATT_E_NOT_FOUND;
-        for (size_t i = 0; i < nw; i++)
-            if (track[i] == rq.track_id) {
-                e = confirm_face(cn, img, &want[i], p->cfg.gallery, &rq, &cf, &ran, err, sizeof err);
-                break;
-            }
-        if (e == ATT_E_NOT_FOUND) snprintf(err, sizeof err, "no crop of the track in this frame");
+        size_t i;
+        for (i = 0; i < nw && track[i] != rq.track_id; i++) {
+        }
+        att_err e = ATT_E_INTERNAL;
+        if (i < nw) e = confirm_face(cn, img, &want[i], p->cfg.gallery, &rq, &cf, &ran, err, sizeof err);
+        else snprintf(err, sizeof err, "no crop of the track in this frame");
         if (e != ATT_OK) {
             /* never a decision the confirming model could not check */
             log_error("pipeline", "camera %s: track %u: confirmation: %s", c->id, (unsigned)rq.track_id, err);
@@ -164,6 +162,7 @@ static void confirm_frame(struct pipeline *p, av_confirm_net *cn, struct cam_sta
     }
 }
 
+/* Track, recognise and decide for one detected frame. Camera lock held, frame's turn. */
 static void track_frame(struct pipeline *p, av_pipeline *vp, av_confirm_net *cn, struct cam_state *c,
                         enum camera_role role, const cap_frame *f, const av_image *img, const av_face *faces, size_t n)
 {
