@@ -47,10 +47,10 @@ static void die(const char *fmt, ...)
 
 struct walker {
     char label[NAME_LEN];
-    double t, t_end;        /* on screen, clip seconds */
-    bool enrolled;          /* in CLIP.json's enrol */
+    double t, t_end;         /* on screen, clip seconds */
+    bool enrolled;           /* in CLIP.json's enrol */
     float src[AV_EMBED_DIM]; /* template of the photo the walker was made from (the oracle) */
-    att_uuid id;            /* enrolled: the person's id */
+    att_uuid id;             /* enrolled: the person's id */
 };
 static struct walker W[MAX_WALKERS];
 static size_t NW, NENROLLED;
@@ -367,7 +367,8 @@ static struct tally play(gal *g, const struct trk_params *prm, double fps, doubl
                 struct cframe *cw = &FR[fi];
                 av_err e;
                 if (!cw->have_conf[i] &&
-                    av_confirm_embed(CN, cw->crop[i], &cw->cface[i], AV_CONFIRM_ALIGN_SHIPPED, cw->conf[i], &e) != AV_OK)
+                    av_confirm_embed(CN, cw->crop[i], &cw->cface[i], AV_CONFIRM_ALIGN_SHIPPED, cw->conf[i], &e) !=
+                        AV_OK)
                     die("confirming embedding: %s", e.msg);
                 cw->have_conf[i] = true;
                 if (confirm_fuse(g, &rq, c->conf[i], &cf) != ATT_OK) die("confirmation");
@@ -375,6 +376,14 @@ static struct tally play(gal *g, const struct trk_params *prm, double fps, doubl
             }
             bool decided;
             if (trk_confirm(trk, rq.track_id, &cf, &decided) != ATT_OK) die("trk_confirm");
+            if (rq.kind == TRK_CONFIRM_LOOKALIKE && need) {
+                int pw = walker_of_person(&rq.person), tw = c->walker[i];
+                fprintf(stderr,
+                        "bench_confirm:   phase %.3f s: look-alike at %.2f s, crop of %s, named %s: fused %.2f "
+                        "against %.2f of the runner-up: %s\n",
+                        phase, (double)ts_us / 1e6, tw >= 0 ? W[tw].label : "?", pw >= 0 ? W[pw].label : "a distractor",
+                        cf.fused, cf.runner_up_fused, decided ? "decided" : "refused");
+            }
             if (!decided) t.refused++;
         }
         struct trk_decision d;
@@ -399,10 +408,10 @@ static struct tally play(gal *g, const struct trk_params *prm, double fps, doubl
                 else t.wrong_events++;
                 char who[ATT_UUID_STR];
                 att_uuid_format(&d.person, who);
-                fprintf(stderr, "bench_confirm:   phase %.3f s: %s event at %.2f s, track of %s, named %s (%s)\n",
+                fprintf(stderr, "bench_confirm:   phase %.3f s: %s event at %.2f s, track of %s, named %s (%s %.2f)\n",
                         phase, wk >= 0 && !W[wk].enrolled ? "stranger" : "wrong-person", dts,
                         wk >= 0 ? W[wk].label : "?", pw >= 0 ? W[pw].label : who,
-                        d.confirmed ? "confirmed" : "unconfirmed");
+                        d.confirmed ? "confirmed, fused" : "unconfirmed", d.fused);
             }
         }
         for (size_t i = 0; i < c->n; i++) {
@@ -441,9 +450,9 @@ static void run(const char *setup, gal *g, const struct trk_params *prm, double 
         cr += t.confirms;
         rf += t.refused;
         la += t.lookalike;
-        printf("| %s | %d | %d/%zu | %d | %d | %d | %d | %llu / %llu / %llu |\n", setup, k + 1, t.recognised,
-               NENROLLED, t.stranger_passes, t.stranger_events, t.wrong_events, t.second,
-               (unsigned long long)t.confirms, (unsigned long long)t.refused, (unsigned long long)t.lookalike);
+        printf("| %s | %d | %d/%zu | %d | %d | %d | %d | %llu / %llu / %llu |\n", setup, k + 1, t.recognised, NENROLLED,
+               t.stranger_passes, t.stranger_events, t.wrong_events, t.second, (unsigned long long)t.confirms,
+               (unsigned long long)t.refused, (unsigned long long)t.lookalike);
         fflush(stdout);
     }
     printf("\n%s, one play (phase 0): recognised %d/%zu, stranger events %d, wrong-person events %d, second "
@@ -479,8 +488,8 @@ int main(int argc, char **argv)
     struct cache fr = {0}, cf = {0};
     char cache2[1200];
     snprintf(cache2, sizeof cache2, "%s.%s", cache, CALIB_RULE2);
-    if (distractors && (!cache_read(cache, CALIB_RULE, AV_EMBED_DIM, &fr) ||
-                        !cache_read(cache2, CALIB_RULE2, AV_CONFIRM_DIM, &cf)))
+    if (distractors &&
+        (!cache_read(cache, CALIB_RULE, AV_EMBED_DIM, &fr) || !cache_read(cache2, CALIB_RULE2, AV_CONFIRM_DIM, &cf)))
         die("the LFW template caches %s and %s are missing or stale: run bench/calib.sh first", cache, cache2);
 
     av_err e;
@@ -510,9 +519,9 @@ int main(int argc, char **argv)
     size_t nd = enrol_distractors(big, &fr, &cf, (size_t)distractors);
     printf("clip %s, %zu walkers (%zu enrolled), frames sampled at %.0f fps, detection min face %d px, "
            "track_match_threshold %.2f, margin_min %.2f, agree %d of %d, confirmation: fused >= %.1f, look-alike "
-           "lead %.1f, at most %d per track\n\n",
+           "fused >= %.1f and lead %.1f, at most %d per track\n\n",
            clip, NW, NENROLLED, fps, min_face, thr, confirm.margin_min, confirm.agree_k, confirm.window_m,
-           confirm.confirm_fused, confirm.confirm_margin, confirm.confirm_max);
+           confirm.confirm_fused, confirm.confirm_lookalike_fused, confirm.confirm_margin, confirm.confirm_max);
     printf("| setup | play | recognised | stranger passes | stranger events | wrong-person events | second "
            "decisions | confirmations run / refused / look-alikes decided |\n| --- | --- | --- | --- | --- | --- | "
            "--- | --- |\n");

@@ -24,38 +24,41 @@
 
 /* Tunables; trk_params_defaults() gives values measured to suit 5-8 fps analysis of a corridor. */
 struct trk_params {
-    float iou_min;         /* least IoU (against the motion-predicted box) to associate; 0.25 */
-    float centre_max;      /* fallback: centre distance / track box size (max(w,h)) to
+    float iou_min;                 /* least IoU (against the motion-predicted box) to associate; 0.25 */
+    float centre_max;              /* fallback: centre distance / track box size (max(w,h)) to
                               * associate a box no IoU claimed (fast walkers, low fps); 2.0 */
-    float size_ratio_max;  /* fallback only: area ratio bound between box and track; 2.5 */
-    float emb_min;         /* both embeddings known: cosine below this vetoes a pairing; 0.25 */
-    float min_score;       /* detections below this score are ignored (track id 0); 0.5 */
-    int max_missed;        /* a track ends after this many consecutive frames unseen; 10 */
-    int64_t max_unseen_us; /* ... or after this long unseen, whichever first; 2 s */
-    float sim_threshold;   /* a recognition counts for its person at or above this; 0.45 */
-    float live_threshold;  /* a recognition is live at or above this (class-0 prob.); 0.5 */
-    int agree_k;           /* decide when agree_k of ...; 3 */
-    int window_m;          /* ... the last window_m recognitions agree (<= TRK_WINDOW_MAX); 5 */
-    int spoof_k;           /* a track with this many clearly non-live recognitions (below
+    float size_ratio_max;          /* fallback only: area ratio bound between box and track; 2.5 */
+    float emb_min;                 /* both embeddings known: cosine below this vetoes a pairing; 0.25 */
+    float min_score;               /* detections below this score are ignored (track id 0); 0.5 */
+    int max_missed;                /* a track ends after this many consecutive frames unseen; 10 */
+    int64_t max_unseen_us;         /* ... or after this long unseen, whichever first; 2 s */
+    float sim_threshold;           /* a recognition counts for its person at or above this; 0.45 */
+    float live_threshold;          /* a recognition is live at or above this (class-0 prob.); 0.5 */
+    int agree_k;                   /* decide when agree_k of ...; 3 */
+    int window_m;                  /* ... the last window_m recognitions agree (<= TRK_WINDOW_MAX); 5 */
+    int spoof_k;                   /* a track with this many clearly non-live recognitions (below
                               * spoof_live) in its window is judged not live for good; 2 */
-    float spoof_live;      /* P(real) under which a recognition is clearly not live; 0.05 */
-    float margin_min;      /* a recognition counts for its person only when its similarity beats
+    float spoof_live;              /* P(real) under which a recognition is clearly not live; 0.05 */
+    float margin_min;              /* a recognition counts for its person only when its similarity beats
                               * the best other person's by this much; 0.10 */
-    int lull_after;        /* budget: after this many recognitions in a row below lull_sim (a
+    int lull_after;                /* budget: after this many recognitions in a row below lull_sim (a
                               * visitor, most likely) a track wants recognition only on every
                               * lull_every-th frame, until one reaches lull_sim again; 5 (0 = off) */
-    int lull_every;        /* 3 */
-    float lull_sim;        /* "clearly nobody enrolled": well under sim_threshold; 0.30 */
-    int confirm_max;       /* > 0: a decision waits for the confirming model (trk_pop_confirm,
+    int lull_every;                /* 3 */
+    float lull_sim;                /* "clearly nobody enrolled": well under sim_threshold; 0.30 */
+    int confirm_max;               /* > 0: a decision waits for the confirming model (trk_pop_confirm,
                               * trk_confirm), asked at most this many times per track; 0 = the
                               * tracker decides alone (no confirming model); 0 */
-    float confirm_fused;   /* fused score (av_fuse_scores) a confirmation needs for the person;
+    float confirm_fused;           /* fused score (av_fuse_scores) a confirmation needs for the person;
                               * AV_FUSED_FRAME_THRESHOLD */
-    float confirm_margin;  /* look-alike window (agreement short of margin_min): fused score the
+    float confirm_margin;          /* look-alike window (agreement short of margin_min): fused score the
                               * person needs over the runner-up; TRK_CONFIRM_MARGIN */
-    size_t max_tracks;     /* live tracks per camera; detections beyond are not tracked; 64 */
-    size_t max_dets;       /* detections per frame accepted by trk_update(); 64 */
-    size_t max_decisions;  /* decisions queued for trk_pop_decision(); oldest dropped; 64 */
+    float confirm_lookalike_fused; /* look-alike window: fused score the person needs (the first model
+                              * alone did not separate them: the single-photo bar);
+                              * AV_FUSED_THRESHOLD */
+    size_t max_tracks;             /* live tracks per camera; detections beyond are not tracked; 64 */
+    size_t max_dets;               /* detections per frame accepted by trk_update(); 64 */
+    size_t max_decisions;          /* decisions queued for trk_pop_decision(); oldest dropped; 64 */
 };
 
 /* Output of the recognition stage for one face crop. */
@@ -180,7 +183,7 @@ struct trk_confirmation {
 bool trk_pop_confirm(trk_tracker *t, struct trk_confirm_req *out);
 /* Resolve a track's pending confirmation. DECIDE: decides when the person has no confirming
  * template (the rule alone) or fused >= confirm_fused. LOOKALIKE: decides only when both carry one,
- * fused >= confirm_fused and fused - runner_up_fused >= confirm_margin. Otherwise refused: the track
+ * fused >= confirm_lookalike_fused and fused - runner_up_fused >= confirm_margin. Otherwise refused: the track
  * stays undecided and a later window may ask again (confirm_max per track). c NULL = the
  * confirmation could not be made: refused. *decided (may be NULL) tells which. ATT_E_NOT_FOUND
  * when the track has ended or waits for nothing. */

@@ -94,6 +94,7 @@ void trk_params_defaults(struct trk_params *p)
     p->confirm_max = 0;
     p->confirm_fused = AV_FUSED_FRAME_THRESHOLD;
     p->confirm_margin = TRK_CONFIRM_MARGIN;
+    p->confirm_lookalike_fused = AV_FUSED_THRESHOLD;
     p->max_tracks = 64;
     p->max_dets = 64;
     p->max_decisions = 64;
@@ -116,7 +117,7 @@ static att_err validate(const struct trk_params *p)
     if (p->max_tracks < 1 || p->max_tracks > 4096 || p->max_dets < 1 || p->max_dets > 4096) return ATT_E_INVALID;
     if (p->max_decisions < 1) return ATT_E_INVALID;
     if (p->confirm_max < 0 || p->confirm_max > TRK_CONFIRM_MAX || !isfinite(p->confirm_fused) ||
-        !(p->confirm_margin >= 0.0f && isfinite(p->confirm_margin)))
+        !isfinite(p->confirm_lookalike_fused) || !(p->confirm_margin >= 0.0f && isfinite(p->confirm_margin)))
         return ATT_E_INVALID;
     return ATT_OK;
 }
@@ -539,7 +540,7 @@ static bool confirmed(const trk_tracker *t, const struct trk_track *tr, const st
 {
     if (!c || tr->not_live) return false;
     if (tr->req.kind == TRK_CONFIRM_DECIDE) return !c->has_template || c->fused >= t->p.confirm_fused;
-    return c->has_template && c->runner_up_has_template && c->fused >= t->p.confirm_fused &&
+    return c->has_template && c->runner_up_has_template && c->fused >= t->p.confirm_lookalike_fused &&
         c->fused - c->runner_up_fused >= t->p.confirm_margin;
 }
 

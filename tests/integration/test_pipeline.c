@@ -118,8 +118,7 @@ static PGconn *db_open(const char *conninfo)
 
 /* People idNN with one template each from their `enrol` photo; gallery g (may be NULL) gets them too,
  * with the confirming model's template when cm is given. */
-static void enrol_all(struct truth *t, const char *conninfo, const char *key_file, gal *g,
-                      const av_confirm_models *cm)
+static void enrol_all(struct truth *t, const char *conninfo, const char *key_file, gal *g, const av_confirm_models *cm)
 {
     PGconn *c = db_open(conninfo);
     char err[512];
@@ -319,7 +318,8 @@ static void in_process_run(bool confirm)
     av_err te;
     ck_assert(av_set_num_threads(1, &te) == AV_OK);
     av_confirm_models *cm = NULL;
-    if (confirm) ck_assert_msg(av_confirm_models_load(ts_env("ATTENDD_MODELS_DIR"), 0, &cm, &te) == AV_OK, "%s", te.msg);
+    if (confirm)
+        ck_assert_msg(av_confirm_models_load(ts_env("ATTENDD_MODELS_DIR"), 0, &cm, &te) == AV_OK, "%s", te.msg);
     enrol_all(&t, conninfo, key_file, g, cm);
     ck_assert_int_eq(ts_psql(conninfo,
                              "INSERT INTO cameras (name, url) VALUES ('in-process', 'rtsp://127.0.0.1/x') RETURNING id",

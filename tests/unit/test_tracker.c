@@ -503,6 +503,7 @@ static trk_tracker *mk_confirming(void)
     p.confirm_max = 2;
     p.confirm_fused = 3.5f;
     p.confirm_margin = 1.0f;
+    p.confirm_lookalike_fused = 4.1f;
     return mk(&p);
 }
 
@@ -688,7 +689,7 @@ START_TEST(confirmation_resolves_lookalike_by_fused_margin)
     struct trk_stats st;
     trk_get_stats(t, &st);
     ck_assert_uint_eq(st.confirm_lookalike, 1);
-    /* but a fused score under confirm_fused is refused whatever the lead */
+    /* but a fused score under confirm_lookalike_fused is refused whatever the lead */
     trk_free(t);
     t = mk_confirming();
     id = one_face(t);
@@ -697,7 +698,7 @@ START_TEST(confirmation_resolves_lookalike_by_fused_margin)
     ck_assert_int_eq(
         trk_confirm(t, id,
                     &(struct trk_confirmation){
-                        .has_template = true, .fused = 3.0f, .runner_up_has_template = true, .runner_up_fused = -1.0f},
+                        .has_template = true, .fused = 4.0f, .runner_up_has_template = true, .runner_up_fused = -1.0f},
                     &decided),
         ATT_OK);
     ck_assert(!decided);
