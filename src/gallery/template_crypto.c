@@ -1,5 +1,5 @@
-/* Template encryption at rest (include/attendd/template_crypto.h): XChaCha20-Poly1305 blobs bound
- * to person, face and model ids; keys in guarded libsodium memory; plaintext copies always wiped. */
+/* Template encryption at rest (include/attendd/template_crypto.h): XChaCha20-Poly1305 blobs of either
+ * form (fr_feature, confirming model) bound to person, face and model ids; keys in guarded libsodium memory; plaintext copies always wiped. */
 #include "attendd/template_crypto.h"
 
 #include <sodium.h>
@@ -12,7 +12,7 @@
 
 #define AD_LABEL "attendd-template-v1"
 #define AD_MAX (5 + sizeof AD_LABEL + 2 * 37 + TCRYPT_MODEL_MAX + 1)
-#define PT_BYTES (TCRYPT_DIM * 4)
+#define PT_MAX (TCRYPT_DIM * 4) /* plaintext bytes of the larger form */
 
 _Static_assert(crypto_aead_xchacha20poly1305_ietf_NPUBBYTES == TCRYPT_NONCE_BYTES, "nonce size");
 _Static_assert(crypto_aead_xchacha20poly1305_ietf_ABYTES == TCRYPT_TAG_BYTES, "tag size");
@@ -84,11 +84,14 @@ static uint32_t get_u32le(const unsigned char *p)
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-att_err tcrypt_encrypt(const tcrypt_key *key, const float vec[TCRYPT_DIM], const char *person, const char *face,
-                       const char *model, unsigned char out[TCRYPT_BLOB_BYTES])
+/* The one implementation of both forms: dim floats (TCRYPT_DIM or TCRYPT_CONFIRM_DIM) into a blob
+ * of TCRYPT_BLOB_BYTES_FOR(dim) bytes. */
+static att_err encrypt_dim(const tcrypt_key *key, const float *vec, size_t dim, const char *person, const char *face,
+                           const char *model, unsigned char *out)
 {
     if (!out) return ATT_E_INVALID;
-    memset(out, 0, TCRYPT_BLOB_BYTES);
+    const size_t blob_bytes = TCRYPT_BLOB_BYTES_FOR(dim), pt_bytes = dim * 4;
+    memset(out, 0, blob_bytes);
     if (!key || !vec) return ATT_E_INVALID;
     unsigned char header[5], ad[AD_MAX];
     header[0] = TCRYPT_VERSION;
@@ -97,8 +100,8 @@ att_err tcrypt_encrypt(const tcrypt_key *key, const float vec[TCRYPT_DIM], const
     if (!adlen) return ATT_E_INVALID;
 
     /* little-endian float32 whatever the host order, so blobs move between machines */
-    unsigned char pt[PT_BYTES];
-    for (size_t d = 0; d < TCRYPT_DIM; d++) {
+    unsigned char pt[PT_MAX];
+    for (size_t d = 0; d < dim; d++) {
         uint32_t u;
         memcpy(&u, &vec[d], 4);
         put_u32le(pt + 4 * d, u);
@@ -107,11 +110,11 @@ att_err tcrypt_encrypt(const tcrypt_key *key, const float vec[TCRYPT_DIM], const
     unsigned char *nonce = out + 5;
     randombytes_buf(nonce, TCRYPT_NONCE_BYTES); /* 192-bit random nonces never collide in practice */
     unsigned long long clen = 0;
-    int rc = crypto_aead_xchacha20poly1305_ietf_encrypt(out + TCRYPT_HEADER_BYTES, &clen, pt, sizeof pt, ad, adlen,
-                                                        NULL, nonce, key->k);
+    int rc = crypto_aead_xchacha20poly1305_ietf_encrypt(out + TCRYPT_HEADER_BYTES, &clen, pt, pt_bytes, ad, adlen, NULL,
+                                                        nonce, key->k);
     sodium_memzero(pt, sizeof pt);
-    if (rc != 0 || clen != PT_BYTES + TCRYPT_TAG_BYTES) {
-        sodium_memzero(out, TCRYPT_BLOB_BYTES);
+    if (rc != 0 || clen != pt_bytes + TCRYPT_TAG_BYTES) {
+        sodium_memzero(out, blob_bytes);
         return ATT_E_CRYPTO;
     }
     return ATT_OK;
@@ -119,16 +122,17 @@ att_err tcrypt_encrypt(const tcrypt_key *key, const float vec[TCRYPT_DIM], const
 
 att_err tcrypt_blob_key_id(const unsigned char *blob, size_t len, uint32_t *id)
 {
-    if (!blob || len != TCRYPT_BLOB_BYTES || blob[0] != TCRYPT_VERSION) return ATT_E_CRYPTO;
+    if (!blob || (len != TCRYPT_BLOB_BYTES && len != TCRYPT_CONFIRM_BLOB_BYTES) || blob[0] != TCRYPT_VERSION)
+        return ATT_E_CRYPTO;
     *id = get_u32le(blob + 1);
     return ATT_OK;
 }
 
-att_err tcrypt_decrypt(const tcrypt_key *key, const unsigned char *blob, size_t len, const char *person,
-                       const char *face, const char *model, float out[TCRYPT_DIM])
+static att_err decrypt_dim(const tcrypt_key *key, const unsigned char *blob, size_t len, const char *person,
+                           const char *face, const char *model, size_t dim, float *out)
 {
     if (!out) return ATT_E_INVALID;
-    memset(out, 0, TCRYPT_DIM * sizeof *out);
+    memset(out, 0, dim * sizeof *out);
     if (!key) return ATT_E_INVALID;
     /* the header as stored goes into the AD: altering the version or key id breaks the tag */
     unsigned char header[5] = {0}, ad[AD_MAX];
@@ -136,30 +140,70 @@ att_err tcrypt_decrypt(const tcrypt_key *key, const unsigned char *blob, size_t 
     size_t adlen = build_ad(ad, header, person, face, model);
     if (!adlen) return ATT_E_INVALID;
     uint32_t id;
-    if (tcrypt_blob_key_id(blob, len, &id) != ATT_OK || id != key->id) return ATT_E_CRYPTO;
+    if (len != TCRYPT_BLOB_BYTES_FOR(dim) || tcrypt_blob_key_id(blob, len, &id) != ATT_OK || id != key->id)
+        return ATT_E_CRYPTO;
 
-    unsigned char pt[PT_BYTES];
+    const size_t pt_bytes = dim * 4;
+    unsigned char pt[PT_MAX];
     unsigned long long plen = 0;
     int rc = crypto_aead_xchacha20poly1305_ietf_decrypt(pt, &plen, NULL, blob + TCRYPT_HEADER_BYTES,
                                                         len - TCRYPT_HEADER_BYTES, ad, adlen, blob + 5, key->k);
-    if (rc == 0 && plen == PT_BYTES) {
-        for (size_t d = 0; d < TCRYPT_DIM; d++) {
+    if (rc == 0 && plen == pt_bytes) {
+        for (size_t d = 0; d < dim; d++) {
             uint32_t u = get_u32le(pt + 4 * d);
             memcpy(&out[d], &u, 4);
         }
     }
     sodium_memzero(pt, sizeof pt);
-    return rc == 0 && plen == PT_BYTES ? ATT_OK : ATT_E_CRYPTO;
+    return rc == 0 && plen == pt_bytes ? ATT_OK : ATT_E_CRYPTO;
+}
+
+static att_err reencrypt_dim(const tcrypt_key *old_key, const tcrypt_key *new_key, const unsigned char *blob,
+                             size_t len, const char *person, const char *face, const char *model, size_t dim,
+                             unsigned char *out)
+{
+    if (!out) return ATT_E_INVALID;
+    memset(out, 0, TCRYPT_BLOB_BYTES_FOR(dim));
+    float vec[TCRYPT_DIM];
+    att_err e = decrypt_dim(old_key, blob, len, person, face, model, dim, vec);
+    if (e == ATT_OK) e = encrypt_dim(new_key, vec, dim, person, face, model, out);
+    sodium_memzero(vec, sizeof vec);
+    return e;
+}
+
+att_err tcrypt_encrypt(const tcrypt_key *key, const float vec[TCRYPT_DIM], const char *person, const char *face,
+                       const char *model, unsigned char out[TCRYPT_BLOB_BYTES])
+{
+    return encrypt_dim(key, vec, TCRYPT_DIM, person, face, model, out);
+}
+
+att_err tcrypt_decrypt(const tcrypt_key *key, const unsigned char *blob, size_t len, const char *person,
+                       const char *face, const char *model, float out[TCRYPT_DIM])
+{
+    return decrypt_dim(key, blob, len, person, face, model, TCRYPT_DIM, out);
 }
 
 att_err tcrypt_reencrypt(const tcrypt_key *old_key, const tcrypt_key *new_key, const unsigned char *blob, size_t len,
                          const char *person, const char *face, const char *model, unsigned char out[TCRYPT_BLOB_BYTES])
 {
-    if (!out) return ATT_E_INVALID;
-    memset(out, 0, TCRYPT_BLOB_BYTES);
-    float vec[TCRYPT_DIM];
-    att_err e = tcrypt_decrypt(old_key, blob, len, person, face, model, vec);
-    if (e == ATT_OK) e = tcrypt_encrypt(new_key, vec, person, face, model, out);
-    sodium_memzero(vec, sizeof vec);
-    return e;
+    return reencrypt_dim(old_key, new_key, blob, len, person, face, model, TCRYPT_DIM, out);
+}
+
+att_err tcrypt_confirm_encrypt(const tcrypt_key *key, const float vec[TCRYPT_CONFIRM_DIM], const char *person,
+                               const char *face, const char *model, unsigned char out[TCRYPT_CONFIRM_BLOB_BYTES])
+{
+    return encrypt_dim(key, vec, TCRYPT_CONFIRM_DIM, person, face, model, out);
+}
+
+att_err tcrypt_confirm_decrypt(const tcrypt_key *key, const unsigned char *blob, size_t len, const char *person,
+                               const char *face, const char *model, float out[TCRYPT_CONFIRM_DIM])
+{
+    return decrypt_dim(key, blob, len, person, face, model, TCRYPT_CONFIRM_DIM, out);
+}
+
+att_err tcrypt_confirm_reencrypt(const tcrypt_key *old_key, const tcrypt_key *new_key, const unsigned char *blob,
+                                 size_t len, const char *person, const char *face, const char *model,
+                                 unsigned char out[TCRYPT_CONFIRM_BLOB_BYTES])
+{
+    return reencrypt_dim(old_key, new_key, blob, len, person, face, model, TCRYPT_CONFIRM_DIM, out);
 }

@@ -284,10 +284,123 @@ START_TEST(key_files)
 }
 END_TEST
 
+/* ---- the confirming model's form (128 floats) -------------------------------------------------- */
+
+#define MC "dlib-resnet-v1-55533b28a95800a5-lm68"
+
+static void sample_confirm(float v[TCRYPT_CONFIRM_DIM])
+{
+    for (int d = 0; d < TCRYPT_CONFIRM_DIM; d++) v[d] = cosf((float)d * 0.61f) * 0.09f;
+    v[2] = -0.0f;
+}
+
+START_TEST(confirm_round_trip_and_refusals)
+{
+    ck_assert_uint_eq(TCRYPT_CONFIRM_BLOB_BYTES, 557);
+    tcrypt_key *k = key_of(8), *other = key_of(9);
+    float v[TCRYPT_CONFIRM_DIM], out[TCRYPT_CONFIRM_DIM];
+    unsigned char blob[TCRYPT_CONFIRM_BLOB_BYTES], copy[TCRYPT_CONFIRM_BLOB_BYTES];
+    sample_confirm(v);
+    ck_assert_int_eq(tcrypt_confirm_encrypt(k, v, P1, F1, MC, blob), ATT_OK);
+    uint32_t id = 0;
+    ck_assert_int_eq(tcrypt_blob_key_id(blob, sizeof blob, &id), ATT_OK);
+    ck_assert_uint_eq(id, tcrypt_key_id(k));
+    ck_assert_int_eq(tcrypt_confirm_decrypt(k, blob, sizeof blob, P1, F1, MC, out), ATT_OK);
+    ck_assert_int_eq(memcmp(v, out, sizeof v), 0); /* bit-exact, -0.0 included */
+    /* wrong key, another person, another face, another model: nothing, and no partial plaintext */
+    ck_assert_int_eq(tcrypt_confirm_decrypt(other, blob, sizeof blob, P1, F1, MC, out), ATT_E_CRYPTO);
+    ck_assert(all_zero(out, sizeof out));
+    ck_assert_int_eq(tcrypt_confirm_decrypt(k, blob, sizeof blob, P2, F1, MC, out), ATT_E_CRYPTO);
+    ck_assert(all_zero(out, sizeof out));
+    ck_assert_int_eq(tcrypt_confirm_decrypt(k, blob, sizeof blob, P1, F2, MC, out), ATT_E_CRYPTO);
+    ck_assert_int_eq(tcrypt_confirm_decrypt(k, blob, sizeof blob, P1, F1, M1, out), ATT_E_CRYPTO);
+    ck_assert(all_zero(out, sizeof out));
+    /* every byte altered, one at a time, breaks it */
+    for (size_t i = 0; i < sizeof blob; i++) {
+        memcpy(copy, blob, sizeof blob);
+        copy[i] ^= 0x01;
+        ck_assert_msg(tcrypt_confirm_decrypt(k, copy, sizeof copy, P1, F1, MC, out) == ATT_E_CRYPTO, "byte %zu", i);
+        ck_assert(all_zero(out, sizeof out));
+    }
+    /* truncated or extended, or NULL */
+    ck_assert_int_eq(tcrypt_confirm_decrypt(k, blob, sizeof blob - 1, P1, F1, MC, out), ATT_E_CRYPTO);
+    ck_assert_int_eq(tcrypt_confirm_decrypt(k, NULL, sizeof blob, P1, F1, MC, out), ATT_E_CRYPTO);
+    ck_assert_int_eq(tcrypt_blob_key_id(blob, sizeof blob - 1, &id), ATT_E_CRYPTO);
+    tcrypt_key_free(k);
+    tcrypt_key_free(other);
+}
+END_TEST
+
+START_TEST(confirm_forms_do_not_mix)
+{
+    tcrypt_key *k = key_of(10);
+    float v[TCRYPT_DIM], out[TCRYPT_DIM], c[TCRYPT_CONFIRM_DIM], cout[TCRYPT_CONFIRM_DIM];
+    unsigned char blob[TCRYPT_BLOB_BYTES], cblob[TCRYPT_CONFIRM_BLOB_BYTES];
+    sample(v);
+    sample_confirm(c);
+    ck_assert_int_eq(tcrypt_encrypt(k, v, P1, F1, M1, blob), ATT_OK);
+    ck_assert_int_eq(tcrypt_confirm_encrypt(k, c, P1, F1, M1, cblob), ATT_OK);
+    /* same ids and model: still the size tells the forms apart, and neither opens as the other */
+    ck_assert_int_eq(tcrypt_decrypt(k, cblob, sizeof cblob, P1, F1, M1, out), ATT_E_CRYPTO);
+    ck_assert(all_zero(out, sizeof out));
+    ck_assert_int_eq(tcrypt_confirm_decrypt(k, blob, sizeof blob, P1, F1, M1, cout), ATT_E_CRYPTO);
+    ck_assert(all_zero(cout, sizeof cout));
+    /* the first 557 bytes of a 512-float blob are no confirming template either */
+    ck_assert_int_eq(tcrypt_confirm_decrypt(k, blob, TCRYPT_CONFIRM_BLOB_BYTES, P1, F1, M1, cout), ATT_E_CRYPTO);
+    tcrypt_key_free(k);
+}
+END_TEST
+
+START_TEST(confirm_bad_arguments)
+{
+    tcrypt_key *k = key_of(11);
+    float c[TCRYPT_CONFIRM_DIM], out[TCRYPT_CONFIRM_DIM];
+    unsigned char blob[TCRYPT_CONFIRM_BLOB_BYTES];
+    sample_confirm(c);
+    ck_assert_int_eq(tcrypt_confirm_encrypt(k, c, "not-a-uuid", F1, MC, blob), ATT_E_INVALID);
+    ck_assert(all_zero(blob, sizeof blob));
+    ck_assert_int_eq(tcrypt_confirm_encrypt(k, c, P1, "x", MC, blob), ATT_E_INVALID);
+    ck_assert_int_eq(tcrypt_confirm_encrypt(k, c, P1, F1, "", blob), ATT_E_INVALID);
+    ck_assert_int_eq(tcrypt_confirm_encrypt(k, c, P1, F1, NULL, blob), ATT_E_INVALID);
+    ck_assert_int_eq(tcrypt_confirm_encrypt(NULL, c, P1, F1, MC, blob), ATT_E_INVALID);
+    ck_assert_int_eq(tcrypt_confirm_encrypt(k, NULL, P1, F1, MC, blob), ATT_E_INVALID);
+    ck_assert_int_eq(tcrypt_confirm_encrypt(k, c, P1, F1, MC, NULL), ATT_E_INVALID);
+    ck_assert_int_eq(tcrypt_confirm_encrypt(k, c, P1, F1, MC, blob), ATT_OK);
+    ck_assert_int_eq(tcrypt_confirm_decrypt(NULL, blob, sizeof blob, P1, F1, MC, out), ATT_E_INVALID);
+    ck_assert_int_eq(tcrypt_confirm_decrypt(k, blob, sizeof blob, P1, NULL, MC, out), ATT_E_INVALID);
+    ck_assert_int_eq(tcrypt_confirm_decrypt(k, blob, sizeof blob, P1, F1, MC, NULL), ATT_E_INVALID);
+    tcrypt_key_free(k);
+}
+END_TEST
+
+START_TEST(confirm_rotation)
+{
+    tcrypt_key *old = key_of(12), *new = key_of(13);
+    float c[TCRYPT_CONFIRM_DIM], out[TCRYPT_CONFIRM_DIM];
+    unsigned char blob[TCRYPT_CONFIRM_BLOB_BYTES], rot[TCRYPT_CONFIRM_BLOB_BYTES];
+    sample_confirm(c);
+    ck_assert_int_eq(tcrypt_confirm_encrypt(old, c, P1, F1, MC, blob), ATT_OK);
+    ck_assert_int_eq(tcrypt_confirm_reencrypt(old, new, blob, sizeof blob, P1, F1, MC, rot), ATT_OK);
+    uint32_t id;
+    ck_assert_int_eq(tcrypt_blob_key_id(rot, sizeof rot, &id), ATT_OK);
+    ck_assert_uint_eq(id, tcrypt_key_id(new));
+    ck_assert_int_eq(tcrypt_confirm_decrypt(old, rot, sizeof rot, P1, F1, MC, out), ATT_E_CRYPTO);
+    ck_assert_int_eq(tcrypt_confirm_decrypt(new, rot, sizeof rot, P1, F1, MC, out), ATT_OK);
+    ck_assert_int_eq(memcmp(c, out, sizeof c), 0);
+    /* under the wrong ids the rotation refuses and writes nothing */
+    memset(blob, 0x55, sizeof blob);
+    ck_assert_int_eq(tcrypt_confirm_reencrypt(new, old, rot, sizeof rot, P2, F1, MC, blob), ATT_E_CRYPTO);
+    ck_assert(all_zero(blob, sizeof blob));
+    tcrypt_key_free(old);
+    tcrypt_key_free(new);
+}
+END_TEST
+
 Suite *template_crypto_suite(void)
 {
     Suite *s = suite_create("template_crypto");
     ts_tcase(s, "core", 0, NULL, NULL, round_trip, wrong_key_fails, swapped_ids_fail, tampered_and_truncated_fail,
-             bad_arguments, rotation, key_files, NULL);
+             bad_arguments, rotation, key_files, confirm_round_trip_and_refusals, confirm_forms_do_not_mix,
+             confirm_bad_arguments, confirm_rotation, NULL);
     return s;
 }
