@@ -3,10 +3,12 @@
 #ifndef ATTENDD_ENROL_H
 #define ATTENDD_ENROL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "attendd/errors.h"
+#include "attendd/fuse.h"
 #include "attendd/pose.h"
 #include "attendd/vision.h"
 
@@ -30,6 +32,12 @@ void enrol_policy_default(struct enrol_policy *p);
  * encryption (template_crypto.h) and faces.model_id. The feature network's name and SHA-256 prefix,
  * so templates of another network can never be taken for (or compared with) these. */
 #define ENROL_MODEL_ID "fr_feature-87aacdfe57510db2"
+/* The same for the confirming model's templates (faces.confirm_model_id): dlib's network, its SHA-256
+ * prefix and the chip alignment (AV_CONFIRM_ALIGN_SHIPPED), since chips aligned otherwise give
+ * templates that must not be compared with these. */
+#define ENROL_CONFIRM_MODEL_ID                                                                \
+    (AV_CONFIRM_ALIGN_SHIPPED == AV_CONFIRM_ALIGN_SP5 ? "dlib_resnet_v1-55533b28a95800a5-sp5" \
+                                                      : "dlib_resnet_v1-55533b28a95800a5-lm68")
 
 typedef enum enrol_outcome {
     ENROL_OK = 0,
@@ -49,16 +57,19 @@ att_err enrol_outcome_error(enrol_outcome o);
 
 struct enrol_result {
     enrol_outcome outcome;
-    char detail[256];        /* human-readable reason when refused (no personal data) */
-    av_face face;            /* the face used (valid when a face was found) */
-    av_quality quality;      /* its quality report, liveness filled in */
-    av_pose pose;            /* its head pose (valid from ENROL_NOT_FRONTAL's check on) */
-    float emb[AV_EMBED_DIM]; /* the template when outcome == ENROL_OK; wipe after use */
+    char detail[256];              /* human-readable reason when refused (no personal data) */
+    av_face face;                  /* the face used (valid when a face was found) */
+    av_quality quality;            /* its quality report, liveness filled in */
+    av_pose pose;                  /* its head pose (valid from ENROL_NOT_FRONTAL's check on) */
+    float emb[AV_EMBED_DIM];       /* the template when outcome == ENROL_OK; wipe after use */
+    bool has_confirm;              /* confirm holds the confirming template (ENROL_OK with a network given) */
+    float confirm[AV_CONFIRM_DIM]; /* the same face's confirming template (photo_confirm); wipe after use */
 };
 
 /* Decode the photo and apply the policy. ATT_OK means the check ran (see out->outcome);
- * another att_err means the check itself failed (out of memory, model failure). */
-att_err enrol_extract(av_pipeline *p, const void *buf, size_t len, const struct enrol_policy *pol,
+ * another att_err means the check itself failed (out of memory, model failure). With cn (may be
+ * NULL), an accepted face also gets its confirming template (out->has_confirm). */
+att_err enrol_extract(av_pipeline *p, av_confirm_net *cn, const void *buf, size_t len, const struct enrol_policy *pol,
                       struct enrol_result *out);
 
 #endif

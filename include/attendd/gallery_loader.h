@@ -1,5 +1,6 @@
-/* Fill the in-memory gallery from the database at start-up: decrypt each stored template with the
- * template key (into locked gallery memory only) and add it. */
+/* Fill the in-memory gallery from the database at start-up: decrypt each stored template (and the
+ * face's confirming template, when it has one) with the template key (into locked gallery memory
+ * only) and add it. */
 #ifndef ATTENDD_GALLERY_LOADER_H
 #define ATTENDD_GALLERY_LOADER_H
 
@@ -14,7 +15,7 @@
  * Each blob is opened with the key whose id it carries: key (current) or old_key (the previous key
  * kept by `attendctl key rotate` as <template_key_file>.old; may be NULL), so templates enrolled
  * while a rotation was under way still load. A template that fails to decrypt (unknown key,
- * tampered or moved row) is skipped: an error line in the log names its face id, and *unreadable
+ * tampered or moved row, either of its two blobs) is skipped: an error line in the log names its face id, and *unreadable
  * counts it, for the caller to report (a silently smaller gallery would mean missed clock-ins; a
  * load stopped by one row would mean nobody recognised). Other failures stop the load, err says why. */
 att_err gallery_load(gal *g, PGconn *c, const tcrypt_key *key, const tcrypt_key *old_key, size_t *loaded,

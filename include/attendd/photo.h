@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 
+#include "attendd/fuse.h"
 #include "attendd/vision.h"
 
 /* Detections considered per photo (the largest). */
@@ -66,5 +67,13 @@ size_t photo_choose(const av_face *faces, size_t n, int w, int h);
  * AV_E_NO_FACE when no face has landmarks. */
 av_status photo_template(av_pipeline *p, const av_image *img, const struct photo_search *s, float emb[AV_EMBED_DIM],
                          av_face *face_out, av_err *err);
+
+/* The confirming models' load flags the shipped alignment (AV_CONFIRM_ALIGN_SHIPPED) needs. */
+#define PHOTO_CONFIRM_LOAD_FLAGS (AV_CONFIRM_ALIGN_SHIPPED == AV_CONFIRM_ALIGN_SP5 ? (unsigned)AV_CONFIRM_LOAD_SP5 : 0u)
+
+/* The confirming embedding of face (one photo_find_faces returned, with landmarks) under the shipped
+ * alignment: the one way enrolment, identification and `attendctl compare` compute it. */
+av_status photo_confirm(av_confirm_net *n, const av_image *img, const av_face *face, float out[AV_CONFIRM_DIM],
+                        av_err *err);
 
 #endif

@@ -33,6 +33,12 @@ struct face_meta {
  * share-locked, so a consent withdrawal committing meanwhile is seen). */
 att_err store_face_insert(PGconn *c, const char *person_id, const char *face_id, const char *model_id, uint32_t key_id,
                           const unsigned char *blob, size_t len, const char *quality_json);
+/* Attach the confirming model's encrypted template to a face stored by store_face_insert in the same
+ * transaction. key_id must equal the row's key id and the blob's (one key per row: rotation
+ * re-encrypts both blobs together). ATT_E_NOT_FOUND when that person has no such face under key_id
+ * (or an id is malformed); ATT_E_INVALID for a malformed model id or blob. */
+att_err store_face_set_confirm(PGconn *c, const char *person_id, const char *face_id, const char *model_id,
+                               uint32_t key_id, const unsigned char *blob, size_t len);
 /* A person's faces, oldest first. *out is ONE malloc'd block (free(*out) frees the strings too); *n rows.
  * ATT_E_NOT_FOUND if the person does not exist or is erased (an existing person may have 0 faces). */
 att_err store_face_list(PGconn *c, const char *person_id, struct face_meta **out, size_t *n);
@@ -50,6 +56,9 @@ struct face_row {
     uint32_t key_id;
     const unsigned char *blob;
     size_t len;
+    const char *confirm_model_id;      /* the confirming template's model id; NULL when the face has none */
+    const unsigned char *confirm_blob; /* ... and its blob under key_id (NULL when none) */
+    size_t confirm_len;
 };
 /* Return ATT_OK to continue; anything else stops the load and is returned by store_faces_load. */
 typedef att_err (*store_face_cb)(void *arg, const struct face_row *row);
@@ -71,7 +80,8 @@ struct rekey_stats {
     size_t skipped;     /* rows already under the new key */
 };
 
-/* Re-encrypt every template under new_key. MUST run inside a transaction the caller opened (and then
+/* Re-encrypt every template under new_key (both blobs of a row: the fr_feature template and the
+ * confirming one when present). MUST run inside a transaction the caller opened (and then
  * commits, after its audit row, or rolls back): takes `LOCK faces IN SHARE ROW EXCLUSIVE MODE` (reads
  * go on; inserts, updates and deletes wait), then re-encrypts rows under any of old_keys in batches
  * (SELECT ... FOR UPDATE). Rows already under new_key are skipped, so a rerun is idempotent and a

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "attendd/enrol.h"
 #include "attendd/log.h"
 #include "attendd/store_faces.h"
 
@@ -64,8 +65,29 @@ static att_err add_row(void *arg, const struct face_row *row)
                   row->face_id, (unsigned)row->key_id, (unsigned)tcrypt_key_id(ctx->key));
         return ATT_OK;
     }
+    /* the confirming template opens under the same key; one that does not is a spoiled row like the first */
+    float cvec[TCRYPT_CONFIRM_DIM];
+    bool confirm = row->confirm_blob && strcmp(row->confirm_model_id, ENROL_CONFIRM_MODEL_ID) == 0;
+    if (row->confirm_blob && !confirm)
+        log_warn("gallery",
+                 "face %s: confirming template of model %s, not %s: that face is matched by its first template alone",
+                 row->face_id, row->confirm_model_id, ENROL_CONFIRM_MODEL_ID);
+    if (confirm &&
+        tcrypt_confirm_decrypt(k, row->confirm_blob, row->confirm_len, row->person_id, row->face_id,
+                               row->confirm_model_id, cvec) != ATT_OK) {
+        sodium_memzero(vec, sizeof vec);
+        sodium_memzero(cvec, sizeof cvec);
+        ctx->unreadable++;
+        log_error("gallery",
+                  "confirming template of face %s does not decrypt with the key of its row (key id %u): the row was "
+                  "altered or moved; that face is not recognised",
+                  row->face_id, (unsigned)row->key_id);
+        return ATT_OK;
+    }
     e = gal_face_add(ctx->g, row->person_id, row->face_id, vec);
     sodium_memzero(vec, sizeof vec);
+    if (e == ATT_OK && confirm) e = gal_face_set_confirm(ctx->g, row->face_id, cvec);
+    sodium_memzero(cvec, sizeof cvec);
     if (e != ATT_OK) snprintf(ctx->err, ctx->errlen, "gallery: face %s: %s", row->face_id, att_err_code(e));
     return e;
 }

@@ -29,6 +29,7 @@
 #include "attendd/migrations.h"
 #include "attendd/retention.h"
 #include "attendd/gallery_loader.h"
+#include "attendd/photo.h"
 #include "attendd/metrics.h"
 #include "attendd/pipeline.h"
 #include "attendd/sdnotify.h"
@@ -111,6 +112,9 @@ static void load_models(struct app *app)
         snprintf(app->models_error, sizeof app->models_error,
                  "confirming model: %.160s (track_confirm = false runs without it)", e.msg);
     } else if (vpool_new(app->models, app->cfg.vision_workers, &app->vision, err, sizeof err) != ATT_OK) {
+        snprintf(app->models_error, sizeof app->models_error, "%s", err);
+    } else if (app->confirm_models && vpool_confirm_new(app->vision, app->confirm_models, err, sizeof err) != ATT_OK) {
+        /* enrolment and identification fuse both models' scores with these networks */
         snprintf(app->models_error, sizeof app->models_error, "%s", err);
     } else {
         atomic_store(&app->models_ready, true);

@@ -73,7 +73,7 @@ __attribute__((format(printf, 3, 4))) static void refuse(struct enrol_result *ou
 #define ENROL_DETECT_DIV 10 /* smallest face searched: short side of the photo / this (at least) */
 #define ENROL_MAX_PASSES 64 /* detector runs per photo */
 
-att_err enrol_extract(av_pipeline *p, const void *buf, size_t len, const struct enrol_policy *pol,
+att_err enrol_extract(av_pipeline *p, av_confirm_net *cn, const void *buf, size_t len, const struct enrol_policy *pol,
                       struct enrol_result *out)
 {
     memset(out, 0, sizeof *out);
@@ -171,6 +171,12 @@ att_err enrol_extract(av_pipeline *p, const void *buf, size_t len, const struct 
         rc = from_av(s);
         goto done;
     }
+    /* the confirming template of the very face the first template came from */
+    if (cn && (s = photo_confirm(cn, img, &faces[0], out->confirm, &e)) != AV_OK) {
+        rc = from_av(s);
+        goto done;
+    }
+    out->has_confirm = cn != NULL;
     out->outcome = ENROL_OK;
 done:
     av_image_free(img);

@@ -126,11 +126,13 @@ struct enrol_write {
     const struct roster_deps *d;
     const struct audit_actor *actor;
     struct roster_enrolment *out;
-    const float *emb;          /* the plaintext template */
-    const unsigned char *blob; /* ... encrypted */
-    const char *quality;       /* its quality report, JSON text */
-    bool in_gallery;           /* the gallery holds the template (taken out again on failure) */
-    bool changed;              /* row and gallery done: a later failure is the audit row's */
+    const float *emb;           /* the plaintext template */
+    const unsigned char *blob;  /* ... encrypted */
+    const float *confirm;       /* the plaintext confirming template, or NULL when the face has none */
+    const unsigned char *cblob; /* ... encrypted */
+    const char *quality;        /* its quality report, JSON text */
+    bool in_gallery;            /* the gallery holds the template (taken out again on failure) */
+    bool changed;               /* row and gallery done: a later failure is the audit row's */
 };
 
 static void enrol_undo(void *arg)
@@ -156,6 +158,9 @@ static att_err enrol_run(PGconn *c, void *arg)
     if (e == ATT_OK)
         e = store_face_insert(c, pid, fid, ENROL_MODEL_ID, tcrypt_key_id(w->d->template_key), w->blob,
                               TCRYPT_BLOB_BYTES, w->quality);
+    if (e == ATT_OK && w->cblob)
+        e = store_face_set_confirm(c, pid, fid, ENROL_CONFIRM_MODEL_ID, tcrypt_key_id(w->d->template_key), w->cblob,
+                                   TCRYPT_CONFIRM_BLOB_BYTES);
     if (e != ATT_OK)
         return REFUSE(out, e, "%s",
                       e == ATT_E_NOT_FOUND              ? "no person with this id"
@@ -165,6 +170,8 @@ static att_err enrol_run(PGconn *c, void *arg)
     if (w->d->gallery) {
         e = gal_person_put(w->d->gallery, pid, p.active, NULL);
         if (e == ATT_OK) e = gal_face_add(w->d->gallery, pid, fid, w->emb);
+        if (e == ATT_OK) w->in_gallery = true;
+        if (e == ATT_OK && w->confirm) e = gal_face_set_confirm(w->d->gallery, fid, w->confirm);
         if (e != ATT_OK) {
             log_error("roster", "face %s of person %s: gallery refused the template: %s", fid, pid, att_err_code(e));
             return REFUSE(out, e, "the template could not be added to the gallery; nothing was stored");
@@ -188,14 +195,24 @@ static att_err enrol_run(PGconn *c, void *arg)
 static att_err enrol_store(const struct roster_deps *d, const struct audit_actor *a, const struct enrol_result *r,
                            struct roster_enrolment *out)
 {
-    unsigned char blob[TCRYPT_BLOB_BYTES];
+    unsigned char blob[TCRYPT_BLOB_BYTES], cblob[TCRYPT_CONFIRM_BLOB_BYTES];
     att_err e = tcrypt_encrypt(d->template_key, r->emb, out->person_id, out->face_id, ENROL_MODEL_ID, blob);
+    if (e == ATT_OK && r->has_confirm)
+        e = tcrypt_confirm_encrypt(d->template_key, r->confirm, out->person_id, out->face_id, ENROL_CONFIRM_MODEL_ID,
+                                   cblob);
     if (e != ATT_OK) return REFUSE(out, e, "the template could not be encrypted");
     json_t *q = roster_quality_json(out);
     char *quality = q ? json_dumps(q, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
     json_decref(q);
     if (quality == NULL) return REFUSE(out, ATT_E_NOMEM, "out of memory");
-    struct enrol_write w = {.d = d, .actor = a, .out = out, .emb = r->emb, .blob = blob, .quality = quality};
+    struct enrol_write w = {.d = d,
+                            .actor = a,
+                            .out = out,
+                            .emb = r->emb,
+                            .blob = blob,
+                            .confirm = r->has_confirm ? r->confirm : NULL,
+                            .cblob = r->has_confirm ? cblob : NULL,
+                            .quality = quality};
     roster_lock();
     e = db_transaction(d->db, enrol_run, enrol_undo, &w);
     roster_unlock();
@@ -243,7 +260,7 @@ att_err roster_face_enrol(const struct roster_deps *d, const struct audit_actor 
         vpool_release(d->vision, vp);
         return REFUSE(out, ATT_E_NOMEM, "out of memory");
     }
-    e = enrol_extract(vp, photo, len, d->enrol, r);
+    e = enrol_extract(vp, vpool_confirm(d->vision, vp), photo, len, d->enrol, r);
     vpool_release(d->vision, vp);
     if (e != ATT_OK) {
         sodium_free(r);

@@ -60,6 +60,27 @@ att_err store_face_insert(PGconn *c, const char *person_id, const char *face_id,
     return inserted ? ATT_OK : insert_refusal(c, person_id);
 }
 
+att_err store_face_set_confirm(PGconn *c, const char *person_id, const char *face_id, const char *model_id,
+                               uint32_t key_id, const unsigned char *blob, size_t len)
+{
+    if (!att_uuid_valid(person_id) || !att_uuid_valid(face_id)) return ATT_E_NOT_FOUND;
+    uint32_t blob_key;
+    if (!model_ok(model_id) || !blob || len != TCRYPT_CONFIRM_BLOB_BYTES ||
+        tcrypt_blob_key_id(blob, len, &blob_key) != ATT_OK || blob_key != key_id)
+        return ATT_E_INVALID;
+    char kid[16];
+    snprintf(kid, sizeof kid, "%" PRIu32, key_id);
+    const char *values[5] = {person_id, face_id, model_id, (const char *)blob, kid};
+    const int lengths[5] = {0, 0, 0, (int)len, 0};
+    const int formats[5] = {0, 0, 0, 1, 0};
+    PGresult *r;
+    att_err rc = db_exec_prepared(c, "face_set_confirm", 5, values, lengths, formats, &r, NULL);
+    if (rc != ATT_OK) return rc;
+    if (strcmp(PQcmdTuples(r), "1") != 0) rc = ATT_E_NOT_FOUND;
+    PQclear(r);
+    return rc;
+}
+
 att_err store_face_list(PGconn *c, const char *person_id, struct face_meta **out, size_t *n)
 {
     *out = NULL;
@@ -197,7 +218,13 @@ static att_err load_rows(PGconn *c, const char *stmt, int nparams, const char *c
                     .blob = (const unsigned char *)PQgetvalue(r, i, 7),
                     .len = (size_t)PQgetlength(r, i, 7),
                 };
-                if (PQnfields(r) != 8 || !parse_u32(PQgetvalue(r, i, 6), &row.key_id)) {
+                bool shape = PQnfields(r) == 10 && PQgetisnull(r, i, 8) == PQgetisnull(r, i, 9);
+                if (shape && !PQgetisnull(r, i, 9)) {
+                    row.confirm_model_id = PQgetvalue(r, i, 8);
+                    row.confirm_blob = (const unsigned char *)PQgetvalue(r, i, 9);
+                    row.confirm_len = (size_t)PQgetlength(r, i, 9);
+                }
+                if (!shape || !parse_u32(PQgetvalue(r, i, 6), &row.key_id)) {
                     log_error("db", "%s: unexpected row shape", stmt);
                     rc = ATT_E_INTERNAL;
                     stop = true;
@@ -271,13 +298,29 @@ static att_err rekey_row(PGconn *c, const PGresult *r, int i, const tcrypt_key *
                  att_err_title(rc));
         return ATT_E_CRYPTO;
     }
+    /* the confirming template, when the face has one, moves to the new key with the first */
+    unsigned char cout[TCRYPT_CONFIRM_BLOB_BYTES];
+    bool has_confirm = !PQgetisnull(r, i, 6);
+    if (has_confirm) {
+        const unsigned char *cblob = (const unsigned char *)PQgetvalue(r, i, 6);
+        size_t clen = (size_t)PQgetlength(r, i, 6);
+        uint32_t cid;
+        rc = PQgetisnull(r, i, 5) || tcrypt_blob_key_id(cblob, clen, &cid) != ATT_OK || cid != blob_id
+            ? ATT_E_CRYPTO
+            : tcrypt_confirm_reencrypt(old, new_key, cblob, clen, person, face, PQgetvalue(r, i, 5), cout);
+        if (rc != ATT_OK) {
+            snprintf(err, errlen, "face %s: confirming template fails to decrypt under key id %" PRIu32 " (%s)", face,
+                     blob_id, att_err_title(rc));
+            return ATT_E_CRYPTO;
+        }
+    }
     char kid[16];
     snprintf(kid, sizeof kid, "%" PRIu32, tcrypt_key_id(new_key));
-    const char *values[3] = {face, (const char *)out, kid};
-    const int lengths[3] = {0, (int)sizeof out, 0};
-    const int formats[3] = {0, 1, 0};
+    const char *values[4] = {face, (const char *)out, kid, has_confirm ? (const char *)cout : NULL};
+    const int lengths[4] = {0, (int)sizeof out, 0, has_confirm ? (int)sizeof cout : 0};
+    const int formats[4] = {0, 1, 0, 1};
     PGresult *u;
-    rc = db_exec_prepared(c, "faces_rekey_update", 3, values, lengths, formats, &u, NULL);
+    rc = db_exec_prepared(c, "faces_rekey_update", 4, values, lengths, formats, &u, NULL);
     if (rc == ATT_OK) {
         if (strcmp(PQcmdTuples(u), "1") != 0) rc = ATT_E_INTERNAL;
         PQclear(u);

@@ -132,25 +132,33 @@ const struct db_statement db_statements[] = {
                          " ORDER BY f.created_at, f.id",
      1},
     {"face_delete", "DELETE FROM faces WHERE id = $2::uuid AND person_id = $1::uuid", 2},
+    /* the confirming template of a face just inserted, under the row's own key */
+    {"face_set_confirm",
+     "UPDATE faces SET confirm_model_id = $3::text, confirm_template = $4::bytea"
+     " WHERE id = $2::uuid AND person_id = $1::uuid AND key_id = $5::bigint",
+     5},
     {"faces_count", "SELECT count(*) FROM faces f JOIN people p ON p.id = f.person_id WHERE p.erased_at IS NULL", 0},
     /* binary results (template as raw bytes): every other column is cast to text, whose binary form is its bytes */
     {"faces_load",
      "SELECT p.id::text, p.active::text, coalesce(p.employee_no, ''), coalesce(p.name, ''), f.id::text,"
-     " f.model_id, f.key_id::text, f.template FROM faces f JOIN people p ON p.id = f.person_id"
+     " f.model_id, f.key_id::text, f.template, f.confirm_model_id, f.confirm_template"
+     " FROM faces f JOIN people p ON p.id = f.person_id"
      " WHERE p.erased_at IS NULL AND p.consent = 'given' AND p.biometric ORDER BY p.id, f.created_at, f.id",
      0},
     {"faces_load_person",
      "SELECT p.id::text, p.active::text, coalesce(p.employee_no, ''), coalesce(p.name, ''), f.id::text,"
-     " f.model_id, f.key_id::text, f.template FROM faces f JOIN people p ON p.id = f.person_id"
+     " f.model_id, f.key_id::text, f.template, f.confirm_model_id, f.confirm_template"
+     " FROM faces f JOIN people p ON p.id = f.person_id"
      " WHERE p.erased_at IS NULL AND p.id = $1::uuid ORDER BY f.created_at, f.id",
      1},
     /* key rotation: the next batch of rows not yet under the new key ($1); run under a table lock */
     {"faces_rekey_batch",
-     "SELECT id::text, person_id::text, model_id, key_id::text, template FROM faces"
+     "SELECT id::text, person_id::text, model_id, key_id::text, template, confirm_model_id, confirm_template FROM faces"
      " WHERE key_id <> $1::bigint ORDER BY faces.id LIMIT $2::integer FOR UPDATE",
      2},
     {"faces_total", "SELECT count(*) FROM faces", 0},
-    {"faces_rekey_update", "UPDATE faces SET template = $2::bytea, key_id = $3::bigint WHERE id = $1::uuid", 3},
+    {"faces_rekey_update",
+     "UPDATE faces SET template = $2::bytea, key_id = $3::bigint, confirm_template = $4::bytea WHERE id = $1::uuid", 4},
 
     /* ---- console accounts and sessions (src/store/console.c) ---- */
     {"console_user_insert",

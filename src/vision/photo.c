@@ -145,3 +145,9 @@ av_status av_face_template(av_pipeline *p, const av_image *img, float emb[AV_EMB
     }
     return photo_template(p, img, &photo_search_template, emb, face_out, err);
 }
+
+av_status photo_confirm(av_confirm_net *n, const av_image *img, const av_face *face, float out[AV_CONFIRM_DIM],
+                        av_err *err)
+{
+    return av_confirm_embed(n, img, face, AV_CONFIRM_ALIGN_SHIPPED, out, err);
+}

@@ -11,9 +11,10 @@
 
 struct vpool {
     pthread_mutex_t lock;
-    pthread_cond_t freed; /* signalled when a pipeline comes back */
-    av_pipeline **all;    /* every pipeline, for freeing */
-    av_pipeline **idle;   /* stack of free pipelines */
+    pthread_cond_t freed;     /* signalled when a pipeline comes back */
+    av_pipeline **all;        /* every pipeline, for freeing */
+    av_pipeline **idle;       /* stack of free pipelines */
+    av_confirm_net **confirm; /* confirm[i]: the confirming network paired with all[i] (NULL: none) */
     int n, nidle;
 };
 
@@ -77,10 +78,43 @@ void vpool_release(vpool *pool, av_pipeline *p)
 void vpool_free(vpool *pool)
 {
     if (!pool) return;
-    for (int i = 0; i < pool->n; i++) av_pipeline_free(pool->all[i]);
+    for (int i = 0; i < pool->n; i++) {
+        av_pipeline_free(pool->all[i]);
+        if (pool->confirm) av_confirm_net_free(pool->confirm[i]);
+    }
+    free(pool->confirm);
     pthread_cond_destroy(&pool->freed);
     pthread_mutex_destroy(&pool->lock);
     free(pool->all);
     free(pool->idle);
     free(pool);
+}
+
+att_err vpool_confirm_new(vpool *pool, const av_confirm_models *cm, char *err, size_t errlen)
+{
+    if (!pool || !cm || pool->confirm) {
+        snprintf(err, errlen, "confirming networks: no pool or models, or made already");
+        return ATT_E_INVALID;
+    }
+    av_confirm_net **nets = calloc((size_t)pool->n, sizeof *nets);
+    if (!nets) return ATT_E_NOMEM;
+    for (int i = 0; i < pool->n; i++) {
+        av_err e;
+        if (av_confirm_net_new(cm, &nets[i], &e) != AV_OK) {
+            snprintf(err, errlen, "confirming network %d: %s", i, e.msg);
+            for (int j = 0; j < i; j++) av_confirm_net_free(nets[j]);
+            free(nets);
+            return e.code == AV_E_NOMEM ? ATT_E_NOMEM : ATT_E_INTERNAL;
+        }
+    }
+    pool->confirm = nets;
+    return ATT_OK;
+}
+
+av_confirm_net *vpool_confirm(const vpool *pool, const av_pipeline *p)
+{
+    if (!pool || !pool->confirm) return NULL;
+    for (int i = 0; i < pool->n; i++)
+        if (pool->all[i] == p) return pool->confirm[i];
+    return NULL;
 }
