@@ -141,8 +141,14 @@ att_err roster_face_delete(const struct roster_deps *d, const struct audit_actor
 struct roster_face_match {
     av_box box;           /* where, image px */
     float liveness;       /* P(real face) */
-    bool matched;         /* the best similarity reaches the threshold and the person is on the roster, active */
-    float similarity;     /* that similarity (when matched; 0 otherwise: no score below the threshold) */
+    bool matched;             /* accepted (fused score, or fr_feature alone, at its threshold) and the person is
+                                 on the roster, active */
+    float similarity;         /* fr_feature's similarity of the match (when matched; 0 otherwise: no score below
+                                 the threshold) */
+    bool confirmed;           /* the match was judged on the fused score: probe and person have confirming
+                                 templates (false: fr_feature alone at the fr threshold) */
+    float confirm_similarity; /* the confirming model's best similarity of the match (when confirmed; else 0) */
+    float fused;              /* av_fuse_scores of both (when confirmed; else 0), at least AV_FUSED_THRESHOLD */
     struct person person; /* the match (when matched) */
 };
 
@@ -154,8 +160,10 @@ struct roster_identification {
     char detail[256]; /* on failure: why, for people */
 };
 
-/* Find, embed and match every face of photo against d->gallery. Below the threshold nothing is
- * given, neither who was nearest nor how near: no score a caller could tune an image against. Errors: ATT_E_BAD_IMAGE (an
+/* Find, embed and match every face of photo against d->gallery: fr_feature's five best people
+ * re-ranked by the fused score of both models, accepted at AV_FUSED_THRESHOLD; a person
+ * without confirming templates is judged by fr_feature alone at d->match_threshold. Below the
+ * thresholds nothing is given, neither who was nearest nor how near: no score a caller could tune an image against. Errors: ATT_E_BAD_IMAGE (an
  * unusable photo), ATT_E_NOT_READY (no models), ATT_E_UNAVAILABLE (no pipeline free in time), store
  * and vision errors; out->detail says why. */
 att_err roster_identify(const struct roster_deps *d, const void *photo, size_t len, struct roster_identification *out);

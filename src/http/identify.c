@@ -7,22 +7,29 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "attendd/fuse.h"
 #include "attendd/json.h"
 #include "attendd/log.h"
 #include "attendd/roster.h"
+
+/* A score of the match, or null (no match, or no confirming template behind it). */
+static json_t *score(bool present, float v) { return present ? att_json_float(v) : json_null(); }
 
 /* One face as the API answers it. */
 static json_t *face_json(const struct roster_face_match *f)
 {
     const av_box *b = &f->box;
+    bool c = f->matched && f->confirmed;
     json_t *match = f->matched
-        ? json_pack("{s:s, s:s, s:s, s:o}", "person_id", f->person.id, "employee_no", f->person.employee_no, "name",
-                    f->person.name, "similarity", att_json_float(f->similarity))
+        ? json_pack("{s:s, s:s, s:s, s:o, s:o, s:o}", "person_id", f->person.id, "employee_no", f->person.employee_no,
+                    "name", f->person.name, "similarity", att_json_float(f->similarity), "confirm_similarity",
+                    score(c, f->confirm_similarity), "fused", score(c, f->fused))
         : json_null();
-    return json_pack("{s:{s:i, s:i, s:i, s:i}, s:o, s:b, s:o, s:o}", "box", "x", (int)(b->x1 + 0.5f), "y",
+    return json_pack("{s:{s:i, s:i, s:i, s:i}, s:o, s:b, s:o, s:o, s:o, s:o}", "box", "x", (int)(b->x1 + 0.5f), "y",
                      (int)(b->y1 + 0.5f), "w", (int)(b->x2 - b->x1 + 0.5f), "h", (int)(b->y2 - b->y1 + 0.5f),
                      "liveness", att_json_float(f->liveness), "live", f->liveness >= AV_LIVE_THRESHOLD, "similarity",
-                     f->matched ? att_json_float(f->similarity) : json_null(), "match", match);
+                     score(f->matched, f->similarity), "confirm_similarity", score(c, f->confirm_similarity), "fused",
+                     score(c, f->fused), "match", match);
 }
 
 att_err http_identify(struct http_request *req, struct http_response *resp)
@@ -52,7 +59,8 @@ att_err http_identify(struct http_request *req, struct http_response *resp)
     for (size_t i = 0; i < r->n; i++) /* need to know: a person outside the principal's departments matched nobody */
         if (r->faces[i].matched && !http_sees_department(req, r->faces[i].person.department)) {
             r->faces[i].matched = false;
-            r->faces[i].similarity = 0;
+            r->faces[i].similarity = r->faces[i].confirm_similarity = r->faces[i].fused = 0;
+            r->faces[i].confirmed = false;
             memset(&r->faces[i].person, 0, sizeof r->faces[i].person);
         }
     faces = json_array();
@@ -80,8 +88,9 @@ att_err http_identify(struct http_request *req, struct http_response *resp)
         goto out;
     }
     e = http_json(resp, MHD_HTTP_OK,
-                  json_pack("{s:{s:i, s:i}, s:f, s:O}", "image", "width", r->width, "height", r->height, "threshold",
-                            hd->cfg->match_threshold, "faces", faces));
+                  json_pack("{s:{s:i, s:i}, s:f, s:o, s:O}", "image", "width", r->width, "height", r->height,
+                            "threshold", hd->cfg->match_threshold, "fused_threshold",
+                            att_json_float(AV_FUSED_THRESHOLD), "faces", faces));
 out:
     if (e != ATT_OK) (void)http_audit(req, action, NULL, NULL, att_err_code(e), NULL);
     json_decref(faces);

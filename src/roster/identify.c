@@ -1,10 +1,13 @@
-/* Identification of a photo: every face found, embedded and matched against the gallery, with the
- * people behind the matches read from the roster. Nothing is stored. */
+/* Identification of a photo: every face found, embedded and matched against the gallery (fr_feature
+ * ranks, the fused score of both models decides), with the people behind the matches read from the
+ * roster. Nothing is stored. */
+#include <math.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "attendd/fuse.h"
 #include "attendd/log.h"
 #include "attendd/roster.h"
 #include "attendd/uuid.h"
@@ -18,10 +21,32 @@ static bool is_image_error(av_status s)
         s == AV_E_IMG_NOT_IMAGE || s == AV_E_IMG_UNSUPPORTED;
 }
 
-/* Decode, find, embed (one batch) and judge liveness; the faces' templates into emb (n x
- * AV_EMBED_DIM, sodium_malloc'ed: probes are biometric data too). */
-static att_err analyse(const struct roster_deps *d, av_pipeline *p, const void *buf, size_t len,
-                       struct roster_identification *out, float **emb)
+/* People the fused score re-ranks per face: fr_feature's best few. */
+#define IDENT_CANDIDATES 5
+
+/* The probes of one photo (sodium_malloc'ed: probes are biometric data too). */
+struct probes {
+    float emb[PHOTO_MAX_FACES][AV_EMBED_DIM];         /* fr_feature templates */
+    float confirm[PHOTO_MAX_FACES][AV_CONFIRM_DIM];   /* confirming templates (where has_confirm) */
+    bool has_confirm[PHOTO_MAX_FACES];                /* computed for this face */
+    struct gal_match cand[PHOTO_MAX_FACES][IDENT_CANDIDATES]; /* fr_feature's best people, best first */
+    size_t n_cand[PHOTO_MAX_FACES];
+};
+
+/* The lowest fr_feature similarity that can still reach AV_FUSED_THRESHOLD (with a perfect confirming
+ * score): below it and below the fr threshold, no candidate can match and the confirming embedding
+ * (about 0.2 CPU-s) is not worth computing. */
+static float fr_floor(double match_threshold)
+{
+    float zc_max = (1.0f - AV_FUSE_CONFIRM_MEAN) / AV_FUSE_CONFIRM_SD;
+    float f = AV_FUSE_FR_MEAN + AV_FUSE_FR_SD * (2.0f * AV_FUSED_THRESHOLD - zc_max);
+    return f < (float)match_threshold ? f : (float)match_threshold;
+}
+
+/* Decode, find, embed (one batch), judge liveness, rank each face's candidates by fr_feature and
+ * compute the confirming template of faces that have a candidate worth confirming. */
+static att_err analyse(const struct roster_deps *d, av_pipeline *p, av_confirm_net *cn, const void *buf, size_t len,
+                       struct roster_identification *out, struct probes **probes)
 {
     av_err ae;
     av_image *img = NULL;
@@ -51,13 +76,26 @@ static att_err analyse(const struct roster_deps *d, av_pipeline *p, const void *
         memmove(&faces[1], &faces[0], subj * sizeof faces[0]);
         faces[0] = f;
     }
-    if ((*emb = sodium_malloc(k * AV_EMBED_DIM * sizeof **emb)) == NULL) {
+    struct probes *pr = *probes = sodium_malloc(sizeof **probes);
+    if (pr == NULL) {
         rc = FAIL(out, ATT_E_NOMEM, "out of memory");
         goto done;
     }
-    if ((s = photo_embed(p, img, faces, k, *emb, &ae)) != AV_OK ||
+    memset(pr, 0, sizeof *pr);
+    if ((s = photo_embed(p, img, faces, k, pr->emb[0], &ae)) != AV_OK ||
         (s = av_liveness(p, img, faces, k, live, &ae)) != AV_OK)
         goto vision_failed;
+    for (size_t i = 0; i < k; i++) {
+        att_err e = gal_topk(d->gallery, pr->emb[i], IDENT_CANDIDATES, pr->cand[i], &pr->n_cand[i]);
+        if (e != ATT_OK) {
+            rc = FAIL(out, e, "the faces could not be looked up");
+            goto done;
+        }
+        if (cn && pr->n_cand[i] > 0 && pr->cand[i][0].similarity >= fr_floor(d->match_threshold)) {
+            if ((s = photo_confirm(cn, img, &faces[i], pr->confirm[i], &ae)) != AV_OK) goto vision_failed;
+            pr->has_confirm[i] = true;
+        }
+    }
     out->n = k;
     for (size_t i = 0; i < k; i++) out->faces[i] = (struct roster_face_match){.box = faces[i].box, .liveness = live[i]};
     goto done;
@@ -69,19 +107,46 @@ done:
     return rc;
 }
 
-/* Face f's best match: kept only at or above the threshold, for a person still on the roster and active. */
-static att_err match(const struct roster_deps *d, const float *emb, struct roster_face_match *f)
+/* Face i's match among its fr_feature candidates: each is judged by the fused score of its best fr
+ * similarity and its best confirming similarity when both the person and the probe have a confirming
+ * template (accepted at AV_FUSED_THRESHOLD), else by fr_feature alone (accepted at the fr threshold).
+ * Accepted candidates are ranked by the fused score, or fr_feature's z-score for one judged alone. */
+static att_err match(const struct roster_deps *d, const struct probes *pr, size_t i, struct roster_face_match *f)
 {
-    struct gal_match m;
-    att_err e = gal_top1(d->gallery, emb, &m);
-    if (e == ATT_E_NOT_FOUND) return ATT_OK; /* nobody enrolled and active */
-    if (e != ATT_OK) return e;
-    /* below the threshold nothing of the search leaves: a score would let a caller tune an image
+    const struct gal_match *best = NULL;
+    float best_key = -INFINITY, best_c = NAN, best_fused = NAN;
+    for (size_t j = 0; j < pr->n_cand[i]; j++) {
+        const struct gal_match *m = &pr->cand[i][j];
+        float c = 0, key, fused = NAN;
+        size_t nc = 0;
+        bool accepted;
+        if (pr->has_confirm[i]) {
+            char pid[ATT_UUID_STR];
+            att_uuid_format(&m->person, pid);
+            att_err e = gal_person_confirm_similarity(d->gallery, pid, pr->confirm[i], &c, &nc);
+            if (e == ATT_E_NOT_FOUND) continue; /* removed meanwhile */
+            if (e != ATT_OK) return e;
+        }
+        if (nc > 0) {
+            fused = key = av_fuse_scores(m->similarity, c);
+            accepted = fused >= AV_FUSED_THRESHOLD;
+        } else {
+            key = (m->similarity - AV_FUSE_FR_MEAN) / AV_FUSE_FR_SD;
+            accepted = (double)m->similarity >= d->match_threshold;
+        }
+        if (accepted && key > best_key) {
+            best = m;
+            best_key = key;
+            best_c = nc > 0 ? c : NAN;
+            best_fused = fused;
+        }
+    }
+    /* below the thresholds nothing of the search leaves: a score would let a caller tune an image
      * towards someone's face, one query at a time */
-    if ((double)m.similarity < d->match_threshold) return ATT_OK;
+    if (best == NULL) return ATT_OK;
     char person_id[ATT_UUID_STR];
-    att_uuid_format(&m.person, person_id);
-    e = store_person_get(d->db, person_id, &f->person);
+    att_uuid_format(&best->person, person_id);
+    att_err e = store_person_get(d->db, person_id, &f->person);
     if (e == ATT_E_NOT_FOUND) return ATT_OK; /* erased meanwhile: simply no match */
     if (e != ATT_OK) return e;
     if (!f->person.active) {
@@ -89,7 +154,10 @@ static att_err match(const struct roster_deps *d, const float *emb, struct roste
         return ATT_OK;
     }
     f->matched = true;
-    f->similarity = m.similarity;
+    f->similarity = best->similarity;
+    f->confirmed = !isnan(best_fused);
+    f->confirm_similarity = f->confirmed ? best_c : 0;
+    f->fused = f->confirmed ? best_fused : 0;
     return ATT_OK;
 }
 
@@ -102,12 +170,11 @@ att_err roster_identify(const struct roster_deps *d, const void *photo, size_t l
     if (e == ATT_E_UNAVAILABLE)
         return FAIL(out, e, "no face pipeline became free within %d ms; retry later", d->vision_wait_ms);
     if (e != ATT_OK) return FAIL(out, e, "no face pipeline could be borrowed");
-    float *emb = NULL;
-    e = analyse(d, vp, photo, len, out, &emb);
+    struct probes *pr = NULL;
+    e = analyse(d, vp, vpool_confirm(d->vision, vp), photo, len, out, &pr);
     vpool_release(d->vision, vp);
     for (size_t i = 0; e == ATT_OK && i < out->n; i++)
-        if ((e = match(d, emb + i * AV_EMBED_DIM, &out->faces[i])) != ATT_OK)
-            FAIL(out, e, "the faces could not be looked up");
-    if (emb != NULL) sodium_free(emb);
+        if ((e = match(d, pr, i, &out->faces[i])) != ATT_OK) FAIL(out, e, "the faces could not be looked up");
+    if (pr != NULL) sodium_free(pr);
     return e;
 }
