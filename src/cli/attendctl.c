@@ -73,7 +73,7 @@ static const struct command commands[] = {
     {"person", cmd_person, "person erase|activate|deactivate ID   erase a person, or switch recognition on or off"},
     {"detect", cmd_detect, "detect IMAGE                    faces as JSON (box, score, landmarks5, quality, liveness)"},
     {"embed", cmd_embed, "embed IMAGE                     512-d embedding of the largest face as JSON"},
-    {"compare", cmd_compare, "compare IMAGE1 IMAGE2           similarity and match at the default threshold"},
+    {"compare", cmd_compare, "compare IMAGE1 IMAGE2           both models' similarities, the fused score, matches"},
     {"backup-check", cmd_backup_check,
      "backup-check                    do database, key files and spool agree (exit 0 if so)"},
     {"retention", cmd_retention, "retention show | run [--as-of TIME]   the retention policy, or run it now"},

@@ -1,5 +1,5 @@
 /* cmd_vision.c: offline face tools — `attendctl detect IMAGE`, `embed IMAGE`,
- * `compare IMAGE1 IMAGE2` — printing JSON on stdout; templates as enrolment and identification make
+ * `compare IMAGE1 IMAGE2` (both models' similarities and the fused score) — printing JSON on stdout; templates as enrolment and identification make
  * them (attendd/photo.h). Exit status: 0 success, 1 no face, 2 usage, 3 bad or unreadable image,
  * 4 models or internal failure. */
 #include <jansson.h>
@@ -294,21 +294,38 @@ int cmd_compare(int argc, char **argv)
     struct vctx c;
     int rc = vctx_open("compare", &o, &c);
     if (rc != EX_OK) return rc;
+    /* the confirming model as identification uses it: the subject face, the shipped alignment */
+    av_confirm_models *cm = NULL;
+    av_confirm_net *cn = NULL;
+    av_err err;
+    if (av_confirm_models_load(models_dir(&o), PHOTO_CONFIRM_LOAD_FLAGS, &cm, &err) != AV_OK ||
+        av_confirm_net_new(cm, &cn, &err) != AV_OK) {
+        fprintf(stderr, "attendctl compare: confirming model in %s: %s (run models/fetch, or pass --models DIR)\n",
+                models_dir(&o), err.msg);
+        rc = EX_MODELS;
+    }
 
-    float emb[2][AV_EMBED_DIM];
+    float emb[2][AV_EMBED_DIM], conf[2][AV_CONFIRM_DIM];
     for (int i = 0; i < 2 && rc == EX_OK; i++) {
-        av_err err;
         av_image *img = NULL;
+        av_face face;
         if (av_image_load(o.args[i], 0, &img, &err) != AV_OK ||
-            av_face_template(c.pipe, img, emb[i], NULL, &err) != AV_OK)
+            av_face_template(c.pipe, img, emb[i], &face, &err) != AV_OK ||
+            photo_confirm(cn, img, &face, conf[i], &err) != AV_OK)
             rc = report("compare", o.args[i], &err);
         av_image_free(img);
     }
     if (rc == EX_OK) {
-        float s = av_similarity(emb[0], emb[1]);
-        rc = print_json(json_pack("{s:o, s:b, s:o}", "similarity", att_json_float(s), "match",
-                                  s >= AV_DEFAULT_THRESHOLD, "threshold", att_json_float(AV_DEFAULT_THRESHOLD)));
+        float s = av_similarity(emb[0], emb[1]), cs = av_confirm_similarity(conf[0], conf[1]);
+        float fused = av_fuse_scores(s, cs);
+        rc = print_json(json_pack("{s:o, s:b, s:o, s:o, s:o, s:b, s:o}", "similarity", att_json_float(s), "match",
+                                  s >= AV_DEFAULT_THRESHOLD, "threshold", att_json_float(AV_DEFAULT_THRESHOLD),
+                                  "confirm_similarity", att_json_float(cs), "fused", att_json_float(fused),
+                                  "fused_match", fused >= AV_FUSED_THRESHOLD, "fused_threshold",
+                                  att_json_float(AV_FUSED_THRESHOLD)));
     }
+    av_confirm_net_free(cn);
+    av_confirm_models_free(cm);
     vctx_free(&c);
     return rc;
 }

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "attendd/photo.h"
+#include "attendd/fuse.h"
 #include "attendd/vision.h"
 #include "support.h"
 
@@ -857,6 +858,13 @@ START_TEST(test_cli)
     double s = json_real_value(json_object_get(j, "similarity"));
     ck_assert(json_is_true(json_object_get(j, "match")));
     ck_assert_double_eq_tol(json_real_value(json_object_get(j, "threshold")), AV_DEFAULT_THRESHOLD, 1e-6);
+    /* the confirming model's similarity and the fused score of both beside it */
+    double cs = json_real_value(json_object_get(j, "confirm_similarity"));
+    double fused = json_real_value(json_object_get(j, "fused"));
+    ck_assert_msg(cs > 0.5 && cs <= 1.0, "confirm_similarity %f", cs);
+    ck_assert_double_eq_tol(fused, av_fuse_scores((float)s, (float)cs), 1e-3);
+    ck_assert(json_is_true(json_object_get(j, "fused_match")) == (fused >= AV_FUSED_THRESHOLD));
+    ck_assert_double_eq_tol(json_real_value(json_object_get(j, "fused_threshold")), AV_FUSED_THRESHOLD, 1e-6);
     json_decref(j);
 
     /* the same figure through the library */
