@@ -139,8 +139,8 @@ att_err roster_face_delete(const struct roster_deps *d, const struct audit_actor
 
 /* One face of an identified photo. */
 struct roster_face_match {
-    av_box box;           /* where, image px */
-    float liveness;       /* P(real face) */
+    av_box box;               /* where, image px */
+    float liveness;           /* P(real face) */
     bool matched;             /* accepted (fused score, or fr_feature alone, at its threshold) and the person is
                                  on the roster, active */
     float similarity;         /* fr_feature's similarity of the match (when matched; 0 otherwise: no score below
@@ -148,8 +148,8 @@ struct roster_face_match {
     bool confirmed;           /* the match was judged on the fused score: probe and person have confirming
                                  templates (false: fr_feature alone at the fr threshold) */
     float confirm_similarity; /* the confirming model's best similarity of the match (when confirmed; else 0) */
-    float fused;              /* av_fuse_scores of both (when confirmed; else 0), at least AV_FUSED_THRESHOLD */
-    struct person person; /* the match (when matched) */
+    float fused;              /* av_fuse_scores of both (when confirmed; else 0), at least the fused threshold */
+    struct person person;     /* the match (when matched) */
 };
 
 /* Every face of a photo with its best match (nothing is stored; auditing the read is the caller's). */
@@ -160,8 +160,13 @@ struct roster_identification {
     char detail[256]; /* on failure: why, for people */
 };
 
+/* The fused score a match needs when the fr threshold is match_threshold: AV_FUSED_THRESHOLD (the
+ * calibrated value, docs/vision.md) scaled by match_threshold's z-score over AV_DEFAULT_THRESHOLD's,
+ * so the one threshold an operator sets moves both (at the default, exactly AV_FUSED_THRESHOLD). */
+double roster_fused_threshold(double match_threshold);
+
 /* Find, embed and match every face of photo against d->gallery: fr_feature's five best people
- * re-ranked by the fused score of both models, accepted at AV_FUSED_THRESHOLD; a person
+ * re-ranked by the fused score of both models, accepted at roster_fused_threshold(d->match_threshold); a person
  * without confirming templates is judged by fr_feature alone at d->match_threshold. Below the
  * thresholds nothing is given, neither who was nearest nor how near: no score a caller could tune an image against. Errors: ATT_E_BAD_IMAGE (an
  * unusable photo), ATT_E_NOT_READY (no models), ATT_E_UNAVAILABLE (no pipeline free in time), store

@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "attendd/fuse.h"
 #include "attendd/json.h"
 #include "attendd/log.h"
 #include "attendd/roster.h"
@@ -90,7 +89,7 @@ att_err http_identify(struct http_request *req, struct http_response *resp)
     e = http_json(resp, MHD_HTTP_OK,
                   json_pack("{s:{s:i, s:i}, s:f, s:o, s:O}", "image", "width", r->width, "height", r->height,
                             "threshold", hd->cfg->match_threshold, "fused_threshold",
-                            att_json_float(AV_FUSED_THRESHOLD), "faces", faces));
+                            att_json_float((float)roster_fused_threshold(hd->cfg->match_threshold)), "faces", faces));
 out:
     if (e != ATT_OK) (void)http_audit(req, action, NULL, NULL, att_err_code(e), NULL);
     json_decref(faces);

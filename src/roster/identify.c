@@ -26,21 +26,30 @@ static bool is_image_error(av_status s)
 
 /* The probes of one photo (sodium_malloc'ed: probes are biometric data too). */
 struct probes {
-    float emb[PHOTO_MAX_FACES][AV_EMBED_DIM];         /* fr_feature templates */
-    float confirm[PHOTO_MAX_FACES][AV_CONFIRM_DIM];   /* confirming templates (where has_confirm) */
-    bool has_confirm[PHOTO_MAX_FACES];                /* computed for this face */
+    float emb[PHOTO_MAX_FACES][AV_EMBED_DIM];                 /* fr_feature templates */
+    float confirm[PHOTO_MAX_FACES][AV_CONFIRM_DIM];           /* confirming templates (where has_confirm) */
+    bool has_confirm[PHOTO_MAX_FACES];                        /* computed for this face */
     struct gal_match cand[PHOTO_MAX_FACES][IDENT_CANDIDATES]; /* fr_feature's best people, best first */
     size_t n_cand[PHOTO_MAX_FACES];
 };
 
-/* The lowest fr_feature similarity that can still reach AV_FUSED_THRESHOLD (with a perfect confirming
- * score): below it and below the fr threshold, no candidate can match and the confirming embedding
- * (about 0.2 CPU-s) is not worth computing. */
+/* fr_feature's similarity as a z-score of its impostor distribution (the fused score's units). */
+static double fr_z(double s) { return (s - (double)AV_FUSE_FR_MEAN) / (double)AV_FUSE_FR_SD; }
+
+double roster_fused_threshold(double match_threshold)
+{
+    return (double)AV_FUSED_THRESHOLD * fr_z(match_threshold) / fr_z((double)AV_DEFAULT_THRESHOLD);
+}
+
+/* The lowest fr_feature similarity that can still reach the fused threshold (with a perfect
+ * confirming score): below it and below the fr threshold, no candidate can match and the confirming
+ * embedding (about 0.2 CPU-s) is not worth computing. */
 static float fr_floor(double match_threshold)
 {
-    float zc_max = (1.0f - AV_FUSE_CONFIRM_MEAN) / AV_FUSE_CONFIRM_SD;
-    float f = AV_FUSE_FR_MEAN + AV_FUSE_FR_SD * (2.0f * AV_FUSED_THRESHOLD - zc_max);
-    return f < (float)match_threshold ? f : (float)match_threshold;
+    double zc_max = (1.0 - (double)AV_FUSE_CONFIRM_MEAN) / (double)AV_FUSE_CONFIRM_SD;
+    double f =
+        (double)AV_FUSE_FR_MEAN + (double)AV_FUSE_FR_SD * (2.0 * roster_fused_threshold(match_threshold) - zc_max);
+    return (float)(f < match_threshold ? f : match_threshold);
 }
 
 /* Decode, find, embed (one batch), judge liveness, rank each face's candidates by fr_feature and
@@ -109,12 +118,13 @@ done:
 
 /* Face i's match among its fr_feature candidates: each is judged by the fused score of its best fr
  * similarity and its best confirming similarity when both the person and the probe have a confirming
- * template (accepted at AV_FUSED_THRESHOLD), else by fr_feature alone (accepted at the fr threshold).
+ * template (accepted at roster_fused_threshold), else by fr_feature alone (at the fr threshold).
  * Accepted candidates are ranked by the fused score, or fr_feature's z-score for one judged alone. */
 static att_err match(const struct roster_deps *d, const struct probes *pr, size_t i, struct roster_face_match *f)
 {
     const struct gal_match *best = NULL;
     float best_key = -INFINITY, best_c = NAN, best_fused = NAN;
+    const double fused_threshold = roster_fused_threshold(d->match_threshold);
     for (size_t j = 0; j < pr->n_cand[i]; j++) {
         const struct gal_match *m = &pr->cand[i][j];
         float c = 0, key, fused = NAN;
@@ -129,7 +139,7 @@ static att_err match(const struct roster_deps *d, const struct probes *pr, size_
         }
         if (nc > 0) {
             fused = key = av_fuse_scores(m->similarity, c);
-            accepted = fused >= AV_FUSED_THRESHOLD;
+            accepted = (double)fused >= fused_threshold;
         } else {
             key = (m->similarity - AV_FUSE_FR_MEAN) / AV_FUSE_FR_SD;
             accepted = (double)m->similarity >= d->match_threshold;
