@@ -31,15 +31,22 @@ struct tpl_check {
     char first_other[ATT_UUID_STR], first_altered[ATT_UUID_STR];
 };
 
+/* Whether both templates of a row (the confirming one when present) open under key. */
+static bool row_opens(const struct tpl_check *t, const tcrypt_key *key, const struct face_row *row)
+{
+    return tcrypt_decrypt(key, row->blob, row->len, row->person_id, row->face_id, row->model_id, t->plain) == ATT_OK &&
+        (!row->confirm_blob ||
+         tcrypt_confirm_decrypt(key, row->confirm_blob, row->confirm_len, row->person_id, row->face_id,
+                                row->confirm_model_id, t->plain) == ATT_OK);
+}
+
 /* Decrypt one row to authenticate it, then wipe the plaintext at once: only the counts leave here. */
 static att_err check_row(void *arg, const struct face_row *row)
 {
     struct tpl_check *t = arg;
-    if (tcrypt_decrypt(t->key, row->blob, row->len, row->person_id, row->face_id, row->model_id, t->plain) == ATT_OK) {
+    if (row_opens(t, t->key, row)) {
         t->ok++;
-    } else if (t->old &&
-               tcrypt_decrypt(t->old, row->blob, row->len, row->person_id, row->face_id, row->model_id, t->plain) ==
-                   ATT_OK) {
+    } else if (t->old && row_opens(t, t->old, row)) {
         t->old_ok++;
     } else {
         /* the blob names its key: under a key we do not hold, or under ours but altered */

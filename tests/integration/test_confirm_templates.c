@@ -68,8 +68,8 @@ static void add_face2(PGconn *c, const tcrypt_key *k, const char *person, int se
     ck_assert_int_eq(tcrypt_confirm_encrypt(k, cv, person, face, CT_CONFIRM_MODEL, cblob), ATT_OK);
     ck_assert(ts_q_ok(c, "BEGIN"));
     ck_assert_int_eq(store_face_insert(c, person, face, CT_MODEL, tcrypt_key_id(k), blob, sizeof blob, NULL), ATT_OK);
-    ck_assert_int_eq(
-        store_face_set_confirm(c, person, face, CT_CONFIRM_MODEL, tcrypt_key_id(k), cblob, sizeof cblob), ATT_OK);
+    ck_assert_int_eq(store_face_set_confirm(c, person, face, CT_CONFIRM_MODEL, tcrypt_key_id(k), cblob, sizeof cblob),
+                     ATT_OK);
     ck_assert(ts_q_ok(c, "COMMIT"));
 }
 
@@ -85,10 +85,11 @@ static bool read_row(PGconn *c, const char *face, struct row2 *out)
 {
     memset(out, 0, sizeof *out);
     const char *v[1] = {face};
-    PGresult *r = PQexecParams(c,
-                               "SELECT person_id::text, model_id, key_id::text, template, coalesce(confirm_model_id, ''),"
-                               " confirm_template FROM faces WHERE id = $1::uuid",
-                               1, NULL, v, NULL, NULL, 1);
+    PGresult *r =
+        PQexecParams(c,
+                     "SELECT person_id::text, model_id, key_id::text, template, coalesce(confirm_model_id, ''),"
+                     " confirm_template FROM faces WHERE id = $1::uuid",
+                     1, NULL, v, NULL, NULL, 1);
     ck_assert_int_eq(PQresultStatus(r), PGRES_TUPLES_OK);
     bool found = PQntuples(r) == 1;
     if (found) {
@@ -146,9 +147,9 @@ START_TEST(set_confirm_bad_forms)
     /* the blob's key must be the one named, and the one named must be the row's */
     ck_assert_int_eq(store_face_set_confirm(c, a, f, CT_CONFIRM_MODEL, kid, wrong_key, sizeof wrong_key),
                      ATT_E_INVALID);
-    ck_assert_int_eq(store_face_set_confirm(c, a, f, CT_CONFIRM_MODEL, tcrypt_key_id(other), wrong_key,
-                                            sizeof wrong_key),
-                     ATT_E_NOT_FOUND);
+    ck_assert_int_eq(
+        store_face_set_confirm(c, a, f, CT_CONFIRM_MODEL, tcrypt_key_id(other), wrong_key, sizeof wrong_key),
+        ATT_E_NOT_FOUND);
     /* another person's face, an unknown face */
     ck_assert_int_eq(store_face_set_confirm(c, b, f, CT_CONFIRM_MODEL, kid, cblob, sizeof cblob), ATT_E_NOT_FOUND);
     att_uuid_new_text(g);
@@ -348,8 +349,8 @@ START_TEST(enrol_identify_rotate_erase)
     for (int i = 0; i < 2; i++) {
         ts_api_consent_given(d.url, d.admin_token, who[i]);
         long st;
-        json_t *j = ts_post_file(ts_urlf(&d, "/api/v1/people/%s/faces", who[i]), d.admin_token,
-                                 ts_face_photo(photo[i]), "image/jpeg", &st);
+        json_t *j = ts_post_file(ts_urlf(&d, "/api/v1/people/%s/faces", who[i]), d.admin_token, ts_face_photo(photo[i]),
+                                 "image/jpeg", &st);
         ck_assert_msg(st == 201, "enrol %s: %ld", photo[i], st);
         snprintf(fid[i], 40, "%s", ts_jstr(j, "id"));
         json_decref(j);
