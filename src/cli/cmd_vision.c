@@ -321,8 +321,8 @@ int cmd_compare(int argc, char **argv)
         rc = print_json(json_pack("{s:o, s:b, s:o, s:o, s:o, s:b, s:o}", "similarity", att_json_float(s), "match",
                                   s >= AV_DEFAULT_THRESHOLD, "threshold", att_json_float(AV_DEFAULT_THRESHOLD),
                                   "confirm_similarity", att_json_float(cs), "fused", att_json_float(fused),
-                                  "fused_match", fused >= AV_FUSED_THRESHOLD, "fused_threshold",
-                                  att_json_float(AV_FUSED_THRESHOLD)));
+                                  "fused_match", fused >= AV_FUSED_VERIFY_THRESHOLD, "fused_threshold",
+                                  att_json_float(AV_FUSED_VERIFY_THRESHOLD)));
     }
     av_confirm_net_free(cn);
     av_confirm_models_free(cm);

@@ -863,8 +863,8 @@ START_TEST(test_cli)
     double fused = json_real_value(json_object_get(j, "fused"));
     ck_assert_msg(cs > 0.5 && cs <= 1.0, "confirm_similarity %f", cs);
     ck_assert_double_eq_tol(fused, av_fuse_scores((float)s, (float)cs), 1e-3);
-    ck_assert(json_is_true(json_object_get(j, "fused_match")) == (fused >= AV_FUSED_THRESHOLD));
-    ck_assert_double_eq_tol(json_real_value(json_object_get(j, "fused_threshold")), AV_FUSED_THRESHOLD, 1e-6);
+    ck_assert(json_is_true(json_object_get(j, "fused_match")) == (fused >= AV_FUSED_VERIFY_THRESHOLD));
+    ck_assert_double_eq_tol(json_real_value(json_object_get(j, "fused_threshold")), AV_FUSED_VERIFY_THRESHOLD, 1e-6);
     json_decref(j);
 
     /* the same figure through the library */
