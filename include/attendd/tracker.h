@@ -49,8 +49,9 @@ struct trk_params {
     int confirm_max;               /* > 0: a decision waits for the confirming model (trk_pop_confirm,
                               * trk_confirm), asked at most this many times per track; 0 = the
                               * tracker decides alone (no confirming model); 0 */
-    float confirm_fused;           /* fused score (av_fuse_scores) a confirmation needs for the person;
-                              * AV_FUSED_FRAME_THRESHOLD */
+    float confirm_fused;           /* fused score (av_fuse_scores) a confirmation needs for the person:
+                              * the first model already named P, so this verifies one claim (1:1);
+                              * AV_FUSED_VERIFY_THRESHOLD */
     float confirm_margin;          /* look-alike window (agreement short of margin_min): fused score the
                               * person needs over the runner-up; TRK_CONFIRM_MARGIN */
     float confirm_lookalike_fused; /* look-alike window: fused score the person needs (the first model

@@ -92,7 +92,7 @@ void trk_params_defaults(struct trk_params *p)
     p->lull_every = 3;
     p->lull_sim = 0.30f;
     p->confirm_max = 0;
-    p->confirm_fused = AV_FUSED_FRAME_THRESHOLD;
+    p->confirm_fused = AV_FUSED_VERIFY_THRESHOLD;
     p->confirm_margin = TRK_CONFIRM_MARGIN;
     p->confirm_lookalike_fused = AV_FUSED_THRESHOLD;
     p->max_tracks = 64;
