@@ -16,6 +16,7 @@
 #include "attendd/capture.h"
 #include "attendd/db.h"
 #include "attendd/event_writer.h"
+#include "attendd/fuse.h"
 #include "attendd/log.h"
 #include "attendd/metrics.h"
 #include "attendd/migrations.h"
@@ -115,8 +116,9 @@ static PGconn *db_open(const char *conninfo)
     return c;
 }
 
-/* People idNN with one template each from their `enrol` photo; gallery g (may be NULL) gets them too. */
-static void enrol_all(struct truth *t, const char *conninfo, const char *key_file, gal *g)
+/* People idNN with one template each from their `enrol` photo; gallery g (may be NULL) gets them too,
+ * with the confirming model's template when cm is given. */
+static void enrol_all(struct truth *t, const char *conninfo, const char *key_file, gal *g, const av_confirm_models *cm)
 {
     PGconn *c = db_open(conninfo);
     char err[512];
@@ -130,6 +132,8 @@ static void enrol_all(struct truth *t, const char *conninfo, const char *key_fil
     av_err ve;
     ck_assert_msg(av_models_load(ts_env("ATTENDD_MODELS_DIR"), 0, &m, &ve) == AV_OK, "%s", ve.msg);
     ck_assert_msg(av_pipeline_new(m, 0, &vp, &ve) == AV_OK, "%s", ve.msg);
+    av_confirm_net *cn = NULL;
+    if (cm) ck_assert_msg(av_confirm_net_new(cm, &cn, &ve) == AV_OK, "%s", ve.msg);
     for (size_t i = 0; i < t->n_enrol; i++) {
         char name[64], rel[128], face[ATT_UUID_STR];
         snprintf(name, sizeof name, "Walker %s", t->enrol_label[i]);
@@ -139,9 +143,13 @@ static void enrol_all(struct truth *t, const char *conninfo, const char *key_fil
         snprintf(rel, sizeof rel, "faces/%s", t->enrol_file[i]);
         char *path = ts_data_path(rel);
         av_image *img;
-        float emb[AV_EMBED_DIM];
+        float emb[AV_EMBED_DIM], conf[AV_CONFIRM_DIM];
+        av_face fc;
         ck_assert_msg(av_image_load(path, 0, &img, &ve) == AV_OK, "%s: %s", path, ve.msg);
-        ck_assert_msg(av_face_template(vp, img, emb, NULL, &ve) == AV_OK, "%s: %s", path, ve.msg);
+        ck_assert_msg(av_face_template(vp, img, emb, &fc, &ve) == AV_OK, "%s: %s", path, ve.msg);
+        if (cn)
+            ck_assert_msg(av_confirm_embed(cn, img, &fc, AV_CONFIRM_ALIGN_SHIPPED, conf, &ve) == AV_OK, "%s: %s", path,
+                          ve.msg);
         av_image_free(img);
         free(path);
         att_uuid_new_text(face);
@@ -151,7 +159,9 @@ static void enrol_all(struct truth *t, const char *conninfo, const char *key_fil
             store_face_insert(c, t->person[i], face, "fr_feature", tcrypt_key_id(key), blob, sizeof blob, NULL),
             ATT_OK);
         if (g) ck_assert_int_eq(gal_face_add(g, t->person[i], face, emb), ATT_OK);
+        if (g && cn) ck_assert_int_eq(gal_face_set_confirm(g, face, conf), ATT_OK);
     }
+    av_confirm_net_free(cn);
     av_pipeline_free(vp);
     av_models_free(m);
     tcrypt_key_free(key);
@@ -286,7 +296,9 @@ static att_err one_status(void *ud, const char *id, struct cap_status *st)
     return c->cam ? cap_camera_get_status(c->cam, st) : ATT_E_NOT_FOUND;
 }
 
-START_TEST(in_process_shift_change)
+/* The clip through capture -> pipeline -> rules -> spool -> database in this process; confirm: every
+ * decision confirmed by the real confirming model (the enrolled carry its templates). */
+static void in_process_run(bool confirm)
 {
     struct truth t;
     truth_load(&t);
@@ -305,7 +317,10 @@ START_TEST(in_process_shift_change)
      * over where ThreadSanitizer cannot see, which `make check-tsan` would report as races */
     av_err te;
     ck_assert(av_set_num_threads(1, &te) == AV_OK);
-    enrol_all(&t, conninfo, key_file, g);
+    av_confirm_models *cm = NULL;
+    if (confirm)
+        ck_assert_msg(av_confirm_models_load(ts_env("ATTENDD_MODELS_DIR"), 0, &cm, &te) == AV_OK, "%s", te.msg);
+    enrol_all(&t, conninfo, key_file, g, cm);
     ck_assert_int_eq(ts_psql(conninfo,
                              "INSERT INTO cameras (name, url) VALUES ('in-process', 'rtsp://127.0.0.1/x') RETURNING id",
                              cam_id, sizeof cam_id),
@@ -350,6 +365,7 @@ START_TEST(in_process_shift_change)
     pc.status = one_status;
     pc.ud = &oc;
     pc.models = models;
+    pc.confirm_models = cm;
     pc.gallery = g;
     pc.rules = r;
     pc.events = w;
@@ -398,6 +414,15 @@ START_TEST(in_process_shift_change)
     ck_assert_int_eq(event_writer_stop(w, 10000), ATT_OK);
     events_check(&t, conninfo, origin, 0);
     ck_assert_uint_eq(ps.errors, 0);
+    if (confirm) {
+        /* every person carries a confirming template: no decision without a confirming embedding */
+        fprintf(stderr, "pipeline: in-process, confirmed: %llu confirmations run, %llu refused\n",
+                (unsigned long long)ps.confirms, (unsigned long long)ps.confirm_refused);
+        ck_assert_uint_ge(ps.decisions, t.n_enrol);
+        ck_assert_uint_ge(ps.confirms, ps.decisions);
+    } else {
+        ck_assert_uint_eq(ps.confirms, 0);
+    }
 
     cap_camera_free(oc.cam);
     oc.cam = NULL;
@@ -408,12 +433,19 @@ START_TEST(in_process_shift_change)
     spool_close(sp);
     rules_free(r);
     av_models_free(models);
+    av_confirm_models_free(cm);
     gal_free(g);
     metrics_free(m);
     char cmd[256];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     ck_assert_int_eq(system(cmd), 0);
 }
+
+START_TEST(in_process_shift_change) { in_process_run(false); }
+END_TEST
+
+/* The same with the confirming model: still exactly the clip's events */
+START_TEST(in_process_shift_change_confirmed) { in_process_run(true); }
 END_TEST
 
 /* ---- through the daemon --------------------------------------------------------------------------- */
@@ -638,7 +670,7 @@ END_TEST
 Suite *pipeline_suite(void)
 {
     Suite *s = suite_create("pipeline");
-    ts_tcase(s, "in_process", 400, NULL, NULL, in_process_shift_change, NULL);
+    ts_tcase(s, "in_process", 400, NULL, NULL, in_process_shift_change, in_process_shift_change_confirmed, NULL);
     ts_tcase(s, "daemon", 600, ts_own_pg_up, ts_own_pg_down, daemon_shift_change, daemon_database_outage,
              daemon_sigkill_with_spooled_events, NULL);
     return s;
