@@ -56,6 +56,9 @@ att_err gal_face_set_confirm(gal *g, const char *face_id, const float vec[GAL_CO
 /* Best confirming similarity of query to the person's faces that carry one; *n = how many do (best untouched when 0). */
 att_err gal_person_confirm_similarity(gal *g, const char *person_id, const float query[GAL_CONFIRM_DIM], float *best,
                                       size_t *n);
+/* How many of the person's faces carry a confirming template (active or not), without a query.
+ * ATT_E_NOT_FOUND for an unknown person, ATT_E_INVALID for a malformed id. */
+att_err gal_person_confirm_count(gal *g, const char *person_id, size_t *n);
 
 /* Best person among the active ones. ATT_OK with *out filled; ATT_E_NOT_FOUND when no active person
  * has a face; ATT_E_INVALID for a non-finite or zero query. The query need not be normalised. */

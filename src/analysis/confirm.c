@@ -9,17 +9,13 @@
 
 _Static_assert(AV_CONFIRM_DIM == GAL_CONFIRM_DIM, "the gallery keeps the confirming model's templates");
 
-/* Any valid query: asked with it, gal_person_confirm_similarity tells whether the person carries a
- * confirming template at all, before the embedding is paid for. */
-static const float presence_probe[GAL_CONFIRM_DIM] = {1.0f};
-
-/* How many confirming templates the person carries (0 also for a person gone meanwhile). */
+/* How many confirming templates the person carries (0 also for a person gone meanwhile), before
+ * the embedding is paid for. */
 static att_err templates_of(gal *g, const att_uuid *person, size_t *n)
 {
     char id[ATT_UUID_STR];
-    float best;
     att_uuid_format(person, id);
-    att_err e = gal_person_confirm_similarity(g, id, presence_probe, &best, n);
+    att_err e = gal_person_confirm_count(g, id, n);
     return e == ATT_E_NOT_FOUND ? ATT_OK : e;
 }
 

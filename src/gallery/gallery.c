@@ -468,6 +468,30 @@ att_err gal_person_confirm_similarity(gal *g, const char *person_id, const float
     return e;
 }
 
+att_err gal_person_confirm_count(gal *g, const char *person_id, size_t *n)
+{
+    *n = 0;
+    att_uuid u;
+    if (!person_id || !att_uuid_parse(person_id, &u)) return ATT_E_INVALID;
+    att_err e = ATT_OK;
+    pthread_rwlock_rdlock(&g->lock);
+    uint32_t p = umap_get(g, &g->people_ix, person_key, u.b);
+    if (p == NO_ROW) {
+        e = ATT_E_NOT_FOUND;
+    } else if (g->confirm.base) {
+        const struct gal_row *rw = rows(g);
+        size_t seen = 0, cnt = 0;
+        for (size_t r = 0; r < g->n && seen < g->people[p].nfaces; r++) {
+            if (rw[r].person != p) continue;
+            seen++;
+            if (rw[r].confirm) cnt++;
+        }
+        *n = cnt;
+    }
+    pthread_rwlock_unlock(&g->lock);
+    return e;
+}
+
 /* ---- search ------------------------------------------------------------------------------ */
 
 struct cand {

@@ -308,6 +308,9 @@ START_TEST(confirm_templates)
     ck_assert_int_eq(gal_person_confirm_similarity(g, p0, q, &best, &n), ATT_OK);
     ck_assert_uint_eq(n, 0); /* no face carries one yet: best untouched */
     ck_assert_float_eq(best, 9);
+    n = 9;
+    ck_assert_int_eq(gal_person_confirm_count(g, p0, &n), ATT_OK);
+    ck_assert_uint_eq(n, 0);
     fid(0, f);
     /* scale does not matter: the vector is normalised */
     float big[GAL_CONFIRM_DIM];
@@ -328,6 +331,13 @@ START_TEST(confirm_templates)
     ck_assert_int_eq(gal_person_confirm_similarity(g, p1, c[3], &best, &n), ATT_OK);
     ck_assert_uint_eq(n, 1);
     ck_assert_float_eq_tol(best, 1.0f, 1e-3f);
+    /* the count alone, without a query */
+    ck_assert_int_eq(gal_person_confirm_count(g, p0, &n), ATT_OK);
+    ck_assert_uint_eq(n, 2);
+    ck_assert_int_eq(gal_person_confirm_count(g, p1, &n), ATT_OK);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_int_eq(gal_person_confirm_count(g, "not-a-uuid", &n), ATT_E_INVALID);
+    ck_assert_int_eq(gal_person_confirm_count(g, "00000000-0000-4000-8000-00000000ffff", &n), ATT_E_NOT_FOUND);
     /* an inactive person still answers (the caller names whom to confirm) */
     ck_assert_int_eq(gal_person_set_active(g, p1, false), ATT_OK);
     ck_assert_int_eq(gal_person_confirm_similarity(g, p1, c[3], &best, &n), ATT_OK);
