@@ -60,6 +60,32 @@ att_err gal_person_confirm_similarity(gal *g, const char *person_id, const float
  * ATT_E_NOT_FOUND for an unknown person, ATT_E_INVALID for a malformed id. */
 att_err gal_person_confirm_count(gal *g, const char *person_id, size_t *n);
 
+/* One face put to gal_person_fused: its first-model side (the embedding, or a similarity the caller
+ * already measured against the person) and its confirming embedding when it has one. */
+struct gal_face_probe {
+    const float *fr;      /* the face's fr_feature embedding (GAL_DIM values), or NULL: fr_similarity */
+    float fr_similarity;  /* with fr NULL: the first model's similarity to the person (a search hit's, a track's) */
+    const float *confirm; /* the face's confirming embedding (GAL_CONFIRM_DIM values), or NULL when it has none */
+};
+
+/* A face against one person: each model's best similarity to the person's templates and their
+ * fused score. */
+struct gal_fused {
+    float similarity;         /* fr_feature: the best over the person's templates (or the probe's fr_similarity) */
+    float confirm_similarity; /* confirming model: the best over the person's confirming templates (when confirmed) */
+    float fused;              /* av_fuse_scores(similarity, confirm_similarity) when confirmed, else 0 */
+    bool confirmed;           /* both the face and the person carry a confirming template: fused holds; when
+                                 false the caller judges the face on similarity alone */
+    size_t templates;         /* the person's templates (active or not); with fr given and 0, similarity is 0 */
+    size_t confirm_templates; /* how many of them carry a confirming template */
+};
+
+/* The fused score of a face against a person (docs/vision.md "The confirming model": the best
+ * similarity of each model, z-normalised and averaged). ATT_E_NOT_FOUND for an unknown person;
+ * ATT_E_INVALID for a NULL argument, a malformed id, a non-finite or zero vector, or a given
+ * fr_similarity outside [-1, 1]. out is zeroed first, whatever the result. */
+att_err gal_person_fused(gal *g, const char *person_id, const struct gal_face_probe *q, struct gal_fused *out);
+
 /* Best person among the active ones. ATT_OK with *out filled; ATT_E_NOT_FOUND when no active person
  * has a face; ATT_E_INVALID for a non-finite or zero query. The query need not be normalised. */
 att_err gal_top1(gal *g, const float query[GAL_DIM], struct gal_match *out);

@@ -90,6 +90,16 @@ att_err roster_person_pin_set(const struct roster_deps *d, const struct audit_ac
 
 /* ---- face templates ---------------------------------------------------------------------------- */
 
+/* How an accepted photo scored against one person it is warned about. */
+struct roster_warning_score {
+    float similarity;         /* fr_feature: the best similarity to the person's templates */
+    float confirm_similarity; /* the confirming model's best (when confirmed; else 0) */
+    float fused;              /* both fused, av_fuse_scores (when confirmed; else 0) */
+    bool confirmed;           /* judged on fused: the photo and the person both carry a confirming
+                                 template; false: judged on similarity alone */
+    double threshold;         /* what the judged score was held against (fused or similarity units) */
+};
+
 /* What enrolment reports about a photo, accepted or not; the template itself never leaves the use
  * case (it goes encrypted to the database and in clear only to the gallery). */
 struct roster_enrolment {
@@ -101,13 +111,12 @@ struct roster_enrolment {
     av_pose pose;                 /* its head pose, degrees (ENROL_OK and ENROL_NOT_FRONTAL) */
     char detail[256];             /* on failure: the reason, for people (no personal data) */
     /* an accepted photo measured against the gallery before it was added (no gallery: not measured) */
-    size_t own_templates;             /* the person's templates already held */
-    float own_best;                   /* the best similarity to them (when own_templates > 0) */
-    bool unlike_own;                  /* own_best is below match_threshold: likely someone else's photo */
-    bool look_alike;                  /* another person scores at least match_threshold */
-    char look_alike_id[ATT_UUID_STR]; /* that person */
-    float look_alike_similarity;      /* and how much */
-    double match_threshold;           /* the threshold both warnings were judged at */
+    size_t own_templates;              /* the person's templates already held */
+    struct roster_warning_score own;   /* against them (when own_templates > 0) */
+    bool unlike_own;                   /* below the 1:1 threshold: likely someone else's photo */
+    bool look_alike;                   /* another person reaches the identification threshold */
+    char look_alike_id[ATT_UUID_STR];  /* that person */
+    struct roster_warning_score alike; /* and how (when look_alike) */
 };
 
 /* Enrol one photo for a person (one more template, up to d->max_templates; one more is ATT_E_CONFLICT,
@@ -125,9 +134,10 @@ att_err roster_face_enrol(const struct roster_deps *d, const struct audit_actor 
  * answered by the API; NULL when no face was measured (or out of memory). */
 json_t *roster_quality_json(const struct roster_enrolment *e);
 /* The warnings about an accepted photo, an array (empty when none; NULL when out of memory): code
- * "unlike_own_templates" (the photo scores below the match threshold against every template the person
- * already has: likely the wrong photo) and "look_alike" (another person, person_id, scores at least the
- * threshold), each with its similarity and a detail for people. */
+ * "unlike_own_templates" (the photo is not verified as the person against the templates the person
+ * already has: likely the wrong photo) and "look_alike" (another person, person_id, would be
+ * identified from it), each with similarity, confirm_similarity and fused (null when judged on
+ * fr_feature alone), the threshold judged at, and a detail for people. */
 json_t *roster_enrol_warnings_json(const struct roster_enrolment *e);
 
 /* Delete one template of a person; it leaves the gallery at once. ATT_E_NOT_FOUND when the person
@@ -159,6 +169,12 @@ struct roster_identification {
     struct roster_face_match faces[PHOTO_MAX_FACES];
     char detail[256]; /* on failure: why, for people */
 };
+
+/* Whether a face's scores f against a person reach identification: the fused score at
+ * roster_fused_threshold(match_threshold) when f is confirmed, else fr_feature alone at
+ * match_threshold. *key (always set) ranks accepted people: the fused score, or fr_feature's
+ * z-score (the fused score's units) for one judged alone. */
+bool roster_identifies(const struct gal_fused *f, double match_threshold, float *key);
 
 /* The fused score a match needs when the fr threshold is match_threshold: AV_FUSED_THRESHOLD (the
  * calibrated value, docs/vision.md) scaled by match_threshold's z-score over AV_DEFAULT_THRESHOLD's,

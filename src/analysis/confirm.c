@@ -20,20 +20,16 @@ static att_err templates_of(gal *g, const att_uuid *person, size_t *n)
 }
 
 /* Fused score of the crop's confirming embedding v against person, whose first-model similarity
- * is fr_sim. */
+ * is fr_sim (the track's). */
 static att_err fused_for(gal *g, const att_uuid *person, float fr_sim, const float *v, bool *has, float *fused)
 {
     char id[ATT_UUID_STR];
-    float best = 0.0f;
-    size_t n = 0;
     att_uuid_format(person, id);
-    att_err e = gal_person_confirm_similarity(g, id, v, &best, &n);
-    if (e == ATT_E_NOT_FOUND) { /* removed meanwhile: nothing to compare with */
-        e = ATT_OK;
-        n = 0;
-    }
-    *has = e == ATT_OK && n > 0;
-    *fused = *has ? av_fuse_scores(fr_sim, best) : 0.0f;
+    struct gal_fused f;
+    att_err e = gal_person_fused(g, id, &(struct gal_face_probe){.fr_similarity = fr_sim, .confirm = v}, &f);
+    if (e == ATT_E_NOT_FOUND) e = ATT_OK; /* removed meanwhile: nothing to compare with (f is zeroed) */
+    *has = e == ATT_OK && f.confirmed;
+    *fused = *has ? f.fused : 0.0f;
     return e;
 }
 

@@ -3,6 +3,7 @@
  * beside them; person table; rwlock. */
 #include "attendd/gallery.h"
 #include "attendd/uuid.h"
+#include "attendd/vision.h" /* av_fuse_scores: the gallery fuses with the calibration the models ship with */
 
 #include <math.h>
 #include <pthread.h>
@@ -679,6 +680,50 @@ att_err gal_person_similarity(gal *g, const char *person_id, const float query[G
     }
     pthread_rwlock_unlock(&g->lock);
     sodium_memzero(qf, sizeof qf);
+    return e;
+}
+
+/* ---- both models -------------------------------------------------------------------------- */
+
+/* How many templates the person has (ATT_E_NOT_FOUND unknown, ATT_E_INVALID malformed id). */
+static att_err person_faces(gal *g, const char *person_id, size_t *n)
+{
+    att_uuid u;
+    if (!att_uuid_parse(person_id, &u)) return ATT_E_INVALID;
+    pthread_rwlock_rdlock(&g->lock);
+    uint32_t p = umap_get(g, &g->people_ix, person_key, u.b);
+    if (p != NO_ROW) *n = g->people[p].nfaces;
+    pthread_rwlock_unlock(&g->lock);
+    return p != NO_ROW ? ATT_OK : ATT_E_NOT_FOUND;
+}
+
+att_err gal_person_fused(gal *g, const char *person_id, const struct gal_face_probe *q, struct gal_fused *out)
+{
+    if (out) memset(out, 0, sizeof *out);
+    if (!g || !person_id || !q || !out) return ATT_E_INVALID;
+    if (!q->fr && !(q->fr_similarity >= -1.0f && q->fr_similarity <= 1.0f)) return ATT_E_INVALID; /* NaN too */
+    att_err e;
+    if (q->fr) {
+        float worst = 0.0f;
+        e = gal_person_similarity(g, person_id, q->fr, &out->similarity, &worst, &out->templates);
+    } else {
+        /* the person must exist and be counted like an embedding's lookup would */
+        out->similarity = q->fr_similarity;
+        e = person_faces(g, person_id, &out->templates);
+    }
+    if (e != ATT_OK) goto fail;
+    /* the person's templates may change between the two lookups: each answer holds for its own
+       moment, as a search's would */
+    if (q->confirm)
+        e = gal_person_confirm_similarity(g, person_id, q->confirm, &out->confirm_similarity, &out->confirm_templates);
+    else e = gal_person_confirm_count(g, person_id, &out->confirm_templates);
+    if (e != ATT_OK) goto fail;
+    out->confirmed = q->confirm && out->confirm_templates > 0;
+    if (out->confirmed) out->fused = av_fuse_scores(out->similarity, out->confirm_similarity);
+    else out->confirm_similarity = 0.0f;
+    return ATT_OK;
+fail:
+    memset(out, 0, sizeof *out);
     return e;
 }
 

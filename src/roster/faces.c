@@ -1,6 +1,7 @@
 /* Face templates of people on the roster: enrol a photo (analysed, encrypted, stored with its audit
  * row, added to the gallery; the gallery put back when the commit fails) and delete a template. */
 #include <jansson.h>
+#include <math.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -10,6 +11,7 @@
 
 #include "attendd/data_version.h"
 #include "attendd/db.h"
+#include "attendd/fuse.h"
 #include "attendd/json.h"
 #include "attendd/log.h"
 #include "attendd/roster.h"
@@ -40,31 +42,61 @@ json_t *roster_quality_json(const struct roster_enrolment *r)
     }
 }
 
+/* A score of a warning, or null (judged on fr_feature alone: no confirming side to fuse). */
+static json_t *score(bool present, float v) { return present ? att_json_float(v) : json_null(); }
+
+/* One warning: its code, the scores it was judged on and why, in words (person_id for a look-alike). */
+static json_t *warning_json(const char *code, const char *person_id, const struct roster_warning_score *w,
+                            const char *detail)
+{
+    bool c = w->confirmed;
+    json_t *o = json_pack("{s:s, s:o, s:o, s:o, s:o, s:s}", "code", code, "similarity", att_json_float(w->similarity),
+                          "confirm_similarity", score(c, w->confirm_similarity), "fused", score(c, w->fused),
+                          "threshold", att_json_float((float)w->threshold), "detail", detail);
+    if (o && person_id && json_object_set_new(o, "person_id", json_string(person_id)) != 0) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* The scores of w in words: "fused 1.23 (similarity 0.31, confirming 0.87)" or "0.31". */
+static void score_words(const struct roster_warning_score *w, char *buf, size_t len)
+{
+    if (w->confirmed)
+        snprintf(buf, len, "fused %.2f (similarity %.2f, confirming %.2f)", (double)w->fused, (double)w->similarity,
+                 (double)w->confirm_similarity);
+    else snprintf(buf, len, "%.2f", (double)w->similarity);
+}
+
 json_t *roster_enrol_warnings_json(const struct roster_enrolment *r)
 {
     json_t *a = json_array();
     if (a == NULL) return NULL;
-    char detail[256];
+    char detail[320], scores[96];
     if (r->unlike_own) {
+        score_words(&r->own, scores, sizeof scores);
         snprintf(detail, sizeof detail,
-                 "the photo scores %.2f against the person's %zu other template(s), below the match threshold %.2f: "
-                 "check that it shows this person",
-                 (double)r->own_best, r->own_templates, r->match_threshold);
-        if (json_array_append_new(a,
-                                  json_pack("{s:s, s:f, s:s}", "code", "unlike_own_templates", "similarity",
-                                            (double)r->own_best, "detail", detail)) != 0) {
+                 "the photo scores %s against the person's %zu other template(s), below the %s %.2f: check that it "
+                 "shows this person",
+                 scores, r->own_templates,
+                 r->own.confirmed ? "one-to-one fused threshold" : "match threshold (no confirming template to fuse)",
+                 r->own.threshold);
+        if (json_array_append_new(a, warning_json("unlike_own_templates", NULL, &r->own, detail)) != 0) {
             json_decref(a);
             return NULL;
         }
     }
     if (r->look_alike) {
+        score_words(&r->alike, scores, sizeof scores);
         snprintf(detail, sizeof detail,
-                 "the photo scores %.2f against another person, at or above the match threshold %.2f: a look-alike "
-                 "the cameras may confuse, or that person's photo",
-                 (double)r->look_alike_similarity, r->match_threshold);
-        if (json_array_append_new(a,
-                                  json_pack("{s:s, s:s, s:f, s:s}", "code", "look_alike", "person_id", r->look_alike_id,
-                                            "similarity", (double)r->look_alike_similarity, "detail", detail)) != 0) {
+                 "the photo scores %s against another person, at or above the %s %.2f: a look-alike the cameras may "
+                 "confuse, or that person's photo",
+                 scores,
+                 r->alike.confirmed ? "identification's fused threshold"
+                                    : "match threshold (no confirming template to fuse)",
+                 r->alike.threshold);
+        if (json_array_append_new(a, warning_json("look_alike", r->look_alike_id, &r->alike, detail)) != 0) {
             json_decref(a);
             return NULL;
         }
@@ -91,31 +123,58 @@ static att_err check_template_room(PGconn *c, const struct roster_deps *d, struc
     return ATT_OK;
 }
 
-/* The photo against the gallery before it joins it: the person's own templates and everyone else. */
-static att_err enrol_warnings(const struct roster_deps *d, const float *emb, struct roster_enrolment *out)
+/* The scores of f held against threshold. */
+static struct roster_warning_score warning_score(const struct gal_fused *f, double threshold)
 {
-    out->match_threshold = d->match_threshold;
+    return (struct roster_warning_score){.similarity = f->similarity,
+                                         .confirm_similarity = f->confirmed ? f->confirm_similarity : 0.0f,
+                                         .fused = f->confirmed ? f->fused : 0.0f,
+                                         .confirmed = f->confirmed,
+                                         .threshold = threshold};
+}
+
+/* People besides the enrolled one that the look-alike check weighs: as many as identification
+ * re-ranks, so a look-alike is whoever identification could name from this photo. */
+#define LOOK_ALIKE_CANDIDATES 5
+
+/* The accepted photo r against the gallery before it joins it, each side judged on the fused score
+ * of both models when the photo and that person both carry a confirming template, else on
+ * fr_feature alone at match_threshold (a person enrolled without the confirming model):
+ * - the person's own templates, as one claimed person (1:1, as a track's confirmation is judged):
+ *   unlike_own below AV_FUSED_VERIFY_THRESHOLD;
+ * - everyone else, as identification judges a photo (roster_identifies): fr_feature's best few
+ *   re-ranked, look_alike for the best one identification would name. */
+static att_err enrol_warnings(const struct roster_deps *d, const struct enrol_result *r, struct roster_enrolment *out)
+{
     if (d->gallery == NULL) return ATT_OK;
-    float best = 0, worst = 0;
-    size_t n = 0;
-    att_err e = gal_person_similarity(d->gallery, out->person_id, emb, &best, &worst, &n);
-    if (e != ATT_OK && e != ATT_E_NOT_FOUND) return e;
-    out->own_templates = n;
-    out->own_best = best;
-    out->unlike_own = n > 0 && (double)best < d->match_threshold;
-    struct gal_match m[2];
+    const float *confirm = r->has_confirm ? r->confirm : NULL;
+    struct gal_fused f;
+    att_err e =
+        gal_person_fused(d->gallery, out->person_id, &(struct gal_face_probe){.fr = r->emb, .confirm = confirm}, &f);
+    if (e != ATT_OK && e != ATT_E_NOT_FOUND) return e; /* not found: the person's first template (f zeroed) */
+    out->own_templates = f.templates;
+    if (f.templates > 0) {
+        out->own = warning_score(&f, f.confirmed ? (double)AV_FUSED_VERIFY_THRESHOLD : d->match_threshold);
+        out->unlike_own = f.confirmed ? f.fused < AV_FUSED_VERIFY_THRESHOLD : (double)f.similarity < d->match_threshold;
+    }
+    struct gal_match m[LOOK_ALIKE_CANDIDATES + 1]; /* the person may be among fr_feature's best */
     size_t nm = 0;
-    if ((e = gal_topk(d->gallery, emb, 2, m, &nm)) != ATT_OK) return e;
+    if ((e = gal_topk(d->gallery, r->emb, LOOK_ALIKE_CANDIDATES + 1, m, &nm)) != ATT_OK) return e;
+    float best_key = -INFINITY;
     for (size_t i = 0; i < nm; i++) {
         char pid[ATT_UUID_STR];
         att_uuid_format(&m[i].person, pid);
         if (strcmp(pid, out->person_id) == 0) continue;
-        if ((double)m[i].similarity >= d->match_threshold) {
-            out->look_alike = true;
-            snprintf(out->look_alike_id, sizeof out->look_alike_id, "%s", pid);
-            out->look_alike_similarity = m[i].similarity;
-        }
-        break;
+        e = gal_person_fused(d->gallery, pid,
+                             &(struct gal_face_probe){.fr_similarity = m[i].similarity, .confirm = confirm}, &f);
+        if (e == ATT_E_NOT_FOUND) continue; /* removed meanwhile */
+        if (e != ATT_OK) return e;
+        float key;
+        if (!roster_identifies(&f, d->match_threshold, &key) || key <= best_key) continue;
+        best_key = key;
+        out->look_alike = true;
+        snprintf(out->look_alike_id, sizeof out->look_alike_id, "%s", pid);
+        out->alike = warning_score(&f, f.confirmed ? roster_fused_threshold(d->match_threshold) : d->match_threshold);
     }
     return ATT_OK;
 }
@@ -275,7 +334,7 @@ att_err roster_face_enrol(const struct roster_deps *d, const struct audit_actor 
         sodium_free(r);
         return enrol_outcome_error(out->outcome);
     }
-    if ((e = enrol_warnings(d, r->emb, out)) != ATT_OK) {
+    if ((e = enrol_warnings(d, r, out)) != ATT_OK) {
         sodium_free(r);
         return REFUSE(out, e, "the photo could not be compared with the gallery");
     }

@@ -41,6 +41,16 @@ double roster_fused_threshold(double match_threshold)
     return (double)AV_FUSED_THRESHOLD * fr_z(match_threshold) / fr_z((double)AV_DEFAULT_THRESHOLD);
 }
 
+bool roster_identifies(const struct gal_fused *f, double match_threshold, float *key)
+{
+    if (f->confirmed) {
+        *key = f->fused;
+        return (double)f->fused >= roster_fused_threshold(match_threshold);
+    }
+    *key = (f->similarity - AV_FUSE_FR_MEAN) / AV_FUSE_FR_SD;
+    return (double)f->similarity >= match_threshold;
+}
+
 /* The lowest fr_feature similarity that can still reach the fused threshold (with a perfect
  * confirming score): below it and below the fr threshold, no candidate can match and the confirming
  * embedding (about 0.2 CPU-s) is not worth computing. */
@@ -124,31 +134,22 @@ static att_err match(const struct roster_deps *d, const struct probes *pr, size_
 {
     const struct gal_match *best = NULL;
     float best_key = -INFINITY, best_c = NAN, best_fused = NAN;
-    const double fused_threshold = roster_fused_threshold(d->match_threshold);
     for (size_t j = 0; j < pr->n_cand[i]; j++) {
         const struct gal_match *m = &pr->cand[i][j];
-        float c = 0, key, fused = NAN;
-        size_t nc = 0;
-        bool accepted;
-        if (pr->has_confirm[i]) {
-            char pid[ATT_UUID_STR];
-            att_uuid_format(&m->person, pid);
-            att_err e = gal_person_confirm_similarity(d->gallery, pid, pr->confirm[i], &c, &nc);
-            if (e == ATT_E_NOT_FOUND) continue; /* removed meanwhile */
-            if (e != ATT_OK) return e;
-        }
-        if (nc > 0) {
-            fused = key = av_fuse_scores(m->similarity, c);
-            accepted = (double)fused >= fused_threshold;
-        } else {
-            key = (m->similarity - AV_FUSE_FR_MEAN) / AV_FUSE_FR_SD;
-            accepted = (double)m->similarity >= d->match_threshold;
-        }
-        if (accepted && key > best_key) {
+        char pid[ATT_UUID_STR];
+        att_uuid_format(&m->person, pid);
+        const struct gal_face_probe q = {.fr_similarity = m->similarity,
+                                         .confirm = pr->has_confirm[i] ? pr->confirm[i] : NULL};
+        struct gal_fused fs;
+        att_err e = gal_person_fused(d->gallery, pid, &q, &fs);
+        if (e == ATT_E_NOT_FOUND) continue; /* removed meanwhile */
+        if (e != ATT_OK) return e;
+        float key;
+        if (roster_identifies(&fs, d->match_threshold, &key) && key > best_key) {
             best = m;
             best_key = key;
-            best_c = nc > 0 ? c : NAN;
-            best_fused = fused;
+            best_c = fs.confirmed ? fs.confirm_similarity : NAN;
+            best_fused = fs.confirmed ? fs.fused : NAN;
         }
     }
     /* below the thresholds nothing of the search leaves: a score would let a caller tune an image

@@ -73,6 +73,7 @@ static void fx_stop(void)
 
 static void fx_default(void) { fx_start(NULL); }
 static void fx_templates(void) { fx_start("max_templates_per_person = 3\n"); }
+static void fx_first_model_only(void) { fx_start("track_confirm = false\n"); }
 /* The end-to-end case restarts its daemon, which only the process that started it can wait for:
  * the test (a forked child) starts it itself. */
 static void fx_database_only(void) { db_up(); }
@@ -999,6 +1000,117 @@ START_TEST(several_templates_per_person)
 }
 END_TEST
 
+/* Enrol the LFW photo rel (under ../shared/data/lfw/images) for person; returns the answer. */
+static json_t *enrol_lfw(const char *person, const char *rel)
+{
+    char name[160];
+    snprintf(name, sizeof name, "lfw/images/%s", rel);
+    char *path = ts_data_path(name);
+    json_t *j = enrol_answer(person, path);
+    free(path);
+    return j;
+}
+
+/* A warning's scores: similarity, confirm_similarity and fused within 0.02 of what `attendctl
+ * compare` measured for the same two photos (the gallery keeps fp16 copies), and the threshold. */
+static void expect_scores(json_t *w, double sim, double csim, double fused, double threshold)
+{
+    ck_assert_double_eq_tol(json_number_value(json_object_get(w, "similarity")), sim, 0.02);
+    ck_assert_double_eq_tol(json_number_value(json_object_get(w, "confirm_similarity")), csim, 0.02);
+    ck_assert_double_eq_tol(json_number_value(json_object_get(w, "fused")), fused, 0.05);
+    ck_assert_double_eq_tol(json_number_value(json_object_get(w, "threshold")), threshold, 1e-4);
+}
+
+/* The warnings are judged on the fused score of both models: against the person's own templates at
+ * the one-to-one threshold (2.5), against everyone else at identification's (4.1 at the default
+ * match_threshold). The LFW pairs, as `attendctl compare` measures them (similarity /
+ * confirm_similarity / fused), are chosen where fr_feature alone at match_threshold (0.50) decides
+ * the other way:
+ * - Justin_Guarini_0002 against _0001: 0.435 / 0.951 / 3.89: the same man, verified: no warning;
+ * - Enola_Rice_0001 against Lana_Clarkson_0002: 0.309 / 0.868 / 2.06: another woman: unlike_own_templates;
+ * - Angela_Bassett_0005 against _0002 enrolled as someone else: 0.486 / 0.959 / 4.27: identification
+ *   would name the other record: look_alike;
+ * - Barry_Zito_0002 against _0001 enrolled as someone else: 0.521 / 0.914 / 3.80: identification would
+ *   not name him from this photo: no look_alike. */
+START_TEST(warnings_on_fused_score)
+{
+    char a[40], b[40], c[40], d[40], e[40], f[40];
+    create_person("FW-1", "Fused A", "Ward 4", a);
+    create_person("FW-2", "Fused B", "Ward 4", b);
+    create_person("FW-3", "Fused C", "Ward 4", c);
+    create_person("FW-4", "Fused D", "Ward 4", d);
+    create_person("FW-5", "Fused E", "Ward 4", e);
+    create_person("FW-6", "Fused F", "Ward 4", f);
+    const char *ids[] = {a, b, c, d, e, f};
+    for (size_t i = 0; i < 6; i++) ts_api_consent_given(D.url, D.admin_token, ids[i]);
+    static const char *const first[][2] = {{"a", "Justin_Guarini/Justin_Guarini_0001.jpg"},
+                                           {"b", "Lana_Clarkson/Lana_Clarkson_0002.jpg"},
+                                           {"c", "Angela_Bassett/Angela_Bassett_0002.jpg"},
+                                           {"e", "Barry_Zito/Barry_Zito_0001.jpg"}};
+    for (size_t i = 0; i < 4; i++) {
+        json_t *j = enrol_lfw(ids[first[i][0][0] - 'a'], first[i][1]);
+        ck_assert_msg(json_array_size(json_object_get(j, "warnings")) == 0, "%s: warned", first[i][1]);
+        json_decref(j);
+    }
+
+    /* a second photo of the same man: verified on the fused score, no warning */
+    json_t *j = enrol_lfw(a, "Justin_Guarini/Justin_Guarini_0002.jpg");
+    ck_assert_int_eq(json_array_size(json_object_get(j, "warnings")), 0);
+    json_decref(j);
+
+    /* another woman's photo: unlike the person's template on the fused score, with the scores that say why */
+    j = enrol_lfw(b, "Enola_Rice/Enola_Rice_0001.jpg");
+    ck_assert_int_eq(json_array_size(json_object_get(j, "warnings")), 1);
+    json_t *w = warning(j, "unlike_own_templates");
+    ck_assert_msg(w != NULL, "no unlike_own_templates warning");
+    expect_scores(w, 0.309, 0.868, 2.06, 2.5);
+    ck_assert_double_lt(json_number_value(json_object_get(w, "fused")), 2.5);
+    ck_assert_ptr_nonnull(strstr(ts_jstr(w, "detail"), "1 other template(s)"));
+    ck_assert_ptr_nonnull(strstr(ts_jstr(w, "detail"), "fused 2.0"));
+    json_decref(j);
+
+    /* the same woman as another record: identification would name that record */
+    j = enrol_lfw(d, "Angela_Bassett/Angela_Bassett_0005.jpg");
+    ck_assert_int_eq(json_array_size(json_object_get(j, "warnings")), 1);
+    w = warning(j, "look_alike");
+    ck_assert_msg(w != NULL, "no look_alike warning");
+    ck_assert_str_eq(ts_jstr(w, "person_id"), c);
+    expect_scores(w, 0.486, 0.959, 4.27, 4.1);
+    ck_assert_double_ge(json_number_value(json_object_get(w, "fused")), 4.1);
+    ck_assert_double_lt(json_number_value(json_object_get(w, "similarity")), 0.5);
+    json_decref(j);
+
+    /* fr_feature alone reaches match_threshold, the fused score does not reach identification's */
+    j = enrol_lfw(f, "Barry_Zito/Barry_Zito_0002.jpg");
+    ck_assert_int_eq(json_array_size(json_object_get(j, "warnings")), 0);
+    json_decref(j);
+}
+END_TEST
+
+/* Without the confirming model (track_confirm = false) the templates carry no confirming side, and
+ * the warnings are judged on fr_feature alone at match_threshold: the second photo of the same man
+ * that the fused score verifies (0.435 against 0.50) is warned about, with confirm_similarity and
+ * fused null and the threshold it was held against. */
+START_TEST(warnings_on_fr_alone)
+{
+    char a[40];
+    create_person("FR-1", "Alone A", "Ward 4", a);
+    ts_api_consent_given(D.url, D.admin_token, a);
+    json_t *j = enrol_lfw(a, "Justin_Guarini/Justin_Guarini_0001.jpg");
+    ck_assert_int_eq(json_array_size(json_object_get(j, "warnings")), 0);
+    json_decref(j);
+    j = enrol_lfw(a, "Justin_Guarini/Justin_Guarini_0002.jpg");
+    json_t *w = warning(j, "unlike_own_templates");
+    ck_assert_msg(w != NULL, "no unlike_own_templates warning");
+    ck_assert_double_eq_tol(json_number_value(json_object_get(w, "similarity")), 0.435, 0.02);
+    ck_assert(json_is_null(json_object_get(w, "confirm_similarity")));
+    ck_assert(json_is_null(json_object_get(w, "fused")));
+    ck_assert_double_eq_tol(json_number_value(json_object_get(w, "threshold")), 0.5, 1e-4);
+    ck_assert_ptr_nonnull(strstr(ts_jstr(w, "detail"), "no confirming template"));
+    json_decref(j);
+}
+END_TEST
+
 START_TEST(face_delete)
 {
     char id[40], f1[40], f2[40];
@@ -1314,6 +1426,7 @@ Suite *roster_api_suite(void)
              audit_rows_and_listing, cli_person_commands, NULL);
     ts_tcase(s, "auth", 300, fx_default, fx_stop, auth_on_every_route, readyz_schema_then_gallery, NULL);
     ts_tcase(s, "busy", 300, fx_busy, fx_stop, slow_photos_hold_no_http_thread, NULL);
-    ts_tcase(s, "templates", 300, fx_templates, fx_stop, several_templates_per_person, NULL);
+    ts_tcase(s, "templates", 300, fx_templates, fx_stop, several_templates_per_person, warnings_on_fused_score, NULL);
+    ts_tcase(s, "first_model_only", 300, fx_first_model_only, fx_stop, warnings_on_fr_alone, NULL);
     return s;
 }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "attendd/fuse.h"
 #include "attendd/gallery.h"
 #include "attendd/uuid.h"
 #include "src/gallery/kernels.h"
@@ -441,6 +442,171 @@ START_TEST(confirm_bad_forms)
 }
 END_TEST
 
+/* The fused score the calibration defines (include/attendd/fuse.h), written out here so that the
+ * gallery's fusion is checked against the definition rather than against itself. */
+static double fused_def(double fr, double c)
+{
+    return 0.5 * ((fr - AV_FUSE_FR_MEAN) / AV_FUSE_FR_SD + (c - AV_FUSE_CONFIRM_MEAN) / AV_FUSE_CONFIRM_SD);
+}
+
+/* A face against a person with both models: each model's best over the person's templates, the
+ * fused score when both sides carry a confirming template, fr_feature alone otherwise (confirmed
+ * false, nothing fused), a similarity the caller already has taken as given, an inactive person
+ * answered like an active one. */
+START_TEST(fused_score)
+{
+    gal *g = gal_new();
+    struct rng r = {14};
+    float v[3][GAL_DIM], q[GAL_DIM], c0[GAL_CONFIRM_DIM], qc[GAL_CONFIRM_DIM];
+    char p0[ATT_UUID_STR], p1[ATT_UUID_STR], f[ATT_UUID_STR];
+    pid(1, p0);
+    pid(2, p1);
+    /* p0: face 0 with a confirming template, face 1 without; p1: face 2 without */
+    for (unsigned i = 0; i < 3; i++) {
+        rand_unit(&r, v[i]);
+        fid(i, f);
+        ck_assert_int_eq(gal_face_add(g, i < 2 ? p0 : p1, f, v[i]), ATT_OK);
+    }
+    rand_confirm(&r, c0);
+    fid(0, f);
+    ck_assert_int_eq(gal_face_set_confirm(g, f, c0), ATT_OK);
+    /* the probe: near face 1 for fr_feature (so the best is not the confirming face's), near c0 for
+       the confirming model (cosine 0.95: a genuine-looking score, fused well above zero) */
+    at_cosine(&r, v[1], 0.6, q);
+    for (int d = 0; d < GAL_CONFIRM_DIM; d++) qc[d] = c0[d] + 0.33f * (float)rng_gauss(&r) / sqrtf(GAL_CONFIRM_DIM);
+    double want_fr = fmax(dot(q, v[0]), dot(q, v[1]));
+    double qn = sqrt(dot_confirm(qc, qc)), want_c = dot_confirm(qc, c0) / qn;
+    ck_assert_double_gt(want_c, 0.9);
+
+    struct gal_fused o;
+    ck_assert_int_eq(gal_person_fused(g, p0, &(struct gal_face_probe){.fr = q, .confirm = qc}, &o), ATT_OK);
+    ck_assert(o.confirmed);
+    ck_assert_uint_eq(o.templates, 2);
+    ck_assert_uint_eq(o.confirm_templates, 1);
+    ck_assert_double_lt(fabs(o.similarity - want_fr), 2e-3);
+    ck_assert_double_lt(fabs(o.confirm_similarity - want_c), 2e-3);
+    ck_assert_double_lt(fabs(o.fused - fused_def(o.similarity, o.confirm_similarity)), 1e-4);
+    ck_assert_double_lt(fabs(o.fused - fused_def(want_fr, want_c)), 0.1);
+
+    /* the first model's similarity given by the caller (a search hit's, a track's) is used as is */
+    struct gal_fused k;
+    ck_assert_int_eq(gal_person_fused(g, p0, &(struct gal_face_probe){.fr_similarity = 0.42f, .confirm = qc}, &k),
+                     ATT_OK);
+    ck_assert(k.confirmed);
+    ck_assert_float_eq(k.similarity, 0.42f);
+    ck_assert_uint_eq(k.templates, 2);
+    ck_assert_float_eq(k.confirm_similarity, o.confirm_similarity);
+    ck_assert_double_lt(fabs(k.fused - fused_def(0.42, k.confirm_similarity)), 1e-4);
+
+    /* a face without a confirming embedding: fr_feature alone, the person's count still told */
+    ck_assert_int_eq(gal_person_fused(g, p0, &(struct gal_face_probe){.fr = q}, &k), ATT_OK);
+    ck_assert(!k.confirmed);
+    ck_assert_float_eq(k.fused, 0);
+    ck_assert_float_eq(k.confirm_similarity, 0);
+    ck_assert_uint_eq(k.confirm_templates, 1);
+    ck_assert_float_eq(k.similarity, o.similarity);
+
+    /* a person without a confirming template: fr_feature alone */
+    ck_assert_int_eq(gal_person_fused(g, p1, &(struct gal_face_probe){.fr = q, .confirm = qc}, &k), ATT_OK);
+    ck_assert(!k.confirmed);
+    ck_assert_float_eq(k.fused, 0);
+    ck_assert_uint_eq(k.templates, 1);
+    ck_assert_uint_eq(k.confirm_templates, 0);
+    ck_assert_double_lt(fabs(k.similarity - dot(q, v[2])), 2e-3);
+
+    /* inactive: still answered (the caller names the person) */
+    ck_assert_int_eq(gal_person_set_active(g, p0, false), ATT_OK);
+    ck_assert_int_eq(gal_person_fused(g, p0, &(struct gal_face_probe){.fr = q, .confirm = qc}, &k), ATT_OK);
+    ck_assert(k.confirmed);
+    ck_assert_float_eq(k.fused, o.fused);
+
+    /* the confirming face removed: the person falls back to fr_feature alone */
+    fid(0, f);
+    ck_assert_int_eq(gal_face_remove(g, f), ATT_OK);
+    ck_assert_int_eq(gal_person_fused(g, p0, &(struct gal_face_probe){.fr = q, .confirm = qc}, &k), ATT_OK);
+    ck_assert(!k.confirmed);
+    ck_assert_uint_eq(k.templates, 1);
+    ck_assert_uint_eq(k.confirm_templates, 0);
+    /* every face removed: the person is known with nothing to compare (similarity 0) */
+    fid(1, f);
+    ck_assert_int_eq(gal_face_remove(g, f), ATT_OK);
+    ck_assert_int_eq(gal_person_fused(g, p0, &(struct gal_face_probe){.fr = q, .confirm = qc}, &k), ATT_OK);
+    ck_assert(!k.confirmed);
+    ck_assert_uint_eq(k.templates, 0);
+    ck_assert_float_eq(k.similarity, 0);
+    gal_free(g);
+}
+END_TEST
+
+/* gal_person_fused's bad forms: each refused with out zeroed, nothing in the gallery changed. */
+START_TEST(fused_bad_forms)
+{
+    gal *g = gal_new();
+    struct rng r = {15};
+    float v[GAL_DIM], c[GAL_CONFIRM_DIM], bad[GAL_DIM], badc[GAL_CONFIRM_DIM];
+    char p[ATT_UUID_STR], f[ATT_UUID_STR];
+    pid(1, p);
+    fid(1, f);
+    rand_unit(&r, v);
+    rand_confirm(&r, c);
+    ck_assert_int_eq(gal_face_add(g, p, f, v), ATT_OK);
+    ck_assert_int_eq(gal_face_set_confirm(g, f, c), ATT_OK);
+    struct gal_fused o;
+    const struct gal_face_probe good = {.fr = v, .confirm = c};
+#define REFUSED(call, want)                  \
+    do {                                     \
+        memset(&o, 0x5a, sizeof o);          \
+        ck_assert_int_eq((call), (want));    \
+        ck_assert(!o.confirmed);             \
+        ck_assert_float_eq(o.fused, 0);      \
+        ck_assert_float_eq(o.similarity, 0); \
+        ck_assert_uint_eq(o.templates, 0);   \
+    } while (0)
+    /* unknown person, malformed or missing ids and arguments */
+    REFUSED(gal_person_fused(g, "00000000-0000-4000-8000-0000000000ff", &good, &o), ATT_E_NOT_FOUND);
+    REFUSED(gal_person_fused(g, "not-a-uuid", &good, &o), ATT_E_INVALID);
+    REFUSED(gal_person_fused(g, "", &good, &o), ATT_E_INVALID);
+    REFUSED(gal_person_fused(g, NULL, &good, &o), ATT_E_INVALID);
+    REFUSED(gal_person_fused(NULL, p, &good, &o), ATT_E_INVALID);
+    REFUSED(gal_person_fused(g, p, NULL, &o), ATT_E_INVALID);
+    ck_assert_int_eq(gal_person_fused(g, p, &good, NULL), ATT_E_INVALID);
+    /* bad first-model embeddings */
+    memcpy(bad, v, sizeof bad);
+    bad[7] = NAN;
+    REFUSED(gal_person_fused(g, p, &(struct gal_face_probe){.fr = bad, .confirm = c}, &o), ATT_E_INVALID);
+    bad[7] = INFINITY;
+    REFUSED(gal_person_fused(g, p, &(struct gal_face_probe){.fr = bad, .confirm = c}, &o), ATT_E_INVALID);
+    memset(bad, 0, sizeof bad);
+    REFUSED(gal_person_fused(g, p, &(struct gal_face_probe){.fr = bad, .confirm = c}, &o), ATT_E_INVALID);
+    /* a given similarity outside [-1, 1] or not a number */
+    REFUSED(gal_person_fused(g, p, &(struct gal_face_probe){.fr_similarity = NAN, .confirm = c}, &o), ATT_E_INVALID);
+    REFUSED(gal_person_fused(g, p, &(struct gal_face_probe){.fr_similarity = 1.5f, .confirm = c}, &o), ATT_E_INVALID);
+    REFUSED(gal_person_fused(g, p, &(struct gal_face_probe){.fr_similarity = -1.01f, .confirm = c}, &o), ATT_E_INVALID);
+    REFUSED(gal_person_fused(g, p, &(struct gal_face_probe){.fr_similarity = INFINITY}, &o), ATT_E_INVALID);
+    /* bad confirming embeddings */
+    memcpy(badc, c, sizeof badc);
+    badc[3] = NAN;
+    REFUSED(gal_person_fused(g, p, &(struct gal_face_probe){.fr = v, .confirm = badc}, &o), ATT_E_INVALID);
+    badc[3] = -INFINITY;
+    REFUSED(gal_person_fused(g, p, &(struct gal_face_probe){.fr = v, .confirm = badc}, &o), ATT_E_INVALID);
+    memset(badc, 0, sizeof badc);
+    REFUSED(gal_person_fused(g, p, &(struct gal_face_probe){.fr = v, .confirm = badc}, &o), ATT_E_INVALID);
+#undef REFUSED
+    /* the bounds themselves are similarities */
+    ck_assert_int_eq(gal_person_fused(g, p, &(struct gal_face_probe){.fr_similarity = -1.0f, .confirm = c}, &o),
+                     ATT_OK);
+    ck_assert_int_eq(gal_person_fused(g, p, &(struct gal_face_probe){.fr_similarity = 1.0f, .confirm = c}, &o), ATT_OK);
+    ck_assert(o.confirmed);
+    /* nothing was changed by the refusals */
+    ck_assert_int_eq(gal_person_fused(g, p, &good, &o), ATT_OK);
+    ck_assert(o.confirmed);
+    ck_assert_float_eq_tol(o.similarity, 1.0f, 1e-3f);
+    ck_assert_float_eq_tol(o.confirm_similarity, 1.0f, 1e-3f);
+    ck_assert_uint_eq(gal_face_count(g), 1);
+    gal_free(g);
+}
+END_TEST
+
 /* Growth after the confirming region exists keeps every template where it was (mremap of all four
  * regions), and confirming templates cost at most their fp16 bytes on top of the budget. */
 START_TEST(confirm_survives_growth)
@@ -853,7 +1019,8 @@ Suite *gallery_suite(void)
     Suite *s = suite_create("gallery");
     ts_tcase(s, "core", 120, NULL, NULL, add_search_remove, person_similarity, uuid_text_forms, bad_vectors_rejected,
              person_counted_once_and_ordered, many_faces_few_people, kernels_agree, concurrent_readers_and_writer,
-             memory_per_template, confirm_templates, confirm_bad_forms, confirm_survives_growth, NULL);
+             memory_per_template, confirm_templates, confirm_bad_forms, confirm_survives_growth, fused_score,
+             fused_bad_forms, NULL);
     ts_tcase(s, "accuracy", 300, NULL, NULL, agreement_with_exact_simd, agreement_with_exact_portable, NULL);
     return s;
 }
