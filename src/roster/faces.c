@@ -93,7 +93,7 @@ json_t *roster_enrol_warnings_json(const struct roster_enrolment *r)
                  "the photo scores %s against another person, at or above the %s %.2f: a look-alike the cameras may "
                  "confuse, or that person's photo",
                  scores,
-                 r->alike.confirmed ? "identification's fused threshold"
+                 r->alike.confirmed ? "fused identification threshold"
                                     : "match threshold (no confirming template to fuse)",
                  r->alike.threshold);
         if (json_array_append_new(a, warning_json("look_alike", r->look_alike_id, &r->alike, detail)) != 0) {
