@@ -36,8 +36,9 @@ struct trk_params {
     float live_threshold;          /* a recognition is live at or above this (class-0 prob.); 0.5 */
     int agree_k;                   /* decide when agree_k of ...; 3 */
     int window_m;                  /* ... the last window_m recognitions agree (<= TRK_WINDOW_MAX); 5 */
-    int spoof_k;                   /* a track with this many clearly non-live recognitions (below
-                              * spoof_live) in its window is judged not live for good; 2 */
+    int spoof_m;                   /* a track whose last spoof_m measured recognitions are mostly
+                              * clear spoofs (more than half under spoof_live: their median, for
+                              * odd spoof_m) is judged not live for good (<= TRK_WINDOW_MAX); 7 */
     float spoof_live;              /* P(real) under which a recognition is clearly not live; 0.05 */
     float margin_min;              /* a recognition counts for its person only when its similarity beats
                               * the best other person's by this much; 0.10 */
@@ -136,7 +137,7 @@ typedef struct trk_tracker trk_tracker;
 void trk_params_defaults(struct trk_params *p);
 
 /* p may be NULL (defaults). ATT_E_INVALID names no field: check agree_k <= window_m <=
- * TRK_WINDOW_MAX, thresholds in [0,1], positive limits. */
+ * TRK_WINDOW_MAX, 1 <= spoof_m <= TRK_WINDOW_MAX, thresholds in [0,1], positive limits. */
 att_err trk_new(const struct trk_params *p, trk_tracker **out);
 void trk_free(trk_tracker *t);
 

@@ -18,7 +18,8 @@ att_err attend_decision(rules *r, event_writer *w, const att_uuid *camera, enum 
                                 .similarity = d->similarity,
                                 .liveness = d->liveness,
                                 /* the tracker decides only for live faces (the window's median liveness
-                                 * reaches live_threshold, never after spoof_k clear spoofs), so a
+                                 * reaches live_threshold, never once clear spoofs are the majority of
+                                 * its last spoof_m measured recognitions), so a
                                  * decision is live by construction */
                                 .live = true};
     *emitted = false;

@@ -41,6 +41,9 @@ struct trk_track {
     int recognitions;                     /* total received */
     bool decided;                         /* emitted its one decision */
     bool not_live;                        /* judged not live: never decides */
+    float live_ring[TRK_WINDOW_MAX];      /* P(real) of the last spoof_m measured recognitions */
+    int live_head;                        /* next write index in live_ring */
+    int live_n;                           /* valid entries, <= spoof_m */
     int unmatched_run;                    /* recognitions in a row below lull_sim */
     int lull_tick;                        /* frames seen while lulled */
     int confirms;                         /* confirmations asked for so far */
@@ -85,7 +88,7 @@ void trk_params_defaults(struct trk_params *p)
     p->live_threshold = 0.5f;
     p->agree_k = 3;
     p->window_m = 5;
-    p->spoof_k = 2;
+    p->spoof_m = 7;
     p->spoof_live = 0.05f;
     p->margin_min = 0.10f;
     p->lull_after = 5;
@@ -109,7 +112,7 @@ static att_err validate(const struct trk_params *p)
     if (!(p->emb_min >= -1.0f && p->emb_min <= 1.0f)) return ATT_E_INVALID;
     if (!(p->centre_max >= 0.0f) || !(p->size_ratio_max >= 1.0f)) return ATT_E_INVALID;
     if (p->agree_k < 1 || p->window_m < p->agree_k || p->window_m > TRK_WINDOW_MAX) return ATT_E_INVALID;
-    if (p->spoof_k < 1 || p->spoof_k > p->window_m) return ATT_E_INVALID;
+    if (p->spoof_m < 1 || p->spoof_m > TRK_WINDOW_MAX) return ATT_E_INVALID;
     if (!unit(p->spoof_live) || p->spoof_live > p->live_threshold || !unit(p->margin_min)) return ATT_E_INVALID;
     if (p->lull_after < 0 || p->lull_after > 1000 || p->lull_every < 1 || p->lull_every > 100 || !unit(p->lull_sim))
         return ATT_E_INVALID;
@@ -251,6 +254,23 @@ static bool window_live(const trk_tracker *t, const struct trk_track *tr)
     return med >= t->p.live_threshold;
 }
 
+/* Add a measured P(real) (NaN counts as a clear spoof) to the track's last spoof_m and tell whether
+ * clear spoofs are now more than half of a full ring. One frame's verdict on a real face can be a
+ * clear spoof (a small face, a photo-like backdrop behind it: a run of three at 6 fps happens), while
+ * a screen or a print is a clear spoof on nearly every frame; so the track is judged on the
+ * distribution of its scores, and only once spoof_m of them are in. */
+static bool judged_spoof(const trk_tracker *t, struct trk_track *tr, float liveness)
+{
+    tr->live_ring[tr->live_head] = liveness;
+    tr->live_head = (tr->live_head + 1) % t->p.spoof_m;
+    if (tr->live_n < t->p.spoof_m) tr->live_n++;
+    if (tr->live_n < t->p.spoof_m) return false;
+    int spoofs = 0;
+    for (int i = 0; i < tr->live_n; i++)
+        if (!(tr->live_ring[i] >= t->p.spoof_live)) spoofs++;
+    return 2 * spoofs > tr->live_n;
+}
+
 /* Record one recognition and decide if the window now agrees. */
 static void recognise(trk_tracker *t, struct trk_track *tr, int64_t ts_us, const struct trk_recog *rec)
 {
@@ -275,13 +295,7 @@ static void recognise(trk_tracker *t, struct trk_track *tr, int64_t ts_us, const
         tr->unmatched_run++;
     }
 
-    int spoofs = 0;
-    for (int i = 0; i < tr->hist_n; i++) {
-        float l = tr->hist[i].liveness;
-        if (l < 0.0f) continue;                /* not measured: neither live nor a spoof */
-        if (!(l >= t->p.spoof_live)) spoofs++; /* NaN counts as not live */
-    }
-    if (spoofs >= t->p.spoof_k) {
+    if (!(rec->liveness < 0.0f) && judged_spoof(t, tr, rec->liveness)) {
         /* sticky: a presentation attack may show a few convincing frames; one judged attack
          * spoils the whole pass */
         tr->not_live = true;

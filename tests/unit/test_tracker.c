@@ -249,20 +249,130 @@ START_TEST(not_live_never_decides)
     struct trk_decision d;
     ck_assert(!trk_pop_decision(t, &d));
 
-    /* alternating live/spoof frames: 2 spoofs in the window condemn the track before the 3rd
-     * live agreeing frame arrives */
+    /* spoof and live frames, spoofs in the majority: no window holds 3 live ones before the 7th
+     * measured recognition, which condemns the track first; the convincing frames that follow
+     * (enough for 3 of 5 and a live median) change nothing */
     trk_tracker *u = mk(NULL);
     struct trk_recog live = rec(1, 0.8f, 0.95f);
     struct trk_assign ua;
     ck_assert_int_eq(trk_update(u, T0, &(struct trk_det){.x = 10, .y = 10, .w = 50, .h = 50, .score = 0.9f}, 1, &ua),
                      ATT_OK);
-    const struct trk_recog *seq[] = {&live, &spoof, &live, &spoof, &live, &live, &live};
-    for (int i = 0; i < 7; i++) ck_assert_int_eq(trk_add_recognition(u, ua.track_id, T0 + i, seq[i]), ATT_OK);
+    const struct trk_recog *seq[] = {&spoof, &spoof, &live, &spoof, &live, &spoof, &live};
+    struct trk_track_info ui;
+    for (int i = 0; i < 7; i++) {
+        ck_assert_int_eq(trk_add_recognition(u, ua.track_id, T0 + i, seq[i]), ATT_OK);
+        ck_assert(!trk_pop_decision(u, &d));
+        ck_assert_uint_eq(trk_tracks(u, &ui, 1), 1);
+        ck_assert(ui.not_live == (i == 6)); /* judged only once 7 measured are in */
+    }
+    for (int i = 7; i < 17; i++) ck_assert_int_eq(trk_add_recognition(u, ua.track_id, T0 + i, &live), ATT_OK);
     ck_assert(!trk_pop_decision(u, &d));
+    ck_assert_uint_eq(trk_tracks(u, &ui, 1), 1);
+    ck_assert(ui.not_live);
+    ck_assert(!ui.decided);
     struct trk_stats st;
     trk_get_stats(u, &st);
     ck_assert_uint_eq(st.spoof_tracks, 1);
+    ck_assert_uint_eq(st.decisions, 0);
     trk_free(u);
+    trk_free(t);
+}
+END_TEST
+
+/* A real face whose liveness scores a few frames as clear spoofs (a small face far from the camera:
+ * on ward-rush.mp4 a walker's 55-74 px faces score P(real) 0.003-0.04 on three samples in a row
+ * before reaching 0.4-0.9) is not condemned by them: it decides once 3 of 5 agree with a live
+ * median. */
+START_TEST(a_few_clear_spoofs_do_not_condemn_a_real_face)
+{
+    struct trk_recog live = rec(1, 0.8f, 0.95f), spoof = rec(1, 0.8f, 0.01f);
+    struct trk_assign a;
+    struct trk_decision d;
+    struct trk_track_info info;
+
+    /* two clear spoofs among live frames */
+    trk_tracker *t = mk(NULL);
+    ck_assert_int_eq(trk_update(t, T0, &(struct trk_det){.x = 10, .y = 10, .w = 50, .h = 50, .score = 0.9f}, 1, &a),
+                     ATT_OK);
+    const struct trk_recog *seq[] = {&live, &spoof, &live, &spoof, &live};
+    for (int i = 0; i < 5; i++) {
+        ck_assert_uint_eq(trk_tracks(t, &info, 1), 1);
+        ck_assert(!info.not_live);
+        ck_assert_int_eq(trk_add_recognition(t, a.track_id, T0 + i, seq[i]), ATT_OK);
+        if (i < 4) ck_assert(!trk_pop_decision(t, &d));
+    }
+    ck_assert(trk_pop_decision(t, &d));
+    ck_assert_int_eq(d.ts_us, T0 + 4);
+    ck_assert_int_eq(d.agreeing, 3); /* the spoof frames never count for the person */
+    ck_assert(fabsf(d.liveness - 0.95f) < 1e-5f);
+    trk_free(t);
+
+    /* the first three measured are clear spoofs, then the face comes closer and scores live */
+    t = mk(NULL);
+    ck_assert_int_eq(trk_update(t, T0, &(struct trk_det){.x = 10, .y = 10, .w = 50, .h = 50, .score = 0.9f}, 1, &a),
+                     ATT_OK);
+    const struct trk_recog *far[] = {&spoof, &spoof, &spoof, &live, &live, &live};
+    for (int i = 0; i < 6; i++) {
+        ck_assert_int_eq(trk_add_recognition(t, a.track_id, T0 + i, far[i]), ATT_OK);
+        if (i < 5) ck_assert(!trk_pop_decision(t, &d)); /* fewer than 3 live ones agree yet */
+    }
+    ck_assert(trk_pop_decision(t, &d));
+    ck_assert_int_eq(d.ts_us, T0 + 5);
+    struct trk_stats st;
+    trk_get_stats(t, &st);
+    ck_assert_uint_eq(st.spoof_tracks, 0);
+    trk_free(t);
+
+    /* the same with spoof_m 5: three clear spoofs of the first five measured condemn it */
+    struct trk_params p;
+    trk_params_defaults(&p);
+    p.spoof_m = 5;
+    t = mk(&p);
+    ck_assert_int_eq(trk_update(t, T0, &(struct trk_det){.x = 10, .y = 10, .w = 50, .h = 50, .score = 0.9f}, 1, &a),
+                     ATT_OK);
+    for (int i = 0; i < 6; i++) ck_assert_int_eq(trk_add_recognition(t, a.track_id, T0 + i, far[i]), ATT_OK);
+    ck_assert(!trk_pop_decision(t, &d));
+    ck_assert_uint_eq(trk_tracks(t, &info, 1), 1);
+    ck_assert(info.not_live);
+    trk_free(t);
+}
+END_TEST
+
+/* A replay: clear spoofs in the majority over the whole pass with convincing frames scattered in;
+ * it never decides, and once judged it stays judged whatever follows. A liveness not measured
+ * (NaN) counts as a clear spoof. */
+START_TEST(replay_with_convincing_frames_stays_condemned)
+{
+    struct trk_recog live = rec(1, 0.8f, 0.97f), spoof = rec(1, 0.8f, 0.0f), nan_live = rec(1, 0.8f, NAN);
+    trk_tracker *t = mk(NULL);
+    struct trk_assign a;
+    struct trk_decision d;
+    struct trk_track_info info;
+    ck_assert_int_eq(trk_update(t, T0, &(struct trk_det){.x = 10, .y = 10, .w = 50, .h = 50, .score = 0.9f}, 1, &a),
+                     ATT_OK);
+    /* a convincing first frame (as person-b's replay shows), then mostly spoofs */
+    const struct trk_recog *seq[] = {&live, &spoof, &spoof, &live, &nan_live, &spoof, &live};
+    for (int i = 0; i < 7; i++) {
+        ck_assert_int_eq(trk_add_recognition(t, a.track_id, T0 + i, seq[i]), ATT_OK);
+        ck_assert(!trk_pop_decision(t, &d));
+    }
+    ck_assert_uint_eq(trk_tracks(t, &info, 1), 1);
+    ck_assert(info.not_live);
+    /* a burst of convincing frames: 5 of 5 agree and live, still nothing */
+    for (int i = 7; i < 20; i++) {
+        ck_assert_int_eq(trk_add_recognition(t, a.track_id, T0 + i, &live), ATT_OK);
+        ck_assert(!trk_pop_decision(t, &d));
+    }
+    struct trk_det det = {.x = 10, .y = 10, .w = 50, .h = 50, .score = 0.9f, .recog = &live};
+    ck_assert_int_eq(trk_update(t, T0 + FRAME_US, &det, 1, &a), ATT_OK);
+    ck_assert(!a.want_recog); /* judged: no point recognising it further */
+    ck_assert(!trk_pop_decision(t, &d));
+    ck_assert_uint_eq(trk_tracks(t, &info, 1), 1);
+    ck_assert(info.not_live);
+    ck_assert(!info.decided);
+    struct trk_stats st;
+    trk_get_stats(t, &st);
+    ck_assert_uint_eq(st.spoof_tracks, 1);
     trk_free(t);
 }
 END_TEST
@@ -276,10 +386,10 @@ START_TEST(unmeasured_liveness_is_neither_live_nor_spoof)
     struct trk_decision d;
     ck_assert_int_eq(trk_update(t, T0, &(struct trk_det){.x = 10, .y = 10, .w = 50, .h = 50, .score = 0.9f}, 1, &a),
                      ATT_OK);
-    /* small faces first: no match above threshold, liveness not measured; 4 of them would be 2+
-     * spoofs if "not measured" counted as not live */
+    /* small faces first: no match above threshold, liveness not measured; 8 of them would be a
+     * majority of spoofs in the last spoof_m (7) if "not measured" counted as not live */
     struct trk_recog far = rec(1, 0.2f, -1.0f), live = rec(1, 0.8f, 0.95f), unmeasured_match = rec(1, 0.8f, -1.0f);
-    for (int i = 0; i < 4; i++) ck_assert_int_eq(trk_add_recognition(t, a.track_id, T0 + i, &far), ATT_OK);
+    for (int i = 0; i < 8; i++) ck_assert_int_eq(trk_add_recognition(t, a.track_id, T0 + i, &far), ATT_OK);
     /* a match whose liveness was not measured must not count towards the decision */
     ck_assert_int_eq(trk_add_recognition(t, a.track_id, T0 + 10, &unmeasured_match), ATT_OK);
     ck_assert_int_eq(trk_add_recognition(t, a.track_id, T0 + 11, &live), ATT_OK);
@@ -395,6 +505,19 @@ START_TEST(parameters_validated)
     trk_params_defaults(&p);
     p.lull_every = 0;
     ck_assert_int_eq(trk_new(&p, &t), ATT_E_INVALID);
+    const int bad_spoof_m[] = {0, -1, TRK_WINDOW_MAX + 1};
+    for (size_t i = 0; i < sizeof bad_spoof_m / sizeof bad_spoof_m[0]; i++) {
+        trk_params_defaults(&p);
+        p.spoof_m = bad_spoof_m[i];
+        ck_assert_int_eq(trk_new(&p, &t), ATT_E_INVALID);
+    }
+    trk_params_defaults(&p);
+    p.spoof_live = 0.6f; /* above live_threshold: a clear spoof could count as live */
+    ck_assert_int_eq(trk_new(&p, &t), ATT_E_INVALID);
+    trk_params_defaults(&p);
+    p.spoof_m = TRK_WINDOW_MAX; /* longer than the agreement window is fine */
+    t = mk(&p);
+    trk_free(t);
     trk_params_defaults(&p);
     p.max_dets = 2;
     t = mk(&p);
@@ -435,7 +558,7 @@ START_TEST(track_info_best_sim)
 END_TEST
 
 /* A real face close to the camera: P(real) dips under 0.5 on some frames (0.2-0.3) but the median
- * of the window stays high; the old two-frame verdict would have condemned it. */
+ * of the window stays high. */
 START_TEST(median_liveness_keeps_a_real_face)
 {
     trk_tracker *t = mk(NULL);
@@ -612,8 +735,11 @@ START_TEST(confirmation_without_template_and_spoof)
     struct trk_recog spoof = rec(1, 0.62f, 0.01f);
     for (int i = 0; i < 3; i++) ck_assert_int_eq(trk_add_recognition(t, id, T0 + i, &r), ATT_OK);
     ck_assert(trk_pop_confirm(t, &rq));
-    ck_assert_int_eq(trk_add_recognition(t, id, T0 + 3, &spoof), ATT_OK);
-    ck_assert_int_eq(trk_add_recognition(t, id, T0 + 4, &spoof), ATT_OK); /* judged not live */
+    /* clear spoofs while the confirmation is pending: 4 of the last 7 measured judge it not live */
+    for (int i = 3; i < 7; i++) ck_assert_int_eq(trk_add_recognition(t, id, T0 + i, &spoof), ATT_OK);
+    struct trk_track_info info;
+    ck_assert_uint_eq(trk_tracks(t, &info, 1), 1);
+    ck_assert(info.not_live);
     ck_assert_int_eq(trk_confirm(t, id, &(struct trk_confirmation){.has_template = true, .fused = 9.0f}, &decided),
                      ATT_OK);
     ck_assert(!decided);
@@ -726,6 +852,7 @@ Suite *tracker_suite(void)
              embedding_veto_keeps_identities_apart, visitor_never_decides, lull_ends_on_a_match, not_live_never_decides,
              unmeasured_liveness_is_neither_live_nor_spoof, k_of_m_agreement, track_death_and_rebirth,
              fast_walker_at_low_fps, parameters_validated, track_info_best_sim, median_liveness_keeps_a_real_face,
+             a_few_clear_spoofs_do_not_condemn_a_real_face, replay_with_convincing_frames_stays_condemned,
              margin_over_second_best_person, confirmation_refused_then_accepted,
              confirmation_without_template_and_spoof, confirmation_resolves_lookalike_by_fused_margin, NULL);
     return s;
