@@ -562,12 +562,14 @@ async function managerScenario(browser) {
   await nothingElse(page, "Attendance");
   await shot(page, "manager-attendance");
   await axe(page, "Attendance (manager)");
-  await go(page, `#/attendance/day/${amelia.id}/${ymd(now)}`, "#day-punches");
+  /* the work day is the one the shift started on: before 02:00 UTC the round began yesterday */
+  const workDay = ymd(now - 2 * 3600000);
+  await go(page, `#/attendance/day/${amelia.id}/${workDay}`, "#day-punches");
   check(/east gate/.test(await text(page, "#day-punches")), "a ward person's work day shows the punches");
   await nothingElse(page, "a work day");
   await shot(page, "manager-day");
   await axe(page, "work day (manager)");
-  await go(page, `#/attendance/day/${bruno.id}/${ymd(now)}`, "#plan-h ~ .msg.error");
+  await go(page, `#/attendance/day/${bruno.id}/${workDay}`, "#plan-h ~ .msg.error");
   await nothingElse(page, "another ward's work day");
 
   /* People: the ward's roster and a person's page; another ward's person does not exist */
