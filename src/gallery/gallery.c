@@ -434,6 +434,26 @@ att_err gal_face_set_confirm(gal *g, const char *face_id, const float vec[GAL_CO
     return e;
 }
 
+/* Person slot p's faces that carry a confirming template (the caller holds the lock and has checked
+ * that the region exists); with a unit query qf, *hi gets the best cosine against them. */
+static size_t confirm_scan(const gal *g, uint32_t p, const float *qf, float *hi)
+{
+    const struct gal_row *rw = rows(g);
+    size_t seen = 0, cnt = 0;
+    for (size_t r = 0; r < g->n && seen < g->people[p].nfaces; r++) {
+        if (rw[r].person != p) continue;
+        seen++;
+        if (!rw[r].confirm) continue;
+        cnt++;
+        if (!qf) continue;
+        const uint16_t *h = row_confirm(g, r);
+        float s = 0.0f;
+        for (size_t d = 0; d < GAL_CONFIRM_DIM; d++) s += gal_f16_to_f32(h[d]) * qf[d];
+        *hi = fmaxf(*hi, s);
+    }
+    return cnt;
+}
+
 att_err gal_person_confirm_similarity(gal *g, const char *person_id, const float query[GAL_CONFIRM_DIM], float *best,
                                       size_t *n)
 {
@@ -448,21 +468,9 @@ att_err gal_person_confirm_similarity(gal *g, const char *person_id, const float
     if (p == NO_ROW) {
         e = ATT_E_NOT_FOUND;
     } else if (g->confirm.base) {
-        const struct gal_row *rw = rows(g);
         float hi = -INFINITY;
-        size_t seen = 0, cnt = 0;
-        for (size_t r = 0; r < g->n && seen < g->people[p].nfaces; r++) {
-            if (rw[r].person != p) continue;
-            seen++;
-            if (!rw[r].confirm) continue;
-            const uint16_t *h = row_confirm(g, r);
-            float s = 0.0f;
-            for (size_t d = 0; d < GAL_CONFIRM_DIM; d++) s += gal_f16_to_f32(h[d]) * qf[d];
-            hi = fmaxf(hi, s);
-            cnt++;
-        }
-        if (cnt) *best = fminf(1.0f, fmaxf(-1.0f, hi));
-        *n = cnt;
+        *n = confirm_scan(g, p, qf, &hi);
+        if (*n) *best = fminf(1.0f, fmaxf(-1.0f, hi));
     }
     pthread_rwlock_unlock(&g->lock);
     sodium_memzero(qf, sizeof qf);
@@ -477,18 +485,8 @@ att_err gal_person_confirm_count(gal *g, const char *person_id, size_t *n)
     att_err e = ATT_OK;
     pthread_rwlock_rdlock(&g->lock);
     uint32_t p = umap_get(g, &g->people_ix, person_key, u.b);
-    if (p == NO_ROW) {
-        e = ATT_E_NOT_FOUND;
-    } else if (g->confirm.base) {
-        const struct gal_row *rw = rows(g);
-        size_t seen = 0, cnt = 0;
-        for (size_t r = 0; r < g->n && seen < g->people[p].nfaces; r++) {
-            if (rw[r].person != p) continue;
-            seen++;
-            if (rw[r].confirm) cnt++;
-        }
-        *n = cnt;
-    }
+    if (p == NO_ROW) e = ATT_E_NOT_FOUND;
+    else if (g->confirm.base) *n = confirm_scan(g, p, NULL, NULL);
     pthread_rwlock_unlock(&g->lock);
     return e;
 }
