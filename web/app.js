@@ -709,16 +709,15 @@
         plan.appendChild(day.shifts && day.shifts.length ? el("ul", {}, day.shifts.map(function (s) {
           return el("li", { text: s.name + " " + fmtClock(s.start) + "–" + fmtClock(s.end) });
         })) : el("p", { text: t("day.no_shift") }));
-        /* punches of this work day: its local date after the day cut-off */
-        var cut = rs[1].json.day_cutoff;
-        var cutMin = Number(cut.slice(0, 2)) * 60 + Number(cut.slice(3, 5));
-        var mine = rs[3].json.items.filter(function (e) { return localDate(new Date(Date.parse(e.ts) - cutMin * 60000)) === date; });
+        /* punches of this work day: those within the boundaries the report drew (cut-off, shifts) */
+        var from = row ? Date.parse(row.day_from) : 0, until = row ? Date.parse(row.day_until) : 0;
+        var mine = rs[3].json.items.filter(function (e) { var ms = Date.parse(e.ts); return ms >= from && ms < until; });
         mine.sort(function (a, b) { return a.ts < b.ts ? -1 : 1; });
         punches.appendChild(mine.length ? table("day-punches", ["events.time", "events.kind", "events.source", "events.reason"], mine.map(function (e) {
           return el("tr", {}, el("td", { text: fmtTime(e.ts) }), el("td", { "class": "kind-" + e.kind, text: t("events.kind." + e.kind) }),
             el("td", { text: t("events.source." + e.source) }), el("td", { text: e.reason || "" }));
         })) : el("p", { text: t("day.no_punches") }));
-        punches.appendChild(el("p", { "class": "hint", text: t("day.cutoff", { cutoff: cut }) }));
+        if (row) punches.appendChild(el("p", { "class": "hint", text: t("day.bounds", { from: fmtTime(row.day_from), until: fmtTime(row.day_until) }) }));
         /* figures: the report's numbers, each with its rule */
         function show(shift) {
           var g = shift ? { grace_late: shift.grace_late_min, grace_early: shift.grace_early_min, brk: shift.break_min } : null;

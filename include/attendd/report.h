@@ -36,6 +36,8 @@ struct report_day {
     size_t shift_index;     /* caller's index of the shift (from report_input.shift_index) */
     int64_t sched_start_us; /* scheduled start/end instants (when scheduled) */
     int64_t sched_end_us;
+    int64_t from_us; /* the work day's punches lie in [from_us, until_us): its boundaries (docs/reports.md) */
+    int64_t until_us;
     bool has_in, has_out;
     int64_t first_in_us; /* earliest clock-in of the work day (when has_in) */
     int64_t last_out_us; /* latest clock-out of the work day (when has_out) */

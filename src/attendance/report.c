@@ -130,7 +130,7 @@ att_err report_compute(const struct report_input *in, struct report_day *out)
         size_t pe = pi;
         while (pe < in->npunches && in->punches[pe].ts_us < hi) pe++;
         struct report_day *d = &out[i];
-        *d = (struct report_day){.day = in->first_day + (int64_t)i};
+        *d = (struct report_day){.day = in->first_day + (int64_t)i, .from_us = lo, .until_us = hi};
         const struct report_shift *sh = in->shifts[k];
         if (sh) {
             d->scheduled = true;

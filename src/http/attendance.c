@@ -64,6 +64,7 @@ static const char *const columns[NCOLS] = {
 struct row_text {
     char date[ATT_DATE_TEXT], start[ATT_TZ_TEXT], end[ATT_TZ_TEXT], in[ATT_TZ_TEXT], out[ATT_TZ_TEXT], worked[24],
         late[24], early[24], over[24];
+    char from[ATT_TZ_TEXT], until[ATT_TZ_TEXT]; /* the work day's boundaries: which punches are its own */
 };
 
 static void row_text(const att_tz *tz, const struct report_day *d, struct row_text *t)
@@ -74,6 +75,8 @@ static void row_text(const att_tz *tz, const struct report_day *d, struct row_te
         att_tz_format(tz, d->sched_start_us, t->start);
         att_tz_format(tz, d->sched_end_us, t->end);
     }
+    att_tz_format(tz, d->from_us, t->from);
+    att_tz_format(tz, d->until_us, t->until);
     if (d->has_in) att_tz_format(tz, d->first_in_us, t->in);
     if (d->has_out) att_tz_format(tz, d->last_out_us, t->out);
     snprintf(t->worked, sizeof t->worked, "%lld", (long long)d->worked_min);
@@ -103,14 +106,14 @@ static void row_json(struct text_buf *b, const struct rep_person *p, const struc
 {
     json_t *shift =
         s ? json_pack("{s:o, s:o}", "id", str_or_null(s->shift_id), "name", str_or_null(s->shift_name)) : json_null();
-    json_t *o =
-        json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:I, s:I, s:I, s:s}", "person_id",
-                  str_or_null(p->id), "employee_no", str_or_null(p->employee_no), "name", str_or_null(p->name),
-                  "department", str_or_null(p->department), "date", str_or_null(t->date), "shift", shift,
-                  "scheduled_start", str_or_null(t->start), "scheduled_end", str_or_null(t->end), "first_in",
-                  str_or_null(t->in), "last_out", str_or_null(t->out), "worked_minutes", (json_int_t)d->worked_min,
-                  "late_minutes", (json_int_t)d->late_min, "early_leave_minutes", (json_int_t)d->early_min,
-                  "overtime_minutes", (json_int_t)d->overtime_min, "status", report_status_name(d->status));
+    json_t *o = json_pack("{s:o, s:o, s:o, s:o, s:o, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:I, s:I, s:I, s:I, s:s}",
+                          "person_id", str_or_null(p->id), "employee_no", str_or_null(p->employee_no), "name",
+                          str_or_null(p->name), "department", str_or_null(p->department), "date", str_or_null(t->date),
+                          "day_from", t->from, "day_until", t->until, "shift", shift, "scheduled_start",
+                          str_or_null(t->start), "scheduled_end", str_or_null(t->end), "first_in", str_or_null(t->in),
+                          "last_out", str_or_null(t->out), "worked_minutes", (json_int_t)d->worked_min, "late_minutes",
+                          (json_int_t)d->late_min, "early_leave_minutes", (json_int_t)d->early_min, "overtime_minutes",
+                          (json_int_t)d->overtime_min, "status", report_status_name(d->status));
     append_json(b, o, 0);
 }
 

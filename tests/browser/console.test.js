@@ -562,8 +562,11 @@ async function managerScenario(browser) {
   await nothingElse(page, "Attendance");
   await shot(page, "manager-attendance");
   await axe(page, "Attendance (manager)");
-  /* the work day is the one the shift started on: before 02:00 UTC the round began yesterday */
-  const workDay = ymd(now - 2 * 3600000);
+  /* Amelia's punch belongs to the work day whose boundaries hold it: yesterday's or today's, by the hour */
+  const rep = await must(admin, "GET", `/api/v1/attendance?from=${ymd(now - 86400000)}&to=${ymd(now)}&person_id=${amelia.id}`, null, 200);
+  const held = rep.items.filter((r) => Date.parse(r.day_from) <= Date.parse(inAt) && Date.parse(inAt) < Date.parse(r.day_until));
+  check(held.length === 1 && held[0].first_in !== null, `exactly one work day holds Amelia's punch (${held.map((r) => r.date).join(", ")})`);
+  const workDay = held.length ? held[0].date : ymd(now);
   await go(page, `#/attendance/day/${amelia.id}/${workDay}`, "#day-punches");
   check(/east gate/.test(await text(page, "#day-punches")), "a ward person's work day shows the punches");
   await nothingElse(page, "a work day");

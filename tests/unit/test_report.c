@@ -267,6 +267,12 @@ START_TEST(overnight_month_boundary)
     ck_assert_int_eq(d[1].first_in_us, utc(2026, 2, 1, 7, 0));
     ck_assert_int_eq(d[1].worked_min, 540 - 30);
     ck_assert_int_eq(d[1].overtime_min, 60);
+    /* the boundaries: the cut-off before the evening shift, the midpoint between the two shifts, the
+     * cut-off after the day shift */
+    ck_assert_int_eq(d[0].from_us, utc(2026, 1, 31, 4, 0));
+    ck_assert_int_eq(d[0].until_us, utc(2026, 2, 1, 6, 30));
+    ck_assert_int_eq(d[1].from_us, utc(2026, 2, 1, 6, 30));
+    ck_assert_int_eq(d[1].until_us, utc(2026, 2, 2, 4, 0));
     /* without a next-day shift the overnight day keeps punches up to 4 h after its end */
     const struct report_shift *s2[3] = {NULL, &night_shift, NULL};
     struct report_punch q[] = {P_IN(utc(2026, 1, 31, 20, 30)), P_OUT(utc(2026, 2, 1, 8, 59))};
@@ -282,6 +288,8 @@ START_TEST(overnight_month_boundary)
     ck_assert_int_eq(d[0].late_min, 30);
     ck_assert_int_eq(d[0].worked_min, 749 - 30);
     ck_assert_int_eq(d[0].overtime_min, 719 - 510);
+    ck_assert_int_eq(d[0].from_us, utc(2026, 1, 31, 4, 0));
+    ck_assert_int_eq(d[0].until_us, utc(2026, 2, 1, 9, 0));
     att_tz_free(u);
 }
 END_TEST

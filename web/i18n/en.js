@@ -248,7 +248,7 @@ window.ATTENDD_I18N.en = {
   "day.no_shift": "No shift: a day off.",
   "day.punches": "Punches",
   "day.no_punches": "No punch on this work day.",
-  "day.cutoff": "A work day runs from {cutoff} to {cutoff} the next day.",
+  "day.bounds": "This work day holds the punches from {from} until {until}: the day cut-off, moved where a shift runs past it.",
   "day.figures": "Figures and the rules that produced them",
   "fig.figure": "Figure",
   "fig.value": "Value",

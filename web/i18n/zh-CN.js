@@ -248,7 +248,7 @@ window.ATTENDD_I18N["zh-CN"] = {
   "day.no_shift": "无班次：休息日。",
   "day.punches": "打卡记录",
   "day.no_punches": "该工作日没有打卡。",
-  "day.cutoff": "一个工作日从 {cutoff} 到次日 {cutoff}。",
+  "day.bounds": "该工作日包含 {from} 至 {until} 之间的打卡：以日切分时间为界，班次跨越时随班次调整。",
   "day.figures": "各项数字及其计算规则",
   "fig.figure": "项目",
   "fig.value": "数值",
