@@ -18,7 +18,6 @@
 extern "C" {
 #endif
 
-#define PAY_SLACK_MIN 240        /* punches up to this long after a day's last shift end stay on its day */
 #define PAY_MAX_LEAVE_TYPES 16   /* leave types the totals count separately */
 #define PAY_DEFAULT_MIN_REST 660 /* EU working-time directive: 11 h between shifts */
 

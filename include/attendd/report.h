@@ -63,6 +63,11 @@ struct report_input {
     size_t npunches;
 };
 
+/* Where work day D ends and D+1 begins (docs/reports.md, "Work days"), for the report and the pay
+ * engine alike: cutoff_us is D+1 at the day cut-off; has_d / has_next whether D / D+1 have a shift,
+ * end_d D's (last) scheduled end, start_next D+1's (first) scheduled start. */
+int64_t report_day_boundary(int64_t cutoff_us, bool has_d, int64_t end_d, bool has_next, int64_t start_next);
+
 /* Fill out[0..ndays-1]. ATT_E_INVALID for an impossible input (bad minutes, NULL tz). */
 att_err report_compute(const struct report_input *in, struct report_day *out);
 

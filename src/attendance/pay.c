@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "attendd/report.h"
 #include "attendd/time.h"
 
 #define MIN_US 60000000LL
@@ -376,20 +377,15 @@ att_err pay_compute(const struct pay_input *in, struct pay_day *out)
         return ATT_E_NOMEM;
     }
     for (size_t k = 0; k < nd; k++) day_segs(in->tz, in->first_day - 1 + (int64_t)k, &in->days[k], &g[k]);
-    /* bound[k]: where work day k ends and k+1 begins (docs/reports.md, "Work days"), as for one shift a
-     * day, with a day's first shift start and last shift end */
-    const int64_t slack = (int64_t)PAY_SLACK_MIN * MIN_US;
+    /* bound[k]: where work day k ends and k+1 begins, by the report's rule with a day's first shift
+     * start and last shift end */
     for (size_t k = 0; k + 1 < nd; k++) {
         int64_t day = in->first_day - 1 + (int64_t)k;
-        int64_t c = local_us(in->tz, day + 1, in->rules->cutoff_min);
-        bool a = g[k].n > 0, b = g[k + 1].n > 0;
+        bool b = g[k + 1].n > 0;
         int64_t ek = INT64_MIN, sk1 = b ? g[k + 1].v[0].s : 0;
         for (size_t i = 0; i < g[k].n; i++)
             if (g[k].v[i].e > ek) ek = g[k].v[i].e;
-        if ((!a || ek <= c) && (!b || c <= sk1)) bound[k] = c;
-        else if (a && b) bound[k] = ek + (sk1 - ek) / 2;
-        else if (a) bound[k] = ek + slack;
-        else bound[k] = sk1 - slack;
+        bound[k] = report_day_boundary(local_us(in->tz, day + 1, in->rules->cutoff_min), g[k].n > 0, ek, b, sk1);
     }
     if (in->npunches) qsort(in->punches, in->npunches, sizeof *in->punches, cmp_punch);
     size_t pi = 0;

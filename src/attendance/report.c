@@ -23,6 +23,14 @@ const char *report_status_name(enum report_status s)
     return "?";
 }
 
+int64_t report_day_boundary(int64_t cutoff_us, bool has_d, int64_t end_d, bool has_next, int64_t start_next)
+{
+    const int64_t slack = (int64_t)REPORT_SLACK_MIN * MIN_US;
+    if ((!has_d || end_d <= cutoff_us) && (!has_next || cutoff_us <= start_next)) return cutoff_us;
+    if (has_d && has_next) return end_d + (start_next - end_d) / 2;
+    return has_d ? end_d + slack : start_next - slack;
+}
+
 /* µs instant of local wall time `min` minutes after midnight of day `day` */
 static int64_t local_us(const att_tz *tz, int64_t day, int64_t min)
 {
@@ -110,16 +118,11 @@ att_err report_compute(const struct report_input *in, struct report_day *out)
         s[k] = local_us(in->tz, day, sh->start_min);
         e[k] = local_us(in->tz, sh->end_min <= sh->start_min ? day + 1 : day, sh->end_min);
     }
-    /* bound[k]: where work day k ends and k+1 begins (docs/reports.md, "Work days") */
-    const int64_t slack = (int64_t)REPORT_SLACK_MIN * MIN_US;
+    /* bound[k]: where work day k ends and k+1 begins */
     for (size_t k = 0; k + 1 < nd; k++) {
         int64_t day = in->first_day - 1 + (int64_t)k;
-        int64_t c = local_us(in->tz, day + 1, in->cutoff_min);
-        bool a = in->shifts[k] != NULL, b = in->shifts[k + 1] != NULL;
-        if ((!a || e[k] <= c) && (!b || c <= s[k + 1])) bound[k] = c;
-        else if (a && b) bound[k] = e[k] + (s[k + 1] - e[k]) / 2;
-        else if (a) bound[k] = e[k] + slack;
-        else bound[k] = s[k + 1] - slack;
+        bound[k] = report_day_boundary(local_us(in->tz, day + 1, in->cutoff_min), in->shifts[k] != NULL, e[k],
+                                       in->shifts[k + 1] != NULL, s[k + 1]);
     }
     if (in->npunches) qsort(in->punches, in->npunches, sizeof *in->punches, cmp_punch);
     size_t pi = 0;
