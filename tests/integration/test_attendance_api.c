@@ -225,11 +225,13 @@ START_TEST(month_report)
     expect_row(items, B_ID, "2026-03-28", "Night", "2026-03-28T20:00:00+01:00", "2026-03-29T05:00:00+02:00",
                "2026-03-28T19:50:00+01:00", "2026-03-29T05:05:00+02:00", 465, 0, 0, 15, "present");
     /* its boundaries: midway between consecutive nights, across the DST change */
-    eq_str_or_null(find_row(items, B_ID, "2026-03-28"), "day_from", "2026-03-28T12:30:00+01:00");
-    eq_str_or_null(find_row(items, B_ID, "2026-03-28"), "day_until", "2026-03-29T12:30:00+02:00");
+    json_t *night = find_row(items, B_ID, "2026-03-28");
+    eq_str_or_null(night, "day_from", "2026-03-28T12:30:00+01:00");
+    eq_str_or_null(night, "day_until", "2026-03-29T12:30:00+02:00");
     /* a day shift's work day runs from cut-off to cut-off */
-    eq_str_or_null(find_row(items, A_ID, "2026-03-11"), "day_from", "2026-03-11T04:00:00+01:00");
-    eq_str_or_null(find_row(items, A_ID, "2026-03-11"), "day_until", "2026-03-12T04:00:00+01:00");
+    json_t *day = find_row(items, A_ID, "2026-03-11");
+    eq_str_or_null(day, "day_from", "2026-03-11T04:00:00+01:00");
+    eq_str_or_null(day, "day_until", "2026-03-12T04:00:00+01:00");
     /* across the month boundary, and past the report's last day */
     expect_row(items, B_ID, "2026-03-31", "Night", "2026-03-31T20:00:00+02:00", "2026-04-01T05:00:00+02:00",
                "2026-03-31T19:50:00+02:00", "2026-04-01T05:05:00+02:00", 525, 0, 0, 15, "present");
